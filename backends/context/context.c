@@ -1,0 +1,71 @@
+/* backends/context/context.c: the part of the context contract (context.h)
+ * that every backend shares: argument checks, the entry path and the
+ * AddressSanitizer fiber annotations. Nothing here runs inside a plain-build switch. */
+#include "context.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#ifdef GREEN_CTX_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *arg), void *arg)
+{
+    if (ctx == NULL || stack == NULL || fn == NULL || size < GREEN_CTX_MIN_STACK)
+        return -EINVAL;
+    /* The ABI wants 16-byte alignment; trim the ends rather than refuse. */
+    uintptr_t lo = ((uintptr_t)stack + 15) & ~(uintptr_t)15;
+    uintptr_t hi = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+    ctx->stack_base = (const void *)lo;
+    ctx->stack_size = hi - lo;
+    ctx->asan_fake_stack = NULL;
+#ifdef GREEN_CTX_ASAN
+    /* A reused stack still carries the poisoned redzones of frames that never
+     * returned (a context abandoned mid-switch); they are not ours any more. */
+    __asan_unpoison_memory_region((void *)lo, hi - lo);
+#endif
+    return green__ctx_make(ctx, (void *)lo, hi - lo, fn, arg);
+}
+
+#ifdef GREEN_CTX_ASAN
+/* The context that switched last: the one that resumes learns its stack bounds
+ * from ASan, which is how the thread's own stack gets named on the way back. */
+static _Thread_local green_ctx *asan_switching_from;
+
+void green__ctx_asan_leave(green_ctx *from, green_ctx *to)
+{
+    asan_switching_from = from;
+    __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->stack_base, to->stack_size);
+}
+
+void green__ctx_asan_arrive(green_ctx *self)
+{
+    green_ctx *prev = asan_switching_from;
+    __sanitizer_finish_switch_fiber(self->asan_fake_stack, &prev->stack_base, &prev->stack_size);
+}
+#endif
+
+static void write_stderr(const char *msg)
+{
+    size_t len = 0;
+    while (msg[len])
+        len++;
+    ssize_t ignored = write(STDERR_FILENO, msg, len);
+    (void)ignored;
+}
+
+_Noreturn void green__ctx_start(void (*fn)(void *arg), void *arg)
+{
+#ifdef GREEN_CTX_ASAN
+    green_ctx *prev = asan_switching_from;
+    __sanitizer_finish_switch_fiber(NULL, &prev->stack_base, &prev->stack_size);
+#endif
+    fn(arg);
+    write_stderr("green: context entry function returned; a context has nowhere to "
+                 "return to (end it by switching away for good)\n");
+    abort();
+}

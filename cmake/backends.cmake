@@ -1,0 +1,58 @@
+# Backend registration. A backend is one source file (plus its asm, if any)
+# and one call below; every program and test that needs backends loops over
+# the registered lists, so no file list elsewhere names a backend.
+
+define_property(GLOBAL PROPERTY GREEN_CONTEXT_BACKENDS
+  BRIEF_DOCS "Context-switch backends built" FULL_DOCS "Names, in order of registration.")
+define_property(GLOBAL PROPERTY GREEN_LOOP_BACKENDS
+  BRIEF_DOCS "Event-loop backends built" FULL_DOCS "Names, in order of registration.")
+define_property(GLOBAL PROPERTY GREEN_SKIPPED_BACKENDS
+  BRIEF_DOCS "Backends not built" FULL_DOCS "name: reason")
+
+# green_add_context_backend(NAME SOURCES f... [DEFINES d...] [LIBS l...] [IF cond-var])
+# Builds the static library green_ctx_<NAME> from the backend's sources and the
+# shared context.c/stack.c, or records why it was skipped.
+function(green_add_context_backend name)
+  cmake_parse_arguments(B "" "IF;WHY" "SOURCES;DEFINES;LIBS" ${ARGN})
+  if(DEFINED B_IF AND NOT ${B_IF})
+    set_property(GLOBAL APPEND PROPERTY GREEN_SKIPPED_BACKENDS "context ${name}: ${B_WHY}")
+    return()
+  endif()
+  add_library(green_ctx_${name} STATIC ${B_SOURCES}
+    ${GREEN_CONTEXT_DIR}/context.c ${GREEN_CONTEXT_DIR}/stack.c)
+  target_include_directories(green_ctx_${name} PUBLIC ${GREEN_CONTEXT_DIR})
+  target_compile_definitions(green_ctx_${name} PRIVATE GREEN_CTX_NAME="${name}" ${B_DEFINES})
+  target_link_libraries(green_ctx_${name} PUBLIC ${B_LIBS})
+  set_property(GLOBAL APPEND PROPERTY GREEN_CONTEXT_BACKENDS ${name})
+endfunction()
+
+# green_add_loop_backend(NAME SOURCES f... [LIBS l...] [IF cond-var WHY text])
+function(green_add_loop_backend name)
+  cmake_parse_arguments(B "" "IF;WHY" "SOURCES;LIBS" ${ARGN})
+  if(DEFINED B_IF AND NOT ${B_IF})
+    set_property(GLOBAL APPEND PROPERTY GREEN_SKIPPED_BACKENDS "loop ${name}: ${B_WHY}")
+    return()
+  endif()
+  add_library(green_loop_${name} STATIC ${B_SOURCES})
+  target_include_directories(green_loop_${name} PUBLIC ${GREEN_LOOP_DIR})
+  target_compile_definitions(green_loop_${name} PRIVATE GREEN_LOOP_NAME="${name}")
+  target_link_libraries(green_loop_${name} PUBLIC ${B_LIBS})
+  set_property(GLOBAL APPEND PROPERTY GREEN_LOOP_BACKENDS ${name})
+endfunction()
+
+# green_link_pair(TARGET CTX LOOP): link libgreen (the runtime objects) built
+# for one context backend and one loop backend into TARGET.
+function(green_link_pair target ctx loop)
+  target_link_libraries(${target} PRIVATE green_runtime green_ctx_${ctx} green_loop_${loop})
+endfunction()
+
+function(green_print_backend_summary)
+  get_property(ctx GLOBAL PROPERTY GREEN_CONTEXT_BACKENDS)
+  get_property(loop GLOBAL PROPERTY GREEN_LOOP_BACKENDS)
+  get_property(skipped GLOBAL PROPERTY GREEN_SKIPPED_BACKENDS)
+  message(STATUS "greenbench: context backends: ${ctx}")
+  message(STATUS "greenbench: loop backends:    ${loop}")
+  foreach(s IN LISTS skipped)
+    message(STATUS "greenbench: skipped ${s}")
+  endforeach()
+endfunction()
