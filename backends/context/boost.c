@@ -3,7 +3,8 @@
  *
  * jump_fcontext saves rbx, rbp, r12-r15, rsp, MXCSR and the x87 control word
  * (the same set as asm) and resumes with a jmp. Its functions have a plain C
- * ABI, so they are declared here rather than through Boost's C++ headers. */
+ * ABI, so they are declared here rather than through Boost's C++ headers.
+ * green__ctx_jump is a few instructions of asm beside this file. */
 #include "context.h"
 
 #include <stddef.h>
@@ -17,8 +18,11 @@ typedef struct {
 transfer_t jump_fcontext(fcontext_t const to, void *vp);
 fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 
-/* What a switch hands over: where the jumper must be saved, whom it resumes
- * (a new context finds its start_args through it), and the value. */
+/* What a switch hands over, on the jumper's stack: where the jumper must be
+ * saved, whom it resumes (a new context finds its start_args through it), and
+ * the value. boost_<arch>_<abi>_elf_gas.S pushes exactly this layout. */
+_Static_assert(sizeof(void *) == 8, "the handoff layout is the one the adapter pushes");
+
 typedef struct handoff {
     green_ctx *from;
     green_ctx *to;
@@ -64,13 +68,4 @@ int green__ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *a
     size_t usable = (size_t)((char *)start - (char *)stack);
     ctx->sp = make_fcontext((char *)stack + usable, usable, fcontext_entry);
     return 0;
-}
-
-void *green__ctx_jump(green_ctx *from, green_ctx *to, void *value)
-{
-    handoff h = { from, to, value };
-    transfer_t t = jump_fcontext(to->sp, &h);
-    handoff *back = t.data;
-    back->from->sp = t.fctx;
-    return back->value;
 }

@@ -1,0 +1,68 @@
+/* workloads/cell.h: what one cell (one measurement) is, and what every
+ * workload variant implements. The cell protocol itself (options in, one JSON
+ * line out) is in ../shared/DESIGN.md section 5; cell.c is its only writer. */
+#ifndef GREEN_CELL_H
+#define GREEN_CELL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Parameters of one cell; -1 means "not given" (the workload's default). */
+typedef struct cell_params {
+    const char *workload;
+    const char *impl;           /* "green" or "threads". */
+    const char *switch_name;    /* Context backend asked for, or NULL. */
+    const char *loop_name;      /* Loop backend asked for, or NULL. */
+    long long n;
+    long long concurrency;
+    long long delay_ms;
+    long long size;
+    long long stack_kib;
+    long long cpus;             /* CPUs the cell may use (affinity), after --cpus. */
+    const char *url;
+} cell_params;
+
+/* What a workload fills in. Counters left at -1 are not applicable and are
+ * not written. The workload calls cell_measure_begin/end around the timed part. */
+typedef struct cell_result {
+    bool ok;
+    char error[512];
+    const char *switch_used;    /* Backend names actually used, NULL where none. */
+    const char *loop_used;
+    long long ops;              /* Operations in the timed part: ns_per_op = wall_ns / ops. */
+    long long wall_ns;
+    long long cpu_ns;           /* User + system time of the timed part. */
+    long long tasks_completed;
+    long long bytes_received;
+    long long errors;
+    long long max_in_flight;
+    long long rss_per_task_bytes;
+    const char *note;           /* Free text for the report ("in batches of 4096", ...). */
+    /* Private to cell_measure_begin/end. */
+    long long t0_wall_ns, t0_cpu_ns;
+} cell_result;
+
+typedef int (*workload_fn)(const cell_params *p, cell_result *r);
+
+typedef struct workload {
+    const char *name;
+    const char *impl;           /* "green" or "threads". */
+    workload_fn run;
+    const char *summary;        /* One line for --help and `greenbench list`. */
+} workload;
+
+/* Each cell program defines its table, ending with { NULL }. */
+extern const workload cell_workloads[];
+
+void cell_measure_begin(cell_result *r);
+void cell_measure_end(cell_result *r);
+
+/* Mark the cell failed with a printf-style message; returns -1 for `return cell_fail(...)`. */
+int cell_fail(cell_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Pin the calling thread to the index-th CPU the cell may use (wrapping). */
+int cell_pin_thread(int index);
+
+long long cell_now_ns(void);
+
+#endif /* GREEN_CELL_H */
