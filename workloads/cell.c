@@ -53,6 +53,17 @@ int cell_fail(cell_result *r, const char *fmt, ...)
     return -1;
 }
 
+int cell_usage_error(cell_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+    r->ok = false;
+    r->usage_error = true;
+    return -1;
+}
+
 /* The CPUs this process may run on, in order; filled once by main(). */
 static int allowed_cpus[CPU_SETSIZE];
 static int allowed_count;
@@ -86,6 +97,21 @@ static int restrict_cpus(long long want)
     if (sched_setaffinity(0, sizeof set, &set) != 0)
         return -errno;
     return allowed_count;
+}
+
+/* Every connection a cell opens is a file descriptor, every thread a task:
+ * take all the kernel lets this process have (soft limits up to the hard
+ * ones). A workload that needs more says so (sysinfo.c). */
+static void raise_limits(void)
+{
+    static const int which[] = { RLIMIT_NOFILE, RLIMIT_NPROC };
+    for (size_t i = 0; i < sizeof which / sizeof which[0]; i++) {
+        struct rlimit rl;
+        if (getrlimit(which[i], &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(which[i], &rl);
+        }
+    }
 }
 
 /* ---- the JSON line ---- */
@@ -296,6 +322,31 @@ int main(int argc, char **argv)
         write_result(stdout, &p, &r);
         return 2;
     }
+    /* A green program measures the backends it was linked with and no other:
+     * a --switch or --loop naming another is the caller's mistake. */
+    const char *built[2] = { cell_built_switch(), cell_built_loop() };
+    const char *asked[2] = { p.switch_name, p.loop_name };
+    /* Every green workload runs on the pair it was built with; the raw
+     * switch, which has no loop, clears loop_used itself. */
+    r.switch_used = built[0];
+    r.loop_used = built[1];
+    static const char *const option[2] = { "switch", "loop" };
+    for (int i = 0; i < 2; i++) {
+        if (asked[i] == NULL)
+            continue;
+        if (built[i] == NULL) {
+            fprintf(stderr, "%s: note: --%s=%s does not apply to --impl=%s; ignored\n",
+                    program, option[i], asked[i], p.impl);
+        } else if (strcmp(asked[i], built[i]) != 0) {
+            cell_fail(&r, "--%s=%s: this program was built with the %s %s backend; run greenbench-cell-%s-%s",
+                      option[i], asked[i], built[i], option[i],
+                      i == 0 ? asked[0] : built[0], i == 1 ? asked[1] : built[1]);
+            fprintf(stderr, "%s: %s\n", program, r.error);
+            write_result(stdout, &p, &r);
+            return 2;
+        }
+    }
+    raise_limits();
     int cpus = restrict_cpus(p.cpus);
     if (cpus < 0) {
         cell_fail(&r, "--cpus=%lld: %s", p.cpus,
@@ -310,5 +361,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s %s: %s\n", p.workload, p.impl, r.error);
     }
     write_result(stdout, &p, &r);
-    return r.ok ? 0 : 1;
+    return r.ok ? 0 : r.usage_error ? 2 : 1;
 }

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Parameters of one cell; -1 means "not given" (the workload's default). */
+/* Parameters of one cell; -1 means "not given". A workload replaces each
+ * value it uses but was not given with the default it chose, so that the JSON
+ * line records what was measured, not what was typed. */
 typedef struct cell_params {
     const char *workload;
     const char *impl;           /* "green" or "threads". */
@@ -38,11 +40,12 @@ typedef struct cell_result {
     long long max_in_flight;
     long long rss_per_task_bytes;
     const char *note;           /* Free text for the report ("in batches of 4096", ...). */
+    bool usage_error;           /* The failure is the caller's (exit 2), not the run's (exit 1). */
     /* Private to cell_measure_begin/end. */
     long long t0_wall_ns, t0_cpu_ns;
 } cell_result;
 
-typedef int (*workload_fn)(const cell_params *p, cell_result *r);
+typedef int (*workload_fn)(cell_params *p, cell_result *r);
 
 typedef struct workload {
     const char *name;
@@ -54,11 +57,20 @@ typedef struct workload {
 /* Each cell program defines its table, ending with { NULL }. */
 extern const workload cell_workloads[];
 
+/* The backends a cell program was built with (green_workloads.c), or NULL for
+ * both in the thread program (thread_workloads.c). main() refuses a --switch
+ * or --loop that names another one. */
+const char *cell_built_switch(void);
+const char *cell_built_loop(void);
+
 void cell_measure_begin(cell_result *r);
 void cell_measure_end(cell_result *r);
 
 /* Mark the cell failed with a printf-style message; returns -1 for `return cell_fail(...)`. */
 int cell_fail(cell_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same for a mistake in the options (--n=0, a bad --url): exit status 2. */
+int cell_usage_error(cell_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Pin the calling thread to the index-th CPU the cell may use (wrapping). */
 int cell_pin_thread(int index);

@@ -71,8 +71,8 @@ static int register_chunk(uintptr_t start, uintptr_t end, size_t slot_size,
     chunks[i].end = end;
     chunks[i].slot_size = slot_size;
     chunks[i].owner = owner;
-    atomic_thread_fence(memory_order_release);
-    chunks[i].start = start;
+    /* Publish last: the handler reads an entry only once start is set. */
+    __atomic_store_n(&chunks[i].start, start, __ATOMIC_RELEASE);
     if (i == used)
         atomic_store(&chunks_used, used + 1);
     pthread_mutex_unlock(&chunks_lock);
@@ -119,7 +119,7 @@ static const chunk *chunk_of(uintptr_t addr)
 {
     size_t used = atomic_load_explicit(&chunks_used, memory_order_acquire);
     for (size_t i = 0; i < used; i++) {
-        uintptr_t start = chunks[i].start;
+        uintptr_t start = __atomic_load_n(&chunks[i].start, __ATOMIC_ACQUIRE);
         if (start != 0 && addr >= start && addr < chunks[i].end)
             return &chunks[i];
     }
@@ -349,8 +349,9 @@ void green_stack_pool_close(green_stack_pool *pool)
     size_t used = atomic_load(&chunks_used);
     for (size_t i = 0; i < used; i++) {
         if (chunks[i].start != 0 && chunks[i].owner == pool) {
-            munmap((void *)chunks[i].start, chunks[i].end - chunks[i].start);
-            chunks[i].start = 0;
+            uintptr_t start = chunks[i].start;
+            __atomic_store_n(&chunks[i].start, 0, __ATOMIC_RELEASE);
+            munmap((void *)start, chunks[i].end - start);
         }
     }
     pthread_mutex_unlock(&chunks_lock);

@@ -17,6 +17,7 @@ n1=20000
 n2=120000
 command -v valgrind >/dev/null || { echo "count_instructions: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
 [ -d "$bin" ] || { echo "count_instructions: no such directory: $bin (build first: ./greenbench setup)" >&2; exit 1; }
+bin=$(cd "$bin" && pwd)     # callgrind names objects by absolute path
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

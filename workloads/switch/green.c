@@ -27,12 +27,14 @@ static void bare_partner(void *arg)
         green_ctx_switch(&partner_ctx, &main_ctx, NULL);
 }
 
-int switch_green(const cell_params *p, cell_result *r)
+int switch_green(cell_params *p, cell_result *r)
 {
     long long n = p->n < 0 ? 1000000 : p->n;
+    p->n = n;
     if (n == 0)
-        return cell_fail(r, "--n=0: the switch workload needs at least one round trip");
+        return cell_usage_error(r, "--n=0: the switch workload needs at least one round trip");
     r->switch_used = green_ctx_name();
+    r->loop_used = NULL;            /* Backend alone: no hub, no loop. */
     green_stack_pool pool;
     green_stack *stack;
     int err = green_stack_pool_init(&pool, p->stack_kib > 0 ? (size_t)p->stack_kib * 1024 : 0, 1);
@@ -40,6 +42,8 @@ int switch_green(const cell_params *p, cell_result *r)
         err = green_stack_new(&pool, &stack);
     if (err != 0)
         return cell_fail(r, "cannot make a stack: error %d", err);
+    if (p->stack_kib <= 0)
+        p->stack_kib = (long long)(pool.stack_size / 1024);
 
     long long checked = 0, warm = n < WARMUP_ROUND_TRIPS ? n : WARMUP_ROUND_TRIPS;
     green_ctx_make(&partner_ctx, stack->base, stack->size, echo_partner, (void *)0);

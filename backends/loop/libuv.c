@@ -1,0 +1,387 @@
+/* backends/loop/libuv.c: the "libuv" event-loop backend (loop.h): uv_poll_t
+ * on our own fds, uv_timer_t, one uv_async_t, uv_run(UV_RUN_ONCE / NOWAIT).
+ *
+ * Two things of libuv shape this file:
+ *  - libuv allows one uv_poll_t per fd per loop (uv_poll_init fails with
+ *    UV_EEXIST otherwise), while the hub may have a reader and a writer
+ *    waiting on one socket. So each fd number gets one poll handle, kept for
+ *    the loop's life, and a list of the watchers waiting on it; the handle
+ *    polls for the union of their events.
+ *  - A handle's memory must live until uv_close's callback, which runs in a
+ *    later iteration, whereas a green_loop_timer lives on a green thread's
+ *    stack. So timer handles come from a free list kept by the loop and the
+ *    caller's storage only points at one while it is started.
+ * A start from idle costs uv_poll_start (epoll_ctl DEL, then ADD at the next
+ * poll) and a stop one more DEL: libuv removes an fd from epoll eagerly.
+ *
+ * uv_run(UV_RUN_ONCE) (libuv 1.44) runs due timers first and then polls with
+ * the timeout of the next timer, so a timer that made a green thread runnable
+ * would not stop it from blocking. Every callback here calls uv_stop(), which
+ * makes that poll non-blocking (uv_backend_timeout returns 0 once stopped);
+ * uv_run clears the flag when it returns. */
+#include "loop.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <uv.h>
+
+typedef struct io_priv io_priv;
+
+/* One per fd number ever waited on. */
+typedef struct fd_entry {
+    uv_poll_t poll;             /* Initialised on first use; closed by green_loop_free. */
+    io_priv *waiters;           /* Doubly linked, oldest first. */
+    int mask;                   /* GREEN_LOOP_* events uv_poll_start was given; 0: stopped. */
+} fd_entry;
+
+struct io_priv {
+    io_priv *next, *prev;
+    fd_entry *entry;            /* NULL while not waiting. */
+    green_loop_io_cb *cb;
+    int events;
+    int firing;                 /* Chosen to fire by the current poll callback. */
+};
+
+typedef struct timer_handle {
+    uv_timer_t timer;
+    struct timer_handle *next_free;
+    struct timer_handle *next_all;
+    green_loop_timer *owner;    /* Started for this timer; NULL while free. */
+} timer_handle;
+
+typedef struct timer_priv {
+    timer_handle *handle;       /* NULL while not started. */
+    green_loop_timer_cb *cb;
+} timer_priv;
+
+_Static_assert(sizeof(io_priv) <= sizeof(green_loop_io), "io_priv does not fit green_loop_io");
+_Static_assert(sizeof(timer_priv) <= sizeof(green_loop_timer), "timer_priv does not fit green_loop_timer");
+
+struct green_loop {
+    uv_loop_t uv;
+    uv_async_t async;           /* Wakes from other threads; unreferenced. */
+    green_loop_wake_cb *wake_cb;
+    void *wake_data;
+    int keepalive;
+    fd_entry **fds;             /* Indexed by fd number. */
+    size_t nfds;
+    timer_handle *free_timers;
+    timer_handle *all_timers;
+};
+
+static void fatal(const char *what, int err)
+{
+    fprintf(stderr, "green: libuv: %s: %s\n", what, uv_strerror(err));
+    abort();
+}
+
+const char *green_loop_name(void)
+{
+    return GREEN_LOOP_NAME;
+}
+
+/* Something happened: the current uv_run must not block any more. */
+static inline void stop_blocking(green_loop *loop)
+{
+    uv_stop(&loop->uv);
+}
+
+static void on_async(uv_async_t *async)
+{
+    green_loop *loop = async->data;
+    stop_blocking(loop);
+    if (loop->wake_cb != NULL)
+        loop->wake_cb(loop, loop->wake_data);
+}
+
+int green_loop_new(green_loop **out, green_loop_wake_cb *wake_cb, void *data)
+{
+    green_loop *loop = calloc(1, sizeof *loop);
+    if (loop == NULL)
+        return -ENOMEM;
+    int err = uv_loop_init(&loop->uv);
+    if (err != 0)
+        goto fail_loop_init;
+    err = uv_async_init(&loop->uv, &loop->async, on_async);
+    if (err != 0)
+        goto fail_async_init;
+    loop->async.data = loop;
+    loop->uv.data = loop;
+    uv_unref((uv_handle_t *)&loop->async);
+    loop->wake_cb = wake_cb;
+    loop->wake_data = data;
+    *out = loop;
+    return 0;
+
+fail_async_init:
+    uv_loop_close(&loop->uv);
+fail_loop_init:
+    free(loop);
+    return err;     /* libuv's UV_E* are negative errno values on Unix. */
+}
+
+static void free_on_close(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
+void green_loop_free(green_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    uv_close((uv_handle_t *)&loop->async, NULL);
+    for (size_t fd = 0; fd < loop->nfds; fd++) {
+        fd_entry *e = loop->fds[fd];
+        if (e == NULL)
+            continue;
+        if (e->waiters != NULL)
+            fatal("green_loop_free with an fd watcher still waiting", UV_EBUSY);
+        e->poll.data = e;
+        uv_close((uv_handle_t *)&e->poll, free_on_close);
+    }
+    for (timer_handle *h = loop->all_timers, *next; h != NULL; h = next) {
+        next = h->next_all;
+        if (h->owner != NULL)
+            fatal("green_loop_free with a timer still started", UV_EBUSY);
+        h->timer.data = h;
+        uv_close((uv_handle_t *)&h->timer, free_on_close);
+    }
+    /* Close callbacks run in the next iteration. */
+    uv_run(&loop->uv, UV_RUN_DEFAULT);
+    int err = uv_loop_close(&loop->uv);
+    if (err != 0)
+        fatal("uv_loop_close", err);
+    free(loop->fds);
+    free(loop);
+}
+
+/* ---- fd waits ---- */
+
+static int to_uv_events(int events)
+{
+    return (events & GREEN_LOOP_READ ? UV_READABLE : 0) | (events & GREEN_LOOP_WRITE ? UV_WRITABLE : 0);
+}
+
+static void on_poll(uv_poll_t *poll, int status, int uv_events);
+
+/* Make the poll handle watch the union of its waiters' events. */
+static void update_entry(fd_entry *e)
+{
+    int mask = 0;
+    for (io_priv *p = e->waiters; p != NULL; p = p->next)
+        mask |= p->events;
+    if (mask == e->mask)
+        return;
+    int err = mask ? uv_poll_start(&e->poll, to_uv_events(mask), on_poll) : uv_poll_stop(&e->poll);
+    if (err != 0)
+        fatal(mask ? "uv_poll_start" : "uv_poll_stop", err);
+    e->mask = mask;
+}
+
+static void unlink_waiter(io_priv *p)
+{
+    fd_entry *e = p->entry;
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        e->waiters = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+    p->entry = NULL;
+    p->firing = 0;
+}
+
+static void on_poll(uv_poll_t *poll, int status, int uv_events)
+{
+    fd_entry *e = (fd_entry *)poll;
+    stop_blocking(poll->loop->data);
+    int ready;
+    if (status < 0) {
+        /* POLLERR: libuv has stopped the handle and says UV_EBADF whatever
+         * the error. Every waiter is ready; its syscall tells the truth. */
+        e->mask = 0;
+        ready = GREEN_LOOP_READ | GREEN_LOOP_WRITE;
+    } else {
+        ready = (uv_events & UV_READABLE ? GREEN_LOOP_READ : 0) |
+                (uv_events & UV_WRITABLE ? GREEN_LOOP_WRITE : 0);
+    }
+    /* Choose first, then fire one by one: a callback may start a watcher on
+     * this fd (not fired now) or stop one of the chosen (then not fired). */
+    for (io_priv *p = e->waiters; p != NULL; p = p->next)
+        p->firing = (p->events & ready) != 0;
+    for (;;) {
+        io_priv *p = e->waiters;
+        while (p != NULL && !p->firing)
+            p = p->next;
+        if (p == NULL)
+            break;
+        int revents = p->events & ready;
+        unlink_waiter(p);
+        update_entry(e);
+        p->cb((green_loop_io *)p, revents);
+    }
+    update_entry(e);
+}
+
+static int grow_fds(green_loop *loop, size_t fd)
+{
+    size_t n = loop->nfds ? loop->nfds : 64;
+    while (n <= fd)
+        n *= 2;
+    fd_entry **fds = realloc(loop->fds, n * sizeof *fds);
+    if (fds == NULL)
+        return -ENOMEM;
+    for (size_t i = loop->nfds; i < n; i++)
+        fds[i] = NULL;
+    loop->fds = fds;
+    loop->nfds = n;
+    return 0;
+}
+
+int green_loop_io_start(green_loop *loop, green_loop_io *io, int fd, int events, green_loop_io_cb *cb)
+{
+    if (fd < 0 || (events & (GREEN_LOOP_READ | GREEN_LOOP_WRITE)) == 0 || cb == NULL)
+        return -EINVAL;
+    io_priv *p = (io_priv *)io;
+    if ((size_t)fd >= loop->nfds && grow_fds(loop, (size_t)fd) != 0)
+        return -ENOMEM;
+    fd_entry *e = loop->fds[fd];
+    if (e == NULL) {
+        e = calloc(1, sizeof *e);
+        if (e == NULL)
+            return -ENOMEM;
+        /* uv_poll_init checks the fd (EBADF, EPERM for a regular file). */
+        int err = uv_poll_init(&loop->uv, &e->poll, fd);
+        if (err != 0) {
+            free(e);
+            return err;
+        }
+        loop->fds[fd] = e;
+    }
+    p->cb = cb;
+    p->events = events & (GREEN_LOOP_READ | GREEN_LOOP_WRITE);
+    p->firing = 0;
+    p->entry = e;
+    /* Append: waiters on one fd fire oldest first. */
+    p->next = NULL;
+    p->prev = NULL;
+    if (e->waiters == NULL) {
+        e->waiters = p;
+    } else {
+        io_priv *last = e->waiters;
+        while (last->next != NULL)
+            last = last->next;
+        last->next = p;
+        p->prev = last;
+    }
+    update_entry(e);
+    return 0;
+}
+
+void green_loop_io_stop(green_loop *loop, green_loop_io *io)
+{
+    (void)loop;
+    io_priv *p = (io_priv *)io;
+    fd_entry *e = p->entry;
+    if (e == NULL)
+        return;
+    unlink_waiter(p);
+    update_entry(e);
+}
+
+/* ---- timers ---- */
+
+static void on_timer(uv_timer_t *timer)
+{
+    timer_handle *h = (timer_handle *)timer;
+    green_loop *loop = timer->loop->data;
+    green_loop_timer *t = h->owner;
+    timer_priv *p = (timer_priv *)t;
+    stop_blocking(loop);
+    /* A timer with no repeat is inactive by now: back to the free list. */
+    h->owner = NULL;
+    h->next_free = loop->free_timers;
+    loop->free_timers = h;
+    p->handle = NULL;
+    p->cb(t);
+}
+
+int green_loop_timer_start(green_loop *loop, green_loop_timer *t, double after, green_loop_timer_cb *cb)
+{
+    if (!(after >= 0.0) || isinf(after) || cb == NULL)
+        return -EINVAL;
+    timer_priv *p = (timer_priv *)t;
+    timer_handle *h = loop->free_timers;
+    if (h != NULL) {
+        loop->free_timers = h->next_free;
+    } else {
+        h = calloc(1, sizeof *h);
+        if (h == NULL)
+            return -ENOMEM;
+        int err = uv_timer_init(&loop->uv, &h->timer);
+        if (err != 0) {
+            free(h);
+            return err;
+        }
+        h->next_all = loop->all_timers;
+        loop->all_timers = h;
+    }
+    h->owner = t;
+    p->handle = h;
+    p->cb = cb;
+    /* libuv counts whole milliseconds from a cached, truncated loop time:
+     * refresh it, round up, and add one for the truncation, so that the
+     * timer never fires early. */
+    uint64_t ms = 0;
+    if (after > 0.0)
+        ms = (uint64_t)ceil(after * 1e3) + 1;
+    uv_update_time(&loop->uv);
+    int err = uv_timer_start(&h->timer, on_timer, ms, 0);
+    if (err != 0)
+        fatal("uv_timer_start", err);
+    return 0;
+}
+
+void green_loop_timer_stop(green_loop *loop, green_loop_timer *t)
+{
+    timer_priv *p = (timer_priv *)t;
+    timer_handle *h = p->handle;
+    if (h == NULL)
+        return;
+    uv_timer_stop(&h->timer);
+    h->owner = NULL;
+    h->next_free = loop->free_timers;
+    loop->free_timers = h;
+    p->handle = NULL;
+}
+
+/* ---- the loop ---- */
+
+void green_loop_wake(green_loop *loop)
+{
+    int err = uv_async_send(&loop->async);
+    if (err != 0)
+        fatal("uv_async_send", err);
+}
+
+void green_loop_keepalive(green_loop *loop, int on)
+{
+    on = on != 0;
+    if (on == loop->keepalive)
+        return;
+    if (on)
+        uv_ref((uv_handle_t *)&loop->async);
+    else
+        uv_unref((uv_handle_t *)&loop->async);
+    loop->keepalive = on;
+}
+
+int green_loop_run(green_loop *loop, int block)
+{
+    return uv_run(&loop->uv, block ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0;
+}

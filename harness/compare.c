@@ -1,0 +1,203 @@
+/* harness/compare.c: `greenbench compare A B`: for each cell in both runs, the
+ * ratio of medians B/A with its distribution-free 95% interval (Moses), the
+ * Mann-Whitney U p-value, and a verdict; a Markdown table on stdout and a CSV. */
+#include "harness.h"
+
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char compare_help[] =
+    "usage: greenbench compare [--csv FILE] [--alpha A] DIR_A DIR_B\n"
+    "\n"
+    "Compares two runs cell by cell (cells present in both): the ratio of the median\n"
+    "time per op B/A (below 1: B is faster) with its 95% distribution-free interval,\n"
+    "the two-sided Mann-Whitney U p-value of the repetitions, and a verdict: faster or\n"
+    "slower when p < alpha (default 0.05) and the interval excludes 1, else 'same\n"
+    "within noise'. Prints a Markdown table; writes the same as CSV to FILE (default\n"
+    "compare-<A>-vs-<B>.csv in the current directory).\n";
+
+static void md_cell(struct gb_buf *b, const char *s)
+{
+    gb_buf_puts(b, " ");
+    for (; *s; s++)
+        gb_buf_puts(b, *s == '|' ? "\\|" : (char[2]){ *s, 0 });
+    gb_buf_puts(b, " |");
+}
+
+int gb_cmd_compare(int argc, char **argv)
+{
+    const char *dirs[2] = { NULL, NULL };
+    const char *csv = NULL;
+    double alpha = 0.05;
+    size_t nd = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(compare_help, stdout);
+            return GB_EXIT_OK;
+        }
+        if (strncmp(a, "--csv", 5) == 0 && (a[5] == '=' || a[5] == '\0')) {
+            csv = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
+            if (csv == NULL || *csv == '\0') {
+                fprintf(stderr, "greenbench compare: --csv needs a file name\n");
+                return GB_EXIT_USAGE;
+            }
+        } else if (strncmp(a, "--alpha", 7) == 0 && (a[7] == '=' || a[7] == '\0')) {
+            const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : "");
+            char *end;
+            alpha = strtod(v, &end);
+            if (*v == '\0' || *end != '\0' || !(alpha > 0 && alpha < 1)) {
+                fprintf(stderr, "greenbench compare: --alpha: '%s' is not valid: give a number "
+                                "between 0 and 1 (e.g. 0.05)\n", v);
+                return GB_EXIT_USAGE;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "greenbench compare: unknown option '%s' (see greenbench compare --help)\n", a);
+            return GB_EXIT_USAGE;
+        } else if (nd < 2) {
+            dirs[nd++] = a;
+        } else {
+            fprintf(stderr, "greenbench compare: give exactly two run directories\n");
+            return GB_EXIT_USAGE;
+        }
+    }
+    if (nd != 2) {
+        fprintf(stderr, "greenbench compare: give two run directories: greenbench compare DIR_A DIR_B\n");
+        return GB_EXIT_USAGE;
+    }
+    struct gb_rundata rd[2];
+    char err[1024];
+    for (size_t i = 0; i < 2; i++) {
+        if (!gb_is_dir(dirs[i])) {
+            fprintf(stderr, "greenbench compare: '%s' is not a directory\n", dirs[i]);
+            if (i)
+                gb_rundata_free(&rd[0]);
+            return GB_EXIT_USAGE;
+        }
+        if (gb_rundata_load(dirs[i], &rd[i], err, sizeof err) != 0) {
+            fprintf(stderr, "greenbench compare: %s\n", err);
+            if (i)
+                gb_rundata_free(&rd[0]);
+            return GB_EXIT_FAILED;
+        }
+    }
+    struct gb_buf md, cv;
+    gb_buf_init(&md);
+    gb_buf_init(&cv);
+    gb_buf_printf(&md, "Comparing B = %s against A = %s: time per op, ratio B/A (below 1: B is "
+                       "faster), 95%% interval (Moses), Mann-Whitney U two-sided p, alpha %.3g.\n\n",
+                  dirs[1], dirs[0], alpha);
+    gb_buf_puts(&md, "| cell | A median ns/op | B median ns/op | B/A | 95% interval | p | verdict |\n"
+                     "| --- | --- | --- | --- | --- | --- | --- |\n");
+    gb_buf_puts(&cv, "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib,"
+                     "a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
+                     "ratio_ci_low,ratio_ci_high,ci_level,u,p_value,exact,verdict");
+    gb_csv_eol(&cv);
+    size_t both = 0, only_a = 0, only_b = 0;
+    for (size_t i = 0; i < rd[1].nsums; i++) {
+        const struct gb_summary *b = &rd[1].sums[i];
+        const struct gb_summary *a = gb_rundata_find(&rd[0], b->cell.key);
+        if (a == NULL) {
+            only_b++;
+            continue;
+        }
+        both++;
+        double est = NAN, lo = NAN, hi = NAN, cov = 0;
+        struct gb_mwu u = { .u = NAN, .p = NAN };
+        const char *verdict;
+        if (a->nvalues < 2 || b->nvalues < 2) {
+            verdict = "too few repetitions";
+            if (a->nvalues && b->nvalues)
+                gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
+        } else {
+            gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
+            gb_mann_whitney(b->values, b->nvalues, a->values, a->nvalues, &u);
+            if (u.p < alpha && hi < 1)
+                verdict = "faster";
+            else if (u.p < alpha && lo > 1)
+                verdict = "slower";
+            else
+                verdict = "same within noise";
+        }
+        char t[128];
+        gb_buf_puts(&md, "|");
+        md_cell(&md, b->cell.key);
+        snprintf(t, sizeof t, a->ns.n ? "%.4g" : "n/a", a->ns.median);
+        md_cell(&md, t);
+        snprintf(t, sizeof t, b->ns.n ? "%.4g" : "n/a", b->ns.median);
+        md_cell(&md, t);
+        snprintf(t, sizeof t, isfinite(est) ? "%.3f" : "n/a", est);
+        md_cell(&md, t);
+        if (isfinite(lo))
+            snprintf(t, sizeof t, "%.3f - %.3f", lo, hi);
+        else
+            snprintf(t, sizeof t, "n/a");
+        md_cell(&md, t);
+        snprintf(t, sizeof t, isfinite(u.p) ? "%.3g" : "n/a", u.p);
+        md_cell(&md, t);
+        md_cell(&md, verdict);
+        gb_buf_puts(&md, "\n");
+
+        const struct gb_cell *c = &b->cell;
+        gb_csv_field(&cv, c->key);
+        const char *strs[] = { c->workload, c->impl, c->sw, c->loop };
+        for (size_t k = 0; k < 4; k++) {
+            gb_csv_sep(&cv);
+            gb_csv_field(&cv, strs[k]);
+        }
+        long longs[] = { c->n, c->concurrency, c->delay_ms, c->size, c->cpus, c->stack_kib };
+        for (size_t k = 0; k < 6; k++) {
+            gb_csv_sep(&cv);
+            if (longs[k] >= 0)
+                gb_buf_printf(&cv, "%ld", longs[k]);
+        }
+        gb_buf_printf(&cv, ",%d,%d", a->reps_ok, b->reps_ok);
+        double nums[] = { a->ns.n ? a->ns.median : NAN, b->ns.n ? b->ns.median : NAN, est, lo, hi,
+                          isfinite(lo) ? cov : NAN, u.u, u.p };
+        for (size_t k = 0; k < 8; k++) {
+            gb_csv_sep(&cv);
+            gb_csv_num(&cv, nums[k]);
+        }
+        gb_csv_sep(&cv);
+        gb_buf_puts(&cv, isfinite(u.p) ? (u.exact ? "true" : "false") : "");
+        gb_csv_sep(&cv);
+        gb_csv_field(&cv, verdict);
+        gb_csv_eol(&cv);
+    }
+    for (size_t i = 0; i < rd[0].nsums; i++)
+        if (gb_rundata_find(&rd[1], rd[0].sums[i].cell.key) == NULL)
+            only_a++;
+    if (only_a || only_b)
+        gb_buf_printf(&md, "\n%zu cells only in A, %zu only in B (not compared).\n", only_a, only_b);
+    if (both == 0)
+        gb_buf_puts(&md, "\nNo cell is in both runs.\n");
+    fputs(gb_buf_str(&md), stdout);
+
+    char *path;
+    if (csv) {
+        path = gb_xstrdup(csv);
+    } else {
+        char *a = gb_xstrdup(dirs[0]), *b = gb_xstrdup(dirs[1]);
+        size_t la = strlen(a), lb = strlen(b);
+        while (la > 1 && a[la - 1] == '/')
+            a[--la] = '\0';
+        while (lb > 1 && b[lb - 1] == '/')
+            b[--lb] = '\0';
+        path = gb_xasprintf("compare-%s-vs-%s.csv", basename(a), basename(b));
+        free(a);
+        free(b);
+    }
+    int rc = gb_write_file(path, cv.data, cv.len);
+    if (rc != 0)
+        fprintf(stderr, "greenbench compare: cannot write %s: %s\n", path, strerror(-rc));
+    else
+        fprintf(stderr, "greenbench compare: wrote %s\n", path);
+    free(path);
+    gb_buf_free(&md);
+    gb_buf_free(&cv);
+    gb_rundata_free(&rd[0]);
+    gb_rundata_free(&rd[1]);
+    return rc == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;
+}

@@ -1,0 +1,148 @@
+/* harness/main.c: the greenbench command: subcommand dispatch, top-level
+ * help and `greenbench list`. */
+#include "harness.h"
+
+#include <string.h>
+
+static const char main_help[] =
+    "usage: greenbench COMMAND [OPTIONS]     (greenbench COMMAND --help for each)\n"
+    "\n"
+    "Benchmarks green threads (coroutines) against OS threads.\n"
+    "\n"
+    "Commands:\n"
+    "  run       run the benchmark matrix into results/<timestamp>/: every cell in its own\n"
+    "            process, statistics, gnuplot plots, report.html and report.md\n"
+    "  list      the backends compiled in, the peers found (and why one is missing),\n"
+    "            the workloads and their parameters\n"
+    "  report    rebuild summary.csv, plots and reports of a run from its stored files\n"
+    "  compare   compare two runs cell by cell (ratio, interval, U test, verdict)\n"
+    "  cell      run one measurement and print its JSON line (what `run` runs)\n"
+    "  server    run the local HTTP server of the joinall and pool workloads\n"
+    "\n"
+    "Exit status: 0 ok, 1 some cells failed (the report is still written), 2 bad usage.\n";
+
+static const char list_help[] =
+    "usage: greenbench list\n"
+    "\n"
+    "Shows the cell programs in the bin directory (GREENBENCH_BIN_DIR, or beside this\n"
+    "binary): the context-switch and event-loop backends compiled in, the thread\n"
+    "baseline, the local server, the peers found and why one is missing; then the\n"
+    "workloads, their parameters and the values of each preset.\n";
+
+static bool in_names(char list[][GB_NAME], size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+int gb_cmd_list(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(list_help, stdout);
+            return GB_EXIT_OK;
+        }
+        fprintf(stderr, "greenbench list: unexpected argument '%s' (see greenbench list --help)\n", argv[i]);
+        return GB_EXIT_USAGE;
+    }
+    char bin[4096];
+    gb_bin_dir(bin, sizeof bin);
+    struct gb_programs p;
+    gb_programs_scan(bin, &p);
+    printf("greenbench %s; cell programs in %s\n\n", GB_VERSION, bin);
+    printf("Context-switch backends compiled in:");
+    for (size_t i = 0; i < p.nswitches; i++)
+        printf("%s %s", i ? "," : "", p.switches[i]);
+    printf("%s\n", p.nswitches ? "" : " none");
+    for (const char *const *k = gb_known_switches; *k; k++)
+        if (!in_names(p.switches, p.nswitches, *k))
+            printf("  %s: not built (see the cmake summary: `greenbench: skipped ...`)\n", *k);
+    printf("Event-loop backends compiled in:");
+    for (size_t i = 0; i < p.nloops; i++)
+        printf("%s %s", i ? "," : "", p.loops[i]);
+    printf("%s\n", p.nloops ? "" : " none");
+    for (const char *const *k = gb_known_loops; *k; k++)
+        if (!in_names(p.loops, p.nloops, *k))
+            printf("  %s: not built\n", *k);
+    printf("Green cell programs (switch/loop):");
+    for (size_t i = 0; i < p.npairs; i++)
+        printf("%s %s/%s", i ? "," : "", p.pairs[i].sw, p.pairs[i].loop);
+    printf("%s\n", p.npairs ? "" : " none");
+    printf("Thread baseline: %s\n", p.threads ? "greenbench-cell-threads" : "missing (greenbench-cell-threads not built)");
+    printf("Local HTTP server: %s\n", p.server ? "greenbench-server" : "missing (greenbench-server not built; joinall and pool will fail)");
+    printf("\nPeers:\n");
+    for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+        if (p.peer_found[i])
+            printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program,
+                   gb_peers[i].workloads ? gb_peers[i].workloads : "all");
+        else
+            printf("  %-8s missing: %s %s (apt-get install %s, then rebuild)\n", gb_peers[i].name,
+                   gb_peers[i].program, gb_peers[i].note, gb_peers[i].package);
+    }
+    printf("\nImplementations (--impl): green, threads");
+    for (size_t i = 0; i < gb_npeers && i < 16; i++)
+        if (p.peer_found[i])
+            printf(", %s", gb_peers[i].name);
+    printf("\n\nWorkloads (--workload), their parameters, and each preset's values:\n");
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const struct gb_workload *wk = &gb_workloads[w];
+        printf("  %s: %s\n", wk->name, wk->what);
+        printf("      green: %s; unit: ns per %s\n",
+               wk->uses_loop ? "every switch x loop backend" : "every switch backend (no loop)", wk->op);
+        for (int pr = GB_PRESET_DEFAULT; pr <= GB_PRESET_FULL; pr++) {
+            struct gb_buf b;
+            gb_buf_init(&b);
+            gb_preset_describe((enum gb_preset)pr, wk->name, &b);
+            printf("      %-8s %s%s\n", gb_preset_name((enum gb_preset)pr), gb_buf_str(&b),
+                   strcmp(wk->name, "switch") == 0 ? " (threads: cpus=1,2)" : "");
+            gb_buf_free(&b);
+        }
+    }
+    printf("\nPresets: default %ld reps (timeout %.0f s), quick %ld reps (%.0f s; one green pair "
+           "except for switch), full %ld reps (%.0f s)\n",
+           gb_preset_reps(GB_PRESET_DEFAULT), gb_preset_timeout(GB_PRESET_DEFAULT),
+           gb_preset_reps(GB_PRESET_QUICK), gb_preset_timeout(GB_PRESET_QUICK),
+           gb_preset_reps(GB_PRESET_FULL), gb_preset_timeout(GB_PRESET_FULL));
+    const char *gp = gb_gnuplot();
+    printf("gnuplot: %s\n", gp ? gp : "not found (plots are skipped; Debian: apt-get install gnuplot-nox)");
+    return GB_EXIT_OK;
+}
+
+int gb_main(int argc, char **argv)
+{
+    gb_argc = argc;
+    gb_argv = argv;
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return GB_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        { "run", gb_cmd_run }, { "list", gb_cmd_list }, { "report", gb_cmd_report },
+        { "compare", gb_cmd_compare }, { "cell", gb_cmd_cell }, { "server", gb_cmd_server },
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(cmd, cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(main_help, stdout);
+        return GB_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("greenbench %s\n", GB_VERSION);
+        return GB_EXIT_OK;
+    }
+    fprintf(stderr, "greenbench: unknown command '%s' (valid: run, list, report, compare, cell, "
+                    "server; greenbench --help)\n", cmd);
+    return GB_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    return gb_main(argc, argv);
+}

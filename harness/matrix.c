@@ -1,0 +1,743 @@
+/* harness/matrix.c: what can be run (workloads, the cell programs found in
+ * the bin directory, peers) and how a run's options expand into cells: the
+ * product of the filters, less what makes no sense (no loop for a raw switch,
+ * no switch backend for threads or peers), in a seeded interleaved order. */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- workloads (DESIGN.md §5) ---- */
+
+const struct gb_workload gb_workloads[] = {
+    { .name = "switch", .op = "switch", .axes = GB_AX_N,
+      .what = "two contexts ping-pong N times: the raw cost of one switch "
+              "(threads: futex handoff, --cpus=1 on one core, --cpus=2 across two)" },
+    { .name = "yield", .op = "yield", .axes = GB_AX_N, .uses_loop = true,
+      .what = "two green threads yield to each other through the hub N times" },
+    { .name = "spawn", .op = "task", .axes = GB_AX_N, .uses_loop = true,
+      .what = "spawn N trivial tasks and join them all: creation, scheduling, teardown" },
+    { .name = "spawn-alive", .op = "task", .axes = GB_AX_N, .uses_loop = true,
+      .what = "N tasks alive and blocked at once: memory per task (rss_per_task_bytes)" },
+    { .name = "joinall", .op = "request", .axes = GB_AX_N | GB_AX_DELAY | GB_AX_SIZE,
+      .uses_loop = true, .needs_server = true,
+      .what = "N HTTP fetches from the local server (answers after D ms), all at once" },
+    { .name = "pool", .op = "request",
+      .axes = GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY | GB_AX_SIZE,
+      .uses_loop = true, .needs_server = true,
+      .what = "the same N fetches through a pool of K: never more than K in flight" },
+};
+const size_t gb_nworkloads = sizeof gb_workloads / sizeof gb_workloads[0];
+
+const struct gb_workload *gb_workload_find(const char *name)
+{
+    for (size_t i = 0; i < gb_nworkloads; i++)
+        if (strcmp(gb_workloads[i].name, name) == 0)
+            return &gb_workloads[i];
+    return NULL;
+}
+
+/* ---- peers (DESIGN.md §5): other systems' programs that obey the cell
+ * protocol with --impl=<name>, built into the bin directory by
+ * workloads/peers/ when their dependency is installed. ---- */
+
+const struct gb_peer gb_peers[] = {
+    { .name = "gevent", .program = "greenbench-peer-gevent", .package = "python3-gevent",
+      .version_cmd = "/usr/bin/python3 -E -s -c 'import gevent, greenlet, sys; print(\"gevent\", gevent.__version__, \"greenlet\", greenlet.__version__, \"Python\", sys.version.split()[0])'",
+      .workloads = NULL,
+      .includes = "the CPython interpreter; a 16 KiB frame stack mmap'd and unmapped per greenlet; "
+                  "getaddrinfo in gevent's thread pool on every request (urllib), where ours "
+                  "resolves the local server once",
+      .note = "not built: gevent for the system's Python was not found at configure time" },
+    { .name = "go", .program = "greenbench-peer-go", .package = "golang-go",
+      .version_cmd = "go version", .workloads = NULL, .multicore = true,
+      .includes = "the Go runtime: scheduler, garbage collector and sysmon threads (their CPU "
+                  "time is in cpu_ns), net/http's own goroutines per connection; GOMAXPROCS "
+                  "equals the CPUs the cell may use",
+      .note = "not built: no Go toolchain was found at configure time" },
+    { .name = "st", .program = "greenbench-peer-st", .package = "libst-dev",
+      .version_cmd = "dpkg-query -W -f='${Version}' libst-dev libst1 2>/dev/null | head -c 40",
+      .workloads = "switch,yield,spawn,spawn-alive",
+      .includes = "State Threads' own scheduler only (a classic C coroutine library); its yield "
+                  "goes through its sleep queue",
+      .note = "not built: State Threads (libst) was not found at configure time" },
+};
+const size_t gb_npeers = sizeof gb_peers / sizeof gb_peers[0];
+
+bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
+{
+    if (peer->workloads == NULL)
+        return true;
+    size_t n = strlen(workload);
+    for (const char *p = peer->workloads; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, workload, n) == 0)
+            return true;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
+const char *const gb_known_switches[] = { "asm", "asm-nofpu", "ucontext", "boost", NULL };
+const char *const gb_known_loops[] = { "libev", "libuv", NULL };
+
+/* ---- programs in the bin directory ---- */
+
+void gb_bin_dir(char *out, size_t n)
+{
+    const char *env = getenv("GREENBENCH_BIN_DIR");
+    if (env && *env) {
+        snprintf(out, n, "%s", env);
+        return;
+    }
+    if (gb_self_dir(out, n) != 0)
+        snprintf(out, n, ".");
+}
+
+static void add_distinct(char list[][GB_NAME], size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], name) == 0)
+            return;
+    if (*n < GB_MAX_LIST)
+        snprintf(list[(*n)++], GB_NAME, "%s", name);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const char *x = a, *y = b; /* sw then loop, both GB_NAME wide */
+    int c = strcmp(x, y);
+    return c ? c : strcmp(x + GB_NAME, y + GB_NAME);
+}
+
+void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->bin_dir, sizeof p->bin_dir, "%s", bin_dir);
+    DIR *d = opendir(bin_dir);
+    if (d == NULL)
+        return;
+    static const char prefix[] = "greenbench-cell-";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", bin_dir, e->d_name);
+        if (strcmp(e->d_name, "greenbench-server") == 0) {
+            p->server = gb_is_executable(path);
+            continue;
+        }
+        bool peer = false;
+        for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+            if (strcmp(e->d_name, gb_peers[i].program) == 0 && gb_is_executable(path)) {
+                p->peer_found[i] = true;
+                peer = true;
+            }
+        }
+        if (peer || strncmp(e->d_name, prefix, sizeof prefix - 1) != 0 || !gb_is_executable(path))
+            continue;
+        const char *rest = e->d_name + sizeof prefix - 1;
+        if (strcmp(rest, "threads") == 0) {
+            p->threads = true;
+            continue;
+        }
+        /* greenbench-cell-<switch>-<loop>; loop names have no dash, switch
+         * names may (asm-nofpu). */
+        const char *dash = strrchr(rest, '-');
+        if (dash == NULL || dash == rest || dash[1] == '\0')
+            continue;
+        if ((size_t)(dash - rest) >= GB_NAME || strlen(dash + 1) >= GB_NAME ||
+            p->npairs >= GB_MAX_LIST)
+            continue;
+        snprintf(p->pairs[p->npairs].sw, GB_NAME, "%.*s", (int)(dash - rest), rest);
+        snprintf(p->pairs[p->npairs].loop, GB_NAME, "%s", dash + 1);
+        p->npairs++;
+    }
+    closedir(d);
+    qsort(p->pairs, p->npairs, sizeof p->pairs[0], cmp_pair);
+    for (size_t i = 0; i < p->npairs; i++) {
+        add_distinct(p->switches, &p->nswitches, p->pairs[i].sw);
+        add_distinct(p->loops, &p->nloops, p->pairs[i].loop);
+    }
+    qsort(p->switches, p->nswitches, GB_NAME, cmp_name);
+    qsort(p->loops, p->nloops, GB_NAME, cmp_name);
+}
+
+/* ---- cells ---- */
+
+void gb_cell_init(struct gb_cell *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n = c->concurrency = c->delay_ms = c->size = c->cpus = c->stack_kib = -1;
+}
+
+void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_puts(&b, c->impl);
+    if (c->sw[0] && c->loop[0])
+        gb_buf_printf(&b, " %s/%s", c->sw, c->loop);
+    else if (c->sw[0])
+        gb_buf_printf(&b, " %s", c->sw);
+    if (c->cpus >= 0)
+        gb_buf_printf(&b, " cpus=%ld", c->cpus);
+    if (c->stack_kib >= 0)
+        gb_buf_printf(&b, " stack=%ldKiB", c->stack_kib);
+    snprintf(out, n, "%s", gb_buf_str(&b));
+    gb_buf_free(&b);
+}
+
+void gb_cell_make_key(struct gb_cell *c)
+{
+    char series[160];
+    gb_cell_series(c, series, sizeof series);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_printf(&b, "%s %s", c->workload, series);
+    if (c->n >= 0)
+        gb_buf_printf(&b, " n=%ld", c->n);
+    if (c->concurrency >= 0)
+        gb_buf_printf(&b, " k=%ld", c->concurrency);
+    if (c->delay_ms >= 0)
+        gb_buf_printf(&b, " d=%ldms", c->delay_ms);
+    if (c->size >= 0)
+        gb_buf_printf(&b, " size=%ld", c->size);
+    snprintf(c->key, sizeof c->key, "%s", gb_buf_str(&b));
+    gb_buf_free(&b);
+}
+
+static void jw_opt_long(struct gb_jw *w, const char *key, long v)
+{
+    gb_jw_key(w, key);
+    if (v >= 0)
+        gb_jw_int(w, v);
+    else
+        gb_jw_null(w);
+}
+
+static void jw_opt_str(struct gb_jw *w, const char *key, const char *v)
+{
+    gb_jw_key(w, key);
+    gb_jw_str(w, v[0] ? v : NULL);
+}
+
+void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c)
+{
+    gb_jw_obj(w);
+    gb_jw_key(w, "workload");
+    gb_jw_str(w, c->workload);
+    gb_jw_key(w, "impl");
+    gb_jw_str(w, c->impl);
+    jw_opt_str(w, "switch", c->sw);
+    jw_opt_str(w, "loop", c->loop);
+    jw_opt_long(w, "n", c->n);
+    jw_opt_long(w, "concurrency", c->concurrency);
+    jw_opt_long(w, "delay_ms", c->delay_ms);
+    jw_opt_long(w, "size", c->size);
+    jw_opt_long(w, "cpus", c->cpus);
+    jw_opt_long(w, "stack_kib", c->stack_kib);
+    gb_jw_obj_end(w);
+}
+
+int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c)
+{
+    gb_cell_init(c);
+    const char *wl = gb_json_str(v, "workload", NULL), *impl = gb_json_str(v, "impl", NULL);
+    if (wl == NULL || impl == NULL)
+        return -EINVAL;
+    snprintf(c->workload, sizeof c->workload, "%s", wl);
+    snprintf(c->impl, sizeof c->impl, "%s", impl);
+    snprintf(c->sw, sizeof c->sw, "%s", gb_json_str(v, "switch", ""));
+    snprintf(c->loop, sizeof c->loop, "%s", gb_json_str(v, "loop", ""));
+    c->n = (long)gb_json_num(v, "n", -1);
+    c->concurrency = (long)gb_json_num(v, "concurrency", -1);
+    c->delay_ms = (long)gb_json_num(v, "delay_ms", -1);
+    c->size = (long)gb_json_num(v, "size", -1);
+    c->cpus = (long)gb_json_num(v, "cpus", -1);
+    c->stack_kib = (long)gb_json_num(v, "stack_kib", -1);
+    gb_cell_make_key(c);
+    return 0;
+}
+
+static void push_arg(char ***argv, size_t *n, char *arg)
+{
+    *argv = gb_xrealloc(*argv, (*n + 2) * sizeof **argv);
+    (*argv)[(*n)++] = arg;
+    (*argv)[*n] = NULL;
+}
+
+char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url)
+{
+    char **argv = NULL;
+    size_t n = 0;
+    push_arg(&argv, &n, gb_xstrdup(program));
+    push_arg(&argv, &n, gb_xstrdup(c->workload));
+    push_arg(&argv, &n, gb_xasprintf("--impl=%s", c->impl));
+    if (c->sw[0])
+        push_arg(&argv, &n, gb_xasprintf("--switch=%s", c->sw));
+    if (c->loop[0])
+        push_arg(&argv, &n, gb_xasprintf("--loop=%s", c->loop));
+    if (c->n >= 0)
+        push_arg(&argv, &n, gb_xasprintf("--n=%ld", c->n));
+    if (c->concurrency >= 0)
+        push_arg(&argv, &n, gb_xasprintf("--concurrency=%ld", c->concurrency));
+    if (c->delay_ms >= 0)
+        push_arg(&argv, &n, gb_xasprintf("--delay-ms=%ld", c->delay_ms));
+    if (c->size >= 0)
+        push_arg(&argv, &n, gb_xasprintf("--size=%ld", c->size));
+    if (url)
+        push_arg(&argv, &n, gb_xasprintf("--url=%s", url));
+    if (c->stack_kib >= 0)
+        push_arg(&argv, &n, gb_xasprintf("--stack-kib=%ld", c->stack_kib));
+    if (c->cpus >= 0)
+        push_arg(&argv, &n, gb_xasprintf("--cpus=%ld", c->cpus));
+    return argv;
+}
+
+void gb_argv_free(char **argv)
+{
+    if (argv == NULL)
+        return;
+    for (char **a = argv; *a; a++)
+        free(*a);
+    free(argv);
+}
+
+/* ---- presets ---- */
+
+/* Per-workload parameter lists of a preset; 0-terminated, -1 = not passed.
+ * n_threads, when set, replaces n for the thread baseline and the peers: a
+ * thread handoff costs microseconds where a coroutine switch costs
+ * nanoseconds, and per-op costs do not depend on n for switch and yield.
+ * Sized so that the default matrix takes about 3 minutes on 2 cores and
+ * --quick under 1 minute (see results/README.md). */
+struct preset_row {
+    const char *workload;
+    long n[6], conc[6], delay[4], size[4], n_threads[6];
+};
+
+static const struct preset_row preset_default[] = {
+    { "switch", { 200000 }, { -1 }, { -1 }, { -1 }, { 10000 } },
+    { "yield", { 100000 }, { -1 }, { -1 }, { -1 }, { 20000 } },
+    { "spawn", { 100, 1000, 10000 }, { -1 }, { -1 }, { -1 }, { 0 } },
+    { "spawn-alive", { 100, 1000, 10000 }, { -1 }, { -1 }, { -1 }, { 0 } },
+    { "joinall", { 100, 300, 1000 }, { -1 }, { 10 }, { 1024 }, { 0 } },
+    { "pool", { 300 }, { 10, 30, 100, 300 }, { 5 }, { 1024 }, { 0 } },
+};
+static const struct preset_row preset_quick[] = {
+    { "switch", { 50000 }, { -1 }, { -1 }, { -1 }, { 5000 } },
+    { "yield", { 20000 }, { -1 }, { -1 }, { -1 }, { 5000 } },
+    { "spawn", { 100, 1000 }, { -1 }, { -1 }, { -1 }, { 0 } },
+    { "spawn-alive", { 100, 1000 }, { -1 }, { -1 }, { -1 }, { 0 } },
+    { "joinall", { 100, 500 }, { -1 }, { 5 }, { 1024 }, { 0 } },
+    { "pool", { 200 }, { 10, 50 }, { 5 }, { 1024 }, { 0 } },
+};
+static const struct preset_row preset_full[] = {
+    { "switch", { 1000000 }, { -1 }, { -1 }, { -1 }, { 100000 } },
+    { "yield", { 1000000 }, { -1 }, { -1 }, { -1 }, { 100000 } },
+    { "spawn", { 100, 1000, 10000, 100000 }, { -1 }, { -1 }, { -1 }, { 0 } },
+    { "spawn-alive", { 100, 1000, 10000, 100000 }, { -1 }, { -1 }, { -1 }, { 0 } },
+    { "joinall", { 100, 1000, 10000 }, { -1 }, { 10, 100 }, { 1024 }, { 0 } },
+    { "pool", { 2000 }, { 10, 50, 100, 500, 1000 }, { 10 }, { 1024 }, { 0 } },
+};
+
+static const struct preset_row *preset_find(enum gb_preset p, const char *workload)
+{
+    const struct preset_row *rows = p == GB_PRESET_QUICK ? preset_quick
+                                    : p == GB_PRESET_FULL ? preset_full : preset_default;
+    for (size_t i = 0; i < 6; i++)
+        if (strcmp(rows[i].workload, workload) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+long gb_preset_reps(enum gb_preset p)
+{
+    return p == GB_PRESET_QUICK ? 3 : p == GB_PRESET_FULL ? 10 : 5;
+}
+
+double gb_preset_timeout(enum gb_preset p)
+{
+    return p == GB_PRESET_QUICK ? 20 : p == GB_PRESET_FULL ? 600 : 30;
+}
+
+const char *gb_preset_name(enum gb_preset p)
+{
+    return p == GB_PRESET_QUICK ? "quick" : p == GB_PRESET_FULL ? "full" : "default";
+}
+
+/* ---- expansion ---- */
+
+static bool names_has(const struct gb_names *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static void join_names(char *out, size_t n, char list[][GB_NAME], size_t count)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < count; i++)
+        gb_buf_printf(&b, "%s%s", i ? ", " : "", list[i]);
+    snprintf(out, n, "%s", count ? gb_buf_str(&b) : "none");
+    gb_buf_free(&b);
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+/* Check --switch / --loop names: known-but-not-built and unknown differ. */
+static int check_backends(const char *opt, const struct gb_names *given, char built[][GB_NAME],
+                          size_t nbuilt, const char *const *known, char *err, size_t errlen)
+{
+    char builtlist[512];
+    join_names(builtlist, sizeof builtlist, built, nbuilt);
+    for (size_t i = 0; i < given->n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < nbuilt; j++)
+            found |= strcmp(built[j], given->v[i]) == 0;
+        if (found)
+            continue;
+        if (in_list(known, given->v[i])) {
+            snprintf(err, errlen, "%s: backend '%s' is not compiled in (built: %s)", opt,
+                     given->v[i], builtlist);
+        } else {
+            struct gb_buf b;
+            gb_buf_init(&b);
+            for (const char *const *k = known; *k; k++)
+                gb_buf_printf(&b, "%s%s", k == known ? "" : ", ", *k);
+            for (size_t j = 0; j < nbuilt; j++)
+                if (!in_list(known, built[j]))
+                    gb_buf_printf(&b, ", %s", built[j]);
+            snprintf(err, errlen, "%s: unknown backend '%s' (valid: %s)", opt, given->v[i],
+                     gb_buf_str(&b));
+            gb_buf_free(&b);
+        }
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Values of one axis for one workload: the user's list, else the preset's. */
+static void axis_values(const struct gb_longs *user, const long *preset, size_t max,
+                        struct gb_longs *out)
+{
+    out->n = 0;
+    if (user->n) {
+        *out = *user;
+        return;
+    }
+    for (size_t i = 0; i < max && preset[i] != 0; i++)
+        out->v[out->n++] = preset[i];
+    if (out->n == 0)
+        out->v[out->n++] = -1;
+}
+
+struct cell_list {
+    struct gb_cell *v;
+    size_t n, cap;
+};
+
+static void add_cell(struct cell_list *l, const struct gb_cell *c)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = gb_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n] = *c;
+    gb_cell_make_key(&l->v[l->n]);
+    l->n++;
+}
+
+static long allowed_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+/* Expand one (workload, implementation variant) over the parameter axes. */
+static void expand_params(struct cell_list *l, const struct gb_workload *w,
+                          const struct gb_run_opts *o, const struct gb_cell *base,
+                          const struct gb_longs *cpus)
+{
+    const struct preset_row *row = preset_find(o->preset, w->name);
+    static const long none[1] = { 0 };
+    struct gb_longs ns, ks, ds, ss, stacks;
+    bool green = strcmp(base->impl, "green") == 0;
+    bool peer = !green && strcmp(base->impl, "threads") != 0;
+    axis_values(&o->n, row && !green && row->n_threads[0] ? row->n_threads : row ? row->n : none, 6, &ns);
+    /* Peers start a runtime of their own per process (a Python, a Go
+     * scheduler): outside --full they run only the largest n. */
+    if (peer && !o->n.n && o->preset != GB_PRESET_FULL && ns.n > 1) {
+        ns.v[0] = ns.v[ns.n - 1];
+        ns.n = 1;
+    }
+    axis_values(&o->concurrency, row ? row->conc : none, 6, &ks);
+    axis_values(&o->delay_ms, row ? row->delay : none, 4, &ds);
+    axis_values(&o->size, row ? row->size : none, 4, &ss);
+    axis_values(&o->stack_kib, none, 1, &stacks);
+    if (!(w->axes & GB_AX_N))
+        ns = (struct gb_longs){ .v = { -1 }, .n = 1 };
+    if (!(w->axes & GB_AX_CONCURRENCY))
+        ks = (struct gb_longs){ .v = { -1 }, .n = 1 };
+    if (!(w->axes & GB_AX_DELAY))
+        ds = (struct gb_longs){ .v = { -1 }, .n = 1 };
+    if (!(w->axes & GB_AX_SIZE))
+        ss = (struct gb_longs){ .v = { -1 }, .n = 1 };
+    for (size_t a = 0; a < ns.n; a++)
+        for (size_t b = 0; b < ks.n; b++)
+            for (size_t d = 0; d < ds.n; d++)
+                for (size_t s = 0; s < ss.n; s++)
+                    for (size_t c = 0; c < cpus->n; c++)
+                        for (size_t t = 0; t < stacks.n; t++) {
+                            struct gb_cell cell = *base;
+                            cell.n = ns.v[a];
+                            cell.concurrency = ks.v[b];
+                            cell.delay_ms = ds.v[d];
+                            cell.size = ss.v[s];
+                            cell.cpus = cpus->v[c];
+                            cell.stack_kib = stacks.v[t];
+                            add_cell(l, &cell);
+                        }
+}
+
+int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
+                     struct gb_cell **cells, size_t *ncells, char *err, size_t errlen)
+{
+    *cells = NULL;
+    *ncells = 0;
+    /* Implementations: green, threads and the peers found. */
+    char impls[GB_MAX_LIST][GB_NAME];
+    size_t nimpls = 0;
+    add_distinct(impls, &nimpls, "green");
+    add_distinct(impls, &nimpls, "threads");
+    for (size_t i = 0; i < gb_npeers && i < 16; i++)
+        if (p->peer_found[i])
+            add_distinct(impls, &nimpls, gb_peers[i].name);
+    for (size_t i = 0; i < o->impls.n; i++) {
+        bool ok = false;
+        for (size_t j = 0; j < nimpls; j++)
+            ok |= strcmp(impls[j], o->impls.v[i]) == 0;
+        if (ok)
+            continue;
+        for (size_t j = 0; j < gb_npeers; j++) {
+            if (strcmp(gb_peers[j].name, o->impls.v[i]) == 0) {
+                snprintf(err, errlen, "--impl: peer '%s' is not available: %s is %s in %s "
+                                      "(apt-get install %s, then rebuild)",
+                         o->impls.v[i], gb_peers[j].program, gb_peers[j].note, p->bin_dir,
+                         gb_peers[j].package);
+                return GB_EXIT_USAGE;
+            }
+        }
+        char valid[512];
+        join_names(valid, sizeof valid, impls, nimpls);
+        snprintf(err, errlen, "--impl: unknown implementation '%s' (valid: %s)", o->impls.v[i],
+                 valid);
+        return GB_EXIT_USAGE;
+    }
+    int rc = check_backends("--switch", &o->switches, (char(*)[GB_NAME])p->switches,
+                            p->nswitches, gb_known_switches, err, errlen);
+    if (rc == 0)
+        rc = check_backends("--loop", &o->loops, (char(*)[GB_NAME])p->loops, p->nloops,
+                            gb_known_loops, err, errlen);
+    if (rc != 0)
+        return rc;
+
+    bool want_green = o->impls.n == 0 || names_has(&o->impls, "green");
+    bool want_threads = o->impls.n == 0 || names_has(&o->impls, "threads");
+    if (want_green && p->npairs == 0 && o->impls.n) {
+        snprintf(err, errlen, "--impl: no green cell program (greenbench-cell-<switch>-<loop>) in %s",
+                 p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
+    if (want_threads && !p->threads && o->impls.n) {
+        snprintf(err, errlen, "--impl: no greenbench-cell-threads in %s", p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
+    want_green &= p->npairs > 0;
+    want_threads &= p->threads;
+
+    /* Green pairs: the product of --switch x --loop that exists; --quick
+     * without either keeps one pair (asm/libev when built). */
+    size_t pairs[GB_MAX_LIST], npairs = 0;
+    for (size_t i = 0; i < p->npairs; i++) {
+        if (o->switches.n && !names_has(&o->switches, p->pairs[i].sw))
+            continue;
+        if (o->loops.n && !names_has(&o->loops, p->pairs[i].loop))
+            continue;
+        pairs[npairs++] = i;
+    }
+    if (want_green && npairs == 0 && (o->switches.n || o->loops.n)) {
+        snprintf(err, errlen, "--switch/--loop: no green cell program for that combination in %s",
+                 p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
+    if (o->preset == GB_PRESET_QUICK && !o->switches.n && !o->loops.n && npairs > 1) {
+        size_t pick = pairs[0];
+        for (size_t i = 0; i < npairs; i++)
+            if (strcmp(p->pairs[pairs[i]].sw, "asm") == 0 &&
+                strcmp(p->pairs[pairs[i]].loop, "libev") == 0)
+                pick = pairs[i];
+        pairs[0] = pick;
+        npairs = 1;
+    }
+    /* The raw switch needs one program per switch backend (any loop). */
+    char sws[GB_MAX_LIST][GB_NAME];
+    size_t nsws = 0;
+    for (size_t i = 0; i < p->npairs; i++)
+        if (!o->switches.n || names_has(&o->switches, p->pairs[i].sw))
+            if (!o->loops.n || names_has(&o->loops, p->pairs[i].loop))
+                add_distinct(sws, &nsws, p->pairs[i].sw);
+
+    long ncpu = allowed_cpus();
+    struct cell_list list = { 0 };
+    for (size_t wi = 0; wi < gb_nworkloads; wi++) {
+        const struct gb_workload *w = &gb_workloads[wi];
+        if (o->workloads.n && !names_has(&o->workloads, w->name))
+            continue;
+        struct gb_longs cpus_none = { .v = { -1 }, .n = 1 };
+        const struct gb_longs *user_cpus = o->cpus.n ? &o->cpus : &cpus_none;
+        struct gb_cell base;
+        if (want_green) {
+            gb_cell_init(&base);
+            snprintf(base.workload, GB_NAME, "%s", w->name);
+            snprintf(base.impl, GB_NAME, "green");
+            if (!w->uses_loop) {
+                for (size_t i = 0; i < nsws; i++) {
+                    snprintf(base.sw, GB_NAME, "%s", sws[i]);
+                    expand_params(&list, w, o, &base, user_cpus);
+                }
+            } else {
+                for (size_t i = 0; i < npairs; i++) {
+                    snprintf(base.sw, GB_NAME, "%s", p->pairs[pairs[i]].sw);
+                    snprintf(base.loop, GB_NAME, "%s", p->pairs[pairs[i]].loop);
+                    expand_params(&list, w, o, &base, user_cpus);
+                }
+            }
+        }
+        if (want_threads) {
+            gb_cell_init(&base);
+            snprintf(base.workload, GB_NAME, "%s", w->name);
+            snprintf(base.impl, GB_NAME, "threads");
+            /* The threads switch runs pinned to one core and across two. */
+            struct gb_longs cpus = *user_cpus;
+            if (!o->cpus.n && strcmp(w->name, "switch") == 0) {
+                cpus.n = 0;
+                cpus.v[cpus.n++] = 1;
+                if (ncpu >= 2)
+                    cpus.v[cpus.n++] = 2;
+            }
+            expand_params(&list, w, o, &base, &cpus);
+        }
+        /* A peer with its own multi-core scheduler (Go) switches on one CPU
+         * (GOMAXPROCS=1) and on all of them. */
+        struct gb_longs peer_cpus = *user_cpus;
+        if (!o->cpus.n && (strcmp(w->name, "switch") == 0 || strcmp(w->name, "yield") == 0)) {
+            peer_cpus.n = 0;
+            peer_cpus.v[peer_cpus.n++] = 1;
+            if (ncpu >= 2)
+                peer_cpus.v[peer_cpus.n++] = ncpu;
+        }
+        for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+            if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
+                !gb_peer_runs(&gb_peers[i], w->name))
+                continue;
+            gb_cell_init(&base);
+            snprintf(base.workload, GB_NAME, "%s", w->name);
+            snprintf(base.impl, GB_NAME, "%s", gb_peers[i].name);
+            expand_params(&list, w, o, &base, gb_peers[i].multicore ? &peer_cpus : user_cpus);
+        }
+    }
+    if (list.n == 0) {
+        snprintf(err, errlen, "the filters select no cell (no cell programs in %s?)", p->bin_dir);
+        free(list.v);
+        return GB_EXIT_USAGE;
+    }
+    *cells = list.v;
+    *ncells = list.n;
+    return 0;
+}
+
+/* ---- order ---- */
+
+uint64_t gb_rand_next(uint64_t *state)
+{
+    /* xorshift64* (Vigna), state never 0. */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+struct gb_job *gb_schedule(size_t ncells, int reps, uint64_t seed, size_t *njobs)
+{
+    uint64_t state = seed ^ 0x9E3779B97F4A7C15ULL;
+    if (state == 0)
+        state = 1;
+    size_t total = ncells * (size_t)(reps + 1);
+    struct gb_job *jobs = gb_xmalloc((total ? total : 1) * sizeof *jobs);
+    size_t *perm = gb_xmalloc((ncells ? ncells : 1) * sizeof *perm);
+    size_t k = 0;
+    for (int round = 0; round <= reps; round++) {
+        for (size_t i = 0; i < ncells; i++)
+            perm[i] = i;
+        for (size_t i = ncells; i > 1; i--) {
+            size_t j = (size_t)(gb_rand_next(&state) % i);
+            size_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        for (size_t i = 0; i < ncells; i++)
+            jobs[k++] = (struct gb_job){ .cell = perm[i], .rep = round };
+    }
+    free(perm);
+    *njobs = total;
+    return jobs;
+}
+
+void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *out)
+{
+    const struct preset_row *row = preset_find(p, workload);
+    const struct gb_workload *w = gb_workload_find(workload);
+    if (row == NULL || w == NULL)
+        return;
+    const long *lists[] = { row->n, row->conc, row->delay, row->size };
+    const char *names[] = { "n", "k", "delay-ms", "size" };
+    const unsigned axes[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
+    const size_t max[] = { 6, 6, 4, 4 };
+    bool first = true;
+    for (size_t a = 0; a < 4; a++) {
+        if (!(w->axes & axes[a]))
+            continue;
+        gb_buf_printf(out, "%s%s=", first ? "" : " ", names[a]);
+        first = false;
+        for (size_t i = 0; i < max[a] && lists[a][i] > 0; i++)
+            gb_buf_printf(out, "%s%ld", i ? "," : "", lists[a][i]);
+        if (axes[a] == GB_AX_N && row->n_threads[0] > 0)
+            gb_buf_printf(out, " (threads and peers: %ld)", row->n_threads[0]);
+    }
+}

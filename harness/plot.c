@@ -1,0 +1,650 @@
+/* harness/plot.c: chart data and gnuplot. For each kind of chart this writes
+ * DIR/plots/<kind>.dat (the numbers), <kind>.gp (a short generated preamble +
+ * the template from plots/<kind>.gp) and style.gp, then asks gnuplot for
+ * <kind>.svg and <kind>.png. Everything needed to restyle and redraw stays
+ * beside the images. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- templates and gnuplot ---- */
+
+char *gb_template_load(const char *name)
+{
+    const char *dir = getenv("GREENBENCH_PLOTS_DIR");
+    if (dir && *dir) {
+        char *path = gb_xasprintf("%s/%s", dir, name), *text;
+        int rc = gb_read_file(path, &text, NULL);
+        free(path);
+        if (rc == 0)
+            return text;
+    }
+    for (size_t i = 0; i < gb_ntemplates; i++)
+        if (strcmp(gb_templates[i].name, name) == 0)
+            return gb_xstrdup(gb_templates[i].text);
+    return NULL;
+}
+
+const char *gb_gnuplot(void)
+{
+    static char found[4096];
+    const char *env = getenv("GREENBENCH_GNUPLOT");
+    if (env) /* set but empty or missing: "no gnuplot" (tests use this) */
+        return *env && gb_is_executable(env) ? env : NULL;
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(found, sizeof found, "%.*s/gnuplot", (int)len, p);
+        if (len > 0 && gb_is_executable(found))
+            return found;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    return NULL;
+}
+
+/* gnuplot -e "term='svg'" kind.gp, in dir; output appended to gnuplot.log. */
+static bool draw(const char *gnuplot, const char *dir, const char *kind, const char *term)
+{
+    char *log = gb_xasprintf("%s/gnuplot.log", dir);
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    free(log);
+    char *script = gb_xasprintf("%s.gp", kind);
+    char *expr = gb_xasprintf("term='%s'", term);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (chdir(dir) != 0)
+            _exit(126);
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(logfd >= 0 ? logfd : devnull, 1);
+        dup2(logfd >= 0 ? logfd : devnull, 2);
+        execl(gnuplot, gnuplot, "-e", expr, script, (char *)NULL);
+        _exit(127);
+    }
+    free(script);
+    free(expr);
+    if (logfd >= 0)
+        close(logfd);
+    if (pid < 0)
+        return false;
+    int status = 0;
+    int64_t deadline = gb_now_ns() + 60000000000LL;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            return false;
+        if (gb_now_ns() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return false;
+        }
+        usleep(5000);
+    }
+    char *out = gb_xasprintf("%s/%s.%s", dir, kind, term);
+    struct stat st;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && stat(out, &st) == 0 && st.st_size > 0;
+    free(out);
+    return ok;
+}
+
+/* ---- data ---- */
+
+static void quoted(struct gb_buf *b, const char *s)
+{
+    gb_buf_add(b, "\"", 1);
+    for (; *s; s++)
+        gb_buf_add(b, *s == '"' ? "'" : s, 1);
+    gb_buf_add(b, "\"", 1);
+}
+
+/* Line styles of style.gp: 1 threads, 2-9 green threads, 10-12 peers; each
+ * green pair keeps its colour in every chart of the run. */
+struct styles {
+    char green[64][200], peers[16][GB_NAME];
+    size_t ngreen, npeers;
+};
+
+static void styles_init(struct styles *st, const struct gb_rundata *rd)
+{
+    memset(st, 0, sizeof *st);
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_cell *c = &rd->sums[i].cell;
+        char s[200];
+        gb_cell_series(c, s, sizeof s);
+        if (strcmp(c->impl, "green") == 0 && c->loop[0]) {
+            bool seen = false;
+            for (size_t j = 0; j < st->ngreen; j++)
+                seen |= strcmp(st->green[j], s) == 0;
+            if (!seen && st->ngreen < 64)
+                snprintf(st->green[st->ngreen++], sizeof st->green[0], "%s", s);
+        } else if (strcmp(c->impl, "threads") != 0 && strcmp(c->impl, "green") != 0) {
+            bool seen = false;
+            for (size_t j = 0; j < st->npeers; j++)
+                seen |= strcmp(st->peers[j], c->impl) == 0;
+            if (!seen && st->npeers < 16)
+                snprintf(st->peers[st->npeers++], GB_NAME, "%s", c->impl);
+        }
+    }
+}
+
+static int style_of(const struct styles *st, const struct gb_cell *c)
+{
+    if (strcmp(c->impl, "threads") == 0)
+        return 1;
+    if (strcmp(c->impl, "green") == 0) {
+        char s[200];
+        gb_cell_series(c, s, sizeof s);
+        for (size_t j = 0; j < st->ngreen; j++)
+            if (strcmp(st->green[j], s) == 0)
+                return 2 + (int)(j % 8);
+        return 2;
+    }
+    for (size_t j = 0; j < st->npeers; j++)
+        if (strcmp(st->peers[j], c->impl) == 0)
+            return 10 + (int)(j % 3);
+    return 10;
+}
+
+/* Bar colours: one per kind of implementation. */
+static int colour(const struct gb_cell *c)
+{
+    return strcmp(c->impl, "green") == 0 ? 2 : strcmp(c->impl, "threads") == 0 ? 1 : 10;
+}
+
+/* Threads first, then green threads, then peers. */
+static int kind_rank(const struct gb_cell *c)
+{
+    return strcmp(c->impl, "threads") == 0 ? 0 : strcmp(c->impl, "green") == 0 ? 1 : 2;
+}
+
+static bool usable(const struct gb_stats *st)
+{
+    return st->n > 0 && st->median > 0 && isfinite(st->median);
+}
+
+static long param(const struct gb_cell *c, char which)
+{
+    switch (which) {
+    case 'n': return c->n;
+    case 'k': return c->concurrency;
+    case 'd': return c->delay_ms;
+    case 's': return c->size;
+    default: return -1;
+    }
+}
+
+static const struct gb_stats *metric(const struct gb_summary *s, int m)
+{
+    return m == 0 ? &s->ns : m == 1 ? &s->ops_s : &s->rss_task;
+}
+
+/* Line chart: one block per series (+ the parameters that vary but are not on
+ * the x axis), rows x, median, ci_low, ci_high. Returns the number of points. */
+static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
+                        const char *workload, char x, int m, struct gb_buf *out,
+                        struct gb_buf *lts)
+{
+    const struct gb_summary **el = gb_xcalloc(rd->nsums + 1, sizeof *el);
+    size_t nel = 0;
+    for (int rank = 0; rank <= 2; rank++)
+        for (size_t i = 0; i < rd->nsums; i++)
+            if (strcmp(rd->sums[i].cell.workload, workload) == 0 &&
+                kind_rank(&rd->sums[i].cell) == rank &&
+                usable(metric(&rd->sums[i], m)) && param(&rd->sums[i].cell, x) > 0)
+                el[nel++] = &rd->sums[i];
+    static const char others[] = "nkds";
+    bool varies[4] = { false };
+    for (size_t p = 0; p < 4; p++)
+        for (size_t i = 1; i < nel; i++)
+            if (param(&el[i]->cell, others[p]) != param(&el[0]->cell, others[p]))
+                varies[p] = true;
+    char(*labels)[200] = gb_xcalloc(nel + 1, sizeof *labels);
+    for (size_t i = 0; i < nel; i++) {
+        gb_cell_series(&el[i]->cell, labels[i], sizeof labels[i]);
+        static const char *const fmt[] = { " n=%ld", " k=%ld", " d=%ldms", " size=%ld" };
+        for (size_t p = 0; p < 4; p++) {
+            if (!varies[p] || others[p] == x)
+                continue;
+            size_t l = strlen(labels[i]);
+            snprintf(labels[i] + l, sizeof labels[i] - l, fmt[p], param(&el[i]->cell, others[p]));
+        }
+    }
+    bool *done = gb_xcalloc(nel + 1, sizeof *done);
+    size_t points = 0, blocks = 0;
+    for (size_t i = 0; i < nel; i++) {
+        if (done[i])
+            continue;
+        if (blocks++)
+            gb_buf_puts(out, "\n\n");
+        gb_buf_printf(lts, "%s%d", blocks > 1 ? " " : "", style_of(sty, &el[i]->cell));
+        quoted(out, labels[i]);
+        gb_buf_puts(out, " ci_low ci_high\n");
+        /* This series' points in increasing x. */
+        for (;;) {
+            size_t best = nel;
+            for (size_t j = i; j < nel; j++)
+                if (!done[j] && strcmp(labels[j], labels[i]) == 0 &&
+                    (best == nel || param(&el[j]->cell, x) < param(&el[best]->cell, x)))
+                    best = j;
+            if (best == nel)
+                break;
+            done[best] = true;
+            const struct gb_stats *st = metric(el[best], m);
+            gb_buf_printf(out, "%ld %.6g %.6g %.6g\n", param(&el[best]->cell, x), st->median,
+                          st->ci_low, st->ci_high);
+            points++;
+        }
+    }
+    if (points)
+        gb_buf_puts(out, "\n");
+    free(done);
+    free(labels);
+    free(el);
+    return points;
+}
+
+/* The ideal line x * 1000 / D for every server delay D of the workload. */
+static void ideal_data(const struct gb_rundata *rd, const char *workload, char x, const char *what,
+                       struct gb_buf *out)
+{
+    long delays[GB_MAX_LIST];
+    size_t nd = 0;
+    long xs[256];
+    size_t nx = 0;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_cell *c = &rd->sums[i].cell;
+        if (strcmp(c->workload, workload) != 0 || !usable(&rd->sums[i].ops_s))
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < nd; j++)
+            seen |= delays[j] == c->delay_ms;
+        if (!seen && c->delay_ms > 0 && nd < GB_MAX_LIST)
+            delays[nd++] = c->delay_ms;
+        seen = false;
+        for (size_t j = 0; j < nx; j++)
+            seen |= xs[j] == param(c, x);
+        if (!seen && param(c, x) > 0 && nx < 256)
+            xs[nx++] = param(c, x);
+    }
+    for (size_t i = 1; i < nx; i++) /* insertion sort */
+        for (size_t j = i; j > 0 && xs[j] < xs[j - 1]; j--) {
+            long t = xs[j];
+            xs[j] = xs[j - 1];
+            xs[j - 1] = t;
+        }
+    for (size_t d = 0; d < nd; d++) {
+        if (d)
+            gb_buf_puts(out, "\n\n");
+        gb_buf_printf(out, "\"ideal %s (D=%ld ms)\" req_per_s\n", what, delays[d]);
+        for (size_t i = 0; i < nx; i++)
+            gb_buf_printf(out, "%ld %.6g\n", xs[i], (double)xs[i] * 1000.0 / (double)delays[d]);
+    }
+    if (nd)
+        gb_buf_puts(out, "\n");
+}
+
+static size_t switch_data(const struct gb_rundata *rd, struct gb_buf *out)
+{
+    size_t rows = 0;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *s = &rd->sums[i];
+        if (strcmp(s->cell.workload, "switch") != 0 || !usable(&s->ns))
+            continue;
+        /* One bar per implementation: its largest n. */
+        bool larger = false;
+        char series[200], other[200];
+        gb_cell_series(&s->cell, series, sizeof series);
+        for (size_t j = 0; j < rd->nsums; j++) {
+            const struct gb_summary *t = &rd->sums[j];
+            if (j == i || strcmp(t->cell.workload, "switch") != 0 || !usable(&t->ns))
+                continue;
+            gb_cell_series(&t->cell, other, sizeof other);
+            if (strcmp(other, series) == 0 && (t->cell.n > s->cell.n || (t->cell.n == s->cell.n && j < i)))
+                larger = true;
+        }
+        if (larger)
+            continue;
+        const char *label = strncmp(series, "green ", 6) == 0 ? series + 6 : series;
+        quoted(out, label);
+        gb_buf_printf(out, " %.6g %.6g %.6g %d\n", s->ns.median, s->ns.ci_low, s->ns.ci_high,
+                      colour(&s->cell));
+        rows++;
+    }
+    return rows;
+}
+
+/* Is a the better headline cell of its workload than b: larger n, then k. */
+static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
+{
+    if (a->n != b->n)
+        return a->n > b->n;
+    return a->concurrency > b->concurrency;
+}
+
+static bool same_params(const struct gb_cell *a, const struct gb_cell *b)
+{
+    return a->n == b->n && a->concurrency == b->concurrency && a->delay_ms == b->delay_ms &&
+           a->size == b->size;
+}
+
+/* The series a cell shows under in the overview: the raw switch has no loop,
+ * so "green asm" stands in every "green asm/<loop>" column. */
+static bool overview_match(const struct gb_cell *c, const char *column)
+{
+    char s[200];
+    gb_cell_series(c, s, sizeof s);
+    if (strcmp(s, column) == 0)
+        return true;
+    if (strcmp(c->workload, "switch") != 0 || strcmp(c->impl, "green") != 0)
+        return false;
+    size_t n = strlen(s);
+    return strncmp(column, s, n) == 0 && column[n] == '/';
+}
+
+static size_t overview_data(const struct gb_rundata *rd, const struct styles *sty,
+                            struct gb_buf *out, struct gb_buf *lts)
+{
+    /* Columns: the non-thread series with a baseline somewhere; those of the
+     * loop workloads when there are any. */
+    char(*series)[200] = gb_xcalloc(rd->nsums + 1, sizeof *series);
+    size_t ns = 0;
+    for (int pass = 0; pass < 2 && ns == 0; pass++) {
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *sm = &rd->sums[i];
+            if (!usable(&sm->ns) || gb_baseline(rd, sm) == NULL)
+                continue;
+            if (pass == 0 && strcmp(sm->cell.workload, "switch") == 0 &&
+                strcmp(sm->cell.impl, "green") == 0)
+                continue;
+            char s[200];
+            gb_cell_series(&sm->cell, s, sizeof s);
+            bool seen = false;
+            for (size_t j = 0; j < ns; j++)
+                seen |= strcmp(series[j], s) == 0;
+            if (!seen) {
+                gb_buf_printf(lts, "%s%d", ns ? " " : "", style_of(sty, &sm->cell));
+                snprintf(series[ns++], sizeof series[0], "%s", s);
+            }
+        }
+    }
+    size_t rows = 0;
+    if (ns == 0) {
+        free(series);
+        return 0;
+    }
+    gb_buf_puts(out, "workload");
+    for (size_t j = 0; j < ns; j++) {
+        gb_buf_puts(out, " ");
+        quoted(out, series[j]);
+        gb_buf_puts(out, " low high");
+    }
+    gb_buf_puts(out, "\n");
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const char *wname = gb_workloads[w].name;
+        /* Headline parameters: the largest n (then k) with a comparison. */
+        const struct gb_cell *head = NULL;
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *s = &rd->sums[i];
+            if (strcmp(s->cell.workload, wname) != 0 || !usable(&s->ns) || !gb_baseline(rd, s))
+                continue;
+            if (head == NULL || headline_better(&s->cell, head))
+                head = &s->cell;
+        }
+        if (head == NULL)
+            continue;
+        char label[200];
+        snprintf(label, sizeof label, "%s", wname);
+        if (head->n >= 0)
+            snprintf(label + strlen(label), sizeof label - strlen(label), " n=%ld", head->n);
+        if (head->concurrency >= 0)
+            snprintf(label + strlen(label), sizeof label - strlen(label), " k=%ld", head->concurrency);
+        quoted(out, label);
+        size_t filled = 0;
+        struct gb_buf row;
+        gb_buf_init(&row);
+        for (size_t j = 0; j < ns; j++) {
+            double est = NAN, lo = NAN, hi = NAN, cov;
+            for (size_t i = 0; i < rd->nsums; i++) {
+                const struct gb_summary *s = &rd->sums[i];
+                if (strcmp(s->cell.workload, wname) != 0 || !overview_match(&s->cell, series[j]) ||
+                    !same_params(&s->cell, head) || !usable(&s->ns))
+                    continue;
+                const struct gb_summary *t = gb_baseline(rd, s);
+                if (t && gb_ratio_ci(t->values, t->nvalues, s->values, s->nvalues, 0.95, &est,
+                                     &lo, &hi, &cov) == 0)
+                    break;
+                est = lo = hi = NAN;
+            }
+            if (isfinite(est)) {
+                gb_buf_printf(&row, " %.6g %.6g %.6g", est, lo, hi);
+                filled++;
+            } else {
+                gb_buf_puts(&row, " NaN NaN NaN");
+            }
+        }
+        gb_buf_printf(out, "%s\n", gb_buf_str(&row));
+        gb_buf_free(&row);
+        rows += filled > 0;
+    }
+    free(series);
+    return rows;
+}
+
+static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, char *label,
+                              size_t labellen)
+{
+    static const char *const wls[] = { "joinall", "pool" };
+    for (size_t w = 0; w < 2; w++) {
+        const struct gb_cell *head = NULL;
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *s = &rd->sums[i];
+            if (strcmp(s->cell.workload, wls[w]) != 0 || !usable(&s->ops_s) ||
+                !usable(&s->cpu_ops_s))
+                continue;
+            if (head == NULL || headline_better(&s->cell, head))
+                head = &s->cell;
+        }
+        if (head == NULL)
+            continue;
+        struct gb_cell h = *head;
+        size_t rows = 0;
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *s = &rd->sums[i];
+            if (strcmp(s->cell.workload, wls[w]) != 0 || !same_params(&s->cell, &h) ||
+                !usable(&s->ops_s) || !usable(&s->cpu_ops_s))
+                continue;
+            char series[200];
+            gb_cell_series(&s->cell, series, sizeof series);
+            quoted(out, series);
+            gb_buf_printf(out, " %.6g %.6g %.4g %d\n", s->ops_s.median, s->cpu_ops_s.median,
+                          s->cores.n ? s->cores.median : 0.0, colour(&s->cell));
+            rows++;
+        }
+        /* The workload and its parameters, for the title. */
+        char params[200] = "";
+        if (h.n >= 0)
+            snprintf(params + strlen(params), sizeof params - strlen(params), " n=%ld", h.n);
+        if (h.concurrency >= 0)
+            snprintf(params + strlen(params), sizeof params - strlen(params), " k=%ld", h.concurrency);
+        if (h.delay_ms >= 0)
+            snprintf(params + strlen(params), sizeof params - strlen(params), " d=%ldms", h.delay_ms);
+        snprintf(label, labellen, "%s%s", wls[w], params);
+        return rows;
+    }
+    return 0;
+}
+
+/* ---- writing and drawing ---- */
+
+static void gp_string(struct gb_buf *b, const char *s)
+{
+    gb_buf_add(b, "'", 1);
+    for (; *s; s++) {
+        if (*s == '\'')
+            gb_buf_add(b, "''", 2);
+        else if (*s != '\n' && *s != '\r')
+            gb_buf_add(b, s, 1);
+    }
+    gb_buf_add(b, "'", 1);
+}
+
+static int write_chart(const char *pdir, const char *kind, const char *subtitle,
+                       const char *workload_label, const struct gb_buf *lts,
+                       const struct gb_buf *data, const char *extra_name,
+                       const struct gb_buf *extra)
+{
+    char *tmpl_name = gb_xasprintf("%s.gp", kind);
+    char *tmpl = gb_template_load(tmpl_name);
+    free(tmpl_name);
+    if (tmpl == NULL) {
+        fprintf(stderr, "greenbench: no plot template %s.gp\n", kind);
+        return -ENOENT;
+    }
+    struct gb_buf gp;
+    gb_buf_init(&gp);
+    gb_buf_printf(&gp, "# Generated by greenbench from plots/%s.gp for this run. Edit and redraw here:\n"
+                       "#   gnuplot %s.gp                   (SVG)\n"
+                       "#   gnuplot -e \"term='png'\" %s.gp   (PNG)\n",
+                  kind, kind, kind);
+    gb_buf_puts(&gp, "subtitle = ");
+    gp_string(&gp, subtitle);
+    gb_buf_puts(&gp, "\n");
+    if (lts && lts->len) {
+        gb_buf_puts(&gp, "series_lt = ");
+        gp_string(&gp, gb_buf_str(lts));
+        gb_buf_puts(&gp, "   # line style of each series, in order (style.gp)\n");
+    }
+    if (workload_label) {
+        gb_buf_puts(&gp, "workload_label = ");
+        gp_string(&gp, workload_label);
+        gb_buf_puts(&gp, "\n");
+    }
+    gb_buf_puts(&gp, "\n");
+    gb_buf_puts(&gp, tmpl);
+    free(tmpl);
+    char *path = gb_xasprintf("%s/%s.gp", pdir, kind);
+    int rc = gb_write_file(path, gp.data, gp.len);
+    free(path);
+    gb_buf_free(&gp);
+    if (rc == 0) {
+        path = gb_xasprintf("%s/%s.dat", pdir, kind);
+        rc = gb_write_file(path, gb_buf_str(data), data->len);
+        free(path);
+    }
+    if (rc == 0 && extra_name) {
+        path = gb_xasprintf("%s/%s", pdir, extra_name);
+        rc = gb_write_file(path, gb_buf_str(extra), extra->len);
+        free(path);
+    }
+    return rc;
+}
+
+int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
+{
+    char *pdir = gb_xasprintf("%s/plots", rd->dir);
+    int rc = gb_mkdir_p(pdir);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench: cannot create %s: %s\n", pdir, strerror(-rc));
+        free(pdir);
+        return 0;
+    }
+    char *style = gb_template_load("style.gp");
+    if (style) {
+        char *path = gb_xasprintf("%s/style.gp", pdir);
+        gb_write_file(path, style, strlen(style));
+        free(path);
+        free(style);
+    }
+    /* Subtitle: the machine and the date, so a lone image says where it is from. */
+    const struct gb_json *m = gb_json_get(rd->meta, "machine");
+    char subtitle[512];
+    snprintf(subtitle, sizeof subtitle, "%s, %ld CPUs, %s, %s", gb_json_str(m, "cpu_model", "unknown CPU"),
+             (long)gb_json_num(m, "cpus_allowed", 0), gb_json_str(m, "kernel", ""),
+             gb_json_str(rd->meta, "start_time", ""));
+
+    const char *kinds[8];
+    size_t nk = 0;
+    struct gb_buf data, extra, lts;
+    char label[256];
+    struct styles sty;
+    styles_init(&sty, rd);
+
+    gb_buf_init(&data);
+    if (switch_data(rd, &data) > 0 &&
+        write_chart(pdir, "switch", subtitle, NULL, NULL, &data, NULL, NULL) == 0)
+        kinds[nk++] = "switch";
+    gb_buf_free(&data);
+
+    static const struct {
+        const char *kind, *workload, *ideal, *ideal_file;
+        char x;
+        int metric;
+    } lines[] = {
+        { "spawn", "spawn", NULL, NULL, 'n', 0 },
+        { "memory", "spawn-alive", NULL, NULL, 'n', 2 },
+        { "joinall", "joinall", "N/D", "joinall_ideal.dat", 'n', 1 },
+        { "pool", "pool", "K/D", "pool_ideal.dat", 'k', 1 },
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        gb_buf_init(&data);
+        gb_buf_init(&extra);
+        gb_buf_init(&lts);
+        if (lines[i].ideal)
+            ideal_data(rd, lines[i].workload, lines[i].x, lines[i].ideal, &extra);
+        if (line_data(rd, &sty, lines[i].workload, lines[i].x, lines[i].metric, &data, &lts) > 0 &&
+            write_chart(pdir, lines[i].kind, subtitle, NULL, &lts, &data, lines[i].ideal_file,
+                        &extra) == 0)
+            kinds[nk++] = lines[i].kind;
+        gb_buf_free(&data);
+        gb_buf_free(&extra);
+        gb_buf_free(&lts);
+    }
+
+    gb_buf_init(&data);
+    gb_buf_init(&lts);
+    if (overview_data(rd, &sty, &data, &lts) > 0 &&
+        write_chart(pdir, "overview", subtitle, NULL, &lts, &data, NULL, NULL) == 0)
+        kinds[nk++] = "overview";
+    gb_buf_free(&data);
+    gb_buf_free(&lts);
+
+    gb_buf_init(&data);
+    if (efficiency_data(rd, &data, label, sizeof label) > 0 &&
+        write_chart(pdir, "efficiency", subtitle, label, NULL, &data, NULL, NULL) == 0)
+        kinds[nk++] = "efficiency";
+    gb_buf_free(&data);
+
+    int drawn = 0;
+    if (want_draw && nk > 0) {
+        const char *gnuplot = gb_gnuplot();
+        if (gnuplot == NULL) {
+            drawn = -1;
+        } else {
+            for (size_t i = 0; i < nk; i++) {
+                bool svg = draw(gnuplot, pdir, kinds[i], "svg");
+                bool png = draw(gnuplot, pdir, kinds[i], "png");
+                if (svg)
+                    drawn++;
+                if (!svg || !png)
+                    fprintf(stderr, "greenbench: gnuplot could not draw %s/%s.%s (see %s/gnuplot.log)\n",
+                            pdir, kinds[i], svg ? "png" : "svg", pdir);
+            }
+        }
+    }
+    free(pdir);
+    return drawn;
+}

@@ -1,0 +1,369 @@
+/* harness/preflight.c: what skews results, read before a run without
+ * changing anything (CPU governor, turbo, ASLR, load, build type, socket and
+ * map limits), two quick measurements (a system call, a first-touch page
+ * fault) that explain machine-dependent ratios, and the versions of what was
+ * measured, all for meta.json and the report. */
+#include "harness.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#ifndef GB_BUILD_TYPE
+#define GB_BUILD_TYPE "unknown"
+#endif
+#ifndef GB_SANITIZE
+#define GB_SANITIZE ""
+#endif
+#ifndef GB_COMPILER
+#define GB_COMPILER "unknown"
+#endif
+#ifndef GB_C_FLAGS
+#define GB_C_FLAGS ""
+#endif
+
+/* First line of a small file, trimmed; false when unreadable. */
+static bool read_line(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    bool ok = fgets(out, (int)n, f) != NULL;
+    fclose(f);
+    if (ok)
+        out[strcspn(out, "\r\n")] = '\0';
+    return ok;
+}
+
+static struct gb_reading *add(struct gb_preflight *pf, const char *name, int level,
+                              const char *advice, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static struct gb_reading *add(struct gb_preflight *pf, const char *name, int level,
+                              const char *advice, const char *fmt, ...)
+{
+    if (pf->n >= sizeof pf->r / sizeof pf->r[0])
+        return NULL;
+    struct gb_reading *r = &pf->r[pf->n++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->value, sizeof r->value, fmt, ap);
+    va_end(ap);
+    r->level = level;
+    snprintf(r->advice, sizeof r->advice, "%s", advice ? advice : "");
+    return r;
+}
+
+static long allowed_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+static void cpu_model(char *out, size_t n, bool *hypervisor)
+{
+    snprintf(out, n, "unknown");
+    *hypervisor = false;
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (f == NULL)
+        return;
+    char line[4096];
+    bool got = false;
+    while (fgets(line, sizeof line, f)) {
+        if (!got && strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                colon[strcspn(colon, "\n")] = '\0';
+                snprintf(out, n, "%s", colon);
+                got = true;
+            }
+        }
+        if (strncmp(line, "flags", 5) == 0 && strstr(line, " hypervisor"))
+            *hypervisor = true;
+    }
+    fclose(f);
+}
+
+/* ns per getppid(2), the cheapest real system call. */
+static double measure_syscall(void)
+{
+    enum { N = 200000 };
+    for (int i = 0; i < 1000; i++)
+        syscall(SYS_getppid);
+    int64_t t0 = gb_now_ns();
+    for (int i = 0; i < N; i++)
+        syscall(SYS_getppid);
+    return (double)(gb_now_ns() - t0) / N;
+}
+
+/* ns per first touch of a fresh anonymous 4 KiB page (a minor fault that
+ * zeroes the page): the floor under every new stack page. */
+static double measure_fault(void)
+{
+    const size_t size = 16u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return 0;
+    madvise(m, size, MADV_NOHUGEPAGE);
+    int64_t t0 = gb_now_ns();
+    for (size_t off = 0; off < size; off += page)
+        m[off] = 1;
+    double ns = (double)(gb_now_ns() - t0) / (double)(size / page);
+    munmap(m, size);
+    return ns;
+}
+
+void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
+{
+    memset(pf, 0, sizeof *pf);
+    char v[256];
+    long ncpu = allowed_cpus();
+    bool hv;
+    cpu_model(v, sizeof v, &hv);
+    add(pf, "cpu", 0, NULL, "%s", v);
+    add(pf, "cpus", 0, NULL, "%ld online, %ld allowed", sysconf(_SC_NPROCESSORS_ONLN), ncpu);
+    if (hv)
+        add(pf, "virtualized", 1,
+            "system calls and page faults cost more under a hypervisor: coroutine-to-thread "
+            "ratios come out larger than on bare metal",
+            "yes (hypervisor flag in /proc/cpuinfo)");
+
+    if (read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", v, sizeof v))
+        add(pf, "cpu governor", strcmp(v, "performance") == 0 ? 0 : 2,
+            strcmp(v, "performance") == 0 ? NULL
+                : "the clock changes with load; for stable numbers: cpupower frequency-set -g performance",
+            "%s", v);
+    else
+        add(pf, "cpu governor", 1, "no cpufreq: clock fixed or managed by the host", "n/a");
+
+    if (read_line("/sys/devices/system/cpu/intel_pstate/no_turbo", v, sizeof v))
+        add(pf, "turbo", strcmp(v, "1") == 0 ? 0 : 2,
+            strcmp(v, "1") == 0 ? NULL
+                : "turbo boost changes the clock with temperature and load: echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo",
+            "%s", strcmp(v, "1") == 0 ? "off" : "on (intel_pstate)");
+    else if (read_line("/sys/devices/system/cpu/cpufreq/boost", v, sizeof v))
+        add(pf, "turbo", strcmp(v, "0") == 0 ? 0 : 2,
+            strcmp(v, "0") == 0 ? NULL
+                : "boost changes the clock with temperature and load: echo 0 > /sys/devices/system/cpu/cpufreq/boost",
+            "%s", strcmp(v, "0") == 0 ? "off" : "on (cpufreq boost)");
+    else
+        add(pf, "turbo", 1, "not visible from here (VM or no cpufreq driver)", "n/a");
+
+    if (read_line("/sys/devices/system/cpu/smt/active", v, sizeof v))
+        add(pf, "smt", strcmp(v, "1") == 0 ? 1 : 0,
+            strcmp(v, "1") == 0 ? "sibling hyperthreads share a core: cross-CPU numbers depend on placement" : NULL,
+            "%s", strcmp(v, "1") == 0 ? "on" : "off");
+
+    if (read_line("/proc/sys/kernel/randomize_va_space", v, sizeof v))
+        add(pf, "aslr", strcmp(v, "0") == 0 ? 0 : 1,
+            strcmp(v, "0") == 0 ? NULL
+                : "address layout differs per process: repetitions in fresh processes average over it",
+            "%s (randomize_va_space=%s)", strcmp(v, "0") == 0 ? "off" : "on", v);
+
+    double load = -1;
+    if (read_line("/proc/loadavg", v, sizeof v))
+        load = strtod(v, NULL);
+    if (load >= 0)
+        add(pf, "load average", load > 0.5 * (double)ncpu ? 2 : 0,
+            load > 0.5 * (double)ncpu ? "other work competes for the CPUs: numbers will be noisy" : NULL,
+            "%.2f (1 min) on %ld CPUs", load, ncpu);
+
+    bool debug = strcmp(GB_BUILD_TYPE, "Debug") == 0;
+    bool san = GB_SANITIZE[0] != '\0';
+    add(pf, "build", debug || san ? 2 : 0,
+        debug || san ? "a debug or sanitizer build measures the instrumentation: rebuild with "
+                       "-DCMAKE_BUILD_TYPE=Release and no GREEN_SANITIZE"
+                     : NULL,
+        "%s%s%s", GB_BUILD_TYPE, san ? ", sanitizers: " : "", GB_SANITIZE);
+
+    if (read_line("/proc/sys/net/core/somaxconn", v, sizeof v)) {
+        long s = strtol(v, NULL, 10);
+        bool low = max_sockets > 0 && s < max_sockets;
+        add(pf, "somaxconn", low ? 2 : 0,
+            low ? "the server's listen backlog is capped below the number of simultaneous "
+                  "connects: SYNs get dropped and retried after 1 s (sysctl -w net.core.somaxconn=65535)"
+                : NULL,
+            "%ld", s);
+    }
+    if (read_line("/proc/sys/net/ipv4/ip_local_port_range", v, sizeof v)) {
+        long lo = 0, hi = 0;
+        sscanf(v, "%ld %ld", &lo, &hi);
+        bool low = max_sockets > 0 && hi - lo + 1 < 2 * max_sockets;
+        add(pf, "ephemeral ports", low ? 2 : 0,
+            low ? "too few local ports for the connections of a cell and the TIME_WAIT ones "
+                  "of earlier cells (sysctl -w net.ipv4.ip_local_port_range='1024 65535')"
+                : NULL,
+            "%ld-%ld (%ld ports)", lo, hi, hi - lo + 1);
+    }
+    if (read_line("/proc/sys/vm/max_map_count", v, sizeof v)) {
+        long m = strtol(v, NULL, 10);
+        bool low = max_tasks > 0 && m < 2 * max_tasks + 1000;
+        add(pf, "vm.max_map_count", low ? 2 : 0,
+            low ? "each stack with a guard page takes two mappings: spawn-alive at this N can fail "
+                  "with ENOMEM (sysctl -w vm.max_map_count=262144)"
+                : NULL,
+            "%ld", m);
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        bool low = max_sockets > 0 && rl.rlim_cur != RLIM_INFINITY &&
+                   (long)rl.rlim_cur < max_sockets + 64;
+        add(pf, "RLIMIT_NOFILE", low ? 2 : 0,
+            low ? "a cell cannot open one socket per task (ulimit -n, or raise the hard limit in "
+                  "/etc/security/limits.conf)"
+                : NULL,
+            "soft %lld, hard %lld", (long long)rl.rlim_cur, (long long)rl.rlim_max);
+    }
+    if (read_line("/sys/kernel/mm/transparent_hugepage/enabled", v, sizeof v)) {
+        bool always = strstr(v, "[always]") != NULL;
+        add(pf, "transparent hugepages", always ? 1 : 0,
+            always ? "large stacks may be backed by 2 MiB pages, which changes memory per task" : NULL,
+            "%s", v);
+    }
+    pf->syscall_ns = measure_syscall();
+    pf->fault_ns = measure_fault();
+    add(pf, "syscall cost", 0, NULL, "%.0f ns (getppid, measured)", pf->syscall_ns);
+    add(pf, "page fault cost", 0, NULL, "%.0f ns (first touch of a 4 KiB page, measured)",
+        pf->fault_ns);
+}
+
+void gb_preflight_to_json(struct gb_jw *w, const struct gb_preflight *pf)
+{
+    gb_jw_obj(w);
+    gb_jw_key(w, "readings");
+    gb_jw_arr(w);
+    for (size_t i = 0; i < pf->n; i++) {
+        const struct gb_reading *r = &pf->r[i];
+        gb_jw_obj(w);
+        gb_jw_key(w, "name");
+        gb_jw_str(w, r->name);
+        gb_jw_key(w, "value");
+        gb_jw_str(w, r->value);
+        gb_jw_key(w, "level");
+        gb_jw_str(w, r->level == 2 ? "warning" : r->level == 1 ? "note" : "ok");
+        gb_jw_key(w, "advice");
+        gb_jw_str(w, r->advice[0] ? r->advice : NULL);
+        gb_jw_obj_end(w);
+    }
+    gb_jw_arr_end(w);
+    gb_jw_key(w, "syscall_ns");
+    gb_jw_num(w, pf->syscall_ns);
+    gb_jw_key(w, "page_fault_ns");
+    gb_jw_num(w, pf->fault_ns);
+    gb_jw_obj_end(w);
+}
+
+void gb_machine_to_json(struct gb_jw *w)
+{
+    char model[256];
+    bool hv;
+    cpu_model(model, sizeof model, &hv);
+    struct utsname u;
+    uname(&u);
+    gb_jw_obj(w);
+    gb_jw_key(w, "cpu_model");
+    gb_jw_str(w, model);
+    gb_jw_key(w, "cpus_online");
+    gb_jw_int(w, sysconf(_SC_NPROCESSORS_ONLN));
+    gb_jw_key(w, "cpus_allowed");
+    gb_jw_int(w, allowed_cpus());
+    gb_jw_key(w, "memory_kb");
+    gb_jw_int(w, (long long)sysconf(_SC_PHYS_PAGES) * (sysconf(_SC_PAGESIZE) / 1024));
+    gb_jw_key(w, "kernel");
+    char k[600];
+    snprintf(k, sizeof k, "%s %s %s", u.sysname, u.release, u.machine);
+    gb_jw_str(w, k);
+    gb_jw_key(w, "kernel_version");
+    gb_jw_str(w, u.version);
+    gb_jw_key(w, "virtualized");
+    gb_jw_bool(w, hv);
+    gb_jw_obj_end(w);
+}
+
+/* The first probe that answers. */
+static char *probe(const char *const *cmds[])
+{
+    for (size_t i = 0; cmds[i]; i++) {
+        char *line = gb_command_line1((char *const *)cmds[i]);
+        if (line)
+            return line;
+    }
+    return NULL;
+}
+
+static void jw_probe(struct gb_jw *w, const char *key, const char *const *cmds[])
+{
+    char *v = probe(cmds);
+    gb_jw_key(w, key);
+    gb_jw_str(w, v);
+    free(v);
+}
+
+void gb_versions_to_json(struct gb_jw *w, const struct gb_programs *p)
+{
+    static const char *const ev1[] = { "dpkg-query", "-W", "-f=${Version}", "libev-dev", NULL };
+    static const char *const ev2[] = { "dpkg-query", "-W", "-f=${Version}", "libev4", NULL };
+    static const char *const ev3[] = { "pkg-config", "--modversion", "libev", NULL };
+    static const char *const *ev[] = { ev1, ev2, ev3, NULL };
+    static const char *const uv1[] = { "pkg-config", "--modversion", "libuv", NULL };
+    static const char *const uv2[] = { "dpkg-query", "-W", "-f=${Version}", "libuv1-dev", NULL };
+    static const char *const uv3[] = { "dpkg-query", "-W", "-f=${Version}", "libuv1", NULL };
+    static const char *const *uv[] = { uv1, uv2, uv3, NULL };
+    static const char *const bo1[] = { "dpkg-query", "-W", "-f=${Version}", "libboost-context-dev", NULL };
+    static const char *const bo2[] = { "sh", "-c",
+        "sed -n 's/^#define BOOST_LIB_VERSION \"\\(.*\\)\"/\\1/p' /usr/include/boost/version.hpp", NULL };
+    static const char *const *bo[] = { bo1, bo2, NULL };
+    static const char *const cu1[] = { "pkg-config", "--modversion", "cunit", NULL };
+    static const char *const cu2[] = { "dpkg-query", "-W", "-f=${Version}", "libcunit1-dev", NULL };
+    static const char *const *cu[] = { cu1, cu2, NULL };
+    gb_jw_obj(w);
+    gb_jw_key(w, "greenbench");
+    gb_jw_str(w, GB_VERSION);
+    gb_jw_key(w, "compiler");
+    gb_jw_str(w, GB_COMPILER);
+    gb_jw_key(w, "c_flags");
+    gb_jw_str(w, GB_C_FLAGS);
+    gb_jw_key(w, "build_type");
+    gb_jw_str(w, GB_BUILD_TYPE);
+    gb_jw_key(w, "sanitize");
+    gb_jw_str(w, GB_SANITIZE[0] ? GB_SANITIZE : NULL);
+    jw_probe(w, "libev", ev);
+    jw_probe(w, "libuv", uv);
+    jw_probe(w, "boost_context", bo);
+    jw_probe(w, "cunit", cu);
+    const char *gp = gb_gnuplot();
+    char *gpv = NULL;
+    if (gp) {
+        char *argv[] = { (char *)gp, "--version", NULL };
+        gpv = gb_command_line1(argv);
+    }
+    gb_jw_key(w, "gnuplot");
+    gb_jw_str(w, gpv);
+    free(gpv);
+    gb_jw_key(w, "peers");
+    gb_jw_obj(w);
+    for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+        gb_jw_key(w, gb_peers[i].name);
+        char *pv = NULL;
+        if (p && p->peer_found[i] && gb_peers[i].version_cmd[0]) {
+            char *argv[] = { "sh", "-c", (char *)gb_peers[i].version_cmd, NULL };
+            pv = gb_command_line1(argv);
+        }
+        gb_jw_str(w, pv);
+        free(pv);
+    }
+    gb_jw_obj_end(w);
+    gb_jw_obj_end(w);
+}

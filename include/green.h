@@ -1,0 +1,362 @@
+/* include/green.h: libgreen, gevent's green threads in C.
+ *
+ * One hub per OS thread: the thread that calls green_init() becomes a green
+ * thread itself (gevent's main greenlet), and whenever a green thread blocks
+ * the hub runs the others, or the event loop until one of them can go on.
+ * Everything here is bound to the thread that called green_init(): handles,
+ * pools, events, semaphores and queues are used from that thread's green
+ * threads only.
+ *
+ * Conventions, for every function below:
+ *  - Errors: a fallible function returns 0 (or a count, an fd, a byte count)
+ *    on success and a negative GREEN_E* code on failure, where
+ *    GREEN_EFOO == -EFOO. errno is not used as an error channel (every green
+ *    thread of an OS thread shares it). getaddrinfo's errors get their own
+ *    range, GREEN_EAI_* in (-3100, -3000], so they never collide with an
+ *    errno. green_strerror() turns any of them into a message.
+ *  - Timeouts: a double, in seconds, as in gevent. A negative timeout
+ *    (GREEN_FOREVER) waits without a limit; 0 does not block: the call checks
+ *    once and fails with GREEN_ETIMEDOUT if it would have to wait.
+ *  - Cancellation: after green_kill(g), every blocking call that g makes, the
+ *    one it is blocked in included, fails at once with GREEN_ECANCELED. It is
+ *    sticky (libdill's rule): g is meant to clean up and return.
+ *  - Deadlock: a blocking call of the main green thread that nothing could
+ *    ever end (no other green thread runnable, no timer, no fd watched, no
+ *    DNS query running) fails with GREEN_EDEADLK, as gevent raises LoopExit.
+ *  - Calling anything but green_init, green_strerror and green_now on a
+ *    thread without a hub returns GREEN_EINVAL (NULL or 0 where a pointer or
+ *    a count is returned).
+ *  - Functions that make an object hand it out through a pointer argument
+ *    and pair with a _free (or green_release) function. */
+#ifndef GREEN_H
+#define GREEN_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* X(name, value, message): the one table of libgreen's error codes. */
+#define GREEN_ERRNO_MAP(X)                                                         \
+    X(E2BIG, -E2BIG, "argument list too long")                                     \
+    X(EACCES, -EACCES, "permission denied")                                        \
+    X(EADDRINUSE, -EADDRINUSE, "address already in use")                           \
+    X(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")                      \
+    X(EAFNOSUPPORT, -EAFNOSUPPORT, "address family not supported")                 \
+    X(EAGAIN, -EAGAIN, "resource temporarily unavailable")                         \
+    X(EALREADY, -EALREADY, "already initialised or already in progress")          \
+    X(EBADF, -EBADF, "bad file descriptor")                                        \
+    X(EBUSY, -EBUSY, "resource busy")                                              \
+    X(ECANCELED, -ECANCELED, "green thread was killed (operation canceled)")      \
+    X(ECONNABORTED, -ECONNABORTED, "connection aborted")                           \
+    X(ECONNREFUSED, -ECONNREFUSED, "connection refused")                           \
+    X(ECONNRESET, -ECONNRESET, "connection reset by peer")                         \
+    X(EDEADLK, -EDEADLK, "operation would block forever (deadlock)")              \
+    X(EDESTADDRREQ, -EDESTADDRREQ, "destination address required")                 \
+    X(EEXIST, -EEXIST, "file exists")                                              \
+    X(EFAULT, -EFAULT, "bad address in system call argument")                      \
+    X(EHOSTUNREACH, -EHOSTUNREACH, "host is unreachable")                          \
+    X(EINPROGRESS, -EINPROGRESS, "operation in progress")                          \
+    X(EINTR, -EINTR, "interrupted system call")                                    \
+    X(EINVAL, -EINVAL, "invalid argument (or no green_init on this thread)")      \
+    X(EIO, -EIO, "i/o error")                                                      \
+    X(EISCONN, -EISCONN, "socket is already connected")                            \
+    X(EMFILE, -EMFILE, "too many open files")                                      \
+    X(EMSGSIZE, -EMSGSIZE, "message too long")                                     \
+    X(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                                \
+    X(ENETDOWN, -ENETDOWN, "network is down")                                      \
+    X(ENETUNREACH, -ENETUNREACH, "network is unreachable")                         \
+    X(ENFILE, -ENFILE, "file table overflow")                                      \
+    X(ENOBUFS, -ENOBUFS, "no buffer space available")                              \
+    X(ENOENT, -ENOENT, "no such file or directory")                                \
+    X(ENOMEM, -ENOMEM, "not enough memory (or memory mappings)")                  \
+    X(ENOSPC, -ENOSPC, "no space left on device")                                  \
+    X(ENOSYS, -ENOSYS, "function not implemented")                                 \
+    X(ENOTCONN, -ENOTCONN, "socket is not connected")                              \
+    X(ENOTSOCK, -ENOTSOCK, "socket operation on non-socket")                       \
+    X(ENOTSUP, -ENOTSUP, "operation not supported")                                \
+    X(EOVERFLOW, -EOVERFLOW, "value too large for defined data type")              \
+    X(EPERM, -EPERM, "operation not permitted")                                    \
+    X(EPIPE, -EPIPE, "broken pipe")                                                \
+    X(EPROTO, -EPROTO, "protocol error")                                           \
+    X(EPROTONOSUPPORT, -EPROTONOSUPPORT, "protocol not supported")                 \
+    X(ERANGE, -ERANGE, "result too large")                                         \
+    X(ESRCH, -ESRCH, "no such green thread")                                       \
+    X(ETIMEDOUT, -ETIMEDOUT, "timed out")                                          \
+    X(EAI_ADDRFAMILY, -3000, "address family for hostname not supported")         \
+    X(EAI_AGAIN, -3001, "temporary failure in name resolution")                    \
+    X(EAI_BADFLAGS, -3002, "bad ai_flags value")                                   \
+    X(EAI_CANCELED, -3003, "name resolution canceled")                             \
+    X(EAI_FAIL, -3004, "non-recoverable failure in name resolution")               \
+    X(EAI_FAMILY, -3005, "ai_family not supported")                                \
+    X(EAI_MEMORY, -3006, "out of memory in name resolution")                       \
+    X(EAI_NODATA, -3007, "no address associated with hostname")                    \
+    X(EAI_NONAME, -3008, "name or service not known")                              \
+    X(EAI_OVERFLOW, -3009, "argument buffer overflow in name resolution")          \
+    X(EAI_SERVICE, -3010, "service not available for socket type")                 \
+    X(EAI_SOCKTYPE, -3011, "socket type not supported")
+
+enum {
+#define GREEN_ERR_ENUM(name, value, msg) GREEN_##name = (value),
+    GREEN_ERRNO_MAP(GREEN_ERR_ENUM)
+#undef GREEN_ERR_ENUM
+};
+
+/* The getaddrinfo range: GREEN_EAI_FIRST >= code > GREEN_EAI_LAST. */
+#define GREEN_EAI_FIRST (-3000)
+#define GREEN_EAI_LAST (-3100)
+
+/* A static message for any code: GREEN_E*, GREEN_EAI_*, any negative errno
+ * (through strerror) and 0 ("success"). Never NULL. */
+const char *green_strerror(int err);
+
+/* The short name of a code ("ETIMEDOUT", "EAI_NONAME"), or "unknown". */
+const char *green_err_name(int err);
+
+/* ---- the hub ----------------------------------------------------------- */
+
+/* A negative timeout: wait without a limit. */
+#define GREEN_FOREVER (-1.0)
+
+typedef struct green_options {
+    size_t stack_size;   /* Usable bytes of each green thread's stack; 0: 64 KiB.
+                            Rounded up to whole pages; at least 4 KiB. */
+    size_t stack_cache;  /* Free stacks that keep their pages; past this many,
+                            a freed stack's pages go back to the kernel (one
+                            madvise each, ~14 us on gVisor). 0: no limit. */
+    unsigned dns_threads; /* Most worker threads of the resolver; 0: 4. */
+} green_options;
+
+/* Make the calling OS thread a hub, with the caller as its main green thread.
+ * opts may be NULL (defaults). Returns 0, GREEN_EALREADY (this thread has a
+ * hub), GREEN_EINVAL (bad option) or GREEN_ENOMEM. */
+int green_init(const green_options *opts);
+
+/* Tear the hub down, from the main green thread. Green threads still alive
+ * are killed and run until they return (so their blocking calls fail with
+ * GREEN_ECANCELED; one that ignores that and never returns makes this hang);
+ * DNS queries still running are waited for. Every handle is invalid
+ * afterwards, released or not. Returns 0, GREEN_EINVAL (no hub) or
+ * GREEN_EPERM (not called from the main green thread). */
+int green_fini(void);
+
+/* Backend names for results files: the context backend ("asm", "asm-nofpu",
+ * "ucontext", "boost") and the loop backend ("libev", "libuv") linked in.
+ * Both work before green_init. */
+const char *green_backend_context(void);
+const char *green_backend_loop(void);
+
+/* Monotonic time in seconds (CLOCK_MONOTONIC), for computing timeouts. */
+double green_now(void);
+
+/* Counters for benchmarks; all since green_init on this thread. */
+typedef struct green_stats {
+    uint64_t spawned;        /* Green threads spawned. */
+    uint64_t ended;          /* Green threads that returned, or never ran. */
+    uint64_t switches;       /* Context switches made by the hub's scheduler. */
+    uint64_t polls;          /* Event-loop iterations run. */
+    size_t alive;            /* Spawned and not yet ended. */
+    size_t peak_alive;       /* The most alive at once. */
+    size_t stacks_live;      /* Stacks held by green threads now. */
+    size_t stacks_peak;      /* The most held at once. */
+    size_t stacks_cached;    /* Free stacks mapped and kept for reuse. */
+    size_t stack_size;       /* Usable bytes per stack. */
+} green_stats;
+
+/* Fill *out. Returns 0 or GREEN_EINVAL. */
+int green_stats_get(green_stats *out);
+
+/* ---- green threads ----------------------------------------------------- */
+
+typedef struct green_thread green_thread;
+
+/* A green thread's body: its return value is what green_join hands back. */
+typedef void *green_fn(void *arg);
+
+/* Schedule fn(arg) as a new green thread. It starts at the next hub turn,
+ * after the green threads already runnable, in spawn order (FIFO); a stack is
+ * taken when it first runs and given back when it ends. *out receives a
+ * handle to join, kill and release; out may be NULL for a thread nobody will
+ * join. Returns 0, GREEN_EINVAL, or GREEN_ENOMEM when memory or stack
+ * mappings have run out (a message naming the limit is printed once). */
+int green_spawn(green_thread **out, green_fn *fn, void *arg);
+
+/* The running green thread (the main one included). NULL without a hub. */
+green_thread *green_current(void);
+
+/* Wait until g has ended. Returns 0 when it has, with *result (if result is
+ * not NULL) set to fn's return value, or NULL if g was killed before it ever
+ * ran; GREEN_ENOMEM if g could not start because no stack could be mapped;
+ * GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK; GREEN_EDEADLK at once when
+ * g is the caller itself; GREEN_EINVAL when g is NULL. Does not release g. */
+int green_join(green_thread *g, double timeout, void **result);
+
+/* Wait until all n green threads in gs have ended, or the timeout (one
+ * deadline for all). Returns how many of them have ended (n when all have),
+ * or GREEN_ECANCELED / GREEN_EDEADLK / GREEN_EINVAL (a NULL entry, or the
+ * caller itself among gs). Results stay available to green_join. */
+int green_joinall(green_thread *const *gs, size_t n, double timeout);
+
+/* True once g has ended (returned, or was killed before it ran). */
+bool green_ended(const green_thread *g);
+
+/* Cancel g: the blocking call it is in, and every later one, fails with
+ * GREEN_ECANCELED; if it has not started yet it never runs. Does not wait
+ * (join for that). Killing an ended thread does nothing. Returns 0 or
+ * GREEN_EINVAL. */
+int green_kill(green_thread *g);
+
+/* Drop the handle. The green thread keeps running if it has not ended; its
+ * memory goes when it has ended and been released. NULL is ignored. */
+void green_release(green_thread *g);
+
+/* Let every other runnable green thread run once, and poll the loop if the
+ * caller is the only one runnable (gevent.sleep(0)). Returns 0 or
+ * GREEN_ECANCELED. */
+int green_yield(void);
+
+/* Sleep for seconds (0: green_yield; negative: until killed). Returns 0,
+ * GREEN_ECANCELED or GREEN_EDEADLK. */
+int green_sleep(double seconds);
+
+/* ---- pools (gevent.pool.Pool) ----------------------------------------- */
+
+typedef struct green_pool green_pool;
+
+/* A pool that lets at most k of its green threads exist (spawned and not
+ * ended) at once. Returns 0, GREEN_EINVAL (k == 0) or GREEN_ENOMEM. */
+int green_pool_new(green_pool **out, size_t k);
+
+/* Free the pool, which must have no green thread alive (GREEN_EBUSY). */
+int green_pool_free(green_pool *p);
+
+/* green_spawn through the pool: first waits (as long as it takes) while k of
+ * its green threads are alive. A thread that fails or is killed frees its
+ * place when it ends. Returns as green_spawn, or GREEN_ECANCELED /
+ * GREEN_EDEADLK from the wait. */
+int green_pool_spawn(green_pool *p, green_thread **out, green_fn *fn, void *arg);
+
+/* Run fn(args[i]) for i < n through the pool and put its result in
+ * results[i], in input order; never more than k at once. Waits for all of
+ * them. Returns 0; GREEN_ENOMEM if some could not start (their results are
+ * NULL, the others are set) or the handle array could not be allocated; or
+ * GREEN_ECANCELED / GREEN_EDEADLK if the caller's wait failed (the tasks it
+ * started are then killed and not waited for, and every result is NULL). */
+int green_pool_map(green_pool *p, green_fn *fn, void *const *args, void **results, size_t n);
+
+/* Wait until the pool has no green thread alive. Returns 0, GREEN_ETIMEDOUT,
+ * GREEN_ECANCELED or GREEN_EDEADLK. */
+int green_pool_join(green_pool *p, double timeout);
+
+/* Green threads of the pool alive now, and the most alive at once so far. */
+size_t green_pool_running(const green_pool *p);
+size_t green_pool_peak(const green_pool *p);
+
+/* ---- synchronisation: they block green threads, never the OS thread --- */
+
+typedef struct green_event green_event;   /* gevent.event.Event */
+typedef struct green_sem green_sem;       /* gevent.lock.Semaphore */
+typedef struct green_queue green_queue;   /* gevent.queue.Queue(maxsize) */
+
+/* An event, initially clear. Returns 0, GREEN_EINVAL or GREEN_ENOMEM. */
+int green_event_new(green_event **out);
+/* Free; no green thread may be waiting on it (GREEN_EBUSY). */
+int green_event_free(green_event *e);
+/* Set it and wake every green thread waiting on it. */
+void green_event_set(green_event *e);
+/* Clear it; later waits block until the next set. */
+void green_event_clear(green_event *e);
+bool green_event_is_set(const green_event *e);
+/* Return once it is set: 0, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
+int green_event_wait(green_event *e, double timeout);
+
+/* A counting semaphore with value initial. Returns 0, GREEN_EINVAL, GREEN_ENOMEM. */
+int green_sem_new(green_sem **out, unsigned initial);
+/* Free; no green thread may be waiting on it (GREEN_EBUSY). */
+int green_sem_free(green_sem *s);
+/* Take one unit, waiting while there is none. Waiters are served in FIFO
+ * order. Returns 0, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
+int green_sem_acquire(green_sem *s, double timeout);
+/* Give one unit back: to the longest waiter if there is one. */
+void green_sem_release(green_sem *s);
+unsigned green_sem_value(const green_sem *s);
+
+/* A FIFO queue of pointers holding at most capacity (>= 1) items.
+ * Returns 0, GREEN_EINVAL or GREEN_ENOMEM. */
+int green_queue_new(green_queue **out, size_t capacity);
+/* Free; no green thread may be waiting on it (GREEN_EBUSY). Items left in it
+ * are dropped. */
+int green_queue_free(green_queue *q);
+/* Append item, waiting while the queue is full. Returns 0, GREEN_ETIMEDOUT,
+ * GREEN_ECANCELED, GREEN_EDEADLK. */
+int green_queue_put(green_queue *q, void *item, double timeout);
+/* Take the oldest item into *item, waiting while the queue is empty.
+ * Returns 0, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
+int green_queue_get(green_queue *q, void **item, double timeout);
+size_t green_queue_size(const green_queue *q);
+
+/* ---- cooperative I/O (gevent.socket) ------------------------------------
+ * Each call makes the operation non-blocking (MSG_DONTWAIT on sockets,
+ * O_NONBLOCK on other fds), tries it, and on EAGAIN / EINPROGRESS waits for
+ * the fd in the hub's loop, other green threads running meanwhile. The
+ * timeout covers the whole call. Two green threads may wait on one fd, one
+ * to read and one to write; closing an fd that a green thread waits on is an
+ * error (gevent's cancel_wait): kill the waiter first. */
+
+enum { GREEN_READ = 1, GREEN_WRITE = 2 };
+
+/* Wait until fd is readable and/or writable (events: GREEN_READ|GREEN_WRITE).
+ * Returns the ready events (> 0); an error or hang-up on fd counts as ready
+ * for everything asked, so that the next call reports it. Or GREEN_EBADF,
+ * GREEN_EINVAL, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
+int green_wait_fd(int fd, int events, double timeout);
+
+/* connect(2): returns 0 once connected, or the connection's error
+ * (GREEN_ECONNREFUSED, ...), GREEN_ETIMEDOUT, GREEN_ECANCELED. */
+int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double timeout);
+
+/* accept4(2): returns the new fd (non-blocking, close-on-exec) or an error.
+ * addr / addrlen may be NULL. */
+int green_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, double timeout);
+
+/* read(2) / recv(2): wait until something can be read, then read at most
+ * len bytes. Returns the count (0: end of file, the peer closed), or an
+ * error. */
+ssize_t green_read(int fd, void *buf, size_t len, double timeout);
+ssize_t green_recv(int fd, void *buf, size_t len, int flags, double timeout);
+
+/* write(2) / send(2): write all len bytes, waiting as often as needed (like
+ * gevent's sendall). Returns len; a count below len when an error, the
+ * timeout or a kill stopped it after part was written; or the error when
+ * nothing was. green_send adds MSG_NOSIGNAL (a closed peer gives GREEN_EPIPE);
+ * green_write on a socket does the same, write(2) on other fds may raise
+ * SIGPIPE as usual. */
+ssize_t green_write(int fd, const void *buf, size_t len, double timeout);
+ssize_t green_send(int fd, const void *buf, size_t len, int flags, double timeout);
+
+/* ---- DNS --------------------------------------------------------------- */
+
+struct addrinfo;
+
+/* getaddrinfo(3) in a small pool of worker threads (gevent's thread
+ * resolver); the caller waits, other green threads run. Returns 0 with *res
+ * to be released with freeaddrinfo(), a GREEN_EAI_* code (a name that does
+ * not resolve: GREEN_EAI_NONAME), a negative errno (EAI_SYSTEM),
+ * GREEN_ECANCELED (the query is left to finish and its answer dropped),
+ * GREEN_ENOMEM or GREEN_EINVAL. */
+int green_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                      struct addrinfo **res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GREEN_H */

@@ -1,0 +1,738 @@
+/* runtime/hub.c: the hub and the scheduler of libgreen: green_init/fini,
+ * spawn, join, kill, yield, sleep, and the switch path between green threads.
+ *
+ * Scheduling. Runnable green threads wait in one FIFO run queue. A green
+ * thread that blocks or yields switches straight to the next runnable one;
+ * only when none is left, or after GREEN__POLL_EVERY resumptions, does it
+ * switch to the hub's own context, which polls the loop (blocking only if
+ * nothing is runnable) and resumes the head of the queue. So a yield between
+ * two green threads is one switch plus a queue append and pop, and the loop
+ * still gets polled regularly when green threads keep each other busy.
+ *
+ * Stacks. A green thread gets a stack when it first runs and gives it back
+ * when it ends. A thread that ends while the next runnable one has not
+ * started yet hands its stack over and runs the newcomer's function in
+ * place, without a switch: spawning a million short tasks runs them all on
+ * one stack. A thread that ends otherwise cannot free the stack it runs on:
+ * it leaves it in h->zombie, and the next scheduling decision, which runs on
+ * another stack, frees it.
+ *
+ * Switches are tail calls. The asm backends resume with pop + jmp rather than
+ * ret, so a call to the switch leaves a return-stack-buffer entry that no ret
+ * consumes; a ret after the switch would then mispredict (about 10 ns here,
+ * more than the switch itself). So nothing runs after a switch in the
+ * scheduler: whoever resumes a green thread computes what its blocking call
+ * returns and passes it as the switch's value (resume_value). */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#ifdef GREEN_CTX_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+_Thread_local green__hub *green__tls_hub;
+
+#define HUB_STACK_SIZE (256 * 1024)
+/* Keep every free stack's pages by default: a burst of 100 000 green threads
+ * would otherwise pay one madvise per thread on its way out, and the memory
+ * is what the burst used anyway (gevent and Go keep theirs too). */
+#define DEFAULT_STACK_CACHE SIZE_MAX
+#define DEFAULT_DNS_THREADS 4
+
+void green__assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "green: assertion failed: %s (%s:%d)\n", expr, file, line);
+    abort();
+}
+
+double green_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+const char *green_backend_context(void)
+{
+    return green_ctx_name();
+}
+
+const char *green_backend_loop(void)
+{
+    return green_loop_name();
+}
+
+/* ---- wait queues ---- */
+
+void green__waitq_push(green__waitq *q, green__waiter *w)
+{
+    w->q = q;
+    w->next = NULL;
+    w->prev = q->tail;
+    if (q->tail != NULL)
+        q->tail->next = w;
+    else
+        q->head = w;
+    q->tail = w;
+}
+
+void green__waitq_remove(green__waiter *w)
+{
+    green__waitq *q = w->q;
+    if (q == NULL)
+        return;
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        q->head = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    else
+        q->tail = w->prev;
+    w->next = w->prev = NULL;
+    w->q = NULL;
+}
+
+green__waiter *green__waitq_pop(green__waitq *q)
+{
+    green__waiter *w = q->head;
+    if (w != NULL)
+        green__waitq_remove(w);
+    return w;
+}
+
+/* ---- the green_thread allocator ----
+ * Records come from chunks the hub keeps until green_fini, so a second
+ * million spawns reuse memory the first one faulted in (a first touch costs
+ * 12-16 us a page here). Chunks double up to 2 MiB, which may be one huge
+ * page. A chunk's first slot holds its header. */
+struct green__slab_chunk {
+    green__slab_chunk *next;
+    size_t bytes;
+    size_t used;                /* Slots carved, the header's included. */
+};
+
+#define SLAB_MIN_BYTES ((size_t)64 << 10)
+#define SLAB_MAX_BYTES ((size_t)2 << 20)
+
+_Static_assert(sizeof(green_thread) == 64, "green_thread should stay one cache line");
+_Static_assert(sizeof(green__slab_chunk) <= sizeof(green_thread), "chunk header must fit a slot");
+
+static int slab_grow(green__hub *h)
+{
+    size_t bytes = h->next_chunk_bytes ? h->next_chunk_bytes : SLAB_MIN_BYTES;
+    void *map;
+    if (bytes >= SLAB_MAX_BYTES) {
+        /* Map twice the size to cut out a 2 MiB-aligned piece for THP. */
+        char *raw = mmap(NULL, 2 * bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED)
+            return -ENOMEM;
+        char *aligned = (char *)(((uintptr_t)raw + bytes - 1) & ~(uintptr_t)(bytes - 1));
+        if (aligned > raw)
+            munmap(raw, (size_t)(aligned - raw));
+        if (aligned + bytes < raw + 2 * bytes)
+            munmap(aligned + bytes, (size_t)(raw + 2 * bytes - (aligned + bytes)));
+        madvise(aligned, bytes, MADV_HUGEPAGE);    /* A hint; ignore failure. */
+        map = aligned;
+    } else {
+        map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (map == MAP_FAILED)
+            return -ENOMEM;
+    }
+#ifdef GREEN_CTX_ASAN
+    /* A fresh mapping may sit where a green stack was unmapped, its shadow
+     * still poisoned with that stack's redzones. */
+    __asan_unpoison_memory_region(map, bytes);
+#endif
+    green__slab_chunk *c = map;
+    c->next = h->chunks;
+    c->bytes = bytes;
+    c->used = 1;
+    h->chunks = c;
+    h->carve_next = (green_thread *)map + 1;
+    h->carve_left = bytes / sizeof(green_thread) - 1;
+    h->next_chunk_bytes = bytes < SLAB_MAX_BYTES ? bytes * 2 : SLAB_MAX_BYTES;
+    return 0;
+}
+
+static green_thread *thread_alloc(green__hub *h)
+{
+    green_thread *g = h->free_threads;
+    if (GREEN_LIKELY(g != NULL)) {
+        h->free_threads = g->next;
+        return g;
+    }
+    if (h->carve_left == 0 && slab_grow(h) != 0)
+        return NULL;
+    g = h->carve_next++;
+    h->carve_left--;
+    h->chunks->used++;
+    return g;
+}
+
+static void thread_free(green__hub *h, green_thread *g)
+{
+    g->state = GREEN__FREE;
+    g->next = h->free_threads;
+    h->free_threads = g;
+}
+
+static void slab_release_all(green__hub *h)
+{
+    for (green__slab_chunk *c = h->chunks, *next; c != NULL; c = next) {
+        next = c->next;
+        munmap(c, c->bytes);
+    }
+    h->chunks = NULL;
+    h->free_threads = NULL;
+    h->carve_left = 0;
+}
+
+/* ---- the scheduler ---- */
+
+static inline green_thread *runq_pop(green__hub *h)
+{
+    green_thread *g = h->runq_head;
+    if (g != NULL) {
+        h->runq_head = g->next;
+        if (h->runq_head == NULL)
+            h->runq_tail = NULL;
+    }
+    return g;
+}
+
+static inline void runq_push(green__hub *h, green_thread *g)
+{
+    g->next = NULL;
+    if (h->runq_tail != NULL)
+        h->runq_tail->next = g;
+    else
+        h->runq_head = g;
+    h->runq_tail = g;
+}
+
+/* Only from code that runs on another stack than the zombie's. */
+static inline void free_zombie(green__hub *h)
+{
+    if (h->zombie != NULL) {
+        green_stack_free(&h->stacks, h->zombie);
+        h->zombie = NULL;
+    }
+}
+
+/* What a resumed thread's blocking call returns: its wake code, or for a
+ * yield, whether it was killed meanwhile. */
+#define YIELDED 1
+
+static inline int resume_value(green_thread *g)
+{
+    int code = g->wake;
+    if (code == YIELDED)
+        code = (g->flags & GREEN__KILLED) ? GREEN_ECANCELED : 0;
+    return code;
+}
+
+/* g has ended (returned, never ran, or could not start): record it, wake
+ * its joiners, free its pool place, and free it if nobody holds a handle. */
+static void end_thread(green__hub *h, green_thread *g, void *result, int status)
+{
+    g->arg = result;
+    g->wake = status;
+    g->state = GREEN__ENDED;
+    g->stack = NULL;
+    h->stats.alive--;
+    h->stats.ended++;
+    green__waiter *w;
+    while ((w = green__waitq_pop(&g->joiners)) != NULL)
+        green__wake(h, w->g, 0);
+    if (g->pool != NULL)
+        green__pool_task_ended(h, g->pool);
+    if (!(g->flags & GREEN__HANDLE))
+        thread_free(h, g);
+    if (GREEN_UNLIKELY(h->finishing) && h->stats.alive == 0 && h->dns_pending == 0)
+        green__wake(h, &h->main, 0);
+}
+
+static void trampoline(void *arg);
+
+/* Give a NEW thread a stack and a context. Returns 0, or -1 if it ended
+ * instead (killed before it ran, or no stack could be mapped). */
+static int start_thread(green__hub *h, green_thread *g)
+{
+    if (g->flags & GREEN__KILLED) {
+        end_thread(h, g, NULL, 0);
+        return -1;
+    }
+    green_stack *s;
+    if (GREEN_UNLIKELY(green_stack_new(&h->stacks, &s) != 0)) {
+        h->stacks_exhausted = 1;
+        end_thread(h, g, NULL, GREEN_ENOMEM);
+        return -1;
+    }
+    if (h->stacks.live > h->stats.stacks_peak)
+        h->stats.stacks_peak = h->stacks.live;
+    g->stack = s;
+    /* The context sits right below the header, which is above the usable
+     * region: keep the frames below the context. */
+    green_ctx *ctx = green__ctx_of(g);
+    size_t usable = (size_t)((char *)ctx - (char *)s->base);
+    int err = green_ctx_make(ctx, s->base, usable < s->size ? usable : s->size, trampoline, g);
+    GREEN_ASSERT(err == 0);
+    g->state = GREEN__RUNNABLE;
+    return 0;
+}
+
+/* The next green thread to resume, started if new; NULL: go to the hub
+ * (nothing runnable, or the loop is due for a poll). */
+/* The budget ran out: time to poll the loop? */
+static int poll_due(green__hub *h)
+{
+    h->budget = GREEN__CHECK_EVERY;
+    return h->poll_now || green_now() - h->last_poll >= GREEN__POLL_INTERVAL;
+}
+
+static inline green_thread *pick_next(green__hub *h)
+{
+    free_zombie(h);             /* The caller is not on it: safe now. */
+    for (;;) {
+        if (GREEN_UNLIKELY(h->budget == 0) && poll_due(h))
+            return NULL;
+        green_thread *g = runq_pop(h);
+        if (g == NULL)
+            return NULL;
+        h->budget--;
+        if (g->state == GREEN__NEW && start_thread(h, g) != 0)
+            continue;
+        return g;
+    }
+}
+
+/* Leave the running context `from` for next (or the hub if NULL). Returns,
+ * once something resumes `from`, the value its resumer passed: the return
+ * code of the blocking call. A tail call for the callers below. */
+static inline int switch_away(green__hub *h, green_ctx *from, green_thread *next)
+{
+    h->stats.switches++;
+    if (next != NULL) {
+        h->current = next;
+        next->state = GREEN__RUNNING;
+        return green__switch_code(from, green__ctx_of(next), resume_value(next));
+    }
+    h->current = NULL;
+    return green__switch_code(from, &h->hub_ctx, 0);
+}
+
+int green__park(green__hub *h)
+{
+    green_thread *g = h->current;
+    g->state = GREEN__WAITING;
+    return switch_away(h, green__ctx_of(g), pick_next(h));
+}
+
+typedef struct timeout_timer {
+    green_loop_timer timer;
+    green_thread *g;
+} timeout_timer;
+
+static void on_timeout(green_loop_timer *t)
+{
+    timeout_timer *tt = (timeout_timer *)t;
+    green__wake(green__tls_hub, tt->g, GREEN_ETIMEDOUT);
+}
+
+int green__block(green__hub *h, double timeout)
+{
+    green_thread *g = h->current;
+    if (g->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    if (timeout < 0 || isnan(timeout) || isinf(timeout))
+        return green__park(h);
+    timeout_timer tt = { .g = g };
+    int err = green_loop_timer_start(h->loop, &tt.timer, timeout, on_timeout);
+    if (err != 0)
+        return err;
+    int code = green__park(h);
+    green_loop_timer_stop(h->loop, &tt.timer);
+    return code;
+}
+
+/* The first code of every green thread's stack. Runs fn, then as many
+ * not-yet-started threads in place as are next in line, then leaves for
+ * good. */
+static void trampoline(void *arg)
+{
+    green_thread *g = arg;
+    green__hub *h = green__tls_hub;
+    green_stack *stack = g->stack;
+    for (;;) {
+        void *result = g->fn(g->arg);
+        end_thread(h, g, result, 0);
+        green_thread *next;
+        for (;;) {
+            next = h->budget != 0 || !poll_due(h) ? runq_pop(h) : NULL;
+            if (next == NULL || next->state != GREEN__NEW)
+                break;
+            h->budget--;
+            if (next->flags & GREEN__KILLED) {
+                end_thread(h, next, NULL, 0);
+                continue;
+            }
+            break;
+        }
+        if (next != NULL && next->state == GREEN__NEW) {
+            /* Run it here, on this stack. */
+            next->stack = stack;
+            next->state = GREEN__RUNNING;
+            h->current = next;
+            g = next;
+            continue;
+        }
+        if (next != NULL)
+            h->budget--;
+        /* Leave for good: the stack is freed once we are off it. An older
+         * zombie is another thread's stack: free it now. */
+        free_zombie(h);
+        h->zombie = stack;
+        switch_away(h, (green_ctx *)stack - 1, next);
+        GREEN_ASSERT(!"an ended green thread was resumed");
+    }
+}
+
+/* The hub's context: poll the loop, resume the next runnable thread. */
+static void hub_main(void *arg)
+{
+    green__hub *h = arg;
+    for (;;) {
+        free_zombie(h);
+        int block = h->runq_head == NULL;
+        int alive = green_loop_run(h->loop, block);
+        h->stats.polls++;
+        h->budget = GREEN__CHECK_EVERY;
+        h->poll_now = 0;
+        h->last_poll = green_now();
+        if (block && h->runq_head == NULL && !alive && h->dns_pending == 0) {
+            /* Nothing runnable and nothing that could ever make anything
+             * runnable: the main thread's wait would last forever. */
+            if (h->main.state == GREEN__WAITING) {
+                green__wake(h, &h->main, GREEN_EDEADLK);
+            } else {
+                fprintf(stderr, "green: hub has nothing to run and the main green thread is not waiting\n");
+                abort();
+            }
+        }
+        green_thread *next = pick_next(h);
+        if (next != NULL) {
+            h->stats.switches++;
+            h->current = next;
+            next->state = GREEN__RUNNING;
+            green__switch_code(&h->hub_ctx, green__ctx_of(next), resume_value(next));
+        }
+    }
+}
+
+static void on_loop_wake(green_loop *loop, void *data)
+{
+    (void)loop;
+    green__dns_deliver(data);
+}
+
+/* ---- init / fini ---- */
+
+int green_init(const green_options *opts)
+{
+    if (green__tls_hub != NULL)
+        return GREEN_EALREADY;
+    green_options o = { 0 };
+    if (opts != NULL)
+        o = *opts;
+    if (o.stack_size != 0 && o.stack_size < GREEN_CTX_MIN_STACK)
+        return GREEN_EINVAL;
+    if (o.stack_cache == 0)
+        o.stack_cache = DEFAULT_STACK_CACHE;
+    if (o.dns_threads == 0)
+        o.dns_threads = DEFAULT_DNS_THREADS;
+
+    green__hub *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return GREEN_ENOMEM;
+    int err = green_stack_pool_init(&h->stacks, o.stack_size, o.stack_cache);
+    if (err != 0)
+        goto fail_stacks;
+    err = green_stack_pool_init(&h->hub_stacks, HUB_STACK_SIZE, 0);
+    if (err != 0)
+        goto fail_hub_stacks;
+    err = green_stack_new(&h->hub_stacks, &h->hub_stack);
+    if (err != 0)
+        goto fail_hub_stack;
+    err = green_loop_new(&h->loop, on_loop_wake, h);
+    if (err != 0)
+        goto fail_loop;
+    err = green_ctx_make(&h->hub_ctx, h->hub_stack->base, h->hub_stack->size, hub_main, h);
+    if (err != 0)
+        goto fail_ctx;
+    err = pthread_mutex_init(&h->dns_lock, NULL);
+    if (err != 0) {
+        err = -err;
+        goto fail_ctx;
+    }
+    h->main.state = GREEN__RUNNING;
+    h->main.flags = GREEN__MAIN | GREEN__HANDLE;
+    h->main.stack = (green_stack *)(&h->main_ctx + 1);   /* See green__ctx_of. */
+    h->current = &h->main;
+    h->budget = GREEN__CHECK_EVERY;
+    h->stats.stack_size = h->stacks.stack_size;
+    green__dns_hub_added(o.dns_threads);
+    green__tls_hub = h;
+    return 0;
+
+fail_ctx:
+    green_loop_free(h->loop);
+fail_loop:
+    green_stack_free(&h->hub_stacks, h->hub_stack);
+fail_hub_stack:
+    green_stack_pool_close(&h->hub_stacks);
+fail_hub_stacks:
+    green_stack_pool_close(&h->stacks);
+fail_stacks:
+    free(h);
+    return err;
+}
+
+int green_fini(void)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL)
+        return GREEN_EINVAL;
+    if (h->current != &h->main)
+        return GREEN_EPERM;
+    /* Kill whatever is still alive and let it run to its end. */
+    for (green__slab_chunk *c = h->chunks; c != NULL; c = c->next) {
+        green_thread *slot = (green_thread *)c;
+        for (size_t i = 1; i < c->used; i++) {
+            green_thread *g = &slot[i];
+            if (g->state != GREEN__FREE && g->state != GREEN__ENDED)
+                green_kill(g);
+        }
+    }
+    h->finishing = 1;
+    while (h->stats.alive > 0 || h->dns_pending > 0) {
+        if (green__park(h) == GREEN_EDEADLK) {
+            fprintf(stderr, "green: green_fini: %zu green threads could not be ended\n", h->stats.alive);
+            break;
+        }
+    }
+    h->finishing = 0;
+    free_zombie(h);
+    GREEN_ASSERT(h->current == &h->main);
+
+    green__dns_hub_removed();
+    pthread_mutex_lock(&h->dns_lock);       /* A worker may still be in green_loop_wake. */
+    pthread_mutex_unlock(&h->dns_lock);
+    pthread_mutex_destroy(&h->dns_lock);
+    green_loop_free(h->loop);
+    green_stack_free(&h->hub_stacks, h->hub_stack);
+    green_stack_pool_close(&h->hub_stacks);
+    green_stack_pool_close(&h->stacks);
+    slab_release_all(h);
+    green__tls_hub = NULL;
+    free(h);
+    return 0;
+}
+
+int green_stats_get(green_stats *out)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || out == NULL)
+        return GREEN_EINVAL;
+    *out = h->stats;
+    out->stacks_live = h->stacks.live - (h->zombie != NULL);   /* A zombie is as good as free. */
+    out->stacks_cached = h->stacks.cached;
+    return 0;
+}
+
+/* ---- green threads ---- */
+
+int green__spawn(green__hub *h, green_thread **out, green_fn *fn, void *arg, green_pool *pool)
+{
+    if (GREEN_UNLIKELY(h->stacks_exhausted)) {
+        /* The last start found no stack: see whether one can be had now,
+         * so that spawn reports the shortage rather than join. */
+        green_stack *s;
+        if (h->stacks.free_list == NULL) {
+            if (green_stack_new(&h->stacks, &s) != 0)
+                return GREEN_ENOMEM;
+            green_stack_free(&h->stacks, s);
+        }
+        h->stacks_exhausted = 0;
+    }
+    green_thread *g = thread_alloc(h);
+    if (GREEN_UNLIKELY(g == NULL)) {
+        fprintf(stderr, "green: green_spawn: out of memory for green thread records "
+                        "(%zu alive)\n", h->stats.alive);
+        return GREEN_ENOMEM;
+    }
+    g->fn = fn;
+    g->arg = arg;
+    g->stack = NULL;
+    g->joiners.head = g->joiners.tail = NULL;
+    g->pool = pool;
+    g->wake = 0;
+    g->state = GREEN__NEW;
+    g->flags = out != NULL ? GREEN__HANDLE : 0;
+    runq_push(h, g);
+    h->stats.spawned++;
+    if (++h->stats.alive > h->stats.peak_alive)
+        h->stats.peak_alive = h->stats.alive;
+    if (out != NULL)
+        *out = g;
+    return 0;
+}
+
+int green_spawn(green_thread **out, green_fn *fn, void *arg)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || fn == NULL)
+        return GREEN_EINVAL;
+    return green__spawn(h, out, fn, arg, NULL);
+}
+
+green_thread *green_current(void)
+{
+    green__hub *h = green__tls_hub;
+    return h != NULL ? h->current : NULL;
+}
+
+bool green_ended(const green_thread *g)
+{
+    return g != NULL && g->state == GREEN__ENDED;
+}
+
+int green__join_wait(green__hub *h, green_thread *g, double timeout)
+{
+    if (g->state == GREEN__ENDED)
+        return 0;
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    if (timeout == 0)
+        return GREEN_ETIMEDOUT;
+    green__waiter w = { .g = h->current };
+    green__waitq_push(&g->joiners, &w);
+    int code = green__block(h, timeout);
+    green__waitq_remove(&w);
+    if (g->state == GREEN__ENDED)
+        return 0;
+    return code != 0 ? code : GREEN_ETIMEDOUT;
+}
+
+int green_join(green_thread *g, double timeout, void **result)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || g == NULL)
+        return GREEN_EINVAL;
+    if (g == h->current)
+        return GREEN_EDEADLK;
+    int err = green__join_wait(h, g, timeout);
+    if (err != 0)
+        return err;
+    if (result != NULL)
+        *result = g->arg;
+    return g->wake;
+}
+
+int green_joinall(green_thread *const *gs, size_t n, double timeout)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || (gs == NULL && n > 0))
+        return GREEN_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (gs[i] == NULL || gs[i] == h->current)
+            return gs[i] == NULL ? GREEN_EINVAL : GREEN_EDEADLK;
+    double deadline = -1.0;
+    if (timeout > 0)
+        deadline = green_now() + timeout;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (gs[i]->state == GREEN__ENDED)
+            continue;
+        double left = timeout;
+        if (deadline >= 0) {
+            left = deadline - green_now();
+            if (left <= 0)
+                left = 0;
+        }
+        int err = green__join_wait(h, gs[i], left);
+        if (err == GREEN_ETIMEDOUT)
+            break;
+        if (err != 0)
+            return err;
+    }
+    size_t ended = i;
+    for (; i < n; i++)
+        ended += gs[i]->state == GREEN__ENDED;
+    return (int)(ended > INT32_MAX ? INT32_MAX : ended);
+}
+
+int green_kill(green_thread *g)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || g == NULL)
+        return GREEN_EINVAL;
+    if (g->state == GREEN__ENDED)
+        return 0;
+    g->flags |= GREEN__KILLED;
+    green__wake(h, g, GREEN_ECANCELED);
+    return 0;
+}
+
+void green_release(green_thread *g)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || g == NULL || (g->flags & GREEN__MAIN))
+        return;
+    GREEN_ASSERT(g->flags & GREEN__HANDLE);     /* Released twice? */
+    g->flags &= (uint8_t)~GREEN__HANDLE;
+    if (g->state == GREEN__ENDED)
+        thread_free(h, g);
+}
+
+int green_yield(void)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL)
+        return GREEN_EINVAL;
+    green_thread *g = h->current;
+    if (g->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    if (h->runq_head == NULL) {
+        h->budget = 0;          /* Alone: let the loop be polled once. */
+        h->poll_now = 1;
+    }
+    g->state = GREEN__RUNNABLE;
+    g->wake = YIELDED;
+    runq_push(h, g);
+    green_thread *next = pick_next(h);
+    if (next == g) {            /* It was the only runnable one. */
+        g->state = GREEN__RUNNING;
+        return 0;
+    }
+    return switch_away(h, green__ctx_of(g), next);
+}
+
+int green_sleep(double seconds)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL)
+        return GREEN_EINVAL;
+    if (isnan(seconds))
+        return GREEN_EINVAL;
+    if (seconds == 0)
+        return green_yield();
+    int code = green__block(h, seconds);
+    return code == GREEN_ETIMEDOUT ? 0 : code;
+}

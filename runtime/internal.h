@@ -1,0 +1,205 @@
+/* runtime/internal.h: what the files of libgreen share: the hub, the green
+ * thread record, wait queues and the scheduler's entry points. Not installed;
+ * nothing outside runtime/ includes it. The runtime names no backend: it
+ * calls context.h and loop.h, and the linker supplies one of each. */
+#ifndef GREEN_INTERNAL_H
+#define GREEN_INTERNAL_H
+
+#include "green.h"
+
+#include "context.h"
+#include "loop.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+/* ---- assertions: on in every build ---- */
+
+_Noreturn void green__assert_fail(const char *expr, const char *file, int line);
+
+#define GREEN_ASSERT(expr)                                       \
+    do {                                                         \
+        if (__builtin_expect(!(expr), 0))                        \
+            green__assert_fail(#expr, __FILE__, __LINE__);       \
+    } while (0)
+
+#define GREEN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GREEN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- wait queues ----
+ * A waiter lives on the waiting green thread's stack. Whoever wakes it
+ * unlinks it first (so q == NULL tells it was taken); a waiter woken by
+ * something else (timeout, kill) unlinks itself when it runs again. */
+typedef struct green__waiter green__waiter;
+typedef struct green__waitq {
+    green__waiter *head, *tail;
+} green__waitq;
+
+struct green__waiter {
+    green__waiter *next, *prev;
+    green__waitq *q;            /* The queue it is linked in; NULL once taken. */
+    green_thread *g;
+    void *item;                 /* Queue hand-over slot. */
+};
+
+void green__waitq_push(green__waitq *q, green__waiter *w);
+void green__waitq_remove(green__waiter *w);          /* No-op if not linked. */
+green__waiter *green__waitq_pop(green__waitq *q);    /* NULL if empty. */
+
+/* ---- green threads ---- */
+
+enum green__state {
+    GREEN__NEW,         /* Spawned, in the run queue, no stack yet. */
+    GREEN__RUNNABLE,    /* In the run queue, has a stack. */
+    GREEN__RUNNING,
+    GREEN__WAITING,     /* Parked; a green__wake makes it runnable. */
+    GREEN__ENDED,       /* Returned (or never ran); stack given back. */
+    GREEN__FREE         /* Slot back in the allocator. */
+};
+
+enum {
+    GREEN__KILLED = 1,      /* green_kill was called: blocking calls fail. */
+    GREEN__HANDLE = 2,      /* A handle is out (green_release not yet called). */
+    GREEN__MAIN = 4         /* The hub's main green thread, on the OS stack. */
+};
+
+/* 64 bytes, one cache line: a million not-yet-run green threads cost 64 MB.
+ * Its saved registers (a green_ctx) live at the top of its stack, in the page
+ * the stack touches anyway, not here:
+ *
+ *   stack: | guard | base ... frames grow down ... | green_ctx | green_stack |
+ *                                                  ^ base + size - 32       */
+struct green_thread {
+    green_thread *next;         /* Run queue / allocator free list. */
+    green_fn *fn;
+    void *arg;                  /* The argument; its result once ended. */
+    green_stack *stack;         /* Held from first run to end; NULL otherwise. */
+    green__waitq joiners;       /* Green threads in green_join on it. */
+    green_pool *pool;           /* The pool it counts against, or NULL. */
+    int32_t wake;               /* Why it was woken (0 or GREEN_E*); its end
+                                   status once ended (0, GREEN_ENOMEM). */
+    uint8_t state;              /* enum green__state */
+    uint8_t flags;              /* GREEN__KILLED | GREEN__HANDLE | GREEN__MAIN */
+};
+
+/* ---- the hub: one per OS thread ---- */
+
+typedef struct green__slab_chunk green__slab_chunk;
+typedef struct green__dns_req green__dns_req;
+
+typedef struct green__hub {
+    /* Scheduler, hot. */
+    green_thread *current;      /* Running green thread; NULL while the hub runs. */
+    green_thread *runq_head, *runq_tail;
+    unsigned budget;            /* Resumptions left before the clock is checked. */
+    int poll_now;               /* Poll the loop at the next scheduling decision. */
+    double last_poll;           /* green_now() after the loop's last poll. */
+    green_stack *zombie;        /* Stack of a thread that ended; freed after the switch. */
+    green_stack_pool stacks;
+    green_loop *loop;
+    green_ctx hub_ctx;          /* The hub's own context (runs the loop). */
+    green_ctx main_ctx;         /* The OS thread's stack. */
+    green_thread main;
+
+    /* Allocator of green_thread records. */
+    green_thread *free_threads;
+    green_thread *carve_next;
+    size_t carve_left;
+    green__slab_chunk *chunks;
+    size_t next_chunk_bytes;
+
+    green_stack_pool hub_stacks;
+    green_stack *hub_stack;
+    int stacks_exhausted;       /* A stack could not be mapped. */
+    int finishing;              /* green_fini is waiting for the others. */
+
+    /* DNS answers from worker threads. */
+    pthread_mutex_t dns_lock;
+    green__dns_req *dns_done;   /* Answered, not yet handed over; under dns_lock. */
+    size_t dns_pending;         /* Submitted and not yet handed over. */
+
+    green_stats stats;
+} green__hub;
+
+extern _Thread_local green__hub *green__tls_hub;
+
+static inline green__hub *green__hub_get(void)
+{
+    return green__tls_hub;
+}
+
+/* Where g's registers are saved while it does not run: just below its stack
+ * header (the main thread's `stack` points just above h->main_ctx, so one
+ * load serves both). */
+static inline green_ctx *green__ctx_of(green_thread *g)
+{
+    return (green_ctx *)g->stack - 1;
+}
+
+/* Switch from `from` to `to`, handing `to` the int `code` as what its
+ * blocking call returns, and return the code this context is resumed with.
+ * In a plain build this is green__ctx_jump itself, declared to return int:
+ * green_ctx_switch returns void *, and converting its result to int after
+ * the call keeps compilers from making the switch a tail call, which the
+ * scheduler needs (see hub.c). Same symbol, same ABI: the value travels in
+ * rax and the int is its low half. With AddressSanitizer the annotated
+ * green_ctx_switch is used instead. */
+#ifdef GREEN_CTX_ASAN
+static inline int green__switch_code(green_ctx *from, green_ctx *to, int code)
+{
+    return (int)(intptr_t)green_ctx_switch(from, to, (void *)(intptr_t)code);
+}
+#else
+int green__switch_code(green_ctx *from, green_ctx *to, intptr_t code) __asm__("green__ctx_jump");
+#endif
+
+/* Make g runnable with wake code `code`, if it is parked; otherwise nothing
+ * (it was already woken, by a timeout say, and keeps that code). */
+static inline void green__wake(green__hub *h, green_thread *g, int code)
+{
+    if (g->state != GREEN__WAITING)
+        return;
+    g->state = GREEN__RUNNABLE;
+    g->wake = code;
+    g->next = NULL;
+    if (h->runq_tail != NULL)
+        h->runq_tail->next = g;
+    else
+        h->runq_head = g;
+    h->runq_tail = g;
+}
+
+/* Park the running green thread until something wakes it, up to timeout
+ * seconds (negative: no limit; the caller handles 0 itself). Fails at once
+ * with GREEN_ECANCELED if it was killed. Returns the wake code: 0 or what the
+ * waker said, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. The caller
+ * registers itself with whatever will wake it before, and unregisters after. */
+int green__block(green__hub *h, double timeout);
+
+/* Park without a timer and without the kill check (green_fini). */
+int green__park(green__hub *h);
+
+/* Spawn, optionally counted against a pool (which has room reserved). */
+int green__spawn(green__hub *h, green_thread **out, green_fn *fn, void *arg, green_pool *pool);
+
+/* A green thread of pool p ended: free its place (pool.c). */
+void green__pool_task_ended(green__hub *h, green_pool *p);
+
+/* Called on the hub's thread when worker threads have posted answers (dns.c). */
+void green__dns_deliver(green__hub *h);
+/* Register / unregister a hub with the resolver's thread pool (dns.c). */
+void green__dns_hub_added(unsigned max_threads);
+void green__dns_hub_removed(void);
+
+/* Wait for one of a green thread's ends (join). */
+int green__join_wait(green__hub *h, green_thread *g, double timeout);
+
+/* When green threads keep one another busy, the scheduler reads the clock
+ * every GREEN__CHECK_EVERY resumptions and polls the loop (without blocking)
+ * if GREEN__POLL_INTERVAL seconds have passed since the last poll: I/O and
+ * timers wait at most about that long, and the poll (a system call, some
+ * microseconds here) costs little per resumption. */
+#define GREEN__CHECK_EVERY 128u
+#define GREEN__POLL_INTERVAL 200e-6
+
+#endif /* GREEN_INTERNAL_H */

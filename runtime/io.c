@@ -1,0 +1,278 @@
+/* runtime/io.c: cooperative I/O (gevent.socket). Every call tries the
+ * operation without blocking (MSG_DONTWAIT on sockets, so one system call
+ * and no fcntl in the common case; O_NONBLOCK on other fds) and, on EAGAIN or
+ * EINPROGRESS, parks the green thread on a one-shot fd watcher of the hub's
+ * loop with one deadline for the whole call. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The deadline of a call, computed at its first wait only, so calls that
+ * never wait never read the clock. */
+typedef struct deadline {
+    double timeout;             /* As given. */
+    double at;                  /* green_now() + timeout, once computed. */
+    int started;
+} deadline;
+
+static double time_left(deadline *d)
+{
+    if (d->timeout < 0 || isnan(d->timeout) || isinf(d->timeout))
+        return GREEN_FOREVER;
+    if (!d->started) {
+        d->started = 1;
+        d->at = green_now() + d->timeout;
+        return d->timeout;
+    }
+    double left = d->at - green_now();
+    return left > 0 ? left : 0;
+}
+
+typedef struct fd_wait {
+    green_loop_io io;
+    green_thread *g;
+    int revents;
+} fd_wait;
+
+static void on_fd_ready(green_loop_io *io, int revents)
+{
+    fd_wait *w = (fd_wait *)io;
+    w->revents = revents;
+    green__wake(green__tls_hub, w->g, 0);
+}
+
+/* Park until fd is ready for events (GREEN_READ/WRITE == GREEN_LOOP_*), the
+ * deadline passes or the thread is killed. Returns the ready events or an error. */
+static int wait_ready(green__hub *h, int fd, int events, deadline *d)
+{
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    double left = time_left(d);
+    if (left == 0)
+        return GREEN_ETIMEDOUT;
+    fd_wait w = { .g = h->current };
+    int err = green_loop_io_start(h->loop, &w.io, fd, events, on_fd_ready);
+    if (err != 0)
+        return err;
+    int code = green__block(h, left);
+    green_loop_io_stop(h->loop, &w.io);
+    return code != 0 ? code : w.revents;
+}
+
+_Static_assert((int)GREEN_READ == (int)GREEN_LOOP_READ && (int)GREEN_WRITE == (int)GREEN_LOOP_WRITE,
+               "green.h and loop.h event bits must agree");
+
+static int set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -errno;
+    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
+static inline int would_block(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+int green_wait_fd(int fd, int events, double timeout)
+{
+    green__hub *h = green__hub_get();
+    if (h == NULL || events == 0 || (events & ~(GREEN_READ | GREEN_WRITE)) != 0)
+        return GREEN_EINVAL;
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    /* A user-given fd: check it is open (a loop library may abort on a
+     * closed one), and answer for regular files as poll(2) does. */
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return GREEN_EBADF;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return events;
+    if (timeout == 0) {
+        struct pollfd p = { .fd = fd, .events = (short)((events & GREEN_READ ? POLLIN : 0) |
+                                                         (events & GREEN_WRITE ? POLLOUT : 0)) };
+        int n = poll(&p, 1, 0);
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return GREEN_ETIMEDOUT;
+        if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+            return events;
+        return (p.revents & POLLIN ? GREEN_READ : 0) | (p.revents & POLLOUT ? GREEN_WRITE : 0);
+    }
+    deadline d = { .timeout = timeout };
+    return wait_ready(h, fd, events, &d);
+}
+
+int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double timeout)
+{
+    green__hub *h = green__hub_get();
+    if (h == NULL || addr == NULL)
+        return GREEN_EINVAL;
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    int err = set_nonblocking(fd);
+    if (err != 0)
+        return err;
+    if (connect(fd, addr, addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -errno;
+    /* The connection proceeds in the kernel: wait for writability. */
+    deadline d = { .timeout = timeout };
+    int ready = wait_ready(h, fd, GREEN_WRITE, &d);
+    if (ready < 0)
+        return ready;
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+        return -errno;
+    return -soerr;
+}
+
+int green_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, double timeout)
+{
+    green__hub *h = green__hub_get();
+    if (h == NULL)
+        return GREEN_EINVAL;
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    int err = set_nonblocking(fd);
+    if (err != 0)
+        return err;
+    deadline d = { .timeout = timeout };
+    for (;;) {
+        int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0)
+            return c;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno))
+            return -errno;
+        if (timeout == 0)
+            return GREEN_ETIMEDOUT;
+        int ready = wait_ready(h, fd, GREEN_READ, &d);
+        if (ready < 0)
+            return ready;
+    }
+}
+
+/* One non-blocking attempt: a socket call with MSG_DONTWAIT, or plain
+ * read/write on a non-blocking fd once the fd is known not to be a socket
+ * (*not_socket: 0 unknown, 1 not a socket, -1 sockets only: green_recv/send). */
+static ssize_t try_read(int fd, void *buf, size_t len, int flags, int *not_socket)
+{
+    if (*not_socket <= 0) {
+        ssize_t n = recv(fd, buf, len, flags | MSG_DONTWAIT);
+        if (n >= 0 || errno != ENOTSOCK || *not_socket < 0)
+            return n;
+        *not_socket = 1;
+        int err = set_nonblocking(fd);
+        if (err != 0) {
+            errno = -err;
+            return -1;
+        }
+    }
+    return read(fd, buf, len);
+}
+
+static ssize_t try_write(int fd, const void *buf, size_t len, int flags, int *not_socket)
+{
+    if (*not_socket <= 0) {
+        ssize_t n = send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0 || errno != ENOTSOCK || *not_socket < 0)
+            return n;
+        *not_socket = 1;
+        int err = set_nonblocking(fd);
+        if (err != 0) {
+            errno = -err;
+            return -1;
+        }
+    }
+    return write(fd, buf, len);
+}
+
+static ssize_t do_read(int fd, void *buf, size_t len, int flags, double timeout, int socket_only)
+{
+    green__hub *h = green__hub_get();
+    if (h == NULL || (buf == NULL && len > 0))
+        return GREEN_EINVAL;
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    int not_socket = socket_only ? -1 : 0;
+    deadline d = { .timeout = timeout };
+    for (;;) {
+        ssize_t n = try_read(fd, buf, len, flags, &not_socket);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno))
+            return -errno;
+        if (timeout == 0)
+            return GREEN_ETIMEDOUT;
+        int ready = wait_ready(h, fd, GREEN_READ, &d);
+        if (ready < 0)
+            return ready;
+    }
+}
+
+static ssize_t do_write(int fd, const void *buf, size_t len, int flags, double timeout, int socket_only)
+{
+    green__hub *h = green__hub_get();
+    if (h == NULL || (buf == NULL && len > 0))
+        return GREEN_EINVAL;
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    int not_socket = socket_only ? -1 : 0;
+    deadline d = { .timeout = timeout };
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = try_write(fd, (const char *)buf + done, len - done, flags, &not_socket);
+        if (n >= 0) {
+            done += (size_t)n;
+            continue;
+        }
+        int err;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno)) {
+            err = -errno;
+        } else if (timeout == 0) {
+            err = GREEN_ETIMEDOUT;
+        } else {
+            err = wait_ready(h, fd, GREEN_WRITE, &d);
+            if (err > 0)
+                continue;
+        }
+        return done > 0 ? (ssize_t)done : err;
+    }
+    return (ssize_t)done;
+}
+
+ssize_t green_read(int fd, void *buf, size_t len, double timeout)
+{
+    return do_read(fd, buf, len, 0, timeout, 0);
+}
+
+ssize_t green_recv(int fd, void *buf, size_t len, int flags, double timeout)
+{
+    return do_read(fd, buf, len, flags, timeout, 1);
+}
+
+ssize_t green_write(int fd, const void *buf, size_t len, double timeout)
+{
+    return do_write(fd, buf, len, 0, timeout, 0);
+}
+
+ssize_t green_send(int fd, const void *buf, size_t len, int flags, double timeout)
+{
+    return do_write(fd, buf, len, flags, timeout, 1);
+}

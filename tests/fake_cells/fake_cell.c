@@ -1,0 +1,216 @@
+/* tests/fake_cells/fake_cell.c: a stand-in cell program for the harness
+ * tests. Installed under the real names (greenbench-cell-asm-libev, ...,
+ * greenbench-cell-threads) in a test bin directory; obeys the cell protocol
+ * with made-up but plausible numbers, and misbehaves on request:
+ *   GB_FAKE="MODE@SELECTOR,..."  SELECTOR is matched as a substring of
+ *   "/workload/impl/switch/loop/"; MODE is one of
+ *   crash (SIGSEGV), abort, hang (sleeps, with a grandchild holding the
+ *   pipes), garbage (last line not JSON), nojson (prints nothing), fail
+ *   (ok:false, exit 1), exit3 (ok:true JSON but exit 3), wrong (JSON for
+ *   another workload), slow (sleeps GB_FAKE_SLOW_MS, default 300, then ok),
+ *   noisy (ok, with 30% noise), x2 (ok, twice as slow), stderrflood (200 KB
+ *   of stderr, then ok).
+ * GB_FAKE_NOISE sets the relative noise of the numbers (default 0.02).
+ * For joinall and pool it fetches --url once from the server, so the
+ * harness's server handling is exercised end to end. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 2; i < argc; i++)
+        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
+            return argv[i] + n + 1;
+    return NULL;
+}
+
+static long lopt(int argc, char **argv, const char *name, long dflt)
+{
+    const char *v = opt(argc, argv, name);
+    return v ? strtol(v, NULL, 10) : dflt;
+}
+
+static const char *mode_for(const char *desc)
+{
+    static char mode[32];
+    const char *spec = getenv("GB_FAKE");
+    if (spec == NULL)
+        return "";
+    char *copy = strdup(spec);
+    const char *found = "";
+    for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) {
+        char *at = strchr(t, '@');
+        if (at == NULL)
+            continue;
+        *at = '\0';
+        if (strstr(desc, at + 1)) {
+            snprintf(mode, sizeof mode, "%s", t);
+            found = mode;
+            break;
+        }
+    }
+    free(copy);
+    return found;
+}
+
+/* GET url once; returns body bytes or -1. */
+static long fetch(const char *url)
+{
+    int port = 0;
+    if (sscanf(url, "http://127.0.0.1:%d", &port) != 1)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) < 0) {
+        close(fd);
+        return -1;
+    }
+    char buf[65536];
+    long total = 0;
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        total += r;
+    close(fd);
+    return total;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s WORKLOAD --impl=...\n", argv[0]);
+        return 2;
+    }
+    const char *workload = argv[1];
+    const char *impl = opt(argc, argv, "--impl");
+    const char *sw = opt(argc, argv, "--switch");
+    const char *loop = opt(argc, argv, "--loop");
+    const char *url = opt(argc, argv, "--url");
+    long n = lopt(argc, argv, "--n", 1000), k = lopt(argc, argv, "--concurrency", -1);
+    long d = lopt(argc, argv, "--delay-ms", -1), size = lopt(argc, argv, "--size", -1);
+    long cpus = lopt(argc, argv, "--cpus", -1);
+    if (impl == NULL) {
+        printf("{\"ok\":false,\"error\":\"--impl is required\"}\n");
+        return 2;
+    }
+    /* The program's own backends, from its name, as a real cell knows them. */
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    char own_sw[64] = "", own_loop[64] = "";
+    if (strcmp(impl, "green") == 0 && strncmp(base, "greenbench-cell-", 16) == 0) {
+        const char *rest = base + 16, *dash = strrchr(rest, '-');
+        if (dash) {
+            snprintf(own_sw, sizeof own_sw, "%.*s", (int)(dash - rest), rest);
+            snprintf(own_loop, sizeof own_loop, "%s", dash + 1);
+        }
+    }
+    if (sw && own_sw[0] && strcmp(sw, own_sw) != 0) {
+        printf("{\"ok\":false,\"error\":\"this program is built for switch %s, not %s\"}\n", own_sw, sw);
+        return 2;
+    }
+    char desc[256];
+    snprintf(desc, sizeof desc, "/%s/%s/%s/%s/", workload, impl, own_sw, loop ? loop : "");
+    const char *mode = mode_for(desc);
+    fprintf(stderr, "fake cell %s: %s (mode '%s')\n", base, desc, mode);
+    fflush(stderr);
+
+    if (strcmp(mode, "crash") == 0) {
+        fprintf(stderr, "fake cell: about to crash\n");
+        signal(SIGSEGV, SIG_DFL); /* a sanitizer's handler would turn it into exit(1) */
+        raise(SIGSEGV);
+    }
+    if (strcmp(mode, "abort") == 0)
+        abort();
+    if (strcmp(mode, "hang") == 0) {
+        if (fork() == 0) /* a grandchild holding stdout and stderr */
+            for (;;)
+                pause();
+        for (;;)
+            pause();
+    }
+    if (strcmp(mode, "nojson") == 0)
+        return 0;
+    if (strcmp(mode, "garbage") == 0) {
+        printf("{\"ok\": true, \"workload\": \"%s\"}\n", workload);
+        printf("this is not JSON {{{\n");
+        return 0;
+    }
+    if (strcmp(mode, "fail") == 0) {
+        fprintf(stderr, "fake cell: failing on purpose\n");
+        printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"fake failure <&> \\\"quoted\\\"\"}\n",
+               workload, impl);
+        return 1;
+    }
+    if (strcmp(mode, "slow") == 0) {
+        const char *ms = getenv("GB_FAKE_SLOW_MS");
+        usleep((useconds_t)(ms ? atol(ms) : 300) * 1000);
+    }
+    if (strcmp(mode, "stderrflood") == 0)
+        for (int i = 0; i < 4000; i++)
+            fprintf(stderr, "flood line %04d: .............................................\n", i);
+
+    /* Made-up costs, ns per op. */
+    double ns = 100;
+    bool green = strcmp(impl, "green") == 0;
+    if (strcmp(workload, "switch") == 0)
+        ns = green ? (strcmp(own_sw, "ucontext") == 0 ? 400 : 5) : (cpus == 2 ? 8000 : 2000);
+    else if (strcmp(workload, "yield") == 0)
+        ns = green ? 60 : 1500;
+    else if (strncmp(workload, "spawn", 5) == 0)
+        ns = green ? 300 : 20000;
+    else if (strcmp(workload, "joinall") == 0)
+        ns = ((d > 0 ? d : 1) * 1e6 + (double)n * (green ? 20000 : 40000)) / (double)n;
+    else if (strcmp(workload, "pool") == 0)
+        ns = ((double)((n + k - 1) / (k > 0 ? k : 1)) * (d > 0 ? d : 1) * 1e6 +
+              (double)n * (green ? 20000 : 40000)) / (double)n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    srand((unsigned)(ts.tv_nsec ^ getpid()));
+    if (strcmp(mode, "x2") == 0)
+        ns *= 2;
+    double noise = strcmp(mode, "noisy") == 0 ? 0.3 : 0.02;
+    if (getenv("GB_FAKE_NOISE")) /* 0: identical numbers every time */
+        noise = atof(getenv("GB_FAKE_NOISE"));
+    ns *= 1 + noise * (2.0 * rand() / RAND_MAX - 1);
+    long bytes = -1;
+    if (strcmp(workload, "joinall") == 0 || strcmp(workload, "pool") == 0) {
+        bytes = url ? fetch(url) : -1;
+        if (bytes < 0) {
+            printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"cannot fetch %s\"}\n",
+                   workload, impl, url ? url : "(no --url)");
+            return 1;
+        }
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double wall = ns * (double)n;
+    double cores = green ? 0.95 : 1.6;
+    printf("fake commentary on stdout before the result\n");
+    printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"switch\":%s%s%s,\"loop\":%s%s%s,\"n\":%ld,"
+           "\"concurrency\":%ld,\"delay_ms\":%ld,\"size\":%ld,\"cpus\":%ld,\"ok\":true,"
+           "\"wall_ns\":%.0f,\"ops\":%ld,\"ns_per_op\":%.3f,\"max_rss_kb\":%ld,\"cpu_ns\":%.0f,"
+           "\"tasks_completed\":%ld,\"bytes_received\":%ld",
+           strcmp(mode, "wrong") == 0 ? "other" : workload, impl,
+           own_sw[0] ? "\"" : "", own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "",
+           loop ? "\"" : "", loop ? loop : "null", loop ? "\"" : "", n, k, d, size,
+           cpus > 0 ? cpus : 1, wall, n, ns, ru.ru_maxrss, wall * cores, n, bytes);
+    if (strcmp(workload, "spawn-alive") == 0)
+        printf(",\"rss_per_task_bytes\":%.0f", (green ? 8192.0 : 20480.0) * (1 + 0.01 * (rand() % 3)));
+    printf("}\n");
+    return strcmp(mode, "exit3") == 0 ? 3 : 0;
+}

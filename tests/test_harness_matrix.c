@@ -1,0 +1,469 @@
+/* tests/test_harness_matrix.c: `greenbench run` option parsing with every bad
+ * input the issue lists, program discovery, matrix expansion and its
+ * exclusions, the interleaved order, cell command lines. */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char bindir[256];
+
+static void touch(const char *name, int mode)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", bindir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("#!/bin/sh\nexit 0\n", f);
+        fclose(f);
+    }
+    chmod(path, mode);
+}
+
+static int setup(void)
+{
+    snprintf(bindir, sizeof bindir, "/tmp/gb-test-matrix-XXXXXX");
+    if (mkdtemp(bindir) == NULL)
+        return -1;
+    touch("greenbench-cell-asm-libev", 0755);
+    touch("greenbench-cell-asm-libuv", 0755);
+    touch("greenbench-cell-asm-nofpu-libev", 0755);
+    touch("greenbench-cell-ucontext-libev", 0755);
+    touch("greenbench-cell-threads", 0755);
+    touch("greenbench-server", 0755);
+    touch("greenbench-cell-boost-libev", 0644); /* not executable: not built */
+    touch("README", 0755);
+    return 0;
+}
+
+static int teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", bindir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Parse a space-separated command line. */
+static int parse(const char *line, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "run %s", line);
+    char *argv[64];
+    int argc = 0;
+    for (char *t = strtok(buf, " "); t && argc < 63; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return gb_run_opts_parse(argc, argv, o, err, errlen);
+}
+
+static void test_options_ok(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(parse("", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.preset, GB_PRESET_DEFAULT);
+    CU_ASSERT_EQUAL(o.reps, -1);
+    CU_ASSERT_EQUAL(parse("--quick --reps=7 --timeout 2.5 --seed=0x10 --out /tmp/x", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.preset, GB_PRESET_QUICK);
+    CU_ASSERT_EQUAL(o.reps, 7);
+    CU_ASSERT_DOUBLE_EQUAL(o.timeout_s, 2.5, 0);
+    CU_ASSERT_TRUE(o.seed_set);
+    CU_ASSERT_EQUAL(o.seed, 16);
+    CU_ASSERT_STRING_EQUAL(o.out, "/tmp/x");
+    CU_ASSERT_EQUAL(parse("--full --timeout=2m", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.preset, GB_PRESET_FULL);
+    CU_ASSERT_DOUBLE_EQUAL(o.timeout_s, 120, 0);
+    CU_ASSERT_EQUAL(parse("--workload=spawn,pool,spawn --impl green --switch=asm,ucontext "
+                          "--loop=libev --n=10k,1M,100 --concurrency=5 --delay-ms=0 --size=0 "
+                          "--cpus=1 --stack-kib=64 --no-plots",
+                          &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.workloads.n, 2); /* duplicates dropped */
+    CU_ASSERT_STRING_EQUAL(o.workloads.v[1], "pool");
+    CU_ASSERT_EQUAL(o.switches.n, 2);
+    CU_ASSERT_EQUAL(o.n.n, 3);
+    CU_ASSERT_EQUAL(o.n.v[0], 10000);
+    CU_ASSERT_EQUAL(o.n.v[1], 1000000);
+    CU_ASSERT_EQUAL(o.delay_ms.v[0], 0);
+    CU_ASSERT_EQUAL(o.stack_kib.v[0], 64);
+    CU_ASSERT_TRUE(o.no_plots);
+    CU_ASSERT_EQUAL(parse("--resume /tmp/some-run", &o, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(o.resume, "/tmp/some-run");
+    CU_ASSERT_EQUAL(parse("--help", &o, err, sizeof err), -1);
+}
+
+/* Each bad input: exit 2 and an error naming the option (and, where it has
+ * them, the valid values). */
+static void test_options_bad(void)
+{
+    static const struct {
+        const char *line, *must1, *must2;
+    } bad[] = {
+        { "--n=abc", "--n", "'abc'" },
+        { "--n=-5", "--n", ">= 1" },
+        { "--n=", "--n", "whole numbers" },
+        { "--n=1,,2", "--n", "whole numbers" },
+        { "--n=99999999999999999999999", "--n", "" },
+        { "--concurrency=0", "--concurrency", ">= 1" },
+        { "--delay-ms=-1", "--delay-ms", ">= 0" },
+        { "--reps=0", "--reps", ">= 1" },
+        { "--reps=abc", "--reps", "'abc'" },
+        { "--reps=3,4", "--reps", "one whole number" },
+        { "--timeout=0", "--timeout", "seconds" },
+        { "--timeout=soon", "--timeout", "seconds" },
+        { "--seed=-3", "--seed", "unsigned" },
+        { "--workload=foo", "--workload", "valid: switch, yield, spawn, spawn-alive, joinall, pool" },
+        { "--workload=spawn,", "--workload", "empty" },
+        { "--frobnicate", "unknown option", "--frobnicate" },
+        { "stray", "unexpected argument", "stray" },
+        { "--n", "--n", "needs a value" },
+        { "--quick --full", "--quick", "--full" },
+        { "--resume /tmp/r --n=5", "--resume", "" },
+        { "--resume /tmp/r --out /tmp/o", "--resume", "" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct gb_run_opts o;
+        char err[512];
+        int rc = parse(bad[i].line, &o, err, sizeof err);
+        CU_ASSERT_EQUAL(rc, GB_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].must1));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].must2));
+        if (rc != GB_EXIT_USAGE || !strstr(err, bad[i].must1) || !strstr(err, bad[i].must2))
+            fprintf(stderr, "\n  '%s' -> %d: %s\n", bad[i].line, rc, err);
+    }
+}
+
+static void test_discovery(void)
+{
+    struct gb_programs p;
+    gb_programs_scan(bindir, &p);
+    CU_ASSERT_EQUAL_FATAL(p.npairs, 4);
+    CU_ASSERT_STRING_EQUAL(p.pairs[0].sw, "asm");
+    CU_ASSERT_STRING_EQUAL(p.pairs[0].loop, "libev");
+    CU_ASSERT_STRING_EQUAL(p.pairs[2].sw, "asm-nofpu"); /* dash in a switch name */
+    CU_ASSERT_STRING_EQUAL(p.pairs[2].loop, "libev");
+    CU_ASSERT_EQUAL(p.nswitches, 3);
+    CU_ASSERT_EQUAL(p.nloops, 2);
+    CU_ASSERT_TRUE(p.threads);
+    CU_ASSERT_TRUE(p.server);
+    for (size_t i = 0; i < gb_npeers; i++)
+        CU_ASSERT_FALSE(p.peer_found[i]);
+    gb_programs_scan("/nonexistent-dir", &p);
+    CU_ASSERT_EQUAL(p.npairs, 0);
+    CU_ASSERT_FALSE(p.threads);
+}
+
+static long ncpus(void)
+{
+    cpu_set_t s;
+    return sched_getaffinity(0, sizeof s, &s) == 0 ? CPU_COUNT(&s) : 1;
+}
+
+static size_t count(const struct gb_cell *c, size_t n, const char *workload, const char *impl)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].workload, workload) == 0 && (!impl || strcmp(c[i].impl, impl) == 0))
+            k++;
+    return k;
+}
+
+static int expand(const char *line, struct gb_cell **cells, size_t *n, char *err, size_t errlen)
+{
+    struct gb_run_opts o;
+    int rc = parse(line, &o, err, errlen);
+    if (rc != 0)
+        return rc;
+    struct gb_programs p;
+    gb_programs_scan(bindir, &p);
+    return gb_matrix_expand(&o, &p, cells, n, err, errlen);
+}
+
+static void test_expand_default(void)
+{
+    struct gb_cell *c;
+    size_t n;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(expand("", &c, &n, err, sizeof err), 0);
+    long threads_switch = ncpus() >= 2 ? 2 : 1;
+    /* switch: one cell per switch backend (no loop), threads at cpus 1 and 2. */
+    CU_ASSERT_EQUAL(count(c, n, "switch", "green"), 3);
+    CU_ASSERT_EQUAL(count(c, n, "switch", "threads"), (size_t)threads_switch);
+    /* Loop workloads: every pair (4) + threads, times the preset sizes. */
+    CU_ASSERT_EQUAL(count(c, n, "yield", NULL), 5);
+    CU_ASSERT_EQUAL(count(c, n, "spawn", NULL), 15);
+    CU_ASSERT_EQUAL(count(c, n, "spawn-alive", NULL), 15);
+    CU_ASSERT_EQUAL(count(c, n, "joinall", NULL), 15);
+    CU_ASSERT_EQUAL(count(c, n, "pool", NULL), 20);
+    for (size_t i = 0; i < n; i++) {
+        const struct gb_cell *x = &c[i];
+        if (strcmp(x->workload, "switch") == 0)
+            CU_ASSERT_STRING_EQUAL(x->loop, ""); /* no loop for a raw switch */
+        if (strcmp(x->impl, "threads") == 0) {
+            CU_ASSERT_STRING_EQUAL(x->sw, ""); /* no switch backend for threads */
+            CU_ASSERT_STRING_EQUAL(x->loop, "");
+        }
+        if (strcmp(x->impl, "green") == 0 && strcmp(x->workload, "switch") != 0)
+            CU_ASSERT_NOT_EQUAL(x->loop[0], '\0');
+        CU_ASSERT_EQUAL(x->concurrency >= 0, strcmp(x->workload, "pool") == 0);
+        CU_ASSERT_EQUAL(x->delay_ms >= 0, strcmp(x->workload, "pool") == 0 ||
+                                              strcmp(x->workload, "joinall") == 0);
+        CU_ASSERT_EQUAL(x->cpus >= 0, strcmp(x->workload, "switch") == 0 &&
+                                          strcmp(x->impl, "threads") == 0);
+        CU_ASSERT_TRUE(x->n > 0);
+        for (size_t j = 0; j < i; j++) /* keys are unique */
+            CU_ASSERT_STRING_NOT_EQUAL(c[j].key, x->key);
+    }
+    free(c);
+}
+
+static void test_expand_quick_and_filters(void)
+{
+    struct gb_cell *c;
+    size_t n;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(expand("--quick", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(count(c, n, "switch", "green"), 3); /* every switch backend */
+    CU_ASSERT_EQUAL(count(c, n, "yield", "green"), 1);  /* one pair: asm/libev */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(c[i].impl, "green") == 0 && c[i].loop[0]) {
+            CU_ASSERT_STRING_EQUAL(c[i].sw, "asm");
+            CU_ASSERT_STRING_EQUAL(c[i].loop, "libev");
+        }
+    }
+    free(c);
+
+    CU_ASSERT_EQUAL_FATAL(expand("--workload=pool --impl=green --switch=asm --loop=libuv "
+                                 "--concurrency=5,10 --n=100",
+                                 &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(c[0].key, "pool green asm/libuv n=100 k=5 d=5ms size=1024");
+    CU_ASSERT_EQUAL(c[1].concurrency, 10);
+    free(c);
+
+    CU_ASSERT_EQUAL_FATAL(expand("--workload=switch --impl=threads --cpus=1", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(c[0].key, "switch threads cpus=1 n=10000");
+    free(c);
+
+    CU_ASSERT_EQUAL_FATAL(expand("--workload=spawn --switch=asm", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(count(c, n, "spawn", "green"), 6); /* asm/libev, asm/libuv x 3 n */
+    CU_ASSERT_EQUAL(count(c, n, "spawn", "threads"), 3);
+    free(c);
+}
+
+static void test_expand_bad(void)
+{
+    static const struct {
+        const char *line, *must;
+    } bad[] = {
+        { "--switch=boost", "not compiled in" },
+        { "--switch=zzz", "unknown backend 'zzz' (valid: asm, asm-nofpu, ucontext, boost" },
+        { "--loop=libevent", "--loop: unknown backend 'libevent' (valid: libev, libuv" },
+        { "--impl=zzz", "--impl: unknown implementation 'zzz' (valid: green, threads)" },
+        { "--impl=gevent", "--impl: peer 'gevent' is not available" },
+        { "--impl=green --switch=ucontext --loop=libuv", "no green cell program" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct gb_cell *c = NULL;
+        size_t n;
+        char err[512] = "";
+        CU_ASSERT_EQUAL(expand(bad[i].line, &c, &n, err, sizeof err), GB_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].must));
+        if (!strstr(err, bad[i].must))
+            fprintf(stderr, "\n  '%s': %s\n", bad[i].line, err);
+        CU_ASSERT_PTR_NULL(c);
+    }
+    /* No programs at all. */
+    struct gb_run_opts o;
+    char err[512];
+    parse("", &o, err, sizeof err);
+    struct gb_programs p;
+    gb_programs_scan("/nonexistent-dir", &p);
+    struct gb_cell *c;
+    size_t n;
+    CU_ASSERT_EQUAL(gb_matrix_expand(&o, &p, &c, &n, err, sizeof err), GB_EXIT_USAGE);
+}
+
+static void test_peers(void)
+{
+    /* A peer is found by its program; st implements four workloads only. */
+    touch("greenbench-peer-st", 0755);
+    struct gb_programs p;
+    gb_programs_scan(bindir, &p);
+    size_t st = gb_npeers;
+    for (size_t i = 0; i < gb_npeers; i++)
+        if (strcmp(gb_peers[i].name, "st") == 0)
+            st = i;
+    CU_ASSERT_FATAL(st < gb_npeers);
+    CU_ASSERT_TRUE(p.peer_found[st]);
+    CU_ASSERT_EQUAL(p.npairs, 4); /* not mistaken for a green pair */
+    struct gb_cell *c;
+    size_t n;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(expand("", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(count(c, n, "spawn", "st"), 1); /* largest n only */
+    CU_ASSERT_EQUAL(count(c, n, "switch", "st"), 1);
+    CU_ASSERT_EQUAL(count(c, n, "joinall", "st"), 0);
+    CU_ASSERT_EQUAL(count(c, n, "pool", "st"), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].impl, "st") == 0) {
+            CU_ASSERT_STRING_EQUAL(c[i].sw, "");
+            CU_ASSERT_STRING_EQUAL(c[i].loop, "");
+        }
+    free(c);
+    CU_ASSERT_EQUAL_FATAL(expand("--impl=st --workload=spawn --full", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(n, 4); /* every n of --full */
+    free(c);
+    char path[512];
+    snprintf(path, sizeof path, "%s/greenbench-peer-st", bindir);
+    unlink(path);
+}
+
+static void test_schedule(void)
+{
+    size_t nj;
+    struct gb_job *j = gb_schedule(20, 3, 42, &nj);
+    CU_ASSERT_EQUAL_FATAL(nj, 80);
+    for (int round = 0; round <= 3; round++) {
+        int seen[20] = { 0 };
+        for (size_t i = 0; i < 20; i++) {
+            CU_ASSERT_EQUAL(j[round * 20 + i].rep, round); /* warm-ups first */
+            seen[j[round * 20 + i].cell]++;
+        }
+        for (size_t i = 0; i < 20; i++)
+            CU_ASSERT_EQUAL(seen[i], 1); /* each cell once per round */
+    }
+    size_t nj2;
+    struct gb_job *same = gb_schedule(20, 3, 42, &nj2);
+    struct gb_job *other = gb_schedule(20, 3, 43, &nj2);
+    bool equal = true, differ = false; /* reproducible from the seed */
+    for (size_t i = 0; i < nj; i++) {
+        equal &= j[i].cell == same[i].cell && j[i].rep == same[i].rep;
+        differ |= j[i].cell != other[i].cell;
+    }
+    CU_ASSERT_TRUE(equal);
+    CU_ASSERT_TRUE(differ);
+    bool identity = true; /* shuffled, not in plan order */
+    for (size_t i = 0; i < 20; i++)
+        identity &= j[20 + i].cell == i;
+    CU_ASSERT_FALSE(identity);
+    free(j);
+    free(same);
+    free(other);
+}
+
+static void test_cell_argv_and_json(void)
+{
+    struct gb_cell c;
+    gb_cell_init(&c);
+    snprintf(c.workload, sizeof c.workload, "joinall");
+    snprintf(c.impl, sizeof c.impl, "green");
+    snprintf(c.sw, sizeof c.sw, "asm");
+    snprintf(c.loop, sizeof c.loop, "libev");
+    c.n = 1000;
+    c.delay_ms = 10;
+    c.size = 1024;
+    gb_cell_make_key(&c);
+    CU_ASSERT_STRING_EQUAL(c.key, "joinall green asm/libev n=1000 d=10ms size=1024");
+    char **argv = gb_cell_argv(&c, "/bin/prog", "http://127.0.0.1:5/");
+    const char *want[] = { "/bin/prog", "joinall", "--impl=green", "--switch=asm", "--loop=libev",
+                           "--n=1000", "--delay-ms=10", "--size=1024", "--url=http://127.0.0.1:5/", NULL };
+    for (size_t i = 0; want[i] || argv[i]; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(argv[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(want[i]);
+        CU_ASSERT_STRING_EQUAL(argv[i], want[i]);
+    }
+    gb_argv_free(argv);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    struct gb_jw w;
+    gb_jw_init(&w, &b, 0);
+    gb_cell_to_json(&w, &c);
+    struct gb_json *v;
+    CU_ASSERT_EQUAL_FATAL(gb_json_parse(b.data, b.len, &v, NULL, 0), 0);
+    CU_ASSERT_TRUE(gb_json_is(v, "concurrency", GB_JSON_NULL));
+    struct gb_cell back;
+    CU_ASSERT_EQUAL(gb_cell_from_json(v, &back), 0);
+    CU_ASSERT_STRING_EQUAL(back.key, c.key);
+    CU_ASSERT_EQUAL(back.concurrency, -1);
+    gb_json_free(v);
+    gb_buf_free(&b);
+}
+
+static void test_cell_program(void)
+{
+    struct gb_programs p;
+    gb_programs_scan(bindir, &p);
+    struct gb_cell c;
+    gb_cell_init(&c);
+    snprintf(c.workload, sizeof c.workload, "switch");
+    snprintf(c.impl, sizeof c.impl, "green");
+    snprintf(c.sw, sizeof c.sw, "ucontext");
+    char why[256], want[512];
+    char *prog = gb_cell_program(&p, &c, why, sizeof why); /* no loop: any program of it */
+    snprintf(want, sizeof want, "%s/greenbench-cell-ucontext-libev", bindir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(prog);
+    CU_ASSERT_STRING_EQUAL(prog, want);
+    free(prog);
+    snprintf(c.sw, sizeof c.sw, "asm");
+    snprintf(c.loop, sizeof c.loop, "libuv");
+    prog = gb_cell_program(&p, &c, why, sizeof why);
+    snprintf(want, sizeof want, "%s/greenbench-cell-asm-libuv", bindir);
+    CU_ASSERT_STRING_EQUAL(prog, want);
+    free(prog);
+    snprintf(c.sw, sizeof c.sw, "boost");
+    CU_ASSERT_PTR_NULL(gb_cell_program(&p, &c, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "boost"));
+    snprintf(c.impl, sizeof c.impl, "threads");
+    prog = gb_cell_program(&p, &c, why, sizeof why);
+    snprintf(want, sizeof want, "%s/greenbench-cell-threads", bindir);
+    CU_ASSERT_STRING_EQUAL(prog, want);
+    free(prog);
+}
+
+static void test_server_line(void)
+{
+    char url[128];
+    CU_ASSERT_EQUAL(gb_server_parse_line("43210", url, sizeof url), 0);
+    CU_ASSERT_STRING_EQUAL(url, "http://127.0.0.1:43210/");
+    CU_ASSERT_EQUAL(gb_server_parse_line("listening on 127.0.0.1:5555", url, sizeof url), 0);
+    CU_ASSERT_STRING_EQUAL(url, "http://127.0.0.1:5555/");
+    CU_ASSERT_EQUAL(gb_server_parse_line("url http://127.0.0.1:8080/x", url, sizeof url), 0);
+    CU_ASSERT_STRING_EQUAL(url, "http://127.0.0.1:8080/x");
+    CU_ASSERT_EQUAL(gb_server_parse_line("ready", url, sizeof url), -EINVAL);
+    CU_ASSERT_EQUAL(gb_server_parse_line("port 70000", url, sizeof url), -EINVAL);
+}
+
+static void test_status_names(void)
+{
+    for (int s = GB_ST_OK; s <= GB_ST_INTERRUPTED; s++)
+        CU_ASSERT_EQUAL(gb_status_parse(gb_status_name((enum gb_status)s)), s);
+    CU_ASSERT_EQUAL(gb_status_parse("exploded"), -1);
+}
+
+static CU_TestInfo matrix_tests[] = {
+    { "options_ok", test_options_ok },
+    { "options_bad", test_options_bad },
+    { "discovery", test_discovery },
+    { "expand_default", test_expand_default },
+    { "expand_quick_and_filters", test_expand_quick_and_filters },
+    { "expand_bad", test_expand_bad },
+    { "peers", test_peers },
+    { "schedule", test_schedule },
+    { "cell_argv_and_json", test_cell_argv_and_json },
+    { "cell_program", test_cell_program },
+    { "server_line", test_server_line },
+    { "status_names", test_status_names },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "harness_matrix", .pInitFunc = setup, .pCleanupFunc = teardown, .pTests = matrix_tests },
+    CU_SUITE_INFO_NULL,
+};

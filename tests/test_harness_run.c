@@ -1,0 +1,817 @@
+/* tests/test_harness_run.c: the greenbench binary end to end, against the
+ * fake cell programs of tests/fake_cells/ (GREENBENCH_BIN_DIR points it
+ * there): cells that crash, hang, print garbage or fail are recorded and the
+ * run goes on; ^C keeps everything and --resume finishes; a --quick run
+ * writes every file it should (SVGs pass xmllint, PNGs have a PNG
+ * signature); report, compare, list, cell and the usage errors.
+ * Suites: faults, interrupt, e2e (one ctest entry each). */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef GB_TEST_GREENBENCH
+#error "GB_TEST_GREENBENCH: path of the greenbench binary"
+#endif
+#ifndef GB_TEST_FAKE_BIN
+#error "GB_TEST_FAKE_BIN: directory of the fake cell programs"
+#endif
+
+static char tmp[256];
+
+static int setup(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/gb-test-run-XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- helpers ---- */
+
+static pid_t spawn_gb(const char *const env[], const char *const args[], const char *out_path,
+                      const char *err_path)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    setenv("GREENBENCH_BIN_DIR", GB_TEST_FAKE_BIN, 1);
+    unsetenv("GB_FAKE");
+    unsetenv("GB_FAKE_SERVER");
+    for (size_t i = 0; env && env[i]; i++) {
+        const char *eq = strchr(env[i], '=');
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - env[i] : (long)strlen(env[i])), env[i]);
+        if (eq)
+            setenv(name, eq + 1, 1);
+        else
+            unsetenv(name);
+    }
+    int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    char *argv[64];
+    size_t n = 0;
+    argv[n++] = GB_TEST_GREENBENCH;
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+static int wait_gb(pid_t pid, int timeout_s)
+{
+    int status;
+    for (int i = 0; i < timeout_s * 100; i++) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1; /* timed out */
+}
+
+static char *slurp(const char *path)
+{
+    char *text = NULL;
+    if (gb_read_file(path, &text, NULL) != 0)
+        return NULL;
+    return text;
+}
+
+/* Run greenbench to completion; *out and *err hold its output (caller frees). */
+static int run_gb(const char *const env[], const char *const args[], char **out, char **err)
+{
+    char op[512], ep[512];
+    snprintf(op, sizeof op, "%s/stdout.txt", tmp);
+    snprintf(ep, sizeof ep, "%s/stderr.txt", tmp);
+    int rc = wait_gb(spawn_gb(env, args, op, ep), 240);
+    char *o = slurp(op), *e = slurp(ep);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return rc;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    return gb_xasprintf("%s/%s", dir, name);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    struct stat st;
+    bool ok = stat(p, &st) == 0 && st.st_size > 0;
+    free(p);
+    return ok;
+}
+
+struct lines {
+    struct gb_json **v; /* NULL for a line that is not JSON */
+    size_t n, bad;
+};
+
+static struct lines read_jsonl(const char *dir)
+{
+    struct lines l = { 0 };
+    char *p = path_in(dir, "cells.jsonl");
+    char *text = slurp(p);
+    free(p);
+    if (text == NULL)
+        return l;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        struct gb_json *v = NULL;
+        if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0)
+            v = NULL;
+        l.v = gb_xrealloc(l.v, (l.n + 1) * sizeof *l.v);
+        l.v[l.n++] = v;
+        if (v == NULL)
+            l.bad++;
+    }
+    free(text);
+    return l;
+}
+
+static void lines_free(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        gb_json_free(l->v[i]);
+    free(l->v);
+}
+
+static struct gb_json *read_json(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    char *text = slurp(p);
+    free(p);
+    struct gb_json *v = NULL;
+    if (text && gb_json_parse(text, strlen(text), &v, NULL, 0) != 0)
+        v = NULL;
+    free(text);
+    return v;
+}
+
+static bool has_xmllint(void)
+{
+    return system("command -v xmllint >/dev/null 2>&1") == 0;
+}
+
+static bool is_png(const char *path)
+{
+    unsigned char sig[8] = { 0 };
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    static const unsigned char want[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    return n == 8 && memcmp(sig, want, 8) == 0;
+}
+
+static size_t count_substr(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The records of one cell key. */
+static size_t records_of(const struct lines *l, const char *key, const char *status)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i] && strcmp(gb_json_str(l->v[i], "cell", ""), key) == 0 &&
+            (!status || strcmp(gb_json_str(l->v[i], "status", ""), status) == 0))
+            n++;
+    return n;
+}
+
+static const struct gb_json *first_record(const struct lines *l, const char *key)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i] && strcmp(gb_json_str(l->v[i], "cell", ""), key) == 0)
+            return l->v[i];
+    return NULL;
+}
+
+/* ---- faults ---- */
+
+static void test_faults_recorded(void)
+{
+    char *dir = path_in(tmp, "faults");
+    const char *env[] = {
+        "GB_FAKE=crash@/spawn/threads/,hang@/yield/green/asm/libuv/,garbage@/switch/green/ucontext/,"
+        "fail@/spawn-alive/threads/,exit3@/spawn-alive/green/asm/libuv/,wrong@/yield/threads/,"
+        "nojson@/spawn/green/ucontext/,abort@/spawn-alive/green/ucontext/,stderrflood@/spawn/green/asm/libev/",
+        NULL,
+    };
+    const char *args[] = { "run", "--workload=switch,yield,spawn,spawn-alive", "--n=100",
+                           "--reps=2", "--timeout=2", "--no-plots", "--seed=7", "--out", dir, NULL };
+    char *err = NULL;
+    int rc = run_gb(env, args, NULL, &err);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED); /* some failed; the run finished */
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "crashed"));
+    struct lines l = read_jsonl(dir);
+    /* 4 switch (asm, ucontext, threads x2) + 4 x 3 others = 16 cells x 3 runs */
+    CU_ASSERT_EQUAL(l.n, 48);
+    CU_ASSERT_EQUAL(l.bad, 0);
+    CU_ASSERT_EQUAL(records_of(&l, "spawn threads n=100", "crashed"), 3);
+    const struct gb_json *r = first_record(&l, "spawn threads n=100");
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(r, "signal", 0), SIGSEGV, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "signal 11"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "stderr_tail", ""), "about to crash"));
+    CU_ASSERT_EQUAL(records_of(&l, "spawn-alive green ucontext/libev n=100", "crashed"), 3);
+    CU_ASSERT_EQUAL(records_of(&l, "yield green asm/libuv n=100", "timeout"), 3);
+    CU_ASSERT_EQUAL(records_of(&l, "switch green ucontext n=100", "garbled"), 3);
+    r = first_record(&l, "switch green ucontext n=100");
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "stdout_tail", ""), "not JSON"));
+    CU_ASSERT_EQUAL(records_of(&l, "spawn green ucontext/libev n=100", "garbled"), 3);
+    CU_ASSERT_EQUAL(records_of(&l, "spawn-alive threads n=100", "failed"), 3);
+    r = first_record(&l, "spawn-alive threads n=100");
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "fake failure"));
+    CU_ASSERT_TRUE(gb_json_is(r, "result", GB_JSON_OBJECT)); /* the JSON is kept */
+    CU_ASSERT_EQUAL(records_of(&l, "spawn-alive green asm/libuv n=100", "failed"), 3);
+    r = first_record(&l, "spawn-alive green asm/libuv n=100");
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "exit status 3"));
+    CU_ASSERT_EQUAL(records_of(&l, "yield threads n=100", "garbled"), 3);
+    r = first_record(&l, "yield threads n=100");
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "'other'"));
+    /* A flood of stderr: ok, and only its tail is kept. */
+    CU_ASSERT_EQUAL(records_of(&l, "spawn green asm/libev n=100", "ok"), 3);
+    r = first_record(&l, "spawn green asm/libev n=100");
+    CU_ASSERT_TRUE(strlen(gb_json_str(r, "stderr_tail", "")) <= 2000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "stderr_tail", ""), "flood line 3999"));
+    /* Everything else ran fine. */
+    CU_ASSERT_EQUAL(records_of(&l, "switch green asm n=100", "ok"), 3);
+    CU_ASSERT_EQUAL(records_of(&l, "yield green asm/libev n=100", "ok"), 3);
+    lines_free(&l);
+
+    /* summary.csv counts them; the report lists them. */
+    char *p = path_in(dir, "summary.csv");
+    char *csv = slurp(p);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    struct gb_csv c;
+    CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), 17);
+    size_t col_crashed = 0, col_failed = 0, col_ok = 0;
+    for (size_t i = 0; i < c.ncols[0]; i++) {
+        if (strcmp(c.cells[0][i], "crashed") == 0)
+            col_crashed = i;
+        if (strcmp(c.cells[0][i], "reps_failed") == 0)
+            col_failed = i;
+        if (strcmp(c.cells[0][i], "reps_ok") == 0)
+            col_ok = i;
+    }
+    CU_ASSERT_TRUE(col_crashed && col_failed && col_ok);
+    bool found = false;
+    for (size_t r2 = 1; r2 < c.rows; r2++) {
+        CU_ASSERT_EQUAL(c.ncols[r2], c.ncols[0]);
+        if (strcmp(c.cells[r2][0], "spawn threads n=100") == 0) {
+            found = true;
+            CU_ASSERT_STRING_EQUAL(c.cells[r2][col_crashed], "2"); /* warm-up not counted */
+            CU_ASSERT_STRING_EQUAL(c.cells[r2][col_failed], "2");
+            CU_ASSERT_STRING_EQUAL(c.cells[r2][col_ok], "0");
+        }
+    }
+    CU_ASSERT_TRUE(found);
+    gb_csv_free(&c);
+    free(csv);
+    p = path_in(dir, "report.md");
+    char *md = slurp(p);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "spawn threads n=100, repetition 1: crashed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "about to crash"));
+    free(md);
+    p = path_in(dir, "report.html");
+    char *html = slurp(p);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    /* The cell's error text "fake failure <&> \"quoted\"" arrives escaped. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "fake failure &lt;&amp;&gt; &quot;quoted&quot;"));
+    CU_ASSERT_PTR_NULL(strstr(html, "fake failure <&>"));
+    free(html);
+    free(err);
+    free(dir);
+}
+
+static void test_server_failure(void)
+{
+    char *dir = path_in(tmp, "noserver");
+    const char *env[] = { "GB_FAKE_SERVER=noport", NULL };
+    const char *args[] = { "run", "--workload=joinall", "--impl=threads", "--n=10", "--reps=1",
+                           "--no-plots", "--out", dir, NULL };
+    int rc = run_gb(env, args, NULL, NULL);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED);
+    struct lines l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(l.n, 2);
+    for (size_t i = 0; i < l.n; i++) {
+        CU_ASSERT_STRING_EQUAL(gb_json_str(l.v[i], "status", ""), "failed");
+        CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(l.v[i], "message", ""), "server"));
+    }
+    lines_free(&l);
+    free(dir);
+}
+
+/* ---- interrupt ---- */
+
+static void test_sigint_and_resume(void)
+{
+    char *dir = path_in(tmp, "interrupted");
+    const char *env[] = { "GB_FAKE=slow@/", "GB_FAKE_SLOW_MS=120", NULL };
+    const char *args[] = { "run", "--workload=spawn", "--n=100,1000", "--reps=3", "--no-plots",
+                           "--out", dir, NULL };
+    char op[512], ep[512];
+    snprintf(op, sizeof op, "%s/int-stdout.txt", tmp);
+    snprintf(ep, sizeof ep, "%s/int-stderr.txt", tmp);
+    pid_t pid = spawn_gb(env, args, op, ep);
+    /* 8 cells x 4 runs x 120 ms; ^C once a few are in. */
+    struct lines l = { 0 };
+    for (int i = 0; i < 1000; i++) {
+        usleep(20000);
+        lines_free(&l);
+        l = read_jsonl(dir);
+        if (l.n >= 5)
+            break;
+    }
+    lines_free(&l);
+    kill(pid, SIGINT);
+    int rc = wait_gb(pid, 60);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED);
+    char *err = slurp(ep);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--resume"));
+    free(err);
+    l = read_jsonl(dir);
+    size_t before = l.n;
+    CU_ASSERT_TRUE(before >= 5 && before < 32);
+    CU_ASSERT_EQUAL(l.bad, 0);
+    lines_free(&l);
+    struct gb_json *meta = read_json(dir, "meta.json");
+    CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "interrupted");
+    gb_json_free(meta);
+    CU_ASSERT_TRUE(exists(dir, "summary.csv"));
+    CU_ASSERT_TRUE(exists(dir, "report.md"));
+    CU_ASSERT_TRUE(exists(dir, "report.html"));
+    char *p = path_in(dir, "cells.jsonl");
+    char *prefix = slurp(p);
+
+    /* A torn last line, as a crash of the harness itself would leave. */
+    FILE *f = fopen(p, "a");
+    fputs("{\"cell\":\"spawn thr", f);
+    fclose(f);
+
+    const char *env2[] = { "GB_FAKE=slow@/", "GB_FAKE_SLOW_MS=1", NULL };
+    const char *args2[] = { "run", "--resume", dir, "--no-plots", NULL };
+    rc = run_gb(env2, args2, NULL, NULL);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    char *all = slurp(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+    CU_ASSERT_EQUAL(strncmp(all, prefix, strlen(prefix)), 0); /* nothing measured is lost */
+    free(all);
+    free(prefix);
+    l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(l.n, 33);
+    CU_ASSERT_EQUAL(l.bad, 1); /* the torn line, kept as it was */
+    /* Every (cell, rep) exactly once. */
+    for (size_t i = 0; i < l.n; i++) {
+        if (!l.v[i])
+            continue;
+        size_t same = 0;
+        for (size_t j = 0; j < l.n; j++)
+            if (l.v[j] && strcmp(gb_json_str(l.v[i], "cell", ""), gb_json_str(l.v[j], "cell", "")) == 0 &&
+                gb_json_num(l.v[i], "rep", -1) == gb_json_num(l.v[j], "rep", -2))
+                same++;
+        CU_ASSERT_EQUAL(same, 1);
+    }
+    lines_free(&l);
+    meta = read_json(dir, "meta.json");
+    CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "complete");
+    const struct gb_json *res = gb_json_get(meta, "resumed");
+    CU_ASSERT_TRUE(res && res->type == GB_JSON_ARRAY && res->count == 1);
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(gb_json_get(meta, "counts"), "ok", 0), 24, 0);
+    gb_json_free(meta);
+    char *md_path = path_in(dir, "report.md");
+    char *md = slurp(md_path);
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "unreadable lines"));
+    free(md);
+    free(md_path);
+
+    /* Resuming a finished run runs nothing. */
+    rc = run_gb(env2, args2, NULL, NULL);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(l.n, 33);
+    lines_free(&l);
+    free(p);
+    free(dir);
+}
+
+/* ---- e2e ---- */
+
+static const char *const plot_kinds[] = { "switch", "spawn", "memory", "joinall", "pool",
+                                          "overview", "efficiency", NULL };
+
+static void test_quick_run_files(void)
+{
+    char *dir = path_in(tmp, "quick");
+    const char *args[] = { "run", "--quick", "--seed=11", "--out", dir, NULL };
+    char *err = NULL;
+    int rc = run_gb(NULL, args, NULL, &err);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    if (rc != GB_EXIT_OK && err)
+        fprintf(stderr, "\n%s\n", err);
+    free(err);
+
+    struct gb_json *meta = read_json(dir, "meta.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(meta, "schema_version", 0), GB_SCHEMA_VERSION, 0);
+    CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "complete");
+    CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "seed", ""), "11");
+    CU_ASSERT_TRUE(gb_json_is(meta, "command_line", GB_JSON_ARRAY));
+    CU_ASSERT_TRUE(gb_json_is(meta, "git", GB_JSON_OBJECT));
+    CU_ASSERT_PTR_NOT_NULL(gb_json_str(meta, "start_time", NULL));
+    CU_ASSERT_PTR_NOT_NULL(gb_json_str(meta, "end_time", NULL));
+    const struct gb_json *vers = gb_json_get(meta, "versions");
+    static const char *const vkeys[] = { "compiler", "c_flags", "libev", "libuv", "boost_context",
+                                         "cunit", "gnuplot", "peers", NULL };
+    for (size_t i = 0; vkeys[i]; i++)
+        CU_ASSERT_PTR_NOT_NULL(gb_json_get(vers, vkeys[i]));
+    CU_ASSERT_PTR_NOT_NULL(gb_json_str(gb_json_get(meta, "machine"), "cpu_model", NULL));
+    CU_ASSERT_TRUE(gb_json_num(gb_json_get(meta, "machine"), "cpus_online", 0) >= 1);
+    const struct gb_json *readings = gb_json_get(gb_json_get(meta, "preflight"), "readings");
+    CU_ASSERT_TRUE(readings && readings->count >= 8);
+    const struct gb_json *cells = gb_json_get(gb_json_get(meta, "plan"), "cells");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
+    size_t ncells = cells->count;
+    CU_ASSERT_TRUE(ncells >= 20);
+    gb_json_free(meta);
+
+    /* cells.jsonl: one line per run, warm-ups included; results kept. */
+    struct lines l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(l.n, ncells * 4);
+    CU_ASSERT_EQUAL(l.bad, 0);
+    size_t warmups = 0, joinall = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const struct gb_json *r = l.v[i];
+        CU_ASSERT_STRING_EQUAL(gb_json_str(r, "status", ""), "ok");
+        const struct gb_json *res = gb_json_get(r, "result");
+        CU_ASSERT_TRUE(gb_json_is(res, "ns_per_op", GB_JSON_NUMBER));
+        CU_ASSERT_TRUE(gb_json_num(gb_json_get(r, "rusage"), "maxrss_kb", 0) > 0);
+        warmups += gb_json_get(r, "warmup")->boolean;
+        if (strcmp(gb_json_str(r, "cell", ""), "") && strncmp(gb_json_str(r, "cell", ""), "joinall", 7) == 0) {
+            joinall++;
+            CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "server_url", ""), "http://127.0.0.1:"));
+            CU_ASSERT_TRUE(gb_json_num(res, "bytes_received", 0) > 1024); /* it reached the server */
+        }
+    }
+    CU_ASSERT_EQUAL(warmups, ncells);
+    CU_ASSERT_TRUE(joinall > 0);
+    lines_free(&l);
+
+    /* summary.csv: RFC 4180, a header, one row per cell. */
+    char *p = path_in(dir, "summary.csv");
+    char *csv = slurp(p);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\r\n"));
+    struct gb_csv c;
+    CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), (int)ncells + 1);
+    static const char *const need[] = { "cell", "workload", "impl", "median_ns_per_op",
+                                        "mean_ns_per_op", "stddev_ns_per_op", "cv", "min_ns_per_op",
+                                        "max_ns_per_op", "ci_low_ns_per_op", "ci_high_ns_per_op",
+                                        "ci_level", "outliers_mild", "outliers_severe", "reps_ok",
+                                        "reps_failed", "peak_rss_kb", "ops_per_cpu_s",
+                                        "rss_per_task_bytes", NULL };
+    size_t col_med = 0, col_lo = 0, col_hi = 0, col_ok = 0;
+    for (size_t i = 0; need[i]; i++) {
+        bool found = false;
+        for (size_t j = 0; j < c.ncols[0]; j++) {
+            if (strcmp(c.cells[0][j], need[i]) != 0)
+                continue;
+            found = true;
+            if (i == 3)
+                col_med = j;
+            if (i == 9)
+                col_lo = j;
+            if (i == 10)
+                col_hi = j;
+            if (i == 14)
+                col_ok = j;
+        }
+        CU_ASSERT_TRUE(found);
+    }
+    for (size_t r = 1; r < c.rows; r++) {
+        CU_ASSERT_EQUAL_FATAL(c.ncols[r], c.ncols[0]);
+        double med = atof(c.cells[r][col_med]), lo = atof(c.cells[r][col_lo]),
+               hi = atof(c.cells[r][col_hi]);
+        CU_ASSERT_TRUE(lo <= med && med <= hi && med > 0);
+        CU_ASSERT_STRING_EQUAL(c.cells[r][col_ok], "3");
+    }
+    gb_csv_free(&c);
+
+    /* Plots: SVG that xmllint accepts, PNG with a PNG signature, .gp and .dat. */
+    if (!has_xmllint())
+        CU_FAIL("xmllint is not installed (Debian: apt-get install libxml2-utils)");
+    char *pdir = path_in(dir, "plots");
+    CU_ASSERT_TRUE(exists(pdir, "style.gp"));
+    for (size_t i = 0; plot_kinds[i]; i++) {
+        char name[64];
+        const char *exts[] = { "gp", "dat", "svg", "png" };
+        for (size_t e = 0; e < 4; e++) {
+            snprintf(name, sizeof name, "%s.%s", plot_kinds[i], exts[e]);
+            CU_ASSERT_TRUE(exists(pdir, name));
+            if (!exists(pdir, name))
+                fprintf(stderr, "\n  missing plots/%s\n", name);
+        }
+        char *svg = gb_xasprintf("%s/%s.svg", pdir, plot_kinds[i]);
+        char *cmd = gb_xasprintf("xmllint --noout '%s'", svg);
+        if (has_xmllint())
+            CU_ASSERT_EQUAL(system(cmd), 0);
+        free(cmd);
+        free(svg);
+        char *png = gb_xasprintf("%s/%s.png", pdir, plot_kinds[i]);
+        CU_ASSERT_TRUE(is_png(png));
+        free(png);
+    }
+    CU_ASSERT_TRUE(exists(pdir, "joinall_ideal.dat"));
+    CU_ASSERT_TRUE(exists(pdir, "pool_ideal.dat"));
+    /* The .gp scripts redraw with plain gnuplot, in place. */
+    char *cmd = gb_xasprintf("cd '%s' && rm -f spawn.svg && gnuplot spawn.gp 2>/dev/null && test -s spawn.svg", pdir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    free(cmd);
+
+    /* Reports: self-contained HTML with the plots inline; Markdown. */
+    p = path_in(dir, "report.html");
+    char *html = slurp(p);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_EQUAL(strncmp(html, "<!DOCTYPE html>", 15), 0);
+    CU_ASSERT_EQUAL(count_substr(html, "data:image/svg+xml;base64,"), 7);
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    CU_ASSERT_PTR_NULL(strstr(html, "src=\"plots/")); /* nothing outside the file */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Ratios between coroutines and threads depend on the machine"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "</html>"));
+    free(html);
+    p = path_in(dir, "report.md");
+    char *md = slurp(p);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "![Context switch cost per backend](plots/switch.svg)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "| --- |"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "Overview: relative to OS threads"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "faster"));
+
+    /* `greenbench report DIR` rebuilds everything from the stored files. */
+    char *sp = path_in(dir, "summary.csv"), *mp = path_in(dir, "report.md");
+    unlink(sp);
+    unlink(mp);
+    cmd = gb_xasprintf("%s/switch.svg", pdir);
+    unlink(cmd);
+    free(cmd);
+    const char *rargs[] = { "report", dir, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, rargs, NULL, NULL), GB_EXIT_OK);
+    char *csv2 = slurp(sp), *md2 = slurp(mp);
+    CU_ASSERT_PTR_NOT_NULL(csv2);
+    CU_ASSERT_STRING_EQUAL(csv2 ? csv2 : "", csv);
+    CU_ASSERT_STRING_EQUAL(md2 ? md2 : "", md);
+    CU_ASSERT_TRUE(exists(pdir, "switch.svg"));
+    free(csv2);
+    free(md2);
+    free(sp);
+    free(mp);
+    free(md);
+    free(csv);
+    free(pdir);
+    free(dir);
+}
+
+static void test_compare(void)
+{
+    char *a = path_in(tmp, "cmp-a"), *b = path_in(tmp, "cmp-b");
+    const char *args_a[] = { "run", "--workload=spawn", "--n=100", "--reps=6", "--no-plots", "--out", a, NULL };
+    const char *args_b[] = { "run", "--workload=spawn", "--n=100", "--reps=6", "--no-plots", "--out", b, NULL };
+    /* Noise-free fakes: "same" cells are identical, the x2 one exactly twice. */
+    const char *env_a[] = { "GB_FAKE_NOISE=0", NULL };
+    const char *env_b[] = { "GB_FAKE_NOISE=0", "GB_FAKE=x2@/spawn/green/asm/libev/", NULL };
+    CU_ASSERT_EQUAL(run_gb(env_a, args_a, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_EQUAL(run_gb(env_b, args_b, NULL, NULL), GB_EXIT_OK);
+    char *csvp = path_in(tmp, "cmp.csv");
+    const char *args[] = { "compare", "--csv", csvp, a, b, NULL };
+    char *out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, args, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "| cell |"));
+    char *csv = slurp(csvp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    struct gb_csv c;
+    CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), 5); /* header + 4 cells */
+    size_t col_v = 0, col_r = 0;
+    for (size_t j = 0; j < c.ncols[0]; j++) {
+        if (strcmp(c.cells[0][j], "verdict") == 0)
+            col_v = j;
+        if (strcmp(c.cells[0][j], "ratio") == 0)
+            col_r = j;
+    }
+    for (size_t r = 1; r < c.rows; r++) {
+        const char *key = c.cells[r][0], *verdict = c.cells[r][col_v];
+        double ratio = atof(c.cells[r][col_r]);
+        if (strcmp(key, "spawn green asm/libev n=100") == 0) {
+            CU_ASSERT_STRING_EQUAL(verdict, "slower");
+            CU_ASSERT_DOUBLE_EQUAL(ratio, 2, 0.01);
+        } else {
+            CU_ASSERT_STRING_EQUAL(verdict, "same within noise");
+            CU_ASSERT_DOUBLE_EQUAL(ratio, 1, 0.01);
+        }
+    }
+    gb_csv_free(&c);
+    free(csv);
+    free(out);
+    const char *bad[] = { "compare", a, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, bad, NULL, NULL), GB_EXIT_USAGE);
+    free(csvp);
+    free(a);
+    free(b);
+}
+
+static void test_without_gnuplot(void)
+{
+    char *dir = path_in(tmp, "nognuplot");
+    const char *env[] = { "GREENBENCH_GNUPLOT=", NULL };
+    const char *args[] = { "run", "--workload=switch", "--reps=2", "--out", dir, NULL };
+    char *err = NULL;
+    CU_ASSERT_EQUAL(run_gb(env, args, NULL, &err), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "plots skipped"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "apt-get install gnuplot"));
+    char *pdir = path_in(dir, "plots");
+    CU_ASSERT_TRUE(exists(pdir, "switch.gp"));
+    CU_ASSERT_TRUE(exists(pdir, "switch.dat"));
+    CU_ASSERT_FALSE(exists(pdir, "switch.svg"));
+    CU_ASSERT_TRUE(exists(dir, "summary.csv"));
+    char *p = path_in(dir, "report.md");
+    char *md = slurp(p);
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "Plots were skipped"));
+    free(md);
+    free(p);
+    free(pdir);
+    free(err);
+    free(dir);
+}
+
+static void test_out_dir_rules(void)
+{
+    /* Not empty: refused before anything runs, and left as it was. */
+    char *dir = path_in(tmp, "taken");
+    mkdir(dir, 0755);
+    char *keep = path_in(dir, "keep.txt");
+    gb_write_file(keep, "mine", 4);
+    const char *args[] = { "run", "--workload=switch", "--out", dir, NULL };
+    char *err = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, args, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--out"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "not empty"));
+    CU_ASSERT_EQUAL(gb_dir_state(dir), 2);
+    CU_ASSERT_FALSE(exists(dir, "meta.json"));
+    free(err);
+    /* Not writable. */
+    const char *args2[] = { "run", "--workload=switch", "--out", "/proc/greenbench-test/run", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, args2, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--out"));
+    free(err);
+    /* The default: results/<timestamp>/, never the same directory twice. */
+    char *root = path_in(tmp, "results");
+    char *envv = gb_xasprintf("GREENBENCH_RESULTS_DIR=%s", root);
+    const char *env[] = { envv, NULL };
+    const char *args3[] = { "run", "--workload=switch", "--impl=threads", "--cpus=1", "--reps=1",
+                            "--no-plots", NULL };
+    CU_ASSERT_EQUAL(run_gb(env, args3, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_EQUAL(run_gb(env, args3, NULL, NULL), GB_EXIT_OK);
+    char *cmd = gb_xasprintf("test $(ls '%s' | wc -l) -eq 2 && test $(ls '%s'/*/meta.json | wc -l) -eq 2",
+                             root, root);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    free(cmd);
+    free(envv);
+    free(root);
+    /* --resume of something that is not a run. */
+    const char *args4[] = { "run", "--resume", "/nonexistent-greenbench-run", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, args4, NULL, NULL), GB_EXIT_USAGE);
+    free(keep);
+    free(dir);
+}
+
+static void test_cli(void)
+{
+    static const char *const helps[][3] = {
+        { "--help", NULL }, { "run", "--help" }, { "list", "--help" }, { "report", "--help" },
+        { "compare", "--help" }, { "cell", "--help" }, { "server", "--help" },
+    };
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        char *out = NULL;
+        CU_ASSERT_EQUAL(run_gb(NULL, helps[i], &out, NULL), GB_EXIT_OK);
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "usage"));
+        free(out);
+    }
+    const char *none[] = { NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, none, NULL, NULL), GB_EXIT_USAGE);
+    const char *bogus[] = { "bogus", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, bogus, NULL, NULL), GB_EXIT_USAGE);
+
+    char *out = NULL;
+    const char *list[] = { "list", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, list, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "Context-switch backends compiled in: asm, ucontext"));
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "boost: not built"));
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "gevent   missing: greenbench-peer-gevent"));
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "spawn-alive"));
+    free(out);
+
+    /* cell: picks the program and execs it. */
+    const char *cell[] = { "cell", "spawn", "--impl=green", "--switch=ucontext", "--n=10", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, cell, &out, NULL), GB_EXIT_OK);
+    char *last = out ? strrchr(out, '{') : NULL;
+    struct gb_json *v = NULL;
+    CU_ASSERT_TRUE(last && gb_json_parse(last, strlen(last), &v, NULL, 0) == 0);
+    CU_ASSERT_STRING_EQUAL(gb_json_str(v, "switch", ""), "ucontext");
+    CU_ASSERT_STRING_EQUAL(gb_json_str(v, "loop", ""), "");
+    gb_json_free(v);
+    free(out);
+    const char *cell_sw[] = { "cell", "switch", "--impl=green", "--switch=asm", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, cell_sw, NULL, NULL), GB_EXIT_OK);
+    const char *cell_bad1[] = { "cell", "spawn", NULL };
+    const char *cell_bad2[] = { "cell", "nosuch", "--impl=green", NULL };
+    const char *cell_bad3[] = { "cell", "spawn", "--impl=green", "--switch=boost", NULL };
+    char *err = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, cell_bad1, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--impl"));
+    free(err);
+    CU_ASSERT_EQUAL(run_gb(NULL, cell_bad2, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "valid: switch"));
+    free(err);
+    CU_ASSERT_EQUAL(run_gb(NULL, cell_bad3, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "boost"));
+    free(err);
+
+    const char *dry[] = { "run", "--quick", "--dry-run", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, dry, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "switch threads cpus=1 n=5000"));
+    free(out);
+    const char *bad_n[] = { "run", "--n=abc", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, bad_n, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--n"));
+    free(err);
+    const char *rep[] = { "report", "/nonexistent-greenbench-run", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, rep, NULL, NULL), GB_EXIT_USAGE);
+}
+
+static CU_TestInfo fault_tests[] = {
+    { "faults_recorded", test_faults_recorded },
+    { "server_failure", test_server_failure },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo interrupt_tests[] = {
+    { "sigint_and_resume", test_sigint_and_resume },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo e2e_tests[] = {
+    { "quick_run_files", test_quick_run_files },
+    { "compare", test_compare },
+    { "without_gnuplot", test_without_gnuplot },
+    { "out_dir_rules", test_out_dir_rules },
+    { "cli", test_cli },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "faults", .pInitFunc = setup, .pCleanupFunc = teardown, .pTests = fault_tests },
+    { .pName = "interrupt", .pInitFunc = setup, .pCleanupFunc = teardown, .pTests = interrupt_tests },
+    { .pName = "e2e", .pInitFunc = setup, .pCleanupFunc = teardown, .pTests = e2e_tests },
+    CU_SUITE_INFO_NULL,
+};

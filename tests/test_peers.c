@@ -1,0 +1,662 @@
+/* tests/test_peers.c: the peers of issue 6 (gevent, Go, State Threads), each
+ * run as the harness runs a cell: a child process, its JSON object on the
+ * last stdout line. Checks, not timings, at small N: every workload the peer
+ * implements and its own checks (operations, tasks completed, bytes
+ * received, most in flight), the JSON line's fields against those of our own
+ * cell programs, and the protocol's failures (bad options: exit 2; a
+ * workload the peer lacks: exit 2 with "workload X is not implemented by
+ * peer Y").
+ *
+ * One suite per peer; ctest runs `test-peers <peer>`. A peer whose program
+ * is not in GREENBENCH_BIN_DIR makes the suite exit 77, which ctest reports
+ * as skipped. The HTTP cases need bin/greenbench-server: without it they
+ * say so and check nothing. */
+#include <CUnit/CUnit.h>
+
+#include "server_child.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GREENBENCH_BIN_DIR
+#error "GREENBENCH_BIN_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+
+#define SKIP_EXIT 77
+
+typedef struct peer_info {
+    const char *name;           /* The --impl value; the program is greenbench-peer-<name>. */
+    const char *package;        /* The Debian package that brings it. */
+    bool http;                  /* Implements joinall and pool. */
+} peer_info;
+
+static const peer_info peers[] = {
+    { "gevent", "python3-gevent", true },
+    { "go", "golang-go", true },
+    { "st", "libst-dev", false },
+};
+
+static const peer_info *peer;   /* The suite's. */
+static char program[4096];
+
+/* ---- a small strict JSON reader: one flat object (the cell line) ---- */
+
+enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING };
+
+#define MAX_FIELDS 48
+
+typedef struct jfield {
+    char key[40];
+    enum jtype type;
+    bool integer;               /* A number without fraction or exponent. */
+    double number;
+    bool boolean;
+    char string[1024];
+} jfield;
+
+typedef struct jobject {
+    jfield f[MAX_FIELDS];
+    int count;
+} jobject;
+
+static bool jstring(const char **s, char *out, size_t len)
+{
+    size_t n = 0;
+    if (**s != '"')
+        return false;
+    for ((*s)++;; (*s)++) {
+        unsigned char c = (unsigned char)**s;
+        if (c == '\0' || c < 0x20)
+            return false;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            (*s)++;
+            switch (**s) {
+            case '"': case '\\': case '/': c = (unsigned char)**s; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u':
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)(*s)[i]))
+                        return false;
+                c = '?';
+                *s += 4;
+                break;
+            default:
+                return false;
+            }
+        }
+        if (n + 1 < len)
+            out[n++] = (char)c;
+    }
+    (*s)++;
+    out[n] = '\0';
+    return true;
+}
+
+static bool jnumber(const char **s, jfield *f)
+{
+    const char *p = *s;
+    f->integer = true;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (isdigit((unsigned char)*p))
+        while (isdigit((unsigned char)*p))
+            p++;
+    else
+        return false;
+    if (*p == '.') {
+        f->integer = false;
+        if (!isdigit((unsigned char)*++p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        f->integer = false;
+        if (*++p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    f->number = strtod(*s, NULL);
+    *s = p;
+    return true;
+}
+
+/* Parse text as one flat JSON object; no duplicate keys, nothing after it. */
+static bool json_parse(const char *s, jobject *o)
+{
+    o->count = 0;
+    if (*s++ != '{')
+        return false;
+    if (*s == '}')
+        return s[1] == '\0';
+    for (;;) {
+        if (o->count == MAX_FIELDS)
+            return false;
+        jfield *f = &o->f[o->count];
+        memset(f, 0, sizeof *f);
+        if (!jstring(&s, f->key, sizeof f->key) || *s++ != ':')
+            return false;
+        for (int i = 0; i < o->count; i++)
+            if (strcmp(o->f[i].key, f->key) == 0)
+                return false;
+        if (*s == '"') {
+            f->type = J_STRING;
+            if (!jstring(&s, f->string, sizeof f->string))
+                return false;
+        } else if (strncmp(s, "null", 4) == 0) {
+            f->type = J_NULL;
+            s += 4;
+        } else if (strncmp(s, "true", 4) == 0 || strncmp(s, "false", 5) == 0) {
+            f->type = J_BOOL;
+            f->boolean = *s == 't';
+            s += f->boolean ? 4 : 5;
+        } else {
+            f->type = J_NUMBER;
+            if (!jnumber(&s, f))
+                return false;
+        }
+        o->count++;
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        return s[0] == '}' && s[1] == '\0';
+    }
+}
+
+static const jfield *jget(const jobject *o, const char *key)
+{
+    for (int i = 0; i < o->count; i++)
+        if (strcmp(o->f[i].key, key) == 0)
+            return &o->f[i];
+    return NULL;
+}
+
+/* An integer field's value; -1 when absent, null or not an integer. */
+static long long jint(const jobject *o, const char *key)
+{
+    const jfield *f = jget(o, key);
+    return f != NULL && f->type == J_NUMBER && f->integer ? (long long)f->number : -1;
+}
+
+static const char *jstr(const jobject *o, const char *key)
+{
+    const jfield *f = jget(o, key);
+    return f != NULL && f->type == J_STRING ? f->string : NULL;
+}
+
+/* ---- running a program ---- */
+
+typedef struct run_result {
+    int status;                 /* Exit status; -1: killed by a signal or the time limit. */
+    char out[32768];
+    char err[16384];
+    char last_line[8192];
+    jobject json;
+    bool json_ok;
+} run_result;
+
+/* Run path with args (NULL-terminated), at most 60 s, its stdout and stderr
+ * kept. */
+static void run_program(run_result *r, const char *path, const char *const *args)
+{
+    const char *argv[32];
+    int argc = 0;
+    argv[argc++] = path;
+    for (; *args != NULL && argc < 31; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    int out[2], err[2];
+    CU_ASSERT_FATAL(pipe2(out, O_CLOEXEC) == 0);
+    CU_ASSERT_FATAL(pipe2(err, O_CLOEXEC) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    struct pollfd pfd[2] = { { .fd = out[0], .events = POLLIN }, { .fd = err[0], .events = POLLIN } };
+    char *buf[2] = { r->out, r->err };
+    size_t cap[2] = { sizeof r->out - 1, sizeof r->err - 1 }, got[2] = { 0, 0 };
+    int open_fds = 2;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (open_fds > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left_ms = 60000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left_ms <= 0 || poll(pfd, 2, (int)left_ms) == 0) {
+            fprintf(stderr, "\n  %s: still running after 60 s: killed\n", path);
+            kill(pid, SIGKILL);
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (pfd[i].fd < 0 || pfd[i].revents == 0)
+                continue;
+            char scratch[4096];
+            size_t room = cap[i] - got[i];
+            ssize_t n = room > 0 ? read(pfd[i].fd, buf[i] + got[i], room) : read(pfd[i].fd, scratch, sizeof scratch);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_fds--;
+            } else if (room > 0) {
+                got[i] += (size_t)n;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        buf[i][got[i]] = '\0';
+        if (pfd[i].fd >= 0)
+            close(pfd[i].fd);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    size_t n = got[0];
+    while (n > 0 && r->out[n - 1] == '\n')
+        r->out[--n] = '\0';
+    const char *nl = strrchr(r->out, '\n');
+    snprintf(r->last_line, sizeof r->last_line, "%.8191s", nl ? nl + 1 : r->out);
+    r->json_ok = json_parse(r->last_line, &r->json);
+}
+
+/* Run the suite's peer with args. */
+static void run_peer(run_result *r, const char *const *args)
+{
+    run_program(r, program, args);
+    if (getenv("GREENBENCH_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "\n%s%s\n", r->err, r->last_line);
+}
+
+#define RUN(r, ...) run_peer((r), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Say what went wrong, with the peer's own words, once per failed check. */
+static void explain(const run_result *r, const char *what)
+{
+    fprintf(stderr, "\n  greenbench-peer-%s: %s (exit %d)\n  stderr: %.2000s\n  last line: %.2000s\n",
+            peer->name, what, r->status, r->err, r->last_line);
+}
+
+/* ---- the JSON line ---- */
+
+/* The fields every cell line has, in cell.c's order. */
+static const char *const common_fields[] = {
+    "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib",
+    "cpus", "ok",
+};
+static const char *const timing_fields[] = { "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns" };
+
+/* A successful cell of the workload: exit 0, a JSON line with ok:true,
+ * every field of the protocol with its type, in cell.c's order. */
+static bool check_ok(const run_result *r, const char *workload)
+{
+    if (r->status != 0 || !r->json_ok) {
+        explain(r, r->json_ok ? "non-zero exit" : "no JSON object on the last stdout line");
+        return false;
+    }
+    const jobject *o = &r->json;
+    size_t nc = sizeof common_fields / sizeof common_fields[0];
+    size_t nt = sizeof timing_fields / sizeof timing_fields[0];
+    bool good = (size_t)o->count >= nc + nt;
+    for (size_t i = 0; good && i < nc; i++)
+        good = strcmp(o->f[i].key, common_fields[i]) == 0;
+    for (size_t i = 0; good && i < nt; i++)
+        good = strcmp(o->f[nc + i].key, timing_fields[i]) == 0;    /* ok:true: no "error" between. */
+    if (!good) {
+        explain(r, "fields missing or out of cell.c's order");
+        return false;
+    }
+    const jfield *ok = jget(o, "ok");
+    const char *w = jstr(o, "workload"), *impl = jstr(o, "impl");
+    const jfield *ns = jget(o, "ns_per_op");
+    if (ok->type != J_BOOL || !ok->boolean || w == NULL || strcmp(w, workload) != 0 || impl == NULL ||
+        strcmp(impl, peer->name) != 0 || jget(o, "switch")->type == J_NUMBER || jget(o, "loop")->type == J_NUMBER ||
+        jint(o, "cpus") < 1 || jint(o, "n") < 1 || jint(o, "wall_ns") <= 0 || jint(o, "ops") < 1 ||
+        ns->type != J_NUMBER || ns->number <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0) {
+        explain(r, "a protocol field is wrong");
+        return false;
+    }
+    for (int i = 0; i < o->count; i++) {
+        const jfield *f = &o->f[i];
+        if (f->type == J_NUMBER && !f->integer && strcmp(f->key, "ns_per_op") != 0) {
+            explain(r, "a count that is not an integer");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A failed cell: the exit status, ok:false and an error containing `words`. */
+static bool check_failed(const run_result *r, int status, const char *words)
+{
+    const jfield *ok = r->json_ok ? jget(&r->json, "ok") : NULL;
+    const char *error = r->json_ok ? jstr(&r->json, "error") : NULL;
+    if (r->status != status || ok == NULL || ok->type != J_BOOL || ok->boolean || error == NULL ||
+        strstr(error, words) == NULL) {
+        char what[256];
+        snprintf(what, sizeof what, "expected exit %d, ok:false and an error with \"%s\"", status, words);
+        explain(r, what);
+        return false;
+    }
+    return true;
+}
+
+/* ---- suites: the peer, and the server for the HTTP cases ---- */
+
+#define SERVER_DELAY_MS 5
+#define SERVER_SIZE 1000
+
+static server_child server = { .pid = -1 };
+static char server_note[512];
+
+static int start_peer(const char *name)
+{
+    for (size_t i = 0; i < sizeof peers / sizeof peers[0]; i++)
+        if (strcmp(peers[i].name, name) == 0)
+            peer = &peers[i];
+    snprintf(program, sizeof program, "%s/greenbench-peer-%s", GREENBENCH_BIN_DIR, name);
+    if (access(program, X_OK) != 0) {
+        /* Found at configure time but gone now: skipped, as if absent. */
+        fprintf(stderr, "peer %s: %s is missing: skipped (Debian package %s; then re-run cmake)\n", name, program,
+                peer->package);
+        exit(SKIP_EXIT);
+    }
+    server_note[0] = '\0';
+    if (peer->http) {
+        char path[4096], err[256];
+        snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
+        if (access(path, X_OK) != 0)
+            snprintf(server_note, sizeof server_note, "no %.400s: the HTTP cases are skipped", path);
+        else if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, err, sizeof err) != 0)
+            snprintf(server_note, sizeof server_note, "%.200s did not start (%.200s): the HTTP cases are skipped",
+                     path, err);
+    }
+    return 0;
+}
+
+static int stop_peer(void)
+{
+    if (server.pid > 0)
+        server_child_stop(&server);
+    return 0;
+}
+
+static int init_gevent(void) { return start_peer("gevent"); }
+static int init_go(void) { return start_peer("go"); }
+static int init_st(void) { return start_peer("st"); }
+
+/* True when the HTTP cases can run; otherwise says why, once per case. */
+static bool have_server(void)
+{
+    if (server.pid > 0)
+        return true;
+    fprintf(stderr, "\n  skipped: %s\n", server_note);
+    return false;
+}
+
+/* ---- tests ---- */
+
+static void test_help(void)
+{
+    run_result r;
+    RUN(&r, "--help");
+    CU_ASSERT_EQUAL(r.status, 0);
+    const char *mine[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool" };
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+        if (!peer->http && (strcmp(mine[i], "joinall") == 0 || strcmp(mine[i], "pool") == 0))
+            continue;
+        char line[64];
+        snprintf(line, sizeof line, "  %-12s --impl=%s", mine[i], peer->name);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, line));
+    }
+}
+
+static void test_switch(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "switch", impl, "--n=2000");
+    CU_ASSERT_FATAL(check_ok(&r, "switch"));
+    CU_ASSERT_EQUAL(jint(&r.json, "n"), 2000);
+    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 4000);
+    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 2000);
+    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    CU_ASSERT_PTR_NOT_NULL(jstr(&r.json, "switch"));
+    CU_ASSERT_PTR_NOT_NULL(jstr(&r.json, "note"));
+}
+
+/* --cpus=1 restricts the process (Go: and GOMAXPROCS) to one CPU. */
+static void test_switch_one_cpu(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "switch", impl, "--n", "500", "--cpus", "1");
+    CU_ASSERT_FATAL(check_ok(&r, "switch"));
+    CU_ASSERT_EQUAL(jint(&r.json, "cpus"), 1);
+    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 1000);
+    if (strcmp(peer->name, "go") == 0)
+        CU_ASSERT_PTR_NOT_NULL(strstr(jstr(&r.json, "note"), "GOMAXPROCS=1"));
+}
+
+/* The same fields, in the same order, as our own thread cell's switch line. */
+static void test_fields_match_ours(void)
+{
+    char threads[4096];
+    snprintf(threads, sizeof threads, "%s/greenbench-cell-threads", GREENBENCH_BIN_DIR);
+    if (access(threads, X_OK) != 0) {
+        fprintf(stderr, "\n  skipped: no %s to compare with\n", threads);
+        return;
+    }
+    static run_result ours, theirs;
+    run_program(&ours, threads, (const char *const[]){ "switch", "--impl=threads", "--n=100", NULL });
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&theirs, "switch", impl, "--n=100");
+    CU_ASSERT_FATAL(ours.json_ok && theirs.json_ok);
+    bool same = ours.json.count == theirs.json.count;
+    for (int i = 0; same && i < ours.json.count; i++)
+        same = strcmp(ours.json.f[i].key, theirs.json.f[i].key) == 0;
+    if (!same)
+        fprintf(stderr, "\n  ours:   %s\n  theirs: %s\n", ours.last_line, theirs.last_line);
+    CU_ASSERT(same);
+}
+
+static void test_yield(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "yield", impl, "--n=1000", "--cpus=1");
+    CU_ASSERT_FATAL(check_ok(&r, "yield"));
+    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 2000);
+    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 2);
+    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+}
+
+static void test_spawn(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "spawn", impl, "--n=500");
+    CU_ASSERT_FATAL(check_ok(&r, "spawn"));
+    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 500);
+    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 500);
+    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+}
+
+static void test_spawn_alive(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "spawn-alive", impl, "--n=300");
+    CU_ASSERT_FATAL(check_ok(&r, "spawn-alive"));
+    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 300);
+    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 300);
+    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    CU_ASSERT(jint(&r.json, "rss_per_task_bytes") >= 0);
+}
+
+static void test_joinall(void)
+{
+    if (!have_server())
+        return;
+    run_result r;
+    char impl[32], url[160], size[32], delay[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    snprintf(url, sizeof url, "--url=%s", server.url);
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    snprintf(delay, sizeof delay, "--delay-ms=%d", SERVER_DELAY_MS);
+    RUN(&r, "joinall", impl, "--n=20", url, size, delay);
+    CU_ASSERT_FATAL(check_ok(&r, "joinall"));
+    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 20);
+    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 20);
+    CU_ASSERT_EQUAL(jint(&r.json, "bytes_received"), 20LL * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    CU_ASSERT_EQUAL(jint(&r.json, "size"), SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(&r.json, "delay_ms"), SERVER_DELAY_MS);
+    long long most = jint(&r.json, "max_in_flight");
+    CU_ASSERT(most >= 1 && most <= 20);
+}
+
+static void test_pool(void)
+{
+    if (!have_server())
+        return;
+    run_result r;
+    char impl[32], url[160], size[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    snprintf(url, sizeof url, "--url=%s", server.url);
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    RUN(&r, "pool", impl, "--n=30", "--concurrency=4", url, size);
+    CU_ASSERT_FATAL(check_ok(&r, "pool"));
+    CU_ASSERT_EQUAL(jint(&r.json, "concurrency"), 4);
+    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(jint(&r.json, "bytes_received"), 30LL * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    long long most = jint(&r.json, "max_in_flight");
+    CU_ASSERT(most >= 1 && most <= 4);
+}
+
+/* The same check as ours: a body of another length than --size fails the cell. */
+static void test_joinall_wrong_size(void)
+{
+    if (!have_server())
+        return;
+    run_result r;
+    char impl[32], url[160], size[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    snprintf(url, sizeof url, "--url=%s", server.url);
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE + 1);
+    RUN(&r, "joinall", impl, "--n=3", url, size);
+    CU_ASSERT(check_failed(&r, 1, "--size="));
+    CU_ASSERT(jint(&r.json, "errors") >= 1);
+}
+
+static void test_not_implemented(void)
+{
+    char impl[32], want[128];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    const char *workloads[] = { "joinall", "pool" };
+    for (size_t i = 0; i < 2; i++) {
+        run_result r;
+        RUN(&r, workloads[i], impl, "--n=3");
+        snprintf(want, sizeof want, "workload %s is not implemented by peer %s", workloads[i], peer->name);
+        CU_ASSERT(check_failed(&r, 2, want));
+    }
+}
+
+/* Bad usage: exit 2, ok:false, a clear error, and still one JSON line. */
+static void test_bad_usage(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "switch", impl, "--n=abc");
+    CU_ASSERT(check_failed(&r, 2, "--n=abc"));
+    RUN(&r, "no-such-workload", impl);
+    CU_ASSERT(check_failed(&r, 2, "unknown workload"));
+    RUN(&r, "switch", impl, "--bogus=1");
+    CU_ASSERT(check_failed(&r, 2, "--bogus"));
+    RUN(&r, "switch", "--impl=not-this-peer");
+    CU_ASSERT(check_failed(&r, 2, "--impl"));
+    RUN(&r, "switch", "--n=5");
+    CU_ASSERT(check_failed(&r, 2, "--impl"));
+    RUN(&r, "switch", impl, "--cpus=100000");
+    CU_ASSERT(check_failed(&r, 2, "--cpus"));
+}
+
+/* The checks fail the cell, not only measure: --n=0 is refused (exit 1). */
+static void test_n_zero(void)
+{
+    run_result r;
+    char impl[32];
+    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    RUN(&r, "spawn", impl, "--n=0");
+    CU_ASSERT(check_failed(&r, 1, "--n=0"));
+}
+
+#define COMMON_TESTS                                        \
+    { "help", test_help },                                  \
+    { "switch", test_switch },                              \
+    { "switch_one_cpu", test_switch_one_cpu },              \
+    { "fields_match_ours", test_fields_match_ours },        \
+    { "yield", test_yield },                                \
+    { "spawn", test_spawn },                                \
+    { "spawn_alive", test_spawn_alive },                    \
+    { "bad_usage", test_bad_usage },                        \
+    { "n_zero", test_n_zero }
+
+static CU_TestInfo http_peer_tests[] = {
+    COMMON_TESTS,
+    { "joinall", test_joinall },
+    { "pool", test_pool },
+    { "joinall_wrong_size", test_joinall_wrong_size },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo st_tests[] = {
+    COMMON_TESTS,
+    { "not_implemented", test_not_implemented },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "gevent", .pInitFunc = init_gevent, .pCleanupFunc = stop_peer, .pTests = http_peer_tests },
+    { .pName = "go", .pInitFunc = init_go, .pCleanupFunc = stop_peer, .pTests = http_peer_tests },
+    { .pName = "st", .pInitFunc = init_st, .pCleanupFunc = stop_peer, .pTests = st_tests },
+    CU_SUITE_INFO_NULL,
+};

@@ -1,0 +1,775 @@
+/* tests/test_runtime.c: libgreen's hub and green threads: scheduling order,
+ * join and joinall, kill, sleep and timers, misuse, errors, and 100 000
+ * green threads alive at once. Linked once per (context, loop) pair
+ * (ctest: runtime-<ctx>-<loop>). */
+#include "green.h"
+
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+static void setup(void)
+{
+    int err = green_init(NULL);
+    if (err != 0)
+        fprintf(stderr, "green_init: %s\n", green_strerror(err));
+}
+
+static void teardown(void)
+{
+    int err = green_fini();
+    CU_ASSERT_EQUAL(err, 0);
+}
+
+/* ---- misuse without a hub ---- */
+
+static void *nop(void *arg)
+{
+    return arg;
+}
+
+static void test_calls_before_init(void)
+{
+    green_thread *g = NULL;
+    CU_ASSERT_EQUAL(green_spawn(&g, nop, NULL), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_yield(), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_sleep(0.001), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_join((green_thread *)&g, 0, NULL), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_joinall(NULL, 0, 0), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_kill((green_thread *)&g), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_wait_fd(0, GREEN_READ, 0), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_fini(), GREEN_EINVAL);
+    CU_ASSERT_PTR_NULL(green_current());
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), GREEN_EINVAL);
+    green_pool *p = NULL;
+    CU_ASSERT_EQUAL(green_pool_new(&p, 2), 0);      /* Objects need no hub... */
+    CU_ASSERT_EQUAL(green_pool_spawn(p, NULL, nop, NULL), GREEN_EINVAL);  /* ...their use does. */
+    CU_ASSERT_EQUAL(green_pool_free(p), 0);
+    green_event *e = NULL;
+    CU_ASSERT_EQUAL(green_event_new(&e), 0);
+    CU_ASSERT_EQUAL(green_event_wait(e, 0), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_event_free(e), 0);
+}
+
+static void test_init_twice_and_options(void)
+{
+    green_options bad = { .stack_size = 100 };
+    CU_ASSERT_EQUAL(green_init(&bad), GREEN_EINVAL);
+    green_options opts = { .stack_size = 16 * 1024 };
+    CU_ASSERT_EQUAL_FATAL(green_init(&opts), 0);
+    CU_ASSERT_EQUAL(green_init(NULL), GREEN_EALREADY);
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT_EQUAL(st.stack_size, 16 * 1024);
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    CU_ASSERT_EQUAL(green_fini(), GREEN_EINVAL);
+    /* And again, on the same thread. */
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT_EQUAL(st.stack_size, 64 * 1024);
+    CU_ASSERT_EQUAL(green_fini(), 0);
+}
+
+static void test_errors_and_names(void)
+{
+    CU_ASSERT_STRING_EQUAL(green_strerror(0), "success");
+    CU_ASSERT_EQUAL(GREEN_ETIMEDOUT, -ETIMEDOUT);
+    CU_ASSERT_EQUAL(GREEN_ECANCELED, -ECANCELED);
+    CU_ASSERT_STRING_EQUAL(green_strerror(GREEN_ETIMEDOUT), "timed out");
+    CU_ASSERT_STRING_EQUAL(green_err_name(GREEN_ECANCELED), "ECANCELED");
+    CU_ASSERT_STRING_EQUAL(green_err_name(GREEN_EAI_NONAME), "EAI_NONAME");
+    CU_ASSERT_STRING_EQUAL(green_strerror(GREEN_EAI_NONAME), "name or service not known");
+    CU_ASSERT(GREEN_EAI_NONAME <= GREEN_EAI_FIRST && GREEN_EAI_NONAME > GREEN_EAI_LAST);
+    CU_ASSERT(GREEN_EAI_SOCKTYPE > GREEN_EAI_LAST);
+    /* An errno outside the table still gets strerror's text. */
+    CU_ASSERT_STRING_EQUAL(green_strerror(-ENOTBLK), strerror(ENOTBLK));
+    CU_ASSERT_STRING_EQUAL(green_strerror(-99999), "unknown error");
+    CU_ASSERT_STRING_EQUAL(green_strerror(12345), "unknown error");
+    const char *c = green_backend_context(), *l = green_backend_loop();
+    CU_ASSERT(c != NULL && strlen(c) > 0);
+    CU_ASSERT(l != NULL && (strcmp(l, "libev") == 0 || strcmp(l, "libuv") == 0));
+}
+
+/* ---- scheduling order ---- */
+
+static char trace[256];
+static size_t trace_len;
+
+static void mark(char c)
+{
+    if (trace_len + 1 < sizeof trace) {
+        trace[trace_len++] = c;
+        trace[trace_len] = '\0';
+    }
+}
+
+static void *mark_yield_mark(void *arg)
+{
+    char c = (char)(intptr_t)arg;
+    mark(c);
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    mark((char)(c - 'a' + 'A'));
+    return NULL;
+}
+
+static void test_fifo_order(void)
+{
+    trace_len = 0;
+    trace[0] = '\0';
+    green_thread *g[3];
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], mark_yield_mark, (void *)(intptr_t)('a' + i)), 0);
+    mark('m');                      /* Spawned threads wait for the next hub turn. */
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    mark('M');
+    CU_ASSERT_EQUAL(green_joinall(g, 3, GREEN_FOREVER), 3);
+    CU_ASSERT_STRING_EQUAL(trace, "mabcMABC");
+    for (int i = 0; i < 3; i++)
+        green_release(g[i]);
+}
+
+static void *spawn_child(void *arg)
+{
+    (void)arg;
+    mark('p');
+    green_thread *child;
+    CU_ASSERT_EQUAL(green_spawn(&child, mark_yield_mark, (void *)(intptr_t)'c'), 0);
+    mark('q');
+    CU_ASSERT_EQUAL(green_join(child, GREEN_FOREVER, NULL), 0);
+    green_release(child);
+    mark('r');
+    return NULL;
+}
+
+static void test_spawn_from_green_thread(void)
+{
+    trace_len = 0;
+    trace[0] = '\0';
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, spawn_child, NULL), 0);
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(trace, "pqcCr");
+    green_release(g);
+}
+
+/* ---- join / joinall ---- */
+
+static void *sleep_then_return(void *arg)
+{
+    double *secs = arg;
+    int err = green_sleep(*secs);
+    return err == 0 ? arg : NULL;
+}
+
+static void test_join_result(void)
+{
+    green_thread *g;
+    int x = 42;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, nop, &x), 0);
+    CU_ASSERT_FALSE(green_ended(g));
+    void *result = NULL;
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &result), 0);
+    CU_ASSERT_PTR_EQUAL(result, &x);
+    CU_ASSERT_TRUE(green_ended(g));
+    /* Joining again returns the same. */
+    result = NULL;
+    CU_ASSERT_EQUAL(green_join(g, 0, &result), 0);
+    CU_ASSERT_PTR_EQUAL(result, &x);
+    green_release(g);
+}
+
+static void test_join_timeout(void)
+{
+    green_thread *g;
+    double secs = 0.2;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_then_return, &secs), 0);
+    CU_ASSERT_EQUAL(green_join(g, 0, NULL), GREEN_ETIMEDOUT);   /* 0: no wait at all. */
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_join(g, 0.02, NULL), GREEN_ETIMEDOUT);
+    double dt = green_now() - t0;
+    CU_ASSERT(dt >= 0.02);
+    CU_ASSERT(dt < 0.2);
+    void *result = NULL;
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &result), 0);
+    CU_ASSERT_PTR_EQUAL(result, &secs);
+    CU_ASSERT(green_now() - t0 >= 0.2);
+    green_release(g);
+}
+
+static void test_join_misuse(void)
+{
+    CU_ASSERT_EQUAL(green_join(green_current(), GREEN_FOREVER, NULL), GREEN_EDEADLK);
+    CU_ASSERT_EQUAL(green_join(NULL, GREEN_FOREVER, NULL), GREEN_EINVAL);
+    green_thread *self = green_current();
+    CU_ASSERT_EQUAL(green_joinall(&self, 1, GREEN_FOREVER), GREEN_EDEADLK);
+    green_thread *none = NULL;
+    CU_ASSERT_EQUAL(green_joinall(&none, 1, GREEN_FOREVER), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_joinall(NULL, 0, GREEN_FOREVER), 0);
+}
+
+static void *join_self(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)green_join(green_current(), GREEN_FOREVER, NULL);
+}
+
+static void test_join_self_in_green_thread(void)
+{
+    green_thread *g;
+    void *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, join_self, NULL), 0);
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &r), 0);
+    CU_ASSERT_EQUAL((int)(intptr_t)r, GREEN_EDEADLK);
+    green_release(g);
+}
+
+static void test_joinall_timeout(void)
+{
+    enum { N = 6 };
+    green_thread *g[N];
+    double fast = 0.005, slow = 5.0;
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], sleep_then_return, i % 2 ? &slow : &fast), 0);
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_joinall(g, N, 0.05), N / 2);
+    double dt = green_now() - t0;
+    CU_ASSERT(dt >= 0.05);
+    CU_ASSERT(dt < 2.0);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(green_ended(g[i]), i % 2 == 0);
+    for (int i = 1; i < N; i += 2)
+        CU_ASSERT_EQUAL(green_kill(g[i]), 0);
+    CU_ASSERT_EQUAL(green_joinall(g, N, GREEN_FOREVER), N);
+    for (int i = 0; i < N; i++) {
+        void *r = &r;
+        CU_ASSERT_EQUAL(green_join(g[i], 0, &r), 0);
+        CU_ASSERT_PTR_EQUAL(r, i % 2 ? NULL : (void *)&fast);   /* Killed sleepers return NULL. */
+        green_release(g[i]);
+    }
+}
+
+/* ---- kill ---- */
+
+static int cleanup_count;
+
+static void *sleep_forever_counting(void *arg)
+{
+    int *saw = arg;
+    int err = green_sleep(GREEN_FOREVER);
+    if (saw != NULL)
+        *saw = err;
+    /* Sticky: the next blocking calls fail as well. */
+    CU_ASSERT_EQUAL(green_yield(), GREEN_ECANCELED);
+    CU_ASSERT_EQUAL(green_sleep(0.001), GREEN_ECANCELED);
+    cleanup_count++;
+    return arg;
+}
+
+static void test_kill_while_sleeping(void)
+{
+    int saw = 0;
+    cleanup_count = 0;
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_forever_counting, &saw), 0);
+    CU_ASSERT_EQUAL(green_sleep(0.01), 0);
+    CU_ASSERT_FALSE(green_ended(g));
+    CU_ASSERT_EQUAL(green_kill(g), 0);
+    void *r = NULL;
+    CU_ASSERT_EQUAL(green_join(g, 1.0, &r), 0);
+    CU_ASSERT_EQUAL(saw, GREEN_ECANCELED);
+    CU_ASSERT_PTR_EQUAL(r, &saw);
+    CU_ASSERT_EQUAL(cleanup_count, 1);
+    CU_ASSERT_EQUAL(green_kill(g), 0);          /* Ended: nothing to do. */
+    green_release(g);
+}
+
+static int ran;
+
+static void *set_ran(void *arg)
+{
+    (void)arg;
+    ran = 1;
+    return &ran;
+}
+
+static void test_kill_before_start(void)
+{
+    ran = 0;
+    green_thread *g, *h;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, set_ran, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&h, nop, &ran), 0);
+    CU_ASSERT_EQUAL(green_kill(g), 0);
+    void *r = &r;
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &r), 0);
+    CU_ASSERT_EQUAL(ran, 0);                    /* It never ran. */
+    CU_ASSERT_PTR_NULL(r);
+    CU_ASSERT_TRUE(green_ended(g));
+    CU_ASSERT_EQUAL(green_join(h, GREEN_FOREVER, &r), 0);
+    CU_ASSERT_PTR_EQUAL(r, &ran);               /* Its neighbour did. */
+    green_release(g);
+    green_release(h);
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT_EQUAL(st.alive, 0);
+}
+
+static void *kill_target(void *arg)
+{
+    return (void *)(intptr_t)green_kill(arg);
+}
+
+static void *yield_forever(void *arg)
+{
+    (void)arg;
+    int n = 0;
+    while (green_yield() == 0)
+        n++;
+    return (void *)(intptr_t)n;
+}
+
+static void test_kill_runnable_and_by_other(void)
+{
+    green_thread *spinner, *killer;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&spinner, yield_forever, NULL), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&killer, kill_target, spinner), 0);
+    void *r = NULL;
+    CU_ASSERT_EQUAL(green_join(spinner, 2.0, &r), 0);
+    CU_ASSERT((intptr_t)r >= 1);
+    CU_ASSERT_EQUAL(green_join(killer, 2.0, &r), 0);
+    CU_ASSERT_EQUAL((intptr_t)r, 0);
+    green_release(spinner);
+    green_release(killer);
+}
+
+static void *sleep_cancel_status(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)green_sleep(10.0);
+}
+
+static void *join_cancel_status(void *arg)
+{
+    return (void *)(intptr_t)green_join(arg, GREEN_FOREVER, NULL);
+}
+
+static void test_kill_while_joining(void)
+{
+    green_thread *sleeper, *joiner;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&sleeper, sleep_cancel_status, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&joiner, join_cancel_status, sleeper), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    CU_ASSERT_EQUAL(green_kill(joiner), 0);
+    void *r = NULL;
+    CU_ASSERT_EQUAL(green_join(joiner, 1.0, &r), 0);
+    CU_ASSERT_EQUAL((intptr_t)r, GREEN_ECANCELED);
+    CU_ASSERT_FALSE(green_ended(sleeper));
+    CU_ASSERT_EQUAL(green_kill(sleeper), 0);
+    CU_ASSERT_EQUAL(green_join(sleeper, 1.0, &r), 0);
+    CU_ASSERT_EQUAL((intptr_t)r, GREEN_ECANCELED);
+    green_release(sleeper);
+    green_release(joiner);
+}
+
+static void test_kill_self(void)
+{
+    /* The main green thread may be killed too: its blocking calls fail. */
+    CU_ASSERT_EQUAL(green_kill(green_current()), 0);
+    CU_ASSERT_EQUAL(green_yield(), GREEN_ECANCELED);
+    CU_ASSERT_EQUAL(green_sleep(0.001), GREEN_ECANCELED);
+    /* teardown's green_fini still works. */
+}
+
+/* ---- release / detached ---- */
+
+static void *sleep_and_count(void *arg)
+{
+    int *count = arg;
+    green_sleep(0.005);
+    (*count)++;
+    return NULL;
+}
+
+static void test_release_and_detached(void)
+{
+    int count = 0;
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_and_count, &count), 0);
+    green_release(g);                               /* Still runs to its end. */
+    CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, sleep_and_count, &count), 0);
+    green_release(NULL);
+    for (int i = 0; i < 200 && count < 2; i++)
+        green_sleep(0.005);
+    CU_ASSERT_EQUAL(count, 2);
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT_EQUAL(st.alive, 0);
+    CU_ASSERT_EQUAL(st.spawned, 2);
+    CU_ASSERT_EQUAL(st.ended, 2);
+}
+
+/* ---- sleep, timers and deadlock ---- */
+
+static void test_sleep_not_early(void)
+{
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_sleep(0.03), 0);
+    double dt = green_now() - t0;
+    CU_ASSERT(dt >= 0.03);
+    CU_ASSERT(dt < 2.0);
+    CU_ASSERT_EQUAL(green_sleep(NAN), GREEN_EINVAL);
+}
+
+static void test_deadlock_is_reported(void)
+{
+    green_event *e;
+    CU_ASSERT_EQUAL_FATAL(green_event_new(&e), 0);
+    CU_ASSERT_EQUAL(green_event_wait(e, GREEN_FOREVER), GREEN_EDEADLK);
+    CU_ASSERT_EQUAL(green_sleep(GREEN_FOREVER), GREEN_EDEADLK);
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_forever_counting, NULL), 0);
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, NULL), GREEN_EDEADLK);
+    /* A timeout is something that can happen: no deadlock then. */
+    CU_ASSERT_EQUAL(green_event_wait(e, 0.01), GREEN_ETIMEDOUT);
+    CU_ASSERT_EQUAL(green_event_free(e), 0);
+    green_kill(g);
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, NULL), 0);
+    green_release(g);
+}
+
+typedef struct {
+    double start, woke;
+    double delay;
+} sleeper_rec;
+
+static void *timed_sleep(void *arg)
+{
+    sleeper_rec *s = arg;
+    s->start = green_now();
+    CU_ASSERT_EQUAL(green_sleep(s->delay), 0);
+    s->woke = green_now();
+    return NULL;
+}
+
+static void *hog(void *arg)
+{
+    double *until = arg;
+    double end = green_now() + 0.100;
+    while (green_now() < end)
+        ;
+    *until = green_now();
+    return NULL;
+}
+
+/* A green thread that hogs the OS thread for 100 ms makes timers late,
+ * never lost and never early. */
+static void test_hog_makes_timers_late_not_lost(void)
+{
+    enum { N = 20 };
+    sleeper_rec s[N];
+    green_thread *g[N + 1];
+    for (int i = 0; i < N; i++) {
+        s[i] = (sleeper_rec){ .delay = 0.002 * (i + 1) };
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], timed_sleep, &s[i]), 0);
+    }
+    double hog_end = 0;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g[N], hog, &hog_end), 0);
+    CU_ASSERT_EQUAL(green_joinall(g, N + 1, 5.0), N + 1);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT(s[i].woke - s[i].start >= s[i].delay);    /* Not early. */
+        CU_ASSERT(s[i].woke >= hog_end);                    /* Late: after the hog. */
+        green_release(g[i]);
+    }
+    green_release(g[N]);
+}
+
+/* Green threads that keep yielding to each other must not starve the loop:
+ * the hub polls it every so many resumptions. */
+static int stop_spinning;
+
+static void *spin_until_stopped(void *arg)
+{
+    long *n = arg;
+    while (!stop_spinning && green_yield() == 0)
+        (*n)++;
+    return NULL;
+}
+
+static void *stop_after_sleep(void *arg)
+{
+    (void)arg;
+    CU_ASSERT_EQUAL(green_sleep(0.01), 0);
+    stop_spinning = 1;
+    return NULL;
+}
+
+static void test_yielders_do_not_starve_timers(void)
+{
+    stop_spinning = 0;
+    long a = 0, b = 0;
+    green_thread *g[3];
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g[0], spin_until_stopped, &a), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g[1], spin_until_stopped, &b), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g[2], stop_after_sleep, NULL), 0);
+    CU_ASSERT_EQUAL(green_joinall(g, 3, 10.0), 3);
+    CU_ASSERT(stop_spinning);
+    CU_ASSERT(a > 0 && b > 0);
+    for (int i = 0; i < 3; i++)
+        green_release(g[i]);
+}
+
+static void test_yield_alone(void)
+{
+    /* Nothing else runnable: yield polls the loop and comes back. */
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(green_yield(), 0);
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT(st.polls >= 100);
+}
+
+/* ---- many green threads ---- */
+
+static void *count_and_return(void *arg)
+{
+    (*(long *)arg)++;
+    return NULL;
+}
+
+/* Spawning many short tasks touches only a handful of stacks. */
+static void test_many_short_tasks_few_stacks(void)
+{
+    enum { N = 20000 };
+    green_thread **g = calloc(N, sizeof *g);
+    CU_ASSERT_FATAL(g != NULL);
+    long count = 0;
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], count_and_return, &count), 0);
+    CU_ASSERT_EQUAL(green_joinall(g, N, GREEN_FOREVER), N);
+    CU_ASSERT_EQUAL(count, N);
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT(st.stacks_peak <= 4);
+    CU_ASSERT_EQUAL(st.peak_alive, N);
+    CU_ASSERT_EQUAL(st.alive, 0);
+    CU_ASSERT_EQUAL(st.stacks_live, 0);
+    for (int i = 0; i < N; i++)
+        green_release(g[i]);
+    free(g);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return -1;
+    long size = 0, resident = 0;
+    int n = fscanf(f, "%ld %ld", &size, &resident);
+    fclose(f);
+    return n == 2 ? resident * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
+static void *wait_event(void *arg)
+{
+    return (void *)(intptr_t)green_event_wait(arg, GREEN_FOREVER);
+}
+
+static void test_100k_alive(void)
+{
+    /* Under valgrind, which runs every switch and fault through its JIT,
+     * a twentieth: the same code paths. */
+    const int N = RUNNING_ON_VALGRIND ? 5000 : 100000;
+    /* 16 KiB stacks: the count is what matters here, and under ASan every
+     * new stack's shadow is written, so smaller stacks fault in less. */
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    green_options opts = { .stack_size = 16 * 1024 };
+    CU_ASSERT_EQUAL_FATAL(green_init(&opts), 0);
+    green_thread **g = calloc(N, sizeof *g);
+    CU_ASSERT_FATAL(g != NULL);
+    green_event *e;
+    CU_ASSERT_EQUAL_FATAL(green_event_new(&e), 0);
+    long rss0 = rss_kib();
+    for (int i = 0; i < N; i++) {
+        int err = green_spawn(&g[i], wait_event, e);
+        CU_ASSERT_EQUAL_FATAL(err, 0);
+    }
+    CU_ASSERT_EQUAL(green_yield(), 0);          /* All of them run and park. */
+    long rss1 = rss_kib();
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT_EQUAL(st.alive, (size_t)N);
+    CU_ASSERT_EQUAL(st.stacks_live, (size_t)N);
+    int parked = 0;
+    for (int i = 0; i < N; i++)
+        parked += !green_ended(g[i]);
+    CU_ASSERT_EQUAL(parked, N);
+#ifndef UNDER_ASAN
+    if (!RUNNING_ON_VALGRIND && rss0 > 0 && rss1 > 0) {
+        double per = (double)(rss1 - rss0) * 1024.0 / N;
+        /* The target is 4.5 KB (measured by the benchmark); here only a
+         * sanity bound: one stack page and the record, not two pages. */
+        CU_ASSERT(per < 8192.0);
+        if (per >= 8192.0)
+            fprintf(stderr, "RSS per parked green thread: %.0f bytes\n", per);
+    }
+#else
+    (void)rss0;
+    (void)rss1;
+#endif
+    green_event_set(e);
+    CU_ASSERT_EQUAL(green_joinall(g, N, GREEN_FOREVER), N);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        void *r = (void *)1;
+        ok += green_join(g[i], 0, &r) == 0 && r == NULL;
+        green_release(g[i]);
+    }
+    CU_ASSERT_EQUAL(ok, N);
+    CU_ASSERT_EQUAL(green_event_free(e), 0);
+    free(g);
+}
+
+/* ---- fini with green threads still alive ---- */
+
+static void test_fini_kills_the_rest(void)
+{
+    cleanup_count = 0;
+    ran = 0;
+    int saw[3] = { 0 };
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, sleep_forever_counting, &saw[i]), 0);
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_forever_counting, NULL), 0);  /* Never released. */
+    CU_ASSERT_EQUAL(green_sleep(0.001), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, set_ran, NULL), 0);   /* Never started. */
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    CU_ASSERT_EQUAL(cleanup_count, 4);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(saw[i], GREEN_ECANCELED);
+    CU_ASSERT_EQUAL(ran, 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);    /* For teardown. */
+}
+
+static void *try_fini(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)green_fini();
+}
+
+static void test_fini_from_green_thread(void)
+{
+    green_thread *g;
+    void *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, try_fini, NULL), 0);
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &r), 0);
+    CU_ASSERT_EQUAL((intptr_t)r, GREEN_EPERM);
+    green_release(g);
+}
+
+/* ---- running out of stacks ---- */
+
+static void test_spawn_when_stacks_run_out(void)
+{
+#ifdef UNDER_ASAN
+    return;         /* An address-space limit would break the sanitizer itself. */
+#else
+    if (RUNNING_ON_VALGRIND)
+        return;
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    green_options opts = { .stack_size = 256u << 20 };     /* 256 MiB each. */
+    CU_ASSERT_EQUAL_FATAL(green_init(&opts), 0);
+    struct rlimit old;
+    CU_ASSERT_FATAL(getrlimit(RLIMIT_AS, &old) == 0);
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0;
+    CU_ASSERT_FATAL(f != NULL && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    /* Room for the test's own needs, not for a chunk of 256 MiB stacks. */
+    struct rlimit lim = { .rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20),
+                          .rlim_max = old.rlim_max };
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &lim) == 0);
+    enum { N = 4 };
+    green_thread *g[N];
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(green_spawn(&g[i], sleep_forever_counting, NULL), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    int nomem = 0;
+    for (int i = 0; i < N; i++)
+        nomem += green_join(g[i], 0, NULL) == GREEN_ENOMEM;
+    CU_ASSERT_EQUAL(nomem, N);
+    /* Once the limit is hit, spawn itself says so. */
+    green_thread *extra = NULL;
+    CU_ASSERT_EQUAL(green_spawn(&extra, nop, NULL), GREEN_ENOMEM);
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &old) == 0);
+    for (int i = 0; i < N; i++)
+        green_release(g[i]);
+    /* With the limit lifted, spawning works again. */
+    CU_ASSERT_EQUAL(green_spawn(&extra, nop, NULL), 0);
+    CU_ASSERT_EQUAL(green_join(extra, GREEN_FOREVER, NULL), 0);
+    green_release(extra);
+#endif
+}
+
+static CU_TestInfo noinit_tests[] = {
+    { "calls_before_init", test_calls_before_init },
+    { "init_twice_and_options", test_init_twice_and_options },
+    { "errors_and_names", test_errors_and_names },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo runtime_tests[] = {
+    { "fifo_order", test_fifo_order },
+    { "spawn_from_green_thread", test_spawn_from_green_thread },
+    { "join_result", test_join_result },
+    { "join_timeout", test_join_timeout },
+    { "join_misuse", test_join_misuse },
+    { "join_self_in_green_thread", test_join_self_in_green_thread },
+    { "joinall_timeout", test_joinall_timeout },
+    { "kill_while_sleeping", test_kill_while_sleeping },
+    { "kill_before_start", test_kill_before_start },
+    { "kill_runnable_and_by_other", test_kill_runnable_and_by_other },
+    { "kill_while_joining", test_kill_while_joining },
+    { "kill_self", test_kill_self },
+    { "release_and_detached", test_release_and_detached },
+    { "sleep_not_early", test_sleep_not_early },
+    { "deadlock_is_reported", test_deadlock_is_reported },
+    { "hog_makes_timers_late_not_lost", test_hog_makes_timers_late_not_lost },
+    { "yielders_do_not_starve_timers", test_yielders_do_not_starve_timers },
+    { "yield_alone", test_yield_alone },
+    { "many_short_tasks_few_stacks", test_many_short_tasks_few_stacks },
+    { "100k_alive", test_100k_alive },
+    { "fini_kills_the_rest", test_fini_kills_the_rest },
+    { "fini_from_green_thread", test_fini_from_green_thread },
+    { "spawn_when_stacks_run_out", test_spawn_when_stacks_run_out },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "noinit", .pTests = noinit_tests },
+    { .pName = "runtime", .pTests = runtime_tests, .pSetUpFunc = setup, .pTearDownFunc = teardown },
+    CU_SUITE_INFO_NULL,
+};

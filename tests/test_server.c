@@ -1,0 +1,541 @@
+/* tests/test_server.c: greenbench-server, run as a child process as the
+ * harness runs it: its first stdout line, GET and HEAD, the per-request
+ * query, keep-alive and close, pipelining, bad requests, large bodies, a
+ * clean exit on SIGTERM and SIGINT, curl when it is installed, and 1 000
+ * concurrent connections whose delays must all hold within a stated
+ * tolerance. Also the HTTP client's parser (workloads/http/http.c) on
+ * responses split at every byte. */
+#include <CUnit/CUnit.h>
+
+#include "http/http.h"
+#include "server_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GREENBENCH_BIN_DIR
+#error "GREENBENCH_BIN_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+
+#define SIZE 1000
+
+static server_child server = { .pid = -1 };
+static char server_path[4096];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* GET path from the server with the cells' blocking client. */
+static int fetch(const char *path, long long expect_size, http_result *res)
+{
+    char url[256], err[256];
+    snprintf(url, sizeof url, "%.*s%s", (int)strlen(server.url) - 1, server.url, path);
+    http_target t;
+    if (http_target_init(&t, url, expect_size, 10.0, err, sizeof err) != 0) {
+        fprintf(stderr, "\n  %s\n", err);
+        return -1;
+    }
+    static char buf[HTTP_READ_CHUNK];
+    return http_fetch(&http_io_blocking, &t, buf, sizeof buf, res);
+}
+
+/* Connect a blocking socket to the server, 5 s timeouts. */
+static int connect_server(void)
+{
+    char err[256];
+    http_target t;
+    CU_ASSERT_FATAL(http_target_init(&t, server.url, -1, 5.0, err, sizeof err) == 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&t.addr, t.addrlen) == 0);
+    return fd;
+}
+
+/* Send request on a new connection and read until the server closes it.
+ * Returns the bytes read (into out, NUL-terminated), -1 on a timeout. */
+static ssize_t exchange_to_close(const char *request, char *out, size_t len)
+{
+    int fd = connect_server();
+    CU_ASSERT_FATAL(send(fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request));
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = recv(fd, out + got, len - 1 - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got == len - 1)
+            break;
+    }
+    out[got] = '\0';
+    close(fd);
+    return (ssize_t)got;
+}
+
+/* Read one whole response from fd. Returns its body length, or a negative code. */
+static long long read_response(int fd, int *status)
+{
+    http_parser p;
+    http_parser_init(&p);
+    char buf[4096];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0)
+            return -errno;
+        int r = n == 0 ? http_parser_eof(&p) : http_parser_feed(&p, buf, (size_t)n);
+        if (r < 0)
+            return r;
+        if (r == 1)
+            break;
+    }
+    *status = p.status;
+    return p.body_bytes;
+}
+
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *s = haystack; (s = strstr(s, needle)) != NULL; s++)
+        n++;
+    return n;
+}
+
+/* ---- tests ---- */
+
+static void test_first_line(void)
+{
+    CU_ASSERT_EQUAL(strncmp(server.url, "http://127.0.0.1:", 17), 0);
+    CU_ASSERT_EQUAL(server.url[strlen(server.url) - 1], '/');
+    CU_ASSERT_TRUE(atoi(server.url + 17) > 0);
+}
+
+static void test_get(void)
+{
+    http_result res;
+    CU_ASSERT_EQUAL(fetch("/", SIZE, &res), 0);
+    CU_ASSERT_EQUAL(res.status, 200);
+    CU_ASSERT_EQUAL(res.body_bytes, SIZE);
+    CU_ASSERT_EQUAL(fetch("/any/path/at/all", SIZE, &res), 0);
+}
+
+static void test_query_overrides(void)
+{
+    http_result res;
+    double t0 = now_s();
+    CU_ASSERT_EQUAL(fetch("/?delay_ms=100&size=5", 5, &res), 0);
+    double took = now_s() - t0;
+    CU_ASSERT_EQUAL(res.body_bytes, 5);
+    CU_ASSERT_TRUE(took >= 0.099);
+    CU_ASSERT_TRUE(took < 0.600);
+    CU_ASSERT_EQUAL(fetch("/?size=0", 0, &res), 0);
+    CU_ASSERT_EQUAL(res.body_bytes, 0);
+}
+
+static void test_large_body(void)
+{
+    /* More than the socket buffers take at once: the server's write path
+     * waits for the client to drain. */
+    http_result res;
+    CU_ASSERT_EQUAL(fetch("/?size=20000000", 20000000, &res), 0);
+    CU_ASSERT_EQUAL(res.body_bytes, 20000000);
+}
+
+static void test_size_mismatch_detected(void)
+{
+    http_result res;
+    CU_ASSERT_EQUAL(fetch("/", SIZE + 1, &res), HTTP_ESIZE);
+}
+
+static void test_head(void)
+{
+    char out[4096];
+    ssize_t n = exchange_to_close("HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out, sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 200", 12), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Content-Length: 1000\r\n"));
+    /* No body: the response ends with its blank line. */
+    CU_ASSERT_EQUAL(strstr(out, "\r\n\r\n") + 4, out + n);
+}
+
+static void test_bad_requests(void)
+{
+    char out[4096];
+    CU_ASSERT_TRUE(exchange_to_close("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", out, sizeof out) > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 405", 12), 0);
+    CU_ASSERT_TRUE(exchange_to_close("garbage\r\n\r\n", out, sizeof out) > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400", 12), 0);
+    CU_ASSERT_TRUE(exchange_to_close("GET /?delay_ms=soon HTTP/1.1\r\n\r\n", out, sizeof out) > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400", 12), 0);
+    /* A head larger than the server takes: 431, then the connection closes. */
+    static char big[20000 + 64];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "GET / HTTP/1.1\r\nX-Big: ", 23);
+    big[sizeof big - 1] = '\0';
+    CU_ASSERT_TRUE(exchange_to_close(big, out, sizeof out) > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 431", 12), 0);
+}
+
+static void test_keep_alive(void)
+{
+    /* HTTP/1.1 keeps the connection: three requests on one. */
+    int fd = connect_server(), status = 0;
+    const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+        CU_ASSERT_EQUAL(read_response(fd, &status), SIZE);
+        CU_ASSERT_EQUAL(status, 200);
+    }
+    close(fd);
+}
+
+static void test_pipelining_and_close(void)
+{
+    /* Two requests in one write, the second asking to close: two answers
+     * in order, then the server closes. */
+    char out[8192];
+    ssize_t n = exchange_to_close("GET /?size=7 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /?size=9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                  out, sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL(count_of(out, "HTTP/1.1 200 OK"), 2);
+    char *second = strstr(out + 1, "HTTP/1.1 200");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Content-Length: 7\r\nConnection: keep-alive"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(second, "Content-Length: 9\r\nConnection: close"));
+}
+
+static void test_http10_closes(void)
+{
+    char out[4096];
+    ssize_t n = exchange_to_close("GET / HTTP/1.0\r\n\r\n", out, sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);        /* -1 would mean the server kept it open. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Connection: close"));
+}
+
+/* 1 000 connections at once, each asking for a DELAY_MS delay. Every
+ * response must come no sooner than the delay and, on a loaded 2-core
+ * machine under a sanitizer, no later than the delay + MAX_LATE_MS; the
+ * median no later than delay + MEDIAN_LATE_MS. */
+#define CONNS 1000
+#define DELAY_MS 200
+#define MAX_LATE_MS 400
+#define MEDIAN_LATE_MS 100
+
+struct probe {
+    int fd;
+    int state;                  /* 0 connecting, 1 reading, 2 done, 3 failed */
+    double sent, done;
+    http_parser p;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_thousand_connections(void)
+{
+    static struct probe probes[CONNS];
+    char err[256], request[256];
+    http_target t;
+    CU_ASSERT_FATAL(http_target_init(&t, server.url, -1, 5.0, err, sizeof err) == 0);
+    snprintf(request, sizeof request, "GET /?delay_ms=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", DELAY_MS);
+    size_t request_len = strlen(request);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CU_ASSERT_FATAL(ep >= 0);
+    for (int i = 0; i < CONNS; i++) {
+        struct probe *pr = &probes[i];
+        pr->state = 0;
+        http_parser_init(&pr->p);
+        pr->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        CU_ASSERT_FATAL(pr->fd >= 0);
+        int rc = connect(pr->fd, (struct sockaddr *)&t.addr, t.addrlen);
+        CU_ASSERT_FATAL(rc == 0 || errno == EINPROGRESS);
+        struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.u32 = (uint32_t)i };
+        CU_ASSERT_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, pr->fd, &ev) == 0);
+    }
+    int left = CONNS;
+    double give_up = now_s() + 30.0;
+    static char buf[65536];
+    while (left > 0 && now_s() < give_up) {
+        struct epoll_event evs[256];
+        int n = epoll_wait(ep, evs, 256, 1000);
+        for (int k = 0; k < n; k++) {
+            struct probe *pr = &probes[evs[k].data.u32];
+            if (pr->state == 0 && (evs[k].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+                int soerr = 0;
+                socklen_t sl = sizeof soerr;
+                getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+                /* The clock is read before the send: the server cannot
+                 * start its timer any earlier. */
+                pr->sent = now_s();
+                if (soerr != 0 || send(pr->fd, request, request_len, MSG_NOSIGNAL) != (ssize_t)request_len) {
+                    pr->state = 3;
+                } else {
+                    pr->state = 1;
+                    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = evs[k].data.u32 };
+                    epoll_ctl(ep, EPOLL_CTL_MOD, pr->fd, &ev);
+                    continue;
+                }
+            } else if (pr->state == 1) {
+                ssize_t got = recv(pr->fd, buf, sizeof buf, 0);
+                if (got < 0 && errno == EAGAIN)
+                    continue;
+                int r = got < 0 ? -1 : got == 0 ? http_parser_eof(&pr->p) : http_parser_feed(&pr->p, buf, (size_t)got);
+                if (r == 0)
+                    continue;
+                pr->done = now_s();
+                pr->state = r == 1 && pr->p.status == 200 && pr->p.body_bytes == SIZE ? 2 : 3;
+            } else {
+                continue;
+            }
+            epoll_ctl(ep, EPOLL_CTL_DEL, pr->fd, NULL);
+            close(pr->fd);
+            pr->fd = -1;
+            left--;
+        }
+    }
+    close(ep);
+    static double late_ms[CONNS];
+    int ok = 0, early = 0;
+    for (int i = 0; i < CONNS; i++) {
+        if (probes[i].fd >= 0)
+            close(probes[i].fd);
+        if (probes[i].state != 2)
+            continue;
+        double ms = (probes[i].done - probes[i].sent) * 1000.0;
+        /* The server starts its timer after our send: never early. Both
+         * read CLOCK_MONOTONIC; 0.1 ms is for rounding in the loop's clock. */
+        early += ms < DELAY_MS - 0.1;
+        late_ms[ok++] = ms - DELAY_MS;
+    }
+    CU_ASSERT_EQUAL_FATAL(ok, CONNS);
+    qsort(late_ms, (size_t)ok, sizeof late_ms[0], cmp_double);
+    fprintf(stderr, "\n  %d connections, delay %d ms: late by min %.2f, median %.2f, p99 %.2f, max %.2f ms\n",
+            CONNS, DELAY_MS, late_ms[0], late_ms[ok / 2], late_ms[ok * 99 / 100], late_ms[ok - 1]);
+    CU_ASSERT_EQUAL(early, 0);
+    CU_ASSERT_TRUE(late_ms[ok / 2] <= MEDIAN_LATE_MS);
+    CU_ASSERT_TRUE(late_ms[ok - 1] <= MAX_LATE_MS);
+}
+
+static void test_curl(void)
+{
+    if (access("/usr/bin/curl", X_OK) != 0) {
+        fprintf(stderr, "\n  curl not installed: skipped\n");
+        return;
+    }
+    char cmd[512], out[128] = "";
+    snprintf(cmd, sizeof cmd, "/usr/bin/curl -s -m 10 -o /dev/null -w '%%{http_code} %%{size_download}' '%s'",
+             server.url);
+    FILE *f = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    if (fgets(out, sizeof out, f) == NULL)
+        out[0] = '\0';
+    CU_ASSERT_EQUAL(pclose(f), 0);
+    CU_ASSERT_STRING_EQUAL(out, "200 1000");
+}
+
+/* Run greenbench-server with args, stop it with sig once it printed its
+ * URL; returns its exit status. */
+static int exit_status_after(int sig)
+{
+    server_child s;
+    char err[256];
+    CU_ASSERT_FATAL(server_child_start(&s, server_path, 0, 10, err, sizeof err) == 0);
+    kill(s.pid, sig);
+    int status;
+    CU_ASSERT_FATAL(waitpid(s.pid, &status, 0) == s.pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_signals(void)
+{
+    CU_ASSERT_EQUAL(exit_status_after(SIGTERM), 0);
+    CU_ASSERT_EQUAL(exit_status_after(SIGINT), 0);
+}
+
+static int run_server_args(char *const argv[])
+{
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn(&pid, server_path, &fa, NULL, argv, NULL);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_bad_options(void)
+{
+    CU_ASSERT_EQUAL(run_server_args((char *[]){ server_path, "--delay-ms=soon", NULL }), 2);
+    CU_ASSERT_EQUAL(run_server_args((char *[]){ server_path, "--port", "70000", NULL }), 2);
+    CU_ASSERT_EQUAL(run_server_args((char *[]){ server_path, "--what", "1", NULL }), 2);
+    CU_ASSERT_EQUAL(run_server_args((char *[]){ server_path, "--help", NULL }), 0);
+}
+
+/* ---- the client's parser, on its own ---- */
+
+static const char response[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length:  12\r\n"
+                               "Connection: keep-alive\r\n\r\nhello, world";
+
+static void test_parser_every_split(void)
+{
+    size_t len = strlen(response);
+    for (size_t cut = 0; cut <= len; cut++) {
+        for (size_t cut2 = cut; cut2 <= len; cut2 += 7) {
+            http_parser p;
+            http_parser_init(&p);
+            int r = http_parser_feed(&p, response, cut);
+            if (r == 0)
+                r = http_parser_feed(&p, response + cut, cut2 - cut);
+            if (r == 0)
+                r = http_parser_feed(&p, response + cut2, len - cut2);
+            CU_ASSERT_EQUAL(r, 1);
+            CU_ASSERT_EQUAL(p.status, 200);
+            CU_ASSERT_EQUAL(p.content_length, 12);
+            CU_ASSERT_EQUAL(p.body_bytes, 12);
+            CU_ASSERT_FALSE(p.server_closes);
+        }
+    }
+}
+
+static int parse_all(const char *text, http_parser *p)
+{
+    http_parser_init(p);
+    int r = http_parser_feed(p, text, strlen(text));
+    return r == 0 ? http_parser_eof(p) : r;
+}
+
+static void test_parser_errors(void)
+{
+    http_parser p;
+    CU_ASSERT_EQUAL(parse_all("SMTP ready\r\n\r\n", &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 2x0 OK\r\n\r\n", &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", &p), HTTP_ECHUNKED);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", &p), HTTP_ETRUNCATED);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc", &p), HTTP_ETOOLONG);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Len", &p), HTTP_ETRUNCATED);
+    /* No Content-Length: the body runs to end of file. */
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.0 200 OK\r\n\r\nabcdef", &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 6);
+    CU_ASSERT_TRUE(p.server_closes);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", &p), 1);
+    CU_ASSERT_EQUAL(p.status, 404);
+    static char huge[HTTP_MAX_HEAD + 100];
+    memset(huge, 'x', sizeof huge - 1);
+    memcpy(huge, "HTTP/1.1 200 OK\r\nX: ", 20);
+    huge[sizeof huge - 1] = '\0';
+    http_parser_init(&p);
+    CU_ASSERT_EQUAL(http_parser_feed(&p, huge, strlen(huge)), HTTP_EHEADTOOBIG);
+}
+
+static void test_url_parsing(void)
+{
+    http_target t;
+    char err[256];
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:8080/a?b=1", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "GET /a?b=1 HTTP/1.1\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "Host: 127.0.0.1:8080\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "Connection: close\r\n\r\n"));
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 8080);
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "GET / HTTP/1.1\r\n"));
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 80);
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://[::1]:81/", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(t.family, AF_INET6);
+    CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "https"));
+    CU_ASSERT_EQUAL(http_target_init(&t, "127.0.0.1:80", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:65536/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(http_target_init(&t, "http:///", -1, 1.0, err, sizeof err), -1);
+}
+
+/* ---- suites ---- */
+
+static int server_init(void)
+{
+    char err[256];
+    signal(SIGPIPE, SIG_IGN);
+    /* 1 000 sockets here, 1 000 in the server. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    snprintf(server_path, sizeof server_path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
+    if (server_child_start(&server, server_path, 0, SIZE, err, sizeof err) != 0) {
+        fprintf(stderr, "test_server: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int server_cleanup(void)
+{
+    /* A clean exit after all of the above is a test too. */
+    return server_child_stop(&server) == 0 ? 0 : -1;
+}
+
+static CU_TestInfo server_tests[] = {
+    { "first_line", test_first_line },
+    { "get", test_get },
+    { "query_overrides", test_query_overrides },
+    { "large_body", test_large_body },
+    { "size_mismatch_detected", test_size_mismatch_detected },
+    { "head", test_head },
+    { "bad_requests", test_bad_requests },
+    { "keep_alive", test_keep_alive },
+    { "pipelining_and_close", test_pipelining_and_close },
+    { "http10_closes", test_http10_closes },
+    { "thousand_connections", test_thousand_connections },
+    { "curl", test_curl },
+    { "signals", test_signals },
+    { "bad_options", test_bad_options },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo client_tests[] = {
+    { "parser_every_split", test_parser_every_split },
+    { "parser_errors", test_parser_errors },
+    { "url_parsing", test_url_parsing },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "server", .pInitFunc = server_init, .pCleanupFunc = server_cleanup, .pTests = server_tests },
+    { .pName = "http_client", .pTests = client_tests },
+    CU_SUITE_INFO_NULL,
+};

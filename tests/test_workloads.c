@@ -1,0 +1,837 @@
+/* tests/test_workloads.c: every workload of one cell program, run as the
+ * harness runs it (a child process, the JSON object on its last stdout
+ * line), at small N: the JSON parsed strictly and every field's type
+ * checked, and the workload's own checks. Also the protocol's failures:
+ * --n=0, --concurrency=0, a closed port, too few file descriptors, unknown
+ * workloads and options, and (green programs) a --switch or --loop that
+ * names another backend pair.
+ *
+ * Which program: $GREENBENCH_CELL, a file name in GREENBENCH_BIN_DIR (ctest
+ * sets it: one entry per backend pair, and one for greenbench-cell-threads).
+ * Suite "workloads" runs against every program; suite "protocol" tests
+ * cell.c and the shared setup, the same code in every program, so ctest
+ * runs it against the thread program and one green program only. */
+#include <CUnit/CUnit.h>
+
+#include "server_child.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GREENBENCH_BIN_DIR
+#error "GREENBENCH_BIN_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+
+/* ---- a small strict JSON reader (RFC 8259), enough for one cell line ---- */
+
+enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+
+#define MAX_FIELDS 64
+
+typedef struct jfield {
+    char key[64];
+    enum jtype type;
+    bool is_integer;            /* A number without fraction or exponent. */
+    double number;
+    bool boolean;
+    char string[1024];
+} jfield;
+
+typedef struct jobject {
+    jfield f[MAX_FIELDS];
+    int count;
+} jobject;
+
+typedef struct jparser {
+    const char *s;
+    char err[128];
+} jparser;
+
+static void jskip_ws(jparser *p)
+{
+    while (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')
+        p->s++;
+}
+
+static bool jfail(jparser *p, const char *what)
+{
+    if (p->err[0] == '\0')
+        snprintf(p->err, sizeof p->err, "%s at '%.20s'", what, p->s);
+    return false;
+}
+
+/* A string; its decoded bytes (escapes of ASCII only) into out (may be NULL). */
+static bool jstring(jparser *p, char *out, size_t len)
+{
+    size_t n = 0;
+    if (*p->s != '"')
+        return jfail(p, "expected a string");
+    p->s++;
+    for (;;) {
+        unsigned char c = (unsigned char)*p->s;
+        if (c == '\0')
+            return jfail(p, "unterminated string");
+        if (c < 0x20)
+            return jfail(p, "control character in a string");
+        p->s++;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            char e = *p->s++;
+            switch (e) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case '/': c = '/'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u':
+                for (int i = 0; i < 4; i++) {
+                    if (!isxdigit((unsigned char)p->s[i]))
+                        return jfail(p, "bad \\u escape");
+                }
+                c = (unsigned char)strtol((char[]){ p->s[2], p->s[3], 0 }, NULL, 16);
+                p->s += 4;
+                break;
+            default:
+                return jfail(p, "bad escape");
+            }
+        }
+        if (out != NULL && n + 1 < len)
+            out[n++] = (char)c;
+    }
+    if (out != NULL)
+        out[n] = '\0';
+    return true;
+}
+
+static bool jnumber(jparser *p, double *v, bool *integer)
+{
+    const char *start = p->s;
+    *integer = true;
+    if (*p->s == '-')
+        p->s++;
+    if (*p->s == '0') {
+        p->s++;
+    } else if (*p->s >= '1' && *p->s <= '9') {
+        while (isdigit((unsigned char)*p->s))
+            p->s++;
+    } else {
+        return jfail(p, "bad number");
+    }
+    if (*p->s == '.') {
+        *integer = false;
+        p->s++;
+        if (!isdigit((unsigned char)*p->s))
+            return jfail(p, "bad fraction");
+        while (isdigit((unsigned char)*p->s))
+            p->s++;
+    }
+    if (*p->s == 'e' || *p->s == 'E') {
+        *integer = false;
+        p->s++;
+        if (*p->s == '+' || *p->s == '-')
+            p->s++;
+        if (!isdigit((unsigned char)*p->s))
+            return jfail(p, "bad exponent");
+        while (isdigit((unsigned char)*p->s))
+            p->s++;
+    }
+    *v = strtod(start, NULL);
+    return true;
+}
+
+static bool jvalue(jparser *p, jfield *f, int depth);
+
+/* An array or object nested in a field: checked, not kept. */
+static bool jcontainer(jparser *p, int depth)
+{
+    char close = *p->s == '{' ? '}' : ']';
+    bool object = close == '}';
+    jfield scratch;
+    if (depth > 16)
+        return jfail(p, "nested too deep");
+    p->s++;
+    jskip_ws(p);
+    if (*p->s == close) {
+        p->s++;
+        return true;
+    }
+    for (;;) {
+        jskip_ws(p);
+        if (object) {
+            if (!jstring(p, NULL, 0))
+                return false;
+            jskip_ws(p);
+            if (*p->s++ != ':')
+                return jfail(p, "expected ':'");
+            jskip_ws(p);
+        }
+        if (!jvalue(p, &scratch, depth + 1))
+            return false;
+        jskip_ws(p);
+        if (*p->s == ',') {
+            p->s++;
+            continue;
+        }
+        if (*p->s == close) {
+            p->s++;
+            return true;
+        }
+        return jfail(p, "expected ',' or a close");
+    }
+}
+
+static bool jvalue(jparser *p, jfield *f, int depth)
+{
+    switch (*p->s) {
+    case '"':
+        f->type = J_STRING;
+        return jstring(p, f->string, sizeof f->string);
+    case '{':
+    case '[':
+        f->type = *p->s == '{' ? J_OBJECT : J_ARRAY;
+        return jcontainer(p, depth);
+    case 't':
+    case 'f':
+    case 'n': {
+        static const struct { const char *word; enum jtype type; bool value; } words[] = {
+            { "true", J_BOOL, true }, { "false", J_BOOL, false }, { "null", J_NULL, false } };
+        for (size_t i = 0; i < 3; i++) {
+            size_t n = strlen(words[i].word);
+            if (strncmp(p->s, words[i].word, n) == 0) {
+                p->s += n;
+                f->type = words[i].type;
+                f->boolean = words[i].value;
+                return true;
+            }
+        }
+        return jfail(p, "bad literal");
+    }
+    default:
+        f->type = J_NUMBER;
+        return jnumber(p, &f->number, &f->is_integer);
+    }
+}
+
+/* Parse one JSON object, alone on the text (blanks around it allowed);
+ * duplicate keys are an error. */
+static bool json_object_parse(const char *text, jobject *o, char *err, size_t errlen)
+{
+    jparser p = { .s = text };
+    o->count = 0;
+    jskip_ws(&p);
+    if (*p.s != '{') {
+        jfail(&p, "expected an object");
+        goto fail;
+    }
+    p.s++;
+    jskip_ws(&p);
+    if (*p.s == '}') {
+        p.s++;
+    } else {
+        for (;;) {
+            jskip_ws(&p);
+            if (o->count == MAX_FIELDS) {
+                jfail(&p, "too many fields");
+                goto fail;
+            }
+            jfield *f = &o->f[o->count];
+            memset(f, 0, sizeof *f);
+            if (!jstring(&p, f->key, sizeof f->key))
+                goto fail;
+            for (int i = 0; i < o->count; i++) {
+                if (strcmp(o->f[i].key, f->key) == 0) {
+                    jfail(&p, "duplicate key");
+                    goto fail;
+                }
+            }
+            jskip_ws(&p);
+            if (*p.s++ != ':') {
+                jfail(&p, "expected ':'");
+                goto fail;
+            }
+            jskip_ws(&p);
+            if (!jvalue(&p, f, 1))
+                goto fail;
+            o->count++;
+            jskip_ws(&p);
+            if (*p.s == ',') {
+                p.s++;
+                continue;
+            }
+            if (*p.s == '}') {
+                p.s++;
+                break;
+            }
+            jfail(&p, "expected ',' or '}'");
+            goto fail;
+        }
+    }
+    jskip_ws(&p);
+    if (*p.s != '\0') {
+        jfail(&p, "text after the object");
+        goto fail;
+    }
+    return true;
+fail:
+    snprintf(err, errlen, "%s", p.err);
+    return false;
+}
+
+static const jfield *jget(const jobject *o, const char *key)
+{
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->f[i].key, key) == 0)
+            return &o->f[i];
+    }
+    return NULL;
+}
+
+/* ---- running a cell ---- */
+
+typedef struct cell_run {
+    int status;                 /* Exit status; -1: killed or did not run. */
+    char out[16384];            /* Its stdout. */
+    char last_line[4096];
+    jobject json;
+    bool json_ok;
+    char json_err[160];
+} cell_run;
+
+static const char *cell_name(void)
+{
+    const char *name = getenv("GREENBENCH_CELL");
+    return name != NULL && name[0] != '\0' ? name : "greenbench-cell-threads";
+}
+
+static bool is_green(void)
+{
+    return strcmp(cell_name(), "greenbench-cell-threads") != 0;
+}
+
+static char server_url[128];    /* A server with a 20 ms delay and 1000-byte bodies. */
+static server_child server = { .pid = -1 };
+
+#define SERVER_DELAY_MS 20
+#define SERVER_SIZE 1000
+
+/* Run the cell program with args (a NULL-terminated list), at most 60 s;
+ * nofile > 0 sets RLIMIT_NOFILE (soft and hard) for it. */
+static void run_cell_limits(cell_run *c, long nofile, const char *const *args)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", GREENBENCH_BIN_DIR, cell_name());
+    const char *argv[32];
+    int argc = 0;
+    argv[argc++] = path;
+    for (; *args != NULL && argc < 31; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    memset(c, 0, sizeof *c);
+    c->status = -1;
+    int out[2];
+    CU_ASSERT_FATAL(pipe2(out, O_CLOEXEC) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0 && getenv("GREENBENCH_TEST_VERBOSE") == NULL)
+            dup2(devnull, STDERR_FILENO);
+        if (nofile > 0) {
+            struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    size_t got = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left_ms = 60000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+        if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) == 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        ssize_t n = read(out[0], c->out + got, sizeof c->out - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == sizeof c->out - 1)
+            break;
+    }
+    c->out[got] = '\0';
+    close(out[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    c->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    /* The last line. */
+    while (got > 0 && c->out[got - 1] == '\n')
+        c->out[--got] = '\0';
+    const char *nl = strrchr(c->out, '\n');
+    snprintf(c->last_line, sizeof c->last_line, "%.4095s", nl ? nl + 1 : c->out);
+    c->json_ok = json_object_parse(c->last_line, &c->json, c->json_err, sizeof c->json_err);
+    if (!c->json_ok && strcmp(argv[argc - 1], "--help") != 0)
+        fprintf(stderr, "\n  %s: bad JSON (%s): %s\n", cell_name(), c->json_err, c->last_line);
+}
+
+static void run_cell(cell_run *c, const char *const *args)
+{
+    run_cell_limits(c, 0, args);
+}
+
+#define RUN(c, ...) run_cell((c), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* ---- validating the JSON line ---- */
+
+static bool type_is(const jobject *o, const char *key, enum jtype t, bool nullable)
+{
+    const jfield *f = jget(o, key);
+    if (f == NULL) {
+        fprintf(stderr, "\n  field '%s' is missing\n", key);
+        return false;
+    }
+    if (f->type == t || (nullable && f->type == J_NULL))
+        return true;
+    fprintf(stderr, "\n  field '%s' has the wrong type\n", key);
+    return false;
+}
+
+static bool count_is(const jobject *o, const char *key, bool nullable)
+{
+    const jfield *f = jget(o, key);
+    if (!type_is(o, key, J_NUMBER, nullable))
+        return false;
+    if (f->type == J_NUMBER && (!f->is_integer || f->number < 0)) {
+        fprintf(stderr, "\n  field '%s' is not a non-negative integer\n", key);
+        return false;
+    }
+    return true;
+}
+
+static long long num(const jobject *o, const char *key)
+{
+    const jfield *f = jget(o, key);
+    return f != NULL && f->type == J_NUMBER ? (long long)f->number : -1;
+}
+
+static const char *str(const jobject *o, const char *key)
+{
+    const jfield *f = jget(o, key);
+    return f != NULL && f->type == J_STRING ? f->string : NULL;
+}
+
+/* Every field of the protocol, with its type; no field outside the list. */
+static void check_protocol_fields(const cell_run *c, const char *workload)
+{
+    const jobject *o = &c->json;
+    static const char *const known[] = {
+        "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
+        "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns", "tasks_completed",
+        "bytes_received", "errors", "max_in_flight", "rss_per_task_bytes", "note", NULL };
+    CU_ASSERT_TRUE_FATAL(c->json_ok);
+    for (int i = 0; i < o->count; i++) {
+        bool found = false;
+        for (const char *const *k = known; *k; k++)
+            found |= strcmp(*k, o->f[i].key) == 0;
+        if (!found)
+            fprintf(stderr, "\n  unknown field '%s'\n", o->f[i].key);
+        CU_ASSERT_TRUE(found);
+    }
+    CU_ASSERT_TRUE(type_is(o, "workload", J_STRING, false));
+    if (workload != NULL && str(o, "workload") != NULL)
+        CU_ASSERT_STRING_EQUAL(str(o, "workload"), workload);
+    /* impl is null only when --impl was not given (a usage error). */
+    CU_ASSERT_TRUE(type_is(o, "impl", J_STRING, workload == NULL));
+    CU_ASSERT_TRUE(type_is(o, "switch", J_STRING, true));
+    CU_ASSERT_TRUE(type_is(o, "loop", J_STRING, true));
+    static const char *const params[] = { "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", NULL };
+    for (const char *const *k = params; *k; k++)
+        CU_ASSERT_TRUE(count_is(o, *k, true));
+    CU_ASSERT_TRUE(type_is(o, "ok", J_BOOL, false));
+    CU_ASSERT_TRUE(count_is(o, "wall_ns", true));
+    CU_ASSERT_TRUE(count_is(o, "ops", true));
+    CU_ASSERT_TRUE(type_is(o, "ns_per_op", J_NUMBER, true));
+    CU_ASSERT_TRUE(count_is(o, "max_rss_kb", false));
+    CU_ASSERT_TRUE(count_is(o, "cpu_ns", true));
+    static const char *const checks[] = { "tasks_completed", "bytes_received", "errors", "max_in_flight",
+                                          "rss_per_task_bytes", NULL };
+    for (const char *const *k = checks; *k; k++) {
+        if (jget(o, *k) != NULL)
+            CU_ASSERT_TRUE(count_is(o, *k, false));
+    }
+    if (jget(o, "note") != NULL)
+        CU_ASSERT_TRUE(type_is(o, "note", J_STRING, false));
+    const jfield *ok = jget(o, "ok");
+    if (ok != NULL && ok->type == J_BOOL && !ok->boolean)
+        CU_ASSERT_TRUE(type_is(o, "error", J_STRING, false));
+    if (ok != NULL && ok->type == J_BOOL && ok->boolean)
+        CU_ASSERT_PTR_NULL(jget(o, "error"));
+}
+
+/* A successful run: exit 0, ok:true, the timing fields set, the backends named. */
+static void check_success(const cell_run *c, const char *workload, long long n)
+{
+    if (c->status != 0 || !c->json_ok || jget(&c->json, "ok") == NULL || !jget(&c->json, "ok")->boolean)
+        fprintf(stderr, "\n  %s %s failed (exit %d): %s\n", cell_name(), workload, c->status, c->last_line);
+    CU_ASSERT_EQUAL_FATAL(c->status, 0);
+    check_protocol_fields(c, workload);
+    const jobject *o = &c->json;
+    CU_ASSERT_TRUE(jget(o, "ok")->boolean);
+    CU_ASSERT_EQUAL(num(o, "n"), n);
+    CU_ASSERT_TRUE(num(o, "wall_ns") > 0);
+    CU_ASSERT_TRUE(num(o, "ops") > 0);
+    CU_ASSERT_EQUAL(jget(o, "ns_per_op")->type, J_NUMBER);
+    CU_ASSERT_TRUE(num(o, "cpus") >= 1);
+    /* The stack size used is recorded wherever one is chosen: every green
+     * thread, and the threads the thread variants create per task. */
+    if (is_green() || (strcmp(workload, "switch") != 0 && strcmp(workload, "yield") != 0))
+        CU_ASSERT_TRUE(num(o, "stack_kib") > 0);
+    CU_ASSERT_EQUAL(num(o, "errors"), 0);
+    CU_ASSERT_TRUE(num(o, "cpu_ns") >= 0);
+    CU_ASSERT_STRING_EQUAL(str(o, "impl"), is_green() ? "green" : "threads");
+    if (is_green()) {
+        /* greenbench-cell-<switch>-<loop>: switch may hold a '-', loop not. */
+        const char *pair = cell_name() + strlen("greenbench-cell-");
+        const char *dash = strrchr(pair, '-');
+        const char *sw = str(o, "switch"), *lp = str(o, "loop");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sw);
+        CU_ASSERT_TRUE(strlen(sw) == (size_t)(dash - pair) && strncmp(sw, pair, (size_t)(dash - pair)) == 0);
+        if (strcmp(workload, "switch") == 0) {
+            CU_ASSERT_EQUAL(jget(o, "loop")->type, J_NULL);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(lp);
+            CU_ASSERT_STRING_EQUAL(lp, dash + 1);
+        }
+    } else {
+        CU_ASSERT_EQUAL(jget(o, "switch")->type, J_NULL);
+        CU_ASSERT_EQUAL(jget(o, "loop")->type, J_NULL);
+    }
+}
+
+/* A failed run: the exit status, ok:false, and an error containing `words`. */
+static void check_failure(const cell_run *c, int status, const char *words)
+{
+    if (c->status != status || (c->json_ok && str(&c->json, "error") != NULL && strstr(str(&c->json, "error"), words) == NULL))
+        fprintf(stderr, "\n  expected exit %d and an error with '%s'; got exit %d: %s\n", status, words, c->status,
+                c->last_line);
+    CU_ASSERT_EQUAL(c->status, status);
+    check_protocol_fields(c, NULL);
+    CU_ASSERT_FALSE(jget(&c->json, "ok")->boolean);
+    const char *error = str(&c->json, "error");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT_PTR_NOT_NULL(strstr(error, words));
+}
+
+static const char *impl_arg(void)
+{
+    return is_green() ? "--impl=green" : "--impl=threads";
+}
+
+/* Thread variants get small stacks here: ThreadSanitizer maps shadow for
+ * every thread's whole stack, which makes 8 MiB stacks slow to create.
+ * Green variants keep libgreen's default. Always the last argument of a
+ * RUN: NULL ends the list. */
+static const char *stack_arg(void)
+{
+    return is_green() ? NULL : "--stack-kib=256";
+}
+
+/* ---- the workloads ---- */
+
+static void test_switch(void)
+{
+    cell_run c;
+    RUN(&c, "switch", impl_arg(), "--n=500");
+    check_success(&c, "switch", 500);
+    CU_ASSERT_EQUAL(num(&c.json, "ops"), 1000);
+    CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 500);
+}
+
+static void test_yield(void)
+{
+    cell_run c;
+    RUN(&c, "yield", impl_arg(), "--n=1000");
+    check_success(&c, "yield", 1000);
+    CU_ASSERT_EQUAL(num(&c.json, "ops"), 2000);
+    if (is_green())
+        CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 2000);
+}
+
+static void test_spawn(void)
+{
+    cell_run c;
+    RUN(&c, "spawn", impl_arg(), "--n=30", "--stack-kib=128");
+    check_success(&c, "spawn", 30);
+    CU_ASSERT_EQUAL(num(&c.json, "ops"), 30);
+    CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(num(&c.json, "stack_kib"), 128);
+}
+
+static void test_spawn_alive(void)
+{
+    cell_run c;
+    RUN(&c, "spawn-alive", impl_arg(), "--n=30", stack_arg());
+    check_success(&c, "spawn-alive", 30);
+    CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 30);
+    /* Every task holds at least a page of stack. */
+    CU_ASSERT_TRUE(num(&c.json, "rss_per_task_bytes") >= 2048);
+    CU_ASSERT_TRUE(num(&c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
+}
+
+static void check_fetches(const cell_run *c, const char *workload, long long n)
+{
+    check_success(c, workload, n);
+    CU_ASSERT_EQUAL(num(&c->json, "ops"), n);
+    CU_ASSERT_EQUAL(num(&c->json, "tasks_completed"), n);
+    CU_ASSERT_EQUAL(num(&c->json, "bytes_received"), n * SERVER_SIZE);
+    CU_ASSERT_EQUAL(num(&c->json, "size"), SERVER_SIZE);
+}
+
+static void test_joinall(void)
+{
+    cell_run c;
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    RUN(&c, "joinall", impl_arg(), "--n=20", url, "--size=1000", "--delay-ms=20", stack_arg());
+    check_fetches(&c, "joinall", 20);
+    CU_ASSERT_EQUAL(num(&c.json, "delay_ms"), SERVER_DELAY_MS);
+    /* One hub starts all 20 before the first answer comes 20 ms later;
+     * threads may not all be up in time on a slow machine. */
+    if (is_green())
+        CU_ASSERT_EQUAL(num(&c.json, "max_in_flight"), 20);
+    CU_ASSERT_TRUE(num(&c.json, "max_in_flight") >= 1 && num(&c.json, "max_in_flight") <= 20);
+}
+
+static void test_pool(void)
+{
+    cell_run c;
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    RUN(&c, "pool", impl_arg(), "--n=20", "--concurrency=5", url, "--size=1000", stack_arg());
+    check_fetches(&c, "pool", 20);
+    CU_ASSERT_EQUAL(num(&c.json, "concurrency"), 5);
+    /* 20 ms per request: all 5 are in flight at once, never a 6th. */
+    CU_ASSERT_EQUAL(num(&c.json, "max_in_flight"), 5);
+}
+
+static void test_pool_k_above_n(void)
+{
+    cell_run c;
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    RUN(&c, "pool", impl_arg(), "--n=3", "--concurrency=10", url, "--size=1000", stack_arg());
+    check_fetches(&c, "pool", 3);
+    CU_ASSERT_TRUE(num(&c.json, "max_in_flight") <= 3);
+}
+
+static void test_joinall_own_server(void)
+{
+    /* No --url: the cell starts greenbench-server beside it itself. */
+    cell_run c;
+    RUN(&c, "joinall", impl_arg(), "--n=10", "--delay-ms=5", "--size=1000", stack_arg());
+    check_fetches(&c, "joinall", 10);
+    CU_ASSERT_EQUAL(num(&c.json, "delay_ms"), 5);
+    CU_ASSERT_PTR_NOT_NULL(str(&c.json, "note"));
+}
+
+static void test_wrong_size(void)
+{
+    /* The server sends 1000 bytes; the cell was told 999. */
+    cell_run c;
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    RUN(&c, "joinall", impl_arg(), "--n=5", url, "--size=999", stack_arg());
+    check_failure(&c, 1, "--size=999");
+    CU_ASSERT_EQUAL(num(&c.json, "errors"), 5);
+}
+
+/* ---- the failures of the protocol ---- */
+
+static void test_n_zero(void)
+{
+    static const char *const workloads[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", NULL };
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    for (const char *const *w = workloads; *w; w++) {
+        cell_run c;
+        RUN(&c, *w, impl_arg(), "--n=0", url);
+        check_failure(&c, 2, "--n=0");
+    }
+}
+
+static void test_concurrency_zero(void)
+{
+    cell_run c;
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    RUN(&c, "pool", impl_arg(), "--n=10", "--concurrency=0", url);
+    check_failure(&c, 2, "--concurrency=0");
+}
+
+/* A port nothing listens on: bound, never listening, so connect is refused. */
+static int closed_port(int *fd_out)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    *fd_out = fd;
+    return ntohs(a.sin_port);
+}
+
+static void test_closed_port(void)
+{
+    int fd;
+    char url[160];
+    snprintf(url, sizeof url, "--url=http://127.0.0.1:%d/", closed_port(&fd));
+    cell_run c;
+    RUN(&c, "joinall", impl_arg(), "--n=5", url);
+    check_failure(&c, 1, "connection refused");
+    CU_ASSERT_EQUAL(num(&c.json, "errors"), 5);
+    RUN(&c, "pool", impl_arg(), "--n=5", "--concurrency=2", url);
+    check_failure(&c, 1, "connection refused");
+    close(fd);
+}
+
+static void test_bad_url(void)
+{
+    cell_run c;
+    RUN(&c, "joinall", impl_arg(), "--n=5", "--url=ftp://127.0.0.1/");
+    check_failure(&c, 2, "http://");
+    RUN(&c, "joinall", impl_arg(), "--n=5", "--url=http://127.0.0.1:99999999/");
+    check_failure(&c, 2, "port");
+}
+
+static void test_too_few_files(void)
+{
+    /* 2000 connections at once with 100 descriptors: refused at once,
+     * naming the limit. */
+    cell_run c;
+    char url[160];
+    snprintf(url, sizeof url, "--url=%s", server_url);
+    run_cell_limits(&c, 100, (const char *const[]){ "joinall", impl_arg(), "--n=2000", url, NULL });
+    check_failure(&c, 1, "RLIMIT_NOFILE");
+}
+
+static void test_usage_errors(void)
+{
+    cell_run c;
+    RUN(&c, "no-such-workload", impl_arg());
+    check_failure(&c, 2, "unknown workload");
+    RUN(&c, "spawn", impl_arg(), "--no-such-option=1");
+    check_failure(&c, 2, "unknown option");
+    RUN(&c, "spawn", impl_arg(), "--n=ten");
+    check_failure(&c, 2, "--n=ten");
+    RUN(&c, "spawn");
+    check_failure(&c, 2, "--impl");
+    RUN(&c, "spawn", is_green() ? "--impl=threads" : "--impl=green");
+    check_failure(&c, 2, "no --impl=");
+}
+
+static void test_backend_mismatch(void)
+{
+    if (!is_green())
+        return;     /* The thread program has no backends to mismatch. */
+    const char *pair = cell_name() + strlen("greenbench-cell-");
+    const char *other_switch = strncmp(pair, "ucontext-", 9) == 0 ? "--switch=asm" : "--switch=ucontext";
+    const char *other_loop = strcmp(strrchr(pair, '-') + 1, "libuv") == 0 ? "--loop=libev" : "--loop=libuv";
+    cell_run c;
+    RUN(&c, "yield", "--impl=green", other_switch, "--n=10");
+    check_failure(&c, 2, "built with");
+    RUN(&c, "yield", "--impl=green", other_loop, "--n=10");
+    check_failure(&c, 2, "built with");
+    /* The right names are accepted. */
+    char sw[96], lp[64];
+    snprintf(sw, sizeof sw, "--switch=%.*s", (int)(strrchr(pair, '-') - pair), pair);
+    snprintf(lp, sizeof lp, "--loop=%s", strrchr(pair, '-') + 1);
+    RUN(&c, "yield", "--impl=green", sw, lp, "--n=10");
+    check_success(&c, "yield", 10);
+}
+
+static void test_help(void)
+{
+    cell_run c;
+    RUN(&c, "--help");
+    CU_ASSERT_EQUAL(c.status, 0);
+    static const char *const workloads[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", NULL };
+    for (const char *const *w = workloads; *w; w++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(c.out, *w));
+}
+
+/* ---- suite ---- */
+
+static int suite_init(void)
+{
+    char path[4096], err[256];
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
+    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, err, sizeof err) != 0) {
+        fprintf(stderr, "test_workloads: %s\n", err);
+        return -1;
+    }
+    snprintf(server_url, sizeof server_url, "%s", server.url);
+    return 0;
+}
+
+static int suite_cleanup(void)
+{
+    return server_child_stop(&server) == 0 ? 0 : -1;
+}
+
+static CU_TestInfo workload_tests[] = {
+    { "switch", test_switch },
+    { "yield", test_yield },
+    { "spawn", test_spawn },
+    { "spawn_alive", test_spawn_alive },
+    { "joinall", test_joinall },
+    { "pool", test_pool },
+    { "pool_k_above_n", test_pool_k_above_n },
+    { "joinall_own_server", test_joinall_own_server },
+    { "wrong_size", test_wrong_size },
+    { "backend_mismatch", test_backend_mismatch },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo protocol_tests[] = {
+    { "n_zero", test_n_zero },
+    { "concurrency_zero", test_concurrency_zero },
+    { "closed_port", test_closed_port },
+    { "bad_url", test_bad_url },
+    { "too_few_files", test_too_few_files },
+    { "usage_errors", test_usage_errors },
+    { "help", test_help },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "workloads", .pInitFunc = suite_init, .pCleanupFunc = suite_cleanup, .pTests = workload_tests },
+    { .pName = "protocol", .pInitFunc = suite_init, .pCleanupFunc = suite_cleanup, .pTests = protocol_tests },
+    CU_SUITE_INFO_NULL,
+};

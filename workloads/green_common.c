@@ -1,0 +1,23 @@
+/* workloads/green_common.c: hub set-up for the green variants (green_common.h). */
+#include "green_common.h"
+
+int green_common_init(cell_params *p, cell_result *r)
+{
+    green_options opts = { .stack_size = p->stack_kib > 0 ? (size_t)p->stack_kib * 1024 : 0 };
+    r->switch_used = green_backend_context();
+    r->loop_used = green_backend_loop();
+    int err = green_init(&opts);
+    if (err != 0)
+        return cell_fail(r, "green_init (--stack-kib=%lld): %s", p->stack_kib, green_strerror(err));
+    green_stats st;
+    if (green_stats_get(&st) == 0 && p->stack_kib <= 0)
+        p->stack_kib = (long long)(st.stack_size / 1024);
+    return 0;
+}
+
+void green_common_fini(cell_result *r)
+{
+    int err = green_fini();
+    if (err != 0 && r->ok)
+        cell_fail(r, "green_fini: %s", green_strerror(err));
+}

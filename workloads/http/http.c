@@ -1,0 +1,285 @@
+/* workloads/http/http.c: URL, request, response parser and fetch driver of
+ * the cells' HTTP/1.1 client (http.h); no system call but through http_io. */
+#include "http.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- the target ---- */
+
+int http_target_init(http_target *t, const char *url, long long expect_size, double timeout,
+                     char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->expect_size = expect_size;
+    t->timeout = timeout;
+    if (strlen(url) >= sizeof t->url) {
+        snprintf(err, errlen, "--url: longer than %zu bytes", sizeof t->url - 1);
+        return -1;
+    }
+    strcpy(t->url, url);
+    if (strncasecmp(url, "https://", 8) == 0) {
+        snprintf(err, errlen, "--url=%s: https is not supported (the local server speaks plain http)", url);
+        return -1;
+    }
+    if (strncasecmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "--url=%s: expected http://HOST[:PORT][/PATH]", url);
+        return -1;
+    }
+    const char *authority = url + 7;
+    const char *path = strchr(authority, '/');
+    size_t alen = path ? (size_t)(path - authority) : strlen(authority);
+    if (path == NULL)
+        path = "/";
+    char host[256], port[16] = "80";
+    const char *colon;
+    if (alen == 0 || alen >= sizeof host) {
+        snprintf(err, errlen, "--url=%s: no host, or a host too long", url);
+        return -1;
+    }
+    if (authority[0] == '[') {                  /* [IPv6]:port */
+        const char *close = memchr(authority, ']', alen);
+        if (close == NULL) {
+            snprintf(err, errlen, "--url=%s: unclosed '[' in the host", url);
+            return -1;
+        }
+        memcpy(host, authority + 1, (size_t)(close - authority - 1));
+        host[close - authority - 1] = '\0';
+        colon = close + 1 < authority + alen && close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = memchr(authority, ':', alen);
+        size_t hlen = colon ? (size_t)(colon - authority) : alen;
+        memcpy(host, authority, hlen);
+        host[hlen] = '\0';
+    }
+    if (colon != NULL) {
+        size_t plen = (size_t)(authority + alen - colon - 1);
+        if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") < plen || atoi(colon + 1) > 65535) {
+            snprintf(err, errlen, "--url=%s: bad port", url);
+            return -1;
+        }
+        memcpy(port, colon + 1, plen);
+        port[plen] = '\0';
+    }
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV }, *res;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "--url=%s: cannot resolve '%s': %s", url, host, gai_strerror(gai));
+        return -1;
+    }
+    memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
+    t->addrlen = res->ai_addrlen;
+    t->family = res->ai_family;
+    freeaddrinfo(res);
+    int n = snprintf(t->request, sizeof t->request,
+                     "GET %s HTTP/1.1\r\n"
+                     "Host: %.*s\r\n"
+                     "User-Agent: greenbench\r\n"
+                     "Accept: */*\r\n"
+                     "Connection: close\r\n"
+                     "\r\n",
+                     path, (int)alen, authority);
+    if (n < 0 || (size_t)n >= sizeof t->request) {
+        snprintf(err, errlen, "--url=%s: the request would be longer than %zu bytes", url, sizeof t->request);
+        return -1;
+    }
+    t->request_len = (size_t)n;
+    return 0;
+}
+
+/* ---- the response parser ---- */
+
+void http_parser_init(http_parser *p)
+{
+    p->head_len = 0;
+    p->head_done = false;
+    p->status = 0;
+    p->content_length = -1;
+    p->body_bytes = 0;
+    p->server_closes = false;
+}
+
+/* Does the header line [line, end) name `name` (case-insensitively)? Then
+ * *value points at its value, leading blanks skipped. */
+static bool header_is(const char *line, const char *end, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if ((size_t)(end - line) <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return false;
+    const char *v = line + n + 1;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    *value = v;
+    return true;
+}
+
+/* Parse p->head: the status line and the headers that matter. */
+static int parse_head(http_parser *p)
+{
+    const char *s = p->head, *end = p->head + p->head_len;
+    if (p->head_len < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ')
+        return HTTP_EBADRESPONSE;
+    int status = 0;
+    for (int i = 9; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return HTTP_EBADRESPONSE;
+        status = status * 10 + (s[i] - '0');
+    }
+    p->status = status;
+    p->server_closes = s[7] == '0';     /* HTTP/1.0 closes unless told otherwise. */
+    const char *line = memchr(s, '\n', (size_t)(end - s));
+    while (line != NULL && ++line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (eol == NULL)
+            break;
+        const char *stop = eol > line && eol[-1] == '\r' ? eol - 1 : eol, *v;
+        if (header_is(line, stop, "Content-Length", &v)) {
+            long long len = 0;
+            if (v == stop)
+                return HTTP_EBADRESPONSE;
+            for (; v < stop && *v >= '0' && *v <= '9'; v++) {
+                if (len > (1LL << 50))
+                    return HTTP_EBADRESPONSE;
+                len = len * 10 + (*v - '0');
+            }
+            if (v != stop && *v != ' ' && *v != '\t')
+                return HTTP_EBADRESPONSE;
+            p->content_length = len;
+        } else if (header_is(line, stop, "Transfer-Encoding", &v)) {
+            if ((size_t)(stop - v) >= 7 && strncasecmp(v, "chunked", 7) == 0)
+                return HTTP_ECHUNKED;
+        } else if (header_is(line, stop, "Connection", &v)) {
+            if ((size_t)(stop - v) >= 5 && strncasecmp(v, "close", 5) == 0)
+                p->server_closes = true;
+            else if ((size_t)(stop - v) >= 10 && strncasecmp(v, "keep-alive", 10) == 0)
+                p->server_closes = false;
+        }
+        line = eol;
+    }
+    return 0;
+}
+
+static int body_done(const http_parser *p)
+{
+    if (p->content_length < 0)
+        return 0;
+    if (p->body_bytes > p->content_length)
+        return HTTP_ETOOLONG;
+    return p->body_bytes == p->content_length;
+}
+
+int http_parser_feed(http_parser *p, const char *data, size_t len)
+{
+    if (!p->head_done) {
+        /* Copy into head until the blank line; search from where the last
+         * feed could have left a partial "\r\n\r\n". */
+        size_t room = sizeof p->head - p->head_len, take = len < room ? len : room;
+        size_t from = p->head_len > 3 ? p->head_len - 3 : 0;
+        memcpy(p->head + p->head_len, data, take);
+        p->head_len += take;
+        const char *blank = memmem(p->head + from, p->head_len - from, "\r\n\r\n", 4);
+        size_t head_end;
+        if (blank != NULL) {
+            head_end = (size_t)(blank - p->head) + 4;
+        } else {
+            /* Tolerate bare "\n\n" too. */
+            blank = memmem(p->head + from, p->head_len - from, "\n\n", 2);
+            if (blank == NULL)
+                return p->head_len == sizeof p->head ? HTTP_EHEADTOOBIG : 0;
+            head_end = (size_t)(blank - p->head) + 2;
+        }
+        /* The bytes of this feed past the head are body. */
+        size_t head_here = head_end - (p->head_len - take);
+        data += head_here;
+        len -= head_here;
+        p->head_len = head_end;
+        p->head_done = true;
+        int err = parse_head(p);
+        if (err != 0)
+            return err;
+    }
+    p->body_bytes += (long long)len;
+    return body_done(p);
+}
+
+int http_parser_eof(http_parser *p)
+{
+    if (p->head_done && p->content_length < 0)
+        return 1;
+    return HTTP_ETRUNCATED;
+}
+
+/* ---- fetching ---- */
+
+int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen, http_result *res)
+{
+    double deadline = io->now() + t->timeout;
+    http_parser p;
+    http_parser_init(&p);
+    res->status = 0;
+    res->body_bytes = 0;
+    int fd = io->connect(t, deadline);
+    if (fd < 0)
+        return fd;
+    int err = 0;
+    ssize_t sent = io->send(fd, t->request, t->request_len, deadline);
+    if (sent < 0) {
+        err = (int)sent;
+        goto done;
+    }
+    for (;;) {
+        ssize_t got = io->recv(fd, buf, buflen, deadline);
+        if (got < 0) {
+            err = (int)got;
+            break;
+        }
+        int r = got == 0 ? http_parser_eof(&p) : http_parser_feed(&p, buf, (size_t)got);
+        if (r != 0) {
+            err = r < 0 ? r : 0;
+            break;
+        }
+    }
+    res->status = p.status;
+    res->body_bytes = p.body_bytes;
+    if (err == 0 && p.status != 200)
+        err = HTTP_ESTATUS;
+    if (err == 0 && t->expect_size >= 0 && p.body_bytes != t->expect_size)
+        err = HTTP_ESIZE;
+done:
+    /* The whole response is in (or the request failed): end the connection
+     * with a reset rather than a FIN. SO_LINGER {1, 0} makes close() send
+     * RST, so neither side keeps the connection in TIME_WAIT for 60 s; with
+     * tens of thousands of connections per repetition and ~28 000 ephemeral
+     * ports, TIME_WAIT would otherwise run the ports out across repetitions.
+     * Nothing is lost: every byte the server sent has been read. */
+    {
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);
+    }
+    return err;
+}
+
+const char *http_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case HTTP_EBADRESPONSE: return "not an HTTP/1.x response";
+    case HTTP_ESTATUS: return "HTTP status other than 200";
+    case HTTP_ESIZE: return "body length differs from --size";
+    case HTTP_ETRUNCATED: return "the server closed the connection before the whole body";
+    case HTTP_EHEADTOOBIG: return "response header too large";
+    case HTTP_ECHUNKED: return "chunked transfer encoding is not supported";
+    case HTTP_ETOOLONG: return "more body than Content-Length";
+    case -ETIMEDOUT: return "timed out";
+    default: return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
+    }
+}

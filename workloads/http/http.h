@@ -1,0 +1,112 @@
+/* workloads/http/http.h: the one HTTP/1.1 client of every C cell variant.
+ *
+ * http.c holds everything but the system calls: URL parsing, the request,
+ * the response parser and the fetch driver, http_fetch(). The calls come
+ * through a small table, struct http_io, in two flavours:
+ *   http_blocking.c  blocking sockets with SO_SNDTIMEO / SO_RCVTIMEO (thread variants)
+ *   http_green.c     libgreen's cooperative sockets (green variants)
+ * so that green and thread variants send the same bytes and parse the same
+ * way; only how they wait differs. One indirect call per system call costs
+ * nothing next to the system call (~1 us on the project's machines).
+ *
+ * Every request is a new connection ("Connection: close"), read to the last
+ * byte of the body and checked; errors are negative codes: a negative errno
+ * for the system's (-ECONNREFUSED, -ETIMEDOUT, ...) or an HTTP_E* below for
+ * the response's. */
+#ifndef GREEN_HTTP_H
+#define GREEN_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Errors of the response itself, below libgreen's and errno's ranges. */
+enum {
+    HTTP_EBADRESPONSE = -4000,  /* Not an HTTP/1.x response. */
+    HTTP_ESTATUS = -4001,       /* A status other than 200. */
+    HTTP_ESIZE = -4002,         /* Body length differs from what was expected. */
+    HTTP_ETRUNCATED = -4003,    /* The server closed before the whole body. */
+    HTTP_EHEADTOOBIG = -4004,   /* Response header over HTTP_MAX_HEAD bytes. */
+    HTTP_ECHUNKED = -4005,      /* Transfer-Encoding: chunked (not supported). */
+    HTTP_ETOOLONG = -4006       /* More body than Content-Length said. */
+};
+
+#define HTTP_MAX_HEAD 1024
+/* Bytes asked for per read: the same for both flavours. */
+#define HTTP_READ_CHUNK 16384
+
+/* Where and what to fetch; made once, before timing, shared read-only by
+ * every task (and every thread). */
+typedef struct http_target {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int family;
+    char url[512];
+    char request[768];          /* The whole GET request, ready to send. */
+    size_t request_len;
+    long long expect_size;      /* Body length every response must have; -1: Content-Length's. */
+    double timeout;             /* Seconds one fetch may take, connect to last byte. */
+} http_target;
+
+/* Parse url ("http://HOST[:PORT][/PATH]"; HOST a numeric address, [IPv6],
+ * or a name, resolved here, once, with getaddrinfo) and build the request.
+ * Returns 0, or -1 with a message in err. Blocks while it resolves. */
+int http_target_init(http_target *t, const char *url, long long expect_size, double timeout,
+                     char *err, size_t errlen);
+
+/* ---- the response parser (exposed for the tests) ---- */
+
+typedef struct http_parser {
+    char head[HTTP_MAX_HEAD];   /* Status line and headers, until the blank line. */
+    size_t head_len;
+    bool head_done;
+    int status;
+    long long content_length;   /* -1: none given, the body runs to end of file. */
+    long long body_bytes;
+    bool server_closes;         /* "Connection: close" in the response. */
+} http_parser;
+
+void http_parser_init(http_parser *p);
+
+/* Feed the next len bytes of the response. Returns 1 when the response is
+ * complete (the whole body seen), 0 when more is needed, or an HTTP_E* code. */
+int http_parser_feed(http_parser *p, const char *data, size_t len);
+
+/* The connection reached end of file: 1 if that completes the response (a
+ * body without Content-Length), or HTTP_ETRUNCATED. */
+int http_parser_eof(http_parser *p);
+
+/* ---- fetching ---- */
+
+/* The system calls under http_fetch. deadline is in seconds of
+ * CLOCK_MONOTONIC (now() + timeout); each call fails with -ETIMEDOUT once it
+ * has passed. */
+typedef struct http_io {
+    const char *name;
+    double (*now)(void);
+    /* A new socket connected to t->addr: the fd, or a negative error. */
+    int (*connect)(const http_target *t, double deadline);
+    /* Send all of buf: len, or a negative error. */
+    ssize_t (*send)(int fd, const void *buf, size_t len, double deadline);
+    /* Receive up to len bytes: the count (0: end of file), or a negative error. */
+    ssize_t (*recv)(int fd, void *buf, size_t len, double deadline);
+} http_io;
+
+extern const http_io http_io_blocking;   /* http_blocking.c */
+extern const http_io http_io_green;      /* http_green.c: only in green programs */
+
+typedef struct http_result {
+    int status;                 /* HTTP status, 0 if none came. */
+    long long body_bytes;       /* Body bytes received. */
+} http_result;
+
+/* Connect, send t->request, read the whole response into buf (of buflen,
+ * at least HTTP_READ_CHUNK bytes; its content is not kept), check it, close.
+ * Returns 0 or a negative code; *res is filled either way. */
+int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen, http_result *res);
+
+/* A message for a code of http_fetch: HTTP_E*, or strerror of a negative errno. */
+const char *http_strerror(int err);
+
+#endif /* GREEN_HTTP_H */

@@ -1,0 +1,98 @@
+/* workloads/joinall/threads.c: the joinall workload, thread side: one
+ * pthread per request, each fetching --url once over a new connection with
+ * the blocking HTTP client, then every thread joined. ns_per_op is
+ * wall / N, so that 1e9 / ns_per_op is requests per second. */
+#include "cell.h"
+#include "fetch.h"
+#include "threads_common.h"
+
+#include <stdlib.h>
+
+/* What every thread shares: written before the threads start, read-only
+ * after but for the gauge. */
+static struct {
+    const http_target *target;
+    fetch_gauge gauge;
+} J;
+
+static void *fetch_thread(void *arg)
+{
+    fetch_task *t = arg;
+    char buf[HTTP_READ_CHUNK];
+    http_result res;
+    fetch_gauge_enter(&J.gauge);
+    t->err = http_fetch(&http_io_blocking, J.target, buf, sizeof buf, &res);
+    fetch_gauge_leave(&J.gauge);
+    t->status = res.status;
+    t->bytes = res.body_bytes;
+    return NULL;
+}
+
+/* Start one thread per task, then join them all. Returns 0, or -1 with r
+ * failed if a thread could not be created (those that were are joined). */
+static int run_all(fetch_task *tasks, pthread_t *threads, long long n, const pthread_attr_t *attr,
+                   cell_result *r)
+{
+    long long created;
+    int err = 0;
+    for (created = 0; created < n; created++) {
+        err = pthread_create(&threads[created], attr, fetch_thread, &tasks[created]);
+        if (err != 0)
+            break;
+    }
+    for (long long i = 0; i < created; i++)
+        pthread_join(threads[i], NULL);
+    if (err != 0)
+        return threads_create_failed(r, err, created);
+    return 0;
+}
+
+int joinall_threads(cell_params *p, cell_result *r)
+{
+    fetch_setup s;
+    if (fetch_setup_init(&s, p, r, false) != 0)
+        return -1;
+    int rc = -1;
+    pthread_attr_t attr;
+    fetch_task *tasks = NULL;
+    pthread_t *threads = NULL;
+    if (threads_check_room(s.n + 1, "one thread per request", r) != 0)
+        goto fail_setup;
+    if (threads_attr_init(&attr, p, r, 2 * HTTP_READ_CHUNK / 1024) != 0)
+        goto fail_setup;
+    tasks = calloc((size_t)s.n, sizeof *tasks);
+    threads = calloc((size_t)s.n, sizeof *threads);
+    if (tasks == NULL || threads == NULL) {
+        cell_fail(r, "out of memory for %lld tasks", s.n);
+        goto fail_alloc;
+    }
+    J.target = &s.target;
+
+    /* Warm-up: a few requests the same way, untimed. */
+    long long warm = s.n < FETCH_WARMUP ? s.n : FETCH_WARMUP;
+    fetch_tasks_reset(tasks, warm);
+    if (run_all(tasks, threads, warm, &attr, r) != 0)
+        goto fail_alloc;
+    if (fetch_tally(&s, tasks, warm, r) != 0)
+        goto fail_alloc;
+    fetch_tasks_reset(tasks, s.n);
+    atomic_store(&J.gauge.peak, 0);
+
+    cell_measure_begin(r);
+    int created_ok = run_all(tasks, threads, s.n, &attr, r);
+    cell_measure_end(r);
+    if (created_ok != 0)
+        goto fail_alloc;
+
+    r->ops = s.n;
+    rc = fetch_tally(&s, tasks, s.n, r);
+    if (fetch_check_in_flight(&s, r, atomic_load(&J.gauge.peak)) != 0)
+        rc = -1;
+fail_alloc:
+    free(tasks);
+    free(threads);
+    pthread_attr_destroy(&attr);
+fail_setup:
+    fetch_setup_close(&s);
+    return rc;
+}

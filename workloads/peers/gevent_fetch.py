@@ -1,0 +1,227 @@
+# workloads/peers/gevent_fetch.py: what the gevent peer's joinall and pool
+# share, as workloads/fetch.c does for ours: the defaults, the server (--url,
+# or a greenbench-server started beside the program), the limit checks, one
+# fetch the seed's way (urllib.request after monkey.patch_all()), the
+# in-flight gauge and the tally of checks into the result.
+import errno
+import os
+import resource
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+
+import gevent
+
+import gevent_cell as cell
+
+DEFAULT_N = 100
+DEFAULT_K = 10
+DEFAULT_DELAY_MS = 10
+DEFAULT_SIZE = 1024
+WARMUP = 16
+TIMEOUT_S = 30.0
+FD_RESERVE = 64
+
+NOTE = ("urllib.request after monkey.patch_all(), as the seed program: a new connection per request "
+        "(\"Connection: close\"), no proxy; gevent's default resolver runs getaddrinfo in its thread pool "
+        "for every request, even for a numeric address, where ours resolves once.")
+
+
+class Task:
+    __slots__ = ("err", "status", "bytes")
+
+    def __init__(self):
+        self.err = None          # None, or the exception (or a message) of a failed fetch.
+        self.status = 0
+        self.bytes = 0
+
+
+class Gauge:
+    """Requests in flight now and at most (one hub, one thread: plain integers)."""
+
+    def __init__(self):
+        self.now = self.peak = 0
+
+    def enter(self):
+        self.now += 1
+        if self.now > self.peak:
+            self.peak = self.now
+
+    def leave(self):
+        self.now -= 1
+
+
+class Setup:
+    def __init__(self):
+        self.url = None
+        self.n = self.k = 0
+        self.expect_size = None   # None: each response's Content-Length.
+        self.timeout = TIMEOUT_S
+        self.server = None
+        self.opener = None
+
+
+def check_connections(k):
+    """The same check as sysinfo.c: RLIMIT_NOFILE and the ephemeral ports."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and k + FD_RESERVE > soft:
+        return ("%d connections at once need about %d open files, but RLIMIT_NOFILE is %d "
+                "(hard limit %d): raise it (ulimit -n, limits.conf) or lower --n / --concurrency"
+                % (k, k + FD_RESERVE, soft, hard))
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        if k > hi - lo + 1:
+            return ("%d connections at once need as many local ports, but net.ipv4.ip_local_port_range "
+                    "is %d-%d (%d ports): widen it or lower --n / --concurrency" % (k, lo, hi, hi - lo + 1))
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def start_server(s, delay_ms, size, r):
+    """Run the greenbench-server beside this program; read its URL (within 10 s)."""
+    folder = cell.bin_dir()
+    path = os.path.join(folder, "greenbench-server") if folder else None
+    if path is None or not os.access(path, os.X_OK):
+        r.fail("no --url given and no greenbench-server beside this program to start")
+    try:
+        s.server = subprocess.Popen([path, "--delay-ms", str(delay_ms), "--size", str(size), "--port", "0"],
+                                    stdout=subprocess.PIPE)
+    except OSError as e:
+        r.fail("no --url given, and starting our own server failed: %s" % e)
+    line = b""
+    with gevent.Timeout(10, False):
+        line = s.server.stdout.readline()
+    s.server.stdout.close()
+    url = line.decode("ascii", "replace").strip()
+    if not url.startswith("http://"):
+        stop_server(s)
+        r.fail("no --url given, and our own server printed %s instead of its URL"
+               % ("nothing within 10 s" if not url else repr(url)))
+    s.url = url
+
+
+def stop_server(s):
+    if s.server is None:
+        return
+    s.server.terminate()
+    try:
+        s.server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        s.server.kill()
+        s.server.wait()
+    s.server = None
+
+
+def setup_init(p, r, pool):
+    """Defaults, checks, the server and the client. pool: --concurrency applies."""
+    s = Setup()
+    if p.n is None:
+        p.n = DEFAULT_N
+    if p.n == 0:
+        r.fail("--n=0: %s needs at least one request" % p.workload)
+    s.n = p.n
+    if pool:
+        if p.concurrency is None:
+            p.concurrency = DEFAULT_K
+        if p.concurrency == 0:
+            r.fail("--concurrency=0: a pool needs room for at least one task")
+        s.k = min(p.concurrency, p.n)
+    else:
+        s.k = p.n
+    msg = check_connections(s.k)
+    if msg:
+        r.fail(msg)
+    if p.url is None:
+        if p.delay_ms is None:
+            p.delay_ms = DEFAULT_DELAY_MS
+        if p.size is None:
+            p.size = DEFAULT_SIZE
+        start_server(s, p.delay_ms, p.size, r)
+        r.add_note("No --url: the cell ran its own greenbench-server (%d ms, %d bytes)." % (p.delay_ms, p.size))
+    else:
+        s.url = p.url
+    if not s.url.startswith("http://"):
+        stop_server(s)
+        r.fail("--url=%s: only http:// URLs are supported" % s.url)
+    s.expect_size = p.size
+    s.timeout = TIMEOUT_S + (p.delay_ms / 1000.0 if p.delay_ms else 0.0)
+    # urllib.request as the seed uses it, less the proxies of the environment.
+    s.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    r.switch_used = "greenlet"
+    r.loop_used = cell.loop_name()
+    r.add_note(NOTE)
+    return s
+
+
+def fetch_one(s, task):
+    """One GET, the whole body read and checked; the outcome goes into task."""
+    try:
+        with s.opener.open(s.url, timeout=s.timeout) as resp:
+            body = resp.read()
+            task.status = resp.status
+            task.bytes = len(body)
+            length = resp.headers.get("Content-Length")
+    except urllib.error.HTTPError as e:
+        task.status = e.code
+        task.err = "status"
+        return
+    except Exception as e:  # URLError, timeouts, resets: kept for the tally.
+        task.err = e
+        return
+    expect = s.expect_size
+    if expect is None and length is not None and length.isdigit():
+        expect = int(length)
+    if task.status != 200:
+        task.err = "status"
+    elif expect is not None and task.bytes != expect:
+        task.err = "size"
+
+
+def _os_error(e):
+    """The OSError under a urllib error, if any."""
+    while isinstance(e, urllib.error.URLError) and not isinstance(e.reason, str):
+        e = e.reason
+    return e if isinstance(e, OSError) else None
+
+
+def tally(s, tasks, r):
+    """Sum the tasks into the result's checks; fail with the first error, worded for a person."""
+    ok = failed = nbytes = 0
+    first = None
+    for t in tasks:
+        nbytes += t.bytes
+        if t.err is None:
+            ok += 1
+        else:
+            failed += 1
+            if first is None:
+                first = t
+    r.tasks_completed, r.bytes_received, r.errors = ok, nbytes, failed
+    if first is None:
+        return
+    head = "%d of %d requests failed; first: GET %s: " % (failed, len(tasks), s.url)
+    if first.err == "status":
+        r.fail(head + "HTTP status %d" % first.status)
+    if first.err == "size":
+        r.fail(head + "body of %d bytes, --size=%s" % (first.bytes, s.expect_size))
+    e = _os_error(first.err)
+    if isinstance(e, ConnectionRefusedError):
+        r.fail(head + "connection refused (is the server running there?)")
+    if isinstance(e, (socket.timeout, TimeoutError)) or isinstance(first.err, (socket.timeout, TimeoutError)):
+        r.fail(head + "no complete response within %.0f s" % s.timeout)
+    if e is not None and e.errno in (errno.EMFILE, errno.ENFILE):
+        r.fail(head + "%s (RLIMIT_NOFILE / fs.file-max)" % e)
+    if e is not None and e.errno == errno.EADDRNOTAVAIL:
+        r.fail(head + "%s (ephemeral ports used up: net.ipv4.ip_local_port_range, or connections in TIME_WAIT)" % e)
+    r.fail(head + "%s: %s" % (type(first.err).__name__, first.err))
+
+
+def check_in_flight(s, r, peak):
+    r.max_in_flight = peak
+    if peak > s.k:
+        r.fail("%d requests were in flight at once, more than the %d allowed" % (peak, s.k))
+    if peak < s.k:
+        r.add_note("At most %d of the %d allowed requests were in flight at once." % (peak, s.k))

@@ -1,0 +1,307 @@
+// workloads/peers/go/fetch.go: what joinall.go and pool.go share, as
+// workloads/fetch.c does for ours: the defaults, the server (--url, or a
+// greenbench-server this program starts beside itself), the limit checks,
+// one fetch, the in-flight gauge and the tally of checks into the result.
+//
+// The client is net/http with keep-alives off: every request is a new
+// connection with "Connection: close", like our C client; no proxy, no
+// compression, no HTTP/2.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	fetchDefaultN       = 100
+	fetchDefaultK       = 10
+	fetchDefaultDelayMs = 10
+	fetchDefaultSize    = 1024
+	fetchWarm           = 16
+	fetchTimeoutS       = 30.0
+	fdReserve           = 64
+)
+
+type fetchTask struct {
+	err    error
+	status int
+	bytes  int64
+}
+
+type fetchSetup struct {
+	url        string
+	n, k       int64
+	expectSize int64 // -1: the Content-Length of each response.
+	timeout    time.Duration
+	client     *http.Client
+	server     *exec.Cmd
+}
+
+// gauge counts the requests in flight now and at most.
+type gauge struct{ now, peak int64 }
+
+func (g *gauge) enter() {
+	v := atomic.AddInt64(&g.now, 1)
+	for {
+		peak := atomic.LoadInt64(&g.peak)
+		if v <= peak || atomic.CompareAndSwapInt64(&g.peak, peak, v) {
+			return
+		}
+	}
+}
+
+func (g *gauge) leave() { atomic.AddInt64(&g.now, -1) }
+
+// checkConnections fails when k connections at once cannot fit RLIMIT_NOFILE
+// or the ephemeral port range (the same check as sysinfo.c).
+func checkConnections(k int64) error {
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil && rl.Cur != ^uint64(0) && k+fdReserve > int64(rl.Cur) {
+		return fmt.Errorf("%d connections at once need about %d open files, but RLIMIT_NOFILE is %d "+
+			"(hard limit %d): raise it (ulimit -n, limits.conf) or lower --n / --concurrency",
+			k, k+fdReserve, rl.Cur, rl.Max)
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			lo, e1 := strconv.ParseInt(f[0], 10, 64)
+			hi, e2 := strconv.ParseInt(f[1], 10, 64)
+			if e1 == nil && e2 == nil && k > hi-lo+1 {
+				return fmt.Errorf("%d connections at once need as many local ports, but net.ipv4.ip_local_port_range "+
+					"is %d-%d (%d ports): widen it or lower --n / --concurrency", k, lo, hi, hi-lo+1)
+			}
+		}
+	}
+	return nil
+}
+
+// startServer runs the greenbench-server beside this program and reads the
+// URL from its first line of output (within 10 s).
+func startServer(s *fetchSetup, delayMs, size int64) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(filepath.Dir(self), "greenbench-server")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no --url given and no greenbench-server beside this program to start")
+	}
+	cmd := exec.Command(path, "--delay-ms", strconv.FormatInt(delayMs, 10), "--size", strconv.FormatInt(size, 10),
+		"--port", "0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("no --url given, and starting our own server failed: %v", err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(out).ReadString('\n')
+		line <- strings.TrimSpace(l)
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case l := <-line:
+		if !strings.HasPrefix(l, "http://") {
+			stopServer(cmd)
+			return fmt.Errorf("no --url given, and our own server printed %q instead of its URL", l)
+		}
+		s.url, s.server = l, cmd
+		return nil
+	case <-time.After(10 * time.Second):
+		stopServer(cmd)
+		return fmt.Errorf("no --url given, and our own server printed no URL within 10 s")
+	}
+}
+
+func stopServer(cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// fetchSetupInit fills in the defaults, checks them, finds or starts the
+// server and makes the client. pool: --concurrency applies.
+func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
+	if p.n < 0 {
+		p.n = fetchDefaultN
+	}
+	if p.n == 0 {
+		return r.fail("--n=0: %s needs at least one request", p.workload)
+	}
+	s.n = p.n
+	if pool {
+		if p.concurrency < 0 {
+			p.concurrency = fetchDefaultK
+		}
+		if p.concurrency == 0 {
+			return r.fail("--concurrency=0: a pool needs room for at least one task")
+		}
+		s.k = p.concurrency
+		if s.k > p.n {
+			s.k = p.n
+		}
+	} else {
+		s.k = p.n
+	}
+	if err := checkConnections(s.k); err != nil {
+		return r.fail("%v", err)
+	}
+	if !p.hasURL {
+		if p.delayMs < 0 {
+			p.delayMs = fetchDefaultDelayMs
+		}
+		if p.size < 0 {
+			p.size = fetchDefaultSize
+		}
+		if err := startServer(s, p.delayMs, p.size); err != nil {
+			return r.fail("%v", err)
+		}
+		r.addNote("No --url: the cell ran its own greenbench-server (%d ms, %d bytes).", p.delayMs, p.size)
+	} else {
+		s.url = p.url
+	}
+	if !strings.HasPrefix(s.url, "http://") {
+		fetchSetupClose(s)
+		return r.fail("--url=%s: only http:// URLs are supported", s.url)
+	}
+	s.expectSize = p.size
+	delay := p.delayMs
+	if delay < 0 {
+		delay = 0
+	}
+	s.timeout = time.Duration(fetchTimeoutS*float64(time.Second)) + time.Duration(delay)*time.Millisecond
+	dialer := &net.Dialer{Timeout: s.timeout}
+	transport := &http.Transport{
+		Proxy:               nil, // Direct, whatever http_proxy says, like ours.
+		DialContext:         dialer.DialContext,
+		DisableKeepAlives:   true, // A new connection per request, "Connection: close".
+		DisableCompression:  true, // No "Accept-Encoding: gzip": the same request as ours.
+		ForceAttemptHTTP2:   false,
+		MaxIdleConnsPerHost: -1,
+	}
+	s.client = &http.Client{Transport: transport, Timeout: s.timeout}
+	return nil
+}
+
+func fetchSetupClose(s *fetchSetup) {
+	if s.server != nil {
+		stopServer(s.server)
+		s.server = nil
+	}
+}
+
+// fetchOne makes one GET, reads the whole body and checks status and length.
+func fetchOne(s *fetchSetup, buf []byte, t *fetchTask) {
+	resp, err := s.client.Get(s.url)
+	if err != nil {
+		t.err = err
+		return
+	}
+	t.status = resp.StatusCode
+	n, err := io.CopyBuffer(io.Discard, resp.Body, buf)
+	resp.Body.Close()
+	t.bytes = n
+	switch {
+	case err != nil:
+		t.err = err
+	case resp.StatusCode != http.StatusOK:
+		t.err = errStatus
+	case s.expectSize >= 0 && n != s.expectSize:
+		t.err = errSize
+	case s.expectSize < 0 && resp.ContentLength >= 0 && n != resp.ContentLength:
+		t.err = errSize
+	}
+}
+
+var (
+	errStatus = errors.New("HTTP status other than 200")
+	errSize   = errors.New("body length differs from --size")
+)
+
+// fetchTally sums the tasks into the result's checks and fails it with the
+// first error, worded for a person, if any request failed.
+func fetchTally(s *fetchSetup, tasks []fetchTask, r *result) error {
+	var ok, bytes, failed int64
+	var first *fetchTask
+	for i := range tasks {
+		bytes += tasks[i].bytes
+		if tasks[i].err == nil {
+			ok++
+		} else {
+			failed++
+			if first == nil {
+				first = &tasks[i]
+			}
+		}
+	}
+	r.tasksCompleted, r.bytesReceived, r.errors = ok, bytes, failed
+	if first == nil {
+		return nil
+	}
+	n := int64(len(tasks))
+	switch {
+	case first.err == errStatus:
+		return r.fail("%d of %d requests failed; first: GET %s: HTTP status %d", failed, n, s.url, first.status)
+	case first.err == errSize:
+		return r.fail("%d of %d requests failed; first: GET %s: body of %d bytes, --size=%d",
+			failed, n, s.url, first.bytes, s.expectSize)
+	case errors.Is(first.err, syscall.ECONNREFUSED):
+		return r.fail("%d of %d requests failed; first: GET %s: connection refused (is the server running there?)",
+			failed, n, s.url)
+	case errors.Is(first.err, context.DeadlineExceeded) || os.IsTimeout(first.err):
+		return r.fail("%d of %d requests failed; first: GET %s: no complete response within %.0f s",
+			failed, n, s.url, s.timeout.Seconds())
+	case errors.Is(first.err, syscall.EMFILE) || errors.Is(first.err, syscall.ENFILE):
+		return r.fail("%d of %d requests failed; first: GET %s: %v (RLIMIT_NOFILE / fs.file-max)",
+			failed, n, s.url, first.err)
+	case errors.Is(first.err, syscall.EADDRNOTAVAIL):
+		return r.fail("%d of %d requests failed; first: GET %s: %v (ephemeral ports used up: "+
+			"net.ipv4.ip_local_port_range, or connections in TIME_WAIT)", failed, n, s.url, first.err)
+	default:
+		return r.fail("%d of %d requests failed; first: GET %s: %v", failed, n, s.url, first.err)
+	}
+}
+
+// checkInFlight records the most requests in flight at once: more than k
+// fails the cell, fewer goes into the note.
+func checkInFlight(s *fetchSetup, r *result, peak int64) error {
+	r.maxInFlight = peak
+	if peak > s.k {
+		return r.fail("%d requests were in flight at once, more than the %d allowed", peak, s.k)
+	}
+	if peak < s.k {
+		r.addNote("At most %d of the %d allowed requests were in flight at once.", peak, s.k)
+	}
+	return nil
+}
+
+// fetchNote says what the figure includes that ours does not.
+func fetchNote(r *result) {
+	r.loopUsed = "netpoll"
+	r.switchUsed = "goroutine"
+	r.addNote("net/http client with keep-alives off (a new connection per request), no proxy, no gzip; " +
+		"waits in Go's netpoller (epoll); the figure includes net/http's own goroutines per connection.")
+}

@@ -1,0 +1,3 @@
+module greenbench/peers/go
+
+go 1.19

@@ -1,0 +1,71 @@
+/* workloads/peers/st_main.c: the State Threads peer, greenbench-peer-st.
+ * Built from workloads/cell.c (compiled with main renamed, see
+ * CMakeLists.txt) so that its options and its JSON line are ours to the
+ * byte; this file holds its workload table and the main() around cell.c's.
+ * The workloads are workloads/switch/st.c, workloads/yield/st.c and
+ * workloads/spawn/st.c. */
+#include "st_peer.h"
+
+#include <st.h>
+#include <stddef.h>
+
+int switch_st(cell_params *p, cell_result *r);
+int yield_st(cell_params *p, cell_result *r);
+int spawn_st(cell_params *p, cell_result *r);
+int spawn_alive_st(cell_params *p, cell_result *r);
+
+/* cell.c's main(), renamed. */
+int green__cell_main(int argc, char **argv);
+
+/* Set when the cell asked for a standard workload this peer does not
+ * implement: the protocol makes that a usage error (exit 2). */
+static int not_implemented;
+
+static int not_implemented_st(cell_params *p, cell_result *r)
+{
+    not_implemented = 1;
+    return cell_fail(r, "workload %s is not implemented by peer st", p->workload);
+}
+
+const workload cell_workloads[] = {
+    { "switch", "st", switch_st, "two st threads ping-pong --n round trips through two st_cond_t" },
+    { "yield", "st", yield_st, "two st threads call st_usleep(0) --n times each (ST 1.9 has no yield)" },
+    { "spawn", "st", spawn_st, "--n trivial joinable st threads: st_thread_create, then st_thread_join" },
+    { "spawn-alive", "st", spawn_alive_st, "--n st threads alive and blocked on one st_cond_t: memory per thread" },
+    { "joinall", "st", not_implemented_st, "not implemented by this peer (no HTTP client)" },
+    { "pool", "st", not_implemented_st, "not implemented by this peer (no HTTP client)" },
+    { NULL, NULL, NULL, NULL },
+};
+
+/* No backends of ours: cell.c notes and ignores --switch and --loop. */
+const char *cell_built_switch(void)
+{
+    return NULL;
+}
+
+const char *cell_built_loop(void)
+{
+    return NULL;
+}
+
+int st_peer_init(cell_params *p, cell_result *r)
+{
+    static int initialised;
+    if (p->stack_kib < 0)
+        p->stack_kib = ST_PEER_DEFAULT_STACK_KIB;
+    if (p->stack_kib < ST_PEER_MIN_STACK_KIB || p->stack_kib > 1024 * 1024)
+        return cell_fail(r, "--stack-kib=%lld: the State Threads peer needs %d KiB to 1 GiB per thread",
+                         p->stack_kib, ST_PEER_MIN_STACK_KIB);
+    if (!initialised) {
+        if (st_init() != 0)
+            return cell_fail(r, "st_init failed");
+        initialised = 1;
+    }
+    return (int)(p->stack_kib * 1024);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = green__cell_main(argc, argv);
+    return not_implemented ? 2 : rc;
+}

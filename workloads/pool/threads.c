@@ -1,0 +1,108 @@
+/* workloads/pool/threads.c: the pool workload, thread side: K worker
+ * pthreads take the N requests from a shared queue (a mutex and an index),
+ * each fetching --url over a new connection with the blocking HTTP client;
+ * never more than K in flight. ns_per_op is wall / N; the workers' creation
+ * and joining are inside the timed part, as a pool's life is. */
+#include "cell.h"
+#include "fetch.h"
+#include "threads_common.h"
+
+#include <stdlib.h>
+
+typedef struct pool_queue {
+    pthread_mutex_t lock;
+    long long next, n;          /* Next task to hand out, and how many there are. */
+    fetch_task *tasks;
+    const http_target *target;
+    fetch_gauge gauge;
+} pool_queue;
+
+static void *worker(void *arg)
+{
+    pool_queue *q = arg;
+    char buf[HTTP_READ_CHUNK];
+    for (;;) {
+        pthread_mutex_lock(&q->lock);
+        long long i = q->next < q->n ? q->next++ : -1;
+        pthread_mutex_unlock(&q->lock);
+        if (i < 0)
+            return NULL;
+        http_result res;
+        fetch_gauge_enter(&q->gauge);
+        int err = http_fetch(&http_io_blocking, q->target, buf, sizeof buf, &res);
+        fetch_gauge_leave(&q->gauge);
+        q->tasks[i].err = err;
+        q->tasks[i].status = res.status;
+        q->tasks[i].bytes = res.body_bytes;
+    }
+}
+
+/* Run n tasks through k workers. Returns 0, or -1 with r failed when a
+ * worker could not be created (the others finish the queue first). */
+static int run_pool(pool_queue *q, long long n, pthread_t *workers, long long k, const pthread_attr_t *attr,
+                    cell_result *r)
+{
+    q->next = 0;
+    q->n = n;
+    long long created;
+    int err = 0;
+    for (created = 0; created < k; created++) {
+        err = pthread_create(&workers[created], attr, worker, q);
+        if (err != 0)
+            break;
+    }
+    for (long long i = 0; i < created; i++)
+        pthread_join(workers[i], NULL);
+    if (err != 0)
+        return threads_create_failed(r, err, created);
+    return 0;
+}
+
+int pool_threads(cell_params *p, cell_result *r)
+{
+    fetch_setup s;
+    if (fetch_setup_init(&s, p, r, true) != 0)
+        return -1;
+    int rc = -1;
+    pthread_attr_t attr;
+    pthread_t *workers = NULL;
+    pool_queue q = { .target = &s.target };
+    pthread_mutex_init(&q.lock, NULL);
+    if (threads_check_room(s.k + 1, "a pool of --concurrency threads", r) != 0)
+        goto fail_setup;
+    if (threads_attr_init(&attr, p, r, 2 * HTTP_READ_CHUNK / 1024) != 0)
+        goto fail_setup;
+    q.tasks = calloc((size_t)s.n, sizeof *q.tasks);
+    workers = calloc((size_t)s.k, sizeof *workers);
+    if (q.tasks == NULL || workers == NULL) {
+        cell_fail(r, "out of memory for %lld tasks", s.n);
+        goto fail_alloc;
+    }
+
+    /* Warm-up: a few requests through a small pool, untimed. */
+    long long warm = s.n < FETCH_WARMUP ? s.n : FETCH_WARMUP;
+    fetch_tasks_reset(q.tasks, warm);
+    if (run_pool(&q, warm, workers, s.k < warm ? s.k : warm, &attr, r) != 0 || fetch_tally(&s, q.tasks, warm, r) != 0)
+        goto fail_alloc;
+    fetch_tasks_reset(q.tasks, s.n);
+    atomic_store(&q.gauge.peak, 0);
+
+    cell_measure_begin(r);
+    int created_ok = run_pool(&q, s.n, workers, s.k, &attr, r);
+    cell_measure_end(r);
+    if (created_ok != 0)
+        goto fail_alloc;
+
+    r->ops = s.n;
+    rc = fetch_tally(&s, q.tasks, s.n, r);
+    if (fetch_check_in_flight(&s, r, atomic_load(&q.gauge.peak)) != 0)
+        rc = -1;
+fail_alloc:
+    free(q.tasks);
+    free(workers);
+    pthread_attr_destroy(&attr);
+fail_setup:
+    pthread_mutex_destroy(&q.lock);
+    fetch_setup_close(&s);
+    return rc;
+}

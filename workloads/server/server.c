@@ -1,0 +1,700 @@
+/* workloads/server/server.c: greenbench-server, the local HTTP/1.1 server
+ * that the joinall and pool workloads fetch from.
+ *
+ *   greenbench-server [--delay-ms D] [--size BYTES] [--port P]
+ *
+ * Listens on 127.0.0.1 only (port 0: the kernel picks), prints
+ * "http://127.0.0.1:PORT/" as its first stdout line, and answers each GET
+ * (or HEAD) with a body of --size bytes after --delay-ms milliseconds. A
+ * query overrides both per request: /?delay_ms=5&size=100. Connections are
+ * kept or closed as the client asks (HTTP/1.1: kept unless
+ * "Connection: close"; HTTP/1.0: closed unless "keep-alive"); pipelined
+ * requests are answered in order. SIGTERM or SIGINT ends it cleanly (exit 0),
+ * and so, with --exit-on-stdin-eof, does the end of its stdin: a parent that
+ * keeps the other end of a pipe there cannot leave it running by dying.
+ *
+ * It must not be the bottleneck: one process, one libev loop on epoll,
+ * every wait a watcher. The delay is a timer per request started from the
+ * moment the request was parsed (the loop's clock refreshed first), so
+ * 10 000 delayed requests at once cost 10 000 heap entries, not threads;
+ * libev rounds epoll's timeout up to the millisecond, so a response leaves
+ * between D and about D + 1 ms after its request, plus the time to serve
+ * the others due at the same moment. The listen backlog is the most the
+ * kernel allows (net.core.somaxconn) and the soft RLIMIT_NOFILE is raised
+ * to the hard one. Statistics go to stderr at exit. */
+#include <ev.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define INLINE_IN 1024          /* Request bytes kept in the connection itself. */
+#define MAX_IN 16384            /* Largest request head accepted (then 431). */
+#define BODY_CHUNK 65536        /* Body bytes per write at most. */
+#define ACCEPTS_PER_WAKE 4096   /* Drain the accept queue, but let timers run too. */
+#define MAX_SIZE (1LL << 40)
+#define MAX_DELAY_MS (3600LL * 1000)
+
+enum conn_state { READING, DELAYING, WRITING, LINGERING };
+
+typedef struct conn conn;
+struct conn {
+    ev_io io;                   /* Readable while READING, writable while WRITING. */
+    ev_timer timer;             /* The delay, while DELAYING; the bound, while LINGERING. */
+    conn *prev, *next;          /* In srv.conns while open; next: free list after. */
+    int fd;
+    enum conn_state state;
+    int io_events;              /* What io waits for now, 0 if stopped. */
+    bool keep_alive;            /* After this response. */
+    bool linger;                /* Drain the client's input before closing (after an error). */
+    char *in;                   /* inline_in, or a MAX_IN heap buffer. */
+    size_t in_len, in_cap;
+    long long discard;          /* Request body bytes still to skip. */
+    long long body_left;        /* Response body bytes still to send. */
+    long long size;             /* This request's body size. */
+    char head[320];             /* This response's status line and headers. */
+    size_t head_len, head_off;
+    char inline_in[INLINE_IN];
+};
+
+static struct {
+    long long delay_ms, size;
+    int port;
+    int listen_fd, spare_fd;    /* spare_fd: kept open to shed connections on EMFILE. */
+    ev_io accept_io;
+    ev_timer accept_retry;      /* Accepting paused after EMFILE / ENFILE. */
+    ev_signal sigterm, sigint;
+    ev_io parent_io;            /* stdin, with --exit-on-stdin-eof. */
+    bool exit_on_stdin_eof;
+    conn *conns;                /* Open connections, to close at exit. */
+    conn *free_conns;
+    long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
+} srv = { .listen_fd = -1, .spare_fd = -1 };
+
+static char body[BODY_CHUNK];
+
+static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents);
+static void on_delay(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* ---- connections ---- */
+
+static conn *conn_new(int fd)
+{
+    conn *c = srv.free_conns;
+    if (c != NULL)
+        srv.free_conns = c->next;
+    else if ((c = malloc(sizeof *c)) == NULL)
+        return NULL;
+    c->prev = NULL;
+    c->next = srv.conns;
+    if (srv.conns != NULL)
+        srv.conns->prev = c;
+    srv.conns = c;
+    c->fd = fd;
+    c->state = READING;
+    c->io_events = 0;
+    c->keep_alive = true;
+    c->linger = false;
+    c->in = c->inline_in;
+    c->in_len = 0;
+    c->in_cap = INLINE_IN;
+    c->discard = 0;
+    ev_init(&c->io, on_conn_io);
+    ev_init(&c->timer, on_delay);
+    if (++srv.open_conns > srv.peak_conns)
+        srv.peak_conns = srv.open_conns;
+    return c;
+}
+
+static void conn_close(struct ev_loop *loop, conn *c)
+{
+    ev_io_stop(loop, &c->io);
+    ev_timer_stop(loop, &c->timer);
+    close(c->fd);
+    if (c->in != c->inline_in)
+        free(c->in);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv.conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->next = srv.free_conns;
+    srv.free_conns = c;
+    srv.open_conns--;
+}
+
+/* Wait for events on c's fd (0: stop waiting). */
+static void conn_watch(struct ev_loop *loop, conn *c, int events)
+{
+    if (c->io_events == events)
+        return;
+    ev_io_stop(loop, &c->io);
+    c->io_events = events;
+    if (events != 0) {
+        ev_io_set(&c->io, c->fd, events);
+        ev_io_start(loop, &c->io);
+    }
+}
+
+/* ---- requests ---- */
+
+/* Parse a non-negative decimal number in [s, end), at most max. */
+static bool parse_num(const char *s, const char *end, long long max, long long *out)
+{
+    if (s == end)
+        return false;
+    long long v = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9' || v > max / 10)
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Per-request overrides from the query: delay_ms=D, size=BYTES. */
+static bool parse_query(const char *q, const char *end, long long *delay_ms, long long *size)
+{
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q)), *stop = amp ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(stop - q));
+        if (eq != NULL) {
+            size_t klen = (size_t)(eq - q);
+            if ((klen == 8 && (memcmp(q, "delay_ms", 8) == 0 || memcmp(q, "delay-ms", 8) == 0))) {
+                if (!parse_num(eq + 1, stop, MAX_DELAY_MS, delay_ms))
+                    return false;
+            } else if (klen == 4 && memcmp(q, "size", 4) == 0) {
+                if (!parse_num(eq + 1, stop, MAX_SIZE, size))
+                    return false;
+            }
+        }
+        q = stop + 1;
+    }
+    return true;
+}
+
+/* Prepare an error response; the connection closes after it. */
+static void error_response(conn *c, int status, const char *reason, const char *extra)
+{
+    static const char text[] = "greenbench-server: bad request\n";
+    c->keep_alive = false;
+    c->linger = true;
+    c->size = (long long)sizeof text - 1;
+    c->body_left = c->size;
+    c->head_len = (size_t)snprintf(c->head, sizeof c->head,
+                                   "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\nContent-Length: %lld\r\n"
+                                   "Connection: close\r\n\r\n",
+                                   status, reason, extra, c->size);
+    c->head_off = 0;
+    srv.bad_requests++;
+}
+
+static void ok_response(conn *c, bool head_only)
+{
+    c->body_left = head_only ? 0 : c->size;
+    c->head_len = (size_t)snprintf(c->head, sizeof c->head,
+                                   "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                                   "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
+                                   c->size, c->keep_alive ? "keep-alive" : "close");
+    c->head_off = 0;
+    srv.requests++;
+}
+
+/* Does the header line [line, end) name `name`? Then *value is its value. */
+static bool header_is(const char *line, const char *end, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if ((size_t)(end - line) <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return false;
+    const char *v = line + n + 1;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    *value = v;
+    return true;
+}
+
+static bool has_token(const char *v, const char *end, const char *token)
+{
+    size_t n = strlen(token);
+    for (; v + n <= end; v++) {
+        if (strncasecmp(v, token, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Take one request from c->in. Returns 0: more bytes needed; 1: a response
+ * is prepared (c->head, c->size, c->keep_alive; *delay_ms its delay). */
+static int take_request(conn *c, long long *delay_ms)
+{
+    /* Skip the body of the previous request, if it had one. */
+    if (c->discard > 0) {
+        size_t skip = c->in_len < (size_t)c->discard ? c->in_len : (size_t)c->discard;
+        memmove(c->in, c->in + skip, c->in_len - skip);
+        c->in_len -= skip;
+        c->discard -= (long long)skip;
+        if (c->discard > 0)
+            return 0;
+    }
+    char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+    size_t head_len;
+    if (end != NULL) {
+        head_len = (size_t)(end - c->in) + 4;
+    } else if ((end = memmem(c->in, c->in_len, "\n\n", 2)) != NULL) {
+        head_len = (size_t)(end - c->in) + 2;
+    } else {
+        if (c->in_len < c->in_cap)
+            return 0;
+        if (c->in_cap < MAX_IN) {
+            char *big = malloc(MAX_IN);
+            if (big != NULL) {
+                memcpy(big, c->in, c->in_len);
+                c->in = big;
+                c->in_cap = MAX_IN;
+                return 0;
+            }
+        }
+        *delay_ms = 0;
+        error_response(c, 431, "Request Header Fields Too Large", "");
+        c->in_len = 0;
+        return 1;
+    }
+
+    /* Request line: METHOD SP TARGET SP HTTP/1.x */
+    const char *s = c->in, *stop = c->in + head_len;
+    const char *eol = memchr(s, '\n', head_len);
+    const char *line_end = eol > s && eol[-1] == '\r' ? eol - 1 : eol;
+    const char *sp1 = memchr(s, ' ', (size_t)(line_end - s));
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
+    *delay_ms = srv.delay_ms;
+    c->size = srv.size;
+    if (sp1 == NULL || sp2 == NULL || line_end - sp2 - 1 != 8 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+        *delay_ms = 0;
+        error_response(c, 400, "Bad Request", "");
+        c->in_len = 0;
+        return 1;
+    }
+    bool head_only = sp1 - s == 4 && memcmp(s, "HEAD", 4) == 0;
+    bool get = sp1 - s == 3 && memcmp(s, "GET", 3) == 0;
+    c->keep_alive = sp2[8] != '0';
+    long long content_length = 0;
+    for (const char *line = eol + 1; line < stop;) {
+        const char *nl = memchr(line, '\n', (size_t)(stop - line));
+        if (nl == NULL)
+            break;
+        const char *le = nl > line && nl[-1] == '\r' ? nl - 1 : nl, *v;
+        if (header_is(line, le, "Connection", &v)) {
+            if (has_token(v, le, "close"))
+                c->keep_alive = false;
+            else if (has_token(v, le, "keep-alive"))
+                c->keep_alive = true;
+        } else if (header_is(line, le, "Content-Length", &v)) {
+            if (!parse_num(v, le, MAX_SIZE, &content_length))
+                content_length = -1;
+        }
+        line = nl + 1;
+    }
+    const char *q = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1));
+    bool query_ok = q == NULL || parse_query(q + 1, sp2, delay_ms, &c->size);
+    /* Consume the head; keep what follows (a body to skip, pipelined requests). */
+    memmove(c->in, c->in + head_len, c->in_len - head_len);
+    c->in_len -= head_len;
+    if (content_length < 0) {
+        *delay_ms = 0;
+        error_response(c, 400, "Bad Request", "");
+        return 1;
+    }
+    c->discard = content_length;
+    if (!get && !head_only) {
+        *delay_ms = 0;
+        error_response(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
+        return 1;
+    }
+    if (!query_ok) {
+        *delay_ms = 0;
+        error_response(c, 400, "Bad Request", "");
+        return 1;
+    }
+    ok_response(c, head_only);
+    return 1;
+}
+
+/* ---- responses ---- */
+
+/* Write what can be written now. Returns false if c was closed, or is
+ * lingering after an error: either way there is nothing more to serve. */
+static bool write_some(struct ev_loop *loop, conn *c)
+{
+    for (;;) {
+        struct iovec iov[2];
+        int n = 0;
+        if (c->head_off < c->head_len)
+            iov[n++] = (struct iovec){ c->head + c->head_off, c->head_len - c->head_off };
+        if (c->body_left > 0)
+            iov[n++] = (struct iovec){ body, c->body_left < BODY_CHUNK ? (size_t)c->body_left : BODY_CHUNK };
+        if (n == 0)
+            break;
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+        ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                conn_watch(loop, c, EV_WRITE);
+                return true;
+            }
+            srv.resets++;           /* EPIPE, ECONNRESET: the client left. */
+            conn_close(loop, c);
+            return false;
+        }
+        size_t head_part = c->head_len - c->head_off;
+        if ((size_t)sent <= head_part) {
+            c->head_off += (size_t)sent;
+        } else {
+            c->head_off = c->head_len;
+            c->body_left -= (long long)((size_t)sent - head_part);
+        }
+    }
+    /* The response is out. */
+    if (!c->keep_alive && c->linger) {
+        /* After an error the client may still be sending (a head too
+         * large, a body): closing now, with its bytes unread, would send
+         * a reset that can destroy our answer before it is read. Stop
+         * writing, read and drop until the client closes, 2 s at most. */
+        shutdown(c->fd, SHUT_WR);
+        c->state = LINGERING;
+        c->in_len = 0;
+        conn_watch(loop, c, EV_READ);
+        ev_timer_set(&c->timer, 2.0, 0.0);
+        ev_timer_start(loop, &c->timer);
+        return false;
+    }
+    if (!c->keep_alive) {
+        conn_close(loop, c);
+        return false;
+    }
+    c->state = READING;
+    return true;
+}
+
+/* Answer the requests in c->in, as far as they go. Returns false if c was closed. */
+static bool serve(struct ev_loop *loop, conn *c)
+{
+    while (c->state == READING) {
+        long long delay_ms;
+        if (take_request(c, &delay_ms) == 0) {
+            conn_watch(loop, c, EV_READ);
+            return true;
+        }
+        if (delay_ms > 0) {
+            /* Time the delay from now, not from when the loop last woke:
+             * with thousands of requests per wake-up those differ. */
+            c->state = DELAYING;
+            conn_watch(loop, c, 0);
+            ev_now_update(loop);
+            ev_timer_set(&c->timer, (double)delay_ms / 1000.0, 0.0);
+            ev_timer_start(loop, &c->timer);
+            return true;
+        }
+        c->state = WRITING;
+        if (!write_some(loop, c))
+            return false;
+    }
+    return true;
+}
+
+static void on_delay(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    conn *c = (conn *)((char *)w - offsetof(conn, timer));
+    if (c->state == LINGERING) {
+        conn_close(loop, c);
+        return;
+    }
+    c->state = WRITING;
+    if (write_some(loop, c))
+        serve(loop, c);
+}
+
+static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    conn *c = (conn *)w;        /* io is the first member. */
+    if (c->state == WRITING) {
+        if (write_some(loop, c))
+            serve(loop, c);
+        return;
+    }
+    if (c->state == LINGERING) {
+        char drop[4096];
+        ssize_t n;
+        while ((n = recv(c->fd, drop, sizeof drop, 0)) > 0)
+            ;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            conn_close(loop, c);
+        return;
+    }
+    /* READING: take what has come. */
+    for (;;) {
+        if (c->in_len == c->in_cap && c->discard > 0) {
+            c->in_len = 0;                  /* All of it is body to skip. */
+        }
+        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n > 0) {
+            c->in_len += (size_t)n;
+            if (!serve(loop, c) || c->state != READING)
+                return;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0)
+            srv.resets++;
+        conn_close(loop, c);                /* End of file or reset: the client is done. */
+        return;
+    }
+}
+
+/* ---- accepting ---- */
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents);
+
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_io_start(loop, &srv.accept_io);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: take the connection with the spare one
+                 * and close it, so the client hears at once instead of
+                 * waiting in the queue; then pause accepting for a moment. */
+                if (srv.spare_fd >= 0) {
+                    close(srv.spare_fd);
+                    int shed = accept(w->fd, NULL, NULL);
+                    if (shed >= 0)
+                        close(shed);
+                    srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                }
+                if (srv.shed++ == 0)
+                    fprintf(stderr, "greenbench-server: out of file descriptors (RLIMIT_NOFILE); shedding connections\n");
+                ev_io_stop(loop, w);
+                ev_timer_set(&srv.accept_retry, 0.01, 0.0);
+                ev_timer_start(loop, &srv.accept_retry);
+            }
+            return;                         /* EAGAIN: the queue is empty. */
+        }
+        conn *c = conn_new(fd);
+        if (c == NULL) {
+            close(fd);
+            continue;
+        }
+        srv.accepted++;
+        conn_watch(loop, c, EV_READ);
+    }
+}
+
+/* ---- main ---- */
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* --exit-on-stdin-eof: the parent holds our stdin's other end; when it
+ * ends, however it ends, so do we, and no server outlives its cell. */
+static void on_parent_input(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    char buf[256];
+    ssize_t n = read(w->fd, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        ev_io_stop(loop, w);
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
+static long long read_ll(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    long long v = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--exit-on-stdin-eof]\n"
+               "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
+               "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
+               "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
+               "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(arg, "--exit-on-stdin-eof") == 0) {
+            srv.exit_on_stdin_eof = true;
+            continue;
+        }
+        const char *eq = strchr(arg, '='), *value;
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            fprintf(stderr, "greenbench-server: %s needs a value\n", arg);
+            return -1;
+        }
+        long long v, max;
+        long long *out;
+        if (len == 10 && strncmp(arg, "--delay-ms", len) == 0) {
+            out = &srv.delay_ms, max = MAX_DELAY_MS;
+        } else if (len == 6 && strncmp(arg, "--size", len) == 0) {
+            out = &srv.size, max = MAX_SIZE;
+        } else if (len == 6 && strncmp(arg, "--port", len) == 0) {
+            out = &v, max = 65535;
+        } else {
+            fprintf(stderr, "greenbench-server: unknown option '%.*s'\n", (int)len, arg);
+            return -1;
+        }
+        if (!parse_num(value, value + strlen(value), max, out)) {
+            fprintf(stderr, "greenbench-server: %.*s=%s: expected an integer from 0 to %lld\n", (int)len, arg,
+                    value, max);
+            return -1;
+        }
+        if (out == &v)
+            srv.port = (int)v;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    srv.size = 1024;
+    if (parse_args(argc, argv) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = "abcdefghijklmnopqrstuvwxyz0123456789\n"[i % 37];
+
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    /* The backlog: listen(2) silently caps it at net.core.somaxconn. */
+    long long somaxconn = read_ll("/proc/sys/net/core/somaxconn");
+    int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("greenbench-server: socket");
+        return 1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);     /* Inherited by accepted sockets. */
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof addr;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, backlog) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
+        fprintf(stderr, "greenbench-server: cannot listen on 127.0.0.1:%d: %s\n", srv.port, strerror(errno));
+        return 1;
+    }
+    srv.listen_fd = fd;
+
+    struct ev_loop *loop = ev_default_loop(EVBACKEND_EPOLL);
+    if (loop == NULL)
+        loop = ev_default_loop(EVFLAG_AUTO);
+    if (loop == NULL) {
+        fprintf(stderr, "greenbench-server: cannot make a libev loop\n");
+        return 1;
+    }
+    ev_io_init(&srv.accept_io, on_accept, fd, EV_READ);
+    ev_io_start(loop, &srv.accept_io);
+    ev_init(&srv.accept_retry, on_accept_retry);
+    ev_signal_init(&srv.sigterm, on_stop_signal, SIGTERM);
+    ev_signal_start(loop, &srv.sigterm);
+    ev_signal_init(&srv.sigint, on_stop_signal, SIGINT);
+    ev_signal_start(loop, &srv.sigint);
+    if (srv.exit_on_stdin_eof) {
+        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+        ev_io_init(&srv.parent_io, on_parent_input, STDIN_FILENO, EV_READ);
+        ev_io_start(loop, &srv.parent_io);
+    }
+
+    printf("http://127.0.0.1:%d/\n", ntohs(addr.sin_port));
+    fflush(stdout);
+    fprintf(stderr,
+            "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
+            "(net.core.somaxconn %lld, net.ipv4.tcp_max_syn_backlog %lld); RLIMIT_NOFILE %llu\n",
+            ntohs(addr.sin_port), srv.delay_ms, srv.size, backlog, somaxconn,
+            read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur);
+
+    ev_run(loop, 0);
+
+    close(srv.listen_fd);
+    if (srv.spare_fd >= 0)
+        close(srv.spare_fd);
+    while (srv.conns != NULL)
+        conn_close(loop, srv.conns);
+    fprintf(stderr,
+            "greenbench-server: stopped: %lld connections (%lld at most at once), %lld requests answered, "
+            "%lld bad requests, %lld clients gone before their response, %lld shed for lack of descriptors\n",
+            srv.accepted, srv.peak_conns, srv.requests, srv.bad_requests, srv.resets, srv.shed);
+    while (srv.free_conns != NULL) {
+        conn *c = srv.free_conns;
+        srv.free_conns = c->next;
+        free(c);
+    }
+    ev_loop_destroy(loop);
+    return 0;
+}

@@ -1,0 +1,159 @@
+/* workloads/server_child.c: greenbench-server as a child process (server_child.h). */
+#include "server_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int server_child_path(char *path, size_t len)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    if ((size_t)snprintf(path, len, "%s/greenbench-server", self) >= len)
+        return -1;
+    return access(path, X_OK) == 0 ? 0 : -1;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int server_child_start(server_child *s, const char *path, long long delay_ms, long long size,
+                       char *err, size_t errlen)
+{
+    s->pid = -1;
+    s->stdin_fd = -1;
+    s->url[0] = '\0';
+    int out[2], in[2];
+    if (pipe2(out, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot start %s: pipe: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Its stdin: we keep the write end open (close-on-exec) for as long as
+     * we live, and the server exits when it closes. */
+    if (pipe2(in, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot start %s: pipe: %s", path, strerror(errno));
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    char delay_text[32], size_text[32];
+    char *argv[10];
+    int argc = 0;
+    argv[argc++] = (char *)path;
+    if (delay_ms >= 0) {
+        snprintf(delay_text, sizeof delay_text, "%lld", delay_ms);
+        argv[argc++] = "--delay-ms";
+        argv[argc++] = delay_text;
+    }
+    if (size >= 0) {
+        snprintf(size_text, sizeof size_text, "%lld", size);
+        argv[argc++] = "--size";
+        argv[argc++] = size_text;
+    }
+    argv[argc++] = "--port";
+    argv[argc++] = "0";
+    argv[argc++] = "--exit-on-stdin-eof";
+    argv[argc] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    int rc = posix_spawn(&s->pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    close(in[0]);
+    s->stdin_fd = in[1];
+    if (rc != 0) {
+        close(out[0]);
+        close(in[1]);
+        s->stdin_fd = -1;
+        s->pid = -1;
+        snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
+        return -1;
+    }
+
+    /* Read its first line, with a bound: a server that never answers must
+     * not hang the cell. */
+    size_t got = 0;
+    long long give_up = mono_ms() + 10000;
+    for (;;) {
+        long long left = give_up - mono_ms();
+        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            snprintf(err, errlen, "%s printed no URL within 10 s", path);
+            break;
+        }
+        ssize_t n = read(out[0], s->url + got, sizeof s->url - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "%s exited before printing its URL (see its messages above)", path);
+            break;
+        }
+        got += (size_t)n;
+        s->url[got] = '\0';
+        char *nl = strchr(s->url, '\n');
+        if (nl != NULL) {
+            *nl = '\0';
+            close(out[0]);
+            return 0;
+        }
+        if (got == sizeof s->url - 1) {
+            snprintf(err, errlen, "%s printed an overlong first line", path);
+            break;
+        }
+    }
+    close(out[0]);
+    server_child_stop(s);
+    return -1;
+}
+
+int server_child_stop(server_child *s)
+{
+    /* pid first: a never-started server_child may hold stdin_fd 0. */
+    if (s->pid <= 0)
+        return -1;
+    if (s->stdin_fd > 0) {
+        close(s->stdin_fd);
+        s->stdin_fd = -1;
+    }
+    kill(s->pid, SIGTERM);
+    int status = 0;
+    long long give_up = mono_ms() + 5000;
+    pid_t r;
+    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && mono_ms() < give_up) {
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (r == 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+        s->pid = -1;
+        return -1;
+    }
+    s->pid = -1;
+    if (r < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

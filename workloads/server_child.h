@@ -1,0 +1,31 @@
+/* workloads/server_child.h: start greenbench-server as a child process and
+ * stop it. A joinall or pool cell given no --url starts its own server with
+ * this; the tests start theirs with it too. */
+#ifndef GREEN_SERVER_CHILD_H
+#define GREEN_SERVER_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct server_child {
+    pid_t pid;
+    int stdin_fd;               /* Our end of its stdin: it exits when this closes. */
+    char url[64];               /* The first line it printed. */
+} server_child;
+
+/* The greenbench-server beside the running program (same directory as
+ * /proc/self/exe) into path. Returns 0 or -1 (does not exist). */
+int server_child_path(char *path, size_t len);
+
+/* Run `path --delay-ms D --size S --port 0 --exit-on-stdin-eof` (D or S < 0:
+ * left out), its stdin a pipe we hold (so it exits when we do, even killed),
+ * and wait up to 10 s for the URL on its first stdout line. Returns 0, or -1 with a
+ * message in err (the child, if any, is stopped). */
+int server_child_start(server_child *s, const char *path, long long delay_ms, long long size,
+                       char *err, size_t errlen);
+
+/* SIGTERM, then wait for it (SIGKILL after 5 s). Returns its exit status
+ * (0 for a clean exit), or -1 if it did not exit by itself. */
+int server_child_stop(server_child *s);
+
+#endif /* GREEN_SERVER_CHILD_H */
