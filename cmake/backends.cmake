@@ -9,11 +9,22 @@ define_property(GLOBAL PROPERTY GREEN_LOOP_BACKENDS
 define_property(GLOBAL PROPERTY GREEN_SKIPPED_BACKENDS
   BRIEF_DOCS "Backends not built" FULL_DOCS "name: reason")
 
+# ThreadSanitizer cannot follow a stack switch, so a TSan build is for the
+# pthread baselines alone: it registers no backend, and with no backend no
+# green program or green test is built.
+if(GREEN_SANITIZE MATCHES "thread")
+  set(GREEN_NO_BACKENDS_WHY "a ThreadSanitizer build covers the thread baselines only")
+endif()
+
 # green_add_context_backend(NAME SOURCES f... [DEFINES d...] [LIBS l...] [IF cond-var])
 # Builds the static library green_ctx_<NAME> from the backend's sources and the
 # shared context.c/stack.c, or records why it was skipped.
 function(green_add_context_backend name)
   cmake_parse_arguments(B "" "IF;WHY" "SOURCES;DEFINES;LIBS" ${ARGN})
+  if(GREEN_NO_BACKENDS_WHY)
+    set(B_IF GREEN_NO_BACKENDS)
+    set(B_WHY ${GREEN_NO_BACKENDS_WHY})
+  endif()
   if(DEFINED B_IF AND NOT ${B_IF})
     set_property(GLOBAL APPEND PROPERTY GREEN_SKIPPED_BACKENDS "context ${name}: ${B_WHY}")
     return()
@@ -29,6 +40,10 @@ endfunction()
 # green_add_loop_backend(NAME SOURCES f... [LIBS l...] [IF cond-var WHY text])
 function(green_add_loop_backend name)
   cmake_parse_arguments(B "" "IF;WHY" "SOURCES;LIBS" ${ARGN})
+  if(GREEN_NO_BACKENDS_WHY)
+    set(B_IF GREEN_NO_BACKENDS)
+    set(B_WHY ${GREEN_NO_BACKENDS_WHY})
+  endif()
   if(DEFINED B_IF AND NOT ${B_IF})
     set_property(GLOBAL APPEND PROPERTY GREEN_SKIPPED_BACKENDS "loop ${name}: ${B_WHY}")
     return()

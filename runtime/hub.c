@@ -3,7 +3,8 @@
  *
  * Scheduling. Runnable green threads wait in one FIFO run queue. A green
  * thread that blocks or yields switches straight to the next runnable one;
- * only when none is left, or after GREEN__POLL_EVERY resumptions, does it
+ * only when none is left, or when the loop is due for a poll (checked every
+ * GREEN__CHECK_EVERY resumptions against GREEN__POLL_INTERVAL), does it
  * switch to the hub's own context, which polls the loop (blocking only if
  * nothing is runnable) and resumes the head of the queue. So a yield between
  * two green threads is one switch plus a queue append and pop, and the loop
@@ -332,7 +333,14 @@ int green__park(green__hub *h)
 {
     green_thread *g = h->current;
     g->state = GREEN__WAITING;
-    return switch_away(h, green__ctx_of(g), pick_next(h));
+    green_thread *next = pick_next(h);
+    if (GREEN_UNLIKELY(next == g)) {
+        /* pick_next ended a thread (killed before it ran) that woke g:
+         * never switch a context to itself (Boost's fcontext cannot). */
+        g->state = GREEN__RUNNING;
+        return resume_value(g);
+    }
+    return switch_away(h, green__ctx_of(g), next);
 }
 
 typedef struct timeout_timer {
@@ -701,12 +709,39 @@ void green_release(green_thread *g)
         thread_free(h, g);
 }
 
+static __attribute__((noinline)) int yield_slow(green__hub *h, green_thread *g);
+
 int green_yield(void)
 {
     green__hub *h = green__tls_hub;
-    if (h == NULL)
+    if (GREEN_UNLIKELY(h == NULL))
         return GREEN_EINVAL;
     green_thread *g = h->current;
+    green_thread *next = h->runq_head;
+    if (GREEN_LIKELY(next != NULL && next->state == GREEN__RUNNABLE && h->budget != 0 &&
+                     h->zombie == NULL && !(g->flags & GREEN__KILLED))) {
+        /* The common case, kept free of calls: rotate the queue (pop before
+         * push, so the new head does not wait on the store of the tail's
+         * link) and switch. */
+        green_thread *after = next->next;
+        h->budget--;
+        g->state = GREEN__RUNNABLE;
+        g->wake = YIELDED;
+        g->next = NULL;
+        if (after == NULL) {
+            h->runq_head = g;
+        } else {
+            h->runq_head = after;
+            h->runq_tail->next = g;
+        }
+        h->runq_tail = g;
+        return switch_away(h, green__ctx_of(g), next);
+    }
+    return yield_slow(h, g);
+}
+
+static int yield_slow(green__hub *h, green_thread *g)
+{
     if (g->flags & GREEN__KILLED)
         return GREEN_ECANCELED;
     if (h->runq_head == NULL) {

@@ -94,7 +94,8 @@ typedef struct green__hub {
     unsigned budget;            /* Resumptions left before the clock is checked. */
     int poll_now;               /* Poll the loop at the next scheduling decision. */
     double last_poll;           /* green_now() after the loop's last poll. */
-    green_stack *zombie;        /* Stack of a thread that ended; freed after the switch. */
+    green_stack *zombie;        /* Stack of a thread that ended and left it;
+                                   freed by the next scheduling decision. */
     green_stack_pool stacks;
     green_loop *loop;
     green_ctx hub_ctx;          /* The hub's own context (runs the loop). */

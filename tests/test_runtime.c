@@ -336,6 +336,31 @@ static void test_kill_before_start(void)
     CU_ASSERT_EQUAL(st.alive, 0);
 }
 
+/* The joiner parks, the scheduler ends the killed thread on the spot, and
+ * that wakes the joiner itself: it must go on without switching to itself. */
+static void test_join_killed_thread_alone(void)
+{
+    ran = 0;
+    for (int i = 0; i < 3; i++) {
+        green_thread *g;
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g, set_ran, NULL), 0);
+        CU_ASSERT_EQUAL(green_kill(g), 0);
+        void *r = &r;
+        CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &r), 0);
+        CU_ASSERT_PTR_NULL(r);
+        green_release(g);
+        /* The same through a pool: its join is woken by the killed task's end. */
+        green_pool *p;
+        CU_ASSERT_EQUAL_FATAL(green_pool_new(&p, 1), 0);
+        CU_ASSERT_EQUAL_FATAL(green_pool_spawn(p, &g, set_ran, NULL), 0);
+        CU_ASSERT_EQUAL(green_kill(g), 0);
+        CU_ASSERT_EQUAL(green_pool_join(p, GREEN_FOREVER), 0);
+        green_release(g);
+        CU_ASSERT_EQUAL(green_pool_free(p), 0);
+    }
+    CU_ASSERT_EQUAL(ran, 0);
+}
+
 static void *kill_target(void *arg)
 {
     return (void *)(intptr_t)green_kill(arg);
@@ -751,6 +776,7 @@ static CU_TestInfo runtime_tests[] = {
     { "joinall_timeout", test_joinall_timeout },
     { "kill_while_sleeping", test_kill_while_sleeping },
     { "kill_before_start", test_kill_before_start },
+    { "join_killed_thread_alone", test_join_killed_thread_alone },
     { "kill_runnable_and_by_other", test_kill_runnable_and_by_other },
     { "kill_while_joining", test_kill_while_joining },
     { "kill_self", test_kill_self },
