@@ -344,8 +344,14 @@ char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char
                 loop = p->pairs[i].loop;
         }
         if (loop == NULL) {
-            snprintf(why, whylen, "no green cell program for switch '%s'%s%s in %s", sw,
-                     c->loop[0] ? " and loop " : "", c->loop, p->bin_dir);
+            char built[256] = "";
+            for (size_t i = 0; i < p->npairs; i++) {
+                size_t len = strlen(built);
+                snprintf(built + len, sizeof built - len, "%s%s/%s", len ? ", " : "",
+                         p->pairs[i].sw, p->pairs[i].loop);
+            }
+            snprintf(why, whylen, "no green cell program for switch '%s'%s%s in %s (built: %s)", sw,
+                     c->loop[0] ? " and loop " : "", c->loop, p->bin_dir, built[0] ? built : "none");
             return NULL;
         }
         return gb_xasprintf("%s/greenbench-cell-%s-%s", p->bin_dir, sw, loop);
