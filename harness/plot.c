@@ -381,67 +381,101 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
             }
         }
     }
-    size_t rows = 0;
     if (ns == 0) {
         free(series);
         return 0;
     }
+    /* The ratios first, row by row, so that a series with none can be left
+     * out: gnuplot's "for [i=2:*:3]" stops at the first series without data. */
+    size_t nrows = 0;
+    char(*labels)[200] = gb_xcalloc(gb_nworkloads, sizeof *labels);
+    double(*vals)[3] = gb_xcalloc(gb_nworkloads * ns, sizeof *vals);
+    bool *has_data = gb_xcalloc(ns, sizeof *has_data);
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const char *wname = gb_workloads[w].name;
+        /* Per-iteration costs (switch, yield) compare across n, as gb_baseline does. */
+        bool any_n = strcmp(wname, "switch") == 0 || strcmp(wname, "yield") == 0;
+        /* Headline parameters: the largest n (then k) with a comparison. */
+        const struct gb_cell *head = NULL;
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *sm = &rd->sums[i];
+            if (strcmp(sm->cell.workload, wname) != 0 || !usable(&sm->ns) || !gb_baseline(rd, sm))
+                continue;
+            if (head == NULL || headline_better(&sm->cell, head))
+                head = &sm->cell;
+        }
+        if (head == NULL)
+            continue;
+        char *label = labels[nrows];
+        snprintf(label, sizeof labels[0], "%s", wname);
+        if (head->n >= 0 && !any_n)
+            snprintf(label + strlen(label), sizeof labels[0] - strlen(label), " n=%ld", head->n);
+        if (head->concurrency >= 0)
+            snprintf(label + strlen(label), sizeof labels[0] - strlen(label), " k=%ld", head->concurrency);
+        size_t filled = 0;
+        for (size_t j = 0; j < ns; j++) {
+            double est = NAN, lo = NAN, hi = NAN, cov;
+            for (size_t i = 0; i < rd->nsums; i++) {
+                const struct gb_summary *sm = &rd->sums[i];
+                if (strcmp(sm->cell.workload, wname) != 0 || !overview_match(&sm->cell, series[j]) ||
+                    (!any_n && !same_params(&sm->cell, head)) || !usable(&sm->ns))
+                    continue;
+                const struct gb_summary *t = gb_baseline(rd, sm);
+                if (t && gb_ratio_ci(t->values, t->nvalues, sm->values, sm->nvalues, 0.95, &est,
+                                     &lo, &hi, &cov) == 0)
+                    break;
+                est = lo = hi = NAN;
+            }
+            double *v = vals[nrows * ns + j];
+            v[0] = est;
+            v[1] = lo;
+            v[2] = hi;
+            if (isfinite(est)) {
+                has_data[j] = true;
+                filled++;
+            }
+        }
+        nrows += filled > 0;
+    }
     gb_buf_puts(out, "workload");
     for (size_t j = 0; j < ns; j++) {
+        if (!has_data[j])
+            continue;
         gb_buf_puts(out, " ");
         quoted(out, series[j]);
         gb_buf_puts(out, " low high");
     }
     gb_buf_puts(out, "\n");
-    for (size_t w = 0; w < gb_nworkloads; w++) {
-        const char *wname = gb_workloads[w].name;
-        /* Headline parameters: the largest n (then k) with a comparison. */
-        const struct gb_cell *head = NULL;
-        for (size_t i = 0; i < rd->nsums; i++) {
-            const struct gb_summary *s = &rd->sums[i];
-            if (strcmp(s->cell.workload, wname) != 0 || !usable(&s->ns) || !gb_baseline(rd, s))
-                continue;
-            if (head == NULL || headline_better(&s->cell, head))
-                head = &s->cell;
-        }
-        if (head == NULL)
-            continue;
-        char label[200];
-        snprintf(label, sizeof label, "%s", wname);
-        if (head->n >= 0)
-            snprintf(label + strlen(label), sizeof label - strlen(label), " n=%ld", head->n);
-        if (head->concurrency >= 0)
-            snprintf(label + strlen(label), sizeof label - strlen(label), " k=%ld", head->concurrency);
-        quoted(out, label);
-        size_t filled = 0;
-        struct gb_buf row;
-        gb_buf_init(&row);
+    for (size_t r = 0; r < nrows; r++) {
+        quoted(out, labels[r]);
         for (size_t j = 0; j < ns; j++) {
-            double est = NAN, lo = NAN, hi = NAN, cov;
-            for (size_t i = 0; i < rd->nsums; i++) {
-                const struct gb_summary *s = &rd->sums[i];
-                if (strcmp(s->cell.workload, wname) != 0 || !overview_match(&s->cell, series[j]) ||
-                    !same_params(&s->cell, head) || !usable(&s->ns))
-                    continue;
-                const struct gb_summary *t = gb_baseline(rd, s);
-                if (t && gb_ratio_ci(t->values, t->nvalues, s->values, s->nvalues, 0.95, &est,
-                                     &lo, &hi, &cov) == 0)
-                    break;
-                est = lo = hi = NAN;
-            }
-            if (isfinite(est)) {
-                gb_buf_printf(&row, " %.6g %.6g %.6g", est, lo, hi);
-                filled++;
-            } else {
-                gb_buf_puts(&row, " NaN NaN NaN");
-            }
+            const double *v = vals[r * ns + j];
+            if (!has_data[j])
+                continue;
+            if (isfinite(v[0]))
+                gb_buf_printf(out, " %.6g %.6g %.6g", v[0], v[1], v[2]);
+            else
+                gb_buf_puts(out, " NaN NaN NaN");
         }
-        gb_buf_printf(out, "%s\n", gb_buf_str(&row));
-        gb_buf_free(&row);
-        rows += filled > 0;
+        gb_buf_puts(out, "\n");
     }
+    /* The line styles of the series kept, in the same order. */
+    struct gb_buf kept;
+    gb_buf_init(&kept);
+    const char *all = gb_buf_str(lts);
+    for (size_t j = 0; j < ns; j++) {
+        size_t len = strcspn(all, " ");
+        if (has_data[j])
+            gb_buf_printf(&kept, "%s%.*s", gb_buf_str(&kept)[0] ? " " : "", (int)len, all);
+        all += len + (all[len] == ' ');
+    }
+    gb_buf_free(lts);
+    *lts = kept;
+    free(labels);
+    free(vals);
+    free(has_data);
     free(series);
-    return rows;
+    return nrows;
 }
 
 static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, char *label,
