@@ -81,6 +81,20 @@ static inline int would_block(int err)
     return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* After a non-blocking attempt failed with err (an errno value): 0 to try
+ * again (interrupted, or fd became ready), or the error to return. */
+static int after_attempt(green__hub *h, int fd, int events, int err, deadline *d)
+{
+    if (err == EINTR)
+        return 0;
+    if (!would_block(err))
+        return -err;
+    if (d->timeout == 0)
+        return GREEN_ETIMEDOUT;
+    int ready = wait_ready(h, fd, events, d);
+    return ready < 0 ? ready : 0;
+}
+
 int green_wait_fd(int fd, int events, double timeout)
 {
     green__hub *h = green__hub_get();
@@ -152,16 +166,26 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, double timeo
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0)
             return c;
-        if (errno == EINTR)
-            continue;
-        if (!would_block(errno))
-            return -errno;
-        if (timeout == 0)
-            return GREEN_ETIMEDOUT;
-        int ready = wait_ready(h, fd, GREEN_READ, &d);
-        if (ready < 0)
-            return ready;
+        int err = after_attempt(h, fd, GREEN_READ, errno, &d);
+        if (err != 0)
+            return err;
     }
+}
+
+/* A socket call just failed: true if that was because fd is no socket and
+ * plain read/write may be used instead (fd is then made non-blocking); false
+ * with errno telling what to return. */
+static bool not_a_socket(int fd, int *not_socket)
+{
+    if (errno != ENOTSOCK || *not_socket < 0)
+        return false;
+    *not_socket = 1;
+    int err = set_nonblocking(fd);
+    if (err != 0) {
+        errno = -err;
+        return false;
+    }
+    return true;
 }
 
 /* One non-blocking attempt: a socket call with MSG_DONTWAIT, or plain
@@ -171,14 +195,8 @@ static ssize_t try_read(int fd, void *buf, size_t len, int flags, int *not_socke
 {
     if (*not_socket <= 0) {
         ssize_t n = recv(fd, buf, len, flags | MSG_DONTWAIT);
-        if (n >= 0 || errno != ENOTSOCK || *not_socket < 0)
+        if (n >= 0 || !not_a_socket(fd, not_socket))
             return n;
-        *not_socket = 1;
-        int err = set_nonblocking(fd);
-        if (err != 0) {
-            errno = -err;
-            return -1;
-        }
     }
     return read(fd, buf, len);
 }
@@ -187,14 +205,8 @@ static ssize_t try_write(int fd, const void *buf, size_t len, int flags, int *no
 {
     if (*not_socket <= 0) {
         ssize_t n = send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0 || errno != ENOTSOCK || *not_socket < 0)
+        if (n >= 0 || !not_a_socket(fd, not_socket))
             return n;
-        *not_socket = 1;
-        int err = set_nonblocking(fd);
-        if (err != 0) {
-            errno = -err;
-            return -1;
-        }
     }
     return write(fd, buf, len);
 }
@@ -212,15 +224,9 @@ static ssize_t do_read(int fd, void *buf, size_t len, int flags, double timeout,
         ssize_t n = try_read(fd, buf, len, flags, &not_socket);
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        if (!would_block(errno))
-            return -errno;
-        if (timeout == 0)
-            return GREEN_ETIMEDOUT;
-        int ready = wait_ready(h, fd, GREEN_READ, &d);
-        if (ready < 0)
-            return ready;
+        int err = after_attempt(h, fd, GREEN_READ, errno, &d);
+        if (err != 0)
+            return err;
     }
 }
 
@@ -240,19 +246,9 @@ static ssize_t do_write(int fd, const void *buf, size_t len, int flags, double t
             done += (size_t)n;
             continue;
         }
-        int err;
-        if (errno == EINTR)
-            continue;
-        if (!would_block(errno)) {
-            err = -errno;
-        } else if (timeout == 0) {
-            err = GREEN_ETIMEDOUT;
-        } else {
-            err = wait_ready(h, fd, GREEN_WRITE, &d);
-            if (err > 0)
-                continue;
-        }
-        return done > 0 ? (ssize_t)done : err;
+        int err = after_attempt(h, fd, GREEN_WRITE, errno, &d);
+        if (err != 0)
+            return done > 0 ? (ssize_t)done : err;
     }
     return (ssize_t)done;
 }
