@@ -14,6 +14,15 @@ int green_common_init(cell_params *p, cell_result *r);
 /* green_fini; a failure fails r (if it had not failed already). */
 void green_common_fini(cell_result *r);
 
+/* The green thread of joinall and pool: one fetch of green_fetch.target into
+ * its fetch_task, counting how many are in flight. */
+struct http_target;
+extern struct green_fetch_state {
+    const struct http_target *target;
+    long long in_flight, peak;
+} green_fetch;
+void *green_fetch_main(void *task);
+
 /* A bound on a join whose green threads are bounded themselves: seconds. */
 #define GREEN_JOIN_BOUND_S 600.0
 

@@ -9,45 +9,22 @@
 
 #include <stdlib.h>
 
-/* One read buffer for every green thread of the hub: one runs at a time,
- * and http_fetch parses each read before it can switch again. A thread
- * variant needs one per thread. */
-static char scratch[HTTP_READ_CHUNK];
-
-static struct {
-    const http_target *target;
-    long long in_flight, peak;
-} J;
-
-static void *fetch_main(void *arg)
-{
-    fetch_task *t = arg;
-    http_result res;
-    if (++J.in_flight > J.peak)
-        J.peak = J.in_flight;
-    t->err = http_fetch(&http_io_green, J.target, scratch, sizeof scratch, &res);
-    J.in_flight--;
-    t->status = res.status;
-    t->bytes = res.body_bytes;
-    return NULL;
-}
-
 /* Spawn one green thread per task, joinall, release. */
 static int run_all(fetch_task *tasks, green_thread **g, long long n, cell_result *r, int timed)
 {
     fetch_tasks_reset(tasks, n);
-    J.peak = 0;
+    green_fetch.peak = 0;
     if (timed)
         cell_measure_begin(r);
     long long spawned;
     int err = 0;
     for (spawned = 0; spawned < n; spawned++) {
-        err = green_spawn(&g[spawned], fetch_main, &tasks[spawned]);
+        err = green_spawn(&g[spawned], green_fetch_main, &tasks[spawned]);
         if (err != 0)
             break;
     }
     /* Every fetch has its own deadline; this bound is a second guard. */
-    int ended = green_joinall(g, (size_t)spawned, J.target->timeout + 10.0);
+    int ended = green_joinall(g, (size_t)spawned, green_fetch.target->timeout + 10.0);
     if (timed)
         cell_measure_end(r);
     if (ended >= 0 && ended < spawned) {
@@ -78,7 +55,7 @@ int joinall_green(cell_params *p, cell_result *r)
         fetch_setup_close(&s);
         return cell_fail(r, "joinall needs %lld stacks at once, more than this process may map: %s", s.n, limit);
     }
-    J.target = &s.target;
+    green_fetch.target = &s.target;
     int rc = -1;
     fetch_task *tasks = calloc((size_t)s.n, sizeof *tasks);
     green_thread **g = calloc((size_t)s.n, sizeof *g);
@@ -93,7 +70,7 @@ int joinall_green(cell_params *p, cell_result *r)
         run_all(tasks, g, s.n, r, 1) == 0) {
         r->ops = s.n;
         rc = fetch_tally(&s, tasks, s.n, r);
-        if (fetch_check_in_flight(&s, r, J.peak) != 0)
+        if (fetch_check_in_flight(&s, r, green_fetch.peak) != 0)
             rc = -1;
     }
     green_common_fini(r);

@@ -8,33 +8,12 @@
 
 #include <stdlib.h>
 
-/* One read buffer for the hub's green threads (see joinall/green.c). */
-static char scratch[HTTP_READ_CHUNK];
-
-static struct {
-    const http_target *target;
-    long long in_flight, peak;
-} P;
-
-static void *fetch_main(void *arg)
-{
-    fetch_task *t = arg;
-    http_result res;
-    if (++P.in_flight > P.peak)
-        P.peak = P.in_flight;
-    t->err = http_fetch(&http_io_green, P.target, scratch, sizeof scratch, &res);
-    P.in_flight--;
-    t->status = res.status;
-    t->bytes = res.body_bytes;
-    return NULL;
-}
-
 /* Run n tasks through a pool of k. Returns 0 or -1 with r failed; *pool_peak
  * gets the pool's own count of the most running at once. */
 static int run_pool(fetch_task *tasks, long long n, long long k, cell_result *r, int timed, size_t *pool_peak)
 {
     fetch_tasks_reset(tasks, n);
-    P.peak = 0;
+    green_fetch.peak = 0;
     green_pool *pool;
     int err = green_pool_new(&pool, (size_t)k);
     if (err != 0)
@@ -43,7 +22,7 @@ static int run_pool(fetch_task *tasks, long long n, long long k, cell_result *r,
         cell_measure_begin(r);
     long long spawned;
     for (spawned = 0; spawned < n; spawned++) {
-        err = green_pool_spawn(pool, NULL, fetch_main, &tasks[spawned]);
+        err = green_pool_spawn(pool, NULL, green_fetch_main, &tasks[spawned]);
         if (err != 0)
             break;
     }
@@ -67,7 +46,7 @@ int pool_green(cell_params *p, cell_result *r)
     fetch_setup s;
     if (fetch_setup_init(&s, p, r, true) != 0)
         return -1;
-    P.target = &s.target;
+    green_fetch.target = &s.target;
     int rc = -1;
     size_t pool_peak = 0;
     fetch_task *tasks = calloc((size_t)s.n, sizeof *tasks);
@@ -82,7 +61,7 @@ int pool_green(cell_params *p, cell_result *r)
         run_pool(tasks, s.n, s.k, r, 1, &pool_peak) == 0) {
         r->ops = s.n;
         rc = fetch_tally(&s, tasks, s.n, r);
-        if (fetch_check_in_flight(&s, r, P.peak) != 0)
+        if (fetch_check_in_flight(&s, r, green_fetch.peak) != 0)
             rc = -1;
         else if ((long long)pool_peak > s.k)
             rc = cell_fail(r, "green_pool_peak says %zu ran at once in a pool of %lld", pool_peak, s.k);
