@@ -13,9 +13,9 @@
  * say so and check nothing. */
 #include <CUnit/CUnit.h>
 
+#include "json_check.h"
 #include "server_child.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -49,155 +49,13 @@ static const peer_info peers[] = {
 static const peer_info *peer;   /* The suite's. */
 static char program[4096];
 
-/* ---- a small strict JSON reader: one flat object (the cell line) ---- */
-
-enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING };
-
-#define MAX_FIELDS 48
-
-typedef struct jfield {
-    char key[40];
-    enum jtype type;
-    bool integer;               /* A number without fraction or exponent. */
-    double number;
-    bool boolean;
-    char string[1024];
-} jfield;
-
-typedef struct jobject {
-    jfield f[MAX_FIELDS];
-    int count;
-} jobject;
-
-static bool jstring(const char **s, char *out, size_t len)
-{
-    size_t n = 0;
-    if (**s != '"')
-        return false;
-    for ((*s)++;; (*s)++) {
-        unsigned char c = (unsigned char)**s;
-        if (c == '\0' || c < 0x20)
-            return false;
-        if (c == '"')
-            break;
-        if (c == '\\') {
-            (*s)++;
-            switch (**s) {
-            case '"': case '\\': case '/': c = (unsigned char)**s; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'u':
-                for (int i = 1; i <= 4; i++)
-                    if (!isxdigit((unsigned char)(*s)[i]))
-                        return false;
-                c = '?';
-                *s += 4;
-                break;
-            default:
-                return false;
-            }
-        }
-        if (n + 1 < len)
-            out[n++] = (char)c;
-    }
-    (*s)++;
-    out[n] = '\0';
-    return true;
-}
-
-static bool jnumber(const char **s, jfield *f)
-{
-    const char *p = *s;
-    f->integer = true;
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (isdigit((unsigned char)*p))
-        while (isdigit((unsigned char)*p))
-            p++;
-    else
-        return false;
-    if (*p == '.') {
-        f->integer = false;
-        if (!isdigit((unsigned char)*++p))
-            return false;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        f->integer = false;
-        if (*++p == '+' || *p == '-')
-            p++;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    f->number = strtod(*s, NULL);
-    *s = p;
-    return true;
-}
-
-/* Parse text as one flat JSON object; no duplicate keys, nothing after it. */
-static bool json_parse(const char *s, jobject *o)
-{
-    o->count = 0;
-    if (*s++ != '{')
-        return false;
-    if (*s == '}')
-        return s[1] == '\0';
-    for (;;) {
-        if (o->count == MAX_FIELDS)
-            return false;
-        jfield *f = &o->f[o->count];
-        memset(f, 0, sizeof *f);
-        if (!jstring(&s, f->key, sizeof f->key) || *s++ != ':')
-            return false;
-        for (int i = 0; i < o->count; i++)
-            if (strcmp(o->f[i].key, f->key) == 0)
-                return false;
-        if (*s == '"') {
-            f->type = J_STRING;
-            if (!jstring(&s, f->string, sizeof f->string))
-                return false;
-        } else if (strncmp(s, "null", 4) == 0) {
-            f->type = J_NULL;
-            s += 4;
-        } else if (strncmp(s, "true", 4) == 0 || strncmp(s, "false", 5) == 0) {
-            f->type = J_BOOL;
-            f->boolean = *s == 't';
-            s += f->boolean ? 4 : 5;
-        } else {
-            f->type = J_NUMBER;
-            if (!jnumber(&s, f))
-                return false;
-        }
-        o->count++;
-        if (*s == ',') {
-            s++;
-            continue;
-        }
-        return s[0] == '}' && s[1] == '\0';
-    }
-}
-
-static const jfield *jget(const jobject *o, const char *key)
-{
-    for (int i = 0; i < o->count; i++)
-        if (strcmp(o->f[i].key, key) == 0)
-            return &o->f[i];
-    return NULL;
-}
+/* ---- reading the cell line (json_check.h) ---- */
 
 /* An integer field's value; -1 when absent, null or not an integer. */
 static long long jint(const jobject *o, const char *key)
 {
     const jfield *f = jget(o, key);
-    return f != NULL && f->type == J_NUMBER && f->integer ? (long long)f->number : -1;
+    return f != NULL && f->type == J_NUMBER && f->is_integer ? (long long)f->number : -1;
 }
 
 static const char *jstr(const jobject *o, const char *key)
@@ -287,7 +145,8 @@ static void run_program(run_result *r, const char *path, const char *const *args
         r->out[--n] = '\0';
     const char *nl = strrchr(r->out, '\n');
     snprintf(r->last_line, sizeof r->last_line, "%.8191s", nl ? nl + 1 : r->out);
-    r->json_ok = json_parse(r->last_line, &r->json);
+    char json_err[160];
+    r->json_ok = json_object_parse(r->last_line, &r->json, json_err, sizeof json_err);
 }
 
 /* Run the suite's peer with args. */
@@ -348,7 +207,7 @@ static bool check_ok(const run_result *r, const char *workload)
     }
     for (int i = 0; i < o->count; i++) {
         const jfield *f = &o->f[i];
-        if (f->type == J_NUMBER && !f->integer && strcmp(f->key, "ns_per_op") != 0) {
+        if (f->type == J_NUMBER && !f->is_integer && strcmp(f->key, "ns_per_op") != 0) {
             explain(r, "a count that is not an integer");
             return false;
         }
