@@ -25,7 +25,9 @@ const struct gb_workload gb_workloads[] = {
       .what = "N tasks alive and blocked at once: memory per task (rss_per_task_bytes)" },
     { .name = "joinall", .op = "request", .axes = GB_AX_N | GB_AX_DELAY | GB_AX_SIZE,
       .uses_loop = true, .needs_server = true,
-      .what = "N HTTP fetches from the local server (answers after D ms), all at once" },
+      .what = "N HTTP fetches from the local server (answers after D ms), all at once; "
+              "the server runs on the last CPU, a green cell on the first (its hub is one "
+              "thread), a thread cell on all of them" },
     { .name = "pool", .op = "request",
       .axes = GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY | GB_AX_SIZE,
       .uses_loop = true, .needs_server = true,

@@ -433,7 +433,8 @@ int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
     char dbuf[32], sbuf[32];
     snprintf(dbuf, sizeof dbuf, "%ld", delay_ms < 0 ? 0 : delay_ms);
     snprintf(sbuf, sizeof sbuf, "%ld", size < 0 ? 0 : size);
-    char *argv[] = { (char *)program, "--delay-ms", dbuf, "--size", sbuf, NULL };
+    /* On the last CPU: green cells keep off it (cell.c). */
+    char *argv[] = { (char *)program, "--delay-ms", dbuf, "--size", sbuf, "--cpu", "last", NULL };
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(s->error, sizeof s->error, "fork: %s", strerror(errno));

@@ -139,11 +139,19 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double
         return 0;
     if (errno != EINPROGRESS && errno != EINTR)
         return -errno;
-    /* The connection proceeds in the kernel: wait for writability. */
-    deadline d = { .timeout = timeout };
-    int ready = wait_ready(h, fd, GREEN_WRITE, &d);
-    if (ready < 0)
-        return ready;
+    /* The connection proceeds in the kernel. Over loopback it is usually
+     * done already: one poll then costs less than parking on the loop
+     * (an epoll_ctl, a share of an epoll_wait and two switches), and
+     * writable without an error or hang-up means connected. */
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    if (poll(&p, 1, 0) == 1 && p.revents == POLLOUT)
+        return 0;
+    if (p.revents == 0) {
+        deadline d = { .timeout = timeout };
+        int ready = wait_ready(h, fd, GREEN_WRITE, &d);
+        if (ready < 0)
+            return ready;
+    }
     int soerr = 0;
     socklen_t len = sizeof soerr;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)

@@ -520,6 +520,43 @@ static void *hub_thread(void *arg)
     return NULL;
 }
 
+/* A connect the kernel cannot finish at once parks its green thread (the
+ * others run) until the timeout. A listener with a backlog of 0 that never
+ * accepts takes one connection; the kernel drops the SYNs after that, so
+ * the next connect stays in progress. */
+static void test_connect_in_progress_parks(void)
+{
+    struct sockaddr_in addr;
+    int lfd = listen_loopback(&addr);
+    CU_ASSERT_FATAL(listen(lfd, 0) == 0);
+    int fillers[4], queued = 0;
+    for (int i = 0; i < 4; i++) {
+        fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        CU_ASSERT_FATAL(fillers[i] >= 0);
+        queued += connect(fillers[i], (struct sockaddr *)&addr, sizeof addr) == 0;
+    }
+    int stop = 0;
+    ticks = 0;
+    green_thread *t;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&t, ticker, &stop), 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_connect(fd, (struct sockaddr *)&addr, sizeof addr, 0.2), GREEN_ETIMEDOUT);
+    double took = green_now() - t0;
+    CU_ASSERT(took >= 0.2);
+    CU_ASSERT(took < 0.9);      /* Before the SYN's first retransmission (1 s). */
+    CU_ASSERT(ticks >= 10);     /* The ticker ran while the connect waited. */
+    CU_ASSERT(queued <= 1);     /* Else the listener took more than the test assumes. */
+    stop = 1;
+    CU_ASSERT_EQUAL(green_join(t, 1.0, NULL), 0);
+    green_release(t);
+    close(fd);
+    for (int i = 0; i < 4; i++)
+        close(fillers[i]);
+    close(lfd);
+}
+
 static void test_two_hubs_in_two_threads(void)
 {
     /* The suite's hub stays on this thread; two more run beside it. */
@@ -553,6 +590,7 @@ static CU_TestInfo io_tests[] = {
     { "getaddrinfo_localhost", test_getaddrinfo_localhost },
     { "getaddrinfo_nonexistent", test_getaddrinfo_nonexistent },
     { "getaddrinfo_many_and_killed", test_getaddrinfo_many_and_killed },
+    { "connect_in_progress_parks", test_connect_in_progress_parks },
     { "two_hubs_in_two_threads", test_two_hubs_in_two_threads },
     CU_TEST_INFO_NULL,
 };

@@ -1,10 +1,10 @@
 /* tests/test_server.c: greenbench-server, run as a child process as the
  * harness runs it: its first stdout line, GET and HEAD, the per-request
- * query, keep-alive and close, pipelining, bad requests, large bodies, a
- * clean exit on SIGTERM and SIGINT, curl when it is installed, and 1 000
- * concurrent connections whose delays must all hold within a stated
- * tolerance. Also the HTTP client's parser (workloads/http/http.c) on
- * responses split at every byte. */
+ * query, delays of mixed lengths, keep-alive and close, pipelining, bad
+ * requests, large bodies, a clean exit on SIGTERM and SIGINT, curl when it
+ * is installed, and 1 000 concurrent connections whose delays must all hold
+ * within a stated tolerance. Also the HTTP client's parser
+ * (workloads/http/http.c) on responses split at every byte. */
 #include <CUnit/CUnit.h>
 
 #include "http/http.h"
@@ -13,8 +13,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +237,64 @@ static void test_http10_closes(void)
     ssize_t n = exchange_to_close("GET / HTTP/1.0\r\n\r\n", out, sizeof out);
     CU_ASSERT_TRUE_FATAL(n > 0);        /* -1 would mean the server kept it open. */
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "Connection: close"));
+}
+
+/* Delays of different lengths at once, sent longest first, two of them
+ * abandoned while they wait: every other response comes in the order of its
+ * delay and no sooner than it (the server keeps one queue ordered by due
+ * time; an abandoned one must leave it without disturbing the rest). */
+static void test_mixed_delays(void)
+{
+    static const int delay_ms[] = { 400, 250, 300, 50, 150, 100, 200, 10 };
+    enum { N = sizeof delay_ms / sizeof delay_ms[0] };
+    const bool abandon[N] = { [2] = true, [5] = true };
+    struct pollfd pfd[N];
+    double sent[N], done[N];
+    for (int i = 0; i < N; i++) {
+        char request[128];
+        snprintf(request, sizeof request, "GET /?delay_ms=%d&size=10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 delay_ms[i]);
+        pfd[i] = (struct pollfd){ .fd = connect_server(), .events = POLLIN };
+        sent[i] = now_s();
+        CU_ASSERT_FATAL(send(pfd[i].fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request));
+        done[i] = 0;
+    }
+    usleep(20 * 1000);          /* Both abandoned ones are queued by now. */
+    for (int i = 0; i < N; i++) {
+        if (abandon[i]) {
+            close(pfd[i].fd);
+            pfd[i].fd = -1;     /* poll ignores it. */
+        }
+    }
+    int left = N - 2;
+    while (left > 0) {
+        int n = poll(pfd, N, 5000);
+        CU_ASSERT_FATAL(n > 0);
+        for (int i = 0; i < N; i++) {
+            if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            int status = 0;
+            CU_ASSERT_EQUAL(read_response(pfd[i].fd, &status), 10);
+            CU_ASSERT_EQUAL(status, 200);
+            done[i] = now_s();
+            close(pfd[i].fd);
+            pfd[i].fd = -1;
+            left--;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        if (abandon[i])
+            continue;
+        double took_ms = (done[i] - sent[i]) * 1000.0;
+        CU_ASSERT_TRUE(took_ms >= delay_ms[i] - 0.1);
+        CU_ASSERT_TRUE(took_ms < delay_ms[i] + 300);
+        for (int j = 0; j < N; j++) {
+            if (!abandon[j] && delay_ms[j] < delay_ms[i] && done[j] > done[i]) {
+                fprintf(stderr, "\n  the %d ms response came after the %d ms one\n", delay_ms[j], delay_ms[i]);
+                CU_FAIL("responses out of delay order");
+            }
+        }
+    }
 }
 
 /* 1 000 connections at once, each asking for a DELAY_MS delay. Every
@@ -520,6 +580,7 @@ static CU_TestInfo server_tests[] = {
     { "keep_alive", test_keep_alive },
     { "pipelining_and_close", test_pipelining_and_close },
     { "http10_closes", test_http10_closes },
+    { "mixed_delays", test_mixed_delays },
     { "thousand_connections", test_thousand_connections },
     { "curl", test_curl },
     { "signals", test_signals },

@@ -210,6 +210,8 @@ static void usage(FILE *f)
             "usage: %s WORKLOAD --impl=IMPL [--switch=S] [--loop=L] [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
+            "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green, whose\n"
+            "hub is one thread, all for threads); the local server takes the last CPU.\n"
             "Workloads in this program:\n",
             program);
     for (const workload *w = cell_workloads; w->name; w++)
@@ -347,7 +349,13 @@ int main(int argc, char **argv)
         }
     }
     raise_limits();
-    int cpus = restrict_cpus(p.cpus);
+    /* A hub is one thread: a green cell runs on the first CPU it may use,
+     * where the scheduler cannot put it beside the local server (on the
+     * last, greenbench-server --cpu last). Sharing one CPU with the server
+     * now and then cost a pool run 10 % on the 2-core machines. Thread
+     * cells keep every CPU. */
+    long long want = p.cpus < 0 && strcmp(p.impl, "green") == 0 ? 1 : p.cpus;
+    int cpus = restrict_cpus(want);
     if (cpus < 0) {
         cell_fail(&r, "--cpus=%lld: %s", p.cpus,
                   cpus == -ERANGE ? "more CPUs than this process may use" : strerror(-cpus));

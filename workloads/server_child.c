@@ -1,6 +1,7 @@
 /* workloads/server_child.c: greenbench-server as a child process (server_child.h). */
 #include "server_child.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,7 +58,7 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
         return -1;
     }
     char delay_text[32], size_text[32];
-    char *argv[10];
+    char *argv[12];
     int argc = 0;
     argv[argc++] = (char *)path;
     if (delay_ms >= 0) {
@@ -72,8 +73,11 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
     }
     argv[argc++] = "--port";
     argv[argc++] = "0";
+    argv[argc++] = "--cpu";         /* Off the green cells' CPU (cell.c). */
+    argv[argc++] = "last";
     argv[argc++] = "--exit-on-stdin-eof";
     argv[argc] = NULL;
+    assert(argc < (int)(sizeof argv / sizeof argv[0]));
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);

@@ -20,7 +20,7 @@ for p in "$green" "$threads" "$bin/greenbench-server"; do
     [ -x "$p" ] || { echo "targets: $p is missing (build first)" >&2; exit 1; }
 done
 tmp=$(mktemp -d)
-"$bin/greenbench-server" --delay-ms 10 --size 1024 >"$tmp/url" 2>"$tmp/server.log" &
+"$bin/greenbench-server" --delay-ms 10 --size 1024 --cpu last >"$tmp/url" 2>"$tmp/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
 i=0
