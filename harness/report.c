@@ -611,6 +611,43 @@ static const char *meta_str(const struct gb_rundata *rd, const char *a, const ch
     return v && v->type == GB_JSON_STRING ? v->string : NULL;
 }
 
+/* What the local HTTP server said about itself (server.log): where it ran,
+ * what it answered, and how late its delayed answers left, so a reader can
+ * see that the server was not what limited joinall and pool. */
+static void server_section(struct doc *d, const struct gb_rundata *rd)
+{
+    char *path = gb_xasprintf("%s/server.log", rd->dir), *text = NULL;
+    size_t len = 0;
+    int rc = gb_read_file(path, &text, &len);
+    free(path);
+    if (rc != 0 || len == 0) {
+        free(text);
+        return;
+    }
+    static const char prefix[] = "greenbench-server: ";
+    bool any = false;
+    for (char *line = text, *next; line != NULL && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        if (strncmp(line, prefix, sizeof prefix - 1) != 0)
+            continue;
+        if (!any) {
+            heading(d, 2, "Local HTTP server");
+            para_begin(d, NULL);
+            esc(d, "joinall and pool fetched from greenbench-server, run on the last CPU (green "
+                   "cells on the first, thread cells on all). What it said, in order:");
+            para_end(d);
+            gb_buf_puts(d->b, d->html ? "<ul>\n" : "");
+            any = true;
+        }
+        list_item(d, line + sizeof prefix - 1);
+    }
+    if (any)
+        gb_buf_puts(d->b, d->html ? "</ul>\n" : "\n");
+    free(text);
+}
+
 static void write_doc(const struct gb_rundata *rd, struct doc *d, int plots_drawn)
 {
     char t1[64], t2[64], t3[64];
@@ -738,6 +775,8 @@ static void write_doc(const struct gb_rundata *rd, struct doc *d, int plots_draw
             "Compare runs from the same machine.",
          t1, t2);
     para_end(d);
+
+    server_section(d, rd);
 
     /* Peers: what their figures include that ours do not. */
     bool peers_heading = false;

@@ -1,10 +1,11 @@
 /* tests/test_server.c: greenbench-server, run as a child process as the
  * harness runs it: its first stdout line, GET and HEAD, the per-request
  * query, delays of mixed lengths, keep-alive and close, pipelining, bad
- * requests, large bodies, a clean exit on SIGTERM and SIGINT, curl when it
- * is installed, and 1 000 concurrent connections whose delays must all hold
- * within a stated tolerance. Also the HTTP client's parser
- * (workloads/http/http.c) on responses split at every byte. */
+ * requests, large bodies, a clean exit on SIGTERM and SIGINT (saying how
+ * late its delayed answers left), curl when it is installed, and 1 000
+ * concurrent connections whose delays must all hold within a stated
+ * tolerance. Also the HTTP client's parser (workloads/http/http.c) on
+ * responses split at every byte. */
 #include <CUnit/CUnit.h>
 
 #include "http/http.h"
@@ -434,6 +435,42 @@ static int exit_status_after(int sig)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* At exit the server says how late its delayed answers left: after one
+ * request with a 50 ms delay, the line counts one answer, not early, and
+ * not absurdly late. */
+static void test_lateness_report(void)
+{
+    char path[] = "/tmp/greenbench-test-server-XXXXXX";
+    int log = mkstemp(path);
+    CU_ASSERT_FATAL(log >= 0);
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(log, STDERR_FILENO);           /* The child inherits it. */
+    server_child s;
+    char err[256];
+    int started = server_child_start(&s, server_path, 50, 10, err, sizeof err);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    CU_ASSERT_FATAL(started == 0);
+    http_target t;
+    CU_ASSERT_FATAL(http_target_init(&t, s.url, 10, 5.0, err, sizeof err) == 0);
+    static char buf[HTTP_READ_CHUNK];
+    http_result res;
+    CU_ASSERT_EQUAL(http_fetch(&http_io_blocking, &t, buf, sizeof buf, &res), 0);
+    CU_ASSERT_EQUAL(server_child_stop(&s), 0);
+    char text[4096];
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
+    close(log);
+    CU_ASSERT_FATAL(n > 0);
+    text[n] = '\0';
+    const char *line = strstr(text, "1 delayed answers left ");
+    double late_ms = -1;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+    CU_ASSERT_EQUAL(sscanf(line, "1 delayed answers left %lf ms", &late_ms), 1);
+    CU_ASSERT(late_ms >= 0 && late_ms < 500);
+}
+
 static void test_signals(void)
 {
     CU_ASSERT_EQUAL(exit_status_after(SIGTERM), 0);
@@ -583,6 +620,7 @@ static CU_TestInfo server_tests[] = {
     { "mixed_delays", test_mixed_delays },
     { "thousand_connections", test_thousand_connections },
     { "curl", test_curl },
+    { "lateness_report", test_lateness_report },
     { "signals", test_signals },
     { "bad_options", test_bad_options },
     CU_TEST_INFO_NULL,

@@ -94,6 +94,7 @@ static struct {
     conn *conns;                /* Open connections, to close at exit. */
     conn *free_conns;
     long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
+    long long delayed, late_sum_ns, late_max_ns, late_over_1ms;    /* Answers after a delay: how late. */
 } srv = { .cpu = CPU_ANY, .listen_fd = -1, .spare_fd = -1 };
 
 /* The connections waiting out their delay, earliest due first, and the
@@ -555,6 +556,13 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
         conn *c = delays.heap[0];
         if (c->due_ns > now && (now = now_ns()) < c->due_ns)
             break;
+        /* How late this answer leaves: the wake-up, and those served first. */
+        long long late = (now = now_ns()) - c->due_ns;
+        srv.delayed++;
+        srv.late_sum_ns += late;
+        srv.late_over_1ms += late > 1000000;
+        if (late > srv.late_max_ns)
+            srv.late_max_ns = late;
         delay_remove(c);
         c->state = WRITING;
         if (write_some(loop, c))
@@ -876,6 +884,12 @@ int main(int argc, char **argv)
             "greenbench-server: stopped: %lld connections (%lld at most at once), %lld requests answered, "
             "%lld bad requests, %lld clients gone before their response, %lld shed for lack of descriptors\n",
             srv.accepted, srv.peak_conns, srv.requests, srv.bad_requests, srv.resets, srv.shed);
+    if (srv.delayed > 0)
+        fprintf(stderr,
+                "greenbench-server: %lld delayed answers left %.3f ms after they were due on average, "
+                "%.3f ms at most; %lld (%.2f%%) more than 1 ms late\n",
+                srv.delayed, (double)srv.late_sum_ns / (double)srv.delayed / 1e6, (double)srv.late_max_ns / 1e6,
+                srv.late_over_1ms, 100.0 * (double)srv.late_over_1ms / (double)srv.delayed);
     while (srv.free_conns != NULL) {
         conn *c = srv.free_conns;
         srv.free_conns = c->next;
