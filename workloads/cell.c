@@ -351,9 +351,9 @@ int main(int argc, char **argv)
     raise_limits();
     /* A hub is one thread: a green cell runs on the first CPU it may use,
      * where the scheduler cannot put it beside the local server (on the
-     * last, greenbench-server --cpu last). Sharing one CPU with the server
-     * now and then cost a pool run 10 % on the 2-core machines. Thread
-     * cells keep every CPU. */
+     * last, greenbench-server --cpu last). Unpinned, one pool run in six
+     * came out 10 % slower on the 2-core machines. Thread cells keep every
+     * CPU. */
     long long want = p.cpus < 0 && strcmp(p.impl, "green") == 0 ? 1 : p.cpus;
     int cpus = restrict_cpus(want);
     if (cpus < 0) {
