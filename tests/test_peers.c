@@ -256,7 +256,7 @@ static int start_peer(const char *name)
         snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
         if (access(path, X_OK) != 0)
             snprintf(server_note, sizeof server_note, "no %.400s: the HTTP cases are skipped", path);
-        else if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, err, sizeof err) != 0)
+        else if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err) != 0)
             snprintf(server_note, sizeof server_note, "%.200s did not start (%.200s): the HTTP cases are skipped",
                      path, err);
     }

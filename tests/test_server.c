@@ -428,7 +428,7 @@ static int exit_status_after(int sig)
 {
     server_child s;
     char err[256];
-    CU_ASSERT_FATAL(server_child_start(&s, server_path, 0, 10, err, sizeof err) == 0);
+    CU_ASSERT_FATAL(server_child_start(&s, server_path, 0, 10, -1, err, sizeof err) == 0);
     kill(s.pid, sig);
     int status;
     CU_ASSERT_FATAL(waitpid(s.pid, &status, 0) == s.pid);
@@ -449,7 +449,7 @@ static void test_lateness_report(void)
     dup2(log, STDERR_FILENO);           /* The child inherits it. */
     server_child s;
     char err[256];
-    int started = server_child_start(&s, server_path, 50, 10, err, sizeof err);
+    int started = server_child_start(&s, server_path, 50, 10, -1, err, sizeof err);
     dup2(saved, STDERR_FILENO);
     close(saved);
     CU_ASSERT_FATAL(started == 0);
@@ -593,7 +593,7 @@ static int server_init(void)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     snprintf(server_path, sizeof server_path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
-    if (server_child_start(&server, server_path, 0, SIZE, err, sizeof err) != 0) {
+    if (server_child_start(&server, server_path, 0, SIZE, -1, err, sizeof err) != 0) {
         fprintf(stderr, "test_server: %s\n", err);
         return -1;
     }

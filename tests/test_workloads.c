@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -388,7 +389,19 @@ static void test_joinall_own_server(void)
     RUN(&c, "joinall", impl_arg(), "--n=10", "--delay-ms=5", "--size=1000", stack_arg());
     check_fetches(&c, "joinall", 10);
     CU_ASSERT_EQUAL(num(&c.json, "delay_ms"), 5);
-    CU_ASSERT_PTR_NOT_NULL(str(&c.json, "note"));
+    const char *note = str(&c.json, "note");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(note);
+    /* Its server runs on the last CPU we may use, even though a green cell
+     * narrows itself to the first before it starts the server. */
+    const char *on = strstr(note, " on CPU ");
+    int server_cpu = -1;
+    CU_ASSERT_FATAL(on != NULL && sscanf(on, " on CPU %d", &server_cpu) == 1);
+    cpu_set_t set;
+    CU_ASSERT_FATAL(sched_getaffinity(0, sizeof set, &set) == 0);
+    int last = CPU_SETSIZE - 1;
+    while (last > 0 && !CPU_ISSET(last, &set))
+        last--;
+    CU_ASSERT_EQUAL(server_cpu, last);
 }
 
 static void test_wrong_size(void)
@@ -524,7 +537,7 @@ static int suite_init(void)
     char path[4096], err[256];
     signal(SIGPIPE, SIG_IGN);
     snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
-    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, err, sizeof err) != 0) {
+    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err) != 0) {
         fprintf(stderr, "test_workloads: %s\n", err);
         return -1;
     }

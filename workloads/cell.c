@@ -67,6 +67,12 @@ int cell_usage_error(cell_result *r, const char *fmt, ...)
 /* The CPUs this process may run on, in order; filled once by main(). */
 static int allowed_cpus[CPU_SETSIZE];
 static int allowed_count;
+static int last_cpu_at_start;
+
+int cell_server_cpu(void)
+{
+    return last_cpu_at_start;
+}
 
 int cell_pin_thread(int index)
 {
@@ -86,7 +92,10 @@ static int restrict_cpus(long long want)
         return -errno;
     allowed_count = 0;
     for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (CPU_ISSET(cpu, &set) && (want <= 0 || allowed_count < want))
+        if (!CPU_ISSET(cpu, &set))
+            continue;
+        last_cpu_at_start = cpu;
+        if (want <= 0 || allowed_count < want)
             allowed_cpus[allowed_count++] = cpu;
     }
     if (want > 0 && allowed_count < want)

@@ -75,6 +75,11 @@ int cell_usage_error(cell_result *r, const char *fmt, ...) __attribute__((format
 /* Pin the calling thread to the index-th CPU the cell may use (wrapping). */
 int cell_pin_thread(int index);
 
+/* The CPU for a local server the cell starts: the last one the process was
+ * allowed before --cpus narrowed it (a child inherits the narrowed set, so
+ * it cannot find this one by itself). */
+int cell_server_cpu(void);
+
 long long cell_now_ns(void);
 
 #endif /* GREEN_CELL_H */

@@ -45,12 +45,13 @@ int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool)
             p->size = DEFAULT_SIZE;
         if (server_child_path(path, sizeof path) != 0)
             return cell_fail(r, "no --url given and no greenbench-server beside this program to start");
-        if (server_child_start(&s->server, path, p->delay_ms, p->size, msg, sizeof msg) != 0)
+        int cpu = cell_server_cpu();
+        if (server_child_start(&s->server, path, p->delay_ms, p->size, cpu, msg, sizeof msg) != 0)
             return cell_fail(r, "no --url given, and starting our own server failed: %s", msg);
         s->own_server = true;
         url = s->server.url;
-        fetch_note_add(r, "No --url: the cell ran its own greenbench-server (%lld ms, %lld bytes).",
-                       p->delay_ms, p->size);
+        fetch_note_add(r, "No --url: the cell ran its own greenbench-server (%lld ms, %lld bytes) on CPU %d.",
+                       p->delay_ms, p->size, cpu);
     }
     double timeout = FETCH_TIMEOUT_S + (p->delay_ms > 0 ? (double)p->delay_ms / 1000.0 : 0.0);
     if (http_target_init(&s->target, url, p->size, timeout, msg, sizeof msg) != 0) {

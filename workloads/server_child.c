@@ -38,7 +38,7 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int server_child_start(server_child *s, const char *path, long long delay_ms, long long size,
+int server_child_start(server_child *s, const char *path, long long delay_ms, long long size, int cpu,
                        char *err, size_t errlen)
 {
     s->pid = -1;
@@ -57,7 +57,7 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
         close(out[1]);
         return -1;
     }
-    char delay_text[32], size_text[32];
+    char delay_text[32], size_text[32], cpu_text[16] = "last";
     char *argv[12];
     int argc = 0;
     argv[argc++] = (char *)path;
@@ -73,8 +73,10 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
     }
     argv[argc++] = "--port";
     argv[argc++] = "0";
+    if (cpu >= 0)
+        snprintf(cpu_text, sizeof cpu_text, "%d", cpu);
     argv[argc++] = "--cpu";         /* Off the green cells' CPU (cell.c). */
-    argv[argc++] = "last";
+    argv[argc++] = cpu_text;
     argv[argc++] = "--exit-on-stdin-eof";
     argv[argc] = NULL;
     assert(argc < (int)(sizeof argv / sizeof argv[0]));

@@ -17,11 +17,12 @@ typedef struct server_child {
  * /proc/self/exe) into path. Returns 0 or -1 (does not exist). */
 int server_child_path(char *path, size_t len);
 
-/* Run `path --delay-ms D --size S --port 0 --cpu last --exit-on-stdin-eof`
- * (D or S < 0: left out), its stdin a pipe we hold (so it exits when we do,
- * even killed), and wait up to 10 s for the URL on its first stdout line.
- * Returns 0, or -1 with a message in err (the child, if any, is stopped). */
-int server_child_start(server_child *s, const char *path, long long delay_ms, long long size,
+/* Run `path --delay-ms D --size S --port 0 --cpu CPU --exit-on-stdin-eof`
+ * (D or S < 0: left out; cpu < 0: --cpu last, the last CPU this process may
+ * use), its stdin a pipe we hold (so it exits when we do, even killed), and
+ * wait up to 10 s for the URL on its first stdout line. Returns 0, or -1
+ * with a message in err (the child, if any, is stopped). */
+int server_child_start(server_child *s, const char *path, long long delay_ms, long long size, int cpu,
                        char *err, size_t errlen);
 
 /* SIGTERM, then wait for it (SIGKILL after 5 s). Returns its exit status

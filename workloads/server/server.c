@@ -699,26 +699,27 @@ static long long read_ll(const char *path)
     return v;
 }
 
-/* --cpu: run on one CPU only. Returns the CPU, or -1 with a message. */
+/* --cpu: run on one CPU only. A number need not be in the affinity we
+ * inherited (a cell pinned to its first CPU starts us on its last); the
+ * kernel refuses one that is offline or outside our cpuset. Returns the CPU,
+ * or -1 with a message. */
 static int pin_to_cpu(long long want)
 {
     cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) {
-        perror("greenbench-server: sched_getaffinity");
-        return -1;
-    }
     int cpu = (int)want;
-    if (want == CPU_LAST)
+    if (want == CPU_LAST) {
+        if (sched_getaffinity(0, sizeof set, &set) != 0) {
+            perror("greenbench-server: sched_getaffinity");
+            return -1;
+        }
         for (cpu = CPU_SETSIZE - 1; cpu > 0 && !CPU_ISSET(cpu, &set); cpu--)
             ;
-    if (!CPU_ISSET(cpu, &set)) {
-        fprintf(stderr, "greenbench-server: --cpu=%d: not a CPU this process may run on\n", cpu);
-        return -1;
     }
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        fprintf(stderr, "greenbench-server: --cpu=%d: %s\n", cpu, strerror(errno));
+        fprintf(stderr, "greenbench-server: --cpu=%d: not a CPU this process may run on (%s)\n", cpu,
+                strerror(errno));
         return -1;
     }
     return cpu;
@@ -731,8 +732,8 @@ static void usage(FILE *f)
                "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
                "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
                "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
-               "--cpu runs it on CPU N only, or on the last CPU it may use (the harness and the\n"
-               "cells ask for 'last' and keep green cells off that CPU).\n"
+               "--cpu runs it on CPU N only, or on the last CPU it may use (the harness asks for\n"
+               "'last' and keeps green cells off that CPU).\n"
                "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n");
 }
 
