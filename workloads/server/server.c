@@ -551,13 +551,11 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
     if (read(delays.timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         perror("greenbench-server: read(timerfd)");
     delays.armed_ns = 0;
-    long long now = now_ns();
-    while (delays.len > 0) {
+    long long now;
+    while (delays.len > 0 && (now = now_ns()) >= delays.heap[0]->due_ns) {
         conn *c = delays.heap[0];
-        if (c->due_ns > now && (now = now_ns()) < c->due_ns)
-            break;
         /* How late this answer leaves: the wake-up, and those served first. */
-        long long late = (now = now_ns()) - c->due_ns;
+        long long late = now - c->due_ns;
         srv.delayed++;
         srv.late_sum_ns += late;
         srv.late_over_1ms += late > 1000000;
