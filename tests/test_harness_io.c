@@ -2,7 +2,6 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"

@@ -6,14 +6,12 @@
  * signature); report, compare, list, cell and the usage errors.
  * Suites: faults, interrupt, e2e (one ctest entry each). */
 #include <CUnit/CUnit.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"

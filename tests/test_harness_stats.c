@@ -3,7 +3,6 @@
  * enumeration of the exact U distribution; see the comments). */
 #include <CUnit/CUnit.h>
 #include <errno.h>
-#include <math.h>
 
 #include "harness.h"
 

@@ -4,7 +4,6 @@
 #include "green.h"
 
 #include <CUnit/CUnit.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -113,7 +112,6 @@ static void test_peer_close(void)
  * a slow reader drains it; every byte arrives, in order. */
 typedef struct {
     int fd;
-    size_t total;
     size_t got;
     int bad;
 } drain_job;
@@ -147,7 +145,7 @@ static void test_partial_write_of_large_buffer(void)
     CU_ASSERT_FATAL(big != NULL);
     for (size_t i = 0; i < LEN; i++)
         big[i] = (unsigned char)(i * 7 % 251);
-    drain_job d = { .fd = sv[0], .total = LEN };
+    drain_job d = { .fd = sv[0] };
     green_thread *g;
     CU_ASSERT_EQUAL_FATAL(green_spawn(&g, slow_drain, &d), 0);
     CU_ASSERT_EQUAL(green_write(sv[1], big, LEN, 30.0), LEN);
@@ -413,7 +411,6 @@ static void test_getaddrinfo_localhost(void)
 
 typedef struct {
     int started;
-    int resolved;
 } marker;
 
 static void *note_start(void *arg)

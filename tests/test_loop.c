@@ -38,7 +38,6 @@ typedef struct {
     green_loop_io io;
     int calls;
     int revents;
-    int order;
 } io_rec;
 
 static int fire_seq;
@@ -48,7 +47,6 @@ static void on_io(green_loop_io *io, int revents)
     io_rec *r = (io_rec *)io;
     r->calls++;
     r->revents = revents;
-    r->order = ++fire_seq;
 }
 
 typedef struct {

@@ -103,18 +103,14 @@ typedef struct {
     int rc;
     int *order;
     int *norder;
-    int release_after;
 } sem_user;
 
 static void *sem_acquirer(void *arg)
 {
     sem_user *u = arg;
     u->rc = green_sem_acquire(u->s, u->timeout);
-    if (u->rc == 0) {
+    if (u->rc == 0)
         u->order[(*u->norder)++] = u->id;
-        if (u->release_after)
-            green_sem_release(u->s);
-    }
     return NULL;
 }
 

@@ -8,8 +8,7 @@
  *   pipes), garbage (last line not JSON), nojson (prints nothing), fail
  *   (ok:false, exit 1), exit3 (ok:true JSON but exit 3), wrong (JSON for
  *   another workload), slow (sleeps GB_FAKE_SLOW_MS, default 300, then ok),
- *   noisy (ok, with 30% noise), x2 (ok, twice as slow), stderrflood (200 KB
- *   of stderr, then ok).
+ *   x2 (ok, twice as slow), stderrflood (200 KB of stderr, then ok).
  * GB_FAKE_NOISE sets the relative noise of the numbers (default 0.02).
  * For joinall and pool it fetches --url once from the server, so the
  * harness's server handling is exercised end to end. */
@@ -183,7 +182,7 @@ int main(int argc, char **argv)
     srand((unsigned)(ts.tv_nsec ^ getpid()));
     if (strcmp(mode, "x2") == 0)
         ns *= 2;
-    double noise = strcmp(mode, "noisy") == 0 ? 0.3 : 0.02;
+    double noise = 0.02;
     if (getenv("GB_FAKE_NOISE")) /* 0: identical numbers every time */
         noise = atof(getenv("GB_FAKE_NOISE"));
     ns *= 1 + noise * (2.0 * rand() / RAND_MAX - 1);

@@ -1,7 +1,7 @@
 /* tests/fake_cells/fake_server.c: a stand-in for greenbench-server. Listens
  * on 127.0.0.1 on a kernel-chosen port, prints its URL on the first stdout
  * line, answers each request with --size bytes (no delay: tests stay fast)
- * until SIGTERM. GB_FAKE_SERVER=noport prints no port; =die exits at once. */
+ * until SIGTERM. GB_FAKE_SERVER=noport prints no port. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -21,8 +21,6 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--size") == 0)
             size = atol(argv[i + 1]);
     const char *mode = getenv("GB_FAKE_SERVER");
-    if (mode && strcmp(mode, "die") == 0)
-        return 1;
     if (mode && strcmp(mode, "noport") == 0) {
         printf("ready, but I will not say where\n");
         fflush(stdout);
