@@ -44,7 +44,6 @@ int gb_read_file(const char *path, char **out, size_t *len);
 int gb_write_file(const char *path, const char *data, size_t len);
 int gb_write_file_atomic(const char *path, const char *data, size_t len);
 int gb_mkdir_p(const char *path);
-int gb_copy_file(const char *from, const char *to);
 bool gb_is_dir(const char *path);
 bool gb_is_executable(const char *path);
 int gb_dir_state(const char *path); /* 0 absent, 1 empty dir, 2 non-empty dir, 3 not a dir */
@@ -94,7 +93,7 @@ bool gb_json_is(const struct gb_json *obj, const char *key, enum gb_json_type t)
 struct gb_jw {
     struct gb_buf *out;
     int depth, indent;
-    bool first[32], in_object[32], after_key;
+    bool first[32], after_key;
 };
 void gb_jw_init(struct gb_jw *w, struct gb_buf *out, int indent);
 void gb_jw_obj(struct gb_jw *w);
@@ -108,7 +107,6 @@ void gb_jw_num(struct gb_jw *w, double v);  /* NaN/Inf write null */
 void gb_jw_int(struct gb_jw *w, long long v);
 void gb_jw_bool(struct gb_jw *w, bool v);
 void gb_jw_null(struct gb_jw *w);
-void gb_jw_raw(struct gb_jw *w, const char *json); /* already valid JSON text */
 void gb_jw_value(struct gb_jw *w, const struct gb_json *v);
 /* Append s as a JSON string literal; invalid UTF-8 bytes become U+FFFD. */
 void gb_json_quote(struct gb_buf *b, const char *s, size_t n);
@@ -314,6 +312,7 @@ char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char
 struct gb_server {
     long delay_ms, size;
     int pid;
+    int out_fd, log_fd;         /* Its stdout (drained into log_fd), after the URL line. */
     char url[128];
     char error[256];
 };

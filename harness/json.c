@@ -484,14 +484,13 @@ static void before_value(struct gb_jw *w)
     newline(w);
 }
 
-static void open_container(struct gb_jw *w, char c, bool obj)
+static void open_container(struct gb_jw *w, char c)
 {
     before_value(w);
     gb_buf_add(w->out, &c, 1);
     if (w->depth < 31)
         w->depth++;
     w->first[w->depth] = true;
-    w->in_object[w->depth] = obj;
 }
 
 static void close_container(struct gb_jw *w, char c)
@@ -504,9 +503,9 @@ static void close_container(struct gb_jw *w, char c)
     gb_buf_add(w->out, &c, 1);
 }
 
-void gb_jw_obj(struct gb_jw *w) { open_container(w, '{', true); }
+void gb_jw_obj(struct gb_jw *w) { open_container(w, '{'); }
 void gb_jw_obj_end(struct gb_jw *w) { close_container(w, '}'); }
-void gb_jw_arr(struct gb_jw *w) { open_container(w, '[', false); }
+void gb_jw_arr(struct gb_jw *w) { open_container(w, '['); }
 void gb_jw_arr_end(struct gb_jw *w) { close_container(w, ']'); }
 
 void gb_jw_key(struct gb_jw *w, const char *key)
@@ -567,12 +566,6 @@ void gb_jw_null(struct gb_jw *w)
 {
     before_value(w);
     gb_buf_puts(w->out, "null");
-}
-
-void gb_jw_raw(struct gb_jw *w, const char *json)
-{
-    before_value(w);
-    gb_buf_puts(w->out, json);
 }
 
 void gb_jw_value(struct gb_jw *w, const struct gb_json *v)

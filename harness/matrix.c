@@ -354,11 +354,15 @@ static const struct preset_row preset_full[] = {
     { "pool", { 2000 }, { 10, 50, 100, 500, 1000 }, { 10 }, { 1024 }, { 0 } },
 };
 
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(COUNT(preset_default) == COUNT(preset_quick) && COUNT(preset_quick) == COUNT(preset_full),
+               "every preset has one row per workload");
+
 static const struct preset_row *preset_find(enum gb_preset p, const char *workload)
 {
     const struct preset_row *rows = p == GB_PRESET_QUICK ? preset_quick
                                     : p == GB_PRESET_FULL ? preset_full : preset_default;
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < COUNT(preset_default); i++)
         if (strcmp(rows[i].workload, workload) == 0)
             return &rows[i];
     return NULL;
@@ -730,7 +734,7 @@ void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *o
     const long *lists[] = { row->n, row->conc, row->delay, row->size };
     const char *names[] = { "n", "k", "delay-ms", "size" };
     const unsigned axes[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
-    const size_t max[] = { 6, 6, 4, 4 };
+    const size_t max[] = { COUNT(row->n), COUNT(row->conc), COUNT(row->delay), COUNT(row->size) };
     bool first = true;
     for (size_t a = 0; a < 4; a++) {
         if (!(w->axes & axes[a]))

@@ -626,31 +626,23 @@ struct servers {
 static struct gb_server *server_for(struct servers *sv, const struct gb_programs *p, long delay,
                                     long size, char *why, size_t whylen)
 {
-    for (size_t i = 0; i < sv->n; i++) {
-        struct gb_server *s = &sv->s[i];
-        if (s->delay_ms != delay || s->size != size)
-            continue;
+    struct gb_server *s = NULL;
+    for (size_t i = 0; i < sv->n && s == NULL; i++)
+        if (sv->s[i].delay_ms == delay && sv->s[i].size == size)
+            s = &sv->s[i];
+    if (s != NULL) {
         if (gb_server_alive(s))
             return s;
         fprintf(stderr, "greenbench: %s; starting it again\n", s->error);
-        char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
-        int rc = gb_server_start(prog, delay, size, sv->log_fd, s);
-        free(prog);
-        if (rc != 0) {
-            snprintf(why, whylen, "local HTTP server: %s", s->error);
-            return NULL;
-        }
-        return s;
-    }
-    if (!p->server) {
+    } else if (!p->server) {
         snprintf(why, whylen, "greenbench-server is not in %.400s", p->bin_dir);
         return NULL;
-    }
-    if (sv->n == sizeof sv->s / sizeof sv->s[0]) {
+    } else if (sv->n == sizeof sv->s / sizeof sv->s[0]) {
         snprintf(why, whylen, "too many distinct (delay, size) servers");
         return NULL;
+    } else {
+        s = &sv->s[sv->n];      /* Taken only once the server is up. */
     }
-    struct gb_server *s = &sv->s[sv->n];
     char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
     int rc = gb_server_start(prog, delay, size, sv->log_fd, s);
     free(prog);
@@ -658,7 +650,8 @@ static struct gb_server *server_for(struct servers *sv, const struct gb_programs
         snprintf(why, whylen, "local HTTP server: %s", s->error);
         return NULL;
     }
-    sv->n++;
+    if (s == &sv->s[sv->n])
+        sv->n++;
     return s;
 }
 
@@ -809,10 +802,13 @@ int gb_cmd_run(int argc, char **argv)
         fprintf(stderr, "greenbench: cannot repair the last line of %s\n", cells_path);
     free(cells_path);
 
+    /* What an interrupted run already did (--resume) is skipped. */
+    bool *skip = gb_xcalloc(njobs, sizeof *skip);
     size_t todo = 0;
-    for (size_t j = 0; j < njobs; j++)
-        if (!done_has(&done, pl->cells[jobs[j].cell].key, jobs[j].rep))
-            todo++;
+    for (size_t j = 0; j < njobs; j++) {
+        skip[j] = done_has(&done, pl->cells[jobs[j].cell].key, jobs[j].rep);
+        todo += !skip[j];
+    }
     fprintf(stderr, "greenbench: %zu cells x (1 warm-up + %d reps) = %zu runs%s%zu to go; "
                     "seed %llu; results in %s\n",
             pl->ncells, pl->reps, njobs, o.resume[0] ? ", resuming: " : ", ", todo,
@@ -835,9 +831,6 @@ int gb_cmd_run(int argc, char **argv)
     bool tty = isatty(2);
     int64_t started = gb_now_ns();
     size_t ran = 0, idx = njobs - todo;
-    bool *skip = gb_xcalloc(njobs, sizeof *skip);
-    for (size_t j = 0; j < njobs; j++)
-        skip[j] = done_has(&done, pl->cells[jobs[j].cell].key, jobs[j].rep);
     double *cell_s = gb_xcalloc(pl->ncells, sizeof *cell_s);
     for (size_t j = 0; j < njobs && !stop_requested; j++) {
         const struct gb_cell *c = &pl->cells[jobs[j].cell];
@@ -856,9 +849,10 @@ int gb_cmd_run(int argc, char **argv)
         r.exit_code = -1;
         char why[512];
         char *prog = gb_cell_program(&rs.progs, c, why, sizeof why);
+        const struct gb_workload *w = gb_workload_find(c->workload);
         const char *url = NULL;
         char **cargv = NULL;
-        if (prog && gb_workload_find(c->workload) && gb_workload_find(c->workload)->needs_server) {
+        if (prog && w && w->needs_server) {
             if (sv.log_fd < 0)
                 sv.log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
             struct gb_server *s = server_for(&sv, &rs.progs, c->delay_ms, c->size, why, sizeof why);
@@ -904,7 +898,7 @@ int gb_cmd_run(int argc, char **argv)
             char nsb[32];
             gb_format_ns(nsb, sizeof nsb, ns);
             snprintf(outcome, sizeof outcome, "ok, %s per %s", nsb,
-                     gb_workload_find(c->workload) ? gb_workload_find(c->workload)->op : "op");
+                     w ? w->op : "op");
         } else {
             /* The last stderr line says most about a failure. */
             const char *tail = r.stderr_tail ? r.stderr_tail : "";

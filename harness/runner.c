@@ -406,23 +406,20 @@ int gb_server_parse_line(const char *line, char *url, size_t n)
     return 0;
 }
 
-struct server_state {
-    int pid, out_fd, log_fd;
-};
-static struct server_state servers[64];
-
-static struct server_state *state_of(int pid)
+/* The server is gone: close our end of its stdout. */
+static void server_forget(struct gb_server *s)
 {
-    for (size_t i = 0; i < 64; i++)
-        if (servers[i].pid == pid && pid > 0)
-            return &servers[i];
-    return NULL;
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    s->out_fd = -1;
+    s->pid = 0;
 }
 
 int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
                     struct gb_server *s)
 {
     memset(s, 0, sizeof *s);
+    s->out_fd = s->log_fd = -1;
     s->delay_ms = delay_ms;
     s->size = size;
     int outp[2];
@@ -498,19 +495,13 @@ int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
         free(first);
     }
     gb_buf_free(&line);
+    s->out_fd = outp[0];
     if (rc != 0) {
-        close(outp[0]);
         gb_server_stop(s);
-        s->pid = 0;
         return -1;
     }
     fcntl(outp[0], F_SETFL, O_NONBLOCK);
-    for (size_t i = 0; i < 64; i++) {
-        if (servers[i].pid == 0) {
-            servers[i] = (struct server_state){ .pid = pid, .out_fd = outp[0], .log_fd = log_fd };
-            break;
-        }
-    }
+    s->log_fd = log_fd;
     return 0;
 }
 
@@ -518,23 +509,17 @@ bool gb_server_alive(struct gb_server *s)
 {
     if (s->pid <= 0)
         return false;
-    struct server_state *st = state_of(s->pid);
-    if (st && st->out_fd >= 0) { /* keep its stdout from filling up */
+    if (s->out_fd >= 0) { /* keep its stdout from filling up */
         char c[4096];
         ssize_t r;
-        while ((r = read(st->out_fd, c, sizeof c)) > 0)
-            if (st->log_fd >= 0 && write(st->log_fd, c, (size_t)r) < 0)
+        while ((r = read(s->out_fd, c, sizeof c)) > 0)
+            if (s->log_fd >= 0 && write(s->log_fd, c, (size_t)r) < 0)
                 break;
     }
     int status;
     if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
         snprintf(s->error, sizeof s->error, "the server (pid %d) exited", s->pid);
-        if (st) {
-            if (st->out_fd >= 0)
-                close(st->out_fd);
-            memset(st, 0, sizeof *st);
-        }
-        s->pid = 0;
+        server_forget(s);
         return false;
     }
     return true;
@@ -561,13 +546,7 @@ void gb_server_stop(struct gb_server *s)
         }
         usleep(10000);
     }
-    struct server_state *st = state_of(s->pid);
-    if (st) {
-        if (st->out_fd >= 0)
-            close(st->out_fd);
-        memset(st, 0, sizeof *st);
-    }
-    s->pid = 0;
+    server_forget(s);
 }
 
 /* ---- greenbench cell / greenbench server ---- */
@@ -584,17 +563,14 @@ static const char cell_help[] =
     "workload any loop's program of that switch backend). The bin directory is\n"
     "GREENBENCH_BIN_DIR or the directory of this binary. See `greenbench list`.\n";
 
-static const char *opt_value(int argc, char **argv, const char *name, int *skip)
+static const char *opt_value(int argc, char **argv, const char *name)
 {
     size_t n = strlen(name);
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
             return argv[i] + n + 1;
-        if (strcmp(argv[i], name) == 0 && i + 1 < argc) {
-            if (skip)
-                *skip = i;
+        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
             return argv[i + 1];
-        }
     }
     return NULL;
 }
@@ -615,9 +591,9 @@ int gb_cmd_cell(int argc, char **argv)
         return GB_EXIT_USAGE;
     }
     snprintf(c.workload, sizeof c.workload, "%s", argv[1]);
-    const char *impl = opt_value(argc, argv, "--impl", NULL);
-    const char *sw = opt_value(argc, argv, "--switch", NULL);
-    const char *loop = opt_value(argc, argv, "--loop", NULL);
+    const char *impl = opt_value(argc, argv, "--impl");
+    const char *sw = opt_value(argc, argv, "--switch");
+    const char *loop = opt_value(argc, argv, "--loop");
     if (impl == NULL) {
         fprintf(stderr, "greenbench cell: --impl is required (green, threads or a peer)\n");
         return GB_EXIT_USAGE;

@@ -233,18 +233,6 @@ int gb_mkdir_p(const char *path)
     return gb_is_dir(buf) ? 0 : -ENOTDIR;
 }
 
-int gb_copy_file(const char *from, const char *to)
-{
-    char *data;
-    size_t len;
-    int rc = gb_read_file(from, &data, &len);
-    if (rc != 0)
-        return rc;
-    rc = gb_write_file(to, data, len);
-    free(data);
-    return rc;
-}
-
 bool gb_is_dir(const char *path)
 {
     struct stat st;
