@@ -571,7 +571,7 @@ static void test_url_parsing(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "GET / HTTP/1.1\r\n"));
     CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 80);
     CU_ASSERT_EQUAL(http_target_init(&t, "http://[::1]:81/", -1, 1.0, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(t.family, AF_INET6);
+    CU_ASSERT_EQUAL(t.addr.ss_family, AF_INET6);
     CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "https"));
     CU_ASSERT_EQUAL(http_target_init(&t, "127.0.0.1:80", -1, 1.0, err, sizeof err), -1);

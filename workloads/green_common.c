@@ -5,8 +5,6 @@
 int green_common_init(cell_params *p, cell_result *r)
 {
     green_options opts = { .stack_size = p->stack_kib > 0 ? (size_t)p->stack_kib * 1024 : 0 };
-    r->switch_used = green_backend_context();
-    r->loop_used = green_backend_loop();
     int err = green_init(&opts);
     if (err != 0)
         return cell_fail(r, "green_init (--stack-kib=%lld): %s", p->stack_kib, green_strerror(err));

@@ -1,5 +1,5 @@
 /* workloads/green_common.h: what the green variants share: starting and
- * ending the hub with --stack-kib, and recording the backends' names. */
+ * ending the hub with --stack-kib (cell.c records the backends' names). */
 #ifndef GREEN_GREEN_COMMON_H
 #define GREEN_GREEN_COMMON_H
 
@@ -7,8 +7,8 @@
 
 #include "green.h"
 
-/* green_init with --stack-kib (default: libgreen's), the backend names into
- * r, the stack size used into p->stack_kib. Returns 0 or -1 with r failed. */
+/* green_init with --stack-kib (default: libgreen's), the stack size used
+ * into p->stack_kib. Returns 0 or -1 with r failed. */
 int green_common_init(cell_params *p, cell_result *r);
 
 /* green_fini; a failure fails r (if it had not failed already). */

@@ -77,7 +77,6 @@ int http_target_init(http_target *t, const char *url, long long expect_size, dou
     }
     memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
     t->addrlen = res->ai_addrlen;
-    t->family = res->ai_family;
     freeaddrinfo(res);
     int n = snprintf(t->request, sizeof t->request,
                      "GET %s HTTP/1.1\r\n"

@@ -41,7 +41,6 @@ enum {
 typedef struct http_target {
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    int family;
     char url[512];
     char request[768];          /* The whole GET request, ready to send. */
     size_t request_len;
@@ -83,7 +82,6 @@ int http_parser_eof(http_parser *p);
  * CLOCK_MONOTONIC (now() + timeout); each call fails with -ETIMEDOUT once it
  * has passed. */
 typedef struct http_io {
-    const char *name;
     double (*now)(void);
     /* A new socket connected to t->addr: the fd, or a negative error. */
     int (*connect)(const http_target *t, double deadline);

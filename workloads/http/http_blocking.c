@@ -22,7 +22,7 @@ static int blocking_connect(const http_target *t, double deadline)
     double left = deadline - mono_now();
     if (left <= 0)
         return -ETIMEDOUT;
-    int fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     struct timeval tv = { .tv_sec = (time_t)left, .tv_usec = (suseconds_t)((left - (double)(time_t)left) * 1e6) };
@@ -72,7 +72,6 @@ static ssize_t blocking_recv(int fd, void *buf, size_t len, double deadline)
 }
 
 const http_io http_io_blocking = {
-    .name = "blocking",
     .now = mono_now,
     .connect = blocking_connect,
     .send = blocking_send,

@@ -23,7 +23,7 @@ static int green_flavour_connect(const http_target *t, double deadline)
     double left;
     if (time_left(deadline, &left) != 0)
         return -ETIMEDOUT;
-    int fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int err = green_connect(fd, (const struct sockaddr *)&t->addr, t->addrlen, left);
@@ -54,7 +54,6 @@ static ssize_t green_flavour_recv(int fd, void *buf, size_t len, double deadline
 }
 
 const http_io http_io_green = {
-    .name = "green",
     .now = green_now,
     .connect = green_flavour_connect,
     .send = green_flavour_send,

@@ -87,7 +87,8 @@ def start_server(s, delay_ms, size, r):
     if path is None or not os.access(path, os.X_OK):
         r.fail("no --url given and no greenbench-server beside this program to start")
     try:
-        s.server = subprocess.Popen([path, "--delay-ms", str(delay_ms), "--size", str(size), "--port", "0"],
+        s.server = subprocess.Popen([path, "--delay-ms", str(delay_ms), "--size", str(size), "--port", "0",
+                                     "--cpu", "last"],
                                     stdout=subprocess.PIPE)
     except OSError as e:
         r.fail("no --url given, and starting our own server failed: %s" % e)

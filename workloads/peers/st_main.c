@@ -1,8 +1,7 @@
 /* workloads/peers/st_main.c: the State Threads peer, greenbench-peer-st.
- * Built from workloads/cell.c (compiled with main renamed, see
- * CMakeLists.txt) so that its options and its JSON line are ours to the
- * byte; this file holds its workload table and the main() around cell.c's.
- * The workloads are workloads/switch/st.c, workloads/yield/st.c and
+ * Built with workloads/cell.c as its main(), so that its options and its
+ * JSON line are ours to the byte; this file holds its workload table. The
+ * workloads are workloads/switch/st.c, workloads/yield/st.c and
  * workloads/spawn/st.c. */
 #include "st_peer.h"
 
@@ -14,17 +13,11 @@ int yield_st(cell_params *p, cell_result *r);
 int spawn_st(cell_params *p, cell_result *r);
 int spawn_alive_st(cell_params *p, cell_result *r);
 
-/* cell.c's main(), renamed. */
-int green__cell_main(int argc, char **argv);
-
-/* Set when the cell asked for a standard workload this peer does not
- * implement: the protocol makes that a usage error (exit 2). */
-static int not_implemented;
-
+/* A standard workload this peer does not implement: the protocol makes that
+ * a usage error (exit 2). */
 static int not_implemented_st(cell_params *p, cell_result *r)
 {
-    not_implemented = 1;
-    return cell_fail(r, "workload %s is not implemented by peer st", p->workload);
+    return cell_usage_error(r, "workload %s is not implemented by peer st", p->workload);
 }
 
 const workload cell_workloads[] = {
@@ -62,10 +55,4 @@ int st_peer_init(cell_params *p, cell_result *r)
         initialised = 1;
     }
     return (int)(p->stack_kib * 1024);
-}
-
-int main(int argc, char **argv)
-{
-    int rc = green__cell_main(argc, argv);
-    return not_implemented ? 2 : rc;
 }

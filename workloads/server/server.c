@@ -25,6 +25,8 @@
  * to serve the others due at the same moment. The listen backlog is the most
  * the kernel allows (net.core.somaxconn) and the soft RLIMIT_NOFILE is
  * raised to the hard one. Statistics go to stderr at exit. */
+#include "sysinfo.h"
+
 #include <ev.h>
 
 #include <errno.h>
@@ -550,7 +552,6 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
     uint64_t expirations;
     if (read(delays.timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         perror("greenbench-server: read(timerfd)");
-    delays.armed_ns = 0;
     long long now;
     while (delays.len > 0 && (now = now_ns()) >= delays.heap[0]->due_ns) {
         conn *c = delays.heap[0];
@@ -566,6 +567,10 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
         if (write_some(loop, c))
             serve(loop, c);
     }
+    /* Only now: a pipelined request queued above is never due before the
+     * time that fired, so delay_add left the timerfd alone and it is set
+     * once, here. */
+    delays.armed_ns = 0;
     if (delays.len > 0)
         delay_arm(delays.heap[0]->due_ns);
 }
@@ -685,18 +690,6 @@ static void on_parent_input(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
-static long long read_ll(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    long long v = -1;
-    if (f != NULL) {
-        if (fscanf(f, "%lld", &v) != 1)
-            v = -1;
-        fclose(f);
-    }
-    return v;
-}
-
 /* --cpu: run on one CPU only. A number need not be in the affinity we
  * inherited (a cell pinned to its first CPU starts us on its last); the
  * kernel refuses one that is offline or outside our cpuset. Returns the CPU,
@@ -813,7 +806,7 @@ int main(int argc, char **argv)
     srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     /* The backlog: listen(2) silently caps it at net.core.somaxconn. */
-    long long somaxconn = read_ll("/proc/sys/net/core/somaxconn");
+    long long somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
     int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -867,7 +860,7 @@ int main(int argc, char **argv)
             "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
             "(net.core.somaxconn %lld, net.ipv4.tcp_max_syn_backlog %lld); RLIMIT_NOFILE %llu; %s\n",
             ntohs(addr.sin_port), srv.delay_ms, srv.size, backlog, somaxconn,
-            read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur, where);
+            sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur, where);
 
     ev_run(loop, 0);
 

@@ -33,7 +33,6 @@ int switch_green(cell_params *p, cell_result *r)
     p->n = n;
     if (n == 0)
         return cell_usage_error(r, "--n=0: the switch workload needs at least one round trip");
-    r->switch_used = green_ctx_name();
     r->loop_used = NULL;            /* Backend alone: no hub, no loop. */
     green_stack_pool pool;
     green_stack *stack;

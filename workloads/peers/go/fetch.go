@@ -101,7 +101,7 @@ func startServer(s *fetchSetup, delayMs, size int64) error {
 		return fmt.Errorf("no --url given and no greenbench-server beside this program to start")
 	}
 	cmd := exec.Command(path, "--delay-ms", strconv.FormatInt(delayMs, 10), "--size", strconv.FormatInt(size, 10),
-		"--port", "0")
+		"--port", "0", "--cpu", "last")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -214,14 +214,15 @@ func fetchSetupClose(s *fetchSetup) {
 }
 
 // fetchOne makes one GET, reads the whole body and checks status and length.
-func fetchOne(s *fetchSetup, buf []byte, t *fetchTask) {
+// io.Discard reads the body itself (it is an io.ReaderFrom), without a buffer of ours.
+func fetchOne(s *fetchSetup, t *fetchTask) {
 	resp, err := s.client.Get(s.url)
 	if err != nil {
 		t.err = err
 		return
 	}
 	t.status = resp.StatusCode
-	n, err := io.CopyBuffer(io.Discard, resp.Body, buf)
+	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	t.bytes = n
 	switch {

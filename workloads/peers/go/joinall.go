@@ -12,9 +12,8 @@ func runAll(s *fetchSetup, tasks []fetchTask, g *gauge) {
 	for i := range tasks {
 		go func(t *fetchTask) {
 			defer wg.Done()
-			buf := make([]byte, 16384)
 			g.enter()
-			fetchOne(s, buf, t)
+			fetchOne(s, t)
 			g.leave()
 		}(&tasks[i])
 	}

@@ -18,10 +18,9 @@ func runPool(s *fetchSetup, tasks []fetchTask, k int64, g *gauge) {
 	for w := int64(0); w < k; w++ {
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 16384)
 			for i := range next {
 				g.enter()
-				fetchOne(s, buf, &tasks[i])
+				fetchOne(s, &tasks[i])
 				g.leave()
 			}
 		}()
