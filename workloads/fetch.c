@@ -103,7 +103,7 @@ int fetch_tally(const fetch_setup *s, const fetch_task *tasks, long long n, cell
     long long ok = 0, bytes = 0, failed = 0;
     const fetch_task *first = NULL;
     for (long long i = 0; i < n; i++) {
-        bytes += tasks[i].bytes;
+        bytes += tasks[i].res.body_bytes;
         if (tasks[i].err == 0) {
             ok++;
         } else {
@@ -124,10 +124,10 @@ int fetch_tally(const fetch_setup *s, const fetch_task *tasks, long long n, cell
                          failed, n, url);
     case HTTP_ESTATUS:
         return cell_fail(r, "%lld of %lld requests failed; first: GET %s: HTTP status %d", failed, n, url,
-                         first->status);
+                         first->res.status);
     case HTTP_ESIZE:
         return cell_fail(r, "%lld of %lld requests failed; first: GET %s: body of %lld bytes, --size=%lld",
-                         failed, n, url, first->bytes, s->target.expect_size);
+                         failed, n, url, first->res.body_bytes, s->target.expect_size);
     case -ETIMEDOUT:
         return cell_fail(r, "%lld of %lld requests failed; first: GET %s: no complete response within %.0f s",
                          failed, n, url, s->target.timeout);

@@ -16,11 +16,11 @@
  * killed first): every task starts with it. */
 #define FETCH_ENOTRUN (-4100)
 
-/* One request's outcome, written by the task that made it. */
+/* One request's outcome, written by the task that made it:
+ * task->err = http_fetch(..., &task->res). */
 typedef struct fetch_task {
     int err;                    /* 0, http_fetch's code, or FETCH_ENOTRUN. */
-    int status;
-    long long bytes;            /* Body bytes received. */
+    http_result res;            /* Status and body bytes received. */
 } fetch_task;
 
 typedef struct fetch_setup {

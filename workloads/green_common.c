@@ -31,12 +31,9 @@ struct green_fetch_state green_fetch;
 void *green_fetch_main(void *arg)
 {
     fetch_task *t = arg;
-    http_result res;
     if (++green_fetch.in_flight > green_fetch.peak)
         green_fetch.peak = green_fetch.in_flight;
-    t->err = http_fetch(&http_io_green, green_fetch.target, scratch, sizeof scratch, &res);
+    t->err = http_fetch(&http_io_green, green_fetch.target, scratch, sizeof scratch, &t->res);
     green_fetch.in_flight--;
-    t->status = res.status;
-    t->bytes = res.body_bytes;
     return NULL;
 }

@@ -19,12 +19,9 @@ static void *fetch_thread(void *arg)
 {
     fetch_task *t = arg;
     char buf[HTTP_READ_CHUNK];
-    http_result res;
     fetch_gauge_enter(&J.gauge);
-    t->err = http_fetch(&http_io_blocking, J.target, buf, sizeof buf, &res);
+    t->err = http_fetch(&http_io_blocking, J.target, buf, sizeof buf, &t->res);
     fetch_gauge_leave(&J.gauge);
-    t->status = res.status;
-    t->bytes = res.body_bytes;
     return NULL;
 }
 

@@ -27,13 +27,10 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&q->lock);
         if (i < 0)
             return NULL;
-        http_result res;
+        fetch_task *t = &q->tasks[i];
         fetch_gauge_enter(&q->gauge);
-        int err = http_fetch(&http_io_blocking, q->target, buf, sizeof buf, &res);
+        t->err = http_fetch(&http_io_blocking, q->target, buf, sizeof buf, &t->res);
         fetch_gauge_leave(&q->gauge);
-        q->tasks[i].err = err;
-        q->tasks[i].status = res.status;
-        q->tasks[i].bytes = res.body_bytes;
     }
 }
 
