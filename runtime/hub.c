@@ -108,6 +108,35 @@ green__waiter *green__waitq_pop(green__waitq *q)
     return w;
 }
 
+green__waiter *green__waitq_pop_parked(green__waitq *q)
+{
+    green__waiter *w;
+    while ((w = green__waitq_pop(q)) != NULL)
+        if (w->g->state == GREEN__WAITING)
+            return w;
+    return NULL;
+}
+
+void green__waitq_wake_all(green__hub *h, green__waitq *q, int code)
+{
+    green__waiter *w;
+    while ((w = green__waitq_pop(q)) != NULL)
+        green__wake(h, w->g, code);
+}
+
+int green__wait_in(green__hub *h, green__waitq *q, green__waiter *w, double timeout)
+{
+    if (h->current->flags & GREEN__KILLED)
+        return GREEN_ECANCELED;
+    if (timeout == 0)
+        return GREEN_ETIMEDOUT;
+    w->g = h->current;
+    green__waitq_push(q, w);
+    int code = green__block(h, timeout);
+    green__waitq_remove(w);
+    return code;
+}
+
 /* ---- the green_thread allocator ----
  * Records come from chunks the hub keeps until green_fini, so a second
  * million spawns reuse memory the first one faulted in (a first touch costs
@@ -116,7 +145,6 @@ green__waiter *green__waitq_pop(green__waitq *q)
 struct green__slab_chunk {
     green__slab_chunk *next;
     size_t bytes;
-    size_t used;                /* Slots carved, the header's included. */
 };
 
 #define SLAB_MIN_BYTES ((size_t)64 << 10)
@@ -154,7 +182,6 @@ static int slab_grow(green__hub *h)
     green__slab_chunk *c = map;
     c->next = h->chunks;
     c->bytes = bytes;
-    c->used = 1;
     h->chunks = c;
     h->carve_next = (green_thread *)map + 1;
     h->carve_left = bytes / sizeof(green_thread) - 1;
@@ -173,7 +200,6 @@ static green_thread *thread_alloc(green__hub *h)
         return NULL;
     g = h->carve_next++;
     h->carve_left--;
-    h->chunks->used++;
     return g;
 }
 
@@ -249,9 +275,7 @@ static void end_thread(green__hub *h, green_thread *g, void *result, int status)
     g->stack = NULL;
     h->stats.alive--;
     h->stats.ended++;
-    green__waiter *w;
-    while ((w = green__waitq_pop(&g->joiners)) != NULL)
-        green__wake(h, w->g, 0);
+    green__waitq_wake_all(h, &g->joiners, 0);
     if (g->pool != NULL)
         green__pool_task_ended(h, g->pool);
     if (!(g->flags & GREEN__HANDLE))
@@ -266,10 +290,6 @@ static void trampoline(void *arg);
  * instead (killed before it ran, or no stack could be mapped). */
 static int start_thread(green__hub *h, green_thread *g)
 {
-    if (g->flags & GREEN__KILLED) {
-        end_thread(h, g, NULL, 0);
-        return -1;
-    }
     green_stack *s;
     if (GREEN_UNLIKELY(green_stack_new(&h->stacks, &s) != 0)) {
         h->stacks_exhausted = 1;
@@ -298,9 +318,8 @@ static int poll_due(green__hub *h)
     return h->poll_now || green_now() - h->last_poll >= GREEN__POLL_INTERVAL;
 }
 
-static inline green_thread *pick_next(green__hub *h)
+static inline green_thread *runq_next(green__hub *h)
 {
-    free_zombie(h);             /* The caller is not on it: safe now. */
     for (;;) {
         if (GREEN_UNLIKELY(h->budget == 0) && poll_due(h))
             return NULL;
@@ -308,7 +327,20 @@ static inline green_thread *pick_next(green__hub *h)
         if (g == NULL)
             return NULL;
         h->budget--;
-        if (g->state == GREEN__NEW && start_thread(h, g) != 0)
+        if (g->state == GREEN__NEW && (g->flags & GREEN__KILLED)) {
+            end_thread(h, g, NULL, 0);
+            continue;
+        }
+        return g;
+    }
+}
+
+static inline green_thread *pick_next(green__hub *h)
+{
+    free_zombie(h);             /* The caller is not on it: safe now. */
+    for (;;) {
+        green_thread *g = runq_next(h);
+        if (g != NULL && g->state == GREEN__NEW && start_thread(h, g) != 0)
             continue;
         return g;
     }
@@ -381,18 +413,7 @@ static void trampoline(void *arg)
     for (;;) {
         void *result = g->fn(g->arg);
         end_thread(h, g, result, 0);
-        green_thread *next;
-        for (;;) {
-            next = h->budget != 0 || !poll_due(h) ? runq_pop(h) : NULL;
-            if (next == NULL || next->state != GREEN__NEW)
-                break;
-            h->budget--;
-            if (next->flags & GREEN__KILLED) {
-                end_thread(h, next, NULL, 0);
-                continue;
-            }
-            break;
-        }
+        green_thread *next = runq_next(h);
         if (next != NULL && next->state == GREEN__NEW) {
             /* Run it here, on this stack. */
             next->stack = stack;
@@ -401,8 +422,6 @@ static void trampoline(void *arg)
             g = next;
             continue;
         }
-        if (next != NULL)
-            h->budget--;
         /* Leave for good: the stack is freed once we are off it. An older
          * zombie is another thread's stack: free it now. */
         free_zombie(h);
@@ -435,12 +454,8 @@ static void hub_main(void *arg)
             }
         }
         green_thread *next = pick_next(h);
-        if (next != NULL) {
-            h->stats.switches++;
-            h->current = next;
-            next->state = GREEN__RUNNING;
-            green__switch_code(&h->hub_ctx, green__ctx_of(next), resume_value(next));
-        }
+        if (next != NULL)
+            switch_away(h, &h->hub_ctx, next);
     }
 }
 
@@ -522,7 +537,8 @@ int green_fini(void)
     /* Kill whatever is still alive and let it run to its end. */
     for (green__slab_chunk *c = h->chunks; c != NULL; c = c->next) {
         green_thread *slot = (green_thread *)c;
-        for (size_t i = 1; i < c->used; i++) {
+        size_t used = c->bytes / sizeof *slot - (c == h->chunks ? h->carve_left : 0);
+        for (size_t i = 1; i < used; i++) {
             green_thread *g = &slot[i];
             if (g->state != GREEN__FREE && g->state != GREEN__ENDED)
                 green_kill(g);
@@ -625,14 +641,8 @@ int green__join_wait(green__hub *h, green_thread *g, double timeout)
 {
     if (g->state == GREEN__ENDED)
         return 0;
-    if (h->current->flags & GREEN__KILLED)
-        return GREEN_ECANCELED;
-    if (timeout == 0)
-        return GREEN_ETIMEDOUT;
-    green__waiter w = { .g = h->current };
-    green__waitq_push(&g->joiners, &w);
-    int code = green__block(h, timeout);
-    green__waitq_remove(&w);
+    green__waiter w = { 0 };
+    int code = green__wait_in(h, &g->joiners, &w, timeout);
     if (g->state == GREEN__ENDED)
         return 0;
     return code != 0 ? code : GREEN_ETIMEDOUT;

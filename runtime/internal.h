@@ -45,6 +45,10 @@ struct green__waiter {
 void green__waitq_push(green__waitq *q, green__waiter *w);
 void green__waitq_remove(green__waiter *w);          /* No-op if not linked. */
 green__waiter *green__waitq_pop(green__waitq *q);    /* NULL if empty. */
+struct green__hub;
+green__waiter *green__waitq_pop_parked(green__waitq *q);
+void green__waitq_wake_all(struct green__hub *h, green__waitq *q, int code);
+int green__wait_in(struct green__hub *h, green__waitq *q, green__waiter *w, double timeout);
 
 /* ---- green threads ---- */
 

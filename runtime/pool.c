@@ -49,18 +49,15 @@ size_t green_pool_peak(const green_pool *p)
 /* A place is free again: to the first parked spawner, else back. */
 static void give_back_place(green__hub *h, green_pool *p)
 {
-    green__waiter *w;
-    while ((w = green__waitq_pop(&p->spawners)) != NULL) {
-        if (w->g->state == GREEN__WAITING) {
-            green__wake(h, w->g, 0);    /* It now owns this place. */
-            return;
-        }
+    green__waiter *w = green__waitq_pop_parked(&p->spawners);
+    if (w != NULL) {
+        green__wake(h, w->g, 0);        /* It now owns this place. */
+        return;
     }
     GREEN_ASSERT(p->running > 0);
     p->running--;
     if (p->running == 0)
-        while ((w = green__waitq_pop(&p->joiners)) != NULL)
-            green__wake(h, w->g, 0);
+        green__waitq_wake_all(h, &p->joiners, 0);
 }
 
 void green__pool_task_ended(green__hub *h, green_pool *p)
@@ -74,12 +71,8 @@ int green_pool_spawn(green_pool *p, green_thread **out, green_fn *fn, void *arg)
     if (h == NULL || p == NULL || fn == NULL)
         return GREEN_EINVAL;
     if (p->running >= p->k) {
-        if (h->current->flags & GREEN__KILLED)
-            return GREEN_ECANCELED;
-        green__waiter w = { .g = h->current };
-        green__waitq_push(&p->spawners, &w);
-        int code = green__block(h, GREEN_FOREVER);
-        green__waitq_remove(&w);
+        green__waiter w = { 0 };
+        int code = green__wait_in(h, &p->spawners, &w, GREEN_FOREVER);
         if (code != 0)
             return code;        /* Not handed a place (those wake with 0). */
         /* A place was handed over, already counted; a kill that came after
@@ -102,14 +95,8 @@ int green_pool_join(green_pool *p, double timeout)
         return GREEN_EINVAL;
     if (p->running == 0)
         return 0;
-    if (h->current->flags & GREEN__KILLED)
-        return GREEN_ECANCELED;
-    if (timeout == 0)
-        return GREEN_ETIMEDOUT;
-    green__waiter w = { .g = h->current };
-    green__waitq_push(&p->joiners, &w);
-    int code = green__block(h, timeout);
-    green__waitq_remove(&w);
+    green__waiter w = { 0 };
+    int code = green__wait_in(h, &p->joiners, &w, timeout);
     return p->running == 0 ? 0 : (code != 0 ? code : GREEN_ETIMEDOUT);
 }
 

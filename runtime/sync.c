@@ -7,31 +7,6 @@
 
 #include <stdlib.h>
 
-/* Pop the first waiter that is still parked; drop the others (they were
- * woken by a timeout or a kill and will see their own wake code). */
-static green__waiter *pop_parked(green__waitq *q)
-{
-    green__waiter *w;
-    while ((w = green__waitq_pop(q)) != NULL)
-        if (w->g->state == GREEN__WAITING)
-            return w;
-    return NULL;
-}
-
-/* Park the caller in q until woken or the timeout; returns the wake code. */
-static int wait_in(green__hub *h, green__waitq *q, green__waiter *w, double timeout)
-{
-    if (h->current->flags & GREEN__KILLED)
-        return GREEN_ECANCELED;
-    if (timeout == 0)
-        return GREEN_ETIMEDOUT;
-    w->g = h->current;
-    green__waitq_push(q, w);
-    int code = green__block(h, timeout);
-    green__waitq_remove(w);
-    return code;
-}
-
 /* ---- events ---- */
 
 struct green_event {
@@ -66,9 +41,7 @@ void green_event_set(green_event *e)
     if (h == NULL || e == NULL)
         return;
     e->set = true;
-    green__waiter *w;
-    while ((w = green__waitq_pop(&e->waiters)) != NULL)
-        green__wake(h, w->g, 0);
+    green__waitq_wake_all(h, &e->waiters, 0);
 }
 
 void green_event_clear(green_event *e)
@@ -90,7 +63,7 @@ int green_event_wait(green_event *e, double timeout)
     if (e->set)
         return 0;
     green__waiter w = { 0 };
-    return wait_in(h, &e->waiters, &w, timeout);
+    return green__wait_in(h, &e->waiters, &w, timeout);
 }
 
 /* ---- semaphores ---- */
@@ -133,7 +106,7 @@ int green_sem_acquire(green_sem *s, double timeout)
         return 0;
     }
     green__waiter w = { 0 };
-    return wait_in(h, &s->waiters, &w, timeout);  /* 0: a unit was handed over. */
+    return green__wait_in(h, &s->waiters, &w, timeout);  /* 0: a unit was handed over. */
 }
 
 void green_sem_release(green_sem *s)
@@ -141,7 +114,7 @@ void green_sem_release(green_sem *s)
     green__hub *h = green__hub_get();
     if (h == NULL || s == NULL)
         return;
-    green__waiter *w = pop_parked(&s->waiters);
+    green__waiter *w = green__waitq_pop_parked(&s->waiters);
     if (w != NULL)
         green__wake(h, w->g, 0);
     else
@@ -188,7 +161,7 @@ int green_queue_put(green_queue *q, void *item, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || q == NULL)
         return GREEN_EINVAL;
-    green__waiter *getter = pop_parked(&q->getters);
+    green__waiter *getter = green__waitq_pop_parked(&q->getters);
     if (getter != NULL) {
         getter->item = item;            /* The queue is empty: hand it over. */
         green__wake(h, getter->g, 0);
@@ -200,7 +173,7 @@ int green_queue_put(green_queue *q, void *item, double timeout)
         return 0;
     }
     green__waiter w = { .item = item };
-    return wait_in(h, &q->putters, &w, timeout);  /* 0: a getter took it in. */
+    return green__wait_in(h, &q->putters, &w, timeout);  /* 0: a getter took it in. */
 }
 
 int green_queue_get(green_queue *q, void **item, double timeout)
@@ -212,7 +185,7 @@ int green_queue_get(green_queue *q, void **item, double timeout)
         *item = q->items[q->head];
         q->head = (q->head + 1) % q->capacity;
         q->count--;
-        green__waiter *putter = pop_parked(&q->putters);
+        green__waiter *putter = green__waitq_pop_parked(&q->putters);
         if (putter != NULL) {
             q->items[(q->head + q->count) % q->capacity] = putter->item;
             q->count++;
@@ -221,7 +194,7 @@ int green_queue_get(green_queue *q, void **item, double timeout)
         return 0;
     }
     green__waiter w = { 0 };
-    int err = wait_in(h, &q->getters, &w, timeout);
+    int err = green__wait_in(h, &q->getters, &w, timeout);
     if (err == 0)
         *item = w.item;
     return err;

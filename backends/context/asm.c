@@ -22,11 +22,6 @@ enum { SLOT_R15, SLOT_R14, SLOT_R13, SLOT_R12, SLOT_RBX, SLOT_RBP, SLOT_RIP, FRA
 
 void green__ctx_asm_trampoline(void);
 
-const char *green_ctx_name(void)
-{
-    return GREEN_CTX_NAME;
-}
-
 const char *green_ctx_saves(void)
 {
 #if GREEN_CTX_NOFPU

@@ -35,11 +35,6 @@ typedef struct start_args {
     void *arg;
 } start_args;
 
-const char *green_ctx_name(void)
-{
-    return GREEN_CTX_NAME;
-}
-
 const char *green_ctx_saves(void)
 {
     return "rbx rbp r12-r15 rsp, MXCSR, x87 control word (Boost.Context jump_fcontext)";

@@ -31,6 +31,12 @@ int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *ar
     return green__ctx_make(ctx, (void *)lo, hi - lo, fn, arg);
 }
 
+/* Every backend library is built with its own name (cmake/backends.cmake). */
+const char *green_ctx_name(void)
+{
+    return GREEN_CTX_NAME;
+}
+
 #ifdef GREEN_CTX_ASAN
 /* The context that switched last: the one that resumes learns its stack bounds
  * from ASan, which is how the thread's own stack gets named on the way back. */

@@ -9,7 +9,8 @@
  * below is an inline wrapper that compiles to nothing but that call.
  *
  * Adding a backend: one file here defining green__ctx_make, green__ctx_jump and
- * green_ctx_name, plus one green_add_context_backend() line in CMakeLists.txt. */
+ * green_ctx_saves, plus one green_add_context_backend() line in CMakeLists.txt
+ * (which gives it its name). */
 #ifndef GREEN_CONTEXT_H
 #define GREEN_CONTEXT_H
 

@@ -25,11 +25,6 @@ static _Thread_local ucontext_t thread_own_uc;
 static _Thread_local void *passed_value;
 static _Thread_local ucontext_t *starting_uc;
 
-const char *green_ctx_name(void)
-{
-    return GREEN_CTX_NAME;
-}
-
 const char *green_ctx_saves(void)
 {
     return "all general registers, FP environment, signal mask (swapcontext: one system call)";

@@ -222,7 +222,6 @@ static void on_poll(uv_poll_t *poll, int status, int uv_events)
             break;
         int revents = p->events & ready;
         unlink_waiter(p);
-        update_entry(e);
         p->cb((green_loop_io *)p, revents);
     }
     update_entry(e);
