@@ -234,16 +234,6 @@ static inline green_thread *runq_pop(green__hub *h)
     return g;
 }
 
-static inline void runq_push(green__hub *h, green_thread *g)
-{
-    g->next = NULL;
-    if (h->runq_tail != NULL)
-        h->runq_tail->next = g;
-    else
-        h->runq_head = g;
-    h->runq_tail = g;
-}
-
 /* Only from code that runs on another stack than the zombie's. */
 static inline void free_zombie(green__hub *h)
 {
@@ -609,7 +599,7 @@ int green__spawn(green__hub *h, green_thread **out, green_fn *fn, void *arg, gre
     g->wake = 0;
     g->state = GREEN__NEW;
     g->flags = out != NULL ? GREEN__HANDLE : 0;
-    runq_push(h, g);
+    green__runq_push(h, g);
     h->stats.spawned++;
     if (++h->stats.alive > h->stats.peak_alive)
         h->stats.peak_alive = h->stats.alive;
@@ -760,7 +750,7 @@ static int yield_slow(green__hub *h, green_thread *g)
     }
     g->state = GREEN__RUNNABLE;
     g->wake = YIELDED;
-    runq_push(h, g);
+    green__runq_push(h, g);
     green_thread *next = pick_next(h);
     if (next == g) {            /* It was the only runnable one. */
         g->state = GREEN__RUNNING;

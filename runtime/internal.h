@@ -158,6 +158,17 @@ static inline int green__switch_code(green_ctx *from, green_ctx *to, int code)
 int green__switch_code(green_ctx *from, green_ctx *to, intptr_t code) __asm__("green__ctx_jump");
 #endif
 
+/* Append g to the run queue (FIFO). */
+static inline void green__runq_push(green__hub *h, green_thread *g)
+{
+    g->next = NULL;
+    if (h->runq_tail != NULL)
+        h->runq_tail->next = g;
+    else
+        h->runq_head = g;
+    h->runq_tail = g;
+}
+
 /* Make g runnable with wake code `code`, if it is parked; otherwise nothing
  * (it was already woken, by a timeout say, and keeps that code). */
 static inline void green__wake(green__hub *h, green_thread *g, int code)
@@ -166,12 +177,7 @@ static inline void green__wake(green__hub *h, green_thread *g, int code)
         return;
     g->state = GREEN__RUNNABLE;
     g->wake = code;
-    g->next = NULL;
-    if (h->runq_tail != NULL)
-        h->runq_tail->next = g;
-    else
-        h->runq_head = g;
-    h->runq_tail = g;
+    green__runq_push(h, g);
 }
 
 /* Park the running green thread until something wakes it, up to timeout
