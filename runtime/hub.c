@@ -381,7 +381,7 @@ int green__block(green__hub *h, double timeout)
     green_thread *g = h->current;
     if (g->flags & GREEN__KILLED)
         return GREEN_ECANCELED;
-    if (timeout < 0 || isnan(timeout) || isinf(timeout))
+    if (green__unlimited(timeout))
         return green__park(h);
     timeout_timer tt = { .g = g };
     int err = green_loop_timer_start(h->loop, &tt.timer, timeout, on_timeout);
@@ -661,20 +661,12 @@ int green_joinall(green_thread *const *gs, size_t n, double timeout)
     for (size_t i = 0; i < n; i++)
         if (gs[i] == NULL || gs[i] == h->current)
             return gs[i] == NULL ? GREEN_EINVAL : GREEN_EDEADLK;
-    double deadline = -1.0;
-    if (timeout > 0)
-        deadline = green_now() + timeout;
+    green__deadline d = { .timeout = timeout };
     size_t i;
     for (i = 0; i < n; i++) {
         if (gs[i]->state == GREEN__ENDED)
             continue;
-        double left = timeout;
-        if (deadline >= 0) {
-            left = deadline - green_now();
-            if (left <= 0)
-                left = 0;
-        }
-        int err = green__join_wait(h, gs[i], left);
+        int err = green__join_wait(h, gs[i], green__time_left(&d));
         if (err == GREEN_ETIMEDOUT)
             break;
         if (err != 0)

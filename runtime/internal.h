@@ -10,6 +10,7 @@
 #include "context.h"
 #include "loop.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -178,6 +179,35 @@ static inline void green__wake(green__hub *h, green_thread *g, int code)
     g->state = GREEN__RUNNABLE;
     g->wake = code;
     green__runq_push(h, g);
+}
+
+/* A timeout that means "no limit": negative, NaN or infinite. */
+static inline int green__unlimited(double timeout)
+{
+    return timeout < 0 || isnan(timeout) || isinf(timeout);
+}
+
+/* One deadline for a call that may wait several times (a joinall, a send
+ * in parts), computed at its first wait only, so calls that never wait
+ * never read the clock. */
+typedef struct green__deadline {
+    double timeout;             /* As given. */
+    double at;                  /* green_now() + timeout, once computed. */
+    int started;
+} green__deadline;
+
+/* Seconds left for the next wait: GREEN_FOREVER, or >= 0. */
+static inline double green__time_left(green__deadline *d)
+{
+    if (green__unlimited(d->timeout))
+        return GREEN_FOREVER;
+    if (!d->started) {
+        d->started = 1;
+        d->at = green_now() + d->timeout;
+        return d->timeout;
+    }
+    double left = d->at - green_now();
+    return left > 0 ? left : 0;
 }
 
 /* Park the running green thread until something wakes it, up to timeout

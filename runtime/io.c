@@ -6,31 +6,9 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* The deadline of a call, computed at its first wait only, so calls that
- * never wait never read the clock. */
-typedef struct deadline {
-    double timeout;             /* As given. */
-    double at;                  /* green_now() + timeout, once computed. */
-    int started;
-} deadline;
-
-static double time_left(deadline *d)
-{
-    if (d->timeout < 0 || isnan(d->timeout) || isinf(d->timeout))
-        return GREEN_FOREVER;
-    if (!d->started) {
-        d->started = 1;
-        d->at = green_now() + d->timeout;
-        return d->timeout;
-    }
-    double left = d->at - green_now();
-    return left > 0 ? left : 0;
-}
 
 typedef struct fd_wait {
     green_loop_io io;
@@ -47,11 +25,11 @@ static void on_fd_ready(green_loop_io *io, int revents)
 
 /* Park until fd is ready for events (GREEN_READ/WRITE == GREEN_LOOP_*), the
  * deadline passes or the thread is killed. Returns the ready events or an error. */
-static int wait_ready(green__hub *h, int fd, int events, deadline *d)
+static int wait_ready(green__hub *h, int fd, int events, green__deadline *d)
 {
     if (h->current->flags & GREEN__KILLED)
         return GREEN_ECANCELED;
-    double left = time_left(d);
+    double left = green__time_left(d);
     if (left == 0)
         return GREEN_ETIMEDOUT;
     fd_wait w = { .g = h->current };
@@ -83,7 +61,7 @@ static inline int would_block(int err)
 
 /* After a non-blocking attempt failed with err (an errno value): 0 to try
  * again (interrupted, or fd became ready), or the error to return. */
-static int after_attempt(green__hub *h, int fd, int events, int err, deadline *d)
+static int after_attempt(green__hub *h, int fd, int events, int err, green__deadline *d)
 {
     if (err == EINTR)
         return 0;
@@ -121,7 +99,7 @@ int green_wait_fd(int fd, int events, double timeout)
             return events;
         return (p.revents & POLLIN ? GREEN_READ : 0) | (p.revents & POLLOUT ? GREEN_WRITE : 0);
     }
-    deadline d = { .timeout = timeout };
+    green__deadline d = { .timeout = timeout };
     return wait_ready(h, fd, events, &d);
 }
 
@@ -147,7 +125,7 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double
     if (poll(&p, 1, 0) == 1 && p.revents == POLLOUT)
         return 0;
     if (p.revents == 0) {
-        deadline d = { .timeout = timeout };
+        green__deadline d = { .timeout = timeout };
         int ready = wait_ready(h, fd, GREEN_WRITE, &d);
         if (ready < 0)
             return ready;
@@ -169,7 +147,7 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, double timeo
     int err = set_nonblocking(fd);
     if (err != 0)
         return err;
-    deadline d = { .timeout = timeout };
+    green__deadline d = { .timeout = timeout };
     for (;;) {
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0)
@@ -227,7 +205,7 @@ static ssize_t do_read(int fd, void *buf, size_t len, int flags, double timeout,
     if (h->current->flags & GREEN__KILLED)
         return GREEN_ECANCELED;
     int not_socket = socket_only ? -1 : 0;
-    deadline d = { .timeout = timeout };
+    green__deadline d = { .timeout = timeout };
     for (;;) {
         ssize_t n = try_read(fd, buf, len, flags, &not_socket);
         if (n >= 0)
@@ -246,7 +224,7 @@ static ssize_t do_write(int fd, const void *buf, size_t len, int flags, double t
     if (h->current->flags & GREEN__KILLED)
         return GREEN_ECANCELED;
     int not_socket = socket_only ? -1 : 0;
-    deadline d = { .timeout = timeout };
+    green__deadline d = { .timeout = timeout };
     size_t done = 0;
     while (done < len) {
         ssize_t n = try_write(fd, (const char *)buf + done, len - done, flags, &not_socket);

@@ -194,14 +194,17 @@ static void test_reader_and_writer_on_one_socket(void)
 {
     int sv[2];
     make_pair(sv);
-    io_job r = { .fd = sv[0], .len = 3, .timeout = 5.0 };
+    io_job r = { .fd = sv[0], .len = 3, .timeout = 5.0, .rc = 99 };
     io_job w = { .fd = sv[0], .len = 3, .timeout = 5.0, .delay = 0.001 };
     memcpy(w.buf, "abc", 3);
     green_thread *g[2];
     CU_ASSERT_EQUAL_FATAL(green_spawn(&g[0], reader, &r), 0);
     CU_ASSERT_EQUAL_FATAL(green_spawn(&g[1], delayed_writer, &w), 0);
-    CU_ASSERT_EQUAL(green_sleep(0.005), 0);
+    /* Join the writer rather than sleep past it: under valgrind on a loaded
+     * machine a 5 ms sleep could end before the writer's 1 ms one. */
+    CU_ASSERT_EQUAL(green_join(g[1], 5.0, NULL), 0);
     CU_ASSERT_EQUAL(w.rc, 3);                   /* Written while the reader waits. */
+    CU_ASSERT_EQUAL(r.rc, 99);
     char buf[3];
     CU_ASSERT_EQUAL(green_read(sv[1], buf, 3, 1.0), 3);
     CU_ASSERT_EQUAL(green_write(sv[1], "xyz", 3, 1.0), 3);
