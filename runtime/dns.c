@@ -165,8 +165,7 @@ void green__dns_deliver(green__hub *h)
     }
     if (h->dns_pending == 0) {
         green_loop_keepalive(h->loop, 0);
-        if (h->finishing && h->stats.alive == 0)
-            green__wake(h, &h->main, 0);
+        green__wake_finisher(h);
     }
 }
 

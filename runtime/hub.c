@@ -270,8 +270,7 @@ static void end_thread(green__hub *h, green_thread *g, void *result, int status)
         green__pool_task_ended(h, g->pool);
     if (!(g->flags & GREEN__HANDLE))
         thread_free(h, g);
-    if (GREEN_UNLIKELY(h->finishing) && h->stats.alive == 0 && h->dns_pending == 0)
-        green__wake(h, &h->main, 0);
+    green__wake_finisher(h);
 }
 
 static void trampoline(void *arg);

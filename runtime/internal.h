@@ -181,6 +181,14 @@ static inline void green__wake(green__hub *h, green_thread *g, int code)
     green__runq_push(h, g);
 }
 
+/* green_fini waits (on the main thread) for the last green thread and the
+ * last DNS answer: wake it when both are gone. */
+static inline void green__wake_finisher(green__hub *h)
+{
+    if (GREEN_UNLIKELY(h->finishing) && h->stats.alive == 0 && h->dns_pending == 0)
+        green__wake(h, &h->main, 0);
+}
+
 /* A timeout that means "no limit": negative, NaN or infinite. */
 static inline int green__unlimited(double timeout)
 {
