@@ -64,6 +64,13 @@ int cell_usage_error(cell_result *r, const char *fmt, ...)
     return -1;
 }
 
+int cell_take_n(cell_params *p, cell_result *r, long long dflt, const char *needs)
+{
+    if (p->n < 0)
+        p->n = dflt;
+    return p->n == 0 ? cell_usage_error(r, "--n=0: %s", needs) : 0;
+}
+
 /* The CPUs this process may run on, in order; filled once by main(). */
 static int allowed_cpus[CPU_SETSIZE];
 static int allowed_count;

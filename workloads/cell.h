@@ -72,6 +72,10 @@ int cell_fail(cell_result *r, const char *fmt, ...) __attribute__((format(printf
 /* The same for a mistake in the options (--n=0, a bad --url): exit status 2. */
 int cell_usage_error(cell_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* --n, or dflt when it was not given. --n=0 is a usage error, "--n=0: "
+ * followed by `needs` (what needs at least one of what). Returns 0 or -1. */
+int cell_take_n(cell_params *p, cell_result *r, long long dflt, const char *needs);
+
 /* Pin the calling thread to the index-th CPU the cell may use (wrapping). */
 int cell_pin_thread(int index);
 

@@ -54,10 +54,8 @@ static int spawn_join(green_thread **g, long long n, cell_result *r, int timed)
 
 int spawn_green(cell_params *p, cell_result *r)
 {
-    if (p->n < 0)
-        p->n = DEFAULT_N;
-    if (p->n == 0)
-        return cell_usage_error(r, "--n=0: spawn needs at least one task");
+    if (cell_take_n(p, r, DEFAULT_N, "spawn needs at least one task") != 0)
+        return -1;
     if (p->n > 0x7fffffff)
         return cell_usage_error(r, "--n=%lld: at most %d (green_joinall counts in an int)", p->n, 0x7fffffff);
     long long n = p->n;
@@ -97,10 +95,8 @@ static void *wait_at_gate(void *arg)
 
 int spawn_alive_green(cell_params *p, cell_result *r)
 {
-    if (p->n < 0)
-        p->n = DEFAULT_ALIVE_N;
-    if (p->n == 0)
-        return cell_usage_error(r, "--n=0: spawn-alive needs at least one task");
+    if (cell_take_n(p, r, DEFAULT_ALIVE_N, "spawn-alive needs at least one task") != 0)
+        return -1;
     if (p->n > 0x7fffffff)
         return cell_usage_error(r, "--n=%lld: at most %d (green_joinall counts in an int)", p->n, 0x7fffffff);
     long long n = p->n;

@@ -54,10 +54,8 @@ static int create_join(long long n, long long batch, pthread_t *threads, const p
 
 int spawn_threads(cell_params *p, cell_result *r)
 {
-    if (p->n < 0)
-        p->n = DEFAULT_N;
-    if (p->n == 0)
-        return cell_usage_error(r, "--n=0: spawn needs at least one task");
+    if (cell_take_n(p, r, DEFAULT_N, "spawn needs at least one task") != 0)
+        return -1;
     long long n = p->n;
     pthread_attr_t attr;
     if (threads_attr_init(&attr, p, r, 0) != 0)
@@ -151,10 +149,8 @@ static long long await_started(gate *g)
 
 int spawn_alive_threads(cell_params *p, cell_result *r)
 {
-    if (p->n < 0)
-        p->n = DEFAULT_ALIVE_N;
-    if (p->n == 0)
-        return cell_usage_error(r, "--n=0: spawn-alive needs at least one task");
+    if (cell_take_n(p, r, DEFAULT_ALIVE_N, "spawn-alive needs at least one task") != 0)
+        return -1;
     long long n = p->n;
     if (threads_check_room(n + 1, "spawn-alive (all N at once)", r) != 0)
         return -1;

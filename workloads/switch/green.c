@@ -29,10 +29,9 @@ static void bare_partner(void *arg)
 
 int switch_green(cell_params *p, cell_result *r)
 {
-    long long n = p->n < 0 ? 1000000 : p->n;
-    p->n = n;
-    if (n == 0)
-        return cell_usage_error(r, "--n=0: the switch workload needs at least one round trip");
+    if (cell_take_n(p, r, 1000000, "the switch workload needs at least one round trip") != 0)
+        return -1;
+    long long n = p->n;
     r->loop_used = NULL;            /* Backend alone: no hub, no loop. */
     green_stack_pool pool;
     green_stack *stack;

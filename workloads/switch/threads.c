@@ -80,10 +80,9 @@ static int run_pair(struct handoff *h, cell_result *r, int timed)
 
 int switch_threads(cell_params *p, cell_result *r)
 {
-    long long n = p->n < 0 ? 100000 : p->n;
-    p->n = n;
-    if (n == 0)
-        return cell_usage_error(r, "--n=0: the switch workload needs at least one round trip");
+    if (cell_take_n(p, r, 100000, "the switch workload needs at least one round trip") != 0)
+        return -1;
+    long long n = p->n;
     cell_pin_thread(0);
     struct handoff warm = { .turn = MAIN_TURN, .round_trips = n < 1000 ? n : 1000 };
     if (run_pair(&warm, r, 0) != 0)

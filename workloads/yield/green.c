@@ -59,10 +59,8 @@ static int run_pair(long long n, cell_result *r, int timed)
 
 int yield_green(cell_params *p, cell_result *r)
 {
-    if (p->n < 0)
-        p->n = DEFAULT_N;
-    if (p->n == 0)
-        return cell_usage_error(r, "--n=0: yield needs at least one yield per green thread");
+    if (cell_take_n(p, r, DEFAULT_N, "yield needs at least one yield per green thread") != 0)
+        return -1;
     if (green_common_init(p, r) != 0)
         return -1;
     if (run_pair(p->n < WARMUP ? p->n : WARMUP, r, 0) == 0 && run_pair(p->n, r, 1) == 0) {

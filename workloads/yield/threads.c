@@ -64,10 +64,8 @@ static int run_pair(yield_pair *y, cell_result *r, int timed)
 
 int yield_threads(cell_params *p, cell_result *r)
 {
-    if (p->n < 0)
-        p->n = DEFAULT_N;
-    if (p->n == 0)
-        return cell_usage_error(r, "--n=0: yield needs at least one yield per thread");
+    if (cell_take_n(p, r, DEFAULT_N, "yield needs at least one yield per thread") != 0)
+        return -1;
     cell_pin_thread(0);
     yield_pair y = { .n = p->n < 1000 ? p->n : 1000 };
     if (run_pair(&y, r, 0) != 0)
