@@ -295,19 +295,24 @@ void green_loop_io_stop(green_loop *loop, green_loop_io *io)
 
 /* ---- timers ---- */
 
+/* p's handle, stopped or fired, goes back to the free list. */
+static void release_timer(green_loop *loop, timer_priv *p)
+{
+    timer_handle *h = p->handle;
+    h->owner = NULL;
+    h->next_free = loop->free_timers;
+    loop->free_timers = h;
+    p->handle = NULL;
+}
+
 static void on_timer(uv_timer_t *timer)
 {
     timer_handle *h = (timer_handle *)timer;
     green_loop *loop = timer->loop->data;
     green_loop_timer *t = h->owner;
-    timer_priv *p = (timer_priv *)t;
     stop_blocking(loop);
-    /* A timer with no repeat is inactive by now: back to the free list. */
-    h->owner = NULL;
-    h->next_free = loop->free_timers;
-    loop->free_timers = h;
-    p->handle = NULL;
-    p->cb(t);
+    release_timer(loop, (timer_priv *)t);  /* A timer with no repeat is inactive by now. */
+    ((timer_priv *)t)->cb(t);
 }
 
 int green_loop_timer_start(green_loop *loop, green_loop_timer *t, double after, green_loop_timer_cb *cb)
@@ -353,10 +358,7 @@ void green_loop_timer_stop(green_loop *loop, green_loop_timer *t)
     if (h == NULL)
         return;
     uv_timer_stop(&h->timer);
-    h->owner = NULL;
-    h->next_free = loop->free_timers;
-    loop->free_timers = h;
-    p->handle = NULL;
+    release_timer(loop, p);
 }
 
 /* ---- the loop ---- */
