@@ -91,7 +91,7 @@ int gb_cmd_compare(int argc, char **argv)
                   dirs[1], dirs[0], alpha);
     gb_buf_puts(&md, "| cell | A median ns/op | B median ns/op | B/A | 95% interval | p | verdict |\n"
                      "| --- | --- | --- | --- | --- | --- | --- |\n");
-    gb_buf_puts(&cv, "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib,"
+    gb_buf_puts(&cv, GB_CSV_CELL_HEADER ","
                      "a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
                      "ratio_ci_low,ratio_ci_high,ci_level,u,p_value,exact,verdict");
     gb_csv_eol(&cv);
@@ -140,19 +140,7 @@ int gb_cmd_compare(int argc, char **argv)
         md_cell(&md, verdict);
         gb_buf_puts(&md, "\n");
 
-        const struct gb_cell *c = &b->cell;
-        gb_csv_field(&cv, c->key);
-        const char *strs[] = { c->workload, c->impl, c->sw, c->loop };
-        for (size_t k = 0; k < 4; k++) {
-            gb_csv_sep(&cv);
-            gb_csv_field(&cv, strs[k]);
-        }
-        long longs[] = { c->n, c->concurrency, c->delay_ms, c->size, c->cpus, c->stack_kib };
-        for (size_t k = 0; k < 6; k++) {
-            gb_csv_sep(&cv);
-            if (longs[k] >= 0)
-                gb_buf_printf(&cv, "%ld", longs[k]);
-        }
+        gb_csv_cell(&cv, &b->cell);
         gb_buf_printf(&cv, ",%d,%d", a->reps_ok, b->reps_ok);
         double nums[] = { a->ns.n ? a->ns.median : NAN, b->ns.n ? b->ns.median : NAN, est, lo, hi,
                           isfinite(lo) ? cov : NAN, u.u, u.p };

@@ -45,6 +45,23 @@ void gb_csv_eol(struct gb_buf *b)
     gb_buf_add(b, "\r\n", 2);
 }
 
+void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c)
+{
+    gb_csv_field(b, c->key);
+    const char *strs[] = { c->workload, c->impl, c->sw, c->loop };
+    for (size_t k = 0; k < 4; k++) {
+        gb_csv_sep(b);
+        gb_csv_field(b, strs[k]);
+    }
+    /* -1 (not applicable) is an empty field. */
+    long longs[] = { c->n, c->concurrency, c->delay_ms, c->size, c->cpus, c->stack_kib };
+    for (size_t k = 0; k < 6; k++) {
+        gb_csv_sep(b);
+        if (longs[k] >= 0)
+            gb_buf_printf(b, "%ld", longs[k]);
+    }
+}
+
 static void push_field(struct gb_csv *c, struct gb_buf *field)
 {
     size_t r = c->rows - 1;

@@ -42,6 +42,8 @@ char *gb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Files. All return 0 or a negative errno. */
 int gb_read_file(const char *path, char **out, size_t *len);
 int gb_write_file(const char *path, const char *data, size_t len);
+/* All of data to fd, retrying short writes and EINTR: 0 or a negative errno. */
+int gb_write_all(int fd, const char *data, size_t len);
 int gb_write_file_atomic(const char *path, const char *data, size_t len);
 int gb_mkdir_p(const char *path);
 bool gb_is_dir(const char *path);
@@ -57,6 +59,12 @@ void gb_format_ns(char *out, size_t n, double ns);            /* 12.3 ns, 4.56 m
  * discarded unless merge). Returns the exit status (>= 0), or -1 when it could
  * not run or timed out. *out is always set (maybe ""), caller frees. */
 int gb_run_capture(char *const argv[], bool merge_stderr, int timeout_ms, char **out);
+/* The last line of text that is not empty once the trailing characters in
+ * trim are cut off (in place: text is modified). */
+char *gb_last_line(char *text, const char *trim);
+/* CPUs this process may run on (its affinity mask), else those online. */
+long gb_allowed_cpus(void);
+
 /* First line of a command's output, trimmed, or NULL. */
 char *gb_command_line1(char *const argv[]);
 
@@ -165,6 +173,7 @@ int gb_ratio_ci(const double *a, size_t na, const double *b, size_t nb, double l
 
 enum {
     GB_AX_N = 1 << 0, GB_AX_CONCURRENCY = 1 << 1, GB_AX_DELAY = 1 << 2, GB_AX_SIZE = 1 << 3,
+    GB_AX_ALL = GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY | GB_AX_SIZE,
 };
 
 struct gb_workload {
@@ -194,11 +203,15 @@ struct gb_peer {
                              on one CPU and on all, like the thread baseline */
 };
 extern const struct gb_peer gb_peers[];
-extern const size_t gb_npeers;
+extern const size_t gb_npeers; /* at most GB_MAX_PEERS: asserted where gb_peers is */
+#define GB_MAX_PEERS 16         /* size of gb_programs.peer_found */
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload);
 
 #define GB_MAX_LIST 32
 #define GB_NAME 32
+
+/* Is s one of the n names of list. */
+bool gb_name_in(const char list[][GB_NAME], size_t n, const char *s);
 
 /* What exists in the bin directory. */
 struct gb_programs {
@@ -208,7 +221,7 @@ struct gb_programs {
     char switches[GB_MAX_LIST][GB_NAME]; size_t nswitches; /* distinct, sorted */
     char loops[GB_MAX_LIST][GB_NAME]; size_t nloops;
     bool threads, server;
-    bool peer_found[16];
+    bool peer_found[GB_MAX_PEERS]; /* parallel to gb_peers */
 };
 extern const char *const gb_known_switches[]; /* asm, asm-nofpu, ucontext, boost */
 extern const char *const gb_known_loops[];    /* libev, libuv */
@@ -230,8 +243,15 @@ struct gb_cell {
 };
 void gb_cell_init(struct gb_cell *c);
 void gb_cell_make_key(struct gb_cell *c);
+/* Append " n=1000 k=10 d=10ms size=1024": the parameters among axes (GB_AX_*)
+ * that the cell has. The one spelling of keys, report rows and plot labels. */
+void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out);
 void gb_cell_series(const struct gb_cell *c, char *out, size_t n); /* "green asm/libev" */
 void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c);
+/* The cell's columns of summary.csv and compare's CSV (csv.c): the header
+ * names and the fields, without a separator before or after. */
+#define GB_CSV_CELL_HEADER "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib"
+void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c);
 int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c);
 /* argv for the cell program (argv[0] = the program path), NULL-terminated;
  * free with gb_argv_free. url may be NULL. */
@@ -290,7 +310,8 @@ struct gb_exec_result {
     int exit_code;           /* -1 when signalled */
     int signal;              /* 0 when exited */
     char message[512];
-    char *json;              /* last stdout line when it is a JSON object */
+    struct gb_json *json;    /* last stdout line when it is a JSON object, parsed
+                                once here for the checks, the record and the log */
     char *stdout_tail;       /* when garbled */
     char *stderr_tail;
     int64_t elapsed_ns;
@@ -369,6 +390,12 @@ struct gb_summary {
     double *values;            /* ok ns_per_op values, for compare */
     size_t nvalues;
     char first_error[256];
+    /* Against its thread baseline, set once by gb_rundata_load for both
+     * reports and the plots: baseline is gb_baseline's (NULL: none); ratio_ok
+     * when gb_ratio_ci of the baseline's values and these gave ratio etc. */
+    const struct gb_summary *baseline;
+    bool ratio_ok;
+    double ratio, ratio_lo, ratio_hi, ratio_cov;
 };
 
 struct gb_rundata {

@@ -29,14 +29,6 @@ static const char list_help[] =
     "baseline, the local server, the peers found and why one is missing; then the\n"
     "workloads, their parameters and the values of each preset.\n";
 
-static bool in_names(char list[][GB_NAME], size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], s) == 0)
-            return true;
-    return false;
-}
-
 int gb_cmd_list(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -57,14 +49,14 @@ int gb_cmd_list(int argc, char **argv)
         printf("%s %s", i ? "," : "", p.switches[i]);
     printf("%s\n", p.nswitches ? "" : " none");
     for (const char *const *k = gb_known_switches; *k; k++)
-        if (!in_names(p.switches, p.nswitches, *k))
+        if (!gb_name_in(p.switches, p.nswitches, *k))
             printf("  %s: not built (see the cmake summary: `greenbench: skipped ...`)\n", *k);
     printf("Event-loop backends compiled in:");
     for (size_t i = 0; i < p.nloops; i++)
         printf("%s %s", i ? "," : "", p.loops[i]);
     printf("%s\n", p.nloops ? "" : " none");
     for (const char *const *k = gb_known_loops; *k; k++)
-        if (!in_names(p.loops, p.nloops, *k))
+        if (!gb_name_in(p.loops, p.nloops, *k))
             printf("  %s: not built\n", *k);
     printf("Green cell programs (switch/loop):");
     for (size_t i = 0; i < p.npairs; i++)
@@ -73,7 +65,7 @@ int gb_cmd_list(int argc, char **argv)
     printf("Thread baseline: %s\n", p.threads ? "greenbench-cell-threads" : "missing (greenbench-cell-threads not built)");
     printf("Local HTTP server: %s\n", p.server ? "greenbench-server" : "missing (greenbench-server not built; joinall and pool will fail)");
     printf("\nPeers:\n");
-    for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+    for (size_t i = 0; i < gb_npeers; i++) {
         if (p.peer_found[i])
             printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program,
                    gb_peers[i].workloads ? gb_peers[i].workloads : "all");
@@ -82,7 +74,7 @@ int gb_cmd_list(int argc, char **argv)
                    gb_peers[i].program, gb_peers[i].note, gb_peers[i].package);
     }
     printf("\nImplementations (--impl): green, threads");
-    for (size_t i = 0; i < gb_npeers && i < 16; i++)
+    for (size_t i = 0; i < gb_npeers; i++)
         if (p.peer_found[i])
             printf(", %s", gb_peers[i].name);
     printf("\n\nWorkloads (--workload), their parameters, and each preset's values:\n");

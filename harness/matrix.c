@@ -6,7 +6,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +68,9 @@ const struct gb_peer gb_peers[] = {
       .note = "not built: State Threads (libst) was not found at configure time" },
 };
 const size_t gb_npeers = sizeof gb_peers / sizeof gb_peers[0];
+/* Every loop over gb_peers also indexes gb_programs.peer_found. */
+_Static_assert(sizeof gb_peers / sizeof gb_peers[0] <= GB_MAX_PEERS,
+               "gb_programs.peer_found has a slot per peer");
 
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
 {
@@ -102,11 +104,18 @@ void gb_bin_dir(char *out, size_t n)
         snprintf(out, n, ".");
 }
 
+bool gb_name_in(const char list[][GB_NAME], size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
 static void add_distinct(char list[][GB_NAME], size_t *n, const char *name)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(list[i], name) == 0)
-            return;
+    if (gb_name_in(list, *n, name))
+        return;
     if (*n < GB_MAX_LIST)
         snprintf(list[(*n)++], GB_NAME, "%s", name);
 }
@@ -140,7 +149,7 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
             continue;
         }
         bool peer = false;
-        for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+        for (size_t i = 0; i < gb_npeers; i++) {
             if (strcmp(e->d_name, gb_peers[i].program) == 0 && gb_is_executable(path)) {
                 p->peer_found[i] = true;
                 peer = true;
@@ -200,6 +209,18 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
     gb_buf_free(&b);
 }
 
+void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out)
+{
+    if ((axes & GB_AX_N) && c->n >= 0)
+        gb_buf_printf(out, " n=%ld", c->n);
+    if ((axes & GB_AX_CONCURRENCY) && c->concurrency >= 0)
+        gb_buf_printf(out, " k=%ld", c->concurrency);
+    if ((axes & GB_AX_DELAY) && c->delay_ms >= 0)
+        gb_buf_printf(out, " d=%ldms", c->delay_ms);
+    if ((axes & GB_AX_SIZE) && c->size >= 0)
+        gb_buf_printf(out, " size=%ld", c->size);
+}
+
 void gb_cell_make_key(struct gb_cell *c)
 {
     char series[160];
@@ -207,14 +228,7 @@ void gb_cell_make_key(struct gb_cell *c)
     struct gb_buf b;
     gb_buf_init(&b);
     gb_buf_printf(&b, "%s %s", c->workload, series);
-    if (c->n >= 0)
-        gb_buf_printf(&b, " n=%ld", c->n);
-    if (c->concurrency >= 0)
-        gb_buf_printf(&b, " k=%ld", c->concurrency);
-    if (c->delay_ms >= 0)
-        gb_buf_printf(&b, " d=%ldms", c->delay_ms);
-    if (c->size >= 0)
-        gb_buf_printf(&b, " size=%ld", c->size);
+    gb_cell_params(c, GB_AX_ALL, &b);
     snprintf(c->key, sizeof c->key, "%s", gb_buf_str(&b));
     gb_buf_free(&b);
 }
@@ -387,10 +401,7 @@ const char *gb_preset_name(enum gb_preset p)
 
 static bool names_has(const struct gb_names *l, const char *s)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s) == 0)
-            return true;
-    return false;
+    return gb_name_in(l->v, l->n, s);
 }
 
 static void join_names(char *out, size_t n, char list[][GB_NAME], size_t count)
@@ -418,10 +429,7 @@ static int check_backends(const char *opt, const struct gb_names *given, char bu
     char builtlist[512];
     join_names(builtlist, sizeof builtlist, built, nbuilt);
     for (size_t i = 0; i < given->n; i++) {
-        bool found = false;
-        for (size_t j = 0; j < nbuilt; j++)
-            found |= strcmp(built[j], given->v[i]) == 0;
-        if (found)
+        if (gb_name_in(built, nbuilt, given->v[i]))
             continue;
         if (in_list(known, given->v[i])) {
             snprintf(err, errlen, "%s: backend '%s' is not compiled in (built: %s)", opt,
@@ -472,15 +480,6 @@ static void add_cell(struct cell_list *l, const struct gb_cell *c)
     l->v[l->n] = *c;
     gb_cell_make_key(&l->v[l->n]);
     l->n++;
-}
-
-static long allowed_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
 }
 
 /* Expand one (workload, implementation variant) over the parameter axes. */
@@ -539,14 +538,11 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
     size_t nimpls = 0;
     add_distinct(impls, &nimpls, "green");
     add_distinct(impls, &nimpls, "threads");
-    for (size_t i = 0; i < gb_npeers && i < 16; i++)
+    for (size_t i = 0; i < gb_npeers; i++)
         if (p->peer_found[i])
             add_distinct(impls, &nimpls, gb_peers[i].name);
     for (size_t i = 0; i < o->impls.n; i++) {
-        bool ok = false;
-        for (size_t j = 0; j < nimpls; j++)
-            ok |= strcmp(impls[j], o->impls.v[i]) == 0;
-        if (ok)
+        if (gb_name_in(impls, nimpls, o->impls.v[i]))
             continue;
         for (size_t j = 0; j < gb_npeers; j++) {
             if (strcmp(gb_peers[j].name, o->impls.v[i]) == 0) {
@@ -617,7 +613,7 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             if (!o->loops.n || names_has(&o->loops, p->pairs[i].loop))
                 add_distinct(sws, &nsws, p->pairs[i].sw);
 
-    long ncpu = allowed_cpus();
+    long ncpu = gb_allowed_cpus();
     struct cell_list list = { 0 };
     for (size_t wi = 0; wi < gb_nworkloads; wi++) {
         const struct gb_workload *w = &gb_workloads[wi];
@@ -666,7 +662,7 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             if (ncpu >= 2)
                 peer_cpus.v[peer_cpus.n++] = ncpu;
         }
-        for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+        for (size_t i = 0; i < gb_npeers; i++) {
             if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
                 !gb_peer_runs(&gb_peers[i], w->name))
                 continue;

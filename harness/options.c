@@ -95,10 +95,7 @@ int gb_parse_names(const char *opt, const char *s, struct gb_names *out, char *e
         }
         char name[GB_NAME];
         snprintf(name, sizeof name, "%.*s", (int)len, q);
-        bool dup = false;
-        for (size_t i = 0; i < out->n; i++)
-            dup |= strcmp(out->v[i], name) == 0;
-        if (!dup)
+        if (!gb_name_in(out->v, out->n, name))
             snprintf(out->v[out->n++], GB_NAME, "%s", name);
         p += strcspn(p, ",");
         if (*p == '\0')

@@ -212,17 +212,23 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
         for (size_t i = 1; i < nel; i++)
             if (param(&el[i]->cell, others[p]) != param(&el[0]->cell, others[p]))
                 varies[p] = true;
+    static const unsigned axis[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
+    unsigned shown = 0;
+    for (size_t p = 0; p < 4; p++)
+        if (varies[p] && others[p] != x)
+            shown |= axis[p];
     char(*labels)[200] = gb_xcalloc(nel + 1, sizeof *labels);
+    struct gb_buf lb;
+    gb_buf_init(&lb);
     for (size_t i = 0; i < nel; i++) {
-        gb_cell_series(&el[i]->cell, labels[i], sizeof labels[i]);
-        static const char *const fmt[] = { " n=%ld", " k=%ld", " d=%ldms", " size=%ld" };
-        for (size_t p = 0; p < 4; p++) {
-            if (!varies[p] || others[p] == x)
-                continue;
-            size_t l = strlen(labels[i]);
-            snprintf(labels[i] + l, sizeof labels[i] - l, fmt[p], param(&el[i]->cell, others[p]));
-        }
+        char series[200];
+        gb_cell_series(&el[i]->cell, series, sizeof series);
+        lb.len = 0;
+        gb_buf_puts(&lb, series);
+        gb_cell_params(&el[i]->cell, shown, &lb);
+        snprintf(labels[i], sizeof labels[i], "%s", gb_buf_str(&lb));
     }
+    gb_buf_free(&lb);
     bool *done = gb_xcalloc(nel + 1, sizeof *done);
     size_t points = 0, blocks = 0;
     for (size_t i = 0; i < nel; i++) {
@@ -365,7 +371,7 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
     for (int pass = 0; pass < 2 && ns == 0; pass++) {
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *sm = &rd->sums[i];
-            if (!usable(&sm->ns) || gb_baseline(rd, sm) == NULL)
+            if (!usable(&sm->ns) || sm->baseline == NULL)
                 continue;
             if (pass == 0 && strcmp(sm->cell.workload, "switch") == 0 &&
                 strcmp(sm->cell.impl, "green") == 0)
@@ -399,7 +405,7 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
         const struct gb_cell *head = NULL;
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *sm = &rd->sums[i];
-            if (strcmp(sm->cell.workload, wname) != 0 || !usable(&sm->ns) || !gb_baseline(rd, sm))
+            if (strcmp(sm->cell.workload, wname) != 0 || !usable(&sm->ns) || !sm->baseline)
                 continue;
             if (head == NULL || headline_better(&sm->cell, head))
                 head = &sm->cell;
@@ -407,24 +413,25 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
         if (head == NULL)
             continue;
         char *label = labels[nrows];
-        snprintf(label, sizeof labels[0], "%s", wname);
-        if (head->n >= 0 && !any_n)
-            snprintf(label + strlen(label), sizeof labels[0] - strlen(label), " n=%ld", head->n);
-        if (head->concurrency >= 0)
-            snprintf(label + strlen(label), sizeof labels[0] - strlen(label), " k=%ld", head->concurrency);
+        struct gb_buf lb;
+        gb_buf_init(&lb);
+        gb_buf_puts(&lb, wname);
+        gb_cell_params(head, (any_n ? 0 : GB_AX_N) | GB_AX_CONCURRENCY, &lb);
+        snprintf(label, sizeof labels[0], "%s", gb_buf_str(&lb));
+        gb_buf_free(&lb);
         size_t filled = 0;
         for (size_t j = 0; j < ns; j++) {
-            double est = NAN, lo = NAN, hi = NAN, cov;
+            double est = NAN, lo = NAN, hi = NAN;
             for (size_t i = 0; i < rd->nsums; i++) {
                 const struct gb_summary *sm = &rd->sums[i];
                 if (strcmp(sm->cell.workload, wname) != 0 || !overview_match(&sm->cell, series[j]) ||
-                    (!any_n && !same_params(&sm->cell, head)) || !usable(&sm->ns))
+                    (!any_n && !same_params(&sm->cell, head)) || !usable(&sm->ns) ||
+                    !sm->ratio_ok)
                     continue;
-                const struct gb_summary *t = gb_baseline(rd, sm);
-                if (t && gb_ratio_ci(t->values, t->nvalues, sm->values, sm->nvalues, 0.95, &est,
-                                     &lo, &hi, &cov) == 0)
-                    break;
-                est = lo = hi = NAN;
+                est = sm->ratio;
+                lo = sm->ratio_lo;
+                hi = sm->ratio_hi;
+                break;
             }
             double *v = vals[nrows * ns + j];
             v[0] = est;
@@ -509,14 +516,11 @@ static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, c
             rows++;
         }
         /* The workload and its parameters, for the title. */
-        char params[200] = "";
-        if (h.n >= 0)
-            snprintf(params + strlen(params), sizeof params - strlen(params), " n=%ld", h.n);
-        if (h.concurrency >= 0)
-            snprintf(params + strlen(params), sizeof params - strlen(params), " k=%ld", h.concurrency);
-        if (h.delay_ms >= 0)
-            snprintf(params + strlen(params), sizeof params - strlen(params), " d=%ldms", h.delay_ms);
-        snprintf(label, labellen, "%s%s", wls[w], params);
+        struct gb_buf params;
+        gb_buf_init(&params);
+        gb_cell_params(&h, GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY, &params);
+        snprintf(label, labellen, "%s%s", wls[w], gb_buf_str(&params));
+        gb_buf_free(&params);
         return rows;
     }
     return 0;

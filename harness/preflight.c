@@ -6,7 +6,6 @@
 #include "harness.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -61,39 +60,39 @@ static struct gb_reading *add(struct gb_preflight *pf, const char *name, int lev
     return r;
 }
 
-static long allowed_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        return CPU_COUNT(&set);
-    return sysconf(_SC_NPROCESSORS_ONLN);
-}
-
+/* The CPU's model name and whether it runs under a hypervisor. Read once per
+ * process: the preflight and meta.json's machine both ask, the CPU does not
+ * change meanwhile, and /proc/cpuinfo is long on a many-core machine. */
 static void cpu_model(char *out, size_t n, bool *hypervisor)
 {
-    snprintf(out, n, "unknown");
-    *hypervisor = false;
-    FILE *f = fopen("/proc/cpuinfo", "re");
-    if (f == NULL)
-        return;
-    char line[4096];
-    bool got = false;
-    while (fgets(line, sizeof line, f)) {
-        if (!got && strncmp(line, "model name", 10) == 0) {
-            char *colon = strchr(line, ':');
-            if (colon) {
-                colon++;
-                while (*colon == ' ' || *colon == '\t')
+    static char model[256];
+    static bool hv, read;
+    if (!read) {
+        read = true;
+        snprintf(model, sizeof model, "unknown");
+        FILE *f = fopen("/proc/cpuinfo", "re");
+        char line[4096];
+        bool got = false;
+        while (f && fgets(line, sizeof line, f)) {
+            if (!got && strncmp(line, "model name", 10) == 0) {
+                char *colon = strchr(line, ':');
+                if (colon) {
                     colon++;
-                colon[strcspn(colon, "\n")] = '\0';
-                snprintf(out, n, "%s", colon);
-                got = true;
+                    while (*colon == ' ' || *colon == '\t')
+                        colon++;
+                    colon[strcspn(colon, "\n")] = '\0';
+                    snprintf(model, sizeof model, "%s", colon);
+                    got = true;
+                }
             }
+            if (strncmp(line, "flags", 5) == 0 && strstr(line, " hypervisor"))
+                hv = true;
         }
-        if (strncmp(line, "flags", 5) == 0 && strstr(line, " hypervisor"))
-            *hypervisor = true;
+        if (f)
+            fclose(f);
     }
-    fclose(f);
+    snprintf(out, n, "%s", model);
+    *hypervisor = hv;
 }
 
 /* ns per getppid(2), the cheapest real system call. */
@@ -129,7 +128,7 @@ void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
 {
     memset(pf, 0, sizeof *pf);
     char v[256];
-    long ncpu = allowed_cpus();
+    long ncpu = gb_allowed_cpus();
     bool hv;
     cpu_model(v, sizeof v, &hv);
     add(pf, "cpu", 0, NULL, "%s", v);
@@ -278,7 +277,7 @@ void gb_machine_to_json(struct gb_jw *w)
     gb_jw_key(w, "cpus_online");
     gb_jw_int(w, sysconf(_SC_NPROCESSORS_ONLN));
     gb_jw_key(w, "cpus_allowed");
-    gb_jw_int(w, allowed_cpus());
+    gb_jw_int(w, gb_allowed_cpus());
     gb_jw_key(w, "memory_kb");
     gb_jw_int(w, (long long)sysconf(_SC_PHYS_PAGES) * (sysconf(_SC_PAGESIZE) / 1024));
     gb_jw_key(w, "kernel");
@@ -354,7 +353,7 @@ void gb_versions_to_json(struct gb_jw *w, const struct gb_programs *p)
     free(gpv);
     gb_jw_key(w, "peers");
     gb_jw_obj(w);
-    for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+    for (size_t i = 0; i < gb_npeers; i++) {
         gb_jw_key(w, gb_peers[i].name);
         char *pv = NULL;
         if (p && p->peer_found[i] && gb_peers[i].version_cmd[0]) {

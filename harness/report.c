@@ -167,6 +167,13 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
         gb_summarize(&rd->sums[i], mine, n);
     }
     free(mine);
+    /* rd->sums is complete: the baselines point into it from here on. */
+    for (size_t i = 0; i < rd->nsums; i++) {
+        struct gb_summary *s = &rd->sums[i];
+        const struct gb_summary *t = s->baseline = gb_baseline(rd, s);
+        s->ratio_ok = t && gb_ratio_ci(t->values, t->nvalues, s->values, s->nvalues, 0.95,
+                                       &s->ratio, &s->ratio_lo, &s->ratio_hi, &s->ratio_cov) == 0;
+    }
     return 0;
 }
 
@@ -264,7 +271,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
 {
     struct gb_buf b;
     gb_buf_init(&b);
-    gb_buf_puts(&b, "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib,"
+    gb_buf_puts(&b, GB_CSV_CELL_HEADER ","
                     "reps,reps_ok,reps_failed,failed,crashed,timeout,garbled,"
                     "median_ns_per_op,mean_ns_per_op,stddev_ns_per_op,cv,min_ns_per_op,"
                     "max_ns_per_op,ci_low_ns_per_op,ci_high_ns_per_op,ci_level,"
@@ -277,22 +284,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
-        const struct gb_cell *c = &s->cell;
-        gb_csv_field(&b, c->key);
-        gb_csv_sep(&b);
-        gb_csv_field(&b, c->workload);
-        gb_csv_sep(&b);
-        gb_csv_field(&b, c->impl);
-        gb_csv_sep(&b);
-        gb_csv_field(&b, c->sw);
-        gb_csv_sep(&b);
-        gb_csv_field(&b, c->loop);
-        csv_long(&b, c->n);
-        csv_long(&b, c->concurrency);
-        csv_long(&b, c->delay_ms);
-        csv_long(&b, c->size);
-        csv_long(&b, c->cpus);
-        csv_long(&b, c->stack_kib);
+        gb_csv_cell(&b, &s->cell);
         gb_buf_printf(&b, ",%d,%d,%d,%d,%d,%d,%d", s->reps_total, s->reps_ok, s->reps_failed,
                       s->by_status[GB_ST_FAILED], s->by_status[GB_ST_CRASHED],
                       s->by_status[GB_ST_TIMEOUT], s->by_status[GB_ST_GARBLED]);
@@ -339,22 +331,13 @@ static void fmt_bytes(char *out, size_t n, double v)
         snprintf(out, n, "%.0f B", v);
 }
 
+/* "n=1000 k=10": the cell's parameters without the leading space. */
 static void cell_params(const struct gb_cell *c, char *out, size_t n)
 {
     struct gb_buf b;
     gb_buf_init(&b);
-    if (c->n >= 0)
-        gb_buf_printf(&b, "n=%ld ", c->n);
-    if (c->concurrency >= 0)
-        gb_buf_printf(&b, "k=%ld ", c->concurrency);
-    if (c->delay_ms >= 0)
-        gb_buf_printf(&b, "d=%ldms ", c->delay_ms);
-    if (c->size >= 0)
-        gb_buf_printf(&b, "size=%ld ", c->size);
-    snprintf(out, n, "%s", gb_buf_str(&b));
-    size_t l = strlen(out);
-    if (l > 0 && out[l - 1] == ' ')
-        out[l - 1] = '\0';
+    gb_cell_params(c, GB_AX_ALL, &b);
+    snprintf(out, n, "%s", b.len ? b.data + 1 : "");
     gb_buf_free(&b);
 }
 
@@ -808,12 +791,9 @@ static void write_doc(const struct gb_rundata *rd, struct doc *d, int plots_draw
     size_t nover = 0;
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
-        const struct gb_summary *t = gb_baseline(rd, s);
-        if (t == NULL || s->ns.n == 0)
+        if (s->baseline == NULL || s->ns.n == 0 || !s->ratio_ok)
             continue;
-        double est, lo, hi, cov;
-        if (gb_ratio_ci(t->values, t->nvalues, s->values, s->nvalues, 0.95, &est, &lo, &hi, &cov) != 0)
-            continue;
+        double est = s->ratio, lo = s->ratio_lo, hi = s->ratio_hi;
         char series[160], params[160];
         gb_cell_series(&s->cell, series, sizeof series);
         cell_params(&s->cell, params, sizeof params);

@@ -238,7 +238,7 @@ static void jw_programs(struct gb_jw *w, const struct gb_programs *p)
     gb_jw_bool(w, p->server);
     gb_jw_key(w, "peers");
     gb_jw_obj(w);
-    for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+    for (size_t i = 0; i < gb_npeers; i++) {
         gb_jw_key(w, gb_peers[i].name);
         gb_jw_bool(w, p->peer_found[i]);
     }
@@ -256,7 +256,10 @@ struct run_state {
     const char *status;
     int argc;
     char **argv;
-    struct gb_json *old_meta; /* on --resume */
+    /* meta.json less the run's own state: read on --resume, built once by a
+     * fresh run's first write (it costs processes: git, version probes). */
+    struct gb_json *old_meta;
+    bool resumed;
     const struct gb_run_opts *opts;
     size_t jobs_total, jobs_done, reps_ok, reps_failed;
 };
@@ -265,24 +268,80 @@ static const char *const own_meta_keys[] = {
     "status", "end_time", "resumed", "counts", NULL,
 };
 
+/* What a fresh run records once, at its start, as a tree. gb_jw_value writes
+ * it back as gb_jw_* wrote it (integers below 1e15, doubles in their shortest
+ * exact form), so meta.json reads as before. NULL only if our own writer's
+ * output would not parse. */
+static struct gb_json *fresh_meta(const struct run_state *rs)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    struct gb_jw w;
+    gb_jw_init(&w, &b, 0);
+    gb_jw_obj(&w);
+    gb_jw_key(&w, "schema_version");
+    gb_jw_int(&w, GB_SCHEMA_VERSION);
+    gb_jw_key(&w, "tool");
+    gb_jw_str(&w, "greenbench");
+    gb_jw_key(&w, "command_line");
+    jw_argv(&w, rs->argc, rs->argv);
+    char cwd[PATH_MAX];
+    gb_jw_key(&w, "cwd");
+    gb_jw_str(&w, getcwd(cwd, sizeof cwd) ? cwd : NULL);
+    gb_jw_key(&w, "git");
+    jw_git(&w);
+    gb_jw_key(&w, "versions");
+    gb_versions_to_json(&w, &rs->progs);
+    gb_jw_key(&w, "machine");
+    gb_machine_to_json(&w);
+    gb_jw_key(&w, "preflight");
+    gb_preflight_to_json(&w, &rs->pf);
+    gb_jw_key(&w, "rlimit_nofile");
+    gb_jw_obj(&w);
+    gb_jw_key(&w, "soft_before");
+    gb_jw_int(&w, (long long)rs->nofile_before.rlim_cur);
+    gb_jw_key(&w, "soft_for_cells");
+    gb_jw_int(&w, (long long)rs->nofile_after.rlim_cur);
+    gb_jw_obj_end(&w);
+    gb_jw_key(&w, "programs");
+    jw_programs(&w, &rs->progs);
+    gb_jw_key(&w, "start_time");
+    gb_jw_str(&w, rs->start_time);
+    gb_jw_key(&w, "seed");
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->plan.seed);
+    gb_jw_str(&w, seed);
+    gb_jw_key(&w, "plan");
+    plan_to_json(&w, &rs->plan, rs->opts);
+    gb_jw_obj_end(&w);
+    struct gb_json *v = NULL;
+    if (gb_json_parse(b.data, b.len, &v, NULL, 0) != 0)
+        v = NULL;
+    gb_buf_free(&b);
+    return v;
+}
+
+/* Written at the start and at the end of a run (fresh or resumed): what was
+ * recorded first is kept as it is, the run's state is updated. */
 static int write_meta(struct run_state *rs)
 {
+    if (rs->old_meta == NULL && (rs->old_meta = fresh_meta(rs)) == NULL)
+        return -EINVAL;
     struct gb_buf b;
     gb_buf_init(&b);
     struct gb_jw w;
     gb_jw_init(&w, &b, 2);
     gb_jw_obj(&w);
-    if (rs->old_meta) {
-        /* Keep what the first run recorded; update the run's state. */
-        for (size_t i = 0; i < rs->old_meta->count; i++) {
-            bool own = false;
-            for (const char *const *k = own_meta_keys; *k; k++)
-                own |= strcmp(*k, rs->old_meta->keys[i]) == 0;
-            if (own)
-                continue;
-            gb_jw_key(&w, rs->old_meta->keys[i]);
-            gb_jw_value(&w, rs->old_meta->items[i]);
-        }
+    for (size_t i = 0; i < rs->old_meta->count; i++) {
+        bool own = false;
+        for (const char *const *k = own_meta_keys; *k; k++)
+            own |= strcmp(*k, rs->old_meta->keys[i]) == 0;
+        if (own)
+            continue;
+        gb_jw_key(&w, rs->old_meta->keys[i]);
+        gb_jw_value(&w, rs->old_meta->items[i]);
+    }
+    if (rs->resumed) {
         gb_jw_key(&w, "resumed");
         gb_jw_arr(&w);
         const struct gb_json *prev = gb_json_get(rs->old_meta, "resumed");
@@ -297,41 +356,6 @@ static int write_meta(struct run_state *rs)
         gb_preflight_to_json(&w, &rs->pf);
         gb_jw_obj_end(&w);
         gb_jw_arr_end(&w);
-    } else {
-        gb_jw_key(&w, "schema_version");
-        gb_jw_int(&w, GB_SCHEMA_VERSION);
-        gb_jw_key(&w, "tool");
-        gb_jw_str(&w, "greenbench");
-        gb_jw_key(&w, "command_line");
-        jw_argv(&w, rs->argc, rs->argv);
-        char cwd[PATH_MAX];
-        gb_jw_key(&w, "cwd");
-        gb_jw_str(&w, getcwd(cwd, sizeof cwd) ? cwd : NULL);
-        gb_jw_key(&w, "git");
-        jw_git(&w);
-        gb_jw_key(&w, "versions");
-        gb_versions_to_json(&w, &rs->progs);
-        gb_jw_key(&w, "machine");
-        gb_machine_to_json(&w);
-        gb_jw_key(&w, "preflight");
-        gb_preflight_to_json(&w, &rs->pf);
-        gb_jw_key(&w, "rlimit_nofile");
-        gb_jw_obj(&w);
-        gb_jw_key(&w, "soft_before");
-        gb_jw_int(&w, (long long)rs->nofile_before.rlim_cur);
-        gb_jw_key(&w, "soft_for_cells");
-        gb_jw_int(&w, (long long)rs->nofile_after.rlim_cur);
-        gb_jw_obj_end(&w);
-        gb_jw_key(&w, "programs");
-        jw_programs(&w, &rs->progs);
-        gb_jw_key(&w, "start_time");
-        gb_jw_str(&w, rs->start_time);
-        gb_jw_key(&w, "seed");
-        char seed[32];
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->plan.seed);
-        gb_jw_str(&w, seed);
-        gb_jw_key(&w, "plan");
-        plan_to_json(&w, &rs->plan, rs->opts);
     }
     gb_jw_key(&w, "status");
     gb_jw_str(&w, rs->status);
@@ -528,28 +552,13 @@ static void write_record(int fd, const struct gb_cell *c, int rep, int reps, siz
         gb_jw_str(&w, r->stdout_tail);
     }
     gb_jw_key(&w, "result");
-    struct gb_json *v = NULL;
-    if (r->json && gb_json_parse(r->json, strlen(r->json), &v, NULL, 0) == 0)
-        gb_jw_value(&w, v); /* re-written: always valid UTF-8, one line */
-    else
-        gb_jw_null(&w);
-    gb_json_free(v);
+    gb_jw_value(&w, r->json); /* re-written: always valid UTF-8, one line; NULL: null */
     gb_jw_obj_end(&w);
     gb_buf_puts(&b, "\n");
     /* One write per line, then to disk: nothing measured is lost. */
-    const char *p = b.data;
-    size_t len = b.len;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fprintf(stderr, "greenbench: writing cells.jsonl: %s\n", strerror(errno));
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    int rc = gb_write_all(fd, b.data, b.len);
+    if (rc != 0)
+        fprintf(stderr, "greenbench: writing cells.jsonl: %s\n", strerror(-rc));
     fdatasync(fd);
     gb_buf_free(&b);
 }
@@ -689,6 +698,7 @@ int gb_cmd_run(int argc, char **argv)
     memset(&done, 0, sizeof done);
     bool needs_newline = false;
     if (o.resume[0]) {
+        rs.resumed = true;
         snprintf(rs.dir, sizeof rs.dir, "%s", o.resume);
         char *path = gb_xasprintf("%s/meta.json", rs.dir), *text;
         size_t len;
@@ -890,24 +900,15 @@ int gb_cmd_run(int argc, char **argv)
         }
         char outcome[1000];
         if (r.status == GB_ST_OK) {
-            struct gb_json *v = NULL;
-            double ns = 0;
-            if (gb_json_parse(r.json, strlen(r.json), &v, NULL, 0) == 0)
-                ns = gb_json_num(v, "ns_per_op", 0);
-            gb_json_free(v);
+            double ns = gb_json_num(r.json, "ns_per_op", 0);
             char nsb[32];
             gb_format_ns(nsb, sizeof nsb, ns);
             snprintf(outcome, sizeof outcome, "ok, %s per %s", nsb,
                      w ? w->op : "op");
         } else {
             /* The last stderr line says most about a failure. */
-            const char *tail = r.stderr_tail ? r.stderr_tail : "";
-            char *copy = gb_xstrdup(tail);
-            size_t n = strlen(copy);
-            while (n > 0 && (copy[n - 1] == '\n' || copy[n - 1] == '\r'))
-                copy[--n] = '\0';
-            char *last = strrchr(copy, '\n');
-            last = last ? last + 1 : copy;
+            char *copy = gb_xstrdup(r.stderr_tail ? r.stderr_tail : "");
+            const char *last = gb_last_line(copy, "\n\r");
             snprintf(outcome, sizeof outcome, "%s: %.500s%s%.200s", gb_status_name(r.status), r.message,
                      *last ? "; stderr: " : "", last);
             free(copy);

@@ -39,10 +39,11 @@ int gb_status_parse(const char *s)
 
 void gb_exec_result_free(struct gb_exec_result *r)
 {
-    free(r->json);
+    gb_json_free(r->json);
     free(r->stdout_tail);
     free(r->stderr_tail);
-    r->json = r->stdout_tail = r->stderr_tail = NULL;
+    r->json = NULL;
+    r->stdout_tail = r->stderr_tail = NULL;
 }
 
 /* Keep at most keep bytes, dropping from the front. */
@@ -94,16 +95,6 @@ static char *tail_copy(const struct gb_buf *b, size_t max)
     return out;
 }
 
-/* The last non-empty line of text (in place: the buffer is modified). */
-static char *last_line(char *text)
-{
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    char *nl = strrchr(text, '\n');
-    return nl ? nl + 1 : text;
-}
-
 static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *workload,
                      bool timed_out, bool interrupted, double timeout_s)
 {
@@ -127,7 +118,7 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
         return;
     }
     char *text = gb_xstrdup(gb_buf_str(out));
-    char *line = last_line(text);
+    char *line = gb_last_line(text, "\n\r ");
     struct gb_json *v = NULL;
     char perr[128];
     int prc = gb_json_parse(line, strlen(line), &v, perr, sizeof perr);
@@ -146,7 +137,7 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
         free(text);
         return;
     }
-    r->json = gb_xstrdup(line);
+    r->json = v; /* kept: freed with the result */
     const struct gb_json *ok = gb_json_get(v, "ok");
     const char *error = gb_json_str(v, "error", NULL);
     if (r->exit_code != 0 || (ok && ok->type == GB_JSON_BOOL && !ok->boolean)) {
@@ -180,7 +171,6 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
                      "the JSON result is for workload '%s', not '%s'", wl ? wl : "(none)", workload);
         }
     }
-    gb_json_free(v);
     free(text);
 }
 
@@ -356,7 +346,7 @@ char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char
         }
         return gb_xasprintf("%s/greenbench-cell-%s-%s", p->bin_dir, sw, loop);
     }
-    for (size_t i = 0; i < gb_npeers && i < 16; i++) {
+    for (size_t i = 0; i < gb_npeers; i++) {
         if (strcmp(c->impl, gb_peers[i].name) != 0)
             continue;
         if (!p->peer_found[i]) {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,7 @@ int gb_read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+int gb_write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {
         ssize_t w = write(fd, data, len);
@@ -185,7 +186,7 @@ int gb_write_file(const char *path, const char *data, size_t len)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    int rc = write_all(fd, data, len);
+    int rc = gb_write_all(fd, data, len);
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
     return rc;
@@ -201,7 +202,7 @@ int gb_write_file_atomic(const char *path, const char *data, size_t len)
         rc = -errno;
         goto fail_open;
     }
-    rc = write_all(fd, data, len);
+    rc = gb_write_all(fd, data, len);
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;
     if (close(fd) != 0 && rc == 0)
@@ -370,6 +371,23 @@ int gb_run_capture(char *const argv[], bool merge_stderr, int timeout_ms, char *
     if (timed_out || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+char *gb_last_line(char *text, const char *trim)
+{
+    size_t n = strlen(text);
+    while (n > 0 && strchr(trim, text[n - 1]))
+        text[--n] = '\0';
+    char *nl = strrchr(text, '\n');
+    return nl ? nl + 1 : text;
+}
+
+long gb_allowed_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 char *gb_command_line1(char *const argv[])
