@@ -253,3 +253,15 @@ const jfield *jget(const jobject *o, const char *key)
     }
     return NULL;
 }
+
+long long jint(const jobject *o, const char *key)
+{
+    const jfield *f = jget(o, key);
+    return f != NULL && f->type == J_NUMBER && f->is_integer ? (long long)f->number : -1;
+}
+
+const char *jstr(const jobject *o, const char *key)
+{
+    const jfield *f = jget(o, key);
+    return f != NULL && f->type == J_STRING ? f->string : NULL;
+}

@@ -33,4 +33,11 @@ bool json_object_parse(const char *text, jobject *o, char *err, size_t errlen);
 /* The field named key, or NULL. */
 const jfield *jget(const jobject *o, const char *key);
 
+/* An integer field's value; -1 when absent, null or not an integer (the
+ * counts of the protocol are never negative, so -1 fails their checks). */
+long long jint(const jobject *o, const char *key);
+
+/* A string field's value; NULL when absent or not a string. */
+const char *jstr(const jobject *o, const char *key);
+
 #endif /* GREEN_TEST_JSON_CHECK_H */

@@ -120,6 +120,29 @@ static char *path_in(const char *dir, const char *name)
     return gb_xasprintf("%s/%s", dir, name);
 }
 
+/* The text of dir/name (caller frees); NULL when it cannot be read. */
+static char *slurp_in(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    char *text = slurp(p);
+    free(p);
+    return text;
+}
+
+/* The column of c's header row named name: true with *col set; false, *col
+ * left as it was, when there is none. Callers start *col at 0 (the cell
+ * key), so that a missing column fails their checks without a crash. */
+static bool csv_col(const struct gb_csv *c, const char *name, size_t *col)
+{
+    for (size_t j = 0; j < c->ncols[0]; j++) {
+        if (strcmp(c->cells[0][j], name) == 0) {
+            *col = j;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool exists(const char *dir, const char *name)
 {
     char *p = path_in(dir, name);
@@ -137,9 +160,7 @@ struct lines {
 static struct lines read_jsonl(const char *dir)
 {
     struct lines l = { 0 };
-    char *p = path_in(dir, "cells.jsonl");
-    char *text = slurp(p);
-    free(p);
+    char *text = slurp_in(dir, "cells.jsonl");
     if (text == NULL)
         return l;
     char *save = NULL;
@@ -165,9 +186,7 @@ static void lines_free(struct lines *l)
 
 static struct gb_json *read_json(const char *dir, const char *name)
 {
-    char *p = path_in(dir, name);
-    char *text = slurp(p);
-    free(p);
+    char *text = slurp_in(dir, name);
     struct gb_json *v = NULL;
     if (text && gb_json_parse(text, strlen(text), &v, NULL, 0) != 0)
         v = NULL;
@@ -272,22 +291,15 @@ static void test_faults_recorded(void)
     lines_free(&l);
 
     /* summary.csv counts them; the report lists them. */
-    char *p = path_in(dir, "summary.csv");
-    char *csv = slurp(p);
-    free(p);
+    char *csv = slurp_in(dir, "summary.csv");
     CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     struct gb_csv c;
     CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), 17);
     size_t col_crashed = 0, col_failed = 0, col_ok = 0;
-    for (size_t i = 0; i < c.ncols[0]; i++) {
-        if (strcmp(c.cells[0][i], "crashed") == 0)
-            col_crashed = i;
-        if (strcmp(c.cells[0][i], "reps_failed") == 0)
-            col_failed = i;
-        if (strcmp(c.cells[0][i], "reps_ok") == 0)
-            col_ok = i;
-    }
-    CU_ASSERT_TRUE(col_crashed && col_failed && col_ok);
+    bool have_cols = csv_col(&c, "crashed", &col_crashed);
+    have_cols &= csv_col(&c, "reps_failed", &col_failed);
+    have_cols &= csv_col(&c, "reps_ok", &col_ok);
+    CU_ASSERT_TRUE(have_cols);
     bool found = false;
     for (size_t r2 = 1; r2 < c.rows; r2++) {
         CU_ASSERT_EQUAL(c.ncols[r2], c.ncols[0]);
@@ -301,16 +313,12 @@ static void test_faults_recorded(void)
     CU_ASSERT_TRUE(found);
     gb_csv_free(&c);
     free(csv);
-    p = path_in(dir, "report.md");
-    char *md = slurp(p);
-    free(p);
+    char *md = slurp_in(dir, "report.md");
     CU_ASSERT_PTR_NOT_NULL_FATAL(md);
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "spawn threads n=100, repetition 1: crashed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "about to crash"));
     free(md);
-    p = path_in(dir, "report.html");
-    char *html = slurp(p);
-    free(p);
+    char *html = slurp_in(dir, "report.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     /* The cell's error text "fake failure <&> \"quoted\"" arrives escaped. */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "fake failure &lt;&amp;&gt; &quot;quoted&quot;"));
@@ -415,11 +423,9 @@ static void test_sigint_and_resume(void)
     CU_ASSERT_TRUE(res && res->type == GB_JSON_ARRAY && res->count == 1);
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(gb_json_get(meta, "counts"), "ok", 0), 24, 0);
     gb_json_free(meta);
-    char *md_path = path_in(dir, "report.md");
-    char *md = slurp(md_path);
+    char *md = slurp_in(dir, "report.md");
     CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "unreadable lines"));
     free(md);
-    free(md_path);
 
     /* Resuming a finished run runs nothing. */
     rc = run_gb(env2, args2, NULL, NULL);
@@ -494,9 +500,7 @@ static void test_quick_run_files(void)
     lines_free(&l);
 
     /* summary.csv: RFC 4180, a header, one row per cell. */
-    char *p = path_in(dir, "summary.csv");
-    char *csv = slurp(p);
-    free(p);
+    char *csv = slurp_in(dir, "summary.csv");
     CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\r\n"));
     struct gb_csv c;
@@ -507,24 +511,15 @@ static void test_quick_run_files(void)
                                         "ci_level", "outliers_mild", "outliers_severe", "reps_ok",
                                         "reps_failed", "peak_rss_kb", "ops_per_cpu_s",
                                         "rss_per_task_bytes", NULL };
-    size_t col_med = 0, col_lo = 0, col_hi = 0, col_ok = 0;
     for (size_t i = 0; need[i]; i++) {
-        bool found = false;
-        for (size_t j = 0; j < c.ncols[0]; j++) {
-            if (strcmp(c.cells[0][j], need[i]) != 0)
-                continue;
-            found = true;
-            if (i == 3)
-                col_med = j;
-            if (i == 9)
-                col_lo = j;
-            if (i == 10)
-                col_hi = j;
-            if (i == 14)
-                col_ok = j;
-        }
-        CU_ASSERT_TRUE(found);
+        size_t col;
+        CU_ASSERT_TRUE(csv_col(&c, need[i], &col));
     }
+    size_t col_med = 0, col_lo = 0, col_hi = 0, col_ok = 0;
+    csv_col(&c, "median_ns_per_op", &col_med);
+    csv_col(&c, "ci_low_ns_per_op", &col_lo);
+    csv_col(&c, "ci_high_ns_per_op", &col_hi);
+    csv_col(&c, "reps_ok", &col_ok);
     for (size_t r = 1; r < c.rows; r++) {
         CU_ASSERT_EQUAL_FATAL(c.ncols[r], c.ncols[0]);
         double med = atof(c.cells[r][col_med]), lo = atof(c.cells[r][col_lo]),
@@ -566,9 +561,7 @@ static void test_quick_run_files(void)
     free(cmd);
 
     /* Reports: self-contained HTML with the plots inline; Markdown. */
-    p = path_in(dir, "report.html");
-    char *html = slurp(p);
-    free(p);
+    char *html = slurp_in(dir, "report.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     CU_ASSERT_EQUAL(strncmp(html, "<!DOCTYPE html>", 15), 0);
     CU_ASSERT_EQUAL(count_substr(html, "data:image/svg+xml;base64,"), 7);
@@ -577,9 +570,7 @@ static void test_quick_run_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "Ratios between coroutines and threads depend on the machine"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "</html>"));
     free(html);
-    p = path_in(dir, "report.md");
-    char *md = slurp(p);
-    free(p);
+    char *md = slurp_in(dir, "report.md");
     CU_ASSERT_PTR_NOT_NULL_FATAL(md);
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "![Context switch cost per backend](plots/switch.svg)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "| --- |"));
@@ -647,12 +638,8 @@ static void test_compare(void)
     struct gb_csv c;
     CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), 5); /* header + 4 cells */
     size_t col_v = 0, col_r = 0;
-    for (size_t j = 0; j < c.ncols[0]; j++) {
-        if (strcmp(c.cells[0][j], "verdict") == 0)
-            col_v = j;
-        if (strcmp(c.cells[0][j], "ratio") == 0)
-            col_r = j;
-    }
+    csv_col(&c, "verdict", &col_v);
+    csv_col(&c, "ratio", &col_r);
     for (size_t r = 1; r < c.rows; r++) {
         const char *key = c.cells[r][0], *verdict = c.cells[r][col_v];
         double ratio = atof(c.cells[r][col_r]);
@@ -688,11 +675,9 @@ static void test_without_gnuplot(void)
     CU_ASSERT_TRUE(exists(pdir, "switch.dat"));
     CU_ASSERT_FALSE(exists(pdir, "switch.svg"));
     CU_ASSERT_TRUE(exists(dir, "summary.csv"));
-    char *p = path_in(dir, "report.md");
-    char *md = slurp(p);
+    char *md = slurp_in(dir, "report.md");
     CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "Plots were skipped"));
     free(md);
-    free(p);
     free(pdir);
     free(err);
     free(dir);

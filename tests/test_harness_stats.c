@@ -59,29 +59,27 @@ static void test_median_ci(void)
     double x[100];
     for (int i = 0; i < 100; i++)
         x[i] = i + 1; /* sorted: x(k) = k */
-    double lo, hi, cov;
-    /* n=5: no interval reaches 95%; the widest, [x(1), x(5)], covers 1-2/32. */
-    gb_median_ci(x, 5, 0.95, &lo, &hi, &cov);
-    NEAR(lo, 1, 0);
-    NEAR(hi, 5, 0);
-    NEAR(cov, 0.9375, 1e-12);
-    gb_median_ci(x, 6, 0.95, &lo, &hi, &cov);
-    NEAR(lo, 1, 0);
-    NEAR(hi, 6, 0);
-    NEAR(cov, 0.96875, 1e-12);
-    /* n=10: [x(2), x(9)], 1 - 2*11/1024 (the textbook table) */
-    gb_median_ci(x, 10, 0.95, &lo, &hi, &cov);
-    NEAR(lo, 2, 0);
-    NEAR(hi, 9, 0);
-    NEAR(cov, 0.978515625, 1e-12);
-    gb_median_ci(x, 20, 0.95, &lo, &hi, &cov);
-    NEAR(lo, 6, 0);
-    NEAR(hi, 15, 0);
-    NEAR(cov, 0.9586105346679688, 1e-12);
-    gb_median_ci(x, 100, 0.95, &lo, &hi, &cov);
-    NEAR(lo, 40, 0);
-    NEAR(hi, 61, 0);
-    NEAR(cov, 0.9647997997822952, 1e-9);
+    /* n (the first n of x), the interval [x(lo), x(hi)] expected at 95%,
+     * and its coverage. */
+    static const struct {
+        size_t n;
+        double lo, hi, cov, cov_tol;
+    } cases[] = {
+        /* n=5: no interval reaches 95%; the widest, [x(1), x(5)], covers 1-2/32. */
+        { 5, 1, 5, 0.9375, 1e-12 },
+        { 6, 1, 6, 0.96875, 1e-12 },
+        /* n=10: [x(2), x(9)], 1 - 2*11/1024 (the textbook table) */
+        { 10, 2, 9, 0.978515625, 1e-12 },
+        { 20, 6, 15, 0.9586105346679688, 1e-12 },
+        { 100, 40, 61, 0.9647997997822952, 1e-9 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double lo, hi, cov;
+        gb_median_ci(x, cases[i].n, 0.95, &lo, &hi, &cov);
+        NEAR(lo, cases[i].lo, 0);
+        NEAR(hi, cases[i].hi, 0);
+        NEAR(cov, cases[i].cov, cases[i].cov_tol);
+    }
 }
 
 static void test_tukey_outliers(void)

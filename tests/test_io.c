@@ -2,6 +2,7 @@
  * pipes and a loopback listener (127.0.0.1 only). Linked once per
  * (context, loop) pair (ctest: io-<ctx>-<loop>). */
 #include "green.h"
+#include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
 #include <fcntl.h>
@@ -14,18 +15,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static void setup(void)
-{
-    int err = green_init(NULL);
-    if (err != 0)
-        fprintf(stderr, "green_init: %s\n", green_strerror(err));
-}
-
-static void teardown(void)
-{
-    CU_ASSERT_EQUAL(green_fini(), 0);
-}
 
 static void make_pair(int sv[2])
 {
@@ -596,6 +585,7 @@ static CU_TestInfo io_tests[] = {
 };
 
 CU_SuiteInfo green_test_suites[] = {
-    { .pName = "io", .pTests = io_tests, .pSetUpFunc = setup, .pTearDownFunc = teardown },
+    { .pName = "io", .pTests = io_tests, .pSetUpFunc = green_fixture_setup,
+      .pTearDownFunc = green_fixture_teardown },
     CU_SUITE_INFO_NULL,
 };

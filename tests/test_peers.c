@@ -13,19 +13,14 @@
  * say so and check nothing. */
 #include <CUnit/CUnit.h>
 
+#include "child_run.h"
 #include "json_check.h"
 #include "server_child.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef GREENBENCH_BIN_DIR
@@ -48,21 +43,7 @@ static const peer_info peers[] = {
 
 static const peer_info *peer;   /* The suite's. */
 static char program[4096];
-
-/* ---- reading the cell line (json_check.h) ---- */
-
-/* An integer field's value; -1 when absent, null or not an integer. */
-static long long jint(const jobject *o, const char *key)
-{
-    const jfield *f = jget(o, key);
-    return f != NULL && f->type == J_NUMBER && f->is_integer ? (long long)f->number : -1;
-}
-
-static const char *jstr(const jobject *o, const char *key)
-{
-    const jfield *f = jget(o, key);
-    return f != NULL && f->type == J_STRING ? f->string : NULL;
-}
+static char impl_arg[32];       /* "--impl=<peer>", built once in start_peer. */
 
 /* ---- running a program ---- */
 
@@ -75,76 +56,14 @@ typedef struct run_result {
     bool json_ok;
 } run_result;
 
-/* Run path with args (NULL-terminated), at most 60 s, its stdout and stderr
- * kept. */
+/* Run path with args (NULL-terminated), at most CHILD_RUN_TIMEOUT_S, its
+ * stdout and stderr kept (explain() quotes the peer's own words). */
 static void run_program(run_result *r, const char *path, const char *const *args)
 {
-    const char *argv[32];
-    int argc = 0;
-    argv[argc++] = path;
-    for (; *args != NULL && argc < 31; args++)
-        argv[argc++] = *args;
-    argv[argc] = NULL;
     memset(r, 0, sizeof *r);
-    r->status = -1;
-    int out[2], err[2];
-    CU_ASSERT_FATAL(pipe2(out, O_CLOEXEC) == 0);
-    CU_ASSERT_FATAL(pipe2(err, O_CLOEXEC) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        dup2(err[1], STDERR_FILENO);
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    struct pollfd pfd[2] = { { .fd = out[0], .events = POLLIN }, { .fd = err[0], .events = POLLIN } };
-    char *buf[2] = { r->out, r->err };
-    size_t cap[2] = { sizeof r->out - 1, sizeof r->err - 1 }, got[2] = { 0, 0 };
-    int open_fds = 2;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (open_fds > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left_ms = 60000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        if (left_ms <= 0 || poll(pfd, 2, (int)left_ms) == 0) {
-            fprintf(stderr, "\n  %s: still running after 60 s: killed\n", path);
-            kill(pid, SIGKILL);
-            break;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (pfd[i].fd < 0 || pfd[i].revents == 0)
-                continue;
-            char scratch[4096];
-            size_t room = cap[i] - got[i];
-            ssize_t n = room > 0 ? read(pfd[i].fd, buf[i] + got[i], room) : read(pfd[i].fd, scratch, sizeof scratch);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                close(pfd[i].fd);
-                pfd[i].fd = -1;
-                open_fds--;
-            } else if (room > 0) {
-                got[i] += (size_t)n;
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        buf[i][got[i]] = '\0';
-        if (pfd[i].fd >= 0)
-            close(pfd[i].fd);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    size_t n = got[0];
-    while (n > 0 && r->out[n - 1] == '\n')
-        r->out[--n] = '\0';
-    const char *nl = strrchr(r->out, '\n');
-    snprintf(r->last_line, sizeof r->last_line, "%.8191s", nl ? nl + 1 : r->out);
+    child_io io = { .out = r->out, .out_size = sizeof r->out, .err = r->err, .err_size = sizeof r->err,
+                    .last_line = r->last_line, .last_line_size = sizeof r->last_line };
+    r->status = child_run(path, args, &io);
     char json_err[160];
     r->json_ok = json_object_parse(r->last_line, &r->json, json_err, sizeof json_err);
 }
@@ -237,6 +156,7 @@ static bool check_failed(const run_result *r, int status, const char *words)
 
 static server_child server = { .pid = -1 };
 static char server_note[512];
+static char url_arg[96];        /* "--url=<its URL>", once it runs. */
 
 static int start_peer(const char *name)
 {
@@ -244,6 +164,7 @@ static int start_peer(const char *name)
         if (strcmp(peers[i].name, name) == 0)
             peer = &peers[i];
     snprintf(program, sizeof program, "%s/greenbench-peer-%s", GREENBENCH_BIN_DIR, name);
+    snprintf(impl_arg, sizeof impl_arg, "--impl=%s", name);
     if (access(program, X_OK) != 0) {
         /* Found at configure time but gone now: skipped, as if absent. */
         fprintf(stderr, "peer %s: %s is missing: skipped (Debian package %s; then re-run cmake)\n", name, program,
@@ -259,6 +180,8 @@ static int start_peer(const char *name)
         else if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err) != 0)
             snprintf(server_note, sizeof server_note, "%.200s did not start (%.200s): the HTTP cases are skipped",
                      path, err);
+        else
+            snprintf(url_arg, sizeof url_arg, "--url=%s", server.url);
     }
     return 0;
 }
@@ -300,17 +223,22 @@ static void test_help(void)
     }
 }
 
+/* A successful cell of the workload (check_ok, else the test ends here)
+ * that did `ops` operations and completed `tasks` tasks without an error. */
+static void check_counts(const run_result *r, const char *workload, long long ops, long long tasks)
+{
+    CU_ASSERT_FATAL(check_ok(r, workload));
+    CU_ASSERT_EQUAL(jint(&r->json, "ops"), ops);
+    CU_ASSERT_EQUAL(jint(&r->json, "tasks_completed"), tasks);
+    CU_ASSERT_EQUAL(jint(&r->json, "errors"), 0);
+}
+
 static void test_switch(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "switch", impl, "--n=2000");
-    CU_ASSERT_FATAL(check_ok(&r, "switch"));
+    RUN(&r, "switch", impl_arg, "--n=2000");
+    check_counts(&r, "switch", 4000, 2000);
     CU_ASSERT_EQUAL(jint(&r.json, "n"), 2000);
-    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 4000);
-    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 2000);
-    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
     CU_ASSERT_PTR_NOT_NULL(jstr(&r.json, "switch"));
     CU_ASSERT_PTR_NOT_NULL(jstr(&r.json, "note"));
 }
@@ -319,9 +247,7 @@ static void test_switch(void)
 static void test_switch_one_cpu(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "switch", impl, "--n", "500", "--cpus", "1");
+    RUN(&r, "switch", impl_arg, "--n", "500", "--cpus", "1");
     CU_ASSERT_FATAL(check_ok(&r, "switch"));
     CU_ASSERT_EQUAL(jint(&r.json, "cpus"), 1);
     CU_ASSERT_EQUAL(jint(&r.json, "ops"), 1000);
@@ -340,9 +266,7 @@ static void test_fields_match_ours(void)
     }
     static run_result ours, theirs;
     run_program(&ours, threads, (const char *const[]){ "switch", "--impl=threads", "--n=100", NULL });
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&theirs, "switch", impl, "--n=100");
+    RUN(&theirs, "switch", impl_arg, "--n=100");
     CU_ASSERT_FATAL(ours.json_ok && theirs.json_ok);
     bool same = ours.json.count == theirs.json.count;
     for (int i = 0; same && i < ours.json.count; i++)
@@ -355,37 +279,22 @@ static void test_fields_match_ours(void)
 static void test_yield(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "yield", impl, "--n=1000", "--cpus=1");
-    CU_ASSERT_FATAL(check_ok(&r, "yield"));
-    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 2000);
-    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 2);
-    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    RUN(&r, "yield", impl_arg, "--n=1000", "--cpus=1");
+    check_counts(&r, "yield", 2000, 2);
 }
 
 static void test_spawn(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "spawn", impl, "--n=500");
-    CU_ASSERT_FATAL(check_ok(&r, "spawn"));
-    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 500);
-    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 500);
-    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    RUN(&r, "spawn", impl_arg, "--n=500");
+    check_counts(&r, "spawn", 500, 500);
 }
 
 static void test_spawn_alive(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "spawn-alive", impl, "--n=300");
-    CU_ASSERT_FATAL(check_ok(&r, "spawn-alive"));
-    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 300);
-    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 300);
-    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
+    RUN(&r, "spawn-alive", impl_arg, "--n=300");
+    check_counts(&r, "spawn-alive", 300, 300);
     CU_ASSERT(jint(&r.json, "rss_per_task_bytes") >= 0);
 }
 
@@ -394,17 +303,12 @@ static void test_joinall(void)
     if (!have_server())
         return;
     run_result r;
-    char impl[32], url[160], size[32], delay[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    snprintf(url, sizeof url, "--url=%s", server.url);
+    char size[32], delay[32];
     snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
     snprintf(delay, sizeof delay, "--delay-ms=%d", SERVER_DELAY_MS);
-    RUN(&r, "joinall", impl, "--n=20", url, size, delay);
-    CU_ASSERT_FATAL(check_ok(&r, "joinall"));
-    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 20);
-    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 20);
+    RUN(&r, "joinall", impl_arg, "--n=20", url_arg, size, delay);
+    check_counts(&r, "joinall", 20, 20);
     CU_ASSERT_EQUAL(jint(&r.json, "bytes_received"), 20LL * SERVER_SIZE);
-    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
     CU_ASSERT_EQUAL(jint(&r.json, "size"), SERVER_SIZE);
     CU_ASSERT_EQUAL(jint(&r.json, "delay_ms"), SERVER_DELAY_MS);
     long long most = jint(&r.json, "max_in_flight");
@@ -416,11 +320,9 @@ static void test_pool(void)
     if (!have_server())
         return;
     run_result r;
-    char impl[32], url[160], size[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    snprintf(url, sizeof url, "--url=%s", server.url);
+    char size[32];
     snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
-    RUN(&r, "pool", impl, "--n=30", "--concurrency=4", url, size);
+    RUN(&r, "pool", impl_arg, "--n=30", "--concurrency=4", url_arg, size);
     CU_ASSERT_FATAL(check_ok(&r, "pool"));
     CU_ASSERT_EQUAL(jint(&r.json, "concurrency"), 4);
     CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 30);
@@ -436,23 +338,20 @@ static void test_joinall_wrong_size(void)
     if (!have_server())
         return;
     run_result r;
-    char impl[32], url[160], size[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    snprintf(url, sizeof url, "--url=%s", server.url);
+    char size[32];
     snprintf(size, sizeof size, "--size=%d", SERVER_SIZE + 1);
-    RUN(&r, "joinall", impl, "--n=3", url, size);
+    RUN(&r, "joinall", impl_arg, "--n=3", url_arg, size);
     CU_ASSERT(check_failed(&r, 1, "--size="));
     CU_ASSERT(jint(&r.json, "errors") >= 1);
 }
 
 static void test_not_implemented(void)
 {
-    char impl[32], want[128];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
+    char want[128];
     const char *workloads[] = { "joinall", "pool" };
     for (size_t i = 0; i < 2; i++) {
         run_result r;
-        RUN(&r, workloads[i], impl, "--n=3");
+        RUN(&r, workloads[i], impl_arg, "--n=3");
         snprintf(want, sizeof want, "workload %s is not implemented by peer %s", workloads[i], peer->name);
         CU_ASSERT(check_failed(&r, 2, want));
     }
@@ -462,19 +361,17 @@ static void test_not_implemented(void)
 static void test_bad_usage(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "switch", impl, "--n=abc");
+    RUN(&r, "switch", impl_arg, "--n=abc");
     CU_ASSERT(check_failed(&r, 2, "--n=abc"));
-    RUN(&r, "no-such-workload", impl);
+    RUN(&r, "no-such-workload", impl_arg);
     CU_ASSERT(check_failed(&r, 2, "unknown workload"));
-    RUN(&r, "switch", impl, "--bogus=1");
+    RUN(&r, "switch", impl_arg, "--bogus=1");
     CU_ASSERT(check_failed(&r, 2, "--bogus"));
     RUN(&r, "switch", "--impl=not-this-peer");
     CU_ASSERT(check_failed(&r, 2, "--impl"));
     RUN(&r, "switch", "--n=5");
     CU_ASSERT(check_failed(&r, 2, "--impl"));
-    RUN(&r, "switch", impl, "--cpus=100000");
+    RUN(&r, "switch", impl_arg, "--cpus=100000");
     CU_ASSERT(check_failed(&r, 2, "--cpus"));
 }
 
@@ -482,9 +379,7 @@ static void test_bad_usage(void)
 static void test_n_zero(void)
 {
     run_result r;
-    char impl[32];
-    snprintf(impl, sizeof impl, "--impl=%s", peer->name);
-    RUN(&r, "spawn", impl, "--n=0");
+    RUN(&r, "spawn", impl_arg, "--n=0");
     CU_ASSERT(check_failed(&r, 1, "--n=0"));
 }
 

@@ -3,6 +3,7 @@
  * green threads alive at once. Linked once per (context, loop) pair
  * (ctest: runtime-<ctx>-<loop>). */
 #include "green.h"
+#include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>
@@ -29,19 +30,6 @@
 #ifndef RUNNING_ON_VALGRIND
 #define RUNNING_ON_VALGRIND 0
 #endif
-
-static void setup(void)
-{
-    int err = green_init(NULL);
-    if (err != 0)
-        fprintf(stderr, "green_init: %s\n", green_strerror(err));
-}
-
-static void teardown(void)
-{
-    int err = green_fini();
-    CU_ASSERT_EQUAL(err, 0);
-}
 
 /* ---- misuse without a hub ---- */
 
@@ -796,6 +784,7 @@ static CU_TestInfo runtime_tests[] = {
 
 CU_SuiteInfo green_test_suites[] = {
     { .pName = "noinit", .pTests = noinit_tests },
-    { .pName = "runtime", .pTests = runtime_tests, .pSetUpFunc = setup, .pTearDownFunc = teardown },
+    { .pName = "runtime", .pTests = runtime_tests, .pSetUpFunc = green_fixture_setup,
+      .pTearDownFunc = green_fixture_teardown },
     CU_SUITE_INFO_NULL,
 };

@@ -1,24 +1,13 @@
 /* tests/test_sync.c: libgreen's events, semaphores, bounded queues and pools.
  * Linked once per (context, loop) pair (ctest: sync-<ctx>-<loop>). */
 #include "green.h"
+#include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void setup(void)
-{
-    int err = green_init(NULL);
-    if (err != 0)
-        fprintf(stderr, "green_init: %s\n", green_strerror(err));
-}
-
-static void teardown(void)
-{
-    CU_ASSERT_EQUAL(green_fini(), 0);
-}
 
 static void join_release_all(green_thread **g, size_t n)
 {
@@ -488,6 +477,7 @@ static CU_TestInfo sync_tests[] = {
 };
 
 CU_SuiteInfo green_test_suites[] = {
-    { .pName = "sync", .pTests = sync_tests, .pSetUpFunc = setup, .pTearDownFunc = teardown },
+    { .pName = "sync", .pTests = sync_tests, .pSetUpFunc = green_fixture_setup,
+      .pTearDownFunc = green_fixture_teardown },
     CU_SUITE_INFO_NULL,
 };

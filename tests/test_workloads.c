@@ -13,23 +13,18 @@
  * runs it against the thread program and one green program only. */
 #include <CUnit/CUnit.h>
 
+#include "child_run.h"
 #include "json_check.h"
 #include "server_child.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef GREENBENCH_BIN_DIR
@@ -58,76 +53,34 @@ static bool is_green(void)
     return strcmp(cell_name(), "greenbench-cell-threads") != 0;
 }
 
-static char server_url[128];    /* A server with a 20 ms delay and 1000-byte bodies. */
+/* The suites' own server (20 ms delay, 1000-byte bodies), started in
+ * suite_init, and "--url=<its URL>", built there once for every test. */
+static char url_arg[160];
 static server_child server = { .pid = -1 };
 
 #define SERVER_DELAY_MS 20
 #define SERVER_SIZE 1000
 
-/* Run the cell program with args (a NULL-terminated list), at most 60 s;
- * nofile > 0 sets RLIMIT_NOFILE (soft and hard) for it. */
+/* Every workload a cell program implements. */
+static const char *const workloads[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", NULL };
+
+/* Run the cell program with args (a NULL-terminated list), at most
+ * CHILD_RUN_TIMEOUT_S, its stderr dropped (child_run.h); nofile > 0 sets
+ * RLIMIT_NOFILE (soft and hard) for it. */
 static void run_cell_limits(cell_run *c, long nofile, const char *const *args)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", GREENBENCH_BIN_DIR, cell_name());
-    const char *argv[32];
-    int argc = 0;
-    argv[argc++] = path;
-    for (; *args != NULL && argc < 31; args++)
-        argv[argc++] = *args;
-    argv[argc] = NULL;
     memset(c, 0, sizeof *c);
-    c->status = -1;
-    int out[2];
-    CU_ASSERT_FATAL(pipe2(out, O_CLOEXEC) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0 && getenv("GREENBENCH_TEST_VERBOSE") == NULL)
-            dup2(devnull, STDERR_FILENO);
-        if (nofile > 0) {
-            struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    size_t got = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left_ms = 60000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-        if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) == 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        ssize_t n = read(out[0], c->out + got, sizeof c->out - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (got == sizeof c->out - 1)
-            break;
-    }
-    c->out[got] = '\0';
-    close(out[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    c->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    /* The last line. */
-    while (got > 0 && c->out[got - 1] == '\n')
-        c->out[--got] = '\0';
-    const char *nl = strrchr(c->out, '\n');
-    snprintf(c->last_line, sizeof c->last_line, "%.4095s", nl ? nl + 1 : c->out);
+    child_io io = { .nofile = nofile, .out = c->out, .out_size = sizeof c->out,
+                    .last_line = c->last_line, .last_line_size = sizeof c->last_line };
+    c->status = child_run(path, args, &io);
     c->json_ok = json_object_parse(c->last_line, &c->json, c->json_err, sizeof c->json_err);
-    if (!c->json_ok && strcmp(argv[argc - 1], "--help") != 0)
+    /* --help prints no JSON, by design: not worth a complaint. */
+    const char *last = path;
+    for (const char *const *a = args; *a != NULL; a++)
+        last = *a;
+    if (!c->json_ok && strcmp(last, "--help") != 0)
         fprintf(stderr, "\n  %s: bad JSON (%s): %s\n", cell_name(), c->json_err, c->last_line);
 }
 
@@ -165,18 +118,6 @@ static bool count_is(const jobject *o, const char *key, bool nullable)
     return true;
 }
 
-static long long num(const jobject *o, const char *key)
-{
-    const jfield *f = jget(o, key);
-    return f != NULL && f->type == J_NUMBER ? (long long)f->number : -1;
-}
-
-static const char *str(const jobject *o, const char *key)
-{
-    const jfield *f = jget(o, key);
-    return f != NULL && f->type == J_STRING ? f->string : NULL;
-}
-
 /* Every field of the protocol, with its type; no field outside the list. */
 static void check_protocol_fields(const cell_run *c, const char *workload)
 {
@@ -195,8 +136,8 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
         CU_ASSERT_TRUE(found);
     }
     CU_ASSERT_TRUE(type_is(o, "workload", J_STRING, false));
-    if (workload != NULL && str(o, "workload") != NULL)
-        CU_ASSERT_STRING_EQUAL(str(o, "workload"), workload);
+    if (workload != NULL && jstr(o, "workload") != NULL)
+        CU_ASSERT_STRING_EQUAL(jstr(o, "workload"), workload);
     /* impl is null only when --impl was not given (a usage error). */
     CU_ASSERT_TRUE(type_is(o, "impl", J_STRING, workload == NULL));
     CU_ASSERT_TRUE(type_is(o, "switch", J_STRING, true));
@@ -234,23 +175,23 @@ static void check_success(const cell_run *c, const char *workload, long long n)
     check_protocol_fields(c, workload);
     const jobject *o = &c->json;
     CU_ASSERT_TRUE(jget(o, "ok")->boolean);
-    CU_ASSERT_EQUAL(num(o, "n"), n);
-    CU_ASSERT_TRUE(num(o, "wall_ns") > 0);
-    CU_ASSERT_TRUE(num(o, "ops") > 0);
+    CU_ASSERT_EQUAL(jint(o, "n"), n);
+    CU_ASSERT_TRUE(jint(o, "wall_ns") > 0);
+    CU_ASSERT_TRUE(jint(o, "ops") > 0);
     CU_ASSERT_EQUAL(jget(o, "ns_per_op")->type, J_NUMBER);
-    CU_ASSERT_TRUE(num(o, "cpus") >= 1);
+    CU_ASSERT_TRUE(jint(o, "cpus") >= 1);
     /* The stack size used is recorded wherever one is chosen: every green
      * thread, and the threads the thread variants create per task. */
     if (is_green() || (strcmp(workload, "switch") != 0 && strcmp(workload, "yield") != 0))
-        CU_ASSERT_TRUE(num(o, "stack_kib") > 0);
-    CU_ASSERT_EQUAL(num(o, "errors"), 0);
-    CU_ASSERT_TRUE(num(o, "cpu_ns") >= 0);
-    CU_ASSERT_STRING_EQUAL(str(o, "impl"), is_green() ? "green" : "threads");
+        CU_ASSERT_TRUE(jint(o, "stack_kib") > 0);
+    CU_ASSERT_EQUAL(jint(o, "errors"), 0);
+    CU_ASSERT_TRUE(jint(o, "cpu_ns") >= 0);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "impl"), is_green() ? "green" : "threads");
     if (is_green()) {
         /* greenbench-cell-<switch>-<loop>: switch may hold a '-', loop not. */
         const char *pair = cell_name() + strlen("greenbench-cell-");
         const char *dash = strrchr(pair, '-');
-        const char *sw = str(o, "switch"), *lp = str(o, "loop");
+        const char *sw = jstr(o, "switch"), *lp = jstr(o, "loop");
         CU_ASSERT_PTR_NOT_NULL_FATAL(sw);
         CU_ASSERT_TRUE(strlen(sw) == (size_t)(dash - pair) && strncmp(sw, pair, (size_t)(dash - pair)) == 0);
         if (strcmp(workload, "switch") == 0) {
@@ -268,13 +209,14 @@ static void check_success(const cell_run *c, const char *workload, long long n)
 /* A failed run: the exit status, ok:false, and an error containing `words`. */
 static void check_failure(const cell_run *c, int status, const char *words)
 {
-    if (c->status != status || (c->json_ok && str(&c->json, "error") != NULL && strstr(str(&c->json, "error"), words) == NULL))
+    const char *said = c->json_ok ? jstr(&c->json, "error") : NULL;
+    if (c->status != status || (said != NULL && strstr(said, words) == NULL))
         fprintf(stderr, "\n  expected exit %d and an error with '%s'; got exit %d: %s\n", status, words, c->status,
                 c->last_line);
     CU_ASSERT_EQUAL(c->status, status);
     check_protocol_fields(c, NULL);
     CU_ASSERT_FALSE(jget(&c->json, "ok")->boolean);
-    const char *error = str(&c->json, "error");
+    const char *error = jstr(&c->json, "error");
     CU_ASSERT_PTR_NOT_NULL_FATAL(error);
     CU_ASSERT_PTR_NOT_NULL(strstr(error, words));
 }
@@ -300,8 +242,8 @@ static void test_switch(void)
     cell_run c;
     RUN(&c, "switch", impl_arg(), "--n=500");
     check_success(&c, "switch", 500);
-    CU_ASSERT_EQUAL(num(&c.json, "ops"), 1000);
-    CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 500);
+    CU_ASSERT_EQUAL(jint(&c.json, "ops"), 1000);
+    CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 500);
 }
 
 static void test_yield(void)
@@ -309,9 +251,9 @@ static void test_yield(void)
     cell_run c;
     RUN(&c, "yield", impl_arg(), "--n=1000");
     check_success(&c, "yield", 1000);
-    CU_ASSERT_EQUAL(num(&c.json, "ops"), 2000);
+    CU_ASSERT_EQUAL(jint(&c.json, "ops"), 2000);
     if (is_green())
-        CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 2000);
+        CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 2000);
 }
 
 static void test_spawn(void)
@@ -319,9 +261,9 @@ static void test_spawn(void)
     cell_run c;
     RUN(&c, "spawn", impl_arg(), "--n=30", "--stack-kib=128");
     check_success(&c, "spawn", 30);
-    CU_ASSERT_EQUAL(num(&c.json, "ops"), 30);
-    CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 30);
-    CU_ASSERT_EQUAL(num(&c.json, "stack_kib"), 128);
+    CU_ASSERT_EQUAL(jint(&c.json, "ops"), 30);
+    CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(jint(&c.json, "stack_kib"), 128);
 }
 
 static void test_spawn_alive(void)
@@ -329,56 +271,50 @@ static void test_spawn_alive(void)
     cell_run c;
     RUN(&c, "spawn-alive", impl_arg(), "--n=30", stack_arg());
     check_success(&c, "spawn-alive", 30);
-    CU_ASSERT_EQUAL(num(&c.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 30);
     /* Every task holds at least a page of stack. */
-    CU_ASSERT_TRUE(num(&c.json, "rss_per_task_bytes") >= 2048);
-    CU_ASSERT_TRUE(num(&c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
+    CU_ASSERT_TRUE(jint(&c.json, "rss_per_task_bytes") >= 2048);
+    CU_ASSERT_TRUE(jint(&c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
 }
 
 static void check_fetches(const cell_run *c, const char *workload, long long n)
 {
     check_success(c, workload, n);
-    CU_ASSERT_EQUAL(num(&c->json, "ops"), n);
-    CU_ASSERT_EQUAL(num(&c->json, "tasks_completed"), n);
-    CU_ASSERT_EQUAL(num(&c->json, "bytes_received"), n * SERVER_SIZE);
-    CU_ASSERT_EQUAL(num(&c->json, "size"), SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(&c->json, "ops"), n);
+    CU_ASSERT_EQUAL(jint(&c->json, "tasks_completed"), n);
+    CU_ASSERT_EQUAL(jint(&c->json, "bytes_received"), n * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(&c->json, "size"), SERVER_SIZE);
 }
 
 static void test_joinall(void)
 {
     cell_run c;
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
-    RUN(&c, "joinall", impl_arg(), "--n=20", url, "--size=1000", "--delay-ms=20", stack_arg());
+    RUN(&c, "joinall", impl_arg(), "--n=20", url_arg, "--size=1000", "--delay-ms=20", stack_arg());
     check_fetches(&c, "joinall", 20);
-    CU_ASSERT_EQUAL(num(&c.json, "delay_ms"), SERVER_DELAY_MS);
+    CU_ASSERT_EQUAL(jint(&c.json, "delay_ms"), SERVER_DELAY_MS);
     /* One hub starts all 20 before the first answer comes 20 ms later;
      * threads may not all be up in time on a slow machine. */
     if (is_green())
-        CU_ASSERT_EQUAL(num(&c.json, "max_in_flight"), 20);
-    CU_ASSERT_TRUE(num(&c.json, "max_in_flight") >= 1 && num(&c.json, "max_in_flight") <= 20);
+        CU_ASSERT_EQUAL(jint(&c.json, "max_in_flight"), 20);
+    CU_ASSERT_TRUE(jint(&c.json, "max_in_flight") >= 1 && jint(&c.json, "max_in_flight") <= 20);
 }
 
 static void test_pool(void)
 {
     cell_run c;
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
-    RUN(&c, "pool", impl_arg(), "--n=20", "--concurrency=5", url, "--size=1000", stack_arg());
+    RUN(&c, "pool", impl_arg(), "--n=20", "--concurrency=5", url_arg, "--size=1000", stack_arg());
     check_fetches(&c, "pool", 20);
-    CU_ASSERT_EQUAL(num(&c.json, "concurrency"), 5);
+    CU_ASSERT_EQUAL(jint(&c.json, "concurrency"), 5);
     /* 20 ms per request: all 5 are in flight at once, never a 6th. */
-    CU_ASSERT_EQUAL(num(&c.json, "max_in_flight"), 5);
+    CU_ASSERT_EQUAL(jint(&c.json, "max_in_flight"), 5);
 }
 
 static void test_pool_k_above_n(void)
 {
     cell_run c;
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
-    RUN(&c, "pool", impl_arg(), "--n=3", "--concurrency=10", url, "--size=1000", stack_arg());
+    RUN(&c, "pool", impl_arg(), "--n=3", "--concurrency=10", url_arg, "--size=1000", stack_arg());
     check_fetches(&c, "pool", 3);
-    CU_ASSERT_TRUE(num(&c.json, "max_in_flight") <= 3);
+    CU_ASSERT_TRUE(jint(&c.json, "max_in_flight") <= 3);
 }
 
 static void test_joinall_own_server(void)
@@ -387,8 +323,8 @@ static void test_joinall_own_server(void)
     cell_run c;
     RUN(&c, "joinall", impl_arg(), "--n=10", "--delay-ms=5", "--size=1000", stack_arg());
     check_fetches(&c, "joinall", 10);
-    CU_ASSERT_EQUAL(num(&c.json, "delay_ms"), 5);
-    const char *note = str(&c.json, "note");
+    CU_ASSERT_EQUAL(jint(&c.json, "delay_ms"), 5);
+    const char *note = jstr(&c.json, "note");
     CU_ASSERT_PTR_NOT_NULL_FATAL(note);
     /* Its server runs on the last CPU we may use, even though a green cell
      * narrows itself to the first before it starts the server. */
@@ -407,23 +343,18 @@ static void test_wrong_size(void)
 {
     /* The server sends 1000 bytes; the cell was told 999. */
     cell_run c;
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
-    RUN(&c, "joinall", impl_arg(), "--n=5", url, "--size=999", stack_arg());
+    RUN(&c, "joinall", impl_arg(), "--n=5", url_arg, "--size=999", stack_arg());
     check_failure(&c, 1, "--size=999");
-    CU_ASSERT_EQUAL(num(&c.json, "errors"), 5);
+    CU_ASSERT_EQUAL(jint(&c.json, "errors"), 5);
 }
 
 /* ---- the failures of the protocol ---- */
 
 static void test_n_zero(void)
 {
-    static const char *const workloads[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", NULL };
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
     for (const char *const *w = workloads; *w; w++) {
         cell_run c;
-        RUN(&c, *w, impl_arg(), "--n=0", url);
+        RUN(&c, *w, impl_arg(), "--n=0", url_arg);
         check_failure(&c, 2, "--n=0");
     }
 }
@@ -431,9 +362,7 @@ static void test_n_zero(void)
 static void test_concurrency_zero(void)
 {
     cell_run c;
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
-    RUN(&c, "pool", impl_arg(), "--n=10", "--concurrency=0", url);
+    RUN(&c, "pool", impl_arg(), "--n=10", "--concurrency=0", url_arg);
     check_failure(&c, 2, "--concurrency=0");
 }
 
@@ -458,7 +387,7 @@ static void test_closed_port(void)
     cell_run c;
     RUN(&c, "joinall", impl_arg(), "--n=5", url);
     check_failure(&c, 1, "connection refused");
-    CU_ASSERT_EQUAL(num(&c.json, "errors"), 5);
+    CU_ASSERT_EQUAL(jint(&c.json, "errors"), 5);
     RUN(&c, "pool", impl_arg(), "--n=5", "--concurrency=2", url);
     check_failure(&c, 1, "connection refused");
     close(fd);
@@ -478,9 +407,7 @@ static void test_too_few_files(void)
     /* 2000 connections at once with 100 descriptors: refused at once,
      * naming the limit. */
     cell_run c;
-    char url[160];
-    snprintf(url, sizeof url, "--url=%s", server_url);
-    run_cell_limits(&c, 100, (const char *const[]){ "joinall", impl_arg(), "--n=2000", url, NULL });
+    run_cell_limits(&c, 100, (const char *const[]){ "joinall", impl_arg(), "--n=2000", url_arg, NULL });
     check_failure(&c, 1, "RLIMIT_NOFILE");
 }
 
@@ -524,7 +451,6 @@ static void test_help(void)
     cell_run c;
     RUN(&c, "--help");
     CU_ASSERT_EQUAL(c.status, 0);
-    static const char *const workloads[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", NULL };
     for (const char *const *w = workloads; *w; w++)
         CU_ASSERT_PTR_NOT_NULL(strstr(c.out, *w));
 }
@@ -540,7 +466,7 @@ static int suite_init(void)
         fprintf(stderr, "test_workloads: %s\n", err);
         return -1;
     }
-    snprintf(server_url, sizeof server_url, "%s", server.url);
+    snprintf(url_arg, sizeof url_arg, "--url=%s", server.url);
     return 0;
 }
 

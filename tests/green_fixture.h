@@ -1,0 +1,16 @@
+/* tests/green_fixture.h: the per-test fixture of libgreen's suites
+ * (test_runtime.c, test_sync.c, test_io.c): a fresh hub for every test,
+ * so that no test sees another's green threads. */
+#ifndef GREEN_TEST_FIXTURE_H
+#define GREEN_TEST_FIXTURE_H
+
+/* CUnit pSetUpFunc: green_init(NULL). A failure is only reported here: the
+ * test's own calls then fail with GREEN_EINVAL and say where. */
+void green_fixture_setup(void);
+
+/* CUnit pTearDownFunc: green_fini(), which must succeed (a test that left
+ * the hub unusable fails here). Tests that end the hub themselves start a
+ * new one for it. */
+void green_fixture_teardown(void);
+
+#endif /* GREEN_TEST_FIXTURE_H */
