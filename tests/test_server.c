@@ -232,6 +232,28 @@ static void test_pipelining_and_close(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(second, "Content-Length: 9\r\nConnection: close"));
 }
 
+/* Issue 10, item 10: a head ends at its first blank line, LF or CRLF. An
+ * LF-only request pipelined before a CRLF one was parsed up to the CRLF
+ * one's blank line, and the CRLF request was never answered. */
+static void test_pipelining_lf_endings(void)
+{
+    char out[8192];
+    ssize_t n = exchange_to_close("GET /?size=3 HTTP/1.1\nHost: x\n\n"
+                                  "GET /?size=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /?size=7 HTTP/1.1\r\nHost: x\r\n\n"
+                                  "GET /?size=9 HTTP/1.1\nConnection: close\r\n\r\n",
+                                  out, sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL(count_of(out, "HTTP/1.1 200 OK"), 4);
+    const char *at = out;
+    for (int size = 3; size <= 9; size += 2) {
+        char want[32];
+        snprintf(want, sizeof want, "Content-Length: %d\r\n", size);
+        at = strstr(at, want);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    }
+}
+
 static void test_http10_closes(void)
 {
     char out[4096];
@@ -616,6 +638,7 @@ static CU_TestInfo server_tests[] = {
     { "bad_requests", test_bad_requests },
     { "keep_alive", test_keep_alive },
     { "pipelining_and_close", test_pipelining_and_close },
+    { "pipelining_lf_endings", test_pipelining_lf_endings },
     { "http10_closes", test_http10_closes },
     { "mixed_delays", test_mixed_delays },
     { "thousand_connections", test_thousand_connections },

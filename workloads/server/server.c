@@ -24,7 +24,9 @@
  * response leaves D after its request plus the loop's wake-up and the time
  * to serve the others due at the same moment. The listen backlog is the most
  * the kernel allows (net.core.somaxconn) and the soft RLIMIT_NOFILE is
- * raised to the hard one. Statistics go to stderr at exit. */
+ * raised to the hard one. Statistics go to stderr at exit. Requests are
+ * parsed by request.c, which the tests and fuzz targets call on bytes alone. */
+#include "server/request.h"
 #include "sysinfo.h"
 
 #include <ev.h>
@@ -41,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -53,8 +54,6 @@
 #define MAX_IN 16384            /* Largest request head accepted (then 431). */
 #define BODY_CHUNK 65536        /* Body bytes per write at most. */
 #define ACCEPTS_PER_WAKE 4096   /* Drain the accept queue, but let timers run too. */
-#define MAX_SIZE (1LL << 40)
-#define MAX_DELAY_MS (3600LL * 1000)
 
 enum conn_state { READING, DELAYING, WRITING, LINGERING };
 
@@ -269,48 +268,12 @@ static void delay_remove(conn *c)
 
 /* ---- requests ---- */
 
-/* Parse a non-negative decimal number in [s, end), at most max. */
-static bool parse_num(const char *s, const char *end, long long max, long long *out)
-{
-    if (s == end)
-        return false;
-    long long v = 0;
-    for (; s < end; s++) {
-        if (*s < '0' || *s > '9' || v > max / 10)
-            return false;
-        v = v * 10 + (*s - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Per-request overrides from the query: delay_ms=D, size=BYTES. */
-static bool parse_query(const char *q, const char *end, long long *delay_ms, long long *size)
-{
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q)), *stop = amp ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(stop - q));
-        if (eq != NULL) {
-            size_t klen = (size_t)(eq - q);
-            if ((klen == 8 && (memcmp(q, "delay_ms", 8) == 0 || memcmp(q, "delay-ms", 8) == 0))) {
-                if (!parse_num(eq + 1, stop, MAX_DELAY_MS, delay_ms))
-                    return false;
-            } else if (klen == 4 && memcmp(q, "size", 4) == 0) {
-                if (!parse_num(eq + 1, stop, MAX_SIZE, size))
-                    return false;
-            }
-        }
-        q = stop + 1;
-    }
-    return true;
-}
-
 /* Prepare an error response; the connection closes after it. */
-static void error_response(conn *c, int status, const char *reason, const char *extra)
+static void error_response(conn *c, int status)
 {
     static const char text[] = "greenbench-server: bad request\n";
+    const char *reason = status == 405 ? "Method Not Allowed"
+                       : status == 431 ? "Request Header Fields Too Large" : "Bad Request";
     c->keep_alive = false;
     c->linger = true;
     c->size = (long long)sizeof text - 1;
@@ -318,7 +281,7 @@ static void error_response(conn *c, int status, const char *reason, const char *
     c->head_len = (size_t)snprintf(c->head, sizeof c->head,
                                    "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\nContent-Length: %lld\r\n"
                                    "Connection: close\r\n\r\n",
-                                   status, reason, extra, c->size);
+                                   status, reason, status == 405 ? "Allow: GET, HEAD\r\n" : "", c->size);
     c->head_off = 0;
     srv.bad_requests++;
 }
@@ -334,29 +297,6 @@ static void ok_response(conn *c, bool head_only)
     srv.requests++;
 }
 
-/* Does the header line [line, end) name `name`? Then *value is its value. */
-static bool header_is(const char *line, const char *end, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if ((size_t)(end - line) <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return false;
-    const char *v = line + n + 1;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    *value = v;
-    return true;
-}
-
-static bool has_token(const char *v, const char *end, const char *token)
-{
-    size_t n = strlen(token);
-    for (; v + n <= end; v++) {
-        if (strncasecmp(v, token, n) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Take one request from c->in. Returns 0: more bytes needed; 1: a response
  * is prepared (c->head, c->size, c->keep_alive; *delay_ms its delay). */
 static int take_request(conn *c, long long *delay_ms)
@@ -370,13 +310,8 @@ static int take_request(conn *c, long long *delay_ms)
         if (c->discard > 0)
             return 0;
     }
-    char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
-    size_t head_len;
-    if (end != NULL) {
-        head_len = (size_t)(end - c->in) + 4;
-    } else if ((end = memmem(c->in, c->in_len, "\n\n", 2)) != NULL) {
-        head_len = (size_t)(end - c->in) + 2;
-    } else {
+    size_t head_len = gb_request_head_end(c->in, c->in_len);
+    if (head_len == 0) {
         if (c->in_len < c->in_cap)
             return 0;
         if (c->in_cap < MAX_IN) {
@@ -389,67 +324,25 @@ static int take_request(conn *c, long long *delay_ms)
             }
         }
         *delay_ms = 0;
-        error_response(c, 431, "Request Header Fields Too Large", "");
+        error_response(c, 431);
         c->in_len = 0;
         return 1;
     }
-
-    /* Request line: METHOD SP TARGET SP HTTP/1.x */
-    const char *s = c->in, *stop = c->in + head_len;
-    const char *eol = memchr(s, '\n', head_len);
-    const char *line_end = eol > s && eol[-1] == '\r' ? eol - 1 : eol;
-    const char *sp1 = memchr(s, ' ', (size_t)(line_end - s));
-    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
-    *delay_ms = srv.delay_ms;
-    c->size = srv.size;
-    if (sp1 == NULL || sp2 == NULL || line_end - sp2 - 1 != 8 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
-        *delay_ms = 0;
-        error_response(c, 400, "Bad Request", "");
-        c->in_len = 0;
-        return 1;
-    }
-    bool head_only = sp1 - s == 4 && memcmp(s, "HEAD", 4) == 0;
-    bool get = sp1 - s == 3 && memcmp(s, "GET", 3) == 0;
-    c->keep_alive = sp2[8] != '0';
-    long long content_length = 0;
-    for (const char *line = eol + 1; line < stop;) {
-        const char *nl = memchr(line, '\n', (size_t)(stop - line));
-        if (nl == NULL)
-            break;
-        const char *le = nl > line && nl[-1] == '\r' ? nl - 1 : nl, *v;
-        if (header_is(line, le, "Connection", &v)) {
-            if (has_token(v, le, "close"))
-                c->keep_alive = false;
-            else if (has_token(v, le, "keep-alive"))
-                c->keep_alive = true;
-        } else if (header_is(line, le, "Content-Length", &v)) {
-            if (!parse_num(v, le, MAX_SIZE, &content_length))
-                content_length = -1;
-        }
-        line = nl + 1;
-    }
-    const char *q = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1));
-    bool query_ok = q == NULL || parse_query(q + 1, sp2, delay_ms, &c->size);
+    gb_request r = { .delay_ms = srv.delay_ms, .size = srv.size };
+    gb_request_parse(c->in, head_len, &r);
     /* Consume the head; keep what follows (a body to skip, pipelined requests). */
     memmove(c->in, c->in + head_len, c->in_len - head_len);
     c->in_len -= head_len;
-    if (content_length < 0) {
+    if (r.status != 200) {
         *delay_ms = 0;
-        error_response(c, 400, "Bad Request", "");
+        error_response(c, r.status);
         return 1;
     }
-    c->discard = content_length;
-    if (!get && !head_only) {
-        *delay_ms = 0;
-        error_response(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
-        return 1;
-    }
-    if (!query_ok) {
-        *delay_ms = 0;
-        error_response(c, 400, "Bad Request", "");
-        return 1;
-    }
-    ok_response(c, head_only);
+    *delay_ms = r.delay_ms;
+    c->size = r.size;
+    c->keep_alive = r.keep_alive;
+    c->discard = r.content_length;
+    ok_response(c, r.head_only);
     return 1;
 }
 
@@ -757,9 +650,9 @@ static int parse_args(int argc, char **argv)
             continue;
         }
         if (len == 10 && strncmp(arg, "--delay-ms", len) == 0) {
-            out = &srv.delay_ms, max = MAX_DELAY_MS;
+            out = &srv.delay_ms, max = GB_MAX_DELAY_MS;
         } else if (len == 6 && strncmp(arg, "--size", len) == 0) {
-            out = &srv.size, max = MAX_SIZE;
+            out = &srv.size, max = GB_MAX_SIZE;
         } else if (len == 6 && strncmp(arg, "--port", len) == 0) {
             out = &v, max = 65535;
         } else if (len == 5 && strncmp(arg, "--cpu", len) == 0) {
@@ -768,7 +661,7 @@ static int parse_args(int argc, char **argv)
             fprintf(stderr, "greenbench-server: unknown option '%.*s'\n", (int)len, arg);
             return -1;
         }
-        if (!parse_num(value, value + strlen(value), max, out)) {
+        if (!gb_parse_num(value, value + strlen(value), max, out)) {
             fprintf(stderr, "greenbench-server: %.*s=%s: expected an integer from 0 to %lld\n", (int)len, arg,
                     value, max);
             return -1;
