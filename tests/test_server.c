@@ -254,6 +254,52 @@ static void test_pipelining_lf_endings(void)
     }
 }
 
+/* The response in text is an error whose body is the message its
+ * Content-Length counts: "greenbench-server: ...\n", or none for HEAD. */
+static void check_error_body(const char *text, const char *status, bool head_only)
+{
+    CU_ASSERT_EQUAL_FATAL(strncmp(text, status, strlen(status)), 0);
+    const char *cl = strstr(text, "Content-Length: "), *body = strstr(text, "\r\n\r\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    body += 4;
+    size_t len = strtoul(cl + 16, NULL, 10);
+    CU_ASSERT_TRUE(len > 20);
+    if (head_only) {
+        CU_ASSERT_EQUAL(body[0], '\0');
+        return;
+    }
+    CU_ASSERT_EQUAL(strlen(body), len);
+    CU_ASSERT_EQUAL(strncmp(body, "greenbench-server: ", 19), 0);
+    CU_ASSERT_EQUAL(body[len - 1], '\n');
+    if (strncmp(body, "greenbench-server: ", 19) != 0)
+        fprintf(stderr, "\n  %s body: '%.40s'\n", status, body);
+}
+
+/* Issue 10, item 11: 400, 405 and 431 answered with the filler bytes of a
+ * 200 as their body, not the message their Content-Length was counted for. */
+static void test_error_bodies(void)
+{
+    static char out[4096];
+    CU_ASSERT_TRUE(exchange_to_close("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", out, sizeof out) > 0);
+    check_error_body(out, "HTTP/1.1 405", false);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAllow: GET, HEAD\r\n"));
+    CU_ASSERT_TRUE(exchange_to_close("garbage\r\n\r\n", out, sizeof out) > 0);
+    check_error_body(out, "HTTP/1.1 400", false);
+    CU_ASSERT_TRUE(exchange_to_close("GET /?size=-1 HTTP/1.1\r\n\r\n", out, sizeof out) > 0);
+    check_error_body(out, "HTTP/1.1 400", false);
+    CU_ASSERT_TRUE(exchange_to_close("GET / HTTP/1.1\r\nContent-Length: many\r\n\r\n", out, sizeof out) > 0);
+    check_error_body(out, "HTTP/1.1 400", false);
+    CU_ASSERT_TRUE(exchange_to_close("HEAD /?size=x HTTP/1.1\r\n\r\n", out, sizeof out) > 0);
+    check_error_body(out, "HTTP/1.1 400", true);
+    static char big[20000 + 64];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "GET / HTTP/1.1\r\nX-Big: ", 23);
+    big[sizeof big - 1] = '\0';
+    CU_ASSERT_TRUE(exchange_to_close(big, out, sizeof out) > 0);
+    check_error_body(out, "HTTP/1.1 431", false);
+}
+
 static void test_http10_closes(void)
 {
     char out[4096];
@@ -639,6 +685,7 @@ static CU_TestInfo server_tests[] = {
     { "keep_alive", test_keep_alive },
     { "pipelining_and_close", test_pipelining_and_close },
     { "pipelining_lf_endings", test_pipelining_lf_endings },
+    { "error_bodies", test_error_bodies },
     { "http10_closes", test_http10_closes },
     { "mixed_delays", test_mixed_delays },
     { "thousand_connections", test_thousand_connections },

@@ -74,7 +74,7 @@ struct conn {
     long long discard;          /* Request body bytes still to skip. */
     long long body_left;        /* Response body bytes still to send. */
     long long size;             /* This request's body size. */
-    char head[320];             /* This response's status line and headers. */
+    char head[320];             /* This response's status line and headers (and an error's message). */
     size_t head_len, head_off;
     char inline_in[INLINE_IN];
 };
@@ -268,20 +268,23 @@ static void delay_remove(conn *c)
 
 /* ---- requests ---- */
 
-/* Prepare an error response; the connection closes after it. */
-static void error_response(conn *c, int status)
+/* Prepare an error response whose body says why; the connection closes
+ * after it. The message travels in c->head, in the same write as the head
+ * (HEAD gets the head only). request.c's messages fit there with room. */
+static void error_response(conn *c, int status, const char *why, bool head_only)
 {
-    static const char text[] = "greenbench-server: bad request\n";
     const char *reason = status == 405 ? "Method Not Allowed"
                        : status == 431 ? "Request Header Fields Too Large" : "Bad Request";
     c->keep_alive = false;
     c->linger = true;
-    c->size = (long long)sizeof text - 1;
-    c->body_left = c->size;
+    c->size = 0;
+    c->body_left = 0;
     c->head_len = (size_t)snprintf(c->head, sizeof c->head,
-                                   "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\nContent-Length: %lld\r\n"
-                                   "Connection: close\r\n\r\n",
-                                   status, reason, status == 405 ? "Allow: GET, HEAD\r\n" : "", c->size);
+                                   "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                                   "Connection: close\r\n\r\n%s%s%s",
+                                   status, reason, status == 405 ? "Allow: GET, HEAD\r\n" : "",
+                                   sizeof "greenbench-server: \n" - 1 + strlen(why),
+                                   head_only ? "" : "greenbench-server: ", head_only ? "" : why, head_only ? "" : "\n");
     c->head_off = 0;
     srv.bad_requests++;
 }
@@ -324,7 +327,7 @@ static int take_request(conn *c, long long *delay_ms)
             }
         }
         *delay_ms = 0;
-        error_response(c, 431);
+        error_response(c, 431, "request head over 16384 bytes", false);
         c->in_len = 0;
         return 1;
     }
@@ -335,7 +338,7 @@ static int take_request(conn *c, long long *delay_ms)
     c->in_len -= head_len;
     if (r.status != 200) {
         *delay_ms = 0;
-        error_response(c, r.status);
+        error_response(c, r.status, r.why, r.head_only);
         return 1;
     }
     *delay_ms = r.delay_ms;
