@@ -6,6 +6,7 @@
 
 #include <CUnit/CUnit.h>
 #include <fcntl.h>
+#include <float.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -241,6 +242,65 @@ static void test_pipes_and_wait_fd(void)
     CU_ASSERT_FATAL(f != NULL);
     CU_ASSERT_EQUAL(green_wait_fd(fileno(f), GREEN_READ, 1.0), GREEN_READ);   /* As poll(2). */
     fclose(f);
+}
+
+/* ---- timeouts of any size ---- */
+
+/* Timeouts far beyond what a loop library counts (libuv: 2^64 ms, about
+ * 1.8e16 s): each call still waits, until it is killed. */
+enum { WAIT_SLEEP, WAIT_EVENT, WAIT_FD, WAIT_RECV, WAIT_KINDS };
+
+typedef struct {
+    int kind;
+    double timeout;
+    green_event *ev;
+    int fd;
+    int rc;
+} long_wait;
+
+static void *wait_long(void *arg)
+{
+    long_wait *w = arg;
+    char c;
+    switch (w->kind) {
+    case WAIT_SLEEP: w->rc = green_sleep(w->timeout); break;
+    case WAIT_EVENT: w->rc = green_event_wait(w->ev, w->timeout); break;
+    case WAIT_FD: w->rc = green_wait_fd(w->fd, GREEN_READ, w->timeout); break;
+    default: w->rc = (int)green_recv(w->fd, &c, 1, 0, w->timeout); break;
+    }
+    return NULL;
+}
+
+static void test_huge_timeouts_wait(void)
+{
+    const double timeouts[] = { 1e17, 1e300, DBL_MAX };
+    int sv[2];
+    make_pair(sv);
+    green_event *ev;
+    CU_ASSERT_EQUAL_FATAL(green_event_new(&ev), 0);
+    for (size_t t = 0; t < sizeof timeouts / sizeof timeouts[0]; t++) {
+        long_wait w[WAIT_KINDS];
+        green_thread *g[WAIT_KINDS];
+        for (int k = 0; k < WAIT_KINDS; k++) {
+            w[k] = (long_wait){ .kind = k, .timeout = timeouts[t], .ev = ev, .fd = sv[0], .rc = 99 };
+            CU_ASSERT_EQUAL_FATAL(green_spawn(&g[k], wait_long, &w[k]), 0);
+        }
+        CU_ASSERT_EQUAL(green_sleep(0.05), 0);
+        for (int k = 0; k < WAIT_KINDS; k++) {
+            if (w[k].rc != 99)
+                fprintf(stderr, "\n    wait %d, timeout %g: returned %d within 50 ms\n", k, timeouts[t], w[k].rc);
+            CU_ASSERT_EQUAL(w[k].rc, 99);
+            CU_ASSERT_EQUAL(green_kill(g[k]), 0);
+        }
+        CU_ASSERT_EQUAL(green_joinall(g, WAIT_KINDS, 5.0), WAIT_KINDS);
+        for (int k = 0; k < WAIT_KINDS; k++) {
+            CU_ASSERT_EQUAL(w[k].rc, GREEN_ECANCELED);
+            green_release(g[k]);
+        }
+    }
+    green_event_free(ev);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 /* ---- a loopback listener ---- */
@@ -574,6 +634,7 @@ static CU_TestInfo io_tests[] = {
     { "kill_while_waiting_on_io", test_kill_while_waiting_on_io },
     { "reader_and_writer_on_one_socket", test_reader_and_writer_on_one_socket },
     { "pipes_and_wait_fd", test_pipes_and_wait_fd },
+    { "huge_timeouts_wait", test_huge_timeouts_wait },
     { "loopback_echo", test_loopback_echo },
     { "connect_refused", test_connect_refused },
     { "getaddrinfo_localhost", test_getaddrinfo_localhost },

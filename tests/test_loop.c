@@ -4,6 +4,7 @@
 
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -335,6 +336,29 @@ static void test_timer_zero_and_invalid(void)
     green_loop_free(loop);
 }
 
+/* Timeouts beyond what the library can count (libuv: 2^64 ms, about
+ * 1.8e16 s) wait at least as long as asked, as good as for ever. */
+static void test_timer_beyond_range_waits(void)
+{
+    green_loop *loop = new_loop();
+    const double afters[] = { 1e17, 1e300, DBL_MAX };
+    enum { N = sizeof afters / sizeof afters[0] };
+    timer_rec huge[N], witness = { 0 };
+    memset(huge, 0, sizeof huge);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(green_loop_timer_start(loop, &huge[i].t, afters[i], on_timer), 0);
+    CU_ASSERT_EQUAL(green_loop_timer_start(loop, &witness.t, 0.050, on_timer), 0);
+    RUN_UNTIL(loop, witness.calls > 0);
+    CU_ASSERT_EQUAL(witness.calls, 1);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(huge[i].calls, 0);
+    CU_ASSERT_EQUAL(green_loop_run(loop, 0), 1);     /* Still pending. */
+    for (int i = 0; i < N; i++)
+        green_loop_timer_stop(loop, &huge[i].t);
+    CU_ASSERT_EQUAL(green_loop_run(loop, 0), 0);
+    green_loop_free(loop);
+}
+
 static void test_timer_stop(void)
 {
     green_loop *loop = new_loop();
@@ -534,6 +558,7 @@ static CU_TestInfo loop_tests[] = {
     { "timer_order", test_timer_order },
     { "timer_zero_and_invalid", test_timer_zero_and_invalid },
     { "timer_stop", test_timer_stop },
+    { "timer_beyond_range_waits", test_timer_beyond_range_waits },
     { "run_returns_after_due_timer", test_run_returns_after_due_timer },
     { "timer_late_not_lost", test_timer_late_not_lost },
     { "many_timers", test_many_timers },

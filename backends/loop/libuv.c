@@ -340,10 +340,14 @@ int green_loop_timer_start(green_loop *loop, green_loop_timer *t, double after, 
     p->cb = cb;
     /* libuv counts whole milliseconds from a cached, truncated loop time:
      * refresh it, round up, and add one for the truncation, so that the
-     * timer never fires early. */
+     * timer never fires early. Past 2^64 ms (about 5.8e8 years) the
+     * conversion would wrap: ask for the most libuv can count, a deadline
+     * it saturates at UINT64_MAX and so never reaches. */
     uint64_t ms = 0;
-    if (after > 0.0)
-        ms = (uint64_t)ceil(after * 1e3) + 1;
+    if (after > 0.0) {
+        double whole = ceil(after * 1e3) + 1;
+        ms = whole < 0x1p64 ? (uint64_t)whole : UINT64_MAX;
+    }
     uv_update_time(&loop->uv);
     int err = uv_timer_start(&h->timer, on_timer, ms, 0);
     if (err != 0)

@@ -90,7 +90,9 @@ typedef void green_loop_timer_cb(green_loop_timer *t);
  * the real time of this call (not the loop's cached time); the timer is
  * stopped before the call. Late if the loop is busy, never early, never lost.
  * Timers due at the same iteration fire in the order of their deadlines.
- * Returns 0, -EINVAL (after < 0 or not a number) or -ENOMEM. */
+ * Any finite `after` is valid: one longer than the library can count
+ * (libuv: 2^64 ms) is held at the longest it can, which no program outlives.
+ * Returns 0, -EINVAL (after < 0, infinite or not a number) or -ENOMEM. */
 int green_loop_timer_start(green_loop *loop, green_loop_timer *t, double after, green_loop_timer_cb *cb);
 
 /* Stop t if it is pending; nothing happens if it has fired or was stopped.
