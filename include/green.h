@@ -17,15 +17,31 @@
  *  - Timeouts: a double, in seconds, as in gevent. A negative timeout
  *    (GREEN_FOREVER) waits without a limit; 0 does not block: the call checks
  *    once and fails with GREEN_ETIMEDOUT if it would have to wait.
+ *  - Blocking calls: green_join, green_joinall, green_yield, green_sleep,
+ *    green_pool_spawn, green_pool_map, green_pool_join, green_event_wait,
+ *    green_sem_acquire, green_queue_put, green_queue_get, green_wait_fd,
+ *    green_connect, green_accept, green_read, green_recv, green_write,
+ *    green_send and green_getaddrinfo: the calls that may park the caller.
  *  - Cancellation: after green_kill(g), every blocking call that g makes, the
- *    one it is blocked in included, fails at once with GREEN_ECANCELED. It is
- *    sticky (libdill's rule): g is meant to clean up and return.
+ *    one it is blocked in included, fails at once with GREEN_ECANCELED,
+ *    whether or not it would have had to wait (a unit there, an item there,
+ *    the event set, the thread joined already ended, a timeout of 0). It is
+ *    sticky (libdill's rule): g is meant to clean up and return. A call
+ *    whose wait was already over when the kill came (its unit, item or event
+ *    handed over, the joined thread ended) returns success: nothing handed
+ *    to it is lost, and the kill shows at its next blocking call.
  *  - Deadlock: a blocking call of the main green thread that nothing could
  *    ever end (no other green thread runnable, no timer, no fd watched, no
  *    DNS query running) fails with GREEN_EDEADLK, as gevent raises LoopExit.
- *  - Calling anything but green_init, green_strerror and green_now on a
- *    thread without a hub returns GREEN_EINVAL (NULL or 0 where a pointer or
- *    a count is returned).
+ *  - Without a hub (before green_init, after green_fini, on another thread)
+ *    every call that spawns, kills, joins, blocks or reads the hub returns
+ *    GREEN_EINVAL (NULL or 0 where a pointer or a count is returned).
+ *    Objects are plain memory and need no hub to be made, freed, set,
+ *    cleared, released (a semaphore's unit) or read: the _new and _free
+ *    functions, green_event_set / _clear / _is_set, green_sem_release /
+ *    _value, green_queue_size, green_pool_running / _peak, green_ended,
+ *    and green_init, green_strerror, green_err_name, green_now and the
+ *    green_backend_* names.
  *  - Functions that make an object hand it out through a pointer argument
  *    and pair with a _free (or green_release) function. */
 #ifndef GREEN_H
@@ -127,8 +143,11 @@ const char *green_err_name(int err);
 #define GREEN_FOREVER (-1.0)
 
 typedef struct green_options {
-    size_t stack_size;   /* Usable bytes of each green thread's stack; 0: 64 KiB.
-                            Rounded up to whole pages; at least 4 KiB. */
+    size_t stack_size;   /* Usable bytes of each green thread's stack, for
+                            its frames (its saved context and the stack's
+                            header come on top); 0: 64 KiB. Rounded up to
+                            whole pages; at least 4 KiB, else green_init
+                            returns GREEN_EINVAL. */
     size_t stack_cache;  /* Free stacks that keep their pages; past this many,
                             a freed stack's pages go back to the kernel (one
                             madvise each, ~14 us on gVisor). 0: no limit. */
@@ -143,6 +162,7 @@ int green_init(const green_options *opts);
 /* Tear the hub down, from the main green thread. Green threads still alive
  * are killed and run until they return (so their blocking calls fail with
  * GREEN_ECANCELED; one that ignores that and never returns makes this hang);
+ * green threads they spawn meanwhile are killed before they ever run;
  * DNS queries still running are waited for. Every handle is invalid
  * afterwards, released or not. Returns 0, GREEN_EINVAL (no hub) or
  * GREEN_EPERM (not called from the main green thread). */
@@ -196,13 +216,17 @@ green_thread *green_current(void);
  * not NULL) set to fn's return value, or NULL if g was killed before it ever
  * ran; GREEN_ENOMEM if g could not start because no stack could be mapped;
  * GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK; GREEN_EDEADLK at once when
- * g is the caller itself; GREEN_EINVAL when g is NULL. Does not release g. */
+ * g is the caller itself; GREEN_EINVAL when g is NULL. Does not release g.
+ * g stays valid until the join returns, even if another green thread
+ * releases the handle meanwhile (the record is freed after the join). */
 int green_join(green_thread *g, double timeout, void **result);
 
 /* Wait until all n green threads in gs have ended, or the timeout (one
  * deadline for all). Returns how many of them have ended (n when all have),
  * or GREEN_ECANCELED / GREEN_EDEADLK / GREEN_EINVAL (a NULL entry, or the
- * caller itself among gs). Results stay available to green_join. */
+ * caller itself among gs). Results stay available to green_join. The entry
+ * being waited on stays valid as in green_join; the others must not be
+ * released by another green thread until joinall returns. */
 int green_joinall(green_thread *const *gs, size_t n, double timeout);
 
 /* True once g has ended (returned, or was killed before it ran). */
@@ -215,7 +239,10 @@ bool green_ended(const green_thread *g);
 int green_kill(green_thread *g);
 
 /* Drop the handle. The green thread keeps running if it has not ended; its
- * memory goes when it has ended and been released. NULL is ignored. */
+ * memory goes when it has ended, been released and no join waits on it.
+ * NULL and the main green thread are ignored. Releasing a handle twice is a
+ * programming error, as a double free(3) is: it prints the handle and
+ * aborts. */
 void green_release(green_thread *g);
 
 /* Let every other runnable green thread run once, and poll the loop if the
@@ -285,8 +312,10 @@ int green_sem_free(green_sem *s);
 /* Take one unit, waiting while there is none. Waiters are served in FIFO
  * order. Returns 0, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
 int green_sem_acquire(green_sem *s, double timeout);
-/* Give one unit back: to the longest waiter if there is one. */
-void green_sem_release(green_sem *s);
+/* Give one unit back: to the longest waiter if there is one. Returns 0,
+ * GREEN_EINVAL (s is NULL) or GREEN_EOVERFLOW when the value is UINT_MAX
+ * already (as sem_post(3); the value is unchanged). */
+int green_sem_release(green_sem *s);
 unsigned green_sem_value(const green_sem *s);
 
 /* A FIFO queue of pointers holding at most capacity (>= 1) items.

@@ -3,7 +3,13 @@
  * a worker posts the answer to the asking hub's list and wakes its loop
  * (green_loop_wake), and the hub hands it to the green thread that waits.
  * Workers start on demand, up to the largest dns_threads any hub asked for,
- * and stop when the last hub is torn down. */
+ * and stop when the last hub is torn down.
+ *
+ * Hubs come and go on any thread, so a new hub may start workers while the
+ * last one's teardown still joins the old ones. Workers therefore belong to
+ * a generation: a teardown retires the current one, takes its workers out of
+ * the pool (so that it alone joins them) and starts a new generation. A
+ * retired worker still answers what is queued, then leaves. */
 #include "internal.h"
 
 #include <netdb.h>
@@ -29,10 +35,10 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t work;
     green__dns_req *head, *tail;
-    pthread_t workers[MAX_WORKERS];
+    pthread_t workers[MAX_WORKERS];     /* Of the current generation. */
     unsigned nworkers, idle, max_workers;
     unsigned hubs;
-    int stopping;
+    uintptr_t generation;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER };
 
 static void free_req(green__dns_req *r)
@@ -46,10 +52,10 @@ static void free_req(green__dns_req *r)
 
 static void *worker_main(void *arg)
 {
-    (void)arg;
+    uintptr_t generation = (uintptr_t)arg;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
-        while (pool.head == NULL && !pool.stopping) {
+        while (pool.head == NULL && generation == pool.generation) {
             pool.idle++;
             pthread_cond_wait(&pool.work, &pool.lock);
             pool.idle--;
@@ -98,23 +104,23 @@ void green__dns_hub_removed(void)
 {
     pthread_mutex_lock(&pool.lock);
     if (--pool.hubs > 0 || pool.nworkers == 0) {
+        if (pool.hubs == 0)
+            pool.max_workers = 0;
         pthread_mutex_unlock(&pool.lock);
         return;
     }
-    /* The last hub: no request can be queued any more; stop the workers. */
-    pool.stopping = 1;
-    pthread_cond_broadcast(&pool.work);
+    /* The last hub: retire this generation's workers and join them here;
+     * a hub made meanwhile starts workers of the next one. */
     unsigned n = pool.nworkers;
     pthread_t workers[MAX_WORKERS];
     memcpy(workers, pool.workers, n * sizeof workers[0]);
+    pool.nworkers = 0;
+    pool.max_workers = 0;
+    pool.generation++;
+    pthread_cond_broadcast(&pool.work);
     pthread_mutex_unlock(&pool.lock);
     for (unsigned i = 0; i < n; i++)
         pthread_join(workers[i], NULL);
-    pthread_mutex_lock(&pool.lock);
-    pool.nworkers = 0;
-    pool.stopping = 0;
-    pool.max_workers = pool.hubs > 0 ? pool.max_workers : 0;
-    pthread_mutex_unlock(&pool.lock);
 }
 
 static int submit(green__dns_req *r)
@@ -125,7 +131,8 @@ static int submit(green__dns_req *r)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 256 * 1024);
-        int err = pthread_create(&pool.workers[pool.nworkers], &attr, worker_main, NULL);
+        int err = pthread_create(&pool.workers[pool.nworkers], &attr, worker_main,
+                                 (void *)pool.generation);
         pthread_attr_destroy(&attr);
         if (err == 0)
             pool.nworkers++;
@@ -218,7 +225,7 @@ int green_getaddrinfo(const char *node, const char *service, const struct addrin
     if (h == NULL || res == NULL)
         return GREEN_EINVAL;
     *res = NULL;
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     green__dns_req *r = calloc(1, sizeof *r);
     if (r == NULL)

@@ -126,7 +126,7 @@ void green__waitq_wake_all(green__hub *h, green__waitq *q, int code)
 
 int green__wait_in(green__hub *h, green__waitq *q, green__waiter *w, double timeout)
 {
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     if (timeout == 0)
         return GREEN_ETIMEDOUT;
@@ -255,8 +255,18 @@ static inline int resume_value(green_thread *g)
     return code;
 }
 
+/* An ended record goes back to the allocator once nothing refers to it: no
+ * handle out, and no joiner still linked (a joiner reads it when it runs). */
+static void free_if_unreferenced(green__hub *h, green_thread *g)
+{
+    if (g->state == GREEN__ENDED && !(g->flags & GREEN__HANDLE) && g->joiners.head == NULL)
+        thread_free(h, g);
+}
+
 /* g has ended (returned, never ran, or could not start): record it, wake
- * its joiners, free its pool place, and free it if nobody holds a handle. */
+ * its joiners, free its pool place, and free it if nothing refers to it.
+ * The joiners stay linked and unlink themselves when they run, so that a
+ * handle released while they wait does not free what they are about to read. */
 static void end_thread(green__hub *h, green_thread *g, void *result, int status)
 {
     g->arg = result;
@@ -265,11 +275,11 @@ static void end_thread(green__hub *h, green_thread *g, void *result, int status)
     g->stack = NULL;
     h->stats.alive--;
     h->stats.ended++;
-    green__waitq_wake_all(h, &g->joiners, 0);
+    for (green__waiter *w = g->joiners.head; w != NULL; w = w->next)
+        green__wake(h, w->g, 0);
     if (g->pool != NULL)
         green__pool_task_ended(h, g->pool);
-    if (!(g->flags & GREEN__HANDLE))
-        thread_free(h, g);
+    free_if_unreferenced(h, g);
     green__wake_finisher(h);
 }
 
@@ -378,7 +388,7 @@ static void on_timeout(green_loop_timer *t)
 int green__block(green__hub *h, double timeout)
 {
     green_thread *g = h->current;
-    if (g->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     if (green__unlimited(timeout))
         return green__park(h);
@@ -473,7 +483,10 @@ int green_init(const green_options *opts)
     green__hub *h = calloc(1, sizeof *h);
     if (h == NULL)
         return GREEN_ENOMEM;
-    int err = green_stack_pool_init(&h->stacks, o.stack_size, o.stack_cache);
+    /* Every stack also holds its thread's context (see green__ctx_of):
+     * ask for that on top, so that the frames get what was asked. */
+    size_t frames = o.stack_size != 0 ? o.stack_size : GREEN_STACK_DEFAULT_SIZE;
+    int err = green_stack_pool_init(&h->stacks, frames + sizeof(green_ctx), o.stack_cache);
     if (err != 0)
         goto fail_stacks;
     err = green_stack_pool_init(&h->hub_stacks, HUB_STACK_SIZE, 0);
@@ -498,7 +511,8 @@ int green_init(const green_options *opts)
     h->main.stack = (green_stack *)(&h->main_ctx + 1);   /* See green__ctx_of. */
     h->current = &h->main;
     h->budget = GREEN__CHECK_EVERY;
-    h->stats.stack_size = h->stacks.stack_size;
+    long page = sysconf(_SC_PAGESIZE);
+    h->stats.stack_size = (frames + (size_t)page - 1) / (size_t)page * (size_t)page;
     green__dns_hub_added(o.dns_threads);
     green__tls_hub = h;
     return 0;
@@ -523,7 +537,9 @@ int green_fini(void)
         return GREEN_EINVAL;
     if (h->current != &h->main)
         return GREEN_EPERM;
-    /* Kill whatever is still alive and let it run to its end. */
+    /* Kill whatever is still alive and let it run to its end; what they
+     * spawn from now on is born killed (green__spawn). */
+    h->finishing = 1;
     for (green__slab_chunk *c = h->chunks; c != NULL; c = c->next) {
         green_thread *slot = (green_thread *)c;
         size_t used = c->bytes / sizeof *slot - (c == h->chunks ? h->carve_left : 0);
@@ -533,7 +549,6 @@ int green_fini(void)
                 green_kill(g);
         }
     }
-    h->finishing = 1;
     while (h->stats.alive > 0 || h->dns_pending > 0) {
         if (green__park(h) == GREEN_EDEADLK) {
             fprintf(stderr, "green: green_fini: %zu green threads could not be ended\n", h->stats.alive);
@@ -597,7 +612,8 @@ int green__spawn(green__hub *h, green_thread **out, green_fn *fn, void *arg, gre
     g->pool = pool;
     g->wake = 0;
     g->state = GREEN__NEW;
-    g->flags = out != NULL ? GREEN__HANDLE : 0;
+    /* Spawned while green_fini ends the others: killed, so it never runs. */
+    g->flags = (out != NULL ? GREEN__HANDLE : 0) | (h->finishing ? GREEN__KILLED : 0);
     green__runq_push(h, g);
     h->stats.spawned++;
     if (++h->stats.alive > h->stats.peak_alive)
@@ -626,7 +642,10 @@ bool green_ended(const green_thread *g)
     return g != NULL && g->state == GREEN__ENDED;
 }
 
-int green__join_wait(green__hub *h, green_thread *g, double timeout)
+/* Wait until g has ended: 0, or why not. g stays valid, even if its handle
+ * is released meanwhile, until the caller has read it and called
+ * free_if_unreferenced. */
+static int join_wait(green__hub *h, green_thread *g, double timeout)
 {
     if (g->state == GREEN__ENDED)
         return 0;
@@ -644,12 +663,16 @@ int green_join(green_thread *g, double timeout, void **result)
         return GREEN_EINVAL;
     if (g == h->current)
         return GREEN_EDEADLK;
-    int err = green__join_wait(h, g, timeout);
-    if (err != 0)
-        return err;
-    if (result != NULL)
-        *result = g->arg;
-    return g->wake;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
+    int err = join_wait(h, g, timeout);
+    if (err == 0) {
+        if (result != NULL)
+            *result = g->arg;
+        err = g->wake;
+    }
+    free_if_unreferenced(h, g);
+    return err;
 }
 
 int green_joinall(green_thread *const *gs, size_t n, double timeout)
@@ -660,20 +683,20 @@ int green_joinall(green_thread *const *gs, size_t n, double timeout)
     for (size_t i = 0; i < n; i++)
         if (gs[i] == NULL || gs[i] == h->current)
             return gs[i] == NULL ? GREEN_EINVAL : GREEN_EDEADLK;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
+    /* Counted as they are passed: once the deadline is gone, the others
+     * are only looked at (a wait of 0 does not park). */
     green__deadline d = { .timeout = timeout };
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (gs[i]->state == GREEN__ENDED)
-            continue;
-        int err = green__join_wait(h, gs[i], green__time_left(&d));
-        if (err == GREEN_ETIMEDOUT)
-            break;
-        if (err != 0)
+    size_t ended = 0;
+    for (size_t i = 0; i < n; i++) {
+        int err = gs[i]->state == GREEN__ENDED ? 0 : join_wait(h, gs[i], green__time_left(&d));
+        free_if_unreferenced(h, gs[i]);
+        if (err == 0)
+            ended++;
+        else if (err != GREEN_ETIMEDOUT)
             return err;
     }
-    size_t ended = i;
-    for (; i < n; i++)
-        ended += gs[i]->state == GREEN__ENDED;
     return (int)(ended > INT32_MAX ? INT32_MAX : ended);
 }
 
@@ -694,10 +717,12 @@ void green_release(green_thread *g)
     green__hub *h = green__tls_hub;
     if (h == NULL || g == NULL || (g->flags & GREEN__MAIN))
         return;
-    GREEN_ASSERT(g->flags & GREEN__HANDLE);     /* Released twice? */
+    if (GREEN_UNLIKELY(!(g->flags & GREEN__HANDLE))) {
+        fprintf(stderr, "green: green_release: handle %p released twice\n", (void *)g);
+        abort();
+    }
     g->flags &= (uint8_t)~GREEN__HANDLE;
-    if (g->state == GREEN__ENDED)
-        thread_free(h, g);
+    free_if_unreferenced(h, g);
 }
 
 static __attribute__((noinline)) int yield_slow(green__hub *h, green_thread *g);
@@ -733,7 +758,7 @@ int green_yield(void)
 
 static int yield_slow(green__hub *h, green_thread *g)
 {
-    if (g->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     if (h->runq_head == NULL) {
         h->budget = 0;          /* Alone: let the loop be polled once. */

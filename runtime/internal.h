@@ -49,6 +49,9 @@ green__waiter *green__waitq_pop(green__waitq *q);    /* NULL if empty. */
 struct green__hub;
 green__waiter *green__waitq_pop_parked(green__waitq *q);
 void green__waitq_wake_all(struct green__hub *h, green__waitq *q, int code);
+/* Park the running green thread in q with waiter w (the caller fills
+ * w->item if it hands something over) until woken, up to timeout (0: fail at
+ * once with GREEN_ETIMEDOUT). Returns what green__block returns. */
 int green__wait_in(struct green__hub *h, green__waitq *q, green__waiter *w, double timeout);
 
 /* ---- green threads ---- */
@@ -181,6 +184,13 @@ static inline void green__wake(green__hub *h, green_thread *g, int code)
     green__runq_push(h, g);
 }
 
+/* Was the running green thread killed? Every call that may block checks
+ * this first, whether or not it would have to wait (the kill is sticky). */
+static inline int green__killed(const green__hub *h)
+{
+    return GREEN_UNLIKELY(h->current->flags & GREEN__KILLED);
+}
+
 /* green_fini waits (on the main thread) for the last green thread and the
  * last DNS answer: wake it when both are gone. */
 static inline void green__wake_finisher(green__hub *h)
@@ -239,9 +249,6 @@ void green__dns_deliver(green__hub *h);
 /* Register / unregister a hub with the resolver's thread pool (dns.c). */
 void green__dns_hub_added(unsigned max_threads);
 void green__dns_hub_removed(void);
-
-/* Wait for one of a green thread's ends (join). */
-int green__join_wait(green__hub *h, green_thread *g, double timeout);
 
 /* When green threads keep one another busy, the scheduler reads the clock
  * every GREEN__CHECK_EVERY resumptions and polls the loop (without blocking)

@@ -70,6 +70,8 @@ int green_pool_spawn(green_pool *p, green_thread **out, green_fn *fn, void *arg)
     green__hub *h = green__hub_get();
     if (h == NULL || p == NULL || fn == NULL)
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     if (p->running >= p->k) {
         green__waiter w = { 0 };
         int code = green__wait_in(h, &p->spawners, &w, GREEN_FOREVER);
@@ -93,6 +95,8 @@ int green_pool_join(green_pool *p, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || p == NULL)
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     if (p->running == 0)
         return 0;
     green__waiter w = { 0 };
@@ -105,6 +109,8 @@ int green_pool_map(green_pool *p, green_fn *fn, void *const *args, void **result
     green__hub *h = green__hub_get();
     if (h == NULL || p == NULL || fn == NULL || (n > 0 && (args == NULL || results == NULL)))
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     if (n == 0)
         return 0;
     green_thread **gs = calloc(n, sizeof *gs);

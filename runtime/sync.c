@@ -5,6 +5,7 @@
  * skipped and nothing is lost. */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 /* ---- events ---- */
@@ -37,11 +38,12 @@ int green_event_free(green_event *e)
 
 void green_event_set(green_event *e)
 {
-    green__hub *h = green__hub_get();
-    if (h == NULL || e == NULL)
+    if (e == NULL)
         return;
     e->set = true;
-    green__waitq_wake_all(h, &e->waiters, 0);
+    green__hub *h = green__hub_get();
+    if (h != NULL)              /* Without a hub nobody can be waiting. */
+        green__waitq_wake_all(h, &e->waiters, 0);
 }
 
 void green_event_clear(green_event *e)
@@ -60,6 +62,8 @@ int green_event_wait(green_event *e, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || e == NULL)
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     if (e->set)
         return 0;
     green__waiter w = { 0 };
@@ -100,6 +104,8 @@ int green_sem_acquire(green_sem *s, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || s == NULL)
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     /* value > 0 means nobody is parked: release hands units to waiters. */
     if (s->value > 0) {
         s->value--;
@@ -109,16 +115,20 @@ int green_sem_acquire(green_sem *s, double timeout)
     return green__wait_in(h, &s->waiters, &w, timeout);  /* 0: a unit was handed over. */
 }
 
-void green_sem_release(green_sem *s)
+int green_sem_release(green_sem *s)
 {
+    if (s == NULL)
+        return GREEN_EINVAL;
     green__hub *h = green__hub_get();
-    if (h == NULL || s == NULL)
-        return;
-    green__waiter *w = green__waitq_pop_parked(&s->waiters);
-    if (w != NULL)
+    green__waiter *w = h != NULL ? green__waitq_pop_parked(&s->waiters) : NULL;
+    if (w != NULL) {
         green__wake(h, w->g, 0);
-    else
-        s->value++;
+        return 0;
+    }
+    if (s->value == UINT_MAX)
+        return GREEN_EOVERFLOW;     /* As sem_post(3): never wrap to 0. */
+    s->value++;
+    return 0;
 }
 
 unsigned green_sem_value(const green_sem *s)
@@ -161,6 +171,8 @@ int green_queue_put(green_queue *q, void *item, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || q == NULL)
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     green__waiter *getter = green__waitq_pop_parked(&q->getters);
     if (getter != NULL) {
         getter->item = item;            /* The queue is empty: hand it over. */
@@ -181,6 +193,8 @@ int green_queue_get(green_queue *q, void **item, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || q == NULL || item == NULL)
         return GREEN_EINVAL;
+    if (green__killed(h))
+        return GREEN_ECANCELED;
     if (q->count > 0) {
         *item = q->items[q->head];
         q->head = (q->head + 1) % q->capacity;

@@ -11,7 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -59,7 +65,206 @@ static void test_calls_before_init(void)
     green_event *e = NULL;
     CU_ASSERT_EQUAL(green_event_new(&e), 0);
     CU_ASSERT_EQUAL(green_event_wait(e, 0), GREEN_EINVAL);
+    green_event_set(e);                             /* Plain memory: no hub needed. */
+    CU_ASSERT_TRUE(green_event_is_set(e));
+    green_event_clear(e);
+    CU_ASSERT_FALSE(green_event_is_set(e));
     CU_ASSERT_EQUAL(green_event_free(e), 0);
+    green_sem *s = NULL;
+    CU_ASSERT_EQUAL(green_sem_new(&s, 0), 0);
+    CU_ASSERT_EQUAL(green_sem_release(s), 0);
+    CU_ASSERT_EQUAL(green_sem_value(s), 1);
+    CU_ASSERT_EQUAL(green_sem_acquire(s, 0), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_sem_free(s), 0);
+    green_queue *q = NULL;
+    CU_ASSERT_EQUAL(green_queue_new(&q, 1), 0);
+    CU_ASSERT_EQUAL(green_queue_put(q, NULL, 0), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_queue_size(q), 0);
+    CU_ASSERT_EQUAL(green_queue_free(q), 0);
+}
+
+/* ---- in a child process: what would crash or hang the suite ---- */
+
+/* Run body in a forked child and wait at most limit seconds. Returns its
+ * wait status, or -1 if it had to be killed (a hang). The child has no hub
+ * of the parent's: these tests run in the suite without a fixture. */
+static int in_child(int (*body)(void), double limit)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -2;
+    if (pid == 0)
+        _exit(body());
+    double deadline = green_now() + limit;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 || green_now() > deadline)
+            break;
+        usleep(2000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static int exited_ok(int status)
+{
+    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Issue 10, item 1: the smallest stack green.h allows runs a green thread. */
+static void *use_2k_of_stack(void *arg)
+{
+    volatile char frame[2048];
+    for (size_t i = 0; i < sizeof frame; i++)
+        frame[i] = (char)i;
+    if (green_yield() != 0 || green_sleep(0.0005) != 0)
+        return NULL;
+    long sum = 0;
+    for (size_t i = 0; i < sizeof frame; i++)
+        sum += frame[i];
+    return (void *)(intptr_t)(sum + (arg != NULL));
+}
+
+static int smallest_stack_body(void)
+{
+    green_options o = { .stack_size = 4096 };
+    if (green_init(&o) != 0)
+        return 10;
+    green_stats st;
+    if (green_stats_get(&st) != 0 || st.stack_size != 4096)
+        return 11;
+    green_thread *g;
+    void *r = NULL;
+    if (green_spawn(&g, use_2k_of_stack, NULL) != 0 || green_join(g, GREEN_FOREVER, &r) != 0)
+        return 12;
+    long want = 0;
+    for (int i = 0; i < 2048; i++)
+        want += (char)i;
+    green_release(g);
+    if ((intptr_t)r != want)
+        return 13;
+    return green_fini() == 0 ? 0 : 14;
+}
+
+static void test_smallest_stack_runs(void)
+{
+    green_options below = { .stack_size = 4095 };
+    CU_ASSERT_EQUAL(green_init(&below), GREEN_EINVAL);
+    int status = in_child(smallest_stack_body, 60);
+    CU_ASSERT_TRUE(exited_ok(status));
+    if (!exited_ok(status))
+        fprintf(stderr, "4 KiB stack: child status %d (exit %d, signal %d)\n", status,
+                status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+}
+
+/* Issue 10, item 3: hubs that resolve names and go away, on two OS threads
+ * at once, over and over (teardowns overlapped and joined each other's
+ * resolver workers twice). */
+static void *hub_churn(void *arg)
+{
+    double until = *(const double *)arg;
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+    long cycles = 0;
+    while (green_now() < until) {
+        if (green_init(NULL) != 0)
+            return (void *)-1;
+        struct addrinfo *res = NULL;
+        int rc = green_getaddrinfo("localhost", "80", &hints, &res);
+        if (res != NULL)
+            freeaddrinfo(res);
+        if (green_fini() != 0 || rc != 0)
+            return (void *)-1;
+        cycles++;
+    }
+    return (void *)cycles;
+}
+
+static int hub_churn_body(void)
+{
+    double until = green_now() + (RUNNING_ON_VALGRIND ? 2.0 : 3.0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&t[i], NULL, hub_churn, &until) != 0)
+            return 10;
+    int bad = 0;
+    for (int i = 0; i < 2; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad |= (intptr_t)r <= 0;
+    }
+    return bad ? 11 : 0;
+}
+
+static void test_hubs_come_and_go_with_dns(void)
+{
+    int status = in_child(hub_churn_body, 60);
+    CU_ASSERT_NOT_EQUAL(status, -1);            /* -1: it hung and was killed. */
+    CU_ASSERT_TRUE(exited_ok(status));
+}
+
+/* Issue 10, item 4: green_fini kills what killed threads spawn, even a
+ * green thread that would read a socket forever. */
+static int reader_fd = -1;
+
+static void *read_forever(void *arg)
+{
+    (void)arg;
+    char c;
+    green_read(reader_fd, &c, 1, GREEN_FOREVER);
+    return NULL;
+}
+
+static void *spawn_reader_when_killed(void *arg)
+{
+    (void)arg;
+    green_sleep(-1);                            /* Until killed. */
+    green_spawn(NULL, read_forever, NULL);
+    return NULL;
+}
+
+static int fini_spawned_reader_body(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || green_init(NULL) != 0)
+        return 10;
+    reader_fd = sv[0];
+    if (green_spawn(NULL, spawn_reader_when_killed, NULL) != 0 || green_sleep(0.001) != 0)
+        return 11;
+    return green_fini() == 0 ? 0 : 12;
+}
+
+static void test_fini_kills_what_the_killed_spawn(void)
+{
+    int status = in_child(fini_spawned_reader_body, 30);
+    CU_ASSERT_NOT_EQUAL(status, -1);            /* -1: green_fini hung. */
+    CU_ASSERT_TRUE(exited_ok(status));
+}
+
+/* Releasing a handle twice is a programming error that aborts (green.h). */
+static int release_twice_body(void)
+{
+    if (green_init(NULL) != 0)
+        return 10;
+    green_thread *g;
+    if (green_spawn(&g, nop, NULL) != 0 || green_join(g, GREEN_FOREVER, NULL) != 0)
+        return 11;
+    green_release(g);
+    if (freopen("/dev/null", "w", stderr) == NULL)   /* The message is expected. */
+        return 12;
+    green_release(g);
+    return 13;
+}
+
+static void test_release_twice_aborts(void)
+{
+    int status = in_child(release_twice_body, 30);
+    CU_ASSERT_TRUE(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 }
 
 static void test_init_twice_and_options(void)
@@ -687,6 +892,90 @@ static void test_fini_kills_the_rest(void)
     CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);    /* For teardown. */
 }
 
+/* Issue 10, item 4: a child spawned by a killed thread during green_fini
+ * never runs its 3 s sleep to the end. */
+static int child_ran, child_rc;
+
+static void *sleep_3s(void *arg)
+{
+    (void)arg;
+    child_ran = 1;
+    child_rc = green_sleep(3.0);
+    return NULL;
+}
+
+static void *spawn_sleeper_when_killed(void *arg)
+{
+    (void)arg;
+    green_sleep(-1);
+    green_spawn(NULL, sleep_3s, NULL);
+    return NULL;
+}
+
+static void test_fini_kills_threads_spawned_meanwhile(void)
+{
+    child_ran = 0;
+    child_rc = 1;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, spawn_sleeper_when_killed, NULL), 0);
+    CU_ASSERT_EQUAL(green_sleep(0.001), 0);
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    /* Killed before it ran, or killed in its sleep: never a finished sleep. */
+    CU_ASSERT_TRUE(!child_ran || child_rc == GREEN_ECANCELED);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);    /* For teardown. */
+}
+
+/* Issue 10, item 9: a join outlives the release of the handle it waits on. */
+static void *sleep_then_42(void *arg)
+{
+    (void)arg;
+    green_sleep(0.005);
+    return (void *)42;
+}
+
+static void *release_it(void *arg)
+{
+    green_release(arg);
+    return NULL;
+}
+
+static void *join_it(void *arg)
+{
+    void *r = NULL;
+    int rc = green_join(arg, GREEN_FOREVER, &r);
+    return rc == 0 ? r : (void *)(intptr_t)rc;
+}
+
+static void test_join_outlives_release(void)
+{
+    green_thread *g, *other;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_then_42, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&other, join_it, g), 0);      /* A second joiner. */
+    CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, release_it, g), 0);     /* Runs while both wait. */
+    void *r = NULL;
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, &r), 0);
+    CU_ASSERT_EQUAL((intptr_t)r, 42);
+    r = NULL;
+    CU_ASSERT_EQUAL(green_join(other, GREEN_FOREVER, &r), 0);
+    CU_ASSERT_EQUAL((intptr_t)r, 42);
+    green_release(other);
+    /* joinall waits the same way. */
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_then_42, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, release_it, g), 0);
+    CU_ASSERT_EQUAL(green_joinall(&g, 1, GREEN_FOREVER), 1);
+    /* Over and over, so that freed records are reused by the next spawn
+     * while a join of the previous one could still be reading it. */
+    green_stats after;
+    int joined = 0;
+    for (int i = 0; i < 1000; i++) {
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g, nop, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, release_it, g), 0);
+        joined += green_join(g, GREEN_FOREVER, NULL) == 0;
+    }
+    CU_ASSERT_EQUAL(joined, 1000);
+    CU_ASSERT_EQUAL(green_stats_get(&after), 0);
+    CU_ASSERT_EQUAL(after.alive, 0);
+}
+
 static void *try_fini(void *arg)
 {
     (void)arg;
@@ -751,6 +1040,10 @@ static CU_TestInfo noinit_tests[] = {
     { "calls_before_init", test_calls_before_init },
     { "init_twice_and_options", test_init_twice_and_options },
     { "errors_and_names", test_errors_and_names },
+    { "smallest_stack_runs", test_smallest_stack_runs },
+    { "hubs_come_and_go_with_dns", test_hubs_come_and_go_with_dns },
+    { "fini_kills_what_the_killed_spawn", test_fini_kills_what_the_killed_spawn },
+    { "release_twice_aborts", test_release_twice_aborts },
     CU_TEST_INFO_NULL,
 };
 
@@ -777,6 +1070,8 @@ static CU_TestInfo runtime_tests[] = {
     { "many_short_tasks_few_stacks", test_many_short_tasks_few_stacks },
     { "100k_alive", test_100k_alive },
     { "fini_kills_the_rest", test_fini_kills_the_rest },
+    { "fini_kills_threads_spawned_meanwhile", test_fini_kills_threads_spawned_meanwhile },
+    { "join_outlives_release", test_join_outlives_release },
     { "fini_from_green_thread", test_fini_from_green_thread },
     { "spawn_when_stacks_run_out", test_spawn_when_stacks_run_out },
     CU_TEST_INFO_NULL,

@@ -4,6 +4,7 @@
 #include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,124 @@ static void test_pool_map_caller_killed(void)
     CU_ASSERT_EQUAL(green_pool_free(p), 0);
 }
 
+/* ---- the kill is sticky for every blocking call (issue 10, item 6) ---- */
+
+typedef struct {
+    green_sem *sem;             /* A unit available. */
+    green_queue *full, *roomy;  /* One item in a queue of 1; an empty queue of 4. */
+    green_event *set;
+    green_thread *ended;
+    green_pool *pool;           /* Room, nothing running. */
+    int rc[12];
+} sticky;
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+static void *kill_self_then_call_everything(void *arg)
+{
+    sticky *t = arg;
+    green_kill(green_current());
+    void *item = NULL;
+    void *args[1] = { NULL }, *results[1];
+    green_thread *g = NULL;
+    int i = 0;
+    t->rc[i++] = green_sem_acquire(t->sem, GREEN_FOREVER);
+    t->rc[i++] = green_queue_get(t->full, &item, GREEN_FOREVER);
+    t->rc[i++] = green_queue_put(t->roomy, (void *)1, GREEN_FOREVER);
+    t->rc[i++] = green_event_wait(t->set, GREEN_FOREVER);
+    t->rc[i++] = green_join(t->ended, GREEN_FOREVER, NULL);
+    t->rc[i++] = green_joinall(&t->ended, 1, GREEN_FOREVER);
+    t->rc[i++] = green_pool_spawn(t->pool, &g, nothing, NULL);
+    t->rc[i++] = green_pool_join(t->pool, GREEN_FOREVER);
+    t->rc[i++] = green_pool_map(t->pool, nothing, args, results, 1);
+    t->rc[i++] = green_sem_acquire(t->sem, 0);      /* With a timeout of 0 too. */
+    t->rc[i++] = green_yield();
+    t->rc[i++] = green_sleep(0);
+    return NULL;
+}
+
+static void test_kill_is_sticky_for_every_blocking_call(void)
+{
+    sticky t = { 0 };
+    CU_ASSERT_EQUAL_FATAL(green_sem_new(&t.sem, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(green_queue_new(&t.full, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(green_queue_put(t.full, (void *)7, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(green_queue_new(&t.roomy, 4), 0);
+    CU_ASSERT_EQUAL_FATAL(green_event_new(&t.set), 0);
+    green_event_set(t.set);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&t.ended, nothing, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_join(t.ended, GREEN_FOREVER, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_pool_new(&t.pool, 2), 0);
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, kill_self_then_call_everything, &t), 0);
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, NULL), 0);
+    green_release(g);
+    for (size_t i = 0; i < sizeof t.rc / sizeof t.rc[0]; i++) {
+        CU_ASSERT_EQUAL(t.rc[i], GREEN_ECANCELED);
+        if (t.rc[i] != GREEN_ECANCELED)
+            fprintf(stderr, "blocking call %zu after a kill: %s\n", i, green_err_name(t.rc[i]));
+    }
+    /* And none of them took or left anything. */
+    CU_ASSERT_EQUAL(green_sem_value(t.sem), 1);
+    CU_ASSERT_EQUAL(green_queue_size(t.full), 1);
+    CU_ASSERT_EQUAL(green_queue_size(t.roomy), 0);
+    CU_ASSERT_EQUAL(green_pool_peak(t.pool), 0);
+    green_release(t.ended);
+    CU_ASSERT_EQUAL(green_pool_free(t.pool), 0);
+    CU_ASSERT_EQUAL(green_event_free(t.set), 0);
+    CU_ASSERT_EQUAL(green_queue_free(t.roomy), 0);
+    CU_ASSERT_EQUAL(green_queue_free(t.full), 0);
+    CU_ASSERT_EQUAL(green_sem_free(t.sem), 0);
+}
+
+/* A waiter handed its unit, then killed before it ran: it keeps the unit
+ * (the call returns 0) and the kill shows at its next blocking call. */
+typedef struct {
+    green_sem *s;
+    int rc, next_rc;
+} handed;
+
+static void *acquire_then_yield(void *arg)
+{
+    handed *h = arg;
+    h->rc = green_sem_acquire(h->s, GREEN_FOREVER);
+    h->next_rc = green_yield();
+    return NULL;
+}
+
+static void test_handed_over_then_killed_keeps_it(void)
+{
+    handed h = { .rc = 1, .next_rc = 1 };
+    CU_ASSERT_EQUAL_FATAL(green_sem_new(&h.s, 0), 0);
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, acquire_then_yield, &h), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);             /* It parks in acquire. */
+    CU_ASSERT_EQUAL(green_sem_release(h.s), 0);     /* Handed over... */
+    CU_ASSERT_EQUAL(green_kill(g), 0);              /* ...then killed, before it ran. */
+    CU_ASSERT_EQUAL(green_join(g, GREEN_FOREVER, NULL), 0);
+    green_release(g);
+    CU_ASSERT_EQUAL(h.rc, 0);
+    CU_ASSERT_EQUAL(h.next_rc, GREEN_ECANCELED);
+    CU_ASSERT_EQUAL(green_sem_value(h.s), 0);       /* The unit is the waiter's. */
+    CU_ASSERT_EQUAL(green_sem_free(h.s), 0);
+}
+
+/* A semaphore's value never wraps (green.h: GREEN_EOVERFLOW, as sem_post). */
+static void test_sem_value_does_not_wrap(void)
+{
+    green_sem *s;
+    CU_ASSERT_EQUAL_FATAL(green_sem_new(&s, UINT_MAX - 1), 0);
+    CU_ASSERT_EQUAL(green_sem_release(s), 0);
+    CU_ASSERT_EQUAL(green_sem_value(s), UINT_MAX);
+    CU_ASSERT_EQUAL(green_sem_release(s), GREEN_EOVERFLOW);
+    CU_ASSERT_EQUAL(green_sem_value(s), UINT_MAX);
+    CU_ASSERT_EQUAL(green_sem_release(NULL), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(green_sem_free(s), 0);
+}
+
 static CU_TestInfo sync_tests[] = {
     { "event_wakes_all", test_event_wakes_all },
     { "event_timeout_and_kill", test_event_timeout_and_kill },
@@ -473,6 +592,9 @@ static CU_TestInfo sync_tests[] = {
     { "pool_map_keeps_order", test_pool_map_keeps_order },
     { "pool_spawn_blocks_and_join_timeout", test_pool_spawn_blocks_and_join_timeout },
     { "pool_map_caller_killed", test_pool_map_caller_killed },
+    { "kill_is_sticky_for_every_blocking_call", test_kill_is_sticky_for_every_blocking_call },
+    { "handed_over_then_killed_keeps_it", test_handed_over_then_killed_keeps_it },
+    { "sem_value_does_not_wrap", test_sem_value_does_not_wrap },
     CU_TEST_INFO_NULL,
 };
 

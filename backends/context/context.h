@@ -112,7 +112,8 @@ typedef struct green_stack {
 } green_stack;
 
 typedef struct green_stack_pool {
-    size_t stack_size;          /* Bytes per slot above its guard page. */
+    size_t asked;               /* Usable bytes asked of green_stack_pool_init (or the default). */
+    size_t stack_size;          /* Bytes per slot above its guard page (header included). */
     green_stack *free_list;
     size_t cached, max_cached;  /* Free stacks, and how many keep all their pages. */
     size_t live;                /* Stacks handed out and not yet returned. */
@@ -122,8 +123,9 @@ typedef struct green_stack_pool {
 
 #define GREEN_STACK_DEFAULT_SIZE (64 * 1024)
 
-/* Prepare a pool of stacks of stack_size usable bytes (0: the default, rounded
- * up to whole pages) and install the overflow handler for this process and an
+/* Prepare a pool of stacks of at least stack_size usable bytes each (0: the
+ * default; the header's bytes come on top, the slot is rounded up to whole
+ * pages) and install the overflow handler for this process and an
  * alternate signal stack for this thread. Returns 0, -EINVAL or -ENOMEM. */
 int green_stack_pool_init(green_stack_pool *pool, size_t stack_size, size_t max_cached);
 

@@ -140,7 +140,7 @@ static void on_segv(int sig, siginfo_t *info, void *ucontext)
     if (c != NULL && (addr - c->start) % c->slot_size < page_size) {
         char msg[256], *p = msg;
         p = put_str(p, "green: a green thread overflowed its ");
-        p = put_uint(p, (c->slot_size - page_size) / 1024, 10);
+        p = put_uint(p, c->owner->asked / 1024, 10);
         p = put_str(p, " KiB stack (it touched the guard page at 0x");
         p = put_uint(p, addr, 16);
         p = put_str(p, "); give it a larger stack (green_options.stack_size, greenbench --stack-kib)\n");
@@ -231,7 +231,10 @@ int green_stack_pool_init(green_stack_pool *pool, size_t stack_size, size_t max_
     if (stack_size < GREEN_CTX_MIN_STACK || stack_size > ((size_t)1 << 30))
         return -EINVAL;
     memset(pool, 0, sizeof *pool);
-    pool->stack_size = round_up(stack_size, page_size);
+    pool->asked = stack_size;
+    /* The header takes the top of the slot: size the slot so that what
+     * is left below it is at least what was asked. */
+    pool->stack_size = round_up(stack_size + sizeof(green_stack), page_size);
     pool->max_cached = max_cached;
     return 0;
 }
@@ -253,7 +256,7 @@ static void report_enomem(const green_stack_pool *pool, const char *what)
             "green: each stack needs memory and %s; the kernel allows %ld mappings per process "
             "(vm.max_map_count). Raise it with 'sysctl -w vm.max_map_count=1048576', "
             "or use smaller stacks or fewer live green threads.\n",
-            pool->stack_size / 1024, pool->live, what,
+            pool->asked / 1024, pool->live, what,
             atomic_load(&lightweight_guards) ? "a share of a mapping" : "two mappings (stack + guard page)",
             limit);
 }
