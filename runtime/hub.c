@@ -298,11 +298,7 @@ static int start_thread(green__hub *h, green_thread *g)
     if (h->stacks.live > h->stats.stacks_peak)
         h->stats.stacks_peak = h->stacks.live;
     g->stack = s;
-    /* The context sits right below the header, which is above the usable
-     * region: keep the frames below the context. */
-    green_ctx *ctx = green__ctx_of(g);
-    size_t usable = (size_t)((char *)ctx - (char *)s->base);
-    int err = green_ctx_make(ctx, s->base, usable < s->size ? usable : s->size, trampoline, g);
+    int err = green_ctx_make(green__ctx_of(g), s->base, s->size, trampoline, g);
     GREEN_ASSERT(err == 0);
     g->state = GREEN__RUNNABLE;
     return 0;
@@ -425,7 +421,7 @@ static void trampoline(void *arg)
          * zombie is another thread's stack: free it now. */
         free_zombie(h);
         h->zombie = stack;
-        switch_away(h, (green_ctx *)stack - 1, next);
+        switch_away(h, green_stack_ctx(stack), next);
         GREEN_ASSERT(!"an ended green thread was resumed");
     }
 }
@@ -483,10 +479,8 @@ int green_init(const green_options *opts)
     green__hub *h = calloc(1, sizeof *h);
     if (h == NULL)
         return GREEN_ENOMEM;
-    /* Every stack also holds its thread's context (see green__ctx_of):
-     * ask for that on top, so that the frames get what was asked. */
     size_t frames = o.stack_size != 0 ? o.stack_size : GREEN_STACK_DEFAULT_SIZE;
-    int err = green_stack_pool_init(&h->stacks, frames + sizeof(green_ctx), o.stack_cache);
+    int err = green_stack_pool_init(&h->stacks, frames, o.stack_cache);
     if (err != 0)
         goto fail_stacks;
     err = green_stack_pool_init(&h->hub_stacks, HUB_STACK_SIZE, 0);
@@ -508,7 +502,7 @@ int green_init(const green_options *opts)
     }
     h->main.state = GREEN__RUNNING;
     h->main.flags = GREEN__MAIN | GREEN__HANDLE;
-    h->main.stack = (green_stack *)(&h->main_ctx + 1);   /* See green__ctx_of. */
+    h->main.stack = green_stack_of_ctx(&h->main_ctx);   /* See green__ctx_of. */
     h->current = &h->main;
     h->budget = GREEN__CHECK_EVERY;
     long page = sysconf(_SC_PAGESIZE);

@@ -72,11 +72,8 @@ enum {
 };
 
 /* 64 bytes, one cache line: a million not-yet-run green threads cost 64 MB.
- * Its saved registers (a green_ctx) live at the top of its stack, in the page
- * the stack touches anyway, not here:
- *
- *   stack: | guard | base ... frames grow down ... | green_ctx | green_stack |
- *                                                  ^ base + size - 32       */
+ * Its saved registers (a green_ctx) live in its stack's context slot, in the
+ * page the stack touches anyway, not here (green_stack_ctx, context.h). */
 struct green_thread {
     green_thread *next;         /* Run queue / allocator free list. */
     green_fn *fn;
@@ -137,12 +134,12 @@ static inline green__hub *green__hub_get(void)
     return green__tls_hub;
 }
 
-/* Where g's registers are saved while it does not run: just below its stack
- * header (the main thread's `stack` points just above h->main_ctx, so one
- * load serves both). */
+/* Where g's registers are saved while it does not run: its stack's context
+ * slot (context.h). The main thread's `stack` is green_stack_of_ctx of
+ * h->main_ctx, so one load serves both. */
 static inline green_ctx *green__ctx_of(green_thread *g)
 {
-    return (green_ctx *)g->stack - 1;
+    return green_stack_ctx(g->stack);
 }
 
 /* Switch from `from` to `to`, handing `to` the int `code` as what its

@@ -94,10 +94,11 @@ static inline void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value
 /* ---- stacks (stack.c) ----
  *
  * Stacks are carved from chunks, each mapping holding several slots of a
- * guard page and a stack; the stack's header sits in its highest bytes, so
- * its bookkeeping shares the one page every running stack touches anyway:
+ * guard page and a stack; the stack's header, and below it the green_ctx of
+ * the context that runs on it, sit in its highest bytes, so that they share
+ * the one page every running stack touches anyway:
  *
- *   slot:  | guard page | usable: grows down from here <-- | green_stack |
+ *   slot:  | guard page | usable: grows down from here <-- | green_ctx | green_stack |
  *                       ^ base                             ^ base + size
  *
  * Stacks are reused through a pool's free list, since on these machines a
@@ -105,7 +106,7 @@ static inline void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value
  * belongs to one thread (the hub's); it takes no lock. */
 typedef struct green_stack {
     void *base;                 /* Lowest usable address, page-aligned. */
-    size_t size;                /* Usable bytes, a 16-byte multiple. */
+    size_t size;                /* Usable bytes below its green_ctx, a 16-byte multiple. */
     struct green_stack *next;   /* Free-list link while cached. */
     unsigned valgrind_id;       /* VALGRIND_STACK_REGISTER's handle. */
     unsigned magic;             /* Catches a free of something else. */
@@ -123,9 +124,22 @@ typedef struct green_stack_pool {
 
 #define GREEN_STACK_DEFAULT_SIZE (64 * 1024)
 
+/* Where the context that runs on stack s keeps its registers while it is
+ * suspended (the layout above), and back: a thread that runs on a stack of
+ * its own (the OS thread's) can pass its green_ctx as a stack this way. */
+static inline green_ctx *green_stack_ctx(green_stack *s)
+{
+    return (green_ctx *)s - 1;
+}
+
+static inline green_stack *green_stack_of_ctx(green_ctx *ctx)
+{
+    return (green_stack *)(ctx + 1);
+}
+
 /* Prepare a pool of stacks of at least stack_size usable bytes each (0: the
- * default; the header's bytes come on top, the slot is rounded up to whole
- * pages) and install the overflow handler for this process and an
+ * default; the header and the context slot come on top, the slot is rounded
+ * up to whole pages) and install the overflow handler for this process and an
  * alternate signal stack for this thread. Returns 0, -EINVAL or -ENOMEM. */
 int green_stack_pool_init(green_stack_pool *pool, size_t stack_size, size_t max_cached);
 

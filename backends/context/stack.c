@@ -232,9 +232,9 @@ int green_stack_pool_init(green_stack_pool *pool, size_t stack_size, size_t max_
         return -EINVAL;
     memset(pool, 0, sizeof *pool);
     pool->asked = stack_size;
-    /* The header takes the top of the slot: size the slot so that what
-     * is left below it is at least what was asked. */
-    pool->stack_size = round_up(stack_size + sizeof(green_stack), page_size);
+    /* The header and the context slot take the top of the slot: size it so
+     * that what is left below them is at least what was asked. */
+    pool->stack_size = round_up(stack_size + sizeof(green_ctx) + sizeof(green_stack), page_size);
     pool->max_cached = max_cached;
     return 0;
 }
@@ -325,7 +325,7 @@ int green_stack_new(green_stack_pool *pool, green_stack **out)
     char *base = slot_start + page_size;
     s = (green_stack *)(base + pool->stack_size) - 1;
     s->base = base;
-    s->size = (size_t)((char *)s - base) & ~(size_t)15;
+    s->size = (size_t)((char *)green_stack_ctx(s) - base) & ~(size_t)15;
     s->next = NULL;
     s->magic = STACK_MAGIC;
     s->valgrind_id = VALGRIND_STACK_REGISTER(base, base + s->size);
