@@ -116,7 +116,7 @@ static int exited_ok(int status)
     return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/* Issue 10, item 1: the smallest stack green.h allows runs a green thread. */
+/* The smallest stack green.h allows runs a green thread. */
 static void *use_2k_of_stack(void *arg)
 {
     volatile char frame[2048];
@@ -163,7 +163,7 @@ static void test_smallest_stack_runs(void)
                 status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : -1);
 }
 
-/* Issue 10, item 3: hubs that resolve names and go away, on two OS threads
+/* Hubs that resolve names and go away, on two OS threads
  * at once, over and over (teardowns overlapped and joined each other's
  * resolver workers twice). */
 static void *hub_churn(void *arg)
@@ -208,7 +208,7 @@ static void test_hubs_come_and_go_with_dns(void)
     CU_ASSERT_TRUE(exited_ok(status));
 }
 
-/* Issue 10, item 4: green_fini kills what killed threads spawn, even a
+/* green_fini kills what killed threads spawn, even a
  * green thread that would read a socket forever. */
 static int reader_fd = -1;
 
@@ -892,7 +892,7 @@ static void test_fini_kills_the_rest(void)
     CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);    /* For teardown. */
 }
 
-/* Issue 10, item 4: a child spawned by a killed thread during green_fini
+/* A child spawned by a killed thread during green_fini
  * never runs its 3 s sleep to the end. */
 static int child_ran, child_rc;
 
@@ -924,7 +924,7 @@ static void test_fini_kills_threads_spawned_meanwhile(void)
     CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);    /* For teardown. */
 }
 
-/* Issue 10, item 9: a join outlives the release of the handle it waits on. */
+/* A join outlives the release of the handle it waits on. */
 static void *sleep_then_42(void *arg)
 {
     (void)arg;

@@ -462,7 +462,7 @@ static void test_pool_map_caller_killed(void)
     CU_ASSERT_EQUAL(green_pool_free(p), 0);
 }
 
-/* ---- the kill is sticky for every blocking call (issue 10, item 6) ---- */
+/* ---- the kill is sticky for every blocking call ---- */
 
 typedef struct {
     green_sem *sem;             /* A unit available. */
