@@ -338,14 +338,19 @@ size_t green_queue_size(const green_queue *q);
  * the fd in the hub's loop, other green threads running meanwhile. The
  * timeout covers the whole call. Two green threads may wait on one fd, one
  * to read and one to write; closing an fd that a green thread waits on is an
- * error (gevent's cancel_wait): kill the waiter first. */
+ * error (gevent's cancel_wait): kill the waiter first. Any open fd may be
+ * given: one that epoll cannot watch (regular files, /dev/null, ...) is
+ * ready at once, as poll(2) says, on every loop backend. */
 
 enum { GREEN_READ = 1, GREEN_WRITE = 2 };
 
 /* Wait until fd is readable and/or writable (events: GREEN_READ|GREEN_WRITE).
  * Returns the ready events (> 0); an error or hang-up on fd counts as ready
- * for everything asked, so that the next call reports it. Or GREEN_EBADF,
- * GREEN_EINVAL, GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
+ * for everything asked, so that the next call reports it. An fd that epoll
+ * cannot watch (a regular file or directory, /dev/null, /dev/zero: poll(2)
+ * reports them always ready) is ready at once for everything asked. Or
+ * GREEN_EBADF (fd is not open), GREEN_EINVAL, GREEN_ETIMEDOUT,
+ * GREEN_ECANCELED, GREEN_EDEADLK. */
 int green_wait_fd(int fd, int events, double timeout);
 
 /* connect(2): returns 0 once connected, or the connection's error

@@ -7,7 +7,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct fd_wait {
@@ -80,25 +79,27 @@ int green_wait_fd(int fd, int events, double timeout)
         return GREEN_EINVAL;
     if (h->current->flags & GREEN__KILLED)
         return GREEN_ECANCELED;
-    /* A user-given fd: check it is open (a loop library may abort on a
-     * closed one), and answer for regular files as poll(2) does. */
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0)
+    if (fd < 0)
         return GREEN_EBADF;
-    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-        return events;
-    if (timeout == 0) {
-        struct pollfd p = { .fd = fd, .events = (short)((events & GREEN_READ ? POLLIN : 0) |
-                                                         (events & GREEN_WRITE ? POLLOUT : 0)) };
-        int n = poll(&p, 1, 0);
-        if (n < 0)
+    /* A user-given fd: one poll(2) first. It says whether fd is open (libev
+     * aborts on a closed one) and answers for an fd that is ready already,
+     * which includes every fd that epoll cannot watch (regular files,
+     * /dev/null, ...: poll(2) reports them always ready). One it finds not
+     * ready is one the loop can watch. */
+    struct pollfd p = { .fd = fd, .events = (short)((events & GREEN_READ ? POLLIN : 0) |
+                                                     (events & GREEN_WRITE ? POLLOUT : 0)) };
+    while (poll(&p, 1, 0) < 0) {
+        if (errno != EINTR)
             return -errno;
-        if (n == 0)
-            return GREEN_ETIMEDOUT;
-        if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
-            return events;
-        return (p.revents & POLLIN ? GREEN_READ : 0) | (p.revents & POLLOUT ? GREEN_WRITE : 0);
     }
+    if (p.revents & POLLNVAL)
+        return GREEN_EBADF;
+    if (p.revents & (POLLERR | POLLHUP))
+        return events;
+    if (p.revents != 0)
+        return (p.revents & POLLIN ? GREEN_READ : 0) | (p.revents & POLLOUT ? GREEN_WRITE : 0);
+    if (timeout == 0)
+        return GREEN_ETIMEDOUT;
     green__deadline d = { .timeout = timeout };
     return wait_ready(h, fd, events, &d);
 }

@@ -244,7 +244,34 @@ static void test_pipes_and_wait_fd(void)
     fclose(f);
 }
 
-/* ---- timeouts of any size ---- */
+/* ---- green_wait_fd on any fd, and timeouts of any size ---- */
+
+static const int all_asks[] = { GREEN_READ, GREEN_WRITE, GREEN_READ | GREEN_WRITE };
+static const double some_timeouts[] = { 1.0, 0, GREEN_FOREVER };
+
+/* fds epoll cannot watch (poll(2) reports them always ready): ready at
+ * once for everything asked, whatever the timeout, on every backend. */
+static void test_wait_fd_on_fds_epoll_refuses(void)
+{
+    FILE *f = tmpfile();
+    CU_ASSERT_FATAL(f != NULL);
+    int fds[] = { fileno(f), open("/dev/null", O_RDWR), open("/dev/zero", O_RDONLY), open(".", O_RDONLY) };
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+        CU_ASSERT_FATAL(fds[i] >= 0);
+        for (size_t a = 0; a < sizeof all_asks / sizeof all_asks[0]; a++) {
+            for (size_t t = 0; t < sizeof some_timeouts / sizeof some_timeouts[0]; t++) {
+                int rc = green_wait_fd(fds[i], all_asks[a], some_timeouts[t]);
+                if (rc != all_asks[a])
+                    fprintf(stderr, "\n    fd %zu, events %d, timeout %g: %d (%s)\n", i, all_asks[a],
+                            some_timeouts[t], rc, rc < 0 ? green_strerror(rc) : "ready");
+                CU_ASSERT_EQUAL(rc, all_asks[a]);
+            }
+        }
+    }
+    fclose(f);
+    for (size_t i = 1; i < sizeof fds / sizeof fds[0]; i++)
+        close(fds[i]);
+}
 
 /* Timeouts far beyond what a loop library counts (libuv: 2^64 ms, about
  * 1.8e16 s): each call still waits, until it is killed. */
@@ -634,6 +661,7 @@ static CU_TestInfo io_tests[] = {
     { "kill_while_waiting_on_io", test_kill_while_waiting_on_io },
     { "reader_and_writer_on_one_socket", test_reader_and_writer_on_one_socket },
     { "pipes_and_wait_fd", test_pipes_and_wait_fd },
+    { "wait_fd_on_fds_epoll_refuses", test_wait_fd_on_fds_epoll_refuses },
     { "huge_timeouts_wait", test_huge_timeouts_wait },
     { "loopback_echo", test_loopback_echo },
     { "connect_refused", test_connect_refused },

@@ -6,7 +6,9 @@
  * the hub. libev keeps an fd registered with epoll after its last watcher
  * stops and drops it lazily, so a wait on a socket costs at most one
  * epoll_ctl. Each start re-sets the fd (ev_io_set), which makes libev notice
- * an fd number that was closed and reused in the meantime. */
+ * an fd number that was closed and reused in the meantime. libev keeps the
+ * fds epoll refuses (EPERM) aside and reports them ready at every iteration,
+ * as loop.h asks. */
 #include "loop.h"
 
 #include <errno.h>

@@ -1,18 +1,23 @@
 /* backends/loop/libuv.c: the "libuv" event-loop backend (loop.h): uv_poll_t
  * on our own fds, uv_timer_t, one uv_async_t, uv_run(UV_RUN_ONCE / NOWAIT).
  *
- * Two things of libuv shape this file:
+ * Three things of libuv shape this file:
  *  - libuv allows one uv_poll_t per fd per loop (uv_poll_init fails with
  *    UV_EEXIST otherwise), while the hub may have a reader and a writer
  *    waiting on one socket. So each fd number gets one poll handle, kept for
  *    the loop's life, and a list of the watchers waiting on it; the handle
- *    polls for the union of their events.
+ *    polls for the union of their events. A start from idle costs
+ *    uv_poll_start (epoll_ctl DEL, then ADD at the next poll) and a stop one
+ *    more DEL: libuv removes an fd from epoll eagerly.
+ *  - libuv refuses an fd that epoll refuses (EPERM: regular files,
+ *    /dev/null, ...), which loop.h reports ready. So a start on a new fd
+ *    number asks poll(2) first: an fd found ready never reaches epoll; its
+ *    watcher waits in loop->ready, which an idle handle fires at the next
+ *    iteration.
  *  - A handle's memory must live until uv_close's callback, which runs in a
  *    later iteration, whereas a green_loop_timer lives on a green thread's
  *    stack. So timer handles come from a free list kept by the loop and the
  *    caller's storage only points at one while it is started.
- * A start from idle costs uv_poll_start (epoll_ctl DEL, then ADD at the next
- * poll) and a stop one more DEL: libuv removes an fd from epoll eagerly.
  *
  * uv_run(UV_RUN_ONCE) (libuv 1.44) runs due timers first and then polls with
  * the timeout of the next timer, so a timer that made a green thread runnable
@@ -23,6 +28,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +37,8 @@
 
 typedef struct io_priv io_priv;
 
-/* One per fd number ever waited on. */
+/* One per fd number ever waited on; and loop->ready, whose poll handle is
+ * unused. */
 typedef struct fd_entry {
     uv_poll_t poll;             /* Initialised on first use; closed by green_loop_free. */
     io_priv *waiters;           /* Doubly linked, oldest first. */
@@ -42,8 +49,9 @@ struct io_priv {
     io_priv *next, *prev;
     fd_entry *entry;            /* NULL while not waiting. */
     green_loop_io_cb *cb;
-    int events;
-    int firing;                 /* Chosen to fire by the current poll callback. */
+    int events;                 /* GREEN_LOOP_READ and/or _WRITE. */
+    int ready;                  /* In loop->ready: the events it will be given. */
+    int firing;                 /* The events the current dispatch gives it; 0: none. */
 };
 
 typedef struct timer_handle {
@@ -67,6 +75,8 @@ struct green_loop {
     green_loop_wake_cb *wake_cb;
     void *wake_data;
     int keepalive;
+    fd_entry ready;             /* Watchers answered without epoll, fired by idle. */
+    uv_idle_t idle;             /* Active while ready has waiters. */
     fd_entry **fds;             /* Indexed by fd number. */
     size_t nfds;
     timer_handle *free_timers;
@@ -109,6 +119,10 @@ int green_loop_new(green_loop **out, green_loop_wake_cb *wake_cb, void *data)
     err = uv_async_init(&loop->uv, &loop->async, on_async);
     if (err != 0)
         goto fail_async_init;
+    err = uv_idle_init(&loop->uv, &loop->idle);
+    if (err != 0)
+        goto fail_idle_init;
+    loop->idle.data = loop;
     loop->async.data = loop;
     loop->uv.data = loop;
     uv_unref((uv_handle_t *)&loop->async);
@@ -117,6 +131,9 @@ int green_loop_new(green_loop **out, green_loop_wake_cb *wake_cb, void *data)
     *out = loop;
     return 0;
 
+fail_idle_init:
+    uv_close((uv_handle_t *)&loop->async, NULL);
+    uv_run(&loop->uv, UV_RUN_NOWAIT);
 fail_async_init:
     uv_loop_close(&loop->uv);
 fail_loop_init:
@@ -133,7 +150,10 @@ void green_loop_free(green_loop *loop)
 {
     if (loop == NULL)
         return;
+    if (loop->ready.waiters != NULL)
+        fatal("green_loop_free with an fd watcher still waiting", UV_EBUSY);
     uv_close((uv_handle_t *)&loop->async, NULL);
+    uv_close((uv_handle_t *)&loop->idle, NULL);
     for (size_t fd = 0; fd < loop->nfds; fd++) {
         fd_entry *e = loop->fds[fd];
         if (e == NULL)
@@ -166,7 +186,25 @@ static int to_uv_events(int events)
     return (events & GREEN_LOOP_READ ? UV_READABLE : 0) | (events & GREEN_LOOP_WRITE ? UV_WRITABLE : 0);
 }
 
+/* What poll(2) finds fd ready for now, of events: those ready, all of them
+ * on an error or hang-up, 0 for none; -EBADF if fd is not open. */
+static int poll_now(int fd, int events)
+{
+    struct pollfd p = { .fd = fd, .events = (short)((events & GREEN_LOOP_READ ? POLLIN : 0) |
+                                                     (events & GREEN_LOOP_WRITE ? POLLOUT : 0)) };
+    while (poll(&p, 1, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    if (p.revents & POLLNVAL)
+        return -EBADF;
+    if (p.revents & (POLLERR | POLLHUP))
+        return events;
+    return (p.revents & POLLIN ? GREEN_LOOP_READ : 0) | (p.revents & POLLOUT ? GREEN_LOOP_WRITE : 0);
+}
+
 static void on_poll(uv_poll_t *poll, int status, int uv_events);
+static void on_idle(uv_idle_t *idle);
 
 /* Make the poll handle watch the union of its waiters' events. */
 static void update_entry(fd_entry *e)
@@ -180,6 +218,34 @@ static void update_entry(fd_entry *e)
     if (err != 0)
         fatal(mask ? "uv_poll_start" : "uv_poll_stop", err);
     e->mask = mask;
+}
+
+/* Keep the idle handle running while watchers wait in loop->ready: it fires
+ * them, and keeps uv_run from blocking meanwhile. */
+static void update_ready(green_loop *loop)
+{
+    int on = loop->ready.waiters != NULL;
+    int err = on ? uv_idle_start(&loop->idle, on_idle) : uv_idle_stop(&loop->idle);
+    if (err != 0)
+        fatal(on ? "uv_idle_start" : "uv_idle_stop", err);
+}
+
+/* Append: waiters on one fd fire oldest first. */
+static void add_waiter(fd_entry *e, io_priv *p)
+{
+    p->entry = e;
+    p->firing = 0;
+    p->next = NULL;
+    p->prev = NULL;
+    if (e->waiters == NULL) {
+        e->waiters = p;
+        return;
+    }
+    io_priv *last = e->waiters;
+    while (last->next != NULL)
+        last = last->next;
+    last->next = p;
+    p->prev = last;
 }
 
 static void unlink_waiter(io_priv *p)
@@ -196,6 +262,23 @@ static void unlink_waiter(io_priv *p)
     p->firing = 0;
 }
 
+/* Fire e's waiters that the caller chose (firing != 0), one by one: a
+ * callback may start a watcher on this fd (not fired now, its firing is 0)
+ * or stop one of the chosen (then not fired). */
+static void fire_chosen(fd_entry *e)
+{
+    for (;;) {
+        io_priv *p = e->waiters;
+        while (p != NULL && !p->firing)
+            p = p->next;
+        if (p == NULL)
+            break;
+        int revents = p->firing;
+        unlink_waiter(p);
+        p->cb((green_loop_io *)p, revents);
+    }
+}
+
 static void on_poll(uv_poll_t *poll, int status, int uv_events)
 {
     fd_entry *e = (fd_entry *)poll;
@@ -210,21 +293,20 @@ static void on_poll(uv_poll_t *poll, int status, int uv_events)
         ready = (uv_events & UV_READABLE ? GREEN_LOOP_READ : 0) |
                 (uv_events & UV_WRITABLE ? GREEN_LOOP_WRITE : 0);
     }
-    /* Choose first, then fire one by one: a callback may start a watcher on
-     * this fd (not fired now) or stop one of the chosen (then not fired). */
     for (io_priv *p = e->waiters; p != NULL; p = p->next)
-        p->firing = (p->events & ready) != 0;
-    for (;;) {
-        io_priv *p = e->waiters;
-        while (p != NULL && !p->firing)
-            p = p->next;
-        if (p == NULL)
-            break;
-        int revents = p->events & ready;
-        unlink_waiter(p);
-        p->cb((green_loop_io *)p, revents);
-    }
+        p->firing = p->events & ready;
+    fire_chosen(e);
     update_entry(e);
+}
+
+static void on_idle(uv_idle_t *idle)
+{
+    green_loop *loop = idle->data;
+    stop_blocking(loop);
+    for (io_priv *p = loop->ready.waiters; p != NULL; p = p->next)
+        p->firing = p->ready;
+    fire_chosen(&loop->ready);
+    update_ready(loop);
 }
 
 static int grow_fds(green_loop *loop, size_t fd)
@@ -242,55 +324,66 @@ static int grow_fds(green_loop *loop, size_t fd)
     return 0;
 }
 
+/* The entry of an fd number seen for the first time. */
+static int new_entry(green_loop *loop, int fd, fd_entry **out)
+{
+    if ((size_t)fd >= loop->nfds && grow_fds(loop, (size_t)fd) != 0)
+        return -ENOMEM;
+    fd_entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return -ENOMEM;
+    /* uv_poll_init checks the fd (EBADF; EPERM for one epoll refuses). */
+    int err = uv_poll_init(&loop->uv, &e->poll, fd);
+    if (err != 0) {
+        free(e);
+        return err;
+    }
+    loop->fds[fd] = e;
+    *out = e;
+    return 0;
+}
+
 int green_loop_io_start(green_loop *loop, green_loop_io *io, int fd, int events, green_loop_io_cb *cb)
 {
     if (fd < 0 || (events & (GREEN_LOOP_READ | GREEN_LOOP_WRITE)) == 0 || cb == NULL)
         return -EINVAL;
     io_priv *p = (io_priv *)io;
-    if ((size_t)fd >= loop->nfds && grow_fds(loop, (size_t)fd) != 0)
-        return -ENOMEM;
-    fd_entry *e = loop->fds[fd];
-    if (e == NULL) {
-        e = calloc(1, sizeof *e);
-        if (e == NULL)
-            return -ENOMEM;
-        /* uv_poll_init checks the fd (EBADF, EPERM for a regular file). */
-        int err = uv_poll_init(&loop->uv, &e->poll, fd);
-        if (err != 0) {
-            free(e);
-            return err;
-        }
-        loop->fds[fd] = e;
-    }
     p->cb = cb;
     p->events = events & (GREEN_LOOP_READ | GREEN_LOOP_WRITE);
-    p->firing = 0;
-    p->entry = e;
-    /* Append: waiters on one fd fire oldest first. */
-    p->next = NULL;
-    p->prev = NULL;
-    if (e->waiters == NULL) {
-        e->waiters = p;
-    } else {
-        io_priv *last = e->waiters;
-        while (last->next != NULL)
-            last = last->next;
-        last->next = p;
-        p->prev = last;
+    fd_entry *e = (size_t)fd < loop->nfds ? loop->fds[fd] : NULL;
+    if (e == NULL) {
+        /* A new number: it may be a file that epoll refuses. epoll watches
+         * every fd that poll(2) finds not ready (the others poll(2) reports
+         * always ready), and one that is ready needs no epoll. */
+        int ready = poll_now(fd, p->events);
+        if (ready < 0)
+            return ready;
+        if (ready > 0) {
+            p->ready = ready;
+            add_waiter(&loop->ready, p);
+            update_ready(loop);
+            return 0;
+        }
+        int err = new_entry(loop, fd, &e);
+        if (err != 0)
+            return err;
     }
+    add_waiter(e, p);
     update_entry(e);
     return 0;
 }
 
 void green_loop_io_stop(green_loop *loop, green_loop_io *io)
 {
-    (void)loop;
     io_priv *p = (io_priv *)io;
     fd_entry *e = p->entry;
     if (e == NULL)
         return;
     unlink_waiter(p);
-    update_entry(e);
+    if (e == &loop->ready)
+        update_ready(loop);
+    else
+        update_entry(e);
 }
 
 /* ---- timers ---- */

@@ -63,11 +63,13 @@ typedef void green_loop_io_cb(green_loop_io *io, int revents);
 /* Call cb(io, revents) once, when fd becomes ready for any of events
  * (GREEN_LOOP_READ and/or GREEN_LOOP_WRITE); the watcher is stopped before
  * the call. Several watchers may wait on one fd, for the same events or not.
- * fd must be open, and stay open until the watcher fires or is stopped (libev
- * aborts on a closed one; the runtime checks user-given fds first). A regular
- * file is either refused (-EPERM) or reported ready at once. Returns 0,
+ * fd may be any open fd, and must stay open until the watcher fires or is
+ * stopped (libev aborts on a closed one; the runtime checks user-given fds
+ * first). An fd that epoll cannot watch (a regular file or directory,
+ * /dev/null, /dev/zero: those poll(2) reports always ready) is reported
+ * ready for every event asked, at the next green_loop_run. Returns 0,
  * -EINVAL (no events, fd < 0), -ENOMEM, or the library's error for this fd as
- * a negative errno. Does not block. */
+ * a negative errno (-EBADF: not open). Does not block. */
 int green_loop_io_start(green_loop *loop, green_loop_io *io, int fd, int events, green_loop_io_cb *cb);
 
 /* Stop io if it is waiting; nothing happens if it has fired or was stopped.
