@@ -22,8 +22,9 @@ static void on_fd_ready(green_loop_io *io, int revents)
     green__wake(green__tls_hub, w->g, 0);
 }
 
-/* Park until fd is ready for events (GREEN_READ/WRITE == GREEN_LOOP_*), the
- * deadline passes or the thread is killed. Returns the ready events or an error. */
+/* Park until fd is ready for events (GREEN_READ/WRITE == GREEN_LOOP_*, and
+ * GREEN_LOOP_POLLABLE when the caller knows it), the deadline passes or the
+ * thread is killed. Returns the ready events or an error. */
 static int wait_ready(green__hub *h, int fd, int events, green__deadline *d)
 {
     if (h->current->flags & GREEN__KILLED)
@@ -58,6 +59,13 @@ static inline int would_block(int err)
     return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* The events to wait for after a socket call said EAGAIN: epoll watches
+ * every socket, so the loop need not check (loop.h). */
+static inline int socket_wait(int events)
+{
+    return events | GREEN_LOOP_POLLABLE;
+}
+
 /* After a non-blocking attempt failed with err (an errno value): 0 to try
  * again (interrupted, or fd became ready), or the error to return. */
 static int after_attempt(green__hub *h, int fd, int events, int err, green__deadline *d)
@@ -85,7 +93,7 @@ int green_wait_fd(int fd, int events, double timeout)
      * aborts on a closed one) and answers for an fd that is ready already,
      * which includes every fd that epoll cannot watch (regular files,
      * /dev/null, ...: poll(2) reports them always ready). One it finds not
-     * ready is one the loop can watch. */
+     * ready is one the loop can watch, with no check of its own. */
     struct pollfd p = { .fd = fd, .events = (short)((events & GREEN_READ ? POLLIN : 0) |
                                                      (events & GREEN_WRITE ? POLLOUT : 0)) };
     while (poll(&p, 1, 0) < 0) {
@@ -101,7 +109,7 @@ int green_wait_fd(int fd, int events, double timeout)
     if (timeout == 0)
         return GREEN_ETIMEDOUT;
     green__deadline d = { .timeout = timeout };
-    return wait_ready(h, fd, events, &d);
+    return wait_ready(h, fd, events | GREEN_LOOP_POLLABLE, &d);
 }
 
 int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double timeout)
@@ -127,7 +135,7 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double
         return 0;
     if (p.revents == 0) {
         green__deadline d = { .timeout = timeout };
-        int ready = wait_ready(h, fd, GREEN_WRITE, &d);
+        int ready = wait_ready(h, fd, socket_wait(GREEN_WRITE), &d);
         if (ready < 0)
             return ready;
     }
@@ -153,7 +161,7 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, double timeo
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0)
             return c;
-        int err = after_attempt(h, fd, GREEN_READ, errno, &d);
+        int err = after_attempt(h, fd, socket_wait(GREEN_READ), errno, &d);
         if (err != 0)
             return err;
     }
@@ -211,7 +219,7 @@ static ssize_t do_read(int fd, void *buf, size_t len, int flags, double timeout,
         ssize_t n = try_read(fd, buf, len, flags, &not_socket);
         if (n >= 0)
             return n;
-        int err = after_attempt(h, fd, GREEN_READ, errno, &d);
+        int err = after_attempt(h, fd, not_socket > 0 ? GREEN_READ : socket_wait(GREEN_READ), errno, &d);
         if (err != 0)
             return err;
     }
@@ -233,7 +241,7 @@ static ssize_t do_write(int fd, const void *buf, size_t len, int flags, double t
             done += (size_t)n;
             continue;
         }
-        int err = after_attempt(h, fd, GREEN_WRITE, errno, &d);
+        int err = after_attempt(h, fd, not_socket > 0 ? GREEN_WRITE : socket_wait(GREEN_WRITE), errno, &d);
         if (err != 0)
             return done > 0 ? (ssize_t)done : err;
     }

@@ -10,11 +10,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void make_pair(int sv[2])
@@ -246,6 +248,46 @@ static void test_pipes_and_wait_fd(void)
 
 /* ---- green_wait_fd on any fd, and timeouts of any size ---- */
 
+/* In a forked child, where a backend that aborts fails one test and the
+ * suite goes on: print what failed and exit 1. */
+#define CHILD_CHECK(cond)                                                          \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
+            _exit(1);                                                              \
+        }                                                                          \
+    } while (0)
+
+static void *hub_of_its_own(void *arg)
+{
+    void (*fn)(void) = (void (*)(void))(uintptr_t)arg;
+    CHILD_CHECK(green_init(NULL) == 0);
+    fn();
+    CHILD_CHECK(green_fini() == 0);
+    return NULL;
+}
+
+/* Run fn in a child process, on a new OS thread with a hub of its own (the
+ * inherited hub's loop shares its epoll set with this process: the child
+ * leaves it alone). The test passes if the child exits with 0. */
+static void run_in_child(void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        pthread_t th;
+        CHILD_CHECK(pthread_create(&th, NULL, hub_of_its_own, (void *)(uintptr_t)fn) == 0);
+        CHILD_CHECK(pthread_join(th, NULL) == 0);
+        _exit(0);
+    }
+    int status = 0;
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "\n    child killed by signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static const int all_asks[] = { GREEN_READ, GREEN_WRITE, GREEN_READ | GREEN_WRITE };
 static const double some_timeouts[] = { 1.0, 0, GREEN_FOREVER };
 
@@ -271,6 +313,39 @@ static void test_wait_fd_on_fds_epoll_refuses(void)
     fclose(f);
     for (size_t i = 1; i < sizeof fds / sizeof fds[0]; i++)
         close(fds[i]);
+}
+
+/* An fd number first waited on as a socket (so the loop has seen it),
+ * closed, and reused by files epoll refuses, then by a socket again. */
+static void reuse_fd_numbers(void)
+{
+    int sv[2];
+    CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    int n = sv[0];
+    CHILD_CHECK(green_wait_fd(n, GREEN_READ, 0.005) == GREEN_ETIMEDOUT);
+    close(sv[0]);
+    close(sv[1]);
+    FILE *f = tmpfile();
+    CHILD_CHECK(f != NULL);
+    int refused[] = { open("/dev/null", O_RDWR), fileno(f), open("/dev/zero", O_RDONLY) };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHILD_CHECK(refused[i] >= 0 && dup2(refused[i], n) == n);
+        CHILD_CHECK(green_wait_fd(n, GREEN_READ, 1.0) == GREEN_READ);
+        CHILD_CHECK(green_wait_fd(n, GREEN_READ | GREEN_WRITE, GREEN_FOREVER) == (GREEN_READ | GREEN_WRITE));
+    }
+    CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHILD_CHECK(dup2(sv[0], n) == n);
+    close(sv[0]);
+    CHILD_CHECK(green_wait_fd(n, GREEN_READ, 0.005) == GREEN_ETIMEDOUT);
+    CHILD_CHECK(write(sv[1], "x", 1) == 1);
+    CHILD_CHECK(green_wait_fd(n, GREEN_READ, 1.0) == GREEN_READ);
+    close(n);
+    close(sv[1]);
+}
+
+static void test_wait_fd_on_reused_fd_number(void)
+{
+    run_in_child(reuse_fd_numbers);
 }
 
 /* Timeouts far beyond what a loop library counts (libuv: 2^64 ms, about
@@ -662,6 +737,7 @@ static CU_TestInfo io_tests[] = {
     { "reader_and_writer_on_one_socket", test_reader_and_writer_on_one_socket },
     { "pipes_and_wait_fd", test_pipes_and_wait_fd },
     { "wait_fd_on_fds_epoll_refuses", test_wait_fd_on_fds_epoll_refuses },
+    { "wait_fd_on_reused_fd_number", test_wait_fd_on_reused_fd_number },
     { "huge_timeouts_wait", test_huge_timeouts_wait },
     { "loopback_echo", test_loopback_echo },
     { "connect_refused", test_connect_refused },

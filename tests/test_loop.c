@@ -8,10 +8,12 @@
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,6 +264,27 @@ static void test_io_restart_from_callback(void)
     green_loop_free(loop);
 }
 
+/* GREEN_LOOP_POLLABLE is the caller's word, not an event: a socket waited
+ * on with it waits as without, and revents never has it. */
+static void test_io_pollable_word(void)
+{
+    green_loop *loop = new_loop();
+    int sv[2];
+    make_pair(sv);
+    io_rec r = { 0 };
+    CU_ASSERT_EQUAL(green_loop_io_start(loop, &r.io, sv[0], GREEN_LOOP_READ | GREEN_LOOP_POLLABLE, on_io), 0);
+    CU_ASSERT_EQUAL(green_loop_run(loop, 0), 1);
+    CU_ASSERT_EQUAL(r.calls, 0);
+    CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
+    RUN_UNTIL(loop, r.calls > 0);
+    CU_ASSERT_EQUAL(r.calls, 1);
+    CU_ASSERT_EQUAL(r.revents, GREEN_LOOP_READ);
+    CU_ASSERT_EQUAL(green_loop_io_start(loop, &r.io, sv[0], GREEN_LOOP_POLLABLE, on_io), -EINVAL);
+    close(sv[0]);
+    close(sv[1]);
+    green_loop_free(loop);
+}
+
 static void test_io_bad_arguments(void)
 {
     green_loop *loop = new_loop();
@@ -273,7 +296,34 @@ static void test_io_bad_arguments(void)
     green_loop_free(loop);
 }
 
-/* ---- fds epoll cannot watch ---- */
+/* ---- fds epoll cannot watch, hang-ups, reused fd numbers ---- */
+
+/* In a forked child, where a backend that aborts fails one test and the
+ * suite goes on: print what failed and exit 1. */
+#define CHILD_CHECK(cond)                                                          \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
+            _exit(1);                                                              \
+        }                                                                          \
+    } while (0)
+
+/* Run fn in a child process; the test passes if it exits with 0. */
+static void run_in_child(void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "\n    child killed by signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
 
 /* Start a watcher on fd for events and run until it fires: its revents,
  * or -1 if it did not fire, or the start's error. */
@@ -335,6 +385,50 @@ static void test_io_fd_epoll_refuses_is_ready(void)
         close(fd);
     }
     green_loop_free(loop);
+}
+
+/* An fd number first watched as a socket, closed, and reused by files epoll
+ * refuses, then by a socket again: each time the answer for what the
+ * number is now (libuv keeps one poll handle per number). */
+static void reuse_fd_numbers(void)
+{
+    green_loop *loop = NULL;
+    CHILD_CHECK(green_loop_new(&loop, NULL, NULL) == 0);
+    int sv[2];
+    CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    int n = sv[0];
+    io_rec first = { 0 };
+    CHILD_CHECK(green_loop_io_start(loop, &first.io, n, GREEN_LOOP_READ, on_io) == 0);
+    CHILD_CHECK(green_loop_run(loop, 0) == 1 && first.calls == 0);    /* Watched by epoll. */
+    CHILD_CHECK(write(sv[1], "x", 1) == 1);
+    RUN_UNTIL(loop, first.calls > 0);
+    CHILD_CHECK(first.calls == 1 && first.revents == GREEN_LOOP_READ);
+    close(sv[1]);
+    FILE *f = tmpfile();
+    CHILD_CHECK(f != NULL);
+    int refused[] = { open("/dev/null", O_RDWR), fileno(f), open("/dev/zero", O_RDONLY) };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHILD_CHECK(refused[i] >= 0 && dup2(refused[i], n) == n);
+        CHILD_CHECK(fire_once(loop, n, GREEN_LOOP_READ) == GREEN_LOOP_READ);
+        CHILD_CHECK(fire_once(loop, n, GREEN_LOOP_READ | GREEN_LOOP_WRITE) ==
+                    (GREEN_LOOP_READ | GREEN_LOOP_WRITE));
+    }
+    /* A socket again: it waits for data, as a socket does. */
+    CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    CHILD_CHECK(dup2(sv[0], n) == n);
+    close(sv[0]);
+    io_rec r = { 0 };
+    CHILD_CHECK(green_loop_io_start(loop, &r.io, n, GREEN_LOOP_READ, on_io) == 0);
+    CHILD_CHECK(green_loop_run(loop, 0) == 1 && r.calls == 0);
+    CHILD_CHECK(write(sv[1], "y", 1) == 1);
+    RUN_UNTIL(loop, r.calls > 0);
+    CHILD_CHECK(r.calls == 1 && r.revents == GREEN_LOOP_READ);
+    green_loop_free(loop);
+}
+
+static void test_io_fd_number_reused(void)
+{
+    run_in_child(reuse_fd_numbers);
 }
 
 static void test_timer_not_early(void)
@@ -597,8 +691,10 @@ static CU_TestInfo loop_tests[] = {
     { "io_read_and_write_in_one_watcher", test_io_read_and_write_in_one_watcher },
     { "io_peer_close_is_readable", test_io_peer_close_is_readable },
     { "io_restart_from_callback", test_io_restart_from_callback },
+    { "io_pollable_word", test_io_pollable_word },
     { "io_bad_arguments", test_io_bad_arguments },
     { "io_fd_epoll_refuses_is_ready", test_io_fd_epoll_refuses_is_ready },
+    { "io_fd_number_reused", test_io_fd_number_reused },
     { "timer_not_early", test_timer_not_early },
     { "timer_order", test_timer_order },
     { "timer_zero_and_invalid", test_timer_zero_and_invalid },

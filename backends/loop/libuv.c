@@ -9,11 +9,13 @@
  *    polls for the union of their events. A start from idle costs
  *    uv_poll_start (epoll_ctl DEL, then ADD at the next poll) and a stop one
  *    more DEL: libuv removes an fd from epoll eagerly.
- *  - libuv refuses an fd that epoll refuses (EPERM: regular files,
- *    /dev/null, ...), which loop.h reports ready. So a start on a new fd
- *    number asks poll(2) first: an fd found ready never reaches epoll; its
- *    watcher waits in loop->ready, which an idle handle fires at the next
- *    iteration.
+ *  - libuv aborts when epoll refuses an fd it was given (EPERM: regular
+ *    files, /dev/null, ...). uv_poll_init checks a new fd number, but the
+ *    number may be closed and reused by such a file between two waits. So a
+ *    start on a number that nobody watches asks poll(2) first, unless the
+ *    caller vouches for the fd (GREEN_LOOP_POLLABLE: the runtime does, for
+ *    every socket wait). An fd found ready never reaches epoll: its watcher
+ *    waits in loop->ready, which an idle handle fires at the next iteration.
  *  - A handle's memory must live until uv_close's callback, which runs in a
  *    later iteration, whereas a green_loop_timer lives on a green thread's
  *    stack. So timer handles come from a free list kept by the loop and the
@@ -351,22 +353,27 @@ int green_loop_io_start(green_loop *loop, green_loop_io *io, int fd, int events,
     p->cb = cb;
     p->events = events & (GREEN_LOOP_READ | GREEN_LOOP_WRITE);
     fd_entry *e = (size_t)fd < loop->nfds ? loop->fds[fd] : NULL;
-    if (e == NULL) {
-        /* A new number: it may be a file that epoll refuses. epoll watches
+    if (e == NULL || e->mask == 0) {
+        /* Nobody watches this number: it may be new, or reused since by a
+         * file that epoll refuses, and libuv would abort. epoll watches
          * every fd that poll(2) finds not ready (the others poll(2) reports
          * always ready), and one that is ready needs no epoll. */
-        int ready = poll_now(fd, p->events);
-        if (ready < 0)
-            return ready;
-        if (ready > 0) {
-            p->ready = ready;
-            add_waiter(&loop->ready, p);
-            update_ready(loop);
-            return 0;
+        if (!(events & GREEN_LOOP_POLLABLE)) {
+            int ready = poll_now(fd, p->events);
+            if (ready < 0)
+                return ready;
+            if (ready > 0) {
+                p->ready = ready;
+                add_waiter(&loop->ready, p);
+                update_ready(loop);
+                return 0;
+            }
         }
-        int err = new_entry(loop, fd, &e);
-        if (err != 0)
-            return err;
+        if (e == NULL) {
+            int err = new_entry(loop, fd, &e);
+            if (err != 0)
+                return err;
+        }
     }
     add_waiter(e, p);
     update_entry(e);

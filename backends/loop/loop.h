@@ -43,7 +43,8 @@ const char *green_loop_name(void);
 
 /* ---- one-shot fd waits ---- */
 
-enum { GREEN_LOOP_READ = 1, GREEN_LOOP_WRITE = 2 };
+/* GREEN_LOOP_POLLABLE: see green_loop_io_start. */
+enum { GREEN_LOOP_READ = 1, GREEN_LOOP_WRITE = 2, GREEN_LOOP_POLLABLE = 4 };
 
 #define GREEN_LOOP_WATCHER_SIZE 64
 
@@ -65,9 +66,14 @@ typedef void green_loop_io_cb(green_loop_io *io, int revents);
  * the call. Several watchers may wait on one fd, for the same events or not.
  * fd may be any open fd, and must stay open until the watcher fires or is
  * stopped (libev aborts on a closed one; the runtime checks user-given fds
- * first). An fd that epoll cannot watch (a regular file or directory,
- * /dev/null, /dev/zero: those poll(2) reports always ready) is reported
- * ready for every event asked, at the next green_loop_run. Returns 0,
+ * first); once no watcher waits on it, it may be closed and its number
+ * reused by any kind of file. An fd that epoll cannot watch (a regular file
+ * or directory, /dev/null, /dev/zero: those poll(2) reports always ready)
+ * is reported ready for every event asked, at the next green_loop_run.
+ * GREEN_LOOP_POLLABLE in events is the caller's word that fd is none of
+ * those (a socket, or an fd that poll(2) has just found not ready); it spares
+ * the backend a check of its own (libuv: a poll(2) when no watcher is on the
+ * fd number). Said of an fd that epoll refuses, libuv aborts. Returns 0,
  * -EINVAL (no events, fd < 0), -ENOMEM, or the library's error for this fd as
  * a negative errno (-EBADF: not open). Does not block. */
 int green_loop_io_start(green_loop *loop, green_loop_io *io, int fd, int events, green_loop_io_cb *cb);
