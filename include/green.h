@@ -346,11 +346,11 @@ enum { GREEN_READ = 1, GREEN_WRITE = 2 };
 
 /* Wait until fd is readable and/or writable (events: GREEN_READ|GREEN_WRITE).
  * Returns the ready events (> 0); an error or hang-up on fd counts as ready
- * for everything asked, so that the next call reports it. An fd that epoll
- * cannot watch (a regular file or directory, /dev/null, /dev/zero: poll(2)
- * reports them always ready) is ready at once for everything asked. Or
- * GREEN_EBADF (fd is not open), GREEN_EINVAL, GREEN_ETIMEDOUT,
- * GREEN_ECANCELED, GREEN_EDEADLK. */
+ * for everything asked, also with data still to read, so that the next call
+ * reports it. An fd that epoll cannot watch (a regular file or directory,
+ * /dev/null, /dev/zero: poll(2) reports them always ready) is ready at once
+ * for everything asked. Or GREEN_EBADF (fd is not open), GREEN_EINVAL,
+ * GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK. */
 int green_wait_fd(int fd, int events, double timeout);
 
 /* connect(2): returns 0 once connected, or the connection's error

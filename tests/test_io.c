@@ -348,6 +348,47 @@ static void test_wait_fd_on_reused_fd_number(void)
     run_in_child(reuse_fd_numbers);
 }
 
+typedef struct {
+    int fd;
+    int events;
+    int rc;
+} fd_waiter;
+
+static void *wait_on_fd(void *arg)
+{
+    fd_waiter *w = arg;
+    w->rc = green_wait_fd(w->fd, w->events, 5.0);
+    return NULL;
+}
+
+/* A pipe whose writer closed with data still unread: the hang-up makes the
+ * read end ready for everything asked, whether it came before the call or
+ * while the call waits. */
+static void test_wait_fd_hangup_reports_all(void)
+{
+    const int both = GREEN_READ | GREEN_WRITE;
+    int p[2];
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+    close(p[1]);
+    CU_ASSERT_EQUAL(green_wait_fd(p[0], both, 1.0), both);
+    CU_ASSERT_EQUAL(green_wait_fd(p[0], both, 0), both);
+    close(p[0]);
+
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    fd_waiter w = { .fd = p[0], .events = both, .rc = 99 };
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, wait_on_fd, &w), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);          /* Now it waits in the loop. */
+    CU_ASSERT_EQUAL(w.rc, 99);
+    CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+    close(p[1]);
+    CU_ASSERT_EQUAL(green_join(g, 5.0, NULL), 0);
+    CU_ASSERT_EQUAL(w.rc, both);
+    green_release(g);
+    close(p[0]);
+}
+
 /* Timeouts far beyond what a loop library counts (libuv: 2^64 ms, about
  * 1.8e16 s): each call still waits, until it is killed. */
 enum { WAIT_SLEEP, WAIT_EVENT, WAIT_FD, WAIT_RECV, WAIT_KINDS };
@@ -738,6 +779,7 @@ static CU_TestInfo io_tests[] = {
     { "pipes_and_wait_fd", test_pipes_and_wait_fd },
     { "wait_fd_on_fds_epoll_refuses", test_wait_fd_on_fds_epoll_refuses },
     { "wait_fd_on_reused_fd_number", test_wait_fd_on_reused_fd_number },
+    { "wait_fd_hangup_reports_all", test_wait_fd_hangup_reports_all },
     { "huge_timeouts_wait", test_huge_timeouts_wait },
     { "loopback_echo", test_loopback_echo },
     { "connect_refused", test_connect_refused },

@@ -387,6 +387,47 @@ static void test_io_fd_epoll_refuses_is_ready(void)
     green_loop_free(loop);
 }
 
+/* A hang-up that comes with data still unread (EPOLLIN|EPOLLHUP) counts as
+ * ready for everything asked, not only for reading: whether it happened
+ * before the start or while the watcher waits. */
+static void test_io_hangup_reports_all_asked(void)
+{
+    green_loop *loop = new_loop();
+    const int both = GREEN_LOOP_READ | GREEN_LOOP_WRITE;
+    int p[2];
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+    close(p[1]);
+    CU_ASSERT_EQUAL(fire_once(loop, p[0], both), both);
+    close(p[0]);
+
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    io_rec r = { 0 };
+    CU_ASSERT_EQUAL(green_loop_io_start(loop, &r.io, p[0], both, on_io), 0);
+    CU_ASSERT_EQUAL(green_loop_run(loop, 0), 1);     /* Waiting, watched by the poller. */
+    CU_ASSERT_EQUAL(r.calls, 0);
+    CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+    close(p[1]);
+    RUN_UNTIL(loop, r.calls > 0);
+    CU_ASSERT_EQUAL(r.calls, 1);
+    CU_ASSERT_EQUAL(r.revents, both);
+    close(p[0]);
+    /* A reader and a writer-and-reader on one hung-up socket: each gets
+     * what it asked. */
+    int sv[2];
+    make_pair(sv);
+    io_rec rd = { 0 }, rw = { 0 };
+    CU_ASSERT_EQUAL(green_loop_io_start(loop, &rd.io, sv[0], GREEN_LOOP_READ, on_io), 0);
+    CU_ASSERT_EQUAL(green_loop_io_start(loop, &rw.io, sv[0], both, on_io), 0);
+    CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
+    close(sv[1]);
+    RUN_UNTIL(loop, rd.calls > 0 && rw.calls > 0);
+    CU_ASSERT(rd.calls == 1 && rd.revents == GREEN_LOOP_READ);
+    CU_ASSERT(rw.calls == 1 && rw.revents == both);
+    close(sv[0]);
+    green_loop_free(loop);
+}
+
 /* An fd number first watched as a socket, closed, and reused by files epoll
  * refuses, then by a socket again: each time the answer for what the
  * number is now (libuv keeps one poll handle per number). */
@@ -694,6 +735,7 @@ static CU_TestInfo loop_tests[] = {
     { "io_pollable_word", test_io_pollable_word },
     { "io_bad_arguments", test_io_bad_arguments },
     { "io_fd_epoll_refuses_is_ready", test_io_fd_epoll_refuses_is_ready },
+    { "io_hangup_reports_all_asked", test_io_hangup_reports_all_asked },
     { "io_fd_number_reused", test_io_fd_number_reused },
     { "timer_not_early", test_timer_not_early },
     { "timer_order", test_timer_order },

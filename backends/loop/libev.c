@@ -8,7 +8,8 @@
  * epoll_ctl. Each start re-sets the fd (ev_io_set), which makes libev notice
  * an fd number that was closed and reused in the meantime. libev keeps the
  * fds epoll refuses (EPERM) aside and reports them ready at every iteration,
- * as loop.h asks, so GREEN_LOOP_POLLABLE spares nothing here and is ignored. */
+ * and turns EPOLLHUP and EPOLLERR into both events: loop.h's answers, so
+ * GREEN_LOOP_POLLABLE spares nothing here and is ignored. */
 #include "loop.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* backends/loop/libuv.c: the "libuv" event-loop backend (loop.h): uv_poll_t
  * on our own fds, uv_timer_t, one uv_async_t, uv_run(UV_RUN_ONCE / NOWAIT).
  *
- * Three things of libuv shape this file:
+ * Four things of libuv shape this file:
  *  - libuv allows one uv_poll_t per fd per loop (uv_poll_init fails with
  *    UV_EEXIST otherwise), while the hub may have a reader and a writer
  *    waiting on one socket. So each fd number gets one poll handle, kept for
@@ -16,6 +16,10 @@
  *    caller vouches for the fd (GREEN_LOOP_POLLABLE: the runtime does, for
  *    every socket wait). An fd found ready never reaches epoll: its watcher
  *    waits in loop->ready, which an idle handle fires at the next iteration.
+ *  - libuv reports a hang-up or an error (EPOLLHUP, EPOLLERR) as every event
+ *    asked only when it comes alone: EPOLLIN|EPOLLHUP is "readable". A
+ *    waiter that asked for more than it got asks poll(2) whether it is owed
+ *    the rest (loop.h).
  *  - A handle's memory must live until uv_close's callback, which runs in a
  *    later iteration, whereas a green_loop_timer lives on a green thread's
  *    stack. So timer handles come from a free list kept by the loop and the
@@ -281,6 +285,16 @@ static void fire_chosen(fd_entry *e)
     }
 }
 
+/* Whether a waiter that ready fires asked for more than ready. */
+static int asked_more(const fd_entry *e, int ready)
+{
+    for (const io_priv *p = e->waiters; p != NULL; p = p->next) {
+        if ((p->events & ready) && (p->events & ~ready))
+            return 1;
+    }
+    return 0;
+}
+
 static void on_poll(uv_poll_t *poll, int status, int uv_events)
 {
     fd_entry *e = (fd_entry *)poll;
@@ -294,6 +308,14 @@ static void on_poll(uv_poll_t *poll, int status, int uv_events)
     } else {
         ready = (uv_events & UV_READABLE ? GREEN_LOOP_READ : 0) |
                 (uv_events & UV_WRITABLE ? GREEN_LOOP_WRITE : 0);
+        /* A hang-up with data still to read is only "readable" here. Rare:
+         * the runtime's waiters ask for one event. */
+        int fd;
+        if (asked_more(e, ready) && uv_fileno((uv_handle_t *)poll, &fd) == 0) {
+            int now = poll_now(fd, GREEN_LOOP_READ | GREEN_LOOP_WRITE);
+            if (now > 0)
+                ready |= now;
+        }
     }
     for (io_priv *p = e->waiters; p != NULL; p = p->next)
         p->firing = p->events & ready;

@@ -58,7 +58,8 @@ typedef struct green_loop_io {
 
 /* revents: the GREEN_LOOP_* events that are ready, a subset of those asked
  * for. An error or hang-up condition on the fd reports every event asked for,
- * so that the caller's next system call reports the error itself. */
+ * also when it comes with data still to read, so that the caller's next
+ * system call reports the error itself. */
 typedef void green_loop_io_cb(green_loop_io *io, int revents);
 
 /* Call cb(io, revents) once, when fd becomes ready for any of events
