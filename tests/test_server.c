@@ -626,6 +626,51 @@ static void test_parser_errors(void)
     CU_ASSERT_EQUAL(http_parser_feed(&p, huge, strlen(huge)), HTTP_EHEADTOOBIG);
 }
 
+/* Feed len bytes of text whole, then byte by byte: both must end alike.
+ * Returns the outcome of the whole feed, *p its parser. */
+static int parse_both_ways(const char *text, size_t len, http_parser *p)
+{
+    http_parser_init(p);
+    int whole = http_parser_feed(p, text, len);
+    if (whole == 0)
+        whole = http_parser_eof(p);
+    http_parser q;
+    http_parser_init(&q);
+    int bytes = 0;
+    for (size_t i = 0; i < len && bytes >= 0; i++)
+        bytes = http_parser_feed(&q, text + i, 1);
+    if (bytes == 0)
+        bytes = http_parser_eof(&q);
+    CU_ASSERT_EQUAL(bytes, whole);
+    CU_ASSERT_EQUAL(q.head_len, p->head_len);
+    CU_ASSERT_EQUAL(q.body_bytes, p->body_bytes);
+    return whole;
+}
+
+/* The head ends at its first blank line, whichever line endings it uses,
+ * however the response is cut. "\r\n\r\n" was searched for first, so an
+ * LF-only head whose body held "\r\n\r\n" ran into the body (fed whole, not
+ * fed byte by byte), and "\n\r\n" ended no head at all. The last two were
+ * found by fuzz-http-response (tests/fuzz/corpus/http-response/regress-*). */
+static void test_parser_first_blank_line(void)
+{
+    http_parser p;
+    static const char lf_head[] = "HTTP/1.1 200 OK\nContent-Length: 6\n\nab\r\n\r\n";
+    CU_ASSERT_EQUAL(parse_both_ways(lf_head, sizeof lf_head - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 6);
+    static const char mixed[] = "HTTP/1.1 200 OK\nContent-Length: 2\n\r\nok";
+    CU_ASSERT_EQUAL(parse_both_ways(mixed, sizeof mixed - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 2);
+    static const char crlf_then_lf[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok";
+    CU_ASSERT_EQUAL(parse_both_ways(crlf_then_lf, sizeof crlf_then_lf - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 2);
+    static const char split[] = "ft\n\xb4\x00\n\nos&#i\r\n\r\nze=\x9c\xc1";
+    CU_ASSERT_EQUAL(parse_both_ways(split, sizeof split - 1, &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(p.head_len, 7);
+    CU_ASSERT_EQUAL(parse_both_ways("\n", 1, &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(p.head_len, 1);
+}
+
 static void test_url_parsing(void)
 {
     http_target t;
@@ -699,6 +744,7 @@ static CU_TestInfo server_tests[] = {
 static CU_TestInfo client_tests[] = {
     { "parser_every_split", test_parser_every_split },
     { "parser_errors", test_parser_errors },
+    { "parser_first_blank_line", test_parser_first_blank_line },
     { "url_parsing", test_url_parsing },
     CU_TEST_INFO_NULL,
 };

@@ -175,31 +175,38 @@ static int body_done(const http_parser *p)
     return p->body_bytes == p->content_length;
 }
 
+/* The length of head[0, len) up to and including its first blank line
+ * ("\n" or "\r\n" at the start of a line, whichever ending the lines
+ * before it used), looking only at the '\n's from `from` on; 0 if none. */
+static size_t head_end(const char *head, size_t from, size_t len)
+{
+    for (const char *nl = head + from; (nl = memchr(nl, '\n', (size_t)(head + len - nl))) != NULL; nl++) {
+        size_t i = (size_t)(nl - head);
+        if (i == 0 || head[i - 1] == '\n' || (head[i - 1] == '\r' && (i == 1 || head[i - 2] == '\n')))
+            return i + 1;
+    }
+    return 0;
+}
+
 int http_parser_feed(http_parser *p, const char *data, size_t len)
 {
     if (!p->head_done) {
-        /* Copy into head until the blank line; search from where the last
-         * feed could have left a partial "\r\n\r\n". */
+        /* Copy into head until the blank line. The '\n's of earlier feeds
+         * ended no blank line: look from the first new byte (a blank line
+         * it ends may start in an earlier feed). Not a search for
+         * "\r\n\r\n" before "\n\n": that passes an LF-only head's end. */
         size_t room = sizeof p->head - p->head_len, take = len < room ? len : room;
-        size_t from = p->head_len > 3 ? p->head_len - 3 : 0;
+        size_t from = p->head_len;
         memcpy(p->head + p->head_len, data, take);
         p->head_len += take;
-        const char *blank = memmem(p->head + from, p->head_len - from, "\r\n\r\n", 4);
-        size_t head_end;
-        if (blank != NULL) {
-            head_end = (size_t)(blank - p->head) + 4;
-        } else {
-            /* Tolerate bare "\n\n" too. */
-            blank = memmem(p->head + from, p->head_len - from, "\n\n", 2);
-            if (blank == NULL)
-                return p->head_len == sizeof p->head ? HTTP_EHEADTOOBIG : 0;
-            head_end = (size_t)(blank - p->head) + 2;
-        }
+        size_t end = head_end(p->head, from, p->head_len);
+        if (end == 0)
+            return p->head_len == sizeof p->head ? HTTP_EHEADTOOBIG : 0;
         /* The bytes of this feed past the head are body. */
-        size_t head_here = head_end - (p->head_len - take);
+        size_t head_here = end - (p->head_len - take);
         data += head_here;
         len -= head_here;
-        p->head_len = head_end;
+        p->head_len = end;
         p->head_done = true;
         int err = parse_head(p);
         if (err != 0)

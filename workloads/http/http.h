@@ -57,7 +57,7 @@ int http_target_init(http_target *t, const char *url, long long expect_size, dou
 /* ---- the response parser (exposed for the tests) ---- */
 
 typedef struct http_parser {
-    char head[HTTP_MAX_HEAD];   /* Status line and headers, until the blank line. */
+    char head[HTTP_MAX_HEAD];   /* Status line and headers, to the first blank line (LF or CRLF). */
     size_t head_len;
     bool head_done;
     int status;
