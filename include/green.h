@@ -15,8 +15,11 @@
  *    range, GREEN_EAI_* in (-3100, -3000], so they never collide with an
  *    errno. green_strerror() turns any of them into a message.
  *  - Timeouts: a double, in seconds, as in gevent. A negative timeout
- *    (GREEN_FOREVER) waits without a limit; 0 does not block: the call checks
- *    once and fails with GREEN_ETIMEDOUT if it would have to wait.
+ *    (GREEN_FOREVER), NaN or infinity waits without a limit; 0 does not
+ *    block: the call checks once and fails with GREEN_ETIMEDOUT if it would
+ *    have to wait. A finite timeout longer than the loop can count (libuv:
+ *    2^64 ms) waits the longest it can, which no program outlives. (The
+ *    exception: green_sleep takes NaN as GREEN_EINVAL.)
  *  - Blocking calls: green_join, green_joinall, green_yield, green_sleep,
  *    green_pool_spawn, green_pool_map, green_pool_join, green_event_wait,
  *    green_sem_acquire, green_queue_put, green_queue_get, green_wait_fd,

@@ -27,7 +27,7 @@ static void on_fd_ready(green_loop_io *io, int revents)
  * thread is killed. Returns the ready events or an error. */
 static int wait_ready(green__hub *h, int fd, int events, green__deadline *d)
 {
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     double left = green__time_left(d);
     if (left == 0)
@@ -85,7 +85,7 @@ int green_wait_fd(int fd, int events, double timeout)
     green__hub *h = green__hub_get();
     if (h == NULL || events == 0 || (events & ~(GREEN_READ | GREEN_WRITE)) != 0)
         return GREEN_EINVAL;
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     if (fd < 0)
         return GREEN_EBADF;
@@ -117,7 +117,7 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double
     green__hub *h = green__hub_get();
     if (h == NULL || addr == NULL)
         return GREEN_EINVAL;
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     int err = set_nonblocking(fd);
     if (err != 0)
@@ -151,7 +151,7 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, double timeo
     green__hub *h = green__hub_get();
     if (h == NULL)
         return GREEN_EINVAL;
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     int err = set_nonblocking(fd);
     if (err != 0)
@@ -211,7 +211,7 @@ static ssize_t do_read(int fd, void *buf, size_t len, int flags, double timeout,
     green__hub *h = green__hub_get();
     if (h == NULL || (buf == NULL && len > 0))
         return GREEN_EINVAL;
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     int not_socket = socket_only ? -1 : 0;
     green__deadline d = { .timeout = timeout };
@@ -230,7 +230,7 @@ static ssize_t do_write(int fd, const void *buf, size_t len, int flags, double t
     green__hub *h = green__hub_get();
     if (h == NULL || (buf == NULL && len > 0))
         return GREEN_EINVAL;
-    if (h->current->flags & GREEN__KILLED)
+    if (green__killed(h))
         return GREEN_ECANCELED;
     int not_socket = socket_only ? -1 : 0;
     green__deadline d = { .timeout = timeout };
