@@ -1,0 +1,105 @@
+/* tests/fuzz/fuzz_http_response.c: the cells' HTTP response parser
+ * (workloads/http/http.c) on any bytes, as a whole response.
+ *
+ * A socket may cut a response anywhere, so the input is fed three ways: in
+ * one piece, byte by byte, and in pieces of 0 to 63 bytes chosen from a hash
+ * of the input (so each input has its own cuts and keeps them). All three
+ * must end alike, the head at the response's first blank line, and every
+ * byte past the head counted as body. */
+#include "fuzz.h"
+#include "http/http.h"
+
+#include <string.h>
+
+typedef struct outcome {
+    int r;
+    http_parser p;
+} outcome;
+
+/* Feed [data, data + size) in pieces of the lengths next_len gives, going
+ * on past a complete response (more bytes must make it HTTP_ETOOLONG, as
+ * they do in one piece) until an error, then end of file. */
+static void feed(const uint8_t *data, size_t size, size_t (*next_len)(uint64_t *), uint64_t state, outcome *o)
+{
+    http_parser_init(&o->p);
+    o->r = 0;
+    size_t at = 0;
+    do {
+        size_t n = next_len(&state);
+        if (n > size - at)
+            n = size - at;
+        o->r = http_parser_feed(&o->p, (const char *)data + at, n);
+        at += n;
+    } while (o->r >= 0 && at < size);
+    if (o->r == 0)
+        o->r = http_parser_eof(&o->p);
+}
+
+static size_t all_of_it(uint64_t *state)
+{
+    (void)state;
+    return SIZE_MAX;
+}
+
+static size_t one_byte(uint64_t *state)
+{
+    (void)state;
+    return 1;
+}
+
+static size_t hashed(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (size_t)(*state % 64);
+}
+
+static void check_alike(const outcome *a, const outcome *b)
+{
+    FUZZ_CHECK(a->r == b->r);
+    FUZZ_CHECK(a->p.head_done == b->p.head_done);
+    FUZZ_CHECK(a->p.head_len == b->p.head_len);
+    FUZZ_CHECK(a->p.status == b->p.status);
+    FUZZ_CHECK(a->p.content_length == b->p.content_length);
+    /* Fed in pieces, too much body stops at the piece that went past. */
+    if (a->r == HTTP_ETOOLONG)
+        FUZZ_CHECK(b->p.body_bytes > b->p.content_length);
+    else
+        FUZZ_CHECK(a->p.body_bytes == b->p.body_bytes);
+    FUZZ_CHECK(a->p.server_closes == b->p.server_closes);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint64_t hash = 14695981039346656037ULL;     /* FNV-1a */
+    for (size_t i = 0; i < size; i++)
+        hash = (hash ^ data[i]) * 1099511628211ULL;
+    outcome whole, bytes, pieces;
+    feed(data, size, all_of_it, 0, &whole);
+    feed(data, size, one_byte, 0, &bytes);
+    feed(data, size, hashed, hash | 1, &pieces);
+    check_alike(&whole, &bytes);
+    check_alike(&whole, &pieces);
+
+    const http_parser *p = &whole.p;
+    size_t blank = fuzz_first_blank_line((const char *)data, size);
+    FUZZ_CHECK(whole.r == 1 || whole.r == HTTP_EBADRESPONSE || whole.r == HTTP_ETRUNCATED ||
+               whole.r == HTTP_EHEADTOOBIG || whole.r == HTTP_ECHUNKED || whole.r == HTTP_ETOOLONG);
+    if (whole.r == HTTP_EHEADTOOBIG) {
+        FUZZ_CHECK(!p->head_done && (blank == 0 || blank > HTTP_MAX_HEAD));
+    } else if (p->head_done) {
+        FUZZ_CHECK(p->head_len == blank && blank <= HTTP_MAX_HEAD);
+    } else {
+        FUZZ_CHECK(whole.r == HTTP_ETRUNCATED && blank == 0 && size < HTTP_MAX_HEAD);
+    }
+    if (whole.r == 1 || whole.r == HTTP_ETRUNCATED || whole.r == HTTP_ETOOLONG) {
+        if (p->head_done)
+            FUZZ_CHECK(p->body_bytes == (long long)(size - p->head_len));
+    }
+    if (whole.r == 1 && p->content_length >= 0)
+        FUZZ_CHECK(p->body_bytes == p->content_length);
+    if (p->head_done && whole.r != HTTP_EBADRESPONSE)
+        FUZZ_CHECK(p->status >= 0 && p->status <= 999);
+    return 0;
+}
