@@ -2,6 +2,7 @@
  * pipes and a loopback listener (127.0.0.1 only). Linked once per
  * (context, loop) pair (ctest: io-<ctx>-<loop>). */
 #include "green.h"
+#include "fork_child.h"
 #include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
@@ -248,44 +249,31 @@ static void test_pipes_and_wait_fd(void)
 
 /* ---- green_wait_fd on any fd, and timeouts of any size ---- */
 
-/* In a forked child, where a backend that aborts fails one test and the
- * suite goes on: print what failed and exit 1. */
-#define CHILD_CHECK(cond)                                                          \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
-            _exit(1);                                                              \
-        }                                                                          \
-    } while (0)
+/* Run fn in a child process, on a new OS thread with a hub of its own (the
+ * inherited hub's loop shares its epoll set with this process: the child
+ * leaves it alone). The test passes if the child exits with 0. */
+static void (*child_body)(void);
 
 static void *hub_of_its_own(void *arg)
 {
-    void (*fn)(void) = (void (*)(void))(uintptr_t)arg;
+    (void)arg;
     CHILD_CHECK(green_init(NULL) == 0);
-    fn();
+    child_body();
     CHILD_CHECK(green_fini() == 0);
     return NULL;
 }
 
-/* Run fn in a child process, on a new OS thread with a hub of its own (the
- * inherited hub's loop shares its epoll set with this process: the child
- * leaves it alone). The test passes if the child exits with 0. */
+static void on_a_thread_of_its_own(void)
+{
+    pthread_t th;
+    CHILD_CHECK(pthread_create(&th, NULL, hub_of_its_own, NULL) == 0);
+    CHILD_CHECK(pthread_join(th, NULL) == 0);
+}
+
 static void run_in_child(void (*fn)(void))
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        pthread_t th;
-        CHILD_CHECK(pthread_create(&th, NULL, hub_of_its_own, (void *)(uintptr_t)fn) == 0);
-        CHILD_CHECK(pthread_join(th, NULL) == 0);
-        _exit(0);
-    }
-    int status = 0;
-    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
-    if (WIFSIGNALED(status))
-        fprintf(stderr, "\n    child killed by signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    child_body = fn;
+    CU_ASSERT(fork_child_ok(fork_child(on_a_thread_of_its_own, 60)));
 }
 
 static const int all_asks[] = { GREEN_READ, GREEN_WRITE, GREEN_READ | GREEN_WRITE };

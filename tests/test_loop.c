@@ -1,5 +1,6 @@
 /* tests/test_loop.c: the event-loop contract (backends/loop/loop.h), linked
  * once against every loop backend (ctest: loop-<name>). */
+#include "fork_child.h"
 #include "loop.h"
 
 #include <CUnit/CUnit.h>
@@ -298,31 +299,10 @@ static void test_io_bad_arguments(void)
 
 /* ---- fds epoll cannot watch, hang-ups, reused fd numbers ---- */
 
-/* In a forked child, where a backend that aborts fails one test and the
- * suite goes on: print what failed and exit 1. */
-#define CHILD_CHECK(cond)                                                          \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
-            _exit(1);                                                              \
-        }                                                                          \
-    } while (0)
-
 /* Run fn in a child process; the test passes if it exits with 0. */
 static void run_in_child(void (*fn)(void))
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        fn();
-        _exit(0);
-    }
-    int status = 0;
-    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
-    if (WIFSIGNALED(status))
-        fprintf(stderr, "\n    child killed by signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT(fork_child_ok(fork_child(fn, 60)));
 }
 
 /* Start a watcher on fd for events and run until it fires: its revents,

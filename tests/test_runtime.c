@@ -3,6 +3,7 @@
  * green threads alive at once. Linked once per (context, loop) pair
  * (ctest: runtime-<ctx>-<loop>). */
 #include "green.h"
+#include "fork_child.h"
 #include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
@@ -85,37 +86,6 @@ static void test_calls_before_init(void)
 
 /* ---- in a child process: what would crash or hang the suite ---- */
 
-/* Run body in a forked child and wait at most limit seconds. Returns its
- * wait status, or -1 if it had to be killed (a hang). The child has no hub
- * of the parent's: these tests run in the suite without a fixture. */
-static int in_child(int (*body)(void), double limit)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -2;
-    if (pid == 0)
-        _exit(body());
-    double deadline = green_now() + limit;
-    int status;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0 || green_now() > deadline)
-            break;
-        usleep(2000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-}
-
-static int exited_ok(int status)
-{
-    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /* The smallest stack green.h allows runs a green thread. */
 static void *use_2k_of_stack(void *arg)
 {
@@ -130,37 +100,29 @@ static void *use_2k_of_stack(void *arg)
     return (void *)(intptr_t)(sum + (arg != NULL));
 }
 
-static int smallest_stack_body(void)
+static void smallest_stack_body(void)
 {
     green_options o = { .stack_size = 4096 };
-    if (green_init(&o) != 0)
-        return 10;
+    CHILD_CHECK(green_init(&o) == 0);
     green_stats st;
-    if (green_stats_get(&st) != 0 || st.stack_size != 4096)
-        return 11;
+    CHILD_CHECK(green_stats_get(&st) == 0 && st.stack_size == 4096);
     green_thread *g;
     void *r = NULL;
-    if (green_spawn(&g, use_2k_of_stack, NULL) != 0 || green_join(g, GREEN_FOREVER, &r) != 0)
-        return 12;
+    CHILD_CHECK(green_spawn(&g, use_2k_of_stack, NULL) == 0);
+    CHILD_CHECK(green_join(g, GREEN_FOREVER, &r) == 0);
     long want = 0;
     for (int i = 0; i < 2048; i++)
         want += (char)i;
     green_release(g);
-    if ((intptr_t)r != want)
-        return 13;
-    return green_fini() == 0 ? 0 : 14;
+    CHILD_CHECK((intptr_t)r == want);
+    CHILD_CHECK(green_fini() == 0);
 }
 
 static void test_smallest_stack_runs(void)
 {
     green_options below = { .stack_size = 4095 };
     CU_ASSERT_EQUAL(green_init(&below), GREEN_EINVAL);
-    int status = in_child(smallest_stack_body, 60);
-    CU_ASSERT_TRUE(exited_ok(status));
-    if (!exited_ok(status))
-        fprintf(stderr, "4 KiB stack: child status %d (exit %d, signal %d)\n", status,
-                status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    CU_ASSERT_TRUE(fork_child_ok(fork_child(smallest_stack_body, 60)));
 }
 
 /* Hubs that resolve names and go away, on two OS threads
@@ -185,27 +147,22 @@ static void *hub_churn(void *arg)
     return (void *)cycles;
 }
 
-static int hub_churn_body(void)
+static void hub_churn_body(void)
 {
     double until = green_now() + (RUNNING_ON_VALGRIND ? 2.0 : 3.0);
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
-        if (pthread_create(&t[i], NULL, hub_churn, &until) != 0)
-            return 10;
-    int bad = 0;
+        CHILD_CHECK(pthread_create(&t[i], NULL, hub_churn, &until) == 0);
     for (int i = 0; i < 2; i++) {
-        void *r;
-        pthread_join(t[i], &r);
-        bad |= (intptr_t)r <= 0;
+        void *cycles;
+        CHILD_CHECK(pthread_join(t[i], &cycles) == 0);
+        CHILD_CHECK((intptr_t)cycles > 0);
     }
-    return bad ? 11 : 0;
 }
 
 static void test_hubs_come_and_go_with_dns(void)
 {
-    int status = in_child(hub_churn_body, 60);
-    CU_ASSERT_NOT_EQUAL(status, -1);            /* -1: it hung and was killed. */
-    CU_ASSERT_TRUE(exited_ok(status));
+    CU_ASSERT_TRUE(fork_child_ok(fork_child(hub_churn_body, 60)));   /* A hang is killed: fails. */
 }
 
 /* green_fini kills what killed threads spawn, even a
@@ -228,42 +185,38 @@ static void *spawn_reader_when_killed(void *arg)
     return NULL;
 }
 
-static int fini_spawned_reader_body(void)
+static void fini_spawned_reader_body(void)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || green_init(NULL) != 0)
-        return 10;
+    CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHILD_CHECK(green_init(NULL) == 0);
     reader_fd = sv[0];
-    if (green_spawn(NULL, spawn_reader_when_killed, NULL) != 0 || green_sleep(0.001) != 0)
-        return 11;
-    return green_fini() == 0 ? 0 : 12;
+    CHILD_CHECK(green_spawn(NULL, spawn_reader_when_killed, NULL) == 0);
+    CHILD_CHECK(green_sleep(0.001) == 0);
+    CHILD_CHECK(green_fini() == 0);
 }
 
 static void test_fini_kills_what_the_killed_spawn(void)
 {
-    int status = in_child(fini_spawned_reader_body, 30);
-    CU_ASSERT_NOT_EQUAL(status, -1);            /* -1: green_fini hung. */
-    CU_ASSERT_TRUE(exited_ok(status));
+    CU_ASSERT_TRUE(fork_child_ok(fork_child(fini_spawned_reader_body, 30)));  /* A hung fini fails. */
 }
 
 /* Releasing a handle twice is a programming error that aborts (green.h). */
-static int release_twice_body(void)
+static void release_twice_body(void)
 {
-    if (green_init(NULL) != 0)
-        return 10;
+    CHILD_CHECK(green_init(NULL) == 0);
     green_thread *g;
-    if (green_spawn(&g, nop, NULL) != 0 || green_join(g, GREEN_FOREVER, NULL) != 0)
-        return 11;
+    CHILD_CHECK(green_spawn(&g, nop, NULL) == 0);
+    CHILD_CHECK(green_join(g, GREEN_FOREVER, NULL) == 0);
     green_release(g);
-    if (freopen("/dev/null", "w", stderr) == NULL)   /* The message is expected. */
-        return 12;
+    CHILD_CHECK(freopen("/dev/null", "w", stderr) != NULL);   /* The message is expected. */
     green_release(g);
-    return 13;
+    _exit(3);
 }
 
 static void test_release_twice_aborts(void)
 {
-    int status = in_child(release_twice_body, 30);
+    int status = fork_child(release_twice_body, 30);
     CU_ASSERT_TRUE(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 }
 
