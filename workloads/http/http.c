@@ -1,6 +1,7 @@
 /* workloads/http/http.c: URL, request, response parser and fetch driver of
  * the cells' HTTP/1.1 client (http.h); no system call but through http_io. */
 #include "http.h"
+#include "header.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -106,20 +107,6 @@ void http_parser_init(http_parser *p)
     p->server_closes = false;
 }
 
-/* Does the header line [line, end) name `name` (case-insensitively)? Then
- * *value points at its value, leading blanks skipped. */
-static bool header_is(const char *line, const char *end, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if ((size_t)(end - line) <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return false;
-    const char *v = line + n + 1;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    *value = v;
-    return true;
-}
-
 /* Parse p->head: the status line and the headers that matter. */
 static int parse_head(http_parser *p)
 {
@@ -140,7 +127,7 @@ static int parse_head(http_parser *p)
         if (eol == NULL)
             break;
         const char *stop = eol > line && eol[-1] == '\r' ? eol - 1 : eol, *v;
-        if (header_is(line, stop, "Content-Length", &v)) {
+        if (http_header_is(line, stop, "Content-Length", &v)) {
             long long len = 0;
             if (v == stop)
                 return HTTP_EBADRESPONSE;
@@ -152,10 +139,10 @@ static int parse_head(http_parser *p)
             if (v != stop && *v != ' ' && *v != '\t')
                 return HTTP_EBADRESPONSE;
             p->content_length = len;
-        } else if (header_is(line, stop, "Transfer-Encoding", &v)) {
+        } else if (http_header_is(line, stop, "Transfer-Encoding", &v)) {
             if ((size_t)(stop - v) >= 7 && strncasecmp(v, "chunked", 7) == 0)
                 return HTTP_ECHUNKED;
-        } else if (header_is(line, stop, "Connection", &v)) {
+        } else if (http_header_is(line, stop, "Connection", &v)) {
             if ((size_t)(stop - v) >= 5 && strncasecmp(v, "close", 5) == 0)
                 p->server_closes = true;
             else if ((size_t)(stop - v) >= 10 && strncasecmp(v, "keep-alive", 10) == 0)

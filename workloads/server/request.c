@@ -1,6 +1,8 @@
 /* workloads/server/request.c: greenbench-server's request parser (request.h). */
 #include "server/request.h"
 
+#include "http/header.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -58,19 +60,6 @@ static bool parse_query(const char *q, const char *end, long long *delay_ms, lon
     return true;
 }
 
-/* Does the header line [line, end) name `name`? Then *value is its value. */
-static bool header_is(const char *line, const char *end, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if ((size_t)(end - line) <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return false;
-    const char *v = line + n + 1;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    *value = v;
-    return true;
-}
-
 static bool has_token(const char *v, const char *end, const char *token)
 {
     size_t n = strlen(token);
@@ -113,12 +102,12 @@ void gb_request_parse(const char *in, size_t head_len, gb_request *r)
         if (nl == NULL)
             break;
         const char *le = nl > line && nl[-1] == '\r' ? nl - 1 : nl, *v;
-        if (header_is(line, le, "Connection", &v)) {
+        if (http_header_is(line, le, "Connection", &v)) {
             if (has_token(v, le, "close"))
                 r->keep_alive = false;
             else if (has_token(v, le, "keep-alive"))
                 r->keep_alive = true;
-        } else if (header_is(line, le, "Content-Length", &v)) {
+        } else if (http_header_is(line, le, "Content-Length", &v)) {
             if (!gb_parse_num(v, le, GB_MAX_SIZE, &r->content_length)) {
                 reject(r, 400, "bad Content-Length");
                 return;
