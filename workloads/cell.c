@@ -16,6 +16,17 @@
 #include <sys/resource.h>
 #include <time.h>
 
+static const char *const workload_names[] = {
+#define WORKLOAD(id, name, ...) [WL_##id] = name,
+#include "catalog.def"
+#undef WORKLOAD
+};
+
+const char *workload_name(enum workload_id id)
+{
+    return workload_names[id];
+}
+
 long long cell_now_ns(void)
 {
     struct timespec ts;
@@ -220,6 +231,10 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
 
 static const char *program;
 
+/* --switch (the context-switch backend, not the workload) and --loop. */
+enum { SWITCH, LOOP };
+static const char *const backend_option[2] = { [SWITCH] = "switch", [LOOP] = "loop" };
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -230,8 +245,8 @@ static void usage(FILE *f)
             "hub is one thread, all for threads); the local server takes the last CPU.\n"
             "Workloads in this program:\n",
             program);
-    for (const workload *w = cell_workloads; w->name; w++)
-        fprintf(f, "  %-12s --impl=%-8s %s\n", w->name, w->impl, w->summary);
+    for (const workload *w = cell_workloads; w->run; w++)
+        fprintf(f, "  %-12s --impl=%-8s %s\n", workload_name(w->id), w->impl, w->summary);
 }
 
 /* Parse a non-negative integer option value; the whole string must be a number. */
@@ -279,9 +294,9 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
 #define IS(opt) (len == strlen(opt) && strncmp(name, opt, len) == 0)
         if (IS("impl")) {
             p->impl = value;
-        } else if (IS("switch")) {
+        } else if (IS(backend_option[SWITCH])) {
             p->switch_name = value;
-        } else if (IS("loop")) {
+        } else if (IS(backend_option[LOOP])) {
             p->loop_name = value;
         } else if (IS("url")) {
             p->url = value;
@@ -324,14 +339,14 @@ int main(int argc, char **argv)
     }
     const workload *w;
     int workload_known = 0;
-    for (w = cell_workloads; w->name; w++) {
-        if (strcmp(w->name, p.workload) == 0) {
+    for (w = cell_workloads; w->run; w++) {
+        if (strcmp(workload_name(w->id), p.workload) == 0) {
             workload_known = 1;
             if (strcmp(w->impl, p.impl) == 0)
                 break;
         }
     }
-    if (w->name == NULL) {
+    if (w->run == NULL) {
         if (workload_known)
             cell_fail(&r, "workload '%s' has no --impl=%s variant in %s", p.workload, p.impl, program);
         else
@@ -342,23 +357,22 @@ int main(int argc, char **argv)
     }
     /* A green program measures the backends it was linked with and no other:
      * a --switch or --loop naming another is the caller's mistake. */
-    const char *built[2] = { cell_built_switch(), cell_built_loop() };
-    const char *asked[2] = { p.switch_name, p.loop_name };
+    const char *built[2] = { [SWITCH] = cell_built_switch(), [LOOP] = cell_built_loop() };
+    const char *asked[2] = { [SWITCH] = p.switch_name, [LOOP] = p.loop_name };
     /* Every green workload runs on the pair it was built with; the raw
      * switch, which has no loop, clears loop_used itself. */
-    r.switch_used = built[0];
-    r.loop_used = built[1];
-    static const char *const option[2] = { "switch", "loop" };
+    r.switch_used = built[SWITCH];
+    r.loop_used = built[LOOP];
     for (int i = 0; i < 2; i++) {
         if (asked[i] == NULL)
             continue;
         if (built[i] == NULL) {
             fprintf(stderr, "%s: note: --%s=%s does not apply to --impl=%s; ignored\n",
-                    program, option[i], asked[i], p.impl);
+                    program, backend_option[i], asked[i], p.impl);
         } else if (strcmp(asked[i], built[i]) != 0) {
             cell_fail(&r, "--%s=%s: this program was built with the %s %s backend; run greenbench-cell-%s-%s",
-                      option[i], asked[i], built[i], option[i],
-                      i == 0 ? asked[0] : built[0], i == 1 ? asked[1] : built[1]);
+                      backend_option[i], asked[i], built[i], backend_option[i],
+                      i == SWITCH ? asked[SWITCH] : built[SWITCH], i == LOOP ? asked[LOOP] : built[LOOP]);
             fprintf(stderr, "%s: %s\n", program, r.error);
             write_result(stdout, &p, &r);
             return 2;

@@ -4,6 +4,8 @@
 #ifndef GREEN_CELL_H
 #define GREEN_CELL_H
 
+#include "catalog.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,14 +50,17 @@ typedef struct cell_result {
 typedef int (*workload_fn)(cell_params *p, cell_result *r);
 
 typedef struct workload {
-    const char *name;
-    const char *impl;           /* "green" or "threads". */
+    enum workload_id id;        /* Its row in catalog.def. */
+    const char *impl;           /* "green", "threads" or a peer's name. */
     workload_fn run;
-    const char *summary;        /* One line for --help and `greenbench list`. */
+    const char *summary;        /* One line for --help. */
 } workload;
 
-/* Each cell program defines its table, ending with { NULL }. */
+/* Each cell program defines its table, ending with one whose run is NULL. */
 extern const workload cell_workloads[];
+
+/* The name of a workload, from its catalog row. */
+const char *workload_name(enum workload_id id);
 
 /* The backends a cell program was built with (green_workloads.c), or NULL for
  * both in the thread program (thread_workloads.c). main() refuses a --switch

@@ -21,13 +21,13 @@ static int not_implemented_st(cell_params *p, cell_result *r)
 }
 
 const workload cell_workloads[] = {
-    { "switch", "st", switch_st, "two st threads ping-pong --n round trips through two st_cond_t" },
-    { "yield", "st", yield_st, "two st threads call st_usleep(0) --n times each (ST 1.9 has no yield)" },
-    { "spawn", "st", spawn_st, "--n trivial joinable st threads: st_thread_create, then st_thread_join" },
-    { "spawn-alive", "st", spawn_alive_st, "--n st threads alive and blocked on one st_cond_t: memory per thread" },
-    { "joinall", "st", not_implemented_st, "not implemented by this peer (no HTTP client)" },
-    { "pool", "st", not_implemented_st, "not implemented by this peer (no HTTP client)" },
-    { NULL, NULL, NULL, NULL },
+    { WL_switch, "st", switch_st, "two st threads ping-pong --n round trips through two st_cond_t" },
+    { WL_yield, "st", yield_st, "two st threads call st_usleep(0) --n times each (ST 1.9 has no yield)" },
+    { WL_spawn, "st", spawn_st, "--n trivial joinable st threads: st_thread_create, then st_thread_join" },
+    { WL_spawn_alive, "st", spawn_alive_st, "--n st threads alive and blocked on one st_cond_t: memory per thread" },
+    { WL_joinall, "st", not_implemented_st, "not implemented by this peer (no HTTP client)" },
+    { WL_pool, "st", not_implemented_st, "not implemented by this peer (no HTTP client)" },
+    { .run = NULL },
 };
 
 /* No backends of ours: cell.c notes and ignores --switch and --loop. */
