@@ -176,17 +176,57 @@ enum {
     GB_AX_ALL = GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY | GB_AX_SIZE,
 };
 
+enum gb_preset { GB_PRESET_DEFAULT, GB_PRESET_QUICK, GB_PRESET_FULL, GB_NPRESETS };
+
+/* One preset's values for one workload, per axis; 0-terminated lists. */
+#define GB_PRESET_VALUES 8
+struct gb_preset_values {
+    long n[GB_PRESET_VALUES], concurrency[GB_PRESET_VALUES], delay_ms[GB_PRESET_VALUES],
+        size[GB_PRESET_VALUES];
+    long n_threads[GB_PRESET_VALUES]; /* when set, n of the thread baseline and the peers */
+};
+
+/* What a workload's plot and its report rows show besides time per op. */
+enum gb_metric { GB_METRIC_NS_PER_OP, GB_METRIC_OPS_PER_S, GB_METRIC_RSS_PER_TASK };
+enum gb_chart { GB_CHART_NONE, GB_CHART_BARS, GB_CHART_LINES };
+
+/* A row of the workload catalog (workloads/catalog.def), as the harness
+ * plans, checks and reports it. */
 struct gb_workload {
     const char *name;
     const char *what;      /* one line for `list` and the report */
-    const char *op;        /* what one op is: "switch", "task", "request" */
+    const char *op;        /* the unit of one op, for "ns per <op>" */
     unsigned axes;         /* GB_AX_* it takes */
     bool uses_loop;        /* green variant depends on the loop backend */
-    bool needs_server;     /* joinall, pool: the harness starts greenbench-server */
+    bool needs_server;     /* the harness starts greenbench-server for it */
+    bool per_iteration;    /* ns per op does not depend on n: compared across n */
+    bool threads_cpus_1_2; /* without --cpus, threads run on one CPU and on two */
+    bool peers_cpus_1_all; /* without --cpus, multicore peers run on one CPU and on all */
+    /* The axis (GB_AX_*) whose value counts the sockets, and the tasks, a
+     * cell holds at once (preflight's limits); 0: none. */
+    unsigned sockets, tasks;
+    enum gb_metric metric;
+    struct {
+        enum gb_chart chart;
+        const char *kind;  /* plots/<kind>.gp draws it */
+        const char *title; /* its caption in the report */
+        unsigned x;        /* a line chart's x axis (GB_AX_*) */
+        const char *ideal; /* a line chart's ideal throughput x * 1000 / D, its label */
+    } plot;
+    struct gb_preset_values preset[GB_NPRESETS];
 };
 extern const struct gb_workload gb_workloads[];
 extern const size_t gb_nworkloads;
 const struct gb_workload *gb_workload_find(const char *name);
+
+/* Which workloads gb_workload_names lists. */
+enum gb_pick {
+    GB_PICK_ALL, GB_PICK_SERVER, GB_PICK_NO_SERVER, GB_PICK_NO_LOOP, GB_PICK_PER_ITERATION,
+    GB_PICK_THREADS_CPUS, GB_PICK_AXIS, /* those taking the axis given */
+};
+/* The names of the workloads picked, in catalog order, separated by sep,
+ * the last two by last ("a, b and c"); the caller frees it. */
+char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const char *last);
 
 /* Peers: other systems' programs obeying the cell protocol (built by
  * workloads/peers/). A peer is present when its program exists in the bin
@@ -196,11 +236,11 @@ struct gb_peer {
     const char *program;  /* file name in the bin directory */
     const char *package;  /* Debian package that brings its runtime */
     const char *version_cmd; /* sh -c command whose first output line is the version */
-    const char *workloads;   /* comma list of the workloads it implements; NULL: all */
+    bool http;            /* has an HTTP client: runs the workloads that need the server */
     const char *note;     /* why it may be missing */
     const char *includes; /* what its figures include that ours do not, for the report */
-    bool multicore;       /* schedules over several cores: switch and yield run
-                             on one CPU and on all, like the thread baseline */
+    bool multicore;       /* schedules over several cores: the workloads with
+                             peers_cpus_1_all run on one CPU and on all */
 };
 extern const struct gb_peer gb_peers[];
 extern const size_t gb_npeers; /* at most GB_MAX_PEERS: asserted where gb_peers is */
@@ -233,6 +273,10 @@ void gb_bin_dir(char *out, size_t n);
 struct gb_longs { long v[GB_MAX_LIST]; size_t n; };
 struct gb_names { char v[GB_MAX_LIST][GB_NAME]; size_t n; };
 
+/* The JSON key and CSV column of a cell's context-switch backend: the
+ * backend, not the workload of the same name. */
+#define GB_KEY_SWITCH "switch"
+
 /* One cell: workload x implementation x parameters. -1: not applicable. */
 struct gb_cell {
     char workload[GB_NAME];
@@ -242,6 +286,8 @@ struct gb_cell {
     char key[256];            /* "joinall green asm/libev n=1000 d=10ms size=1024" */
 };
 void gb_cell_init(struct gb_cell *c);
+/* The cell's value on one axis (a GB_AX_* bit), -1 for none. */
+long gb_cell_axis(const struct gb_cell *c, unsigned axis);
 void gb_cell_make_key(struct gb_cell *c);
 /* Append " n=1000 k=10 d=10ms size=1024": the parameters among axes (GB_AX_*)
  * that the cell has. The one spelling of keys, report rows and plot labels. */
@@ -250,15 +296,14 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n); /* "green asm
 void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c);
 /* The cell's columns of summary.csv and compare's CSV (csv.c): the header
  * names and the fields, without a separator before or after. */
-#define GB_CSV_CELL_HEADER "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib"
+#define GB_CSV_CELL_HEADER \
+    "cell,workload,impl," GB_KEY_SWITCH ",loop,n,concurrency,delay_ms,size,cpus,stack_kib"
 void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c);
 int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c);
 /* argv for the cell program (argv[0] = the program path), NULL-terminated;
  * free with gb_argv_free. url may be NULL. */
 char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url);
 void gb_argv_free(char **argv);
-
-enum gb_preset { GB_PRESET_DEFAULT, GB_PRESET_QUICK, GB_PRESET_FULL };
 
 /* Options of `greenbench run`. */
 struct gb_run_opts {
@@ -329,7 +374,7 @@ void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const cha
 char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char *why,
                       size_t whylen);
 
-/* The local HTTP server for joinall and pool. */
+/* The local HTTP server, for the workloads that need one. */
 struct gb_server {
     long delay_ms, size;
     int pid;
@@ -360,8 +405,9 @@ struct gb_preflight {
     size_t n;
     double syscall_ns, fault_ns; /* measured, 0 when unknown */
 };
-/* Read what skews results; needs = the largest n of the joinall/pool cells
- * (for the socket limits) and of the spawn-alive cells (for map counts). */
+/* Read what skews results: max_sockets and max_tasks are the most sockets
+ * and tasks a planned cell holds at once (for the socket limits and the map
+ * count). */
 void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf);
 void gb_preflight_to_json(struct gb_jw *w, const struct gb_preflight *pf);
 void gb_machine_to_json(struct gb_jw *w);

@@ -2,6 +2,7 @@
  * help and `greenbench list`. */
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char main_help[] =
@@ -17,9 +18,16 @@ static const char main_help[] =
     "  report    rebuild summary.csv, plots and reports of a run from its stored files\n"
     "  compare   compare two runs cell by cell (ratio, interval, U test, verdict)\n"
     "  cell      run one measurement and print its JSON line (what `run` runs)\n"
-    "  server    run the local HTTP server of the joinall and pool workloads\n"
+    "  server    run the local HTTP server of the %s workloads\n"
     "\n"
     "Exit status: 0 ok, 1 some cells failed (the report is still written), 2 bad usage.\n";
+
+static void print_main_help(FILE *f)
+{
+    char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
+    fprintf(f, main_help, served);
+    free(served);
+}
 
 static const char list_help[] =
     "usage: greenbench list\n"
@@ -63,13 +71,20 @@ int gb_cmd_list(int argc, char **argv)
         printf("%s %s/%s", i ? "," : "", p.pairs[i].sw, p.pairs[i].loop);
     printf("%s\n", p.npairs ? "" : " none");
     printf("Thread baseline: %s\n", p.threads ? "greenbench-cell-threads" : "missing (greenbench-cell-threads not built)");
-    printf("Local HTTP server: %s\n", p.server ? "greenbench-server" : "missing (greenbench-server not built; joinall and pool will fail)");
+    char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
+    if (p.server)
+        printf("Local HTTP server: greenbench-server\n");
+    else
+        printf("Local HTTP server: missing (greenbench-server not built; %s will fail)\n", served);
+    free(served);
     printf("\nPeers:\n");
     for (size_t i = 0; i < gb_npeers; i++) {
-        if (p.peer_found[i])
-            printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program,
-                   gb_peers[i].workloads ? gb_peers[i].workloads : "all");
-        else
+        if (p.peer_found[i]) {
+            char *wl = gb_peers[i].http ? gb_xstrdup("all")
+                                        : gb_workload_names(GB_PICK_NO_SERVER, 0, ",", ",");
+            printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program, wl);
+            free(wl);
+        } else
             printf("  %-8s missing: %s %s (apt-get install %s, then rebuild)\n", gb_peers[i].name,
                    gb_peers[i].program, gb_peers[i].note, gb_peers[i].package);
     }
@@ -88,15 +103,17 @@ int gb_cmd_list(int argc, char **argv)
             gb_buf_init(&b);
             gb_preset_describe((enum gb_preset)pr, wk->name, &b);
             printf("      %-8s %s%s\n", gb_preset_name((enum gb_preset)pr), gb_buf_str(&b),
-                   strcmp(wk->name, "switch") == 0 ? " (threads: cpus=1,2)" : "");
+                   wk->threads_cpus_1_2 ? " (threads: cpus=1,2)" : "");
             gb_buf_free(&b);
         }
     }
+    char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
     printf("\nPresets: default %ld reps (timeout %.0f s), quick %ld reps (%.0f s; one green pair "
-           "except for switch), full %ld reps (%.0f s)\n",
+           "except for %s), full %ld reps (%.0f s)\n",
            gb_preset_reps(GB_PRESET_DEFAULT), gb_preset_timeout(GB_PRESET_DEFAULT),
            gb_preset_reps(GB_PRESET_QUICK), gb_preset_timeout(GB_PRESET_QUICK),
-           gb_preset_reps(GB_PRESET_FULL), gb_preset_timeout(GB_PRESET_FULL));
+           no_loop, gb_preset_reps(GB_PRESET_FULL), gb_preset_timeout(GB_PRESET_FULL));
+    free(no_loop);
     const char *gp = gb_gnuplot();
     printf("gnuplot: %s\n", gp ? gp : "not found (plots are skipped; Debian: apt-get install gnuplot-nox)");
     return GB_EXIT_OK;
@@ -107,7 +124,7 @@ int gb_main(int argc, char **argv)
     gb_argc = argc;
     gb_argv = argv;
     if (argc < 2) {
-        fputs(main_help, stderr);
+        print_main_help(stderr);
         return GB_EXIT_USAGE;
     }
     const char *cmd = argv[1];
@@ -122,7 +139,7 @@ int gb_main(int argc, char **argv)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(main_help, stdout);
+        print_main_help(stdout);
         return GB_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {

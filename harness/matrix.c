@@ -10,27 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- workloads (DESIGN.md §5) ---- */
+/* ---- workloads: the catalog ---- */
 
 const struct gb_workload gb_workloads[] = {
-    { .name = "switch", .op = "switch", .axes = GB_AX_N,
-      .what = "two contexts ping-pong N times: the raw cost of one switch "
-              "(threads: futex handoff, --cpus=1 on one core, --cpus=2 across two)" },
-    { .name = "yield", .op = "yield", .axes = GB_AX_N, .uses_loop = true,
-      .what = "two green threads yield to each other through the hub N times" },
-    { .name = "spawn", .op = "task", .axes = GB_AX_N, .uses_loop = true,
-      .what = "spawn N trivial tasks and join them all: creation, scheduling, teardown" },
-    { .name = "spawn-alive", .op = "task", .axes = GB_AX_N, .uses_loop = true,
-      .what = "N tasks alive and blocked at once: memory per task (rss_per_task_bytes)" },
-    { .name = "joinall", .op = "request", .axes = GB_AX_N | GB_AX_DELAY | GB_AX_SIZE,
-      .uses_loop = true, .needs_server = true,
-      .what = "N HTTP fetches from the local server (answers after D ms), all at once; "
-              "the server runs on the last CPU, a green cell on the first (its hub is one "
-              "thread), a thread cell on all of them" },
-    { .name = "pool", .op = "request",
-      .axes = GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY | GB_AX_SIZE,
-      .uses_loop = true, .needs_server = true,
-      .what = "the same N fetches through a pool of K: never more than K in flight" },
+#define WORKLOAD(id, wl_name, green, threads, ...) { .name = wl_name, __VA_ARGS__ },
+#include "../workloads/catalog.def"
+#undef WORKLOAD
 };
 const size_t gb_nworkloads = sizeof gb_workloads / sizeof gb_workloads[0];
 
@@ -42,6 +27,39 @@ const struct gb_workload *gb_workload_find(const char *name)
     return NULL;
 }
 
+static bool picked(const struct gb_workload *w, enum gb_pick pick, unsigned axis)
+{
+    switch (pick) {
+    case GB_PICK_ALL: return true;
+    case GB_PICK_SERVER: return w->needs_server;
+    case GB_PICK_NO_SERVER: return !w->needs_server;
+    case GB_PICK_NO_LOOP: return !w->uses_loop;
+    case GB_PICK_PER_ITERATION: return w->per_iteration;
+    case GB_PICK_THREADS_CPUS: return w->threads_cpus_1_2;
+    case GB_PICK_AXIS: return (w->axes & axis) != 0;
+    }
+    return false;
+}
+
+char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const char *last)
+{
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < gb_nworkloads; i++)
+        total += picked(&gb_workloads[i], pick, axis);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < gb_nworkloads; i++) {
+        if (!picked(&gb_workloads[i], pick, axis))
+            continue;
+        if (n++)
+            gb_buf_puts(&b, n == total ? last : sep);
+        gb_buf_puts(&b, gb_workloads[i].name);
+    }
+    char *names = gb_xstrdup(gb_buf_str(&b));
+    gb_buf_free(&b);
+    return names;
+}
+
 /* ---- peers (DESIGN.md §5): other systems' programs that obey the cell
  * protocol with --impl=<name>, built into the bin directory by
  * workloads/peers/ when their dependency is installed. ---- */
@@ -49,20 +67,19 @@ const struct gb_workload *gb_workload_find(const char *name)
 const struct gb_peer gb_peers[] = {
     { .name = "gevent", .program = "greenbench-peer-gevent", .package = "python3-gevent",
       .version_cmd = "/usr/bin/python3 -E -s -c 'import gevent, greenlet, sys; print(\"gevent\", gevent.__version__, \"greenlet\", greenlet.__version__, \"Python\", sys.version.split()[0])'",
-      .workloads = NULL,
+      .http = true,
       .includes = "the CPython interpreter; a 16 KiB frame stack mmap'd and unmapped per greenlet; "
                   "getaddrinfo in gevent's thread pool on every request (urllib), where ours "
                   "resolves the local server once",
       .note = "not built: gevent for the system's Python was not found at configure time" },
     { .name = "go", .program = "greenbench-peer-go", .package = "golang-go",
-      .version_cmd = "go version", .workloads = NULL, .multicore = true,
+      .version_cmd = "go version", .http = true, .multicore = true,
       .includes = "the Go runtime: scheduler, garbage collector and sysmon threads (their CPU "
                   "time is in cpu_ns), net/http's own goroutines per connection; GOMAXPROCS "
                   "equals the CPUs the cell may use",
       .note = "not built: no Go toolchain was found at configure time" },
     { .name = "st", .program = "greenbench-peer-st", .package = "libst-dev",
       .version_cmd = "dpkg-query -W -f='${Version}' libst-dev libst1 2>/dev/null | head -c 40",
-      .workloads = "switch,yield,spawn,spawn-alive",
       .includes = "State Threads' own scheduler only (a classic C coroutine library); its yield "
                   "goes through its sleep queue",
       .note = "not built: State Threads (libst) was not found at configure time" },
@@ -74,18 +91,8 @@ _Static_assert(sizeof gb_peers / sizeof gb_peers[0] <= GB_MAX_PEERS,
 
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
 {
-    if (peer->workloads == NULL)
-        return true;
-    size_t n = strlen(workload);
-    for (const char *p = peer->workloads; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == n && strncmp(p, workload, n) == 0)
-            return true;
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    return false;
+    const struct gb_workload *w = gb_workload_find(workload);
+    return peer->http || (w && !w->needs_server);
 }
 
 const char *const gb_known_switches[] = { "asm", "asm-nofpu", "ucontext", "boost", NULL };
@@ -192,6 +199,17 @@ void gb_cell_init(struct gb_cell *c)
     c->n = c->concurrency = c->delay_ms = c->size = c->cpus = c->stack_kib = -1;
 }
 
+long gb_cell_axis(const struct gb_cell *c, unsigned axis)
+{
+    switch (axis) {
+    case GB_AX_N: return c->n;
+    case GB_AX_CONCURRENCY: return c->concurrency;
+    case GB_AX_DELAY: return c->delay_ms;
+    case GB_AX_SIZE: return c->size;
+    default: return -1;
+    }
+}
+
 void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
 {
     struct gb_buf b;
@@ -255,7 +273,7 @@ void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c)
     gb_jw_str(w, c->workload);
     gb_jw_key(w, "impl");
     gb_jw_str(w, c->impl);
-    jw_opt_str(w, "switch", c->sw);
+    jw_opt_str(w, GB_KEY_SWITCH, c->sw);
     jw_opt_str(w, "loop", c->loop);
     jw_opt_long(w, "n", c->n);
     jw_opt_long(w, "concurrency", c->concurrency);
@@ -274,7 +292,7 @@ int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c)
         return -EINVAL;
     snprintf(c->workload, sizeof c->workload, "%s", wl);
     snprintf(c->impl, sizeof c->impl, "%s", impl);
-    snprintf(c->sw, sizeof c->sw, "%s", gb_json_str(v, "switch", ""));
+    snprintf(c->sw, sizeof c->sw, "%s", gb_json_str(v, GB_KEY_SWITCH, ""));
     snprintf(c->loop, sizeof c->loop, "%s", gb_json_str(v, "loop", ""));
     c->n = (long)gb_json_num(v, "n", -1);
     c->concurrency = (long)gb_json_num(v, "concurrency", -1);
@@ -330,57 +348,9 @@ void gb_argv_free(char **argv)
     free(argv);
 }
 
-/* ---- presets ---- */
-
-/* Per-workload parameter lists of a preset; 0-terminated, -1 = not passed.
- * n_threads, when set, replaces n for the thread baseline and the peers: a
- * thread handoff costs microseconds where a coroutine switch costs
- * nanoseconds, and per-op costs do not depend on n for switch and yield.
- * Sized so that the default matrix takes about 3 minutes on 2 cores and
- * --quick under 1 minute (see results/README.md). */
-struct preset_row {
-    const char *workload;
-    long n[6], conc[6], delay[4], size[4], n_threads[6];
-};
-
-static const struct preset_row preset_default[] = {
-    { "switch", { 200000 }, { -1 }, { -1 }, { -1 }, { 10000 } },
-    { "yield", { 100000 }, { -1 }, { -1 }, { -1 }, { 20000 } },
-    { "spawn", { 100, 1000, 10000 }, { -1 }, { -1 }, { -1 }, { 0 } },
-    { "spawn-alive", { 100, 1000, 10000 }, { -1 }, { -1 }, { -1 }, { 0 } },
-    { "joinall", { 100, 300, 1000 }, { -1 }, { 10 }, { 1024 }, { 0 } },
-    { "pool", { 300 }, { 10, 30, 100, 300 }, { 5 }, { 1024 }, { 0 } },
-};
-static const struct preset_row preset_quick[] = {
-    { "switch", { 50000 }, { -1 }, { -1 }, { -1 }, { 5000 } },
-    { "yield", { 20000 }, { -1 }, { -1 }, { -1 }, { 5000 } },
-    { "spawn", { 100, 1000 }, { -1 }, { -1 }, { -1 }, { 0 } },
-    { "spawn-alive", { 100, 1000 }, { -1 }, { -1 }, { -1 }, { 0 } },
-    { "joinall", { 100, 500 }, { -1 }, { 5 }, { 1024 }, { 0 } },
-    { "pool", { 200 }, { 10, 50 }, { 5 }, { 1024 }, { 0 } },
-};
-static const struct preset_row preset_full[] = {
-    { "switch", { 1000000 }, { -1 }, { -1 }, { -1 }, { 100000 } },
-    { "yield", { 1000000 }, { -1 }, { -1 }, { -1 }, { 100000 } },
-    { "spawn", { 100, 1000, 10000, 100000 }, { -1 }, { -1 }, { -1 }, { 0 } },
-    { "spawn-alive", { 100, 1000, 10000, 100000 }, { -1 }, { -1 }, { -1 }, { 0 } },
-    { "joinall", { 100, 1000, 10000 }, { -1 }, { 10, 100 }, { 1024 }, { 0 } },
-    { "pool", { 2000 }, { 10, 50, 100, 500, 1000 }, { 10 }, { 1024 }, { 0 } },
-};
+/* ---- presets: each workload's are in its catalog row ---- */
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-_Static_assert(COUNT(preset_default) == COUNT(preset_quick) && COUNT(preset_quick) == COUNT(preset_full),
-               "every preset has one row per workload");
-
-static const struct preset_row *preset_find(enum gb_preset p, const char *workload)
-{
-    const struct preset_row *rows = p == GB_PRESET_QUICK ? preset_quick
-                                    : p == GB_PRESET_FULL ? preset_full : preset_default;
-    for (size_t i = 0; i < COUNT(preset_default); i++)
-        if (strcmp(rows[i].workload, workload) == 0)
-            return &rows[i];
-    return NULL;
-}
 
 long gb_preset_reps(enum gb_preset p)
 {
@@ -487,21 +457,21 @@ static void expand_params(struct cell_list *l, const struct gb_workload *w,
                           const struct gb_run_opts *o, const struct gb_cell *base,
                           const struct gb_longs *cpus)
 {
-    const struct preset_row *row = preset_find(o->preset, w->name);
+    const struct gb_preset_values *row = &w->preset[o->preset];
     static const long none[1] = { 0 };
     struct gb_longs ns, ks, ds, ss, stacks;
     bool green = strcmp(base->impl, "green") == 0;
     bool peer = !green && strcmp(base->impl, "threads") != 0;
-    axis_values(&o->n, row && !green && row->n_threads[0] ? row->n_threads : row ? row->n : none, 6, &ns);
+    axis_values(&o->n, !green && row->n_threads[0] ? row->n_threads : row->n, COUNT(row->n), &ns);
     /* Peers start a runtime of their own per process (a Python, a Go
      * scheduler): outside --full they run only the largest n. */
     if (peer && !o->n.n && o->preset != GB_PRESET_FULL && ns.n > 1) {
         ns.v[0] = ns.v[ns.n - 1];
         ns.n = 1;
     }
-    axis_values(&o->concurrency, row ? row->conc : none, 6, &ks);
-    axis_values(&o->delay_ms, row ? row->delay : none, 4, &ds);
-    axis_values(&o->size, row ? row->size : none, 4, &ss);
+    axis_values(&o->concurrency, row->concurrency, COUNT(row->concurrency), &ks);
+    axis_values(&o->delay_ms, row->delay_ms, COUNT(row->delay_ms), &ds);
+    axis_values(&o->size, row->size, COUNT(row->size), &ss);
     axis_values(&o->stack_kib, none, 1, &stacks);
     if (!(w->axes & GB_AX_N))
         ns = (struct gb_longs){ .v = { -1 }, .n = 1 };
@@ -643,9 +613,9 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             gb_cell_init(&base);
             snprintf(base.workload, GB_NAME, "%s", w->name);
             snprintf(base.impl, GB_NAME, "threads");
-            /* The threads switch runs pinned to one core and across two. */
+            /* A thread handoff on one core and across two cost differently. */
             struct gb_longs cpus = *user_cpus;
-            if (!o->cpus.n && strcmp(w->name, "switch") == 0) {
+            if (!o->cpus.n && w->threads_cpus_1_2) {
                 cpus.n = 0;
                 cpus.v[cpus.n++] = 1;
                 if (ncpu >= 2)
@@ -653,10 +623,10 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             }
             expand_params(&list, w, o, &base, &cpus);
         }
-        /* A peer with its own multi-core scheduler (Go) switches on one CPU
+        /* A peer with its own multi-core scheduler (Go) runs on one CPU
          * (GOMAXPROCS=1) and on all of them. */
         struct gb_longs peer_cpus = *user_cpus;
-        if (!o->cpus.n && (strcmp(w->name, "switch") == 0 || strcmp(w->name, "yield") == 0)) {
+        if (!o->cpus.n && w->peers_cpus_1_all) {
             peer_cpus.n = 0;
             peer_cpus.v[peer_cpus.n++] = 1;
             if (ncpu >= 2)
@@ -723,14 +693,15 @@ struct gb_job *gb_schedule(size_t ncells, int reps, uint64_t seed, size_t *njobs
 
 void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *out)
 {
-    const struct preset_row *row = preset_find(p, workload);
     const struct gb_workload *w = gb_workload_find(workload);
-    if (row == NULL || w == NULL)
+    if (w == NULL)
         return;
-    const long *lists[] = { row->n, row->conc, row->delay, row->size };
+    const struct gb_preset_values *row = &w->preset[p];
+    const long *lists[] = { row->n, row->concurrency, row->delay_ms, row->size };
     const char *names[] = { "n", "k", "delay-ms", "size" };
     const unsigned axes[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
-    const size_t max[] = { COUNT(row->n), COUNT(row->conc), COUNT(row->delay), COUNT(row->size) };
+    const size_t max[] = { COUNT(row->n), COUNT(row->concurrency), COUNT(row->delay_ms),
+                           COUNT(row->size) };
     bool first = true;
     for (size_t a = 0; a < 4; a++) {
         if (!(w->axes & axes[a]))

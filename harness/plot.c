@@ -176,26 +176,15 @@ static bool usable(const struct gb_stats *st)
     return st->n > 0 && st->median > 0 && isfinite(st->median);
 }
 
-static long param(const struct gb_cell *c, char which)
+static const struct gb_stats *metric(const struct gb_summary *s, enum gb_metric m)
 {
-    switch (which) {
-    case 'n': return c->n;
-    case 'k': return c->concurrency;
-    case 'd': return c->delay_ms;
-    case 's': return c->size;
-    default: return -1;
-    }
-}
-
-static const struct gb_stats *metric(const struct gb_summary *s, int m)
-{
-    return m == 0 ? &s->ns : m == 1 ? &s->ops_s : &s->rss_task;
+    return m == GB_METRIC_NS_PER_OP ? &s->ns : m == GB_METRIC_OPS_PER_S ? &s->ops_s : &s->rss_task;
 }
 
 /* Line chart: one block per series (+ the parameters that vary but are not on
  * the x axis), rows x, median, ci_low, ci_high. Returns the number of points. */
 static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
-                        const char *workload, char x, int m, struct gb_buf *out,
+                        const char *workload, unsigned x, enum gb_metric m, struct gb_buf *out,
                         struct gb_buf *lts)
 {
     const struct gb_summary **el = gb_xcalloc(rd->nsums + 1, sizeof *el);
@@ -204,19 +193,15 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
         for (size_t i = 0; i < rd->nsums; i++)
             if (strcmp(rd->sums[i].cell.workload, workload) == 0 &&
                 kind_rank(&rd->sums[i].cell) == rank &&
-                usable(metric(&rd->sums[i], m)) && param(&rd->sums[i].cell, x) > 0)
+                usable(metric(&rd->sums[i], m)) && gb_cell_axis(&rd->sums[i].cell, x) > 0)
                 el[nel++] = &rd->sums[i];
-    static const char others[] = "nkds";
-    bool varies[4] = { false };
-    for (size_t p = 0; p < 4; p++)
-        for (size_t i = 1; i < nel; i++)
-            if (param(&el[i]->cell, others[p]) != param(&el[0]->cell, others[p]))
-                varies[p] = true;
     static const unsigned axis[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
     unsigned shown = 0;
     for (size_t p = 0; p < 4; p++)
-        if (varies[p] && others[p] != x)
-            shown |= axis[p];
+        for (size_t i = 1; i < nel; i++)
+            if (axis[p] != x &&
+                gb_cell_axis(&el[i]->cell, axis[p]) != gb_cell_axis(&el[0]->cell, axis[p]))
+                shown |= axis[p];
     char(*labels)[200] = gb_xcalloc(nel + 1, sizeof *labels);
     struct gb_buf lb;
     gb_buf_init(&lb);
@@ -244,14 +229,15 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
             size_t best = nel;
             for (size_t j = i; j < nel; j++)
                 if (!done[j] && strcmp(labels[j], labels[i]) == 0 &&
-                    (best == nel || param(&el[j]->cell, x) < param(&el[best]->cell, x)))
+                    (best == nel ||
+                     gb_cell_axis(&el[j]->cell, x) < gb_cell_axis(&el[best]->cell, x)))
                     best = j;
             if (best == nel)
                 break;
             done[best] = true;
             const struct gb_stats *st = metric(el[best], m);
-            gb_buf_printf(out, "%ld %.6g %.6g %.6g\n", param(&el[best]->cell, x), st->median,
-                          st->ci_low, st->ci_high);
+            gb_buf_printf(out, "%ld %.6g %.6g %.6g\n", gb_cell_axis(&el[best]->cell, x),
+                          st->median, st->ci_low, st->ci_high);
             points++;
         }
     }
@@ -264,8 +250,8 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
 }
 
 /* The ideal line x * 1000 / D for every server delay D of the workload. */
-static void ideal_data(const struct gb_rundata *rd, const char *workload, char x, const char *what,
-                       struct gb_buf *out)
+static void ideal_data(const struct gb_rundata *rd, const char *workload, unsigned x,
+                       const char *what, struct gb_buf *out)
 {
     long delays[GB_MAX_LIST];
     size_t nd = 0;
@@ -282,9 +268,9 @@ static void ideal_data(const struct gb_rundata *rd, const char *workload, char x
             delays[nd++] = c->delay_ms;
         seen = false;
         for (size_t j = 0; j < nx; j++)
-            seen |= xs[j] == param(c, x);
-        if (!seen && param(c, x) > 0 && nx < 256)
-            xs[nx++] = param(c, x);
+            seen |= xs[j] == gb_cell_axis(c, x);
+        if (!seen && gb_cell_axis(c, x) > 0 && nx < 256)
+            xs[nx++] = gb_cell_axis(c, x);
     }
     for (size_t i = 1; i < nx; i++) /* insertion sort */
         for (size_t j = i; j > 0 && xs[j] < xs[j - 1]; j--) {
@@ -303,20 +289,20 @@ static void ideal_data(const struct gb_rundata *rd, const char *workload, char x
         gb_buf_puts(out, "\n");
 }
 
-static size_t switch_data(const struct gb_rundata *rd, struct gb_buf *out)
+/* Bar chart: one bar per implementation, its largest n. */
+static size_t bar_data(const struct gb_rundata *rd, const char *workload, struct gb_buf *out)
 {
     size_t rows = 0;
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
-        if (strcmp(s->cell.workload, "switch") != 0 || !usable(&s->ns))
+        if (strcmp(s->cell.workload, workload) != 0 || !usable(&s->ns))
             continue;
-        /* One bar per implementation: its largest n. */
         bool larger = false;
         char series[200], other[200];
         gb_cell_series(&s->cell, series, sizeof series);
         for (size_t j = 0; j < rd->nsums; j++) {
             const struct gb_summary *t = &rd->sums[j];
-            if (j == i || strcmp(t->cell.workload, "switch") != 0 || !usable(&t->ns))
+            if (j == i || strcmp(t->cell.workload, workload) != 0 || !usable(&t->ns))
                 continue;
             gb_cell_series(&t->cell, other, sizeof other);
             if (strcmp(other, series) == 0 && (t->cell.n > s->cell.n || (t->cell.n == s->cell.n && j < i)))
@@ -347,15 +333,22 @@ static bool same_params(const struct gb_cell *a, const struct gb_cell *b)
            a->size == b->size;
 }
 
-/* The series a cell shows under in the overview: the raw switch has no loop,
- * so "green asm" stands in every "green asm/<loop>" column. */
+/* A green cell of a workload without a loop ("green asm"). */
+static bool green_no_loop(const struct gb_cell *c)
+{
+    const struct gb_workload *w = gb_workload_find(c->workload);
+    return w && !w->uses_loop && strcmp(c->impl, "green") == 0;
+}
+
+/* The series a cell shows under in the overview: a green cell without a
+ * loop ("green asm") stands in every "green asm/<loop>" column. */
 static bool overview_match(const struct gb_cell *c, const char *column)
 {
     char s[200];
     gb_cell_series(c, s, sizeof s);
     if (strcmp(s, column) == 0)
         return true;
-    if (strcmp(c->workload, "switch") != 0 || strcmp(c->impl, "green") != 0)
+    if (!green_no_loop(c))
         return false;
     size_t n = strlen(s);
     return strncmp(column, s, n) == 0 && column[n] == '/';
@@ -373,8 +366,7 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
             const struct gb_summary *sm = &rd->sums[i];
             if (!usable(&sm->ns) || sm->baseline == NULL)
                 continue;
-            if (pass == 0 && strcmp(sm->cell.workload, "switch") == 0 &&
-                strcmp(sm->cell.impl, "green") == 0)
+            if (pass == 0 && green_no_loop(&sm->cell))
                 continue;
             char s[200];
             gb_cell_series(&sm->cell, s, sizeof s);
@@ -399,8 +391,8 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
     bool *has_data = gb_xcalloc(ns, sizeof *has_data);
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const char *wname = gb_workloads[w].name;
-        /* Per-iteration costs (switch, yield) compare across n, as gb_baseline does. */
-        bool any_n = strcmp(wname, "switch") == 0 || strcmp(wname, "yield") == 0;
+        /* Per-iteration costs compare across n, as gb_baseline does. */
+        bool any_n = gb_workloads[w].per_iteration;
         /* Headline parameters: the largest n (then k) with a comparison. */
         const struct gb_cell *head = NULL;
         for (size_t i = 0; i < rd->nsums; i++) {
@@ -485,15 +477,19 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
     return nrows;
 }
 
+/* The first throughput workload with results: each implementation's
+ * requests per second and per CPU-second at its headline parameters. */
 static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, char *label,
                               size_t labellen)
 {
-    static const char *const wls[] = { "joinall", "pool" };
-    for (size_t w = 0; w < 2; w++) {
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const char *wname = gb_workloads[w].name;
+        if (gb_workloads[w].metric != GB_METRIC_OPS_PER_S)
+            continue;
         const struct gb_cell *head = NULL;
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];
-            if (strcmp(s->cell.workload, wls[w]) != 0 || !usable(&s->ops_s) ||
+            if (strcmp(s->cell.workload, wname) != 0 || !usable(&s->ops_s) ||
                 !usable(&s->cpu_ops_s))
                 continue;
             if (head == NULL || headline_better(&s->cell, head))
@@ -505,7 +501,7 @@ static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, c
         size_t rows = 0;
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];
-            if (strcmp(s->cell.workload, wls[w]) != 0 || !same_params(&s->cell, &h) ||
+            if (strcmp(s->cell.workload, wname) != 0 || !same_params(&s->cell, &h) ||
                 !usable(&s->ops_s) || !usable(&s->cpu_ops_s))
                 continue;
             char series[200];
@@ -519,7 +515,7 @@ static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, c
         struct gb_buf params;
         gb_buf_init(&params);
         gb_cell_params(&h, GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY, &params);
-        snprintf(label, labellen, "%s%s", wls[w], gb_buf_str(&params));
+        snprintf(label, labellen, "%s%s", wname, gb_buf_str(&params));
         gb_buf_free(&params);
         return rows;
     }
@@ -614,39 +610,35 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
              (long)gb_json_num(m, "cpus_allowed", 0), gb_json_str(m, "kernel", ""),
              gb_json_str(rd->meta, "start_time", ""));
 
-    const char *kinds[8];
+    /* One chart per workload at most, then the overview and efficiency. */
+    const char **kinds = gb_xcalloc(gb_nworkloads + 2, sizeof *kinds);
     size_t nk = 0;
     struct gb_buf data, extra, lts;
     char label[256];
     struct styles sty;
     styles_init(&sty, rd);
 
-    gb_buf_init(&data);
-    if (switch_data(rd, &data) > 0 &&
-        write_chart(pdir, "switch", subtitle, NULL, NULL, &data, NULL, NULL) == 0)
-        kinds[nk++] = "switch";
-    gb_buf_free(&data);
-
-    static const struct {
-        const char *kind, *workload, *ideal, *ideal_file;
-        char x;
-        int metric;
-    } lines[] = {
-        { "spawn", "spawn", NULL, NULL, 'n', 0 },
-        { "memory", "spawn-alive", NULL, NULL, 'n', 2 },
-        { "joinall", "joinall", "N/D", "joinall_ideal.dat", 'n', 1 },
-        { "pool", "pool", "K/D", "pool_ideal.dat", 'k', 1 },
-    };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    /* Each workload's own chart, in catalog order. */
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const struct gb_workload *wk = &gb_workloads[w];
+        if (wk->plot.chart == GB_CHART_NONE)
+            continue;
         gb_buf_init(&data);
         gb_buf_init(&extra);
         gb_buf_init(&lts);
-        if (lines[i].ideal)
-            ideal_data(rd, lines[i].workload, lines[i].x, lines[i].ideal, &extra);
-        if (line_data(rd, &sty, lines[i].workload, lines[i].x, lines[i].metric, &data, &lts) > 0 &&
-            write_chart(pdir, lines[i].kind, subtitle, NULL, &lts, &data, lines[i].ideal_file,
-                        &extra) == 0)
-            kinds[nk++] = lines[i].kind;
+        char *ideal_file = wk->plot.ideal ? gb_xasprintf("%s_ideal.dat", wk->plot.kind) : NULL;
+        size_t points;
+        if (wk->plot.chart == GB_CHART_BARS) {
+            points = bar_data(rd, wk->name, &data);
+        } else {
+            if (wk->plot.ideal)
+                ideal_data(rd, wk->name, wk->plot.x, wk->plot.ideal, &extra);
+            points = line_data(rd, &sty, wk->name, wk->plot.x, wk->metric, &data, &lts);
+        }
+        if (points > 0 && write_chart(pdir, wk->plot.kind, subtitle, NULL, &lts, &data,
+                                      ideal_file, &extra) == 0)
+            kinds[nk++] = wk->plot.kind;
+        free(ideal_file);
         gb_buf_free(&data);
         gb_buf_free(&extra);
         gb_buf_free(&lts);
@@ -683,6 +675,7 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
             }
         }
     }
+    free(kinds);
     free(pdir);
     return drawn;
 }

@@ -213,8 +213,9 @@ const struct gb_summary *gb_baseline(const struct gb_rundata *rd, const struct g
     const struct gb_cell *c = &s->cell;
     if (strcmp(c->impl, "threads") == 0)
         return NULL;
-    /* switch and yield measure a per-iteration cost: n is how long, not what. */
-    bool any_n = strcmp(c->workload, "switch") == 0 || strcmp(c->workload, "yield") == 0;
+    /* A per-iteration cost: n is how long, not what. */
+    const struct gb_workload *w = gb_workload_find(c->workload);
+    bool any_n = w && w->per_iteration;
     const struct gb_summary *best = NULL;
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *t = &rd->sums[i];
@@ -544,16 +545,6 @@ static void base64(struct gb_buf *b, const unsigned char *p, size_t n)
     }
 }
 
-static const char *const plot_kinds[][2] = {
-    { "overview", "Green threads and peers relative to OS threads" },
-    { "switch", "Context switch cost per backend" },
-    { "spawn", "Spawn + join: cost per task against N" },
-    { "memory", "Memory per live task against N" },
-    { "joinall", "joinall: requests per second against N" },
-    { "pool", "pool: requests per second against K, with the ideal K/D" },
-    { "efficiency", "Throughput and throughput per CPU-second" },
-};
-
 static void figure(struct doc *d, const char *dir, const char *kind, const char *caption)
 {
     char *svg = gb_xasprintf("%s/plots/%s.svg", dir, kind);
@@ -596,7 +587,7 @@ static const char *meta_str(const struct gb_rundata *rd, const char *a, const ch
 
 /* What the local HTTP server said about itself (server.log): where it ran,
  * what it answered, and how late its delayed answers left, so a reader can
- * see that the server was not what limited joinall and pool. */
+ * see that the server was not what limited the workloads that fetch from it. */
 static void server_section(struct doc *d, const struct gb_rundata *rd)
 {
     char *path = gb_xasprintf("%s/server.log", rd->dir), *text = NULL;
@@ -618,8 +609,10 @@ static void server_section(struct doc *d, const struct gb_rundata *rd)
         if (!any) {
             heading(d, 2, "Local HTTP server");
             para_begin(d, NULL);
-            esc(d, "joinall and pool fetched from greenbench-server, run on the last CPU (green "
-                   "cells on the first, thread cells on all). What it said, in order:");
+            char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
+            escf(d, "%s fetched from greenbench-server, run on the last CPU (green cells on the "
+                    "first, thread cells on all). What it said, in order:", served);
+            free(served);
             para_end(d);
             gb_buf_puts(d->b, d->html ? "<ul>\n" : "");
             any = true;
@@ -827,8 +820,11 @@ static void write_doc(const struct gb_rundata *rd, struct doc *d, int plots_draw
         esc(d, "No plots for this run (no results to draw, or plots were turned off).");
         para_end(d);
     }
-    for (size_t k = 0; k < sizeof plot_kinds / sizeof plot_kinds[0]; k++)
-        figure(d, rd->dir, plot_kinds[k][0], plot_kinds[k][1]);
+    figure(d, rd->dir, "overview", "Green threads and peers relative to OS threads");
+    for (size_t w = 0; w < gb_nworkloads; w++)
+        if (gb_workloads[w].plot.chart != GB_CHART_NONE)
+            figure(d, rd->dir, gb_workloads[w].plot.kind, gb_workloads[w].plot.title);
+    figure(d, rd->dir, "efficiency", "Throughput and throughput per CPU-second");
 
     /* Results per workload. */
     heading(d, 2, "Results");
@@ -861,7 +857,7 @@ static void write_doc(const struct gb_rundata *rd, struct doc *d, int plots_draw
         const char *cols[] = { "implementation", "parameters", unit, "95% CI", "cv",
                                "ok/failed", "outliers", "ops/s", "cores", "peak RSS",
                                "memory/task" };
-        bool mem = wname && strcmp(wname, "spawn-alive") == 0;
+        bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK;
         table_begin(d, cols, mem ? 11 : 10);
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];

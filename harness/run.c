@@ -50,15 +50,15 @@ static const char run_help[] =
     "  --full     larger sizes up to N=100000; 10 repetitions; as long as it takes\n"
     "\n"
     "Filters (comma lists; each replaces the preset's values for that axis):\n"
-    "  --workload W     switch, yield, spawn, spawn-alive, joinall, pool\n"
+    "  --workload W     %s\n"
     "  --impl I         green, threads, and the peers present (greenbench list)\n"
     "  --switch S       context-switch backends (asm, asm-nofpu, ucontext, boost)\n"
     "  --loop L         event-loop backends (libev, libuv)\n"
-    "  --n N            iterations (switch, yield) or tasks/requests (others); 10k = 10000\n"
-    "  --concurrency K  pool size (pool)\n"
-    "  --delay-ms D     server answer delay (joinall, pool)\n"
-    "  --size BYTES     response body size (joinall, pool)\n"
-    "  --cpus C         CPUs a cell may use (default: 1 and 2 for the threads switch)\n"
+    "  --n N            iterations (%s) or tasks/requests (others); 10k = 10000\n"
+    "  --concurrency K  pool size (%s)\n"
+    "  --delay-ms D     server answer delay (%s)\n"
+    "  --size BYTES     response body size (%s)\n"
+    "  --cpus C         CPUs a cell may use (default: 1 and 2 for the threads %s)\n"
     "  --stack-kib S    green and thread stack size\n"
     "\n"
     "Other options:\n"
@@ -75,6 +75,22 @@ static const char run_help[] =
     "GREENBENCH_RESULTS_DIR (default: results), GREENBENCH_GNUPLOT (gnuplot program).\n"
     "Exit status: 0 every repetition ran ok, 1 some failed or the run was\n"
     "interrupted (the report is still written), 2 bad usage.\n";
+
+/* The help names the workloads each filter applies to, from the catalog. */
+static void print_run_help(void)
+{
+    char *names[] = {
+        gb_workload_names(GB_PICK_ALL, 0, ", ", ", "),
+        gb_workload_names(GB_PICK_PER_ITERATION, 0, ", ", ", "),
+        gb_workload_names(GB_PICK_AXIS, GB_AX_CONCURRENCY, ", ", ", "),
+        gb_workload_names(GB_PICK_AXIS, GB_AX_DELAY, ", ", ", "),
+        gb_workload_names(GB_PICK_AXIS, GB_AX_SIZE, ", ", ", "),
+        gb_workload_names(GB_PICK_THREADS_CPUS, 0, ", ", " and "),
+    };
+    printf(run_help, names[0], names[1], names[2], names[3], names[4], names[5]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        free(names[i]);
+}
 
 /* ---- the plan ---- */
 
@@ -123,7 +139,7 @@ static void plan_to_json(struct gb_jw *w, const struct plan *pl, const struct gb
         gb_jw_key(w, "filters");
         gb_jw_obj(w);
         const struct gb_names *names[] = { &o->workloads, &o->impls, &o->switches, &o->loops };
-        const char *nn[] = { "workload", "impl", "switch", "loop" };
+        const char *nn[] = { "workload", "impl", GB_KEY_SWITCH, "loop" };
         for (size_t i = 0; i < 4; i++) {
             if (!names[i]->n)
                 continue;
@@ -678,7 +694,7 @@ int gb_cmd_run(int argc, char **argv)
     char err[1024];
     int rc = gb_run_opts_parse(argc, argv, &o, err, sizeof err);
     if (rc == -1) {
-        fputs(run_help, stdout);
+        print_run_help();
         return GB_EXIT_OK;
     }
     if (rc != 0) {
@@ -768,13 +784,13 @@ int gb_cmd_run(int argc, char **argv)
     long max_sockets = 0, max_tasks = 0;
     for (size_t i = 0; i < pl->ncells; i++) {
         const struct gb_cell *c = &pl->cells[i];
-        if (strcmp(c->workload, "joinall") == 0 && c->n > max_sockets)
-            max_sockets = c->n;
-        if (strcmp(c->workload, "pool") == 0 && c->concurrency > max_sockets)
-            max_sockets = c->concurrency;
-        if ((strncmp(c->workload, "spawn", 5) == 0 || strcmp(c->workload, "joinall") == 0) &&
-            c->n > max_tasks)
-            max_tasks = c->n;
+        const struct gb_workload *w = gb_workload_find(c->workload);
+        if (w == NULL)
+            continue;
+        if (gb_cell_axis(c, w->sockets) > max_sockets)
+            max_sockets = gb_cell_axis(c, w->sockets);
+        if (gb_cell_axis(c, w->tasks) > max_tasks)
+            max_tasks = gb_cell_axis(c, w->tasks);
     }
     getrlimit(RLIMIT_NOFILE, &rs.nofile_before);
     gb_preflight(max_sockets, max_tasks, &rs.pf);

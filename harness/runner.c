@@ -549,7 +549,7 @@ static const char cell_help[] =
     "Runs one measurement: execs the cell program for the implementation from the\n"
     "bin directory (greenbench-cell-<switch>-<loop> for green, greenbench-cell-threads\n"
     "for threads), which prints commentary on stderr and one JSON object on its\n"
-    "last stdout line. Green defaults: --switch=asm, --loop=libev (for the switch\n"
+    "last stdout line. Green defaults: --switch=asm, --loop=libev (for the %s\n"
     "workload any loop's program of that switch backend). The bin directory is\n"
     "GREENBENCH_BIN_DIR or the directory of this binary. See `greenbench list`.\n";
 
@@ -568,7 +568,9 @@ static const char *opt_value(int argc, char **argv, const char *name)
 int gb_cmd_cell(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(cell_help, argc < 2 ? stderr : stdout);
+        char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
+        fprintf(argc < 2 ? stderr : stdout, cell_help, no_loop);
+        free(no_loop);
         return argc < 2 ? GB_EXIT_USAGE : GB_EXIT_OK;
     }
     struct gb_cell c;
@@ -619,12 +621,14 @@ int gb_cmd_server(int argc, char **argv)
     char *prog = gb_xasprintf("%s/greenbench-server", bin);
     bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     if (!gb_is_executable(prog)) {
+        char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
         fprintf(help ? stdout : stderr,
                 "usage: greenbench server [--delay-ms D] [--size BYTES]\n\n"
-                "Runs the local HTTP server of the joinall and pool workloads: it listens on\n"
+                "Runs the local HTTP server of the %s workloads: it listens on\n"
                 "127.0.0.1, on a port the kernel picks, prints the port on its first stdout\n"
                 "line, and answers every request after D ms with BYTES bytes.\n"
-                "%s is not built yet.\n", prog);
+                "%s is not built yet.\n", served, prog);
+        free(served);
         free(prog);
         return help ? GB_EXIT_OK : GB_EXIT_FAILED;
     }

@@ -447,7 +447,51 @@ static void test_status_names(void)
     CU_ASSERT_EQUAL(gb_status_parse("exploded"), -1);
 }
 
+/* Every catalog row is one the harness can plan and draw: a unique name,
+ * a chart with a template and an x axis the workload takes, preflight
+ * counts and preset values only on its axes. */
+static void test_catalog(void)
+{
+    CU_ASSERT_TRUE(gb_nworkloads > 0);
+    for (size_t i = 0; i < gb_nworkloads; i++) {
+        const struct gb_workload *w = &gb_workloads[i];
+        CU_ASSERT_PTR_EQUAL(gb_workload_find(w->name), w);
+        CU_ASSERT_PTR_NOT_NULL(w->what);
+        CU_ASSERT_PTR_NOT_NULL(w->op);
+        CU_ASSERT_TRUE((w->axes & GB_AX_N) != 0);
+        CU_ASSERT_EQUAL(w->sockets & ~w->axes, 0);
+        CU_ASSERT_EQUAL(w->tasks & ~w->axes, 0);
+        if (w->plot.chart != GB_CHART_NONE) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.gp", w->plot.kind);
+            char *tmpl = gb_template_load(name);
+            CU_ASSERT_PTR_NOT_NULL(tmpl);
+            free(tmpl);
+            CU_ASSERT_PTR_NOT_NULL(w->plot.title);
+        }
+        if (w->plot.chart == GB_CHART_LINES)
+            CU_ASSERT_TRUE(w->plot.x != 0 && (w->plot.x & ~w->axes) == 0);
+        for (int p = 0; p < GB_NPRESETS; p++) {
+            const struct gb_preset_values *v = &w->preset[p];
+            CU_ASSERT_TRUE(v->n[0] > 0);
+            CU_ASSERT_EQUAL(v->concurrency[0] != 0, (w->axes & GB_AX_CONCURRENCY) != 0);
+            CU_ASSERT_EQUAL(v->delay_ms[0] != 0, (w->axes & GB_AX_DELAY) != 0);
+            CU_ASSERT_EQUAL(v->size[0] != 0, (w->axes & GB_AX_SIZE) != 0);
+        }
+    }
+    char *names = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
+    CU_ASSERT_STRING_EQUAL(names, "joinall and pool");
+    free(names);
+    names = gb_workload_names(GB_PICK_ALL, 0, ", ", " or ");
+    CU_ASSERT_STRING_EQUAL(names, "switch, yield, spawn, spawn-alive, joinall or pool");
+    free(names);
+    names = gb_workload_names(GB_PICK_AXIS, GB_AX_CONCURRENCY, ", ", " and ");
+    CU_ASSERT_STRING_EQUAL(names, "pool");
+    free(names);
+}
+
 static CU_TestInfo matrix_tests[] = {
+    { "catalog", test_catalog },
     { "options_ok", test_options_ok },
     { "options_bad", test_options_bad },
     { "discovery", test_discovery },
