@@ -91,8 +91,8 @@ int gb_cmd_compare(int argc, char **argv)
                   dirs[1], dirs[0], alpha);
     gb_buf_puts(&md, "| cell | A median ns/op | B median ns/op | B/A | 95% interval | p | verdict |\n"
                      "| --- | --- | --- | --- | --- | --- | --- |\n");
-    gb_buf_puts(&cv, GB_CSV_CELL_HEADER ","
-                     "a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
+    gb_csv_cell_header(&cv);
+    gb_buf_puts(&cv, ",a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
                      "ratio_ci_low,ratio_ci_high,ci_level,u,p_value,exact,verdict");
     gb_csv_eol(&cv);
     size_t both = 0, only_a = 0, only_b = 0;

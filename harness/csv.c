@@ -45,6 +45,13 @@ void gb_csv_eol(struct gb_buf *b)
     gb_buf_add(b, "\r\n", 2);
 }
 
+void gb_csv_cell_header(struct gb_buf *b)
+{
+    gb_buf_puts(b, "cell,workload,impl," GB_KEY_SWITCH ",loop");
+    for (int a = 0; a < GB_NAXES; a++)
+        gb_buf_printf(b, ",%s", gb_axes[a].name);
+}
+
 void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c)
 {
     gb_csv_field(b, c->key);
@@ -54,11 +61,10 @@ void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c)
         gb_csv_field(b, strs[k]);
     }
     /* -1 (not applicable) is an empty field. */
-    long longs[] = { c->n, c->concurrency, c->delay_ms, c->size, c->cpus, c->stack_kib };
-    for (size_t k = 0; k < 6; k++) {
+    for (int a = 0; a < GB_NAXES; a++) {
         gb_csv_sep(b);
-        if (longs[k] >= 0)
-            gb_buf_printf(b, "%ld", longs[k]);
+        if (gb_cell_get(c, a) >= 0)
+            gb_buf_printf(b, "%ld", gb_cell_get(c, a));
     }
 }
 

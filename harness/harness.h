@@ -171,18 +171,52 @@ int gb_ratio_ci(const double *a, size_t na, const double *b, size_t nb, double l
 
 /* ---- matrix.c: workloads, implementations, presets, expansion ---- */
 
-enum {
-    GB_AX_N = 1 << 0, GB_AX_CONCURRENCY = 1 << 1, GB_AX_DELAY = 1 << 2, GB_AX_SIZE = 1 << 3,
-    GB_AX_ALL = GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY | GB_AX_SIZE,
+/* Which workloads gb_workload_names lists. */
+enum gb_pick {
+    GB_PICK_NONE, GB_PICK_ALL, GB_PICK_SERVER, GB_PICK_NO_SERVER, GB_PICK_NO_LOOP,
+    GB_PICK_PER_ITERATION, GB_PICK_THREADS_CPUS, GB_PICK_AXIS, /* those taking the axis given */
 };
+
+/* The axes of the matrix (axes.def). */
+enum gb_axis_id {
+#define GB_AXIS(ID, ...) GB_AXIS_##ID,
+#include "axes.def"
+#undef GB_AXIS
+    GB_NAXES
+};
+enum {
+#define GB_AXIS(ID, ...) GB_AX_##ID = 1u << GB_AXIS_##ID,
+#include "axes.def"
+#undef GB_AXIS
+    GB_AX_ALL = (1u << GB_NAXES) - 1,
+    GB_AX_SETUP = 0u
+#define GB_AXIS(ID, field, option, key, unit, label, min, setup, ...) | ((setup) ? GB_AX_##ID : 0u)
+#include "axes.def"
+#undef GB_AXIS
+    ,
+    GB_AX_WORK = GB_AX_ALL & ~GB_AX_SETUP, /* the axes a workload may take */
+};
+/* An axis as axes.def describes it. */
+struct gb_axis {
+    const char *name;     /* its field: the JSON key and CSV column */
+    const char *option, *key, *unit, *label;
+    long min;
+    bool setup;
+    const char *metavar, *help;
+    enum gb_pick pick;
+    /* Where its value is in struct gb_cell, gb_run_opts, gb_preset_values. */
+    size_t cell_off, opts_off, preset_off;
+};
+extern const struct gb_axis gb_axes[GB_NAXES];
 
 enum gb_preset { GB_PRESET_DEFAULT, GB_PRESET_QUICK, GB_PRESET_FULL, GB_NPRESETS };
 
 /* One preset's values for one workload, per axis; 0-terminated lists. */
 #define GB_PRESET_VALUES 8
 struct gb_preset_values {
-    long n[GB_PRESET_VALUES], concurrency[GB_PRESET_VALUES], delay_ms[GB_PRESET_VALUES],
-        size[GB_PRESET_VALUES];
+#define GB_AXIS(ID, field, ...) long field[GB_PRESET_VALUES];
+#include "axes.def"
+#undef GB_AXIS
     long n_threads[GB_PRESET_VALUES]; /* when set, n of the thread baseline and the peers */
 };
 
@@ -196,7 +230,7 @@ struct gb_workload {
     const char *name;
     const char *what;      /* one line for `list` and the report */
     const char *op;        /* the unit of one op, for "ns per <op>" */
-    unsigned axes;         /* GB_AX_* it takes */
+    unsigned axes;         /* GB_AX_* it takes, besides the setup ones every workload takes */
     bool uses_loop;        /* green variant depends on the loop backend */
     bool needs_server;     /* the harness starts greenbench-server for it */
     bool per_iteration;    /* ns per op does not depend on n: compared across n */
@@ -219,11 +253,6 @@ extern const struct gb_workload gb_workloads[];
 extern const size_t gb_nworkloads;
 const struct gb_workload *gb_workload_find(const char *name);
 
-/* Which workloads gb_workload_names lists. */
-enum gb_pick {
-    GB_PICK_ALL, GB_PICK_SERVER, GB_PICK_NO_SERVER, GB_PICK_NO_LOOP, GB_PICK_PER_ITERATION,
-    GB_PICK_THREADS_CPUS, GB_PICK_AXIS, /* those taking the axis given */
-};
 /* The names of the workloads picked, in catalog order, separated by sep,
  * the last two by last ("a, b and c"); the caller frees it. */
 char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const char *last);
@@ -282,22 +311,29 @@ struct gb_cell {
     char workload[GB_NAME];
     char impl[GB_NAME];       /* green, threads or a peer name */
     char sw[GB_NAME], loop[GB_NAME]; /* "" when not applicable */
-    long n, concurrency, delay_ms, size, cpus, stack_kib;
+#define GB_AXIS(ID, field, ...) long field;
+#include "axes.def"
+#undef GB_AXIS
     char key[256];            /* "joinall green asm/libev n=1000 d=10ms size=1024" */
 };
 void gb_cell_init(struct gb_cell *c);
-/* The cell's value on one axis (a GB_AX_* bit), -1 for none. */
-long gb_cell_axis(const struct gb_cell *c, unsigned axis);
+/* The cell's value on axis a, and on the axis of one GB_AX_* bit (-1 for
+ * none, or for bit 0). */
+long gb_cell_get(const struct gb_cell *c, enum gb_axis_id a);
+void gb_cell_set(struct gb_cell *c, enum gb_axis_id a, long v);
+long gb_cell_axis(const struct gb_cell *c, unsigned bit);
+/* Do a and b have the same values on every axis of the mask. */
+bool gb_cell_same(const struct gb_cell *a, const struct gb_cell *b, unsigned axes);
 void gb_cell_make_key(struct gb_cell *c);
 /* Append " n=1000 k=10 d=10ms size=1024": the parameters among axes (GB_AX_*)
- * that the cell has. The one spelling of keys, report rows and plot labels. */
+ * that the cell has, but for the setup ones, which gb_cell_series spells.
+ * The one spelling of keys, report rows and plot labels. */
 void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out);
 void gb_cell_series(const struct gb_cell *c, char *out, size_t n); /* "green asm/libev" */
 void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c);
 /* The cell's columns of summary.csv and compare's CSV (csv.c): the header
  * names and the fields, without a separator before or after. */
-#define GB_CSV_CELL_HEADER \
-    "cell,workload,impl," GB_KEY_SWITCH ",loop,n,concurrency,delay_ms,size,cpus,stack_kib"
+void gb_csv_cell_header(struct gb_buf *b);
 void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c);
 int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c);
 /* argv for the cell program (argv[0] = the program path), NULL-terminated;
@@ -309,7 +345,9 @@ void gb_argv_free(char **argv);
 struct gb_run_opts {
     enum gb_preset preset;
     struct gb_names workloads, impls, switches, loops;
-    struct gb_longs n, concurrency, delay_ms, size, cpus, stack_kib;
+#define GB_AXIS(ID, field, ...) struct gb_longs field; /* empty: the preset's */
+#include "axes.def"
+#undef GB_AXIS
     long reps;            /* -1: the preset's */
     double timeout_s;     /* <= 0: the preset's */
     char out[4096];       /* "" : <results root>/<timestamp> */
@@ -319,6 +357,11 @@ struct gb_run_opts {
     bool no_plots;
     bool dry_run;
 };
+
+/* Axis a's values in a run's options (empty: not given) and in a preset
+ * (0-terminated). */
+const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id a);
+const long *gb_preset_axis(const struct gb_preset_values *p, enum gb_axis_id a);
 
 /* Parse `run` options. Returns 0, GB_EXIT_USAGE with a message in err, or -1
  * when --help was asked for. */

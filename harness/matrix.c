@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ const struct gb_workload *gb_workload_find(const char *name)
 static bool picked(const struct gb_workload *w, enum gb_pick pick, unsigned axis)
 {
     switch (pick) {
+    case GB_PICK_NONE: return false;
     case GB_PICK_ALL: return true;
     case GB_PICK_SERVER: return w->needs_server;
     case GB_PICK_NO_SERVER: return !w->needs_server;
@@ -191,23 +193,69 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
     qsort(p->loops, p->nloops, GB_NAME, cmp_name);
 }
 
+/* ---- axes ---- */
+
+const struct gb_axis gb_axes[GB_NAXES] = {
+#define GB_AXIS(ID, field, option_, key_, unit_, label_, min_, setup_, metavar_, pick_, help_) \
+    [GB_AXIS_##ID] = { .name = #field, .option = option_, .key = key_, .unit = unit_,       \
+                       .label = label_, .min = min_, .setup = setup_, .metavar = metavar_, \
+                       .pick = pick_, .help = help_,                                        \
+                       .cell_off = offsetof(struct gb_cell, field),                         \
+                       .opts_off = offsetof(struct gb_run_opts, field),                     \
+                       .preset_off = offsetof(struct gb_preset_values, field) },
+#include "axes.def"
+#undef GB_AXIS
+};
+
+const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id a)
+{
+    return (const void *)((const char *)o + gb_axes[a].opts_off);
+}
+
+const long *gb_preset_axis(const struct gb_preset_values *p, enum gb_axis_id a)
+{
+    return (const void *)((const char *)p + gb_axes[a].preset_off);
+}
+
 /* ---- cells ---- */
+
+long gb_cell_get(const struct gb_cell *c, enum gb_axis_id a)
+{
+    return *(const long *)((const char *)c + gb_axes[a].cell_off);
+}
+
+void gb_cell_set(struct gb_cell *c, enum gb_axis_id a, long v)
+{
+    *(long *)((char *)c + gb_axes[a].cell_off) = v;
+}
+
+long gb_cell_axis(const struct gb_cell *c, unsigned bit)
+{
+    for (int a = 0; a < GB_NAXES; a++)
+        if (bit == 1u << a)
+            return gb_cell_get(c, a);
+    return -1;
+}
+
+bool gb_cell_same(const struct gb_cell *a, const struct gb_cell *b, unsigned axes)
+{
+    for (int x = 0; x < GB_NAXES; x++)
+        if ((axes & 1u << x) && gb_cell_get(a, x) != gb_cell_get(b, x))
+            return false;
+    return true;
+}
 
 void gb_cell_init(struct gb_cell *c)
 {
     memset(c, 0, sizeof *c);
-    c->n = c->concurrency = c->delay_ms = c->size = c->cpus = c->stack_kib = -1;
+    for (int a = 0; a < GB_NAXES; a++)
+        gb_cell_set(c, a, -1);
 }
 
-long gb_cell_axis(const struct gb_cell *c, unsigned axis)
+/* " d=10ms": one value as keys and labels spell it. */
+static void axis_value(struct gb_buf *b, const struct gb_axis *ax, long v)
 {
-    switch (axis) {
-    case GB_AX_N: return c->n;
-    case GB_AX_CONCURRENCY: return c->concurrency;
-    case GB_AX_DELAY: return c->delay_ms;
-    case GB_AX_SIZE: return c->size;
-    default: return -1;
-    }
+    gb_buf_printf(b, " %s%ld%s", ax->key, v, ax->unit);
 }
 
 void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
@@ -219,24 +267,18 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
         gb_buf_printf(&b, " %s/%s", c->sw, c->loop);
     else if (c->sw[0])
         gb_buf_printf(&b, " %s", c->sw);
-    if (c->cpus >= 0)
-        gb_buf_printf(&b, " cpus=%ld", c->cpus);
-    if (c->stack_kib >= 0)
-        gb_buf_printf(&b, " stack=%ldKiB", c->stack_kib);
+    for (int a = 0; a < GB_NAXES; a++)
+        if (gb_axes[a].setup && gb_cell_get(c, a) >= 0)
+            axis_value(&b, &gb_axes[a], gb_cell_get(c, a));
     snprintf(out, n, "%s", gb_buf_str(&b));
     gb_buf_free(&b);
 }
 
 void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out)
 {
-    if ((axes & GB_AX_N) && c->n >= 0)
-        gb_buf_printf(out, " n=%ld", c->n);
-    if ((axes & GB_AX_CONCURRENCY) && c->concurrency >= 0)
-        gb_buf_printf(out, " k=%ld", c->concurrency);
-    if ((axes & GB_AX_DELAY) && c->delay_ms >= 0)
-        gb_buf_printf(out, " d=%ldms", c->delay_ms);
-    if ((axes & GB_AX_SIZE) && c->size >= 0)
-        gb_buf_printf(out, " size=%ld", c->size);
+    for (int a = 0; a < GB_NAXES; a++)
+        if (!gb_axes[a].setup && (axes & 1u << a) && gb_cell_get(c, a) >= 0)
+            axis_value(out, &gb_axes[a], gb_cell_get(c, a));
 }
 
 void gb_cell_make_key(struct gb_cell *c)
@@ -249,15 +291,6 @@ void gb_cell_make_key(struct gb_cell *c)
     gb_cell_params(c, GB_AX_ALL, &b);
     snprintf(c->key, sizeof c->key, "%s", gb_buf_str(&b));
     gb_buf_free(&b);
-}
-
-static void jw_opt_long(struct gb_jw *w, const char *key, long v)
-{
-    gb_jw_key(w, key);
-    if (v >= 0)
-        gb_jw_int(w, v);
-    else
-        gb_jw_null(w);
 }
 
 static void jw_opt_str(struct gb_jw *w, const char *key, const char *v)
@@ -275,12 +308,13 @@ void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c)
     gb_jw_str(w, c->impl);
     jw_opt_str(w, GB_KEY_SWITCH, c->sw);
     jw_opt_str(w, "loop", c->loop);
-    jw_opt_long(w, "n", c->n);
-    jw_opt_long(w, "concurrency", c->concurrency);
-    jw_opt_long(w, "delay_ms", c->delay_ms);
-    jw_opt_long(w, "size", c->size);
-    jw_opt_long(w, "cpus", c->cpus);
-    jw_opt_long(w, "stack_kib", c->stack_kib);
+    for (int a = 0; a < GB_NAXES; a++) {
+        gb_jw_key(w, gb_axes[a].name);
+        if (gb_cell_get(c, a) >= 0)
+            gb_jw_int(w, gb_cell_get(c, a));
+        else
+            gb_jw_null(w);
+    }
     gb_jw_obj_end(w);
 }
 
@@ -294,12 +328,8 @@ int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c)
     snprintf(c->impl, sizeof c->impl, "%s", impl);
     snprintf(c->sw, sizeof c->sw, "%s", gb_json_str(v, GB_KEY_SWITCH, ""));
     snprintf(c->loop, sizeof c->loop, "%s", gb_json_str(v, "loop", ""));
-    c->n = (long)gb_json_num(v, "n", -1);
-    c->concurrency = (long)gb_json_num(v, "concurrency", -1);
-    c->delay_ms = (long)gb_json_num(v, "delay_ms", -1);
-    c->size = (long)gb_json_num(v, "size", -1);
-    c->cpus = (long)gb_json_num(v, "cpus", -1);
-    c->stack_kib = (long)gb_json_num(v, "stack_kib", -1);
+    for (int a = 0; a < GB_NAXES; a++)
+        gb_cell_set(c, a, (long)gb_json_num(v, gb_axes[a].name, -1));
     gb_cell_make_key(c);
     return 0;
 }
@@ -309,6 +339,12 @@ static void push_arg(char ***argv, size_t *n, char *arg)
     *argv = gb_xrealloc(*argv, (*n + 2) * sizeof **argv);
     (*argv)[(*n)++] = arg;
     (*argv)[*n] = NULL;
+}
+
+static void push_axis(char ***argv, size_t *n, const struct gb_cell *c, int a)
+{
+    if (gb_cell_get(c, a) >= 0)
+        push_arg(argv, n, gb_xasprintf("%s=%ld", gb_axes[a].option, gb_cell_get(c, a)));
 }
 
 char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url)
@@ -322,20 +358,16 @@ char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *ur
         push_arg(&argv, &n, gb_xasprintf("--switch=%s", c->sw));
     if (c->loop[0])
         push_arg(&argv, &n, gb_xasprintf("--loop=%s", c->loop));
-    if (c->n >= 0)
-        push_arg(&argv, &n, gb_xasprintf("--n=%ld", c->n));
-    if (c->concurrency >= 0)
-        push_arg(&argv, &n, gb_xasprintf("--concurrency=%ld", c->concurrency));
-    if (c->delay_ms >= 0)
-        push_arg(&argv, &n, gb_xasprintf("--delay-ms=%ld", c->delay_ms));
-    if (c->size >= 0)
-        push_arg(&argv, &n, gb_xasprintf("--size=%ld", c->size));
+    for (int a = 0; a < GB_NAXES; a++)
+        if (!gb_axes[a].setup)
+            push_axis(&argv, &n, c, a);
     if (url)
         push_arg(&argv, &n, gb_xasprintf("--url=%s", url));
-    if (c->stack_kib >= 0)
-        push_arg(&argv, &n, gb_xasprintf("--stack-kib=%ld", c->stack_kib));
-    if (c->cpus >= 0)
-        push_arg(&argv, &n, gb_xasprintf("--cpus=%ld", c->cpus));
+    /* The setup axes last, the last first: the order every recorded argv
+     * in cells.jsonl has (--stack-kib before --cpus). */
+    for (int a = GB_NAXES - 1; a >= 0; a--)
+        if (gb_axes[a].setup)
+            push_axis(&argv, &n, c, a);
     return argv;
 }
 
@@ -348,9 +380,7 @@ void gb_argv_free(char **argv)
     free(argv);
 }
 
-/* ---- presets: each workload's are in its catalog row ---- */
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* ---- presets: their values per workload are in its catalog row ---- */
 
 long gb_preset_reps(enum gb_preset p)
 {
@@ -421,21 +451,6 @@ static int check_backends(const char *opt, const struct gb_names *given, char bu
     return 0;
 }
 
-/* Values of one axis for one workload: the user's list, else the preset's. */
-static void axis_values(const struct gb_longs *user, const long *preset, size_t max,
-                        struct gb_longs *out)
-{
-    out->n = 0;
-    if (user->n) {
-        *out = *user;
-        return;
-    }
-    for (size_t i = 0; i < max && preset[i] != 0; i++)
-        out->v[out->n++] = preset[i];
-    if (out->n == 0)
-        out->v[out->n++] = -1;
-}
-
 struct cell_list {
     struct gb_cell *v;
     size_t n, cap;
@@ -452,50 +467,76 @@ static void add_cell(struct cell_list *l, const struct gb_cell *c)
     l->n++;
 }
 
-/* Expand one (workload, implementation variant) over the parameter axes. */
-static void expand_params(struct cell_list *l, const struct gb_workload *w,
-                          const struct gb_run_opts *o, const struct gb_cell *base,
-                          const struct gb_longs *cpus)
+/* What an implementation changes in a cell's values. */
+enum impl_kind { IMPL_GREEN, IMPL_THREADS, IMPL_PEER, IMPL_MULTICORE_PEER };
+
+struct expansion {
+    const struct gb_run_opts *o;
+    long ncpu;
+    struct cell_list list;
+};
+
+/* The values of axis a for one workload and implementation: the user's list,
+ * else the preset's, else the implementation's own; [-1] where the workload
+ * does not take the axis or nothing gives it a value. */
+static void axis_values(const struct expansion *x, const struct gb_workload *w,
+                        enum impl_kind impl, int a, struct gb_longs *out)
 {
-    const struct gb_preset_values *row = &w->preset[o->preset];
-    static const long none[1] = { 0 };
-    struct gb_longs ns, ks, ds, ss, stacks;
-    bool green = strcmp(base->impl, "green") == 0;
-    bool peer = !green && strcmp(base->impl, "threads") != 0;
-    axis_values(&o->n, !green && row->n_threads[0] ? row->n_threads : row->n, COUNT(row->n), &ns);
+    const struct gb_longs *user = gb_opts_axis(x->o, a);
+    const struct gb_preset_values *pv = &w->preset[x->o->preset];
+    const long *preset = gb_preset_axis(pv, a);
+    out->n = 0;
+    if (gb_axes[a].setup || (w->axes & 1u << a)) {
+        if (user->n) {
+            *out = *user;
+            return;
+        }
+        if (a == GB_AXIS_N && impl != IMPL_GREEN && pv->n_threads[0])
+            preset = pv->n_threads;
+        for (size_t i = 0; i < GB_PRESET_VALUES && preset[i] != 0; i++)
+            out->v[out->n++] = preset[i];
+    }
     /* Peers start a runtime of their own per process (a Python, a Go
      * scheduler): outside --full they run only the largest n. */
-    if (peer && !o->n.n && o->preset != GB_PRESET_FULL && ns.n > 1) {
-        ns.v[0] = ns.v[ns.n - 1];
-        ns.n = 1;
+    bool peer = impl == IMPL_PEER || impl == IMPL_MULTICORE_PEER;
+    if (a == GB_AXIS_N && peer && x->o->preset != GB_PRESET_FULL && out->n > 1) {
+        out->v[0] = out->v[out->n - 1];
+        out->n = 1;
     }
-    axis_values(&o->concurrency, row->concurrency, COUNT(row->concurrency), &ks);
-    axis_values(&o->delay_ms, row->delay_ms, COUNT(row->delay_ms), &ds);
-    axis_values(&o->size, row->size, COUNT(row->size), &ss);
-    axis_values(&o->stack_kib, none, 1, &stacks);
-    if (!(w->axes & GB_AX_N))
-        ns = (struct gb_longs){ .v = { -1 }, .n = 1 };
-    if (!(w->axes & GB_AX_CONCURRENCY))
-        ks = (struct gb_longs){ .v = { -1 }, .n = 1 };
-    if (!(w->axes & GB_AX_DELAY))
-        ds = (struct gb_longs){ .v = { -1 }, .n = 1 };
-    if (!(w->axes & GB_AX_SIZE))
-        ss = (struct gb_longs){ .v = { -1 }, .n = 1 };
-    for (size_t a = 0; a < ns.n; a++)
-        for (size_t b = 0; b < ks.n; b++)
-            for (size_t d = 0; d < ds.n; d++)
-                for (size_t s = 0; s < ss.n; s++)
-                    for (size_t c = 0; c < cpus->n; c++)
-                        for (size_t t = 0; t < stacks.n; t++) {
-                            struct gb_cell cell = *base;
-                            cell.n = ns.v[a];
-                            cell.concurrency = ks.v[b];
-                            cell.delay_ms = ds.v[d];
-                            cell.size = ss.v[s];
-                            cell.cpus = cpus->v[c];
-                            cell.stack_kib = stacks.v[t];
-                            add_cell(l, &cell);
-                        }
+    /* A thread handoff on one core and across two cost differently; a peer
+     * with its own multi-core scheduler (Go) runs on one CPU (GOMAXPROCS=1)
+     * and on all of them. */
+    bool sweep_2 = impl == IMPL_THREADS && w->threads_cpus_1_2;
+    bool sweep_all = impl == IMPL_MULTICORE_PEER && w->peers_cpus_1_all;
+    if (a == GB_AXIS_CPUS && out->n == 0 && (sweep_2 || sweep_all)) {
+        out->v[out->n++] = 1;
+        if (x->ncpu >= 2)
+            out->v[out->n++] = sweep_2 ? 2 : x->ncpu;
+    }
+    if (out->n == 0)
+        out->v[out->n++] = -1;
+}
+
+/* Expand one (workload, implementation variant) over every axis, the last
+ * axis varying fastest. */
+static void expand_params(struct expansion *x, const struct gb_workload *w,
+                          const struct gb_cell *base, enum impl_kind impl)
+{
+    struct gb_longs values[GB_NAXES];
+    size_t at[GB_NAXES] = { 0 };
+    for (int a = 0; a < GB_NAXES; a++)
+        axis_values(x, w, impl, a, &values[a]);
+    for (;;) {
+        struct gb_cell cell = *base;
+        for (int a = 0; a < GB_NAXES; a++)
+            gb_cell_set(&cell, a, values[a].v[at[a]]);
+        add_cell(&x->list, &cell);
+        int a = GB_NAXES - 1;
+        while (a >= 0 && ++at[a] == values[a].n)
+            at[a--] = 0;
+        if (a < 0)
+            break;
+    }
 }
 
 int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
@@ -583,14 +624,11 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             if (!o->loops.n || names_has(&o->loops, p->pairs[i].loop))
                 add_distinct(sws, &nsws, p->pairs[i].sw);
 
-    long ncpu = gb_allowed_cpus();
-    struct cell_list list = { 0 };
+    struct expansion x = { .o = o, .ncpu = gb_allowed_cpus() };
     for (size_t wi = 0; wi < gb_nworkloads; wi++) {
         const struct gb_workload *w = &gb_workloads[wi];
         if (o->workloads.n && !names_has(&o->workloads, w->name))
             continue;
-        struct gb_longs cpus_none = { .v = { -1 }, .n = 1 };
-        const struct gb_longs *user_cpus = o->cpus.n ? &o->cpus : &cpus_none;
         struct gb_cell base;
         if (want_green) {
             gb_cell_init(&base);
@@ -599,13 +637,13 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             if (!w->uses_loop) {
                 for (size_t i = 0; i < nsws; i++) {
                     snprintf(base.sw, GB_NAME, "%s", sws[i]);
-                    expand_params(&list, w, o, &base, user_cpus);
+                    expand_params(&x, w, &base, IMPL_GREEN);
                 }
             } else {
                 for (size_t i = 0; i < npairs; i++) {
                     snprintf(base.sw, GB_NAME, "%s", p->pairs[pairs[i]].sw);
                     snprintf(base.loop, GB_NAME, "%s", p->pairs[pairs[i]].loop);
-                    expand_params(&list, w, o, &base, user_cpus);
+                    expand_params(&x, w, &base, IMPL_GREEN);
                 }
             }
         }
@@ -613,24 +651,7 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             gb_cell_init(&base);
             snprintf(base.workload, GB_NAME, "%s", w->name);
             snprintf(base.impl, GB_NAME, "threads");
-            /* A thread handoff on one core and across two cost differently. */
-            struct gb_longs cpus = *user_cpus;
-            if (!o->cpus.n && w->threads_cpus_1_2) {
-                cpus.n = 0;
-                cpus.v[cpus.n++] = 1;
-                if (ncpu >= 2)
-                    cpus.v[cpus.n++] = 2;
-            }
-            expand_params(&list, w, o, &base, &cpus);
-        }
-        /* A peer with its own multi-core scheduler (Go) runs on one CPU
-         * (GOMAXPROCS=1) and on all of them. */
-        struct gb_longs peer_cpus = *user_cpus;
-        if (!o->cpus.n && w->peers_cpus_1_all) {
-            peer_cpus.n = 0;
-            peer_cpus.v[peer_cpus.n++] = 1;
-            if (ncpu >= 2)
-                peer_cpus.v[peer_cpus.n++] = ncpu;
+            expand_params(&x, w, &base, IMPL_THREADS);
         }
         for (size_t i = 0; i < gb_npeers; i++) {
             if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
@@ -639,16 +660,16 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
             gb_cell_init(&base);
             snprintf(base.workload, GB_NAME, "%s", w->name);
             snprintf(base.impl, GB_NAME, "%s", gb_peers[i].name);
-            expand_params(&list, w, o, &base, gb_peers[i].multicore ? &peer_cpus : user_cpus);
+            expand_params(&x, w, &base, gb_peers[i].multicore ? IMPL_MULTICORE_PEER : IMPL_PEER);
         }
     }
-    if (list.n == 0) {
+    if (x.list.n == 0) {
         snprintf(err, errlen, "the filters select no cell (no cell programs in %s?)", p->bin_dir);
-        free(list.v);
+        free(x.list.v);
         return GB_EXIT_USAGE;
     }
-    *cells = list.v;
-    *ncells = list.n;
+    *cells = x.list.v;
+    *ncells = x.list.n;
     return 0;
 }
 
@@ -696,21 +717,17 @@ void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *o
     const struct gb_workload *w = gb_workload_find(workload);
     if (w == NULL)
         return;
-    const struct gb_preset_values *row = &w->preset[p];
-    const long *lists[] = { row->n, row->concurrency, row->delay_ms, row->size };
-    const char *names[] = { "n", "k", "delay-ms", "size" };
-    const unsigned axes[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
-    const size_t max[] = { COUNT(row->n), COUNT(row->concurrency), COUNT(row->delay_ms),
-                           COUNT(row->size) };
+    const struct gb_preset_values *pv = &w->preset[p];
     bool first = true;
-    for (size_t a = 0; a < 4; a++) {
-        if (!(w->axes & axes[a]))
+    for (int a = 0; a < GB_NAXES; a++) {
+        if (gb_axes[a].setup || !(w->axes & 1u << a))
             continue;
-        gb_buf_printf(out, "%s%s=", first ? "" : " ", names[a]);
+        const long *v = gb_preset_axis(pv, a);
+        gb_buf_printf(out, "%s%s=", first ? "" : " ", gb_axes[a].label);
         first = false;
-        for (size_t i = 0; i < max[a] && lists[a][i] > 0; i++)
-            gb_buf_printf(out, "%s%ld", i ? "," : "", lists[a][i]);
-        if (axes[a] == GB_AX_N && row->n_threads[0] > 0)
-            gb_buf_printf(out, " (threads and peers: %ld)", row->n_threads[0]);
+        for (size_t i = 0; i < GB_PRESET_VALUES && v[i] > 0; i++)
+            gb_buf_printf(out, "%s%ld", i ? "," : "", v[i]);
+        if (a == GB_AXIS_N && pv->n_threads[0] > 0)
+            gb_buf_printf(out, " (threads and peers: %ld)", pv->n_threads[0]);
     }
 }

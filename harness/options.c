@@ -126,11 +126,19 @@ static int parse_seconds(const char *opt, const char *s, double *out, char *err,
     return 0;
 }
 
+/* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
-    "--workload", "--impl", "--switch", "--loop", "--n", "--concurrency", "--delay-ms",
-    "--size", "--cpus", "--stack-kib", "--reps", "--timeout", "--out", "--seed", "--resume",
-    NULL,
+    "--workload", "--impl", "--switch", "--loop", "--reps", "--timeout", "--out", "--seed",
+    "--resume", NULL,
 };
+
+static int axis_of_option(const char *name)
+{
+    for (int a = 0; a < GB_NAXES; a++)
+        if (strcmp(gb_axes[a].option, name) == 0)
+            return a;
+    return -1;
+}
 
 int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, size_t errlen)
 {
@@ -171,7 +179,8 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         } else {
             snprintf(name, sizeof name, "%s", a);
         }
-        bool known = false;
+        int axis = axis_of_option(name);
+        bool known = axis >= 0;
         for (const char *const *k = run_value_opts; *k; k++)
             known |= strcmp(*k, name) == 0;
         if (!known) {
@@ -186,7 +195,11 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
             value = argv[++i];
         }
         int rc = 0;
-        if (strcmp(name, "--workload") == 0) {
+        if (axis >= 0) {
+            struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
+            rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
+            matrix_opts = true;
+        } else if (strcmp(name, "--workload") == 0) {
             rc = gb_parse_names(name, value, &o->workloads, err, errlen);
             for (size_t j = 0; rc == 0 && j < o->workloads.n; j++) {
                 if (gb_workload_find(o->workloads.v[j]))
@@ -209,24 +222,6 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
             matrix_opts = true;
         } else if (strcmp(name, "--loop") == 0) {
             rc = gb_parse_names(name, value, &o->loops, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--n") == 0) {
-            rc = gb_parse_longs(name, value, 1, &o->n, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--concurrency") == 0) {
-            rc = gb_parse_longs(name, value, 1, &o->concurrency, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--delay-ms") == 0) {
-            rc = gb_parse_longs(name, value, 0, &o->delay_ms, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--size") == 0) {
-            rc = gb_parse_longs(name, value, 0, &o->size, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--cpus") == 0) {
-            rc = gb_parse_longs(name, value, 1, &o->cpus, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--stack-kib") == 0) {
-            rc = gb_parse_longs(name, value, 4, &o->stack_kib, err, errlen);
             matrix_opts = true;
         } else if (strcmp(name, "--reps") == 0) {
             long v = 0;

@@ -195,13 +195,13 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
                 kind_rank(&rd->sums[i].cell) == rank &&
                 usable(metric(&rd->sums[i], m)) && gb_cell_axis(&rd->sums[i].cell, x) > 0)
                 el[nel++] = &rd->sums[i];
-    static const unsigned axis[] = { GB_AX_N, GB_AX_CONCURRENCY, GB_AX_DELAY, GB_AX_SIZE };
+    /* The labels show the other work axes that vary. */
     unsigned shown = 0;
-    for (size_t p = 0; p < 4; p++)
-        for (size_t i = 1; i < nel; i++)
-            if (axis[p] != x &&
-                gb_cell_axis(&el[i]->cell, axis[p]) != gb_cell_axis(&el[0]->cell, axis[p]))
-                shown |= axis[p];
+    for (size_t i = 1; i < nel; i++)
+        for (int a = 0; a < GB_NAXES; a++)
+            if (gb_cell_get(&el[i]->cell, a) != gb_cell_get(&el[0]->cell, a))
+                shown |= 1u << a;
+    shown &= GB_AX_WORK & ~x;
     char(*labels)[200] = gb_xcalloc(nel + 1, sizeof *labels);
     struct gb_buf lb;
     gb_buf_init(&lb);
@@ -327,12 +327,6 @@ static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
     return a->concurrency > b->concurrency;
 }
 
-static bool same_params(const struct gb_cell *a, const struct gb_cell *b)
-{
-    return a->n == b->n && a->concurrency == b->concurrency && a->delay_ms == b->delay_ms &&
-           a->size == b->size;
-}
-
 /* A green cell of a workload without a loop ("green asm"). */
 static bool green_no_loop(const struct gb_cell *c)
 {
@@ -417,7 +411,7 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
             for (size_t i = 0; i < rd->nsums; i++) {
                 const struct gb_summary *sm = &rd->sums[i];
                 if (strcmp(sm->cell.workload, wname) != 0 || !overview_match(&sm->cell, series[j]) ||
-                    (!any_n && !same_params(&sm->cell, head)) || !usable(&sm->ns) ||
+                    (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK)) || !usable(&sm->ns) ||
                     !sm->ratio_ok)
                     continue;
                 est = sm->ratio;
@@ -501,7 +495,7 @@ static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, c
         size_t rows = 0;
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];
-            if (strcmp(s->cell.workload, wname) != 0 || !same_params(&s->cell, &h) ||
+            if (strcmp(s->cell.workload, wname) != 0 || !gb_cell_same(&s->cell, &h, GB_AX_WORK) ||
                 !usable(&s->ops_s) || !usable(&s->cpu_ops_s))
                 continue;
             char series[200];

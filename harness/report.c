@@ -221,8 +221,8 @@ const struct gb_summary *gb_baseline(const struct gb_rundata *rd, const struct g
         const struct gb_summary *t = &rd->sums[i];
         const struct gb_cell *b = &t->cell;
         if (strcmp(b->impl, "threads") != 0 || strcmp(b->workload, c->workload) != 0 ||
-            (b->n != c->n && !any_n) || b->concurrency != c->concurrency ||
-            b->delay_ms != c->delay_ms || b->size != c->size || b->stack_kib != c->stack_kib ||
+            /* baseline_better picks among the CPU counts */
+            !gb_cell_same(b, c, GB_AX_ALL & ~GB_AX_CPUS & ~(any_n ? GB_AX_N : 0u)) ||
             t->ns.n == 0)
             continue;
         if (best == NULL || baseline_better(c, b, &best->cell))
@@ -272,8 +272,8 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
 {
     struct gb_buf b;
     gb_buf_init(&b);
-    gb_buf_puts(&b, GB_CSV_CELL_HEADER ","
-                    "reps,reps_ok,reps_failed,failed,crashed,timeout,garbled,"
+    gb_csv_cell_header(&b);
+    gb_buf_puts(&b, ",reps,reps_ok,reps_failed,failed,crashed,timeout,garbled,"
                     "median_ns_per_op,mean_ns_per_op,stddev_ns_per_op,cv,min_ns_per_op,"
                     "max_ns_per_op,ci_low_ns_per_op,ci_high_ns_per_op,ci_level,"
                     "outliers_mild,outliers_severe,"

@@ -31,7 +31,8 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static const char run_help[] =
+/* run --help: the head, a line per axis, the tail. */
+static const char run_help_head[] =
     "usage: greenbench run [--quick | --full] [FILTERS] [--reps N] [--timeout S]\n"
     "                      [--out DIR] [--seed N] [--no-plots] [--dry-run]\n"
     "       greenbench run --resume DIR\n"
@@ -53,13 +54,8 @@ static const char run_help[] =
     "  --workload W     %s\n"
     "  --impl I         green, threads, and the peers present (greenbench list)\n"
     "  --switch S       context-switch backends (asm, asm-nofpu, ucontext, boost)\n"
-    "  --loop L         event-loop backends (libev, libuv)\n"
-    "  --n N            iterations (%s) or tasks/requests (others); 10k = 10000\n"
-    "  --concurrency K  pool size (%s)\n"
-    "  --delay-ms D     server answer delay (%s)\n"
-    "  --size BYTES     response body size (%s)\n"
-    "  --cpus C         CPUs a cell may use (default: 1 and 2 for the threads %s)\n"
-    "  --stack-kib S    green and thread stack size\n"
+    "  --loop L         event-loop backends (libev, libuv)\n";
+static const char run_help_tail[] =
     "\n"
     "Other options:\n"
     "  --reps N         counted repetitions per cell (default 5; quick 3; full 10)\n"
@@ -79,17 +75,20 @@ static const char run_help[] =
 /* The help names the workloads each filter applies to, from the catalog. */
 static void print_run_help(void)
 {
-    char *names[] = {
-        gb_workload_names(GB_PICK_ALL, 0, ", ", ", "),
-        gb_workload_names(GB_PICK_PER_ITERATION, 0, ", ", ", "),
-        gb_workload_names(GB_PICK_AXIS, GB_AX_CONCURRENCY, ", ", ", "),
-        gb_workload_names(GB_PICK_AXIS, GB_AX_DELAY, ", ", ", "),
-        gb_workload_names(GB_PICK_AXIS, GB_AX_SIZE, ", ", ", "),
-        gb_workload_names(GB_PICK_THREADS_CPUS, 0, ", ", " and "),
-    };
-    printf(run_help, names[0], names[1], names[2], names[3], names[4], names[5]);
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        free(names[i]);
+    char *names = gb_workload_names(GB_PICK_ALL, 0, ", ", ", ");
+    printf(run_help_head, names);
+    free(names);
+    for (int a = 0; a < GB_NAXES; a++) {
+        const struct gb_axis *ax = &gb_axes[a];
+        char *opt = gb_xasprintf("%s %s", ax->option, ax->metavar);
+        names = gb_workload_names(ax->pick, 1u << a, ", ", ", ");
+        printf("  %-16s ", opt);
+        printf(ax->help, names);
+        printf("\n");
+        free(names);
+        free(opt);
+    }
+    fputs(run_help_tail, stdout);
 }
 
 /* ---- the plan ---- */
@@ -149,16 +148,14 @@ static void plan_to_json(struct gb_jw *w, const struct plan *pl, const struct gb
                 gb_jw_str(w, names[i]->v[j]);
             gb_jw_arr_end(w);
         }
-        const struct gb_longs *longs[] = { &o->n, &o->concurrency, &o->delay_ms, &o->size,
-                                           &o->cpus, &o->stack_kib };
-        const char *ln[] = { "n", "concurrency", "delay_ms", "size", "cpus", "stack_kib" };
-        for (size_t i = 0; i < 6; i++) {
-            if (!longs[i]->n)
+        for (int a = 0; a < GB_NAXES; a++) {
+            const struct gb_longs *values = gb_opts_axis(o, a);
+            if (!values->n)
                 continue;
-            gb_jw_key(w, ln[i]);
+            gb_jw_key(w, gb_axes[a].name);
             gb_jw_arr(w);
-            for (size_t j = 0; j < longs[i]->n; j++)
-                gb_jw_int(w, longs[i]->v[j]);
+            for (size_t j = 0; j < values->n; j++)
+                gb_jw_int(w, values->v[j]);
             gb_jw_arr_end(w);
         }
         gb_jw_obj_end(w);

@@ -490,8 +490,59 @@ static void test_catalog(void)
     free(names);
 }
 
+/* Each axis is one row of axes.def: its option parses into its own field
+ * with its own minimum, and keys, CSV and JSON spell it as the row says. */
+static void test_axes(void)
+{
+    for (int a = 0; a < GB_NAXES; a++) {
+        struct gb_run_opts o;
+        char line[128], err[512];
+        snprintf(line, sizeof line, "%s=%ld,%ld", gb_axes[a].option, gb_axes[a].min,
+                 gb_axes[a].min + 7);
+        CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), 0);
+        const struct gb_longs *v = gb_opts_axis(&o, a);
+        CU_ASSERT_EQUAL(v->n, 2);
+        CU_ASSERT_EQUAL(v->v[1], gb_axes[a].min + 7);
+        snprintf(line, sizeof line, "%s=%ld", gb_axes[a].option, gb_axes[a].min - 1);
+        CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, gb_axes[a].option));
+    }
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_csv_cell_header(&b);
+    CU_ASSERT_STRING_EQUAL(gb_buf_str(&b),
+                           "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib");
+    gb_buf_free(&b);
+    struct gb_cell c;
+    gb_cell_init(&c);
+    snprintf(c.workload, sizeof c.workload, "w");
+    snprintf(c.impl, sizeof c.impl, "threads");
+    for (int a = 0; a < GB_NAXES; a++)
+        CU_ASSERT_EQUAL(gb_cell_get(&c, a), -1);
+    c.n = 1;
+    c.concurrency = 2;
+    c.delay_ms = 3;
+    c.size = 4;
+    c.cpus = 5;
+    c.stack_kib = 64;
+    gb_cell_make_key(&c);
+    CU_ASSERT_STRING_EQUAL(c.key, "w threads cpus=5 stack=64KiB n=1 k=2 d=3ms size=4");
+    CU_ASSERT_EQUAL(gb_cell_axis(&c, GB_AX_DELAY), 3);
+    CU_ASSERT_EQUAL(gb_cell_axis(&c, 0), -1);
+    char **argv = gb_cell_argv(&c, "/p", NULL);
+    const char *want[] = { "/p", "w", "--impl=threads", "--n=1", "--concurrency=2",
+                           "--delay-ms=3", "--size=4", "--stack-kib=64", "--cpus=5", NULL };
+    for (size_t i = 0; want[i] || argv[i]; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(argv[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(want[i]);
+        CU_ASSERT_STRING_EQUAL(argv[i], want[i]);
+    }
+    gb_argv_free(argv);
+}
+
 static CU_TestInfo matrix_tests[] = {
     { "catalog", test_catalog },
+    { "axes", test_axes },
     { "options_ok", test_options_ok },
     { "options_bad", test_options_bad },
     { "discovery", test_discovery },
