@@ -173,7 +173,7 @@ int gb_ratio_ci(const double *a, size_t na, const double *b, size_t nb, double l
 
 /* Which workloads gb_workload_names lists. */
 enum gb_pick {
-    GB_PICK_NONE, GB_PICK_ALL, GB_PICK_SERVER, GB_PICK_NO_SERVER, GB_PICK_NO_LOOP,
+    GB_PICK_NONE, GB_PICK_ALL, GB_PICK_SERVER, GB_PICK_NO_LOOP,
     GB_PICK_PER_ITERATION, GB_PICK_THREADS_CPUS, GB_PICK_AXIS, /* those taking the axis given */
 };
 
@@ -233,6 +233,7 @@ struct gb_workload {
     unsigned axes;         /* GB_AX_* it takes, besides the setup ones every workload takes */
     bool uses_loop;        /* green variant depends on the loop backend */
     bool needs_server;     /* the harness starts greenbench-server for it */
+    const char *peers;     /* the peers that implement it, comma-separated */
     bool per_iteration;    /* ns per op does not depend on n: compared across n */
     bool threads_cpus_1_2; /* without --cpus, threads run on one CPU and on two */
     bool peers_cpus_1_all; /* without --cpus, multicore peers run on one CPU and on all */
@@ -265,7 +266,6 @@ struct gb_peer {
     const char *program;  /* file name in the bin directory */
     const char *package;  /* Debian package that brings its runtime */
     const char *version_cmd; /* sh -c command whose first output line is the version */
-    bool http;            /* has an HTTP client: runs the workloads that need the server */
     const char *note;     /* why it may be missing */
     const char *includes; /* what its figures include that ours do not, for the report */
     bool multicore;       /* schedules over several cores: the workloads with
@@ -274,6 +274,7 @@ struct gb_peer {
 extern const struct gb_peer gb_peers[];
 extern const size_t gb_npeers; /* at most GB_MAX_PEERS: asserted where gb_peers is */
 #define GB_MAX_PEERS 16         /* size of gb_programs.peer_found */
+/* Does the peer implement the workload (its catalog row lists the peer). */
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload);
 
 #define GB_MAX_LIST 32

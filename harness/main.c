@@ -37,6 +37,20 @@ static const char list_help[] =
     "baseline, the local server, the peers found and why one is missing; then the\n"
     "workloads, their parameters and the values of each preset.\n";
 
+/* "all", or the workloads the peer implements. */
+static char *peer_workloads(const struct gb_peer *peer)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    size_t n = 0;
+    for (size_t w = 0; w < gb_nworkloads; w++)
+        if (gb_peer_runs(peer, gb_workloads[w].name))
+            gb_buf_printf(&b, "%s%s", n++ ? "," : "", gb_workloads[w].name);
+    char *list = gb_xstrdup(n == gb_nworkloads ? "all" : gb_buf_str(&b));
+    gb_buf_free(&b);
+    return list;
+}
+
 int gb_cmd_list(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -80,8 +94,7 @@ int gb_cmd_list(int argc, char **argv)
     printf("\nPeers:\n");
     for (size_t i = 0; i < gb_npeers; i++) {
         if (p.peer_found[i]) {
-            char *wl = gb_peers[i].http ? gb_xstrdup("all")
-                                        : gb_workload_names(GB_PICK_NO_SERVER, 0, ",", ",");
+            char *wl = peer_workloads(&gb_peers[i]);
             printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program, wl);
             free(wl);
         } else

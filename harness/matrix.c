@@ -34,7 +34,6 @@ static bool picked(const struct gb_workload *w, enum gb_pick pick, unsigned axis
     case GB_PICK_NONE: return false;
     case GB_PICK_ALL: return true;
     case GB_PICK_SERVER: return w->needs_server;
-    case GB_PICK_NO_SERVER: return !w->needs_server;
     case GB_PICK_NO_LOOP: return !w->uses_loop;
     case GB_PICK_PER_ITERATION: return w->per_iteration;
     case GB_PICK_THREADS_CPUS: return w->threads_cpus_1_2;
@@ -69,13 +68,12 @@ char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const
 const struct gb_peer gb_peers[] = {
     { .name = "gevent", .program = "greenbench-peer-gevent", .package = "python3-gevent",
       .version_cmd = "/usr/bin/python3 -E -s -c 'import gevent, greenlet, sys; print(\"gevent\", gevent.__version__, \"greenlet\", greenlet.__version__, \"Python\", sys.version.split()[0])'",
-      .http = true,
       .includes = "the CPython interpreter; a 16 KiB frame stack mmap'd and unmapped per greenlet; "
                   "getaddrinfo in gevent's thread pool on every request (urllib), where ours "
                   "resolves the local server once",
       .note = "not built: gevent for the system's Python was not found at configure time" },
     { .name = "go", .program = "greenbench-peer-go", .package = "golang-go",
-      .version_cmd = "go version", .http = true, .multicore = true,
+      .version_cmd = "go version", .multicore = true,
       .includes = "the Go runtime: scheduler, garbage collector and sysmon threads (their CPU "
                   "time is in cpu_ns), net/http's own goroutines per connection; GOMAXPROCS "
                   "equals the CPUs the cell may use",
@@ -94,7 +92,16 @@ _Static_assert(sizeof gb_peers / sizeof gb_peers[0] <= GB_MAX_PEERS,
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
 {
     const struct gb_workload *w = gb_workload_find(workload);
-    return peer->http || (w && !w->needs_server);
+    size_t n = strlen(peer->name);
+    for (const char *p = w && w->peers ? w->peers : ""; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, peer->name, n) == 0)
+            return true;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return false;
 }
 
 const char *const gb_known_switches[] = { "asm", "asm-nofpu", "ucontext", "boost", NULL };

@@ -448,8 +448,8 @@ static void test_status_names(void)
 }
 
 /* Every catalog row is one the harness can plan and draw: a unique name,
- * a chart with a template and an x axis the workload takes, preflight
- * counts and preset values only on its axes. */
+ * known peers, a chart with a template and an x axis the workload takes,
+ * preflight counts and preset values only on its axes. */
 static void test_catalog(void)
 {
     CU_ASSERT_TRUE(gb_nworkloads > 0);
@@ -461,6 +461,12 @@ static void test_catalog(void)
         CU_ASSERT_TRUE((w->axes & GB_AX_N) != 0);
         CU_ASSERT_EQUAL(w->sockets & ~w->axes, 0);
         CU_ASSERT_EQUAL(w->tasks & ~w->axes, 0);
+        size_t peers = 0, listed = w->peers && *w->peers; /* each one listed is known */
+        for (size_t k = 0; k < gb_npeers; k++)
+            peers += gb_peer_runs(&gb_peers[k], w->name);
+        for (const char *p = w->peers ? w->peers : ""; *p; p++)
+            listed += *p == ',';
+        CU_ASSERT_EQUAL(peers, listed);
         if (w->plot.chart != GB_CHART_NONE) {
             char name[64];
             snprintf(name, sizeof name, "%s.gp", w->plot.kind);
