@@ -41,7 +41,7 @@ int switch_green(cell_params *p, cell_result *r)
     if (err != 0)
         return cell_fail(r, "cannot make a stack: error %d", err);
     if (p->stack_kib <= 0)
-        p->stack_kib = (long long)(pool.stack_size / 1024);
+        p->stack_kib = (long long)(pool.asked / 1024);
 
     long long checked = 0, warm = n < WARMUP_ROUND_TRIPS ? n : WARMUP_ROUND_TRIPS;
     green_ctx_make(&partner_ctx, stack->base, stack->size, echo_partner, (void *)0);
