@@ -1,4 +1,4 @@
-/* tests/test_peers.c: the peers of issue 6 (gevent, Go, State Threads), each
+/* tests/test_peers.c: the peers (gevent, Go, State Threads), each
  * run as the harness runs a cell: a child process, its JSON object on the
  * last stdout line. Checks, not timings, at small N: every workload the peer
  * implements and its own checks (operations, tasks completed, bytes

@@ -1,6 +1,6 @@
 /* workloads/cell.c: main() of every cell program. Parses the cell options,
  * runs one workload from the program's table, and writes the one JSON line of
- * the cell protocol (DESIGN.md section 5) as the last line of stdout.
+ * the cell protocol (docs/cell-protocol.md) as the last line of stdout.
  * Human commentary goes to stderr. */
 #include "cell.h"
 

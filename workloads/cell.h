@@ -1,6 +1,6 @@
 /* workloads/cell.h: what one cell (one measurement) is, and what every
  * workload variant implements. The cell protocol itself (options in, one JSON
- * line out) is in ../shared/DESIGN.md section 5; cell.c is its only writer. */
+ * line out) is in docs/cell-protocol.md; cell.c is its only writer. */
 #ifndef GREEN_CELL_H
 #define GREEN_CELL_H
 

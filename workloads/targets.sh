@@ -1,5 +1,5 @@
 #!/bin/sh
-# The figures of issue 4's targets, side by side in one run (benchmarks, not
+# The workload targets' figures, side by side in one run (benchmarks, not
 # tests): joinall and pool against the local server, spawn green vs pthreads.
 #
 # usage: workloads/targets.sh [BIN_DIR] [REPS]   (default: build/bin, 3)
