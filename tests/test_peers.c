@@ -14,7 +14,7 @@
 #include <CUnit/CUnit.h>
 
 #include "child_run.h"
-#include "json_check.h"
+#include "cell_json.h"
 #include "server_child.h"
 
 #include <stdbool.h>
@@ -52,7 +52,7 @@ typedef struct run_result {
     char out[32768];
     char err[16384];
     char last_line[8192];
-    jobject json;
+    json_t *json;
     bool json_ok;
 } run_result;
 
@@ -65,7 +65,7 @@ static void run_program(run_result *r, const char *path, const char *const *args
                     .last_line = r->last_line, .last_line_size = sizeof r->last_line };
     r->status = child_run(path, args, &io);
     char json_err[160];
-    r->json_ok = json_object_parse(r->last_line, &r->json, json_err, sizeof json_err);
+    r->json_ok = (r->json = cell_json_parse(r->last_line, json_err, sizeof json_err)) != NULL;
 }
 
 /* Run the suite's peer with args. */
@@ -102,31 +102,32 @@ static bool check_ok(const run_result *r, const char *workload)
         explain(r, r->json_ok ? "non-zero exit" : "no JSON object on the last stdout line");
         return false;
     }
-    const jobject *o = &r->json;
+    const json_t *o = r->json;
     size_t nc = sizeof common_fields / sizeof common_fields[0];
     size_t nt = sizeof timing_fields / sizeof timing_fields[0];
-    bool good = (size_t)o->count >= nc + nt;
+    bool good = json_object_size(o) >= nc + nt;
     for (size_t i = 0; good && i < nc; i++)
-        good = strcmp(o->f[i].key, common_fields[i]) == 0;
+        good = strcmp(jkey(o, i), common_fields[i]) == 0;
     for (size_t i = 0; good && i < nt; i++)
-        good = strcmp(o->f[nc + i].key, timing_fields[i]) == 0;    /* ok:true: no "error" between. */
+        good = strcmp(jkey(o, nc + i), timing_fields[i]) == 0;    /* ok:true: no "error" between. */
     if (!good) {
         explain(r, "fields missing or out of cell.c's order");
         return false;
     }
-    const jfield *ok = jget(o, "ok");
+    const json_t *ok = json_object_get(o, "ok");
     const char *w = jstr(o, "workload"), *impl = jstr(o, "impl");
-    const jfield *ns = jget(o, "ns_per_op");
-    if (ok->type != J_BOOL || !ok->boolean || w == NULL || strcmp(w, workload) != 0 || impl == NULL ||
-        strcmp(impl, peer->name) != 0 || jget(o, "switch")->type == J_NUMBER || jget(o, "loop")->type == J_NUMBER ||
+    const json_t *ns = json_object_get(o, "ns_per_op");
+    if (!jis(ok, J_BOOL) || !json_is_true(ok) || w == NULL || strcmp(w, workload) != 0 || impl == NULL ||
+        strcmp(impl, peer->name) != 0 || jis(json_object_get(o, "switch"), J_NUMBER) || jis(json_object_get(o, "loop"), J_NUMBER) ||
         jint(o, "cpus") < 1 || jint(o, "n") < 1 || jint(o, "wall_ns") <= 0 || jint(o, "ops") < 1 ||
-        ns->type != J_NUMBER || ns->number <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0) {
+        !jis(ns, J_NUMBER) || json_number_value(ns) <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0) {
         explain(r, "a protocol field is wrong");
         return false;
     }
-    for (int i = 0; i < o->count; i++) {
-        const jfield *f = &o->f[i];
-        if (f->type == J_NUMBER && !f->is_integer && strcmp(f->key, "ns_per_op") != 0) {
+    const char *key;
+    const json_t *f;
+    json_object_foreach((json_t *)o, key, f) {
+        if (jis(f, J_NUMBER) && !json_is_integer(f) && strcmp(key, "ns_per_op") != 0) {
             explain(r, "a count that is not an integer");
             return false;
         }
@@ -137,9 +138,9 @@ static bool check_ok(const run_result *r, const char *workload)
 /* A failed cell: the exit status, ok:false and an error containing `words`. */
 static bool check_failed(const run_result *r, int status, const char *words)
 {
-    const jfield *ok = r->json_ok ? jget(&r->json, "ok") : NULL;
-    const char *error = r->json_ok ? jstr(&r->json, "error") : NULL;
-    if (r->status != status || ok == NULL || ok->type != J_BOOL || ok->boolean || error == NULL ||
+    const json_t *ok = r->json_ok ? json_object_get(r->json, "ok") : NULL;
+    const char *error = r->json_ok ? jstr(r->json, "error") : NULL;
+    if (r->status != status || ok == NULL || !jis(ok, J_BOOL) || json_is_true(ok) || error == NULL ||
         strstr(error, words) == NULL) {
         char what[256];
         snprintf(what, sizeof what, "expected exit %d, ok:false and an error with \"%s\"", status, words);
@@ -188,6 +189,7 @@ static int start_peer(const char *name)
 
 static int stop_peer(void)
 {
+    cell_json_free_all();
     if (server.pid > 0)
         server_child_stop(&server);
     return 0;
@@ -228,9 +230,9 @@ static void test_help(void)
 static void check_counts(const run_result *r, const char *workload, long long ops, long long tasks)
 {
     CU_ASSERT_FATAL(check_ok(r, workload));
-    CU_ASSERT_EQUAL(jint(&r->json, "ops"), ops);
-    CU_ASSERT_EQUAL(jint(&r->json, "tasks_completed"), tasks);
-    CU_ASSERT_EQUAL(jint(&r->json, "errors"), 0);
+    CU_ASSERT_EQUAL(jint(r->json, "ops"), ops);
+    CU_ASSERT_EQUAL(jint(r->json, "tasks_completed"), tasks);
+    CU_ASSERT_EQUAL(jint(r->json, "errors"), 0);
 }
 
 static void test_switch(void)
@@ -238,9 +240,9 @@ static void test_switch(void)
     run_result r;
     RUN(&r, "switch", impl_arg, "--n=2000");
     check_counts(&r, "switch", 4000, 2000);
-    CU_ASSERT_EQUAL(jint(&r.json, "n"), 2000);
-    CU_ASSERT_PTR_NOT_NULL(jstr(&r.json, "switch"));
-    CU_ASSERT_PTR_NOT_NULL(jstr(&r.json, "note"));
+    CU_ASSERT_EQUAL(jint(r.json, "n"), 2000);
+    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "switch"));
+    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "note"));
 }
 
 /* --cpus=1 restricts the process (Go: and GOMAXPROCS) to one CPU. */
@@ -249,10 +251,10 @@ static void test_switch_one_cpu(void)
     run_result r;
     RUN(&r, "switch", impl_arg, "--n", "500", "--cpus", "1");
     CU_ASSERT_FATAL(check_ok(&r, "switch"));
-    CU_ASSERT_EQUAL(jint(&r.json, "cpus"), 1);
-    CU_ASSERT_EQUAL(jint(&r.json, "ops"), 1000);
+    CU_ASSERT_EQUAL(jint(r.json, "cpus"), 1);
+    CU_ASSERT_EQUAL(jint(r.json, "ops"), 1000);
     if (strcmp(peer->name, "go") == 0)
-        CU_ASSERT_PTR_NOT_NULL(strstr(jstr(&r.json, "note"), "GOMAXPROCS=1"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.json, "note"), "GOMAXPROCS=1"));
 }
 
 /* The same fields, in the same order, as our own thread cell's switch line. */
@@ -268,9 +270,9 @@ static void test_fields_match_ours(void)
     run_program(&ours, threads, (const char *const[]){ "switch", "--impl=threads", "--n=100", NULL });
     RUN(&theirs, "switch", impl_arg, "--n=100");
     CU_ASSERT_FATAL(ours.json_ok && theirs.json_ok);
-    bool same = ours.json.count == theirs.json.count;
-    for (int i = 0; same && i < ours.json.count; i++)
-        same = strcmp(ours.json.f[i].key, theirs.json.f[i].key) == 0;
+    bool same = json_object_size(ours.json) == json_object_size(theirs.json);
+    for (int i = 0; same && i < (int)json_object_size(ours.json); i++)
+        same = strcmp(jkey(ours.json, i), jkey(theirs.json, i)) == 0;
     if (!same)
         fprintf(stderr, "\n  ours:   %s\n  theirs: %s\n", ours.last_line, theirs.last_line);
     CU_ASSERT(same);
@@ -295,7 +297,7 @@ static void test_spawn_alive(void)
     run_result r;
     RUN(&r, "spawn-alive", impl_arg, "--n=300");
     check_counts(&r, "spawn-alive", 300, 300);
-    CU_ASSERT(jint(&r.json, "rss_per_task_bytes") >= 0);
+    CU_ASSERT(jint(r.json, "rss_per_task_bytes") >= 0);
 }
 
 static void test_joinall(void)
@@ -308,10 +310,10 @@ static void test_joinall(void)
     snprintf(delay, sizeof delay, "--delay-ms=%d", SERVER_DELAY_MS);
     RUN(&r, "joinall", impl_arg, "--n=20", url_arg, size, delay);
     check_counts(&r, "joinall", 20, 20);
-    CU_ASSERT_EQUAL(jint(&r.json, "bytes_received"), 20LL * SERVER_SIZE);
-    CU_ASSERT_EQUAL(jint(&r.json, "size"), SERVER_SIZE);
-    CU_ASSERT_EQUAL(jint(&r.json, "delay_ms"), SERVER_DELAY_MS);
-    long long most = jint(&r.json, "max_in_flight");
+    CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 20LL * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(r.json, "size"), SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(r.json, "delay_ms"), SERVER_DELAY_MS);
+    long long most = jint(r.json, "max_in_flight");
     CU_ASSERT(most >= 1 && most <= 20);
 }
 
@@ -324,11 +326,11 @@ static void test_pool(void)
     snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
     RUN(&r, "pool", impl_arg, "--n=30", "--concurrency=4", url_arg, size);
     CU_ASSERT_FATAL(check_ok(&r, "pool"));
-    CU_ASSERT_EQUAL(jint(&r.json, "concurrency"), 4);
-    CU_ASSERT_EQUAL(jint(&r.json, "tasks_completed"), 30);
-    CU_ASSERT_EQUAL(jint(&r.json, "bytes_received"), 30LL * SERVER_SIZE);
-    CU_ASSERT_EQUAL(jint(&r.json, "errors"), 0);
-    long long most = jint(&r.json, "max_in_flight");
+    CU_ASSERT_EQUAL(jint(r.json, "concurrency"), 4);
+    CU_ASSERT_EQUAL(jint(r.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 30LL * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(r.json, "errors"), 0);
+    long long most = jint(r.json, "max_in_flight");
     CU_ASSERT(most >= 1 && most <= 4);
 }
 
@@ -342,7 +344,7 @@ static void test_joinall_wrong_size(void)
     snprintf(size, sizeof size, "--size=%d", SERVER_SIZE + 1);
     RUN(&r, "joinall", impl_arg, "--n=3", url_arg, size);
     CU_ASSERT(check_failed(&r, 1, "--size="));
-    CU_ASSERT(jint(&r.json, "errors") >= 1);
+    CU_ASSERT(jint(r.json, "errors") >= 1);
 }
 
 static void test_not_implemented(void)

@@ -14,7 +14,7 @@
 #include <CUnit/CUnit.h>
 
 #include "child_run.h"
-#include "json_check.h"
+#include "cell_json.h"
 #include "server_child.h"
 
 #include <netinet/in.h>
@@ -37,7 +37,7 @@ typedef struct cell_run {
     int status;                 /* Exit status; -1: killed or did not run. */
     char out[16384];            /* Its stdout. */
     char last_line[4096];
-    jobject json;
+    json_t *json;
     bool json_ok;
     char json_err[160];
 } cell_run;
@@ -75,7 +75,7 @@ static void run_cell_limits(cell_run *c, long nofile, const char *const *args)
     child_io io = { .nofile = nofile, .out = c->out, .out_size = sizeof c->out,
                     .last_line = c->last_line, .last_line_size = sizeof c->last_line };
     c->status = child_run(path, args, &io);
-    c->json_ok = json_object_parse(c->last_line, &c->json, c->json_err, sizeof c->json_err);
+    c->json_ok = (c->json = cell_json_parse(c->last_line, c->json_err, sizeof c->json_err)) != NULL;
     /* --help prints no JSON, by design: not worth a complaint. */
     const char *last = path;
     for (const char *const *a = args; *a != NULL; a++)
@@ -93,25 +93,25 @@ static void run_cell(cell_run *c, const char *const *args)
 
 /* ---- validating the JSON line ---- */
 
-static bool type_is(const jobject *o, const char *key, enum jtype t, bool nullable)
+static bool type_is(const json_t *o, const char *key, enum jtype t, bool nullable)
 {
-    const jfield *f = jget(o, key);
+    const json_t *f = json_object_get(o, key);
     if (f == NULL) {
         fprintf(stderr, "\n  field '%s' is missing\n", key);
         return false;
     }
-    if (f->type == t || (nullable && f->type == J_NULL))
+    if (jis(f, t) || (nullable && jis(f, J_NULL)))
         return true;
     fprintf(stderr, "\n  field '%s' has the wrong type\n", key);
     return false;
 }
 
-static bool count_is(const jobject *o, const char *key, bool nullable)
+static bool count_is(const json_t *o, const char *key, bool nullable)
 {
-    const jfield *f = jget(o, key);
+    const json_t *f = json_object_get(o, key);
     if (!type_is(o, key, J_NUMBER, nullable))
         return false;
-    if (f->type == J_NUMBER && (!f->is_integer || f->number < 0)) {
+    if (jis(f, J_NUMBER) && (!json_is_integer(f) || json_number_value(f) < 0)) {
         fprintf(stderr, "\n  field '%s' is not a non-negative integer\n", key);
         return false;
     }
@@ -121,18 +121,20 @@ static bool count_is(const jobject *o, const char *key, bool nullable)
 /* Every field of the protocol, with its type; no field outside the list. */
 static void check_protocol_fields(const cell_run *c, const char *workload)
 {
-    const jobject *o = &c->json;
+    const json_t *o = c->json;
     static const char *const known[] = {
         "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
         "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns", "tasks_completed",
         "bytes_received", "errors", "max_in_flight", "rss_per_task_bytes", "note", NULL };
     CU_ASSERT_TRUE_FATAL(c->json_ok);
-    for (int i = 0; i < o->count; i++) {
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)o, key, value) {
         bool found = false;
         for (const char *const *k = known; *k; k++)
-            found |= strcmp(*k, o->f[i].key) == 0;
+            found |= strcmp(*k, key) == 0;
         if (!found)
-            fprintf(stderr, "\n  unknown field '%s'\n", o->f[i].key);
+            fprintf(stderr, "\n  unknown field '%s'\n", key);
         CU_ASSERT_TRUE(found);
     }
     CU_ASSERT_TRUE(type_is(o, "workload", J_STRING, false));
@@ -154,31 +156,31 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     static const char *const checks[] = { "tasks_completed", "bytes_received", "errors", "max_in_flight",
                                           "rss_per_task_bytes", NULL };
     for (const char *const *k = checks; *k; k++) {
-        if (jget(o, *k) != NULL)
+        if (json_object_get(o, *k) != NULL)
             CU_ASSERT_TRUE(count_is(o, *k, false));
     }
-    if (jget(o, "note") != NULL)
+    if (json_object_get(o, "note") != NULL)
         CU_ASSERT_TRUE(type_is(o, "note", J_STRING, false));
-    const jfield *ok = jget(o, "ok");
-    if (ok != NULL && ok->type == J_BOOL && !ok->boolean)
+    const json_t *ok = json_object_get(o, "ok");
+    if (ok != NULL && jis(ok, J_BOOL) && !json_is_true(ok))
         CU_ASSERT_TRUE(type_is(o, "error", J_STRING, false));
-    if (ok != NULL && ok->type == J_BOOL && ok->boolean)
-        CU_ASSERT_PTR_NULL(jget(o, "error"));
+    if (ok != NULL && jis(ok, J_BOOL) && json_is_true(ok))
+        CU_ASSERT_PTR_NULL(json_object_get(o, "error"));
 }
 
 /* A successful run: exit 0, ok:true, the timing fields set, the backends named. */
 static void check_success(const cell_run *c, const char *workload, long long n)
 {
-    if (c->status != 0 || !c->json_ok || jget(&c->json, "ok") == NULL || !jget(&c->json, "ok")->boolean)
+    if (c->status != 0 || !c->json_ok || json_object_get(c->json, "ok") == NULL || !json_is_true(json_object_get(c->json, "ok")))
         fprintf(stderr, "\n  %s %s failed (exit %d): %s\n", cell_name(), workload, c->status, c->last_line);
     CU_ASSERT_EQUAL_FATAL(c->status, 0);
     check_protocol_fields(c, workload);
-    const jobject *o = &c->json;
-    CU_ASSERT_TRUE(jget(o, "ok")->boolean);
+    const json_t *o = c->json;
+    CU_ASSERT_TRUE(json_is_true(json_object_get(o, "ok")));
     CU_ASSERT_EQUAL(jint(o, "n"), n);
     CU_ASSERT_TRUE(jint(o, "wall_ns") > 0);
     CU_ASSERT_TRUE(jint(o, "ops") > 0);
-    CU_ASSERT_EQUAL(jget(o, "ns_per_op")->type, J_NUMBER);
+    CU_ASSERT_TRUE(jis(json_object_get(o, "ns_per_op"), J_NUMBER));
     CU_ASSERT_TRUE(jint(o, "cpus") >= 1);
     /* The stack size used is recorded wherever one is chosen: every green
      * thread, and the threads the thread variants create per task. */
@@ -195,28 +197,28 @@ static void check_success(const cell_run *c, const char *workload, long long n)
         CU_ASSERT_PTR_NOT_NULL_FATAL(sw);
         CU_ASSERT_TRUE(strlen(sw) == (size_t)(dash - pair) && strncmp(sw, pair, (size_t)(dash - pair)) == 0);
         if (strcmp(workload, "switch") == 0) {
-            CU_ASSERT_EQUAL(jget(o, "loop")->type, J_NULL);
+            CU_ASSERT_TRUE(jis(json_object_get(o, "loop"), J_NULL));
         } else {
             CU_ASSERT_PTR_NOT_NULL_FATAL(lp);
             CU_ASSERT_STRING_EQUAL(lp, dash + 1);
         }
     } else {
-        CU_ASSERT_EQUAL(jget(o, "switch")->type, J_NULL);
-        CU_ASSERT_EQUAL(jget(o, "loop")->type, J_NULL);
+        CU_ASSERT_TRUE(jis(json_object_get(o, "switch"), J_NULL));
+        CU_ASSERT_TRUE(jis(json_object_get(o, "loop"), J_NULL));
     }
 }
 
 /* A failed run: the exit status, ok:false, and an error containing `words`. */
 static void check_failure(const cell_run *c, int status, const char *words)
 {
-    const char *said = c->json_ok ? jstr(&c->json, "error") : NULL;
+    const char *said = c->json_ok ? jstr(c->json, "error") : NULL;
     if (c->status != status || (said != NULL && strstr(said, words) == NULL))
         fprintf(stderr, "\n  expected exit %d and an error with '%s'; got exit %d: %s\n", status, words, c->status,
                 c->last_line);
     CU_ASSERT_EQUAL(c->status, status);
     check_protocol_fields(c, NULL);
-    CU_ASSERT_FALSE(jget(&c->json, "ok")->boolean);
-    const char *error = jstr(&c->json, "error");
+    CU_ASSERT_FALSE(json_is_true(json_object_get(c->json, "ok")));
+    const char *error = jstr(c->json, "error");
     CU_ASSERT_PTR_NOT_NULL_FATAL(error);
     CU_ASSERT_PTR_NOT_NULL(strstr(error, words));
 }
@@ -242,8 +244,8 @@ static void test_switch(void)
     cell_run c;
     RUN(&c, "switch", impl_arg(), "--n=500");
     check_success(&c, "switch", 500);
-    CU_ASSERT_EQUAL(jint(&c.json, "ops"), 1000);
-    CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 500);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 1000);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 500);
 }
 
 static void test_yield(void)
@@ -251,9 +253,9 @@ static void test_yield(void)
     cell_run c;
     RUN(&c, "yield", impl_arg(), "--n=1000");
     check_success(&c, "yield", 1000);
-    CU_ASSERT_EQUAL(jint(&c.json, "ops"), 2000);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 2000);
     if (is_green())
-        CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 2000);
+        CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 2000);
 }
 
 static void test_spawn(void)
@@ -261,9 +263,9 @@ static void test_spawn(void)
     cell_run c;
     RUN(&c, "spawn", impl_arg(), "--n=30", "--stack-kib=128");
     check_success(&c, "spawn", 30);
-    CU_ASSERT_EQUAL(jint(&c.json, "ops"), 30);
-    CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 30);
-    CU_ASSERT_EQUAL(jint(&c.json, "stack_kib"), 128);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 30);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(jint(c.json, "stack_kib"), 128);
 }
 
 static void test_spawn_alive(void)
@@ -271,19 +273,19 @@ static void test_spawn_alive(void)
     cell_run c;
     RUN(&c, "spawn-alive", impl_arg(), "--n=30", stack_arg());
     check_success(&c, "spawn-alive", 30);
-    CU_ASSERT_EQUAL(jint(&c.json, "tasks_completed"), 30);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 30);
     /* Every task holds at least a page of stack. */
-    CU_ASSERT_TRUE(jint(&c.json, "rss_per_task_bytes") >= 2048);
-    CU_ASSERT_TRUE(jint(&c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
+    CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") >= 2048);
+    CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
 }
 
 static void check_fetches(const cell_run *c, const char *workload, long long n)
 {
     check_success(c, workload, n);
-    CU_ASSERT_EQUAL(jint(&c->json, "ops"), n);
-    CU_ASSERT_EQUAL(jint(&c->json, "tasks_completed"), n);
-    CU_ASSERT_EQUAL(jint(&c->json, "bytes_received"), n * SERVER_SIZE);
-    CU_ASSERT_EQUAL(jint(&c->json, "size"), SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(c->json, "ops"), n);
+    CU_ASSERT_EQUAL(jint(c->json, "tasks_completed"), n);
+    CU_ASSERT_EQUAL(jint(c->json, "bytes_received"), n * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(c->json, "size"), SERVER_SIZE);
 }
 
 static void test_joinall(void)
@@ -291,12 +293,12 @@ static void test_joinall(void)
     cell_run c;
     RUN(&c, "joinall", impl_arg(), "--n=20", url_arg, "--size=1000", "--delay-ms=20", stack_arg());
     check_fetches(&c, "joinall", 20);
-    CU_ASSERT_EQUAL(jint(&c.json, "delay_ms"), SERVER_DELAY_MS);
+    CU_ASSERT_EQUAL(jint(c.json, "delay_ms"), SERVER_DELAY_MS);
     /* One hub starts all 20 before the first answer comes 20 ms later;
      * threads may not all be up in time on a slow machine. */
     if (is_green())
-        CU_ASSERT_EQUAL(jint(&c.json, "max_in_flight"), 20);
-    CU_ASSERT_TRUE(jint(&c.json, "max_in_flight") >= 1 && jint(&c.json, "max_in_flight") <= 20);
+        CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 20);
+    CU_ASSERT_TRUE(jint(c.json, "max_in_flight") >= 1 && jint(c.json, "max_in_flight") <= 20);
 }
 
 static void test_pool(void)
@@ -304,9 +306,9 @@ static void test_pool(void)
     cell_run c;
     RUN(&c, "pool", impl_arg(), "--n=20", "--concurrency=5", url_arg, "--size=1000", stack_arg());
     check_fetches(&c, "pool", 20);
-    CU_ASSERT_EQUAL(jint(&c.json, "concurrency"), 5);
+    CU_ASSERT_EQUAL(jint(c.json, "concurrency"), 5);
     /* 20 ms per request: all 5 are in flight at once, never a 6th. */
-    CU_ASSERT_EQUAL(jint(&c.json, "max_in_flight"), 5);
+    CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 5);
 }
 
 static void test_pool_k_above_n(void)
@@ -314,7 +316,7 @@ static void test_pool_k_above_n(void)
     cell_run c;
     RUN(&c, "pool", impl_arg(), "--n=3", "--concurrency=10", url_arg, "--size=1000", stack_arg());
     check_fetches(&c, "pool", 3);
-    CU_ASSERT_TRUE(jint(&c.json, "max_in_flight") <= 3);
+    CU_ASSERT_TRUE(jint(c.json, "max_in_flight") <= 3);
 }
 
 static void test_joinall_own_server(void)
@@ -323,8 +325,8 @@ static void test_joinall_own_server(void)
     cell_run c;
     RUN(&c, "joinall", impl_arg(), "--n=10", "--delay-ms=5", "--size=1000", stack_arg());
     check_fetches(&c, "joinall", 10);
-    CU_ASSERT_EQUAL(jint(&c.json, "delay_ms"), 5);
-    const char *note = jstr(&c.json, "note");
+    CU_ASSERT_EQUAL(jint(c.json, "delay_ms"), 5);
+    const char *note = jstr(c.json, "note");
     CU_ASSERT_PTR_NOT_NULL_FATAL(note);
     /* Its server runs on the last CPU we may use, even though a green cell
      * narrows itself to the first before it starts the server. */
@@ -345,7 +347,7 @@ static void test_wrong_size(void)
     cell_run c;
     RUN(&c, "joinall", impl_arg(), "--n=5", url_arg, "--size=999", stack_arg());
     check_failure(&c, 1, "--size=999");
-    CU_ASSERT_EQUAL(jint(&c.json, "errors"), 5);
+    CU_ASSERT_EQUAL(jint(c.json, "errors"), 5);
 }
 
 /* ---- the failures of the protocol ---- */
@@ -387,7 +389,7 @@ static void test_closed_port(void)
     cell_run c;
     RUN(&c, "joinall", impl_arg(), "--n=5", url);
     check_failure(&c, 1, "connection refused");
-    CU_ASSERT_EQUAL(jint(&c.json, "errors"), 5);
+    CU_ASSERT_EQUAL(jint(c.json, "errors"), 5);
     RUN(&c, "pool", impl_arg(), "--n=5", "--concurrency=2", url);
     check_failure(&c, 1, "connection refused");
     close(fd);
@@ -472,6 +474,7 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
+    cell_json_free_all();
     return server_child_stop(&server) == 0 ? 0 : -1;
 }
 
