@@ -420,6 +420,13 @@ static void test_usage_errors(void)
     check_failure(&c, 2, "unknown workload");
     RUN(&c, "spawn", impl_arg(), "--no-such-option=1");
     check_failure(&c, 2, "unknown option");
+    /* Last on the line, or before a word: still an unknown option. */
+    RUN(&c, "spawn", impl_arg(), "--no-such-option");
+    check_failure(&c, 2, "unknown option '--no-such-option'");
+    RUN(&c, "spawn", impl_arg(), "--no-such-option", "1");
+    check_failure(&c, 2, "unknown option '--no-such-option'");
+    RUN(&c, "spawn", impl_arg(), "--n");
+    check_failure(&c, 2, "--n needs a value");
     RUN(&c, "spawn", impl_arg(), "--n=ten");
     check_failure(&c, 2, "--n=ten");
     RUN(&c, "spawn");

@@ -5,9 +5,12 @@
 #include "cell.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,87 +146,68 @@ static void raise_limits(void)
 
 /* ---- the JSON line ---- */
 
-static void json_string(FILE *f, const char *s)
+/* A string value; bytes that are not UTF-8 (a URL given by hand, say)
+ * become '?', since jansson, rightly, refuses them. */
+static json_t *text_value(const char *s)
 {
-    if (s == NULL) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20)
-                fprintf(f, "\\u%04x", *p);
-            else
-                fputc(*p, f);
-        }
-    }
-    fputc('"', f);
+    if (s == NULL)
+        return json_null();
+    json_t *v = json_string(s);
+    if (v != NULL)
+        return v;
+    char fixed[1024];
+    size_t n = 0;
+    for (const unsigned char *q = (const unsigned char *)s; *q && n + 1 < sizeof fixed; q++)
+        fixed[n++] = *q < 0x80 ? (char)*q : '?';
+    fixed[n] = '\0';
+    return json_string(fixed);
 }
 
-/* A number, or null when it was not given / does not apply. */
-static void json_count(FILE *f, const char *key, long long v)
+/* A count, or null when it was not given / does not apply. */
+static json_t *count_value(long long v)
 {
-    fprintf(f, ",\"%s\":", key);
-    if (v < 0)
-        fputs("null", f);
-    else
-        fprintf(f, "%lld", v);
+    return v < 0 ? json_null() : json_integer(v);
 }
 
 static void write_result(FILE *f, const cell_params *p, const cell_result *r)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    fputs("{\"workload\":", f);
-    json_string(f, p->workload);
-    fputs(",\"impl\":", f);
-    json_string(f, p->impl);
-    fputs(",\"switch\":", f);
-    json_string(f, r->switch_used);
-    fputs(",\"loop\":", f);
-    json_string(f, r->loop_used);
-    json_count(f, "n", p->n);
-    json_count(f, "concurrency", p->concurrency);
-    json_count(f, "delay_ms", p->delay_ms);
-    json_count(f, "size", p->size);
-    json_count(f, "stack_kib", p->stack_kib);
-    json_count(f, "cpus", p->cpus);
-    fprintf(f, ",\"ok\":%s", r->ok ? "true" : "false");
-    if (!r->ok) {
-        fputs(",\"error\":", f);
-        json_string(f, r->error[0] ? r->error : "failed without a message");
-    }
-    json_count(f, "wall_ns", r->wall_ns);
-    json_count(f, "ops", r->ops);
-    fputs(",\"ns_per_op\":", f);
-    if (r->ops > 0 && r->wall_ns >= 0)
-        fprintf(f, "%.3f", (double)r->wall_ns / (double)r->ops);
-    else
-        fputs("null", f);
-    json_count(f, "max_rss_kb", ru.ru_maxrss);
-    json_count(f, "cpu_ns", r->cpu_ns);
-    if (r->tasks_completed >= 0)
-        json_count(f, "tasks_completed", r->tasks_completed);
-    if (r->bytes_received >= 0)
-        json_count(f, "bytes_received", r->bytes_received);
-    if (r->errors >= 0)
-        json_count(f, "errors", r->errors);
-    if (r->max_in_flight >= 0)
-        json_count(f, "max_in_flight", r->max_in_flight);
-    if (r->rss_per_task_bytes >= 0)
-        json_count(f, "rss_per_task_bytes", r->rss_per_task_bytes);
-    if (r->note != NULL) {
-        fputs(",\"note\":", f);
-        json_string(f, r->note);
-    }
-    fputs("}\n", f);
+    json_t *o = json_object();
+    json_object_set_new(o, "workload", text_value(p->workload));
+    json_object_set_new(o, "impl", text_value(p->impl));
+    json_object_set_new(o, "switch", text_value(r->switch_used));
+    json_object_set_new(o, "loop", text_value(r->loop_used));
+    json_object_set_new(o, "n", count_value(p->n));
+    json_object_set_new(o, "concurrency", count_value(p->concurrency));
+    json_object_set_new(o, "delay_ms", count_value(p->delay_ms));
+    json_object_set_new(o, "size", count_value(p->size));
+    json_object_set_new(o, "stack_kib", count_value(p->stack_kib));
+    json_object_set_new(o, "cpus", count_value(p->cpus));
+    json_object_set_new(o, "ok", json_boolean(r->ok));
+    if (!r->ok)
+        json_object_set_new(o, "error", text_value(r->error[0] ? r->error : "failed without a message"));
+    json_object_set_new(o, "wall_ns", count_value(r->wall_ns));
+    json_object_set_new(o, "ops", count_value(r->ops));
+    /* To the picosecond, as before: rounded, then printed with 15 digits. */
+    json_object_set_new(o, "ns_per_op", r->ops > 0 && r->wall_ns >= 0
+                        ? json_real(round((double)r->wall_ns / (double)r->ops * 1e3) / 1e3)
+                        : json_null());
+    json_object_set_new(o, "max_rss_kb", count_value(ru.ru_maxrss));
+    json_object_set_new(o, "cpu_ns", count_value(r->cpu_ns));
+    const struct { const char *key; long long v; } checks[] = {
+        { "tasks_completed", r->tasks_completed }, { "bytes_received", r->bytes_received },
+        { "errors", r->errors }, { "max_in_flight", r->max_in_flight },
+        { "rss_per_task_bytes", r->rss_per_task_bytes },
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        if (checks[i].v >= 0)          /* Only the checks the workload makes. */
+            json_object_set_new(o, checks[i].key, json_integer(checks[i].v));
+    if (r->note != NULL)
+        json_object_set_new(o, "note", text_value(r->note));
+    json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    fputc('\n', f);
     fflush(f);
 }
 
@@ -261,58 +245,63 @@ static int parse_count(const char *name, const char *text, long long *out, cell_
     return 0;
 }
 
+/* The options, in getopt_long's terms: each value's place in cell_params
+ * (a count) or -1 (a name). */
+enum { OPT_IMPL = 1000, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_HELP, OPT_COUNT };
+static const struct {
+    const char *name;
+    size_t offset;
+} counts[] = {
+    { "n", offsetof(cell_params, n) },
+    { "concurrency", offsetof(cell_params, concurrency) },
+    { "delay-ms", offsetof(cell_params, delay_ms) },
+    { "size", offsetof(cell_params, size) },
+    { "stack-kib", offsetof(cell_params, stack_kib) },
+    { "cpus", offsetof(cell_params, cpus) },
+};
+#define NCOUNTS (sizeof counts / sizeof counts[0])
+
+/* Returns 0, 1 for --help, or -1 with the error in r. */
 static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } counts[] = {
-        { "n", offsetof(cell_params, n) },
-        { "concurrency", offsetof(cell_params, concurrency) },
-        { "delay-ms", offsetof(cell_params, delay_ms) },
-        { "size", offsetof(cell_params, size) },
-        { "stack-kib", offsetof(cell_params, stack_kib) },
-        { "cpus", offsetof(cell_params, cpus) },
+    struct option longopts[5 + NCOUNTS + 1] = {
+        { "impl", required_argument, NULL, OPT_IMPL },
+        { backend_option[SWITCH], required_argument, NULL, OPT_SWITCH },
+        { backend_option[LOOP], required_argument, NULL, OPT_LOOP },
+        { "url", required_argument, NULL, OPT_URL },
+        { "help", no_argument, NULL, OPT_HELP },
     };
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
+    for (size_t k = 0; k < NCOUNTS; k++)
+        longopts[5 + k] = (struct option){ counts[k].name, required_argument, NULL, OPT_COUNT + (int)k };
+    opterr = 0;                 /* The errors go into the JSON line too. */
+    optind = 1;
+    int c;
+    /* "-": arguments in their order, so that the workload named before a
+     * bad option is still in the JSON line; ":": a missing value is ':'. */
+    while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 1:
             if (p->workload != NULL)
-                return cell_fail(r, "unexpected argument '%s' (the workload is '%s')", arg, p->workload);
-            p->workload = arg;
-            continue;
+                return cell_fail(r, "unexpected argument '%s' (the workload is '%s')", optarg, p->workload);
+            p->workload = optarg;
+            break;
+        case OPT_IMPL: p->impl = optarg; break;
+        case OPT_SWITCH: p->switch_name = optarg; break;
+        case OPT_LOOP: p->loop_name = optarg; break;
+        case OPT_URL: p->url = optarg; break;
+        case OPT_HELP:
+        case 'h': return 1;
+        case ':': return cell_fail(r, "option %s needs a value", argv[optind - 1]);
+        case '?':
+            if (optopt != 0)
+                return cell_fail(r, "unknown option '-%c'", optopt);
+            return cell_fail(r, "unknown option '%s'", argv[optind - 1]);
+        default: {
+            size_t k = (size_t)(c - OPT_COUNT);
+            if (parse_count(counts[k].name, optarg, (long long *)((char *)p + counts[k].offset), r) != 0)
+                return -1;
         }
-        const char *name = arg + 2, *eq = strchr(name, '='), *value;
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        if (eq) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            return cell_fail(r, "option --%s needs a value", name);
         }
-#define IS(opt) (len == strlen(opt) && strncmp(name, opt, len) == 0)
-        if (IS("impl")) {
-            p->impl = value;
-        } else if (IS(backend_option[SWITCH])) {
-            p->switch_name = value;
-        } else if (IS(backend_option[LOOP])) {
-            p->loop_name = value;
-        } else if (IS("url")) {
-            p->url = value;
-        } else {
-            size_t k;
-            for (k = 0; k < sizeof counts / sizeof counts[0]; k++) {
-                if (IS(counts[k].name)) {
-                    if (parse_count(counts[k].name, value, (long long *)((char *)p + counts[k].offset), r) != 0)
-                        return -1;
-                    break;
-                }
-            }
-            if (k == sizeof counts / sizeof counts[0])
-                return cell_fail(r, "unknown option '--%.*s'", (int)len, name);
-        }
-#undef IS
     }
     if (p->workload == NULL)
         return cell_fail(r, "no workload given");
@@ -324,16 +313,16 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
 int main(int argc, char **argv)
 {
     program = argv[0];
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
     cell_params p = { .n = -1, .concurrency = -1, .delay_ms = -1, .size = -1, .stack_kib = -1, .cpus = -1 };
     cell_result r = { .ok = true, .ops = -1, .wall_ns = -1, .cpu_ns = -1, .tasks_completed = -1,
                       .bytes_received = -1, .errors = -1, .max_in_flight = -1, .rss_per_task_bytes = -1 };
-    if (parse_options(argc, argv, &p, &r) != 0) {
-        fprintf(stderr, "%s: %s\n", program, r.error);
-        usage(stderr);
+    int parsed = parse_options(argc, argv, &p, &r);
+    if (parsed == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (parsed != 0) {
+        fprintf(stderr, "%s: %s\n(see %s --help)\n", program, r.error, program);
         write_result(stdout, &p, &r);
         return 2;
     }
