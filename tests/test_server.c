@@ -608,7 +608,6 @@ static void test_parser_errors(void)
     CU_ASSERT_EQUAL(parse_all("SMTP ready\r\n\r\n", &p), HTTP_EBADRESPONSE);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 2x0 OK\r\n\r\n", &p), HTTP_EBADRESPONSE);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &p), HTTP_EBADRESPONSE);
-    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", &p), HTTP_ECHUNKED);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", &p), HTTP_ETRUNCATED);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc", &p), HTTP_ETOOLONG);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Len", &p), HTTP_ETRUNCATED);
@@ -671,6 +670,99 @@ static void test_parser_first_blank_line(void)
     CU_ASSERT_EQUAL(p.head_len, 1);
 }
 
+static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+                              "5\r\nhello\r\n7;name=value\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n";
+
+/* A chunked body counts its data alone, however it is cut; the chunks'
+ * sizes, extensions and trailer are no part of it, and Transfer-Encoding
+ * overrides Content-Length. */
+static void test_parser_chunked_every_split(void)
+{
+    size_t len = strlen(chunked);
+    for (size_t cut = 0; cut <= len; cut++) {
+        for (size_t cut2 = cut; cut2 <= len; cut2 += 5) {
+            http_parser p;
+            http_parser_init(&p);
+            int r = http_parser_feed(&p, chunked, cut);
+            if (r == 0)
+                r = http_parser_feed(&p, chunked + cut, cut2 - cut);
+            if (r == 0)
+                r = http_parser_feed(&p, chunked + cut2, len - cut2);
+            CU_ASSERT_EQUAL(r, 1);
+            CU_ASSERT_TRUE(p.chunked);
+            CU_ASSERT_EQUAL(p.content_length, -1);
+            CU_ASSERT_EQUAL(p.body_bytes, 12);
+        }
+    }
+}
+
+#define CHUNKED_HEAD "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+static void test_parser_chunked_forms(void)
+{
+    http_parser p;
+    /* LF line ends, hex of either case, leading zeros, no trailer. */
+    static const char lf[] = "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n";
+    CU_ASSERT_EQUAL(parse_both_ways(lf, sizeof lf - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 3);
+    static const char cases[] = CHUNKED_HEAD "A\r\n0123456789\r\n000b\r\n0123456789a\r\n0\r\n\r\n";
+    CU_ASSERT_EQUAL(parse_both_ways(cases, sizeof cases - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 21);
+    /* The size line may end in blanks or extensions; the data may hold CRLFs. */
+    static const char ext[] = CHUNKED_HEAD "4 \r\n\r\n\r\n\r\n2\t;a;b=\"c\"\r\nok\r\n0;last\r\n\r\n";
+    CU_ASSERT_EQUAL(parse_both_ways(ext, sizeof ext - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 6);
+    /* An empty body, trailers after it. */
+    static const char empty[] = CHUNKED_HEAD "0\r\nA: 1\r\nB: 2\n\r\n";
+    CU_ASSERT_EQUAL(parse_both_ways(empty, sizeof empty - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 0);
+    /* Chunked as the last of several codings; any other last, or none, and
+     * the body runs to end of file, Content-Length or not. */
+    static const char last[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked \r\n\r\n"
+                               "1\r\nx\r\n0\r\n\r\n";
+    CU_ASSERT_EQUAL(parse_all(last, &p), 1);
+    CU_ASSERT_EQUAL(p.body_bytes, 1);
+    static const char not_last[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n"
+                                   "Content-Length: 2\r\n\r\nabcde";
+    CU_ASSERT_EQUAL(parse_all(not_last, &p), 1);
+    CU_ASSERT_FALSE(p.chunked);
+    CU_ASSERT_EQUAL(p.body_bytes, 5);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: notchunked\r\n\r\n0\r\n\r\n", &p), 1);
+    CU_ASSERT_FALSE(p.chunked);
+}
+
+static void test_parser_chunked_errors(void)
+{
+    http_parser p;
+    static const char *const bad[] = {
+        CHUNKED_HEAD "\r\n",                    /* No size. */
+        CHUNKED_HEAD "g\r\n",                   /* Not hex. */
+        CHUNKED_HEAD "-1\r\n",
+        CHUNKED_HEAD "3x\r\nabc\r\n0\r\n\r\n",  /* Junk after the size. */
+        CHUNKED_HEAD "3\rabc\r\n0\r\n\r\n",     /* A CR without its LF. */
+        CHUNKED_HEAD "3\r\nabcd\r\n0\r\n\r\n",  /* More data than the size said. */
+        CHUNKED_HEAD "3\r\nabc\r0\r\n\r\n",
+        CHUNKED_HEAD "0\r\n\rX",                /* The final blank line's CR without LF. */
+        CHUNKED_HEAD "10000000000000000\r\n",   /* 2^64: no body is that long. */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(parse_both_ways(bad[i], strlen(bad[i]), &p), HTTP_EBADCHUNK);
+    }
+    /* Cut anywhere before the final blank line: truncated. */
+    static const char whole[] = CHUNKED_HEAD "3\r\nabc\r\n0\r\nT: 1\r\n\r\n";
+    size_t head = strlen(CHUNKED_HEAD);
+    for (size_t len = head; len < sizeof whole - 1; len++) {
+        /* The data, "abc", lies from head + 3 to head + 6. */
+        size_t data = len <= head + 3 ? 0 : len - head - 3;
+        CU_ASSERT_EQUAL(parse_both_ways(whole, len, &p), HTTP_ETRUNCATED);
+        CU_ASSERT_EQUAL(p.body_bytes, (long long)(data < 3 ? data : 3));
+    }
+    /* Bytes past the end are too many, as past a Content-Length. */
+    static const char more[] = CHUNKED_HEAD "0\r\n\r\nX";
+    CU_ASSERT_EQUAL(parse_both_ways(more, sizeof more - 1, &p), HTTP_ETOOLONG);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", &p), 1);
+}
+
 static void test_url_parsing(void)
 {
     http_target t;
@@ -683,6 +775,11 @@ static void test_url_parsing(void)
     CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "GET / HTTP/1.1\r\n"));
     CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 80);
+    /* A cell's request, byte for byte. */
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:8080/", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(t.request, "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: greenbench\r\n"
+                                      "Accept: */*\r\nConnection: close\r\n\r\n");
+    CU_ASSERT_EQUAL(t.request_len, strlen(t.request));
     CU_ASSERT_EQUAL(http_target_init(&t, "http://[::1]:81/", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_EQUAL(t.addr.ss_family, AF_INET6);
     CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), -1);
@@ -745,6 +842,9 @@ static CU_TestInfo client_tests[] = {
     { "parser_every_split", test_parser_every_split },
     { "parser_errors", test_parser_errors },
     { "parser_first_blank_line", test_parser_first_blank_line },
+    { "parser_chunked_every_split", test_parser_chunked_every_split },
+    { "parser_chunked_forms", test_parser_chunked_forms },
+    { "parser_chunked_errors", test_parser_chunked_errors },
     { "url_parsing", test_url_parsing },
     CU_TEST_INFO_NULL,
 };

@@ -97,6 +97,22 @@ int http_target_init(http_target *t, const char *url, long long expect_size, dou
 
 /* ---- the response parser ---- */
 
+/* The decoder's states, byte by byte through RFC 9112's chunked-body; a
+ * line may end in LF or CRLF, as in the head. */
+enum {
+    CHUNK_SIZE_FIRST,           /* The first hex digit of a chunk size. */
+    CHUNK_SIZE,                 /* More digits, or what ends them. */
+    CHUNK_EXT,                  /* Extensions, skipped to the end of the line. */
+    CHUNK_SIZE_LF,              /* The LF after the size line's CR. */
+    CHUNK_DATA,
+    CHUNK_DATA_CR,              /* The line end after the data. */
+    CHUNK_DATA_LF,
+    CHUNK_TRAILER,              /* The start of a trailer line, or the final blank line. */
+    CHUNK_TRAILER_LINE,         /* A trailer field, skipped. */
+    CHUNK_END_LF,               /* The LF of the final blank line's CR. */
+    CHUNK_DONE
+};
+
 void http_parser_init(http_parser *p)
 {
     p->head_len = 0;
@@ -105,6 +121,9 @@ void http_parser_init(http_parser *p)
     p->content_length = -1;
     p->body_bytes = 0;
     p->server_closes = false;
+    p->chunked = false;
+    p->chunk_state = CHUNK_SIZE_FIRST;
+    p->chunk_left = 0;
 }
 
 /* Parse p->head: the status line and the headers that matter. */
@@ -121,6 +140,7 @@ static int parse_head(http_parser *p)
     }
     p->status = status;
     p->server_closes = s[7] == '0';     /* HTTP/1.0 closes unless told otherwise. */
+    bool transfer_encoding = false;
     const char *line = memchr(s, '\n', (size_t)(end - s));
     while (line != NULL && ++line < end) {
         const char *eol = memchr(line, '\n', (size_t)(end - line));
@@ -140,8 +160,14 @@ static int parse_head(http_parser *p)
                 return HTTP_EBADRESPONSE;
             p->content_length = len;
         } else if (http_header_is(line, stop, "Transfer-Encoding", &v)) {
-            if ((size_t)(stop - v) >= 7 && strncasecmp(v, "chunked", 7) == 0)
-                return HTTP_ECHUNKED;
+            /* The body is chunked only if chunked is its last coding; with
+             * any other last, it runs to end of file (RFC 9112, 6.3). */
+            const char *e = stop;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            transfer_encoding = true;
+            p->chunked = e - v >= 7 && strncasecmp(e - 7, "chunked", 7) == 0 &&
+                         (e - 7 == v || e[-8] == ',' || e[-8] == ' ' || e[-8] == '\t');
         } else if (http_header_is(line, stop, "Connection", &v)) {
             if ((size_t)(stop - v) >= 5 && strncasecmp(v, "close", 5) == 0)
                 p->server_closes = true;
@@ -150,7 +176,98 @@ static int parse_head(http_parser *p)
         }
         line = eol;
     }
+    if (transfer_encoding)
+        p->content_length = -1;         /* Transfer-Encoding overrides it. */
     return 0;
+}
+
+/* ---- chunked bodies ---- */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode the next len bytes of a chunked body, counting its data in
+ * p->body_bytes. Returns as http_parser_feed does. */
+static int chunked_feed(http_parser *p, const char *data, size_t len)
+{
+    const char *end = data + len;
+    for (const char *c = data; c < end; c++) {
+        switch (p->chunk_state) {
+        case CHUNK_SIZE_FIRST:
+        case CHUNK_SIZE: {
+            int d = hex_digit(*c);
+            if (d >= 0) {
+                if (p->chunk_left >> 56 != 0)
+                    return HTTP_EBADCHUNK;      /* Far beyond any body we could read. */
+                p->chunk_left = p->chunk_left << 4 | (unsigned)d;
+                p->chunk_state = CHUNK_SIZE;
+                break;
+            }
+            if (p->chunk_state == CHUNK_SIZE_FIRST)
+                return HTTP_EBADCHUNK;
+            if (*c == ';' || *c == ' ' || *c == '\t')
+                p->chunk_state = CHUNK_EXT;
+            else if (*c == '\r')
+                p->chunk_state = CHUNK_SIZE_LF;
+            else if (*c == '\n')
+                goto size_line_done;
+            else
+                return HTTP_EBADCHUNK;
+            break;
+        }
+        case CHUNK_EXT:
+            if (*c == '\n')
+                goto size_line_done;
+            break;
+        case CHUNK_SIZE_LF:
+            if (*c != '\n')
+                return HTTP_EBADCHUNK;
+        size_line_done:
+            p->chunk_state = p->chunk_left == 0 ? CHUNK_TRAILER : CHUNK_DATA;
+            break;
+        case CHUNK_DATA: {
+            size_t take = (size_t)(end - c) < p->chunk_left ? (size_t)(end - c) : (size_t)p->chunk_left;
+            p->body_bytes += (long long)take;
+            p->chunk_left -= take;
+            c += take - 1;
+            if (p->chunk_left == 0)
+                p->chunk_state = CHUNK_DATA_CR;
+            break;
+        }
+        case CHUNK_DATA_CR:
+        case CHUNK_DATA_LF:
+            if (*c == '\r' && p->chunk_state == CHUNK_DATA_CR)
+                p->chunk_state = CHUNK_DATA_LF;
+            else if (*c == '\n')
+                p->chunk_state = CHUNK_SIZE_FIRST;
+            else
+                return HTTP_EBADCHUNK;
+            break;
+        case CHUNK_TRAILER:
+            p->chunk_state = *c == '\n' ? CHUNK_DONE : *c == '\r' ? CHUNK_END_LF : CHUNK_TRAILER_LINE;
+            break;
+        case CHUNK_TRAILER_LINE:
+            if (*c == '\n')
+                p->chunk_state = CHUNK_TRAILER;
+            break;
+        case CHUNK_END_LF:
+            if (*c != '\n')
+                return HTTP_EBADCHUNK;
+            p->chunk_state = CHUNK_DONE;
+            break;
+        default:
+            return HTTP_ETOOLONG;               /* Bytes past the last chunk. */
+        }
+    }
+    return p->chunk_state == CHUNK_DONE;
 }
 
 static int body_done(const http_parser *p)
@@ -199,13 +316,15 @@ int http_parser_feed(http_parser *p, const char *data, size_t len)
         if (err != 0)
             return err;
     }
+    if (p->chunked)
+        return chunked_feed(p, data, len);
     p->body_bytes += (long long)len;
     return body_done(p);
 }
 
 int http_parser_eof(http_parser *p)
 {
-    if (p->head_done && p->content_length < 0)
+    if (p->head_done && !p->chunked && p->content_length < 0)
         return 1;
     return HTTP_ETRUNCATED;
 }
@@ -270,8 +389,8 @@ const char *http_strerror(int err)
     case HTTP_ESIZE: return "body length differs from --size";
     case HTTP_ETRUNCATED: return "the server closed the connection before the whole body";
     case HTTP_EHEADTOOBIG: return "response header too large";
-    case HTTP_ECHUNKED: return "chunked transfer encoding is not supported";
-    case HTTP_ETOOLONG: return "more body than Content-Length";
+    case HTTP_EBADCHUNK: return "bad chunked encoding";
+    case HTTP_ETOOLONG: return "more body than Content-Length or the last chunk said";
     case -ETIMEDOUT: return "timed out";
     default: return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
     }

@@ -28,8 +28,8 @@ enum {
     HTTP_ESIZE = -4002,         /* Body length differs from what was expected. */
     HTTP_ETRUNCATED = -4003,    /* The server closed before the whole body. */
     HTTP_EHEADTOOBIG = -4004,   /* Response header over HTTP_MAX_HEAD bytes. */
-    HTTP_ECHUNKED = -4005,      /* Transfer-Encoding: chunked (not supported). */
-    HTTP_ETOOLONG = -4006       /* More body than Content-Length said. */
+    HTTP_EBADCHUNK = -4005,     /* A chunked body that breaks its grammar. */
+    HTTP_ETOOLONG = -4006       /* More body than Content-Length said, or bytes past the last chunk. */
 };
 
 #define HTTP_MAX_HEAD 1024
@@ -61,15 +61,19 @@ typedef struct http_parser {
     size_t head_len;
     bool head_done;
     int status;
-    long long content_length;   /* -1: none given, the body runs to end of file. */
-    long long body_bytes;
+    long long content_length;   /* -1: none given (or Transfer-Encoding), the body runs to end of file. */
+    long long body_bytes;       /* Of a chunked body, the chunks' data alone. */
     bool server_closes;         /* "Connection: close" in the response. */
+    bool chunked;               /* Transfer-Encoding ending in chunked. */
+    int chunk_state;            /* Where the chunked decoder is (http.c). */
+    unsigned long long chunk_left;  /* Of the chunk size being read, or of the chunk's data. */
 } http_parser;
 
 void http_parser_init(http_parser *p);
 
 /* Feed the next len bytes of the response. Returns 1 when the response is
- * complete (the whole body seen), 0 when more is needed, or an HTTP_E* code. */
+ * complete (the whole body seen: Content-Length's bytes, or a chunked body
+ * to its last chunk and trailer), 0 when more is needed, or an HTTP_E* code. */
 int http_parser_feed(http_parser *p, const char *data, size_t len);
 
 /* The connection reached end of file: 1 if that completes the response (a
