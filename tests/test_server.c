@@ -120,6 +120,11 @@ static long long read_response(int fd, int *status)
     return p.body_bytes;
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static int count_of(const char *haystack, const char *needle)
 {
     int n = 0;
@@ -788,6 +793,59 @@ static void test_url_parsing(void)
     CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:65536/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_init(&t, "http:///", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(strcmp(err, "--url=http:///: no host, or a host too long"), 0);
+}
+
+/* Parsing alone resolves nothing: the host and port are left for the
+ * caller's resolver, the request is made all the same. */
+static void test_url_parsing_alone(void)
+{
+    http_target t;
+    char err[256];
+    CU_ASSERT_EQUAL(
+        http_target_parse(&t, "http://nonexistent.invalid:8080/a?b=1", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(t.host, "nonexistent.invalid");
+    CU_ASSERT_STRING_EQUAL(t.port, "8080");
+    CU_ASSERT_EQUAL(t.addrlen, 0);
+    CU_ASSERT_TRUE(starts_with(t.request, "GET /a?b=1 HTTP/1.1\r\nHost: nonexistent.invalid:8080\r\n"));
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1]:81", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(t.host, "::1");
+    CU_ASSERT_STRING_EQUAL(t.port, "81");
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.request, "Host: [::1]:81\r\n"));
+    /* A query without a path gets one; the fragment is not sent. */
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://h?q=1#top", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(t.host, "h");
+    CU_ASSERT_STRING_EQUAL(t.port, "80");
+    CU_ASSERT_TRUE(starts_with(t.request, "GET /?q=1 HTTP/1.1\r\nHost: h\r\n"));
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://h/p#top", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_TRUE(starts_with(t.request, "GET /p HTTP/1.1\r\n"));
+    CU_ASSERT_EQUAL(http_target_parse(&t, "https://h/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "https is not supported yet"));
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1]x/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://[]/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://:80/", -1, 1.0, err, sizeof err), -1);
+    /* An address from any resolver: the target is then ready to fetch. */
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(8080) };
+    struct addrinfo ai = { .ai_family = AF_INET,
+                           .ai_addr = (struct sockaddr *)&sin,
+                           .ai_addrlen = sizeof sin };
+    http_target_set_addr(&t, &ai);
+    CU_ASSERT_EQUAL(t.addrlen, sizeof sin);
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 8080);
+}
+
+/* The cells resolve once, before timing, and a name that does not resolve
+ * is their usage error. */
+static void test_url_resolution(void)
+{
+    http_target t;
+    char err[256];
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://localhost:9/", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_TRUE(t.addr.ss_family == AF_INET || t.addr.ss_family == AF_INET6);
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://nonexistent.invalid/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_TRUE(
+        starts_with(err, "--url=http://nonexistent.invalid/: cannot resolve 'nonexistent.invalid': "));
 }
 
 /* ---- suites ---- */
@@ -846,6 +904,8 @@ static CU_TestInfo client_tests[] = {
     { "parser_chunked_forms", test_parser_chunked_forms },
     { "parser_chunked_errors", test_parser_chunked_errors },
     { "url_parsing", test_url_parsing },
+    { "url_parsing_alone", test_url_parsing_alone },
+    { "url_resolution", test_url_resolution },
     CU_TEST_INFO_NULL,
 };
 

@@ -15,83 +15,108 @@
 
 /* ---- the target ---- */
 
-int http_target_init(http_target *t, const char *url, long long expect_size, double timeout,
-                     char *err, size_t errlen)
+int http_target_parse(http_target *t, const char *url, long long expect_size, double timeout,
+                      char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->expect_size = expect_size;
     t->timeout = timeout;
     if (strlen(url) >= sizeof t->url) {
-        snprintf(err, errlen, "--url: longer than %zu bytes", sizeof t->url - 1);
+        snprintf(err, errlen, "longer than %zu bytes", sizeof t->url - 1);
         return -1;
     }
     strcpy(t->url, url);
     if (strncasecmp(url, "https://", 8) == 0) {
-        snprintf(err, errlen, "--url=%s: https is not supported (the local server speaks plain http)", url);
+        snprintf(err, errlen, "https is not supported yet (the HTTP client has no TLS); use http://");
         return -1;
     }
     if (strncasecmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "--url=%s: expected http://HOST[:PORT][/PATH]", url);
+        snprintf(err, errlen, "expected http://HOST[:PORT][/PATH]");
         return -1;
     }
     const char *authority = url + 7;
-    const char *path = strchr(authority, '/');
-    size_t alen = path ? (size_t)(path - authority) : strlen(authority);
-    if (path == NULL)
-        path = "/";
-    char host[256], port[16] = "80";
+    size_t alen = strcspn(authority, "/?#");
+    /* The fragment stays with the client; a query needs a path before it. */
+    const char *path = authority + alen;
+    int path_len = (int)strcspn(path, "#");
+    const char *root = *path == '/' ? "" : "/";
     const char *colon;
-    if (alen == 0 || alen >= sizeof host) {
-        snprintf(err, errlen, "--url=%s: no host, or a host too long", url);
+    if (alen == 0 || alen >= sizeof t->host) {
+        snprintf(err, errlen, "no host, or a host too long");
         return -1;
     }
     if (authority[0] == '[') {                  /* [IPv6]:port */
         const char *close = memchr(authority, ']', alen);
         if (close == NULL) {
-            snprintf(err, errlen, "--url=%s: unclosed '[' in the host", url);
+            snprintf(err, errlen, "unclosed '[' in the host");
             return -1;
         }
-        memcpy(host, authority + 1, (size_t)(close - authority - 1));
-        host[close - authority - 1] = '\0';
-        colon = close + 1 < authority + alen && close[1] == ':' ? close + 1 : NULL;
+        memcpy(t->host, authority + 1, (size_t)(close - authority - 1));
+        colon = close + 1 < authority + alen ? close + 1 : NULL;
+        if (colon != NULL && *colon != ':') {
+            snprintf(err, errlen, "'%c' after the ']' of the host", *colon);
+            return -1;
+        }
     } else {
         colon = memchr(authority, ':', alen);
-        size_t hlen = colon ? (size_t)(colon - authority) : alen;
-        memcpy(host, authority, hlen);
-        host[hlen] = '\0';
+        memcpy(t->host, authority, colon ? (size_t)(colon - authority) : alen);
     }
-    if (colon != NULL) {
-        size_t plen = (size_t)(authority + alen - colon - 1);
-        if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") < plen || atoi(colon + 1) > 65535) {
-            snprintf(err, errlen, "--url=%s: bad port", url);
-            return -1;
-        }
-        memcpy(port, colon + 1, plen);
-        port[plen] = '\0';
-    }
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV }, *res;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "--url=%s: cannot resolve '%s': %s", url, host, gai_strerror(gai));
+    if (t->host[0] == '\0') {
+        snprintf(err, errlen, "no host, or a host too long");
         return -1;
     }
-    memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
-    t->addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
+    strcpy(t->port, "80");
+    if (colon != NULL) {
+        size_t plen = (size_t)(authority + alen - colon - 1);
+        if (plen == 0 || plen >= sizeof t->port || strspn(colon + 1, "0123456789") < plen ||
+            atoi(colon + 1) > 65535) {
+            snprintf(err, errlen, "bad port");
+            return -1;
+        }
+        memcpy(t->port, colon + 1, plen);
+        t->port[plen] = '\0';
+    }
     int n = snprintf(t->request, sizeof t->request,
-                     "GET %s HTTP/1.1\r\n"
+                     "GET %s%.*s HTTP/1.1\r\n"
                      "Host: %.*s\r\n"
                      "User-Agent: greenbench\r\n"
                      "Accept: */*\r\n"
                      "Connection: close\r\n"
                      "\r\n",
-                     path, (int)alen, authority);
+                     root, path_len, path, (int)alen, authority);
     if (n < 0 || (size_t)n >= sizeof t->request) {
-        snprintf(err, errlen, "--url=%s: the request would be longer than %zu bytes", url, sizeof t->request);
+        snprintf(err, errlen, "the request would be longer than %zu bytes", sizeof t->request);
         return -1;
     }
     t->request_len = (size_t)n;
+    return 0;
+}
+
+const struct addrinfo http_addr_hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                          .ai_flags = AI_NUMERICSERV };
+
+void http_target_set_addr(http_target *t, const struct addrinfo *ai)
+{
+    memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
+    t->addrlen = ai->ai_addrlen;
+}
+
+int http_target_init(http_target *t, const char *url, long long expect_size, double timeout,
+                     char *err, size_t errlen)
+{
+    char why[256];
+    if (http_target_parse(t, url, expect_size, timeout, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--url=%.200s: %s", url, why);
+        return -1;
+    }
+    struct addrinfo *res;
+    int gai = getaddrinfo(t->host, t->port, &http_addr_hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "--url=%s: cannot resolve '%s': %s", url, t->host, gai_strerror(gai));
+        return -1;
+    }
+    http_target_set_addr(t, res);
+    freeaddrinfo(res);
     return 0;
 }
 
@@ -337,11 +362,13 @@ int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen
     http_parser p;
     http_parser_init(&p);
     res->status = 0;
+    res->stage = HTTP_AT_CONNECT;
     res->body_bytes = 0;
     int fd = io->connect(t, deadline);
     if (fd < 0)
         return fd;
     int err = 0;
+    res->stage = HTTP_AT_SEND;
     ssize_t sent = io->send(fd, t->request, t->request_len, deadline);
     if (sent < 0) {
         err = (int)sent;
@@ -360,6 +387,7 @@ int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen
         }
     }
     res->status = p.status;
+    res->stage = p.head_done ? HTTP_AT_BODY : HTTP_AT_HEAD;
     res->body_bytes = p.body_bytes;
     if (err == 0 && p.status != 200)
         err = HTTP_ESTATUS;

@@ -2,7 +2,8 @@
  *
  * http.c holds everything but the system calls: URL parsing, the request,
  * the response parser and the fetch driver, http_fetch(). The calls come
- * through a small table, struct http_io, in two flavours:
+ * through a small table, struct http_io, in two flavours (examples/fetch.c,
+ * the seed program, uses the green one):
  *   http_blocking.c  blocking sockets with SO_SNDTIMEO / SO_RCVTIMEO (thread variants)
  *   http_green.c     libgreen's cooperative sockets (green variants)
  * so that green and thread variants send the same bytes and parse the same
@@ -16,6 +17,7 @@
 #ifndef GREEN_HTTP_H
 #define GREEN_HTTP_H
 
+#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -41,6 +43,8 @@ enum {
 typedef struct http_target {
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    char host[256];             /* The URL's host ([] taken off an IPv6 one) and port, */
+    char port[6];               /* as getaddrinfo takes them. */
     char url[512];
     char request[768];          /* The whole GET request, ready to send. */
     size_t request_len;
@@ -48,11 +52,29 @@ typedef struct http_target {
     double timeout;             /* Seconds one fetch may take, connect to last byte. */
 } http_target;
 
-/* Parse url ("http://HOST[:PORT][/PATH]"; HOST a numeric address, [IPv6],
- * or a name, resolved here, once, with getaddrinfo) and build the request.
- * Returns 0, or -1 with a message in err. Blocks while it resolves. */
+/* Parse url ("http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]"; HOST a numeric
+ * address, [IPv6], or a name) and build the request; t->addr is left empty.
+ * Returns 0, or -1 with what is wrong with url in err. */
+int http_target_parse(http_target *t, const char *url, long long expect_size, double timeout,
+                      char *err, size_t errlen);
+
+/* What every flavour asks getaddrinfo for t->host and t->port. */
+extern const struct addrinfo http_addr_hints;
+
+/* Fetch from ai's address. */
+void http_target_set_addr(http_target *t, const struct addrinfo *ai);
+
+/* http_target_parse, then resolve the host once with getaddrinfo(3) and use
+ * its first address: what the cells do, before timing. Blocks while it
+ * resolves. Returns 0, or -1 with a message in err ("--url=URL: ..."). */
 int http_target_init(http_target *t, const char *url, long long expect_size, double timeout,
                      char *err, size_t errlen);
+
+/* http_green.c: the addresses of t->host and t->port through libgreen's
+ * resolver, which parks only the calling green thread, so that a slow or
+ * failing name holds up no other fetch. Returns 0 with *res (to be freed
+ * with freeaddrinfo), or green_getaddrinfo's code (GREEN_EAI_NONAME, ...). */
+int http_resolve_green(const http_target *t, struct addrinfo **res);
 
 /* ---- the response parser (exposed for the tests) ---- */
 
@@ -98,9 +120,18 @@ typedef struct http_io {
 extern const http_io http_io_blocking;   /* http_blocking.c */
 extern const http_io http_io_green;      /* http_green.c: only in green programs */
 
+/* How far a fetch got: where its error came from. */
+typedef enum http_stage {
+    HTTP_AT_CONNECT,
+    HTTP_AT_SEND,
+    HTTP_AT_HEAD,               /* Reading the status line and headers. */
+    HTTP_AT_BODY                /* Past the head's blank line: the head's checks, the body, its checks. */
+} http_stage;
+
 typedef struct http_result {
     int status;                 /* HTTP status, 0 if none came. */
-    long long body_bytes;       /* Body bytes received. */
+    http_stage stage;
+    long long body_bytes;       /* Body bytes received (of a chunked body, its data). */
 } http_result;
 
 /* Connect, send t->request, read the whole response into buf (of buflen,

@@ -1,7 +1,9 @@
 /* workloads/http/http_green.c: the green flavour of the cells' HTTP client
  * (http.h): non-blocking sockets through libgreen's cooperative calls, which
  * park the green thread in the hub's loop on EAGAIN / EINPROGRESS. Each
- * call gets what is left of the fetch's deadline as its timeout. */
+ * call gets what is left of the fetch's deadline as its timeout. Names are
+ * resolved by libgreen's resolver too (the cells resolve theirs once, with
+ * http_target_init, before timing). */
 #include "http.h"
 
 #include "green.h"
@@ -51,6 +53,11 @@ static ssize_t green_flavour_recv(int fd, void *buf, size_t len, double deadline
     if (time_left(deadline, &left) != 0)
         return -ETIMEDOUT;
     return green_recv(fd, buf, len, 0, left);
+}
+
+int http_resolve_green(const http_target *t, struct addrinfo **res)
+{
+    return green_getaddrinfo(t->host, t->port, &http_addr_hints, res);
 }
 
 const http_io http_io_green = {
