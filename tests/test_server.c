@@ -550,6 +550,106 @@ static void test_signals(void)
     CU_ASSERT_EQUAL(exit_status_after(SIGINT), 0);
 }
 
+/* Run argv[0] with argv, its stdout and stderr into out (NUL-terminated);
+ * returns its exit status. */
+static int run_program(char *const argv[], char *out, size_t len)
+{
+    char path[] = "/tmp/greenbench-test-server-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    unlink(path);
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, NULL);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = -1;
+    if (rc == 0)
+        waitpid(pid, &status, 0);
+    ssize_t n = pread(fd, out, len - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return rc == 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A bad command line gets exit status 2 and one line: "PROGRAM: what is
+ * wrong (see PROGRAM --help)", naming what is wrong with `what`. */
+static void check_bad_command_line(char *const argv[], const char *program, const char *what)
+{
+    char out[4096], line[512];
+    CU_ASSERT_EQUAL(run_program(argv, out, sizeof out), 2);
+    snprintf(line, sizeof line, "%s: ", program);
+    CU_ASSERT_EQUAL(strncmp(out, line, strlen(line)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, what));
+    snprintf(line, sizeof line, " (see %s --help)\n", program);
+    CU_ASSERT(strlen(out) > strlen(line) && strcmp(out + strlen(out) - strlen(line), line) == 0);
+    CU_ASSERT_EQUAL(count_of(out, "\n"), 1);
+    if (strstr(out, what) == NULL || count_of(out, "\n") != 1)
+        fprintf(stderr, "\n  %s said: %s", program, out);
+}
+
+/* --help: the usage on stdout, exit status 0. */
+static void check_help(char *path)
+{
+    char out[4096];
+    CU_ASSERT_EQUAL(run_program((char *[]){ path, "--help", NULL }, out, sizeof out), 0);
+    CU_ASSERT_EQUAL(strncmp(out, "usage: ", 7), 0);
+}
+
+static void test_fetch_bad_options(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+        return;
+    }
+    const char *me = "greenbench-fetch";
+    check_bad_command_line((char *[]){ path, NULL }, me, "no URL given");
+    check_bad_command_line((char *[]){ path, "--pool=0", "http://x/", NULL }, me, "--pool=0");
+    check_bad_command_line((char *[]){ path, "--timeout=soon", "http://x/", NULL }, me, "--timeout=soon");
+    check_bad_command_line((char *[]){ path, "--bogus", "http://x/", NULL }, me,
+                           "unknown option '--bogus'");
+    check_bad_command_line((char *[]){ path, "http://x/", "--pool", NULL }, me, "--pool needs a value");
+    check_help(path);
+}
+
+/* The seed program (examples/fetch.c) on the README's URLs: the client's
+ * green flavour with libgreen's resolver. The unresolvable name fails on
+ * its own, https is refused, the rest arrive whole, twice (joinall, then a
+ * pool of 2 that never runs more than 2). */
+static void test_seed_program(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+        return;
+    }
+    char sized[128], delayed[128], line[256];
+    snprintf(sized, sizeof sized, "%s?size=5000", server.url);
+    snprintf(delayed, sizeof delayed, "%s?delay_ms=100", server.url);
+    static char out[16384];
+    int status = run_program(
+        (char *[]){ path, sized, "http://nonexistent.invalid/", delayed, "https://example.com/", NULL },
+        out, sizeof out);
+    CU_ASSERT_EQUAL(status, 1);
+    snprintf(line, sizeof line, "5000 bytes received from %s.\n", sized);
+    CU_ASSERT_EQUAL(count_of(out, line), 2);
+    snprintf(line, sizeof line, "%d bytes received from %s.\n", SIZE, delayed);
+    CU_ASSERT_EQUAL(count_of(out, line), 2);
+    CU_ASSERT_EQUAL(count_of(out, "http://nonexistent.invalid/ failed: nonexistent.invalid: "), 2);
+    CU_ASSERT_EQUAL(count_of(out, "https://example.com/ failed: https is not supported yet"), 2);
+    CU_ASSERT_EQUAL(count_of(out, "== joinall: 4 of 4 ended, 2 failed, "), 1);
+    CU_ASSERT_EQUAL(count_of(out, "(in flight: 3)"), 0);
+    CU_ASSERT_EQUAL(count_of(out, "at most 2 in flight (pool size 2)\n"), 1);
+    if (status != 1)
+        fprintf(stderr, "\n  greenbench-fetch said:\n%s", out);
+}
+
 static int run_server_args(char *const argv[])
 {
     pid_t pid;
@@ -893,6 +993,8 @@ static CU_TestInfo server_tests[] = {
     { "lateness_report", test_lateness_report },
     { "signals", test_signals },
     { "bad_options", test_bad_options },
+    { "fetch_bad_options", test_fetch_bad_options },
+    { "seed_program", test_seed_program },
     CU_TEST_INFO_NULL,
 };
 
