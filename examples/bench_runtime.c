@@ -19,6 +19,9 @@
 
 #include "context.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,23 +183,82 @@ static double bench_rss(long n, green_thread **gs)
     return (double)(after - before) / (double)n;
 }
 
-static long arg_long(int argc, char **argv, const char *name, long dflt)
+static const char *program;     /* This binary's name: one per backend pair. */
+
+static int usage_error(const char *fmt, ...)
 {
-    size_t len = strlen(name);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], name, len) == 0 && argv[i][len] == '=')
-            return strtol(argv[i] + len + 1, NULL, 10);
-    return dflt;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", program);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see %s --help)\n", program);
+    va_end(ap);
+    return 2;
+}
+
+/* The options, each a count of at least 1; returns 0, or 2 after saying
+ * what is wrong. */
+static int parse_args(int argc, char **argv, long *switches, long *spawns, long *alive, long *reps)
+{
+    enum { OPT_HELP = 256 };
+    static const struct option options[] = {
+        { "switches", required_argument, NULL, 's' },
+        { "spawn", required_argument, NULL, 'n' },
+        { "alive", required_argument, NULL, 'a' },
+        { "reps", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    int c, at;
+    while ((c = getopt_long(argc, argv, ":h", options, &at)) != -1) {
+        long *out;
+        switch (c) {
+        case 's': out = switches; break;
+        case 'n': out = spawns; break;
+        case 'a': out = alive; break;
+        case 'r': out = reps; break;
+        case 'h':
+        case OPT_HELP:
+            printf("usage: %s [--switches=N] [--spawn=N] [--alive=N] [--reps=R]\n"
+                   "libgreen's own targets for this backend pair, one JSON line per figure:\n"
+                   "raw switch and yield (N switches, default 2000000), spawn + join of N green\n"
+                   "threads (default 1000000), resident memory per parked thread with N alive\n"
+                   "(default 100000); each the best of R repetitions (default 5).\n",
+                   program);
+            exit(0);
+        case ':':
+            return usage_error("%s needs a value", argv[optind - 1]);
+        default: {
+            /* A long option given a value it does not take, or an unknown
+             * option, short or long. */
+            const char *arg = argv[optind - 1];
+            int name_len = (int)strcspn(arg, "=");
+            if (optopt >= 256)
+                return usage_error("%.*s takes no value", name_len, arg);
+            if (optopt > 0)
+                return usage_error("unknown option '-%c'", optopt);
+            return usage_error("unknown option '%.*s'", name_len, arg);
+        }
+        }
+        char *end;
+        errno = 0;
+        *out = strtol(optarg, &end, 10);
+        if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 || *out < 1)
+            return usage_error("--%s=%s: expected an integer of at least 1", options[at].name, optarg);
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    long switches = arg_long(argc, argv, "--switches", 2000000);
-    long spawns = arg_long(argc, argv, "--spawn", 1000000);
-    long alive = arg_long(argc, argv, "--alive", 100000);
-    long reps = arg_long(argc, argv, "--reps", 5);
-    if (reps < 1)
-        reps = 1;
+    long switches = 2000000, spawns = 1000000, alive = 100000, reps = 5;
+    program = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 : argv[0];
+    int bad = parse_args(argc, argv, &switches, &spawns, &alive, &reps);
+    if (bad != 0)
+        return bad;
     char extra[256];
 
     int err = green_init(NULL);

@@ -33,11 +33,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -612,76 +614,93 @@ static int pin_to_cpu(long long want)
     return cpu;
 }
 
-static void usage(FILE *f)
+static void usage(void)
 {
-    fprintf(f, "usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--cpu N|last]\n"
-               "                         [--exit-on-stdin-eof]\n"
-               "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
-               "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
-               "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
-               "--cpu runs it on CPU N only, or on the last CPU it may use (the harness asks for\n"
-               "'last' and keeps green cells off that CPU).\n"
-               "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n");
+    printf("usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--cpu N|last]\n"
+           "                         [--exit-on-stdin-eof]\n"
+           "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
+           "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
+           "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
+           "--cpu runs it on CPU N only, or on the last CPU it may use (the harness asks for\n"
+           "'last' and keeps green cells off that CPU).\n"
+           "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n");
+}
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "greenbench-server: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see greenbench-server --help)\n");
+    va_end(ap);
+    return -1;
 }
 
 static int parse_args(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (strcmp(arg, "--exit-on-stdin-eof") == 0) {
+    enum { OPT_DELAY_MS = 256, OPT_SIZE, OPT_PORT, OPT_CPU, OPT_EXIT_ON_STDIN_EOF, OPT_HELP };
+    static const struct option options[] = {
+        { "delay-ms", required_argument, NULL, OPT_DELAY_MS },
+        { "size", required_argument, NULL, OPT_SIZE },
+        { "port", required_argument, NULL, OPT_PORT },
+        { "cpu", required_argument, NULL, OPT_CPU },
+        { "exit-on-stdin-eof", no_argument, NULL, OPT_EXIT_ON_STDIN_EOF },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    int c, at;
+    while ((c = getopt_long(argc, argv, ":h", options, &at)) != -1) {
+        long long v, max, *out;
+        switch (c) {
+        case OPT_DELAY_MS: out = &srv.delay_ms, max = GB_MAX_DELAY_MS; break;
+        case OPT_SIZE: out = &srv.size, max = GB_MAX_SIZE; break;
+        case OPT_PORT: out = &v, max = 65535; break;
+        case OPT_CPU:
+            if (strcmp(optarg, "last") == 0) {
+                srv.cpu = CPU_LAST;
+                continue;
+            }
+            out = &srv.cpu, max = CPU_SETSIZE - 1;
+            break;
+        case OPT_EXIT_ON_STDIN_EOF:
             srv.exit_on_stdin_eof = true;
             continue;
+        case 'h':
+        case OPT_HELP:
+            usage();
+            exit(0);
+        case ':':
+            return usage_error("%s needs a value", argv[optind - 1]);
+        default: {
+            /* A long option given a value it does not take, or an unknown
+             * option, short or long. */
+            const char *arg = argv[optind - 1];
+            int name_len = (int)strcspn(arg, "=");
+            if (optopt >= 256)
+                return usage_error("%.*s takes no value", name_len, arg);
+            if (optopt > 0)
+                return usage_error("unknown option '-%c'", optopt);
+            return usage_error("unknown option '%.*s'", name_len, arg);
         }
-        const char *eq = strchr(arg, '='), *value;
-        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-        if (eq) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            fprintf(stderr, "greenbench-server: %s needs a value\n", arg);
-            return -1;
         }
-        long long v, max;
-        long long *out;
-        if (len == 5 && strncmp(arg, "--cpu", len) == 0 && strcmp(value, "last") == 0) {
-            srv.cpu = CPU_LAST;
-            continue;
-        }
-        if (len == 10 && strncmp(arg, "--delay-ms", len) == 0) {
-            out = &srv.delay_ms, max = GB_MAX_DELAY_MS;
-        } else if (len == 6 && strncmp(arg, "--size", len) == 0) {
-            out = &srv.size, max = GB_MAX_SIZE;
-        } else if (len == 6 && strncmp(arg, "--port", len) == 0) {
-            out = &v, max = 65535;
-        } else if (len == 5 && strncmp(arg, "--cpu", len) == 0) {
-            out = &srv.cpu, max = CPU_SETSIZE - 1;
-        } else {
-            fprintf(stderr, "greenbench-server: unknown option '%.*s'\n", (int)len, arg);
-            return -1;
-        }
-        if (!gb_parse_num(value, value + strlen(value), max, out)) {
-            fprintf(stderr, "greenbench-server: %.*s=%s: expected an integer from 0 to %lld\n", (int)len, arg,
-                    value, max);
-            return -1;
-        }
+        if (!gb_parse_num(optarg, optarg + strlen(optarg), max, out))
+            return usage_error("--%s=%s: expected an integer from 0 to %lld", options[at].name, optarg,
+                               max);
         if (out == &v)
             srv.port = (int)v;
     }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     srv.size = 1024;
-    if (parse_args(argc, argv) != 0) {
-        usage(stderr);
+    if (parse_args(argc, argv) != 0)
         return 2;
-    }
     char where[32] = "on any CPU";
     if (srv.cpu != CPU_ANY) {
         int cpu = pin_to_cpu(srv.cpu);
