@@ -34,6 +34,9 @@ static int in_flight, most_in_flight, show_in_flight;
 /* The client keeps nothing of a read once it has parsed it, and parses it
  * before it can switch again: one buffer serves every green thread (and
  * none has to fit 16 KiB in its stack). */
+/* Public servers send heads of several KiB (cookies, security headers); the
+ * local server's are ~100 bytes, which the cells' HTTP_MAX_HEAD is sized for. */
+#define FETCH_MAX_HEAD (16 * 1024)
 static char scratch[HTTP_READ_CHUNK];
 
 static void job_fail(fetch_job *job, const char *fmt, ...)
@@ -79,6 +82,7 @@ static void fetch_http(fetch_job *job)
         job_fail(job, "%s", why);
         return;
     }
+    t.max_head = FETCH_MAX_HEAD;
     struct addrinfo *addrs;
     int err = http_resolve_green(&t, &addrs);
     if (err != 0) {

@@ -744,6 +744,16 @@ static void test_parser_errors(void)
     huge[sizeof huge - 1] = '\0';
     http_parser_init(&p);
     CU_ASSERT_EQUAL(http_parser_feed(&p, huge, strlen(huge)), HTTP_EHEADTOOBIG);
+    /* With room of the caller's, the same head is taken whole. */
+    static char room[4 * HTTP_MAX_HEAD];
+    static char big[2 * HTTP_MAX_HEAD];
+    int at = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX: ");
+    memset(big + at, 'y', sizeof big - (size_t)at);
+    memcpy(big + sizeof big - 6, "\r\n\r\nok", 6);
+    http_parser_init_head(&p, room, sizeof room);
+    CU_ASSERT_EQUAL(http_parser_feed(&p, big, sizeof big), 1);
+    CU_ASSERT_EQUAL(p.status, 200);
+    CU_ASSERT_EQUAL(p.body_bytes, 2);
 }
 
 /* Feed len bytes of text whole, then byte by byte: both must end alike.

@@ -140,6 +140,13 @@ enum {
 
 void http_parser_init(http_parser *p)
 {
+    http_parser_init_head(p, p->head_room, sizeof p->head_room);
+}
+
+void http_parser_init_head(http_parser *p, char *head, size_t cap)
+{
+    p->head = head;
+    p->head_cap = cap;
     p->head_len = 0;
     p->head_done = false;
     p->status = 0;
@@ -324,13 +331,13 @@ int http_parser_feed(http_parser *p, const char *data, size_t len)
          * ended no blank line: look from the first new byte (a blank line
          * it ends may start in an earlier feed). Not a search for
          * "\r\n\r\n" before "\n\n": that passes an LF-only head's end. */
-        size_t room = sizeof p->head - p->head_len, take = len < room ? len : room;
+        size_t room = p->head_cap - p->head_len, take = len < room ? len : room;
         size_t from = p->head_len;
         memcpy(p->head + p->head_len, data, take);
         p->head_len += take;
         size_t end = head_end(p->head, from, p->head_len);
         if (end == 0)
-            return p->head_len == sizeof p->head ? HTTP_EHEADTOOBIG : 0;
+            return p->head_len == p->head_cap ? HTTP_EHEADTOOBIG : 0;
         /* The bytes of this feed past the head are body. */
         size_t head_here = end - (p->head_len - take);
         data += head_here;
@@ -360,7 +367,13 @@ int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen
 {
     double deadline = io->now() + t->timeout;
     http_parser p;
-    http_parser_init(&p);
+    /* The cells' heads fit the parser's own room; a larger one (the seed
+     * program's) lives on this frame. */
+    char big_head[t->max_head > HTTP_MAX_HEAD ? t->max_head : 1];
+    if (t->max_head > HTTP_MAX_HEAD)
+        http_parser_init_head(&p, big_head, sizeof big_head);
+    else
+        http_parser_init(&p);
     res->status = 0;
     res->stage = HTTP_AT_CONNECT;
     res->body_bytes = 0;

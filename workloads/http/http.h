@@ -29,7 +29,7 @@ enum {
     HTTP_ESTATUS = -4001,       /* A status other than 200. */
     HTTP_ESIZE = -4002,         /* Body length differs from what was expected. */
     HTTP_ETRUNCATED = -4003,    /* The server closed before the whole body. */
-    HTTP_EHEADTOOBIG = -4004,   /* Response header over HTTP_MAX_HEAD bytes. */
+    HTTP_EHEADTOOBIG = -4004,   /* Response head over its room (HTTP_MAX_HEAD, or max_head). */
     HTTP_EBADCHUNK = -4005,     /* A chunked body that breaks its grammar. */
     HTTP_ETOOLONG = -4006       /* More body than Content-Length said, or bytes past the last chunk. */
 };
@@ -50,6 +50,9 @@ typedef struct http_target {
     size_t request_len;
     long long expect_size;      /* Body length every response must have; -1: Content-Length's. */
     double timeout;             /* Seconds one fetch may take, connect to last byte. */
+    size_t max_head;            /* Longest response head taken; HTTP_MAX_HEAD unless set
+                                   larger after http_target_parse (public servers send
+                                   more than the local one's ~100 bytes). */
 } http_target;
 
 /* Parse url ("http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]"; HOST a numeric
@@ -79,7 +82,9 @@ int http_resolve_green(const http_target *t, struct addrinfo **res);
 /* ---- the response parser (exposed for the tests) ---- */
 
 typedef struct http_parser {
-    char head[HTTP_MAX_HEAD];   /* Status line and headers, to the first blank line (LF or CRLF). */
+    char *head;                 /* Status line and headers, to the first blank line (LF or CRLF): */
+    size_t head_cap;            /* head_room, or storage the caller gave (http_parser_init_head). */
+    char head_room[HTTP_MAX_HEAD];
     size_t head_len;
     bool head_done;
     int status;
@@ -91,7 +96,12 @@ typedef struct http_parser {
     unsigned long long chunk_left;  /* Of the chunk size being read, or of the chunk's data. */
 } http_parser;
 
+/* Ready p for a response whose head fits HTTP_MAX_HEAD bytes; p must not
+ * be copied while in use (head points into it). */
 void http_parser_init(http_parser *p);
+
+/* The same with the caller's storage of cap bytes for the head. */
+void http_parser_init_head(http_parser *p, char *head, size_t cap);
 
 /* Feed the next len bytes of the response. Returns 1 when the response is
  * complete (the whole body seen: Content-Length's bytes, or a chunked body
