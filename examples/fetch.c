@@ -3,7 +3,7 @@
  * same with Pool(2).map. This does both: one green thread per URL doing an
  * HTTP/1.1 GET with green I/O, joined with green_joinall; then the same
  * URLs through a pool of 2, each line saying how many fetches are in flight.
- * The GET is the cells' own client (workloads/http/), green flavour, with
+ * The GET is the cells' own client (workloads/common/http/), green flavour, with
  * names resolved through libgreen, so that one slow or unknown host holds up
  * no other fetch.
  *

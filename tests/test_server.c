@@ -4,7 +4,7 @@
  * requests, large bodies, a clean exit on SIGTERM and SIGINT (saying how
  * late its delayed answers left), curl when it is installed, and 1 000
  * concurrent connections whose delays must all hold within a stated
- * tolerance. Also the HTTP client's parser (workloads/http/http.c) on
+ * tolerance. Also the HTTP client's parser (workloads/common/http/http.c) on
  * responses split at every byte. */
 #include <CUnit/CUnit.h>
 

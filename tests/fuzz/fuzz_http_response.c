@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_http_response.c: the cells' HTTP response parser
- * (workloads/http/http.c) on any bytes, as a whole response.
+ * (workloads/common/http/http.c) on any bytes, as a whole response.
  *
  * A socket may cut a response anywhere, so the input is fed three ways: in
  * one piece, byte by byte, and in pieces of 0 to 63 bytes chosen from a hash

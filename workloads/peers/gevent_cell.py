@@ -1,6 +1,6 @@
 # workloads/peers/gevent_cell.py: main() of greenbench-peer-gevent, the gevent
 # peer. It speaks the cell protocol of docs/cell-protocol.md exactly as
-# workloads/cell.c does: the same options, human text on stderr, and one JSON
+# workloads/common/cell.c does: the same options, human text on stderr, and one JSON
 # object, with the same fields in the same order, as the last line of stdout.
 #
 # The workloads live beside ours, one file per workload folder

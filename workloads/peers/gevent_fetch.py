@@ -1,5 +1,5 @@
 # workloads/peers/gevent_fetch.py: what the gevent peer's joinall and pool
-# share, as workloads/fetch.c does for ours: the defaults, the server (--url,
+# share, as workloads/common/fetch.c does for ours: the defaults, the server (--url,
 # or a greenbench-server started beside the program), the limit checks, one
 # fetch the seed's way (urllib.request after monkey.patch_all()), the
 # in-flight gauge and the tally of checks into the result.

@@ -1,5 +1,5 @@
 /* workloads/peers/st_main.c: the State Threads peer, greenbench-peer-st.
- * Built with workloads/cell.c as its main(), so that its options and its
+ * Built with workloads/common/cell.c as its main(), so that its options and its
  * JSON line are ours to the byte; this file holds its workload table. The
  * workloads are workloads/switch/st.c, workloads/yield/st.c and
  * workloads/spawn/st.c. */

@@ -1,6 +1,6 @@
 // workloads/peers/go/cell.go: main() of greenbench-peer-go, the Go goroutine
 // peer. It speaks the cell protocol of docs/cell-protocol.md exactly as
-// workloads/cell.c does: the same options, human text on stderr, and one JSON
+// workloads/common/cell.c does: the same options, human text on stderr, and one JSON
 // object, with the same fields in the same order, as the last line of stdout.
 // The workloads are one file each beside this one (switch.go, spawn.go,
 // joinall.go, pool.go); the table below lists them.

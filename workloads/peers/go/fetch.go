@@ -1,5 +1,5 @@
 // workloads/peers/go/fetch.go: what joinall.go and pool.go share, as
-// workloads/fetch.c does for ours: the defaults, the server (--url, or a
+// workloads/common/fetch.c does for ours: the defaults, the server (--url, or a
 // greenbench-server this program starts beside itself), the limit checks,
 // one fetch, the in-flight gauge and the tally of checks into the result.
 //

@@ -1,4 +1,4 @@
-/* workloads/threads_common.c: thread attributes and limits for the thread
+/* workloads/common/threads_common.c: thread attributes and limits for the thread
  * variants (threads_common.h). */
 #include "threads_common.h"
 

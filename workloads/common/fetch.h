@@ -1,4 +1,4 @@
-/* workloads/fetch.h: what the joinall and pool workloads share, green and
+/* workloads/common/fetch.h: what the joinall and pool workloads share, green and
  * thread variants alike: defaults, the server (the harness's --url, or one
  * the cell starts itself), the limit checks, the per-task record and the
  * tally of checks into the result. The fetching itself is http.h's. */

@@ -1,4 +1,4 @@
-/* workloads/http/http_blocking.c: the blocking flavour of the cells' HTTP
+/* workloads/common/http/http_blocking.c: the blocking flavour of the cells' HTTP
  * client (http.h), for thread variants: plain blocking sockets, as a
  * thread-per-request C program has them. SO_SNDTIMEO bounds connect(2) and
  * send(2), SO_RCVTIMEO bounds recv(2), so no thread waits forever. */

@@ -1,4 +1,4 @@
-/* workloads/green_workloads.c: the workloads of the green cell programs
+/* workloads/common/green_workloads.c: the workloads of the green cell programs
  * (greenbench-cell-<switch>-<loop>): the green variant of every row of
  * catalog.def. */
 #include "cell.h"

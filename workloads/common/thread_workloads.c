@@ -1,4 +1,4 @@
-/* workloads/thread_workloads.c: the workloads of greenbench-cell-threads,
+/* workloads/common/thread_workloads.c: the workloads of greenbench-cell-threads,
  * the pthread baselines: the threads variant of every row of catalog.def. */
 #include "cell.h"
 

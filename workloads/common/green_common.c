@@ -1,4 +1,4 @@
-/* workloads/green_common.c: hub set-up for the green variants (green_common.h). */
+/* workloads/common/green_common.c: hub set-up for the green variants (green_common.h). */
 #include "green_common.h"
 #include "fetch.h"
 

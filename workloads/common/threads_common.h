@@ -1,4 +1,4 @@
-/* workloads/threads_common.h: what the thread variants share: thread
+/* workloads/common/threads_common.h: what the thread variants share: thread
  * attributes from --stack-kib, and creating threads with an error that names
  * the limit that stopped them. */
 #ifndef GREEN_THREADS_COMMON_H

@@ -1,4 +1,4 @@
-/* workloads/fetch.c: setup and checks shared by joinall and pool (fetch.h). */
+/* workloads/common/fetch.c: setup and checks shared by joinall and pool (fetch.h). */
 #include "fetch.h"
 
 #include "sysinfo.h"

@@ -1,4 +1,4 @@
-/* workloads/http/http_green.c: the green flavour of the cells' HTTP client
+/* workloads/common/http/http_green.c: the green flavour of the cells' HTTP client
  * (http.h): non-blocking sockets through libgreen's cooperative calls, which
  * park the green thread in the hub's loop on EAGAIN / EINPROGRESS. Each
  * call gets what is left of the fetch's deadline as its timeout. Names are

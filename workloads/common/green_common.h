@@ -1,4 +1,4 @@
-/* workloads/green_common.h: what the green variants share: starting and
+/* workloads/common/green_common.h: what the green variants share: starting and
  * ending the hub with --stack-kib (cell.c records the backends' names). */
 #ifndef GREEN_GREEN_COMMON_H
 #define GREEN_GREEN_COMMON_H

@@ -1,4 +1,4 @@
-/* workloads/http/header.h: reading one header line, for both of the suite's
+/* workloads/common/http/header.h: reading one header line, for both of the suite's
  * HTTP parsers (the cells' response parser in http.c, the local server's
  * request parser in server/request.c). */
 #ifndef GREENBENCH_HTTP_HEADER_H

@@ -1,4 +1,4 @@
-/* workloads/server_child.h: start greenbench-server as a child process and
+/* workloads/common/server_child.h: start greenbench-server as a child process and
  * stop it. A joinall or pool cell given no --url starts its own server with
  * this; the tests start theirs with it too. */
 #ifndef GREEN_SERVER_CHILD_H

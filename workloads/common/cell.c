@@ -1,4 +1,4 @@
-/* workloads/cell.c: main() of every cell program. Parses the cell options,
+/* workloads/common/cell.c: main() of every cell program. Parses the cell options,
  * runs one workload from the program's table, and writes the one JSON line of
  * the cell protocol (docs/cell-protocol.md) as the last line of stdout.
  * Human commentary goes to stderr. */

@@ -1,4 +1,4 @@
-/* workloads/cell.h: what one cell (one measurement) is, and what every
+/* workloads/common/cell.h: what one cell (one measurement) is, and what every
  * workload variant implements. The cell protocol itself (options in, one JSON
  * line out) is in docs/cell-protocol.md; cell.c is its only writer. */
 #ifndef GREEN_CELL_H

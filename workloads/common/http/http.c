@@ -1,4 +1,4 @@
-/* workloads/http/http.c: URL, request, response parser and fetch driver of
+/* workloads/common/http/http.c: URL, request, response parser and fetch driver of
  * the cells' HTTP/1.1 client (http.h); no system call but through http_io. */
 #include "http.h"
 #include "header.h"

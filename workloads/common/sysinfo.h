@@ -1,4 +1,4 @@
-/* workloads/sysinfo.h: the machine limits a cell runs into, read from /proc
+/* workloads/common/sysinfo.h: the machine limits a cell runs into, read from /proc
  * and getrlimit, and the process's resident memory. A cell checks its needs
  * against these before it starts, so that it fails at once with an error
  * naming the limit instead of half-way through, or hanging. */

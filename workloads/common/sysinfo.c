@@ -1,4 +1,4 @@
-/* workloads/sysinfo.c: machine limits and resident memory (sysinfo.h). */
+/* workloads/common/sysinfo.c: machine limits and resident memory (sysinfo.h). */
 #include "sysinfo.h"
 
 #include <stdio.h>

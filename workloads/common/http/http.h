@@ -1,4 +1,4 @@
-/* workloads/http/http.h: the one HTTP/1.1 client of every C cell variant.
+/* workloads/common/http/http.h: the one HTTP/1.1 client of every C cell variant.
  *
  * http.c holds everything but the system calls: URL parsing, the request,
  * the response parser and the fetch driver, http_fetch(). The calls come

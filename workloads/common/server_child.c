@@ -1,4 +1,4 @@
-/* workloads/server_child.c: greenbench-server as a child process (server_child.h). */
+/* workloads/common/server_child.c: greenbench-server as a child process (server_child.h). */
 #include "server_child.h"
 
 #include <assert.h>
