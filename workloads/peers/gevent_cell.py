@@ -192,6 +192,9 @@ def parse_count(name, text, r):
     return int(t)
 
 
+NAME_OPTIONS = ("impl", "switch", "loop", "url")
+
+
 def parse_options(args, p, r):
     i = 0
     while i < len(args):
@@ -205,6 +208,8 @@ def parse_options(args, p, r):
         name = arg[2:]
         if "=" in name:
             name, value = name.split("=", 1)
+        elif name not in NAME_OPTIONS and name not in COUNT_OPTIONS:
+            r.fail("unknown option '--%s'" % name)
         elif i + 1 < len(args):
             i += 1
             value = args[i]

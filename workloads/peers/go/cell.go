@@ -333,8 +333,12 @@ func parseOptions(args []string, p *params, r *result) error {
 			continue
 		}
 		name, value := arg[2:], ""
+		_, isCount := counts[name]
+		known := isCount || name == "impl" || name == "switch" || name == "loop" || name == "url"
 		if eq := strings.IndexByte(name, '='); eq >= 0 {
 			name, value = name[:eq], name[eq+1:]
+		} else if !known {
+			return r.fail("unknown option '--%s'", name)
 		} else if i+1 < len(args) {
 			i++
 			value = args[i]
