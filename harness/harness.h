@@ -12,64 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define GB_VERSION "0.1.0"
-#define GB_SCHEMA_VERSION 1 /* meta.json, cells.jsonl, summary.csv layout */
-
-/* Exit codes of every subcommand. */
-enum { GB_EXIT_OK = 0, GB_EXIT_FAILED = 1, GB_EXIT_USAGE = 2 };
-
-/* ---- util.c: buffers, files, processes, time ---- */
-
-struct gb_buf {
-    char *data; /* always NUL-terminated once anything was added */
-    size_t len, cap;
-};
-void gb_buf_init(struct gb_buf *b);
-void gb_buf_free(struct gb_buf *b);
-void gb_buf_add(struct gb_buf *b, const char *s, size_t n);
-void gb_buf_puts(struct gb_buf *b, const char *s);
-void gb_buf_printf(struct gb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap);
-const char *gb_buf_str(const struct gb_buf *b); /* "" when empty */
-
-/* Allocation that cannot fail: the harness aborts with a message on OOM. */
-void *gb_xmalloc(size_t n);
-void *gb_xcalloc(size_t n, size_t size);
-void *gb_xrealloc(void *p, size_t n);
-char *gb_xstrdup(const char *s);
-char *gb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Files. All return 0 or a negative errno. */
-int gb_read_file(const char *path, char **out, size_t *len);
-int gb_write_file(const char *path, const char *data, size_t len);
-/* All of data to fd, retrying short writes and EINTR: 0 or a negative errno. */
-int gb_write_all(int fd, const char *data, size_t len);
-int gb_write_file_atomic(const char *path, const char *data, size_t len);
-int gb_mkdir_p(const char *path);
-bool gb_is_dir(const char *path);
-bool gb_is_executable(const char *path);
-int gb_dir_state(const char *path); /* 0 absent, 1 empty dir, 2 non-empty dir, 3 not a dir */
-
-int64_t gb_now_ns(void);              /* CLOCK_MONOTONIC */
-void gb_utc_iso(char *out, size_t n); /* 2024-11-30T01:40:12Z */
-void gb_format_duration(char *out, size_t n, double seconds); /* 1:05, 1:02:03 */
-void gb_format_ns(char *out, size_t n, double ns);            /* 12.3 ns, 4.56 ms */
-
-/* Run argv (PATH searched), wait up to timeout_ms, capture stdout (stderr
- * discarded unless merge). Returns the exit status (>= 0), or -1 when it could
- * not run or timed out. *out is always set (maybe ""), caller frees. */
-int gb_run_capture(char *const argv[], bool merge_stderr, int timeout_ms, char **out);
-/* The last line of text that is not empty once the trailing characters in
- * trim are cut off (in place: text is modified). */
-char *gb_last_line(char *text, const char *trim);
-/* CPUs this process may run on (its affinity mask), else those online. */
-long gb_allowed_cpus(void);
-
-/* First line of a command's output, trimmed, or NULL. */
-char *gb_command_line1(char *const argv[]);
-
-/* The directory holding the running greenbench binary. */
-int gb_self_dir(char *out, size_t n);
+#include "util.h"
+#include "process.h"
 
 /* ---- json.c: a small RFC 8259 reader and writer ---- */
 
@@ -421,8 +365,8 @@ char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char
 /* The local HTTP server, for the workloads that need one. */
 struct gb_server {
     long delay_ms, size;
-    int pid;
-    int out_fd, log_fd;         /* Its stdout (drained into log_fd), after the URL line. */
+    struct gb_proc proc;        /* Its pid; proc.out_fd: its stdout, drained into log_fd after the URL line. */
+    int log_fd;
     char url[128];
     char error[256];
 };

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,7 +53,8 @@ const char *gb_gnuplot(void)
     return NULL;
 }
 
-/* gnuplot -e "term='svg'" kind.gp, in dir; output appended to gnuplot.log. */
+/* gnuplot -e "term='svg'" kind.gp, in dir, for at most a minute; its
+ * output appended to gnuplot.log. */
 static bool draw(const char *gnuplot, const char *dir, const char *kind, const char *term)
 {
     char *log = gb_xasprintf("%s/gnuplot.log", dir);
@@ -62,41 +62,32 @@ static bool draw(const char *gnuplot, const char *dir, const char *kind, const c
     free(log);
     char *script = gb_xasprintf("%s.gp", kind);
     char *expr = gb_xasprintf("term='%s'", term);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (chdir(dir) != 0)
-            _exit(126);
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(logfd >= 0 ? logfd : devnull, 1);
-        dup2(logfd >= 0 ? logfd : devnull, 2);
-        execl(gnuplot, gnuplot, "-e", expr, script, (char *)NULL);
-        _exit(127);
-    }
+    char *argv[] = { (char *)gnuplot, "-e", expr, script, NULL };
+    struct gb_proc_opts o = {
+        .dir = dir,
+        .out = logfd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
+        .out_fd = logfd,
+        .err = GB_PROC_STDOUT,
+    };
+    struct gb_proc p;
+    char err[128];
+    int rc = gb_proc_start(argv, &o, &p, err, sizeof err);
     free(script);
     free(expr);
     if (logfd >= 0)
         close(logfd);
-    if (pid < 0)
+    if (rc != 0)
         return false;
-    int status = 0;
-    int64_t deadline = gb_now_ns() + 60000000000LL;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR)
-            return false;
-        if (gb_now_ns() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return false;
-        }
-        usleep(5000);
-    }
+    struct gb_proc_wait_opts w = { .timeout_s = 60 };
+    struct gb_proc_end e;
+    gb_proc_wait(&p, &w, &e);
+    gb_proc_end_free(&e);
+    if (e.timed_out)
+        return false;
     char *out = gb_xasprintf("%s/%s.%s", dir, kind, term);
     struct stat st;
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && stat(out, &st) == 0 && st.st_size > 0;
+    bool ok = WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0 && stat(out, &st) == 0 &&
+              st.st_size > 0;
     free(out);
     return ok;
 }

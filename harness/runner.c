@@ -1,7 +1,8 @@
 /* harness/runner.c: child processes. One repetition of one cell is one child
  * in its own process group, with its output captured and a deadline after
- * which the whole group is killed; wait4 gives its peak RSS and CPU time.
- * Also the local HTTP server's lifetime and the `cell` / `server` commands. */
+ * which the whole group is killed; wait4 gives its peak RSS and CPU time
+ * (the fork, the wait and the capture are process.c's). Also the local HTTP
+ * server's lifetime and the `cell` / `server` commands. */
 #include "harness.h"
 
 #include <errno.h>
@@ -10,8 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,36 +43,6 @@ void gb_exec_result_free(struct gb_exec_result *r)
     free(r->stderr_tail);
     r->json = NULL;
     r->stdout_tail = r->stderr_tail = NULL;
-}
-
-/* Keep at most keep bytes, dropping from the front. */
-static void keep_tail(struct gb_buf *b, size_t keep)
-{
-    if (b->len <= keep)
-        return;
-    memmove(b->data, b->data + b->len - keep, keep);
-    b->len = keep;
-    b->data[keep] = '\0';
-}
-
-static bool drain(int *fd, struct gb_buf *b, size_t keep)
-{
-    char chunk[16384];
-    for (;;) {
-        ssize_t r = read(*fd, chunk, sizeof chunk);
-        if (r > 0) {
-            gb_buf_add(b, chunk, (size_t)r);
-            keep_tail(b, keep);
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && errno == EAGAIN)
-            return true;
-        close(*fd);
-        *fd = -1;
-        return false;
-    }
 }
 
 static char *tail_copy(const struct gb_buf *b, size_t max)
@@ -179,130 +148,44 @@ void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const cha
 {
     memset(r, 0, sizeof *r);
     r->exit_code = -1;
-    int outp[2], errp[2];
-    if (pipe2(outp, O_CLOEXEC) != 0) {
+    /* Its own process group (so a timeout kills everything it started, and
+     * a terminal's ^C reaches only the harness); it dies with the harness. */
+    struct gb_proc_opts o = {
+        .own_group = true,
+        .death_signal = SIGKILL,
+        .clear_sigmask = true,
+        .default_sigpipe = true,
+        .say_exec_error = true,
+        .out = GB_PROC_PIPE,
+        .err = GB_PROC_PIPE,
+    };
+    struct gb_proc p;
+    if (gb_proc_start(argv, &o, &p, r->message, sizeof r->message) != 0) {
         r->status = GB_ST_FAILED;
-        snprintf(r->message, sizeof r->message, "pipe: %s", strerror(errno));
         return;
     }
-    if (pipe2(errp, O_CLOEXEC) != 0) {
-        close(outp[0]);
-        close(outp[1]);
-        r->status = GB_ST_FAILED;
-        snprintf(r->message, sizeof r->message, "pipe: %s", strerror(errno));
-        return;
-    }
-    int64_t start = gb_now_ns();
-    pid_t pid = fork();
-    if (pid < 0) {
-        r->status = GB_ST_FAILED;
-        snprintf(r->message, sizeof r->message, "fork: %s", strerror(errno));
-        close(outp[0]);
-        close(outp[1]);
-        close(errp[0]);
-        close(errp[1]);
-        return;
-    }
-    if (pid == 0) {
-        /* Own process group (so a timeout kills everything it started, and a
-         * terminal's ^C reaches only the harness); dies with the harness. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        dup2(outp[1], 1);
-        dup2(errp[1], 2);
-        execv(argv[0], argv);
-        fprintf(stderr, "greenbench: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(outp[1]);
-    close(errp[1]);
-    fcntl(outp[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    int fds[2] = { outp[0], errp[0] };
-    struct gb_buf out, err;
-    gb_buf_init(&out);
-    gb_buf_init(&err);
-    int64_t deadline = start + (int64_t)(timeout_s * 1e9);
-    int64_t reaped_at = 0;
-    bool reaped = false, timed_out = false, interrupted = false;
-    int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    for (;;) {
-        if (!reaped) {
-            pid_t w = wait4(pid, &status, WNOHANG, &ru);
-            if (w == pid) {
-                reaped = true;
-                reaped_at = gb_now_ns();
-                r->elapsed_ns = reaped_at - start;
-                /* Anything it left behind in its group goes too. */
-                kill(-pid, SIGKILL);
-            }
-        }
-        if (fds[0] < 0 && fds[1] < 0 && reaped)
-            break;
-        int64_t now = gb_now_ns();
-        if (reaped && now - reaped_at > 500000000)
-            break; /* a grandchild outside the group holds the pipes */
-        if (!reaped && (now >= deadline || (stop && *stop))) {
-            timed_out = now >= deadline;
-            interrupted = !timed_out;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
-                ;
-            reaped = true;
-            reaped_at = gb_now_ns();
-            r->elapsed_ns = reaped_at - start;
-            continue;
-        }
-        struct pollfd pfd[2];
-        nfds_t np = 0;
-        for (int i = 0; i < 2; i++)
-            if (fds[i] >= 0)
-                pfd[np++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-        int wait_ms = 50;
-        if (!reaped) {
-            int64_t left = (deadline - now) / 1000000 + 1;
-            if (left < wait_ms)
-                wait_ms = (int)left;
-        }
-        if (np > 0) {
-            int pr = poll(pfd, np, wait_ms);
-            if (pr < 0 && errno != EINTR)
-                break;
-        } else {
-            usleep(1000); /* output closed: it is exiting; reap it soon */
-        }
-        if (fds[0] >= 0)
-            drain(&fds[0], &out, STDOUT_KEEP);
-        if (fds[1] >= 0)
-            drain(&fds[1], &err, STDERR_KEEP);
-    }
-    for (int i = 0; i < 2; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-    if (WIFEXITED(status)) {
-        r->exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        r->signal = WTERMSIG(status);
-    }
-    if (timed_out || interrupted)
+    struct gb_proc_wait_opts w = {
+        .timeout_s = timeout_s,
+        .stop = stop,
+        .out_keep = STDOUT_KEEP,
+        .err_keep = STDERR_KEEP,
+        .linger_s = 0.5, /* a grandchild outside the group holds the pipes */
+    };
+    struct gb_proc_end e;
+    gb_proc_wait(&p, &w, &e);
+    if (WIFEXITED(e.status))
+        r->exit_code = WEXITSTATUS(e.status);
+    else if (WIFSIGNALED(e.status))
+        r->signal = WTERMSIG(e.status);
+    if (e.timed_out || e.stopped)
         r->signal = 0;
-    r->maxrss_kb = ru.ru_maxrss;
-    r->utime_ns = (int64_t)ru.ru_utime.tv_sec * 1000000000 + ru.ru_utime.tv_usec * 1000;
-    r->stime_ns = (int64_t)ru.ru_stime.tv_sec * 1000000000 + ru.ru_stime.tv_usec * 1000;
-    r->stderr_tail = tail_copy(&err, TAIL_RECORD);
-    classify(r, &out, workload, timed_out, interrupted, timeout_s);
-    gb_buf_free(&out);
-    gb_buf_free(&err);
+    r->elapsed_ns = e.elapsed_ns;
+    r->maxrss_kb = e.ru.ru_maxrss;
+    r->utime_ns = (int64_t)e.ru.ru_utime.tv_sec * 1000000000 + e.ru.ru_utime.tv_usec * 1000;
+    r->stime_ns = (int64_t)e.ru.ru_stime.tv_sec * 1000000000 + e.ru.ru_stime.tv_usec * 1000;
+    r->stderr_tail = tail_copy(&e.err, TAIL_RECORD);
+    classify(r, &e.out, workload, e.timed_out, e.stopped, timeout_s);
+    gb_proc_end_free(&e);
 }
 
 /* ---- which program runs a cell ---- */
@@ -399,54 +282,14 @@ int gb_server_parse_line(const char *line, char *url, size_t n)
 /* The server is gone: close our end of its stdout. */
 static void server_forget(struct gb_server *s)
 {
-    if (s->out_fd >= 0)
-        close(s->out_fd);
-    s->out_fd = -1;
-    s->pid = 0;
+    gb_proc_close(&s->proc);
+    s->proc.pid = 0;
 }
 
-int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
-                    struct gb_server *s)
+/* The first stdout line of the server, which names its port, within 10 s.
+ * 0 with s->url set, or -1 with s->error. */
+static int read_port_line(const char *program, struct gb_server *s)
 {
-    memset(s, 0, sizeof *s);
-    s->out_fd = s->log_fd = -1;
-    s->delay_ms = delay_ms;
-    s->size = size;
-    int outp[2];
-    if (pipe2(outp, O_CLOEXEC) != 0) {
-        snprintf(s->error, sizeof s->error, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    char dbuf[32], sbuf[32];
-    snprintf(dbuf, sizeof dbuf, "%ld", delay_ms < 0 ? 0 : delay_ms);
-    snprintf(sbuf, sizeof sbuf, "%ld", size < 0 ? 0 : size);
-    /* On the last CPU: green cells keep off it (cell.c). */
-    char *argv[] = { (char *)program, "--delay-ms", dbuf, "--size", sbuf, "--cpu", "last", NULL };
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(s->error, sizeof s->error, "fork: %s", strerror(errno));
-        close(outp[0]);
-        close(outp[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(outp[1], 1);
-        dup2(log_fd >= 0 ? log_fd : devnull, 2);
-        execv(argv[0], argv);
-        fprintf(stderr, "greenbench: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(outp[1]);
-    s->pid = pid;
-    /* The first stdout line names the port; give it 10 s. */
     struct gb_buf line;
     gb_buf_init(&line);
     int64_t deadline = gb_now_ns() + 10000000000LL;
@@ -455,14 +298,14 @@ int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
         int left = (int)((deadline - gb_now_ns()) / 1000000);
         if (left <= 0)
             break;
-        struct pollfd p = { .fd = outp[0], .events = POLLIN };
+        struct pollfd p = { .fd = s->proc.out_fd, .events = POLLIN };
         int pr = poll(&p, 1, left);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr <= 0)
             break;
         char c[256];
-        ssize_t r = read(outp[0], c, sizeof c);
+        ssize_t r = read(s->proc.out_fd, c, sizeof c);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -485,30 +328,57 @@ int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
         free(first);
     }
     gb_buf_free(&line);
-    s->out_fd = outp[0];
-    if (rc != 0) {
+    return rc;
+}
+
+int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
+                    struct gb_server *s)
+{
+    memset(s, 0, sizeof *s);
+    s->proc.out_fd = s->proc.err_fd = s->log_fd = -1;
+    s->delay_ms = delay_ms;
+    s->size = size;
+    char dbuf[32], sbuf[32];
+    snprintf(dbuf, sizeof dbuf, "%ld", delay_ms < 0 ? 0 : delay_ms);
+    snprintf(sbuf, sizeof sbuf, "%ld", size < 0 ? 0 : size);
+    /* On the last CPU: green cells keep off it (cell.c). */
+    char *argv[] = { (char *)program, "--delay-ms", dbuf, "--size", sbuf, "--cpu", "last", NULL };
+    /* Its own group, like a cell's; asked to stop (SIGTERM) when the harness
+     * dies; stderr into server.log. */
+    struct gb_proc_opts o = {
+        .own_group = true,
+        .death_signal = SIGTERM,
+        .clear_sigmask = true,
+        .say_exec_error = true,
+        .out = GB_PROC_PIPE,
+        .err = log_fd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
+        .err_fd = log_fd,
+    };
+    if (gb_proc_start(argv, &o, &s->proc, s->error, sizeof s->error) != 0)
+        return -1;
+    if (read_port_line(program, s) != 0) {
         gb_server_stop(s);
         return -1;
     }
-    fcntl(outp[0], F_SETFL, O_NONBLOCK);
+    fcntl(s->proc.out_fd, F_SETFL, O_NONBLOCK);
     s->log_fd = log_fd;
     return 0;
 }
 
 bool gb_server_alive(struct gb_server *s)
 {
-    if (s->pid <= 0)
+    if (s->proc.pid <= 0)
         return false;
-    if (s->out_fd >= 0) { /* keep its stdout from filling up */
+    if (s->proc.out_fd >= 0) { /* keep its stdout from filling up */
         char c[4096];
         ssize_t r;
-        while ((r = read(s->out_fd, c, sizeof c)) > 0)
+        while ((r = read(s->proc.out_fd, c, sizeof c)) > 0)
             if (s->log_fd >= 0 && write(s->log_fd, c, (size_t)r) < 0)
                 break;
     }
-    int status;
-    if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-        snprintf(s->error, sizeof s->error, "the server (pid %d) exited", s->pid);
+    int pid = s->proc.pid;
+    if (gb_proc_reap(&s->proc, NULL)) {
+        snprintf(s->error, sizeof s->error, "the server (pid %d) exited", pid);
         server_forget(s);
         return false;
     }
@@ -517,25 +387,9 @@ bool gb_server_alive(struct gb_server *s)
 
 void gb_server_stop(struct gb_server *s)
 {
-    if (s->pid <= 0)
+    if (s->proc.pid <= 0)
         return;
-    kill(-s->pid, SIGTERM);
-    kill(s->pid, SIGTERM);
-    int status;
-    int64_t deadline = gb_now_ns() + 2000000000LL;
-    for (;;) {
-        pid_t w = waitpid(s->pid, &status, WNOHANG);
-        if (w == s->pid || (w < 0 && errno != EINTR))
-            break;
-        if (gb_now_ns() > deadline) {
-            kill(-s->pid, SIGKILL);
-            kill(s->pid, SIGKILL);
-            while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            break;
-        }
-        usleep(10000);
-    }
+    gb_proc_terminate(&s->proc, 2.0);
     server_forget(s);
 }
 

@@ -1,18 +1,15 @@
-/* harness/util.c: growable buffers, file helpers, time formatting and a
- * small "run a command and capture its output" used for version probes. */
-#include "harness.h"
+/* harness/util.c: growable buffers, allocation, files, time (util.h). */
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -310,68 +307,7 @@ void gb_format_ns(char *out, size_t n, double ns)
         snprintf(out, n, "%.3g s", ns / 1e9);
 }
 
-/* ---- processes ---- */
-
-int gb_run_capture(char *const argv[], bool merge_stderr, int timeout_ms, char **out)
-{
-    *out = gb_xstrdup("");
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(pfd[1], 1);
-        dup2(merge_stderr ? pfd[1] : devnull, 2);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    struct gb_buf b;
-    gb_buf_init(&b);
-    int64_t deadline = gb_now_ns() + (int64_t)timeout_ms * 1000000;
-    bool timed_out = false;
-    for (;;) {
-        int left = (int)((deadline - gb_now_ns()) / 1000000);
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-        int r = poll(&p, 1, left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            timed_out = r == 0;
-            break;
-        }
-        char chunk[4096];
-        ssize_t got = read(pfd[0], chunk, sizeof chunk);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (b.len < (1 << 20))
-            gb_buf_add(&b, chunk, (size_t)got);
-    }
-    close(pfd[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    free(*out);
-    *out = b.data ? b.data : gb_xstrdup("");
-    if (timed_out || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
+/* ---- text ---- */
 
 char *gb_last_line(char *text, const char *trim)
 {
@@ -388,31 +324,6 @@ long gb_allowed_cpus(void)
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         return CPU_COUNT(&set);
     return sysconf(_SC_NPROCESSORS_ONLN);
-}
-
-char *gb_command_line1(char *const argv[])
-{
-    char *out;
-    int rc = gb_run_capture(argv, true, 5000, &out);
-    if (rc != 0) {
-        free(out);
-        return NULL;
-    }
-    char *s = out;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    size_t n = strcspn(s, "\r\n");
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (n == 0) {
-        free(out);
-        return NULL;
-    }
-    char *line = gb_xmalloc(n + 1);
-    memcpy(line, s, n);
-    line[n] = '\0';
-    free(out);
-    return line;
 }
 
 int gb_self_dir(char *out, size_t n)

@@ -1,8 +1,14 @@
-/* tests/test_harness_io.c: JSON reading and writing, CSV quoting (RFC 4180). */
+/* tests/test_harness_io.c: JSON reading and writing, CSV quoting (RFC 4180),
+ * and the process helper every child of the harness goes through
+ * (harness/process.h): capture limits, deadlines, groups, the stop flag. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -178,6 +184,145 @@ static void test_csv_parse(void)
     CU_ASSERT_EQUAL(gb_csv_parse("", &c), 0);
 }
 
+/* ---- the process helper ---- */
+
+/* Run sh -c script with o and w; the end in *e (the caller frees it). */
+static int proc_sh(const char *script, struct gb_proc_opts *o, const struct gb_proc_wait_opts *w,
+                   struct gb_proc_end *e)
+{
+    char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+    struct gb_proc p;
+    char err[128];
+    int rc = gb_proc_start(argv, o, &p, err, sizeof err);
+    if (rc != 0)
+        return rc;
+    gb_proc_wait(&p, w, e);
+    return p.pid == 0 && p.out_fd < 0 && p.err_fd < 0 ? 0 : -1;
+}
+
+static void test_proc_captures_within_limits(void)
+{
+    struct gb_proc_opts o = { .out = GB_PROC_PIPE, .err = GB_PROC_PIPE };
+    struct gb_proc_wait_opts w = { .timeout_s = 10, .out_keep = 4, .err_keep = 100 };
+    struct gb_proc_end e;
+    CU_ASSERT_EQUAL_FATAL(proc_sh("printf 0123456789; printf oops >&2; exit 3", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 3);
+    CU_ASSERT_STRING_EQUAL(gb_buf_str(&e.out), "6789"); /* the last bytes */
+    CU_ASSERT_STRING_EQUAL(gb_buf_str(&e.err), "oops");
+    CU_ASSERT_FALSE(e.timed_out || e.stopped);
+    CU_ASSERT_TRUE(e.elapsed_ns > 0);
+    gb_proc_end_free(&e);
+    w.keep_head = true;
+    o.err = GB_PROC_STDOUT;
+    w.out_keep = 6;
+    CU_ASSERT_EQUAL_FATAL(proc_sh("printf 012; printf 345 >&2; printf 6789", &o, &w, &e), 0);
+    CU_ASSERT_STRING_EQUAL(gb_buf_str(&e.out), "012345"); /* the first bytes, stderr merged */
+    gb_proc_end_free(&e);
+}
+
+static void test_proc_timeout_kills_the_group(void)
+{
+    /* A grandchild in the group holds the pipes: killing the group ends it. */
+    struct gb_proc_opts o = { .own_group = true, .out = GB_PROC_PIPE, .err = GB_PROC_PIPE };
+    struct gb_proc_wait_opts w = { .timeout_s = 0.2, .out_keep = 100, .linger_s = 5 };
+    struct gb_proc_end e;
+    int64_t t0 = gb_now_ns();
+    CU_ASSERT_EQUAL_FATAL(proc_sh("sleep 30 & echo started; sleep 30", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(gb_now_ns() - t0 < 3000000000LL);
+    CU_ASSERT_TRUE(e.timed_out);
+    CU_ASSERT_FALSE(e.stopped);
+    CU_ASSERT_TRUE(WIFSIGNALED(e.status) && WTERMSIG(e.status) == SIGKILL);
+    CU_ASSERT_STRING_EQUAL(gb_buf_str(&e.out), "started\n");
+    gb_proc_end_free(&e);
+}
+
+static void test_proc_stop_flag(void)
+{
+    volatile int stop = 1;
+    struct gb_proc_opts o = { .own_group = true };
+    struct gb_proc_wait_opts w = { .timeout_s = 30, .stop = &stop };
+    struct gb_proc_end e;
+    CU_ASSERT_EQUAL_FATAL(proc_sh("sleep 30", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(e.stopped);
+    CU_ASSERT_FALSE(e.timed_out);
+    CU_ASSERT_TRUE(WIFSIGNALED(e.status));
+    gb_proc_end_free(&e);
+}
+
+static void test_proc_linger(void)
+{
+    /* It exits at once; a grandchild outside any group of its own keeps
+     * stdout open for a second. */
+    struct gb_proc_opts o = { .out = GB_PROC_PIPE };
+    struct gb_proc_wait_opts w = { .timeout_s = 10, .linger_s = 0.1 };
+    struct gb_proc_end e;
+    int64_t t0 = gb_now_ns();
+    CU_ASSERT_EQUAL_FATAL(proc_sh("(sleep 1) & exit 0", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(gb_now_ns() - t0 < 900000000LL);
+    CU_ASSERT_TRUE(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0);
+    CU_ASSERT_FALSE(e.timed_out);
+    gb_proc_end_free(&e);
+    /* Until the output ends, within the deadline: a timeout. */
+    w.timeout_s = 0.3;
+    w.linger_s = -1;
+    CU_ASSERT_EQUAL_FATAL(proc_sh("(sleep 1) & exit 0", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(e.timed_out);
+    CU_ASSERT_TRUE(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0);
+    gb_proc_end_free(&e);
+}
+
+static void test_proc_setup(void)
+{
+    char *envp[] = { "GB_PROC_TEST=42", "PATH=/usr/bin:/bin", NULL };
+    struct gb_proc_opts o = { .out = GB_PROC_PIPE, .dir = "/", .envp = envp, .nofile = 64 };
+    struct gb_proc_wait_opts w = { .timeout_s = 10, .out_keep = 200 };
+    struct gb_proc_end e;
+    CU_ASSERT_EQUAL_FATAL(proc_sh("pwd; echo $GB_PROC_TEST; ulimit -n", &o, &w, &e), 0);
+    CU_ASSERT_STRING_EQUAL(gb_buf_str(&e.out), "/\n42\n64\n");
+    gb_proc_end_free(&e);
+    /* A program that cannot be run: exit status 127, said on its stderr. */
+    char *argv[] = { "/nonexistent/greenbench-cell", NULL };
+    struct gb_proc_opts o2 = { .err = GB_PROC_PIPE, .say_exec_error = true };
+    struct gb_proc p;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(gb_proc_start(argv, &o2, &p, err, sizeof err), 0);
+    w.err_keep = 200;
+    gb_proc_wait(&p, &w, &e);
+    CU_ASSERT_TRUE(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 127);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(gb_buf_str(&e.err), "greenbench: cannot run /nonexistent/greenbench-cell"));
+    gb_proc_end_free(&e);
+    /* A directory that is not there: exit status 126. */
+    o.dir = "/nonexistent";
+    CU_ASSERT_EQUAL_FATAL(proc_sh("exit 0", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 126);
+    gb_proc_end_free(&e);
+}
+
+static void test_proc_terminate_and_capture(void)
+{
+    char *argv[] = { "/bin/sh", "-c", "trap 'exit 5' TERM; while :; do sleep 0.05; done", NULL };
+    struct gb_proc_opts o = { .own_group = true };
+    struct gb_proc p;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(gb_proc_start(argv, &o, &p, err, sizeof err), 0);
+    CU_ASSERT_FALSE(gb_proc_reap(&p, NULL));
+    usleep(100000);
+    gb_proc_terminate(&p, 5);
+    CU_ASSERT_EQUAL(p.pid, 0);
+    /* The version probes' helpers: PATH searched, the first non-blank line. */
+    char *line1[] = { "sh", "-c", "echo; echo '  first line  '; echo second", NULL };
+    char *line = gb_command_line1(line1);
+    CU_ASSERT_STRING_EQUAL(line ? line : "(null)", "first line");
+    free(line);
+    char *fails[] = { "sh", "-c", "echo no; exit 1", NULL };
+    CU_ASSERT_PTR_NULL(gb_command_line1(fails));
+    char *out;
+    CU_ASSERT_EQUAL(gb_run_capture(fails, false, 5000, &out), 1);
+    CU_ASSERT_STRING_EQUAL(out, "no\n");
+    free(out);
+}
+
 static CU_TestInfo io_tests[] = {
     { "json_parse_values", test_json_parse_values },
     { "json_unicode", test_json_unicode },
@@ -185,6 +330,12 @@ static CU_TestInfo io_tests[] = {
     { "json_write_roundtrip", test_json_write_roundtrip },
     { "csv_quoting", test_csv_quoting },
     { "csv_parse", test_csv_parse },
+    { "proc_captures_within_limits", test_proc_captures_within_limits },
+    { "proc_timeout_kills_the_group", test_proc_timeout_kills_the_group },
+    { "proc_stop_flag", test_proc_stop_flag },
+    { "proc_linger", test_proc_linger },
+    { "proc_setup", test_proc_setup },
+    { "proc_terminate_and_capture", test_proc_terminate_and_capture },
     CU_TEST_INFO_NULL,
 };
 

@@ -40,52 +40,92 @@ static int teardown(void)
 
 /* ---- helpers ---- */
 
-static pid_t spawn_gb(const char *const env[], const char *const args[], const char *out_path,
-                      const char *err_path)
+extern char **environ;
+
+/* Does environment entry e ("NAME=value") or edit e ("NAME=value", "NAME")
+ * name the variable of edit, whose name is len bytes long. */
+static bool names(const char *e, const char *edit, size_t len)
 {
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    setenv("GREENBENCH_BIN_DIR", GB_TEST_FAKE_BIN, 1);
-    unsetenv("GB_FAKE");
-    unsetenv("GB_FAKE_SERVER");
-    for (size_t i = 0; env && env[i]; i++) {
-        const char *eq = strchr(env[i], '=');
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - env[i] : (long)strlen(env[i])), env[i]);
-        if (eq)
-            setenv(name, eq + 1, 1);
-        else
-            unsetenv(name);
+    return strncmp(e, edit, len) == 0 && (e[len] == '=' || e[len] == '\0');
+}
+
+/* greenbench's environment: ours, with GREENBENCH_BIN_DIR on the fake cell
+ * programs and without GB_FAKE or GB_FAKE_SERVER, then env's entries
+ * ("NAME=value" sets, "NAME" unsets; a later one wins). The strings are
+ * borrowed; the caller frees the array. */
+static char **child_env(const char *const env[])
+{
+    static char bin[600];
+    snprintf(bin, sizeof bin, "GREENBENCH_BIN_DIR=%s", GB_TEST_FAKE_BIN);
+    const char *edits[64] = { bin, "GB_FAKE", "GB_FAKE_SERVER" };
+    size_t ne = 3, n = 0;
+    for (size_t i = 0; env && env[i] && ne < 64; i++)
+        edits[ne++] = env[i];
+    while (environ[n])
+        n++;
+    char **out = gb_xcalloc(n + ne + 1, sizeof *out);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool edited = false;
+        for (size_t j = 0; j < ne; j++)
+            edited |= names(environ[i], edits[j], strcspn(edits[j], "="));
+        if (!edited)
+            out[k++] = environ[i];
     }
-    int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int in = open("/dev/null", O_RDONLY);
-    dup2(in, 0);
-    dup2(o, 1);
-    dup2(e, 2);
+    for (size_t j = 0; j < ne; j++) {
+        size_t len = strcspn(edits[j], "=");
+        bool later = false;
+        for (size_t l = j + 1; l < ne; l++)
+            later |= names(edits[l], edits[j], len);
+        if (!later && edits[j][len] == '=')
+            out[k++] = (char *)edits[j];
+    }
+    return out;
+}
+
+/* Start greenbench with args, stdout and stderr into the files, stdin from
+ * /dev/null, in child_env(env); through the harness's own process helper.
+ * p->pid is 0 when it could not be started. */
+static void spawn_gb(const char *const env[], const char *const args[], const char *out_path,
+                     const char *err_path, struct gb_proc *p)
+{
     char *argv[64];
     size_t n = 0;
     argv[n++] = GB_TEST_GREENBENCH;
     for (size_t i = 0; args[i] && n < 63; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    execv(argv[0], argv);
-    _exit(127);
+    int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    char **envp = child_env(env);
+    struct gb_proc_opts opts = {
+        .out = GB_PROC_FD, .out_fd = o, .err = GB_PROC_FD, .err_fd = e, .envp = envp,
+    };
+    char why[128];
+    if (gb_proc_start(argv, &opts, p, why, sizeof why) != 0)
+        p->pid = 0;
+    free(envp);
+    if (o >= 0)
+        close(o);
+    if (e >= 0)
+        close(e);
 }
 
-static int wait_gb(pid_t pid, int timeout_s)
+/* Wait up to timeout_s more for it: its exit status, 128 + the signal that
+ * ended it, or -1 when it ran out of time (it is killed) or never started. */
+static int wait_gb(struct gb_proc *p, int timeout_s)
 {
-    int status;
-    for (int i = 0; i < timeout_s * 100; i++) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1; /* timed out */
+    if (p->pid <= 0)
+        return -1;
+    struct gb_proc_wait_opts w = {
+        .timeout_s = (double)(gb_now_ns() - p->start_ns) / 1e9 + timeout_s,
+    };
+    struct gb_proc_end e;
+    gb_proc_wait(p, &w, &e);
+    gb_proc_end_free(&e);
+    if (e.timed_out)
+        return -1;
+    return WIFEXITED(e.status) ? WEXITSTATUS(e.status) : 128 + WTERMSIG(e.status);
 }
 
 static char *slurp(const char *path)
@@ -102,7 +142,9 @@ static int run_gb(const char *const env[], const char *const args[], char **out,
     char op[512], ep[512];
     snprintf(op, sizeof op, "%s/stdout.txt", tmp);
     snprintf(ep, sizeof ep, "%s/stderr.txt", tmp);
-    int rc = wait_gb(spawn_gb(env, args, op, ep), 240);
+    struct gb_proc p;
+    spawn_gb(env, args, op, ep, &p);
+    int rc = wait_gb(&p, 240);
     char *o = slurp(op), *e = slurp(ep);
     if (out)
         *out = o;
@@ -357,7 +399,8 @@ static void test_sigint_and_resume(void)
     char op[512], ep[512];
     snprintf(op, sizeof op, "%s/int-stdout.txt", tmp);
     snprintf(ep, sizeof ep, "%s/int-stderr.txt", tmp);
-    pid_t pid = spawn_gb(env, args, op, ep);
+    struct gb_proc gb;
+    spawn_gb(env, args, op, ep, &gb);
     /* 8 cells x 4 runs x 120 ms; ^C once a few are in. */
     struct lines l = { 0 };
     for (int i = 0; i < 1000; i++) {
@@ -368,8 +411,8 @@ static void test_sigint_and_resume(void)
             break;
     }
     lines_free(&l);
-    kill(pid, SIGINT);
-    int rc = wait_gb(pid, 60);
+    gb_proc_signal(&gb, SIGINT);
+    int rc = wait_gb(&gb, 60);
     CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED);
     char *err = slurp(ep);
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--resume"));
