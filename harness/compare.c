@@ -1,12 +1,20 @@
-/* harness/compare.c: `greenbench compare A B`: for each cell in both runs, the
- * ratio of medians B/A with its distribution-free 95% interval (Moses), the
- * Mann-Whitney U p-value, and a verdict; a Markdown table on stdout and a CSV. */
-#include "harness.h"
+/* harness/compare.c: `greenbench compare A B` (compare.h): for each cell in
+ * both runs, the ratio of medians B/A with its distribution-free 95%
+ * interval (Moses), the Mann-Whitney U p-value, and a verdict; a Markdown
+ * table on stdout and a CSV. */
+#include "compare.h"
 
 #include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "cell.h"
+#include "csv.h"
+#include "results.h"
+#include "stats.h"
+#include "util.h"
 
 static const char compare_help[] =
     "usage: greenbench compare [--csv FILE] [--alpha A] DIR_A DIR_B\n"

@@ -1,7 +1,5 @@
-/* harness/csv.c: RFC 4180 CSV writing (and reading, for tests and tools).
- * Fields holding a comma, a double quote, CR or LF are quoted, quotes doubled;
- * records end in CRLF. */
-#include "harness.h"
+/* harness/csv.c: RFC 4180 CSV writing, and reading for the tests (csv.h). */
+#include "csv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -43,29 +41,6 @@ void gb_csv_sep(struct gb_buf *b)
 void gb_csv_eol(struct gb_buf *b)
 {
     gb_buf_add(b, "\r\n", 2);
-}
-
-void gb_csv_cell_header(struct gb_buf *b)
-{
-    gb_buf_puts(b, "cell,workload,impl," GB_KEY_SWITCH ",loop");
-    for (int a = 0; a < GB_NAXES; a++)
-        gb_buf_printf(b, ",%s", gb_axes[a].name);
-}
-
-void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c)
-{
-    gb_csv_field(b, c->key);
-    const char *strs[] = { c->workload, c->impl, c->sw, c->loop };
-    for (size_t k = 0; k < 4; k++) {
-        gb_csv_sep(b);
-        gb_csv_field(b, strs[k]);
-    }
-    /* -1 (not applicable) is an empty field. */
-    for (int a = 0; a < GB_NAXES; a++) {
-        gb_csv_sep(b);
-        if (gb_cell_get(c, a) >= 0)
-            gb_buf_printf(b, "%ld", gb_cell_get(c, a));
-    }
 }
 
 static void push_field(struct gb_csv *c, struct gb_buf *field)

@@ -1,10 +1,10 @@
 /* harness/json.c: a small JSON (RFC 8259) reader into a tree, and a writer
- * that appends to a gb_buf. Enough for the cell protocol, meta.json and
- * cells.jsonl; strict on input, always valid UTF-8 on output. */
-#include "harness.h"
+ * that appends to a gb_buf (json.h). */
+#include "json.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,9 +1,23 @@
 /* harness/main.c: the greenbench command: subcommand dispatch, top-level
- * help and `greenbench list`. */
-#include "harness.h"
-
+ * help, and the commands that belong to no stage: `list` (what is built
+ * and what each preset runs), `cell` and `server` (exec one cell program or
+ * the local server by hand). The stages' commands are run.h's, report.h's
+ * and compare.h's. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "cell.h"
+#include "compare.h"
+#include "plan.h"
+#include "plot.h"
+#include "programs.h"
+#include "report.h"
+#include "run.h"
+#include "util.h"
 
 static const char main_help[] =
     "usage: greenbench COMMAND [OPTIONS]     (greenbench COMMAND --help for each)\n"
@@ -51,7 +65,7 @@ static char *peer_workloads(const struct gb_peer *peer)
     return list;
 }
 
-int gb_cmd_list(int argc, char **argv)
+static int cmd_list(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -132,7 +146,111 @@ int gb_cmd_list(int argc, char **argv)
     return GB_EXIT_OK;
 }
 
-int gb_main(int argc, char **argv)
+/* ---- greenbench cell / greenbench server ---- */
+
+static const char cell_help[] =
+    "usage: greenbench cell WORKLOAD --impl=green|threads|PEER [--switch=S] [--loop=L]\n"
+    "                       [--n=N] [--concurrency=K] [--delay-ms=D] [--size=BYTES]\n"
+    "                       [--url=URL] [--stack-kib=S] [--cpus=C]\n"
+    "\n"
+    "Runs one measurement: execs the cell program for the implementation from the\n"
+    "bin directory (greenbench-cell-<switch>-<loop> for green, greenbench-cell-threads\n"
+    "for threads), which prints commentary on stderr and one JSON object on its\n"
+    "last stdout line. Green defaults: --switch=asm, --loop=libev (for the %s\n"
+    "workload any loop's program of that switch backend). The bin directory is\n"
+    "GREENBENCH_BIN_DIR or the directory of this binary. See `greenbench list`.\n";
+
+static const char *opt_value(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
+            return argv[i] + n + 1;
+        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+static int cmd_cell(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
+        fprintf(argc < 2 ? stderr : stdout, cell_help, no_loop);
+        free(no_loop);
+        return argc < 2 ? GB_EXIT_USAGE : GB_EXIT_OK;
+    }
+    struct gb_cell c;
+    gb_cell_init(&c);
+    if (gb_workload_find(argv[1]) == NULL) {
+        fprintf(stderr, "greenbench cell: unknown workload '%s' (valid:", argv[1]);
+        for (size_t i = 0; i < gb_nworkloads; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", gb_workloads[i].name);
+        fprintf(stderr, ")\n");
+        return GB_EXIT_USAGE;
+    }
+    snprintf(c.workload, sizeof c.workload, "%s", argv[1]);
+    const char *impl = opt_value(argc, argv, "--impl");
+    const char *sw = opt_value(argc, argv, "--switch");
+    const char *loop = opt_value(argc, argv, "--loop");
+    if (impl == NULL) {
+        fprintf(stderr, "greenbench cell: --impl is required (green, threads or a peer)\n");
+        return GB_EXIT_USAGE;
+    }
+    snprintf(c.impl, sizeof c.impl, "%s", impl);
+    snprintf(c.sw, sizeof c.sw, "%s", sw ? sw : "");
+    snprintf(c.loop, sizeof c.loop, "%s", loop ? loop : "");
+    char bin[4096];
+    gb_bin_dir(bin, sizeof bin);
+    struct gb_programs p;
+    gb_programs_scan(bin, &p);
+    char why[512];
+    char *prog = gb_cell_program(&p, &c, why, sizeof why);
+    if (prog == NULL) {
+        fprintf(stderr, "greenbench cell: %s\n", why);
+        return GB_EXIT_USAGE;
+    }
+    char **args = gb_xcalloc((size_t)argc + 1, sizeof *args);
+    args[0] = prog;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    execv(prog, args);
+    fprintf(stderr, "greenbench cell: cannot run %s: %s\n", prog, strerror(errno));
+    free(args);
+    free(prog);
+    return GB_EXIT_FAILED;
+}
+
+static int cmd_server(int argc, char **argv)
+{
+    char bin[4096];
+    gb_bin_dir(bin, sizeof bin);
+    char *prog = gb_xasprintf("%s/greenbench-server", bin);
+    bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (!gb_is_executable(prog)) {
+        char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
+        fprintf(help ? stdout : stderr,
+                "usage: greenbench server [--delay-ms D] [--size BYTES]\n\n"
+                "Runs the local HTTP server of the %s workloads: it listens on\n"
+                "127.0.0.1, on a port the kernel picks, prints the port on its first stdout\n"
+                "line, and answers every request after D ms with BYTES bytes.\n"
+                "%s is not built yet.\n", served, prog);
+        free(served);
+        free(prog);
+        return help ? GB_EXIT_OK : GB_EXIT_FAILED;
+    }
+    char **args = gb_xcalloc((size_t)argc + 1, sizeof *args);
+    args[0] = prog;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    execv(prog, args);
+    fprintf(stderr, "greenbench server: cannot run %s: %s\n", prog, strerror(errno));
+    free(args);
+    free(prog);
+    return GB_EXIT_FAILED;
+}
+
+int main(int argc, char **argv)
 {
     gb_argc = argc;
     gb_argv = argv;
@@ -145,8 +263,8 @@ int gb_main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        { "run", gb_cmd_run }, { "list", gb_cmd_list }, { "report", gb_cmd_report },
-        { "compare", gb_cmd_compare }, { "cell", gb_cmd_cell }, { "server", gb_cmd_server },
+        { "run", gb_cmd_run }, { "list", cmd_list }, { "report", gb_cmd_report },
+        { "compare", gb_cmd_compare }, { "cell", cmd_cell }, { "server", cmd_server },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
@@ -164,7 +282,3 @@ int gb_main(int argc, char **argv)
     return GB_EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
-{
-    return gb_main(argc, argv);
-}

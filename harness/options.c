@@ -1,13 +1,16 @@
 /* harness/options.c: the options of `greenbench run`. Every bad value gets an
  * error that names the option and what it accepts; nothing runs until all of
  * them parsed. */
-#include "harness.h"
+#include "options.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "util.h"
 
 /* One whole number with an optional k (x1000) or M (x1000000) suffix. */
 static int parse_one_long(const char *s, size_t len, long *out)
@@ -124,6 +127,11 @@ static int parse_seconds(const char *opt, const char *s, double *out, char *err,
     }
     *out = v * mult;
     return 0;
+}
+
+const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id a)
+{
+    return (const void *)((const char *)o + gb_axes[a].opts_off);
 }
 
 /* The options that take a value, besides one per axis. */

@@ -1,18 +1,24 @@
-/* harness/plot.c: chart data and gnuplot. For each kind of chart this writes
- * DIR/plots/<kind>.dat (the numbers), <kind>.gp (a short generated preamble +
- * the template from plots/<kind>.gp) and style.gp, then asks gnuplot for
- * <kind>.svg and <kind>.png. Everything needed to restyle and redraw stays
- * beside the images. */
-#include "harness.h"
+/* harness/plot.c: the plot stage (plot.h): each chart's data from the
+ * results model, its gnuplot script from the template, and gnuplot run
+ * through the process helper to draw it. */
+#include "plot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "catalog.h"
+#include "cell.h"
+#include "json.h"
+#include "process.h"
+#include "stats.h"
+#include "util.h"
 
 /* ---- templates and gnuplot ---- */
 

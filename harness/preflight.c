@@ -1,11 +1,9 @@
-/* harness/preflight.c: what skews results, read before a run without
- * changing anything (CPU governor, turbo, ASLR, load, build type, socket and
- * map limits), two quick measurements (a system call, a first-touch page
- * fault) that explain machine-dependent ratios, and the versions of what was
- * measured, all for meta.json and the report. */
-#include "harness.h"
+/* harness/preflight.c: the readings, the two measurements, the machine and
+ * the versions that meta.json records (preflight.h). */
+#include "preflight.h"
 
-#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,6 +11,11 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include "catalog.h"
+#include "plot.h"
+#include "process.h"
+#include "util.h"
 
 #ifndef GB_BUILD_TYPE
 #define GB_BUILD_TYPE "unknown"

@@ -1,13 +1,15 @@
-/* harness/stats.c: the statistics of a run. Summaries use medians and
- * distribution-free intervals, since benchmark timings are skewed and have
- * outliers (criterion.rs, pyperf); outliers are counted (Tukey), never dropped.
- * Comparisons use the Mann-Whitney U test and the Moses interval of the ratio. */
-#include "harness.h"
+/* harness/stats.c: the statistics of a run (stats.h): medians and their
+ * distribution-free intervals, as criterion.rs and pyperf report timings;
+ * Tukey's outlier counts; the Mann-Whitney U test and the Moses interval of
+ * a ratio. */
+#include "stats.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 static int cmp_double(const void *a, const void *b)
 {

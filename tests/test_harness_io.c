@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "csv.h"
+#include "json.h"
+#include "process.h"
+#include "util.h"
 
 static struct gb_json *parse(const char *s)
 {

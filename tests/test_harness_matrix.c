@@ -1,5 +1,5 @@
 /* tests/test_harness_matrix.c: `greenbench run` option parsing with every bad
- * input the issue lists, program discovery, matrix expansion and its
+ * input it must refuse, program discovery, matrix expansion and its
  * exclusions, the interleaved order, cell command lines. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -9,7 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "catalog.h"
+#include "cell.h"
+#include "json.h"
+#include "options.h"
+#include "plan.h"
+#include "plot.h"
+#include "programs.h"
+#include "runner.h"
+#include "server.h"
+#include "util.h"
 
 static char bindir[256];
 

@@ -14,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "csv.h"
+#include "json.h"
+#include "process.h"
+#include "util.h"
 
 #ifndef GB_TEST_GREENBENCH
 #error "GB_TEST_GREENBENCH: path of the greenbench binary"

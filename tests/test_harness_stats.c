@@ -4,7 +4,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 
-#include "harness.h"
+#include "stats.h"
 
 #define NEAR(a, b, tol) CU_ASSERT_DOUBLE_EQUAL((a), (b), (tol))
 

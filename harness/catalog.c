@@ -1,0 +1,146 @@
+/* harness/catalog.c: the workload catalog, the axes, the peers and the
+ * backend names as the harness reads them (catalog.h). The rows themselves
+ * are workloads/catalog.def and axes.def. */
+#include "catalog.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cell.h"
+#include "options.h"
+#include "util.h"
+
+/* ---- workloads: the catalog ---- */
+
+const struct gb_workload gb_workloads[] = {
+#define WORKLOAD(id, wl_name, green, threads, ...) { .name = wl_name, __VA_ARGS__ },
+#include "../workloads/catalog.def"
+#undef WORKLOAD
+};
+const size_t gb_nworkloads = sizeof gb_workloads / sizeof gb_workloads[0];
+
+const struct gb_workload *gb_workload_find(const char *name)
+{
+    for (size_t i = 0; i < gb_nworkloads; i++)
+        if (strcmp(gb_workloads[i].name, name) == 0)
+            return &gb_workloads[i];
+    return NULL;
+}
+
+static bool picked(const struct gb_workload *w, enum gb_pick pick, unsigned axis)
+{
+    switch (pick) {
+    case GB_PICK_NONE: return false;
+    case GB_PICK_ALL: return true;
+    case GB_PICK_SERVER: return w->needs_server;
+    case GB_PICK_NO_LOOP: return !w->uses_loop;
+    case GB_PICK_PER_ITERATION: return w->per_iteration;
+    case GB_PICK_THREADS_CPUS: return w->threads_cpus_1_2;
+    case GB_PICK_AXIS: return (w->axes & axis) != 0;
+    }
+    return false;
+}
+
+char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const char *last)
+{
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < gb_nworkloads; i++)
+        total += picked(&gb_workloads[i], pick, axis);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < gb_nworkloads; i++) {
+        if (!picked(&gb_workloads[i], pick, axis))
+            continue;
+        if (n++)
+            gb_buf_puts(&b, n == total ? last : sep);
+        gb_buf_puts(&b, gb_workloads[i].name);
+    }
+    char *names = gb_xstrdup(gb_buf_str(&b));
+    gb_buf_free(&b);
+    return names;
+}
+
+/* ---- peers: other systems' programs that obey the cell protocol with
+ * --impl=<name> (docs/cell-protocol.md, "How a peer obeys it"), built into
+ * the bin directory by workloads/peers/ when their dependency is
+ * installed ---- */
+
+const struct gb_peer gb_peers[] = {
+    { .name = "gevent", .program = "greenbench-peer-gevent", .package = "python3-gevent",
+      .version_cmd = "/usr/bin/python3 -E -s -c 'import gevent, greenlet, sys; print(\"gevent\", gevent.__version__, \"greenlet\", greenlet.__version__, \"Python\", sys.version.split()[0])'",
+      .includes = "the CPython interpreter; a 16 KiB frame stack mmap'd and unmapped per greenlet; "
+                  "getaddrinfo in gevent's thread pool on every request (urllib), where ours "
+                  "resolves the local server once",
+      .note = "not built: gevent for the system's Python was not found at configure time" },
+    { .name = "go", .program = "greenbench-peer-go", .package = "golang-go",
+      .version_cmd = "go version", .multicore = true,
+      .includes = "the Go runtime: scheduler, garbage collector and sysmon threads (their CPU "
+                  "time is in cpu_ns), net/http's own goroutines per connection; GOMAXPROCS "
+                  "equals the CPUs the cell may use",
+      .note = "not built: no Go toolchain was found at configure time" },
+    { .name = "st", .program = "greenbench-peer-st", .package = "libst-dev",
+      .version_cmd = "dpkg-query -W -f='${Version}' libst-dev libst1 2>/dev/null | head -c 40",
+      .includes = "State Threads' own scheduler only (a classic C coroutine library); its yield "
+                  "goes through its sleep queue",
+      .note = "not built: State Threads (libst) was not found at configure time" },
+};
+const size_t gb_npeers = sizeof gb_peers / sizeof gb_peers[0];
+/* Every loop over gb_peers also indexes gb_programs.peer_found. */
+_Static_assert(sizeof gb_peers / sizeof gb_peers[0] <= GB_MAX_PEERS,
+               "gb_programs.peer_found has a slot per peer");
+
+bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
+{
+    const struct gb_workload *w = gb_workload_find(workload);
+    size_t n = strlen(peer->name);
+    for (const char *p = w && w->peers ? w->peers : ""; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, peer->name, n) == 0)
+            return true;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
+const char *const gb_known_switches[] = { "asm", "asm-nofpu", "ucontext", "boost", NULL };
+const char *const gb_known_loops[] = { "libev", "libuv", NULL };
+
+/* ---- names ---- */
+
+bool gb_name_in(const char list[][GB_NAME], size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+void gb_name_add(char list[][GB_NAME], size_t *n, const char *name)
+{
+    if (gb_name_in(list, *n, name))
+        return;
+    if (*n < GB_MAX_LIST)
+        snprintf(list[(*n)++], GB_NAME, "%s", name);
+}
+
+/* ---- axes ---- */
+
+const struct gb_axis gb_axes[GB_NAXES] = {
+#define GB_AXIS(ID, field, option_, key_, unit_, label_, min_, setup_, metavar_, pick_, help_) \
+    [GB_AXIS_##ID] = { .name = #field, .option = option_, .key = key_, .unit = unit_,       \
+                       .label = label_, .min = min_, .setup = setup_, .metavar = metavar_, \
+                       .pick = pick_, .help = help_,                                        \
+                       .cell_off = offsetof(struct gb_cell, field),                         \
+                       .opts_off = offsetof(struct gb_run_opts, field),                     \
+                       .preset_off = offsetof(struct gb_preset_values, field) },
+#include "axes.def"
+#undef GB_AXIS
+};
+
+const long *gb_preset_axis(const struct gb_preset_values *p, enum gb_axis_id a)
+{
+    return (const void *)((const char *)p + gb_axes[a].preset_off);
+}

@@ -1,0 +1,196 @@
+/* harness/cell.c: a cell and its spellings: key, labels, JSON, CSV
+ * columns, the cell program's argv (cell.h). */
+#include "cell.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+
+long gb_cell_get(const struct gb_cell *c, enum gb_axis_id a)
+{
+    return *(const long *)((const char *)c + gb_axes[a].cell_off);
+}
+
+void gb_cell_set(struct gb_cell *c, enum gb_axis_id a, long v)
+{
+    *(long *)((char *)c + gb_axes[a].cell_off) = v;
+}
+
+long gb_cell_axis(const struct gb_cell *c, unsigned bit)
+{
+    for (int a = 0; a < GB_NAXES; a++)
+        if (bit == 1u << a)
+            return gb_cell_get(c, a);
+    return -1;
+}
+
+bool gb_cell_same(const struct gb_cell *a, const struct gb_cell *b, unsigned axes)
+{
+    for (int x = 0; x < GB_NAXES; x++)
+        if ((axes & 1u << x) && gb_cell_get(a, x) != gb_cell_get(b, x))
+            return false;
+    return true;
+}
+
+void gb_cell_init(struct gb_cell *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int a = 0; a < GB_NAXES; a++)
+        gb_cell_set(c, a, -1);
+}
+
+/* " d=10ms": one value as keys and labels spell it. */
+static void axis_value(struct gb_buf *b, const struct gb_axis *ax, long v)
+{
+    gb_buf_printf(b, " %s%ld%s", ax->key, v, ax->unit);
+}
+
+void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_puts(&b, c->impl);
+    if (c->sw[0] && c->loop[0])
+        gb_buf_printf(&b, " %s/%s", c->sw, c->loop);
+    else if (c->sw[0])
+        gb_buf_printf(&b, " %s", c->sw);
+    for (int a = 0; a < GB_NAXES; a++)
+        if (gb_axes[a].setup && gb_cell_get(c, a) >= 0)
+            axis_value(&b, &gb_axes[a], gb_cell_get(c, a));
+    snprintf(out, n, "%s", gb_buf_str(&b));
+    gb_buf_free(&b);
+}
+
+void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out)
+{
+    for (int a = 0; a < GB_NAXES; a++)
+        if (!gb_axes[a].setup && (axes & 1u << a) && gb_cell_get(c, a) >= 0)
+            axis_value(out, &gb_axes[a], gb_cell_get(c, a));
+}
+
+void gb_cell_make_key(struct gb_cell *c)
+{
+    char series[160];
+    gb_cell_series(c, series, sizeof series);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_printf(&b, "%s %s", c->workload, series);
+    gb_cell_params(c, GB_AX_ALL, &b);
+    snprintf(c->key, sizeof c->key, "%s", gb_buf_str(&b));
+    gb_buf_free(&b);
+}
+
+static void jw_opt_str(struct gb_jw *w, const char *key, const char *v)
+{
+    gb_jw_key(w, key);
+    gb_jw_str(w, v[0] ? v : NULL);
+}
+
+void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c)
+{
+    gb_jw_obj(w);
+    gb_jw_key(w, "workload");
+    gb_jw_str(w, c->workload);
+    gb_jw_key(w, "impl");
+    gb_jw_str(w, c->impl);
+    jw_opt_str(w, GB_KEY_SWITCH, c->sw);
+    jw_opt_str(w, "loop", c->loop);
+    for (int a = 0; a < GB_NAXES; a++) {
+        gb_jw_key(w, gb_axes[a].name);
+        if (gb_cell_get(c, a) >= 0)
+            gb_jw_int(w, gb_cell_get(c, a));
+        else
+            gb_jw_null(w);
+    }
+    gb_jw_obj_end(w);
+}
+
+int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c)
+{
+    gb_cell_init(c);
+    const char *wl = gb_json_str(v, "workload", NULL), *impl = gb_json_str(v, "impl", NULL);
+    if (wl == NULL || impl == NULL)
+        return -EINVAL;
+    snprintf(c->workload, sizeof c->workload, "%s", wl);
+    snprintf(c->impl, sizeof c->impl, "%s", impl);
+    snprintf(c->sw, sizeof c->sw, "%s", gb_json_str(v, GB_KEY_SWITCH, ""));
+    snprintf(c->loop, sizeof c->loop, "%s", gb_json_str(v, "loop", ""));
+    for (int a = 0; a < GB_NAXES; a++)
+        gb_cell_set(c, a, (long)gb_json_num(v, gb_axes[a].name, -1));
+    gb_cell_make_key(c);
+    return 0;
+}
+
+static void push_arg(char ***argv, size_t *n, char *arg)
+{
+    *argv = gb_xrealloc(*argv, (*n + 2) * sizeof **argv);
+    (*argv)[(*n)++] = arg;
+    (*argv)[*n] = NULL;
+}
+
+static void push_axis(char ***argv, size_t *n, const struct gb_cell *c, int a)
+{
+    if (gb_cell_get(c, a) >= 0)
+        push_arg(argv, n, gb_xasprintf("%s=%ld", gb_axes[a].option, gb_cell_get(c, a)));
+}
+
+char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url)
+{
+    char **argv = NULL;
+    size_t n = 0;
+    push_arg(&argv, &n, gb_xstrdup(program));
+    push_arg(&argv, &n, gb_xstrdup(c->workload));
+    push_arg(&argv, &n, gb_xasprintf("--impl=%s", c->impl));
+    if (c->sw[0])
+        push_arg(&argv, &n, gb_xasprintf("--switch=%s", c->sw));
+    if (c->loop[0])
+        push_arg(&argv, &n, gb_xasprintf("--loop=%s", c->loop));
+    for (int a = 0; a < GB_NAXES; a++)
+        if (!gb_axes[a].setup)
+            push_axis(&argv, &n, c, a);
+    if (url)
+        push_arg(&argv, &n, gb_xasprintf("--url=%s", url));
+    /* The setup axes last, the last first: the order every recorded argv
+     * in cells.jsonl has (--stack-kib before --cpus). */
+    for (int a = GB_NAXES - 1; a >= 0; a--)
+        if (gb_axes[a].setup)
+            push_axis(&argv, &n, c, a);
+    return argv;
+}
+
+void gb_argv_free(char **argv)
+{
+    if (argv == NULL)
+        return;
+    for (char **a = argv; *a; a++)
+        free(*a);
+    free(argv);
+}
+
+/* ---- CSV columns ---- */
+
+void gb_csv_cell_header(struct gb_buf *b)
+{
+    gb_buf_puts(b, "cell,workload,impl," GB_KEY_SWITCH ",loop");
+    for (int a = 0; a < GB_NAXES; a++)
+        gb_buf_printf(b, ",%s", gb_axes[a].name);
+}
+
+void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c)
+{
+    gb_csv_field(b, c->key);
+    const char *strs[] = { c->workload, c->impl, c->sw, c->loop };
+    for (size_t k = 0; k < 4; k++) {
+        gb_csv_sep(b);
+        gb_csv_field(b, strs[k]);
+    }
+    /* -1 (not applicable) is an empty field. */
+    for (int a = 0; a < GB_NAXES; a++) {
+        gb_csv_sep(b);
+        if (gb_cell_get(c, a) >= 0)
+            gb_buf_printf(b, "%ld", gb_cell_get(c, a));
+    }
+}

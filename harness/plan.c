@@ -1,0 +1,485 @@
+/* harness/plan.c: the plan stage (plan.h): the cells a run's options
+ * expand into, the presets' repetitions and timeouts, the seeded order of
+ * the repetitions, and the plan as meta.json stores it. */
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- presets: their values per workload are in its catalog row ---- */
+
+long gb_preset_reps(enum gb_preset p)
+{
+    return p == GB_PRESET_QUICK ? 3 : p == GB_PRESET_FULL ? 10 : 5;
+}
+
+double gb_preset_timeout(enum gb_preset p)
+{
+    return p == GB_PRESET_QUICK ? 20 : p == GB_PRESET_FULL ? 600 : 30;
+}
+
+const char *gb_preset_name(enum gb_preset p)
+{
+    return p == GB_PRESET_QUICK ? "quick" : p == GB_PRESET_FULL ? "full" : "default";
+}
+
+void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *out)
+{
+    const struct gb_workload *w = gb_workload_find(workload);
+    if (w == NULL)
+        return;
+    const struct gb_preset_values *pv = &w->preset[p];
+    bool first = true;
+    for (int a = 0; a < GB_NAXES; a++) {
+        if (gb_axes[a].setup || !(w->axes & 1u << a))
+            continue;
+        const long *v = gb_preset_axis(pv, a);
+        gb_buf_printf(out, "%s%s=", first ? "" : " ", gb_axes[a].label);
+        first = false;
+        for (size_t i = 0; i < GB_PRESET_VALUES && v[i] > 0; i++)
+            gb_buf_printf(out, "%s%ld", i ? "," : "", v[i]);
+        if (a == GB_AXIS_N && pv->n_threads[0] > 0)
+            gb_buf_printf(out, " (threads and peers: %ld)", pv->n_threads[0]);
+    }
+}
+
+/* ---- expansion ---- */
+
+static bool names_has(const struct gb_names *l, const char *s)
+{
+    return gb_name_in(l->v, l->n, s);
+}
+
+static void join_names(char *out, size_t n, char list[][GB_NAME], size_t count)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < count; i++)
+        gb_buf_printf(&b, "%s%s", i ? ", " : "", list[i]);
+    snprintf(out, n, "%s", count ? gb_buf_str(&b) : "none");
+    gb_buf_free(&b);
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+/* Check --switch / --loop names: known-but-not-built and unknown differ. */
+static int check_backends(const char *opt, const struct gb_names *given, char built[][GB_NAME],
+                          size_t nbuilt, const char *const *known, char *err, size_t errlen)
+{
+    char builtlist[512];
+    join_names(builtlist, sizeof builtlist, built, nbuilt);
+    for (size_t i = 0; i < given->n; i++) {
+        if (gb_name_in(built, nbuilt, given->v[i]))
+            continue;
+        if (in_list(known, given->v[i])) {
+            snprintf(err, errlen, "%s: backend '%s' is not compiled in (built: %s)", opt,
+                     given->v[i], builtlist);
+        } else {
+            struct gb_buf b;
+            gb_buf_init(&b);
+            for (const char *const *k = known; *k; k++)
+                gb_buf_printf(&b, "%s%s", k == known ? "" : ", ", *k);
+            for (size_t j = 0; j < nbuilt; j++)
+                if (!in_list(known, built[j]))
+                    gb_buf_printf(&b, ", %s", built[j]);
+            snprintf(err, errlen, "%s: unknown backend '%s' (valid: %s)", opt, given->v[i],
+                     gb_buf_str(&b));
+            gb_buf_free(&b);
+        }
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+struct cell_list {
+    struct gb_cell *v;
+    size_t n, cap;
+};
+
+static void add_cell(struct cell_list *l, const struct gb_cell *c)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = gb_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n] = *c;
+    gb_cell_make_key(&l->v[l->n]);
+    l->n++;
+}
+
+/* What an implementation changes in a cell's values. */
+enum impl_kind { IMPL_GREEN, IMPL_THREADS, IMPL_PEER, IMPL_MULTICORE_PEER };
+
+struct expansion {
+    const struct gb_run_opts *o;
+    long ncpu;
+    struct cell_list list;
+};
+
+/* The values of axis a for one workload and implementation: the user's list,
+ * else the preset's, else the implementation's own; [-1] where the workload
+ * does not take the axis or nothing gives it a value. */
+static void axis_values(const struct expansion *x, const struct gb_workload *w,
+                        enum impl_kind impl, int a, struct gb_longs *out)
+{
+    const struct gb_longs *user = gb_opts_axis(x->o, a);
+    const struct gb_preset_values *pv = &w->preset[x->o->preset];
+    const long *preset = gb_preset_axis(pv, a);
+    out->n = 0;
+    if (gb_axes[a].setup || (w->axes & 1u << a)) {
+        if (user->n) {
+            *out = *user;
+            return;
+        }
+        if (a == GB_AXIS_N && impl != IMPL_GREEN && pv->n_threads[0])
+            preset = pv->n_threads;
+        for (size_t i = 0; i < GB_PRESET_VALUES && preset[i] != 0; i++)
+            out->v[out->n++] = preset[i];
+    }
+    /* Peers start a runtime of their own per process (a Python, a Go
+     * scheduler): outside --full they run only the largest n. */
+    bool peer = impl == IMPL_PEER || impl == IMPL_MULTICORE_PEER;
+    if (a == GB_AXIS_N && peer && x->o->preset != GB_PRESET_FULL && out->n > 1) {
+        out->v[0] = out->v[out->n - 1];
+        out->n = 1;
+    }
+    /* A thread handoff on one core and across two cost differently; a peer
+     * with its own multi-core scheduler (Go) runs on one CPU (GOMAXPROCS=1)
+     * and on all of them. */
+    bool sweep_2 = impl == IMPL_THREADS && w->threads_cpus_1_2;
+    bool sweep_all = impl == IMPL_MULTICORE_PEER && w->peers_cpus_1_all;
+    if (a == GB_AXIS_CPUS && out->n == 0 && (sweep_2 || sweep_all)) {
+        out->v[out->n++] = 1;
+        if (x->ncpu >= 2)
+            out->v[out->n++] = sweep_2 ? 2 : x->ncpu;
+    }
+    if (out->n == 0)
+        out->v[out->n++] = -1;
+}
+
+/* Expand one (workload, implementation variant) over every axis, the last
+ * axis varying fastest. */
+static void expand_params(struct expansion *x, const struct gb_workload *w,
+                          const struct gb_cell *base, enum impl_kind impl)
+{
+    struct gb_longs values[GB_NAXES];
+    size_t at[GB_NAXES] = { 0 };
+    for (int a = 0; a < GB_NAXES; a++)
+        axis_values(x, w, impl, a, &values[a]);
+    for (;;) {
+        struct gb_cell cell = *base;
+        for (int a = 0; a < GB_NAXES; a++)
+            gb_cell_set(&cell, a, values[a].v[at[a]]);
+        add_cell(&x->list, &cell);
+        int a = GB_NAXES - 1;
+        while (a >= 0 && ++at[a] == values[a].n)
+            at[a--] = 0;
+        if (a < 0)
+            break;
+    }
+}
+
+int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
+                     struct gb_cell **cells, size_t *ncells, char *err, size_t errlen)
+{
+    *cells = NULL;
+    *ncells = 0;
+    /* Implementations: green, threads and the peers found. */
+    char impls[GB_MAX_LIST][GB_NAME];
+    size_t nimpls = 0;
+    gb_name_add(impls, &nimpls, "green");
+    gb_name_add(impls, &nimpls, "threads");
+    for (size_t i = 0; i < gb_npeers; i++)
+        if (p->peer_found[i])
+            gb_name_add(impls, &nimpls, gb_peers[i].name);
+    for (size_t i = 0; i < o->impls.n; i++) {
+        if (gb_name_in(impls, nimpls, o->impls.v[i]))
+            continue;
+        for (size_t j = 0; j < gb_npeers; j++) {
+            if (strcmp(gb_peers[j].name, o->impls.v[i]) == 0) {
+                snprintf(err, errlen, "--impl: peer '%s' is not available: %s is %s in %s "
+                                      "(apt-get install %s, then rebuild)",
+                         o->impls.v[i], gb_peers[j].program, gb_peers[j].note, p->bin_dir,
+                         gb_peers[j].package);
+                return GB_EXIT_USAGE;
+            }
+        }
+        char valid[512];
+        join_names(valid, sizeof valid, impls, nimpls);
+        snprintf(err, errlen, "--impl: unknown implementation '%s' (valid: %s)", o->impls.v[i],
+                 valid);
+        return GB_EXIT_USAGE;
+    }
+    int rc = check_backends("--switch", &o->switches, (char(*)[GB_NAME])p->switches,
+                            p->nswitches, gb_known_switches, err, errlen);
+    if (rc == 0)
+        rc = check_backends("--loop", &o->loops, (char(*)[GB_NAME])p->loops, p->nloops,
+                            gb_known_loops, err, errlen);
+    if (rc != 0)
+        return rc;
+
+    bool want_green = o->impls.n == 0 || names_has(&o->impls, "green");
+    bool want_threads = o->impls.n == 0 || names_has(&o->impls, "threads");
+    if (want_green && p->npairs == 0 && o->impls.n) {
+        snprintf(err, errlen, "--impl: no green cell program (greenbench-cell-<switch>-<loop>) in %s",
+                 p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
+    if (want_threads && !p->threads && o->impls.n) {
+        snprintf(err, errlen, "--impl: no greenbench-cell-threads in %s", p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
+    want_green &= p->npairs > 0;
+    want_threads &= p->threads;
+
+    /* Green pairs: the product of --switch x --loop that exists; --quick
+     * without either keeps one pair (asm/libev when built). */
+    size_t pairs[GB_MAX_LIST], npairs = 0;
+    for (size_t i = 0; i < p->npairs; i++) {
+        if (o->switches.n && !names_has(&o->switches, p->pairs[i].sw))
+            continue;
+        if (o->loops.n && !names_has(&o->loops, p->pairs[i].loop))
+            continue;
+        pairs[npairs++] = i;
+    }
+    if (want_green && npairs == 0 && (o->switches.n || o->loops.n)) {
+        snprintf(err, errlen, "--switch/--loop: no green cell program for that combination in %s",
+                 p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
+    if (o->preset == GB_PRESET_QUICK && !o->switches.n && !o->loops.n && npairs > 1) {
+        size_t pick = pairs[0];
+        for (size_t i = 0; i < npairs; i++)
+            if (strcmp(p->pairs[pairs[i]].sw, "asm") == 0 &&
+                strcmp(p->pairs[pairs[i]].loop, "libev") == 0)
+                pick = pairs[i];
+        pairs[0] = pick;
+        npairs = 1;
+    }
+    /* The raw switch needs one program per switch backend (any loop). */
+    char sws[GB_MAX_LIST][GB_NAME];
+    size_t nsws = 0;
+    for (size_t i = 0; i < p->npairs; i++)
+        if (!o->switches.n || names_has(&o->switches, p->pairs[i].sw))
+            if (!o->loops.n || names_has(&o->loops, p->pairs[i].loop))
+                gb_name_add(sws, &nsws, p->pairs[i].sw);
+
+    struct expansion x = { .o = o, .ncpu = gb_allowed_cpus() };
+    for (size_t wi = 0; wi < gb_nworkloads; wi++) {
+        const struct gb_workload *w = &gb_workloads[wi];
+        if (o->workloads.n && !names_has(&o->workloads, w->name))
+            continue;
+        struct gb_cell base;
+        if (want_green) {
+            gb_cell_init(&base);
+            snprintf(base.workload, GB_NAME, "%s", w->name);
+            snprintf(base.impl, GB_NAME, "green");
+            if (!w->uses_loop) {
+                for (size_t i = 0; i < nsws; i++) {
+                    snprintf(base.sw, GB_NAME, "%s", sws[i]);
+                    expand_params(&x, w, &base, IMPL_GREEN);
+                }
+            } else {
+                for (size_t i = 0; i < npairs; i++) {
+                    snprintf(base.sw, GB_NAME, "%s", p->pairs[pairs[i]].sw);
+                    snprintf(base.loop, GB_NAME, "%s", p->pairs[pairs[i]].loop);
+                    expand_params(&x, w, &base, IMPL_GREEN);
+                }
+            }
+        }
+        if (want_threads) {
+            gb_cell_init(&base);
+            snprintf(base.workload, GB_NAME, "%s", w->name);
+            snprintf(base.impl, GB_NAME, "threads");
+            expand_params(&x, w, &base, IMPL_THREADS);
+        }
+        for (size_t i = 0; i < gb_npeers; i++) {
+            if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
+                !gb_peer_runs(&gb_peers[i], w->name))
+                continue;
+            gb_cell_init(&base);
+            snprintf(base.workload, GB_NAME, "%s", w->name);
+            snprintf(base.impl, GB_NAME, "%s", gb_peers[i].name);
+            expand_params(&x, w, &base, gb_peers[i].multicore ? IMPL_MULTICORE_PEER : IMPL_PEER);
+        }
+    }
+    if (x.list.n == 0) {
+        snprintf(err, errlen, "the filters select no cell (no cell programs in %s?)", p->bin_dir);
+        free(x.list.v);
+        return GB_EXIT_USAGE;
+    }
+    *cells = x.list.v;
+    *ncells = x.list.n;
+    return 0;
+}
+
+/* ---- order ---- */
+
+uint64_t gb_rand_next(uint64_t *state)
+{
+    /* xorshift64* (Vigna), state never 0. */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+struct gb_job *gb_schedule(size_t ncells, int reps, uint64_t seed, size_t *njobs)
+{
+    uint64_t state = seed ^ 0x9E3779B97F4A7C15ULL;
+    if (state == 0)
+        state = 1;
+    size_t total = ncells * (size_t)(reps + 1);
+    struct gb_job *jobs = gb_xmalloc((total ? total : 1) * sizeof *jobs);
+    size_t *perm = gb_xmalloc((ncells ? ncells : 1) * sizeof *perm);
+    size_t k = 0;
+    for (int round = 0; round <= reps; round++) {
+        for (size_t i = 0; i < ncells; i++)
+            perm[i] = i;
+        for (size_t i = ncells; i > 1; i--) {
+            size_t j = (size_t)(gb_rand_next(&state) % i);
+            size_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        for (size_t i = 0; i < ncells; i++)
+            jobs[k++] = (struct gb_job){ .cell = perm[i], .rep = round };
+    }
+    free(perm);
+    *njobs = total;
+    return jobs;
+}
+
+/* ---- the plan of a run ---- */
+
+static uint64_t random_seed(void)
+{
+    uint64_t s = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &s, sizeof s) != (ssize_t)sizeof s)
+            s = 0;
+        close(fd);
+    }
+    if (s == 0)
+        s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)gb_now_ns();
+    return s & ((1ULL << 53) - 1); /* exact in any JSON reader */
+}
+
+void gb_plan_to_json(struct gb_jw *w, const struct gb_plan *pl, const struct gb_run_opts *o)
+{
+    gb_jw_obj(w);
+    gb_jw_key(w, "preset");
+    gb_jw_str(w, gb_preset_name(pl->preset));
+    gb_jw_key(w, "reps");
+    gb_jw_int(w, pl->reps);
+    gb_jw_key(w, "warmup_reps");
+    gb_jw_int(w, 1);
+    gb_jw_key(w, "timeout_s");
+    gb_jw_num(w, pl->timeout_s);
+    gb_jw_key(w, "seed");
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)pl->seed);
+    gb_jw_str(w, seed);
+    gb_jw_key(w, "order");
+    gb_jw_str(w, "round 0 = one warm-up per cell, then one round per repetition; each round "
+                 "a fresh shuffle (xorshift64*, seed above)");
+    if (o) {
+        gb_jw_key(w, "filters");
+        gb_jw_obj(w);
+        const struct gb_names *names[] = { &o->workloads, &o->impls, &o->switches, &o->loops };
+        const char *nn[] = { "workload", "impl", GB_KEY_SWITCH, "loop" };
+        for (size_t i = 0; i < 4; i++) {
+            if (!names[i]->n)
+                continue;
+            gb_jw_key(w, nn[i]);
+            gb_jw_arr(w);
+            for (size_t j = 0; j < names[i]->n; j++)
+                gb_jw_str(w, names[i]->v[j]);
+            gb_jw_arr_end(w);
+        }
+        for (int a = 0; a < GB_NAXES; a++) {
+            const struct gb_longs *values = gb_opts_axis(o, a);
+            if (!values->n)
+                continue;
+            gb_jw_key(w, gb_axes[a].name);
+            gb_jw_arr(w);
+            for (size_t j = 0; j < values->n; j++)
+                gb_jw_int(w, values->v[j]);
+            gb_jw_arr_end(w);
+        }
+        gb_jw_obj_end(w);
+    }
+    gb_jw_key(w, "cells");
+    gb_jw_arr(w);
+    for (size_t i = 0; i < pl->ncells; i++)
+        gb_cell_to_json(w, &pl->cells[i]);
+    gb_jw_arr_end(w);
+    gb_jw_obj_end(w);
+}
+
+int gb_plan_from_meta(const struct gb_json *meta, struct gb_plan *pl, char *err, size_t errlen)
+{
+    const struct gb_json *p = gb_json_get(meta, "plan");
+    const struct gb_json *cells = gb_json_get(p, "cells");
+    if (p == NULL || cells == NULL || cells->type != GB_JSON_ARRAY || cells->count == 0) {
+        snprintf(err, errlen, "meta.json has no plan with cells");
+        return -EINVAL;
+    }
+    memset(pl, 0, sizeof *pl);
+    pl->reps = (int)gb_json_num(p, "reps", 0);
+    pl->timeout_s = gb_json_num(p, "timeout_s", 0);
+    pl->seed = strtoull(gb_json_str(p, "seed", "0"), NULL, 10);
+    const char *preset = gb_json_str(p, "preset", "default");
+    pl->preset = strcmp(preset, "quick") == 0 ? GB_PRESET_QUICK
+                 : strcmp(preset, "full") == 0 ? GB_PRESET_FULL : GB_PRESET_DEFAULT;
+    if (pl->reps < 1 || pl->timeout_s <= 0) {
+        snprintf(err, errlen, "meta.json: plan has no valid reps or timeout_s");
+        return -EINVAL;
+    }
+    pl->cells = gb_xcalloc(cells->count, sizeof *pl->cells);
+    for (size_t i = 0; i < cells->count; i++) {
+        if (gb_cell_from_json(cells->items[i], &pl->cells[i]) != 0) {
+            snprintf(err, errlen, "meta.json: plan cell %zu is malformed", i);
+            free(pl->cells);
+            pl->cells = NULL;
+            return -EINVAL;
+        }
+    }
+    pl->ncells = cells->count;
+    return 0;
+}
+
+int gb_plan_make(const struct gb_run_opts *o, const struct gb_programs *p, struct gb_plan *pl,
+                 char *err, size_t errlen)
+{
+    memset(pl, 0, sizeof *pl);
+    int rc = gb_matrix_expand(o, p, &pl->cells, &pl->ncells, err, errlen);
+    if (rc != 0)
+        return rc;
+    pl->preset = o->preset;
+    pl->reps = (int)(o->reps > 0 ? o->reps : gb_preset_reps(o->preset));
+    pl->timeout_s = o->timeout_s > 0 ? o->timeout_s : gb_preset_timeout(o->preset);
+    pl->seed = o->seed_set ? o->seed : random_seed();
+    return 0;
+}
+
+void gb_plan_free(struct gb_plan *pl)
+{
+    free(pl->cells);
+    pl->cells = NULL;
+    pl->ncells = 0;
+}

@@ -1,0 +1,83 @@
+/* harness/results.h: the results stage: a run directory read back into the
+ * model that report, plot and compare share. meta.json and cells.jsonl are
+ * loaded, every planned cell gets a summary of its counted repetitions
+ * (statistics of time per op, throughput, CPU use, memory per task), and
+ * every cell that is not a thread baseline is matched with one and given
+ * the ratio of their times with its interval. summary.csv is this model as
+ * a table (docs/results-format.md, "summary.csv"). Everything here is
+ * rebuilt from the stored files alone. */
+#ifndef GREENBENCH_RESULTS_H
+#define GREENBENCH_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cell.h"
+#include "json.h"
+#include "runner.h"
+#include "stats.h"
+
+/* One line of cells.jsonl. */
+struct gb_record {
+    char key[256];
+    int rep;                      /* 0: the warm-up, never counted */
+    enum gb_status status;        /* an unknown one reads as garbled */
+    struct gb_json *json;         /* the whole line */
+    const struct gb_json *result; /* its "result" object or NULL */
+};
+
+/* One cell's counted repetitions. */
+struct gb_summary {
+    struct gb_cell cell;
+    int reps_ok, reps_failed, reps_total;
+    int by_status[6];
+    struct gb_stats ns;        /* ns_per_op: the headline metric */
+    struct gb_stats ops_s;     /* ops per second of wall time */
+    struct gb_stats cpu_ops_s; /* ops per CPU-second */
+    struct gb_stats cores;     /* cpu_ns / wall_ns */
+    struct gb_stats rss_task;  /* rss_per_task_bytes, n = 0 when absent */
+    long peak_rss_kb;
+    double *values;            /* ok ns_per_op values, for compare */
+    size_t nvalues;
+    char first_error[256];
+    /* Against its thread baseline, set once by gb_rundata_load for both
+     * reports and the plots: baseline is gb_baseline's (NULL: none); ratio_ok
+     * when gb_ratio_ci of the baseline's values and these gave ratio etc. */
+    const struct gb_summary *baseline;
+    bool ratio_ok;
+    double ratio, ratio_lo, ratio_hi, ratio_cov;
+};
+
+/* A run directory, loaded. */
+struct gb_rundata {
+    char dir[4096];
+    struct gb_json *meta;      /* NULL when there is no meta.json */
+    struct gb_record *recs;    /* every readable line, in file order */
+    size_t nrecs;
+    struct gb_summary *sums;   /* one per planned cell, plan order, then any
+                                  recorded cell the plan lacks */
+    size_t nsums;
+    size_t bad_lines;          /* lines that are not a record (a torn last line) */
+};
+/* Load dir's meta.json (optional) and cells.jsonl (required), summarize
+ * every cell and match its baseline. 0, or a negative errno with a message
+ * in err (errlen bytes); *rd is the caller's to free with gb_rundata_free
+ * after success. */
+int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t errlen);
+void gb_rundata_free(struct gb_rundata *rd);
+/* The summary of the cell with this key, or NULL. */
+const struct gb_summary *gb_rundata_find(const struct gb_rundata *rd, const char *key);
+/* s's counts and statistics from its n records (warm-ups skipped), and
+ * s->values, which s owns. */
+void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n);
+/* The threads cell s is compared with: same workload, the same values on
+ * every axis but cpus (and but n for a per-iteration workload), with
+ * results; among those the one with s's --cpus, else the fewest CPUs, then
+ * the same n. NULL for a threads cell, or when there is none. */
+const struct gb_summary *gb_baseline(const struct gb_rundata *rd, const struct gb_summary *s);
+
+/* summary.csv at path (atomically): one row per summary. 0 or a negative
+ * errno. */
+int gb_write_summary_csv(const struct gb_rundata *rd, const char *path);
+
+#endif /* GREENBENCH_RESULTS_H */

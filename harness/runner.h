@@ -1,0 +1,42 @@
+/* harness/runner.h: the run stage's unit: one repetition of one cell, run
+ * as a child process (process.h) and classified from its exit, its signal
+ * and its last stdout line: ok, failed, crashed, timeout, garbled
+ * (docs/cell-protocol.md, "How the harness treats a cell"). */
+#ifndef GREENBENCH_RUNNER_H
+#define GREENBENCH_RUNNER_H
+
+#include <stdint.h>
+
+#include "json.h"
+
+/* A repetition's outcome, as cells.jsonl spells it (gb_status_name). */
+enum gb_status { GB_ST_OK, GB_ST_FAILED, GB_ST_CRASHED, GB_ST_TIMEOUT, GB_ST_GARBLED,
+                 GB_ST_INTERRUPTED };
+const char *gb_status_name(enum gb_status s); /* "?" for a value out of range */
+int gb_status_parse(const char *s);           /* -1 if unknown or NULL */
+
+struct gb_exec_result {
+    enum gb_status status;
+    int exit_code;           /* -1 when signalled */
+    int signal;              /* 0 when exited */
+    char message[512];
+    struct gb_json *json;    /* last stdout line when it is a JSON object, parsed
+                                once here for the checks, the record and the log */
+    char *stdout_tail;       /* when garbled */
+    char *stderr_tail;
+    int64_t elapsed_ns;
+    long maxrss_kb;
+    int64_t utime_ns, stime_ns;
+};
+/* Free what r holds (json, the tails); r itself is the caller's. */
+void gb_exec_result_free(struct gb_exec_result *r);
+/* Run argv (argv[0] a path) in its own process group, with stdin from
+ * /dev/null, the last 1 MiB of stdout and 8 KiB of stderr kept, killed (the
+ * whole group) after timeout_s seconds; *stop set from a signal handler
+ * ends it early with GB_ST_INTERRUPTED. Classifies the outcome into *r
+ * (always filled; free with gb_exec_result_free); checks the JSON's
+ * workload and required fields against `workload` when not NULL. */
+void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const char *workload,
+             struct gb_exec_result *r);
+
+#endif /* GREENBENCH_RUNNER_H */
