@@ -34,29 +34,29 @@ static void md_cell(struct gb_buf *b, const char *s)
     gb_buf_puts(b, " |");
 }
 
-int gb_cmd_compare(int argc, char **argv)
+/* The command line: dirs[2], --csv (*csv, NULL: the default name) and
+ * --alpha. 0, -1 after --help (printed), or GB_EXIT_USAGE said on stderr. */
+static int parse_args(int argc, char **argv, const char *dirs[2], const char **csv,
+                      double *alpha)
 {
-    const char *dirs[2] = { NULL, NULL };
-    const char *csv = NULL;
-    double alpha = 0.05;
     size_t nd = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(compare_help, stdout);
-            return GB_EXIT_OK;
+            return -1;
         }
         if (strncmp(a, "--csv", 5) == 0 && (a[5] == '=' || a[5] == '\0')) {
-            csv = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
-            if (csv == NULL || *csv == '\0') {
+            *csv = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
+            if (*csv == NULL || **csv == '\0') {
                 fprintf(stderr, "greenbench compare: --csv needs a file name\n");
                 return GB_EXIT_USAGE;
             }
         } else if (strncmp(a, "--alpha", 7) == 0 && (a[7] == '=' || a[7] == '\0')) {
             const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : "");
             char *end;
-            alpha = strtod(v, &end);
-            if (*v == '\0' || *end != '\0' || !(alpha > 0 && alpha < 1)) {
+            *alpha = strtod(v, &end);
+            if (*v == '\0' || *end != '\0' || !(*alpha > 0 && *alpha < 1)) {
                 fprintf(stderr, "greenbench compare: --alpha: '%s' is not valid: give a number "
                                 "between 0 and 1 (e.g. 0.05)\n", v);
                 return GB_EXIT_USAGE;
@@ -75,7 +75,13 @@ int gb_cmd_compare(int argc, char **argv)
         fprintf(stderr, "greenbench compare: give two run directories: greenbench compare DIR_A DIR_B\n");
         return GB_EXIT_USAGE;
     }
-    struct gb_rundata rd[2];
+    return 0;
+}
+
+/* Both runs into rd[2]: 0, or the exit status, said on stderr (nothing is
+ * left loaded then). */
+static int load_runs(const char *dirs[2], struct gb_rundata rd[2])
+{
     char err[1024];
     for (size_t i = 0; i < 2; i++) {
         if (!gb_is_dir(dirs[i])) {
@@ -91,18 +97,78 @@ int gb_cmd_compare(int argc, char **argv)
             return GB_EXIT_FAILED;
         }
     }
-    struct gb_buf md, cv;
-    gb_buf_init(&md);
-    gb_buf_init(&cv);
-    gb_buf_printf(&md, "Comparing B = %s against A = %s: time per op, ratio B/A (below 1: B is "
-                       "faster), 95%% interval (Moses), Mann-Whitney U two-sided p, alpha %.3g.\n\n",
+    return 0;
+}
+
+/* One cell in both runs: its row of the table (md) and of the CSV (cv). */
+static void compare_cell(const struct gb_summary *a, const struct gb_summary *b, double alpha,
+                         struct gb_buf *md, struct gb_buf *cv)
+{
+    double est = NAN, lo = NAN, hi = NAN, cov = 0;
+    struct gb_mwu u = { .u = NAN, .p = NAN };
+    const char *verdict;
+    if (a->nvalues < 2 || b->nvalues < 2) {
+        verdict = "too few repetitions";
+        if (a->nvalues && b->nvalues)
+            gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
+    } else {
+        gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
+        gb_mann_whitney(b->values, b->nvalues, a->values, a->nvalues, &u);
+        if (u.p < alpha && hi < 1)
+            verdict = "faster";
+        else if (u.p < alpha && lo > 1)
+            verdict = "slower";
+        else
+            verdict = "same within noise";
+    }
+    char t[128];
+    gb_buf_puts(md, "|");
+    md_cell(md, b->cell.key);
+    snprintf(t, sizeof t, a->ns.n ? "%.4g" : "n/a", a->ns.median);
+    md_cell(md, t);
+    snprintf(t, sizeof t, b->ns.n ? "%.4g" : "n/a", b->ns.median);
+    md_cell(md, t);
+    snprintf(t, sizeof t, isfinite(est) ? "%.3f" : "n/a", est);
+    md_cell(md, t);
+    if (isfinite(lo))
+        snprintf(t, sizeof t, "%.3f - %.3f", lo, hi);
+    else
+        snprintf(t, sizeof t, "n/a");
+    md_cell(md, t);
+    snprintf(t, sizeof t, isfinite(u.p) ? "%.3g" : "n/a", u.p);
+    md_cell(md, t);
+    md_cell(md, verdict);
+    gb_buf_puts(md, "\n");
+
+    gb_csv_cell(cv, &b->cell);
+    gb_buf_printf(cv, ",%d,%d", a->reps_ok, b->reps_ok);
+    double nums[] = { a->ns.n ? a->ns.median : NAN, b->ns.n ? b->ns.median : NAN, est, lo, hi,
+                      isfinite(lo) ? cov : NAN, u.u, u.p };
+    for (size_t k = 0; k < 8; k++) {
+        gb_csv_sep(cv);
+        gb_csv_num(cv, nums[k]);
+    }
+    gb_csv_sep(cv);
+    gb_buf_puts(cv, isfinite(u.p) ? (u.exact ? "true" : "false") : "");
+    gb_csv_sep(cv);
+    gb_csv_field(cv, verdict);
+    gb_csv_eol(cv);
+}
+
+/* The table (md) and the CSV (cv) of every cell of B that A has too, in
+ * B's order; then how many were in one run only. */
+static void compare_runs(const struct gb_rundata rd[2], const char *dirs[2], double alpha,
+                         struct gb_buf *md, struct gb_buf *cv)
+{
+    gb_buf_printf(md, "Comparing B = %s against A = %s: time per op, ratio B/A (below 1: B is "
+                      "faster), 95%% interval (Moses), Mann-Whitney U two-sided p, alpha %.3g.\n\n",
                   dirs[1], dirs[0], alpha);
-    gb_buf_puts(&md, "| cell | A median ns/op | B median ns/op | B/A | 95% interval | p | verdict |\n"
-                     "| --- | --- | --- | --- | --- | --- | --- |\n");
-    gb_csv_cell_header(&cv);
-    gb_buf_puts(&cv, ",a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
-                     "ratio_ci_low,ratio_ci_high,ci_level,u,p_value,exact,verdict");
-    gb_csv_eol(&cv);
+    gb_buf_puts(md, "| cell | A median ns/op | B median ns/op | B/A | 95% interval | p | verdict |\n"
+                    "| --- | --- | --- | --- | --- | --- | --- |\n");
+    gb_csv_cell_header(cv);
+    gb_buf_puts(cv, ",a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
+                    "ratio_ci_low,ratio_ci_high,ci_level,u,p_value,exact,verdict");
+    gb_csv_eol(cv);
     size_t both = 0, only_a = 0, only_b = 0;
     for (size_t i = 0; i < rd[1].nsums; i++) {
         const struct gb_summary *b = &rd[1].sums[i];
@@ -112,65 +178,21 @@ int gb_cmd_compare(int argc, char **argv)
             continue;
         }
         both++;
-        double est = NAN, lo = NAN, hi = NAN, cov = 0;
-        struct gb_mwu u = { .u = NAN, .p = NAN };
-        const char *verdict;
-        if (a->nvalues < 2 || b->nvalues < 2) {
-            verdict = "too few repetitions";
-            if (a->nvalues && b->nvalues)
-                gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
-        } else {
-            gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
-            gb_mann_whitney(b->values, b->nvalues, a->values, a->nvalues, &u);
-            if (u.p < alpha && hi < 1)
-                verdict = "faster";
-            else if (u.p < alpha && lo > 1)
-                verdict = "slower";
-            else
-                verdict = "same within noise";
-        }
-        char t[128];
-        gb_buf_puts(&md, "|");
-        md_cell(&md, b->cell.key);
-        snprintf(t, sizeof t, a->ns.n ? "%.4g" : "n/a", a->ns.median);
-        md_cell(&md, t);
-        snprintf(t, sizeof t, b->ns.n ? "%.4g" : "n/a", b->ns.median);
-        md_cell(&md, t);
-        snprintf(t, sizeof t, isfinite(est) ? "%.3f" : "n/a", est);
-        md_cell(&md, t);
-        if (isfinite(lo))
-            snprintf(t, sizeof t, "%.3f - %.3f", lo, hi);
-        else
-            snprintf(t, sizeof t, "n/a");
-        md_cell(&md, t);
-        snprintf(t, sizeof t, isfinite(u.p) ? "%.3g" : "n/a", u.p);
-        md_cell(&md, t);
-        md_cell(&md, verdict);
-        gb_buf_puts(&md, "\n");
-
-        gb_csv_cell(&cv, &b->cell);
-        gb_buf_printf(&cv, ",%d,%d", a->reps_ok, b->reps_ok);
-        double nums[] = { a->ns.n ? a->ns.median : NAN, b->ns.n ? b->ns.median : NAN, est, lo, hi,
-                          isfinite(lo) ? cov : NAN, u.u, u.p };
-        for (size_t k = 0; k < 8; k++) {
-            gb_csv_sep(&cv);
-            gb_csv_num(&cv, nums[k]);
-        }
-        gb_csv_sep(&cv);
-        gb_buf_puts(&cv, isfinite(u.p) ? (u.exact ? "true" : "false") : "");
-        gb_csv_sep(&cv);
-        gb_csv_field(&cv, verdict);
-        gb_csv_eol(&cv);
+        compare_cell(a, b, alpha, md, cv);
     }
     for (size_t i = 0; i < rd[0].nsums; i++)
         if (gb_rundata_find(&rd[1], rd[0].sums[i].cell.key) == NULL)
             only_a++;
     if (only_a || only_b)
-        gb_buf_printf(&md, "\n%zu cells only in A, %zu only in B (not compared).\n", only_a, only_b);
+        gb_buf_printf(md, "\n%zu cells only in A, %zu only in B (not compared).\n", only_a, only_b);
     if (both == 0)
-        gb_buf_puts(&md, "\nNo cell is in both runs.\n");
-    fputs(gb_buf_str(&md), stdout);
+        gb_buf_puts(md, "\nNo cell is in both runs.\n");
+}
 
+/* The CSV into csv, or compare-<A>-vs-<B>.csv here: 0 or a negative errno,
+ * said on stderr either way. */
+static int write_csv(const char *csv, const char *dirs[2], const struct gb_buf *cv)
+{
     char *path;
     if (csv) {
         path = gb_xstrdup(csv);
@@ -185,12 +207,33 @@ int gb_cmd_compare(int argc, char **argv)
         free(a);
         free(b);
     }
-    int rc = gb_write_file(path, cv.data, cv.len);
+    int rc = gb_write_file(path, cv->data, cv->len);
     if (rc != 0)
         fprintf(stderr, "greenbench compare: cannot write %s: %s\n", path, strerror(-rc));
     else
         fprintf(stderr, "greenbench compare: wrote %s\n", path);
     free(path);
+    return rc;
+}
+
+int gb_cmd_compare(int argc, char **argv)
+{
+    const char *dirs[2] = { NULL, NULL };
+    const char *csv = NULL;
+    double alpha = 0.05;
+    int rc = parse_args(argc, argv, dirs, &csv, &alpha);
+    if (rc != 0)
+        return rc < 0 ? GB_EXIT_OK : rc;
+    struct gb_rundata rd[2];
+    rc = load_runs(dirs, rd);
+    if (rc != 0)
+        return rc;
+    struct gb_buf md, cv;
+    gb_buf_init(&md);
+    gb_buf_init(&cv);
+    compare_runs(rd, dirs, alpha, &md, &cv);
+    fputs(gb_buf_str(&md), stdout);
+    rc = write_csv(csv, dirs, &cv);
     gb_buf_free(&md);
     gb_buf_free(&cv);
     gb_rundata_free(&rd[0]);

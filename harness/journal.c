@@ -3,6 +3,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,21 @@
 #include "util.h"
 
 /* ---- the record of one repetition ---- */
+
+int gb_journal_open(const char *dir, bool needs_newline)
+{
+    char *cells_path = gb_xasprintf("%s/cells.jsonl", dir);
+    int fd = open(cells_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "greenbench run: cannot open %s: %s\n", cells_path, strerror(errno));
+        free(cells_path);
+        return -1;
+    }
+    if (needs_newline && write(fd, "\n", 1) != 1)
+        fprintf(stderr, "greenbench: cannot repair the last line of %s\n", cells_path);
+    free(cells_path);
+    return fd;
+}
 
 void gb_journal_append(int fd, const struct gb_cell *c, int rep, int reps, size_t job,
                        char **argv, const char *url, const char *started,

@@ -11,6 +11,9 @@
 #include "cell.h"
 #include "runner.h"
 
+/* Open dir/cells.jsonl for appending (made if absent), and end a torn last
+ * line first when needs_newline. The descriptor, or -1 said on stderr. */
+int gb_journal_open(const char *dir, bool needs_newline);
 /* Append the record of repetition rep (0: the warm-up) of reps of cell c,
  * job number job of the order, to fd (cells.jsonl, opened O_APPEND): argv
  * as run (NULL: it could not start), the server's url (NULL: none), the

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "cell.h"
 #include "process.h"
 #include "util.h"
 
@@ -254,4 +255,34 @@ int gb_run_dir_make(const struct gb_run_opts *o, char *dir, size_t n, char *err,
         return GB_EXIT_USAGE;
     }
     return 0;
+}
+
+/* ---- preflight ---- */
+
+void gb_run_preflight(struct gb_run_state *rs)
+{
+    const struct gb_plan *pl = &rs->plan;
+    long max_sockets = 0, max_tasks = 0;
+    for (size_t i = 0; i < pl->ncells; i++) {
+        const struct gb_cell *c = &pl->cells[i];
+        const struct gb_workload *w = gb_workload_find(c->workload);
+        if (w == NULL)
+            continue;
+        if (gb_cell_axis(c, w->sockets) > max_sockets)
+            max_sockets = gb_cell_axis(c, w->sockets);
+        if (gb_cell_axis(c, w->tasks) > max_tasks)
+            max_tasks = gb_cell_axis(c, w->tasks);
+    }
+    getrlimit(RLIMIT_NOFILE, &rs->nofile_before);
+    gb_preflight(max_sockets, max_tasks, &rs->pf);
+    rs->nofile_after = rs->nofile_before;
+    if (rs->nofile_after.rlim_cur < rs->nofile_after.rlim_max) {
+        rs->nofile_after.rlim_cur = rs->nofile_after.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rs->nofile_after) != 0)
+            rs->nofile_after = rs->nofile_before;
+    }
+    for (size_t i = 0; i < rs->pf.n; i++)
+        if (rs->pf.r[i].level == 2)
+            fprintf(stderr, "greenbench: warning: %s = %s: %s\n", rs->pf.r[i].name,
+                    rs->pf.r[i].value, rs->pf.r[i].advice);
 }

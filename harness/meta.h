@@ -36,6 +36,12 @@ struct gb_run_state {
     size_t jobs_total, jobs_done, reps_ok, reps_failed;
 };
 
+/* The preflight of rs->plan (gb_preflight, with the most sockets and tasks a
+ * planned cell holds) into rs->pf, each warning said on stderr; and this
+ * process's soft RLIMIT_NOFILE raised to its hard limit for the cells (as
+ * Go does), rs->nofile_before and nofile_after recording both. Changes
+ * nothing else. */
+void gb_run_preflight(struct gb_run_state *rs);
 /* Write rs->dir/meta.json (atomically): what was recorded first is kept as
  * it is, the run's state is updated, and a resumed run adds its entry to
  * "resumed". 0 or a negative errno. */

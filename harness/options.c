@@ -148,6 +148,154 @@ static int axis_of_option(const char *name)
     return -1;
 }
 
+/* --workload: names, each a row of the catalog. */
+static int parse_workloads(const char *name, const char *value, struct gb_run_opts *o, char *err,
+                           size_t errlen)
+{
+    int rc = gb_parse_names(name, value, &o->workloads, err, errlen);
+    for (size_t j = 0; rc == 0 && j < o->workloads.n; j++) {
+        if (gb_workload_find(o->workloads.v[j]))
+            continue;
+        struct gb_buf b;
+        gb_buf_init(&b);
+        for (size_t w = 0; w < gb_nworkloads; w++)
+            gb_buf_printf(&b, "%s%s", w ? ", " : "", gb_workloads[w].name);
+        snprintf(err, errlen, "--workload: unknown workload '%s' (valid: %s)",
+                 o->workloads.v[j], gb_buf_str(&b));
+        gb_buf_free(&b);
+        rc = GB_EXIT_USAGE;
+    }
+    return rc;
+}
+
+/* --reps: one whole number from 1 to 100000 into o->reps. */
+static int parse_reps(const char *value, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    int rc = 0;
+    long v = 0;
+    if (strchr(value, ',')) {
+        snprintf(err, errlen, "--reps: '%s': give one whole number >= 1, not a list", value);
+        rc = GB_EXIT_USAGE;
+    } else if (parse_one_long(value, strlen(value), &v) != 0 || v < 1 || v > 100000) {
+        snprintf(err, errlen, "--reps: '%s' is not valid: give one whole number >= 1 "
+                              "and <= 100000 (e.g. --reps=10)", value);
+        rc = GB_EXIT_USAGE;
+    }
+    o->reps = v;
+    return rc;
+}
+
+/* --seed: an unsigned 64-bit integer (0x... and 0... too) into o->seed. */
+static int parse_seed(const char *value, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    int rc = 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 0);
+    if (*value == '\0' || *value == '-' || *end != '\0' || errno != 0) {
+        snprintf(err, errlen, "--seed: '%s' is not valid: give an unsigned 64-bit integer", value);
+        rc = GB_EXIT_USAGE;
+    }
+    o->seed = v;
+    o->seed_set = true;
+    return rc;
+}
+
+/* --out or --resume: a path that fits into out (n bytes). */
+static int parse_path(const char *value, char *out, size_t n, const char *what, char *err,
+                      size_t errlen)
+{
+    int rc = 0;
+    if (*value == '\0' || strlen(value) >= n) {
+        snprintf(err, errlen, "%s", what);
+        rc = GB_EXIT_USAGE;
+    }
+    snprintf(out, n, "%s", value);
+    return rc;
+}
+
+/* The value of option name (a known one; axis: its axis, or -1) into o;
+ * *matrix when the option shapes the matrix (which --resume refuses). 0
+ * or GB_EXIT_USAGE with a message in err. */
+static int parse_value(const char *name, int axis, const char *value, struct gb_run_opts *o,
+                       bool *matrix, char *err, size_t errlen)
+{
+    *matrix = strcmp(name, "--out") != 0 && strcmp(name, "--resume") != 0;
+    if (axis >= 0) {
+        struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
+        return gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
+    }
+    if (strcmp(name, "--workload") == 0)
+        return parse_workloads(name, value, o, err, errlen);
+    if (strcmp(name, "--impl") == 0)
+        return gb_parse_names(name, value, &o->impls, err, errlen);
+    if (strcmp(name, "--switch") == 0)
+        return gb_parse_names(name, value, &o->switches, err, errlen);
+    if (strcmp(name, "--loop") == 0)
+        return gb_parse_names(name, value, &o->loops, err, errlen);
+    if (strcmp(name, "--reps") == 0)
+        return parse_reps(value, o, err, errlen);
+    if (strcmp(name, "--timeout") == 0)
+        return parse_seconds(name, value, &o->timeout_s, err, errlen);
+    if (strcmp(name, "--seed") == 0)
+        return parse_seed(value, o, err, errlen);
+    if (strcmp(name, "--out") == 0)
+        return parse_path(value, o->out, sizeof o->out, "--out: give a directory path", err,
+                          errlen);
+    return parse_path(value, o->resume, sizeof o->resume,
+                      "--resume: give the directory of the interrupted run", err, errlen);
+}
+
+/* The options that take no value: true (and *quick, *full or o set) when
+ * a is one of them. */
+static bool parse_flag(const char *a, struct gb_run_opts *o, bool *quick, bool *full)
+{
+    if (strcmp(a, "--quick") == 0)
+        *quick = true;
+    else if (strcmp(a, "--full") == 0)
+        *full = true;
+    else if (strcmp(a, "--no-plots") == 0)
+        o->no_plots = true;
+    else if (strcmp(a, "--dry-run") == 0)
+        o->dry_run = true;
+    else
+        return false;
+    return true;
+}
+
+/* argv[*i], an option that takes a value, --opt=value or --opt value
+ * (*i moves past it): into o. */
+static int parse_option(int argc, char **argv, int *i, struct gb_run_opts *o, bool *matrix,
+                        char *err, size_t errlen)
+{
+    const char *a = argv[*i];
+    char name[64];
+    const char *value = NULL;
+    const char *eq = strchr(a, '=');
+    if (eq) {
+        snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+        value = eq + 1;
+    } else {
+        snprintf(name, sizeof name, "%s", a);
+    }
+    int axis = axis_of_option(name);
+    bool known = axis >= 0;
+    for (const char *const *k = run_value_opts; *k; k++)
+        known |= strcmp(*k, name) == 0;
+    if (!known) {
+        snprintf(err, errlen, "unknown option '%s' (see greenbench run --help)", name);
+        return GB_EXIT_USAGE;
+    }
+    if (value == NULL) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "%s needs a value", name);
+            return GB_EXIT_USAGE;
+        }
+        value = argv[++*i];
+    }
+    return parse_value(name, axis, value, o, matrix, err, errlen);
+}
+
 int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
@@ -157,121 +305,17 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return -1;
-        if (strcmp(a, "--quick") == 0) {
-            quick = true;
+        if (parse_flag(a, o, &quick, &full))
             continue;
-        }
-        if (strcmp(a, "--full") == 0) {
-            full = true;
-            continue;
-        }
-        if (strcmp(a, "--no-plots") == 0) {
-            o->no_plots = true;
-            continue;
-        }
-        if (strcmp(a, "--dry-run") == 0) {
-            o->dry_run = true;
-            continue;
-        }
         if (strncmp(a, "--", 2) != 0) {
             snprintf(err, errlen, "unexpected argument '%s' (options start with --; see greenbench run --help)", a);
             return GB_EXIT_USAGE;
         }
-        /* --opt=value or --opt value */
-        char name[64];
-        const char *value = NULL;
-        const char *eq = strchr(a, '=');
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-            value = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-        }
-        int axis = axis_of_option(name);
-        bool known = axis >= 0;
-        for (const char *const *k = run_value_opts; *k; k++)
-            known |= strcmp(*k, name) == 0;
-        if (!known) {
-            snprintf(err, errlen, "unknown option '%s' (see greenbench run --help)", name);
-            return GB_EXIT_USAGE;
-        }
-        if (value == NULL) {
-            if (i + 1 >= argc) {
-                snprintf(err, errlen, "%s needs a value", name);
-                return GB_EXIT_USAGE;
-            }
-            value = argv[++i];
-        }
-        int rc = 0;
-        if (axis >= 0) {
-            struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
-            rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--workload") == 0) {
-            rc = gb_parse_names(name, value, &o->workloads, err, errlen);
-            for (size_t j = 0; rc == 0 && j < o->workloads.n; j++) {
-                if (gb_workload_find(o->workloads.v[j]))
-                    continue;
-                struct gb_buf b;
-                gb_buf_init(&b);
-                for (size_t w = 0; w < gb_nworkloads; w++)
-                    gb_buf_printf(&b, "%s%s", w ? ", " : "", gb_workloads[w].name);
-                snprintf(err, errlen, "--workload: unknown workload '%s' (valid: %s)",
-                         o->workloads.v[j], gb_buf_str(&b));
-                gb_buf_free(&b);
-                rc = GB_EXIT_USAGE;
-            }
-            matrix_opts = true;
-        } else if (strcmp(name, "--impl") == 0) {
-            rc = gb_parse_names(name, value, &o->impls, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--switch") == 0) {
-            rc = gb_parse_names(name, value, &o->switches, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--loop") == 0) {
-            rc = gb_parse_names(name, value, &o->loops, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--reps") == 0) {
-            long v = 0;
-            if (strchr(value, ',')) {
-                snprintf(err, errlen, "--reps: '%s': give one whole number >= 1, not a list", value);
-                rc = GB_EXIT_USAGE;
-            } else if (parse_one_long(value, strlen(value), &v) != 0 || v < 1 || v > 100000) {
-                snprintf(err, errlen, "--reps: '%s' is not valid: give one whole number >= 1 "
-                                      "and <= 100000 (e.g. --reps=10)", value);
-                rc = GB_EXIT_USAGE;
-            }
-            o->reps = v;
-            matrix_opts = true;
-        } else if (strcmp(name, "--timeout") == 0) {
-            rc = parse_seconds(name, value, &o->timeout_s, err, errlen);
-            matrix_opts = true;
-        } else if (strcmp(name, "--seed") == 0) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(value, &end, 0);
-            if (*value == '\0' || *value == '-' || *end != '\0' || errno != 0) {
-                snprintf(err, errlen, "--seed: '%s' is not valid: give an unsigned 64-bit integer", value);
-                rc = GB_EXIT_USAGE;
-            }
-            o->seed = v;
-            o->seed_set = true;
-            matrix_opts = true;
-        } else if (strcmp(name, "--out") == 0) {
-            if (*value == '\0' || strlen(value) >= sizeof o->out) {
-                snprintf(err, errlen, "--out: give a directory path");
-                rc = GB_EXIT_USAGE;
-            }
-            snprintf(o->out, sizeof o->out, "%s", value);
-        } else if (strcmp(name, "--resume") == 0) {
-            if (*value == '\0' || strlen(value) >= sizeof o->resume) {
-                snprintf(err, errlen, "--resume: give the directory of the interrupted run");
-                rc = GB_EXIT_USAGE;
-            }
-            snprintf(o->resume, sizeof o->resume, "%s", value);
-        }
+        bool matrix = false;
+        int rc = parse_option(argc, argv, &i, o, &matrix, err, errlen);
         if (rc != 0)
             return rc;
+        matrix_opts |= matrix;
     }
     if (quick && full) {
         snprintf(err, errlen, "--quick and --full exclude each other");

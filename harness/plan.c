@@ -190,11 +190,11 @@ static void expand_params(struct expansion *x, const struct gb_workload *w,
     }
 }
 
-int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
-                     struct gb_cell **cells, size_t *ncells, char *err, size_t errlen)
+/* Every --impl name is green, threads or a peer found: 0, or GB_EXIT_USAGE
+ * telling a missing peer from an unknown name. */
+static int check_impls(const struct gb_run_opts *o, const struct gb_programs *p, char *err,
+                       size_t errlen)
 {
-    *cells = NULL;
-    *ncells = 0;
     /* Implementations: green, threads and the peers found. */
     char impls[GB_MAX_LIST][GB_NAME];
     size_t nimpls = 0;
@@ -221,14 +221,22 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
                  valid);
         return GB_EXIT_USAGE;
     }
-    int rc = check_backends("--switch", &o->switches, (char(*)[GB_NAME])p->switches,
-                            p->nswitches, gb_known_switches, err, errlen);
-    if (rc == 0)
-        rc = check_backends("--loop", &o->loops, (char(*)[GB_NAME])p->loops, p->nloops,
-                            gb_known_loops, err, errlen);
-    if (rc != 0)
-        return rc;
+    return 0;
+}
 
+/* What the filters select among the programs found. */
+struct selection {
+    bool green, threads;
+    size_t pairs[GB_MAX_LIST], npairs; /* green cell programs (indexes into p->pairs) */
+    char sws[GB_MAX_LIST][GB_NAME];    /* switch backends, for the workloads without a loop */
+    size_t nsws;
+};
+
+/* Green and threads: asked for (or not filtered out) and built. 0, or
+ * GB_EXIT_USAGE when --impl asks for one that is not built. */
+static int select_impls(const struct gb_run_opts *o, const struct gb_programs *p,
+                        struct selection *sel, char *err, size_t errlen)
+{
     bool want_green = o->impls.n == 0 || names_has(&o->impls, "green");
     bool want_threads = o->impls.n == 0 || names_has(&o->impls, "threads");
     if (want_green && p->npairs == 0 && o->impls.n) {
@@ -240,80 +248,112 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
         snprintf(err, errlen, "--impl: no greenbench-cell-threads in %s", p->bin_dir);
         return GB_EXIT_USAGE;
     }
-    want_green &= p->npairs > 0;
-    want_threads &= p->threads;
+    sel->green = want_green && p->npairs > 0;
+    sel->threads = want_threads && p->threads;
+    return 0;
+}
 
-    /* Green pairs: the product of --switch x --loop that exists; --quick
-     * without either keeps one pair (asm/libev when built). */
-    size_t pairs[GB_MAX_LIST], npairs = 0;
+/* Green pairs: the product of --switch x --loop that exists; --quick
+ * without either keeps one pair (asm/libev when built). The raw switch
+ * needs one program per switch backend (any loop). 0, or GB_EXIT_USAGE
+ * when the filters leave no green program. */
+static int select_pairs(const struct gb_run_opts *o, const struct gb_programs *p,
+                        struct selection *sel, char *err, size_t errlen)
+{
+    sel->npairs = 0;
     for (size_t i = 0; i < p->npairs; i++) {
         if (o->switches.n && !names_has(&o->switches, p->pairs[i].sw))
             continue;
         if (o->loops.n && !names_has(&o->loops, p->pairs[i].loop))
             continue;
-        pairs[npairs++] = i;
+        sel->pairs[sel->npairs++] = i;
     }
-    if (want_green && npairs == 0 && (o->switches.n || o->loops.n)) {
+    if (sel->green && sel->npairs == 0 && (o->switches.n || o->loops.n)) {
         snprintf(err, errlen, "--switch/--loop: no green cell program for that combination in %s",
                  p->bin_dir);
         return GB_EXIT_USAGE;
     }
-    if (o->preset == GB_PRESET_QUICK && !o->switches.n && !o->loops.n && npairs > 1) {
-        size_t pick = pairs[0];
-        for (size_t i = 0; i < npairs; i++)
-            if (strcmp(p->pairs[pairs[i]].sw, "asm") == 0 &&
-                strcmp(p->pairs[pairs[i]].loop, "libev") == 0)
-                pick = pairs[i];
-        pairs[0] = pick;
-        npairs = 1;
+    if (o->preset == GB_PRESET_QUICK && !o->switches.n && !o->loops.n && sel->npairs > 1) {
+        size_t pick = sel->pairs[0];
+        for (size_t i = 0; i < sel->npairs; i++)
+            if (strcmp(p->pairs[sel->pairs[i]].sw, "asm") == 0 &&
+                strcmp(p->pairs[sel->pairs[i]].loop, "libev") == 0)
+                pick = sel->pairs[i];
+        sel->pairs[0] = pick;
+        sel->npairs = 1;
     }
-    /* The raw switch needs one program per switch backend (any loop). */
-    char sws[GB_MAX_LIST][GB_NAME];
-    size_t nsws = 0;
+    sel->nsws = 0;
     for (size_t i = 0; i < p->npairs; i++)
         if (!o->switches.n || names_has(&o->switches, p->pairs[i].sw))
             if (!o->loops.n || names_has(&o->loops, p->pairs[i].loop))
-                gb_name_add(sws, &nsws, p->pairs[i].sw);
+                gb_name_add(sel->sws, &sel->nsws, p->pairs[i].sw);
+    return 0;
+}
 
-    struct expansion x = { .o = o, .ncpu = gb_allowed_cpus() };
-    for (size_t wi = 0; wi < gb_nworkloads; wi++) {
-        const struct gb_workload *w = &gb_workloads[wi];
-        if (o->workloads.n && !names_has(&o->workloads, w->name))
-            continue;
-        struct gb_cell base;
-        if (want_green) {
-            gb_cell_init(&base);
-            snprintf(base.workload, GB_NAME, "%s", w->name);
-            snprintf(base.impl, GB_NAME, "green");
-            if (!w->uses_loop) {
-                for (size_t i = 0; i < nsws; i++) {
-                    snprintf(base.sw, GB_NAME, "%s", sws[i]);
-                    expand_params(&x, w, &base, IMPL_GREEN);
-                }
-            } else {
-                for (size_t i = 0; i < npairs; i++) {
-                    snprintf(base.sw, GB_NAME, "%s", p->pairs[pairs[i]].sw);
-                    snprintf(base.loop, GB_NAME, "%s", p->pairs[pairs[i]].loop);
-                    expand_params(&x, w, &base, IMPL_GREEN);
-                }
+/* Workload w's cells: green (one per switch backend, or per pair when it
+ * uses the loop), threads, then each peer that implements it. */
+static void expand_workload(struct expansion *x, const struct gb_workload *w,
+                            const struct gb_programs *p, const struct selection *sel)
+{
+    const struct gb_run_opts *o = x->o;
+    struct gb_cell base;
+    if (sel->green) {
+        gb_cell_init(&base);
+        snprintf(base.workload, GB_NAME, "%s", w->name);
+        snprintf(base.impl, GB_NAME, "green");
+        if (!w->uses_loop) {
+            for (size_t i = 0; i < sel->nsws; i++) {
+                snprintf(base.sw, GB_NAME, "%s", sel->sws[i]);
+                expand_params(x, w, &base, IMPL_GREEN);
+            }
+        } else {
+            for (size_t i = 0; i < sel->npairs; i++) {
+                snprintf(base.sw, GB_NAME, "%s", p->pairs[sel->pairs[i]].sw);
+                snprintf(base.loop, GB_NAME, "%s", p->pairs[sel->pairs[i]].loop);
+                expand_params(x, w, &base, IMPL_GREEN);
             }
         }
-        if (want_threads) {
-            gb_cell_init(&base);
-            snprintf(base.workload, GB_NAME, "%s", w->name);
-            snprintf(base.impl, GB_NAME, "threads");
-            expand_params(&x, w, &base, IMPL_THREADS);
-        }
-        for (size_t i = 0; i < gb_npeers; i++) {
-            if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
-                !gb_peer_runs(&gb_peers[i], w->name))
-                continue;
-            gb_cell_init(&base);
-            snprintf(base.workload, GB_NAME, "%s", w->name);
-            snprintf(base.impl, GB_NAME, "%s", gb_peers[i].name);
-            expand_params(&x, w, &base, gb_peers[i].multicore ? IMPL_MULTICORE_PEER : IMPL_PEER);
-        }
     }
+    if (sel->threads) {
+        gb_cell_init(&base);
+        snprintf(base.workload, GB_NAME, "%s", w->name);
+        snprintf(base.impl, GB_NAME, "threads");
+        expand_params(x, w, &base, IMPL_THREADS);
+    }
+    for (size_t i = 0; i < gb_npeers; i++) {
+        if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
+            !gb_peer_runs(&gb_peers[i], w->name))
+            continue;
+        gb_cell_init(&base);
+        snprintf(base.workload, GB_NAME, "%s", w->name);
+        snprintf(base.impl, GB_NAME, "%s", gb_peers[i].name);
+        expand_params(x, w, &base, gb_peers[i].multicore ? IMPL_MULTICORE_PEER : IMPL_PEER);
+    }
+}
+
+int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
+                     struct gb_cell **cells, size_t *ncells, char *err, size_t errlen)
+{
+    *cells = NULL;
+    *ncells = 0;
+    int rc = check_impls(o, p, err, errlen);
+    if (rc == 0)
+        rc = check_backends("--switch", &o->switches, (char(*)[GB_NAME])p->switches,
+                            p->nswitches, gb_known_switches, err, errlen);
+    if (rc == 0)
+        rc = check_backends("--loop", &o->loops, (char(*)[GB_NAME])p->loops, p->nloops,
+                            gb_known_loops, err, errlen);
+    struct selection sel;
+    if (rc == 0)
+        rc = select_impls(o, p, &sel, err, errlen);
+    if (rc == 0)
+        rc = select_pairs(o, p, &sel, err, errlen);
+    if (rc != 0)
+        return rc;
+    struct expansion x = { .o = o, .ncpu = gb_allowed_cpus() };
+    for (size_t wi = 0; wi < gb_nworkloads; wi++)
+        if (!o->workloads.n || names_has(&o->workloads, gb_workloads[wi].name))
+            expand_workload(&x, &gb_workloads[wi], p, &sel);
     if (x.list.n == 0) {
         snprintf(err, errlen, "the filters select no cell (no cell programs in %s?)", p->bin_dir);
         free(x.list.v);

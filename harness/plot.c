@@ -345,14 +345,24 @@ static bool overview_match(const struct gb_cell *c, const char *column)
     return strncmp(column, s, n) == 0 && column[n] == '/';
 }
 
-static size_t overview_data(const struct gb_rundata *rd, const struct styles *sty,
-                            struct gb_buf *out, struct gb_buf *lts)
+/* The overview's table: a column per series, a row per workload. */
+struct overview {
+    char (*series)[200]; /* the columns */
+    size_t ns;
+    char (*labels)[200]; /* a row's workload and headline parameters */
+    double (*vals)[3];   /* a row's ratio, low, high per column: vals[row * ns + column] */
+    bool *has_data;      /* a column with a ratio somewhere */
+    size_t nrows;
+};
+
+/* Columns: the non-thread series with a baseline somewhere; those of the
+ * loop workloads when there are any. Their line styles into lts. */
+static void overview_columns(const struct gb_rundata *rd, const struct styles *sty,
+                             struct overview *ov, struct gb_buf *lts)
 {
-    /* Columns: the non-thread series with a baseline somewhere; those of the
-     * loop workloads when there are any. */
-    char(*series)[200] = gb_xcalloc(rd->nsums + 1, sizeof *series);
-    size_t ns = 0;
-    for (int pass = 0; pass < 2 && ns == 0; pass++) {
+    ov->series = gb_xcalloc(rd->nsums + 1, sizeof *ov->series);
+    ov->ns = 0;
+    for (int pass = 0; pass < 2 && ov->ns == 0; pass++) {
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *sm = &rd->sums[i];
             if (!usable(&sm->ns) || sm->baseline == NULL)
@@ -362,85 +372,84 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
             char s[200];
             gb_cell_series(&sm->cell, s, sizeof s);
             bool seen = false;
-            for (size_t j = 0; j < ns; j++)
-                seen |= strcmp(series[j], s) == 0;
+            for (size_t j = 0; j < ov->ns; j++)
+                seen |= strcmp(ov->series[j], s) == 0;
             if (!seen) {
-                gb_buf_printf(lts, "%s%d", ns ? " " : "", style_of(sty, &sm->cell));
-                snprintf(series[ns++], sizeof series[0], "%s", s);
+                gb_buf_printf(lts, "%s%d", ov->ns ? " " : "", style_of(sty, &sm->cell));
+                snprintf(ov->series[ov->ns++], sizeof ov->series[0], "%s", s);
             }
         }
     }
-    if (ns == 0) {
-        free(series);
-        return 0;
+}
+
+/* Workload wk's row at its headline parameters (the largest n, then k,
+ * with a comparison), kept when some column has a ratio. */
+static void overview_row(const struct gb_rundata *rd, const struct gb_workload *wk,
+                         struct overview *ov)
+{
+    const char *wname = wk->name;
+    /* Per-iteration costs compare across n, as gb_baseline does. */
+    bool any_n = wk->per_iteration;
+    const struct gb_cell *head = NULL;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *sm = &rd->sums[i];
+        if (strcmp(sm->cell.workload, wname) != 0 || !usable(&sm->ns) || !sm->baseline)
+            continue;
+        if (head == NULL || headline_better(&sm->cell, head))
+            head = &sm->cell;
     }
-    /* The ratios first, row by row, so that a series with none can be left
-     * out: gnuplot's "for [i=2:*:3]" stops at the first series without data. */
-    size_t nrows = 0;
-    char(*labels)[200] = gb_xcalloc(gb_nworkloads, sizeof *labels);
-    double(*vals)[3] = gb_xcalloc(gb_nworkloads * ns, sizeof *vals);
-    bool *has_data = gb_xcalloc(ns, sizeof *has_data);
-    for (size_t w = 0; w < gb_nworkloads; w++) {
-        const char *wname = gb_workloads[w].name;
-        /* Per-iteration costs compare across n, as gb_baseline does. */
-        bool any_n = gb_workloads[w].per_iteration;
-        /* Headline parameters: the largest n (then k) with a comparison. */
-        const struct gb_cell *head = NULL;
+    if (head == NULL)
+        return;
+    char *label = ov->labels[ov->nrows];
+    struct gb_buf lb;
+    gb_buf_init(&lb);
+    gb_buf_puts(&lb, wname);
+    gb_cell_params(head, (any_n ? 0 : GB_AX_N) | GB_AX_CONCURRENCY, &lb);
+    snprintf(label, sizeof ov->labels[0], "%s", gb_buf_str(&lb));
+    gb_buf_free(&lb);
+    size_t filled = 0;
+    for (size_t j = 0; j < ov->ns; j++) {
+        double est = NAN, lo = NAN, hi = NAN;
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *sm = &rd->sums[i];
-            if (strcmp(sm->cell.workload, wname) != 0 || !usable(&sm->ns) || !sm->baseline)
+            if (strcmp(sm->cell.workload, wname) != 0 || !overview_match(&sm->cell, ov->series[j]) ||
+                (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK)) || !usable(&sm->ns) ||
+                !sm->ratio_ok)
                 continue;
-            if (head == NULL || headline_better(&sm->cell, head))
-                head = &sm->cell;
+            est = sm->ratio;
+            lo = sm->ratio_lo;
+            hi = sm->ratio_hi;
+            break;
         }
-        if (head == NULL)
-            continue;
-        char *label = labels[nrows];
-        struct gb_buf lb;
-        gb_buf_init(&lb);
-        gb_buf_puts(&lb, wname);
-        gb_cell_params(head, (any_n ? 0 : GB_AX_N) | GB_AX_CONCURRENCY, &lb);
-        snprintf(label, sizeof labels[0], "%s", gb_buf_str(&lb));
-        gb_buf_free(&lb);
-        size_t filled = 0;
-        for (size_t j = 0; j < ns; j++) {
-            double est = NAN, lo = NAN, hi = NAN;
-            for (size_t i = 0; i < rd->nsums; i++) {
-                const struct gb_summary *sm = &rd->sums[i];
-                if (strcmp(sm->cell.workload, wname) != 0 || !overview_match(&sm->cell, series[j]) ||
-                    (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK)) || !usable(&sm->ns) ||
-                    !sm->ratio_ok)
-                    continue;
-                est = sm->ratio;
-                lo = sm->ratio_lo;
-                hi = sm->ratio_hi;
-                break;
-            }
-            double *v = vals[nrows * ns + j];
-            v[0] = est;
-            v[1] = lo;
-            v[2] = hi;
-            if (isfinite(est)) {
-                has_data[j] = true;
-                filled++;
-            }
+        double *v = ov->vals[ov->nrows * ov->ns + j];
+        v[0] = est;
+        v[1] = lo;
+        v[2] = hi;
+        if (isfinite(est)) {
+            ov->has_data[j] = true;
+            filled++;
         }
-        nrows += filled > 0;
     }
+    ov->nrows += filled > 0;
+}
+
+/* The table as overview.dat: the columns with data only. */
+static void overview_write(const struct overview *ov, struct gb_buf *out)
+{
     gb_buf_puts(out, "workload");
-    for (size_t j = 0; j < ns; j++) {
-        if (!has_data[j])
+    for (size_t j = 0; j < ov->ns; j++) {
+        if (!ov->has_data[j])
             continue;
         gb_buf_puts(out, " ");
-        quoted(out, series[j]);
+        quoted(out, ov->series[j]);
         gb_buf_puts(out, " low high");
     }
     gb_buf_puts(out, "\n");
-    for (size_t r = 0; r < nrows; r++) {
-        quoted(out, labels[r]);
-        for (size_t j = 0; j < ns; j++) {
-            const double *v = vals[r * ns + j];
-            if (!has_data[j])
+    for (size_t r = 0; r < ov->nrows; r++) {
+        quoted(out, ov->labels[r]);
+        for (size_t j = 0; j < ov->ns; j++) {
+            const double *v = ov->vals[r * ov->ns + j];
+            if (!ov->has_data[j])
                 continue;
             if (isfinite(v[0]))
                 gb_buf_printf(out, " %.6g %.6g %.6g", v[0], v[1], v[2]);
@@ -449,23 +458,47 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
         }
         gb_buf_puts(out, "\n");
     }
-    /* The line styles of the series kept, in the same order. */
+}
+
+/* The line styles of the columns kept, in the same order, replace lts. */
+static void overview_styles(const struct overview *ov, struct gb_buf *lts)
+{
     struct gb_buf kept;
     gb_buf_init(&kept);
     const char *all = gb_buf_str(lts);
-    for (size_t j = 0; j < ns; j++) {
+    for (size_t j = 0; j < ov->ns; j++) {
         size_t len = strcspn(all, " ");
-        if (has_data[j])
+        if (ov->has_data[j])
             gb_buf_printf(&kept, "%s%.*s", gb_buf_str(&kept)[0] ? " " : "", (int)len, all);
         all += len + (all[len] == ' ');
     }
     gb_buf_free(lts);
     *lts = kept;
-    free(labels);
-    free(vals);
-    free(has_data);
-    free(series);
-    return nrows;
+}
+
+static size_t overview_data(const struct gb_rundata *rd, const struct styles *sty,
+                            struct gb_buf *out, struct gb_buf *lts)
+{
+    struct overview ov = { 0 };
+    overview_columns(rd, sty, &ov, lts);
+    if (ov.ns == 0) {
+        free(ov.series);
+        return 0;
+    }
+    /* The ratios first, row by row, so that a series with none can be left
+     * out: gnuplot's "for [i=2:*:3]" stops at the first series without data. */
+    ov.labels = gb_xcalloc(gb_nworkloads, sizeof *ov.labels);
+    ov.vals = gb_xcalloc(gb_nworkloads * ov.ns, sizeof *ov.vals);
+    ov.has_data = gb_xcalloc(ov.ns, sizeof *ov.has_data);
+    for (size_t w = 0; w < gb_nworkloads; w++)
+        overview_row(rd, &gb_workloads[w], &ov);
+    overview_write(&ov, out);
+    overview_styles(&ov, lts);
+    free(ov.labels);
+    free(ov.vals);
+    free(ov.has_data);
+    free(ov.series);
+    return ov.nrows;
 }
 
 /* The first throughput workload with results: each implementation's
@@ -578,6 +611,53 @@ static int write_chart(const char *pdir, const char *kind, const char *subtitle,
     return rc;
 }
 
+/* Workload wk's own chart into pdir: true when it had data and was
+ * written. */
+static bool workload_chart(const struct gb_rundata *rd, const struct styles *sty,
+                           const struct gb_workload *wk, const char *pdir, const char *subtitle)
+{
+    struct gb_buf data, extra, lts;
+    gb_buf_init(&data);
+    gb_buf_init(&extra);
+    gb_buf_init(&lts);
+    char *ideal_file = wk->plot.ideal ? gb_xasprintf("%s_ideal.dat", wk->plot.kind) : NULL;
+    size_t points;
+    if (wk->plot.chart == GB_CHART_BARS) {
+        points = bar_data(rd, wk->name, &data);
+    } else {
+        if (wk->plot.ideal)
+            ideal_data(rd, wk->name, wk->plot.x, wk->plot.ideal, &extra);
+        points = line_data(rd, sty, wk->name, wk->plot.x, wk->metric, &data, &lts);
+    }
+    bool written = points > 0 && write_chart(pdir, wk->plot.kind, subtitle, NULL, &lts, &data,
+                                             ideal_file, &extra) == 0;
+    free(ideal_file);
+    gb_buf_free(&data);
+    gb_buf_free(&extra);
+    gb_buf_free(&lts);
+    return written;
+}
+
+/* Draw the nk charts of kinds in pdir, SVG and PNG: the number of SVGs
+ * drawn, or -1 when there is no gnuplot. */
+static int draw_all(const char *pdir, const char **kinds, size_t nk)
+{
+    int drawn = 0;
+    const char *gnuplot = gb_gnuplot();
+    if (gnuplot == NULL)
+        return -1;
+    for (size_t i = 0; i < nk; i++) {
+        bool svg = draw(gnuplot, pdir, kinds[i], "svg");
+        bool png = draw(gnuplot, pdir, kinds[i], "png");
+        if (svg)
+            drawn++;
+        if (!svg || !png)
+            fprintf(stderr, "greenbench: gnuplot could not draw %s/%s.%s (see %s/gnuplot.log)\n",
+                    pdir, kinds[i], svg ? "png" : "svg", pdir);
+    }
+    return drawn;
+}
+
 int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
 {
     char *pdir = gb_xasprintf("%s/plots", rd->dir);
@@ -601,40 +681,18 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
              (long)gb_json_num(m, "cpus_allowed", 0), gb_json_str(m, "kernel", ""),
              gb_json_str(rd->meta, "start_time", ""));
 
-    /* One chart per workload at most, then the overview and efficiency. */
+    /* One chart per workload at most, in catalog order, then the overview
+     * and efficiency. */
     const char **kinds = gb_xcalloc(gb_nworkloads + 2, sizeof *kinds);
     size_t nk = 0;
-    struct gb_buf data, extra, lts;
-    char label[256];
     struct styles sty;
     styles_init(&sty, rd);
+    for (size_t w = 0; w < gb_nworkloads; w++)
+        if (gb_workloads[w].plot.chart != GB_CHART_NONE &&
+            workload_chart(rd, &sty, &gb_workloads[w], pdir, subtitle))
+            kinds[nk++] = gb_workloads[w].plot.kind;
 
-    /* Each workload's own chart, in catalog order. */
-    for (size_t w = 0; w < gb_nworkloads; w++) {
-        const struct gb_workload *wk = &gb_workloads[w];
-        if (wk->plot.chart == GB_CHART_NONE)
-            continue;
-        gb_buf_init(&data);
-        gb_buf_init(&extra);
-        gb_buf_init(&lts);
-        char *ideal_file = wk->plot.ideal ? gb_xasprintf("%s_ideal.dat", wk->plot.kind) : NULL;
-        size_t points;
-        if (wk->plot.chart == GB_CHART_BARS) {
-            points = bar_data(rd, wk->name, &data);
-        } else {
-            if (wk->plot.ideal)
-                ideal_data(rd, wk->name, wk->plot.x, wk->plot.ideal, &extra);
-            points = line_data(rd, &sty, wk->name, wk->plot.x, wk->metric, &data, &lts);
-        }
-        if (points > 0 && write_chart(pdir, wk->plot.kind, subtitle, NULL, &lts, &data,
-                                      ideal_file, &extra) == 0)
-            kinds[nk++] = wk->plot.kind;
-        free(ideal_file);
-        gb_buf_free(&data);
-        gb_buf_free(&extra);
-        gb_buf_free(&lts);
-    }
-
+    struct gb_buf data, lts;
     gb_buf_init(&data);
     gb_buf_init(&lts);
     if (overview_data(rd, &sty, &data, &lts) > 0 &&
@@ -643,29 +701,14 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
     gb_buf_free(&data);
     gb_buf_free(&lts);
 
+    char label[256];
     gb_buf_init(&data);
     if (efficiency_data(rd, &data, label, sizeof label) > 0 &&
         write_chart(pdir, "efficiency", subtitle, label, NULL, &data, NULL, NULL) == 0)
         kinds[nk++] = "efficiency";
     gb_buf_free(&data);
 
-    int drawn = 0;
-    if (want_draw && nk > 0) {
-        const char *gnuplot = gb_gnuplot();
-        if (gnuplot == NULL) {
-            drawn = -1;
-        } else {
-            for (size_t i = 0; i < nk; i++) {
-                bool svg = draw(gnuplot, pdir, kinds[i], "svg");
-                bool png = draw(gnuplot, pdir, kinds[i], "png");
-                if (svg)
-                    drawn++;
-                if (!svg || !png)
-                    fprintf(stderr, "greenbench: gnuplot could not draw %s/%s.%s (see %s/gnuplot.log)\n",
-                            pdir, kinds[i], svg ? "png" : "svg", pdir);
-            }
-        }
-    }
+    int drawn = want_draw && nk > 0 ? draw_all(pdir, kinds, nk) : 0;
     free(kinds);
     free(pdir);
     return drawn;

@@ -127,11 +127,10 @@ static double measure_fault(void)
     return ns;
 }
 
-void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
+/* The CPUs: model, count, hypervisor, governor, turbo, SMT. */
+static void cpu_readings(struct gb_preflight *pf, long ncpu)
 {
-    memset(pf, 0, sizeof *pf);
     char v[256];
-    long ncpu = gb_allowed_cpus();
     bool hv;
     cpu_model(v, sizeof v, &hv);
     add(pf, "cpu", 0, NULL, "%s", v);
@@ -167,7 +166,12 @@ void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
         add(pf, "smt", strcmp(v, "1") == 0 ? 1 : 0,
             strcmp(v, "1") == 0 ? "sibling hyperthreads share a core: cross-CPU numbers depend on placement" : NULL,
             "%s", strcmp(v, "1") == 0 ? "on" : "off");
+}
 
+/* The process and the build: ASLR, load, build type. */
+static void run_readings(struct gb_preflight *pf, long ncpu)
+{
+    char v[256];
     if (read_line("/proc/sys/kernel/randomize_va_space", v, sizeof v))
         add(pf, "aslr", strcmp(v, "0") == 0 ? 0 : 1,
             strcmp(v, "0") == 0 ? NULL
@@ -189,7 +193,13 @@ void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
                        "-DCMAKE_BUILD_TYPE=Release and no GREEN_SANITIZE"
                      : NULL,
         "%s%s%s", GB_BUILD_TYPE, san ? ", sanitizers: " : "", GB_SANITIZE);
+}
 
+/* The limits a planned cell can run into: the listen backlog, ephemeral
+ * ports, the map count, descriptors, and transparent hugepages. */
+static void limit_readings(struct gb_preflight *pf, long max_sockets, long max_tasks)
+{
+    char v[256];
     if (read_line("/proc/sys/net/core/somaxconn", v, sizeof v)) {
         long s = strtol(v, NULL, 10);
         bool low = max_sockets > 0 && s < max_sockets;
@@ -234,6 +244,15 @@ void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
             always ? "large stacks may be backed by 2 MiB pages, which changes memory per task" : NULL,
             "%s", v);
     }
+}
+
+void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
+{
+    memset(pf, 0, sizeof *pf);
+    long ncpu = gb_allowed_cpus();
+    cpu_readings(pf, ncpu);
+    run_readings(pf, ncpu);
+    limit_readings(pf, max_sockets, max_tasks);
     pf->syscall_ns = measure_syscall();
     pf->fault_ns = measure_fault();
     add(pf, "syscall cost", 0, NULL, "%.0f ns (getppid, measured)", pf->syscall_ns);

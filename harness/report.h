@@ -1,7 +1,8 @@
 /* harness/report.h: the report stage: report.md and report.html of a
- * loaded run (docs/results-format.md, "report.md and report.html"), and
- * `greenbench report DIR`, which rebuilds summary.csv, the plots and both
- * reports from the stored files. */
+ * loaded run, one function per section in report.c
+ * (docs/results-format.md, "report.md and report.html"), and `greenbench
+ * report DIR`, which rebuilds summary.csv, the plots and both reports from
+ * the stored files. */
 #ifndef GREENBENCH_REPORT_H
 #define GREENBENCH_REPORT_H
 

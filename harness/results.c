@@ -87,10 +87,10 @@ static void add_summary(struct gb_rundata *rd, const struct gb_cell *c)
     s->cell = *c;
 }
 
-int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t errlen)
+/* dir/meta.json into rd->meta (NULL when there is none): 0, or a negative
+ * errno with a message in err. */
+static int load_meta(const char *dir, struct gb_rundata *rd, char *err, size_t errlen)
 {
-    memset(rd, 0, sizeof *rd);
-    snprintf(rd->dir, sizeof rd->dir, "%s", dir);
     char *path = gb_xasprintf("%s/meta.json", dir), *text;
     size_t len;
     int rc = gb_read_file(path, &text, &len);
@@ -109,45 +109,37 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
         return rc;
     }
     free(path);
-    path = gb_xasprintf("%s/cells.jsonl", dir);
-    rc = gb_read_file(path, &text, &len);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        free(path);
-        gb_json_free(rd->meta);
-        rd->meta = NULL;
-        return rc;
+    return 0;
+}
+
+/* One line of cells.jsonl: a record, or (unless blank) a bad line. */
+static void add_record(struct gb_rundata *rd, const char *line)
+{
+    struct gb_json *v;
+    if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0 || v->type != GB_JSON_OBJECT ||
+        gb_json_str(v, "cell", NULL) == NULL) {
+        if (strspn(line, " \t\r") != strlen(line))
+            rd->bad_lines++;
+        gb_json_free(v);
+        return;
     }
-    free(path);
-    if (rd->meta == NULL && len == 0) {
-        snprintf(err, errlen, "%s holds no greenbench run (no meta.json, empty cells.jsonl)", dir);
-        free(text);
-        return -ENOENT;
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        struct gb_json *v;
-        if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0 || v->type != GB_JSON_OBJECT ||
-            gb_json_str(v, "cell", NULL) == NULL) {
-            if (strspn(line, " \t\r") != strlen(line))
-                rd->bad_lines++;
-            gb_json_free(v);
-            continue;
-        }
-        rd->recs = gb_xrealloc(rd->recs, (rd->nrecs + 1) * sizeof *rd->recs);
-        struct gb_record *r = &rd->recs[rd->nrecs++];
-        memset(r, 0, sizeof *r);
-        snprintf(r->key, sizeof r->key, "%s", gb_json_str(v, "cell", ""));
-        r->rep = (int)gb_json_num(v, "rep", 0);
-        int st = gb_status_parse(gb_json_str(v, "status", ""));
-        r->status = st < 0 ? GB_ST_GARBLED : (enum gb_status)st;
-        r->json = v;
-        r->result = gb_json_get(v, "result");
-        if (r->result && r->result->type != GB_JSON_OBJECT)
-            r->result = NULL;
-    }
-    free(text);
-    /* Cells: the plan's order, then any recorded cell the plan lacks. */
+    rd->recs = gb_xrealloc(rd->recs, (rd->nrecs + 1) * sizeof *rd->recs);
+    struct gb_record *r = &rd->recs[rd->nrecs++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->key, sizeof r->key, "%s", gb_json_str(v, "cell", ""));
+    r->rep = (int)gb_json_num(v, "rep", 0);
+    int st = gb_status_parse(gb_json_str(v, "status", ""));
+    r->status = st < 0 ? GB_ST_GARBLED : (enum gb_status)st;
+    r->json = v;
+    r->result = gb_json_get(v, "result");
+    if (r->result && r->result->type != GB_JSON_OBJECT)
+        r->result = NULL;
+}
+
+/* The summaries: the plan's cells in its order, then any recorded cell the
+ * plan lacks; each cell's records summarized; then baselines and ratios. */
+static void summarize_all(struct gb_rundata *rd)
+{
     const struct gb_json *cells = gb_json_get(gb_json_get(rd->meta, "plan"), "cells");
     for (size_t i = 0; cells && cells->type == GB_JSON_ARRAY && i < cells->count; i++) {
         struct gb_cell c;
@@ -175,6 +167,36 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
         s->ratio_ok = t && gb_ratio_ci(t->values, t->nvalues, s->values, s->nvalues, 0.95,
                                        &s->ratio, &s->ratio_lo, &s->ratio_hi, &s->ratio_cov) == 0;
     }
+}
+
+int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t errlen)
+{
+    memset(rd, 0, sizeof *rd);
+    snprintf(rd->dir, sizeof rd->dir, "%s", dir);
+    int rc = load_meta(dir, rd, err, errlen);
+    if (rc != 0)
+        return rc;
+    char *path = gb_xasprintf("%s/cells.jsonl", dir), *text;
+    size_t len;
+    rc = gb_read_file(path, &text, &len);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        free(path);
+        gb_json_free(rd->meta);
+        rd->meta = NULL;
+        return rc;
+    }
+    free(path);
+    if (rd->meta == NULL && len == 0) {
+        snprintf(err, errlen, "%s holds no greenbench run (no meta.json, empty cells.jsonl)", dir);
+        free(text);
+        return -ENOENT;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        add_record(rd, line);
+    free(text);
+    summarize_all(rd);
     return 0;
 }
 

@@ -4,14 +4,11 @@
  * a progress line; ^C stops it and keeps everything. */
 #include "run.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -21,7 +18,6 @@
 #include "meta.h"
 #include "options.h"
 #include "plan.h"
-#include "preflight.h"
 #include "programs.h"
 #include "report.h"
 #include "runner.h"
@@ -137,12 +133,262 @@ static void progress(bool tty, size_t idx, size_t total, const struct gb_cell *c
     fflush(stderr);
 }
 
+/* ---- the job loop ---- */
+
+/* The job loop's state. */
+struct loop {
+    struct gb_run_state *rs;
+    struct gb_job *jobs;
+    size_t njobs;
+    bool *skip;          /* what an interrupted run already did (--resume) */
+    size_t todo;
+    double *cell_s;      /* seconds each cell's last repetition took */
+    int64_t started;
+    size_t ran, idx;     /* repetitions run, and the number of the current one */
+    bool tty;
+    int fd;              /* cells.jsonl */
+    struct gb_servers sv;
+};
+
+/* One line saying how a repetition ended, into out (n bytes). */
+static void outcome_text(const struct gb_exec_result *r, const struct gb_workload *w, char *out,
+                         size_t n)
+{
+    if (r->status == GB_ST_OK) {
+        double ns = gb_json_num(r->json, "ns_per_op", 0);
+        char nsb[32];
+        gb_format_ns(nsb, sizeof nsb, ns);
+        snprintf(out, n, "ok, %s per %s", nsb, w ? w->op : "op");
+    } else {
+        /* The last stderr line says most about a failure. */
+        char *copy = gb_xstrdup(r->stderr_tail ? r->stderr_tail : "");
+        const char *last = gb_last_line(copy, "\n\r");
+        snprintf(out, n, "%s: %.500s%s%.200s", gb_status_name(r->status), r->message,
+                 *last ? "; stderr: " : "", last);
+        free(copy);
+    }
+}
+
+/* Run cell c once into *r: its program, its server when its workload needs
+ * one, its argv (*cargv, *prog and *url, which the caller frees or
+ * borrows). A cell that cannot start is a failed repetition. */
+static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_workload *w,
+                     struct gb_exec_result *r, char **prog, char ***cargv, const char **url)
+{
+    memset(r, 0, sizeof *r);
+    r->exit_code = -1;
+    char why[512];
+    *prog = gb_cell_program(&l->rs->progs, c, why, sizeof why);
+    *url = NULL;
+    *cargv = NULL;
+    if (*prog && w && w->needs_server) {
+        struct gb_server *s =
+            gb_servers_get(&l->sv, &l->rs->progs, c->delay_ms, c->size, why, sizeof why);
+        if (s == NULL) {
+            free(*prog);
+            *prog = NULL;
+        } else {
+            *url = s->url;
+        }
+    }
+    if (*prog == NULL) {
+        r->status = GB_ST_FAILED;
+        snprintf(r->message, sizeof r->message, "%s", why);
+        r->stderr_tail = gb_xstrdup("");
+    } else {
+        *cargv = gb_cell_argv(c, *prog, *url);
+        gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, r);
+    }
+}
+
+/* Job j: run it, record it, count it, say how it went. false when ^C (or
+ * SIGTERM) interrupted it: nothing is recorded then. */
+static bool run_job(struct loop *l, size_t j)
+{
+    struct gb_run_state *rs = l->rs;
+    const struct gb_cell *c = &rs->plan.cells[l->jobs[j].cell];
+    int rep = l->jobs[j].rep, reps = rs->plan.reps;
+    l->idx++;
+    double avg = l->ran ? (double)(gb_now_ns() - l->started) / 1e9 / (double)l->ran : 0;
+    if (l->tty)
+        progress(true, l->idx, l->njobs, c, rep, reps, l->started, l->ran,
+                 estimate_left(l->jobs, l->njobs, j, l->cell_s, avg, l->skip), NULL);
+    char started_at[32];
+    gb_utc_iso(started_at, sizeof started_at);
+    const struct gb_workload *w = gb_workload_find(c->workload);
+    struct gb_exec_result r;
+    char *prog, **cargv;
+    const char *url;
+    run_cell(l, c, w, &r, &prog, &cargv, &url);
+    bool interrupted = r.status == GB_ST_INTERRUPTED;
+    if (!interrupted) {
+        gb_journal_append(l->fd, c, rep, reps, j, cargv, url, started_at, &r);
+        l->ran++;
+        l->cell_s[l->jobs[j].cell] = (double)r.elapsed_ns / 1e9;
+        avg = (double)(gb_now_ns() - l->started) / 1e9 / (double)l->ran;
+        rs->jobs_done++;
+        if (rep > 0) {
+            if (r.status == GB_ST_OK)
+                rs->reps_ok++;
+            else
+                rs->reps_failed++;
+        }
+        char outcome[1000];
+        outcome_text(&r, w, outcome, sizeof outcome);
+        if (!l->tty || r.status != GB_ST_OK)
+            progress(l->tty, l->idx, l->njobs, c, rep, reps, l->started, l->ran,
+                     estimate_left(l->jobs, l->njobs, j + 1, l->cell_s, avg, l->skip), outcome);
+    }
+    gb_exec_result_free(&r);
+    gb_argv_free(cargv);
+    free(prog);
+    return !interrupted;
+}
+
+/* Every job not done yet, in order, until ^C or SIGTERM; those stop the
+ * loop (stop_requested), and SIGPIPE is ignored from here on. */
+static void run_jobs(struct loop *l)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    signal(SIGPIPE, SIG_IGN);
+    stop_requested = 0;
+
+    gb_servers_init(&l->sv, l->rs->dir);
+    l->tty = isatty(2);
+    l->started = gb_now_ns();
+    l->idx = l->njobs - l->todo;
+    l->cell_s = gb_xcalloc(l->rs->plan.ncells, sizeof *l->cell_s);
+    for (size_t j = 0; j < l->njobs && !stop_requested; j++)
+        if (!l->skip[j] && !run_job(l, j))
+            break;
+    if (l->tty)
+        fprintf(stderr, "\r\033[K");
+    free(l->skip);
+    free(l->cell_s);
+    gb_servers_stop(&l->sv);
+    close(l->fd);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
 /* ---- the command ---- */
 
 static void print_plan(const struct gb_plan *pl, FILE *f)
 {
     for (size_t i = 0; i < pl->ncells; i++)
         fprintf(f, "  %s\n", pl->cells[i].key);
+}
+
+/* --resume DIR: the plan in DIR/meta.json and what DIR/cells.jsonl holds.
+ * 0, or GB_EXIT_USAGE said on stderr. */
+static int resume(struct gb_run_state *rs, const char *dir, struct gb_done *done,
+                  bool *needs_newline)
+{
+    char err[1024];
+    rs->resumed = true;
+    snprintf(rs->dir, sizeof rs->dir, "%s", dir);
+    char *path = gb_xasprintf("%s/meta.json", rs->dir), *text;
+    size_t len;
+    int rc = gb_read_file(path, &text, &len);
+    free(path);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench run: --resume: cannot read %s/meta.json: %s\n", rs->dir,
+                strerror(-rc));
+        return GB_EXIT_USAGE;
+    }
+    if (gb_json_parse(text, len, &rs->old_meta, err, sizeof err) != 0 ||
+        gb_plan_from_meta(rs->old_meta, &rs->plan, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench run: --resume: %s/meta.json: %s\n", rs->dir, err);
+        free(text);
+        gb_json_free(rs->old_meta);
+        return GB_EXIT_USAGE;
+    }
+    free(text);
+    path = gb_xasprintf("%s/cells.jsonl", rs->dir);
+    rc = gb_done_load(path, done, needs_newline);
+    free(path);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench run: --resume: cannot read %s/cells.jsonl: %s\n", rs->dir,
+                strerror(-rc));
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Between the plan and the first job: the run directory of a fresh run,
+ * the preflight, meta.json, cells.jsonl opened (l->fd), the jobs to skip.
+ * 0, or the exit status, said on stderr. */
+static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_done *done,
+                   bool needs_newline)
+{
+    struct gb_run_state *rs = l->rs;
+    const struct gb_plan *pl = &rs->plan;
+    char err[1024];
+    if (!o->resume[0]) {
+        int rc = gb_run_dir_make(o, rs->dir, sizeof rs->dir, err, sizeof err);
+        if (rc != 0) {
+            fprintf(stderr, "greenbench run: %s\n", err);
+            return rc;
+        }
+    }
+    if (pl->preset == GB_PRESET_FULL && !o->resume[0])
+        fprintf(stderr, "greenbench: --full runs %zu cells x %d repetitions (%zu runs) with "
+                        "sizes up to N=100000: it takes as long as it takes, possibly hours. "
+                        "^C stops it and keeps everything; --resume %s finishes it.\n",
+                pl->ncells, pl->reps, l->njobs, rs->dir);
+    gb_run_preflight(rs);
+    gb_utc_iso(rs->start_time, sizeof rs->start_time);
+    rs->status = "running";
+    rs->reps_ok = done->ok;
+    rs->reps_failed = done->failed;
+    int rc = gb_meta_write(rs);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench run: --out: cannot write %s/meta.json: %s\n", rs->dir,
+                strerror(-rc));
+        return GB_EXIT_USAGE;
+    }
+    l->fd = gb_journal_open(rs->dir, needs_newline);
+    if (l->fd < 0)
+        return GB_EXIT_USAGE;
+    l->skip = gb_xcalloc(l->njobs, sizeof *l->skip);
+    for (size_t j = 0; j < l->njobs; j++) {
+        l->skip[j] = gb_done_has(done, pl->cells[l->jobs[j].cell].key, l->jobs[j].rep);
+        l->todo += !l->skip[j];
+    }
+    fprintf(stderr, "greenbench: %zu cells x (1 warm-up + %d reps) = %zu runs%s%zu to go; "
+                    "seed %llu; results in %s\n",
+            pl->ncells, pl->reps, l->njobs, o->resume[0] ? ", resuming: " : ", ", l->todo,
+            (unsigned long long)pl->seed, rs->dir);
+    return 0;
+}
+
+/* After the last job: meta.json's final state, the summaries, plots and
+ * reports, and what to do next. The exit status. */
+static int finish(struct gb_run_state *rs, const struct gb_done *done, bool plots)
+{
+    bool interrupted = stop_requested != 0;
+    rs->jobs_done += done->n;
+    gb_utc_iso(rs->end_time, sizeof rs->end_time);
+    rs->status = interrupted ? "interrupted" : "complete";
+    int rc = gb_meta_write(rs);
+    if (rc != 0)
+        fprintf(stderr, "greenbench: cannot update %s/meta.json: %s\n", rs->dir, strerror(-rc));
+
+    int brc = gb_rebuild(rs->dir, plots, false);
+    fprintf(stderr, "greenbench: %zu repetitions ok, %zu failed%s; results in %s\n", rs->reps_ok,
+            rs->reps_failed, interrupted ? ", interrupted" : "", rs->dir);
+    if (interrupted)
+        fprintf(stderr, "greenbench: interrupted: everything measured is kept; finish with\n"
+                        "  greenbench run --resume %s\n", rs->dir);
+    if (interrupted || rs->reps_failed > 0 || brc != 0)
+        return GB_EXIT_FAILED;
+    return GB_EXIT_OK;
 }
 
 int gb_cmd_run(int argc, char **argv)
@@ -171,248 +417,32 @@ int gb_cmd_run(int argc, char **argv)
     memset(&done, 0, sizeof done);
     bool needs_newline = false;
     if (o.resume[0]) {
-        rs.resumed = true;
-        snprintf(rs.dir, sizeof rs.dir, "%s", o.resume);
-        char *path = gb_xasprintf("%s/meta.json", rs.dir), *text;
-        size_t len;
-        rc = gb_read_file(path, &text, &len);
-        free(path);
-        if (rc != 0) {
-            fprintf(stderr, "greenbench run: --resume: cannot read %s/meta.json: %s\n", rs.dir,
-                    strerror(-rc));
+        if (resume(&rs, o.resume, &done, &needs_newline) != 0)
             return GB_EXIT_USAGE;
-        }
-        if (gb_json_parse(text, len, &rs.old_meta, err, sizeof err) != 0 ||
-            gb_plan_from_meta(rs.old_meta, &rs.plan, err, sizeof err) != 0) {
-            fprintf(stderr, "greenbench run: --resume: %s/meta.json: %s\n", rs.dir, err);
-            free(text);
-            gb_json_free(rs.old_meta);
-            return GB_EXIT_USAGE;
-        }
-        free(text);
-        path = gb_xasprintf("%s/cells.jsonl", rs.dir);
-        rc = gb_done_load(path, &done, &needs_newline);
-        free(path);
-        if (rc != 0) {
-            fprintf(stderr, "greenbench run: --resume: cannot read %s/cells.jsonl: %s\n", rs.dir,
-                    strerror(-rc));
-            return GB_EXIT_USAGE;
-        }
-    } else {
-        rc = gb_plan_make(&o, &rs.progs, &rs.plan, err, sizeof err);
-        if (rc != 0) {
-            fprintf(stderr, "greenbench run: %s\n", err);
-            return GB_EXIT_USAGE;
-        }
+    } else if (gb_plan_make(&o, &rs.progs, &rs.plan, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench run: %s\n", err);
+        return GB_EXIT_USAGE;
     }
     struct gb_plan *pl = &rs.plan;
-    size_t njobs;
-    struct gb_job *jobs = gb_schedule(pl->ncells, pl->reps, pl->seed, &njobs);
-    rs.jobs_total = njobs;
+    struct loop l = { .rs = &rs, .fd = -1 };
+    l.jobs = gb_schedule(pl->ncells, pl->reps, pl->seed, &l.njobs);
+    rs.jobs_total = l.njobs;
     if (o.dry_run) {
         printf("%zu cells x (1 warm-up + %d reps) = %zu runs, timeout %.3g s, seed %llu:\n",
-               pl->ncells, pl->reps, njobs, pl->timeout_s, (unsigned long long)pl->seed);
+               pl->ncells, pl->reps, l.njobs, pl->timeout_s, (unsigned long long)pl->seed);
         print_plan(pl, stdout);
-        free(jobs);
-        free(pl->cells);
+        free(l.jobs);
+        gb_plan_free(pl);
         return GB_EXIT_OK;
     }
-    if (!o.resume[0]) {
-        rc = gb_run_dir_make(&o, rs.dir, sizeof rs.dir, err, sizeof err);
-        if (rc != 0) {
-            fprintf(stderr, "greenbench run: %s\n", err);
-            free(jobs);
-            free(pl->cells);
-            return rc;
-        }
+    rc = prepare(&l, &o, &done, needs_newline);
+    if (rc == 0) {
+        run_jobs(&l);
+        rc = finish(&rs, &done, !o.no_plots);
     }
-    if (pl->preset == GB_PRESET_FULL && !o.resume[0])
-        fprintf(stderr, "greenbench: --full runs %zu cells x %d repetitions (%zu runs) with "
-                        "sizes up to N=100000: it takes as long as it takes, possibly hours. "
-                        "^C stops it and keeps everything; --resume %s finishes it.\n",
-                pl->ncells, pl->reps, njobs, rs.dir);
-
-    /* Preflight: read, warn, change nothing but this process's own soft
-     * RLIMIT_NOFILE, raised to the hard limit for the cells (as Go does). */
-    long max_sockets = 0, max_tasks = 0;
-    for (size_t i = 0; i < pl->ncells; i++) {
-        const struct gb_cell *c = &pl->cells[i];
-        const struct gb_workload *w = gb_workload_find(c->workload);
-        if (w == NULL)
-            continue;
-        if (gb_cell_axis(c, w->sockets) > max_sockets)
-            max_sockets = gb_cell_axis(c, w->sockets);
-        if (gb_cell_axis(c, w->tasks) > max_tasks)
-            max_tasks = gb_cell_axis(c, w->tasks);
-    }
-    getrlimit(RLIMIT_NOFILE, &rs.nofile_before);
-    gb_preflight(max_sockets, max_tasks, &rs.pf);
-    rs.nofile_after = rs.nofile_before;
-    if (rs.nofile_after.rlim_cur < rs.nofile_after.rlim_max) {
-        rs.nofile_after.rlim_cur = rs.nofile_after.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rs.nofile_after) != 0)
-            rs.nofile_after = rs.nofile_before;
-    }
-    for (size_t i = 0; i < rs.pf.n; i++)
-        if (rs.pf.r[i].level == 2)
-            fprintf(stderr, "greenbench: warning: %s = %s: %s\n", rs.pf.r[i].name,
-                    rs.pf.r[i].value, rs.pf.r[i].advice);
-
-    gb_utc_iso(rs.start_time, sizeof rs.start_time);
-    rs.status = "running";
-    rs.reps_ok = done.ok;
-    rs.reps_failed = done.failed;
-    rc = gb_meta_write(&rs);
-    if (rc != 0) {
-        fprintf(stderr, "greenbench run: --out: cannot write %s/meta.json: %s\n", rs.dir,
-                strerror(-rc));
-        free(jobs);
-        return GB_EXIT_USAGE;
-    }
-    char *cells_path = gb_xasprintf("%s/cells.jsonl", rs.dir);
-    int fd = open(cells_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "greenbench run: cannot open %s: %s\n", cells_path, strerror(errno));
-        free(cells_path);
-        free(jobs);
-        return GB_EXIT_USAGE;
-    }
-    if (needs_newline && write(fd, "\n", 1) != 1)
-        fprintf(stderr, "greenbench: cannot repair the last line of %s\n", cells_path);
-    free(cells_path);
-
-    /* What an interrupted run already did (--resume) is skipped. */
-    bool *skip = gb_xcalloc(njobs, sizeof *skip);
-    size_t todo = 0;
-    for (size_t j = 0; j < njobs; j++) {
-        skip[j] = gb_done_has(&done, pl->cells[jobs[j].cell].key, jobs[j].rep);
-        todo += !skip[j];
-    }
-    fprintf(stderr, "greenbench: %zu cells x (1 warm-up + %d reps) = %zu runs%s%zu to go; "
-                    "seed %llu; results in %s\n",
-            pl->ncells, pl->reps, njobs, o.resume[0] ? ", resuming: " : ", ", todo,
-            (unsigned long long)pl->seed, rs.dir);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    struct sigaction old_int, old_term;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    signal(SIGPIPE, SIG_IGN);
-    stop_requested = 0;
-
-    struct gb_servers sv;
-    gb_servers_init(&sv, rs.dir);
-    bool tty = isatty(2);
-    int64_t started = gb_now_ns();
-    size_t ran = 0, idx = njobs - todo;
-    double *cell_s = gb_xcalloc(pl->ncells, sizeof *cell_s);
-    for (size_t j = 0; j < njobs && !stop_requested; j++) {
-        const struct gb_cell *c = &pl->cells[jobs[j].cell];
-        int rep = jobs[j].rep;
-        if (skip[j])
-            continue;
-        idx++;
-        double avg = ran ? (double)(gb_now_ns() - started) / 1e9 / (double)ran : 0;
-        if (tty)
-            progress(true, idx, njobs, c, rep, pl->reps, started, ran,
-                     estimate_left(jobs, njobs, j, cell_s, avg, skip), NULL);
-        char started_at[32];
-        gb_utc_iso(started_at, sizeof started_at);
-        struct gb_exec_result r;
-        memset(&r, 0, sizeof r);
-        r.exit_code = -1;
-        char why[512];
-        char *prog = gb_cell_program(&rs.progs, c, why, sizeof why);
-        const struct gb_workload *w = gb_workload_find(c->workload);
-        const char *url = NULL;
-        char **cargv = NULL;
-        if (prog && w && w->needs_server) {
-            struct gb_server *s = gb_servers_get(&sv, &rs.progs, c->delay_ms, c->size, why, sizeof why);
-            if (s == NULL) {
-                free(prog);
-                prog = NULL;
-            } else {
-                url = s->url;
-            }
-        }
-        if (prog == NULL) {
-            r.status = GB_ST_FAILED;
-            snprintf(r.message, sizeof r.message, "%s", why);
-            r.stderr_tail = gb_xstrdup("");
-        } else {
-            cargv = gb_cell_argv(c, prog, url);
-            gb_exec(cargv, pl->timeout_s, &stop_requested, c->workload, &r);
-        }
-        if (r.status == GB_ST_INTERRUPTED) {
-            gb_exec_result_free(&r);
-            gb_argv_free(cargv);
-            free(prog);
-            break;
-        }
-        gb_journal_append(fd, c, rep, pl->reps, j, cargv, url, started_at, &r);
-        ran++;
-        cell_s[jobs[j].cell] = (double)r.elapsed_ns / 1e9;
-        avg = (double)(gb_now_ns() - started) / 1e9 / (double)ran;
-        rs.jobs_done++;
-        if (rep > 0) {
-            if (r.status == GB_ST_OK)
-                rs.reps_ok++;
-            else
-                rs.reps_failed++;
-        }
-        char outcome[1000];
-        if (r.status == GB_ST_OK) {
-            double ns = gb_json_num(r.json, "ns_per_op", 0);
-            char nsb[32];
-            gb_format_ns(nsb, sizeof nsb, ns);
-            snprintf(outcome, sizeof outcome, "ok, %s per %s", nsb,
-                     w ? w->op : "op");
-        } else {
-            /* The last stderr line says most about a failure. */
-            char *copy = gb_xstrdup(r.stderr_tail ? r.stderr_tail : "");
-            const char *last = gb_last_line(copy, "\n\r");
-            snprintf(outcome, sizeof outcome, "%s: %.500s%s%.200s", gb_status_name(r.status), r.message,
-                     *last ? "; stderr: " : "", last);
-            free(copy);
-        }
-        if (!tty || r.status != GB_ST_OK)
-            progress(tty, idx, njobs, c, rep, pl->reps, started, ran,
-                     estimate_left(jobs, njobs, j + 1, cell_s, avg, skip), outcome);
-        gb_exec_result_free(&r);
-        gb_argv_free(cargv);
-        free(prog);
-    }
-    if (tty)
-        fprintf(stderr, "\r\033[K");
-    free(skip);
-    free(cell_s);
-    gb_servers_stop(&sv);
-    close(fd);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-
-    bool interrupted = stop_requested != 0;
-    rs.jobs_done += done.n;
-    gb_utc_iso(rs.end_time, sizeof rs.end_time);
-    rs.status = interrupted ? "interrupted" : "complete";
-    rc = gb_meta_write(&rs);
-    if (rc != 0)
-        fprintf(stderr, "greenbench: cannot update %s/meta.json: %s\n", rs.dir, strerror(-rc));
-
-    int brc = gb_rebuild(rs.dir, !o.no_plots, false);
-    fprintf(stderr, "greenbench: %zu repetitions ok, %zu failed%s; results in %s\n", rs.reps_ok,
-            rs.reps_failed, interrupted ? ", interrupted" : "", rs.dir);
-    if (interrupted)
-        fprintf(stderr, "greenbench: interrupted: everything measured is kept; finish with\n"
-                        "  greenbench run --resume %s\n", rs.dir);
     gb_done_free(&done);
-    free(jobs);
-    free(pl->cells);
+    free(l.jobs);
+    gb_plan_free(pl);
     gb_json_free(rs.old_meta);
-    if (interrupted || rs.reps_failed > 0 || brc != 0)
-        return GB_EXIT_FAILED;
-    return GB_EXIT_OK;
+    return rc;
 }
