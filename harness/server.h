@@ -15,8 +15,8 @@
 /* One running server. */
 struct gb_server {
     long delay_ms, size;
-    struct gb_proc proc;        /* Its pid; proc.out_fd: its stdout, drained into log_fd after the URL line. */
-    int log_fd;
+    struct gb_proc proc;        /* Its pid, and in proc.out_fd its stdout, drained into */
+    int log_fd;                 /* log_fd (server.log) after the URL line. */
     char url[128];
     char error[256];
 };

@@ -1,10 +1,20 @@
 /* tests/test_harness_stats.c: the harness's statistics against reference
  * values computed independently (by hand and with a brute-force Python
- * enumeration of the exact U distribution; see the comments). */
+ * enumeration of the exact U distribution; see the comments); and the
+ * results model built on them: which thread cell each cell is compared
+ * with (gb_baseline), and a run directory loaded into summaries, baselines
+ * and ratios (gb_rundata_load). */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "cell.h"
+#include "results.h"
 #include "stats.h"
+#include "util.h"
 
 #define NEAR(a, b, tol) CU_ASSERT_DOUBLE_EQUAL((a), (b), (tol))
 
@@ -174,6 +184,158 @@ static void test_ratio_ci(void)
     CU_ASSERT_TRUE(lo < 1 && hi > 1);
 }
 
+/* ---- the results model: baselines ---- */
+
+/* A summary of cell "<workload> <impl> [sw[/loop]]" with n and cpus
+ * (-1: none) and, when with_results, a time per op. */
+static void summary(struct gb_summary *s, const char *workload, const char *impl,
+                    const char *sw, long n, long cpus, bool with_results)
+{
+    memset(s, 0, sizeof *s);
+    gb_cell_init(&s->cell);
+    snprintf(s->cell.workload, sizeof s->cell.workload, "%s", workload);
+    snprintf(s->cell.impl, sizeof s->cell.impl, "%s", impl);
+    snprintf(s->cell.sw, sizeof s->cell.sw, "%s", sw);
+    s->cell.n = n;
+    s->cell.cpus = cpus;
+    gb_cell_make_key(&s->cell);
+    s->ns.n = with_results ? 3 : 0;
+}
+
+static void test_baseline_same_parameters(void)
+{
+    /* spawn's cost depends on n: the baseline has the same n. */
+    struct gb_summary sums[6];
+    summary(&sums[0], "spawn", "threads", "", 100, -1, true);
+    summary(&sums[1], "spawn", "threads", "", 1000, -1, true);
+    summary(&sums[2], "spawn", "green", "asm", 100, -1, true);
+    summary(&sums[3], "spawn", "green", "asm", 1000, -1, true);
+    summary(&sums[4], "spawn", "green", "asm", 500, -1, true);
+    summary(&sums[5], "yield", "green", "asm", 100, -1, true);
+    struct gb_rundata rd = { .sums = sums, .nsums = 6 };
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[2]), &sums[0]);
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[3]), &sums[1]);
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[4])); /* no threads cell at n=500 */
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[5])); /* another workload's threads do not count */
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[0])); /* threads have none */
+    /* A threads cell without results is no baseline. */
+    sums[0].ns.n = 0;
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[2]));
+}
+
+static void test_baseline_cpus_then_n(void)
+{
+    /* switch's cost per switch does not depend on n: any n matches. The
+     * same --cpus wins, else the fewest CPUs, then the same n. */
+    struct gb_summary sums[7];
+    summary(&sums[0], "switch", "threads", "", 5000, 2, true);
+    summary(&sums[1], "switch", "threads", "", 5000, 1, true);
+    summary(&sums[2], "switch", "threads", "", 50000, 1, true);
+    summary(&sums[3], "switch", "green", "asm", 50000, -1, true);
+    summary(&sums[4], "switch", "green", "asm", 50000, 2, true);
+    summary(&sums[5], "switch", "green", "asm", 7, -1, true);
+    summary(&sums[6], "switch", "go", "", 5000, 4, true);
+    struct gb_rundata rd = { .sums = sums, .nsums = 7 };
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[3]), &sums[2]); /* fewest CPUs, same n */
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[4]), &sums[0]); /* same CPUs, other n */
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[5]), &sums[1]); /* fewest CPUs, the first */
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[6]), &sums[1]); /* a peer: as green */
+    sums[2].ns.n = 0;
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[3]), &sums[1]);
+    sums[0].ns.n = sums[1].ns.n = 0;
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[4]));
+}
+
+static void test_baseline_other_axes(void)
+{
+    /* Every work axis but n must match (joinall: the delay, the size). */
+    struct gb_summary sums[3];
+    summary(&sums[0], "joinall", "threads", "", 100, -1, true);
+    summary(&sums[1], "joinall", "green", "asm", 100, -1, true);
+    summary(&sums[2], "joinall", "green", "asm", 100, -1, true);
+    sums[0].cell.delay_ms = sums[1].cell.delay_ms = 5;
+    sums[2].cell.delay_ms = 10;
+    sums[0].cell.size = sums[1].cell.size = sums[2].cell.size = 1024;
+    struct gb_rundata rd = { .sums = sums, .nsums = 3 };
+    CU_ASSERT_PTR_EQUAL(gb_baseline(&rd, &sums[1]), &sums[0]);
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[2]));
+    sums[1].cell.size = 100;
+    CU_ASSERT_PTR_NULL(gb_baseline(&rd, &sums[1]));
+}
+
+/* ---- the results model: a run directory loaded ---- */
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char *path = gb_xasprintf("%s/%s", dir, name);
+    CU_ASSERT_EQUAL(gb_write_file(path, text, strlen(text)), 0);
+    free(path);
+}
+
+static void test_rundata_load_ratios(void)
+{
+    char dir[] = "/tmp/gb-test-results-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"cells\": ["
+               "{\"workload\": \"spawn\", \"impl\": \"green\", \"switch\": \"asm\", "
+               "\"loop\": \"libev\", \"n\": 100},"
+               "{\"workload\": \"spawn\", \"impl\": \"threads\", \"n\": 100}]}}\n");
+    /* threads 200, 400, 300 ns (a warm-up at 9999 not counted); green 20,
+     * 40, 30 and one crash; a torn line at the end. */
+    static const char *const recs[] = {
+        "\"spawn threads n=100\",\"rep\":0,\"status\":\"ok\",\"result\":{\"ns_per_op\":9999}",
+        "\"spawn threads n=100\",\"rep\":1,\"status\":\"ok\",\"result\":{\"ns_per_op\":200}",
+        "\"spawn threads n=100\",\"rep\":2,\"status\":\"ok\",\"result\":{\"ns_per_op\":400}",
+        "\"spawn threads n=100\",\"rep\":3,\"status\":\"ok\",\"result\":{\"ns_per_op\":300}",
+        "\"spawn green asm/libev n=100\",\"rep\":1,\"status\":\"ok\",\"result\":{\"ns_per_op\":20}",
+        "\"spawn green asm/libev n=100\",\"rep\":2,\"status\":\"crashed\",\"message\":\"boom\"",
+        "\"spawn green asm/libev n=100\",\"rep\":3,\"status\":\"ok\",\"result\":{\"ns_per_op\":40}",
+        "\"spawn green asm/libev n=100\",\"rep\":4,\"status\":\"ok\",\"result\":{\"ns_per_op\":30}",
+    };
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
+        gb_buf_printf(&b, "{\"cell\":%s}\n", recs[i]);
+    gb_buf_puts(&b, "{\"cell\":\"spawn thr");
+    write_text(dir, "cells.jsonl", gb_buf_str(&b));
+    gb_buf_free(&b);
+
+    struct gb_rundata rd;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(rd.nsums, 2);
+    CU_ASSERT_EQUAL(rd.nrecs, 8);
+    CU_ASSERT_EQUAL(rd.bad_lines, 1);
+    const struct gb_summary *green = &rd.sums[0], *threads = &rd.sums[1]; /* plan order */
+    CU_ASSERT_STRING_EQUAL(green->cell.key, "spawn green asm/libev n=100");
+    CU_ASSERT_PTR_EQUAL(gb_rundata_find(&rd, "spawn threads n=100"), threads);
+    CU_ASSERT_EQUAL(threads->reps_total, 3);
+    CU_ASSERT_DOUBLE_EQUAL(threads->ns.median, 300, 1e-9);
+    CU_ASSERT_EQUAL(green->reps_ok, 3);
+    CU_ASSERT_EQUAL(green->reps_failed, 1);
+    CU_ASSERT_EQUAL(green->by_status[GB_ST_CRASHED], 1);
+    CU_ASSERT_STRING_EQUAL(green->first_error, "crashed: boom");
+    CU_ASSERT_PTR_EQUAL(green->baseline, threads);
+    CU_ASSERT_PTR_NULL(threads->baseline);
+    CU_ASSERT_TRUE(green->ratio_ok);
+    CU_ASSERT_DOUBLE_EQUAL(green->ratio, 0.1, 1e-12); /* median 30 / median 300 */
+    CU_ASSERT_TRUE(green->ratio_lo <= 0.1 && green->ratio_hi >= 0.1);
+    CU_ASSERT_FALSE(threads->ratio_ok);
+    gb_rundata_free(&rd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static CU_TestInfo results_tests[] = {
+    { "baseline_same_parameters", test_baseline_same_parameters },
+    { "baseline_cpus_then_n", test_baseline_cpus_then_n },
+    { "baseline_other_axes", test_baseline_other_axes },
+    { "rundata_load_ratios", test_rundata_load_ratios },
+    CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo stats_tests[] = {
     { "quantiles", test_quantiles },
     { "odd_median_and_single", test_odd_median_and_single },
@@ -188,5 +350,6 @@ static CU_TestInfo stats_tests[] = {
 
 CU_SuiteInfo green_test_suites[] = {
     { .pName = "harness_stats", .pTests = stats_tests },
+    { .pName = "harness_results", .pTests = results_tests },
     CU_SUITE_INFO_NULL,
 };
