@@ -4,6 +4,7 @@
  * table on stdout and a CSV. */
 #include "compare.h"
 
+#include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
@@ -34,43 +35,92 @@ static void md_cell(struct gb_buf *b, const char *s)
     gb_buf_puts(b, " |");
 }
 
+/* getopt_long's values for compare's options, above every char. */
+enum { OPT_CSV = 256, OPT_ALPHA, OPT_HELP };
+
+/* A directory argument: into dirs[*nd]. 0, or GB_EXIT_USAGE said on stderr. */
+static int add_dir(const char *a, const char *dirs[2], size_t *nd)
+{
+    if (*nd == 2) {
+        fprintf(stderr, "greenbench compare: give exactly two run directories\n");
+        return GB_EXIT_USAGE;
+    }
+    dirs[(*nd)++] = a;
+    return 0;
+}
+
+/* --alpha's value into *alpha: 0, or GB_EXIT_USAGE said on stderr. */
+static int parse_alpha(const char *v, double *alpha)
+{
+    char *end;
+    *alpha = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || !(*alpha > 0 && *alpha < 1)) {
+        fprintf(stderr, "greenbench compare: --alpha: '%s' is not valid: give a number "
+                        "between 0 and 1 (e.g. 0.05)\n", v);
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* The command line: dirs[2], --csv (*csv, NULL: the default name) and
  * --alpha. 0, -1 after --help (printed), or GB_EXIT_USAGE said on stderr. */
 static int parse_args(int argc, char **argv, const char *dirs[2], const char **csv,
                       double *alpha)
 {
+    static const struct option lo[] = {
+        { "csv", required_argument, NULL, OPT_CSV },
+        { "alpha", required_argument, NULL, OPT_ALPHA },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
     size_t nd = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(compare_help, stdout);
-            return -1;
-        }
-        if (strncmp(a, "--csv", 5) == 0 && (a[5] == '=' || a[5] == '\0')) {
-            *csv = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
-            if (*csv == NULL || **csv == '\0') {
+    opterr = 0;
+    optind = 0; /* glibc: start over */
+    /* "-": directories in their order among the options; ":": a missing
+     * value is ':'. */
+    int c, at = 1, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        const char *a = argv[at];
+        switch (c) {
+        case 1: rc = add_dir(optarg, dirs, &nd); break;
+        case OPT_CSV:
+            *csv = optarg;
+            if (**csv == '\0') {
                 fprintf(stderr, "greenbench compare: --csv needs a file name\n");
-                return GB_EXIT_USAGE;
+                rc = GB_EXIT_USAGE;
             }
-        } else if (strncmp(a, "--alpha", 7) == 0 && (a[7] == '=' || a[7] == '\0')) {
-            const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : "");
-            char *end;
-            *alpha = strtod(v, &end);
-            if (*v == '\0' || *end != '\0' || !(*alpha > 0 && *alpha < 1)) {
-                fprintf(stderr, "greenbench compare: --alpha: '%s' is not valid: give a number "
-                                "between 0 and 1 (e.g. 0.05)\n", v);
-                return GB_EXIT_USAGE;
+            break;
+        case OPT_ALPHA: rc = parse_alpha(optarg, alpha); break;
+        case 'h':
+            if (strcmp(a, "-h") != 0) /* -hx */
+                goto unknown;
+            /* fall through */
+        case OPT_HELP: fputs(compare_help, stdout); return -1;
+        case ':':
+            if (optopt == OPT_CSV)
+                fprintf(stderr, "greenbench compare: --csv needs a file name\n");
+            else
+                fprintf(stderr, "greenbench compare: --alpha needs a value\n");
+            rc = GB_EXIT_USAGE;
+            break;
+        case '?':
+            if (optopt == OPT_HELP) {
+                fprintf(stderr, "greenbench compare: --help takes no value "
+                                "(see greenbench compare --help)\n");
+                rc = GB_EXIT_USAGE;
+                break;
             }
-        } else if (a[0] == '-') {
+        unknown:
             fprintf(stderr, "greenbench compare: unknown option '%s' (see greenbench compare --help)\n", a);
-            return GB_EXIT_USAGE;
-        } else if (nd < 2) {
-            dirs[nd++] = a;
-        } else {
-            fprintf(stderr, "greenbench compare: give exactly two run directories\n");
-            return GB_EXIT_USAGE;
+            rc = GB_EXIT_USAGE;
+            break;
         }
+        at = optind;
     }
+    for (int i = optind; rc == 0 && i < argc; i++) /* after "--" */
+        rc = add_dir(argv[i], dirs, &nd);
+    if (rc != 0)
+        return rc;
     if (nd != 2) {
         fprintf(stderr, "greenbench compare: give two run directories: greenbench compare DIR_A DIR_B\n");
         return GB_EXIT_USAGE;

@@ -4,6 +4,7 @@
  * the local server by hand). The stages' commands are run.h's, report.h's
  * and compare.h's. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +66,48 @@ static char *peer_workloads(const struct gb_peer *peer)
     return list;
 }
 
+/* getopt_long's values for the long options here, above every char. */
+enum { OPT_HELP = 256, OPT_VERSION, OPT_IMPL, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_PASSED };
+
+/* list's command line: 0, -1 after --help (printed), or GB_EXIT_USAGE said on stderr. */
+static int parse_list(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    optind = 0;
+    int c = getopt_long(argc, argv, "-:h", lo, NULL);
+    const char *a = argv[1];
+    if (c == -1 && optind < argc) /* after "--" */
+        c = 1, a = argv[optind];
+    switch (c) {
+    case -1: return 0;
+    case 'h':
+        if (strcmp(a, "-h") != 0)
+            break;
+        /* fall through */
+    case OPT_HELP: fputs(list_help, stdout); return -1;
+    case 1:
+        fprintf(stderr, "greenbench list: unexpected argument '%s' (see greenbench list --help)\n", a);
+        return GB_EXIT_USAGE;
+    case '?':
+        if (optopt == OPT_HELP) {
+            fprintf(stderr, "greenbench list: --help takes no value (see greenbench list --help)\n");
+            return GB_EXIT_USAGE;
+        }
+        break;
+    }
+    fprintf(stderr, "greenbench list: unknown option '%s' (see greenbench list --help)\n", a);
+    return GB_EXIT_USAGE;
+}
+
 static int cmd_list(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(list_help, stdout);
-            return GB_EXIT_OK;
-        }
-        fprintf(stderr, "greenbench list: unexpected argument '%s' (see greenbench list --help)\n", argv[i]);
-        return GB_EXIT_USAGE;
-    }
+    int rc = parse_list(argc, argv);
+    if (rc != 0)
+        return rc < 0 ? GB_EXIT_OK : rc;
     char bin[4096];
     gb_bin_dir(bin, sizeof bin);
     struct gb_programs p;
@@ -160,39 +193,83 @@ static const char cell_help[] =
     "workload any loop's program of that switch backend). The bin directory is\n"
     "GREENBENCH_BIN_DIR or the directory of this binary. See `greenbench list`.\n";
 
-static const char *opt_value(int argc, char **argv, const char *name)
+/* What `cell` needs of its command line to pick the program: the workload
+ * (the first argument that is no option), --impl, --switch and --loop.
+ * Everything else is the program's, which gets the whole command line
+ * and reports what is wrong with it in its JSON line (docs/cell-protocol.md),
+ * so an unknown option, a second argument or another option's missing
+ * value is skipped here. 0, -1 after --help, or GB_EXIT_USAGE said on stderr. */
+static int parse_cell(int argc, char **argv, const char **workload, const char **impl,
+                      const char **sw, const char **loop)
 {
-    size_t n = strlen(name);
-    for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
-            return argv[i] + n + 1;
-        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
-            return argv[i + 1];
+    struct option lo[] = {
+        { "impl", required_argument, NULL, OPT_IMPL },
+        { "switch", required_argument, NULL, OPT_SWITCH },
+        { "loop", required_argument, NULL, OPT_LOOP },
+        { "url", required_argument, NULL, OPT_URL },
+        { "help", no_argument, NULL, OPT_HELP },
+#define GB_AXIS(ID, field, option, ...) { option + 2, required_argument, NULL, OPT_PASSED },
+#include "axes.def"
+#undef GB_AXIS
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    optind = 0;
+    /* "-": arguments in their order, argv untouched (it is passed on). */
+    int c, at = 1;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 1:
+            if (*workload == NULL)
+                *workload = optarg;
+            break;
+        case OPT_IMPL: *impl = optarg; break;
+        case OPT_SWITCH: *sw = optarg; break;
+        case OPT_LOOP: *loop = optarg; break;
+        case 'h':
+            if (strcmp(argv[at], "-h") != 0) /* -hx: the program's to refuse */
+                break;
+            /* fall through */
+        case OPT_HELP: return -1;
+        case ':':
+            if (optopt == OPT_IMPL) {
+                fprintf(stderr, "greenbench cell: --impl needs a value (green, threads or a peer)\n");
+                return GB_EXIT_USAGE;
+            }
+            break;
+        }
+        at = optind;
     }
-    return NULL;
+    if (*workload == NULL && optind < argc) /* after "--" */
+        *workload = argv[optind];
+    return 0;
 }
 
 static int cmd_cell(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    const char *workload = NULL, *impl = NULL, *sw = NULL, *loop = NULL;
+    int rc = argc < 2 ? -1 : parse_cell(argc, argv, &workload, &impl, &sw, &loop);
+    if (rc == -1) {
         char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
         fprintf(argc < 2 ? stderr : stdout, cell_help, no_loop);
         free(no_loop);
         return argc < 2 ? GB_EXIT_USAGE : GB_EXIT_OK;
     }
+    if (rc != 0)
+        return rc;
     struct gb_cell c;
     gb_cell_init(&c);
-    if (gb_workload_find(argv[1]) == NULL) {
-        fprintf(stderr, "greenbench cell: unknown workload '%s' (valid:", argv[1]);
+    if (workload == NULL || gb_workload_find(workload) == NULL) {
+        if (workload)
+            fprintf(stderr, "greenbench cell: unknown workload '%s' (valid:", workload);
+        else
+            fprintf(stderr, "greenbench cell: which workload? (valid:");
         for (size_t i = 0; i < gb_nworkloads; i++)
             fprintf(stderr, "%s %s", i ? "," : "", gb_workloads[i].name);
         fprintf(stderr, ")\n");
         return GB_EXIT_USAGE;
     }
-    snprintf(c.workload, sizeof c.workload, "%s", argv[1]);
-    const char *impl = opt_value(argc, argv, "--impl");
-    const char *sw = opt_value(argc, argv, "--switch");
-    const char *loop = opt_value(argc, argv, "--loop");
+    snprintf(c.workload, sizeof c.workload, "%s", workload);
     if (impl == NULL) {
         fprintf(stderr, "greenbench cell: --impl is required (green, threads or a peer)\n");
         return GB_EXIT_USAGE;
@@ -221,13 +298,38 @@ static int cmd_cell(int argc, char **argv)
     return GB_EXIT_FAILED;
 }
 
+/* Whether server's command line asks for --help (or -h), read with the
+ * server's own options: only for the usage said when the server is not
+ * built. A built one gets the command line and judges it itself. */
+static bool server_help_asked(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "delay-ms", required_argument, NULL, OPT_PASSED },
+        { "size", required_argument, NULL, OPT_PASSED },
+        { "port", required_argument, NULL, OPT_PASSED },
+        { "cpu", required_argument, NULL, OPT_PASSED },
+        { "exit-on-stdin-eof", no_argument, NULL, OPT_PASSED },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    optind = 0;
+    int c, at = 1;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        if (c == OPT_HELP || (c == 'h' && strcmp(argv[at], "-h") == 0))
+            return true;
+        at = optind;
+    }
+    return false;
+}
+
 static int cmd_server(int argc, char **argv)
 {
     char bin[4096];
     gb_bin_dir(bin, sizeof bin);
     char *prog = gb_xasprintf("%s/greenbench-server", bin);
-    bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     if (!gb_is_executable(prog)) {
+        bool help = server_help_asked(argc, argv);
         char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
         fprintf(help ? stdout : stderr,
                 "usage: greenbench server [--delay-ms D] [--size BYTES]\n\n"
@@ -254,11 +356,40 @@ int main(int argc, char **argv)
 {
     gb_argc = argc;
     gb_argv = argv;
-    if (argc < 2) {
+    /* "+": the options before the command are greenbench's; the command's
+     * are its own. */
+    static const struct option lo[] = {
+        { "help", no_argument, NULL, OPT_HELP },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    optind = 0;
+    switch (getopt_long(argc, argv, "+:h", lo, NULL)) {
+    case -1: break;
+    case 'h':
+        if (strcmp(argv[1], "-h") != 0) /* -hx */
+            goto unknown;
+        /* fall through */
+    case OPT_HELP: print_main_help(stdout); return GB_EXIT_OK;
+    case OPT_VERSION: printf("greenbench %s\n", GB_VERSION); return GB_EXIT_OK;
+    case '?':
+        if (optopt == OPT_HELP || optopt == OPT_VERSION) {
+            fprintf(stderr, "greenbench: %s takes no value (see greenbench --help)\n",
+                    optopt == OPT_HELP ? "--help" : "--version");
+            return GB_EXIT_USAGE;
+        }
+        /* fall through */
+    default:
+    unknown:
+        fprintf(stderr, "greenbench: unknown option '%s' (see greenbench --help)\n", argv[1]);
+        return GB_EXIT_USAGE;
+    }
+    if (optind >= argc) {
         print_main_help(stderr);
         return GB_EXIT_USAGE;
     }
-    const char *cmd = argv[1];
+    const char *cmd = argv[optind];
     static const struct {
         const char *name;
         int (*fn)(int, char **);
@@ -268,13 +399,9 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
-            return cmds[i].fn(argc - 1, argv + 1);
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+            return cmds[i].fn(argc - optind, argv + optind);
+    if (strcmp(cmd, "help") == 0) {
         print_main_help(stdout);
-        return GB_EXIT_OK;
-    }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("greenbench %s\n", GB_VERSION);
         return GB_EXIT_OK;
     }
     fprintf(stderr, "greenbench: unknown command '%s' (valid: run, list, report, compare, cell, "

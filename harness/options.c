@@ -1,10 +1,12 @@
-/* harness/options.c: the options of `greenbench run`. Every bad value gets an
- * error that names the option and what it accepts; nothing runs until all of
- * them parsed. */
+/* harness/options.c: the options of `greenbench run`, read with
+ * getopt_long(3) from a table built of axes.def and the other options. Every
+ * bad value gets an error that names the option and what it accepts; nothing
+ * runs until all of them parsed. */
 #include "options.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -134,18 +136,55 @@ const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id
     return (const void *)((const char *)o + gb_axes[a].opts_off);
 }
 
+/* getopt_long(3)'s values for run's options: one per axis, then the other
+ * options that take a value (in run_value_opts' order), then the flags. Above
+ * every char, so that a '?' with optopt >= OPT_AXIS is a flag given a value. */
+enum {
+    OPT_AXIS = 256,
+    OPT_VALUE = OPT_AXIS + GB_NAXES,
+    OPT_QUICK = OPT_VALUE + 16,
+    OPT_FULL,
+    OPT_NO_PLOTS,
+    OPT_DRY_RUN,
+    OPT_HELP,
+};
+
 /* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
     "--workload", "--impl", "--switch", "--loop", "--reps", "--timeout", "--out", "--seed",
     "--resume", NULL,
 };
+#define NVALUE_OPTS (sizeof run_value_opts / sizeof run_value_opts[0] - 1)
+_Static_assert(NVALUE_OPTS <= 16, "OPT_QUICK leaves room for 16 value options");
 
-static int axis_of_option(const char *name)
+/* The options that take none, in OPT_QUICK's order. */
+static const char *const run_flags[] = { "--quick", "--full", "--no-plots", "--dry-run", "--help" };
+#define NFLAGS (sizeof run_flags / sizeof run_flags[0])
+
+/* run's options as getopt_long wants them, into lo (one per axis, the
+ * value options, the flags, the terminator). */
+static void run_longopts(struct option lo[GB_NAXES + NVALUE_OPTS + NFLAGS + 1])
 {
+    size_t n = 0;
     for (int a = 0; a < GB_NAXES; a++)
-        if (strcmp(gb_axes[a].option, name) == 0)
-            return a;
-    return -1;
+        lo[n++] = (struct option){ gb_axes[a].option + 2, required_argument, NULL, OPT_AXIS + a };
+    for (size_t k = 0; k < NVALUE_OPTS; k++)
+        lo[n++] = (struct option){ run_value_opts[k] + 2, required_argument, NULL, OPT_VALUE + (int)k };
+    for (size_t k = 0; k < NFLAGS; k++)
+        lo[n++] = (struct option){ run_flags[k] + 2, no_argument, NULL, OPT_QUICK + (int)k };
+    lo[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* "--name" of the option getopt_long returned as val. */
+static const char *option_name(int val)
+{
+    if (val >= OPT_QUICK + (int)NFLAGS)
+        return "--?"; /* not one of ours */
+    if (val >= OPT_QUICK)
+        return run_flags[val - OPT_QUICK];
+    if (val >= OPT_VALUE)
+        return run_value_opts[val - OPT_VALUE];
+    return gb_axes[val - OPT_AXIS].option;
 }
 
 /* --workload: names, each a row of the catalog. */
@@ -246,54 +285,29 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
                       "--resume: give the directory of the interrupted run", err, errlen);
 }
 
-/* The options that take no value: true (and *quick, *full or o set) when
- * a is one of them. */
-static bool parse_flag(const char *a, struct gb_run_opts *o, bool *quick, bool *full)
+/* An argument run does not take (it takes none, and its options start
+ * with --): the message into err. GB_EXIT_USAGE. */
+static int unexpected(const char *arg, char *err, size_t errlen)
 {
-    if (strcmp(a, "--quick") == 0)
-        *quick = true;
-    else if (strcmp(a, "--full") == 0)
-        *full = true;
-    else if (strcmp(a, "--no-plots") == 0)
-        o->no_plots = true;
-    else if (strcmp(a, "--dry-run") == 0)
-        o->dry_run = true;
-    else
-        return false;
-    return true;
+    snprintf(err, errlen,
+             "unexpected argument '%s' (options start with --; see greenbench run --help)", arg);
+    return GB_EXIT_USAGE;
 }
 
-/* argv[*i], an option that takes a value, --opt=value or --opt value
- * (*i moves past it): into o. */
-static int parse_option(int argc, char **argv, int *i, struct gb_run_opts *o, bool *matrix,
-                        char *err, size_t errlen)
+/* What getopt_long returned as c ('?' or ':') for arg, the argument it
+ * was at: the message into err. GB_EXIT_USAGE. */
+static int option_error(int c, const char *arg, char *err, size_t errlen)
 {
-    const char *a = argv[*i];
-    char name[64];
-    const char *value = NULL;
-    const char *eq = strchr(a, '=');
-    if (eq) {
-        snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-        value = eq + 1;
-    } else {
-        snprintf(name, sizeof name, "%s", a);
-    }
-    int axis = axis_of_option(name);
-    bool known = axis >= 0;
-    for (const char *const *k = run_value_opts; *k; k++)
-        known |= strcmp(*k, name) == 0;
-    if (!known) {
-        snprintf(err, errlen, "unknown option '%s' (see greenbench run --help)", name);
-        return GB_EXIT_USAGE;
-    }
-    if (value == NULL) {
-        if (*i + 1 >= argc) {
-            snprintf(err, errlen, "%s needs a value", name);
-            return GB_EXIT_USAGE;
-        }
-        value = argv[++*i];
-    }
-    return parse_value(name, axis, value, o, matrix, err, errlen);
+    if (c == ':')
+        snprintf(err, errlen, "%s needs a value", option_name(optopt));
+    else if (optopt >= OPT_AXIS)
+        snprintf(err, errlen, "%s takes no value (see greenbench run --help)", option_name(optopt));
+    else if (optopt != 0) /* -x: a short option, and run has none but -h */
+        return unexpected(arg, err, errlen);
+    else /* unknown, or an abbreviation of more than one */
+        snprintf(err, errlen, "unknown option '%.*s' (see greenbench run --help)",
+                 (int)strcspn(arg, "="), arg);
+    return GB_EXIT_USAGE;
 }
 
 int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, size_t errlen)
@@ -301,22 +315,39 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
     memset(o, 0, sizeof *o);
     o->reps = -1;
     bool quick = false, full = false, matrix_opts = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return -1;
-        if (parse_flag(a, o, &quick, &full))
-            continue;
-        if (strncmp(a, "--", 2) != 0) {
-            snprintf(err, errlen, "unexpected argument '%s' (options start with --; see greenbench run --help)", a);
-            return GB_EXIT_USAGE;
-        }
+    struct option lo[GB_NAXES + NVALUE_OPTS + NFLAGS + 1];
+    run_longopts(lo);
+    opterr = 0;
+    optind = 0; /* glibc: start over (the tests parse many command lines in one process) */
+    /* "-": arguments in their order, argv untouched (meta.json records it);
+     * ":": a missing value is ':'. */
+    int c, at = 1;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        const char *arg = argv[at];
         bool matrix = false;
-        int rc = parse_option(argc, argv, &i, o, &matrix, err, errlen);
-        if (rc != 0)
-            return rc;
-        matrix_opts |= matrix;
+        int rc = 0;
+        switch (c) {
+        case 1: return unexpected(optarg, err, errlen);
+        case 'h': /* -h, but not -hx */
+            return strcmp(arg, "-h") == 0 ? -1 : unexpected(arg, err, errlen);
+        case OPT_HELP: return -1;
+        case OPT_QUICK: quick = true; break;
+        case OPT_FULL: full = true; break;
+        case OPT_NO_PLOTS: o->no_plots = true; break;
+        case OPT_DRY_RUN: o->dry_run = true; break;
+        case '?':
+        case ':': return option_error(c, arg, err, errlen);
+        default:
+            rc = parse_value(option_name(c), c < OPT_VALUE ? c - OPT_AXIS : -1, optarg, o, &matrix,
+                             err, errlen);
+            if (rc != 0)
+                return rc;
+            matrix_opts |= matrix;
+        }
+        at = optind;
     }
+    if (optind < argc) /* after "--" */
+        return unexpected(argv[optind], err, errlen);
     if (quick && full) {
         snprintf(err, errlen, "--quick and --full exclude each other");
         return GB_EXIT_USAGE;

@@ -32,8 +32,10 @@ struct gb_run_opts {
     bool dry_run;
 };
 
-/* Parse `run`'s argv (argv[0] is "run"). Returns 0, GB_EXIT_USAGE with a
- * message in err (errlen bytes), or -1 when --help was asked for. */
+/* Parse `run`'s argv (argv[0] is "run") with getopt_long(3), which it
+ * starts over (optind) and which leaves argv in its order; unambiguous
+ * abbreviations are accepted, "--" ends the options. Returns 0, GB_EXIT_USAGE
+ * with a message in err (errlen bytes), or -1 when --help was asked for. */
 int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, size_t errlen);
 /* Axis a's values in a run's options (empty: not given). */
 const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id a);

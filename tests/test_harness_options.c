@@ -1,0 +1,210 @@
+/* tests/test_harness_options.c: the command lines of `greenbench run` and
+ * `greenbench compare` as getopt_long(3) reads them: an unknown option is
+ * "unknown option" wherever it stands (last on the line too, where a hand
+ * loop said "needs a value"), never takes the next argument as its value,
+ * and a missing value, a flag given one, abbreviations and "--" each get
+ * their own answer. */
+#include <CUnit/CUnit.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compare.h"
+#include "options.h"
+#include "util.h"
+
+/* Split a space-separated command line into argv (at most 63 words). */
+static int split(char *buf, char **argv)
+{
+    int argc = 0;
+    for (char *t = strtok(buf, " "); t && argc < 63; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    return argc;
+}
+
+/* `greenbench run` + line, parsed: its return value, the message in err. */
+static int parse(const char *line, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "run %s", line);
+    char *argv[64];
+    int argc = split(buf, argv);
+    err[0] = '\0';
+    return gb_run_opts_parse(argc, argv, o, err, errlen);
+}
+
+static void test_run_unknown_option_anywhere(void)
+{
+    static const char *const lines[] = {
+        "--frobnicate",               /* alone */
+        "--frobnicate --quick",       /* first */
+        "--quick --frobnicate --n=5", /* middle */
+        "--quick --frobnicate",       /* last: not "needs a value" */
+        "--n=5 --frobnicate",
+        "--frobnicate=3",             /* named without its value */
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct gb_run_opts o;
+        char err[512];
+        CU_ASSERT_EQUAL(parse(lines[i], &o, err, sizeof err), GB_EXIT_USAGE);
+        CU_ASSERT_STRING_EQUAL(err, "unknown option '--frobnicate' (see greenbench run --help)");
+    }
+}
+
+/* --foo bar: foo is unknown; bar is not read as its value first. */
+static void test_run_unknown_option_takes_no_value(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(parse("--foo bar", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "unknown option '--foo' (see greenbench run --help)");
+    CU_ASSERT_EQUAL(parse("--foo --n=abc", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "unknown option '--foo' (see greenbench run --help)");
+}
+
+static void test_run_values(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(parse("--quick --n", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--n needs a value");
+    CU_ASSERT_EQUAL(parse("--workload", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--workload needs a value");
+    /* A value option takes the next argument whatever it looks like. */
+    CU_ASSERT_EQUAL(parse("--n --quick", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--n: '--quick' is not valid"));
+    CU_ASSERT_EQUAL(parse("--out --quick", &o, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(o.out, "--quick");
+    CU_ASSERT_EQUAL(o.preset, GB_PRESET_DEFAULT);
+    CU_ASSERT_EQUAL(parse("--quick=1", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--quick takes no value (see greenbench run --help)");
+    CU_ASSERT_EQUAL(parse("--n abc", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--n: 'abc' is not valid"));
+}
+
+static void test_run_arguments(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(parse("--quick stray", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "unexpected argument 'stray' (options start with --; see greenbench run --help)");
+    CU_ASSERT_EQUAL(parse("-x", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "unexpected argument '-x' (options start with --; see greenbench run --help)");
+    CU_ASSERT_EQUAL(parse("-hx", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'-hx'"));
+    CU_ASSERT_EQUAL(parse("-h", &o, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(parse("--quick --help --frob", &o, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(parse("--frob --help", &o, err, sizeof err), GB_EXIT_USAGE);
+    /* "--" ends the options; what follows is an argument, and run takes none. */
+    CU_ASSERT_EQUAL(parse("--quick --", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.preset, GB_PRESET_QUICK);
+    CU_ASSERT_EQUAL(parse("-- --n=5", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unexpected argument '--n=5'"));
+}
+
+/* Unambiguous abbreviations name their option; ambiguous ones none. */
+static void test_run_abbreviations(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(parse("--con=5,10 --work pool --dry", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.concurrency.n, 2);
+    CU_ASSERT_STRING_EQUAL(o.workloads.v[0], "pool");
+    CU_ASSERT_TRUE(o.dry_run);
+    CU_ASSERT_EQUAL(parse("--con=0", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--concurrency: '0' is not valid")); /* the full name */
+    CU_ASSERT_EQUAL(parse("--s=1", &o, err, sizeof err), GB_EXIT_USAGE); /* --size, --seed, ... */
+    CU_ASSERT_STRING_EQUAL(err, "unknown option '--s' (see greenbench run --help)");
+}
+
+/* The command line is read, not reordered: run records it in meta.json. */
+static void test_run_argv_untouched(void)
+{
+    char buf[] = "run stray --quick";
+    char *argv[64];
+    int argc = split(buf, argv);
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(gb_run_opts_parse(argc, argv, &o, err, sizeof err), GB_EXIT_USAGE);
+    char buf2[] = "run --n 5 --quick --out /tmp/x";
+    argc = split(buf2, argv);
+    char *copy[64];
+    memcpy(copy, argv, sizeof copy);
+    CU_ASSERT_EQUAL(gb_run_opts_parse(argc, argv, &o, err, sizeof err), 0);
+    for (int i = 0; i < argc; i++)
+        CU_ASSERT_PTR_EQUAL(argv[i], copy[i]);
+}
+
+/* `greenbench compare` + line in process: its exit status, and what it
+ * said on stderr into err. */
+static int compare(const char *line, char *err, size_t errlen)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "compare %s", line);
+    char *argv[64];
+    int argc = split(buf, argv);
+    char path[] = "/tmp/gb-test-options-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    int rc = gb_cmd_compare(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, err, errlen - 1, 0);
+    err[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return rc;
+}
+
+static void test_compare_options(void)
+{
+    char err[1024];
+    static const struct {
+        const char *line, *said;
+    } bad[] = {
+        { "a b --frob", "greenbench compare: unknown option '--frob' (see greenbench compare --help)\n" },
+        { "--frob a b", "greenbench compare: unknown option '--frob' (see greenbench compare --help)\n" },
+        { "--foo bar a b", "greenbench compare: unknown option '--foo' (see greenbench compare --help)\n" },
+        { "a b --alpha", "greenbench compare: --alpha needs a value\n" },
+        { "a b --csv", "greenbench compare: --csv needs a file name\n" },
+        { "--csv= a b", "greenbench compare: --csv needs a file name\n" },
+        { "--alpha=2 a b", "greenbench compare: --alpha: '2' is not valid: give a number between 0 "
+                           "and 1 (e.g. 0.05)\n" },
+        { "--help=1", "greenbench compare: --help takes no value (see greenbench compare --help)\n" },
+        { "a", "greenbench compare: give two run directories: greenbench compare DIR_A DIR_B\n" },
+        { "a b c", "greenbench compare: give exactly two run directories\n" },
+        { "a -- b c", "greenbench compare: give exactly two run directories\n" },
+        { "-x a b", "greenbench compare: unknown option '-x' (see greenbench compare --help)\n" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(compare(bad[i].line, err, sizeof err), GB_EXIT_USAGE);
+        CU_ASSERT_STRING_EQUAL(err, bad[i].said);
+    }
+    /* Past the options: the directories are looked at (and are missing). */
+    CU_ASSERT_EQUAL(compare("--alp 0.1 /nonexistent-a -- /nonexistent-b", err, sizeof err),
+                    GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "greenbench compare: '/nonexistent-a' is not a directory\n");
+}
+
+static CU_TestInfo options_tests[] = {
+    { "run_unknown_option_anywhere", test_run_unknown_option_anywhere },
+    { "run_unknown_option_takes_no_value", test_run_unknown_option_takes_no_value },
+    { "run_values", test_run_values },
+    { "run_arguments", test_run_arguments },
+    { "run_abbreviations", test_run_abbreviations },
+    { "run_argv_untouched", test_run_argv_untouched },
+    { "compare_options", test_compare_options },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "harness_options", .pTests = options_tests },
+    CU_SUITE_INFO_NULL,
+};
