@@ -4,6 +4,7 @@
  * summary.csv, the plots and both reports from the stored files. */
 #include "report.h"
 
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -622,23 +623,39 @@ static const char report_help[] =
 
 int gb_cmd_report(int argc, char **argv)
 {
+    enum { OPT_HELP = 256, OPT_NO_PLOTS };
+    static const struct option lo[] = {
+        { "help", no_argument, NULL, OPT_HELP },
+        { "no-plots", no_argument, NULL, OPT_NO_PLOTS },
+        { NULL, 0, NULL, 0 },
+    };
     const char *dir = NULL;
     bool plots = true;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+        case OPT_HELP:
             fputs(report_help, stdout);
             return GB_EXIT_OK;
-        }
-        if (strcmp(argv[i], "--no-plots") == 0) {
-            plots = false;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "greenbench report: unknown option '%s' (see greenbench report --help)\n", argv[i]);
+        case OPT_NO_PLOTS: plots = false; break;
+        case 1:
+            if (dir) {
+                fprintf(stderr, "greenbench report: one directory at a time\n");
+                return GB_EXIT_USAGE;
+            }
+            dir = optarg;
+            break;
+        case '?':
+            if (optopt >= OPT_HELP)
+                fprintf(stderr, "greenbench report: --%s takes no value (see greenbench report --help)\n",
+                        lo[optopt - OPT_HELP].name);
+            else
+                fprintf(stderr, "greenbench report: unknown option '%s' (see greenbench report --help)\n",
+                        argv[optind - 1]);
             return GB_EXIT_USAGE;
-        } else if (dir) {
-            fprintf(stderr, "greenbench report: one directory at a time\n");
-            return GB_EXIT_USAGE;
-        } else {
-            dir = argv[i];
         }
     }
     if (dir == NULL) {
