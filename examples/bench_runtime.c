@@ -16,6 +16,7 @@
  * machine do not inflate them; spawn is timed in wall-clock time too, since
  * its page faults may be served outside the thread's CPU time. */
 #include "green.h"
+#include "option_error.h"
 
 #include "context.h"
 
@@ -227,18 +228,10 @@ static int parse_args(int argc, char **argv, long *switches, long *spawns, long 
                    "(default 100000); each the best of R repetitions (default 5).\n",
                    program);
             exit(0);
-        case ':':
-            return usage_error("%s needs a value", argv[optind - 1]);
-        default: {
-            /* A long option given a value it does not take, or an unknown
-             * option, short or long. */
-            const char *arg = argv[optind - 1];
-            int name_len = (int)strcspn(arg, "=");
-            if (optopt >= 256)
-                return usage_error("%.*s takes no value", name_len, arg);
-            if (optopt > 0)
-                return usage_error("unknown option '-%c'", optopt);
-            return usage_error("unknown option '%.*s'", name_len, arg);
+        default: { /* ':' or '?': a missing value, or an unknown option. */
+            char why[160];
+            option_error(why, sizeof why, c, argv);
+            return usage_error("%s", why);
         }
         }
         char *end;

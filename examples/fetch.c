@@ -12,6 +12,7 @@
  * client has TLS. Exit status 0 if every fetch succeeded, 1 if any failed,
  * 2 on a usage error. */
 #include "green.h"
+#include "option_error.h"
 #include "http/http.h"
 
 #include <getopt.h>
@@ -181,18 +182,10 @@ static int parse_args(int argc, char **argv, size_t *pool_k)
         case OPT_HELP:
             usage(stdout);
             exit(0);
-        case ':':
-            return usage_error("%s needs a value", argv[optind - 1]);
-        default: {
-            /* A long option given a value it does not take, or an unknown
-             * option, short or long. */
-            const char *arg = argv[optind - 1];
-            int name_len = (int)strcspn(arg, "=");
-            if (optopt >= 256)
-                return usage_error("%.*s takes no value", name_len, arg);
-            if (optopt > 0)
-                return usage_error("unknown option '-%c'", optopt);
-            return usage_error("unknown option '%.*s'", name_len, arg);
+        default: { /* ':' or '?': a missing value, or an unknown option. */
+            char why[160];
+            option_error(why, sizeof why, c, argv);
+            return usage_error("%s", why);
         }
         }
     }

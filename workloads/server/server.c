@@ -27,6 +27,7 @@
  * raised to the hard one. Statistics go to stderr at exit. Requests are
  * parsed by request.c, which the tests and fuzz targets call on bytes alone. */
 #include "server/request.h"
+#include "option_error.h"
 #include "sysinfo.h"
 
 #include <ev.h>
@@ -671,18 +672,10 @@ static int parse_args(int argc, char **argv)
         case OPT_HELP:
             usage();
             exit(0);
-        case ':':
-            return usage_error("%s needs a value", argv[optind - 1]);
-        default: {
-            /* A long option given a value it does not take, or an unknown
-             * option, short or long. */
-            const char *arg = argv[optind - 1];
-            int name_len = (int)strcspn(arg, "=");
-            if (optopt >= 256)
-                return usage_error("%.*s takes no value", name_len, arg);
-            if (optopt > 0)
-                return usage_error("unknown option '-%c'", optopt);
-            return usage_error("unknown option '%.*s'", name_len, arg);
+        default: { /* ':' or '?': a missing value, or an unknown option. */
+            char why[160];
+            option_error(why, sizeof why, c, argv);
+            return usage_error("%s", why);
         }
         }
         if (!gb_parse_num(optarg, optarg + strlen(optarg), max, out))
