@@ -245,6 +245,21 @@ static int parse_cell(int argc, char **argv, const char **workload, const char *
     return 0;
 }
 
+/* Become prog with this command's own arguments (argv[0] is the
+ * subcommand). Returns only if the exec failed, saying so; frees prog. */
+static int exec_as(char *prog, int argc, char **argv, const char *cmd)
+{
+    char **args = gb_xcalloc((size_t)argc + 1, sizeof *args);
+    args[0] = prog;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    execv(prog, args);
+    fprintf(stderr, "greenbench %s: cannot run %s: %s\n", cmd, prog, strerror(errno));
+    free(args);
+    free(prog);
+    return GB_EXIT_FAILED;
+}
+
 static int cmd_cell(int argc, char **argv)
 {
     const char *workload = NULL, *impl = NULL, *sw = NULL, *loop = NULL;
@@ -287,15 +302,7 @@ static int cmd_cell(int argc, char **argv)
         fprintf(stderr, "greenbench cell: %s\n", why);
         return GB_EXIT_USAGE;
     }
-    char **args = gb_xcalloc((size_t)argc + 1, sizeof *args);
-    args[0] = prog;
-    for (int i = 1; i < argc; i++)
-        args[i] = argv[i];
-    execv(prog, args);
-    fprintf(stderr, "greenbench cell: cannot run %s: %s\n", prog, strerror(errno));
-    free(args);
-    free(prog);
-    return GB_EXIT_FAILED;
+    return exec_as(prog, argc, argv, "cell");
 }
 
 /* Whether server's command line asks for --help (or -h), read with the
@@ -341,15 +348,7 @@ static int cmd_server(int argc, char **argv)
         free(prog);
         return help ? GB_EXIT_OK : GB_EXIT_FAILED;
     }
-    char **args = gb_xcalloc((size_t)argc + 1, sizeof *args);
-    args[0] = prog;
-    for (int i = 1; i < argc; i++)
-        args[i] = argv[i];
-    execv(prog, args);
-    fprintf(stderr, "greenbench server: cannot run %s: %s\n", prog, strerror(errno));
-    free(args);
-    free(prog);
-    return GB_EXIT_FAILED;
+    return exec_as(prog, argc, argv, "server");
 }
 
 int main(int argc, char **argv)
