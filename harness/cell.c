@@ -83,32 +83,20 @@ void gb_cell_make_key(struct gb_cell *c)
     gb_buf_free(&b);
 }
 
-static void jw_opt_str(struct gb_jw *w, const char *key, const char *v)
+json_t *gb_cell_to_json(const struct gb_cell *c)
 {
-    gb_jw_key(w, key);
-    gb_jw_str(w, v[0] ? v : NULL);
+    json_t *o = json_object();
+    json_object_set_new(o, "workload", gb_json_text(c->workload));
+    json_object_set_new(o, "impl", gb_json_text(c->impl));
+    json_object_set_new(o, GB_KEY_SWITCH, gb_json_text(c->sw[0] ? c->sw : NULL));
+    json_object_set_new(o, "loop", gb_json_text(c->loop[0] ? c->loop : NULL));
+    for (int a = 0; a < GB_NAXES; a++)
+        json_object_set_new(o, gb_axes[a].name,
+                            gb_cell_get(c, a) >= 0 ? json_integer(gb_cell_get(c, a)) : json_null());
+    return o;
 }
 
-void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c)
-{
-    gb_jw_obj(w);
-    gb_jw_key(w, "workload");
-    gb_jw_str(w, c->workload);
-    gb_jw_key(w, "impl");
-    gb_jw_str(w, c->impl);
-    jw_opt_str(w, GB_KEY_SWITCH, c->sw);
-    jw_opt_str(w, "loop", c->loop);
-    for (int a = 0; a < GB_NAXES; a++) {
-        gb_jw_key(w, gb_axes[a].name);
-        if (gb_cell_get(c, a) >= 0)
-            gb_jw_int(w, gb_cell_get(c, a));
-        else
-            gb_jw_null(w);
-    }
-    gb_jw_obj_end(w);
-}
-
-int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c)
+int gb_cell_from_json(const json_t *v, struct gb_cell *c)
 {
     gb_cell_init(c);
     const char *wl = gb_json_str(v, "workload", NULL), *impl = gb_json_str(v, "impl", NULL);

@@ -48,9 +48,9 @@ void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out);
 void gb_cell_series(const struct gb_cell *c, char *out, size_t n);
 /* {"workload", "impl", "switch", "loop", then one key per axis}: null where
  * the cell has no value. */
-void gb_cell_to_json(struct gb_jw *w, const struct gb_cell *c);
+json_t *gb_cell_to_json(const struct gb_cell *c); /* a new reference */
 /* The reverse, its key made: 0, or -EINVAL without a workload and an impl. */
-int gb_cell_from_json(const struct gb_json *v, struct gb_cell *c);
+int gb_cell_from_json(const json_t *v, struct gb_cell *c);
 /* The cell's columns of summary.csv and compare's CSV: the header names and
  * the fields (an empty one for -1), without a separator before or after. */
 void gb_csv_cell_header(struct gb_buf *b);

@@ -35,70 +35,36 @@ void gb_journal_append(int fd, const struct gb_cell *c, int rep, int reps, size_
 {
     struct gb_buf b;
     gb_buf_init(&b);
-    struct gb_jw w;
-    gb_jw_init(&w, &b, 0);
-    gb_jw_obj(&w);
-    gb_jw_key(&w, "schema");
-    gb_jw_int(&w, GB_SCHEMA_VERSION);
-    gb_jw_key(&w, "cell");
-    gb_jw_str(&w, c->key);
-    gb_jw_key(&w, "rep");
-    gb_jw_int(&w, rep);
-    gb_jw_key(&w, "reps");
-    gb_jw_int(&w, reps);
-    gb_jw_key(&w, "warmup");
-    gb_jw_bool(&w, rep == 0);
-    gb_jw_key(&w, "job");
-    gb_jw_int(&w, (long long)job);
-    gb_jw_key(&w, "params");
-    gb_cell_to_json(&w, c);
-    gb_jw_key(&w, "argv");
-    if (argv) {
-        gb_jw_arr(&w);
-        for (char **a = argv; *a; a++)
-            gb_jw_str(&w, *a);
-        gb_jw_arr_end(&w);
-    } else {
-        gb_jw_null(&w);
-    }
-    gb_jw_key(&w, "server_url");
-    gb_jw_str(&w, url);
-    gb_jw_key(&w, "started");
-    gb_jw_str(&w, started);
-    gb_jw_key(&w, "status");
-    gb_jw_str(&w, gb_status_name(r->status));
-    gb_jw_key(&w, "message");
-    gb_jw_str(&w, r->message[0] ? r->message : NULL);
-    gb_jw_key(&w, "exit_code");
-    if (r->exit_code >= 0)
-        gb_jw_int(&w, r->exit_code);
-    else
-        gb_jw_null(&w);
-    gb_jw_key(&w, "signal");
-    if (r->signal)
-        gb_jw_int(&w, r->signal);
-    else
-        gb_jw_null(&w);
-    gb_jw_key(&w, "elapsed_ns");
-    gb_jw_int(&w, r->elapsed_ns);
-    gb_jw_key(&w, "rusage");
-    gb_jw_obj(&w);
-    gb_jw_key(&w, "maxrss_kb");
-    gb_jw_int(&w, r->maxrss_kb);
-    gb_jw_key(&w, "utime_ns");
-    gb_jw_int(&w, r->utime_ns);
-    gb_jw_key(&w, "stime_ns");
-    gb_jw_int(&w, r->stime_ns);
-    gb_jw_obj_end(&w);
-    gb_jw_key(&w, "stderr_tail");
-    gb_jw_str(&w, r->stderr_tail);
-    if (r->stdout_tail) {
-        gb_jw_key(&w, "stdout_tail");
-        gb_jw_str(&w, r->stdout_tail);
-    }
-    gb_jw_key(&w, "result");
-    gb_jw_value(&w, r->json); /* re-written: always valid UTF-8, one line; NULL: null */
-    gb_jw_obj_end(&w);
+    json_t *o = json_object();
+    json_object_set_new(o, "schema", json_integer(GB_SCHEMA_VERSION));
+    json_object_set_new(o, "cell", gb_json_text(c->key));
+    json_object_set_new(o, "rep", json_integer(rep));
+    json_object_set_new(o, "reps", json_integer(reps));
+    json_object_set_new(o, "warmup", json_boolean(rep == 0));
+    json_object_set_new(o, "job", json_integer((json_int_t)job));
+    json_object_set_new(o, "params", gb_cell_to_json(c));
+    json_t *args = argv ? json_array() : json_null();
+    for (char **a = argv; a && *a; a++)
+        json_array_append_new(args, gb_json_text(*a));
+    json_object_set_new(o, "argv", args);
+    json_object_set_new(o, "server_url", gb_json_text(url));
+    json_object_set_new(o, "started", gb_json_text(started));
+    json_object_set_new(o, "status", gb_json_text(gb_status_name(r->status)));
+    json_object_set_new(o, "message", gb_json_text(r->message[0] ? r->message : NULL));
+    json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
+    json_object_set_new(o, "signal", r->signal ? json_integer(r->signal) : json_null());
+    json_object_set_new(o, "elapsed_ns", json_integer(r->elapsed_ns));
+    json_t *ru = json_object();
+    json_object_set_new(ru, "maxrss_kb", json_integer(r->maxrss_kb));
+    json_object_set_new(ru, "utime_ns", json_integer(r->utime_ns));
+    json_object_set_new(ru, "stime_ns", json_integer(r->stime_ns));
+    json_object_set_new(o, "rusage", ru);
+    json_object_set_new(o, "stderr_tail", gb_json_text(r->stderr_tail));
+    if (r->stdout_tail)
+        json_object_set_new(o, "stdout_tail", gb_json_text(r->stdout_tail));
+    /* Re-written one line, whole reals as integers; NULL: null. */
+    json_object_set_new(o, "result", gb_json_normal(r->json));
+    gb_json_dump_new(&b, o, GB_JSON_LINE);
     gb_buf_puts(&b, "\n");
     /* One write per line, then to disk: nothing measured is lost. */
     int rc = gb_write_all(fd, b.data, b.len);
@@ -132,7 +98,7 @@ int gb_done_load(const char *path, struct gb_done *d, bool *needs_newline)
     *needs_newline = len > 0 && text[len - 1] != '\n';
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        struct gb_json *v;
+        json_t *v;
         if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0)
             continue; /* a torn last line: that repetition runs again */
         const char *key = gb_json_str(v, "cell", NULL);
@@ -149,7 +115,7 @@ int gb_done_load(const char *path, struct gb_done *d, bool *needs_newline)
             }
             d->n++;
         }
-        gb_json_free(v);
+        json_decref(v);
     }
     free(text);
     return 0;

@@ -1,70 +1,188 @@
-/* harness/json.h: a small JSON (RFC 8259) reader into a tree and a writer
- * that appends to a gb_buf: what the cell protocol, meta.json and
- * cells.jsonl need (docs/cell-protocol.md, docs/results-format.md). Used by
- * every stage. Strict on input; output is always valid UTF-8. */
+/* harness/json.h: the harness's JSON is jansson's json_t (docs/cell-protocol.md,
+ * docs/results-format.md); these are the few typed lookups and constructors
+ * every stage shares. Strict on input; output is always valid UTF-8. */
 #ifndef GREENBENCH_JSON_H
 #define GREENBENCH_JSON_H
 
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
-enum gb_json_type { GB_JSON_NULL, GB_JSON_BOOL, GB_JSON_NUMBER, GB_JSON_STRING,
-                    GB_JSON_ARRAY, GB_JSON_OBJECT };
+/* How the harness dumps: one line (cells.jsonl, the journal) or indented by
+ * two (meta.json); reals in at most 15 significant digits, as the cells send
+ * them. */
+#define GB_JSON_LINE (JSON_COMPACT | JSON_REAL_PRECISION(15) | JSON_PRESERVE_ORDER)
+#define GB_JSON_DOC (JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_PRESERVE_ORDER)
 
-/* A parsed value; a tree that gb_json_free frees whole. */
-struct gb_json {
-    enum gb_json_type type;
-    bool boolean;
-    double number;
-    char *string;           /* UTF-8, NUL-terminated (embedded NULs kept in len) */
+static inline int gb_json_depth(const json_t *v)
+{
+    int d = 0;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            int c = gb_json_depth(json_array_get(v, i));
+            d = c > d ? c : d;
+        }
+        return d + 1;
+    }
+    if (json_is_object(v)) {
+        for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+            int cd = gb_json_depth(json_object_iter_value(it));
+            d = cd > d ? cd : d;
+        }
+        return d + 1;
+    }
+    return 0;
+}
+
+/* Parse exactly one JSON value of len bytes (surrounding whitespace allowed)
+ * into *out, which the caller json_decref's. Returns 0, or -EINVAL with *out
+ * NULL and, when err is not NULL, "offset N: what" in err (errlen bytes). A
+ * repeated key keeps its last value; nesting deeper than 64 is refused. */
+static inline int gb_json_parse(const char *text, size_t len, json_t **out, char *err, size_t errlen)
+{
+    json_error_t e;
+    *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    if (*out && gb_json_depth(*out) > 64) {
+        json_decref(*out);
+        *out = NULL;
+        snprintf(e.text, sizeof e.text, "nested too deeply");
+        e.position = 0;
+    }
+    if (*out)
+        return 0;
+    if (err && errlen) {
+        int n = snprintf(err, errlen, "offset %d: ", e.position);
+        if (n >= 0 && (size_t)n < errlen) {
+            size_t room = errlen - (size_t)n - 1, tl = strlen(e.text);
+            memcpy(err + n, e.text, tl < room ? tl : room);
+            err[n + (tl < room ? tl : room)] = '\0';
+        }
+    }
+    return -EINVAL;
+}
+
+/* Typed lookups: the value of key in obj, or dflt when obj is not an object,
+ * the key is absent or its value of another type. A string is borrowed. */
+static inline double gb_json_num(const json_t *obj, const char *key, double dflt)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+static inline const char *gb_json_str(const json_t *obj, const char *key, const char *dflt)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static inline size_t gb_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], min;
     size_t len;
-    struct gb_json **items; /* array elements or object values */
-    char **keys;            /* object keys, parallel to items */
-    size_t count, cap;
-};
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    unsigned cp = c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
 
-/* Parse exactly one JSON value of len bytes (surrounding whitespace
- * allowed) into *out, which the caller frees with gb_json_free. Returns 0,
- * or -EINVAL with *out NULL and, when err is not NULL, "offset N: what" in
- * err (errlen bytes). Nesting deeper than 64 levels is refused. */
-int gb_json_parse(const char *text, size_t len, struct gb_json **out, char *err, size_t errlen);
-void gb_json_free(struct gb_json *v); /* NULL: nothing */
-/* The value of key in obj (the last one when a key repeats); NULL when obj
- * is NULL, not an object, or has no such key. Borrowed from obj. */
-const struct gb_json *gb_json_get(const struct gb_json *obj, const char *key);
-/* Typed lookups: the value of key, or dflt when it is absent or of another
- * type. A string is borrowed from obj. */
-double gb_json_num(const struct gb_json *obj, const char *key, double dflt);
-const char *gb_json_str(const struct gb_json *obj, const char *key, const char *dflt);
-bool gb_json_is(const struct gb_json *obj, const char *key, enum gb_json_type t);
+/* n bytes of s as a JSON string, a byte that is not part of valid UTF-8
+ * becoming U+FFFD; gb_json_text(NULL) is null. */
+static inline json_t *gb_json_textn(const char *s, size_t n)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t len = gb_utf8_len(u + i, n - i);
+        if (len == 0) {
+            gb_buf_add(&b, "\xEF\xBF\xBD", 3);
+            i++;
+        } else {
+            gb_buf_add(&b, s + i, len);
+            i += len;
+        }
+    }
+    json_t *v = json_stringn(b.len ? b.data : "", b.len);
+    gb_buf_free(&b);
+    return v;
+}
 
-/* Writer: appends to out, puts the commas and, with indent > 0, newlines
- * and indent spaces per level; at most 32 levels deep. */
-struct gb_jw {
-    struct gb_buf *out;
-    int depth, indent;
-    bool first[32], after_key;
-};
-void gb_jw_init(struct gb_jw *w, struct gb_buf *out, int indent);
-void gb_jw_obj(struct gb_jw *w);
-void gb_jw_obj_end(struct gb_jw *w);
-void gb_jw_arr(struct gb_jw *w);
-void gb_jw_arr_end(struct gb_jw *w);
-void gb_jw_key(struct gb_jw *w, const char *key); /* inside an object, before its value */
-void gb_jw_str(struct gb_jw *w, const char *s);   /* NULL writes null */
-void gb_jw_strn(struct gb_jw *w, const char *s, size_t n);
-/* A whole number below 1e15 as an integer, else the shorter of %.15g and
- * %.17g that reads back exactly; NaN and infinities write null. */
-void gb_jw_num(struct gb_jw *w, double v);
-void gb_jw_int(struct gb_jw *w, long long v);
-void gb_jw_bool(struct gb_jw *w, bool v);
-void gb_jw_null(struct gb_jw *w);
-/* A parsed value written back as the calls above write it; NULL: null. */
-void gb_jw_value(struct gb_jw *w, const struct gb_json *v);
-/* Append n bytes of s as a JSON string literal; a byte that is not part of
- * valid UTF-8 becomes U+FFFD, control characters \u escapes. */
-void gb_json_quote(struct gb_buf *b, const char *s, size_t n);
+static inline json_t *gb_json_text(const char *s)
+{
+    return s ? gb_json_textn(s, strlen(s)) : json_null();
+}
+
+/* A whole number below 1e15 as an integer, other finite values as reals,
+ * NaN and infinities as null. */
+static inline json_t *gb_json_number(double v)
+{
+    if (!isfinite(v))
+        return json_null();
+    if (v == floor(v) && fabs(v) < 1e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+/* A deep copy of v (NULL: null) with its whole reals below 1e15 made
+ * integers: a cell's 3.0 is stored as 3. */
+static inline json_t *gb_json_normal(const json_t *v)
+{
+    if (v == NULL)
+        return json_null();
+    if (json_is_real(v))
+        return gb_json_number(json_real_value(v));
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_append_new(a, gb_json_normal(json_array_get(v, i)));
+        return a;
+    }
+    if (json_is_object(v)) {
+        json_t *o = json_object();
+        for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it))
+            json_object_set_new(o, json_object_iter_key(it), gb_json_normal(json_object_iter_value(it)));
+        return o;
+    }
+    return json_deep_copy(v);
+}
+
+/* Append v dumped with flags to b; json_decref's v. */
+static inline void gb_json_dump_new(struct gb_buf *b, json_t *v, size_t flags)
+{
+    char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
+    if (s)
+        gb_buf_puts(b, s);
+    free(s);
+    json_decref(v);
+}
 
 #endif /* GREENBENCH_JSON_H */

@@ -20,118 +20,78 @@
 
 /* ---- meta.json ---- */
 
-static void jw_argv(struct gb_jw *w, int argc, char **argv)
+static json_t *argv_json(int argc, char **argv)
 {
-    gb_jw_arr(w);
+    json_t *a = json_array();
     for (int i = 0; i < argc; i++)
-        gb_jw_str(w, argv[i]);
-    gb_jw_arr_end(w);
+        json_array_append_new(a, gb_json_text(argv[i]));
+    return a;
 }
 
-static void jw_git(struct gb_jw *w)
+static json_t *git_json(void)
 {
     char *rev[] = { "git", "-C", GB_SOURCE_DIR, "rev-parse", "HEAD", NULL };
     char *commit = gb_command_line1(rev);
     char *out = NULL;
     char *st[] = { "git", "-C", GB_SOURCE_DIR, "status", "--porcelain", "--untracked-files=no", NULL };
     int rc = gb_run_capture(st, false, 5000, &out);
-    gb_jw_obj(w);
-    gb_jw_key(w, "commit");
-    gb_jw_str(w, commit);
-    gb_jw_key(w, "dirty");
-    if (rc == 0)
-        gb_jw_bool(w, out[0] != '\0');
-    else
-        gb_jw_null(w);
-    gb_jw_key(w, "source_dir");
-    gb_jw_str(w, GB_SOURCE_DIR);
-    gb_jw_obj_end(w);
+    json_t *o = json_object();
+    json_object_set_new(o, "commit", gb_json_text(commit));
+    json_object_set_new(o, "dirty", rc == 0 ? json_boolean(out[0] != '\0') : json_null());
+    json_object_set_new(o, "source_dir", gb_json_text(GB_SOURCE_DIR));
     free(commit);
     free(out);
+    return o;
 }
 
-static void jw_programs(struct gb_jw *w, const struct gb_programs *p)
+static json_t *programs_json(const struct gb_programs *p)
 {
-    gb_jw_obj(w);
-    gb_jw_key(w, "bin_dir");
-    gb_jw_str(w, p->bin_dir);
-    gb_jw_key(w, "green");
-    gb_jw_arr(w);
+    json_t *o = json_object();
+    json_object_set_new(o, "bin_dir", gb_json_text(p->bin_dir));
+    json_t *green = json_array();
     for (size_t i = 0; i < p->npairs; i++) {
         char s[80];
         snprintf(s, sizeof s, "%s/%s", p->pairs[i].sw, p->pairs[i].loop);
-        gb_jw_str(w, s);
+        json_array_append_new(green, gb_json_text(s));
     }
-    gb_jw_arr_end(w);
-    gb_jw_key(w, "threads");
-    gb_jw_bool(w, p->threads);
-    gb_jw_key(w, "server");
-    gb_jw_bool(w, p->server);
-    gb_jw_key(w, "peers");
-    gb_jw_obj(w);
-    for (size_t i = 0; i < gb_npeers; i++) {
-        gb_jw_key(w, gb_peers[i].name);
-        gb_jw_bool(w, p->peer_found[i]);
-    }
-    gb_jw_obj_end(w);
-    gb_jw_obj_end(w);
+    json_object_set_new(o, "green", green);
+    json_object_set_new(o, "threads", json_boolean(p->threads));
+    json_object_set_new(o, "server", json_boolean(p->server));
+    json_t *peers = json_object();
+    for (size_t i = 0; i < gb_npeers; i++)
+        json_object_set_new(peers, gb_peers[i].name, json_boolean(p->peer_found[i]));
+    json_object_set_new(o, "peers", peers);
+    return o;
 }
 
 static const char *const own_meta_keys[] = {
     "status", "end_time", "resumed", "counts", NULL,
 };
 
-/* What a fresh run records once, at its start, as a tree. gb_jw_value writes
- * it back as gb_jw_* wrote it (integers below 1e15, doubles in their shortest
- * exact form), so meta.json reads as before. NULL only if our own writer's
- * output would not parse. */
-static struct gb_json *fresh_meta(const struct gb_run_state *rs)
+/* What a fresh run records once, at its start. */
+static json_t *fresh_meta(const struct gb_run_state *rs)
 {
-    struct gb_buf b;
-    gb_buf_init(&b);
-    struct gb_jw w;
-    gb_jw_init(&w, &b, 0);
-    gb_jw_obj(&w);
-    gb_jw_key(&w, "schema_version");
-    gb_jw_int(&w, GB_SCHEMA_VERSION);
-    gb_jw_key(&w, "tool");
-    gb_jw_str(&w, "greenbench");
-    gb_jw_key(&w, "command_line");
-    jw_argv(&w, rs->argc, rs->argv);
+    json_t *o = json_object();
+    json_object_set_new(o, "schema_version", json_integer(GB_SCHEMA_VERSION));
+    json_object_set_new(o, "tool", json_string("greenbench"));
+    json_object_set_new(o, "command_line", argv_json(rs->argc, rs->argv));
     char cwd[PATH_MAX];
-    gb_jw_key(&w, "cwd");
-    gb_jw_str(&w, getcwd(cwd, sizeof cwd) ? cwd : NULL);
-    gb_jw_key(&w, "git");
-    jw_git(&w);
-    gb_jw_key(&w, "versions");
-    gb_versions_to_json(&w, &rs->progs);
-    gb_jw_key(&w, "machine");
-    gb_machine_to_json(&w);
-    gb_jw_key(&w, "preflight");
-    gb_preflight_to_json(&w, &rs->pf);
-    gb_jw_key(&w, "rlimit_nofile");
-    gb_jw_obj(&w);
-    gb_jw_key(&w, "soft_before");
-    gb_jw_int(&w, (long long)rs->nofile_before.rlim_cur);
-    gb_jw_key(&w, "soft_for_cells");
-    gb_jw_int(&w, (long long)rs->nofile_after.rlim_cur);
-    gb_jw_obj_end(&w);
-    gb_jw_key(&w, "programs");
-    jw_programs(&w, &rs->progs);
-    gb_jw_key(&w, "start_time");
-    gb_jw_str(&w, rs->start_time);
-    gb_jw_key(&w, "seed");
+    json_object_set_new(o, "cwd", gb_json_text(getcwd(cwd, sizeof cwd) ? cwd : NULL));
+    json_object_set_new(o, "git", git_json());
+    json_object_set_new(o, "versions", gb_versions_to_json(&rs->progs));
+    json_object_set_new(o, "machine", gb_machine_to_json());
+    json_object_set_new(o, "preflight", gb_preflight_to_json(&rs->pf));
+    json_t *nofile = json_object();
+    json_object_set_new(nofile, "soft_before", json_integer((json_int_t)rs->nofile_before.rlim_cur));
+    json_object_set_new(nofile, "soft_for_cells", json_integer((json_int_t)rs->nofile_after.rlim_cur));
+    json_object_set_new(o, "rlimit_nofile", nofile);
+    json_object_set_new(o, "programs", programs_json(&rs->progs));
+    json_object_set_new(o, "start_time", gb_json_text(rs->start_time));
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->plan.seed);
-    gb_jw_str(&w, seed);
-    gb_jw_key(&w, "plan");
-    gb_plan_to_json(&w, &rs->plan, rs->opts);
-    gb_jw_obj_end(&w);
-    struct gb_json *v = NULL;
-    if (gb_json_parse(b.data, b.len, &v, NULL, 0) != 0)
-        v = NULL;
-    gb_buf_free(&b);
-    return v;
+    json_object_set_new(o, "seed", json_string(seed));
+    json_object_set_new(o, "plan", gb_plan_to_json(&rs->plan, rs->opts));
+    return o;
 }
 
 /* Written at the start and at the end of a run (fresh or resumed): what was
@@ -140,52 +100,38 @@ int gb_meta_write(struct gb_run_state *rs)
 {
     if (rs->old_meta == NULL && (rs->old_meta = fresh_meta(rs)) == NULL)
         return -EINVAL;
-    struct gb_buf b;
-    gb_buf_init(&b);
-    struct gb_jw w;
-    gb_jw_init(&w, &b, 2);
-    gb_jw_obj(&w);
-    for (size_t i = 0; i < rs->old_meta->count; i++) {
+    json_t *o = json_object();
+    for (void *it = json_object_iter(rs->old_meta); it; it = json_object_iter_next(rs->old_meta, it)) {
+        const char *key = json_object_iter_key(it);
         bool own = false;
         for (const char *const *k = own_meta_keys; *k; k++)
-            own |= strcmp(*k, rs->old_meta->keys[i]) == 0;
-        if (own)
-            continue;
-        gb_jw_key(&w, rs->old_meta->keys[i]);
-        gb_jw_value(&w, rs->old_meta->items[i]);
+            own |= strcmp(*k, key) == 0;
+        if (!own)
+            json_object_set_new(o, key, gb_json_normal(json_object_iter_value(it)));
     }
     if (rs->resumed) {
-        gb_jw_key(&w, "resumed");
-        gb_jw_arr(&w);
-        const struct gb_json *prev = gb_json_get(rs->old_meta, "resumed");
-        for (size_t i = 0; prev && prev->type == GB_JSON_ARRAY && i < prev->count; i++)
-            gb_jw_value(&w, prev->items[i]);
-        gb_jw_obj(&w);
-        gb_jw_key(&w, "time");
-        gb_jw_str(&w, rs->start_time);
-        gb_jw_key(&w, "command_line");
-        jw_argv(&w, rs->argc, rs->argv);
-        gb_jw_key(&w, "preflight");
-        gb_preflight_to_json(&w, &rs->pf);
-        gb_jw_obj_end(&w);
-        gb_jw_arr_end(&w);
+        json_t *resumed = json_array();
+        const json_t *prev = json_object_get(rs->old_meta, "resumed");
+        for (size_t i = 0; i < json_array_size(prev); i++)
+            json_array_append_new(resumed, gb_json_normal(json_array_get(prev, i)));
+        json_t *now = json_object();
+        json_object_set_new(now, "time", gb_json_text(rs->start_time));
+        json_object_set_new(now, "command_line", argv_json(rs->argc, rs->argv));
+        json_object_set_new(now, "preflight", gb_preflight_to_json(&rs->pf));
+        json_array_append_new(resumed, now);
+        json_object_set_new(o, "resumed", resumed);
     }
-    gb_jw_key(&w, "status");
-    gb_jw_str(&w, rs->status);
-    gb_jw_key(&w, "end_time");
-    gb_jw_str(&w, rs->end_time[0] ? rs->end_time : NULL);
-    gb_jw_key(&w, "counts");
-    gb_jw_obj(&w);
-    gb_jw_key(&w, "jobs");
-    gb_jw_int(&w, (long long)rs->jobs_total);
-    gb_jw_key(&w, "done");
-    gb_jw_int(&w, (long long)rs->jobs_done);
-    gb_jw_key(&w, "ok");
-    gb_jw_int(&w, (long long)rs->reps_ok);
-    gb_jw_key(&w, "failed");
-    gb_jw_int(&w, (long long)rs->reps_failed);
-    gb_jw_obj_end(&w);
-    gb_jw_obj_end(&w);
+    json_object_set_new(o, "status", gb_json_text(rs->status));
+    json_object_set_new(o, "end_time", gb_json_text(rs->end_time[0] ? rs->end_time : NULL));
+    json_t *counts = json_object();
+    json_object_set_new(counts, "jobs", json_integer((json_int_t)rs->jobs_total));
+    json_object_set_new(counts, "done", json_integer((json_int_t)rs->jobs_done));
+    json_object_set_new(counts, "ok", json_integer((json_int_t)rs->reps_ok));
+    json_object_set_new(counts, "failed", json_integer((json_int_t)rs->reps_failed));
+    json_object_set_new(o, "counts", counts);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, o, GB_JSON_DOC);
     gb_buf_puts(&b, "\n");
     char *path = gb_xasprintf("%s/meta.json", rs->dir);
     int rc = gb_write_file_atomic(path, b.data, b.len);

@@ -30,7 +30,7 @@ struct gb_run_state {
     char **argv;
     /* meta.json less the run's own state: read on --resume, built once by a
      * fresh run's first write (it costs processes: git, version probes). */
-    struct gb_json *old_meta;
+    json_t *old_meta;
     bool resumed;
     const struct gb_run_opts *opts;
     size_t jobs_total, jobs_done, reps_ok, reps_failed;

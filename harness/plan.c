@@ -419,63 +419,55 @@ static uint64_t random_seed(void)
     return s & ((1ULL << 53) - 1); /* exact in any JSON reader */
 }
 
-void gb_plan_to_json(struct gb_jw *w, const struct gb_plan *pl, const struct gb_run_opts *o)
+json_t *gb_plan_to_json(const struct gb_plan *pl, const struct gb_run_opts *o)
 {
-    gb_jw_obj(w);
-    gb_jw_key(w, "preset");
-    gb_jw_str(w, gb_preset_name(pl->preset));
-    gb_jw_key(w, "reps");
-    gb_jw_int(w, pl->reps);
-    gb_jw_key(w, "warmup_reps");
-    gb_jw_int(w, 1);
-    gb_jw_key(w, "timeout_s");
-    gb_jw_num(w, pl->timeout_s);
-    gb_jw_key(w, "seed");
+    json_t *p = json_object();
+    json_object_set_new(p, "preset", gb_json_text(gb_preset_name(pl->preset)));
+    json_object_set_new(p, "reps", json_integer(pl->reps));
+    json_object_set_new(p, "warmup_reps", json_integer(1));
+    json_object_set_new(p, "timeout_s", gb_json_number(pl->timeout_s));
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)pl->seed);
-    gb_jw_str(w, seed);
-    gb_jw_key(w, "order");
-    gb_jw_str(w, "round 0 = one warm-up per cell, then one round per repetition; each round "
-                 "a fresh shuffle (xorshift64*, seed above)");
+    json_object_set_new(p, "seed", json_string(seed));
+    json_object_set_new(
+        p, "order",
+        json_string("round 0 = one warm-up per cell, then one round per repetition; each round "
+                    "a fresh shuffle (xorshift64*, seed above)"));
     if (o) {
-        gb_jw_key(w, "filters");
-        gb_jw_obj(w);
+        json_t *filters = json_object();
         const struct gb_names *names[] = { &o->workloads, &o->impls, &o->switches, &o->loops };
         const char *nn[] = { "workload", "impl", GB_KEY_SWITCH, "loop" };
         for (size_t i = 0; i < 4; i++) {
             if (!names[i]->n)
                 continue;
-            gb_jw_key(w, nn[i]);
-            gb_jw_arr(w);
+            json_t *v = json_array();
             for (size_t j = 0; j < names[i]->n; j++)
-                gb_jw_str(w, names[i]->v[j]);
-            gb_jw_arr_end(w);
+                json_array_append_new(v, gb_json_text(names[i]->v[j]));
+            json_object_set_new(filters, nn[i], v);
         }
         for (int a = 0; a < GB_NAXES; a++) {
             const struct gb_longs *values = gb_opts_axis(o, a);
             if (!values->n)
                 continue;
-            gb_jw_key(w, gb_axes[a].name);
-            gb_jw_arr(w);
+            json_t *v = json_array();
             for (size_t j = 0; j < values->n; j++)
-                gb_jw_int(w, values->v[j]);
-            gb_jw_arr_end(w);
+                json_array_append_new(v, json_integer(values->v[j]));
+            json_object_set_new(filters, gb_axes[a].name, v);
         }
-        gb_jw_obj_end(w);
+        json_object_set_new(p, "filters", filters);
     }
-    gb_jw_key(w, "cells");
-    gb_jw_arr(w);
+    json_t *cells = json_array();
     for (size_t i = 0; i < pl->ncells; i++)
-        gb_cell_to_json(w, &pl->cells[i]);
-    gb_jw_arr_end(w);
-    gb_jw_obj_end(w);
+        json_array_append_new(cells, gb_cell_to_json(&pl->cells[i]));
+    json_object_set_new(p, "cells", cells);
+    return p;
 }
 
-int gb_plan_from_meta(const struct gb_json *meta, struct gb_plan *pl, char *err, size_t errlen)
+int gb_plan_from_meta(const json_t *meta, struct gb_plan *pl, char *err, size_t errlen)
 {
-    const struct gb_json *p = gb_json_get(meta, "plan");
-    const struct gb_json *cells = gb_json_get(p, "cells");
-    if (p == NULL || cells == NULL || cells->type != GB_JSON_ARRAY || cells->count == 0) {
+    const json_t *p = json_object_get(meta, "plan");
+    const json_t *cells = json_object_get(p, "cells");
+    if (p == NULL || !json_is_array(cells) || json_array_size(cells) == 0) {
         snprintf(err, errlen, "meta.json has no plan with cells");
         return -EINVAL;
     }
@@ -490,16 +482,16 @@ int gb_plan_from_meta(const struct gb_json *meta, struct gb_plan *pl, char *err,
         snprintf(err, errlen, "meta.json: plan has no valid reps or timeout_s");
         return -EINVAL;
     }
-    pl->cells = gb_xcalloc(cells->count, sizeof *pl->cells);
-    for (size_t i = 0; i < cells->count; i++) {
-        if (gb_cell_from_json(cells->items[i], &pl->cells[i]) != 0) {
+    pl->cells = gb_xcalloc(json_array_size(cells), sizeof *pl->cells);
+    for (size_t i = 0; i < json_array_size(cells); i++) {
+        if (gb_cell_from_json(json_array_get(cells, i), &pl->cells[i]) != 0) {
             snprintf(err, errlen, "meta.json: plan cell %zu is malformed", i);
             free(pl->cells);
             pl->cells = NULL;
             return -EINVAL;
         }
     }
-    pl->ncells = cells->count;
+    pl->ncells = json_array_size(cells);
     return 0;
 }
 

@@ -34,10 +34,10 @@ int gb_plan_make(const struct gb_run_opts *o, const struct gb_programs *p, struc
                  char *err, size_t errlen);
 /* The plan stored in meta.json (meta, the parsed file): 0, or -EINVAL with
  * a message in err. */
-int gb_plan_from_meta(const struct gb_json *meta, struct gb_plan *pl, char *err, size_t errlen);
+int gb_plan_from_meta(const json_t *meta, struct gb_plan *pl, char *err, size_t errlen);
 /* The plan as meta.json's "plan" object; o (NULL: none) adds the filters
  * that made it. */
-void gb_plan_to_json(struct gb_jw *w, const struct gb_plan *pl, const struct gb_run_opts *o);
+json_t *gb_plan_to_json(const struct gb_plan *pl, const struct gb_run_opts *o);
 void gb_plan_free(struct gb_plan *pl);
 
 /* Check the names of o against what p holds and expand o into cells, in

@@ -675,7 +675,7 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
         free(style);
     }
     /* Subtitle: the machine and the date, so a lone image says where it is from. */
-    const struct gb_json *m = gb_json_get(rd->meta, "machine");
+    const json_t *m = json_object_get(rd->meta, "machine");
     char subtitle[512];
     snprintf(subtitle, sizeof subtitle, "%s, %ld CPUs, %s, %s", gb_json_str(m, "cpu_model", "unknown CPU"),
              (long)gb_json_num(m, "cpus_allowed", 0), gb_json_str(m, "kernel", ""),

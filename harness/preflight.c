@@ -260,57 +260,47 @@ void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf)
         pf->fault_ns);
 }
 
-void gb_preflight_to_json(struct gb_jw *w, const struct gb_preflight *pf)
+json_t *gb_preflight_to_json(const struct gb_preflight *pf)
 {
-    gb_jw_obj(w);
-    gb_jw_key(w, "readings");
-    gb_jw_arr(w);
+    json_t *readings = json_array();
     for (size_t i = 0; i < pf->n; i++) {
         const struct gb_reading *r = &pf->r[i];
-        gb_jw_obj(w);
-        gb_jw_key(w, "name");
-        gb_jw_str(w, r->name);
-        gb_jw_key(w, "value");
-        gb_jw_str(w, r->value);
-        gb_jw_key(w, "level");
-        gb_jw_str(w, r->level == 2 ? "warning" : r->level == 1 ? "note" : "ok");
-        gb_jw_key(w, "advice");
-        gb_jw_str(w, r->advice[0] ? r->advice : NULL);
-        gb_jw_obj_end(w);
+        json_t *o = json_object();
+        json_object_set_new(o, "name", gb_json_text(r->name));
+        json_object_set_new(o, "value", gb_json_text(r->value));
+        json_object_set_new(o, "level",
+                            json_string(r->level == 2   ? "warning"
+                                        : r->level == 1 ? "note"
+                                                        : "ok"));
+        json_object_set_new(o, "advice", gb_json_text(r->advice[0] ? r->advice : NULL));
+        json_array_append_new(readings, o);
     }
-    gb_jw_arr_end(w);
-    gb_jw_key(w, "syscall_ns");
-    gb_jw_num(w, pf->syscall_ns);
-    gb_jw_key(w, "page_fault_ns");
-    gb_jw_num(w, pf->fault_ns);
-    gb_jw_obj_end(w);
+    json_t *o = json_object();
+    json_object_set_new(o, "readings", readings);
+    json_object_set_new(o, "syscall_ns", gb_json_number(pf->syscall_ns));
+    json_object_set_new(o, "page_fault_ns", gb_json_number(pf->fault_ns));
+    return o;
 }
 
-void gb_machine_to_json(struct gb_jw *w)
+json_t *gb_machine_to_json(void)
 {
     char model[256];
     bool hv;
     cpu_model(model, sizeof model, &hv);
     struct utsname u;
     uname(&u);
-    gb_jw_obj(w);
-    gb_jw_key(w, "cpu_model");
-    gb_jw_str(w, model);
-    gb_jw_key(w, "cpus_online");
-    gb_jw_int(w, sysconf(_SC_NPROCESSORS_ONLN));
-    gb_jw_key(w, "cpus_allowed");
-    gb_jw_int(w, gb_allowed_cpus());
-    gb_jw_key(w, "memory_kb");
-    gb_jw_int(w, (long long)sysconf(_SC_PHYS_PAGES) * (sysconf(_SC_PAGESIZE) / 1024));
-    gb_jw_key(w, "kernel");
+    json_t *o = json_object();
+    json_object_set_new(o, "cpu_model", gb_json_text(model));
+    json_object_set_new(o, "cpus_online", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_set_new(o, "cpus_allowed", json_integer(gb_allowed_cpus()));
+    json_object_set_new(o, "memory_kb",
+                        json_integer((json_int_t)sysconf(_SC_PHYS_PAGES) * (sysconf(_SC_PAGESIZE) / 1024)));
     char k[600];
     snprintf(k, sizeof k, "%s %s %s", u.sysname, u.release, u.machine);
-    gb_jw_str(w, k);
-    gb_jw_key(w, "kernel_version");
-    gb_jw_str(w, u.version);
-    gb_jw_key(w, "virtualized");
-    gb_jw_bool(w, hv);
-    gb_jw_obj_end(w);
+    json_object_set_new(o, "kernel", gb_json_text(k));
+    json_object_set_new(o, "kernel_version", gb_json_text(u.version));
+    json_object_set_new(o, "virtualized", json_boolean(hv));
+    return o;
 }
 
 /* The first probe that answers. */
@@ -324,15 +314,14 @@ static char *probe(const char *const *cmds[])
     return NULL;
 }
 
-static void jw_probe(struct gb_jw *w, const char *key, const char *const *cmds[])
+static void set_probe(json_t *o, const char *key, const char *const *cmds[])
 {
     char *v = probe(cmds);
-    gb_jw_key(w, key);
-    gb_jw_str(w, v);
+    json_object_set_new(o, key, gb_json_text(v));
     free(v);
 }
 
-void gb_versions_to_json(struct gb_jw *w, const struct gb_programs *p)
+json_t *gb_versions_to_json(const struct gb_programs *p)
 {
     static const char *const ev1[] = { "dpkg-query", "-W", "-f=${Version}", "libev-dev", NULL };
     static const char *const ev2[] = { "dpkg-query", "-W", "-f=${Version}", "libev4", NULL };
@@ -349,42 +338,34 @@ void gb_versions_to_json(struct gb_jw *w, const struct gb_programs *p)
     static const char *const cu1[] = { "pkg-config", "--modversion", "cunit", NULL };
     static const char *const cu2[] = { "dpkg-query", "-W", "-f=${Version}", "libcunit1-dev", NULL };
     static const char *const *cu[] = { cu1, cu2, NULL };
-    gb_jw_obj(w);
-    gb_jw_key(w, "greenbench");
-    gb_jw_str(w, GB_VERSION);
-    gb_jw_key(w, "compiler");
-    gb_jw_str(w, GB_COMPILER);
-    gb_jw_key(w, "c_flags");
-    gb_jw_str(w, GB_C_FLAGS);
-    gb_jw_key(w, "build_type");
-    gb_jw_str(w, GB_BUILD_TYPE);
-    gb_jw_key(w, "sanitize");
-    gb_jw_str(w, GB_SANITIZE[0] ? GB_SANITIZE : NULL);
-    jw_probe(w, "libev", ev);
-    jw_probe(w, "libuv", uv);
-    jw_probe(w, "boost_context", bo);
-    jw_probe(w, "cunit", cu);
+    json_t *o = json_object();
+    json_object_set_new(o, "greenbench", gb_json_text(GB_VERSION));
+    json_object_set_new(o, "compiler", gb_json_text(GB_COMPILER));
+    json_object_set_new(o, "c_flags", gb_json_text(GB_C_FLAGS));
+    json_object_set_new(o, "build_type", gb_json_text(GB_BUILD_TYPE));
+    json_object_set_new(o, "sanitize", gb_json_text(GB_SANITIZE[0] ? GB_SANITIZE : NULL));
+    set_probe(o, "libev", ev);
+    set_probe(o, "libuv", uv);
+    set_probe(o, "boost_context", bo);
+    set_probe(o, "cunit", cu);
     const char *gp = gb_gnuplot();
     char *gpv = NULL;
     if (gp) {
         char *argv[] = { (char *)gp, "--version", NULL };
         gpv = gb_command_line1(argv);
     }
-    gb_jw_key(w, "gnuplot");
-    gb_jw_str(w, gpv);
+    json_object_set_new(o, "gnuplot", gb_json_text(gpv));
     free(gpv);
-    gb_jw_key(w, "peers");
-    gb_jw_obj(w);
+    json_t *peers = json_object();
     for (size_t i = 0; i < gb_npeers; i++) {
-        gb_jw_key(w, gb_peers[i].name);
         char *pv = NULL;
         if (p && p->peer_found[i] && gb_peers[i].version_cmd[0]) {
             char *argv[] = { "sh", "-c", (char *)gb_peers[i].version_cmd, NULL };
             pv = gb_command_line1(argv);
         }
-        gb_jw_str(w, pv);
+        json_object_set_new(peers, gb_peers[i].name, gb_json_text(pv));
         free(pv);
     }
-    gb_jw_obj_end(w);
-    gb_jw_obj_end(w);
+    json_object_set_new(o, "peers", peers);
+    return o;
 }

@@ -28,13 +28,13 @@ struct gb_preflight {
  * the map count; 0: none). The two measurements take a fraction of a second. */
 void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf);
 /* meta.json's "preflight": the readings, syscall_ns, page_fault_ns. */
-void gb_preflight_to_json(struct gb_jw *w, const struct gb_preflight *pf);
+json_t *gb_preflight_to_json(const struct gb_preflight *pf);
 /* meta.json's "machine": CPU model, CPUs online and allowed, memory,
  * kernel, whether it is virtualized. */
-void gb_machine_to_json(struct gb_jw *w);
+json_t *gb_machine_to_json(void);
 /* meta.json's "versions": greenbench, the compiler and flags, the build,
  * libev, libuv, Boost.Context, CUnit, gnuplot, and each peer found in p
  * (NULL: none), from version probes (at most 5 s each). */
-void gb_versions_to_json(struct gb_jw *w, const struct gb_programs *p);
+json_t *gb_versions_to_json(const struct gb_programs *p);
 
 #endif /* GREENBENCH_PREFLIGHT_H */

@@ -60,16 +60,16 @@ static void cell_params(const struct gb_cell *c, char *out, size_t n)
 
 /* ---- the report ---- */
 
-static const struct gb_json *meta_get(const struct gb_rundata *rd, const char *a, const char *b)
+static const json_t *meta_get(const struct gb_rundata *rd, const char *a, const char *b)
 {
-    const struct gb_json *v = gb_json_get(rd->meta, a);
-    return b ? gb_json_get(v, b) : v;
+    const json_t *v = json_object_get(rd->meta, a);
+    return b ? json_object_get(v, b) : v;
 }
 
 static const char *meta_str(const struct gb_rundata *rd, const char *a, const char *b)
 {
-    const struct gb_json *v = meta_get(rd, a, b);
-    return v && v->type == GB_JSON_STRING ? v->string : NULL;
+    const json_t *v = meta_get(rd, a, b);
+    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* What the local HTTP server said about itself (server.log): where it ran,
@@ -147,13 +147,13 @@ static void title_section(struct gb_doc *d, const struct gb_rundata *rd)
                 gb_json_num(meta_get(rd, "plan", NULL), "timeout_s", 0),
                 meta_str(rd, "plan", "seed") ?: "?");
     gb_doc_para_end(d);
-    const struct gb_json *argv = meta_get(rd, "command_line", NULL);
-    if (argv && argv->type == GB_JSON_ARRAY) {
+    const json_t *argv = meta_get(rd, "command_line", NULL);
+    if (json_is_array(argv)) {
         struct gb_buf cmd;
         gb_buf_init(&cmd);
-        for (size_t i = 0; i < argv->count; i++)
-            if (argv->items[i]->type == GB_JSON_STRING)
-                gb_buf_printf(&cmd, "%s%s", i ? " " : "", argv->items[i]->string);
+        for (size_t i = 0; i < json_array_size(argv); i++)
+            if (json_is_string(json_array_get(argv, i)))
+                gb_buf_printf(&cmd, "%s%s", i ? " " : "", json_string_value(json_array_get(argv, i)));
         gb_doc_para(d, NULL);
         gb_doc_escf(d, "Command: %s", gb_buf_str(&cmd));
         gb_doc_para_end(d);
@@ -173,9 +173,9 @@ static size_t run_warnings(struct gb_doc *wd, const struct gb_rundata *rd)
         gb_doc_item(wd, m);
         nwarn++;
     }
-    const struct gb_json *readings = gb_json_get(meta_get(rd, "preflight", NULL), "readings");
-    for (size_t i = 0; readings && i < readings->count; i++) {
-        const struct gb_json *r = readings->items[i];
+    const json_t *readings = json_object_get(meta_get(rd, "preflight", NULL), "readings");
+    for (size_t i = 0; i < json_array_size(readings); i++) {
+        const json_t *r = json_array_get(readings, i);
         if (strcmp(gb_json_str(r, "level", ""), "warning") != 0)
             continue;
         char m[600];
@@ -248,7 +248,7 @@ static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
     char t1[64], t2[64];
     gb_doc_heading(d, 2, "Machine");
-    const struct gb_json *m = meta_get(rd, "machine", NULL);
+    const json_t *m = meta_get(rd, "machine", NULL);
     double sys_ns = gb_json_num(meta_get(rd, "preflight", NULL), "syscall_ns", NAN);
     double pf_ns = gb_json_num(meta_get(rd, "preflight", NULL), "page_fault_ns", NAN);
     gb_doc_para(d, NULL);
@@ -256,9 +256,7 @@ static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
                 gb_json_str(m, "cpu_model", "unknown CPU"), (long)gb_json_num(m, "cpus_allowed", 0),
                 (long)gb_json_num(m, "cpus_online", 0), gb_json_str(m, "kernel", "unknown kernel"),
                 gb_json_num(m, "memory_kb", 0) / 1048576.0,
-                gb_json_is(m, "virtualized", GB_JSON_BOOL) && gb_json_get(m, "virtualized")->boolean
-                    ? ", virtualized"
-                    : "");
+                json_is_true(json_object_get(m, "virtualized")) ? ", virtualized" : "");
     gb_doc_para_end(d);
     gb_doc_para(d, "note");
     gb_format_ns(t1, sizeof t1, sys_ns);
@@ -493,30 +491,32 @@ static void versions_section(struct gb_doc *d, const struct gb_rundata *rd)
     gb_doc_heading(d, 2, "Build and versions");
     static const char *const vcols[] = { "component", "version" };
     gb_doc_table(d, vcols, 2);
-    const struct gb_json *vers = meta_get(rd, "versions", NULL);
-    for (size_t i = 0; vers && vers->type == GB_JSON_OBJECT && i < vers->count; i++) {
-        const struct gb_json *v = vers->items[i];
-        if (v->type == GB_JSON_OBJECT) {
-            for (size_t j = 0; j < v->count; j++) {
+    const json_t *vers = meta_get(rd, "versions", NULL);
+    for (void *it = json_object_iter((json_t *)vers); it; it = json_object_iter_next((json_t *)vers, it)) {
+        const char *vkey = json_object_iter_key(it);
+        const json_t *v = json_object_iter_value(it);
+        if (json_is_object(v)) {
+            for (void *jt = json_object_iter((json_t *)v); jt;
+                 jt = json_object_iter_next((json_t *)v, jt)) {
+                const char *pkey = json_object_iter_key(jt);
+                const json_t *pv = json_object_iter_value(jt);
                 gb_doc_row(d, NULL);
-                gb_doc_cellf(d, "%s %s", vers->keys[i], v->keys[j]);
-                gb_doc_cell(d, v->items[j]->type == GB_JSON_STRING ? v->items[j]->string : "not found");
+                gb_doc_cellf(d, "%s %s", vkey, pkey);
+                gb_doc_cell(d, json_is_string(pv) ? json_string_value(pv) : "not found");
                 gb_doc_row_end(d);
             }
             continue;
         }
         gb_doc_row(d, NULL);
-        gb_doc_cell(d, vers->keys[i]);
-        gb_doc_cell(d, v->type == GB_JSON_STRING ? v->string : "not found");
+        gb_doc_cell(d, vkey);
+        gb_doc_cell(d, json_is_string(v) ? json_string_value(v) : "not found");
         gb_doc_row_end(d);
     }
-    const struct gb_json *git = meta_get(rd, "git", NULL);
+    const json_t *git = meta_get(rd, "git", NULL);
     gb_doc_row(d, NULL);
     gb_doc_cell(d, "git commit");
     gb_doc_cellf(d, "%s%s", gb_json_str(git, "commit", "unknown"),
-                 gb_json_is(git, "dirty", GB_JSON_BOOL) && gb_json_get(git, "dirty")->boolean
-                     ? " (with uncommitted changes)"
-                     : "");
+                 json_is_true(json_object_get(git, "dirty")) ? " (with uncommitted changes)" : "");
     gb_doc_row_end(d);
     gb_doc_table_end(d);
 }
@@ -524,12 +524,12 @@ static void versions_section(struct gb_doc *d, const struct gb_rundata *rd)
 /* The preflight readings, and what the files of the run hold. */
 static void preflight_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
-    const struct gb_json *readings = gb_json_get(meta_get(rd, "preflight", NULL), "readings");
+    const json_t *readings = json_object_get(meta_get(rd, "preflight", NULL), "readings");
     gb_doc_heading(d, 2, "Preflight");
     static const char *const pcols[] = { "reading", "value", "", "note" };
     gb_doc_table(d, pcols, 4);
-    for (size_t i = 0; readings && i < readings->count; i++) {
-        const struct gb_json *r = readings->items[i];
+    for (size_t i = 0; i < json_array_size(readings); i++) {
+        const json_t *r = json_array_get(readings, i);
         const char *level = gb_json_str(r, "level", "ok");
         gb_doc_row(d, strcmp(level, "warning") == 0 ? "warn" : NULL);
         gb_doc_cell(d, gb_json_str(r, "name", ""));

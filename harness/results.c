@@ -31,7 +31,7 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
         s->reps_total++;
         if ((unsigned)r->status < 6)
             s->by_status[r->status]++;
-        long rss_kb = (long)gb_json_num(gb_json_get(r->json, "rusage"), "maxrss_kb", 0);
+        long rss_kb = (long)gb_json_num(json_object_get(r->json, "rusage"), "maxrss_kb", 0);
         if (rss_kb > s->peak_rss_kb)
             s->peak_rss_kb = rss_kb;
         if (r->status != GB_ST_OK) {
@@ -42,12 +42,12 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
             continue;
         }
         s->reps_ok++;
-        const struct gb_json *res = r->result;
+        const json_t *res = r->result;
         double v = gb_json_num(res, "ns_per_op", NAN);
         double wall = gb_json_num(res, "wall_ns", NAN), nops_ = gb_json_num(res, "ops", NAN);
         double cpu_ns = gb_json_num(res, "cpu_ns", NAN);
         if (!(cpu_ns > 0)) { /* fall back on wait4's user + system time */
-            const struct gb_json *ru = gb_json_get(r->json, "rusage");
+            const json_t *ru = json_object_get(r->json, "rusage");
             cpu_ns = gb_json_num(ru, "utime_ns", 0) + gb_json_num(ru, "stime_ns", 0);
         }
         if (isfinite(v))
@@ -115,12 +115,12 @@ static int load_meta(const char *dir, struct gb_rundata *rd, char *err, size_t e
 /* One line of cells.jsonl: a record, or (unless blank) a bad line. */
 static void add_record(struct gb_rundata *rd, const char *line)
 {
-    struct gb_json *v;
-    if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0 || v->type != GB_JSON_OBJECT ||
+    json_t *v;
+    if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0 || !json_is_object(v) ||
         gb_json_str(v, "cell", NULL) == NULL) {
         if (strspn(line, " \t\r") != strlen(line))
             rd->bad_lines++;
-        gb_json_free(v);
+        json_decref(v);
         return;
     }
     rd->recs = gb_xrealloc(rd->recs, (rd->nrecs + 1) * sizeof *rd->recs);
@@ -131,8 +131,8 @@ static void add_record(struct gb_rundata *rd, const char *line)
     int st = gb_status_parse(gb_json_str(v, "status", ""));
     r->status = st < 0 ? GB_ST_GARBLED : (enum gb_status)st;
     r->json = v;
-    r->result = gb_json_get(v, "result");
-    if (r->result && r->result->type != GB_JSON_OBJECT)
+    r->result = json_object_get(v, "result");
+    if (r->result && !json_is_object(r->result))
         r->result = NULL;
 }
 
@@ -140,15 +140,15 @@ static void add_record(struct gb_rundata *rd, const char *line)
  * plan lacks; each cell's records summarized; then baselines and ratios. */
 static void summarize_all(struct gb_rundata *rd)
 {
-    const struct gb_json *cells = gb_json_get(gb_json_get(rd->meta, "plan"), "cells");
-    for (size_t i = 0; cells && cells->type == GB_JSON_ARRAY && i < cells->count; i++) {
+    const json_t *cells = json_object_get(json_object_get(rd->meta, "plan"), "cells");
+    for (size_t i = 0; i < json_array_size(cells); i++) {
         struct gb_cell c;
-        if (gb_cell_from_json(cells->items[i], &c) == 0)
+        if (gb_cell_from_json(json_array_get(cells, i), &c) == 0)
             add_summary(rd, &c);
     }
     for (size_t i = 0; i < rd->nrecs; i++) {
         struct gb_cell c;
-        if (gb_cell_from_json(gb_json_get(rd->recs[i].json, "params"), &c) == 0)
+        if (gb_cell_from_json(json_object_get(rd->recs[i].json, "params"), &c) == 0)
             add_summary(rd, &c);
     }
     const struct gb_record **mine = gb_xcalloc(rd->nrecs + 1, sizeof *mine);
@@ -182,7 +182,7 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
     if (rc != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(-rc));
         free(path);
-        gb_json_free(rd->meta);
+        json_decref(rd->meta);
         rd->meta = NULL;
         return rc;
     }
@@ -203,12 +203,12 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
 void gb_rundata_free(struct gb_rundata *rd)
 {
     for (size_t i = 0; i < rd->nrecs; i++)
-        gb_json_free(rd->recs[i].json);
+        json_decref(rd->recs[i].json);
     free(rd->recs);
     for (size_t i = 0; i < rd->nsums; i++)
         free(rd->sums[i].values);
     free(rd->sums);
-    gb_json_free(rd->meta);
+    json_decref(rd->meta);
     memset(rd, 0, sizeof *rd);
 }
 

@@ -22,8 +22,8 @@ struct gb_record {
     char key[256];
     int rep;                      /* 0: the warm-up, never counted */
     enum gb_status status;        /* an unknown one reads as garbled */
-    struct gb_json *json;         /* the whole line */
-    const struct gb_json *result; /* its "result" object or NULL */
+    json_t *json;         /* the whole line */
+    const json_t *result; /* its "result" object or NULL */
 };
 
 /* One cell's counted repetitions. */
@@ -51,7 +51,7 @@ struct gb_summary {
 /* A run directory, loaded. */
 struct gb_rundata {
     char dir[4096];
-    struct gb_json *meta;      /* NULL when there is no meta.json */
+    json_t *meta;      /* NULL when there is no meta.json */
     struct gb_record *recs;    /* every readable line, in file order */
     size_t nrecs;
     struct gb_summary *sums;   /* one per planned cell, plan order, then any

@@ -306,7 +306,7 @@ static int resume(struct gb_run_state *rs, const char *dir, struct gb_done *done
         gb_plan_from_meta(rs->old_meta, &rs->plan, err, sizeof err) != 0) {
         fprintf(stderr, "greenbench run: --resume: %s/meta.json: %s\n", rs->dir, err);
         free(text);
-        gb_json_free(rs->old_meta);
+        json_decref(rs->old_meta);
         return GB_EXIT_USAGE;
     }
     free(text);
@@ -443,6 +443,6 @@ int gb_cmd_run(int argc, char **argv)
     gb_done_free(&done);
     free(l.jobs);
     gb_plan_free(pl);
-    gb_json_free(rs.old_meta);
+    json_decref(rs.old_meta);
     return rc;
 }

@@ -38,7 +38,7 @@ int gb_status_parse(const char *s)
 
 void gb_exec_result_free(struct gb_exec_result *r)
 {
-    gb_json_free(r->json);
+    json_decref(r->json);
     free(r->stdout_tail);
     free(r->stderr_tail);
     r->json = NULL;
@@ -88,10 +88,10 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
     }
     char *text = gb_xstrdup(gb_buf_str(out));
     char *line = gb_last_line(text, "\n\r ");
-    struct gb_json *v = NULL;
+    json_t *v = NULL;
     char perr[128];
     int prc = gb_json_parse(line, strlen(line), &v, perr, sizeof perr);
-    if (prc != 0 || v->type != GB_JSON_OBJECT) {
+    if (prc != 0 || !json_is_object(v)) {
         if (r->exit_code != 0) {
             r->status = GB_ST_FAILED;
             snprintf(r->message, sizeof r->message, "exit status %d and no JSON result%s",
@@ -102,31 +102,31 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
                      prc != 0 ? ": " : "", prc != 0 ? perr : "");
         }
         r->stdout_tail = tail_copy(out, 500);
-        gb_json_free(v);
+        json_decref(v);
         free(text);
         return;
     }
     r->json = v; /* kept: freed with the result */
-    const struct gb_json *ok = gb_json_get(v, "ok");
+    const json_t *ok = json_object_get(v, "ok");
     const char *error = gb_json_str(v, "error", NULL);
-    if (r->exit_code != 0 || (ok && ok->type == GB_JSON_BOOL && !ok->boolean)) {
+    if (r->exit_code != 0 || json_is_false(ok)) {
         r->status = GB_ST_FAILED;
         if (error)
             snprintf(r->message, sizeof r->message, "%s%s", error,
                      r->exit_code ? "" : " (but exit status 0)");
-        else if (ok && ok->type == GB_JSON_BOOL && ok->boolean)
+        else if (json_is_true(ok))
             snprintf(r->message, sizeof r->message, "exit status %d although the JSON says ok",
                      r->exit_code);
         else
             snprintf(r->message, sizeof r->message, "exit status %d", r->exit_code);
-    } else if (ok == NULL || ok->type != GB_JSON_BOOL) {
+    } else if (!json_is_boolean(ok)) {
         r->status = GB_ST_GARBLED;
         snprintf(r->message, sizeof r->message, "the JSON result has no boolean \"ok\"");
     } else {
         r->status = GB_ST_OK;
         static const char *const need[] = { "wall_ns", "ops", "ns_per_op" };
         for (size_t i = 0; i < 3; i++) {
-            if (!gb_json_is(v, need[i], GB_JSON_NUMBER)) {
+            if (!json_is_number(json_object_get(v, need[i]))) {
                 r->status = GB_ST_GARBLED;
                 snprintf(r->message, sizeof r->message, "the JSON result has no number \"%s\"",
                          need[i]);

@@ -20,7 +20,7 @@ struct gb_exec_result {
     int exit_code;           /* -1 when signalled */
     int signal;              /* 0 when exited */
     char message[512];
-    struct gb_json *json;    /* last stdout line when it is a JSON object, parsed
+    json_t *json;    /* last stdout line when it is a JSON object, parsed
                                 once here for the checks, the record and the log */
     char *stdout_tail;       /* when garbled */
     char *stderr_tail;

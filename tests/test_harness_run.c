@@ -198,7 +198,7 @@ static bool exists(const char *dir, const char *name)
 }
 
 struct lines {
-    struct gb_json **v; /* NULL for a line that is not JSON */
+    json_t **v; /* NULL for a line that is not JSON */
     size_t n, bad;
 };
 
@@ -210,7 +210,7 @@ static struct lines read_jsonl(const char *dir)
         return l;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        struct gb_json *v = NULL;
+        json_t *v = NULL;
         if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0)
             v = NULL;
         l.v = gb_xrealloc(l.v, (l.n + 1) * sizeof *l.v);
@@ -225,14 +225,14 @@ static struct lines read_jsonl(const char *dir)
 static void lines_free(struct lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        gb_json_free(l->v[i]);
+        json_decref(l->v[i]);
     free(l->v);
 }
 
-static struct gb_json *read_json(const char *dir, const char *name)
+static json_t *read_json(const char *dir, const char *name)
 {
     char *text = slurp_in(dir, name);
-    struct gb_json *v = NULL;
+    json_t *v = NULL;
     if (text && gb_json_parse(text, strlen(text), &v, NULL, 0) != 0)
         v = NULL;
     free(text);
@@ -275,7 +275,7 @@ static size_t records_of(const struct lines *l, const char *key, const char *sta
     return n;
 }
 
-static const struct gb_json *first_record(const struct lines *l, const char *key)
+static const json_t *first_record(const struct lines *l, const char *key)
 {
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i] && strcmp(gb_json_str(l->v[i], "cell", ""), key) == 0)
@@ -305,7 +305,7 @@ static void test_faults_recorded(void)
     CU_ASSERT_EQUAL(l.n, 48);
     CU_ASSERT_EQUAL(l.bad, 0);
     CU_ASSERT_EQUAL(records_of(&l, "spawn threads n=100", "crashed"), 3);
-    const struct gb_json *r = first_record(&l, "spawn threads n=100");
+    const json_t *r = first_record(&l, "spawn threads n=100");
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(r, "signal", 0), SIGSEGV, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "signal 11"));
     CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "stderr_tail", ""), "about to crash"));
@@ -318,7 +318,7 @@ static void test_faults_recorded(void)
     CU_ASSERT_EQUAL(records_of(&l, "spawn-alive threads n=100", "failed"), 3);
     r = first_record(&l, "spawn-alive threads n=100");
     CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "fake failure"));
-    CU_ASSERT_TRUE(gb_json_is(r, "result", GB_JSON_OBJECT)); /* the JSON is kept */
+    CU_ASSERT_TRUE(json_is_object(json_object_get(r, "result"))); /* the JSON is kept */
     CU_ASSERT_EQUAL(records_of(&l, "spawn-alive green asm/libuv n=100", "failed"), 3);
     r = first_record(&l, "spawn-alive green asm/libuv n=100");
     CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "exit status 3"));
@@ -425,9 +425,9 @@ static void test_sigint_and_resume(void)
     CU_ASSERT_TRUE(before >= 5 && before < 32);
     CU_ASSERT_EQUAL(l.bad, 0);
     lines_free(&l);
-    struct gb_json *meta = read_json(dir, "meta.json");
+    json_t *meta = read_json(dir, "meta.json");
     CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "interrupted");
-    gb_json_free(meta);
+    json_decref(meta);
     CU_ASSERT_TRUE(exists(dir, "summary.csv"));
     CU_ASSERT_TRUE(exists(dir, "report.md"));
     CU_ASSERT_TRUE(exists(dir, "report.html"));
@@ -465,10 +465,10 @@ static void test_sigint_and_resume(void)
     lines_free(&l);
     meta = read_json(dir, "meta.json");
     CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "complete");
-    const struct gb_json *res = gb_json_get(meta, "resumed");
-    CU_ASSERT_TRUE(res && res->type == GB_JSON_ARRAY && res->count == 1);
-    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(gb_json_get(meta, "counts"), "ok", 0), 24, 0);
-    gb_json_free(meta);
+    const json_t *res = json_object_get(meta, "resumed");
+    CU_ASSERT_TRUE(json_is_array(res) && json_array_size(res) == 1);
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(json_object_get(meta, "counts"), "ok", 0), 24, 0);
+    json_decref(meta);
     char *md = slurp_in(dir, "report.md");
     CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "unreadable lines"));
     free(md);
@@ -499,29 +499,29 @@ static void test_quick_run_files(void)
         fprintf(stderr, "\n%s\n", err);
     free(err);
 
-    struct gb_json *meta = read_json(dir, "meta.json");
+    json_t *meta = read_json(dir, "meta.json");
     CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(meta, "schema_version", 0), GB_SCHEMA_VERSION, 0);
     CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "complete");
     CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "seed", ""), "11");
-    CU_ASSERT_TRUE(gb_json_is(meta, "command_line", GB_JSON_ARRAY));
-    CU_ASSERT_TRUE(gb_json_is(meta, "git", GB_JSON_OBJECT));
+    CU_ASSERT_TRUE(json_is_array(json_object_get(meta, "command_line")));
+    CU_ASSERT_TRUE(json_is_object(json_object_get(meta, "git")));
     CU_ASSERT_PTR_NOT_NULL(gb_json_str(meta, "start_time", NULL));
     CU_ASSERT_PTR_NOT_NULL(gb_json_str(meta, "end_time", NULL));
-    const struct gb_json *vers = gb_json_get(meta, "versions");
+    const json_t *vers = json_object_get(meta, "versions");
     static const char *const vkeys[] = { "compiler", "c_flags", "libev", "libuv", "boost_context",
                                          "cunit", "gnuplot", "peers", NULL };
     for (size_t i = 0; vkeys[i]; i++)
-        CU_ASSERT_PTR_NOT_NULL(gb_json_get(vers, vkeys[i]));
-    CU_ASSERT_PTR_NOT_NULL(gb_json_str(gb_json_get(meta, "machine"), "cpu_model", NULL));
-    CU_ASSERT_TRUE(gb_json_num(gb_json_get(meta, "machine"), "cpus_online", 0) >= 1);
-    const struct gb_json *readings = gb_json_get(gb_json_get(meta, "preflight"), "readings");
-    CU_ASSERT_TRUE(readings && readings->count >= 8);
-    const struct gb_json *cells = gb_json_get(gb_json_get(meta, "plan"), "cells");
+        CU_ASSERT_PTR_NOT_NULL(json_object_get(vers, vkeys[i]));
+    CU_ASSERT_PTR_NOT_NULL(gb_json_str(json_object_get(meta, "machine"), "cpu_model", NULL));
+    CU_ASSERT_TRUE(gb_json_num(json_object_get(meta, "machine"), "cpus_online", 0) >= 1);
+    const json_t *readings = json_object_get(json_object_get(meta, "preflight"), "readings");
+    CU_ASSERT_TRUE(json_array_size(readings) >= 8);
+    const json_t *cells = json_object_get(json_object_get(meta, "plan"), "cells");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
-    size_t ncells = cells->count;
+    size_t ncells = json_array_size(cells);
     CU_ASSERT_TRUE(ncells >= 20);
-    gb_json_free(meta);
+    json_decref(meta);
 
     /* cells.jsonl: one line per run, warm-ups included; results kept. */
     struct lines l = read_jsonl(dir);
@@ -529,12 +529,12 @@ static void test_quick_run_files(void)
     CU_ASSERT_EQUAL(l.bad, 0);
     size_t warmups = 0, joinall = 0;
     for (size_t i = 0; i < l.n; i++) {
-        const struct gb_json *r = l.v[i];
+        const json_t *r = l.v[i];
         CU_ASSERT_STRING_EQUAL(gb_json_str(r, "status", ""), "ok");
-        const struct gb_json *res = gb_json_get(r, "result");
-        CU_ASSERT_TRUE(gb_json_is(res, "ns_per_op", GB_JSON_NUMBER));
-        CU_ASSERT_TRUE(gb_json_num(gb_json_get(r, "rusage"), "maxrss_kb", 0) > 0);
-        warmups += gb_json_get(r, "warmup")->boolean;
+        const json_t *res = json_object_get(r, "result");
+        CU_ASSERT_TRUE(json_is_number(json_object_get(res, "ns_per_op")));
+        CU_ASSERT_TRUE(gb_json_num(json_object_get(r, "rusage"), "maxrss_kb", 0) > 0);
+        warmups += json_is_true(json_object_get(r, "warmup"));
         if (strcmp(gb_json_str(r, "cell", ""), "") && strncmp(gb_json_str(r, "cell", ""), "joinall", 7) == 0) {
             joinall++;
             CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "server_url", ""), "http://127.0.0.1:"));
@@ -800,11 +800,11 @@ static void test_cli(void)
     const char *cell[] = { "cell", "spawn", "--impl=green", "--switch=ucontext", "--n=10", NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, cell, &out, NULL), GB_EXIT_OK);
     char *last = out ? strrchr(out, '{') : NULL;
-    struct gb_json *v = NULL;
+    json_t *v = NULL;
     CU_ASSERT_TRUE(last && gb_json_parse(last, strlen(last), &v, NULL, 0) == 0);
     CU_ASSERT_STRING_EQUAL(gb_json_str(v, "switch", ""), "ucontext");
     CU_ASSERT_STRING_EQUAL(gb_json_str(v, "loop", ""), "");
-    gb_json_free(v);
+    json_decref(v);
     free(out);
     const char *cell_sw[] = { "cell", "switch", "--impl=green", "--switch=asm", NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, cell_sw, NULL, NULL), GB_EXIT_OK);
