@@ -1,6 +1,7 @@
 /* tests/child_run.h: run a program as the harness runs a cell (a child
  * process, at most CHILD_RUN_TIMEOUT_S, its JSON object on the last stdout
- * line), for test_workloads.c and test_peers.c. The buffers are the
+ * line), for test_workloads.c and test_peers.c, through the harness's
+ * process helper (harness/process.h). The buffers are the
  * caller's, so that each test keeps the sizes it was written for. */
 #ifndef GREEN_TEST_CHILD_RUN_H
 #define GREEN_TEST_CHILD_RUN_H
