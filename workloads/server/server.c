@@ -689,6 +689,88 @@ static int parse_args(int argc, char **argv)
     return 0;
 }
 
+/* The listening socket on 127.0.0.1:srv.port, with the largest backlog the
+ * kernel grants (listen(2) silently caps it at net.core.somaxconn). Returns
+ * it with *addr its address, or -1 having said why. */
+static int listen_loopback(struct sockaddr_in *addr, int *backlog, long long *somaxconn)
+{
+    *somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
+    *backlog = *somaxconn > SOMAXCONN ? (int)(*somaxconn < 1 << 30 ? *somaxconn : 1 << 30) : SOMAXCONN;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("greenbench-server: socket");
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);     /* Inherited by accepted sockets. */
+    *addr = (struct sockaddr_in){ .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)srv.port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof *addr;
+    if (bind(fd, (struct sockaddr *)addr, sizeof *addr) != 0 || listen(fd, *backlog) != 0 ||
+        getsockname(fd, (struct sockaddr *)addr, &alen) != 0) {
+        fprintf(stderr, "greenbench-server: cannot listen on 127.0.0.1:%d: %s\n", srv.port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The loop's watchers: accepts, due delays, SIGTERM/SIGINT, and the
+ * parent's end of stdin when asked. Returns 0, or -1 having said why. */
+static int start_watchers(struct ev_loop *loop)
+{
+    ev_io_init(&srv.accept_io, on_accept, srv.listen_fd, EV_READ);
+    ev_io_start(loop, &srv.accept_io);
+    delays.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (delays.timer_fd < 0) {
+        perror("greenbench-server: timerfd_create");
+        return -1;
+    }
+    ev_io_init(&delays.timer_io, on_delays_due, delays.timer_fd, EV_READ);
+    ev_io_start(loop, &delays.timer_io);
+    ev_init(&srv.accept_retry, on_accept_retry);
+    ev_signal_init(&srv.sigterm, on_stop_signal, SIGTERM);
+    ev_signal_start(loop, &srv.sigterm);
+    ev_signal_init(&srv.sigint, on_stop_signal, SIGINT);
+    ev_signal_start(loop, &srv.sigint);
+    if (srv.exit_on_stdin_eof) {
+        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+        ev_io_init(&srv.parent_io, on_parent_input, STDIN_FILENO, EV_READ);
+        ev_io_start(loop, &srv.parent_io);
+    }
+    return 0;
+}
+
+/* After the loop: close everything, then say what was served and how late. */
+static void stop_and_report(struct ev_loop *loop)
+{
+    close(srv.listen_fd);
+    if (srv.spare_fd >= 0)
+        close(srv.spare_fd);
+    while (srv.conns != NULL)
+        conn_close(loop, srv.conns);
+    ev_io_stop(loop, &delays.timer_io);
+    close(delays.timer_fd);
+    free(delays.heap);
+    fprintf(stderr,
+            "greenbench-server: stopped: %lld connections (%lld at most at once), %lld requests answered, "
+            "%lld bad requests, %lld clients gone before their response, %lld shed for lack of descriptors\n",
+            srv.accepted, srv.peak_conns, srv.requests, srv.bad_requests, srv.resets, srv.shed);
+    if (srv.delayed > 0)
+        fprintf(stderr,
+                "greenbench-server: %lld delayed answers left %.3f ms after they were due on average, "
+                "%.3f ms at most; %lld (%.2f%%) more than 1 ms late\n",
+                srv.delayed, (double)srv.late_sum_ns / (double)srv.delayed / 1e6, (double)srv.late_max_ns / 1e6,
+                srv.late_over_1ms, 100.0 * (double)srv.late_over_1ms / (double)srv.delayed);
+    while (srv.free_conns != NULL) {
+        conn *c = srv.free_conns;
+        srv.free_conns = c->next;
+        free(c);
+    }
+}
+
 int main(int argc, char **argv)
 {
     srv.size = 1024;
@@ -713,28 +795,12 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_NOFILE, &rl);
     srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-    /* The backlog: listen(2) silently caps it at net.core.somaxconn. */
-    long long somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
-    int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
-
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        perror("greenbench-server: socket");
+    struct sockaddr_in addr;
+    int backlog;
+    long long somaxconn;
+    srv.listen_fd = listen_loopback(&addr, &backlog, &somaxconn);
+    if (srv.listen_fd < 0)
         return 1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);     /* Inherited by accepted sockets. */
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof addr;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, backlog) != 0 ||
-        getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
-        fprintf(stderr, "greenbench-server: cannot listen on 127.0.0.1:%d: %s\n", srv.port, strerror(errno));
-        return 1;
-    }
-    srv.listen_fd = fd;
-
     struct ev_loop *loop = ev_default_loop(EVBACKEND_EPOLL);
     if (loop == NULL)
         loop = ev_default_loop(EVFLAG_AUTO);
@@ -742,25 +808,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "greenbench-server: cannot make a libev loop\n");
         return 1;
     }
-    ev_io_init(&srv.accept_io, on_accept, fd, EV_READ);
-    ev_io_start(loop, &srv.accept_io);
-    delays.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (delays.timer_fd < 0) {
-        perror("greenbench-server: timerfd_create");
+    if (start_watchers(loop) != 0)
         return 1;
-    }
-    ev_io_init(&delays.timer_io, on_delays_due, delays.timer_fd, EV_READ);
-    ev_io_start(loop, &delays.timer_io);
-    ev_init(&srv.accept_retry, on_accept_retry);
-    ev_signal_init(&srv.sigterm, on_stop_signal, SIGTERM);
-    ev_signal_start(loop, &srv.sigterm);
-    ev_signal_init(&srv.sigint, on_stop_signal, SIGINT);
-    ev_signal_start(loop, &srv.sigint);
-    if (srv.exit_on_stdin_eof) {
-        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-        ev_io_init(&srv.parent_io, on_parent_input, STDIN_FILENO, EV_READ);
-        ev_io_start(loop, &srv.parent_io);
-    }
 
     printf("http://127.0.0.1:%d/\n", ntohs(addr.sin_port));
     fflush(stdout);
@@ -771,30 +820,7 @@ int main(int argc, char **argv)
             sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur, where);
 
     ev_run(loop, 0);
-
-    close(srv.listen_fd);
-    if (srv.spare_fd >= 0)
-        close(srv.spare_fd);
-    while (srv.conns != NULL)
-        conn_close(loop, srv.conns);
-    ev_io_stop(loop, &delays.timer_io);
-    close(delays.timer_fd);
-    free(delays.heap);
-    fprintf(stderr,
-            "greenbench-server: stopped: %lld connections (%lld at most at once), %lld requests answered, "
-            "%lld bad requests, %lld clients gone before their response, %lld shed for lack of descriptors\n",
-            srv.accepted, srv.peak_conns, srv.requests, srv.bad_requests, srv.resets, srv.shed);
-    if (srv.delayed > 0)
-        fprintf(stderr,
-                "greenbench-server: %lld delayed answers left %.3f ms after they were due on average, "
-                "%.3f ms at most; %lld (%.2f%%) more than 1 ms late\n",
-                srv.delayed, (double)srv.late_sum_ns / (double)srv.delayed / 1e6, (double)srv.late_max_ns / 1e6,
-                srv.late_over_1ms, 100.0 * (double)srv.late_over_1ms / (double)srv.delayed);
-    while (srv.free_conns != NULL) {
-        conn *c = srv.free_conns;
-        srv.free_conns = c->next;
-        free(c);
-    }
+    stop_and_report(loop);
     ev_loop_destroy(loop);
     return 0;
 }
