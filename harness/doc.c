@@ -36,16 +36,23 @@ void gb_doc_esc(struct gb_doc *d, const char *s)
     }
 }
 
-void gb_doc_escf(struct gb_doc *d, const char *fmt, ...)
+/* put(d, the formatted text): what the *f variants share. */
+static void put_formatted(struct gb_doc *d, void (*put)(struct gb_doc *, const char *), const char *fmt,
+                          va_list ap)
 {
     struct gb_buf t;
     gb_buf_init(&t);
+    gb_buf_vprintf(&t, fmt, ap);
+    put(d, gb_buf_str(&t));
+    gb_buf_free(&t);
+}
+
+void gb_doc_escf(struct gb_doc *d, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    gb_buf_vprintf(&t, fmt, ap);
+    put_formatted(d, gb_doc_esc, fmt, ap);
     va_end(ap);
-    gb_doc_esc(d, gb_buf_str(&t));
-    gb_buf_free(&t);
 }
 
 void gb_doc_heading(struct gb_doc *d, int level, const char *text)
@@ -115,14 +122,10 @@ void gb_doc_cell(struct gb_doc *d, const char *text)
 
 void gb_doc_cellf(struct gb_doc *d, const char *fmt, ...)
 {
-    struct gb_buf t;
-    gb_buf_init(&t);
     va_list ap;
     va_start(ap, fmt);
-    gb_buf_vprintf(&t, fmt, ap);
+    put_formatted(d, gb_doc_cell, fmt, ap);
     va_end(ap);
-    gb_doc_cell(d, gb_buf_str(&t));
-    gb_buf_free(&t);
 }
 
 void gb_doc_row_end(struct gb_doc *d)
