@@ -125,7 +125,7 @@ static void push_axis(char ***argv, size_t *n, const struct gb_cell *c, int a)
         push_arg(argv, n, gb_xasprintf("%s=%ld", gb_axes[a].option, gb_cell_get(c, a)));
 }
 
-char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url)
+char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url, long rounds)
 {
     char **argv = NULL;
     size_t n = 0;
@@ -146,6 +146,8 @@ char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *ur
     for (int a = GB_NAXES - 1; a >= 0; a--)
         if (gb_axes[a].setup)
             push_axis(&argv, &n, c, a);
+    if (rounds > 1)
+        push_arg(&argv, &n, gb_xasprintf("--rounds=%ld", rounds));
     return argv;
 }
 

@@ -1,9 +1,10 @@
 /* harness/compare.c: `greenbench compare A B` (compare.h): for each cell in
- * both runs, the ratio of medians B/A with its distribution-free 95%
- * interval (Moses), the Mann-Whitney U p-value, and a verdict; a Markdown
- * table on stdout and a CSV. */
+ * both runs, the ratio of medians B/A with its distribution-free interval
+ * (Moses), the Mann-Whitney U p-value, and a verdict (gb_verdict_of); a
+ * Markdown table on stdout and a CSV. */
 #include "compare.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
@@ -15,17 +16,23 @@
 #include "csv.h"
 #include "results.h"
 #include "stats.h"
+#include "units.h"
 #include "util.h"
 
 static const char compare_help[] =
-    "usage: greenbench compare [--csv FILE] [--alpha A] DIR_A DIR_B\n"
+    "usage: greenbench compare [--out PATH] [--alpha A] DIR_A DIR_B\n"
     "\n"
     "Compares two runs cell by cell (cells present in both): the ratio of the median\n"
-    "time per op B/A (below 1: B is faster) with its 95% distribution-free interval,\n"
-    "the two-sided Mann-Whitney U p-value of the repetitions, and a verdict: faster or\n"
-    "slower when p < alpha (default 0.05) and the interval excludes 1, else 'same\n"
-    "within noise'. Prints a Markdown table; writes the same as CSV to FILE (default\n"
-    "compare-<A>-vs-<B>.csv in the current directory).\n";
+    "time per op B/A (below 1: B is faster) with its distribution-free interval (at\n"
+    "level 1 - alpha; its coverage is in the CSV), the two-sided Mann-Whitney U\n"
+    "p-value of the repetitions, and a verdict: faster or slower when p < alpha\n"
+    "(default 0.05) and the interval excludes 1; 'too few repetitions to tell' when\n"
+    "the two cells have too few repetitions for any p below alpha; else 'same within\n"
+    "noise'. Prints a Markdown table and writes the same as CSV: to PATH (a file, or\n"
+    "a directory to write compare-<A>-vs-<B>.csv into; --csv FILE is the same),\n"
+    "by default into DIR_A.\n"
+    "Exit status: 0 compared, 1 no cell in both runs or a file could not be written,\n"
+    "2 bad usage.\n";
 
 static void md_cell(struct gb_buf *b, const char *s)
 {
@@ -69,6 +76,7 @@ static int parse_args(int argc, char **argv, const char *dirs[2], const char **c
 {
     static const struct option lo[] = {
         { "csv", required_argument, NULL, OPT_CSV },
+        { "out", required_argument, NULL, OPT_CSV },
         { "alpha", required_argument, NULL, OPT_ALPHA },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
@@ -86,7 +94,7 @@ static int parse_args(int argc, char **argv, const char *dirs[2], const char **c
         case OPT_CSV:
             *csv = optarg;
             if (**csv == '\0') {
-                fprintf(stderr, "greenbench compare: --csv needs a file name\n");
+                fprintf(stderr, "greenbench compare: %s needs a path\n", a);
                 rc = GB_EXIT_USAGE;
             }
             break;
@@ -98,7 +106,7 @@ static int parse_args(int argc, char **argv, const char *dirs[2], const char **c
         case OPT_HELP: fputs(compare_help, stdout); return -1;
         case ':':
             if (optopt == OPT_CSV)
-                fprintf(stderr, "greenbench compare: --csv needs a file name\n");
+                fprintf(stderr, "greenbench compare: %.*s needs a path\n", (int)strcspn(a, "="), a);
             else
                 fprintf(stderr, "greenbench compare: --alpha needs a value\n");
             rc = GB_EXIT_USAGE;
@@ -150,70 +158,77 @@ static int load_runs(const char *dirs[2], struct gb_rundata rd[2])
     return 0;
 }
 
+static const char *const verdict_words[] = {
+    [GB_VERDICT_FEW] = "too few repetitions to tell",
+    [GB_VERDICT_SAME] = "same within noise",
+    [GB_VERDICT_LOWER] = "faster",
+    [GB_VERDICT_HIGHER] = "slower",
+};
+
 /* One cell in both runs: its row of the table (md) and of the CSV (cv). */
 static void compare_cell(const struct gb_summary *a, const struct gb_summary *b, double alpha,
                          struct gb_buf *md, struct gb_buf *cv)
 {
-    double est = NAN, lo = NAN, hi = NAN, cov = 0;
-    struct gb_mwu u = { .u = NAN, .p = NAN };
-    const char *verdict;
-    if (a->nvalues < 2 || b->nvalues < 2) {
-        verdict = "too few repetitions";
-        if (a->nvalues && b->nvalues)
-            gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
-    } else {
-        gb_ratio_ci(a->values, a->nvalues, b->values, b->nvalues, 0.95, &est, &lo, &hi, &cov);
-        gb_mann_whitney(b->values, b->nvalues, a->values, a->nvalues, &u);
-        if (u.p < alpha && hi < 1)
-            verdict = "faster";
-        else if (u.p < alpha && lo > 1)
-            verdict = "slower";
-        else
-            verdict = "same within noise";
-    }
-    char t[128];
+    struct gb_verdict v = { .ratio = NAN, .lo = NAN, .hi = NAN, .u = { .u = NAN, .p = NAN } };
+    bool ok = gb_verdict_of(a->values, a->nvalues, b->values, b->nvalues, alpha, &v) == 0;
+    const char *verdict = ok ? verdict_words[v.kind] : "no results to compare";
+    char t[200];
     gb_buf_puts(md, "|");
     md_cell(md, b->cell.key);
-    snprintf(t, sizeof t, a->ns.n ? "%.4g" : "n/a", a->ns.median);
+    gb_fmt_time(t, sizeof t, a->ns.n ? a->ns.median : NAN);
     md_cell(md, t);
-    snprintf(t, sizeof t, b->ns.n ? "%.4g" : "n/a", b->ns.median);
+    gb_fmt_time(t, sizeof t, b->ns.n ? b->ns.median : NAN);
     md_cell(md, t);
-    snprintf(t, sizeof t, isfinite(est) ? "%.3f" : "n/a", est);
+    gb_fmt_num(t, sizeof t, v.ratio);
     md_cell(md, t);
-    if (isfinite(lo))
-        snprintf(t, sizeof t, "%.3f - %.3f", lo, hi);
-    else
+    if (isfinite(v.lo)) {
+        char lo[48], hi[48], cov[32];
+        gb_fmt_num(lo, sizeof lo, v.lo);
+        gb_fmt_num(hi, sizeof hi, v.hi);
+        gb_fmt_pct(cov, sizeof cov, v.coverage);
+        snprintf(t, sizeof t, "%s–%s (%s)", lo, hi, cov);
+    } else {
         snprintf(t, sizeof t, "n/a");
+    }
     md_cell(md, t);
-    snprintf(t, sizeof t, isfinite(u.p) ? "%.3g" : "n/a", u.p);
+    snprintf(t, sizeof t, isfinite(v.u.p) ? "%.3g" : "n/a", v.u.p);
     md_cell(md, t);
     md_cell(md, verdict);
     gb_buf_puts(md, "\n");
 
     gb_csv_cell(cv, &b->cell);
     gb_buf_printf(cv, ",%d,%d", a->reps_ok, b->reps_ok);
-    double nums[] = { a->ns.n ? a->ns.median : NAN, b->ns.n ? b->ns.median : NAN, est, lo, hi,
-                      isfinite(lo) ? cov : NAN, u.u, u.p };
+    double nums[] = { a->ns.n ? a->ns.median : NAN,
+                      b->ns.n ? b->ns.median : NAN,
+                      v.ratio,
+                      v.lo,
+                      v.hi,
+                      isfinite(v.lo) ? v.coverage : NAN,
+                      v.u.u,
+                      v.u.p };
     for (size_t k = 0; k < 8; k++) {
         gb_csv_sep(cv);
         gb_csv_num(cv, nums[k]);
     }
     gb_csv_sep(cv);
-    gb_buf_puts(cv, isfinite(u.p) ? (u.exact ? "true" : "false") : "");
+    gb_buf_puts(cv, isfinite(v.u.p) ? (v.u.exact ? "true" : "false") : "");
     gb_csv_sep(cv);
     gb_csv_field(cv, verdict);
     gb_csv_eol(cv);
 }
 
 /* The table (md) and the CSV (cv) of every cell of B that A has too, in
- * B's order; then how many were in one run only. */
-static void compare_runs(const struct gb_rundata rd[2], const char *dirs[2], double alpha,
-                         struct gb_buf *md, struct gb_buf *cv)
+ * B's order; then how many were in one run only. Returns how many were in
+ * both. */
+static size_t compare_runs(const struct gb_rundata rd[2], const char *dirs[2], double alpha,
+                           struct gb_buf *md, struct gb_buf *cv)
 {
-    gb_buf_printf(md, "Comparing B = %s against A = %s: time per op, ratio B/A (below 1: B is "
-                      "faster), 95%% interval (Moses), Mann-Whitney U two-sided p, alpha %.3g.\n\n",
+    gb_buf_printf(md,
+                  "Comparing B = %s against A = %s: time per op, ratio B/A (below 1: B is "
+                  "faster), its interval (Moses, with its coverage), Mann-Whitney U two-sided "
+                  "p, alpha %.3g.\n\n",
                   dirs[1], dirs[0], alpha);
-    gb_buf_puts(md, "| cell | A median ns/op | B median ns/op | B/A | 95% interval | p | verdict |\n"
+    gb_buf_puts(md, "| cell | A median | B median | B/A | interval | p | verdict |\n"
                     "| --- | --- | --- | --- | --- | --- | --- |\n");
     gb_csv_cell_header(cv);
     gb_buf_puts(cv, ",a_reps_ok,b_reps_ok,a_median_ns_per_op,b_median_ns_per_op,ratio,"
@@ -235,16 +250,16 @@ static void compare_runs(const struct gb_rundata rd[2], const char *dirs[2], dou
             only_a++;
     if (only_a || only_b)
         gb_buf_printf(md, "\n%zu cells only in A, %zu only in B (not compared).\n", only_a, only_b);
-    if (both == 0)
-        gb_buf_puts(md, "\nNo cell is in both runs.\n");
+    return both;
 }
 
-/* The CSV into csv, or compare-<A>-vs-<B>.csv here: 0 or a negative errno,
- * said on stderr either way. */
+/* The CSV into csv (a file, or a directory for the default name), or
+ * compare-<A>-vs-<B>.csv in DIR_A: 0 or a negative errno, said on stderr
+ * either way. */
 static int write_csv(const char *csv, const char *dirs[2], const struct gb_buf *cv)
 {
     char *path;
-    if (csv) {
+    if (csv && !gb_is_dir(csv)) {
         path = gb_xstrdup(csv);
     } else {
         char *a = gb_xstrdup(dirs[0]), *b = gb_xstrdup(dirs[1]);
@@ -253,7 +268,7 @@ static int write_csv(const char *csv, const char *dirs[2], const struct gb_buf *
             a[--la] = '\0';
         while (lb > 1 && b[lb - 1] == '/')
             b[--lb] = '\0';
-        path = gb_xasprintf("compare-%s-vs-%s.csv", basename(a), basename(b));
+        path = gb_xasprintf("%s/compare-%s-vs-%s.csv", csv ? csv : dirs[0], basename(a), basename(b));
         free(a);
         free(b);
     }
@@ -281,9 +296,16 @@ int gb_cmd_compare(int argc, char **argv)
     struct gb_buf md, cv;
     gb_buf_init(&md);
     gb_buf_init(&cv);
-    compare_runs(rd, dirs, alpha, &md, &cv);
-    fputs(gb_buf_str(&md), stdout);
-    rc = write_csv(csv, dirs, &cv);
+    if (compare_runs(rd, dirs, alpha, &md, &cv) == 0) {
+        fprintf(stderr,
+                "greenbench compare: no cell is in both runs (A has %zu, B has %zu): "
+                "nothing to compare\n",
+                rd[0].nsums, rd[1].nsums);
+        rc = -EINVAL;
+    } else {
+        fputs(gb_buf_str(&md), stdout);
+        rc = write_csv(csv, dirs, &cv);
+    }
     gb_buf_free(&md);
     gb_buf_free(&cv);
     gb_rundata_free(&rd[0]);

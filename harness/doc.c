@@ -138,6 +138,32 @@ void gb_doc_table_end(struct gb_doc *d)
     gb_buf_puts(d->b, d->html ? "</tbody>\n</table>\n" : "\n");
 }
 
+void gb_doc_list(struct gb_doc *d, const char *cls)
+{
+    if (d->html)
+        gb_buf_printf(d->b, "<ul%s%s%s>\n", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+}
+
+void gb_doc_list_end(struct gb_doc *d)
+{
+    gb_buf_puts(d->b, d->html ? "</ul>\n" : "\n");
+}
+
+void gb_doc_details(struct gb_doc *d, const char *summary)
+{
+    if (!d->html)
+        return;
+    gb_buf_puts(d->b, "<details><summary>");
+    gb_doc_esc(d, summary);
+    gb_buf_puts(d->b, "</summary>\n");
+}
+
+void gb_doc_details_end(struct gb_doc *d)
+{
+    if (d->html)
+        gb_buf_puts(d->b, "</details>\n");
+}
+
 void gb_doc_item(struct gb_doc *d, const char *text)
 {
     if (d->html) {

@@ -31,8 +31,14 @@ void gb_doc_cell(struct gb_doc *d, const char *text);
 void gb_doc_cellf(struct gb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gb_doc_row_end(struct gb_doc *d);
 void gb_doc_table_end(struct gb_doc *d);
-/* One list item (the caller writes <ul> around them in HTML). */
+/* A list of items until gb_doc_list_end; cls: its HTML class or NULL. */
+void gb_doc_list(struct gb_doc *d, const char *cls);
 void gb_doc_item(struct gb_doc *d, const char *text);
+void gb_doc_list_end(struct gb_doc *d);
+/* HTML: what follows until gb_doc_details_end is folded under summary
+ * (<details>). Markdown has no such thing: nothing is written. */
+void gb_doc_details(struct gb_doc *d, const char *summary);
+void gb_doc_details_end(struct gb_doc *d);
 /* Preformatted text, as it is: a <pre>, or a fence longer than any run of
  * backticks inside. */
 void gb_doc_pre(struct gb_doc *d, const char *text);

@@ -29,26 +29,26 @@ int gb_journal_open(const char *dir, bool needs_newline)
     return fd;
 }
 
-void gb_journal_append(int fd, const struct gb_cell *c, int rep, int reps, size_t job,
-                       char **argv, const char *url, const char *started,
-                       const struct gb_exec_result *r)
+void gb_journal_append(int fd, const struct gb_journal_job *j, const struct gb_exec_result *r)
 {
+    const struct gb_cell *c = j->cell;
     struct gb_buf b;
     gb_buf_init(&b);
     json_t *o = json_object();
     json_object_set_new(o, "schema", json_integer(GB_SCHEMA_VERSION));
     json_object_set_new(o, "cell", gb_json_text(c->key));
-    json_object_set_new(o, "rep", json_integer(rep));
-    json_object_set_new(o, "reps", json_integer(reps));
-    json_object_set_new(o, "warmup", json_boolean(rep == 0));
-    json_object_set_new(o, "job", json_integer((json_int_t)job));
+    json_object_set_new(o, "rep", json_integer(j->rep));
+    json_object_set_new(o, "reps", json_integer(j->max_reps));
+    json_object_set_new(o, "warmup", json_boolean(j->rep == 0));
+    json_object_set_new(o, "rounds", json_integer(j->rounds));
+    json_object_set_new(o, "job", json_integer((json_int_t)j->job));
     json_object_set_new(o, "params", gb_cell_to_json(c));
-    json_t *args = argv ? json_array() : json_null();
-    for (char **a = argv; a && *a; a++)
+    json_t *args = j->argv ? json_array() : json_null();
+    for (char **a = j->argv; a && *a; a++)
         json_array_append_new(args, gb_json_text(*a));
     json_object_set_new(o, "argv", args);
-    json_object_set_new(o, "server_url", gb_json_text(url));
-    json_object_set_new(o, "started", gb_json_text(started));
+    json_object_set_new(o, "server_url", gb_json_text(j->url));
+    json_object_set_new(o, "started", gb_json_text(j->started));
     json_object_set_new(o, "status", gb_json_text(gb_status_name(r->status)));
     json_object_set_new(o, "message", gb_json_text(r->message[0] ? r->message : NULL));
     json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
@@ -74,20 +74,39 @@ void gb_journal_append(int fd, const struct gb_cell *c, int rep, int reps, size_
     gb_buf_free(&b);
 }
 
-/* ---- what a resumed run finds done ---- */
+/* ---- reading it back ---- */
 
-bool gb_done_has(const struct gb_done *d, const char *key, int rep)
+static void add_bad(struct gb_jsonl *j, size_t lineno)
 {
-    for (size_t i = 0; i < d->n; i++)
-        if (d->reps[i] == rep && strcmp(d->keys[i], key) == 0)
-            return true;
-    return false;
+    j->bad = gb_xrealloc(j->bad, (j->nbad + 1) * sizeof *j->bad);
+    j->bad[j->nbad++] = lineno;
 }
 
-int gb_done_load(const char *path, struct gb_done *d, bool *needs_newline)
+/* One line (len bytes, no newline) numbered lineno: a record, a bad line,
+ * or nothing when blank. */
+static void add_line(struct gb_jsonl *j, const char *line, size_t len, size_t lineno)
 {
-    memset(d, 0, sizeof *d);
-    *needs_newline = false;
+    size_t blank = 0;
+    while (blank < len && strchr(" \t\r", line[blank]) && line[blank] != '\0')
+        blank++;
+    if (blank == len)
+        return;
+    json_t *v = NULL;
+    if (memchr(line, '\0', len) != NULL || gb_json_parse(line, len, &v, NULL, 0) != 0 ||
+        !json_is_object(v) || gb_json_str(v, "cell", NULL) == NULL) {
+        json_decref(v);
+        add_bad(j, lineno);
+        return;
+    }
+    j->recs = gb_xrealloc(j->recs, (j->n + 1) * sizeof *j->recs);
+    j->lineno = gb_xrealloc(j->lineno, (j->n + 1) * sizeof *j->lineno);
+    j->recs[j->n] = v;
+    j->lineno[j->n++] = lineno;
+}
+
+int gb_jsonl_load(const char *path, struct gb_jsonl *j)
+{
+    memset(j, 0, sizeof *j);
     char *text;
     size_t len;
     int rc = gb_read_file(path, &text, &len);
@@ -95,36 +114,34 @@ int gb_done_load(const char *path, struct gb_done *d, bool *needs_newline)
         return 0;
     if (rc != 0)
         return rc;
-    *needs_newline = len > 0 && text[len - 1] != '\n';
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        json_t *v;
-        if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0)
-            continue; /* a torn last line: that repetition runs again */
-        const char *key = gb_json_str(v, "cell", NULL);
-        if (key) {
-            d->keys = gb_xrealloc(d->keys, (d->n + 1) * sizeof *d->keys);
-            d->reps = gb_xrealloc(d->reps, (d->n + 1) * sizeof *d->reps);
-            d->keys[d->n] = gb_xstrdup(key);
-            d->reps[d->n] = (int)gb_json_num(v, "rep", -1);
-            if (d->reps[d->n] > 0) {
-                if (strcmp(gb_json_str(v, "status", ""), "ok") == 0)
-                    d->ok++;
-                else
-                    d->failed++;
-            }
-            d->n++;
-        }
-        json_decref(v);
+    j->torn = len > 0 && text[len - 1] != '\n';
+    /* By length, not by string: a NUL byte must not end the file here. */
+    size_t lineno = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        add_line(j, p, n, ++lineno);
+        p += n + 1;
     }
     free(text);
     return 0;
 }
 
-void gb_done_free(struct gb_done *d)
+void gb_jsonl_free(struct gb_jsonl *j)
 {
-    for (size_t i = 0; i < d->n; i++)
-        free(d->keys[i]);
-    free(d->keys);
-    free(d->reps);
+    for (size_t i = 0; i < j->n; i++)
+        json_decref(j->recs[i]);
+    free(j->recs);
+    free(j->lineno);
+    free(j->bad);
+    memset(j, 0, sizeof *j);
+}
+
+void gb_jsonl_bad_lines(const struct gb_jsonl *j, struct gb_buf *out)
+{
+    size_t shown = j->nbad < 10 ? j->nbad : 10;
+    for (size_t i = 0; i < shown; i++)
+        gb_buf_printf(out, "%s%zu", i == 0 ? "" : i + 1 == j->nbad ? " and " : ", ", j->bad[i]);
+    if (j->nbad > shown)
+        gb_buf_printf(out, " and %zu more", j->nbad - shown);
 }

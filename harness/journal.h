@@ -9,33 +9,48 @@
 #include <stddef.h>
 
 #include "cell.h"
+#include "json.h"
 #include "runner.h"
+#include "util.h"
 
 /* Open dir/cells.jsonl for appending (made if absent), and end a torn last
  * line first when needs_newline. The descriptor, or -1 said on stderr. */
 int gb_journal_open(const char *dir, bool needs_newline);
-/* Append the record of repetition rep (0: the warm-up) of reps of cell c,
- * job number job of the order, to fd (cells.jsonl, opened O_APPEND): argv
- * as run (NULL: it could not start), the server's url (NULL: none), the
- * UTC time it started and its outcome r. One write per line, then
- * fdatasync: nothing measured is lost. A failed write is said on stderr. */
-void gb_journal_append(int fd, const struct gb_cell *c, int rep, int reps, size_t job,
-                       char **argv, const char *url, const char *started,
-                       const struct gb_exec_result *r);
-
-/* The (key, rep) pairs already in cells.jsonl, and how many counted
- * repetitions among them were ok and failed. */
-struct gb_done {
-    char **keys;
-    int *reps;
-    size_t n;
-    size_t ok, failed;
+/* What a record says of how its repetition was run. */
+struct gb_journal_job {
+    const struct gb_cell *cell;
+    int rep;           /* 0: the warm-up */
+    int max_reps;      /* the plan's */
+    long rounds;       /* workload runs in the process (--rounds) */
+    size_t job;        /* its number in the run's order */
+    char **argv;       /* as run; NULL: it could not start */
+    const char *url;   /* the server's; NULL: none */
+    const char *started; /* UTC time it started */
 };
-/* Read path into *d (empty when there is no such file); *needs_newline when
- * its last line is torn (no newline). 0 or a negative errno. Lines that do
- * not parse are skipped: those repetitions run again. */
-int gb_done_load(const char *path, struct gb_done *d, bool *needs_newline);
-bool gb_done_has(const struct gb_done *d, const char *key, int rep);
-void gb_done_free(struct gb_done *d);
+/* Append the record of job j with outcome r to fd (cells.jsonl, opened
+ * O_APPEND). One write per line, then fdatasync: nothing measured is
+ * lost. A failed write is said on stderr. */
+void gb_journal_append(int fd, const struct gb_journal_job *j, const struct gb_exec_result *r);
+
+/* cells.jsonl read back, by --resume and by the results stage: every line
+ * that is a record (a JSON object with a "cell"), in file order with its
+ * line number, and the numbers of the lines that are not (not JSON, NUL
+ * bytes from a crash or a power loss, a torn last line). A bad line never
+ * hides the lines after it; blank lines are neither. */
+struct gb_jsonl {
+    json_t **recs;
+    size_t *lineno; /* 1-based line of recs[i] */
+    size_t n;
+    size_t *bad;    /* 1-based numbers of the bad lines */
+    size_t nbad;
+    bool torn;      /* the file does not end with a newline */
+};
+/* Read path into *j: 0 (an absent file reads as empty), or a negative
+ * errno. Free with gb_jsonl_free. */
+int gb_jsonl_load(const char *path, struct gb_jsonl *j);
+void gb_jsonl_free(struct gb_jsonl *j);
+/* Append "3, 17 and 18" (the first ten, then "and N more") of j's bad line
+ * numbers to out. */
+void gb_jsonl_bad_lines(const struct gb_jsonl *j, struct gb_buf *out);
 
 #endif /* GREENBENCH_JOURNAL_H */

@@ -168,11 +168,19 @@ static int cmd_list(int argc, char **argv)
         }
     }
     char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
-    printf("\nPresets: default %ld reps (timeout %.0f s), quick %ld reps (%.0f s; one green pair "
-           "except for %s), full %ld reps (%.0f s)\n",
-           gb_preset_reps(GB_PRESET_DEFAULT), gb_preset_timeout(GB_PRESET_DEFAULT),
-           gb_preset_reps(GB_PRESET_QUICK), gb_preset_timeout(GB_PRESET_QUICK),
-           no_loop, gb_preset_reps(GB_PRESET_FULL), gb_preset_timeout(GB_PRESET_FULL));
+    printf("\nPresets (repetitions per cell after one warm-up; more while the median's interval is "
+           "wider than the target):\n");
+    for (int pr = GB_PRESET_DEFAULT; pr <= GB_PRESET_FULL; pr++) {
+        struct gb_stop_rule r = gb_preset_stop_rule((enum gb_preset)pr);
+        char budget[32] = "none";
+        if (r.budget_s > 0)
+            gb_format_duration(budget, sizeof budget, r.budget_s);
+        printf("  %-8s %d to %d repetitions, target ±%.3g%%, budget %s, timeout %.0f s%s%s\n",
+               gb_preset_name((enum gb_preset)pr), r.min_reps, r.max_reps, r.target_ci * 100, budget,
+               gb_preset_timeout((enum gb_preset)pr),
+               pr == GB_PRESET_QUICK ? "; one green pair except for " : "",
+               pr == GB_PRESET_QUICK ? no_loop : "");
+    }
     free(no_loop);
     const char *gp = gb_gnuplot();
     printf("gnuplot: %s\n", gp ? gp : "not found (plots are skipped; Debian: apt-get install gnuplot-nox)");

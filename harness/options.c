@@ -151,8 +151,8 @@ enum {
 
 /* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
-    "--workload", "--impl", "--switch", "--loop", "--reps", "--timeout", "--out", "--seed",
-    "--resume", NULL,
+    "--workload",  "--impl",   "--switch",  "--loop", "--reps", "--min-reps", "--max-reps",
+    "--target-ci", "--budget", "--timeout", "--out",  "--seed", "--resume",   NULL,
 };
 #define NVALUE_OPTS (sizeof run_value_opts / sizeof run_value_opts[0] - 1)
 _Static_assert(NVALUE_OPTS <= 16, "OPT_QUICK leaves room for 16 value options");
@@ -207,21 +207,56 @@ static int parse_workloads(const char *name, const char *value, struct gb_run_op
     return rc;
 }
 
-/* --reps: one whole number from 1 to 100000 into o->reps. */
-static int parse_reps(const char *value, struct gb_run_opts *o, char *err, size_t errlen)
+/* --reps, --min-reps, --max-reps (opt): one whole number from 1 to 100000
+ * into *out. */
+static int parse_reps(const char *opt, const char *value, long *out, char *err, size_t errlen)
 {
     int rc = 0;
     long v = 0;
     if (strchr(value, ',')) {
-        snprintf(err, errlen, "--reps: '%s': give one whole number >= 1, not a list", value);
+        snprintf(err, errlen, "%s: '%s': give one whole number >= 1, not a list", opt, value);
         rc = GB_EXIT_USAGE;
     } else if (parse_one_long(value, strlen(value), &v) != 0 || v < 1 || v > 100000) {
-        snprintf(err, errlen, "--reps: '%s' is not valid: give one whole number >= 1 "
-                              "and <= 100000 (e.g. --reps=10)", value);
+        snprintf(err, errlen,
+                 "%s: '%s' is not valid: give one whole number >= 1 "
+                 "and <= 100000 (e.g. %s=10)",
+                 opt, value, opt);
         rc = GB_EXIT_USAGE;
     }
-    o->reps = v;
+    *out = v;
     return rc;
+}
+
+/* --target-ci: a relative half-width, 0.05 or 5%, above 0 and below 1. */
+static int parse_target(const char *value, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end != value && *end == '%' && end[1] == '\0') {
+        v /= 100;
+        end++;
+    }
+    if (end == value || *end != '\0' || errno != 0 || !(v > 0 && v < 1)) {
+        snprintf(err, errlen,
+                 "--target-ci: '%s' is not valid: give the half-width of the median's "
+                 "interval relative to the median, above 0 and below 1 "
+                 "(e.g. --target-ci=0.05 or --target-ci=5%%)",
+                 value);
+        return GB_EXIT_USAGE;
+    }
+    o->target_ci = v;
+    return 0;
+}
+
+/* --budget: a duration as --timeout takes it, or 0 / none for no budget. */
+static int parse_budget(const char *value, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    if (strcmp(value, "none") == 0 || strcmp(value, "0") == 0) {
+        o->budget_s = 0;
+        return 0;
+    }
+    return parse_seconds("--budget", value, &o->budget_s, err, errlen);
 }
 
 /* --seed: an unsigned 64-bit integer (0x... and 0... too) into o->seed. */
@@ -273,7 +308,15 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
     if (strcmp(name, "--loop") == 0)
         return gb_parse_names(name, value, &o->loops, err, errlen);
     if (strcmp(name, "--reps") == 0)
-        return parse_reps(value, o, err, errlen);
+        return parse_reps(name, value, &o->reps, err, errlen);
+    if (strcmp(name, "--min-reps") == 0)
+        return parse_reps(name, value, &o->min_reps, err, errlen);
+    if (strcmp(name, "--max-reps") == 0)
+        return parse_reps(name, value, &o->max_reps, err, errlen);
+    if (strcmp(name, "--target-ci") == 0)
+        return parse_target(value, o, err, errlen);
+    if (strcmp(name, "--budget") == 0)
+        return parse_budget(value, o, err, errlen);
     if (strcmp(name, "--timeout") == 0)
         return parse_seconds(name, value, &o->timeout_s, err, errlen);
     if (strcmp(name, "--seed") == 0)
@@ -313,7 +356,8 @@ static int option_error(int c, const char *arg, char *err, size_t errlen)
 int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
-    o->reps = -1;
+    o->reps = o->min_reps = o->max_reps = -1;
+    o->budget_s = -1;
     bool quick = false, full = false, matrix_opts = false;
     struct option lo[GB_NAXES + NVALUE_OPTS + NFLAGS + 1];
     run_longopts(lo);
@@ -353,6 +397,16 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         return GB_EXIT_USAGE;
     }
     o->preset = quick ? GB_PRESET_QUICK : full ? GB_PRESET_FULL : GB_PRESET_DEFAULT;
+    if (o->reps > 0 && (o->min_reps > 0 || o->max_reps > 0)) {
+        snprintf(err, errlen,
+                 "--reps N repeats every cell exactly N times: it excludes --min-reps "
+                 "and --max-reps");
+        return GB_EXIT_USAGE;
+    }
+    if (o->min_reps > 0 && o->max_reps > 0 && o->min_reps > o->max_reps) {
+        snprintf(err, errlen, "--min-reps %ld is above --max-reps %ld", o->min_reps, o->max_reps);
+        return GB_EXIT_USAGE;
+    }
     if (o->resume[0] && (matrix_opts || quick || full || o->out[0])) {
         snprintf(err, errlen, "--resume DIR takes no matrix options: the run's plan is in DIR/meta.json");
         return GB_EXIT_USAGE;

@@ -22,7 +22,10 @@ struct gb_run_opts {
 #define GB_AXIS(ID, field, ...) struct gb_longs field; /* empty: the preset's */
 #include "axes.def"
 #undef GB_AXIS
-    long reps;            /* -1: the preset's */
+    long reps;            /* --reps: a fixed count; -1: not given */
+    long min_reps, max_reps; /* -1: the preset's */
+    double target_ci;     /* <= 0: the preset's */
+    double budget_s;      /* < 0: the preset's; 0: no budget */
     double timeout_s;     /* <= 0: the preset's */
     char out[4096];       /* "" : <results root>/<timestamp> */
     char resume[4096];

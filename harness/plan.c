@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,58 @@
 
 /* ---- presets: their values per workload are in its catalog row ---- */
 
-long gb_preset_reps(enum gb_preset p)
+struct gb_stop_rule gb_preset_stop_rule(enum gb_preset p)
 {
-    return p == GB_PRESET_QUICK ? 3 : p == GB_PRESET_FULL ? 10 : 5;
+    /* Sized on the 2-core VM: the default run within about 5 minutes, the
+     * quick one within about 1 (results/README.md). Six repetitions is the
+     * fewest whose interval of the median covers 95%; four the fewest with
+     * which the U test can tell two cells apart at alpha 0.05. */
+    static const struct gb_stop_rule rules[GB_NPRESETS] = {
+        [GB_PRESET_DEFAULT] = { .min_reps = 6, .max_reps = 30, .target_ci = 0.05, .budget_s = 240 },
+        [GB_PRESET_QUICK] = { .min_reps = 4, .max_reps = 8, .target_ci = 0.10, .budget_s = 40 },
+        [GB_PRESET_FULL] = { .min_reps = 10, .max_reps = 100, .target_ci = 0.02, .budget_s = 0 },
+    };
+    return rules[p];
+}
+
+const char *gb_stop_name(enum gb_stop s)
+{
+    static const char *const names[] = {
+        [GB_STOP_NONE] = "unfinished",   [GB_STOP_CONVERGED] = "converged", [GB_STOP_FIXED] = "fixed",
+        [GB_STOP_MAX_REPS] = "max-reps", [GB_STOP_BUDGET] = "budget",       [GB_STOP_FAILURES] = "failures",
+    };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+enum gb_stop gb_stop_check(const struct gb_stop_rule *rule, size_t ncells, int reps_ok, int reps_failed,
+                           double rel_hw, double cell_s, double run_s)
+{
+    int done = reps_ok + reps_failed;
+    if (done < rule->min_reps)
+        return GB_STOP_NONE;
+    if (reps_failed > 0)
+        return GB_STOP_FAILURES;
+    if (rule->min_reps >= rule->max_reps)
+        return GB_STOP_FIXED;
+    if (rel_hw <= rule->target_ci)
+        return GB_STOP_CONVERGED;
+    if (done >= rule->max_reps)
+        return GB_STOP_MAX_REPS;
+    double share = GB_BUDGET_SHARES * rule->budget_s / (double)(ncells ? ncells : 1);
+    if (rule->budget_s > 0 && (cell_s >= share || run_s >= rule->budget_s))
+        return GB_STOP_BUDGET;
+    return GB_STOP_NONE;
+}
+
+long gb_plan_rounds(const struct gb_plan *pl, const char *workload, double warmup_wall_ns)
+{
+    const struct gb_workload *w = gb_workload_find(workload);
+    double want_ns = pl->min_rep_ms * 1e6;
+    if (w == NULL || w->metric == GB_METRIC_RSS_PER_TASK || !(warmup_wall_ns > 0) ||
+        warmup_wall_ns >= want_ns)
+        return 1;
+    double r = ceil(want_ns / warmup_wall_ns);
+    return r > GB_MAX_ROUNDS ? GB_MAX_ROUNDS : (long)r;
 }
 
 double gb_preset_timeout(enum gb_preset p)
@@ -224,6 +274,53 @@ static int check_impls(const struct gb_run_opts *o, const struct gb_programs *p,
     return 0;
 }
 
+/* --cpus: no value above the CPUs this process may use (ncpu). */
+static int check_cpus(const struct gb_run_opts *o, long ncpu, char *err, size_t errlen)
+{
+    const struct gb_longs *cpus = gb_opts_axis(o, GB_AXIS_CPUS);
+    for (size_t i = 0; i < cpus->n; i++) {
+        if (cpus->v[i] > ncpu) {
+            snprintf(err, errlen, "--cpus: %ld is more than the %ld CPU%s this process may use", cpus->v[i],
+                     ncpu, ncpu == 1 ? "" : "s");
+            return GB_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Every peer --impl names implements one of the workloads --workload
+ * names, else it would get no cell: say which it runs. */
+static int check_peer_workloads(const struct gb_run_opts *o, char *err, size_t errlen)
+{
+    if (o->workloads.n == 0)
+        return 0;
+    for (size_t i = 0; i < gb_npeers; i++) {
+        const struct gb_peer *peer = &gb_peers[i];
+        if (!names_has(&o->impls, peer->name))
+            continue;
+        bool any = false;
+        for (size_t j = 0; j < o->workloads.n && !any; j++)
+            any = gb_peer_runs(peer, o->workloads.v[j]);
+        if (any)
+            continue;
+        struct gb_buf asked, runs;
+        gb_buf_init(&asked);
+        gb_buf_init(&runs);
+        for (size_t j = 0; j < o->workloads.n; j++)
+            gb_buf_printf(&asked, "%s%s", j ? ", " : "", o->workloads.v[j]);
+        size_t n = 0;
+        for (size_t w = 0; w < gb_nworkloads; w++)
+            if (gb_peer_runs(peer, gb_workloads[w].name))
+                gb_buf_printf(&runs, "%s%s", n++ ? ", " : "", gb_workloads[w].name);
+        snprintf(err, errlen, "--impl=%s: peer %s does not implement %s (it runs %s)", peer->name,
+                 peer->name, gb_buf_str(&asked), n ? gb_buf_str(&runs) : "none");
+        gb_buf_free(&asked);
+        gb_buf_free(&runs);
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* What the filters select among the programs found. */
 struct selection {
     bool green, threads;
@@ -336,7 +433,12 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
 {
     *cells = NULL;
     *ncells = 0;
+    long ncpu = gb_allowed_cpus();
     int rc = check_impls(o, p, err, errlen);
+    if (rc == 0)
+        rc = check_peer_workloads(o, err, errlen);
+    if (rc == 0)
+        rc = check_cpus(o, ncpu, err, errlen);
     if (rc == 0)
         rc = check_backends("--switch", &o->switches, (char(*)[GB_NAME])p->switches,
                             p->nswitches, gb_known_switches, err, errlen);
@@ -350,7 +452,7 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
         rc = select_pairs(o, p, &sel, err, errlen);
     if (rc != 0)
         return rc;
-    struct expansion x = { .o = o, .ncpu = gb_allowed_cpus() };
+    struct expansion x = { .o = o, .ncpu = ncpu };
     for (size_t wi = 0; wi < gb_nworkloads; wi++)
         if (!o->workloads.n || names_has(&o->workloads, gb_workloads[wi].name))
             expand_workload(&x, &gb_workloads[wi], p, &sel);
@@ -377,30 +479,17 @@ uint64_t gb_rand_next(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-struct gb_job *gb_schedule(size_t ncells, int reps, uint64_t seed, size_t *njobs)
+void gb_round_order(size_t *cells, size_t n, uint64_t seed, int round)
 {
-    uint64_t state = seed ^ 0x9E3779B97F4A7C15ULL;
+    uint64_t state = (seed ^ 0x9E3779B97F4A7C15ULL) + (uint64_t)round * 0xD1B54A32D192ED03ULL;
     if (state == 0)
         state = 1;
-    size_t total = ncells * (size_t)(reps + 1);
-    struct gb_job *jobs = gb_xmalloc((total ? total : 1) * sizeof *jobs);
-    size_t *perm = gb_xmalloc((ncells ? ncells : 1) * sizeof *perm);
-    size_t k = 0;
-    for (int round = 0; round <= reps; round++) {
-        for (size_t i = 0; i < ncells; i++)
-            perm[i] = i;
-        for (size_t i = ncells; i > 1; i--) {
-            size_t j = (size_t)(gb_rand_next(&state) % i);
-            size_t t = perm[i - 1];
-            perm[i - 1] = perm[j];
-            perm[j] = t;
-        }
-        for (size_t i = 0; i < ncells; i++)
-            jobs[k++] = (struct gb_job){ .cell = perm[i], .rep = round };
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(gb_rand_next(&state) % i);
+        size_t t = cells[i - 1];
+        cells[i - 1] = cells[j];
+        cells[j] = t;
     }
-    free(perm);
-    *njobs = total;
-    return jobs;
 }
 
 /* ---- the plan of a run ---- */
@@ -423,7 +512,11 @@ json_t *gb_plan_to_json(const struct gb_plan *pl, const struct gb_run_opts *o)
 {
     json_t *p = json_object();
     json_object_set_new(p, "preset", gb_json_text(gb_preset_name(pl->preset)));
-    json_object_set_new(p, "reps", json_integer(pl->reps));
+    json_object_set_new(p, "min_reps", json_integer(pl->stop.min_reps));
+    json_object_set_new(p, "max_reps", json_integer(pl->stop.max_reps));
+    json_object_set_new(p, "target_ci", gb_json_number(pl->stop.target_ci));
+    json_object_set_new(p, "budget_s", gb_json_number(pl->stop.budget_s));
+    json_object_set_new(p, "min_rep_ms", gb_json_number(pl->min_rep_ms));
     json_object_set_new(p, "warmup_reps", json_integer(1));
     json_object_set_new(p, "timeout_s", gb_json_number(pl->timeout_s));
     char seed[32];
@@ -431,8 +524,8 @@ json_t *gb_plan_to_json(const struct gb_plan *pl, const struct gb_run_opts *o)
     json_object_set_new(p, "seed", json_string(seed));
     json_object_set_new(
         p, "order",
-        json_string("round 0 = one warm-up per cell, then one round per repetition; each round "
-                    "a fresh shuffle (xorshift64*, seed above)"));
+        json_string("round 0 = one warm-up per cell, then one round per repetition of every cell "
+                    "still repeating; each round a fresh shuffle (xorshift64*, seed above)"));
     if (o) {
         json_t *filters = json_object();
         const struct gb_names *names[] = { &o->workloads, &o->impls, &o->switches, &o->loops };
@@ -472,14 +565,20 @@ int gb_plan_from_meta(const json_t *meta, struct gb_plan *pl, char *err, size_t 
         return -EINVAL;
     }
     memset(pl, 0, sizeof *pl);
-    pl->reps = (int)gb_json_num(p, "reps", 0);
+    /* Schema 1 had a fixed count, "reps", and no rounds. */
+    int reps = (int)gb_json_num(p, "reps", 0);
+    pl->stop.min_reps = (int)gb_json_num(p, "min_reps", reps);
+    pl->stop.max_reps = (int)gb_json_num(p, "max_reps", reps);
+    pl->stop.target_ci = gb_json_num(p, "target_ci", 0);
+    pl->stop.budget_s = gb_json_num(p, "budget_s", 0);
+    pl->min_rep_ms = gb_json_num(p, "min_rep_ms", 0);
     pl->timeout_s = gb_json_num(p, "timeout_s", 0);
     pl->seed = strtoull(gb_json_str(p, "seed", "0"), NULL, 10);
     const char *preset = gb_json_str(p, "preset", "default");
     pl->preset = strcmp(preset, "quick") == 0 ? GB_PRESET_QUICK
                  : strcmp(preset, "full") == 0 ? GB_PRESET_FULL : GB_PRESET_DEFAULT;
-    if (pl->reps < 1 || pl->timeout_s <= 0) {
-        snprintf(err, errlen, "meta.json: plan has no valid reps or timeout_s");
+    if (pl->stop.min_reps < 1 || pl->stop.max_reps < pl->stop.min_reps || pl->timeout_s <= 0) {
+        snprintf(err, errlen, "meta.json: plan has no valid min_reps, max_reps or timeout_s");
         return -EINVAL;
     }
     pl->cells = gb_xcalloc(json_array_size(cells), sizeof *pl->cells);
@@ -503,7 +602,26 @@ int gb_plan_make(const struct gb_run_opts *o, const struct gb_programs *p, struc
     if (rc != 0)
         return rc;
     pl->preset = o->preset;
-    pl->reps = (int)(o->reps > 0 ? o->reps : gb_preset_reps(o->preset));
+    pl->stop = gb_preset_stop_rule(o->preset);
+    if (o->reps > 0)
+        pl->stop.min_reps = pl->stop.max_reps = (int)o->reps;
+    if (o->min_reps > 0)
+        pl->stop.min_reps = (int)o->min_reps;
+    if (o->max_reps > 0)
+        pl->stop.max_reps = (int)o->max_reps;
+    /* One bound given alone moves the preset's other one when they cross
+     * (both given and crossed is a usage error). */
+    if (pl->stop.max_reps < pl->stop.min_reps) {
+        if (o->max_reps > 0)
+            pl->stop.min_reps = pl->stop.max_reps;
+        else
+            pl->stop.max_reps = pl->stop.min_reps;
+    }
+    if (o->target_ci > 0)
+        pl->stop.target_ci = o->target_ci;
+    if (o->budget_s >= 0)
+        pl->stop.budget_s = o->budget_s;
+    pl->min_rep_ms = GB_MIN_REP_MS;
     pl->timeout_s = o->timeout_s > 0 ? o->timeout_s : gb_preset_timeout(o->preset);
     pl->seed = o->seed_set ? o->seed : random_seed();
     return 0;

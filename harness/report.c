@@ -13,40 +13,15 @@
 #include "catalog.h"
 #include "cell.h"
 #include "doc.h"
+#include "findings.h"
+#include "journal.h"
 #include "json.h"
 #include "plot.h"
 #include "runner.h"
+#include "units.h"
 #include "util.h"
 
-#define CV_WARN 0.10 /* spread above which a comparison is not to be trusted */
-
 /* ---- text helpers for both reports ---- */
-
-static void fmt_si(char *out, size_t n, double v, const char *unit)
-{
-    if (!isfinite(v))
-        snprintf(out, n, "n/a");
-    else if (fabs(v) >= 1e9)
-        snprintf(out, n, "%.3gG%s", v / 1e9, unit);
-    else if (fabs(v) >= 1e6)
-        snprintf(out, n, "%.3gM%s", v / 1e6, unit);
-    else if (fabs(v) >= 1e4)
-        snprintf(out, n, "%.3gk%s", v / 1e3, unit);
-    else
-        snprintf(out, n, "%.3g%s", v, unit);
-}
-
-static void fmt_bytes(char *out, size_t n, double v)
-{
-    if (!isfinite(v))
-        snprintf(out, n, "n/a");
-    else if (fabs(v) >= 1 << 20)
-        snprintf(out, n, "%.3g MiB", v / (1 << 20));
-    else if (fabs(v) >= 1 << 10)
-        snprintf(out, n, "%.3g KiB", v / (1 << 10));
-    else
-        snprintf(out, n, "%.0f B", v);
-}
 
 /* "n=1000 k=10": the cell's parameters without the leading space. */
 static void cell_params(const struct gb_cell *c, char *out, size_t n)
@@ -56,6 +31,29 @@ static void cell_params(const struct gb_cell *c, char *out, size_t n)
     gb_cell_params(c, GB_AX_ALL, &b);
     snprintf(out, n, "%s", b.len ? b.data + 1 : "");
     gb_buf_free(&b);
+}
+
+/* A summary's headline interval in its unit: "5.21–5.40 ns", with its
+ * coverage where that is below 95%: "5.1–5.6 ns (75%)". */
+static void interval_text(const struct gb_summary *s, char *out, size_t n)
+{
+    const struct gb_stats *st = gb_headline(s);
+    char range[96] = "n/a";
+    if (st->n == 0) {
+        snprintf(out, n, "n/a");
+        return;
+    }
+    if (st == &s->rss_task)
+        gb_fmt_bytes_range(range, sizeof range, st->ci_low, st->ci_high);
+    else
+        gb_fmt_time_range(range, sizeof range, st->ci_low, st->ci_high);
+    if (st->ci_level < 0.95 - 1e-9) {
+        char pct[32];
+        gb_fmt_pct(pct, sizeof pct, st->ci_level);
+        snprintf(out, n, "%s (%s)", range, pct);
+    } else {
+        snprintf(out, n, "%s", range);
+    }
 }
 
 /* ---- the report ---- */
@@ -132,18 +130,41 @@ static void html_head(struct gb_doc *d, const struct gb_rundata *rd)
         ".warn{color:#8a4b00}\n</style>\n</head>\n<body>\n");
 }
 
-/* The title: which run, its state and plan, and its command line. */
-static void title_section(struct gb_doc *d, const struct gb_rundata *rd)
+/* The repetition rule of the run's plan, for people: "6 to 30 counted
+ * repetitions per cell after one warm-up, more while the interval of its
+ * median is wider than ±5%, within a budget of 4:00". */
+static void rule_text(const struct gb_rundata *rd, char *out, size_t n)
+{
+    const struct gb_stop_rule *r = &rd->plan.stop;
+    if (r->min_reps >= r->max_reps) {
+        snprintf(out, n, "%d counted repetitions per cell after one warm-up", r->min_reps);
+        return;
+    }
+    char target[32], budget[64] = "";
+    gb_fmt_pct(target, sizeof target, r->target_ci);
+    if (r->budget_s > 0) {
+        char t[32];
+        gb_format_duration(t, sizeof t, r->budget_s);
+        snprintf(budget, sizeof budget, ", within a budget of %s", t);
+    }
+    snprintf(out, n,
+             "%d to %d counted repetitions per cell after one warm-up, more while the interval of "
+             "its median is wider than ±%s%s",
+             r->min_reps, r->max_reps, target, budget);
+}
+
+/* The title: which run, its state and plan, its command line, and how many
+ * warnings wait at the end. */
+static void title_section(struct gb_doc *d, const struct gb_rundata *rd, size_t nwarn)
 {
     gb_doc_heading(d, 1, "greenbench report");
     const char *status = meta_str(rd, "status", NULL);
+    char rule[256];
+    rule_text(rd, rule, sizeof rule);
     gb_doc_para(d, NULL);
-    gb_doc_escf(d,
-                "Run %s: %s, started %s, ended %s; preset %s, %ld counted repetitions per cell "
-                "after one warm-up, timeout %.3g s, seed %s.",
-                rd->dir, status ? status : "unknown", meta_str(rd, "start_time", NULL) ?: "?",
-                meta_str(rd, "end_time", NULL) ?: "?", meta_str(rd, "plan", "preset") ?: "?",
-                (long)gb_json_num(meta_get(rd, "plan", NULL), "reps", 0),
+    gb_doc_escf(d, "Run %s: %s, started %s, ended %s; preset %s, %s; timeout %.3g s, seed %s.", rd->dir,
+                status ? status : "unknown", meta_str(rd, "start_time", NULL) ?: "?",
+                meta_str(rd, "end_time", NULL) ?: "?", meta_str(rd, "plan", "preset") ?: "?", rule,
                 gb_json_num(meta_get(rd, "plan", NULL), "timeout_s", 0),
                 meta_str(rd, "plan", "seed") ?: "?");
     gb_doc_para_end(d);
@@ -159,88 +180,222 @@ static void title_section(struct gb_doc *d, const struct gb_rundata *rd)
         gb_doc_para_end(d);
         gb_buf_free(&cmd);
     }
+    if (nwarn) {
+        gb_doc_para(d, "note");
+        gb_doc_escf(d, "%zu warning%s: see Warnings, after the machine.", nwarn, nwarn == 1 ? "" : "s");
+        gb_doc_para_end(d);
+    }
 }
 
-/* The warnings about the run itself: not complete, preflight warnings. */
-static size_t run_warnings(struct gb_doc *wd, const struct gb_rundata *rd)
+/* ---- warnings: collected one by one, shown grouped by kind ---- */
+
+enum warn_kind { W_RUN, W_PREFLIGHT, W_FAILED, W_NONE_RAN, W_SPREAD, W_COVERAGE, W_LINES, W_NKINDS };
+
+struct warning {
+    enum warn_kind kind;
+    double severity; /* the worst come first in their kind's line */
+    char text[640];  /* the full entry */
+    char brief[320]; /* how the kind's line names it */
+};
+
+struct warnings {
+    struct warning *v;
+    size_t n;
+};
+
+static struct warning *warn_add(struct warnings *w, enum warn_kind kind, double severity)
+{
+    w->v = gb_xrealloc(w->v, (w->n + 1) * sizeof *w->v);
+    struct warning *x = &w->v[w->n++];
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    x->severity = severity;
+    return x;
+}
+
+/* The run's own: not complete, preflight warnings, unreadable lines. */
+static void run_warnings(const struct gb_rundata *rd, struct warnings *w)
 {
     const char *status = meta_str(rd, "status", NULL);
-    size_t nwarn = 0;
     if (status && strcmp(status, "complete") != 0) {
-        char m[600];
-        snprintf(m, sizeof m, "The run is %.20s: finish it with greenbench run --resume %.500s", status,
-                 rd->dir);
-        gb_doc_item(wd, m);
-        nwarn++;
+        struct warning *x = warn_add(w, W_RUN, 0);
+        snprintf(x->text, sizeof x->text, "The run is %.20s: finish it with greenbench run --resume %.500s",
+                 status, rd->dir);
     }
     const json_t *readings = json_object_get(meta_get(rd, "preflight", NULL), "readings");
     for (size_t i = 0; i < json_array_size(readings); i++) {
         const json_t *r = json_array_get(readings, i);
         if (strcmp(gb_json_str(r, "level", ""), "warning") != 0)
             continue;
-        char m[600];
-        snprintf(m, sizeof m, "Preflight: %s = %s: %s", gb_json_str(r, "name", "?"),
+        struct warning *x = warn_add(w, W_PREFLIGHT, 0);
+        snprintf(x->text, sizeof x->text, "Preflight: %s = %s: %s", gb_json_str(r, "name", "?"),
                  gb_json_str(r, "value", "?"), gb_json_str(r, "advice", ""));
-        gb_doc_item(wd, m);
-        nwarn++;
+        snprintf(x->brief, sizeof x->brief, "%s = %s", gb_json_str(r, "name", "?"),
+                 gb_json_str(r, "value", "?"));
     }
-    return nwarn;
+    if (rd->nbad_lines) {
+        struct gb_jsonl j = { .bad = rd->bad_lines, .nbad = rd->nbad_lines };
+        struct gb_buf b;
+        gb_buf_init(&b);
+        gb_jsonl_bad_lines(&j, &b);
+        struct warning *x = warn_add(w, W_LINES, 0);
+        snprintf(x->text, sizeof x->text, "cells.jsonl: line%s %s %s not a record (skipped)",
+                 rd->nbad_lines == 1 ? "" : "s", gb_buf_str(&b), rd->nbad_lines == 1 ? "is" : "are");
+        gb_buf_free(&b);
+    }
 }
 
-/* The warnings about cells: failed repetitions, none at all, too much
- * spread; and unreadable lines. */
-static size_t cell_warnings(struct gb_doc *wd, const struct gb_rundata *rd)
+/* A cell's: failed repetitions, none at all, a median not pinned down, an
+ * interval that covers less than 95%. */
+static void cell_warnings(const struct gb_rundata *rd, const struct gb_summary *s, struct warnings *w)
 {
-    size_t nwarn = 0;
-    for (size_t i = 0; i < rd->nsums; i++) {
-        const struct gb_summary *s = &rd->sums[i];
-        char m[600];
-        if (s->reps_failed > 0) {
-            snprintf(m, sizeof m, "%s: %d of %d repetitions failed (%s)", s->cell.key, s->reps_failed,
-                     s->reps_total, s->first_error);
-            gb_doc_item(wd, m);
-            nwarn++;
-        } else if (s->reps_total == 0) {
-            snprintf(m, sizeof m, "%s: no repetition ran", s->cell.key);
-            gb_doc_item(wd, m);
-            nwarn++;
-        }
-        if (s->ns.n > 1 && s->ns.cv > CV_WARN) {
-            snprintf(m, sizeof m,
-                     "%s: cv %.0f%%, above %.0f%%: too much spread to trust a "
-                     "comparison",
-                     s->cell.key, s->ns.cv * 100, CV_WARN * 100);
-            gb_doc_item(wd, m);
-            nwarn++;
-        }
+    const char *key = s->cell.key;
+    if (s->reps_failed > 0) {
+        struct warning *x = warn_add(w, W_FAILED, s->reps_failed);
+        snprintf(x->text, sizeof x->text, "%s: %d of %d repetitions failed (%s)", key, s->reps_failed,
+                 s->reps_total, s->first_error);
+        snprintf(x->brief, sizeof x->brief, "%s (%d of %d)", key, s->reps_failed, s->reps_total);
+    } else if (s->reps_total == 0) {
+        struct warning *x = warn_add(w, W_NONE_RAN, 0);
+        snprintf(x->text, sizeof x->text, "%s: no repetition ran", key);
+        snprintf(x->brief, sizeof x->brief, "%s", key);
     }
-    if (rd->bad_lines) {
-        char m[200];
-        snprintf(m, sizeof m, "cells.jsonl has %zu unreadable lines (skipped)", rd->bad_lines);
-        gb_doc_item(wd, m);
-        nwarn++;
+    const struct gb_stats *st = gb_headline(s);
+    const struct gb_stop_rule *rule = &rd->plan.stop;
+    char hw[32], target[32], cov[32], fig[96];
+    gb_fmt_pct(hw, sizeof hw, s->rel_hw);
+    gb_fmt_pct(target, sizeof target, rule->target_ci);
+    gb_figure_text(s, fig, sizeof fig);
+    bool adaptive = rule->min_reps < rule->max_reps;
+    if (adaptive && s->reps_failed == 0 && st->n > 1 && s->rel_hw > rule->target_ci) {
+        struct warning *x = warn_add(w, W_SPREAD, s->rel_hw);
+        snprintf(x->text, sizeof x->text,
+                 "%s: median %s, interval ±%s after %zu repetitions (stopped: %s; target ±%s)", key, fig,
+                 hw, st->n, gb_stop_name(s->stop), target);
+        snprintf(x->brief, sizeof x->brief, "%s ±%s", key, hw);
     }
-    return nwarn;
+    if (st->n > 0 && st->ci_level < 0.95 - 1e-9) {
+        gb_fmt_pct(cov, sizeof cov, st->ci_level);
+        struct warning *x = warn_add(w, W_COVERAGE, 1 - st->ci_level);
+        snprintf(x->text, sizeof x->text,
+                 "%s: %zu repetitions with results: the interval of its median covers %s", key, st->n, cov);
+        snprintf(x->brief, sizeof x->brief, "%s", cov);
+    }
 }
 
-/* Warnings first: what makes numbers untrustworthy. */
-static void warnings_section(struct gb_doc *d, const struct gb_rundata *rd)
+static int by_severity(const void *a, const void *b)
 {
-    struct gb_buf wl;
-    gb_buf_init(&wl);
-    struct gb_doc wd = { .b = &wl, .html = d->html };
-    size_t nwarn = run_warnings(&wd, rd) + cell_warnings(&wd, rd);
+    const struct warning *x = *(const struct warning *const *)a, *y = *(const struct warning *const *)b;
+    return x->severity < y->severity ? 1 : x->severity > y->severity ? -1 : 0;
+}
+
+/* The line that stands for every warning of kind k (their number n, the
+ * worst first in worst[]). */
+static void kind_line(const struct gb_rundata *rd, enum warn_kind k, struct warning **worst, size_t n,
+                      struct gb_buf *out)
+{
+    size_t show = n < 3 ? n : 3;
+    char target[32];
+    gb_fmt_pct(target, sizeof target, rd->plan.stop.target_ci);
+    switch (k) {
+    case W_RUN:
+    case W_LINES: gb_buf_puts(out, worst[0]->text); return;
+    case W_PREFLIGHT:
+        gb_buf_printf(out, "Preflight: %zu reading%s to look at (Preflight section):", n,
+                      n == 1 ? "" : "s");
+        break;
+    case W_FAILED:
+        gb_buf_printf(out, "%zu cell%s had failed repetitions (Failures section); most:", n,
+                      n == 1 ? "" : "s");
+        break;
+    case W_NONE_RAN: gb_buf_printf(out, "%zu cell%s ran no repetition:", n, n == 1 ? "" : "s"); break;
+    case W_SPREAD:
+        gb_buf_printf(out,
+                      "%zu cell%s stopped before the interval of %s median was within ±%s "
+                      "(out of budget or repetitions); widest:",
+                      n, n == 1 ? "" : "s", n == 1 ? "its" : "their", target);
+        break;
+    case W_COVERAGE: {
+        gb_buf_printf(out,
+                      "%zu cell%s had fewer than 6 repetitions with results: %s interval%s "
+                      "of the median cover%s less than 95%%, down to %s",
+                      n, n == 1 ? "" : "s", n == 1 ? "its" : "their", n == 1 ? "" : "s", n == 1 ? "s" : "",
+                      worst[0]->brief);
+        return;
+    }
+    case W_NKINDS: return;
+    }
+    for (size_t i = 0; i < show; i++)
+        gb_buf_printf(out, "%s %s", i ? "," : "", worst[i]->brief);
+    if (n > show)
+        gb_buf_printf(out, ", and %zu more", n - show);
+}
+
+/* Every warning of the run into w. */
+static void collect_warnings(const struct gb_rundata *rd, struct warnings *w)
+{
+    memset(w, 0, sizeof *w);
+    run_warnings(rd, w);
+    for (size_t i = 0; i < rd->nsums; i++)
+        cell_warnings(rd, &rd->sums[i], w);
+}
+
+/* One line per kind of warning, the worst cases named; then the full list,
+ * folded in HTML (Markdown has it at its end: all_warnings_section). */
+static void warnings_section(struct gb_doc *d, const struct gb_rundata *rd, const struct warnings *w)
+{
     gb_doc_heading(d, 2, "Warnings");
-    if (nwarn == 0) {
+    if (w->n == 0) {
         gb_doc_para(d, NULL);
-        gb_doc_esc(d, "None: every repetition ran and every cell's cv is within 10%.");
+        gb_doc_esc(d, "None: every repetition ran, and every cell's median was pinned down as "
+                      "the plan asked.");
         gb_doc_para_end(d);
-    } else {
-        gb_buf_puts(d->b, d->html ? "<ul class=\"warn\">\n" : "");
-        gb_buf_puts(d->b, gb_buf_str(&wl));
-        gb_buf_puts(d->b, d->html ? "</ul>\n" : "\n");
+        return;
     }
-    gb_buf_free(&wl);
+    struct warning **mine = gb_xcalloc(w->n + 1, sizeof *mine);
+    gb_doc_list(d, "warn");
+    for (int k = 0; k < W_NKINDS; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < w->n; i++)
+            if (w->v[i].kind == (enum warn_kind)k)
+                mine[n++] = &w->v[i];
+        if (n == 0)
+            continue;
+        qsort(mine, n, sizeof *mine, by_severity);
+        struct gb_buf line;
+        gb_buf_init(&line);
+        kind_line(rd, (enum warn_kind)k, mine, n, &line);
+        gb_doc_item(d, gb_buf_str(&line));
+        gb_buf_free(&line);
+    }
+    gb_doc_list_end(d);
+    free(mine);
+    if (d->html) {
+        char summary[64];
+        snprintf(summary, sizeof summary, "All %zu warnings", w->n);
+        gb_doc_details(d, summary);
+        gb_doc_list(d, "warn");
+        for (size_t i = 0; i < w->n; i++)
+            gb_doc_item(d, w->v[i].text);
+        gb_doc_list_end(d);
+        gb_doc_details_end(d);
+    } else {
+        gb_doc_para(d, NULL);
+        gb_doc_escf(d, "The full list (%zu) is at the end of this report.", w->n);
+        gb_doc_para_end(d);
+    }
+}
+
+/* Markdown's full list of warnings, last. */
+static void all_warnings_section(struct gb_doc *d, const struct warnings *w)
+{
+    if (d->html || w->n == 0)
+        return;
+    gb_doc_heading(d, 2, "All warnings");
+    gb_doc_list(d, NULL);
+    for (size_t i = 0; i < w->n; i++)
+        gb_doc_item(d, w->v[i].text);
+    gb_doc_list_end(d);
 }
 
 /* The machine, and why ratios here are not ratios everywhere. */
@@ -259,14 +414,14 @@ static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
                 json_is_true(json_object_get(m, "virtualized")) ? ", virtualized" : "");
     gb_doc_para_end(d);
     gb_doc_para(d, "note");
-    gb_format_ns(t1, sizeof t1, sys_ns);
-    gb_format_ns(t2, sizeof t2, pf_ns);
+    gb_fmt_time(t1, sizeof t1, sys_ns);
+    gb_fmt_time(t2, sizeof t2, pf_ns);
     gb_doc_escf(d,
                 "Ratios between coroutines and threads depend on the machine. Here a system call "
                 "costs %s and a first-touch page fault %s (measured before the run). Thread "
                 "creation, blocking handoffs and fresh stacks pay these costs and a coroutine "
                 "switch does not, so on virtual machines, where both are several times dearer "
-                "than on bare metal (about 1.1 us and 12-16 us on the VMs this project was "
+                "than on bare metal (about 1.1 µs and 12–16 µs on the VMs this project was "
                 "developed on), coroutine-to-thread ratios come out larger than on bare metal. "
                 "Compare runs from the same machine.",
                 t1, t2);
@@ -293,39 +448,84 @@ static void peers_section(struct gb_doc *d, const struct gb_rundata *rd)
     }
 }
 
-/* Overview: every non-thread cell against its thread baseline. */
-static void overview_section(struct gb_doc *d, const struct gb_rundata *rd)
+/* Findings first: for each workload, its best green configuration against
+ * OS threads and each peer; then the overview plot. */
+static void findings_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
-    gb_doc_heading(d, 2, "Overview: relative to OS threads");
+    gb_doc_heading(d, 2, "Findings");
+    struct gb_finding f[128];
+    size_t n = gb_findings(rd, false, f, sizeof f / sizeof f[0]);
+    if (n == 0) {
+        gb_doc_para(d, NULL);
+        gb_doc_esc(d, "Nothing to compare: no green cell with results beside a thread baseline "
+                      "or a peer with results.");
+        gb_doc_para_end(d);
+    } else {
+        gb_doc_para(d, NULL);
+        gb_doc_esc(d, "For each workload, its best green configuration (the lowest median at the "
+                      "workload's largest size) against OS threads and against each peer's best "
+                      "series: the ratio of the medians with its distribution-free interval "
+                      "(Moses; 95% unless marked) and a Mann-Whitney U test at 0.05.");
+        gb_doc_para_end(d);
+        static const char *const cols[] = { "workload", "best green", "against",
+                                            "green",    "against's",  "green is" };
+        gb_doc_table(d, cols, 6);
+        for (size_t i = 0; i < n; i++) {
+            char params[160], series[160], other[160], a[96], b[96], verdict[200];
+            cell_params(&f[i].green->cell, params, sizeof params);
+            gb_cell_series(&f[i].green->cell, series, sizeof series);
+            gb_cell_series(&f[i].other->cell, other, sizeof other);
+            gb_figure_text(f[i].green, a, sizeof a);
+            gb_figure_text(f[i].other, b, sizeof b);
+            gb_verdict_text(&f[i].v, gb_figure_is_memory(f[i].green), verdict, sizeof verdict);
+            gb_doc_row(d, f[i].v.kind == GB_VERDICT_FEW ? "warn" : NULL);
+            gb_doc_cellf(d, "%s %s", f[i].wk->name, params);
+            gb_doc_cell(d, strncmp(series, "green ", 6) == 0 ? series + 6 : series);
+            gb_doc_cell(d, other);
+            gb_doc_cell(d, a);
+            gb_doc_cell(d, b);
+            gb_doc_cell(d, verdict);
+            gb_doc_row_end(d);
+        }
+        gb_doc_table_end(d);
+    }
+    gb_doc_figure(d, rd->dir, "overview",
+                  "Every implementation relative to OS threads, workload by workload");
+}
+
+/* Every implementation against its thread baseline, cell by cell. */
+static void versus_threads_table(struct gb_doc *d, const struct gb_rundata *rd)
+{
+    gb_doc_heading(d, 3, "Every cell against OS threads");
     gb_doc_para(d, NULL);
-    gb_doc_esc(d, "Time per operation of each implementation divided by that of OS threads with the "
-                  "same workload and parameters (threads = 1; below 1 is faster), with the 95% "
-                  "distribution-free interval of the ratio (Moses).");
+    gb_doc_esc(d, "Time per operation of each cell against the OS-thread cell of the same workload "
+                  "and parameters (the overview plot): ratio of the medians, its interval "
+                  "(Moses; 95% unless marked) and the U test's verdict at 0.05.");
     gb_doc_para_end(d);
-    static const char *const ocols[] = { "workload",        "implementation", "parameters",
-                                         "time vs threads", "95% interval",   "speed-up" };
-    gb_doc_table(d, ocols, 6);
-    size_t nover = 0;
+    static const char *const cols[] = { "workload", "implementation", "parameters", "against",
+                                        "time per op is" };
+    gb_doc_table(d, cols, 5);
+    size_t rows = 0;
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
-        if (s->baseline == NULL || s->ns.n == 0 || !s->ratio_ok)
+        if (s->baseline == NULL || !s->ratio_ok)
             continue;
-        double est = s->ratio, lo = s->ratio_lo, hi = s->ratio_hi;
-        char series[160], params[160];
+        char series[160], params[160], base[160], verdict[200];
         gb_cell_series(&s->cell, series, sizeof series);
+        gb_cell_series(&s->baseline->cell, base, sizeof base);
         cell_params(&s->cell, params, sizeof params);
+        gb_verdict_text(&s->vs_baseline, false, verdict, sizeof verdict);
         gb_doc_row(d, NULL);
         gb_doc_cell(d, s->cell.workload);
         gb_doc_cell(d, series);
         gb_doc_cell(d, params);
-        gb_doc_cellf(d, "%.3g", est);
-        gb_doc_cellf(d, "%.3g - %.3g", lo, hi);
-        gb_doc_cellf(d, est < 1 ? "%.3gx faster" : "%.3gx slower", est < 1 ? 1 / est : est);
+        gb_doc_cell(d, base);
+        gb_doc_cell(d, verdict);
         gb_doc_row_end(d);
-        nover++;
+        rows++;
     }
     gb_doc_table_end(d);
-    if (nover == 0) {
+    if (rows == 0) {
         gb_doc_para(d, NULL);
         gb_doc_esc(d, "No pair of cells to compare (a thread baseline and another implementation with "
                       "the same parameters, both with results).");
@@ -333,7 +533,7 @@ static void overview_section(struct gb_doc *d, const struct gb_rundata *rd)
     }
 }
 
-/* The plots, inline, or why there are none. */
+/* The plots but the overview (in Findings), inline, or why there are none. */
 static void plots_section(struct gb_doc *d, const struct gb_rundata *rd, int plots_drawn)
 {
     gb_doc_heading(d, 2, "Plots");
@@ -348,18 +548,25 @@ static void plots_section(struct gb_doc *d, const struct gb_rundata *rd, int plo
         gb_doc_esc(d, "No plots for this run (no results to draw, or plots were turned off).");
         gb_doc_para_end(d);
     }
-    gb_doc_figure(d, rd->dir, "overview", "Green threads and peers relative to OS threads");
     for (size_t w = 0; w < gb_nworkloads; w++)
         if (gb_workloads[w].plot.chart != GB_CHART_NONE)
             gb_doc_figure(d, rd->dir, gb_workloads[w].plot.kind, gb_workloads[w].plot.title);
     gb_doc_figure(d, rd->dir, "efficiency", "Throughput and throughput per CPU-second");
 }
 
+/* "12" or "11 + 1 failed": a cell's counted repetitions. */
+static void reps_text(const struct gb_summary *s, char *out, size_t n)
+{
+    if (s->reps_failed)
+        snprintf(out, n, "%d + %d failed", s->reps_ok, s->reps_failed);
+    else
+        snprintf(out, n, "%d", s->reps_ok);
+}
+
 /* One workload's table (wk NULL: the cells of workloads the catalog does
  * not know). */
 static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_workload *wk)
 {
-    char t1[64], t2[64], t3[64];
     const char *wname = wk ? wk->name : NULL;
     gb_doc_heading(d, 3, wname ? wname : "other workloads");
     if (wk) {
@@ -367,63 +574,82 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         gb_doc_esc(d, wk->what);
         gb_doc_para_end(d);
     }
-    char unit[64];
-    snprintf(unit, sizeof unit, "ns per %s", wk ? wk->op : "op");
-    const char *cols[] = { "implementation", "parameters", unit,    "95% CI",   "cv",         "ok/failed",
-                           "outliers",       "ops/s",      "cores", "peak RSS", "memory/task" };
     bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK;
-    gb_doc_table(d, cols, mem ? 11 : 10);
+    char unit[64];
+    snprintf(unit, sizeof unit, "%s per %s", mem ? "memory" : "time", wk ? wk->op : "op");
+    const char *cols[] = { "implementation", "parameters", unit,    "interval", "±",        "reps",
+                           "stopped",        "cv",         "ops/s", "CPU/wall", "peak RSS", "time per op" };
+    gb_doc_table(d, cols, mem ? 12 : 11);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
         bool known = gb_workload_find(s->cell.workload) != NULL;
         if (wname ? strcmp(s->cell.workload, wname) != 0 : known)
             continue;
-        char series[160], params[160];
+        char series[160], params[160], t[128];
         gb_cell_series(&s->cell, series, sizeof series);
         cell_params(&s->cell, params, sizeof params);
         if (!wname)
             snprintf(params + strlen(params), sizeof params - strlen(params), " (%s)", s->cell.workload);
-        gb_doc_row(d, s->reps_failed || s->reps_total == 0  ? "fail"
-                      : (s->ns.n > 1 && s->ns.cv > CV_WARN) ? "warn"
-                                                            : NULL);
+        const struct gb_stats *st = gb_headline(s);
+        bool spread =
+            rd->plan.stop.min_reps < rd->plan.stop.max_reps && s->rel_hw > rd->plan.stop.target_ci;
+        gb_doc_row(d, s->reps_failed || s->reps_total == 0 ? "fail" : spread ? "warn" : NULL);
         gb_doc_cell(d, series);
         gb_doc_cell(d, params);
-        if (s->ns.n) {
-            gb_doc_cellf(d, "%.4g", s->ns.median);
-            gb_doc_cellf(d, "%.4g - %.4g", s->ns.ci_low, s->ns.ci_high);
-            gb_doc_cellf(d, "%.1f%%%s", s->ns.cv * 100, s->ns.cv > CV_WARN ? " (!)" : "");
+        if (st->n) {
+            if (mem)
+                gb_fmt_bytes(t, sizeof t, st->median);
+            else
+                gb_fmt_time(t, sizeof t, st->median);
+            gb_doc_cell(d, t);
+            interval_text(s, t, sizeof t);
+            gb_doc_cell(d, t);
+            gb_fmt_pct(t, sizeof t, s->rel_hw);
+            gb_doc_cell(d, t);
         } else {
             gb_doc_cell(d, "n/a");
             gb_doc_cell(d, "");
             gb_doc_cell(d, "");
         }
-        gb_doc_cellf(d, "%d/%d", s->reps_ok, s->reps_failed);
-        gb_doc_cellf(d, "%zu/%zu", s->ns.outliers_mild, s->ns.outliers_severe);
-        fmt_si(t1, sizeof t1, s->ops_s.n ? s->ops_s.median : NAN, "");
-        gb_doc_cell(d, t1);
-        snprintf(t2, sizeof t2, s->cores.n ? "%.2f" : "n/a", s->cores.median);
-        gb_doc_cell(d, t2);
-        fmt_bytes(t3, sizeof t3, s->peak_rss_kb > 0 ? s->peak_rss_kb * 1024.0 : NAN);
-        gb_doc_cell(d, t3);
+        reps_text(s, t, sizeof t);
+        if (s->rounds > 1)
+            snprintf(t + strlen(t), sizeof t - strlen(t), " × %ld rounds", s->rounds);
+        gb_doc_cell(d, t);
+        gb_doc_cell(d, gb_stop_name(s->stop));
+        gb_fmt_pct(t, sizeof t, st->n > 1 ? st->cv : NAN);
+        gb_doc_cell(d, t);
+        gb_fmt_rate(t, sizeof t, s->ops_s.n ? s->ops_s.median : NAN, "");
+        gb_doc_cell(d, t);
+        gb_fmt_num(t, sizeof t, s->cores.n ? s->cores.median : NAN);
+        gb_doc_cell(d, t);
+        gb_fmt_bytes(t, sizeof t, s->peak_rss_kb > 0 ? s->peak_rss_kb * 1024.0 : NAN);
+        gb_doc_cell(d, t);
         if (mem) {
-            fmt_bytes(t1, sizeof t1, s->rss_task.n ? s->rss_task.median : NAN);
-            gb_doc_cell(d, t1);
+            gb_fmt_time(t, sizeof t, s->ns.n ? s->ns.median : NAN);
+            gb_doc_cell(d, t);
         }
         gb_doc_row_end(d);
     }
     gb_doc_table_end(d);
 }
 
-/* Results per workload. */
+/* Results per workload, then every cell against threads. */
 static void results_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
     gb_doc_heading(d, 2, "Results");
+    char target[32];
+    gb_fmt_pct(target, sizeof target, rd->plan.stop.target_ci);
     gb_doc_para(d, NULL);
-    gb_doc_esc(d, "Median of the counted repetitions with its distribution-free confidence interval "
-                  "(order statistics; its coverage is in summary.csv, below 95% with fewer than 6 "
-                  "repetitions), coefficient of variation, Tukey outliers (mild/severe; counted, never "
-                  "dropped), throughput, CPU cores kept busy (CPU time / wall time), and peak RSS from "
-                  "wait4. Every value is in summary.csv; every repetition in cells.jsonl.");
+    gb_doc_escf(d,
+                "The median of each cell's counted repetitions (one process each) with the "
+                "distribution-free interval of the median (order statistics: 95%% or more with 6 "
+                "repetitions or more, its coverage in brackets where it is less), ± its half-width "
+                "relative to the median, the repetitions (× the rounds each ran of a workload "
+                "shorter than %.3g ms) and why the cell stopped repeating (converged: within ±%s; "
+                "max-reps, budget, failures, fixed: --reps), the coefficient of variation of the "
+                "repetitions, throughput, CPU cores kept busy (CPU time / wall time), and peak RSS "
+                "from wait4. Every value is in summary.csv; every repetition in cells.jsonl.",
+                rd->plan.min_rep_ms > 0 ? rd->plan.min_rep_ms : GB_MIN_REP_MS, target);
     gb_doc_para_end(d);
     for (size_t w = 0; w < gb_nworkloads + 1; w++) {
         const char *wname = w < gb_nworkloads ? gb_workloads[w].name : NULL;
@@ -437,6 +663,7 @@ static void results_section(struct gb_doc *d, const struct gb_rundata *rd)
             continue;
         results_table(d, rd, wname ? &gb_workloads[w] : NULL);
     }
+    versus_threads_table(d, rd);
 }
 
 /* Failures, with the tail of their stderr. */
@@ -548,21 +775,25 @@ static void preflight_section(struct gb_doc *d, const struct gb_rundata *rd)
 
 static void write_doc(const struct gb_rundata *rd, struct gb_doc *d, int plots_drawn)
 {
+    struct warnings w;
+    collect_warnings(rd, &w);
     if (d->html)
         html_head(d, rd);
-    title_section(d, rd);
-    warnings_section(d, rd);
-    machine_section(d, rd);
-    server_section(d, rd);
-    peers_section(d, rd);
-    overview_section(d, rd);
+    title_section(d, rd, w.n);
+    findings_section(d, rd);
     plots_section(d, rd, plots_drawn);
     results_section(d, rd);
+    peers_section(d, rd);
+    machine_section(d, rd);
+    server_section(d, rd);
+    warnings_section(d, rd, &w);
     failures_section(d, rd);
     versions_section(d, rd);
     preflight_section(d, rd);
+    all_warnings_section(d, &w);
     if (d->html)
         gb_buf_puts(d->b, "</body>\n</html>\n");
+    free(w.v);
 }
 
 int gb_write_reports(const struct gb_rundata *rd, int plots_drawn)
@@ -585,7 +816,26 @@ int gb_write_reports(const struct gb_rundata *rd, int plots_drawn)
     return rc;
 }
 
-int gb_rebuild(const char *dir, bool plots, bool quiet)
+void gb_print_headlines(const struct gb_rundata *rd, FILE *f)
+{
+    struct gb_finding fs[32];
+    size_t n = gb_findings(rd, true, fs, sizeof fs / sizeof fs[0]);
+    if (n == 0)
+        return;
+    fprintf(f, "Best green configuration against OS threads (ratio of medians, its interval):\n");
+    for (size_t i = 0; i < n; i++) {
+        char params[160], series[160], other[160], a[96], b[96], verdict[200];
+        cell_params(&fs[i].green->cell, params, sizeof params);
+        gb_cell_series(&fs[i].green->cell, series, sizeof series);
+        gb_cell_series(&fs[i].other->cell, other, sizeof other);
+        gb_figure_text(fs[i].green, a, sizeof a);
+        gb_figure_text(fs[i].other, b, sizeof b);
+        gb_verdict_text(&fs[i].v, gb_figure_is_memory(fs[i].green), verdict, sizeof verdict);
+        fprintf(f, "  %-12s %s %s vs %s %s: %s\n", fs[i].wk->name, series, a, other, b, verdict);
+    }
+}
+
+int gb_rebuild(const char *dir, bool plots, unsigned flags)
 {
     struct gb_rundata rd;
     char err[1024];
@@ -593,6 +843,16 @@ int gb_rebuild(const char *dir, bool plots, bool quiet)
     if (rc != 0) {
         fprintf(stderr, "greenbench: %s\n", err);
         return rc;
+    }
+    bool quiet = flags & GB_REBUILD_QUIET;
+    if (rd.nbad_lines && !quiet) {
+        struct gb_jsonl j = { .bad = rd.bad_lines, .nbad = rd.nbad_lines };
+        struct gb_buf b;
+        gb_buf_init(&b);
+        gb_jsonl_bad_lines(&j, &b);
+        fprintf(stderr, "greenbench: %s/cells.jsonl: line%s %s %s not a record (skipped)\n", dir,
+                rd.nbad_lines == 1 ? "" : "s", gb_buf_str(&b), rd.nbad_lines == 1 ? "is" : "are");
+        gb_buf_free(&b);
     }
     char *path = gb_xasprintf("%s/summary.csv", dir);
     rc = gb_write_summary_csv(&rd, path);
@@ -607,9 +867,14 @@ int gb_rebuild(const char *dir, bool plots, bool quiet)
     int rrc = gb_write_reports(&rd, plots ? drawn : 0);
     if (rc == 0)
         rc = rrc;
-    if (!quiet)
+    if (flags & GB_REBUILD_HEADLINES) {
+        gb_print_headlines(&rd, stdout);
+        printf("Report: %s/report.html (and report.md, summary.csv, plots/)\n", dir);
+        fflush(stdout);
+    } else if (!quiet) {
         fprintf(stderr, "greenbench: wrote %s/summary.csv, %s/report.md, %s/report.html%s\n", dir,
                 dir, dir, drawn > 0 ? " and plots/" : "");
+    }
     gb_rundata_free(&rd);
     return rc;
 }
@@ -666,5 +931,16 @@ int gb_cmd_report(int argc, char **argv)
         fprintf(stderr, "greenbench report: '%s' is not a directory\n", dir);
         return GB_EXIT_USAGE;
     }
-    return gb_rebuild(dir, plots, false) == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;
+    char *meta = gb_xasprintf("%s/meta.json", dir), *cells = gb_xasprintf("%s/cells.jsonl", dir);
+    bool run = gb_is_file(meta) || gb_is_file(cells);
+    free(meta);
+    free(cells);
+    if (!run) {
+        fprintf(stderr,
+                "greenbench report: '%s' is not a greenbench run (it has no meta.json and "
+                "no cells.jsonl)\n",
+                dir);
+        return GB_EXIT_USAGE;
+    }
+    return gb_rebuild(dir, plots, 0) == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;
 }

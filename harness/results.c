@@ -10,9 +10,73 @@
 
 #include "catalog.h"
 #include "csv.h"
+#include "journal.h"
+#include "units.h"
 #include "util.h"
 
+/* ---- verdicts ---- */
+
+int gb_verdict_of(const double *a, size_t na, const double *b, size_t nb, double alpha,
+                  struct gb_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->kind = GB_VERDICT_FEW;
+    int rc = gb_ratio_ci(a, na, b, nb, 1 - alpha, &v->ratio, &v->lo, &v->hi, &v->coverage);
+    if (rc != 0)
+        return rc;
+    gb_mann_whitney(b, nb, a, na, &v->u);
+    if (gb_mwu_min_p(na, nb) >= alpha)
+        v->kind = GB_VERDICT_FEW;
+    else if (v->u.p < alpha && v->hi < 1)
+        v->kind = GB_VERDICT_LOWER;
+    else if (v->u.p < alpha && v->lo > 1)
+        v->kind = GB_VERDICT_HIGHER;
+    else
+        v->kind = GB_VERDICT_SAME;
+    return 0;
+}
+
+void gb_verdict_text(const struct gb_verdict *v, bool memory, char *out, size_t n)
+{
+    if (v->kind == GB_VERDICT_FEW) {
+        snprintf(out, n, "too few repetitions to tell");
+        return;
+    }
+    /* Faster: the other's time over ours, so the interval turns over. */
+    bool lower = v->kind == GB_VERDICT_LOWER;
+    double est = lower ? 1 / v->ratio : v->ratio;
+    double lo = lower ? 1 / v->hi : v->lo, hi = lower ? 1 / v->lo : v->hi;
+    char e[48], l[48], h[48], cov[48] = "";
+    gb_fmt_num(e, sizeof e, est);
+    gb_fmt_num(l, sizeof l, lo);
+    gb_fmt_num(h, sizeof h, hi);
+    if (v->coverage < 0.95 - 1e-9) {
+        char pct[32];
+        gb_fmt_pct(pct, sizeof pct, v->coverage);
+        snprintf(cov, sizeof cov, ", %s interval", pct);
+    }
+    if (v->kind == GB_VERDICT_SAME)
+        snprintf(out, n, "same within noise (%s–%s%s)", l, h, cov);
+    else
+        snprintf(out, n, "%s× %s (%s–%s%s)", e,
+                 memory ? (lower ? "less memory" : "more memory") : (lower ? "faster" : "slower"), l, h,
+                 cov);
+}
+
 /* ---- loading ---- */
+
+const struct gb_stats *gb_headline(const struct gb_summary *s)
+{
+    const struct gb_workload *w = gb_workload_find(s->cell.workload);
+    return w && w->metric == GB_METRIC_RSS_PER_TASK ? &s->rss_task : &s->ns;
+}
+
+double gb_result_metric(const char *workload, const json_t *result)
+{
+    const struct gb_workload *w = gb_workload_find(workload);
+    bool rss = w && w->metric == GB_METRIC_RSS_PER_TASK;
+    return gb_json_num(result, rss ? "rss_per_task_bytes" : "ns_per_op", NAN);
+}
 
 void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n)
 {
@@ -23,11 +87,17 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     s->reps_ok = s->reps_failed = s->reps_total = 0;
     memset(s->by_status, 0, sizeof s->by_status);
     s->peak_rss_kb = 0;
+    s->rounds = 1;
+    s->spent_s = 0;
     s->first_error[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const struct gb_record *r = recs[i];
+        s->spent_s += gb_json_num(r->json, "elapsed_ns", 0) / 1e9;
         if (r->rep <= 0)
             continue; /* the warm-up is kept in cells.jsonl, never counted */
+        long rounds = (long)gb_json_num(r->json, "rounds", 1);
+        if (rounds > s->rounds)
+            s->rounds = rounds;
         s->reps_total++;
         if ((unsigned)r->status < 6)
             s->by_status[r->status]++;
@@ -70,6 +140,12 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     free(s->values);
     s->values = ns;
     s->nvalues = nns;
+    bool rss_head = gb_headline(s) == &s->rss_task;
+    free(s->head_values);
+    s->nhead = rss_head ? nrss : nns;
+    s->head_values = gb_xcalloc(s->nhead + 1, sizeof *s->head_values);
+    memcpy(s->head_values, rss_head ? rss : ns, s->nhead * sizeof *s->head_values);
+    s->rel_hw = gb_rel_half_width(gb_headline(s));
     free(ops);
     free(cpu);
     free(cores);
@@ -112,17 +188,9 @@ static int load_meta(const char *dir, struct gb_rundata *rd, char *err, size_t e
     return 0;
 }
 
-/* One line of cells.jsonl: a record, or (unless blank) a bad line. */
-static void add_record(struct gb_rundata *rd, const char *line)
+/* A record of cells.jsonl (v, whose reference rd takes over). */
+static void add_record(struct gb_rundata *rd, json_t *v)
 {
-    json_t *v;
-    if (gb_json_parse(line, strlen(line), &v, NULL, 0) != 0 || !json_is_object(v) ||
-        gb_json_str(v, "cell", NULL) == NULL) {
-        if (strspn(line, " \t\r") != strlen(line))
-            rd->bad_lines++;
-        json_decref(v);
-        return;
-    }
     rd->recs = gb_xrealloc(rd->recs, (rd->nrecs + 1) * sizeof *rd->recs);
     struct gb_record *r = &rd->recs[rd->nrecs++];
     memset(r, 0, sizeof *r);
@@ -160,12 +228,24 @@ static void summarize_all(struct gb_rundata *rd)
         gb_summarize(&rd->sums[i], mine, n);
     }
     free(mine);
+    for (size_t i = 0; i < rd->nrecs; i++)
+        rd->spent_s += gb_json_num(rd->recs[i].json, "elapsed_ns", 0) / 1e9;
+    size_t ncells = rd->plan.ncells ? rd->plan.ncells : rd->nsums;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        struct gb_summary *s = &rd->sums[i];
+        s->stop = gb_stop_check(&rd->plan.stop, ncells, s->reps_ok, s->reps_failed, s->rel_hw, s->spent_s,
+                                rd->spent_s);
+    }
     /* rd->sums is complete: the baselines point into it from here on. */
     for (size_t i = 0; i < rd->nsums; i++) {
         struct gb_summary *s = &rd->sums[i];
         const struct gb_summary *t = s->baseline = gb_baseline(rd, s);
-        s->ratio_ok = t && gb_ratio_ci(t->values, t->nvalues, s->values, s->nvalues, 0.95,
-                                       &s->ratio, &s->ratio_lo, &s->ratio_hi, &s->ratio_cov) == 0;
+        s->ratio_ok =
+            t && gb_verdict_of(t->values, t->nvalues, s->values, s->nvalues, 0.05, &s->vs_baseline) == 0;
+        s->ratio = s->vs_baseline.ratio;
+        s->ratio_lo = s->vs_baseline.lo;
+        s->ratio_hi = s->vs_baseline.hi;
+        s->ratio_cov = s->vs_baseline.coverage;
     }
 }
 
@@ -176,26 +256,34 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
     int rc = load_meta(dir, rd, err, errlen);
     if (rc != 0)
         return rc;
-    char *path = gb_xasprintf("%s/cells.jsonl", dir), *text;
-    size_t len;
-    rc = gb_read_file(path, &text, &len);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    char perr[256];
+    if (rd->meta == NULL || gb_plan_from_meta(rd->meta, &rd->plan, perr, sizeof perr) != 0) {
+        memset(&rd->plan, 0, sizeof rd->plan);
+        rd->plan.stop = gb_preset_stop_rule(GB_PRESET_DEFAULT);
+    }
+    char *path = gb_xasprintf("%s/cells.jsonl", dir);
+    struct gb_jsonl lines;
+    rc = gb_jsonl_load(path, &lines);
+    bool cells_exist = gb_is_file(path);
+    if (rc != 0 || (rd->meta == NULL && !cells_exist)) {
+        if (rc != 0)
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        else
+            snprintf(err, errlen, "%s is not a greenbench run (it has no meta.json and no cells.jsonl)",
+                     dir);
         free(path);
-        json_decref(rd->meta);
-        rd->meta = NULL;
-        return rc;
+        gb_rundata_free(rd);
+        return rc != 0 ? rc : -ENOENT;
     }
     free(path);
-    if (rd->meta == NULL && len == 0) {
-        snprintf(err, errlen, "%s holds no greenbench run (no meta.json, empty cells.jsonl)", dir);
-        free(text);
-        return -ENOENT;
+    for (size_t i = 0; i < lines.n; i++) {
+        add_record(rd, lines.recs[i]);
+        lines.recs[i] = NULL; /* rd's now */
     }
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-        add_record(rd, line);
-    free(text);
+    rd->bad_lines = lines.bad;
+    rd->nbad_lines = lines.nbad;
+    lines.bad = NULL;
+    gb_jsonl_free(&lines);
     summarize_all(rd);
     return 0;
 }
@@ -205,9 +293,13 @@ void gb_rundata_free(struct gb_rundata *rd)
     for (size_t i = 0; i < rd->nrecs; i++)
         json_decref(rd->recs[i].json);
     free(rd->recs);
-    for (size_t i = 0; i < rd->nsums; i++)
+    for (size_t i = 0; i < rd->nsums; i++) {
         free(rd->sums[i].values);
+        free(rd->sums[i].head_values);
+    }
     free(rd->sums);
+    free(rd->bad_lines);
+    gb_plan_free(&rd->plan);
     json_decref(rd->meta);
     memset(rd, 0, sizeof *rd);
 }
@@ -304,7 +396,8 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                     "ops_per_cpu_s,ops_per_cpu_s_ci_low,ops_per_cpu_s_ci_high,"
                     "cores_used,cores_used_ci_low,cores_used_ci_high,"
                     "rss_per_task_bytes,rss_per_task_ci_low,rss_per_task_ci_high,"
-                    "peak_rss_kb,first_error");
+                    "peak_rss_kb,first_error,"
+                    "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s");
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
@@ -320,6 +413,19 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
         csv_long(&b, s->peak_rss_kb > 0 ? s->peak_rss_kb : -1);
         gb_csv_sep(&b);
         gb_csv_field(&b, s->first_error);
+        gb_csv_sep(&b);
+        gb_buf_puts(&b, gb_headline(s) == &s->rss_task ? "rss_per_task_bytes" : "ns_per_op");
+        double nums[] = { s->rel_hw,
+                          rd->plan.stop.min_reps < rd->plan.stop.max_reps ? rd->plan.stop.target_ci : NAN };
+        for (size_t k = 0; k < 2; k++) {
+            gb_csv_sep(&b);
+            gb_csv_num(&b, nums[k]);
+        }
+        gb_csv_sep(&b);
+        gb_buf_puts(&b, gb_stop_name(s->stop));
+        gb_buf_printf(&b, ",%ld", s->rounds);
+        gb_csv_sep(&b);
+        gb_csv_num(&b, s->spent_s);
         gb_csv_eol(&b);
     }
     int rc = gb_write_file_atomic(path, b.data, b.len);

@@ -14,8 +14,34 @@
 
 #include "cell.h"
 #include "json.h"
+#include "plan.h"
 #include "runner.h"
 #include "stats.h"
+
+/* How sample b compares with sample a in a figure where lower is better
+ * (time per op, memory per task). */
+enum gb_verdict_kind {
+    GB_VERDICT_FEW,    /* the U test cannot reach alpha with so few values */
+    GB_VERDICT_SAME,   /* same within noise */
+    GB_VERDICT_LOWER,  /* b is lower (faster, smaller) */
+    GB_VERDICT_HIGHER, /* b is higher */
+};
+struct gb_verdict {
+    enum gb_verdict_kind kind;
+    double ratio, lo, hi, coverage; /* median(b) / median(a), its interval (Moses) */
+    struct gb_mwu u;                /* b against a */
+};
+/* b against a at significance alpha: LOWER or HIGHER when the U test's p is
+ * below alpha and the ratio's interval (at level 1 - alpha) excludes 1,
+ * FEW when gb_mwu_min_p >= alpha. 0, or -EINVAL when either sample is
+ * empty or a value is not positive. */
+int gb_verdict_of(const double *a, size_t na, const double *b, size_t nb, double alpha,
+                  struct gb_verdict *v);
+/* For people: "830× faster (790–870)", "2.1× less memory (2.0–2.2)",
+ * "same within noise (0.97–1.04)", "too few repetitions to tell"; the
+ * interval's coverage is added where it is below 95%. memory: the figure
+ * is memory, not time. */
+void gb_verdict_text(const struct gb_verdict *v, bool memory, char *out, size_t n);
 
 /* One line of cells.jsonl. */
 struct gb_record {
@@ -37,8 +63,14 @@ struct gb_summary {
     struct gb_stats cores;     /* cpu_ns / wall_ns */
     struct gb_stats rss_task;  /* rss_per_task_bytes, n = 0 when absent */
     long peak_rss_kb;
+    long rounds;               /* workload runs per repetition (--rounds), the largest */
+    double spent_s;            /* its repetitions' process time, warm-up included */
+    double rel_hw;             /* gb_rel_half_width of its headline statistics */
+    enum gb_stop stop;         /* why it stopped repeating (GB_STOP_NONE: it had not) */
     double *values;            /* ok ns_per_op values, for compare */
     size_t nvalues;
+    double *head_values;       /* the values of gb_headline's statistics */
+    size_t nhead;
     char first_error[256];
     /* Against its thread baseline, set once by gb_rundata_load for both
      * reports and the plots: baseline is gb_baseline's (NULL: none); ratio_ok
@@ -46,6 +78,7 @@ struct gb_summary {
     const struct gb_summary *baseline;
     bool ratio_ok;
     double ratio, ratio_lo, ratio_hi, ratio_cov;
+    struct gb_verdict vs_baseline; /* the same, with the U test's verdict */
 };
 
 /* A run directory, loaded. */
@@ -57,8 +90,17 @@ struct gb_rundata {
     struct gb_summary *sums;   /* one per planned cell, plan order, then any
                                   recorded cell the plan lacks */
     size_t nsums;
-    size_t bad_lines;          /* lines that are not a record (a torn last line) */
+    struct gb_plan plan;       /* meta.json's (a default stop rule without one) */
+    double spent_s;            /* every repetition's process time */
+    size_t *bad_lines;         /* numbers of the lines of cells.jsonl that are not a record */
+    size_t nbad_lines;
 };
+/* The statistics a workload is judged by: time per op, or memory per task
+ * for a workload whose metric is GB_METRIC_RSS_PER_TASK. */
+const struct gb_stats *gb_headline(const struct gb_summary *s);
+/* The headline value of one repetition's result (the cell's JSON line):
+ * ns_per_op, or rss_per_task_bytes for such a workload; NaN when absent. */
+double gb_result_metric(const char *workload, const json_t *result);
 /* Load dir's meta.json (optional) and cells.jsonl (required), summarize
  * every cell and match its baseline. 0, or a negative errno with a message
  * in err (errlen bytes); *rd is the caller's to free with gb_rundata_free
@@ -68,7 +110,7 @@ void gb_rundata_free(struct gb_rundata *rd);
 /* The summary of the cell with this key, or NULL. */
 const struct gb_summary *gb_rundata_find(const struct gb_rundata *rd, const char *key);
 /* s's counts and statistics from its n records (warm-ups skipped), and
- * s->values, which s owns. */
+ * s->values, which s owns; not its stop reason (gb_rundata_load's). */
 void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n);
 /* The threads cell s is compared with: same workload, the same values on
  * every axis but cpus (and but n for a per-iteration workload), with

@@ -5,6 +5,7 @@
 #include "run.h"
 
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,10 @@
 #include "plan.h"
 #include "programs.h"
 #include "report.h"
+#include "results.h"
 #include "runner.h"
 #include "server.h"
+#include "units.h"
 #include "util.h"
 
 int gb_argc;     /* set by gb_main */
@@ -29,30 +32,26 @@ char **gb_argv;
 
 static volatile int stop_requested;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 /* run --help: the head, a line per axis, the tail. */
 static const char run_help_head[] =
-    "usage: greenbench run [--quick | --full] [FILTERS] [--reps N] [--timeout S]\n"
+    "usage: greenbench run [--quick | --full] [FILTERS] [REPETITIONS] [--timeout S]\n"
     "                      [--out DIR] [--seed N] [--no-plots] [--dry-run]\n"
     "       greenbench run --resume DIR\n"
     "\n"
     "Runs the benchmark matrix: every cell (workload x implementation x parameters)\n"
-    "in its own child process, a warm-up round that is not counted, then N counted\n"
-    "repetitions in a random interleaved order (the seed is recorded). Writes\n"
+    "in its own child process, a warm-up round that is not counted, then rounds of\n"
+    "counted repetitions, each round in a random order (the seed is recorded), until\n"
+    "each cell's median is known well enough (REPETITIONS below). Writes\n"
     "results/<timestamp>/: meta.json, cells.jsonl, summary.csv, plots/, report.md,\n"
     "report.html.\n"
     "\n"
     "Presets:\n"
     "  (none)     the default matrix: every workload, backend and the thread baseline;\n"
-    "             5 repetitions; about 3 minutes on 2 cores\n"
+    "             6 to 30 repetitions, target +-5%%, budget 4 min; about 5 minutes on 2 cores\n"
     "  --quick    fewer sizes, one green backend pair but every switch backend;\n"
-    "             3 repetitions; under 1 minute\n"
-    "  --full     larger sizes up to N=100000; 10 repetitions; as long as it takes\n"
+    "             4 to 8 repetitions, target +-10%%, budget 40 s; about 1 minute\n"
+    "  --full     larger sizes up to N=100000; 10 to 100 repetitions, target +-2%%,\n"
+    "             no budget; as long as it takes\n"
     "\n"
     "Filters (comma lists; each replaces the preset's values for that axis):\n"
     "  --workload W     %s\n"
@@ -61,8 +60,18 @@ static const char run_help_head[] =
     "  --loop L         event-loop backends (libev, libuv)\n";
 static const char run_help_tail[] =
     "\n"
+    "Repetitions (each cell: at least MIN; then one more per round while the interval\n"
+    "of its median is wider than +-TARGET of the median, up to MAX, within the budget):\n"
+    "  --min-reps MIN   counted repetitions every cell has (default 6; quick 4; full 10)\n"
+    "  --max-reps MAX   at most (default 30; quick 8; full 100)\n"
+    "  --target-ci X    relative half-width of the median's interval to reach: 0.05 or 5%\n"
+    "                   (default 5%; quick 10%; full 2%)\n"
+    "  --budget T       process time all repetitions may take before no cell repeats\n"
+    "                   more (one cell: at most 3 times its share); 90s, 4m; 0 or none:\n"
+    "                   no budget (default 4m; quick 40s; full none)\n"
+    "  --reps N         exactly N counted repetitions per cell, no more, no fewer\n"
+    "\n"
     "Other options:\n"
-    "  --reps N         counted repetitions per cell (default 5; quick 3; full 10)\n"
     "  --timeout S      seconds per repetition before its process group is killed\n"
     "                   (default 30; quick 20; full 600); 1.5, 90s, 2m accepted\n"
     "  --out DIR        output directory; must be new or empty\n"
@@ -73,6 +82,9 @@ static const char run_help_tail[] =
     "\n"
     "Environment: GREENBENCH_BIN_DIR (cell programs; default: beside this binary),\n"
     "GREENBENCH_RESULTS_DIR (default: results), GREENBENCH_GNUPLOT (gnuplot program).\n"
+    "A cell whose timed part lasts under 5 ms runs its workload several times per\n"
+    "repetition (--rounds, sized from its warm-up). ^C, SIGTERM or a hang-up stop the\n"
+    "run and keep everything; --resume finishes it.\n"
     "Exit status: 0 every repetition ran ok, 1 some failed or the run was\n"
     "interrupted (the report is still written), 2 bad usage.\n";
 
@@ -95,60 +107,141 @@ static void print_run_help(void)
     fputs(run_help_tail, stdout);
 }
 
-/* ---- progress ---- */
+/* ---- each cell's repetitions so far ---- */
 
-/* Seconds left: each remaining job costs what its cell cost last time (the
- * warm-up round measures every cell once), else the average so far. */
-static double estimate_left(const struct gb_job *jobs, size_t njobs, size_t next,
-                            const double *cell_s, double avg, const bool *skip)
+/* What the job loop knows of one cell: read back from cells.jsonl on
+ * --resume, then kept up to date as its repetitions end. */
+struct cell_state {
+    bool warmed;       /* its warm-up is recorded */
+    long rounds;       /* --rounds of its counted repetitions (gb_plan_rounds) */
+    int *reps;         /* the counted repetitions recorded, by number */
+    size_t nreps;
+    int ok, failed;
+    double *values;    /* the headline value of each ok repetition */
+    size_t nvalues;
+    double spent_s;    /* process time of its repetitions, warm-up included */
+    double last_s;     /* of its last one: what the next will cost */
+    enum gb_stop stop;
+};
+
+static bool has_rep(const struct cell_state *cs, int rep)
 {
-    double left = 0;
-    for (size_t k = next; k < njobs; k++)
-        if (!skip[k])
-            left += cell_s[jobs[k].cell] > 0 ? cell_s[jobs[k].cell] : avg;
-    return left;
+    for (size_t i = 0; i < cs->nreps; i++)
+        if (cs->reps[i] == rep)
+            return true;
+    return false;
 }
 
-static void progress(bool tty, size_t idx, size_t total, const struct gb_cell *c, int rep,
-                     int reps, int64_t started, size_t ran, double left_s, const char *outcome)
+/* Count a repetition of cell c: rep (0: the warm-up), its status, process
+ * time and result (NULL: none). */
+static void cell_add(struct cell_state *cs, const struct gb_plan *pl, const struct gb_cell *c, int rep,
+                     bool ok, double elapsed_s, const json_t *result)
 {
-    char label[300], el[32], left[32];
+    cs->spent_s += elapsed_s;
+    cs->last_s = elapsed_s;
+    if (rep == 0) {
+        cs->warmed = true;
+        /* The warm-up runs one round: its timed part sizes the others. */
+        cs->rounds = ok ? gb_plan_rounds(pl, c->workload, gb_json_num(result, "wall_ns", NAN)) : 1;
+        return;
+    }
+    cs->reps = gb_xrealloc(cs->reps, (cs->nreps + 1) * sizeof *cs->reps);
+    cs->reps[cs->nreps++] = rep;
+    if (!ok) {
+        cs->failed++;
+        return;
+    }
+    cs->ok++;
+    double v = gb_result_metric(c->workload, result);
+    if (isfinite(v)) {
+        cs->values = gb_xrealloc(cs->values, (cs->nvalues + 1) * sizeof *cs->values);
+        cs->values[cs->nvalues++] = v;
+    }
+}
+
+/* cs's stop reason now, in a run that has spent run_s. */
+static enum gb_stop cell_stop(const struct cell_state *cs, const struct gb_plan *pl, double run_s)
+{
+    struct gb_stats st;
+    gb_stats_compute(cs->values, cs->nvalues, 0.95, &st);
+    return gb_stop_check(&pl->stop, pl->ncells, cs->ok, cs->failed, gb_rel_half_width(&st), cs->spent_s,
+                         run_s);
+}
+
+/* ---- progress ---- */
+
+/* The job loop's state. */
+struct loop {
+    struct gb_run_state *rs;
+    struct cell_state *cells; /* one per cell of the plan */
+    double run_s;             /* process time of every repetition recorded */
+    size_t recorded;          /* records in cells.jsonl: the next job's number */
+    size_t idx, planned;      /* this job's number in this session, and the jobs planned so far */
+    int64_t started;
+    bool tty;
+    int fd;                   /* cells.jsonl */
+    struct gb_servers sv;
+};
+
+/* Seconds left, at least (the jobs planned, then the counted repetitions
+ * every cell has to have) and at most (the budget, where there is one): what
+ * each cell's last repetition cost, or the average so far. */
+static void estimate_left(const struct loop *l, int round, size_t left_this_round, double *lo, double *hi)
+{
+    const struct gb_plan *pl = &l->rs->plan;
+    double avg = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < pl->ncells; i++)
+        if (l->cells[i].last_s > 0) {
+            avg += l->cells[i].last_s;
+            n++;
+        }
+    avg = n ? avg / (double)n : 0;
+    *lo = 0;
+    for (size_t i = 0; i < pl->ncells; i++) {
+        const struct cell_state *cs = &l->cells[i];
+        double each = cs->last_s > 0 ? cs->last_s : avg;
+        int missing = pl->stop.min_reps - (int)cs->nreps + !cs->warmed;
+        *lo += each * (missing > 0 ? missing : 0);
+    }
+    if (round > pl->stop.min_reps)
+        *lo = avg * (double)left_this_round;
+    *hi = *lo;
+    if (pl->stop.budget_s > 0 && pl->stop.min_reps < pl->stop.max_reps)
+        *hi = fmax(*lo, pl->stop.budget_s - l->run_s);
+}
+
+static void progress(const struct loop *l, const struct gb_cell *c, int rep, int round,
+                     size_t left_this_round, const char *outcome)
+{
+    const struct gb_plan *pl = &l->rs->plan;
+    char label[300], el[32], left[64], lo_s[32], hi_s[32];
     if (rep == 0)
         snprintf(label, sizeof label, "%s warm-up", c->key);
+    else if (rep <= pl->stop.min_reps)
+        snprintf(label, sizeof label, "%s rep %d/%d", c->key, rep, pl->stop.min_reps);
     else
-        snprintf(label, sizeof label, "%s rep %d/%d", c->key, rep, reps);
-    double elapsed = (double)(gb_now_ns() - started) / 1e9;
-    gb_format_duration(el, sizeof el, elapsed);
-    if (ran > 0)
-        gb_format_duration(left, sizeof left, left_s);
+        snprintf(label, sizeof label, "%s rep %d", c->key, rep);
+    gb_format_duration(el, sizeof el, (double)(gb_now_ns() - l->started) / 1e9);
+    double lo, hi;
+    estimate_left(l, round, left_this_round, &lo, &hi);
+    gb_format_duration(lo_s, sizeof lo_s, lo);
+    gb_format_duration(hi_s, sizeof hi_s, hi);
+    if (hi - lo >= 1)
+        snprintf(left, sizeof left, "%s-%s", lo_s, hi_s);
     else
-        snprintf(left, sizeof left, "?");
-    if (tty && outcome == NULL)
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s  %s elapsed, ~%s left", idx, total, label, el, left);
-    else if (tty)
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s: %s\n", idx, total, label, outcome);
+        snprintf(left, sizeof left, "%s", lo_s);
+    if (l->tty && outcome == NULL)
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s  %s elapsed, ~%s left", l->idx, l->planned, label, el, left);
+    else if (l->tty)
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s: %s\n", l->idx, l->planned, label, outcome);
     else if (outcome)
-        fprintf(stderr, "[%zu/%zu] %s: %s  (%s elapsed, ~%s left)\n", idx, total, label, outcome,
+        fprintf(stderr, "[%zu/%zu] %s: %s  (%s elapsed, ~%s left)\n", l->idx, l->planned, label, outcome,
                 el, left);
     fflush(stderr);
 }
 
 /* ---- the job loop ---- */
-
-/* The job loop's state. */
-struct loop {
-    struct gb_run_state *rs;
-    struct gb_job *jobs;
-    size_t njobs;
-    bool *skip;          /* what an interrupted run already did (--resume) */
-    size_t todo;
-    double *cell_s;      /* seconds each cell's last repetition took */
-    int64_t started;
-    size_t ran, idx;     /* repetitions run, and the number of the current one */
-    bool tty;
-    int fd;              /* cells.jsonl */
-    struct gb_servers sv;
-};
 
 /* One line saying how a repetition ended, into out (n bytes). */
 static void outcome_text(const struct gb_exec_result *r, const struct gb_workload *w, char *out,
@@ -157,7 +250,7 @@ static void outcome_text(const struct gb_exec_result *r, const struct gb_workloa
     if (r->status == GB_ST_OK) {
         double ns = gb_json_num(r->json, "ns_per_op", 0);
         char nsb[32];
-        gb_format_ns(nsb, sizeof nsb, ns);
+        gb_fmt_time(nsb, sizeof nsb, ns);
         snprintf(out, n, "ok, %s per %s", nsb, w ? w->op : "op");
     } else {
         /* The last stderr line says most about a failure. */
@@ -169,10 +262,11 @@ static void outcome_text(const struct gb_exec_result *r, const struct gb_workloa
     }
 }
 
-/* Run cell c once into *r: its program, its server when its workload needs
- * one, its argv (*cargv, *prog and *url, which the caller frees or
- * borrows). A cell that cannot start is a failed repetition. */
-static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_workload *w,
+/* Run cell c once into *r with rounds workload runs: its program, its
+ * server when its workload needs one, its argv (*cargv, *prog and *url,
+ * which the caller frees or borrows). A cell that cannot start is a failed
+ * repetition. */
+static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_workload *w, long rounds,
                      struct gb_exec_result *r, char **prog, char ***cargv, const char **url)
 {
     memset(r, 0, sizeof *r);
@@ -196,36 +290,46 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
         snprintf(r->message, sizeof r->message, "%s", why);
         r->stderr_tail = gb_xstrdup("");
     } else {
-        *cargv = gb_cell_argv(c, *prog, *url);
+        *cargv = gb_cell_argv(c, *prog, *url, rounds);
         gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, r);
     }
 }
 
-/* Job j: run it, record it, count it, say how it went. false when ^C (or
- * SIGTERM) interrupted it: nothing is recorded then. */
-static bool run_job(struct loop *l, size_t j)
+/* Repetition rep (0: the warm-up) of cell i in round `round`: run it,
+ * record it, count it, say how it went. false when a signal interrupted
+ * it: nothing is recorded then. */
+static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_this_round)
 {
     struct gb_run_state *rs = l->rs;
-    const struct gb_cell *c = &rs->plan.cells[l->jobs[j].cell];
-    int rep = l->jobs[j].rep, reps = rs->plan.reps;
+    const struct gb_cell *c = &rs->plan.cells[i];
+    struct cell_state *cs = &l->cells[i];
     l->idx++;
-    double avg = l->ran ? (double)(gb_now_ns() - l->started) / 1e9 / (double)l->ran : 0;
     if (l->tty)
-        progress(true, l->idx, l->njobs, c, rep, reps, l->started, l->ran,
-                 estimate_left(l->jobs, l->njobs, j, l->cell_s, avg, l->skip), NULL);
+        progress(l, c, rep, round, left_this_round, NULL);
     char started_at[32];
     gb_utc_iso(started_at, sizeof started_at);
     const struct gb_workload *w = gb_workload_find(c->workload);
+    long rounds = rep == 0 ? 1 : cs->rounds;
     struct gb_exec_result r;
     char *prog, **cargv;
     const char *url;
-    run_cell(l, c, w, &r, &prog, &cargv, &url);
+    run_cell(l, c, w, rounds, &r, &prog, &cargv, &url);
     bool interrupted = r.status == GB_ST_INTERRUPTED;
     if (!interrupted) {
-        gb_journal_append(l->fd, c, rep, reps, j, cargv, url, started_at, &r);
-        l->ran++;
-        l->cell_s[l->jobs[j].cell] = (double)r.elapsed_ns / 1e9;
-        avg = (double)(gb_now_ns() - l->started) / 1e9 / (double)l->ran;
+        struct gb_journal_job j = {
+            .cell = c,
+            .rep = rep,
+            .max_reps = rs->plan.stop.max_reps,
+            .rounds = rounds,
+            .job = l->recorded++,
+            .argv = cargv,
+            .url = url,
+            .started = started_at,
+        };
+        gb_journal_append(l->fd, &j, &r);
+        double elapsed_s = (double)r.elapsed_ns / 1e9;
+        l->run_s += elapsed_s;
+        cell_add(cs, &rs->plan, c, rep, r.status == GB_ST_OK, elapsed_s, r.json);
         rs->jobs_done++;
         if (rep > 0) {
             if (r.status == GB_ST_OK)
@@ -236,8 +340,7 @@ static bool run_job(struct loop *l, size_t j)
         char outcome[1000];
         outcome_text(&r, w, outcome, sizeof outcome);
         if (!l->tty || r.status != GB_ST_OK)
-            progress(l->tty, l->idx, l->njobs, c, rep, reps, l->started, l->ran,
-                     estimate_left(l->jobs, l->njobs, j + 1, l->cell_s, avg, l->skip), outcome);
+            progress(l, c, rep, round, left_this_round - 1, outcome);
     }
     gb_exec_result_free(&r);
     gb_argv_free(cargv);
@@ -245,36 +348,110 @@ static bool run_job(struct loop *l, size_t j)
     return !interrupted;
 }
 
-/* Every job not done yet, in order, until ^C or SIGTERM; those stop the
- * loop (stop_requested), and SIGPIPE is ignored from here on. */
+/* Does cell i run in round `round`: its warm-up in round 0, then one
+ * counted repetition per round while it has not stopped, each once. */
+static bool in_round(const struct loop *l, size_t i, int round)
+{
+    const struct cell_state *cs = &l->cells[i];
+    if (round == 0)
+        return !cs->warmed;
+    if (has_rep(cs, round))
+        return false;
+    return round <= l->rs->plan.stop.min_reps || cs->stop == GB_STOP_NONE;
+}
+
+/* After a round at or past the minimum: every cell's stop reason; how many
+ * still repeat. */
+static size_t update_stops(struct loop *l)
+{
+    const struct gb_plan *pl = &l->rs->plan;
+    size_t going = 0;
+    for (size_t i = 0; i < pl->ncells; i++) {
+        struct cell_state *cs = &l->cells[i];
+        if (cs->stop == GB_STOP_NONE)
+            cs->stop = cell_stop(cs, pl, l->run_s);
+        going += cs->stop == GB_STOP_NONE;
+    }
+    return going;
+}
+
+/* The line before an extra round: how many cells still repeat, and why. */
+static void announce_round(const struct loop *l, int round, size_t n)
+{
+    const struct gb_plan *pl = &l->rs->plan;
+    char target[32], spent[32], budget[32];
+    gb_fmt_pct(target, sizeof target, pl->stop.target_ci);
+    gb_format_duration(spent, sizeof spent, l->run_s);
+    gb_format_duration(budget, sizeof budget, pl->stop.budget_s);
+    fprintf(stderr,
+            "%sgreenbench: repetition %d: %zu of %zu cells still repeat (their median's "
+            "interval is wider than ±%s); %s spent%s%s\n",
+            l->tty ? "\r\033[K" : "", round, n, pl->ncells, target, spent,
+            pl->stop.budget_s > 0 ? " of a budget of " : "", pl->stop.budget_s > 0 ? budget : "");
+}
+
+/* Round after round until every cell has stopped or a signal came: round
+ * 0 the warm-ups, then a counted repetition of every cell still repeating,
+ * each round in its own seeded order, so that drift over time spreads over
+ * every cell alike. */
+static void run_rounds(struct loop *l)
+{
+    const struct gb_plan *pl = &l->rs->plan;
+    size_t *order = gb_xcalloc(pl->ncells + 1, sizeof *order);
+    for (int round = 0; round <= pl->stop.max_reps && !stop_requested; round++) {
+        size_t n = 0;
+        for (size_t i = 0; i < pl->ncells; i++)
+            if (in_round(l, i, round))
+                order[n++] = i;
+        gb_round_order(order, n, pl->seed, round);
+        if (round > pl->stop.min_reps && n > 0)
+            announce_round(l, round, n);
+        if (round > pl->stop.min_reps)
+            l->planned += n;
+        for (size_t k = 0; k < n && !stop_requested; k++)
+            if (!run_job(l, order[k], round, round, n - k))
+                break;
+        if (round >= pl->stop.min_reps && !stop_requested && update_stops(l) == 0)
+            break;
+    }
+    free(order);
+}
+
+/* The signal that stopped the run (0: none). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+    stop_requested = 1;
+}
+
+/* Every job not done yet until the rounds end or a signal comes: SIGINT
+ * (^C), SIGTERM and SIGHUP (a closed terminal, an ssh drop) stop the loop
+ * and keep everything; SIGPIPE is ignored from here on. */
 static void run_jobs(struct loop *l)
 {
-    struct sigaction sa;
+    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa, old[3];
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    struct sigaction old_int, old_term;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    for (size_t i = 0; i < 3; i++)
+        sigaction(stops[i], &sa, &old[i]);
     signal(SIGPIPE, SIG_IGN);
     stop_requested = 0;
+    stop_signal = 0;
 
     gb_servers_init(&l->sv, l->rs->dir);
     l->tty = isatty(2);
     l->started = gb_now_ns();
-    l->idx = l->njobs - l->todo;
-    l->cell_s = gb_xcalloc(l->rs->plan.ncells, sizeof *l->cell_s);
-    for (size_t j = 0; j < l->njobs && !stop_requested; j++)
-        if (!l->skip[j] && !run_job(l, j))
-            break;
+    run_rounds(l);
     if (l->tty)
         fprintf(stderr, "\r\033[K");
-    free(l->skip);
-    free(l->cell_s);
     gb_servers_stop(&l->sv);
     close(l->fd);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    for (size_t i = 0; i < 3; i++)
+        sigaction(stops[i], &old[i], NULL);
 }
 
 /* ---- the command ---- */
@@ -285,10 +462,9 @@ static void print_plan(const struct gb_plan *pl, FILE *f)
         fprintf(f, "  %s\n", pl->cells[i].key);
 }
 
-/* --resume DIR: the plan in DIR/meta.json and what DIR/cells.jsonl holds.
- * 0, or GB_EXIT_USAGE said on stderr. */
-static int resume(struct gb_run_state *rs, const char *dir, struct gb_done *done,
-                  bool *needs_newline)
+/* --resume DIR: the plan in DIR/meta.json and what DIR/cells.jsonl holds
+ * (*lines). 0, or GB_EXIT_USAGE said on stderr. */
+static int resume(struct gb_run_state *rs, const char *dir, struct gb_jsonl *lines)
 {
     char err[1024];
     rs->resumed = true;
@@ -311,21 +487,66 @@ static int resume(struct gb_run_state *rs, const char *dir, struct gb_done *done
     }
     free(text);
     path = gb_xasprintf("%s/cells.jsonl", rs->dir);
-    rc = gb_done_load(path, done, needs_newline);
-    free(path);
+    rc = gb_jsonl_load(path, lines);
     if (rc != 0) {
-        fprintf(stderr, "greenbench run: --resume: cannot read %s/cells.jsonl: %s\n", rs->dir,
-                strerror(-rc));
+        fprintf(stderr, "greenbench run: --resume: cannot read %s: %s\n", path, strerror(-rc));
+        free(path);
         return GB_EXIT_USAGE;
     }
+    if (lines->nbad) {
+        struct gb_buf b;
+        gb_buf_init(&b);
+        gb_jsonl_bad_lines(lines, &b);
+        fprintf(stderr,
+                "greenbench: %s: line%s %s %s not a record (skipped; those repetitions "
+                "run again)\n",
+                path, lines->nbad == 1 ? "" : "s", gb_buf_str(&b), lines->nbad == 1 ? "is" : "are");
+        gb_buf_free(&b);
+    }
+    free(path);
     return 0;
 }
 
+/* The cells' states from the records already in cells.jsonl. */
+static void load_done(struct loop *l, const struct gb_jsonl *lines)
+{
+    struct gb_run_state *rs = l->rs;
+    const struct gb_plan *pl = &rs->plan;
+    for (size_t k = 0; k < lines->n; k++) {
+        const json_t *v = lines->recs[k];
+        const char *key = gb_json_str(v, "cell", "");
+        size_t i = 0;
+        while (i < pl->ncells && strcmp(pl->cells[i].key, key) != 0)
+            i++;
+        int rep = (int)gb_json_num(v, "rep", -1);
+        if (i == pl->ncells || rep < 0 || (rep > 0 && has_rep(&l->cells[i], rep)))
+            continue; /* not of this plan, or a duplicate */
+        bool ok = strcmp(gb_json_str(v, "status", ""), "ok") == 0;
+        double elapsed_s = gb_json_num(v, "elapsed_ns", 0) / 1e9;
+        const json_t *result = json_object_get(v, "result");
+        cell_add(&l->cells[i], pl, &pl->cells[i], rep, ok, elapsed_s,
+                 json_is_object(result) ? result : NULL);
+        l->run_s += elapsed_s;
+        rs->jobs_done++;
+        if (rep > 0 && ok)
+            rs->reps_ok++;
+        else if (rep > 0)
+            rs->reps_failed++;
+    }
+    l->recorded = lines->n;
+    for (size_t i = 0; i < pl->ncells; i++) {
+        const struct cell_state *cs = &l->cells[i];
+        int missing = pl->stop.min_reps - (int)cs->nreps;
+        l->planned += !cs->warmed + (size_t)(missing > 0 ? missing : 0);
+    }
+    if (lines->n) /* rounds at or past the minimum that ended before the interruption */
+        update_stops(l);
+}
+
 /* Between the plan and the first job: the run directory of a fresh run,
- * the preflight, meta.json, cells.jsonl opened (l->fd), the jobs to skip.
- * 0, or the exit status, said on stderr. */
-static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_done *done,
-                   bool needs_newline)
+ * the preflight, meta.json, cells.jsonl opened (l->fd), what is done
+ * already. 0, or the exit status, said on stderr. */
+static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_jsonl *lines)
 {
     struct gb_run_state *rs = l->rs;
     const struct gb_plan *pl = &rs->plan;
@@ -337,58 +558,83 @@ static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_
             return rc;
         }
     }
+    l->cells = gb_xcalloc(pl->ncells + 1, sizeof *l->cells);
+    load_done(l, lines);
     if (pl->preset == GB_PRESET_FULL && !o->resume[0])
-        fprintf(stderr, "greenbench: --full runs %zu cells x %d repetitions (%zu runs) with "
-                        "sizes up to N=100000: it takes as long as it takes, possibly hours. "
-                        "^C stops it and keeps everything; --resume %s finishes it.\n",
-                pl->ncells, pl->reps, l->njobs, rs->dir);
+        fprintf(stderr,
+                "greenbench: --full runs %zu cells x (1 warm-up + %d to %d repetitions) "
+                "with sizes up to N=100000 and no time budget: it takes as long as it "
+                "takes, possibly hours. ^C stops it and keeps everything; --resume %s "
+                "finishes it.\n",
+                pl->ncells, pl->stop.min_reps, pl->stop.max_reps, rs->dir);
     gb_run_preflight(rs);
     gb_utc_iso(rs->start_time, sizeof rs->start_time);
     rs->status = "running";
-    rs->reps_ok = done->ok;
-    rs->reps_failed = done->failed;
+    rs->jobs_total = l->recorded + l->planned;
     int rc = gb_meta_write(rs);
     if (rc != 0) {
         fprintf(stderr, "greenbench run: --out: cannot write %s/meta.json: %s\n", rs->dir,
                 strerror(-rc));
         return GB_EXIT_USAGE;
     }
-    l->fd = gb_journal_open(rs->dir, needs_newline);
+    l->fd = gb_journal_open(rs->dir, lines->torn);
     if (l->fd < 0)
         return GB_EXIT_USAGE;
-    l->skip = gb_xcalloc(l->njobs, sizeof *l->skip);
-    for (size_t j = 0; j < l->njobs; j++) {
-        l->skip[j] = gb_done_has(done, pl->cells[l->jobs[j].cell].key, l->jobs[j].rep);
-        l->todo += !l->skip[j];
-    }
-    fprintf(stderr, "greenbench: %zu cells x (1 warm-up + %d reps) = %zu runs%s%zu to go; "
-                    "seed %llu; results in %s\n",
-            pl->ncells, pl->reps, l->njobs, o->resume[0] ? ", resuming: " : ", ", l->todo,
-            (unsigned long long)pl->seed, rs->dir);
+    char budget[32], target[32];
+    gb_format_duration(budget, sizeof budget, pl->stop.budget_s);
+    gb_fmt_pct(target, sizeof target, pl->stop.target_ci);
+    if (pl->stop.min_reps < pl->stop.max_reps)
+        fprintf(stderr,
+                "greenbench: %zu cells x (1 warm-up + %d to %d repetitions: more while the "
+                "median's interval is wider than ±%s%s%s)%s; seed %llu; results in %s\n",
+                pl->ncells, pl->stop.min_reps, pl->stop.max_reps, target,
+                pl->stop.budget_s > 0 ? ", within a budget of " : "", pl->stop.budget_s > 0 ? budget : "",
+                o->resume[0] ? ", resuming" : "", (unsigned long long)pl->seed, rs->dir);
+    else
+        fprintf(stderr,
+                "greenbench: %zu cells x (1 warm-up + %d repetitions)%s; seed %llu; "
+                "results in %s\n",
+                pl->ncells, pl->stop.min_reps, o->resume[0] ? ", resuming" : "",
+                (unsigned long long)pl->seed, rs->dir);
     return 0;
 }
 
+static const char *signal_word(int sig)
+{
+    return sig == SIGHUP ? "hang-up" : sig == SIGTERM ? "SIGTERM" : "^C";
+}
+
 /* After the last job: meta.json's final state, the summaries, plots and
- * reports, and what to do next. The exit status. */
-static int finish(struct gb_run_state *rs, const struct gb_done *done, bool plots)
+ * reports, the headline figures, and what to do next. The exit status. */
+static int finish(struct gb_run_state *rs, bool plots)
 {
     bool interrupted = stop_requested != 0;
-    rs->jobs_done += done->n;
     gb_utc_iso(rs->end_time, sizeof rs->end_time);
     rs->status = interrupted ? "interrupted" : "complete";
+    rs->jobs_total = rs->jobs_done;
     int rc = gb_meta_write(rs);
     if (rc != 0)
         fprintf(stderr, "greenbench: cannot update %s/meta.json: %s\n", rs->dir, strerror(-rc));
 
-    int brc = gb_rebuild(rs->dir, plots, false);
-    fprintf(stderr, "greenbench: %zu repetitions ok, %zu failed%s; results in %s\n", rs->reps_ok,
-            rs->reps_failed, interrupted ? ", interrupted" : "", rs->dir);
+    int brc = gb_rebuild(rs->dir, plots, GB_REBUILD_HEADLINES);
+    fprintf(stderr, "greenbench: %zu repetitions ok, %zu failed%s%s; results in %s\n", rs->reps_ok,
+            rs->reps_failed, interrupted ? ", interrupted by " : "",
+            interrupted ? signal_word(stop_signal) : "", rs->dir);
     if (interrupted)
         fprintf(stderr, "greenbench: interrupted: everything measured is kept; finish with\n"
                         "  greenbench run --resume %s\n", rs->dir);
     if (interrupted || rs->reps_failed > 0 || brc != 0)
         return GB_EXIT_FAILED;
     return GB_EXIT_OK;
+}
+
+static void free_cells(struct loop *l)
+{
+    for (size_t i = 0; l->cells && i < l->rs->plan.ncells; i++) {
+        free(l->cells[i].reps);
+        free(l->cells[i].values);
+    }
+    free(l->cells);
 }
 
 int gb_cmd_run(int argc, char **argv)
@@ -413,11 +659,10 @@ int gb_cmd_run(int argc, char **argv)
     gb_bin_dir(bin, sizeof bin);
     gb_programs_scan(bin, &rs.progs);
 
-    struct gb_done done;
-    memset(&done, 0, sizeof done);
-    bool needs_newline = false;
+    struct gb_jsonl lines;
+    memset(&lines, 0, sizeof lines);
     if (o.resume[0]) {
-        if (resume(&rs, o.resume, &done, &needs_newline) != 0)
+        if (resume(&rs, o.resume, &lines) != 0)
             return GB_EXIT_USAGE;
     } else if (gb_plan_make(&o, &rs.progs, &rs.plan, err, sizeof err) != 0) {
         fprintf(stderr, "greenbench run: %s\n", err);
@@ -425,23 +670,22 @@ int gb_cmd_run(int argc, char **argv)
     }
     struct gb_plan *pl = &rs.plan;
     struct loop l = { .rs = &rs, .fd = -1 };
-    l.jobs = gb_schedule(pl->ncells, pl->reps, pl->seed, &l.njobs);
-    rs.jobs_total = l.njobs;
     if (o.dry_run) {
-        printf("%zu cells x (1 warm-up + %d reps) = %zu runs, timeout %.3g s, seed %llu:\n",
-               pl->ncells, pl->reps, l.njobs, pl->timeout_s, (unsigned long long)pl->seed);
+        printf("%zu cells x (1 warm-up + %d%s%d repetitions), timeout %.3g s, seed %llu:\n", pl->ncells,
+               pl->stop.min_reps, pl->stop.min_reps < pl->stop.max_reps ? " to " : "",
+               pl->stop.min_reps < pl->stop.max_reps ? pl->stop.max_reps : 0, pl->timeout_s,
+               (unsigned long long)pl->seed);
         print_plan(pl, stdout);
-        free(l.jobs);
         gb_plan_free(pl);
         return GB_EXIT_OK;
     }
-    rc = prepare(&l, &o, &done, needs_newline);
+    rc = prepare(&l, &o, &lines);
+    gb_jsonl_free(&lines);
     if (rc == 0) {
         run_jobs(&l);
-        rc = finish(&rs, &done, !o.no_plots);
+        rc = finish(&rs, !o.no_plots);
     }
-    gb_done_free(&done);
-    free(l.jobs);
+    free_cells(&l);
     gb_plan_free(pl);
     json_decref(rs.old_meta);
     return rc;

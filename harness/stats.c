@@ -112,6 +112,25 @@ int gb_stats_compute(const double *x, size_t n, double level, struct gb_stats *s
     return 0;
 }
 
+double gb_rel_half_width(const struct gb_stats *st)
+{
+    if (st->n == 0)
+        return NAN;
+    double width = st->ci_high - st->ci_low;
+    if (width == 0)
+        return 0;
+    return st->median != 0 ? width / 2 / fabs(st->median) : INFINITY;
+}
+
+double gb_mwu_min_p(size_t na, size_t nb)
+{
+    if (na == 0 || nb == 0)
+        return 1;
+    /* C(na + nb, na) in log space: it overflows long before p matters. */
+    double lc = lgamma((double)(na + nb) + 1) - lgamma((double)na + 1) - lgamma((double)nb + 1);
+    return fmin(1.0, 2.0 * exp(-lc));
+}
+
 /* Number of arrangements of n1 + n2 distinct values giving each U in
  * 0..n1*n2, divided by C(n1+n2, n1): the exact null distribution of U.
  * Recurrence f(m, n; u) = f(m-1, n; u-n) + f(m, n-1; u) (Mann & Whitney 1947). */

@@ -13,7 +13,10 @@
 struct gb_stats {
     size_t n;
     double median, mean, stddev, cv, min, max, q1, q3;
-    double ci_low, ci_high, ci_level;      /* distribution-free CI of the median */
+    /* The distribution-free interval of the median and its exact coverage
+     * (>= the level asked for with 6 or more values, lower with fewer:
+     * 93.75% with 5, 75% with 3; docs/results-format.md, "Intervals"). */
+    double ci_low, ci_high, ci_level;
     size_t outliers_mild, outliers_severe; /* Tukey 1.5 / 3 IQR, counted only */
 };
 
@@ -31,6 +34,11 @@ void gb_median_ci(const double *sorted, size_t n, double level, double *lo, doub
  * median's interval at level. Returns 0, or -EINVAL when n is 0 (st->n 0). */
 int gb_stats_compute(const double *x, size_t n, double level, struct gb_stats *st);
 
+/* The half-width of the median's interval relative to the median:
+ * (ci_high - ci_low) / 2 / |median|; 0 when the interval is a point, NaN
+ * without values. */
+double gb_rel_half_width(const struct gb_stats *st);
+
 struct gb_mwu {
     double u;   /* U of the first sample: pairs (a, b) with a > b, ties 1/2 */
     double p;   /* two-sided */
@@ -38,6 +46,11 @@ struct gb_mwu {
 };
 /* Mann-Whitney U of a against b: 0, or -EINVAL when either is empty. */
 int gb_mann_whitney(const double *a, size_t na, const double *b, size_t nb, struct gb_mwu *out);
+/* The smallest two-sided p the exact U test can give for samples of na and
+ * nb values (every value of one above every value of the other):
+ * 2 / C(na + nb, na). With p_min >= alpha no difference can be significant:
+ * too few repetitions to tell. 1 when either is empty. */
+double gb_mwu_min_p(size_t na, size_t nb);
 /* Distribution-free interval of the ratio b/a (Moses / Hodges-Lehmann on the
  * n1*n2 pairwise ratios; positive data) at level: est is the ratio of the
  * medians. 0, or -EINVAL when either is empty or a value is not positive. */

@@ -237,6 +237,12 @@ bool gb_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool gb_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 bool gb_is_executable(const char *path)
 {
     struct stat st;
@@ -291,20 +297,6 @@ void gb_format_duration(char *out, size_t n, double seconds)
         snprintf(out, n, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
     else
         snprintf(out, n, "%ld:%02ld", s / 60, s % 60);
-}
-
-void gb_format_ns(char *out, size_t n, double ns)
-{
-    if (ns != ns)
-        snprintf(out, n, "n/a");
-    else if (ns < 1e3)
-        snprintf(out, n, "%.3g ns", ns);
-    else if (ns < 1e6)
-        snprintf(out, n, "%.3g us", ns / 1e3);
-    else if (ns < 1e9)
-        snprintf(out, n, "%.3g ms", ns / 1e6);
-    else
-        snprintf(out, n, "%.3g s", ns / 1e9);
 }
 
 /* ---- text ---- */

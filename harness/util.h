@@ -64,6 +64,7 @@ int gb_write_file_atomic(const char *path, const char *data, size_t len);
  * file is in the way). */
 int gb_mkdir_p(const char *path);
 bool gb_is_dir(const char *path);
+bool gb_is_file(const char *path); /* a regular file (links followed) */
 bool gb_is_executable(const char *path); /* a regular file we may execute */
 /* 0 absent, 1 an empty directory, 2 a directory with entries (or one we
  * cannot read), 3 something else. */
@@ -83,7 +84,6 @@ char *gb_last_line(char *text, const char *trim);
 int64_t gb_now_ns(void);              /* CLOCK_MONOTONIC, in nanoseconds */
 void gb_utc_iso(char *out, size_t n); /* the time now, as 2024-11-30T01:40:12Z */
 void gb_format_duration(char *out, size_t n, double seconds); /* 1:05, 1:02:03 */
-void gb_format_ns(char *out, size_t n, double ns);            /* 12.3 ns, 4.56 ms; n/a for NaN */
 /* CPUs this process may run on (its affinity mask), else those online. */
 long gb_allowed_cpus(void);
 

@@ -101,6 +101,17 @@ static void test_options_ok(void)
     CU_ASSERT_EQUAL(o.delay_ms.v[0], 0);
     CU_ASSERT_EQUAL(o.stack_kib.v[0], 64);
     CU_ASSERT_TRUE(o.no_plots);
+    CU_ASSERT_EQUAL(o.min_reps, -1);
+    CU_ASSERT_EQUAL(o.max_reps, -1);
+    CU_ASSERT_EQUAL(parse("--min-reps=4 --max-reps 12 --target-ci=2.5% --budget=90s", &o, err, sizeof err),
+                    0);
+    CU_ASSERT_EQUAL(o.min_reps, 4);
+    CU_ASSERT_EQUAL(o.max_reps, 12);
+    CU_ASSERT_DOUBLE_EQUAL(o.target_ci, 0.025, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(o.budget_s, 90, 0);
+    CU_ASSERT_EQUAL(parse("--target-ci=0.1 --budget=none", &o, err, sizeof err), 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.target_ci, 0.1, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(o.budget_s, 0, 0);
     CU_ASSERT_EQUAL(parse("--resume /tmp/some-run", &o, err, sizeof err), 0);
     CU_ASSERT_STRING_EQUAL(o.resume, "/tmp/some-run");
     CU_ASSERT_EQUAL(parse("--help", &o, err, sizeof err), -1);
@@ -134,6 +145,16 @@ static void test_options_bad(void)
         { "--quick --full", "--quick", "--full" },
         { "--resume /tmp/r --n=5", "--resume", "" },
         { "--resume /tmp/r --out /tmp/o", "--resume", "" },
+        { "--resume /tmp/r --max-reps=9", "--resume", "" },
+        { "--min-reps=0", "--min-reps", ">= 1" },
+        { "--max-reps=many", "--max-reps", "'many'" },
+        { "--min-reps=8 --max-reps=4", "--min-reps 8", "above --max-reps 4" },
+        { "--reps=5 --min-reps=3", "--reps", "excludes --min-reps" },
+        { "--target-ci=0", "--target-ci", "above 0 and below 1" },
+        { "--target-ci=1.5", "--target-ci", "above 0 and below 1" },
+        { "--target-ci=5%x", "--target-ci", "'5%x'" },
+        { "--budget=-1", "--budget", "seconds" },
+        { "--budget=soon", "--budget", "seconds" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct gb_run_opts o;
@@ -277,6 +298,7 @@ static void test_expand_bad(void)
         { "--impl=zzz", "--impl: unknown implementation 'zzz' (valid: green, threads)" },
         { "--impl=gevent", "--impl: peer 'gevent' is not available" },
         { "--impl=green --switch=ucontext --loop=libuv", "no green cell program" },
+        { "--cpus=999", "--cpus: 999 is more than the" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct gb_cell *c = NULL;
@@ -329,42 +351,79 @@ static void test_peers(void)
     CU_ASSERT_EQUAL_FATAL(expand("--impl=st --workload=spawn --full", &c, &n, err, sizeof err), 0);
     CU_ASSERT_EQUAL(n, 4); /* every n of --full */
     free(c);
+    /* Asked for a workload it does not run: said so, not a missing build. */
+    c = NULL;
+    CU_ASSERT_EQUAL(expand("--impl=st --workload=joinall", &c, &n, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--impl=st: peer st does not implement joinall (it runs switch, "
+                                       "yield, spawn, spawn-alive)"));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_EQUAL_FATAL(expand("--impl=st,threads --workload=joinall,spawn", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(count(c, n, "spawn", "st"), 1);
+    free(c);
     char path[512];
     snprintf(path, sizeof path, "%s/greenbench-peer-st", bindir);
     unlink(path);
 }
 
-static void test_schedule(void)
+static void test_round_order(void)
 {
-    size_t nj;
-    struct gb_job *j = gb_schedule(20, 3, 42, &nj);
-    CU_ASSERT_EQUAL_FATAL(nj, 80);
-    for (int round = 0; round <= 3; round++) {
-        int seen[20] = { 0 };
-        for (size_t i = 0; i < 20; i++) {
-            CU_ASSERT_EQUAL(j[round * 20 + i].rep, round); /* warm-ups first */
-            seen[j[round * 20 + i].cell]++;
-        }
-        for (size_t i = 0; i < 20; i++)
-            CU_ASSERT_EQUAL(seen[i], 1); /* each cell once per round */
-    }
-    size_t nj2;
-    struct gb_job *same = gb_schedule(20, 3, 42, &nj2);
-    struct gb_job *other = gb_schedule(20, 3, 43, &nj2);
-    bool equal = true, differ = false; /* reproducible from the seed */
-    for (size_t i = 0; i < nj; i++) {
-        equal &= j[i].cell == same[i].cell && j[i].rep == same[i].rep;
-        differ |= j[i].cell != other[i].cell;
-    }
-    CU_ASSERT_TRUE(equal);
-    CU_ASSERT_TRUE(differ);
-    bool identity = true; /* shuffled, not in plan order */
+    size_t a[20], same[20], other[20], next[20];
     for (size_t i = 0; i < 20; i++)
-        identity &= j[20 + i].cell == i;
+        a[i] = same[i] = other[i] = next[i] = i;
+    gb_round_order(a, 20, 42, 1);
+    gb_round_order(same, 20, 42, 1);
+    gb_round_order(other, 20, 43, 1);
+    gb_round_order(next, 20, 42, 2);
+    int seen[20] = { 0 };
+    bool equal = true, differ_seed = false, differ_round = false, identity = true;
+    for (size_t i = 0; i < 20; i++) {
+        seen[a[i]]++;
+        equal &= a[i] == same[i]; /* reproducible from the seed and the round */
+        differ_seed |= a[i] != other[i];
+        differ_round |= a[i] != next[i]; /* each round a fresh shuffle */
+        identity &= a[i] == i;            /* shuffled, not in plan order */
+    }
+    for (size_t i = 0; i < 20; i++)
+        CU_ASSERT_EQUAL(seen[i], 1); /* each cell once */
+    CU_ASSERT_TRUE(equal);
+    CU_ASSERT_TRUE(differ_seed);
+    CU_ASSERT_TRUE(differ_round);
     CU_ASSERT_FALSE(identity);
-    free(j);
-    free(same);
-    free(other);
+}
+
+static void test_stop_rule(void)
+{
+    struct gb_stop_rule r = { .min_reps = 6, .max_reps = 30, .target_ci = 0.05, .budget_s = 100 };
+    /* Below the minimum nothing stops, however narrow. */
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 5, 0, 0.0, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.04, 0, 0), GB_STOP_CONVERGED);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.06, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, NAN, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 5, 1, 0.01, 0, 0), GB_STOP_FAILURES);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 30, 0, 0.2, 0, 0), GB_STOP_MAX_REPS);
+    /* Its own share: 3 x 100 s / 10 cells; the run's: 100 s. */
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 29.9, 50), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 30, 50), GB_STOP_BUDGET);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 1, 100), GB_STOP_BUDGET);
+    r.budget_s = 0; /* none */
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 1e9, 1e9), GB_STOP_NONE);
+    r.max_reps = 6; /* --reps 6 */
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.2, 0, 0), GB_STOP_FIXED);
+    CU_ASSERT_STRING_EQUAL(gb_stop_name(GB_STOP_CONVERGED), "converged");
+    CU_ASSERT_STRING_EQUAL(gb_stop_name(GB_STOP_MAX_REPS), "max-reps");
+}
+
+static void test_rounds(void)
+{
+    struct gb_plan pl = { .min_rep_ms = 5 };
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "spawn", 10000), 500);   /* 10 us: 500 rounds make 5 ms */
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "spawn", 3e6), 2);       /* 3 ms */
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "switch", 5e6), 1);      /* long enough */
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "spawn", NAN), 1);       /* unknown */
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "spawn", 1), GB_MAX_ROUNDS);
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "spawn-alive", 10000), 1); /* a memory snapshot */
+    pl.min_rep_ms = 0;
+    CU_ASSERT_EQUAL(gb_plan_rounds(&pl, "spawn", 10000), 1);
 }
 
 static void test_cell_argv_and_json(void)
@@ -380,7 +439,7 @@ static void test_cell_argv_and_json(void)
     c.size = 1024;
     gb_cell_make_key(&c);
     CU_ASSERT_STRING_EQUAL(c.key, "joinall green asm/libev n=1000 d=10ms size=1024");
-    char **argv = gb_cell_argv(&c, "/bin/prog", "http://127.0.0.1:5/");
+    char **argv = gb_cell_argv(&c, "/bin/prog", "http://127.0.0.1:5/", 1);
     const char *want[] = { "/bin/prog", "joinall", "--impl=green", "--switch=asm", "--loop=libev",
                            "--n=1000", "--delay-ms=10", "--size=1024", "--url=http://127.0.0.1:5/", NULL };
     for (size_t i = 0; want[i] || argv[i]; i++) {
@@ -542,7 +601,7 @@ static void test_axes(void)
     CU_ASSERT_STRING_EQUAL(c.key, "w threads cpus=5 stack=64KiB n=1 k=2 d=3ms size=4");
     CU_ASSERT_EQUAL(gb_cell_axis(&c, GB_AX_DELAY), 3);
     CU_ASSERT_EQUAL(gb_cell_axis(&c, 0), -1);
-    char **argv = gb_cell_argv(&c, "/p", NULL);
+    char **argv = gb_cell_argv(&c, "/p", NULL, 1);
     const char *want[] = { "/p", "w", "--impl=threads", "--n=1", "--concurrency=2",
                            "--delay-ms=3", "--size=4", "--stack-kib=64", "--cpus=5", NULL };
     for (size_t i = 0; want[i] || argv[i]; i++) {
@@ -563,7 +622,9 @@ static CU_TestInfo matrix_tests[] = {
     { "expand_quick_and_filters", test_expand_quick_and_filters },
     { "expand_bad", test_expand_bad },
     { "peers", test_peers },
-    { "schedule", test_schedule },
+    { "round_order", test_round_order },
+    { "stop_rule", test_stop_rule },
+    { "rounds", test_rounds },
     { "cell_argv_and_json", test_cell_argv_and_json },
     { "cell_program", test_cell_program },
     { "server_line", test_server_line },

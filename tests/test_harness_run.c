@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "journal.h"
 #include "json.h"
 #include "process.h"
 #include "util.h"
@@ -470,7 +471,7 @@ static void test_sigint_and_resume(void)
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(json_object_get(meta, "counts"), "ok", 0), 24, 0);
     json_decref(meta);
     char *md = slurp_in(dir, "report.md");
-    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "unreadable lines"));
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "is not a record (skipped)"));
     free(md);
 
     /* Resuming a finished run runs nothing. */
@@ -480,6 +481,102 @@ static void test_sigint_and_resume(void)
     CU_ASSERT_EQUAL(l.n, 33);
     lines_free(&l);
     free(p);
+    free(dir);
+}
+
+/* A power loss leaves a tail of NUL bytes where a line was being written:
+ * the line is reported by its number and skipped, and never hides the
+ * lines after it (resume would run them again, uncounted). */
+static void test_nul_bytes_hide_nothing(void)
+{
+    char *dir = path_in(tmp, "nul");
+    const char *env[] = { "GB_FAKE_NOISE=0", NULL };
+    const char *args[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100,1000",
+                           "--reps=3", "--no-plots",       "--out",          dir,
+                           NULL };
+    CU_ASSERT_EQUAL_FATAL(run_gb(env, args, NULL, NULL), GB_EXIT_OK);
+    char *p = path_in(dir, "cells.jsonl");
+    char *text = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(gb_read_file(p, &text, &len), 0);
+    /* 64 NUL bytes and a newline after the third line. */
+    const char *third = text;
+    for (int i = 0; i < 3; i++)
+        third = strchr(third, '\n') + 1;
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_add(&b, text, (size_t)(third - text));
+    char zeros[64] = { 0 };
+    gb_buf_add(&b, zeros, sizeof zeros);
+    gb_buf_add(&b, "\n", 1);
+    gb_buf_add(&b, third, len - (size_t)(third - text));
+    CU_ASSERT_EQUAL_FATAL(gb_write_file(p, b.data, b.len), 0);
+    gb_buf_free(&b);
+    free(text);
+    struct gb_jsonl j;
+    CU_ASSERT_EQUAL_FATAL(gb_jsonl_load(p, &j), 0);
+    CU_ASSERT_EQUAL(j.n, 8); /* 2 cells x (1 warm-up + 3) */
+    CU_ASSERT_EQUAL_FATAL(j.nbad, 1);
+    CU_ASSERT_EQUAL(j.bad[0], 4);
+    gb_jsonl_free(&j);
+
+    char *err = NULL;
+    const char *rargs[] = { "report", "--no-plots", dir, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, rargs, NULL, &err), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "line 4 is not a record"));
+    free(err);
+    char *md = slurp_in(dir, "report.md");
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "line 4 is not a record"));
+    free(md);
+    char *csv = slurp_in(dir, "summary.csv");
+    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,3,3,0"));
+    free(csv);
+
+    const char *resume[] = { "run", "--resume", dir, "--no-plots", NULL };
+    CU_ASSERT_EQUAL(run_gb(env, resume, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_EQUAL_FATAL(gb_jsonl_load(p, &j), 0);
+    CU_ASSERT_EQUAL(j.n, 8); /* nothing ran again */
+    gb_jsonl_free(&j);
+    free(p);
+    free(dir);
+}
+
+/* A hang-up (a closed terminal, an ssh drop) stops the run as ^C does. */
+static void test_sighup_keeps_everything(void)
+{
+    char *dir = path_in(tmp, "hangup");
+    const char *env[] = { "GB_FAKE=slow@/", "GB_FAKE_SLOW_MS=150", NULL };
+    const char *args[] = {
+        "run", "--workload=spawn", "--n=100,1000", "--reps=3", "--no-plots", "--out", dir, NULL
+    };
+    char op[512], ep[512];
+    snprintf(op, sizeof op, "%s/hup-stdout.txt", tmp);
+    snprintf(ep, sizeof ep, "%s/hup-stderr.txt", tmp);
+    struct gb_proc gb;
+    spawn_gb(env, args, op, ep, &gb);
+    struct lines l = { 0 };
+    for (int i = 0; i < 1000; i++) {
+        usleep(20000);
+        lines_free(&l);
+        l = read_jsonl(dir);
+        if (l.n >= 3)
+            break;
+    }
+    size_t before = l.n;
+    lines_free(&l);
+    gb_proc_signal(&gb, SIGHUP);
+    CU_ASSERT_EQUAL(wait_gb(&gb, 60), GB_EXIT_FAILED);
+    char *err = slurp(ep);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "interrupted by hang-up"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "greenbench run --resume"));
+    free(err);
+    l = read_jsonl(dir);
+    CU_ASSERT_TRUE(l.n >= before && l.n < 32);
+    lines_free(&l);
+    json_t *meta = read_json(dir, "meta.json");
+    CU_ASSERT_STRING_EQUAL(gb_json_str(meta, "status", ""), "interrupted");
+    json_decref(meta);
+    CU_ASSERT_TRUE(exists(dir, "report.html"));
     free(dir);
 }
 
@@ -521,11 +618,18 @@ static void test_quick_run_files(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
     size_t ncells = json_array_size(cells);
     CU_ASSERT_TRUE(ncells >= 20);
+    /* --quick: 4 to 8 repetitions, target +-10%: the fake cells' 2% noise
+     * settles every cell at the minimum. */
+    const json_t *plan = json_object_get(meta, "plan");
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(plan, "min_reps", 0), 4, 0);
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(plan, "max_reps", 0), 8, 0);
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(plan, "target_ci", 0), 0.10, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(gb_json_num(plan, "budget_s", 0), 40, 0);
     json_decref(meta);
 
     /* cells.jsonl: one line per run, warm-ups included; results kept. */
     struct lines l = read_jsonl(dir);
-    CU_ASSERT_EQUAL(l.n, ncells * 4);
+    CU_ASSERT_EQUAL(l.n, ncells * 5);
     CU_ASSERT_EQUAL(l.bad, 0);
     size_t warmups = 0, joinall = 0;
     for (size_t i = 0; i < l.n; i++) {
@@ -551,17 +655,38 @@ static void test_quick_run_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\r\n"));
     struct gb_csv c;
     CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), (int)ncells + 1);
-    static const char *const need[] = { "cell", "workload", "impl", "median_ns_per_op",
-                                        "mean_ns_per_op", "stddev_ns_per_op", "cv", "min_ns_per_op",
-                                        "max_ns_per_op", "ci_low_ns_per_op", "ci_high_ns_per_op",
-                                        "ci_level", "outliers_mild", "outliers_severe", "reps_ok",
-                                        "reps_failed", "peak_rss_kb", "ops_per_cpu_s",
-                                        "rss_per_task_bytes", NULL };
+    static const char *const need[] = { "cell",
+                                        "workload",
+                                        "impl",
+                                        "median_ns_per_op",
+                                        "mean_ns_per_op",
+                                        "stddev_ns_per_op",
+                                        "cv",
+                                        "min_ns_per_op",
+                                        "max_ns_per_op",
+                                        "ci_low_ns_per_op",
+                                        "ci_high_ns_per_op",
+                                        "ci_level",
+                                        "outliers_mild",
+                                        "outliers_severe",
+                                        "reps_ok",
+                                        "reps_failed",
+                                        "peak_rss_kb",
+                                        "ops_per_cpu_s",
+                                        "rss_per_task_bytes",
+                                        "metric",
+                                        "ci_rel_half_width",
+                                        "target_ci",
+                                        "stop_reason",
+                                        "rounds",
+                                        "spent_s",
+                                        NULL };
     for (size_t i = 0; need[i]; i++) {
         size_t col;
         CU_ASSERT_TRUE(csv_col(&c, need[i], &col));
     }
-    size_t col_med = 0, col_lo = 0, col_hi = 0, col_ok = 0;
+    size_t col_med = 0, col_lo = 0, col_hi = 0, col_ok = 0, col_stop = 0;
+    csv_col(&c, "stop_reason", &col_stop);
     csv_col(&c, "median_ns_per_op", &col_med);
     csv_col(&c, "ci_low_ns_per_op", &col_lo);
     csv_col(&c, "ci_high_ns_per_op", &col_hi);
@@ -571,7 +696,8 @@ static void test_quick_run_files(void)
         double med = atof(c.cells[r][col_med]), lo = atof(c.cells[r][col_lo]),
                hi = atof(c.cells[r][col_hi]);
         CU_ASSERT_TRUE(lo <= med && med <= hi && med > 0);
-        CU_ASSERT_STRING_EQUAL(c.cells[r][col_ok], "3");
+        CU_ASSERT_STRING_EQUAL(c.cells[r][col_ok], "4");
+        CU_ASSERT_STRING_EQUAL(c.cells[r][col_stop], "converged");
     }
     gb_csv_free(&c);
 
@@ -620,8 +746,11 @@ static void test_quick_run_files(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(md);
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "![Context switch cost per backend](plots/switch.svg)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "| --- |"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(md, "Overview: relative to OS threads"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(md, "faster"));
+    /* Findings first, right after the title and the command. */
+    char *first = strstr(md, "\n## ");
+    CU_ASSERT_PTR_NOT_NULL(first && strncmp(first, "\n## Findings\n", 13) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "× faster ("));
+    CU_ASSERT_PTR_NULL(strstr(md, "e+0")); /* numbers people read */
 
     /* `greenbench report DIR` rebuilds everything from the stored files,
      * with what greenbench-server said in server.log (the fake server of
@@ -702,6 +831,49 @@ static void test_compare(void)
     free(out);
     const char *bad[] = { "compare", a, NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, bad, NULL, NULL), GB_EXIT_USAGE);
+
+    /* The CSV goes into DIR_A by default, or into the directory --out names. */
+    const char *plain[] = { "compare", a, b, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, plain, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_TRUE(exists(a, "compare-cmp-a-vs-cmp-b.csv"));
+    const char *into[] = { "compare", "--out", tmp, a, b, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, into, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_TRUE(exists(tmp, "compare-cmp-a-vs-cmp-b.csv"));
+
+    /* Three repetitions a side cannot reach p < 0.05: said so, not "same". */
+    char *c3 = path_in(tmp, "cmp-c"), *d3 = path_in(tmp, "cmp-d");
+    const char *args_c[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
+                             "--reps=3", "--no-plots",       "--out",          c3,
+                             NULL };
+    const char *args_d[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
+                             "--reps=3", "--no-plots",       "--out",          d3,
+                             NULL };
+    CU_ASSERT_EQUAL(run_gb(env_a, args_c, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_EQUAL(run_gb(env_b, args_d, NULL, NULL), GB_EXIT_OK);
+    const char *few[] = { "compare", c3, d3, NULL };
+    out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, few, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "too few repetitions to tell"));
+    CU_ASSERT_PTR_NULL(out && strstr(out, "same within noise"));
+    free(out);
+
+    /* No cell in common: an error, not an empty table. */
+    char *e = path_in(tmp, "cmp-e");
+    const char *args_e[] = {
+        "run", "--workload=switch", "--impl=threads", "--reps=2", "--no-plots", "--out", e, NULL
+    };
+    CU_ASSERT_EQUAL(run_gb(env_a, args_e, NULL, NULL), GB_EXIT_OK);
+    const char *disjoint[] = { "compare", a, e, NULL };
+    char *err = NULL;
+    out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, disjoint, &out, &err), GB_EXIT_FAILED);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "no cell is in both runs"));
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "| cell |") == NULL);
+    free(out);
+    free(err);
+    free(c3);
+    free(d3);
+    free(e);
     free(csvp);
     free(a);
     free(b);
@@ -832,6 +1004,20 @@ static void test_cli(void)
     free(err);
     const char *rep[] = { "report", "/nonexistent-greenbench-run", NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, rep, NULL, NULL), GB_EXIT_USAGE);
+    /* A folder that is not a run: said so, exit 2, nothing written there. */
+    char *notrun = path_in(tmp, "not-a-run");
+    CU_ASSERT_EQUAL_FATAL(mkdir(notrun, 0755), 0);
+    const char *rep2[] = { "report", notrun, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, rep2, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "is not a greenbench run"));
+    free(err);
+    CU_ASSERT_FALSE(exists(notrun, "report.md"));
+    free(notrun);
+    /* More CPUs than there are: found before anything runs. */
+    const char *cpus[] = { "run", "--cpus=4096", "--dry-run", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, cpus, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--cpus: 4096 is more than the"));
+    free(err);
 }
 
 static CU_TestInfo fault_tests[] = {
@@ -842,6 +1028,8 @@ static CU_TestInfo fault_tests[] = {
 
 static CU_TestInfo interrupt_tests[] = {
     { "sigint_and_resume", test_sigint_and_resume },
+    { "sighup_keeps_everything", test_sighup_keeps_everything },
+    { "nul_bytes_hide_nothing", test_nul_bytes_hide_nothing },
     CU_TEST_INFO_NULL,
 };
 

@@ -306,7 +306,8 @@ static void test_rundata_load_ratios(void)
     CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
     CU_ASSERT_EQUAL_FATAL(rd.nsums, 2);
     CU_ASSERT_EQUAL(rd.nrecs, 8);
-    CU_ASSERT_EQUAL(rd.bad_lines, 1);
+    CU_ASSERT_EQUAL_FATAL(rd.nbad_lines, 1);
+    CU_ASSERT_EQUAL(rd.bad_lines[0], 9); /* the torn last line, by its number */
     const struct gb_summary *green = &rd.sums[0], *threads = &rd.sums[1]; /* plan order */
     CU_ASSERT_STRING_EQUAL(green->cell.key, "spawn green asm/libev n=100");
     CU_ASSERT_PTR_EQUAL(gb_rundata_find(&rd, "spawn threads n=100"), threads);

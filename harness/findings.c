@@ -1,0 +1,109 @@
+/* harness/findings.c: a run's headline comparisons (findings.h). */
+#include "findings.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cell.h"
+#include "units.h"
+
+static bool usable(const struct gb_summary *s)
+{
+    const struct gb_stats *st = gb_headline(s);
+    return st->n > 0 && isfinite(st->median) && s->nhead > 0;
+}
+
+/* Do a and b measure the same work: every work axis equal, but n for a
+ * per-iteration workload (n says how long, not what). */
+static bool same_work(const struct gb_workload *wk, const struct gb_cell *a, const struct gb_cell *b)
+{
+    return gb_cell_same(a, b, GB_AX_WORK & ~(wk->per_iteration ? GB_AX_N : 0u));
+}
+
+/* Is a the better headline cell than b: larger n, then k (as the overview). */
+static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
+{
+    if (a->n != b->n)
+        return a->n > b->n;
+    return a->concurrency > b->concurrency;
+}
+
+/* The best of rd's cells of workload wk and implementation impl that
+ * measure the same work as like (like NULL: at the headline parameters):
+ * the lowest headline median. NULL when there is none. */
+static const struct gb_summary *best_of(const struct gb_rundata *rd, const struct gb_workload *wk,
+                                        const char *impl, const struct gb_cell *like)
+{
+    const struct gb_cell *head = like;
+    if (head == NULL) {
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *s = &rd->sums[i];
+            if (strcmp(s->cell.workload, wk->name) == 0 && strcmp(s->cell.impl, impl) == 0 && usable(s) &&
+                (head == NULL || headline_better(&s->cell, head)))
+                head = &s->cell;
+        }
+        if (head == NULL)
+            return NULL;
+    }
+    const struct gb_summary *best = NULL;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *s = &rd->sums[i];
+        if (strcmp(s->cell.workload, wk->name) != 0 || strcmp(s->cell.impl, impl) != 0 || !usable(s) ||
+            !same_work(wk, &s->cell, head))
+            continue;
+        if (best == NULL || gb_headline(s)->median < gb_headline(best)->median)
+            best = s;
+    }
+    return best;
+}
+
+static void add(struct gb_finding *out, size_t max, size_t *n, const struct gb_workload *wk,
+                const struct gb_summary *green, const struct gb_summary *other)
+{
+    if (other == NULL || !usable(other) || *n >= max)
+        return;
+    struct gb_finding *f = &out[*n];
+    memset(f, 0, sizeof *f);
+    f->wk = wk;
+    f->green = green;
+    f->other = other;
+    if (gb_verdict_of(other->head_values, other->nhead, green->head_values, green->nhead, 0.05, &f->v) == 0)
+        (*n)++;
+}
+
+size_t gb_findings(const struct gb_rundata *rd, bool threads_only, struct gb_finding *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const struct gb_workload *wk = &gb_workloads[w];
+        const struct gb_summary *green = best_of(rd, wk, "green", NULL);
+        if (green == NULL)
+            continue;
+        add(out, max, &n, wk, green, gb_baseline(rd, green));
+        for (size_t k = 0; k < gb_npeers && !threads_only; k++)
+            add(out, max, &n, wk, green, best_of(rd, wk, gb_peers[k].name, &green->cell));
+    }
+    return n;
+}
+
+bool gb_figure_is_memory(const struct gb_summary *s)
+{
+    return gb_headline(s) == &s->rss_task;
+}
+
+void gb_figure_text(const struct gb_summary *s, char *out, size_t n)
+{
+    const struct gb_workload *wk = gb_workload_find(s->cell.workload);
+    if (gb_figure_is_memory(s)) {
+        char b[48];
+        gb_fmt_bytes(b, sizeof b, s->rss_task.median);
+        snprintf(out, n, "%s per %s", b, wk ? wk->op : "task");
+    } else if (wk && wk->metric == GB_METRIC_OPS_PER_S && s->ops_s.n) {
+        char unit[48];
+        snprintf(unit, sizeof unit, "%s/s", wk->op);
+        gb_fmt_rate(out, n, s->ops_s.median, unit);
+    } else {
+        gb_fmt_time(out, n, s->ns.median);
+    }
+}
