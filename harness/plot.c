@@ -98,7 +98,7 @@ static bool draw(const char *gnuplot, const char *dir, const char *kind, const c
     return ok;
 }
 
-/* ---- data ---- */
+/* ---- series and their line styles ---- */
 
 static void quoted(struct gb_buf *b, const char *s)
 {
@@ -108,65 +108,147 @@ static void quoted(struct gb_buf *b, const char *s)
     gb_buf_add(b, "\"", 1);
 }
 
-/* Line styles of style.gp: 1 threads, 2-9 green threads, 10-12 peers; each
- * green pair keeps its colour in every chart of the run. */
-struct styles {
-    char green[64][200], peers[16][GB_NAME];
-    size_t ngreen, npeers;
+/* The line styles of style.gp: a family per kind of implementation, and
+ * within the green and peer families a second set of the same colours
+ * (dotted, dash-dotted) after the first. */
+enum {
+    LT_THREADS = 1,
+    N_THREADS = 4,
+    LT_GREEN = 11,
+    N_GREEN = 24,
+    GREEN_COLOURS = 12,
+    LT_PEERS = 41,
+    N_PEERS = 16,
+    PEER_COLOURS = 8,
 };
 
-static void styles_init(struct styles *st, const struct gb_rundata *rd)
-{
-    memset(st, 0, sizeof *st);
-    for (size_t i = 0; i < rd->nsums; i++) {
-        const struct gb_cell *c = &rd->sums[i].cell;
-        char s[200];
-        gb_cell_series(c, s, sizeof s);
-        if (strcmp(c->impl, "green") == 0 && c->loop[0]) {
-            bool seen = false;
-            for (size_t j = 0; j < st->ngreen; j++)
-                seen |= strcmp(st->green[j], s) == 0;
-            if (!seen && st->ngreen < 64)
-                snprintf(st->green[st->ngreen++], sizeof st->green[0], "%s", s);
-        } else if (strcmp(c->impl, "threads") != 0 && strcmp(c->impl, "green") != 0) {
-            bool seen = false;
-            for (size_t j = 0; j < st->npeers; j++)
-                seen |= strcmp(st->peers[j], c->impl) == 0;
-            if (!seen && st->npeers < 16)
-                snprintf(st->peers[st->npeers++], GB_NAME, "%s", c->impl);
-        }
-    }
-}
-
-static int style_of(const struct styles *st, const struct gb_cell *c)
-{
-    if (strcmp(c->impl, "threads") == 0)
-        return 1;
-    if (strcmp(c->impl, "green") == 0) {
-        char s[200];
-        gb_cell_series(c, s, sizeof s);
-        for (size_t j = 0; j < st->ngreen; j++)
-            if (strcmp(st->green[j], s) == 0)
-                return 2 + (int)(j % 8);
-        return 2;
-    }
-    for (size_t j = 0; j < st->npeers; j++)
-        if (strcmp(st->peers[j], c->impl) == 0)
-            return 10 + (int)(j % 3);
-    return 10;
-}
-
-/* Bar colours: one per kind of implementation. */
-static int colour(const struct gb_cell *c)
-{
-    return strcmp(c->impl, "green") == 0 ? 2 : strcmp(c->impl, "threads") == 0 ? 1 : 10;
-}
-
-/* Threads first, then green threads, then peers. */
-static int kind_rank(const struct gb_cell *c)
+/* 0 threads, 1 green threads, 2 peers: the order of every chart. */
+static int family(const struct gb_cell *c)
 {
     return strcmp(c->impl, "threads") == 0 ? 0 : strcmp(c->impl, "green") == 0 ? 1 : 2;
 }
+
+/* A series of the run (gb_cell_series's label: "go cpus=1"), one of its
+ * cells and its line style. */
+struct series {
+    char label[200];
+    struct gb_cell cell;
+    int lt;
+};
+
+/* Every series of the run in chart order, each with a line style of its
+ * own, the same in every chart. */
+struct styles {
+    struct series *s;
+    size_t n;
+};
+
+/* Chart order: threads, green threads, peers. Green pairs come first, by
+ * switch then loop, so that the two loops of a switch take the two shades
+ * of one hue (style.gp) when the run has two loops; green cells without a
+ * loop (switch) after them. Numbers in labels compare as numbers. */
+static int series_cmp(const void *pa, const void *pb)
+{
+    const struct series *a = pa, *b = pb;
+    int fa = family(&a->cell), fb = family(&b->cell), c = 0;
+    if (fa != fb)
+        return fa - fb;
+    if (fa == 1) {
+        bool la = a->cell.loop[0] != '\0', lb = b->cell.loop[0] != '\0';
+        if (la != lb)
+            return la ? -1 : 1;
+        c = strcmp(a->cell.sw, b->cell.sw);
+        if (c == 0)
+            c = strcmp(a->cell.loop, b->cell.loop);
+    } else if (fa == 2) {
+        c = strcmp(a->cell.impl, b->cell.impl);
+    }
+    return c ? c : strverscmp(a->label, b->label);
+}
+
+/* The index of c's series in st, or st->n. */
+static size_t series_index(const struct styles *st, const struct gb_cell *c)
+{
+    char label[200];
+    gb_cell_series(c, label, sizeof label);
+    for (size_t i = 0; i < st->n; i++)
+        if (strcmp(st->s[i].label, label) == 0)
+            return i;
+    return st->n;
+}
+
+/* Each family's series take its styles in chart order; past the family's
+ * size they repeat (a run with more than 24 green series). */
+static void styles_init(struct styles *st, const struct gb_rundata *rd)
+{
+    st->s = gb_xcalloc(rd->nsums + 1, sizeof *st->s);
+    st->n = 0;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_cell *c = &rd->sums[i].cell;
+        if (series_index(st, c) < st->n)
+            continue;
+        struct series *s = &st->s[st->n++];
+        gb_cell_series(c, s->label, sizeof s->label);
+        s->cell = *c;
+    }
+    qsort(st->s, st->n, sizeof *st->s, series_cmp);
+    int next[3] = { 0, 0, 0 };
+    for (size_t i = 0; i < st->n; i++) {
+        int f = family(&st->s[i].cell), k = next[f]++;
+        st->s[i].lt = f == 0   ? LT_THREADS + k % N_THREADS
+                      : f == 1 ? LT_GREEN + k % N_GREEN
+                               : LT_PEERS + k % N_PEERS;
+    }
+}
+
+static void styles_free(struct styles *st)
+{
+    free(st->s);
+    st->s = NULL;
+    st->n = 0;
+}
+
+/* The line styles of one chart's series, in order (its series_lt), each
+ * used once in the chart. */
+struct chart_lts {
+    struct gb_buf text;
+    int used[256];
+    size_t n;
+};
+
+static bool lt_used(const struct chart_lts *l, int lt)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->used[i] == lt)
+            return true;
+    return false;
+}
+
+/* The next series of the chart, of style lt: lt, or when the chart has it
+ * already (one series at two parameters, say two delays) the same colour
+ * with the other dash of its family, else the next free style of the
+ * family. */
+static void chart_lt_add(struct chart_lts *l, int lt)
+{
+    int base = LT_THREADS, size = N_THREADS, colours = N_THREADS;
+    if (lt >= LT_PEERS) {
+        base = LT_PEERS, size = N_PEERS, colours = PEER_COLOURS;
+    } else if (lt >= LT_GREEN) {
+        base = LT_GREEN, size = N_GREEN, colours = GREEN_COLOURS;
+    }
+    int pick = lt;
+    if (lt_used(l, pick))
+        pick = base + (lt - base + colours) % size;
+    for (int k = 1; k < size && lt_used(l, pick); k++)
+        pick = base + (lt - base + k) % size;
+    if (lt_used(l, pick))
+        pick = lt; /* the family is full: share */
+    if (l->n < sizeof l->used / sizeof l->used[0])
+        l->used[l->n++] = pick;
+    gb_buf_printf(&l->text, "%s%d", l->text.len ? " " : "", pick);
+}
+
+/* ---- data ---- */
 
 static bool usable(const struct gb_stats *st)
 {
@@ -178,72 +260,137 @@ static const struct gb_stats *metric(const struct gb_summary *s, enum gb_metric 
     return m == GB_METRIC_NS_PER_OP ? &s->ns : m == GB_METRIC_OPS_PER_S ? &s->ops_s : &s->rss_task;
 }
 
-/* Line chart: one block per series (+ the parameters that vary but are not on
- * the x axis), rows x, median, ci_low, ci_high. Returns the number of points. */
-static size_t line_data(const struct gb_rundata *rd, const struct styles *sty,
-                        const char *workload, unsigned x, enum gb_metric m, struct gb_buf *out,
-                        struct gb_buf *lts)
+/* The interval of st's median as the charts draw it: its ends, or the
+ * median where an end is missing (log axes need positive numbers). */
+static void interval(const struct gb_stats *st, double *lo, double *hi)
 {
-    const struct gb_summary **el = gb_xcalloc(rd->nsums + 1, sizeof *el);
+    *lo = isfinite(st->ci_low) && st->ci_low > 0 && st->ci_low <= st->median ? st->ci_low : st->median;
+    *hi = isfinite(st->ci_high) && st->ci_high >= st->median ? st->ci_high : st->median;
+}
+
+/* The coverage of the intervals of one chart: it depends on the number of
+ * repetitions (docs/results-format.md, "summary.csv": ci_level), so the
+ * charts say what it is rather than a level that was asked for. */
+struct coverage {
+    double lo, hi;
+};
+
+static void coverage_init(struct coverage *c)
+{
+    c->lo = INFINITY;
+    c->hi = -INFINITY;
+}
+
+static void coverage_add(struct coverage *c, double level)
+{
+    if (!isfinite(level))
+        return;
+    c->lo = fmin(c->lo, level);
+    c->hi = fmax(c->hi, level);
+}
+
+/* "error bars: interval of the median (coverage 93.8 %)", of what. */
+static void coverage_note(const struct coverage *c, const char *what, struct gb_buf *out)
+{
+    gb_buf_printf(out, "error bars: interval of the %s", what);
+    if (c->lo > c->hi)
+        return;
+    if (c->hi - c->lo < 5e-4)
+        gb_buf_printf(out, " (coverage %.3g %%)", 100 * c->lo);
+    else
+        gb_buf_printf(out, " (coverage %.3g %% to %.3g %%)", 100 * c->lo, 100 * c->hi);
+}
+
+/* A point of a line chart: the summary, its series' place in chart order,
+ * its label (the series and the parameters that vary) and its x. */
+struct point {
+    const struct gb_summary *s;
+    size_t order;
+    char label[200];
+    long x;
+};
+
+static int point_cmp(const void *pa, const void *pb)
+{
+    const struct point *a = pa, *b = pb;
+    if (a->order != b->order)
+        return a->order < b->order ? -1 : 1;
+    int c = strverscmp(a->label, b->label);
+    if (c)
+        return c;
+    return (a->x > b->x) - (a->x < b->x);
+}
+
+/* Line chart: one block per series (+ the parameters that vary but are not
+ * on the x axis), in chart order, rows x, median, ci_low, ci_high; the x
+ * values of the chart into xs ("100 300 1000"). Returns the number of
+ * points. */
+static size_t line_data(const struct gb_rundata *rd, const struct styles *sty, const char *workload,
+                        unsigned x, enum gb_metric m, struct gb_buf *out, struct chart_lts *lts,
+                        struct gb_buf *xs, struct coverage *cov)
+{
+    struct point *el = gb_xcalloc(rd->nsums + 1, sizeof *el);
     size_t nel = 0;
-    for (int rank = 0; rank <= 2; rank++)
-        for (size_t i = 0; i < rd->nsums; i++)
-            if (strcmp(rd->sums[i].cell.workload, workload) == 0 &&
-                kind_rank(&rd->sums[i].cell) == rank &&
-                usable(metric(&rd->sums[i], m)) && gb_cell_axis(&rd->sums[i].cell, x) > 0)
-                el[nel++] = &rd->sums[i];
+    for (size_t i = 0; i < rd->nsums; i++)
+        if (strcmp(rd->sums[i].cell.workload, workload) == 0 && usable(metric(&rd->sums[i], m)) &&
+            gb_cell_axis(&rd->sums[i].cell, x) > 0) {
+            el[nel].s = &rd->sums[i];
+            el[nel].order = series_index(sty, &rd->sums[i].cell);
+            el[nel].x = gb_cell_axis(&rd->sums[i].cell, x);
+            nel++;
+        }
     /* The labels show the other work axes that vary. */
     unsigned shown = 0;
     for (size_t i = 1; i < nel; i++)
         for (int a = 0; a < GB_NAXES; a++)
-            if (gb_cell_get(&el[i]->cell, a) != gb_cell_get(&el[0]->cell, a))
+            if (gb_cell_get(&el[i].s->cell, a) != gb_cell_get(&el[0].s->cell, a))
                 shown |= 1u << a;
     shown &= GB_AX_WORK & ~x;
-    char(*labels)[200] = gb_xcalloc(nel + 1, sizeof *labels);
     struct gb_buf lb;
     gb_buf_init(&lb);
     for (size_t i = 0; i < nel; i++) {
-        char series[200];
-        gb_cell_series(&el[i]->cell, series, sizeof series);
+        gb_cell_series(&el[i].s->cell, el[i].label, sizeof el[i].label);
         lb.len = 0;
-        gb_buf_puts(&lb, series);
-        gb_cell_params(&el[i]->cell, shown, &lb);
-        snprintf(labels[i], sizeof labels[i], "%s", gb_buf_str(&lb));
+        gb_buf_puts(&lb, el[i].label);
+        gb_cell_params(&el[i].s->cell, shown, &lb);
+        snprintf(el[i].label, sizeof el[i].label, "%s", gb_buf_str(&lb));
     }
     gb_buf_free(&lb);
-    bool *done = gb_xcalloc(nel + 1, sizeof *done);
-    size_t points = 0, blocks = 0;
+    qsort(el, nel, sizeof *el, point_cmp);
     for (size_t i = 0; i < nel; i++) {
-        if (done[i])
-            continue;
-        if (blocks++)
-            gb_buf_puts(out, "\n\n");
-        gb_buf_printf(lts, "%s%d", blocks > 1 ? " " : "", style_of(sty, &el[i]->cell));
-        quoted(out, labels[i]);
-        gb_buf_puts(out, " ci_low ci_high\n");
-        /* This series' points in increasing x. */
-        for (;;) {
-            size_t best = nel;
-            for (size_t j = i; j < nel; j++)
-                if (!done[j] && strcmp(labels[j], labels[i]) == 0 &&
-                    (best == nel ||
-                     gb_cell_axis(&el[j]->cell, x) < gb_cell_axis(&el[best]->cell, x)))
-                    best = j;
-            if (best == nel)
-                break;
-            done[best] = true;
-            const struct gb_stats *st = metric(el[best], m);
-            gb_buf_printf(out, "%ld %.6g %.6g %.6g\n", gb_cell_axis(&el[best]->cell, x),
-                          st->median, st->ci_low, st->ci_high);
-            points++;
+        if (i == 0 || strcmp(el[i].label, el[i - 1].label) != 0) {
+            if (i)
+                gb_buf_puts(out, "\n\n");
+            chart_lt_add(lts, el[i].order < sty->n ? sty->s[el[i].order].lt : LT_GREEN);
+            quoted(out, el[i].label);
+            gb_buf_puts(out, " ci_low ci_high\n");
         }
+        const struct gb_stats *st = metric(el[i].s, m);
+        double lo, hi;
+        interval(st, &lo, &hi);
+        coverage_add(cov, st->ci_level);
+        gb_buf_printf(out, "%ld %.6g %.6g %.6g\n", el[i].x, st->median, lo, hi);
     }
-    if (points)
+    if (nel)
         gb_buf_puts(out, "\n");
-    free(done);
-    free(labels);
+    /* The distinct x values, increasing. */
+    long *v = gb_xcalloc(nel + 1, sizeof *v);
+    size_t nv = 0;
+    for (size_t i = 0; i < nel; i++) {
+        size_t j = 0;
+        while (j < nv && v[j] < el[i].x)
+            j++;
+        if (j < nv && v[j] == el[i].x)
+            continue;
+        memmove(v + j + 1, v + j, (nv - j) * sizeof *v);
+        v[j] = el[i].x;
+        nv++;
+    }
+    for (size_t j = 0; j < nv; j++)
+        gb_buf_printf(xs, "%s%ld", j ? " " : "", v[j]);
+    free(v);
     free(el);
-    return points;
+    return nel;
 }
 
 /* The ideal line x * 1000 / D for every server delay D of the workload. */
@@ -286,33 +433,35 @@ static void ideal_data(const struct gb_rundata *rd, const char *workload, unsign
         gb_buf_puts(out, "\n");
 }
 
-/* Bar chart: one bar per implementation, its largest n. */
-static size_t bar_data(const struct gb_rundata *rd, const char *workload, struct gb_buf *out)
+/* Bar chart: one bar per series, its largest n, in chart order; rows label,
+ * median, ci_low, ci_high. */
+static size_t bar_data(const struct gb_rundata *rd, const struct styles *sty, const char *workload,
+                       struct gb_buf *out, struct chart_lts *lts, struct coverage *cov)
 {
-    size_t rows = 0;
+    const struct gb_summary **best = gb_xcalloc(sty->n + 1, sizeof *best);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
         if (strcmp(s->cell.workload, workload) != 0 || !usable(&s->ns))
             continue;
-        bool larger = false;
-        char series[200], other[200];
-        gb_cell_series(&s->cell, series, sizeof series);
-        for (size_t j = 0; j < rd->nsums; j++) {
-            const struct gb_summary *t = &rd->sums[j];
-            if (j == i || strcmp(t->cell.workload, workload) != 0 || !usable(&t->ns))
-                continue;
-            gb_cell_series(&t->cell, other, sizeof other);
-            if (strcmp(other, series) == 0 && (t->cell.n > s->cell.n || (t->cell.n == s->cell.n && j < i)))
-                larger = true;
-        }
-        if (larger)
+        size_t k = series_index(sty, &s->cell);
+        if (k < sty->n && (best[k] == NULL || s->cell.n > best[k]->cell.n))
+            best[k] = s;
+    }
+    size_t rows = 0;
+    for (size_t k = 0; k < sty->n; k++) {
+        const struct gb_summary *s = best[k];
+        if (s == NULL)
             continue;
-        const char *label = strncmp(series, "green ", 6) == 0 ? series + 6 : series;
-        quoted(out, label);
-        gb_buf_printf(out, " %.6g %.6g %.6g %d\n", s->ns.median, s->ns.ci_low, s->ns.ci_high,
-                      colour(&s->cell));
+        const char *series = sty->s[k].label;
+        quoted(out, strncmp(series, "green ", 6) == 0 ? series + 6 : series);
+        double lo, hi;
+        interval(&s->ns, &lo, &hi);
+        coverage_add(cov, s->ns.ci_level);
+        gb_buf_printf(out, " %.6g %.6g %.6g\n", s->ns.median, lo, hi);
+        chart_lt_add(lts, sty->s[k].lt);
         rows++;
     }
+    free(best);
     return rows;
 }
 
@@ -324,68 +473,22 @@ static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
     return a->concurrency > b->concurrency;
 }
 
-/* A green cell of a workload without a loop ("green asm"). */
-static bool green_no_loop(const struct gb_cell *c)
-{
-    const struct gb_workload *w = gb_workload_find(c->workload);
-    return w && !w->uses_loop && strcmp(c->impl, "green") == 0;
-}
-
-/* The series a cell shows under in the overview: a green cell without a
- * loop ("green asm") stands in every "green asm/<loop>" column. */
-static bool overview_match(const struct gb_cell *c, const char *column)
-{
-    char s[200];
-    gb_cell_series(c, s, sizeof s);
-    if (strcmp(s, column) == 0)
-        return true;
-    if (!green_no_loop(c))
-        return false;
-    size_t n = strlen(s);
-    return strncmp(column, s, n) == 0 && column[n] == '/';
-}
-
-/* The overview's table: a column per series, a row per workload. */
+/* The overview's table: a row per workload at its headline parameters, and
+ * in it the ratio (and its interval) of every series compared with threads
+ * there. Each cell stands in its own series: a green cell of a workload
+ * without a loop ("green asm") is a series of its own, not one of every
+ * "green asm/<loop>". */
 struct overview {
-    char (*series)[200]; /* the columns */
-    size_t ns;
+    size_t ns;         /* the series of the run (styles) */
     char (*labels)[200]; /* a row's workload and headline parameters */
-    double (*vals)[3];   /* a row's ratio, low, high per column: vals[row * ns + column] */
-    bool *has_data;      /* a column with a ratio somewhere */
+    double (*vals)[3];   /* a row's ratio, low, high per series: vals[row * ns + series] */
     size_t nrows;
 };
 
-/* Columns: the non-thread series with a baseline somewhere; those of the
- * loop workloads when there are any. Their line styles into lts. */
-static void overview_columns(const struct gb_rundata *rd, const struct styles *sty,
-                             struct overview *ov, struct gb_buf *lts)
-{
-    ov->series = gb_xcalloc(rd->nsums + 1, sizeof *ov->series);
-    ov->ns = 0;
-    for (int pass = 0; pass < 2 && ov->ns == 0; pass++) {
-        for (size_t i = 0; i < rd->nsums; i++) {
-            const struct gb_summary *sm = &rd->sums[i];
-            if (!usable(&sm->ns) || sm->baseline == NULL)
-                continue;
-            if (pass == 0 && green_no_loop(&sm->cell))
-                continue;
-            char s[200];
-            gb_cell_series(&sm->cell, s, sizeof s);
-            bool seen = false;
-            for (size_t j = 0; j < ov->ns; j++)
-                seen |= strcmp(ov->series[j], s) == 0;
-            if (!seen) {
-                gb_buf_printf(lts, "%s%d", ov->ns ? " " : "", style_of(sty, &sm->cell));
-                snprintf(ov->series[ov->ns++], sizeof ov->series[0], "%s", s);
-            }
-        }
-    }
-}
-
 /* Workload wk's row at its headline parameters (the largest n, then k,
- * with a comparison), kept when some column has a ratio. */
-static void overview_row(const struct gb_rundata *rd, const struct gb_workload *wk,
-                         struct overview *ov)
+ * with a comparison), kept when some series has a ratio. */
+static void overview_row(const struct gb_rundata *rd, const struct styles *sty,
+                         const struct gb_workload *wk, struct overview *ov, struct coverage *cov)
 {
     const char *wname = wk->name;
     /* Per-iteration costs compare across n, as gb_baseline does. */
@@ -400,111 +503,101 @@ static void overview_row(const struct gb_rundata *rd, const struct gb_workload *
     }
     if (head == NULL)
         return;
-    char *label = ov->labels[ov->nrows];
+    double(*v)[3] = &ov->vals[ov->nrows * ov->ns];
+    for (size_t j = 0; j < ov->ns; j++)
+        v[j][0] = v[j][1] = v[j][2] = NAN;
+    size_t filled = 0;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *sm = &rd->sums[i];
+        if (strcmp(sm->cell.workload, wname) != 0 ||
+            (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK)) || !usable(&sm->ns) || !sm->ratio_ok ||
+            !isfinite(sm->ratio) || sm->ratio <= 0)
+            continue;
+        size_t j = series_index(sty, &sm->cell);
+        if (j >= ov->ns || isfinite(v[j][0]))
+            continue; /* the first cell of a series in plan order */
+        v[j][0] = sm->ratio;
+        v[j][1] = isfinite(sm->ratio_lo) && sm->ratio_lo > 0 ? sm->ratio_lo : sm->ratio;
+        v[j][2] = isfinite(sm->ratio_hi) && sm->ratio_hi >= sm->ratio ? sm->ratio_hi : sm->ratio;
+        coverage_add(cov, sm->ratio_cov);
+        filled++;
+    }
+    if (filled == 0)
+        return;
     struct gb_buf lb;
     gb_buf_init(&lb);
     gb_buf_puts(&lb, wname);
     gb_cell_params(head, (any_n ? 0 : GB_AX_N) | GB_AX_CONCURRENCY, &lb);
-    snprintf(label, sizeof ov->labels[0], "%s", gb_buf_str(&lb));
+    snprintf(ov->labels[ov->nrows], sizeof ov->labels[0], "%s", gb_buf_str(&lb));
     gb_buf_free(&lb);
-    size_t filled = 0;
-    for (size_t j = 0; j < ov->ns; j++) {
-        double est = NAN, lo = NAN, hi = NAN;
-        for (size_t i = 0; i < rd->nsums; i++) {
-            const struct gb_summary *sm = &rd->sums[i];
-            if (strcmp(sm->cell.workload, wname) != 0 || !overview_match(&sm->cell, ov->series[j]) ||
-                (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK)) || !usable(&sm->ns) ||
-                !sm->ratio_ok)
-                continue;
-            est = sm->ratio;
-            lo = sm->ratio_lo;
-            hi = sm->ratio_hi;
-            break;
-        }
-        double *v = ov->vals[ov->nrows * ov->ns + j];
-        v[0] = est;
-        v[1] = lo;
-        v[2] = hi;
-        if (isfinite(est)) {
-            ov->has_data[j] = true;
-            filled++;
-        }
-    }
-    ov->nrows += filled > 0;
+    ov->nrows++;
 }
 
-/* The table as overview.dat: the columns with data only. */
-static void overview_write(const struct overview *ov, struct gb_buf *out)
+/* overview.dat: the bars of a row side by side, a gap between rows, only
+ * the series that row has. Block 0: each row's label at the middle of its
+ * group; then a block per series with a ratio somewhere, in chart order:
+ * x, ratio, low, high, the row's label. */
+static void overview_write(const struct overview *ov, const struct styles *sty, struct gb_buf *out,
+                           struct chart_lts *lts)
 {
-    gb_buf_puts(out, "workload");
+    double *x = gb_xcalloc(ov->nrows * ov->ns + 1, sizeof *x);
+    double pos = 0;
+    gb_buf_puts(out, "# x of the middle of each workload's group of bars, the workload\n");
+    for (size_t r = 0; r < ov->nrows; r++) {
+        double first = pos;
+        for (size_t j = 0; j < ov->ns; j++)
+            if (isfinite(ov->vals[r * ov->ns + j][0]))
+                x[r * ov->ns + j] = pos++;
+        gb_buf_printf(out, "%g ", (first + pos - 1) / 2);
+        quoted(out, ov->labels[r]);
+        gb_buf_puts(out, "\n");
+        pos += 1; /* the gap */
+    }
     for (size_t j = 0; j < ov->ns; j++) {
-        if (!ov->has_data[j])
+        bool any = false;
+        for (size_t r = 0; r < ov->nrows; r++)
+            any |= isfinite(ov->vals[r * ov->ns + j][0]);
+        if (!any)
             continue;
-        gb_buf_puts(out, " ");
-        quoted(out, ov->series[j]);
-        gb_buf_puts(out, " low high");
+        gb_buf_puts(out, "\n\n");
+        quoted(out, sty->s[j].label);
+        gb_buf_puts(out, " ratio low high workload\n");
+        for (size_t r = 0; r < ov->nrows; r++) {
+            const double *v = ov->vals[r * ov->ns + j];
+            if (!isfinite(v[0]))
+                continue;
+            gb_buf_printf(out, "%g %.6g %.6g %.6g ", x[r * ov->ns + j], v[0], v[1], v[2]);
+            quoted(out, ov->labels[r]);
+            gb_buf_puts(out, "\n");
+        }
+        chart_lt_add(lts, sty->s[j].lt);
     }
     gb_buf_puts(out, "\n");
-    for (size_t r = 0; r < ov->nrows; r++) {
-        quoted(out, ov->labels[r]);
-        for (size_t j = 0; j < ov->ns; j++) {
-            const double *v = ov->vals[r * ov->ns + j];
-            if (!ov->has_data[j])
-                continue;
-            if (isfinite(v[0]))
-                gb_buf_printf(out, " %.6g %.6g %.6g", v[0], v[1], v[2]);
-            else
-                gb_buf_puts(out, " NaN NaN NaN");
-        }
-        gb_buf_puts(out, "\n");
-    }
+    free(x);
 }
 
-/* The line styles of the columns kept, in the same order, replace lts. */
-static void overview_styles(const struct overview *ov, struct gb_buf *lts)
+static size_t overview_data(const struct gb_rundata *rd, const struct styles *sty, struct gb_buf *out,
+                            struct chart_lts *lts, struct coverage *cov)
 {
-    struct gb_buf kept;
-    gb_buf_init(&kept);
-    const char *all = gb_buf_str(lts);
-    for (size_t j = 0; j < ov->ns; j++) {
-        size_t len = strcspn(all, " ");
-        if (ov->has_data[j])
-            gb_buf_printf(&kept, "%s%.*s", gb_buf_str(&kept)[0] ? " " : "", (int)len, all);
-        all += len + (all[len] == ' ');
-    }
-    gb_buf_free(lts);
-    *lts = kept;
-}
-
-static size_t overview_data(const struct gb_rundata *rd, const struct styles *sty,
-                            struct gb_buf *out, struct gb_buf *lts)
-{
-    struct overview ov = { 0 };
-    overview_columns(rd, sty, &ov, lts);
-    if (ov.ns == 0) {
-        free(ov.series);
+    struct overview ov = { .ns = sty->n };
+    if (ov.ns == 0)
         return 0;
-    }
-    /* The ratios first, row by row, so that a series with none can be left
-     * out: gnuplot's "for [i=2:*:3]" stops at the first series without data. */
     ov.labels = gb_xcalloc(gb_nworkloads, sizeof *ov.labels);
     ov.vals = gb_xcalloc(gb_nworkloads * ov.ns, sizeof *ov.vals);
-    ov.has_data = gb_xcalloc(ov.ns, sizeof *ov.has_data);
     for (size_t w = 0; w < gb_nworkloads; w++)
-        overview_row(rd, &gb_workloads[w], &ov);
-    overview_write(&ov, out);
-    overview_styles(&ov, lts);
+        overview_row(rd, sty, &gb_workloads[w], &ov, cov);
+    if (ov.nrows)
+        overview_write(&ov, sty, out, lts);
     free(ov.labels);
     free(ov.vals);
-    free(ov.has_data);
-    free(ov.series);
     return ov.nrows;
 }
 
-/* The first throughput workload with results: each implementation's
- * requests per second and per CPU-second at its headline parameters. */
-static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, char *label,
-                              size_t labellen)
+/* The first throughput workload with results: each series' requests per
+ * second and per CPU-second at the headline parameters, with the interval
+ * of each median, and the cores it kept busy; in chart order. */
+static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *sty, struct gb_buf *out,
+                              struct chart_lts *lts, struct coverage *cov, char *label, size_t labellen)
 {
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const char *wname = gb_workloads[w].name;
@@ -523,18 +616,24 @@ static size_t efficiency_data(const struct gb_rundata *rd, struct gb_buf *out, c
             continue;
         struct gb_cell h = *head;
         size_t rows = 0;
-        for (size_t i = 0; i < rd->nsums; i++) {
-            const struct gb_summary *s = &rd->sums[i];
-            if (strcmp(s->cell.workload, wname) != 0 || !gb_cell_same(&s->cell, &h, GB_AX_WORK) ||
-                !usable(&s->ops_s) || !usable(&s->cpu_ops_s))
-                continue;
-            char series[200];
-            gb_cell_series(&s->cell, series, sizeof series);
-            quoted(out, series);
-            gb_buf_printf(out, " %.6g %.6g %.4g %d\n", s->ops_s.median, s->cpu_ops_s.median,
-                          s->cores.n ? s->cores.median : 0.0, colour(&s->cell));
-            rows++;
-        }
+        for (size_t k = 0; k < sty->n; k++)
+            for (size_t i = 0; i < rd->nsums; i++) {
+                const struct gb_summary *s = &rd->sums[i];
+                if (strcmp(s->cell.workload, wname) != 0 || !gb_cell_same(&s->cell, &h, GB_AX_WORK) ||
+                    !usable(&s->ops_s) || !usable(&s->cpu_ops_s) || series_index(sty, &s->cell) != k)
+                    continue;
+                double lo, hi, clo, chi;
+                interval(&s->ops_s, &lo, &hi);
+                interval(&s->cpu_ops_s, &clo, &chi);
+                coverage_add(cov, s->ops_s.ci_level);
+                coverage_add(cov, s->cpu_ops_s.ci_level);
+                quoted(out, sty->s[k].label);
+                gb_buf_printf(out, " %.6g %.6g %.6g %.6g %.6g %.6g %.4g\n", s->ops_s.median, lo, hi,
+                              s->cpu_ops_s.median, clo, chi, s->cores.n ? s->cores.median : 0.0);
+                chart_lt_add(lts, sty->s[k].lt);
+                rows++;
+                break;
+            }
         /* The workload and its parameters, for the title. */
         struct gb_buf params;
         gb_buf_init(&params);
@@ -560,10 +659,55 @@ static void gp_string(struct gb_buf *b, const char *s)
     gb_buf_add(b, "'", 1);
 }
 
-static int write_chart(const char *pdir, const char *kind, const char *subtitle,
-                       const char *workload_label, const struct gb_buf *lts,
-                       const struct gb_buf *data, const char *extra_name,
-                       const struct gb_buf *extra)
+/* name = 'value' with a comment, a line of a chart's preamble. */
+static void gp_var(struct gb_buf *b, const char *name, const char *value, const char *comment)
+{
+    gb_buf_printf(b, "%s = ", name);
+    gp_string(b, value);
+    if (comment)
+        gb_buf_printf(b, "   # %s", comment);
+    gb_buf_puts(b, "\n");
+}
+
+/* One chart's files: the variables of its preamble, its line styles, its
+ * data and, for some, a second data file. */
+struct chart {
+    struct gb_buf vars, data, extra;
+    struct chart_lts lts;
+    struct coverage cov;
+};
+
+static void chart_init(struct chart *c)
+{
+    memset(c, 0, sizeof *c);
+    gb_buf_init(&c->vars);
+    gb_buf_init(&c->data);
+    gb_buf_init(&c->extra);
+    gb_buf_init(&c->lts.text);
+    coverage_init(&c->cov);
+}
+
+static void chart_free(struct chart *c)
+{
+    gb_buf_free(&c->vars);
+    gb_buf_free(&c->data);
+    gb_buf_free(&c->extra);
+    gb_buf_free(&c->lts.text);
+}
+
+/* The chart's interval note ("error bars: interval of the <what> ...") into
+ * its preamble. */
+static void chart_note(struct chart *c, const char *what)
+{
+    struct gb_buf note;
+    gb_buf_init(&note);
+    coverage_note(&c->cov, what, &note);
+    gp_var(&c->vars, "interval_note", gb_buf_str(&note), NULL);
+    gb_buf_free(&note);
+}
+
+static int write_chart(const char *pdir, const char *kind, const char *subtitle, const struct chart *c,
+                       const char *extra_name)
 {
     char *tmpl_name = gb_xasprintf("%s.gp", kind);
     char *tmpl = gb_template_load(tmpl_name);
@@ -578,19 +722,11 @@ static int write_chart(const char *pdir, const char *kind, const char *subtitle,
                        "#   gnuplot %s.gp                   (SVG)\n"
                        "#   gnuplot -e \"term='png'\" %s.gp   (PNG)\n",
                   kind, kind, kind);
-    gb_buf_puts(&gp, "subtitle = ");
-    gp_string(&gp, subtitle);
-    gb_buf_puts(&gp, "\n");
-    if (lts && lts->len) {
-        gb_buf_puts(&gp, "series_lt = ");
-        gp_string(&gp, gb_buf_str(lts));
-        gb_buf_puts(&gp, "   # line style of each series, in order (style.gp)\n");
-    }
-    if (workload_label) {
-        gb_buf_puts(&gp, "workload_label = ");
-        gp_string(&gp, workload_label);
-        gb_buf_puts(&gp, "\n");
-    }
+    gp_var(&gp, "subtitle", subtitle, NULL);
+    if (c->lts.text.len)
+        gp_var(&gp, "series_lt", gb_buf_str(&c->lts.text),
+               "line style of each series, in order (style.gp)");
+    gb_buf_puts(&gp, gb_buf_str(&c->vars));
     gb_buf_puts(&gp, "\n");
     gb_buf_puts(&gp, tmpl);
     free(tmpl);
@@ -600,12 +736,12 @@ static int write_chart(const char *pdir, const char *kind, const char *subtitle,
     gb_buf_free(&gp);
     if (rc == 0) {
         path = gb_xasprintf("%s/%s.dat", pdir, kind);
-        rc = gb_write_file(path, gb_buf_str(data), data->len);
+        rc = gb_write_file(path, gb_buf_str(&c->data), c->data.len);
         free(path);
     }
     if (rc == 0 && extra_name) {
         path = gb_xasprintf("%s/%s", pdir, extra_name);
-        rc = gb_write_file(path, gb_buf_str(extra), extra->len);
+        rc = gb_write_file(path, gb_buf_str(&c->extra), c->extra.len);
         free(path);
     }
     return rc;
@@ -616,25 +752,25 @@ static int write_chart(const char *pdir, const char *kind, const char *subtitle,
 static bool workload_chart(const struct gb_rundata *rd, const struct styles *sty,
                            const struct gb_workload *wk, const char *pdir, const char *subtitle)
 {
-    struct gb_buf data, extra, lts;
-    gb_buf_init(&data);
-    gb_buf_init(&extra);
-    gb_buf_init(&lts);
+    struct chart c;
+    chart_init(&c);
     char *ideal_file = wk->plot.ideal ? gb_xasprintf("%s_ideal.dat", wk->plot.kind) : NULL;
     size_t points;
     if (wk->plot.chart == GB_CHART_BARS) {
-        points = bar_data(rd, wk->name, &data);
+        points = bar_data(rd, sty, wk->name, &c.data, &c.lts, &c.cov);
     } else {
+        struct gb_buf xs;
+        gb_buf_init(&xs);
         if (wk->plot.ideal)
-            ideal_data(rd, wk->name, wk->plot.x, wk->plot.ideal, &extra);
-        points = line_data(rd, sty, wk->name, wk->plot.x, wk->metric, &data, &lts);
+            ideal_data(rd, wk->name, wk->plot.x, wk->plot.ideal, &c.extra);
+        points = line_data(rd, sty, wk->name, wk->plot.x, wk->metric, &c.data, &c.lts, &xs, &c.cov);
+        gp_var(&c.vars, "x_values", gb_buf_str(&xs), "the x of the points, increasing");
+        gb_buf_free(&xs);
     }
-    bool written = points > 0 && write_chart(pdir, wk->plot.kind, subtitle, NULL, &lts, &data,
-                                             ideal_file, &extra) == 0;
+    chart_note(&c, "median");
+    bool written = points > 0 && write_chart(pdir, wk->plot.kind, subtitle, &c, ideal_file) == 0;
     free(ideal_file);
-    gb_buf_free(&data);
-    gb_buf_free(&extra);
-    gb_buf_free(&lts);
+    chart_free(&c);
     return written;
 }
 
@@ -658,6 +794,33 @@ static int draw_all(const char *pdir, const char **kinds, size_t nk)
     return drawn;
 }
 
+static void unlink_in(const char *pdir, const char *name, const char *ext)
+{
+    char *path = gb_xasprintf("%s/%s%s", pdir, name, ext);
+    if (unlink(path) != 0 && errno != ENOENT)
+        fprintf(stderr, "greenbench: cannot remove %s: %s\n", path, strerror(errno));
+    free(path);
+}
+
+/* Every file of pdir that gb_write_plots writes, for every chart it can
+ * draw: a chart without data this time leaves no old picture behind. Files
+ * of other names are left alone. */
+static void remove_owned(const char *pdir)
+{
+    static const char *const exts[] = { ".svg", ".png", ".gp", ".dat" };
+    static const char *const own[] = { "overview", "efficiency" };
+    for (size_t w = 0; w < gb_nworkloads + 2; w++) {
+        const char *kind = w < gb_nworkloads ? gb_workloads[w].plot.kind : own[w - gb_nworkloads];
+        if (kind == NULL || (w < gb_nworkloads && gb_workloads[w].plot.chart == GB_CHART_NONE))
+            continue;
+        for (size_t e = 0; e < sizeof exts / sizeof exts[0]; e++)
+            unlink_in(pdir, kind, exts[e]);
+        unlink_in(pdir, kind, "_ideal.dat");
+    }
+    unlink_in(pdir, "style", ".gp");
+    unlink_in(pdir, "gnuplot", ".log");
+}
+
 int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
 {
     char *pdir = gb_xasprintf("%s/plots", rd->dir);
@@ -667,6 +830,7 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
         free(pdir);
         return 0;
     }
+    remove_owned(pdir);
     char *style = gb_template_load("style.gp");
     if (style) {
         char *path = gb_xasprintf("%s/style.gp", pdir);
@@ -692,21 +856,25 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
             workload_chart(rd, &sty, &gb_workloads[w], pdir, subtitle))
             kinds[nk++] = gb_workloads[w].plot.kind;
 
-    struct gb_buf data, lts;
-    gb_buf_init(&data);
-    gb_buf_init(&lts);
-    if (overview_data(rd, &sty, &data, &lts) > 0 &&
-        write_chart(pdir, "overview", subtitle, NULL, &lts, &data, NULL, NULL) == 0)
-        kinds[nk++] = "overview";
-    gb_buf_free(&data);
-    gb_buf_free(&lts);
+    struct chart c;
+    chart_init(&c);
+    if (overview_data(rd, &sty, &c.data, &c.lts, &c.cov) > 0) {
+        chart_note(&c, "ratio");
+        if (write_chart(pdir, "overview", subtitle, &c, NULL) == 0)
+            kinds[nk++] = "overview";
+    }
+    chart_free(&c);
 
     char label[256];
-    gb_buf_init(&data);
-    if (efficiency_data(rd, &data, label, sizeof label) > 0 &&
-        write_chart(pdir, "efficiency", subtitle, label, NULL, &data, NULL, NULL) == 0)
-        kinds[nk++] = "efficiency";
-    gb_buf_free(&data);
+    chart_init(&c);
+    if (efficiency_data(rd, &sty, &c.data, &c.lts, &c.cov, label, sizeof label) > 0) {
+        gp_var(&c.vars, "workload_label", label, NULL);
+        chart_note(&c, "median");
+        if (write_chart(pdir, "efficiency", subtitle, &c, NULL) == 0)
+            kinds[nk++] = "efficiency";
+    }
+    chart_free(&c);
+    styles_free(&sty);
 
     int drawn = want_draw && nk > 0 ? draw_all(pdir, kinds, nk) : 0;
     free(kinds);

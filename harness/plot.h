@@ -24,9 +24,15 @@ char *gb_template_load(const char *name);
  * none), else "gnuplot" on PATH; NULL if none. Borrowed. */
 const char *gb_gnuplot(void);
 /* Write the .dat and .gp of every chart into rd->dir/plots, and draw them
- * when draw. Returns the number of SVGs drawn, 0 (nothing to draw, draw
- * false, or plots/ could not be made, said on stderr), or -1 when gnuplot
- * is missing. */
+ * when draw. First every file of plots/ this stage can write is removed
+ * (each chart kind's .svg, .png, .gp, .dat and _ideal.dat, style.gp,
+ * gnuplot.log), so that a chart without data this time, or a picture not
+ * redrawn (draw false, no gnuplot), leaves no stale file behind; other files
+ * are left alone. Every series of the run (gb_cell_series) keeps one line
+ * style of its own in every chart (series_lt of each .gp, style.gp).
+ * Returns the number of SVGs drawn, 0 (nothing to draw, draw false, or
+ * plots/ could not be made, said on stderr), or -1 when gnuplot is
+ * missing. */
 int gb_write_plots(const struct gb_rundata *rd, bool draw);
 
 #endif /* GREENBENCH_PLOT_H */

@@ -1,27 +1,32 @@
 # plots/efficiency.gp: raw throughput beside throughput per CPU-second, with
 # the cores each implementation kept busy (its CPU time / wall time), for one
-# network workload (workload_label).
-# Data efficiency.dat, one row per implementation:
-#   label  req_per_s  req_per_cpu_s  cores  linetype (1 threads, 2 green, 10 peer)
+# network workload (workload_label). Error bars: the interval of each median
+# (coverage in the title; summary.csv's ci_level).
+# Data efficiency.dat, one row per series, threads first, then green
+# threads, then peers:
+#   label  req_per_s  ci_low  ci_high  req_per_cpu_s  ci_low  ci_high  cores
 name = "efficiency"
 if (!exists("workload_label")) workload_label = ""
 load "style.gp"
-stats "efficiency.dat" using 2 nooutput
+stats "efficiency.dat" using 4 nooutput
 n = STATS_records
 max_raw = STATS_max
-stats "efficiency.dat" using 3 nooutput
+stats "efficiency.dat" using 7 nooutput
 max_cpu = STATS_max
-set multiplot layout 1,2 title "Throughput and throughput per CPU-second: ".workload_label."\n".subtitle
+set multiplot layout 1,2 title "Throughput and throughput per CPU-second: ".workload_label."\n".interval_note."\n".subtitle
 set xrange [-0.6 : n - 0.4]
-set xtics rotate by -30
+set xtics rotate by -30 scale 0
 set boxwidth 0.6
+set style fill solid 0.6 border lc rgb "#333333"
 set key off
 set title "raw: requests per second (labels: CPU cores used)"
-set yrange [0 : max_raw * 1.15]
-plot "efficiency.dat" using 0:2:5:xtic(1) with boxes lc variable, \
-     "" using 0:2:(sprintf("%.2f", $4)) with labels offset 0,0.7 font ",9"
-set title "requests per CPU-second"
-set yrange [0 : max_cpu * 1.15]
-plot "efficiency.dat" using 0:3:5:xtic(1) with boxes lc variable, \
-     "" using 0:3:(num($3)) with labels offset 0,0.7 font ",9"
+set yrange [0 : max_raw * 1.1]
+plot "efficiency.dat" using 0:2:(lt_of(int($0))):xtic(1) with boxes lc variable dt solid, \
+     "" using 0:3:(0):($4 - $3) with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.2, \
+     "" using 0:($4 + max_raw * 0.035):(num($8)) with labels font ",8"
+set title "requests per CPU-second (labels: the median)"
+set yrange [0 : max_cpu * 1.1]
+plot "efficiency.dat" using 0:5:(lt_of(int($0))):xtic(1) with boxes lc variable dt solid, \
+     "" using 0:6:(0):($7 - $6) with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.2, \
+     "" using 0:($7 + max_cpu * 0.035):(num($5)) with labels font ",8"
 unset multiplot

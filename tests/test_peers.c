@@ -2,10 +2,11 @@
  * run as the harness runs a cell: a child process, its JSON object on the
  * last stdout line. Checks, not timings, at small N: every workload the peer
  * implements and its own checks (operations, tasks completed, bytes
- * received, most in flight), the JSON line's fields against those of our own
- * cell programs, and the protocol's failures (bad options: exit 2; a
- * workload the peer lacks: exit 2 with "workload X is not implemented by
- * peer Y").
+ * received, most in flight), --rounds (added up as ours add them), the JSON
+ * line's fields against those of our own cell programs, and the protocol's
+ * failures (bad options: exit 2; a workload the peer lacks: exit 2 with
+ * "workload X is not implemented by peer Y"; a --url port outside 1-65535:
+ * exit 2 before anything connects).
  *
  * One suite per peer; ctest runs `test-peers <peer>`. A peer whose program
  * is not in GREENBENCH_BIN_DIR makes the suite exit 77, which ctest reports
@@ -89,8 +90,8 @@ static void explain(const run_result *r, const char *what)
 
 /* The fields every cell line has, in cell.c's order. */
 static const char *const common_fields[] = {
-    "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib",
-    "cpus", "ok",
+    "workload", "impl", "switch",    "loop", "n",      "concurrency",
+    "delay_ms", "size", "stack_kib", "cpus", "rounds", "ok",
 };
 static const char *const timing_fields[] = { "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns" };
 
@@ -118,9 +119,10 @@ static bool check_ok(const run_result *r, const char *workload)
     const char *w = jstr(o, "workload"), *impl = jstr(o, "impl");
     const json_t *ns = json_object_get(o, "ns_per_op");
     if (!jis(ok, J_BOOL) || !json_is_true(ok) || w == NULL || strcmp(w, workload) != 0 || impl == NULL ||
-        strcmp(impl, peer->name) != 0 || jis(json_object_get(o, "switch"), J_NUMBER) || jis(json_object_get(o, "loop"), J_NUMBER) ||
-        jint(o, "cpus") < 1 || jint(o, "n") < 1 || jint(o, "wall_ns") <= 0 || jint(o, "ops") < 1 ||
-        !jis(ns, J_NUMBER) || json_number_value(ns) <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0) {
+        strcmp(impl, peer->name) != 0 || jis(json_object_get(o, "switch"), J_NUMBER) ||
+        jis(json_object_get(o, "loop"), J_NUMBER) || jint(o, "cpus") < 1 || jint(o, "rounds") < 1 ||
+        jint(o, "n") < 1 || jint(o, "wall_ns") <= 0 || jint(o, "ops") < 1 || !jis(ns, J_NUMBER) ||
+        json_number_value(ns) <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0) {
         explain(r, "a protocol field is wrong");
         return false;
     }
@@ -257,25 +259,70 @@ static void test_switch_one_cpu(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.json, "note"), "GOMAXPROCS=1"));
 }
 
-/* The same fields, in the same order, as our own thread cell's switch line. */
-static void test_fields_match_ours(void)
+/* The same fields, in the same order, as our own thread cell's switch line
+ * for the same arguments (NULL-terminated, after the workload and --impl),
+ * and the same values where the line echoes the command (n, rounds).
+ * Returns the peer's run, or NULL when there is no thread cell to compare with. */
+static const run_result *fields_match_ours(const char *const *args)
 {
     char threads[4096];
     snprintf(threads, sizeof threads, "%s/greenbench-cell-threads", GREENBENCH_BIN_DIR);
     if (access(threads, X_OK) != 0) {
         fprintf(stderr, "\n  skipped: no %s to compare with\n", threads);
-        return;
+        return NULL;
     }
+    const char *ours_argv[16] = { "switch", "--impl=threads" }, *theirs_argv[16] = { "switch", impl_arg };
+    size_t n = 2;
+    for (; args[n - 2] != NULL && n < 15; n++)
+        ours_argv[n] = theirs_argv[n] = args[n - 2];
+    ours_argv[n] = theirs_argv[n] = NULL;
     static run_result ours, theirs;
-    run_program(&ours, threads, (const char *const[]){ "switch", "--impl=threads", "--n=100", NULL });
-    RUN(&theirs, "switch", impl_arg, "--n=100");
+    run_program(&ours, threads, ours_argv);
+    run_peer(&theirs, theirs_argv);
     CU_ASSERT_FATAL(ours.json_ok && theirs.json_ok);
     bool same = json_object_size(ours.json) == json_object_size(theirs.json);
     for (int i = 0; same && i < (int)json_object_size(ours.json); i++)
         same = strcmp(jkey(ours.json, i), jkey(theirs.json, i)) == 0;
+    static const char *const echoed[] = { "n", "rounds" };
+    for (size_t i = 0; same && i < sizeof echoed / sizeof echoed[0]; i++)
+        same =
+            jint(ours.json, echoed[i]) == jint(theirs.json, echoed[i]) && jint(ours.json, echoed[i]) >= 1;
     if (!same)
         fprintf(stderr, "\n  ours:   %s\n  theirs: %s\n", ours.last_line, theirs.last_line);
     CU_ASSERT(same);
+    return &theirs;
+}
+
+static void test_fields_match_ours(void)
+{
+    const run_result *r = fields_match_ours((const char *const[]){ "--n=100", NULL });
+    if (r != NULL)
+        CU_ASSERT_EQUAL(jint(r->json, "rounds"), 1);
+}
+
+/* --rounds=2: the workload twice in one process, added up as ours add it
+ * (docs/cell-protocol.md#rounds); --rounds=0 is a usage error. */
+static void test_rounds(void)
+{
+    const run_result *f = fields_match_ours((const char *const[]){ "--n=100", "--rounds=2", NULL });
+    if (f != NULL)
+        CU_ASSERT_EQUAL(jint(f->json, "rounds"), 2);
+    run_result r;
+    RUN(&r, "switch", impl_arg, "--n=300", "--rounds=2");
+    check_counts(&r, "switch", 1200, 600);
+    CU_ASSERT_EQUAL(jint(r.json, "rounds"), 2);
+    CU_ASSERT_EQUAL(jint(r.json, "n"), 300);
+    RUN(&r, "spawn", impl_arg, "--n=200", "--rounds=2");
+    check_counts(&r, "spawn", 400, 400);
+    CU_ASSERT_EQUAL(jint(r.json, "rounds"), 2);
+    RUN(&r, "yield", impl_arg, "--n=100", "--rounds=2", "--cpus=1");
+    check_counts(&r, "yield", 400, 4);
+    RUN(&r, "spawn-alive", impl_arg, "--n=50", "--rounds=2");
+    check_counts(&r, "spawn-alive", 100, 100);
+    CU_ASSERT(jint(r.json, "rss_per_task_bytes") >= 0);
+    RUN(&r, "spawn", impl_arg, "--n=10", "--rounds=0");
+    CU_ASSERT(check_failed(&r, 2, "--rounds=0"));
+    CU_ASSERT_EQUAL(jint(r.json, "rounds"), 0);
 }
 
 static void test_yield(void)
@@ -347,6 +394,50 @@ static void test_joinall_wrong_size(void)
     CU_ASSERT(jint(r.json, "errors") >= 1);
 }
 
+/* --rounds=2 of joinall with the peer's own server (one per round, no
+ * --url) and of pool with ours. */
+static void test_fetch_rounds(void)
+{
+    if (!have_server())
+        return;
+    run_result r;
+    RUN(&r, "joinall", impl_arg, "--n=5", "--rounds=2", "--delay-ms=1", "--size=1000");
+    check_counts(&r, "joinall", 10, 10);
+    CU_ASSERT_EQUAL(jint(r.json, "rounds"), 2);
+    CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 10 * 1000);
+    char size[32];
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    RUN(&r, "pool", impl_arg, "--n=8", "--concurrency=4", "--rounds=2", url_arg, size);
+    check_counts(&r, "pool", 16, 16);
+    CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 16LL * SERVER_SIZE);
+    long long most = jint(r.json, "max_in_flight");
+    CU_ASSERT(most >= 1 && most <= 4);
+}
+
+/* A port outside 1-65535, not a number or empty: a usage error before
+ * anything connects (Python would wrap 99999 round to 34463), in the words
+ * of ours. */
+static void test_url_port_range(void)
+{
+    static const struct {
+        const char *arg, *words;
+    } ports[] = {
+        { "--url=http://127.0.0.1:99999/",
+          "--url=http://127.0.0.1:99999/: port 99999 is out of range (1-65535)" },
+        { "--url=http://127.0.0.1:0/", "port 0 is out of range (1-65535)" },
+        { "--url=http://127.0.0.1:65536/", "port 65536 is out of range (1-65535)" },
+        { "--url=http://127.0.0.1:http/", "port 'http' is not a number (1-65535)" },
+        { "--url=http://127.0.0.1:/", "empty port after ':' (1-65535)" },
+        { "--url=http://[::1]:70000/", "port 70000 is out of range (1-65535)" },
+    };
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
+        run_result r;
+        RUN(&r, i % 2 ? "pool" : "joinall", impl_arg, "--n=3", ports[i].arg);
+        CU_ASSERT(check_failed(&r, 2, ports[i].words));
+        CU_ASSERT(r.json_ok && jis(json_object_get(r.json, "wall_ns"), J_NULL));
+    }
+}
+
 static void test_not_implemented(void)
 {
     char want[128];
@@ -375,6 +466,9 @@ static void test_bad_usage(void)
     CU_ASSERT(check_failed(&r, 2, "--impl"));
     RUN(&r, "switch", impl_arg, "--cpus=100000");
     CU_ASSERT(check_failed(&r, 2, "--cpus"));
+    RUN(&r, "switch", impl_arg, "--rounds=two");
+    CU_ASSERT(check_failed(&r, 2, "--rounds=two"));
+    CU_ASSERT(r.json_ok && jis(json_object_get(r.json, "rounds"), J_NULL));
 }
 
 /* The checks fail the cell, not only measure: --n=0 is refused (exit 1). */
@@ -385,22 +479,27 @@ static void test_n_zero(void)
     CU_ASSERT(check_failed(&r, 1, "--n=0"));
 }
 
+/* clang-format off */
 #define COMMON_TESTS                                        \
     { "help", test_help },                                  \
     { "switch", test_switch },                              \
     { "switch_one_cpu", test_switch_one_cpu },              \
     { "fields_match_ours", test_fields_match_ours },        \
+    { "rounds", test_rounds },                              \
     { "yield", test_yield },                                \
     { "spawn", test_spawn },                                \
     { "spawn_alive", test_spawn_alive },                    \
     { "bad_usage", test_bad_usage },                        \
     { "n_zero", test_n_zero }
+/* clang-format on */
 
 static CU_TestInfo http_peer_tests[] = {
     COMMON_TESTS,
     { "joinall", test_joinall },
     { "pool", test_pool },
     { "joinall_wrong_size", test_joinall_wrong_size },
+    { "fetch_rounds", test_fetch_rounds },
+    { "url_port_range", test_url_port_range },
     CU_TEST_INFO_NULL,
 };
 

@@ -690,6 +690,40 @@ static void test_seed_program(void)
         fprintf(stderr, "\n  greenbench-fetch said:\n%s", out);
 }
 
+/* A port outside 1-65535 fails that URL alone, before it connects, with
+ * the port and the range named; the other URLs are fetched as ever. */
+static void test_fetch_port_out_of_range(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+        return;
+    }
+    static const char *const bad[][2] = {
+        { "http://127.0.0.1:99999/", "port 99999 is out of range (1-65535)" },
+        { "http://127.0.0.1:0/", "port 0 is out of range (1-65535)" },
+        { "http://127.0.0.1:65536/", "port 65536 is out of range (1-65535)" },
+        { "http://127.0.0.1:x1/", "port 'x1' is not a number (1-65535)" },
+        { "http://127.0.0.1:/", "empty port after ':' (1-65535)" },
+    };
+    static char out[16384];
+    char line[256];
+    int status = run_program((char *[]){ path, (char *)bad[0][0], (char *)bad[1][0], server.url,
+                                         (char *)bad[2][0], (char *)bad[3][0], (char *)bad[4][0], NULL },
+                             out, sizeof out);
+    CU_ASSERT_EQUAL(status, 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(line, sizeof line, "%s failed: %s\n", bad[i][0], bad[i][1]);
+        CU_ASSERT_EQUAL(count_of(out, line), 2);
+    }
+    snprintf(line, sizeof line, "%d bytes received from %s.\n", SIZE, server.url);
+    CU_ASSERT_EQUAL(count_of(out, line), 2);
+    CU_ASSERT_EQUAL(count_of(out, "== joinall: 6 of 6 ended, 5 failed, "), 1);
+    if (status != 1 || count_of(out, line) != 2)
+        fprintf(stderr, "\n  greenbench-fetch said:\n%s", out);
+}
+
 /* ---- the client's parser, on its own ---- */
 
 static const char response[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length:  12\r\n"
@@ -961,6 +995,41 @@ static void test_url_parsing_alone(void)
     CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 8080);
 }
 
+/* A port is decimal, 1 to 65535, leading zeros allowed; anything else is
+ * refused with the port and the range named, never wrapped round. */
+static void test_url_port_range(void)
+{
+    http_target t;
+    char err[256];
+    static const char *const good[][2] = {
+        { "http://h:1/", "1" },          { "http://h:65535/", "65535" }, { "http://h:00080/", "80" },
+        { "http://[::1]:8080", "8080" }, { "http://h:443?q", "443" },
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CU_ASSERT_EQUAL(http_target_parse(&t, good[i][0], -1, 1.0, err, sizeof err), 0);
+        CU_ASSERT_STRING_EQUAL(t.port, good[i][1]);
+    }
+    static const char *const bad[][2] = {
+        { "http://h:99999/", "port 99999 is out of range (1-65535)" },
+        { "http://h:0/", "port 0 is out of range (1-65535)" },
+        { "http://h:000/", "port 000 is out of range (1-65535)" },
+        { "http://h:65536/", "port 65536 is out of range (1-65535)" },
+        { "http://h:4294967376/", "port 4294967376 is out of range (1-65535)" },
+        { "http://h:99999999999999999999999/", "port 99999999999999999999999 is out of range (1-65535)" },
+        { "http://h:8o/", "port '8o' is not a number (1-65535)" },
+        { "http://h:-1/", "port '-1' is not a number (1-65535)" },
+        { "http://h:/", "empty port after ':' (1-65535)" },
+        { "http://[::1]:/", "empty port after ':' (1-65535)" },
+        { "http://[::1]:65536/", "port 65536 is out of range (1-65535)" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(http_target_parse(&t, bad[i][0], -1, 1.0, err, sizeof err), -1);
+        CU_ASSERT_STRING_EQUAL(err, bad[i][1]);
+    }
+    CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:99999/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "--url=http://127.0.0.1:99999/: port 99999 is out of range (1-65535)");
+}
+
 /* The cells resolve once, before timing, and a name that does not resolve
  * is their usage error. */
 static void test_url_resolution(void)
@@ -1022,6 +1091,7 @@ static CU_TestInfo server_tests[] = {
     { "fetch_bad_options", test_fetch_bad_options },
     { "bench_bad_options", test_bench_bad_options },
     { "seed_program", test_seed_program },
+    { "fetch_port_out_of_range", test_fetch_port_out_of_range },
     CU_TEST_INFO_NULL,
 };
 
@@ -1034,6 +1104,7 @@ static CU_TestInfo client_tests[] = {
     { "parser_chunked_errors", test_parser_chunked_errors },
     { "url_parsing", test_url_parsing },
     { "url_parsing_alone", test_url_parsing_alone },
+    { "url_port_range", test_url_port_range },
     { "url_resolution", test_url_resolution },
     CU_TEST_INFO_NULL,
 };

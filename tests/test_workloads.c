@@ -1,10 +1,11 @@
 /* tests/test_workloads.c: every workload of one cell program, run as the
  * harness runs it (a child process, the JSON object on its last stdout
- * line), at small N: the JSON parsed strictly and every field's type
- * checked, and the workload's own checks. Also the protocol's failures:
- * --n=0, --concurrency=0, a closed port, too few file descriptors, unknown
- * workloads and options, and (green programs) a --switch or --loop that
- * names another backend pair.
+ * line), at small N: the JSON parsed strictly, every field's type and
+ * their order checked, and the workload's own checks; --rounds adds the
+ * rounds up. Also the protocol's failures: --n=0, --concurrency=0,
+ * --rounds=0, a closed port, a port outside 1-65535, too few file
+ * descriptors, unknown workloads and options, and (green programs) a
+ * --switch or --loop that names another backend pair.
  *
  * Which program: $GREENBENCH_CELL, a file name in GREENBENCH_BIN_DIR (ctest
  * sets it: one entry per backend pair, and one for greenbench-cell-threads).
@@ -118,25 +119,39 @@ static bool count_is(const json_t *o, const char *key, bool nullable)
     return true;
 }
 
-/* Every field of the protocol, with its type; no field outside the list. */
+/* Every field of the protocol, with its type, in cell.c's order (the
+ * optional ones may be left out); no field outside the list. */
 static void check_protocol_fields(const cell_run *c, const char *workload)
 {
     const json_t *o = c->json;
+    /* clang-format off */
     static const char *const known[] = {
         "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-        "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns", "tasks_completed",
-        "bytes_received", "errors", "max_in_flight", "rss_per_task_bytes", "note", NULL };
+        "rounds", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns", "tasks_completed",
+        "bytes_received", "errors", "max_in_flight", "rss_per_task_bytes", "note", NULL,
+    };
+    /* clang-format on */
     CU_ASSERT_TRUE_FATAL(c->json_ok);
     const char *key;
     const json_t *value;
+    int last = -1;              /* The place in known of the key before. */
     json_object_foreach((json_t *)o, key, value) {
-        bool found = false;
-        for (const char *const *k = known; *k; k++)
-            found |= strcmp(*k, key) == 0;
-        if (!found)
+        int at = -1;
+        for (int k = 0; known[k] != NULL && at < 0; k++)
+            if (strcmp(known[k], key) == 0)
+                at = k;
+        if (at < 0)
             fprintf(stderr, "\n  unknown field '%s'\n", key);
-        CU_ASSERT_TRUE(found);
+        else if (at <= last)
+            fprintf(stderr, "\n  field '%s' out of order: %s\n", key, c->last_line);
+        CU_ASSERT_TRUE(at > last);
+        if (at >= 0)
+            last = at;
     }
+    /* The fields every line has, whatever happened. */
+    for (int k = 0; known[k] != NULL && strcmp(known[k], "tasks_completed") != 0; k++)
+        if (strcmp(known[k], "error") != 0)
+            CU_ASSERT_PTR_NOT_NULL(json_object_get(o, known[k]));
     CU_ASSERT_TRUE(type_is(o, "workload", J_STRING, false));
     if (workload != NULL && jstr(o, "workload") != NULL)
         CU_ASSERT_STRING_EQUAL(jstr(o, "workload"), workload);
@@ -144,7 +159,8 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     CU_ASSERT_TRUE(type_is(o, "impl", J_STRING, workload == NULL));
     CU_ASSERT_TRUE(type_is(o, "switch", J_STRING, true));
     CU_ASSERT_TRUE(type_is(o, "loop", J_STRING, true));
-    static const char *const params[] = { "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", NULL };
+    static const char *const params[] = { "n",         "concurrency", "delay_ms", "size",
+                                          "stack_kib", "cpus",        "rounds",   NULL };
     for (const char *const *k = params; *k; k++)
         CU_ASSERT_TRUE(count_is(o, *k, true));
     CU_ASSERT_TRUE(type_is(o, "ok", J_BOOL, false));
@@ -182,6 +198,7 @@ static void check_success(const cell_run *c, const char *workload, long long n)
     CU_ASSERT_TRUE(jint(o, "ops") > 0);
     CU_ASSERT_TRUE(jis(json_object_get(o, "ns_per_op"), J_NUMBER));
     CU_ASSERT_TRUE(jint(o, "cpus") >= 1);
+    CU_ASSERT_TRUE(jint(o, "rounds") >= 1);
     /* The stack size used is recorded wherever one is chosen: every green
      * thread, and the threads the thread variants create per task. */
     if (is_green() || (strcmp(workload, "switch") != 0 && strcmp(workload, "yield") != 0))
@@ -244,6 +261,7 @@ static void test_switch(void)
     cell_run c;
     RUN(&c, "switch", impl_arg(), "--n=500");
     check_success(&c, "switch", 500);
+    CU_ASSERT_EQUAL(jint(c.json, "rounds"), 1);
     CU_ASSERT_EQUAL(jint(c.json, "ops"), 1000);
     CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 500);
 }
@@ -277,6 +295,67 @@ static void test_spawn_alive(void)
     /* Every task holds at least a page of stack. */
     CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") >= 2048);
     CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
+}
+
+/* --rounds=3 against one round of the same cell: three times the
+ * operations and the tasks, the same parameters, rounds 3. */
+static void check_rounds(const char *workload, const char *n_arg, long long n)
+{
+    static cell_run one, three;     /* Static: 24 KiB each. */
+    RUN(&one, workload, impl_arg(), n_arg, stack_arg());
+    check_success(&one, workload, n);
+    RUN(&three, workload, impl_arg(), n_arg, "--rounds=3", stack_arg());
+    check_success(&three, workload, n);
+    const json_t *a = one.json, *b = three.json;
+    CU_ASSERT_EQUAL(jint(a, "rounds"), 1);
+    CU_ASSERT_EQUAL(jint(b, "rounds"), 3);
+    CU_ASSERT_EQUAL(jint(b, "ops"), 3 * jint(a, "ops"));
+    CU_ASSERT_EQUAL(jint(b, "tasks_completed"), 3 * jint(a, "tasks_completed"));
+    CU_ASSERT_EQUAL(jint(b, "stack_kib"), jint(a, "stack_kib"));
+    CU_ASSERT_EQUAL(jint(b, "cpus"), jint(a, "cpus"));
+    /* ns_per_op is the whole wall time over the whole count. */
+    double per_op = json_number_value(json_object_get(b, "ns_per_op"));
+    double want = (double)jint(b, "wall_ns") / (double)jint(b, "ops");
+    CU_ASSERT_DOUBLE_EQUAL(per_op, want, 0.001 + want * 1e-9);
+}
+
+static void test_rounds(void)
+{
+    check_rounds("switch", "--n=200", 200);
+    check_rounds("yield", "--n=200", 200);
+    check_rounds("spawn", "--n=40", 40);
+    /* The ones the test names, in so many words. */
+    static cell_run c;
+    RUN(&c, "spawn", impl_arg(), "--n=40", "--rounds=3", stack_arg());
+    check_success(&c, "spawn", 40);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 120);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 120);
+    RUN(&c, "switch", impl_arg(), "--n=200", "--rounds=3");
+    check_success(&c, "switch", 200);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 1200);
+    RUN(&c, "yield", impl_arg(), "--n=200", "--rounds=3");
+    check_success(&c, "yield", 200);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 1200);
+    /* Every workload, twice in one process: spawn-alive's memory figure is
+     * the first round's; joinall without --url starts and stops its own
+     * server in each round. */
+    RUN(&c, "spawn-alive", impl_arg(), "--n=30", "--rounds=2", stack_arg());
+    check_success(&c, "spawn-alive", 30);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 60);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 60);
+    CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") >= 0);
+    RUN(&c, "joinall", impl_arg(), "--n=5", "--rounds=2", "--delay-ms=1", "--size=1000", stack_arg());
+    check_success(&c, "joinall", 5);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 10);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 10);
+    CU_ASSERT_EQUAL(jint(c.json, "bytes_received"), 10 * 1000);
+    CU_ASSERT_TRUE(jint(c.json, "max_in_flight") >= 1 && jint(c.json, "max_in_flight") <= 5);
+    RUN(&c, "pool", impl_arg(), "--n=10", "--concurrency=5", "--rounds=2", url_arg, "--size=1000",
+        stack_arg());
+    check_success(&c, "pool", 10);
+    CU_ASSERT_EQUAL(jint(c.json, "ops"), 20);
+    CU_ASSERT_EQUAL(jint(c.json, "bytes_received"), 20 * SERVER_SIZE);
+    CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 5);
 }
 
 static void check_fetches(const cell_run *c, const char *workload, long long n)
@@ -361,6 +440,22 @@ static void test_n_zero(void)
     }
 }
 
+static void test_rounds_zero(void)
+{
+    cell_run c;
+    RUN(&c, "spawn", impl_arg(), "--n=10", "--rounds=0");
+    check_failure(&c, 2, "--rounds=0");
+    CU_ASSERT_EQUAL(jint(c.json, "rounds"), 0);
+    RUN(&c, "spawn", impl_arg(), "--n=10", "--rounds=many");
+    check_failure(&c, 2, "--rounds=many");
+    CU_ASSERT_TRUE(jis(json_object_get(c.json, "rounds"), J_NULL));
+    /* A usage error of the workload's own keeps its words, round or not. */
+    RUN(&c, "spawn", impl_arg(), "--n=0", "--rounds=2");
+    check_failure(&c, 2, "--n=0");
+    CU_ASSERT_EQUAL(jint(c.json, "rounds"), 2);
+    CU_ASSERT_PTR_NULL(strstr(jstr(c.json, "error"), "round "));
+}
+
 static void test_concurrency_zero(void)
 {
     cell_run c;
@@ -402,6 +497,24 @@ static void test_bad_url(void)
     check_failure(&c, 2, "http://");
     RUN(&c, "joinall", impl_arg(), "--n=5", "--url=http://127.0.0.1:99999999/");
     check_failure(&c, 2, "port");
+    /* A port outside 1-65535 is refused before anything connects, never
+     * wrapped around to another one. */
+    static const struct {
+        const char *arg, *words;
+    } ports[] = {
+        { "--url=http://127.0.0.1:99999/",
+          "--url=http://127.0.0.1:99999/: port 99999 is out of range (1-65535)" },
+        { "--url=http://127.0.0.1:0/", "port 0 is out of range (1-65535)" },
+        { "--url=http://127.0.0.1:65536/", "port 65536 is out of range (1-65535)" },
+        { "--url=http://127.0.0.1:http/", "port 'http' is not a number (1-65535)" },
+        { "--url=http://127.0.0.1:/", "empty port after ':' (1-65535)" },
+        { "--url=http://[::1]:70000/", "port 70000 is out of range (1-65535)" },
+    };
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
+        RUN(&c, "pool", impl_arg(), "--n=5", ports[i].arg);
+        check_failure(&c, 2, ports[i].words);
+        CU_ASSERT_TRUE(jis(json_object_get(c.json, "wall_ns"), J_NULL));
+    }
 }
 
 static void test_too_few_files(void)
@@ -490,6 +603,7 @@ static CU_TestInfo workload_tests[] = {
     { "yield", test_yield },
     { "spawn", test_spawn },
     { "spawn_alive", test_spawn_alive },
+    { "rounds", test_rounds },
     { "joinall", test_joinall },
     { "pool", test_pool },
     { "pool_k_above_n", test_pool_k_above_n },
@@ -501,6 +615,7 @@ static CU_TestInfo workload_tests[] = {
 
 static CU_TestInfo protocol_tests[] = {
     { "n_zero", test_n_zero },
+    { "rounds_zero", test_rounds_zero },
     { "concurrency_zero", test_concurrency_zero },
     { "closed_port", test_closed_port },
     { "bad_url", test_bad_url },

@@ -1,6 +1,7 @@
 /* workloads/common/cell.c: main() of every cell program. Parses the cell options,
- * runs one workload from the program's table, and writes the one JSON line of
- * the cell protocol (docs/cell-protocol.md) as the last line of stdout.
+ * runs one workload from the program's table (--rounds times, adding the
+ * rounds up), and writes the one JSON line of the cell protocol
+ * (docs/cell-protocol.md) as the last line of stdout.
  * Human commentary goes to stderr. */
 #include "cell.h"
 
@@ -184,6 +185,7 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
     json_object_set_new(o, "size", count_value(p->size));
     json_object_set_new(o, "stack_kib", count_value(p->stack_kib));
     json_object_set_new(o, "cpus", count_value(p->cpus));
+    json_object_set_new(o, "rounds", count_value(p->rounds));
     json_object_set_new(o, "ok", json_boolean(r->ok));
     if (!r->ok)
         json_object_set_new(o, "error", text_value(r->error[0] ? r->error : "failed without a message"));
@@ -223,24 +225,28 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s WORKLOAD --impl=IMPL [--switch=S] [--loop=L] [--n=N] [--concurrency=K]\n"
-            "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C]\n"
+            "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
             "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green, whose\n"
             "hub is one thread, all for threads); the local server takes the last CPU.\n"
+            "--rounds=R runs the workload R times in this process (default 1) and adds them up.\n"
             "Workloads in this program:\n",
             program);
     for (const workload *w = cell_workloads; w->run; w++)
         fprintf(f, "  %-12s --impl=%-8s %s\n", workload_name(w->id), w->impl, w->summary);
 }
 
-/* Parse a non-negative integer option value; the whole string must be a number. */
+/* Parse a non-negative integer option value; the whole string must be a number.
+ * A value that is not one leaves *out -1 (null in the JSON line). */
 static int parse_count(const char *name, const char *text, long long *out, cell_result *r)
 {
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 0)
+    if (errno != 0 || end == text || *end != '\0' || v < 0) {
+        *out = -1;
         return cell_fail(r, "--%s=%s: expected a non-negative integer", name, text);
+    }
     *out = v;
     return 0;
 }
@@ -258,6 +264,7 @@ static const struct {
     { "size", offsetof(cell_params, size) },
     { "stack-kib", offsetof(cell_params, stack_kib) },
     { "cpus", offsetof(cell_params, cpus) },
+    { "rounds", offsetof(cell_params, rounds) },
 };
 #define NCOUNTS (sizeof counts / sizeof counts[0])
 
@@ -307,15 +314,82 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         return cell_fail(r, "no workload given");
     if (p->impl == NULL)
         return cell_fail(r, "--impl is required (green or threads)");
+    if (p->rounds == 0)
+        return cell_fail(r, "--rounds=0: a cell runs at least one round");
     return 0;
+}
+
+/* ---- rounds ---- */
+
+/* What every round's result starts from: nothing measured, no check made. */
+static cell_result fresh_result(const char *switch_used, const char *loop_used)
+{
+    return (cell_result){ .ok = true,
+                          .switch_used = switch_used,
+                          .loop_used = loop_used,
+                          .ops = -1,
+                          .wall_ns = -1,
+                          .cpu_ns = -1,
+                          .tasks_completed = -1,
+                          .bytes_received = -1,
+                          .errors = -1,
+                          .max_in_flight = -1,
+                          .rss_per_task_bytes = -1 };
+}
+
+/* a + b for counts where -1 is "none": none only when both are. */
+static long long add_counts(long long a, long long b)
+{
+    return b < 0 ? a : a < 0 ? b : a + b;
+}
+
+/* The first round's note: a workload keeps its note in static storage,
+ * which the next round writes again. */
+static char first_note[1024];
+
+/* Add round k (from 1) of `rounds` into the cell's result: the timed parts
+ * and the checks are sums, the most in flight a maximum; the backends, the
+ * memory snapshot and the note are the first round's. A failed round's
+ * error becomes the cell's, "round K of R: " first when R > 1 (not for a
+ * usage error: the parameters are every round's, and it comes in the first). */
+static void add_round(cell_result *total, const cell_result *round, long long k, long long rounds)
+{
+    if (k == 1) {
+        *total = *round;
+        if (round->note != NULL) {
+            snprintf(first_note, sizeof first_note, "%s", round->note);
+            total->note = first_note;
+        }
+    } else {
+        total->wall_ns = add_counts(total->wall_ns, round->wall_ns);
+        total->cpu_ns = add_counts(total->cpu_ns, round->cpu_ns);
+        total->ops = add_counts(total->ops, round->ops);
+        total->tasks_completed = add_counts(total->tasks_completed, round->tasks_completed);
+        total->bytes_received = add_counts(total->bytes_received, round->bytes_received);
+        total->errors = add_counts(total->errors, round->errors);
+        if (round->max_in_flight > total->max_in_flight)
+            total->max_in_flight = round->max_in_flight;
+        total->ok = round->ok;
+        total->usage_error = round->usage_error;
+    }
+    if (!round->ok && !round->usage_error && rounds > 1) {
+        const char *said = round->error[0] ? round->error : "failed without a message";
+        char prefix[64];
+        size_t plen = (size_t)snprintf(prefix, sizeof prefix, "round %lld of %lld: ", k, rounds);
+        size_t slen = strnlen(said, sizeof total->error - 1 - plen);     /* Its end cut, if need be. */
+        memmove(total->error + plen, said, slen);
+        memcpy(total->error, prefix, plen);
+        total->error[plen + slen] = '\0';
+    }
 }
 
 int main(int argc, char **argv)
 {
     program = argv[0];
-    cell_params p = { .n = -1, .concurrency = -1, .delay_ms = -1, .size = -1, .stack_kib = -1, .cpus = -1 };
-    cell_result r = { .ok = true, .ops = -1, .wall_ns = -1, .cpu_ns = -1, .tasks_completed = -1,
-                      .bytes_received = -1, .errors = -1, .max_in_flight = -1, .rss_per_task_bytes = -1 };
+    cell_params p = {
+        .n = -1, .concurrency = -1, .delay_ms = -1, .size = -1, .stack_kib = -1, .cpus = -1, .rounds = 1
+    };
+    cell_result r = fresh_result(NULL, NULL);
     int parsed = parse_options(argc, argv, &p, &r);
     if (parsed == 1) {
         usage(stdout);
@@ -382,11 +456,24 @@ int main(int argc, char **argv)
         return 2;
     }
     p.cpus = cpus;
-    int rc = w->run(&p, &r);
-    if (rc != 0 || !r.ok) {
-        r.ok = false;
-        fprintf(stderr, "%s %s: %s\n", p.workload, p.impl, r.error);
+    /* Each round is one run as it would be alone, warm-up, setup and
+     * teardown its own, from the parameters as given: a workload fills in
+     * its defaults in its copy. The line records the first round's. */
+    const cell_params given = p;
+    for (long long k = 1; k <= given.rounds; k++) {
+        cell_params round_p = given;
+        cell_result round_r = fresh_result(built[SWITCH], built[LOOP]);
+        int rc = w->run(&round_p, &round_r);
+        if (rc != 0)
+            round_r.ok = false;
+        if (k == 1)
+            p = round_p;
+        add_round(&r, &round_r, k, given.rounds);
+        if (!r.ok)
+            break;
     }
+    if (!r.ok)
+        fprintf(stderr, "%s %s: %s\n", p.workload, p.impl, r.error);
     write_result(stdout, &p, &r);
     return r.ok ? 0 : r.usage_error ? 2 : 1;
 }

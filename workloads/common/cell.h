@@ -23,6 +23,7 @@ typedef struct cell_params {
     long long size;
     long long stack_kib;
     long long cpus;             /* CPUs the cell may use (affinity), after --cpus. */
+    long long rounds;           /* --rounds: main() runs the workload this many times (default 1). */
     const char *url;
 } cell_params;
 

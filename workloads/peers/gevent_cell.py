@@ -1,7 +1,8 @@
 # workloads/peers/gevent_cell.py: main() of greenbench-peer-gevent, the gevent
 # peer. It speaks the cell protocol of docs/cell-protocol.md exactly as
-# workloads/common/cell.c does: the same options, human text on stderr, and one JSON
-# object, with the same fields in the same order, as the last line of stdout.
+# workloads/common/cell.c does: the same options (--rounds too, added up the
+# same way), human text on stderr, and one JSON object, with the same fields
+# in the same order, as the last line of stdout.
 #
 # The workloads live beside ours, one file per workload folder
 # (workloads/switch/gevent.py, workloads/spawn/gevent.py, ...); this module
@@ -10,6 +11,7 @@
 #
 # Run by the wrapper build/bin/greenbench-peer-gevent with the system's
 # /usr/bin/python3 (Debian's python3-gevent), as `python3 -B -E -s THIS ARGS`.
+import copy
 import importlib.util
 import os
 import resource
@@ -30,7 +32,10 @@ WORKLOADS = [
 ]
 
 COUNT_OPTIONS = {"n": "n", "concurrency": "concurrency", "delay-ms": "delay_ms", "size": "size",
-                 "stack-kib": "stack_kib", "cpus": "cpus"}
+                 "stack-kib": "stack_kib", "cpus": "cpus", "rounds": "rounds"}
+
+# The valid range of a URL's port, as http.c's parser says it.
+PORT_RANGE = "(1-65535)"
 
 
 class Params:
@@ -44,6 +49,7 @@ class Params:
         self.loop_name = None
         self.url = None
         self.n = self.concurrency = self.delay_ms = self.size = self.stack_kib = self.cpus = None
+        self.rounds = 1           # --rounds: main() runs the workload this many times.
 
 
 class CellError(Exception):
@@ -62,12 +68,18 @@ class Result:
         self.tasks_completed = self.bytes_received = self.errors = None
         self.max_in_flight = self.rss_per_task_bytes = None
         self.note = None
+        self.usage_error = False  # The failure is the caller's (exit 2), not the run's (exit 1).
         self._t0_wall = self._t0_cpu = 0
 
     def fail(self, message):
         self.ok = False
         self.error = message
         raise CellError(message)
+
+    def usage_fail(self, message):
+        """The same for a mistake in the options (a bad --url): exit 2."""
+        self.usage_error = True
+        self.fail(message)
 
     def add_note(self, sentence):
         self.note = sentence if not self.note else self.note + " " + sentence
@@ -145,7 +157,7 @@ def json_count(key, v):
 def write_result(p, r):
     s = ['{"workload":', json_string(p.workload), ',"impl":', json_string(p.impl),
          ',"switch":', json_string(r.switch_used), ',"loop":', json_string(r.loop_used)]
-    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus"):
+    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds"):
         s.append(json_count(key, getattr(p, key)))
     s.append(',"ok":%s' % ("true" if r.ok else "false"))
     if not r.ok:
@@ -173,10 +185,11 @@ def write_result(p, r):
 
 def usage(f, program):
     f.write("usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"
-            "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C]\n"
+            "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
             "The gevent peer (Python %s, /usr/bin/python3). Runs one measurement and prints\n"
             "one JSON object on the last line of stdout. --cpus=C keeps the first C allowed\n"
-            "CPUs. --switch, --loop and --stack-kib do not apply.\n"
+            "CPUs. --rounds=R runs the workload R times in this process (default 1) and adds\n"
+            "them up. --switch, --loop and --stack-kib do not apply.\n"
             "Workloads in this program:\n" % (program, PEER, sys.version.split()[0]))
     for name, _folder, _fn, summary in WORKLOADS:
         f.write("  %-12s --impl=%-8s %s\n" % (name, PEER, summary))
@@ -224,6 +237,7 @@ def parse_options(args, p, r):
         elif name == "url":
             p.url = value
         elif name in COUNT_OPTIONS:
+            setattr(p, COUNT_OPTIONS[name], None)   # What a value that is no count leaves (null).
             setattr(p, COUNT_OPTIONS[name], parse_count(name, value, r))
         else:
             r.fail("unknown option '--%s'" % name)
@@ -234,6 +248,53 @@ def parse_options(args, p, r):
         r.fail("--impl is required (--impl=%s)" % PEER)
     if p.impl != PEER:
         r.fail("--impl=%s: this program is the %s peer; it runs --impl=%s only" % (p.impl, PEER, PEER))
+    if p.rounds == 0:
+        r.fail("--rounds=0: a cell runs at least one round")
+
+
+def url_port_error(url):
+    """What is wrong with the port of an http:// URL, in http.c's words; None
+    when it has none (80) or one from 1 to 65535. Python's socket module
+    would take 99999 modulo 65536 and connect to another server's port."""
+    authority = url[len("http://"):]
+    for stop in "/?#":
+        authority = authority.split(stop, 1)[0]
+    if authority.startswith("["):
+        close = authority.find("]")
+        if close < 0 or not authority[close + 1:].startswith(":"):
+            return None              # No port; a bad host is urllib's to refuse.
+        port = authority[close + 2:]
+    elif ":" in authority:
+        port = authority.split(":", 1)[1]
+    else:
+        return None
+    if port == "":
+        return "empty port after ':' %s" % PORT_RANGE
+    if not (port.isdigit() and port.isascii()):
+        return "port '%s' is not a number %s" % (port, PORT_RANGE)
+    if not 1 <= int(port) <= 65535:
+        return "port %s is out of range %s" % (port, PORT_RANGE)
+    return None
+
+
+def add_round(total, rk, k, rounds):
+    """Add round k (from 1) into the cell's result, as cell.c's add_round: the
+    timed parts and the checks are sums, the most in flight a maximum; the
+    backends, the memory snapshot and the note are the first round's. A
+    failed round's error becomes the cell's, "round K of R: " first when
+    R > 1 (not for a usage error, which the first round meets)."""
+    if k == 1:
+        total = rk
+    else:
+        for key in ("wall_ns", "cpu_ns", "ops", "tasks_completed", "bytes_received", "errors"):
+            a, b = getattr(total, key), getattr(rk, key)
+            setattr(total, key, a if b is None or b < 0 else b if a is None or a < 0 else a + b)
+        if rk.max_in_flight is not None and (total.max_in_flight is None or rk.max_in_flight > total.max_in_flight):
+            total.max_in_flight = rk.max_in_flight
+        total.ok, total.error, total.usage_error = rk.ok, rk.error, rk.usage_error
+    if not rk.ok and not rk.usage_error and rounds > 1:
+        total.error = "round %d of %d: %s" % (k, rounds, rk.error or "failed without a message")
+    return total
 
 
 def restrict_cpus(want):
@@ -312,20 +373,32 @@ def main(argv):
         return 1
 
     _name, folder, function, _summary = entry[0]
-    try:
-        load_workload(folder, function)(p, r)
-    except CellError:
-        pass
-    except Exception as e:  # A bug or an unforeseen failure: still one JSON line.
-        r.ok = False
-        r.error = "%s: %s" % (type(e).__name__, e)
+    run = load_workload(folder, function)
+    # Each round is one run as it would be alone, from the parameters as
+    # given (a workload fills in its defaults in its copy); the line records
+    # the first round's.
+    given = p
+    for k in range(1, given.rounds + 1):
+        pk, rk = copy.copy(given), Result()
+        try:
+            run(pk, rk)
+        except CellError:
+            pass
+        except Exception as e:  # A bug or an unforeseen failure: still one JSON line.
+            rk.ok = False
+            rk.error = "%s: %s" % (type(e).__name__, e)
+        if k == 1:
+            p = pk
+        r = add_round(r, rk, k, given.rounds)
+        if not r.ok:
+            break
     r.add_note("Python %s with gevent %s and greenlet %s: the figure includes the interpreter "
                "(bytecode dispatch, reference counting, its allocator and memory)."
                % (sys.version.split()[0], gevent.__version__, greenlet.__version__))
     if not r.ok:
         sys.stderr.write("%s %s: %s\n" % (p.workload, PEER, r.error))
     write_result(p, r)
-    return 0 if r.ok else 1
+    return 0 if r.ok else 2 if r.usage_error else 1
 
 
 if __name__ == "__main__":

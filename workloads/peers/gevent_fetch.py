@@ -143,10 +143,13 @@ def setup_init(p, r, pool):
         start_server(s, p.delay_ms, p.size, r)
         r.add_note("No --url: the cell ran its own greenbench-server (%d ms, %d bytes)." % (p.delay_ms, p.size))
     else:
+        # Refused before any connection, as a usage error (exit 2), as ours (http.c) do.
+        if not p.url.startswith("http://"):
+            r.usage_fail("--url=%s: only http:// URLs are supported" % p.url)
+        why = cell.url_port_error(p.url)
+        if why:
+            r.usage_fail("--url=%s: %s" % (p.url, why))
         s.url = p.url
-    if not s.url.startswith("http://"):
-        stop_server(s)
-        r.fail("--url=%s: only http:// URLs are supported" % s.url)
     s.expect_size = p.size
     s.timeout = TIMEOUT_S + (p.delay_ms / 1000.0 if p.delay_ms else 0.0)
     # urllib.request as the seed uses it, less the proxies of the environment.

@@ -15,6 +15,35 @@
 
 /* ---- the target ---- */
 
+/* The len bytes at text, a URL's port after its ':', as a number from 1 to
+ * 65535 into port (leading zeros dropped), as getaddrinfo takes it. Port 0
+ * connects nowhere, and a larger number must not wrap around to another
+ * server's port (Python's socket module takes it modulo 65536). Returns 0,
+ * or -1 with why in err, naming the port and the range. */
+static int parse_port(const char *text, size_t len, char port[6], char *err, size_t errlen)
+{
+    if (len == 0) {
+        snprintf(err, errlen, "empty port after ':' (1-65535)");
+        return -1;
+    }
+    if (strspn(text, "0123456789") < len) {
+        snprintf(err, errlen, "port '%.*s' is not a number (1-65535)", (int)len, text);
+        return -1;
+    }
+    size_t i = 0;
+    while (i + 1 < len && text[i] == '0')
+        i++;
+    unsigned value = 0;
+    for (size_t j = i; j < len && value <= 65535; j++)
+        value = value * 10 + (unsigned)(text[j] - '0');
+    if (value == 0 || value > 65535) {
+        snprintf(err, errlen, "port %.*s is out of range (1-65535)", (int)len, text);
+        return -1;
+    }
+    snprintf(port, 6, "%u", value);
+    return 0;
+}
+
 int http_target_parse(http_target *t, const char *url, long long expect_size, double timeout,
                       char *err, size_t errlen)
 {
@@ -66,16 +95,9 @@ int http_target_parse(http_target *t, const char *url, long long expect_size, do
         return -1;
     }
     strcpy(t->port, "80");
-    if (colon != NULL) {
-        size_t plen = (size_t)(authority + alen - colon - 1);
-        if (plen == 0 || plen >= sizeof t->port || strspn(colon + 1, "0123456789") < plen ||
-            atoi(colon + 1) > 65535) {
-            snprintf(err, errlen, "bad port");
-            return -1;
-        }
-        memcpy(t->port, colon + 1, plen);
-        t->port[plen] = '\0';
-    }
+    if (colon != NULL &&
+        parse_port(colon + 1, (size_t)(authority + alen - colon - 1), t->port, err, errlen) != 0)
+        return -1;
     int n = snprintf(t->request, sizeof t->request,
                      "GET %s%.*s HTTP/1.1\r\n"
                      "Host: %.*s\r\n"

@@ -56,8 +56,9 @@ typedef struct http_target {
 } http_target;
 
 /* Parse url ("http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]"; HOST a numeric
- * address, [IPv6], or a name) and build the request; t->addr is left empty.
- * Returns 0, or -1 with what is wrong with url in err. */
+ * address, [IPv6], or a name; PORT decimal, 1 to 65535, 80 when left out)
+ * and build the request; t->addr is left empty. Returns 0, or -1 with what
+ * is wrong with url in err ("port 99999 is out of range (1-65535)"). */
 int http_target_parse(http_target *t, const char *url, long long expect_size, double timeout,
                       char *err, size_t errlen);
 

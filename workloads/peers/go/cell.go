@@ -1,7 +1,8 @@
 // workloads/peers/go/cell.go: main() of greenbench-peer-go, the Go goroutine
 // peer. It speaks the cell protocol of docs/cell-protocol.md exactly as
-// workloads/common/cell.c does: the same options, human text on stderr, and one JSON
-// object, with the same fields in the same order, as the last line of stdout.
+// workloads/common/cell.c does: the same options (--rounds too, added up the
+// same way, in this one process), human text on stderr, and one JSON object,
+// with the same fields in the same order, as the last line of stdout.
 // The workloads are one file each beside this one (switch.go, spawn.go,
 // joinall.go, pool.go); the table below lists them.
 package main
@@ -28,6 +29,7 @@ type params struct {
 	hasImpl, hasURL                           bool
 	n, concurrency, delayMs, size, stackKiB   int64
 	cpus                                      int64
+	rounds                                    int64 // --rounds: main runs the workload this many times (default 1).
 }
 
 // result mirrors cell_result: counters left at -1 are not written.
@@ -42,6 +44,7 @@ type result struct {
 	maxInFlight          int64
 	rssPerTaskBytes      int64
 	note                 string
+	usage                bool // The failure is the caller's (exit 2), not the run's (exit 1).
 	t0Wall, t0CPU        int64
 }
 
@@ -116,6 +119,12 @@ func (r *result) fail(format string, a ...interface{}) error {
 	r.ok = false
 	r.err = fmt.Sprintf(format, a...)
 	return fmt.Errorf("%s", r.err)
+}
+
+// usageError is fail for a mistake in the options (a bad --url): exit 2.
+func (r *result) usageError(format string, a ...interface{}) error {
+	r.usage = true
+	return r.fail(format, a...)
 }
 
 // addNote appends a sentence to the note.
@@ -250,6 +259,7 @@ func writeResult(w io.Writer, p *params, r *result) {
 	jsonCount(&b, "size", p.size)
 	jsonCount(&b, "stack_kib", p.stackKiB)
 	jsonCount(&b, "cpus", p.cpus)
+	jsonCount(&b, "rounds", p.rounds)
 	fmt.Fprintf(&b, `,"ok":%t`, r.ok)
 	if !r.ok {
 		b.WriteString(`,"error":`)
@@ -297,10 +307,11 @@ var program string
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"+
-		"       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C]\n"+
+		"       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"+
 		"The Go goroutine peer (%s). Runs one measurement and prints one JSON object\n"+
 		"on the last line of stdout. --cpus=C keeps the first C allowed CPUs and sets\n"+
-		"GOMAXPROCS to C (default: every allowed CPU). --switch and --loop do not apply.\n"+
+		"GOMAXPROCS to C (default: every allowed CPU). --rounds=R runs the workload R\n"+
+		"times in this process (default 1) and adds them up. --switch and --loop do not apply.\n"+
 		"Workloads in this program:\n", program, peerName, runtime.Version())
 	for _, w2 := range workloads {
 		if w2.run != nil {
@@ -309,9 +320,11 @@ func usage(w io.Writer) {
 	}
 }
 
+// parseCount: a value that is not a count leaves *out -1 (null), as in cell.c.
 func parseCount(name, text string, out *int64, r *result) error {
 	v, err := strconv.ParseInt(text, 10, 64)
 	if err != nil || v < 0 {
+		*out = -1
 		return r.fail("--%s=%s: expected a non-negative integer", name, text)
 	}
 	*out = v
@@ -321,7 +334,7 @@ func parseCount(name, text string, out *int64, r *result) error {
 func parseOptions(args []string, p *params, r *result) error {
 	counts := map[string]*int64{
 		"n": &p.n, "concurrency": &p.concurrency, "delay-ms": &p.delayMs,
-		"size": &p.size, "stack-kib": &p.stackKiB, "cpus": &p.cpus,
+		"size": &p.size, "stack-kib": &p.stackKiB, "cpus": &p.cpus, "rounds": &p.rounds,
 	}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -373,7 +386,82 @@ func parseOptions(args []string, p *params, r *result) error {
 	if p.impl != peerName {
 		return r.fail("--impl=%s: this program is the %s peer; it runs --impl=%s only", p.impl, peerName, peerName)
 	}
+	if p.rounds == 0 {
+		return r.fail("--rounds=0: a cell runs at least one round")
+	}
 	return nil
+}
+
+// urlPortError says what is wrong with the port of an http:// URL, in
+// http.c's words; "" when it has none (80) or one from 1 to 65535. net/http
+// would dial 99999 and fail late, or take an empty port for 80.
+func urlPortError(url string) string {
+	authority := strings.TrimPrefix(url, "http://")
+	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+		authority = authority[:end]
+	}
+	var port string
+	if strings.HasPrefix(authority, "[") {
+		end := strings.IndexByte(authority, ']')
+		if end < 0 || !strings.HasPrefix(authority[end+1:], ":") {
+			return "" // No port; a bad host is net/http's to refuse.
+		}
+		port = authority[end+2:]
+	} else if colon := strings.IndexByte(authority, ':'); colon >= 0 {
+		port = authority[colon+1:]
+	} else {
+		return ""
+	}
+	if port == "" {
+		return "empty port after ':' (1-65535)"
+	}
+	if strings.Trim(port, "0123456789") != "" {
+		return fmt.Sprintf("port '%s' is not a number (1-65535)", port)
+	}
+	if v, err := strconv.ParseUint(port, 10, 32); err != nil || v < 1 || v > 65535 {
+		return fmt.Sprintf("port %s is out of range (1-65535)", port)
+	}
+	return ""
+}
+
+// addCounts is a + b for counts where -1 is "none": none only when both are.
+func addCounts(a, b int64) int64 {
+	switch {
+	case b < 0:
+		return a
+	case a < 0:
+		return b
+	}
+	return a + b
+}
+
+// addRound adds round k (from 1) into the cell's result, as cell.c's
+// add_round: the timed parts and the checks are sums, the most in flight a
+// maximum; the backends, the memory snapshot and the note are the first
+// round's. A failed round's error becomes the cell's, "round K of R: " first
+// when R > 1 (not for a usage error, which the first round meets).
+func addRound(total *result, rk *result, k, rounds int64) {
+	if k == 1 {
+		*total = *rk
+	} else {
+		total.wallNs = addCounts(total.wallNs, rk.wallNs)
+		total.cpuNs = addCounts(total.cpuNs, rk.cpuNs)
+		total.ops = addCounts(total.ops, rk.ops)
+		total.tasksCompleted = addCounts(total.tasksCompleted, rk.tasksCompleted)
+		total.bytesReceived = addCounts(total.bytesReceived, rk.bytesReceived)
+		total.errors = addCounts(total.errors, rk.errors)
+		if rk.maxInFlight > total.maxInFlight {
+			total.maxInFlight = rk.maxInFlight
+		}
+		total.ok, total.err, total.usage = rk.ok, rk.err, rk.usage
+	}
+	if !rk.ok && !rk.usage && rounds > 1 {
+		msg := rk.err
+		if msg == "" {
+			msg = "failed without a message"
+		}
+		total.err = fmt.Sprintf("round %d of %d: %s", k, rounds, msg)
+	}
 }
 
 func main() {
@@ -382,9 +470,10 @@ func main() {
 		usage(os.Stdout)
 		return
 	}
-	p := params{n: -1, concurrency: -1, delayMs: -1, size: -1, stackKiB: -1, cpus: -1}
-	r := result{ok: true, ops: -1, wallNs: -1, cpuNs: -1, tasksCompleted: -1, bytesReceived: -1,
+	p := params{n: -1, concurrency: -1, delayMs: -1, size: -1, stackKiB: -1, cpus: -1, rounds: 1}
+	fresh := result{ok: true, ops: -1, wallNs: -1, cpuNs: -1, tasksCompleted: -1, bytesReceived: -1,
 		errors: -1, maxInFlight: -1, rssPerTaskBytes: -1}
+	r := fresh
 	badUsage := func() {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", program, r.err)
 		writeResult(os.Stdout, &p, &r)
@@ -433,14 +522,32 @@ func main() {
 			program, p.stackKiB)
 		p.stackKiB = -1
 	}
-	err = w.run(&p, &r)
+	// Each round is one run as it would be alone, from the parameters as
+	// given (a workload fills in its defaults in its copy); the line records
+	// the first round's.
+	given := p
+	for k := int64(1); k <= given.rounds; k++ {
+		pk, rk := given, fresh
+		if w.run(&pk, &rk) != nil {
+			rk.ok = false
+		}
+		if k == 1 {
+			p = pk
+		}
+		addRound(&r, &rk, k, given.rounds)
+		if !r.ok {
+			break
+		}
+	}
 	r.addNote("%s, GOMAXPROCS=%d: the figure includes the Go runtime, its scheduler, its garbage collector "+
 		"(on threads of its own, in cpu_ns) and its heap (in max_rss_kb).", runtime.Version(), runtime.GOMAXPROCS(0))
-	if err != nil || !r.ok {
-		r.ok = false
+	if !r.ok {
 		fmt.Fprintf(os.Stderr, "%s %s: %s\n", p.workload, peerName, r.err)
 	}
 	writeResult(os.Stdout, &p, &r)
+	if r.usage {
+		os.Exit(2)
+	}
 	if !r.ok {
 		os.Exit(1)
 	}

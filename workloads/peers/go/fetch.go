@@ -169,6 +169,15 @@ func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
 	if err := checkConnections(s.k); err != nil {
 		return r.fail("%v", err)
 	}
+	if p.hasURL {
+		// Refused before any connection, as a usage error (exit 2), as ours (http.c) do.
+		if !strings.HasPrefix(p.url, "http://") {
+			return r.usageError("--url=%s: only http:// URLs are supported", p.url)
+		}
+		if why := urlPortError(p.url); why != "" {
+			return r.usageError("--url=%s: %s", p.url, why)
+		}
+	}
 	if !p.hasURL {
 		if p.delayMs < 0 {
 			p.delayMs = fetchDefaultDelayMs
@@ -182,10 +191,6 @@ func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
 		r.addNote("No --url: the cell ran its own greenbench-server (%d ms, %d bytes).", p.delayMs, p.size)
 	} else {
 		s.url = p.url
-	}
-	if !strings.HasPrefix(s.url, "http://") {
-		fetchSetupClose(s)
-		return r.fail("--url=%s: only http:// URLs are supported", s.url)
 	}
 	s.expectSize = p.size
 	delay := p.delayMs

@@ -1,0 +1,445 @@
+/* tests/test_harness_plot.c: the plot stage (harness/plot.h) on small run
+ * directories written here: a line style of its own for every series, the
+ * overview's bars (each cell once), no stale file left in plots/, the
+ * efficiency chart's intervals, and, where gnuplot is installed, the
+ * scripts drawing without a word on gnuplot.log and num()'s numbers. */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cell.h"
+#include "json.h"
+#include "plot.h"
+#include "process.h"
+#include "results.h"
+#include "util.h"
+
+static char tmp[256];
+
+static int suite_init(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/greenbench-plot-XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* One cell of a test run: its parameters (-1: none) and its median ns per
+ * op; five counted repetitions spread around it, so that intervals have a
+ * width. */
+struct spec {
+    const char *workload, *impl, *sw, *loop;
+    long n, cpus, delay_ms, size;
+    double ns;
+};
+
+static void write_cell(FILE *f, const struct spec *s)
+{
+    struct gb_cell c;
+    gb_cell_init(&c);
+    snprintf(c.workload, sizeof c.workload, "%s", s->workload);
+    snprintf(c.impl, sizeof c.impl, "%s", s->impl);
+    snprintf(c.sw, sizeof c.sw, "%s", s->sw ? s->sw : "");
+    snprintf(c.loop, sizeof c.loop, "%s", s->loop ? s->loop : "");
+    c.n = s->n;
+    c.cpus = s->cpus;
+    c.delay_ms = s->delay_ms;
+    c.size = s->size;
+    gb_cell_make_key(&c);
+    for (int rep = 0; rep <= 5; rep++) {
+        double ns = s->ns * (1 + 0.02 * (rep - 3)), ops = (double)s->n;
+        json_t *res = json_object();
+        json_object_set_new(res, "ok", json_true());
+        json_object_set_new(res, "ns_per_op", json_real(ns));
+        json_object_set_new(res, "wall_ns", json_real(ns * ops));
+        json_object_set_new(res, "ops", json_real(ops));
+        json_object_set_new(res, "cpu_ns", json_real(ns * ops * (0.8 + 0.01 * rep)));
+        json_t *rec = json_object();
+        json_object_set_new(rec, "schema", json_integer(1));
+        json_object_set_new(rec, "cell", json_string(c.key));
+        json_object_set_new(rec, "rep", json_integer(rep));
+        json_object_set_new(rec, "status", json_string("ok"));
+        json_object_set_new(rec, "params", gb_cell_to_json(&c));
+        json_object_set_new(rec, "result", res);
+        char *line = json_dumps(rec, GB_JSON_LINE);
+        fprintf(f, "%s\n", line);
+        free(line);
+        json_decref(rec);
+    }
+}
+
+/* A run directory tmp/name with cells.jsonl of the n specs (no meta.json),
+ * loaded into *rd. */
+static char *make_run(const char *name, const struct spec *specs, size_t n, struct gb_rundata *rd)
+{
+    char *dir = gb_xasprintf("%s/%s", tmp, name);
+    CU_ASSERT_EQUAL_FATAL(gb_mkdir_p(dir), 0);
+    char *path = gb_xasprintf("%s/cells.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (size_t i = 0; i < n; i++)
+        write_cell(f, &specs[i]);
+    fclose(f);
+    free(path);
+    char err[256];
+    int rc = gb_rundata_load(dir, rd, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    return dir;
+}
+
+/* The switch workload at the default matrix's shape (threads on 1 and 2
+ * CPUs, green backends without a loop, the peers with Go on 1 and 2), spawn
+ * with two loops and plain Go, joinall for the efficiency chart. */
+static const struct spec mixed[] = {
+    { "switch", "threads", NULL, NULL, 10000, 1, -1, -1, 2800 },
+    { "switch", "threads", NULL, NULL, 10000, 2, -1, -1, 9400 },
+    { "switch", "green", "asm", NULL, 200000, -1, -1, -1, 5.8 },
+    { "switch", "green", "asm-nofpu", NULL, 200000, -1, -1, -1, 3.6 },
+    { "switch", "gevent", NULL, NULL, 10000, -1, -1, -1, 146 },
+    { "switch", "go", NULL, NULL, 10000, 1, -1, -1, 172 },
+    { "switch", "go", NULL, NULL, 10000, 2, -1, -1, 145 },
+    { "switch", "st", NULL, NULL, 10000, -1, -1, -1, 19 },
+    { "spawn", "threads", NULL, NULL, 100, -1, -1, -1, 150000 },
+    { "spawn", "threads", NULL, NULL, 1000, -1, -1, -1, 160000 },
+    { "spawn", "green", "asm", "libev", 100, -1, -1, -1, 180 },
+    { "spawn", "green", "asm", "libev", 1000, -1, -1, -1, 11 },
+    { "spawn", "green", "asm", "libuv", 100, -1, -1, -1, 330 },
+    { "spawn", "green", "asm", "libuv", 1000, -1, -1, -1, 10 },
+    { "spawn", "go", NULL, NULL, 1000, -1, -1, -1, 730 },
+    { "joinall", "threads", NULL, NULL, 100, -1, 10, 1024, 300000 },
+    { "joinall", "green", "asm", "libev", 100, -1, 10, 1024, 150000 },
+    { "joinall", "go", NULL, NULL, 100, -1, 10, 1024, 250000 },
+};
+#define NMIXED (sizeof mixed / sizeof mixed[0])
+
+static char *slurp(const char *dir, const char *name)
+{
+    char *path = gb_xasprintf("%s/plots/%s", dir, name), *text;
+    int rc = gb_read_file(path, &text, NULL);
+    free(path);
+    return rc == 0 ? text : NULL;
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+    char *path = gb_xasprintf("%s/plots/%s", dir, name);
+    struct stat st;
+    bool yes = stat(path, &st) == 0;
+    free(path);
+    return yes;
+}
+
+/* The line styles of series_lt in a chart's script: their number, or -1
+ * when there is none. */
+static int series_lt(const char *gp, int *lt, int max)
+{
+    const char *p = gp ? strstr(gp, "\nseries_lt = '") : NULL;
+    if (p == NULL)
+        return -1;
+    p += strlen("\nseries_lt = '");
+    int n = 0;
+    while (*p && *p != '\'' && n < max) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            return -1;
+        lt[n++] = (int)v;
+        p = end + strspn(end, " ");
+    }
+    return n;
+}
+
+static bool all_distinct(const int *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (v[i] == v[j])
+                return false;
+    return true;
+}
+
+/* The titles of a chart's data blocks (the quoted first line of each block
+ * after the first blank-line pair; with first, also the first block's), in
+ * order, into titles. */
+static int block_titles(const char *dat, bool first, char titles[][64], int max)
+{
+    int n = 0;
+    bool at_start = first;
+    for (const char *p = dat; p && *p && n < max;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (at_start && len > 0 && p[0] == '"') {
+            const char *q = memchr(p + 1, '"', len - 1);
+            if (q)
+                snprintf(titles[n++], 64, "%.*s", (int)(q - p - 1), p + 1);
+        }
+        if (len > 0)
+            at_start = false;
+        if (len == 0 && p != dat && p[-1] == '\n' && p - 1 != dat && p[-2] == '\n')
+            at_start = true; /* two blank lines: a new block */
+        p = eol ? eol + 1 : p + len;
+    }
+    return n;
+}
+
+static int title_index(char titles[][64], int n, const char *t)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(titles[i], t) == 0)
+            return i;
+    return -1;
+}
+
+static void test_every_series_has_its_own_style(void)
+{
+    struct gb_rundata rd;
+    char *dir = make_run("styles", mixed, NMIXED, &rd);
+    CU_ASSERT_EQUAL(gb_write_plots(&rd, false), 0);
+    /* The switch bars: threads cpus=1 and 2, go cpus=1 and 2 apart. */
+    char *gp = slurp(dir, "switch.gp"), *dat = slurp(dir, "switch.dat");
+    int lt[64];
+    int n = series_lt(gp, lt, 64);
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT_TRUE(all_distinct(lt, n));
+    CU_ASSERT_PTR_NOT_NULL(dat && strstr(dat, "\"go cpus=1\""));
+    CU_ASSERT_PTR_NOT_NULL(dat && strstr(dat, "\"go cpus=2\""));
+    CU_ASSERT_PTR_NOT_NULL(dat && strstr(dat, "\"threads cpus=2\""));
+    free(gp);
+    free(dat);
+    /* The overview: go, go cpus=1 and go cpus=2 each in a style of its own,
+     * and every series in the style it has in the other charts. */
+    gp = slurp(dir, "overview.gp");
+    dat = slurp(dir, "overview.dat");
+    char titles[64][64];
+    int nt = block_titles(dat, false, titles, 64);
+    n = series_lt(gp, lt, 64);
+    CU_ASSERT_EQUAL(n, nt);
+    CU_ASSERT_TRUE(all_distinct(lt, n));
+    int go = title_index(titles, nt, "go"), go1 = title_index(titles, nt, "go cpus=1"),
+        go2 = title_index(titles, nt, "go cpus=2"), libev = title_index(titles, nt, "green asm/libev");
+    CU_ASSERT_TRUE(go >= 0 && go1 >= 0 && go2 >= 0 && libev >= 0);
+    char *sgp = slurp(dir, "spawn.gp"), *sdat = slurp(dir, "spawn.dat");
+    char stitles[64][64];
+    int snt = block_titles(sdat, true, stitles, 64), slt[64];
+    int sn = series_lt(sgp, slt, 64);
+    CU_ASSERT_EQUAL(sn, snt);
+    CU_ASSERT_TRUE(all_distinct(slt, sn));
+    int sgo = title_index(stitles, snt, "go"), slibev = title_index(stitles, snt, "green asm/libev");
+    CU_ASSERT_TRUE(sgo >= 0 && slibev >= 0);
+    if (go >= 0 && sgo >= 0 && libev >= 0 && slibev >= 0 && n > 0 && sn > 0) {
+        CU_ASSERT_EQUAL(lt[go], slt[sgo]);
+        CU_ASSERT_EQUAL(lt[libev], slt[slibev]);
+    }
+    /* Threads first, then green threads, then peers. */
+    CU_ASSERT_EQUAL(title_index(stitles, snt, "threads"), 0);
+    CU_ASSERT_EQUAL(sgo, snt - 1);
+    free(sgp);
+    free(sdat);
+    free(gp);
+    free(dat);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
+static void test_overview_has_each_cell_once(void)
+{
+    struct gb_rundata rd;
+    char *dir = make_run("overview", mixed, NMIXED, &rd);
+    gb_write_plots(&rd, false);
+    char *dat = slurp(dir, "overview.dat");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dat);
+    /* Rows: x ratio low high "workload", under their series' title. */
+    char titles[64][64], current[64] = "";
+    int nswitch = 0, per_title[64] = { 0 };
+    int nt = block_titles(dat, false, titles, 64);
+    char *save = NULL, *copy = gb_xstrdup(dat);
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '"') {
+            snprintf(current, sizeof current, "%.*s", (int)strcspn(line + 1, "\""), line + 1);
+            continue;
+        }
+        size_t len = strlen(line);
+        if (current[0] && len > 9 && strcmp(line + len - 9, " \"switch\"") == 0) {
+            nswitch++;
+            int t = title_index(titles, nt, current);
+            CU_ASSERT_TRUE(t >= 0);
+            if (t >= 0)
+                per_title[t]++;
+            CU_ASSERT_PTR_NULL(strchr(current, '/')); /* no loop column for switch */
+            double x, r, lo, hi;
+            CU_ASSERT_EQUAL(sscanf(line, "%lf %lf %lf %lf", &x, &r, &lo, &hi), 4);
+            CU_ASSERT_TRUE(lo <= r && r <= hi && r > 0);
+        }
+    }
+    free(copy);
+    /* green asm, green asm-nofpu, gevent, go cpus=1, go cpus=2, st: once each. */
+    CU_ASSERT_EQUAL(nswitch, 6);
+    for (int t = 0; t < nt; t++)
+        CU_ASSERT_TRUE(per_title[t] <= 1);
+    int asm_ = title_index(titles, nt, "green asm"), nofpu = title_index(titles, nt, "green asm-nofpu");
+    CU_ASSERT_TRUE(asm_ >= 0 && per_title[asm_ >= 0 ? asm_ : 0] == 1);
+    CU_ASSERT_TRUE(nofpu >= 0 && per_title[nofpu >= 0 ? nofpu : 0] == 1);
+    /* Titles say what the interval is, and no level it may not have. */
+    char *gp = slurp(dir, "overview.gp");
+    CU_ASSERT_PTR_NOT_NULL(gp && strstr(gp, "interval_note = 'error bars: interval of the ratio"));
+    CU_ASSERT_PTR_NULL(gp ? strstr(gp, "95%") : NULL);
+    free(gp);
+    free(dat);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char *path = gb_xasprintf("%s/plots/%s", dir, name);
+    CU_ASSERT_EQUAL(gb_write_file(path, "old", 3), 0);
+    free(path);
+}
+
+static void test_stale_files_are_removed(void)
+{
+    static const struct spec spawn_only[] = {
+        { "spawn", "threads", NULL, NULL, 100, -1, -1, -1, 150000 },
+        { "spawn", "green", "asm", "libev", 100, -1, -1, -1, 180 },
+    };
+    struct gb_rundata rd;
+    char *dir = make_run("stale", spawn_only, 2, &rd);
+    char *pdir = gb_xasprintf("%s/plots", dir);
+    CU_ASSERT_EQUAL(gb_mkdir_p(pdir), 0);
+    const char *stale[] = {
+        "switch.svg", "pool.png",     "pool.gp",   "joinall_ideal.dat", "efficiency.svg",
+        "memory.dat", "overview.png", "spawn.svg", "spawn.png",         "gnuplot.log",
+        NULL
+    };
+    for (size_t i = 0; stale[i]; i++)
+        touch(dir, stale[i]);
+    touch(dir, "notes.txt"); /* not the plot stage's */
+    CU_ASSERT_EQUAL(gb_write_plots(&rd, false), 0);
+    for (size_t i = 0; stale[i]; i++) {
+        CU_ASSERT_FALSE(exists_in(dir, stale[i]));
+        if (exists_in(dir, stale[i]))
+            fprintf(stderr, "\n  plots/%s is still there\n", stale[i]);
+    }
+    CU_ASSERT_TRUE(exists_in(dir, "notes.txt"));
+    CU_ASSERT_TRUE(exists_in(dir, "spawn.gp"));
+    CU_ASSERT_TRUE(exists_in(dir, "spawn.dat"));
+    CU_ASSERT_TRUE(exists_in(dir, "overview.dat"));
+    CU_ASSERT_TRUE(exists_in(dir, "style.gp"));
+    CU_ASSERT_FALSE(exists_in(dir, "switch.gp"));
+    gb_rundata_free(&rd);
+    free(pdir);
+    free(dir);
+
+    /* A run without results: no chart at all, and none of the old ones. */
+    char *empty = gb_xasprintf("%s/empty", tmp);
+    CU_ASSERT_EQUAL_FATAL(gb_mkdir_p(empty), 0);
+    char *path = gb_xasprintf("%s/cells.jsonl", empty);
+    const char *failed = "{\"schema\":1,\"cell\":\"switch threads cpus=1 n=10\",\"rep\":1,"
+                         "\"status\":\"failed\",\"params\":{\"workload\":\"switch\","
+                         "\"impl\":\"threads\",\"n\":10,\"cpus\":1},\"result\":null}\n";
+    CU_ASSERT_EQUAL(gb_write_file(path, failed, strlen(failed)), 0);
+    free(path);
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(empty, &rd, err, sizeof err), 0);
+    pdir = gb_xasprintf("%s/plots", empty);
+    CU_ASSERT_EQUAL(gb_mkdir_p(pdir), 0);
+    touch(empty, "switch.svg");
+    touch(empty, "overview.svg");
+    CU_ASSERT_EQUAL(gb_write_plots(&rd, true), 0);
+    CU_ASSERT_FALSE(exists_in(empty, "switch.svg"));
+    CU_ASSERT_FALSE(exists_in(empty, "overview.svg"));
+    CU_ASSERT_FALSE(exists_in(empty, "switch.gp"));
+    gb_rundata_free(&rd);
+    free(pdir);
+    free(empty);
+}
+
+static void test_efficiency_has_intervals(void)
+{
+    struct gb_rundata rd;
+    char *dir = make_run("efficiency", mixed, NMIXED, &rd);
+    gb_write_plots(&rd, false);
+    char *dat = slurp(dir, "efficiency.dat");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dat);
+    int rows = 0, wide = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(dat, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *p = strchr(line + 1, '"');
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        double v[7];
+        /* req/s and its interval, req per CPU-second and its, cores */
+        CU_ASSERT_EQUAL(
+            sscanf(p + 1, "%lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]),
+            7);
+        CU_ASSERT_TRUE(v[1] <= v[0] && v[0] <= v[2]);
+        CU_ASSERT_TRUE(v[4] <= v[3] && v[3] <= v[5]);
+        wide += v[1] < v[2] && v[4] < v[5];
+        rows++;
+    }
+    CU_ASSERT_EQUAL(rows, 3); /* threads, green asm/libev, go */
+    CU_ASSERT_EQUAL(wide, 3);
+    char *gp = slurp(dir, "efficiency.gp");
+    /* Five repetitions: the interval of the median covers 93.75 %. */
+    CU_ASSERT_PTR_NOT_NULL(gp && strstr(gp, "interval of the median (coverage 93.8 %)"));
+    int lt[16];
+    int n = series_lt(gp, lt, 16);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_TRUE(all_distinct(lt, n));
+    free(gp);
+    free(dat);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
+static void test_gnuplot_draws_every_chart(void)
+{
+    if (gb_gnuplot() == NULL) {
+        fprintf(stderr, " (no gnuplot: skipped) ");
+        return;
+    }
+    struct gb_rundata rd;
+    char *dir = make_run("draw", mixed, NMIXED, &rd);
+    /* switch, spawn, joinall, overview, efficiency */
+    CU_ASSERT_EQUAL(gb_write_plots(&rd, true), 5);
+    char *log = slurp(dir, "gnuplot.log");
+    CU_ASSERT_STRING_EQUAL(log ? log : "(none)", "");
+    if (log && *log)
+        fprintf(stderr, "\n%s\n", log);
+    free(log);
+    /* num(): three significant digits, no exponent, thousands apart. */
+    char *cmd = gb_xasprintf("cd '%s/plots' && gnuplot -e 'name=\"numtest\"; load \"style.gp\"; "
+                             "set print \"-\"; print num(1810).\"|\".num(5.3).\"|\".num(0.0123)"
+                             ".\"|\".num(15412).\"|\".num(99.96).\"|\".num(0.0000123456)'",
+                             dir);
+    char *argv[] = { "sh", "-c", cmd, NULL }, *out = NULL;
+    CU_ASSERT_EQUAL(gb_run_capture(argv, false, 20000, &out), 0);
+    CU_ASSERT_STRING_EQUAL(out ? out : "", "1 810|5.30|0.0123|15 400|100|0.0000123\n");
+    free(out);
+    free(cmd);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
+static CU_TestInfo plot_tests[] = {
+    { "every_series_has_its_own_style", test_every_series_has_its_own_style },
+    { "overview_has_each_cell_once", test_overview_has_each_cell_once },
+    { "stale_files_are_removed", test_stale_files_are_removed },
+    { "efficiency_has_intervals", test_efficiency_has_intervals },
+    { "gnuplot_draws_every_chart", test_gnuplot_draws_every_chart },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "harness_plot", .pInitFunc = suite_init, .pCleanupFunc = suite_clean, .pTests = plot_tests },
+    CU_SUITE_INFO_NULL,
+};
