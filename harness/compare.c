@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, const char *dirs[2], const char **c
         case OPT_CSV:
             *csv = optarg;
             if (**csv == '\0') {
-                fprintf(stderr, "greenbench compare: %s needs a path\n", a);
+                fprintf(stderr, "greenbench compare: %.*s needs a path\n", (int)strcspn(a, "="), a);
                 rc = GB_EXIT_USAGE;
             }
             break;

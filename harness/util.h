@@ -15,7 +15,7 @@
 #define GB_VERSION "0.1.0"
 /* The layout of meta.json, cells.jsonl and summary.csv
  * (docs/results-format.md, "Schema version"). */
-#define GB_SCHEMA_VERSION 1
+#define GB_SCHEMA_VERSION 2
 
 /* Exit codes of every subcommand. */
 enum { GB_EXIT_OK = 0, GB_EXIT_FAILED = 1, GB_EXIT_USAGE = 2 };

@@ -85,7 +85,7 @@ num(x) = x != x ? "" : x == 0 ? "0" : (x < 0 ? "-" : "").num_abs(num_round(x))
 # one decade still has labels.
 log_pad(lo, hi) = (hi > lo ? hi / lo : 4.0) ** 0.05
 log_steps(lo, hi) = log10(hi / lo) < 0.4 ? "1 1.2 1.5 2 2.5 3 4 5 6 7 8 9" : \
-                    log10(hi / lo) < 1.0 ? "1 2 3 4 5 6 7 8 9" : \
+                    log10(hi / lo) < 1.0 ? "1 1.5 2 3 4 5 6 7 8" : \
                     log10(hi / lo) < 1.5 ? "1 2 3 5" : \
                     log10(hi / lo) < 2.5 ? "1 2 5" : log10(hi / lo) < 3.5 ? "1 3" : "1"
 # A tic's label: as short as it can be, no exponent (0.00001, 2.5, 20 000).

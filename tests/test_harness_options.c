@@ -173,8 +173,9 @@ static void test_compare_options(void)
         { "--frob a b", "greenbench compare: unknown option '--frob' (see greenbench compare --help)\n" },
         { "--foo bar a b", "greenbench compare: unknown option '--foo' (see greenbench compare --help)\n" },
         { "a b --alpha", "greenbench compare: --alpha needs a value\n" },
-        { "a b --csv", "greenbench compare: --csv needs a file name\n" },
-        { "--csv= a b", "greenbench compare: --csv needs a file name\n" },
+        { "a b --csv", "greenbench compare: --csv needs a path\n" },
+        { "--csv= a b", "greenbench compare: --csv needs a path\n" },
+        { "a b --out", "greenbench compare: --out needs a path\n" },
         { "--alpha=2 a b", "greenbench compare: --alpha: '2' is not valid: give a number between 0 "
                            "and 1 (e.g. 0.05)\n" },
         { "--help=1", "greenbench compare: --help takes no value (see greenbench compare --help)\n" },

@@ -7,6 +7,7 @@
  * Suites: faults, interrupt, e2e (one ctest entry each). */
 #include <CUnit/CUnit.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,6 +648,37 @@ static void test_quick_run_files(void)
     }
     CU_ASSERT_EQUAL(warmups, ncells);
     CU_ASSERT_TRUE(joinall > 0);
+    /* Every repetition was probed for a steady machine first; a cell whose
+     * warm-up's timed part was under 5 ms ran ceil(5 ms / it) rounds per
+     * counted repetition, but spawn-alive (a memory snapshot) never. */
+    size_t with_rounds = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const json_t *r = l.v[i], *m = json_object_get(r, "machine");
+        CU_ASSERT_TRUE(gb_json_num(m, "probe_ns", 0) > 0);
+        CU_ASSERT_TRUE(json_is_boolean(json_object_get(m, "steady")));
+        if (json_is_true(json_object_get(r, "warmup")))
+            continue;
+        const json_t *warm = NULL;
+        for (size_t j = 0; j < l.n; j++)
+            if (json_is_true(json_object_get(l.v[j], "warmup")) &&
+                strcmp(gb_json_str(l.v[j], "cell", ""), gb_json_str(r, "cell", "")) == 0)
+                warm = l.v[j];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+        double wall = gb_json_num(json_object_get(warm, "result"), "wall_ns", 0);
+        const char *key = gb_json_str(r, "cell", "?");
+        bool alive = strstr(key, "spawn-alive ") == key;
+        long want = wall < 5e6 && !alive ? (long)ceil(5e6 / wall) : 1;
+        long rounds = (long)gb_json_num(r, "rounds", 0);
+        CU_ASSERT_EQUAL(rounds, want);
+        CU_ASSERT_EQUAL((long)gb_json_num(json_object_get(r, "result"), "rounds", 0), want);
+        const json_t *argv = json_object_get(r, "argv");
+        const char *last = json_string_value(json_array_get(argv, json_array_size(argv) - 1));
+        char flag[64];
+        snprintf(flag, sizeof flag, "--rounds=%ld", want);
+        CU_ASSERT_TRUE(want == 1 ? strncmp(last, "--rounds", 8) != 0 : strcmp(last, flag) == 0);
+        with_rounds += want > 1;
+    }
+    CU_ASSERT_TRUE(with_rounds > 0);
     lines_free(&l);
 
     /* summary.csv: RFC 4180, a header, one row per cell. */

@@ -6,14 +6,18 @@
  * and ratios (gb_rundata_load). */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cell.h"
+#include "findings.h"
 #include "results.h"
 #include "stats.h"
+#include "steady.h"
+#include "units.h"
 #include "util.h"
 
 #define NEAR(a, b, tol) CU_ASSERT_DOUBLE_EQUAL((a), (b), (tol))
@@ -329,11 +333,215 @@ static void test_rundata_load_ratios(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* ---- verdicts, findings, figures for people, the machine probe ---- */
+
+static void test_min_p_and_half_width(void)
+{
+    NEAR(gb_mwu_min_p(3, 3), 0.1, 1e-12);        /* 2 / C(6, 3) */
+    NEAR(gb_mwu_min_p(4, 4), 2.0 / 70, 1e-12);
+    NEAR(gb_mwu_min_p(2, 30), 2.0 / 496, 1e-12);
+    NEAR(gb_mwu_min_p(0, 5), 1, 0);
+    struct gb_stats st;
+    double x[] = { 90, 100, 110 };
+    CU_ASSERT_EQUAL(gb_stats_compute(x, 3, 0.95, &st), 0);
+    NEAR(gb_rel_half_width(&st), 0.1, 1e-12); /* [90, 110] around 100 */
+    double same[] = { 5, 5, 5, 5, 5, 5 };
+    gb_stats_compute(same, 6, 0.95, &st);
+    NEAR(gb_rel_half_width(&st), 0, 0);
+    gb_stats_compute(same, 0, 0.95, &st);
+    CU_ASSERT_TRUE(isnan(gb_rel_half_width(&st)));
+}
+
+static void test_verdicts(void)
+{
+    double threads[] = { 300, 310, 290, 305, 295, 300 }, green[] = { 30, 31, 29, 30.5, 29.5, 30 };
+    struct gb_verdict v;
+    char t[200];
+    CU_ASSERT_EQUAL(gb_verdict_of(threads, 6, green, 6, 0.05, &v), 0);
+    CU_ASSERT_EQUAL(v.kind, GB_VERDICT_LOWER);
+    NEAR(v.ratio, 0.1, 1e-12);
+    CU_ASSERT_TRUE(v.coverage >= 0.95);
+    gb_verdict_text(&v, false, t, sizeof t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "10.0× faster ("));
+    gb_verdict_text(&v, true, t, sizeof t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "10.0× less memory ("));
+    CU_ASSERT_EQUAL(gb_verdict_of(green, 6, threads, 6, 0.05, &v), 0);
+    CU_ASSERT_EQUAL(v.kind, GB_VERDICT_HIGHER);
+    gb_verdict_text(&v, false, t, sizeof t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "10.0× slower ("));
+    /* Overlapping samples: same within noise, with its interval. */
+    double a[] = { 100, 104, 98, 101, 99, 103 }, b[] = { 101, 97, 102, 100, 104, 99 };
+    CU_ASSERT_EQUAL(gb_verdict_of(a, 6, b, 6, 0.05, &v), 0);
+    CU_ASSERT_EQUAL(v.kind, GB_VERDICT_SAME);
+    gb_verdict_text(&v, false, t, sizeof t);
+    CU_ASSERT_EQUAL(strncmp(t, "same within noise (", 19), 0);
+    /* Three a side: even ten times faster cannot be told at 0.05. */
+    CU_ASSERT_EQUAL(gb_verdict_of(threads, 3, green, 3, 0.05, &v), 0);
+    CU_ASSERT_EQUAL(v.kind, GB_VERDICT_FEW);
+    gb_verdict_text(&v, false, t, sizeof t);
+    CU_ASSERT_STRING_EQUAL(t, "too few repetitions to tell");
+    /* Four a side can tell, and the interval then covers 95% or more:
+     * 1 - 2 / C(8, 4), as the smallest p is 2 / C(8, 4). */
+    CU_ASSERT_EQUAL(gb_verdict_of(threads, 4, green, 4, 0.05, &v), 0);
+    CU_ASSERT_EQUAL(v.kind, GB_VERDICT_LOWER);
+    NEAR(v.coverage, 1 - 2.0 / 70, 1e-12);
+    CU_ASSERT_EQUAL(gb_verdict_of(threads, 0, green, 6, 0.05, &v), -EINVAL);
+}
+
+static void test_units(void)
+{
+    static const struct {
+        double v;
+        const char *num;
+    } nums[] = {
+        { 1810, "1\xe2\x80\xaf"
+                "810" },
+        { 1814.9, "1\xe2\x80\xaf"
+                  "810" },
+        { 12345, "12\xe2\x80\xaf"
+                 "300" },
+        { 5.304, "5.30" },
+        { 0.01234, "0.0123" },
+        { 830.4, "830" },
+        { 18.44, "18.4" },
+        { 0, "0" },
+        { -2.5, "-2.50" },
+        { NAN, "n/a" },
+        { 1234567, "1\xe2\x80\xaf"
+                   "230\xe2\x80\xaf"
+                   "000" },
+    };
+    char t[64];
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        gb_fmt_num(t, sizeof t, nums[i].v);
+        CU_ASSERT_STRING_EQUAL(t, nums[i].num);
+    }
+    gb_fmt_time(t, sizeof t, 2910);
+    CU_ASSERT_STRING_EQUAL(t, "2.91 µs");
+    gb_fmt_time(t, sizeof t, 5.3);
+    CU_ASSERT_STRING_EQUAL(t, "5.30 ns");
+    gb_fmt_time(t, sizeof t, 1.2e9);
+    CU_ASSERT_STRING_EQUAL(t, "1.20 s");
+    gb_fmt_time(t, sizeof t, 999.9); /* rounds up into the next unit */
+    CU_ASSERT_STRING_EQUAL(t, "1.00 µs");
+    gb_fmt_rate(t, sizeof t, 10240, "request/s");
+    CU_ASSERT_STRING_EQUAL(t, "10.2k request/s");
+    gb_fmt_bytes(t, sizeof t, 4180);
+    CU_ASSERT_STRING_EQUAL(t, "4.08 KiB");
+    gb_fmt_bytes(t, sizeof t, 512);
+    CU_ASSERT_STRING_EQUAL(t, "512 B");
+    gb_fmt_ratio(t, sizeof t, 1810);
+    CU_ASSERT_STRING_EQUAL(t, "1\xe2\x80\xaf"
+                              "810×");
+    gb_fmt_time_range(t, sizeof t, 2850, 3050);
+    CU_ASSERT_STRING_EQUAL(t, "2.85–3.05 µs");
+    gb_fmt_pct(t, sizeof t, 0.96875);
+    CU_ASSERT_STRING_EQUAL(t, "96.9%");
+    gb_fmt_pct(t, sizeof t, 0.75);
+    CU_ASSERT_STRING_EQUAL(t, "75%");
+}
+
+static void test_findings(void)
+{
+    char dir[] = "/tmp/gb-test-findings-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"min_reps\": 6, \"max_reps\": 6, \"timeout_s\": 9, "
+               "\"cells\": [{\"workload\": \"spawn\", \"impl\": \"threads\", "
+               "\"n\": 1000}]}}\n");
+    /* spawn at n=100 and 1000: two green pairs, threads, and st (a peer). */
+    static const struct {
+        const char *key, *params;
+        double ns;
+    } cells[] = {
+        { "spawn green asm/libev n=1000",
+          "\"impl\":\"green\",\"switch\":\"asm\",\"loop\":\"libev\",\"n\":1000", 20 },
+        { "spawn green boost/libev n=1000",
+          "\"impl\":\"green\",\"switch\":\"boost\",\"loop\":\"libev\",\"n\":1000", 10 },
+        { "spawn green boost/libev n=100",
+          "\"impl\":\"green\",\"switch\":\"boost\",\"loop\":\"libev\",\"n\":100", 5 },
+        { "spawn threads n=1000", "\"impl\":\"threads\",\"n\":1000", 10000 },
+        { "spawn st n=1000", "\"impl\":\"st\",\"n\":1000", 1000 },
+    };
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+        for (int rep = 1; rep <= 6; rep++)
+            gb_buf_printf(&b,
+                          "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
+                          "\"spawn\",%s},\"result\":{\"ns_per_op\":%g}}\n",
+                          cells[i].key, rep, cells[i].params, cells[i].ns * (1 + 0.01 * (rep % 3)));
+    write_text(dir, "cells.jsonl", gb_buf_str(&b));
+    gb_buf_free(&b);
+    struct gb_rundata rd;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    struct gb_finding f[8];
+    size_t n = gb_findings(&rd, false, f, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 2); /* spawn: against threads, against st */
+    /* The best green at the largest n, not the faster one at n=100. */
+    CU_ASSERT_STRING_EQUAL(f[0].green->cell.key, "spawn green boost/libev n=1000");
+    CU_ASSERT_STRING_EQUAL(f[0].other->cell.key, "spawn threads n=1000");
+    CU_ASSERT_EQUAL(f[0].v.kind, GB_VERDICT_LOWER);
+    NEAR(f[0].v.ratio, 0.001, 1e-9);
+    CU_ASSERT_STRING_EQUAL(f[1].other->cell.key, "spawn st n=1000");
+    CU_ASSERT_EQUAL(gb_findings(&rd, true, f, 8), 1);
+    char fig[64];
+    gb_figure_text(f[0].green, fig, sizeof fig);
+    CU_ASSERT_STRING_EQUAL(fig, "10.1 ns"); /* median of 10.0, 10.1, 10.2 twice each */
+    /* A fixed count: stop reason "fixed" for every cell. */
+    CU_ASSERT_EQUAL(rd.sums[0].stop, GB_STOP_FIXED);
+    gb_rundata_free(&rd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_steady_gate(void)
+{
+    CU_ASSERT_TRUE(gb_steady_probe() > 0);
+    /* Nothing usual yet: steady, no wait. */
+    struct gb_steady st = { .tolerance = 1.2, .max_wait_s = 5 };
+    struct gb_steady_check c;
+    CU_ASSERT_TRUE(gb_steady_gate(&st, NULL, &c));
+    CU_ASSERT_TRUE(isnan(c.usual_ns));
+    CU_ASSERT_EQUAL(st.n, 1);
+    /* A history of impossibly fast probes: never steady; it waits its
+     * limit, probing, and records one probe, not one per wait. */
+    st.probes = gb_xrealloc(st.probes, 10 * sizeof *st.probes);
+    for (size_t i = 0; i < 10; i++)
+        st.probes[i] = 1;
+    st.n = 10;
+    st.max_wait_s = 0.3;
+    int64_t t0 = gb_now_ns();
+    CU_ASSERT_FALSE(gb_steady_gate(&st, NULL, &c));
+    double took = (double)(gb_now_ns() - t0) / 1e9;
+    CU_ASSERT_TRUE(took >= 0.3 && took < 3);
+    CU_ASSERT_TRUE(c.waited_s >= 0.3);
+    NEAR(c.usual_ns, 1, 0);
+    CU_ASSERT_EQUAL(st.n, 11);
+    /* A stop request ends the wait at once. */
+    volatile int stop = 1;
+    st.max_wait_s = 60;
+    t0 = gb_now_ns();
+    CU_ASSERT_FALSE(gb_steady_gate(&st, &stop, &c));
+    CU_ASSERT_TRUE((double)(gb_now_ns() - t0) / 1e9 < 1);
+    /* Never waiting: probed and recorded all the same. */
+    st.max_wait_s = 0;
+    CU_ASSERT_FALSE(gb_steady_gate(&st, NULL, &c));
+    CU_ASSERT_TRUE(c.waited_s < 0.1);
+    gb_steady_free(&st);
+}
+
 static CU_TestInfo results_tests[] = {
     { "baseline_same_parameters", test_baseline_same_parameters },
     { "baseline_cpus_then_n", test_baseline_cpus_then_n },
     { "baseline_other_axes", test_baseline_other_axes },
     { "rundata_load_ratios", test_rundata_load_ratios },
+    { "verdicts", test_verdicts },
+    { "findings", test_findings },
+    { "units", test_units },
+    { "steady_gate", test_steady_gate },
     CU_TEST_INFO_NULL,
 };
 
@@ -346,6 +554,7 @@ static CU_TestInfo stats_tests[] = {
     { "mann_whitney_exact", test_mann_whitney_exact },
     { "mann_whitney_normal", test_mann_whitney_normal },
     { "ratio_ci", test_ratio_ci },
+    { "min_p_and_half_width", test_min_p_and_half_width },
     CU_TEST_INFO_NULL,
 };
 

@@ -10,6 +10,7 @@
  *   another workload), slow (sleeps GB_FAKE_SLOW_MS, default 300, then ok),
  *   x2 (ok, twice as slow), stderrflood (200 KB of stderr, then ok).
  * GB_FAKE_NOISE sets the relative noise of the numbers (default 0.02).
+ * --rounds=R multiplies the ops and the wall time, as a real cell's rounds do.
  * For joinall and pool it fetches --url once from the server, so the
  * harness's server handling is exercised end to end. */
 #include <arpa/inet.h>
@@ -197,17 +198,18 @@ int main(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double wall = ns * (double)n;
+    long rounds = lopt(argc, argv, "--rounds", 1); /* each round is n more ops */
+    double wall = ns * (double)n * (double)rounds;
     double cores = green ? 0.95 : 1.6;
     printf("fake commentary on stdout before the result\n");
     printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"switch\":%s%s%s,\"loop\":%s%s%s,\"n\":%ld,"
-           "\"concurrency\":%ld,\"delay_ms\":%ld,\"size\":%ld,\"cpus\":%ld,\"ok\":true,"
+           "\"concurrency\":%ld,\"delay_ms\":%ld,\"size\":%ld,\"cpus\":%ld,\"rounds\":%ld,\"ok\":true,"
            "\"wall_ns\":%.0f,\"ops\":%ld,\"ns_per_op\":%.3f,\"max_rss_kb\":%ld,\"cpu_ns\":%.0f,"
            "\"tasks_completed\":%ld,\"bytes_received\":%ld",
-           strcmp(mode, "wrong") == 0 ? "other" : workload, impl,
-           own_sw[0] ? "\"" : "", own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "",
-           loop ? "\"" : "", loop ? loop : "null", loop ? "\"" : "", n, k, d, size,
-           cpus > 0 ? cpus : 1, wall, n, ns, ru.ru_maxrss, wall * cores, n, bytes);
+           strcmp(mode, "wrong") == 0 ? "other" : workload, impl, own_sw[0] ? "\"" : "",
+           own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "", loop ? "\"" : "", loop ? loop : "null",
+           loop ? "\"" : "", n, k, d, size, cpus > 0 ? cpus : 1, rounds, wall, n * rounds, ns, ru.ru_maxrss,
+           wall * cores, n * rounds, bytes);
     if (strcmp(workload, "spawn-alive") == 0)
         printf(",\"rss_per_task_bytes\":%.0f", (green ? 8192.0 : 20480.0) * (1 + 0.01 * (rand() % 3)));
     printf("}\n");
