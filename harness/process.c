@@ -239,6 +239,9 @@ void gb_proc_wait(struct gb_proc *p, const struct gb_proc_wait_opts *w, struct g
         int64_t now = gb_now_ns();
         if (reaped && (linger >= 0 ? now - reaped_at > linger : now >= deadline)) {
             e->timed_out |= linger < 0; /* its output did not end in time */
+            /* What it wrote before it exited is in the pipes already: take
+             * it, without waiting for an end that a grandchild may hold. */
+            poll_pipes(p, w, e, 0);
             break;
         }
         if (!reaped && (now >= deadline || (w->stop && *w->stop))) {
