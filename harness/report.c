@@ -494,6 +494,22 @@ static void peers_section(struct gb_doc *d, const struct gb_rundata *rd)
     }
 }
 
+/* A finding in words: the parameters, both series, both figures, the
+ * verdict. */
+struct finding_text {
+    char params[160], series[160], other[160], green_figure[96], other_figure[96], verdict[200];
+};
+
+static void finding_text(const struct gb_finding *f, struct finding_text *t)
+{
+    cell_params(&f->green->cell, t->params, sizeof t->params);
+    gb_cell_series(&f->green->cell, t->series, sizeof t->series);
+    gb_cell_series(&f->other->cell, t->other, sizeof t->other);
+    gb_figure_text(f->green, t->green_figure, sizeof t->green_figure);
+    gb_figure_text(f->other, t->other_figure, sizeof t->other_figure);
+    gb_verdict_text(&f->v, gb_figure_is_memory(f->green), t->verdict, sizeof t->verdict);
+}
+
 /* Findings first: for each workload, its best green configuration against
  * OS threads and each peer; then the overview plot. */
 static void findings_section(struct gb_doc *d, const struct gb_rundata *rd)
@@ -517,20 +533,15 @@ static void findings_section(struct gb_doc *d, const struct gb_rundata *rd)
                                             "green",    "against's",  "green is" };
         gb_doc_table(d, cols, 6);
         for (size_t i = 0; i < n; i++) {
-            char params[160], series[160], other[160], a[96], b[96], verdict[200];
-            cell_params(&f[i].green->cell, params, sizeof params);
-            gb_cell_series(&f[i].green->cell, series, sizeof series);
-            gb_cell_series(&f[i].other->cell, other, sizeof other);
-            gb_figure_text(f[i].green, a, sizeof a);
-            gb_figure_text(f[i].other, b, sizeof b);
-            gb_verdict_text(&f[i].v, gb_figure_is_memory(f[i].green), verdict, sizeof verdict);
+            struct finding_text t;
+            finding_text(&f[i], &t);
             gb_doc_row(d, f[i].v.kind == GB_VERDICT_FEW ? "warn" : NULL);
-            gb_doc_cellf(d, "%s %s", f[i].wk->name, params);
-            gb_doc_cell(d, strncmp(series, "green ", 6) == 0 ? series + 6 : series);
-            gb_doc_cell(d, other);
-            gb_doc_cell(d, a);
-            gb_doc_cell(d, b);
-            gb_doc_cell(d, verdict);
+            gb_doc_cellf(d, "%s %s", f[i].wk->name, t.params);
+            gb_doc_cell(d, strncmp(t.series, "green ", 6) == 0 ? t.series + 6 : t.series);
+            gb_doc_cell(d, t.other);
+            gb_doc_cell(d, t.green_figure);
+            gb_doc_cell(d, t.other_figure);
+            gb_doc_cell(d, t.verdict);
             gb_doc_row_end(d);
         }
         gb_doc_table_end(d);
@@ -870,14 +881,10 @@ void gb_print_headlines(const struct gb_rundata *rd, FILE *f)
         return;
     fprintf(f, "Best green configuration against OS threads (ratio of medians, its interval):\n");
     for (size_t i = 0; i < n; i++) {
-        char params[160], series[160], other[160], a[96], b[96], verdict[200];
-        cell_params(&fs[i].green->cell, params, sizeof params);
-        gb_cell_series(&fs[i].green->cell, series, sizeof series);
-        gb_cell_series(&fs[i].other->cell, other, sizeof other);
-        gb_figure_text(fs[i].green, a, sizeof a);
-        gb_figure_text(fs[i].other, b, sizeof b);
-        gb_verdict_text(&fs[i].v, gb_figure_is_memory(fs[i].green), verdict, sizeof verdict);
-        fprintf(f, "  %-12s %s %s vs %s %s: %s\n", fs[i].wk->name, series, a, other, b, verdict);
+        struct finding_text t;
+        finding_text(&fs[i], &t);
+        fprintf(f, "  %-12s %s %s vs %s %s: %s\n", fs[i].wk->name, t.series, t.green_figure,
+                t.other, t.other_figure, t.verdict);
     }
 }
 

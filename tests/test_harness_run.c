@@ -395,34 +395,46 @@ static void test_server_failure(void)
 
 /* ---- interrupt ---- */
 
+/* Start greenbench with args (its stdout and stderr into tmp/<tag>-*.txt,
+ * the stderr's path into ep) and wait, up to 20 s, until dir/cells.jsonl
+ * has at least records lines. The lines it has then. */
+static size_t start_run(const char *const env[], const char *const args[], const char *dir,
+                        const char *tag, size_t records, struct gb_proc *gb, char *ep, size_t eplen)
+{
+    char op[512];
+    snprintf(op, sizeof op, "%s/%s-stdout.txt", tmp, tag);
+    snprintf(ep, eplen, "%s/%s-stderr.txt", tmp, tag);
+    spawn_gb(env, args, op, ep, gb);
+    struct lines l = { 0 };
+    for (int i = 0; i < 1000; i++) {
+        usleep(20000);
+        lines_free(&l);
+        l = read_jsonl(dir);
+        if (l.n >= records)
+            break;
+    }
+    size_t n = l.n;
+    lines_free(&l);
+    return n;
+}
+
 static void test_sigint_and_resume(void)
 {
     char *dir = path_in(tmp, "interrupted");
     const char *env[] = { "GB_FAKE=slow@/", "GB_FAKE_SLOW_MS=120", NULL };
     const char *args[] = { "run", "--workload=spawn", "--n=100,1000", "--reps=3", "--no-plots",
                            "--out", dir, NULL };
-    char op[512], ep[512];
-    snprintf(op, sizeof op, "%s/int-stdout.txt", tmp);
-    snprintf(ep, sizeof ep, "%s/int-stderr.txt", tmp);
+    char ep[512];
     struct gb_proc gb;
-    spawn_gb(env, args, op, ep, &gb);
     /* 8 cells x 4 runs x 120 ms; ^C once a few are in. */
-    struct lines l = { 0 };
-    for (int i = 0; i < 1000; i++) {
-        usleep(20000);
-        lines_free(&l);
-        l = read_jsonl(dir);
-        if (l.n >= 5)
-            break;
-    }
-    lines_free(&l);
+    start_run(env, args, dir, "int", 5, &gb, ep, sizeof ep);
     gb_proc_signal(&gb, SIGINT);
     int rc = wait_gb(&gb, 60);
     CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED);
     char *err = slurp(ep);
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--resume"));
     free(err);
-    l = read_jsonl(dir);
+    struct lines l = read_jsonl(dir);
     size_t before = l.n;
     CU_ASSERT_TRUE(before >= 5 && before < 32);
     CU_ASSERT_EQUAL(l.bad, 0);
@@ -550,28 +562,16 @@ static void test_sighup_keeps_everything(void)
     const char *args[] = {
         "run", "--workload=spawn", "--n=100,1000", "--reps=3", "--no-plots", "--out", dir, NULL
     };
-    char op[512], ep[512];
-    snprintf(op, sizeof op, "%s/hup-stdout.txt", tmp);
-    snprintf(ep, sizeof ep, "%s/hup-stderr.txt", tmp);
+    char ep[512];
     struct gb_proc gb;
-    spawn_gb(env, args, op, ep, &gb);
-    struct lines l = { 0 };
-    for (int i = 0; i < 1000; i++) {
-        usleep(20000);
-        lines_free(&l);
-        l = read_jsonl(dir);
-        if (l.n >= 3)
-            break;
-    }
-    size_t before = l.n;
-    lines_free(&l);
+    size_t before = start_run(env, args, dir, "hup", 3, &gb, ep, sizeof ep);
     gb_proc_signal(&gb, SIGHUP);
     CU_ASSERT_EQUAL(wait_gb(&gb, 60), GB_EXIT_FAILED);
     char *err = slurp(ep);
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "interrupted by hang-up"));
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "greenbench run --resume"));
     free(err);
-    l = read_jsonl(dir);
+    struct lines l = read_jsonl(dir);
     CU_ASSERT_TRUE(l.n >= before && l.n < 32);
     lines_free(&l);
     json_t *meta = read_json(dir, "meta.json");
