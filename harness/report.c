@@ -883,8 +883,8 @@ void gb_print_headlines(const struct gb_rundata *rd, FILE *f)
     for (size_t i = 0; i < n; i++) {
         struct finding_text t;
         finding_text(&fs[i], &t);
-        fprintf(f, "  %-12s %s %s vs %s %s: %s\n", fs[i].wk->name, t.series, t.green_figure,
-                t.other, t.other_figure, t.verdict);
+        fprintf(f, "  %-12s %s %s vs %s %s: %s\n", fs[i].wk->name, t.series, t.green_figure, t.other,
+                t.other_figure, t.verdict);
     }
 }
 

@@ -398,8 +398,8 @@ static void test_server_failure(void)
 /* Start greenbench with args (its stdout and stderr into tmp/<tag>-*.txt,
  * the stderr's path into ep) and wait, up to 20 s, until dir/cells.jsonl
  * has at least records lines. The lines it has then. */
-static size_t start_run(const char *const env[], const char *const args[], const char *dir,
-                        const char *tag, size_t records, struct gb_proc *gb, char *ep, size_t eplen)
+static size_t start_run(const char *const env[], const char *const args[], const char *dir, const char *tag,
+                        size_t records, struct gb_proc *gb, char *ep, size_t eplen)
 {
     char op[512];
     snprintf(op, sizeof op, "%s/%s-stdout.txt", tmp, tag);
@@ -422,8 +422,9 @@ static void test_sigint_and_resume(void)
 {
     char *dir = path_in(tmp, "interrupted");
     const char *env[] = { "GB_FAKE=slow@/", "GB_FAKE_SLOW_MS=120", NULL };
-    const char *args[] = { "run", "--workload=spawn", "--n=100,1000", "--reps=3", "--no-plots",
-                           "--out", dir, NULL };
+    const char *args[] = {
+        "run", "--workload=spawn", "--n=100,1000", "--reps=3", "--no-plots", "--out", dir, NULL
+    };
     char ep[512];
     struct gb_proc gb;
     /* 8 cells x 4 runs x 120 ms; ^C once a few are in. */
