@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,16 +59,6 @@ void gb_journal_append(int fd, const struct gb_journal_job *j, const struct gb_e
     json_object_set_new(ru, "utime_ns", json_integer(r->utime_ns));
     json_object_set_new(ru, "stime_ns", json_integer(r->stime_ns));
     json_object_set_new(o, "rusage", ru);
-    if (j->steady) {
-        json_t *m = json_object();
-        json_object_set_new(m, "probe_ns", gb_json_number(round(j->steady->probe_ns)));
-        json_object_set_new(m, "usual_ns",
-                            isfinite(j->steady->usual_ns) ? gb_json_number(round(j->steady->usual_ns))
-                                                          : json_null());
-        json_object_set_new(m, "waited_ms", gb_json_number(round(j->steady->waited_s * 1e3)));
-        json_object_set_new(m, "steady", json_boolean(j->steady->steady));
-        json_object_set_new(o, "machine", m);
-    }
     json_object_set_new(o, "stderr_tail", gb_json_text(r->stderr_tail));
     if (r->stdout_tail)
         json_object_set_new(o, "stdout_tail", gb_json_text(r->stdout_tail));

@@ -11,7 +11,6 @@
 #include "cell.h"
 #include "json.h"
 #include "runner.h"
-#include "steady.h"
 #include "util.h"
 
 /* Open dir/cells.jsonl for appending (made if absent), and end a torn last
@@ -27,7 +26,6 @@ struct gb_journal_job {
     char **argv;       /* as run; NULL: it could not start */
     const char *url;   /* the server's; NULL: none */
     const char *started; /* UTC time it started */
-    const struct gb_steady_check *steady; /* the machine before it (NULL: not probed) */
 };
 /* Append the record of job j with outcome r to fd (cells.jsonl, opened
  * O_APPEND). One write per line, then fdatasync: nothing measured is

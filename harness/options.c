@@ -152,7 +152,7 @@ enum {
 /* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
     "--workload", "--impl",     "--switch",    "--loop",   "--reps",
-    "--min-reps", "--max-reps", "--target-ci", "--budget", "--steady-wait",
+    "--min-reps", "--max-reps", "--target-ci", "--budget",
     "--timeout",  "--out",      "--seed",      "--resume", NULL,
 };
 #define NVALUE_OPTS (sizeof run_value_opts / sizeof run_value_opts[0] - 1)
@@ -250,8 +250,8 @@ static int parse_target(const char *value, struct gb_run_opts *o, char *err, siz
     return 0;
 }
 
-/* --budget, --steady-wait (opt): a duration as --timeout takes it, or 0 /
- * none for none, into *out. */
+/* --budget (opt): a duration as --timeout takes it, or 0 / none for none,
+ * into *out. */
 static int parse_duration_or_none(const char *opt, const char *value, double *out, char *err, size_t errlen)
 {
     if (strcmp(value, "none") == 0 || strcmp(value, "0") == 0) {
@@ -319,8 +319,6 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
         return parse_target(value, o, err, errlen);
     if (strcmp(name, "--budget") == 0)
         return parse_duration_or_none(name, value, &o->budget_s, err, errlen);
-    if (strcmp(name, "--steady-wait") == 0)
-        return parse_duration_or_none(name, value, &o->steady_wait_s, err, errlen);
     if (strcmp(name, "--timeout") == 0)
         return parse_seconds(name, value, &o->timeout_s, err, errlen);
     if (strcmp(name, "--seed") == 0)
@@ -361,7 +359,7 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
 {
     memset(o, 0, sizeof *o);
     o->reps = o->min_reps = o->max_reps = -1;
-    o->budget_s = o->steady_wait_s = -1;
+    o->budget_s = -1;
     bool quick = false, full = false, matrix_opts = false;
     struct option lo[GB_NAXES + NVALUE_OPTS + NFLAGS + 1];
     run_longopts(lo);

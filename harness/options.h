@@ -26,7 +26,6 @@ struct gb_run_opts {
     long min_reps, max_reps; /* -1: the preset's */
     double target_ci;     /* <= 0: the preset's */
     double budget_s;      /* < 0: the preset's; 0: no budget */
-    double steady_wait_s; /* < 0: the default; 0: never wait */
     double timeout_s;     /* <= 0: the preset's */
     char out[4096];       /* "" : <results root>/<timestamp> */
     char resume[4096];

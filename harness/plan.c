@@ -21,7 +21,7 @@ struct gb_stop_rule gb_preset_stop_rule(enum gb_preset p)
      * fewest whose interval of the median covers 95%; four the fewest with
      * which the U test can tell two cells apart at alpha 0.05. */
     static const struct gb_stop_rule rules[GB_NPRESETS] = {
-        [GB_PRESET_DEFAULT] = { .min_reps = 6, .max_reps = 30, .target_ci = 0.05, .budget_s = 240 },
+        [GB_PRESET_DEFAULT] = { .min_reps = 6, .max_reps = 30, .target_ci = 0.05, .budget_s = 270 },
         [GB_PRESET_QUICK] = { .min_reps = 4, .max_reps = 8, .target_ci = 0.10, .budget_s = 40 },
         [GB_PRESET_FULL] = { .min_reps = 10, .max_reps = 100, .target_ci = 0.02, .budget_s = 0 },
     };
@@ -517,8 +517,6 @@ json_t *gb_plan_to_json(const struct gb_plan *pl, const struct gb_run_opts *o)
     json_object_set_new(p, "target_ci", gb_json_number(pl->stop.target_ci));
     json_object_set_new(p, "budget_s", gb_json_number(pl->stop.budget_s));
     json_object_set_new(p, "min_rep_ms", gb_json_number(pl->min_rep_ms));
-    json_object_set_new(p, "steady_wait_s", gb_json_number(pl->steady_wait_s));
-    json_object_set_new(p, "steady_tolerance", gb_json_number(pl->steady_tolerance));
     json_object_set_new(p, "warmup_reps", json_integer(1));
     json_object_set_new(p, "timeout_s", gb_json_number(pl->timeout_s));
     char seed[32];
@@ -574,8 +572,6 @@ int gb_plan_from_meta(const json_t *meta, struct gb_plan *pl, char *err, size_t 
     pl->stop.target_ci = gb_json_num(p, "target_ci", 0);
     pl->stop.budget_s = gb_json_num(p, "budget_s", 0);
     pl->min_rep_ms = gb_json_num(p, "min_rep_ms", 0);
-    pl->steady_wait_s = gb_json_num(p, "steady_wait_s", 0);
-    pl->steady_tolerance = gb_json_num(p, "steady_tolerance", GB_STEADY_TOLERANCE);
     pl->timeout_s = gb_json_num(p, "timeout_s", 0);
     pl->seed = strtoull(gb_json_str(p, "seed", "0"), NULL, 10);
     const char *preset = gb_json_str(p, "preset", "default");
@@ -626,8 +622,6 @@ int gb_plan_make(const struct gb_run_opts *o, const struct gb_programs *p, struc
     if (o->budget_s >= 0)
         pl->stop.budget_s = o->budget_s;
     pl->min_rep_ms = GB_MIN_REP_MS;
-    pl->steady_wait_s = o->steady_wait_s >= 0 ? o->steady_wait_s : GB_STEADY_WAIT_S;
-    pl->steady_tolerance = GB_STEADY_TOLERANCE;
     pl->timeout_s = o->timeout_s > 0 ? o->timeout_s : gb_preset_timeout(o->preset);
     pl->seed = o->seed_set ? o->seed : random_seed();
     return 0;

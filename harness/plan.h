@@ -54,8 +54,6 @@ struct gb_plan {
     size_t ncells;
     struct gb_stop_rule stop;
     double min_rep_ms;     /* a repetition's timed part lasts at least this (gb_plan_rounds) */
-    double steady_wait_s;  /* the most a repetition waits for a steady machine (steady.h) */
-    double steady_tolerance; /* steady: the probe within this times its usual time */
     double timeout_s;      /* per repetition */
     uint64_t seed;         /* of the order */
     enum gb_preset preset;
@@ -97,8 +95,6 @@ void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *o
 long gb_plan_rounds(const struct gb_plan *pl, const char *workload, double warmup_wall_ns);
 #define GB_MAX_ROUNDS 10000
 #define GB_MIN_REP_MS 5.0 /* long enough that a page fault or a timer tick is noise */
-#define GB_STEADY_WAIT_S 5.0
-#define GB_STEADY_TOLERANCE 1.2
 
 /* Seeded xorshift64* generator for the run order, identical everywhere. */
 uint64_t gb_rand_next(uint64_t *state);

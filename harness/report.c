@@ -192,7 +192,6 @@ static void title_section(struct gb_doc *d, const struct gb_rundata *rd, size_t 
 enum warn_kind {
     W_RUN,
     W_PREFLIGHT,
-    W_UNSTEADY,
     W_FAILED,
     W_NONE_RAN,
     W_SPREAD,
@@ -242,17 +241,6 @@ static void run_warnings(const struct gb_rundata *rd, struct warnings *w)
                  gb_json_str(r, "value", "?"), gb_json_str(r, "advice", ""));
         snprintf(x->brief, sizeof x->brief, "%s = %s", gb_json_str(r, "name", "?"),
                  gb_json_str(r, "value", "?"));
-    }
-    if (rd->unsteady) {
-        char pct[32], wait[32];
-        gb_fmt_pct(pct, sizeof pct, (double)rd->unsteady / (double)rd->probed);
-        gb_format_duration(wait, sizeof wait, rd->plan.steady_wait_s);
-        struct warning *x = warn_add(w, W_UNSTEADY, 0);
-        snprintf(x->text, sizeof x->text,
-                 "%zu of %zu repetitions (%s) ran while the machine was slow (a CPU probe over %.3gx its "
-                 "usual time even after waiting up to %s): the host took the CPUs away; those "
-                 "repetitions are slower for every implementation alike (Machine section)",
-                 rd->unsteady, rd->probed, pct, rd->plan.steady_tolerance, wait);
     }
     if (rd->nbad_lines) {
         struct gb_jsonl j = { .bad = rd->bad_lines, .nbad = rd->nbad_lines };
@@ -320,7 +308,6 @@ static void kind_line(const struct gb_rundata *rd, enum warn_kind k, struct warn
     gb_fmt_pct(target, sizeof target, rd->plan.stop.target_ci);
     switch (k) {
     case W_RUN:
-    case W_UNSTEADY:
     case W_LINES: gb_buf_puts(out, worst[0]->text); return;
     case W_PREFLIGHT:
         gb_buf_printf(out, "Preflight: %zu reading%s to look at (Preflight section):", n,
@@ -420,29 +407,6 @@ static void all_warnings_section(struct gb_doc *d, const struct warnings *w)
     gb_doc_list_end(d);
 }
 
-/* How steady the machine was: the probes before each repetition. */
-static void steadiness_para(struct gb_doc *d, const struct gb_rundata *rd)
-{
-    if (rd->probed == 0)
-        return;
-    char usual[32], median[32], max[32], waited[32], pct[32];
-    gb_fmt_time(usual, sizeof usual, rd->probe_usual_ns);
-    gb_fmt_time(median, sizeof median, rd->probe_median_ns);
-    gb_fmt_time(max, sizeof max, rd->probe_max_ns);
-    gb_format_duration(waited, sizeof waited, rd->waited_s);
-    gb_fmt_pct(pct, sizeof pct, (double)rd->unsteady / (double)rd->probed);
-    gb_doc_para(d, NULL);
-    gb_doc_escf(d,
-                "Steadiness: before each of the %zu repetitions the harness timed a short CPU probe: "
-                "usually %s (its 20th percentile), median %s, at most %s. While it ran over %.3gx "
-                "its usual time, the repetition waited (%s in all, up to %.3g s each); %zu "
-                "repetitions (%s) ran while the machine was still slow. A shared host takes the "
-                "CPUs away for seconds at a time, and everything then runs slower alike.",
-                rd->probed, usual, median, max, rd->plan.steady_tolerance, waited, rd->plan.steady_wait_s,
-                rd->unsteady, pct);
-    gb_doc_para_end(d);
-}
-
 /* The machine, and why ratios here are not ratios everywhere. */
 static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
@@ -471,7 +435,6 @@ static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
                 "Compare runs from the same machine.",
                 t1, t2);
     gb_doc_para_end(d);
-    steadiness_para(d, rd);
 }
 
 /* Peers: what their figures include that ours do not. */

@@ -89,16 +89,12 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     s->peak_rss_kb = 0;
     s->rounds = 1;
     s->spent_s = 0;
-    s->reps_unsteady = 0;
     s->first_error[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const struct gb_record *r = recs[i];
         s->spent_s += gb_json_num(r->json, "elapsed_ns", 0) / 1e9;
         if (r->rep <= 0)
             continue; /* the warm-up is kept in cells.jsonl, never counted */
-        const json_t *m = json_object_get(r->json, "machine");
-        if (json_is_false(json_object_get(m, "steady")))
-            s->reps_unsteady++;
         long rounds = (long)gb_json_num(r->json, "rounds", 1);
         if (rounds > s->rounds)
             s->rounds = rounds;
@@ -208,33 +204,6 @@ static void add_record(struct gb_rundata *rd, json_t *v)
         r->result = NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The whole run's process time and the machine probes of its records. */
-static void machine_steadiness(struct gb_rundata *rd)
-{
-    double *probes = gb_xcalloc(rd->nrecs + 1, sizeof *probes);
-    for (size_t i = 0; i < rd->nrecs; i++) {
-        const json_t *r = rd->recs[i].json, *m = json_object_get(r, "machine");
-        rd->spent_s += gb_json_num(r, "elapsed_ns", 0) / 1e9;
-        double p = gb_json_num(m, "probe_ns", NAN);
-        if (!isfinite(p))
-            continue;
-        probes[rd->probed++] = p;
-        rd->unsteady += json_is_false(json_object_get(m, "steady"));
-        rd->waited_s += gb_json_num(m, "waited_ms", 0) / 1e3;
-    }
-    qsort(probes, rd->probed, sizeof *probes, cmp_double);
-    rd->probe_median_ns = gb_quantile(probes, rd->probed, 0.5);
-    rd->probe_usual_ns = gb_quantile(probes, rd->probed, 0.2); /* what steady.c calls usual */
-    rd->probe_max_ns = gb_quantile(probes, rd->probed, 1);
-    free(probes);
-}
-
 /* The summaries: the plan's cells in its order, then any recorded cell the
  * plan lacks; each cell's records summarized; then baselines and ratios. */
 static void summarize_all(struct gb_rundata *rd)
@@ -259,7 +228,8 @@ static void summarize_all(struct gb_rundata *rd)
         gb_summarize(&rd->sums[i], mine, n);
     }
     free(mine);
-    machine_steadiness(rd);
+    for (size_t i = 0; i < rd->nrecs; i++)
+        rd->spent_s += gb_json_num(rd->recs[i].json, "elapsed_ns", 0) / 1e9;
     size_t ncells = rd->plan.ncells ? rd->plan.ncells : rd->nsums;
     for (size_t i = 0; i < rd->nsums; i++) {
         struct gb_summary *s = &rd->sums[i];
@@ -427,7 +397,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                     "cores_used,cores_used_ci_low,cores_used_ci_high,"
                     "rss_per_task_bytes,rss_per_task_ci_low,rss_per_task_ci_high,"
                     "peak_rss_kb,first_error,"
-                    "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s,unsteady_reps");
+                    "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s");
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
@@ -456,7 +426,6 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
         gb_buf_printf(&b, ",%ld", s->rounds);
         gb_csv_sep(&b);
         gb_csv_num(&b, s->spent_s);
-        gb_buf_printf(&b, ",%d", s->reps_unsteady);
         gb_csv_eol(&b);
     }
     int rc = gb_write_file_atomic(path, b.data, b.len);

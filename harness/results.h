@@ -67,7 +67,6 @@ struct gb_summary {
     double spent_s;            /* its repetitions' process time, warm-up included */
     double rel_hw;             /* gb_rel_half_width of its headline statistics */
     enum gb_stop stop;         /* why it stopped repeating (GB_STOP_NONE: it had not) */
-    int reps_unsteady;         /* counted ones that ran while the machine was slow (steady.h) */
     double *values;            /* ok ns_per_op values, for compare */
     size_t nvalues;
     double *head_values;       /* the values of gb_headline's statistics */
@@ -93,11 +92,6 @@ struct gb_rundata {
     size_t nsums;
     struct gb_plan plan;       /* meta.json's (a default stop rule without one) */
     double spent_s;            /* every repetition's process time */
-    /* The machine before each repetition (the records' "machine"): how
-     * many were probed, how many ran while it was slow after the wait, how
-     * long the waits took in all, the probes' median and 20th percentile. */
-    size_t probed, unsteady;
-    double waited_s, probe_median_ns, probe_usual_ns, probe_max_ns;
     size_t *bad_lines;         /* numbers of the lines of cells.jsonl that are not a record */
     size_t nbad_lines;
 };

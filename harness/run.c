@@ -24,7 +24,6 @@
 #include "results.h"
 #include "runner.h"
 #include "server.h"
-#include "steady.h"
 #include "units.h"
 #include "util.h"
 
@@ -48,7 +47,7 @@ static const char run_help_head[] =
     "\n"
     "Presets:\n"
     "  (none)     the default matrix: every workload, backend and the thread baseline;\n"
-    "             6 to 30 repetitions, target +-5%%, budget 4 min; about 5 minutes on 2 cores\n"
+    "             6 to 30 repetitions, target +-5%%, budget 4.5 min; about 5 minutes on 2 cores\n"
     "  --quick    fewer sizes, one green backend pair but every switch backend;\n"
     "             4 to 8 repetitions, target +-10%%, budget 40 s; about 1 minute\n"
     "  --full     larger sizes up to N=100000; 10 to 100 repetitions, target +-2%%,\n"
@@ -69,11 +68,9 @@ static const char run_help_tail[] =
     "                   (default 5%; quick 10%; full 2%)\n"
     "  --budget T       process time all repetitions may take before no cell repeats\n"
     "                   more (one cell: at most 3 times its share); 90s, 4m; 0 or none:\n"
-    "                   no budget (default 4m; quick 40s; full none)\n"
+    "                   no budget (default 4.5m; quick 40s; full none)\n"
     "  --reps N         exactly N counted repetitions per cell, no more, no fewer\n"
-    "  --steady-wait T  before each repetition a short CPU probe; while it runs over\n"
-    "                   1.2x its usual time (the host took the CPUs away), wait and\n"
-    "                   probe again, at most T (default 5s; 0 or none: never wait)\n"
+
     "\n"
     "Other options:\n"
     "  --timeout S      seconds per repetition before its process group is killed\n"
@@ -185,7 +182,6 @@ struct loop {
     bool tty;
     int fd;                   /* cells.jsonl */
     struct gb_servers sv;
-    struct gb_steady steady;  /* the machine's speed before each repetition */
 };
 
 /* Seconds left, at least (the jobs planned, then the counted repetitions
@@ -315,8 +311,6 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
     gb_utc_iso(started_at, sizeof started_at);
     const struct gb_workload *w = gb_workload_find(c->workload);
     long rounds = rep == 0 ? 1 : cs->rounds;
-    struct gb_steady_check steady;
-    gb_steady_gate(&l->steady, &stop_requested, &steady);
     struct gb_exec_result r;
     char *prog, **cargv;
     const char *url;
@@ -332,7 +326,6 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
             .argv = cargv,
             .url = url,
             .started = started_at,
-            .steady = &steady,
         };
         gb_journal_append(l->fd, &j, &r);
         double elapsed_s = (double)r.elapsed_ns / 1e9;
@@ -451,12 +444,9 @@ static void run_jobs(struct loop *l)
     stop_signal = 0;
 
     gb_servers_init(&l->sv, l->rs->dir);
-    l->steady.tolerance = l->rs->plan.steady_tolerance;
-    l->steady.max_wait_s = l->rs->plan.steady_wait_s;
     l->tty = isatty(2);
     l->started = gb_now_ns();
     run_rounds(l);
-    gb_steady_free(&l->steady);
     if (l->tty)
         fprintf(stderr, "\r\033[K");
     gb_servers_stop(&l->sv);

@@ -16,7 +16,6 @@
 #include "findings.h"
 #include "results.h"
 #include "stats.h"
-#include "steady.h"
 #include "units.h"
 #include "util.h"
 
@@ -333,7 +332,7 @@ static void test_rundata_load_ratios(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
-/* ---- verdicts, findings, figures for people, the machine probe ---- */
+/* ---- verdicts, findings, figures for people ---- */
 
 static void test_min_p_and_half_width(void)
 {
@@ -497,42 +496,6 @@ static void test_findings(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
-static void test_steady_gate(void)
-{
-    CU_ASSERT_TRUE(gb_steady_probe() > 0);
-    /* Nothing usual yet: steady, no wait. */
-    struct gb_steady st = { .tolerance = 1.2, .max_wait_s = 5 };
-    struct gb_steady_check c;
-    CU_ASSERT_TRUE(gb_steady_gate(&st, NULL, &c));
-    CU_ASSERT_TRUE(isnan(c.usual_ns));
-    CU_ASSERT_EQUAL(st.n, 1);
-    /* A history of impossibly fast probes: never steady; it waits its
-     * limit, probing, and records one probe, not one per wait. */
-    st.probes = gb_xrealloc(st.probes, 10 * sizeof *st.probes);
-    for (size_t i = 0; i < 10; i++)
-        st.probes[i] = 1;
-    st.n = 10;
-    st.max_wait_s = 0.3;
-    int64_t t0 = gb_now_ns();
-    CU_ASSERT_FALSE(gb_steady_gate(&st, NULL, &c));
-    double took = (double)(gb_now_ns() - t0) / 1e9;
-    CU_ASSERT_TRUE(took >= 0.3 && took < 3);
-    CU_ASSERT_TRUE(c.waited_s >= 0.3);
-    NEAR(c.usual_ns, 1, 0);
-    CU_ASSERT_EQUAL(st.n, 11);
-    /* A stop request ends the wait at once. */
-    volatile int stop = 1;
-    st.max_wait_s = 60;
-    t0 = gb_now_ns();
-    CU_ASSERT_FALSE(gb_steady_gate(&st, &stop, &c));
-    CU_ASSERT_TRUE((double)(gb_now_ns() - t0) / 1e9 < 1);
-    /* Never waiting: probed and recorded all the same. */
-    st.max_wait_s = 0;
-    CU_ASSERT_FALSE(gb_steady_gate(&st, NULL, &c));
-    CU_ASSERT_TRUE(c.waited_s < 0.1);
-    gb_steady_free(&st);
-}
-
 static CU_TestInfo results_tests[] = {
     { "baseline_same_parameters", test_baseline_same_parameters },
     { "baseline_cpus_then_n", test_baseline_cpus_then_n },
@@ -541,7 +504,6 @@ static CU_TestInfo results_tests[] = {
     { "verdicts", test_verdicts },
     { "findings", test_findings },
     { "units", test_units },
-    { "steady_gate", test_steady_gate },
     CU_TEST_INFO_NULL,
 };
 
