@@ -151,9 +151,8 @@ enum {
 
 /* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
-    "--workload", "--impl",     "--switch",    "--loop",   "--reps",
-    "--min-reps", "--max-reps", "--target-ci", "--budget",
-    "--timeout",  "--out",      "--seed",      "--resume", NULL,
+    "--workload",  "--impl",   "--switch",  "--loop", "--reps", "--min-reps", "--max-reps",
+    "--target-ci", "--budget", "--timeout", "--out",  "--seed", "--resume",   NULL,
 };
 #define NVALUE_OPTS (sizeof run_value_opts / sizeof run_value_opts[0] - 1)
 _Static_assert(NVALUE_OPTS <= 16, "OPT_QUICK leaves room for 16 value options");

@@ -189,16 +189,7 @@ static void title_section(struct gb_doc *d, const struct gb_rundata *rd, size_t 
 
 /* ---- warnings: collected one by one, shown grouped by kind ---- */
 
-enum warn_kind {
-    W_RUN,
-    W_PREFLIGHT,
-    W_FAILED,
-    W_NONE_RAN,
-    W_SPREAD,
-    W_COVERAGE,
-    W_LINES,
-    W_NKINDS
-};
+enum warn_kind { W_RUN, W_PREFLIGHT, W_FAILED, W_NONE_RAN, W_SPREAD, W_COVERAGE, W_LINES, W_NKINDS };
 
 struct warning {
     enum warn_kind kind;
