@@ -747,7 +747,10 @@ static void versions_section(struct gb_doc *d, const struct gb_rundata *rd)
         }
         gb_doc_row(d, NULL);
         gb_doc_cell(d, vkey);
-        gb_doc_cell(d, json_is_string(v) ? json_string_value(v) : "not found");
+        /* A null sanitizer is a build without one, not one that was not found. */
+        gb_doc_cell(d, json_is_string(v)               ? json_string_value(v)
+                       : strcmp(vkey, "sanitize") == 0 ? "none"
+                                                       : "not found");
         gb_doc_row_end(d);
     }
     const json_t *git = meta_get(rd, "git", NULL);

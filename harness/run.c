@@ -185,8 +185,9 @@ struct loop {
 };
 
 /* Seconds left, at least (the jobs planned, then the counted repetitions
- * every cell has to have) and at most (the budget, where there is one): what
- * each cell's last repetition cost, or the average so far. */
+ * every cell has to have) and at most (then every cell still repeating up
+ * to max_reps, within the budget): what each cell's last repetition cost,
+ * or the average so far. */
 static void estimate_left(const struct loop *l, int round, size_t left_this_round, double *lo, double *hi)
 {
     const struct gb_plan *pl = &l->rs->plan;
@@ -198,18 +199,21 @@ static void estimate_left(const struct loop *l, int round, size_t left_this_roun
             n++;
         }
     avg = n ? avg / (double)n : 0;
+    double more = 0;
     *lo = 0;
     for (size_t i = 0; i < pl->ncells; i++) {
         const struct cell_state *cs = &l->cells[i];
         double each = cs->last_s > 0 ? cs->last_s : avg;
-        int missing = pl->stop.min_reps - (int)cs->nreps + !cs->warmed;
+        int done = (int)cs->nreps, missing = pl->stop.min_reps - done + !cs->warmed;
         *lo += each * (missing > 0 ? missing : 0);
+        if (cs->stop == GB_STOP_NONE)
+            more += each * (pl->stop.max_reps - (done > pl->stop.min_reps ? done : pl->stop.min_reps));
     }
     if (round > pl->stop.min_reps)
         *lo = avg * (double)left_this_round;
-    *hi = *lo;
-    if (pl->stop.budget_s > 0 && pl->stop.min_reps < pl->stop.max_reps)
-        *hi = fmax(*lo, pl->stop.budget_s - l->run_s);
+    if (pl->stop.budget_s > 0)
+        more = fmin(more, fmax(0, pl->stop.budget_s - l->run_s - *lo));
+    *hi = *lo + more;
 }
 
 static void progress(const struct loop *l, const struct gb_cell *c, int rep, int round,

@@ -20,12 +20,12 @@ set boxwidth 0.6
 set style fill solid 0.6 border lc rgb "#333333"
 set key off
 set title "raw: requests per second (labels: CPU cores used)"
-set yrange [0 : max_raw * 1.1]
+eval lin_axis("y", max_raw * 1.1)
 plot "efficiency.dat" using 0:2:(lt_of(int($0))):xtic(1) with boxes lc variable dt solid, \
      "" using 0:3:(0):($4 - $3) with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.2, \
      "" using 0:($4 + max_raw * 0.035):(num($8)) with labels font ",8"
 set title "requests per CPU-second (labels: the median)"
-set yrange [0 : max_cpu * 1.1]
+eval lin_axis("y", max_cpu * 1.1)
 plot "efficiency.dat" using 0:5:(lt_of(int($0))):xtic(1) with boxes lc variable dt solid, \
      "" using 0:6:(0):($7 - $6) with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.2, \
      "" using 0:($7 + max_cpu * 0.035):(num($5)) with labels font ",8"

@@ -103,6 +103,13 @@ log_lo(lo, hi) = (hi > lo ? lo : lo / 2.0) / log_pad(lo, hi)
 log_hi(lo, hi) = (hi > lo ? hi : hi * 2.0) * log_pad(lo, hi)
 log_axis(a, lo, hi) = sprintf("set logscale %s; set %srange [%.10g : %.10g]; set %stics %s", a, a, \
     log_lo(lo, hi), log_hi(lo, hi), a, tic_list(log_lo(lo, hi), log_hi(lo, hi)))
+# lin_axis(a, hi): the commands that put axis a on a linear scale from 0 to
+# hi, tics at 1-2-5 steps (about five), labelled as tic_label writes them.
+lin_unit(hi) = 10.0 ** floor(log10(hi / 5.0))
+lin_step(hi) = hi / lin_unit(hi) > 25 ? 5 * lin_unit(hi) : hi / lin_unit(hi) > 10 ? 2 * lin_unit(hi) : lin_unit(hi)
+lin_s(i, step, hi) = i * step > hi ? "" : \
+    sprintf(", \"%s\" %.10g", tic_label(i * step), i * step).lin_s(i + 1, step, hi)
+lin_axis(a, hi) = sprintf("set %srange [0 : %.10g]; set %stics %s", a, hi, a, tic_cut(lin_s(0, lin_step(hi), hi)))
 # x_values (the harness writes it for a line chart): the x of its points,
 # increasing. x_axis(v): the commands that put x on a log scale just beyond
 # the first and the last of them, with a tic at each.
