@@ -72,3 +72,13 @@ const char *jstr(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
 }
+
+const struct bad_port_url bad_port_urls[] = {
+    { "--url=http://127.0.0.1:99999/", "--url=http://127.0.0.1:99999/: port 99999 is out of range (1-65535)" },
+    { "--url=http://127.0.0.1:0/", "port 0 is out of range (1-65535)" },
+    { "--url=http://127.0.0.1:65536/", "port 65536 is out of range (1-65535)" },
+    { "--url=http://127.0.0.1:http/", "port 'http' is not a number (1-65535)" },
+    { "--url=http://127.0.0.1:/", "empty port after ':' (1-65535)" },
+    { "--url=http://[::1]:70000/", "port 70000 is out of range (1-65535)" },
+};
+const size_t nbad_port_urls = sizeof bad_port_urls / sizeof bad_port_urls[0];

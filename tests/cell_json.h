@@ -9,6 +9,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* URLs whose port is outside 1-65535, not a number, or empty, and the words
+ * every cell program (ours and the peers') refuses each with, as a usage
+ * error, before anything connects (docs/cell-protocol.md). */
+struct bad_port_url {
+    const char *arg, *words;
+};
+extern const struct bad_port_url bad_port_urls[];
+extern const size_t nbad_port_urls;
+
 /* The kinds of value a field of the protocol may have. */
 enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING };
 
