@@ -74,7 +74,8 @@ const char *jstr(const json_t *o, const char *key)
 }
 
 const struct bad_port_url bad_port_urls[] = {
-    { "--url=http://127.0.0.1:99999/", "--url=http://127.0.0.1:99999/: port 99999 is out of range (1-65535)" },
+    { "--url=http://127.0.0.1:99999/",
+      "--url=http://127.0.0.1:99999/: port 99999 is out of range (1-65535)" },
     { "--url=http://127.0.0.1:0/", "port 0 is out of range (1-65535)" },
     { "--url=http://127.0.0.1:65536/", "port 65536 is out of range (1-65535)" },
     { "--url=http://127.0.0.1:http/", "port 'http' is not a number (1-65535)" },
