@@ -226,7 +226,10 @@ static size_t compare_runs(const struct gb_rundata rd[2], const char *dirs[2], d
     gb_buf_printf(md,
                   "Comparing B = %s against A = %s: time per op, ratio B/A (below 1: B is "
                   "faster), its interval (Moses, with its coverage), Mann-Whitney U two-sided "
-                  "p, alpha %.3g.\n\n",
+                  "p, alpha %.3g. Two runs made at different times differ by the machine's own "
+                  "drift as well (on this project's VMs, 2-10%% between back-to-back default "
+                  "runs of one build): a verdict speaks of the two samples, not of the code "
+                  "alone.\n\n",
                   dirs[1], dirs[0], alpha);
     gb_buf_puts(md, "| cell | A median | B median | B/A | interval | p | verdict |\n"
                     "| --- | --- | --- | --- | --- | --- | --- |\n");
