@@ -45,7 +45,7 @@ void gb_fmt_num(char *out, size_t n, double v)
     } else if (a >= 0.9995) {
         snprintf(out, n, "%.2f", v);
     } else {
-        snprintf(out, n, "%.3g", v);
+        snprintf(out, n, "%#.3g", v); /* 0.940, not 0.94: three digits, as above */
     }
 }
 
