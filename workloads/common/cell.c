@@ -186,6 +186,8 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
     json_object_set_new(o, "stack_kib", count_value(p->stack_kib));
     json_object_set_new(o, "cpus", count_value(p->cpus));
     json_object_set_new(o, "rounds", count_value(p->rounds));
+    json_object_set_new(o, "keepalive", count_value(p->keepalive));
+    json_object_set_new(o, "hubs", count_value(p->hubs));
     json_object_set_new(o, "ok", json_boolean(r->ok));
     if (!r->ok)
         json_object_set_new(o, "error", text_value(r->error[0] ? r->error : "failed without a message"));
@@ -197,9 +199,13 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
                         : json_null());
     json_object_set_new(o, "max_rss_kb", count_value(ru.ru_maxrss));
     json_object_set_new(o, "cpu_ns", count_value(r->cpu_ns));
-    const struct { const char *key; long long v; } checks[] = {
-        { "tasks_completed", r->tasks_completed }, { "bytes_received", r->bytes_received },
-        { "errors", r->errors }, { "max_in_flight", r->max_in_flight },
+    const struct { const char *key; long long v;
+    } checks[] = {
+        { "tasks_completed", r->tasks_completed },
+        { "bytes_received", r->bytes_received },
+        { "errors", r->errors },
+        { "max_in_flight", r->max_in_flight },
+        { "connections", r->connections },
         { "rss_per_task_bytes", r->rss_per_task_bytes },
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
@@ -226,10 +232,13 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: %s WORKLOAD --impl=IMPL [--switch=S] [--loop=L] [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
+            "       [--keepalive=0|1] [--hubs=H]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
             "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green, whose\n"
             "hub is one thread, all for threads); the local server takes the last CPU.\n"
             "--rounds=R runs the workload R times in this process (default 1) and adds them up.\n"
+            "--keepalive=1 lets each task (joinall) or worker (pool) reuse its connection.\n"
+            "--hubs=H runs H hubs, an OS thread and a CPU each (green spawn, joinall, pool).\n"
             "Workloads in this program:\n",
             program);
     for (const workload *w = cell_workloads; w->run; w++)
@@ -265,6 +274,8 @@ static const struct {
     { "stack-kib", offsetof(cell_params, stack_kib) },
     { "cpus", offsetof(cell_params, cpus) },
     { "rounds", offsetof(cell_params, rounds) },
+    { "keepalive", offsetof(cell_params, keepalive) },
+    { "hubs", offsetof(cell_params, hubs) },
 };
 #define NCOUNTS (sizeof counts / sizeof counts[0])
 
@@ -316,6 +327,10 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         return cell_fail(r, "--impl is required (green or threads)");
     if (p->rounds == 0)
         return cell_fail(r, "--rounds=0: a cell runs at least one round");
+    if (p->keepalive > 1)
+        return cell_fail(r, "--keepalive=%lld: 0 (a new connection per request) or 1", p->keepalive);
+    if (p->hubs == 0)
+        return cell_fail(r, "--hubs=0: a green cell runs at least one hub");
     return 0;
 }
 
@@ -334,6 +349,7 @@ static cell_result fresh_result(const char *switch_used, const char *loop_used)
                           .bytes_received = -1,
                           .errors = -1,
                           .max_in_flight = -1,
+                          .connections = -1,
                           .rss_per_task_bytes = -1 };
 }
 
@@ -367,6 +383,7 @@ static void add_round(cell_result *total, const cell_result *round, long long k,
         total->tasks_completed = add_counts(total->tasks_completed, round->tasks_completed);
         total->bytes_received = add_counts(total->bytes_received, round->bytes_received);
         total->errors = add_counts(total->errors, round->errors);
+        total->connections = add_counts(total->connections, round->connections);
         if (round->max_in_flight > total->max_in_flight)
             total->max_in_flight = round->max_in_flight;
         total->ok = round->ok;
@@ -386,9 +403,15 @@ static void add_round(cell_result *total, const cell_result *round, long long k,
 int main(int argc, char **argv)
 {
     program = argv[0];
-    cell_params p = {
-        .n = -1, .concurrency = -1, .delay_ms = -1, .size = -1, .stack_kib = -1, .cpus = -1, .rounds = 1
-    };
+    cell_params p = { .n = -1,
+                      .concurrency = -1,
+                      .delay_ms = -1,
+                      .size = -1,
+                      .stack_kib = -1,
+                      .cpus = -1,
+                      .rounds = 1,
+                      .keepalive = -1,
+                      .hubs = -1 };
     cell_result r = fresh_result(NULL, NULL);
     int parsed = parse_options(argc, argv, &p, &r);
     if (parsed == 1) {

@@ -23,6 +23,8 @@ typedef struct cell_params {
     long long size;
     long long stack_kib;
     long long cpus;             /* CPUs the cell may use (affinity), after --cpus. */
+    long long keepalive;        /* 1: a task or worker reuses its connection (joinall, pool). */
+    long long hubs;             /* Green: hubs, one OS thread and CPU each (spawn, joinall, pool). */
     long long rounds;           /* --rounds: main() runs the workload this many times (default 1). */
     const char *url;
 } cell_params;
@@ -41,6 +43,7 @@ typedef struct cell_result {
     long long bytes_received;
     long long errors;
     long long max_in_flight;
+    long long connections; /* TCP connections opened in the timed part (joinall, pool). */
     long long rss_per_task_bytes;
     const char *note;           /* Free text for the report ("in batches of 4096", ...). */
     bool usage_error;           /* The failure is the caller's (exit 2), not the run's (exit 1). */
