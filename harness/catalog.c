@@ -35,6 +35,8 @@ static bool picked(const struct gb_workload *w, enum gb_pick pick, unsigned axis
     case GB_PICK_ALL: return true;
     case GB_PICK_SERVER: return w->needs_server;
     case GB_PICK_NO_LOOP: return !w->uses_loop;
+    case GB_PICK_EPOLL: return w->epoll;
+    case GB_PICK_HUBS: return w->hubs;
     case GB_PICK_PER_ITERATION: return w->per_iteration;
     case GB_PICK_THREADS_CPUS: return w->threads_cpus_1_2;
     case GB_PICK_AXIS: return (w->axes & axis) != 0;
@@ -129,12 +131,21 @@ void gb_name_add(char list[][GB_NAME], size_t *n, const char *name)
 /* ---- axes ---- */
 
 const struct gb_axis gb_axes[GB_NAXES] = {
-#define GB_AXIS(ID, field, option_, key_, unit_, label_, min_, setup_, metavar_, pick_, help_) \
-    [GB_AXIS_##ID] = { .name = #field, .option = option_, .key = key_, .unit = unit_,       \
-                       .label = label_, .min = min_, .setup = setup_, .metavar = metavar_, \
-                       .pick = pick_, .help = help_,                                        \
-                       .cell_off = offsetof(struct gb_cell, field),                         \
-                       .opts_off = offsetof(struct gb_run_opts, field),                     \
+#define GB_AXIS(ID, field, option_, key_, unit_, label_, min_, kind_, metavar_, pick_, help_) \
+    [GB_AXIS_##ID] = { .name = #field,                                                        \
+                       .option = option_,                                                     \
+                       .key = key_,                                                           \
+                       .unit = unit_,                                                         \
+                       .label = label_,                                                       \
+                       .min = min_,                                                           \
+                       .setup = (kind_) == GB_KIND_SETUP,                                     \
+                       .series = (kind_) != GB_KIND_WORK,                                     \
+                       .flag = (kind_) == GB_KIND_FLAG,                                       \
+                       .metavar = metavar_,                                                   \
+                       .pick = pick_,                                                         \
+                       .help = help_,                                                         \
+                       .cell_off = offsetof(struct gb_cell, field),                           \
+                       .opts_off = offsetof(struct gb_run_opts, field),                       \
                        .preset_off = offsetof(struct gb_preset_values, field) },
 #include "axes.def"
 #undef GB_AXIS
@@ -143,4 +154,12 @@ const struct gb_axis gb_axes[GB_NAXES] = {
 const long *gb_preset_axis(const struct gb_preset_values *p, enum gb_axis_id a)
 {
     return (const void *)((const char *)p + gb_axes[a].preset_off);
+}
+
+size_t gb_preset_count(const long *v)
+{
+    for (size_t i = 0; i < GB_PRESET_VALUES; i++)
+        if (v[i] == GB_END)
+            return i;
+    return 0;
 }

@@ -23,9 +23,19 @@ void gb_name_add(char list[][GB_NAME], size_t *n, const char *name);
 
 /* Which workloads gb_workload_names lists. */
 enum gb_pick {
-    GB_PICK_NONE, GB_PICK_ALL, GB_PICK_SERVER, GB_PICK_NO_LOOP,
-    GB_PICK_PER_ITERATION, GB_PICK_THREADS_CPUS, GB_PICK_AXIS, /* those taking the axis given */
+    GB_PICK_NONE,
+    GB_PICK_ALL,
+    GB_PICK_SERVER,
+    GB_PICK_NO_LOOP,
+    GB_PICK_EPOLL,
+    GB_PICK_HUBS,
+    GB_PICK_PER_ITERATION,
+    GB_PICK_THREADS_CPUS,
+    GB_PICK_AXIS, /* those taking the axis given */
 };
+
+/* What an axis says of a cell (axes.def, "kind"). */
+enum gb_axis_kind { GB_KIND_WORK, GB_KIND_SETUP, GB_KIND_FLAG };
 
 /* The axes of the matrix (axes.def). */
 enum gb_axis_id {
@@ -40,7 +50,14 @@ enum {
 #undef GB_AXIS
     GB_AX_ALL = (1u << GB_NAXES) - 1,
     GB_AX_SETUP = 0u
-#define GB_AXIS(ID, field, option, key, unit, label, min, setup, ...) | ((setup) ? GB_AX_##ID : 0u)
+#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
+    | ((kind) == GB_KIND_SETUP ? GB_AX_##ID : 0u)
+#include "axes.def"
+#undef GB_AXIS
+    ,
+    GB_AX_SERIES = 0u /* the axes that belong to a cell's series */
+#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
+    | ((kind) != GB_KIND_WORK ? GB_AX_##ID : 0u)
 #include "axes.def"
 #undef GB_AXIS
     ,
@@ -51,7 +68,9 @@ struct gb_axis {
     const char *name;     /* its field: the JSON key and CSV column */
     const char *option, *key, *unit, *label;
     long min;
-    bool setup;
+    bool setup;  /* every workload takes it (GB_KIND_SETUP) */
+    bool series; /* it belongs to the series (GB_KIND_SETUP, GB_KIND_FLAG) */
+    bool flag;   /* on or off, spelled by its key alone when on (GB_KIND_FLAG) */
     const char *metavar, *help;
     enum gb_pick pick;
     /* Where its value is in struct gb_cell, gb_run_opts, gb_preset_values. */
@@ -63,8 +82,15 @@ extern const struct gb_axis gb_axes[GB_NAXES];
 
 enum gb_preset { GB_PRESET_DEFAULT, GB_PRESET_QUICK, GB_PRESET_FULL, GB_NPRESETS };
 
-/* One preset's values for one workload, per axis; 0-terminated lists. */
+/* One preset's values for one workload, per axis: lists written
+ * GB_VALUES(a, b, ...), which end them with GB_END; an axis a preset does
+ * not give has no GB_END (all zeros), so that 0 can be a value. */
 #define GB_PRESET_VALUES 8
+#define GB_END (-1L)
+#define GB_VALUES(...)      \
+    {                       \
+        __VA_ARGS__, GB_END \
+    }
 struct gb_preset_values {
 #define GB_AXIS(ID, field, ...) long field[GB_PRESET_VALUES];
 #include "axes.def"
@@ -72,8 +98,11 @@ struct gb_preset_values {
     long n_threads[GB_PRESET_VALUES]; /* when set, n of the thread baseline and the peers */
 };
 
-/* Axis a's values in a preset: GB_PRESET_VALUES longs, 0-terminated. */
+/* Axis a's values in a preset (a list ending with GB_END, or none). */
 const long *gb_preset_axis(const struct gb_preset_values *p, enum gb_axis_id a);
+/* How many values a preset's list has: those before GB_END, 0 when it has
+ * no GB_END (not given). */
+size_t gb_preset_count(const long *v);
 
 /* ---- workloads ---- */
 
@@ -94,6 +123,9 @@ struct gb_workload {
     bool per_iteration;    /* ns per op does not depend on n: compared across n */
     bool threads_cpus_1_2; /* without --cpus, threads run on one CPU and on two */
     bool peers_cpus_1_all; /* without --cpus, multicore peers run on one CPU and on all */
+    bool epoll;            /* greenbench-cell-epoll implements it: the event-driven ceiling */
+    bool hubs;             /* a green cell with --cpus=C runs C hubs (--hubs), one per CPU; on
+                              machines with more than 2 CPUs the presets sweep C */
     /* The axis (GB_AX_*) whose value counts the sockets, and the tasks, a
      * cell holds at once (preflight's limits); 0: none. */
     unsigned sockets, tasks;

@@ -57,9 +57,13 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
         gb_buf_printf(&b, " %s/%s", c->sw, c->loop);
     else if (c->sw[0])
         gb_buf_printf(&b, " %s", c->sw);
-    for (int a = 0; a < GB_NAXES; a++)
-        if (gb_axes[a].setup && gb_cell_get(c, a) >= 0)
-            axis_value(&b, &gb_axes[a], gb_cell_get(c, a));
+    for (int a = 0; a < GB_NAXES; a++) {
+        long v = gb_cell_get(c, a);
+        if (gb_axes[a].flag && v > 0)
+            gb_buf_printf(&b, " %s", gb_axes[a].key);
+        else if (gb_axes[a].setup && v >= 0)
+            axis_value(&b, &gb_axes[a], v);
+    }
     snprintf(out, n, "%s", gb_buf_str(&b));
     gb_buf_free(&b);
 }
@@ -67,7 +71,7 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
 void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out)
 {
     for (int a = 0; a < GB_NAXES; a++)
-        if (!gb_axes[a].setup && (axes & 1u << a) && gb_cell_get(c, a) >= 0)
+        if (!gb_axes[a].series && (axes & 1u << a) && gb_cell_get(c, a) >= 0)
             axis_value(out, &gb_axes[a], gb_cell_get(c, a));
 }
 
@@ -146,6 +150,11 @@ char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *ur
     for (int a = GB_NAXES - 1; a >= 0; a--)
         if (gb_axes[a].setup)
             push_axis(&argv, &n, c, a);
+    /* One hub per CPU: a green cell of a workload with hubs given C CPUs
+     * runs C hubs. */
+    const struct gb_workload *w = gb_workload_find(c->workload);
+    if (w && w->hubs && strcmp(c->impl, "green") == 0 && c->cpus > 1)
+        push_arg(&argv, &n, gb_xasprintf("--hubs=%ld", c->cpus));
     if (rounds > 1)
         push_arg(&argv, &n, gb_xasprintf("--rounds=%ld", rounds));
     return argv;

@@ -81,6 +81,8 @@ size_t gb_findings(const struct gb_rundata *rd, bool threads_only, struct gb_fin
         if (green == NULL)
             continue;
         add(out, max, &n, wk, green, gb_baseline(rd, green));
+        if (wk->epoll && !threads_only)
+            add(out, max, &n, wk, green, best_of(rd, wk, "epoll", &green->cell));
         for (size_t k = 0; k < gb_npeers && !threads_only; k++)
             add(out, max, &n, wk, green, best_of(rd, wk, gb_peers[k].name, &green->cell));
     }
@@ -100,9 +102,13 @@ void gb_figure_text(const struct gb_summary *s, char *out, size_t n)
         gb_fmt_bytes(b, sizeof b, s->rss_task.median);
         snprintf(out, n, "%s per %s", b, wk ? wk->op : "task");
     } else if (wk && wk->metric == GB_METRIC_OPS_PER_S && s->ops_s.n) {
-        char unit[48];
+        /* Throughput, and what it cost the client: the figure that still
+         * means something when the server is what limits the throughput. */
+        char unit[48], rate[64], cpu[48];
         snprintf(unit, sizeof unit, "%s/s", wk->op);
-        gb_fmt_rate(out, n, s->ops_s.median, unit);
+        gb_fmt_rate(rate, sizeof rate, s->ops_s.median, unit);
+        gb_fmt_time(cpu, sizeof cpu, s->cpu_ns_op.n ? s->cpu_ns_op.median : NAN);
+        snprintf(out, n, "%s, CPU %s each%s", rate, cpu, s->server_bound ? " ‡" : "");
     } else {
         gb_fmt_time(out, n, s->ns.median);
     }

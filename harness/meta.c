@@ -56,6 +56,7 @@ static json_t *programs_json(const struct gb_programs *p)
     }
     json_object_set_new(o, "green", green);
     json_object_set_new(o, "threads", json_boolean(p->threads));
+    json_object_set_new(o, "epoll", json_boolean(p->epoll));
     json_object_set_new(o, "server", json_boolean(p->server));
     json_t *peers = json_object();
     for (size_t i = 0; i < gb_npeers; i++)

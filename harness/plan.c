@@ -91,9 +91,9 @@ void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *o
         const long *v = gb_preset_axis(pv, a);
         gb_buf_printf(out, "%s%s=", first ? "" : " ", gb_axes[a].label);
         first = false;
-        for (size_t i = 0; i < GB_PRESET_VALUES && v[i] > 0; i++)
+        for (size_t i = 0; i < gb_preset_count(v); i++)
             gb_buf_printf(out, "%s%ld", i ? "," : "", v[i]);
-        if (a == GB_AXIS_N && pv->n_threads[0] > 0)
+        if (a == GB_AXIS_N && gb_preset_count(pv->n_threads) > 0)
             gb_buf_printf(out, " (threads and peers: %ld)", pv->n_threads[0]);
     }
 }
@@ -169,7 +169,7 @@ static void add_cell(struct cell_list *l, const struct gb_cell *c)
 }
 
 /* What an implementation changes in a cell's values. */
-enum impl_kind { IMPL_GREEN, IMPL_THREADS, IMPL_PEER, IMPL_MULTICORE_PEER };
+enum impl_kind { IMPL_GREEN, IMPL_THREADS, IMPL_EPOLL, IMPL_PEER, IMPL_MULTICORE_PEER };
 
 struct expansion {
     const struct gb_run_opts *o;
@@ -192,9 +192,9 @@ static void axis_values(const struct expansion *x, const struct gb_workload *w,
             *out = *user;
             return;
         }
-        if (a == GB_AXIS_N && impl != IMPL_GREEN && pv->n_threads[0])
+        if (a == GB_AXIS_N && impl != IMPL_GREEN && gb_preset_count(pv->n_threads))
             preset = pv->n_threads;
-        for (size_t i = 0; i < GB_PRESET_VALUES && preset[i] != 0; i++)
+        for (size_t i = 0; i < gb_preset_count(preset); i++)
             out->v[out->n++] = preset[i];
     }
     /* Peers start a runtime of their own per process (a Python, a Go
@@ -209,7 +209,17 @@ static void axis_values(const struct expansion *x, const struct gb_workload *w,
      * and on all of them. */
     bool sweep_2 = impl == IMPL_THREADS && w->threads_cpus_1_2;
     bool sweep_all = impl == IMPL_MULTICORE_PEER && w->peers_cpus_1_all;
-    if (a == GB_AXIS_CPUS && out->n == 0 && (sweep_2 || sweep_all)) {
+    /* One hub per core: on a machine with more than 2 CPUs the workloads
+     * with .hubs run green (one hub per CPU), threads and multicore peers on
+     * 1, 2, 4, ... of the CPUs the local server leaves (gb_client_cpus). */
+    bool sweep_hubs = w->hubs && x->ncpu > 2 &&
+                      (impl == IMPL_GREEN || impl == IMPL_THREADS || impl == IMPL_MULTICORE_PEER);
+    if (a == GB_AXIS_CPUS && out->n == 0 && sweep_hubs) {
+        long most = gb_client_cpus(x->ncpu);
+        for (long c = 1; c < most && out->n < GB_MAX_LIST; c *= 2)
+            out->v[out->n++] = c;
+        out->v[out->n++] = most;
+    } else if (a == GB_AXIS_CPUS && out->n == 0 && (sweep_2 || sweep_all)) {
         out->v[out->n++] = 1;
         if (x->ncpu >= 2)
             out->v[out->n++] = sweep_2 ? 2 : x->ncpu;
@@ -250,6 +260,8 @@ static int check_impls(const struct gb_run_opts *o, const struct gb_programs *p,
     size_t nimpls = 0;
     gb_name_add(impls, &nimpls, "green");
     gb_name_add(impls, &nimpls, "threads");
+    if (p->epoll)
+        gb_name_add(impls, &nimpls, "epoll");
     for (size_t i = 0; i < gb_npeers; i++)
         if (p->peer_found[i])
             gb_name_add(impls, &nimpls, gb_peers[i].name);
@@ -288,6 +300,22 @@ static int check_cpus(const struct gb_run_opts *o, long ncpu, char *err, size_t 
     return 0;
 }
 
+/* --impl=epoll with --workload naming none of the workloads it runs. */
+static int check_epoll_workloads(const struct gb_run_opts *o, char *err, size_t errlen)
+{
+    if (o->workloads.n == 0 || !names_has(&o->impls, "epoll"))
+        return 0;
+    for (size_t j = 0; j < o->workloads.n; j++) {
+        const struct gb_workload *w = gb_workload_find(o->workloads.v[j]);
+        if (w && w->epoll)
+            return 0;
+    }
+    char *runs = gb_workload_names(GB_PICK_EPOLL, 0, ", ", " and ");
+    snprintf(err, errlen, "--impl=epoll: the event-driven ceiling implements %s only", runs);
+    free(runs);
+    return GB_EXIT_USAGE;
+}
+
 /* Every peer --impl names implements one of the workloads --workload
  * names, else it would get no cell: say which it runs. */
 static int check_peer_workloads(const struct gb_run_opts *o, char *err, size_t errlen)
@@ -323,14 +351,14 @@ static int check_peer_workloads(const struct gb_run_opts *o, char *err, size_t e
 
 /* What the filters select among the programs found. */
 struct selection {
-    bool green, threads;
+    bool green, threads, epoll;
     size_t pairs[GB_MAX_LIST], npairs; /* green cell programs (indexes into p->pairs) */
     char sws[GB_MAX_LIST][GB_NAME];    /* switch backends, for the workloads without a loop */
     size_t nsws;
 };
 
-/* Green and threads: asked for (or not filtered out) and built. 0, or
- * GB_EXIT_USAGE when --impl asks for one that is not built. */
+/* Green, threads and epoll: asked for (or not filtered out) and built. 0,
+ * or GB_EXIT_USAGE when --impl asks for one that is not built. */
 static int select_impls(const struct gb_run_opts *o, const struct gb_programs *p,
                         struct selection *sel, char *err, size_t errlen)
 {
@@ -345,8 +373,14 @@ static int select_impls(const struct gb_run_opts *o, const struct gb_programs *p
         snprintf(err, errlen, "--impl: no greenbench-cell-threads in %s", p->bin_dir);
         return GB_EXIT_USAGE;
     }
+    bool want_epoll = o->impls.n == 0 || names_has(&o->impls, "epoll");
+    if (want_epoll && !p->epoll && o->impls.n) {
+        snprintf(err, errlen, "--impl: no greenbench-cell-epoll in %s", p->bin_dir);
+        return GB_EXIT_USAGE;
+    }
     sel->green = want_green && p->npairs > 0;
     sel->threads = want_threads && p->threads;
+    sel->epoll = want_epoll && p->epoll;
     return 0;
 }
 
@@ -417,6 +451,12 @@ static void expand_workload(struct expansion *x, const struct gb_workload *w,
         snprintf(base.impl, GB_NAME, "threads");
         expand_params(x, w, &base, IMPL_THREADS);
     }
+    if (sel->epoll && w->epoll) {
+        gb_cell_init(&base);
+        snprintf(base.workload, GB_NAME, "%s", w->name);
+        snprintf(base.impl, GB_NAME, "epoll");
+        expand_params(x, w, &base, IMPL_EPOLL);
+    }
     for (size_t i = 0; i < gb_npeers; i++) {
         if (!p->peer_found[i] || (o->impls.n && !names_has(&o->impls, gb_peers[i].name)) ||
             !gb_peer_runs(&gb_peers[i], w->name))
@@ -437,6 +477,8 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
     int rc = check_impls(o, p, err, errlen);
     if (rc == 0)
         rc = check_peer_workloads(o, err, errlen);
+    if (rc == 0)
+        rc = check_epoll_workloads(o, err, errlen);
     if (rc == 0)
         rc = check_cpus(o, ncpu, err, errlen);
     if (rc == 0)
@@ -464,6 +506,20 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
     *cells = x.list.v;
     *ncells = x.list.n;
     return 0;
+}
+
+/* ---- the CPUs: the server's and the cells' ---- */
+
+long gb_server_cpus(long ncpu)
+{
+    return ncpu <= 2 ? 1 : ncpu / 4;
+}
+
+long gb_client_cpus(long ncpu)
+{
+    /* On 2 CPUs the cells may use both: a thread cell on all, as before,
+     * while a green cell keeps to the first. */
+    return ncpu <= 2 ? ncpu : ncpu - gb_server_cpus(ncpu);
 }
 
 /* ---- order ---- */

@@ -96,6 +96,12 @@ long gb_plan_rounds(const struct gb_plan *pl, const char *workload, double warmu
 #define GB_MAX_ROUNDS 10000
 #define GB_MIN_REP_MS 5.0 /* long enough that a page fault or a timer tick is noise */
 
+/* The CPUs the local server gets on a machine with ncpu CPUs: the last ones
+ * (1 on a machine with up to 2, else a quarter); the cells keep the first
+ * gb_client_cpus(ncpu). */
+long gb_server_cpus(long ncpu);
+long gb_client_cpus(long ncpu);
+
 /* Seeded xorshift64* generator for the run order, identical everywhere. */
 uint64_t gb_rand_next(uint64_t *state);
 /* The order of round `round` (0 = the warm-ups, then one per counted

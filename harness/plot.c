@@ -322,9 +322,9 @@ static int point_cmp(const void *pa, const void *pb)
 }
 
 /* Line chart: one block per series (+ the parameters that vary but are not
- * on the x axis), in chart order, rows x, median, ci_low, ci_high; the x
- * values of the chart into xs ("100 300 1000"). Returns the number of
- * points. */
+ * on the x axis), in chart order, rows x, median, ci_low, ci_high,
+ * server-bound (1 when the local server was late, results.h); the x values
+ * of the chart into xs ("100 300 1000"). Returns the number of points. */
 static size_t line_data(const struct gb_rundata *rd, const struct styles *sty, const char *workload,
                         unsigned x, enum gb_metric m, struct gb_buf *out, struct chart_lts *lts,
                         struct gb_buf *xs, struct coverage *cov)
@@ -345,7 +345,7 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty, c
         for (int a = 0; a < GB_NAXES; a++)
             if (gb_cell_get(&el[i].s->cell, a) != gb_cell_get(&el[0].s->cell, a))
                 shown |= 1u << a;
-    shown &= GB_AX_WORK & ~x;
+    shown &= GB_AX_WORK & ~GB_AX_SERIES & ~x;
     struct gb_buf lb;
     gb_buf_init(&lb);
     for (size_t i = 0; i < nel; i++) {
@@ -369,7 +369,7 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty, c
         double lo, hi;
         interval(st, &lo, &hi);
         coverage_add(cov, st->ci_level);
-        gb_buf_printf(out, "%ld %.6g %.6g %.6g\n", el[i].x, st->median, lo, hi);
+        gb_buf_printf(out, "%ld %.6g %.6g %.6g %d\n", el[i].x, st->median, lo, hi, el[i].s->server_bound);
     }
     if (nel)
         gb_buf_puts(out, "\n");
@@ -594,8 +594,9 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
 }
 
 /* The first throughput workload with results: each series' requests per
- * second and per CPU-second at the headline parameters, with the interval
- * of each median, and the cores it kept busy; in chart order. */
+ * second and its client CPU time per request (µs) at the headline
+ * parameters, with the interval of each median, the cores it kept busy,
+ * and whether it was server-bound; in chart order. */
 static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *sty, struct gb_buf *out,
                               struct chart_lts *lts, struct coverage *cov, char *label, size_t labellen)
 {
@@ -606,8 +607,7 @@ static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *
         const struct gb_cell *head = NULL;
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];
-            if (strcmp(s->cell.workload, wname) != 0 || !usable(&s->ops_s) ||
-                !usable(&s->cpu_ops_s))
+            if (strcmp(s->cell.workload, wname) != 0 || !usable(&s->ops_s) || !usable(&s->cpu_ns_op))
                 continue;
             if (head == NULL || headline_better(&s->cell, head))
                 head = &s->cell;
@@ -620,16 +620,17 @@ static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *
             for (size_t i = 0; i < rd->nsums; i++) {
                 const struct gb_summary *s = &rd->sums[i];
                 if (strcmp(s->cell.workload, wname) != 0 || !gb_cell_same(&s->cell, &h, GB_AX_WORK) ||
-                    !usable(&s->ops_s) || !usable(&s->cpu_ops_s) || series_index(sty, &s->cell) != k)
+                    !usable(&s->ops_s) || !usable(&s->cpu_ns_op) || series_index(sty, &s->cell) != k)
                     continue;
                 double lo, hi, clo, chi;
                 interval(&s->ops_s, &lo, &hi);
-                interval(&s->cpu_ops_s, &clo, &chi);
+                interval(&s->cpu_ns_op, &clo, &chi);
                 coverage_add(cov, s->ops_s.ci_level);
-                coverage_add(cov, s->cpu_ops_s.ci_level);
+                coverage_add(cov, s->cpu_ns_op.ci_level);
                 quoted(out, sty->s[k].label);
-                gb_buf_printf(out, " %.6g %.6g %.6g %.6g %.6g %.6g %.4g\n", s->ops_s.median, lo, hi,
-                              s->cpu_ops_s.median, clo, chi, s->cores.n ? s->cores.median : 0.0);
+                gb_buf_printf(out, " %.6g %.6g %.6g %.6g %.6g %.6g %.4g %d\n", s->ops_s.median, lo, hi,
+                              s->cpu_ns_op.median / 1e3, clo / 1e3, chi / 1e3,
+                              s->cores.n ? s->cores.median : 0.0, s->server_bound);
                 chart_lt_add(lts, sty->s[k].lt);
                 rows++;
                 break;

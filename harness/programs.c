@@ -62,6 +62,10 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
             p->threads = true;
             continue;
         }
+        if (strcmp(rest, "epoll") == 0) {
+            p->epoll = true;
+            continue;
+        }
         /* greenbench-cell-<switch>-<loop>; loop names have no dash, switch
          * names may (asm-nofpu). */
         const char *dash = strrchr(rest, '-');
@@ -89,12 +93,12 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
 char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char *why,
                       size_t whylen)
 {
-    if (strcmp(c->impl, "threads") == 0) {
-        if (!p->threads) {
-            snprintf(why, whylen, "greenbench-cell-threads is not in %s", p->bin_dir);
+    if (strcmp(c->impl, "threads") == 0 || strcmp(c->impl, "epoll") == 0) {
+        if (!(strcmp(c->impl, "threads") == 0 ? p->threads : p->epoll)) {
+            snprintf(why, whylen, "greenbench-cell-%s is not in %s", c->impl, p->bin_dir);
             return NULL;
         }
-        return gb_xasprintf("%s/greenbench-cell-threads", p->bin_dir);
+        return gb_xasprintf("%s/greenbench-cell-%s", p->bin_dir, c->impl);
     }
     if (strcmp(c->impl, "green") == 0) {
         const char *sw = c->sw;

@@ -19,7 +19,7 @@ struct gb_programs {
     struct { char sw[GB_NAME], loop[GB_NAME]; } pairs[GB_MAX_LIST]; /* sorted */
     char switches[GB_MAX_LIST][GB_NAME]; size_t nswitches; /* distinct, sorted */
     char loops[GB_MAX_LIST][GB_NAME]; size_t nloops;
-    bool threads, server;
+    bool threads, epoll, server; /* greenbench-cell-threads, -epoll, greenbench-server */
     bool peer_found[GB_MAX_PEERS]; /* parallel to gb_peers */
 };
 /* Fill *p from the executables in bin_dir: greenbench-cell-<switch>-<loop>
@@ -30,10 +30,10 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p);
 /* The bin directory, into out (n bytes): GREENBENCH_BIN_DIR, else the
  * directory of the greenbench binary, else ".". */
 void gb_bin_dir(char *out, size_t n);
-/* The path of the program that runs cell c (malloc'd): threads' program,
- * the peer's, or for green the cell's switch and loop (no switch: asm when
- * built, else the first; no loop: libev when built). NULL, with why (whylen
- * bytes) saying what is missing, when there is none. */
+/* The path of the program that runs cell c (malloc'd): threads' or epoll's
+ * program, the peer's, or for green the cell's switch and loop (no switch:
+ * asm when built, else the first; no loop: libev when built). NULL, with
+ * why (whylen bytes) saying what is missing, when there is none. */
 char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char *why,
                       size_t whylen);
 

@@ -23,6 +23,9 @@
 
 /* ---- text helpers for both reports ---- */
 
+/* Beside a figure measured while the local server was late. */
+#define SERVER_BOUND_MARK "‡"
+
 /* "n=1000 k=10": the cell's parameters without the leading space. */
 static void cell_params(const struct gb_cell *c, char *out, size_t n)
 {
@@ -70,45 +73,94 @@ static const char *meta_str(const struct gb_rundata *rd, const char *a, const ch
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* What the local HTTP server said about itself (server.log): where it ran,
- * what it answered, and how late its delayed answers left, so a reader can
- * see that the server was not what limited the workloads that fetch from it. */
-static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
+/* The lines greenbench-server wrote to server.log, as a list (d NULL: only
+ * count them). Returns how many. */
+static size_t server_log(struct gb_doc *d, const struct gb_rundata *rd)
 {
     char *path = gb_xasprintf("%s/server.log", rd->dir), *text = NULL;
-    size_t len = 0;
+    size_t len = 0, n = 0;
     int rc = gb_read_file(path, &text, &len);
     free(path);
-    if (rc != 0 || len == 0) {
-        free(text);
-        return;
-    }
     static const char prefix[] = "greenbench-server: ";
-    bool any = false;
-    for (char *line = text, *next; line != NULL && *line; line = next) {
+    for (char *line = rc == 0 ? text : NULL, *next; line != NULL && *line; line = next) {
         next = strchr(line, '\n');
         if (next != NULL)
             *next++ = '\0';
         if (strncmp(line, prefix, sizeof prefix - 1) != 0)
             continue;
-        if (!any) {
-            gb_doc_heading(d, 2, "Local HTTP server");
+        if (d && n == 0) {
             gb_doc_para(d, NULL);
-            char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
-            gb_doc_escf(d,
-                        "%s fetched from greenbench-server, run on the last CPU (green cells on the "
-                        "first, thread cells on all). What it said, in order:",
-                        served);
-            free(served);
+            gb_doc_esc(d, "What it said, in order:");
             gb_doc_para_end(d);
-            gb_buf_puts(d->b, d->html ? "<ul>\n" : "");
-            any = true;
+            gb_doc_list(d, NULL);
         }
-        gb_doc_item(d, line + sizeof prefix - 1);
+        if (d)
+            gb_doc_item(d, line + sizeof prefix - 1);
+        n++;
     }
-    if (any)
-        gb_buf_puts(d->b, d->html ? "</ul>\n" : "\n");
+    if (d && n)
+        gb_doc_list_end(d);
     free(text);
+    return n;
+}
+
+/* The server's capacity, measured with wrk before the run (meta.json's
+ * "server_capacity"). */
+static void server_capacity(struct gb_doc *d, const struct gb_rundata *rd)
+{
+    const json_t *c = meta_get(rd, "server_capacity", NULL);
+    if (!json_is_object(c))
+        return;
+    char ka[64], close[64];
+    gb_fmt_rate(ka, sizeof ka, gb_json_num(json_object_get(c, "keepalive"), "req_per_s", NAN), "request/s");
+    gb_fmt_rate(close, sizeof close, gb_json_num(json_object_get(c, "close"), "req_per_s", NAN),
+                "request/s");
+    gb_doc_para(d, NULL);
+    gb_doc_escf(d,
+                "Its capacity, measured before the run with %s (%g s, %g connections, no delay, "
+                "1 KiB answers, wrk on the first CPU): %s with keep-alive, %s with a new "
+                "connection per request.",
+                gb_json_str(c, "tool", "wrk"), gb_json_num(c, "duration_s", 0),
+                gb_json_num(c, "connections", 0), ka, close);
+    gb_doc_para_end(d);
+}
+
+/* The local HTTP server: where it ran, how loaded it was in each cell's
+ * window (server-bound cells), its capacity, what it said. */
+static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
+{
+    size_t cells = 0, bound = 0;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        cells += rd->sums[i].server_reps > 0;
+        bound += rd->sums[i].server_bound;
+    }
+    const json_t *where = meta_get(rd, "server", NULL);
+    if (cells == 0 && !json_is_object(where) && server_log(NULL, rd) == 0)
+        return;
+    gb_doc_heading(d, 2, "Local HTTP server");
+    char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
+    gb_doc_para(d, NULL);
+    gb_doc_escf(d,
+                "%s fetched from greenbench-server, with %ld event loop%s on CPU %s; the cells "
+                "ran on the CPUs before it.",
+                served, (long)gb_json_num(where, "threads", 1),
+                gb_json_num(where, "threads", 1) == 1 ? "" : "s", gb_json_str(where, "cpus", "last"));
+    free(served);
+    gb_doc_para_end(d);
+    gb_doc_para(d, "note");
+    gb_doc_escf(d,
+                "Server-bound (" SERVER_BOUND_MARK "): before and after each repetition the harness "
+                "asked the server how late its delayed answers left in between. A repetition is "
+                "server-bound when the 99th percentile of that lateness is above a tenth of the "
+                "delay (at least 1 ms), or when more than 1%% of the answers were more than 1 ms "
+                "late; a cell is, when more than half of its repetitions were. Its throughput "
+                "then measures the server more than the client: compare the client's CPU time "
+                "per request instead. %zu of the %zu cells with a server window were "
+                "server-bound.",
+                bound, cells);
+    gb_doc_para_end(d);
+    server_capacity(d, rd);
+    server_log(d, rd);
 }
 
 /* The head of report.html: its title and style. */
@@ -189,7 +241,17 @@ static void title_section(struct gb_doc *d, const struct gb_rundata *rd, size_t 
 
 /* ---- warnings: collected one by one, shown grouped by kind ---- */
 
-enum warn_kind { W_RUN, W_PREFLIGHT, W_FAILED, W_NONE_RAN, W_SPREAD, W_COVERAGE, W_LINES, W_NKINDS };
+enum warn_kind {
+    W_RUN,
+    W_PREFLIGHT,
+    W_SERVER,
+    W_FAILED,
+    W_NONE_RAN,
+    W_SPREAD,
+    W_COVERAGE,
+    W_LINES,
+    W_NKINDS
+};
 
 struct warning {
     enum warn_kind kind;
@@ -250,6 +312,16 @@ static void run_warnings(const struct gb_rundata *rd, struct warnings *w)
 static void cell_warnings(const struct gb_rundata *rd, const struct gb_summary *s, struct warnings *w)
 {
     const char *key = s->cell.key;
+    if (s->server_bound) {
+        char late[48];
+        gb_fmt_time(late, sizeof late, s->server_late_p99_ms * 1e6);
+        struct warning *x = warn_add(w, W_SERVER, s->server_late_p99_ms);
+        snprintf(x->text, sizeof x->text,
+                 "%s: server-bound in %d of %d repetitions (p99 lateness %s): its throughput "
+                 "measures the local server",
+                 key, s->server_bound_reps, s->server_reps, late);
+        snprintf(x->brief, sizeof x->brief, "%s (p99 %s late)", key, late);
+    }
     if (s->reps_failed > 0) {
         struct warning *x = warn_add(w, W_FAILED, s->reps_failed);
         snprintf(x->text, sizeof x->text, "%s: %d of %d repetitions failed (%s)", key, s->reps_failed,
@@ -303,6 +375,12 @@ static void kind_line(const struct gb_rundata *rd, enum warn_kind k, struct warn
     case W_PREFLIGHT:
         gb_buf_printf(out, "Preflight: %zu reading%s to look at (Preflight section):", n,
                       n == 1 ? "" : "s");
+        break;
+    case W_SERVER:
+        gb_buf_printf(out,
+                      "%zu cell%s %s server-bound (" SERVER_BOUND_MARK
+                      ", Local HTTP server section): the local server was late; latest:",
+                      n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
         break;
     case W_FAILED:
         gb_buf_printf(out, "%zu cell%s had failed repetitions (Failures section); most:", n,
@@ -562,7 +640,7 @@ static void plots_section(struct gb_doc *d, const struct gb_rundata *rd, int plo
     for (size_t w = 0; w < gb_nworkloads; w++)
         if (gb_workloads[w].plot.chart != GB_CHART_NONE)
             gb_doc_figure(d, rd->dir, gb_workloads[w].plot.kind, gb_workloads[w].plot.title);
-    gb_doc_figure(d, rd->dir, "efficiency", "Throughput and throughput per CPU-second");
+    gb_doc_figure(d, rd->dir, "efficiency", "Throughput and client CPU time per request");
 }
 
 /* "12" or "11 + 1 failed": a cell's counted repetitions. */
@@ -572,6 +650,24 @@ static void reps_text(const struct gb_summary *s, char *out, size_t n)
         snprintf(out, n, "%d + %d failed", s->reps_ok, s->reps_failed);
     else
         snprintf(out, n, "%d", s->reps_ok);
+}
+
+/* A fetch cell's last columns: the client's CPU time per request, its
+ * throughput as a share of the epoll ceiling's, and how late the local
+ * server was (its p99, with the server-bound mark). */
+static void server_cells(struct gb_doc *d, const struct gb_summary *s)
+{
+    char t[96];
+    gb_fmt_time(t, sizeof t, s->cpu_ns_op.n ? s->cpu_ns_op.median : NAN);
+    gb_doc_cell(d, t);
+    gb_fmt_pct(t, sizeof t, s->of_ceiling);
+    gb_doc_cell(d, strcmp(s->cell.impl, "epoll") == 0 ? "(the ceiling)" : t);
+    if (s->server_reps == 0) {
+        gb_doc_cell(d, "n/a");
+        return;
+    }
+    gb_fmt_time(t, sizeof t, s->server_late_p99_ms * 1e6);
+    gb_doc_cellf(d, "%s%s", t, s->server_bound ? " " SERVER_BOUND_MARK " server-bound" : "");
 }
 
 /* One workload's table (wk NULL: the cells of workloads the catalog does
@@ -585,12 +681,20 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         gb_doc_esc(d, wk->what);
         gb_doc_para_end(d);
     }
-    bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK;
+    bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK, served = wk && wk->needs_server;
     char unit[64];
     snprintf(unit, sizeof unit, "%s per %s", mem ? "memory" : "time", wk ? wk->op : "op");
-    const char *cols[] = { "implementation", "parameters", unit,    "interval", "±",        "reps",
-                           "stopped",        "cv",         "ops/s", "CPU/wall", "peak RSS", "time per op" };
-    gb_doc_table(d, cols, mem ? 12 : 11);
+    const char *cols[16] = { "implementation", "parameters", unit,    "interval", "±",       "reps",
+                             "stopped",        "cv",         "ops/s", "CPU/wall", "peak RSS" };
+    size_t ncols = 11;
+    if (mem)
+        cols[ncols++] = "time per op";
+    if (served) {
+        cols[ncols++] = "client CPU per op";
+        cols[ncols++] = "of epoll's ops/s";
+        cols[ncols++] = "server p99 late";
+    }
+    gb_doc_table(d, cols, ncols);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
         bool known = gb_workload_find(s->cell.workload) != NULL;
@@ -639,6 +743,8 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
             gb_fmt_time(t, sizeof t, s->ns.n ? s->ns.median : NAN);
             gb_doc_cell(d, t);
         }
+        if (served)
+            server_cells(d, s);
         gb_doc_row_end(d);
     }
     gb_doc_table_end(d);

@@ -78,12 +78,56 @@ double gb_result_metric(const char *workload, const json_t *result)
     return gb_json_num(result, rss ? "rss_per_task_bytes" : "ns_per_op", NAN);
 }
 
+bool gb_server_window_bound(const json_t *window, long delay_ms)
+{
+    double p99 = gb_json_num(window, "late_p99_ms", 0);
+    double over = gb_json_num(window, "late_over_1ms", 0);
+    double answers = gb_json_num(window, "requests", 0);
+    double allowed = delay_ms > 10 ? delay_ms / 10.0 : 1.0;
+    return p99 > allowed || (answers > 0 && over > 0.01 * answers);
+}
+
+static double median_of(double *v, size_t n)
+{
+    struct gb_stats st;
+    gb_stats_compute(v, n, 0.95, &st);
+    return st.median;
+}
+
+/* s's server figures from the "server" windows of its ok counted records. */
+static void summarize_server(struct gb_summary *s, const struct gb_record *const *recs, size_t n)
+{
+    double *p99 = gb_xcalloc(n + 1, sizeof *p99), *share = gb_xcalloc(n + 1, sizeof *share);
+    double *cpu = gb_xcalloc(n + 1, sizeof *cpu);
+    size_t k = 0;
+    s->server_reps = s->server_bound_reps = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *w = json_object_get(recs[i]->json, "server");
+        if (recs[i]->rep <= 0 || recs[i]->status != GB_ST_OK || !json_is_object(w))
+            continue;
+        s->server_reps++;
+        s->server_bound_reps += gb_server_window_bound(w, s->cell.delay_ms);
+        double answers = gb_json_num(w, "requests", 0), ops = gb_json_num(recs[i]->result, "ops", 0);
+        p99[k] = gb_json_num(w, "late_p99_ms", NAN);
+        share[k] = answers > 0 ? gb_json_num(w, "late_over_1ms", 0) / answers : NAN;
+        cpu[k] = ops > 0 ? gb_json_num(w, "cpu_ns", NAN) / ops : NAN;
+        k++;
+    }
+    s->server_late_p99_ms = median_of(p99, k);
+    s->server_late_share = median_of(share, k);
+    s->server_cpu_ns_op = median_of(cpu, k);
+    s->server_bound = s->server_reps > 0 && 2 * s->server_bound_reps > s->server_reps;
+    free(p99);
+    free(share);
+    free(cpu);
+}
+
 void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n)
 {
     double *ns = gb_xcalloc(n, sizeof *ns), *ops = gb_xcalloc(n, sizeof *ops);
     double *cpu = gb_xcalloc(n, sizeof *cpu), *cores = gb_xcalloc(n, sizeof *cores);
-    double *rss = gb_xcalloc(n, sizeof *rss);
-    size_t nns = 0, nops = 0, ncpu = 0, ncores = 0, nrss = 0;
+    double *rss = gb_xcalloc(n, sizeof *rss), *cpu_op = gb_xcalloc(n, sizeof *cpu_op);
+    size_t nns = 0, nops = 0, ncpu = 0, ncores = 0, nrss = 0, ncpu_op = 0;
     s->reps_ok = s->reps_failed = s->reps_total = 0;
     memset(s->by_status, 0, sizeof s->by_status);
     s->peak_rss_kb = 0;
@@ -124,8 +168,10 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
             ns[nns++] = v;
         if (wall > 0 && nops_ > 0)
             ops[nops++] = nops_ * 1e9 / wall;
-        if (cpu_ns > 0 && nops_ > 0)
+        if (cpu_ns > 0 && nops_ > 0) {
             cpu[ncpu++] = nops_ * 1e9 / cpu_ns;
+            cpu_op[ncpu_op++] = cpu_ns / nops_;
+        }
         if (cpu_ns > 0 && wall > 0)
             cores[ncores++] = cpu_ns / wall;
         double rpt = gb_json_num(res, "rss_per_task_bytes", NAN);
@@ -137,6 +183,8 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     gb_stats_compute(cpu, ncpu, 0.95, &s->cpu_ops_s);
     gb_stats_compute(cores, ncores, 0.95, &s->cores);
     gb_stats_compute(rss, nrss, 0.95, &s->rss_task);
+    gb_stats_compute(cpu_op, ncpu_op, 0.95, &s->cpu_ns_op);
+    summarize_server(s, recs, n);
     free(s->values);
     s->values = ns;
     s->nvalues = nns;
@@ -150,6 +198,7 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     free(cpu);
     free(cores);
     free(rss);
+    free(cpu_op);
 }
 
 static void add_summary(struct gb_rundata *rd, const struct gb_cell *c)
@@ -246,6 +295,10 @@ static void summarize_all(struct gb_rundata *rd)
         s->ratio_lo = s->vs_baseline.lo;
         s->ratio_hi = s->vs_baseline.hi;
         s->ratio_cov = s->vs_baseline.coverage;
+        s->ceiling = gb_ceiling(rd, s);
+        s->of_ceiling = s->ceiling && s->ops_s.n && s->ceiling->ops_s.n
+                            ? s->ops_s.median / s->ceiling->ops_s.median
+                            : NAN;
     }
 }
 
@@ -346,6 +399,19 @@ const struct gb_summary *gb_baseline(const struct gb_rundata *rd, const struct g
     return best;
 }
 
+const struct gb_summary *gb_ceiling(const struct gb_rundata *rd, const struct gb_summary *s)
+{
+    if (strcmp(s->cell.impl, "epoll") == 0)
+        return NULL;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *t = &rd->sums[i];
+        if (strcmp(t->cell.impl, "epoll") == 0 && strcmp(t->cell.workload, s->cell.workload) == 0 &&
+            gb_cell_same(&t->cell, &s->cell, GB_AX_WORK) && t->ops_s.n)
+            return t;
+    }
+    return NULL;
+}
+
 /* ---- summary.csv ---- */
 
 static void csv_stats(struct gb_buf *b, const struct gb_stats *st, bool full)
@@ -397,7 +463,10 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                     "cores_used,cores_used_ci_low,cores_used_ci_high,"
                     "rss_per_task_bytes,rss_per_task_ci_low,rss_per_task_ci_high,"
                     "peak_rss_kb,first_error,"
-                    "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s");
+                    "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s,"
+                    "cpu_ns_per_op,cpu_ns_per_op_ci_low,cpu_ns_per_op_ci_high,"
+                    "server_reps,server_bound_reps,server_bound,server_late_p99_ms,"
+                    "server_late_over_1ms_share,server_cpu_ns_per_op,of_epoll_ceiling");
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
@@ -426,6 +495,18 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
         gb_buf_printf(&b, ",%ld", s->rounds);
         gb_csv_sep(&b);
         gb_csv_num(&b, s->spent_s);
+        csv_stats(&b, &s->cpu_ns_op, false);
+        if (s->server_reps)
+            gb_buf_printf(&b, ",%d,%d,%s", s->server_reps, s->server_bound_reps,
+                          s->server_bound ? "true" : "false");
+        else
+            gb_buf_puts(&b, ",,,");
+        double server[] = { s->server_late_p99_ms, s->server_late_share, s->server_cpu_ns_op,
+                            s->of_ceiling };
+        for (size_t k = 0; k < 4; k++) {
+            gb_csv_sep(&b);
+            gb_csv_num(&b, s->server_reps || k == 3 ? server[k] : NAN);
+        }
         gb_csv_eol(&b);
     }
     int rc = gb_write_file_atomic(path, b.data, b.len);

@@ -61,12 +61,25 @@ struct gb_summary {
     struct gb_stats ops_s;     /* ops per second of wall time */
     struct gb_stats cpu_ops_s; /* ops per CPU-second */
     struct gb_stats cores;     /* cpu_ns / wall_ns */
+    struct gb_stats cpu_ns_op; /* the client's CPU time per op: cpu_ns / ops */
     struct gb_stats rss_task;  /* rss_per_task_bytes, n = 0 when absent */
     long peak_rss_kb;
     long rounds;               /* workload runs per repetition (--rounds), the largest */
     double spent_s;            /* its repetitions' process time, warm-up included */
     double rel_hw;             /* gb_rel_half_width of its headline statistics */
     enum gb_stop stop;         /* why it stopped repeating (GB_STOP_NONE: it had not) */
+    /* The local server over each counted ok repetition (the records'
+     * "server", docs/results-format.md "Server-bound"): how many had it, how
+     * many were server-bound, the medians of its p99 lateness (ms), of its
+     * share of answers more than 1 ms late and of its CPU time per op, and
+     * whether the cell as a whole was server-bound (more than half were). */
+    int server_reps, server_bound_reps;
+    double server_late_p99_ms, server_late_share, server_cpu_ns_op;
+    bool server_bound;
+    /* The epoll cell of the same workload and parameters (NULL: none), and
+     * this cell's throughput as a fraction of its (NaN: none). */
+    const struct gb_summary *ceiling;
+    double of_ceiling;
     double *values;            /* ok ns_per_op values, for compare */
     size_t nvalues;
     double *head_values;       /* the values of gb_headline's statistics */
@@ -95,6 +108,12 @@ struct gb_rundata {
     size_t *bad_lines;         /* numbers of the lines of cells.jsonl that are not a record */
     size_t nbad_lines;
 };
+/* Was the local server late in a repetition of a cell whose server answered
+ * after delay_ms (its record's "server" window): its p99 lateness above a
+ * tenth of the delay (at least 1 ms), or more than 1 % of its answers more
+ * than 1 ms late. */
+bool gb_server_window_bound(const json_t *window, long delay_ms);
+
 /* The statistics a workload is judged by: time per op, or memory per task
  * for a workload whose metric is GB_METRIC_RSS_PER_TASK. */
 const struct gb_stats *gb_headline(const struct gb_summary *s);
@@ -117,6 +136,11 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
  * results; among those the one with s's --cpus, else the fewest CPUs, then
  * the same n. NULL for a threads cell, or when there is none. */
 const struct gb_summary *gb_baseline(const struct gb_rundata *rd, const struct gb_summary *s);
+
+/* The epoll cell (the event-driven ceiling) s is measured against: same
+ * workload, same values on every work axis, with results. NULL for an
+ * epoll cell, or when there is none. */
+const struct gb_summary *gb_ceiling(const struct gb_rundata *rd, const struct gb_summary *s);
 
 /* summary.csv at path (atomically): one row per summary. 0 or a negative
  * errno. */

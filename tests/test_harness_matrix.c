@@ -229,7 +229,7 @@ static void test_expand_default(void)
     CU_ASSERT_EQUAL(count(c, n, "spawn", NULL), 15);
     CU_ASSERT_EQUAL(count(c, n, "spawn-alive", NULL), 15);
     CU_ASSERT_EQUAL(count(c, n, "joinall", NULL), 15);
-    CU_ASSERT_EQUAL(count(c, n, "pool", NULL), 20);
+    CU_ASSERT_EQUAL(count(c, n, "pool", NULL), 40); /* keep-alive off and on */
     for (size_t i = 0; i < n; i++) {
         const struct gb_cell *x = &c[i];
         if (strcmp(x->workload, "switch") == 0)
@@ -271,9 +271,11 @@ static void test_expand_quick_and_filters(void)
     CU_ASSERT_EQUAL_FATAL(expand("--workload=pool --impl=green --switch=asm --loop=libuv "
                                  "--concurrency=5,10 --n=100",
                                  &c, &n, err, sizeof err), 0);
-    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    /* Keep-alive belongs to the series, spelled only when on. */
     CU_ASSERT_STRING_EQUAL(c[0].key, "pool green asm/libuv n=100 k=5 d=5ms size=1024");
-    CU_ASSERT_EQUAL(c[1].concurrency, 10);
+    CU_ASSERT_STRING_EQUAL(c[1].key, "pool green asm/libuv keep-alive n=100 k=5 d=5ms size=1024");
+    CU_ASSERT_EQUAL(c[2].concurrency, 10);
     free(c);
 
     CU_ASSERT_EQUAL_FATAL(expand("--workload=switch --impl=threads --cpus=1", &c, &n, err, sizeof err), 0);
@@ -545,10 +547,11 @@ static void test_catalog(void)
             CU_ASSERT_TRUE(w->plot.x != 0 && (w->plot.x & ~w->axes) == 0);
         for (int p = 0; p < GB_NPRESETS; p++) {
             const struct gb_preset_values *v = &w->preset[p];
-            CU_ASSERT_TRUE(v->n[0] > 0);
-            CU_ASSERT_EQUAL(v->concurrency[0] != 0, (w->axes & GB_AX_CONCURRENCY) != 0);
-            CU_ASSERT_EQUAL(v->delay_ms[0] != 0, (w->axes & GB_AX_DELAY) != 0);
-            CU_ASSERT_EQUAL(v->size[0] != 0, (w->axes & GB_AX_SIZE) != 0);
+            CU_ASSERT_TRUE(gb_preset_count(v->n) > 0 && v->n[0] > 0);
+            /* Values for exactly the work axes the workload takes. */
+            for (int a = 0; a < GB_NAXES; a++)
+                if (!gb_axes[a].setup)
+                    CU_ASSERT_EQUAL(gb_preset_count(gb_preset_axis(v, a)) > 0, (w->axes & 1u << a) != 0);
         }
     }
     char *names = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
@@ -582,8 +585,9 @@ static void test_axes(void)
     struct gb_buf b;
     gb_buf_init(&b);
     gb_csv_cell_header(&b);
-    CU_ASSERT_STRING_EQUAL(gb_buf_str(&b),
-                           "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,cpus,stack_kib");
+    CU_ASSERT_STRING_EQUAL(
+        gb_buf_str(&b),
+        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,cpus,stack_kib");
     gb_buf_free(&b);
     struct gb_cell c;
     gb_cell_init(&c);
