@@ -26,6 +26,7 @@ struct gb_journal_job {
     char **argv;       /* as run; NULL: it could not start */
     const char *url;   /* the server's; NULL: none */
     const char *started; /* UTC time it started */
+    const json_t *server; /* the local server's window over it (NULL: none) */
 };
 /* Append the record of job j with outcome r to fd (cells.jsonl, opened
  * O_APPEND). One write per line, then fdatasync: nothing measured is

@@ -148,7 +148,7 @@ static int cmd_list(int argc, char **argv)
             printf("  %-8s missing: %s %s (apt-get install %s, then rebuild)\n", gb_peers[i].name,
                    gb_peers[i].program, gb_peers[i].note, gb_peers[i].package);
     }
-    printf("\nImplementations (--impl): green, threads");
+    printf("\nImplementations (--impl): green, threads%s", p.epoll ? ", epoll (joinall and pool)" : "");
     for (size_t i = 0; i < gb_npeers; i++)
         if (p.peer_found[i])
             printf(", %s", gb_peers[i].name);

@@ -92,6 +92,12 @@ static json_t *fresh_meta(const struct gb_run_state *rs)
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->plan.seed);
     json_object_set_new(o, "seed", json_string(seed));
     json_object_set_new(o, "plan", gb_plan_to_json(&rs->plan, rs->opts));
+    json_t *server = json_object();
+    json_object_set_new(server, "threads", json_integer(rs->server_threads));
+    json_object_set_new(server, "cpus", gb_json_text(rs->server_cpus));
+    json_object_set_new(o, "server", server);
+    if (rs->server_capacity)
+        json_object_set_new(o, "server_capacity", json_incref(rs->server_capacity));
     return o;
 }
 

@@ -31,6 +31,12 @@ struct gb_run_state {
     /* meta.json less the run's own state: read on --resume, built once by a
      * fresh run's first write (it costs processes: git, version probes). */
     json_t *old_meta;
+    /* The local server's setup for the fetch cells (its loops and their
+     * CPUs, "last" or a list) and its capacity measured before the run
+     * (gb_server_capacity; NULL: not measured), for meta.json. */
+    int server_threads;
+    char server_cpus[256];
+    json_t *server_capacity;
     bool resumed;
     const struct gb_run_opts *opts;
     size_t jobs_total, jobs_done, reps_ok, reps_failed;

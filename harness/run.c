@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,7 +273,8 @@ static void outcome_text(const struct gb_exec_result *r, const struct gb_workloa
  * which the caller frees or borrows). A cell that cannot start is a failed
  * repetition. */
 static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_workload *w, long rounds,
-                     struct gb_exec_result *r, char **prog, char ***cargv, const char **url)
+                     struct gb_exec_result *r, char **prog, char ***cargv, const char **url,
+                     json_t **window)
 {
     memset(r, 0, sizeof *r);
     r->exit_code = -1;
@@ -280,9 +282,12 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
     *prog = gb_cell_program(&l->rs->progs, c, why, sizeof why);
     *url = NULL;
     *cargv = NULL;
+    struct gb_server *s = NULL;
+    *window = NULL;
     if (*prog && w && w->needs_server) {
-        struct gb_server *s =
-            gb_servers_get(&l->sv, &l->rs->progs, c->delay_ms, c->size, why, sizeof why);
+        const char *cpus = strcmp(l->rs->server_cpus, "last") == 0 ? NULL : l->rs->server_cpus;
+        s = gb_servers_get_on(&l->sv, &l->rs->progs, c->delay_ms, c->size, l->rs->server_threads,
+                              cpus, why, sizeof why);
         if (s == NULL) {
             free(*prog);
             *prog = NULL;
@@ -294,10 +299,17 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
         r->status = GB_ST_FAILED;
         snprintf(r->message, sizeof r->message, "%s", why);
         r->stderr_tail = gb_xstrdup("");
-    } else {
-        *cargv = gb_cell_argv(c, *prog, *url, rounds);
-        gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, r);
+        return;
     }
+    /* The server's window over this repetition alone: one request starts
+     * it, one after ends it (a server without the window endpoint gives
+     * none). */
+    struct gb_server_window sw;
+    bool windowed = s && gb_server_window(s, &sw, why, sizeof why) == 0;
+    *cargv = gb_cell_argv(c, *prog, *url, rounds);
+    gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, r);
+    if (windowed && gb_server_window(s, &sw, why, sizeof why) == 0)
+        *window = gb_server_window_json(&sw);
 }
 
 /* Repetition rep (0: the warm-up) of cell i in round `round`: run it,
@@ -318,7 +330,8 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
     struct gb_exec_result r;
     char *prog, **cargv;
     const char *url;
-    run_cell(l, c, w, rounds, &r, &prog, &cargv, &url);
+    json_t *window;
+    run_cell(l, c, w, rounds, &r, &prog, &cargv, &url, &window);
     bool interrupted = r.status == GB_ST_INTERRUPTED;
     if (!interrupted) {
         struct gb_journal_job j = {
@@ -330,6 +343,7 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
             .argv = cargv,
             .url = url,
             .started = started_at,
+            .server = window,
         };
         gb_journal_append(l->fd, &j, &r);
         double elapsed_s = (double)r.elapsed_ns / 1e9;
@@ -349,6 +363,7 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
     }
     gb_exec_result_free(&r);
     gb_argv_free(cargv);
+    json_decref(window);
     free(prog);
     return !interrupted;
 }
@@ -548,6 +563,57 @@ static void load_done(struct loop *l, const struct gb_jsonl *lines)
         update_stops(l);
 }
 
+/* The local server's loops and their CPUs: on a machine with up to 2 CPUs
+ * one loop on the last ("last"); else one loop on each of the last
+ * gb_server_cpus() CPUs this process may use. A resumed run keeps what
+ * meta.json says. */
+static void server_setup(struct gb_run_state *rs)
+{
+    const json_t *old = json_object_get(rs->old_meta, "server");
+    if (json_is_object(old)) {
+        rs->server_threads = (int)gb_json_num(old, "threads", 1);
+        snprintf(rs->server_cpus, sizeof rs->server_cpus, "%s", gb_json_str(old, "cpus", "last"));
+        return;
+    }
+    long ncpu = gb_allowed_cpus(), n = gb_server_cpus(ncpu);
+    rs->server_threads = (int)n;
+    snprintf(rs->server_cpus, sizeof rs->server_cpus, "last");
+    cpu_set_t set;
+    if (n <= 1 || sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    int cpus[CPU_SETSIZE], k = 0;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set))
+            cpus[k++] = c;
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (int i = k - (int)n; i < k; i++)
+        gb_buf_printf(&b, "%s%d", i > k - (int)n ? "," : "", cpus[i]);
+    snprintf(rs->server_cpus, sizeof rs->server_cpus, "%s", gb_buf_str(&b));
+    gb_buf_free(&b);
+}
+
+/* wrk against the local server before a fresh run that fetches from it
+ * (not --quick: it takes about 8 s), into rs->server_capacity; a failure
+ * is recorded and said, and the run goes on. */
+static void measure_capacity(struct gb_run_state *rs)
+{
+    bool served = false;
+    for (size_t i = 0; i < rs->plan.ncells && !served; i++) {
+        const struct gb_workload *w = gb_workload_find(rs->plan.cells[i].workload);
+        served = w && w->needs_server;
+    }
+    if (!served || rs->resumed || rs->plan.preset == GB_PRESET_QUICK)
+        return;
+    fprintf(stderr, "greenbench: measuring the local server's capacity with wrk (about 8 s)\n");
+    char err[512];
+    if (gb_server_capacity(&rs->progs, rs->dir, &rs->server_capacity, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench: no capacity figure: %s\n", err);
+        rs->server_capacity = json_object();
+        json_object_set_new(rs->server_capacity, "error", gb_json_text(err));
+    }
+}
+
 /* Between the plan and the first job: the run directory of a fresh run,
  * the preflight, meta.json, cells.jsonl opened (l->fd), what is done
  * already. 0, or the exit status, said on stderr. */
@@ -573,6 +639,8 @@ static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_
                 "finishes it.\n",
                 pl->ncells, pl->stop.min_reps, pl->stop.max_reps, rs->dir);
     gb_run_preflight(rs);
+    server_setup(rs);
+    measure_capacity(rs);
     gb_utc_iso(rs->start_time, sizeof rs->start_time);
     rs->status = "running";
     rs->jobs_total = l->recorded + l->planned;
@@ -693,5 +761,6 @@ int gb_cmd_run(int argc, char **argv)
     free_cells(&l);
     gb_plan_free(pl);
     json_decref(rs.old_meta);
+    json_decref(rs.server_capacity);
     return rc;
 }

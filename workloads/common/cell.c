@@ -236,8 +236,8 @@ static void usage(FILE *f)
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
             "       [--keepalive=0|1] [--hubs=H]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
-            "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green, whose\n"
-            "hub is one thread, all for threads); the local server takes the last CPU.\n"
+            "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green and epoll,\n"
+            "one thread each, all for threads); the local server takes the last CPU.\n"
             "--rounds=R runs the workload R times in this process (default 1) and adds them up.\n"
             "--keepalive=1 lets each task (joinall) or worker (pool) reuse its connection.\n"
             "--hubs=H runs H hubs, an OS thread and a CPU each (green spawn, joinall, pool).\n"
@@ -326,7 +326,7 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
     if (p->workload == NULL)
         return cell_fail(r, "no workload given");
     if (p->impl == NULL)
-        return cell_fail(r, "--impl is required (green or threads)");
+        return cell_fail(r, "--impl is required (green, threads, epoll or a peer's name)");
     if (p->rounds == 0)
         return cell_fail(r, "--rounds=0: a cell runs at least one round");
     if (p->keepalive > 1)
@@ -470,9 +470,10 @@ int main(int argc, char **argv)
     /* A hub is one thread: a green cell runs on the first CPU it may use,
      * where the scheduler cannot put it beside the local server (on the
      * last, greenbench-server --cpu last). Unpinned, one pool run in six
-     * came out 10 % slower on the 2-core machines. Thread cells keep every
-     * CPU. */
-    long long want = p.cpus < 0 && strcmp(p.impl, "green") == 0 ? 1 : p.cpus;
+     * came out 10 % slower on the 2-core machines. The epoll ceiling is one
+     * thread too. Thread cells keep every CPU. */
+    bool one_thread = strcmp(p.impl, "green") == 0 || strcmp(p.impl, "epoll") == 0;
+    long long want = p.cpus < 0 && one_thread ? 1 : p.cpus;
     int cpus = restrict_cpus(want);
     if (cpus < 0) {
         cell_fail(&r, "--cpus=%lld: %s", p.cpus,
