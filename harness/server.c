@@ -1,17 +1,25 @@
 /* harness/server.c: the local HTTP server's lifetime (server.h): started
  * through the process helper in a group of its own, its URL read from its
- * first stdout line, its stdout drained into server.log while it runs. */
+ * first stdout line, its stdout drained into server.log while it runs.
+ * Also its window (a blocking GET over a plain socket, its JSON read with
+ * jansson) and its capacity (wrk, run through the process helper). */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "util.h"
 
 int gb_server_parse_line(const char *line, char *url, size_t n)
@@ -101,18 +109,49 @@ static int read_port_line(const char *program, struct gb_server *s)
     return rc;
 }
 
+/* cpus as the server keys it: NULL and "" are "last". */
+static const char *cpus_key(const char *cpus)
+{
+    return cpus == NULL || cpus[0] == '\0' ? "last" : cpus;
+}
+
 int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
                     struct gb_server *s)
+{
+    return gb_server_start_on(program, delay_ms, size, 1, NULL, log_fd, s);
+}
+
+int gb_server_start_on(const char *program, long delay_ms, long size, int threads, const char *cpus,
+                       int log_fd, struct gb_server *s)
 {
     memset(s, 0, sizeof *s);
     s->proc.out_fd = s->proc.err_fd = s->log_fd = -1;
     s->delay_ms = delay_ms;
     s->size = size;
-    char dbuf[32], sbuf[32];
+    s->threads = threads > 1 ? threads : 1;
+    cpus = cpus_key(cpus);
+    if (strlen(cpus) >= sizeof s->cpus) {
+        snprintf(s->error, sizeof s->error, "--cpus=%.40s...: longer than %zu bytes", cpus,
+                 sizeof s->cpus - 1);
+        return -1;
+    }
+    snprintf(s->cpus, sizeof s->cpus, "%s", cpus);
+    char dbuf[32], sbuf[32], tbuf[32];
     snprintf(dbuf, sizeof dbuf, "%ld", delay_ms < 0 ? 0 : delay_ms);
     snprintf(sbuf, sizeof sbuf, "%ld", size < 0 ? 0 : size);
-    /* On the last CPU: green cells keep off it (cell.c). */
-    char *argv[] = { (char *)program, "--delay-ms", dbuf, "--size", sbuf, "--cpu", "last", NULL };
+    snprintf(tbuf, sizeof tbuf, "%d", s->threads);
+    /* On the last CPU unless told otherwise: green cells keep off it
+     * (cell.c). One loop on the last CPU is the command line every server
+     * had before --threads and --cpus, and still gets. */
+    char *argv[12] = { (char *)program, "--delay-ms", dbuf, "--size", sbuf };
+    int argc = 5;
+    if (s->threads > 1) {
+        argv[argc++] = "--threads";
+        argv[argc++] = tbuf;
+    }
+    argv[argc++] = strcmp(s->cpus, "last") == 0 ? "--cpu" : "--cpus";
+    argv[argc++] = s->cpus;
+    argv[argc] = NULL;
     /* Its own group, like a cell's; asked to stop (SIGTERM) when the harness
      * dies; stderr into server.log. */
     struct gb_proc_opts o = {
@@ -175,11 +214,20 @@ void gb_servers_init(struct gb_servers *sv, const char *dir)
 struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p, long delay,
                                  long size, char *why, size_t whylen)
 {
+    return gb_servers_get_on(sv, p, delay, size, 1, NULL, why, whylen);
+}
+
+struct gb_server *gb_servers_get_on(struct gb_servers *sv, const struct gb_programs *p, long delay,
+                                    long size, int threads, const char *cpus, char *why, size_t whylen)
+{
     if (sv->log_fd < 0)
         sv->log_fd = open(sv->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    threads = threads > 1 ? threads : 1;
+    cpus = cpus_key(cpus);
     struct gb_server *s = NULL;
     for (size_t i = 0; i < sv->n && s == NULL; i++)
-        if (sv->s[i].delay_ms == delay && sv->s[i].size == size)
+        if (sv->s[i].delay_ms == delay && sv->s[i].size == size && sv->s[i].threads == threads &&
+            strcmp(sv->s[i].cpus, cpus) == 0)
             s = &sv->s[i];
     if (s != NULL) {
         if (gb_server_alive(s))
@@ -189,13 +237,13 @@ struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs
         snprintf(why, whylen, "greenbench-server is not in %.400s", p->bin_dir);
         return NULL;
     } else if (sv->n == sizeof sv->s / sizeof sv->s[0]) {
-        snprintf(why, whylen, "too many distinct (delay, size) servers");
+        snprintf(why, whylen, "too many distinct (delay, size, threads, CPUs) servers");
         return NULL;
     } else {
         s = &sv->s[sv->n];      /* Taken only once the server is up. */
     }
     char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
-    int rc = gb_server_start(prog, delay, size, sv->log_fd, s);
+    int rc = gb_server_start_on(prog, delay, size, threads, cpus, sv->log_fd, s);
     free(prog);
     if (rc != 0) {
         snprintf(why, whylen, "local HTTP server: %s", s->error);
@@ -213,4 +261,424 @@ void gb_servers_stop(struct gb_servers *sv)
     if (sv->log_fd >= 0)
         close(sv->log_fd);
     sv->log_fd = -1;
+}
+
+/* ---- the server's window ---- */
+
+/* Wait until fd is ready for events or the deadline passes: 1, 0 on the
+ * deadline, -errno. */
+static int wait_fd(int fd, short events, int64_t deadline_ns)
+{
+    for (;;) {
+        int64_t left = (deadline_ns - gb_now_ns()) / 1000000;
+        if (left <= 0)
+            return 0;
+        struct pollfd pf = { .fd = fd, .events = events };
+        int r = poll(&pf, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r > 0)
+            return 1;
+    }
+}
+
+/* GET path from the server at host:port (IPv4), the answer read to its
+ * end (the request asks to close) into *resp, within 2 s. 0 or -errno
+ * with err. */
+static int http_get(const struct sockaddr_in *addr, const char *path, struct gb_buf *resp, char *err,
+                    size_t errlen)
+{
+    int64_t deadline = gb_now_ns() + 2000000000LL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "socket: %s", strerror(e));
+        return -e;
+    }
+    int rc = 0;
+    const char *step = "connect";
+    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
+        if (errno != EINPROGRESS) {
+            rc = -errno;
+        } else if ((rc = wait_fd(fd, POLLOUT, deadline)) == 1) {
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+            rc = -soerr;
+        } else if (rc == 0) {
+            rc = -ETIMEDOUT;
+        }
+    }
+    char req[256];
+    int len = snprintf(req, sizeof req,
+                       "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: greenbench\r\n"
+                       "Connection: close\r\n\r\n",
+                       path);
+    for (int sent = 0; rc == 0 && sent < len;) {
+        step = "send";
+        ssize_t n = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += (int)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            int w = wait_fd(fd, POLLOUT, deadline);
+            rc = w == 1 ? 0 : w == 0 ? -ETIMEDOUT : w;
+        } else {
+            rc = -errno;
+        }
+    }
+    while (rc == 0) {
+        step = "read";
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0)
+            break;
+        if (n > 0) {
+            gb_buf_add(resp, buf, (size_t)n);
+            if (resp->len > (1 << 20))
+                rc = -EFBIG;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN) {
+            int w = wait_fd(fd, POLLIN, deadline);
+            rc = w == 1 ? 0 : w == 0 ? -ETIMEDOUT : w;
+        } else {
+            rc = -errno;
+        }
+    }
+    close(fd);
+    if (rc != 0)
+        snprintf(err, errlen, "GET http://127.0.0.1:%d%s: %s: %s", ntohs(addr->sin_port), path, step,
+                 rc == -ETIMEDOUT ? "no answer within 2 s" : strerror(-rc));
+    return rc;
+}
+
+/* "http://A.B.C.D:PORT/..." into *addr: 0 or -EINVAL. */
+static int url_addr(const char *url, struct sockaddr_in *addr)
+{
+    const char *host = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+    const char *colon = host ? strchr(host, ':') : NULL;
+    char ip[64], *end;
+    if (colon == NULL || (size_t)(colon - host) >= sizeof ip)
+        return -EINVAL;
+    snprintf(ip, sizeof ip, "%.*s", (int)(colon - host), host);
+    long port = strtol(colon + 1, &end, 10);
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons((uint16_t)port);
+    if (end == colon + 1 || (*end != '/' && *end != '\0') || port < 1 || port > 65535 ||
+        inet_pton(AF_INET, ip, &addr->sin_addr) != 1)
+        return -EINVAL;
+    return 0;
+}
+
+/* The window's JSON object into *w: 0, or -EPROTO naming the field. */
+static int window_from_json(const json_t *o, struct gb_server_window *w, char *err, size_t errlen)
+{
+    static const char *const ints[] = { "requests",    "delayed", "late_over_1ms",
+                                        "connections", "cpu_ns",  "window_ns" };
+    long long *const iout[] = { &w->requests,    &w->delayed, &w->late_over_1ms,
+                                &w->connections, &w->cpu_ns,  &w->window_ns };
+    static const char *const reals[] = { "late_mean_ms", "late_p99_ms", "late_max_ms" };
+    double *const rout[] = { &w->late_mean_ms, &w->late_p99_ms, &w->late_max_ms };
+    memset(w, 0, sizeof *w);
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        const json_t *v = json_object_get(o, ints[i]);
+        if (!json_is_integer(v)) {
+            snprintf(err, errlen, "the window has no integer \"%s\"", ints[i]);
+            return -EPROTO;
+        }
+        *iout[i] = json_integer_value(v);
+    }
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        const json_t *v = json_object_get(o, reals[i]);
+        if (!json_is_number(v)) {
+            snprintf(err, errlen, "the window has no number \"%s\"", reals[i]);
+            return -EPROTO;
+        }
+        *rout[i] = json_number_value(v);
+    }
+    const json_t *loops = json_object_get(o, "loops");
+    if (!json_is_array(loops) || json_array_size(loops) == 0 ||
+        json_array_size(loops) > GB_SERVER_MAX_LOOPS) {
+        snprintf(err, errlen, "the window has no array \"loops\" of 1 to %d", GB_SERVER_MAX_LOOPS);
+        return -EPROTO;
+    }
+    w->nloops = json_array_size(loops);
+    for (size_t i = 0; i < w->nloops; i++) {
+        const json_t *l = json_array_get(loops, i);
+        const json_t *req = json_object_get(l, "requests"), *over = json_object_get(l, "late_over_1ms");
+        if (!json_is_integer(req) || !json_is_integer(over)) {
+            snprintf(err, errlen,
+                     "the window's loops[%zu] has no integer \"requests\" or \"late_over_1ms\"", i);
+            return -EPROTO;
+        }
+        w->loops[i].requests = json_integer_value(req);
+        w->loops[i].late_over_1ms = json_integer_value(over);
+        w->loops[i].delayed = (long long)gb_json_num(l, "delayed", 0);
+        w->loops[i].connections = (long long)gb_json_num(l, "connections", 0);
+        w->loops[i].cpu = (int)gb_json_num(l, "cpu", -1);
+    }
+    return 0;
+}
+
+int gb_server_window_url(const char *url, struct gb_server_window *w, char *err, size_t errlen)
+{
+    struct sockaddr_in addr;
+    if (url_addr(url, &addr) != 0) {
+        snprintf(err, errlen, "'%.100s' is not http://IPv4:PORT/", url);
+        return -EINVAL;
+    }
+    struct gb_buf resp;
+    gb_buf_init(&resp);
+    int rc = http_get(&addr, "/__greenbench/window", &resp, err, errlen);
+    const char *text = gb_buf_str(&resp), *body = strstr(text, "\r\n\r\n");
+    if (rc == 0 && (strncmp(text, "HTTP/1.1 200 ", 13) != 0 || body == NULL)) {
+        snprintf(err, errlen, "%.100s__greenbench/window: not a 200 answer: '%.60s'", url, text);
+        rc = -EPROTO;
+    }
+    json_t *o = NULL;
+    if (rc == 0) {
+        body += 4;
+        char perr[160];
+        if (gb_json_parse(body, resp.len - (size_t)(body - text), &o, perr, sizeof perr) != 0 ||
+            !json_is_object(o)) {
+            snprintf(err, errlen, "%.100s__greenbench/window: not a JSON object: %s", url,
+                     o ? "another value" : perr);
+            rc = -EPROTO;
+        }
+    }
+    if (rc == 0)
+        rc = window_from_json(o, w, err, errlen);
+    json_decref(o);
+    gb_buf_free(&resp);
+    return rc;
+}
+
+int gb_server_window(struct gb_server *s, struct gb_server_window *w, char *err, size_t errlen)
+{
+    return gb_server_window_url(s->url, w, err, errlen);
+}
+
+json_t *gb_server_window_json(const struct gb_server_window *w)
+{
+    json_t *loops = json_array();
+    for (size_t i = 0; i < w->nloops; i++)
+        json_array_append_new(loops,
+                              json_pack("{sIsIsIsIsi}", "requests", (json_int_t)w->loops[i].requests,
+                                        "delayed", (json_int_t)w->loops[i].delayed, "late_over_1ms",
+                                        (json_int_t)w->loops[i].late_over_1ms, "connections",
+                                        (json_int_t)w->loops[i].connections, "cpu", w->loops[i].cpu));
+    json_t *o = json_object();
+    json_object_set_new(o, "requests", json_integer(w->requests));
+    json_object_set_new(o, "delayed", json_integer(w->delayed));
+    json_object_set_new(o, "late_mean_ms", gb_json_number(w->late_mean_ms));
+    json_object_set_new(o, "late_p99_ms", gb_json_number(w->late_p99_ms));
+    json_object_set_new(o, "late_max_ms", gb_json_number(w->late_max_ms));
+    json_object_set_new(o, "late_over_1ms", json_integer(w->late_over_1ms));
+    json_object_set_new(o, "connections", json_integer(w->connections));
+    json_object_set_new(o, "cpu_ns", json_integer(w->cpu_ns));
+    json_object_set_new(o, "window_ns", json_integer(w->window_ns));
+    json_object_set_new(o, "loops", loops);
+    return o;
+}
+
+/* ---- the server's capacity, with wrk ---- */
+
+#define WRK_SECONDS 3
+#define WRK_CONNECTIONS 64
+
+/* name on PATH into out (n bytes): true when found. */
+static bool find_on_path(const char *name, char *out, size_t n)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(out, n, "%.*s/%s", (int)len, p, name);
+        if (len > 0 && gb_is_executable(out))
+            return true;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    return false;
+}
+
+/* The number after label in text (wrk's "Requests/sec:  75085.09"); -1 when absent. */
+static double number_after(const char *text, const char *label)
+{
+    const char *at = strstr(text, label);
+    return at ? strtod(at + strlen(label), NULL) : -1;
+}
+
+/* One wrk run against url, pinned to cpu, close or keep-alive; its output
+ * appended to log_fd. The result object, or NULL with err. */
+static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_each, int log_fd,
+                       struct gb_server *s, int *rc, char *err, size_t errlen)
+{
+    struct gb_server_window win;
+    if ((*rc = gb_server_window(s, &win, err, errlen)) != 0) /* the run's window starts here */
+        return NULL;
+    char dur[16], conns[16];
+    snprintf(dur, sizeof dur, "%ds", WRK_SECONDS);
+    snprintf(conns, sizeof conns, "%d", WRK_CONNECTIONS);
+    char *argv[12] = { (char *)wrk, "-t1", "-c", conns, "-d", dur, "--timeout", "2s" };
+    int argc = 8;
+    if (close_each) {
+        argv[argc++] = "-H";
+        argv[argc++] = "Connection: close";
+    }
+    argv[argc++] = (char *)url;
+    argv[argc] = NULL;
+    /* The child inherits the CPU it is started on: this (single-threaded)
+     * process moves there for the fork, and back. */
+    cpu_set_t mine, one;
+    bool moved = false;
+    if (cpu >= 0 && sched_getaffinity(0, sizeof mine, &mine) == 0) {
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        moved = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    struct gb_proc_opts o = { .out = GB_PROC_PIPE,
+                              .err = GB_PROC_STDOUT,
+                              .own_group = true,
+                              .death_signal = SIGKILL,
+                              .clear_sigmask = true,
+                              .say_exec_error = true };
+    struct gb_proc p;
+    *rc = gb_proc_start(argv, &o, &p, err, errlen);
+    if (moved)
+        sched_setaffinity(0, sizeof mine, &mine);
+    if (*rc != 0)
+        return NULL;
+    struct gb_proc_wait_opts wo = { .timeout_s = WRK_SECONDS + 10, .out_keep = 65536, .linger_s = 1 };
+    struct gb_proc_end e;
+    gb_proc_wait(&p, &wo, &e);
+    const char *text = gb_buf_str(&e.out);
+    if (log_fd >= 0) {
+        char *head = gb_xasprintf("greenbench: wrk%s against %s, on CPU %d:\n",
+                                  close_each ? " -H 'Connection: close'" : "", url, cpu);
+        if (gb_write_all(log_fd, head, strlen(head)) != 0 || gb_write_all(log_fd, text, strlen(text)) != 0)
+            fprintf(stderr, "greenbench: cannot write capacity.log\n");
+        free(head);
+    }
+    double rps = number_after(text, "Requests/sec:");
+    json_t *r = NULL;
+    if (e.timed_out) {
+        snprintf(err, errlen, "wrk did not end within %d s", WRK_SECONDS + 10);
+        *rc = -ETIMEDOUT;
+    } else if (!WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 || rps < 0) {
+        char *copy = gb_xstrdup(text), *last = gb_last_line(copy, " \t\r\n");
+        snprintf(err, errlen, "wrk failed (exit status %d): %.160s",
+                 WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1, *last ? last : "no output");
+        free(copy);
+        *rc = -EPROTO;
+    } else {
+        long long errors = 0, v[4] = { 0, 0, 0, 0 };
+        const char *se = strstr(text, "Socket errors:");
+        if (se && sscanf(se, "Socket errors: connect %lld, read %lld, write %lld, timeout %lld", &v[0],
+                         &v[1], &v[2], &v[3]) == 4)
+            errors += v[0] + v[1] + v[2] + v[3];
+        double non2xx = number_after(text, "Non-2xx or 3xx responses:");
+        if (non2xx > 0)
+            errors += (long long)non2xx;
+        /* "150372 requests in 2.00s": the number before " requests in ". */
+        long long requests = -1;
+        const char *in = strstr(text, " requests in ");
+        if (in) {
+            const char *b = in;
+            while (b > text && b[-1] >= '0' && b[-1] <= '9')
+                b--;
+            requests = b < in ? strtoll(b, NULL, 10) : -1;
+        }
+        r = json_object();
+        json_object_set_new(r, "req_per_s", gb_json_number(rps));
+        json_object_set_new(r, "requests", json_integer(requests));
+        json_object_set_new(r, "errors", json_integer(errors));
+        if ((*rc = gb_server_window(s, &win, err, errlen)) != 0) {
+            json_decref(r);
+            r = NULL;
+        } else {
+            json_object_set_new(r, "server_requests", json_integer(win.requests));
+            json_object_set_new(
+                r, "server_cpu_share",
+                gb_json_number(win.window_ns > 0 ? (double)win.cpu_ns / (double)win.window_ns : 0));
+        }
+    }
+    gb_proc_end_free(&e);
+    return r;
+}
+
+int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char wrk[4096];
+    if (!find_on_path("wrk", wrk, sizeof wrk)) {
+        snprintf(err, errlen,
+                 "wrk is not installed (Debian package wrk): the server's capacity was not measured");
+        return -ENOENT;
+    }
+    if (!p->server) {
+        snprintf(err, errlen, "greenbench-server is not in %.400s", p->bin_dir);
+        return -ENOENT;
+    }
+    /* "wrk debian/4.1.0-3+b2 [epoll] Copyright ...": its first two words
+     * (wrk -v exits 1). */
+    char *vtext = NULL, tool[128] = "wrk";
+    gb_run_capture((char *[]){ wrk, "-v", NULL }, true, 5000, &vtext);
+    if (vtext && strncmp(vtext, "wrk ", 4) == 0)
+        snprintf(tool, sizeof tool, "wrk %.*s", (int)strcspn(vtext + 4, " \t\r\n"), vtext + 4);
+    free(vtext);
+    cpu_set_t set;
+    int first = -1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+            if (CPU_ISSET(c, &set))
+                first = c;
+    int log_fd = -1;
+    if (dir != NULL) {
+        char *log = gb_xasprintf("%s/capacity.log", dir);
+        log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        free(log);
+    }
+    struct gb_server s;
+    char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
+    int rc = gb_server_start_on(prog, 0, 1024, 1, NULL, log_fd, &s);
+    free(prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "local HTTP server: %s", s.error);
+        if (log_fd >= 0)
+            close(log_fd);
+        return -ECHILD;
+    }
+    struct gb_server_window win;
+    rc = gb_server_window(&s, &win, err, errlen);
+    json_t *keep = NULL, *close_each = NULL;
+    if (rc == 0)
+        keep = wrk_run(wrk, s.url, first, false, log_fd, &s, &rc, err, errlen);
+    if (rc == 0)
+        close_each = wrk_run(wrk, s.url, first, true, log_fd, &s, &rc, err, errlen);
+    gb_server_stop(&s);
+    if (log_fd >= 0)
+        close(log_fd);
+    if (rc != 0) {
+        json_decref(keep);
+        json_decref(close_each);
+        return rc;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "tool", json_string(tool));
+    json_object_set_new(o, "duration_s", json_integer(WRK_SECONDS));
+    json_object_set_new(o, "connections", json_integer(WRK_CONNECTIONS));
+    json_object_set_new(o, "wrk_cpu", json_integer(first));
+    json_object_set_new(o, "server_cpu", json_integer(win.nloops > 0 ? win.loops[0].cpu : -1));
+    json_object_set_new(o, "keepalive", keep);
+    json_object_set_new(o, "close", close_each);
+    *out = o;
+    return 0;
 }

@@ -1,11 +1,15 @@
 /* harness/server.h: the run stage's local HTTP server (greenbench-server),
  * for the workloads whose catalog row needs one: one server per distinct
- * (delay, size), started on the last CPU when a cell first needs it,
- * started again if it died, stopped at the end of the run; its stderr goes
- * to server.log (docs/architecture.md, "How data flows"). */
+ * (delay, size, threads, CPUs), started on the last CPU unless asked
+ * otherwise when a cell first needs it, started again if it died, stopped
+ * at the end of the run; its stderr goes to server.log
+ * (docs/architecture.md, "How data flows"). Also what the server says about
+ * itself: its window of counts and lateness (GET /__greenbench/window,
+ * workloads/README.md), and its capacity measured with wrk. */
 #ifndef GREENBENCH_SERVER_H
 #define GREENBENCH_SERVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,6 +19,8 @@
 /* One running server. */
 struct gb_server {
     long delay_ms, size;
+    int threads;                /* Its --threads (1: none given). */
+    char cpus[64];              /* Its --cpus; "last": --cpu last. */
     struct gb_proc proc;        /* Its pid, and in proc.out_fd its stdout, drained into */
     int log_fd;                 /* log_fd (server.log) after the URL line. */
     char url[128];
@@ -23,9 +29,14 @@ struct gb_server {
 /* Start program --delay-ms D --size S --cpu last (negative values: 0),
  * stderr into log_fd (-1: /dev/null), and read the URL from its first
  * stdout line within 10 s. 0, or -1 with s->error set (the server is
- * stopped then). */
+ * stopped then). gb_server_start_on(..., 1, NULL, ...). */
 int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
                     struct gb_server *s);
+/* The same with --threads T (T <= 1: none given, one loop) and --cpus CPUS
+ * (a list such as "3", "2-3", "1,3"; NULL or "last": --cpu last, as
+ * gb_server_start). CPUS longer than 63 bytes is refused (-1, s->error). */
+int gb_server_start_on(const char *program, long delay_ms, long size, int threads, const char *cpus,
+                       int log_fd, struct gb_server *s);
 /* Does it still run: drains its stdout into the log, reaps it if it exited
  * (false, s->error saying so). */
 bool gb_server_alive(struct gb_server *s);
@@ -34,7 +45,56 @@ void gb_server_stop(struct gb_server *s);
 /* "8080", "http://127.0.0.1:8080/", "port 8080" -> URL; 0 or -EINVAL. */
 int gb_server_parse_line(const char *line, char *url, size_t n);
 
-/* The servers of a run, one per (delay, size). */
+/* The server's window (GET /__greenbench/window): what it served since
+ * the previous window request, or since it started; the request starts the
+ * next window. The fields are the JSON object's (workloads/README.md). */
+#define GB_SERVER_MAX_LOOPS 256 /* greenbench-server --threads at most */
+struct gb_server_window {
+    long long requests;         /* answered with 200, window requests excluded */
+    long long delayed;          /* of those, answered after a delay > 0 */
+    double late_mean_ms, late_p99_ms, late_max_ms; /* how late the delayed ones left */
+    long long late_over_1ms;
+    long long connections;      /* that brought a request other than a window request */
+    long long cpu_ns;           /* the server's user + system CPU time, all its threads */
+    long long window_ns;        /* the window's wall time */
+    size_t nloops;
+    struct {
+        long long requests, delayed, late_over_1ms, connections;
+        int cpu;                /* the CPU it is pinned to; -1: none */
+    } loops[GB_SERVER_MAX_LOOPS];
+};
+/* GET /__greenbench/window from s (its URL), over a plain socket, within
+ * 2 s in all, and parse the JSON into *w. 0, or a negative errno with err
+ * (errlen bytes) saying why: -ETIMEDOUT, -ECONNREFUSED (...), -EPROTO (not
+ * a 200 with the JSON object expected), -EINVAL (a URL that is not
+ * http://IPv4:PORT/). */
+int gb_server_window(struct gb_server *s, struct gb_server_window *w, char *err, size_t errlen);
+/* The same for a server at url. */
+int gb_server_window_url(const char *url, struct gb_server_window *w, char *err, size_t errlen);
+/* *w as the JSON object the server sent (a new reference). */
+json_t *gb_server_window_json(const struct gb_server_window *w);
+
+/* The server's capacity, measured with wrk when wrk is on PATH: a server
+ * from p's bin directory (no delay, 1024 bytes, one loop, on the last CPU),
+ * and `wrk -t1 -c64 -d3s` pinned to the first CPU this process may use,
+ * once with keep-alive and once with "Connection: close". *out (a new
+ * reference):
+ *   {"tool": "wrk <version>", "duration_s": 3, "connections": 64,
+ *    "wrk_cpu": C, "server_cpu": C,
+ *    "keepalive": {"req_per_s": R, "requests": N, "errors": E,
+ *                  "server_requests": N, "server_cpu_share": F},
+ *    "close": {...}}
+ * where errors counts wrk's socket errors and non-2xx answers, and
+ * server_cpu_share is the server's CPU time over the run's wall time (from
+ * its window: near 1, the server was the bottleneck). wrk's output and the
+ * server's stderr are appended to dir/capacity.log (dir NULL: kept
+ * nowhere). Every wait is bounded (the server's start 10 s, each wrk run
+ * 13 s). 0; -ENOENT without wrk (err names the Debian package) or without
+ * greenbench-server; another negative errno with err saying why. */
+int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **out, char *err,
+                       size_t errlen);
+
+/* The servers of a run, one per (delay, size, threads, CPUs). */
 struct gb_servers {
     struct gb_server s[32];
     size_t n;
@@ -43,8 +103,13 @@ struct gb_servers {
 };
 /* No server yet; their stderr will go to dir/server.log. */
 void gb_servers_init(struct gb_servers *sv, const char *dir);
-/* The server for (delay, size), started (or started again) as needed from
- * p's bin directory; NULL with why (whylen bytes) when it cannot run. */
+/* The server for (delay, size, threads, cpus), started (or started again)
+ * as needed from p's bin directory with gb_server_start_on; NULL with why
+ * (whylen bytes) when it cannot run. threads <= 1 and cpus NULL (or
+ * "last"): one loop on the last CPU, as every server had before. */
+struct gb_server *gb_servers_get_on(struct gb_servers *sv, const struct gb_programs *p, long delay,
+                                    long size, int threads, const char *cpus, char *why, size_t whylen);
+/* gb_servers_get_on(sv, p, delay, size, 1, NULL, why, whylen). */
 struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p, long delay,
                                  long size, char *why, size_t whylen);
 /* Stop every server and close server.log. */

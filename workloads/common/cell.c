@@ -199,7 +199,9 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
                         : json_null());
     json_object_set_new(o, "max_rss_kb", count_value(ru.ru_maxrss));
     json_object_set_new(o, "cpu_ns", count_value(r->cpu_ns));
-    const struct { const char *key; long long v;
+    const struct {
+        const char *key;
+        long long v;
     } checks[] = {
         { "tasks_completed", r->tasks_completed },
         { "bytes_received", r->bytes_received },
