@@ -2,11 +2,13 @@
  * run as the harness runs a cell: a child process, its JSON object on the
  * last stdout line. Checks, not timings, at small N: every workload the peer
  * implements and its own checks (operations, tasks completed, bytes
- * received, most in flight), --rounds (added up as ours add them), the JSON
- * line's fields against those of our own cell programs, and the protocol's
- * failures (bad options: exit 2; a workload the peer lacks: exit 2 with
- * "workload X is not implemented by peer Y"; a --url port outside 1-65535:
- * exit 2 before anything connects).
+ * received, most in flight, connections), --rounds (added up as ours add
+ * them), --keepalive (joinall, pool: a connection per request, or one per
+ * task / worker) and --hubs (noted and ignored: null), the JSON line's fields
+ * against those of our own cell programs, and the protocol's failures (bad
+ * options: exit 2; a workload the peer lacks: exit 2 with "workload X is not
+ * implemented by peer Y"; a --url port outside 1-65535: exit 2 before
+ * anything connects).
  *
  * One suite per peer; ctest runs `test-peers <peer>`. A peer whose program
  * is not in GREENBENCH_BIN_DIR makes the suite exit 77, which ctest reports
@@ -90,9 +92,12 @@ static void explain(const run_result *r, const char *what)
 
 /* The fields every cell line has, in cell.c's order. */
 static const char *const common_fields[] = {
-    "workload", "impl", "switch",    "loop", "n",      "concurrency",
-    "delay_ms", "size", "stack_kib", "cpus", "rounds", "ok",
+    "workload", "impl",      "switch", "loop",   "n",         "concurrency", "delay_ms",
+    "size",     "stack_kib", "cpus",   "rounds", "keepalive", "hubs",        "ok",
 };
+/* The checks joinall and pool write, in cell.c's order, after the timing fields. */
+static const char *const fetch_fields[] = { "tasks_completed", "bytes_received", "errors", "max_in_flight",
+                                            "connections" };
 static const char *const timing_fields[] = { "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns" };
 
 /* A successful cell of the workload: exit 0, a JSON line with ok:true,
@@ -122,7 +127,9 @@ static bool check_ok(const run_result *r, const char *workload)
         strcmp(impl, peer->name) != 0 || jis(json_object_get(o, "switch"), J_NUMBER) ||
         jis(json_object_get(o, "loop"), J_NUMBER) || jint(o, "cpus") < 1 || jint(o, "rounds") < 1 ||
         jint(o, "n") < 1 || jint(o, "wall_ns") <= 0 || jint(o, "ops") < 1 || !jis(ns, J_NUMBER) ||
-        json_number_value(ns) <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0) {
+        json_number_value(ns) <= 0 || jint(o, "max_rss_kb") <= 0 || jint(o, "cpu_ns") < 0 ||
+        !jis(json_object_get(o, "hubs"), J_NULL) ||
+        !(jis(json_object_get(o, "keepalive"), J_NULL) || jint(o, "keepalive") >= 0)) {
         explain(r, "a protocol field is wrong");
         return false;
     }
@@ -131,6 +138,19 @@ static bool check_ok(const run_result *r, const char *workload)
     json_object_foreach((json_t *)o, key, f) {
         if (jis(f, J_NUMBER) && !json_is_integer(f) && strcmp(key, "ns_per_op") != 0) {
             explain(r, "a count that is not an integer");
+            return false;
+        }
+    }
+    if (strcmp(workload, "joinall") == 0 || strcmp(workload, "pool") == 0) {
+        /* keepalive filled in (0 when not given); the checks in cell.c's order, then only the note. */
+        size_t nf = sizeof fetch_fields / sizeof fetch_fields[0], at = nc + nt;
+        good = jint(o, "keepalive") == 0 || jint(o, "keepalive") == 1;
+        for (size_t i = 0; good && i < nf; i++)
+            good = jkey(o, at + i) != NULL && strcmp(jkey(o, at + i), fetch_fields[i]) == 0 &&
+                   jint(o, fetch_fields[i]) >= 0;
+        good = good && (jkey(o, at + nf) == NULL || strcmp(jkey(o, at + nf), "note") == 0);
+        if (!good) {
+            explain(r, "joinall, pool: keepalive not 0 or 1, or the checks not in cell.c's order");
             return false;
         }
     }
@@ -259,11 +279,13 @@ static void test_switch_one_cpu(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.json, "note"), "GOMAXPROCS=1"));
 }
 
-/* The same fields, in the same order, as our own thread cell's switch line
- * for the same arguments (NULL-terminated, after the workload and --impl),
- * and the same values where the line echoes the command (n, rounds).
- * Returns the peer's run, or NULL when there is no thread cell to compare with. */
-static const run_result *fields_match_ours(const char *const *args)
+/* The same fields, in the same order, as our own thread cell's line for
+ * the same workload and arguments (NULL-terminated, after the workload and
+ * --impl), the optional note aside (every peer writes one), and the same
+ * values where the line echoes the command (n, rounds) and, for joinall and
+ * pool, keepalive and connections. Returns the peer's run, or NULL when
+ * there is no thread cell to compare with. */
+static const run_result *workload_fields_match_ours(const char *workload, const char *const *args)
 {
     char threads[4096];
     snprintf(threads, sizeof threads, "%s/greenbench-cell-threads", GREENBENCH_BIN_DIR);
@@ -271,7 +293,7 @@ static const run_result *fields_match_ours(const char *const *args)
         fprintf(stderr, "\n  skipped: no %s to compare with\n", threads);
         return NULL;
     }
-    const char *ours_argv[16] = { "switch", "--impl=threads" }, *theirs_argv[16] = { "switch", impl_arg };
+    const char *ours_argv[16] = { workload, "--impl=threads" }, *theirs_argv[16] = { workload, impl_arg };
     size_t n = 2;
     for (; args[n - 2] != NULL && n < 15; n++)
         ours_argv[n] = theirs_argv[n] = args[n - 2];
@@ -280,17 +302,33 @@ static const run_result *fields_match_ours(const char *const *args)
     run_program(&ours, threads, ours_argv);
     run_peer(&theirs, theirs_argv);
     CU_ASSERT_FATAL(ours.json_ok && theirs.json_ok);
-    bool same = json_object_size(ours.json) == json_object_size(theirs.json);
-    for (int i = 0; same && i < (int)json_object_size(ours.json); i++)
-        same = strcmp(jkey(ours.json, i), jkey(theirs.json, i)) == 0;
-    static const char *const echoed[] = { "n", "rounds" };
-    for (size_t i = 0; same && i < sizeof echoed / sizeof echoed[0]; i++)
-        same =
-            jint(ours.json, echoed[i]) == jint(theirs.json, echoed[i]) && jint(ours.json, echoed[i]) >= 1;
+    bool same = true;
+    for (size_t i = 0, j = 0; same; i++, j++) {
+        const char *a = jkey(ours.json, i), *b = jkey(theirs.json, j);
+        if (a != NULL && strcmp(a, "note") == 0)
+            a = jkey(ours.json, ++i);
+        if (b != NULL && strcmp(b, "note") == 0)
+            b = jkey(theirs.json, ++j);
+        if (a == NULL || b == NULL) {
+            same = a == b;
+            break;
+        }
+        same = strcmp(a, b) == 0;
+    }
+    bool fetch = strcmp(workload, "joinall") == 0 || strcmp(workload, "pool") == 0;
+    static const char *const echoed[] = { "n", "rounds", "keepalive", "connections" };
+    for (size_t i = 0; same && i < (fetch ? 4 : 2); i++)
+        same = jint(ours.json, echoed[i]) == jint(theirs.json, echoed[i]) &&
+               jint(ours.json, echoed[i]) >= (i < 2 ? 1 : 0);
     if (!same)
         fprintf(stderr, "\n  ours:   %s\n  theirs: %s\n", ours.last_line, theirs.last_line);
     CU_ASSERT(same);
     return &theirs;
+}
+
+static const run_result *fields_match_ours(const char *const *args)
+{
+    return workload_fields_match_ours("switch", args);
 }
 
 static void test_fields_match_ours(void)
@@ -381,6 +419,63 @@ static void test_pool(void)
     CU_ASSERT(most >= 1 && most <= 4);
 }
 
+/* --keepalive=0 (and not given): a new connection per request, N of them;
+ * --keepalive=1: joinall's tasks one each (N), pool's K workers one each (K,
+ * as this server keeps them); the same requests, bytes and checks either way. */
+static void test_keepalive(void)
+{
+    if (!have_server())
+        return;
+    char size[32];
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    const char *const modes[] = { NULL, "--keepalive=0", "--keepalive=1" };
+    for (size_t m = 0; m < 3; m++) {
+        long long keepalive = m == 2 ? 1 : 0;
+        run_result r;
+        if (modes[m] == NULL)
+            RUN(&r, "joinall", impl_arg, "--n=12", url_arg, size);
+        else
+            RUN(&r, "joinall", impl_arg, "--n=12", url_arg, size, modes[m]);
+        check_counts(&r, "joinall", 12, 12);
+        CU_ASSERT_EQUAL(jint(r.json, "keepalive"), keepalive);
+        CU_ASSERT_EQUAL(jint(r.json, "connections"), 12);
+        CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 12LL * SERVER_SIZE);
+        CU_ASSERT(jis(json_object_get(r.json, "hubs"), J_NULL));
+        long long most = jint(r.json, "max_in_flight");
+        CU_ASSERT(most >= 1 && most <= 12);
+
+        if (modes[m] == NULL)
+            RUN(&r, "pool", impl_arg, "--n=24", "--concurrency=3", url_arg, size);
+        else
+            RUN(&r, "pool", impl_arg, "--n=24", "--concurrency=3", url_arg, size, modes[m]);
+        check_counts(&r, "pool", 24, 24);
+        CU_ASSERT_EQUAL(jint(r.json, "keepalive"), keepalive);
+        CU_ASSERT_EQUAL(jint(r.json, "connections"), keepalive ? 3 : 24);
+        CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 24LL * SERVER_SIZE);
+        most = jint(r.json, "max_in_flight");
+        CU_ASSERT(most >= 1 && most <= 3);
+    }
+    /* --rounds=2 adds the connections up, as the other counts. */
+    run_result r;
+    RUN(&r, "pool", impl_arg, "--n=8", "--concurrency=2", "--rounds=2", url_arg, size, "--keepalive=1");
+    check_counts(&r, "pool", 16, 16);
+    CU_ASSERT_EQUAL(jint(r.json, "connections"), 4);
+}
+
+/* joinall and pool, keep-alive or not, against our thread cell's line. */
+static void test_fetch_fields_match_ours(void)
+{
+    if (!have_server())
+        return;
+    char size[32];
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    workload_fields_match_ours("joinall", (const char *const[]){ "--n=4", url_arg, size, NULL });
+    workload_fields_match_ours("pool",
+                               (const char *const[]){ "--n=6", "--concurrency=2", url_arg, size, NULL });
+    workload_fields_match_ours(
+        "pool", (const char *const[]){ "--n=6", "--concurrency=2", url_arg, size, "--keepalive=1", NULL });
+}
+
 /* The same check as ours: a body of another length than --size fails the cell. */
 static void test_joinall_wrong_size(void)
 {
@@ -460,6 +555,41 @@ static void test_bad_usage(void)
     CU_ASSERT(r.json_ok && jis(json_object_get(r.json, "rounds"), J_NULL));
 }
 
+/* --keepalive is 0 or 1, --hubs at least 1, in cell.c's words (exit 2, the
+ * value as given in the line; a value that is no count: null). */
+static void test_keepalive_hubs_usage(void)
+{
+    run_result r;
+    RUN(&r, "pool", impl_arg, "--n=3", "--keepalive=2");
+    CU_ASSERT(check_failed(&r, 2, "--keepalive=2: 0 (a new connection per request) or 1"));
+    CU_ASSERT_EQUAL(jint(r.json, "keepalive"), 2);
+    RUN(&r, "joinall", impl_arg, "--n=3", "--keepalive", "yes");
+    CU_ASSERT(check_failed(&r, 2, "--keepalive=yes: expected a non-negative integer"));
+    CU_ASSERT(r.json_ok && jis(json_object_get(r.json, "keepalive"), J_NULL));
+    RUN(&r, "spawn", impl_arg, "--n=3", "--hubs=0");
+    CU_ASSERT(check_failed(&r, 2, "--hubs=0: a green cell runs at least one hub"));
+    CU_ASSERT_EQUAL(jint(r.json, "hubs"), 0);
+    RUN(&r, "spawn", impl_arg, "--n=3", "--hubs=-1");
+    CU_ASSERT(check_failed(&r, 2, "--hubs=-1: expected a non-negative integer"));
+}
+
+/* --hubs=2: gevent and Go have no hubs; noted on stderr, ignored, null in
+ * the line. The State Threads peer is cell.c's, and does what cell.c does. */
+static void test_hubs_ignored(void)
+{
+    run_result r;
+    RUN(&r, "spawn", impl_arg, "--n=100", "--hubs=2");
+    if (strcmp(peer->name, "st") == 0) {
+        CU_ASSERT(r.status == 0 && r.json_ok && json_is_true(json_object_get(r.json, "ok")));
+        return;
+    }
+    check_counts(&r, "spawn", 100, 100);
+    CU_ASSERT(jis(json_object_get(r.json, "hubs"), J_NULL));
+    CU_ASSERT(jis(json_object_get(r.json, "keepalive"), J_NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--hubs=2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "ignored"));
+}
+
 /* The checks fail the cell, not only measure: --n=0 is refused (exit 1). */
 static void test_n_zero(void)
 {
@@ -479,6 +609,8 @@ static void test_n_zero(void)
     { "spawn", test_spawn },                                \
     { "spawn_alive", test_spawn_alive },                    \
     { "bad_usage", test_bad_usage },                        \
+    { "keepalive_hubs_usage", test_keepalive_hubs_usage },  \
+    { "hubs_ignored", test_hubs_ignored },                  \
     { "n_zero", test_n_zero }
 /* clang-format on */
 
@@ -488,6 +620,8 @@ static CU_TestInfo http_peer_tests[] = {
     { "pool", test_pool },
     { "joinall_wrong_size", test_joinall_wrong_size },
     { "fetch_rounds", test_fetch_rounds },
+    { "keepalive", test_keepalive },
+    { "fetch_fields_match_ours", test_fetch_fields_match_ours },
     { "url_port_range", test_url_port_range },
     CU_TEST_INFO_NULL,
 };

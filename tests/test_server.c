@@ -4,18 +4,26 @@
  * requests, large bodies, a clean exit on SIGTERM and SIGINT (saying how
  * late its delayed answers left), curl when it is installed, and 1 000
  * concurrent connections whose delays must all hold within a stated
- * tolerance. Also the HTTP client's parser (workloads/common/http/http.c) on
- * responses split at every byte. */
+ * tolerance. The threads suite: --threads 2 started through the harness
+ * (harness/server.c), both loops serving, the window endpoint's counts
+ * (GET /__greenbench/window, read with the harness's gb_server_window),
+ * keep-alive, lateness, the lines at exit, bad --threads and --cpus, and
+ * the harness's servers keyed by threads and CPUs. Also the HTTP client's
+ * parser (workloads/common/http/http.c) on responses split at every byte. */
 #include <CUnit/CUnit.h>
 
 #include "http/http.h"
+#include "server.h"             /* harness/server.h: the harness's side of the server */
 #include "server_child.h"
+
+#include <jansson.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -60,12 +68,12 @@ static int fetch(const char *path, long long expect_size, http_result *res)
     return http_fetch(&http_io_blocking, &t, buf, sizeof buf, res);
 }
 
-/* Connect a blocking socket to the server, 5 s timeouts. */
-static int connect_server(void)
+/* Connect a blocking socket to the server at url, 5 s timeouts. */
+static int connect_to(const char *url)
 {
     char err[256];
     http_target t;
-    CU_ASSERT_FATAL(http_target_init(&t, server.url, -1, 5.0, err, sizeof err) == 0);
+    CU_ASSERT_FATAL(http_target_init(&t, url, -1, 5.0, err, sizeof err) == 0);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CU_ASSERT_FATAL(fd >= 0);
     struct timeval tv = { .tv_sec = 5 };
@@ -75,11 +83,17 @@ static int connect_server(void)
     return fd;
 }
 
-/* Send request on a new connection and read until the server closes it.
- * Returns the bytes read (into out, NUL-terminated), -1 on a timeout. */
-static ssize_t exchange_to_close(const char *request, char *out, size_t len)
+static int connect_server(void)
 {
-    int fd = connect_server();
+    return connect_to(server.url);
+}
+
+/* Send request on a new connection to url and read until the server
+ * closes it. Returns the bytes read (into out, NUL-terminated), -1 on a
+ * timeout. */
+static ssize_t exchange_to_close_at(const char *url, const char *request, char *out, size_t len)
+{
+    int fd = connect_to(url);
     CU_ASSERT_FATAL(send(fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request));
     size_t got = 0;
     for (;;) {
@@ -99,6 +113,12 @@ static ssize_t exchange_to_close(const char *request, char *out, size_t len)
     out[got] = '\0';
     close(fd);
     return (ssize_t)got;
+}
+
+/* The same with the server suite's server. */
+static ssize_t exchange_to_close(const char *request, char *out, size_t len)
+{
+    return exchange_to_close_at(server.url, request, out, len);
 }
 
 /* Read one whole response from fd. Returns its body length, or a negative code. */
@@ -1043,6 +1063,463 @@ static void test_url_resolution(void)
         starts_with(err, "--url=http://nonexistent.invalid/: cannot resolve 'nonexistent.invalid': "));
 }
 
+/* ---- several loops, and the window ---- */
+
+/* The threads suite's server: --threads 2 on the first and the last CPU
+ * this process may use (one CPU: both loops on it), started the harness's
+ * way (harness/server.c), its stderr into a file read at the end. */
+static struct gb_server tserver;
+static char tserver_cpus[64];
+static int tserver_log = -1;
+
+/* The window now (which starts the next), through the harness's client. */
+static void take_window(const char *url, struct gb_server_window *w)
+{
+    char err[256];
+    int rc = gb_server_window_url(url, w, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "\n  window: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+/* n GETs of path, each on a new connection, one after the other. */
+static void sequential_gets(const char *url, const char *path, int n, long long size)
+{
+    char full[256], err[256];
+    snprintf(full, sizeof full, "%.*s%s", (int)strlen(url) - 1, url, path);
+    http_target t;
+    CU_ASSERT_FATAL(http_target_init(&t, full, size, 10.0, err, sizeof err) == 0);
+    static char buf[HTTP_READ_CHUNK];
+    for (int i = 0; i < n; i++) {
+        http_result res;
+        CU_ASSERT_EQUAL_FATAL(http_fetch(&http_io_blocking, &t, buf, sizeof buf, &res), 0);
+    }
+}
+
+/* n connections at once to url, each sending request and reading one
+ * answer of size bytes. Returns how many arrived whole within 30 s. */
+static int concurrent_gets(const char *url, const char *request, int n, long long size)
+{
+    char err[256];
+    http_target t;
+    CU_ASSERT_FATAL(http_target_init(&t, url, -1, 5.0, err, sizeof err) == 0);
+    struct probe *probes = calloc((size_t)n, sizeof *probes);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(probes);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CU_ASSERT_FATAL(ep >= 0);
+    size_t request_len = strlen(request);
+    for (int i = 0; i < n; i++) {
+        struct probe *pr = &probes[i];
+        http_parser_init(&pr->p);
+        pr->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        CU_ASSERT_FATAL(pr->fd >= 0);
+        int rc = connect(pr->fd, (struct sockaddr *)&t.addr, t.addrlen);
+        CU_ASSERT_FATAL(rc == 0 || errno == EINPROGRESS);
+        struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)i };
+        CU_ASSERT_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, pr->fd, &ev) == 0);
+    }
+    int left = n, ok = 0;
+    double give_up = now_s() + 30.0;
+    static char buf[65536];
+    while (left > 0 && now_s() < give_up) {
+        struct epoll_event evs[256];
+        int got = epoll_wait(ep, evs, 256, 1000);
+        for (int k = 0; k < got; k++) {
+            struct probe *pr = &probes[evs[k].data.u32];
+            if (pr->state == 0) {
+                if (send(pr->fd, request, request_len, MSG_NOSIGNAL) != (ssize_t)request_len) {
+                    pr->state = 3;
+                } else {
+                    pr->state = 1;
+                    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = evs[k].data.u32 };
+                    epoll_ctl(ep, EPOLL_CTL_MOD, pr->fd, &ev);
+                    continue;
+                }
+            } else {
+                ssize_t r = recv(pr->fd, buf, sizeof buf, 0);
+                if (r < 0 && errno == EAGAIN)
+                    continue;
+                int st = r < 0    ? -1
+                         : r == 0 ? http_parser_eof(&pr->p)
+                                  : http_parser_feed(&pr->p, buf, (size_t)r);
+                if (st == 0)
+                    continue;
+                pr->state = st == 1 && pr->p.status == 200 && pr->p.body_bytes == size ? 2 : 3;
+                ok += pr->state == 2;
+            }
+            epoll_ctl(ep, EPOLL_CTL_DEL, pr->fd, NULL);
+            close(pr->fd);
+            pr->fd = -1;
+            left--;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (probes[i].fd >= 0)
+            close(probes[i].fd);
+    close(ep);
+    free(probes);
+    return ok;
+}
+
+static int threads_init(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(server_path, sizeof server_path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
+    cpu_set_t set;
+    int first = -1, last = -1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &set)) {
+                first = first < 0 ? c : first;
+                last = c;
+            }
+    if (first < 0)
+        return -1;
+    if (first == last)
+        snprintf(tserver_cpus, sizeof tserver_cpus, "%d", first);
+    else
+        snprintf(tserver_cpus, sizeof tserver_cpus, "%d,%d", first, last);
+    char path[] = "/tmp/greenbench-test-server-XXXXXX";
+    tserver_log = mkstemp(path);
+    if (tserver_log < 0)
+        return -1;
+    unlink(path);
+    if (gb_server_start_on(server_path, 0, SIZE, 2, tserver_cpus, tserver_log, &tserver) != 0) {
+        fprintf(stderr, "test_server: %s\n", tserver.error);
+        return -1;
+    }
+    return 0;
+}
+
+static int threads_cleanup(void)
+{
+    gb_server_stop(&tserver);
+    if (tserver_log >= 0)
+        close(tserver_log);
+    return 0;
+}
+
+/* The window as it goes over the wire: a 200 of application/json whose
+ * body is one object with every field; a HEAD of it is refused (taking a
+ * window starts the next: not for HEAD), and neither counts as a request. */
+static void test_window_answer(void)
+{
+    char out[8192];
+    struct gb_server_window w;
+    take_window(tserver.url, &w);
+    ssize_t n = exchange_to_close_at(tserver.url,
+                                     "GET /__greenbench/window HTTP/1.1\r\nHost: x\r\n"
+                                     "Connection: close\r\n\r\n",
+                                     out, sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 200 OK\r\n", 17), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nContent-Type: application/json\r\n"));
+    const char *body = strstr(out, "\r\n\r\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    json_error_t jerr;
+    json_t *o = json_loads(body + 4, 0, &jerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    static const char *const fields[] = { "requests",    "delayed",     "late_mean_ms",
+                                          "late_p99_ms", "late_max_ms", "late_over_1ms",
+                                          "connections", "cpu_ns",      "window_ns" };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        CU_ASSERT_TRUE(json_is_number(json_object_get(o, fields[i])));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "requests")), 0);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "connections")), 0);
+    CU_ASSERT_TRUE(json_integer_value(json_object_get(o, "window_ns")) > 0);
+    const json_t *loops = json_object_get(o, "loops");
+    CU_ASSERT_EQUAL(json_array_size(loops), 2);
+    for (size_t i = 0; i < json_array_size(loops); i++) {
+        CU_ASSERT_TRUE(json_is_integer(json_object_get(json_array_get(loops, i), "requests")));
+        CU_ASSERT_TRUE(json_is_integer(json_object_get(json_array_get(loops, i), "late_over_1ms")));
+    }
+    json_decref(o);
+
+    n = exchange_to_close_at(tserver.url, "HEAD /__greenbench/window HTTP/1.1\r\nHost: x\r\n\r\n", out,
+                             sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 405", 12), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAllow: GET\r\n"));
+    take_window(tserver.url, &w);
+    CU_ASSERT_EQUAL(w.requests, 0);
+    CU_ASSERT_EQUAL(w.connections, 0);
+}
+
+/* 200 connections, one after the other: the kernel spreads them over both
+ * loops' sockets by a hash of their addresses, so both answer some (the
+ * chance that one gets none is 2^-199); the window counts every request and
+ * connection once, and the next window starts at zero. */
+static void test_threads_both_loops_serve(void)
+{
+    struct gb_server_window w;
+    take_window(tserver.url, &w);
+    sequential_gets(tserver.url, "/", 200, SIZE);
+    take_window(tserver.url, &w);
+    CU_ASSERT_EQUAL(w.requests, 200);
+    CU_ASSERT_EQUAL(w.connections, 200);
+    CU_ASSERT_EQUAL(w.delayed, 0);
+    CU_ASSERT_EQUAL(w.late_over_1ms, 0);
+    CU_ASSERT_EQUAL_FATAL(w.nloops, 2);
+    CU_ASSERT_TRUE(w.loops[0].requests > 0);
+    CU_ASSERT_TRUE(w.loops[1].requests > 0);
+    CU_ASSERT_EQUAL(w.loops[0].requests + w.loops[1].requests, 200);
+    CU_ASSERT_EQUAL(w.loops[0].connections + w.loops[1].connections, 200);
+    fprintf(stderr, "\n  200 connections: %lld on loop 0, %lld on loop 1; %.3f ms of CPU in %.3f ms",
+            w.loops[0].requests, w.loops[1].requests, (double)w.cpu_ns / 1e6, (double)w.window_ns / 1e6);
+    CU_ASSERT_TRUE(w.window_ns > 0);
+    CU_ASSERT_TRUE(w.cpu_ns >= 0 && w.cpu_ns <= 2 * w.window_ns + 20000000);
+
+    take_window(tserver.url, &w);
+    CU_ASSERT_EQUAL(w.requests, 0);
+    CU_ASSERT_EQUAL(w.connections, 0);
+    CU_ASSERT_EQUAL(w.delayed, 0);
+    CU_ASSERT_EQUAL(w.loops[0].requests + w.loops[1].requests, 0);
+    CU_ASSERT_TRUE(w.window_ns < 2000000000LL);
+}
+
+/* Each loop pins itself where --cpus said. */
+static void test_threads_pinned(void)
+{
+    struct gb_server_window w;
+    take_window(tserver.url, &w);
+    CU_ASSERT_EQUAL_FATAL(w.nloops, 2);
+    int first = -1, last = -1;
+    CU_ASSERT_FATAL(sscanf(tserver_cpus, "%d,%d", &first, &last) >= 1);
+    CU_ASSERT_EQUAL(w.loops[0].cpu, first);
+    CU_ASSERT_EQUAL(w.loops[1].cpu, last < 0 ? first : last);
+}
+
+/* Keep-alive: every request on a connection counts, the connection once;
+ * a window request on it counts as neither. */
+static void test_threads_keep_alive_counted(void)
+{
+    struct gb_server_window w;
+    take_window(tserver.url, &w);
+    char err[256];
+    http_target t;
+    CU_ASSERT_FATAL(http_target_init(&t, tserver.url, -1, 5.0, err, sizeof err) == 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = 0;
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&t.addr, t.addrlen) == 0);
+    const char *req = "GET /?delay_ms=2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+        CU_ASSERT_EQUAL(read_response(fd, &status), SIZE);
+        CU_ASSERT_EQUAL(status, 200);
+    }
+    /* The window on the same connection: it sees the five. */
+    const char *wreq = "GET /__greenbench/window HTTP/1.1\r\nHost: x\r\n\r\n";
+    CU_ASSERT_EQUAL(send(fd, wreq, strlen(wreq), MSG_NOSIGNAL), (ssize_t)strlen(wreq));
+    CU_ASSERT_TRUE(read_response(fd, &status) > 0);
+    CU_ASSERT_EQUAL(status, 200);
+    close(fd);
+    take_window(tserver.url, &w);   /* What came after that window: nothing. */
+    CU_ASSERT_EQUAL(w.requests, 0);
+    CU_ASSERT_EQUAL(w.connections, 0);
+}
+
+/* The same, read from the window the connection itself took. */
+static void test_threads_keep_alive_window(void)
+{
+    struct gb_server_window w;
+    take_window(tserver.url, &w);
+    char out[8192];
+    ssize_t n =
+        exchange_to_close_at(tserver.url,
+                             "GET /?size=3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /?size=3&delay_ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /__greenbench/window HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                             out, sizeof out);
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    const char *body = strstr(out, "{\"requests\":");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    json_t *o = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "requests")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "delayed")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "connections")), 1);
+    json_decref(o);
+}
+
+/* 400 connections at once, each delayed 30 ms: all counted as delayed,
+ * how late they left small (the bounds allow for a loaded 2-CPU machine
+ * under a sanitizer) and consistent: p99 and the mean no more than the
+ * maximum, the count over 1 ms the loops' sum. */
+static void test_threads_lateness_counted(void)
+{
+    enum { N = 400 };
+    struct gb_server_window w;
+    take_window(tserver.url, &w);
+    const char *request = "GET /?delay_ms=30 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    CU_ASSERT_EQUAL(concurrent_gets(tserver.url, request, N, SIZE), N);
+    take_window(tserver.url, &w);
+    fprintf(stderr,
+            "\n  %d at once, 30 ms: late by mean %.3f, p99 %.3f, max %.3f ms; %lld over 1 ms (%lld + %lld)",
+            N, w.late_mean_ms, w.late_p99_ms, w.late_max_ms, w.late_over_1ms, w.loops[0].late_over_1ms,
+            w.loops[1].late_over_1ms);
+    CU_ASSERT_EQUAL(w.requests, N);
+    CU_ASSERT_EQUAL(w.delayed, N);
+    CU_ASSERT_EQUAL(w.connections, N);
+    CU_ASSERT_TRUE(w.late_mean_ms >= 0 && w.late_mean_ms <= w.late_max_ms);
+    CU_ASSERT_TRUE(w.late_p99_ms >= 0 && w.late_p99_ms <= w.late_max_ms);
+    CU_ASSERT_TRUE(w.late_p99_ms >= w.late_mean_ms * 0.5);
+    CU_ASSERT_TRUE(w.late_mean_ms < MEDIAN_LATE_MS);
+    CU_ASSERT_TRUE(w.late_max_ms < MAX_LATE_MS);
+    CU_ASSERT_TRUE(w.late_over_1ms >= 0 && w.late_over_1ms <= N);
+    CU_ASSERT_EQUAL(w.loops[0].late_over_1ms + w.loops[1].late_over_1ms, w.late_over_1ms);
+    CU_ASSERT_EQUAL(w.loops[0].delayed + w.loops[1].delayed, N);
+}
+
+/* The harness's client fails in bounded time, saying why: nothing
+ * listening, a URL it cannot use, a server that never answers. */
+static void test_window_client_errors(void)
+{
+    struct gb_server_window w;
+    char err[256];
+    /* A port just closed: nothing listens there. */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof a;
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    close(fd);
+    CU_ASSERT_EQUAL(gb_server_window_url(url, &w, err, sizeof err), -ECONNREFUSED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "connect"));
+    CU_ASSERT_EQUAL(gb_server_window_url("http://localhost:80/", &w, err, sizeof err), -EINVAL);
+    CU_ASSERT_EQUAL(gb_server_window_url("127.0.0.1:80", &w, err, sizeof err), -EINVAL);
+    /* Listening, never answering: the kernel completes the connection. */
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    a.sin_port = 0;
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0);
+    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    double t0 = now_s();
+    CU_ASSERT_EQUAL(gb_server_window_url(url, &w, err, sizeof err), -ETIMEDOUT);
+    double took = now_s() - t0;
+    CU_ASSERT_TRUE(took >= 1.9 && took < 3.0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no answer within 2 s"));
+    close(fd);
+    CU_ASSERT_EQUAL(gb_server_window(&tserver, &w, err, sizeof err), 0);
+}
+
+/* Stopped, the server says what it said before, for all loops together,
+ * then one line per loop. */
+static void test_threads_report_lines(void)
+{
+    char err[256];
+    struct gb_server s;
+    char path[] = "/tmp/greenbench-test-server-XXXXXX";
+    int log = mkstemp(path);
+    CU_ASSERT_FATAL(log >= 0);
+    unlink(path);
+    CU_ASSERT_FATAL(gb_server_start_on(server_path, 5, 10, 3, tserver_cpus, log, &s) == 0);
+    for (int i = 0; i < 30; i++) {
+        http_target t;
+        CU_ASSERT_FATAL(http_target_init(&t, s.url, 10, 5.0, err, sizeof err) == 0);
+        static char buf[HTTP_READ_CHUNK];
+        http_result res;
+        CU_ASSERT_EQUAL(http_fetch(&http_io_blocking, &t, buf, sizeof buf, &res), 0);
+    }
+    gb_server_stop(&s);
+    char text[8192];
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
+    close(log);
+    CU_ASSERT_FATAL(n > 0);
+    text[n] = '\0';
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "; 3 loops on CPUs "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: stopped: 30 connections"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, ", 30 requests answered, "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: 30 delayed answers left "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: loop 0 (CPU "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: loop 2 (CPU "));
+    CU_ASSERT_PTR_NULL(strstr(text, "greenbench-server: loop 3"));
+    /* Three loops on two CPUs (or one): round-robin, loop 2 on the first. */
+    char want[64];
+    snprintf(want, sizeof want, "greenbench-server: loop 2 (CPU %d): ", atoi(tserver_cpus));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    if (strstr(text, "greenbench-server: loop 2 (CPU ") == NULL)
+        fprintf(stderr, "\n  the server said:\n%s", text);
+}
+
+/* --threads and --cpus: values the server cannot use are usage errors. */
+static void test_threads_bad_options(void)
+{
+    const char *me = "greenbench-server";
+    char *p = server_path;
+    check_bad_command_line((char *[]){ p, "--threads", "0", NULL }, me,
+                           "--threads=0: expected an integer from 1 to 256");
+    check_bad_command_line((char *[]){ p, "--threads=257", NULL }, me, "--threads=257");
+    check_bad_command_line((char *[]){ p, "--threads=two", NULL }, me, "--threads=two");
+    check_bad_command_line((char *[]){ p, "--threads", NULL }, me, "--threads needs a value");
+    static const char *const lists[] = { "",   "a",    "1-",   "-1",   "3-1",   "1,",
+                                         ",1", "1,,2", "0-2x", "1024", "0-1024" };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        char arg[64], what[64];
+        snprintf(arg, sizeof arg, "--cpus=%s", lists[i]);
+        snprintf(what, sizeof what, "--cpus=%s: expected a list of CPUs", lists[i]);
+        check_bad_command_line((char *[]){ p, arg, NULL }, me, what);
+    }
+    check_bad_command_line((char *[]){ p, "--cpu=1-2", NULL }, me, "--cpu=1-2: expected a CPU number");
+    check_bad_command_line((char *[]){ p, "--cpu=0,1", NULL }, me, "--cpu=0,1: expected a CPU number");
+    check_bad_command_line((char *[]){ p, "--cpu=0", "--cpus=0", NULL }, me, "--cpu and --cpus: give one");
+    /* CPUs this process may not run on (unless the machine has 1024). */
+    if (sysconf(_SC_NPROCESSORS_CONF) < 1024) {
+        check_bad_command_line((char *[]){ p, "--cpus=0,1023", NULL }, me,
+                               "--cpus=0,1023: CPU 1023 is not a CPU this process may run on");
+        check_bad_command_line((char *[]){ p, "--cpu", "1023", NULL }, me,
+                               "--cpu=1023: CPU 1023 is not a CPU this process may run on");
+    }
+}
+
+/* The harness keys its servers by (delay, size, threads, CPUs) and starts
+ * each with the options asked for. */
+static void test_harness_servers_keyed(void)
+{
+    char why[512];
+    struct gb_programs p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.bin_dir, sizeof p.bin_dir, "%s", GREENBENCH_BIN_DIR);
+    p.server = true;
+    char dir[] = "/tmp/greenbench-test-servers-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    struct gb_servers sv;
+    gb_servers_init(&sv, dir);
+    struct gb_server *one = gb_servers_get(&sv, &p, 0, 10, why, sizeof why);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+    CU_ASSERT_EQUAL(one->threads, 1);
+    CU_ASSERT_STRING_EQUAL(one->cpus, "last");
+    CU_ASSERT_PTR_EQUAL(gb_servers_get_on(&sv, &p, 0, 10, 1, "last", why, sizeof why), one);
+    struct gb_server *two = gb_servers_get_on(&sv, &p, 0, 10, 2, tserver_cpus, why, sizeof why);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(two);
+    CU_ASSERT_PTR_NOT_EQUAL(two, one);
+    CU_ASSERT_PTR_EQUAL(gb_servers_get_on(&sv, &p, 0, 10, 2, tserver_cpus, why, sizeof why), two);
+    CU_ASSERT_EQUAL(sv.n, 2);
+    struct gb_server_window w;
+    take_window(two->url, &w);
+    CU_ASSERT_EQUAL(w.nloops, 2);
+    take_window(one->url, &w);
+    CU_ASSERT_EQUAL(w.nloops, 1);
+    /* A server that cannot start: why, and no slot taken. */
+    CU_ASSERT_PTR_NULL(gb_servers_get_on(&sv, &p, 0, 10, 2, "1023", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "local HTTP server"));
+    CU_ASSERT_EQUAL(sv.n, 2);
+    gb_servers_stop(&sv);
+    snprintf(why, sizeof why, "%s/server.log", dir);
+    FILE *f = fopen(why, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    static char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "2 loops on CPUs"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "CPU 1023 is not a CPU this process may run on"));
+    unlink(why);
+    rmdir(dir);
+}
+
 /* ---- suites ---- */
 
 static int server_init(void)
@@ -1109,8 +1586,26 @@ static CU_TestInfo client_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo threads_tests[] = {
+    { "window_answer", test_window_answer },
+    { "threads_both_loops_serve", test_threads_both_loops_serve },
+    { "threads_pinned", test_threads_pinned },
+    { "threads_keep_alive_counted", test_threads_keep_alive_counted },
+    { "threads_keep_alive_window", test_threads_keep_alive_window },
+    { "threads_lateness_counted", test_threads_lateness_counted },
+    { "window_client_errors", test_window_client_errors },
+    { "threads_report_lines", test_threads_report_lines },
+    { "threads_bad_options", test_threads_bad_options },
+    { "harness_servers_keyed", test_harness_servers_keyed },
+    CU_TEST_INFO_NULL,
+};
+
 CU_SuiteInfo green_test_suites[] = {
     { .pName = "server", .pInitFunc = server_init, .pCleanupFunc = server_cleanup, .pTests = server_tests },
+    { .pName = "threads",
+      .pInitFunc = threads_init,
+      .pCleanupFunc = threads_cleanup,
+      .pTests = threads_tests },
     { .pName = "http_client", .pTests = client_tests },
     CU_SUITE_INFO_NULL,
 };

@@ -17,6 +17,9 @@ int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool)
 {
     memset(s, 0, sizeof *s);
     s->server.pid = -1;
+    if (p->keepalive < 0)
+        p->keepalive = 0;
+    s->keepalive = p->keepalive == 1;
     if (p->n < 0)
         p->n = DEFAULT_N;
     if (p->n == 0)
@@ -95,15 +98,32 @@ void fetch_setup_close(fetch_setup *s)
 void fetch_tasks_reset(fetch_task *tasks, long long n)
 {
     for (long long i = 0; i < n; i++)
-        tasks[i] = (fetch_task){ .err = FETCH_ENOTRUN };
+        tasks[i] = (fetch_task){ .err = FETCH_ENOTRUN, .conn = HTTP_CONN_NONE };
+}
+
+void fetch_tasks_close(fetch_task *tasks, long long n)
+{
+    for (long long i = 0; i < n; i++)
+        http_conn_close(&tasks[i].conn);
+}
+
+void fetch_note_reconnects(const fetch_task *tasks, long long n, cell_result *r)
+{
+    long long again = 0;
+    for (long long i = 0; i < n; i++)
+        again += tasks[i].res.reconnected;
+    if (again > 0)
+        fetch_note_add(
+            r, "%lld requests found their kept connection closed by the server and made a new one.", again);
 }
 
 int fetch_tally(const fetch_setup *s, const fetch_task *tasks, long long n, cell_result *r)
 {
-    long long ok = 0, bytes = 0, failed = 0;
+    long long ok = 0, bytes = 0, failed = 0, connections = 0;
     const fetch_task *first = NULL;
     for (long long i = 0; i < n; i++) {
         bytes += tasks[i].res.body_bytes;
+        connections += tasks[i].res.connections;
         if (tasks[i].err == 0) {
             ok++;
         } else {
@@ -115,6 +135,7 @@ int fetch_tally(const fetch_setup *s, const fetch_task *tasks, long long n, cell
     r->tasks_completed = ok;
     r->bytes_received = bytes;
     r->errors = failed;
+    r->connections = connections;
     if (first == NULL)
         return 0;
     const char *url = s->target.url;

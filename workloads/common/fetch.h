@@ -20,20 +20,23 @@
  * task->err = http_fetch(..., &task->res). */
 typedef struct fetch_task {
     int err;                    /* 0, http_fetch's code, or FETCH_ENOTRUN. */
-    http_result res;            /* Status and body bytes received. */
+    http_result res;            /* Status, body bytes received, connections opened. */
+    http_conn conn;             /* joinall --keepalive=1: the connection the task kept open,
+                                   closed after the timed part (fetch_tasks_close). */
 } fetch_task;
 
 typedef struct fetch_setup {
     http_target target;
     server_child server;        /* Ours, when no --url was given. */
     bool own_server;
+    bool keepalive;             /* --keepalive=1: connections are kept and reused. */
     long long n, k;             /* Requests, and how many at once at most. */
 } fetch_setup;
 
-/* Fill in the defaults (n; k when pool is true), check them, find the server
- * (or start one, with --delay-ms and --size, default 10 ms and 1024 bytes),
- * and check that k connections at once fit the machine's limits. Returns 0,
- * or -1 with r failed (and nothing left to tear down). */
+/* Fill in the defaults (n; k when pool is true; keepalive 0), check them,
+ * find the server (or start one, with --delay-ms and --size, default 10 ms
+ * and 1024 bytes), and check that k connections at once fit the machine's
+ * limits. Returns 0, or -1 with r failed (and nothing left to tear down). */
 int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool);
 
 /* Append a sentence to the result's note (kept in static storage). */
@@ -43,16 +46,24 @@ void fetch_note_add(cell_result *r, const char *fmt, ...) __attribute__((format(
  * more fails r; fewer (the pool never filled) goes into the note. */
 int fetch_check_in_flight(const fetch_setup *s, cell_result *r, long long peak);
 
-/* Make n tasks ready to run: FETCH_ENOTRUN until a task says otherwise. */
+/* Make n tasks ready to run: FETCH_ENOTRUN until a task says otherwise, no
+ * connection kept. */
 void fetch_tasks_reset(fetch_task *tasks, long long n);
+
+/* Close the connections n tasks kept (http_conn_close). */
+void fetch_tasks_close(fetch_task *tasks, long long n);
 
 /* Stop our server, if we started one. */
 void fetch_setup_close(fetch_setup *s);
 
-/* Sum the tasks into r's checks (tasks_completed, bytes_received, errors);
- * fail r with the first error, worded for a person, if any task failed.
- * Returns 0 when all succeeded. */
+/* Sum the tasks into r's checks (tasks_completed, bytes_received, errors,
+ * connections); fail r with the first error, worded for a person, if any
+ * task failed. Returns 0 when all succeeded. */
 int fetch_tally(const fetch_setup *s, const fetch_task *tasks, long long n, cell_result *r);
+
+/* After the timed part's tally: say in the note how many requests found
+ * their kept connection closed and made a new one, if any did. */
+void fetch_note_reconnects(const fetch_task *tasks, long long n, cell_result *r);
 
 /* Requests in flight now and at most, shared by the threads of a thread
  * variant (a green variant counts with plain integers: one hub, one thread). */

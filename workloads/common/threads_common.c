@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 int threads_attr_init(pthread_attr_t *attr, cell_params *p, cell_result *r, long long min_kib)
@@ -59,4 +61,16 @@ int threads_create_failed(cell_result *r, int err, long long created)
                             "or memory for their stacks ran out)",
                          created, strerror(err), room, limit);
     return cell_fail(r, "pthread_create failed after %lld threads: %s", created, strerror(err));
+}
+
+void threads_ignore_hubs(cell_params *p)
+{
+    static bool said;           /* Once, not once per round. */
+    if (p->hubs < 0)
+        return;
+    if (!said)
+        fprintf(stderr, "%s: note: --hubs=%lld does not apply to --impl=threads; ignored\n",
+                program_invocation_name, p->hubs);
+    said = true;
+    p->hubs = -1;
 }

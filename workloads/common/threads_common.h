@@ -21,4 +21,8 @@ int threads_check_room(long long want, const char *what, cell_result *r);
 /* pthread_create failed with err after `created` threads: fail r saying why. */
 int threads_create_failed(cell_result *r, int err, long long created);
 
+/* --hubs is green's: a thread variant says on stderr that it ignores it (once
+ * per process) and leaves p->hubs not given (null in the JSON line). */
+void threads_ignore_hubs(cell_params *p);
+
 #endif /* GREEN_THREADS_COMMON_H */

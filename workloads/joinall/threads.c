@@ -1,7 +1,9 @@
 /* workloads/joinall/threads.c: the joinall workload, thread side: one
  * pthread per request, each fetching --url once over a new connection with
- * the blocking HTTP client, then every thread joined. ns_per_op is
- * wall / N, so that 1e9 / ns_per_op is requests per second. */
+ * the blocking HTTP client, then every thread joined. With --keepalive=1
+ * each asks to keep its connection and leaves it open (closed after the
+ * timed part). ns_per_op is wall / N, so that 1e9 / ns_per_op is requests
+ * per second. */
 #include "cell.h"
 #include "fetch.h"
 #include "threads_common.h"
@@ -12,6 +14,7 @@
  * after but for the gauge. */
 static struct {
     const http_target *target;
+    bool keepalive;
     fetch_gauge gauge;
 } J;
 
@@ -20,7 +23,10 @@ static void *fetch_thread(void *arg)
     fetch_task *t = arg;
     char buf[HTTP_READ_CHUNK];
     fetch_gauge_enter(&J.gauge);
-    t->err = http_fetch(&http_io_blocking, J.target, buf, sizeof buf, &t->res);
+    if (J.keepalive)
+        t->err = http_fetch_keep(&http_io_blocking, J.target, &t->conn, buf, sizeof buf, &t->res);
+    else
+        t->err = http_fetch(&http_io_blocking, J.target, buf, sizeof buf, &t->res);
     fetch_gauge_leave(&J.gauge);
     return NULL;
 }
@@ -46,6 +52,7 @@ static int run_all(fetch_task *tasks, pthread_t *threads, long long n, const pth
 
 int joinall_threads(cell_params *p, cell_result *r)
 {
+    threads_ignore_hubs(p);
     fetch_setup s;
     if (fetch_setup_init(&s, p, r, false) != 0)
         return -1;
@@ -64,13 +71,15 @@ int joinall_threads(cell_params *p, cell_result *r)
         goto fail_alloc;
     }
     J.target = &s.target;
+    J.keepalive = s.keepalive;
 
-    /* Warm-up: a few requests the same way, untimed. */
+    /* Warm-up: a few requests the same way, untimed; the connections it
+     * kept closed. */
     long long warm = s.n < FETCH_WARMUP ? s.n : FETCH_WARMUP;
-    fetch_tasks_reset(tasks, warm);
-    if (run_all(tasks, threads, warm, &attr, r) != 0)
-        goto fail_alloc;
-    if (fetch_tally(&s, tasks, warm, r) != 0)
+    fetch_tasks_reset(tasks, s.n);
+    int warm_ok = run_all(tasks, threads, warm, &attr, r);
+    fetch_tasks_close(tasks, warm);
+    if (warm_ok != 0 || fetch_tally(&s, tasks, warm, r) != 0)
         goto fail_alloc;
     fetch_tasks_reset(tasks, s.n);
     atomic_store(&J.gauge.peak, 0);
@@ -78,11 +87,13 @@ int joinall_threads(cell_params *p, cell_result *r)
     cell_measure_begin(r);
     int created_ok = run_all(tasks, threads, s.n, &attr, r);
     cell_measure_end(r);
+    fetch_tasks_close(tasks, s.n);
     if (created_ok != 0)
         goto fail_alloc;
 
     r->ops = s.n;
     rc = fetch_tally(&s, tasks, s.n, r);
+    fetch_note_reconnects(tasks, s.n, r);
     if (fetch_check_in_flight(&s, r, atomic_load(&J.gauge.peak)) != 0)
         rc = -1;
 fail_alloc:

@@ -32,7 +32,8 @@ WORKLOADS = [
 ]
 
 COUNT_OPTIONS = {"n": "n", "concurrency": "concurrency", "delay-ms": "delay_ms", "size": "size",
-                 "stack-kib": "stack_kib", "cpus": "cpus", "rounds": "rounds"}
+                 "stack-kib": "stack_kib", "cpus": "cpus", "rounds": "rounds", "keepalive": "keepalive",
+                 "hubs": "hubs"}
 
 # The valid range of a URL's port, as http.c's parser says it.
 PORT_RANGE = "(1-65535)"
@@ -50,6 +51,8 @@ class Params:
         self.url = None
         self.n = self.concurrency = self.delay_ms = self.size = self.stack_kib = self.cpus = None
         self.rounds = 1           # --rounds: main() runs the workload this many times.
+        self.keepalive = None     # --keepalive: 1, a task (joinall) or worker (pool) reuses its connection.
+        self.hubs = None          # --hubs: noted and ignored (one hub, one thread); always null.
 
 
 class CellError(Exception):
@@ -66,7 +69,7 @@ class Result:
         self.loop_used = None
         self.ops = self.wall_ns = self.cpu_ns = None
         self.tasks_completed = self.bytes_received = self.errors = None
-        self.max_in_flight = self.rss_per_task_bytes = None
+        self.max_in_flight = self.connections = self.rss_per_task_bytes = None
         self.note = None
         self.usage_error = False  # The failure is the caller's (exit 2), not the run's (exit 1).
         self._t0_wall = self._t0_cpu = 0
@@ -157,7 +160,7 @@ def json_count(key, v):
 def write_result(p, r):
     s = ['{"workload":', json_string(p.workload), ',"impl":', json_string(p.impl),
          ',"switch":', json_string(r.switch_used), ',"loop":', json_string(r.loop_used)]
-    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds"):
+    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds", "keepalive", "hubs"):
         s.append(json_count(key, getattr(p, key)))
     s.append(',"ok":%s' % ("true" if r.ok else "false"))
     if not r.ok:
@@ -170,7 +173,8 @@ def write_result(p, r):
         s.append(',"ns_per_op":null')
     s.append(json_count("max_rss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
     s.append(json_count("cpu_ns", r.cpu_ns))
-    for key in ("tasks_completed", "bytes_received", "errors", "max_in_flight", "rss_per_task_bytes"):
+    for key in ("tasks_completed", "bytes_received", "errors", "max_in_flight", "connections",
+                "rss_per_task_bytes"):
         v = getattr(r, key)
         if v is not None and v >= 0:
             s.append(json_count(key, v))
@@ -186,10 +190,12 @@ def write_result(p, r):
 def usage(f, program):
     f.write("usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
+            "       [--keepalive=0|1] [--hubs=H]\n"
             "The gevent peer (Python %s, /usr/bin/python3). Runs one measurement and prints\n"
             "one JSON object on the last line of stdout. --cpus=C keeps the first C allowed\n"
             "CPUs. --rounds=R runs the workload R times in this process (default 1) and adds\n"
-            "them up. --switch, --loop and --stack-kib do not apply.\n"
+            "them up. --keepalive=1 lets each task (joinall) or worker (pool) reuse its\n"
+            "connection. --switch, --loop, --stack-kib and --hubs (one hub, one thread) do not apply.\n"
             "Workloads in this program:\n" % (program, PEER, sys.version.split()[0]))
     for name, _folder, _fn, summary in WORKLOADS:
         f.write("  %-12s --impl=%-8s %s\n" % (name, PEER, summary))
@@ -250,6 +256,10 @@ def parse_options(args, p, r):
         r.fail("--impl=%s: this program is the %s peer; it runs --impl=%s only" % (p.impl, PEER, PEER))
     if p.rounds == 0:
         r.fail("--rounds=0: a cell runs at least one round")
+    if p.keepalive is not None and p.keepalive > 1:
+        r.fail("--keepalive=%d: 0 (a new connection per request) or 1" % p.keepalive)
+    if p.hubs == 0:
+        r.fail("--hubs=0: a green cell runs at least one hub")
 
 
 def url_port_error(url):
@@ -286,7 +296,7 @@ def add_round(total, rk, k, rounds):
     if k == 1:
         total = rk
     else:
-        for key in ("wall_ns", "cpu_ns", "ops", "tasks_completed", "bytes_received", "errors"):
+        for key in ("wall_ns", "cpu_ns", "ops", "tasks_completed", "bytes_received", "errors", "connections"):
             a, b = getattr(total, key), getattr(rk, key)
             setattr(total, key, a if b is None or b < 0 else b if a is None or a < 0 else a + b)
         if rk.max_in_flight is not None and (total.max_in_flight is None or rk.max_in_flight > total.max_in_flight):
@@ -352,7 +362,10 @@ def main(argv):
     for option, value in (("switch", p.switch_name), ("loop", p.loop_name), ("stack-kib", p.stack_kib)):
         if value is not None:
             sys.stderr.write("%s: note: --%s=%s does not apply to --impl=%s; ignored\n" % (program, option, value, PEER))
-    p.stack_kib = None
+    if p.hubs is not None:
+        sys.stderr.write("%s: note: --hubs=%d does not apply to --impl=%s (one hub, one thread); ignored\n"
+                         % (program, p.hubs, PEER))
+    p.stack_kib = p.hubs = None
     raise_nofile()
     cpus = restrict_cpus(p.cpus)
     if cpus is None:

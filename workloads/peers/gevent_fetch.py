@@ -3,12 +3,18 @@
 # or a greenbench-server started beside the program), the limit checks, one
 # fetch the seed's way (urllib.request after monkey.patch_all()), the
 # in-flight gauge and the tally of checks into the result.
+#
+# With --keepalive=1 a task (joinall) or a pool worker keeps its connection
+# (KeptConnection): http.client, the module under urllib.request, since
+# urllib always sends "Connection: close".
 import errno
+import http.client
 import os
 import resource
 import socket
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import gevent
@@ -26,15 +32,21 @@ FD_RESERVE = 64
 NOTE = ("urllib.request after monkey.patch_all(), as the seed program: a new connection per request "
         "(\"Connection: close\"), no proxy; gevent's default resolver runs getaddrinfo in its thread pool "
         "for every request, even for a numeric address, where ours resolves once.")
+NOTE_KEEPALIVE = ("http.client (what urllib.request runs on; urllib always closes) after monkey.patch_all(), "
+                  "\"Connection: keep-alive\": each greenlet (joinall) or each of the K pool workers keeps one "
+                  "connection, reads each body to its Content-Length and reconnects when the server closed it; "
+                  "no proxy; gevent's default resolver runs getaddrinfo in its thread pool for every new "
+                  "connection, even for a numeric address, where ours resolves once.")
 
 
 class Task:
-    __slots__ = ("err", "status", "bytes")
+    __slots__ = ("err", "status", "bytes", "reconnected")
 
     def __init__(self):
         self.err = None          # None, or the exception (or a message) of a failed fetch.
         self.status = 0
         self.bytes = 0
+        self.reconnected = False  # fetch_kept: the kept connection was found closed; sent again on a new one.
 
 
 class Gauge:
@@ -60,6 +72,44 @@ class Setup:
         self.timeout = TIMEOUT_S
         self.server = None
         self.opener = None
+        self.keepalive = False    # --keepalive=1: fetch_kept on a KeptConnection, not fetch_one.
+        self.host = self.port = self.target = None   # --keepalive=1: where http.client connects, what it asks.
+        self.headers = None
+        self.connections = 0      # Connections opened (connect() returned); the workload zeroes it.
+
+
+def counting_connection(s):
+    """http.client.HTTPConnection counting each connection it opens into s."""
+
+    class Counted(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            s.connections += 1
+
+    return Counted
+
+
+class CountingHTTPHandler(urllib.request.HTTPHandler):
+    """urllib's own http:// handler, on a connection class that counts."""
+
+    def __init__(self, connection_class):
+        super().__init__()
+        self.connection_class = connection_class
+
+    def http_open(self, req):
+        return self.do_open(self.connection_class, req)
+
+
+class KeptConnection:
+    """One task's or pool worker's connection for --keepalive=1: opened at its
+    first request (and again after the server closed it), closed by close()
+    after the timed part, as ours (close_kept)."""
+
+    def __init__(self, s):
+        self.conn = s.connection_class(s.host, s.port, timeout=s.timeout)
+
+    def close(self):
+        self.conn.close()
 
 
 def check_connections(k):
@@ -150,13 +200,32 @@ def setup_init(p, r, pool):
         if why:
             r.usage_fail("--url=%s: %s" % (p.url, why))
         s.url = p.url
+    if p.keepalive is None:
+        p.keepalive = 0
+    s.keepalive = p.keepalive == 1
     s.expect_size = p.size
     s.timeout = TIMEOUT_S + (p.delay_ms / 1000.0 if p.delay_ms else 0.0)
-    # urllib.request as the seed uses it, less the proxies of the environment.
-    s.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    s.connection_class = counting_connection(s)
+    if s.keepalive:
+        parts = urllib.parse.urlsplit(s.url)
+        try:
+            s.host, s.port = parts.hostname, parts.port or 80
+        except ValueError as e:    # url_port_error has refused every bad port already.
+            r.usage_fail("--url=%s: %s" % (s.url, e))
+        if not s.host:
+            r.usage_fail("--url=%s: no host" % s.url)
+        s.target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        # The request urllib makes, but for the Connection header (http.client adds Host and
+        # Accept-Encoding: identity itself).
+        s.headers = {"User-Agent": "Python-urllib/%s" % urllib.request.__version__, "Connection": "keep-alive"}
+    else:
+        # urllib.request as the seed uses it, less the proxies of the environment; its
+        # connections counted.
+        s.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                               CountingHTTPHandler(s.connection_class))
     r.switch_used = "greenlet"
     r.loop_used = cell.loop_name()
-    r.add_note(NOTE)
+    r.add_note(NOTE_KEEPALIVE if s.keepalive else NOTE)
     return s
 
 
@@ -175,6 +244,10 @@ def fetch_one(s, task):
     except Exception as e:  # URLError, timeouts, resets: kept for the tally.
         task.err = e
         return
+    _check_body(s, task, length)
+
+
+def _check_body(s, task, length):
     expect = s.expect_size
     if expect is None and length is not None and length.isdigit():
         expect = int(length)
@@ -182,6 +255,59 @@ def fetch_one(s, task):
         task.err = "status"
     elif expect is not None and task.bytes != expect:
         task.err = "size"
+
+
+# A request on a kept connection that the server had closed meanwhile fails
+# before any byte of a response: these, and then it is sent once more on a new one.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+def fetch_kept(s, kept, task):
+    """fetch_one for --keepalive=1: the GET on the task's or worker's kept
+    connection (a new one when it has none: the first request, or the server
+    closed it, which http.client notices from "Connection: close"), the body
+    read to its Content-Length, the connection kept for the next request."""
+    conn = kept.conn
+    resp = None
+    for attempt in (0, 1):
+        reused = conn.sock is not None
+        try:
+            conn.request("GET", s.target, headers=s.headers)
+            resp = conn.getresponse()
+            break
+        except _STALE as e:
+            conn.close()
+            if reused and attempt == 0:
+                task.reconnected = True   # The server closed it while idle: once more on a new one.
+                continue
+            task.err = e
+            return
+        except Exception as e:  # Timeouts, refusals: kept for the tally.
+            conn.close()
+            task.err = e
+            return
+    try:
+        body = resp.read()
+    except Exception as e:      # A short body, a reset, a timeout: not sent again.
+        conn.close()
+        task.status = resp.status
+        task.err = e
+        return
+    task.status = resp.status
+    task.bytes = len(body)
+    _check_body(s, task, resp.getheader("Content-Length"))
+
+
+def close_kept(kept):
+    for k in kept:
+        k.close()
+
+
+def note_reconnects(tasks, r):
+    """As fetch_note_reconnects in fetch.c."""
+    again = sum(1 for t in tasks if t.reconnected)
+    if again:
+        r.add_note("%d requests found their kept connection closed by the server and made a new one." % again)
 
 
 def _os_error(e):

@@ -3,6 +3,7 @@
 
 #include "http/header.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -82,6 +83,7 @@ void gb_request_parse(const char *in, size_t head_len, gb_request *r)
     r->status = 200;
     r->why = NULL;
     r->head_only = false;
+    r->window = false;
     r->content_length = 0;
 
     /* Request line: METHOD SP TARGET SP HTTP/1.x. The head ends with '\n'. */
@@ -120,6 +122,15 @@ void gb_request_parse(const char *in, size_t head_len, gb_request *r)
         return;
     }
     const char *q = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1));
+    const char *path_end = q != NULL ? q : sp2;
+    if (path_end - (sp1 + 1) == (ptrdiff_t)strlen(GB_WINDOW_PATH) &&
+        memcmp(sp1 + 1, GB_WINDOW_PATH, strlen(GB_WINDOW_PATH)) == 0) {
+        /* Taking a window starts the next one: not what a HEAD may do. */
+        r->window = true;
+        if (r->head_only)
+            reject(r, 405, "the window (" GB_WINDOW_PATH ") is GET only");
+        return;
+    }
     if (q != NULL && !parse_query(q + 1, sp2, &r->delay_ms, &r->size))
         reject(r, 400, "bad query: delay_ms and size take whole numbers (delay_ms up to 3600000, size up to 2^40)");
 }

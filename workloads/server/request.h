@@ -12,6 +12,7 @@
 
 #define GB_MAX_SIZE (1LL << 40)                 /* Largest body the server sends. */
 #define GB_MAX_DELAY_MS (3600LL * 1000)         /* Longest delay it waits. */
+#define GB_WINDOW_PATH "/__greenbench/window"   /* The window endpoint (server.c). */
 
 /* What one request asks for. */
 typedef struct gb_request {
@@ -19,6 +20,8 @@ typedef struct gb_request {
     const char *why;            /* With an error: what was wrong, for its body. */
     bool head_only;             /* HEAD: the answer has no body. */
     bool keep_alive;            /* The connection stays open after the answer. */
+    bool window;                /* The target's path is GB_WINDOW_PATH: the server's counters, not
+                                   a delayed body (GET only: a HEAD of it is a 405). */
     long long content_length;   /* Body bytes after the head, to skip (with 200 or 405). */
     long long delay_ms, size;   /* In: the server's defaults; out: the query's overrides. */
 } gb_request;
@@ -29,7 +32,9 @@ typedef struct gb_request {
 size_t gb_request_head_end(const char *in, size_t len);
 
 /* Parse the head [in, in + head_len), as gb_request_head_end found it, into
- * *r (delay_ms and size set by the caller to the defaults). */
+ * *r (delay_ms and size set by the caller to the defaults). A GET of
+ * GB_WINDOW_PATH (any query ignored) is a 200 with window set; a HEAD of it
+ * is a 405 with window set. */
 void gb_request_parse(const char *in, size_t head_len, gb_request *r);
 
 /* A non-negative decimal number in [s, end), at most max: true and *out. */

@@ -1,7 +1,8 @@
 /* workloads/server/server.c: greenbench-server, the local HTTP/1.1 server
  * that the joinall and pool workloads fetch from.
  *
- *   greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--cpu N|last]
+ *   greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--threads T]
+ *                     [--cpus LIST | --cpu N|last] [--exit-on-stdin-eof]
  *
  * Listens on 127.0.0.1 only (port 0: the kernel picks), prints
  * "http://127.0.0.1:PORT/" as its first stdout line, and answers each GET
@@ -12,20 +13,34 @@
  * requests are answered in order. SIGTERM or SIGINT ends it cleanly (exit 0),
  * and so, with --exit-on-stdin-eof, does the end of its stdin: a parent that
  * keeps the other end of a pipe there cannot leave it running by dying.
+ * GET /__greenbench/window answers, at once, a JSON object of what was
+ * served and how late since the previous one (window_json below).
  *
- * It must not be the bottleneck: one process, one libev loop on epoll,
- * every wait a watcher. The delay runs from the moment the request was
- * parsed: every delayed connection sits in one min-heap by due time, and
- * one timerfd, set to the earliest, wakes the loop. Not an ev_timer per
- * request: libev's epoll backend waits in whole milliseconds rounded up and
- * never less than 1 ms, so those fired 0.7 ms late on average at 10 000
- * requests per second here (a timerfd has no such rounding). So 10 000
- * delayed requests at once cost 10 000 heap entries, not threads, and a
- * response leaves D after its request plus the loop's wake-up and the time
- * to serve the others due at the same moment. The listen backlog is the most
- * the kernel allows (net.core.somaxconn) and the soft RLIMIT_NOFILE is
- * raised to the hard one. Statistics go to stderr at exit. Requests are
- * parsed by request.c, which the tests and fuzz targets call on bytes alone. */
+ * It must not be the bottleneck: --threads T event loops (libev on epoll,
+ * every wait a watcher), each with its own listening socket on the same
+ * port (SO_REUSEPORT: the kernel spreads new connections over them by a
+ * hash of the addresses), its own connections, delays and counters, each
+ * pinned to a CPU of --cpus. Loop 0 runs in the main thread, which also
+ * takes the signals and watches stdin; the others in threads of their own
+ * that block SIGTERM and SIGINT. An answer on a new connection costs a
+ * loop 20-30 µs of CPU on a 2-CPU VM (accept4, recv, sendmsg, close; some
+ * 10 µs on a kept one), so a burst of 10 000 connections is 200 ms and
+ * more of one loop's time, during which answers come due; loops on CPUs of
+ * their own share that, and the window (GET /__greenbench/window) says how
+ * late the answers left, so that a run can tell when the server rather
+ * than the client set the pace. The delay runs from the moment the request
+ * was parsed: every delayed connection of a loop sits in its min-heap by due
+ * time, and one timerfd, set to the earliest, wakes the loop. Not an
+ * ev_timer per request: libev's epoll backend waits in whole milliseconds
+ * rounded up and never less than 1 ms, so those fired 0.7 ms late on
+ * average at 10 000 requests per second here (a timerfd has no such
+ * rounding). So 10 000 delayed requests at once cost 10 000 heap entries,
+ * not threads, and a response leaves D after its request plus the loop's
+ * wake-up and the time to serve the others due at the same moment. The
+ * listen backlog is the most the kernel allows (net.core.somaxconn) and the
+ * soft RLIMIT_NOFILE is raised to the hard one. Statistics go to stderr at
+ * exit. Requests are parsed by request.c, which the tests and fuzz targets
+ * call on bytes alone. */
 #include "server/request.h"
 #include "option_error.h"
 #include "sysinfo.h"
@@ -38,11 +53,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +75,19 @@
 #define MAX_IN 16384            /* Largest request head accepted (then 431). */
 #define BODY_CHUNK 65536        /* Body bytes per write at most. */
 #define ACCEPTS_PER_WAKE 4096   /* Drain the accept queue, but let timers run too. */
+#define ACCEPTS_PER_CLOCK 16    /* Accepts between two looks at the earliest due delay. */
+#define MAX_THREADS 256         /* --threads at most (the harness's window keeps as many). */
+
+/* The lateness histogram, in whole microseconds: exact below HIST_LINEAR,
+ * then HIST_SUB buckets per power of two, each 1/64 of its lower bound
+ * wide; a percentile read at a bucket's middle is within 1/128 (0.8 %) of
+ * the true value, or 1 µs. Lateness past 2^HIST_TOP_BIT µs (19 h) shares
+ * the last bucket. */
+#define HIST_LINEAR 128
+#define HIST_SUB 64
+#define HIST_LINEAR_BITS 7
+#define HIST_TOP_BIT 36
+#define HIST_BUCKETS (HIST_LINEAR + (HIST_TOP_BIT - HIST_LINEAR_BITS) * HIST_SUB)
 
 enum conn_state { READING, DELAYING, WRITING, LINGERING };
 
@@ -65,122 +96,95 @@ struct conn {
     ev_io io;                   /* Readable while READING, writable while WRITING. */
     ev_timer linger_timer;      /* The bound on LINGERING. */
     long long due_ns;           /* While DELAYING: when to answer (CLOCK_MONOTONIC). */
-    size_t delay_slot;          /* While DELAYING: its index in delays.heap. */
-    conn *prev, *next;          /* In srv.conns while open; next: free list after. */
+    size_t delay_slot;          /* While DELAYING: its index in the loop's heap. */
+    conn *prev, *next;          /* In the loop's conns while open; next: free list after. */
     int fd;
     enum conn_state state;
     int io_events;              /* What io waits for now, 0 if stopped. */
     bool keep_alive;            /* After this response. */
     bool linger;                /* Drain the client's input before closing (after an error). */
+    bool counted; /* In the window's connections (at its first request not a window's). */
     char *in;                   /* inline_in, or a MAX_IN heap buffer. */
     size_t in_len, in_cap;
     long long discard;          /* Request body bytes still to skip. */
     long long body_left;        /* Response body bytes still to send. */
     long long size;             /* This request's body size. */
+    char *json; /* A window's body (malloc'd), sent instead of filler bytes; else NULL. */
     char head[320];             /* This response's status line and headers (and an error's message). */
     size_t head_len, head_off;
     char inline_in[INLINE_IN];
 };
 
-#define CPU_ANY (-1)
+/* What a loop counted since the last window request: its own thread adds,
+ * under its lock; the thread that answers a window request takes and
+ * clears it, loop by loop, under the same lock. An uncontended lock is tens
+ * of nanoseconds, against the microseconds each answer costs in system
+ * calls, and every loop's counts stay consistent with each other. */
+struct window_counts {
+    long long requests, delayed, late_sum_ns, late_max_ns, late_over_1ms, connections;
+    uint64_t hist[HIST_BUCKETS];
+};
+
+/* One event loop and all it serves. Everything but lock and win is used
+ * by its own thread only (and by the main thread after that has ended). */
+typedef struct srvloop {
+    int index, cpu; /* cpu: pinned there, or -1. */
+    pthread_t thread;
+    struct ev_loop *loop;
+    int listen_fd, spare_fd;    /* spare_fd: kept open to shed connections on EMFILE. */
+    ev_io accept_io;
+    ev_timer accept_retry;      /* Accepting paused after EMFILE / ENFILE. */
+    ev_async stop; /* Loops 1..T-1: the main thread asks them to end. */
+    conn *conns;                /* Open connections, to close at exit. */
+    conn *free_conns;
+    /* The connections waiting out their delay, earliest due first, and the
+     * timerfd that wakes the loop when the earliest is due. */
+    struct {
+        conn **heap;
+        size_t len, cap;
+        int timer_fd;
+        ev_io timer_io;
+        long long armed_ns; /* What timer_fd is set to; 0 when it has fired or is unset. */
+    } delays;
+    /* Since the start, for the lines at exit. */
+    long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
+    long long delayed, late_sum_ns, late_max_ns, late_over_1ms;    /* Answers after a delay: how late. */
+    pthread_mutex_t lock;
+    struct window_counts win; /* Under lock. */
+} srvloop;
+
 #define CPU_LAST (-2)
 
 static struct {
     long long delay_ms, size;
-    long long cpu;              /* --cpu: a CPU number, CPU_LAST or CPU_ANY. */
+    long long threads; /* --threads */
+    const char *cpu_arg; /* --cpu or --cpus as given, NULL: not given; "--cpu" or "--cpus" in cpu_opt. */
+    const char *cpu_opt;
     int port;
-    int listen_fd, spare_fd;    /* spare_fd: kept open to shed connections on EMFILE. */
-    ev_io accept_io;
-    ev_timer accept_retry;      /* Accepting paused after EMFILE / ENFILE. */
-    ev_signal sigterm, sigint;
-    ev_io parent_io;            /* stdin, with --exit-on-stdin-eof. */
     bool exit_on_stdin_eof;
-    conn *conns;                /* Open connections, to close at exit. */
-    conn *free_conns;
-    long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
-    long long delayed, late_sum_ns, late_max_ns, late_over_1ms;    /* Answers after a delay: how late. */
-} srv = { .cpu = CPU_ANY, .listen_fd = -1, .spare_fd = -1 };
+    ev_signal sigterm, sigint;
+    ev_io parent_io; /* stdin, with --exit-on-stdin-eof. */
+    srvloop *loops;
+    int nloops;
+} srv = { .threads = 1 };
 
-/* The connections waiting out their delay, earliest due first, and the
- * timerfd that wakes the loop when the earliest is due. */
+/* The current window: when it started, and the process's CPU time then. */
 static struct {
-    conn **heap;
-    size_t len, cap;
-    int timer_fd;
-    ev_io timer_io;
-    long long armed_ns;         /* What timer_fd is set to; 0 when it has fired or is unset. */
-} delays = { .timer_fd = -1 };
+    pthread_mutex_t lock; /* One window request at a time, from whichever loop. */
+    long long start_ns, start_cpu_ns;
+} window = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static atomic_bool said_shed;
 static char body[BODY_CHUNK];
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_linger_end(struct ev_loop *loop, ev_timer *w, int revents);
-static void delay_remove(conn *c);
+static void delay_remove(srvloop *l, conn *c);
 
-/* ---- connections ---- */
-
-static conn *conn_new(int fd)
+static srvloop *loop_of(struct ev_loop *loop)
 {
-    conn *c = srv.free_conns;
-    if (c != NULL)
-        srv.free_conns = c->next;
-    else if ((c = malloc(sizeof *c)) == NULL)
-        return NULL;
-    c->prev = NULL;
-    c->next = srv.conns;
-    if (srv.conns != NULL)
-        srv.conns->prev = c;
-    srv.conns = c;
-    c->fd = fd;
-    c->state = READING;
-    c->io_events = 0;
-    c->keep_alive = true;
-    c->linger = false;
-    c->in = c->inline_in;
-    c->in_len = 0;
-    c->in_cap = INLINE_IN;
-    c->discard = 0;
-    ev_init(&c->io, on_conn_io);
-    ev_init(&c->linger_timer, on_linger_end);
-    if (++srv.open_conns > srv.peak_conns)
-        srv.peak_conns = srv.open_conns;
-    return c;
+    return ev_userdata(loop);
 }
-
-static void conn_close(struct ev_loop *loop, conn *c)
-{
-    ev_io_stop(loop, &c->io);
-    ev_timer_stop(loop, &c->linger_timer);
-    if (c->state == DELAYING)
-        delay_remove(c);
-    close(c->fd);
-    if (c->in != c->inline_in)
-        free(c->in);
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        srv.conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    c->next = srv.free_conns;
-    srv.free_conns = c;
-    srv.open_conns--;
-}
-
-/* Wait for events on c's fd (0: stop waiting). */
-static void conn_watch(struct ev_loop *loop, conn *c, int events)
-{
-    if (c->io_events == events)
-        return;
-    ev_io_stop(loop, &c->io);
-    c->io_events = events;
-    if (events != 0) {
-        ev_io_set(&c->io, c->fd, events);
-        ev_io_start(loop, &c->io);
-    }
-}
-
-/* ---- delays ---- */
 
 static long long now_ns(void)
 {
@@ -189,84 +193,311 @@ static long long now_ns(void)
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Set the timerfd to fire at due_ns (absolute, so time spent between
- * reading the clock and this call is not added). */
-static void delay_arm(long long due_ns)
+/* ---- counting ---- */
+
+static size_t hist_index(long long late_ns)
 {
-    struct itimerspec at = { .it_value = { .tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000 } };
-    if (timerfd_settime(delays.timer_fd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
-        perror("greenbench-server: timerfd_settime");
-    delays.armed_ns = due_ns;
+    unsigned long long us = late_ns > 0 ? (unsigned long long)late_ns / 1000 : 0;
+    if (us < HIST_LINEAR)
+        return (size_t)us;
+    int bit = 63 - __builtin_clzll(us);
+    if (bit >= HIST_TOP_BIT)
+        return HIST_BUCKETS - 1;
+    return HIST_LINEAR + (size_t)(bit - HIST_LINEAR_BITS) * HIST_SUB +
+           (size_t)((us >> (bit - (HIST_LINEAR_BITS - 1))) & (HIST_SUB - 1));
 }
 
-static void heap_place(size_t i, conn *c)
+/* The middle of bucket i, in nanoseconds. */
+static double hist_middle_ns(size_t i)
 {
-    delays.heap[i] = c;
+    if (i < HIST_LINEAR)
+        return ((double)i + 0.5) * 1000.0;
+    size_t j = i - HIST_LINEAR;
+    int shift = (int)(j / HIST_SUB) + 1; /* Width 2^shift µs. */
+    double low = (double)((HIST_SUB + j % HIST_SUB) << shift);
+    return (low + (double)(1ULL << shift) / 2.0) * 1000.0;
+}
+
+/* A response of 200 starts to leave now: late_ns after its delay ended, or
+ * -1 when it had none. */
+static void count_answer(srvloop *l, long long late_ns)
+{
+    l->requests++;
+    if (late_ns >= 0) {
+        l->delayed++;
+        l->late_sum_ns += late_ns;
+        l->late_over_1ms += late_ns > 1000000;
+        if (late_ns > l->late_max_ns)
+            l->late_max_ns = late_ns;
+    }
+    pthread_mutex_lock(&l->lock);
+    l->win.requests++;
+    if (late_ns >= 0) {
+        l->win.delayed++;
+        l->win.late_sum_ns += late_ns;
+        l->win.late_over_1ms += late_ns > 1000000;
+        if (late_ns > l->win.late_max_ns)
+            l->win.late_max_ns = late_ns;
+        l->win.hist[hist_index(late_ns)]++;
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void count_connection(srvloop *l, conn *c)
+{
+    if (c->counted)
+        return;
+    c->counted = true;
+    pthread_mutex_lock(&l->lock);
+    l->win.connections++;
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* User + system CPU time of the whole process, every thread. */
+static long long process_cpu_ns(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+/* Close the current window and start the next: every loop's counts, taken
+ * and cleared under its lock, as one JSON object (malloc'd, *len bytes;
+ * NULL when out of memory; workloads/README.md): requests (200s, window
+ * requests not counted), delayed (of those, after a delay), late_mean_ms,
+ * late_p99_ms, late_max_ms and late_over_1ms (how late the delayed ones
+ * left), connections (that brought a request not a window's), cpu_ns (the
+ * process's user + system time) and window_ns (wall time) since the last
+ * window, and loops: per loop its requests, delayed, late_over_1ms,
+ * connections and cpu (-1: not pinned). */
+static char *window_json(size_t *len)
+{
+    struct loop_part {
+        long long requests, delayed, late_over_1ms, connections;
+    } *parts = calloc((size_t)srv.nloops, sizeof *parts);
+    struct window_counts *sum = calloc(1, sizeof *sum);
+    size_t cap = 512 + (size_t)srv.nloops * 160;
+    char *out = malloc(cap);
+    if (parts == NULL || sum == NULL || out == NULL) {
+        free(parts);
+        free(sum);
+        free(out);
+        return NULL;
+    }
+    pthread_mutex_lock(&window.lock);
+    for (int i = 0; i < srv.nloops; i++) {
+        srvloop *l = &srv.loops[i];
+        pthread_mutex_lock(&l->lock);
+        struct window_counts *w = &l->win;
+        parts[i] = (struct loop_part){ w->requests, w->delayed, w->late_over_1ms, w->connections };
+        sum->requests += w->requests;
+        sum->delayed += w->delayed;
+        sum->late_sum_ns += w->late_sum_ns;
+        sum->late_over_1ms += w->late_over_1ms;
+        sum->connections += w->connections;
+        if (w->late_max_ns > sum->late_max_ns)
+            sum->late_max_ns = w->late_max_ns;
+        for (size_t b = 0; b < HIST_BUCKETS; b++)
+            sum->hist[b] += w->hist[b];
+        memset(w, 0, sizeof *w);
+        pthread_mutex_unlock(&l->lock);
+    }
+    long long now = now_ns(), cpu = process_cpu_ns();
+    long long window_ns = now - window.start_ns, cpu_ns = cpu - window.start_cpu_ns;
+    window.start_ns = now;
+    window.start_cpu_ns = cpu;
+    pthread_mutex_unlock(&window.lock);
+
+    /* p99: the nearest rank, read at its bucket's middle, never past the maximum. */
+    double p99_ns = 0;
+    if (sum->delayed > 0) {
+        uint64_t rank = (uint64_t)((99 * sum->delayed + 99) / 100), seen = 0;
+        for (size_t b = 0; b < HIST_BUCKETS; b++) {
+            seen += sum->hist[b];
+            if (seen >= rank) {
+                p99_ns = hist_middle_ns(b);
+                break;
+            }
+        }
+        if (p99_ns > (double)sum->late_max_ns)
+            p99_ns = (double)sum->late_max_ns;
+    }
+    double mean_ms = sum->delayed > 0 ? (double)sum->late_sum_ns / (double)sum->delayed / 1e6 : 0.0;
+    size_t n =
+        (size_t)snprintf(out, cap,
+                         "{\"requests\":%lld,\"delayed\":%lld,\"late_mean_ms\":%.6f,\"late_p99_ms\":%.6f,"
+                         "\"late_max_ms\":%.6f,\"late_over_1ms\":%lld,\"connections\":%lld,"
+                         "\"cpu_ns\":%lld,\"window_ns\":%lld,\"loops\":[",
+                         sum->requests, sum->delayed, mean_ms, p99_ns / 1e6, (double)sum->late_max_ns / 1e6,
+                         sum->late_over_1ms, sum->connections, cpu_ns, window_ns);
+    for (int i = 0; i < srv.nloops && n < cap; i++)
+        n += (size_t)snprintf(
+            out + n, cap - n,
+            "%s{\"requests\":%lld,\"delayed\":%lld,\"late_over_1ms\":%lld,\"connections\":%lld,"
+            "\"cpu\":%d}",
+            i ? "," : "", parts[i].requests, parts[i].delayed, parts[i].late_over_1ms, parts[i].connections,
+            srv.loops[i].cpu);
+    if (n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "]}\n");
+    free(parts);
+    free(sum);
+    if (n >= cap) { /* Cannot happen: cap has room for every field. */
+        free(out);
+        return NULL;
+    }
+    *len = n;
+    return out;
+}
+
+/* ---- connections ---- */
+
+static conn *conn_new(srvloop *l, int fd)
+{
+    conn *c = l->free_conns;
+    if (c != NULL)
+        l->free_conns = c->next;
+    else if ((c = malloc(sizeof *c)) == NULL)
+        return NULL;
+    c->prev = NULL;
+    c->next = l->conns;
+    if (l->conns != NULL)
+        l->conns->prev = c;
+    l->conns = c;
+    c->fd = fd;
+    c->state = READING;
+    c->io_events = 0;
+    c->keep_alive = true;
+    c->linger = false;
+    c->counted = false;
+    c->in = c->inline_in;
+    c->in_len = 0;
+    c->in_cap = INLINE_IN;
+    c->discard = 0;
+    c->json = NULL;
+    ev_init(&c->io, on_conn_io);
+    ev_init(&c->linger_timer, on_linger_end);
+    if (++l->open_conns > l->peak_conns)
+        l->peak_conns = l->open_conns;
+    return c;
+}
+
+static void conn_close(srvloop *l, conn *c)
+{
+    ev_io_stop(l->loop, &c->io);
+    ev_timer_stop(l->loop, &c->linger_timer);
+    if (c->state == DELAYING)
+        delay_remove(l, c);
+    close(c->fd);
+    if (c->in != c->inline_in)
+        free(c->in);
+    free(c->json);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        l->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->next = l->free_conns;
+    l->free_conns = c;
+    l->open_conns--;
+}
+
+/* Wait for events on c's fd (0: stop waiting). */
+static void conn_watch(srvloop *l, conn *c, int events)
+{
+    if (c->io_events == events)
+        return;
+    ev_io_stop(l->loop, &c->io);
+    c->io_events = events;
+    if (events != 0) {
+        ev_io_set(&c->io, c->fd, events);
+        ev_io_start(l->loop, &c->io);
+    }
+}
+
+/* ---- delays ---- */
+
+/* Set the timerfd to fire at due_ns (absolute, so time spent between
+ * reading the clock and this call is not added). */
+static void delay_arm(srvloop *l, long long due_ns)
+{
+    struct itimerspec at = { .it_value = { .tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000 } };
+    if (timerfd_settime(l->delays.timer_fd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
+        perror("greenbench-server: timerfd_settime");
+    l->delays.armed_ns = due_ns;
+}
+
+static void heap_place(srvloop *l, size_t i, conn *c)
+{
+    l->delays.heap[i] = c;
     c->delay_slot = i;
 }
 
-static void heap_sift_up(size_t i)
+static void heap_sift_up(srvloop *l, size_t i)
 {
-    conn *c = delays.heap[i];
-    while (i > 0 && delays.heap[(i - 1) / 2]->due_ns > c->due_ns) {
-        heap_place(i, delays.heap[(i - 1) / 2]);
+    conn **heap = l->delays.heap, *c = heap[i];
+    while (i > 0 && heap[(i - 1) / 2]->due_ns > c->due_ns) {
+        heap_place(l, i, heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
-    heap_place(i, c);
+    heap_place(l, i, c);
 }
 
-static void heap_sift_down(size_t i)
+static void heap_sift_down(srvloop *l, size_t i)
 {
-    conn *c = delays.heap[i];
+    conn **heap = l->delays.heap, *c = heap[i];
+    size_t len = l->delays.len;
     for (;;) {
         size_t child = 2 * i + 1;
-        if (child >= delays.len)
+        if (child >= len)
             break;
-        if (child + 1 < delays.len && delays.heap[child + 1]->due_ns < delays.heap[child]->due_ns)
+        if (child + 1 < len && heap[child + 1]->due_ns < heap[child]->due_ns)
             child++;
-        if (delays.heap[child]->due_ns >= c->due_ns)
+        if (heap[child]->due_ns >= c->due_ns)
             break;
-        heap_place(i, delays.heap[child]);
+        heap_place(l, i, heap[child]);
         i = child;
     }
-    heap_place(i, c);
+    heap_place(l, i, c);
 }
 
 /* c waits until due_ns, then is answered. Returns false if out of memory. */
-static bool delay_add(conn *c, long long due_ns)
+static bool delay_add(srvloop *l, conn *c, long long due_ns)
 {
-    if (delays.len == delays.cap) {
-        size_t cap = delays.cap ? 2 * delays.cap : 1024;
-        conn **heap = realloc(delays.heap, cap * sizeof *heap);
+    if (l->delays.len == l->delays.cap) {
+        size_t cap = l->delays.cap ? 2 * l->delays.cap : 1024;
+        conn **heap = realloc(l->delays.heap, cap * sizeof *heap);
         if (heap == NULL)
             return false;
-        delays.heap = heap;
-        delays.cap = cap;
+        l->delays.heap = heap;
+        l->delays.cap = cap;
     }
     c->state = DELAYING;
     c->due_ns = due_ns;
-    delays.heap[delays.len] = c;
-    heap_sift_up(delays.len++);
+    l->delays.heap[l->delays.len] = c;
+    heap_sift_up(l, l->delays.len++);
     /* With one delay for all, each new due time is the latest: the timerfd
      * is set once per wake-up, not once per request. */
-    if (delays.armed_ns == 0 || due_ns < delays.armed_ns)
-        delay_arm(due_ns);
+    if (l->delays.armed_ns == 0 || due_ns < l->delays.armed_ns)
+        delay_arm(l, due_ns);
     return true;
 }
 
 /* Take c out of the heap. The timerfd may then fire for nothing; it is set
  * again from the heap when it does. */
-static void delay_remove(conn *c)
+static void delay_remove(srvloop *l, conn *c)
 {
     size_t i = c->delay_slot;
-    conn *last = delays.heap[--delays.len];
+    conn *last = l->delays.heap[--l->delays.len];
     if (last == c)
         return;
-    heap_place(i, last);
-    if (i > 0 && delays.heap[(i - 1) / 2]->due_ns > last->due_ns)
-        heap_sift_up(i);
+    heap_place(l, i, last);
+    if (i > 0 && l->delays.heap[(i - 1) / 2]->due_ns > last->due_ns)
+        heap_sift_up(l, i);
     else
-        heap_sift_down(i);
+        heap_sift_down(l, i);
 }
 
 /* ---- requests ---- */
@@ -274,10 +505,14 @@ static void delay_remove(conn *c)
 /* Prepare an error response whose body says why; the connection closes
  * after it. The message travels in c->head, in the same write as the head
  * (HEAD gets the head only). request.c's messages fit there with room. */
-static void error_response(conn *c, int status, const char *why, bool head_only)
+static void error_response(srvloop *l, conn *c, const gb_request *r)
 {
+    int status = r->status;
+    const char *why = r->why;
+    bool head_only = r->head_only;
     const char *reason = status == 405 ? "Method Not Allowed"
                        : status == 431 ? "Request Header Fields Too Large" : "Bad Request";
+    const char *allow = status != 405 ? "" : r->window ? "Allow: GET\r\n" : "Allow: GET, HEAD\r\n";
     c->keep_alive = false;
     c->linger = true;
     c->size = 0;
@@ -285,11 +520,11 @@ static void error_response(conn *c, int status, const char *why, bool head_only)
     c->head_len = (size_t)snprintf(c->head, sizeof c->head,
                                    "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\nContent-Length: %zu\r\n"
                                    "Connection: close\r\n\r\n%s%s%s",
-                                   status, reason, status == 405 ? "Allow: GET, HEAD\r\n" : "",
-                                   sizeof "greenbench-server: \n" - 1 + strlen(why),
-                                   head_only ? "" : "greenbench-server: ", head_only ? "" : why, head_only ? "" : "\n");
+                                   status, reason, allow, sizeof "greenbench-server: \n" - 1 + strlen(why),
+                                   head_only ? "" : "greenbench-server: ", head_only ? "" : why,
+                                   head_only ? "" : "\n");
     c->head_off = 0;
-    srv.bad_requests++;
+    l->bad_requests++;
 }
 
 static void ok_response(conn *c, bool head_only)
@@ -300,12 +535,33 @@ static void ok_response(conn *c, bool head_only)
                                    "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
                                    c->size, c->keep_alive ? "keep-alive" : "close");
     c->head_off = 0;
-    srv.requests++;
 }
 
-/* Take one request from c->in. Returns 0: more bytes needed; 1: a response
- * is prepared (c->head, c->size, c->keep_alive; *delay_ms its delay). */
-static int take_request(conn *c, long long *delay_ms)
+/* A window request: the JSON goes out as the body, at once; nothing counts
+ * it. Returns false when out of memory. */
+static bool window_response(conn *c)
+{
+    size_t len;
+    c->json = window_json(&len);
+    if (c->json == NULL)
+        return false;
+    c->size = (long long)len;
+    c->body_left = c->size;
+    c->head_len =
+        (size_t)snprintf(c->head, sizeof c->head,
+                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: %s\r\n\r\n",
+                         len, c->keep_alive ? "keep-alive" : "close");
+    c->head_off = 0;
+    return true;
+}
+
+enum taken { TAKEN_NONE, TAKEN_OK, TAKEN_ERROR, TAKEN_WINDOW };
+
+/* Take one request from c->in. Returns TAKEN_NONE: more bytes needed;
+ * otherwise a response is prepared (c->head, c->size, c->keep_alive; for
+ * TAKEN_OK *delay_ms its delay; TAKEN_WINDOW: an answer to send at once). */
+static enum taken take_request(srvloop *l, conn *c, long long *delay_ms)
 {
     /* Skip the body of the previous request, if it had one. */
     if (c->discard > 0) {
@@ -314,56 +570,66 @@ static int take_request(conn *c, long long *delay_ms)
         c->in_len -= skip;
         c->discard -= (long long)skip;
         if (c->discard > 0)
-            return 0;
+            return TAKEN_NONE;
     }
+    *delay_ms = 0;
     size_t head_len = gb_request_head_end(c->in, c->in_len);
     if (head_len == 0) {
         if (c->in_len < c->in_cap)
-            return 0;
+            return TAKEN_NONE;
         if (c->in_cap < MAX_IN) {
             char *big = malloc(MAX_IN);
             if (big != NULL) {
                 memcpy(big, c->in, c->in_len);
                 c->in = big;
                 c->in_cap = MAX_IN;
-                return 0;
+                return TAKEN_NONE;
             }
         }
-        *delay_ms = 0;
-        error_response(c, 431, "request head over 16384 bytes", false);
+        count_connection(l, c);
+        error_response(l, c, &(gb_request){ .status = 431, .why = "request head over 16384 bytes" });
         c->in_len = 0;
-        return 1;
+        return TAKEN_ERROR;
     }
     gb_request r = { .delay_ms = srv.delay_ms, .size = srv.size };
     gb_request_parse(c->in, head_len, &r);
     /* Consume the head; keep what follows (a body to skip, pipelined requests). */
     memmove(c->in, c->in + head_len, c->in_len - head_len);
     c->in_len -= head_len;
+    if (!r.window)
+        count_connection(l, c);
     if (r.status != 200) {
-        *delay_ms = 0;
-        error_response(c, r.status, r.why, r.head_only);
-        return 1;
+        error_response(l, c, &r);
+        return TAKEN_ERROR;
+    }
+    c->keep_alive = r.keep_alive;
+    c->discard = r.content_length;
+    if (r.window) {
+        if (window_response(c))
+            return TAKEN_WINDOW;
+        error_response(l, c, &(gb_request){ .status = 400, .why = "out of memory for the window" });
+        return TAKEN_ERROR;
     }
     *delay_ms = r.delay_ms;
     c->size = r.size;
-    c->keep_alive = r.keep_alive;
-    c->discard = r.content_length;
     ok_response(c, r.head_only);
-    return 1;
+    return TAKEN_OK;
 }
 
 /* ---- responses ---- */
 
 /* Write what can be written now. Returns false if c was closed, or is
  * lingering after an error: either way there is nothing more to serve. */
-static bool write_some(struct ev_loop *loop, conn *c)
+static bool write_some(srvloop *l, conn *c)
 {
     for (;;) {
         struct iovec iov[2];
         int n = 0;
         if (c->head_off < c->head_len)
             iov[n++] = (struct iovec){ c->head + c->head_off, c->head_len - c->head_off };
-        if (c->body_left > 0)
+        if (c->body_left > 0 && c->json != NULL)
+            iov[n++] = (struct iovec){ c->json + (c->size - c->body_left), (size_t)c->body_left };
+        else if (c->body_left > 0)
             iov[n++] = (struct iovec){ body, c->body_left < BODY_CHUNK ? (size_t)c->body_left : BODY_CHUNK };
         if (n == 0)
             break;
@@ -373,11 +639,11 @@ static bool write_some(struct ev_loop *loop, conn *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                conn_watch(loop, c, EV_WRITE);
+                conn_watch(l, c, EV_WRITE);
                 return true;
             }
-            srv.resets++;           /* EPIPE, ECONNRESET: the client left. */
-            conn_close(loop, c);
+            l->resets++; /* EPIPE, ECONNRESET: the client left. */
+            conn_close(l, c);
             return false;
         }
         size_t head_part = c->head_len - c->head_off;
@@ -389,6 +655,8 @@ static bool write_some(struct ev_loop *loop, conn *c)
         }
     }
     /* The response is out. */
+    free(c->json);
+    c->json = NULL;
     if (!c->keep_alive && c->linger) {
         /* After an error the client may still be sending (a head too
          * large, a body): closing now, with its bytes unread, would send
@@ -397,13 +665,13 @@ static bool write_some(struct ev_loop *loop, conn *c)
         shutdown(c->fd, SHUT_WR);
         c->state = LINGERING;
         c->in_len = 0;
-        conn_watch(loop, c, EV_READ);
+        conn_watch(l, c, EV_READ);
         ev_timer_set(&c->linger_timer, 2.0, 0.0);
-        ev_timer_start(loop, &c->linger_timer);
+        ev_timer_start(l->loop, &c->linger_timer);
         return false;
     }
     if (!c->keep_alive) {
-        conn_close(loop, c);
+        conn_close(l, c);
         return false;
     }
     c->state = READING;
@@ -411,26 +679,29 @@ static bool write_some(struct ev_loop *loop, conn *c)
 }
 
 /* Answer the requests in c->in, as far as they go. Returns false if c was closed. */
-static bool serve(struct ev_loop *loop, conn *c)
+static bool serve(srvloop *l, conn *c)
 {
     while (c->state == READING) {
         long long delay_ms;
-        if (take_request(c, &delay_ms) == 0) {
-            conn_watch(loop, c, EV_READ);
+        enum taken t = take_request(l, c, &delay_ms);
+        if (t == TAKEN_NONE) {
+            conn_watch(l, c, EV_READ);
             return true;
         }
-        if (delay_ms > 0) {
+        if (t == TAKEN_OK && delay_ms > 0) {
             /* Time the delay from now, not from when the loop last woke:
              * with thousands of requests per wake-up those differ. */
-            conn_watch(loop, c, 0);
-            if (!delay_add(c, now_ns() + delay_ms * 1000000)) {
-                conn_close(loop, c);
+            conn_watch(l, c, 0);
+            if (!delay_add(l, c, now_ns() + delay_ms * 1000000)) {
+                conn_close(l, c);
                 return false;
             }
             return true;
         }
+        if (t == TAKEN_OK)
+            count_answer(l, -1);
         c->state = WRITING;
-        if (!write_some(loop, c))
+        if (!write_some(l, c))
             return false;
     }
     return true;
@@ -439,7 +710,7 @@ static bool serve(struct ev_loop *loop, conn *c)
 static void on_linger_end(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
-    conn_close(loop, (conn *)((char *)w - offsetof(conn, linger_timer)));
+    conn_close(loop_of(loop), (conn *)((char *)w - offsetof(conn, linger_timer)));
 }
 
 /* The timerfd fired: answer every connection now due, then set the timerfd
@@ -448,39 +719,36 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)w;
     (void)revents;
+    srvloop *l = loop_of(loop);
     uint64_t expirations;
-    if (read(delays.timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+    if (read(l->delays.timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         perror("greenbench-server: read(timerfd)");
     long long now;
-    while (delays.len > 0 && (now = now_ns()) >= delays.heap[0]->due_ns) {
-        conn *c = delays.heap[0];
+    while (l->delays.len > 0 && (now = now_ns()) >= l->delays.heap[0]->due_ns) {
+        conn *c = l->delays.heap[0];
         /* How late this answer leaves: the wake-up, and those served first. */
-        long long late = now - c->due_ns;
-        srv.delayed++;
-        srv.late_sum_ns += late;
-        srv.late_over_1ms += late > 1000000;
-        if (late > srv.late_max_ns)
-            srv.late_max_ns = late;
-        delay_remove(c);
+        count_answer(l, now - c->due_ns);
+        delay_remove(l, c);
         c->state = WRITING;
-        if (write_some(loop, c))
-            serve(loop, c);
+        if (write_some(l, c))
+            serve(l, c);
     }
     /* Only now: a pipelined request queued above is never due before the
      * time that fired, so delay_add left the timerfd alone and it is set
      * once, here. */
-    delays.armed_ns = 0;
-    if (delays.len > 0)
-        delay_arm(delays.heap[0]->due_ns);
+    l->delays.armed_ns = 0;
+    if (l->delays.len > 0)
+        delay_arm(l, l->delays.heap[0]->due_ns);
 }
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
+    srvloop *l = loop_of(loop);
     conn *c = (conn *)w;        /* io is the first member. */
     if (c->state == WRITING) {
-        if (write_some(loop, c))
-            serve(loop, c);
+        if (write_some(l, c))
+            serve(l, c);
         return;
     }
     if (c->state == LINGERING) {
@@ -489,7 +757,7 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
         while ((n = recv(c->fd, drop, sizeof drop, 0)) > 0)
             ;
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            conn_close(loop, c);
+            conn_close(l, c);
         return;
     }
     /* READING: take what has come. */
@@ -500,7 +768,7 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (n > 0) {
             c->in_len += (size_t)n;
-            if (!serve(loop, c) || c->state != READING)
+            if (!serve(l, c) || c->state != READING)
                 return;
             continue;
         }
@@ -509,27 +777,34 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n < 0)
-            srv.resets++;
-        conn_close(loop, c);                /* End of file or reset: the client is done. */
+            l->resets++;
+        conn_close(l, c); /* End of file or reset: the client is done. */
         return;
     }
 }
 
 /* ---- accepting ---- */
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents);
-
 static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
     (void)revents;
-    ev_io_start(loop, &srv.accept_io);
+    ev_io_start(loop, &loop_of(loop)->accept_io);
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
+    srvloop *l = loop_of(loop);
     for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+        /* A burst of connections must not hold up answers that are due:
+         * each accept and its request cost 10-30 µs, so 4 096 of them
+         * would make those answers up to 100 ms late. The queue stays
+         * readable, and the loop serves the due delays first (their
+         * watcher has the higher priority), then comes back here. */
+        if (i % ACCEPTS_PER_CLOCK == ACCEPTS_PER_CLOCK - 1 && l->delays.len > 0 &&
+            now_ns() >= l->delays.heap[0]->due_ns)
+            return;
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -538,38 +813,46 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
                 /* Out of descriptors: take the connection with the spare one
                  * and close it, so the client hears at once instead of
                  * waiting in the queue; then pause accepting for a moment. */
-                if (srv.spare_fd >= 0) {
-                    close(srv.spare_fd);
+                if (l->spare_fd >= 0) {
+                    close(l->spare_fd);
                     int shed = accept(w->fd, NULL, NULL);
                     if (shed >= 0)
                         close(shed);
-                    srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                    l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 }
-                if (srv.shed++ == 0)
+                l->shed++;
+                if (!atomic_exchange(&said_shed, true))
                     fprintf(stderr, "greenbench-server: out of file descriptors (RLIMIT_NOFILE); shedding connections\n");
                 ev_io_stop(loop, w);
-                ev_timer_set(&srv.accept_retry, 0.01, 0.0);
-                ev_timer_start(loop, &srv.accept_retry);
+                ev_timer_set(&l->accept_retry, 0.01, 0.0);
+                ev_timer_start(loop, &l->accept_retry);
             }
             return;                         /* EAGAIN: the queue is empty. */
         }
-        conn *c = conn_new(fd);
+        conn *c = conn_new(l, fd);
         if (c == NULL) {
             close(fd);
             continue;
         }
-        srv.accepted++;
+        l->accepted++;
         /* The request has usually come with the connection: read it now,
          * which saves an epoll_ctl and a loop round when it has (and one
          * recv that says EAGAIN when it has not). */
-        conn_watch(loop, c, EV_READ);
+        conn_watch(l, c, EV_READ);
         on_conn_io(loop, &c->io, EV_READ);
     }
 }
 
-/* ---- main ---- */
+/* ---- stopping ---- */
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_stop_async(struct ev_loop *loop, ev_async *w, int revents)
 {
     (void)w;
     (void)revents;
@@ -589,42 +872,27 @@ static void on_parent_input(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
-/* --cpu: run on one CPU only. A number need not be in the affinity we
- * inherited (a cell pinned to its first CPU starts us on its last); the
- * kernel refuses one that is offline or outside our cpuset. Returns the CPU,
- * or -1 with a message. */
-static int pin_to_cpu(long long want)
-{
-    cpu_set_t set;
-    int cpu = (int)want;
-    if (want == CPU_LAST) {
-        if (sched_getaffinity(0, sizeof set, &set) != 0) {
-            perror("greenbench-server: sched_getaffinity");
-            return -1;
-        }
-        for (cpu = CPU_SETSIZE - 1; cpu > 0 && !CPU_ISSET(cpu, &set); cpu--)
-            ;
-    }
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        fprintf(stderr, "greenbench-server: --cpu=%d: not a CPU this process may run on (%s)\n", cpu,
-                strerror(errno));
-        return -1;
-    }
-    return cpu;
-}
+/* ---- options ---- */
 
 static void usage(void)
 {
-    printf("usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--cpu N|last]\n"
-           "                         [--exit-on-stdin-eof]\n"
+    printf("usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--threads T]\n"
+           "                         [--cpus LIST | --cpu N|last] [--exit-on-stdin-eof]\n"
            "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
            "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
            "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
-           "--cpu runs it on CPU N only, or on the last CPU it may use (the harness asks for\n"
-           "'last' and keeps green cells off that CPU).\n"
-           "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n");
+           "--threads runs T event loops (default 1, at most %d), each in its own thread with\n"
+           "its own listening socket on the same port (SO_REUSEPORT: the kernel spreads new\n"
+           "connections over them).\n"
+           "--cpus pins loop i to the i-th CPU of LIST, round-robin when there are more loops\n"
+           "than CPUs: a list of CPUs and ranges such as 3, 2-3, 8-15 or 1,3 ('last': the last\n"
+           "CPU it may use). --cpu N|last is --cpus with one CPU (the harness asks for 'last'\n"
+           "and keeps green cells off that CPU). Without either the loops are not pinned.\n"
+           "GET " GB_WINDOW_PATH " answers a JSON object of what was served since the\n"
+           "previous such request (or the start): requests, delayed, late_mean_ms, late_p99_ms,\n"
+           "late_max_ms, late_over_1ms, connections, cpu_ns, window_ns and per loop in loops.\n"
+           "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n",
+           MAX_THREADS);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -640,12 +908,23 @@ static int usage_error(const char *fmt, ...)
 
 static int parse_args(int argc, char **argv)
 {
-    enum { OPT_DELAY_MS = 256, OPT_SIZE, OPT_PORT, OPT_CPU, OPT_EXIT_ON_STDIN_EOF, OPT_HELP };
+    enum {
+        OPT_DELAY_MS = 256,
+        OPT_SIZE,
+        OPT_PORT,
+        OPT_THREADS,
+        OPT_CPU,
+        OPT_CPUS,
+        OPT_EXIT_ON_STDIN_EOF,
+        OPT_HELP
+    };
     static const struct option options[] = {
         { "delay-ms", required_argument, NULL, OPT_DELAY_MS },
         { "size", required_argument, NULL, OPT_SIZE },
         { "port", required_argument, NULL, OPT_PORT },
+        { "threads", required_argument, NULL, OPT_THREADS },
         { "cpu", required_argument, NULL, OPT_CPU },
+        { "cpus", required_argument, NULL, OPT_CPUS },
         { "exit-on-stdin-eof", no_argument, NULL, OPT_EXIT_ON_STDIN_EOF },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
@@ -653,18 +932,21 @@ static int parse_args(int argc, char **argv)
     opterr = 0;
     int c, at;
     while ((c = getopt_long(argc, argv, ":h", options, &at)) != -1) {
-        long long v, max, *out;
+        long long v, min = 0, max, *out;
         switch (c) {
         case OPT_DELAY_MS: out = &srv.delay_ms, max = GB_MAX_DELAY_MS; break;
         case OPT_SIZE: out = &srv.size, max = GB_MAX_SIZE; break;
         case OPT_PORT: out = &v, max = 65535; break;
+        case OPT_THREADS: out = &srv.threads, min = 1, max = MAX_THREADS; break;
         case OPT_CPU:
-            if (strcmp(optarg, "last") == 0) {
-                srv.cpu = CPU_LAST;
-                continue;
-            }
-            out = &srv.cpu, max = CPU_SETSIZE - 1;
-            break;
+        case OPT_CPUS: {
+            const char *name = c == OPT_CPU ? "--cpu" : "--cpus";
+            if (srv.cpu_arg != NULL && strcmp(srv.cpu_opt, name) != 0)
+                return usage_error("--cpu and --cpus: give one of them");
+            srv.cpu_arg = optarg;
+            srv.cpu_opt = name;
+            continue;
+        }
         case OPT_EXIT_ON_STDIN_EOF:
             srv.exit_on_stdin_eof = true;
             continue;
@@ -678,9 +960,9 @@ static int parse_args(int argc, char **argv)
             return usage_error("%s", why);
         }
         }
-        if (!gb_parse_num(optarg, optarg + strlen(optarg), max, out))
-            return usage_error("--%s=%s: expected an integer from 0 to %lld", options[at].name, optarg,
-                               max);
+        if (!gb_parse_num(optarg, optarg + strlen(optarg), max, out) || *out < min)
+            return usage_error("--%s=%s: expected an integer from %lld to %lld", options[at].name, optarg,
+                               min, max);
         if (out == &v)
             srv.port = (int)v;
     }
@@ -689,13 +971,109 @@ static int parse_args(int argc, char **argv)
     return 0;
 }
 
-/* The listening socket on 127.0.0.1:srv.port, with the largest backlog the
- * kernel grants (listen(2) silently caps it at net.core.somaxconn). Returns
- * it with *addr its address, or -1 having said why. */
-static int listen_loopback(struct sockaddr_in *addr, int *backlog, long long *somaxconn)
+/* The CPUs of --cpus (or --cpu) into cpus[], as many as *n (at most
+ * CPU_SETSIZE): numbers, ranges A-B and 'last' (the last CPU of our
+ * affinity at start), separated by commas. --cpu takes one CPU or 'last'.
+ * Returns 0, or -1 having said what is wrong. */
+static int parse_cpu_list(const char *arg, const char *opt, const cpu_set_t *allowed, int *cpus, int *n)
 {
-    *somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
-    *backlog = *somaxconn > SOMAXCONN ? (int)(*somaxconn < 1 << 30 ? *somaxconn : 1 << 30) : SOMAXCONN;
+    int last = -1;
+    for (int cpu = CPU_SETSIZE - 1; cpu >= 0 && last < 0; cpu--)
+        if (CPU_ISSET(cpu, allowed))
+            last = cpu;
+    bool single = strcmp(opt, "--cpu") == 0;
+    *n = 0;
+    const char *s = arg;
+    do {
+        const char *end = s + strcspn(s, ",");
+        const char *dash = memchr(s, '-', (size_t)(end - s));
+        long long lo, hi;
+        if ((size_t)(end - s) == 4 && memcmp(s, "last", 4) == 0) {
+            if (last < 0)
+                goto bad;
+            lo = hi = last;
+        } else if (dash == NULL) {
+            if (!gb_parse_num(s, end, CPU_SETSIZE - 1, &lo))
+                goto bad;
+            hi = lo;
+        } else if (single || !gb_parse_num(s, dash, CPU_SETSIZE - 1, &lo) ||
+                   !gb_parse_num(dash + 1, end, CPU_SETSIZE - 1, &hi) || hi < lo) {
+            goto bad;
+        }
+        for (long long cpu = lo; cpu <= hi; cpu++) {
+            if (*n == CPU_SETSIZE)
+                goto bad;
+            cpus[(*n)++] = (int)cpu;
+        }
+        s = *end == ',' ? end + 1 : end;
+        if (*end == ',' && (single || *s == '\0'))
+            goto bad;
+    } while (*s != '\0');
+    if (*n > 0)
+        return 0;
+bad:
+    if (single)
+        return usage_error("--cpu=%s: expected a CPU number from 0 to %d, or 'last'", arg, CPU_SETSIZE - 1);
+    return usage_error(
+        "--cpus=%s: expected a list of CPUs from 0 to %d such as 3, 2-3, 8-15 or 1,3 (or 'last')", arg,
+        CPU_SETSIZE - 1);
+}
+
+/* Pin this thread to cpu. A CPU need not be in the affinity we inherited
+ * (a cell pinned to its first CPU starts us on its last); the kernel
+ * refuses one that is offline or outside our cpuset. 0, or -errno. */
+static int pin_self(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+/* Give each loop its CPU from --cpus / --cpu (none: -1), every CPU tried
+ * on this thread first so that a refused one is a usage error now rather
+ * than a thread that cannot start, and this thread left on loop 0's.
+ * Returns 0, or -1 having said why. */
+static int assign_cpus(void)
+{
+    for (int i = 0; i < srv.nloops; i++)
+        srv.loops[i].cpu = -1;
+    if (srv.cpu_arg == NULL)
+        return 0;
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+        perror("greenbench-server: sched_getaffinity");
+        return -1;
+    }
+    static int cpus[CPU_SETSIZE];
+    int n;
+    if (parse_cpu_list(srv.cpu_arg, srv.cpu_opt, &allowed, cpus, &n) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int rc = pin_self(cpus[i]);
+        if (rc != 0)
+            return usage_error("%s=%s: CPU %d is not a CPU this process may run on (%s)", srv.cpu_opt,
+                               srv.cpu_arg, cpus[i], strerror(-rc));
+    }
+    for (int i = 0; i < srv.nloops; i++)
+        srv.loops[i].cpu = cpus[i % n];
+    int rc = pin_self(srv.loops[0].cpu);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench-server: cannot run on CPU %d: %s\n", srv.loops[0].cpu, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- setting up ---- */
+
+/* A listening socket on 127.0.0.1:port (SO_REUSEPORT with more than one
+ * loop, so that every loop's socket binds the same port), with the largest
+ * backlog the kernel grants (listen(2) silently caps it at
+ * net.core.somaxconn). Returns it with *addr its address, or -1 having said
+ * why. */
+static int listen_loopback(int port, int backlog, struct sockaddr_in *addr)
+{
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         perror("greenbench-server: socket");
@@ -704,33 +1082,59 @@ static int listen_loopback(struct sockaddr_in *addr, int *backlog, long long *so
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);     /* Inherited by accepted sockets. */
+    if (srv.nloops > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        perror("greenbench-server: setsockopt(SO_REUSEPORT)");
+        close(fd);
+        return -1;
+    }
     *addr = (struct sockaddr_in){ .sin_family = AF_INET,
-                                  .sin_port = htons((uint16_t)srv.port),
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t alen = sizeof *addr;
-    if (bind(fd, (struct sockaddr *)addr, sizeof *addr) != 0 || listen(fd, *backlog) != 0 ||
+    if (bind(fd, (struct sockaddr *)addr, sizeof *addr) != 0 || listen(fd, backlog) != 0 ||
         getsockname(fd, (struct sockaddr *)addr, &alen) != 0) {
-        fprintf(stderr, "greenbench-server: cannot listen on 127.0.0.1:%d: %s\n", srv.port, strerror(errno));
+        fprintf(stderr, "greenbench-server: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
         close(fd);
         return -1;
     }
     return fd;
 }
 
-/* The loop's watchers: accepts, due delays, SIGTERM/SIGINT, and the
- * parent's end of stdin when asked. Returns 0, or -1 having said why. */
-static int start_watchers(struct ev_loop *loop)
+/* Loop l's libev loop and watchers: accepts, due delays, and for the
+ * others than loop 0 the main thread's request to stop. Returns 0, or -1
+ * having said why. */
+static int loop_setup(srvloop *l)
 {
-    ev_io_init(&srv.accept_io, on_accept, srv.listen_fd, EV_READ);
-    ev_io_start(loop, &srv.accept_io);
-    delays.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (delays.timer_fd < 0) {
+    l->loop = l->index == 0 ? ev_default_loop(EVBACKEND_EPOLL) : ev_loop_new(EVBACKEND_EPOLL);
+    if (l->loop == NULL)
+        l->loop = l->index == 0 ? ev_default_loop(EVFLAG_AUTO) : ev_loop_new(EVFLAG_AUTO);
+    if (l->loop == NULL) {
+        fprintf(stderr, "greenbench-server: cannot make a libev loop\n");
+        return -1;
+    }
+    ev_set_userdata(l->loop, l);
+    ev_io_init(&l->accept_io, on_accept, l->listen_fd, EV_READ);
+    ev_io_start(l->loop, &l->accept_io);
+    l->delays.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (l->delays.timer_fd < 0) {
         perror("greenbench-server: timerfd_create");
         return -1;
     }
-    ev_io_init(&delays.timer_io, on_delays_due, delays.timer_fd, EV_READ);
-    ev_io_start(loop, &delays.timer_io);
-    ev_init(&srv.accept_retry, on_accept_retry);
+    ev_io_init(&l->delays.timer_io, on_delays_due, l->delays.timer_fd, EV_READ);
+    ev_set_priority(&l->delays.timer_io, EV_MAXPRI); /* Due answers before new connections. */
+    ev_io_start(l->loop, &l->delays.timer_io);
+    ev_init(&l->accept_retry, on_accept_retry);
+    if (l->index > 0) {
+        ev_async_init(&l->stop, on_stop_async);
+        ev_async_start(l->loop, &l->stop);
+    }
+    return 0;
+}
+
+/* Loop 0's other watchers: SIGTERM/SIGINT, and the parent's end of stdin
+ * when asked. */
+static void main_watchers(struct ev_loop *loop)
+{
     ev_signal_init(&srv.sigterm, on_stop_signal, SIGTERM);
     ev_signal_start(loop, &srv.sigterm);
     ev_signal_init(&srv.sigint, on_stop_signal, SIGINT);
@@ -740,34 +1144,130 @@ static int start_watchers(struct ev_loop *loop)
         ev_io_init(&srv.parent_io, on_parent_input, STDIN_FILENO, EV_READ);
         ev_io_start(loop, &srv.parent_io);
     }
-    return 0;
 }
 
-/* After the loop: close everything, then say what was served and how late. */
-static void stop_and_report(struct ev_loop *loop)
+/* After its loop: close every connection, the listening socket and the timerfd. */
+static void loop_close(srvloop *l)
 {
-    close(srv.listen_fd);
-    if (srv.spare_fd >= 0)
-        close(srv.spare_fd);
-    while (srv.conns != NULL)
-        conn_close(loop, srv.conns);
-    ev_io_stop(loop, &delays.timer_io);
-    close(delays.timer_fd);
-    free(delays.heap);
-    fprintf(stderr,
-            "greenbench-server: stopped: %lld connections (%lld at most at once), %lld requests answered, "
-            "%lld bad requests, %lld clients gone before their response, %lld shed for lack of descriptors\n",
-            srv.accepted, srv.peak_conns, srv.requests, srv.bad_requests, srv.resets, srv.shed);
-    if (srv.delayed > 0)
+    close(l->listen_fd);
+    if (l->spare_fd >= 0)
+        close(l->spare_fd);
+    while (l->conns != NULL)
+        conn_close(l, l->conns);
+    ev_io_stop(l->loop, &l->delays.timer_io);
+    close(l->delays.timer_fd);
+    free(l->delays.heap);
+    while (l->free_conns != NULL) {
+        conn *c = l->free_conns;
+        l->free_conns = c->next;
+        free(c);
+    }
+}
+
+static void *loop_thread(void *arg)
+{
+    srvloop *l = arg;
+    ev_run(l->loop, 0);
+    loop_close(l);
+    ev_loop_destroy(l->loop);
+    return NULL;
+}
+
+/* Start loops 1..T-1, each in a thread of its own on its CPU, SIGTERM and
+ * SIGINT blocked there: loop 0's thread takes them. Returns 0, or -1 having
+ * said why. */
+static int start_threads(void)
+{
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    int rc = 0;
+    for (int i = 1; i < srv.nloops && rc == 0; i++) {
+        srvloop *l = &srv.loops[i];
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        if (l->cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(l->cpu, &set);
+            pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+        }
+        rc = pthread_create(&l->thread, &attr, loop_thread, l);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            fprintf(stderr, "greenbench-server: cannot start loop %d's thread: %s\n", i, strerror(rc));
+            srv.nloops = i; /* Those started are stopped and reported. */
+            rc = -1;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* "on CPU 3", "on any CPU"; with more than one loop "2 loops on CPUs 2,3". */
+static void describe_cpus(char *out, size_t n)
+{
+    if (srv.nloops == 1) {
+        if (srv.loops[0].cpu < 0)
+            snprintf(out, n, "on any CPU");
+        else
+            snprintf(out, n, "on CPU %d", srv.loops[0].cpu);
+        return;
+    }
+    if (srv.loops[0].cpu < 0) {
+        snprintf(out, n, "%d loops on any CPU", srv.nloops);
+        return;
+    }
+    size_t at = (size_t)snprintf(out, n, "%d loops on CPUs ", srv.nloops);
+    for (int i = 0; i < srv.nloops && at < n; i++)
+        at += (size_t)snprintf(out + at, n - at, "%s%d", i ? "," : "", srv.loops[i].cpu);
+}
+
+/* After the loops: say what was served and how late, all loops together,
+ * then one line per loop when there are several. */
+static void report(void)
+{
+    long long accepted = 0, peak = 0, requests = 0, bad = 0, resets = 0, shed = 0;
+    long long delayed = 0, late_sum = 0, late_max = 0, over = 0;
+    for (int i = 0; i < srv.nloops; i++) {
+        srvloop *l = &srv.loops[i];
+        accepted += l->accepted;
+        peak += l->peak_conns; /* Each loop's own peak: with several, a bound, not a count. */
+        requests += l->requests;
+        bad += l->bad_requests;
+        resets += l->resets;
+        shed += l->shed;
+        delayed += l->delayed;
+        late_sum += l->late_sum_ns;
+        over += l->late_over_1ms;
+        if (l->late_max_ns > late_max)
+            late_max = l->late_max_ns;
+    }
+    fprintf(
+        stderr,
+        "greenbench-server: stopped: %lld connections (%lld at most at once), %lld requests answered, "
+        "%lld bad requests, %lld clients gone before their response, %lld shed for lack of descriptors\n",
+        accepted, peak, requests, bad, resets, shed);
+    if (delayed > 0)
         fprintf(stderr,
                 "greenbench-server: %lld delayed answers left %.3f ms after they were due on average, "
                 "%.3f ms at most; %lld (%.2f%%) more than 1 ms late\n",
-                srv.delayed, (double)srv.late_sum_ns / (double)srv.delayed / 1e6, (double)srv.late_max_ns / 1e6,
-                srv.late_over_1ms, 100.0 * (double)srv.late_over_1ms / (double)srv.delayed);
-    while (srv.free_conns != NULL) {
-        conn *c = srv.free_conns;
-        srv.free_conns = c->next;
-        free(c);
+                delayed, (double)late_sum / (double)delayed / 1e6, (double)late_max / 1e6, over,
+                100.0 * (double)over / (double)delayed);
+    for (int i = 0; srv.nloops > 1 && i < srv.nloops; i++) {
+        srvloop *l = &srv.loops[i];
+        char cpu[32] = "";
+        if (l->cpu >= 0)
+            snprintf(cpu, sizeof cpu, " (CPU %d)", l->cpu);
+        fprintf(
+            stderr,
+            "greenbench-server: loop %d%s: %lld connections, %lld requests answered, %lld delayed answers "
+            "%.3f ms late on average, %.3f ms at most, %lld more than 1 ms late\n",
+            i, cpu, l->accepted, l->requests, l->delayed,
+            l->delayed > 0 ? (double)l->late_sum_ns / (double)l->delayed / 1e6 : 0.0,
+            (double)l->late_max_ns / 1e6, l->late_over_1ms);
     }
 }
 
@@ -776,13 +1276,21 @@ int main(int argc, char **argv)
     srv.size = 1024;
     if (parse_args(argc, argv) != 0)
         return 2;
-    char where[32] = "on any CPU";
-    if (srv.cpu != CPU_ANY) {
-        int cpu = pin_to_cpu(srv.cpu);
-        if (cpu < 0)
-            return 2;
-        snprintf(where, sizeof where, "on CPU %d", cpu);
+    srv.nloops = (int)srv.threads;
+    srv.loops = calloc((size_t)srv.nloops, sizeof *srv.loops);
+    if (srv.loops == NULL) {
+        fprintf(stderr, "greenbench-server: out of memory\n");
+        return 1;
     }
+    for (int i = 0; i < srv.nloops; i++) {
+        srv.loops[i].index = i;
+        srv.loops[i].listen_fd = srv.loops[i].spare_fd = srv.loops[i].delays.timer_fd = -1;
+        pthread_mutex_init(&srv.loops[i].lock, NULL);
+    }
+    if (assign_cpus() != 0)
+        return 2;
+    char where[64 + 8 * MAX_THREADS];
+    describe_cpus(where, sizeof where);
     signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = "abcdefghijklmnopqrstuvwxyz0123456789\n"[i % 37];
@@ -793,34 +1301,47 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     getrlimit(RLIMIT_NOFILE, &rl);
-    srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+    long long somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
+    int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
     struct sockaddr_in addr;
-    int backlog;
-    long long somaxconn;
-    srv.listen_fd = listen_loopback(&addr, &backlog, &somaxconn);
-    if (srv.listen_fd < 0)
-        return 1;
-    struct ev_loop *loop = ev_default_loop(EVBACKEND_EPOLL);
-    if (loop == NULL)
-        loop = ev_default_loop(EVFLAG_AUTO);
-    if (loop == NULL) {
-        fprintf(stderr, "greenbench-server: cannot make a libev loop\n");
-        return 1;
+    int port = srv.port;
+    for (int i = 0; i < srv.nloops; i++) {
+        /* The first binds --port (0: the kernel picks), the others the port it got. */
+        srvloop *l = &srv.loops[i];
+        l->listen_fd = listen_loopback(port, backlog, &addr);
+        if (l->listen_fd < 0)
+            return 1;
+        port = ntohs(addr.sin_port);
+        l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (loop_setup(l) != 0)
+            return 1;
     }
-    if (start_watchers(loop) != 0)
-        return 1;
+    main_watchers(srv.loops[0].loop);
+    window.start_ns = now_ns();
+    window.start_cpu_ns = process_cpu_ns();
+    int rc = start_threads() == 0 ? 0 : 1;
 
-    printf("http://127.0.0.1:%d/\n", ntohs(addr.sin_port));
-    fflush(stdout);
-    fprintf(stderr,
-            "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
-            "(net.core.somaxconn %lld, net.ipv4.tcp_max_syn_backlog %lld); RLIMIT_NOFILE %llu; %s\n",
-            ntohs(addr.sin_port), srv.delay_ms, srv.size, backlog, somaxconn,
-            sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur, where);
-
-    ev_run(loop, 0);
-    stop_and_report(loop);
-    ev_loop_destroy(loop);
-    return 0;
+    if (rc == 0) {
+        printf("http://127.0.0.1:%d/\n", port);
+        fflush(stdout);
+        fprintf(stderr,
+                "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
+                "(net.core.somaxconn %lld, net.ipv4.tcp_max_syn_backlog %lld); RLIMIT_NOFILE %llu; %s\n",
+                port, srv.delay_ms, srv.size, backlog, somaxconn,
+                sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur,
+                where);
+        ev_run(srv.loops[0].loop, 0);
+    }
+    for (int i = 1; i < srv.nloops; i++) {
+        ev_async_send(srv.loops[i].loop, &srv.loops[i].stop);
+        pthread_join(srv.loops[i].thread, NULL);
+    }
+    loop_close(&srv.loops[0]);
+    report();
+    ev_loop_destroy(srv.loops[0].loop);
+    for (int i = 0; i < srv.nloops; i++)
+        pthread_mutex_destroy(&srv.loops[i].lock);
+    free(srv.loops);
+    return rc;
 }

@@ -3,7 +3,8 @@
  *                the handles: creation + scheduling + teardown per task,
  *                ns_per_op = wall / N. An untimed pass of the same N first,
  *                so that the timed one measures the runtime, not the
- *                kernel's first-touch page faults on fresh memory.
+ *                kernel's first-touch page faults on fresh memory. With
+ *                --hubs=H, H hubs (threads, CPUs) take N / H each.
  *   spawn-alive  N green threads alive at once, each blocked on one event;
  *                rss_per_task_bytes is the growth of resident memory while
  *                all are alive, over N (stacks' touched pages, records).
@@ -19,24 +20,27 @@
 #define DEFAULT_N 10000
 #define DEFAULT_ALIVE_N 1000
 
-static long long ran;
-
+/* The hub's count of the tasks that ran is the argument: no shared counter
+ * between hubs. */
 static void *trivial(void *arg)
 {
-    ran++;
+    ++*(long long *)arg;
     return arg;
 }
 
-/* Spawn n, joinall, release. Returns 0 or -1 with r failed. */
-static int spawn_join(green_thread **g, long long n, cell_result *r, int timed)
+/* Spawn the hub's share of the tasks, joinall, release. Returns 0 or -1
+ * with h->r failed. */
+static int spawn_join(green_hub *h, int timed)
 {
-    ran = 0;
+    green_thread **g = (green_thread **)h->work + h->first;
+    long long n = h->n;
+    h->ran = 0;
     if (timed)
-        cell_measure_begin(r);
+        green_hub_begin(h);
     long long spawned;
     int err = 0;
     for (spawned = 0; spawned < n; spawned++) {
-        err = green_spawn(&g[spawned], trivial, NULL);
+        err = green_spawn(&g[spawned], trivial, &h->ran);
         if (err != 0)
             break;
     }
@@ -44,12 +48,23 @@ static int spawn_join(green_thread **g, long long n, cell_result *r, int timed)
     for (long long i = 0; i < spawned; i++)
         green_release(g[i]);
     if (timed)
-        cell_measure_end(r);
+        green_hub_end(h);
     if (err != 0)
-        return cell_fail(r, "green_spawn failed after %lld green threads: %s", spawned, green_strerror(err));
+        return cell_fail(h->r, "green_spawn failed after %lld green threads: %s", spawned,
+                         green_strerror(err));
     if (ended != (int)spawned)
-        return cell_fail(r, "green_joinall: %s", ended < 0 ? green_strerror(ended) : "timed out");
+        return cell_fail(h->r, "green_joinall: %s", ended < 0 ? green_strerror(ended) : "timed out");
     return 0;
+}
+
+static int spawn_warm(green_hub *h)
+{
+    return spawn_join(h, 0);
+}
+
+static int spawn_timed(green_hub *h)
+{
+    return spawn_join(h, 1);
 }
 
 int spawn_green(cell_params *p, cell_result *r)
@@ -58,23 +73,26 @@ int spawn_green(cell_params *p, cell_result *r)
         return -1;
     if (p->n > 0x7fffffff)
         return cell_usage_error(r, "--n=%lld: at most %d (green_joinall counts in an int)", p->n, 0x7fffffff);
+    if (green_common_hubs_check(p, r) != 0)
+        return -1;
     long long n = p->n;
     green_thread **g = malloc((size_t)n * sizeof *g);
     if (g == NULL)
         return cell_fail(r, "out of memory for %lld handles", n);
     memset(g, 0, (size_t)n * sizeof *g);
-    if (green_common_init(p, r) != 0) {
-        free(g);
-        return -1;
-    }
-    if (spawn_join(g, n, r, 0) == 0 && spawn_join(g, n, r, 1) == 0) {
+    static const green_hub_ops ops = { .warm = spawn_warm, .run = spawn_timed };
+    green_hub *hubs;
+    if (green_hubs_run(p, r, n, 0, &ops, g, &hubs) == 0) {
+        long long ran = 0;
+        for (long long i = 0; i < p->hubs; i++)
+            ran += hubs[i].ran;
         r->ops = n;
         r->tasks_completed = ran;
         r->errors = n - ran;
         if (ran != n)
             cell_fail(r, "%lld of %lld green threads ran", ran, n);
     }
-    green_common_fini(r);
+    free(hubs);
     free(g);
     return r->ok ? 0 : -1;
 }
@@ -95,7 +113,8 @@ static void *wait_at_gate(void *arg)
 
 int spawn_alive_green(cell_params *p, cell_result *r)
 {
-    if (cell_take_n(p, r, DEFAULT_ALIVE_N, "spawn-alive needs at least one task") != 0)
+    if (cell_take_n(p, r, DEFAULT_ALIVE_N, "spawn-alive needs at least one task") != 0 ||
+        green_common_one_hub(p, r) != 0)
         return -1;
     if (p->n > 0x7fffffff)
         return cell_usage_error(r, "--n=%lld: at most %d (green_joinall counts in an int)", p->n, 0x7fffffff);

@@ -54,6 +54,7 @@ static int create_join(long long n, long long batch, pthread_t *threads, const p
 
 int spawn_threads(cell_params *p, cell_result *r)
 {
+    threads_ignore_hubs(p);
     if (cell_take_n(p, r, DEFAULT_N, "spawn needs at least one task") != 0)
         return -1;
     long long n = p->n;
@@ -149,6 +150,7 @@ static long long await_started(gate *g)
 
 int spawn_alive_threads(cell_params *p, cell_result *r)
 {
+    threads_ignore_hubs(p);
     if (cell_take_n(p, r, DEFAULT_ALIVE_N, "spawn-alive needs at least one task") != 0)
         return -1;
     long long n = p->n;

@@ -2,6 +2,7 @@
  * contexts ping-pong N round trips through the context backend alone (no hub,
  * no loop). ns_per_op is the cost of one one-way switch. */
 #include "cell.h"
+#include "green_common.h"
 #include "context.h"
 
 #include <stdint.h>
@@ -29,6 +30,8 @@ static void bare_partner(void *arg)
 
 int switch_green(cell_params *p, cell_result *r)
 {
+    if (green_common_one_hub(p, r) != 0)
+        return -1;
     if (cell_take_n(p, r, 1000000, "the switch workload needs at least one round trip") != 0)
         return -1;
     long long n = p->n;

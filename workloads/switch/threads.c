@@ -3,6 +3,7 @@
  * one CPU (--cpus=1) or on two (--cpus=2). ns_per_op is one one-way handoff:
  * a futex wake, a sleep and the scheduler, which is what a thread "switch" is. */
 #include "cell.h"
+#include "threads_common.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -80,6 +81,7 @@ static int run_pair(struct handoff *h, cell_result *r, int timed)
 
 int switch_threads(cell_params *p, cell_result *r)
 {
+    threads_ignore_hubs(p);
     if (cell_take_n(p, r, 100000, "the switch workload needs at least one round trip") != 0)
         return -1;
     long long n = p->n;

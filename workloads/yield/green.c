@@ -59,6 +59,8 @@ static int run_pair(long long n, cell_result *r, int timed)
 
 int yield_green(cell_params *p, cell_result *r)
 {
+    if (green_common_one_hub(p, r) != 0)
+        return -1;
     if (cell_take_n(p, r, DEFAULT_N, "yield needs at least one yield per green thread") != 0)
         return -1;
     if (green_common_init(p, r) != 0)

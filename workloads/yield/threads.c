@@ -5,6 +5,7 @@
  * how often it did. The futex handoff of the switch workload is the strict
  * baseline. ns_per_op is wall / 2N. */
 #include "cell.h"
+#include "threads_common.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -64,6 +65,7 @@ static int run_pair(yield_pair *y, cell_result *r, int timed)
 
 int yield_threads(cell_params *p, cell_result *r)
 {
+    threads_ignore_hubs(p);
     if (cell_take_n(p, r, DEFAULT_N, "yield needs at least one yield per thread") != 0)
         return -1;
     cell_pin_thread(0);

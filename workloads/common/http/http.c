@@ -98,19 +98,25 @@ int http_target_parse(http_target *t, const char *url, long long expect_size, do
     if (colon != NULL &&
         parse_port(colon + 1, (size_t)(authority + alen - colon - 1), t->port, err, errlen) != 0)
         return -1;
-    int n = snprintf(t->request, sizeof t->request,
-                     "GET %s%.*s HTTP/1.1\r\n"
-                     "Host: %.*s\r\n"
-                     "User-Agent: greenbench\r\n"
-                     "Accept: */*\r\n"
-                     "Connection: close\r\n"
-                     "\r\n",
-                     root, path_len, path, (int)alen, authority);
-    if (n < 0 || (size_t)n >= sizeof t->request) {
-        snprintf(err, errlen, "the request would be longer than %zu bytes", sizeof t->request);
-        return -1;
+    /* Both requests, made once: a fetch only sends bytes. */
+    static const char *const connection[2] = { "close", "keep-alive" };
+    char *request[2] = { t->request, t->keep_request };
+    size_t *request_len[2] = { &t->request_len, &t->keep_request_len };
+    for (int i = 0; i < 2; i++) {
+        int n = snprintf(request[i], sizeof t->request,
+                         "GET %s%.*s HTTP/1.1\r\n"
+                         "Host: %.*s\r\n"
+                         "User-Agent: greenbench\r\n"
+                         "Accept: */*\r\n"
+                         "Connection: %s\r\n"
+                         "\r\n",
+                         root, path_len, path, (int)alen, authority, connection[i]);
+        if (n < 0 || (size_t)n >= sizeof t->request) {
+            snprintf(err, errlen, "the request would be longer than %zu bytes", sizeof t->request);
+            return -1;
+        }
+        *request_len[i] = (size_t)n;
     }
-    t->request_len = (size_t)n;
     return 0;
 }
 
@@ -385,62 +391,128 @@ int http_parser_eof(http_parser *p)
 
 /* ---- fetching ---- */
 
-int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen, http_result *res)
+/* End a connection with a reset rather than a FIN. SO_LINGER {1, 0} makes
+ * close() send RST, so neither side keeps the connection in TIME_WAIT for
+ * 60 s; with tens of thousands of connections per repetition and ~28 000
+ * ephemeral ports, TIME_WAIT would otherwise run the ports out across
+ * repetitions. Nothing is lost: it is called once every byte the server
+ * sent has been read, or the request has failed. */
+static void close_reset(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+void http_conn_close(http_conn *conn)
+{
+    if (conn->fd >= 0) {
+        close_reset(conn->fd);
+        conn->fd = -1;
+    }
+}
+
+/* One exchange on fd: send the request, feed the response to p until it is
+ * complete. Returns 0 or a negative code; res->stage says how far it got
+ * (HTTP_AT_SEND, or HTTP_AT_HEAD once sent: the caller tells the head from
+ * the body by p). *heard: a byte of the response came; *at_eof: the server
+ * closed the connection (which may have completed the response). */
+static int exchange(const http_io *io, int fd, const char *request, size_t request_len, char *buf,
+                    size_t buflen, double deadline, http_parser *p, http_result *res, bool *heard,
+                    bool *at_eof)
+{
+    res->stage = HTTP_AT_SEND;
+    ssize_t sent = io->send(fd, request, request_len, deadline);
+    if (sent < 0)
+        return (int)sent;
+    res->stage = HTTP_AT_HEAD;
+    for (;;) {
+        ssize_t got = io->recv(fd, buf, buflen, deadline);
+        if (got < 0)
+            return (int)got;
+        *heard |= got > 0;
+        *at_eof = got == 0;
+        int r = got == 0 ? http_parser_eof(p) : http_parser_feed(p, buf, (size_t)got);
+        if (r != 0)
+            return r < 0 ? r : 0;
+    }
+}
+
+/* http_fetch (conn NULL: a new connection, "Connection: close", closed
+ * after) and http_fetch_keep (conn: reused and left open when it can be). */
+static int fetch(const http_io *io, const http_target *t, http_conn *conn, char *buf, size_t buflen,
+                 http_result *res)
 {
     double deadline = io->now() + t->timeout;
     http_parser p;
     /* The cells' heads fit the parser's own room; a larger one (the seed
      * program's) lives on this frame. */
     char big_head[t->max_head > HTTP_MAX_HEAD ? t->max_head : 1];
-    if (t->max_head > HTTP_MAX_HEAD)
-        http_parser_init_head(&p, big_head, sizeof big_head);
-    else
-        http_parser_init(&p);
+    const char *request = conn != NULL ? t->keep_request : t->request;
+    size_t request_len = conn != NULL ? t->keep_request_len : t->request_len;
     res->status = 0;
     res->stage = HTTP_AT_CONNECT;
     res->body_bytes = 0;
-    int fd = io->connect(t, deadline);
-    if (fd < 0)
-        return fd;
-    int err = 0;
-    res->stage = HTTP_AT_SEND;
-    ssize_t sent = io->send(fd, t->request, t->request_len, deadline);
-    if (sent < 0) {
-        err = (int)sent;
-        goto done;
-    }
+    res->connections = 0;
+    res->reconnected = false;
+    int fd = conn != NULL ? conn->fd : -1;
+    bool reused = fd >= 0, heard, at_eof;
+    int err;
     for (;;) {
-        ssize_t got = io->recv(fd, buf, buflen, deadline);
-        if (got < 0) {
-            err = (int)got;
-            break;
+        if (fd < 0) {
+            res->stage = HTTP_AT_CONNECT;
+            fd = io->connect(t, deadline);
+            if (fd < 0) {
+                if (conn != NULL)
+                    conn->fd = -1;
+                return fd;
+            }
+            res->connections++;
         }
-        int r = got == 0 ? http_parser_eof(&p) : http_parser_feed(&p, buf, (size_t)got);
-        if (r != 0) {
-            err = r < 0 ? r : 0;
+        if (t->max_head > HTTP_MAX_HEAD)
+            http_parser_init_head(&p, big_head, sizeof big_head);
+        else
+            http_parser_init(&p);
+        heard = at_eof = false;
+        err = exchange(io, fd, request, request_len, buf, buflen, deadline, &p, res, &heard, &at_eof);
+        /* A kept connection the server has closed meanwhile (or reset)
+         * fails before a byte of the response: once, on a new one. A
+         * timeout or a kill stays what it is. */
+        if (err == 0 || !reused || heard || err == -ETIMEDOUT || err == -ECANCELED)
             break;
-        }
+        close_reset(fd);
+        fd = -1;
+        reused = false;
+        res->reconnected = true;
     }
-    res->status = p.status;
-    res->stage = p.head_done ? HTTP_AT_BODY : HTTP_AT_HEAD;
-    res->body_bytes = p.body_bytes;
+    if (res->stage != HTTP_AT_SEND) {
+        res->status = p.status;
+        res->stage = p.head_done ? HTTP_AT_BODY : HTTP_AT_HEAD;
+        res->body_bytes = p.body_bytes;
+    }
     if (err == 0 && p.status != 200)
         err = HTTP_ESTATUS;
     if (err == 0 && t->expect_size >= 0 && p.body_bytes != t->expect_size)
         err = HTTP_ESIZE;
-done:
-    /* The whole response is in (or the request failed): end the connection
-     * with a reset rather than a FIN. SO_LINGER {1, 0} makes close() send
-     * RST, so neither side keeps the connection in TIME_WAIT for 60 s; with
-     * tens of thousands of connections per repetition and ~28 000 ephemeral
-     * ports, TIME_WAIT would otherwise run the ports out across repetitions.
-     * Nothing is lost: every byte the server sent has been read. */
-    {
-        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        close(fd);
+    if (conn != NULL && err == 0 && !p.server_closes && !at_eof) {
+        conn->fd = fd;
+        return 0;
     }
+    close_reset(fd);
+    if (conn != NULL)
+        conn->fd = -1;
     return err;
+}
+
+int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen, http_result *res)
+{
+    return fetch(io, t, NULL, buf, buflen, res);
+}
+
+int http_fetch_keep(const http_io *io, const http_target *t, http_conn *conn, char *buf, size_t buflen,
+                    http_result *res)
+{
+    return fetch(io, t, conn, buf, buflen, res);
 }
 
 const char *http_strerror(int err)

@@ -10,8 +10,10 @@
  * way; only how they wait differs. One indirect call per system call costs
  * nothing next to the system call (~1 us on the project's machines).
  *
- * Every request is a new connection ("Connection: close"), read to the last
- * byte of the body and checked; errors are negative codes: a negative errno
+ * http_fetch makes every request on a new connection ("Connection: close"),
+ * reads it to the last byte of the body, checks it and ends the connection
+ * with a reset; http_fetch_keep reuses a connection the caller keeps
+ * (keep-alive, --keepalive=1). Errors are negative codes: a negative errno
  * for the system's (-ECONNREFUSED, -ETIMEDOUT, ...) or an HTTP_E* below for
  * the response's. */
 #ifndef GREEN_HTTP_H
@@ -46,8 +48,12 @@ typedef struct http_target {
     char host[256];             /* The URL's host ([] taken off an IPv6 one) and port, */
     char port[6];               /* as getaddrinfo takes them. */
     char url[512];
-    char request[768];          /* The whole GET request, ready to send. */
+    /* The whole GET request, ready to send: with "Connection: close"
+     * (http_fetch), and with "Connection: keep-alive" (http_fetch_keep). */
+    char request[768];
     size_t request_len;
+    char keep_request[768];
+    size_t keep_request_len;
     long long expect_size;      /* Body length every response must have; -1: Content-Length's. */
     double timeout;             /* Seconds one fetch may take, connect to last byte. */
     size_t max_head;            /* Longest response head taken; HTTP_MAX_HEAD unless set
@@ -143,12 +149,44 @@ typedef struct http_result {
     int status;                 /* HTTP status, 0 if none came. */
     http_stage stage;
     long long body_bytes;       /* Body bytes received (of a chunked body, its data). */
+    /* Connections this fetch opened: http_fetch 1 (0 if the connect
+     * failed); http_fetch_keep 0 (it reused one) or 1. */
+    int connections;
+    /* http_fetch_keep: the kept connection was closed or failed before a
+     * byte of the response, and the request was made again on a new one
+     * (counted in connections). */
+    bool reconnected;
 } http_result;
 
 /* Connect, send t->request, read the whole response into buf (of buflen,
  * at least HTTP_READ_CHUNK bytes; its content is not kept), check it, close.
  * Returns 0 or a negative code; *res is filled either way. */
 int http_fetch(const http_io *io, const http_target *t, char *buf, size_t buflen, http_result *res);
+
+/* A connection kept from one fetch to the next (keep-alive): its socket, or
+ * -1 when none is open. Used by one task at a time. */
+typedef struct http_conn {
+    int fd;
+} http_conn;
+
+#define HTTP_CONN_NONE ((http_conn){ .fd = -1 })
+
+/* http_fetch over *conn: send t->keep_request on conn's socket when one is
+ * open, else on a new connection; read the response to exactly its
+ * Content-Length or its last chunk, and check it. The socket stays open in
+ * *conn when the response was whole and good and the server keeps the
+ * connection (no "Connection: close", not HTTP/1.0, a body not ended by
+ * the server closing); otherwise it is closed (with a reset) and conn->fd is
+ * -1. When a reused socket fails before a byte of the response (the server
+ * closed it, or a reset: not a timeout), the request is made once more on a
+ * new connection (res->reconnected). One deadline, t->timeout, covers it all.
+ * Returns 0 or a negative code; *res is filled either way. */
+int http_fetch_keep(const http_io *io, const http_target *t, http_conn *conn, char *buf, size_t buflen,
+                    http_result *res);
+
+/* Close a kept connection, if open, with a reset (see http_fetch); conn->fd
+ * becomes -1. */
+void http_conn_close(http_conn *conn);
 
 /* A message for a code of http_fetch: HTTP_E*, or strerror of a negative errno. */
 const char *http_strerror(int err);

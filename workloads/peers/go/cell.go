@@ -30,6 +30,8 @@ type params struct {
 	n, concurrency, delayMs, size, stackKiB   int64
 	cpus                                      int64
 	rounds                                    int64 // --rounds: main runs the workload this many times (default 1).
+	keepalive                                 int64 // --keepalive: 1, a task (joinall) or worker (pool) reuses its connection.
+	hubs                                      int64 // --hubs: noted and ignored (--cpus sets GOMAXPROCS); always null.
 }
 
 // result mirrors cell_result: counters left at -1 are not written.
@@ -42,6 +44,7 @@ type result struct {
 	bytesReceived        int64
 	errors               int64
 	maxInFlight          int64
+	connections          int64 // Connections opened in the timed part (joinall, pool).
 	rssPerTaskBytes      int64
 	note                 string
 	usage                bool // The failure is the caller's (exit 2), not the run's (exit 1).
@@ -260,6 +263,8 @@ func writeResult(w io.Writer, p *params, r *result) {
 	jsonCount(&b, "stack_kib", p.stackKiB)
 	jsonCount(&b, "cpus", p.cpus)
 	jsonCount(&b, "rounds", p.rounds)
+	jsonCount(&b, "keepalive", p.keepalive)
+	jsonCount(&b, "hubs", p.hubs)
 	fmt.Fprintf(&b, `,"ok":%t`, r.ok)
 	if !r.ok {
 		b.WriteString(`,"error":`)
@@ -287,6 +292,7 @@ func writeResult(w io.Writer, p *params, r *result) {
 		{"bytes_received", r.bytesReceived},
 		{"errors", r.errors},
 		{"max_in_flight", r.maxInFlight},
+		{"connections", r.connections},
 		{"rss_per_task_bytes", r.rssPerTaskBytes},
 	} {
 		if f.v >= 0 {
@@ -308,10 +314,13 @@ var program string
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"+
 		"       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"+
+		"       [--keepalive=0|1] [--hubs=H]\n"+
 		"The Go goroutine peer (%s). Runs one measurement and prints one JSON object\n"+
 		"on the last line of stdout. --cpus=C keeps the first C allowed CPUs and sets\n"+
 		"GOMAXPROCS to C (default: every allowed CPU). --rounds=R runs the workload R\n"+
-		"times in this process (default 1) and adds them up. --switch and --loop do not apply.\n"+
+		"times in this process (default 1) and adds them up. --keepalive=1 lets each task\n"+
+		"(joinall) or worker (pool) reuse its connection. --switch, --loop, --stack-kib and\n"+
+		"--hubs (use --cpus: GOMAXPROCS) do not apply.\n"+
 		"Workloads in this program:\n", program, peerName, runtime.Version())
 	for _, w2 := range workloads {
 		if w2.run != nil {
@@ -335,6 +344,7 @@ func parseOptions(args []string, p *params, r *result) error {
 	counts := map[string]*int64{
 		"n": &p.n, "concurrency": &p.concurrency, "delay-ms": &p.delayMs,
 		"size": &p.size, "stack-kib": &p.stackKiB, "cpus": &p.cpus, "rounds": &p.rounds,
+		"keepalive": &p.keepalive, "hubs": &p.hubs,
 	}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -388,6 +398,12 @@ func parseOptions(args []string, p *params, r *result) error {
 	}
 	if p.rounds == 0 {
 		return r.fail("--rounds=0: a cell runs at least one round")
+	}
+	if p.keepalive > 1 {
+		return r.fail("--keepalive=%d: 0 (a new connection per request) or 1", p.keepalive)
+	}
+	if p.hubs == 0 {
+		return r.fail("--hubs=0: a green cell runs at least one hub")
 	}
 	return nil
 }
@@ -450,6 +466,7 @@ func addRound(total *result, rk *result, k, rounds int64) {
 		total.tasksCompleted = addCounts(total.tasksCompleted, rk.tasksCompleted)
 		total.bytesReceived = addCounts(total.bytesReceived, rk.bytesReceived)
 		total.errors = addCounts(total.errors, rk.errors)
+		total.connections = addCounts(total.connections, rk.connections)
 		if rk.maxInFlight > total.maxInFlight {
 			total.maxInFlight = rk.maxInFlight
 		}
@@ -470,9 +487,10 @@ func main() {
 		usage(os.Stdout)
 		return
 	}
-	p := params{n: -1, concurrency: -1, delayMs: -1, size: -1, stackKiB: -1, cpus: -1, rounds: 1}
+	p := params{n: -1, concurrency: -1, delayMs: -1, size: -1, stackKiB: -1, cpus: -1, rounds: 1,
+		keepalive: -1, hubs: -1}
 	fresh := result{ok: true, ops: -1, wallNs: -1, cpuNs: -1, tasksCompleted: -1, bytesReceived: -1,
-		errors: -1, maxInFlight: -1, rssPerTaskBytes: -1}
+		errors: -1, maxInFlight: -1, connections: -1, rssPerTaskBytes: -1}
 	r := fresh
 	badUsage := func() {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", program, r.err)
@@ -499,13 +517,8 @@ func main() {
 		r.fail("workload %s is not implemented by peer %s", p.workload, peerName)
 		badUsage()
 	}
-	for _, o := range []struct{ option, value string }{{"switch", p.switchName}, {"loop", p.loopName}} {
-		if o.value != "" {
-			fmt.Fprintf(os.Stderr, "%s: note: --%s=%s does not apply to --impl=%s; ignored\n",
-				program, o.option, o.value, peerName)
-		}
-	}
 	raiseNofile()
+	// Before the notes: restrictCPUs may run this program again, which would say them twice.
 	cpus, err := restrictCPUs(p.cpus)
 	if err != nil {
 		if err == syscall.ERANGE {
@@ -517,6 +530,18 @@ func main() {
 	}
 	p.cpus = cpus
 	runtime.GOMAXPROCS(int(cpus))
+	for _, o := range []struct{ option, value string }{{"switch", p.switchName}, {"loop", p.loopName}} {
+		if o.value != "" {
+			fmt.Fprintf(os.Stderr, "%s: note: --%s=%s does not apply to --impl=%s; ignored\n",
+				program, o.option, o.value, peerName)
+		}
+	}
+	if p.hubs >= 0 {
+		// The harness sweeps --cpus (GOMAXPROCS) as the Go peer's hubs.
+		fmt.Fprintf(os.Stderr, "%s: note: --hubs=%d does not apply to --impl=%s (--cpus=C sets GOMAXPROCS); ignored\n",
+			program, p.hubs, peerName)
+		p.hubs = -1
+	}
 	if p.stackKiB >= 0 {
 		fmt.Fprintf(os.Stderr, "%s: note: --stack-kib=%d does not apply: goroutine stacks start small and grow; ignored\n",
 			program, p.stackKiB)

@@ -5,7 +5,9 @@
 //
 // The client is net/http with keep-alives off: every request is a new
 // connection with "Connection: close", like our C client; no proxy, no
-// compression, no HTTP/2.
+// compression, no HTTP/2. With --keepalive=1 each task (joinall) or worker
+// (pool) has a client of its own, keep-alives on and at most one connection
+// (keptClient): the same net/http code, the connection reused.
 package main
 
 import (
@@ -47,8 +49,11 @@ type fetchSetup struct {
 	n, k       int64
 	expectSize int64 // -1: the Content-Length of each response.
 	timeout    time.Duration
-	client     *http.Client
+	client     *http.Client // --keepalive=0: one for all; 1: each task or worker makes its own.
 	server     *exec.Cmd
+	keepalive  bool
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error) // Counts into conns.
+	conns      int64                                                             // Connections opened (atomic); the workload zeroes it.
 }
 
 // gauge counts the requests in flight now and at most.
@@ -198,17 +203,63 @@ func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
 		delay = 0
 	}
 	s.timeout = time.Duration(fetchTimeoutS*float64(time.Second)) + time.Duration(delay)*time.Millisecond
-	dialer := &net.Dialer{Timeout: s.timeout}
-	transport := &http.Transport{
-		Proxy:               nil, // Direct, whatever http_proxy says, like ours.
-		DialContext:         dialer.DialContext,
-		DisableKeepAlives:   true, // A new connection per request, "Connection: close".
-		DisableCompression:  true, // No "Accept-Encoding: gzip": the same request as ours.
-		ForceAttemptHTTP2:   false,
-		MaxIdleConnsPerHost: -1,
+	if p.keepalive < 0 {
+		p.keepalive = 0
 	}
-	s.client = &http.Client{Transport: transport, Timeout: s.timeout}
+	s.keepalive = p.keepalive == 1
+	dialer := &net.Dialer{Timeout: s.timeout}
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err == nil {
+			atomic.AddInt64(&s.conns, 1)
+		}
+		return c, err
+	}
+	if !s.keepalive {
+		transport := &http.Transport{
+			Proxy:               nil, // Direct, whatever http_proxy says, like ours.
+			DialContext:         s.dial,
+			DisableKeepAlives:   true, // A new connection per request, "Connection: close".
+			DisableCompression:  true, // No "Accept-Encoding: gzip": the same request as ours.
+			ForceAttemptHTTP2:   false,
+			MaxIdleConnsPerHost: -1,
+		}
+		s.client = &http.Client{Transport: transport, Timeout: s.timeout}
+	}
 	return nil
+}
+
+// keptClient is the client of one task (joinall) or worker (pool) with
+// --keepalive=1: the transport above with keep-alives on and one connection
+// at most (MaxConnsPerHost 1: a request waits for the connection the last
+// one gives back, rather than dialling a second), kept idle for as long as
+// the owner lives; net/http dials again when the server closed it (and
+// resends a GET that met a connection closed while idle). One shared
+// transport with MaxIdleConnsPerHost K would dial an extra connection
+// whenever a worker asks before the last body's end has put its connection
+// back, and in joinall would hand a finished task's connection to another.
+// closeKept closes them after the timed part.
+func keptClient(s *fetchSetup) *http.Client {
+	transport := &http.Transport{
+		Proxy:               nil,
+		DialContext:         s.dial,
+		DisableKeepAlives:   false,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+		MaxIdleConns:        1,
+		MaxIdleConnsPerHost: 1,
+		MaxConnsPerHost:     1,
+		IdleConnTimeout:     0, // No limit: the server decides.
+	}
+	return &http.Client{Transport: transport, Timeout: s.timeout}
+}
+
+func closeKept(kept []*http.Client) {
+	for _, c := range kept {
+		if c != nil {
+			c.CloseIdleConnections()
+		}
+	}
 }
 
 func fetchSetupClose(s *fetchSetup) {
@@ -218,10 +269,22 @@ func fetchSetupClose(s *fetchSetup) {
 	}
 }
 
-// fetchOne makes one GET, reads the whole body and checks status and length.
-// io.Discard reads the body itself (it is an io.ReaderFrom), without a buffer of ours.
-func fetchOne(s *fetchSetup, t *fetchTask) {
-	resp, err := s.client.Get(s.url)
+// fetchOne makes one GET with client c, reads the whole body and checks
+// status and length. io.Discard reads the body itself (it is an
+// io.ReaderFrom), without a buffer of ours; with keep-alive, net/http reads
+// exactly Content-Length and gives the connection back at its end.
+func fetchOne(s *fetchSetup, c *http.Client, t *fetchTask) {
+	var resp *http.Response
+	var err error
+	if s.keepalive {
+		var req *http.Request
+		if req, err = http.NewRequest(http.MethodGet, s.url, nil); err == nil {
+			req.Header.Set("Connection", "keep-alive")
+			resp, err = c.Do(req)
+		}
+	} else {
+		resp, err = c.Get(s.url)
+	}
 	if err != nil {
 		t.err = err
 		return
@@ -305,9 +368,16 @@ func checkInFlight(s *fetchSetup, r *result, peak int64) error {
 }
 
 // fetchNote says what the figure includes that ours does not.
-func fetchNote(r *result) {
+func fetchNote(s *fetchSetup, r *result) {
 	r.loopUsed = "netpoll"
 	r.switchUsed = "goroutine"
+	if s.keepalive {
+		r.addNote("net/http client, \"Connection: keep-alive\": each goroutine (joinall) or each of the K " +
+			"pool workers has its own http.Transport with one connection, kept to the end of the timed part " +
+			"(net/http reconnects when the server closed it, without telling), no proxy, no gzip; waits in Go's netpoller (epoll); " +
+			"the figure includes net/http's own goroutines per connection and a Transport per task or worker.")
+		return
+	}
 	r.addNote("net/http client with keep-alives off (a new connection per request), no proxy, no gzip; " +
 		"waits in Go's netpoller (epoll); the figure includes net/http's own goroutines per connection.")
 }
