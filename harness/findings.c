@@ -29,18 +29,24 @@ static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
     return a->concurrency > b->concurrency;
 }
 
+/* The flag axes (GB_KIND_FLAG: keep-alive): a finding compares cells in
+ * one mode of them, and each mode the run has gets its own. */
+#define FLAG_AXES (GB_AX_SERIES & ~GB_AX_SETUP)
+
 /* The best of rd's cells of workload wk and implementation impl that
- * measure the same work as like (like NULL: at the headline parameters):
- * the lowest headline median. NULL when there is none. */
+ * measure the same work as like, or (like NULL) that are in the flag
+ * modes of mode, at their headline parameters: the lowest headline
+ * median. NULL when there is none. */
 static const struct gb_summary *best_of(const struct gb_rundata *rd, const struct gb_workload *wk,
-                                        const char *impl, const struct gb_cell *like)
+                                        const char *impl, const struct gb_cell *like,
+                                        const struct gb_cell *mode)
 {
     const struct gb_cell *head = like;
     if (head == NULL) {
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];
             if (strcmp(s->cell.workload, wk->name) == 0 && strcmp(s->cell.impl, impl) == 0 && usable(s) &&
-                (head == NULL || headline_better(&s->cell, head)))
+                gb_cell_same(&s->cell, mode, FLAG_AXES) && (head == NULL || headline_better(&s->cell, head)))
                 head = &s->cell;
         }
         if (head == NULL)
@@ -72,19 +78,40 @@ static void add(struct gb_finding *out, size_t max, size_t *n, const struct gb_w
         (*n)++;
 }
 
+/* Workload wk's findings in the flag modes of mode into out. */
+static void add_mode(const struct gb_rundata *rd, const struct gb_workload *wk, const struct gb_cell *mode,
+                     bool threads_only, struct gb_finding *out, size_t max, size_t *n)
+{
+    const struct gb_summary *green = best_of(rd, wk, "green", NULL, mode);
+    if (green == NULL)
+        return;
+    add(out, max, n, wk, green, gb_baseline(rd, green));
+    if (wk->epoll && !threads_only)
+        add(out, max, n, wk, green, best_of(rd, wk, "epoll", &green->cell, NULL));
+    for (size_t k = 0; k < gb_npeers && !threads_only; k++)
+        add(out, max, n, wk, green, best_of(rd, wk, gb_peers[k].name, &green->cell, NULL));
+}
+
 size_t gb_findings(const struct gb_rundata *rd, bool threads_only, struct gb_finding *out, size_t max)
 {
     size_t n = 0;
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const struct gb_workload *wk = &gb_workloads[w];
-        const struct gb_summary *green = best_of(rd, wk, "green", NULL);
-        if (green == NULL)
-            continue;
-        add(out, max, &n, wk, green, gb_baseline(rd, green));
-        if (wk->epoll && !threads_only)
-            add(out, max, &n, wk, green, best_of(rd, wk, "epoll", &green->cell));
-        for (size_t k = 0; k < gb_npeers && !threads_only; k++)
-            add(out, max, &n, wk, green, best_of(rd, wk, gb_peers[k].name, &green->cell));
+        /* Each flag mode of its green cells, in the order the plan has them. */
+        const struct gb_cell *modes[8];
+        size_t nmodes = 0;
+        for (size_t i = 0; i < rd->nsums && nmodes < 8; i++) {
+            const struct gb_cell *c = &rd->sums[i].cell;
+            if (strcmp(c->workload, wk->name) != 0 || strcmp(c->impl, "green") != 0)
+                continue;
+            bool seen = false;
+            for (size_t m = 0; m < nmodes && !seen; m++)
+                seen = gb_cell_same(modes[m], c, FLAG_AXES);
+            if (!seen)
+                modes[nmodes++] = c;
+        }
+        for (size_t m = 0; m < nmodes; m++)
+            add_mode(rd, wk, modes[m], threads_only, out, max, &n);
     }
     return n;
 }

@@ -367,6 +367,63 @@ static void test_peers(void)
     unlink(path);
 }
 
+static void test_epoll_and_hubs(void)
+{
+    /* The epoll ceiling, when its program is there, for joinall and pool. */
+    touch("greenbench-cell-epoll", 0755);
+    struct gb_cell *c;
+    size_t n;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(expand("", &c, &n, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(count(c, n, "joinall", "epoll"), 3);
+    CU_ASSERT_EQUAL(count(c, n, "pool", "epoll"), 8); /* 4 k x keep-alive off and on */
+    CU_ASSERT_EQUAL(count(c, n, "spawn", "epoll"), 0);
+    free(c);
+    c = NULL;
+    CU_ASSERT_EQUAL(expand("--impl=epoll --workload=spawn", &c, &n, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--impl=epoll: the event-driven ceiling implements joinall and pool only"));
+    CU_ASSERT_PTR_NULL(c);
+    char path[512];
+    snprintf(path, sizeof path, "%s/greenbench-cell-epoll", bindir);
+    unlink(path);
+    CU_ASSERT_EQUAL(expand("--impl=epoll", &c, &n, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--impl: unknown implementation 'epoll'"));
+
+    /* One hub per CPU: a green cell of joinall, pool or spawn given C CPUs
+     * runs C hubs; threads and the workloads without hubs do not. */
+    struct gb_cell g;
+    gb_cell_init(&g);
+    snprintf(g.workload, sizeof g.workload, "joinall");
+    snprintf(g.impl, sizeof g.impl, "green");
+    g.cpus = 4;
+    char **argv = gb_cell_argv(&g, "/p", NULL, 1);
+    bool hubs = false;
+    for (char **a = argv; *a; a++)
+        hubs |= strcmp(*a, "--hubs=4") == 0;
+    CU_ASSERT_TRUE(hubs);
+    gb_argv_free(argv);
+    snprintf(g.impl, sizeof g.impl, "threads");
+    argv = gb_cell_argv(&g, "/p", NULL, 1);
+    for (char **a = argv; *a; a++)
+        CU_ASSERT_NOT_EQUAL(strncmp(*a, "--hubs", 6), 0);
+    gb_argv_free(argv);
+    snprintf(g.impl, sizeof g.impl, "green");
+    snprintf(g.workload, sizeof g.workload, "switch");
+    argv = gb_cell_argv(&g, "/p", NULL, 1);
+    for (char **a = argv; *a; a++)
+        CU_ASSERT_NOT_EQUAL(strncmp(*a, "--hubs", 6), 0);
+    gb_argv_free(argv);
+
+    /* The server's CPUs and the cells': one and both on 2 CPUs; a quarter
+     * and the rest above. */
+    CU_ASSERT_EQUAL(gb_server_cpus(2), 1);
+    CU_ASSERT_EQUAL(gb_client_cpus(2), 2);
+    CU_ASSERT_EQUAL(gb_server_cpus(4), 1);
+    CU_ASSERT_EQUAL(gb_client_cpus(4), 3);
+    CU_ASSERT_EQUAL(gb_server_cpus(16), 4);
+    CU_ASSERT_EQUAL(gb_client_cpus(16), 12);
+}
+
 static void test_round_order(void)
 {
     size_t a[20], same[20], other[20], next[20];
@@ -626,6 +683,7 @@ static CU_TestInfo matrix_tests[] = {
     { "expand_quick_and_filters", test_expand_quick_and_filters },
     { "expand_bad", test_expand_bad },
     { "peers", test_peers },
+    { "epoll_and_hubs", test_epoll_and_hubs },
     { "round_order", test_round_order },
     { "stop_rule", test_stop_rule },
     { "rounds", test_rounds },

@@ -387,6 +387,60 @@ static void test_verdicts(void)
     CU_ASSERT_EQUAL(gb_verdict_of(threads, 0, green, 6, 0.05, &v), -EINVAL);
 }
 
+static void test_server_bound(void)
+{
+    json_t *quiet = json_pack("{s:i, s:f, s:i}", "requests", 1000, "late_p99_ms", 0.3, "late_over_1ms", 5);
+    json_t *late = json_pack("{s:i, s:f, s:i}", "requests", 1000, "late_p99_ms", 1.5, "late_over_1ms", 5);
+    json_t *many = json_pack("{s:i, s:f, s:i}", "requests", 1000, "late_p99_ms", 0.9, "late_over_1ms", 11);
+    CU_ASSERT_FALSE(gb_server_window_bound(quiet, 10));
+    CU_ASSERT_TRUE(gb_server_window_bound(late, 10));  /* p99 above 1 ms, a tenth of 10 */
+    CU_ASSERT_FALSE(gb_server_window_bound(late, 100)); /* below a tenth of 100 */
+    CU_ASSERT_TRUE(gb_server_window_bound(many, 100)); /* more than 1 % over 1 ms */
+    json_decref(quiet);
+    json_decref(late);
+    json_decref(many);
+
+    /* A cell is server-bound when more than half its windows were. */
+    char dir[] = "/tmp/gb-test-bound-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json", "{\"plan\": {\"min_reps\": 4, \"max_reps\": 4, \"timeout_s\": 9, "
+                                 "\"cells\": [{\"workload\": \"joinall\", \"impl\": \"threads\", "
+                                 "\"n\": 100, \"delay_ms\": 10}]}}\n");
+    struct gb_buf b;
+    gb_buf_init(&b);
+    static const double p99[] = { 5, 5, 5, 0.2, /* then the other cell */ 5, 5, 0.2, 0.2 };
+    for (int i = 0; i < 8; i++)
+        gb_buf_printf(&b, "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
+                          "\"joinall\",\"impl\":\"%s\",\"n\":100,\"delay_ms\":10},\"result\":{\"ns_per_op\":100,"
+                          "\"ops\":100,\"wall_ns\":10000,\"cpu_ns\":%d},\"server\":{\"requests\":100,"
+                          "\"late_p99_ms\":%g,\"late_over_1ms\":0,\"cpu_ns\":2000}}\n",
+                      i < 4 ? "joinall threads n=100 d=10ms" : "joinall epoll n=100 d=10ms", i % 4 + 1,
+                      i < 4 ? "threads" : "epoll", 5000 + i, p99[i]);
+    write_text(dir, "cells.jsonl", gb_buf_str(&b));
+    gb_buf_free(&b);
+    struct gb_rundata rd;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    const struct gb_summary *t = gb_rundata_find(&rd, "joinall threads n=100 d=10ms");
+    const struct gb_summary *e = gb_rundata_find(&rd, "joinall epoll n=100 d=10ms");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(t->server_reps, 4);
+    CU_ASSERT_EQUAL(t->server_bound_reps, 3);
+    CU_ASSERT_TRUE(t->server_bound);
+    CU_ASSERT_EQUAL(e->server_bound_reps, 2);
+    CU_ASSERT_FALSE(e->server_bound); /* half is not more than half */
+    NEAR(t->server_cpu_ns_op, 20, 1e-9);   /* the server's 2 000 ns over 100 requests */
+    NEAR(t->cpu_ns_op.median, 50.015, 1e-9); /* the client's, median of 50.00 .. 50.03 */
+    CU_ASSERT_PTR_EQUAL(t->ceiling, e); /* the epoll cell of the same work */
+    NEAR(t->of_ceiling, 1, 1e-9);
+    CU_ASSERT_PTR_NULL(e->ceiling);
+    gb_rundata_free(&rd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_units(void)
 {
     static const struct {
@@ -504,6 +558,7 @@ static CU_TestInfo results_tests[] = {
     { "verdicts", test_verdicts },
     { "findings", test_findings },
     { "units", test_units },
+    { "server_bound", test_server_bound },
     CU_TEST_INFO_NULL,
 };
 

@@ -13,6 +13,7 @@
 #include <CUnit/CUnit.h>
 
 #include "http/http.h"
+#include "results.h"            /* harness/results.h: gb_server_window_bound */
 #include "server.h"             /* harness/server.h: the harness's side of the server */
 #include "server_child.h"
 
@@ -43,6 +44,8 @@
 #endif
 
 #define SIZE 1000
+
+extern char **environ;
 
 static server_child server = { .pid = -1 };
 static char server_path[4096];
@@ -1586,6 +1589,68 @@ static CU_TestInfo client_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* A server with --burn-us U on one CPU: its pid into *pid and its URL into
+ * url (n bytes). 0, or -1. */
+static int start_burning_server(long long us, pid_t *pid, char *url, size_t n)
+{
+    char burn[32];
+    snprintf(burn, sizeof burn, "%lld", us);
+    char size[32];
+    snprintf(size, sizeof size, "%d", SIZE);
+    char *argv[] = { server_path, "--delay-ms", "10", "--size", size, "--cpu", "last", "--burn-us", burn, NULL };
+    int out[2];
+    if (pipe(out) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    int rc = posix_spawn(pid, server_path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    FILE *f = rc == 0 ? fdopen(out[0], "r") : NULL;
+    bool ok = f && fgets(url, (int)n, f) != NULL;
+    if (f)
+        fclose(f);
+    else
+        close(out[0]);
+    url[strcspn(url, "\n")] = '\0';
+    return ok ? 0 : -1;
+}
+
+/* The harness's rule (gb_server_window_bound) on real windows: a server
+ * that spends 400 us of CPU on each of 500 answers due at once answers them
+ * up to 200 ms late: server-bound; 200 answers one at a time with no
+ * delay are not. */
+static void test_server_bound_detected(void)
+{
+    pid_t pid;
+    char url[256];
+    CU_ASSERT_EQUAL_FATAL(start_burning_server(400, &pid, url, sizeof url), 0);
+    struct gb_server_window w;
+    take_window(url, &w);
+    const char *request = "GET /?delay_ms=10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    CU_ASSERT_EQUAL(concurrent_gets(url, request, 500, SIZE), 500);
+    take_window(url, &w);
+    json_t *j = gb_server_window_json(&w);
+    fprintf(stderr, "\n  burning 400 us each: p99 %.3f ms late, %lld of %lld over 1 ms", w.late_p99_ms,
+            w.late_over_1ms, w.requests);
+    CU_ASSERT_TRUE(gb_server_window_bound(j, 10));
+    json_decref(j);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+
+    take_window(tserver.url, &w);
+    sequential_gets(tserver.url, "/?delay_ms=0", 200, SIZE);
+    take_window(tserver.url, &w);
+    j = gb_server_window_json(&w);
+    fprintf(stderr, "\n  quiet: p99 %.3f ms late, %lld of %lld over 1 ms", w.late_p99_ms, w.late_over_1ms,
+            w.requests);
+    CU_ASSERT_EQUAL(w.requests, 200);
+    CU_ASSERT_FALSE(gb_server_window_bound(j, 0));
+    json_decref(j);
+}
+
 static CU_TestInfo threads_tests[] = {
     { "window_answer", test_window_answer },
     { "threads_both_loops_serve", test_threads_both_loops_serve },
@@ -1597,6 +1662,7 @@ static CU_TestInfo threads_tests[] = {
     { "threads_report_lines", test_threads_report_lines },
     { "threads_bad_options", test_threads_bad_options },
     { "harness_servers_keyed", test_harness_servers_keyed },
+    { "server_bound_detected", test_server_bound_detected },
     CU_TEST_INFO_NULL,
 };
 

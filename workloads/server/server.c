@@ -158,6 +158,7 @@ typedef struct srvloop {
 static struct {
     long long delay_ms, size;
     long long threads; /* --threads */
+    long long burn_us; /* --burn-us: CPU time spent on each answer (tests make a slow server) */
     const char *cpu_arg; /* --cpu or --cpus as given, NULL: not given; "--cpu" or "--cpus" in cpu_opt. */
     const char *cpu_opt;
     int port;
@@ -527,8 +528,18 @@ static void error_response(srvloop *l, conn *c, const gb_request *r)
     l->bad_requests++;
 }
 
+/* Spend us microseconds of CPU: --burn-us, a server as slow as the tests
+ * need one to be (the harness's server-bound detection). */
+static void burn(long long us)
+{
+    long long until = now_ns() + us * 1000;
+    while (us > 0 && now_ns() < until)
+        ;
+}
+
 static void ok_response(conn *c, bool head_only)
 {
+    burn(srv.burn_us);
     c->body_left = head_only ? 0 : c->size;
     c->head_len = (size_t)snprintf(c->head, sizeof c->head,
                                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
@@ -877,7 +888,7 @@ static void on_parent_input(struct ev_loop *loop, ev_io *w, int revents)
 static void usage(void)
 {
     printf("usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--threads T]\n"
-           "                         [--cpus LIST | --cpu N|last] [--exit-on-stdin-eof]\n"
+           "                         [--cpus LIST | --cpu N|last] [--exit-on-stdin-eof] [--burn-us U]\n"
            "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
            "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
            "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
@@ -891,6 +902,7 @@ static void usage(void)
            "GET " GB_WINDOW_PATH " answers a JSON object of what was served since the\n"
            "previous such request (or the start): requests, delayed, late_mean_ms, late_p99_ms,\n"
            "late_max_ms, late_over_1ms, connections, cpu_ns, window_ns and per loop in loops.\n"
+           "--burn-us spends U microseconds of CPU on each answer: a slow server, for tests.\n"
            "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n",
            MAX_THREADS);
 }
@@ -916,6 +928,7 @@ static int parse_args(int argc, char **argv)
         OPT_CPU,
         OPT_CPUS,
         OPT_EXIT_ON_STDIN_EOF,
+        OPT_BURN_US,
         OPT_HELP
     };
     static const struct option options[] = {
@@ -926,6 +939,7 @@ static int parse_args(int argc, char **argv)
         { "cpu", required_argument, NULL, OPT_CPU },
         { "cpus", required_argument, NULL, OPT_CPUS },
         { "exit-on-stdin-eof", no_argument, NULL, OPT_EXIT_ON_STDIN_EOF },
+        { "burn-us", required_argument, NULL, OPT_BURN_US },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -938,6 +952,7 @@ static int parse_args(int argc, char **argv)
         case OPT_SIZE: out = &srv.size, max = GB_MAX_SIZE; break;
         case OPT_PORT: out = &v, max = 65535; break;
         case OPT_THREADS: out = &srv.threads, min = 1, max = MAX_THREADS; break;
+        case OPT_BURN_US: out = &srv.burn_us, max = 1000000; break;
         case OPT_CPU:
         case OPT_CPUS: {
             const char *name = c == OPT_CPU ? "--cpu" : "--cpus";
