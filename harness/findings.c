@@ -46,7 +46,8 @@ static const struct gb_summary *best_of(const struct gb_rundata *rd, const struc
         for (size_t i = 0; i < rd->nsums; i++) {
             const struct gb_summary *s = &rd->sums[i];
             if (strcmp(s->cell.workload, wk->name) == 0 && strcmp(s->cell.impl, impl) == 0 && usable(s) &&
-                gb_cell_same(&s->cell, mode, FLAG_AXES) && (head == NULL || headline_better(&s->cell, head)))
+                gb_cell_same(&s->cell, mode, FLAG_AXES) &&
+                (head == NULL || headline_better(&s->cell, head)))
                 head = &s->cell;
         }
         if (head == NULL)

@@ -286,8 +286,8 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
     *window = NULL;
     if (*prog && w && w->needs_server) {
         const char *cpus = strcmp(l->rs->server_cpus, "last") == 0 ? NULL : l->rs->server_cpus;
-        s = gb_servers_get_on(&l->sv, &l->rs->progs, c->delay_ms, c->size, l->rs->server_threads,
-                              cpus, why, sizeof why);
+        s = gb_servers_get_on(&l->sv, &l->rs->progs, c->delay_ms, c->size, l->rs->server_threads, cpus, why,
+                              sizeof why);
         if (s == NULL) {
             free(*prog);
             *prog = NULL;

@@ -381,7 +381,8 @@ static void test_epoll_and_hubs(void)
     free(c);
     c = NULL;
     CU_ASSERT_EQUAL(expand("--impl=epoll --workload=spawn", &c, &n, err, sizeof err), GB_EXIT_USAGE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--impl=epoll: the event-driven ceiling implements joinall and pool only"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "--impl=epoll: the event-driven ceiling implements joinall and pool only"));
     CU_ASSERT_PTR_NULL(c);
     char path[512];
     snprintf(path, sizeof path, "%s/greenbench-cell-epoll", bindir);

@@ -403,19 +403,22 @@ static void test_server_bound(void)
     /* A cell is server-bound when more than half its windows were. */
     char dir[] = "/tmp/gb-test-bound-XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    write_text(dir, "meta.json", "{\"plan\": {\"min_reps\": 4, \"max_reps\": 4, \"timeout_s\": 9, "
-                                 "\"cells\": [{\"workload\": \"joinall\", \"impl\": \"threads\", "
-                                 "\"n\": 100, \"delay_ms\": 10}]}}\n");
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"min_reps\": 4, \"max_reps\": 4, \"timeout_s\": 9, "
+               "\"cells\": [{\"workload\": \"joinall\", \"impl\": \"threads\", "
+               "\"n\": 100, \"delay_ms\": 10}]}}\n");
     struct gb_buf b;
     gb_buf_init(&b);
     static const double p99[] = { 5, 5, 5, 0.2, /* then the other cell */ 5, 5, 0.2, 0.2 };
     for (int i = 0; i < 8; i++)
-        gb_buf_printf(&b, "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
-                          "\"joinall\",\"impl\":\"%s\",\"n\":100,\"delay_ms\":10},\"result\":{\"ns_per_op\":100,"
-                          "\"ops\":100,\"wall_ns\":10000,\"cpu_ns\":%d},\"server\":{\"requests\":100,"
-                          "\"late_p99_ms\":%g,\"late_over_1ms\":0,\"cpu_ns\":2000}}\n",
-                      i < 4 ? "joinall threads n=100 d=10ms" : "joinall epoll n=100 d=10ms", i % 4 + 1,
-                      i < 4 ? "threads" : "epoll", 5000 + i, p99[i]);
+        gb_buf_printf(
+            &b,
+            "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
+            "\"joinall\",\"impl\":\"%s\",\"n\":100,\"delay_ms\":10},\"result\":{\"ns_per_op\":100,"
+            "\"ops\":100,\"wall_ns\":10000,\"cpu_ns\":%d},\"server\":{\"requests\":100,"
+            "\"late_p99_ms\":%g,\"late_over_1ms\":0,\"cpu_ns\":2000}}\n",
+            i < 4 ? "joinall threads n=100 d=10ms" : "joinall epoll n=100 d=10ms", i % 4 + 1,
+            i < 4 ? "threads" : "epoll", 5000 + i, p99[i]);
     write_text(dir, "cells.jsonl", gb_buf_str(&b));
     gb_buf_free(&b);
     struct gb_rundata rd;

@@ -1597,7 +1597,8 @@ static int start_burning_server(long long us, pid_t *pid, char *url, size_t n)
     snprintf(burn, sizeof burn, "%lld", us);
     char size[32];
     snprintf(size, sizeof size, "%d", SIZE);
-    char *argv[] = { server_path, "--delay-ms", "10", "--size", size, "--cpu", "last", "--burn-us", burn, NULL };
+    char *argv[] = { server_path, "--delay-ms", "10",        "--size", size,
+                     "--cpu",     "last",       "--burn-us", burn,     NULL };
     int out[2];
     if (pipe(out) != 0)
         return -1;
