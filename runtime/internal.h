@@ -96,6 +96,8 @@ typedef struct green__hub {
     /* Scheduler, hot. */
     green_thread *current;      /* Running green thread; NULL while the hub runs. */
     green_thread *runq_head, *runq_tail;
+    size_t runq_len;
+    size_t batch_left;          /* Threads queued at the last poll not yet resumed. */
     unsigned budget;            /* Resumptions left before the clock is checked. */
     int poll_now;               /* Poll the loop at the next scheduling decision. */
     double last_poll;           /* green_now() after the loop's last poll. */
@@ -168,6 +170,7 @@ static inline void green__runq_push(green__hub *h, green_thread *g)
     else
         h->runq_head = g;
     h->runq_tail = g;
+    h->runq_len++;
 }
 
 /* Make g runnable with wake code `code`, if it is parked; otherwise nothing
@@ -249,9 +252,13 @@ void green__dns_hub_removed(void);
 
 /* When green threads keep one another busy, the scheduler reads the clock
  * every GREEN__CHECK_EVERY resumptions and polls the loop (without blocking)
- * if GREEN__POLL_INTERVAL seconds have passed since the last poll: I/O and
- * timers wait at most about that long, and the poll (a system call, some
- * microseconds here) costs little per resumption. */
+ * if GREEN__POLL_INTERVAL seconds have passed since the last poll and every
+ * thread that was queued at that poll has run since: I/O and timers wait
+ * about that long, or until the threads ahead of them in the queue have had
+ * their turn (which a poll could not change: the queue is FIFO), and the poll
+ * (a system call, some microseconds here) costs little per resumption.
+ * Polling again before the last poll's threads have run would only report
+ * their sockets again and make libev unregister them (an epoll_ctl each). */
 #define GREEN__CHECK_EVERY 128u
 #define GREEN__POLL_INTERVAL 200e-6
 
