@@ -129,10 +129,12 @@ static void server_capacity(struct gb_doc *d, const struct gb_rundata *rd)
  * window (server-bound cells), its capacity, what it said. */
 static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
-    size_t cells = 0, bound = 0;
+    size_t cells = 0, bound = 0, late_busy = 0;
     for (size_t i = 0; i < rd->nsums; i++) {
-        cells += rd->sums[i].server_reps > 0;
-        bound += rd->sums[i].server_bound;
+        const struct gb_summary *s = &rd->sums[i];
+        cells += s->server_reps > 0;
+        bound += s->server_bound;
+        late_busy += !s->server_bound && 2 * s->server_late_reps > s->server_reps;
     }
     const json_t *where = meta_get(rd, "server", NULL);
     if (cells == 0 && !json_is_object(where) && server_log(NULL, rd) == 0)
@@ -150,14 +152,17 @@ static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
     gb_doc_para(d, "note");
     gb_doc_escf(d,
                 "Server-bound (" SERVER_BOUND_MARK "): before and after each repetition the harness "
-                "asked the server how late its delayed answers left in between. A repetition is "
-                "server-bound when the 99th percentile of that lateness is above a tenth of the "
-                "delay (at least 1 ms), or when more than 1%% of the answers were more than 1 ms "
-                "late; a cell is, when more than half of its repetitions were. Its throughput "
+                "asked the server how late its delayed answers left in between. The server was "
+                "late when the 99th percentile of that lateness is above a tenth of the delay (at "
+                "least 1 ms), or when more than 1%% of the answers were more than 1 ms late. A "
+                "repetition is server-bound when the server was late and the client was not "
+                "saturated (it used less than %.0f%% of the CPU time its CPUs offered, so it "
+                "waited); a cell is, when more than half of its repetitions were. Its throughput "
                 "then measures the server more than the client: compare the client's CPU time "
                 "per request instead. %zu of the %zu cells with a server window were "
-                "server-bound.",
-                bound, cells);
+                "server-bound; in %zu more the server was late but the client kept its CPUs "
+                "busy, so that the client set the pace.",
+                100 * GB_CLIENT_SATURATED, bound, cells, late_busy);
     gb_doc_para_end(d);
     server_capacity(d, rd);
     server_log(d, rd);

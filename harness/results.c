@@ -78,13 +78,28 @@ double gb_result_metric(const char *workload, const json_t *result)
     return gb_json_num(result, rss ? "rss_per_task_bytes" : "ns_per_op", NAN);
 }
 
-bool gb_server_window_bound(const json_t *window, long delay_ms)
+bool gb_server_window_late(const json_t *window, long delay_ms)
 {
     double p99 = gb_json_num(window, "late_p99_ms", 0);
     double over = gb_json_num(window, "late_over_1ms", 0);
     double answers = gb_json_num(window, "requests", 0);
     double allowed = delay_ms > 10 ? delay_ms / 10.0 : 1.0;
     return p99 > allowed || (answers > 0 && over > 0.01 * answers);
+}
+
+bool gb_client_saturated(const json_t *result)
+{
+    double cpu = gb_json_num(result, "cpu_ns", NAN), wall = gb_json_num(result, "wall_ns", NAN);
+    double cpus = gb_json_num(result, "cpus", NAN);
+    /* Without all three nothing says the client was busy: assume it waited. */
+    if (!(cpu >= 0) || !(wall > 0) || !(cpus >= 1))
+        return false;
+    return cpu >= GB_CLIENT_SATURATED * wall * cpus;
+}
+
+bool gb_rep_server_bound(const json_t *window, long delay_ms, const json_t *result)
+{
+    return gb_server_window_late(window, delay_ms) && !gb_client_saturated(result);
 }
 
 static double median_of(double *v, size_t n)
@@ -100,13 +115,14 @@ static void summarize_server(struct gb_summary *s, const struct gb_record *const
     double *p99 = gb_xcalloc(n + 1, sizeof *p99), *share = gb_xcalloc(n + 1, sizeof *share);
     double *cpu = gb_xcalloc(n + 1, sizeof *cpu);
     size_t k = 0;
-    s->server_reps = s->server_bound_reps = 0;
+    s->server_reps = s->server_late_reps = s->server_bound_reps = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *w = json_object_get(recs[i]->json, "server");
         if (recs[i]->rep <= 0 || recs[i]->status != GB_ST_OK || !json_is_object(w))
             continue;
         s->server_reps++;
-        s->server_bound_reps += gb_server_window_bound(w, s->cell.delay_ms);
+        s->server_late_reps += gb_server_window_late(w, s->cell.delay_ms);
+        s->server_bound_reps += gb_rep_server_bound(w, s->cell.delay_ms, recs[i]->result);
         double answers = gb_json_num(w, "requests", 0), ops = gb_json_num(recs[i]->result, "ops", 0);
         p99[k] = gb_json_num(w, "late_p99_ms", NAN);
         share[k] = answers > 0 ? gb_json_num(w, "late_over_1ms", 0) / answers : NAN;
@@ -465,7 +481,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                     "peak_rss_kb,first_error,"
                     "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s,"
                     "cpu_ns_per_op,cpu_ns_per_op_ci_low,cpu_ns_per_op_ci_high,"
-                    "server_reps,server_bound_reps,server_bound,server_late_p99_ms,"
+                    "server_reps,server_late_reps,server_bound_reps,server_bound,server_late_p99_ms,"
                     "server_late_over_1ms_share,server_cpu_ns_per_op,of_epoll_ceiling");
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
@@ -497,10 +513,10 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
         gb_csv_num(&b, s->spent_s);
         csv_stats(&b, &s->cpu_ns_op, false);
         if (s->server_reps)
-            gb_buf_printf(&b, ",%d,%d,%s", s->server_reps, s->server_bound_reps,
-                          s->server_bound ? "true" : "false");
+            gb_buf_printf(&b, ",%d,%d,%d,%s", s->server_reps, s->server_late_reps,
+                          s->server_bound_reps, s->server_bound ? "true" : "false");
         else
-            gb_buf_puts(&b, ",,,");
+            gb_buf_puts(&b, ",,,,");
         double server[] = { s->server_late_p99_ms, s->server_late_share, s->server_cpu_ns_op,
                             s->of_ceiling };
         for (size_t k = 0; k < 4; k++) {

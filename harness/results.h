@@ -70,10 +70,11 @@ struct gb_summary {
     enum gb_stop stop;         /* why it stopped repeating (GB_STOP_NONE: it had not) */
     /* The local server over each counted ok repetition (the records'
      * "server", docs/results-format.md "Server-bound"): how many had it, how
-     * many were server-bound, the medians of its p99 lateness (ms), of its
-     * share of answers more than 1 ms late and of its CPU time per op, and
-     * whether the cell as a whole was server-bound (more than half were). */
-    int server_reps, server_bound_reps;
+     * many found it late, how many were server-bound (late, and the client
+     * not saturated), the medians of its p99 lateness (ms), of its share of
+     * answers more than 1 ms late and of its CPU time per op, and whether
+     * the cell as a whole was server-bound (more than half were). */
+    int server_reps, server_late_reps, server_bound_reps;
     double server_late_p99_ms, server_late_share, server_cpu_ns_op;
     bool server_bound;
     /* The epoll cell of the same workload and parameters (NULL: none), and
@@ -112,7 +113,15 @@ struct gb_rundata {
  * after delay_ms (its record's "server" window): its p99 lateness above a
  * tenth of the delay (at least 1 ms), or more than 1 % of its answers more
  * than 1 ms late. */
-bool gb_server_window_bound(const json_t *window, long delay_ms);
+bool gb_server_window_late(const json_t *window, long delay_ms);
+/* Did a repetition's client (its result: cpu_ns, wall_ns, cpus) keep the
+ * CPUs it was allowed at least GB_CLIENT_SATURATED busy? Such a client set
+ * its own pace: a faster server would have saved it at most the rest. */
+#define GB_CLIENT_SATURATED 0.9
+bool gb_client_saturated(const json_t *result);
+/* A repetition is server-bound when its server was late and its client was
+ * not saturated: the client waited on answers that came late. */
+bool gb_rep_server_bound(const json_t *window, long delay_ms, const json_t *result);
 
 /* The statistics a workload is judged by: time per op, or memory per task
  * for a workload whose metric is GB_METRIC_RSS_PER_TASK. */

@@ -392,10 +392,25 @@ static void test_server_bound(void)
     json_t *quiet = json_pack("{s:i, s:f, s:i}", "requests", 1000, "late_p99_ms", 0.3, "late_over_1ms", 5);
     json_t *late = json_pack("{s:i, s:f, s:i}", "requests", 1000, "late_p99_ms", 1.5, "late_over_1ms", 5);
     json_t *many = json_pack("{s:i, s:f, s:i}", "requests", 1000, "late_p99_ms", 0.9, "late_over_1ms", 11);
-    CU_ASSERT_FALSE(gb_server_window_bound(quiet, 10));
-    CU_ASSERT_TRUE(gb_server_window_bound(late, 10));  /* p99 above 1 ms, a tenth of 10 */
-    CU_ASSERT_FALSE(gb_server_window_bound(late, 100)); /* below a tenth of 100 */
-    CU_ASSERT_TRUE(gb_server_window_bound(many, 100)); /* more than 1 % over 1 ms */
+    CU_ASSERT_FALSE(gb_server_window_late(quiet, 10));
+    CU_ASSERT_TRUE(gb_server_window_late(late, 10));  /* p99 above 1 ms, a tenth of 10 */
+    CU_ASSERT_FALSE(gb_server_window_late(late, 100)); /* below a tenth of 100 */
+    CU_ASSERT_TRUE(gb_server_window_late(many, 100)); /* more than 1 % over 1 ms */
+
+    /* Late server, but a client whose CPUs were busy: it set its own pace. */
+    json_t *busy = json_pack("{s:f, s:f, s:i}", "cpu_ns", 1.9e9, "wall_ns", 1e9, "cpus", 2);
+    json_t *waiting = json_pack("{s:f, s:f, s:i}", "cpu_ns", 1.7e9, "wall_ns", 1e9, "cpus", 2);
+    json_t *unknown = json_pack("{s:f, s:f}", "cpu_ns", 1.9e9, "wall_ns", 1e9);
+    CU_ASSERT_TRUE(gb_client_saturated(busy));     /* 95 % of 2 CPUs */
+    CU_ASSERT_FALSE(gb_client_saturated(waiting)); /* 85 % */
+    CU_ASSERT_FALSE(gb_client_saturated(unknown)); /* no "cpus": nothing says it was busy */
+    CU_ASSERT_FALSE(gb_rep_server_bound(late, 10, busy));
+    CU_ASSERT_TRUE(gb_rep_server_bound(late, 10, waiting));
+    CU_ASSERT_TRUE(gb_rep_server_bound(late, 10, unknown));
+    CU_ASSERT_FALSE(gb_rep_server_bound(quiet, 10, waiting));
+    json_decref(busy);
+    json_decref(waiting);
+    json_decref(unknown);
     json_decref(quiet);
     json_decref(late);
     json_decref(many);

@@ -13,7 +13,7 @@
 #include <CUnit/CUnit.h>
 
 #include "http/http.h"
-#include "results.h"            /* harness/results.h: gb_server_window_bound */
+#include "results.h"            /* harness/results.h: gb_server_window_late */
 #include "server.h"             /* harness/server.h: the harness's side of the server */
 #include "server_child.h"
 
@@ -1619,7 +1619,7 @@ static int start_burning_server(long long us, pid_t *pid, char *url, size_t n)
     return ok ? 0 : -1;
 }
 
-/* The harness's rule (gb_server_window_bound) on real windows: a server
+/* The harness's rule (gb_server_window_late) on real windows: a server
  * that spends 400 us of CPU on each of 500 answers due at once answers them
  * up to 200 ms late: server-bound; 200 answers one at a time with no
  * delay are not. */
@@ -1636,7 +1636,7 @@ static void test_server_bound_detected(void)
     json_t *j = gb_server_window_json(&w);
     fprintf(stderr, "\n  burning 400 us each: p99 %.3f ms late, %lld of %lld over 1 ms", w.late_p99_ms,
             w.late_over_1ms, w.requests);
-    CU_ASSERT_TRUE(gb_server_window_bound(j, 10));
+    CU_ASSERT_TRUE(gb_server_window_late(j, 10));
     json_decref(j);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
@@ -1648,7 +1648,7 @@ static void test_server_bound_detected(void)
     fprintf(stderr, "\n  quiet: p99 %.3f ms late, %lld of %lld over 1 ms", w.late_p99_ms, w.late_over_1ms,
             w.requests);
     CU_ASSERT_EQUAL(w.requests, 200);
-    CU_ASSERT_FALSE(gb_server_window_bound(j, 0));
+    CU_ASSERT_FALSE(gb_server_window_late(j, 0));
     json_decref(j);
 }
 
