@@ -513,8 +513,8 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
         gb_csv_num(&b, s->spent_s);
         csv_stats(&b, &s->cpu_ns_op, false);
         if (s->server_reps)
-            gb_buf_printf(&b, ",%d,%d,%d,%s", s->server_reps, s->server_late_reps,
-                          s->server_bound_reps, s->server_bound ? "true" : "false");
+            gb_buf_printf(&b, ",%d,%d,%d,%s", s->server_reps, s->server_late_reps, s->server_bound_reps,
+                          s->server_bound ? "true" : "false");
         else
             gb_buf_puts(&b, ",,,,");
         double server[] = { s->server_late_p99_ms, s->server_late_share, s->server_cpu_ns_op,
