@@ -190,13 +190,15 @@ static int cmd_list(int argc, char **argv)
 /* ---- greenbench cell / greenbench server ---- */
 
 static const char cell_help[] =
-    "usage: greenbench cell WORKLOAD --impl=green|threads|PEER [--switch=S] [--loop=L]\n"
+    "usage: greenbench cell WORKLOAD --impl=green|threads|epoll|PEER [--switch=S] [--loop=L]\n"
     "                       [--n=N] [--concurrency=K] [--delay-ms=D] [--size=BYTES]\n"
-    "                       [--url=URL] [--stack-kib=S] [--cpus=C]\n"
+    "                       [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
+    "                       [--keepalive=0|1] [--hubs=H]\n"
     "\n"
     "Runs one measurement: execs the cell program for the implementation from the\n"
     "bin directory (greenbench-cell-<switch>-<loop> for green, greenbench-cell-threads\n"
-    "for threads), which prints commentary on stderr and one JSON object on its\n"
+    "for threads, greenbench-cell-epoll for epoll; the program's --help says what each\n"
+    "option does), which prints commentary on stderr and one JSON object on its\n"
     "last stdout line. Green defaults: --switch=asm, --loop=libev (for the %s\n"
     "workload any loop's program of that switch backend). The bin directory is\n"
     "GREENBENCH_BIN_DIR or the directory of this binary. See `greenbench list`.\n";
@@ -294,7 +296,7 @@ static int cmd_cell(int argc, char **argv)
     }
     snprintf(c.workload, sizeof c.workload, "%s", workload);
     if (impl == NULL) {
-        fprintf(stderr, "greenbench cell: --impl is required (green, threads or a peer)\n");
+        fprintf(stderr, "greenbench cell: --impl is required (green, threads, epoll or a peer)\n");
         return GB_EXIT_USAGE;
     }
     snprintf(c.impl, sizeof c.impl, "%s", impl);

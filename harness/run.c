@@ -56,7 +56,8 @@ static const char run_help_head[] =
     "\n"
     "Filters (comma lists; each replaces the preset's values for that axis):\n"
     "  --workload W     %s\n"
-    "  --impl I         green, threads, and the peers present (greenbench list)\n"
+    "  --impl I         green, threads, epoll (no runtime: the ceiling; joinall, pool) and\n"
+    "                   the peers present (greenbench list)\n"
     "  --switch S       context-switch backends (asm, asm-nofpu, ucontext, boost)\n"
     "  --loop L         event-loop backends (libev, libuv)\n";
 static const char run_help_tail[] =

@@ -419,6 +419,8 @@ static void test_epoll_and_hubs(void)
      * and the rest above. */
     CU_ASSERT_EQUAL(gb_server_cpus(2), 1);
     CU_ASSERT_EQUAL(gb_client_cpus(2), 2);
+    CU_ASSERT_EQUAL(gb_server_cpus(3), 1); /* never none */
+    CU_ASSERT_EQUAL(gb_client_cpus(3), 2);
     CU_ASSERT_EQUAL(gb_server_cpus(4), 1);
     CU_ASSERT_EQUAL(gb_client_cpus(4), 3);
     CU_ASSERT_EQUAL(gb_server_cpus(16), 4);

@@ -239,7 +239,8 @@ static void usage(FILE *f)
             "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green and epoll,\n"
             "one thread each, all for threads); the local server takes the last CPU.\n"
             "--rounds=R runs the workload R times in this process (default 1) and adds them up.\n"
-            "--keepalive=1 lets each task (joinall) or worker (pool) reuse its connection.\n"
+            "--keepalive=1 keeps connections open: a pool worker reuses its one for its requests;\n"
+            "a joinall task, which makes one request, leaves its open until after the timed part.\n"
             "--hubs=H runs H hubs, an OS thread and a CPU each (green spawn, joinall, pool).\n"
             "Workloads in this program:\n",
             program);

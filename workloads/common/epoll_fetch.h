@@ -38,10 +38,15 @@ int epoll_fetch_new(epoll_fetch **e, const http_target *t, long long k, bool kee
  * the first k, and a slot that finishes takes the next. A request's
  * deadline is t->timeout from its start; each task ends with its outcome
  * in err (0, a negative errno, an HTTP_E* code) and res, as http_fetch
- * fills them. Every connection is closed before it returns. Returns 0 with
- * *counts, or a negative errno when epoll_wait itself failed. */
+ * fills them. Connections kept alive stay open for epoll_fetch_close_all
+ * (or the next run); the others are closed before it returns. Returns 0
+ * with *counts, or a negative errno when epoll_wait itself failed. */
 int epoll_fetch_run(epoll_fetch *e, fetch_task *tasks, long long n, long long k,
                     epoll_fetch_counts *counts);
+
+/* Close the connections kept alive (with a reset, as every connection);
+ * epoll_fetch_free does too. */
+void epoll_fetch_close_all(epoll_fetch *e);
 
 void epoll_fetch_free(epoll_fetch *e);
 

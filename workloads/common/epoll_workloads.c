@@ -80,6 +80,7 @@ int epoll_fetch_workload(cell_params *p, cell_result *r, bool pool)
     long long warm = s.n < FETCH_WARMUP ? s.n : FETCH_WARMUP;
     fetch_tasks_reset(tasks, warm);
     err = epoll_fetch_run(e, tasks, warm, pool && s.k < warm ? s.k : warm, &counts);
+    epoll_fetch_close_all(e);
     if (err != 0) {
         cell_fail(r, "epoll_wait: %s", strerror(-err));
         goto out;
@@ -91,6 +92,7 @@ int epoll_fetch_workload(cell_params *p, cell_result *r, bool pool)
     cell_measure_begin(r);
     err = epoll_fetch_run(e, tasks, s.n, s.k, &counts);
     cell_measure_end(r);
+    epoll_fetch_close_all(e);
     if (err != 0) {
         cell_fail(r, "epoll_wait: %s", strerror(-err));
         goto out;
