@@ -230,9 +230,8 @@ static inline green_thread *runq_pop(green__hub *h)
         h->runq_head = g->next;
         if (h->runq_head == NULL)
             h->runq_tail = NULL;
-        h->runq_len--;
-        if (h->batch_left != 0)
-            h->batch_left--;
+        if (GREEN_UNLIKELY(g == h->batch_last))
+            h->batch_last = NULL;
     }
     return g;
 }
@@ -313,7 +312,7 @@ static int start_thread(green__hub *h, green_thread *g)
 static int poll_due(green__hub *h)
 {
     h->budget = GREEN__CHECK_EVERY;
-    return h->poll_now || (h->batch_left == 0 && green_now() - h->last_poll >= GREEN__POLL_INTERVAL);
+    return h->poll_now || (h->batch_last == NULL && green_now() - h->last_poll >= GREEN__POLL_INTERVAL);
 }
 
 static inline green_thread *runq_next(green__hub *h)
@@ -441,7 +440,7 @@ static void hub_main(void *arg)
         h->budget = GREEN__CHECK_EVERY;
         h->poll_now = 0;
         h->last_poll = green_now();
-        h->batch_left = h->runq_len;
+        h->batch_last = h->runq_tail;
         if (block && h->runq_head == NULL && !alive && h->dns_pending == 0) {
             /* Nothing runnable and nothing that could ever make anything
              * runnable: the main thread's wait would last forever. */
@@ -739,8 +738,8 @@ int green_yield(void)
          * link) and switch. */
         green_thread *after = next->next;
         h->budget--;
-        if (h->batch_left != 0)
-            h->batch_left--;
+        if (GREEN_UNLIKELY(next == h->batch_last))
+            h->batch_last = NULL;
         g->state = GREEN__RUNNABLE;
         g->wake = YIELDED;
         g->next = NULL;

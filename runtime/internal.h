@@ -96,8 +96,8 @@ typedef struct green__hub {
     /* Scheduler, hot. */
     green_thread *current;      /* Running green thread; NULL while the hub runs. */
     green_thread *runq_head, *runq_tail;
-    size_t runq_len;
-    size_t batch_left;          /* Threads queued at the last poll not yet resumed. */
+    green_thread *batch_last;   /* The last thread queued when the loop was last
+                                   polled, until it resumes; NULL after. */
     unsigned budget;            /* Resumptions left before the clock is checked. */
     int poll_now;               /* Poll the loop at the next scheduling decision. */
     double last_poll;           /* green_now() after the loop's last poll. */
@@ -170,7 +170,6 @@ static inline void green__runq_push(green__hub *h, green_thread *g)
     else
         h->runq_head = g;
     h->runq_tail = g;
-    h->runq_len++;
 }
 
 /* Make g runnable with wake code `code`, if it is parked; otherwise nothing
