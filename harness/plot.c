@@ -363,7 +363,7 @@ static size_t line_data(const struct gb_rundata *rd, const struct styles *sty, c
                 gb_buf_puts(out, "\n\n");
             chart_lt_add(lts, el[i].order < sty->n ? sty->s[el[i].order].lt : LT_GREEN);
             quoted(out, el[i].label);
-            gb_buf_puts(out, " ci_low ci_high\n");
+            gb_buf_puts(out, " median ci_low ci_high server_bound\n");
         }
         const struct gb_stats *st = metric(el[i].s, m);
         double lo, hi;
