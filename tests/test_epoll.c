@@ -16,6 +16,7 @@
 
 #include "cell_json.h"
 #include "child_run.h"
+#include "closed_port.h"
 #include "epoll_fetch.h"
 #include "server_child.h"
 
@@ -283,19 +284,6 @@ static void test_wrong_size(void)
     check_failure(&c, 1, "--size=999");
     CU_ASSERT_EQUAL(jint(c.json, "errors"), 5);
     CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 0);
-}
-
-/* A port nothing listens on: bound, never listening, so connect is refused. */
-static int closed_port(int *fd_out)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    *fd_out = fd;
-    return ntohs(a.sin_port);
 }
 
 static void test_closed_port(void)

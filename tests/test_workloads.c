@@ -18,6 +18,7 @@
 #include <CUnit/CUnit.h>
 
 #include "child_run.h"
+#include "closed_port.h"
 #include "cell_json.h"
 #include "server_child.h"
 
@@ -827,19 +828,6 @@ static void test_concurrency_zero(void)
     cell_run c;
     RUN(&c, "pool", impl_arg(), "--n=10", "--concurrency=0", url_arg);
     check_failure(&c, 2, "--concurrency=0");
-}
-
-/* A port nothing listens on: bound, never listening, so connect is refused. */
-static int closed_port(int *fd_out)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    *fd_out = fd;
-    return ntohs(a.sin_port);
 }
 
 static void test_closed_port(void)
