@@ -78,6 +78,7 @@ static void test_make_rejects_bad_arguments(void)
  * resumed. The other side does the same with other values. */
 uint64_t green_test_switch_with_sentinels(green_ctx *from, green_ctx *to, const uint64_t in[6],
                                           uint64_t out[6]);
+/* clang-format off */
 __asm__(
     ".text\n"
     ".globl green_test_switch_with_sentinels\n"
@@ -87,6 +88,7 @@ __asm__(
     "  pushq %rcx\n"                     /* out; also re-aligns the stack for the call */
     "  movq 0(%rdx), %rbx\n  movq 8(%rdx), %rbp\n  movq 16(%rdx), %r12\n"
     "  movq 24(%rdx), %r13\n  movq 32(%rdx), %r14\n  movq 40(%rdx), %r15\n"
+    "  movq (%rsi), %rsi\n"                /* to->sp: the jump takes the saved state by value */
     "  xorl %edx, %edx\n"
     "  call green__ctx_jump\n"
     "  popq %rcx\n"
@@ -95,6 +97,7 @@ __asm__(
     "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
     "  ret\n"
     ".size green_test_switch_with_sentinels, .-green_test_switch_with_sentinels\n");
+/* clang-format on */
 
 /* Under ASan the raw jump still needs the fiber annotations around it. */
 static void switch_with_sentinels(green_ctx *from, green_ctx *to, const uint64_t in[6], uint64_t out[6])

@@ -2,8 +2,8 @@
  * x86-64, System V ABI, ELF, GNU as. Built twice: as "asm" and, with
  * GREEN_CTX_NOFPU=1, as "asm-nofpu" (see asm.c for when that is unsafe).
  *
- *   void *green__ctx_jump(green_ctx *from, green_ctx *to, void *value);
- *                          rdi              rsi            rdx -> rax
+ *   void *green__ctx_jump(green_ctx *from, void *to_sp, void *value);
+ *                          rdi              rsi          rdx -> rax
  *
  * Saved frame, at from->sp (the stack pointer after the pushes):
  *
@@ -51,7 +51,7 @@ green__ctx_jump:
     fnstcw  -4(%rsp)            /* save x87 control word */
 #endif
     movq    %rsp, (%rdi)        /* from->sp = RSP */
-    movq    (%rsi), %rsp        /* RSP = to->sp: now on the other stack */
+    movq    %rsi, %rsp          /* RSP = to->sp, passed by value: now on the other stack */
 #if !GREEN_CTX_NOFPU
     ldmxcsr -8(%rsp)            /* restore MXCSR */
     fldcw   -4(%rsp)            /* restore x87 control word */

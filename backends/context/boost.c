@@ -7,6 +7,7 @@
  * green__ctx_jump is a few instructions of asm beside this file. */
 #include "context.h"
 
+#include <errno.h>
 #include <stddef.h>
 
 typedef void *fcontext_t;
@@ -25,42 +26,55 @@ _Static_assert(sizeof(void *) == 8, "the handoff layout is the one the adapter p
 
 typedef struct handoff {
     green_ctx *from;
-    green_ctx *to;
+    fcontext_t to_sp;
     void *value;
 } handoff;
 
-/* Kept in the top bytes of a new context's stack, above its fcontext. */
+/* Kept in the top bytes of a new context's stack, right above the fcontext
+ * make_fcontext builds below the top it is given. */
 typedef struct start_args {
     void (*fn)(void *arg);
     void *arg;
 } start_args;
+
+static void fcontext_entry(transfer_t t);
+
+/* How far below a 16-byte aligned top make_fcontext puts its fcontext (0x40
+ * in Boost 1.74 on x86-64): a new context's first switch hands over only its
+ * fcontext, and its start_args sit this far above it. Measured once rather
+ * than assumed; green__ctx_make checks every context against it. */
+static ptrdiff_t fcontext_depth;
+
+__attribute__((constructor)) static void measure_fcontext_depth(void)
+{
+    _Alignas(16) char probe[512];
+    char *top = probe + sizeof probe;
+    fcontext_depth = top - (char *)make_fcontext(top, sizeof probe, fcontext_entry);
+}
 
 const char *green_ctx_saves(void)
 {
     return "rbx rbp r12-r15 rsp, MXCSR, x87 control word (Boost.Context jump_fcontext)";
 }
 
-static start_args *start_args_of(const green_ctx *ctx)
-{
-    return (start_args *)((char *)ctx->stack_base + ctx->stack_size) - 1;
-}
-
 static void fcontext_entry(transfer_t t)
 {
     handoff *h = t.data;
     h->from->sp = t.fctx;
-    start_args *start = start_args_of(h->to);
+    start_args *start = (start_args *)((char *)h->to_sp + fcontext_depth);
     green__ctx_start(start->fn, start->arg);
 }
 
 int green__ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *arg), void *arg)
 {
-    /* Equal to start_args_of(ctx): green_ctx_make set stack_base and stack_size. */
     start_args *start = (start_args *)((char *)stack + size) - 1;
     start->fn = fn;
     start->arg = arg;
-    /* make_fcontext aligns the top itself; hand it the bytes below start_args. */
+    /* start is 16-byte aligned (green_ctx_make aligned the top); the
+     * fcontext goes right below it. */
     size_t usable = (size_t)((char *)start - (char *)stack);
-    ctx->sp = make_fcontext((char *)stack + usable, usable, fcontext_entry);
+    ctx->sp = make_fcontext(start, usable, fcontext_entry);
+    if ((char *)start - (char *)ctx->sp != fcontext_depth)
+        return -EINVAL;     /* make_fcontext is not the arithmetic measured at start-up */
     return 0;
 }

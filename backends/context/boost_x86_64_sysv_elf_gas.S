@@ -2,8 +2,8 @@
  * adapting green__ctx_jump to Boost.Context's jump_fcontext on x86-64,
  * System V ABI, ELF, GNU as.
  *
- *   void *green__ctx_jump(green_ctx *from, green_ctx *to, void *value);
- *                          rdi              rsi            rdx -> rax
+ *   void *green__ctx_jump(green_ctx *from, void *to_sp, void *value);
+ *                          rdi              rsi          rdx -> rax
  *   transfer_t jump_fcontext(fcontext_t to, void *data);   (rax, rdx) = (fctx, data)
  *
  * Why asm and not C: a C wrapper returns with ret after jump_fcontext has
@@ -13,9 +13,9 @@
  *
  * The handoff, pushed on the caller's stack and passed as jump_fcontext's
  * data (boost.c's struct handoff reads the same layout):
- *    0  from   where the resumed side stores our fcontext
- *    8  to     lets a new context find its start arguments
- *   16  value  what the resumed side's call returns */
+ *    0  from     where the resumed side stores our fcontext (from->sp)
+ *    8  to_sp    the fcontext resumed: a new context finds its start arguments by it
+ *   16  value    what the resumed side's call returns */
 
 #if defined(__CET__)
 #include <cet.h>
@@ -32,9 +32,9 @@ green__ctx_jump:
     .cfi_startproc
     _CET_ENDBR
     pushq   %rdx                /* handoff.value */
-    pushq   %rsi                /* handoff.to */
+    pushq   %rsi                /* handoff.to_sp */
     pushq   %rdi                /* handoff.from */
-    movq    (%rsi), %rdi        /* to->sp: the fcontext to resume */
+    movq    %rsi, %rdi          /* the fcontext to resume */
     movq    %rsp, %rsi          /* data = &handoff */
     call    jump_fcontext@PLT   /* resumed: rax = jumper's fcontext, rdx = its handoff */
     movq    (%rdx), %rcx        /* jumper's from */

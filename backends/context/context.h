@@ -63,8 +63,11 @@ const char *green_ctx_saves(void);
  * 16-byte aligned. The context, once entered, must call green__ctx_start(fn, arg). */
 int green__ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *arg), void *arg);
 
-/* The switch itself: save into from, restore to, return the value passed back. */
-void *green__ctx_jump(green_ctx *from, green_ctx *to, void *value);
+/* The switch itself: save into from, resume the context whose saved state is
+ * to_sp (its green_ctx's sp, passed by value, as Boost.Context passes an
+ * fcontext: the caller loads it early, so the load is off the switch's
+ * critical path), and return the value passed back. */
+void *green__ctx_jump(green_ctx *from, void *to_sp, void *value);
 
 /* ---- implemented once, in context.c ---- */
 
@@ -80,14 +83,14 @@ void green__ctx_asan_arrive(green_ctx *self);
 static inline void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
 {
     green__ctx_asan_leave(from, to);
-    value = green__ctx_jump(from, to, value);
+    value = green__ctx_jump(from, to->sp, value);
     green__ctx_asan_arrive(from);
     return value;
 }
 #else
 static inline void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
 {
-    return green__ctx_jump(from, to, value);
+    return green__ctx_jump(from, to->sp, value);
 }
 #endif
 

@@ -53,15 +53,15 @@ int green__ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *a
     return 0;
 }
 
-void *green__ctx_jump(green_ctx *from, green_ctx *to, void *value)
+void *green__ctx_jump(green_ctx *from, void *to_sp, void *value)
 {
     if (from->sp == NULL)
         from->sp = &thread_own_uc;
-    starting_uc = to->sp;
+    starting_uc = to_sp;
     passed_value = value;
     /* swapcontext fails only for a bad ucontext_t: a broken invariant, not a
      * runtime condition, so there is nothing to report but the abort. */
-    if (swapcontext(from->sp, to->sp) != 0)
+    if (swapcontext(from->sp, to_sp) != 0)
         __builtin_trap();
     return passed_value;
 }
