@@ -79,6 +79,36 @@ static void add(struct gb_finding *out, size_t max, size_t *n, const struct gb_w
         (*n)++;
 }
 
+/* Green cell s against its own floor, when it measured one and is its
+ * series' cell at the largest n. */
+static void add_floor(const struct gb_rundata *rd, const struct gb_workload *wk, const struct gb_summary *s,
+                      struct gb_finding *out, size_t max, size_t *n)
+{
+    if (s->of_floor.n == 0 || !usable(s) || *n >= max)
+        return;
+    char mine[200], theirs[200];
+    gb_cell_series(&s->cell, mine, sizeof mine);
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *t = &rd->sums[i];
+        if (t == s || t->of_floor.n == 0 || strcmp(t->cell.workload, wk->name) != 0 ||
+            !headline_better(&t->cell, &s->cell))
+            continue;
+        gb_cell_series(&t->cell, theirs, sizeof theirs);
+        if (strcmp(theirs, mine) == 0)
+            return; /* its series has a larger cell with a floor */
+    }
+    struct gb_finding *f = &out[(*n)++];
+    memset(f, 0, sizeof *f);
+    f->wk = wk;
+    f->green = f->other = s;
+    f->floor = true;
+    f->v.ratio = s->of_floor.median;
+    f->v.lo = s->of_floor.ci_low;
+    f->v.hi = s->of_floor.ci_high;
+    f->v.coverage = s->of_floor.ci_level;
+    f->v.kind = f->v.lo > 1 ? GB_VERDICT_HIGHER : f->v.hi < 1 ? GB_VERDICT_LOWER : GB_VERDICT_SAME;
+}
+
 /* Workload wk's findings in the flag modes of mode into out. */
 static void add_mode(const struct gb_rundata *rd, const struct gb_workload *wk, const struct gb_cell *mode,
                      bool threads_only, struct gb_finding *out, size_t max, size_t *n)
@@ -113,8 +143,32 @@ size_t gb_findings(const struct gb_rundata *rd, bool threads_only, struct gb_fin
         }
         for (size_t m = 0; m < nmodes; m++)
             add_mode(rd, wk, modes[m], threads_only, out, max, &n);
+        for (size_t i = 0; i < rd->nsums && !threads_only; i++)
+            if (strcmp(rd->sums[i].cell.workload, wk->name) == 0 &&
+                strcmp(rd->sums[i].cell.impl, "green") == 0)
+                add_floor(rd, wk, &rd->sums[i], out, max, &n);
     }
     return n;
+}
+
+void gb_floor_text(const struct gb_summary *s, char *out, size_t n)
+{
+    const struct gb_stats *st = &s->of_floor;
+    if (st->n == 0) {
+        if (n > 0)
+            out[0] = '\0';
+        return;
+    }
+    char e[48], l[48], h[48], cov[48] = "";
+    gb_fmt_num(e, sizeof e, st->median);
+    gb_fmt_num(l, sizeof l, st->ci_low);
+    gb_fmt_num(h, sizeof h, st->ci_high);
+    if (st->ci_level < 0.95 - 1e-9) {
+        char pct[32];
+        gb_fmt_pct(pct, sizeof pct, st->ci_level);
+        snprintf(cov, sizeof cov, ", %s interval", pct);
+    }
+    snprintf(out, n, "%s× its floor (%s–%s%s)", e, l, h, cov);
 }
 
 bool gb_figure_is_memory(const struct gb_summary *s)

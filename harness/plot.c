@@ -434,7 +434,9 @@ static void ideal_data(const struct gb_rundata *rd, const char *workload, unsign
 }
 
 /* Bar chart: one bar per series, its largest n, in chart order; rows label,
- * median, ci_low, ci_high. */
+ * median, ci_low, ci_high, then the floor the cell measured beside it
+ * (results.h): its median, ci_low, ci_high, the cell's multiple of it
+ * (of_floor's median) and its name; 0 and "" without one. */
 static size_t bar_data(const struct gb_rundata *rd, const struct styles *sty, const char *workload,
                        struct gb_buf *out, struct chart_lts *lts, struct coverage *cov)
 {
@@ -457,7 +459,16 @@ static size_t bar_data(const struct gb_rundata *rd, const struct styles *sty, co
         double lo, hi;
         interval(&s->ns, &lo, &hi);
         coverage_add(cov, s->ns.ci_level);
-        gb_buf_printf(out, " %.6g %.6g %.6g\n", s->ns.median, lo, hi);
+        gb_buf_printf(out, " %.6g %.6g %.6g", s->ns.median, lo, hi);
+        if (usable(&s->floor_ns) && s->of_floor.n) {
+            interval(&s->floor_ns, &lo, &hi);
+            coverage_add(cov, s->floor_ns.ci_level);
+            gb_buf_printf(out, " %.6g %.6g %.6g %.6g ", s->floor_ns.median, lo, hi, s->of_floor.median);
+            quoted(out, s->floor_name);
+            gb_buf_puts(out, "\n");
+        } else {
+            gb_buf_puts(out, " 0 0 0 0 \"\"\n"); /* not NaN: gnuplot would drop the row */
+        }
         chart_lt_add(lts, sty->s[k].lt);
         rows++;
     }

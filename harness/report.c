@@ -541,11 +541,23 @@ static void finding_text(const struct gb_finding *f, struct finding_text *t)
 {
     cell_params(&f->green->cell, t->params, sizeof t->params);
     gb_cell_series(&f->green->cell, t->series, sizeof t->series);
-    gb_cell_series(&f->other->cell, t->other, sizeof t->other);
     gb_figure_text(f->green, t->green_figure, sizeof t->green_figure);
+    if (f->floor) {
+        snprintf(t->other, sizeof t->other, "its floor (%s)", f->green->floor_name);
+        gb_fmt_time(t->other_figure, sizeof t->other_figure, f->green->floor_ns.median);
+        gb_floor_text(f->green, t->verdict, sizeof t->verdict);
+        return;
+    }
+    gb_cell_series(&f->other->cell, t->other, sizeof t->other);
     gb_figure_text(f->other, t->other_figure, sizeof t->other_figure);
     gb_verdict_text(&f->v, gb_figure_is_memory(f->green), t->verdict, sizeof t->verdict);
 }
+
+/* What a floor is, for the paragraphs that show one. */
+#define FLOOR_WHAT                                                                                 \
+    "the least switch that saves the same registers (regs, regs+fp), or the library switch it "    \
+    "wraps, called directly (jump_fcontext, swapcontext), timed in the same process for the same " \
+    "round trips, in blocks alternating with the backend's"
 
 /* Findings first: for each workload, its best green configuration against
  * OS threads and each peer; then the overview plot. */
@@ -560,11 +572,18 @@ static void findings_section(struct gb_doc *d, const struct gb_rundata *rd)
                       "or a peer with results.");
         gb_doc_para_end(d);
     } else {
+        bool floors = false;
+        for (size_t i = 0; i < n; i++)
+            floors |= f[i].floor;
         gb_doc_para(d, NULL);
         gb_doc_esc(d, "For each workload, its best green configuration (the lowest median at the "
                       "workload's largest size) against OS threads and against each peer's best "
                       "series: the ratio of the medians with its distribution-free interval "
                       "(Moses; 95% unless marked) and a Mann-Whitney U test at 0.05.");
+        if (floors)
+            gb_doc_esc(d,
+                       " Then each green switch backend against its floor, " FLOOR_WHAT ": the median of "
+                       "the repetitions' ratios of the two, with its distribution-free interval.");
         gb_doc_para_end(d);
         static const char *const cols[] = { "workload", "best green", "against",
                                             "green",    "against's",  "green is" };
@@ -675,6 +694,31 @@ static void server_cells(struct gb_doc *d, const struct gb_summary *s)
     gb_doc_cellf(d, "%s%s", t, s->server_bound ? " " SERVER_BOUND_MARK " server-bound" : "");
 }
 
+/* A switch cell's last columns: its floor's name and time per op, and its
+ * own time as a multiple of the floor's; empty without a floor. */
+static void floor_cells(struct gb_doc *d, const struct gb_summary *s)
+{
+    char t[200];
+    if (s->of_floor.n == 0) {
+        gb_doc_cell(d, "");
+        gb_doc_cell(d, "");
+        return;
+    }
+    gb_fmt_time(t, sizeof t, s->floor_ns.median);
+    gb_doc_cellf(d, "%s, %s", s->floor_name, t);
+    gb_fmt_num(t, sizeof t, s->of_floor.median);
+    char lo[48], hi[48];
+    gb_fmt_num(lo, sizeof lo, s->of_floor.ci_low);
+    gb_fmt_num(hi, sizeof hi, s->of_floor.ci_high);
+    if (s->of_floor.ci_level < 0.95 - 1e-9) {
+        char pct[32];
+        gb_fmt_pct(pct, sizeof pct, s->of_floor.ci_level);
+        gb_doc_cellf(d, "%s× (%s–%s, %s)", t, lo, hi, pct);
+    } else {
+        gb_doc_cellf(d, "%s× (%s–%s)", t, lo, hi);
+    }
+}
+
 /* One workload's table (wk NULL: the cells of workloads the catalog does
  * not know). */
 static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_workload *wk)
@@ -689,7 +733,7 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
     bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK, served = wk && wk->needs_server;
     char unit[64];
     snprintf(unit, sizeof unit, "%s per %s", mem ? "memory" : "time", wk ? wk->op : "op");
-    const char *cols[16] = { "implementation", "parameters", unit,    "interval", "±",       "reps",
+    const char *cols[20] = { "implementation", "parameters", unit,    "interval", "±",       "reps",
                              "stopped",        "cv",         "ops/s", "CPU/wall", "peak RSS" };
     size_t ncols = 11;
     if (mem)
@@ -698,6 +742,29 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         cols[ncols++] = "client CPU per op";
         cols[ncols++] = "of epoll's ops/s";
         cols[ncols++] = "server p99 late";
+    }
+    bool floors = false;
+    for (size_t i = 0; i < rd->nsums && wname; i++)
+        floors |= rd->sums[i].of_floor.n > 0 && strcmp(rd->sums[i].cell.workload, wname) == 0;
+    if (floors) {
+        cols[ncols++] = "its floor";
+        cols[ncols++] = "of its floor";
+        gb_doc_para(d, NULL);
+        gb_doc_esc(d, "Its floor: " FLOOR_WHAT ". Of its floor: the median of the repetitions' "
+                      "ratios of the two (each from one process), with its interval.");
+        gb_doc_para_end(d);
+    }
+    bool colds = false;
+    for (size_t i = 0; i < rd->nsums && wname; i++)
+        colds |= rd->sums[i].cold_ns.n > 0 && strcmp(rd->sums[i].cell.workload, wname) == 0;
+    if (colds) {
+        cols[ncols++] = "first N (cold)";
+        gb_doc_para(d, NULL);
+        gb_doc_esc(d, "First N (cold): the same N timed once before the measured pass, in the same "
+                      "process: the first N of a fresh process, page faults of the runtime's fresh "
+                      "memory included, as a program sees it; the median over the repetitions, one "
+                      "process each (green with one hub; with rounds, the first round's).");
+        gb_doc_para_end(d);
     }
     gb_doc_table(d, cols, ncols);
     for (size_t i = 0; i < rd->nsums; i++) {
@@ -750,6 +817,14 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         }
         if (served)
             server_cells(d, s);
+        if (floors)
+            floor_cells(d, s);
+        if (colds) {
+            t[0] = '\0';
+            if (s->cold_ns.n)
+                gb_fmt_time(t, sizeof t, s->cold_ns.median);
+            gb_doc_cell(d, t);
+        }
         gb_doc_row_end(d);
     }
     gb_doc_table_end(d);

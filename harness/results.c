@@ -143,13 +143,16 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     double *ns = gb_xcalloc(n, sizeof *ns), *ops = gb_xcalloc(n, sizeof *ops);
     double *cpu = gb_xcalloc(n, sizeof *cpu), *cores = gb_xcalloc(n, sizeof *cores);
     double *rss = gb_xcalloc(n, sizeof *rss), *cpu_op = gb_xcalloc(n, sizeof *cpu_op);
-    size_t nns = 0, nops = 0, ncpu = 0, ncores = 0, nrss = 0, ncpu_op = 0;
+    double *floor_ns = gb_xcalloc(n, sizeof *floor_ns), *of_floor = gb_xcalloc(n, sizeof *of_floor);
+    double *cold = gb_xcalloc(n, sizeof *cold);
+    size_t nns = 0, nops = 0, ncpu = 0, ncores = 0, nrss = 0, ncpu_op = 0, nfloor = 0, ncold = 0;
     s->reps_ok = s->reps_failed = s->reps_total = 0;
     memset(s->by_status, 0, sizeof s->by_status);
     s->peak_rss_kb = 0;
     s->rounds = 1;
     s->spent_s = 0;
     s->first_error[0] = '\0';
+    s->floor_name[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const struct gb_record *r = recs[i];
         s->spent_s += gb_json_num(r->json, "elapsed_ns", 0) / 1e9;
@@ -193,6 +196,18 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
         double rpt = gb_json_num(res, "rss_per_task_bytes", NAN);
         if (isfinite(rpt))
             rss[nrss++] = rpt;
+        /* The floor, timed in the same process: the ratio is paired. */
+        double fl = gb_json_num(res, "floor_ns_per_op", NAN);
+        if (fl > 0 && v > 0 && isfinite(v)) {
+            if (!s->floor_name[0])
+                snprintf(s->floor_name, sizeof s->floor_name, "%s", gb_json_str(res, "floor", "?"));
+            floor_ns[nfloor] = fl;
+            of_floor[nfloor++] = v / fl;
+        }
+        /* The first pass of a fresh process: one per repetition. */
+        double cn = gb_json_num(res, "cold_ns_per_op", NAN);
+        if (cn > 0 && isfinite(cn))
+            cold[ncold++] = cn;
     }
     gb_stats_compute(ns, nns, 0.95, &s->ns);
     gb_stats_compute(ops, nops, 0.95, &s->ops_s);
@@ -200,6 +215,9 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     gb_stats_compute(cores, ncores, 0.95, &s->cores);
     gb_stats_compute(rss, nrss, 0.95, &s->rss_task);
     gb_stats_compute(cpu_op, ncpu_op, 0.95, &s->cpu_ns_op);
+    gb_stats_compute(floor_ns, nfloor, 0.95, &s->floor_ns);
+    gb_stats_compute(of_floor, nfloor, 0.95, &s->of_floor);
+    gb_stats_compute(cold, ncold, 0.95, &s->cold_ns);
     summarize_server(s, recs, n);
     free(s->values);
     s->values = ns;
@@ -215,6 +233,9 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     free(cores);
     free(rss);
     free(cpu_op);
+    free(floor_ns);
+    free(of_floor);
+    free(cold);
 }
 
 static void add_summary(struct gb_rundata *rd, const struct gb_cell *c)
@@ -482,7 +503,9 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                     "metric,ci_rel_half_width,target_ci,stop_reason,rounds,spent_s,"
                     "cpu_ns_per_op,cpu_ns_per_op_ci_low,cpu_ns_per_op_ci_high,"
                     "server_reps,server_late_reps,server_bound_reps,server_bound,server_late_p99_ms,"
-                    "server_late_over_1ms_share,server_cpu_ns_per_op,of_epoll_ceiling");
+                    "server_late_over_1ms_share,server_cpu_ns_per_op,of_epoll_ceiling,"
+                    "floor,floor_ns_per_op,of_floor,of_floor_ci_low,of_floor_ci_high,"
+                    "cold_ns_per_op,cold_ns_per_op_ci_low,cold_ns_per_op_ci_high");
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
@@ -523,6 +546,12 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
             gb_csv_sep(&b);
             gb_csv_num(&b, s->server_reps || k == 3 ? server[k] : NAN);
         }
+        gb_csv_sep(&b);
+        gb_csv_field(&b, s->floor_name);
+        gb_csv_sep(&b);
+        gb_csv_num(&b, s->floor_ns.n ? s->floor_ns.median : NAN);
+        csv_stats(&b, &s->of_floor, false);
+        csv_stats(&b, &s->cold_ns, false);
         gb_csv_eol(&b);
     }
     int rc = gb_write_file_atomic(path, b.data, b.len);

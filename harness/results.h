@@ -77,6 +77,19 @@ struct gb_summary {
     int server_reps, server_late_reps, server_bound_reps;
     double server_late_p99_ms, server_late_share, server_cpu_ns_op;
     bool server_bound;
+    /* The floor a green switch cell measured beside its backend, in the
+     * same process (its records' "floor" and "floor_ns_per_op",
+     * docs/cell-protocol.md): its name ("" when no repetition had one), its
+     * own ns per op, and of_floor, the per-repetition ratio ns_per_op /
+     * floor_ns_per_op (paired: one process measured both). n = 0 when
+     * absent. */
+    char floor_name[32];
+    struct gb_stats floor_ns;
+    struct gb_stats of_floor;
+    /* A green spawn cell's first pass of its N (its records'
+     * "cold_ns_per_op"): one per process, page faults of the runtime's
+     * fresh memory included; n = 0 when absent. */
+    struct gb_stats cold_ns;
     /* The epoll cell of the same workload and parameters (NULL: none), and
      * this cell's throughput as a fraction of its (NaN: none). */
     const struct gb_summary *ceiling;

@@ -153,7 +153,9 @@ struct green__slab_chunk {
 _Static_assert(sizeof(green_thread) == 64, "green_thread should stay one cache line");
 _Static_assert(sizeof(green__slab_chunk) <= sizeof(green_thread), "chunk header must fit a slot");
 
-static int slab_grow(green__hub *h)
+/* Out of line, as every slow path of spawn: the fast path then needs no
+ * callee-saved registers (no pushes and pops per spawn). */
+static __attribute__((noinline, cold)) int slab_grow(green__hub *h)
 {
     size_t bytes = h->next_chunk_bytes ? h->next_chunk_bytes : SLAB_MIN_BYTES;
     void *map;
@@ -583,25 +585,34 @@ int green_stats_get(green_stats *out)
 
 /* ---- green threads ---- */
 
+/* The last start found no stack: see whether one can be had now, so that
+ * spawn reports the shortage rather than join. 0 or GREEN_ENOMEM. */
+static __attribute__((noinline, cold)) int recheck_stacks(green__hub *h)
+{
+    green_stack *s;
+    if (h->stacks.free_list == NULL) {
+        if (green_stack_new(&h->stacks, &s) != 0)
+            return GREEN_ENOMEM;
+        green_stack_free(&h->stacks, s);
+    }
+    h->stacks_exhausted = 0;
+    return 0;
+}
+
+static __attribute__((noinline, cold)) int no_record(green__hub *h)
+{
+    fprintf(stderr, "green: green_spawn: out of memory for green thread records (%zu alive)\n",
+            h->stats.alive);
+    return GREEN_ENOMEM;
+}
+
 int green__spawn(green__hub *h, green_thread **out, green_fn *fn, void *arg, green_pool *pool)
 {
-    if (GREEN_UNLIKELY(h->stacks_exhausted)) {
-        /* The last start found no stack: see whether one can be had now,
-         * so that spawn reports the shortage rather than join. */
-        green_stack *s;
-        if (h->stacks.free_list == NULL) {
-            if (green_stack_new(&h->stacks, &s) != 0)
-                return GREEN_ENOMEM;
-            green_stack_free(&h->stacks, s);
-        }
-        h->stacks_exhausted = 0;
-    }
-    green_thread *g = thread_alloc(h);
-    if (GREEN_UNLIKELY(g == NULL)) {
-        fprintf(stderr, "green: green_spawn: out of memory for green thread records "
-                        "(%zu alive)\n", h->stats.alive);
+    if (GREEN_UNLIKELY(h->stacks_exhausted) && recheck_stacks(h) != 0)
         return GREEN_ENOMEM;
-    }
+    green_thread *g = thread_alloc(h);
+    if (GREEN_UNLIKELY(g == NULL))
+        return no_record(h);
     g->fn = fn;
     g->arg = arg;
     g->stack = NULL;
@@ -724,7 +735,9 @@ void green_release(green_thread *g)
 
 static __attribute__((noinline)) int yield_slow(green__hub *h, green_thread *g);
 
-int green_yield(void)
+/* Aligned: where its fast path falls across cache lines decides a quarter
+ * of a yield's time (4.8 ns at a line's start, 6.8 at 32 bytes past one). */
+__attribute__((aligned(64))) int green_yield(void)
 {
     green__hub *h = green__tls_hub;
     if (GREEN_UNLIKELY(h == NULL))

@@ -75,8 +75,8 @@ enum {
  * Its saved registers (a green_ctx) live in its stack's context slot, in the
  * page the stack touches anyway, not here (green_stack_ctx, context.h). One
  * load fewer per switch, the saved stack pointer kept here instead made a
- * hub yield slower, not faster: 6.0 against 4.5 ns (asm-nofpu, this
- * project's machines, 15 alternating runs). */
+ * hub yield slower, not faster: 5.1 against 4.5 ns (asm-nofpu, this
+ * project's machines, 12 alternating runs, hot code cache-line aligned). */
 struct green_thread {
     green_thread *next;         /* Run queue / allocator free list. */
     green_fn *fn;

@@ -41,6 +41,14 @@ struct spec {
     double ns;
 };
 
+/* The floor a green switch cell measures beside its backend, as a real one
+ * does (docs/cell-protocol.md): its name and median ns per op, spread the
+ * other way than the backend's, so that the repetitions' ratios differ. */
+static const struct {
+    const char *sw, *name;
+    double ns;
+} floors[] = { { "asm", "regs+fp", 5.5 }, { "asm-nofpu", "regs", 3.2 } };
+
 static void write_cell(FILE *f, const struct spec *s)
 {
     struct gb_cell c;
@@ -62,6 +70,12 @@ static void write_cell(FILE *f, const struct spec *s)
         json_object_set_new(res, "wall_ns", json_real(ns * ops));
         json_object_set_new(res, "ops", json_real(ops));
         json_object_set_new(res, "cpu_ns", json_real(ns * ops * (0.8 + 0.01 * rep)));
+        for (size_t k = 0; k < sizeof floors / sizeof floors[0]; k++) {
+            if (strcmp(s->workload, "switch") != 0 || !s->sw || strcmp(s->sw, floors[k].sw) != 0)
+                continue;
+            json_object_set_new(res, "floor", json_string(floors[k].name));
+            json_object_set_new(res, "floor_ns_per_op", json_real(floors[k].ns * (1 - 0.01 * (rep - 3))));
+        }
         json_t *rec = json_object();
         json_object_set_new(rec, "schema", json_integer(1));
         json_object_set_new(rec, "cell", json_string(c.key));
@@ -401,6 +415,51 @@ static void test_efficiency_has_intervals(void)
     free(dir);
 }
 
+/* switch.dat: each green backend's floor beside it (median, interval, the
+ * backend's multiple of it, its name); zeros and "" for the others. */
+static void test_switch_bars_have_floors(void)
+{
+    struct gb_rundata rd;
+    char *dir = make_run("floors", mixed, NMIXED, &rd);
+    gb_write_plots(&rd, false);
+    char *dat = slurp(dir, "switch.dat");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dat);
+    int rows = 0, floors = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(dat, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *p = strchr(line + 1, '"');
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        *p = '\0';
+        double v[7];
+        char name[64] = "";
+        int got = sscanf(p + 1, "%lf %lf %lf %lf %lf %lf %lf \"%63[^\"]\"", &v[0], &v[1], &v[2], &v[3],
+                         &v[4], &v[5], &v[6], name);
+        rows++;
+        if (strcmp(line + 1, "asm") == 0) {
+            CU_ASSERT_EQUAL(got, 8);
+            CU_ASSERT_STRING_EQUAL(name, "regs+fp");
+            CU_ASSERT_DOUBLE_EQUAL(v[3], 5.5, 1e-9);
+            CU_ASSERT_TRUE(v[4] < v[3] && v[3] < v[5]);
+            /* The median of the ratios 5.8 (1 + d) / (5.5 (1 - d)), d = -0.02 .. 0.02. */
+            CU_ASSERT_DOUBLE_EQUAL(v[6], 5.8 / 5.5, 1e-4);
+            floors++;
+        } else if (strcmp(line + 1, "asm-nofpu") == 0) {
+            CU_ASSERT_EQUAL(got, 8);
+            CU_ASSERT_STRING_EQUAL(name, "regs");
+            floors++;
+        } else {
+            CU_ASSERT_EQUAL(got, 7); /* the empty name does not scan */
+            CU_ASSERT_TRUE(v[3] == 0 && v[4] == 0 && v[5] == 0 && v[6] == 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(p + 1, " 0 0 0 0 \"\""));
+        }
+    }
+    CU_ASSERT_EQUAL(rows, 8);
+    CU_ASSERT_EQUAL(floors, 2);
+    free(dat);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
 static void test_gnuplot_draws_every_chart(void)
 {
     if (gb_gnuplot() == NULL) {
@@ -435,6 +494,7 @@ static CU_TestInfo plot_tests[] = {
     { "overview_has_each_cell_once", test_overview_has_each_cell_once },
     { "stale_files_are_removed", test_stale_files_are_removed },
     { "efficiency_has_intervals", test_efficiency_has_intervals },
+    { "switch_bars_have_floors", test_switch_bars_have_floors },
     { "gnuplot_draws_every_chart", test_gnuplot_draws_every_chart },
     CU_TEST_INFO_NULL,
 };

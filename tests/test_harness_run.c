@@ -711,6 +711,14 @@ static void test_quick_run_files(void)
                                         "stop_reason",
                                         "rounds",
                                         "spent_s",
+                                        "floor",
+                                        "floor_ns_per_op",
+                                        "of_floor",
+                                        "of_floor_ci_low",
+                                        "of_floor_ci_high",
+                                        "cold_ns_per_op",
+                                        "cold_ns_per_op_ci_low",
+                                        "cold_ns_per_op_ci_high",
                                         NULL };
     for (size_t i = 0; need[i]; i++) {
         size_t col;
@@ -722,6 +730,18 @@ static void test_quick_run_files(void)
     csv_col(&c, "ci_low_ns_per_op", &col_lo);
     csv_col(&c, "ci_high_ns_per_op", &col_hi);
     csv_col(&c, "reps_ok", &col_ok);
+    /* The floor's five columns, then the spawn's cold figure's three, come
+     * last; a green switch cell has the floor's (the fake cells' floor is
+     * 1.05 times below, each with 2% noise), every other cell has them
+     * empty. */
+    size_t col_floor = 0, col_of = 0, col_of_lo = 0, col_of_hi = 0, col_fns = 0, floors = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "floor", &col_floor) && col_floor == c.ncols[0] - 8);
+    csv_col(&c, "floor_ns_per_op", &col_fns);
+    csv_col(&c, "of_floor", &col_of);
+    csv_col(&c, "of_floor_ci_low", &col_of_lo);
+    csv_col(&c, "of_floor_ci_high", &col_of_hi);
+    size_t col_cold = 0, colds = 0, threads_colds = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "cold_ns_per_op", &col_cold) && col_cold == c.ncols[0] - 3);
     for (size_t r = 1; r < c.rows; r++) {
         CU_ASSERT_EQUAL_FATAL(c.ncols[r], c.ncols[0]);
         double med = atof(c.cells[r][col_med]), lo = atof(c.cells[r][col_lo]),
@@ -729,7 +749,38 @@ static void test_quick_run_files(void)
         CU_ASSERT_TRUE(lo <= med && med <= hi && med > 0);
         CU_ASSERT_STRING_EQUAL(c.cells[r][col_ok], "4");
         CU_ASSERT_STRING_EQUAL(c.cells[r][col_stop], "converged");
+        char **row = c.cells[r];
+        if (strncmp(row[0], "switch green ", 13) == 0) {
+            bool nofpu = strncmp(row[0], "switch green asm-nofpu ", 23) == 0;
+            bool uc = strncmp(row[0], "switch green ucontext ", 22) == 0;
+            CU_ASSERT_STRING_EQUAL(row[col_floor], nofpu ? "regs" : uc ? "swapcontext" : "regs+fp");
+            double of = atof(row[col_of]), of_lo = atof(row[col_of_lo]), of_hi = atof(row[col_of_hi]);
+            CU_ASSERT_TRUE(of > 1.0 && of < 1.1 && of_lo <= of && of <= of_hi);
+            CU_ASSERT_DOUBLE_EQUAL(atof(row[col_fns]) * of, med, 0.1 * med);
+            floors++;
+        } else {
+            for (size_t k = c.ncols[0] - 8; k < c.ncols[0] - 3; k++)
+                CU_ASSERT_STRING_EQUAL(row[k], "");
+        }
+        /* The first pass: a green spawn cell with one hub has it (the fake
+         * cells' is 3 times their figure, 2% noise each), every other cell
+         * (threads, several hubs) has it empty. */
+        bool one_hub = !strstr(row[0], " cpus=") || strstr(row[0], " cpus=1 ");
+        if (strncmp(row[0], "spawn green ", 12) == 0 && one_hub) {
+            double cold = atof(row[col_cold]), cold_lo = atof(row[col_cold + 1]),
+                   cold_hi = atof(row[col_cold + 2]);
+            CU_ASSERT_TRUE(cold_lo <= cold && cold <= cold_hi);
+            CU_ASSERT_DOUBLE_EQUAL(cold, 3 * med, 0.1 * 3 * med);
+            colds++;
+        } else {
+            for (size_t k = col_cold; k < c.ncols[0]; k++)
+                CU_ASSERT_STRING_EQUAL(row[k], "");
+            threads_colds += strncmp(row[0], "spawn threads ", 14) == 0;
+        }
     }
+    CU_ASSERT_TRUE(floors >= 2); /* asm and ucontext at least */
+    CU_ASSERT_TRUE(colds >= 2);  /* asm/libev and asm/libuv at least */
+    CU_ASSERT_TRUE(threads_colds >= 1);
     gb_csv_free(&c);
 
     /* Plots: SVG that xmllint accepts, PNG with a PNG signature, .gp and .dat. */
@@ -782,6 +833,27 @@ static void test_quick_run_files(void)
     CU_ASSERT_PTR_NOT_NULL(first && strncmp(first, "\n## Findings\n", 13) == 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "× faster ("));
     CU_ASSERT_PTR_NULL(strstr(md, "e+0")); /* numbers people read */
+    /* A findings row per green switch backend against its floor, and the
+     * switch table's floor columns. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "| asm | its floor (regs+fp) | "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "| ucontext | its floor (swapcontext) | "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "× its floor (1."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "| its floor | of its floor |"));
+    /* The spawn table's first-pass column, in that table alone, filled for
+     * its green rows and empty for threads. */
+    const char *spawn_t = strstr(md, "\n### spawn\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spawn_t);
+    const char *cold_col = strstr(md, "| first N (cold) |");
+    CU_ASSERT_TRUE(cold_col != NULL && cold_col > spawn_t && cold_col < strstr(spawn_t + 1, "\n### "));
+    CU_ASSERT_EQUAL(count_substr(md, "| first N (cold) |"), 1);
+    const char *green_row = strstr(spawn_t, "\n| green asm/libev | n=");
+    const char *threads_row = strstr(spawn_t, "\n| threads | n=");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(green_row);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(threads_row);
+    const char *eol = strchr(green_row + 1, '\n');
+    CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 5, " ns |", 5) == 0);
+    eol = strchr(threads_row + 1, '\n');
+    CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 4, "|  |", 4) == 0);
 
     /* `greenbench report DIR` rebuilds everything from the stored files,
      * with what greenbench-server said in server.log (the fake server of

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "csv.h"
 #include "findings.h"
+#include "report.h"
 #include "results.h"
 #include "stats.h"
 #include "units.h"
@@ -568,6 +570,240 @@ static void test_findings(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* The switch workload's floor: the median of the repetitions' own ratios
+ * (paired: each from one process), not the ratio of the two medians; its
+ * columns in summary.csv; and a floor row per green series in the
+ * findings, at the series' largest n. */
+static void test_floor_paired(void)
+{
+    char dir[] = "/tmp/gb-test-floor-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"min_reps\": 6, \"max_reps\": 6, \"timeout_s\": 9, \"cells\": []}}\n");
+    /* asm at n=200000: ratios 1.0 1.1 1.2 1.3 1.5 2.0, median 1.25; the
+     * medians' ratio would be 12 / 10 = 1.2. */
+    static const double asm_ns[] = { 9, 11, 12, 13, 12, 20 }, asm_floor[] = { 9, 10, 10, 10, 8, 10 };
+    static const struct {
+        const char *key, *params, *floor;
+        double ns, floor_ns; /* 0: the asm values above */
+    } cells[] = {
+        { "switch green asm n=200000", "\"impl\":\"green\",\"switch\":\"asm\",\"n\":200000", "regs+fp", 0,
+          0 },
+        /* Smaller n, 3x its floor: not the series' row in the findings. */
+        { "switch green asm n=1000", "\"impl\":\"green\",\"switch\":\"asm\",\"n\":1000", "regs+fp", 30,
+          10 },
+        { "switch green ucontext n=200000", "\"impl\":\"green\",\"switch\":\"ucontext\",\"n\":200000",
+          "swapcontext", 1020, 1000 },
+        { "switch threads cpus=1 n=10000", "\"impl\":\"threads\",\"cpus\":1,\"n\":10000", NULL, 3000, 0 },
+    };
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+        for (int rep = 1; rep <= 6; rep++) {
+            double ns = cells[i].ns ? cells[i].ns * (1 + 0.01 * rep) : asm_ns[rep - 1];
+            double fl = cells[i].ns ? cells[i].floor_ns * (1 + 0.01 * rep) : asm_floor[rep - 1];
+            gb_buf_printf(&b,
+                          "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
+                          "\"switch\",%s},\"result\":{\"ns_per_op\":%g",
+                          cells[i].key, rep, cells[i].params, ns);
+            if (cells[i].floor)
+                gb_buf_printf(&b, ",\"floor\":\"%s\",\"floor_ns_per_op\":%g", cells[i].floor, fl);
+            gb_buf_puts(&b, "}}\n");
+        }
+    write_text(dir, "cells.jsonl", gb_buf_str(&b));
+    gb_buf_free(&b);
+    struct gb_rundata rd;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    const struct gb_summary *a = gb_rundata_find(&rd, "switch green asm n=200000");
+    const struct gb_summary *t = gb_rundata_find(&rd, "switch threads cpus=1 n=10000");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_STRING_EQUAL(a->floor_name, "regs+fp");
+    CU_ASSERT_EQUAL(a->of_floor.n, 6);
+    NEAR(a->of_floor.median, 1.25, 1e-12);
+    NEAR(a->of_floor.ci_low, 1.0, 1e-12); /* six values: [min, max], 96.9% */
+    NEAR(a->of_floor.ci_high, 2.0, 1e-12);
+    NEAR(a->of_floor.ci_level, 0.96875, 1e-9);
+    NEAR(a->floor_ns.median, 10, 1e-12);
+    NEAR(a->ns.median, 12, 1e-12);
+    CU_ASSERT_STRING_EQUAL(t->floor_name, "");
+    CU_ASSERT_EQUAL(t->of_floor.n, 0);
+    char text[128];
+    gb_floor_text(a, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "1.25× its floor (1.00–2.00)");
+    gb_floor_text(t, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+
+    /* Findings: asm against threads, then one floor row per green series. */
+    struct gb_finding f[8];
+    size_t n = gb_findings(&rd, false, f, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_FALSE(f[0].floor);
+    CU_ASSERT_PTR_EQUAL(f[0].other, t);
+    CU_ASSERT_TRUE(f[1].floor);
+    CU_ASSERT_PTR_EQUAL(f[1].green, a);
+    NEAR(f[1].v.ratio, 1.25, 1e-12);
+    CU_ASSERT_EQUAL(f[1].v.kind, GB_VERDICT_SAME); /* the interval reaches 1 */
+    CU_ASSERT_TRUE(f[2].floor);
+    CU_ASSERT_STRING_EQUAL(f[2].green->cell.key, "switch green ucontext n=200000");
+    NEAR(f[2].v.ratio, 1.02, 1e-9);
+    CU_ASSERT_EQUAL(f[2].v.kind, GB_VERDICT_HIGHER);
+    CU_ASSERT_EQUAL(gb_findings(&rd, true, f, 8), 1); /* threads rows only */
+
+    /* summary.csv: the five columns at the end, empty without a floor. */
+    char *path = gb_xasprintf("%s/summary.csv", dir), *text_csv = NULL;
+    CU_ASSERT_EQUAL(gb_write_summary_csv(&rd, path), 0);
+    CU_ASSERT_EQUAL(gb_read_file(path, &text_csv, NULL), 0);
+    struct gb_csv c;
+    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(text_csv ? text_csv : "", &c), 5);
+    size_t nc = c.ncols[0];
+    CU_ASSERT_FATAL(nc > 8);
+    nc -= 3; /* the spawn's cold figure's three come after them */
+    static const char *const tail[] = { "floor", "floor_ns_per_op", "of_floor", "of_floor_ci_low",
+                                        "of_floor_ci_high" };
+    for (size_t k = 0; k < 5; k++)
+        CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 5 + k], tail[k]);
+    for (size_t r = 1; r < c.rows; r++) {
+        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc + 3);
+        char **row = c.cells[r];
+        if (strcmp(row[0], "switch green asm n=200000") == 0) {
+            CU_ASSERT_STRING_EQUAL(row[nc - 5], "regs+fp");
+            CU_ASSERT_STRING_EQUAL(row[nc - 4], "10");
+            CU_ASSERT_STRING_EQUAL(row[nc - 3], "1.25");
+            CU_ASSERT_STRING_EQUAL(row[nc - 2], "1");
+            CU_ASSERT_STRING_EQUAL(row[nc - 1], "2");
+        } else if (strcmp(row[0], "switch threads cpus=1 n=10000") == 0) {
+            for (size_t k = 1; k <= 5; k++)
+                CU_ASSERT_STRING_EQUAL(row[nc - k], "");
+        }
+    }
+    gb_csv_free(&c);
+    free(text_csv);
+    free(path);
+    gb_rundata_free(&rd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* The spawn workload's first pass: the median and interval of the counted
+ * ok repetitions' cold_ns_per_op (one fresh process each), its three
+ * columns at the end of summary.csv, and the report's "first N (cold)"
+ * column in the spawn table alone. */
+static void test_cold_first_pass(void)
+{
+    char dir[] = "/tmp/gb-test-cold-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"min_reps\": 6, \"max_reps\": 6, \"timeout_s\": 9, \"cells\": ["
+               "{\"workload\": \"spawn\", \"impl\": \"green\", \"switch\": \"asm\", "
+               "\"loop\": \"libev\", \"n\": 1000},"
+               "{\"workload\": \"spawn\", \"impl\": \"threads\", \"n\": 1000},"
+               "{\"workload\": \"yield\", \"impl\": \"green\", \"switch\": \"asm\", "
+               "\"loop\": \"libev\", \"n\": 1000}]}}\n");
+    /* Green: 70 40 90 50 45 60 counted (median 55, [40, 90] with six); the
+     * warm-up's 1000 and the failed repetition's 5 are not counted. */
+    static const double cold[] = { 70, 40, 90, 50, 45, 60 };
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_puts(&b, "{\"cell\":\"spawn green asm/libev n=1000\",\"rep\":0,\"status\":\"ok\","
+                    "\"result\":{\"ns_per_op\":12,\"cold_ns_per_op\":1000}}\n");
+    for (int rep = 1; rep <= 6; rep++) {
+        gb_buf_printf(&b,
+                      "{\"cell\":\"spawn green asm/libev n=1000\",\"rep\":%d,\"status\":\"ok\","
+                      "\"result\":{\"ns_per_op\":%d,\"cold_ns_per_op\":%g}}\n",
+                      rep, 10 + rep, cold[rep - 1]);
+        gb_buf_printf(&b,
+                      "{\"cell\":\"spawn threads n=1000\",\"rep\":%d,\"status\":\"ok\","
+                      "\"result\":{\"ns_per_op\":%d}}\n",
+                      rep, 20000 + rep);
+        gb_buf_printf(&b,
+                      "{\"cell\":\"yield green asm/libev n=1000\",\"rep\":%d,\"status\":\"ok\","
+                      "\"result\":{\"ns_per_op\":%d}}\n",
+                      rep, 50 + rep);
+    }
+    gb_buf_puts(&b, "{\"cell\":\"spawn green asm/libev n=1000\",\"rep\":7,\"status\":\"failed\","
+                    "\"message\":\"late\",\"result\":{\"ns_per_op\":11,\"cold_ns_per_op\":5}}\n");
+    write_text(dir, "cells.jsonl", gb_buf_str(&b));
+    gb_buf_free(&b);
+    struct gb_rundata rd;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    const struct gb_summary *g = gb_rundata_find(&rd, "spawn green asm/libev n=1000");
+    const struct gb_summary *t = gb_rundata_find(&rd, "spawn threads n=1000");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(g->reps_ok, 6);
+    CU_ASSERT_EQUAL(g->cold_ns.n, 6);
+    NEAR(g->cold_ns.median, 55, 1e-12);
+    NEAR(g->cold_ns.ci_low, 40, 1e-12);
+    NEAR(g->cold_ns.ci_high, 90, 1e-12);
+    NEAR(g->cold_ns.ci_level, 0.96875, 1e-9);
+    NEAR(g->ns.median, 13.5, 1e-12); /* the warm figure stays the headline */
+    CU_ASSERT_EQUAL(t->cold_ns.n, 0);
+
+    /* summary.csv: the three columns at the end, empty for threads. */
+    char *path = gb_xasprintf("%s/summary.csv", dir), *text = NULL;
+    CU_ASSERT_EQUAL(gb_write_summary_csv(&rd, path), 0);
+    CU_ASSERT_EQUAL(gb_read_file(path, &text, NULL), 0);
+    struct gb_csv c;
+    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(text ? text : "", &c), 4);
+    size_t nc = c.ncols[0];
+    CU_ASSERT_FATAL(nc > 3);
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 4], "of_floor_ci_high");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 3], "cold_ns_per_op");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 2], "cold_ns_per_op_ci_low");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 1], "cold_ns_per_op_ci_high");
+    int seen = 0;
+    for (size_t r = 1; r < c.rows; r++) {
+        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc);
+        char **row = c.cells[r];
+        if (strcmp(row[0], "spawn green asm/libev n=1000") == 0) {
+            CU_ASSERT_STRING_EQUAL(row[nc - 3], "55");
+            CU_ASSERT_STRING_EQUAL(row[nc - 2], "40");
+            CU_ASSERT_STRING_EQUAL(row[nc - 1], "90");
+            seen++;
+        } else {
+            for (size_t k = 1; k <= 3; k++)
+                CU_ASSERT_STRING_EQUAL(row[nc - k], "");
+            seen += 10;
+        }
+    }
+    CU_ASSERT_EQUAL(seen, 21);
+    gb_csv_free(&c);
+    free(text);
+    free(path);
+
+    /* report.md: the column in the spawn table, for the green row alone;
+     * none in the yield table (before it), which has no cold figure. */
+    CU_ASSERT_EQUAL(gb_write_reports(&rd, 0), 0);
+    path = gb_xasprintf("%s/report.md", dir);
+    text = NULL;
+    CU_ASSERT_EQUAL_FATAL(gb_read_file(path, &text, NULL), 0);
+    const char *spawn = strstr(text, "\n### spawn\n"), *yield = strstr(text, "\n### yield\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spawn);
+    CU_ASSERT_TRUE_FATAL(yield != NULL && yield < spawn);
+    const char *col = strstr(text, " first N (cold) |");
+    CU_ASSERT_TRUE_FATAL(col != NULL && col > spawn);
+    CU_ASSERT_PTR_NULL(strstr(col + 1, " first N (cold) |"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(spawn, "First N (cold): "));
+    const char *row = strstr(spawn, "\n| green asm/libev | n=1000 |");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    const char *eol = strchr(row + 1, '\n');
+    CU_ASSERT_TRUE(eol != NULL && eol - row > 12 && strncmp(eol - 11, "| 55.0 ns |", 11) == 0);
+    row = strstr(spawn, "\n| threads | n=1000 |");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    eol = strchr(row + 1, '\n');
+    CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 4, "|  |", 4) == 0);
+    free(text);
+    free(path);
+    gb_rundata_free(&rd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static CU_TestInfo results_tests[] = {
     { "baseline_same_parameters", test_baseline_same_parameters },
     { "baseline_cpus_then_n", test_baseline_cpus_then_n },
@@ -577,6 +813,8 @@ static CU_TestInfo results_tests[] = {
     { "findings", test_findings },
     { "units", test_units },
     { "server_bound", test_server_bound },
+    { "floor_paired", test_floor_paired },
+    { "cold_first_pass", test_cold_first_pass },
     CU_TEST_INFO_NULL,
 };
 

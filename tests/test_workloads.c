@@ -151,7 +151,7 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
         "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
         "rounds", "keepalive", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
         "tasks_completed", "bytes_received", "errors", "max_in_flight", "connections", "rss_per_task_bytes",
-        "note", NULL,
+        "floor", "floor_ns_per_op", "cold_ns_per_op", "note", NULL,
     };
     /* clang-format on */
     CU_ASSERT_TRUE_FATAL(c->json_ok);
@@ -202,6 +202,14 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     }
     if (json_object_get(o, "note") != NULL)
         CU_ASSERT_TRUE(type_is(o, "note", J_STRING, false));
+    /* The floor comes with its figure, and neither without the other. */
+    CU_ASSERT_EQUAL(json_object_get(o, "floor") != NULL, json_object_get(o, "floor_ns_per_op") != NULL);
+    if (json_object_get(o, "floor") != NULL) {
+        CU_ASSERT_TRUE(type_is(o, "floor", J_STRING, false));
+        CU_ASSERT_TRUE(type_is(o, "floor_ns_per_op", J_NUMBER, false));
+    }
+    if (json_object_get(o, "cold_ns_per_op") != NULL)
+        CU_ASSERT_TRUE(type_is(o, "cold_ns_per_op", J_NUMBER, false));
     const json_t *ok = json_object_get(o, "ok");
     if (ok != NULL && jis(ok, J_BOOL) && !json_is_true(ok))
         CU_ASSERT_TRUE(type_is(o, "error", J_STRING, false));
@@ -281,6 +289,46 @@ static const char *stack_arg(void)
 
 /* ---- the workloads ---- */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED_ADDRESSES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED_ADDRESSES 1
+#endif
+#endif
+
+/* A green switch cell measures its backend's floor beside it (not under
+ * AddressSanitizer, which the floor does not annotate); the floor is the
+ * one workloads/switch/floor.h gives the backend, and it takes time. */
+static void check_switch_floor(const cell_run *c)
+{
+    const json_t *o = c->json;
+#ifdef SANITIZED_ADDRESSES
+    CU_ASSERT_PTR_NULL(json_object_get(o, "floor"));
+#else
+    if (!is_green()) {
+        CU_ASSERT_PTR_NULL(json_object_get(o, "floor"));
+        return;
+    }
+    static const struct {
+        const char *backend, *floor;
+    } expected[] = {
+        { "asm", "regs+fp" },
+        { "asm-nofpu", "regs" },
+        { "boost", "jump_fcontext" },
+        { "ucontext", "swapcontext" },
+    };
+    const char *sw = jstr(o, "switch"), *floor = jstr(o, "floor");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sw);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(floor);
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        if (strcmp(expected[i].backend, sw) == 0)
+            CU_ASSERT_STRING_EQUAL(floor, expected[i].floor);
+    const json_t *ns = json_object_get(o, "floor_ns_per_op");
+    CU_ASSERT_TRUE(jis(ns, J_NUMBER) && json_number_value(ns) > 0);
+#endif
+}
+
 static void test_switch(void)
 {
     cell_run c;
@@ -293,6 +341,7 @@ static void test_switch(void)
     CU_ASSERT_PTR_NULL(json_object_get(c.json, "connections"));
     CU_ASSERT_EQUAL(jint(c.json, "ops"), 1000);
     CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 500);
+    check_switch_floor(&c);
 }
 
 static void test_yield(void)
@@ -316,6 +365,10 @@ static void test_spawn(void)
     /* One hub unless told: the green default filled in; threads have none. */
     CU_ASSERT_TRUE(is_green() ? jint(c.json, "hubs") == 1 : jis(json_object_get(c.json, "hubs"), J_NULL));
     CU_ASSERT_TRUE(jis(json_object_get(c.json, "keepalive"), J_NULL));
+    /* One green hub times its first pass too: the cold figure, never below
+     * nothing; the threads have no such pass. */
+    const json_t *cold = json_object_get(c.json, "cold_ns_per_op");
+    CU_ASSERT_TRUE(is_green() ? jis(cold, J_NUMBER) && json_number_value(cold) > 0 : cold == NULL);
 }
 
 static void test_spawn_alive(void)

@@ -36,7 +36,9 @@
     .globl  green__ctx_jump
     .hidden green__ctx_jump
     .type   green__ctx_jump, @function
-    .p2align 4
+    /* On a cache line of its own: at 16 bytes past one, the switch straddles
+     * two and a hub yield took 25% longer (5.9 against 4.8 ns). */
+    .p2align 6
 green__ctx_jump:
     .cfi_startproc
     _CET_ENDBR

@@ -27,7 +27,7 @@
     .globl  green__ctx_jump
     .hidden green__ctx_jump
     .type   green__ctx_jump, @function
-    .p2align 4
+    .p2align 6                  /* one cache line: see asm_x86_64_sysv_elf_gas.S */
 green__ctx_jump:
     .cfi_startproc
     _CET_ENDBR

@@ -11,6 +11,10 @@
  *   x2 (ok, twice as slow), stderrflood (200 KB of stderr, then ok).
  * GB_FAKE_NOISE sets the relative noise of the numbers (default 0.02).
  * --rounds=R multiplies the ops and the wall time, as a real cell's rounds do.
+ * A green switch cell writes its backend's floor (floor, floor_ns_per_op),
+ * 1.05 times below its own figure, with the same relative noise; a green
+ * spawn cell with one hub its first pass (cold_ns_per_op), 3 times its own
+ * figure, likewise.
  * For joinall and pool it fetches --url once from the server, so the
  * harness's server handling is exercised end to end. */
 #include <arpa/inet.h>
@@ -212,6 +216,21 @@ int main(int argc, char **argv)
            wall * cores, n * rounds, bytes);
     if (strcmp(workload, "spawn-alive") == 0)
         printf(",\"rss_per_task_bytes\":%.0f", (green ? 8192.0 : 20480.0) * (1 + 0.01 * (rand() % 3)));
+    if (strcmp(workload, "switch") == 0 && green) {
+        /* The backend's floor, as a real green switch cell measures it beside
+         * the backend: 1.05 times faster, with noise of its own. */
+        const char *floor = strcmp(own_sw, "asm-nofpu") == 0  ? "regs"
+                            : strcmp(own_sw, "boost") == 0    ? "jump_fcontext"
+                            : strcmp(own_sw, "ucontext") == 0 ? "swapcontext"
+                                                              : "regs+fp";
+        double floor_ns = ns / 1.05 * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
+        printf(",\"floor\":\"%s\",\"floor_ns_per_op\":%.3f", floor, floor_ns);
+    }
+    if (strcmp(workload, "spawn") == 0 && green && lopt(argc, argv, "--hubs", 1) == 1) {
+        /* The first pass, page faults included, as one green hub times it. */
+        double cold_ns = ns * 3 * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
+        printf(",\"cold_ns_per_op\":%.3f", cold_ns);
+    }
     printf("}\n");
     return strcmp(mode, "exit3") == 0 ? 3 : 0;
 }

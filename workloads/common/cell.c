@@ -170,6 +170,12 @@ static json_t *count_value(long long v)
     return v < 0 ? json_null() : json_integer(v);
 }
 
+/* ns per op to the picosecond, as before: rounded, then printed with 15 digits. */
+static json_t *per_op(long long ns, long long ops)
+{
+    return json_real(round((double)ns / (double)ops * 1e3) / 1e3);
+}
+
 static void write_result(FILE *f, const cell_params *p, const cell_result *r)
 {
     struct rusage ru;
@@ -193,10 +199,8 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
         json_object_set_new(o, "error", text_value(r->error[0] ? r->error : "failed without a message"));
     json_object_set_new(o, "wall_ns", count_value(r->wall_ns));
     json_object_set_new(o, "ops", count_value(r->ops));
-    /* To the picosecond, as before: rounded, then printed with 15 digits. */
-    json_object_set_new(o, "ns_per_op", r->ops > 0 && r->wall_ns >= 0
-                        ? json_real(round((double)r->wall_ns / (double)r->ops * 1e3) / 1e3)
-                        : json_null());
+    json_object_set_new(o, "ns_per_op",
+                        r->ops > 0 && r->wall_ns >= 0 ? per_op(r->wall_ns, r->ops) : json_null());
     json_object_set_new(o, "max_rss_kb", count_value(ru.ru_maxrss));
     json_object_set_new(o, "cpu_ns", count_value(r->cpu_ns));
     const struct {
@@ -213,6 +217,14 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if (checks[i].v >= 0)          /* Only the checks the workload makes. */
             json_object_set_new(o, checks[i].key, json_integer(checks[i].v));
+    if (r->floor != NULL && r->floor_wall_ns >= 0 && r->ops > 0) {
+        json_object_set_new(o, "floor", text_value(r->floor));
+        json_object_set_new(o, "floor_ns_per_op", per_op(r->floor_wall_ns, r->ops));
+    }
+    /* The first round's only: the process's first pass; every round has the same ops. */
+    if (r->cold_wall_ns >= 0 && r->ops > 0)
+        json_object_set_new(o, "cold_ns_per_op",
+                            per_op(r->cold_wall_ns, r->ops / (p->rounds > 1 ? p->rounds : 1)));
     if (r->note != NULL)
         json_object_set_new(o, "note", text_value(r->note));
     json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -353,7 +365,9 @@ static cell_result fresh_result(const char *switch_used, const char *loop_used)
                           .errors = -1,
                           .max_in_flight = -1,
                           .connections = -1,
-                          .rss_per_task_bytes = -1 };
+                          .rss_per_task_bytes = -1,
+                          .floor_wall_ns = -1,
+                          .cold_wall_ns = -1 };
 }
 
 /* a + b for counts where -1 is "none": none only when both are. */
@@ -368,7 +382,7 @@ static char first_note[1024];
 
 /* Add round k (from 1) of `rounds` into the cell's result: the timed parts
  * and the checks are sums, the most in flight a maximum; the backends, the
- * memory snapshot and the note are the first round's. A failed round's
+ * memory snapshot, spawn's first pass and the note are the first round's. A failed round's
  * error becomes the cell's, "round K of R: " first when R > 1 (not for a
  * usage error: the parameters are every round's, and it comes in the first). */
 static void add_round(cell_result *total, const cell_result *round, long long k, long long rounds)
@@ -387,6 +401,7 @@ static void add_round(cell_result *total, const cell_result *round, long long k,
         total->bytes_received = add_counts(total->bytes_received, round->bytes_received);
         total->errors = add_counts(total->errors, round->errors);
         total->connections = add_counts(total->connections, round->connections);
+        total->floor_wall_ns = add_counts(total->floor_wall_ns, round->floor_wall_ns);
         if (round->max_in_flight > total->max_in_flight)
             total->max_in_flight = round->max_in_flight;
         total->ok = round->ok;

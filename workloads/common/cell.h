@@ -45,6 +45,9 @@ typedef struct cell_result {
     long long max_in_flight;
     long long connections; /* TCP connections opened in the timed part (joinall, pool). */
     long long rss_per_task_bytes;
+    const char *floor; /* switch: the floor timed beside it (floor.h), or NULL. */
+    long long floor_wall_ns; /* The floor's time for the same ops; -1: none. */
+    long long cold_wall_ns; /* spawn: its first pass (same ops), timed; -1: none. */
     const char *note;           /* Free text for the report ("in batches of 4096", ...). */
     bool usage_error;           /* The failure is the caller's (exit 2), not the run's (exit 1). */
     /* Private to cell_measure_begin/end. */
