@@ -19,16 +19,13 @@ typedef struct {
 transfer_t jump_fcontext(fcontext_t const to, void *vp);
 fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 
-/* What a switch hands over, on the jumper's stack: where the jumper must be
- * saved, whom it resumes (a new context finds its start_args through it), and
- * the value. boost_<arch>_<abi>_elf_gas.S pushes exactly this layout. */
-_Static_assert(sizeof(void *) == 8, "the handoff layout is the one the adapter pushes");
-
-typedef struct handoff {
-    green_ctx *from;
-    fcontext_t to_sp;
-    void *value;
-} handoff;
+/* What a switch hands over besides its value (jump_fcontext's data): where
+ * the jumper must be saved, and whom it resumes (a new context finds its
+ * start arguments through it). Written by the jumper right before
+ * jump_fcontext, read by the side it resumes, on the same OS thread
+ * (boost_<arch>_<abi>_elf_gas.S). */
+__attribute__((visibility("hidden"))) _Thread_local green_ctx *green__boost_from;
+__attribute__((visibility("hidden"))) _Thread_local void *green__boost_to_sp;
 
 /* Kept in the top bytes of a new context's stack, right above the fcontext
  * make_fcontext builds below the top it is given. */
@@ -59,9 +56,8 @@ const char *green_ctx_saves(void)
 
 static void fcontext_entry(transfer_t t)
 {
-    handoff *h = t.data;
-    h->from->sp = t.fctx;
-    start_args *start = (start_args *)((char *)h->to_sp + fcontext_depth);
+    green__boost_from->sp = t.fctx;
+    start_args *start = (start_args *)((char *)green__boost_to_sp + fcontext_depth);
     green__ctx_start(start->fn, start->arg);
 }
 

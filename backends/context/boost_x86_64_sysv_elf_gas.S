@@ -11,11 +11,15 @@
  * return-stack buffer and charge Boost for our wrapper. This adapter returns
  * with pop + jmp, as asm.c's switch does.
  *
- * The handoff, pushed on the caller's stack and passed as jump_fcontext's
- * data (boost.c's struct handoff reads the same layout):
- *    0  from     where the resumed side stores our fcontext (from->sp)
- *    8  to_sp    the fcontext resumed: a new context finds its start arguments by it
- *   16  value    what the resumed side's call returns */
+ * jump_fcontext carries one word, the data: the value. The rest of the
+ * handoff travels in two thread-local words (boost.c), written right before
+ * the jump and read by the side it resumes, on the same OS thread:
+ *   green__boost_from   where the resumed side stores our fcontext (from->sp)
+ *   green__boost_to_sp  the fcontext resumed: a new context finds its start
+ *                       arguments by it
+ * (Pushed on the stack as a struct instead, with its address as the data,
+ * the switch took 3% longer: 1.045 against 1.02 times jump_fcontext called
+ * directly.) Local-exec TLS: the backend links into executables only. */
 
 #if defined(__CET__)
 #include <cet.h>
@@ -31,16 +35,14 @@
 green__ctx_jump:
     .cfi_startproc
     _CET_ENDBR
-    pushq   %rdx                /* handoff.value */
-    pushq   %rsi                /* handoff.to_sp */
-    pushq   %rdi                /* handoff.from */
+    movq    %rdi, %fs:green__boost_from@tpoff
+    movq    %rsi, %fs:green__boost_to_sp@tpoff
     movq    %rsi, %rdi          /* the fcontext to resume */
-    movq    %rsp, %rsi          /* data = &handoff */
-    call    jump_fcontext@PLT   /* resumed: rax = jumper's fcontext, rdx = its handoff */
-    movq    (%rdx), %rcx        /* jumper's from */
+    movq    %rdx, %rsi          /* data = value */
+    call    jump_fcontext@PLT   /* resumed: rax = jumper's fcontext, rdx = its value */
+    movq    %fs:green__boost_from@tpoff, %rcx
     movq    %rax, (%rcx)        /* from->sp = where the jumper is suspended */
-    movq    16(%rdx), %rax      /* return the jumper's value */
-    addq    $24, %rsp           /* drop our own handoff */
+    movq    %rdx, %rax          /* return the jumper's value */
     popq    %rcx                /* our return address */
     jmpq    *%rcx               /* return without ret: see above */
     .cfi_endproc
