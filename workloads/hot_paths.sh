@@ -15,8 +15,15 @@
 # beside it; the backends alternate within each repetition, so that a slow
 # spell of the machine falls on all of them. The machine should be otherwise idle.
 set -eu
+case "${1:-}" in
+    -h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+esac
+[ $# -le 2 ] || { echo "hot_paths: too many arguments (usage: workloads/hot_paths.sh [BIN_DIR] [REPS])" >&2; exit 2; }
 bin=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 reps=${2:-5}
+case "$reps" in
+    '' | *[!0-9]* | 0*) echo "hot_paths: REPS must be a whole number from 1, not '$reps'" >&2; exit 2 ;;
+esac
 loop=libev
 [ -d "$bin" ] || { echo "hot_paths: no such directory: $bin (build first: ./greenbench setup)" >&2; exit 1; }
 backends=$(for p in "$bin"/greenbench-cell-*-$loop; do
