@@ -12,8 +12,9 @@
  *    on success and a negative GREEN_E* code on failure, where
  *    GREEN_EFOO == -EFOO. errno is not used as an error channel (every green
  *    thread of an OS thread shares it). getaddrinfo's errors get their own
- *    range, GREEN_EAI_* in (-3100, -3000], so they never collide with an
- *    errno. green_strerror() turns any of them into a message.
+ *    range, GREEN_EAI_* in (-3100, -3000], and TLS's theirs, GREEN_ETLS_* in
+ *    (-3200, -3100], so they never collide with an errno. green_strerror()
+ *    turns any of them into a message.
  *  - Timeouts: a double, in seconds, as in gevent. A negative timeout
  *    (GREEN_FOREVER), NaN or infinity waits without a limit; 0 does not
  *    block: the call checks once and fails with GREEN_ETIMEDOUT if it would
@@ -24,7 +25,9 @@
  *    green_pool_spawn, green_pool_map, green_pool_join, green_event_wait,
  *    green_sem_acquire, green_queue_put, green_queue_get, green_wait_fd,
  *    green_connect, green_accept, green_read, green_recv, green_write,
- *    green_send and green_getaddrinfo: the calls that may park the caller.
+ *    green_send, green_getaddrinfo, green_tls_connect, green_tls_accept,
+ *    green_tls_read, green_tls_write_all and green_tls_shutdown: the calls
+ *    that may park the caller.
  *  - Cancellation: after green_kill(g), every blocking call that g makes, the
  *    one it is blocked in included, fails at once with GREEN_ECANCELED,
  *    whether or not it would have had to wait (a unit there, an item there,
@@ -123,15 +126,31 @@ extern "C" {
     X(EAI_SERVICE, -3010, "service not available for socket type")                 \
     X(EAI_SOCKTYPE, -3011, "socket type not supported")
 
+/* X(name, value, message): the TLS range (green_tls_*), a table of its own
+ * beside GREEN_ERRNO_MAP: every user of that one expands this one too. */
+#define GREEN_ETLS_MAP(X)                                                         \
+    X(ETLS_VERIFY, -3100, "TLS certificate verification failed")                  \
+    X(ETLS_UNKNOWN_CA, -3101, "TLS verification: unknown certificate authority")  \
+    X(ETLS_NAME_MISMATCH, -3102, "TLS verification: certificate name mismatch")   \
+    X(ETLS_CERT_EXPIRED, -3103, "TLS verification: certificate has expired")      \
+    X(ETLS_NOT_YET_VALID, -3104, "TLS verification: certificate not yet valid")   \
+    X(ETLS_PROTOCOL, -3105, "TLS protocol error (or an alert from the peer)")     \
+    X(ETLS_TRUNCATED, -3106, "TLS: peer closed without close_notify (truncated)") \
+    X(ETLS_CONFIG, -3107, "TLS configuration: bad CA, certificate or key")
+
 enum {
 #define GREEN_ERR_ENUM(name, value, msg) GREEN_##name = (value),
-    GREEN_ERRNO_MAP(GREEN_ERR_ENUM)
+    GREEN_ERRNO_MAP(GREEN_ERR_ENUM) GREEN_ETLS_MAP(GREEN_ERR_ENUM)
 #undef GREEN_ERR_ENUM
 };
 
 /* The getaddrinfo range: GREEN_EAI_FIRST >= code > GREEN_EAI_LAST. */
 #define GREEN_EAI_FIRST (-3000)
 #define GREEN_EAI_LAST (-3100)
+
+/* The TLS range: GREEN_ETLS_FIRST >= code > GREEN_ETLS_LAST. */
+#define GREEN_ETLS_FIRST (-3100)
+#define GREEN_ETLS_LAST (-3200)
 
 /* A static message for any code: GREEN_E*, GREEN_EAI_*, any negative errno
  * (through strerror) and 0 ("success"). Never NULL. */
@@ -391,6 +410,88 @@ struct addrinfo;
  * GREEN_ENOMEM or GREEN_EINVAL. */
 int green_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                       struct addrinfo **res);
+
+/* ---- TLS (OpenSSL 3) -----------------------------------------------------
+ * TLS over a connected socket, with the cooperative I/O's rules: a
+ * handshake, read, write or shutdown that would block waits for the fd in
+ * the hub's loop, one deadline covers the whole call, and after green_kill
+ * it fails with GREEN_ECANCELED. Green threads never switch inside an
+ * OpenSSL call, so OpenSSL's per-OS-thread error queue is never shared
+ * between two calls of two green threads. The socket I/O uses
+ * MSG_NOSIGNAL | MSG_DONTWAIT: a closed peer never raises SIGPIPE.
+ *
+ * Errors: besides GREEN_E* (GREEN_ECONNRESET, GREEN_EPIPE, GREEN_ETIMEDOUT,
+ * GREEN_ECANCELED, GREEN_ENOMEM, GREEN_EINVAL), GREEN_ETLS_* codes:
+ *  - verification failures, one code per common X509 reason:
+ *    GREEN_ETLS_UNKNOWN_CA (no chain to a trusted CA, self-signed),
+ *    GREEN_ETLS_NAME_MISMATCH (host name or IP address),
+ *    GREEN_ETLS_CERT_EXPIRED, GREEN_ETLS_NOT_YET_VALID, and
+ *    GREEN_ETLS_VERIFY for every other reason;
+ *  - GREEN_ETLS_PROTOCOL: a malformed record, no common version or cipher,
+ *    or an alert from the peer (a peer that rejected our certificate);
+ *  - GREEN_ETLS_TRUNCATED: the peer closed the connection without
+ *    close_notify (never reported as end of file);
+ *  - GREEN_ETLS_CONFIG: green_tls_config_new could not use a file.
+ * After a failure the connection is unusable and every later call returns
+ * the same error, except after a green_tls_read that timed out or was
+ * killed (nothing of it is pending: reading again may go on). A write or
+ * shutdown that timed out leaves part of a record unsent: free it. */
+
+typedef struct green_tls_config green_tls_config; /* An SSL_CTX. */
+typedef struct green_tls green_tls;               /* One TLS connection. */
+
+typedef struct green_tls_options {
+    bool server;           /* false: a client configuration; true: a server's. */
+    const char *ca_file;   /* PEM file of the CAs to trust. NULL: the system's
+                              store (client), no client certificates asked
+                              for (server). A server given one requires and
+                              verifies a client certificate. */
+    const char *cert_file; /* PEM certificate chain, leaf first: required for a
+                              server, optional for a client. */
+    const char *key_file;  /* PEM private key of cert_file (NULL: in cert_file). */
+    bool no_verify;        /* Client: do not verify the server (insecure).
+                              Verification is on by default. */
+} green_tls_options;
+
+/* A configuration (TLS 1.2 or newer), shared by any number of connections.
+ * Returns 0, GREEN_EINVAL (o NULL, a server without cert_file),
+ * GREEN_ETLS_CONFIG (a file that cannot be read or used, a key that does
+ * not match the certificate) or GREEN_ENOMEM. */
+int green_tls_config_new(green_tls_config **out, const green_tls_options *o);
+
+/* Free it; connections made from it keep what they need (OpenSSL counts
+ * references). NULL is ignored. */
+void green_tls_config_free(green_tls_config *c);
+
+/* Client handshake over the connected socket fd. server_name is sent as SNI
+ * (unless it is an IP literal) and checked against the server's certificate
+ * (DNS name, or IP address for an IP literal); it may be NULL only with
+ * no_verify. Returns 0 with *out set, or an error with *out NULL (the fd is
+ * left open either way). */
+int green_tls_connect(green_tls **out, green_tls_config *c, int fd, const char *server_name,
+                      double timeout);
+
+/* Server handshake over the accepted socket fd; as green_tls_connect. */
+int green_tls_accept(green_tls **out, green_tls_config *c, int fd, double timeout);
+
+/* Read at most len bytes of application data, waiting until some arrive
+ * (len 0: returns 0 at once).
+ * Returns the count, 0 once the peer sent close_notify (a clean end of
+ * file), GREEN_ETLS_TRUNCATED when it closed without one, or an error. */
+ssize_t green_tls_read(green_tls *t, void *buf, size_t len, double timeout);
+
+/* Write all len bytes (as green_write): returns len, a count below len when
+ * an error, the timeout or a kill stopped it after part was written, or the
+ * error when nothing was. */
+ssize_t green_tls_write_all(green_tls *t, const void *buf, size_t len, double timeout);
+
+/* Send close_notify and return once it is written (0), or an error. Does not
+ * wait for the peer's close_notify: read until 0 for that. */
+int green_tls_shutdown(green_tls *t, double timeout);
+
+/* Free the connection, which does not close its fd (nor send close_notify).
+ * NULL is ignored. */
+void green_tls_free(green_tls *t);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /* runtime/error.c: messages for libgreen's error codes, from the one table
- * in green.h (GREEN_ERRNO_MAP). */
+ * in green.h (GREEN_ERRNO_MAP, and GREEN_ETLS_MAP for TLS). */
 #include "green.h"
 
 #include <string.h>
@@ -13,6 +13,7 @@ const char *green_strerror(int err)
     case (value):                       \
         return msg;
         GREEN_ERRNO_MAP(GREEN_ERR_MSG)
+        GREEN_ETLS_MAP(GREEN_ERR_MSG)
 #undef GREEN_ERR_MSG
     default:
         break;
@@ -36,6 +37,7 @@ const char *green_err_name(int err)
     case (value):                        \
         return #name;
         GREEN_ERRNO_MAP(GREEN_ERR_NAME)
+        GREEN_ETLS_MAP(GREEN_ERR_NAME)
 #undef GREEN_ERR_NAME
     default:
         return "unknown";

@@ -251,6 +251,12 @@ int green__spawn(green__hub *h, green_thread **out, green_fn *fn, void *arg, gre
 /* A green thread of pool p ended: free its place (pool.c). */
 void green__pool_task_ended(green__hub *h, green_pool *p);
 
+/* Park until the socket fd is ready for events (GREEN_READ / GREEN_WRITE),
+ * the deadline passes or the thread is killed, as the cooperative I/O calls
+ * do (io.c; tls.c waits through it too). Returns the ready events (> 0),
+ * GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK or a loop error. */
+int green__wait_socket(green__hub *h, int fd, int events, green__deadline *d);
+
 /* Called on the hub's thread when worker threads have posted answers (dns.c). */
 void green__dns_deliver(green__hub *h);
 /* Register / unregister a hub with the resolver's thread pool (dns.c). */

@@ -66,6 +66,11 @@ static inline int socket_wait(int events)
     return events | GREEN_LOOP_POLLABLE;
 }
 
+int green__wait_socket(green__hub *h, int fd, int events, green__deadline *d)
+{
+    return wait_ready(h, fd, socket_wait(events), d);
+}
+
 /* After a non-blocking attempt failed with err (an errno value): 0 to try
  * again (interrupted, or fd became ready), or the error to return. */
 static int after_attempt(green__hub *h, int fd, int events, int err, green__deadline *d)
