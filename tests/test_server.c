@@ -697,7 +697,7 @@ static void test_seed_program(void)
     snprintf(delayed, sizeof delayed, "%s?delay_ms=100", server.url);
     static char out[16384];
     int status = run_program(
-        (char *[]){ path, sized, "http://nonexistent.invalid/", delayed, "https://example.com/", NULL },
+        (char *[]){ path, sized, "http://nonexistent.invalid/", delayed, "https://127.0.0.1:1/", NULL },
         out, sizeof out);
     CU_ASSERT_EQUAL(status, 1);
     snprintf(line, sizeof line, "5000 bytes received from %s.\n", sized);
@@ -705,7 +705,9 @@ static void test_seed_program(void)
     snprintf(line, sizeof line, "%d bytes received from %s.\n", SIZE, delayed);
     CU_ASSERT_EQUAL(count_of(out, line), 2);
     CU_ASSERT_EQUAL(count_of(out, "http://nonexistent.invalid/ failed: nonexistent.invalid: "), 2);
-    CU_ASSERT_EQUAL(count_of(out, "https://example.com/ failed: https is not supported yet"), 2);
+    /* https goes through TLS now: here, to a port no one listens on. */
+    CU_ASSERT_EQUAL(
+        count_of(out, "https://127.0.0.1:1/ failed: connect to 127.0.0.1 port 1: connection refused"), 2);
     CU_ASSERT_EQUAL(count_of(out, "== joinall: 4 of 4 ended, 2 failed, "), 1);
     CU_ASSERT_EQUAL(count_of(out, "(in flight: 3)"), 0);
     CU_ASSERT_EQUAL(count_of(out, "at most 2 in flight (pool size 2)\n"), 1);
@@ -1002,8 +1004,14 @@ static void test_url_parsing_alone(void)
     CU_ASSERT_TRUE(starts_with(t.request, "GET /?q=1 HTTP/1.1\r\nHost: h\r\n"));
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://h/p#top", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_TRUE(starts_with(t.request, "GET /p HTTP/1.1\r\n"));
-    CU_ASSERT_EQUAL(http_target_parse(&t, "https://h/", -1, 1.0, err, sizeof err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "https is not supported yet"));
+    /* https: port 443 unless given, and marked for a TLS flavour; the cells refuse it. */
+    CU_ASSERT_EQUAL(http_target_parse(&t, "https://h/", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_TRUE(t.tls);
+    CU_ASSERT_STRING_EQUAL(t.port, "443");
+    CU_ASSERT_EQUAL(http_target_parse(&t, "http://h/", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_FALSE(t.tls);
+    CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "the cells fetch http:// only"));
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1]x/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://[]/", -1, 1.0, err, sizeof err), -1);

@@ -3,6 +3,7 @@
  *
  *   greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--threads T]
  *                     [--cpus LIST | --cpu N|last] [--exit-on-stdin-eof]
+ *                     [--tls [--tls-dir DIR] [--tls-key-type T] | --cert FILE --key FILE]
  *
  * Listens on 127.0.0.1 only (port 0: the kernel picks), prints
  * "http://127.0.0.1:PORT/" as its first stdout line, and answers each GET
@@ -40,12 +41,25 @@
  * listen backlog is the most the kernel allows (net.core.somaxconn) and the
  * soft RLIMIT_NOFILE is raised to the hard one. Statistics go to stderr at
  * exit. Requests are parsed by request.c, which the tests and fuzz targets
- * call on bytes alone. */
+ * call on bytes alone.
+ *
+ * With --tls (or --cert and --key) it speaks HTTPS instead, printing
+ * "https://127.0.0.1:PORT/" and, when it made a throwaway CA (tls.c), a
+ * second line "ca: PATH" naming the CA's certificate for clients to verify
+ * with. Each connection then has an SSL in accept state over its socket
+ * (SSL_set_fd: SIGPIPE is ignored, see main), driven by the same watcher:
+ * the handshake happens inside the first SSL_read, and any SSL_read or
+ * SSL_write that wants the other direction (SSL_ERROR_WANT_READ /
+ * WANT_WRITE) switches the watcher to it, to be retried when it fires. The
+ * HTTP side (request.c, the states below) does not know. */
 #include "server/request.h"
+#include "server/tls.h"
 #include "option_error.h"
 #include "sysinfo.h"
 
 #include <ev.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +80,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -77,6 +92,7 @@
 #define ACCEPTS_PER_WAKE 4096   /* Drain the accept queue, but let timers run too. */
 #define ACCEPTS_PER_CLOCK 16    /* Accepts between two looks at the earliest due delay. */
 #define MAX_THREADS 256         /* --threads at most (the harness's window keeps as many). */
+#define TLS_RECORD 16384        /* Most plaintext bytes in one TLS record. */
 
 /* The lateness histogram, in whole microseconds: exact below HIST_LINEAR,
  * then HIST_SUB buckets per power of two, each 1/64 of its lower bound
@@ -110,6 +126,8 @@ struct conn {
     long long body_left;        /* Response body bytes still to send. */
     long long size;             /* This request's body size. */
     char *json; /* A window's body (malloc'd), sent instead of filler bytes; else NULL. */
+    SSL *ssl; /* With --tls: the connection's TLS; else NULL. */
+    bool tls_done; /* No more SSL calls but SSL_free: after a fatal error, or close_notify sent. */
     char head[320];             /* This response's status line and headers (and an error's message). */
     size_t head_len, head_off;
     char inline_in[INLINE_IN];
@@ -148,6 +166,7 @@ typedef struct srvloop {
     } delays;
     /* Since the start, for the lines at exit. */
     long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
+    long long tls_failed; /* Connections ended by a TLS error (a failed handshake, mostly). */
     long long delayed, late_sum_ns, late_max_ns, late_over_1ms;    /* Answers after a delay: how late. */
     pthread_mutex_t lock;
     struct window_counts win; /* Under lock. */
@@ -163,6 +182,14 @@ static struct {
     const char *cpu_opt;
     int port;
     bool exit_on_stdin_eof;
+    /* --tls: cert and key as given, or the throwaway ones made in tls_dir
+     * (made_dir: a temporary directory of ours, removed at exit). */
+    bool tls;
+    const char *cert, *key, *tls_dir_arg;
+    const char *key_type; /* --tls-key-type, default p256. */
+    char tls_dir[4096], cert_path[4096], key_path[4096], ca_path[4096];
+    bool made_dir;
+    SSL_CTX *tls_ctx; /* Shared by every loop: an SSL_CTX is thread-safe once set up. */
     ev_signal sigterm, sigint;
     ev_io parent_io; /* stdin, with --exit-on-stdin-eof. */
     srvloop *loops;
@@ -377,6 +404,8 @@ static conn *conn_new(srvloop *l, int fd)
     c->in_cap = INLINE_IN;
     c->discard = 0;
     c->json = NULL;
+    c->ssl = NULL;
+    c->tls_done = false;
     ev_init(&c->io, on_conn_io);
     ev_init(&c->linger_timer, on_linger_end);
     if (++l->open_conns > l->peak_conns)
@@ -390,6 +419,16 @@ static void conn_close(srvloop *l, conn *c)
     ev_timer_stop(l->loop, &c->linger_timer);
     if (c->state == DELAYING)
         delay_remove(l, c);
+    if (c->ssl != NULL) {
+        /* close_notify, once and best effort: a client whose socket is
+         * full, or gone, does not hold us up. */
+        ERR_clear_error();
+        if (!c->tls_done && SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl);
+        ERR_clear_error();
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
     close(c->fd);
     if (c->in != c->inline_in)
         free(c->in);
@@ -416,6 +455,80 @@ static void conn_watch(srvloop *l, conn *c, int events)
         ev_io_set(&c->io, c->fd, events);
         ev_io_start(l->loop, &c->io);
     }
+}
+
+/* ---- TLS ---- */
+
+/* An SSL call on c returned rc <= 0: -1 with errno EAGAIN when it is to be
+ * retried once c's fd is ready the way OpenSSL wants (the watcher is set to
+ * that here), 0 when the client closed (close_notify, or an end of file:
+ * SSL_OP_IGNORE_UNEXPECTED_EOF), -1 with errno ECONNRESET (or the socket's
+ * own errno) when the socket failed under TLS, or -1 with errno EPROTO when
+ * TLS itself failed (counted in tls_failed). The error queue is left
+ * empty, so that no other connection of this thread reads it. */
+static ssize_t tls_status(srvloop *l, conn *c, int rc)
+{
+    int e = SSL_get_error(c->ssl, rc);
+    ERR_clear_error();
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+        conn_watch(l, c, EV_READ);
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        conn_watch(l, c, EV_WRITE);
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN: return 0;
+    case SSL_ERROR_SYSCALL:
+        /* The socket failed (ECONNRESET, EPIPE): the client left, as
+         * without TLS. No SSL_shutdown after this. */
+        c->tls_done = true;
+        if (errno == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+            errno = ECONNRESET;
+        return -1;
+    default:
+        /* SSL_ERROR_SSL: the protocol failed (a handshake the client
+         * refused, a bad record). No SSL_shutdown after this either. */
+        c->tls_done = true;
+        l->tls_failed++;
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+/* recv(2) for c, through its TLS when it has one. */
+static ssize_t conn_recv(srvloop *l, conn *c, char *buf, size_t len)
+{
+    if (c->ssl == NULL)
+        return recv(c->fd, buf, len, 0);
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, buf, len < INT32_MAX ? (int)len : INT32_MAX);
+    return n > 0 ? n : tls_status(l, c, n);
+}
+
+/* sendmsg(2) for c through its TLS: the first TLS_RECORD bytes of iov[n],
+ * gathered into one record. A retry after EAGAIN gathers the same bytes
+ * again (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows the new address). */
+static ssize_t tls_send(srvloop *l, conn *c, const struct iovec *iov, int n)
+{
+    char rec[TLS_RECORD];
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof rec; i++) {
+        size_t k = iov[i].iov_len < sizeof rec - len ? iov[i].iov_len : sizeof rec - len;
+        memcpy(rec + len, iov[i].iov_base, k);
+        len += k;
+    }
+    ERR_clear_error();
+    int sent = SSL_write(c->ssl, rec, (int)len);
+    if (sent > 0)
+        return sent;
+    ssize_t rc = tls_status(l, c, sent);
+    if (rc == 0) { /* close_notify while we write: the client has gone. */
+        errno = ECONNRESET;
+        rc = -1;
+    }
+    return rc;
 }
 
 /* ---- delays ---- */
@@ -645,15 +758,17 @@ static bool write_some(srvloop *l, conn *c)
         if (n == 0)
             break;
         struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-        ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        ssize_t sent = c->ssl != NULL ? tls_send(l, c, iov, n) : sendmsg(c->fd, &msg, MSG_NOSIGNAL);
         if (sent < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                conn_watch(l, c, EV_WRITE);
+                if (c->ssl == NULL) /* tls_send has set what TLS waits for. */
+                    conn_watch(l, c, EV_WRITE);
                 return true;
             }
-            l->resets++; /* EPIPE, ECONNRESET: the client left. */
+            if (errno != EPROTO)
+                l->resets++; /* EPIPE, ECONNRESET: the client left. */
             conn_close(l, c);
             return false;
         }
@@ -672,7 +787,15 @@ static bool write_some(srvloop *l, conn *c)
         /* After an error the client may still be sending (a head too
          * large, a body): closing now, with its bytes unread, would send
          * a reset that can destroy our answer before it is read. Stop
-         * writing, read and drop until the client closes, 2 s at most. */
+         * writing, read and drop until the client closes, 2 s at most.
+         * With TLS, close_notify first (best effort), then the same on the
+         * socket below it. */
+        if (c->ssl != NULL && !c->tls_done) {
+            ERR_clear_error();
+            SSL_shutdown(c->ssl);
+            ERR_clear_error();
+            c->tls_done = true;
+        }
         shutdown(c->fd, SHUT_WR);
         c->state = LINGERING;
         c->in_len = 0;
@@ -697,6 +820,10 @@ static bool serve(srvloop *l, conn *c)
         enum taken t = take_request(l, c, &delay_ms);
         if (t == TAKEN_NONE) {
             conn_watch(l, c, EV_READ);
+            /* Bytes OpenSSL has read already make the socket no more
+             * readable: come back for them without waiting for it. */
+            if (c->ssl != NULL && SSL_has_pending(c->ssl))
+                ev_feed_event(l->loop, &c->io, EV_READ);
             return true;
         }
         if (t == TAKEN_OK && delay_ms > 0) {
@@ -776,7 +903,7 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
         if (c->in_len == c->in_cap && c->discard > 0) {
             c->in_len = 0;                  /* All of it is body to skip. */
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t n = conn_recv(l, c, c->in + c->in_len, c->in_cap - c->in_len);
         if (n > 0) {
             c->in_len += (size_t)n;
             if (!serve(l, c) || c->state != READING)
@@ -787,9 +914,9 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        if (n < 0)
+        if (n < 0 && errno != EPROTO)
             l->resets++;
-        conn_close(l, c); /* End of file or reset: the client is done. */
+        conn_close(l, c); /* End of file, reset or a TLS error: the client is done. */
         return;
     }
 }
@@ -846,6 +973,15 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         l->accepted++;
+        if (srv.tls_ctx != NULL) {
+            c->ssl = SSL_new(srv.tls_ctx);
+            if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+                ERR_clear_error();
+                conn_close(l, c);
+                continue;
+            }
+            SSL_set_accept_state(c->ssl);
+        }
         /* The request has usually come with the connection: read it now,
          * which saves an epoll_ctl and a loop round when it has (and one
          * recv that says EAGAIN when it has not). */
@@ -889,6 +1025,7 @@ static void usage(void)
 {
     printf("usage: greenbench-server [--delay-ms D] [--size BYTES] [--port P] [--threads T]\n"
            "                         [--cpus LIST | --cpu N|last] [--exit-on-stdin-eof] [--burn-us U]\n"
+           "                         [--tls [--tls-dir DIR] [--tls-key-type T] | --cert FILE --key FILE]\n"
            "Serves HTTP/1.1 on 127.0.0.1:P (P=0, the default: the kernel picks), printing\n"
            "http://127.0.0.1:PORT/ as the first line; each GET gets --size bytes (default 1024)\n"
            "after --delay-ms milliseconds (default 0). Per request: /?delay_ms=D&size=BYTES.\n"
@@ -903,6 +1040,14 @@ static void usage(void)
            "previous such request (or the start): requests, delayed, late_mean_ms, late_p99_ms,\n"
            "late_max_ms, late_over_1ms, connections, cpu_ns, window_ns and per loop in loops.\n"
            "--burn-us spends U microseconds of CPU on each answer: a slow server, for tests.\n"
+           "--tls serves HTTPS instead, printing https://127.0.0.1:PORT/ as the first line\n"
+           "and 'ca: PATH' as the second: a throwaway CA made at start, whose certificate\n"
+           "PATH is (curl --cacert PATH), and a leaf it signed for localhost and 127.0.0.1,\n"
+           "both on ECDSA P-256 keys (--tls-key-type p384, rsa2048, rsa3072 or rsa4096 for\n"
+           "others), valid for a day. They go into --tls-dir DIR (kept: ca.pem, leaf.pem,\n"
+           "leaf.key), by default a temporary directory removed at exit.\n"
+           "--cert FILE --key FILE (PEM; they imply --tls) serve that certificate chain and\n"
+           "key instead, and no 'ca:' line is printed.\n"
            "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n",
            MAX_THREADS);
 }
@@ -929,6 +1074,11 @@ static int parse_args(int argc, char **argv)
         OPT_CPUS,
         OPT_EXIT_ON_STDIN_EOF,
         OPT_BURN_US,
+        OPT_TLS,
+        OPT_TLS_DIR,
+        OPT_TLS_KEY_TYPE,
+        OPT_CERT,
+        OPT_KEY,
         OPT_HELP
     };
     static const struct option options[] = {
@@ -940,6 +1090,11 @@ static int parse_args(int argc, char **argv)
         { "cpus", required_argument, NULL, OPT_CPUS },
         { "exit-on-stdin-eof", no_argument, NULL, OPT_EXIT_ON_STDIN_EOF },
         { "burn-us", required_argument, NULL, OPT_BURN_US },
+        { "tls", no_argument, NULL, OPT_TLS },
+        { "tls-dir", required_argument, NULL, OPT_TLS_DIR },
+        { "tls-key-type", required_argument, NULL, OPT_TLS_KEY_TYPE },
+        { "cert", required_argument, NULL, OPT_CERT },
+        { "key", required_argument, NULL, OPT_KEY },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -965,6 +1120,11 @@ static int parse_args(int argc, char **argv)
         case OPT_EXIT_ON_STDIN_EOF:
             srv.exit_on_stdin_eof = true;
             continue;
+        case OPT_TLS: srv.tls = true; continue;
+        case OPT_TLS_DIR: srv.tls_dir_arg = optarg, srv.tls = true; continue;
+        case OPT_TLS_KEY_TYPE: srv.key_type = optarg, srv.tls = true; continue;
+        case OPT_CERT: srv.cert = optarg, srv.tls = true; continue;
+        case OPT_KEY: srv.key = optarg, srv.tls = true; continue;
         case 'h':
         case OPT_HELP:
             usage();
@@ -983,6 +1143,80 @@ static int parse_args(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if ((srv.cert != NULL) != (srv.key != NULL))
+        return usage_error("%s without %s: give both, or neither for a throwaway CA",
+                           srv.cert != NULL ? "--cert" : "--key", srv.cert != NULL ? "--key" : "--cert");
+    if (srv.cert != NULL && (srv.tls_dir_arg != NULL || srv.key_type != NULL))
+        return usage_error("--%s is for the throwaway CA: not with --cert and --key",
+                           srv.tls_dir_arg != NULL ? "tls-dir" : "tls-key-type");
+    if (srv.key_type != NULL && !gb_tls_key_type_known(srv.key_type))
+        return usage_error("--tls-key-type=%s: expected p256, p384, rsa2048, rsa3072 or rsa4096",
+                           srv.key_type);
+    if ((srv.cert != NULL && srv.cert[0] == '\0') || (srv.key != NULL && srv.key[0] == '\0') ||
+        (srv.tls_dir_arg != NULL && srv.tls_dir_arg[0] == '\0'))
+        return usage_error("--cert, --key and --tls-dir take a path, not an empty value");
+    return 0;
+}
+
+/* ---- TLS setup ---- */
+
+/* At exit: remove the throwaway CA's temporary directory, if we made one. */
+static void remove_tls_dir(void)
+{
+    if (!srv.made_dir)
+        return;
+    unlink(srv.ca_path);
+    unlink(srv.cert_path);
+    unlink(srv.key_path);
+    rmdir(srv.tls_dir);
+    srv.made_dir = false;
+}
+
+/* --tls: the certificates (made into tls_dir unless given) and the
+ * context every loop shares. Returns 0, 1 (our failure, said) or 2 (bad
+ * input: a usage error, said). */
+static int tls_setup(void)
+{
+    char err[8192 + 256];
+    if (srv.cert == NULL) {
+        if (srv.tls_dir_arg != NULL) {
+            snprintf(srv.tls_dir, sizeof srv.tls_dir, "%s", srv.tls_dir_arg);
+            if (mkdir(srv.tls_dir, 0700) != 0 && errno != EEXIST) {
+                usage_error("--tls-dir=%s: %s", srv.tls_dir_arg, strerror(errno));
+                return 2;
+            }
+        } else {
+            const char *tmp = getenv("TMPDIR");
+            snprintf(srv.tls_dir, sizeof srv.tls_dir, "%s/greenbench-server-tls-XXXXXX",
+                     tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+            if (mkdtemp(srv.tls_dir) == NULL) {
+                fprintf(stderr, "greenbench-server: cannot make a directory for the CA (%s): %s\n",
+                        srv.tls_dir, strerror(errno));
+                return 1;
+            }
+            srv.made_dir = true;
+            atexit(remove_tls_dir);
+        }
+        snprintf(srv.ca_path, sizeof srv.ca_path, "%.4000s/ca.pem", srv.tls_dir);
+        snprintf(srv.cert_path, sizeof srv.cert_path, "%.4000s/leaf.pem", srv.tls_dir);
+        snprintf(srv.key_path, sizeof srv.key_path, "%.4000s/leaf.key", srv.tls_dir);
+        if (gb_tls_make_certs(srv.tls_dir, srv.key_type != NULL ? srv.key_type : "p256", err, sizeof err) !=
+            0) {
+            if (srv.made_dir) {
+                fprintf(stderr, "greenbench-server: %s\n", err);
+                return 1;
+            }
+            usage_error("--tls-dir=%s: %s", srv.tls_dir_arg, err);
+            return 2;
+        }
+        srv.cert = srv.cert_path;
+        srv.key = srv.key_path;
+    }
+    srv.tls_ctx = gb_tls_ctx_new(srv.cert, srv.key, err, sizeof err);
+    if (srv.tls_ctx == NULL) {
+        usage_error("%s", err);
+        return 2;
+    }
     return 0;
 }
 
@@ -1271,6 +1505,14 @@ static void report(void)
                 "%.3f ms at most; %lld (%.2f%%) more than 1 ms late\n",
                 delayed, (double)late_sum / (double)delayed / 1e6, (double)late_max / 1e6, over,
                 100.0 * (double)over / (double)delayed);
+    if (srv.tls_ctx != NULL) {
+        long long failed = 0;
+        for (int i = 0; i < srv.nloops; i++)
+            failed += srv.loops[i].tls_failed;
+        fprintf(stderr,
+                "greenbench-server: %lld connections ended by a TLS error (a failed handshake, mostly)\n",
+                failed);
+    }
     for (int i = 0; srv.nloops > 1 && i < srv.nloops; i++) {
         srvloop *l = &srv.loops[i];
         char cpu[32] = "";
@@ -1291,6 +1533,11 @@ int main(int argc, char **argv)
     srv.size = 1024;
     if (parse_args(argc, argv) != 0)
         return 2;
+    if (srv.tls) {
+        int trc = tls_setup();
+        if (trc != 0)
+            return trc;
+    }
     srv.nloops = (int)srv.threads;
     srv.loops = calloc((size_t)srv.nloops, sizeof *srv.loops);
     if (srv.loops == NULL) {
@@ -1338,7 +1585,14 @@ int main(int argc, char **argv)
     int rc = start_threads() == 0 ? 0 : 1;
 
     if (rc == 0) {
-        printf("http://127.0.0.1:%d/\n", port);
+        /* One write: a reader that closes the pipe after the first line
+         * must not make the second fail halfway. */
+        if (srv.tls_ctx == NULL)
+            printf("http://127.0.0.1:%d/\n", port);
+        else if (srv.ca_path[0] != '\0')
+            printf("https://127.0.0.1:%d/\nca: %s\n", port, srv.ca_path);
+        else
+            printf("https://127.0.0.1:%d/\n", port);
         fflush(stdout);
         fprintf(stderr,
                 "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
@@ -1358,5 +1612,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < srv.nloops; i++)
         pthread_mutex_destroy(&srv.loops[i].lock);
     free(srv.loops);
+    SSL_CTX_free(srv.tls_ctx);
     return rc;
 }

@@ -55,15 +55,12 @@ int http_target_parse(http_target *t, const char *url, long long expect_size, do
         return -1;
     }
     strcpy(t->url, url);
-    if (strncasecmp(url, "https://", 8) == 0) {
-        snprintf(err, errlen, "https is not supported yet (the HTTP client has no TLS); use http://");
+    t->tls = strncasecmp(url, "https://", 8) == 0;
+    if (!t->tls && strncasecmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "expected http://HOST[:PORT][/PATH] or https://");
         return -1;
     }
-    if (strncasecmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "expected http://HOST[:PORT][/PATH]");
-        return -1;
-    }
-    const char *authority = url + 7;
+    const char *authority = url + (t->tls ? 8 : 7);
     size_t alen = strcspn(authority, "/?#");
     /* The fragment stays with the client; a query needs a path before it. */
     const char *path = authority + alen;
@@ -94,7 +91,7 @@ int http_target_parse(http_target *t, const char *url, long long expect_size, do
         snprintf(err, errlen, "no host, or a host too long");
         return -1;
     }
-    strcpy(t->port, "80");
+    strcpy(t->port, t->tls ? "443" : "80");
     if (colon != NULL &&
         parse_port(colon + 1, (size_t)(authority + alen - colon - 1), t->port, err, errlen) != 0)
         return -1;
@@ -135,6 +132,10 @@ int http_target_init(http_target *t, const char *url, long long expect_size, dou
     char why[256];
     if (http_target_parse(t, url, expect_size, timeout, why, sizeof why) != 0) {
         snprintf(err, errlen, "--url=%.200s: %s", url, why);
+        return -1;
+    }
+    if (t->tls) {
+        snprintf(err, errlen, "--url=%.200s: the cells fetch http:// only (https: the seed program)", url);
         return -1;
     }
     struct addrinfo *res;
@@ -404,6 +405,14 @@ static void close_reset(int fd)
     close(fd);
 }
 
+static void io_close(const http_io *io, int fd)
+{
+    if (io->close != NULL)
+        io->close(fd);
+    else
+        close_reset(fd);
+}
+
 void http_conn_close(http_conn *conn)
 {
     if (conn->fd >= 0) {
@@ -480,7 +489,7 @@ static int fetch(const http_io *io, const http_target *t, http_conn *conn, char 
          * timeout or a kill stays what it is. */
         if (err == 0 || !reused || heard || err == -ETIMEDOUT || err == -ECANCELED)
             break;
-        close_reset(fd);
+        io_close(io, fd);
         fd = -1;
         reused = false;
         res->reconnected = true;
@@ -498,7 +507,7 @@ static int fetch(const http_io *io, const http_target *t, http_conn *conn, char 
         conn->fd = fd;
         return 0;
     }
-    close_reset(fd);
+    io_close(io, fd);
     if (conn != NULL)
         conn->fd = -1;
     return err;

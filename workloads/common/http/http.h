@@ -59,11 +59,14 @@ typedef struct http_target {
     size_t max_head;            /* Longest response head taken; HTTP_MAX_HEAD unless set
                                    larger after http_target_parse (public servers send
                                    more than the local one's ~100 bytes). */
+    bool tls; /* An https:// URL: fetch it through a TLS flavour
+                                   (http_io_green_tls); the cells take http:// only. */
 } http_target;
 
-/* Parse url ("http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]"; HOST a numeric
- * address, [IPv6], or a name; PORT decimal, 1 to 65535, 80 when left out)
- * and build the request; t->addr is left empty. Returns 0, or -1 with what
+/* Parse url ("http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]", or https://
+ * with t->tls set; HOST a numeric address, [IPv6], or a name; PORT decimal,
+ * 1 to 65535, 80 (443 for https) when left out) and build the request;
+ * t->addr is left empty. Returns 0, or -1 with what
  * is wrong with url in err ("port 99999 is out of range (1-65535)"). */
 int http_target_parse(http_target *t, const char *url, long long expect_size, double timeout,
                       char *err, size_t errlen);
@@ -132,10 +135,21 @@ typedef struct http_io {
     ssize_t (*send)(int fd, const void *buf, size_t len, double deadline);
     /* Receive up to len bytes: the count (0: end of file), or a negative error. */
     ssize_t (*recv)(int fd, void *buf, size_t len, double deadline);
+    /* End the connection on fd; NULL: close it with a reset. */
+    void (*close)(int fd);
 } http_io;
 
 extern const http_io http_io_blocking;   /* http_blocking.c */
 extern const http_io http_io_green;      /* http_green.c: only in green programs */
+/* http_green.c: https through libgreen's green_tls, verifying the server's
+ * certificate and name (t->host) against ca_file, or the system's store when
+ * NULL. http_green_tls_init makes the configuration, once per process:
+ * returns 0 or libgreen's code (GREEN_ETLS_CONFIG for a file it cannot use).
+ * Used by one hub's green threads; http_conn_close does not know it yet
+ * (the seed program makes no keep-alive fetches). */
+extern const http_io http_io_green_tls;
+int http_green_tls_init(const char *ca_file);
+void http_green_tls_fini(void);
 
 /* How far a fetch got: where its error came from. */
 typedef enum http_stage {
