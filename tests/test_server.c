@@ -16,6 +16,7 @@
 #include "results.h"            /* harness/results.h: gb_server_window_late */
 #include "server.h"             /* harness/server.h: the harness's side of the server */
 #include "server_child.h"
+#include "run_program.h"
 
 #include <jansson.h>
 
@@ -147,14 +148,6 @@ static long long read_response(int fd, int *status)
 static bool starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static int count_of(const char *haystack, const char *needle)
-{
-    int n = 0;
-    for (const char *s = haystack; (s = strstr(s, needle)) != NULL; s++)
-        n++;
-    return n;
 }
 
 /* ---- tests ---- */
@@ -572,31 +565,6 @@ static void test_signals(void)
 {
     CU_ASSERT_EQUAL(exit_status_after(SIGTERM), 0);
     CU_ASSERT_EQUAL(exit_status_after(SIGINT), 0);
-}
-
-/* Run argv[0] with argv, its stdout and stderr into out (NUL-terminated);
- * returns its exit status. */
-static int run_program(char *const argv[], char *out, size_t len)
-{
-    char path[] = "/tmp/greenbench-test-server-XXXXXX";
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    unlink(path);
-    pid_t pid;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, NULL);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = -1;
-    if (rc == 0)
-        waitpid(pid, &status, 0);
-    ssize_t n = pread(fd, out, len - 1, 0);
-    out[n > 0 ? n : 0] = '\0';
-    close(fd);
-    return rc == 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* A bad command line gets exit status 2 and one line: "PROGRAM: what is

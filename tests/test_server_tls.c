@@ -7,6 +7,8 @@
  * rsa2048, the default certificates (P-256, a CA), and the bad
  * command lines (a missing half, unreadable files, a key that does not
  * match its certificate). */
+#include "run_program.h"
+
 #include <CUnit/CUnit.h>
 
 #include <openssl/err.h>
@@ -234,38 +236,6 @@ static ssize_t tls_exchange(int port, const char *ca_file, const char *request, 
     close(fd);
     SSL_CTX_free(ctx);
     return got;
-}
-
-static int count_of(const char *haystack, const char *needle)
-{
-    int n = 0;
-    for (const char *s = haystack; (s = strstr(s, needle)) != NULL; s++)
-        n++;
-    return n;
-}
-
-/* Run argv with stdout and stderr into out; returns its exit status. */
-static int run_program(char *const argv[], char *out, size_t len)
-{
-    char path[] = "/tmp/greenbench-test-tls-out-XXXXXX";
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    unlink(path);
-    pid_t pid;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = -1;
-    if (rc == 0)
-        waitpid(pid, &status, 0);
-    ssize_t n = pread(fd, out, len - 1, 0);
-    out[n > 0 ? n : 0] = '\0';
-    close(fd);
-    return rc == 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* A bad command line: exit status 2 and one line naming what is wrong. */
