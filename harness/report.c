@@ -719,6 +719,36 @@ static void floor_cells(struct gb_doc *d, const struct gb_summary *s)
     }
 }
 
+/* A spawn cell's last column: its first pass's median, empty without one. */
+static void cold_cell(struct gb_doc *d, const struct gb_summary *s)
+{
+    char t[64] = "";
+    if (s->cold_ns.n)
+        gb_fmt_time(t, sizeof t, s->cold_ns.median);
+    gb_doc_cell(d, t);
+}
+
+/* Whether some cell of workload wname has the statistic pick gives: the
+ * floor and cold columns are shown in such a workload's table only. */
+static bool workload_has(const struct gb_rundata *rd, const char *wname,
+                         const struct gb_stats *(*pick)(const struct gb_summary *))
+{
+    for (size_t i = 0; i < rd->nsums && wname; i++)
+        if (pick(&rd->sums[i])->n > 0 && strcmp(rd->sums[i].cell.workload, wname) == 0)
+            return true;
+    return false;
+}
+
+static const struct gb_stats *of_floor(const struct gb_summary *s)
+{
+    return &s->of_floor;
+}
+
+static const struct gb_stats *cold_ns(const struct gb_summary *s)
+{
+    return &s->cold_ns;
+}
+
 /* One workload's table (wk NULL: the cells of workloads the catalog does
  * not know). */
 static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_workload *wk)
@@ -743,9 +773,7 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         cols[ncols++] = "of epoll's ops/s";
         cols[ncols++] = "server p99 late";
     }
-    bool floors = false;
-    for (size_t i = 0; i < rd->nsums && wname; i++)
-        floors |= rd->sums[i].of_floor.n > 0 && strcmp(rd->sums[i].cell.workload, wname) == 0;
+    bool floors = workload_has(rd, wname, of_floor), colds = workload_has(rd, wname, cold_ns);
     if (floors) {
         cols[ncols++] = "its floor";
         cols[ncols++] = "of its floor";
@@ -754,9 +782,6 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
                       "ratios of the two (each from one process), with its interval.");
         gb_doc_para_end(d);
     }
-    bool colds = false;
-    for (size_t i = 0; i < rd->nsums && wname; i++)
-        colds |= rd->sums[i].cold_ns.n > 0 && strcmp(rd->sums[i].cell.workload, wname) == 0;
     if (colds) {
         cols[ncols++] = "first N (cold)";
         gb_doc_para(d, NULL);
@@ -819,12 +844,8 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
             server_cells(d, s);
         if (floors)
             floor_cells(d, s);
-        if (colds) {
-            t[0] = '\0';
-            if (s->cold_ns.n)
-                gb_fmt_time(t, sizeof t, s->cold_ns.median);
-            gb_doc_cell(d, t);
-        }
+        if (colds)
+            cold_cell(d, s);
         gb_doc_row_end(d);
     }
     gb_doc_table_end(d);

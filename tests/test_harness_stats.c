@@ -277,6 +277,26 @@ static void write_text(const char *dir, const char *name, const char *text)
     free(path);
 }
 
+static void remove_tree(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* Write rd's summary.csv into dir and parse it into *c, which must have
+ * `rows` rows (the header included). Returns the file's text, which c's
+ * cells point into: free it after gb_csv_free. */
+static char *summary_csv(const struct gb_rundata *rd, const char *dir, struct gb_csv *c, size_t rows)
+{
+    char *path = gb_xasprintf("%s/summary.csv", dir), *text = NULL;
+    CU_ASSERT_EQUAL(gb_write_summary_csv(rd, path), 0);
+    CU_ASSERT_EQUAL(gb_read_file(path, &text, NULL), 0);
+    free(path);
+    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(text ? text : "", c), rows);
+    return text;
+}
+
 static void test_rundata_load_ratios(void)
 {
     char dir[] = "/tmp/gb-test-results-XXXXXX";
@@ -329,9 +349,7 @@ static void test_rundata_load_ratios(void)
     CU_ASSERT_TRUE(green->ratio_lo <= 0.1 && green->ratio_hi >= 0.1);
     CU_ASSERT_FALSE(threads->ratio_ok);
     gb_rundata_free(&rd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    remove_tree(dir);
 }
 
 /* ---- verdicts, findings, figures for people ---- */
@@ -456,9 +474,7 @@ static void test_server_bound(void)
     NEAR(t->of_ceiling, 1, 1e-9);
     CU_ASSERT_PTR_NULL(e->ceiling);
     gb_rundata_free(&rd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    remove_tree(dir);
 }
 
 static void test_units(void)
@@ -565,9 +581,28 @@ static void test_findings(void)
     /* A fixed count: stop reason "fixed" for every cell. */
     CU_ASSERT_EQUAL(rd.sums[0].stop, GB_STOP_FIXED);
     gb_rundata_free(&rd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    remove_tree(dir);
+}
+
+/* test_floor_paired's findings: asm (a) against threads (t), then one
+ * floor row per green series, at its largest n. */
+static void check_floor_findings(const struct gb_rundata *rd, const struct gb_summary *a,
+                                 const struct gb_summary *t)
+{
+    struct gb_finding f[8];
+    size_t n = gb_findings(rd, false, f, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_FALSE(f[0].floor);
+    CU_ASSERT_PTR_EQUAL(f[0].other, t);
+    CU_ASSERT_TRUE(f[1].floor);
+    CU_ASSERT_PTR_EQUAL(f[1].green, a);
+    NEAR(f[1].v.ratio, 1.25, 1e-12);
+    CU_ASSERT_EQUAL(f[1].v.kind, GB_VERDICT_SAME); /* the interval reaches 1 */
+    CU_ASSERT_TRUE(f[2].floor);
+    CU_ASSERT_STRING_EQUAL(f[2].green->cell.key, "switch green ucontext n=200000");
+    NEAR(f[2].v.ratio, 1.02, 1e-9);
+    CU_ASSERT_EQUAL(f[2].v.kind, GB_VERDICT_HIGHER);
+    CU_ASSERT_EQUAL(gb_findings(rd, true, f, 8), 1); /* threads rows only */
 }
 
 /* The switch workload's floor: the median of the repetitions' own ratios
@@ -635,28 +670,11 @@ static void test_floor_paired(void)
     gb_floor_text(t, text, sizeof text);
     CU_ASSERT_STRING_EQUAL(text, "");
 
-    /* Findings: asm against threads, then one floor row per green series. */
-    struct gb_finding f[8];
-    size_t n = gb_findings(&rd, false, f, 8);
-    CU_ASSERT_EQUAL_FATAL(n, 3);
-    CU_ASSERT_FALSE(f[0].floor);
-    CU_ASSERT_PTR_EQUAL(f[0].other, t);
-    CU_ASSERT_TRUE(f[1].floor);
-    CU_ASSERT_PTR_EQUAL(f[1].green, a);
-    NEAR(f[1].v.ratio, 1.25, 1e-12);
-    CU_ASSERT_EQUAL(f[1].v.kind, GB_VERDICT_SAME); /* the interval reaches 1 */
-    CU_ASSERT_TRUE(f[2].floor);
-    CU_ASSERT_STRING_EQUAL(f[2].green->cell.key, "switch green ucontext n=200000");
-    NEAR(f[2].v.ratio, 1.02, 1e-9);
-    CU_ASSERT_EQUAL(f[2].v.kind, GB_VERDICT_HIGHER);
-    CU_ASSERT_EQUAL(gb_findings(&rd, true, f, 8), 1); /* threads rows only */
+    check_floor_findings(&rd, a, t);
 
     /* summary.csv: the five columns at the end, empty without a floor. */
-    char *path = gb_xasprintf("%s/summary.csv", dir), *text_csv = NULL;
-    CU_ASSERT_EQUAL(gb_write_summary_csv(&rd, path), 0);
-    CU_ASSERT_EQUAL(gb_read_file(path, &text_csv, NULL), 0);
     struct gb_csv c;
-    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(text_csv ? text_csv : "", &c), 5);
+    char *text_csv = summary_csv(&rd, dir, &c, 5);
     size_t nc = c.ncols[0];
     CU_ASSERT_FATAL(nc > 8);
     nc -= 3; /* the spawn's cold figure's three come after them */
@@ -680,11 +698,8 @@ static void test_floor_paired(void)
     }
     gb_csv_free(&c);
     free(text_csv);
-    free(path);
     gb_rundata_free(&rd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    remove_tree(dir);
 }
 
 /* The spawn workload's first pass: the median and interval of the counted
@@ -744,11 +759,8 @@ static void test_cold_first_pass(void)
     CU_ASSERT_EQUAL(t->cold_ns.n, 0);
 
     /* summary.csv: the three columns at the end, empty for threads. */
-    char *path = gb_xasprintf("%s/summary.csv", dir), *text = NULL;
-    CU_ASSERT_EQUAL(gb_write_summary_csv(&rd, path), 0);
-    CU_ASSERT_EQUAL(gb_read_file(path, &text, NULL), 0);
     struct gb_csv c;
-    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(text ? text : "", &c), 4);
+    char *text = summary_csv(&rd, dir, &c, 4);
     size_t nc = c.ncols[0];
     CU_ASSERT_FATAL(nc > 3);
     CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 4], "of_floor_ci_high");
@@ -773,12 +785,11 @@ static void test_cold_first_pass(void)
     CU_ASSERT_EQUAL(seen, 21);
     gb_csv_free(&c);
     free(text);
-    free(path);
 
     /* report.md: the column in the spawn table, for the green row alone;
      * none in the yield table (before it), which has no cold figure. */
     CU_ASSERT_EQUAL(gb_write_reports(&rd, 0), 0);
-    path = gb_xasprintf("%s/report.md", dir);
+    char *path = gb_xasprintf("%s/report.md", dir);
     text = NULL;
     CU_ASSERT_EQUAL_FATAL(gb_read_file(path, &text, NULL), 0);
     const char *spawn = strstr(text, "\n### spawn\n"), *yield = strstr(text, "\n### yield\n");
@@ -799,9 +810,7 @@ static void test_cold_first_pass(void)
     free(text);
     free(path);
     gb_rundata_free(&rd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    remove_tree(dir);
 }
 
 static CU_TestInfo results_tests[] = {
