@@ -215,10 +215,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "greenbench-fetch: green_init: %s\n", green_strerror(err));
         return 1;
     }
-    err = http_green_tls_init(cacert);
-    if (err != 0) {
-        fprintf(stderr, "greenbench-fetch: %s%s: %s\n", cacert ? "--cacert=" : "the system's CA store",
-                cacert ? cacert : "", green_strerror(err));
+    char why[512];
+    if (http_green_tls_init(cacert, why, sizeof why) != 0) {
+        fprintf(stderr, "greenbench-fetch: %s\n", why);
         return cacert ? 2 : 1;
     }
     fetch_job *jobs = calloc(n, sizeof *jobs);

@@ -129,7 +129,8 @@ static void push_axis(char ***argv, size_t *n, const struct gb_cell *c, int a)
         push_arg(argv, n, gb_xasprintf("%s=%ld", gb_axes[a].option, gb_cell_get(c, a)));
 }
 
-char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url, long rounds)
+char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url, const char *cacert,
+                    long rounds)
 {
     char **argv = NULL;
     size_t n = 0;
@@ -145,6 +146,8 @@ char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *ur
             push_axis(&argv, &n, c, a);
     if (url)
         push_arg(&argv, &n, gb_xasprintf("--url=%s", url));
+    if (cacert)
+        push_arg(&argv, &n, gb_xasprintf("--cacert=%s", cacert));
     /* The setup axes last, the last first: the order every recorded argv
      * in cells.jsonl has (--stack-kib before --cpus). */
     for (int a = GB_NAXES - 1; a >= 0; a--)

@@ -56,11 +56,13 @@ int gb_cell_from_json(const json_t *v, struct gb_cell *c);
 void gb_csv_cell_header(struct gb_buf *b);
 void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c);
 /* argv for the cell program (argv[0] = the program path), NULL-terminated;
- * free with gb_argv_free. url may be NULL; a green cell of a workload with
+ * free with gb_argv_free. url and cacert (the CA of a --tls server, after
+ * --url) may be NULL; a green cell of a workload with
  * hubs (catalog.h) given C > 1 CPUs gets --hubs=C; rounds > 1 adds --rounds
  * (the workload runs that many times in the process). The order of the
  * options is the one every recorded argv in cells.jsonl has. */
-char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url, long rounds);
+char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url, const char *cacert,
+                    long rounds);
 void gb_argv_free(char **argv); /* NULL: nothing */
 
 #endif /* GREENBENCH_CELL_H */

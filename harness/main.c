@@ -193,7 +193,7 @@ static const char cell_help[] =
     "usage: greenbench cell WORKLOAD --impl=green|threads|epoll|PEER [--switch=S] [--loop=L]\n"
     "                       [--n=N] [--concurrency=K] [--delay-ms=D] [--size=BYTES]\n"
     "                       [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
-    "                       [--keepalive=0|1] [--hubs=H]\n"
+    "                       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"
     "\n"
     "Runs one measurement: execs the cell program for the implementation from the\n"
     "bin directory (greenbench-cell-<switch>-<loop> for green, greenbench-cell-threads\n"
@@ -217,6 +217,7 @@ static int parse_cell(int argc, char **argv, const char **workload, const char *
         { "switch", required_argument, NULL, OPT_SWITCH },
         { "loop", required_argument, NULL, OPT_LOOP },
         { "url", required_argument, NULL, OPT_URL },
+        { "cacert", required_argument, NULL, OPT_PASSED },
         { "help", no_argument, NULL, OPT_HELP },
 #define GB_AXIS(ID, field, option, ...) { option + 2, required_argument, NULL, OPT_PASSED },
 #include "axes.def"

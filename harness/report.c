@@ -646,6 +646,111 @@ static void versus_threads_table(struct gb_doc *d, const struct gb_rundata *rd)
     }
 }
 
+/* ---- what a request costs the client ---- */
+
+/* The cell of rd like s in every respect but axis a, which has value v,
+ * with a client CPU time; NULL when there is none. */
+static const struct gb_summary *twin(const struct gb_rundata *rd, const struct gb_summary *s,
+                                     enum gb_axis_id a, long v)
+{
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *t = &rd->sums[i];
+        if (t->cpu_ns_op.n > 0 && gb_cell_get(&t->cell, a) == v &&
+            strcmp(t->cell.workload, s->cell.workload) == 0 && strcmp(t->cell.impl, s->cell.impl) == 0 &&
+            strcmp(t->cell.sw, s->cell.sw) == 0 && strcmp(t->cell.loop, s->cell.loop) == 0 &&
+            gb_cell_same(&t->cell, &s->cell, GB_AX_ALL & ~(1u << a)))
+            return t;
+    }
+    return NULL;
+}
+
+/* "3.10×": a over b's medians of client CPU per request; "" without b. */
+static void cpu_ratio(const struct gb_summary *a, const struct gb_summary *b, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (b == NULL || !(b->cpu_ns_op.median > 0))
+        return;
+    gb_fmt_num(out, n, a->cpu_ns_op.median / b->cpu_ns_op.median);
+    snprintf(out + strlen(out), n - strlen(out), "×");
+}
+
+/* One row of request_cost_section. */
+static void request_cost_row(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_summary *s)
+{
+    char series[160], params[160], cpu[48], range[96], threads[32], plain[32], setup[32] = "",
+                                                                               server[48] = "";
+    gb_cell_series(&s->cell, series, sizeof series);
+    cell_params(&s->cell, params, sizeof params);
+    gb_fmt_time(cpu, sizeof cpu, s->cpu_ns_op.median);
+    gb_fmt_time_range(range, sizeof range, s->cpu_ns_op.ci_low, s->cpu_ns_op.ci_high);
+    cpu_ratio(s, strcmp(s->cell.impl, "threads") != 0 ? s->baseline : NULL, threads, sizeof threads);
+    cpu_ratio(s, s->cell.tls == 1 ? twin(rd, s, GB_AXIS_TLS, 0) : NULL, plain, sizeof plain);
+    const struct gb_summary *kept = s->cell.keepalive == 0 ? twin(rd, s, GB_AXIS_KEEPALIVE, 1) : NULL;
+    if (kept != NULL && s->cpu_ns_op.median > 0)
+        gb_fmt_pct(setup, sizeof setup, 1.0 - kept->cpu_ns_op.median / s->cpu_ns_op.median);
+    if (s->server_reps > 0)
+        gb_fmt_time(server, sizeof server, s->server_cpu_ns_op);
+    gb_doc_row(d, NULL);
+    gb_doc_cellf(d, "%s %s", s->cell.workload, params);
+    gb_doc_cell(d, series);
+    gb_doc_cellf(d, "%s (%s)", cpu, range);
+    gb_doc_cell(d, threads);
+    gb_doc_cell(d, plain);
+    gb_doc_cell(d, setup);
+    gb_doc_cell(d, server);
+    gb_doc_row_end(d);
+}
+
+/* The client's CPU time per request, every implementation and mode at each
+ * fetch workload's largest parameters (n, then k): against OS threads'
+ * in the same mode, TLS against plain http, and the share of it a new
+ * connection costs (its TCP set-up, and with TLS its handshake): 1 − the
+ * keep-alive twin's CPU over this. Nothing when no cell has a CPU time. */
+static void request_cost_section(struct gb_doc *d, const struct gb_rundata *rd)
+{
+    bool started = false;
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const struct gb_workload *wk = &gb_workloads[w];
+        const struct gb_summary *head = NULL;
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_cell *c = &rd->sums[i].cell;
+            if (wk->metric == GB_METRIC_OPS_PER_S && rd->sums[i].cpu_ns_op.n > 0 &&
+                strcmp(c->workload, wk->name) == 0 &&
+                (head == NULL || c->n > head->cell.n ||
+                 (c->n == head->cell.n && c->concurrency > head->cell.concurrency)))
+                head = &rd->sums[i];
+        }
+        if (head == NULL)
+            continue;
+        if (!started) {
+            gb_doc_heading(d, 3, "What a request costs the client");
+            gb_doc_para(d, NULL);
+            gb_doc_esc(
+                d, "The client's CPU time per request (user + system, every thread of the cell's process, "
+                   "over the timed part; median and its interval) at each fetch workload's largest "
+                   "parameters; against OS threads' in the same mode, with TLS against plain http's "
+                   "(ratios of the medians); the share of it a new connection costs (its TCP set-up, "
+                   "and with TLS its handshake: 1 − the keep-alive cell's CPU over this one's); and "
+                   "the local server's CPU time per request beside it.");
+            gb_doc_para_end(d);
+            static const char *const cols[] = {
+                "workload",       "implementation",         "client CPU per request", "× threads'",
+                "× plain http's", "new connection's share", "server CPU per request"
+            };
+            gb_doc_table(d, cols, 7);
+            started = true;
+        }
+        for (size_t i = 0; i < rd->nsums; i++) {
+            const struct gb_summary *s = &rd->sums[i];
+            if (s->cpu_ns_op.n > 0 && strcmp(s->cell.workload, wk->name) == 0 &&
+                gb_cell_same(&s->cell, &head->cell, GB_AX_WORK & ~GB_AX_SERIES))
+                request_cost_row(d, rd, s);
+        }
+    }
+    if (started)
+        gb_doc_table_end(d);
+}
+
 /* The plots but the overview (in Findings), inline, or why there are none. */
 static void plots_section(struct gb_doc *d, const struct gb_rundata *rd, int plots_drawn)
 {
@@ -882,6 +987,7 @@ static void results_section(struct gb_doc *d, const struct gb_rundata *rd)
         results_table(d, rd, wname ? &gb_workloads[w] : NULL);
     }
     versus_threads_table(d, rd);
+    request_cost_section(d, rd);
 }
 
 /* Failures, with the tail of their stderr. */

@@ -287,8 +287,12 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
     *window = NULL;
     if (*prog && w && w->needs_server) {
         const char *cpus = strcmp(l->rs->server_cpus, "last") == 0 ? NULL : l->rs->server_cpus;
-        s = gb_servers_get_on(&l->sv, &l->rs->progs, c->delay_ms, c->size, l->rs->server_threads, cpus, why,
-                              sizeof why);
+        struct gb_server_spec spec = { .delay_ms = c->delay_ms,
+                                       .size = c->size,
+                                       .threads = l->rs->server_threads,
+                                       .cpus = cpus,
+                                       .tls = c->tls == 1 };
+        s = gb_servers_get(&l->sv, &l->rs->progs, &spec, why, sizeof why);
         if (s == NULL) {
             free(*prog);
             *prog = NULL;
@@ -307,7 +311,7 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
      * none). */
     struct gb_server_window sw;
     bool windowed = s && gb_server_window(s, &sw, why, sizeof why) == 0;
-    *cargv = gb_cell_argv(c, *prog, *url, rounds);
+    *cargv = gb_cell_argv(c, *prog, *url, s && s->tls ? s->ca : NULL, rounds);
     gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, r);
     if (windowed && gb_server_window(s, &sw, why, sizeof why) == 0)
         *window = gb_server_window_json(&sw);

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,15 +67,23 @@ static void server_forget(struct gb_server *s)
     s->proc.pid = 0;
 }
 
-/* The first stdout line of the server, which names its port, within 10 s.
- * 0 with s->url set, or -1 with s->error. */
+/* Whole lines in text: the first, and with tls the second too. */
+static bool lines_in(const char *text, bool tls)
+{
+    const char *nl = strchr(text, '\n');
+    return nl != NULL && (!tls || strchr(nl + 1, '\n') != NULL);
+}
+
+/* The first stdout line of the server, which names its port, within 10 s
+ * (with --tls the second too, "ca: PATH"). 0 with s->url (and s->ca) set,
+ * or -1 with s->error. */
 static int read_port_line(const char *program, struct gb_server *s)
 {
     struct gb_buf line;
     gb_buf_init(&line);
     int64_t deadline = gb_now_ns() + 10000000000LL;
     bool eof = false;
-    while (strchr(gb_buf_str(&line), '\n') == NULL && !eof) {
+    while (!lines_in(gb_buf_str(&line), s->tls) && !eof) {
         int left = (int)((deadline - gb_now_ns()) / 1000000);
         if (left <= 0)
             break;
@@ -92,17 +103,27 @@ static int read_port_line(const char *program, struct gb_server *s)
             gb_buf_add(&line, c, (size_t)r);
     }
     int rc = -1;
-    if (strchr(gb_buf_str(&line), '\n') == NULL) {
-        snprintf(s->error, sizeof s->error, "%s printed no port line within 10 s%s", program,
-                 eof ? " (it exited)" : "");
+    if (!lines_in(gb_buf_str(&line), s->tls)) {
+        snprintf(s->error, sizeof s->error, "%s printed no port line%s within 10 s%s", program,
+                 s->tls ? " and CA line" : "", eof ? " (it exited)" : "");
     } else {
         char *first = gb_xstrdup(gb_buf_str(&line));
+        char *second = first + strcspn(first, "\n") + 1;
         first[strcspn(first, "\r\n")] = '\0';
-        if (gb_server_parse_line(first, s->url, sizeof s->url) == 0)
-            rc = 0;
-        else
+        second[strcspn(second, "\r\n")] = '\0';
+        if (gb_server_parse_line(first, s->url, sizeof s->url) != 0)
             snprintf(s->error, sizeof s->error, "%s: cannot read a port from '%.80s'", program,
                      first);
+        else if (s->tls && (strncmp(second, "ca: ", 4) != 0 || strlen(second + 4) >= sizeof s->ca))
+            snprintf(s->error, sizeof s->error, "%s --tls: '%.80s' after its URL, not 'ca: PATH'", program,
+                     second);
+        else
+            rc = 0;
+        if (rc == 0 && s->tls)
+            snprintf(s->ca, sizeof s->ca, "%s", second + 4);
+        if (rc == 0 && s->tls && strncmp(s->url, "http://", 7) == 0)
+            /* gb_server_parse_line reads http: the scheme is https. */
+            memmove(s->url + 5, s->url + 4, strlen(s->url + 4) + 1), s->url[4] = 's';
         free(first);
     }
     gb_buf_free(&line);
@@ -115,21 +136,15 @@ static const char *cpus_key(const char *cpus)
     return cpus == NULL || cpus[0] == '\0' ? "last" : cpus;
 }
 
-int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
-                    struct gb_server *s)
-{
-    return gb_server_start_on(program, delay_ms, size, 1, NULL, log_fd, s);
-}
-
-int gb_server_start_on(const char *program, long delay_ms, long size, int threads, const char *cpus,
-                       int log_fd, struct gb_server *s)
+int gb_server_start(const char *program, const struct gb_server_spec *spec, int log_fd, struct gb_server *s)
 {
     memset(s, 0, sizeof *s);
     s->proc.out_fd = s->proc.err_fd = s->log_fd = -1;
-    s->delay_ms = delay_ms;
-    s->size = size;
-    s->threads = threads > 1 ? threads : 1;
-    cpus = cpus_key(cpus);
+    s->delay_ms = spec->delay_ms;
+    s->size = spec->size;
+    s->threads = spec->threads > 1 ? spec->threads : 1;
+    s->tls = spec->tls_dir != NULL;
+    const char *cpus = cpus_key(spec->cpus);
     if (strlen(cpus) >= sizeof s->cpus) {
         snprintf(s->error, sizeof s->error, "--cpus=%.40s...: longer than %zu bytes", cpus,
                  sizeof s->cpus - 1);
@@ -137,8 +152,8 @@ int gb_server_start_on(const char *program, long delay_ms, long size, int thread
     }
     snprintf(s->cpus, sizeof s->cpus, "%s", cpus);
     char dbuf[32], sbuf[32], tbuf[32];
-    snprintf(dbuf, sizeof dbuf, "%ld", delay_ms < 0 ? 0 : delay_ms);
-    snprintf(sbuf, sizeof sbuf, "%ld", size < 0 ? 0 : size);
+    snprintf(dbuf, sizeof dbuf, "%ld", s->delay_ms < 0 ? 0 : s->delay_ms);
+    snprintf(sbuf, sizeof sbuf, "%ld", s->size < 0 ? 0 : s->size);
     snprintf(tbuf, sizeof tbuf, "%d", s->threads);
     /* On the last CPU unless told otherwise: green cells keep off it
      * (cell.c). One loop on the last CPU is the command line every server
@@ -151,6 +166,10 @@ int gb_server_start_on(const char *program, long delay_ms, long size, int thread
     }
     argv[argc++] = strcmp(s->cpus, "last") == 0 ? "--cpu" : "--cpus";
     argv[argc++] = s->cpus;
+    if (s->tls) {
+        argv[argc++] = "--tls-dir";
+        argv[argc++] = (char *)spec->tls_dir;
+    }
     argv[argc] = NULL;
     /* Its own group, like a cell's; asked to stop (SIGTERM) when the harness
      * dies; stderr into server.log. */
@@ -208,26 +227,21 @@ void gb_servers_init(struct gb_servers *sv, const char *dir)
 {
     memset(sv, 0, sizeof *sv);
     sv->log_fd = -1;
+    snprintf(sv->dir, sizeof sv->dir, "%s", dir);
     snprintf(sv->log_path, sizeof sv->log_path, "%s/server.log", dir);
 }
 
-struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p, long delay,
-                                 long size, char *why, size_t whylen)
-{
-    return gb_servers_get_on(sv, p, delay, size, 1, NULL, why, whylen);
-}
-
-struct gb_server *gb_servers_get_on(struct gb_servers *sv, const struct gb_programs *p, long delay,
-                                    long size, int threads, const char *cpus, char *why, size_t whylen)
+struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p,
+                                 const struct gb_server_spec *spec, char *why, size_t whylen)
 {
     if (sv->log_fd < 0)
         sv->log_fd = open(sv->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    threads = threads > 1 ? threads : 1;
-    cpus = cpus_key(cpus);
+    int threads = spec->threads > 1 ? spec->threads : 1;
+    const char *cpus = cpus_key(spec->cpus);
     struct gb_server *s = NULL;
     for (size_t i = 0; i < sv->n && s == NULL; i++)
-        if (sv->s[i].delay_ms == delay && sv->s[i].size == size && sv->s[i].threads == threads &&
-            strcmp(sv->s[i].cpus, cpus) == 0)
+        if (sv->s[i].delay_ms == spec->delay_ms && sv->s[i].size == spec->size &&
+            sv->s[i].threads == threads && strcmp(sv->s[i].cpus, cpus) == 0 && sv->s[i].tls == spec->tls)
             s = &sv->s[i];
     if (s != NULL) {
         if (gb_server_alive(s))
@@ -237,14 +251,20 @@ struct gb_server *gb_servers_get_on(struct gb_servers *sv, const struct gb_progr
         snprintf(why, whylen, "greenbench-server is not in %.400s", p->bin_dir);
         return NULL;
     } else if (sv->n == sizeof sv->s / sizeof sv->s[0]) {
-        snprintf(why, whylen, "too many distinct (delay, size, threads, CPUs) servers");
+        snprintf(why, whylen, "too many distinct (delay, size, threads, CPUs, TLS) servers");
         return NULL;
     } else {
         s = &sv->s[sv->n];      /* Taken only once the server is up. */
     }
+    /* A TLS server's throwaway CA goes into the run folder, where the
+     * recorded argv's --cacert finds it again. */
+    char *tls_dir = spec->tls ? gb_xasprintf("%s/tls-%zu", sv->dir, (size_t)(s - sv->s)) : NULL;
+    struct gb_server_spec start = *spec;
+    start.tls_dir = tls_dir;
     char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
-    int rc = gb_server_start_on(prog, delay, size, threads, cpus, sv->log_fd, s);
+    int rc = gb_server_start(prog, &start, sv->log_fd, s);
     free(prog);
+    free(tls_dir);
     if (rc != 0) {
         snprintf(why, whylen, "local HTTP server: %s", s->error);
         return NULL;
@@ -284,82 +304,178 @@ static int wait_fd(int fd, short events, int64_t deadline_ns)
     }
 }
 
-/* GET path from the server at host:port (IPv4), the answer read to its
- * end (the request asks to close) into *resp, within 2 s. 0 or -errno
- * with err. */
-static int http_get(const struct sockaddr_in *addr, const char *path, struct gb_buf *resp, char *err,
-                    size_t errlen)
+/* One connection of http_get: a socket, and its TLS when the server
+ * speaks https. */
+struct get_conn {
+    int fd;
+    SSL *ssl;
+    SSL_CTX *ctx;
+};
+
+/* Wait for what c wants (a TLS call may want to write while reading):
+ * 0, or -ETIMEDOUT / -errno. */
+static int get_wait(const struct get_conn *c, short want, int64_t deadline)
+{
+    int w = wait_fd(c->fd, want, deadline);
+    return w == 1 ? 0 : w == 0 ? -ETIMEDOUT : w;
+}
+
+/* One OpenSSL call's outcome: 0 done, POLLIN / POLLOUT to wait for, or
+ * -EPROTO (a TLS failure, said in err) / -errno. */
+static int tls_outcome(struct get_conn *c, int ret, char *err, size_t errlen)
+{
+    int e = SSL_get_error(c->ssl, ret);
+    int saved = errno;
+    if (e == SSL_ERROR_NONE || e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    if (e == SSL_ERROR_WANT_READ)
+        return POLLIN;
+    if (e == SSL_ERROR_WANT_WRITE)
+        return POLLOUT;
+    long vr = SSL_get_verify_result(c->ssl);
+    unsigned long q = ERR_peek_last_error();
+    ERR_clear_error();
+    if (e == SSL_ERROR_SYSCALL && q == 0)
+        return saved != 0 ? -saved : -ECONNRESET;
+    if (vr != X509_V_OK)
+        snprintf(err, errlen, "TLS verification: %s", X509_verify_cert_error_string(vr));
+    else
+        ERR_error_string_n(q, err, errlen);
+    return -EPROTO;
+}
+
+/* Connect c to addr, with TLS verified against ca when ca is not NULL:
+ * 0 or -errno (-EPROTO with what TLS said in tls_err). */
+static int get_connect(struct get_conn *c, const struct sockaddr_in *addr, const char *ca, int64_t deadline,
+                       char *tls_err, size_t errlen)
+{
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return -errno;
+    if (connect(c->fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
+        if (errno != EINPROGRESS)
+            return -errno;
+        int rc = get_wait(c, POLLOUT, deadline);
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (rc == 0)
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        if (rc != 0 || soerr != 0)
+            return rc != 0 ? rc : -soerr;
+    }
+    if (ca == NULL)
+        return 0;
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof ip);
+    ERR_clear_error();
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (c->ctx == NULL || SSL_CTX_load_verify_locations(c->ctx, ca, NULL) != 1) {
+        snprintf(tls_err, errlen, "the server's CA %.200s cannot be loaded", ca);
+        ERR_clear_error();
+        return -EPROTO;
+    }
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    c->ssl = SSL_new(c->ctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), ip) != 1) {
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    for (;;) {
+        ERR_clear_error();
+        int st = tls_outcome(c, SSL_connect(c->ssl), tls_err, errlen);
+        if (st <= 0)
+            return st;
+        int rc = get_wait(c, (short)st, deadline);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* Send (sending) or receive once on c: the count (0: end of file), or
+ * -EAGAIN with *want set, or -errno (-EPROTO, tls_err said). */
+static ssize_t get_io(struct get_conn *c, bool sending, void *buf, size_t len, short *want, char *tls_err,
+                      size_t errlen)
+{
+    if (c->ssl == NULL) {
+        ssize_t n = sending ? send(c->fd, buf, len, MSG_NOSIGNAL) : recv(c->fd, buf, len, 0);
+        *want = sending ? POLLOUT : POLLIN;
+        return n >= 0 ? n : errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+    }
+    ERR_clear_error();
+    int n = sending ? SSL_write(c->ssl, buf, (int)len) : SSL_read(c->ssl, buf, (int)len);
+    if (n > 0)
+        return n;
+    int st = tls_outcome(c, n, tls_err, errlen);
+    if (st > 0)
+        *want = (short)st;
+    return st > 0 ? -EAGAIN : st;
+}
+
+static void get_close(struct get_conn *c)
+{
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+}
+
+/* GET path from the server at addr (IPv4), over TLS verified against ca
+ * (its address checked against the certificate's) unless ca is NULL, the
+ * answer read to its end (the request asks to close) into *resp, within
+ * 2 s. 0 or -errno with err. */
+static int http_get(const struct sockaddr_in *addr, const char *ca, const char *path, struct gb_buf *resp,
+                    char *err, size_t errlen)
 {
     int64_t deadline = gb_now_ns() + 2000000000LL;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "socket: %s", strerror(e));
-        return -e;
-    }
-    int rc = 0;
+    struct get_conn c = { .fd = -1 };
+    char tls_err[256] = "";
     const char *step = "connect";
-    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
-        if (errno != EINPROGRESS) {
-            rc = -errno;
-        } else if ((rc = wait_fd(fd, POLLOUT, deadline)) == 1) {
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-            rc = -soerr;
-        } else if (rc == 0) {
-            rc = -ETIMEDOUT;
-        }
-    }
+    int rc = get_connect(&c, addr, ca, deadline, tls_err, sizeof tls_err);
     char req[256];
     int len = snprintf(req, sizeof req,
                        "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: greenbench\r\n"
                        "Connection: close\r\n\r\n",
                        path);
-    for (int sent = 0; rc == 0 && sent < len;) {
-        step = "send";
-        ssize_t n = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
-        if (n > 0) {
-            sent += (int)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && errno == EAGAIN) {
-            int w = wait_fd(fd, POLLOUT, deadline);
-            rc = w == 1 ? 0 : w == 0 ? -ETIMEDOUT : w;
-        } else {
-            rc = -errno;
-        }
-    }
-    while (rc == 0) {
-        step = "read";
+    bool sending = true;
+    for (int sent = 0; rc == 0;) {
+        step = sending ? "send" : "read";
         char buf[4096];
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n == 0)
+        short want = 0;
+        ssize_t n = sending
+                        ? get_io(&c, true, req + sent, (size_t)(len - sent), &want, tls_err, sizeof tls_err)
+                        : get_io(&c, false, buf, sizeof buf, &want, tls_err, sizeof tls_err);
+        if (n == -EAGAIN) {
+            rc = get_wait(&c, want, deadline);
+        } else if (n < 0) {
+            rc = (int)n;
+        } else if (sending) {
+            sent += (int)n;
+            sending = sent < len;
+        } else if (n == 0) {
             break;
-        if (n > 0) {
+        } else {
             gb_buf_add(resp, buf, (size_t)n);
             if (resp->len > (1 << 20))
                 rc = -EFBIG;
-        } else if (errno == EINTR) {
-            continue;
-        } else if (errno == EAGAIN) {
-            int w = wait_fd(fd, POLLIN, deadline);
-            rc = w == 1 ? 0 : w == 0 ? -ETIMEDOUT : w;
-        } else {
-            rc = -errno;
         }
     }
-    close(fd);
+    get_close(&c);
     if (rc != 0)
-        snprintf(err, errlen, "GET http://127.0.0.1:%d%s: %s: %s", ntohs(addr->sin_port), path, step,
-                 rc == -ETIMEDOUT ? "no answer within 2 s" : strerror(-rc));
+        snprintf(err, errlen, "GET %s://127.0.0.1:%d%s: %s: %s", ca ? "https" : "http",
+                 ntohs(addr->sin_port), path, step,
+                 rc == -ETIMEDOUT ? "no answer within 2 s"
+                 : rc == -EPROTO  ? tls_err
+                                  : strerror(-rc));
     return rc;
 }
 
-/* "http://A.B.C.D:PORT/..." into *addr: 0 or -EINVAL. */
+/* "http://A.B.C.D:PORT/..." (or https://) into *addr: 0 or -EINVAL. */
 static int url_addr(const char *url, struct sockaddr_in *addr)
 {
-    const char *host = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+    const char *host = strncmp(url, "http://", 7) == 0    ? url + 7
+                       : strncmp(url, "https://", 8) == 0 ? url + 8
+                                                          : NULL;
     const char *colon = host ? strchr(host, ':') : NULL;
     char ip[64], *end;
     if (colon == NULL || (size_t)(colon - host) >= sizeof ip)
@@ -425,16 +541,17 @@ static int window_from_json(const json_t *o, struct gb_server_window *w, char *e
     return 0;
 }
 
-int gb_server_window_url(const char *url, struct gb_server_window *w, char *err, size_t errlen)
+int gb_server_window_url(const char *url, const char *ca, struct gb_server_window *w, char *err,
+                         size_t errlen)
 {
     struct sockaddr_in addr;
-    if (url_addr(url, &addr) != 0) {
-        snprintf(err, errlen, "'%.100s' is not http://IPv4:PORT/", url);
+    if (url_addr(url, &addr) != 0 || (strncmp(url, "https://", 8) == 0) != (ca != NULL)) {
+        snprintf(err, errlen, "'%.100s' is not %s://IPv4:PORT/", url, ca ? "https" : "http");
         return -EINVAL;
     }
     struct gb_buf resp;
     gb_buf_init(&resp);
-    int rc = http_get(&addr, "/__greenbench/window", &resp, err, errlen);
+    int rc = http_get(&addr, ca, "/__greenbench/window", &resp, err, errlen);
     const char *text = gb_buf_str(&resp), *body = strstr(text, "\r\n\r\n");
     if (rc == 0 && (strncmp(text, "HTTP/1.1 200 ", 13) != 0 || body == NULL)) {
         snprintf(err, errlen, "%.100s__greenbench/window: not a 200 answer: '%.60s'", url, text);
@@ -460,7 +577,7 @@ int gb_server_window_url(const char *url, struct gb_server_window *w, char *err,
 
 int gb_server_window(struct gb_server *s, struct gb_server_window *w, char *err, size_t errlen)
 {
-    return gb_server_window_url(s->url, w, err, errlen);
+    return gb_server_window_url(s->url, s->tls ? s->ca : NULL, w, err, errlen);
 }
 
 json_t *gb_server_window_json(const struct gb_server_window *w)
@@ -648,7 +765,7 @@ int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **ou
     }
     struct gb_server s;
     char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
-    int rc = gb_server_start_on(prog, 0, 1024, 1, NULL, log_fd, &s);
+    int rc = gb_server_start(prog, &(struct gb_server_spec){ .size = 1024 }, log_fd, &s);
     free(prog);
     if (rc != 0) {
         snprintf(err, errlen, "local HTTP server: %s", s.error);

@@ -16,27 +16,34 @@
 #include "process.h"
 #include "programs.h"
 
+/* How a server is started, and what tells one from another. */
+struct gb_server_spec {
+    long delay_ms, size;        /* --delay-ms, --size (negative: 0) */
+    int threads;                /* --threads (<= 1: none given, one loop) */
+    const char *cpus;           /* --cpus, a list such as "3", "2-3", "1,3"; NULL or
+                                   "last": --cpu last. Longer than 63 bytes is refused. */
+    bool tls;                   /* https, with a throwaway CA (gb_servers_get) */
+    const char *tls_dir;        /* gb_server_start: --tls-dir, where its CA goes; NULL: plain */
+};
+
 /* One running server. */
 struct gb_server {
     long delay_ms, size;
     int threads;                /* Its --threads (1: none given). */
     char cpus[64];              /* Its --cpus; "last": --cpu last. */
+    bool tls;                   /* It speaks https; */
+    char ca[4096];              /* its CA's certificate, for the clients to verify with. */
     struct gb_proc proc;        /* Its pid, and in proc.out_fd its stdout, drained into */
     int log_fd;                 /* log_fd (server.log) after the URL line. */
     char url[128];
     char error[256];
 };
-/* Start program --delay-ms D --size S --cpu last (negative values: 0),
- * stderr into log_fd (-1: /dev/null), and read the URL from its first
- * stdout line within 10 s. 0, or -1 with s->error set (the server is
- * stopped then). gb_server_start_on(..., 1, NULL, ...). */
-int gb_server_start(const char *program, long delay_ms, long size, int log_fd,
+/* Start program as spec says, stderr into log_fd (-1: /dev/null), and read
+ * the URL from its first stdout line (and with tls_dir the CA's path from
+ * its second) within 10 s. 0, or -1 with s->error set (the server is
+ * stopped then). */
+int gb_server_start(const char *program, const struct gb_server_spec *spec, int log_fd,
                     struct gb_server *s);
-/* The same with --threads T (T <= 1: none given, one loop) and --cpus CPUS
- * (a list such as "3", "2-3", "1,3"; NULL or "last": --cpu last, as
- * gb_server_start). CPUS longer than 63 bytes is refused (-1, s->error). */
-int gb_server_start_on(const char *program, long delay_ms, long size, int threads, const char *cpus,
-                       int log_fd, struct gb_server *s);
 /* Does it still run: drains its stdout into the log, reaps it if it exited
  * (false, s->error saying so). */
 bool gb_server_alive(struct gb_server *s);
@@ -69,8 +76,10 @@ struct gb_server_window {
  * a 200 with the JSON object expected), -EINVAL (a URL that is not
  * http://IPv4:PORT/). */
 int gb_server_window(struct gb_server *s, struct gb_server_window *w, char *err, size_t errlen);
-/* The same for a server at url. */
-int gb_server_window_url(const char *url, struct gb_server_window *w, char *err, size_t errlen);
+/* The same for a server at url: https:// verified against ca, or
+ * http:// with ca NULL. */
+int gb_server_window_url(const char *url, const char *ca, struct gb_server_window *w, char *err,
+                         size_t errlen);
 /* *w as the JSON object the server sent (a new reference). */
 json_t *gb_server_window_json(const struct gb_server_window *w);
 
@@ -94,24 +103,22 @@ json_t *gb_server_window_json(const struct gb_server_window *w);
 int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **out, char *err,
                        size_t errlen);
 
-/* The servers of a run, one per (delay, size, threads, CPUs). */
+/* The servers of a run, one per (delay, size, threads, CPUs, TLS). */
 struct gb_servers {
     struct gb_server s[32];
     size_t n;
     int log_fd;          /* server.log, opened when the first server is asked for */
+    char dir[4096];      /* the run's folder: server.log, and tls-I/ for server I's CA */
     char log_path[4096];
 };
 /* No server yet; their stderr will go to dir/server.log. */
 void gb_servers_init(struct gb_servers *sv, const char *dir);
-/* The server for (delay, size, threads, cpus), started (or started again)
- * as needed from p's bin directory with gb_server_start_on; NULL with why
- * (whylen bytes) when it cannot run. threads <= 1 and cpus NULL (or
- * "last"): one loop on the last CPU, as every server had before. */
-struct gb_server *gb_servers_get_on(struct gb_servers *sv, const struct gb_programs *p, long delay,
-                                    long size, int threads, const char *cpus, char *why, size_t whylen);
-/* gb_servers_get_on(sv, p, delay, size, 1, NULL, why, whylen). */
-struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p, long delay,
-                                 long size, char *why, size_t whylen);
+/* The server for spec (its tls_dir unused: a TLS server's CA goes into the
+ * run's folder, tls-I/), started (or started again) as needed from p's bin
+ * directory with gb_server_start; NULL with why (whylen bytes) when it
+ * cannot run. */
+struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p,
+                                 const struct gb_server_spec *spec, char *why, size_t whylen);
 /* Stop every server and close server.log. */
 void gb_servers_stop(struct gb_servers *sv);
 

@@ -63,7 +63,7 @@ n=$(grep -c "1000 bytes received from $plain\.\$" bad.out)
 "$fetch" --cacert "$tmp/none.pem" "https://localhost:$port/" >none.out 2>&1
 status=$?
 [ "$status" -eq 2 ] || fail "unreadable --cacert: exit $status, expected 2"
-grep -q -- "--cacert=$tmp/none.pem: TLS configuration" none.out || fail "unreadable --cacert: $(cat none.out)"
+grep -q -- "--cacert=$tmp/none.pem: No such file or directory" none.out || fail "unreadable --cacert: $(cat none.out)"
 grep -q "visit" none.out && fail "unreadable --cacert: it fetched anyway"
 
 [ "$failed" -eq 0 ] || { echo "--- outputs:"; cat ok.out bad.out none.out; exit 1; }

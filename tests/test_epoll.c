@@ -1,5 +1,5 @@
 /* tests/test_epoll.c: greenbench-cell-epoll, joinall and pool with no
- * runtime (workloads/common/epoll_fetch.c), two suites.
+ * runtime (workloads/common/epoll_fetch.c), three suites.
  *
  * "cell": the program run as the harness runs it (a child process, its JSON
  * object on the last stdout line) against the suite's greenbench-server, at
@@ -11,13 +11,19 @@
  * "engine": epoll_fetch.c in this process against a server of this test's
  * own (a thread), for what greenbench-server never does: a request that
  * never gets an answer (the deadline), and a server that closes kept
- * connections, with "Connection: close" or without a word. */
+ * connections, with "Connection: close" or without a word.
+ *
+ * "tls": both again over https (--tls=1) against a greenbench-server --tls
+ * of the suite's: the counts (a kept connection keeps its session), bodies
+ * of many records, and a certificate from a CA not trusted (another such
+ * server's) failing with its reason. */
 #include <CUnit/CUnit.h>
 
 #include "cell_json.h"
 #include "child_run.h"
 #include "closed_port.h"
 #include "epoll_fetch.h"
+#include "http/http_tls.h"
 #include "server_child.h"
 
 #include <errno.h>
@@ -82,7 +88,7 @@ static void run_cell_limits(cell_run *c, long nofile, const char *const *args)
 /* clang-format off */
 static const char *const fields[] = {
     "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-    "rounds", "keepalive", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
+    "rounds", "keepalive", "tls", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
     "tasks_completed", "bytes_received", "errors", "max_in_flight", "connections", "rss_per_task_bytes",
     "note", NULL,
 };
@@ -128,6 +134,7 @@ static void check_success(const cell_run *c, const char *workload, long long n)
     CU_ASSERT_TRUE(jis(json_object_get(o, "stack_kib"), J_NULL));
     CU_ASSERT_EQUAL(jint(o, "n"), n);
     CU_ASSERT_TRUE(jint(o, "keepalive") == 0 || jint(o, "keepalive") == 1);
+    CU_ASSERT_TRUE(jint(o, "tls") == 0 || jint(o, "tls") == 1);
     CU_ASSERT_TRUE(jint(o, "wall_ns") > 0);
     CU_ASSERT_TRUE(jint(o, "cpu_ns") >= 0);
     CU_ASSERT_TRUE(jint(o, "cpus") >= 1);
@@ -353,11 +360,17 @@ enum mode {
 static struct {
     int listen_fd;
     enum mode mode;
+    SSL_CTX *tls;               /* Set: https, each connection's handshake first (SILENT: none). */
     atomic_bool stop;
     atomic_long accepted, answered;
     pthread_t thread;
     char url[64];
 } own = { .listen_fd = -1 };
+
+static ssize_t own_recv(SSL *ssl, int fd, char *buf, size_t len)
+{
+    return ssl != NULL ? SSL_read(ssl, buf, (int)len) : recv(fd, buf, len, 0);
+}
 
 /* One connection at a time, each to its end: enough for these tests, whose
  * connections serve one request each; SILENT ones are held until stop. */
@@ -373,10 +386,19 @@ static void *own_server(void *arg)
         if (fd < 0)
             continue;
         atomic_fetch_add(&own.accepted, 1);
+        SSL *ssl = NULL;
+        if (own.tls != NULL && own.mode != SILENT) {
+            ssl = SSL_new(own.tls);
+            if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1) {
+                SSL_free(ssl);
+                close(fd);
+                continue;
+            }
+        }
         char in[2048];
         size_t len = 0;
-        while (len < sizeof in - 1) {
-            ssize_t got = recv(fd, in + len, sizeof in - 1 - len, 0);
+        while (len < sizeof in - 1 && !(own.tls != NULL && own.mode == SILENT)) {
+            ssize_t got = own_recv(ssl, fd, in + len, sizeof in - 1 - len);
             if (got <= 0)
                 break;
             len += (size_t)got;
@@ -395,8 +417,9 @@ static void *own_server(void *arg)
         int n =
             snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n%0*d",
                      OWN_SIZE, own.mode == CLOSE_SAYING ? "close" : "keep-alive", OWN_SIZE, 0);
-        if (send(fd, out, (size_t)n, MSG_NOSIGNAL) == n)
+        if ((ssl != NULL ? SSL_write(ssl, out, n) : send(fd, out, (size_t)n, MSG_NOSIGNAL)) == n)
             atomic_fetch_add(&own.answered, 1);
+        SSL_free(ssl); /* No close_notify: closed "without a word" in TLS too. */
         close(fd);
     }
     for (int i = 0; i < nheld; i++)
@@ -413,7 +436,8 @@ static void own_start(enum mode mode)
     CU_ASSERT_FATAL(bind(own.listen_fd, (struct sockaddr *)&a, sizeof a) == 0);
     CU_ASSERT_FATAL(listen(own.listen_fd, 64) == 0);
     CU_ASSERT_FATAL(getsockname(own.listen_fd, (struct sockaddr *)&a, &alen) == 0);
-    snprintf(own.url, sizeof own.url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    snprintf(own.url, sizeof own.url, "%s://127.0.0.1:%d/", own.tls != NULL ? "https" : "http",
+             ntohs(a.sin_port));
     own.mode = mode;
     atomic_store(&own.stop, false);
     atomic_store(&own.accepted, 0);
@@ -427,6 +451,7 @@ static void own_stop(void)
     pthread_join(own.thread, NULL);
     close(own.listen_fd);
     own.listen_fd = -1;
+    own.tls = NULL;
 }
 
 static double mono_s(void)
@@ -533,6 +558,165 @@ static void test_engine_refused(void)
     CU_ASSERT_EQUAL(counts.connections, 0);
 }
 
+/* ---- over TLS ---- */
+
+/* The suite's https server (OWN_SIZE bodies, so that the engine's checks
+ * hold too) and one more, whose CA the first's certificate does not chain
+ * to. */
+static server_child tls_server = { .pid = -1 }, other_server = { .pid = -1 };
+static char tls_url_arg[160], tls_cacert_arg[4200], other_cacert_arg[4200];
+
+static void test_tls_cell(void)
+{
+    cell_run c;
+    RUN(&c, "joinall", "--impl=epoll", "--n=20", "--tls=1", tls_url_arg, tls_cacert_arg, "--size=100");
+    check_success(&c, "joinall", 20);
+    CU_ASSERT_EQUAL(jint(c.json, "tls"), 1);
+    CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 20);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), 20);
+    /* One handshake per slot with keep-alive, one per request without. */
+    RUN(&c, "pool", "--impl=epoll", "--n=20", "--concurrency=5", "--tls=1", tls_url_arg, tls_cacert_arg,
+        "--size=100", "--keepalive=1");
+    check_success(&c, "pool", 20);
+    CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 5);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), 5);
+    RUN(&c, "pool", "--impl=epoll", "--n=20", "--concurrency=5", "--tls=1", tls_url_arg, tls_cacert_arg,
+        "--size=100", "--keepalive=0");
+    check_success(&c, "pool", 20);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), 20);
+}
+
+static void test_tls_cell_own_server_large_bodies(void)
+{
+    /* No --url: its own server --tls, and its CA. 100 000 bytes are
+     * several records, more than one read each. */
+    cell_run c;
+    RUN(&c, "pool", "--impl=epoll", "--n=8", "--concurrency=3", "--tls=1", "--delay-ms=1", "--size=100000",
+        "--keepalive=1");
+    check_success(&c, "pool", 8);
+    CU_ASSERT_EQUAL(jint(c.json, "bytes_received"), 800000);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(c.json, "note"), "greenbench-server --tls"));
+}
+
+static void test_tls_cell_unknown_ca(void)
+{
+    cell_run c;
+    RUN(&c, "joinall", "--impl=epoll", "--n=5", "--tls=1", tls_url_arg, other_cacert_arg, "--size=100");
+    check_failure(&c, 1, "TLS verification: unknown certificate authority");
+    CU_ASSERT_EQUAL(jint(c.json, "errors"), 5);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), 0);
+}
+
+/* The engine in this process: OpenSSL's context is the process's, made
+ * here with ca trusted. */
+static void engine_tls_init(const char *ca)
+{
+    char err[256];
+    if (http_tls_init(ca, err, sizeof err) != 0)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(http_tls_init(ca, err, sizeof err), 0);
+}
+
+static void test_tls_engine(void)
+{
+    static fetch_task tasks[20];
+    epoll_fetch_counts counts;
+    engine_tls_init(tls_server.ca);
+    CU_ASSERT_EQUAL(engine_run(tls_server.url, 10.0, 20, 20, false, tasks, &counts), 0);
+    check_all_good(tasks, 20);
+    CU_ASSERT_EQUAL(counts.connections, 20);
+    CU_ASSERT_EQUAL(engine_run(tls_server.url, 10.0, 20, 4, true, tasks, &counts), 0);
+    check_all_good(tasks, 20);
+    CU_ASSERT_EQUAL(counts.connections, 4);
+    CU_ASSERT_EQUAL(counts.reconnects, 0);
+    /* A name rather than an address: SNI, and the certificate's DNS name. */
+    char url[96];
+    snprintf(url, sizeof url, "https://localhost:%s", strrchr(tls_server.url, ':') + 1);
+    CU_ASSERT_EQUAL(engine_run(url, 10.0, 4, 2, true, tasks, &counts), 0);
+    check_all_good(tasks, 4);
+    CU_ASSERT_EQUAL(counts.connections, 2);
+    http_tls_fini();
+}
+
+static void test_tls_engine_unknown_ca(void)
+{
+    fetch_task tasks[4];
+    epoll_fetch_counts counts;
+    engine_tls_init(other_server.ca);
+    CU_ASSERT_EQUAL(engine_run(tls_server.url, 10.0, 4, 2, true, tasks, &counts), 0);
+    http_tls_fini();
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(tasks[i].err, HTTP_ETLS_UNKNOWN_CA);
+        CU_ASSERT_EQUAL(tasks[i].res.stage, HTTP_AT_CONNECT);
+    }
+    CU_ASSERT_EQUAL(counts.connections, 0);
+}
+
+/* The suite's server's certificate and key (beside its CA) for our own
+ * server: an https one that closes kept connections, or never answers. */
+static SSL_CTX *own_tls_ctx(void)
+{
+    char dir[4096], cert[4200], key[4200];
+    snprintf(dir, sizeof dir, "%s", tls_server.ca);
+    *strrchr(dir, '/') = '\0';
+    snprintf(cert, sizeof cert, "%s/leaf.pem", dir);
+    snprintf(key, sizeof key, "%s/leaf.key", dir);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx != NULL && (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+                        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)) {
+        SSL_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+static void test_tls_engine_server_closes_silently(void)
+{
+    /* The reconnect-once rule over TLS: the next request on a kept
+     * connection meets a truncated stream or a reset, and goes again. */
+    SSL_CTX *ctx = own_tls_ctx();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    engine_tls_init(tls_server.ca);
+    own.tls = ctx;
+    own_start(CLOSE_SILENTLY);
+    fetch_task tasks[8];
+    epoll_fetch_counts counts;
+    CU_ASSERT_EQUAL(engine_run(own.url, 10.0, 8, 2, true, tasks, &counts), 0);
+    own_stop();
+    http_tls_fini();
+    SSL_CTX_free(ctx);
+    check_all_good(tasks, 8);
+    CU_ASSERT_EQUAL(counts.connections, 8);
+    CU_ASSERT_EQUAL(counts.reconnects, 8 - 2);
+    CU_ASSERT_EQUAL(atomic_load(&own.answered), 8);
+}
+
+static void test_tls_engine_handshake_deadline(void)
+{
+    /* A server that never answers the ClientHello: the deadline ends the
+     * request while connecting, and no connection counts. */
+    SSL_CTX *ctx = own_tls_ctx();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    engine_tls_init(tls_server.ca);
+    own.tls = ctx;
+    own_start(SILENT);
+    fetch_task tasks[3];
+    epoll_fetch_counts counts;
+    double t0 = mono_s();
+    CU_ASSERT_EQUAL(engine_run(own.url, 0.3, 3, 3, false, tasks, &counts), 0);
+    double took = mono_s() - t0;
+    own_stop();
+    http_tls_fini();
+    SSL_CTX_free(ctx);
+    CU_ASSERT_TRUE(took >= 0.3 && took < 2.0);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(tasks[i].err, -ETIMEDOUT);
+        CU_ASSERT_EQUAL(tasks[i].res.stage, HTTP_AT_CONNECT);
+    }
+    CU_ASSERT_EQUAL(counts.connections, 0);
+}
+
 /* ---- suites ---- */
 
 static int cell_init(void)
@@ -540,7 +724,7 @@ static int cell_init(void)
     char path[4096], err[256];
     signal(SIGPIPE, SIG_IGN);
     snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
-    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err) != 0) {
+    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, false, err, sizeof err) != 0) {
         fprintf(stderr, "test_epoll: %s\n", err);
         return -1;
     }
@@ -552,6 +736,31 @@ static int cell_cleanup(void)
 {
     cell_json_free_all();
     return server_child_stop(&server) == 0 ? 0 : -1;
+}
+
+static int tls_init(void)
+{
+    char path[4096], err[256];
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
+    if (server_child_start(&tls_server, path, SERVER_DELAY_MS, OWN_SIZE, -1, true, err, sizeof err) != 0 ||
+        server_child_start(&other_server, path, -1, -1, -1, true, err, sizeof err) != 0) {
+        fprintf(stderr, "test_epoll: %s\n", err);
+        if (tls_server.pid > 0)
+            server_child_stop(&tls_server);
+        return -1;
+    }
+    snprintf(tls_url_arg, sizeof tls_url_arg, "--url=%s", tls_server.url);
+    snprintf(tls_cacert_arg, sizeof tls_cacert_arg, "--cacert=%s", tls_server.ca);
+    snprintf(other_cacert_arg, sizeof other_cacert_arg, "--cacert=%s", other_server.ca);
+    return 0;
+}
+
+static int tls_cleanup(void)
+{
+    cell_json_free_all();
+    int a = server_child_stop(&tls_server), b = server_child_stop(&other_server);
+    return a == 0 && b == 0 ? 0 : -1;
 }
 
 static int engine_init(void)
@@ -585,8 +794,20 @@ static CU_TestInfo engine_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo tls_tests[] = {
+    { "cell", test_tls_cell },
+    { "cell_own_server_large_bodies", test_tls_cell_own_server_large_bodies },
+    { "cell_unknown_ca", test_tls_cell_unknown_ca },
+    { "engine", test_tls_engine },
+    { "engine_unknown_ca", test_tls_engine_unknown_ca },
+    { "engine_server_closes_silently", test_tls_engine_server_closes_silently },
+    { "engine_handshake_deadline", test_tls_engine_handshake_deadline },
+    CU_TEST_INFO_NULL,
+};
+
 CU_SuiteInfo green_test_suites[] = {
     { .pName = "cell", .pInitFunc = cell_init, .pCleanupFunc = cell_cleanup, .pTests = cell_tests },
     { .pName = "engine", .pInitFunc = engine_init, .pTests = engine_tests },
+    { .pName = "tls", .pInitFunc = tls_init, .pCleanupFunc = tls_cleanup, .pTests = tls_tests },
     CU_SUITE_INFO_NULL,
 };

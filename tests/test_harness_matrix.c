@@ -397,20 +397,20 @@ static void test_epoll_and_hubs(void)
     snprintf(g.workload, sizeof g.workload, "joinall");
     snprintf(g.impl, sizeof g.impl, "green");
     g.cpus = 4;
-    char **argv = gb_cell_argv(&g, "/p", NULL, 1);
+    char **argv = gb_cell_argv(&g, "/p", NULL, NULL, 1);
     bool hubs = false;
     for (char **a = argv; *a; a++)
         hubs |= strcmp(*a, "--hubs=4") == 0;
     CU_ASSERT_TRUE(hubs);
     gb_argv_free(argv);
     snprintf(g.impl, sizeof g.impl, "threads");
-    argv = gb_cell_argv(&g, "/p", NULL, 1);
+    argv = gb_cell_argv(&g, "/p", NULL, NULL, 1);
     for (char **a = argv; *a; a++)
         CU_ASSERT_NOT_EQUAL(strncmp(*a, "--hubs", 6), 0);
     gb_argv_free(argv);
     snprintf(g.impl, sizeof g.impl, "green");
     snprintf(g.workload, sizeof g.workload, "switch");
-    argv = gb_cell_argv(&g, "/p", NULL, 1);
+    argv = gb_cell_argv(&g, "/p", NULL, NULL, 1);
     for (char **a = argv; *a; a++)
         CU_ASSERT_NOT_EQUAL(strncmp(*a, "--hubs", 6), 0);
     gb_argv_free(argv);
@@ -501,7 +501,7 @@ static void test_cell_argv_and_json(void)
     c.size = 1024;
     gb_cell_make_key(&c);
     CU_ASSERT_STRING_EQUAL(c.key, "joinall green asm/libev n=1000 d=10ms size=1024");
-    char **argv = gb_cell_argv(&c, "/bin/prog", "http://127.0.0.1:5/", 1);
+    char **argv = gb_cell_argv(&c, "/bin/prog", "http://127.0.0.1:5/", NULL, 1);
     const char *want[] = { "/bin/prog", "joinall", "--impl=green", "--switch=asm", "--loop=libev",
                            "--n=1000", "--delay-ms=10", "--size=1024", "--url=http://127.0.0.1:5/", NULL };
     for (size_t i = 0; want[i] || argv[i]; i++) {
@@ -647,7 +647,7 @@ static void test_axes(void)
     gb_csv_cell_header(&b);
     CU_ASSERT_STRING_EQUAL(
         gb_buf_str(&b),
-        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,cpus,stack_kib");
+        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,tls,cpus,stack_kib");
     gb_buf_free(&b);
     struct gb_cell c;
     gb_cell_init(&c);
@@ -665,7 +665,7 @@ static void test_axes(void)
     CU_ASSERT_STRING_EQUAL(c.key, "w threads cpus=5 stack=64KiB n=1 k=2 d=3ms size=4");
     CU_ASSERT_EQUAL(gb_cell_axis(&c, GB_AX_DELAY), 3);
     CU_ASSERT_EQUAL(gb_cell_axis(&c, 0), -1);
-    char **argv = gb_cell_argv(&c, "/p", NULL, 1);
+    char **argv = gb_cell_argv(&c, "/p", NULL, NULL, 1);
     const char *want[] = { "/p", "w", "--impl=threads", "--n=1", "--concurrency=2",
                            "--delay-ms=3", "--size=4", "--stack-kib=64", "--cpus=5", NULL };
     for (size_t i = 0; want[i] || argv[i]; i++) {

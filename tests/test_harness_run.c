@@ -543,7 +543,7 @@ static void test_nul_bytes_hide_nothing(void)
     CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "line 4 is not a record"));
     free(md);
     char *csv = slurp_in(dir, "summary.csv");
-    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,,3,3,0"));
+    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,,,3,3,0"));
     free(csv);
 
     const char *resume[] = { "run", "--resume", dir, "--no-plots", NULL };

@@ -92,8 +92,8 @@ static void explain(const run_result *r, const char *what)
 
 /* The fields every cell line has, in cell.c's order. */
 static const char *const common_fields[] = {
-    "workload", "impl",      "switch", "loop",   "n",         "concurrency", "delay_ms",
-    "size",     "stack_kib", "cpus",   "rounds", "keepalive", "hubs",        "ok",
+    "workload",  "impl", "switch", "loop",      "n",   "concurrency", "delay_ms", "size",
+    "stack_kib", "cpus", "rounds", "keepalive", "tls", "hubs",        "ok",
 };
 /* The checks joinall and pool write, in cell.c's order, after the timing fields. */
 static const char *const fetch_fields[] = { "tasks_completed", "bytes_received", "errors", "max_in_flight",
@@ -200,7 +200,8 @@ static int start_peer(const char *name)
         snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
         if (access(path, X_OK) != 0)
             snprintf(server_note, sizeof server_note, "no %.400s: the HTTP cases are skipped", path);
-        else if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err) != 0)
+        else if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, false, err,
+                                    sizeof err) != 0)
             snprintf(server_note, sizeof server_note, "%.200s did not start (%.200s): the HTTP cases are skipped",
                      path, err);
         else
@@ -462,6 +463,51 @@ static void test_keepalive(void)
     CU_ASSERT_EQUAL(jint(r.json, "connections"), 4);
 }
 
+/* --tls=1 against greenbench-server --tls, verified against its CA: the
+ * same requests and bytes as over http, a handshake per connection (N for
+ * joinall, K for a pool that keeps them); against another server's CA every
+ * request fails verification, saying so; the URL's scheme and --tls must
+ * agree, and --cacert needs --tls=1 (exit 2). */
+static void test_tls(void)
+{
+    if (!have_server())
+        return;
+    char path[4096], err[256], size[32], url[128], ca[4200], other_ca[4200];
+    snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    server_child tls = { .pid = -1 }, other = { .pid = -1 };
+    CU_ASSERT_FATAL(
+        server_child_start(&tls, path, SERVER_DELAY_MS, SERVER_SIZE, -1, true, err, sizeof err) == 0);
+    if (server_child_start(&other, path, SERVER_DELAY_MS, SERVER_SIZE, -1, true, err, sizeof err) != 0) {
+        server_child_stop(&tls);
+        CU_FAIL_FATAL("a second greenbench-server --tls did not start");
+    }
+    snprintf(url, sizeof url, "--url=%s", tls.url);
+    snprintf(ca, sizeof ca, "--cacert=%s", tls.ca);
+    snprintf(other_ca, sizeof other_ca, "--cacert=%s", other.ca);
+    run_result r;
+    RUN(&r, "joinall", impl_arg, "--n=12", "--tls=1", url, ca, size);
+    check_counts(&r, "joinall", 12, 12);
+    CU_ASSERT_EQUAL(jint(r.json, "tls"), 1);
+    CU_ASSERT_EQUAL(jint(r.json, "connections"), 12);
+    CU_ASSERT_EQUAL(jint(r.json, "bytes_received"), 12LL * SERVER_SIZE);
+    RUN(&r, "pool", impl_arg, "--n=24", "--concurrency=3", "--keepalive=1", "--tls=1", url, ca, size);
+    check_counts(&r, "pool", 24, 24);
+    CU_ASSERT_EQUAL(jint(r.json, "connections"), 3);
+    RUN(&r, "joinall", impl_arg, "--n=4", "--tls=1", url, other_ca, size);
+    CU_ASSERT(check_failed(&r, 1, "TLS verification"));
+    server_child_stop(&other);
+    server_child_stop(&tls);
+    RUN(&r, "joinall", impl_arg, "--n=4", url, size);
+    CU_ASSERT(check_failed(&r, 2, "an https:// URL needs --tls=1"));
+    RUN(&r, "joinall", impl_arg, "--n=4", "--tls=1", url_arg, size);
+    CU_ASSERT(check_failed(&r, 2, "--tls=1 needs an https:// --url"));
+    RUN(&r, "pool", impl_arg, "--n=4", "--tls=0", ca, url_arg, size);
+    CU_ASSERT(check_failed(&r, 2, "--cacert needs --tls=1"));
+    RUN(&r, "pool", impl_arg, "--n=4", "--tls=2", url_arg, size);
+    CU_ASSERT(check_failed(&r, 2, "--tls=2: 0 (plain HTTP) or 1 (HTTPS)"));
+}
+
 /* joinall and pool, keep-alive or not, against our thread cell's line. */
 static void test_fetch_fields_match_ours(void)
 {
@@ -621,6 +667,7 @@ static CU_TestInfo http_peer_tests[] = {
     { "joinall_wrong_size", test_joinall_wrong_size },
     { "fetch_rounds", test_fetch_rounds },
     { "keepalive", test_keepalive },
+    { "tls", test_tls },
     { "fetch_fields_match_ours", test_fetch_fields_match_ours },
     { "url_port_range", test_url_port_range },
     CU_TEST_INFO_NULL,

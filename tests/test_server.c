@@ -518,7 +518,7 @@ static int exit_status_after(int sig)
 {
     server_child s;
     char err[256];
-    CU_ASSERT_FATAL(server_child_start(&s, server_path, 0, 10, -1, err, sizeof err) == 0);
+    CU_ASSERT_FATAL(server_child_start(&s, server_path, 0, 10, -1, false, err, sizeof err) == 0);
     kill(s.pid, sig);
     int status;
     CU_ASSERT_FATAL(waitpid(s.pid, &status, 0) == s.pid);
@@ -539,7 +539,7 @@ static void test_lateness_report(void)
     dup2(log, STDERR_FILENO);           /* The child inherits it. */
     server_child s;
     char err[256];
-    int started = server_child_start(&s, server_path, 50, 10, -1, err, sizeof err);
+    int started = server_child_start(&s, server_path, 50, 10, -1, false, err, sizeof err);
     dup2(saved, STDERR_FILENO);
     close(saved);
     CU_ASSERT_FATAL(started == 0);
@@ -940,8 +940,9 @@ static void test_url_parsing(void)
     CU_ASSERT_EQUAL(t.request_len, strlen(t.request));
     CU_ASSERT_EQUAL(http_target_init(&t, "http://[::1]:81/", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_EQUAL(t.addr.ss_family, AF_INET6);
-    CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "https"));
+    CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), 0);
+    CU_ASSERT_TRUE(t.tls);
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&t.addr)->sin_port), 443);
     CU_ASSERT_EQUAL(http_target_init(&t, "127.0.0.1:80", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_init(&t, "http://127.0.0.1:65536/", -1, 1.0, err, sizeof err), -1);
@@ -972,14 +973,12 @@ static void test_url_parsing_alone(void)
     CU_ASSERT_TRUE(starts_with(t.request, "GET /?q=1 HTTP/1.1\r\nHost: h\r\n"));
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://h/p#top", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_TRUE(starts_with(t.request, "GET /p HTTP/1.1\r\n"));
-    /* https: port 443 unless given, and marked for a TLS flavour; the cells refuse it. */
+    /* https: port 443 unless given, and marked for a TLS flavour. */
     CU_ASSERT_EQUAL(http_target_parse(&t, "https://h/", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_TRUE(t.tls);
     CU_ASSERT_STRING_EQUAL(t.port, "443");
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://h/", -1, 1.0, err, sizeof err), 0);
     CU_ASSERT_FALSE(t.tls);
-    CU_ASSERT_EQUAL(http_target_init(&t, "https://127.0.0.1/", -1, 1.0, err, sizeof err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "the cells fetch http:// only"));
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1]x/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://[::1/", -1, 1.0, err, sizeof err), -1);
     CU_ASSERT_EQUAL(http_target_parse(&t, "http://[]/", -1, 1.0, err, sizeof err), -1);
@@ -1055,7 +1054,7 @@ static int tserver_log = -1;
 static void take_window(const char *url, struct gb_server_window *w)
 {
     char err[256];
-    int rc = gb_server_window_url(url, w, err, sizeof err);
+    int rc = gb_server_window_url(url, NULL, w, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "\n  window: %s\n", err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -1163,7 +1162,9 @@ static int threads_init(void)
     if (tserver_log < 0)
         return -1;
     unlink(path);
-    if (gb_server_start_on(server_path, 0, SIZE, 2, tserver_cpus, tserver_log, &tserver) != 0) {
+    if (gb_server_start(server_path,
+                        &(struct gb_server_spec){ .size = SIZE, .threads = 2, .cpus = tserver_cpus },
+                        tserver_log, &tserver) != 0) {
         fprintf(stderr, "test_server: %s\n", tserver.error);
         return -1;
     }
@@ -1365,10 +1366,10 @@ static void test_window_client_errors(void)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
     close(fd);
-    CU_ASSERT_EQUAL(gb_server_window_url(url, &w, err, sizeof err), -ECONNREFUSED);
+    CU_ASSERT_EQUAL(gb_server_window_url(url, NULL, &w, err, sizeof err), -ECONNREFUSED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "connect"));
-    CU_ASSERT_EQUAL(gb_server_window_url("http://localhost:80/", &w, err, sizeof err), -EINVAL);
-    CU_ASSERT_EQUAL(gb_server_window_url("127.0.0.1:80", &w, err, sizeof err), -EINVAL);
+    CU_ASSERT_EQUAL(gb_server_window_url("http://localhost:80/", NULL, &w, err, sizeof err), -EINVAL);
+    CU_ASSERT_EQUAL(gb_server_window_url("127.0.0.1:80", NULL, &w, err, sizeof err), -EINVAL);
     /* Listening, never answering: the kernel completes the connection. */
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     a.sin_port = 0;
@@ -1376,7 +1377,7 @@ static void test_window_client_errors(void)
     CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
     double t0 = now_s();
-    CU_ASSERT_EQUAL(gb_server_window_url(url, &w, err, sizeof err), -ETIMEDOUT);
+    CU_ASSERT_EQUAL(gb_server_window_url(url, NULL, &w, err, sizeof err), -ETIMEDOUT);
     double took = now_s() - t0;
     CU_ASSERT_TRUE(took >= 1.9 && took < 3.0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "no answer within 2 s"));
@@ -1394,7 +1395,10 @@ static void test_threads_report_lines(void)
     int log = mkstemp(path);
     CU_ASSERT_FATAL(log >= 0);
     unlink(path);
-    CU_ASSERT_FATAL(gb_server_start_on(server_path, 5, 10, 3, tserver_cpus, log, &s) == 0);
+    CU_ASSERT_FATAL(gb_server_start(server_path,
+                                    &(struct gb_server_spec){
+                                        .delay_ms = 5, .size = 10, .threads = 3, .cpus = tserver_cpus },
+                                    log, &s) == 0);
     for (int i = 0; i < 30; i++) {
         http_target t;
         CU_ASSERT_FATAL(http_target_init(&t, s.url, 10, 5.0, err, sizeof err) == 0);
@@ -1453,8 +1457,19 @@ static void test_threads_bad_options(void)
     }
 }
 
-/* The harness keys its servers by (delay, size, threads, CPUs) and starts
- * each with the options asked for. */
+/* A CA of its own, for "verified against the wrong CA": openssl(1). */
+static void make_other_ca(const char *path)
+{
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null "
+             "-out '%s' -subj /CN=other -days 1 2>/dev/null",
+             path);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+}
+
+/* The harness keys its servers by (delay, size, threads, CPUs, TLS) and
+ * starts each with the options asked for. */
 static void test_harness_servers_keyed(void)
 {
     char why[512];
@@ -1466,26 +1481,53 @@ static void test_harness_servers_keyed(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     struct gb_servers sv;
     gb_servers_init(&sv, dir);
-    struct gb_server *one = gb_servers_get(&sv, &p, 0, 10, why, sizeof why);
+    struct gb_server *one =
+        gb_servers_get(&sv, &p, &(struct gb_server_spec){ .size = 10 }, why, sizeof why);
     CU_ASSERT_PTR_NOT_NULL_FATAL(one);
     CU_ASSERT_EQUAL(one->threads, 1);
     CU_ASSERT_STRING_EQUAL(one->cpus, "last");
-    CU_ASSERT_PTR_EQUAL(gb_servers_get_on(&sv, &p, 0, 10, 1, "last", why, sizeof why), one);
-    struct gb_server *two = gb_servers_get_on(&sv, &p, 0, 10, 2, tserver_cpus, why, sizeof why);
+    const struct gb_server_spec two_loops = { .size = 10, .threads = 2, .cpus = tserver_cpus };
+    CU_ASSERT_PTR_EQUAL(
+        gb_servers_get(&sv, &p, &(struct gb_server_spec){ .size = 10, .cpus = "last" }, why, sizeof why),
+        one);
+    struct gb_server *two = gb_servers_get(&sv, &p, &two_loops, why, sizeof why);
     CU_ASSERT_PTR_NOT_NULL_FATAL(two);
     CU_ASSERT_PTR_NOT_EQUAL(two, one);
-    CU_ASSERT_PTR_EQUAL(gb_servers_get_on(&sv, &p, 0, 10, 2, tserver_cpus, why, sizeof why), two);
+    CU_ASSERT_PTR_EQUAL(gb_servers_get(&sv, &p, &two_loops, why, sizeof why), two);
     CU_ASSERT_EQUAL(sv.n, 2);
     struct gb_server_window w;
     take_window(two->url, &w);
     CU_ASSERT_EQUAL(w.nloops, 2);
     take_window(one->url, &w);
     CU_ASSERT_EQUAL(w.nloops, 1);
+    /* TLS is a server of its own: https, its CA in the run's folder, its
+     * window read over TLS verified against that CA. */
+    struct gb_server *tls =
+        gb_servers_get(&sv, &p, &(struct gb_server_spec){ .size = 10, .tls = true }, why, sizeof why);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tls);
+    CU_ASSERT_PTR_NOT_EQUAL(tls, one);
+    CU_ASSERT_EQUAL(strncmp(tls->url, "https://127.0.0.1:", 18), 0);
+    char ca[4200];
+    snprintf(ca, sizeof ca, "%s/tls-2/ca.pem", dir);
+    CU_ASSERT_STRING_EQUAL(tls->ca, ca);
+    CU_ASSERT_EQUAL(gb_server_window(tls, &w, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(w.nloops, 1);
+    /* The plain window asked of it, or its window against another CA, fail. */
+    CU_ASSERT_EQUAL(gb_server_window_url(tls->url, NULL, &w, why, sizeof why), -EINVAL);
+    char other[4200];
+    snprintf(other, sizeof other, "%s/other.pem", dir);
+    make_other_ca(other);
+    CU_ASSERT_EQUAL(gb_server_window_url(tls->url, other, &w, why, sizeof why), -EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "TLS verification"));
     /* A server that cannot start: why, and no slot taken. */
-    CU_ASSERT_PTR_NULL(gb_servers_get_on(&sv, &p, 0, 10, 2, "1023", why, sizeof why));
+    CU_ASSERT_PTR_NULL(gb_servers_get(
+        &sv, &p, &(struct gb_server_spec){ .size = 10, .threads = 2, .cpus = "1023" }, why, sizeof why));
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "local HTTP server"));
-    CU_ASSERT_EQUAL(sv.n, 2);
+    CU_ASSERT_EQUAL(sv.n, 3);
     gb_servers_stop(&sv);
+    char rm[8400];
+    snprintf(rm, sizeof rm, "rm -rf '%s/tls-2' '%s'", dir, other);
+    CU_ASSERT_EQUAL(system(rm), 0);
     snprintf(why, sizeof why, "%s/server.log", dir);
     FILE *f = fopen(why, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -1512,7 +1554,7 @@ static int server_init(void)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     snprintf(server_path, sizeof server_path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
-    if (server_child_start(&server, server_path, 0, SIZE, -1, err, sizeof err) != 0) {
+    if (server_child_start(&server, server_path, 0, SIZE, -1, false, err, sizeof err) != 0) {
         fprintf(stderr, "test_server: %s\n", err);
         return -1;
     }

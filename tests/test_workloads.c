@@ -149,7 +149,7 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     /* clang-format off */
     static const char *const known[] = {
         "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-        "rounds", "keepalive", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
+        "rounds", "keepalive", "tls", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
         "tasks_completed", "bytes_received", "errors", "max_in_flight", "connections", "rss_per_task_bytes",
         "floor", "floor_ns_per_op", "cold_ns_per_op", "note", NULL,
     };
@@ -182,8 +182,8 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     CU_ASSERT_TRUE(type_is(o, "impl", J_STRING, workload == NULL));
     CU_ASSERT_TRUE(type_is(o, "switch", J_STRING, true));
     CU_ASSERT_TRUE(type_is(o, "loop", J_STRING, true));
-    static const char *const params[] = { "n",    "concurrency", "delay_ms",  "size", "stack_kib",
-                                          "cpus", "rounds",      "keepalive", "hubs", NULL };
+    static const char *const params[] = { "n",      "concurrency", "delay_ms", "size", "stack_kib", "cpus",
+                                          "rounds", "keepalive",   "tls",      "hubs", NULL };
     for (const char *const *k = params; *k; k++)
         CU_ASSERT_TRUE(count_is(o, *k, true));
     CU_ASSERT_TRUE(type_is(o, "ok", J_BOOL, false));
@@ -537,9 +537,11 @@ static void test_wrong_size(void)
  * counts when it stops) in a file, so that a test can set what the server
  * saw beside what the cell says. */
 typedef struct counted_server {
+    bool tls;                   /* Started with --tls: https, a throwaway CA. */
     server_child child;
     char log[64];
     char url_arg[160];
+    char cacert_arg[4200];      /* With tls: "--cacert=<its CA>". */
 } counted_server;
 
 static void counted_server_start(counted_server *cs)
@@ -553,7 +555,8 @@ static void counted_server_start(counted_server *cs)
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
     CU_ASSERT_FATAL(saved >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO);
-    int rc = server_child_start(&cs->child, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err);
+    int rc =
+        server_child_start(&cs->child, path, SERVER_DELAY_MS, SERVER_SIZE, -1, cs->tls, err, sizeof err);
     dup2(saved, STDERR_FILENO);
     close(saved);
     close(fd);
@@ -561,6 +564,7 @@ static void counted_server_start(counted_server *cs)
         fprintf(stderr, "\n  %s\n", err);
     CU_ASSERT_FATAL(rc == 0);
     snprintf(cs->url_arg, sizeof cs->url_arg, "--url=%s", cs->child.url);
+    snprintf(cs->cacert_arg, sizeof cs->cacert_arg, "--cacert=%s", cs->child.ca);
 }
 
 /* Stop it and read what it counted: connections accepted and requests
@@ -597,7 +601,7 @@ static void check_keepalive(const char *workload, bool keep)
 {
     const long long n = 20, k = 5, warm = 16;
     bool pool = strcmp(workload, "pool") == 0;
-    counted_server cs;
+    counted_server cs = { .tls = false };
     counted_server_start(&cs);
     cell_run c;
     RUN(&c, workload, impl_arg(), "--n=20", pool ? "--concurrency=5" : "--delay-ms=20",
@@ -617,6 +621,60 @@ static void check_keepalive(const char *workload, bool keep)
     }
     CU_ASSERT_EQUAL(connections, (pool && keep ? k : warm) + jint(c.json, "connections"));
     CU_ASSERT_EQUAL(requests, warm + n);
+}
+
+/* --tls=1 against greenbench-server --tls, verified against its CA: the
+ * same requests, bytes and checks as over http, and a handshake per
+ * connection: N for joinall, K for a pool that keeps them (the server
+ * counting the same, warm-ups included); against a CA that did not sign
+ * the server's certificate every request fails, saying why; --tls and the
+ * URL's scheme must agree, and --cacert needs --tls=1. */
+static void test_tls(void)
+{
+    const long long n = 20, k = 5, warm = 16;
+    counted_server cs = { .tls = true };
+    counted_server_start(&cs);
+    cell_run c;
+    RUN(&c, "joinall", impl_arg(), "--n=20", "--tls=1", cs.url_arg, cs.cacert_arg, "--size=1000",
+        stack_arg());
+    check_fetches(&c, "joinall", n);
+    CU_ASSERT_EQUAL(jint(c.json, "tls"), 1);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), n);
+    RUN(&c, "pool", impl_arg(), "--n=20", "--concurrency=5", "--keepalive=1", "--tls=1", cs.url_arg,
+        cs.cacert_arg, "--size=1000", stack_arg());
+    check_fetches(&c, "pool", n);
+    CU_ASSERT_EQUAL(jint(c.json, "connections"), k);
+
+    char other[] = "/tmp/greenbench-test-ca-XXXXXX", cmd[512], other_arg[64];
+    int fd = mkstemp(other);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null "
+             "-out %s -subj /CN=other -days 1 2>/dev/null",
+             other);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    snprintf(other_arg, sizeof other_arg, "--cacert=%s", other);
+    RUN(&c, "joinall", impl_arg(), "--n=4", "--tls=1", cs.url_arg, other_arg, "--size=1000", stack_arg());
+    check_failure(&c, 1, "TLS verification: unknown certificate authority");
+    unlink(other);
+
+    long long connections, requests;
+    counted_server_stop(&cs, &connections, &requests);
+    if (connections >= 0) {
+        CU_ASSERT_EQUAL(connections,
+                        warm + n + k + k + 4);    /* The last cell's 4 warm-up handshakes failed. */
+        CU_ASSERT_EQUAL(requests, 2 * (warm + n));
+    }
+
+    RUN(&c, "joinall", impl_arg(), "--n=4", "--url=https://127.0.0.1:9/", stack_arg());
+    check_failure(&c, 2, "an https:// URL needs --tls=1");
+    RUN(&c, "joinall", impl_arg(), "--n=4", "--tls=1", url_arg, stack_arg());
+    check_failure(&c, 2, "--tls=1 needs an https:// --url");
+    RUN(&c, "pool", impl_arg(), "--n=4", "--cacert=/etc/hostname", url_arg, stack_arg());
+    check_failure(&c, 2, "--cacert needs --tls=1");
+    RUN(&c, "pool", impl_arg(), "--n=4", "--tls=2", url_arg, stack_arg());
+    check_failure(&c, 2, "--tls=2: 0 (plain HTTP) or 1 (HTTPS)");
 }
 
 static void test_keepalive(void)
@@ -1024,7 +1082,7 @@ static int suite_init(void)
     char path[4096], err[256];
     signal(SIGPIPE, SIG_IGN);
     snprintf(path, sizeof path, "%s/greenbench-server", GREENBENCH_BIN_DIR);
-    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, err, sizeof err) != 0) {
+    if (server_child_start(&server, path, SERVER_DELAY_MS, SERVER_SIZE, -1, false, err, sizeof err) != 0) {
         fprintf(stderr, "test_workloads: %s\n", err);
         return -1;
     }
@@ -1050,6 +1108,7 @@ static CU_TestInfo workload_tests[] = {
     { "joinall_own_server", test_joinall_own_server },
     { "wrong_size", test_wrong_size },
     { "keepalive", test_keepalive },
+    { "tls", test_tls },
     { "keepalive_reconnect", test_keepalive_reconnect },
     { "hubs", test_hubs },
     { "hubs_in_parallel", test_hubs_in_parallel },

@@ -193,6 +193,7 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
     json_object_set_new(o, "cpus", count_value(p->cpus));
     json_object_set_new(o, "rounds", count_value(p->rounds));
     json_object_set_new(o, "keepalive", count_value(p->keepalive));
+    json_object_set_new(o, "tls", count_value(p->tls));
     json_object_set_new(o, "hubs", count_value(p->hubs));
     json_object_set_new(o, "ok", json_boolean(r->ok));
     if (!r->ok)
@@ -246,13 +247,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: %s WORKLOAD --impl=IMPL [--switch=S] [--loop=L] [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
-            "       [--keepalive=0|1] [--hubs=H]\n"
+            "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
             "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green and epoll,\n"
             "one thread each, all for threads); the local server takes the last CPU.\n"
             "--rounds=R runs the workload R times in this process (default 1) and adds them up.\n"
             "--keepalive=1 keeps connections open: a pool worker reuses its one for its requests;\n"
             "a joinall task, which makes one request, leaves its open until after the timed part.\n"
+            "--tls=1 fetches over https (the --url's, or a server of its own started with --tls),\n"
+            "verifying the server's certificate against --cacert (default: the system's store).\n"
             "--hubs=H runs H hubs, an OS thread and a CPU each (green spawn, joinall, pool).\n"
             "Workloads in this program:\n",
             program);
@@ -277,7 +280,7 @@ static int parse_count(const char *name, const char *text, long long *out, cell_
 
 /* The options, in getopt_long's terms: each value's place in cell_params
  * (a count) or -1 (a name). */
-enum { OPT_IMPL = 1000, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_HELP, OPT_COUNT };
+enum { OPT_IMPL = 1000, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_CACERT, OPT_HELP, OPT_COUNT };
 static const struct {
     const char *name;
     size_t offset;
@@ -290,6 +293,7 @@ static const struct {
     { "cpus", offsetof(cell_params, cpus) },
     { "rounds", offsetof(cell_params, rounds) },
     { "keepalive", offsetof(cell_params, keepalive) },
+    { "tls", offsetof(cell_params, tls) },
     { "hubs", offsetof(cell_params, hubs) },
 };
 #define NCOUNTS (sizeof counts / sizeof counts[0])
@@ -297,15 +301,18 @@ static const struct {
 /* Returns 0, 1 for --help, or -1 with the error in r. */
 static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
 {
-    struct option longopts[5 + NCOUNTS + 1] = {
+    enum { NNAMED = 6 };
+    struct option longopts[NNAMED + NCOUNTS + 1] = {
         { "impl", required_argument, NULL, OPT_IMPL },
         { backend_option[SWITCH], required_argument, NULL, OPT_SWITCH },
         { backend_option[LOOP], required_argument, NULL, OPT_LOOP },
         { "url", required_argument, NULL, OPT_URL },
+        { "cacert", required_argument, NULL, OPT_CACERT },
         { "help", no_argument, NULL, OPT_HELP },
     };
     for (size_t k = 0; k < NCOUNTS; k++)
-        longopts[5 + k] = (struct option){ counts[k].name, required_argument, NULL, OPT_COUNT + (int)k };
+        longopts[NNAMED + k] =
+            (struct option){ counts[k].name, required_argument, NULL, OPT_COUNT + (int)k };
     opterr = 0;                 /* The errors go into the JSON line too. */
     optind = 1;
     int c;
@@ -322,6 +329,7 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         case OPT_SWITCH: p->switch_name = optarg; break;
         case OPT_LOOP: p->loop_name = optarg; break;
         case OPT_URL: p->url = optarg; break;
+        case OPT_CACERT: p->cacert = optarg; break;
         case OPT_HELP:
         case 'h': return 1;
         case ':': return cell_fail(r, "option %s needs a value", argv[optind - 1]);
@@ -344,6 +352,10 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         return cell_fail(r, "--rounds=0: a cell runs at least one round");
     if (p->keepalive > 1)
         return cell_fail(r, "--keepalive=%lld: 0 (a new connection per request) or 1", p->keepalive);
+    if (p->tls > 1)
+        return cell_fail(r, "--tls=%lld: 0 (plain HTTP) or 1 (HTTPS)", p->tls);
+    if (p->cacert != NULL && p->tls != 1)
+        return cell_fail(r, "--cacert needs --tls=1");
     if (p->hubs == 0)
         return cell_fail(r, "--hubs=0: a green cell runs at least one hub");
     return 0;
@@ -429,6 +441,7 @@ int main(int argc, char **argv)
                       .cpus = -1,
                       .rounds = 1,
                       .keepalive = -1,
+                      .tls = -1,
                       .hubs = -1 };
     cell_result r = fresh_result(NULL, NULL);
     int parsed = parse_options(argc, argv, &p, &r);

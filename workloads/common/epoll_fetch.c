@@ -19,11 +19,19 @@
  *    EAGAIN (the responses come in one read).
  * Deadlines are kept in one list in start order: every request has the same
  * timeout, so the earliest deadline is always its head, and epoll_wait's
- * timeout is the time to it. */
+ * timeout is the time to it.
+ *
+ * https (t->tls): the same machine, with the TLS handshake as the last part
+ * of connecting and SSL_write / SSL_read for send / recv, each driven by the
+ * events its SSL_ERROR_WANT_READ / WANT_WRITE asks for. A read shorter than
+ * the buffer proves nothing there (SSL_read gives one record at a time), so
+ * reads go on until OpenSSL wants more from the socket. */
 #include "epoll_fetch.h"
+#include "http/http_tls.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <openssl/err.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +46,8 @@
 
 enum conn_state {
     IDLE,                       /* No request: a kept connection, or none (fd -1). */
-    CONNECTING,                 /* connect(2) made; no byte of the request accepted yet. */
+    CONNECTING,                 /* connect(2) made (and with TLS the handshake under way);
+                                   no byte of the request accepted yet. */
     SENDING,                    /* Connected, some of the request still to send. */
     READING                     /* The request sent; the response through the parser. */
 };
@@ -48,6 +57,7 @@ typedef struct conn {
     long long deadline_ns;      /* CLOCK_MONOTONIC. */
     long long task;             /* The task being served, -1 when IDLE. */
     int fd;                     /* -1 when there is no connection. */
+    SSL *ssl;                   /* With TLS, fd's session (kept with it); NULL otherwise. */
     uint32_t gen;               /* Bumped at every close: events of an older socket are stale. */
     uint32_t mask;              /* What fd is registered for, 0 when it is not. */
     enum conn_state state;
@@ -197,9 +207,11 @@ static void close_conn(conn *c)
 {
     if (c->fd < 0)
         return;
-    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(c->fd);
+    /* No close_notify: the response was read to its end, or the request
+     * failed; the reset ends it for the server as it does in plain HTTP. */
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    http_close_reset(c->fd);
     c->fd = -1;
     c->gen++;
     c->mask = 0;
@@ -261,10 +273,163 @@ static int watch(epoll_fetch *e, conn *c, uint32_t events)
 static bool may_retry(const epoll_fetch *e, const conn *c, int err)
 {
     return e->keepalive && c->reused && !c->retried && !c->got_bytes &&
-           (err == 0 || err == -ECONNRESET || err == -EPIPE || err == HTTP_ETRUNCATED);
+           (err == -ECONNRESET || err == -EPIPE || err == HTTP_ETRUNCATED || err == HTTP_ETLS_TRUNCATED);
 }
 
-static void advance(epoll_fetch *e, conn *c);
+/* ---- the socket, plain or through c->ssl ----
+ * Each returns bytes moved (> 0), 0 at the end of the stream (recv), or a
+ * negative code: -EAGAIN with the events to wait for in *want, a negative
+ * errno, or HTTP_ETLS_*. */
+
+static ssize_t tls_result(conn *c, int ret, uint32_t *want)
+{
+    if (ret > 0)
+        return ret;
+    int st = http_tls_status(c->ssl, ret);
+    if (st != SSL_ERROR_WANT_READ && st != SSL_ERROR_WANT_WRITE)
+        return st;
+    /* A want to write waits for EPOLLIN too, as the plain send does: the
+     * response needs it later, and the mask only widens, so this spares
+     * an epoll_ctl. */
+    *want = st == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLIN | EPOLLOUT;
+    return -EAGAIN;
+}
+
+static ssize_t conn_send(conn *c, const char *buf, size_t len, uint32_t *want)
+{
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        errno = 0;      /* http_tls_status reads it for SSL_ERROR_SYSCALL. */
+        ssize_t n = tls_result(c, SSL_write(c->ssl, buf, (int)len), want);
+        return n != 0 ? n : HTTP_ETLS_PROTOCOL;         /* A close_notify is no answer. */
+    }
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        *want = EPOLLIN | EPOLLOUT;     /* Still connecting, or the send buffer is full. */
+        return -EAGAIN;
+    }
+}
+
+static ssize_t conn_recv(conn *c, char *buf, size_t len, uint32_t *want)
+{
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        errno = 0;
+        return tls_result(c, SSL_read(c->ssl, buf, (int)len), want);     /* 0: close_notify. */
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, len, 0);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        *want = EPOLLIN;
+        return -EAGAIN;
+    }
+}
+
+/* ---- the request's steps ----
+ * Each returns -EAGAIN with the events to wait for in *want, or 0 when the
+ * handshake is done or the whole response came, or else how the request
+ * failed. */
+
+/* TLS: the handshake on the connected (or connecting) socket. The
+ * connection counts once it is done, as the thread variants count theirs. */
+static int handshake(epoll_fetch *e, conn *c, uint32_t *want)
+{
+    ERR_clear_error();
+    errno = 0;
+    int ret = SSL_do_handshake(c->ssl);
+    if (ret != 1) {
+        int err = (int)tls_result(c, ret, want);
+        return err != 0 ? err : HTTP_ETLS_PROTOCOL;     /* A close_notify before the handshake ended. */
+    }
+    c->state = SENDING;
+    e->connections++;
+    return 0;
+}
+
+/* Send the request as far as it goes (c->sent moves only with bytes taken,
+ * so after a want SSL_write gets the same arguments again, as OpenSSL
+ * requires). Once all of it is out, the answer comes later (the server's
+ * delay): no read now, a wait for EPOLLIN, which, added after the request
+ * went out, reports an answer already there at once. */
+static int send_request(epoll_fetch *e, conn *c, uint32_t *want)
+{
+    while (c->sent < e->request_len) {
+        ssize_t n = conn_send(c, e->request + c->sent, e->request_len - c->sent, want);
+        if (n < 0)
+            return (int)n;      /* While CONNECTING: connect's error (refused, ...). */
+        if (c->state == CONNECTING) {
+            c->state = SENDING;
+            e->connections++;
+        }
+        c->sent += (size_t)n;
+    }
+    c->state = READING;
+    *want = EPOLLIN;
+    return -EAGAIN;
+}
+
+/* Read what has come of the response. */
+static int read_response(epoll_fetch *e, conn *c, uint32_t *want)
+{
+    for (;;) {
+        ssize_t got = conn_recv(c, e->buf, sizeof e->buf, want);
+        if (got > 0) {
+            c->got_bytes = true;
+            int r = http_parser_feed(&c->parser, e->buf, (size_t)got);
+            if (r != 0)
+                return r < 0 ? r : 0;
+            if (c->ssl == NULL && (size_t)got < sizeof e->buf) {
+                *want = EPOLLIN;
+                return -EAGAIN; /* Drained: the next byte brings a new edge. */
+            }
+            continue;
+        }
+        if (got < 0)
+            return (int)got;
+        int r = http_parser_eof(&c->parser);
+        close_conn(c);          /* A body the server ended by closing: nothing to keep. */
+        return r < 0 ? r : 0;
+    }
+}
+
+static void open_conn(epoll_fetch *e, conn *c);
+
+static void retry(epoll_fetch *e, conn *c)
+{
+    close_conn(c);
+    c->retried = true;
+    e->reconnects++;
+    http_parser_init(&c->parser);
+    open_conn(e, c);
+}
+
+/* Take c's request as far as it goes without waiting. */
+static void advance(epoll_fetch *e, conn *c)
+{
+    uint32_t want = EPOLLIN;
+    int err = 0;
+    if (c->state == CONNECTING && c->ssl != NULL)
+        err = handshake(e, c, &want);
+    if (err == 0)
+        err = c->state == READING ? read_response(e, c, &want) : send_request(e, c, &want);
+    if (err == -EAGAIN && (err = watch(e, c, want)) == 0)
+        return;
+    if (may_retry(e, c, err))
+        retry(e, c);
+    else
+        finish(e, c, err);
+}
 
 /* A new connection for c's request, and its request sent as far as it goes. */
 static void open_conn(epoll_fetch *e, conn *c)
@@ -282,93 +447,13 @@ static void open_conn(epoll_fetch *e, conn *c)
         finish(e, c, -errno);
         return;
     }
+    /* The handshake starts at once too: its first write waits for the
+     * connect as the plain request's does. */
+    if (e->t->tls && (c->ssl = http_tls_new(e->t, fd)) == NULL) {
+        finish(e, c, -ENOMEM);
+        return;
+    }
     advance(e, c);
-}
-
-static void retry(epoll_fetch *e, conn *c)
-{
-    close_conn(c);
-    c->retried = true;
-    e->reconnects++;
-    http_parser_init(&c->parser);
-    open_conn(e, c);
-}
-
-/* Read what has come of the response. */
-static void read_response(epoll_fetch *e, conn *c)
-{
-    for (;;) {
-        ssize_t got = recv(c->fd, e->buf, sizeof e->buf, 0);
-        if (got > 0) {
-            c->got_bytes = true;
-            int r = http_parser_feed(&c->parser, e->buf, (size_t)got);
-            if (r != 0) {
-                finish(e, c, r < 0 ? r : 0);
-                return;
-            }
-            if ((size_t)got < sizeof e->buf)
-                return;         /* Drained: the next byte brings a new edge. */
-            continue;
-        }
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        int err = got == 0 ? 0 : -errno;
-        if (may_retry(e, c, err)) {
-            retry(e, c);
-            return;
-        }
-        if (got == 0) {
-            int r = http_parser_eof(&c->parser);
-            err = r < 0 ? r : 0;
-            close_conn(c);      /* A body the server ended by closing: nothing to keep. */
-        }
-        finish(e, c, err);
-        return;
-    }
-}
-
-/* Take c's request as far as it goes without waiting. */
-static void advance(epoll_fetch *e, conn *c)
-{
-    if (c->state == CONNECTING || c->state == SENDING) {
-        while (c->sent < e->request_len) {
-            ssize_t n = send(c->fd, e->request + c->sent, e->request_len - c->sent, MSG_NOSIGNAL);
-            if (n < 0) {
-                int err = -errno;
-                if (err == -EINTR)
-                    continue;
-                if (err == -EAGAIN || err == -EWOULDBLOCK) {
-                    /* Still connecting, or the send buffer is full. */
-                    err = watch(e, c, EPOLLIN | EPOLLOUT);
-                    if (err != 0)
-                        finish(e, c, err);
-                    return;
-                }
-                if (may_retry(e, c, err))
-                    retry(e, c);
-                else
-                    finish(e, c, err);      /* While CONNECTING: connect's error (refused, ...). */
-                return;
-            }
-            if (c->state == CONNECTING) {
-                c->state = SENDING;
-                e->connections++;
-            }
-            c->sent += (size_t)n;
-        }
-        c->state = READING;
-        /* The answer comes later (the server's delay): no read now. Added
-         * after the request went out, for EPOLLIN, an answer already there
-         * is reported at once. */
-        int err = watch(e, c, EPOLLIN);
-        if (err != 0)
-            finish(e, c, err);
-        return;
-    }
-    if (c->state == READING)
-        read_response(e, c);
 }
 
 /* Start task on c: on its kept connection, or a new one. */
@@ -402,7 +487,9 @@ static void serve(epoll_fetch *e, conn *c)
 }
 
 /* An event on a kept connection between requests: the server closed it
- * (or sent what nobody asked for). Let the next request open a new one. */
+ * (or sent what nobody asked for: with TLS, a close_notify or an alert,
+ * whose bytes the raw read spoils, but the connection goes anyway). Let
+ * the next request open a new one. */
 static void idle_event(conn *c)
 {
     char byte;

@@ -1,12 +1,13 @@
 /* workloads/common/epoll_fetch.h: the engine of greenbench-cell-epoll, the
  * joinall and pool workloads with no runtime at all: one thread, one epoll
  * instance, non-blocking sockets and a state machine per connection
- * (connecting, sending the request, reading the response through http.h's
- * parser, done). It sends the bytes the other variants send, parses and
- * checks the response the same way, and fills the same fetch_task records,
- * so that fetch_tally words its errors as it does for them. What a one-hub
- * runtime can at best approach. epoll_fetch.c is the engine alone (http.h
- * and the fetch_task record, nothing of cell.c), so that tests link it. */
+ * (connecting, with https the TLS handshake too, sending the request,
+ * reading the response through http.h's parser, done). It sends the bytes
+ * the other variants send, parses and checks the response the same way,
+ * and fills the same fetch_task records, so that fetch_tally words its
+ * errors as it does for them. What a one-hub runtime can at best approach.
+ * epoll_fetch.c is the engine alone (http.h, http_tls.h and the fetch_task
+ * record, nothing of cell.c), so that tests link it. */
 #ifndef GREEN_EPOLL_FETCH_H
 #define GREEN_EPOLL_FETCH_H
 
@@ -20,7 +21,8 @@ typedef struct epoll_fetch epoll_fetch;
 /* What one run counted. */
 typedef struct epoll_fetch_counts {
     long long peak;             /* The most requests in flight at once. */
-    long long connections;      /* TCP connections set up (connect completed). */
+    long long connections;      /* TCP connections set up (connect completed; with
+                                   TLS, the handshake too). */
     long long reconnects;       /* Requests whose kept connection the server had closed,
                                    made again on a new one (counted in connections). */
 } epoll_fetch_counts;
@@ -30,8 +32,10 @@ typedef struct epoll_fetch_counts {
  * request too ("Connection: keep-alive"), until the server says it closes;
  * otherwise each request has its own connection ("Connection: close", as
  * t->request has it), ended by the client with a reset once the whole
- * response is in. Returns 0, or a negative errno (out of memory, no epoll
- * instance). */
+ * response is in. An https target (t->tls) is fetched through OpenSSL
+ * (http_tls.h; http_tls_init made its context), verified, each connection
+ * keeping its session while it is kept. Returns 0, or a negative errno (out
+ * of memory, no epoll instance). */
 int epoll_fetch_new(epoll_fetch **e, const http_target *t, long long k, bool keepalive);
 
 /* Run tasks[0, n) with at most k (<= the engine's) in flight: k slots start

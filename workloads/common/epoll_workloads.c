@@ -6,6 +6,7 @@
 #include "cell.h"
 #include "epoll_fetch.h"
 #include "fetch.h"
+#include "http/http_tls.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -45,6 +46,11 @@ static void not_applicable(const cell_params *p, const char *option, long long v
     *noted = true;
 }
 
+/* The engine drives its sockets itself, and OpenSSL too with --tls=1 (an
+ * https target: epoll_fetch_new takes it from s.target); its set-up is the
+ * thread variants'. */
+static const fetch_flavour epoll_flavour = { .tls_init = http_tls_init, .tls_fini = http_tls_fini };
+
 int epoll_fetch_workload(cell_params *p, cell_result *r, bool pool)
 {
     static bool hubs_noted, stack_noted;
@@ -59,7 +65,7 @@ int epoll_fetch_workload(cell_params *p, cell_result *r, bool pool)
     if (p->keepalive < 0)
         p->keepalive = 0;
     fetch_setup s;
-    if (fetch_setup_init(&s, p, r, pool) != 0)
+    if (fetch_setup_init(&s, p, r, pool, &epoll_flavour) != 0)
         return -1;
     int rc = -1;
     epoll_fetch *e = NULL;

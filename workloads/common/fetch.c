@@ -1,25 +1,53 @@
 /* workloads/common/fetch.c: setup and checks shared by joinall and pool (fetch.h). */
 #include "fetch.h"
 
+#include "http/http_tls.h"
 #include "sysinfo.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_N 100
 #define DEFAULT_K 10
 #define DEFAULT_DELAY_MS 10
 #define DEFAULT_SIZE 1024
 
-int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool)
+const fetch_flavour fetch_blocking = {
+    .plain = &http_io_blocking,
+    .tls = &http_io_blocking_tls,
+    .tls_init = http_tls_init,
+    .tls_fini = http_tls_fini,
+};
+
+/* --tls against the URL's scheme, before anything starts. */
+static int check_scheme(const cell_params *p, cell_result *r)
+{
+    if (p->url == NULL)
+        return 0;
+    bool https = strncasecmp(p->url, "https://", 8) == 0;
+    if (https && !p->tls)
+        return cell_usage_error(r, "--url=%s: an https:// URL needs --tls=1", p->url);
+    if (!https && p->tls)
+        return cell_usage_error(
+            r, "--tls=1 needs an https:// --url (or none: the cell starts its own server)");
+    return 0;
+}
+
+int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool, const fetch_flavour *f)
 {
     memset(s, 0, sizeof *s);
     s->server.pid = -1;
+    s->flavour = f;
     if (p->keepalive < 0)
         p->keepalive = 0;
     s->keepalive = p->keepalive == 1;
+    if (p->tls < 0)
+        p->tls = 0;
+    if (check_scheme(p, r) != 0)
+        return -1;
     if (p->n < 0)
         p->n = DEFAULT_N;
     if (p->n == 0)
@@ -39,7 +67,7 @@ int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool)
     if (sys_check_connections(s->k, msg, sizeof msg) != 0)
         return cell_fail(r, "%s", msg);
 
-    const char *url = p->url;
+    const char *url = p->url, *cacert = p->cacert;
     if (url == NULL) {
         char path[4096];
         if (p->delay_ms < 0)
@@ -49,18 +77,30 @@ int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool)
         if (server_child_path(path, sizeof path) != 0)
             return cell_fail(r, "no --url given and no greenbench-server beside this program to start");
         int cpu = cell_server_cpu();
-        if (server_child_start(&s->server, path, p->delay_ms, p->size, cpu, msg, sizeof msg) != 0)
+        if (server_child_start(&s->server, path, p->delay_ms, p->size, cpu, p->tls == 1, msg, sizeof msg) !=
+            0)
             return cell_fail(r, "no --url given, and starting our own server failed: %s", msg);
         s->own_server = true;
         url = s->server.url;
-        fetch_note_add(r, "No --url: the cell ran its own greenbench-server (%lld ms, %lld bytes) on CPU %d.",
-                       p->delay_ms, p->size, cpu);
+        if (cacert == NULL && p->tls)
+            cacert = s->server.ca;
+        fetch_note_add(
+            r, "No --url: the cell ran its own greenbench-server%s (%lld ms, %lld bytes) on CPU %d.",
+            p->tls ? " --tls" : "", p->delay_ms, p->size, cpu);
     }
     double timeout = FETCH_TIMEOUT_S + (p->delay_ms > 0 ? (double)p->delay_ms / 1000.0 : 0.0);
     if (http_target_init(&s->target, url, p->size, timeout, msg, sizeof msg) != 0) {
         fetch_setup_close(s);
         return cell_usage_error(r, "%s", msg);
     }
+    if (p->tls) {
+        if (f->tls_init(cacert, msg, sizeof msg) != 0) {
+            fetch_setup_close(s);
+            return cell_fail(r, "%s", msg);
+        }
+        s->tls = true;
+    }
+    s->io = s->tls ? f->tls : f->plain;
     return 0;
 }
 
@@ -89,6 +129,10 @@ int fetch_check_in_flight(const fetch_setup *s, cell_result *r, long long peak)
 
 void fetch_setup_close(fetch_setup *s)
 {
+    if (s->tls) {
+        s->flavour->tls_fini();
+        s->tls = false;
+    }
     if (s->own_server) {
         server_child_stop(&s->server);
         s->own_server = false;
@@ -101,10 +145,10 @@ void fetch_tasks_reset(fetch_task *tasks, long long n)
         tasks[i] = (fetch_task){ .err = FETCH_ENOTRUN, .conn = HTTP_CONN_NONE };
 }
 
-void fetch_tasks_close(fetch_task *tasks, long long n)
+void fetch_tasks_close(const fetch_setup *s, fetch_task *tasks, long long n)
 {
     for (long long i = 0; i < n; i++)
-        http_conn_close(&tasks[i].conn);
+        http_conn_close(s->io, &tasks[i].conn);
 }
 
 void fetch_note_reconnects(const fetch_task *tasks, long long n, cell_result *r)

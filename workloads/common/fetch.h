@@ -25,19 +25,37 @@ typedef struct fetch_task {
                                    closed after the timed part (fetch_tasks_close). */
 } fetch_task;
 
+/* How a variant makes its requests: its http_io for http:// and for
+ * https://, and the process-wide TLS set-up the latter needs (made once,
+ * before timing; init returns 0, or -1 with why in err). The epoll engine
+ * drives its sockets itself: its tables are NULL. */
+typedef struct fetch_flavour {
+    const http_io *plain, *tls;
+    int (*tls_init)(const char *ca_file, char *err, size_t errlen);
+    void (*tls_fini)(void);
+} fetch_flavour;
+
+/* Blocking sockets, and blocking OpenSSL (http_tls.h): the thread variants'. */
+extern const fetch_flavour fetch_blocking;
+
 typedef struct fetch_setup {
     http_target target;
     server_child server;        /* Ours, when no --url was given. */
     bool own_server;
     bool keepalive;             /* --keepalive=1: connections are kept and reused. */
+    bool tls;                   /* --tls=1: https, verified; the flavour's TLS is set up. */
+    const fetch_flavour *flavour;
+    const http_io *io;          /* The flavour's for this target: plain or tls. */
     long long n, k;             /* Requests, and how many at once at most. */
 } fetch_setup;
 
-/* Fill in the defaults (n; k when pool is true; keepalive 0), check them,
- * find the server (or start one, with --delay-ms and --size, default 10 ms
- * and 1024 bytes), and check that k connections at once fit the machine's
- * limits. Returns 0, or -1 with r failed (and nothing left to tear down). */
-int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool);
+/* Fill in the defaults (n; k when pool is true; keepalive 0, tls 0), check
+ * them, find the server (or start one, with --delay-ms and --size, default
+ * 10 ms and 1024 bytes, and --tls), set up f's TLS with --tls=1 (against
+ * --cacert, or the CA of the server we started), and check that k
+ * connections at once fit the machine's limits. Returns 0, or -1 with r
+ * failed (and nothing left to tear down). */
+int fetch_setup_init(fetch_setup *s, cell_params *p, cell_result *r, bool pool, const fetch_flavour *f);
 
 /* Append a sentence to the result's note (kept in static storage). */
 void fetch_note_add(cell_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -50,10 +68,10 @@ int fetch_check_in_flight(const fetch_setup *s, cell_result *r, long long peak);
  * connection kept. */
 void fetch_tasks_reset(fetch_task *tasks, long long n);
 
-/* Close the connections n tasks kept (http_conn_close). */
-void fetch_tasks_close(fetch_task *tasks, long long n);
+/* Close the connections n tasks kept (http_conn_close, through s->io). */
+void fetch_tasks_close(const fetch_setup *s, fetch_task *tasks, long long n);
 
-/* Stop our server, if we started one. */
+/* Stop our server, if we started one, and undo the flavour's TLS set-up. */
 void fetch_setup_close(fetch_setup *s);
 
 /* Sum the tasks into r's checks (tasks_completed, bytes_received, errors,
@@ -88,6 +106,12 @@ static inline void fetch_gauge_leave(fetch_gauge *g)
 /* Seconds one request may take before it counts as failed: the bound on
  * every wait of these workloads. */
 #define FETCH_TIMEOUT_S 30.0
+
+/* The smallest stack a fetching thread may have (KiB, for
+ * threads_attr_init): its read buffer twice over; with --tls=1 the 64 KiB
+ * on which green threads make the same OpenSSL handshakes (libgreen's
+ * default stack). */
+#define FETCH_THREAD_MIN_STACK_KIB(s) ((s)->tls ? 64 : 2 * HTTP_READ_CHUNK / 1024)
 
 /* Warm-up requests before the timed part (connections, stacks, the server's
  * memory, the page cache of our own code). */

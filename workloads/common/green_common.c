@@ -222,6 +222,13 @@ int green_hubs_run(cell_params *p, cell_result *r, long long n, long long k, con
 
 /* ---- the fetch task ---- */
 
+const fetch_flavour green_fetch_flavour = {
+    .plain = &http_io_green,
+    .tls = &http_io_green_tls,
+    .tls_init = http_green_tls_init,
+    .tls_fini = http_green_tls_fini,
+};
+
 /* One read buffer for every green thread of a hub: one runs at a time, and
  * http_fetch parses each read before it can switch again. A thread variant
  * needs one per thread. */
@@ -236,18 +243,16 @@ void *green_fetch_main(void *arg)
     if (++f->in_flight > f->peak)
         f->peak = f->in_flight;
     switch (f->keep) {
-    case GREEN_FETCH_CLOSE:
-        t->err = http_fetch(&http_io_green, f->target, scratch, sizeof scratch, &t->res);
-        break;
+    case GREEN_FETCH_CLOSE: t->err = http_fetch(f->io, f->target, scratch, sizeof scratch, &t->res); break;
     case GREEN_FETCH_KEEP_OWN:
-        t->err = http_fetch_keep(&http_io_green, f->target, &t->conn, scratch, sizeof scratch, &t->res);
+        t->err = http_fetch_keep(f->io, f->target, &t->conn, scratch, sizeof scratch, &t->res);
         break;
     case GREEN_FETCH_KEEP_SHARED: {
         /* At most one connection per green thread alive, and no more alive
          * than the pool's size: the list never holds more. One hub, one
          * thread: no lock. */
         http_conn c = f->nfree > 0 ? f->free_conns[--f->nfree] : HTTP_CONN_NONE;
-        t->err = http_fetch_keep(&http_io_green, f->target, &c, scratch, sizeof scratch, &t->res);
+        t->err = http_fetch_keep(f->io, f->target, &c, scratch, sizeof scratch, &t->res);
         if (c.fd >= 0)
             f->free_conns[f->nfree++] = c;
         break;
@@ -260,6 +265,6 @@ void *green_fetch_main(void *arg)
 void green_fetch_close_free(void)
 {
     for (size_t i = 0; i < green_fetch.nfree; i++)
-        http_conn_close(&green_fetch.free_conns[i]);
+        http_conn_close(green_fetch.io, &green_fetch.free_conns[i]);
     green_fetch.nfree = 0;
 }

@@ -100,9 +100,11 @@ enum green_fetch_keep {
  * its fetch_task, counting how many are in flight. Per hub (thread-local):
  * each hub sets it up before its green threads run. */
 struct http_target;
+struct http_io;
 struct http_conn;
 extern _Thread_local struct green_fetch_state {
     const struct http_target *target;
+    const struct http_io *io;   /* http_io_green, or http_io_green_tls (--tls=1). */
     long long in_flight, peak;
     enum green_fetch_keep keep;
     /* GREEN_FETCH_KEEP_SHARED: the idle connections, in the caller's array
@@ -111,6 +113,10 @@ extern _Thread_local struct green_fetch_state {
     size_t nfree;
 } green_fetch;
 void *green_fetch_main(void *task);
+
+/* The green variants' http_io for http:// and https:// (fetch.h). */
+struct fetch_flavour;
+extern const struct fetch_flavour green_fetch_flavour;
 
 /* Close the idle connections of the free list, and empty it. */
 void green_fetch_close_free(void);

@@ -38,12 +38,63 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Its URL line, and with tls its "ca: PATH" line, from out within 10 s
+ * into s. 0, or -1 with why in err. */
+static int read_lines(server_child *s, const char *path, int out, bool tls, char *err, size_t errlen)
+{
+    char text[sizeof s->url + sizeof s->ca + 8];
+    size_t got = 0;
+    long long give_up = mono_ms() + 10000;
+    for (;;) {
+        char *nl = memchr(text, '\n', got);
+        char *nl2 = nl != NULL ? memchr(nl + 1, '\n', got - (size_t)(nl + 1 - text)) : NULL;
+        if (nl != NULL && (!tls || nl2 != NULL))
+            break;
+        if (got == sizeof text - 1) {
+            snprintf(err, errlen, "%s printed overlong lines", path);
+            return -1;
+        }
+        long long left = give_up - mono_ms();
+        struct pollfd pfd = { .fd = out, .events = POLLIN };
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            snprintf(err, errlen, "%s printed no URL%s within 10 s", path, tls ? " and CA" : "");
+            return -1;
+        }
+        ssize_t n = read(out, text + got, sizeof text - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "%s exited before printing its URL (see its messages above)", path);
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    text[got] = '\0';
+    char *line2 = strchr(text, '\n') + 1;
+    line2[-1] = '\0';
+    if (strlen(text) >= sizeof s->url) {
+        snprintf(err, errlen, "%s printed an overlong first line", path);
+        return -1;
+    }
+    snprintf(s->url, sizeof s->url, "%s", text);
+    if (!tls)
+        return 0;
+    *strchr(line2, '\n') = '\0';
+    if (strncmp(line2, "ca: ", 4) != 0 || strlen(line2 + 4) >= sizeof s->ca) {
+        snprintf(err, errlen, "%s --tls printed '%.100s', not 'ca: PATH', after its URL", path, line2);
+        return -1;
+    }
+    snprintf(s->ca, sizeof s->ca, "%s", line2 + 4);
+    return 0;
+}
+
 int server_child_start(server_child *s, const char *path, long long delay_ms, long long size, int cpu,
-                       char *err, size_t errlen)
+                       bool tls, char *err, size_t errlen)
 {
     s->pid = -1;
     s->stdin_fd = -1;
     s->url[0] = '\0';
+    s->ca[0] = '\0';
     int out[2], in[2];
     if (pipe2(out, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot start %s: pipe: %s", path, strerror(errno));
@@ -78,6 +129,8 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
     argv[argc++] = "--cpu";         /* Off the green cells' CPU (cell.c). */
     argv[argc++] = cpu_text;
     argv[argc++] = "--exit-on-stdin-eof";
+    if (tls)
+        argv[argc++] = "--tls";
     argv[argc] = NULL;
     assert(argc < (int)(sizeof argv / sizeof argv[0]));
 
@@ -99,38 +152,11 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
         return -1;
     }
 
-    /* Read its first line, with a bound: a server that never answers must
-     * not hang the cell. */
-    size_t got = 0;
-    long long give_up = mono_ms() + 10000;
-    for (;;) {
-        long long left = give_up - mono_ms();
-        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            snprintf(err, errlen, "%s printed no URL within 10 s", path);
-            break;
-        }
-        ssize_t n = read(out[0], s->url + got, sizeof s->url - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(err, errlen, "%s exited before printing its URL (see its messages above)", path);
-            break;
-        }
-        got += (size_t)n;
-        s->url[got] = '\0';
-        char *nl = strchr(s->url, '\n');
-        if (nl != NULL) {
-            *nl = '\0';
-            close(out[0]);
-            return 0;
-        }
-        if (got == sizeof s->url - 1) {
-            snprintf(err, errlen, "%s printed an overlong first line", path);
-            break;
-        }
-    }
+    /* A bound on the wait: a server that never answers must not hang the cell. */
+    int lines = read_lines(s, path, out[0], tls, err, errlen);
     close(out[0]);
+    if (lines == 0)
+        return 0;
     server_child_stop(s);
     return -1;
 }

@@ -4,6 +4,7 @@
 #ifndef GREEN_SERVER_CHILD_H
 #define GREEN_SERVER_CHILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -11,6 +12,7 @@ typedef struct server_child {
     pid_t pid;
     int stdin_fd;               /* Our end of its stdin: it exits when this closes. */
     char url[64];               /* The first line it printed. */
+    char ca[4096];              /* With tls: the CA it made, from its "ca: PATH" line. */
 } server_child;
 
 /* The greenbench-server beside the running program (same directory as
@@ -19,11 +21,12 @@ int server_child_path(char *path, size_t len);
 
 /* Run `path --delay-ms D --size S --port 0 --cpu CPU --exit-on-stdin-eof`
  * (D or S < 0: left out; cpu < 0: --cpu last, the last CPU this process may
- * use), its stdin a pipe we hold (so it exits when we do, even killed), and
- * wait up to 10 s for the URL on its first stdout line. Returns 0, or -1
- * with a message in err (the child, if any, is stopped). */
+ * use; tls: --tls too, https with a throwaway CA), its stdin a pipe we hold
+ * (so it exits when we do, even killed), and wait up to 10 s for the URL on
+ * its first stdout line (and with tls the CA's path on its second).
+ * Returns 0, or -1 with a message in err (the child, if any, is stopped). */
 int server_child_start(server_child *s, const char *path, long long delay_ms, long long size, int cpu,
-                       char *err, size_t errlen);
+                       bool tls, char *err, size_t errlen);
 
 /* SIGTERM, then wait for it (SIGKILL after 5 s). Returns its exit status
  * (0 for a clean exit), or -1 if it did not exit by itself. */

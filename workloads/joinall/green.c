@@ -60,13 +60,14 @@ static int joinall_warm(green_hub *h)
 {
     const joinall_work *w = h->work;
     green_fetch.target = &w->s->target;
+    green_fetch.io = w->s->io;
     green_fetch.keep = w->s->keepalive ? GREEN_FETCH_KEEP_OWN : GREEN_FETCH_CLOSE;
     fetch_task *tasks = w->tasks + h->first;
     long long warm = h->n < FETCH_WARMUP ? h->n : FETCH_WARMUP;
     int rc = run_all(h, tasks, warm, 0);
     if (rc == 0)
         rc = fetch_tally(w->s, tasks, warm, h->r);
-    fetch_tasks_close(tasks, warm);
+    fetch_tasks_close(w->s, tasks, warm);
     return rc;
 }
 
@@ -82,13 +83,13 @@ static int joinall_timed(green_hub *h)
 static void joinall_after(green_hub *h)
 {
     const joinall_work *w = h->work;
-    fetch_tasks_close(w->tasks + h->first, h->n);
+    fetch_tasks_close(w->s, w->tasks + h->first, h->n);
 }
 
 int joinall_green(cell_params *p, cell_result *r)
 {
     fetch_setup s;
-    if (green_common_hubs_check(p, r) != 0 || fetch_setup_init(&s, p, r, false) != 0)
+    if (green_common_hubs_check(p, r) != 0 || fetch_setup_init(&s, p, r, false, &green_fetch_flavour) != 0)
         return -1;
     if (s.n > 0x7fffffff) {
         fetch_setup_close(&s);

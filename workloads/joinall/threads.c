@@ -1,6 +1,7 @@
 /* workloads/joinall/threads.c: the joinall workload, thread side: one
  * pthread per request, each fetching --url once over a new connection with
- * the blocking HTTP client, then every thread joined. With --keepalive=1
+ * the blocking HTTP client (--tls=1: blocking OpenSSL, an SSL per
+ * connection), then every thread joined. With --keepalive=1
  * each asks to keep its connection and leaves it open (closed after the
  * timed part). ns_per_op is wall / N, so that 1e9 / ns_per_op is requests
  * per second. */
@@ -14,6 +15,7 @@
  * after but for the gauge. */
 static struct {
     const http_target *target;
+    const http_io *io;
     bool keepalive;
     fetch_gauge gauge;
 } J;
@@ -24,9 +26,9 @@ static void *fetch_thread(void *arg)
     char buf[HTTP_READ_CHUNK];
     fetch_gauge_enter(&J.gauge);
     if (J.keepalive)
-        t->err = http_fetch_keep(&http_io_blocking, J.target, &t->conn, buf, sizeof buf, &t->res);
+        t->err = http_fetch_keep(J.io, J.target, &t->conn, buf, sizeof buf, &t->res);
     else
-        t->err = http_fetch(&http_io_blocking, J.target, buf, sizeof buf, &t->res);
+        t->err = http_fetch(J.io, J.target, buf, sizeof buf, &t->res);
     fetch_gauge_leave(&J.gauge);
     return NULL;
 }
@@ -54,7 +56,7 @@ int joinall_threads(cell_params *p, cell_result *r)
 {
     threads_ignore_hubs(p);
     fetch_setup s;
-    if (fetch_setup_init(&s, p, r, false) != 0)
+    if (fetch_setup_init(&s, p, r, false, &fetch_blocking) != 0)
         return -1;
     int rc = -1;
     pthread_attr_t attr;
@@ -62,7 +64,7 @@ int joinall_threads(cell_params *p, cell_result *r)
     pthread_t *threads = NULL;
     if (threads_check_room(s.n + 1, "one thread per request", r) != 0)
         goto fail_setup;
-    if (threads_attr_init(&attr, p, r, 2 * HTTP_READ_CHUNK / 1024) != 0)
+    if (threads_attr_init(&attr, p, r, FETCH_THREAD_MIN_STACK_KIB(&s)) != 0)
         goto fail_setup;
     tasks = calloc((size_t)s.n, sizeof *tasks);
     threads = calloc((size_t)s.n, sizeof *threads);
@@ -71,6 +73,7 @@ int joinall_threads(cell_params *p, cell_result *r)
         goto fail_alloc;
     }
     J.target = &s.target;
+    J.io = s.io;
     J.keepalive = s.keepalive;
 
     /* Warm-up: a few requests the same way, untimed; the connections it
@@ -78,7 +81,7 @@ int joinall_threads(cell_params *p, cell_result *r)
     long long warm = s.n < FETCH_WARMUP ? s.n : FETCH_WARMUP;
     fetch_tasks_reset(tasks, s.n);
     int warm_ok = run_all(tasks, threads, warm, &attr, r);
-    fetch_tasks_close(tasks, warm);
+    fetch_tasks_close(&s, tasks, warm);
     if (warm_ok != 0 || fetch_tally(&s, tasks, warm, r) != 0)
         goto fail_alloc;
     fetch_tasks_reset(tasks, s.n);
@@ -87,7 +90,7 @@ int joinall_threads(cell_params *p, cell_result *r)
     cell_measure_begin(r);
     int created_ok = run_all(tasks, threads, s.n, &attr, r);
     cell_measure_end(r);
-    fetch_tasks_close(tasks, s.n);
+    fetch_tasks_close(&s, tasks, s.n);
     if (created_ok != 0)
         goto fail_alloc;
 

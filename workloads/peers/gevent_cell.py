@@ -33,7 +33,7 @@ WORKLOADS = [
 
 COUNT_OPTIONS = {"n": "n", "concurrency": "concurrency", "delay-ms": "delay_ms", "size": "size",
                  "stack-kib": "stack_kib", "cpus": "cpus", "rounds": "rounds", "keepalive": "keepalive",
-                 "hubs": "hubs"}
+                 "tls": "tls", "hubs": "hubs"}
 
 # The valid range of a URL's port, as http.c's parser says it.
 PORT_RANGE = "(1-65535)"
@@ -52,6 +52,8 @@ class Params:
         self.n = self.concurrency = self.delay_ms = self.size = self.stack_kib = self.cpus = None
         self.rounds = 1           # --rounds: main() runs the workload this many times.
         self.keepalive = None     # --keepalive: 1, a task (joinall) or worker (pool) reuses its connection.
+        self.tls = None           # --tls: 1, joinall and pool fetch https:// URLs, verified.
+        self.cacert = None        # --cacert: the CA file to verify with (None: the system's store).
         self.hubs = None          # --hubs: noted and ignored (one hub, one thread); always null.
 
 
@@ -160,7 +162,7 @@ def json_count(key, v):
 def write_result(p, r):
     s = ['{"workload":', json_string(p.workload), ',"impl":', json_string(p.impl),
          ',"switch":', json_string(r.switch_used), ',"loop":', json_string(r.loop_used)]
-    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds", "keepalive", "hubs"):
+    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds", "keepalive", "tls", "hubs"):
         s.append(json_count(key, getattr(p, key)))
     s.append(',"ok":%s' % ("true" if r.ok else "false"))
     if not r.ok:
@@ -190,12 +192,14 @@ def write_result(p, r):
 def usage(f, program):
     f.write("usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
-            "       [--keepalive=0|1] [--hubs=H]\n"
+            "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"
             "The gevent peer (Python %s, /usr/bin/python3). Runs one measurement and prints\n"
             "one JSON object on the last line of stdout. --cpus=C keeps the first C allowed\n"
             "CPUs. --rounds=R runs the workload R times in this process (default 1) and adds\n"
             "them up. --keepalive=1 lets each task (joinall) or worker (pool) reuse its\n"
-            "connection. --switch, --loop, --stack-kib and --hubs (one hub, one thread) do not apply.\n"
+            "connection. --tls=1 fetches an https:// --url (none: our own server's, with\n"
+            "--tls), verifying it against --cacert (default: the system's store).\n"
+            "--switch, --loop, --stack-kib and --hubs (one hub, one thread) do not apply.\n"
             "Workloads in this program:\n" % (program, PEER, sys.version.split()[0]))
     for name, _folder, _fn, summary in WORKLOADS:
         f.write("  %-12s --impl=%-8s %s\n" % (name, PEER, summary))
@@ -211,7 +215,7 @@ def parse_count(name, text, r):
     return int(t)
 
 
-NAME_OPTIONS = ("impl", "switch", "loop", "url")
+NAME_OPTIONS = ("impl", "switch", "loop", "url", "cacert")
 
 
 def parse_options(args, p, r):
@@ -242,6 +246,8 @@ def parse_options(args, p, r):
             p.loop_name = value
         elif name == "url":
             p.url = value
+        elif name == "cacert":
+            p.cacert = value
         elif name in COUNT_OPTIONS:
             setattr(p, COUNT_OPTIONS[name], None)   # What a value that is no count leaves (null).
             setattr(p, COUNT_OPTIONS[name], parse_count(name, value, r))
@@ -258,15 +264,20 @@ def parse_options(args, p, r):
         r.fail("--rounds=0: a cell runs at least one round")
     if p.keepalive is not None and p.keepalive > 1:
         r.fail("--keepalive=%d: 0 (a new connection per request) or 1" % p.keepalive)
+    if p.tls is not None and p.tls > 1:
+        r.fail("--tls=%d: 0 (plain HTTP) or 1 (HTTPS)" % p.tls)
+    if p.cacert is not None and p.tls != 1:
+        r.fail("--cacert needs --tls=1")
     if p.hubs == 0:
         r.fail("--hubs=0: a green cell runs at least one hub")
 
 
 def url_port_error(url):
-    """What is wrong with the port of an http:// URL, in http.c's words; None
-    when it has none (80) or one from 1 to 65535. Python's socket module
-    would take 99999 modulo 65536 and connect to another server's port."""
-    authority = url[len("http://"):]
+    """What is wrong with the port of an http:// or https:// URL, in http.c's
+    words; None when it has none (80 or 443) or one from 1 to 65535. Python's
+    socket module would take 99999 modulo 65536 and connect to another
+    server's port."""
+    authority = url.split("://", 1)[1]
     for stop in "/?#":
         authority = authority.split(stop, 1)[0]
     if authority.startswith("["):

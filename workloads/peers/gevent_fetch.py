@@ -7,6 +7,10 @@
 # With --keepalive=1 a task (joinall) or a pool worker keeps its connection
 # (KeptConnection): http.client, the module under urllib.request, since
 # urllib always sends "Connection: close".
+#
+# With --tls=1 both go over HTTPS: http.client.HTTPSConnection on gevent's
+# cooperative ssl module, with a context that always verifies the chain (against
+# --cacert, or the system's store) and the URL's host.
 import errno
 import http.client
 import os
@@ -18,6 +22,7 @@ import urllib.parse
 import urllib.request
 
 import gevent
+from gevent import ssl
 
 import gevent_cell as cell
 
@@ -37,6 +42,8 @@ NOTE_KEEPALIVE = ("http.client (what urllib.request runs on; urllib always close
                   "connection, reads each body to its Content-Length and reconnects when the server closed it; "
                   "no proxy; gevent's default resolver runs getaddrinfo in its thread pool for every new "
                   "connection, even for a numeric address, where ours resolves once.")
+NOTE_TLS = ("HTTPS through gevent's cooperative ssl module (%s), the chain and the host name verified; "
+            % ssl.OPENSSL_VERSION)
 
 
 class Task:
@@ -76,15 +83,26 @@ class Setup:
         self.host = self.port = self.target = None   # --keepalive=1: where http.client connects, what it asks.
         self.headers = None
         self.connections = 0      # Connections opened (connect() returned); the workload zeroes it.
+        self.context = None       # --tls=1: the verifying SSLContext every connection wraps its socket with.
 
 
 def counting_connection(s):
-    """http.client.HTTPConnection counting each connection it opens into s."""
+    """http.client.HTTPConnection (HTTPSConnection on s.context with --tls=1)
+    counting each connection it opens into s; with TLS, connect() returns
+    after the handshake and its verification."""
+    if s.context is None:
+        class Counted(http.client.HTTPConnection):
+            def connect(self):
+                super().connect()
+                s.connections += 1
+    else:
+        class Counted(http.client.HTTPSConnection):
+            def __init__(self, host, port=None, **kwargs):
+                super().__init__(host, port, context=s.context, **kwargs)
 
-    class Counted(http.client.HTTPConnection):
-        def connect(self):
-            super().connect()
-            s.connections += 1
+            def connect(self):
+                super().connect()     # TCP, then wrap_socket(server_hostname=host): SNI and the name check.
+                s.connections += 1
 
     return Counted
 
@@ -97,6 +115,17 @@ class CountingHTTPHandler(urllib.request.HTTPHandler):
         self.connection_class = connection_class
 
     def http_open(self, req):
+        return self.do_open(self.connection_class, req)
+
+
+class CountingHTTPSHandler(urllib.request.HTTPSHandler):
+    """The same for https://, in place of urllib's own (its context is the class's)."""
+
+    def __init__(self, connection_class):
+        super().__init__()
+        self.connection_class = connection_class
+
+    def https_open(self, req):
         return self.do_open(self.connection_class, req)
 
 
@@ -130,28 +159,52 @@ def check_connections(k):
     return None
 
 
-def start_server(s, delay_ms, size, r):
-    """Run the greenbench-server beside this program; read its URL (within 10 s)."""
+def start_server(s, delay_ms, size, tls, r):
+    """Run the greenbench-server beside this program; read its URL (within 10 s),
+    and with tls its CA's path, from the 'ca: PATH' line after it."""
     folder = cell.bin_dir()
     path = os.path.join(folder, "greenbench-server") if folder else None
     if path is None or not os.access(path, os.X_OK):
         r.fail("no --url given and no greenbench-server beside this program to start")
     try:
         s.server = subprocess.Popen([path, "--delay-ms", str(delay_ms), "--size", str(size), "--port", "0",
-                                     "--cpu", "last"],
+                                     "--cpu", "last"] + (["--tls"] if tls else []),
                                     stdout=subprocess.PIPE)
     except OSError as e:
         r.fail("no --url given, and starting our own server failed: %s" % e)
-    line = b""
+    lines = [b"", b""]
     with gevent.Timeout(10, False):
-        line = s.server.stdout.readline()
+        for i in range(2 if tls else 1):
+            lines[i] = s.server.stdout.readline()
     s.server.stdout.close()
-    url = line.decode("ascii", "replace").strip()
-    if not url.startswith("http://"):
+    url, ca = (line.decode("ascii", "replace").strip() for line in lines)
+    if not url.startswith("https://" if tls else "http://"):
         stop_server(s)
         r.fail("no --url given, and our own server printed %s instead of its URL"
                % ("nothing within 10 s" if not url else repr(url)))
+    if tls and not ca.startswith("ca: "):
+        stop_server(s)
+        r.fail("no --url given, and our own server printed %s instead of 'ca: PATH'"
+               % ("nothing within 10 s" if not ca else repr(ca)))
     s.url = url
+    return ca[len("ca: "):] if tls else None
+
+
+def tls_context(cacert, r):
+    """The context every connection verifies with: the chain against cacert
+    (None: the system's store) and the name against the URL's host, as
+    create_default_context sets it (CERT_REQUIRED, check_hostname). A file
+    that cannot be read or holds no certificate fails the cell here, before
+    any request, rather than as N failed verifications."""
+    try:
+        context = ssl.create_default_context(cafile=cacert)
+    except ssl.SSLError as e:   # Before OSError: it is one. Not PEM, or no certificate in it.
+        r.fail("--cacert=%s: no certificate could be read from it (%s)" % (cacert, e.reason or e))
+    except OSError as e:
+        r.fail("--cacert=%s: cannot read it: %s" % (cacert, e.strerror or e))
+    if cacert is not None and context.cert_store_stats()["x509"] == 0:
+        r.fail("--cacert=%s: holds no certificate" % cacert)   # CRLs only.
+    return context
 
 
 def stop_server(s):
@@ -169,6 +222,11 @@ def stop_server(s):
 def setup_init(p, r, pool):
     """Defaults, checks, the server and the client. pool: --concurrency applies."""
     s = Setup()
+    # Filled in first, as fetch.c does, so that a line of a cell failed in setup says them too.
+    if p.keepalive is None:
+        p.keepalive = 0
+    if p.tls is None:
+        p.tls = 0
     if p.n is None:
         p.n = DEFAULT_N
     if p.n == 0:
@@ -185,23 +243,34 @@ def setup_init(p, r, pool):
     msg = check_connections(s.k)
     if msg:
         r.fail(msg)
+    cacert = p.cacert
     if p.url is None:
         if p.delay_ms is None:
             p.delay_ms = DEFAULT_DELAY_MS
         if p.size is None:
             p.size = DEFAULT_SIZE
-        start_server(s, p.delay_ms, p.size, r)
-        r.add_note("No --url: the cell ran its own greenbench-server (%d ms, %d bytes)." % (p.delay_ms, p.size))
+        server_ca = start_server(s, p.delay_ms, p.size, p.tls == 1, r)
+        cacert = cacert or server_ca
+        r.add_note("No --url: the cell ran its own greenbench-server%s (%d ms, %d bytes)."
+                   % (" --tls" if p.tls else "", p.delay_ms, p.size))
     else:
         # Refused before any connection, as a usage error (exit 2), as ours (http.c) do.
-        if not p.url.startswith("http://"):
+        if p.tls and not p.url.startswith("https://"):
+            r.usage_fail("--tls=1 needs an https:// --url")
+        if not p.tls and p.url.startswith("https://"):
+            r.usage_fail("--url=%s: an https:// URL needs --tls=1" % p.url)
+        if not p.tls and not p.url.startswith("http://"):
             r.usage_fail("--url=%s: only http:// URLs are supported" % p.url)
         why = cell.url_port_error(p.url)
         if why:
             r.usage_fail("--url=%s: %s" % (p.url, why))
         s.url = p.url
-    if p.keepalive is None:
-        p.keepalive = 0
+    if p.tls:
+        try:
+            s.context = tls_context(cacert, r)
+        except cell.CellError:
+            stop_server(s)      # The workload's finally does not cover setup_init.
+            raise
     s.keepalive = p.keepalive == 1
     s.expect_size = p.size
     s.timeout = TIMEOUT_S + (p.delay_ms / 1000.0 if p.delay_ms else 0.0)
@@ -209,7 +278,7 @@ def setup_init(p, r, pool):
     if s.keepalive:
         parts = urllib.parse.urlsplit(s.url)
         try:
-            s.host, s.port = parts.hostname, parts.port or 80
+            s.host, s.port = parts.hostname, parts.port or (443 if p.tls else 80)
         except ValueError as e:    # url_port_error has refused every bad port already.
             r.usage_fail("--url=%s: %s" % (s.url, e))
         if not s.host:
@@ -221,11 +290,14 @@ def setup_init(p, r, pool):
     else:
         # urllib.request as the seed uses it, less the proxies of the environment; its
         # connections counted.
-        s.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                               CountingHTTPHandler(s.connection_class))
+        handler = CountingHTTPSHandler if p.tls else CountingHTTPHandler
+        s.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), handler(s.connection_class))
     r.switch_used = "greenlet"
     r.loop_used = cell.loop_name()
     r.add_note(NOTE_KEEPALIVE if s.keepalive else NOTE)
+    if p.tls:
+        r.add_note(NOTE_TLS + ("one handshake per kept connection." if s.keepalive
+                               else "a full handshake on every request's new connection."))
     return s
 
 
@@ -258,8 +330,10 @@ def _check_body(s, task, length):
 
 
 # A request on a kept connection that the server had closed meanwhile fails
-# before any byte of a response: these, and then it is sent once more on a new one.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+# before any byte of a response: these (over TLS also an EOF without the
+# server's close_notify), and then it is sent once more on a new one.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError,
+          ssl.SSLEOFError)
 
 
 def fetch_kept(s, kept, task):
@@ -338,6 +412,8 @@ def tally(s, tasks, r):
     if first.err == "size":
         r.fail(head + "body of %d bytes, --size=%s" % (first.bytes, s.expect_size))
     e = _os_error(first.err)
+    if isinstance(e, ssl.SSLCertVerificationError):
+        r.fail(head + "TLS verification: %s" % e.verify_message)
     if isinstance(e, ConnectionRefusedError):
         r.fail(head + "connection refused (is the server running there?)")
     if isinstance(e, (socket.timeout, TimeoutError)) or isinstance(first.err, (socket.timeout, TimeoutError)):

@@ -75,6 +75,7 @@ static int pool_warm(green_hub *h)
 {
     const pool_work *w = h->work;
     green_fetch.target = &w->s->target;
+    green_fetch.io = w->s->io;
     green_fetch.keep = w->s->keepalive ? GREEN_FETCH_KEEP_SHARED : GREEN_FETCH_CLOSE;
     free_list_init(h);
     fetch_task *tasks = w->tasks + h->first;
@@ -105,7 +106,7 @@ static void pool_after(green_hub *h)
 int pool_green(cell_params *p, cell_result *r)
 {
     fetch_setup s;
-    if (green_common_hubs_check(p, r) != 0 || fetch_setup_init(&s, p, r, true) != 0)
+    if (green_common_hubs_check(p, r) != 0 || fetch_setup_init(&s, p, r, true, &green_fetch_flavour) != 0)
         return -1;
     if (p->concurrency < p->hubs) {
         fetch_setup_close(&s);

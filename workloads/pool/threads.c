@@ -16,6 +16,7 @@ typedef struct pool_queue {
     long long next, n;          /* Next task to hand out, and how many there are. */
     fetch_task *tasks;
     const http_target *target;
+    const http_io *io;
     bool keepalive;
     fetch_gauge gauge;
 } pool_queue;
@@ -42,9 +43,9 @@ static void *worker(void *arg)
         fetch_task *t = &q->tasks[i];
         fetch_gauge_enter(&q->gauge);
         if (q->keepalive)
-            t->err = http_fetch_keep(&http_io_blocking, q->target, &me->conn, buf, sizeof buf, &t->res);
+            t->err = http_fetch_keep(q->io, q->target, &me->conn, buf, sizeof buf, &t->res);
         else
-            t->err = http_fetch(&http_io_blocking, q->target, buf, sizeof buf, &t->res);
+            t->err = http_fetch(q->io, q->target, buf, sizeof buf, &t->res);
         fetch_gauge_leave(&q->gauge);
     }
 }
@@ -53,7 +54,7 @@ static void *worker(void *arg)
 static void close_workers(pool_worker *workers, long long k)
 {
     for (long long i = 0; i < k; i++)
-        http_conn_close(&workers[i].conn);
+        http_conn_close(workers[i].q->io, &workers[i].conn);
 }
 
 /* Run n tasks through k workers. Returns 0, or -1 with r failed when a
@@ -84,16 +85,16 @@ int pool_threads(cell_params *p, cell_result *r)
 {
     threads_ignore_hubs(p);
     fetch_setup s;
-    if (fetch_setup_init(&s, p, r, true) != 0)
+    if (fetch_setup_init(&s, p, r, true, &fetch_blocking) != 0)
         return -1;
     int rc = -1;
     pthread_attr_t attr;
     pool_worker *workers = NULL;
-    pool_queue q = { .target = &s.target, .keepalive = s.keepalive };
+    pool_queue q = { .target = &s.target, .io = s.io, .keepalive = s.keepalive };
     pthread_mutex_init(&q.lock, NULL);
     if (threads_check_room(s.k + 1, "a pool of --concurrency threads", r) != 0)
         goto fail_setup;
-    if (threads_attr_init(&attr, p, r, 2 * HTTP_READ_CHUNK / 1024) != 0)
+    if (threads_attr_init(&attr, p, r, FETCH_THREAD_MIN_STACK_KIB(&s)) != 0)
         goto fail_setup;
     q.tasks = calloc((size_t)s.n, sizeof *q.tasks);
     workers = calloc((size_t)s.k, sizeof *workers);

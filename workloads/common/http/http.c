@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -132,10 +133,6 @@ int http_target_init(http_target *t, const char *url, long long expect_size, dou
     char why[256];
     if (http_target_parse(t, url, expect_size, timeout, why, sizeof why) != 0) {
         snprintf(err, errlen, "--url=%.200s: %s", url, why);
-        return -1;
-    }
-    if (t->tls) {
-        snprintf(err, errlen, "--url=%.200s: the cells fetch http:// only (https: the seed program)", url);
         return -1;
     }
     struct addrinfo *res;
@@ -398,7 +395,7 @@ int http_parser_eof(http_parser *p)
  * ephemeral ports, TIME_WAIT would otherwise run the ports out across
  * repetitions. Nothing is lost: it is called once every byte the server
  * sent has been read, or the request has failed. */
-static void close_reset(int fd)
+void http_close_reset(int fd)
 {
     struct linger lg = { .l_onoff = 1, .l_linger = 0 };
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -410,15 +407,53 @@ static void io_close(const http_io *io, int fd)
     if (io->close != NULL)
         io->close(fd);
     else
-        close_reset(fd);
+        http_close_reset(fd);
 }
 
-void http_conn_close(http_conn *conn)
+void http_conn_close(const http_io *io, http_conn *conn)
 {
     if (conn->fd >= 0) {
-        close_reset(conn->fd);
+        io_close(io, conn->fd);
         conn->fd = -1;
     }
+}
+
+int http_cacert_check(const char *ca_file, char *err, size_t errlen)
+{
+    if (ca_file == NULL || access(ca_file, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "--cacert=%s: %s", ca_file, strerror(errno));
+    return -1;
+}
+
+int http_fd_table_init(http_fd_table *t)
+{
+    if (t->slot != NULL)
+        return 0;
+    struct rlimit rl;
+    size_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (size_t)rl.rlim_cur
+                                                                                  : (size_t)1 << 24;
+    if (n > (size_t)1 << 24)
+        n = (size_t)1 << 24;
+    t->slot = calloc(n, sizeof *t->slot);
+    if (t->slot == NULL)
+        return -ENOMEM;
+    t->n = n;
+    return 0;
+}
+
+void http_fd_table_free(http_fd_table *t)
+{
+    free(t->slot);
+    *t = (http_fd_table){ 0 };
+}
+
+int http_fd_table_put(http_fd_table *t, int fd, void *v)
+{
+    if (fd < 0 || (size_t)fd >= t->n)
+        return -EMFILE;
+    t->slot[fd] = v;
+    return 0;
 }
 
 /* One exchange on fd: send the request, feed the response to p until it is
@@ -535,6 +570,13 @@ const char *http_strerror(int err)
     case HTTP_EHEADTOOBIG: return "response header too large";
     case HTTP_EBADCHUNK: return "bad chunked encoding";
     case HTTP_ETOOLONG: return "more body than Content-Length or the last chunk said";
+    case HTTP_ETLS_VERIFY: return "TLS certificate verification failed";
+    case HTTP_ETLS_UNKNOWN_CA: return "TLS verification: unknown certificate authority (see --cacert)";
+    case HTTP_ETLS_NAME_MISMATCH: return "TLS verification: certificate name mismatch";
+    case HTTP_ETLS_CERT_EXPIRED: return "TLS verification: certificate has expired";
+    case HTTP_ETLS_NOT_YET_VALID: return "TLS verification: certificate not yet valid";
+    case HTTP_ETLS_PROTOCOL: return "TLS protocol error (or an alert from the server)";
+    case HTTP_ETLS_TRUNCATED: return "TLS: the server closed without close_notify (truncated)";
     case -ETIMEDOUT: return "timed out";
     default: return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
     }

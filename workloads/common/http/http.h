@@ -33,7 +33,16 @@ enum {
     HTTP_ETRUNCATED = -4003,    /* The server closed before the whole body. */
     HTTP_EHEADTOOBIG = -4004,   /* Response head over its room (HTTP_MAX_HEAD, or max_head). */
     HTTP_EBADCHUNK = -4005,     /* A chunked body that breaks its grammar. */
-    HTTP_ETOOLONG = -4006       /* More body than Content-Length said, or bytes past the last chunk. */
+    HTTP_ETOOLONG = -4006,      /* More body than Content-Length said, or bytes past the last chunk. */
+    /* https:// (--tls=1): the same reasons libgreen's GREEN_ETLS_* give, so
+     * that green, thread and epoll cells word a failure alike. */
+    HTTP_ETLS_VERIFY = -4010,        /* Verification failed, for a reason not below. */
+    HTTP_ETLS_UNKNOWN_CA = -4011,    /* No chain to a trusted CA (--cacert). */
+    HTTP_ETLS_NAME_MISMATCH = -4012, /* The certificate is not for the URL's host. */
+    HTTP_ETLS_CERT_EXPIRED = -4013,
+    HTTP_ETLS_NOT_YET_VALID = -4014,
+    HTTP_ETLS_PROTOCOL = -4015,      /* A malformed record, no common version, an alert. */
+    HTTP_ETLS_TRUNCATED = -4016      /* The peer closed without close_notify mid-record. */
 };
 
 #define HTTP_MAX_HEAD 1024
@@ -59,8 +68,7 @@ typedef struct http_target {
     size_t max_head;            /* Longest response head taken; HTTP_MAX_HEAD unless set
                                    larger after http_target_parse (public servers send
                                    more than the local one's ~100 bytes). */
-    bool tls; /* An https:// URL: fetch it through a TLS flavour
-                                   (http_io_green_tls); the cells take http:// only. */
+    bool tls;                   /* An https:// URL: fetch it through a TLS flavour. */
 } http_target;
 
 /* Parse url ("http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]", or https://
@@ -143,13 +151,40 @@ extern const http_io http_io_blocking;   /* http_blocking.c */
 extern const http_io http_io_green;      /* http_green.c: only in green programs */
 /* http_green.c: https through libgreen's green_tls, verifying the server's
  * certificate and name (t->host) against ca_file, or the system's store when
- * NULL. http_green_tls_init makes the configuration, once per process:
- * returns 0 or libgreen's code (GREEN_ETLS_CONFIG for a file it cannot use).
- * Used by one hub's green threads; http_conn_close does not know it yet
- * (the seed program makes no keep-alive fetches). */
+ * NULL; its errors are turned into HTTP_ETLS_* codes. http_green_tls_init
+ * makes the configuration, once per process, before any hub starts (the
+ * hubs share it): returns 0, or -1 with why in err. */
 extern const http_io http_io_green_tls;
-int http_green_tls_init(const char *ca_file);
+int http_green_tls_init(const char *ca_file, char *err, size_t errlen);
 void http_green_tls_fini(void);
+
+/* https through OpenSSL called directly, blocking (http_tls.c), for the
+ * thread variants: http_tls_init first, once per process. */
+extern const http_io http_io_blocking_tls;
+
+/* ---- for the flavours ---- */
+
+/* CLOCK_MONOTONIC in seconds (the blocking flavours' now). */
+double http_mono_now(void);
+
+/* A --cacert the TLS flavours can open: 0, or -1 with "--cacert=F: No
+ * such file or directory" (strerror) in err. NULL (the system's store): 0. */
+int http_cacert_check(const char *ca_file, char *err, size_t errlen);
+
+/* Close fd with a reset (see http.c): how every flavour ends a connection. */
+void http_close_reset(int fd);
+
+/* Per-connection state of a TLS flavour, by socket: http_io's calls take an
+ * fd. Sized once, at init, to RLIMIT_NOFILE (at most 2^24 slots; calloc's
+ * pages are touched only where used), so that threads and hubs, each with
+ * its own sockets, never resize it under one another and need no lock. */
+typedef struct http_fd_table {
+    void **slot;
+    size_t n;
+} http_fd_table;
+int http_fd_table_init(http_fd_table *t); /* 0, or -ENOMEM. Again: nothing. */
+void http_fd_table_free(http_fd_table *t);
+int http_fd_table_put(http_fd_table *t, int fd, void *v); /* 0, or -EMFILE past its end. */
 
 /* How far a fetch got: where its error came from. */
 typedef enum http_stage {
@@ -198,9 +233,10 @@ typedef struct http_conn {
 int http_fetch_keep(const http_io *io, const http_target *t, http_conn *conn, char *buf, size_t buflen,
                     http_result *res);
 
-/* Close a kept connection, if open, with a reset (see http_fetch); conn->fd
+/* Close a kept connection, if open, as io closes its connections (a
+ * reset, see http_fetch; a TLS flavour frees the session too); conn->fd
  * becomes -1. */
-void http_conn_close(http_conn *conn);
+void http_conn_close(const http_io *io, http_conn *conn);
 
 /* A message for a code of http_fetch: HTTP_E*, or strerror of a negative errno. */
 const char *http_strerror(int err);

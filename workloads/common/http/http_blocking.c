@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double mono_now(void)
+double http_mono_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -19,7 +19,7 @@ static double mono_now(void)
 
 static int blocking_connect(const http_target *t, double deadline)
 {
-    double left = deadline - mono_now();
+    double left = deadline - http_mono_now();
     if (left <= 0)
         return -ETIMEDOUT;
     int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -50,7 +50,7 @@ static ssize_t blocking_send(int fd, const void *buf, size_t len, double deadlin
             return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
         }
         done += (size_t)n;
-        if (done < len && mono_now() > deadline)
+        if (done < len && http_mono_now() > deadline)
             return -ETIMEDOUT;
     }
     return (ssize_t)len;
@@ -62,7 +62,7 @@ static ssize_t blocking_recv(int fd, void *buf, size_t len, double deadline)
         ssize_t n = recv(fd, buf, len, 0);
         if (n >= 0) {
             /* A server that trickles bytes must not keep us past the deadline. */
-            if (n > 0 && mono_now() > deadline)
+            if (n > 0 && http_mono_now() > deadline)
                 return -ETIMEDOUT;
             return n;
         }
@@ -72,7 +72,7 @@ static ssize_t blocking_recv(int fd, void *buf, size_t len, double deadline)
 }
 
 const http_io http_io_blocking = {
-    .now = mono_now,
+    .now = http_mono_now,
     .connect = blocking_connect,
     .send = blocking_send,
     .recv = blocking_recv,

@@ -9,6 +9,7 @@
 #include "green.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,42 +58,56 @@ static ssize_t green_flavour_recv(int fd, void *buf, size_t len, double deadline
     return green_recv(fd, buf, len, 0, left);
 }
 
-/* ---- https: green_tls over the same sockets ----
- * The table's calls take a socket, so the connections' TLS state is kept by
- * socket (one hub: no lock). */
+/* ---- https: green_tls over the same sockets ---- */
 
 static green_tls_config *tls_config;
-static green_tls **tls_of_fd;
-static size_t tls_slots;
+static http_fd_table tls_of_fd;     /* Each connection's green_tls, by its socket. */
 
-int http_green_tls_init(const char *ca_file)
+int http_green_tls_init(const char *ca_file, char *err, size_t errlen)
 {
+    if (tls_config != NULL)
+        return 0;
+    if (http_cacert_check(ca_file, err, errlen) != 0)
+        return -1;
+    if (http_fd_table_init(&tls_of_fd) != 0) {
+        snprintf(err, errlen, "out of memory for the connections' TLS state");
+        return -1;
+    }
     green_tls_options o = { .ca_file = ca_file };
-    return tls_config != NULL ? 0 : green_tls_config_new(&tls_config, &o);
+    int rc = green_tls_config_new(&tls_config, &o);
+    if (rc == 0)
+        return 0;
+    http_fd_table_free(&tls_of_fd);
+    if (rc == GREEN_ETLS_CONFIG && ca_file != NULL)
+        snprintf(err, errlen, "--cacert=%s: holds no PEM certificate", ca_file);
+    else if (rc == GREEN_ETLS_CONFIG)
+        snprintf(err, errlen, "the system's certificate store could not be loaded");
+    else
+        snprintf(err, errlen, "green_tls_config_new: %s", green_strerror(rc));
+    return -1;
 }
 
 void http_green_tls_fini(void)
 {
     green_tls_config_free(tls_config);
     tls_config = NULL;
-    free(tls_of_fd);
-    tls_of_fd = NULL;
-    tls_slots = 0;
+    http_fd_table_free(&tls_of_fd);
 }
 
-static int tls_keep(int fd, green_tls *s)
+/* libgreen's TLS codes in the cells' words (http.h), so that every
+ * variant reports a failure alike; the others pass as they are. */
+static int tls_code(int err)
 {
-    if ((size_t)fd >= tls_slots) {
-        size_t slots = (size_t)fd * 2 + 16;
-        green_tls **grown = realloc(tls_of_fd, slots * sizeof *grown);
-        if (grown == NULL)
-            return -ENOMEM;
-        memset(grown + tls_slots, 0, (slots - tls_slots) * sizeof *grown);
-        tls_of_fd = grown;
-        tls_slots = slots;
+    switch (err) {
+    case GREEN_ETLS_VERIFY: return HTTP_ETLS_VERIFY;
+    case GREEN_ETLS_UNKNOWN_CA: return HTTP_ETLS_UNKNOWN_CA;
+    case GREEN_ETLS_NAME_MISMATCH: return HTTP_ETLS_NAME_MISMATCH;
+    case GREEN_ETLS_CERT_EXPIRED: return HTTP_ETLS_CERT_EXPIRED;
+    case GREEN_ETLS_NOT_YET_VALID: return HTTP_ETLS_NOT_YET_VALID;
+    case GREEN_ETLS_PROTOCOL: return HTTP_ETLS_PROTOCOL;
+    case GREEN_ETLS_TRUNCATED: return HTTP_ETLS_TRUNCATED;
+    default: return err;
     }
-    tls_of_fd[fd] = s;
-    return 0;
 }
 
 static int tls_connect(const http_target *t, double deadline)
@@ -106,8 +121,8 @@ static int tls_connect(const http_target *t, double deadline)
     green_tls *s = NULL;
     int err = time_left(deadline, &left);
     if (err == 0)
-        err = green_tls_connect(&s, tls_config, fd, t->host, left);
-    if (err == 0 && (err = tls_keep(fd, s)) != 0)
+        err = tls_code(green_tls_connect(&s, tls_config, fd, t->host, left));
+    if (err == 0 && (err = http_fd_table_put(&tls_of_fd, fd, s)) != 0)
         green_tls_free(s);
     if (err != 0) {
         close(fd);
@@ -121,10 +136,10 @@ static ssize_t tls_send(int fd, const void *buf, size_t len, double deadline)
     double left;
     if (time_left(deadline, &left) != 0)
         return -ETIMEDOUT;
-    ssize_t n = green_tls_write_all(tls_of_fd[fd], buf, len, left);
+    ssize_t n = green_tls_write_all(tls_of_fd.slot[fd], buf, len, left);
     if (n >= 0 && (size_t)n < len)
         return -ETIMEDOUT;      /* Stopped part-way: by the timeout or a kill. */
-    return n;
+    return n < 0 ? tls_code((int)n) : n;
 }
 
 static ssize_t tls_recv(int fd, void *buf, size_t len, double deadline)
@@ -132,16 +147,17 @@ static ssize_t tls_recv(int fd, void *buf, size_t len, double deadline)
     double left;
     if (time_left(deadline, &left) != 0)
         return -ETIMEDOUT;
-    return green_tls_read(tls_of_fd[fd], buf, len, left);
+    ssize_t n = green_tls_read(tls_of_fd.slot[fd], buf, len, left);
+    return n < 0 ? tls_code((int)n) : n;
 }
 
 /* The response has been read to its end (or the fetch failed): the session
  * goes without a close_notify of ours, as the plain flavour's with a reset. */
 static void tls_close(int fd)
 {
-    green_tls_free(tls_of_fd[fd]);
-    tls_of_fd[fd] = NULL;
-    close(fd);
+    green_tls_free(tls_of_fd.slot[fd]);
+    tls_of_fd.slot[fd] = NULL;
+    http_close_reset(fd);
 }
 
 const http_io http_io_green_tls = {

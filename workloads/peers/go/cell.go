@@ -26,11 +26,13 @@ const peerName = "go"
 // line records what was measured.
 type params struct {
 	workload, impl, switchName, loopName, url string
-	hasImpl, hasURL                           bool
+	cacert                                    string // --cacert: PEM file of the CAs to verify with.
+	hasImpl, hasURL, hasCACert                bool
 	n, concurrency, delayMs, size, stackKiB   int64
 	cpus                                      int64
 	rounds                                    int64 // --rounds: main runs the workload this many times (default 1).
 	keepalive                                 int64 // --keepalive: 1, a task (joinall) or worker (pool) reuses its connection.
+	tls                                       int64 // --tls: 1, joinall and pool fetch https:// over crypto/tls.
 	hubs                                      int64 // --hubs: noted and ignored (--cpus sets GOMAXPROCS); always null.
 }
 
@@ -264,6 +266,7 @@ func writeResult(w io.Writer, p *params, r *result) {
 	jsonCount(&b, "cpus", p.cpus)
 	jsonCount(&b, "rounds", p.rounds)
 	jsonCount(&b, "keepalive", p.keepalive)
+	jsonCount(&b, "tls", p.tls)
 	jsonCount(&b, "hubs", p.hubs)
 	fmt.Fprintf(&b, `,"ok":%t`, r.ok)
 	if !r.ok {
@@ -314,13 +317,15 @@ var program string
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"+
 		"       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"+
-		"       [--keepalive=0|1] [--hubs=H]\n"+
+		"       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"+
 		"The Go goroutine peer (%s). Runs one measurement and prints one JSON object\n"+
 		"on the last line of stdout. --cpus=C keeps the first C allowed CPUs and sets\n"+
 		"GOMAXPROCS to C (default: every allowed CPU). --rounds=R runs the workload R\n"+
 		"times in this process (default 1) and adds them up. --keepalive=1 lets each task\n"+
-		"(joinall) or worker (pool) reuse its connection. --switch, --loop, --stack-kib and\n"+
-		"--hubs (use --cpus: GOMAXPROCS) do not apply.\n"+
+		"(joinall) or worker (pool) reuse its connection. --tls=1 fetches an https://\n"+
+		"--url with crypto/tls, verified against --cacert=FILE (PEM; default: the\n"+
+		"system's roots, or the CA of the server the cell starts without --url).\n"+
+		"--switch, --loop, --stack-kib and --hubs (use --cpus: GOMAXPROCS) do not apply.\n"+
 		"Workloads in this program:\n", program, peerName, runtime.Version())
 	for _, w2 := range workloads {
 		if w2.run != nil {
@@ -344,7 +349,7 @@ func parseOptions(args []string, p *params, r *result) error {
 	counts := map[string]*int64{
 		"n": &p.n, "concurrency": &p.concurrency, "delay-ms": &p.delayMs,
 		"size": &p.size, "stack-kib": &p.stackKiB, "cpus": &p.cpus, "rounds": &p.rounds,
-		"keepalive": &p.keepalive, "hubs": &p.hubs,
+		"keepalive": &p.keepalive, "tls": &p.tls, "hubs": &p.hubs,
 	}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -357,7 +362,8 @@ func parseOptions(args []string, p *params, r *result) error {
 		}
 		name, value := arg[2:], ""
 		_, isCount := counts[name]
-		known := isCount || name == "impl" || name == "switch" || name == "loop" || name == "url"
+		known := isCount || name == "impl" || name == "switch" || name == "loop" || name == "url" ||
+			name == "cacert"
 		if eq := strings.IndexByte(name, '='); eq >= 0 {
 			name, value = name[:eq], name[eq+1:]
 		} else if !known {
@@ -377,6 +383,8 @@ func parseOptions(args []string, p *params, r *result) error {
 			p.loopName = value
 		case "url":
 			p.url, p.hasURL = value, true
+		case "cacert":
+			p.cacert, p.hasCACert = value, true
 		default:
 			c, ok := counts[name]
 			if !ok {
@@ -402,17 +410,24 @@ func parseOptions(args []string, p *params, r *result) error {
 	if p.keepalive > 1 {
 		return r.fail("--keepalive=%d: 0 (a new connection per request) or 1", p.keepalive)
 	}
+	if p.tls > 1 {
+		return r.fail("--tls=%d: 0 (plain HTTP) or 1 (HTTPS)", p.tls)
+	}
+	if p.hasCACert && p.tls != 1 {
+		return r.fail("--cacert needs --tls=1")
+	}
 	if p.hubs == 0 {
 		return r.fail("--hubs=0: a green cell runs at least one hub")
 	}
 	return nil
 }
 
-// urlPortError says what is wrong with the port of an http:// URL, in
-// http.c's words; "" when it has none (80) or one from 1 to 65535. net/http
-// would dial 99999 and fail late, or take an empty port for 80.
+// urlPortError says what is wrong with the port of an http:// or https://
+// URL, in http.c's words; "" when it has none (80 or 443) or one from 1 to
+// 65535. net/http would dial 99999 and fail late, or take an empty port for
+// the default.
 func urlPortError(url string) string {
-	authority := strings.TrimPrefix(url, "http://")
+	authority := strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
 	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
 		authority = authority[:end]
 	}
@@ -488,7 +503,7 @@ func main() {
 		return
 	}
 	p := params{n: -1, concurrency: -1, delayMs: -1, size: -1, stackKiB: -1, cpus: -1, rounds: 1,
-		keepalive: -1, hubs: -1}
+		keepalive: -1, tls: -1, hubs: -1}
 	fresh := result{ok: true, ops: -1, wallNs: -1, cpuNs: -1, tasksCompleted: -1, bytesReceived: -1,
 		errors: -1, maxInFlight: -1, connections: -1, rssPerTaskBytes: -1}
 	r := fresh

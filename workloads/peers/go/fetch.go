@@ -8,16 +8,24 @@
 // compression, no HTTP/2. With --keepalive=1 each task (joinall) or worker
 // (pool) has a client of its own, keep-alives on and at most one connection
 // (keptClient): the same net/http code, the connection reused.
+//
+// With --tls=1 the same transports speak HTTPS through crypto/tls, always
+// verifying the chain (against --cacert, or the system's roots) and the
+// URL's host; HTTP/1.1 only (no ALPN "h2", as ForceAttemptHTTP2 is off) and
+// no session cache, so every new connection is a full handshake.
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +62,8 @@ type fetchSetup struct {
 	keepalive  bool
 	dial       func(ctx context.Context, network, addr string) (net.Conn, error) // Counts into conns.
 	conns      int64                                                             // Connections opened (atomic); the workload zeroes it.
+	// --tls=1: shared by every transport (each clones it); nil: plain HTTP.
+	tls *tls.Config
 }
 
 // gauge counts the requests in flight now and at most.
@@ -95,44 +105,95 @@ func checkConnections(k int64) error {
 }
 
 // startServer runs the greenbench-server beside this program and reads the
-// URL from its first line of output (within 10 s).
-func startServer(s *fetchSetup, delayMs, size int64) error {
+// URL from its first line of output (within 10 s). With https it runs the
+// server with --tls and returns the path of its throwaway CA, the second
+// line ("ca: PATH"); the server removes it when it exits.
+func startServer(s *fetchSetup, delayMs, size int64, https bool) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return "", err
 	}
 	path := filepath.Join(filepath.Dir(self), "greenbench-server")
 	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no --url given and no greenbench-server beside this program to start")
+		return "", fmt.Errorf("no --url given and no greenbench-server beside this program to start")
 	}
-	cmd := exec.Command(path, "--delay-ms", strconv.FormatInt(delayMs, 10), "--size", strconv.FormatInt(size, 10),
-		"--port", "0", "--cpu", "last")
+	args := []string{"--delay-ms", strconv.FormatInt(delayMs, 10), "--size", strconv.FormatInt(size, 10),
+		"--port", "0", "--cpu", "last"}
+	scheme, lines := "http://", 1
+	if https {
+		args = append(args, "--tls")
+		scheme, lines = "https://", 2
+	}
+	cmd := exec.Command(path, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("no --url given, and starting our own server failed: %v", err)
+		return "", fmt.Errorf("no --url given, and starting our own server failed: %v", err)
 	}
-	line := make(chan string, 1)
+	got := make(chan []string, 1)
 	go func() {
-		l, _ := bufio.NewReader(out).ReadString('\n')
-		line <- strings.TrimSpace(l)
+		rd := bufio.NewReader(out)
+		var ls []string
+		for len(ls) < lines {
+			l, err := rd.ReadString('\n')
+			ls = append(ls, strings.TrimSpace(l))
+			if err != nil {
+				break
+			}
+		}
+		got <- ls
 		io.Copy(io.Discard, out)
 	}()
 	select {
-	case l := <-line:
-		if !strings.HasPrefix(l, "http://") {
+	case ls := <-got:
+		if !strings.HasPrefix(ls[0], scheme) {
 			stopServer(cmd)
-			return fmt.Errorf("no --url given, and our own server printed %q instead of its URL", l)
+			return "", fmt.Errorf("no --url given, and our own server printed %q instead of its URL", ls[0])
 		}
-		s.url, s.server = l, cmd
-		return nil
+		var ca string
+		if https {
+			if len(ls) < 2 || !strings.HasPrefix(ls[1], "ca: ") {
+				stopServer(cmd)
+				return "", fmt.Errorf("no --url given, and our own TLS server printed no 'ca: PATH' line")
+			}
+			ca = strings.TrimPrefix(ls[1], "ca: ")
+		}
+		s.url, s.server = ls[0], cmd
+		return ca, nil
 	case <-time.After(10 * time.Second):
 		stopServer(cmd)
-		return fmt.Errorf("no --url given, and our own server printed no URL within 10 s")
+		return "", fmt.Errorf("no --url given, and our own server printed no URL within 10 s")
 	}
+}
+
+// tlsConfig verifies the server with the CAs in the PEM file cacert (not
+// given: the system's roots) and checks the certificate against the URL's
+// host: crypto/tls matches an IP literal against the IP addresses and a
+// name against the DNS names, and sends a name (not an IP) as SNI.
+func tlsConfig(cacert string, given bool, rawURL string) (*tls.Config, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("--url=%s: %v", rawURL, err)
+	}
+	c := &tls.Config{ServerName: u.Hostname()} // RootCAs nil: the system's roots.
+	if given {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // The path is in our words already.
+			}
+			return nil, fmt.Errorf("--cacert=%s: cannot read it: %v", cacert, err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert=%s: no PEM certificate in it", cacert)
+		}
+	}
+	return c, nil
 }
 
 func stopServer(cmd *exec.Cmd) {
@@ -174,15 +235,25 @@ func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
 	if err := checkConnections(s.k); err != nil {
 		return r.fail("%v", err)
 	}
+	if p.tls < 0 {
+		p.tls = 0
+	}
 	if p.hasURL {
 		// Refused before any connection, as a usage error (exit 2), as ours (http.c) do.
-		if !strings.HasPrefix(p.url, "http://") {
+		https := strings.HasPrefix(p.url, "https://")
+		switch {
+		case p.tls == 1 && !https:
+			return r.usageError("--tls=1 needs an https:// --url")
+		case p.tls == 0 && https:
+			return r.usageError("--url=%s: an https:// URL needs --tls=1", p.url)
+		case p.tls == 0 && !strings.HasPrefix(p.url, "http://"):
 			return r.usageError("--url=%s: only http:// URLs are supported", p.url)
 		}
 		if why := urlPortError(p.url); why != "" {
 			return r.usageError("--url=%s: %s", p.url, why)
 		}
 	}
+	cacert, hasCACert := p.cacert, p.hasCACert
 	if !p.hasURL {
 		if p.delayMs < 0 {
 			p.delayMs = fetchDefaultDelayMs
@@ -190,12 +261,23 @@ func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
 		if p.size < 0 {
 			p.size = fetchDefaultSize
 		}
-		if err := startServer(s, p.delayMs, p.size); err != nil {
+		ca, err := startServer(s, p.delayMs, p.size, p.tls == 1)
+		if err != nil {
 			return r.fail("%v", err)
+		}
+		if !hasCACert {
+			cacert, hasCACert = ca, true
 		}
 		r.addNote("No --url: the cell ran its own greenbench-server (%d ms, %d bytes).", p.delayMs, p.size)
 	} else {
 		s.url = p.url
+	}
+	if p.tls == 1 {
+		var err error
+		if s.tls, err = tlsConfig(cacert, hasCACert, s.url); err != nil {
+			fetchSetupClose(s) // Our caller defers it only once we return nil.
+			return r.fail("%v", err)
+		}
 	}
 	s.expectSize = p.size
 	delay := p.delayMs
@@ -219,6 +301,7 @@ func fetchSetupInit(s *fetchSetup, p *params, r *result, pool bool) error {
 		transport := &http.Transport{
 			Proxy:               nil, // Direct, whatever http_proxy says, like ours.
 			DialContext:         s.dial,
+			TLSClientConfig:     s.tls,
 			DisableKeepAlives:   true, // A new connection per request, "Connection: close".
 			DisableCompression:  true, // No "Accept-Encoding: gzip": the same request as ours.
 			ForceAttemptHTTP2:   false,
@@ -243,6 +326,7 @@ func keptClient(s *fetchSetup) *http.Client {
 	transport := &http.Transport{
 		Proxy:               nil,
 		DialContext:         s.dial,
+		TLSClientConfig:     s.tls, // The connection kept keeps its TLS session: one handshake.
 		DisableKeepAlives:   false,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
@@ -337,6 +421,9 @@ func fetchTally(s *fetchSetup, tasks []fetchTask, r *result) error {
 	case first.err == errSize:
 		return r.fail("%d of %d requests failed; first: GET %s: body of %d bytes, --size=%d",
 			failed, n, s.url, first.bytes, s.expectSize)
+	case tlsVerifyError(first.err) != nil:
+		return r.fail("%d of %d requests failed; first: GET %s: TLS verification: %v",
+			failed, n, s.url, tlsVerifyError(first.err))
 	case errors.Is(first.err, syscall.ECONNREFUSED):
 		return r.fail("%d of %d requests failed; first: GET %s: connection refused (is the server running there?)",
 			failed, n, s.url)
@@ -352,6 +439,24 @@ func fetchTally(s *fetchSetup, tasks []fetchTask, r *result) error {
 	default:
 		return r.fail("%d of %d requests failed; first: GET %s: %v", failed, n, s.url, first.err)
 	}
+}
+
+// tlsVerifyError is the x509 error inside err when the server's certificate
+// failed verification (its chain, its name or its dates), else nil: the
+// reason in Go's words, without net/http's "Get URL:" around it.
+func tlsVerifyError(err error) error {
+	var unknownCA x509.UnknownAuthorityError
+	var badName x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknownCA):
+		return unknownCA
+	case errors.As(err, &badName):
+		return badName
+	case errors.As(err, &invalid):
+		return invalid
+	}
+	return nil
 }
 
 // checkInFlight records the most requests in flight at once: more than k
@@ -376,8 +481,12 @@ func fetchNote(s *fetchSetup, r *result) {
 			"pool workers has its own http.Transport with one connection, kept to the end of the timed part " +
 			"(net/http reconnects when the server closed it, without telling), no proxy, no gzip; waits in Go's netpoller (epoll); " +
 			"the figure includes net/http's own goroutines per connection and a Transport per task or worker.")
-		return
+	} else {
+		r.addNote("net/http client with keep-alives off (a new connection per request), no proxy, no gzip; " +
+			"waits in Go's netpoller (epoll); the figure includes net/http's own goroutines per connection.")
 	}
-	r.addNote("net/http client with keep-alives off (a new connection per request), no proxy, no gzip; " +
-		"waits in Go's netpoller (epoll); the figure includes net/http's own goroutines per connection.")
+	if s.tls != nil {
+		r.addNote("HTTPS with crypto/tls (TLS 1.3 where the server offers it), chain and name verified, " +
+			"no session resumption: each new connection is a full handshake.")
+	}
 }
