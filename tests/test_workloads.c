@@ -662,8 +662,9 @@ static void test_tls(void)
     long long connections, requests;
     counted_server_stop(&cs, &connections, &requests);
     if (connections >= 0) {
-        CU_ASSERT_EQUAL(connections,
-                        warm + n + k + k + 4);    /* The last cell's 4 warm-up handshakes failed. */
+        /* And up to 4 of the last cell's failed handshakes: a connection
+         * the client gave up on before the server took it is not counted. */
+        CU_ASSERT_TRUE(connections >= warm + n + k + k && connections <= warm + n + k + k + 4);
         CU_ASSERT_EQUAL(requests, 2 * (warm + n));
     }
 
