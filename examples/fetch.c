@@ -33,6 +33,7 @@ typedef struct fetch_job {
 
 static double timeout = 10.0;
 static const char *cacert; /* --cacert: the CAs https URLs are verified against; NULL: the system's. */
+static green_options green_opts; /* --resolver, --dns-servers. */
 static int in_flight, most_in_flight, show_in_flight;
 
 /* The client keeps nothing of a read once it has parsed it, and parses it
@@ -137,12 +138,16 @@ static void *fetch(void *arg)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: greenbench-fetch [--timeout=SECONDS] [--pool=K] [--cacert=FILE] URL...\n"
+    fprintf(f, "usage: greenbench-fetch [--timeout=SECONDS] [--pool=K] [--cacert=FILE]\n"
+               "                        [--resolver=thread|ares] [--dns-servers=IP[:PORT],...] URL...\n"
                "Fetches each http:// or https:// URL in a green thread of its own, joined with\n"
                "joinall, then the same URLs through a pool of K (default 2) green threads.\n"
                "--timeout bounds each fetch, connect to last byte (default 10 s). https servers\n"
                "are verified against the system's CA store, or the PEM file --cacert names\n"
-               "(greenbench-server --tls prints its CA's).\n");
+               "(greenbench-server --tls prints its CA's). Names are resolved by getaddrinfo in\n"
+               "worker threads (--resolver=thread, the default) or by c-ares in the hub's loop\n"
+               "(--resolver=ares, which may ask --dns-servers instead of /etc/resolv.conf's);\n"
+               "GREEN_RESOLVER and GREEN_DNS_SERVERS say the same when the options are not given.\n");
 }
 
 static int usage_error(const char *fmt, ...)
@@ -159,11 +164,13 @@ static int usage_error(const char *fmt, ...)
 /* The options; returns 0, or 2 after saying what is wrong. */
 static int parse_args(int argc, char **argv, size_t *pool_k)
 {
-    enum { OPT_TIMEOUT = 256, OPT_POOL, OPT_CACERT, OPT_HELP };
+    enum { OPT_TIMEOUT = 256, OPT_POOL, OPT_CACERT, OPT_RESOLVER, OPT_DNS_SERVERS, OPT_HELP };
     static const struct option options[] = {
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "pool", required_argument, NULL, OPT_POOL },
         { "cacert", required_argument, NULL, OPT_CACERT },
+        { "resolver", required_argument, NULL, OPT_RESOLVER },
+        { "dns-servers", required_argument, NULL, OPT_DNS_SERVERS },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -185,6 +192,15 @@ static int parse_args(int argc, char **argv, size_t *pool_k)
             break;
         }
         case OPT_CACERT: cacert = optarg; break;
+        case OPT_RESOLVER:
+            if (strcmp(optarg, "thread") == 0)
+                green_opts.resolver = GREEN_RESOLVER_THREAD;
+            else if (strcmp(optarg, "ares") == 0)
+                green_opts.resolver = GREEN_RESOLVER_ARES;
+            else
+                return usage_error("--resolver=%s: expected thread or ares", optarg);
+            break;
+        case OPT_DNS_SERVERS: green_opts.dns_servers = optarg; break;
         case 'h':
         case OPT_HELP:
             usage(stdout);
@@ -198,6 +214,13 @@ static int parse_args(int argc, char **argv, size_t *pool_k)
     }
     if (optind == argc)
         return usage_error("no URL given");
+    if (green_opts.resolver == GREEN_RESOLVER_DEFAULT && getenv("GREEN_RESOLVER") != NULL &&
+        strcmp(getenv("GREEN_RESOLVER"), "thread") != 0 && strcmp(getenv("GREEN_RESOLVER"), "ares") != 0)
+        return usage_error("GREEN_RESOLVER=%s: expected thread or ares", getenv("GREEN_RESOLVER"));
+    if (green_opts.dns_servers != NULL && green_opts.resolver != GREEN_RESOLVER_ARES &&
+        !(green_opts.resolver == GREEN_RESOLVER_DEFAULT && getenv("GREEN_RESOLVER") != NULL &&
+          strcmp(getenv("GREEN_RESOLVER"), "ares") == 0))
+        return usage_error("--dns-servers needs --resolver=ares (the C library asks /etc/resolv.conf's)");
     return 0;
 }
 
@@ -210,7 +233,10 @@ int main(int argc, char **argv)
     size_t n = (size_t)(argc - optind);
     char **urls = argv + optind;
 
-    int err = green_init(NULL);
+    int err = green_init(&green_opts);
+    if (err == GREEN_EINVAL && green_opts.dns_servers != NULL)
+        return usage_error("--dns-servers=%s: expected IP[:PORT],... ([IPv6]:PORT)",
+                           green_opts.dns_servers);
     if (err != 0) {
         fprintf(stderr, "greenbench-fetch: green_init: %s\n", green_strerror(err));
         return 1;

@@ -164,6 +164,19 @@ const char *green_err_name(int err);
 /* A negative timeout: wait without a limit. */
 #define GREEN_FOREVER (-1.0)
 
+/* The resolvers of green_getaddrinfo, as gevent's (GEVENT_RESOLVER):
+ * THREAD: getaddrinfo(3) in a small pool of worker threads, the C library's
+ *   answers exactly (nsswitch, /etc/hosts, /etc/resolv.conf);
+ * ARES: c-ares in the hub's own loop, no thread: one channel per hub, its
+ *   sockets and timer watched by the loop; /etc/hosts, then DNS.
+ * DEFAULT: the environment variable GREEN_RESOLVER ("thread" or "ares"),
+ *   else THREAD. */
+typedef enum green_resolver {
+    GREEN_RESOLVER_DEFAULT,
+    GREEN_RESOLVER_THREAD,
+    GREEN_RESOLVER_ARES
+} green_resolver;
+
 typedef struct green_options {
     size_t stack_size;   /* Usable bytes of each green thread's stack, for
                             its frames (its saved context and the stack's
@@ -173,12 +186,18 @@ typedef struct green_options {
     size_t stack_cache;  /* Free stacks that keep their pages; past this many,
                             a freed stack's pages go back to the kernel (one
                             madvise each, ~14 us on gVisor). 0: no limit. */
-    unsigned dns_threads; /* Most worker threads of the resolver; 0: 4. */
+    unsigned dns_threads; /* Most worker threads of the thread resolver; 0: 4. */
+    green_resolver resolver; /* How green_getaddrinfo resolves names (below). */
+    const char *dns_servers; /* c-ares only: the servers to ask, "IP[:PORT],..."
+                                (IPv6 in brackets); NULL: GREEN_DNS_SERVERS, or
+                                /etc/resolv.conf's. Copied by green_init. */
 } green_options;
 
 /* Make the calling OS thread a hub, with the caller as its main green thread.
  * opts may be NULL (defaults). Returns 0, GREEN_EALREADY (this thread has a
- * hub), GREEN_EINVAL (bad option) or GREEN_ENOMEM. */
+ * hub), GREEN_EINVAL (bad option: a GREEN_RESOLVER other than "thread" or
+ * "ares", dns_servers with the thread resolver or not a list of servers) or
+ * GREEN_ENOMEM. */
 int green_init(const green_options *opts);
 
 /* Tear the hub down, from the main green thread. Green threads still alive
@@ -402,14 +421,21 @@ ssize_t green_send(int fd, const void *buf, size_t len, int flags, double timeou
 
 struct addrinfo;
 
-/* getaddrinfo(3) in a small pool of worker threads (gevent's thread
- * resolver); the caller waits, other green threads run. Returns 0 with *res
- * to be released with freeaddrinfo(), a GREEN_EAI_* code (a name that does
- * not resolve: GREEN_EAI_NONAME), a negative errno (EAI_SYSTEM),
- * GREEN_ECANCELED (the query is left to finish and its answer dropped),
- * GREEN_ENOMEM or GREEN_EINVAL. */
+/* getaddrinfo(3) through the hub's resolver (green_options.resolver): the
+ * caller waits, other green threads run. Returns 0 with *res to be released
+ * with freeaddrinfo(), whichever the resolver; a GREEN_EAI_* code (a name
+ * that does not resolve: GREEN_EAI_NONAME; no server answered in time:
+ * GREEN_EAI_AGAIN), a negative errno (EAI_SYSTEM), GREEN_ECANCELED (the
+ * query is left to finish and its answer dropped), GREEN_ENOMEM or
+ * GREEN_EINVAL. c-ares's answer has an entry per address with hints'
+ * socktype and protocol (the C library's has one per socket type when
+ * hints asks for none); ai_canonname, with AI_CANONNAME, on the first. */
 int green_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                       struct addrinfo **res);
+
+/* The running hub's resolver, for results files: "thread" or "ares"; NULL
+ * without a hub. */
+const char *green_resolver_name(void);
 
 /* ---- TLS (OpenSSL 3) -----------------------------------------------------
  * TLS over a connected socket, with the cooperative I/O's rules: a

@@ -227,6 +227,8 @@ int green_getaddrinfo(const char *node, const char *service, const struct addrin
     *res = NULL;
     if (green__killed(h))
         return GREEN_ECANCELED;
+    if (h->resolver == GREEN_RESOLVER_ARES)
+        return green__ares_getaddrinfo(h, node, service, hints, res);
     green__dns_req *r = calloc(1, sizeof *r);
     if (r == NULL)
         return GREEN_ENOMEM;
@@ -271,4 +273,12 @@ int green_getaddrinfo(const char *node, const char *service, const struct addrin
     r->res = NULL;
     free_req(r);
     return rc;
+}
+
+const char *green_resolver_name(void)
+{
+    green__hub *h = green__hub_get();
+    if (h == NULL)
+        return NULL;
+    return h->resolver == GREEN_RESOLVER_ARES ? "ares" : "thread";
 }

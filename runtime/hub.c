@@ -467,6 +467,20 @@ static void on_loop_wake(green_loop *loop, void *data)
 
 /* ---- init / fini ---- */
 
+/* GREEN_RESOLVER, as gevent's GEVENT_RESOLVER: "thread", "ares", or unset
+ * (thread). 0, or -1 for any other value. */
+static int resolver_from_env(green_resolver *out)
+{
+    const char *v = getenv("GREEN_RESOLVER");
+    if (v == NULL || v[0] == '\0' || strcmp(v, "thread") == 0)
+        *out = GREEN_RESOLVER_THREAD;
+    else if (strcmp(v, "ares") == 0)
+        *out = GREEN_RESOLVER_ARES;
+    else
+        return -1;
+    return 0;
+}
+
 int green_init(const green_options *opts)
 {
     if (green__tls_hub != NULL)
@@ -480,12 +494,27 @@ int green_init(const green_options *opts)
         o.stack_cache = DEFAULT_STACK_CACHE;
     if (o.dns_threads == 0)
         o.dns_threads = DEFAULT_DNS_THREADS;
+    if (o.resolver == GREEN_RESOLVER_DEFAULT && resolver_from_env(&o.resolver) != 0)
+        return GREEN_EINVAL;
+    if (o.dns_servers == NULL && o.resolver == GREEN_RESOLVER_ARES)
+        o.dns_servers = getenv("GREEN_DNS_SERVERS");
+    if ((o.resolver != GREEN_RESOLVER_THREAD && o.resolver != GREEN_RESOLVER_ARES) ||
+        (o.dns_servers != NULL && o.resolver != GREEN_RESOLVER_ARES))
+        return GREEN_EINVAL; /* The C library asks /etc/resolv.conf's servers only. */
+    int err = o.dns_servers != NULL ? green__ares_check_servers(o.dns_servers) : 0;
+    if (err != 0)
+        return err;
 
     green__hub *h = calloc(1, sizeof *h);
     if (h == NULL)
         return GREEN_ENOMEM;
+    h->resolver = o.resolver;
+    if (o.dns_servers != NULL && (h->dns_servers = strdup(o.dns_servers)) == NULL) {
+        free(h);
+        return GREEN_ENOMEM;
+    }
     size_t frames = o.stack_size != 0 ? o.stack_size : GREEN_STACK_DEFAULT_SIZE;
-    int err = green_stack_pool_init(&h->stacks, frames, o.stack_cache);
+    err = green_stack_pool_init(&h->stacks, frames, o.stack_cache);
     if (err != 0)
         goto fail_stacks;
     err = green_stack_pool_init(&h->hub_stacks, HUB_STACK_SIZE, 0);
@@ -525,6 +554,7 @@ fail_hub_stack:
 fail_hub_stacks:
     green_stack_pool_close(&h->stacks);
 fail_stacks:
+    free(h->dns_servers);
     free(h);
     return err;
 }
@@ -557,6 +587,7 @@ int green_fini(void)
     h->finishing = 0;
     free_zombie(h);
     GREEN_ASSERT(h->current == &h->main);
+    green__ares_hub_fini(h);
 
     green__dns_hub_removed();
     pthread_mutex_lock(&h->dns_lock);       /* A worker may still be in green_loop_wake. */
@@ -568,6 +599,7 @@ int green_fini(void)
     green_stack_pool_close(&h->stacks);
     slab_release_all(h);
     green__tls_hub = NULL;
+    free(h->dns_servers);
     free(h);
     return 0;
 }

@@ -128,6 +128,12 @@ typedef struct green__hub {
     pthread_mutex_t dns_lock;
     green__dns_req *dns_done;   /* Answered, not yet handed over; under dns_lock. */
     size_t dns_pending;         /* Submitted and not yet handed over. */
+    /* The resolver green_getaddrinfo uses: GREEN_RESOLVER_THREAD (above) or
+     * _ARES, with its servers ("IP[:PORT],..."; NULL: resolv.conf's) and its
+     * channel, made at the first lookup (ares.c). */
+    green_resolver resolver;
+    char *dns_servers;
+    struct green__ares *ares;
 
     green_stats stats;
 } green__hub;
@@ -256,6 +262,16 @@ void green__pool_task_ended(green__hub *h, green_pool *p);
  * do (io.c; tls.c waits through it too). Returns the ready events (> 0),
  * GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK or a loop error. */
 int green__wait_socket(green__hub *h, int fd, int events, green__deadline *d);
+
+/* green_getaddrinfo through c-ares, in h's loop (ares.c); and the end of
+ * h's channel, by green_fini once every green thread has ended. */
+typedef struct green__ares green__ares;
+int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service,
+                            const struct addrinfo *hints, struct addrinfo **res);
+void green__ares_hub_fini(green__hub *h);
+/* Is servers a list c-ares takes ("IP[:PORT],..."): 0, GREEN_EINVAL or
+ * GREEN_ENOMEM (green_init checks it before any lookup needs it). */
+int green__ares_check_servers(const char *servers);
 
 /* Called on the hub's thread when worker threads have posted answers (dns.c). */
 void green__dns_deliver(green__hub *h);

@@ -1,0 +1,336 @@
+/* runtime/ares.c: green_getaddrinfo through c-ares, in the hub's own loop
+ * (gevent's ares resolver). No thread: each hub has a channel of its own,
+ * made at its first lookup, and the loop watches the channel's sockets and
+ * its next timeout.
+ *
+ * c-ares says which sockets it wants watched through its socket-state
+ * callback and keeps wanting them; the loop's waits are one-shot. So every
+ * socket has a watch record, and after each call into c-ares (a new query,
+ * a ready socket, the timer) every wanted socket whose wait has fired is
+ * armed again and the timer is set anew from ares_timeout.
+ *
+ * A query lives in a heap record that outlives its caller: a killed green
+ * thread leaves it (q->g = NULL) and the answer, when it comes, frees it.
+ * The channel is destroyed by green_fini, on the main green thread, never
+ * inside a c-ares callback. */
+#include "internal.h"
+
+#include <ares.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* One socket c-ares wants watched. */
+typedef struct sock_watch {
+    struct sock_watch *next;
+    int fd;
+    int events;         /* GREEN_LOOP_READ | GREEN_LOOP_WRITE it wants; 0: none. */
+    int armed;          /* Its one-shot wait is started. */
+    green_loop_io io;
+    green__ares *owner;
+} sock_watch;
+
+struct green__ares {
+    ares_channel channel;
+    green__hub *hub;
+    sock_watch *watches;
+    green_loop_timer timer;
+    int timer_armed;
+};
+
+/* One lookup; freed by its caller once answered, or by the answer once the
+ * caller gave up. */
+typedef struct lookup {
+    green__hub *hub;
+    green_thread *g;    /* The waiter; NULL once it gave up. */
+    int answered;
+    int status;         /* ARES_SUCCESS or an ARES_E* code. */
+    int canonname;      /* AI_CANONNAME was asked for. */
+    struct ares_addrinfo *result;
+} lookup;
+
+/* Bytes of a channel's socket receive buffer (the kernel caps it at
+ * net.core.rmem_max). */
+#define ARES_RECEIVE_BUFFER (4 << 20)
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+static int library_status = ARES_ENOTINITIALIZED;
+
+static void library_init(void)
+{
+    library_status = ares_library_init(ARES_LIB_INIT_ALL);
+}
+
+/* ---- the channel's sockets and timer in the loop ---- */
+
+static void rearm(green__ares *a);
+
+static void on_ready(green_loop_io *io, int revents)
+{
+    sock_watch *w = (sock_watch *)((char *)io - offsetof(sock_watch, io));
+    green__ares *a = w->owner;
+    int fd = w->fd;
+    w->armed = 0;
+    /* c-ares may close the socket and drop w (state callback) inside. */
+    ares_process_fd(a->channel, revents & GREEN_LOOP_READ ? fd : ARES_SOCKET_BAD,
+                    revents & GREEN_LOOP_WRITE ? fd : ARES_SOCKET_BAD);
+    rearm(a);
+}
+
+static void on_timeout(green_loop_timer *t)
+{
+    green__ares *a = (green__ares *)((char *)t - offsetof(green__ares, timer));
+    a->timer_armed = 0;
+    ares_process_fd(a->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    rearm(a);
+}
+
+/* c-ares's socket-state callback: fd is wanted for reading and/or writing,
+ * or (both 0) no longer, and about to be closed: its wait stops now. */
+static void on_socket_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+    green__ares *a = data;
+    sock_watch **link = &a->watches;
+    while (*link != NULL && (*link)->fd != fd)
+        link = &(*link)->next;
+    sock_watch *w = *link;
+    int events = (readable ? GREEN_LOOP_READ : 0) | (writable ? GREEN_LOOP_WRITE : 0);
+    if (events == 0) {
+        if (w != NULL) {
+            if (w->armed)
+                green_loop_io_stop(a->hub->loop, &w->io);
+            *link = w->next;
+            free(w);
+        }
+        return;
+    }
+    if (w == NULL) {
+        w = calloc(1, sizeof *w);
+        if (w == NULL)
+            return; /* Its queries end at their timeout, as if the server were silent. */
+        w->fd = fd;
+        w->owner = a;
+        w->next = a->watches;
+        a->watches = w;
+    }
+    if (w->armed && w->events != events) {
+        green_loop_io_stop(a->hub->loop, &w->io);
+        w->armed = 0;
+    }
+    w->events = events;
+}
+
+/* Start the wait of every wanted socket that has none, and set the timer to
+ * c-ares's next timeout. */
+static void rearm(green__ares *a)
+{
+    for (sock_watch *w = a->watches; w != NULL; w = w->next)
+        if (!w->armed && green_loop_io_start(a->hub->loop, &w->io, w->fd, w->events, on_ready) == 0)
+            w->armed = 1;
+    if (a->timer_armed) {
+        green_loop_timer_stop(a->hub->loop, &a->timer);
+        a->timer_armed = 0;
+    }
+    struct timeval tv;
+    if (ares_timeout(a->channel, NULL, &tv) == NULL)
+        return;
+    /* c-ares counts whole milliseconds: a timeout it says is due in less
+     * than one is not due yet by its own clock, and waking sooner would
+     * only spin. */
+    double after = (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+    if (green_loop_timer_start(a->hub->loop, &a->timer, after > 1e-3 ? after : 1e-3, on_timeout) == 0)
+        a->timer_armed = 1;
+}
+
+/* ---- the channel ---- */
+
+static int channel_new(green__hub *h, green__ares **out)
+{
+    pthread_once(&library_once, library_init);
+    if (library_status != ARES_SUCCESS)
+        return GREEN_ENOMEM;
+    green__ares *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return GREEN_ENOMEM;
+    a->hub = h;
+    /* A hub may have thousands of lookups in flight on one UDP socket, and
+     * their answers can come all at once: with the default receive buffer
+     * (208 KiB here) a thousand were dropped and waited for their retry. */
+    struct ares_options o = {
+        .sock_state_cb = on_socket_state,
+        .sock_state_cb_data = a,
+        .socket_receive_buffer_size = ARES_RECEIVE_BUFFER,
+    };
+    int st = ares_init_options(&a->channel, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF);
+    if (st == ARES_SUCCESS && h->dns_servers != NULL)
+        st = ares_set_servers_ports_csv(a->channel, h->dns_servers);
+    if (st != ARES_SUCCESS) {
+        if (st != ARES_ENOMEM)
+            ares_destroy(a->channel);
+        free(a);
+        return st == ARES_ENOMEM ? GREEN_ENOMEM : GREEN_EAI_FAIL;
+    }
+    *out = a;
+    return 0;
+}
+
+int green__ares_check_servers(const char *servers)
+{
+    pthread_once(&library_once, library_init);
+    if (library_status != ARES_SUCCESS)
+        return GREEN_ENOMEM;
+    ares_channel c;
+    struct ares_options o = { .flags = ARES_FLAG_NOCHECKRESP };
+    if (ares_init_options(&c, &o, ARES_OPT_FLAGS) != ARES_SUCCESS)
+        return GREEN_ENOMEM;
+    int st = ares_set_servers_ports_csv(c, servers);
+    ares_destroy(c);
+    return st == ARES_SUCCESS ? 0 : st == ARES_ENOMEM ? GREEN_ENOMEM : GREEN_EINVAL;
+}
+
+void green__ares_hub_fini(green__hub *h)
+{
+    green__ares *a = h->ares;
+    if (a == NULL)
+        return;
+    /* Every caller has gone (green_fini ended them): the answers still to
+     * come are dropped by the callbacks ares_destroy makes. */
+    ares_destroy(a->channel);
+    while (a->watches != NULL) {
+        sock_watch *w = a->watches;
+        a->watches = w->next;
+        if (w->armed)
+            green_loop_io_stop(h->loop, &w->io);
+        free(w);
+    }
+    if (a->timer_armed)
+        green_loop_timer_stop(h->loop, &a->timer);
+    free(a);
+    h->ares = NULL;
+}
+
+/* ---- answers ---- */
+
+static int map_status(int status)
+{
+    switch (status) {
+    case ARES_SUCCESS: return 0;
+    case ARES_ENOTFOUND: return GREEN_EAI_NONAME;
+    case ARES_ENODATA: return GREEN_EAI_NODATA;
+    case ARES_ETIMEOUT:
+    case ARES_ECONNREFUSED:
+    case ARES_ESERVFAIL:
+    case ARES_EREFUSED: return GREEN_EAI_AGAIN;
+    case ARES_ENOMEM: return GREEN_EAI_MEMORY;
+    case ARES_EBADFAMILY: return GREEN_EAI_FAMILY;
+    case ARES_EBADFLAGS: return GREEN_EAI_BADFLAGS;
+    case ARES_ESERVICE: return GREEN_EAI_SERVICE;
+    case ARES_ECANCELLED:
+    case ARES_EDESTRUCTION: return GREEN_EAI_CANCELED;
+    default: return GREEN_EAI_FAIL;
+    }
+}
+
+/* c-ares's answer as the C library's: a chain that freeaddrinfo(3) frees,
+ * each entry one block with its address after it, ai_canonname its own.
+ * Returns 0 or GREEN_ENOMEM (nothing left allocated). */
+static int to_addrinfo(const struct ares_addrinfo *in, int canonname, struct addrinfo **out)
+{
+    struct addrinfo *head = NULL, **tail = &head;
+    for (const struct ares_addrinfo_node *n = in->nodes; n != NULL; n = n->ai_next) {
+        struct addrinfo *ai = calloc(1, sizeof *ai + n->ai_addrlen);
+        if (ai == NULL) {
+            freeaddrinfo(head);
+            return GREEN_ENOMEM;
+        }
+        ai->ai_family = n->ai_family;
+        ai->ai_socktype = n->ai_socktype;
+        ai->ai_protocol = n->ai_protocol;
+        ai->ai_addrlen = n->ai_addrlen;
+        ai->ai_addr = (struct sockaddr *)(ai + 1);
+        memcpy(ai->ai_addr, n->ai_addr, n->ai_addrlen);
+        *tail = ai;
+        tail = &ai->ai_next;
+    }
+    if (head == NULL) {
+        *out = NULL;
+        return GREEN_EAI_NODATA;
+    }
+    if (canonname) {
+        const char *name = in->cnames != NULL ? in->cnames->name : in->name;
+        if (name != NULL && (head->ai_canonname = strdup(name)) == NULL) {
+            freeaddrinfo(head);
+            return GREEN_ENOMEM;
+        }
+    }
+    *out = head;
+    return 0;
+}
+
+static void free_query(lookup *q)
+{
+    if (q->result != NULL)
+        ares_freeaddrinfo(q->result);
+    free(q);
+}
+
+static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *result)
+{
+    (void)timeouts;
+    lookup *q = arg;
+    q->status = status;
+    q->result = result;
+    q->answered = 1;
+    if (q->g == NULL)
+        free_query(q); /* Its green thread gave up. */
+    else
+        green__wake(q->hub, q->g, 0);
+}
+
+int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service,
+                            const struct addrinfo *hints, struct addrinfo **res)
+{
+    if (h->ares == NULL) {
+        int err = channel_new(h, &h->ares);
+        if (err != 0)
+            return err;
+    }
+    lookup *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return GREEN_ENOMEM;
+    q->hub = h;
+    q->g = h->current;
+    struct ares_addrinfo_hints ah = { 0 };
+    if (hints != NULL) {
+        ah.ai_flags = hints->ai_flags;
+        ah.ai_family = hints->ai_family;
+        ah.ai_socktype = hints->ai_socktype;
+        ah.ai_protocol = hints->ai_protocol;
+        q->canonname = (hints->ai_flags & AI_CANONNAME) != 0;
+    }
+    /* A numeric host, or one in /etc/hosts, may be answered before this
+     * returns; a query sent waits for the loop. */
+    ares_getaddrinfo(h->ares->channel, node, service, &ah, on_answer, q);
+    rearm(h->ares);
+    int code = 0;
+    while (!q->answered && code == 0)
+        code = green__block(h, GREEN_FOREVER);
+    if (!q->answered) {
+        q->g = NULL; /* on_answer frees it when it comes. */
+        return code;
+    }
+    int rc = map_status(q->status);
+    if (rc == 0)
+        rc = to_addrinfo(q->result, q->canonname, res);
+    free_query(q);
+    if (code != 0) {
+        /* Killed after the answer came: still report the kill. */
+        if (rc == 0)
+            freeaddrinfo(*res);
+        *res = NULL;
+        return code;
+    }
+    return rc;
+}

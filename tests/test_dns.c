@@ -1,0 +1,426 @@
+/* tests/test_dns.c: green_getaddrinfo with the c-ares resolver, in the
+ * hub's loop, against greenbench-dns (the project's responder: A, AAAA,
+ * NXDOMAIN, answers truncated over UDP, a server that never answers, a
+ * delay) and against dnsmasq (Debian's dnsmasq-base, skipped with a
+ * message when it is not installed); and the same answers, as sets of
+ * addresses, from both resolvers where both can ask (/etc/hosts, numeric
+ * hosts). Every test gets a fresh hub (green_fixture) that takes its
+ * resolver from GREEN_RESOLVER and GREEN_DNS_SERVERS, set by the suite. */
+#include "green.h"
+#include "green_fixture.h"
+
+#include <CUnit/CUnit.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- responders, as child processes ---- */
+
+typedef struct responder {
+    pid_t pid;
+    char servers[64];           /* "127.0.0.1:PORT", as GREEN_DNS_SERVERS takes it. */
+} responder;
+
+/* Run argv with stdout a pipe and stderr /dev/null, and read its first line
+ * within 10 s into line. 0, or -1 (the child, if any, killed). */
+static int spawn_reading_line(char *const argv[], pid_t *pid, char *line, size_t len)
+{
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0)
+        return -1;
+    *pid = fork();
+    if (*pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDERR_FILENO);
+        dup2(null, STDIN_FILENO);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    size_t got = 0;
+    while (*pid > 0 && got + 1 < len && memchr(line, '\n', got) == NULL) {
+        struct pollfd p = { .fd = out[0], .events = POLLIN };
+        ssize_t n = poll(&p, 1, 10000) == 1 ? read(out[0], line + got, len - 1 - got) : -1;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(out[0]);
+    line[got] = '\0';
+    if (*pid > 0 && strchr(line, '\n') != NULL) {
+        *strchr(line, '\n') = '\0';
+        return 0;
+    }
+    if (*pid > 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    *pid = -1;
+    return -1;
+}
+
+/* greenbench-dns with extra options (NULL-terminated). */
+static int start_greenbench_dns(responder *r, const char *const *extra)
+{
+    char *argv[16] = { GREENBENCH_BIN_DIR "/greenbench-dns", "--delay-ms", "0" };
+    int argc = 3;
+    while (extra != NULL && *extra != NULL && argc < 15)
+        argv[argc++] = (char *)*extra++;
+    argv[argc] = NULL;
+    char line[128];
+    int port;
+    if (spawn_reading_line(argv, &r->pid, line, sizeof line) != 0 ||
+        sscanf(line, "dns://127.0.0.1:%d", &port) != 1) {
+        fprintf(stderr, "\n  greenbench-dns did not start (first line '%s')\n", line);
+        return -1;
+    }
+    snprintf(r->servers, sizeof r->servers, "127.0.0.1:%d", port);
+    return 0;
+}
+
+static void stop(responder *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGTERM);
+        waitpid(r->pid, NULL, 0);
+    }
+    r->pid = -1;
+}
+
+/* The suite's responder, and the variants a test starts for itself. */
+static responder plain = { .pid = -1 };
+
+static int use_servers(const char *servers)
+{
+    return setenv("GREEN_RESOLVER", "ares", 1) || setenv("GREEN_DNS_SERVERS", servers, 1);
+}
+
+/* A hub asking servers instead of the suite's: the test's own. */
+static void rehub(const char *servers)
+{
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    CU_ASSERT_EQUAL_FATAL(use_servers(servers), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+    CU_ASSERT_STRING_EQUAL(green_resolver_name(), "ares");
+}
+
+static int suite_init(void)
+{
+    /* A short timeout for the silent server: c-ares 1.18 reads RES_OPTIONS's
+     * BSD words, retrans (ms before a try is given up) and retry (tries). */
+    if (setenv("RES_OPTIONS", "retrans:300 retry:2", 1) != 0 || start_greenbench_dns(&plain, NULL) != 0)
+        return -1;
+    return use_servers(plain.servers);
+}
+
+static int suite_cleanup(void)
+{
+    stop(&plain);
+    unsetenv("GREEN_RESOLVER");
+    unsetenv("GREEN_DNS_SERVERS");
+    unsetenv("RES_OPTIONS");
+    return 0;
+}
+
+/* ---- lookups ---- */
+
+/* The addresses of res as text, sorted, joined by spaces, into out. */
+static void addresses(const struct addrinfo *res, char *out, size_t len)
+{
+    char all[16][INET6_ADDRSTRLEN];
+    int n = 0;
+    for (const struct addrinfo *a = res; a != NULL && n < 16; a = a->ai_next) {
+        const void *at = a->ai_family == AF_INET
+                             ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+                             : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+        inet_ntop(a->ai_family, at, all[n], sizeof all[n]);
+        int dup = 0;
+        for (int i = 0; i < n; i++)
+            dup |= strcmp(all[i], all[n]) == 0;
+        n += !dup; /* One per address: the C library's answer has one per socket type. */
+    }
+    qsort(all, (size_t)n, sizeof all[0], (int (*)(const void *, const void *))strcmp);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? " " : "", all[i]);
+}
+
+/* green_getaddrinfo(name, "80", family): its code, and its addresses in out. */
+static int lookup(const char *name, int family, char *out, size_t len)
+{
+    struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    int rc = green_getaddrinfo(name, "80", &hints, &res);
+    addresses(res, out, len);
+    if (rc == 0 && res != NULL)
+        CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)res->ai_addr)->sin_port), 80);
+    freeaddrinfo(res);
+    return rc;
+}
+
+static void test_a_and_aaaa(void)
+{
+    char a[256], again[256], other[256], both[256], six[256];
+    CU_ASSERT_EQUAL(lookup("a1.test", AF_INET, a, sizeof a), 0);
+    CU_ASSERT_EQUAL(strncmp(a, "127.", 4), 0);
+    CU_ASSERT_PTR_NULL(strchr(a, ' '));
+    CU_ASSERT_EQUAL(lookup("A1.Test", AF_INET, again, sizeof again), 0);
+    CU_ASSERT_STRING_EQUAL(again, a);
+    CU_ASSERT_EQUAL(lookup("a2.test", AF_INET, other, sizeof other), 0);
+    CU_ASSERT_STRING_NOT_EQUAL(other, a);
+    CU_ASSERT_EQUAL(lookup("a1.test", AF_INET6, six, sizeof six), 0);
+    CU_ASSERT_EQUAL(strncmp(six, "fd", 2), 0);
+    CU_ASSERT_EQUAL(lookup("a1.test", AF_UNSPEC, both, sizeof both), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(both, a));
+    CU_ASSERT_PTR_NOT_NULL(strstr(both, six));
+}
+
+static void test_canonname(void)
+{
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_flags = AI_CANONNAME }, *res = NULL;
+    CU_ASSERT_EQUAL_FATAL(green_getaddrinfo("c.test", NULL, &hints, &res), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    CU_ASSERT_PTR_NOT_NULL(res->ai_canonname);
+    if (res->ai_canonname != NULL)
+        CU_ASSERT_EQUAL(strncmp(res->ai_canonname, "c.test", 6), 0);
+    freeaddrinfo(res);
+}
+
+static void test_nxdomain(void)
+{
+    char out[64];
+    CU_ASSERT_EQUAL(lookup("nx.test", AF_INET, out, sizeof out), GREEN_EAI_NONAME);
+    CU_ASSERT_EQUAL(lookup("deeper.nx.test", AF_UNSPEC, out, sizeof out), GREEN_EAI_NONAME);
+    CU_ASSERT_STRING_EQUAL(out, "");
+}
+
+/* /etc/hosts and numeric hosts: the same addresses from both resolvers. */
+static void test_same_answers_as_thread_resolver(void)
+{
+    static const char *const names[] = { "localhost", "127.0.0.1", "::1" };
+    char ares[3][256], thread[3][256];
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(lookup(names[i], AF_UNSPEC, ares[i], sizeof ares[i]), 0);
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    green_options o = { .resolver = GREEN_RESOLVER_THREAD };
+    CU_ASSERT_EQUAL_FATAL(green_init(&o), 0);
+    CU_ASSERT_STRING_EQUAL(green_resolver_name(), "thread");
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(lookup(names[i], AF_UNSPEC, thread[i], sizeof thread[i]), 0);
+        if (strcmp(ares[i], thread[i]) != 0)
+            fprintf(stderr, "\n  %s: ares '%s', thread '%s'\n", names[i], ares[i], thread[i]);
+        CU_ASSERT_STRING_EQUAL(ares[i], thread[i]);
+    }
+}
+
+static void test_truncated_answer_goes_tcp(void)
+{
+    responder tc = { .pid = -1 };
+    CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&tc, (const char *const[]){ "--truncate", NULL }), 0);
+    rehub(tc.servers);
+    char a[256], direct[256];
+    CU_ASSERT_EQUAL(lookup("t1.test", AF_INET, a, sizeof a), 0);
+    rehub(plain.servers);
+    CU_ASSERT_EQUAL(lookup("t1.test", AF_INET, direct, sizeof direct), 0);
+    CU_ASSERT_STRING_EQUAL(a, direct);
+    stop(&tc);
+}
+
+static int ticks;
+
+static void *ticker(void *arg)
+{
+    int *stopping = arg;
+    while (!*stopping && green_sleep(0.01) == 0)
+        ticks++;
+    return NULL;
+}
+
+static void test_silent_server_times_out(void)
+{
+    responder silent = { .pid = -1 };
+    CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&silent, (const char *const[]){ "--silent", NULL }), 0);
+    rehub(silent.servers);
+    int stopping = 0;
+    ticks = 0;
+    green_thread *t;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&t, ticker, &stopping), 0);
+    double t0 = green_now();
+    char out[64];
+    int rc = lookup("s.test", AF_INET, out, sizeof out);
+    double took = green_now() - t0;
+    CU_ASSERT_EQUAL(rc, GREEN_EAI_AGAIN);
+    CU_ASSERT(took > 0.5 && took < 3.0); /* Two tries of 300 ms, the second 600 (RES_OPTIONS). */
+    CU_ASSERT(ticks >= 20);              /* The hub ran the others meanwhile. */
+    stopping = 1;
+    CU_ASSERT_EQUAL(green_join(t, 1.0, NULL), 0);
+    green_release(t);
+    stop(&silent);
+}
+
+typedef struct job {
+    char name[32];
+    int rc;
+} job;
+
+static void *resolve(void *arg)
+{
+    job *j = arg;
+    char out[256];
+    j->rc = lookup(j->name, AF_INET, out, sizeof out);
+    return NULL;
+}
+
+static void test_kill_and_fini_while_waiting(void)
+{
+    responder slow = { .pid = -1 };
+    CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&slow, (const char *const[]){ "--delay-ms", "300", NULL }),
+                          0);
+    rehub(slow.servers);
+    job j[3] = { { "k0.test", 99 }, { "k1.test", 99 }, { "k2.test", 99 } };
+    green_thread *g[3];
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], resolve, &j[i]), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0); /* All three asked. */
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_kill(g[1]), 0);
+    CU_ASSERT_EQUAL(green_join(g[1], 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(j[1].rc, GREEN_ECANCELED);
+    CU_ASSERT(green_now() - t0 < 0.2); /* At once, not when the answer comes. */
+    CU_ASSERT_EQUAL(green_join(g[0], 2.0, NULL), 0);
+    CU_ASSERT_EQUAL(j[0].rc, 0);
+    for (int i = 0; i < 3; i++)
+        green_release(g[i]);
+    /* Lookups pending at green_fini: their callers end, the channel goes. */
+    job late[2] = { { "f0.test", 99 }, { "f1.test", 99 } };
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, resolve, &late[i]), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);
+    t0 = green_now();
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    CU_ASSERT(green_now() - t0 < 0.2);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(late[i].rc, GREEN_ECANCELED);
+    CU_ASSERT_EQUAL(use_servers(plain.servers), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+    stop(&slow);
+}
+
+static void test_thousand_at_once(void)
+{
+    enum { N = 1000 };
+    responder slow = { .pid = -1 };
+    CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&slow, (const char *const[]){ "--delay-ms", "50", NULL }),
+                          0);
+    rehub(slow.servers);
+    static job j[N];
+    static green_thread *g[N];
+    for (int i = 0; i < N; i++) {
+        j[i] = (job){ .rc = 99 };
+        snprintf(j[i].name, sizeof j[i].name, "n%d.test", i);
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], resolve, &j[i]), 0);
+    }
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_joinall(g, N, 20.0), N);
+    double took = green_now() - t0;
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        ok += j[i].rc == 0;
+        green_release(g[i]);
+    }
+    CU_ASSERT_EQUAL(ok, N);
+    /* At once, not one after another: 1000 x 50 ms would be 50 s. */
+    CU_ASSERT(took < 5.0);
+    stop(&slow);
+}
+
+static void test_options(void)
+{
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    green_options o = { .resolver = GREEN_RESOLVER_THREAD, .dns_servers = "127.0.0.1:53" };
+    CU_ASSERT_EQUAL(green_init(&o), GREEN_EINVAL);
+    o = (green_options){ .resolver = GREEN_RESOLVER_ARES, .dns_servers = "not a server" };
+    CU_ASSERT_EQUAL(green_init(&o), GREEN_EINVAL);
+    CU_ASSERT_EQUAL(setenv("GREEN_RESOLVER", "bind", 1), 0);
+    CU_ASSERT_EQUAL(green_init(NULL), GREEN_EINVAL);
+    CU_ASSERT_PTR_NULL(green_resolver_name());
+    CU_ASSERT_EQUAL(use_servers(plain.servers), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+}
+
+/* ---- dnsmasq ---- */
+
+static responder dnsmasq = { .pid = -1 };
+
+static void test_dnsmasq(void)
+{
+    if (access("/usr/sbin/dnsmasq", X_OK) != 0) {
+        fprintf(stderr, "\n  skipped: /usr/sbin/dnsmasq is missing (Debian dnsmasq-base)\n");
+        return;
+    }
+    /* A port of our own: the responder's, which it no longer holds. */
+    responder probe = { .pid = -1 };
+    CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&probe, NULL), 0);
+    stop(&probe);
+    const char *port = strchr(probe.servers, ':') + 1;
+    char port_arg[32];
+    snprintf(port_arg, sizeof port_arg, "--port=%s", port);
+    dnsmasq.pid = fork();
+    if (dnsmasq.pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        execl("/usr/sbin/dnsmasq", "dnsmasq", "--keep-in-foreground", port_arg,
+              "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+              "--conf-file=/dev/null", "--user=root", "--host-record=real.test,127.0.0.9",
+              "--host-record=real6.test,fd00::9", (char *)NULL);
+        _exit(127);
+    }
+    snprintf(dnsmasq.servers, sizeof dnsmasq.servers, "127.0.0.1:%s", port);
+    rehub(dnsmasq.servers);
+    char out[256];
+    int rc = GREEN_EAI_AGAIN;
+    for (int tries = 0; tries < 50 && rc == GREEN_EAI_AGAIN; tries++) {
+        rc = lookup("real.test", AF_INET, out, sizeof out);
+        if (rc == GREEN_EAI_AGAIN)
+            green_sleep(0.05); /* Still starting. */
+    }
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(out, "127.0.0.9");
+    CU_ASSERT_EQUAL(lookup("real6.test", AF_INET6, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "fd00::9");
+    rehub(plain.servers);
+    stop(&dnsmasq);
+}
+
+static CU_TestInfo ares_tests[] = {
+    { "a_and_aaaa", test_a_and_aaaa },
+    { "canonname", test_canonname },
+    { "nxdomain", test_nxdomain },
+    { "same_answers_as_thread_resolver", test_same_answers_as_thread_resolver },
+    { "truncated_answer_goes_tcp", test_truncated_answer_goes_tcp },
+    { "silent_server_times_out", test_silent_server_times_out },
+    { "kill_and_fini_while_waiting", test_kill_and_fini_while_waiting },
+    { "thousand_at_once", test_thousand_at_once },
+    { "options", test_options },
+    { "dnsmasq", test_dnsmasq },
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo green_test_suites[] = {
+    { .pName = "ares",
+      .pInitFunc = suite_init,
+      .pCleanupFunc = suite_cleanup,
+      .pTests = ares_tests,
+      .pSetUpFunc = green_fixture_setup,
+      .pTearDownFunc = green_fixture_teardown },
+    CU_SUITE_INFO_NULL,
+};
