@@ -26,6 +26,8 @@
  * length (RFC 1035 4.2.2); a connection may carry any number of queries,
  * arrive in any pieces, and is closed after 10 s without progress. Counts
  * go to stderr at exit. */
+#include "server/delays.h"
+#include "server/ending.h"
 #include "server/dns_wire.h"
 #include "server/request.h"
 #include "option_error.h"
@@ -46,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,7 +76,7 @@ struct tconn {
 
 /* An answer waiting for its due time: to a UDP peer, or to a TCP connection. */
 typedef struct outgoing {
-    long long due_ns;
+    delay_entry delay;          /* When it leaves, in dns.delays. */
     tconn *conn;                /* NULL: over UDP, to peer. */
     struct sockaddr_in peer;
     int rcode;
@@ -93,16 +94,11 @@ static struct {
     dns_policy policy;
     struct ev_loop *loop;
     int udp_fd, tcp_fd;
-    ev_io udp_io, tcp_io, parent_io;
-    ev_signal sigterm, sigint;
+    ev_io udp_io, tcp_io;
+    server_ending ending; /* SIGTERM, SIGINT, and stdin with --exit-on-stdin-eof. */
     tconn *conns;
-    struct {
-        outgoing **heap;
-        size_t len, cap;
-        int timer_fd;
-        ev_io timer_io;
-        long long armed_ns; /* What timer_fd is set to; 0 when it has fired or is unset. */
-    } delays;
+    delays delays;
+    ev_io delays_io; /* On delays.timer_fd. */
     /* For the line at exit. dropped: queries never answered (malformed,
      * --silent, a send that failed, a connection gone before its answer). */
     long long udp_queries, tcp_queries, answered, nxdomain, truncated, dropped;
@@ -277,74 +273,21 @@ static bool deliver(const outgoing *p)
 
 /* ---- delays ---- */
 
-/* Set the timerfd to fire at due_ns (absolute, so time spent between
- * reading the clock and this call is not added). */
-static void delay_arm(long long due_ns)
+/* p waits until due_ns. Returns false if out of memory. */
+static bool delay_add(outgoing *p, long long due_ns)
 {
-    struct itimerspec at = { .it_value = { .tv_sec = due_ns / 1000000000,
-                                           .tv_nsec = due_ns % 1000000000 } };
-    if (timerfd_settime(dns.delays.timer_fd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
-        perror("greenbench-dns: timerfd_settime");
-    dns.delays.armed_ns = due_ns;
-}
-
-static void heap_sift_up(size_t i)
-{
-    outgoing **heap = dns.delays.heap, *p = heap[i];
-    while (i > 0 && heap[(i - 1) / 2]->due_ns > p->due_ns) {
-        heap[i] = heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    heap[i] = p;
-}
-
-static void heap_sift_down(size_t i)
-{
-    outgoing **heap = dns.delays.heap, *p = heap[i];
-    size_t len = dns.delays.len;
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= len)
-            break;
-        if (child + 1 < len && heap[child + 1]->due_ns < heap[child]->due_ns)
-            child++;
-        if (heap[child]->due_ns >= p->due_ns)
-            break;
-        heap[i] = heap[child];
-        i = child;
-    }
-    heap[i] = p;
-}
-
-/* p waits until its due time. Returns false if out of memory. */
-static bool delay_add(outgoing *p)
-{
-    if (dns.delays.len == dns.delays.cap) {
-        size_t cap = dns.delays.cap ? 2 * dns.delays.cap : 1024;
-        outgoing **heap = realloc(dns.delays.heap, cap * sizeof *heap);
-        if (heap == NULL)
-            return false;
-        dns.delays.heap = heap;
-        dns.delays.cap = cap;
-    }
-    dns.delays.heap[dns.delays.len] = p;
-    heap_sift_up(dns.delays.len++);
+    if (!delays_add(&dns.delays, &p->delay, due_ns))
+        return false;
     if (p->conn != NULL)
         p->conn->pending++;
-    /* With one delay for all, each new due time is the latest: the timerfd
-     * is set once per wake-up, not once per query. */
-    if (dns.delays.armed_ns == 0 || p->due_ns < dns.delays.armed_ns)
-        delay_arm(p->due_ns);
     return true;
 }
 
-/* The earliest answer, out of the heap; its connection no longer waits on it. */
-static outgoing *delay_pop(void)
+/* An answer taken out of the delays: its connection no longer waits on it,
+ * and one that has closed goes with its last answer. */
+static outgoing *delay_taken(delay_entry *e)
 {
-    outgoing *p = dns.delays.heap[0];
-    dns.delays.heap[0] = dns.delays.heap[--dns.delays.len];
-    if (dns.delays.len > 0)
-        heap_sift_down(0);
+    outgoing *p = (outgoing *)((char *)e - offsetof(outgoing, delay));
     if (p->conn != NULL && --p->conn->pending == 0 && p->conn->closed) {
         conn_free(p->conn);
         p->conn = NULL;
@@ -360,22 +303,19 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)w;
     (void)revents;
-    uint64_t expirations;
-    if (read(dns.delays.timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
-        perror("greenbench-dns: read(timerfd)");
-    while (dns.delays.len > 0 && now_ns() >= dns.delays.heap[0]->due_ns) {
+    delays_timer_fired(&dns.delays);
+    delay_entry *e;
+    while ((e = delays_next_due(&dns.delays, now_ns())) != NULL) {
         /* Its connection's count is down already: the last answer out
          * closes a connection whose client has stopped sending. */
-        outgoing *p = delay_pop();
+        outgoing *p = delay_taken(e);
         if (p->rcode < 0)
             dns.dropped++;
         else
             deliver(p);
         free(p);
     }
-    dns.delays.armed_ns = 0;
-    if (dns.delays.len > 0)
-        delay_arm(dns.delays.heap[0]->due_ns);
+    delays_rearm(&dns.delays);
 }
 
 /* ---- queries ---- */
@@ -399,13 +339,13 @@ static bool take_query(const uint8_t *msg, size_t len, tconn *conn, const struct
         return true;
     }
     bool truncate = dns.truncate && conn == NULL;
-    *p = (outgoing){ .due_ns = arrived + dns.delay_ms * 1000000, .conn = conn, .truncated = truncate };
+    *p = (outgoing){ .conn = conn, .truncated = truncate };
     if (peer != NULL)
         p->peer = *peer;
     p->len = (uint16_t)dns_answer(&q, &dns.policy, truncate, p->msg, &p->rcode);
     if (p == &one)
         return deliver(p);
-    if (!delay_add(p)) {
+    if (!delay_add(p, arrived + dns.delay_ms * 1000000)) {
         free(p);
         dns.dropped++;
     }
@@ -540,26 +480,6 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* ---- stopping ---- */
-
-static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(loop, EVBREAK_ALL);
-}
-
-/* --exit-on-stdin-eof: the parent holds our stdin's other end; when it
- * ends, however it ends, so do we, and no server outlives its test. */
-static void on_parent_input(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)revents;
-    char buf[256];
-    ssize_t n = read(w->fd, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        ev_io_stop(loop, w);
-        ev_break(loop, EVBREAK_ALL);
-    }
-}
 
 /* ---- options ---- */
 
@@ -740,46 +660,37 @@ static int loop_setup(void)
         fprintf(stderr, "greenbench-dns: cannot make a libev loop\n");
         return -1;
     }
-    dns.delays.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (dns.delays.timer_fd < 0) {
-        perror("greenbench-dns: timerfd_create");
+    int err = delays_init(&dns.delays);
+    if (err != 0) {
+        fprintf(stderr, "greenbench-dns: timerfd_create: %s\n", strerror(-err));
         return -1;
     }
     /* The kernel caps it at net.core.rmem_max; what it grants is enough for tests. */
     int rcvbuf = UDP_RCVBUF;
     setsockopt(dns.udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    ev_io_init(&dns.delays.timer_io, on_delays_due, dns.delays.timer_fd, EV_READ);
-    ev_set_priority(&dns.delays.timer_io, EV_MAXPRI); /* Due answers before new queries. */
-    ev_io_start(dns.loop, &dns.delays.timer_io);
+    ev_io_init(&dns.delays_io, on_delays_due, dns.delays.timer_fd, EV_READ);
+    ev_set_priority(&dns.delays_io, EV_MAXPRI); /* Due answers before new queries. */
+    ev_io_start(dns.loop, &dns.delays_io);
     ev_io_init(&dns.udp_io, on_udp, dns.udp_fd, EV_READ);
     ev_io_start(dns.loop, &dns.udp_io);
     ev_io_init(&dns.tcp_io, on_accept, dns.tcp_fd, EV_READ);
     ev_io_start(dns.loop, &dns.tcp_io);
-    ev_signal_init(&dns.sigterm, on_stop_signal, SIGTERM);
-    ev_signal_start(dns.loop, &dns.sigterm);
-    ev_signal_init(&dns.sigint, on_stop_signal, SIGINT);
-    ev_signal_start(dns.loop, &dns.sigint);
-    if (dns.exit_on_stdin_eof) {
-        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-        ev_io_init(&dns.parent_io, on_parent_input, STDIN_FILENO, EV_READ);
-        ev_io_start(dns.loop, &dns.parent_io);
-    }
+    server_ending_start(&dns.ending, dns.loop, dns.exit_on_stdin_eof);
     return 0;
 }
 
 /* After the loop: answers still waiting are dropped, connections closed. */
 static void shut_down(void)
 {
-    while (dns.delays.len > 0) {
-        outgoing *p = delay_pop();
+    delay_entry *e;
+    while ((e = delays_first(&dns.delays)) != NULL) {
+        delays_remove(&dns.delays, e);
+        free(delay_taken(e));
         dns.dropped++;
-        free(p);
     }
-    free(dns.delays.heap);
+    delays_free(&dns.delays);
     while (dns.conns != NULL)
         conn_close(dns.conns);
-    if (dns.delays.timer_fd >= 0)
-        close(dns.delays.timer_fd);
     if (dns.udp_fd >= 0)
         close(dns.udp_fd);
     if (dns.tcp_fd >= 0)

@@ -53,6 +53,8 @@
  * WANT_WRITE) switches the watcher to it, to be retried when it fires. The
  * HTTP side (request.c, the states below) does not know. */
 #include "server/request.h"
+#include "server/delays.h"
+#include "server/ending.h"
 #include "server/tls.h"
 #include "option_error.h"
 #include "sysinfo.h"
@@ -81,7 +83,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,8 +112,7 @@ typedef struct conn conn;
 struct conn {
     ev_io io;                   /* Readable while READING, writable while WRITING. */
     ev_timer linger_timer;      /* The bound on LINGERING. */
-    long long due_ns;           /* While DELAYING: when to answer (CLOCK_MONOTONIC). */
-    size_t delay_slot;          /* While DELAYING: its index in the loop's heap. */
+    delay_entry delay;          /* While DELAYING: when to answer, in the loop's delays. */
     conn *prev, *next;          /* In the loop's conns while open; next: free list after. */
     int fd;
     enum conn_state state;
@@ -157,13 +157,8 @@ typedef struct srvloop {
     conn *free_conns;
     /* The connections waiting out their delay, earliest due first, and the
      * timerfd that wakes the loop when the earliest is due. */
-    struct {
-        conn **heap;
-        size_t len, cap;
-        int timer_fd;
-        ev_io timer_io;
-        long long armed_ns; /* What timer_fd is set to; 0 when it has fired or is unset. */
-    } delays;
+    delays delays;
+    ev_io delays_io; /* On delays.timer_fd. */
     /* Since the start, for the lines at exit. */
     long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
     long long tls_failed; /* Connections ended by a TLS error (a failed handshake, mostly). */
@@ -190,8 +185,7 @@ static struct {
     char tls_dir[4096], cert_path[4096], key_path[4096], ca_path[4096];
     bool made_dir;
     SSL_CTX *tls_ctx; /* Shared by every loop: an SSL_CTX is thread-safe once set up. */
-    ev_signal sigterm, sigint;
-    ev_io parent_io; /* stdin, with --exit-on-stdin-eof. */
+    server_ending ending; /* SIGTERM, SIGINT, and stdin with --exit-on-stdin-eof. */
     srvloop *loops;
     int nloops;
 } srv = { .threads = 1 };
@@ -207,7 +201,6 @@ static char body[BODY_CHUNK];
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_linger_end(struct ev_loop *loop, ev_timer *w, int revents);
-static void delay_remove(srvloop *l, conn *c);
 
 static srvloop *loop_of(struct ev_loop *loop)
 {
@@ -418,7 +411,7 @@ static void conn_close(srvloop *l, conn *c)
     ev_io_stop(l->loop, &c->io);
     ev_timer_stop(l->loop, &c->linger_timer);
     if (c->state == DELAYING)
-        delay_remove(l, c);
+        delays_remove(&l->delays, &c->delay);
     if (c->ssl != NULL) {
         /* close_notify, once and best effort: a client whose socket is
          * full, or gone, does not hold us up. */
@@ -533,85 +526,18 @@ static ssize_t tls_send(srvloop *l, conn *c, const struct iovec *iov, int n)
 
 /* ---- delays ---- */
 
-/* Set the timerfd to fire at due_ns (absolute, so time spent between
- * reading the clock and this call is not added). */
-static void delay_arm(srvloop *l, long long due_ns)
-{
-    struct itimerspec at = { .it_value = { .tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000 } };
-    if (timerfd_settime(l->delays.timer_fd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
-        perror("greenbench-server: timerfd_settime");
-    l->delays.armed_ns = due_ns;
-}
-
-static void heap_place(srvloop *l, size_t i, conn *c)
-{
-    l->delays.heap[i] = c;
-    c->delay_slot = i;
-}
-
-static void heap_sift_up(srvloop *l, size_t i)
-{
-    conn **heap = l->delays.heap, *c = heap[i];
-    while (i > 0 && heap[(i - 1) / 2]->due_ns > c->due_ns) {
-        heap_place(l, i, heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    heap_place(l, i, c);
-}
-
-static void heap_sift_down(srvloop *l, size_t i)
-{
-    conn **heap = l->delays.heap, *c = heap[i];
-    size_t len = l->delays.len;
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= len)
-            break;
-        if (child + 1 < len && heap[child + 1]->due_ns < heap[child]->due_ns)
-            child++;
-        if (heap[child]->due_ns >= c->due_ns)
-            break;
-        heap_place(l, i, heap[child]);
-        i = child;
-    }
-    heap_place(l, i, c);
-}
-
 /* c waits until due_ns, then is answered. Returns false if out of memory. */
 static bool delay_add(srvloop *l, conn *c, long long due_ns)
 {
-    if (l->delays.len == l->delays.cap) {
-        size_t cap = l->delays.cap ? 2 * l->delays.cap : 1024;
-        conn **heap = realloc(l->delays.heap, cap * sizeof *heap);
-        if (heap == NULL)
-            return false;
-        l->delays.heap = heap;
-        l->delays.cap = cap;
-    }
+    if (!delays_add(&l->delays, &c->delay, due_ns))
+        return false;
     c->state = DELAYING;
-    c->due_ns = due_ns;
-    l->delays.heap[l->delays.len] = c;
-    heap_sift_up(l, l->delays.len++);
-    /* With one delay for all, each new due time is the latest: the timerfd
-     * is set once per wake-up, not once per request. */
-    if (l->delays.armed_ns == 0 || due_ns < l->delays.armed_ns)
-        delay_arm(l, due_ns);
     return true;
 }
 
-/* Take c out of the heap. The timerfd may then fire for nothing; it is set
- * again from the heap when it does. */
-static void delay_remove(srvloop *l, conn *c)
+static conn *conn_of_delay(delay_entry *e)
 {
-    size_t i = c->delay_slot;
-    conn *last = l->delays.heap[--l->delays.len];
-    if (last == c)
-        return;
-    heap_place(l, i, last);
-    if (i > 0 && l->delays.heap[(i - 1) / 2]->due_ns > last->due_ns)
-        heap_sift_up(l, i);
-    else
-        heap_sift_down(l, i);
+    return (conn *)((char *)e - offsetof(conn, delay));
 }
 
 /* ---- requests ---- */
@@ -858,25 +784,20 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
     (void)w;
     (void)revents;
     srvloop *l = loop_of(loop);
-    uint64_t expirations;
-    if (read(l->delays.timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
-        perror("greenbench-server: read(timerfd)");
+    delays_timer_fired(&l->delays);
     long long now;
-    while (l->delays.len > 0 && (now = now_ns()) >= l->delays.heap[0]->due_ns) {
-        conn *c = l->delays.heap[0];
+    delay_entry *e;
+    while ((e = delays_next_due(&l->delays, now = now_ns())) != NULL) {
+        conn *c = conn_of_delay(e);
         /* How late this answer leaves: the wake-up, and those served first. */
-        count_answer(l, now - c->due_ns);
-        delay_remove(l, c);
+        count_answer(l, now - e->due_ns);
         c->state = WRITING;
         if (write_some(l, c))
             serve(l, c);
     }
     /* Only now: a pipelined request queued above is never due before the
-     * time that fired, so delay_add left the timerfd alone and it is set
-     * once, here. */
-    l->delays.armed_ns = 0;
-    if (l->delays.len > 0)
-        delay_arm(l, l->delays.heap[0]->due_ns);
+     * time that fired, so delays_add left the timerfd alone. */
+    delays_rearm(&l->delays);
 }
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
@@ -940,8 +861,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
          * would make those answers up to 100 ms late. The queue stays
          * readable, and the loop serves the due delays first (their
          * watcher has the higher priority), then comes back here. */
-        if (i % ACCEPTS_PER_CLOCK == ACCEPTS_PER_CLOCK - 1 && l->delays.len > 0 &&
-            now_ns() >= l->delays.heap[0]->due_ns)
+        if (i % ACCEPTS_PER_CLOCK == ACCEPTS_PER_CLOCK - 1 && delays_first(&l->delays) != NULL &&
+            now_ns() >= delays_first(&l->delays)->due_ns)
             return;
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -992,31 +913,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- stopping ---- */
 
-static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(loop, EVBREAK_ALL);
-}
-
 static void on_stop_async(struct ev_loop *loop, ev_async *w, int revents)
 {
     (void)w;
     (void)revents;
     ev_break(loop, EVBREAK_ALL);
-}
-
-/* --exit-on-stdin-eof: the parent holds our stdin's other end; when it
- * ends, however it ends, so do we, and no server outlives its cell. */
-static void on_parent_input(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)revents;
-    char buf[256];
-    ssize_t n = read(w->fd, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        ev_io_stop(loop, w);
-        ev_break(loop, EVBREAK_ALL);
-    }
 }
 
 /* ---- options ---- */
@@ -1364,14 +1265,14 @@ static int loop_setup(srvloop *l)
     ev_set_userdata(l->loop, l);
     ev_io_init(&l->accept_io, on_accept, l->listen_fd, EV_READ);
     ev_io_start(l->loop, &l->accept_io);
-    l->delays.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (l->delays.timer_fd < 0) {
-        perror("greenbench-server: timerfd_create");
+    int err = delays_init(&l->delays);
+    if (err != 0) {
+        fprintf(stderr, "greenbench-server: timerfd_create: %s\n", strerror(-err));
         return -1;
     }
-    ev_io_init(&l->delays.timer_io, on_delays_due, l->delays.timer_fd, EV_READ);
-    ev_set_priority(&l->delays.timer_io, EV_MAXPRI); /* Due answers before new connections. */
-    ev_io_start(l->loop, &l->delays.timer_io);
+    ev_io_init(&l->delays_io, on_delays_due, l->delays.timer_fd, EV_READ);
+    ev_set_priority(&l->delays_io, EV_MAXPRI); /* Due answers before new connections. */
+    ev_io_start(l->loop, &l->delays_io);
     ev_init(&l->accept_retry, on_accept_retry);
     if (l->index > 0) {
         ev_async_init(&l->stop, on_stop_async);
@@ -1384,15 +1285,7 @@ static int loop_setup(srvloop *l)
  * when asked. */
 static void main_watchers(struct ev_loop *loop)
 {
-    ev_signal_init(&srv.sigterm, on_stop_signal, SIGTERM);
-    ev_signal_start(loop, &srv.sigterm);
-    ev_signal_init(&srv.sigint, on_stop_signal, SIGINT);
-    ev_signal_start(loop, &srv.sigint);
-    if (srv.exit_on_stdin_eof) {
-        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-        ev_io_init(&srv.parent_io, on_parent_input, STDIN_FILENO, EV_READ);
-        ev_io_start(loop, &srv.parent_io);
-    }
+    server_ending_start(&srv.ending, loop, srv.exit_on_stdin_eof);
 }
 
 /* After its loop: close every connection, the listening socket and the timerfd. */
@@ -1403,9 +1296,8 @@ static void loop_close(srvloop *l)
         close(l->spare_fd);
     while (l->conns != NULL)
         conn_close(l, l->conns);
-    ev_io_stop(l->loop, &l->delays.timer_io);
-    close(l->delays.timer_fd);
-    free(l->delays.heap);
+    ev_io_stop(l->loop, &l->delays_io);
+    delays_free(&l->delays);
     while (l->free_conns != NULL) {
         conn *c = l->free_conns;
         l->free_conns = c->next;
