@@ -298,7 +298,14 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
     *matrix = strcmp(name, "--out") != 0 && strcmp(name, "--resume") != 0;
     if (axis >= 0) {
         struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
-        return gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
+        int rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
+        for (size_t i = 0; rc == 0 && gb_axes[axis].flag && i < values->n; i++)
+            if (values->v[i] > 1) {
+                snprintf(err, errlen, "%s: %ld is not valid: 0 (off) or 1 (on), or both: %s=0,1", name,
+                         values->v[i], name);
+                rc = GB_EXIT_USAGE;
+            }
+        return rc;
     }
     if (strcmp(name, "--workload") == 0)
         return parse_workloads(name, value, o, err, errlen);

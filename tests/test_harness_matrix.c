@@ -626,18 +626,24 @@ static void test_catalog(void)
 }
 
 /* Each axis is one row of axes.def: its option parses into its own field
- * with its own minimum, and keys, CSV and JSON spell it as the row says. */
+ * with its own minimum (a flag's values are 0 and 1), and keys, CSV and
+ * JSON spell it as the row says. */
 static void test_axes(void)
 {
     for (int a = 0; a < GB_NAXES; a++) {
         struct gb_run_opts o;
         char line[128], err[512];
-        snprintf(line, sizeof line, "%s=%ld,%ld", gb_axes[a].option, gb_axes[a].min,
-                 gb_axes[a].min + 7);
+        long top = gb_axes[a].flag ? 1 : gb_axes[a].min + 7;
+        snprintf(line, sizeof line, "%s=%ld,%ld", gb_axes[a].option, gb_axes[a].min, top);
         CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), 0);
         const struct gb_longs *v = gb_opts_axis(&o, a);
         CU_ASSERT_EQUAL(v->n, 2);
-        CU_ASSERT_EQUAL(v->v[1], gb_axes[a].min + 7);
+        CU_ASSERT_EQUAL(v->v[1], top);
+        if (gb_axes[a].flag) {
+            snprintf(line, sizeof line, "%s=0,2", gb_axes[a].option);
+            CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 (off) or 1 (on)"));
+        }
         snprintf(line, sizeof line, "%s=%ld", gb_axes[a].option, gb_axes[a].min - 1);
         CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, gb_axes[a].option));
