@@ -497,7 +497,8 @@ struct overview {
 };
 
 /* Workload wk's row at its headline parameters (the largest n, then k,
- * with a comparison), kept when some series has a ratio. */
+ * with a comparison), kept when some series has a ratio. The flag axes
+ * (keep-alive, TLS) belong to the series: each mode is a bar of its own. */
 static void overview_row(const struct gb_rundata *rd, const struct styles *sty,
                          const struct gb_workload *wk, struct overview *ov, struct coverage *cov)
 {
@@ -521,8 +522,8 @@ static void overview_row(const struct gb_rundata *rd, const struct styles *sty,
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *sm = &rd->sums[i];
         if (strcmp(sm->cell.workload, wname) != 0 ||
-            (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK)) || !usable(&sm->ns) || !sm->ratio_ok ||
-            !isfinite(sm->ratio) || sm->ratio <= 0)
+            (!any_n && !gb_cell_same(&sm->cell, head, GB_AX_WORK & ~GB_AX_SERIES)) || !usable(&sm->ns) ||
+            !sm->ratio_ok || !isfinite(sm->ratio) || sm->ratio <= 0)
             continue;
         size_t j = series_index(sty, &sm->cell);
         if (j >= ov->ns || isfinite(v[j][0]))
@@ -606,8 +607,10 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
 
 /* The first throughput workload with results: each series' requests per
  * second and its client CPU time per request (µs) at the headline
- * parameters, with the interval of each median, the cores it kept busy,
- * and whether it was server-bound; in chart order. */
+ * parameters, in the headline cell's flag modes only (two bars per series
+ * and mode would not fit; the report's "What a request costs the client"
+ * table has every mode), with the interval of each median, the cores it
+ * kept busy, and whether it was server-bound; in chart order. */
 static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *sty, struct gb_buf *out,
                               struct chart_lts *lts, struct coverage *cov, char *label, size_t labellen)
 {

@@ -39,7 +39,9 @@ struct spec {
     const char *workload, *impl, *sw, *loop;
     long n, cpus, delay_ms, size;
     double ns;
+    int flags; /* FLAG_KEEPALIVE, FLAG_TLS: those flag axes on (else not given). */
 };
+enum { FLAG_KEEPALIVE = 1, FLAG_TLS = 2 };
 
 /* The floor a green switch cell measures beside its backend, as a real one
  * does (docs/cell-protocol.md): its name and median ns per op, spread the
@@ -61,6 +63,10 @@ static void write_cell(FILE *f, const struct spec *s)
     c.cpus = s->cpus;
     c.delay_ms = s->delay_ms;
     c.size = s->size;
+    if (s->flags & FLAG_KEEPALIVE)
+        c.keepalive = 1;
+    if (s->flags & FLAG_TLS)
+        c.tls = 1;
     gb_cell_make_key(&c);
     for (int rep = 0; rep <= 5; rep++) {
         double ns = s->ns * (1 + 0.02 * (rep - 3)), ops = (double)s->n;
@@ -115,24 +121,24 @@ static char *make_run(const char *name, const struct spec *specs, size_t n, stru
  * CPUs, green backends without a loop, the peers with Go on 1 and 2), spawn
  * with two loops and plain Go, joinall for the efficiency chart. */
 static const struct spec mixed[] = {
-    { "switch", "threads", NULL, NULL, 10000, 1, -1, -1, 2800 },
-    { "switch", "threads", NULL, NULL, 10000, 2, -1, -1, 9400 },
-    { "switch", "green", "asm", NULL, 200000, -1, -1, -1, 5.8 },
-    { "switch", "green", "asm-nofpu", NULL, 200000, -1, -1, -1, 3.6 },
-    { "switch", "gevent", NULL, NULL, 10000, -1, -1, -1, 146 },
-    { "switch", "go", NULL, NULL, 10000, 1, -1, -1, 172 },
-    { "switch", "go", NULL, NULL, 10000, 2, -1, -1, 145 },
-    { "switch", "st", NULL, NULL, 10000, -1, -1, -1, 19 },
-    { "spawn", "threads", NULL, NULL, 100, -1, -1, -1, 150000 },
-    { "spawn", "threads", NULL, NULL, 1000, -1, -1, -1, 160000 },
-    { "spawn", "green", "asm", "libev", 100, -1, -1, -1, 180 },
-    { "spawn", "green", "asm", "libev", 1000, -1, -1, -1, 11 },
-    { "spawn", "green", "asm", "libuv", 100, -1, -1, -1, 330 },
-    { "spawn", "green", "asm", "libuv", 1000, -1, -1, -1, 10 },
-    { "spawn", "go", NULL, NULL, 1000, -1, -1, -1, 730 },
-    { "joinall", "threads", NULL, NULL, 100, -1, 10, 1024, 300000 },
-    { "joinall", "green", "asm", "libev", 100, -1, 10, 1024, 150000 },
-    { "joinall", "go", NULL, NULL, 100, -1, 10, 1024, 250000 },
+    { "switch", "threads", NULL, NULL, 10000, 1, -1, -1, 2800, 0 },
+    { "switch", "threads", NULL, NULL, 10000, 2, -1, -1, 9400, 0 },
+    { "switch", "green", "asm", NULL, 200000, -1, -1, -1, 5.8, 0 },
+    { "switch", "green", "asm-nofpu", NULL, 200000, -1, -1, -1, 3.6, 0 },
+    { "switch", "gevent", NULL, NULL, 10000, -1, -1, -1, 146, 0 },
+    { "switch", "go", NULL, NULL, 10000, 1, -1, -1, 172, 0 },
+    { "switch", "go", NULL, NULL, 10000, 2, -1, -1, 145, 0 },
+    { "switch", "st", NULL, NULL, 10000, -1, -1, -1, 19, 0 },
+    { "spawn", "threads", NULL, NULL, 100, -1, -1, -1, 150000, 0 },
+    { "spawn", "threads", NULL, NULL, 1000, -1, -1, -1, 160000, 0 },
+    { "spawn", "green", "asm", "libev", 100, -1, -1, -1, 180, 0 },
+    { "spawn", "green", "asm", "libev", 1000, -1, -1, -1, 11, 0 },
+    { "spawn", "green", "asm", "libuv", 100, -1, -1, -1, 330, 0 },
+    { "spawn", "green", "asm", "libuv", 1000, -1, -1, -1, 10, 0 },
+    { "spawn", "go", NULL, NULL, 1000, -1, -1, -1, 730, 0 },
+    { "joinall", "threads", NULL, NULL, 100, -1, 10, 1024, 300000, 0 },
+    { "joinall", "green", "asm", "libev", 100, -1, 10, 1024, 150000, 0 },
+    { "joinall", "go", NULL, NULL, 100, -1, 10, 1024, 250000, 0 },
 };
 #define NMIXED (sizeof mixed / sizeof mixed[0])
 
@@ -313,6 +319,34 @@ static void test_overview_has_each_cell_once(void)
     free(dir);
 }
 
+/* The flag axes belong to the series: the overview has a bar for every
+ * mode at the headline parameters, not only the first mode's; the
+ * efficiency chart keeps to the headline cell's modes (every mode's bars
+ * would not fit). */
+static void test_flag_modes_each_a_bar(void)
+{
+    static const struct spec modes[] = {
+        { "pool", "threads", NULL, NULL, 300, -1, 5, 1024, 2e6, 0 },
+        { "pool", "green", "asm", "libev", 300, -1, 5, 1024, 1e6, 0 },
+        { "pool", "threads", NULL, NULL, 300, -1, 5, 1024, 3e6, FLAG_KEEPALIVE | FLAG_TLS },
+        { "pool", "green", "asm", "libev", 300, -1, 5, 1024, 1.5e6, FLAG_KEEPALIVE | FLAG_TLS },
+    };
+    struct gb_rundata rd;
+    char *dir = make_run("modes", modes, sizeof modes / sizeof modes[0], &rd);
+    gb_write_plots(&rd, false);
+    char *ov = slurp(dir, "overview.dat"), *eff = slurp(dir, "efficiency.dat");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ov);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(eff);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ov, "\"green asm/libev\" ratio"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ov, "\"green asm/libev keep-alive tls\" ratio"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(eff, "\"green asm/libev\" "));
+    CU_ASSERT_PTR_NULL(strstr(eff, "\"threads keep-alive tls\" "));
+    free(ov);
+    free(eff);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
 static void touch(const char *dir, const char *name)
 {
     char *path = gb_xasprintf("%s/plots/%s", dir, name);
@@ -323,8 +357,8 @@ static void touch(const char *dir, const char *name)
 static void test_stale_files_are_removed(void)
 {
     static const struct spec spawn_only[] = {
-        { "spawn", "threads", NULL, NULL, 100, -1, -1, -1, 150000 },
-        { "spawn", "green", "asm", "libev", 100, -1, -1, -1, 180 },
+        { "spawn", "threads", NULL, NULL, 100, -1, -1, -1, 150000, 0 },
+        { "spawn", "green", "asm", "libev", 100, -1, -1, -1, 180, 0 },
     };
     struct gb_rundata rd;
     char *dir = make_run("stale", spawn_only, 2, &rd);
@@ -492,6 +526,7 @@ static void test_gnuplot_draws_every_chart(void)
 static CU_TestInfo plot_tests[] = {
     { "every_series_has_its_own_style", test_every_series_has_its_own_style },
     { "overview_has_each_cell_once", test_overview_has_each_cell_once },
+    { "flag_modes_each_a_bar", test_flag_modes_each_a_bar },
     { "stale_files_are_removed", test_stale_files_are_removed },
     { "efficiency_has_intervals", test_efficiency_has_intervals },
     { "switch_bars_have_floors", test_switch_bars_have_floors },
