@@ -8,13 +8,13 @@
  * resolver from GREEN_RESOLVER and GREEN_DNS_SERVERS, set by the suite. */
 #include "green.h"
 #include "green_fixture.h"
+#include "server_child.h"
 
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,62 +25,24 @@
 /* ---- responders, as child processes ---- */
 
 typedef struct responder {
-    pid_t pid;
+    server_child c;             /* Its pid, our end of its stdin (server_child.h). */
     char servers[64];           /* "127.0.0.1:PORT", as GREEN_DNS_SERVERS takes it. */
 } responder;
-
-/* Run argv with stdout a pipe and stderr /dev/null, and read its first line
- * within 10 s into line. 0, or -1 (the child, if any, killed). */
-static int spawn_reading_line(char *const argv[], pid_t *pid, char *line, size_t len)
-{
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return -1;
-    *pid = fork();
-    if (*pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, STDERR_FILENO);
-        dup2(null, STDIN_FILENO);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(out[1]);
-    size_t got = 0;
-    while (*pid > 0 && got + 1 < len && memchr(line, '\n', got) == NULL) {
-        struct pollfd p = { .fd = out[0], .events = POLLIN };
-        ssize_t n = poll(&p, 1, 10000) == 1 ? read(out[0], line + got, len - 1 - got) : -1;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(out[0]);
-    line[got] = '\0';
-    if (*pid > 0 && strchr(line, '\n') != NULL) {
-        *strchr(line, '\n') = '\0';
-        return 0;
-    }
-    if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-    }
-    *pid = -1;
-    return -1;
-}
 
 /* greenbench-dns with extra options (NULL-terminated). */
 static int start_greenbench_dns(responder *r, const char *const *extra)
 {
-    char *argv[16] = { GREENBENCH_BIN_DIR "/greenbench-dns", "--delay-ms", "0" };
-    int argc = 3;
+    char *argv[16] = { GREENBENCH_BIN_DIR "/greenbench-dns", "--exit-on-stdin-eof", "--delay-ms", "0" };
+    int argc = 4;
     while (extra != NULL && *extra != NULL && argc < 15)
         argv[argc++] = (char *)*extra++;
     argv[argc] = NULL;
-    char line[128];
+    char err[512];
     int port;
-    if (spawn_reading_line(argv, &r->pid, line, sizeof line) != 0 ||
-        sscanf(line, "dns://127.0.0.1:%d", &port) != 1) {
-        fprintf(stderr, "\n  greenbench-dns did not start (first line '%s')\n", line);
+    if (server_child_spawn(&r->c, argv, NULL, 0, 10.0, err, sizeof err) != 0 ||
+        sscanf(r->c.url, "dns://127.0.0.1:%d", &port) != 1) {
+        fprintf(stderr, "\n  greenbench-dns did not start: %s\n", r->c.pid > 0 ? r->c.url : err);
+        server_child_stop(&r->c);
         return -1;
     }
     snprintf(r->servers, sizeof r->servers, "127.0.0.1:%d", port);
@@ -89,15 +51,11 @@ static int start_greenbench_dns(responder *r, const char *const *extra)
 
 static void stop(responder *r)
 {
-    if (r->pid > 0) {
-        kill(r->pid, SIGTERM);
-        waitpid(r->pid, NULL, 0);
-    }
-    r->pid = -1;
+    server_child_stop(&r->c);
 }
 
 /* The suite's responder, and the variants a test starts for itself. */
-static responder plain = { .pid = -1 };
+static responder plain = { .c.pid = -1 };
 
 static int use_servers(const char *servers)
 {
@@ -223,7 +181,7 @@ static void test_same_answers_as_thread_resolver(void)
 
 static void test_truncated_answer_goes_tcp(void)
 {
-    responder tc = { .pid = -1 };
+    responder tc = { .c.pid = -1 };
     CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&tc, (const char *const[]){ "--truncate", NULL }), 0);
     rehub(tc.servers);
     char a[256], direct[256];
@@ -246,7 +204,7 @@ static void *ticker(void *arg)
 
 static void test_silent_server_times_out(void)
 {
-    responder silent = { .pid = -1 };
+    responder silent = { .c.pid = -1 };
     CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&silent, (const char *const[]){ "--silent", NULL }), 0);
     rehub(silent.servers);
     int stopping = 0;
@@ -281,7 +239,7 @@ static void *resolve(void *arg)
 
 static void test_kill_and_fini_while_waiting(void)
 {
-    responder slow = { .pid = -1 };
+    responder slow = { .c.pid = -1 };
     CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&slow, (const char *const[]){ "--delay-ms", "300", NULL }),
                           0);
     rehub(slow.servers);
@@ -317,7 +275,7 @@ static void test_kill_and_fini_while_waiting(void)
 static void test_thousand_at_once(void)
 {
     enum { N = 1000 };
-    responder slow = { .pid = -1 };
+    responder slow = { .c.pid = -1 };
     CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&slow, (const char *const[]){ "--delay-ms", "50", NULL }),
                           0);
     rehub(slow.servers);
@@ -358,8 +316,6 @@ static void test_options(void)
 
 /* ---- dnsmasq ---- */
 
-static responder dnsmasq = { .pid = -1 };
-
 static void test_dnsmasq(void)
 {
     if (access("/usr/sbin/dnsmasq", X_OK) != 0) {
@@ -367,14 +323,16 @@ static void test_dnsmasq(void)
         return;
     }
     /* A port of our own: the responder's, which it no longer holds. */
-    responder probe = { .pid = -1 };
+    responder probe = { .c.pid = -1 };
     CU_ASSERT_EQUAL_FATAL(start_greenbench_dns(&probe, NULL), 0);
     stop(&probe);
     const char *port = strchr(probe.servers, ':') + 1;
     char port_arg[32];
     snprintf(port_arg, sizeof port_arg, "--port=%s", port);
-    dnsmasq.pid = fork();
-    if (dnsmasq.pid == 0) {
+    /* dnsmasq prints nothing to wait for (server_child's way): the lookups
+     * below retry until it answers. */
+    pid_t dnsmasq = fork();
+    if (dnsmasq == 0) {
         int null = open("/dev/null", O_RDWR);
         dup2(null, STDOUT_FILENO);
         dup2(null, STDERR_FILENO);
@@ -384,8 +342,10 @@ static void test_dnsmasq(void)
               "--host-record=real6.test,fd00::9", (char *)NULL);
         _exit(127);
     }
-    snprintf(dnsmasq.servers, sizeof dnsmasq.servers, "127.0.0.1:%s", port);
-    rehub(dnsmasq.servers);
+    CU_ASSERT_FATAL(dnsmasq > 0);
+    char servers[64];
+    snprintf(servers, sizeof servers, "127.0.0.1:%s", port);
+    rehub(servers);
     char out[256];
     int rc = GREEN_EAI_AGAIN;
     for (int tries = 0; tries < 50 && rc == GREEN_EAI_AGAIN; tries++) {
@@ -398,7 +358,8 @@ static void test_dnsmasq(void)
     CU_ASSERT_EQUAL(lookup("real6.test", AF_INET6, out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "fd00::9");
     rehub(plain.servers);
-    stop(&dnsmasq);
+    kill(dnsmasq, SIGTERM);
+    waitpid(dnsmasq, NULL, 0);
 }
 
 static CU_TestInfo ares_tests[] = {

@@ -12,6 +12,7 @@
  * --leak-check=full": its exit status is then valgrind's verdict, and the
  * timing bounds widen, valgrind being some fifty times slower. */
 #include "run_program.h"
+#include "server_child.h"
 #include "server/dns_wire.h"
 
 #include <CUnit/CUnit.h>
@@ -23,7 +24,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,16 +41,13 @@
 #define BURST 1000
 #define BURST_SOCKETS 10 /* 100 answers each: well within one socket's default receive buffer. */
 
-extern char **environ;
-
-/* A greenbench-dns child: its pid, our end of its stdin (--exit-on-stdin-eof), its port. */
+/* A greenbench-dns child (server_child.h) and its port. */
 typedef struct dns_child {
-    pid_t pid;
-    int stdin_fd;
+    server_child c;
     int port;
 } dns_child;
 
-static dns_child server = { .pid = -1 }; /* The default one: zone test., no delay. */
+static dns_child server = { .c.pid = -1 }; /* The default one: zone test., no delay. */
 static char dns_path[4096];
 
 static long long mono_us(void)
@@ -77,21 +74,7 @@ static long long slack_ms(void)
 /* Stop s: close its stdin, SIGTERM, wait. Returns its exit status, -1 if killed. */
 static int child_stop(dns_child *s)
 {
-    if (s->pid <= 0)
-        return -1;
-    close(s->stdin_fd);
-    kill(s->pid, SIGTERM);
-    int status = 0;
-    long long give_up = mono_us() + 20000000;
-    pid_t r;
-    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && mono_us() < give_up)
-        usleep(10000);
-    if (r == 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &status, 0);
-    }
-    s->pid = -1;
-    return r != 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return server_child_stop(&s->c);
 }
 
 /* Start greenbench-dns --exit-on-stdin-eof with extra (NULL-terminated),
@@ -99,8 +82,7 @@ static int child_stop(dns_child *s)
  * -1 (said on stderr). */
 static int child_start(dns_child *s, char *const extra[])
 {
-    *s = (dns_child){ .pid = -1 };
-    char words[1024] = "", *argv[40];
+    char words[1024] = "", *argv[40], err[512];
     int argc = 0;
     if (wrapper() != NULL) {
         snprintf(words, sizeof words, "%s", wrapper());
@@ -113,44 +95,14 @@ static int child_start(dns_child *s, char *const extra[])
     for (int i = 0; extra[i] != NULL && argc < 39; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
-    int out[2], in[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(in, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-    int rc = posix_spawnp(&s->pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(in[0]);
-    s->stdin_fd = in[1];
-    if (rc != 0) {
-        fprintf(stderr, "\n  cannot start %s: %s\n", argv[0], strerror(rc));
-        close(out[0]);
-        close(in[1]);
-        s->pid = -1;
+    /* Under valgrind it starts, and ends its leak check, slowly. */
+    if (server_child_spawn(&s->c, argv, NULL, 0, 30.0, err, sizeof err) != 0) {
+        fprintf(stderr, "\n  %s\n", err);
         return -1;
     }
-    char line[256];
-    size_t got = 0;
-    long long give_up = mono_us() + 30000000;
-    while (memchr(line, '\n', got) == NULL && got < sizeof line - 1) {
-        struct pollfd p = { .fd = out[0], .events = POLLIN };
-        long long left = (give_up - mono_us()) / 1000;
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            break;
-        ssize_t n = read(out[0], line + got, sizeof line - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(out[0]);
-    line[got] = '\0';
-    if (sscanf(line, "dns://127.0.0.1:%d\n", &s->port) != 1 || s->port <= 0) {
-        fprintf(stderr, "\n  %s printed '%s', not dns://127.0.0.1:PORT\n", dns_path, line);
+    s->c.exit_wait_s = 20.0;
+    if (sscanf(s->c.url, "dns://127.0.0.1:%d", &s->port) != 1 || s->port <= 0) {
+        fprintf(stderr, "\n  %s printed '%s', not dns://127.0.0.1:PORT\n", dns_path, s->c.url);
         child_stop(s);
         return -1;
     }
@@ -849,16 +801,16 @@ static void test_exit_on_stdin_eof(void)
 {
     dns_child s;
     CU_ASSERT_FATAL(child_start(&s, (char *[]){ NULL }) == 0);
-    close(s.stdin_fd);
+    close(s.c.stdin_fd);
     int status = 0;
     pid_t r = 0;
     for (long long give_up = mono_us() + (5000 + slack_ms() * 5) * 1000; r == 0 && mono_us() < give_up;)
-        if ((r = waitpid(s.pid, &status, WNOHANG)) == 0)
+        if ((r = waitpid(s.c.pid, &status, WNOHANG)) == 0)
             usleep(10000);
-    CU_ASSERT_EQUAL(r, s.pid);
+    CU_ASSERT_EQUAL(r, s.c.pid);
     if (r == 0) {
-        kill(s.pid, SIGKILL);
-        waitpid(s.pid, &status, 0);
+        kill(s.c.pid, SIGKILL);
+        waitpid(s.c.pid, &status, 0);
     }
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

@@ -8,6 +8,7 @@
  * command lines (a missing half, unreadable files, a key that does not
  * match its certificate). */
 #include "run_program.h"
+#include "server_child.h"
 
 #include <CUnit/CUnit.h>
 
@@ -21,9 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,47 +41,22 @@
 #define SIZE 1000
 #define CURL "/usr/bin/curl"
 
-extern char **environ;
-
-/* A greenbench-server child: its pid, our end of its stdin (it exits when
- * that closes: --exit-on-stdin-eof), and the lines it printed. */
+/* A greenbench-server child (server_child.h: its pid, our end of its
+ * stdin, its first line in c.url and the path on its "ca: " line in c.ca,
+ * "" when it printed none), and its port. */
 typedef struct tls_server {
-    pid_t pid;
-    int stdin_fd;
-    char url[128];              /* Its first line. */
-    char ca[4096];              /* The path on its "ca: " line; "" when it printed none. */
+    server_child c;
     int port;
 } tls_server;
 
-static tls_server server = { .pid = -1 };
+static tls_server server = { .c.pid = -1 };
 static char server_path[4096];
 static char dir[] = "/tmp/greenbench-test-tls-XXXXXX"; /* --tls-dir's, the other CA's. */
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Stop s: close its stdin, SIGTERM, wait. Returns its exit status, -1 if killed. */
 static int server_stop(tls_server *s)
 {
-    if (s->pid <= 0)
-        return -1;
-    close(s->stdin_fd);
-    kill(s->pid, SIGTERM);
-    int status = 0;
-    long long give_up = mono_ms() + 5000;
-    pid_t r;
-    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && mono_ms() < give_up)
-        usleep(10000);
-    if (r == 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &status, 0);
-    }
-    s->pid = -1;
-    return r != 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return server_child_stop(&s->c);
 }
 
 /* Start greenbench-server with extra (NULL-terminated) after --size SIZE
@@ -90,8 +64,6 @@ static int server_stop(tls_server *s)
  * its "ca: " line, within 10 s. Returns 0, or -1 (said on stderr). */
 static int server_start(tls_server *s, bool want_ca, char *const extra[])
 {
-    memset(s, 0, sizeof *s);
-    s->pid = -1;
     char *argv[16];
     int argc = 0;
     argv[argc++] = server_path;
@@ -103,62 +75,15 @@ static int server_start(tls_server *s, bool want_ca, char *const extra[])
     for (int i = 0; extra[i] != NULL && argc < 15; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
-    int out[2], in[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(in, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-    int rc = posix_spawn(&s->pid, server_path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(in[0]);
-    s->stdin_fd = in[1];
-    if (rc != 0) {
-        fprintf(stderr, "\n  cannot start %s: %s\n", server_path, strerror(rc));
-        close(out[0]);
-        close(in[1]);
-        s->pid = -1;
+    char second[sizeof s->c.ca], err[512];
+    if (server_child_spawn(&s->c, argv, want_ca ? second : NULL, sizeof second, 10.0, err, sizeof err) !=
+        0) {
+        fprintf(stderr, "\n  %s\n", err);
         return -1;
     }
-    char text[8192];
-    size_t got = 0;
-    int lines_wanted = want_ca ? 2 : 1, lines = 0;
-    long long give_up = mono_ms() + 10000;
-    while (lines < lines_wanted && got < sizeof text - 1) {
-        struct pollfd p = { .fd = out[0], .events = POLLIN };
-        long long left = give_up - mono_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            break;
-        ssize_t n = read(out[0], text + got, sizeof text - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        text[got] = '\0';
-        lines = 0;
-        for (const char *c = text; (c = strchr(c, '\n')) != NULL; c++)
-            lines++;
-    }
-    close(out[0]);
-    text[got] = '\0';
-    if (lines < lines_wanted) {
-        fprintf(stderr, "\n  %s printed %d of %d lines: '%s'\n", server_path, lines, lines_wanted, text);
-        server_stop(s);
-        return -1;
-    }
-    char *nl = strchr(text, '\n');
-    *nl = '\0';
-    snprintf(s->url, sizeof s->url, "%.127s", text);
-    if (want_ca) {
-        char *second = nl + 1;
-        second[strcspn(second, "\n")] = '\0';
-        if (strncmp(second, "ca: ", 4) == 0)
-            snprintf(s->ca, sizeof s->ca, "%.4095s", second + 4);
-    }
-    const char *colon = strrchr(s->url, ':');
+    if (want_ca && strncmp(second, "ca: ", 4) == 0)
+        memcpy(s->c.ca, second + 4, strlen(second + 4) + 1);
+    const char *colon = strrchr(s->c.url, ':');
     s->port = colon != NULL ? atoi(colon + 1) : 0;
     return 0;
 }
@@ -264,13 +189,13 @@ static char *in_dir(const char *sub, const char *name)
 
 static void test_first_lines(void)
 {
-    CU_ASSERT_EQUAL(strncmp(server.url, "https://127.0.0.1:", 18), 0);
-    CU_ASSERT_EQUAL(server.url[strlen(server.url) - 1], '/');
+    CU_ASSERT_EQUAL(strncmp(server.c.url, "https://127.0.0.1:", 18), 0);
+    CU_ASSERT_EQUAL(server.c.url[strlen(server.c.url) - 1], '/');
     CU_ASSERT_TRUE(server.port > 0);
-    size_t n = strlen(server.ca);
+    size_t n = strlen(server.c.ca);
     CU_ASSERT_TRUE_FATAL(n > 7);
-    CU_ASSERT_STRING_EQUAL(server.ca + n - 7, "/ca.pem");
-    CU_ASSERT_EQUAL(access(server.ca, R_OK), 0);
+    CU_ASSERT_STRING_EQUAL(server.c.ca + n - 7, "/ca.pem");
+    CU_ASSERT_EQUAL(access(server.c.ca, R_OK), 0);
 }
 
 static void test_curl_get(void)
@@ -278,10 +203,10 @@ static void test_curl_get(void)
     if (!have_curl())
         return;
     char out[256];
-    CU_ASSERT_EQUAL(curl_get(server.ca, server.url, "/", NULL, out, sizeof out), 0);
+    CU_ASSERT_EQUAL(curl_get(server.c.ca, server.c.url, "/", NULL, out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "200 1000 1\n");
     /* More than a socket buffer takes: writes that wait (WANT_WRITE). */
-    CU_ASSERT_EQUAL(curl_get(server.ca, server.url, "/?size=20000000", NULL, out, sizeof out), 0);
+    CU_ASSERT_EQUAL(curl_get(server.c.ca, server.c.url, "/?size=20000000", NULL, out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "200 20000000 1\n");
 }
 
@@ -291,7 +216,7 @@ static void test_curl_keep_alive(void)
         return;
     /* Two URLs: curl reuses the connection (no new connect for the second). */
     char out[256];
-    CU_ASSERT_EQUAL(curl_get(server.ca, server.url, "/a", "/b?size=5", out, sizeof out), 0);
+    CU_ASSERT_EQUAL(curl_get(server.c.ca, server.c.url, "/a", "/b?size=5", out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "200 1000 1\n200 5 0\n");
 }
 
@@ -301,7 +226,7 @@ static void test_curl_localhost(void)
         return;
     char url[128], out[256];
     snprintf(url, sizeof url, "https://localhost:%d/", server.port);
-    CU_ASSERT_EQUAL(curl_get(server.ca, url, "/?size=3", NULL, out, sizeof out), 0);
+    CU_ASSERT_EQUAL(curl_get(server.c.ca, url, "/?size=3", NULL, out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "200 3 1\n");
 }
 
@@ -318,7 +243,7 @@ static void test_pipelined_after_delay(void)
              "GET /?delay_ms=50&size=7 HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n"
              "GET /?size=9 HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\nConnection: close\r\n\r\n",
              pad, pad);
-    ssize_t n = tls_exchange(server.port, server.ca, req, out, sizeof out);
+    ssize_t n = tls_exchange(server.port, server.c.ca, req, out, sizeof out);
     CU_ASSERT_TRUE_FATAL(n > 0);
     CU_ASSERT_EQUAL(count_of(out, "HTTP/1.1 200 OK"), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "Content-Length: 7\r\nConnection: keep-alive"));
@@ -328,7 +253,7 @@ static void test_pipelined_after_delay(void)
 static void test_bad_request_over_tls(void)
 {
     char out[4096];
-    CU_ASSERT_TRUE(tls_exchange(server.port, server.ca, "garbage\r\n\r\n", out, sizeof out) > 0);
+    CU_ASSERT_TRUE(tls_exchange(server.port, server.c.ca, "garbage\r\n\r\n", out, sizeof out) > 0);
     CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400", 12), 0);
 }
 
@@ -340,9 +265,9 @@ static void test_tls_dir_and_other_ca(void)
     snprintf(tls_dir, sizeof tls_dir, "%s/a", dir);
     tls_server other;
     CU_ASSERT_FATAL(server_start(&other, true, (char *[]){ "--tls-dir", tls_dir, NULL }) == 0);
-    CU_ASSERT_STRING_EQUAL(other.ca, in_dir("a", "ca.pem"));
+    CU_ASSERT_STRING_EQUAL(other.c.ca, in_dir("a", "ca.pem"));
     char out[4096];
-    CU_ASSERT(tls_exchange(other.port, other.ca, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", out,
+    CU_ASSERT(tls_exchange(other.port, other.c.ca, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", out,
                            sizeof out) > 0);
     CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 200", 12), 0);
     CU_ASSERT_EQUAL(server_stop(&other), 0);
@@ -355,7 +280,7 @@ static void test_tls_dir_and_other_ca(void)
     CU_ASSERT_EQUAL(
         tls_exchange(server.port, in_dir("a", "ca.pem"), "GET / HTTP/1.1\r\n\r\n", out, sizeof out), -1);
     if (have_curl())
-        CU_ASSERT_EQUAL(curl_get(in_dir("a", "ca.pem"), server.url, "/", NULL, out, sizeof out), 60);
+        CU_ASSERT_EQUAL(curl_get(in_dir("a", "ca.pem"), server.c.url, "/", NULL, out, sizeof out), 60);
 }
 
 /* --cert and --key (those --tls-dir left), with two loops. */
@@ -369,7 +294,7 @@ static void test_cert_and_key_threads(void)
     CU_ASSERT_FATAL(server_start(&given, false,
                                  (char *[]){ "--cert", in_dir("b", "leaf.pem"), "--key",
                                              in_dir("b", "leaf.key"), "--threads", "2", NULL }) == 0);
-    CU_ASSERT_EQUAL(strncmp(given.url, "https://127.0.0.1:", 18), 0);
+    CU_ASSERT_EQUAL(strncmp(given.c.url, "https://127.0.0.1:", 18), 0);
     for (int i = 0; i < 8; i++) {
         char out[4096];
         ssize_t n = tls_exchange(given.port, in_dir("b", "ca.pem"),
@@ -408,10 +333,10 @@ static void test_rsa_key_type(void)
     tls_server s;
     CU_ASSERT_FATAL(server_start(&s, true, (char *[]){ "--tls-key-type", "rsa2048", NULL }) == 0);
     char out[4096];
-    CU_ASSERT(tls_exchange(s.port, s.ca, "GET /?size=4 HTTP/1.1\r\nConnection: close\r\n\r\n", out,
+    CU_ASSERT(tls_exchange(s.port, s.c.ca, "GET /?size=4 HTTP/1.1\r\nConnection: close\r\n\r\n", out,
                            sizeof out) > 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "Content-Length: 4\r\n"));
-    FILE *f = fopen(s.ca, "r");
+    FILE *f = fopen(s.c.ca, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
@@ -424,7 +349,7 @@ static void test_rsa_key_type(void)
 /* The default: ECDSA on P-256, the CA a CA, the leaf for localhost and 127.0.0.1. */
 static void test_default_certificates(void)
 {
-    FILE *f = fopen(server.ca, "r");
+    FILE *f = fopen(server.c.ca, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
@@ -445,11 +370,11 @@ static void test_temporary_dir_removed(void)
 {
     tls_server s;
     CU_ASSERT_FATAL(server_start(&s, true, (char *[]){ "--tls", NULL }) == 0);
-    CU_ASSERT_EQUAL(access(s.ca, R_OK), 0);
+    CU_ASSERT_EQUAL(access(s.c.ca, R_OK), 0);
     CU_ASSERT_EQUAL(server_stop(&s), 0);
-    CU_ASSERT_NOT_EQUAL(access(s.ca, F_OK), 0);
-    *strrchr(s.ca, '/') = '\0';
-    CU_ASSERT_NOT_EQUAL(access(s.ca, F_OK), 0);
+    CU_ASSERT_NOT_EQUAL(access(s.c.ca, F_OK), 0);
+    *strrchr(s.c.ca, '/') = '\0';
+    CU_ASSERT_NOT_EQUAL(access(s.c.ca, F_OK), 0);
 }
 
 /* ---- suite ---- */

@@ -38,33 +38,36 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Its URL line, and with tls its "ca: PATH" line, from out within 10 s
- * into s. 0, or -1 with why in err. */
-static int read_lines(server_child *s, const char *path, int out, bool tls, char *err, size_t errlen)
+/* The child's first line into s->url and, when second is not NULL, its
+ * second into second (len bytes), from out within wait_s seconds. 0, or -1
+ * with why in err. */
+static int read_lines(server_child *s, const char *name, int out, char *second, size_t len, double wait_s,
+                      char *err, size_t errlen)
 {
     char text[sizeof s->url + sizeof s->ca + 8];
     size_t got = 0;
-    long long give_up = mono_ms() + 10000;
+    long long give_up = mono_ms() + (long long)(wait_s * 1000);
     for (;;) {
         char *nl = memchr(text, '\n', got);
-        char *nl2 = nl != NULL ? memchr(nl + 1, '\n', got - (size_t)(nl + 1 - text)) : NULL;
-        if (nl != NULL && (!tls || nl2 != NULL))
+        if (nl != NULL && (second == NULL || memchr(nl + 1, '\n', got - (size_t)(nl + 1 - text)) != NULL))
             break;
         if (got == sizeof text - 1) {
-            snprintf(err, errlen, "%s printed overlong lines", path);
+            snprintf(err, errlen, "%s printed overlong lines", name);
             return -1;
         }
         long long left = give_up - mono_ms();
         struct pollfd pfd = { .fd = out, .events = POLLIN };
         if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            snprintf(err, errlen, "%s printed no URL%s within 10 s", path, tls ? " and CA" : "");
+            snprintf(err, errlen, "%s printed no %s within %.0f s", name,
+                     second ? "two lines" : "first line", wait_s);
             return -1;
         }
         ssize_t n = read(out, text + got, sizeof text - 1 - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            snprintf(err, errlen, "%s exited before printing its URL (see its messages above)", path);
+            snprintf(err, errlen, "%s exited before printing its first line (see its messages above)",
+                     name);
             return -1;
         }
         got += (size_t)n;
@@ -72,42 +75,62 @@ static int read_lines(server_child *s, const char *path, int out, bool tls, char
     text[got] = '\0';
     char *line2 = strchr(text, '\n') + 1;
     line2[-1] = '\0';
-    if (strlen(text) >= sizeof s->url) {
-        snprintf(err, errlen, "%s printed an overlong first line", path);
+    if (strlen(text) >= sizeof s->url || (second != NULL && strcspn(line2, "\n") >= len)) {
+        snprintf(err, errlen, "%s printed an overlong line", name);
         return -1;
     }
     snprintf(s->url, sizeof s->url, "%s", text);
-    if (!tls)
-        return 0;
-    *strchr(line2, '\n') = '\0';
-    if (strncmp(line2, "ca: ", 4) != 0 || strlen(line2 + 4) >= sizeof s->ca) {
-        snprintf(err, errlen, "%s --tls printed '%.100s', not 'ca: PATH', after its URL", path, line2);
+    if (second != NULL)
+        snprintf(second, len, "%.*s", (int)strcspn(line2, "\n"), line2);
+    return 0;
+}
+
+int server_child_spawn(server_child *s, char *const argv[], char *second, size_t len, double wait_s,
+                       char *err, size_t errlen)
+{
+    *s = (server_child){ .pid = -1, .stdin_fd = -1, .exit_wait_s = 5.0 };
+    int out[2], in[2];
+    if (pipe2(out, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot start %s: pipe: %s", argv[0], strerror(errno));
         return -1;
     }
-    snprintf(s->ca, sizeof s->ca, "%s", line2 + 4);
-    return 0;
+    /* Its stdin: we keep the write end open (close-on-exec) for as long as
+     * we live, and a child run with --exit-on-stdin-eof exits when it closes. */
+    if (pipe2(in, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot start %s: pipe: %s", argv[0], strerror(errno));
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    int rc = posix_spawnp(&s->pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    close(in[0]);
+    s->stdin_fd = in[1];
+    if (rc != 0) {
+        close(out[0]);
+        close(in[1]);
+        s->stdin_fd = -1;
+        s->pid = -1;
+        snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(rc));
+        return -1;
+    }
+    /* A bound on the wait: a child that never says anything must not hang us. */
+    int lines = read_lines(s, argv[0], out[0], second, len, wait_s, err, errlen);
+    close(out[0]);
+    if (lines == 0)
+        return 0;
+    server_child_stop(s);
+    return -1;
 }
 
 int server_child_start(server_child *s, const char *path, long long delay_ms, long long size, int cpu,
                        bool tls, char *err, size_t errlen)
 {
-    s->pid = -1;
-    s->stdin_fd = -1;
-    s->url[0] = '\0';
-    s->ca[0] = '\0';
-    int out[2], in[2];
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "cannot start %s: pipe: %s", path, strerror(errno));
-        return -1;
-    }
-    /* Its stdin: we keep the write end open (close-on-exec) for as long as
-     * we live, and the server exits when it closes. */
-    if (pipe2(in, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "cannot start %s: pipe: %s", path, strerror(errno));
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
     char delay_text[32], size_text[32], cpu_text[16] = "last";
     char *argv[12];
     int argc = 0;
@@ -133,32 +156,19 @@ int server_child_start(server_child *s, const char *path, long long delay_ms, lo
         argv[argc++] = "--tls";
     argv[argc] = NULL;
     assert(argc < (int)(sizeof argv / sizeof argv[0]));
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-    int rc = posix_spawn(&s->pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    close(in[0]);
-    s->stdin_fd = in[1];
-    if (rc != 0) {
-        close(out[0]);
-        close(in[1]);
-        s->stdin_fd = -1;
-        s->pid = -1;
-        snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
+    char ca_line[sizeof s->ca];
+    if (server_child_spawn(s, argv, tls ? ca_line : NULL, sizeof ca_line, 10.0, err, errlen) != 0)
+        return -1;
+    if (!tls)
+        return 0;
+    /* --tls: the second line names the CA it made. */
+    if (strncmp(ca_line, "ca: ", 4) != 0) {
+        snprintf(err, errlen, "%s --tls printed '%.100s', not 'ca: PATH', after its URL", path, ca_line);
+        server_child_stop(s);
         return -1;
     }
-
-    /* A bound on the wait: a server that never answers must not hang the cell. */
-    int lines = read_lines(s, path, out[0], tls, err, errlen);
-    close(out[0]);
-    if (lines == 0)
-        return 0;
-    server_child_stop(s);
-    return -1;
+    memcpy(s->ca, ca_line + 4, strlen(ca_line + 4) + 1);
+    return 0;
 }
 
 int server_child_stop(server_child *s)
@@ -172,7 +182,7 @@ int server_child_stop(server_child *s)
     }
     kill(s->pid, SIGTERM);
     int status = 0;
-    long long give_up = mono_ms() + 5000;
+    long long give_up = mono_ms() + (long long)(s->exit_wait_s * 1000);
     pid_t r;
     while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && mono_ms() < give_up) {
         struct timespec ts = { 0, 5 * 1000 * 1000 };
