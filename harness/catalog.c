@@ -33,7 +33,7 @@ static bool picked(const struct gb_workload *w, enum gb_pick pick, unsigned axis
     switch (pick) {
     case GB_PICK_NONE: return false;
     case GB_PICK_ALL: return true;
-    case GB_PICK_SERVER: return w->needs_server;
+    case GB_PICK_SERVER: return w->server == GB_SERVER_HTTP;
     case GB_PICK_NO_LOOP: return !w->uses_loop;
     case GB_PICK_EPOLL: return w->epoll;
     case GB_PICK_HUBS: return w->hubs;
@@ -92,19 +92,30 @@ const size_t gb_npeers = sizeof gb_peers / sizeof gb_peers[0];
 _Static_assert(sizeof gb_peers / sizeof gb_peers[0] <= GB_MAX_PEERS,
                "gb_programs.peer_found has a slot per peer");
 
-bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
+/* Is name one of list's comma-separated names. */
+static bool listed(const char *list, const char *name)
 {
-    const struct gb_workload *w = gb_workload_find(workload);
-    size_t n = strlen(peer->name);
-    for (const char *p = w && w->peers ? w->peers : ""; *p;) {
+    size_t n = strlen(name);
+    for (const char *p = list ? list : ""; *p;) {
         size_t len = strcspn(p, ",");
-        if (len == n && strncmp(p, peer->name, n) == 0)
+        if (len == n && strncmp(p, name, n) == 0)
             return true;
         p += len;
         if (*p == ',')
             p++;
     }
     return false;
+}
+
+bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
+{
+    const struct gb_workload *w = gb_workload_find(workload);
+    return w != NULL && listed(w->peers, peer->name);
+}
+
+bool gb_takes_variants(const struct gb_workload *w, const char *impl)
+{
+    return listed(w->variant_impls, impl);
 }
 
 const char *const gb_known_switches[] = { "asm", "asm-nofpu", "ucontext", "boost", NULL };
@@ -140,7 +151,8 @@ const struct gb_axis gb_axes[GB_NAXES] = {
                        .min = min_,                                                           \
                        .setup = (kind_) == GB_KIND_SETUP,                                     \
                        .series = (kind_) != GB_KIND_WORK,                                     \
-                       .flag = (kind_) == GB_KIND_FLAG,                                       \
+                       .flag = (kind_) == GB_KIND_FLAG || (kind_) == GB_KIND_VARIANT,         \
+                       .variant = (kind_) == GB_KIND_VARIANT,                                 \
                        .metavar = metavar_,                                                   \
                        .pick = pick_,                                                         \
                        .help = help_,                                                         \

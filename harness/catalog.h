@@ -25,7 +25,7 @@ void gb_name_add(char list[][GB_NAME], size_t *n, const char *name);
 enum gb_pick {
     GB_PICK_NONE,
     GB_PICK_ALL,
-    GB_PICK_SERVER,
+    GB_PICK_SERVER, /* those greenbench-server serves (GB_SERVER_HTTP) */
     GB_PICK_NO_LOOP,
     GB_PICK_EPOLL,
     GB_PICK_HUBS,
@@ -35,7 +35,7 @@ enum gb_pick {
 };
 
 /* What an axis says of a cell (axes.def, "kind"). */
-enum gb_axis_kind { GB_KIND_WORK, GB_KIND_SETUP, GB_KIND_FLAG };
+enum gb_axis_kind { GB_KIND_WORK, GB_KIND_SETUP, GB_KIND_FLAG, GB_KIND_VARIANT };
 
 /* The axes of the matrix (axes.def). */
 enum gb_axis_id {
@@ -61,7 +61,14 @@ enum {
 #include "axes.def"
 #undef GB_AXIS
     ,
+    GB_AX_VARIANT = 0u /* the axes that choose how, not what (GB_KIND_VARIANT) */
+#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
+    | ((kind) == GB_KIND_VARIANT ? GB_AX_##ID : 0u)
+#include "axes.def"
+#undef GB_AXIS
+    ,
     GB_AX_WORK = GB_AX_ALL & ~GB_AX_SETUP, /* the axes a workload may take */
+    GB_AX_SAME_WORK = GB_AX_WORK & ~GB_AX_VARIANT, /* cells equal in these measure the same work */
 };
 /* An axis as axes.def describes it. */
 struct gb_axis {
@@ -70,7 +77,8 @@ struct gb_axis {
     long min;
     bool setup;  /* every workload takes it (GB_KIND_SETUP) */
     bool series; /* it belongs to the series (GB_KIND_SETUP, GB_KIND_FLAG) */
-    bool flag;   /* on or off, spelled by its key alone when on (GB_KIND_FLAG) */
+    bool flag;   /* on or off, spelled by its key alone when on (GB_KIND_FLAG, _VARIANT) */
+    bool variant; /* another way of doing the same work (GB_KIND_VARIANT) */
     const char *metavar, *help;
     enum gb_pick pick;
     /* Where its value is in struct gb_cell, gb_run_opts, gb_preset_values. */
@@ -106,6 +114,12 @@ size_t gb_preset_count(const long *v);
 
 /* ---- workloads ---- */
 
+/* The local server a workload's cells talk to, which the harness starts:
+ * greenbench-server (HTTP), or greenbench-dns --private-net, whose network
+ * and mount namespaces the cells join (docs/architecture.md, "Resolving
+ * names"). */
+enum gb_server_kind { GB_SERVER_NONE, GB_SERVER_HTTP, GB_SERVER_DNS };
+
 /* What a workload's plot and its report rows show besides time per op. */
 enum gb_metric { GB_METRIC_NS_PER_OP, GB_METRIC_OPS_PER_S, GB_METRIC_RSS_PER_TASK };
 enum gb_chart { GB_CHART_NONE, GB_CHART_BARS, GB_CHART_LINES };
@@ -118,8 +132,13 @@ struct gb_workload {
     const char *op;        /* the unit of one op, for "ns per <op>" */
     unsigned axes;         /* GB_AX_* it takes, besides the setup ones every workload takes */
     bool uses_loop;        /* green variant depends on the loop backend */
-    bool needs_server;     /* the harness starts greenbench-server for it */
+    enum gb_server_kind server; /* the local server the harness starts for it */
     const char *peers;     /* the peers that implement it, comma-separated */
+    const char *variant_impls; /* the implementations that take its variant axes
+                                  (GB_KIND_VARIANT) on, comma-separated; the others
+                                  run them off only */
+    bool loop_only;        /* its green figure depends on the loop backend, not the
+                              switch: without --switch, one switch per loop */
     bool per_iteration;    /* ns per op does not depend on n: compared across n */
     bool threads_cpus_1_2; /* without --cpus, threads run on one CPU and on two */
     bool peers_cpus_1_all; /* without --cpus, multicore peers run on one CPU and on all */
@@ -143,6 +162,9 @@ extern const struct gb_workload gb_workloads[];
 extern const size_t gb_nworkloads;
 /* The row named name, or NULL. */
 const struct gb_workload *gb_workload_find(const char *name);
+/* Does implementation impl ("green", "threads", a peer's name) take w's
+ * variant axes on (its .variant_impls). */
+bool gb_takes_variants(const struct gb_workload *w, const char *impl);
 
 /* The names of the workloads picked, in catalog order, separated by sep,
  * the last two by last ("a, b and c"); the caller frees it. */

@@ -18,7 +18,7 @@ static bool usable(const struct gb_summary *s)
  * per-iteration workload (n says how long, not what). */
 static bool same_work(const struct gb_workload *wk, const struct gb_cell *a, const struct gb_cell *b)
 {
-    return gb_cell_same(a, b, GB_AX_WORK & ~(wk->per_iteration ? GB_AX_N : 0u));
+    return gb_cell_same(a, b, GB_AX_SAME_WORK & ~(wk->per_iteration ? GB_AX_N : 0u));
 }
 
 /* Is a the better headline cell than b: larger n, then k (as the overview). */
@@ -29,9 +29,11 @@ static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
     return a->concurrency > b->concurrency;
 }
 
-/* The flag axes (GB_KIND_FLAG: keep-alive): a finding compares cells in
- * one mode of them, and each mode the run has gets its own. */
-#define FLAG_AXES (GB_AX_SERIES & ~GB_AX_SETUP)
+/* The flag axes (GB_KIND_FLAG: keep-alive, TLS): a finding compares cells
+ * in one mode of them, and each mode the run has gets its own. Not the
+ * variants (GB_KIND_VARIANT: the resolver): they do the same work, and the
+ * best of them is the implementation's. */
+#define FLAG_AXES (GB_AX_SERIES & ~GB_AX_SETUP & ~GB_AX_VARIANT)
 
 /* The best of rd's cells of workload wk and implementation impl that
  * measure the same work as like, or (like NULL) that are in the flag
@@ -117,6 +119,11 @@ static void add_mode(const struct gb_rundata *rd, const struct gb_workload *wk, 
     if (green == NULL)
         return;
     add(out, max, n, wk, green, gb_baseline(rd, green));
+    /* The best green done its other way (a variant off: the thread-pool
+     * resolver beside c-ares). */
+    for (int a = 0; a < GB_NAXES && !threads_only; a++)
+        if (gb_axes[a].variant && gb_cell_get(&green->cell, a) == 1)
+            add(out, max, n, wk, green, gb_twin(rd, green, a, 0));
     if (wk->epoll && !threads_only)
         add(out, max, n, wk, green, best_of(rd, wk, "epoll", &green->cell, NULL));
     for (size_t k = 0; k < gb_npeers && !threads_only; k++)

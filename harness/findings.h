@@ -30,7 +30,8 @@ struct gb_finding {
 };
 
 /* Up to max findings of rd into out, workloads in catalog order, each
- * workload's threads row first, then epoll's, then its peers' in gb_peers
+ * workload's threads row first, then its variant-off twin's, then epoll's,
+ * then its peers' in gb_peers
  * order, then a floor row for each green series with a floor (its cell at
  * the largest n), in plan order;
  * threads_only: the threads rows alone. Returns how many. */

@@ -61,6 +61,8 @@ void gb_journal_append(int fd, const struct gb_journal_job *j, const struct gb_e
     json_object_set_new(o, "rusage", ru);
     if (j->server)
         json_object_set_new(o, "server", gb_json_normal(j->server));
+    if (j->server_cpu_ns >= 0)
+        json_object_set_new(o, "server_cpu_ns", json_integer(j->server_cpu_ns));
     json_object_set_new(o, "stderr_tail", gb_json_text(r->stderr_tail));
     if (r->stdout_tail)
         json_object_set_new(o, "stdout_tail", gb_json_text(r->stdout_tail));

@@ -27,6 +27,8 @@ struct gb_journal_job {
     const char *url;   /* the server's; NULL: none */
     const char *started; /* UTC time it started */
     const json_t *server; /* the local server's window over it (NULL: none) */
+    long long server_cpu_ns; /* a server with no window (greenbench-dns): its CPU time
+                                over the repetition, from /proc; -1: none */
 };
 /* Append the record of job j with outcome r to fd (cells.jsonl, opened
  * O_APPEND). One write per line, then fdatasync: nothing measured is

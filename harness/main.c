@@ -138,6 +138,10 @@ static int cmd_list(int argc, char **argv)
     else
         printf("Local HTTP server: missing (greenbench-server not built; %s will fail)\n", served);
     free(served);
+    if (p.dns)
+        printf("Local DNS server: greenbench-dns (dns runs in its network namespace, --private-net)\n");
+    else
+        printf("Local DNS server: missing (greenbench-dns not built; dns will fail)\n");
     printf("\nPeers:\n");
     for (size_t i = 0; i < gb_npeers; i++) {
         if (p.peer_found[i]) {
@@ -157,7 +161,14 @@ static int cmd_list(int argc, char **argv)
         const struct gb_workload *wk = &gb_workloads[w];
         printf("  %s: %s\n", wk->name, wk->what);
         printf("      green: %s; unit: ns per %s\n",
-               wk->uses_loop ? "every switch x loop backend" : "every switch backend (no loop)", wk->op);
+               wk->loop_only   ? "every loop backend, on one switch (asm where built; --switch for others)"
+               : wk->uses_loop ? "every switch x loop backend"
+                               : "every switch backend (no loop)",
+               wk->op);
+        for (int a = 0; a < GB_NAXES; a++)
+            if (gb_axes[a].variant && (wk->axes & 1u << a))
+                printf("      %s=1 (a variant, compared with %s=0): %s; the others run %s=0 only\n",
+                       gb_axes[a].key, gb_axes[a].key, wk->variant_impls, gb_axes[a].key);
         for (int pr = GB_PRESET_DEFAULT; pr <= GB_PRESET_FULL; pr++) {
             struct gb_buf b;
             gb_buf_init(&b);
@@ -193,7 +204,8 @@ static const char cell_help[] =
     "usage: greenbench cell WORKLOAD --impl=green|threads|epoll|PEER [--switch=S] [--loop=L]\n"
     "                       [--n=N] [--concurrency=K] [--delay-ms=D] [--size=BYTES]\n"
     "                       [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
-    "                       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"
+    "                       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--ares=0|1]\n"
+    "                       [--hubs=H]\n"
     "\n"
     "Runs one measurement: execs the cell program for the implementation from the\n"
     "bin directory (greenbench-cell-<switch>-<loop> for green, greenbench-cell-threads\n"

@@ -180,7 +180,7 @@ struct expansion {
 /* The values of axis a for one workload and implementation: the user's list,
  * else the preset's, else the implementation's own; [-1] where the workload
  * does not take the axis or nothing gives it a value. */
-static void axis_values(const struct expansion *x, const struct gb_workload *w,
+static void axis_values(const struct expansion *x, const struct gb_workload *w, const struct gb_cell *base,
                         enum impl_kind impl, int a, struct gb_longs *out)
 {
     const struct gb_longs *user = gb_opts_axis(x->o, a);
@@ -224,6 +224,11 @@ static void axis_values(const struct expansion *x, const struct gb_workload *w,
         if (x->ncpu >= 2)
             out->v[out->n++] = sweep_2 ? 2 : x->ncpu;
     }
+    /* An implementation without the variant does the work its one way. */
+    if (gb_axes[a].variant && out->n > 0 && !gb_takes_variants(w, base->impl)) {
+        out->v[0] = 0;
+        out->n = 1;
+    }
     if (out->n == 0)
         out->v[out->n++] = -1;
 }
@@ -236,7 +241,7 @@ static void expand_params(struct expansion *x, const struct gb_workload *w,
     struct gb_longs values[GB_NAXES];
     size_t at[GB_NAXES] = { 0 };
     for (int a = 0; a < GB_NAXES; a++)
-        axis_values(x, w, impl, a, &values[a]);
+        axis_values(x, w, base, impl, a, &values[a]);
     for (;;) {
         struct gb_cell cell = *base;
         for (int a = 0; a < GB_NAXES; a++)
@@ -438,7 +443,15 @@ static void expand_workload(struct expansion *x, const struct gb_workload *w,
                 expand_params(x, w, &base, IMPL_GREEN);
             }
         } else {
+            char loops[GB_MAX_LIST][GB_NAME];
+            size_t nloops = 0;
             for (size_t i = 0; i < sel->npairs; i++) {
+                /* The first pair of each loop: asm's where built (the
+                 * pairs are sorted by name). */
+                const char *loop = p->pairs[sel->pairs[i]].loop;
+                if (w->loop_only && !o->switches.n && gb_name_in(loops, nloops, loop))
+                    continue;
+                gb_name_add(loops, &nloops, loop);
                 snprintf(base.sw, GB_NAME, "%s", p->pairs[sel->pairs[i]].sw);
                 snprintf(base.loop, GB_NAME, "%s", p->pairs[sel->pairs[i]].loop);
                 expand_params(x, w, &base, IMPL_GREEN);

@@ -605,14 +605,15 @@ static size_t overview_data(const struct gb_rundata *rd, const struct styles *st
     return ov.nrows;
 }
 
-/* The first throughput workload with results: each series' requests per
- * second and its client CPU time per request (µs) at the headline
+/* The first throughput workload with results: each series' ops (*op) per
+ * second and its client CPU time per op (µs) at the headline
  * parameters, in the headline cell's flag modes only (two bars per series
  * and mode would not fit; the report's "What a request costs the client"
  * table has every mode), with the interval of each median, the cores it
  * kept busy, and whether it was server-bound; in chart order. */
 static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *sty, struct gb_buf *out,
-                              struct chart_lts *lts, struct coverage *cov, char *label, size_t labellen)
+                              struct chart_lts *lts, struct coverage *cov, char *label, size_t labellen,
+                              const char **op)
 {
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const char *wname = gb_workloads[w].name;
@@ -633,7 +634,7 @@ static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *
         for (size_t k = 0; k < sty->n; k++)
             for (size_t i = 0; i < rd->nsums; i++) {
                 const struct gb_summary *s = &rd->sums[i];
-                if (strcmp(s->cell.workload, wname) != 0 || !gb_cell_same(&s->cell, &h, GB_AX_WORK) ||
+                if (strcmp(s->cell.workload, wname) != 0 || !gb_cell_same(&s->cell, &h, GB_AX_SAME_WORK) ||
                     !usable(&s->ops_s) || !usable(&s->cpu_ns_op) || series_index(sty, &s->cell) != k)
                     continue;
                 double lo, hi, clo, chi;
@@ -655,6 +656,7 @@ static size_t efficiency_data(const struct gb_rundata *rd, const struct styles *
         gb_cell_params(&h, GB_AX_N | GB_AX_CONCURRENCY | GB_AX_DELAY, &params);
         snprintf(label, labellen, "%s%s", wname, gb_buf_str(&params));
         gb_buf_free(&params);
+        *op = gb_workloads[w].op;
         return rows;
     }
     return 0;
@@ -882,8 +884,10 @@ int gb_write_plots(const struct gb_rundata *rd, bool want_draw)
 
     char label[256];
     chart_init(&c);
-    if (efficiency_data(rd, &sty, &c.data, &c.lts, &c.cov, label, sizeof label) > 0) {
+    const char *op = "op";
+    if (efficiency_data(rd, &sty, &c.data, &c.lts, &c.cov, label, sizeof label, &op) > 0) {
         gp_var(&c.vars, "workload_label", label, NULL);
+        gp_var(&c.vars, "op", op, NULL);
         chart_note(&c, "median");
         if (write_chart(pdir, "efficiency", subtitle, &c, NULL) == 0)
             kinds[nk++] = "efficiency";

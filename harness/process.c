@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +29,30 @@ static void child_stream(int fd, enum gb_proc_stream how, int pipe_w, int given,
     case GB_PROC_STDOUT: dup2(1, fd); break;
     case GB_PROC_KEEP: break;
     }
+}
+
+/* setns into pid's namespace of type (the name under /proc/PID/ns/);
+ * 0, or -1 having said why on stderr. A user namespace that is already
+ * ours is left alone (setns would refuse it). */
+static int join_namespace(int pid, const char *type, int nstype)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, type);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat theirs, ours;
+    if (fd >= 0 && nstype == CLONE_NEWUSER && fstat(fd, &theirs) == 0 &&
+        stat("/proc/self/ns/user", &ours) == 0 && theirs.st_ino == ours.st_ino &&
+        theirs.st_dev == ours.st_dev) {
+        close(fd);
+        return 0;
+    }
+    if (fd < 0 || setns(fd, nstype) != 0) {
+        fprintf(stderr, "greenbench: cannot join the %s namespace of process %d (%s): %s\n", type, pid,
+                path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 /* In the child, between fork and exec; never returns. */
@@ -46,13 +73,21 @@ static void child(char *const argv[], const struct gb_proc_opts *o, int out_w, i
         struct rlimit rl = { (rlim_t)o->nofile, (rlim_t)o->nofile };
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (o->dir && chdir(o->dir) != 0)
-        _exit(126);
     int devnull = open("/dev/null", O_RDWR);
     if (o->in != GB_PROC_KEEP)
         dup2(devnull, 0);
     child_stream(1, o->out, out_w, o->out_fd, devnull);
     child_stream(2, o->err, err_w, o->err_fd, devnull);
+    /* Joining a mount namespace moves the directory to its root: back to
+     * the same path there. */
+    char cwd[PATH_MAX];
+    if (o->namespaces_of > 0 &&
+        (getcwd(cwd, sizeof cwd) == NULL || join_namespace(o->namespaces_of, "user", CLONE_NEWUSER) != 0 ||
+         join_namespace(o->namespaces_of, "net", CLONE_NEWNET) != 0 ||
+         join_namespace(o->namespaces_of, "mnt", CLONE_NEWNS) != 0 || chdir(cwd) != 0))
+        _exit(126);
+    if (o->dir && chdir(o->dir) != 0)
+        _exit(126);
     if (o->envp)
         (o->search_path ? execvpe : execve)(argv[0], argv, o->envp);
     else

@@ -52,6 +52,10 @@ struct gb_proc_opts {
     const char *dir;        /* chdir there first (exit status 126 when it cannot); NULL: stay */
     long nofile;            /* > 0: its RLIMIT_NOFILE, soft and hard */
     char *const *envp;      /* its whole environment, NULL-terminated; NULL: the harness's */
+    /* > 0: it joins the network and mount namespaces of this process (and
+     * its user namespace, when that is not the harness's) before the exec;
+     * exit status 126, saying why on its stderr, when it cannot. */
+    int namespaces_of;
 };
 
 /* A started child. */

@@ -48,6 +48,10 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
             p->server = gb_is_executable(path);
             continue;
         }
+        if (strcmp(e->d_name, "greenbench-dns") == 0) {
+            p->dns = gb_is_executable(path);
+            continue;
+        }
         bool peer = false;
         for (size_t i = 0; i < gb_npeers; i++) {
             if (strcmp(e->d_name, gb_peers[i].program) == 0 && gb_is_executable(path)) {

@@ -20,6 +20,7 @@ struct gb_programs {
     char switches[GB_MAX_LIST][GB_NAME]; size_t nswitches; /* distinct, sorted */
     char loops[GB_MAX_LIST][GB_NAME]; size_t nloops;
     bool threads, epoll, server; /* greenbench-cell-threads, -epoll, greenbench-server */
+    bool dns;                    /* greenbench-dns */
     bool peer_found[GB_MAX_PEERS]; /* parallel to gb_peers */
 };
 /* Fill *p from the executables in bin_dir: greenbench-cell-<switch>-<loop>

@@ -648,22 +648,6 @@ static void versus_threads_table(struct gb_doc *d, const struct gb_rundata *rd)
 
 /* ---- what a request costs the client ---- */
 
-/* The cell of rd like s in every respect but axis a, which has value v,
- * with a client CPU time; NULL when there is none. */
-static const struct gb_summary *twin(const struct gb_rundata *rd, const struct gb_summary *s,
-                                     enum gb_axis_id a, long v)
-{
-    for (size_t i = 0; i < rd->nsums; i++) {
-        const struct gb_summary *t = &rd->sums[i];
-        if (t->cpu_ns_op.n > 0 && gb_cell_get(&t->cell, a) == v &&
-            strcmp(t->cell.workload, s->cell.workload) == 0 && strcmp(t->cell.impl, s->cell.impl) == 0 &&
-            strcmp(t->cell.sw, s->cell.sw) == 0 && strcmp(t->cell.loop, s->cell.loop) == 0 &&
-            gb_cell_same(&t->cell, &s->cell, GB_AX_ALL & ~(1u << a)))
-            return t;
-    }
-    return NULL;
-}
-
 /* "3.10×": a over b's medians of client CPU per request; "" without b. */
 static void cpu_ratio(const struct gb_summary *a, const struct gb_summary *b, char *out, size_t n)
 {
@@ -674,41 +658,145 @@ static void cpu_ratio(const struct gb_summary *a, const struct gb_summary *b, ch
     snprintf(out + strlen(out), n - strlen(out), "×");
 }
 
-/* One row of request_cost_section. */
-static void request_cost_row(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_summary *s)
+/* The columns of a workload's cost table beyond the first three, as its
+ * axes and its cells have them. */
+struct cost_columns {
+    bool tls, keepalive, variant, memory, server;
+    enum gb_axis_id variant_axis;
+};
+
+/* One row of op_cost_table. */
+static void op_cost_row(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_summary *s,
+                        const struct cost_columns *k)
 {
-    char series[160], params[160], cpu[48], range[96], threads[32], plain[32], setup[32] = "",
-                                                                               server[48] = "";
+    char series[160], params[160], cpu[48], range[96], ratio[32];
     gb_cell_series(&s->cell, series, sizeof series);
     cell_params(&s->cell, params, sizeof params);
     gb_fmt_time(cpu, sizeof cpu, s->cpu_ns_op.median);
     gb_fmt_time_range(range, sizeof range, s->cpu_ns_op.ci_low, s->cpu_ns_op.ci_high);
-    cpu_ratio(s, strcmp(s->cell.impl, "threads") != 0 ? s->baseline : NULL, threads, sizeof threads);
-    cpu_ratio(s, s->cell.tls == 1 ? twin(rd, s, GB_AXIS_TLS, 0) : NULL, plain, sizeof plain);
-    const struct gb_summary *kept = s->cell.keepalive == 0 ? twin(rd, s, GB_AXIS_KEEPALIVE, 1) : NULL;
-    if (kept != NULL && s->cpu_ns_op.median > 0)
-        gb_fmt_pct(setup, sizeof setup, 1.0 - kept->cpu_ns_op.median / s->cpu_ns_op.median);
-    if (s->server_reps > 0)
-        gb_fmt_time(server, sizeof server, s->server_cpu_ns_op);
     gb_doc_row(d, NULL);
     gb_doc_cellf(d, "%s %s", s->cell.workload, params);
     gb_doc_cell(d, series);
     gb_doc_cellf(d, "%s (%s)", cpu, range);
-    gb_doc_cell(d, threads);
-    gb_doc_cell(d, plain);
-    gb_doc_cell(d, setup);
-    gb_doc_cell(d, server);
+    cpu_ratio(s, strcmp(s->cell.impl, "threads") != 0 ? s->baseline : NULL, ratio, sizeof ratio);
+    gb_doc_cell(d, ratio);
+    if (k->variant) {
+        cpu_ratio(s,
+                  gb_cell_get(&s->cell, k->variant_axis) == 1 ? gb_twin(rd, s, k->variant_axis, 0) : NULL,
+                  ratio, sizeof ratio);
+        gb_doc_cell(d, ratio);
+    }
+    if (k->tls) {
+        cpu_ratio(s, s->cell.tls == 1 ? gb_twin(rd, s, GB_AXIS_TLS, 0) : NULL, ratio, sizeof ratio);
+        gb_doc_cell(d, ratio);
+    }
+    if (k->keepalive) {
+        const struct gb_summary *kept =
+            s->cell.keepalive == 0 ? gb_twin(rd, s, GB_AXIS_KEEPALIVE, 1) : NULL;
+        ratio[0] = '\0';
+        if (kept != NULL && s->cpu_ns_op.median > 0)
+            gb_fmt_pct(ratio, sizeof ratio, 1.0 - kept->cpu_ns_op.median / s->cpu_ns_op.median);
+        gb_doc_cell(d, ratio);
+    }
+    if (k->memory) {
+        char mem[48] = "";
+        if (s->rss_task.n > 0)
+            gb_fmt_bytes(mem, sizeof mem, s->rss_task.median);
+        gb_doc_cell(d, mem);
+    }
+    if (k->server) {
+        char server[48] = "";
+        if (s->server_cpu_reps > 0)
+            gb_fmt_time(server, sizeof server, s->server_cpu_ns_op);
+        gb_doc_cell(d, server);
+    }
     gb_doc_row_end(d);
 }
 
-/* The client's CPU time per request, every implementation and mode at each
- * fetch workload's largest parameters (n, then k): against OS threads'
- * in the same mode, TLS against plain http, and the share of it a new
- * connection costs (its TCP set-up, and with TLS its handshake): 1 − the
- * keep-alive twin's CPU over this. Nothing when no cell has a CPU time. */
-static void request_cost_section(struct gb_doc *d, const struct gb_rundata *rd)
+/* Is s one of the cells of op_cost_table: wk's, with a client CPU time, at
+ * head's parameters. */
+static bool cost_row_of(const struct gb_summary *s, const struct gb_workload *wk,
+                        const struct gb_summary *head)
 {
-    bool started = false;
+    return s->cpu_ns_op.n > 0 && strcmp(s->cell.workload, wk->name) == 0 &&
+           gb_cell_same(&s->cell, &head->cell, GB_AX_WORK & ~GB_AX_SERIES);
+}
+
+/* What one op of wk costs the client: its CPU time per op, every
+ * implementation and mode at the workload's largest parameters (n, then
+ * k); against OS threads' in the same mode; where the workload has them,
+ * against the same cell with its variant off (the other resolver), TLS
+ * against plain http, and the share of it a new connection costs (its TCP
+ * set-up, and with TLS its handshake: 1 − the keep-alive twin's CPU over
+ * this); memory per op in flight and the local server's CPU per op where
+ * the cells have them. */
+static void op_cost_table(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_workload *wk,
+                          const struct gb_summary *head)
+{
+    struct cost_columns k = { .tls = (wk->axes & GB_AX_TLS) != 0,
+                              .keepalive = (wk->axes & GB_AX_KEEPALIVE) != 0 };
+    for (int a = 0; a < GB_NAXES; a++)
+        if (gb_axes[a].variant && (wk->axes & 1u << a)) {
+            k.variant = true;
+            k.variant_axis = a;
+        }
+    for (size_t i = 0; i < rd->nsums; i++)
+        if (cost_row_of(&rd->sums[i], wk, head)) {
+            k.memory |= rd->sums[i].rss_task.n > 0;
+            k.server |= rd->sums[i].server_cpu_reps > 0;
+        }
+    char heading[96], cpu_col[64], variant_col[64], mem_col[64], server_col[64];
+    snprintf(heading, sizeof heading, "What a %s costs the client: %s", wk->op, wk->name);
+    snprintf(cpu_col, sizeof cpu_col, "client CPU per %s", wk->op);
+    snprintf(variant_col, sizeof variant_col, "× without %s", k.variant ? gb_axes[k.variant_axis].key : "");
+    snprintf(mem_col, sizeof mem_col, "memory per %s in flight", wk->op);
+    snprintf(server_col, sizeof server_col, "server CPU per %s", wk->op);
+    gb_doc_heading(d, 3, heading);
+    gb_doc_para(d, NULL);
+    gb_doc_escf(d,
+                "The client's CPU time per %s (user + system, every thread of the cell's process, over "
+                "the timed part; median and its interval) at the workload's largest parameters, and "
+                "the ratio of its median to OS threads' in the same mode",
+                wk->op);
+    if (k.variant)
+        gb_doc_escf(d, "; to the same implementation's without %s", gb_axes[k.variant_axis].key);
+    if (k.tls)
+        gb_doc_esc(d, "; with TLS, to plain http's");
+    if (k.keepalive)
+        gb_doc_esc(d, "; the share of it a new connection costs (its TCP set-up, and with TLS its "
+                      "handshake: 1 − the keep-alive cell's CPU over this one's)");
+    if (k.memory)
+        gb_doc_escf(d,
+                    "; the growth of the peak resident memory over the timed part per %s in flight "
+                    "(median)",
+                    wk->op);
+    if (k.server)
+        gb_doc_escf(d, "; and the local server's CPU time per %s beside it", wk->op);
+    gb_doc_esc(d, ".");
+    gb_doc_para_end(d);
+    const char *cols[9] = { "workload", "implementation", cpu_col, "× threads'" };
+    size_t ncols = 4;
+    if (k.variant)
+        cols[ncols++] = variant_col;
+    if (k.tls)
+        cols[ncols++] = "× plain http's";
+    if (k.keepalive)
+        cols[ncols++] = "new connection's share";
+    if (k.memory)
+        cols[ncols++] = mem_col;
+    if (k.server)
+        cols[ncols++] = server_col;
+    gb_doc_table(d, cols, ncols);
+    for (size_t i = 0; i < rd->nsums; i++)
+        if (cost_row_of(&rd->sums[i], wk, head))
+            op_cost_row(d, rd, &rd->sums[i], &k);
+    gb_doc_table_end(d);
+}
+
+/* op_cost_table for each workload measured in ops per second that has a
+ * cell with a CPU time. */
+static void op_cost_section(struct gb_doc *d, const struct gb_rundata *rd)
+{
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const struct gb_workload *wk = &gb_workloads[w];
         const struct gb_summary *head = NULL;
@@ -720,35 +808,9 @@ static void request_cost_section(struct gb_doc *d, const struct gb_rundata *rd)
                  (c->n == head->cell.n && c->concurrency > head->cell.concurrency)))
                 head = &rd->sums[i];
         }
-        if (head == NULL)
-            continue;
-        if (!started) {
-            gb_doc_heading(d, 3, "What a request costs the client");
-            gb_doc_para(d, NULL);
-            gb_doc_esc(
-                d, "The client's CPU time per request (user + system, every thread of the cell's process, "
-                   "over the timed part; median and its interval) at each fetch workload's largest "
-                   "parameters; against OS threads' in the same mode, with TLS against plain http's "
-                   "(ratios of the medians); the share of it a new connection costs (its TCP set-up, "
-                   "and with TLS its handshake: 1 − the keep-alive cell's CPU over this one's); and "
-                   "the local server's CPU time per request beside it.");
-            gb_doc_para_end(d);
-            static const char *const cols[] = {
-                "workload",       "implementation",         "client CPU per request", "× threads'",
-                "× plain http's", "new connection's share", "server CPU per request"
-            };
-            gb_doc_table(d, cols, 7);
-            started = true;
-        }
-        for (size_t i = 0; i < rd->nsums; i++) {
-            const struct gb_summary *s = &rd->sums[i];
-            if (s->cpu_ns_op.n > 0 && strcmp(s->cell.workload, wk->name) == 0 &&
-                gb_cell_same(&s->cell, &head->cell, GB_AX_WORK & ~GB_AX_SERIES))
-                request_cost_row(d, rd, s);
-        }
+        if (head != NULL)
+            op_cost_table(d, rd, wk, head);
     }
-    if (started)
-        gb_doc_table_end(d);
 }
 
 /* The plots but the overview (in Findings), inline, or why there are none. */
@@ -769,7 +831,9 @@ static void plots_section(struct gb_doc *d, const struct gb_rundata *rd, int plo
     for (size_t w = 0; w < gb_nworkloads; w++)
         if (gb_workloads[w].plot.chart != GB_CHART_NONE)
             gb_doc_figure(d, rd->dir, gb_workloads[w].plot.kind, gb_workloads[w].plot.title);
-    gb_doc_figure(d, rd->dir, "efficiency", "Throughput and client CPU time per request");
+    gb_doc_figure(d, rd->dir, "efficiency",
+                  "Throughput and client CPU time per operation, for the first workload measured in "
+                  "operations per second");
 }
 
 /* "12" or "11 + 1 failed": a cell's counted repetitions. */
@@ -865,7 +929,7 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         gb_doc_esc(d, wk->what);
         gb_doc_para_end(d);
     }
-    bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK, served = wk && wk->needs_server;
+    bool mem = wk && wk->metric == GB_METRIC_RSS_PER_TASK, served = wk && wk->server == GB_SERVER_HTTP;
     char unit[64];
     snprintf(unit, sizeof unit, "%s per %s", mem ? "memory" : "time", wk ? wk->op : "op");
     const char *cols[20] = { "implementation", "parameters", unit,    "interval", "±",       "reps",
@@ -987,7 +1051,7 @@ static void results_section(struct gb_doc *d, const struct gb_rundata *rd)
         results_table(d, rd, wname ? &gb_workloads[w] : NULL);
     }
     versus_threads_table(d, rd);
-    request_cost_section(d, rd);
+    op_cost_section(d, rd);
 }
 
 /* Failures, with the tail of their stderr. */

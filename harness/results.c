@@ -118,20 +118,28 @@ static void summarize_server(struct gb_summary *s, const struct gb_record *const
     s->server_reps = s->server_late_reps = s->server_bound_reps = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *w = json_object_get(recs[i]->json, "server");
-        if (recs[i]->rep <= 0 || recs[i]->status != GB_ST_OK || !json_is_object(w))
+        double ops = gb_json_num(recs[i]->result, "ops", 0);
+        if (recs[i]->rep <= 0 || recs[i]->status != GB_ST_OK)
             continue;
-        s->server_reps++;
+        double cpu_only = gb_json_num(recs[i]->json, "server_cpu_ns", NAN);
+        if (!json_is_object(w) && cpu_only >= 0 && ops > 0) {
+            cpu[k++] = cpu_only / ops; /* a server with no window: its CPU alone */
+            continue;
+        }
+        if (!json_is_object(w))
+            continue;
         s->server_late_reps += gb_server_window_late(w, s->cell.delay_ms);
         s->server_bound_reps += gb_rep_server_bound(w, s->cell.delay_ms, recs[i]->result);
-        double answers = gb_json_num(w, "requests", 0), ops = gb_json_num(recs[i]->result, "ops", 0);
-        p99[k] = gb_json_num(w, "late_p99_ms", NAN);
-        share[k] = answers > 0 ? gb_json_num(w, "late_over_1ms", 0) / answers : NAN;
-        cpu[k] = ops > 0 ? gb_json_num(w, "cpu_ns", NAN) / ops : NAN;
-        k++;
+        double answers = gb_json_num(w, "requests", 0);
+        p99[s->server_reps] = gb_json_num(w, "late_p99_ms", NAN);
+        share[s->server_reps] = answers > 0 ? gb_json_num(w, "late_over_1ms", 0) / answers : NAN;
+        s->server_reps++;
+        cpu[k++] = ops > 0 ? gb_json_num(w, "cpu_ns", NAN) / ops : NAN;
     }
-    s->server_late_p99_ms = median_of(p99, k);
-    s->server_late_share = median_of(share, k);
+    s->server_late_p99_ms = median_of(p99, s->server_reps);
+    s->server_late_share = median_of(share, s->server_reps);
     s->server_cpu_ns_op = median_of(cpu, k);
+    s->server_cpu_reps = (int)k;
     s->server_bound = s->server_reps > 0 && 2 * s->server_bound_reps > s->server_reps;
     free(p99);
     free(share);
@@ -402,6 +410,20 @@ const struct gb_summary *gb_rundata_find(const struct gb_rundata *rd, const char
     return NULL;
 }
 
+const struct gb_summary *gb_twin(const struct gb_rundata *rd, const struct gb_summary *s, enum gb_axis_id a,
+                                 long v)
+{
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *t = &rd->sums[i];
+        if (gb_cell_get(&t->cell, a) == v && strcmp(t->cell.workload, s->cell.workload) == 0 &&
+            strcmp(t->cell.impl, s->cell.impl) == 0 && strcmp(t->cell.sw, s->cell.sw) == 0 &&
+            strcmp(t->cell.loop, s->cell.loop) == 0 &&
+            gb_cell_same(&t->cell, &s->cell, GB_AX_ALL & ~(1u << a)))
+            return t;
+    }
+    return NULL;
+}
+
 /* Is threads cell b a better baseline for c than a: the same CPUs, else the
  * fewest (the threads switch pinned to one core), then the same n. */
 static bool baseline_better(const struct gb_cell *c, const struct gb_cell *b, const struct gb_cell *a)
@@ -427,7 +449,7 @@ const struct gb_summary *gb_baseline(const struct gb_rundata *rd, const struct g
         const struct gb_cell *b = &t->cell;
         if (strcmp(b->impl, "threads") != 0 || strcmp(b->workload, c->workload) != 0 ||
             /* baseline_better picks among the CPU counts */
-            !gb_cell_same(b, c, GB_AX_ALL & ~GB_AX_CPUS & ~(any_n ? GB_AX_N : 0u)) ||
+            !gb_cell_same(b, c, GB_AX_ALL & ~GB_AX_CPUS & ~GB_AX_VARIANT & ~(any_n ? GB_AX_N : 0u)) ||
             t->ns.n == 0)
             continue;
         if (best == NULL || baseline_better(c, b, &best->cell))
@@ -544,7 +566,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                             s->of_ceiling };
         for (size_t k = 0; k < 4; k++) {
             gb_csv_sep(&b);
-            gb_csv_num(&b, s->server_reps || k == 3 ? server[k] : NAN);
+            gb_csv_num(&b, s->server_reps || k == 3 || (k == 2 && s->server_cpu_reps) ? server[k] : NAN);
         }
         gb_csv_sep(&b);
         gb_csv_field(&b, s->floor_name);

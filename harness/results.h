@@ -75,6 +75,7 @@ struct gb_summary {
      * answers more than 1 ms late and of its CPU time per op, and whether
      * the cell as a whole was server-bound (more than half were). */
     int server_reps, server_late_reps, server_bound_reps;
+    int server_cpu_reps; /* with the server's CPU time: its windows, or greenbench-dns's /proc figure */
     double server_late_p99_ms, server_late_share, server_cpu_ns_op;
     bool server_bound;
     /* The floor a green switch cell measured beside its backend, in the
@@ -153,6 +154,10 @@ const struct gb_summary *gb_rundata_find(const struct gb_rundata *rd, const char
 /* s's counts and statistics from its n records (warm-ups skipped), and
  * s->values, which s owns; not its stop reason (gb_rundata_load's). */
 void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n);
+/* The cell of rd like s in every respect (implementation, backends, every
+ * other axis) but axis a, which has value v; NULL when there is none. */
+const struct gb_summary *gb_twin(const struct gb_rundata *rd, const struct gb_summary *s, enum gb_axis_id a,
+                                 long v);
 /* The threads cell s is compared with: same workload, the same values on
  * every axis but cpus (and but n for a per-iteration workload), with
  * results; among those the one with s's --cpus, else the fewest CPUs, then

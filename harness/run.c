@@ -275,8 +275,9 @@ static void outcome_text(const struct gb_exec_result *r, const struct gb_workloa
  * repetition. */
 static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_workload *w, long rounds,
                      struct gb_exec_result *r, char **prog, char ***cargv, const char **url,
-                     json_t **window)
+                     json_t **window, long long *server_cpu_ns)
 {
+    *server_cpu_ns = -1;
     memset(r, 0, sizeof *r);
     r->exit_code = -1;
     char why[512];
@@ -285,13 +286,14 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
     *cargv = NULL;
     struct gb_server *s = NULL;
     *window = NULL;
-    if (*prog && w && w->needs_server) {
+    if (*prog && w && w->server != GB_SERVER_NONE) {
         const char *cpus = strcmp(l->rs->server_cpus, "last") == 0 ? NULL : l->rs->server_cpus;
         struct gb_server_spec spec = { .delay_ms = c->delay_ms,
                                        .size = c->size,
                                        .threads = l->rs->server_threads,
                                        .cpus = cpus,
-                                       .tls = c->tls == 1 };
+                                       .tls = c->tls == 1,
+                                       .dns = w->server == GB_SERVER_DNS };
         s = gb_servers_get(&l->sv, &l->rs->progs, &spec, why, sizeof why);
         if (s == NULL) {
             free(*prog);
@@ -312,9 +314,14 @@ static void run_cell(struct loop *l, const struct gb_cell *c, const struct gb_wo
     struct gb_server_window sw;
     bool windowed = s && gb_server_window(s, &sw, why, sizeof why) == 0;
     *cargv = gb_cell_argv(c, *prog, *url, s && s->tls ? s->ca : NULL, rounds);
-    gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, r);
+    /* A server without a window: its CPU time over the repetition. */
+    long long cpu_before = s && s->dns ? gb_server_cpu_ns(s) : -1;
+    gb_exec(*cargv, l->rs->plan.timeout_s, &stop_requested, c->workload, gb_server_namespaces(s), r);
     if (windowed && gb_server_window(s, &sw, why, sizeof why) == 0)
         *window = gb_server_window_json(&sw);
+    long long cpu_after = cpu_before >= 0 ? gb_server_cpu_ns(s) : -1;
+    if (cpu_after >= cpu_before && cpu_before >= 0)
+        *server_cpu_ns = cpu_after - cpu_before;
 }
 
 /* Repetition rep (0: the warm-up) of cell i in round `round`: run it,
@@ -336,7 +343,8 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
     char *prog, **cargv;
     const char *url;
     json_t *window;
-    run_cell(l, c, w, rounds, &r, &prog, &cargv, &url, &window);
+    long long server_cpu_ns;
+    run_cell(l, c, w, rounds, &r, &prog, &cargv, &url, &window, &server_cpu_ns);
     bool interrupted = r.status == GB_ST_INTERRUPTED;
     if (!interrupted) {
         struct gb_journal_job j = {
@@ -349,6 +357,7 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
             .url = url,
             .started = started_at,
             .server = window,
+            .server_cpu_ns = server_cpu_ns,
         };
         gb_journal_append(l->fd, &j, &r);
         double elapsed_s = (double)r.elapsed_ns / 1e9;
@@ -606,7 +615,7 @@ static void measure_capacity(struct gb_run_state *rs)
     bool served = false;
     for (size_t i = 0; i < rs->plan.ncells && !served; i++) {
         const struct gb_workload *w = gb_workload_find(rs->plan.cells[i].workload);
-        served = w && w->needs_server;
+        served = w && w->server == GB_SERVER_HTTP;
     }
     if (!served || rs->resumed || rs->plan.preset == GB_PRESET_QUICK)
         return;

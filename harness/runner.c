@@ -144,13 +144,14 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
 }
 
 void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const char *workload,
-             struct gb_exec_result *r)
+             int namespaces_of, struct gb_exec_result *r)
 {
     memset(r, 0, sizeof *r);
     r->exit_code = -1;
     /* Its own process group (so a timeout kills everything it started, and
      * a terminal's ^C reaches only the harness); it dies with the harness. */
     struct gb_proc_opts o = {
+        .namespaces_of = namespaces_of,
         .own_group = true,
         .death_signal = SIGKILL,
         .clear_sigmask = true,

@@ -35,8 +35,10 @@ void gb_exec_result_free(struct gb_exec_result *r);
  * whole group) after timeout_s seconds; *stop set from a signal handler
  * ends it early with GB_ST_INTERRUPTED. Classifies the outcome into *r
  * (always filled; free with gb_exec_result_free); checks the JSON's
- * workload and required fields against `workload` when not NULL. */
+ * workload and required fields against `workload` when not NULL.
+ * namespaces_of > 0: the cell runs in that process's network and mount
+ * namespaces (gb_proc_opts.namespaces_of). */
 void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const char *workload,
-             struct gb_exec_result *r);
+             int namespaces_of, struct gb_exec_result *r);
 
 #endif /* GREENBENCH_RUNNER_H */

@@ -1,4 +1,4 @@
-/* harness/server.c: the local HTTP server's lifetime (server.h): started
+/* harness/server.c: the local servers' lifetime (server.h): started
  * through the process helper in a group of its own, its URL read from its
  * first stdout line, its stdout drained into server.log while it runs.
  * Also its window (a blocking GET over a plain socket, its JSON read with
@@ -130,6 +130,92 @@ static int read_port_line(const char *program, struct gb_server *s)
     return rc;
 }
 
+/* Pin process pid to the CPUs of list ("last", or such as "3", "2-3",
+ * "1,3"), as greenbench-server's --cpus does for itself. 0 or -errno. */
+static int pin_process(int pid, const char *list)
+{
+    cpu_set_t allowed, set;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return -errno;
+    CPU_ZERO(&set);
+    if (strcmp(list, "last") == 0) {
+        for (int c = CPU_SETSIZE - 1; c >= 0 && CPU_COUNT(&set) == 0; c--)
+            if (CPU_ISSET(c, &allowed))
+                CPU_SET(c, &set);
+    } else {
+        for (const char *p = list; *p;) {
+            char *end;
+            long lo = strtol(p, &end, 10), hi = lo;
+            if (*end == '-')
+                hi = strtol(end + 1, &end, 10);
+            if (end == p || lo < 0 || hi < lo || hi >= CPU_SETSIZE || (*end != ',' && *end != '\0'))
+                return -EINVAL;
+            for (long c = lo; c <= hi; c++)
+                CPU_SET((int)c, &set);
+            p = *end == ',' ? end + 1 : end;
+        }
+    }
+    return sched_setaffinity(pid, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+/* gb_server_start for greenbench-dns: one thread, pinned from here. */
+static int dns_server_start(const char *program, const struct gb_server_spec *spec, int log_fd,
+                            struct gb_server *s)
+{
+    s->dns = true;
+    s->private_net = spec->private_net;
+    char dbuf[32];
+    snprintf(dbuf, sizeof dbuf, "%ld", s->delay_ms < 0 ? 0 : s->delay_ms);
+    char *argv[6] = { (char *)program, "--delay-ms", dbuf };
+    int argc = 3;
+    if (s->private_net)
+        argv[argc++] = "--private-net";
+    argv[argc] = NULL;
+    struct gb_proc_opts o = {
+        .own_group = true,
+        .death_signal = SIGTERM,
+        .clear_sigmask = true,
+        .say_exec_error = true,
+        .out = GB_PROC_PIPE,
+        .err = log_fd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
+        .err_fd = log_fd,
+    };
+    if (gb_proc_start(argv, &o, &s->proc, s->error, sizeof s->error) != 0)
+        return -1;
+    int err = pin_process(s->proc.pid, s->cpus);
+    if (err != 0)
+        snprintf(s->error, sizeof s->error, "cannot pin %s to CPUs %s: %s", program, s->cpus,
+                 strerror(-err));
+    if (err != 0 || read_port_line(program, s) != 0) {
+        gb_server_stop(s);
+        return -1;
+    }
+    fcntl(s->proc.out_fd, F_SETFL, O_NONBLOCK);
+    s->log_fd = log_fd;
+    return 0;
+}
+
+long long gb_server_cpu_ns(const struct gb_server *s)
+{
+    if (s == NULL || s->proc.pid <= 0)
+        return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", s->proc.pid);
+    FILE *f = fopen(path, "re");
+    long long ns = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &ns) != 1)
+            ns = -1;
+        fclose(f);
+    }
+    return ns;
+}
+
+int gb_server_namespaces(const struct gb_server *s)
+{
+    return s != NULL && s->dns && s->private_net && s->proc.pid > 0 ? s->proc.pid : 0;
+}
+
 /* cpus as the server keys it: NULL and "" are "last". */
 static const char *cpus_key(const char *cpus)
 {
@@ -151,6 +237,8 @@ int gb_server_start(const char *program, const struct gb_server_spec *spec, int 
         return -1;
     }
     snprintf(s->cpus, sizeof s->cpus, "%s", cpus);
+    if (spec->dns)
+        return dns_server_start(program, spec, log_fd, s);
     char dbuf[32], sbuf[32], tbuf[32];
     snprintf(dbuf, sizeof dbuf, "%ld", s->delay_ms < 0 ? 0 : s->delay_ms);
     snprintf(sbuf, sizeof sbuf, "%ld", s->size < 0 ? 0 : s->size);
@@ -240,15 +328,18 @@ struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs
     const char *cpus = cpus_key(spec->cpus);
     struct gb_server *s = NULL;
     for (size_t i = 0; i < sv->n && s == NULL; i++)
-        if (sv->s[i].delay_ms == spec->delay_ms && sv->s[i].size == spec->size &&
-            sv->s[i].threads == threads && strcmp(sv->s[i].cpus, cpus) == 0 && sv->s[i].tls == spec->tls)
+        if (sv->s[i].delay_ms == spec->delay_ms && sv->s[i].dns == spec->dns &&
+            (spec->dns ||
+             (sv->s[i].size == spec->size && sv->s[i].threads == threads && sv->s[i].tls == spec->tls)) &&
+            strcmp(sv->s[i].cpus, cpus) == 0)
             s = &sv->s[i];
+    const char *name = spec->dns ? "greenbench-dns" : "greenbench-server";
     if (s != NULL) {
         if (gb_server_alive(s))
             return s;
         fprintf(stderr, "greenbench: %s; starting it again\n", s->error);
-    } else if (!p->server) {
-        snprintf(why, whylen, "greenbench-server is not in %.400s", p->bin_dir);
+    } else if (!(spec->dns ? p->dns : p->server)) {
+        snprintf(why, whylen, "%s is not in %.400s", name, p->bin_dir);
         return NULL;
     } else if (sv->n == sizeof sv->s / sizeof sv->s[0]) {
         snprintf(why, whylen, "too many distinct (delay, size, threads, CPUs, TLS) servers");
@@ -261,12 +352,23 @@ struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs
     char *tls_dir = spec->tls ? gb_xasprintf("%s/tls-%zu", sv->dir, (size_t)(s - sv->s)) : NULL;
     struct gb_server_spec start = *spec;
     start.tls_dir = tls_dir;
-    char *prog = gb_xasprintf("%s/greenbench-server", p->bin_dir);
+    start.private_net = spec->dns && !sv->shared_net;
+    char *prog = gb_xasprintf("%s/%s", p->bin_dir, name);
     int rc = gb_server_start(prog, &start, sv->log_fd, s);
+    if (rc != 0 && start.private_net) {
+        fprintf(stderr,
+                "greenbench: greenbench-dns --private-net: %s (its reason is in %s); the cells that "
+                "resolve through /etc/resolv.conf (--ares=0 but Go's) cannot reach it and will fail, "
+                "the others run against it on a port of its own\n",
+                s->error, sv->log_path);
+        sv->shared_net = true;
+        start.private_net = false;
+        rc = gb_server_start(prog, &start, sv->log_fd, s);
+    }
     free(prog);
     free(tls_dir);
     if (rc != 0) {
-        snprintf(why, whylen, "local HTTP server: %s", s->error);
+        snprintf(why, whylen, "local %s server: %s", spec->dns ? "DNS" : "HTTP", s->error);
         return NULL;
     }
     if (s == &sv->s[sv->n])

@@ -24,6 +24,12 @@ struct gb_server_spec {
                                    "last": --cpu last. Longer than 63 bytes is refused. */
     bool tls;                   /* https, with a throwaway CA (gb_servers_get) */
     const char *tls_dir;        /* gb_server_start: --tls-dir, where its CA goes; NULL: plain */
+    /* greenbench-dns instead, in network and mount namespaces of its own
+     * (--private-net) where it is /etc/resolv.conf's server on port 53; where
+     * that is refused (gb_servers_get), on a port the kernel picks. size and
+     * threads do not apply. */
+    bool dns;
+    bool private_net;           /* gb_server_start: --private-net */
 };
 
 /* One running server. */
@@ -33,6 +39,8 @@ struct gb_server {
     char cpus[64];              /* Its --cpus; "last": --cpu last. */
     bool tls;                   /* It speaks https; */
     char ca[4096];              /* its CA's certificate, for the clients to verify with. */
+    bool dns;                   /* greenbench-dns, */
+    bool private_net;           /* in namespaces that a cell joins (gb_server_namespaces) */
     struct gb_proc proc;        /* Its pid, and in proc.out_fd its stdout, drained into */
     int log_fd;                 /* log_fd (server.log) after the URL line. */
     char url[128];
@@ -44,6 +52,13 @@ struct gb_server {
  * stopped then). */
 int gb_server_start(const char *program, const struct gb_server_spec *spec, int log_fd,
                     struct gb_server *s);
+/* The process whose network and mount namespaces a cell of s must join
+ * (gb_proc_opts.namespaces_of): greenbench-dns --private-net; 0: none. */
+int gb_server_namespaces(const struct gb_server *s);
+/* The CPU time s has used, in ns (/proc/PID/schedstat: a one-thread
+ * server's, to the nanosecond), or -1. For a server without a window
+ * (greenbench-dns). */
+long long gb_server_cpu_ns(const struct gb_server *s);
 /* Does it still run: drains its stdout into the log, reaps it if it exited
  * (false, s->error saying so). */
 bool gb_server_alive(struct gb_server *s);
@@ -103,11 +118,13 @@ json_t *gb_server_window_json(const struct gb_server_window *w);
 int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **out, char *err,
                        size_t errlen);
 
-/* The servers of a run, one per (delay, size, threads, CPUs, TLS). */
+/* The servers of a run, one per (delay, size, threads, CPUs, TLS), and
+ * one greenbench-dns per delay. */
 struct gb_servers {
     struct gb_server s[32];
     size_t n;
     int log_fd;          /* server.log, opened when the first server is asked for */
+    bool shared_net;     /* greenbench-dns --private-net was refused: DNS servers run without */
     char dir[4096];      /* the run's folder: server.log, and tls-I/ for server I's CA */
     char log_path[4096];
 };
@@ -116,7 +133,10 @@ void gb_servers_init(struct gb_servers *sv, const char *dir);
 /* The server for spec (its tls_dir unused: a TLS server's CA goes into the
  * run's folder, tls-I/), started (or started again) as needed from p's bin
  * directory with gb_server_start; NULL with why (whylen bytes) when it
- * cannot run. */
+ * cannot run. A DNS server whose --private-net is refused (not root, no
+ * user namespaces) is started without it, said once on stderr: the cells
+ * that need /etc/resolv.conf's server then fail, saying so, and the others
+ * run. */
 struct gb_server *gb_servers_get(struct gb_servers *sv, const struct gb_programs *p,
                                  const struct gb_server_spec *spec, char *why, size_t whylen);
 /* Stop every server and close server.log. */

@@ -36,7 +36,9 @@ int child_run(const char *path, const char *const *args, const child_io *io)
         err = GB_PROC_PIPE;
     else if (getenv("GREENBENCH_TEST_VERBOSE") != NULL)
         err = GB_PROC_KEEP;
-    struct gb_proc_opts o = { .out = GB_PROC_PIPE, .err = err, .nofile = io->nofile };
+    struct gb_proc_opts o = {
+        .out = GB_PROC_PIPE, .err = err, .nofile = io->nofile, .namespaces_of = io->namespaces_of
+    };
     struct gb_proc p;
     char why[256];
     fflush(NULL);

@@ -21,6 +21,8 @@ typedef struct child_io {
     size_t err_size;
     char *last_line;            /* The last line of out, cut to fit. */
     size_t last_line_size;
+    int namespaces_of;          /* > 0: the child joins this process's network and mount
+                                 * namespaces (gb_proc_opts.namespaces_of). */
 } child_io;
 
 /* Run path with args (NULL-terminated, argv[1] on; at most 30), its output

@@ -230,6 +230,10 @@ static void test_expand_default(void)
     CU_ASSERT_EQUAL(count(c, n, "spawn-alive", NULL), 15);
     CU_ASSERT_EQUAL(count(c, n, "joinall", NULL), 15);
     CU_ASSERT_EQUAL(count(c, n, "pool", NULL), 40); /* keep-alive off and on */
+    /* dns: one switch per loop (2), times n (2) and both resolvers; threads
+     * have getaddrinfo only: n (2). */
+    CU_ASSERT_EQUAL(count(c, n, "dns", "green"), 8);
+    CU_ASSERT_EQUAL(count(c, n, "dns", "threads"), 2);
     for (size_t i = 0; i < n; i++) {
         const struct gb_cell *x = &c[i];
         if (strcmp(x->workload, "switch") == 0)
@@ -240,9 +244,15 @@ static void test_expand_default(void)
         }
         if (strcmp(x->impl, "green") == 0 && strcmp(x->workload, "switch") != 0)
             CU_ASSERT_NOT_EQUAL(x->loop[0], '\0');
-        CU_ASSERT_EQUAL(x->concurrency >= 0, strcmp(x->workload, "pool") == 0);
-        CU_ASSERT_EQUAL(x->delay_ms >= 0, strcmp(x->workload, "pool") == 0 ||
-                                              strcmp(x->workload, "joinall") == 0);
+        bool dns = strcmp(x->workload, "dns") == 0;
+        CU_ASSERT_EQUAL(x->concurrency >= 0, strcmp(x->workload, "pool") == 0 || dns);
+        CU_ASSERT_EQUAL(x->delay_ms >= 0,
+                        strcmp(x->workload, "pool") == 0 || strcmp(x->workload, "joinall") == 0 || dns);
+        CU_ASSERT_EQUAL(x->ares >= 0, dns);
+        if (dns && strcmp(x->impl, "green") == 0)
+            CU_ASSERT_STRING_EQUAL(x->sw, "asm"); /* the loop matters, not the switch */
+        if (dns && strcmp(x->impl, "threads") == 0)
+            CU_ASSERT_EQUAL(x->ares, 0); /* no c-ares variant */
         CU_ASSERT_EQUAL(x->cpus >= 0, strcmp(x->workload, "switch") == 0 &&
                                           strcmp(x->impl, "threads") == 0);
         CU_ASSERT_TRUE(x->n > 0);
@@ -618,10 +628,10 @@ static void test_catalog(void)
     CU_ASSERT_STRING_EQUAL(names, "joinall and pool");
     free(names);
     names = gb_workload_names(GB_PICK_ALL, 0, ", ", " or ");
-    CU_ASSERT_STRING_EQUAL(names, "switch, yield, spawn, spawn-alive, joinall or pool");
+    CU_ASSERT_STRING_EQUAL(names, "switch, yield, spawn, spawn-alive, joinall, pool or dns");
     free(names);
     names = gb_workload_names(GB_PICK_AXIS, GB_AX_CONCURRENCY, ", ", " and ");
-    CU_ASSERT_STRING_EQUAL(names, "pool");
+    CU_ASSERT_STRING_EQUAL(names, "pool and dns");
     free(names);
 }
 
@@ -653,7 +663,7 @@ static void test_axes(void)
     gb_csv_cell_header(&b);
     CU_ASSERT_STRING_EQUAL(
         gb_buf_str(&b),
-        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,tls,cpus,stack_kib");
+        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,tls,ares,cpus,stack_kib");
     gb_buf_free(&b);
     struct gb_cell c;
     gb_cell_init(&c);

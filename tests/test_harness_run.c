@@ -543,7 +543,7 @@ static void test_nul_bytes_hide_nothing(void)
     CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "line 4 is not a record"));
     free(md);
     char *csv = slurp_in(dir, "summary.csv");
-    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,,,3,3,0"));
+    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,,,,3,3,0"));
     free(csv);
 
     const char *resume[] = { "run", "--resume", dir, "--no-plots", NULL };
@@ -584,8 +584,8 @@ static void test_sighup_keeps_everything(void)
 
 /* ---- e2e ---- */
 
-static const char *const plot_kinds[] = { "switch", "spawn", "memory", "joinall", "pool",
-                                          "overview", "efficiency", NULL };
+static const char *const plot_kinds[] = { "switch", "spawn",    "memory",     "joinall", "pool",
+                                          "dns",    "overview", "efficiency", NULL };
 
 static void test_quick_run_files(void)
 {
@@ -809,6 +809,7 @@ static void test_quick_run_files(void)
     }
     CU_ASSERT_TRUE(exists(pdir, "joinall_ideal.dat"));
     CU_ASSERT_TRUE(exists(pdir, "pool_ideal.dat"));
+    CU_ASSERT_TRUE(exists(pdir, "dns_ideal.dat"));
     /* The .gp scripts redraw with plain gnuplot, in place. */
     char *cmd = gb_xasprintf("cd '%s' && rm -f spawn.svg && gnuplot spawn.gp 2>/dev/null && test -s spawn.svg", pdir);
     CU_ASSERT_EQUAL(system(cmd), 0);
@@ -818,10 +819,16 @@ static void test_quick_run_files(void)
     char *html = slurp_in(dir, "report.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     CU_ASSERT_EQUAL(strncmp(html, "<!DOCTYPE html>", 15), 0);
-    CU_ASSERT_EQUAL(count_substr(html, "data:image/svg+xml;base64,"), 7);
+    CU_ASSERT_EQUAL(count_substr(html, "data:image/svg+xml;base64,"), 8);
     CU_ASSERT_PTR_NULL(strstr(html, "<script"));
     CU_ASSERT_PTR_NULL(strstr(html, "src=\"plots/")); /* nothing outside the file */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "Ratios between coroutines and threads depend on the machine"));
+    /* A table of what an op costs per throughput workload, with the
+     * columns its axes and cells have: dns's resolver variant and memory. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "What a request costs the client: joinall"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "What a lookup costs the client: dns"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "× without ares"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "memory per lookup in flight"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "</html>"));
     free(html);
     char *md = slurp_in(dir, "report.md");

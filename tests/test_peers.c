@@ -61,22 +61,39 @@ typedef struct run_result {
 
 /* Run path with args (NULL-terminated), at most CHILD_RUN_TIMEOUT_S, its
  * stdout and stderr kept (explain() quotes the peer's own words). */
-static void run_program(run_result *r, const char *path, const char *const *args)
+/* Run path with args; namespaces_of > 0: in that process's network and
+ * mount namespaces (child_io). */
+static void run_program_in(run_result *r, int namespaces_of, const char *path, const char *const *args)
 {
     memset(r, 0, sizeof *r);
-    child_io io = { .out = r->out, .out_size = sizeof r->out, .err = r->err, .err_size = sizeof r->err,
-                    .last_line = r->last_line, .last_line_size = sizeof r->last_line };
+    child_io io = { .out = r->out,
+                    .out_size = sizeof r->out,
+                    .err = r->err,
+                    .err_size = sizeof r->err,
+                    .last_line = r->last_line,
+                    .last_line_size = sizeof r->last_line,
+                    .namespaces_of = namespaces_of };
     r->status = child_run(path, args, &io);
     char json_err[160];
     r->json_ok = (r->json = cell_json_parse(r->last_line, json_err, sizeof json_err)) != NULL;
 }
 
-/* Run the suite's peer with args. */
-static void run_peer(run_result *r, const char *const *args)
+static void run_program(run_result *r, const char *path, const char *const *args)
 {
-    run_program(r, program, args);
+    run_program_in(r, 0, path, args);
+}
+
+/* Run the suite's peer with args, in the namespaces of process ns (0: ours). */
+static void run_peer_in(run_result *r, int ns, const char *const *args)
+{
+    run_program_in(r, ns, program, args);
     if (getenv("GREENBENCH_TEST_VERBOSE") != NULL)
         fprintf(stderr, "\n%s%s\n", r->err, r->last_line);
+}
+
+static void run_peer(run_result *r, const char *const *args)
+{
+    run_peer_in(r, 0, args);
 }
 
 #define RUN(r, ...) run_peer((r), (const char *const[]){ __VA_ARGS__, NULL })
@@ -93,7 +110,7 @@ static void explain(const run_result *r, const char *what)
 /* The fields every cell line has, in cell.c's order. */
 static const char *const common_fields[] = {
     "workload",  "impl", "switch", "loop",      "n",   "concurrency", "delay_ms", "size",
-    "stack_kib", "cpus", "rounds", "keepalive", "tls", "hubs",        "ok",
+    "stack_kib", "cpus", "rounds", "keepalive", "tls", "ares",        "hubs",     "ok",
 };
 /* The checks joinall and pool write, in cell.c's order, after the timing fields. */
 static const char *const fetch_fields[] = { "tasks_completed", "bytes_received", "errors", "max_in_flight",
@@ -238,9 +255,10 @@ static void test_help(void)
     run_result r;
     RUN(&r, "--help");
     CU_ASSERT_EQUAL(r.status, 0);
-    const char *mine[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool" };
+    const char *mine[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", "dns" };
     for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
-        if (!peer->http && (strcmp(mine[i], "joinall") == 0 || strcmp(mine[i], "pool") == 0))
+        if (!peer->http && (strcmp(mine[i], "joinall") == 0 || strcmp(mine[i], "pool") == 0 ||
+                            strcmp(mine[i], "dns") == 0))
             continue;
         char line[64];
         snprintf(line, sizeof line, "  %-12s --impl=%s", mine[i], peer->name);
@@ -644,6 +662,62 @@ static void test_n_zero(void)
     CU_ASSERT(check_failed(&r, 1, "--n=0"));
 }
 
+/* ---- dns ---- */
+
+/* A lookup pass that resolved all n names, at most k at a time. */
+static void check_lookups(const run_result *r, long long n, long long k, long long ares)
+{
+    check_counts(r, "dns", n, n);
+    CU_ASSERT_EQUAL(jint(r->json, "ares"), ares);
+    CU_ASSERT_TRUE(jint(r->json, "max_in_flight") >= 1 &&
+                   jint(r->json, "max_in_flight") <= (n < k ? n : k));
+    CU_ASSERT_TRUE(jint(r->json, "rss_per_task_bytes") >= 0);
+}
+
+/* The peer against greenbench-dns in a network namespace of its own
+ * (--private-net; where namespaces are refused, the getaddrinfo runs are
+ * skipped): gevent with its thread pool and its c-ares resolver, Go with
+ * its own (ares=1 is a usage error for it). */
+static void test_dns(void)
+{
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/greenbench-dns", GREENBENCH_BIN_DIR);
+    char *private_argv[] = { path, "--delay-ms", "5", "--exit-on-stdin-eof", "--private-net", NULL };
+    server_child dns = { .pid = -1 };
+    int ns = 0;
+    if (server_child_spawn(&dns, private_argv, NULL, 0, 10.0, err, sizeof err) == 0) {
+        ns = dns.pid;
+    } else {
+        fprintf(stderr, "\n  greenbench-dns --private-net: %s: the getaddrinfo runs are skipped\n", err);
+        private_argv[4] = NULL;
+        CU_ASSERT_FATAL(server_child_spawn(&dns, private_argv, NULL, 0, 10.0, err, sizeof err) == 0);
+    }
+    char url[128];
+    snprintf(url, sizeof url, "--url=%s", dns.url);
+    bool gevent = strcmp(peer->name, "gevent") == 0;
+    run_result r;
+    if (ns > 0) {
+        run_peer_in(&r, ns, (const char *const[]){ "dns", impl_arg, "--n=60", url, NULL });
+        check_lookups(&r, 60, 60, 0);
+        run_peer_in(&r, ns,
+                    (const char *const[]){ "dns", impl_arg, "--n=20", "--concurrency=3", url, NULL });
+        check_lookups(&r, 20, 3, 0);
+    }
+    /* In the namespace too where there is one: its port 53 is there. */
+    run_peer_in(&r, ns, (const char *const[]){ "dns", impl_arg, "--n=100", "--ares=1", url, NULL });
+    if (gevent) {
+        check_lookups(&r, 100, 100, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.json, "note"), "ares"));
+    } else {
+        CU_ASSERT(check_failed(&r, 2, "--ares=1"));
+    }
+    RUN(&r, "dns", impl_arg, "--n=5");
+    CU_ASSERT(check_failed(&r, 2, "--url=dns://"));
+    RUN(&r, "dns", impl_arg, "--n=5", "--ares=2", url);
+    CU_ASSERT(check_failed(&r, 2, "--ares=2"));
+    server_child_stop(&dns);
+}
+
 /* clang-format off */
 #define COMMON_TESTS                                        \
     { "help", test_help },                                  \
@@ -670,6 +744,7 @@ static CU_TestInfo http_peer_tests[] = {
     { "tls", test_tls },
     { "fetch_fields_match_ours", test_fetch_fields_match_ours },
     { "url_port_range", test_url_port_range },
+    { "dns", test_dns },
     CU_TEST_INFO_NULL,
 };
 

@@ -3,7 +3,9 @@
  * line), at small N: the JSON parsed strictly, every field's type and
  * their order checked, and the workload's own checks; --rounds adds the
  * rounds up; --keepalive (the connections the cell and the server count,
- * a kept connection the server closed) and --hubs. Also the protocol's
+ * a kept connection the server closed) and --hubs; dns against
+ * greenbench-dns, c-ares on a port of its own and getaddrinfo in the
+ * server's network namespace (--private-net). Also the protocol's
  * failures: --n=0, --concurrency=0, --rounds=0, --keepalive=2, a closed
  * port, a port outside 1-65535, too few file descriptors, unknown
  * workloads and options, and (green programs) more hubs than CPUs, a second
@@ -73,12 +75,13 @@ static server_child server = { .pid = -1 };
 #define SERVER_SIZE 1000
 
 /* Every workload a cell program implements. */
-static const char *const workloads[] = { "switch", "yield", "spawn", "spawn-alive", "joinall", "pool", NULL };
+static const char *const workloads[] = { "switch",  "yield", "spawn", "spawn-alive",
+                                         "joinall", "pool",  "dns",   NULL };
 
 /* Run the cell program with args (a NULL-terminated list), at most
  * CHILD_RUN_TIMEOUT_S, its stderr dropped (child_run.h) or kept in c->err
  * (keep_err); nofile > 0 sets RLIMIT_NOFILE (soft and hard) for it. */
-static void run_cell_io(cell_run *c, long nofile, bool keep_err, const char *const *args)
+static void run_cell_in(cell_run *c, long nofile, bool keep_err, int namespaces_of, const char *const *args)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", GREENBENCH_BIN_DIR, cell_name());
@@ -89,7 +92,8 @@ static void run_cell_io(cell_run *c, long nofile, bool keep_err, const char *con
                     .err = keep_err ? c->err : NULL,
                     .err_size = sizeof c->err,
                     .last_line = c->last_line,
-                    .last_line_size = sizeof c->last_line };
+                    .last_line_size = sizeof c->last_line,
+                    .namespaces_of = namespaces_of };
     c->status = child_run(path, args, &io);
     c->json_ok = (c->json = cell_json_parse(c->last_line, c->json_err, sizeof c->json_err)) != NULL;
     /* --help prints no JSON, by design: not worth a complaint. */
@@ -98,6 +102,11 @@ static void run_cell_io(cell_run *c, long nofile, bool keep_err, const char *con
         last = *a;
     if (!c->json_ok && strcmp(last, "--help") != 0)
         fprintf(stderr, "\n  %s: bad JSON (%s): %s\n", cell_name(), c->json_err, c->last_line);
+}
+
+static void run_cell_io(cell_run *c, long nofile, bool keep_err, const char *const *args)
+{
+    run_cell_in(c, nofile, keep_err, 0, args);
 }
 
 static void run_cell_limits(cell_run *c, long nofile, const char *const *args)
@@ -149,7 +158,7 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     /* clang-format off */
     static const char *const known[] = {
         "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-        "rounds", "keepalive", "tls", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
+        "rounds", "keepalive", "tls", "ares", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
         "tasks_completed", "bytes_received", "errors", "max_in_flight", "connections", "rss_per_task_bytes",
         "floor", "floor_ns_per_op", "cold_ns_per_op", "note", NULL,
     };
@@ -183,7 +192,7 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     CU_ASSERT_TRUE(type_is(o, "switch", J_STRING, true));
     CU_ASSERT_TRUE(type_is(o, "loop", J_STRING, true));
     static const char *const params[] = { "n",      "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-                                          "rounds", "keepalive",   "tls",      "hubs", NULL };
+                                          "rounds", "keepalive",   "tls",      "ares", "hubs",      NULL };
     for (const char *const *k = params; *k; k++)
         CU_ASSERT_TRUE(count_is(o, *k, true));
     CU_ASSERT_TRUE(type_is(o, "ok", J_BOOL, false));
@@ -910,6 +919,136 @@ static void test_hubs_in_parallel(void)
 
 /* ---- the failures of the protocol ---- */
 
+/* ---- dns: against greenbench-dns ---- */
+
+#define DNS_DELAY_MS "5"
+
+/* A greenbench-dns for one test: with --private-net (private true) where
+ * namespaces are allowed, else on a port of its own; "--url=dns://..."
+ * into url_arg_out. Returns 0, or -1 having failed the test. */
+static int dns_start(server_child *s, bool try_private, bool *private, const char *extra, char *url,
+                     size_t len)
+{
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/greenbench-dns", GREENBENCH_BIN_DIR);
+    char *argv[8] = { path, "--delay-ms", DNS_DELAY_MS, "--exit-on-stdin-eof" };
+    int argc = 4;
+    if (extra != NULL)
+        argv[argc++] = (char *)extra;
+    *private = false;
+    if (try_private) {
+        argv[argc] = "--private-net";
+        *private = server_child_spawn(s, argv, NULL, 0, 10.0, err, sizeof err) == 0;
+        if (!*private)
+            fprintf(stderr, "\n  greenbench-dns --private-net: %s: the getaddrinfo cells are skipped\n",
+                    err);
+    }
+    argv[argc] = NULL;
+    if (!*private && server_child_spawn(s, argv, NULL, 0, 10.0, err, sizeof err) != 0) {
+        fprintf(stderr, "\n  greenbench-dns: %s\n", err);
+        CU_FAIL("greenbench-dns did not start");
+        return -1;
+    }
+    snprintf(url, len, "--url=%s", s->url);
+    return 0;
+}
+
+/* A dns cell that resolved every one of its n names, k at a time at most. */
+static void check_lookups(const cell_run *c, long long n, long long k, long long ares)
+{
+    check_success(c, "dns", n);
+    const json_t *o = c->json;
+    CU_ASSERT_EQUAL(jint(o, "ops"), n);
+    CU_ASSERT_EQUAL(jint(o, "tasks_completed"), n);
+    CU_ASSERT_EQUAL(jint(o, "ares"), ares);
+    CU_ASSERT_EQUAL(jint(o, "concurrency"), k);
+    long long most = n < k ? n : k;
+    CU_ASSERT_TRUE(jint(o, "max_in_flight") >= 1 && jint(o, "max_in_flight") <= most);
+    /* Memory per lookup in flight: measured, and not absurd. */
+    CU_ASSERT_TRUE(jint(o, "rss_per_task_bytes") >= 0 && jint(o, "rss_per_task_bytes") < (1 << 20));
+    /* n lookups of DNS_DELAY_MS each, at most most at a time. */
+    CU_ASSERT_TRUE(jint(o, "wall_ns") >= (n + most - 1) / most * atoll(DNS_DELAY_MS) * 1000000LL * 9 / 10);
+}
+
+/* Every variant against greenbench-dns: c-ares (green) on any port; the
+ * getaddrinfo ones (green's thread pool, threads) in its network
+ * namespace, where it is /etc/resolv.conf's server on port 53. */
+static void test_dns(void)
+{
+    server_child s = { .pid = -1 };
+    bool private;
+    char url[160];
+    if (dns_start(&s, true, &private, NULL, url, sizeof url) != 0)
+        return;
+    int ns = private ? s.pid : 0;
+    cell_run c;
+    if (is_green()) {
+        /* In the namespace too where there is one: its port 53 is there. */
+        run_cell_in(&c, 0, false, ns,
+                    (const char *const[]){ "dns", impl_arg(), "--n=300", "--ares=1", url, NULL });
+        check_lookups(&c, 300, 300, 1);
+        /* One hub sends all 300 before the first answer comes. */
+        CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 300);
+        run_cell_in(
+            &c, 0, false, ns,
+            (const char *const[]){ "dns", impl_arg(), "--n=40", "--concurrency=4", "--ares=1", url, NULL });
+        check_lookups(&c, 40, 4, 1);
+        CU_ASSERT_EQUAL(jint(c.json, "max_in_flight"), 4);
+    } else {
+        RUN(&c, "dns", impl_arg(), "--n=10", "--ares=1", url, stack_arg());
+        check_failure(&c, 2, "--ares=1: threads resolve with getaddrinfo only");
+    }
+    if (private) {
+        run_cell_in(&c, 0, false, ns,
+                    (const char *const[]){ "dns", impl_arg(), "--n=40", url, stack_arg(), NULL });
+        check_lookups(&c, 40, 40, 0);
+        run_cell_in(&c, 0, false, ns,
+                    (const char *const[]){ "dns", impl_arg(), "--n=20", "--concurrency=3", url, stack_arg(),
+                                           NULL });
+        check_lookups(&c, 20, 3, 0);
+    }
+    server_child_stop(&s);
+}
+
+/* A name the server says does not exist fails the cell, naming it, after
+ * the rest were resolved. */
+static void test_dns_nxdomain(void)
+{
+    if (!is_green())
+        return; /* threads resolve through /etc/resolv.conf only: test_dns covers them */
+    server_child s = { .pid = -1 };
+    bool private;
+    char url[160];
+    if (dns_start(&s, false, &private, "--nxdomain=n17.test", url, sizeof url) != 0)
+        return;
+    cell_run c;
+    RUN(&c, "dns", impl_arg(), "--n=30", "--ares=1", url);
+    check_failure(&c, 1, "1 of 30 lookups failed; the first: n17.test");
+    CU_ASSERT_EQUAL(jint(c.json, "errors"), 1);
+    CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 29);
+    server_child_stop(&s);
+}
+
+static void test_dns_usage(void)
+{
+    cell_run c;
+    RUN(&c, "dns", impl_arg(), "--n=5", stack_arg());
+    check_failure(&c, 2, "dns needs --url=dns://HOST:PORT");
+    RUN(&c, "dns", impl_arg(), "--n=5", "--url=http://127.0.0.1:53/", stack_arg());
+    check_failure(&c, 2, "expected dns://IPv4:PORT");
+    RUN(&c, "dns", impl_arg(), "--n=5", "--url=dns://localhost:53", stack_arg());
+    check_failure(&c, 2, "IPv4 address");
+    RUN(&c, "dns", impl_arg(), "--n=5", "--url=dns://127.0.0.1:70000", stack_arg());
+    check_failure(&c, 2, "port");
+    /* getaddrinfo asks port 53 and nowhere else: refused before anything runs. */
+    RUN(&c, "dns", impl_arg(), "--n=5", "--ares=0", "--url=dns://127.0.0.1:5353", stack_arg());
+    check_failure(&c, 2, "port 53");
+    RUN(&c, "dns", impl_arg(), "--n=5", "--ares=2", "--url=dns://127.0.0.1:53", stack_arg());
+    check_failure(&c, 2, "--ares=2");
+    RUN(&c, "dns", impl_arg(), "--n=5", "--concurrency=0", "--url=dns://127.0.0.1:53", stack_arg());
+    check_failure(&c, 2, "--concurrency=0");
+}
+
 static void test_n_zero(void)
 {
     for (const char *const *w = workloads; *w; w++) {
@@ -1114,6 +1253,8 @@ static CU_TestInfo workload_tests[] = {
     { "hubs", test_hubs },
     { "hubs_in_parallel", test_hubs_in_parallel },
     { "backend_mismatch", test_backend_mismatch },
+    { "dns", test_dns },
+    { "dns_nxdomain", test_dns_nxdomain },
     CU_TEST_INFO_NULL,
 };
 
@@ -1127,6 +1268,7 @@ static CU_TestInfo protocol_tests[] = {
     { "usage_errors", test_usage_errors },
     { "keepalive_values", test_keepalive_values },
     { "hubs_errors", test_hubs_errors },
+    { "dns_usage", test_dns_usage },
     { "help", test_help },
     CU_TEST_INFO_NULL,
 };

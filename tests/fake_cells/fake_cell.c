@@ -214,7 +214,7 @@ int main(int argc, char **argv)
            own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "", loop ? "\"" : "", loop ? loop : "null",
            loop ? "\"" : "", n, k, d, size, cpus > 0 ? cpus : 1, rounds, wall, n * rounds, ns, ru.ru_maxrss,
            wall * cores, n * rounds, bytes);
-    if (strcmp(workload, "spawn-alive") == 0)
+    if (strcmp(workload, "spawn-alive") == 0 || strcmp(workload, "dns") == 0)
         printf(",\"rss_per_task_bytes\":%.0f", (green ? 8192.0 : 20480.0) * (1 + 0.01 * (rand() % 3)));
     if (strcmp(workload, "switch") == 0 && green) {
         /* The backend's floor, as a real green switch cell measures it beside

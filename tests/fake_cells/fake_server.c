@@ -1,9 +1,13 @@
 /* tests/fake_cells/fake_server.c: a stand-in for greenbench-server. Listens
  * on 127.0.0.1 on a kernel-chosen port, prints its URL on the first stdout
  * line, answers each request with --size bytes (no delay: tests stay fast)
- * until SIGTERM. GB_FAKE_SERVER=noport prints no port. */
+ * until SIGTERM. GB_FAKE_SERVER=noport prints no port.
+ * Installed as greenbench-dns too: then its URL is dns://, and it refuses
+ * --private-net (exit 1), as greenbench-dns does where namespaces are not
+ * allowed, so that the harness's way round that is what the tests run. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,14 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--size") == 0)
             size = atol(argv[i + 1]);
+    const char *base = strrchr(argv[0], '/');
+    bool dns = strcmp(base ? base + 1 : argv[0], "greenbench-dns") == 0;
+    for (int i = 1; dns && i < argc; i++)
+        if (strcmp(argv[i], "--private-net") == 0) {
+            fprintf(stderr,
+                    "greenbench-dns: --private-net: not in this fake (as if unshare were refused)\n");
+            return 1;
+        }
     const char *mode = getenv("GB_FAKE_SERVER");
     if (mode && strcmp(mode, "noport") == 0) {
         printf("ready, but I will not say where\n");
@@ -38,7 +50,7 @@ int main(int argc, char **argv)
         perror("fake server");
         return 1;
     }
-    printf("http://127.0.0.1:%d/\n", ntohs(a.sin_port));
+    printf(dns ? "dns://127.0.0.1:%d\n" : "http://127.0.0.1:%d/\n", ntohs(a.sin_port));
     fflush(stdout);
     fprintf(stderr, "fake server: listening on %d\n", ntohs(a.sin_port));
     char *body = malloc((size_t)size + 1);

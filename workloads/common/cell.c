@@ -194,6 +194,7 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
     json_object_set_new(o, "rounds", count_value(p->rounds));
     json_object_set_new(o, "keepalive", count_value(p->keepalive));
     json_object_set_new(o, "tls", count_value(p->tls));
+    json_object_set_new(o, "ares", count_value(p->ares));
     json_object_set_new(o, "hubs", count_value(p->hubs));
     json_object_set_new(o, "ok", json_boolean(r->ok));
     if (!r->ok)
@@ -247,7 +248,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: %s WORKLOAD --impl=IMPL [--switch=S] [--loop=L] [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
-            "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"
+            "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--ares=0|1] [--hubs=H]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
             "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green and epoll,\n"
             "one thread each, all for threads); the local server takes the last CPU.\n"
@@ -256,6 +257,7 @@ static void usage(FILE *f)
             "a joinall task, which makes one request, leaves its open until after the timed part.\n"
             "--tls=1 fetches over https (the --url's, or a server of its own started with --tls),\n"
             "verifying the server's certificate against --cacert (default: the system's store).\n"
+            "--ares=1 resolves names with c-ares in the hub's loop, 0 with getaddrinfo (dns).\n"
             "--hubs=H runs H hubs, an OS thread and a CPU each (green spawn, joinall, pool).\n"
             "Workloads in this program:\n",
             program);
@@ -294,6 +296,7 @@ static const struct {
     { "rounds", offsetof(cell_params, rounds) },
     { "keepalive", offsetof(cell_params, keepalive) },
     { "tls", offsetof(cell_params, tls) },
+    { "ares", offsetof(cell_params, ares) },
     { "hubs", offsetof(cell_params, hubs) },
 };
 #define NCOUNTS (sizeof counts / sizeof counts[0])
@@ -354,6 +357,8 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         return cell_fail(r, "--keepalive=%lld: 0 (a new connection per request) or 1", p->keepalive);
     if (p->tls > 1)
         return cell_fail(r, "--tls=%lld: 0 (plain HTTP) or 1 (HTTPS)", p->tls);
+    if (p->ares > 1)
+        return cell_fail(r, "--ares=%lld: 0 (getaddrinfo) or 1 (c-ares)", p->ares);
     if (p->cacert != NULL && p->tls != 1)
         return cell_fail(r, "--cacert needs --tls=1");
     if (p->hubs == 0)
@@ -442,6 +447,7 @@ int main(int argc, char **argv)
                       .rounds = 1,
                       .keepalive = -1,
                       .tls = -1,
+                      .ares = -1,
                       .hubs = -1 };
     cell_result r = fresh_result(NULL, NULL);
     int parsed = parse_options(argc, argv, &p, &r);

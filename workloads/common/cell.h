@@ -25,6 +25,7 @@ typedef struct cell_params {
     long long cpus;             /* CPUs the cell may use (affinity), after --cpus. */
     long long keepalive;        /* 1: a task or worker reuses its connection (joinall, pool). */
     long long tls;              /* 1: https, verified against cacert (joinall, pool). */
+    long long ares;             /* 1: names resolved with c-ares, 0: with getaddrinfo (dns). */
     const char *cacert;         /* --cacert: the CAs to verify with; NULL: the system's store. */
     long long hubs;             /* Green: hubs, one OS thread and CPU each (spawn, joinall, pool). */
     long long rounds;           /* --rounds: main() runs the workload this many times (default 1). */

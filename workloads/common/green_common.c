@@ -11,7 +11,12 @@
 int green_common_init(cell_params *p, cell_result *r)
 {
     green_options opts = { .stack_size = p->stack_kib > 0 ? (size_t)p->stack_kib * 1024 : 0 };
-    int err = green_init(&opts);
+    return green_common_init_with(p, r, &opts);
+}
+
+int green_common_init_with(cell_params *p, cell_result *r, const green_options *opts)
+{
+    int err = green_init(opts);
     if (err != 0)
         return cell_fail(r, "green_init (--stack-kib=%lld): %s", p->stack_kib, green_strerror(err));
     green_stats st;

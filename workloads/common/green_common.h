@@ -15,6 +15,9 @@
 /* green_init with --stack-kib (default: libgreen's), the stack size used
  * into p->stack_kib. Returns 0 or -1 with r failed. */
 int green_common_init(cell_params *p, cell_result *r);
+/* The same with options of the workload's own (its stack_size from
+ * --stack-kib, as above). */
+int green_common_init_with(cell_params *p, cell_result *r, const green_options *opts);
 
 /* green_fini; a failure fails r (if it had not failed already). */
 void green_common_fini(cell_result *r);

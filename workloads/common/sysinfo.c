@@ -36,6 +36,30 @@ long long sys_rss_bytes(void)
     return got == 2 ? resident * sysconf(_SC_PAGESIZE) : -1;
 }
 
+long long sys_peak_rss_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "we");
+    if (f == NULL)
+        return -1;
+    int failed = fputs("5", f) == EOF;
+    failed |= fclose(f) != 0;
+    return failed ? -1 : sys_rss_bytes();
+}
+
+long long sys_peak_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return -1;
+    char line[128];
+    long long kib = -1;
+    while (kib < 0 && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %lld kB", &kib) != 1)
+            kib = -1;
+    fclose(f);
+    return kib < 0 ? -1 : kib * 1024;
+}
+
 int sys_check_connections(long long connections, char *msg, size_t len)
 {
     struct rlimit rl;

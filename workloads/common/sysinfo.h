@@ -14,6 +14,13 @@ long long sys_read_ll(const char *path);
 /* Resident memory of this process now, in bytes (/proc/self/statm); -1 on error. */
 long long sys_rss_bytes(void);
 
+/* Start a new peak of resident memory here (/proc/self/clear_refs "5",
+ * Linux 4.0 on): returns the resident bytes now, -1 on error. */
+long long sys_peak_rss_reset(void);
+/* The peak of resident memory since the last reset, or since the process
+ * began (VmHWM of /proc/self/status), in bytes; -1 on error. */
+long long sys_peak_rss_bytes(void);
+
 /* Check that `connections` sockets can be open at once (plus a reserve for
  * the loop, stdio and the like): against RLIMIT_NOFILE (the soft limit,
  * which cell.c has raised to the hard one) and the ephemeral port range

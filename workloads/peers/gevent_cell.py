@@ -29,11 +29,12 @@ WORKLOADS = [
     ("spawn-alive", "spawn", "run_spawn_alive", "--n greenlets alive and blocked on one Event at once: memory per greenlet"),
     ("joinall", "joinall", "run_joinall", "the seed program: --n greenlets each urlopen(--url) after monkey.patch_all(), joinall"),
     ("pool", "pool", "run_pool", "the same --n fetches through gevent.pool.Pool(--concurrency).map"),
+    ("dns", "dns", "run_dns", "--n names resolved by --concurrency greenlets at once against the --url greenbench-dns"),
 ]
 
 COUNT_OPTIONS = {"n": "n", "concurrency": "concurrency", "delay-ms": "delay_ms", "size": "size",
                  "stack-kib": "stack_kib", "cpus": "cpus", "rounds": "rounds", "keepalive": "keepalive",
-                 "tls": "tls", "hubs": "hubs"}
+                 "tls": "tls", "ares": "ares", "hubs": "hubs"}
 
 # The valid range of a URL's port, as http.c's parser says it.
 PORT_RANGE = "(1-65535)"
@@ -54,6 +55,7 @@ class Params:
         self.keepalive = None     # --keepalive: 1, a task (joinall) or worker (pool) reuses its connection.
         self.tls = None           # --tls: 1, joinall and pool fetch https:// URLs, verified.
         self.cacert = None        # --cacert: the CA file to verify with (None: the system's store).
+        self.ares = None          # --ares: 1, dns resolves with c-ares in the hub's loop, 0 gevent's thread pool.
         self.hubs = None          # --hubs: noted and ignored (one hub, one thread); always null.
 
 
@@ -72,6 +74,9 @@ class Result:
         self.ops = self.wall_ns = self.cpu_ns = None
         self.tasks_completed = self.bytes_received = self.errors = None
         self.max_in_flight = self.connections = self.rss_per_task_bytes = None
+        # rss_per_task_bytes is the largest over the rounds (dns: each round's
+        # lookups in flight start from the same memory), not the first round's.
+        self.rss_per_task_max = False
         self.note = None
         self.usage_error = False  # The failure is the caller's (exit 2), not the run's (exit 1).
         self._t0_wall = self._t0_cpu = 0
@@ -162,7 +167,8 @@ def json_count(key, v):
 def write_result(p, r):
     s = ['{"workload":', json_string(p.workload), ',"impl":', json_string(p.impl),
          ',"switch":', json_string(r.switch_used), ',"loop":', json_string(r.loop_used)]
-    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds", "keepalive", "tls", "hubs"):
+    for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds", "keepalive", "tls", "ares",
+                "hubs"):
         s.append(json_count(key, getattr(p, key)))
     s.append(',"ok":%s' % ("true" if r.ok else "false"))
     if not r.ok:
@@ -192,13 +198,17 @@ def write_result(p, r):
 def usage(f, program):
     f.write("usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
-            "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"
+            "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--ares=0|1] [--hubs=H]\n"
             "The gevent peer (Python %s, /usr/bin/python3). Runs one measurement and prints\n"
             "one JSON object on the last line of stdout. --cpus=C keeps the first C allowed\n"
             "CPUs. --rounds=R runs the workload R times in this process (default 1) and adds\n"
             "them up. --keepalive=1 lets each task (joinall) or worker (pool) reuse its\n"
             "connection. --tls=1 fetches an https:// --url (none: our own server's, with\n"
             "--tls), verifying it against --cacert (default: the system's store).\n"
+            "dns resolves --n names against the greenbench-dns of --url=dns://IPv4:PORT:\n"
+            "--ares=0 (default) with getaddrinfo in gevent's thread pool, which asks\n"
+            "/etc/resolv.conf's servers on port 53 (so the port must be 53); --ares=1 with\n"
+            "gevent's c-ares resolver in the hub's loop, asking the --url's address and port.\n"
             "--switch, --loop, --stack-kib and --hubs (one hub, one thread) do not apply.\n"
             "Workloads in this program:\n" % (program, PEER, sys.version.split()[0]))
     for name, _folder, _fn, summary in WORKLOADS:
@@ -266,6 +276,8 @@ def parse_options(args, p, r):
         r.fail("--keepalive=%d: 0 (a new connection per request) or 1" % p.keepalive)
     if p.tls is not None and p.tls > 1:
         r.fail("--tls=%d: 0 (plain HTTP) or 1 (HTTPS)" % p.tls)
+    if p.ares is not None and p.ares > 1:
+        r.fail("--ares=%d: 0 (getaddrinfo, in gevent's thread pool) or 1 (c-ares)" % p.ares)
     if p.cacert is not None and p.tls != 1:
         r.fail("--cacert needs --tls=1")
     if p.hubs == 0:
@@ -301,7 +313,8 @@ def url_port_error(url):
 def add_round(total, rk, k, rounds):
     """Add round k (from 1) into the cell's result, as cell.c's add_round: the
     timed parts and the checks are sums, the most in flight a maximum; the
-    backends, the memory snapshot and the note are the first round's. A
+    backends, the memory snapshot and the note are the first round's (the
+    memory per lookup in flight of dns the largest, rss_per_task_max). A
     failed round's error becomes the cell's, "round K of R: " first when
     R > 1 (not for a usage error, which the first round meets)."""
     if k == 1:
@@ -312,6 +325,9 @@ def add_round(total, rk, k, rounds):
             setattr(total, key, a if b is None or b < 0 else b if a is None or a < 0 else a + b)
         if rk.max_in_flight is not None and (total.max_in_flight is None or rk.max_in_flight > total.max_in_flight):
             total.max_in_flight = rk.max_in_flight
+        if total.rss_per_task_max and rk.rss_per_task_bytes is not None and (
+                total.rss_per_task_bytes is None or rk.rss_per_task_bytes > total.rss_per_task_bytes):
+            total.rss_per_task_bytes = rk.rss_per_task_bytes
         total.ok, total.error, total.usage_error = rk.ok, rk.error, rk.usage_error
     if not rk.ok and not rk.usage_error and rounds > 1:
         total.error = "round %d of %d: %s" % (k, rounds, rk.error or "failed without a message")

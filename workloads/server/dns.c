@@ -2,7 +2,7 @@
  * responder for benchmarks and tests of resolvers.
  *
  *   greenbench-dns [--port P] [--delay-ms D] [--zone Z] [--nxdomain NAME]...
- *                  [--truncate] [--silent] [--exit-on-stdin-eof]
+ *                  [--truncate] [--silent] [--private-net] [--exit-on-stdin-eof]
  *
  * Listens on 127.0.0.1 only, UDP and TCP on the same port (port 0: the
  * kernel picks), prints "dns://127.0.0.1:PORT" as its first stdout line, and
@@ -12,7 +12,11 @@
  * name (default "nx." + zone) and REFUSED elsewhere (dns_wire.c). Each
  * answer leaves --delay-ms after its query arrived; --truncate makes every
  * UDP answer TC=1 and empty, so that a resolver asks again over TCP;
- * --silent reads queries and answers none. SIGTERM or SIGINT ends it
+ * --silent reads queries and answers none. --private-net first moves it
+ * into network and mount namespaces of its own (private_net.c) where it is
+ * the resolver of /etc/resolv.conf, on port 53 unless --port says
+ * otherwise: programs that join them resolve through it with getaddrinfo.
+ * SIGTERM or SIGINT ends it
  * cleanly (exit 0), and so, with --exit-on-stdin-eof, does the end of its
  * stdin, as for greenbench-server.
  *
@@ -29,6 +33,7 @@
 #include "server/delays.h"
 #include "server/ending.h"
 #include "server/dns_wire.h"
+#include "server/private_net.h"
 #include "server/request.h"
 #include "option_error.h"
 
@@ -57,6 +62,7 @@
 #define TCP_IN_FIRST 1024        /* A connection's input buffer at first; it grows to one message. */
 #define TCP_OUT_HIGH 65536       /* Unsent answer bytes past which a connection's queries wait. */
 #define TCP_IDLE_S 10.0          /* Close a connection that made no progress for this long. */
+#define RESOLVER_PORT 53         /* The only port getaddrinfo asks. */
 #define BIND_TRIES 16            /* Kernel-picked UDP ports whose TCP twin may be taken. */
 
 typedef struct tconn tconn;
@@ -88,7 +94,7 @@ typedef struct outgoing {
 static struct {
     long long delay_ms;
     int port;
-    bool truncate, silent, exit_on_stdin_eof;
+    bool truncate, silent, private_net, exit_on_stdin_eof;
     dns_name zone, nx[MAX_NXDOMAIN];
     size_t n_nx;
     dns_policy policy;
@@ -486,7 +492,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 static void usage(void)
 {
     printf("usage: greenbench-dns [--port P] [--delay-ms D] [--zone Z] [--nxdomain NAME]...\n"
-           "                      [--truncate] [--silent] [--exit-on-stdin-eof]\n"
+           "                      [--truncate] [--silent] [--private-net] [--exit-on-stdin-eof]\n"
            "Answers DNS over UDP and TCP on 127.0.0.1:P (P=0, the default: the kernel picks),\n"
            "printing dns://127.0.0.1:PORT as the first line. For names at or under the zone Z\n"
            "(default test.): A gets one address in 127.0.0.0/8 and AAAA one in fd00::/8, both\n"
@@ -496,6 +502,10 @@ static void usage(void)
            "--delay-ms sends every answer D milliseconds (default 0) after its query came.\n"
            "--truncate sends UDP answers with TC=1 and no records (TCP answers are whole).\n"
            "--silent reads queries and answers none.\n"
+           "--private-net serves in network and mount namespaces of its own (as root, or in a\n"
+           "user namespace where the kernel allows one), on port 53 unless --port is given, with\n"
+           "/etc/resolv.conf there naming 127.0.0.1 only: a program that joins them (nsenter\n"
+           "--target PID --net --mount, or setns) resolves through it with getaddrinfo.\n"
            "SIGTERM or SIGINT stops it; so does the end of its stdin, with --exit-on-stdin-eof.\n",
            MAX_NXDOMAIN, DNS_TTL);
 }
@@ -529,6 +539,7 @@ static int parse_args(int argc, char **argv)
         OPT_NXDOMAIN,
         OPT_TRUNCATE,
         OPT_SILENT,
+        OPT_PRIVATE_NET,
         OPT_EXIT_ON_STDIN_EOF,
         OPT_HELP
     };
@@ -539,12 +550,14 @@ static int parse_args(int argc, char **argv)
         { "nxdomain", required_argument, NULL, OPT_NXDOMAIN },
         { "truncate", no_argument, NULL, OPT_TRUNCATE },
         { "silent", no_argument, NULL, OPT_SILENT },
+        { "private-net", no_argument, NULL, OPT_PRIVATE_NET },
         { "exit-on-stdin-eof", no_argument, NULL, OPT_EXIT_ON_STDIN_EOF },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
     opterr = 0;
     int c, at;
+    bool port_given = false;
     dns_name_from_text("test.", &dns.zone);
     while ((c = getopt_long(argc, argv, ":h", options, &at)) != -1) {
         long long v, max;
@@ -564,6 +577,7 @@ static int parse_args(int argc, char **argv)
             continue;
         case OPT_TRUNCATE: dns.truncate = true; continue;
         case OPT_SILENT: dns.silent = true; continue;
+        case OPT_PRIVATE_NET: dns.private_net = true; continue;
         case OPT_EXIT_ON_STDIN_EOF: dns.exit_on_stdin_eof = true; continue;
         case 'h':
         case OPT_HELP: usage(); exit(0);
@@ -577,12 +591,14 @@ static int parse_args(int argc, char **argv)
             return usage_error("--%s=%s: expected an integer from 0 to %lld", options[at].name, optarg,
                                max);
         if (c == OPT_PORT)
-            dns.port = (int)v;
+            dns.port = (int)v, port_given = true;
         else
             dns.delay_ms = v;
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (dns.private_net && !port_given)
+        dns.port = RESOLVER_PORT;
     if (dns.n_nx == 0) {
         /* nx. + the zone: "nx" as one more label in front of it. */
         dns_name *nx = &dns.nx[dns.n_nx++];
@@ -724,6 +740,11 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv) != 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    char why[256];
+    if (dns.private_net && private_net_enter(why, sizeof why) != 0) {
+        fprintf(stderr, "greenbench-dns: --private-net: %s\n", why);
+        return 1;
+    }
     int port = bind_both();
     int rc = port < 0 || loop_setup() != 0 ? 1 : 0;
     if (rc == 0) {

@@ -4,12 +4,13 @@
 // same way, in this one process), human text on stderr, and one JSON object,
 // with the same fields in the same order, as the last line of stdout.
 // The workloads are one file each beside this one (switch.go, spawn.go,
-// joinall.go, pool.go); the table below lists them.
+// joinall.go, pool.go, dns.go); the table below lists them.
 package main
 
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -33,6 +34,7 @@ type params struct {
 	rounds                                    int64 // --rounds: main runs the workload this many times (default 1).
 	keepalive                                 int64 // --keepalive: 1, a task (joinall) or worker (pool) reuses its connection.
 	tls                                       int64 // --tls: 1, joinall and pool fetch https:// over crypto/tls.
+	ares                                      int64 // --ares: 1 asks for c-ares, which Go has not: dns refuses it.
 	hubs                                      int64 // --hubs: noted and ignored (--cpus sets GOMAXPROCS); always null.
 }
 
@@ -48,6 +50,7 @@ type result struct {
 	maxInFlight          int64
 	connections          int64 // Connections opened in the timed part (joinall, pool).
 	rssPerTaskBytes      int64
+	rssPerTaskMax        bool // rssPerTaskBytes is the largest over the rounds (dns), not the first round's.
 	note                 string
 	usage                bool // The failure is the caller's (exit 2), not the run's (exit 1).
 	t0Wall, t0CPU        int64
@@ -68,6 +71,7 @@ var workloads = []workload{
 	{"spawn-alive", spawnAliveGo, "--n goroutines alive and blocked on one channel at once: memory per goroutine"},
 	{"joinall", joinallGo, "--n goroutines each GET --url with net/http (a new connection each), then wait for all"},
 	{"pool", poolGo, "the same --n GETs through --concurrency worker goroutines fed by a channel"},
+	{"dns", dnsGo, "--n names resolved by --concurrency goroutines, Go's pure-Go resolver against --url's greenbench-dns"},
 }
 
 // ---- time and resources ----
@@ -267,6 +271,7 @@ func writeResult(w io.Writer, p *params, r *result) {
 	jsonCount(&b, "rounds", p.rounds)
 	jsonCount(&b, "keepalive", p.keepalive)
 	jsonCount(&b, "tls", p.tls)
+	jsonCount(&b, "ares", p.ares)
 	jsonCount(&b, "hubs", p.hubs)
 	fmt.Fprintf(&b, `,"ok":%t`, r.ok)
 	if !r.ok {
@@ -317,7 +322,7 @@ var program string
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s WORKLOAD --impl=%s [--n=N] [--concurrency=K]\n"+
 		"       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"+
-		"       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--hubs=H]\n"+
+		"       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--ares=0|1] [--hubs=H]\n"+
 		"The Go goroutine peer (%s). Runs one measurement and prints one JSON object\n"+
 		"on the last line of stdout. --cpus=C keeps the first C allowed CPUs and sets\n"+
 		"GOMAXPROCS to C (default: every allowed CPU). --rounds=R runs the workload R\n"+
@@ -325,6 +330,8 @@ func usage(w io.Writer) {
 		"(joinall) or worker (pool) reuse its connection. --tls=1 fetches an https://\n"+
 		"--url with crypto/tls, verified against --cacert=FILE (PEM; default: the\n"+
 		"system's roots, or the CA of the server the cell starts without --url).\n"+
+		"dns needs --url=dns://IPv4:PORT, a greenbench-dns server (any port: Go's resolver\n"+
+		"dials it through its Dial hook); --ares=1 (c-ares) is refused: Go has its own resolver only.\n"+
 		"--switch, --loop, --stack-kib and --hubs (use --cpus: GOMAXPROCS) do not apply.\n"+
 		"Workloads in this program:\n", program, peerName, runtime.Version())
 	for _, w2 := range workloads {
@@ -349,7 +356,7 @@ func parseOptions(args []string, p *params, r *result) error {
 	counts := map[string]*int64{
 		"n": &p.n, "concurrency": &p.concurrency, "delay-ms": &p.delayMs,
 		"size": &p.size, "stack-kib": &p.stackKiB, "cpus": &p.cpus, "rounds": &p.rounds,
-		"keepalive": &p.keepalive, "tls": &p.tls, "hubs": &p.hubs,
+		"keepalive": &p.keepalive, "tls": &p.tls, "ares": &p.ares, "hubs": &p.hubs,
 	}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -413,6 +420,9 @@ func parseOptions(args []string, p *params, r *result) error {
 	if p.tls > 1 {
 		return r.fail("--tls=%d: 0 (plain HTTP) or 1 (HTTPS)", p.tls)
 	}
+	if p.ares > 1 {
+		return r.fail("--ares=%d: 0 (the implementation's ordinary resolver) or 1 (c-ares)", p.ares)
+	}
 	if p.hasCACert && p.tls != 1 {
 		return r.fail("--cacert needs --tls=1")
 	}
@@ -455,6 +465,34 @@ func urlPortError(url string) string {
 	return ""
 }
 
+// dnsURLAddr is the server's "IPv4:PORT" of a dns:// --url, or "" and what
+// is wrong with it: dns://IPv4:PORT exactly, the port from 1 to 65535 in
+// urlPortError's words. A name would need a resolver to find the resolver.
+func dnsURLAddr(url string) (addr, why string) {
+	rest := strings.TrimPrefix(url, "dns://")
+	if rest == url {
+		return "", "dns needs a dns://IPv4:PORT URL (a greenbench-dns server)"
+	}
+	colon := strings.LastIndexByte(rest, ':')
+	if colon < 0 {
+		return "", "no port: dns needs dns://IPv4:PORT"
+	}
+	host, port := rest[:colon], rest[colon+1:]
+	if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || strings.Contains(host, ":") {
+		return "", fmt.Sprintf("host '%s' is not an IPv4 address: dns needs dns://IPv4:PORT", host)
+	}
+	switch {
+	case port == "":
+		return "", "empty port after ':' (1-65535)"
+	case strings.Trim(port, "0123456789") != "":
+		return "", fmt.Sprintf("port '%s' is not a number (1-65535)", port)
+	}
+	if v, err := strconv.ParseUint(port, 10, 32); err != nil || v < 1 || v > 65535 {
+		return "", fmt.Sprintf("port %s is out of range (1-65535)", port)
+	}
+	return rest, ""
+}
+
 // addCounts is a + b for counts where -1 is "none": none only when both are.
 func addCounts(a, b int64) int64 {
 	switch {
@@ -469,8 +507,9 @@ func addCounts(a, b int64) int64 {
 // addRound adds round k (from 1) into the cell's result, as cell.c's
 // add_round: the timed parts and the checks are sums, the most in flight a
 // maximum; the backends, the memory snapshot and the note are the first
-// round's. A failed round's error becomes the cell's, "round K of R: " first
-// when R > 1 (not for a usage error, which the first round meets).
+// round's, but dns's memory per lookup is the largest (rssPerTaskMax). A
+// failed round's error becomes the cell's, "round K of R: " first when
+// R > 1 (not for a usage error, which the first round meets).
 func addRound(total *result, rk *result, k, rounds int64) {
 	if k == 1 {
 		*total = *rk
@@ -484,6 +523,9 @@ func addRound(total *result, rk *result, k, rounds int64) {
 		total.connections = addCounts(total.connections, rk.connections)
 		if rk.maxInFlight > total.maxInFlight {
 			total.maxInFlight = rk.maxInFlight
+		}
+		if rk.rssPerTaskMax && rk.rssPerTaskBytes > total.rssPerTaskBytes {
+			total.rssPerTaskBytes = rk.rssPerTaskBytes
 		}
 		total.ok, total.err, total.usage = rk.ok, rk.err, rk.usage
 	}
@@ -503,7 +545,7 @@ func main() {
 		return
 	}
 	p := params{n: -1, concurrency: -1, delayMs: -1, size: -1, stackKiB: -1, cpus: -1, rounds: 1,
-		keepalive: -1, tls: -1, hubs: -1}
+		keepalive: -1, tls: -1, ares: -1, hubs: -1}
 	fresh := result{ok: true, ops: -1, wallNs: -1, cpuNs: -1, tasksCompleted: -1, bytesReceived: -1,
 		errors: -1, maxInFlight: -1, connections: -1, rssPerTaskBytes: -1}
 	r := fresh
