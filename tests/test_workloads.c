@@ -81,10 +81,54 @@ static const char *const workloads[] = { "switch",  "yield", "spawn", "spawn-ali
 /* Run the cell program with args (a NULL-terminated list), at most
  * CHILD_RUN_TIMEOUT_S, its stderr dropped (child_run.h) or kept in c->err
  * (keep_err); nofile > 0 sets RLIMIT_NOFILE (soft and hard) for it. */
+#if defined(__SANITIZE_THREAD__)
+#define SANITIZED_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SANITIZED_THREADS 1
+#endif
+#endif
+
+/* Under ThreadSanitizer the forked child still has the sanitizer's own
+ * thread, and setns(CLONE_NEWNS) refuses a multithreaded caller: there the
+ * cell goes through nsenter(1) (util-linux), a fresh process that joins
+ * and then execs it. args gets nsenter's options in front; path becomes
+ * nsenter. Returns false when the namespaces are joined by child_run. */
+static bool through_nsenter(int namespaces_of, const char *cell, const char *const *args, char *path,
+                            size_t pathlen, const char **argv, size_t max)
+{
+#ifdef SANITIZED_THREADS
+    static char target[32], wd[4200];
+    char cwd[4096];
+    if (namespaces_of <= 0 || getcwd(cwd, sizeof cwd) == NULL)
+        return false;
+    snprintf(target, sizeof target, "--target=%d", namespaces_of);
+    snprintf(wd, sizeof wd, "--wd=%s", cwd);
+    size_t n = 0;
+    const char *front[] = { target, "--net", "--mount", wd, cell };
+    for (size_t i = 0; i < sizeof front / sizeof front[0]; i++)
+        argv[n++] = front[i];
+    for (; *args != NULL && n + 1 < max; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    snprintf(path, pathlen, "/usr/bin/nsenter");
+    return true;
+#else
+    (void)namespaces_of, (void)cell, (void)args, (void)path, (void)pathlen, (void)argv, (void)max;
+    return false;
+#endif
+}
+
 static void run_cell_in(cell_run *c, long nofile, bool keep_err, int namespaces_of, const char *const *args)
 {
-    char path[4096];
+    char path[4096], cell[4096];
     snprintf(path, sizeof path, "%s/%s", GREENBENCH_BIN_DIR, cell_name());
+    snprintf(cell, sizeof cell, "%s", path);
+    const char *wrapped[32];
+    if (through_nsenter(namespaces_of, cell, args, path, sizeof path, wrapped, 32)) {
+        args = wrapped;
+        namespaces_of = 0;
+    }
     memset(c, 0, sizeof *c);
     child_io io = { .nofile = nofile,
                     .out = c->out,
