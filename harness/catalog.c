@@ -69,23 +69,41 @@ char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const
  * installed ---- */
 
 const struct gb_peer gb_peers[] = {
-    { .name = "gevent", .program = "greenbench-peer-gevent", .package = "python3-gevent",
-      .version_cmd = "/usr/bin/python3 -E -s -c 'import gevent, greenlet, sys; print(\"gevent\", gevent.__version__, \"greenlet\", greenlet.__version__, \"Python\", sys.version.split()[0])'",
+    { .name = "gevent",
+      .program = "greenbench-peer-gevent",
+      .package = "python3-gevent",
+      .version_cmd =
+          "/usr/bin/python3 -E -s -c 'import gevent, greenlet, sys; print(\"gevent\", gevent.__version__, \"greenlet\", greenlet.__version__, \"Python\", sys.version.split()[0])'",
       .includes = "the CPython interpreter; a 16 KiB frame stack mmap'd and unmapped per greenlet; "
                   "getaddrinfo in gevent's thread pool on every request (urllib), where ours "
                   "resolves the local server once",
       .note = "not built: gevent for the system's Python was not found at configure time" },
-    { .name = "go", .program = "greenbench-peer-go", .package = "golang-go",
-      .version_cmd = "go version", .multicore = true,
+    { .name = "go",
+      .program = "greenbench-peer-go",
+      .package = "golang-go",
+      .version_cmd = "go version",
+      .multicore = true,
       .includes = "the Go runtime: scheduler, garbage collector and sysmon threads (their CPU "
                   "time is in cpu_ns), net/http's own goroutines per connection; GOMAXPROCS "
                   "equals the CPUs the cell may use",
       .note = "not built: no Go toolchain was found at configure time" },
-    { .name = "st", .program = "greenbench-peer-st", .package = "libst-dev",
+    { .name = "st",
+      .program = "greenbench-peer-st",
+      .package = "libst-dev",
       .version_cmd = "dpkg-query -W -f='${Version}' libst-dev libst1 2>/dev/null | head -c 40",
       .includes = "State Threads' own scheduler only (a classic C coroutine library); its yield "
                   "goes through its sleep queue",
       .note = "not built: State Threads (libst) was not found at configure time" },
+    { .name = "threads-preload",
+      .program = "greenbench-peer-threads-preload",
+      .package = "libc6-dev",
+      .version_cmd = "printf 'greenbench-cell-threads under libgreen-preload.so, GREEN_PRELOAD=threads'",
+      .includes = "the thread baseline's own program, unmodified: its pthreads are green threads of "
+                  "one hub (libgreen, asm/libev) and its blocking calls, interposed, wait in the hub's "
+                  "loop; the interposition's own cost (a check per call, its fd table) is in the figure; "
+                  "pthread stack sizes are ignored: every green thread has the hub's stack (64 KiB, "
+                  "GREEN_PRELOAD_STACK_KIB), though the line says the size the program asked for",
+      .note = "not built: libgreen-preload.so was not built (a sanitizer build skips it)" },
 };
 const size_t gb_npeers = sizeof gb_peers / sizeof gb_peers[0];
 /* Every loop over gb_peers also indexes gb_programs.peer_found. */

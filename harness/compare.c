@@ -14,6 +14,7 @@
 
 #include "cell.h"
 #include "csv.h"
+#include "merge.h"
 #include "results.h"
 #include "stats.h"
 #include "units.h"
@@ -134,6 +135,47 @@ static int parse_args(int argc, char **argv, const char *dirs[2], const char **c
         return GB_EXIT_USAGE;
     }
     return 0;
+}
+
+/* A merged folder (greenbench merge) pools nothing, so it is compared
+ * through its one host's run: dirs[i] becomes DIR/hosts/<id> (into
+ * own[i], which the caller frees). 0, or GB_EXIT_USAGE said on stderr when
+ * it merges several hosts. */
+static int merged_host(const char **dir, char **own)
+{
+    char *path = gb_xasprintf("%s/merge.json", *dir), *text;
+    json_t *m = NULL;
+    if (gb_read_file(path, &text, NULL) == 0) {
+        gb_json_parse(text, strlen(text), &m, NULL, 0);
+        free(text);
+    }
+    free(path);
+    const json_t *hosts = json_object_get(m, "hosts");
+    int rc = 0;
+    if (json_array_size(hosts) == 1) {
+        *own = gb_xasprintf("%s/hosts/%s", *dir, gb_json_str(json_array_get(hosts, 0), "id", "?"));
+        *dir = *own;
+    } else {
+        fprintf(stderr,
+                "greenbench compare: %s merges %zu hosts, whose repetitions are never pooled: "
+                "compare one host's run, %s/hosts/<host>\n",
+                *dir, json_array_size(hosts), *dir);
+        rc = GB_EXIT_USAGE;
+    }
+    json_decref(m);
+    return rc;
+}
+
+/* Runs of two machines differ by the machine, not only by the code: say so. */
+static void warn_hosts(const struct gb_rundata rd[2], const char *dirs[2])
+{
+    const char *a = gb_json_str(json_object_get(rd[0].meta, "host"), "id", NULL);
+    const char *b = gb_json_str(json_object_get(rd[1].meta, "host"), "id", NULL);
+    if (a && b && strcmp(a, b) != 0)
+        fprintf(stderr,
+                "greenbench compare: warning: A (%s) ran on host %s and B (%s) on host %s: "
+                "the ratios include the difference of the machines\n",
+                dirs[0], a, dirs[1], b);
 }
 
 /* Both runs into rd[2]: 0, or the exit status, said on stderr (nothing is
@@ -292,10 +334,19 @@ int gb_cmd_compare(int argc, char **argv)
     int rc = parse_args(argc, argv, dirs, &csv, &alpha);
     if (rc != 0)
         return rc < 0 ? GB_EXIT_OK : rc;
+    char *own[2] = { NULL, NULL };
+    for (size_t i = 0; rc == 0 && i < 2; i++)
+        if (gb_is_dir(dirs[i]) && gb_merge_is(dirs[i]))
+            rc = merged_host(&dirs[i], &own[i]);
     struct gb_rundata rd[2];
-    rc = load_runs(dirs, rd);
-    if (rc != 0)
+    if (rc == 0)
+        rc = load_runs(dirs, rd);
+    if (rc != 0) {
+        free(own[0]);
+        free(own[1]);
         return rc;
+    }
+    warn_hosts(rd, dirs);
     struct gb_buf md, cv;
     gb_buf_init(&md);
     gb_buf_init(&cv);
@@ -313,5 +364,7 @@ int gb_cmd_compare(int argc, char **argv)
     gb_buf_free(&cv);
     gb_rundata_free(&rd[0]);
     gb_rundata_free(&rd[1]);
+    free(own[0]);
+    free(own[1]);
     return rc == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;
 }

@@ -13,6 +13,9 @@
 #include "catalog.h"
 #include "cell.h"
 #include "compare.h"
+#include "host.h"
+#include "merge.h"
+#include "preflight.h"
 #include "plan.h"
 #include "plot.h"
 #include "programs.h"
@@ -32,6 +35,8 @@ static const char main_help[] =
     "            the workloads and their parameters\n"
     "  report    rebuild summary.csv, plots and reports of a run from its stored files\n"
     "  compare   compare two runs cell by cell (ratio, interval, U test, verdict)\n"
+    "  merge     merge the shards of a campaign run on many machines (run --emit, --shard)\n"
+    "  host      print this machine's fingerprint (meta.json's host) as JSON\n"
     "  cell      run one measurement and print its JSON line (what `run` runs)\n"
     "  server    run the local HTTP server of the %s workloads\n"
     "\n"
@@ -195,6 +200,42 @@ static int cmd_list(int argc, char **argv)
     free(no_loop);
     const char *gp = gb_gnuplot();
     printf("gnuplot: %s\n", gp ? gp : "not found (plots are skipped; Debian: apt-get install gnuplot-nox)");
+    return GB_EXIT_OK;
+}
+
+/* ---- greenbench host ---- */
+
+static const char host_help[] =
+    "usage: greenbench host\n"
+    "\n"
+    "Prints this machine's fingerprint as JSON, as every run records it in meta.json's\n"
+    "host: the id (GREENBENCH_HOST_ID, else the host name), CPU model, cores and SMT,\n"
+    "kernel, virtualisation, cpufreq governor, compiler, build commit and hash, the\n"
+    "backends built, the measured system-call and page-fault costs, and the Slurm and\n"
+    "GNU parallel job ids when set. run-parallel.sh runs it on every host first.\n";
+
+static int cmd_host(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(host_help, stdout);
+        return GB_EXIT_OK;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "greenbench host: unexpected argument '%s' (see greenbench host --help)\n",
+                argv[1]);
+        return GB_EXIT_USAGE;
+    }
+    char bin[4096];
+    gb_bin_dir(bin, sizeof bin);
+    struct gb_programs p;
+    gb_programs_scan(bin, &p);
+    struct gb_preflight pf;
+    gb_preflight(0, 0, &pf);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, gb_host_to_json(&pf, &p), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", gb_buf_str(&b));
+    gb_buf_free(&b);
     return GB_EXIT_OK;
 }
 
@@ -416,8 +457,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        { "run", gb_cmd_run }, { "list", cmd_list }, { "report", gb_cmd_report },
+        { "run", gb_cmd_run },         { "list", cmd_list }, { "report", gb_cmd_report },
         { "compare", gb_cmd_compare }, { "cell", cmd_cell }, { "server", cmd_server },
+        { "merge", gb_cmd_merge },     { "host", cmd_host },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
@@ -426,8 +468,10 @@ int main(int argc, char **argv)
         print_main_help(stdout);
         return GB_EXIT_OK;
     }
-    fprintf(stderr, "greenbench: unknown command '%s' (valid: run, list, report, compare, cell, "
-                    "server; greenbench --help)\n", cmd);
+    fprintf(stderr,
+            "greenbench: unknown command '%s' (valid: run, list, report, compare, merge, "
+            "host, cell, server; greenbench --help)\n",
+            cmd);
     return GB_EXIT_USAGE;
 }
 

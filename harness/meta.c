@@ -11,6 +11,7 @@
 
 #include "catalog.h"
 #include "cell.h"
+#include "host.h"
 #include "process.h"
 #include "util.h"
 
@@ -82,6 +83,9 @@ static json_t *fresh_meta(const struct gb_run_state *rs)
     json_object_set_new(o, "versions", gb_versions_to_json(&rs->progs));
     json_object_set_new(o, "machine", gb_machine_to_json());
     json_object_set_new(o, "preflight", gb_preflight_to_json(&rs->pf));
+    json_object_set_new(o, "host", gb_host_to_json(&rs->pf, &rs->progs));
+    if (rs->campaign)
+        json_object_set_new(o, "campaign", json_incref(rs->campaign));
     json_t *nofile = json_object();
     json_object_set_new(nofile, "soft_before", json_integer((json_int_t)rs->nofile_before.rlim_cur));
     json_object_set_new(nofile, "soft_for_cells", json_integer((json_int_t)rs->nofile_after.rlim_cur));

@@ -38,6 +38,7 @@ struct gb_run_state {
     char server_cpus[256];
     json_t *server_capacity;
     bool resumed;
+    json_t *campaign; /* a shard's "campaign" (--shard), for meta.json; NULL: none */
     const struct gb_run_opts *opts;
     size_t jobs_total, jobs_done, reps_ok, reps_failed;
 };

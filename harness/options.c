@@ -151,8 +151,8 @@ enum {
 
 /* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
-    "--workload",  "--impl",   "--switch",  "--loop", "--reps", "--min-reps", "--max-reps",
-    "--target-ci", "--budget", "--timeout", "--out",  "--seed", "--resume",   NULL,
+    "--workload", "--impl",    "--switch", "--loop", "--reps",   "--min-reps", "--max-reps", "--target-ci",
+    "--budget",   "--timeout", "--out",    "--seed", "--resume", "--emit",     "--shard",    NULL,
 };
 #define NVALUE_OPTS (sizeof run_value_opts / sizeof run_value_opts[0] - 1)
 _Static_assert(NVALUE_OPTS <= 16, "OPT_QUICK leaves room for 16 value options");
@@ -289,13 +289,49 @@ static int parse_path(const char *value, char *out, size_t n, const char *what, 
     return rc;
 }
 
+/* --emit: the engine a campaign is written for, parallel or slurm. */
+static int parse_emit(const char *value, struct gb_run_opts *o, char *err, size_t errlen)
+{
+    if (strcmp(value, "parallel") != 0 && strcmp(value, "slurm") != 0) {
+        snprintf(err, errlen,
+                 "--emit: '%s' is not valid: give parallel (GNU parallel over ssh) or slurm "
+                 "(a Slurm job array)",
+                 value);
+        return GB_EXIT_USAGE;
+    }
+    snprintf(o->emit, sizeof o->emit, "%s", value);
+    return 0;
+}
+
+/* --emit and --shard against the rest: 0, or GB_EXIT_USAGE with a message. */
+static int check_campaign(const struct gb_run_opts *o, bool matrix_opts, char *err, size_t errlen)
+{
+    if (o->emit[0] && (o->resume[0] || o->shard[0] || o->dry_run)) {
+        snprintf(err, errlen, "--emit writes a campaign: it excludes --resume, --shard and --dry-run");
+        return GB_EXIT_USAGE;
+    }
+    if (o->emit[0] && !o->out[0]) {
+        snprintf(err, errlen,
+                 "--emit needs --out CAMPAIGN: the new folder of the plan, shards and launcher");
+        return GB_EXIT_USAGE;
+    }
+    if (o->shard[0] && (matrix_opts || o->resume[0])) {
+        snprintf(err, errlen,
+                 "--shard FILE takes no matrix options and no --resume: the shard's plan is in "
+                 "FILE (its folder, given again as --out, resumes)");
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* The value of option name (a known one; axis: its axis, or -1) into o;
  * *matrix when the option shapes the matrix (which --resume refuses). 0
  * or GB_EXIT_USAGE with a message in err. */
 static int parse_value(const char *name, int axis, const char *value, struct gb_run_opts *o,
                        bool *matrix, char *err, size_t errlen)
 {
-    *matrix = strcmp(name, "--out") != 0 && strcmp(name, "--resume") != 0;
+    *matrix = strcmp(name, "--out") != 0 && strcmp(name, "--resume") != 0 && strcmp(name, "--emit") != 0 &&
+              strcmp(name, "--shard") != 0;
     if (axis >= 0) {
         struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
         int rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
@@ -329,6 +365,11 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
         return parse_seconds(name, value, &o->timeout_s, err, errlen);
     if (strcmp(name, "--seed") == 0)
         return parse_seed(value, o, err, errlen);
+    if (strcmp(name, "--emit") == 0)
+        return parse_emit(value, o, err, errlen);
+    if (strcmp(name, "--shard") == 0)
+        return parse_path(value, o->shard, sizeof o->shard,
+                          "--shard: give a shard file (CAMPAIGN/shards/NNN.json)", err, errlen);
     if (strcmp(name, "--out") == 0)
         return parse_path(value, o->out, sizeof o->out, "--out: give a directory path", err,
                           errlen);
@@ -419,5 +460,5 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         snprintf(err, errlen, "--resume DIR takes no matrix options: the run's plan is in DIR/meta.json");
         return GB_EXIT_USAGE;
     }
-    return 0;
+    return check_campaign(o, matrix_opts || quick || full, err, errlen);
 }

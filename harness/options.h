@@ -29,6 +29,8 @@ struct gb_run_opts {
     double timeout_s;     /* <= 0: the preset's */
     char out[4096];       /* "" : <results root>/<timestamp> */
     char resume[4096];
+    char emit[16];        /* --emit: "parallel", "slurm"; "": run */
+    char shard[4096];     /* --shard FILE: "" none */
     bool seed_set;
     uint64_t seed;
     bool no_plots;

@@ -30,19 +30,6 @@
 #define GB_C_FLAGS ""
 #endif
 
-/* First line of a small file, trimmed; false when unreadable. */
-static bool read_line(const char *path, char *out, size_t n)
-{
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return false;
-    bool ok = fgets(out, (int)n, f) != NULL;
-    fclose(f);
-    if (ok)
-        out[strcspn(out, "\r\n")] = '\0';
-    return ok;
-}
-
 static struct gb_reading *add(struct gb_preflight *pf, const char *name, int level,
                               const char *advice, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -141,7 +128,7 @@ static void cpu_readings(struct gb_preflight *pf, long ncpu)
             "ratios come out larger than on bare metal",
             "yes (hypervisor flag in /proc/cpuinfo)");
 
-    if (read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", v, sizeof v))
+    if (gb_file_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", v, sizeof v))
         add(pf, "cpu governor", strcmp(v, "performance") == 0 ? 0 : 2,
             strcmp(v, "performance") == 0 ? NULL
                 : "the clock changes with load; for stable numbers: cpupower frequency-set -g performance",
@@ -149,12 +136,12 @@ static void cpu_readings(struct gb_preflight *pf, long ncpu)
     else
         add(pf, "cpu governor", 1, "no cpufreq: clock fixed or managed by the host", "n/a");
 
-    if (read_line("/sys/devices/system/cpu/intel_pstate/no_turbo", v, sizeof v))
+    if (gb_file_line("/sys/devices/system/cpu/intel_pstate/no_turbo", v, sizeof v))
         add(pf, "turbo", strcmp(v, "1") == 0 ? 0 : 2,
             strcmp(v, "1") == 0 ? NULL
                 : "turbo boost changes the clock with temperature and load: echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo",
             "%s", strcmp(v, "1") == 0 ? "off" : "on (intel_pstate)");
-    else if (read_line("/sys/devices/system/cpu/cpufreq/boost", v, sizeof v))
+    else if (gb_file_line("/sys/devices/system/cpu/cpufreq/boost", v, sizeof v))
         add(pf, "turbo", strcmp(v, "0") == 0 ? 0 : 2,
             strcmp(v, "0") == 0 ? NULL
                 : "boost changes the clock with temperature and load: echo 0 > /sys/devices/system/cpu/cpufreq/boost",
@@ -162,7 +149,7 @@ static void cpu_readings(struct gb_preflight *pf, long ncpu)
     else
         add(pf, "turbo", 1, "not visible from here (VM or no cpufreq driver)", "n/a");
 
-    if (read_line("/sys/devices/system/cpu/smt/active", v, sizeof v))
+    if (gb_file_line("/sys/devices/system/cpu/smt/active", v, sizeof v))
         add(pf, "smt", strcmp(v, "1") == 0 ? 1 : 0,
             strcmp(v, "1") == 0 ? "sibling hyperthreads share a core: cross-CPU numbers depend on placement" : NULL,
             "%s", strcmp(v, "1") == 0 ? "on" : "off");
@@ -172,14 +159,14 @@ static void cpu_readings(struct gb_preflight *pf, long ncpu)
 static void run_readings(struct gb_preflight *pf, long ncpu)
 {
     char v[256];
-    if (read_line("/proc/sys/kernel/randomize_va_space", v, sizeof v))
+    if (gb_file_line("/proc/sys/kernel/randomize_va_space", v, sizeof v))
         add(pf, "aslr", strcmp(v, "0") == 0 ? 0 : 1,
             strcmp(v, "0") == 0 ? NULL
                 : "address layout differs per process: repetitions in fresh processes average over it",
             "%s (randomize_va_space=%s)", strcmp(v, "0") == 0 ? "off" : "on", v);
 
     double load = -1;
-    if (read_line("/proc/loadavg", v, sizeof v))
+    if (gb_file_line("/proc/loadavg", v, sizeof v))
         load = strtod(v, NULL);
     if (load >= 0)
         add(pf, "load average", load > 0.5 * (double)ncpu ? 2 : 0,
@@ -200,7 +187,7 @@ static void run_readings(struct gb_preflight *pf, long ncpu)
 static void limit_readings(struct gb_preflight *pf, long max_sockets, long max_tasks)
 {
     char v[256];
-    if (read_line("/proc/sys/net/core/somaxconn", v, sizeof v)) {
+    if (gb_file_line("/proc/sys/net/core/somaxconn", v, sizeof v)) {
         long s = strtol(v, NULL, 10);
         bool low = max_sockets > 0 && s < max_sockets;
         add(pf, "somaxconn", low ? 2 : 0,
@@ -209,7 +196,7 @@ static void limit_readings(struct gb_preflight *pf, long max_sockets, long max_t
                 : NULL,
             "%ld", s);
     }
-    if (read_line("/proc/sys/net/ipv4/ip_local_port_range", v, sizeof v)) {
+    if (gb_file_line("/proc/sys/net/ipv4/ip_local_port_range", v, sizeof v)) {
         long lo = 0, hi = 0;
         sscanf(v, "%ld %ld", &lo, &hi);
         bool low = max_sockets > 0 && hi - lo + 1 < 2 * max_sockets;
@@ -219,7 +206,7 @@ static void limit_readings(struct gb_preflight *pf, long max_sockets, long max_t
                 : NULL,
             "%ld-%ld (%ld ports)", lo, hi, hi - lo + 1);
     }
-    if (read_line("/proc/sys/vm/max_map_count", v, sizeof v)) {
+    if (gb_file_line("/proc/sys/vm/max_map_count", v, sizeof v)) {
         long m = strtol(v, NULL, 10);
         bool low = max_tasks > 0 && m < 2 * max_tasks + 1000;
         add(pf, "vm.max_map_count", low ? 2 : 0,
@@ -238,7 +225,7 @@ static void limit_readings(struct gb_preflight *pf, long max_sockets, long max_t
                 : NULL,
             "soft %lld, hard %lld", (long long)rl.rlim_cur, (long long)rl.rlim_max);
     }
-    if (read_line("/sys/kernel/mm/transparent_hugepage/enabled", v, sizeof v)) {
+    if (gb_file_line("/sys/kernel/mm/transparent_hugepage/enabled", v, sizeof v)) {
         bool always = strstr(v, "[always]") != NULL;
         add(pf, "transparent hugepages", always ? 1 : 0,
             always ? "large stacks may be backed by 2 MiB pages, which changes memory per task" : NULL,

@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "cell.h"
 #include "doc.h"
+#include "merge.h"
 #include "findings.h"
 #include "journal.h"
 #include "json.h"
@@ -1271,7 +1272,9 @@ static const char report_help[] =
     "\n"
     "Rebuilds summary.csv, plots/ (SVG and PNG, with their .gp and .dat) and report.md /\n"
     "report.html of a run directory from its stored meta.json and cells.jsonl. Nothing\n"
-    "is measured; cells.jsonl and meta.json are only read.\n";
+    "is measured; cells.jsonl and meta.json are only read. For a merged folder\n"
+    "(greenbench merge) it rebuilds each host's run under hosts/ and the cross-host\n"
+    "files: summary.csv, ratios.csv, cross-host.csv, report.md.\n";
 
 int gb_cmd_report(int argc, char **argv)
 {
@@ -1318,6 +1321,8 @@ int gb_cmd_report(int argc, char **argv)
         fprintf(stderr, "greenbench report: '%s' is not a directory\n", dir);
         return GB_EXIT_USAGE;
     }
+    if (gb_merge_is(dir)) /* a merged folder: its hosts' runs and the cross-host view */
+        return gb_merge_rebuild(dir, plots) == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;
     char *meta = gb_xasprintf("%s/meta.json", dir), *cells = gb_xasprintf("%s/cells.jsonl", dir);
     bool run = gb_is_file(meta) || gb_is_file(cells);
     free(meta);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "catalog.h"
 #include "cell.h"
 #include "journal.h"
@@ -38,6 +39,8 @@ static const char run_help_head[] =
     "usage: greenbench run [--quick | --full] [FILTERS] [REPETITIONS] [--timeout S]\n"
     "                      [--out DIR] [--seed N] [--no-plots] [--dry-run]\n"
     "       greenbench run --resume DIR\n"
+    "       greenbench run --emit parallel|slurm --out CAMPAIGN [--quick | --full] [FILTERS] ...\n"
+    "       greenbench run --shard CAMPAIGN/shards/NNN.json [--out DIR] [--timeout S] [--no-plots]\n"
     "\n"
     "Runs the benchmark matrix: every cell (workload x implementation x parameters)\n"
     "in its own child process, a warm-up round that is not counted, then rounds of\n"
@@ -81,10 +84,19 @@ static const char run_help_tail[] =
     "  --seed N         seed of the run order (default: random, recorded)\n"
     "  --resume DIR     finish an interrupted run with the plan stored in DIR\n"
     "  --no-plots       skip gnuplot\n"
+    "  --emit ENGINE    plan as above but run nothing: write a campaign for many machines\n"
+    "                   into --out CAMPAIGN: plan.json, shards/NNN.json (one per comparison\n"
+    "                   group: a workload and its work parameters with every implementation\n"
+    "                   and backend, so each ratio is measured on one machine) and a\n"
+    "                   launcher: ENGINE parallel: run-parallel.sh (GNU parallel over ssh,\n"
+    "                   one shard per host at a time); slurm: run-slurm.sbatch (a job array)\n"
+    "  --shard FILE     run one shard of a campaign as an ordinary run (into --out DIR,\n"
+    "                   else results/<timestamp>); DIR holding that shard's run resumes it\n"
     "  --dry-run        print the cells and exit\n"
     "\n"
     "Environment: GREENBENCH_BIN_DIR (cell programs; default: beside this binary),\n"
-    "GREENBENCH_RESULTS_DIR (default: results), GREENBENCH_GNUPLOT (gnuplot program).\n"
+    "GREENBENCH_RESULTS_DIR (default: results), GREENBENCH_GNUPLOT (gnuplot program),\n"
+    "GREENBENCH_HOST_ID (the host's id in meta.json's host; default: the host name).\n"
     "A cell whose timed part lasts under 5 ms runs its workload several times per\n"
     "repetition (--rounds, sized from its warm-up). ^C, SIGTERM or a hang-up stop the\n"
     "run and keep everything; --resume finishes it.\n"
@@ -541,6 +553,48 @@ static int resume(struct gb_run_state *rs, const char *dir, struct gb_jsonl *lin
     return 0;
 }
 
+/* Does dir hold a run of the shard whose campaign is c (same plan hash,
+ * same shard): then --shard FILE --out dir resumes it. */
+static bool shard_run_in(const char *dir, const json_t *c)
+{
+    char *path = gb_xasprintf("%s/meta.json", dir), *text;
+    size_t len;
+    json_t *meta = NULL;
+    bool same = false;
+    if (gb_read_file(path, &text, &len) == 0) {
+        if (gb_json_parse(text, len, &meta, NULL, 0) == 0) {
+            const json_t *m = json_object_get(meta, "campaign");
+            same = strcmp(gb_json_str(m, "plan_hash", "-"), gb_json_str(c, "plan_hash", "")) == 0 &&
+                   gb_json_num(m, "shard", -1) == gb_json_num(c, "shard", -2);
+        }
+        free(text);
+    }
+    json_decref(meta);
+    free(path);
+    return same;
+}
+
+/* --shard FILE: its plan and campaign into rs; when --out holds this
+ * shard's run already, resume it (o->resume set). 0, or GB_EXIT_USAGE
+ * said on stderr. */
+static int shard_plan(struct gb_run_state *rs, struct gb_run_opts *o, struct gb_jsonl *lines)
+{
+    char err[1024];
+    if (gb_shard_load(o->shard, &rs->plan, &rs->campaign, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench run: %s\n", err);
+        return GB_EXIT_USAGE;
+    }
+    if (!o->out[0] || !shard_run_in(o->out, rs->campaign))
+        return 0;
+    fprintf(stderr, "greenbench: %s holds this shard's run: resuming it\n", o->out);
+    gb_plan_free(&rs->plan);
+    json_decref(rs->campaign);
+    rs->campaign = NULL;
+    snprintf(o->resume, sizeof o->resume, "%s", o->out);
+    o->out[0] = '\0';
+    return resume(rs, o->resume, lines);
+}
+
 /* The cells' states from the records already in cells.jsonl. */
 static void load_done(struct loop *l, const struct gb_jsonl *lines)
 {
@@ -751,11 +805,19 @@ int gb_cmd_run(int argc, char **argv)
     if (o.resume[0]) {
         if (resume(&rs, o.resume, &lines) != 0)
             return GB_EXIT_USAGE;
+    } else if (o.shard[0]) {
+        if (shard_plan(&rs, &o, &lines) != 0)
+            return GB_EXIT_USAGE;
     } else if (gb_plan_make(&o, &rs.progs, &rs.plan, err, sizeof err) != 0) {
         fprintf(stderr, "greenbench run: %s\n", err);
         return GB_EXIT_USAGE;
     }
     struct gb_plan *pl = &rs.plan;
+    if (o.emit[0]) {
+        rc = gb_campaign_emit(pl, &o, &rs.progs);
+        gb_plan_free(pl);
+        return rc;
+    }
     struct loop l = { .rs = &rs, .fd = -1 };
     if (o.dry_run) {
         printf("%zu cells x (1 warm-up + %d%s%d repetitions), timeout %.3g s, seed %llu:\n", pl->ncells,
@@ -776,5 +838,6 @@ int gb_cmd_run(int argc, char **argv)
     gb_plan_free(pl);
     json_decref(rs.old_meta);
     json_decref(rs.server_capacity);
+    json_decref(rs.campaign);
     return rc;
 }

@@ -332,3 +332,15 @@ int gb_self_dir(char *out, size_t n)
     snprintf(out, n, "%s", path[0] ? path : "/");
     return 0;
 }
+
+bool gb_file_line(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    bool ok = fgets(out, (int)n, f) != NULL;
+    fclose(f);
+    if (ok)
+        out[strcspn(out, "\r\n")] = '\0';
+    return ok && *out;
+}

@@ -29,6 +29,10 @@ struct gb_buf {
     char *data;
     size_t len, cap;
 };
+/* The first line of a small file (a /proc or /sys value), its end of line
+ * cut, into out (n bytes); false when it cannot be read or is empty. */
+bool gb_file_line(const char *path, char *out, size_t n);
+
 void gb_buf_init(struct gb_buf *b);
 void gb_buf_free(struct gb_buf *b);                  /* and empty again */
 void gb_buf_add(struct gb_buf *b, const char *s, size_t n); /* n bytes, NULs included */

@@ -42,6 +42,7 @@ static const peer_info peers[] = {
     { "gevent", "python3-gevent", true },
     { "go", "golang-go", true },
     { "st", "libst-dev", false },
+    { "threads-preload", "libc6-dev", true },
 };
 
 static const peer_info *peer;   /* The suite's. */
@@ -165,6 +166,9 @@ static bool check_ok(const run_result *r, const char *workload)
         for (size_t i = 0; good && i < nf; i++)
             good = jkey(o, at + i) != NULL && strcmp(jkey(o, at + i), fetch_fields[i]) == 0 &&
                    jint(o, fetch_fields[i]) >= 0;
+        /* Under the preload, the OS threads it ran on come next. */
+        if (good && jkey(o, at + nf) != NULL && strcmp(jkey(o, at + nf), "os_threads") == 0)
+            good = strcmp(peer->name, "threads-preload") == 0 && jint(o, "os_threads") >= 1 && nf++;
         good = good && (jkey(o, at + nf) == NULL || strcmp(jkey(o, at + nf), "note") == 0);
         if (!good) {
             explain(r, "joinall, pool: keepalive not 0 or 1, or the checks not in cell.c's order");
@@ -238,6 +242,10 @@ static int stop_peer(void)
 static int init_gevent(void) { return start_peer("gevent"); }
 static int init_go(void) { return start_peer("go"); }
 static int init_st(void) { return start_peer("st"); }
+static int init_preload(void)
+{
+    return start_peer("threads-preload");
+}
 
 /* True when the HTTP cases can run; otherwise says why, once per case. */
 static bool have_server(void)
@@ -327,6 +335,9 @@ static const run_result *workload_fields_match_ours(const char *workload, const 
         if (a != NULL && strcmp(a, "note") == 0)
             a = jkey(ours.json, ++i);
         if (b != NULL && strcmp(b, "note") == 0)
+            b = jkey(theirs.json, ++j);
+        /* The preload's one addition (cell.c: the OS threads it ran on). */
+        if (b != NULL && strcmp(b, "os_threads") == 0 && strcmp(peer->name, "threads-preload") == 0)
             b = jkey(theirs.json, ++j);
         if (a == NULL || b == NULL) {
             same = a == b;
@@ -718,6 +729,39 @@ static void test_dns(void)
     server_child_stop(&dns);
 }
 
+/* ---- threads-preload: our thread program under libgreen-preload.so ---- */
+
+/* Its green threads are not OS threads: at the end of a timed part of 200
+ * fetches at once the process has one thread, and the resolver's workers
+ * at most (4), where the thread baseline made 200. */
+static void test_preload_os_threads(void)
+{
+    if (!have_server())
+        return;
+    run_result r;
+    char size[32];
+    snprintf(size, sizeof size, "--size=%d", SERVER_SIZE);
+    RUN(&r, "joinall", impl_arg, "--n=200", url_arg, size);
+    check_counts(&r, "joinall", 200, 200);
+    long long threads = jint(r.json, "os_threads");
+    CU_ASSERT(threads >= 1 && threads <= 1 + 4);
+    CU_ASSERT_EQUAL(jint(r.json, "max_in_flight"), 200); /* one hub starts all before an answer */
+}
+
+/* switch and yield wait in raw futexes and sched_yield, which the preload
+ * cannot see: refused, as a peer refuses a workload it lacks. */
+static void test_preload_not_implemented(void)
+{
+    static const char *const refused[] = { "switch", "yield", "spawn-alive", "dns" };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        run_result r;
+        RUN(&r, refused[i], impl_arg, "--n=3");
+        char want[128];
+        snprintf(want, sizeof want, "workload %s is not implemented by peer %s", refused[i], peer->name);
+        CU_ASSERT(check_failed(&r, 2, want));
+    }
+}
+
 /* clang-format off */
 #define COMMON_TESTS                                        \
     { "help", test_help },                                  \
@@ -748,6 +792,19 @@ static CU_TestInfo http_peer_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo preload_tests[] = {
+    { "spawn", test_spawn },
+    { "joinall", test_joinall },
+    { "pool", test_pool },
+    { "joinall_wrong_size", test_joinall_wrong_size },
+    { "fetch_rounds", test_fetch_rounds },
+    { "fetch_fields_match_ours", test_fetch_fields_match_ours },
+    { "url_port_range", test_url_port_range },
+    { "os_threads", test_preload_os_threads },
+    { "not_implemented", test_preload_not_implemented },
+    CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo st_tests[] = {
     COMMON_TESTS,
     { "not_implemented", test_not_implemented },
@@ -758,5 +815,9 @@ CU_SuiteInfo green_test_suites[] = {
     { .pName = "gevent", .pInitFunc = init_gevent, .pCleanupFunc = stop_peer, .pTests = http_peer_tests },
     { .pName = "go", .pInitFunc = init_go, .pCleanupFunc = stop_peer, .pTests = http_peer_tests },
     { .pName = "st", .pInitFunc = init_st, .pCleanupFunc = stop_peer, .pTests = st_tests },
+    { .pName = "threads-preload",
+      .pInitFunc = init_preload,
+      .pCleanupFunc = stop_peer,
+      .pTests = preload_tests },
     CU_SUITE_INFO_NULL,
 };

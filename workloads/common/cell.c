@@ -4,6 +4,7 @@
  * (docs/cell-protocol.md) as the last line of stdout.
  * Human commentary goes to stderr. */
 #include "cell.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <link.h>
 #include <math.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -52,10 +54,47 @@ void cell_measure_begin(cell_result *r)
     r->t0_wall_ns = cell_now_ns();
 }
 
+/* ---- under libgreen-preload.so (the threads-preload implementation) ---- */
+
+#define PRELOAD_LIBRARY "libgreen-preload.so"
+#define PRELOAD_IMPL "threads-preload"
+
+static int find_preload(struct dl_phdr_info *info, size_t size, void *found)
+{
+    (void)size;
+    if (info->dlpi_name != NULL && strstr(info->dlpi_name, PRELOAD_LIBRARY) != NULL)
+        *(bool *)found = true;
+    return 0;
+}
+
+/* Is libgreen-preload.so loaded into this process (LD_PRELOAD). */
+static bool preloaded(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        bool found = false;
+        dl_iterate_phdr(find_preload, &found);
+        known = found;
+    }
+    return known;
+}
+
+/* Does --impl=threads-preload run workload id: joinall, pool and spawn,
+ * whose every wait is a call the preload makes green. switch and yield
+ * hand off through a raw futex and sched_yield, which no preload sees: on
+ * one OS thread they would wait forever. */
+static bool preload_runs(enum workload_id id)
+{
+    return preloaded() && (id == WL_joinall || id == WL_pool || id == WL_spawn);
+}
+
 void cell_measure_end(cell_result *r)
 {
     r->wall_ns = cell_now_ns() - r->t0_wall_ns;
     r->cpu_ns = cpu_time_ns() - r->t0_cpu_ns;
+    /* The point of the preload: its green threads are not OS threads. */
+    if (preloaded())
+        r->os_threads = sys_status_value("Threads");
 }
 
 int cell_fail(cell_result *r, const char *fmt, ...)
@@ -215,6 +254,7 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
         { "max_in_flight", r->max_in_flight },
         { "connections", r->connections },
         { "rss_per_task_bytes", r->rss_per_task_bytes },
+        { "os_threads", r->os_threads },
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if (checks[i].v >= 0)          /* Only the checks the workload makes. */
@@ -383,6 +423,7 @@ static cell_result fresh_result(const char *switch_used, const char *loop_used)
                           .max_in_flight = -1,
                           .connections = -1,
                           .rss_per_task_bytes = -1,
+                          .os_threads = -1,
                           .floor_wall_ns = -1,
                           .cold_wall_ns = -1 };
 }
@@ -421,6 +462,8 @@ static void add_round(cell_result *total, const cell_result *round, long long k,
         total->floor_wall_ns = add_counts(total->floor_wall_ns, round->floor_wall_ns);
         if (round->max_in_flight > total->max_in_flight)
             total->max_in_flight = round->max_in_flight;
+        if (round->os_threads > total->os_threads)
+            total->os_threads = round->os_threads;
         total->ok = round->ok;
         total->usage_error = round->usage_error;
     }
@@ -465,12 +508,21 @@ int main(int argc, char **argv)
     for (w = cell_workloads; w->run; w++) {
         if (strcmp(workload_name(w->id), p.workload) == 0) {
             workload_known = 1;
-            if (strcmp(w->impl, p.impl) == 0)
+            /* The thread variants, run unmodified under the preload. */
+            if (strcmp(w->impl, p.impl) == 0 || (strcmp(p.impl, PRELOAD_IMPL) == 0 &&
+                                                 strcmp(w->impl, "threads") == 0 && preload_runs(w->id)))
                 break;
         }
     }
     if (w->run == NULL) {
-        if (workload_known)
+        if (workload_known && strcmp(p.impl, PRELOAD_IMPL) == 0 && !preloaded())
+            cell_fail(&r,
+                      "--impl=%s runs the thread variants with " PRELOAD_LIBRARY " in LD_PRELOAD "
+                      "(greenbench-peer-threads-preload sets it)",
+                      p.impl);
+        else if (workload_known && strcmp(p.impl, PRELOAD_IMPL) == 0)
+            cell_fail(&r, "workload %s is not implemented by peer %s", p.workload, PRELOAD_IMPL);
+        else if (workload_known)
             cell_fail(&r, "workload '%s' has no --impl=%s variant in %s", p.workload, p.impl, program);
         else
             cell_fail(&r, "unknown workload '%s' (see %s --help)", p.workload, program);

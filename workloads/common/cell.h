@@ -48,6 +48,8 @@ typedef struct cell_result {
     long long max_in_flight;
     long long connections; /* TCP connections opened in the timed part (joinall, pool). */
     long long rss_per_task_bytes;
+    long long os_threads; /* Under libgreen-preload.so: the process's OS threads at the end of
+                             the timed part (/proc/self/status); -1: not under it. */
     const char *floor; /* switch: the floor timed beside it (floor.h), or NULL. */
     long long floor_wall_ns; /* The floor's time for the same ops; -1: none. */
     long long cold_wall_ns; /* spawn: its first pass (same ops), timed; -1: none. */

@@ -46,17 +46,24 @@ long long sys_peak_rss_reset(void)
     return failed ? -1 : sys_rss_bytes();
 }
 
-long long sys_peak_rss_bytes(void)
+long long sys_status_value(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "re");
     if (f == NULL)
         return -1;
     char line[128];
-    long long kib = -1;
-    while (kib < 0 && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmHWM: %lld kB", &kib) != 1)
-            kib = -1;
+    size_t len = strlen(key);
+    long long v = -1;
+    while (v < 0 && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, key, len) != 0 || line[len] != ':' || sscanf(line + len + 1, "%lld", &v) != 1)
+            v = -1;
     fclose(f);
+    return v;
+}
+
+long long sys_peak_rss_bytes(void)
+{
+    long long kib = sys_status_value("VmHWM");
     return kib < 0 ? -1 : kib * 1024;
 }
 

@@ -17,6 +17,9 @@ long long sys_rss_bytes(void);
 /* Start a new peak of resident memory here (/proc/self/clear_refs "5",
  * Linux 4.0 on): returns the resident bytes now, -1 on error. */
 long long sys_peak_rss_reset(void);
+/* The number after "key:" in /proc/self/status ("Threads", "VmHWM" in kB),
+ * or -1. */
+long long sys_status_value(const char *key);
 /* The peak of resident memory since the last reset, or since the process
  * began (VmHWM of /proc/self/status), in bytes; -1 on error. */
 long long sys_peak_rss_bytes(void);

@@ -1,0 +1,307 @@
+/* harness/campaign.c: --emit's campaign (plan.json, shards, launchers) and
+ * --shard's plan (campaign.h). */
+#include "campaign.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "catalog.h"
+#include "host.h"
+#include "meta.h"
+#include "util.h"
+
+/* How many shards a Slurm array runs at once by default (its %N): enough
+ * to fill a small partition, few enough not to take a cluster. sbatch's
+ * own --array on its command line overrides it. */
+#define GB_SLURM_THROTTLE 8
+
+void gb_group_key(const struct gb_cell *c, char *out, size_t n)
+{
+    const struct gb_workload *w = gb_workload_find(c->workload);
+    unsigned axes = GB_AX_ALL & ~GB_AX_SERIES;
+    if (w && w->per_iteration)
+        axes &= ~(unsigned)GB_AX_N;
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_puts(&b, c->workload);
+    gb_cell_params(c, axes, &b);
+    snprintf(out, n, "%s", gb_buf_str(&b));
+    gb_buf_free(&b);
+}
+
+void gb_plan_hash(const struct gb_plan *pl, char out[17])
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, gb_plan_to_json(pl, NULL), JSON_COMPACT | JSON_SORT_KEYS);
+    snprintf(out, 17, "%016llx", (unsigned long long)gb_fnv1a(b.data, b.len, GB_FNV_START));
+    gb_buf_free(&b);
+}
+
+/* ---- the shards ---- */
+
+/* The plan's cells split into comparison groups, in plan order. */
+struct groups {
+    char (*name)[256]; /* each group's key */
+    size_t n;
+    size_t *of;        /* the group of each cell of the plan */
+};
+
+static void groups_make(const struct gb_plan *pl, struct groups *g)
+{
+    memset(g, 0, sizeof *g);
+    g->of = gb_xcalloc(pl->ncells + 1, sizeof *g->of);
+    g->name = gb_xcalloc(pl->ncells + 1, sizeof *g->name);
+    for (size_t i = 0; i < pl->ncells; i++) {
+        char key[256];
+        gb_group_key(&pl->cells[i], key, sizeof key);
+        size_t k = 0;
+        while (k < g->n && strcmp(g->name[k], key) != 0)
+            k++;
+        if (k == g->n)
+            snprintf(g->name[g->n++], sizeof g->name[0], "%s", key);
+        g->of[i] = k;
+    }
+}
+
+static void groups_free(struct groups *g)
+{
+    free(g->of);
+    free(g->name);
+}
+
+/* What every shard and plan.json say of the campaign; shard < 0: none. */
+static json_t *campaign_json(const char *plan_hash, const char *build_hash, const char *engine,
+                             const struct groups *g, long shard)
+{
+    json_t *c = json_object();
+    json_object_set_new(c, "plan_hash", gb_json_text(plan_hash));
+    json_object_set_new(c, "build_hash", gb_json_text(build_hash));
+    json_object_set_new(c, "engine", gb_json_text(engine));
+    json_object_set_new(c, "shards", json_integer((json_int_t)g->n));
+    if (shard >= 0) {
+        json_object_set_new(c, "shard", json_integer(shard));
+        json_object_set_new(c, "group", gb_json_text(g->name[shard]));
+    }
+    return c;
+}
+
+/* A JSON document into path: 0, or a negative errno said on stderr. */
+static int write_json(const char *path, json_t *v)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, v, GB_JSON_DOC);
+    gb_buf_puts(&b, "\n");
+    int rc = gb_write_file_atomic(path, b.data, b.len);
+    gb_buf_free(&b);
+    if (rc != 0)
+        fprintf(stderr, "greenbench run: --emit: cannot write %s: %s\n", path, strerror(-rc));
+    return rc;
+}
+
+/* shards/NNN.json: the campaign, and the plan with group k's cells only. */
+static int write_shard(const char *dir, const struct gb_plan *pl, const struct groups *g, size_t k,
+                       json_t *campaign)
+{
+    struct gb_plan sub = *pl;
+    sub.cells = gb_xcalloc(pl->ncells, sizeof *sub.cells);
+    sub.ncells = 0;
+    for (size_t i = 0; i < pl->ncells; i++)
+        if (g->of[i] == k)
+            sub.cells[sub.ncells++] = pl->cells[i];
+    json_t *doc = json_object();
+    json_object_set_new(doc, "schema_version", json_integer(GB_SCHEMA_VERSION));
+    json_object_set_new(doc, "campaign", campaign);
+    json_object_set_new(doc, "plan", gb_plan_to_json(&sub, NULL));
+    free(sub.cells);
+    char *path = gb_xasprintf("%s/shards/%03zu.json", dir, k);
+    int rc = write_json(path, doc);
+    free(path);
+    return rc;
+}
+
+/* plan.json: the campaign, its groups (shard, group, cell keys) and the
+ * whole plan with the filters that made it. */
+static int write_plan(const char *dir, const struct gb_plan *pl, const struct gb_run_opts *o,
+                      const struct groups *g, json_t *campaign)
+{
+    json_t *groups = json_array();
+    for (size_t k = 0; k < g->n; k++) {
+        json_t *e = json_object(), *keys = json_array();
+        for (size_t i = 0; i < pl->ncells; i++)
+            if (g->of[i] == k)
+                json_array_append_new(keys, gb_json_text(pl->cells[i].key));
+        json_object_set_new(e, "shard", json_integer((json_int_t)k));
+        json_object_set_new(e, "group", gb_json_text(g->name[k]));
+        json_object_set_new(e, "cells", keys);
+        json_array_append_new(groups, e);
+    }
+    json_t *doc = json_object();
+    json_object_set_new(doc, "schema_version", json_integer(GB_SCHEMA_VERSION));
+    json_object_set_new(doc, "tool", json_string("greenbench"));
+    json_object_set_new(doc, "campaign", campaign);
+    json_object_set_new(doc, "groups", groups);
+    json_object_set_new(doc, "plan", gb_plan_to_json(pl, o));
+    char *path = gb_xasprintf("%s/plan.json", dir);
+    int rc = write_json(path, doc);
+    free(path);
+    return rc;
+}
+
+/* ---- the launchers ---- */
+
+static const char parallel_script[] =
+    "#!/bin/sh\n"
+    "# run-parallel.sh: runs the %zu shards of this campaign with GNU parallel, one\n"
+    "# shard per host at a time (-j1), each as `greenbench run --shard`; written by\n"
+    "# `greenbench run --emit parallel`. Usage, from anywhere:\n"
+    "#   ./run-parallel.sh [--runs DIR] [--joblog FILE] [PARALLEL'S HOST OPTIONS]\n"
+    "# Hosts: ./hosts by default (--sshloginfile: one `1/user@host` a line; `:` is\n"
+    "# this machine), or give parallel's own, e.g. -S host1,host2 or -S : alone.\n"
+    "# Every host needs greenbench at $GREENBENCH (the same build: merge refuses\n"
+    "# mixed builds); a remote host gets the shard file and sends its run folder\n"
+    "# back (--transferfile, --return, --cleanup). Run it again to rerun the\n"
+    "# shards that failed (--resume-failed): a shard whose folder is here resumes.\n"
+    "set -eu\n"
+    "cd \"$(dirname \"$0\")\"\n"
+    "GREENBENCH=${GREENBENCH:-%s}\n"
+    "runs=runs joblog=joblog\n"
+    "while [ $# -gt 0 ]; do\n"
+    "    case $1 in\n"
+    "    --runs) runs=$2; shift 2 ;;\n"
+    "    --joblog) joblog=$2; shift 2 ;;\n"
+    "    *) break ;;\n"
+    "    esac\n"
+    "done\n"
+    "[ $# -gt 0 ] || set -- --sshloginfile hosts\n"
+    "mkdir -p \"$runs\" logs\n"
+    "# The preflight: greenbench answers on every host, and each host's\n"
+    "# fingerprint is kept (a host that fails stops the campaign here).\n"
+    "parallel \"$@\" --nonall --tag \"$GREENBENCH\" host > logs/preflight-hosts.txt\n"
+    "parallel \"$@\" -j1 --joblog \"$joblog\" --resume-failed \\\n"
+    "    --transferfile {} --return \"$runs\"/{/.} --cleanup \\\n"
+    "    \"$GREENBENCH\" run --shard {} --out \"$runs\"/{/.} ::: shards/*.json\n";
+
+static const char slurm_script[] =
+    "#!/bin/bash\n"
+    "# run-slurm.sbatch: a Slurm job array over the %zu shards of this campaign,\n"
+    "# one whole node per shard, each as `greenbench run --shard`; written by\n"
+    "# `greenbench run --emit slurm`. Submit it from this folder:\n"
+    "#   cd CAMPAIGN && sbatch run-slurm.sbatch\n"
+    "# (sbatch --array=0-%zu%%M run-slurm.sbatch runs M shards at a time instead).\n"
+    "#SBATCH --job-name=greenbench\n"
+    "#SBATCH --array=0-%zu%%%d\n"
+    "#SBATCH --nodes=1\n"
+    "#SBATCH --ntasks=1\n"
+    "#SBATCH --exclusive\n"
+    "#SBATCH --hint=nomultithread\n"
+    "#SBATCH --output=logs/%%A_%%a.out\n"
+    "set -euo pipefail\n"
+    "GREENBENCH=${GREENBENCH:-%s}\n"
+    "shard=$(printf '%%03d' \"$SLURM_ARRAY_TASK_ID\")\n"
+    "# Its own folder per node: a shard requeued on another node starts afresh,\n"
+    "# one requeued on the same node resumes.\n"
+    "exec \"$GREENBENCH\" run --shard \"shards/$shard.json\" --out \"runs/$shard@${SLURMD_NODENAME:-$(hostname)}\"\n";
+
+/* The launcher of engine into dir, executable; its name into name. */
+static int write_launcher(const char *dir, const char *engine, size_t nshards, char *name, size_t n)
+{
+    char self[PATH_MAX];
+    if (gb_self_dir(self, sizeof self) != 0)
+        snprintf(self, sizeof self, ".");
+    char *gb = gb_xasprintf("%s/greenbench", self), *text;
+    bool slurm = strcmp(engine, "slurm") == 0;
+    snprintf(name, n, "%s", slurm ? "run-slurm.sbatch" : "run-parallel.sh");
+    if (slurm)
+        text = gb_xasprintf(slurm_script, nshards, nshards - 1, nshards - 1, GB_SLURM_THROTTLE, gb);
+    else
+        text = gb_xasprintf(parallel_script, nshards, gb);
+    char *path = gb_xasprintf("%s/%s", dir, name);
+    int rc = gb_write_file(path, text, strlen(text));
+    if (rc == 0 && chmod(path, 0755) != 0)
+        rc = -errno;
+    if (rc != 0)
+        fprintf(stderr, "greenbench run: --emit: cannot write %s: %s\n", path, strerror(-rc));
+    free(path);
+    free(text);
+    free(gb);
+    return rc;
+}
+
+/* The lines that say what was written and how to launch it. */
+static void print_launch(const char *dir, const char *engine, const char *launcher, size_t ncells,
+                         size_t nshards)
+{
+    printf("greenbench: campaign of %zu cells in %zu shards (one per comparison group) in %s\n", ncells,
+           nshards, dir);
+    if (strcmp(engine, "slurm") == 0)
+        printf("Launch it:\n  cd %s && sbatch %s\n", dir, launcher);
+    else
+        printf("Launch it (hosts in %s/hosts, one `1/user@host` a line; -S : for this machine):\n"
+               "  %s/%s            or   %s/%s -S :\n",
+               dir, dir, launcher, dir, launcher);
+    printf("Then merge what came back:\n  greenbench merge %s/merged %s\n", dir, dir);
+}
+
+int gb_campaign_emit(const struct gb_plan *pl, const struct gb_run_opts *o, const struct gb_programs *p)
+{
+    char dir[PATH_MAX], err[1024], plan_hash[17], build_hash[17], launcher[64];
+    if (gb_run_dir_make(o, dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench run: %s\n", err);
+        return GB_EXIT_USAGE;
+    }
+    char *shards = gb_xasprintf("%s/shards", dir), *logs = gb_xasprintf("%s/logs", dir);
+    int rc = gb_mkdir_p(shards) ? -1 : gb_mkdir_p(logs);
+    free(shards);
+    free(logs);
+    struct groups g;
+    groups_make(pl, &g);
+    gb_plan_hash(pl, plan_hash);
+    gb_build_hash(p, build_hash);
+    for (size_t k = 0; rc == 0 && k < g.n; k++)
+        rc = write_shard(dir, pl, &g, k, campaign_json(plan_hash, build_hash, o->emit, &g, (long)k));
+    if (rc == 0)
+        rc = write_plan(dir, pl, o, &g, campaign_json(plan_hash, build_hash, o->emit, &g, -1));
+    if (rc == 0)
+        rc = write_launcher(dir, o->emit, g.n, launcher, sizeof launcher);
+    if (rc == 0)
+        print_launch(dir, o->emit, launcher, pl->ncells, g.n);
+    else
+        fprintf(stderr, "greenbench run: --emit: could not write the campaign in %s\n", dir);
+    groups_free(&g);
+    return rc == 0 ? GB_EXIT_OK : GB_EXIT_USAGE;
+}
+
+int gb_shard_load(const char *path, struct gb_plan *pl, json_t **campaign, char *err, size_t errlen)
+{
+    char *text, perr[256];
+    size_t len;
+    json_t *doc = NULL;
+    int rc = gb_read_file(path, &text, &len);
+    if (rc != 0) {
+        snprintf(err, errlen, "--shard: cannot read %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    rc = gb_json_parse(text, len, &doc, perr, sizeof perr);
+    free(text);
+    const json_t *c = rc == 0 ? json_object_get(doc, "campaign") : NULL;
+    if (rc == 0 && !json_is_object(c)) {
+        snprintf(perr, sizeof perr, "no \"campaign\" object: not a shard of `greenbench run --emit`");
+        rc = -EINVAL;
+    }
+    if (rc == 0 && gb_plan_from_meta(doc, pl, perr, sizeof perr) != 0)
+        rc = -EINVAL;
+    if (rc != 0) {
+        snprintf(err, errlen, "--shard: %s: %s", path, perr);
+        json_decref(doc);
+        return -EINVAL;
+    }
+    *campaign = json_incref((json_t *)c);
+    json_decref(doc);
+    return 0;
+}

@@ -1,0 +1,531 @@
+/* harness/merge.c: `greenbench merge` (merge.h): the sources read and
+ * checked, one run folder per host assembled, then the cross-host view
+ * (merge_view.c). */
+#include "merge.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "json.h"
+#include "util.h"
+
+static const char merge_help[] =
+    "usage: greenbench merge [--force] [--no-plots] OUT DIR...\n"
+    "\n"
+    "Merges the run folders of a campaign's shards (greenbench run --emit, then\n"
+    "--shard on many machines) into the new folder OUT. Each DIR is a run folder, or\n"
+    "a campaign folder: then its runs*/ folders are the runs, its plan.json says\n"
+    "which cells should be there, and its joblog* files which shards failed.\n"
+    "Repetitions of different hosts (meta.json's host.id: GREENBENCH_HOST_ID or the\n"
+    "host name) are never pooled: OUT/hosts/<id>/ is one run folder per host, with\n"
+    "its own summary.csv and report; OUT gets cells.jsonl (every record, with its\n"
+    "host), summary.csv (a host column first), ratios.csv (per host, each cell\n"
+    "against its thread baseline, grouped by comparison group), cross-host.csv (the\n"
+    "median of the per-host ratios and their range), merge.json and report.md,\n"
+    "which lists the machines and any missing, failed or duplicated shard.\n"
+    "\n"
+    "  --force     merge folders of different plans or builds (refused otherwise)\n"
+    "  --no-plots  skip gnuplot for the hosts' reports\n"
+    "\n"
+    "Exit status: 0 merged, 1 merged but a shard or cell is missing or failed, or a\n"
+    "write failed, 2 bad usage or mixed plans or builds without --force.\n";
+
+/* One run folder to merge. */
+struct source {
+    char dir[4096];
+    json_t *meta;
+    char host[256], plan_hash[32], build_hash[32];
+    long shard;     /* -1: not a shard */
+    bool duplicate; /* the same shard on the same host as an earlier one */
+};
+
+struct merge {
+    struct source *src;
+    size_t nsrc;
+    json_t *plan_doc;   /* a campaign's plan.json, or NULL */
+    json_t *failed;     /* array: the joblogs' failed shards */
+    json_t *duplicates; /* array of folders skipped */
+    bool force;
+};
+
+static json_t *read_json(const char *path)
+{
+    char *text;
+    size_t len;
+    json_t *v = NULL;
+    if (gb_read_file(path, &text, &len) != 0)
+        return NULL;
+    if (gb_json_parse(text, len, &v, NULL, 0) != 0)
+        v = NULL;
+    free(text);
+    return v;
+}
+
+/* dir as a source: 0, or -ENOENT when it has no readable meta.json. */
+static int add_source(struct merge *m, const char *dir)
+{
+    char *path = gb_xasprintf("%s/meta.json", dir);
+    json_t *meta = read_json(path);
+    free(path);
+    if (meta == NULL)
+        return -ENOENT;
+    m->src = gb_xrealloc(m->src, (m->nsrc + 1) * sizeof *m->src);
+    struct source *s = &m->src[m->nsrc++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    s->meta = meta;
+    const json_t *host = json_object_get(meta, "host"), *c = json_object_get(meta, "campaign");
+    snprintf(s->host, sizeof s->host, "%s", gb_json_str(host, "id", "unknown"));
+    snprintf(s->plan_hash, sizeof s->plan_hash, "%s", gb_json_str(c, "plan_hash", "none"));
+    snprintf(s->build_hash, sizeof s->build_hash, "%s", gb_json_str(host, "build_hash", "none"));
+    s->shard = (long)gb_json_num(c, "shard", -1);
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entries of dir whose names start with prefix, sorted (caller frees
+ * each and the array). */
+static char **list_dir(const char *dir, const char *prefix, size_t *n)
+{
+    DIR *d = opendir(dir);
+    char **names = NULL;
+    *n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        names = gb_xrealloc(names, (*n + 1) * sizeof *names);
+        names[(*n)++] = gb_xasprintf("%s/%s", dir, e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (*n)
+        qsort(names, *n, sizeof *names, name_cmp);
+    return names;
+}
+
+static void free_list(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* A GNU parallel joblog: each job's last line (a rerun after
+ * --resume-failed comes later) whose Exitval or Signal is not 0 is a
+ * failed shard, into m->failed. */
+static void read_joblog(struct merge *m, const char *path)
+{
+    char *text;
+    if (gb_read_file(path, &text, NULL) != 0)
+        return;
+    json_t *last = json_object(); /* Seq -> its last line */
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *f[9] = { 0 }, *p = line;
+        for (int i = 0; i < 9 && p; i++) {
+            f[i] = p;
+            p = i < 8 ? strchr(p, '\t') : NULL;
+            if (p)
+                *p++ = '\0';
+        }
+        if (f[8] == NULL || strcmp(f[0], "Seq") == 0)
+            continue;
+        json_t *job = json_object();
+        json_object_set_new(job, "joblog", gb_json_text(path));
+        json_object_set_new(job, "host", gb_json_text(f[1]));
+        json_object_set_new(job, "exit", json_integer(atoi(f[6])));
+        json_object_set_new(job, "signal", json_integer(atoi(f[7])));
+        json_object_set_new(job, "command", gb_json_text(f[8]));
+        json_object_set_new(last, f[0], job);
+    }
+    const char *seq;
+    json_t *job;
+    json_object_foreach(last, seq, job)
+    {
+        if (gb_json_num(job, "exit", 0) != 0 || gb_json_num(job, "signal", 0) != 0)
+            json_array_append(m->failed, job);
+    }
+    json_decref(last);
+    free(text);
+}
+
+/* A campaign folder: plan.json, the runs in runs*, the joblogs. */
+static int add_campaign(struct merge *m, const char *dir)
+{
+    char *path = gb_xasprintf("%s/plan.json", dir);
+    json_t *doc = read_json(path);
+    free(path);
+    if (doc == NULL) {
+        fprintf(stderr, "greenbench merge: %s/plan.json cannot be read\n", dir);
+        return GB_EXIT_USAGE;
+    }
+    if (m->plan_doc == NULL)
+        m->plan_doc = doc;
+    else
+        json_decref(doc);
+    size_t nr, nj;
+    char **runs = list_dir(dir, "runs", &nr), **logs = list_dir(dir, "joblog", &nj);
+    for (size_t i = 0; i < nr; i++) {
+        size_t nf;
+        char **folders = list_dir(runs[i], "", &nf);
+        for (size_t k = 0; k < nf; k++)
+            if (add_source(m, folders[k]) != 0)
+                fprintf(stderr, "greenbench merge: %s has no meta.json: skipped\n", folders[k]);
+        free_list(folders, nf);
+    }
+    for (size_t i = 0; i < nj; i++)
+        read_joblog(m, logs[i]);
+    free_list(runs, nr);
+    free_list(logs, nj);
+    return 0;
+}
+
+static int add_arg(struct merge *m, const char *dir)
+{
+    char *plan = gb_xasprintf("%s/plan.json", dir);
+    bool campaign = gb_is_file(plan);
+    free(plan);
+    if (campaign)
+        return add_campaign(m, dir);
+    if (add_source(m, dir) != 0) {
+        fprintf(stderr,
+                "greenbench merge: '%s' is neither a run folder (meta.json) nor a campaign "
+                "(plan.json)\n",
+                dir);
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* ---- checks ---- */
+
+/* Do all sources share one plan and one build? Otherwise each distinct
+ * pair is said on stderr; false unless --force. */
+static bool check_same(const struct merge *m)
+{
+    bool same = true;
+    for (size_t i = 1; i < m->nsrc; i++)
+        same &= strcmp(m->src[i].plan_hash, m->src[0].plan_hash) == 0 &&
+                strcmp(m->src[i].build_hash, m->src[0].build_hash) == 0;
+    if (same)
+        return true;
+    fprintf(stderr, "greenbench merge: %s: the folders come from different plans or builds:\n",
+            m->force ? "warning" : "refused");
+    for (size_t i = 0; i < m->nsrc; i++)
+        fprintf(stderr, "  %s: plan %s, build %s, host %s\n", m->src[i].dir, m->src[i].plan_hash,
+                m->src[i].build_hash, m->src[i].host);
+    if (!m->force)
+        fprintf(stderr, "Their ratios are not comparable; --force merges them anyway.\n");
+    return m->force;
+}
+
+/* A shard run twice on one host: the later folder is skipped, and said. */
+static void mark_duplicates(struct merge *m)
+{
+    for (size_t i = 0; i < m->nsrc; i++)
+        for (size_t j = 0; j < i && !m->src[i].duplicate; j++) {
+            const struct source *a = &m->src[j], *b = &m->src[i];
+            if (a->duplicate || b->shard < 0 || a->shard != b->shard || strcmp(a->host, b->host) != 0 ||
+                strcmp(a->plan_hash, b->plan_hash) != 0)
+                continue;
+            m->src[i].duplicate = true;
+            json_t *d = json_object();
+            json_object_set_new(d, "shard", json_integer(b->shard));
+            json_object_set_new(d, "host", gb_json_text(b->host));
+            json_object_set_new(d, "kept", gb_json_text(a->dir));
+            json_object_set_new(d, "skipped", gb_json_text(b->dir));
+            json_array_append_new(m->duplicates, d);
+            fprintf(stderr, "greenbench merge: shard %ld ran twice on %s: %s kept, %s skipped\n", b->shard,
+                    b->host, a->dir, b->dir);
+        }
+}
+
+/* ---- the hosts' folders ---- */
+
+/* The hosts in the order their first folder came. */
+static json_t *host_ids(const struct merge *m)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; i < m->nsrc; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < json_array_size(ids); k++)
+            seen |= strcmp(json_string_value(json_array_get(ids, k)), m->src[i].host) == 0;
+        if (!seen)
+            json_array_append_new(ids, gb_json_text(m->src[i].host));
+    }
+    return ids;
+}
+
+/* OUT/hosts/<host>/: meta.json (its first folder's, with every cell its
+ * folders planned) and cells.jsonl (their records, as they were); each
+ * record also into all (OUT/cells.jsonl) with its host. 0 or a negative
+ * errno. */
+static int write_host(const struct merge *m, const char *out, const char *host, struct gb_buf *all)
+{
+    json_t *meta = NULL, *cells = json_array();
+    struct gb_buf recs;
+    gb_buf_init(&recs);
+    for (size_t i = 0; i < m->nsrc; i++) {
+        const struct source *s = &m->src[i];
+        if (s->duplicate || strcmp(s->host, host) != 0)
+            continue;
+        if (meta == NULL)
+            meta = json_deep_copy(s->meta);
+        json_array_extend(cells, json_object_get(json_object_get(s->meta, "plan"), "cells"));
+        char *path = gb_xasprintf("%s/cells.jsonl", s->dir);
+        struct gb_jsonl l;
+        if (gb_jsonl_load(path, &l) == 0) {
+            for (size_t k = 0; k < l.n; k++) {
+                gb_json_dump_new(&recs, json_incref(l.recs[k]), JSON_COMPACT | JSON_PRESERVE_ORDER);
+                gb_buf_puts(&recs, "\n");
+                json_object_set_new(l.recs[k], "host", gb_json_text(host));
+                gb_json_dump_new(all, json_incref(l.recs[k]), JSON_COMPACT | JSON_PRESERVE_ORDER);
+                gb_buf_puts(all, "\n");
+            }
+            gb_jsonl_free(&l);
+        }
+        free(path);
+    }
+    json_object_set_new(json_object_get(meta, "plan"), "cells", cells);
+    char *dir = gb_xasprintf("%s/hosts/%s", out, host);
+    int rc = gb_mkdir_p(dir);
+    char *path = gb_xasprintf("%s/cells.jsonl", dir);
+    if (rc == 0)
+        rc = gb_write_file_atomic(path, recs.data ? recs.data : "", recs.len);
+    free(path);
+    path = gb_xasprintf("%s/meta.json", dir);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, meta, GB_JSON_DOC);
+    gb_buf_puts(&b, "\n");
+    if (rc == 0)
+        rc = gb_write_file_atomic(path, b.data, b.len);
+    gb_buf_free(&b);
+    gb_buf_free(&recs);
+    free(path);
+    free(dir);
+    return rc;
+}
+
+/* Was the cell with this key planned by a folder merged (not skipped)? */
+static bool cell_merged(const struct merge *m, const char *key)
+{
+    for (size_t i = 0; i < m->nsrc; i++) {
+        const json_t *cells = json_object_get(json_object_get(m->src[i].meta, "plan"), "cells");
+        for (size_t k = 0; !m->src[i].duplicate && k < json_array_size(cells); k++) {
+            struct gb_cell c;
+            if (gb_cell_from_json(json_array_get(cells, k), &c) == 0 && strcmp(c.key, key) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The campaign's shards none of whose cells any folder ran: [{shard,
+ * group, cells}], from plan.json's groups. */
+static json_t *missing_shards(const struct merge *m)
+{
+    json_t *missing = json_array();
+    const json_t *groups = json_object_get(m->plan_doc, "groups");
+    for (size_t g = 0; g < json_array_size(groups); g++) {
+        const json_t *grp = json_array_get(groups, g), *keys = json_object_get(grp, "cells");
+        json_t *absent = json_array();
+        for (size_t k = 0; k < json_array_size(keys); k++)
+            if (!cell_merged(m, json_string_value(json_array_get(keys, k))))
+                json_array_append(absent, json_array_get(keys, k));
+        if (json_array_size(absent) == 0) {
+            json_decref(absent);
+            continue;
+        }
+        json_t *e = json_object();
+        json_object_set_new(e, "shard", json_incref(json_object_get(grp, "shard")));
+        json_object_set_new(e, "group", json_incref(json_object_get(grp, "group")));
+        json_object_set_new(e, "cells", absent);
+        json_array_append_new(missing, e);
+        fprintf(stderr, "greenbench merge: shard %lld (%s): %zu of its cells ran nowhere\n",
+                (long long)json_integer_value(json_object_get(grp, "shard")),
+                json_string_value(json_object_get(grp, "group")), json_array_size(absent));
+    }
+    return missing;
+}
+
+/* One source as merge.json lists it. */
+static json_t *source_json(const struct source *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "dir", gb_json_text(s->dir));
+    json_object_set_new(o, "host", gb_json_text(s->host));
+    json_object_set_new(o, "shard", s->shard >= 0 ? json_integer(s->shard) : json_null());
+    json_object_set_new(o, "plan_hash", gb_json_text(s->plan_hash));
+    json_object_set_new(o, "build_hash", gb_json_text(s->build_hash));
+    json_object_set_new(o, "status", json_incref(json_object_get(s->meta, "status")));
+    json_object_set_new(o, "skipped", json_boolean(s->duplicate));
+    return o;
+}
+
+/* merge.json: the sources, the hosts (each one's fingerprint), what is
+ * missing, failed or duplicated, the campaign. */
+static int write_merge_json(const struct merge *m, const char *out, json_t *ids, json_t *missing)
+{
+    json_t *doc = json_object(), *srcs = json_array(), *hosts = json_array();
+    for (size_t i = 0; i < m->nsrc; i++)
+        json_array_append_new(srcs, source_json(&m->src[i]));
+    for (size_t k = 0; k < json_array_size(ids); k++) {
+        const char *id = json_string_value(json_array_get(ids, k));
+        for (size_t i = 0; i < m->nsrc; i++)
+            if (strcmp(m->src[i].host, id) == 0) {
+                const json_t *h = json_object_get(m->src[i].meta, "host");
+                json_t *e = h ? json_deep_copy(h) : json_object();
+                json_object_set_new(e, "id", gb_json_text(id));
+                json_array_append_new(hosts, e);
+                break;
+            }
+    }
+    json_object_set_new(doc, "schema_version", json_integer(GB_SCHEMA_VERSION));
+    json_object_set_new(doc, "tool", json_string("greenbench"));
+    json_object_set_new(doc, "campaign", json_incref(json_object_get(m->plan_doc, "campaign")));
+    json_object_set_new(doc, "forced", json_boolean(m->force));
+    json_object_set_new(doc, "hosts", hosts);
+    json_object_set_new(doc, "sources", srcs);
+    json_object_set_new(doc, "missing_shards", missing);
+    json_object_set_new(doc, "failed_jobs", json_incref(m->failed));
+    json_object_set_new(doc, "duplicates", json_incref(m->duplicates));
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, doc, GB_JSON_DOC);
+    gb_buf_puts(&b, "\n");
+    char *path = gb_xasprintf("%s/merge.json", out);
+    int rc = gb_write_file_atomic(path, b.data, b.len);
+    free(path);
+    gb_buf_free(&b);
+    return rc;
+}
+
+/* Everything of OUT that comes from the sources; then the derived files.
+ * The exit status. */
+static int merge_into(struct merge *m, const char *out, bool plots)
+{
+    mark_duplicates(m);
+    json_t *ids = host_ids(m), *missing = missing_shards(m);
+    struct gb_buf all;
+    gb_buf_init(&all);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < json_array_size(ids); k++)
+        rc = write_host(m, out, json_string_value(json_array_get(ids, k)), &all);
+    char *path = gb_xasprintf("%s/cells.jsonl", out);
+    if (rc == 0)
+        rc = gb_write_file_atomic(path, all.data ? all.data : "", all.len);
+    free(path);
+    gb_buf_free(&all);
+    bool incomplete = json_array_size(missing) || json_array_size(m->failed);
+    size_t nhosts = json_array_size(ids);
+    if (rc == 0)
+        rc = write_merge_json(m, out, ids, missing);
+    json_decref(ids);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench merge: cannot write into %s: %s\n", out, strerror(-rc));
+        return GB_EXIT_FAILED;
+    }
+    rc = gb_merge_rebuild(out, plots);
+    for (size_t i = 0; i < json_array_size(m->failed); i++)
+        fprintf(stderr, "greenbench merge: job failed (exit %lld) on %s: %s\n",
+                (long long)gb_json_num(json_array_get(m->failed, i), "exit", 0),
+                gb_json_str(json_array_get(m->failed, i), "host", "?"),
+                gb_json_str(json_array_get(m->failed, i), "command", "?"));
+    fprintf(stderr, "greenbench: merged %zu folders of %zu host%s into %s (report.md)\n", m->nsrc, nhosts,
+            nhosts == 1 ? "" : "s", out);
+    return rc != 0 || incomplete ? GB_EXIT_FAILED : GB_EXIT_OK;
+}
+
+/* ---- the command ---- */
+
+bool gb_merge_is(const char *dir)
+{
+    char *path = gb_xasprintf("%s/merge.json", dir);
+    bool is = gb_is_file(path);
+    free(path);
+    return is;
+}
+
+/* merge's options into *m, *plots; the first argument left is OUT (*first:
+ * its index). 0, -1 after --help, or GB_EXIT_USAGE said on stderr. */
+static int parse_merge(int argc, char **argv, struct merge *m, bool *plots, int *first)
+{
+    enum { OPT_FORCE = 256, OPT_NO_PLOTS, OPT_HELP };
+    static const struct option lo[] = {
+        { "force", no_argument, NULL, OPT_FORCE },
+        { "no-plots", no_argument, NULL, OPT_NO_PLOTS },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    optind = 0;
+    int c;
+    /* "+": options first, then OUT and the folders. */
+    while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+        switch (c) {
+        case OPT_FORCE: m->force = true; break;
+        case OPT_NO_PLOTS: *plots = false; break;
+        case 'h':
+        case OPT_HELP: fputs(merge_help, stdout); return -1;
+        default:
+            fprintf(stderr, "greenbench merge: unknown option '%s' (see greenbench merge --help)\n",
+                    argv[optind - 1]);
+            return GB_EXIT_USAGE;
+        }
+    }
+    if (argc - optind < 2) {
+        fprintf(stderr,
+                "greenbench merge: give OUT and at least one folder: greenbench merge OUT DIR...\n");
+        return GB_EXIT_USAGE;
+    }
+    *first = optind;
+    return 0;
+}
+
+static void merge_free(struct merge *m)
+{
+    for (size_t i = 0; i < m->nsrc; i++)
+        json_decref(m->src[i].meta);
+    free(m->src);
+    json_decref(m->plan_doc);
+    json_decref(m->failed);
+    json_decref(m->duplicates);
+}
+
+int gb_cmd_merge(int argc, char **argv)
+{
+    struct merge m = { .failed = json_array(), .duplicates = json_array() };
+    bool plots = true;
+    int first = 0, rc = parse_merge(argc, argv, &m, &plots, &first);
+    for (int i = first + 1; rc == 0 && i < argc; i++)
+        rc = add_arg(&m, argv[i]);
+    const char *out = rc == 0 ? argv[first] : NULL;
+    if (rc == 0 && m.nsrc == 0) {
+        fprintf(stderr, "greenbench merge: no run folder found in the folders given\n");
+        rc = GB_EXIT_USAGE;
+    }
+    if (rc == 0 && gb_dir_state(out) >= 2) {
+        fprintf(stderr, "greenbench merge: '%s' exists and is not empty: give a new folder\n", out);
+        rc = GB_EXIT_USAGE;
+    }
+    if (rc == 0 && !check_same(&m))
+        rc = GB_EXIT_USAGE;
+    if (rc == 0 && gb_mkdir_p(out) != 0) {
+        fprintf(stderr, "greenbench merge: cannot create '%s'\n", out);
+        rc = GB_EXIT_USAGE;
+    }
+    if (rc == 0)
+        rc = merge_into(&m, out, plots);
+    merge_free(&m);
+    return rc < 0 ? GB_EXIT_OK : rc;
+}

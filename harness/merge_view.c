@@ -1,0 +1,365 @@
+/* harness/merge_view.c: what a merged folder derives (merge.h,
+ * gb_merge_rebuild): each host's folder rebuilt and read as an ordinary
+ * run, then summary.csv with a host column, the per-host ratios, the
+ * cross-host table and report.md. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "campaign.h"
+#include "csv.h"
+#include "findings.h"
+#include "merge.h"
+#include "report.h"
+#include "results.h"
+#include "units.h"
+#include "util.h"
+
+/* The hosts of a merged folder, each loaded as a run. */
+struct view {
+    const char *out;
+    json_t *merge;           /* merge.json */
+    struct gb_rundata *rd;   /* one per host, in merge.json's order */
+    const char **ids;
+    size_t n;
+};
+
+/* OUT/summary.csv: each host's summary.csv, a host column first. */
+static int write_summary(const struct view *v)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t k = 0; k < v->n; k++) {
+        char *path = gb_xasprintf("%s/hosts/%s/summary.csv", v->out, v->ids[k]), *text;
+        int rc = gb_read_file(path, &text, NULL);
+        free(path);
+        if (rc != 0)
+            continue;
+        char *save = NULL;
+        bool header = true;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            if (header && b.len == 0)
+                gb_buf_printf(&b, "host,%s\n", line);
+            else if (!header)
+                gb_buf_printf(&b, "%s,%s\n", v->ids[k], line); /* ids are [A-Za-z0-9._-]: no quoting */
+            header = false;
+        }
+        free(text);
+    }
+    char *path = gb_xasprintf("%s/summary.csv", v->out);
+    int rc = gb_write_file_atomic(path, b.data ? b.data : "", b.len);
+    free(path);
+    gb_buf_free(&b);
+    return rc;
+}
+
+/* One ratio row of ratios.csv: cell s of host id against its baseline. */
+static void ratio_row(struct gb_buf *b, const char *id, const struct gb_summary *s)
+{
+    char group[256], verdict[200];
+    gb_group_key(&s->cell, group, sizeof group);
+    gb_verdict_text(&s->vs_baseline, gb_figure_is_memory(s), verdict, sizeof verdict);
+    gb_csv_field(b, id);
+    gb_csv_sep(b);
+    gb_csv_field(b, group);
+    gb_csv_sep(b);
+    gb_csv_field(b, s->cell.key);
+    gb_csv_sep(b);
+    gb_csv_field(b, s->baseline->cell.key);
+    double nums[] = { s->ratio, s->ratio_lo, s->ratio_hi, s->ratio_cov };
+    for (size_t i = 0; i < 4; i++) {
+        gb_csv_sep(b);
+        gb_csv_num(b, nums[i]);
+    }
+    gb_buf_printf(b, ",%d,%d,", s->reps_ok, s->baseline->reps_ok);
+    gb_csv_field(b, verdict);
+    gb_csv_eol(b);
+}
+
+/* OUT/ratios.csv: per host, every cell with a thread baseline, its ratio
+ * (time per op, or memory per task, over the baseline's). */
+static int write_ratios(const struct view *v)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_puts(&b, "host,group,cell,baseline,ratio,ratio_ci_low,ratio_ci_high,ci_level,reps_ok,"
+                    "baseline_reps_ok,verdict");
+    gb_csv_eol(&b);
+    for (size_t k = 0; k < v->n; k++)
+        for (size_t i = 0; i < v->rd[k].nsums; i++)
+            if (v->rd[k].sums[i].ratio_ok)
+                ratio_row(&b, v->ids[k], &v->rd[k].sums[i]);
+    char *path = gb_xasprintf("%s/ratios.csv", v->out);
+    int rc = gb_write_file_atomic(path, b.data, b.len);
+    free(path);
+    gb_buf_free(&b);
+    return rc;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A cell's ratio on every host that has one: how many, the median, min, max. */
+struct across {
+    const struct gb_summary *s; /* its summary on the first host */
+    size_t n;
+    double median, lo, hi;
+};
+
+/* The ratios of cell key over the hosts into *a: false when no host has one. */
+static bool across_hosts(const struct view *v, const char *key, struct across *a)
+{
+    double *r = gb_xcalloc(v->n + 1, sizeof *r);
+    memset(a, 0, sizeof *a);
+    for (size_t k = 0; k < v->n; k++) {
+        const struct gb_summary *s = gb_rundata_find(&v->rd[k], key);
+        if (s && s->ratio_ok) {
+            a->s = a->s ? a->s : s;
+            r[a->n++] = s->ratio;
+        }
+    }
+    if (a->n) {
+        qsort(r, a->n, sizeof *r, dbl_cmp);
+        a->median = a->n % 2 ? r[a->n / 2] : (r[a->n / 2 - 1] + r[a->n / 2]) / 2;
+        a->lo = r[0];
+        a->hi = r[a->n - 1];
+    }
+    free(r);
+    return a->n > 0;
+}
+
+/* Has an earlier host (before k), or host k before summary i, the key? */
+static bool seen_before(const struct view *v, size_t k, size_t i)
+{
+    const char *key = v->rd[k].sums[i].cell.key;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(v->rd[k].sums[j].cell.key, key) == 0)
+            return true;
+    for (size_t h = 0; h < k; h++)
+        if (gb_rundata_find(&v->rd[h], key))
+            return true;
+    return false;
+}
+
+/* Calls fn for every distinct cell with a ratio on some host, first seen first. */
+static void each_across(const struct view *v, void (*fn)(const struct across *, void *), void *arg)
+{
+    for (size_t k = 0; k < v->n; k++)
+        for (size_t i = 0; i < v->rd[k].nsums; i++) {
+            struct across a;
+            if (!seen_before(v, k, i) && across_hosts(v, v->rd[k].sums[i].cell.key, &a))
+                fn(&a, arg);
+        }
+}
+
+static void cross_csv_row(const struct across *a, void *arg)
+{
+    struct gb_buf *b = arg;
+    char group[256];
+    gb_group_key(&a->s->cell, group, sizeof group);
+    gb_csv_field(b, group);
+    gb_csv_sep(b);
+    gb_csv_field(b, a->s->cell.key);
+    gb_buf_printf(b, ",%zu", a->n);
+    double nums[] = { a->median, a->lo, a->hi };
+    for (size_t i = 0; i < 3; i++) {
+        gb_csv_sep(b);
+        gb_csv_num(b, nums[i]);
+    }
+    gb_csv_eol(b);
+}
+
+/* OUT/cross-host.csv: per cell, the median of its per-host ratios and their range. */
+static int write_cross(const struct view *v)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_puts(&b, "group,cell,hosts,median_ratio,min_ratio,max_ratio");
+    gb_csv_eol(&b);
+    each_across(v, cross_csv_row, &b);
+    char *path = gb_xasprintf("%s/cross-host.csv", v->out);
+    int rc = gb_write_file_atomic(path, b.data, b.len);
+    free(path);
+    gb_buf_free(&b);
+    return rc;
+}
+
+/* ---- report.md ---- */
+
+/* The machines: one row per host, from merge.json's fingerprints. */
+static void md_machines(const struct view *v, struct gb_buf *b)
+{
+    gb_buf_puts(b, "## Machines\n\n| host | CPU | cores × threads | virtualization | kernel | governor | "
+                   "syscall | page fault | report |\n|---|---|---|---|---|---|---|---|---|\n");
+    const json_t *hosts = json_object_get(v->merge, "hosts");
+    for (size_t k = 0; k < json_array_size(hosts); k++) {
+        const json_t *h = json_array_get(hosts, k);
+        char sc[32], pf[32];
+        gb_fmt_time(sc, sizeof sc, gb_json_num(h, "syscall_ns", NAN));
+        gb_fmt_time(pf, sizeof pf, gb_json_num(h, "page_fault_ns", NAN));
+        const char *id = gb_json_str(h, "id", "?");
+        gb_buf_printf(b,
+                      "| %s | %s | %.0f × %.0f | %s | %s | %s | %s | %s | [report](hosts/%s/report.md) |\n",
+                      id, gb_json_str(h, "cpu_model", "?"), gb_json_num(h, "cores", NAN),
+                      gb_json_num(h, "threads_per_core", NAN), gb_json_str(h, "virtualization", "?"),
+                      gb_json_str(h, "kernel", "?"), gb_json_str(h, "governor", "n/a"), sc, pf, id);
+    }
+    gb_buf_puts(b, "\n");
+}
+
+/* Per host, each cell against its thread baseline, in its groups' order. */
+static void md_per_host(const struct view *v, struct gb_buf *b)
+{
+    gb_buf_puts(
+        b,
+        "## Per host: every cell against OS threads\n\nEach ratio is measured on one "
+        "machine (a comparison group is one shard); the ratio is the cell's median over "
+        "its thread baseline's, with its interval.\n\n| host | group | cell | ratio | interval | verdict |\n"
+        "|---|---|---|---|---|---|\n");
+    for (size_t k = 0; k < v->n; k++)
+        for (size_t i = 0; i < v->rd[k].nsums; i++) {
+            const struct gb_summary *s = &v->rd[k].sums[i];
+            char group[256], verdict[200], r[32], lo[32], hi[32];
+            if (!s->ratio_ok)
+                continue;
+            gb_group_key(&s->cell, group, sizeof group);
+            gb_verdict_text(&s->vs_baseline, gb_figure_is_memory(s), verdict, sizeof verdict);
+            gb_fmt_num(r, sizeof r, s->ratio);
+            gb_fmt_num(lo, sizeof lo, s->ratio_lo);
+            gb_fmt_num(hi, sizeof hi, s->ratio_hi);
+            gb_buf_printf(b, "| %s | %s | %s | %s | %s–%s | %s |\n", v->ids[k], group, s->cell.key, r, lo,
+                          hi, verdict);
+        }
+    gb_buf_puts(b, "\n");
+}
+
+static void md_cross_row(const struct across *a, void *arg)
+{
+    char med[32], lo[32], hi[32];
+    gb_fmt_num(med, sizeof med, a->median);
+    gb_fmt_num(lo, sizeof lo, a->lo);
+    gb_fmt_num(hi, sizeof hi, a->hi);
+    gb_buf_printf(arg, "| %s | %zu | %s | %s–%s |\n", a->s->cell.key, a->n, med, lo, hi);
+}
+
+static void md_cross(const struct view *v, struct gb_buf *b)
+{
+    gb_buf_puts(b, "## Across hosts\n\nThe median of the per-host ratios (cell over its thread "
+                   "baseline: below 1, faster than threads) and their range; never a pool of "
+                   "repetitions of different machines.\n\n| cell | hosts | median ratio | range |\n"
+                   "|---|---|---|---|\n");
+    each_across(v, md_cross_row, b);
+    gb_buf_puts(b, "\n");
+}
+
+/* Missing and failed shards, duplicates. */
+static void md_problems(const struct view *v, struct gb_buf *b)
+{
+    const json_t *miss = json_object_get(v->merge, "missing_shards"),
+                 *failed = json_object_get(v->merge, "failed_jobs"),
+                 *dup = json_object_get(v->merge, "duplicates");
+    gb_buf_puts(b, "## Shards\n\n");
+    if (!json_array_size(miss) && !json_array_size(failed) && !json_array_size(dup))
+        gb_buf_puts(b, "Every shard of the plan is here, once per host; no job failed.\n");
+    for (size_t i = 0; i < json_array_size(miss); i++) {
+        const json_t *e = json_array_get(miss, i);
+        gb_buf_printf(b, "- missing: shard %.0f (%s): %zu cells ran on no host\n",
+                      gb_json_num(e, "shard", -1), gb_json_str(e, "group", "?"),
+                      json_array_size(json_object_get(e, "cells")));
+    }
+    for (size_t i = 0; i < json_array_size(failed); i++) {
+        const json_t *e = json_array_get(failed, i);
+        gb_buf_printf(b, "- failed: `%s` on %s (exit %.0f, signal %.0f)\n", gb_json_str(e, "command", "?"),
+                      gb_json_str(e, "host", "?"), gb_json_num(e, "exit", 0), gb_json_num(e, "signal", 0));
+    }
+    for (size_t i = 0; i < json_array_size(dup); i++) {
+        const json_t *e = json_array_get(dup, i);
+        gb_buf_printf(b, "- duplicate: shard %.0f ran twice on %s: %s kept, %s skipped\n",
+                      gb_json_num(e, "shard", -1), gb_json_str(e, "host", "?"), gb_json_str(e, "kept", "?"),
+                      gb_json_str(e, "skipped", "?"));
+    }
+    gb_buf_puts(b, "\n");
+}
+
+static int write_report(const struct view *v)
+{
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_printf(&b,
+                  "# greenbench: merged run of %zu host%s\n\nEach host's own report: "
+                  "`hosts/<host>/report.md`. Files: summary.csv (a host column first), "
+                  "ratios.csv, cross-host.csv, cells.jsonl, merge.json.\n\n",
+                  v->n, v->n == 1 ? "" : "s");
+    md_machines(v, &b);
+    md_problems(v, &b);
+    md_cross(v, &b);
+    md_per_host(v, &b);
+    char *path = gb_xasprintf("%s/report.md", v->out);
+    int rc = gb_write_file_atomic(path, b.data, b.len);
+    free(path);
+    gb_buf_free(&b);
+    return rc;
+}
+
+/* ---- the rebuild ---- */
+
+/* merge.json and every host's folder, rebuilt (plots when plots) and loaded. */
+static int view_load(struct view *v, const char *out, bool plots)
+{
+    memset(v, 0, sizeof *v);
+    v->out = out;
+    char *path = gb_xasprintf("%s/merge.json", out), *text, err[1024];
+    size_t len;
+    int rc = gb_read_file(path, &text, &len);
+    if (rc == 0 && gb_json_parse(text, len, &v->merge, err, sizeof err) != 0)
+        rc = -EINVAL;
+    if (rc == 0)
+        free(text);
+    free(path);
+    const json_t *hosts = json_object_get(v->merge, "hosts");
+    v->rd = gb_xcalloc(json_array_size(hosts) + 1, sizeof *v->rd);
+    v->ids = gb_xcalloc(json_array_size(hosts) + 1, sizeof *v->ids);
+    for (size_t k = 0; rc == 0 && k < json_array_size(hosts); k++) {
+        const char *id = gb_json_str(json_array_get(hosts, k), "id", "unknown");
+        char *dir = gb_xasprintf("%s/hosts/%s", out, id);
+        rc = gb_rebuild(dir, plots, GB_REBUILD_QUIET);
+        if (rc == 0 && (rc = gb_rundata_load(dir, &v->rd[k], err, sizeof err)) != 0)
+            fprintf(stderr, "greenbench: %s\n", err);
+        free(dir);
+        if (rc == 0)
+            v->ids[v->n++] = id;
+    }
+    return rc;
+}
+
+static void view_free(struct view *v)
+{
+    for (size_t k = 0; k < v->n; k++)
+        gb_rundata_free(&v->rd[k]);
+    free(v->rd);
+    free(v->ids);
+    json_decref(v->merge);
+}
+
+int gb_merge_rebuild(const char *out, bool plots)
+{
+    struct view v;
+    int rc = view_load(&v, out, plots);
+    if (rc == 0)
+        rc = write_summary(&v);
+    if (rc == 0)
+        rc = write_ratios(&v);
+    if (rc == 0)
+        rc = write_cross(&v);
+    if (rc == 0)
+        rc = write_report(&v);
+    if (rc != 0)
+        fprintf(stderr, "greenbench: cannot rebuild the merged folder %s: %s\n", out, strerror(-rc));
+    view_free(&v);
+    return rc;
+}

@@ -1,0 +1,1377 @@
+/* runtime/preload.c: libgreen-preload.so, gevent's monkey.patch_all for C.
+ * Loaded with LD_PRELOAD, it wraps __libc_start_main so that main runs as
+ * the main green thread of a hub (green_init before, green_fini after), and
+ * replaces libc's blocking socket calls, poll/select, sleeps and name
+ * lookups with cooperative ones: a green thread that would block parks in
+ * the hub and the others run. GREEN_PRELOAD=threads makes pthreads green
+ * too (preload_threads.c).
+ *
+ *   LD_PRELOAD=build/lib/libgreen-preload.so [GREEN_PRELOAD=threads]
+ *     [GREEN_PRELOAD_STATS=1] [GREEN_PRELOAD_STACK_KIB=64] [GREEN_RESOLVER=ares]
+ *     ./some-blocking-program
+ *
+ * Only green callers are patched. Every other caller (libgreen's resolver
+ * workers, OS threads the program makes without thread patching, the hub
+ * running its loop, constructors before main) goes straight to libc.
+ *
+ * Blocking semantics are libc's, as the program sees them. The sockets the
+ * program makes (socket, accept, accept4) are recorded in a table indexed
+ * by fd and are really O_NONBLOCK; F_GETFL shows the flag the program set.
+ * On one it left blocking: connect waits and returns the real result
+ * (EINPROGRESS only after SO_SNDTIMEO, as socket(7) says), send/write
+ * write everything, reads and accepts wait, SO_RCVTIMEO / SO_SNDTIMEO give
+ * EAGAIN after the timeout; one it made non-blocking answers EAGAIN as
+ * usual. A close wakes the green threads that wait on the fd (they see
+ * EBADF). Fds the preload did not see made (files, pipes, sockets from
+ * before main) pass straight through and may block the OS thread.
+ * poll/select check without blocking first, then wait in the hub for any
+ * of their fds or the timeout; ppoll's and pselect's signal masks are not
+ * applied. sigwait, sigwaitinfo and sigtimedwait wait in the hub on a
+ * signalfd (a program's signal thread must not stop the hub).
+ *
+ * Green threads get libgreen's stack size (64 KiB) unless
+ * GREEN_PRELOAD_STACK_KIB says otherwise; programs written for pthreads'
+ * 8 MiB often need more (siege: 1024), and an overflow is reported and
+ * aborts, it never corrupts silently (guard page).
+ *
+ * A blocking socket of the table used from an OS thread that is not a hub
+ * still blocks (through poll(2)).
+ *
+ * What cannot work:
+ *  - static binaries (no dynamic loader) and setuid/setgid binaries (the
+ *    loader ignores LD_PRELOAD for them);
+ *  - raw syscall(2), io_uring, and inline system calls: nothing to
+ *    interpose, so they block the OS thread, hub and all;
+ *  - calls made inside libc (getaddrinfo's own sockets, fclose's close,
+ *    stdio's read/write on FILEs) bypass the PLT and are not seen: a
+ *    FILE over a socket blocks the OS thread, and an fd of the table that
+ *    stdio closes stays in the table (harmless until the number is reused
+ *    by something that is not a socket);
+ *  - under thread patching, thread-local storage (__thread, pthread_key)
+ *    is per hub, shared by all green threads; pthread_self() is the OS
+ *    thread's for all of them; stdio FILE locks, pthread_once and libc's
+ *    internal locks belong to the OS thread, so a green thread that blocks
+ *    while holding one (flockfile, then a patched read) deadlocks with the
+ *    next green thread that takes it; synchronisation objects shared with
+ *    OS threads that are not hubs do not wake green waiters;
+ *  - epoll_wait, pipes, dup/dup2/dup3 (fcntl F_DUPFD is seen) and fds that
+ *    exist before main are not patched: they block the OS thread;
+ *  - fork() gives the child a copy of the parent's hub, loop fd included:
+ *    a child that goes on using patched calls is not supported (one that
+ *    calls exec is fine; LD_PRELOAD then patches the new program too);
+ *  - thread patching under AddressSanitizer: its runtime must come first in
+ *    LD_PRELOAD, so its pthread_create runs before this one and starts its
+ *    thread bookkeeping on a green stack of the same OS thread, which it
+ *    refuses (the rest of the preload works under ASan);
+ *  - returning from main with green threads still running ends the process
+ *    (as it does with pthreads): green_fini is called only when none is left. */
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The fortified twins and the start-up hook: glibc exports them but its
+ * headers do not declare them all. */
+ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *addr,
+                       socklen_t *addrlen);
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *ss,
+                size_t fdslen);
+_Noreturn void __chk_fail(void);
+typedef int main_fn(int, char **, char **);
+int __libc_start_main(main_fn *main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end);
+
+void *green__preload_real[GREEN_PRELOAD_NFUNCS];
+uint64_t green__preload_calls[GREEN_PRELOAD_NFUNCS];
+int green__preload_threads;
+
+static const char *const func_names[GREEN_PRELOAD_NFUNCS] = {
+#define GREEN_PRELOAD_NAME(name) #name,
+    GREEN_PRELOAD_FUNCS(GREEN_PRELOAD_NAME)
+#undef GREEN_PRELOAD_NAME
+};
+
+/* dlsym takes no interposed function, so this cannot recurse; two threads
+ * resolving at once store the same pointer. */
+void *green__preload_resolve(int fn, const char *name)
+{
+    void *p = dlsym(RTLD_NEXT, name);
+    if (p == NULL) {
+        fprintf(stderr, "libgreen-preload: libc has no %s\n", name);
+        abort();
+    }
+    __atomic_store_n(&green__preload_real[fn], p, __ATOMIC_RELEASE);
+    return p;
+}
+
+/* Resolve every real function at load time, before the program or any
+ * library runs: a first dlsym from inside an interposer can come while the
+ * caller holds a lock that dlsym's own locking then waits for (seen with
+ * AddressSanitizer's runtime preloaded first). The lazy path stays for
+ * calls made before this constructor runs. */
+__attribute__((constructor(101))) static void resolve_all(void)
+{
+    for (int i = 0; i < GREEN_PRELOAD_NFUNCS; i++)
+        if (green__preload_real[i] == NULL)
+            green__preload_resolve(i, func_names[i]);
+}
+
+int green__preload_fail(int err, int timeout_errno)
+{
+    if (err == GREEN_ETIMEDOUT)
+        err = -timeout_errno;
+    else if (err == GREEN_ECANCELED)
+        err = GREEN_EINTR;
+    errno = -err;
+    return -1;
+}
+
+double green__preload_until(clockid_t clock, const struct timespec *abs)
+{
+    struct timespec now;
+    clock_gettime(clock, &now);
+    double left = (double)(abs->tv_sec - now.tv_sec) + (abs->tv_nsec - now.tv_nsec) * 1e-9;
+    return left > 0 ? left : 0;
+}
+
+/* ---- the runtime's own libc calls ----
+ * The runtime objects in this library are linked with --wrap=NAME for each
+ * function below that they call, so they reach libc directly, never these
+ * interposers (a green_connect inside connect() would recurse, and the
+ * resolver's pthread mutex, shared with real worker threads, must stay
+ * real). */
+#define GREEN_PRELOAD_WRAP(ret, name, params, args)                 \
+    __attribute__((visibility("hidden"))) ret __wrap_##name params; \
+    ret __wrap_##name params                                        \
+    {                                                               \
+        return GREEN_REAL(name) args;                               \
+    }
+
+GREEN_PRELOAD_WRAP(int, accept4, (int fd, struct sockaddr *a, socklen_t *l, int f), (fd, a, l, f))
+GREEN_PRELOAD_WRAP(int, connect, (int fd, const struct sockaddr *a, socklen_t l), (fd, a, l))
+GREEN_PRELOAD_WRAP(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
+GREEN_PRELOAD_WRAP(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n))
+GREEN_PRELOAD_WRAP(ssize_t, recv, (int fd, void *b, size_t n, int f), (fd, b, n, f))
+GREEN_PRELOAD_WRAP(ssize_t, send, (int fd, const void *b, size_t n, int f), (fd, b, n, f))
+GREEN_PRELOAD_WRAP(int, close, (int fd), (fd))
+GREEN_PRELOAD_WRAP(int, poll, (struct pollfd * p, nfds_t n, int t), (p, n, t))
+GREEN_PRELOAD_WRAP(int, getaddrinfo,
+                   (const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r),
+                   (n, s, h, r))
+GREEN_PRELOAD_WRAP(int, pthread_create,
+                   (pthread_t * t, const pthread_attr_t *a, void *(*f)(void *), void *x), (t, a, f, x))
+GREEN_PRELOAD_WRAP(int, pthread_join, (pthread_t t, void **r), (t, r))
+GREEN_PRELOAD_WRAP(int, pthread_mutex_lock, (pthread_mutex_t * m), (m))
+GREEN_PRELOAD_WRAP(int, pthread_mutex_unlock, (pthread_mutex_t * m), (m))
+GREEN_PRELOAD_WRAP(int, pthread_mutex_destroy, (pthread_mutex_t * m), (m))
+GREEN_PRELOAD_WRAP(int, pthread_cond_wait, (pthread_cond_t * c, pthread_mutex_t *m), (c, m))
+GREEN_PRELOAD_WRAP(int, pthread_cond_signal, (pthread_cond_t * c), (c))
+GREEN_PRELOAD_WRAP(int, pthread_cond_broadcast, (pthread_cond_t * c), (c))
+
+/* fcntl is variadic: its one optional argument is an int or a pointer, both
+ * passed in a register, so passing it on as a pointer passes either. */
+__attribute__((visibility("hidden"))) int __wrap_fcntl(int fd, int cmd, ...);
+int __wrap_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return GREEN_REAL(fcntl)(fd, cmd, arg);
+}
+
+/* ---- the fd table ---- */
+
+typedef struct fd_waiter fd_waiter;
+
+typedef struct preload_fd {
+    uint8_t known;          /* Made by socket/accept: really O_NONBLOCK. */
+    uint8_t user_nonblock;  /* O_NONBLOCK as the program set it. */
+    double rcv_timeout;     /* SO_RCVTIMEO in seconds; GREEN_FOREVER: none. */
+    double snd_timeout;     /* SO_SNDTIMEO. */
+    fd_waiter *waiters;     /* Green threads parked on this fd (known or not). */
+} preload_fd;
+
+static preload_fd *fd_table;
+static int fd_table_size;
+
+/* Sized by RLIMIT_NOFILE at start-up (calloc: pages are touched only when
+ * used); higher fds are passed through. */
+static int fd_table_init(void)
+{
+    struct rlimit rl;
+    rlim_t n = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > n)
+        n = rl.rlim_cur;
+    if (n > (1u << 20))
+        n = 1u << 20;
+    fd_table = calloc(n, sizeof *fd_table);
+    if (fd_table == NULL)
+        return GREEN_ENOMEM;
+    fd_table_size = (int)n;
+    return 0;
+}
+
+static inline preload_fd *fd_entry(int fd)
+{
+    return fd >= 0 && fd < fd_table_size ? &fd_table[fd] : NULL;
+}
+
+/* The entry of a socket of the table that the program left blocking: the
+ * calls on it that the preload emulates. NULL: pass the call through. */
+static inline preload_fd *blocking_fd(int fd)
+{
+    preload_fd *p = fd_entry(fd);
+    return p != NULL && p->known && !p->user_nonblock ? p : NULL;
+}
+
+static void fd_record(int fd, int user_nonblock, const preload_fd *inherit)
+{
+    preload_fd *p = fd_entry(fd);
+    if (p == NULL)
+        return;
+    p->known = 1;
+    p->user_nonblock = user_nonblock != 0;
+    p->rcv_timeout = inherit != NULL ? inherit->rcv_timeout : GREEN_FOREVER;
+    p->snd_timeout = inherit != NULL ? inherit->snd_timeout : GREEN_FOREVER;
+}
+
+/* ---- waiting on fds in the hub ---- */
+
+struct fd_waiter {
+    green_loop_io io;
+    green_thread *g;
+    fd_waiter *next;        /* In its fd's list. */
+    int fd;
+    int events;             /* GREEN_LOOP_READ / _WRITE asked. */
+};
+
+static void on_ready(green_loop_io *io, int revents)
+{
+    (void)revents;
+    green__wake(green__tls_hub, ((fd_waiter *)io)->g, 0);
+}
+
+static void waiter_unlink(fd_waiter *w)
+{
+    preload_fd *p = fd_entry(w->fd);
+    if (p == NULL)
+        return;
+    for (fd_waiter **pp = &p->waiters; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+    }
+}
+
+static void waiters_stop(green__hub *h, fd_waiter *ws, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        green_loop_io_stop(h->loop, &ws[i].io);
+        waiter_unlink(&ws[i]);
+    }
+}
+
+/* Park the running green thread until one of the n fds is ready, one is
+ * closed (GREEN_EBADF), the timeout passes or it is killed. The fds were
+ * just found not ready, so the loop may take them as pollable. Returns 0
+ * (ready) or the error. */
+static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout)
+{
+    for (size_t i = 0; i < n; i++) {
+        ws[i].g = h->current;
+        int err =
+            green_loop_io_start(h->loop, &ws[i].io, ws[i].fd, ws[i].events | GREEN_LOOP_POLLABLE, on_ready);
+        if (err != 0) {
+            waiters_stop(h, ws, i);
+            return err;
+        }
+        preload_fd *p = fd_entry(ws[i].fd);
+        if (p != NULL) {
+            ws[i].next = p->waiters;
+            p->waiters = &ws[i];
+        }
+    }
+    int code = green__block(h, timeout);
+    waiters_stop(h, ws, n);
+    return code;
+}
+
+/* close(2) of an fd green threads wait on: stop their watchers (the loop
+ * must not watch a closed fd) and wake them with GREEN_EBADF. */
+static void wake_fd_waiters(green__hub *h, preload_fd *p)
+{
+    fd_waiter *w;
+    while ((w = p->waiters) != NULL) {
+        p->waiters = w->next;
+        green_loop_io_stop(h->loop, &w->io);
+        green__wake(h, w->g, GREEN_EBADF);
+    }
+}
+
+/* Wait for one fd of the table with deadline d: in the hub for a green
+ * caller, in poll(2) for any other (the socket is non-blocking for real,
+ * but the program asked for a blocking one). Returns 0 or GREEN_E*. */
+static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
+{
+    double left = green__time_left(d);
+    if (left == 0)
+        return GREEN_ETIMEDOUT;
+    if (h != NULL) {
+        if (green__killed(h))
+            return GREEN_ECANCELED;
+        fd_waiter w = { .fd = fd, .events = events };
+        return wait_fds(h, &w, 1, left);
+    }
+    struct pollfd p = { .fd = fd, .events = (short)(events & GREEN_READ ? POLLIN : POLLOUT) };
+    int ms = left < 0 ? -1 : (int)(left * 1000 + 0.999);
+    if (GREEN_REAL(poll)(&p, 1, ms) < 0 && errno != EINTR)
+        return -errno;
+    return 0;
+}
+
+/* ---- blocking I/O on the table's sockets ---- */
+
+enum io_op { OP_READ, OP_RECVFROM, OP_RECVMSG, OP_READV, OP_WRITE, OP_SENDTO, OP_SENDMSG, OP_WRITEV };
+
+/* One call, as the program made it; iov/msg are advanced by a partial
+ * write (on copies). */
+typedef struct io_call {
+    enum io_op op;
+    int fd;
+    int flags;
+    void *buf;
+    size_t len;
+    struct sockaddr *addr;
+    socklen_t *addrlen;
+    const struct sockaddr *to;
+    socklen_t tolen;
+    struct msghdr *msg;
+    struct iovec *iov;
+    int iovcnt;
+} io_call;
+
+static ssize_t attempt(io_call *c)
+{
+    switch (c->op) {
+    case OP_READ: return GREEN_REAL(read)(c->fd, c->buf, c->len);
+    case OP_RECVFROM: return GREEN_REAL(recvfrom)(c->fd, c->buf, c->len, c->flags, c->addr, c->addrlen);
+    case OP_RECVMSG: return GREEN_REAL(recvmsg)(c->fd, c->msg, c->flags);
+    case OP_READV: return GREEN_REAL(readv)(c->fd, c->iov, c->iovcnt);
+    case OP_WRITE: return GREEN_REAL(write)(c->fd, c->buf, c->len);
+    case OP_SENDTO: return GREEN_REAL(sendto)(c->fd, c->buf, c->len, c->flags, c->to, c->tolen);
+    case OP_SENDMSG: return GREEN_REAL(sendmsg)(c->fd, c->msg, c->flags);
+    case OP_WRITEV: return GREEN_REAL(writev)(c->fd, c->iov, c->iovcnt);
+    }
+    return -1;
+}
+
+/* A blocking read of any kind: try, wait until readable, try again, up to
+ * SO_RCVTIMEO (then EAGAIN, as libc). errno is the real call's, or set last. */
+static ssize_t blocking_in(green__hub *h, preload_fd *p, io_call *c)
+{
+    green__deadline d = { .timeout = p->rcv_timeout };
+    for (;;) {
+        ssize_t n = attempt(c);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return n;
+        int err = wait_one(h, c->fd, GREEN_READ, &d);
+        if (err != 0)
+            return green__preload_fail(err, EAGAIN);
+    }
+}
+
+/* Drop `done` bytes from the front of an iovec array (a copy). */
+static void iov_advance(struct iovec **iov, int *cnt, size_t done)
+{
+    while (*cnt > 0 && done >= (*iov)->iov_len) {
+        done -= (*iov)->iov_len;
+        (*iov)++;
+        (*cnt)--;
+    }
+    if (*cnt > 0) {
+        (*iov)->iov_base = (char *)(*iov)->iov_base + done;
+        (*iov)->iov_len -= done;
+    }
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+    size_t n = 0;
+    for (int i = 0; i < cnt; i++)
+        n += iov[i].iov_len;
+    return n;
+}
+
+/* Move past `n` bytes just written, for the next attempt. */
+static void io_advance(io_call *c, size_t n)
+{
+    if (c->op == OP_SENDMSG) {
+        c->msg->msg_control = NULL;     /* Ancillary data went with the first part. */
+        c->msg->msg_controllen = 0;
+        int cnt = (int)c->msg->msg_iovlen;
+        iov_advance(&c->msg->msg_iov, &cnt, n);
+        c->msg->msg_iovlen = (size_t)cnt;
+    } else if (c->op == OP_WRITEV) {
+        iov_advance(&c->iov, &c->iovcnt, n);
+    } else {
+        c->buf = (char *)c->buf + n;
+        c->len -= n;
+    }
+}
+
+/* A blocking write of any kind writes everything, as the kernel does for a
+ * blocking stream socket, unless SO_SNDTIMEO or an error stops it: then
+ * the count written so far, or -1 (EAGAIN after the timeout) if none. */
+static ssize_t blocking_out(green__hub *h, preload_fd *p, io_call *c, size_t len)
+{
+    green__deadline d = { .timeout = p->snd_timeout };
+    size_t done = 0;
+    for (;;) {
+        ssize_t n = attempt(c);
+        if (n >= 0) {
+            done += (size_t)n;
+            if (done >= len)
+                return (ssize_t)done;
+            io_advance(c, (size_t)n);
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return done > 0 ? (ssize_t)done : -1;
+        int err = wait_one(h, c->fd, GREEN_WRITE, &d);
+        if (err != 0)
+            return done > 0 ? (ssize_t)done : green__preload_fail(err, EAGAIN);
+    }
+}
+
+/* writev/sendmsg copy the caller's iovec array before a partial write
+ * advances it; a small one on the stack. */
+#define IOV_STACK 16
+
+static ssize_t blocking_out_iov(green__hub *h, preload_fd *p, io_call *c, const struct iovec *iov, int cnt)
+{
+    struct iovec small[IOV_STACK];
+    struct iovec *copy = cnt <= IOV_STACK ? small : malloc((size_t)cnt * sizeof *copy);
+    if (copy == NULL)
+        return green__preload_fail(GREEN_ENOMEM, 0);
+    memcpy(copy, iov, (size_t)cnt * sizeof *copy);
+    if (c->op == OP_WRITEV) {
+        c->iov = copy;
+        c->iovcnt = cnt;
+    } else {
+        c->msg->msg_iov = copy;
+    }
+    ssize_t n = blocking_out(h, p, c, iov_total(iov, cnt));
+    int saved = errno;
+    if (copy != small)
+        free(copy);
+    errno = saved;
+    return n;
+}
+
+/* ---- sockets ---- */
+
+static int patched_family(int domain)
+{
+    return domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
+}
+
+int socket(int domain, int type, int protocol)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL || !patched_family(domain))
+        return GREEN_REAL(socket)(domain, type, protocol);
+    GREEN_PRELOAD_COUNT(socket);
+    int fd = GREEN_REAL(socket)(domain, type | SOCK_NONBLOCK, protocol);
+    if (fd >= 0)
+        fd_record(fd, type & SOCK_NONBLOCK, NULL);
+    return fd;
+}
+
+static int accept_common(green__hub *h, int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    preload_fd *lp = fd_entry(fd);
+    preload_fd *p = blocking_fd(fd);
+    green__deadline d = { .timeout = p != NULL ? p->rcv_timeout : GREEN_FOREVER };
+    for (;;) {
+        int c = GREEN_REAL(accept4)(fd, addr, len, flags | SOCK_NONBLOCK);
+        if (c >= 0) {
+            fd_record(c, flags & SOCK_NONBLOCK, lp != NULL && lp->known ? lp : NULL);
+            return c;
+        }
+        if (p == NULL || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return -1;
+        int err = wait_one(h, fd, GREEN_READ, &d);
+        if (err != 0)
+            return green__preload_fail(err, EAGAIN);
+    }
+}
+
+/* Other callers pass through, but for a listening socket of the table,
+ * whose blocking they get from poll(2) (wait_one). */
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL && blocking_fd(fd) == NULL)
+        return GREEN_REAL(accept)(fd, addr, len);
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(accept);
+    return accept_common(h, fd, addr, len, 0);
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL && blocking_fd(fd) == NULL)
+        return GREEN_REAL(accept4)(fd, addr, len, flags);
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(accept4);
+    return accept_common(h, fd, addr, len, flags);
+}
+
+/* A blocking connect waits for the result; after SO_SNDTIMEO it fails with
+ * EINPROGRESS (socket(7)), the connection going on in the kernel. */
+int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(connect);
+    preload_fd *p = blocking_fd(fd);
+    if (GREEN_REAL(connect)(fd, addr, len) == 0)
+        return 0;
+    if (p == NULL || errno != EINPROGRESS)
+        return -1;
+    green__deadline d = { .timeout = p->snd_timeout };
+    int err = wait_one(h, fd, GREEN_WRITE, &d);
+    if (err != 0)
+        return green__preload_fail(err, EINPROGRESS);
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+        return -1;
+    if (soerr != 0) {
+        errno = soerr;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- reads ---- */
+
+static ssize_t read_common(green__hub *h, int fd, void *buf, size_t len)
+{
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL)
+        return GREEN_REAL(read)(fd, buf, len);
+    io_call c = { .op = OP_READ, .fd = fd, .buf = buf, .len = len };
+    return blocking_in(h, p, &c);
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(read);
+    return read_common(h, fd, buf, len);
+}
+
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+    if (len > buflen)
+        __chk_fail();
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(__read_chk);
+    return read_common(h, fd, buf, len);
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(readv);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL)
+        return GREEN_REAL(readv)(fd, iov, cnt);
+    io_call c = { .op = OP_READV, .fd = fd, .iov = (struct iovec *)iov, .iovcnt = cnt };
+    return blocking_in(h, p, &c);
+}
+
+/* recv, recvfrom and their twins. MSG_DONTWAIT asks for one attempt. */
+static ssize_t recvfrom_common(green__hub *h, int fd, void *buf, size_t len, int flags,
+                               struct sockaddr *addr, socklen_t *alen)
+{
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || (flags & MSG_DONTWAIT))
+        return GREEN_REAL(recvfrom)(fd, buf, len, flags, addr, alen);
+    io_call c = {
+        .op = OP_RECVFROM, .fd = fd, .buf = buf, .len = len, .flags = flags, .addr = addr, .addrlen = alen
+    };
+    return blocking_in(h, p, &c);
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(recv);
+    return recvfrom_common(h, fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+    if (len > buflen)
+        __chk_fail();
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(__recv_chk);
+    return recvfrom_common(h, fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *alen)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(recvfrom);
+    return recvfrom_common(h, fd, buf, len, flags, addr, alen);
+}
+
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *addr,
+                       socklen_t *alen)
+{
+    if (len > buflen)
+        __chk_fail();
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(__recvfrom_chk);
+    return recvfrom_common(h, fd, buf, len, flags, addr, alen);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(recvmsg);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || (flags & MSG_DONTWAIT))
+        return GREEN_REAL(recvmsg)(fd, msg, flags);
+    io_call c = { .op = OP_RECVMSG, .fd = fd, .msg = msg, .flags = flags };
+    return blocking_in(h, p, &c);
+}
+
+/* ---- writes ---- */
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(write);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || len == 0)
+        return GREEN_REAL(write)(fd, buf, len);
+    io_call c = { .op = OP_WRITE, .fd = fd, .buf = (void *)buf, .len = len };
+    return blocking_out(h, p, &c, len);
+}
+
+static ssize_t sendto_common(green__hub *h, int fd, const void *buf, size_t len, int flags,
+                             const struct sockaddr *to, socklen_t tolen)
+{
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || (flags & MSG_DONTWAIT) || len == 0)
+        return GREEN_REAL(sendto)(fd, buf, len, flags, to, tolen);
+    io_call c = {
+        .op = OP_SENDTO, .fd = fd, .buf = (void *)buf, .len = len, .flags = flags, .to = to, .tolen = tolen
+    };
+    return blocking_out(h, p, &c, len);
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(send);
+    return sendto_common(h, fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(sendto);
+    return sendto_common(h, fd, buf, len, flags, to, tolen);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(writev);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || cnt <= 0 || iov_total(iov, cnt) == 0)
+        return GREEN_REAL(writev)(fd, iov, cnt);
+    io_call c = { .op = OP_WRITEV, .fd = fd };
+    return blocking_out_iov(h, p, &c, iov, cnt);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(sendmsg);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || (flags & MSG_DONTWAIT) || msg->msg_iovlen == 0 ||
+        iov_total(msg->msg_iov, (int)msg->msg_iovlen) == 0)
+        return GREEN_REAL(sendmsg)(fd, msg, flags);
+    struct msghdr m = *msg;
+    io_call c = { .op = OP_SENDMSG, .fd = fd, .msg = &m, .flags = flags };
+    return blocking_out_iov(h, p, &c, msg->msg_iov, (int)msg->msg_iovlen);
+}
+
+/* ---- close, fcntl, setsockopt, ioctl ---- */
+
+int close(int fd)
+{
+    green__hub *h = green__preload_hub();
+    preload_fd *p = fd_entry(fd);
+    if (h != NULL) {
+        GREEN_PRELOAD_COUNT(close);
+        if (p != NULL && p->waiters != NULL)
+            wake_fd_waiters(h, p);
+    }
+    if (p != NULL)
+        p->known = 0;
+    return GREEN_REAL(close)(fd);
+}
+
+/* F_GETFL shows O_NONBLOCK as the program set it; F_SETFL records it and
+ * keeps the socket non-blocking for real; F_DUPFD copies the entry. */
+static int fcntl_known(preload_fd *p, int fd, int cmd, void *arg)
+{
+    switch (cmd) {
+    case F_GETFL: {
+        int fl = GREEN_REAL(fcntl)(fd, cmd);
+        if (fl >= 0)
+            fl = (fl & ~O_NONBLOCK) | (p->user_nonblock ? O_NONBLOCK : 0);
+        return fl;
+    }
+    case F_SETFL: {
+        int fl = (int)(intptr_t)arg;
+        int r = GREEN_REAL(fcntl)(fd, cmd, fl | O_NONBLOCK);
+        if (r == 0)
+            p->user_nonblock = (fl & O_NONBLOCK) != 0;
+        return r;
+    }
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+        int nfd = GREEN_REAL(fcntl)(fd, cmd, arg);
+        if (nfd >= 0)
+            fd_record(nfd, p->user_nonblock, p);
+        return nfd;
+    }
+    default: return GREEN_REAL(fcntl)(fd, cmd, arg);
+    }
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (green__preload_hub() != NULL)
+        GREEN_PRELOAD_COUNT(fcntl);
+    preload_fd *p = fd_entry(fd);
+    if (p == NULL || !p->known)
+        return GREEN_REAL(fcntl)(fd, cmd, arg);
+    return fcntl_known(p, fd, cmd, arg);
+}
+
+/* The socket is non-blocking for real, so the kernel's own timeouts never
+ * fire: the preload keeps them (and the kernel too, for getsockopt). */
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    if (green__preload_hub() != NULL)
+        GREEN_PRELOAD_COUNT(setsockopt);
+    int r = GREEN_REAL(setsockopt)(fd, level, name, val, len);
+    preload_fd *p = fd_entry(fd);
+    if (r != 0 || p == NULL || !p->known || level != SOL_SOCKET ||
+        (name != SO_RCVTIMEO && name != SO_SNDTIMEO) || len < sizeof(struct timeval))
+        return r;
+    const struct timeval *tv = val;
+    double t = (double)tv->tv_sec + tv->tv_usec * 1e-6;
+    if (t == 0)
+        t = GREEN_FOREVER;      /* socket(7): zero means no timeout. */
+    if (name == SO_RCVTIMEO)
+        p->rcv_timeout = t;
+    else
+        p->snd_timeout = t;
+    return r;
+}
+
+int ioctl(int fd, unsigned long request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (green__preload_hub() != NULL)
+        GREEN_PRELOAD_COUNT(ioctl);
+    preload_fd *p = fd_entry(fd);
+    if (request != FIONBIO || p == NULL || !p->known || arg == NULL)
+        return GREEN_REAL(ioctl)(fd, request, arg);
+    int on = 1;
+    int r = GREEN_REAL(ioctl)(fd, request, &on);
+    if (r == 0)
+        p->user_nonblock = *(const int *)arg != 0;
+    return r;
+}
+
+/* ---- poll and select ---- */
+
+static int poll_events(short ev)
+{
+    return (ev & (POLLIN | POLLPRI | POLLRDHUP) ? GREEN_READ : 0) | (ev & POLLOUT ? GREEN_WRITE : 0);
+}
+
+#define POLL_STACK 16
+
+/* Wait in the hub for n entries of fds, up to timeout seconds (negative:
+ * no limit): a poll(2) that does not block first, then watchers on every fd
+ * asked for something, then poll(2) again to report. */
+static int green_poll(green__hub *h, struct pollfd *fds, nfds_t n, double timeout)
+{
+    int r = GREEN_REAL(poll)(fds, n, 0);
+    if (r != 0 || timeout == 0)
+        return r;
+    fd_waiter small[POLL_STACK];
+    fd_waiter *ws = n <= POLL_STACK ? small : malloc(n * sizeof *ws);
+    if (ws == NULL)
+        return green__preload_fail(GREEN_ENOMEM, 0);
+    green__deadline d = { .timeout = timeout };
+    for (;;) {
+        double left = green__time_left(&d);
+        if (left == 0)
+            break;
+        size_t k = 0;
+        for (nfds_t i = 0; i < n; i++) {
+            int ev = poll_events(fds[i].events);
+            if (fds[i].fd >= 0 && ev != 0)
+                ws[k++] = (fd_waiter){ .fd = fds[i].fd, .events = ev };
+        }
+        int code = wait_fds(h, ws, k, left);
+        r = GREEN_REAL(poll)(fds, n, 0);
+        if (r != 0)
+            break;
+        if (code != 0 && code != GREEN_EBADF) {
+            if (code != GREEN_ETIMEDOUT)
+                r = green__preload_fail(code, 0);
+            break;
+        }
+    }
+    int saved = errno;
+    if (ws != small)
+        free(ws);
+    errno = saved;
+    return r;
+}
+
+static double ms_timeout(int ms)
+{
+    return ms < 0 ? GREEN_FOREVER : ms / 1000.0;
+}
+
+static double ts_timeout(const struct timespec *ts)
+{
+    return ts == NULL ? GREEN_FOREVER : (double)ts->tv_sec + ts->tv_nsec * 1e-9;
+}
+
+int poll(struct pollfd *fds, nfds_t n, int ms)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(poll)(fds, n, ms);
+    GREEN_PRELOAD_COUNT(poll);
+    return green_poll(h, fds, n, ms_timeout(ms));
+}
+
+int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
+{
+    if (fdslen / sizeof *fds < n)
+        __chk_fail();
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(poll)(fds, n, ms);
+    GREEN_PRELOAD_COUNT(__poll_chk);
+    return green_poll(h, fds, n, ms_timeout(ms));
+}
+
+/* The signal mask is not applied: the hub's other green threads run in
+ * the meantime, and they must not run with it. */
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(ppoll)(fds, n, ts, mask);
+    GREEN_PRELOAD_COUNT(ppoll);
+    return green_poll(h, fds, n, ts_timeout(ts));
+}
+
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
+                size_t fdslen)
+{
+    if (fdslen / sizeof *fds < n)
+        __chk_fail();
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(ppoll)(fds, n, ts, mask);
+    GREEN_PRELOAD_COUNT(__ppoll_chk);
+    return green_poll(h, fds, n, ts_timeout(ts));
+}
+
+/* select as poll: one pollfd per fd in any set, then the sets rewritten
+ * from revents, as the kernel maps them (fs/select.c). */
+static int green_select(green__hub *h, int nfds, fd_set *rd, fd_set *wr, fd_set *ex, double timeout)
+{
+    if (nfds < 0 || nfds > FD_SETSIZE) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct pollfd pfds[FD_SETSIZE];
+    nfds_t n = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        short ev = (short)((rd != NULL && FD_ISSET(fd, rd) ? POLLIN : 0) |
+                           (wr != NULL && FD_ISSET(fd, wr) ? POLLOUT : 0) |
+                           (ex != NULL && FD_ISSET(fd, ex) ? POLLPRI : 0));
+        if (ev != 0)
+            pfds[n++] = (struct pollfd){ .fd = fd, .events = ev };
+    }
+    int r = green_poll(h, pfds, n, timeout);
+    if (r < 0)
+        return r;
+    int count = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        if (pfds[i].revents & POLLNVAL) {
+            errno = EBADF;
+            return -1;
+        }
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        int fd = pfds[i].fd;
+        short re = pfds[i].revents;
+        if (rd != NULL && FD_ISSET(fd, rd) && !(re & (POLLIN | POLLHUP | POLLERR)))
+            FD_CLR(fd, rd);
+        if (wr != NULL && FD_ISSET(fd, wr) && !(re & (POLLOUT | POLLERR)))
+            FD_CLR(fd, wr);
+        if (ex != NULL && FD_ISSET(fd, ex) && !(re & POLLPRI))
+            FD_CLR(fd, ex);
+        count += (rd != NULL && FD_ISSET(fd, rd)) + (wr != NULL && FD_ISSET(fd, wr)) +
+                 (ex != NULL && FD_ISSET(fd, ex));
+    }
+    return count;
+}
+
+int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(select)(nfds, rd, wr, ex, tv);
+    GREEN_PRELOAD_COUNT(select);
+    double timeout = tv == NULL ? GREEN_FOREVER : (double)tv->tv_sec + tv->tv_usec * 1e-6;
+    double start = green_now();
+    int r = green_select(h, nfds, rd, wr, ex, timeout);
+    if (tv != NULL) {   /* Linux leaves the time not slept in *tv. */
+        double left = timeout - (green_now() - start);
+        if (left < 0 || r == 0)
+            left = 0;
+        tv->tv_sec = (time_t)left;
+        tv->tv_usec = (suseconds_t)((left - (double)tv->tv_sec) * 1e6);
+    }
+    return r;
+}
+
+int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
+    GREEN_PRELOAD_COUNT(pselect);
+    return green_select(h, nfds, rd, wr, ex, ts_timeout(ts));
+}
+
+/* ---- sleeps ---- */
+
+/* green_sleep for a green caller: 0, or GREEN_ECANCELED (green_fini). */
+static int sleep_for(double seconds)
+{
+    return green_sleep(seconds > 0 ? seconds : 0);
+}
+
+unsigned int sleep(unsigned int s)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(sleep)(s);
+    GREEN_PRELOAD_COUNT(sleep);
+    return sleep_for(s) == 0 ? 0 : s;
+}
+
+int usleep(useconds_t us)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(usleep)(us);
+    GREEN_PRELOAD_COUNT(usleep);
+    int err = sleep_for(us * 1e-6);
+    return err == 0 ? 0 : green__preload_fail(err, 0);
+}
+
+static int bad_timespec(const struct timespec *ts)
+{
+    return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L;
+}
+
+int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(nanosleep)(req, rem);
+    GREEN_PRELOAD_COUNT(nanosleep);
+    if (bad_timespec(req)) {
+        errno = EINVAL;
+        return -1;
+    }
+    int err = sleep_for(ts_timeout(req));
+    if (err == 0)
+        return 0;
+    if (rem != NULL)
+        *rem = (struct timespec){ 0 };
+    return green__preload_fail(err, 0);
+}
+
+/* Returns the error number itself, as clock_nanosleep does. */
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
+{
+    if (green__preload_hub() == NULL ||
+        (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME))
+        return GREEN_REAL(clock_nanosleep)(clock, flags, req, rem);
+    GREEN_PRELOAD_COUNT(clock_nanosleep);
+    if (bad_timespec(req))
+        return EINVAL;
+    double s = flags & TIMER_ABSTIME ? green__preload_until(clock, req) : ts_timeout(req);
+    int err = sleep_for(s);
+    if (err == 0)
+        return 0;
+    if (rem != NULL && !(flags & TIMER_ABSTIME))
+        *rem = (struct timespec){ 0 };
+    return err == GREEN_ECANCELED ? EINTR : -err;
+}
+
+/* ---- waiting for signals ----
+ * sigwait in a green thread (a program's signal-handling thread, under
+ * thread patching) would stop the hub, every green thread with it: it
+ * waits in the hub instead, on a signalfd of the set. The set is blocked
+ * already, as sigwait requires, in the OS thread's mask: the hub's. */
+
+/* Wait for a signal of set, up to timeout seconds; returns its number and
+ * fills *info, or -1 with errno (EAGAIN after the timeout, EINTR after a
+ * kill). */
+static int green_sigwait(green__hub *h, const sigset_t *set, siginfo_t *info, double timeout)
+{
+    int sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0)
+        return -1;
+    struct signalfd_siginfo si;
+    int r;
+    for (;;) {
+        ssize_t n = GREEN_REAL(read)(sfd, &si, sizeof si);
+        if (n == (ssize_t)sizeof si) {
+            r = (int)si.ssi_signo;
+            break;
+        }
+        if (n >= 0 || errno != EAGAIN) {
+            r = -1;
+            break;
+        }
+        fd_waiter w = { .fd = sfd, .events = GREEN_READ };
+        int err = timeout == 0 ? GREEN_ETIMEDOUT : wait_fds(h, &w, 1, timeout);
+        if (err != 0) {
+            r = green__preload_fail(err, EAGAIN);
+            break;
+        }
+    }
+    int saved = errno;
+    GREEN_REAL(close)(sfd);
+    errno = saved;
+    if (r > 0 && info != NULL) {
+        *info = (siginfo_t){ .si_signo = r, .si_code = si.ssi_code, .si_errno = si.ssi_errno };
+        info->si_pid = (pid_t)si.ssi_pid;
+        info->si_uid = (uid_t)si.ssi_uid;
+    }
+    return r;
+}
+
+/* Returns the error number itself, as sigwait does. */
+int sigwait(const sigset_t *set, int *sig)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(sigwait)(set, sig);
+    GREEN_PRELOAD_COUNT(sigwait);
+    int r;
+    while ((r = green_sigwait(h, set, NULL, GREEN_FOREVER)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return errno;
+    *sig = r;
+    return 0;
+}
+
+int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(sigwaitinfo)(set, info);
+    GREEN_PRELOAD_COUNT(sigwaitinfo);
+    return green_sigwait(h, set, info, GREEN_FOREVER);
+}
+
+int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(sigtimedwait)(set, info, ts);
+    GREEN_PRELOAD_COUNT(sigtimedwait);
+    if (ts != NULL && bad_timespec(ts)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return green_sigwait(h, set, info, ts_timeout(ts));
+}
+
+/* ---- name lookups: the hub's resolver, never glibc's inside a green thread ---- */
+
+/* A green_getaddrinfo code as getaddrinfo(3) returns it. */
+static int eai_code(int err)
+{
+    switch (err) {
+    case 0: return 0;
+    case GREEN_EAI_ADDRFAMILY: return EAI_ADDRFAMILY;
+    case GREEN_EAI_AGAIN: return EAI_AGAIN;
+    case GREEN_EAI_BADFLAGS: return EAI_BADFLAGS;
+    case GREEN_EAI_CANCELED: return EAI_CANCELED;
+    case GREEN_EAI_FAIL: return EAI_FAIL;
+    case GREEN_EAI_FAMILY: return EAI_FAMILY;
+    case GREEN_EAI_MEMORY: return EAI_MEMORY;
+    case GREEN_EAI_NODATA: return EAI_NODATA;
+    case GREEN_EAI_NONAME: return EAI_NONAME;
+    case GREEN_EAI_OVERFLOW: return EAI_OVERFLOW;
+    case GREEN_EAI_SERVICE: return EAI_SERVICE;
+    case GREEN_EAI_SOCKTYPE: return EAI_SOCKTYPE;
+    case GREEN_ENOMEM: return EAI_MEMORY;
+    case GREEN_ECANCELED: return EAI_AGAIN;
+    default: errno = -err; return EAI_SYSTEM;
+    }
+}
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(getaddrinfo)(node, service, hints, res);
+    GREEN_PRELOAD_COUNT(getaddrinfo);
+    return eai_code(green_getaddrinfo(node, service, hints, res));
+}
+
+/* h_errno for a getaddrinfo code (netdb.h). */
+static int herr_of(int eai)
+{
+    switch (eai) {
+    case EAI_AGAIN: return TRY_AGAIN;
+    case EAI_NONAME: return HOST_NOT_FOUND;
+    case EAI_NODATA:
+    case EAI_ADDRFAMILY: return NO_DATA;
+    default: return NO_RECOVERY;
+    }
+}
+
+/* Fill *he from ai (IPv4 only, gethostbyname's contract), inside buf:
+ *   [addr pointers, NULL][alias NULL][addresses, 4 bytes each][name]
+ * Returns 0 or ERANGE. */
+static int hostent_fill(struct hostent *he, const char *name, const struct addrinfo *ai, char *buf,
+                        size_t buflen)
+{
+    size_t n = 0;
+    for (const struct addrinfo *a = ai; a != NULL; a = a->ai_next)
+        n++;
+    const char *cname = ai != NULL && ai->ai_canonname != NULL ? ai->ai_canonname : name;
+    size_t ptrs = (n + 2) * sizeof(char *);
+    size_t need = ptrs + n * 4 + strlen(cname) + 1;
+    if (need > buflen)
+        return ERANGE;
+    char **list = (char **)(void *)buf;
+    char *addrs = buf + ptrs;
+    for (size_t i = 0; ai != NULL; ai = ai->ai_next, i++) {
+        memcpy(addrs + 4 * i, &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr, 4);
+        list[i] = addrs + 4 * i;
+    }
+    list[n] = NULL;
+    list[n + 1] = NULL;
+    he->h_name = strcpy(addrs + 4 * n, cname);
+    he->h_aliases = &list[n + 1];
+    he->h_addrtype = AF_INET;
+    he->h_length = 4;
+    he->h_addr_list = list;
+    return 0;
+}
+
+/* Returns 0 with *result set (or NULL and *herr set when the name does not
+ * resolve), or ERANGE. */
+static int green_gethostbyname(const char *name, struct hostent *he, char *buf, size_t buflen,
+                               struct hostent **result, int *herr)
+{
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_CANONNAME };
+    struct addrinfo *ai = NULL;
+    *result = NULL;
+    int eai = eai_code(green_getaddrinfo(name, NULL, &hints, &ai));
+    if (eai != 0) {
+        *herr = herr_of(eai);
+        return 0;
+    }
+    int err = hostent_fill(he, name, ai, buf, buflen);
+    freeaddrinfo(ai);
+    if (err != 0) {
+        *herr = NETDB_INTERNAL;
+        return err;
+    }
+    *result = he;
+    *herr = 0;
+    return 0;
+}
+
+int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+                    struct hostent **result, int *herr)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(gethostbyname_r)(name, ret, buf, buflen, result, herr);
+    GREEN_PRELOAD_COUNT(gethostbyname_r);
+    return green_gethostbyname(name, ret, buf, buflen, result, herr);
+}
+
+/* One static result, as glibc's: the function is not reentrant either. */
+struct hostent *gethostbyname(const char *name)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(gethostbyname)(name);
+    GREEN_PRELOAD_COUNT(gethostbyname);
+    static struct hostent he;
+    static char buf[4096];
+    struct hostent *res;
+    int herr;
+    if (green_gethostbyname(name, &he, buf, sizeof buf, &res, &herr) != 0)
+        res = NULL;
+    h_errno = herr;
+    return res;
+}
+
+/* ---- start-up, stats and the end ---- */
+
+static main_fn *real_main;
+static int stats_wanted;
+static int stats_printed;
+
+/* One summary on stderr: threads spawned, switches, and each interposed
+ * function's green calls, those above zero. */
+static void stats_print(void)
+{
+    green_stats st;
+    if (!stats_wanted || stats_printed || green_stats_get(&st) != 0)
+        return;
+    stats_printed = 1;
+    char line[4096];
+    int len =
+        snprintf(line, sizeof line, "libgreen-preload: spawned %llu, switches %llu, peak alive %zu; calls:",
+                 (unsigned long long)st.spawned, (unsigned long long)st.switches, st.peak_alive);
+    for (int i = 0; i < GREEN_PRELOAD_NFUNCS && len < (int)sizeof line - 64; i++) {
+        if (green__preload_calls[i] > 0)
+            len += snprintf(line + len, sizeof line - (size_t)len, " %s %llu", func_names[i],
+                            (unsigned long long)green__preload_calls[i]);
+    }
+    fprintf(stderr, "%s\n", line);
+}
+
+/* exit() called inside main (or from any green thread): print before the
+ * hub goes with the process. */
+static void at_exit(void)
+{
+    if (green__tls_hub != NULL)
+        stats_print();
+}
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+static int options_from_env(green_options *o)
+{
+    const char *kib = getenv("GREEN_PRELOAD_STACK_KIB");
+    if (kib != NULL && *kib != '\0') {
+        char *end;
+        unsigned long v = strtoul(kib, &end, 10);
+        if (*end != '\0' || v == 0 || v > (1ul << 30))
+            return GREEN_EINVAL;
+        o->stack_size = (size_t)v * 1024;
+    }
+    o->resolver = GREEN_RESOLVER_DEFAULT;   /* GREEN_RESOLVER, as usual. */
+    return 0;
+}
+
+/* main as the hub's main green thread. */
+static int green_main(int argc, char **argv, char **envp)
+{
+    const char *mode = getenv("GREEN_PRELOAD");
+    green__preload_threads = mode != NULL && strcmp(mode, "threads") == 0;
+    stats_wanted = env_flag("GREEN_PRELOAD_STATS");
+    green_options o = { 0 };
+    int err = options_from_env(&o);
+    if (err == 0)
+        err = fd_table_init();
+    if (err == 0)
+        err = green_init(&o);
+    if (err != 0) {
+        fprintf(stderr, "libgreen-preload: cannot start (%s); running unpatched\n", green_strerror(err));
+        return real_main(argc, argv, envp);
+    }
+    atexit(at_exit);
+    int r = real_main(argc, argv, envp);
+    stats_print();
+    green_stats st;
+    /* Green threads still running end with the process, as pthreads do
+     * when main returns; green_fini would wait for them. */
+    if (green_stats_get(&st) == 0 && st.alive == 0)
+        green_fini();
+    return r;
+}
+
+int __libc_start_main(main_fn *main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end)
+{
+    real_main = main;
+    return GREEN_REAL(__libc_start_main)(green_main, argc, argv, init, fini, rtld_fini, stack_end);
+}

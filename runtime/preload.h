@@ -1,0 +1,78 @@
+/* runtime/preload.h: what the two files of libgreen-preload.so share
+ * (preload.c: start-up, I/O, sleeps, name lookups, stats; preload_threads.c:
+ * GREEN_PRELOAD=threads). Not installed; nothing but the preload includes it.
+ *
+ * Every interposed function has a slot in one table, made from one X-macro
+ * list: the real function (dlsym(RTLD_NEXT, name), resolved at first use)
+ * and the count of calls that took the green path, for GREEN_PRELOAD_STATS. */
+#ifndef GREEN_PRELOAD_H
+#define GREEN_PRELOAD_H
+
+#include "internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+/* X(name): every libc function the preload replaces or calls through. The
+ * order is the order of the stats line. */
+#define GREEN_PRELOAD_FUNCS(X)                                                                            \
+    X(socket)                                                                                             \
+    X(accept) X(accept4) X(connect) X(read) X(__read_chk) X(write) X(readv) X(writev) X(recv)             \
+        X(__recv_chk) X(recvfrom) X(__recvfrom_chk) X(recvmsg) X(send) X(sendto) X(sendmsg) X(close)      \
+            X(poll) X(__poll_chk) X(ppoll) X(__ppoll_chk) X(select) X(pselect) X(sleep) X(usleep)         \
+                X(nanosleep) X(clock_nanosleep) X(sigwait) X(sigwaitinfo) X(sigtimedwait) X(getaddrinfo)  \
+                    X(gethostbyname) X(gethostbyname_r) X(fcntl) X(setsockopt) X(ioctl) X(pthread_create) \
+                        X(pthread_join) X(pthread_detach) X(pthread_exit) X(pthread_setname_np)           \
+                            X(pthread_getname_np) X(pthread_mutex_lock) X(pthread_mutex_trylock)          \
+                                X(pthread_mutex_timedlock) X(pthread_mutex_unlock)                        \
+                                    X(pthread_mutex_destroy) X(pthread_cond_wait)                         \
+                                        X(pthread_cond_timedwait) X(pthread_cond_signal)                  \
+                                            X(pthread_cond_broadcast) X(pthread_cond_destroy) X(sem_wait) \
+                                                X(sem_trywait) X(sem_timedwait) X(sem_post)               \
+                                                    X(pthread_self) X(pthread_mutex_init)                 \
+                                                        X(pthread_cond_init) X(__libc_start_main)
+
+enum {
+#define GREEN_PRELOAD_ENUM(name) GREEN_PRELOAD_FN_##name,
+    GREEN_PRELOAD_FUNCS(GREEN_PRELOAD_ENUM)
+#undef GREEN_PRELOAD_ENUM
+        GREEN_PRELOAD_NFUNCS
+};
+
+/* The real functions, NULL until first used, and the green-path counts.
+ * Counts are plain increments: only a hub's thread makes them, and the
+ * preload makes one hub (the main thread's). */
+extern void *green__preload_real[GREEN_PRELOAD_NFUNCS];
+extern uint64_t green__preload_calls[GREEN_PRELOAD_NFUNCS];
+
+/* dlsym(RTLD_NEXT, name) into *slot; prints and aborts if libc lacks it. */
+void *green__preload_resolve(int fn, const char *name);
+
+/* The real name, as a pointer of name's own type. */
+#define GREEN_REAL(name)                                                                    \
+    ((__typeof__(&name))(GREEN_LIKELY(green__preload_real[GREEN_PRELOAD_FN_##name] != NULL) \
+                             ? green__preload_real[GREEN_PRELOAD_FN_##name]                 \
+                             : green__preload_resolve(GREEN_PRELOAD_FN_##name, #name)))
+
+#define GREEN_PRELOAD_COUNT(name) (green__preload_calls[GREEN_PRELOAD_FN_##name]++)
+
+/* The hub, when the caller is a green thread running on one; NULL for every
+ * other caller (no hub on this OS thread, or the hub's own context running
+ * the loop), which then goes straight to libc. */
+static inline green__hub *green__preload_hub(void)
+{
+    green__hub *h = green__tls_hub;
+    return h != NULL && h->current != NULL ? h : NULL;
+}
+
+/* GREEN_PRELOAD=threads: pthreads become green threads (preload_threads.c). */
+extern int green__preload_threads;
+
+/* Seconds from now until the CLOCK_REALTIME / clock `clock` time *abs. */
+double green__preload_until(clockid_t clock, const struct timespec *abs);
+
+/* Set errno from a GREEN_E* code and return -1, the libc way; a timeout
+ * becomes `timeout_errno`, a kill (green_fini) EINTR. errno is set last. */
+int green__preload_fail(int err, int timeout_errno);
+
+#endif /* GREEN_PRELOAD_H */

@@ -1,0 +1,588 @@
+/* runtime/preload_threads.c: GREEN_PRELOAD=threads, gevent's patch_thread.
+ * pthread_create / join / detach / exit become green threads of the calling
+ * hub, and pthread mutexes, condition variables and semaphores become
+ * green-aware: a fast path, then a wait in the hub in a queue keyed by the
+ * object's address, never a spin. Calls from OS threads that are not hubs,
+ * and every call without GREEN_PRELOAD=threads, go to libc.
+ *
+ * pthread_self() is not interposed: it stays the OS thread's, so
+ * pthread_setaffinity_np(pthread_self(), ...), pthread_setname_np and the
+ * like keep working on the thread that really runs. The pthread_t of a
+ * green thread is the address of its record with the low bit set: glibc's
+ * are addresses of its aligned thread descriptors, low bit clear, so the
+ * two are told apart without a lookup.
+ *
+ * All green threads share one OS thread, so the real mutex's owner check
+ * (a TID) cannot tell them apart: mutexes keep their owner and count here,
+ * in a side table keyed by address, for every kind (normal, recursive,
+ * error-checking). The real mutex is never locked. Semaphores keep their
+ * value in the real sem_t (sem_trywait is the fast path; sem_getvalue,
+ * sem_init and sem_destroy work unchanged). */
+#include "preload.h"
+
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* ---- the side table: wait queues (and mutex owners) by address ---- */
+
+typedef struct sync_obj {
+    const void *key;
+    green_thread *owner;        /* Mutexes: the holder, NULL when free. */
+    unsigned count;             /* Mutexes: recursive depth. */
+    green__waitq q;             /* Green threads waiting on it. */
+    struct sync_obj *next_free;
+} sync_obj;
+
+/* Open addressing with linear probing over pointers to stable records:
+ * waiters point at a record's queue, so records never move. */
+static sync_obj **slots;
+static size_t slot_mask;        /* Capacity - 1; capacity a power of two. */
+static size_t used;
+static sync_obj *free_objs;
+
+static size_t hash_ptr(const void *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static sync_obj *obj_find(const void *key)
+{
+    if (slots == NULL)
+        return NULL;
+    for (size_t i = hash_ptr(key) & slot_mask;; i = (i + 1) & slot_mask) {
+        if (slots[i] == NULL)
+            return NULL;
+        if (slots[i]->key == key)
+            return slots[i];
+    }
+}
+
+static void slot_put(sync_obj **tab, size_t mask, sync_obj *o)
+{
+    size_t i = hash_ptr(o->key) & mask;
+    while (tab[i] != NULL)
+        i = (i + 1) & mask;
+    tab[i] = o;
+}
+
+static int table_grow(void)
+{
+    size_t cap = slots == NULL ? 64 : (slot_mask + 1) * 2;
+    sync_obj **tab = calloc(cap, sizeof *tab);
+    if (tab == NULL)
+        return GREEN_ENOMEM;
+    for (size_t i = 0; slots != NULL && i <= slot_mask; i++)
+        if (slots[i] != NULL)
+            slot_put(tab, cap - 1, slots[i]);
+    free(slots);
+    slots = tab;
+    slot_mask = cap - 1;
+    return 0;
+}
+
+/* The record of key, made if there is none; NULL when out of memory. */
+static sync_obj *obj_get(const void *key)
+{
+    sync_obj *o = obj_find(key);
+    if (o != NULL)
+        return o;
+    if ((slots == NULL || (used + 1) * 2 > slot_mask + 1) && table_grow() != 0)
+        return NULL;
+    o = free_objs;
+    if (o != NULL)
+        free_objs = o->next_free;
+    else if ((o = malloc(sizeof *o)) == NULL)
+        return NULL;
+    *o = (sync_obj){ .key = key };
+    slot_put(slots, slot_mask, o);
+    used++;
+    return o;
+}
+
+/* Drop key's record if it is idle (no owner, no waiter): records exist only
+ * while an object is held or waited on. Backward-shift deletion keeps every
+ * probe chain whole. */
+static void obj_drop_idle(const void *key)
+{
+    sync_obj *o = obj_find(key);
+    if (o == NULL || o->owner != NULL || o->q.head != NULL)
+        return;
+    size_t i = hash_ptr(key) & slot_mask;
+    while (slots[i] != o)
+        i = (i + 1) & slot_mask;
+    for (size_t j = (i + 1) & slot_mask; slots[j] != NULL; j = (j + 1) & slot_mask) {
+        size_t home = hash_ptr(slots[j]->key) & slot_mask;
+        /* slots[j] may move to i if its home is not in (i, j]. */
+        if (((j - home) & slot_mask) >= ((j - i) & slot_mask)) {
+            slots[i] = slots[j];
+            i = j;
+        }
+    }
+    slots[i] = NULL;
+    used--;
+    o->next_free = free_objs;
+    free_objs = o;
+}
+
+/* The hub, for a patched call: thread patching on, a green caller. */
+static inline green__hub *patched(void)
+{
+    return green__preload_threads ? green__preload_hub() : NULL;
+}
+
+/* ---- threads ---- */
+
+typedef struct preload_thread {
+    green_thread *g;
+    void *(*fn)(void *);
+    void *arg;
+    void *result;
+    int detached;
+    jmp_buf exit_to;            /* pthread_exit unwinds to the trampoline. */
+} preload_thread;
+
+static inline pthread_t tag(preload_thread *t)
+{
+    return (pthread_t)((uintptr_t)t | 1);
+}
+
+static inline preload_thread *untag(pthread_t t)
+{
+    return (t & 1) ? (preload_thread *)(uintptr_t)(t & ~(pthread_t)1) : NULL;
+}
+
+static void *trampoline(void *arg)
+{
+    preload_thread *t = arg;
+    if (setjmp(t->exit_to) == 0)
+        t->result = t->fn(t->arg);
+    void *r = t->result;
+    if (t->detached) {          /* Nobody will join: the handle goes now. */
+        green_release(t->g);
+        free(t);
+    }
+    return r;
+}
+
+/* The record of the running green thread, if pthread_create made it. */
+static preload_thread *self_record(green__hub *h)
+{
+    green_thread *g = h->current;
+    return g->fn == trampoline ? g->arg : NULL;
+}
+
+static int detach_state(const pthread_attr_t *attr)
+{
+    int st = PTHREAD_CREATE_JOINABLE;
+    if (attr != NULL)
+        pthread_attr_getdetachstate(attr, &st);
+    return st == PTHREAD_CREATE_DETACHED;
+}
+
+/* Stack-size attributes are ignored: the hub has one stack size. */
+int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    if (patched() == NULL)
+        return GREEN_REAL(pthread_create)(thread, attr, fn, arg);
+    GREEN_PRELOAD_COUNT(pthread_create);
+    preload_thread *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return EAGAIN;
+    t->fn = fn;
+    t->arg = arg;
+    t->detached = detach_state(attr);
+    if (green_spawn(&t->g, trampoline, t) != 0) {
+        free(t);
+        return EAGAIN;
+    }
+    *thread = tag(t);
+    return 0;
+}
+
+int pthread_join(pthread_t thread, void **retval)
+{
+    preload_thread *t = untag(thread);
+    if (t == NULL || patched() == NULL)
+        return GREEN_REAL(pthread_join)(thread, retval);
+    GREEN_PRELOAD_COUNT(pthread_join);
+    if (t->detached)
+        return EINVAL;
+    int err = green_join(t->g, GREEN_FOREVER, NULL);
+    if (err != 0)
+        return err == GREEN_EDEADLK ? EDEADLK : EINVAL;
+    if (retval != NULL)
+        *retval = t->result;
+    green_release(t->g);
+    free(t);
+    return 0;
+}
+
+/* Of a green handle, or of pthread_self() called from a green thread that
+ * pthread_create made: that green thread goes when it ends. */
+int pthread_detach(pthread_t thread)
+{
+    green__hub *h = patched();
+    preload_thread *t = untag(thread);
+    if (h != NULL && t == NULL && pthread_equal(thread, GREEN_REAL(pthread_self)()))
+        t = self_record(h);
+    if (h == NULL || t == NULL)
+        return GREEN_REAL(pthread_detach)(thread);
+    GREEN_PRELOAD_COUNT(pthread_detach);
+    if (t->detached)
+        return EINVAL;
+    if (green_ended(t->g)) {
+        green_release(t->g);
+        free(t);
+        return 0;
+    }
+    t->detached = 1;
+    return 0;
+}
+
+/* pthread_exit from main: the process lives on until the last thread ends,
+ * then exits with status 0. Nothing wakes the main green thread when the
+ * last one ends, so it checks every 10 ms. */
+static _Noreturn void main_exit(green__hub *h)
+{
+    while (h->stats.alive > 0 && green_sleep(0.01) == 0)
+        ;
+    exit(0);
+}
+
+/* From a green thread pthread_create made: unwind to its trampoline (its
+ * stack is its own, so the longjmp stays on it). Thread-specific data
+ * destructors and cancellation handlers do not run. */
+void pthread_exit(void *retval)
+{
+    green__hub *h = patched();
+    preload_thread *t = h != NULL ? self_record(h) : NULL;
+    if (h != NULL && (h->current->flags & GREEN__MAIN))
+        main_exit(h);
+    if (t == NULL) {
+        GREEN_REAL(pthread_exit)(retval);
+        __builtin_unreachable();
+    }
+    GREEN_PRELOAD_COUNT(pthread_exit);
+    t->result = retval;
+    longjmp(t->exit_to, 1);
+}
+
+/* Names of green threads are not kept: the OS thread's is the one tools
+ * show, and it is the hub's. */
+int pthread_setname_np(pthread_t thread, const char *name)
+{
+    if (untag(thread) == NULL)
+        return GREEN_REAL(pthread_setname_np)(thread, name);
+    GREEN_PRELOAD_COUNT(pthread_setname_np);
+    return 0;
+}
+
+int pthread_getname_np(pthread_t thread, char *name, size_t len)
+{
+    if (untag(thread) == NULL)
+        return GREEN_REAL(pthread_getname_np)(thread, name, len);
+    GREEN_PRELOAD_COUNT(pthread_getname_np);
+    if (len == 0)
+        return ERANGE;
+    name[0] = '\0';
+    return 0;
+}
+
+/* ---- mutexes ---- */
+
+/* glibc keeps the type in __kind (PTHREAD_MUTEX_KIND_MASK_NP: low 2 bits). */
+static int mutex_kind(const pthread_mutex_t *m)
+{
+    return m->__data.__kind & 3;
+}
+
+/* Take m for the running green thread, waiting up to timeout. Returns 0
+ * or an errno value. The unlocker hands the mutex straight to the longest
+ * waiter (owner set before it runs), so no later locker can overtake it. */
+static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
+{
+    sync_obj *o = obj_get(m);
+    if (o == NULL)
+        return ENOMEM;
+    green_thread *me = h->current;
+    if (o->owner == NULL) {
+        o->owner = me;
+        o->count = 1;
+        return 0;
+    }
+    if (o->owner == me) {
+        int kind = mutex_kind(m);
+        if (kind == PTHREAD_MUTEX_RECURSIVE)
+            return o->count == UINT32_MAX ? EAGAIN : (o->count++, 0);
+        /* Error-checking: EDEADLK. A normal mutex would hang for ever;
+         * failing is kinder and no correct program sees it. */
+        return EDEADLK;
+    }
+    if (timeout == 0)
+        return EBUSY;
+    green__waiter w = { 0 };
+    int code = green__wait_in(h, &o->q, &w, timeout);
+    if (code == 0)
+        return 0;               /* Handed over. */
+    obj_drop_idle(m);           /* o may be gone: look it up again. */
+    return code == GREEN_ETIMEDOUT ? ETIMEDOUT : code == GREEN_EDEADLK ? EDEADLK : EINTR;
+}
+
+/* Give m up entirely (count to 0): to the longest waiter if any. */
+static void mutex_release(green__hub *h, sync_obj *o)
+{
+    green__waiter *w = green__waitq_pop_parked(&o->q);
+    if (w != NULL) {
+        o->owner = w->g;
+        o->count = 1;
+        green__wake(h, w->g, 0);
+        return;
+    }
+    o->owner = NULL;
+    o->count = 0;
+    obj_drop_idle(o->key);
+}
+
+static int mutex_unlock(green__hub *h, pthread_mutex_t *m)
+{
+    sync_obj *o = obj_find(m);
+    if (o == NULL || o->owner != h->current)
+        return EPERM;
+    if (--o->count == 0)
+        mutex_release(h, o);
+    return 0;
+}
+
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_mutex_lock)(m);
+    GREEN_PRELOAD_COUNT(pthread_mutex_lock);
+    return mutex_lock(h, m, GREEN_FOREVER);
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_mutex_trylock)(m);
+    GREEN_PRELOAD_COUNT(pthread_mutex_trylock);
+    int err = mutex_lock(h, m, 0);
+    return err == EDEADLK ? EBUSY : err;
+}
+
+int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_mutex_timedlock)(m, abs);
+    GREEN_PRELOAD_COUNT(pthread_mutex_timedlock);
+    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
+        return EINVAL;
+    double left = green__preload_until(CLOCK_REALTIME, abs);
+    int err = mutex_lock(h, m, left > 0 ? left : 1e-9);
+    return err == EBUSY ? ETIMEDOUT : err;
+}
+
+int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_mutex_unlock)(m);
+    GREEN_PRELOAD_COUNT(pthread_mutex_unlock);
+    return mutex_unlock(h, m);
+}
+
+int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    green__hub *h = patched();
+    if (h != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_mutex_destroy);
+        if (obj_find(m) != NULL)
+            return EBUSY;
+    }
+    return GREEN_REAL(pthread_mutex_destroy)(m);
+}
+
+/* ---- condition variables ---- */
+
+/* glibc's __wrefs bit 1: the clock is CLOCK_MONOTONIC (pthread_condattr_setclock). */
+static clockid_t cond_clock(const pthread_cond_t *c)
+{
+    return (c->__data.__wrefs & 2) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+}
+
+/* Queue on c, release m (no switch in between: the waiter is queued before
+ * any signaller can run), park, then take m back at its old depth. */
+static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, double timeout)
+{
+    sync_obj *mo = obj_find(m);
+    if (mo == NULL || mo->owner != h->current)
+        return EPERM;
+    sync_obj *co = obj_get(c);
+    if (co == NULL)
+        return ENOMEM;
+    unsigned depth = mo->count;
+    green__waiter w = { 0 };
+    w.g = h->current;
+    green__waitq_push(&co->q, &w);
+    mutex_release(h, mo);
+    int code = green__block(h, timeout);
+    green__waitq_remove(&w);
+    obj_drop_idle(c);
+    while (mutex_lock(h, m, GREEN_FOREVER) == EINTR)
+        ;                       /* A waiter must own m again when it returns. */
+    mo = obj_find(m);
+    if (mo != NULL)
+        mo->count = depth;
+    return code == GREEN_ETIMEDOUT ? ETIMEDOUT : 0;   /* A kill: a spurious wake-up. */
+}
+
+int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_cond_wait)(c, m);
+    GREEN_PRELOAD_COUNT(pthread_cond_wait);
+    return cond_wait(h, c, m, GREEN_FOREVER);
+}
+
+int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abs)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_cond_timedwait)(c, m, abs);
+    GREEN_PRELOAD_COUNT(pthread_cond_timedwait);
+    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
+        return EINVAL;
+    double left = green__preload_until(cond_clock(c), abs);
+    return cond_wait(h, c, m, left > 0 ? left : 1e-9);
+}
+
+int pthread_cond_signal(pthread_cond_t *c)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_cond_signal)(c);
+    GREEN_PRELOAD_COUNT(pthread_cond_signal);
+    sync_obj *o = obj_find(c);
+    if (o == NULL)
+        return 0;
+    green__waiter *w = green__waitq_pop_parked(&o->q);
+    if (w != NULL)
+        green__wake(h, w->g, 0);
+    obj_drop_idle(c);
+    return 0;
+}
+
+int pthread_cond_broadcast(pthread_cond_t *c)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_cond_broadcast)(c);
+    GREEN_PRELOAD_COUNT(pthread_cond_broadcast);
+    sync_obj *o = obj_find(c);
+    if (o == NULL)
+        return 0;
+    green__waitq_wake_all(h, &o->q, 0);
+    obj_drop_idle(c);
+    return 0;
+}
+
+int pthread_cond_destroy(pthread_cond_t *c)
+{
+    green__hub *h = patched();
+    if (h != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_cond_destroy);
+        if (obj_find(c) != NULL)
+            return EBUSY;
+    }
+    return GREEN_REAL(pthread_cond_destroy)(c);
+}
+
+/* ---- semaphores ---- */
+
+/* sem_trywait, then park until a sem_post wakes us, and try again. Returns
+ * 0 or -1 with errno, as sem_wait. */
+static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
+{
+    green__deadline d = { .timeout = timeout };
+    for (;;) {
+        if (GREEN_REAL(sem_trywait)(s) == 0)
+            return 0;
+        if (errno != EAGAIN)
+            return -1;
+        double left = green__time_left(&d);
+        if (left == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        sync_obj *o = obj_get(s);
+        if (o == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        green__waiter w = { 0 };
+        int code = green__wait_in(h, &o->q, &w, left);
+        obj_drop_idle(s);
+        if (code != 0)
+            return green__preload_fail(code, ETIMEDOUT);
+    }
+}
+
+int sem_wait(sem_t *s)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(sem_wait)(s);
+    GREEN_PRELOAD_COUNT(sem_wait);
+    return sem_wait_for(h, s, GREEN_FOREVER);
+}
+
+int sem_trywait(sem_t *s)
+{
+    if (patched() != NULL)
+        GREEN_PRELOAD_COUNT(sem_trywait);
+    return GREEN_REAL(sem_trywait)(s);
+}
+
+int sem_timedwait(sem_t *s, const struct timespec *abs)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(sem_timedwait)(s, abs);
+    GREEN_PRELOAD_COUNT(sem_timedwait);
+    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L) {
+        errno = EINVAL;
+        return -1;
+    }
+    double left = green__preload_until(CLOCK_REALTIME, abs);
+    return sem_wait_for(h, s, left > 0 ? left : 1e-9);
+}
+
+/* The unit goes into the real semaphore; the longest green waiter is woken
+ * to take it (a green thread that comes first may take it instead: the
+ * waiter then waits again). */
+int sem_post(sem_t *s)
+{
+    green__hub *h = patched();
+    int r = GREEN_REAL(sem_post)(s);
+    if (h == NULL || r != 0)
+        return r;
+    GREEN_PRELOAD_COUNT(sem_post);
+    sync_obj *o = obj_find(s);
+    if (o == NULL)
+        return 0;
+    green__waiter *w = green__waitq_pop_parked(&o->q);
+    if (w != NULL)
+        green__wake(h, w->g, 0);
+    obj_drop_idle(s);
+    return 0;
+}

@@ -1,0 +1,112 @@
+#!/bin/sh
+# tests/preload/preload_test.sh: the ctest entries of libgreen-preload.so.
+# Usage: preload_test.sh TEST PRELOAD_SO PROGRAM_DIR SERVER
+#   sleepers   50 threads sleeping 1 s: ~1 s, one OS thread, stats shown
+#   timeout, refused, flags, echo   sockets.c, unpatched then patched
+#   closewake  sockets.c closewake, patched with thread patching only
+#   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
+#   curl, wget the Debian programs fetch from greenbench-server: same bytes
+#   valgrind   a small patched program under valgrind: no errors
+# Exit 77 (skipped) when a Debian program the test needs is missing.
+set -u
+test=$1 so=$2 dir=$3 server=$4
+tmp=$(mktemp -d) || exit 1
+trap 'kill $srv_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+srv_pid=
+
+fail() { echo "preload-$test: FAIL: $*"; exit 1; }
+skip() { echo "preload-$test: skipped: $*"; exit 77; }
+
+# An AddressSanitizer build of the preload needs the ASan runtime first in
+# LD_PRELOAD; programs not built with ASan (curl, wget) leak as they please.
+# ASan's own pthread_create interceptor then comes before the preload's and
+# starts its thread bookkeeping on a green stack, which it refuses: thread
+# patching is tested in plain builds only.
+asan=$(ldd "$so" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*libasan[^ ]*\).*/\1/p' | head -n 1)
+preload=$so
+[ -n "$asan" ] && preload="$asan:$so" && export ASAN_OPTIONS=detect_leaks=0
+no_threads_asan() {
+    [ -z "$asan" ] || skip "thread patching under AddressSanitizer (its pthread_create comes first)"
+}
+patched() { LD_PRELOAD=$preload "$@"; }
+
+# Both runs must pass: the same program, OS threads then green threads.
+both() {
+    "$dir/preload-sockets" "$1" || fail "unpatched: $1"
+    patched "$dir/preload-sockets" "$1" || fail "patched: $1"
+    [ -n "$asan" ] && return
+    GREEN_PRELOAD=threads patched "$dir/preload-sockets" "$1" || fail "thread-patched: $1"
+}
+
+start_server() {
+    "$server" --size "$1" >"$tmp/url" </dev/null 2>"$tmp/server.err" &
+    srv_pid=$!
+    for _ in $(seq 50); do
+        [ -s "$tmp/url" ] && break
+        sleep 0.1
+    done
+    url=$(head -n 1 "$tmp/url")
+    [ -n "$url" ] || fail "greenbench-server printed no URL"
+}
+
+case $test in
+sleepers)
+    no_threads_asan
+    GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-sleepers" 50 1 \
+        >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "exit status"; }
+    cat "$tmp/out" "$tmp/err"
+    read -r _ wall _ threads <"$tmp/out"
+    awk -v w="$wall" 'BEGIN { exit !(w >= 0.95 && w < 1.8) }' || fail "wall time $wall s"
+    [ "$threads" = 1 ] || fail "$threads OS threads, expected 1"
+    for f in "pthread_create 50" "pthread_join 50" "nanosleep 25" "sleep 25" "__read_chk 1" \
+             "__recv_chk 1" "usleep 1"; do
+        grep -q " $f\b" "$tmp/err" || fail "stats line lacks '$f'"
+    done
+    ;;
+timeout|refused|flags|echo)
+    both "$test"
+    ;;
+closewake)
+    no_threads_asan
+    GREEN_PRELOAD=threads patched "$dir/preload-sockets" closewake || fail "patched"
+    ;;
+sync)
+    no_threads_asan
+    "$dir/preload-sync" || fail "unpatched"
+    GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-sync" 2>"$tmp/err" ||
+        { cat "$tmp/err"; fail "thread-patched"; }
+    cat "$tmp/err"
+    grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
+    ;;
+curl|wget)
+    command -v "$test" >/dev/null || skip "$test not installed (Debian: apt-get install $test)"
+    # Debian 12's curl hangs in setlocale with libasan preloaded, preload or not.
+    [ "$test" = curl ] && [ -n "$asan" ] && skip "curl hangs under a preloaded libasan alone"
+    start_server 300000
+    if [ "$test" = curl ]; then get() { curl -sS -o "$1" "$url"; }
+    else get() { wget -q -O "$1" "$url"; }; fi
+    get "$tmp/plain" || fail "unpatched $test failed"
+    GREEN_PRELOAD_STATS=1 patched sh -c "$(command -v "$test") $( [ "$test" = curl ] &&
+        echo "-sS -o $tmp/patched" || echo "-q -O $tmp/patched") $url" 2>"$tmp/err" ||
+        { cat "$tmp/err"; fail "patched $test failed"; }
+    cat "$tmp/err"
+    [ -s "$tmp/plain" ] || fail "empty answer"
+    cmp "$tmp/plain" "$tmp/patched" || fail "patched $test got other bytes"
+    grep -q "libgreen-preload: spawned" "$tmp/err" || fail "no stats: preload not loaded?"
+    echo "preload-$test: $(wc -c <"$tmp/plain") bytes, same with and without the preload"
+    ;;
+valgrind)
+    command -v valgrind >/dev/null || skip "valgrind not installed"
+    [ -n "$asan" ] && skip "an AddressSanitizer build cannot run under valgrind"
+    GREEN_PRELOAD=threads LD_PRELOAD=$so valgrind -q --error-exitcode=3 \
+        "$dir/preload-sleepers" 5 0.2 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    cat "$tmp/out" "$tmp/err"
+    [ $rc = 0 ] || fail "valgrind exit status $rc"
+    grep -q "threads 1" "$tmp/out" || fail "not patched under valgrind"
+    ;;
+*)
+    fail "unknown test"
+    ;;
+esac
+echo "preload-$test: ok"

@@ -1,0 +1,190 @@
+/* tests/preload/sockets.c: blocking socket semantics a patched program must
+ * still see, checked with and without the preload.
+ *   timeout:  SO_RCVTIMEO 200 ms against a server that accepted (the kernel's
+ *             backlog) and never answers: recv fails with EAGAIN after ~200 ms;
+ *   refused:  a blocking connect to a closed port gives ECONNREFUSED;
+ *   flags:    F_GETFL of a blocking socket shows no O_NONBLOCK; once the
+ *             program sets it, recv fails at once with EAGAIN;
+ *   echo:     a blocking send of 4 MiB to a peer that reads slowly arrives
+ *             whole (a thread reads it);
+ *   closewake (preload only): close of a socket another thread is blocked
+ *             in recv on wakes it with EBADF.
+ * Usage: sockets TEST. Exit 0 on success; prints what it saw. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A listening loopback socket; its address in *a. */
+static int listener(struct sockaddr_in *a, int do_listen)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t len = sizeof *a;
+    *a = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) != 0 ||
+        getsockname(fd, (struct sockaddr *)a, &len) != 0 || (do_listen && listen(fd, 16) != 0)) {
+        perror("listener");
+        exit(2);
+    }
+    return fd;
+}
+
+static int connected(const struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (const struct sockaddr *)a, sizeof *a) != 0) {
+        perror("connect");
+        exit(2);
+    }
+    return fd;
+}
+
+static int test_timeout(void)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 1);
+    int c = connected(&a);
+    struct timeval tv = { 0, 200000 };
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[16];
+    double t0 = now();
+    ssize_t n = recv(c, buf, sizeof buf, 0);
+    int err = errno;
+    double dt = now() - t0;
+    printf("timeout: recv %zd errno %s after %.3f s\n", n, strerror(err), dt);
+    close(c);
+    close(l);
+    return n == -1 && (err == EAGAIN || err == EWOULDBLOCK) && dt > 0.18 && dt < 0.6 ? 0 : 1;
+}
+
+static int test_refused(void)
+{
+    struct sockaddr_in a;
+    int taken = listener(&a, 0);    /* Bound, not listening: refused. */
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    int r = connect(c, (struct sockaddr *)&a, sizeof a);
+    int err = errno;
+    printf("refused: connect %d errno %s\n", r, strerror(err));
+    close(c);
+    close(taken);
+    return r == -1 && err == ECONNREFUSED ? 0 : 1;
+}
+
+static int test_flags(void)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 1);
+    int c = connected(&a);
+    int fl = fcntl(c, F_GETFL);
+    int blocking_shown = fl >= 0 && !(fl & O_NONBLOCK);
+    fcntl(c, F_SETFL, fl | O_NONBLOCK);
+    int nb_shown = (fcntl(c, F_GETFL) & O_NONBLOCK) != 0;
+    char buf[4];
+    double t0 = now();
+    ssize_t n = recv(c, buf, sizeof buf, 0);
+    int err = errno;
+    printf("flags: blocking shown %d, non-blocking shown %d, recv %zd errno %s in %.3f s\n", blocking_shown,
+           nb_shown, n, strerror(err), now() - t0);
+    close(c);
+    close(l);
+    return blocking_shown && nb_shown && n == -1 && err == EAGAIN ? 0 : 1;
+}
+
+#define ECHO_BYTES (4 << 20)
+
+static void *slow_reader(void *arg)
+{
+    int fd = *(int *)arg;
+    static char buf[65536];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+        usleep(200);
+    }
+    return (void *)total;
+}
+
+static int test_echo(void)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 1);
+    int c = connected(&a);
+    int s = accept(l, NULL, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, slow_reader, &s);
+    char *data = calloc(1, ECHO_BYTES);
+    ssize_t n = send(c, data, ECHO_BYTES, 0);
+    close(c);
+    void *total;
+    pthread_join(t, &total);
+    printf("echo: send %zd, read %zu\n", n, (size_t)total);
+    close(s);
+    close(l);
+    free(data);
+    return n == ECHO_BYTES && (size_t)total == ECHO_BYTES ? 0 : 1;
+}
+
+struct closewake {
+    int fd;
+    ssize_t n;
+    int err;
+};
+
+static void *blocked_reader(void *arg)
+{
+    struct closewake *w = arg;
+    char buf[4];
+    w->n = recv(w->fd, buf, sizeof buf, 0);
+    w->err = errno;
+    return NULL;
+}
+
+static int test_closewake(void)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 1);
+    struct closewake w = { .fd = connected(&a) };
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_reader, &w);
+    usleep(100000);
+    close(w.fd);
+    pthread_join(t, NULL);
+    printf("closewake: recv %zd errno %s\n", w.n, strerror(w.err));
+    close(l);
+    return w.n == -1 && w.err == EBADF ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *t = argc > 1 ? argv[1] : "";
+    if (strcmp(t, "timeout") == 0)
+        return test_timeout();
+    if (strcmp(t, "refused") == 0)
+        return test_refused();
+    if (strcmp(t, "flags") == 0)
+        return test_flags();
+    if (strcmp(t, "echo") == 0)
+        return test_echo();
+    if (strcmp(t, "closewake") == 0)
+        return test_closewake();
+    fprintf(stderr, "usage: sockets timeout|refused|flags|echo|closewake\n");
+    return 2;
+}
