@@ -96,7 +96,6 @@ void gb_build_hash(const struct gb_programs *p, char out[17])
     gb_buf_free(&b);
 }
 
-
 /* How many CPUs a list such as "0-1", "0,4" or "3" names. */
 static long cpu_list_count(const char *s)
 {

@@ -1,7 +1,7 @@
 /* harness/merge_view.c: what a merged folder derives (merge.h,
  * gb_merge_rebuild): each host's folder rebuilt and read as an ordinary
  * run, then summary.csv with a host column, the per-host ratios, the
- * cross-host table and report.md. */
+ * cross-host table, the plot of one ratio per host and report.md. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "csv.h"
 #include "findings.h"
 #include "merge.h"
+#include "plot.h"
 #include "report.h"
 #include "results.h"
 #include "units.h"
@@ -24,6 +25,7 @@ struct view {
     struct gb_rundata *rd;   /* one per host, in merge.json's order */
     const char **ids;
     size_t n;
+    int plot_drawn; /* write_plot's pictures */
 };
 
 /* OUT/summary.csv: each host's summary.csv, a host column first. */
@@ -189,6 +191,46 @@ static int write_cross(const struct view *v)
     return rc;
 }
 
+/* ---- the plot of one ratio per host ---- */
+
+/* One row of hosts.dat: the cell's key, then its ratio on each host. */
+static void plot_row(const struct across *a, void *arg)
+{
+    const struct view *v = ((const void **)arg)[0];
+    struct gb_buf *b = ((void **)arg)[1];
+    gb_buf_puts(b, "\"");
+    for (const char *c = a->s->cell.key; *c; c++)
+        gb_buf_add(b, *c == '"' ? "'" : c, 1);
+    gb_buf_puts(b, "\"");
+    for (size_t k = 0; k < v->n; k++) {
+        const struct gb_summary *s = gb_rundata_find(&v->rd[k], a->s->cell.key);
+        gb_buf_printf(b, " %.6g", s && s->ratio_ok ? s->ratio : NAN);
+    }
+    gb_buf_puts(b, "\n");
+}
+
+/* OUT/plots/hosts.{dat,gp,svg,png}: every cell's ratio, one bar per host.
+ * Returns the pictures drawn (0 without gnuplot) or a negative errno. */
+static int write_plot(const struct view *v)
+{
+    struct gb_buf data, vars;
+    gb_buf_init(&data);
+    gb_buf_init(&vars);
+    gb_buf_puts(&data, "cell");
+    for (size_t k = 0; k < v->n; k++)
+        gb_buf_printf(&data, " \"%s\"", v->ids[k]);
+    gb_buf_puts(&data, "\n");
+    const void *arg[2] = { v, &data };
+    each_across(v, plot_row, arg);
+    gb_buf_printf(&vars, "nhosts = %zu\nsubtitle = \"%zu host%s\"\n", v->n, v->n, v->n == 1 ? "" : "s");
+    char *pdir = gb_xasprintf("%s/plots", v->out);
+    int rc = gb_plot_one(pdir, "hosts", gb_buf_str(&vars), gb_buf_str(&data));
+    free(pdir);
+    gb_buf_free(&data);
+    gb_buf_free(&vars);
+    return rc;
+}
+
 /* ---- report.md ---- */
 
 /* The machines: one row per host, from merge.json's fingerprints. */
@@ -297,6 +339,8 @@ static int write_report(const struct view *v)
                   v->n, v->n == 1 ? "" : "s");
     md_machines(v, &b);
     md_problems(v, &b);
+    if (v->plot_drawn > 0)
+        gb_buf_puts(&b, "![Each cell against OS threads, one bar per host](plots/hosts.svg)\n\n");
     md_cross(v, &b);
     md_per_host(v, &b);
     char *path = gb_xasprintf("%s/report.md", v->out);
@@ -356,6 +400,8 @@ int gb_merge_rebuild(const char *out, bool plots)
         rc = write_ratios(&v);
     if (rc == 0)
         rc = write_cross(&v);
+    if (rc == 0 && plots)
+        v.plot_drawn = write_plot(&v);
     if (rc == 0)
         rc = write_report(&v);
     if (rc != 0)

@@ -34,5 +34,10 @@ const char *gb_gnuplot(void);
  * plots/ could not be made, said on stderr), or -1 when gnuplot is
  * missing. */
 int gb_write_plots(const struct gb_rundata *rd, bool draw);
+/* One chart outside a run's charts (a merged folder's): pdir/kind.dat
+ * (data), pdir/kind.gp (vars, gnuplot assignments, then the template
+ * plots/kind.gp) and style.gp, drawn as SVG and PNG when gnuplot is there.
+ * Returns the pictures drawn (0 to 2), or a negative errno. */
+int gb_plot_one(const char *pdir, const char *kind, const char *vars, const char *data);
 
 #endif /* GREENBENCH_PLOT_H */

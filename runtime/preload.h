@@ -15,22 +15,24 @@
 
 /* X(name): every libc function the preload replaces or calls through. The
  * order is the order of the stats line. */
-#define GREEN_PRELOAD_FUNCS(X)                                                                            \
-    X(socket)                                                                                             \
-    X(accept) X(accept4) X(connect) X(read) X(__read_chk) X(write) X(readv) X(writev) X(recv)             \
-        X(__recv_chk) X(recvfrom) X(__recvfrom_chk) X(recvmsg) X(send) X(sendto) X(sendmsg) X(close)      \
-            X(poll) X(__poll_chk) X(ppoll) X(__ppoll_chk) X(select) X(pselect) X(sleep) X(usleep)         \
-                X(nanosleep) X(clock_nanosleep) X(sigwait) X(sigwaitinfo) X(sigtimedwait) X(getaddrinfo)  \
-                    X(gethostbyname) X(gethostbyname_r) X(fcntl) X(setsockopt) X(ioctl) X(pthread_create) \
-                        X(pthread_join) X(pthread_detach) X(pthread_exit) X(pthread_setname_np)           \
-                            X(pthread_getname_np) X(pthread_mutex_lock) X(pthread_mutex_trylock)          \
-                                X(pthread_mutex_timedlock) X(pthread_mutex_unlock)                        \
-                                    X(pthread_mutex_destroy) X(pthread_cond_wait)                         \
-                                        X(pthread_cond_timedwait) X(pthread_cond_signal)                  \
-                                            X(pthread_cond_broadcast) X(pthread_cond_destroy) X(sem_wait) \
-                                                X(sem_trywait) X(sem_timedwait) X(sem_post)               \
-                                                    X(pthread_self) X(pthread_mutex_init)                 \
-                                                        X(pthread_cond_init) X(__libc_start_main)
+/* clang-format off */
+#define GREEN_PRELOAD_FUNCS(X)                                                    \
+    X(socket) X(accept) X(accept4) X(connect) X(read) X(__read_chk)               \
+    X(write) X(readv) X(writev) X(recv) X(__recv_chk) X(recvfrom)                 \
+    X(__recvfrom_chk) X(recvmsg) X(send) X(sendto) X(sendmsg) X(close)            \
+    X(poll) X(__poll_chk) X(ppoll) X(__ppoll_chk) X(select) X(pselect)            \
+    X(sleep) X(usleep) X(nanosleep) X(clock_nanosleep) X(sigwait)                 \
+    X(sigwaitinfo) X(sigtimedwait) X(getaddrinfo) X(gethostbyname)                \
+    X(gethostbyname_r) X(fcntl) X(setsockopt) X(ioctl) X(pthread_create)          \
+    X(pthread_join) X(pthread_detach) X(pthread_exit)                             \
+    X(pthread_setname_np) X(pthread_getname_np) X(pthread_mutex_lock)             \
+    X(pthread_mutex_trylock) X(pthread_mutex_timedlock)                           \
+    X(pthread_mutex_unlock) X(pthread_mutex_destroy) X(pthread_cond_wait)         \
+    X(pthread_cond_timedwait) X(pthread_cond_signal)                              \
+    X(pthread_cond_broadcast) X(pthread_cond_destroy) X(sem_wait)                 \
+    X(sem_trywait) X(sem_timedwait) X(sem_post) X(pthread_self)                   \
+    X(pthread_mutex_init) X(pthread_cond_init) X(__libc_start_main)
+/* clang-format on */
 
 enum {
 #define GREEN_PRELOAD_ENUM(name) GREEN_PRELOAD_FN_##name,

@@ -54,7 +54,14 @@ suite_parallel() {
         >"$tmp/beta.log" 2>&1 || fail "run-parallel.sh as beta: $(tail -5 "$tmp/beta.log")"
     has "$tmp/C/joblog" "--shard shards/002.json"
     has "$tmp/C/logs/preflight-hosts.txt" '"id":"beta"'
-    "$gb" merge --no-plots "$tmp/M" "$tmp/C" >"$tmp/merge.log" 2>&1 || fail "merge: $(cat "$tmp/merge.log")"
+    "$gb" merge "$tmp/M" "$tmp/C" >"$tmp/merge.log" 2>&1 || fail "merge: $(cat "$tmp/merge.log")"
+    # The plot of one ratio per host: a column per host, drawn when gnuplot is there.
+    has "$tmp/M/plots/hosts.dat" 'cell "alpha" "beta"'
+    has "$tmp/M/plots/hosts.dat" '"spawn green asm/libev n=1000" '
+    if command -v gnuplot >/dev/null 2>&1; then
+        [ -s "$tmp/M/plots/hosts.svg" ] || fail "hosts.svg not drawn"
+        has "$tmp/M/report.md" "(plots/hosts.svg)"
+    fi
     [ -d "$tmp/M/hosts/alpha" ] && [ -d "$tmp/M/hosts/beta" ] || fail "one folder per host"
     # Never pooled: each host's cell has its own 3 repetitions.
     has "$tmp/M/summary.csv" "alpha,spawn green asm/libev n=1000,spawn,green,asm,libev,1000,,,,,,,,,3,3,"

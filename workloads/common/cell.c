@@ -290,8 +290,9 @@ static void usage(FILE *f)
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
             "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--ares=0|1] [--hubs=H]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
-            "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green and epoll,\n"
-            "one thread each, all for threads); the local server takes the last CPU.\n"
+            "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green, epoll\n"
+            "and threads-preload, one thread each, all for threads); the local server takes the\n"
+            "last CPU.\n"
             "--rounds=R runs the workload R times in this process (default 1) and adds them up.\n"
             "--keepalive=1 keeps connections open: a pool worker reuses its one for its requests;\n"
             "a joinall task, which makes one request, leaves its open until after the timed part.\n"
@@ -558,8 +559,10 @@ int main(int argc, char **argv)
      * where the scheduler cannot put it beside the local server (on the
      * last, greenbench-server --cpu last). Unpinned, one pool run in six
      * came out 10 % slower on the 2-core machines. The epoll ceiling is one
-     * thread too. Thread cells keep every CPU. */
-    bool one_thread = strcmp(p.impl, "green") == 0 || strcmp(p.impl, "epoll") == 0;
+     * thread too, and so is the thread program under the preload (its one
+     * hub, the resolver's workers aside). Thread cells keep every CPU. */
+    bool one_thread =
+        strcmp(p.impl, "green") == 0 || strcmp(p.impl, "epoll") == 0 || strcmp(p.impl, PRELOAD_IMPL) == 0;
     long long want = p.cpus < 0 && one_thread ? 1 : p.cpus;
     int cpus = restrict_cpus(want);
     if (cpus < 0) {
