@@ -1347,6 +1347,12 @@ static int green_main(int argc, char **argv, char **envp)
 {
     const char *mode = getenv("GREEN_PRELOAD");
     green__preload_threads = mode != NULL && strcmp(mode, "threads") == 0;
+    /* A misspelt mode would silently leave pthreads as they are. */
+    if (mode != NULL && *mode != '\0' && !green__preload_threads)
+        fprintf(stderr,
+                "libgreen-preload: GREEN_PRELOAD=%s: unknown mode (\"threads\", or unset); "
+                "threads stay OS threads\n",
+                mode);
     stats_wanted = env_flag("GREEN_PRELOAD_STATS");
     green_options o = { 0 };
     int err = options_from_env(&o);
@@ -1355,7 +1361,8 @@ static int green_main(int argc, char **argv, char **envp)
     if (err == 0)
         err = green_init(&o);
     if (err != 0) {
-        fprintf(stderr, "libgreen-preload: cannot start (%s); running unpatched\n", green_strerror(err));
+        fprintf(stderr, "libgreen-preload: cannot start (%s%s); running unpatched\n", green_strerror(err),
+                err == GREEN_EINVAL ? ": GREEN_PRELOAD_STACK_KIB must be a number of KiB from 4" : "");
         return real_main(argc, argv, envp);
     }
     atexit(at_exit);
