@@ -158,6 +158,36 @@ static int pin_process(int pid, const char *list)
     return sched_setaffinity(pid, sizeof set, &set) == 0 ? 0 : -errno;
 }
 
+/* Start server argv[0] in its own group, like a cell's, asked to stop
+ * (SIGTERM) when the harness dies, stderr into log_fd (server.log); pin it
+ * to s->cpus from here when pin (a program without a --cpus of its own);
+ * then read where it listens. 0, or -1 with s->error (stopped). */
+static int spawn(char *const argv[], int log_fd, bool pin, struct gb_server *s)
+{
+    struct gb_proc_opts o = {
+        .own_group = true,
+        .death_signal = SIGTERM,
+        .clear_sigmask = true,
+        .say_exec_error = true,
+        .out = GB_PROC_PIPE,
+        .err = log_fd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
+        .err_fd = log_fd,
+    };
+    if (gb_proc_start(argv, &o, &s->proc, s->error, sizeof s->error) != 0)
+        return -1;
+    int err = pin ? pin_process(s->proc.pid, s->cpus) : 0;
+    if (err != 0)
+        snprintf(s->error, sizeof s->error, "cannot pin %s to CPUs %s: %s", argv[0], s->cpus,
+                 strerror(-err));
+    if (err != 0 || read_port_line(argv[0], s) != 0) {
+        gb_server_stop(s);
+        return -1;
+    }
+    fcntl(s->proc.out_fd, F_SETFL, O_NONBLOCK);
+    s->log_fd = log_fd;
+    return 0;
+}
+
 /* gb_server_start for greenbench-dns: one thread, pinned from here. */
 static int dns_server_start(const char *program, const struct gb_server_spec *spec, int log_fd,
                             struct gb_server *s)
@@ -171,28 +201,7 @@ static int dns_server_start(const char *program, const struct gb_server_spec *sp
     if (s->private_net)
         argv[argc++] = "--private-net";
     argv[argc] = NULL;
-    struct gb_proc_opts o = {
-        .own_group = true,
-        .death_signal = SIGTERM,
-        .clear_sigmask = true,
-        .say_exec_error = true,
-        .out = GB_PROC_PIPE,
-        .err = log_fd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
-        .err_fd = log_fd,
-    };
-    if (gb_proc_start(argv, &o, &s->proc, s->error, sizeof s->error) != 0)
-        return -1;
-    int err = pin_process(s->proc.pid, s->cpus);
-    if (err != 0)
-        snprintf(s->error, sizeof s->error, "cannot pin %s to CPUs %s: %s", program, s->cpus,
-                 strerror(-err));
-    if (err != 0 || read_port_line(program, s) != 0) {
-        gb_server_stop(s);
-        return -1;
-    }
-    fcntl(s->proc.out_fd, F_SETFL, O_NONBLOCK);
-    s->log_fd = log_fd;
-    return 0;
+    return spawn(argv, log_fd, true, s);
 }
 
 long long gb_server_cpu_ns(const struct gb_server *s)
@@ -259,26 +268,7 @@ int gb_server_start(const char *program, const struct gb_server_spec *spec, int 
         argv[argc++] = (char *)spec->tls_dir;
     }
     argv[argc] = NULL;
-    /* Its own group, like a cell's; asked to stop (SIGTERM) when the harness
-     * dies; stderr into server.log. */
-    struct gb_proc_opts o = {
-        .own_group = true,
-        .death_signal = SIGTERM,
-        .clear_sigmask = true,
-        .say_exec_error = true,
-        .out = GB_PROC_PIPE,
-        .err = log_fd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
-        .err_fd = log_fd,
-    };
-    if (gb_proc_start(argv, &o, &s->proc, s->error, sizeof s->error) != 0)
-        return -1;
-    if (read_port_line(program, s) != 0) {
-        gb_server_stop(s);
-        return -1;
-    }
-    fcntl(s->proc.out_fd, F_SETFL, O_NONBLOCK);
-    s->log_fd = log_fd;
-    return 0;
+    return spawn(argv, log_fd, false, s);
 }
 
 bool gb_server_alive(struct gb_server *s)

@@ -479,6 +479,34 @@ static void add_round(cell_result *total, const cell_result *round, long long k,
     }
 }
 
+/* The program's variant of p's workload and --impl (the thread variants
+ * answer to threads-preload under the preload), or NULL with r failed
+ * saying why. */
+static const workload *find_workload(const cell_params *p, cell_result *r)
+{
+    bool known = false, preload = strcmp(p->impl, PRELOAD_IMPL) == 0;
+    for (const workload *w = cell_workloads; w->run; w++) {
+        if (strcmp(workload_name(w->id), p->workload) != 0)
+            continue;
+        known = true;
+        if (strcmp(w->impl, p->impl) == 0 ||
+            (preload && strcmp(w->impl, "threads") == 0 && preload_runs(w->id)))
+            return w;
+    }
+    if (known && preload && !preloaded())
+        cell_fail(r,
+                  "--impl=%s runs the thread variants with " PRELOAD_LIBRARY " in LD_PRELOAD "
+                  "(greenbench-peer-threads-preload sets it)",
+                  p->impl);
+    else if (known && preload)
+        cell_fail(r, "workload %s is not implemented by peer %s", p->workload, PRELOAD_IMPL);
+    else if (known)
+        cell_fail(r, "workload '%s' has no --impl=%s variant in %s", p->workload, p->impl, program);
+    else
+        cell_fail(r, "unknown workload '%s' (see %s --help)", p->workload, program);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     program = argv[0];
@@ -504,29 +532,8 @@ int main(int argc, char **argv)
         write_result(stdout, &p, &r);
         return 2;
     }
-    const workload *w;
-    int workload_known = 0;
-    for (w = cell_workloads; w->run; w++) {
-        if (strcmp(workload_name(w->id), p.workload) == 0) {
-            workload_known = 1;
-            /* The thread variants, run unmodified under the preload. */
-            if (strcmp(w->impl, p.impl) == 0 || (strcmp(p.impl, PRELOAD_IMPL) == 0 &&
-                                                 strcmp(w->impl, "threads") == 0 && preload_runs(w->id)))
-                break;
-        }
-    }
-    if (w->run == NULL) {
-        if (workload_known && strcmp(p.impl, PRELOAD_IMPL) == 0 && !preloaded())
-            cell_fail(&r,
-                      "--impl=%s runs the thread variants with " PRELOAD_LIBRARY " in LD_PRELOAD "
-                      "(greenbench-peer-threads-preload sets it)",
-                      p.impl);
-        else if (workload_known && strcmp(p.impl, PRELOAD_IMPL) == 0)
-            cell_fail(&r, "workload %s is not implemented by peer %s", p.workload, PRELOAD_IMPL);
-        else if (workload_known)
-            cell_fail(&r, "workload '%s' has no --impl=%s variant in %s", p.workload, p.impl, program);
-        else
-            cell_fail(&r, "unknown workload '%s' (see %s --help)", p.workload, program);
+    const workload *w = find_workload(&p, &r);
+    if (w == NULL) {
         fprintf(stderr, "%s: %s\n", program, r.error);
         write_result(stdout, &p, &r);
         return 2;

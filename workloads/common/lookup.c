@@ -61,40 +61,26 @@ int lookup_setup_init(lookup_setup *s, cell_params *p, cell_result *r, bool uses
     return 0;
 }
 
-void lookup_name(long long i, char *out, size_t len)
+static void pass_init(lookup_pass *p, long long n, const lookup_resolver *how)
 {
-    snprintf(out, len, "n%lld.test", i);
+    p->n = n;
+    p->how = how;
+    atomic_init(&p->next, 0);
+    atomic_init(&p->ok, 0);
+    atomic_init(&p->errors, 0);
+    atomic_init(&p->in_flight, 0);
+    atomic_init(&p->peak, 0);
+    atomic_flag_clear(&p->error_kept);
+    p->first_error[0] = '\0';
 }
 
-void lookup_tally_reset(lookup_tally *t)
+static void enter(lookup_pass *p)
 {
-    atomic_init(&t->next, 0);
-    atomic_init(&t->ok, 0);
-    atomic_init(&t->errors, 0);
-    atomic_init(&t->in_flight, 0);
-    atomic_init(&t->peak, 0);
-    atomic_flag_clear(&t->error_kept);
-    t->first_error[0] = '\0';
-}
-
-bool lookup_take(lookup_tally *t, long long n, long long *i)
-{
-    *i = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed);
-    return *i < n;
-}
-
-void lookup_enter(lookup_tally *t)
-{
-    long long now = atomic_fetch_add_explicit(&t->in_flight, 1, memory_order_relaxed) + 1;
-    long long peak = atomic_load_explicit(&t->peak, memory_order_relaxed);
-    while (now > peak && !atomic_compare_exchange_weak_explicit(&t->peak, &peak, now, memory_order_relaxed,
+    long long now = atomic_fetch_add_explicit(&p->in_flight, 1, memory_order_relaxed) + 1;
+    long long peak = atomic_load_explicit(&p->peak, memory_order_relaxed);
+    while (now > peak && !atomic_compare_exchange_weak_explicit(&p->peak, &peak, now, memory_order_relaxed,
                                                                 memory_order_relaxed))
         ;
-}
-
-void lookup_leave(lookup_tally *t)
-{
-    atomic_fetch_sub_explicit(&t->in_flight, 1, memory_order_relaxed);
 }
 
 /* What is wrong with an answer, or NULL. */
@@ -112,40 +98,79 @@ static const char *wrong_answer(const struct addrinfo *ai)
     return NULL;
 }
 
-void lookup_count(lookup_tally *t, const char *name, int err, const char *why, const struct addrinfo *ai)
+static void count(lookup_pass *p, const char *name, int err, const struct addrinfo *ai)
 {
-    const char *wrong = err != 0 ? why : wrong_answer(ai);
+    const char *wrong = err != 0 ? p->how->why(err) : wrong_answer(ai);
     if (wrong == NULL) {
-        atomic_fetch_add_explicit(&t->ok, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->ok, 1, memory_order_relaxed);
         return;
     }
-    atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
-    if (!atomic_flag_test_and_set(&t->error_kept))
-        snprintf(t->first_error, sizeof t->first_error, "%s: %s", name, wrong);
+    atomic_fetch_add_explicit(&p->errors, 1, memory_order_relaxed);
+    if (!atomic_flag_test_and_set(&p->error_kept))
+        snprintf(p->first_error, sizeof p->first_error, "%s: %s", name, wrong);
 }
 
-int lookup_tally_result(const lookup_tally *t, cell_result *r)
+void *lookup_task(void *arg)
 {
-    long long ok = atomic_load(&t->ok), errors = atomic_load(&t->errors), peak = atomic_load(&t->peak);
+    lookup_pass *p = arg;
+    const struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+    long long i;
+    while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed)) < p->n) {
+        char name[32];
+        snprintf(name, sizeof name, "n%lld.test", i);
+        struct addrinfo *ai = NULL;
+        enter(p);
+        int err = p->how->resolve(name, NULL, &hints, &ai);
+        atomic_fetch_sub_explicit(&p->in_flight, 1, memory_order_relaxed);
+        count(p, name, err, ai);
+        if (err == 0)
+            freeaddrinfo(ai);
+    }
+    return NULL;
+}
+
+/* The pass's counts into r: tasks_completed, errors and max_in_flight added
+ * up; fails r with the first error, and how many there were, if any. */
+static int pass_result(const lookup_pass *p, cell_result *r)
+{
+    long long ok = atomic_load(&p->ok), errors = atomic_load(&p->errors), peak = atomic_load(&p->peak);
     r->tasks_completed = r->tasks_completed < 0 ? ok : r->tasks_completed + ok;
     r->errors = r->errors < 0 ? errors : r->errors + errors;
     if (peak > r->max_in_flight)
         r->max_in_flight = peak;
     if (errors > 0)
         return cell_fail(r, "%lld of %lld lookups failed; the first: %s", errors, ok + errors,
-                         t->first_error);
+                         p->first_error);
     return 0;
 }
 
-long long lookup_memory_begin(void)
+int lookup_measure(const lookup_setup *s, const lookup_resolver *how, lookup_run_fn *run, void *ctx,
+                   cell_result *r)
 {
-    return sys_peak_rss_reset();
-}
-
-void lookup_memory_end(long long base, const lookup_setup *s, cell_result *r)
-{
-    long long peak = sys_peak_rss_bytes();
-    if (base < 0 || peak < 0)
-        return;
-    r->rss_per_task_bytes = peak > base ? (peak - base) / s->tasks : 0;
+    /* Untimed first: thread pools, channels and stacks made. */
+    lookup_pass *pass = malloc(sizeof *pass);
+    if (pass == NULL)
+        return cell_fail(r, "out of memory");
+    long long nwarm = s->n < LOOKUP_WARMUP ? s->n : LOOKUP_WARMUP;
+    pass_init(pass, nwarm, how);
+    cell_result warm_r = *r;
+    int rc = run(pass, nwarm < s->tasks ? nwarm : s->tasks, ctx, r);
+    if (rc == 0 && pass_result(pass, &warm_r) != 0)
+        rc = cell_fail(r, "warm-up: %s", warm_r.error);
+    if (rc == 0) {
+        pass_init(pass, s->n, how);
+        /* Memory per lookup in flight: the peak's growth over the timed part. */
+        long long base = sys_peak_rss_reset();
+        cell_measure_begin(r);
+        rc = run(pass, s->tasks, ctx, r);
+        cell_measure_end(r);
+        long long peak = sys_peak_rss_bytes();
+        if (base >= 0 && peak >= 0)
+            r->rss_per_task_bytes = peak > base ? (peak - base) / s->tasks : 0;
+        r->ops = s->n;
+        if (rc == 0)
+            rc = pass_result(pass, r);
+    }
+    free(pass);
+    return rc;
 }

@@ -1,7 +1,7 @@
 /* workloads/common/lookup.h: what the dns variants share, green and threads
- * alike: the server from --url, the names, the check of an answer, and
- * the tally of lookups, in flight and done, with the first error kept
- * (docs/cell-protocol.md, "dns"). */
+ * alike: the server from --url, the task that resolves and checks names,
+ * the tally of lookups, in flight and done, and the warm-up and timed part
+ * around the variant's way of running tasks (docs/cell-protocol.md, "dns"). */
 #ifndef GREEN_LOOKUP_H
 #define GREEN_LOOKUP_H
 
@@ -27,40 +27,38 @@ typedef struct lookup_setup {
  * Returns 0, or -1 with r failed (a usage error). */
 int lookup_setup_init(lookup_setup *s, cell_params *p, cell_result *r, bool uses_resolv_conf);
 
-/* The i-th name, "n<i>.test", into out. */
-void lookup_name(long long i, char *out, size_t len);
+/* How a variant resolves one name: getaddrinfo(3)'s contract (0, or an
+ * error code; freeaddrinfo frees the answer), and the words for an error. */
+typedef struct lookup_resolver {
+    int (*resolve)(const char *node, const char *service, const struct addrinfo *hints,
+                   struct addrinfo **res);
+    const char *(*why)(int err);
+} lookup_resolver;
 
-/* The tally of one pass, shared by the tasks (atomic: the thread variant's
- * tasks are threads). */
-typedef struct lookup_tally {
-    atomic_llong next;      /* The next name's index to take. */
+/* One pass of lookups, shared by its tasks (atomic counts: the thread
+ * variant's tasks are threads), with the first error kept. */
+typedef struct lookup_pass {
+    long long n;                /* Names to resolve: n0.test ... */
+    const lookup_resolver *how;
+    atomic_llong next;          /* The next name's index to take. */
     atomic_llong ok, errors;
     atomic_llong in_flight, peak;
-    atomic_flag error_kept; /* first_error is written by whoever sets it. */
+    atomic_flag error_kept;     /* first_error is written by whoever sets it. */
     char first_error[256];
-} lookup_tally;
+} lookup_pass;
 
-void lookup_tally_reset(lookup_tally *t);
-/* Take the next name: its index into *i, false when none is left of n. */
-bool lookup_take(lookup_tally *t, long long n, long long *i);
-/* Around one lookup: counts it in flight. */
-void lookup_enter(lookup_tally *t);
-void lookup_leave(lookup_tally *t);
-/* Count the answer to name: err 0 with ai checked (at least one address,
- * every one IPv4 in 127.0.0.0/8, as greenbench-dns answers), or the
- * resolver's error, described by why. */
-void lookup_count(lookup_tally *t, const char *name, int err, const char *why, const struct addrinfo *ai);
+/* A task's body, a green thread's or a pthread's: take the next name,
+ * resolve and check it, until none is left. arg: the lookup_pass. */
+void *lookup_task(void *arg);
 
-/* The pass's counts into r: tasks_completed, errors and max_in_flight added
- * up; fails r with the first error, and how many there were, if any.
- * Returns 0 or -1. */
-int lookup_tally_result(const lookup_tally *t, cell_result *r);
+/* Run `tasks` tasks of lookup_task over pass and wait for them all; 0, or
+ * -1 with r failed. ctx: the variant's own. */
+typedef int lookup_run_fn(lookup_pass *pass, long long tasks, void *ctx, cell_result *r);
 
-/* Memory per lookup in flight: call begin just before the timed part and
- * end just after; end sets r->rss_per_task_bytes to the growth of the
- * peak resident memory over the tasks at once (0 when it did not grow),
- * or leaves it unset when /proc does not tell. */
-long long lookup_memory_begin(void);
-void lookup_memory_end(long long base, const lookup_setup *s, cell_result *r);
+/* The warm-up (LOOKUP_WARMUP names, checked) and the timed pass of all N,
+ * each run by run: ops, the counts and memory per lookup in flight into r;
+ * the first failed lookup fails r. Returns 0 or -1. */
+int lookup_measure(const lookup_setup *s, const lookup_resolver *how, lookup_run_fn *run, void *ctx,
+                   cell_result *r);
 
 #endif /* GREEN_LOOKUP_H */

@@ -34,6 +34,7 @@ from gevent.pool import Pool
 from gevent.socket import AF_INET, SOCK_STREAM
 
 import gevent_cell as cell
+from gevent_fetch import Gauge  # in flight now and at most, as the fetches count them
 
 DEFAULT_N = 1000
 WARMUP = 10
@@ -41,21 +42,6 @@ LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 URL_FORM = "dns://HOST:PORT"
 
 NEEDS_URL = "dns needs --url=dns://HOST:PORT, a greenbench-dns server (the harness starts one)"
-
-
-class Gauge:
-    """Lookups in flight now and at most (one hub, one thread: plain integers)."""
-
-    def __init__(self):
-        self.now = self.peak = 0
-
-    def enter(self):
-        self.now += 1
-        if self.now > self.peak:
-            self.peak = self.now
-
-    def leave(self):
-        self.now -= 1
 
 
 def parse_url(url, r):

@@ -16,39 +16,14 @@
 
 #define JOIN_GUARD_S 60.0 /* Each lookup ends within the resolver's timeouts; this is a second guard. */
 
-typedef struct dns_pass {
-    lookup_tally tally;
-    long long n;
-} dns_pass;
-
-static void *resolve_names(void *arg)
+/* Run `tasks` green threads of lookup_task (g: room for their handles). */
+static int spawn_tasks(lookup_pass *pass, long long tasks, void *g_room, cell_result *r)
 {
-    dns_pass *pass = arg;
-    const struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
-    long long i;
-    while (lookup_take(&pass->tally, pass->n, &i)) {
-        char name[32];
-        lookup_name(i, name, sizeof name);
-        struct addrinfo *ai = NULL;
-        lookup_enter(&pass->tally);
-        int err = green_getaddrinfo(name, NULL, &hints, &ai);
-        lookup_leave(&pass->tally);
-        lookup_count(&pass->tally, name, err, err ? green_strerror(err) : NULL, ai);
-        if (err == 0)
-            freeaddrinfo(ai);
-    }
-    return NULL;
-}
-
-/* Resolve n names with `tasks` green threads; the tally into r. */
-static int run_pass(dns_pass *pass, long long n, long long tasks, green_thread **g, cell_result *r)
-{
-    lookup_tally_reset(&pass->tally);
-    pass->n = n;
+    green_thread **g = g_room;
     long long spawned;
     int err = 0;
     for (spawned = 0; spawned < tasks; spawned++)
-        if ((err = green_spawn(&g[spawned], resolve_names, pass)) != 0)
+        if ((err = green_spawn(&g[spawned], lookup_task, pass)) != 0)
             break;
     int ended = green_joinall(g, (size_t)spawned, JOIN_GUARD_S);
     if (ended >= 0 && ended < spawned) {
@@ -66,24 +41,6 @@ static int run_pass(dns_pass *pass, long long n, long long tasks, green_thread *
     return 0;
 }
 
-static int resolve_timed(const lookup_setup *s, green_thread **g, cell_result *r)
-{
-    dns_pass warm, timed;
-    long long nwarm = s->n < LOOKUP_WARMUP ? s->n : LOOKUP_WARMUP;
-    cell_result warm_r = *r;
-    if (run_pass(&warm, nwarm, nwarm < s->tasks ? nwarm : s->tasks, g, r) != 0)
-        return -1;
-    if (lookup_tally_result(&warm.tally, &warm_r) != 0)
-        return cell_fail(r, "warm-up: %s", warm_r.error);
-    long long base = lookup_memory_begin();
-    cell_measure_begin(r);
-    int rc = run_pass(&timed, s->n, s->tasks, g, r);
-    cell_measure_end(r);
-    lookup_memory_end(base, s, r);
-    r->ops = s->n;
-    return rc != 0 ? rc : lookup_tally_result(&timed.tally, r);
-}
-
 int dns_green(cell_params *p, cell_result *r)
 {
     lookup_setup s;
@@ -94,9 +51,10 @@ int dns_green(cell_params *p, cell_result *r)
                            .dns_servers = p->ares == 1 ? s.server : NULL };
     if (green_common_init_with(p, r, &opts) != 0)
         return -1;
+    static const lookup_resolver how = { green_getaddrinfo, green_strerror };
     green_thread **g = calloc((size_t)s.tasks, sizeof *g);
-    int rc =
-        g == NULL ? cell_fail(r, "out of memory for %lld green threads", s.tasks) : resolve_timed(&s, g, r);
+    int rc = g == NULL ? cell_fail(r, "out of memory for %lld green threads", s.tasks)
+                       : lookup_measure(&s, &how, spawn_tasks, g, r);
     free(g);
     static char note[96];
     snprintf(note, sizeof note, "resolver: %s",
