@@ -15,6 +15,14 @@
  * timeout from now. A timer that fires early finds nothing due and is set
  * anew; it stops once no query is in flight.
  *
+ * c-ares 1.18 reads /etc/hosts anew for every lookup, and opens a socket
+ * per address to sort even a one-address answer. Where the system asks the
+ * hosts file first (lookups "fb", as nsswitch.conf's "files dns"), the DNS
+ * channel is made without the file step, and a channel of the file step
+ * alone answers the names the file may hold (hosts.c keeps their set);
+ * answers come unsorted and addrsort.c sorts those of two addresses or
+ * more, as the C library does.
+ *
  * A query lives in a heap record that outlives its caller: a killed green
  * thread leaves it (q->g = NULL) and the answer, when it comes, frees it.
  * The channel is destroyed by green_fini, on the main green thread, never
@@ -22,6 +30,7 @@
 #include "internal.h"
 
 #include <ares.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,7 +48,9 @@ typedef struct sock_watch {
 } sock_watch;
 
 struct green__ares {
-    ares_channel channel;
+    ares_channel channel; /* The DNS, and the hosts file when files is NULL. */
+    ares_channel files;   /* The hosts file alone, asked first for the names in hosts. */
+    green__hosts *hosts;
     green__hub *hub;
     sock_watch *watches;
     green_loop_timer timer;
@@ -176,6 +187,64 @@ static double channel_base_timeout(ares_channel channel)
 
 /* ---- the channel ---- */
 
+/* A channel with c-ares's options o (mask) and, when lookups is not NULL,
+ * that order of lookup steps ("b": DNS, "f": hosts file). An ARES_* code. */
+static int channel_init(ares_channel *c, struct ares_options *o, int mask, char *lookups)
+{
+    o->lookups = lookups;
+    return ares_init_options(c, o, mask | (lookups != NULL ? ARES_OPT_LOOKUPS : 0));
+}
+
+/* The lookup steps the system asks for (resolv.conf, nsswitch.conf), as
+ * c-ares read them into c: into order (at least 4 bytes); "" if unknown. */
+static void lookup_order(ares_channel c, char *order)
+{
+    struct ares_options o;
+    int mask = 0;
+    order[0] = '\0';
+    if (ares_save_options(c, &o, &mask) != ARES_SUCCESS)
+        return;
+    if ((mask & ARES_OPT_LOOKUPS) && o.lookups != NULL && strlen(o.lookups) < 4)
+        strcpy(order, o.lookups);
+    ares_destroy_options(&o);
+}
+
+/* Split a's channel, made with the system's lookup order, into a DNS
+ * channel and a hosts-file one when that order is "fb" (above). An ARES_*
+ * code; a's channel is unchanged on failure. */
+static int split_hosts_file(green__ares *a, struct ares_options *o, int mask)
+{
+    char order[4];
+    lookup_order(a->channel, order);
+    if (strcmp(order, "fb") != 0)
+        return ARES_SUCCESS;
+    ares_channel dns, files;
+    int st = channel_init(&files, o, mask, "f");
+    if (st != ARES_SUCCESS)
+        return st;
+    if ((st = channel_init(&dns, o, mask, "b")) != ARES_SUCCESS ||
+        (a->hosts = green__hosts_new("/etc/hosts")) == NULL) { /* c-ares 1.18's PATH_HOSTS */
+        if (st == ARES_SUCCESS)
+            ares_destroy(dns);
+        ares_destroy(files);
+        return st == ARES_SUCCESS ? ARES_ENOMEM : st;
+    }
+    ares_destroy(a->channel);
+    a->channel = dns;
+    a->files = files;
+    return ARES_SUCCESS;
+}
+
+static void channel_free(green__ares *a)
+{
+    if (a->channel != NULL)
+        ares_destroy(a->channel);
+    if (a->files != NULL)
+        ares_destroy(a->files);
+    green__hosts_free(a->hosts);
+    free(a);
+}
+
 static int channel_new(green__hub *h, green__ares **out)
 {
     pthread_once(&library_once, library_init);
@@ -193,13 +262,16 @@ static int channel_new(green__hub *h, green__ares **out)
         .sock_state_cb_data = a,
         .socket_receive_buffer_size = ARES_RECEIVE_BUFFER,
     };
-    int st = ares_init_options(&a->channel, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF);
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF;
+    int st = channel_init(&a->channel, &o, mask, NULL);
+    if (st != ARES_SUCCESS)
+        a->channel = NULL;
+    if (st == ARES_SUCCESS)
+        st = split_hosts_file(a, &o, mask);
     if (st == ARES_SUCCESS && h->dns_servers != NULL)
         st = ares_set_servers_ports_csv(a->channel, h->dns_servers);
     if (st != ARES_SUCCESS) {
-        if (st != ARES_ENOMEM)
-            ares_destroy(a->channel);
-        free(a);
+        channel_free(a);
         return st == ARES_ENOMEM ? GREEN_ENOMEM : GREEN_EAI_FAIL;
     }
     a->base_timeout = channel_base_timeout(a->channel);
@@ -229,6 +301,7 @@ void green__ares_hub_fini(green__hub *h)
     /* Every caller has gone (green_fini ended them): the answers still to
      * come are dropped by the callbacks ares_destroy makes. */
     ares_destroy(a->channel);
+    a->channel = NULL;
     while (a->watches != NULL) {
         sock_watch *w = a->watches;
         a->watches = w->next;
@@ -238,7 +311,7 @@ void green__ares_hub_fini(green__hub *h)
     }
     if (a->timer_armed)
         green_loop_timer_stop(h->loop, &a->timer);
-    free(a);
+    channel_free(a);
     h->ares = NULL;
 }
 
@@ -322,35 +395,96 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
         green__wake(q->hub, q->g, 0);
 }
 
+/* The C library's AI_* flags as c-ares's ARES_AI_* (other bits), answers
+ * unsorted (addrsort.c sorts those that need it). */
+static int ares_flags(int flags)
+{
+    static const struct {
+        int libc, ares;
+    } same[] = {
+        { AI_PASSIVE, ARES_AI_PASSIVE },         { AI_CANONNAME, ARES_AI_CANONNAME },
+        { AI_NUMERICHOST, ARES_AI_NUMERICHOST }, { AI_NUMERICSERV, ARES_AI_NUMERICSERV },
+        { AI_V4MAPPED, ARES_AI_V4MAPPED },       { AI_ALL, ARES_AI_ALL },
+        { AI_ADDRCONFIG, ARES_AI_ADDRCONFIG },
+    };
+    int out = ARES_AI_NOSORT;
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        if (flags & same[i].libc)
+            out |= same[i].ares;
+    return out;
+}
+
+/* c-ares's file step for q, through the channel that has no other: it
+ * answers before it returns. A name the file does not give is left
+ * unanswered, for the DNS, as c-ares's "fb" order does. */
+static void ask_hosts_file(green__ares *a, lookup *q, const char *node, const char *service,
+                           const struct ares_addrinfo_hints *hints)
+{
+    ares_getaddrinfo(a->files, node, service, hints, on_answer, q);
+    if (!q->answered)
+        ares_cancel(a->files); /* It has no socket to wait on: never left pending. */
+    if (q->status == ARES_SUCCESS)
+        return;
+    if (q->result != NULL)
+        ares_freeaddrinfo(q->result);
+    q->result = NULL;
+    q->answered = 0;
+}
+
+/* Is node an address the C library reads as one (inet_aton's IPv4 forms,
+ * IPv6 with an optional %scope)? c-ares 1.18 looks a name up even when
+ * told ARES_AI_NUMERICHOST. */
+static int numeric_host(const char *node)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    char text[INET6_ADDRSTRLEN];
+    size_t len = strcspn(node, "%");
+    if (inet_aton(node, &v4) != 0)
+        return 1;
+    if (len >= sizeof text)
+        return 0;
+    memcpy(text, node, len);
+    text[len] = '\0';
+    return inet_pton(AF_INET6, text, &v6) == 1;
+}
+
 int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service,
                             const struct addrinfo *hints, struct addrinfo **res)
 {
+    if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST) && node != NULL && !numeric_host(node))
+        return GREEN_EAI_NONAME;
     if (h->ares == NULL) {
         int err = channel_new(h, &h->ares);
         if (err != 0)
             return err;
     }
+    green__ares *a = h->ares;
     lookup *q = calloc(1, sizeof *q);
     if (q == NULL)
         return GREEN_ENOMEM;
     q->hub = h;
     q->g = h->current;
-    struct ares_addrinfo_hints ah = { 0 };
+    struct ares_addrinfo_hints ah = { .ai_flags = ares_flags(0) };
     if (hints != NULL) {
-        ah.ai_flags = hints->ai_flags;
+        ah.ai_flags = ares_flags(hints->ai_flags);
         ah.ai_family = hints->ai_family;
         ah.ai_socktype = hints->ai_socktype;
         ah.ai_protocol = hints->ai_protocol;
         q->canonname = (hints->ai_flags & AI_CANONNAME) != 0;
     }
-    /* A numeric host, or one in /etc/hosts, may be answered before this
-     * returns; a query sent waits for the loop. */
-    ares_getaddrinfo(h->ares->channel, node, service, &ah, on_answer, q);
+    if (a->files != NULL && node != NULL && green__hosts_may_name(a->hosts, node, green_now()))
+        ask_hosts_file(a, q, node, service, &ah);
     if (!q->answered) {
-        q->sent = 1;
-        h->ares->in_flight++;
+        /* A numeric host may be answered before this returns; a query sent
+         * waits for the loop. */
+        ares_getaddrinfo(a->channel, node, service, &ah, on_answer, q);
+        if (!q->answered) {
+            q->sent = 1;
+            a->in_flight++;
+        }
+        rearm(a);
     }
-    rearm(h->ares);
     int code = 0;
     while (!q->answered && code == 0)
         code = green__block(h, GREEN_FOREVER);
@@ -361,6 +495,11 @@ int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service
     int rc = map_status(q->status);
     if (rc == 0)
         rc = to_addrinfo(q->result, q->canonname, res);
+    if (rc == 0 && green__addrsort(res) != 0) {
+        freeaddrinfo(*res);
+        *res = NULL;
+        rc = GREEN_ENOMEM;
+    }
     free_query(q);
     if (code != 0) {
         /* Killed after the answer came: still report the kill. */

@@ -273,6 +273,17 @@ void green__ares_hub_fini(green__hub *h);
  * GREEN_ENOMEM (green_init checks it before any lookup needs it). */
 int green__ares_check_servers(const char *servers);
 
+/* The names a hosts file (path) may give, read again when it changes
+ * (hosts.c): may_name is 0 only when name is surely not in it. */
+typedef struct green__hosts green__hosts;
+green__hosts *green__hosts_new(const char *path);
+int green__hosts_may_name(green__hosts *h, const char *name, double now);
+void green__hosts_free(green__hosts *h);
+/* Sort an answer of two addresses or more by RFC 6724, as the C library
+ * does (addrsort.c): 0 or GREEN_ENOMEM (list unchanged). */
+struct addrinfo;
+int green__addrsort(struct addrinfo **list);
+
 /* Called on the hub's thread when worker threads have posted answers (dns.c). */
 void green__dns_deliver(green__hub *h);
 /* Register / unregister a hub with the resolver's thread pool (dns.c). */

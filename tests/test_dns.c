@@ -179,6 +179,146 @@ static void test_same_answers_as_thread_resolver(void)
     }
 }
 
+/* green_getaddrinfo(name, service) for IPv4 with flags, from the suite's
+ * c-ares hub and then from a thread-resolver hub: the codes, and the ports
+ * (-1 without an answer). The hub is then the thread resolver's. */
+static void on_both_resolvers(const char *name, const char *service, int flags, int rc[2], int port[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (i == 1) {
+            CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+            CU_ASSERT_EQUAL_FATAL(green_init(&(green_options){ .resolver = GREEN_RESOLVER_THREAD }), 0);
+        }
+        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = flags };
+        struct addrinfo *res = NULL;
+        rc[i] = green_getaddrinfo(name, service, &hints, &res);
+        port[i] = res != NULL ? ntohs(((struct sockaddr_in *)res->ai_addr)->sin_port) : -1;
+        freeaddrinfo(res);
+    }
+}
+
+/* The C library's AI_* flags mean the same to c-ares (whose bits differ). */
+static void test_flags_as_the_c_library(void)
+{
+    int rc[2], port[2];
+    on_both_resolvers("localhost", "http", AI_V4MAPPED, rc, port);
+    CU_ASSERT_EQUAL(rc[0], 0);
+    CU_ASSERT_EQUAL(rc[1], 0);
+    CU_ASSERT_EQUAL(port[0], 80);
+    CU_ASSERT_EQUAL(port[1], 80);
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+    on_both_resolvers("localhost", "80", AI_NUMERICHOST, rc, port);
+    CU_ASSERT_EQUAL(rc[0], GREEN_EAI_NONAME);
+    CU_ASSERT_EQUAL(rc[1], GREEN_EAI_NONAME);
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+    on_both_resolvers("127.0.0.1", "http", AI_NUMERICSERV, rc, port);
+    CU_ASSERT_NOT_EQUAL(rc[0], 0);
+    CU_ASSERT_NOT_EQUAL(rc[1], 0);
+}
+
+/* The resolver's own parts (runtime/internal.h). */
+struct addrinfo;
+int green__addrsort(struct addrinfo **list);
+typedef struct green__hosts green__hosts;
+green__hosts *green__hosts_new(const char *path);
+int green__hosts_may_name(green__hosts *h, const char *name, double now);
+void green__hosts_free(green__hosts *h);
+
+/* A chain of the numeric addresses in text (space-separated), as
+ * getaddrinfo gives it; into order afterwards, the same text re-read. */
+static struct addrinfo *chain_of(const char *text)
+{
+    struct addrinfo *head = NULL, **tail = &head;
+    char copy[256], *save = NULL;
+    snprintf(copy, sizeof copy, "%s", text);
+    for (char *a = strtok_r(copy, " ", &save); a != NULL; a = strtok_r(NULL, " ", &save)) {
+        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM }, *one;
+        CU_ASSERT_EQUAL_FATAL(getaddrinfo(a, "9", &hints, &one), 0);
+        *tail = one;
+        tail = &one->ai_next;
+    }
+    return head;
+}
+
+static void sorted(const char *in, char *out, size_t len)
+{
+    struct addrinfo *list = chain_of(in);
+    CU_ASSERT_EQUAL(green__addrsort(&list), 0);
+    out[0] = '\0';
+    for (struct addrinfo *a = list; a != NULL; a = a->ai_next) {
+        char host[INET6_ADDRSTRLEN];
+        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "", host);
+    }
+    freeaddrinfo(list);
+}
+
+/* Can this machine send to ::1 (rule 1 of the sort)? */
+static int ipv6_loopback_usable(void)
+{
+    struct sockaddr_in6 to = { .sin6_family = AF_INET6,
+                               .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+                               .sin6_port = htons(9) };
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof to) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* c-ares's answers come unsorted and are sorted by RFC 6724 as the C
+ * library's are, only when there are two addresses or more. */
+static void test_answers_sorted_by_rfc6724(void)
+{
+    char out[256];
+    sorted("127.0.0.1 ::1", out, sizeof out); /* Rule 6: ::1's precedence is 50, IPv4's 35. */
+    CU_ASSERT_STRING_EQUAL(out, ipv6_loopback_usable() ? "::1 127.0.0.1" : "127.0.0.1 ::1");
+    sorted("255.255.255.255 127.0.0.1", out, sizeof out); /* Rule 1: no sending to broadcast. */
+    CU_ASSERT_STRING_EQUAL(out, "127.0.0.1 255.255.255.255");
+    sorted("127.0.0.3 127.0.0.1 127.0.0.2", out, sizeof out); /* Rule 10: all else equal. */
+    CU_ASSERT_STRING_EQUAL(out, "127.0.0.3 127.0.0.1 127.0.0.2");
+    sorted("fd00::5 127.0.0.1", out, sizeof out); /* Rule 6 (or 1): a ULA's precedence is 3. */
+    CU_ASSERT_STRING_EQUAL(out, "127.0.0.1 fd00::5");
+    sorted("127.0.0.7", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "127.0.0.7");
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+/* The names the hosts file may give: read once, again when it changes (at
+ * most a second late), and none when it is absent. */
+static void test_hosts_file_names(void)
+{
+    char path[] = "/tmp/greenbench-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    write_file(path, "# comment\n127.0.0.1 localhost Box.Example # alias\n\n::1 ip6-localhost\n");
+    green__hosts *h = green__hosts_new(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_TRUE(green__hosts_may_name(h, "localhost", 10.0));
+    CU_ASSERT_TRUE(green__hosts_may_name(h, "box.example.", 10.0));
+    CU_ASSERT_TRUE(green__hosts_may_name(h, "IP6-LOCALHOST", 10.0));
+    CU_ASSERT_FALSE(green__hosts_may_name(h, "n1.test", 10.0));
+    CU_ASSERT_FALSE(green__hosts_may_name(h, "comment", 10.0));
+    CU_ASSERT_FALSE(green__hosts_may_name(h, "127.0.0.1", 10.0));
+    write_file(path, "127.0.0.1 localhost\n10.1.2.3 added.test\n");
+    CU_ASSERT_FALSE(green__hosts_may_name(h, "added.test", 10.5)); /* Not looked at again yet. */
+    CU_ASSERT_TRUE(green__hosts_may_name(h, "added.test", 11.0));
+    CU_ASSERT_FALSE(green__hosts_may_name(h, "box.example", 11.0));
+    unlink(path);
+    CU_ASSERT_FALSE(green__hosts_may_name(h, "localhost", 12.0));
+    green__hosts_free(h);
+}
+
 static void test_truncated_answer_goes_tcp(void)
 {
     responder tc = { .c.pid = -1 };
@@ -367,6 +507,9 @@ static CU_TestInfo ares_tests[] = {
     { "canonname", test_canonname },
     { "nxdomain", test_nxdomain },
     { "same_answers_as_thread_resolver", test_same_answers_as_thread_resolver },
+    { "flags_as_the_c_library", test_flags_as_the_c_library },
+    { "answers_sorted_by_rfc6724", test_answers_sorted_by_rfc6724 },
+    { "hosts_file_names", test_hosts_file_names },
     { "truncated_answer_goes_tcp", test_truncated_answer_goes_tcp },
     { "silent_server_times_out", test_silent_server_times_out },
     { "kill_and_fini_while_waiting", test_kill_and_fini_while_waiting },
