@@ -3,6 +3,7 @@
  * are workloads/catalog.def and axes.def. */
 #include "catalog.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,7 +69,7 @@ char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const
  * the bin directory by workloads/peers/ when their dependency is
  * installed ---- */
 
-const struct gb_peer gb_peers[] = {
+struct gb_peer gb_peers[GB_MAX_PEERS] = {
     { .name = "gevent",
       .program = "greenbench-peer-gevent",
       .package = "python3-gevent",
@@ -105,10 +106,11 @@ const struct gb_peer gb_peers[] = {
                   "GREEN_PRELOAD_STACK_KIB), though the line says the size the program asked for",
       .note = "not built: libgreen-preload.so was not built (a sanitizer build skips it)" },
 };
-const size_t gb_npeers = sizeof gb_peers / sizeof gb_peers[0];
-/* Every loop over gb_peers also indexes gb_programs.peer_found. */
-_Static_assert(sizeof gb_peers / sizeof gb_peers[0] <= GB_MAX_PEERS,
-               "gb_programs.peer_found has a slot per peer");
+/* The built-in rows are those written above, before any external one is
+ * added. */
+#define GB_BUILTIN_PEERS 4
+const size_t gb_nbuiltin_peers = GB_BUILTIN_PEERS;
+size_t gb_npeers = GB_BUILTIN_PEERS;
 
 /* Is name one of list's comma-separated names. */
 static bool listed(const char *list, const char *name)
@@ -128,7 +130,40 @@ static bool listed(const char *list, const char *name)
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload)
 {
     const struct gb_workload *w = gb_workload_find(workload);
-    return w != NULL && listed(w->peers, peer->name);
+    if (w == NULL)
+        return false;
+    return peer->workloads ? listed(peer->workloads, workload) : listed(w->peers, peer->name);
+}
+
+const struct gb_peer *gb_peer_find(const char *name)
+{
+    for (size_t i = 0; i < gb_npeers; i++)
+        if (strcmp(gb_peers[i].name, name) == 0)
+            return &gb_peers[i];
+    return NULL;
+}
+
+/* The implementations that are no peer: a peer must not take their names. */
+static const char *const own_impls[] = { "green", "threads", "epoll", NULL };
+
+int gb_peer_add(const struct gb_peer *p, char *err, size_t errlen)
+{
+    bool own = false;
+    for (const char *const *k = own_impls; *k; k++)
+        own |= strcmp(*k, p->name) == 0;
+    const struct gb_peer *old = gb_peer_find(p->name);
+    if (own || old) {
+        snprintf(err, errlen, "peer '%s' clashes with the %s implementation of that name%s%s", p->name,
+                 own || (size_t)(old - gb_peers) < gb_nbuiltin_peers ? "built-in" : "external",
+                 old && old->source ? " registered by " : "", old && old->source ? old->source : "");
+        return -EEXIST;
+    }
+    if (gb_npeers == GB_MAX_PEERS) {
+        snprintf(err, errlen, "peer '%s': at most %d peers, built-in ones included", p->name, GB_MAX_PEERS);
+        return -ENOSPC;
+    }
+    gb_peers[gb_npeers++] = *p;
+    return 0;
 }
 
 bool gb_takes_variants(const struct gb_workload *w, const char *impl)

@@ -174,22 +174,39 @@ char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const
 
 /* Peers: other systems' programs obeying the cell protocol (built by
  * workloads/peers/; docs/cell-protocol.md, "How a peer obeys it"). A peer
- * is present when its program exists in the bin directory. */
+ * is present when its program exists in the bin directory. The built-in
+ * rows come first; external peers (peers_ext.h: a peers file or `run
+ * --peer`) are appended at start-up, so that every stage after it sees
+ * one table. */
 struct gb_peer {
     const char *name;     /* the --impl value */
-    const char *program;  /* file name in the bin directory */
+    const char *program;  /* file name in the bin directory, or an absolute path */
     const char *package;  /* Debian package that brings its runtime */
     const char *version_cmd; /* sh -c command whose first output line is the version */
     const char *note;     /* why it may be missing */
     const char *includes; /* what its figures include that ours do not, for the report */
     bool multicore;       /* schedules over several cores: the workloads with
                              peers_cpus_1_all run on one CPU and on all */
+    /* External peers only (NULL for the built-in ones): */
+    const char *workloads;  /* the workloads it runs, comma-separated; NULL: the catalog's
+                               rows naming it in .peers */
+    char *const *args;      /* words after the program in its command, NULL-terminated */
+    const char *source;     /* where it was registered: its peers file, or "--peer" */
+    const char *setup;      /* sh -c command run once before a run's matrix; NULL: none */
 };
-extern const struct gb_peer gb_peers[];
-extern const size_t gb_npeers; /* at most GB_MAX_PEERS: asserted where gb_peers is */
-#define GB_MAX_PEERS 16         /* size of gb_programs.peer_found */
-/* Does the peer implement the workload (its catalog row lists the peer). */
+#define GB_MAX_PEERS 16         /* size of gb_peers and gb_programs.peer_found */
+extern struct gb_peer gb_peers[GB_MAX_PEERS];
+extern size_t gb_npeers;         /* the built-in peers, then the external ones */
+extern const size_t gb_nbuiltin_peers;
+/* Does the peer implement the workload (its .workloads, else its catalog
+ * row lists the peer). */
 bool gb_peer_runs(const struct gb_peer *peer, const char *workload);
+/* The peer named name, or NULL. */
+const struct gb_peer *gb_peer_find(const char *name);
+/* Append p (its strings borrowed, kept for the process's life). 0, or
+ * -EEXIST (a peer or implementation of that name) / -ENOSPC (GB_MAX_PEERS)
+ * with err (errlen bytes) saying so. */
+int gb_peer_add(const struct gb_peer *p, char *err, size_t errlen);
 
 /* The context-switch and loop backends the harness knows by name, NULL-
  * terminated: `list` says "not built" for a missing one, and --switch /

@@ -135,6 +135,11 @@ char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *ur
     char **argv = NULL;
     size_t n = 0;
     push_arg(&argv, &n, gb_xstrdup(program));
+    /* An external peer's command may carry words of its own
+     * (`python3 cell.py`): they come before the protocol's. */
+    const struct gb_peer *peer = gb_peer_find(c->impl);
+    for (char *const *a = peer && peer->args ? peer->args : NULL; a && *a; a++)
+        push_arg(&argv, &n, gb_xstrdup(*a));
     push_arg(&argv, &n, gb_xstrdup(c->workload));
     push_arg(&argv, &n, gb_xasprintf("--impl=%s", c->impl));
     if (c->sw[0])

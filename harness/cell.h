@@ -55,7 +55,8 @@ int gb_cell_from_json(const json_t *v, struct gb_cell *c);
  * the fields (an empty one for -1), without a separator before or after. */
 void gb_csv_cell_header(struct gb_buf *b);
 void gb_csv_cell(struct gb_buf *b, const struct gb_cell *c);
-/* argv for the cell program (argv[0] = the program path), NULL-terminated;
+/* argv for the cell program (argv[0] = the program path, then an external
+ * peer's own words, peers_ext.h), NULL-terminated;
  * free with gb_argv_free. url and cacert (the CA of a --tls server, after
  * --url) may be NULL; a green cell of a workload with
  * hubs (catalog.h) given C > 1 CPUs gets --hubs=C; rounds > 1 adds --rounds

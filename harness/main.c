@@ -12,9 +12,11 @@
 
 #include "catalog.h"
 #include "cell.h"
+#include "check_cell.h"
 #include "compare.h"
 #include "host.h"
 #include "merge.h"
+#include "peers_ext.h"
 #include "preflight.h"
 #include "plan.h"
 #include "plot.h"
@@ -39,6 +41,8 @@ static const char main_help[] =
     "  host      print this machine's fingerprint (meta.json's host) as JSON\n"
     "  cell      run one measurement and print its JSON line (what `run` runs)\n"
     "  server    run the local HTTP server of the %s workloads\n"
+    "  check-cell\n"
+    "            check that a program (an external peer) obeys the cell protocol\n"
     "\n"
     "Exit status: 0 ok, 1 some cells failed (the report is still written), 2 bad usage.\n";
 
@@ -50,12 +54,14 @@ static void print_main_help(FILE *f)
 }
 
 static const char list_help[] =
-    "usage: greenbench list\n"
+    "usage: greenbench list [--peers-dir DIR] [--peer NAME=FILE.conf ...]\n"
     "\n"
     "Shows the cell programs in the bin directory (GREENBENCH_BIN_DIR, or beside this\n"
     "binary): the context-switch and event-loop backends compiled in, the thread\n"
-    "baseline, the local server, the peers found and why one is missing; then the\n"
-    "workloads, their parameters and the values of each preset.\n";
+    "baseline, the local server, the peers found and why one is missing, the external\n"
+    "peers registered (peers files in --peers-dir, GREENBENCH_PEERS_DIR or\n"
+    "~/.config/greenbench/peers.d; docs/peers.md); then the workloads, their\n"
+    "parameters and the values of each preset.\n";
 
 /* "all", or the workloads the peer implements. */
 static char *peer_workloads(const struct gb_peer *peer)
@@ -72,40 +78,72 @@ static char *peer_workloads(const struct gb_peer *peer)
 }
 
 /* getopt_long's values for the long options here, above every char. */
-enum { OPT_HELP = 256, OPT_VERSION, OPT_IMPL, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_PASSED };
+enum {
+    OPT_HELP = 256,
+    OPT_VERSION,
+    OPT_IMPL,
+    OPT_SWITCH,
+    OPT_LOOP,
+    OPT_URL,
+    OPT_PASSED,
+    OPT_PEER,
+    OPT_PEERS_DIR
+};
 
-/* list's command line: 0, -1 after --help (printed), or GB_EXIT_USAGE said on stderr. */
+/* list's command line: the external peers it names registered; 0, -1
+ * after --help (printed), or GB_EXIT_USAGE said on stderr. */
 static int parse_list(int argc, char **argv)
 {
     static const struct option lo[] = {
         { "help", no_argument, NULL, OPT_HELP },
+        { "peer", required_argument, NULL, OPT_PEER },
+        { "peers-dir", required_argument, NULL, OPT_PEERS_DIR },
         { NULL, 0, NULL, 0 },
     };
     opterr = 0;
     optind = 0;
-    int c = getopt_long(argc, argv, "-:h", lo, NULL);
-    const char *a = argv[1];
-    if (c == -1 && optind < argc) /* after "--" */
-        c = 1, a = argv[optind];
-    switch (c) {
-    case -1: return 0;
-    case 'h':
-        if (strcmp(a, "-h") != 0)
+    char *specs[GB_MAX_PEERS];
+    size_t nspecs = 0;
+    const char *dir = NULL;
+    int c, at = 1;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        const char *a = argv[at];
+        switch (c) {
+        case 'h':
+            if (strcmp(a, "-h") != 0)
+                goto unknown;
+            /* fall through */
+        case OPT_HELP: fputs(list_help, stdout); return -1;
+        case OPT_PEER:
+            if (nspecs < GB_MAX_PEERS)
+                specs[nspecs++] = optarg;
             break;
-        /* fall through */
-    case OPT_HELP: fputs(list_help, stdout); return -1;
-    case 1:
-        fprintf(stderr, "greenbench list: unexpected argument '%s' (see greenbench list --help)\n", a);
-        return GB_EXIT_USAGE;
-    case '?':
-        if (optopt == OPT_HELP) {
-            fprintf(stderr, "greenbench list: --help takes no value (see greenbench list --help)\n");
+        case OPT_PEERS_DIR: dir = optarg; break;
+        case 1:
+            fprintf(stderr, "greenbench list: unexpected argument '%s' (see greenbench list --help)\n",
+                    optarg);
+            return GB_EXIT_USAGE;
+        case ':':
+            fprintf(stderr, "greenbench list: %s needs a value (see greenbench list --help)\n", a);
+            return GB_EXIT_USAGE;
+        default:
+        unknown:
+            fprintf(stderr, "greenbench list: unknown option '%s' (see greenbench list --help)\n", a);
             return GB_EXIT_USAGE;
         }
-        break;
+        at = optind;
     }
-    fprintf(stderr, "greenbench list: unknown option '%s' (see greenbench list --help)\n", a);
-    return GB_EXIT_USAGE;
+    if (optind < argc) { /* after "--" */
+        fprintf(stderr, "greenbench list: unexpected argument '%s' (see greenbench list --help)\n",
+                argv[optind]);
+        return GB_EXIT_USAGE;
+    }
+    char err[1024];
+    if (gb_peers_ext_load(dir, specs, nspecs, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench list: %s\n", err);
+        return GB_EXIT_USAGE;
+    }
+    return 0;
 }
 
 static int cmd_list(int argc, char **argv)
@@ -149,7 +187,14 @@ static int cmd_list(int argc, char **argv)
         printf("Local DNS server: missing (greenbench-dns not built; dns will fail)\n");
     printf("\nPeers:\n");
     for (size_t i = 0; i < gb_npeers; i++) {
-        if (p.peer_found[i]) {
+        if (gb_peer_external(&gb_peers[i])) {
+            char *wl = peer_workloads(&gb_peers[i]);
+            printf("  %-8s external (%s): %s%s; workloads: %s\n", gb_peers[i].name, gb_peers[i].source,
+                   p.peer_found[i] ? "" : "missing: ",
+                   p.peer_found[i] ? gb_peers[i].program : gb_peers[i].note, wl);
+            printf("  %-8s   its figures include: %s\n", "", gb_peers[i].includes);
+            free(wl);
+        } else if (p.peer_found[i]) {
             char *wl = peer_workloads(&gb_peers[i]);
             printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program, wl);
             free(wl);
@@ -459,7 +504,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         { "run", gb_cmd_run },         { "list", cmd_list }, { "report", gb_cmd_report },
         { "compare", gb_cmd_compare }, { "cell", cmd_cell }, { "server", cmd_server },
-        { "merge", gb_cmd_merge },     { "host", cmd_host },
+        { "merge", gb_cmd_merge },     { "host", cmd_host }, { "check-cell", gb_cmd_check_cell },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
@@ -470,7 +515,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "greenbench: unknown command '%s' (valid: run, list, report, compare, merge, "
-            "host, cell, server; greenbench --help)\n",
+            "host, cell, server, check-cell; greenbench --help)\n",
             cmd);
     return GB_EXIT_USAGE;
 }

@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "cell.h"
 #include "host.h"
+#include "peers_ext.h"
 #include "process.h"
 #include "util.h"
 
@@ -91,6 +92,8 @@ static json_t *fresh_meta(const struct gb_run_state *rs)
     json_object_set_new(nofile, "soft_for_cells", json_integer((json_int_t)rs->nofile_after.rlim_cur));
     json_object_set_new(o, "rlimit_nofile", nofile);
     json_object_set_new(o, "programs", programs_json(&rs->progs));
+    if (gb_npeers > gb_nbuiltin_peers) /* what `report` and --resume need to know them again */
+        json_object_set_new(o, "external_peers", gb_peers_ext_to_json());
     json_object_set_new(o, "start_time", gb_json_text(rs->start_time));
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->plan.seed);

@@ -142,7 +142,7 @@ const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id
 enum {
     OPT_AXIS = 256,
     OPT_VALUE = OPT_AXIS + GB_NAXES,
-    OPT_QUICK = OPT_VALUE + 16,
+    OPT_QUICK = OPT_VALUE + 24,
     OPT_FULL,
     OPT_NO_PLOTS,
     OPT_DRY_RUN,
@@ -151,11 +151,12 @@ enum {
 
 /* The options that take a value, besides one per axis. */
 static const char *const run_value_opts[] = {
-    "--workload", "--impl",    "--switch", "--loop", "--reps",   "--min-reps", "--max-reps", "--target-ci",
-    "--budget",   "--timeout", "--out",    "--seed", "--resume", "--emit",     "--shard",    NULL,
+    "--workload", "--impl",      "--switch", "--loop",    "--reps",      "--min-reps",
+    "--max-reps", "--target-ci", "--budget", "--timeout", "--out",       "--seed",
+    "--resume",   "--emit",      "--shard",  "--peer",    "--peers-dir", NULL,
 };
 #define NVALUE_OPTS (sizeof run_value_opts / sizeof run_value_opts[0] - 1)
-_Static_assert(NVALUE_OPTS <= 16, "OPT_QUICK leaves room for 16 value options");
+_Static_assert(NVALUE_OPTS <= 24, "OPT_QUICK leaves room for 24 value options");
 
 /* The options that take none, in OPT_QUICK's order. */
 static const char *const run_flags[] = { "--quick", "--full", "--no-plots", "--dry-run", "--help" };
@@ -370,6 +371,17 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
     if (strcmp(name, "--shard") == 0)
         return parse_path(value, o->shard, sizeof o->shard,
                           "--shard: give a shard file (CAMPAIGN/shards/NNN.json)", err, errlen);
+    if (strcmp(name, "--peer") == 0) {
+        if (o->npeers == GB_MAX_PEERS) {
+            snprintf(err, errlen, "--peer: at most %d", GB_MAX_PEERS);
+            return GB_EXIT_USAGE;
+        }
+        o->peers[o->npeers++] = (char *)value; /* checked when registered (peers_ext.c) */
+        return 0;
+    }
+    if (strcmp(name, "--peers-dir") == 0)
+        return parse_path(value, o->peers_dir, sizeof o->peers_dir, "--peers-dir: give a directory", err,
+                          errlen);
     if (strcmp(name, "--out") == 0)
         return parse_path(value, o->out, sizeof o->out, "--out: give a directory path", err,
                           errlen);

@@ -31,6 +31,9 @@ struct gb_run_opts {
     char resume[4096];
     char emit[16];        /* --emit: "parallel", "slurm"; "": run */
     char shard[4096];     /* --shard FILE: "" none */
+    char *peers[GB_MAX_PEERS]; /* --peer NAME=COMMAND|FILE.conf, as given (argv's) */
+    size_t npeers;
+    char peers_dir[4096]; /* --peers-dir: "" the default (peers_ext.h) */
     bool seed_set;
     uint64_t seed;
     bool no_plots;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peers_ext.h"
+
 /* ---- presets: their values per workload are in its catalog row ---- */
 
 struct gb_stop_rule gb_preset_stop_rule(enum gb_preset p)
@@ -273,6 +275,9 @@ static int check_impls(const struct gb_run_opts *o, const struct gb_programs *p,
     for (size_t i = 0; i < o->impls.n; i++) {
         if (gb_name_in(impls, nimpls, o->impls.v[i]))
             continue;
+        const struct gb_peer *ext = gb_peer_find(o->impls.v[i]);
+        if (ext && gb_peer_external(ext))
+            continue; /* its setup failed: skipped, the report says why */
         for (size_t j = 0; j < gb_npeers; j++) {
             if (strcmp(gb_peers[j].name, o->impls.v[i]) == 0) {
                 snprintf(err, errlen, "--impl: peer '%s' is not available: %s is %s in %s "

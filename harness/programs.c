@@ -83,6 +83,10 @@ void gb_programs_scan(const char *bin_dir, struct gb_programs *p)
         p->npairs++;
     }
     closedir(d);
+    /* An external peer's program is a path of its own, outside bin_dir. */
+    for (size_t i = 0; i < gb_npeers; i++)
+        if (gb_peers[i].program[0] == '/')
+            p->peer_found[i] = gb_is_executable(gb_peers[i].program);
     qsort(p->pairs, p->npairs, sizeof p->pairs[0], cmp_pair);
     for (size_t i = 0; i < p->npairs; i++) {
         gb_name_add(p->switches, &p->nswitches, p->pairs[i].sw);
@@ -140,6 +144,8 @@ char *gb_cell_program(const struct gb_programs *p, const struct gb_cell *c, char
             snprintf(why, whylen, "peer '%s': %s", c->impl, gb_peers[i].note);
             return NULL;
         }
+        if (gb_peers[i].program[0] == '/')
+            return gb_xstrdup(gb_peers[i].program);
         return gb_xasprintf("%s/%s", p->bin_dir, gb_peers[i].program);
     }
     snprintf(why, whylen, "unknown implementation '%s'", c->impl);

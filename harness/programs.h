@@ -25,8 +25,8 @@ struct gb_programs {
 };
 /* Fill *p from the executables in bin_dir: greenbench-cell-<switch>-<loop>
  * split at the last dash (a loop's name has none), greenbench-cell-threads,
- * greenbench-server and each peer's program. An unreadable directory is an
- * empty one. */
+ * greenbench-server and each peer's program (an external peer's where its
+ * absolute path says). An unreadable directory is an empty one. */
 void gb_programs_scan(const char *bin_dir, struct gb_programs *p);
 /* The bin directory, into out (n bytes): GREENBENCH_BIN_DIR, else the
  * directory of the greenbench binary, else ".". */

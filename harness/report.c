@@ -17,6 +17,7 @@
 #include "findings.h"
 #include "journal.h"
 #include "json.h"
+#include "peers_ext.h"
 #include "plot.h"
 #include "runner.h"
 #include "units.h"
@@ -512,6 +513,31 @@ static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
     gb_doc_para_end(d);
 }
 
+/* Did this run register the external peer name (meta.json's
+ * "external_peers"): a run that did and has no cell of it says why. */
+static bool run_registered(const struct gb_rundata *rd, const char *name)
+{
+    const json_t *a = meta_get(rd, "external_peers", NULL);
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (strcmp(gb_json_str(json_array_get(a, i), "name", ""), name) == 0)
+            return true;
+    return false;
+}
+
+/* One peer's paragraph: what its figures include, and for an external
+ * peer where it came from; one registered but not run, why. */
+static void peer_para(struct gb_doc *d, const struct gb_peer *p, bool present)
+{
+    gb_doc_para(d, NULL);
+    if (gb_peer_external(p) && !present)
+        gb_doc_escf(d, "%s (external peer, %s): not run: %s.", p->name, p->source, p->note);
+    else if (gb_peer_external(p))
+        gb_doc_escf(d, "%s (external peer, %s): its figures include %s.", p->name, p->source, p->includes);
+    else
+        gb_doc_escf(d, "%s: its figures include %s.", p->name, p->includes);
+    gb_doc_para_end(d);
+}
+
 /* Peers: what their figures include that ours do not. */
 static void peers_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
@@ -520,15 +546,13 @@ static void peers_section(struct gb_doc *d, const struct gb_rundata *rd)
         bool present = false;
         for (size_t i = 0; i < rd->nsums && !present; i++)
             present = strcmp(rd->sums[i].cell.impl, gb_peers[k].name) == 0;
-        if (!present)
+        if (!present && !(gb_peer_external(&gb_peers[k]) && run_registered(rd, gb_peers[k].name)))
             continue;
         if (!peers_heading) {
             gb_doc_heading(d, 2, "Peers");
             peers_heading = true;
         }
-        gb_doc_para(d, NULL);
-        gb_doc_escf(d, "%s: its figures include %s.", gb_peers[k].name, gb_peers[k].includes);
-        gb_doc_para_end(d);
+        peer_para(d, &gb_peers[k], present);
     }
 }
 

@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "csv.h"
 #include "journal.h"
+#include "peers_ext.h"
 #include "units.h"
 #include "util.h"
 
@@ -273,6 +274,9 @@ static int load_meta(const char *dir, struct gb_rundata *rd, char *err, size_t e
             return -EINVAL;
         }
         free(text);
+        /* Its external peers are rows of gb_peers again, for the findings,
+         * plots and the report's Peers section. */
+        gb_peers_ext_from_meta(rd->meta);
     } else if (rc != -ENOENT) {
         snprintf(err, errlen, "%s: %s", path, strerror(-rc));
         free(path);

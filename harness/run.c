@@ -20,6 +20,7 @@
 #include "json.h"
 #include "meta.h"
 #include "options.h"
+#include "peers_ext.h"
 #include "plan.h"
 #include "programs.h"
 #include "report.h"
@@ -93,6 +94,12 @@ static const char run_help_tail[] =
     "  --shard FILE     run one shard of a campaign as an ordinary run (into --out DIR,\n"
     "                   else results/<timestamp>); DIR holding that shard's run resumes it\n"
     "  --dry-run        print the cells and exit\n"
+    "  --peer NAME=COMMAND  also run an external peer: a program obeying the cell protocol,\n"
+    "                   answering to --impl=NAME, on the workloads --workload names\n"
+    "                   (COMMAND relative to this directory, or found in PATH); or\n"
+    "                   NAME=FILE.conf, a peers file. Repeatable. docs/peers.md\n"
+    "  --peers-dir DIR  the peers files NAME.conf to register (default GREENBENCH_PEERS_DIR,\n"
+    "                   else $XDG_CONFIG_HOME/greenbench/peers.d, ~/.config/greenbench/peers.d)\n"
     "\n"
     "Environment: GREENBENCH_BIN_DIR (cell programs; default: beside this binary),\n"
     "GREENBENCH_RESULTS_DIR (default: results), GREENBENCH_GNUPLOT (gnuplot program),\n"
@@ -796,15 +803,28 @@ int gb_cmd_run(int argc, char **argv)
     rs.argc = gb_argv ? gb_argc : argc; /* the whole command line when run from main */
     rs.argv = gb_argv ? gb_argv : argv;
     rs.opts = &o;
+    /* External peers first: the programs scan, the plan and meta.json see
+     * them as rows of gb_peers. A resumed run takes its meta.json's. */
+    if (!o.resume[0] &&
+        gb_peers_ext_load(o.peers_dir, o.peers, o.npeers, &o.workloads, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench run: %s\n", err);
+        return GB_EXIT_USAGE;
+    }
+    if (!o.resume[0] && !o.dry_run && !o.emit[0])
+        gb_peers_ext_setup();
     char bin[PATH_MAX];
     gb_bin_dir(bin, sizeof bin);
     gb_programs_scan(bin, &rs.progs);
+    gb_peers_ext_mark(&rs.progs);
 
     struct gb_jsonl lines;
     memset(&lines, 0, sizeof lines);
     if (o.resume[0]) {
         if (resume(&rs, o.resume, &lines) != 0)
             return GB_EXIT_USAGE;
+        gb_peers_ext_from_meta(rs.old_meta);
+        gb_programs_scan(bin, &rs.progs);
+        gb_peers_ext_mark(&rs.progs);
     } else if (o.shard[0]) {
         if (shard_plan(&rs, &o, &lines) != 0)
             return GB_EXIT_USAGE;

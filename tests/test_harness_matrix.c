@@ -345,6 +345,11 @@ static void test_peers(void)
             st = i;
     CU_ASSERT_FATAL(st < gb_npeers);
     CU_ASSERT_TRUE(p.peer_found[st]);
+    /* GB_BUILTIN_PEERS counts the rows written in catalog.c: no more, no
+     * fewer (external peers come after them, at run time). */
+    CU_ASSERT_EQUAL(gb_npeers, gb_nbuiltin_peers);
+    CU_ASSERT_PTR_NOT_NULL(gb_peers[gb_nbuiltin_peers - 1].name);
+    CU_ASSERT_PTR_NULL(gb_peers[gb_nbuiltin_peers].name);
     CU_ASSERT_EQUAL(p.npairs, 4); /* not mistaken for a green pair */
     struct gb_cell *c;
     size_t n;

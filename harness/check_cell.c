@@ -1,0 +1,579 @@
+/* harness/check_cell.c: `greenbench check-cell` (check_cell.h). Each check
+ * is one line, "ok   WHAT" or "FAIL WHAT: why", so that whoever writes a
+ * peer sees exactly what the harness would hold against it. The cells run
+ * through gb_exec, as `run` runs them, with the same classification; what
+ * is checked is what docs/cell-protocol.md says, field by field. */
+#include "check_cell.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "cell.h"
+#include "json.h"
+#include "options.h"
+#include "peers_ext.h"
+#include "programs.h"
+#include "runner.h"
+#include "server.h"
+#include "util.h"
+
+static const char check_help[] =
+    "usage: greenbench check-cell PEER|COMMAND [--impl=NAME] [--workload=W,...] [--timeout=S]\n"
+    "                             [--peers-dir=DIR]\n"
+    "\n"
+    "Checks that a program obeys the cell protocol (docs/cell-protocol.md): runs each of\n"
+    "its workloads at a small size and with bad input, as `greenbench run` would, and\n"
+    "prints one line per check, \"ok\" or \"FAIL\" with the reason:\n"
+    "  - the last stdout line is one JSON object with every required field, of its type;\n"
+    "  - \"ok\" agrees with the exit status, and the run succeeded;\n"
+    "  - the counts agree with the parameters (ops, tasks, bytes, requests in flight);\n"
+    "  - joinall and pool fetch from the --url given (a greenbench-server started here,\n"
+    "    whose own request count is compared), not from a server of their own;\n"
+    "  - an unknown option, an unknown workload, another --impl and a bad --url are\n"
+    "    usage errors (exit 2, with the JSON line); --n=0 fails; --help exits 0;\n"
+    "  - every run ends within the timeout (default 20 s; --timeout).\n"
+    "PEER is a peer's name (built in, or from a peers file: greenbench list); COMMAND a\n"
+    "program path or a command (\"python3 cell.py\"), whose --impl is --impl=NAME or its\n"
+    "file name without greenbench-peer- / greenbench-cell-. Its workloads are the\n"
+    "peer's, or --workload's; else every workload, those it answers with a usage\n"
+    "error (exit 2) being reported as not implemented. dns is not checked (it needs\n"
+    "greenbench-dns's network namespace).\n"
+    "Exit status: 0 every check passed, 1 some failed, 2 bad usage.\n";
+
+/* What is checked: the program, its --impl, its workloads. */
+struct target {
+    char **cmd;              /* the program (absolute) and its own words */
+    char impl[GB_NAME];
+    struct gb_names workloads;
+    struct gb_names ran;     /* those that ran at their small size */
+    bool listed;             /* the workloads are the peer's or --workload's: each must run */
+    double timeout_s;
+    char bin[PATH_MAX];
+    struct gb_server server; /* for joinall and pool; started on first need */
+    bool server_up, server_failed;
+    int checks, failed;
+};
+
+/* One line: "ok   what" or "FAIL what: why". */
+static void report(struct target *t, bool pass, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(struct target *t, bool pass, const char *what, const char *fmt, ...)
+{
+    t->checks++;
+    t->failed += !pass;
+    printf("%s %s", pass ? "ok  " : "FAIL", what);
+    if (fmt && *fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        printf(": ");
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- the JSON line's fields (docs/cell-protocol.md, "Output") ---- */
+
+enum ftype { F_STR_OR_NULL, F_INT_OR_NULL, F_NUM_OR_NULL, F_BOOL, F_INT, F_STR, F_NUM };
+static const char *const ftype_text[] = {
+    "a string or null", "an integer or null", "a number or null", "a boolean",
+    "an integer",       "a string",           "a number",
+};
+static const struct field {
+    const char *name;
+    enum ftype type;
+    bool required;
+} fields[] = {
+    { "workload", F_STR_OR_NULL, true },
+    { "impl", F_STR_OR_NULL, true },
+    { "switch", F_STR_OR_NULL, true },
+    { "loop", F_STR_OR_NULL, true },
+    { "n", F_INT_OR_NULL, true },
+    { "concurrency", F_INT_OR_NULL, true },
+    { "delay_ms", F_INT_OR_NULL, true },
+    { "size", F_INT_OR_NULL, true },
+    { "stack_kib", F_INT_OR_NULL, true },
+    { "cpus", F_INT_OR_NULL, true },
+    { "rounds", F_INT_OR_NULL, true },
+    { "keepalive", F_INT_OR_NULL, true },
+    { "tls", F_INT_OR_NULL, true },
+    { "ares", F_INT_OR_NULL, true },
+    { "hubs", F_INT_OR_NULL, true },
+    { "ok", F_BOOL, true },
+    { "error", F_STR, false },
+    { "wall_ns", F_INT_OR_NULL, true },
+    { "ops", F_INT_OR_NULL, true },
+    { "ns_per_op", F_NUM_OR_NULL, true },
+    { "max_rss_kb", F_INT, true },
+    { "cpu_ns", F_INT_OR_NULL, true },
+    { "tasks_completed", F_INT, false },
+    { "bytes_received", F_INT, false },
+    { "errors", F_INT, false },
+    { "max_in_flight", F_INT, false },
+    { "connections", F_INT, false },
+    { "rss_per_task_bytes", F_INT, false },
+    { "os_threads", F_INT, false },
+    { "floor", F_STR, false },
+    { "floor_ns_per_op", F_NUM, false },
+    { "cold_ns_per_op", F_NUM, false },
+    { "note", F_STR, false },
+};
+
+static bool of_type(const json_t *v, enum ftype t)
+{
+    switch (t) {
+    case F_STR_OR_NULL: return json_is_string(v) || json_is_null(v);
+    case F_INT_OR_NULL: return json_is_integer(v) || json_is_null(v);
+    case F_NUM_OR_NULL: return json_is_number(v) || json_is_null(v);
+    case F_BOOL: return json_is_boolean(v);
+    case F_INT: return json_is_integer(v);
+    case F_STR: return json_is_string(v);
+    case F_NUM: return json_is_number(v);
+    }
+    return false;
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+/* The first fault of the line's fields into why (n bytes): a required one
+ * missing, one of the wrong type, no "error" beside "ok": false. */
+static bool fields_ok(const json_t *o, char *why, size_t n)
+{
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const json_t *v = json_object_get(o, fields[i].name);
+        if (v == NULL && fields[i].required) {
+            snprintf(why, n, "field \"%s\" missing from the JSON line", fields[i].name);
+            return false;
+        }
+        if (v && !of_type(v, fields[i].type)) {
+            snprintf(why, n, "field \"%s\" is %s, not %s", fields[i].name, json_kind(v),
+                     ftype_text[fields[i].type]);
+            return false;
+        }
+    }
+    if (json_is_false(json_object_get(o, "ok")) && !json_object_get(o, "error")) {
+        snprintf(why, n, "\"ok\": false without an \"error\" string");
+        return false;
+    }
+    return true;
+}
+
+/* ---- running the program ---- */
+
+/* cmd, workload (NULL: none) and --impl, then the extra arguments
+ * (NULL-terminated). Free with gb_argv_free. */
+static char **cell_argv(const struct target *t, const char *workload, const char *impl, ...)
+{
+    size_t n = 0, cap = 32;
+    char **argv = gb_xcalloc(cap, sizeof *argv);
+    for (char **w = t->cmd; *w && n < cap - 4; w++)
+        argv[n++] = gb_xstrdup(*w);
+    if (workload)
+        argv[n++] = gb_xstrdup(workload);
+    if (impl)
+        argv[n++] = gb_xasprintf("--impl=%s", impl);
+    va_list ap;
+    va_start(ap, impl);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < cap - 1;)
+        argv[n++] = gb_xstrdup(a);
+    va_end(ap);
+    return argv;
+}
+
+static volatile int never_stop;
+
+static void run(const struct target *t, char **argv, struct gb_exec_result *r)
+{
+    gb_exec(argv, t->timeout_s, &never_stop, NULL, 0, r);
+}
+
+/* What went wrong with r when it has no JSON object to check, into why:
+ * a timeout, a signal, or the last line (garbage, or nothing). false when
+ * there is a JSON line. */
+static bool no_json(const struct gb_exec_result *r, char *why, size_t n)
+{
+    if (r->status == GB_ST_TIMEOUT)
+        snprintf(why, n, "no exit within %s", r->message + strlen("no result within "));
+    else if (r->status == GB_ST_CRASHED)
+        snprintf(why, n, "%s", r->message);
+    else if (r->json == NULL) {
+        char *copy = gb_xstrdup(r->stdout_tail ? r->stdout_tail : "");
+        const char *last = gb_last_line(copy, "\n\r ");
+        snprintf(why, n, "the last stdout line is not a JSON object (exit status %d): %s%.120s%s",
+                 r->exit_code, *last ? "'" : "", *last ? last : "stdout is empty", *last ? "'" : "");
+        free(copy);
+    } else
+        return false;
+    return true;
+}
+
+/* ---- the workloads: a small size each, and what its counts must be ---- */
+
+static const struct small {
+    const char *workload;
+    const char *n;    /* --n */
+    long ops_per_n;   /* ops = N * this (switch, yield: 2N one-way switches) */
+    bool tasks;       /* tasks_completed = N */
+} smalls[] = {
+    { "switch", "1000", 2, false },   { "yield", "1000", 2, false }, { "spawn", "100", 1, true },
+    { "spawn-alive", "50", 1, true }, { "joinall", "20", 1, true },  { "pool", "20", 1, true },
+};
+#define POOL_K 4
+#define HTTP_SIZE 100
+
+static const struct small *small_for(const char *workload)
+{
+    for (size_t i = 0; i < sizeof smalls / sizeof smalls[0]; i++)
+        if (strcmp(smalls[i].workload, workload) == 0)
+            return &smalls[i];
+    return NULL;
+}
+
+static bool http(const char *workload)
+{
+    const struct gb_workload *w = gb_workload_find(workload);
+    return w && w->server == GB_SERVER_HTTP;
+}
+
+/* greenbench-server from the bin directory, as the harness starts it; NULL
+ * (said once) when it cannot run. */
+static struct gb_server *server(struct target *t)
+{
+    if (t->server_up || t->server_failed)
+        return t->server_up ? &t->server : NULL;
+    char *prog = gb_xasprintf("%s/greenbench-server", t->bin);
+    struct gb_server_spec spec = { .delay_ms = 1, .size = HTTP_SIZE, .threads = 1 };
+    t->server_up = gb_server_start(prog, &spec, -1, &t->server) == 0;
+    t->server_failed = !t->server_up;
+    if (!t->server_up)
+        report(t, false, "greenbench-server", "cannot start %s: %s", prog, t->server.error);
+    free(prog);
+    return t->server_up ? &t->server : NULL;
+}
+
+/* The counts of an ok line against the parameters: the first fault into why. */
+static bool counts_ok(const json_t *o, const struct target *t, const char *wl, long n, char *why,
+                      size_t len)
+{
+    const struct small *s = small_for(wl);
+    long long ops = (long long)gb_json_num(o, "ops", -1), wall = (long long)gb_json_num(o, "wall_ns", -1);
+    double nspo = gb_json_num(o, "ns_per_op", NAN);
+    long long tasks = (long long)gb_json_num(o, "tasks_completed", -1);
+    long long inflight = (long long)gb_json_num(o, "max_in_flight", -1);
+    long long bytes = (long long)gb_json_num(o, "bytes_received", -1);
+    long long conns = (long long)gb_json_num(o, "connections", -1);
+    const char *got_wl = gb_json_str(o, "workload", ""), *got_impl = gb_json_str(o, "impl", "");
+    if (strcmp(got_wl, wl) != 0 || strcmp(got_impl, t->impl) != 0)
+        snprintf(why, len, "the line is for workload '%s' impl '%s', not '%s' '%s'", got_wl, got_impl, wl,
+                 t->impl);
+    else if ((long)gb_json_num(o, "n", -1) != n || gb_json_num(o, "rounds", -1) != 1)
+        snprintf(why, len, "\"n\" is %g and \"rounds\" %g: --n=%ld was given, and no --rounds (1)",
+                 gb_json_num(o, "n", -1), gb_json_num(o, "rounds", -1), n);
+    else if (wall <= 0 || ops != n * s->ops_per_n)
+        snprintf(why, len, "\"ops\" is %lld and \"wall_ns\" %lld: want ops = %ld (--n=%ld) and wall_ns > 0",
+                 ops, wall, n * s->ops_per_n, n);
+    else if (!(fabs(nspo - (double)wall / (double)ops) <= 0.001 + 1e-6 * nspo))
+        snprintf(why, len, "\"ns_per_op\" is %g, not wall_ns / ops = %.3f", nspo,
+                 (double)wall / (double)ops);
+    else if (json_object_get(o, "errors") && gb_json_num(o, "errors", -1) != 0)
+        snprintf(why, len, "\"errors\" is %g although \"ok\" is true", gb_json_num(o, "errors", -1));
+    else if (s->tasks && tasks != n)
+        snprintf(why, len, "\"tasks_completed\" is %lld, not --n=%ld", tasks, n);
+    else if (http(wl) && bytes != n * HTTP_SIZE)
+        snprintf(why, len, "\"bytes_received\" is %lld, not %ld requests x %d bytes", bytes, n, HTTP_SIZE);
+    else if (http(wl) && (inflight < 1 || inflight > (strcmp(wl, "pool") == 0 ? POOL_K : n)))
+        snprintf(why, len, "\"max_in_flight\" is %lld: want 1 to %ld (%s)", inflight,
+                 strcmp(wl, "pool") == 0 ? POOL_K : n, strcmp(wl, "pool") == 0 ? "K" : "N");
+    else if (http(wl) && conns != n)
+        snprintf(why, len, "\"connections\" is %lld, not one per request (%ld, --keepalive=0)", conns, n);
+    else
+        return true;
+    return false;
+}
+
+/* The run of one workload at its small size: the line, ok against the
+ * exit status, the counts, the server's own count. false when it does
+ * not run (its usage checks then use another workload). */
+static bool check_run(struct target *t, const char *wl)
+{
+    const struct small *s = small_for(wl);
+    char what[96], why[512], nopt[32], url[160] = "", size[32], k[32];
+    snprintf(nopt, sizeof nopt, "--n=%s", s->n);
+    struct gb_server *sv = http(wl) ? server(t) : NULL;
+    if (http(wl) && sv == NULL)
+        return false;
+    struct gb_server_window win;
+    if (sv) {
+        snprintf(url, sizeof url, "--url=%s", sv->url);
+        gb_server_window(sv, &win, why, sizeof why); /* starts this cell's window */
+    }
+    snprintf(size, sizeof size, "--size=%d", HTTP_SIZE);
+    snprintf(k, sizeof k, "--concurrency=%d", POOL_K);
+    char **argv = sv ? cell_argv(t, wl, t->impl, nopt, url, size, "--delay-ms=1",
+                                 strcmp(wl, "pool") == 0 ? k : NULL, NULL)
+                     : cell_argv(t, wl, t->impl, nopt, NULL);
+    struct gb_exec_result r;
+    run(t, argv, &r);
+    gb_argv_free(argv);
+    snprintf(what, sizeof what, "%s %s", wl, nopt);
+    bool ran = false;
+    if (no_json(&r, why, sizeof why)) {
+        report(t, false, what, "%s", why);
+    } else if (!t->listed && r.exit_code == 2 && json_is_false(json_object_get(r.json, "ok"))) {
+        printf("skip %s: not implemented, it says (exit 2: %s)\n", wl, gb_json_str(r.json, "error", "?"));
+    } else if (!fields_ok(r.json, why, sizeof why)) {
+        report(t, false, what, "%s", why);
+    } else if (json_is_true(json_object_get(r.json, "ok")) != (r.exit_code == 0)) {
+        report(t, false, what, "\"ok\": %s but exit status %d",
+               json_is_true(json_object_get(r.json, "ok")) ? "true" : "false", r.exit_code);
+    } else if (r.exit_code != 0) {
+        report(t, false, what, "the cell failed (exit status %d): %s", r.exit_code,
+               gb_json_str(r.json, "error", "?"));
+    } else {
+        ran = true;
+        report(t, true, what, "the JSON line has every field, of its type; ok agrees with exit status 0");
+        long n = strtol(s->n, NULL, 10);
+        bool counts = counts_ok(r.json, t, wl, n, why, sizeof why);
+        snprintf(what, sizeof what, "%s counts", wl);
+        report(t, counts, what, "%s", counts ? "agree with the parameters" : why);
+        if (sv && gb_server_window(sv, &win, why, sizeof why) != 0) {
+            report(t, false, "--url", "the server's window: %s", why);
+        } else if (sv) {
+            snprintf(what, sizeof what, "%s --url", wl);
+            report(t, win.requests >= n, what, "the server at --url answered %lld requests%s%ld",
+                   win.requests, win.requests >= n ? " for " : ", fewer than the cell's --n=", n);
+        }
+    }
+    gb_exec_result_free(&r);
+    return ran;
+}
+
+/* One bad command line: the exit status it must have (want_exit, or 1 or
+ * 2 when want_exit is -1) and a JSON line with every field. */
+static void check_bad(struct target *t, const char *what, int want_exit, char **argv)
+{
+    struct gb_exec_result r;
+    char why[512];
+    run(t, argv, &r);
+    gb_argv_free(argv);
+    bool exit_ok = want_exit >= 0 ? r.exit_code == want_exit : r.exit_code == 1 || r.exit_code == 2;
+    if (no_json(&r, why, sizeof why))
+        report(t, false, what, "%s", why);
+    else if (!exit_ok)
+        report(t, false, what, "exit status %d, not %s%s", r.exit_code,
+               want_exit == 2 ? "2 (a usage error exits 2)" : "1 or 2",
+               r.exit_code == 0 ? " (it succeeded)" : "");
+    else if (!fields_ok(r.json, why, sizeof why))
+        report(t, false, what, "%s", why);
+    else if (!json_is_false(json_object_get(r.json, "ok")))
+        report(t, false, what, "exit status %d but \"ok\" is not false", r.exit_code);
+    else
+        report(t, true, what, "exit status %d, \"ok\": false, \"error\": %s", r.exit_code,
+               gb_json_str(r.json, "error", ""));
+    gb_exec_result_free(&r);
+}
+
+/* The usage errors, on workload wl (one that runs), and --help. */
+static void check_usage(struct target *t, const char *wl)
+{
+    check_bad(t, "usage: an unknown option", 2, cell_argv(t, wl, t->impl, "--no-such-option=1", NULL));
+    check_bad(t, "usage: an unknown workload", 2, cell_argv(t, "no-such-workload", t->impl, NULL));
+    check_bad(t, "usage: another --impl", 2, cell_argv(t, wl, "no-such-impl", NULL));
+    check_bad(t, "usage: --keepalive=2", 2, cell_argv(t, wl, t->impl, "--keepalive=2", NULL));
+    check_bad(t, "--n=0 fails", -1, cell_argv(t, wl, t->impl, "--n=0", NULL));
+    for (size_t i = 0; i < t->ran.n; i++)
+        if (http(t->ran.v[i])) {
+            check_bad(t, "usage: --url with port 99999", 2,
+                      cell_argv(t, t->ran.v[i], t->impl, "--n=1", "--url=http://127.0.0.1:99999/", NULL));
+            break;
+        }
+    struct gb_exec_result r;
+    char **argv = cell_argv(t, NULL, NULL, "--help", NULL);
+    run(t, argv, &r);
+    gb_argv_free(argv);
+    report(t, r.exit_code == 0, "--help", r.exit_code == 0 ? "exit status 0" : "exit status %d, not 0%s",
+           r.exit_code, r.status == GB_ST_TIMEOUT ? " (it did not exit)" : "");
+    gb_exec_result_free(&r);
+}
+
+/* ---- the command line ---- */
+
+/* "greenbench-peer-foo" -> "foo": the --impl a program answers to, by the
+ * project's naming. */
+static void impl_from_program(const char *prog, char *out, size_t n)
+{
+    const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+    static const char *const prefixes[] = { "greenbench-peer-", "greenbench-cell-", NULL };
+    for (const char *const *p = prefixes; *p; p++)
+        if (strncmp(base, *p, strlen(*p)) == 0)
+            base += strlen(*p);
+    snprintf(out, n, "%s", base);
+}
+
+/* PEER or COMMAND into t: a registered peer's program, name and workloads,
+ * or the command's. 0, or GB_EXIT_USAGE said on stderr. */
+static int pick_target(struct target *t, const char *what, const char *impl)
+{
+    const struct gb_peer *peer = strpbrk(what, "/ ") ? NULL : gb_peer_find(what);
+    char err[PATH_MAX + 256];
+    if (peer) {
+        char *prog = peer->program[0] == '/' ? gb_xstrdup(peer->program)
+                                             : gb_xasprintf("%s/%s", t->bin, peer->program);
+        size_t nargs = 0;
+        while (peer->args && peer->args[nargs])
+            nargs++;
+        t->cmd = gb_xcalloc(nargs + 2, sizeof *t->cmd);
+        t->cmd[0] = prog;
+        for (size_t i = 0; i < nargs; i++)
+            t->cmd[i + 1] = gb_xstrdup(peer->args[i]);
+        if (!gb_is_executable(prog)) {
+            fprintf(stderr, "greenbench check-cell: peer %s: %s is not built (%s)\n", what, prog,
+                    peer->note);
+            return GB_EXIT_USAGE;
+        }
+        snprintf(t->impl, sizeof t->impl, "%s", impl ? impl : peer->name);
+        for (size_t w = 0; w < gb_nworkloads && !t->listed; w++) /* --workload: those instead */
+            if (gb_peer_runs(peer, gb_workloads[w].name))
+                gb_name_add(t->workloads.v, &t->workloads.n, gb_workloads[w].name);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    t->cmd = gb_peer_command(what, getcwd(cwd, sizeof cwd) ? cwd : ".", err, sizeof err);
+    if (t->cmd == NULL) {
+        fprintf(stderr, "greenbench check-cell: %s%s\n", err,
+                strpbrk(what, "/ ") ? "" : " (nor is it a peer: greenbench list)");
+        return GB_EXIT_USAGE;
+    }
+    if (impl)
+        snprintf(t->impl, sizeof t->impl, "%s", impl);
+    else
+        impl_from_program(t->cmd[0], t->impl, sizeof t->impl);
+    return 0;
+}
+
+enum { OPT_IMPL = 256, OPT_WORKLOAD, OPT_TIMEOUT, OPT_PEERS_DIR, OPT_HELP };
+
+/* The options into t (and *what, *impl, *dir). 0, -1 after --help, or
+ * GB_EXIT_USAGE said on stderr. */
+static int parse(int argc, char **argv, struct target *t, const char **what, const char **impl,
+                 const char **dir)
+{
+    static const struct option lo[] = {
+        { "impl", required_argument, NULL, OPT_IMPL },
+        { "workload", required_argument, NULL, OPT_WORKLOAD },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "peers-dir", required_argument, NULL, OPT_PEERS_DIR },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;
+    optind = 0;
+    char err[512] = "";
+    int c, at = 1;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1 && !err[0]) {
+        char *end;
+        switch (c) {
+        case 1:
+            if (*what)
+                snprintf(err, sizeof err,
+                         "unexpected argument '%s': one PEER or COMMAND (quote a command with arguments)",
+                         optarg);
+            *what = optarg;
+            break;
+        case 'h':
+        case OPT_HELP: fputs(check_help, stdout); return -1;
+        case OPT_IMPL: *impl = optarg; break;
+        case OPT_PEERS_DIR: *dir = optarg; break;
+        case OPT_WORKLOAD:
+            if (gb_parse_names("--workload", optarg, &t->workloads, err, sizeof err) == 0)
+                t->listed = true;
+            break;
+        case OPT_TIMEOUT:
+            t->timeout_s = strtod(optarg, &end);
+            if (*end || !(t->timeout_s > 0))
+                snprintf(err, sizeof err, "--timeout: seconds above 0, not '%s'", optarg);
+            break;
+        case ':': snprintf(err, sizeof err, "%s needs a value", argv[at]); break;
+        default: snprintf(err, sizeof err, "unknown option '%s'", argv[at]); break;
+        }
+        at = optind;
+    }
+    for (size_t i = 0; !err[0] && i < t->workloads.n; i++)
+        if (gb_workload_find(t->workloads.v[i]) == NULL)
+            snprintf(err, sizeof err, "--workload: unknown workload '%s'", t->workloads.v[i]);
+    if (!err[0] && *what == NULL)
+        snprintf(err, sizeof err, "which program? give a PEER or a COMMAND");
+    if (err[0]) {
+        fprintf(stderr, "greenbench check-cell: %s (see greenbench check-cell --help)\n", err);
+        return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int gb_cmd_check_cell(int argc, char **argv)
+{
+    struct target t = { .timeout_s = 20 };
+    const char *what = NULL, *impl = NULL, *dir = NULL;
+    int rc = parse(argc, argv, &t, &what, &impl, &dir);
+    if (rc != 0)
+        return rc < 0 ? GB_EXIT_OK : rc;
+    char err[1024];
+    if (gb_peers_ext_load(dir, NULL, 0, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench check-cell: %s\n", err);
+        return GB_EXIT_USAGE;
+    }
+    gb_bin_dir(t.bin, sizeof t.bin);
+    bool listed = t.listed;
+    if ((rc = pick_target(&t, what, impl)) != 0) {
+        gb_argv_free(t.cmd);
+        return rc;
+    }
+    /* A peer's workloads, or --workload's, must run; with neither, every
+     * workload is tried and a usage error says "not this one". */
+    t.listed = listed || t.workloads.n > 0;
+    if (t.workloads.n == 0)
+        for (size_t w = 0; w < gb_nworkloads; w++)
+            gb_name_add(t.workloads.v, &t.workloads.n, gb_workloads[w].name);
+    printf("check-cell: %s, --impl=%s, timeout %g s\n", t.cmd[0], t.impl, t.timeout_s);
+    for (size_t i = 0; i < t.workloads.n; i++) {
+        const char *wl = t.workloads.v[i];
+        if (small_for(wl) == NULL) {
+            printf("skip %s: not checked here (it needs greenbench-dns's network namespace; `greenbench "
+                   "run --impl=%s --workload=%s` runs it)\n",
+                   wl, t.impl, wl);
+            continue;
+        }
+        if (check_run(&t, wl))
+            gb_name_add(t.ran.v, &t.ran.n, wl);
+    }
+    if (t.ran.n == 0)
+        report(&t, false, "workloads", "none of them ran");
+    check_usage(&t, t.ran.n ? t.ran.v[0] : t.workloads.v[0]);
+    if (t.server_up)
+        gb_server_stop(&t.server);
+    printf("check-cell: %d checks, %d failed: %s\n", t.checks, t.failed,
+           t.failed ? "it does not obey the cell protocol" : "it obeys the cell protocol");
+    gb_argv_free(t.cmd);
+    return t.failed ? GB_EXIT_FAILED : GB_EXIT_OK;
+}

@@ -1,0 +1,119 @@
+#!/bin/sh
+# tests/peers_ext.sh GREENBENCH BIN_DIR: external peers end to end (ctest
+# entries peers-ext-*), with the minimal example peer (examples/peers/minimal)
+# from BIN_DIR:
+#   run     a tiny matrix with --peer minimal=COMMAND (relative to the
+#           directory it is typed in): the peer is in summary.csv, in
+#           report.html's Peers section with what its figures include, in
+#           meta.json, and again after `greenbench report DIR` (a new process);
+#   list    a peers file in --peers-dir and in GREENBENCH_PEERS_DIR is
+#           listed beside the built-in peers, its workloads and includes;
+#   errors  bad peers files and --peer values: exit 2, naming file, line and
+#           fault (unknown key, no command, command not found, not
+#           executable, a built-in's name, unknown workload); a setup
+#           command that fails skips the peer and the run goes on.
+set -u
+mode=$1
+gb=$2
+bin=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAILED: $*" >&2
+    failures=$((failures + 1))
+}
+
+# expect CODE TEXT ARGS...: greenbench ARGS exits CODE and says TEXT.
+expect() {
+    code=$1 text=$2
+    shift 2
+    "$gb" "$@" >"$tmp/out" 2>&1 </dev/null
+    rc=$?
+    if [ "$rc" != "$code" ] || ! grep -qF -- "$text" "$tmp/out"; then
+        fail "greenbench $*: exit $rc (want $code), want: $text"
+        sed 's/^/    /' "$tmp/out" >&2
+    fi
+}
+
+# conf FILE LINES...: a peers file.
+conf() {
+    f=$1
+    shift
+    printf '%s\n' "$@" >"$f"
+}
+
+case "$mode" in
+run)
+    mkdir "$tmp/elsewhere"
+    ln -s "$bin/greenbench-peer-minimal" "$tmp/elsewhere/my-cell"
+    # A relative command, from another directory than the repository's.
+    (cd "$tmp/elsewhere" && "$gb" run --quick --workload=spawn,switch --impl=threads,minimal \
+        --peer minimal=./my-cell --n=100 --reps=1 --no-plots --out "$tmp/run") >"$tmp/log" 2>&1
+    rc=$?
+    [ "$rc" = 0 ] || { fail "run --peer: exit $rc"; cat "$tmp/log" >&2; }
+    grep -q '^spawn minimal n=100,spawn,minimal,' "$tmp/run/summary.csv" || fail "summary.csv has no spawn minimal row"
+    grep -q '^switch minimal n=100,switch,minimal,' "$tmp/run/summary.csv" || fail "summary.csv has no switch minimal row"
+    grep -q 'minimal (external peer, --peer): its figures include' "$tmp/run/report.html" ||
+        fail "report.html's Peers section does not name minimal"
+    grep -q '"external_peers"' "$tmp/run/meta.json" || fail "meta.json has no external_peers"
+    rm "$tmp/run/report.html"
+    "$gb" report "$tmp/run" >/dev/null 2>&1 || fail "greenbench report: exit $?"
+    grep -q 'minimal (external peer, --peer): its figures include' "$tmp/run/report.html" ||
+        fail "report.html rebuilt by greenbench report lost minimal's Peers paragraph"
+    ;;
+list)
+    mkdir "$tmp/peers.d"
+    conf "$tmp/peers.d/minimal.conf" "# the minimal example" "command = $bin/greenbench-peer-minimal" \
+        "workloads = switch, spawn" "includes = nothing but pthreads" "version = echo mini 1.0"
+    expect 0 "minimal  external ($tmp/peers.d/minimal.conf): $bin/greenbench-peer-minimal; workloads: switch,spawn" \
+        list --peers-dir "$tmp/peers.d"
+    expect 0 "its figures include: nothing but pthreads" list --peers-dir "$tmp/peers.d"
+    GREENBENCH_PEERS_DIR=$tmp/peers.d expect 0 "Implementations (--impl): green, threads" list
+    GREENBENCH_PEERS_DIR=$tmp/peers.d "$gb" list | grep -q "^Implementations.*, minimal$" ||
+        fail "GREENBENCH_PEERS_DIR: minimal is not among the implementations"
+    # check-cell knows a registered peer by its name.
+    expect 0 "it obeys the cell protocol" check-cell minimal --peers-dir "$tmp/peers.d"
+    ;;
+errors)
+    d=$tmp/p
+    mkdir "$d"
+    conf "$d/a.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn" "colour = blue"
+    expect 2 "peers file $d/a.conf, line 3: unknown key 'colour' (valid: command, workloads" list --peers-dir "$d"
+    conf "$d/a.conf" "workloads = spawn"
+    expect 2 "peers file $d/a.conf: no 'command = ...' line" list --peers-dir "$d"
+    conf "$d/a.conf" "command = ./no-such-cell" "workloads = spawn"
+    expect 2 "peer 'a' ($d/a.conf): command $d/no-such-cell not found" list --peers-dir "$d"
+    conf "$d/a.conf" "command = no-such-program-anywhere" "workloads = spawn"
+    expect 2 "command 'no-such-program-anywhere' not found in PATH" list --peers-dir "$d"
+    conf "$d/a.conf" "command = $d/a.conf" "workloads = spawn"
+    expect 2 "is not an executable file" list --peers-dir "$d"
+    conf "$d/a.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn, fly"
+    expect 2 "line 2: unknown workload 'fly'" list --peers-dir "$d"
+    conf "$d/a.conf" "command $bin/greenbench-peer-minimal"
+    expect 2 "line 1: expected 'key = value'" list --peers-dir "$d"
+    rm "$d/a.conf"
+    conf "$d/gevent.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn"
+    expect 2 "peer 'gevent' clashes with the built-in implementation of that name" list --peers-dir "$d"
+    rm "$d/gevent.conf"
+    expect 2 "peer 'threads' clashes with the built-in" run --peer threads=/bin/true --workload=spawn --dry-run --peers-dir "$d"
+    expect 2 "--peer x=$bin/greenbench-peer-minimal: which workloads does it run?" \
+        run --peer x=$bin/greenbench-peer-minimal --dry-run --peers-dir "$d"
+    expect 2 "peers directory $tmp/none:" list --peers-dir "$tmp/none"
+    expect 2 "check-cell: which program?" check-cell
+    expect 2 "check-cell: unknown option '--frob'" check-cell x --frob
+    # A setup command that fails: the peer is skipped, with its reason in
+    # the report; the run goes on.
+    conf "$d/later.conf" "command = ./not-built-yet" "workloads = spawn" "setup = echo building; exit 3"
+    "$gb" run --quick --workload=spawn --impl=threads,later --n=100 --reps=1 --no-plots --peers-dir "$d" \
+        --out "$tmp/run" >"$tmp/log" 2>&1
+    rc=$?
+    [ "$rc" = 0 ] || { fail "run with a failing setup: exit $rc"; cat "$tmp/log" >&2; }
+    grep -q "peer later skipped: its setup command failed (exit 3): building" "$tmp/log" ||
+        { fail "no 'peer later skipped' line"; cat "$tmp/log" >&2; }
+    grep -q "later (external peer, $d/later.conf): not run: its setup command failed" "$tmp/run/report.md" ||
+        fail "report.md does not say why later did not run"
+    ;;
+esac
+exit $((failures > 0))
