@@ -11,11 +11,17 @@
 #   errors  bad peers files and --peer values: exit 2, naming file, line and
 #           fault (unknown key, no command, command not found, not
 #           executable, a built-in's name, unknown workload); a setup
-#           command that fails skips the peer and the run goes on.
+#           command that fails skips the peer and the run goes on;
+#   boost-fiber  a real runtime no one here wrote, through that door: the
+#           Boost.Fiber peer (examples/peers/boost-fiber, under SOURCE_DIR),
+#           built by its own setup outside the main build, passes check-cell
+#           and runs switch and spawn beside green in a matrix (skipped, 77,
+#           without g++ or Boost.Fiber's headers).
 set -u
 mode=$1
 gb=$2
 bin=$3
+src=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
@@ -114,6 +120,26 @@ errors)
         { fail "no 'peer later skipped' line"; cat "$tmp/log" >&2; }
     grep -q "later (external peer, $d/later.conf): not run: its setup command failed" "$tmp/run/report.md" ||
         fail "report.md does not say why later did not run"
+    ;;
+boost-fiber)
+    if ! command -v g++ >/dev/null 2>&1 || [ ! -f /usr/include/boost/fiber/all.hpp ]; then
+        echo "skipped: g++ or Boost.Fiber's headers (libboost-fiber-dev) are missing" >&2
+        exit 77
+    fi
+    peer=$src/examples/peers/boost-fiber
+    "$gb" check-cell boost-fiber --peers-dir "$peer" >"$tmp/check" 2>&1 ||
+        { fail "check-cell boost-fiber: exit $?"; cat "$tmp/check" >&2; }
+    grep -q "0 failed: it obeys the cell protocol" "$tmp/check" || fail "check-cell did not pass boost-fiber"
+    (cd "$tmp" && "$gb" run --quick --peer "boost-fiber=$peer/boost-fiber.conf" --workload=switch,spawn \
+        --impl=green,boost-fiber --n=1000 --reps=1 --no-plots --out "$tmp/run") >"$tmp/log" 2>&1
+    rc=$?
+    [ "$rc" = 0 ] || { fail "run --peer boost-fiber=...: exit $rc"; cat "$tmp/log" >&2; }
+    for w in switch spawn; do
+        grep -q "^$w boost-fiber n=1000,$w,boost-fiber," "$tmp/run/summary.csv" ||
+            fail "summary.csv has no $w boost-fiber row"
+    done
+    grep -q "boost-fiber (external peer, $peer/boost-fiber.conf): its figures include" "$tmp/run/report.html" ||
+        fail "report.html's Peers section does not name boost-fiber"
     ;;
 esac
 exit $((failures > 0))
