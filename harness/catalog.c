@@ -203,9 +203,10 @@ const struct gb_axis gb_axes[GB_NAXES] = {
                        .label = label_,                                                       \
                        .min = min_,                                                           \
                        .setup = (kind_) == GB_KIND_SETUP,                                     \
-                       .series = (kind_) != GB_KIND_WORK,                                     \
+                       .series = (kind_) != GB_KIND_WORK && (kind_) != GB_KIND_GREEN_WORK,    \
                        .flag = (kind_) == GB_KIND_FLAG || (kind_) == GB_KIND_VARIANT,         \
                        .variant = (kind_) == GB_KIND_VARIANT,                                 \
+                       .green = (kind_) == GB_KIND_GREEN || (kind_) == GB_KIND_GREEN_WORK,    \
                        .metavar = metavar_,                                                   \
                        .pick = pick_,                                                         \
                        .help = help_,                                                         \

@@ -35,7 +35,14 @@ enum gb_pick {
 };
 
 /* What an axis says of a cell (axes.def, "kind"). */
-enum gb_axis_kind { GB_KIND_WORK, GB_KIND_SETUP, GB_KIND_FLAG, GB_KIND_VARIANT };
+enum gb_axis_kind {
+    GB_KIND_WORK,
+    GB_KIND_SETUP,
+    GB_KIND_FLAG,
+    GB_KIND_VARIANT,
+    GB_KIND_GREEN,
+    GB_KIND_GREEN_WORK
+};
 
 /* The axes of the matrix (axes.def). */
 enum gb_axis_id {
@@ -57,13 +64,14 @@ enum {
     ,
     GB_AX_SERIES = 0u /* the axes that belong to a cell's series */
 #define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
-    | ((kind) != GB_KIND_WORK ? GB_AX_##ID : 0u)
+    | ((kind) != GB_KIND_WORK && (kind) != GB_KIND_GREEN_WORK ? GB_AX_##ID : 0u)
 #include "axes.def"
 #undef GB_AXIS
     ,
-    GB_AX_VARIANT = 0u /* the axes that choose how, not what (GB_KIND_VARIANT) */
-#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
-    | ((kind) == GB_KIND_VARIANT ? GB_AX_##ID : 0u)
+    GB_AX_VARIANT = 0u /* the axes not matched between cells (GB_KIND_VARIANT, _GREEN, _GREEN_WORK) */
+#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...)                                     \
+    | ((kind) == GB_KIND_VARIANT || (kind) == GB_KIND_GREEN || (kind) == GB_KIND_GREEN_WORK ? GB_AX_##ID \
+                                                                                            : 0u)
 #include "axes.def"
 #undef GB_AXIS
     ,
@@ -79,6 +87,7 @@ struct gb_axis {
     bool series; /* it belongs to the series (GB_KIND_SETUP, GB_KIND_FLAG) */
     bool flag;   /* on or off, spelled by its key alone when on (GB_KIND_FLAG, _VARIANT) */
     bool variant; /* another way of doing the same work (GB_KIND_VARIANT) */
+    bool green;   /* green cells only, the others not at all (GB_KIND_GREEN, _GREEN_WORK) */
     const char *metavar, *help;
     enum gb_pick pick;
     /* Where its value is in struct gb_cell, gb_run_opts, gb_preset_values. */

@@ -61,6 +61,8 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
         long v = gb_cell_get(c, a);
         if (gb_axes[a].flag && v > 0)
             gb_buf_printf(&b, " %s", gb_axes[a].key);
+        else if (gb_axes[a].green && gb_axes[a].series && v > 0)
+            gb_buf_printf(&b, " %s%ld", gb_axes[a].key, v);
         else if (gb_axes[a].setup && v >= 0)
             axis_value(&b, &gb_axes[a], v);
     }
@@ -70,9 +72,12 @@ void gb_cell_series(const struct gb_cell *c, char *out, size_t n)
 
 void gb_cell_params(const struct gb_cell *c, unsigned axes, struct gb_buf *out)
 {
-    for (int a = 0; a < GB_NAXES; a++)
-        if (!gb_axes[a].series && (axes & 1u << a) && gb_cell_get(c, a) >= 0)
-            axis_value(out, &gb_axes[a], gb_cell_get(c, a));
+    for (int a = 0; a < GB_NAXES; a++) {
+        long v = gb_cell_get(c, a);
+        /* Green work at 0 is none (no live bytes): keys stay as they were. */
+        if (!gb_axes[a].series && (axes & 1u << a) && v >= 0 && !(gb_axes[a].green && v == 0))
+            axis_value(out, &gb_axes[a], v);
+    }
 }
 
 void gb_cell_make_key(struct gb_cell *c)
@@ -125,8 +130,13 @@ static void push_arg(char ***argv, size_t *n, char *arg)
 
 static void push_axis(char ***argv, size_t *n, const struct gb_cell *c, int a)
 {
-    if (gb_cell_get(c, a) >= 0)
-        push_arg(argv, n, gb_xasprintf("%s=%ld", gb_axes[a].option, gb_cell_get(c, a)));
+    long v = gb_cell_get(c, a);
+    if (v >= 0 && gb_axes[a].green && gb_axes[a].series) /* The stack mode, as the cells spell it. */
+        push_arg(argv, n,
+                 v == 0 ? gb_xasprintf("%s=private", gb_axes[a].option)
+                        : gb_xasprintf("%s=%s%ld", gb_axes[a].option, gb_axes[a].key, v));
+    else if (v >= 0)
+        push_arg(argv, n, gb_xasprintf("%s=%ld", gb_axes[a].option, v));
 }
 
 char **gb_cell_argv(const struct gb_cell *c, const char *program, const char *url, const char *cacert,

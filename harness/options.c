@@ -77,6 +77,46 @@ int gb_parse_longs(const char *opt, const char *s, long min, struct gb_longs *ou
     return 0;
 }
 
+int gb_parse_stacks(const char *opt, const char *s, struct gb_longs *out, char *err, size_t errlen)
+{
+    out->n = 0;
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        long v = -1;
+        char word[32];
+        snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word ? len : sizeof word - 1), p);
+        if (strcmp(word, "private") == 0) {
+            v = 0;
+        } else if (strcmp(word, "copy") == 0) {
+            v = 1;
+        } else if (strncmp(word, "copy:", 5) == 0 && word[5] >= '1' && word[5] <= '9') {
+            char *end;
+            v = strtol(word + 5, &end, 10);
+            if (*end != '\0' || v > 65536)
+                v = -1;
+        }
+        if (v < 0 || len >= sizeof word) {
+            snprintf(err, errlen,
+                     "%s: '%.*s' is not valid: private or copy:K (K shared stacks, 1 to 65536), "
+                     "comma-separated (e.g. %s=private,copy:1)",
+                     opt, (int)len, p, opt);
+            return GB_EXIT_USAGE;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < out->n; i++)
+            dup |= out->v[i] == v;
+        if (!dup && out->n == GB_MAX_LIST) {
+            snprintf(err, errlen, "%s: at most %d values", opt, GB_MAX_LIST);
+            return GB_EXIT_USAGE;
+        }
+        if (!dup)
+            out->v[out->n++] = v;
+        if (p[len] == '\0')
+            return 0;
+        p += len + 1;
+    }
+}
+
 int gb_parse_names(const char *opt, const char *s, struct gb_names *out, char *err, size_t errlen)
 {
     out->n = 0;
@@ -335,6 +375,8 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
               strcmp(name, "--shard") != 0;
     if (axis >= 0) {
         struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
+        if (gb_axes[axis].green && gb_axes[axis].series)
+            return gb_parse_stacks(name, value, values, err, errlen);
         int rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
         for (size_t i = 0; rc == 0 && gb_axes[axis].flag && i < values->n; i++)
             if (values->v[i] > 1) {

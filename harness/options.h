@@ -50,6 +50,9 @@ const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id
 /* Parse helpers (exposed for tests): comma lists of whole numbers >= min
  * (10k, 2M accepted; duplicates dropped) and of names, for option opt.
  * 0, or GB_EXIT_USAGE with a message in err. */
+/* A --stacks list: private (0), copy (1) or copy:K (K), comma-separated.
+ * 0 or GB_EXIT_USAGE with a message in err. */
+int gb_parse_stacks(const char *opt, const char *s, struct gb_longs *out, char *err, size_t errlen);
 int gb_parse_longs(const char *opt, const char *s, long min, struct gb_longs *out, char *err,
                    size_t errlen);
 int gb_parse_names(const char *opt, const char *s, struct gb_names *out, char *err, size_t errlen);

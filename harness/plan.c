@@ -93,8 +93,16 @@ void gb_preset_describe(enum gb_preset p, const char *workload, struct gb_buf *o
         const long *v = gb_preset_axis(pv, a);
         gb_buf_printf(out, "%s%s=", first ? "" : " ", gb_axes[a].label);
         first = false;
-        for (size_t i = 0; i < gb_preset_count(v); i++)
-            gb_buf_printf(out, "%s%ld", i ? "," : "", v[i]);
+        for (size_t i = 0; i < gb_preset_count(v); i++) {
+            const char *sep = i ? "," : "";
+            bool stacks = gb_axes[a].green && gb_axes[a].series;
+            if (stacks && v[i] == 0)
+                gb_buf_printf(out, "%sprivate", sep);
+            else if (stacks)
+                gb_buf_printf(out, "%s%s%ld", sep, gb_axes[a].key, v[i]);
+            else
+                gb_buf_printf(out, "%s%ld", sep, v[i]);
+        }
         if (a == GB_AXIS_N && gb_preset_count(pv->n_threads) > 0)
             gb_buf_printf(out, " (threads and peers: %ld)", pv->n_threads[0]);
     }
@@ -189,6 +197,10 @@ static void axis_values(const struct expansion *x, const struct gb_workload *w, 
     const struct gb_preset_values *pv = &w->preset[x->o->preset];
     const long *preset = gb_preset_axis(pv, a);
     out->n = 0;
+    if (gb_axes[a].green && impl != IMPL_GREEN) {
+        out->v[out->n++] = -1;  /* Only libgreen has stack modes and live bytes. */
+        return;
+    }
     if (gb_axes[a].setup || (w->axes & 1u << a)) {
         if (user->n) {
             *out = *user;

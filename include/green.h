@@ -177,6 +177,32 @@ typedef enum green_resolver {
     GREEN_RESOLVER_ARES
 } green_resolver;
 
+/* Where green threads run (green_options.stacks):
+ * PRIVATE: each green thread has a stack of its own, from its first run to
+ *   its end (stack_size bytes each, mapped, with a guard page).
+ * COPY: green threads run on shared_stacks shared stacks (assigned in turn as
+ *   they start). When one parks, the live part of its stack stays where it
+ *   is until another thread needs that shared stack; only then is it copied
+ *   into a heap buffer of the parked thread's own (sized to fit, reused),
+ *   and copied back when it resumes (greenlet's and libaco's copy stacks).
+ *   A parked thread then costs its live bytes, not a stack; a switch
+ *   between two threads of one shared stack costs two copies.
+ * DEFAULT: the environment variable GREEN_STACKS ("private", "copy" or
+ *   "copy:K"), else PRIVATE.
+ * The rule of COPY mode: a pointer into a green thread's stack is valid
+ * only while that thread runs. Never hand another green thread (or a
+ * callback, or another OS thread) a pointer to your locals and block: while
+ * you are parked your stack's bytes may live elsewhere, and what the
+ * pointer reaches belongs to whichever thread runs on that shared stack now
+ * (reads see its data, writes corrupt it). Hand over heap memory instead.
+ * The main green thread runs on the OS thread's own stack, which is never
+ * shared: pointers to its locals stay valid.
+ * Everything libgreen's own blocking calls keep while a thread waits lives
+ * off its stack; green_pool_map reads its results from the joined threads'
+ * records. tests/test_copy.c (copy_pointer_into_parked_stack) shows what a
+ * broken rule looks like. */
+typedef enum green_stacks { GREEN_STACKS_DEFAULT, GREEN_STACKS_PRIVATE, GREEN_STACKS_COPY } green_stacks;
+
 typedef struct green_options {
     size_t stack_size;   /* Usable bytes of each green thread's stack, for
                             its frames (its saved context and the stack's
@@ -191,12 +217,15 @@ typedef struct green_options {
     const char *dns_servers; /* c-ares only: the servers to ask, "IP[:PORT],..."
                                 (IPv6 in brackets); NULL: GREEN_DNS_SERVERS, or
                                 /etc/resolv.conf's. Copied by green_init. */
+    green_stacks stacks;     /* Private or copy stacks (above). */
+    unsigned shared_stacks;  /* COPY: how many shared stacks, each of
+                                stack_size bytes; 0: 1 (or GREEN_STACKS's K). */
 } green_options;
 
 /* Make the calling OS thread a hub, with the caller as its main green thread.
  * opts may be NULL (defaults). Returns 0, GREEN_EALREADY (this thread has a
  * hub), GREEN_EINVAL (bad option: a GREEN_RESOLVER other than "thread" or
- * "ares", dns_servers with the thread resolver or not a list of servers) or
+ * "ares", a GREEN_STACKS other than "private", "copy" or "copy:K", dns_servers with the thread resolver or not a list of servers) or
  * GREEN_ENOMEM. */
 int green_init(const green_options *opts);
 
@@ -230,6 +259,10 @@ typedef struct green_stats {
     size_t stacks_peak;      /* The most held at once. */
     size_t stacks_cached;    /* Free stacks mapped and kept for reuse. */
     size_t stack_size;       /* Usable bytes per stack. */
+    unsigned shared_stacks;  /* COPY mode: the shared stacks; 0: private mode. */
+    uint64_t copies;         /* COPY: stack images copied out or back in. */
+    uint64_t bytes_copied;   /* COPY: bytes those copies moved. */
+    size_t saved_max;        /* COPY: the largest stack image saved. */
 } green_stats;
 
 /* Fill *out. Returns 0 or GREEN_EINVAL. */

@@ -23,7 +23,7 @@
  * consumes; a ret after the switch would then mispredict (about 10 ns here,
  * more than the switch itself). So nothing runs after a switch in the
  * scheduler: whoever resumes a green thread computes what its blocking call
- * returns and passes it as the switch's value (resume_value). */
+ * returns and passes it as the switch's value (green__resume_value). */
 #include "internal.h"
 
 #include <math.h>
@@ -151,6 +151,11 @@ struct green__slab_chunk {
 #define SLAB_MAX_BYTES ((size_t)2 << 20)
 
 _Static_assert(sizeof(green_thread) == 64, "green_thread should stay one cache line");
+_Static_assert(sizeof(green__wait) % 16 == 0,
+               "a stack's frames below its wait record stay 16-byte aligned");
+_Static_assert(offsetof(green__hub, main_top.ctx) ==
+                   offsetof(green__hub, main_top.wait) + sizeof(green__wait),
+               "green__wait_of must find the main thread's wait record right below its context");
 _Static_assert(sizeof(green__slab_chunk) <= sizeof(green_thread), "chunk header must fit a slot");
 
 /* Out of line, as every slow path of spawn: the fast path then needs no
@@ -242,21 +247,12 @@ static inline green_thread *runq_pop(green__hub *h)
 static inline void free_zombie(green__hub *h)
 {
     if (h->zombie != NULL) {
-        green_stack_free(&h->stacks, h->zombie);
+        if (GREEN_UNLIKELY(h->nshared != 0))
+            green__copy_release(h, h->zombie);
+        else
+            green_stack_free(&h->stacks, h->zombie);
         h->zombie = NULL;
     }
-}
-
-/* What a resumed thread's blocking call returns: its wake code, or for a
- * yield, whether it was killed meanwhile. */
-#define YIELDED 1
-
-static inline int resume_value(green_thread *g)
-{
-    int code = g->wake;
-    if (code == YIELDED)
-        code = (g->flags & GREEN__KILLED) ? GREEN_ECANCELED : 0;
-    return code;
 }
 
 /* An ended record goes back to the allocator once nothing refers to it: no
@@ -289,11 +285,24 @@ static void end_thread(green__hub *h, green_thread *g, void *result, int status)
 
 static void trampoline(void *arg);
 
+static __attribute__((noinline, cold)) int start_copied(green__hub *h, green_thread *g)
+{
+    if (green__copy_start(h, g) != 0) {
+        h->stacks_exhausted = 1;
+        end_thread(h, g, NULL, GREEN_ENOMEM);
+        return -1;
+    }
+    g->state = GREEN__RUNNABLE;
+    return 0;
+}
+
 /* Give a NEW thread a stack and a context. Returns 0, or -1 if it ended
  * instead (killed before it ran, or no stack could be mapped). */
 static int start_thread(green__hub *h, green_thread *g)
 {
     green_stack *s;
+    if (GREEN_UNLIKELY(h->nshared != 0))
+        return start_copied(h, g);
     if (GREEN_UNLIKELY(green_stack_new(&h->stacks, &s) != 0)) {
         h->stacks_exhausted = 1;
         end_thread(h, g, NULL, GREEN_ENOMEM);
@@ -302,7 +311,8 @@ static int start_thread(green__hub *h, green_thread *g)
     if (h->stacks.live > h->stats.stacks_peak)
         h->stats.stacks_peak = h->stacks.live;
     g->stack = s;
-    int err = green_ctx_make(green__ctx_of(g), s->base, s->size, trampoline, g);
+    /* The wait record takes the stack's top bytes, below the context slot. */
+    int err = green_ctx_make(green__ctx_of(g), s->base, s->size - sizeof(green__wait), trampoline, g);
     GREEN_ASSERT(err == 0);
     g->state = GREEN__RUNNABLE;
     return 0;
@@ -354,7 +364,7 @@ static inline int switch_away(green__hub *h, green_ctx *from, green_thread *next
     if (next != NULL) {
         h->current = next;
         next->state = GREEN__RUNNING;
-        return green__switch_code(from, green__ctx_of(next), resume_value(next));
+        return green__switch_code(from, green__ctx_of(next), green__resume_value(next));
     }
     h->current = NULL;
     return green__switch_code(from, &h->hub_ctx, 0);
@@ -369,20 +379,15 @@ int green__park(green__hub *h)
         /* pick_next ended a thread (killed before it ran) that woke g:
          * never switch a context to itself (Boost's fcontext cannot). */
         g->state = GREEN__RUNNING;
-        return resume_value(g);
+        return green__resume_value(g);
     }
     return switch_away(h, green__ctx_of(g), next);
 }
 
-typedef struct timeout_timer {
-    green_loop_timer timer;
-    green_thread *g;
-} timeout_timer;
-
 static void on_timeout(green_loop_timer *t)
 {
-    timeout_timer *tt = (timeout_timer *)t;
-    green__wake(green__tls_hub, tt->g, GREEN_ETIMEDOUT);
+    green__wait *w = (green__wait *)((char *)t - offsetof(green__wait, timer));
+    green__wake(green__tls_hub, w->g, GREEN_ETIMEDOUT);
 }
 
 int green__block(green__hub *h, double timeout)
@@ -392,12 +397,13 @@ int green__block(green__hub *h, double timeout)
         return GREEN_ECANCELED;
     if (green__unlimited(timeout))
         return green__park(h);
-    timeout_timer tt = { .g = g };
-    int err = green_loop_timer_start(h->loop, &tt.timer, timeout, on_timeout);
+    green__wait *w = green__wait_of(g);
+    w->g = g;
+    int err = green_loop_timer_start(h->loop, &w->timer, timeout, on_timeout);
     if (err != 0)
         return err;
     int code = green__park(h);
-    green_loop_timer_stop(h->loop, &tt.timer);
+    green_loop_timer_stop(h->loop, &w->timer);
     return code;
 }
 
@@ -467,6 +473,29 @@ static void on_loop_wake(green_loop *loop, void *data)
 
 /* ---- init / fini ---- */
 
+/* GREEN_STACKS: "private", "copy" (one shared stack) or "copy:K", or unset
+ * (private). 0, or -1 for any other value. */
+static int stacks_from_env(green_options *o)
+{
+    const char *v = getenv("GREEN_STACKS");
+    if (v == NULL || v[0] == '\0' || strcmp(v, "private") == 0) {
+        o->stacks = GREEN_STACKS_PRIVATE;
+        return 0;
+    }
+    if (strncmp(v, "copy", 4) != 0)
+        return -1;
+    o->stacks = GREEN_STACKS_COPY;
+    if (v[4] == '\0')
+        return 0;
+    char *end;
+    unsigned long k = v[4] == ':' && v[5] >= '0' && v[5] <= '9' ? strtoul(v + 5, &end, 10) : 0;
+    if (k == 0 || k > 65536 || *end != '\0')
+        return -1;
+    if (o->shared_stacks == 0)
+        o->shared_stacks = (unsigned)k;
+    return 0;
+}
+
 /* GREEN_RESOLVER, as gevent's GEVENT_RESOLVER: "thread", "ares", or unset
  * (thread). 0, or -1 for any other value. */
 static int resolver_from_env(green_resolver *out)
@@ -496,6 +525,12 @@ int green_init(const green_options *opts)
         o.dns_threads = DEFAULT_DNS_THREADS;
     if (o.resolver == GREEN_RESOLVER_DEFAULT && resolver_from_env(&o.resolver) != 0)
         return GREEN_EINVAL;
+    if (o.stacks == GREEN_STACKS_DEFAULT && stacks_from_env(&o) != 0)
+        return GREEN_EINVAL;
+    if (o.stacks != GREEN_STACKS_PRIVATE && o.stacks != GREEN_STACKS_COPY)
+        return GREEN_EINVAL;
+    if (o.stacks == GREEN_STACKS_COPY && o.shared_stacks == 0)
+        o.shared_stacks = 1;
     if (o.dns_servers == NULL && o.resolver == GREEN_RESOLVER_ARES)
         o.dns_servers = getenv("GREEN_DNS_SERVERS");
     if ((o.resolver != GREEN_RESOLVER_THREAD && o.resolver != GREEN_RESOLVER_ARES) ||
@@ -514,7 +549,7 @@ int green_init(const green_options *opts)
         return GREEN_ENOMEM;
     }
     size_t frames = o.stack_size != 0 ? o.stack_size : GREEN_STACK_DEFAULT_SIZE;
-    err = green_stack_pool_init(&h->stacks, frames, o.stack_cache);
+    err = green_stack_pool_init(&h->stacks, frames + sizeof(green__wait), o.stack_cache);
     if (err != 0)
         goto fail_stacks;
     err = green_stack_pool_init(&h->hub_stacks, HUB_STACK_SIZE, 0);
@@ -536,8 +571,13 @@ int green_init(const green_options *opts)
     }
     h->main.state = GREEN__RUNNING;
     h->main.flags = GREEN__MAIN | GREEN__HANDLE;
-    h->main.stack = green_stack_of_ctx(&h->main_ctx);   /* See green__ctx_of. */
+    h->main.stack = green_stack_of_ctx(&h->main_top.ctx);   /* See green__ctx_of. */
     h->current = &h->main;
+    if (o.stacks == GREEN_STACKS_COPY) {
+        err = green__copy_init(h, o.shared_stacks, trampoline);
+        if (err != 0)
+            goto fail_copy;
+    }
     h->budget = GREEN__CHECK_EVERY;
     long page = sysconf(_SC_PAGESIZE);
     h->stats.stack_size = (frames + (size_t)page - 1) / (size_t)page * (size_t)page;
@@ -545,6 +585,8 @@ int green_init(const green_options *opts)
     green__tls_hub = h;
     return 0;
 
+fail_copy:
+    pthread_mutex_destroy(&h->dns_lock);
 fail_ctx:
     green_loop_free(h->loop);
 fail_loop:
@@ -588,6 +630,7 @@ int green_fini(void)
     free_zombie(h);
     GREEN_ASSERT(h->current == &h->main);
     green__ares_hub_fini(h);
+    green__copy_fini(h);
 
     green__dns_hub_removed();
     pthread_mutex_lock(&h->dns_lock);       /* A worker may still be in green_loop_wake. */
@@ -610,7 +653,8 @@ int green_stats_get(green_stats *out)
     if (h == NULL || out == NULL)
         return GREEN_EINVAL;
     *out = h->stats;
-    out->stacks_live = h->stacks.live - (h->zombie != NULL);   /* A zombie is as good as free. */
+    /* A zombie is as good as free; copy mode's zombie is no stack. */
+    out->stacks_live = h->stacks.live - (h->zombie != NULL && h->nshared == 0);
     out->stacks_cached = h->stacks.cached;
     return 0;
 }
@@ -689,8 +733,7 @@ static int join_wait(green__hub *h, green_thread *g, double timeout)
 {
     if (g->state == GREEN__ENDED)
         return 0;
-    green__waiter w = { 0 };
-    int code = green__wait_in(h, &g->joiners, &w, timeout);
+    int code = green__wait_in(h, &g->joiners, green__waiter_get(h), timeout);
     if (g->state == GREEN__ENDED)
         return 0;
     return code != 0 ? code : GREEN_ETIMEDOUT;
@@ -786,7 +829,7 @@ __attribute__((aligned(64))) int green_yield(void)
         if (GREEN_UNLIKELY(next == h->batch_last))
             h->batch_last = NULL;
         g->state = GREEN__RUNNABLE;
-        g->wake = YIELDED;
+        g->wake = GREEN__YIELDED;
         g->next = NULL;
         if (after == NULL) {
             h->runq_head = g;
@@ -809,7 +852,7 @@ static int yield_slow(green__hub *h, green_thread *g)
         h->poll_now = 1;
     }
     g->state = GREEN__RUNNABLE;
-    g->wake = YIELDED;
+    g->wake = GREEN__YIELDED;
     green__runq_push(h, g);
     green_thread *next = pick_next(h);
     if (next == g) {            /* It was the only runnable one. */

@@ -28,7 +28,8 @@ _Noreturn void green__assert_fail(const char *expr, const char *file, int line);
 #define GREEN_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ---- wait queues ----
- * A waiter lives on the waiting green thread's stack. Whoever wakes it
+ * A waiter lives in the waiting green thread's wait record (below), never on
+ * its stack, which copy mode may move while it waits. Whoever wakes it
  * unlinks it first (so q == NULL tells it was taken); a waiter woken by
  * something else (timeout, kill) unlinks itself when it runs again. */
 typedef struct green__waiter green__waiter;
@@ -49,9 +50,10 @@ green__waiter *green__waitq_pop(green__waitq *q);    /* NULL if empty. */
 struct green__hub;
 green__waiter *green__waitq_pop_parked(green__waitq *q);
 void green__waitq_wake_all(struct green__hub *h, green__waitq *q, int code);
-/* Park the running green thread in q with waiter w (the caller fills
- * w->item if it hands something over) until woken, up to timeout (0: fail at
- * once with GREEN_ETIMEDOUT). Returns what green__block returns. */
+/* Park the running green thread in q with waiter w, its own (from
+ * green__waiter_get; the caller fills w->item if it hands something over),
+ * until woken, up to timeout (0: fail at once with GREEN_ETIMEDOUT).
+ * Returns what green__block returns. */
 int green__wait_in(struct green__hub *h, green__waitq *q, green__waiter *w, double timeout);
 
 /* ---- green threads ---- */
@@ -70,6 +72,21 @@ enum {
     GREEN__HANDLE = 2,      /* A handle is out (green_release not yet called). */
     GREEN__MAIN = 4         /* The hub's main green thread, on the OS stack. */
 };
+
+/* ---- the wait record ----
+ * What the hub, the loop and other green threads reach of a waiting thread:
+ * its waiter, its timeout timer and its fd watcher (a thread waits for one
+ * thing at a time, with one deadline). It sits right below the thread's
+ * green_ctx: in its private stack's top bytes, beside the context slot
+ * (green__ctx_of), or in its copy record (copy.c); the main thread's in the
+ * hub. Never on the stack itself, which copy mode moves. */
+typedef struct green__wait {
+    green__waiter waiter;
+    green_thread *g;            /* Its thread, for the callbacks. */
+    int revents;                /* What the fd watcher reported. */
+    green_loop_timer timer;
+    green_loop_io io;
+} __attribute__((aligned(16))) green__wait;
 
 /* 64 bytes, one cache line: a million not-yet-run green threads cost 64 MB.
  * Its saved registers (a green_ctx) live in its stack's context slot, in the
@@ -109,7 +126,10 @@ typedef struct green__hub {
     green_stack_pool stacks;
     green_loop *loop;
     green_ctx hub_ctx;          /* The hub's own context (runs the loop). */
-    green_ctx main_ctx;         /* The OS thread's stack. */
+    struct {                    /* As at a stack's top (green__wait_of). */
+        green__wait wait;
+        green_ctx ctx;          /* The OS thread's stack. */
+    } main_top;
     green_thread main;
 
     /* Allocator of green_thread records. */
@@ -135,6 +155,15 @@ typedef struct green__hub {
     char *dns_servers;
     struct green__ares *ares;
 
+    /* Copy mode (copy.c); nshared == 0 in private mode. */
+    unsigned nshared, next_shared;
+    struct green__shared *shared;       /* The nshared shared stacks. */
+    struct green__copy *free_copies;    /* Copy records of ended threads. */
+    void (*entry)(void *g);             /* What a new green thread runs first. */
+    green_stack *copier_stack;
+    green_ctx copier_ctx;               /* Saves one image, restores another. */
+    void *copier_sp;                    /* Its saved state, the same each time. */
+
     green_stats stats;
 } green__hub;
 
@@ -147,10 +176,25 @@ static inline green__hub *green__hub_get(void)
 
 /* Where g's registers are saved while it does not run: its stack's context
  * slot (context.h). The main thread's `stack` is green_stack_of_ctx of
- * h->main_ctx, so one load serves both. */
+ * h->main_top.ctx, and in copy mode a thread's is a header in its copy
+ * record, so one load serves all. */
 static inline green_ctx *green__ctx_of(green_thread *g)
 {
     return green_stack_ctx(g->stack);
+}
+
+/* g's wait record: right below its context (see green__wait). */
+static inline green__wait *green__wait_of(green_thread *g)
+{
+    return (green__wait *)green__ctx_of(g) - 1;
+}
+
+/* The running thread's waiter, cleared, for green__wait_in. */
+static inline green__waiter *green__waiter_get(green__hub *h)
+{
+    green__wait *w = green__wait_of(h->current);
+    w->waiter = (green__waiter){ .g = h->current };
+    return &w->waiter;
 }
 
 /* Switch from `from` to `to`, handing `to` the int `code` as what its
@@ -174,6 +218,31 @@ static inline int green__switch_code(green_ctx *from, green_ctx *to, int code)
     return green__ctx_jump_int(from, to->sp, code);
 }
 #endif
+
+/* What a resumed thread's blocking call returns: its wake code, or for a
+ * yield (wake == GREEN__YIELDED), whether it was killed meanwhile. */
+#define GREEN__YIELDED 1
+
+static inline int green__resume_value(green_thread *g)
+{
+    int code = g->wake;
+    if (code == GREEN__YIELDED)
+        code = (g->flags & GREEN__KILLED) ? GREEN_ECANCELED : 0;
+    return code;
+}
+
+/* ---- copy stacks (copy.c) ---- */
+
+/* Set up k shared stacks and the copier; entry is what a new green thread
+ * runs first (the hub's trampoline). 0 or GREEN_ENOMEM. */
+int green__copy_init(green__hub *h, unsigned k, void (*entry)(void *g));
+void green__copy_fini(green__hub *h);
+/* Give NEW thread g a copy record on one of the shared stacks: it starts
+ * when first switched to. 0 or GREEN_ENOMEM. */
+int green__copy_start(green__hub *h, green_thread *g);
+/* g's copy record, given its `stack` (an ended thread's): back to the free
+ * list. Only from off its shared stack, as a zombie's stack is freed. */
+void green__copy_release(green__hub *h, green_stack *hdr);
 
 /* Append g to the run queue (FIFO). */
 static inline void green__runq_push(green__hub *h, green_thread *g)

@@ -9,15 +9,9 @@
 #include <poll.h>
 #include <unistd.h>
 
-typedef struct fd_wait {
-    green_loop_io io;
-    green_thread *g;
-    int revents;
-} fd_wait;
-
 static void on_fd_ready(green_loop_io *io, int revents)
 {
-    fd_wait *w = (fd_wait *)io;
+    green__wait *w = (green__wait *)((char *)io - offsetof(green__wait, io));
     w->revents = revents;
     green__wake(green__tls_hub, w->g, 0);
 }
@@ -32,13 +26,15 @@ static int wait_ready(green__hub *h, int fd, int events, green__deadline *d)
     double left = green__time_left(d);
     if (left == 0)
         return GREEN_ETIMEDOUT;
-    fd_wait w = { .g = h->current };
-    int err = green_loop_io_start(h->loop, &w.io, fd, events, on_fd_ready);
+    green__wait *w = green__wait_of(h->current);  /* Off the stack: see green__wait. */
+    w->g = h->current;
+    w->revents = 0;
+    int err = green_loop_io_start(h->loop, &w->io, fd, events, on_fd_ready);
     if (err != 0)
         return err;
     int code = green__block(h, left);
-    green_loop_io_stop(h->loop, &w.io);
-    return code != 0 ? code : w.revents;
+    green_loop_io_stop(h->loop, &w->io);
+    return code != 0 ? code : w->revents;
 }
 
 _Static_assert((int)GREEN_READ == (int)GREEN_LOOP_READ && (int)GREEN_WRITE == (int)GREEN_LOOP_WRITE,

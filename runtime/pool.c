@@ -73,8 +73,7 @@ int green_pool_spawn(green_pool *p, green_thread **out, green_fn *fn, void *arg)
     if (green__killed(h))
         return GREEN_ECANCELED;
     if (p->running >= p->k) {
-        green__waiter w = { 0 };
-        int code = green__wait_in(h, &p->spawners, &w, GREEN_FOREVER);
+        int code = green__wait_in(h, &p->spawners, green__waiter_get(h), GREEN_FOREVER);
         if (code != 0)
             return code;        /* Not handed a place (those wake with 0). */
         /* A place was handed over, already counted; a kill that came after
@@ -99,8 +98,7 @@ int green_pool_join(green_pool *p, double timeout)
         return GREEN_ECANCELED;
     if (p->running == 0)
         return 0;
-    green__waiter w = { 0 };
-    int code = green__wait_in(h, &p->joiners, &w, timeout);
+    int code = green__wait_in(h, &p->joiners, green__waiter_get(h), timeout);
     return p->running == 0 ? 0 : (code != 0 ? code : GREEN_ETIMEDOUT);
 }
 

@@ -1354,7 +1354,10 @@ static int green_main(int argc, char **argv, char **envp)
                 "threads stay OS threads\n",
                 mode);
     stats_wanted = env_flag("GREEN_PRELOAD_STATS");
-    green_options o = { 0 };
+    /* Private stacks always: an unmodified program hands pointers to its
+     * locals to other threads all the time, which copy stacks forbid
+     * (green.h), and the fd waiters here live on the waiting stack. */
+    green_options o = { .stacks = GREEN_STACKS_PRIVATE };
     int err = options_from_env(&o);
     if (err == 0)
         err = fd_table_init();

@@ -326,8 +326,8 @@ static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
     }
     if (timeout == 0)
         return EBUSY;
-    green__waiter w = { 0 };
-    int code = green__wait_in(h, &o->q, &w, timeout);
+    green__waiter *w = green__waiter_get(h);
+    int code = green__wait_in(h, &o->q, w, timeout);
     if (code == 0)
         return 0;               /* Handed over. */
     obj_drop_idle(m);           /* o may be gone: look it up again. */
@@ -430,12 +430,11 @@ static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, doubl
     if (co == NULL)
         return ENOMEM;
     unsigned depth = mo->count;
-    green__waiter w = { 0 };
-    w.g = h->current;
-    green__waitq_push(&co->q, &w);
+    green__waiter *w = green__waiter_get(h);
+    green__waitq_push(&co->q, w);
     mutex_release(h, mo);
     int code = green__block(h, timeout);
-    green__waitq_remove(&w);
+    green__waitq_remove(w);
     obj_drop_idle(c);
     while (mutex_lock(h, m, GREEN_FOREVER) == EINTR)
         ;                       /* A waiter must own m again when it returns. */
@@ -529,8 +528,7 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             errno = ENOMEM;
             return -1;
         }
-        green__waiter w = { 0 };
-        int code = green__wait_in(h, &o->q, &w, left);
+        int code = green__wait_in(h, &o->q, green__waiter_get(h), left);
         obj_drop_idle(s);
         if (code != 0)
             return green__preload_fail(code, ETIMEDOUT);

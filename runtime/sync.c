@@ -66,8 +66,7 @@ int green_event_wait(green_event *e, double timeout)
         return GREEN_ECANCELED;
     if (e->set)
         return 0;
-    green__waiter w = { 0 };
-    return green__wait_in(h, &e->waiters, &w, timeout);
+    return green__wait_in(h, &e->waiters, green__waiter_get(h), timeout);
 }
 
 /* ---- semaphores ---- */
@@ -111,8 +110,8 @@ int green_sem_acquire(green_sem *s, double timeout)
         s->value--;
         return 0;
     }
-    green__waiter w = { 0 };
-    return green__wait_in(h, &s->waiters, &w, timeout);  /* 0: a unit was handed over. */
+    /* 0: a unit was handed over. */
+    return green__wait_in(h, &s->waiters, green__waiter_get(h), timeout);
 }
 
 int green_sem_release(green_sem *s)
@@ -184,8 +183,9 @@ int green_queue_put(green_queue *q, void *item, double timeout)
         q->count++;
         return 0;
     }
-    green__waiter w = { .item = item };
-    return green__wait_in(h, &q->putters, &w, timeout);  /* 0: a getter took it in. */
+    green__waiter *w = green__waiter_get(h);
+    w->item = item;
+    return green__wait_in(h, &q->putters, w, timeout);  /* 0: a getter took it in. */
 }
 
 int green_queue_get(green_queue *q, void **item, double timeout)
@@ -207,10 +207,10 @@ int green_queue_get(green_queue *q, void **item, double timeout)
         }
         return 0;
     }
-    green__waiter w = { 0 };
-    int err = green__wait_in(h, &q->getters, &w, timeout);
+    green__waiter *w = green__waiter_get(h);
+    int err = green__wait_in(h, &q->getters, w, timeout);
     if (err == 0)
-        *item = w.item;
+        *item = w->item;
     return err;
 }
 

@@ -17,3 +17,10 @@ void green_fixture_teardown(void)
 {
     CU_ASSERT_EQUAL(green_fini(), 0);
 }
+
+unsigned green_fixture_shared_stacks(void)
+{
+    green_stats st = { 0 };
+    green_stats_get(&st);
+    return st.shared_stacks;
+}

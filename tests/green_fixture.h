@@ -13,4 +13,9 @@ void green_fixture_setup(void);
  * new one for it. */
 void green_fixture_teardown(void);
 
+/* The hub's shared stacks: 0 in private mode. The suites run in both
+ * modes (GREEN_STACKS, set by ctest); what a test checks of stacks depends
+ * on it. */
+unsigned green_fixture_shared_stacks(void);
+
 #endif /* GREEN_TEST_FIXTURE_H */

@@ -64,8 +64,8 @@ suite_parallel() {
     fi
     [ -d "$tmp/M/hosts/alpha" ] && [ -d "$tmp/M/hosts/beta" ] || fail "one folder per host"
     # Never pooled: each host's cell has its own 3 repetitions.
-    has "$tmp/M/summary.csv" "alpha,spawn green asm/libev n=1000,spawn,green,asm,libev,1000,,,,,,,,,3,3,"
-    has "$tmp/M/summary.csv" "beta,spawn green asm/libev n=1000,spawn,green,asm,libev,1000,,,,,,,,,3,3,"
+    has "$tmp/M/summary.csv" "alpha,spawn green asm/libev n=1000,spawn,green,asm,libev,1000,,,,,,,0,,,,3,3,"
+    has "$tmp/M/summary.csv" "beta,spawn green asm/libev n=1000,spawn,green,asm,libev,1000,,,,,,,0,,,,3,3,"
     has "$tmp/M/ratios.csv" "alpha,spawn n=10000,spawn green asm/libev n=10000,spawn threads n=10000,"
     has "$tmp/M/ratios.csv" "beta,switch,switch green asm n=1000,switch threads cpus=1 n="
     has "$tmp/M/cross-host.csv" "spawn n=1000,spawn green asm/libev n=1000,2,"

@@ -88,7 +88,7 @@ static void run_cell_limits(cell_run *c, long nofile, const char *const *args)
 /* clang-format off */
 static const char *const fields[] = {
     "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-    "rounds", "keepalive", "tls", "ares", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
+    "rounds", "keepalive", "tls", "ares", "hubs", "stacks", "live_bytes", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
     "tasks_completed", "bytes_received", "errors", "max_in_flight", "connections", "rss_per_task_bytes",
     "note", NULL,
 };

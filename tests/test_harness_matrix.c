@@ -227,7 +227,8 @@ static void test_expand_default(void)
     /* Loop workloads: every pair (4) + threads, times the preset sizes. */
     CU_ASSERT_EQUAL(count(c, n, "yield", NULL), 5);
     CU_ASSERT_EQUAL(count(c, n, "spawn", NULL), 15);
-    CU_ASSERT_EQUAL(count(c, n, "spawn-alive", NULL), 15);
+    /* spawn-alive: green with private and copy stacks (copy:1). */
+    CU_ASSERT_EQUAL(count(c, n, "spawn-alive", NULL), 27);
     CU_ASSERT_EQUAL(count(c, n, "joinall", NULL), 15);
     CU_ASSERT_EQUAL(count(c, n, "pool", NULL), 40); /* keep-alive off and on */
     /* dns: one switch per loop (2), times n (2) and both resolvers; threads
@@ -649,7 +650,10 @@ static void test_axes(void)
         struct gb_run_opts o;
         char line[128], err[512];
         long top = gb_axes[a].flag ? 1 : gb_axes[a].min + 7;
-        snprintf(line, sizeof line, "%s=%ld,%ld", gb_axes[a].option, gb_axes[a].min, top);
+        if (gb_axes[a].green && gb_axes[a].series) /* The stack mode: words, private and copy:K. */
+            snprintf(line, sizeof line, "%s=private,copy:%ld", gb_axes[a].option, top);
+        else
+            snprintf(line, sizeof line, "%s=%ld,%ld", gb_axes[a].option, gb_axes[a].min, top);
         CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), 0);
         const struct gb_longs *v = gb_opts_axis(&o, a);
         CU_ASSERT_EQUAL(v->n, 2);
@@ -659,7 +663,10 @@ static void test_axes(void)
             CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
             CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 (off) or 1 (on)"));
         }
-        snprintf(line, sizeof line, "%s=%ld", gb_axes[a].option, gb_axes[a].min - 1);
+        if (gb_axes[a].green && gb_axes[a].series)
+            snprintf(line, sizeof line, "%s=copy:0", gb_axes[a].option);
+        else
+            snprintf(line, sizeof line, "%s=%ld", gb_axes[a].option, gb_axes[a].min - 1);
         CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, gb_axes[a].option));
     }
@@ -668,7 +675,8 @@ static void test_axes(void)
     gb_csv_cell_header(&b);
     CU_ASSERT_STRING_EQUAL(
         gb_buf_str(&b),
-        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,tls,ares,cpus,stack_kib");
+        "cell,workload,impl,switch,loop,n,concurrency,delay_ms,size,keepalive,tls,ares,stacks,live_bytes,cpus,"
+        "stack_kib");
     gb_buf_free(&b);
     struct gb_cell c;
     gb_cell_init(&c);
@@ -695,6 +703,17 @@ static void test_axes(void)
         CU_ASSERT_STRING_EQUAL(argv[i], want[i]);
     }
     gb_argv_free(argv);
+    /* The stack mode: a word of the series above 0, as the cells spell it. */
+    snprintf(c.impl, sizeof c.impl, "green");
+    for (long k = 0; k <= 2; k += 2) {
+        c.stacks = k;
+        gb_cell_make_key(&c);
+        CU_ASSERT_STRING_EQUAL(c.key, k ? "w green copy:2 cpus=5 stack=64KiB n=1 k=2 d=3ms size=4"
+                                        : "w green cpus=5 stack=64KiB n=1 k=2 d=3ms size=4");
+        argv = gb_cell_argv(&c, "/p", NULL, NULL, 1);
+        CU_ASSERT_STRING_EQUAL(argv[7], k ? "--stacks=copy:2" : "--stacks=private");
+        gb_argv_free(argv);
+    }
 }
 
 static CU_TestInfo matrix_tests[] = {

@@ -296,8 +296,12 @@ static void test_faults_recorded(void)
         "nojson@/spawn/green/ucontext/,abort@/spawn-alive/green/ucontext/,stderrflood@/spawn/green/asm/libev/",
         NULL,
     };
-    const char *args[] = { "run", "--workload=switch,yield,spawn,spawn-alive", "--n=100",
-                           "--reps=2", "--timeout=2", "--no-plots", "--seed=7", "--out", dir, NULL };
+    const char *args[] = { "run",        "--workload=switch,yield,spawn,spawn-alive",
+                           "--n=100",    "--stacks=private",
+                           "--reps=2",   "--timeout=2",
+                           "--no-plots", "--seed=7",
+                           "--out",      dir,
+                           NULL };
     char *err = NULL;
     int rc = run_gb(env, args, NULL, &err);
     CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED); /* some failed; the run finished */
@@ -543,7 +547,7 @@ static void test_nul_bytes_hide_nothing(void)
     CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "line 4 is not a record"));
     free(md);
     char *csv = slurp_in(dir, "summary.csv");
-    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,,,,3,3,0"));
+    CU_ASSERT_PTR_NOT_NULL(csv && strstr(csv, "spawn threads n=1000,spawn,threads,,,1000,,,,,,,,,,,3,3,0"));
     free(csv);
 
     const char *resume[] = { "run", "--resume", dir, "--no-plots", NULL };

@@ -110,8 +110,8 @@ static void explain(const run_result *r, const char *what)
 
 /* The fields every cell line has, in cell.c's order. */
 static const char *const common_fields[] = {
-    "workload",  "impl", "switch", "loop",      "n",   "concurrency", "delay_ms", "size",
-    "stack_kib", "cpus", "rounds", "keepalive", "tls", "ares",        "hubs",     "ok",
+    "workload", "impl",   "switch",    "loop", "n",    "concurrency", "delay_ms", "size",       "stack_kib",
+    "cpus",     "rounds", "keepalive", "tls",  "ares", "hubs",        "stacks",   "live_bytes", "ok",
 };
 /* The checks joinall and pool write, in cell.c's order, after the timing fields. */
 static const char *const fetch_fields[] = { "tasks_completed", "bytes_received", "errors", "max_in_flight",

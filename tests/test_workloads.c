@@ -202,7 +202,7 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     /* clang-format off */
     static const char *const known[] = {
         "workload", "impl", "switch", "loop", "n", "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-        "rounds", "keepalive", "tls", "ares", "hubs", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
+        "rounds", "keepalive", "tls", "ares", "hubs", "stacks", "live_bytes", "ok", "error", "wall_ns", "ops", "ns_per_op", "max_rss_kb", "cpu_ns",
         "tasks_completed", "bytes_received", "errors", "max_in_flight", "connections", "rss_per_task_bytes",
         "floor", "floor_ns_per_op", "cold_ns_per_op", "note", NULL,
     };
@@ -235,10 +235,12 @@ static void check_protocol_fields(const cell_run *c, const char *workload)
     CU_ASSERT_TRUE(type_is(o, "impl", J_STRING, workload == NULL));
     CU_ASSERT_TRUE(type_is(o, "switch", J_STRING, true));
     CU_ASSERT_TRUE(type_is(o, "loop", J_STRING, true));
-    static const char *const params[] = { "n",      "concurrency", "delay_ms", "size", "stack_kib", "cpus",
-                                          "rounds", "keepalive",   "tls",      "ares", "hubs",      NULL };
+    static const char *const params[] = { "n",    "concurrency", "delay_ms",  "size", "stack_kib",
+                                          "cpus", "rounds",      "keepalive", "tls",  "ares",
+                                          "hubs", "live_bytes",  NULL };
     for (const char *const *k = params; *k; k++)
         CU_ASSERT_TRUE(count_is(o, *k, true));
+    CU_ASSERT_TRUE(type_is(o, "stacks", J_STRING, true));
     CU_ASSERT_TRUE(type_is(o, "ok", J_BOOL, false));
     CU_ASSERT_TRUE(count_is(o, "wall_ns", true));
     CU_ASSERT_TRUE(count_is(o, "ops", true));
@@ -433,6 +435,39 @@ static void test_spawn_alive(void)
     /* Every task holds at least a page of stack. */
     CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") >= 2048);
     CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") < 10 * 1024 * 1024);
+}
+
+/* --stacks and --live-bytes: green cells run and echo the mode they ran
+ * with (copy stacks: a parked task costs its live bytes, under a stack
+ * page); the others take neither. */
+static void test_stacks(void)
+{
+    cell_run c;
+    RUN(&c, "spawn-alive", impl_arg(), "--n=300", "--stacks=copy");
+    check_success(&c, "spawn-alive", 300);
+    if (!is_green()) {
+        CU_ASSERT_TRUE(jis(json_object_get(c.json, "stacks"), J_NULL));
+        return;
+    }
+    CU_ASSERT_STRING_EQUAL(jstr(c.json, "stacks"), "copy:1");
+    CU_ASSERT_TRUE(jint(c.json, "rss_per_task_bytes") < 4096);
+    RUN(&c, "yield", impl_arg(), "--n=1000", "--stacks=copy:1", "--live-bytes=500");
+    check_success(&c, "yield", 1000);
+    CU_ASSERT_STRING_EQUAL(jstr(c.json, "stacks"), "copy:1");
+    CU_ASSERT_EQUAL(jint(c.json, "live_bytes"), 500);
+    CU_ASSERT_EQUAL(jint(c.json, "errors"), 0);
+    RUN(&c, "spawn", impl_arg(), "--n=30");
+    check_success(&c, "spawn", 30);
+    CU_ASSERT_STRING_EQUAL(jstr(c.json, "stacks"), "private");
+    RUN(&c, "switch", impl_arg(), "--n=1000", "--live-bytes=128");
+    check_success(&c, "switch", 1000);
+    CU_ASSERT_EQUAL(jint(c.json, "live_bytes"), 128);
+    RUN(&c, "switch", impl_arg(), "--n=10", "--stacks=copy:1");
+    check_failure(&c, 2, "yield --stacks=copy:1");
+    RUN(&c, "spawn", impl_arg(), "--n=10", "--stacks=copy:0");
+    check_failure(&c, 2, "--stacks=copy:0");
+    RUN(&c, "spawn", impl_arg(), "--n=10", "--stacks=shared");
+    check_failure(&c, 2, "private, or copy:K");
 }
 
 /* --rounds=3 against one round of the same cell: three times the
@@ -1285,6 +1320,7 @@ static CU_TestInfo workload_tests[] = {
     { "yield", test_yield },
     { "spawn", test_spawn },
     { "spawn_alive", test_spawn_alive },
+    { "stacks", test_stacks },
     { "rounds", test_rounds },
     { "joinall", test_joinall },
     { "pool", test_pool },

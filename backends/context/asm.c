@@ -22,6 +22,12 @@ enum { SLOT_R15, SLOT_R14, SLOT_R13, SLOT_R12, SLOT_RBX, SLOT_RBP, SLOT_RIP, FRA
 
 void green__ctx_asm_trampoline(void);
 
+const void *green_ctx_stack_low(const green_ctx *ctx)
+{
+    /* The saved frame, and below it the FP control words (in the red zone). */
+    return (const char *)ctx->sp - 8;
+}
+
 const char *green_ctx_saves(void)
 {
 #if GREEN_CTX_NOFPU

@@ -49,6 +49,11 @@ __attribute__((constructor)) static void measure_fcontext_depth(void)
     fcontext_depth = top - (char *)make_fcontext(top, sizeof probe, fcontext_entry);
 }
 
+const void *green_ctx_stack_low(const green_ctx *ctx)
+{
+    return ctx->sp;     /* An fcontext is the stack pointer of its saved frame. */
+}
+
 const char *green_ctx_saves(void)
 {
     return "rbx rbp r12-r15 rsp, MXCSR, x87 control word (Boost.Context jump_fcontext)";

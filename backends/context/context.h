@@ -51,6 +51,11 @@ int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *ar
  * to from, the value that switch passed. Never fails; from and to must differ. */
 static inline void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value);
 
+/* The lowest address that the suspended context ctx still needs of its
+ * stack: its live part runs from there to the top of its stack. What a copy
+ * stack saves of a parked context (the runtime's copy mode). */
+const void *green_ctx_stack_low(const green_ctx *ctx);
+
 /* Backend name written into every result: "asm", "asm-nofpu", "ucontext", "boost". */
 const char *green_ctx_name(void);
 

@@ -25,6 +25,14 @@ static _Thread_local ucontext_t thread_own_uc;
 static _Thread_local void *passed_value;
 static _Thread_local ucontext_t *starting_uc;
 
+const void *green_ctx_stack_low(const green_ctx *ctx)
+{
+    /* swapcontext saved the caller's stack pointer as it is after the call
+     * returns; the ucontext_t itself sits higher, at the stack's top. */
+    const ucontext_t *uc = ctx->sp;
+    return (const void *)(uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+}
+
 const char *green_ctx_saves(void)
 {
     return "all general registers, FP environment, signal mask (swapcontext: one system call)";

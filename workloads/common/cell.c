@@ -235,6 +235,8 @@ static void write_result(FILE *f, const cell_params *p, const cell_result *r)
     json_object_set_new(o, "tls", count_value(p->tls));
     json_object_set_new(o, "ares", count_value(p->ares));
     json_object_set_new(o, "hubs", count_value(p->hubs));
+    json_object_set_new(o, "stacks", p->stacks != NULL ? text_value(p->stacks) : json_null());
+    json_object_set_new(o, "live_bytes", count_value(p->live_bytes));
     json_object_set_new(o, "ok", json_boolean(r->ok));
     if (!r->ok)
         json_object_set_new(o, "error", text_value(r->error[0] ? r->error : "failed without a message"));
@@ -289,6 +291,7 @@ static void usage(FILE *f)
             "usage: %s WORKLOAD --impl=IMPL [--switch=S] [--loop=L] [--n=N] [--concurrency=K]\n"
             "       [--delay-ms=D] [--size=BYTES] [--url=URL] [--stack-kib=S] [--cpus=C] [--rounds=R]\n"
             "       [--keepalive=0|1] [--tls=0|1] [--cacert=FILE] [--ares=0|1] [--hubs=H]\n"
+            "       [--stacks=private|copy:K] [--live-bytes=B]\n"
             "Runs one measurement and prints one JSON object on the last line of stdout.\n"
             "--cpus=C runs it on the first C CPUs it may use (default: 1 for --impl=green, epoll\n"
             "and threads-preload, one thread each, all for threads); the local server takes the\n"
@@ -300,6 +303,10 @@ static void usage(FILE *f)
             "verifying the server's certificate against --cacert (default: the system's store).\n"
             "--ares=1 resolves names with c-ares in the hub's loop, 0 with getaddrinfo (dns).\n"
             "--hubs=H runs H hubs, an OS thread and a CPU each (green spawn, joinall, pool).\n"
+            "--stacks=copy:K runs green threads on K shared stacks, copying the live part of a\n"
+            "parked one's stack aside (green; default private: a stack each).\n"
+            "--live-bytes=B keeps B bytes live on each side's stack across every switch\n"
+            "(green switch and yield; default 0).\n"
             "Workloads in this program:\n",
             program);
     for (const workload *w = cell_workloads; w->run; w++)
@@ -323,7 +330,29 @@ static int parse_count(const char *name, const char *text, long long *out, cell_
 
 /* The options, in getopt_long's terms: each value's place in cell_params
  * (a count) or -1 (a name). */
-enum { OPT_IMPL = 1000, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_CACERT, OPT_HELP, OPT_COUNT };
+enum { OPT_IMPL = 1000, OPT_SWITCH, OPT_LOOP, OPT_URL, OPT_CACERT, OPT_STACKS, OPT_HELP, OPT_COUNT };
+
+/* --stacks: "private", "copy" (one shared stack) or "copy:K", kept as
+ * "private" or "copy:K". 0, or -1 with r failed. */
+static int parse_stacks(const char *text, cell_params *p, cell_result *r)
+{
+    static char normal[32];
+    if (strcmp(text, "private") == 0) {
+        p->stacks = "private";
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long k = strcmp(text, "copy") == 0 ? 1
+                  : strncmp(text, "copy:", 5) == 0 && text[5] >= '0' && text[5] <= '9'
+                      ? strtoll(text + 5, &end, 10)
+                      : -1;
+    if (k < 1 || k > 65536 || errno != 0 || (end != NULL && *end != '\0'))
+        return cell_fail(r, "--stacks=%s: private, or copy:K with K shared stacks (1 to 65536)", text);
+    snprintf(normal, sizeof normal, "copy:%lld", k);
+    p->stacks = normal;
+    return 0;
+}
 static const struct {
     const char *name;
     size_t offset;
@@ -339,19 +368,21 @@ static const struct {
     { "tls", offsetof(cell_params, tls) },
     { "ares", offsetof(cell_params, ares) },
     { "hubs", offsetof(cell_params, hubs) },
+    { "live-bytes", offsetof(cell_params, live_bytes) },
 };
 #define NCOUNTS (sizeof counts / sizeof counts[0])
 
 /* Returns 0, 1 for --help, or -1 with the error in r. */
 static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
 {
-    enum { NNAMED = 6 };
+    enum { NNAMED = 7 };
     struct option longopts[NNAMED + NCOUNTS + 1] = {
         { "impl", required_argument, NULL, OPT_IMPL },
         { backend_option[SWITCH], required_argument, NULL, OPT_SWITCH },
         { backend_option[LOOP], required_argument, NULL, OPT_LOOP },
         { "url", required_argument, NULL, OPT_URL },
         { "cacert", required_argument, NULL, OPT_CACERT },
+        { "stacks", required_argument, NULL, OPT_STACKS },
         { "help", no_argument, NULL, OPT_HELP },
     };
     for (size_t k = 0; k < NCOUNTS; k++)
@@ -374,6 +405,10 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         case OPT_LOOP: p->loop_name = optarg; break;
         case OPT_URL: p->url = optarg; break;
         case OPT_CACERT: p->cacert = optarg; break;
+        case OPT_STACKS:
+            if (parse_stacks(optarg, p, r) != 0)
+                return -1;
+            break;
         case OPT_HELP:
         case 'h': return 1;
         case ':': return cell_fail(r, "option %s needs a value", argv[optind - 1]);
@@ -520,7 +555,8 @@ int main(int argc, char **argv)
                       .keepalive = -1,
                       .tls = -1,
                       .ares = -1,
-                      .hubs = -1 };
+                      .hubs = -1,
+                      .live_bytes = -1 };
     cell_result r = fresh_result(NULL, NULL);
     int parsed = parse_options(argc, argv, &p, &r);
     if (parsed == 1) {
@@ -560,6 +596,13 @@ int main(int argc, char **argv)
             write_result(stdout, &p, &r);
             return 2;
         }
+    }
+    /* Stack modes are libgreen's: nothing else has them. */
+    if (strcmp(p.impl, "green") != 0 && (p.stacks != NULL || p.live_bytes >= 0)) {
+        fprintf(stderr, "%s: note: --stacks and --live-bytes do not apply to --impl=%s; ignored\n", program,
+                p.impl);
+        p.stacks = NULL;
+        p.live_bytes = -1;
     }
     raise_limits();
     /* A hub is one thread: a green cell runs on the first CPU it may use,

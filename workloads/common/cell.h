@@ -29,6 +29,9 @@ typedef struct cell_params {
     const char *cacert;         /* --cacert: the CAs to verify with; NULL: the system's store. */
     long long hubs;             /* Green: hubs, one OS thread and CPU each (spawn, joinall, pool). */
     long long rounds;           /* --rounds: main() runs the workload this many times (default 1). */
+    const char *stacks;         /* Green: "private" or "copy:K" (green_options.stacks); NULL: not
+                                   given, or does not apply. */
+    long long live_bytes;       /* switch, yield: bytes each side keeps live across a switch. */
     const char *url;
 } cell_params;
 

@@ -14,14 +14,40 @@ int green_common_init(cell_params *p, cell_result *r)
     return green_common_init_with(p, r, &opts);
 }
 
+/* The --stacks a hub ran with when none was given (GREEN_STACKS, or the
+ * default), as the JSON line writes it. Hub threads call it together. */
+static const char *stacks_used(unsigned shared)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char copy[32];
+    if (shared == 0)
+        return "private";
+    pthread_mutex_lock(&lock);
+    snprintf(copy, sizeof copy, "copy:%u", shared);
+    pthread_mutex_unlock(&lock);
+    return copy;
+}
+
 int green_common_init_with(cell_params *p, cell_result *r, const green_options *opts)
 {
-    int err = green_init(opts);
+    green_options o = *opts;
+    if (p->stacks != NULL && strcmp(p->stacks, "private") == 0) {
+        o.stacks = GREEN_STACKS_PRIVATE;
+    } else if (p->stacks != NULL) {
+        o.stacks = GREEN_STACKS_COPY;       /* "copy:K", as cell.c checked it. */
+        o.shared_stacks = (unsigned)strtoul(p->stacks + 5, NULL, 10);
+    }
+    int err = green_init(&o);
     if (err != 0)
-        return cell_fail(r, "green_init (--stack-kib=%lld): %s", p->stack_kib, green_strerror(err));
+        return cell_fail(r, "green_init (--stack-kib=%lld, --stacks=%s): %s", p->stack_kib,
+                         p->stacks != NULL ? p->stacks : "default", green_strerror(err));
     green_stats st;
-    if (green_stats_get(&st) == 0 && p->stack_kib <= 0)
-        p->stack_kib = (long long)(st.stack_size / 1024);
+    if (green_stats_get(&st) == 0) {
+        if (p->stack_kib <= 0)
+            p->stack_kib = (long long)(st.stack_size / 1024);
+        if (p->stacks == NULL)
+            p->stacks = stacks_used(st.shared_stacks);
+    }
     return 0;
 }
 

@@ -170,6 +170,8 @@ def write_result(p, r):
     for key in ("n", "concurrency", "delay_ms", "size", "stack_kib", "cpus", "rounds", "keepalive", "tls", "ares",
                 "hubs"):
         s.append(json_count(key, getattr(p, key)))
+    s.append(',"stacks":null')  # libgreen's stack modes: none here.
+    s.append(json_count("live_bytes", None))
     s.append(',"ok":%s' % ("true" if r.ok else "false"))
     if not r.ok:
         s.append(',"error":' + json_string(r.error or "failed without a message"))

@@ -11,6 +11,7 @@
 #include "floor.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #define WARMUP_ROUND_TRIPS 10000
 #define BLOCKS 64
@@ -32,6 +33,33 @@ __attribute__((aligned(64))) static void bare_partner(void *arg)
     (void)arg;
     for (;;)
         green_ctx_switch(&partner_ctx, &main_ctx, NULL);
+}
+
+/* --live-bytes=B: both sides keep B bytes live on their stacks across every
+ * switch (touched before and after it), as yield --live-bytes does where
+ * copy stacks must move them; here, on private stacks, they stay put. */
+static long long live_bytes;
+static long long live_damaged;
+
+static __attribute__((noinline)) void live_partner(void *arg)
+{
+    (void)arg;
+    volatile unsigned char live[live_bytes];
+    live[0] = live[live_bytes - 1] = 1;
+    for (;;) {
+        green_ctx_switch(&partner_ctx, &main_ctx, NULL);
+        live_damaged += live[0] != 1 || live[live_bytes - 1] != 1;
+    }
+}
+
+static __attribute__((noinline)) void live_run(long long round_trips)
+{
+    volatile unsigned char live[live_bytes];
+    live[0] = live[live_bytes - 1] = 2;
+    for (long long i = 0; i < round_trips; i++) {
+        green_ctx_switch(&main_ctx, &partner_ctx, NULL);
+        live_damaged += live[0] != 2 || live[live_bytes - 1] != 2;
+    }
 }
 
 /* The timed loop, shaped and aligned as the floors' run functions are
@@ -78,6 +106,18 @@ int switch_green(cell_params *p, cell_result *r)
         return -1;
     long long n = p->n;
     r->loop_used = NULL;            /* Backend alone: no hub, no loop. */
+    if (p->stacks != NULL && strcmp(p->stacks, "private") != 0)
+        return cell_usage_error(r,
+                                "--stacks=%s: the raw switch has no hub and private stacks only; "
+                                "yield --stacks=%s --live-bytes=B measures copy stacks",
+                                p->stacks, p->stacks);
+    p->stacks = "private";
+    if (p->live_bytes < 0)
+        p->live_bytes = 0;
+    if (p->live_bytes > 32768)
+        return cell_usage_error(r, "--live-bytes=%lld: at most 32768", p->live_bytes);
+    live_bytes = p->live_bytes;
+    live_damaged = 0;
     green_stack_pool pool;
     green_stack *stack;
     int err = green_stack_pool_init(&pool, p->stack_kib > 0 ? (size_t)p->stack_kib * 1024 : 0, 1);
@@ -94,7 +134,8 @@ int switch_green(cell_params *p, cell_result *r)
     for (long long i = 1; i <= warm; i++)
         checked += (uintptr_t)green_ctx_switch(&main_ctx, &partner_ctx, (void *)(uintptr_t)i) == (uintptr_t)i + 1;
 
-    green_ctx_make(&partner_ctx, stack->base, stack->size, bare_partner, NULL);
+    green_ctx_make(&partner_ctx, stack->base, stack->size, live_bytes > 0 ? live_partner : bare_partner,
+                   NULL);
     green_ctx_switch(&main_ctx, &partner_ctx, NULL);
     const switch_floor *floor = measure_floor(&pool, warm, r);
     long long wall_ns = 0, cpu_ns = 0;
@@ -103,7 +144,10 @@ int switch_green(cell_params *p, cell_result *r)
         if (floor != NULL && b % 2 == 1)
             time_floor(floor, k, r);
         cell_measure_begin(r);
-        backend_run(k);
+        if (live_bytes > 0)
+            live_run(k);
+        else
+            backend_run(k);
         cell_measure_end(r);
         wall_ns += r->wall_ns;
         cpu_ns += r->cpu_ns;
@@ -115,9 +159,11 @@ int switch_green(cell_params *p, cell_result *r)
 
     r->ops = 2 * n;
     r->tasks_completed = n;
-    r->errors = warm - checked;
+    r->errors = warm - checked + live_damaged;
     if (checked != warm)
         cell_fail(r, "%lld of %lld checked round trips returned a wrong value", warm - checked, warm);
+    else if (live_damaged != 0)
+        cell_fail(r, "%lld switches found their live bytes changed", live_damaged);
     /* The partner is parked mid-switch for good; its stack goes with the pool. */
     green_stack_pool_close(&pool);
     return r->ok ? 0 : -1;

@@ -53,11 +53,33 @@ __attribute__((aligned(64))) static void *bare_yielder(void *arg)
     return NULL;
 }
 
+/* --live-bytes=B: each keeps B bytes live on its stack across every yield
+ * (touched before and after), which copy stacks (--stacks=copy:K) save and
+ * restore whenever the two share a stack: the cost of a copy against its
+ * bytes (libaco's table). The bytes are checked after every yield. */
+static long long live_bytes;
+
+static __attribute__((noinline)) void *live_yielder(void *arg)
+{
+    unsigned char me = (unsigned char)(1 + (intptr_t)arg);
+    volatile unsigned char live[live_bytes];
+    live[0] = live[live_bytes - 1] = me;
+    long long n = y.n, i, damaged = 0;
+    for (i = 0; i < n; i++) {
+        if (green_yield() != 0)
+            break;
+        damaged += live[0] != me || live[live_bytes - 1] != me;
+    }
+    y.yields += i;
+    y.failed += (i < n) + damaged;
+    return NULL;
+}
+
 /* One pass of n yields each: 0, or -1 with r failed; y counts them. */
 static int run_pair(long long n, cell_result *r, int timed)
 {
     green_thread *g[2] = { NULL, NULL };
-    green_fn *yielder = timed ? bare_yielder : checked_yielder;
+    green_fn *yielder = !timed ? checked_yielder : live_bytes > 0 ? live_yielder : bare_yielder;
     y.n = n;
     y.last = -1;
     y.yields = y.failed = 0;
@@ -84,6 +106,11 @@ int yield_green(cell_params *p, cell_result *r)
         return -1;
     if (cell_take_n(p, r, DEFAULT_N, "yield needs at least one yield per green thread") != 0)
         return -1;
+    if (p->live_bytes < 0)
+        p->live_bytes = 0;
+    if (p->live_bytes > 32768)
+        return cell_usage_error(r, "--live-bytes=%lld: at most 32768", p->live_bytes);
+    live_bytes = p->live_bytes;
     if (green_common_init(p, r) != 0)
         return -1;
     long long warm = p->n < WARMUP ? p->n : WARMUP;

@@ -273,6 +273,8 @@ func writeResult(w io.Writer, p *params, r *result) {
 	jsonCount(&b, "tls", p.tls)
 	jsonCount(&b, "ares", p.ares)
 	jsonCount(&b, "hubs", p.hubs)
+	b.WriteString(`,"stacks":null`) // libgreen's stack modes: none here.
+	jsonCount(&b, "live_bytes", -1)
 	fmt.Fprintf(&b, `,"ok":%t`, r.ok)
 	if !r.ok {
 		b.WriteString(`,"error":`)

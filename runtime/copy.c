@@ -1,0 +1,260 @@
+/* runtime/copy.c: copy stacks (green_options.stacks == GREEN_STACKS_COPY).
+ *
+ * Green threads run on K shared stacks, assigned in turn as they start. A
+ * thread that parks leaves its live bytes where they are; only when another
+ * thread must run on that shared stack are they saved, from the parked
+ * context's lowest live address (green_ctx_stack_low) to the top, into a
+ * heap buffer of its own, grown as needed and kept for next time.
+ *
+ * The copies run in the copier, a context on a stack of its own: a thread
+ * cannot overwrite the stack it runs on. An evicted thread's green_ctx is
+ * pointed at the copier, so that the scheduler switches to it exactly as it
+ * switches to any thread: private mode's switch path has no test for copy
+ * mode, and a thread whose shared stack is still its own resumes without a
+ * copy. The copier always suspends at the same call, so its saved state is
+ * one value (copier_sp) that every evicted context can hold; it finds whom
+ * to restore in h->current, which the scheduler sets before each switch.
+ *
+ *   switch to B, B evicted:  A --> copier: save the owner's image (A's, if it
+ *                            shares B's stack), restore B's --> B
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef GREEN_CTX_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#ifdef GREEN_USE_VALGRIND
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
+#define COPIER_STACK_SIZE (64 * 1024)
+
+/* One shared stack. */
+typedef struct green__shared {
+    green_stack *stack;
+    char *base, *top;           /* Where its contexts run: [base, top). */
+    struct green__copy *owner;  /* Whose image is on it now; NULL: nobody's. */
+} green__shared;
+
+/* A green thread's copy record: its context and wait record (as at the top
+ * of a private stack), its shared stack and its saved image. */
+typedef struct green__copy {
+    struct green__copy *next;   /* Free list. */
+    green__shared *on;
+    void *sp;                   /* Its own saved state while evicted (ctx.sp
+                                   then leads to the copier). */
+    char *buf;                  /* Its saved image, len bytes of cap. */
+    size_t len, cap;
+    int fresh;                  /* Not started: made when first restored. */
+    green__wait wait;
+    green_ctx ctx;
+    green_stack hdr;            /* Its thread's `stack`: green_stack_ctx(&hdr) == &ctx. */
+} green__copy;
+
+_Static_assert(offsetof(green__copy, hdr) == offsetof(green__copy, ctx) + sizeof(green_ctx),
+               "green_stack_ctx must find the context right below the header");
+_Static_assert(offsetof(green__copy, ctx) == offsetof(green__copy, wait) + sizeof(green__wait),
+               "green__wait_of must find the wait record right below the context");
+
+static green__copy *copy_of(green_stack *hdr)
+{
+    return (green__copy *)((char *)hdr - offsetof(green__copy, hdr));
+}
+
+/* Point c's context at the copier (AddressSanitizer learns of the stack it
+ * switches to from the context, so its bounds follow). */
+static void lead_to_copier(green__hub *h, green__copy *c)
+{
+    c->ctx.sp = h->copier_sp;
+    c->ctx.stack_base = h->copier_ctx.stack_base;
+    c->ctx.stack_size = h->copier_ctx.stack_size;
+}
+
+/* The copy itself, out of AddressSanitizer's sight: a stack image holds the
+ * poisoned redzones of the frames it was cut from. */
+__attribute__((no_sanitize_address)) static void copy_bytes(char *to, const char *from, size_t n)
+{
+#ifdef GREEN_CTX_ASAN
+    /* memcpy is intercepted and checked whatever this function's attribute. */
+    __asan_unpoison_memory_region(to, n);
+    __asan_unpoison_memory_region((void *)from, n);
+#endif
+    memcpy(to, from, n);
+}
+
+static __attribute__((noinline, cold)) void out_of_memory(size_t len)
+{
+    fprintf(stderr, "green: copy stacks: out of memory saving a %zu-byte stack image\n", len);
+    abort();
+}
+
+static void count_copy(green__hub *h, size_t len)
+{
+    h->stats.copies++;
+    h->stats.bytes_copied += len;
+}
+
+/* Save o's image off its shared stack and lead its context to the copier. */
+static void save(green__hub *h, green__copy *o)
+{
+    green__shared *s = o->on;
+    const char *low = green_ctx_stack_low(&o->ctx);
+    GREEN_ASSERT(low >= s->base && low <= s->top);
+    size_t len = (size_t)(s->top - low);
+    if (len > o->cap) {
+        /* Sized to fit, in 64-byte steps: a parked thread costs its image. */
+        size_t cap = (len + 63) & ~(size_t)63;
+        char *buf = realloc(o->buf, cap);
+        if (buf == NULL)
+            out_of_memory(len);
+        o->buf = buf;
+        o->cap = cap;
+    }
+    copy_bytes(o->buf, low, len);
+    o->len = len;
+    o->sp = o->ctx.sp;
+    lead_to_copier(h, o);
+    count_copy(h, len);
+    if (len > h->stats.saved_max)
+        h->stats.saved_max = len;
+}
+
+/* Put c's image back on its shared stack, or make its context there if it
+ * never ran. */
+static void restore(green__hub *h, green__copy *c, green_thread *g)
+{
+    green__shared *s = c->on;
+    /* The stack below the last owner's stack pointer is unaddressable to
+     * valgrind (frames that returned), and AddressSanitizer still sees
+     * the redzones of the frames another thread left there: the bytes are
+     * c's from now on, not yet written. */
+    VALGRIND_MAKE_MEM_UNDEFINED(s->base, (size_t)(s->top - s->base));
+#ifdef GREEN_CTX_ASAN
+    __asan_unpoison_memory_region(s->base, (size_t)(s->top - s->base));
+#endif
+    if (c->fresh) {
+        c->fresh = 0;
+        int err = green_ctx_make(&c->ctx, s->base, (size_t)(s->top - s->base), h->entry, g);
+        GREEN_ASSERT(err == 0);
+        return;
+    }
+    copy_bytes(s->top - c->len, c->buf, c->len);
+    c->ctx.sp = c->sp;
+    c->ctx.stack_base = s->base;
+    c->ctx.stack_size = (size_t)(s->top - s->base);
+    count_copy(h, c->len);
+}
+
+/* The copier's context: between two switches, make h->current's stack its
+ * own. Its one switch call is what keeps its saved state one value. */
+static void copier_main(void *arg)
+{
+    green__hub *h = arg;
+    green_ctx *to = &h->main_top.ctx;   /* The first run only says it is ready. */
+    int code = 0;
+    for (;;) {
+        green__switch_code(&h->copier_ctx, to, code);
+        GREEN_ASSERT(h->copier_ctx.sp == h->copier_sp);
+        green_thread *g = h->current;
+        green__copy *c = copy_of(g->stack);
+        green__shared *s = c->on;
+        green__copy *o = s->owner;
+        GREEN_ASSERT(o != c);
+        /* An ended thread's image (the zombie's) is not worth saving. */
+        if (o != NULL && &o->hdr != h->zombie)
+            save(h, o);
+        s->owner = c;
+        restore(h, c, g);
+        to = &c->ctx;
+        code = green__resume_value(g);
+    }
+}
+
+int green__copy_init(green__hub *h, unsigned k, void (*entry)(void *g))
+{
+    h->shared = calloc(k, sizeof *h->shared);
+    if (h->shared == NULL)
+        return GREEN_ENOMEM;
+    h->entry = entry;
+    for (unsigned i = 0; i < k; i++) {
+        green__shared *s = &h->shared[i];
+        if (green_stack_new(&h->stacks, &s->stack) != 0)
+            goto fail;
+        h->nshared = i + 1;
+        s->base = s->stack->base;
+        /* As a private stack: the wait record's bytes stay unused. */
+        s->top = s->base + s->stack->size - sizeof(green__wait);
+    }
+    if (green_stack_new(&h->hub_stacks, &h->copier_stack) != 0)
+        goto fail;
+    if (green_ctx_make(&h->copier_ctx, h->copier_stack->base, h->copier_stack->size, copier_main, h) != 0)
+        goto fail_copier;
+    /* Run it to its switch once: its saved state from then on. */
+    green__switch_code(&h->main_top.ctx, &h->copier_ctx, 0);
+    h->copier_sp = h->copier_ctx.sp;
+    h->stats.shared_stacks = k;
+    h->stats.stacks_peak = k;
+    return 0;
+
+fail_copier:
+    green_stack_free(&h->hub_stacks, h->copier_stack);
+    h->copier_stack = NULL;
+fail:
+    green__copy_fini(h);
+    return GREEN_ENOMEM;
+}
+
+void green__copy_fini(green__hub *h)
+{
+    if (h->shared == NULL)
+        return;
+    for (green__copy *c = h->free_copies, *next; c != NULL; c = next) {
+        next = c->next;
+        free(c->buf);
+        free(c);
+    }
+    h->free_copies = NULL;
+    for (unsigned i = 0; i < h->nshared; i++)
+        green_stack_free(&h->stacks, h->shared[i].stack);
+    if (h->copier_stack != NULL)
+        green_stack_free(&h->hub_stacks, h->copier_stack);
+    h->copier_stack = NULL;
+    free(h->shared);
+    h->shared = NULL;
+    h->nshared = 0;
+}
+
+int green__copy_start(green__hub *h, green_thread *g)
+{
+    green__copy *c = h->free_copies;
+    if (c != NULL) {
+        h->free_copies = c->next;
+    } else {
+        c = calloc(1, sizeof *c);
+        if (c == NULL)
+            return GREEN_ENOMEM;
+    }
+    c->on = &h->shared[h->next_shared];
+    h->next_shared = h->next_shared + 1 < h->nshared ? h->next_shared + 1 : 0;
+    c->fresh = 1;
+    c->len = 0;
+    c->hdr.base = c->on->base;
+    c->hdr.size = (size_t)(c->on->top - c->on->base);
+    lead_to_copier(h, c);
+    g->stack = &c->hdr;
+    return 0;
+}
+
+void green__copy_release(green__hub *h, green_stack *hdr)
+{
+    green__copy *c = copy_of(hdr);
+    if (c->on->owner == c)
+        c->on->owner = NULL;
+    c->next = h->free_copies;
+    h->free_copies = c;
+}
