@@ -13,15 +13,20 @@ if (!exists("interval_note")) interval_note = "error bars: interval of the media
 if (!exists("series_lt")) series_lt = ""
 lt_of(i) = (i < words(series_lt)) ? int(word(series_lt, i + 1)) : i + 1
 nseries = words(series_lt)
+# A legend taller than the chart wraps into columns that squeeze the plot
+# (two flag axes, keep-alive and TLS, quadruple the series): the chart grows
+# with the number of series instead.
+png_h = 150 + 24 * nseries > 650 ? 150 + 24 * nseries : 650
+svg_h = 150 + 22 * nseries > 520 ? 150 + 22 * nseries : 520
 if (term eq "png") {
     if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-        set terminal pngcairo size 1100,650 font "sans,11" background rgb "white"
+        set terminal pngcairo size 1100,png_h font "sans,11" background rgb "white"
     } else {
-        set terminal png size 1100,650 background rgb "white"
+        set terminal png size 1100,png_h background rgb "white"
     }
     set output name.".png"
 } else {
-    set terminal svg size 880,520 dynamic font "sans,12" background rgb "white"
+    set terminal svg size 880,svg_h dynamic font "sans,12" background rgb "white"
     set output name.".svg"
 }
 # gnuplot's SVG points come out larger than its PNG ones next to the text.
