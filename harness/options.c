@@ -344,6 +344,36 @@ static int parse_emit(const char *value, struct gb_run_opts *o, char *err, size_
     return 0;
 }
 
+/* An axis given that none of the chosen workloads takes (--stacks with
+ * --workload=switch) would change nothing: 0, or GB_EXIT_USAGE naming the
+ * workloads that take it. */
+static int check_axes_taken(const struct gb_run_opts *o, char *err, size_t errlen)
+{
+    for (int a = 0; a < GB_NAXES; a++) {
+        if (gb_axes[a].setup || gb_opts_axis(o, a)->n == 0)
+            continue;
+        bool taken = false;
+        struct gb_buf takers;
+        gb_buf_init(&takers);
+        for (size_t w = 0; w < gb_nworkloads; w++) {
+            if (!(gb_workloads[w].axes & 1u << a))
+                continue;
+            gb_buf_printf(&takers, "%s%s", gb_buf_str(&takers)[0] ? ", " : "", gb_workloads[w].name);
+            bool chosen = o->workloads.n == 0;
+            for (size_t j = 0; j < o->workloads.n && !chosen; j++)
+                chosen = strcmp(o->workloads.v[j], gb_workloads[w].name) == 0;
+            taken |= chosen;
+        }
+        if (!taken)
+            snprintf(err, errlen, "%s: none of the workloads chosen takes it (it applies to %s)",
+                     gb_axes[a].option, gb_buf_str(&takers));
+        gb_buf_free(&takers);
+        if (!taken)
+            return GB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* --emit and --shard against the rest: 0, or GB_EXIT_USAGE with a message. */
 static int check_campaign(const struct gb_run_opts *o, bool matrix_opts, char *err, size_t errlen)
 {
@@ -514,5 +544,6 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         snprintf(err, errlen, "--resume DIR takes no matrix options: the run's plan is in DIR/meta.json");
         return GB_EXIT_USAGE;
     }
-    return check_campaign(o, matrix_opts || quick || full, err, errlen);
+    int rc = check_axes_taken(o, err, errlen);
+    return rc != 0 ? rc : check_campaign(o, matrix_opts || quick || full, err, errlen);
 }

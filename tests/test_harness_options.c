@@ -85,6 +85,23 @@ static void test_run_values(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--n: 'abc' is not valid"));
 }
 
+/* An axis no chosen workload takes is an error naming those that do; one
+ * that some chosen workload takes is not. */
+static void test_run_axis_no_workload_takes(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(parse("--workload=switch --stacks=copy:1", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--stacks: none of the workloads chosen takes it "
+                                "(it applies to yield, spawn, spawn-alive, joinall, pool)");
+    CU_ASSERT_EQUAL(parse("--workload=spawn,dns --tls=1", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err,
+                           "--tls: none of the workloads chosen takes it (it applies to joinall, pool)");
+    CU_ASSERT_EQUAL(parse("--workload=spawn,joinall --tls=1 --cpus=1", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(parse("--tls=1", &o, err, sizeof err),
+                    0); /* Every workload: joinall and pool take it. */
+}
+
 static void test_run_arguments(void)
 {
     struct gb_run_opts o;
@@ -199,6 +216,7 @@ static CU_TestInfo options_tests[] = {
     { "run_unknown_option_takes_no_value", test_run_unknown_option_takes_no_value },
     { "run_values", test_run_values },
     { "run_arguments", test_run_arguments },
+    { "run_axis_no_workload_takes", test_run_axis_no_workload_takes },
     { "run_abbreviations", test_run_abbreviations },
     { "run_argv_untouched", test_run_argv_untouched },
     { "compare_options", test_compare_options },

@@ -38,9 +38,14 @@ int green_common_init_with(cell_params *p, cell_result *r, const green_options *
         o.shared_stacks = (unsigned)strtoul(p->stacks + 5, NULL, 10);
     }
     int err = green_init(&o);
-    if (err != 0)
-        return cell_fail(r, "green_init (--stack-kib=%lld, --stacks=%s): %s", p->stack_kib,
-                         p->stacks != NULL ? p->stacks : "default", green_strerror(err));
+    if (err != 0) {
+        /* Without --stacks, libgreen reads GREEN_STACKS: a bad one is the
+         * likely cause. */
+        const char *env = p->stacks == NULL ? getenv("GREEN_STACKS") : NULL;
+        return cell_fail(r, "green_init (--stack-kib=%lld, --stacks=%s%s%s): %s", p->stack_kib,
+                         p->stacks != NULL ? p->stacks : "default", env ? ", GREEN_STACKS=" : "",
+                         env ? env : "", green_strerror(err));
+    }
     green_stats st;
     if (green_stats_get(&st) == 0) {
         if (p->stack_kib <= 0)
