@@ -2,7 +2,7 @@
 # tests/preload/preload_test.sh: the ctest entries of libgreen-preload.so.
 # Usage: preload_test.sh TEST PRELOAD_SO PROGRAM_DIR SERVER
 #   sleepers   50 threads sleeping 1 s: ~1 s, one OS thread, stats shown
-#   timeout, refused, flags, echo   sockets.c, unpatched then patched
+#   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
@@ -63,7 +63,7 @@ sleepers)
         grep -q " $f\b" "$tmp/err" || fail "stats line lacks '$f'"
     done
     ;;
-timeout|refused|flags|echo)
+timeout|refused|flags|echo|sndtimeo)
     both "$test"
     ;;
 closewake)

@@ -7,6 +7,10 @@
  *             program sets it, recv fails at once with EAGAIN;
  *   echo:     a blocking send of 4 MiB to a peer that reads slowly arrives
  *             whole (a thread reads it);
+ *   sndtimeo: SO_SNDTIMEO 200 ms bounds a blocking send to a peer that
+ *             never reads (a partial count, or EAGAIN when nothing went)
+ *             and a blocking connect to a listener whose accept queue is
+ *             full (EINPROGRESS, as socket(7) says);
  *   closewake (preload only): close of a socket another thread is blocked
  *             in recv on wakes it with EBADF.
  * Usage: sockets TEST. Exit 0 on success; prints what it saw. */
@@ -142,6 +146,89 @@ static int test_echo(void)
     return n == ECHO_BYTES && (size_t)total == ECHO_BYTES ? 0 : 1;
 }
 
+static void set_sndtimeo(int fd, long usec)
+{
+    struct timeval tv = { 0, usec };
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* A blocking send to a peer that never reads: SO_SNDTIMEO ends it. */
+static int sndtimeo_send(void)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 1);
+    int c = connected(&a);
+    int s = accept(l, NULL, NULL);
+    set_sndtimeo(c, 200000);
+    char *data = calloc(1, ECHO_BYTES);
+    double t0 = now();
+    ssize_t n = send(c, data, ECHO_BYTES, 0);
+    int err = errno;
+    double dt = now() - t0;
+    printf("sndtimeo: send %zd of %d errno %s after %.3f s\n", n, ECHO_BYTES, n < 0 ? strerror(err) : "-",
+           dt);
+    free(data);
+    close(c);
+    close(s);
+    close(l);
+    int ended = (n > 0 && n < ECHO_BYTES) || (n == -1 && (err == EAGAIN || err == EWOULDBLOCK));
+    return ended && dt > 0.18 && dt < 0.6 ? 0 : 1;
+}
+
+/* A blocking connect whose SYN the listener drops (its accept queue is
+ * full): SO_SNDTIMEO ends it with EINPROGRESS. */
+static int sndtimeo_connect(void)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 0);
+    if (listen(l, 0) != 0)
+        return 1;
+    int fill[4];
+    for (int i = 0; i < 4; i++) { /* Non-blocking: they fill the queue, or wait in vain. */
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    usleep(50000);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    set_sndtimeo(c, 200000);
+    double t0 = now();
+    int r = connect(c, (struct sockaddr *)&a, sizeof a);
+    int err = errno;
+    double dt = now() - t0;
+    printf("sndtimeo: connect %d errno %s after %.3f s\n", r, r < 0 ? strerror(err) : "-", dt);
+    close(c);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(l);
+    return r == -1 && err == EINPROGRESS && dt > 0.18 && dt < 0.6 ? 0 : 1;
+}
+
+static volatile int ticking, ticks;
+
+/* Counts 10 ms sleeps while the waits above go on: under thread patching
+ * it runs only if they wait in the hub, not in the kernel. */
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (ticking) {
+        usleep(10000);
+        ticks++;
+    }
+    return NULL;
+}
+
+static int test_sndtimeo(void)
+{
+    pthread_t t;
+    ticking = 1;
+    pthread_create(&t, NULL, ticker, NULL);
+    int rc = sndtimeo_send() | sndtimeo_connect();
+    ticking = 0;
+    pthread_join(t, NULL);
+    printf("sndtimeo: %d ticks of 10 ms meanwhile\n", ticks);
+    return rc | (ticks < 20);
+}
+
 struct closewake {
     int fd;
     ssize_t n;
@@ -183,8 +270,10 @@ int main(int argc, char **argv)
         return test_flags();
     if (strcmp(t, "echo") == 0)
         return test_echo();
+    if (strcmp(t, "sndtimeo") == 0)
+        return test_sndtimeo();
     if (strcmp(t, "closewake") == 0)
         return test_closewake();
-    fprintf(stderr, "usage: sockets timeout|refused|flags|echo|closewake\n");
+    fprintf(stderr, "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake\n");
     return 2;
 }
