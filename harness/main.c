@@ -146,55 +146,54 @@ static int parse_list(int argc, char **argv)
     return 0;
 }
 
-static int cmd_list(int argc, char **argv)
+/* list: what was built (backends, cell programs, servers). */
+static void list_programs(const struct gb_programs *p)
 {
-    int rc = parse_list(argc, argv);
-    if (rc != 0)
-        return rc < 0 ? GB_EXIT_OK : rc;
-    char bin[4096];
-    gb_bin_dir(bin, sizeof bin);
-    struct gb_programs p;
-    gb_programs_scan(bin, &p);
-    printf("greenbench %s; cell programs in %s\n\n", GB_VERSION, bin);
     printf("Context-switch backends compiled in:");
-    for (size_t i = 0; i < p.nswitches; i++)
-        printf("%s %s", i ? "," : "", p.switches[i]);
-    printf("%s\n", p.nswitches ? "" : " none");
+    for (size_t i = 0; i < p->nswitches; i++)
+        printf("%s %s", i ? "," : "", p->switches[i]);
+    printf("%s\n", p->nswitches ? "" : " none");
     for (const char *const *k = gb_known_switches; *k; k++)
-        if (!gb_name_in(p.switches, p.nswitches, *k))
+        if (!gb_name_in(p->switches, p->nswitches, *k))
             printf("  %s: not built (see the cmake summary: `greenbench: skipped ...`)\n", *k);
     printf("Event-loop backends compiled in:");
-    for (size_t i = 0; i < p.nloops; i++)
-        printf("%s %s", i ? "," : "", p.loops[i]);
-    printf("%s\n", p.nloops ? "" : " none");
+    for (size_t i = 0; i < p->nloops; i++)
+        printf("%s %s", i ? "," : "", p->loops[i]);
+    printf("%s\n", p->nloops ? "" : " none");
     for (const char *const *k = gb_known_loops; *k; k++)
-        if (!gb_name_in(p.loops, p.nloops, *k))
+        if (!gb_name_in(p->loops, p->nloops, *k))
             printf("  %s: not built\n", *k);
     printf("Green cell programs (switch/loop):");
-    for (size_t i = 0; i < p.npairs; i++)
-        printf("%s %s/%s", i ? "," : "", p.pairs[i].sw, p.pairs[i].loop);
-    printf("%s\n", p.npairs ? "" : " none");
-    printf("Thread baseline: %s\n", p.threads ? "greenbench-cell-threads" : "missing (greenbench-cell-threads not built)");
+    for (size_t i = 0; i < p->npairs; i++)
+        printf("%s %s/%s", i ? "," : "", p->pairs[i].sw, p->pairs[i].loop);
+    printf("%s\n", p->npairs ? "" : " none");
+    printf("Thread baseline: %s\n",
+           p->threads ? "greenbench-cell-threads" : "missing (greenbench-cell-threads not built)");
     char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
-    if (p.server)
+    if (p->server)
         printf("Local HTTP server: greenbench-server\n");
     else
         printf("Local HTTP server: missing (greenbench-server not built; %s will fail)\n", served);
     free(served);
-    if (p.dns)
+    if (p->dns)
         printf("Local DNS server: greenbench-dns (dns runs in its network namespace, --private-net)\n");
     else
         printf("Local DNS server: missing (greenbench-dns not built; dns will fail)\n");
+}
+
+/* list: the peers, built-in and external, and the implementations. */
+static void list_peers(const struct gb_programs *p)
+{
     printf("\nPeers:\n");
     for (size_t i = 0; i < gb_npeers; i++) {
         if (gb_peer_external(&gb_peers[i])) {
             char *wl = peer_workloads(&gb_peers[i]);
             printf("  %-8s external (%s): %s%s; workloads: %s\n", gb_peers[i].name, gb_peers[i].source,
-                   p.peer_found[i] ? "" : "missing: ",
-                   p.peer_found[i] ? gb_peers[i].program : gb_peers[i].note, wl);
+                   p->peer_found[i] ? "" : "missing: ",
+                   p->peer_found[i] ? gb_peers[i].program : gb_peers[i].note, wl);
             printf("  %-8s   its figures include: %s\n", "", gb_peers[i].includes);
             free(wl);
-        } else if (p.peer_found[i]) {
+        } else if (p->peer_found[i]) {
             char *wl = peer_workloads(&gb_peers[i]);
             printf("  %-8s found: %s; workloads: %s\n", gb_peers[i].name, gb_peers[i].program, wl);
             free(wl);
@@ -202,10 +201,15 @@ static int cmd_list(int argc, char **argv)
             printf("  %-8s missing: %s %s (apt-get install %s, then rebuild)\n", gb_peers[i].name,
                    gb_peers[i].program, gb_peers[i].note, gb_peers[i].package);
     }
-    printf("\nImplementations (--impl): green, threads%s", p.epoll ? ", epoll (joinall and pool)" : "");
+    printf("\nImplementations (--impl): green, threads%s", p->epoll ? ", epoll (joinall and pool)" : "");
     for (size_t i = 0; i < gb_npeers; i++)
-        if (p.peer_found[i])
+        if (p->peer_found[i])
             printf(", %s", gb_peers[i].name);
+}
+
+/* list: every workload, its parameters and each preset's values. */
+static void list_workloads(void)
+{
     printf("\n\nWorkloads (--workload), their parameters, and each preset's values:\n");
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const struct gb_workload *wk = &gb_workloads[w];
@@ -228,6 +232,11 @@ static int cmd_list(int argc, char **argv)
             gb_buf_free(&b);
         }
     }
+}
+
+/* list: the presets' stop rules, and gnuplot. */
+static void list_presets(void)
+{
     char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
     printf("\nPresets (repetitions per cell after one warm-up; more while the median's interval is "
            "wider than the target):\n");
@@ -245,6 +254,22 @@ static int cmd_list(int argc, char **argv)
     free(no_loop);
     const char *gp = gb_gnuplot();
     printf("gnuplot: %s\n", gp ? gp : "not found (plots are skipped; Debian: apt-get install gnuplot-nox)");
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    int rc = parse_list(argc, argv);
+    if (rc != 0)
+        return rc < 0 ? GB_EXIT_OK : rc;
+    char bin[4096];
+    gb_bin_dir(bin, sizeof bin);
+    struct gb_programs p;
+    gb_programs_scan(bin, &p);
+    printf("greenbench %s; cell programs in %s\n\n", GB_VERSION, bin);
+    list_programs(&p);
+    list_peers(&p);
+    list_workloads();
+    list_presets();
     return GB_EXIT_OK;
 }
 

@@ -496,6 +496,19 @@ static int stacks_from_env(green_options *o)
     return 0;
 }
 
+/* o's stack mode settled: the options', else GREEN_STACKS's; copy mode
+ * with one shared stack unless told more. 0, or -1 for a bad mode. */
+static int stack_mode(green_options *o)
+{
+    if (o->stacks == GREEN_STACKS_DEFAULT && stacks_from_env(o) != 0)
+        return -1;
+    if (o->stacks != GREEN_STACKS_PRIVATE && o->stacks != GREEN_STACKS_COPY)
+        return -1;
+    if (o->stacks == GREEN_STACKS_COPY && o->shared_stacks == 0)
+        o->shared_stacks = 1;
+    return 0;
+}
+
 /* GREEN_RESOLVER, as gevent's GEVENT_RESOLVER: "thread", "ares", or unset
  * (thread). 0, or -1 for any other value. */
 static int resolver_from_env(green_resolver *out)
@@ -510,6 +523,28 @@ static int resolver_from_env(green_resolver *out)
     return 0;
 }
 
+/* o with its defaults filled in, from the environment where it says so,
+ * and checked: 0, GREEN_EINVAL or GREEN_ENOMEM. */
+static int settle_options(green_options *o)
+{
+    if (o->stack_size != 0 && o->stack_size < GREEN_CTX_MIN_STACK)
+        return GREEN_EINVAL;
+    if (o->stack_cache == 0)
+        o->stack_cache = DEFAULT_STACK_CACHE;
+    if (o->dns_threads == 0)
+        o->dns_threads = DEFAULT_DNS_THREADS;
+    if (o->resolver == GREEN_RESOLVER_DEFAULT && resolver_from_env(&o->resolver) != 0)
+        return GREEN_EINVAL;
+    if (stack_mode(o) != 0)
+        return GREEN_EINVAL;
+    if (o->dns_servers == NULL && o->resolver == GREEN_RESOLVER_ARES)
+        o->dns_servers = getenv("GREEN_DNS_SERVERS");
+    if ((o->resolver != GREEN_RESOLVER_THREAD && o->resolver != GREEN_RESOLVER_ARES) ||
+        (o->dns_servers != NULL && o->resolver != GREEN_RESOLVER_ARES))
+        return GREEN_EINVAL; /* The C library asks /etc/resolv.conf's servers only. */
+    return o->dns_servers != NULL ? green__ares_check_servers(o->dns_servers) : 0;
+}
+
 int green_init(const green_options *opts)
 {
     if (green__tls_hub != NULL)
@@ -517,26 +552,7 @@ int green_init(const green_options *opts)
     green_options o = { 0 };
     if (opts != NULL)
         o = *opts;
-    if (o.stack_size != 0 && o.stack_size < GREEN_CTX_MIN_STACK)
-        return GREEN_EINVAL;
-    if (o.stack_cache == 0)
-        o.stack_cache = DEFAULT_STACK_CACHE;
-    if (o.dns_threads == 0)
-        o.dns_threads = DEFAULT_DNS_THREADS;
-    if (o.resolver == GREEN_RESOLVER_DEFAULT && resolver_from_env(&o.resolver) != 0)
-        return GREEN_EINVAL;
-    if (o.stacks == GREEN_STACKS_DEFAULT && stacks_from_env(&o) != 0)
-        return GREEN_EINVAL;
-    if (o.stacks != GREEN_STACKS_PRIVATE && o.stacks != GREEN_STACKS_COPY)
-        return GREEN_EINVAL;
-    if (o.stacks == GREEN_STACKS_COPY && o.shared_stacks == 0)
-        o.shared_stacks = 1;
-    if (o.dns_servers == NULL && o.resolver == GREEN_RESOLVER_ARES)
-        o.dns_servers = getenv("GREEN_DNS_SERVERS");
-    if ((o.resolver != GREEN_RESOLVER_THREAD && o.resolver != GREEN_RESOLVER_ARES) ||
-        (o.dns_servers != NULL && o.resolver != GREEN_RESOLVER_ARES))
-        return GREEN_EINVAL; /* The C library asks /etc/resolv.conf's servers only. */
-    int err = o.dns_servers != NULL ? green__ares_check_servers(o.dns_servers) : 0;
+    int err = settle_options(&o);
     if (err != 0)
         return err;
 

@@ -39,6 +39,37 @@ int fork_child(void (*fn)(void), double limit)
     return -1;
 }
 
+int fork_child_stderr(void (*fn)(void), char *err, size_t errlen)
+{
+    int pipefd[2];
+    err[0] = '\0';
+    if (pipe(pipefd) != 0)
+        return -2;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -2;
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        dup2(pipefd[1], STDERR_FILENO);
+        signal(SIGABRT, SIG_DFL);
+        fn();
+        _exit(0);
+    }
+    close(pipefd[1]);
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(pipefd[0], err + got, errlen - 1 - got)) > 0)
+        got += (size_t)n;
+    err[got] = '\0';
+    close(pipefd[0]);
+    int status;
+    return waitpid(pid, &status, 0) == pid ? status : -2;
+}
+
 bool fork_child_ok(int status)
 {
     if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)

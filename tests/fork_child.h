@@ -5,6 +5,7 @@
 #define GREEN_TEST_FORK_CHILD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -21,6 +22,12 @@
  * limit seconds, then kills it. Returns its wait status, -1 if it had to be
  * killed (a hang), -2 if fork failed. */
 int fork_child(void (*fn)(void), double limit);
+
+/* Run fn() in a forked child with its stderr captured into err (errlen
+ * bytes, NUL-terminated) and SIGABRT at its default, for fatal paths that
+ * must say something (an overflow, an abort): waits for it (no limit) and
+ * returns its wait status, or -2 if pipe or fork failed. */
+int fork_child_stderr(void (*fn)(void), char *err, size_t errlen);
 
 /* Did the child exit with 0? If not, says on stderr how it ended. */
 bool fork_child_ok(int status);

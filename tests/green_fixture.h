@@ -18,4 +18,15 @@ void green_fixture_teardown(void);
  * on it. */
 unsigned green_fixture_shared_stacks(void);
 
+/* RUNNING_ON_VALGRIND: nonzero under valgrind, where the suites scale
+ * their counts and time limits down; 0 without valgrind's headers. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #endif /* GREEN_TEST_FIXTURE_H */

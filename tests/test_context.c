@@ -1,6 +1,8 @@
 /* tests/test_context.c: the context-switch contract (backends/context/context.h),
  * linked once against every backend: test-context-asm, -asm-nofpu, -ucontext, -boost. */
 #include "context.h"
+#include "fork_child.h"
+#include "stack_overflow.h"
 
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -344,36 +346,6 @@ static void test_stacks_are_reused(void)
 
 /* ---- fatal paths, each in a forked child ---- */
 
-struct child_result {
-    int status;
-    char err[1024];
-};
-
-/* Run fn in a child with stderr captured; what it printed and how it ended. */
-static void run_in_child(void (*fn)(void), struct child_result *res)
-{
-    int pipefd[2];
-    CU_ASSERT_FATAL(pipe(pipefd) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        close(pipefd[0]);
-        dup2(pipefd[1], STDERR_FILENO);
-        signal(SIGABRT, SIG_DFL);
-        fn();
-        _exit(0);
-    }
-    close(pipefd[1]);
-    size_t got = 0;
-    ssize_t n;
-    while ((n = read(pipefd[0], res->err + got, sizeof res->err - 1 - got)) > 0)
-        got += (size_t)n;
-    res->err[got] = '\0';
-    close(pipefd[0]);
-    CU_ASSERT_FATAL(waitpid(pid, &res->status, 0) == pid);
-}
-
 static green_ctx child_ctx;
 
 static void returning_entry(void *arg)
@@ -392,22 +364,10 @@ static void child_returning_entry(void)
 
 static void test_entry_return_aborts_with_message(void)
 {
-    struct child_result res;
-    run_in_child(child_returning_entry, &res);
-    CU_ASSERT(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGABRT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "context entry function returned"));
-}
-
-/* Recurses until the guard page stops it; the flag only hides that from -Winfinite-recursion. */
-static volatile int keep_recursing = 1;
-
-static __attribute__((noinline)) int overflow(int level)
-{
-    volatile char frame[1024];
-    frame[0] = (char)level;
-    if (!keep_recursing)
-        return frame[0];
-    return overflow(level + 1) + frame[0];
+    char err[1024];
+    int status = fork_child_stderr(child_returning_entry, err, sizeof err);
+    CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "context entry function returned"));
 }
 
 static void overflowing_entry(void *arg)
@@ -429,12 +389,12 @@ static void child_overflow(void)
 
 static void test_overflow_caught_with_message(void)
 {
-    struct child_result res;
-    run_in_child(child_overflow, &res);
-    CU_ASSERT(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGSEGV);
-    CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "overflowed its 16 KiB stack"));
-    if (strstr(res.err, "overflowed") == NULL)
-        fprintf(stderr, "child's stderr:\n%s\n", res.err);
+    char err[1024];
+    int status = fork_child_stderr(child_overflow, err, sizeof err);
+    CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "overflowed its 16 KiB stack"));
+    if (strstr(err, "overflowed") == NULL)
+        fprintf(stderr, "child's stderr:\n%s\n", err);
 }
 
 static void child_exhaust_memory(void)
@@ -463,11 +423,11 @@ static void test_out_of_mappings_is_an_error(void)
 #ifdef GREEN_CTX_ASAN
     return;     /* ASan reserves terabytes of shadow: an RLIMIT_AS cannot stand for the limit. */
 #endif
-    struct child_result res;
-    run_in_child(child_exhaust_memory, &res);
-    CU_ASSERT(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "vm.max_map_count"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "sysctl -w vm.max_map_count="));
+    char err[1024];
+    int status = fork_child_stderr(child_exhaust_memory, err, sizeof err);
+    CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "vm.max_map_count"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "sysctl -w vm.max_map_count="));
 }
 
 static CU_TestInfo context_tests[] = {

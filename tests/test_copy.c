@@ -6,6 +6,8 @@
  * entries); these are the cases they do not reach. */
 #include "green.h"
 #include "fork_child.h"
+#include "green_fixture.h"
+#include "stack_overflow.h"
 
 #include <CUnit/CUnit.h>
 #include <signal.h>
@@ -15,15 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 /* A new hub on k shared stacks of stack_size bytes (0: the default). */
 static void copy_hub(unsigned k, size_t stack_size)
@@ -160,17 +153,6 @@ static void test_deep_recursion_on_one_shared_stack(void)
 
 /* ---- overflow of a shared stack ---- */
 
-static volatile int keep_recursing = 1;
-
-static __attribute__((noinline)) int overflow(int level)
-{
-    volatile char frame[1024];
-    frame[0] = (char)level;
-    if (!keep_recursing)
-        return frame[0];
-    return overflow(level + 1) + frame[0];
-}
-
 static void *overflowing(void *arg)
 {
     (void)arg;
@@ -189,28 +171,9 @@ static void child_overflow(void)
 
 static void test_shared_stack_overflow_caught_with_message(void)
 {
-    int pipefd[2];
-    CU_ASSERT_FATAL(pipe(pipefd) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        close(pipefd[0]);
-        dup2(pipefd[1], STDERR_FILENO);
-        child_overflow();
-        _exit(0);
-    }
-    close(pipefd[1]);
     char err[2048];
-    size_t got = 0;
-    ssize_t n;
-    while ((n = read(pipefd[0], err + got, sizeof err - 1 - got)) > 0)
-        got += (size_t)n;
-    err[got] = '\0';
-    close(pipefd[0]);
-    int status;
-    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
-    CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    int status = fork_child_stderr(child_overflow, err, sizeof err);
+    CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "overflowed its 16 KiB stack"));
     if (strstr(err, "overflowed") == NULL)
         fprintf(stderr, "child's stderr:\n%s\n", err);

@@ -591,17 +591,10 @@ static void test_sighup_keeps_everything(void)
 static const char *const plot_kinds[] = { "switch", "spawn",    "memory",     "joinall", "pool",
                                           "dns",    "overview", "efficiency", NULL };
 
-static void test_quick_run_files(void)
+/* A quick run's meta.json: what ran, on what, with which stop rule.
+ * Returns the number of cells in its plan. */
+static size_t check_quick_meta(const char *dir)
 {
-    char *dir = path_in(tmp, "quick");
-    const char *args[] = { "run", "--quick", "--seed=11", "--out", dir, NULL };
-    char *err = NULL;
-    int rc = run_gb(NULL, args, NULL, &err);
-    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
-    if (rc != GB_EXIT_OK && err)
-        fprintf(stderr, "\n%s\n", err);
-    free(err);
-
     json_t *meta = read_json(dir, "meta.json");
     CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(meta, "schema_version", 0), GB_SCHEMA_VERSION, 0);
@@ -632,7 +625,13 @@ static void test_quick_run_files(void)
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(plan, "target_ci", 0), 0.10, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(gb_json_num(plan, "budget_s", 0), 40, 0);
     json_decref(meta);
+    return ncells;
+}
 
+/* Its cells.jsonl: one line per run, warm-ups included, and --rounds where
+ * a run was short. */
+static void check_quick_jsonl(const char *dir, size_t ncells)
+{
     /* cells.jsonl: one line per run, warm-ups included; results kept. */
     struct lines l = read_jsonl(dir);
     CU_ASSERT_EQUAL(l.n, ncells * 5);
@@ -683,13 +682,11 @@ static void test_quick_run_files(void)
     }
     CU_ASSERT_TRUE(with_rounds > 0);
     lines_free(&l);
+}
 
-    /* summary.csv: RFC 4180, a header, one row per cell. */
-    char *csv = slurp_in(dir, "summary.csv");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
-    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\r\n"));
-    struct gb_csv c;
-    CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), (int)ncells + 1);
+/* summary.csv has every column results-format.md names. */
+static void check_summary_columns(const struct gb_csv *c)
+{
     static const char *const need[] = { "cell",
                                         "workload",
                                         "impl",
@@ -726,8 +723,18 @@ static void test_quick_run_files(void)
                                         NULL };
     for (size_t i = 0; need[i]; i++) {
         size_t col;
-        CU_ASSERT_TRUE(csv_col(&c, need[i], &col));
+        CU_ASSERT_TRUE(csv_col(c, need[i], &col));
     }
+}
+
+/* Its summary.csv (the text csv). */
+static void check_quick_summary(const char *csv, size_t ncells)
+{
+    /* summary.csv: RFC 4180, a header, one row per cell. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\r\n"));
+    struct gb_csv c;
+    CU_ASSERT_EQUAL(gb_csv_parse(csv, &c), (int)ncells + 1);
+    check_summary_columns(&c);
     size_t col_med = 0, col_lo = 0, col_hi = 0, col_ok = 0, col_stop = 0;
     csv_col(&c, "stop_reason", &col_stop);
     csv_col(&c, "median_ns_per_op", &col_med);
@@ -786,11 +793,14 @@ static void test_quick_run_files(void)
     CU_ASSERT_TRUE(colds >= 2);  /* asm/libev and asm/libuv at least */
     CU_ASSERT_TRUE(threads_colds >= 1);
     gb_csv_free(&c);
+}
 
+/* Its plots/ (pdir). */
+static void check_quick_plots(const char *pdir)
+{
     /* Plots: SVG that xmllint accepts, PNG with a PNG signature, .gp and .dat. */
     if (!has_xmllint())
         CU_FAIL("xmllint is not installed (Debian: apt-get install libxml2-utils)");
-    char *pdir = path_in(dir, "plots");
     CU_ASSERT_TRUE(exists(pdir, "style.gp"));
     for (size_t i = 0; plot_kinds[i]; i++) {
         char name[64];
@@ -818,7 +828,11 @@ static void test_quick_run_files(void)
     char *cmd = gb_xasprintf("cd '%s' && rm -f spawn.svg && gnuplot spawn.gp 2>/dev/null && test -s spawn.svg", pdir);
     CU_ASSERT_EQUAL(system(cmd), 0);
     free(cmd);
+}
 
+/* Its report.html and report.md (the text md). */
+static void check_quick_reports(const char *dir, const char *md)
+{
     /* Reports: self-contained HTML with the plots inline; Markdown. */
     char *html = slurp_in(dir, "report.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
@@ -835,8 +849,6 @@ static void test_quick_run_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "memory per lookup in flight"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "</html>"));
     free(html);
-    char *md = slurp_in(dir, "report.md");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(md);
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "![Context switch cost per backend](plots/switch.svg)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "| --- |"));
     /* Findings first, right after the title and the command. */
@@ -865,7 +877,12 @@ static void test_quick_run_files(void)
     CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 5, " ns |", 5) == 0);
     eol = strchr(threads_row + 1, '\n');
     CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 4, "|  |", 4) == 0);
+}
 
+/* `greenbench report DIR` rebuilds summary.csv (csv) and report.md (md)
+ * from the stored files, plots in pdir too. */
+static void check_report_rebuilds(const char *dir, const char *pdir, const char *csv, const char *md)
+{
     /* `greenbench report DIR` rebuilds everything from the stored files,
      * with what greenbench-server said in server.log (the fake server of
      * this run says nothing the report quotes: add a line of the real one). */
@@ -880,9 +897,9 @@ static void test_quick_run_files(void)
     char *sp = path_in(dir, "summary.csv"), *mp = path_in(dir, "report.md");
     unlink(sp);
     unlink(mp);
-    cmd = gb_xasprintf("%s/switch.svg", pdir);
-    unlink(cmd);
-    free(cmd);
+    char *svg = gb_xasprintf("%s/switch.svg", pdir);
+    unlink(svg);
+    free(svg);
     const char *rargs[] = { "report", dir, NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, rargs, NULL, NULL), GB_EXIT_OK);
     char *csv2 = slurp(sp), *md2 = slurp(mp);
@@ -900,9 +917,33 @@ static void test_quick_run_files(void)
     free(md2);
     free(sp);
     free(mp);
+}
+
+static void test_quick_run_files(void)
+{
+    char *dir = path_in(tmp, "quick");
+    const char *args[] = { "run", "--quick", "--seed=11", "--out", dir, NULL };
+    char *err = NULL;
+    int rc = run_gb(NULL, args, NULL, &err);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    if (rc != GB_EXIT_OK && err)
+        fprintf(stderr, "\n%s\n", err);
+    free(err);
+
+    size_t ncells = check_quick_meta(dir);
+    check_quick_jsonl(dir, ncells);
+    char *csv = slurp_in(dir, "summary.csv");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    check_quick_summary(csv, ncells);
+    char *pdir = path_in(dir, "plots");
+    check_quick_plots(pdir);
+    char *md = slurp_in(dir, "report.md");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+    check_quick_reports(dir, md);
+    check_report_rebuilds(dir, pdir, csv, md);
     free(md);
-    free(csv);
     free(pdir);
+    free(csv);
     free(dir);
 }
 

@@ -17,13 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 /* ---- fixture: certificates and s_server --------------------------------- */
 
 static char dir[64];              /* The temporary directory. */

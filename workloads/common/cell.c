@@ -542,6 +542,54 @@ static const workload *find_workload(const cell_params *p, cell_result *r)
     return NULL;
 }
 
+/* A green program measures the backends it was linked with and no other:
+ * a --switch or --loop naming another is the caller's mistake (-1, r
+ * failed); for a program with no backends they are noted and ignored. Every
+ * green workload runs on the pair it was built with (r's switch and loop);
+ * the raw switch, which has no loop, clears loop_used itself. */
+static int check_backends(const cell_params *p, cell_result *r)
+{
+    const char *built[2] = { [SWITCH] = cell_built_switch(), [LOOP] = cell_built_loop() };
+    const char *asked[2] = { [SWITCH] = p->switch_name, [LOOP] = p->loop_name };
+    r->switch_used = built[SWITCH];
+    r->loop_used = built[LOOP];
+    for (int i = 0; i < 2; i++) {
+        if (asked[i] == NULL)
+            continue;
+        if (built[i] == NULL) {
+            fprintf(stderr, "%s: note: --%s=%s does not apply to --impl=%s; ignored\n", program,
+                    backend_option[i], asked[i], p->impl);
+        } else if (strcmp(asked[i], built[i]) != 0) {
+            cell_fail(r,
+                      "--%s=%s: this program was built with the %s %s backend; run greenbench-cell-%s-%s",
+                      backend_option[i], asked[i], built[i], backend_option[i],
+                      i == SWITCH ? asked[SWITCH] : built[SWITCH], i == LOOP ? asked[LOOP] : built[LOOP]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Each round is one run as it would be alone, warm-up, setup and teardown
+ * its own, from the parameters as given: a workload fills in its defaults
+ * in its copy. The line records the first round's (into *p); r adds them up. */
+static void run_rounds(const workload *w, cell_params *p, cell_result *r)
+{
+    const cell_params given = *p;
+    for (long long k = 1; k <= given.rounds; k++) {
+        cell_params round_p = given;
+        cell_result round_r = fresh_result(cell_built_switch(), cell_built_loop());
+        int rc = w->run(&round_p, &round_r);
+        if (rc != 0)
+            round_r.ok = false;
+        if (k == 1)
+            *p = round_p;
+        add_round(r, &round_r, k, given.rounds);
+        if (!r->ok)
+            break;
+    }
+}
+
 int main(int argc, char **argv)
 {
     program = argv[0];
@@ -574,28 +622,10 @@ int main(int argc, char **argv)
         write_result(stdout, &p, &r);
         return 2;
     }
-    /* A green program measures the backends it was linked with and no other:
-     * a --switch or --loop naming another is the caller's mistake. */
-    const char *built[2] = { [SWITCH] = cell_built_switch(), [LOOP] = cell_built_loop() };
-    const char *asked[2] = { [SWITCH] = p.switch_name, [LOOP] = p.loop_name };
-    /* Every green workload runs on the pair it was built with; the raw
-     * switch, which has no loop, clears loop_used itself. */
-    r.switch_used = built[SWITCH];
-    r.loop_used = built[LOOP];
-    for (int i = 0; i < 2; i++) {
-        if (asked[i] == NULL)
-            continue;
-        if (built[i] == NULL) {
-            fprintf(stderr, "%s: note: --%s=%s does not apply to --impl=%s; ignored\n",
-                    program, backend_option[i], asked[i], p.impl);
-        } else if (strcmp(asked[i], built[i]) != 0) {
-            cell_fail(&r, "--%s=%s: this program was built with the %s %s backend; run greenbench-cell-%s-%s",
-                      backend_option[i], asked[i], built[i], backend_option[i],
-                      i == SWITCH ? asked[SWITCH] : built[SWITCH], i == LOOP ? asked[LOOP] : built[LOOP]);
-            fprintf(stderr, "%s: %s\n", program, r.error);
-            write_result(stdout, &p, &r);
-            return 2;
-        }
+    if (check_backends(&p, &r) != 0) {
+        fprintf(stderr, "%s: %s\n", program, r.error);
+        write_result(stdout, &p, &r);
+        return 2;
     }
     /* Stack modes are libgreen's: nothing else has them. */
     if (strcmp(p.impl, "green") != 0 && (p.stacks != NULL || p.live_bytes >= 0)) {
@@ -622,22 +652,7 @@ int main(int argc, char **argv)
         return 2;
     }
     p.cpus = cpus;
-    /* Each round is one run as it would be alone, warm-up, setup and
-     * teardown its own, from the parameters as given: a workload fills in
-     * its defaults in its copy. The line records the first round's. */
-    const cell_params given = p;
-    for (long long k = 1; k <= given.rounds; k++) {
-        cell_params round_p = given;
-        cell_result round_r = fresh_result(built[SWITCH], built[LOOP]);
-        int rc = w->run(&round_p, &round_r);
-        if (rc != 0)
-            round_r.ok = false;
-        if (k == 1)
-            p = round_p;
-        add_round(&r, &round_r, k, given.rounds);
-        if (!r.ok)
-            break;
-    }
+    run_rounds(w, &p, &r);
     if (!r.ok)
         fprintf(stderr, "%s %s: %s\n", p.workload, p.impl, r.error);
     write_result(stdout, &p, &r);

@@ -363,20 +363,35 @@ static long long spawn_join(std::vector<fibers::fiber> &fs, long long n, long lo
     return made;
 }
 
+// --n (default dflt; needs says why at least one), the stack size into
+// *stack, and --n fiber handles in fs, made and touched before the timed
+// part: 0, or -1 with r failed.
+static int fibers_setup(params *p, result *r, long long dflt, const char *needs, long long *stack,
+                        std::vector<fibers::fiber> &fs)
+{
+    if (take_n(p, r, dflt, needs) != 0 || (*stack = stack_bytes(p, r)) < 0)
+        return -1;
+    try {
+        fs.resize((size_t)p->n);
+    } catch (const std::exception &) {
+        return fail(r, "out of memory for %lld fiber handles", p->n);
+    }
+    return 0;
+}
+
+static int creation_failed(params *p, result *r, long long made, const std::string &why)
+{
+    return fail(r, "fiber creation failed after %lld fibers (%lld KiB stacks): %s", made, p->stack_kib,
+                why.c_str());
+}
+
 static int spawn_bf(params *p, result *r)
 {
-    if (take_n(p, r, SPAWN_DEFAULT_N, "spawn needs at least one task") != 0)
-        return -1;
-    long long stack = stack_bytes(p, r);
-    if (stack < 0)
+    long long stack;
+    std::vector<fibers::fiber> fs;
+    if (fibers_setup(p, r, SPAWN_DEFAULT_N, "spawn needs at least one task", &stack, fs) != 0)
         return -1;
     long long n = p->n;
-    std::vector<fibers::fiber> fs;
-    try {
-        fs.resize((size_t)n);       // The handles, made and touched before the timed part.
-    } catch (const std::exception &) {
-        return fail(r, "out of memory for %lld fiber handles", n);
-    }
     std::string why;
     // Untimed pass of the same N first, as ours: the timed one then measures
     // the runtime, not the kernel's first-touch page faults.
@@ -395,8 +410,7 @@ static int spawn_bf(params *p, result *r)
               "fixedsize_stack per fiber (--stack-kib, no guard page) with the fiber's control block at its "
               "top, freed when the fiber has ended; an untimed pass of the same N first; one OS thread.";
     if (made != n)
-        return fail(r, "fiber creation failed after %lld fibers (%lld KiB stacks): %s", made, p->stack_kib,
-                    why.c_str());
+        return creation_failed(p, r, made, why);
     if (ran != n)
         return fail(r, "%lld of %lld fibers ran", ran, n);
     return 0;
@@ -422,18 +436,11 @@ static void wait_at_gate(gate *g)
 
 static int spawn_alive_bf(params *p, result *r)
 {
-    if (take_n(p, r, SPAWN_ALIVE_DEFAULT_N, "spawn-alive needs at least one task") != 0)
-        return -1;
-    long long stack = stack_bytes(p, r);
-    if (stack < 0)
+    long long stack;
+    std::vector<fibers::fiber> fs;
+    if (fibers_setup(p, r, SPAWN_ALIVE_DEFAULT_N, "spawn-alive needs at least one task", &stack, fs) != 0)
         return -1;
     long long n = p->n;
-    std::vector<fibers::fiber> fs;
-    try {
-        fs.resize((size_t)n);
-    } catch (const std::exception &) {
-        return fail(r, "out of memory for %lld fiber handles", n);
-    }
     gate g;
     std::string why;
     long long rss_before = rss_bytes(), rss_alive = -1, made;
@@ -468,8 +475,7 @@ static int spawn_alive_bf(params *p, result *r)
               "and first frames at the top, malloc's chunk header at the bottom; each fiber waits on one "
               "fibers::condition_variable (with a fibers::mutex).";
     if (made != n)
-        return fail(r, "fiber creation failed after %lld fibers (%lld KiB stacks): %s", made, p->stack_kib,
-                    why.c_str());
+        return creation_failed(p, r, made, why);
     if (alive != n)
         return fail(r, "only %lld of %lld fibers started", alive, n);
     if (g.woke != n)
