@@ -211,7 +211,9 @@ typedef struct green_options {
                             returns GREEN_EINVAL. */
     size_t stack_cache;  /* Free stacks that keep their pages; past this many,
                             a freed stack's pages go back to the kernel (one
-                            madvise each, ~14 us on gVisor). 0: no limit. */
+                            madvise each, ~14 us on gVisor). In copy mode,
+                            ended threads' image buffers kept for reuse;
+                            past this many, they are freed. 0: no limit. */
     unsigned dns_threads; /* Most worker threads of the thread resolver; 0: 4. */
     green_resolver resolver; /* How green_getaddrinfo resolves names (below). */
     const char *dns_servers; /* c-ares only: the servers to ask, "IP[:PORT],..."
@@ -263,6 +265,8 @@ typedef struct green_stats {
     uint64_t copies;         /* COPY: stack images copied out or back in. */
     uint64_t bytes_copied;   /* COPY: bytes those copies moved. */
     size_t saved_max;        /* COPY: the largest stack image saved. */
+    size_t images_cached;    /* COPY: ended threads' image buffers kept for
+                                the next threads (at most stack_cache). */
 } green_stats;
 
 /* Fill *out. Returns 0 or GREEN_EINVAL. */

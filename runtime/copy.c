@@ -219,6 +219,7 @@ void green__copy_fini(green__hub *h)
         free(c);
     }
     h->free_copies = NULL;
+    h->images_cached = 0;
     for (unsigned i = 0; i < h->nshared; i++)
         green_stack_free(&h->stacks, h->shared[i].stack);
     if (h->copier_stack != NULL)
@@ -234,6 +235,7 @@ int green__copy_start(green__hub *h, green_thread *g)
     green__copy *c = h->free_copies;
     if (c != NULL) {
         h->free_copies = c->next;
+        h->images_cached -= c->buf != NULL;
     } else {
         c = calloc(1, sizeof *c);
         if (c == NULL)
@@ -255,6 +257,14 @@ void green__copy_release(green__hub *h, green_stack *hdr)
     green__copy *c = copy_of(hdr);
     if (c->on->owner == c)
         c->on->owner = NULL;
+    /* A free record keeps its image buffer for the next thread, as a free
+     * private stack keeps its pages, up to the same limit (stack_cache). */
+    if (c->buf != NULL && h->images_cached >= h->stacks.max_cached) {
+        free(c->buf);
+        c->buf = NULL;
+        c->cap = 0;
+    }
+    h->images_cached += c->buf != NULL;
     c->next = h->free_copies;
     h->free_copies = c;
 }

@@ -672,6 +672,7 @@ int green_stats_get(green_stats *out)
     /* A zombie is as good as free; copy mode's zombie is no stack. */
     out->stacks_live = h->stacks.live - (h->zombie != NULL && h->nshared == 0);
     out->stacks_cached = h->stacks.cached;
+    out->images_cached = h->images_cached;
     return 0;
 }
 

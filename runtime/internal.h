@@ -159,6 +159,7 @@ typedef struct green__hub {
     unsigned nshared, next_shared;
     struct green__shared *shared;       /* The nshared shared stacks. */
     struct green__copy *free_copies;    /* Copy records of ended threads. */
+    size_t images_cached;               /* How many of them keep an image buffer. */
     void (*entry)(void *g);             /* What a new green thread runs first. */
     green_stack *copier_stack;
     green_ctx copier_ctx;               /* Saves one image, restores another. */

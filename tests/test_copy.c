@@ -151,6 +151,55 @@ static void test_deep_recursion_on_one_shared_stack(void)
     CU_ASSERT(st.saved_max < 64u * 1024u);
 }
 
+/* ---- image buffers of ended threads ---- */
+
+static void *run_shallow_deep(void *arg)
+{
+    return (void *)(uintptr_t)deep((uintptr_t)arg, 8);
+}
+
+/* n threads on one shared stack, each saved at least once (an image of
+ * about 9 KB), ended and released; returns the image buffers kept. */
+static size_t images_kept_after(size_t stack_cache, int n)
+{
+    green_fini();
+    green_options o = { .stacks = GREEN_STACKS_COPY, .shared_stacks = 1, .stack_cache = stack_cache };
+    CU_ASSERT_EQUAL_FATAL(green_init(&o), 0);
+    green_thread *g[8];
+    CU_ASSERT_FATAL(n <= 8);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], run_shallow_deep, (void *)(uintptr_t)(i + 1)), 0);
+    CU_ASSERT_EQUAL(green_joinall(g, (size_t)n, GREEN_FOREVER), n);
+    for (int i = 0; i < n; i++)
+        green_release(g[i]);
+    green_yield();      /* Lets the hub free the last thread to end. */
+    green_stats st = stats();
+    CU_ASSERT(n < 2 || st.saved_max >= 8u * 1000u);
+    return st.images_cached;
+}
+
+/* Free copy records keep their image buffers as free private stacks keep
+ * their pages, up to the same limit: a burst of deep threads does not pin
+ * its images until green_fini. */
+static void test_image_buffers_kept_up_to_stack_cache(void)
+{
+    CU_ASSERT_EQUAL(images_kept_after(0, 6), 6u);       /* 0: no limit */
+    CU_ASSERT_EQUAL(images_kept_after(2, 6), 2u);
+    CU_ASSERT_EQUAL(images_kept_after(1, 1), 0u);       /* Alone: never saved. */
+    /* The kept buffers go to the next threads, and count no more meanwhile. */
+    green_thread *g[4];
+    CU_ASSERT_EQUAL(images_kept_after(3, 4), 3u);
+    for (uintptr_t i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], keep_pattern, (void *)(i + 1)), 0);
+    green_yield();      /* All four start, taking the four free records. */
+    CU_ASSERT_EQUAL(stats().images_cached, 0u);
+    CU_ASSERT_EQUAL(green_joinall(g, 4, GREEN_FOREVER), 4);
+    for (int i = 0; i < 4; i++)
+        green_release(g[i]);
+    green_yield();
+    CU_ASSERT_EQUAL(stats().images_cached, 3u);
+}
+
 /* ---- overflow of a shared stack ---- */
 
 static void *overflowing(void *arg)
@@ -300,6 +349,7 @@ static CU_TestInfo copy_tests[] = {
     { "many_threads_few_stacks", test_many_threads_few_stacks },
     { "own_stack_resumes_without_copy", test_own_stack_resumes_without_copy },
     { "deep_recursion_on_one_shared_stack", test_deep_recursion_on_one_shared_stack },
+    { "image_buffers_kept_up_to_stack_cache", test_image_buffers_kept_up_to_stack_cache },
     { "shared_stack_overflow_caught_with_message", test_shared_stack_overflow_caught_with_message },
     { "kill_and_join_parked_copied_thread", test_kill_and_join_parked_copied_thread },
     { "copy_pointer_into_parked_stack", test_copy_pointer_into_parked_stack },
