@@ -1,10 +1,10 @@
 /* runtime/preload.c: libgreen-preload.so, gevent's monkey.patch_all for C.
  * Loaded with LD_PRELOAD, it wraps __libc_start_main so that main runs as
  * the main green thread of a hub (green_init before, green_fini after), and
- * replaces libc's blocking socket calls, poll/select, sleeps and name
- * lookups with cooperative ones: a green thread that would block parks in
- * the hub and the others run. GREEN_PRELOAD=threads makes pthreads green
- * too (preload_threads.c).
+ * replaces libc's blocking socket and pipe calls, poll/select/epoll_wait,
+ * sleeps and name lookups with cooperative ones: a green thread that would
+ * block parks in the hub and the others run. GREEN_PRELOAD=threads makes
+ * pthreads green too (preload_threads.c).
  *
  *   LD_PRELOAD=build/lib/libgreen-preload.so [GREEN_PRELOAD=threads]
  *     [GREEN_PRELOAD_STATS=1] [GREEN_PRELOAD_STACK_KIB=64] [GREEN_RESOLVER=ares]
@@ -14,39 +14,53 @@
  * workers, OS threads the program makes without thread patching, the hub
  * running its loop, constructors before main) goes straight to libc.
  *
- * Blocking semantics are libc's, as the program sees them. The sockets the
- * program makes (socket, accept, accept4) are recorded in a table indexed
- * by fd and are really O_NONBLOCK; F_GETFL shows the flag the program set.
- * On one it left blocking: connect waits and returns the real result
- * (EINPROGRESS only after SO_SNDTIMEO, as socket(7) says), send/write
- * write everything, reads and accepts wait, SO_RCVTIMEO / SO_SNDTIMEO give
- * EAGAIN after the timeout; one it made non-blocking answers EAGAIN as
- * usual. A close wakes the green threads that wait on the fd (they see
- * EBADF). Fds the preload did not see made (files, pipes, sockets from
- * before main) pass straight through and may block the OS thread.
- * poll/select check without blocking first, then wait in the hub for any
- * of their fds or the timeout; ppoll's and pselect's signal masks are not
- * applied. sigwait, sigwaitinfo and sigtimedwait wait in the hub on a
- * signalfd (a program's signal thread must not stop the hub).
+ * Blocking semantics are libc's, as the program sees them. The sockets,
+ * pipes and socket pairs the program makes (socket, accept, accept4, pipe,
+ * pipe2, socketpair) are recorded in a table indexed by fd and are really
+ * O_NONBLOCK; F_GETFL shows the flag the program set (O_NONBLOCK,
+ * SOCK_NONBLOCK; O_CLOEXEC is passed on). On one it left blocking: connect
+ * waits and returns the real result (EINPROGRESS only after SO_SNDTIMEO,
+ * as socket(7) says), send/write write everything, reads and accepts wait,
+ * SO_RCVTIMEO / SO_SNDTIMEO give EAGAIN after the timeout; one it made
+ * non-blocking answers EAGAIN as usual. dup, dup2, dup3 and F_DUPFD share
+ * the entry: O_NONBLOCK belongs to the open file description, so F_SETFL
+ * on one dup shows on all. A close, or a dup2/dup3 onto the fd, wakes the
+ * green threads that wait on it (they see EBADF); dup2 of an fd onto
+ * itself does nothing. An fd of the table dup'ed onto 0, 1 or 2, given to
+ * fdopen or to posix_spawn_file_actions_adddup2 is used where the preload
+ * cannot see it (stdio, an exec'd program): it is made blocking for real
+ * again and leaves the table (see fd_release). Fds the preload did not see
+ * made (files, sockets from before main) pass straight through and may
+ * block the OS thread. poll/select check without blocking first, then
+ * wait in the hub for any of their fds or the timeout; epoll_wait,
+ * epoll_pwait and epoll_pwait2 do the same with the epoll fd itself (the
+ * fds registered in it are left as the program made them); the signal
+ * masks of ppoll, pselect, epoll_pwait and epoll_pwait2 are not applied.
+ * sigwait, sigwaitinfo and sigtimedwait wait in the hub on a signalfd (a
+ * program's signal thread must not stop the hub).
  *
  * Green threads get libgreen's stack size (64 KiB) unless
  * GREEN_PRELOAD_STACK_KIB says otherwise; programs written for pthreads'
  * 8 MiB often need more (siege: 1024), and an overflow is reported and
  * aborts, it never corrupts silently (guard page).
  *
- * A blocking socket of the table used from an OS thread that is not a hub
- * still blocks (through poll(2)).
+ * A blocking socket or pipe of the table used from an OS thread that is not
+ * a hub still blocks (through poll(2)), a cancellation point there as the
+ * real call is.
  *
  * What cannot work:
  *  - static binaries (no dynamic loader) and setuid/setgid binaries (the
  *    loader ignores LD_PRELOAD for them);
  *  - raw syscall(2), io_uring, and inline system calls: nothing to
  *    interpose, so they block the OS thread, hub and all;
- *  - calls made inside libc (getaddrinfo's own sockets, fclose's close,
- *    stdio's read/write on FILEs) bypass the PLT and are not seen: a
- *    FILE over a socket blocks the OS thread, and an fd of the table that
- *    stdio closes stays in the table (harmless until the number is reused
- *    by something that is not a socket);
+ *  - calls made inside libc (getaddrinfo's own sockets, popen's pipe,
+ *    fclose's close, stdio's read/write on FILEs) bypass the PLT and are
+ *    not seen: a FILE over a socket or pipe blocks the OS thread, and an
+ *    fd of the table that stdio closes stays in the table (harmless until
+ *    the number is reused by something that is not a socket or pipe);
+ *  - an fd of the table handed to an exec'd program other than as fd 0, 1
+ *    or 2 (a number on its command line) stays O_NONBLOCK for real there:
+ *    the program sees EAGAIN where it expects to block;
  *  - under thread patching, thread-local storage (__thread, pthread_key)
  *    is per hub, shared by all green threads; pthread_self() is the OS
  *    thread's for all of them; stdio FILE locks, pthread_once and libc's
@@ -54,8 +68,18 @@
  *    while holding one (flockfile, then a patched read) deadlocks with the
  *    next green thread that takes it; synchronisation objects shared with
  *    OS threads that are not hubs do not wake green waiters;
- *  - epoll_wait, pipes, dup/dup2/dup3 (fcntl F_DUPFD is seen) and fds that
- *    exist before main are not patched: they block the OS thread;
+ *  - under thread patching, cancellation is deferred only (asynchronous
+ *    is taken as deferred) and is acted on at the preload's waits (fds,
+ *    sleeps, join, condition variables, semaphores) and
+ *    pthread_testcancel, not at a call that did not have to wait; cleanup
+ *    handlers run for C built without -fexceptions only (C++ destructors
+ *    and -fexceptions cleanups need forced unwinding, which a green stack
+ *    does not give); pthread_kill signals the hub's OS thread, whichever
+ *    green thread then runs the handler; pthread_kill and pthread_cancel
+ *    of a green thread from an OS thread that is not the hub fail with
+ *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
+ *    green thread saved that value;
+ *  - fds that exist before main are not patched: they block the OS thread;
  *  - fork() gives the child a copy of the parent's hub, loop fd included:
  *    a child that goes on using patched calls is not supported (one that
  *    calls exec is fine; LD_PRELOAD then patches the new program too);
@@ -72,10 +96,12 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -126,11 +152,12 @@ void *green__preload_resolve(int fn, const char *name)
  * library runs: a first dlsym from inside an interposer can come while the
  * caller holds a lock that dlsym's own locking then waits for (seen with
  * AddressSanitizer's runtime preloaded first). The lazy path stays for
- * calls made before this constructor runs. */
+ * calls made before this constructor runs, and for epoll_pwait2, which
+ * glibc has only from 2.35 (a program that calls it has it). */
 __attribute__((constructor(101))) static void resolve_all(void)
 {
     for (int i = 0; i < GREEN_PRELOAD_NFUNCS; i++)
-        if (green__preload_real[i] == NULL)
+        if (green__preload_real[i] == NULL && strcmp(func_names[i], "epoll_pwait2") != 0)
             green__preload_resolve(i, func_names[i]);
 }
 
@@ -202,9 +229,15 @@ int __wrap_fcntl(int fd, int cmd, ...)
 
 typedef struct fd_waiter fd_waiter;
 
+/* An fd the program made with socket, accept, pipe or socketpair, or a dup
+ * of one. O_NONBLOCK belongs to the open file description and the timeouts
+ * to the socket, so every fd of one description shows the same: the dups
+ * are linked in a ring and a change is made on all of them, as the kernel
+ * makes it once for all. */
 typedef struct preload_fd {
-    uint8_t known;          /* Made by socket/accept: really O_NONBLOCK. */
+    uint8_t known;          /* Made by the program as above: really O_NONBLOCK. */
     uint8_t user_nonblock;  /* O_NONBLOCK as the program set it. */
+    int dup_next;           /* The next fd of the ring; itself when alone. */
     double rcv_timeout;     /* SO_RCVTIMEO in seconds; GREEN_FOREVER: none. */
     double snd_timeout;     /* SO_SNDTIMEO. */
     fd_waiter *waiters;     /* Green threads parked on this fd (known or not). */
@@ -243,15 +276,96 @@ static inline preload_fd *blocking_fd(int fd)
     return p != NULL && p->known && !p->user_nonblock ? p : NULL;
 }
 
+/* Take fd out of the table (closed, or about to name another file): out of
+ * its ring too. The walk is bounded: two threads that close and dup one
+ * description at once (a race in the program) must not make it endless. */
+static void fd_forget(int fd)
+{
+    preload_fd *p = fd_entry(fd);
+    if (p == NULL || !p->known)
+        return;
+    p->known = 0;
+    int prev = fd;
+    for (int i = 0; i < fd_table_size && fd_table[prev].dup_next != fd; i++)
+        prev = fd_table[prev].dup_next;
+    fd_table[prev].dup_next = p->dup_next;
+    p->dup_next = fd;
+}
+
+/* A new fd the program made (an fd stdio closed behind the preload's back
+ * may come back: its old entry goes first). The timeouts of an accepted
+ * socket are its listener's, as the kernel copies them. */
 static void fd_record(int fd, int user_nonblock, const preload_fd *inherit)
 {
     preload_fd *p = fd_entry(fd);
     if (p == NULL)
         return;
+    fd_forget(fd);
     p->known = 1;
     p->user_nonblock = user_nonblock != 0;
+    p->dup_next = fd;
     p->rcv_timeout = inherit != NULL ? inherit->rcv_timeout : GREEN_FOREVER;
     p->snd_timeout = inherit != NULL ? inherit->snd_timeout : GREEN_FOREVER;
+}
+
+/* A standard stream is written by stdio inside libc and handed to every
+ * program the process execs, none of which see the preload: a description
+ * dup'ed onto fd 0, 1 or 2 (the child's end of a pipe, before exec, most
+ * often) becomes blocking again for real, unless the program made it
+ * non-blocking, and leaves the table with all its fds. Green threads that
+ * use them then block the OS thread, as they did before the preload. */
+static void fd_release(int fd)
+{
+    preload_fd *p = fd_entry(fd);
+    if (!p->user_nonblock) {
+        int fl = GREEN_REAL(fcntl)(fd, F_GETFL);
+        if (fl >= 0)
+            GREEN_REAL(fcntl)(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    for (int i = 0; i < fd_table_size && p->known; i++)
+        fd_forget(p->dup_next != fd ? p->dup_next : fd);
+}
+
+/* nfd was just made a dup of fd (dup, dup2, dup3, F_DUPFD): the same
+ * description, so the same entry, in fd's ring; or out of the table if fd
+ * is not in it. */
+static void fd_dup(int fd, int nfd)
+{
+    preload_fd *p = fd_entry(fd);
+    preload_fd *q = fd_entry(nfd);
+    if (q == NULL || p == q)
+        return;
+    fd_forget(nfd);
+    if (p == NULL || !p->known)
+        return;
+    q->known = 1;
+    q->user_nonblock = p->user_nonblock;
+    q->rcv_timeout = p->rcv_timeout;
+    q->snd_timeout = p->snd_timeout;
+    q->dup_next = p->dup_next;
+    p->dup_next = nfd;
+    if (nfd <= STDERR_FILENO)
+        fd_release(nfd);
+}
+
+enum fd_setting { SET_NONBLOCK, SET_RCVTIMEO, SET_SNDTIMEO };
+
+/* O_NONBLOCK (F_SETFL, FIONBIO) or a timeout as the program sets it, on
+ * every dup of p. */
+static void fd_set_all(preload_fd *p, enum fd_setting what, double value)
+{
+    preload_fd *q = p;
+    for (int i = 0; i < fd_table_size; i++) {
+        if (what == SET_NONBLOCK)
+            q->user_nonblock = value != 0;
+        else if (what == SET_RCVTIMEO)
+            q->rcv_timeout = value;
+        else
+            q->snd_timeout = value;
+        q = &fd_table[q->dup_next];
+        if (q == p)
+            break;
+    }
 }
 
 /* ---- waiting on fds in the hub ---- */
@@ -292,11 +406,13 @@ static void waiters_stop(green__hub *h, fd_waiter *ws, size_t n)
 }
 
 /* Park the running green thread until one of the n fds is ready, one is
- * closed (GREEN_EBADF), the timeout passes or it is killed. The fds were
+ * closed (GREEN_EBADF), the timeout passes or it is killed; a cancellation
+ * point (pthread_cancel may end the thread here). The fds were
  * just found not ready, so the loop may take them as pollable. Returns 0
  * (ready) or the error. */
 static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout)
 {
+    green__preload_cancel_begin(h);
     for (size_t i = 0; i < n; i++) {
         ws[i].g = h->current;
         int err =
@@ -313,6 +429,7 @@ static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout)
     }
     int code = green__block(h, timeout);
     waiters_stop(h, ws, n);
+    green__preload_cancel_end(h, code);
     return code;
 }
 
@@ -505,6 +622,43 @@ int socket(int domain, int type, int protocol)
     if (fd >= 0)
         fd_record(fd, type & SOCK_NONBLOCK, NULL);
     return fd;
+}
+
+/* Both ends of a pipe or a socket pair are the program's, as a socket is:
+ * really non-blocking, its O_NONBLOCK (or SOCK_NONBLOCK) shown by F_GETFL,
+ * O_CLOEXEC and the rest passed on. */
+static int pair_made(int r, const int fds[2], int nonblock)
+{
+    if (r == 0) {
+        fd_record(fds[0], nonblock, NULL);
+        fd_record(fds[1], nonblock, NULL);
+    }
+    return r;
+}
+
+int pipe(int fds[2])
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(pipe)(fds);
+    GREEN_PRELOAD_COUNT(pipe);
+    return pair_made(GREEN_REAL(pipe2)(fds, O_NONBLOCK), fds, 0);
+}
+
+int pipe2(int fds[2], int flags)
+{
+    if (green__preload_hub() == NULL)
+        return GREEN_REAL(pipe2)(fds, flags);
+    GREEN_PRELOAD_COUNT(pipe2);
+    return pair_made(GREEN_REAL(pipe2)(fds, flags | O_NONBLOCK), fds, flags & O_NONBLOCK);
+}
+
+int socketpair(int domain, int type, int protocol, int fds[2])
+{
+    if (green__preload_hub() == NULL || !patched_family(domain))
+        return GREEN_REAL(socketpair)(domain, type, protocol, fds);
+    GREEN_PRELOAD_COUNT(socketpair);
+    return pair_made(GREEN_REAL(socketpair)(domain, type | SOCK_NONBLOCK, protocol, fds), fds,
+                     type & SOCK_NONBLOCK);
 }
 
 static int accept_common(green__hub *h, int fd, struct sockaddr *addr, socklen_t *len, int flags)
@@ -757,13 +911,83 @@ int close(int fd)
         if (p != NULL && p->waiters != NULL)
             wake_fd_waiters(h, p);
     }
-    if (p != NULL)
-        p->known = 0;
+    fd_forget(fd);
     return GREEN_REAL(close)(fd);
 }
 
-/* F_GETFL shows O_NONBLOCK as the program set it; F_SETFL records it and
- * keeps the socket non-blocking for real; F_DUPFD copies the entry. */
+/* The dups share the entry of their fd, for every caller (the fd is
+ * non-blocking for real, whoever dups it). */
+int dup(int fd)
+{
+    if (green__preload_hub() != NULL)
+        GREEN_PRELOAD_COUNT(dup);
+    int nfd = GREEN_REAL(dup)(fd);
+    if (nfd >= 0)
+        fd_dup(fd, nfd);
+    return nfd;
+}
+
+/* dup2 and dup3 close nfd first when it is open: its green waiters are
+ * woken as close wakes them (EBADF), before the fd names another file, and
+ * only once the call will go ahead (a bad fd leaves nfd alone, and dup2 of
+ * an fd onto itself does nothing). */
+static int dup_onto(green__hub *h, int fd, int nfd, int flags, int three)
+{
+    if (fd != nfd && (!three || (flags & ~O_CLOEXEC) == 0) && GREEN_REAL(fcntl)(fd, F_GETFD) >= 0) {
+        preload_fd *q = fd_entry(nfd);
+        if (h != NULL && q != NULL && q->waiters != NULL)
+            wake_fd_waiters(h, q);
+    }
+    int r = three ? GREEN_REAL(dup3)(fd, nfd, flags) : GREEN_REAL(dup2)(fd, nfd);
+    if (r >= 0 && fd != nfd)
+        fd_dup(fd, nfd);
+    return r;
+}
+
+int dup2(int fd, int nfd)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(dup2);
+    return dup_onto(h, fd, nfd, 0, 0);
+}
+
+int dup3(int fd, int nfd, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(dup3);
+    return dup_onto(h, fd, nfd, flags, 1);
+}
+
+/* An fd handed to stdio or to a program posix_spawn starts is used where
+ * the preload does not see it: it is released, as a standard stream is
+ * (fd_release). A FILE over a pipe or socket then blocks the OS thread,
+ * where it would otherwise fail with EAGAIN. */
+FILE *fdopen(int fd, const char *mode)
+{
+    if (green__preload_hub() != NULL)
+        GREEN_PRELOAD_COUNT(fdopen);
+    FILE *f = GREEN_REAL(fdopen)(fd, mode);
+    preload_fd *p = fd_entry(fd);
+    if (f != NULL && p != NULL && p->known)
+        fd_release(fd);
+    return f;
+}
+
+int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int nfd)
+{
+    if (green__preload_hub() != NULL)
+        GREEN_PRELOAD_COUNT(posix_spawn_file_actions_adddup2);
+    int r = GREEN_REAL(posix_spawn_file_actions_adddup2)(fa, fd, nfd);
+    preload_fd *p = fd_entry(fd);
+    if (r == 0 && p != NULL && p->known)
+        fd_release(fd);
+    return r;
+}
+
+/* F_GETFL shows O_NONBLOCK as the program set it; F_SETFL records it (on
+ * every dup) and keeps the fd non-blocking for real. */
 static int fcntl_known(preload_fd *p, int fd, int cmd, void *arg)
 {
     switch (cmd) {
@@ -777,15 +1001,8 @@ static int fcntl_known(preload_fd *p, int fd, int cmd, void *arg)
         int fl = (int)(intptr_t)arg;
         int r = GREEN_REAL(fcntl)(fd, cmd, fl | O_NONBLOCK);
         if (r == 0)
-            p->user_nonblock = (fl & O_NONBLOCK) != 0;
+            fd_set_all(p, SET_NONBLOCK, (fl & O_NONBLOCK) != 0);
         return r;
-    }
-    case F_DUPFD:
-    case F_DUPFD_CLOEXEC: {
-        int nfd = GREEN_REAL(fcntl)(fd, cmd, arg);
-        if (nfd >= 0)
-            fd_record(nfd, p->user_nonblock, p);
-        return nfd;
     }
     default: return GREEN_REAL(fcntl)(fd, cmd, arg);
     }
@@ -799,6 +1016,12 @@ int fcntl(int fd, int cmd, ...)
     va_end(ap);
     if (green__preload_hub() != NULL)
         GREEN_PRELOAD_COUNT(fcntl);
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        int nfd = GREEN_REAL(fcntl)(fd, cmd, arg);
+        if (nfd >= 0)
+            fd_dup(fd, nfd);
+        return nfd;
+    }
     preload_fd *p = fd_entry(fd);
     if (p == NULL || !p->known)
         return GREEN_REAL(fcntl)(fd, cmd, arg);
@@ -820,10 +1043,7 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     double t = (double)tv->tv_sec + tv->tv_usec * 1e-6;
     if (t == 0)
         t = GREEN_FOREVER;      /* socket(7): zero means no timeout. */
-    if (name == SO_RCVTIMEO)
-        p->rcv_timeout = t;
-    else
-        p->snd_timeout = t;
+    fd_set_all(p, name == SO_RCVTIMEO ? SET_RCVTIMEO : SET_SNDTIMEO, t);
     return r;
 }
 
@@ -841,7 +1061,7 @@ int ioctl(int fd, unsigned long request, ...)
     int on = 1;
     int r = GREEN_REAL(ioctl)(fd, request, &on);
     if (r == 0)
-        p->user_nonblock = *(const int *)arg != 0;
+        fd_set_all(p, SET_NONBLOCK, *(const int *)arg != 0);
     return r;
 }
 
@@ -1017,12 +1237,80 @@ int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec 
     return green_select(h, nfds, rd, wr, ex, ts_timeout(ts));
 }
 
+static int bad_timespec(const struct timespec *ts)
+{
+    return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L;
+}
+
+/* ---- epoll ----
+ * An epoll fd is pollable: a green caller that would wait checks without
+ * blocking, then waits in the hub for the epoll fd to become readable (or
+ * the timeout), checks again, and so on until events or the deadline. The
+ * fds registered in the instance are the program's, left as they are. */
+static int green_epoll(green__hub *h, int epfd, struct epoll_event *evs, int max, double timeout)
+{
+    int r = GREEN_REAL(epoll_wait)(epfd, evs, max, 0);
+    if (r != 0 || timeout == 0)
+        return r;
+    green__deadline d = { .timeout = timeout };
+    for (;;) {
+        double left = green__time_left(&d);
+        if (left == 0)
+            return 0;
+        fd_waiter w = { .fd = epfd, .events = GREEN_READ };
+        int code = wait_fds(h, &w, 1, left);
+        r = GREEN_REAL(epoll_wait)(epfd, evs, max, 0);
+        if (r != 0)
+            return r;           /* Events, or the error (EBADF once closed). */
+        if (code != 0)
+            return code == GREEN_ETIMEDOUT ? 0 : green__preload_fail(code, 0);
+    }
+}
+
+int epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(epoll_wait)(epfd, evs, max, ms);
+    GREEN_PRELOAD_COUNT(epoll_wait);
+    return green_epoll(h, epfd, evs, max, ms_timeout(ms));
+}
+
+/* The signal masks of epoll_pwait and epoll_pwait2 are not applied, as
+ * ppoll's are not: the hub's other green threads run meanwhile. */
+int epoll_pwait(int epfd, struct epoll_event *evs, int max, int ms, const sigset_t *mask)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(epoll_pwait)(epfd, evs, max, ms, mask);
+    GREEN_PRELOAD_COUNT(epoll_pwait);
+    return green_epoll(h, epfd, evs, max, ms_timeout(ms));
+}
+
+int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *ts,
+                 const sigset_t *mask)
+{
+    green__hub *h = green__preload_hub();
+    if (h == NULL)
+        return GREEN_REAL(epoll_pwait2)(epfd, evs, max, ts, mask);
+    GREEN_PRELOAD_COUNT(epoll_pwait2);
+    if (ts != NULL && bad_timespec(ts)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return green_epoll(h, epfd, evs, max, ts_timeout(ts));
+}
+
 /* ---- sleeps ---- */
 
 /* green_sleep for a green caller: 0, or GREEN_ECANCELED (green_fini). */
 static int sleep_for(double seconds)
 {
-    return green_sleep(seconds > 0 ? seconds : 0);
+    green__hub *h = green__preload_hub();
+    green__preload_cancel_begin(h);
+    int err = green_sleep(seconds > 0 ? seconds : 0);
+    green__preload_cancel_end(h, err);
+    return err;
 }
 
 unsigned int sleep(unsigned int s)
@@ -1040,11 +1328,6 @@ int usleep(useconds_t us)
     GREEN_PRELOAD_COUNT(usleep);
     int err = sleep_for(us * 1e-6);
     return err == 0 ? 0 : green__preload_fail(err, 0);
-}
-
-static int bad_timespec(const struct timespec *ts)
-{
-    return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L;
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem)

@@ -31,7 +31,12 @@
     X(pthread_cond_timedwait) X(pthread_cond_signal)                              \
     X(pthread_cond_broadcast) X(pthread_cond_destroy) X(sem_wait)                 \
     X(sem_trywait) X(sem_timedwait) X(sem_post) X(pthread_self)                   \
-    X(pthread_mutex_init) X(pthread_cond_init) X(__libc_start_main)
+    X(pthread_mutex_init) X(pthread_cond_init) X(__libc_start_main) X(pipe)       \
+    X(pipe2) X(socketpair) X(dup) X(dup2) X(dup3) X(epoll_wait) X(epoll_pwait)    \
+    X(epoll_pwait2) X(pthread_kill) X(pthread_cancel) X(pthread_testcancel)       \
+    X(pthread_setcancelstate) X(pthread_setcanceltype)                            \
+    X(__pthread_register_cancel) X(__pthread_unregister_cancel)                   \
+    X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)
 /* clang-format on */
 
 enum {
@@ -72,6 +77,19 @@ extern int green__preload_threads;
 
 /* Seconds from now until the CLOCK_REALTIME / clock `clock` time *abs. */
 double green__preload_until(clockid_t clock, const struct timespec *abs);
+
+/* Deferred cancellation of green threads (pthread_cancel under thread
+ * patching, preload_threads.c). The preload's cancellation points are its
+ * waits: cancel_begin, before one, ends the running green thread as
+ * pthread_exit(PTHREAD_CANCELED) would if a cancellation is pending and
+ * enabled (it does not return then), and lets pthread_cancel wake it
+ * meanwhile; cancel_end, after it, with the wait's code, ends the thread if
+ * that wake was pthread_cancel's. Everything the wait registered must be
+ * undone before cancel_end: it may not return. Both do nothing without
+ * thread patching, and for green threads other than main and those
+ * pthread_create made. */
+void green__preload_cancel_begin(green__hub *h);
+void green__preload_cancel_end(green__hub *h, int code);
 
 /* Set errno from a GREEN_E* code and return -1, the libc way; a timeout
  * becomes `timeout_errno`, a kill (green_fini) EINTR. errno is set last. */

@@ -1,9 +1,11 @@
 /* runtime/preload_threads.c: GREEN_PRELOAD=threads, gevent's patch_thread.
  * pthread_create / join / detach / exit become green threads of the calling
- * hub, and pthread mutexes, condition variables and semaphores become
- * green-aware: a fast path, then a wait in the hub in a queue keyed by the
- * object's address, never a spin. Calls from OS threads that are not hubs,
- * and every call without GREEN_PRELOAD=threads, go to libc.
+ * hub (with their own cleanup handlers and deferred cancellation;
+ * pthread_kill signals the hub's OS thread), and pthread mutexes, condition
+ * variables and semaphores become green-aware: a fast path, then a wait in
+ * the hub in a queue keyed by the object's address, never a spin. Calls
+ * from OS threads that are not hubs, and every call without
+ * GREEN_PRELOAD=threads, go to libc.
  *
  * pthread_self() is not interposed: it stays the OS thread's, so
  * pthread_setaffinity_np(pthread_self(), ...), pthread_setname_np and the
@@ -22,6 +24,7 @@
 
 #include <semaphore.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -138,12 +141,23 @@ static inline green__hub *patched(void)
 
 /* ---- threads ---- */
 
+/* A green thread's cancellation state (pthread_cancel: deferred only) and
+ * its cleanup handlers (pthread_cleanup_push). */
+typedef struct cancel_state {
+    uint8_t pending;            /* pthread_cancel came, not yet acted on. */
+    uint8_t disabled;           /* PTHREAD_CANCEL_DISABLE. */
+    uint8_t async;              /* PTHREAD_CANCEL_ASYNCHRONOUS, as set (acted on as deferred). */
+    uint8_t waiting;            /* Parked at a cancellation point. */
+    __pthread_unwind_buf_t *cleanup;    /* The innermost handler's buffer. */
+} cancel_state;
+
 typedef struct preload_thread {
     green_thread *g;
     void *(*fn)(void *);
     void *arg;
     void *result;
     int detached;
+    cancel_state cancel;
     jmp_buf exit_to;            /* pthread_exit unwinds to the trampoline. */
 } preload_thread;
 
@@ -208,12 +222,15 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(vo
 int pthread_join(pthread_t thread, void **retval)
 {
     preload_thread *t = untag(thread);
-    if (t == NULL || patched() == NULL)
+    green__hub *h = patched();
+    if (t == NULL || h == NULL)
         return GREEN_REAL(pthread_join)(thread, retval);
     GREEN_PRELOAD_COUNT(pthread_join);
     if (t->detached)
         return EINVAL;
+    green__preload_cancel_begin(h);
     int err = green_join(t->g, GREEN_FOREVER, NULL);
+    green__preload_cancel_end(h, err);
     if (err != 0)
         return err == GREEN_EDEADLK ? EDEADLK : EINVAL;
     if (retval != NULL)
@@ -255,22 +272,252 @@ static _Noreturn void main_exit(green__hub *h)
     exit(0);
 }
 
-/* From a green thread pthread_create made: unwind to its trampoline (its
- * stack is its own, so the longjmp stays on it). Thread-specific data
- * destructors and cancellation handlers do not run. */
+/* The main green thread's state: main is no pthread_create's. */
+static cancel_state main_cancel;
+
+/* The cancellation state of the running green thread, NULL when it has
+ * none (a green thread neither main nor made by pthread_create). */
+static cancel_state *cancel_of(green__hub *h)
+{
+    if (h->current->flags & GREEN__MAIN)
+        return &main_cancel;
+    preload_thread *t = self_record(h);
+    return t != NULL ? &t->cancel : NULL;
+}
+
+/* ---- cleanup handlers ----
+ * pthread_cleanup_push, in C built without -fexceptions, is a macro that
+ * sets a jump buffer and registers it with __pthread_register_cancel.
+ * glibc links those buffers per OS thread, which green threads share and
+ * would interleave: a green thread's are linked here, in its own list,
+ * through the buffer's spare words as glibc links them. Ending a green
+ * thread (pthread_exit, a cancellation) jumps to its innermost buffer; the
+ * macro there runs the handler and calls __pthread_unwind_next, which jumps
+ * to the next one, and after the last to the end of the thread. C++
+ * (destructors, its pthread_cleanup_push) and C built with -fexceptions
+ * need the unwinder's forced unwinding instead: their handlers do not run. */
+
+/* longjmp to a cleanup buffer: glibc's own jump, under a name that takes the
+ * buffer's type (it holds only the jmp_buf and mask flag of a jmp_buf, all
+ * that a jump with no saved mask reads), as glibc's header declares
+ * __sigsetjmp_cancel. */
+extern _Noreturn void cleanup_longjmp(struct __cancel_jmp_buf_tag env[1], int val) __asm__("longjmp");
+
+static _Noreturn void unwind(green__hub *h, cancel_state *c)
+{
+    __pthread_unwind_buf_t *b = c->cleanup;
+    if (b != NULL) {
+        c->cleanup = b->__pad[0];
+        cleanup_longjmp(b->__cancel_jmp_buf, 1);
+    }
+    if (h->current->flags & GREEN__MAIN)
+        main_exit(h);
+    longjmp(self_record(h)->exit_to, 1);   /* Back to its trampoline, on its own stack. */
+}
+
+void __pthread_register_cancel(__pthread_unwind_buf_t *b)
+{
+    green__hub *h = patched();
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL) {
+        GREEN_REAL(__pthread_register_cancel)(b);
+        return;
+    }
+    GREEN_PRELOAD_COUNT(__pthread_register_cancel);
+    b->__pad[0] = c->cleanup;
+    c->cleanup = b;
+}
+
+void __pthread_unregister_cancel(__pthread_unwind_buf_t *b)
+{
+    green__hub *h = patched();
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL) {
+        GREEN_REAL(__pthread_unregister_cancel)(b);
+        return;
+    }
+    GREEN_PRELOAD_COUNT(__pthread_unregister_cancel);
+    c->cleanup = b->__pad[0];
+}
+
+void __pthread_unwind_next(__pthread_unwind_buf_t *b)
+{
+    green__hub *h = patched();
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL)
+        GREEN_REAL(__pthread_unwind_next)(b);
+    GREEN_PRELOAD_COUNT(__pthread_unwind_next);
+    unwind(h, c);
+}
+
+/* From main or a green thread pthread_create made: its cleanup handlers
+ * run, then it ends (main: the process ends when the last thread has).
+ * Thread-specific data destructors do not run. */
 void pthread_exit(void *retval)
 {
     green__hub *h = patched();
-    preload_thread *t = h != NULL ? self_record(h) : NULL;
-    if (h != NULL && (h->current->flags & GREEN__MAIN))
-        main_exit(h);
-    if (t == NULL) {
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL) {
         GREEN_REAL(pthread_exit)(retval);
         __builtin_unreachable();
     }
     GREEN_PRELOAD_COUNT(pthread_exit);
-    t->result = retval;
-    longjmp(t->exit_to, 1);
+    if (!(h->current->flags & GREEN__MAIN))
+        self_record(h)->result = retval;
+    unwind(h, c);
+}
+
+/* ---- signals and cancellation ---- */
+
+/* End the running green thread as pthread_exit(PTHREAD_CANCELED) does. */
+static _Noreturn void cancel_act(cancel_state *c)
+{
+    c->pending = 0;
+    pthread_exit(PTHREAD_CANCELED);
+}
+
+void green__preload_cancel_begin(green__hub *h)
+{
+    cancel_state *c = h != NULL && green__preload_threads ? cancel_of(h) : NULL;
+    if (c == NULL)
+        return;
+    if (c->pending && !c->disabled)
+        cancel_act(c);
+    c->waiting = 1;
+}
+
+void green__preload_cancel_end(green__hub *h, int code)
+{
+    cancel_state *c = h != NULL && green__preload_threads ? cancel_of(h) : NULL;
+    if (c == NULL)
+        return;
+    c->waiting = 0;
+    /* Only a wake by pthread_cancel: a wait that ended otherwise (its data
+     * came, the thread it joined ended) returns what it got, and the
+     * cancellation is acted on at the next cancellation point. */
+    if (code == GREEN_ECANCELED && c->pending && !c->disabled)
+        cancel_act(c);
+}
+
+/* The green thread a pthread_t names, for pthread_kill and pthread_cancel:
+ * a green handle, or pthread_self() of the running green thread (all of
+ * them share the OS thread's pthread_self(): it is taken to be the
+ * caller, as pthread_detach takes it). Sets *c to its cancellation state. */
+static green_thread *green_target(green__hub *h, pthread_t thread, cancel_state **c)
+{
+    preload_thread *t = untag(thread);
+    if (t != NULL) {
+        *c = &t->cancel;
+        return t->g;
+    }
+    if (!pthread_equal(thread, GREEN_REAL(pthread_self)()))
+        return NULL;
+    *c = cancel_of(h);
+    return *c != NULL ? h->current : NULL;
+}
+
+/* A green thread cannot take a signal of its own: every green thread runs
+ * on the hub's OS thread, so pthread_kill delivers the signal to that
+ * thread (the real pthread_kill on it), whose handler then runs on whichever
+ * green thread is running. Signal 0 asks whether the thread exists: 0
+ * while it runs and, as glibc answers since 2.34, after it ended until it
+ * is joined (a joined handle must not be used at all). */
+int pthread_kill(pthread_t thread, int sig)
+{
+    green__hub *h = patched();
+    preload_thread *t = untag(thread);
+    if (h == NULL && t == NULL)
+        return GREEN_REAL(pthread_kill)(thread, sig);
+    if (h == NULL)
+        return ENOTSUP;     /* A green handle outside the hub's thread (pthread_cancel). */
+    cancel_state *c;
+    green_thread *g = green_target(h, thread, &c);
+    if (g == NULL)
+        return GREEN_REAL(pthread_kill)(thread, sig);
+    GREEN_PRELOAD_COUNT(pthread_kill);
+    if (sig < 0 || sig >= NSIG)
+        return EINVAL;
+    if (sig == 0 || green_ended(g))
+        return 0;
+    return GREEN_REAL(pthread_kill)(GREEN_REAL(pthread_self)(), sig);
+}
+
+/* Deferred cancellation: the thread is marked, and woken if it is parked at
+ * one of the preload's cancellation points (its waits; wait_fds, the
+ * sleeps, pthread_join, pthread_cond_wait, sem_wait, pthread_testcancel),
+ * where it then ends as pthread_exit(PTHREAD_CANCELED) would; if it is
+ * anywhere else (running, or waiting for a mutex, which is no cancellation
+ * point) the mark waits for its next one. Not green_kill: a kill is sticky
+ * and would make its waits for mutexes fail too. Its cleanup handlers run
+ * (see above). A green handle used from an OS thread that is not the
+ * hub's cannot reach the hub's records: ENOTSUP, for pthread_kill too. */
+int pthread_cancel(pthread_t thread)
+{
+    green__hub *h = patched();
+    preload_thread *t = untag(thread);
+    if (h == NULL && t == NULL)
+        return GREEN_REAL(pthread_cancel)(thread);
+    if (h == NULL)
+        return ENOTSUP;
+    cancel_state *c;
+    green_thread *g = green_target(h, thread, &c);
+    if (g == NULL)
+        return GREEN_REAL(pthread_cancel)(thread);
+    GREEN_PRELOAD_COUNT(pthread_cancel);
+    if (green_ended(g))
+        return 0;               /* As glibc: ended, not yet joined. */
+    c->pending = 1;
+    if (c->waiting && !c->disabled)
+        green__wake(h, g, GREEN_ECANCELED);
+    return 0;
+}
+
+void pthread_testcancel(void)
+{
+    green__hub *h = patched();
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL) {
+        GREEN_REAL(pthread_testcancel)();
+        return;
+    }
+    GREEN_PRELOAD_COUNT(pthread_testcancel);
+    if (c->pending && !c->disabled)
+        cancel_act(c);
+}
+
+/* Per green thread; the OS thread's own state is left alone. Not a
+ * cancellation point, as in glibc. */
+int pthread_setcancelstate(int state, int *old)
+{
+    green__hub *h = patched();
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL)
+        return GREEN_REAL(pthread_setcancelstate)(state, old);
+    GREEN_PRELOAD_COUNT(pthread_setcancelstate);
+    if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
+        return EINVAL;
+    if (old != NULL)
+        *old = c->disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
+    c->disabled = state == PTHREAD_CANCEL_DISABLE;
+    return 0;
+}
+
+/* Asynchronous cancellation cannot be had (nothing may interrupt a green
+ * thread between its waits): the type is kept and shown, and cancellation
+ * stays deferred. */
+int pthread_setcanceltype(int type, int *old)
+{
+    green__hub *h = patched();
+    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    if (c == NULL)
+        return GREEN_REAL(pthread_setcanceltype)(type, old);
+    GREEN_PRELOAD_COUNT(pthread_setcanceltype);
+    if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
+        return EINVAL;
+    if (old != NULL)
+        *old = c->async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
+    c->async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
+    return 0;
 }
 
 /* Names of green threads are not kept: the OS thread's is the one tools
@@ -426,6 +673,7 @@ static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, doubl
     sync_obj *mo = obj_find(m);
     if (mo == NULL || mo->owner != h->current)
         return EPERM;
+    green__preload_cancel_begin(h);  /* Acted on here, it leaves m held, as glibc. */
     sync_obj *co = obj_get(c);
     if (co == NULL)
         return ENOMEM;
@@ -441,6 +689,7 @@ static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, doubl
     mo = obj_find(m);
     if (mo != NULL)
         mo->count = depth;
+    green__preload_cancel_end(h, code);     /* With m held again, as glibc. */
     return code == GREEN_ETIMEDOUT ? ETIMEDOUT : 0;   /* A kill: a spurious wake-up. */
 }
 
@@ -523,6 +772,7 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             errno = ETIMEDOUT;
             return -1;
         }
+        green__preload_cancel_begin(h);
         sync_obj *o = obj_get(s);
         if (o == NULL) {
             errno = ENOMEM;
@@ -530,6 +780,7 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
         }
         int code = green__wait_in(h, &o->q, green__waiter_get(h), left);
         obj_drop_idle(s);
+        green__preload_cancel_end(h, code);
         if (code != 0)
             return green__preload_fail(code, ETIMEDOUT);
     }

@@ -5,8 +5,15 @@
 #   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
+#   pipe, socketpair, bigwrite, dup, stdio, epoll, kill, cancel
+#              pipes.c, unpatched, patched and thread-patched: the same
+#              lines (but ticks and threads), one OS thread under thread
+#              patching
+#   dup2wake   pipes.c dup2wake, patched with thread patching only
+#   pipes-stats  pipes.c all, thread-patched: the new calls in the stats
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
-#   valgrind   a small patched program under valgrind: no errors
+#   valgrind   small patched programs under valgrind (sleepers, pipes cancel
+#              and dup, thread-patched): no errors
 # Exit 77 (skipped) when a Debian program the test needs is missing.
 set -u
 test=$1 so=$2 dir=$3 server=$4
@@ -36,6 +43,31 @@ both() {
     patched "$dir/preload-sockets" "$1" || fail "patched: $1"
     [ -n "$asan" ] && return
     GREEN_PRELOAD=threads patched "$dir/preload-sockets" "$1" || fail "thread-patched: $1"
+}
+
+# pipes.c TEST in every mode: each run passes and prints the same lines
+# but for ticks and threads; under thread patching "threads" lines say 1.
+pipes() {
+    "$dir/preload-pipes" "$1" >"$tmp/plain" || { cat "$tmp/plain"; fail "unpatched: $1"; }
+    patched "$dir/preload-pipes" "$1" >"$tmp/patched" || { cat "$tmp/patched"; fail "patched: $1"; }
+    modes="plain patched"
+    if [ -z "$asan" ]; then
+        GREEN_PRELOAD=threads patched "$dir/preload-pipes" "$1" >"$tmp/threads" ||
+            { cat "$tmp/threads"; fail "thread-patched: $1"; }
+        modes="$modes threads"
+        if grep "^threads " "$tmp/threads" | grep -qv ": 1$"; then
+            cat "$tmp/threads"
+            fail "thread-patched: more than one OS thread"
+        fi
+    fi
+    for m in $modes; do
+        echo "-- $m"
+        cat "$tmp/$m"
+        grep -v "^ticks \|^threads " "$tmp/$m" >"$tmp/$m.same"
+    done
+    for m in $modes; do
+        cmp -s "$tmp/plain.same" "$tmp/$m.same" || fail "$m: other lines than unpatched"
+    done
 }
 
 start_server() {
@@ -78,6 +110,29 @@ sync)
     cat "$tmp/err"
     grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
     ;;
+pipe|socketpair|bigwrite|dup|stdio|epoll|kill)
+    pipes "$test"
+    ;;
+cancel)
+    # glibc's own cancellation, which the unpatched run is, leaves stack
+    # poisoned behind it that ASan trips over when the thread ends.
+    [ -z "$asan" ] || skip "pthread_cancel under AddressSanitizer fails unpatched already"
+    pipes "$test"
+    ;;
+dup2wake)
+    no_threads_asan
+    GREEN_PRELOAD=threads patched "$dir/preload-pipes" dup2wake || fail "thread-patched"
+    ;;
+pipes-stats)
+    no_threads_asan
+    GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-pipes" all \
+        >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "thread-patched"; }
+    cat "$tmp/err"
+    for f in pipe pipe2 socketpair dup dup2 dup3 fdopen posix_spawn_file_actions_adddup2 epoll_wait epoll_pwait epoll_pwait2 pthread_kill \
+             pthread_cancel pthread_testcancel pthread_setcancelstate; do
+        grep -q " $f [1-9]" "$tmp/err" || fail "stats line lacks $f"
+    done
+    ;;
 curl|wget)
     command -v "$test" >/dev/null || skip "$test not installed (Debian: apt-get install $test)"
     # Debian 12's curl hangs in setlocale with libasan preloaded, preload or not.
@@ -104,6 +159,15 @@ valgrind)
     cat "$tmp/out" "$tmp/err"
     [ $rc = 0 ] || fail "valgrind exit status $rc"
     grep -q "threads 1" "$tmp/out" || fail "not patched under valgrind"
+    # Cancellation and cleanup handlers jump across green stacks; dups and
+    # the fd ring: the same, error-free.
+    for t in cancel dup; do
+        GREEN_PRELOAD=threads LD_PRELOAD=$so valgrind -q --error-exitcode=3 \
+            "$dir/preload-pipes" $t >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        cat "$tmp/out" "$tmp/err"
+        [ $rc = 0 ] || fail "valgrind pipes $t: exit status $rc"
+    done
     ;;
 *)
     fail "unknown test"

@@ -1,0 +1,749 @@
+/* tests/preload/pipes.c: pipes, socket pairs, dups, epoll, pthread_kill and
+ * pthread_cancel as a blocking program uses them, checked with and without
+ * the preload (preload_test.sh runs it unpatched, patched and
+ * thread-patched).
+ *   pipe, socketpair: a writer sends 5 messages 100 ms apart, a reader
+ *             waits in a blocking read (recv on the pair) and a ticker
+ *             counts 10 ms sleeps meanwhile;
+ *   bigwrite: a blocking 1 MiB write into a pipe whose reader drains it
+ *             slowly arrives whole and intact;
+ *   dup:      a read through dup/dup2/dup3/F_DUPFD_CLOEXEC of a pipe end
+ *             and a dup of a socket waits while the ticker ticks; O_NONBLOCK
+ *             set with F_SETFL on one fd shows on its dup and is obeyed
+ *             there (EAGAIN), cleared on the dup shows on the first;
+ *             dup3's O_CLOEXEC is the new fd's;
+ *   stdio:    printf into a pipe end dup'ed onto stdout, fgets on a
+ *             FILE that fdopen made of a pipe end, and head(1)
+ *             exec'd (and posix_spawn'd) with a pipe end as its stdout, writing more than the
+ *             pipe holds while the parent reads slowly: the pipe is really
+ *             blocking there, every byte arrives;
+ *   dup2wake (preload only): dup2 onto a pipe end another thread is
+ *             blocked in read on wakes it with EBADF, as close does;
+ *   epoll:    epoll_wait on a pipe a writer thread fills returns its 3
+ *             events while the ticker ticks; epoll_wait, epoll_pwait and
+ *             epoll_pwait2 with 200 ms and nothing ready return 0 after
+ *             about 200 ms;
+ *   kill:     pthread_kill(t, 0) answers 0 for a live thread and for an
+ *             ended one not yet joined (glibc since 2.34); a signal sent
+ *             with pthread_kill runs its handler;
+ *   cancel:   pthread_cancel of a thread blocked in read(2), in
+ *             nanosleep and in pthread_cond_wait: pthread_join gives
+ *             PTHREAD_CANCELED; the cond waiter's cleanup handlers run,
+ *             innermost first, the mutex held again (one unlocks it), and
+ *             pthread_exit runs those still pushed; a
+ *             thread that disabled cancellation goes on through its read
+ *             and ends at pthread_testcancel once it enables it; a thread
+ *             waiting for a mutex (no cancellation point) gets it first;
+ *   all:      every test above but dup2wake (for the stats line).
+ * Lines starting "threads" give the OS threads seen while the threads
+ * ran, "ticks" the ticker's count; the rest is the same in every mode.
+ * Usage: pipes TEST. Exit 0 on success. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Threads: in /proc/self/status. */
+static int os_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
+/* ---- the ticker: counts 10 ms sleeps; under thread patching it runs only
+ * if the others wait in the hub ---- */
+
+static volatile int ticking, ticks;
+static pthread_t ticker_thread;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (ticking) {
+        usleep(10000);
+        ticks++;
+    }
+    return NULL;
+}
+
+static void ticker_start(void)
+{
+    ticks = 0;
+    ticking = 1;
+    pthread_create(&ticker_thread, NULL, ticker, NULL);
+}
+
+/* Stops the ticker; fails (1) when it did not tick at least min times. */
+static int ticker_stop(const char *test, int min)
+{
+    ticking = 0;
+    pthread_join(ticker_thread, NULL);
+    printf("ticks %s: %d of 10 ms meanwhile\n", test, ticks);
+    return ticks < min;
+}
+
+/* ---- pipe, socketpair ---- */
+
+#define MESSAGES 5
+
+struct pair {
+    int rd, wr;
+    int use_socket_calls;   /* recv/send instead of read/write. */
+    int got;                /* Messages read intact. */
+    int threads;
+};
+
+static void *pair_writer(void *arg)
+{
+    struct pair *p = arg;
+    for (int i = 0; i < MESSAGES; i++) {
+        usleep(100000);
+        char msg[16];
+        int n = snprintf(msg, sizeof msg, "msg %d", i);
+        ssize_t w =
+            p->use_socket_calls ? send(p->wr, msg, (size_t)n + 1, 0) : write(p->wr, msg, (size_t)n + 1);
+        if (w != n + 1)
+            return NULL;
+    }
+    return NULL;
+}
+
+static void *pair_reader(void *arg)
+{
+    struct pair *p = arg;
+    for (int i = 0; i < MESSAGES; i++) {
+        char buf[16], want[16];
+        int n = snprintf(want, sizeof want, "msg %d", i);
+        size_t have = 0;
+        while (have < (size_t)n + 1) {
+            ssize_t r = p->use_socket_calls ? recv(p->rd, buf + have, (size_t)n + 1 - have, 0)
+                                            : read(p->rd, buf + have, (size_t)n + 1 - have);
+            if (r <= 0)
+                return NULL;
+            have += (size_t)r;
+        }
+        if (i == 2)
+            p->threads = os_threads();
+        if (memcmp(buf, want, (size_t)n + 1) == 0)
+            p->got++;
+    }
+    return NULL;
+}
+
+static int run_pair(const char *test, int fds[2], int socket_calls)
+{
+    struct pair p = { .rd = fds[0], .wr = fds[1], .use_socket_calls = socket_calls };
+    ticker_start();
+    pthread_t r, w;
+    pthread_create(&r, NULL, pair_reader, &p);
+    pthread_create(&w, NULL, pair_writer, &p);
+    pthread_join(w, NULL);
+    pthread_join(r, NULL);
+    int bad = ticker_stop(test, 10);
+    printf("threads %s: %d\n", test, p.threads);
+    printf("%s: %d of %d messages\n", test, p.got, MESSAGES);
+    close(fds[0]);
+    close(fds[1]);
+    return bad | (p.got != MESSAGES);
+}
+
+static int test_pipe(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 1;
+    return run_pair("pipe", fds, 0);
+}
+
+static int test_socketpair(void)
+{
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+        return 1;
+    return run_pair("socketpair", fds, 1);
+}
+
+/* ---- bigwrite ---- */
+
+#define BIG (1 << 20)
+
+static unsigned char pattern(size_t i)
+{
+    return (unsigned char)(i * 7 % 251);
+}
+
+static void *slow_drain(void *arg)
+{
+    int fd = *(int *)arg;
+    static unsigned char buf[16384];
+    size_t total = 0, wrong = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            wrong += buf[i] != pattern(total + (size_t)i);
+        total += (size_t)n;
+        usleep(1000);
+    }
+    return (void *)(wrong == 0 ? total : 0);
+}
+
+static int test_bigwrite(void)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return 1;
+    unsigned char *data = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        data[i] = pattern(i);
+    pthread_t t;
+    pthread_create(&t, NULL, slow_drain, &fds[0]);
+    ssize_t n = write(fds[1], data, BIG);
+    close(fds[1]);
+    void *total;
+    pthread_join(t, &total);
+    close(fds[0]);
+    free(data);
+    printf("bigwrite: write %zd of %d, read %zu intact\n", n, BIG, (size_t)total);
+    return n == BIG && (size_t)total == BIG ? 0 : 1;
+}
+
+/* ---- dup ---- */
+
+struct late {
+    int fd;
+    int socket_calls;
+};
+
+/* Writes "late" after 100 ms. */
+static void *late_writer(void *arg)
+{
+    struct late *l = arg;
+    usleep(100000);
+    ssize_t n = l->socket_calls ? send(l->fd, "late", 4, 0) : write(l->fd, "late", 4);
+    return (void *)(intptr_t)(n == 4);
+}
+
+/* A blocking read through rd (a dup) while a thread writes to wr late. */
+static int read_through(const char *what, int rd, int wr, int socket_calls)
+{
+    struct late l = { .fd = wr, .socket_calls = socket_calls };
+    pthread_t t;
+    pthread_create(&t, NULL, late_writer, &l);
+    char buf[8] = "";
+    ssize_t n = read(rd, buf, sizeof buf);
+    pthread_join(t, NULL);
+    int ok = n == 4 && memcmp(buf, "late", 4) == 0;
+    printf("dup: read through %s: %s\n", what, ok ? "late" : "?");
+    return !ok;
+}
+
+static int nonblock_shown(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && (fl & O_NONBLOCK) != 0;
+}
+
+/* O_NONBLOCK set on a shows on b, and a read on b obeys it; cleared on b,
+ * it shows on a. */
+static int shared_flags(const char *what, int a, int b)
+{
+    fcntl(a, F_SETFL, fcntl(a, F_GETFL) | O_NONBLOCK);
+    int on_b = nonblock_shown(b);
+    char c;
+    ssize_t n = read(b, &c, 1);
+    int err = errno;
+    fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK);
+    int off_a = !nonblock_shown(a);
+    int ok = on_b && n == -1 && err == EAGAIN && off_a;
+    printf("dup: %s: O_NONBLOCK shared %s, read %s\n", what, on_b && off_a ? "yes" : "no",
+           n == -1 && err == EAGAIN ? "EAGAIN" : "?");
+    return !ok;
+}
+
+static int test_dup(void)
+{
+    int p[2], s[2];
+    if (pipe(p) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0)
+        return 1;
+    ticker_start();
+    int bad = 0;
+    int d = dup(p[0]);
+    bad |= read_through("dup", d, p[1], 0);
+    bad |= shared_flags("dup", p[0], d);
+    close(d);
+
+    int d2 = dup2(p[0], 40);
+    bad |= d2 != 40 || dup2(d2, d2) != d2 || dup2(-1, d2) != -1;  /* Onto itself, a bad fd: nothing. */
+    bad |= read_through("dup2", d2, p[1], 0);
+    bad |= shared_flags("dup2", d2, p[0]);
+    close(d2);
+
+    int d3 = dup3(p[0], 41, O_CLOEXEC);
+    int cloexec = d3 == 41 && (fcntl(d3, F_GETFD) & FD_CLOEXEC) && !(fcntl(p[0], F_GETFD) & FD_CLOEXEC);
+    printf("dup: dup3 O_CLOEXEC %s, onto itself %s\n", cloexec ? "its own" : "?",
+           dup3(d3, d3, 0) == -1 && errno == EINVAL ? "EINVAL" : "?");
+    bad |= !cloexec;
+    bad |= read_through("dup3", d3, p[1], 0);
+    bad |= shared_flags("dup3", p[0], d3);
+    close(d3);
+
+    int df = fcntl(p[0], F_DUPFD_CLOEXEC, 50);
+    bad |= df < 50 || read_through("F_DUPFD_CLOEXEC", df, p[1], 0);
+    bad |= shared_flags("F_DUPFD_CLOEXEC", df, p[0]);
+    close(df);
+
+    int ds = dup(s[0]);
+    bad |= read_through("dup of a socket", ds, s[1], 1);
+    bad |= shared_flags("dup of a socket", s[0], ds);
+    close(ds);
+    /* The first fds are still there and blocking. */
+    bad |= read_through("the first pipe end", p[0], p[1], 0);
+    close(p[0]);
+    close(p[1]);
+    close(s[0]);
+    close(s[1]);
+    bad |= ticker_stop("dup", 25);
+    return bad;
+}
+
+struct blocked {
+    int fd;
+    ssize_t n;
+    int err;
+};
+
+static void *blocked_read(void *arg)
+{
+    struct blocked *b = arg;
+    char c;
+    b->n = read(b->fd, &c, 1);
+    b->err = errno;
+    return NULL;
+}
+
+static int test_dup2wake(void)
+{
+    int p[2], q[2];
+    if (pipe(p) != 0 || pipe(q) != 0)
+        return 1;
+    struct blocked b = { .fd = p[0] };
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_read, &b);
+    usleep(100000);
+    int r = dup2(q[0], p[0]);
+    pthread_join(t, NULL);
+    printf("dup2wake: dup2 %s, read %zd errno %s\n", r == p[0] ? "ok" : "?", b.n, strerror(b.err));
+    return r == p[0] && b.n == -1 && b.err == EBADF ? 0 : 1;
+}
+
+/* ---- stdio: a pipe end dup'ed onto a standard stream ---- */
+
+/* O_NONBLOCK in the kernel's flags of fd (/proc/self/fdinfo), whatever
+ * F_GETFL shows. */
+static int really_nonblocking(int fd)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    FILE *f = fopen(path, "r");
+    char line[128];
+    unsigned flags = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "flags: %o", &flags) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return (flags & O_NONBLOCK) != 0;
+}
+
+#define CHILD_BYTES 300000
+
+/* Read what child pid writes into pipe p, slowly; 1 unless it wrote
+ * CHILD_BYTES and exited with 0. */
+static int slow_read_child(const char *how, int p[2], pid_t pid)
+{
+    close(p[1]);
+    static char big[16384];
+    size_t total = 0;
+    ssize_t n;
+    while ((n = read(p[0], big, sizeof big)) > 0) {
+        total += (size_t)n;
+        usleep(2000);
+    }
+    close(p[0]);
+    int status = -1;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    printf("stdio: %s head wrote %zu of %d bytes into a pipe, exit status %d\n", how, total, CHILD_BYTES,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return total != CHILD_BYTES || status != 0;
+}
+
+/* printf into a pipe dup'ed onto stdout, and a child that execs head(1)
+ * with a pipe as its stdout, more than the pipe holds, read slowly: stdio
+ * and the exec'd program see a blocking pipe. */
+static int test_stdio(void)
+{
+    int p[2], saved = dup(STDOUT_FILENO);
+    if (pipe(p) != 0 || saved < 0)
+        return 1;
+    fflush(stdout);
+    dup2(p[1], STDOUT_FILENO);
+    int real_nb = really_nonblocking(STDOUT_FILENO) || really_nonblocking(p[1]);
+    printf("hello through stdio\n");
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    char buf[64] = "";
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    int said = n == 20 && strcmp(buf, "hello through stdio\n") == 0;
+    printf("stdio: printf into a pipe on stdout: %s, really non-blocking there: %s\n",
+           said ? "read back" : "?", real_nb ? "yes" : "no");
+    close(p[0]);
+    close(p[1]);
+
+    if (pipe(p) != 0 || write(p[1], "a line\n", 7) != 7)
+        return 1;
+    FILE *f = fdopen(p[0], "r");
+    int file_nb = really_nonblocking(p[0]);
+    char line[16] = "";
+    int got = f != NULL && fgets(line, sizeof line, f) != NULL && strcmp(line, "a line\n") == 0;
+    close(p[1]);
+    int eof = f != NULL && fgets(line, sizeof line, f) == NULL && feof(f) && !ferror(f);
+    printf("stdio: fdopen of a pipe: a line %s, then EOF %s, really non-blocking there: %s\n",
+           got ? "read" : "?", eof ? "yes" : "no", file_nb ? "yes" : "no");
+    if (f != NULL)
+        fclose(f);
+    real_nb |= file_nb;
+    said &= got && eof;
+
+    if (pipe(p) != 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], STDOUT_FILENO);
+        close(p[0]);
+        close(p[1]);
+        execlp("head", "head", "-c", "300000", "/dev/zero", (char *)NULL);
+        _exit(127);
+    }
+    int bad = slow_read_child("exec'd", p, pid);
+
+    if (pipe(p) != 0)
+        return 1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_addclose(&fa, p[1]);
+    char *argv[] = { "head", "-c", "300000", "/dev/zero", NULL };
+    if (posix_spawnp(&pid, "head", &fa, NULL, argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    bad |= slow_read_child("posix_spawn'd", p, pid);
+    return !said || real_nb || bad;
+}
+
+/* ---- epoll ---- */
+
+static void *three_writes(void *arg)
+{
+    int fd = *(int *)arg;
+    for (int i = 0; i < 3; i++) {
+        usleep(100000);
+        if (write(fd, "e", 1) != 1)
+            break;
+    }
+    return NULL;
+}
+
+/* One call of kind 0 epoll_wait, 1 epoll_pwait, 2 epoll_pwait2. */
+static int epoll_call(int kind, int ep, struct epoll_event *evs, int max, int ms)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    switch (kind) {
+    case 0: return epoll_wait(ep, evs, max, ms);
+    case 1: return epoll_pwait(ep, evs, max, ms, &mask);
+    default: return epoll_pwait2(ep, evs, max, &ts, &mask);
+    }
+}
+
+static int test_epoll(void)
+{
+    int p[2];
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0 || pipe(p) != 0)
+        return 1;
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = p[0] };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) != 0)
+        return 1;
+    ticker_start();
+    pthread_t t;
+    pthread_create(&t, NULL, three_writes, &p[1]);
+    int events = 0, bytes = 0, bad = 0;
+    double t0 = now();
+    while (bytes < 3 && now() - t0 < 5) {
+        struct epoll_event out[4];
+        int n = epoll_call(bytes % 3, ep, out, 4, 2000);
+        for (int i = 0; i < n; i++) {
+            char c;
+            events += out[i].data.fd == p[0] && (out[i].events & EPOLLIN);
+            bytes += read(p[0], &c, 1) == 1;
+        }
+        bad |= n < 0;
+    }
+    pthread_join(t, NULL);
+    bad |= ticker_stop("epoll", 10);
+    printf("epoll: %d events, %d bytes of 3\n", events, bytes);
+    bad |= events != 3 || bytes != 3;
+    const char *name[] = { "epoll_wait", "epoll_pwait", "epoll_pwait2" };
+    for (int kind = 0; kind < 3; kind++) {
+        struct epoll_event out[4];
+        t0 = now();
+        int n = epoll_call(kind, ep, out, 4, 200);
+        double dt = now() - t0;
+        int ok = n == 0 && dt > 0.18 && dt < 1.0;
+        printf("epoll: %s 200 ms, nothing ready: %s\n", name[kind], ok ? "0 after ~200 ms" : "?");
+        if (!ok)
+            fprintf(stderr, "epoll: %s gave %d after %.3f s\n", name[kind], n, dt);
+        bad |= !ok;
+    }
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+    return bad;
+}
+
+/* ---- pthread_kill ---- */
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1_seen++;
+}
+
+static void *nap(void *arg)
+{
+    usleep((useconds_t)(long)arg);
+    return NULL;
+}
+
+static int test_kill(void)
+{
+    signal(SIGUSR1, on_usr1);
+    pthread_t live, ended;
+    pthread_create(&live, NULL, nap, (void *)300000L);
+    pthread_create(&ended, NULL, nap, (void *)0L);
+    usleep(100000);
+    int rl = pthread_kill(live, 0);
+    int re = pthread_kill(ended, 0);
+    int rs = pthread_kill(live, SIGUSR1);
+    for (int i = 0; i < 100 && usr1_seen == 0; i++)
+        usleep(1000);
+    pthread_join(live, NULL);
+    pthread_join(ended, NULL);
+    printf("kill: live %s, ended %s, SIGUSR1 %s, handler ran %d\n", strerror(rl), strerror(re),
+           strerror(rs), (int)usr1_seen);
+    return rl == 0 && (re == 0 || re == ESRCH) && rs == 0 && usr1_seen == 1 ? 0 : 1;
+}
+
+/* ---- pthread_cancel ---- */
+
+static int cancel_pipe[2];
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cond_lock = PTHREAD_MUTEX_INITIALIZER;   /* Left held by the canceled waiter. */
+static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
+static volatile int past_read, got_mutex, relocked;
+
+static void *cancel_reader(void *arg)
+{
+    (void)arg;
+    char c;
+    return (void *)(intptr_t)read(cancel_pipe[0], &c, 1);    /* Never: canceled. */
+}
+
+static void *cancel_sleeper(void *arg)
+{
+    (void)arg;
+    struct timespec ts = { 10, 0 };
+    nanosleep(&ts, NULL);
+    return (void *)1;
+}
+
+static char cleanups[8];
+static int ncleanups, cleanup_unlock;
+
+static void note_cleanup(void *arg)
+{
+    if (ncleanups < (int)sizeof cleanups - 1)
+        cleanups[ncleanups++] = *(const char *)arg;
+}
+
+/* The cleanup handler of a cond waiter: it holds the mutex again. */
+static void unlock_cleanup(void *m)
+{
+    note_cleanup("u");
+    cleanup_unlock = pthread_mutex_unlock(m);
+}
+
+static void *cancel_cond_waiter(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&cond_lock);
+    pthread_cleanup_push(unlock_cleanup, &cond_lock);
+    pthread_cleanup_push(note_cleanup, "n");
+    for (;;)
+        pthread_cond_wait(&cancel_cond, &cond_lock);
+    pthread_cleanup_pop(0);
+    pthread_cleanup_pop(0);
+    return (void *)1;
+}
+
+/* pthread_exit runs the handlers still pushed, not those popped. */
+static void *exiter(void *arg)
+{
+    (void)arg;
+    pthread_cleanup_push(note_cleanup, "a");
+    pthread_cleanup_push(note_cleanup, "b");
+    pthread_cleanup_push(note_cleanup, "x");
+    pthread_cleanup_pop(0);
+    usleep(1000);
+    pthread_exit((void *)7);
+    pthread_cleanup_pop(0);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void *cancel_disabled(void *arg)
+{
+    (void)arg;
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+    char c;
+    if (read(cancel_pipe[0], &c, 1) == 1 && old == PTHREAD_CANCEL_ENABLE)
+        past_read = 1;
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    pthread_testcancel();
+    return (void *)1;
+}
+
+static void *cancel_locker(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&cancel_lock);
+    got_mutex = 1;
+    pthread_mutex_unlock(&cancel_lock);
+    pthread_testcancel();
+    return (void *)1;
+}
+
+/* Start fn, let it block, cancel it, join: 1 when it ended canceled. */
+static int cancel_one(const char *what, void *(*fn)(void *), int (*meanwhile)(void))
+{
+    pthread_t t;
+    pthread_create(&t, NULL, fn, NULL);
+    usleep(100000);
+    int rc = pthread_cancel(t);
+    usleep(50000);
+    int ok = meanwhile == NULL || meanwhile() == 0;
+    void *res = NULL;
+    int rj = pthread_join(t, &res);
+    int canceled = rc == 0 && rj == 0 && res == PTHREAD_CANCELED && ok;
+    printf("cancel: %s: %s\n", what, canceled ? "PTHREAD_CANCELED" : "?");
+    return canceled;
+}
+
+static int write_one(void)
+{
+    return write(cancel_pipe[1], "x", 1) != 1;
+}
+
+static int unlock_it(void)
+{
+    return pthread_mutex_unlock(&cancel_lock);
+}
+
+static int test_cancel(void)
+{
+    if (pipe(cancel_pipe) != 0)
+        return 1;
+    int good = cancel_one("in read", cancel_reader, NULL);
+    good &= cancel_one("in nanosleep", cancel_sleeper, NULL);
+    good &= cancel_one("in pthread_cond_wait", cancel_cond_waiter, NULL);
+    /* The canceled cond waiter holds the mutex again, as glibc makes it,
+     * and its handlers run innermost first: the outer one unlocks it. */
+    relocked = cleanup_unlock == 0 && pthread_mutex_trylock(&cond_lock) == 0 && strcmp(cleanups, "nu") == 0;
+    printf("cancel: cond waiter's cleanup handlers %s, its mutex held again and released: %s\n", cleanups,
+           relocked ? "yes" : "no");
+    pthread_t t;
+    void *res = NULL;
+    ncleanups = 0;
+    memset(cleanups, 0, sizeof cleanups);
+    pthread_create(&t, NULL, exiter, NULL);
+    pthread_join(t, &res);
+    printf("cancel: pthread_exit: result %ld, cleanup handlers %s\n", (long)res, cleanups);
+    relocked &= res == (void *)7 && strcmp(cleanups, "ba") == 0;
+    good &= cancel_one("disabled, then pthread_testcancel", cancel_disabled, write_one);
+    printf("cancel: disabled: the read went on: %s\n", past_read ? "yes" : "no");
+    pthread_mutex_lock(&cancel_lock);
+    good &= cancel_one("waiting for a mutex, then pthread_testcancel", cancel_locker, unlock_it);
+    printf("cancel: mutex taken first: %s\n", got_mutex ? "yes" : "no");
+    close(cancel_pipe[0]);
+    close(cancel_pipe[1]);
+    return good && relocked && past_read && got_mutex ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *t = argc > 1 ? argv[1] : "";
+    static const struct {
+        const char *name;
+        int (*fn)(void);
+    } tests[] = {
+        { "pipe", test_pipe }, { "socketpair", test_socketpair }, { "bigwrite", test_bigwrite },
+        { "dup", test_dup },   { "stdio", test_stdio },           { "epoll", test_epoll },
+        { "kill", test_kill }, { "cancel", test_cancel },
+    };
+    if (strcmp(t, "dup2wake") == 0)
+        return test_dup2wake();
+    int all = strcmp(t, "all") == 0, rc = 0, found = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (all || strcmp(t, tests[i].name) == 0) {
+            found = 1;
+            rc |= tests[i].fn();
+        }
+    }
+    if (!found)
+        fprintf(stderr, "usage: pipes pipe|socketpair|bigwrite|dup|dup2wake|stdio|epoll|kill|cancel|all\n");
+    return found ? rc : 2;
+}
