@@ -528,6 +528,14 @@ static void test_units(void)
     CU_ASSERT_STRING_EQUAL(t, "96.9%");
     gb_fmt_pct(t, sizeof t, 0.75);
     CU_ASSERT_STRING_EQUAL(t, "75%");
+    /* A count stays exact: one thread more is a fact, not noise. */
+    gb_fmt_count(t, sizeof t, 10002);
+    CU_ASSERT_STRING_EQUAL(t, "10\xe2\x80\xaf"
+                              "002");
+    gb_fmt_count(t, sizeof t, 1);
+    CU_ASSERT_STRING_EQUAL(t, "1");
+    gb_fmt_count(t, sizeof t, NAN);
+    CU_ASSERT_STRING_EQUAL(t, "n/a");
 }
 
 static void test_findings(void)
