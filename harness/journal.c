@@ -59,6 +59,10 @@ void gb_journal_append(int fd, const struct gb_journal_job *j, const struct gb_e
     json_object_set_new(ru, "utime_ns", json_integer(r->utime_ns));
     json_object_set_new(ru, "stime_ns", json_integer(r->stime_ns));
     json_object_set_new(o, "rusage", ru);
+    /* The harness's own samples of its OS threads; null when none was
+     * taken (it exited within the first interval, or never started). */
+    json_object_set_new(o, "os_threads_peak",
+                        r->threads_peak > 0 ? json_integer(r->threads_peak) : json_null());
     if (j->server)
         json_object_set_new(o, "server", gb_json_normal(j->server));
     if (j->server_cpu_ns >= 0)

@@ -213,6 +213,33 @@ static void drain(int *fd, struct gb_buf *b, size_t keep, bool head)
     }
 }
 
+/* The OS threads of process pid: Threads: of /proc/PID/status, in one
+ * read (the line is some 600 bytes in, ahead of the long ones), or 0 when
+ * the file cannot be read or has no such line. Called only before the
+ * reap, so pid is the child's, or its zombie's, and never a reused one.
+ * The pid stays the cell's through its program: both shell wrappers of
+ * workloads/peers/ (gevent_peer.sh.in, threads_preload_peer.sh.in) end in
+ * exec, so the count is Python's or the preloaded cell's, not a shell's,
+ * as does the Boost.Fiber example's (examples/peers/boost-fiber/cell); the
+ * other peers (Go, State Threads) are programs themselves. Threads of
+ * a process the child forks are not counted (an external --peer's wrapper
+ * that forks rather than execs would show its own shell's one). */
+static long read_threads(int pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *line = strstr(buf, "\nThreads:");
+    return line ? strtol(line + 9, NULL, 10) : 0;
+}
+
 /* Kill the child (and its group) and reap it, its resources into e. */
 static void kill_and_reap(struct gb_proc *p, struct gb_proc_end *e)
 {
@@ -260,6 +287,9 @@ void gb_proc_wait(struct gb_proc *p, const struct gb_proc_wait_opts *w, struct g
     int64_t linger = (int64_t)(w->linger_s * 1e9), reaped_at = 0;
     int group = p->own_group ? p->pid : 0;
     bool reaped = p->pid <= 0;
+    /* From the first wake-up, not at once: the exec may not have happened
+     * yet, and the forked harness is one thread anyway. */
+    int64_t next_sample = p->start_ns + GB_PROC_THREADS_SAMPLE_MS * 1000000LL;
     for (;;) {
         if (!reaped && wait4(p->pid, &e->status, WNOHANG, &e->ru) == p->pid) {
             reaped = true;
@@ -288,6 +318,17 @@ void gb_proc_wait(struct gb_proc *p, const struct gb_proc_wait_opts *w, struct g
             continue;
         }
         int wait_ms = POLL_MAX_MS;
+        if (w->sample_threads && !reaped) {
+            /* At most one read per interval, however often output wakes the
+             * poll. A failed read (it is exiting) is no error. */
+            if (now >= next_sample) {
+                long t = read_threads(p->pid);
+                if (t > e->threads_peak)
+                    e->threads_peak = t;
+                next_sample = now + GB_PROC_THREADS_SAMPLE_MS * 1000000LL;
+            }
+            wait_ms = (int)((next_sample - now) / 1000000 + 1);
+        }
         int64_t left = (deadline - now) / 1000000 + 1;
         if ((!reaped || linger < 0) && left < wait_ms)
             wait_ms = (int)left;

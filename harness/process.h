@@ -98,7 +98,18 @@ struct gb_proc_wait_opts {
      * anyway; < 0: until they close or the deadline passes, which then
      * counts as a timeout. */
     double linger_s;
+    /* Sample the child's OS threads (Threads: of /proc/PID/status) while it
+     * runs, every GB_PROC_THREADS_SAMPLE_MS or so, into threads_peak. */
+    bool sample_threads;
 };
+
+/* How often sample_threads reads the count, in ms: often enough that a
+ * workload's threads (a thread per task that waits, a pool, a resolver's
+ * workers) are seen at their peak, seldom enough that the harness's reads
+ * (about 100 a second, a few microseconds each) take nothing measurable
+ * from a cell on a 2-CPU machine. A thread that lives shorter than this
+ * can be missed: the figure is a lower bound of the true peak. */
+#define GB_PROC_THREADS_SAMPLE_MS 10
 
 /* How a child ended. */
 struct gb_proc_end {
@@ -108,6 +119,9 @@ struct gb_proc_end {
     bool stopped;          /* *stop was raised before the deadline: it was killed */
     int64_t elapsed_ns;    /* from start_ns until it was reaped */
     struct rusage ru;      /* wait4's: its peak RSS, user and system time */
+    /* The most OS threads a sample saw (sample_threads); 0 when none was
+     * taken or every read failed (it exited before the first). */
+    long threads_peak;
     struct gb_buf out, err; /* what was kept of its captured stdout, stderr (never NULL
                                data once anything came); gb_proc_end_free frees them */
 };
@@ -117,7 +131,8 @@ struct gb_proc_end {
  * passes, or *stop is raised. A child still running then gets SIGKILL (its
  * group too, when it has one) and is reaped before this returns; one with a
  * group of its own that exited has the rest of its group killed. The poll
- * for output wakes at least every 50 ms to look for the exit. Closes p's
+ * for output wakes at least every 50 ms to look for the exit, and every
+ * GB_PROC_THREADS_SAMPLE_MS while it samples threads. Closes p's
  * pipes; p->pid is 0 afterwards. *e is always filled: free it with
  * gb_proc_end_free. */
 void gb_proc_wait(struct gb_proc *p, const struct gb_proc_wait_opts *w, struct gb_proc_end *e);

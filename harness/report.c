@@ -19,6 +19,7 @@
 #include "json.h"
 #include "peers_ext.h"
 #include "plot.h"
+#include "process.h"
 #include "runner.h"
 #include "units.h"
 #include "util.h"
@@ -960,6 +961,7 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
     const char *cols[20] = { "implementation", "parameters", unit,    "interval", "±",       "reps",
                              "stopped",        "cv",         "ops/s", "CPU/wall", "peak RSS" };
     size_t ncols = 11;
+    cols[ncols++] = "OS threads (peak)";
     if (mem)
         cols[ncols++] = "time per op";
     if (served) {
@@ -1030,6 +1032,12 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         gb_doc_cell(d, t);
         gb_fmt_bytes(t, sizeof t, s->peak_rss_kb > 0 ? s->peak_rss_kb * 1024.0 : NAN);
         gb_doc_cell(d, t);
+        /* Unknown (a run made before the harness sampled): a dash, not n/a. */
+        if (s->os_threads_peak > 0)
+            gb_fmt_count(t, sizeof t, (double)s->os_threads_peak);
+        else
+            snprintf(t, sizeof t, "—");
+        gb_doc_cell(d, t);
         if (mem) {
             gb_fmt_time(t, sizeof t, s->ns.n ? s->ns.median : NAN);
             gb_doc_cell(d, t);
@@ -1059,9 +1067,13 @@ static void results_section(struct gb_doc *d, const struct gb_rundata *rd)
                 "relative to the median, the repetitions (× the rounds each ran of a workload "
                 "shorter than %.3g ms) and why the cell stopped repeating (converged: within ±%s; "
                 "max-reps, budget, failures, fixed: --reps), the coefficient of variation of the "
-                "repetitions, throughput, CPU cores kept busy (CPU time / wall time), and peak RSS "
-                "from wait4. Every value is in summary.csv; every repetition in cells.jsonl.",
-                rd->plan.min_rep_ms > 0 ? rd->plan.min_rep_ms : GB_MIN_REP_MS, target);
+                "repetitions, throughput, CPU cores kept busy (CPU time / wall time), peak RSS "
+                "from wait4, and the most OS threads the process had at once, the largest over "
+                "the repetitions (the harness reads Threads: of /proc/PID/status every %d ms "
+                "while it runs: a thread that lives shorter can be missed; — where the run did "
+                "not record it). Every value is in summary.csv; every repetition in cells.jsonl.",
+                rd->plan.min_rep_ms > 0 ? rd->plan.min_rep_ms : GB_MIN_REP_MS, target,
+                GB_PROC_THREADS_SAMPLE_MS);
     gb_doc_para_end(d);
     for (size_t w = 0; w < gb_nworkloads + 1; w++) {
         const char *wname = w < gb_nworkloads ? gb_workloads[w].name : NULL;

@@ -158,6 +158,7 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     s->reps_ok = s->reps_failed = s->reps_total = 0;
     memset(s->by_status, 0, sizeof s->by_status);
     s->peak_rss_kb = 0;
+    s->os_threads_peak = 0;
     s->rounds = 1;
     s->spent_s = 0;
     s->first_error[0] = '\0';
@@ -184,6 +185,11 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
             continue;
         }
         s->reps_ok++;
+        /* The largest, as peak RSS: how many OS threads the cell needs at
+         * once. Absent or null (older runs): unknown, not 0. */
+        long threads = (long)gb_json_num(r->json, "os_threads_peak", 0);
+        if (threads > s->os_threads_peak)
+            s->os_threads_peak = threads;
         const json_t *res = r->result;
         double v = gb_json_num(res, "ns_per_op", NAN);
         double wall = gb_json_num(res, "wall_ns", NAN), nops_ = gb_json_num(res, "ops", NAN);
@@ -531,7 +537,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
                     "server_reps,server_late_reps,server_bound_reps,server_bound,server_late_p99_ms,"
                     "server_late_over_1ms_share,server_cpu_ns_per_op,of_epoll_ceiling,"
                     "floor,floor_ns_per_op,of_floor,of_floor_ci_low,of_floor_ci_high,"
-                    "cold_ns_per_op,cold_ns_per_op_ci_low,cold_ns_per_op_ci_high");
+                    "cold_ns_per_op,cold_ns_per_op_ci_low,cold_ns_per_op_ci_high,os_threads_peak");
     gb_csv_eol(&b);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
@@ -578,6 +584,7 @@ int gb_write_summary_csv(const struct gb_rundata *rd, const char *path)
         gb_csv_num(&b, s->floor_ns.n ? s->floor_ns.median : NAN);
         csv_stats(&b, &s->of_floor, false);
         csv_stats(&b, &s->cold_ns, false);
+        csv_long(&b, s->os_threads_peak > 0 ? s->os_threads_peak : -1);
         gb_csv_eol(&b);
     }
     int rc = gb_write_file_atomic(path, b.data, b.len);

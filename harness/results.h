@@ -64,6 +64,11 @@ struct gb_summary {
     struct gb_stats cpu_ns_op; /* the client's CPU time per op: cpu_ns / ops */
     struct gb_stats rss_task;  /* rss_per_task_bytes, n = 0 when absent */
     long peak_rss_kb;
+    /* The most OS threads the harness saw in one of its counted ok
+     * repetitions (their records' os_threads_peak); 0: unknown (none had
+     * one: a run made before the harness sampled, or every process too
+     * short for a sample). */
+    long os_threads_peak;
     long rounds;               /* workload runs per repetition (--rounds), the largest */
     double spent_s;            /* its repetitions' process time, warm-up included */
     double rel_hw;             /* gb_rel_half_width of its headline statistics */

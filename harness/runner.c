@@ -1,7 +1,8 @@
 /* harness/runner.c: one repetition of one cell (runner.h): the child in its
  * own process group, with its output captured and a deadline after which
- * the whole group is killed, wait4 giving its peak RSS and CPU time (the
- * fork, the wait and the capture are process.c's); then the outcome,
+ * the whole group is killed, wait4 giving its peak RSS and CPU time, and
+ * its OS threads sampled while it runs (the fork, the wait, the capture and
+ * the samples are process.c's); then the outcome,
  * classified from its exit, its signal and its last stdout line. */
 #include "runner.h"
 
@@ -171,6 +172,9 @@ void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const cha
         .out_keep = STDOUT_KEEP,
         .err_keep = STDERR_KEEP,
         .linger_s = 0.5, /* a grandchild outside the group holds the pipes */
+        /* Its OS threads at their peak, seen from outside: the figure that
+         * sets green threads apart from OS threads, for every implementation. */
+        .sample_threads = true,
     };
     struct gb_proc_end e;
     gb_proc_wait(&p, &w, &e);
@@ -184,6 +188,7 @@ void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const cha
     r->maxrss_kb = e.ru.ru_maxrss;
     r->utime_ns = (int64_t)e.ru.ru_utime.tv_sec * 1000000000 + e.ru.ru_utime.tv_usec * 1000;
     r->stime_ns = (int64_t)e.ru.ru_stime.tv_sec * 1000000000 + e.ru.ru_stime.tv_usec * 1000;
+    r->threads_peak = e.threads_peak;
     r->stderr_tail = tail_copy(&e.err, TAIL_RECORD);
     classify(r, &e.out, workload, e.timed_out, e.stopped, timeout_s);
     gb_proc_end_free(&e);

@@ -27,12 +27,14 @@ struct gb_exec_result {
     int64_t elapsed_ns;
     long maxrss_kb;
     int64_t utime_ns, stime_ns;
+    long threads_peak; /* the most OS threads a sample saw (gb_proc_end); 0: none taken */
 };
 /* Free what r holds (json, the tails); r itself is the caller's. */
 void gb_exec_result_free(struct gb_exec_result *r);
 /* Run argv (argv[0] a path) in its own process group, with stdin from
- * /dev/null, the last 1 MiB of stdout and 8 KiB of stderr kept, killed (the
- * whole group) after timeout_s seconds; *stop set from a signal handler
+ * /dev/null, the last 1 MiB of stdout and 8 KiB of stderr kept, its OS
+ * threads sampled while it runs, killed (the whole group) after timeout_s
+ * seconds; *stop set from a signal handler
  * ends it early with GB_ST_INTERRUPTED. Classifies the outcome into *r
  * (always filled; free with gb_exec_result_free); checks the JSON's
  * workload and required fields against `workload` when not NULL.

@@ -49,6 +49,14 @@ void gb_fmt_num(char *out, size_t n, double v)
     }
 }
 
+void gb_fmt_count(char *out, size_t n, double v)
+{
+    if (!isfinite(v))
+        snprintf(out, n, "n/a");
+    else
+        grouped(out, n, round(v));
+}
+
 /* The largest of count scales that leaves v at least 1 (the first when
  * none does). */
 static size_t scale_of(double v, const double *scale, size_t count)

@@ -11,6 +11,9 @@
 
 /* 5.30, 0.0123, 830, 1 810, 12 300 */
 void gb_fmt_num(char *out, size_t n, double v);
+/* An exact count, whole, grouped: 1, 812, 10 002 (not rounded to three
+ * digits: one thread more is a fact, not noise) */
+void gb_fmt_count(char *out, size_t n, double v);
 /* 5.30 ns, 2.91 µs, 12.3 ms, 1.20 s */
 void gb_fmt_time(char *out, size_t n, double ns);
 /* 10.2k req/s, 1.71M switch/s: per second, SI prefixes; unit may be "" */

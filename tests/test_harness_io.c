@@ -1,10 +1,12 @@
 /* tests/test_harness_io.c: JSON reading and writing, CSV quoting (RFC 4180),
  * and the process helper every child of the harness goes through
- * (harness/process.h): capture limits, deadlines, groups, the stop flag. */
+ * (harness/process.h): capture limits, deadlines, groups, the stop flag,
+ * the samples of a child's OS threads (against the fake cell program). */
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,6 +16,10 @@
 #include "json.h"
 #include "process.h"
 #include "util.h"
+
+#ifndef GB_TEST_FAKE_CELL
+#error "GB_TEST_FAKE_CELL: path of a fake cell program"
+#endif
 
 static json_t *parse(const char *s)
 {
@@ -311,6 +317,52 @@ static void test_proc_terminate_and_capture(void)
     free(out);
 }
 
+/* The fake cell, in mode GB_FAKE (a threads cell of yield), sampled; the
+ * end in *e (the caller frees it). */
+static void proc_fake(const char *mode, struct gb_proc_end *e)
+{
+    char fake[128], *argv[] = { GB_TEST_FAKE_CELL, "yield", "--impl=threads", "--n=10", NULL };
+    snprintf(fake, sizeof fake, "GB_FAKE=%s@/yield/", mode);
+    char *envp[] = { fake, "GB_FAKE_THREADS=8", "GB_FAKE_THREADS_MS=200", "GB_FAKE_SLOW_MS=200", NULL };
+    struct gb_proc_opts o = { .own_group = true, .out = GB_PROC_PIPE, .envp = envp };
+    struct gb_proc_wait_opts w = { .timeout_s = 30, .out_keep = 4096, .sample_threads = true };
+    struct gb_proc p;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(gb_proc_start(argv, &o, &p, err, sizeof err), 0);
+    gb_proc_wait(&p, &w, e);
+    CU_ASSERT_TRUE(WIFEXITED(e->status) && WEXITSTATUS(e->status) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_buf_str(&e->out), "\"ok\":true"));
+}
+
+static void test_proc_samples_threads(void)
+{
+    /* Eight threads alive together for 200 ms beside the main one: some
+     * sample, every 10 ms, sees all nine. */
+    struct gb_proc_end e;
+    proc_fake("threads", &e);
+    CU_ASSERT_TRUE(e.threads_peak >= 9);
+    if (e.threads_peak < 9)
+        fprintf(stderr, "\n  threads_peak %ld, expected 9\n", e.threads_peak);
+    gb_proc_end_free(&e);
+    /* One thread, alive 200 ms: 1. */
+    proc_fake("slow", &e);
+    CU_ASSERT_EQUAL(e.threads_peak, 1);
+    gb_proc_end_free(&e);
+    /* Not asked: never sampled, 0. */
+    struct gb_proc_opts o = { 0 };
+    struct gb_proc_wait_opts w = { .timeout_s = 10 };
+    CU_ASSERT_EQUAL_FATAL(proc_sh("sleep 0.1", &o, &w, &e), 0);
+    CU_ASSERT_EQUAL(e.threads_peak, 0);
+    gb_proc_end_free(&e);
+    /* A child that exits before a sample could be taken, or whose status
+     * cannot be read any more, is no error: the wait ends as ever. */
+    w.sample_threads = true;
+    CU_ASSERT_EQUAL_FATAL(proc_sh("exit 4", &o, &w, &e), 0);
+    CU_ASSERT_TRUE(WIFEXITED(e.status) && WEXITSTATUS(e.status) == 4);
+    CU_ASSERT_TRUE(e.threads_peak <= 1);
+    gb_proc_end_free(&e);
+}
+
 static CU_TestInfo io_tests[] = {
     { "json_parse_values", test_json_parse_values },
     { "json_unicode", test_json_unicode },
@@ -324,6 +376,7 @@ static CU_TestInfo io_tests[] = {
     { "proc_linger", test_proc_linger },
     { "proc_setup", test_proc_setup },
     { "proc_terminate_and_capture", test_proc_terminate_and_capture },
+    { "proc_samples_threads", test_proc_samples_threads },
     CU_TEST_INFO_NULL,
 };
 

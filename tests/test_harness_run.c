@@ -720,6 +720,7 @@ static void check_summary_columns(const struct gb_csv *c)
                                         "cold_ns_per_op",
                                         "cold_ns_per_op_ci_low",
                                         "cold_ns_per_op_ci_high",
+                                        "os_threads_peak",
                                         NULL };
     for (size_t i = 0; need[i]; i++) {
         size_t col;
@@ -741,18 +742,20 @@ static void check_quick_summary(const char *csv, size_t ncells)
     csv_col(&c, "ci_low_ns_per_op", &col_lo);
     csv_col(&c, "ci_high_ns_per_op", &col_hi);
     csv_col(&c, "reps_ok", &col_ok);
-    /* The floor's five columns, then the spawn's cold figure's three, come
-     * last; a green switch cell has the floor's (the fake cells' floor is
-     * 1.05 times below, each with 2% noise), every other cell has them
-     * empty. */
+    /* The floor's five columns, then the spawn's cold figure's three, then
+     * os_threads_peak come last; a green switch cell has the floor's (the
+     * fake cells' floor is 1.05 times below, each with 2% noise), every
+     * other cell has them empty. */
     size_t col_floor = 0, col_of = 0, col_of_lo = 0, col_of_hi = 0, col_fns = 0, floors = 0;
-    CU_ASSERT_TRUE(csv_col(&c, "floor", &col_floor) && col_floor == c.ncols[0] - 8);
+    CU_ASSERT_TRUE(csv_col(&c, "floor", &col_floor) && col_floor == c.ncols[0] - 9);
     csv_col(&c, "floor_ns_per_op", &col_fns);
     csv_col(&c, "of_floor", &col_of);
     csv_col(&c, "of_floor_ci_low", &col_of_lo);
     csv_col(&c, "of_floor_ci_high", &col_of_hi);
     size_t col_cold = 0, colds = 0, threads_colds = 0;
-    CU_ASSERT_TRUE(csv_col(&c, "cold_ns_per_op", &col_cold) && col_cold == c.ncols[0] - 3);
+    CU_ASSERT_TRUE(csv_col(&c, "cold_ns_per_op", &col_cold) && col_cold == c.ncols[0] - 4);
+    size_t col_threads = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "os_threads_peak", &col_threads) && col_threads == c.ncols[0] - 1);
     for (size_t r = 1; r < c.rows; r++) {
         CU_ASSERT_EQUAL_FATAL(c.ncols[r], c.ncols[0]);
         double med = atof(c.cells[r][col_med]), lo = atof(c.cells[r][col_lo]),
@@ -770,7 +773,7 @@ static void check_quick_summary(const char *csv, size_t ncells)
             CU_ASSERT_DOUBLE_EQUAL(atof(row[col_fns]) * of, med, 0.1 * med);
             floors++;
         } else {
-            for (size_t k = c.ncols[0] - 8; k < c.ncols[0] - 3; k++)
+            for (size_t k = col_floor; k < col_cold; k++)
                 CU_ASSERT_STRING_EQUAL(row[k], "");
         }
         /* The first pass: a green spawn cell with one hub has it (the fake
@@ -784,7 +787,7 @@ static void check_quick_summary(const char *csv, size_t ncells)
             CU_ASSERT_DOUBLE_EQUAL(cold, 3 * med, 0.1 * 3 * med);
             colds++;
         } else {
-            for (size_t k = col_cold; k < c.ncols[0]; k++)
+            for (size_t k = col_cold; k < col_threads; k++)
                 CU_ASSERT_STRING_EQUAL(row[k], "");
             threads_colds += strncmp(row[0], "spawn threads ", 14) == 0;
         }
@@ -1034,6 +1037,61 @@ static void test_compare(void)
     free(b);
 }
 
+/* The harness samples every repetition's OS threads: a threads cell whose
+ * fake holds 8 threads beside its main one for 150 ms peaks at 9 or more in
+ * every record (the warm-up's too), a green one at 1; summary.csv's
+ * os_threads_peak is the largest of the counted ok ones, and the report
+ * shows it. */
+static void test_os_threads_sampled(void)
+{
+    char *dir = path_in(tmp, "threads");
+    const char *env[] = { "GB_FAKE=threads@/yield/threads/,slow@/yield/green/", "GB_FAKE_THREADS=8",
+                          "GB_FAKE_THREADS_MS=150", "GB_FAKE_SLOW_MS=150", NULL };
+    const char *args[] = {
+        "run",     "--workload=yield", "--impl=green,threads", "--switch=asm", "--loop=libev",
+        "--n=100", "--reps=2",         "--no-plots",           "--out",        dir,
+        NULL
+    };
+    char *err = NULL;
+    int rc = run_gb(env, args, NULL, &err);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    if (rc != GB_EXIT_OK && err)
+        fprintf(stderr, "\n%s\n", err);
+    free(err);
+    struct lines l = read_jsonl(dir);
+    size_t threads = 0, green = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const char *key = gb_json_str(l.v[i], "cell", "");
+        double peak = gb_json_num(l.v[i], "os_threads_peak", 0);
+        if (strncmp(key, "yield threads ", 14) == 0) {
+            CU_ASSERT_TRUE(peak >= 9);
+            threads++;
+        } else if (strncmp(key, "yield green ", 12) == 0) {
+            CU_ASSERT_EQUAL(peak, 1);
+            green++;
+        }
+    }
+    CU_ASSERT_EQUAL(threads, 3);
+    CU_ASSERT_EQUAL(green, 3);
+    lines_free(&l);
+    char *csv = slurp_in(dir, "summary.csv");
+    struct gb_csv c;
+    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(csv ? csv : "", &c), 3);
+    size_t col = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "os_threads_peak", &col));
+    for (size_t r = 1; r < c.rows; r++) {
+        long v = atol(c.cells[r][col]);
+        bool is_threads = strncmp(c.cells[r][0], "yield threads ", 14) == 0;
+        CU_ASSERT_TRUE(is_threads ? v >= 9 : v == 1);
+    }
+    gb_csv_free(&c);
+    free(csv);
+    char *md = slurp_in(dir, "report.md");
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "| peak RSS | OS threads (peak) |"));
+    free(md);
+    free(dir);
+}
+
 static void test_without_gnuplot(void)
 {
     char *dir = path_in(tmp, "nognuplot");
@@ -1191,6 +1249,7 @@ static CU_TestInfo interrupt_tests[] = {
 static CU_TestInfo e2e_tests[] = {
     { "quick_run_files", test_quick_run_files },
     { "compare", test_compare },
+    { "os_threads_sampled", test_os_threads_sampled },
     { "without_gnuplot", test_without_gnuplot },
     { "out_dir_rules", test_out_dir_rules },
     { "cli", test_cli },

@@ -528,6 +528,14 @@ static void test_units(void)
     CU_ASSERT_STRING_EQUAL(t, "96.9%");
     gb_fmt_pct(t, sizeof t, 0.75);
     CU_ASSERT_STRING_EQUAL(t, "75%");
+    /* A count stays exact: one thread more is a fact, not noise. */
+    gb_fmt_count(t, sizeof t, 10002);
+    CU_ASSERT_STRING_EQUAL(t, "10\xe2\x80\xaf"
+                              "002");
+    gb_fmt_count(t, sizeof t, 1);
+    CU_ASSERT_STRING_EQUAL(t, "1");
+    gb_fmt_count(t, sizeof t, NAN);
+    CU_ASSERT_STRING_EQUAL(t, "n/a");
 }
 
 static void test_findings(void)
@@ -676,14 +684,14 @@ static void test_floor_paired(void)
     struct gb_csv c;
     char *text_csv = summary_csv(&rd, dir, &c, 5);
     size_t nc = c.ncols[0];
-    CU_ASSERT_FATAL(nc > 8);
-    nc -= 3; /* the spawn's cold figure's three come after them */
+    CU_ASSERT_FATAL(nc > 9);
+    nc -= 4; /* the spawn's cold figure's three, then os_threads_peak, come after them */
     static const char *const tail[] = { "floor", "floor_ns_per_op", "of_floor", "of_floor_ci_low",
                                         "of_floor_ci_high" };
     for (size_t k = 0; k < 5; k++)
         CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 5 + k], tail[k]);
     for (size_t r = 1; r < c.rows; r++) {
-        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc + 3);
+        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc + 4);
         char **row = c.cells[r];
         if (strcmp(row[0], "switch green asm n=200000") == 0) {
             CU_ASSERT_STRING_EQUAL(row[nc - 5], "regs+fp");
@@ -758,26 +766,27 @@ static void test_cold_first_pass(void)
     NEAR(g->ns.median, 13.5, 1e-12); /* the warm figure stays the headline */
     CU_ASSERT_EQUAL(t->cold_ns.n, 0);
 
-    /* summary.csv: the three columns at the end, empty for threads. */
+    /* summary.csv: the three columns after the floor's (os_threads_peak
+     * came later, last), empty for threads. */
     struct gb_csv c;
     char *text = summary_csv(&rd, dir, &c, 4);
     size_t nc = c.ncols[0];
-    CU_ASSERT_FATAL(nc > 3);
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 4], "of_floor_ci_high");
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 3], "cold_ns_per_op");
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 2], "cold_ns_per_op_ci_low");
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 1], "cold_ns_per_op_ci_high");
+    CU_ASSERT_FATAL(nc > 5);
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 5], "of_floor_ci_high");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 4], "cold_ns_per_op");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 3], "cold_ns_per_op_ci_low");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 2], "cold_ns_per_op_ci_high");
     int seen = 0;
     for (size_t r = 1; r < c.rows; r++) {
         CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc);
         char **row = c.cells[r];
         if (strcmp(row[0], "spawn green asm/libev n=1000") == 0) {
-            CU_ASSERT_STRING_EQUAL(row[nc - 3], "55");
-            CU_ASSERT_STRING_EQUAL(row[nc - 2], "40");
-            CU_ASSERT_STRING_EQUAL(row[nc - 1], "90");
+            CU_ASSERT_STRING_EQUAL(row[nc - 4], "55");
+            CU_ASSERT_STRING_EQUAL(row[nc - 3], "40");
+            CU_ASSERT_STRING_EQUAL(row[nc - 2], "90");
             seen++;
         } else {
-            for (size_t k = 1; k <= 3; k++)
+            for (size_t k = 2; k <= 4; k++)
                 CU_ASSERT_STRING_EQUAL(row[nc - k], "");
             seen += 10;
         }
@@ -813,6 +822,95 @@ static void test_cold_first_pass(void)
     remove_tree(dir);
 }
 
+/* The harness's samples of a process's OS threads: the largest
+ * os_threads_peak of a cell's counted ok repetitions (not the warm-up's,
+ * not a failed one's; a null is skipped), summary.csv's last column, the
+ * report's "OS threads (peak)" column; a record without it (a run made
+ * before the harness sampled) reads as unknown: empty, a dash. */
+static void test_os_threads_peak(void)
+{
+    char dir[] = "/tmp/gb-test-threads-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"min_reps\": 3, \"max_reps\": 3, \"timeout_s\": 9, \"cells\": ["
+               "{\"workload\": \"spawn\", \"impl\": \"green\", \"switch\": \"asm\", "
+               "\"loop\": \"libev\", \"n\": 100},"
+               "{\"workload\": \"spawn\", \"impl\": \"threads\", \"n\": 100},"
+               "{\"workload\": \"spawn\", \"impl\": \"threads\", \"cpus\": 2, \"n\": 100}]}}\n");
+    static const char *const recs[] = {
+        "\"spawn threads n=100\",\"rep\":0,\"status\":\"ok\",\"os_threads_peak\":999",
+        "\"spawn threads n=100\",\"rep\":1,\"status\":\"ok\",\"os_threads_peak\":101",
+        "\"spawn threads n=100\",\"rep\":2,\"status\":\"ok\",\"os_threads_peak\":97",
+        "\"spawn threads n=100\",\"rep\":3,\"status\":\"ok\",\"os_threads_peak\":null",
+        "\"spawn threads n=100\",\"rep\":4,\"status\":\"failed\",\"message\":\"x\",\"os_threads_peak\":500",
+        "\"spawn green asm/libev n=100\",\"rep\":1,\"status\":\"ok\",\"os_threads_peak\":1",
+        "\"spawn green asm/libev n=100\",\"rep\":2,\"status\":\"ok\",\"os_threads_peak\":1",
+        "\"spawn threads cpus=2 n=100\",\"rep\":1,\"status\":\"ok\"",
+        "\"spawn threads cpus=2 n=100\",\"rep\":2,\"status\":\"ok\"",
+    };
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < sizeof recs / sizeof *recs; i++)
+        gb_buf_printf(&b, "{\"cell\":%s,\"result\":{\"ns_per_op\":%zu}}\n", recs[i], 100 + i);
+    write_text(dir, "cells.jsonl", gb_buf_str(&b));
+    gb_buf_free(&b);
+    struct gb_rundata rd;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    const struct gb_summary *t = gb_rundata_find(&rd, "spawn threads n=100");
+    const struct gb_summary *g = gb_rundata_find(&rd, "spawn green asm/libev n=100");
+    const struct gb_summary *old = gb_rundata_find(&rd, "spawn threads cpus=2 n=100");
+    CU_ASSERT_TRUE_FATAL(t && g && old);
+    CU_ASSERT_EQUAL(t->os_threads_peak, 101);
+    CU_ASSERT_EQUAL(g->os_threads_peak, 1);
+    CU_ASSERT_EQUAL(old->os_threads_peak, 0);
+
+    struct gb_csv c;
+    char *text = summary_csv(&rd, dir, &c, 4);
+    size_t nc = c.ncols[0];
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 1], "os_threads_peak");
+    int seen = 0;
+    for (size_t r = 1; r < c.rows; r++) {
+        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc);
+        const char *key = c.cells[r][0], *v = c.cells[r][nc - 1];
+        if (strcmp(key, "spawn threads n=100") == 0)
+            seen += strcmp(v, "101") == 0;
+        else if (strcmp(key, "spawn green asm/libev n=100") == 0)
+            seen += 10 * (strcmp(v, "1") == 0);
+        else
+            seen += 100 * (strcmp(v, "") == 0);
+    }
+    CU_ASSERT_EQUAL(seen, 111);
+    gb_csv_free(&c);
+    free(text);
+
+    /* report.md: the column beside peak RSS; a dash where unknown. */
+    CU_ASSERT_EQUAL(gb_write_reports(&rd, 0), 0);
+    char *path = gb_xasprintf("%s/report.md", dir);
+    text = NULL;
+    CU_ASSERT_EQUAL_FATAL(gb_read_file(path, &text, NULL), 0);
+    const char *spawn = strstr(text, "\n### spawn\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spawn);
+    CU_ASSERT_PTR_NOT_NULL(strstr(spawn, "| peak RSS | OS threads (peak) |"));
+    static const char *const rows[][2] = {
+        { "\n| threads | n=100 |", "| 101 |" },
+        { "\n| green asm/libev | n=100 |", "| 1 |" },
+        { "\n| threads cpus=2 | n=100 |", "| — |" },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const char *row = strstr(spawn, rows[i][0]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+        const char *eol = strchr(row + 1, '\n');
+        size_t len = strlen(rows[i][1]);
+        CU_ASSERT_TRUE(eol != NULL && (size_t)(eol - row) > len &&
+                       strncmp(eol - len, rows[i][1], len) == 0);
+    }
+    free(text);
+    free(path);
+    gb_rundata_free(&rd);
+    remove_tree(dir);
+}
+
 static CU_TestInfo results_tests[] = {
     { "baseline_same_parameters", test_baseline_same_parameters },
     { "baseline_cpus_then_n", test_baseline_cpus_then_n },
@@ -824,6 +922,7 @@ static CU_TestInfo results_tests[] = {
     { "server_bound", test_server_bound },
     { "floor_paired", test_floor_paired },
     { "cold_first_pass", test_cold_first_pass },
+    { "os_threads_peak", test_os_threads_peak },
     CU_TEST_INFO_NULL,
 };
 

@@ -8,7 +8,10 @@
  *   pipes), garbage (last line not JSON), nojson (prints nothing), fail
  *   (ok:false, exit 1), exit3 (ok:true JSON but exit 3), wrong (JSON for
  *   another workload), slow (sleeps GB_FAKE_SLOW_MS, default 300, then ok),
- *   x2 (ok, twice as slow), stderrflood (200 KB of stderr, then ok).
+ *   x2 (ok, twice as slow), stderrflood (200 KB of stderr, then ok),
+ *   threads (GB_FAKE_THREADS more threads, default 8, alive together for
+ *   GB_FAKE_THREADS_MS, default 200, then ok: the harness's samples of its
+ *   OS threads see 1 + GB_FAKE_THREADS).
  * GB_FAKE_NOISE sets the relative noise of the numbers (default 0.02).
  * --rounds=R multiplies the ops and the wall time, as a real cell's rounds do.
  * A green switch cell writes its backend's floor (floor, floor_ns_per_op),
@@ -19,6 +22,7 @@
  * harness's server handling is exercised end to end. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,6 +69,33 @@ static const char *mode_for(const char *desc)
     }
     free(copy);
     return found;
+}
+
+/* One of mode threads' threads: alive until the main thread lets go. */
+static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+
+static void *held(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&hold);
+    pthread_mutex_unlock(&hold);
+    return NULL;
+}
+
+/* Mode threads: k threads alive together for ms, then joined. 0, or -1
+ * when one could not be started. */
+static int hold_threads(long k, long ms)
+{
+    pthread_t t[256];
+    long started = 0;
+    pthread_mutex_lock(&hold);
+    while (started < k && started < 256 && pthread_create(&t[started], NULL, held, NULL) == 0)
+        started++;
+    usleep((useconds_t)ms * 1000);
+    pthread_mutex_unlock(&hold);
+    for (long i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    return started == k ? 0 : -1;
 }
 
 /* GET url once; returns body bytes or -1. */
@@ -163,6 +194,15 @@ int main(int argc, char **argv)
     if (strcmp(mode, "slow") == 0) {
         const char *ms = getenv("GB_FAKE_SLOW_MS");
         usleep((useconds_t)(ms ? atol(ms) : 300) * 1000);
+    }
+    if (strcmp(mode, "threads") == 0) {
+        const char *k = getenv("GB_FAKE_THREADS"), *ms = getenv("GB_FAKE_THREADS_MS");
+        if (hold_threads(k ? atol(k) : 8, ms ? atol(ms) : 200) != 0) {
+            printf(
+                "{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"cannot start threads\"}\n",
+                workload, impl);
+            return 1;
+        }
     }
     if (strcmp(mode, "stderrflood") == 0)
         for (int i = 0; i < 4000; i++)
