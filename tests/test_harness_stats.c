@@ -297,6 +297,25 @@ static char *summary_csv(const struct gb_rundata *rd, const char *dir, struct gb
     return text;
 }
 
+/* Write b (then freed) as dir's cells.jsonl and load the run into *rd. */
+static void load_run(const char *dir, struct gb_buf *b, struct gb_rundata *rd)
+{
+    write_text(dir, "cells.jsonl", gb_buf_str(b));
+    gb_buf_free(b);
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, rd, err, sizeof err), 0);
+}
+
+/* Write rd's reports into dir and read report.md into *md (to be freed). */
+static void read_report_md(const struct gb_rundata *rd, const char *dir, char **md)
+{
+    CU_ASSERT_EQUAL(gb_write_reports(rd, 0), 0);
+    char *path = gb_xasprintf("%s/report.md", dir);
+    *md = NULL;
+    CU_ASSERT_EQUAL_FATAL(gb_read_file(path, md, NULL), 0);
+    free(path);
+}
+
 static void test_rundata_load_ratios(void)
 {
     char dir[] = "/tmp/gb-test-results-XXXXXX";
@@ -323,12 +342,9 @@ static void test_rundata_load_ratios(void)
     for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
         gb_buf_printf(&b, "{\"cell\":%s}\n", recs[i]);
     gb_buf_puts(&b, "{\"cell\":\"spawn thr");
-    write_text(dir, "cells.jsonl", gb_buf_str(&b));
-    gb_buf_free(&b);
 
     struct gb_rundata rd;
-    char err[256];
-    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    load_run(dir, &b, &rd);
     CU_ASSERT_EQUAL_FATAL(rd.nsums, 2);
     CU_ASSERT_EQUAL(rd.nrecs, 8);
     CU_ASSERT_EQUAL_FATAL(rd.nbad_lines, 1);
@@ -454,11 +470,8 @@ static void test_server_bound(void)
             "\"late_p99_ms\":%g,\"late_over_1ms\":0,\"cpu_ns\":2000}}\n",
             i < 4 ? "joinall threads n=100 d=10ms" : "joinall epoll n=100 d=10ms", i % 4 + 1,
             i < 4 ? "threads" : "epoll", 5000 + i, p99[i]);
-    write_text(dir, "cells.jsonl", gb_buf_str(&b));
-    gb_buf_free(&b);
     struct gb_rundata rd;
-    char err[256];
-    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    load_run(dir, &b, &rd);
     const struct gb_summary *t = gb_rundata_find(&rd, "joinall threads n=100 d=10ms");
     const struct gb_summary *e = gb_rundata_find(&rd, "joinall epoll n=100 d=10ms");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
@@ -568,11 +581,8 @@ static void test_findings(void)
                           "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
                           "\"spawn\",%s},\"result\":{\"ns_per_op\":%g}}\n",
                           cells[i].key, rep, cells[i].params, cells[i].ns * (1 + 0.01 * (rep % 3)));
-    write_text(dir, "cells.jsonl", gb_buf_str(&b));
-    gb_buf_free(&b);
     struct gb_rundata rd;
-    char err[256];
-    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    load_run(dir, &b, &rd);
     struct gb_finding f[8];
     size_t n = gb_findings(&rd, false, f, 8);
     CU_ASSERT_EQUAL_FATAL(n, 2); /* spawn: against threads, against st */
@@ -653,11 +663,8 @@ static void test_floor_paired(void)
                 gb_buf_printf(&b, ",\"floor\":\"%s\",\"floor_ns_per_op\":%g", cells[i].floor, fl);
             gb_buf_puts(&b, "}}\n");
         }
-    write_text(dir, "cells.jsonl", gb_buf_str(&b));
-    gb_buf_free(&b);
     struct gb_rundata rd;
-    char err[256];
-    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    load_run(dir, &b, &rd);
     const struct gb_summary *a = gb_rundata_find(&rd, "switch green asm n=200000");
     const struct gb_summary *t = gb_rundata_find(&rd, "switch threads cpus=1 n=10000");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -748,11 +755,8 @@ static void test_cold_first_pass(void)
     }
     gb_buf_puts(&b, "{\"cell\":\"spawn green asm/libev n=1000\",\"rep\":7,\"status\":\"failed\","
                     "\"message\":\"late\",\"result\":{\"ns_per_op\":11,\"cold_ns_per_op\":5}}\n");
-    write_text(dir, "cells.jsonl", gb_buf_str(&b));
-    gb_buf_free(&b);
     struct gb_rundata rd;
-    char err[256];
-    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    load_run(dir, &b, &rd);
     const struct gb_summary *g = gb_rundata_find(&rd, "spawn green asm/libev n=1000");
     const struct gb_summary *t = gb_rundata_find(&rd, "spawn threads n=1000");
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
@@ -797,14 +801,12 @@ static void test_cold_first_pass(void)
 
     /* report.md: the column in the spawn table, for the green row alone;
      * none in the yield table (before it), which has no cold figure. */
-    CU_ASSERT_EQUAL(gb_write_reports(&rd, 0), 0);
-    char *path = gb_xasprintf("%s/report.md", dir);
-    text = NULL;
-    CU_ASSERT_EQUAL_FATAL(gb_read_file(path, &text, NULL), 0);
-    const char *spawn = strstr(text, "\n### spawn\n"), *yield = strstr(text, "\n### yield\n");
+    char *md;
+    read_report_md(&rd, dir, &md);
+    const char *spawn = strstr(md, "\n### spawn\n"), *yield = strstr(md, "\n### yield\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(spawn);
     CU_ASSERT_TRUE_FATAL(yield != NULL && yield < spawn);
-    const char *col = strstr(text, " first N (cold) |");
+    const char *col = strstr(md, " first N (cold) |");
     CU_ASSERT_TRUE_FATAL(col != NULL && col > spawn);
     CU_ASSERT_PTR_NULL(strstr(col + 1, " first N (cold) |"));
     CU_ASSERT_PTR_NOT_NULL(strstr(spawn, "First N (cold): "));
@@ -816,8 +818,7 @@ static void test_cold_first_pass(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(row);
     eol = strchr(row + 1, '\n');
     CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 4, "|  |", 4) == 0);
-    free(text);
-    free(path);
+    free(md);
     gb_rundata_free(&rd);
     remove_tree(dir);
 }
@@ -852,11 +853,8 @@ static void test_os_threads_peak(void)
     gb_buf_init(&b);
     for (size_t i = 0; i < sizeof recs / sizeof *recs; i++)
         gb_buf_printf(&b, "{\"cell\":%s,\"result\":{\"ns_per_op\":%zu}}\n", recs[i], 100 + i);
-    write_text(dir, "cells.jsonl", gb_buf_str(&b));
-    gb_buf_free(&b);
     struct gb_rundata rd;
-    char err[256];
-    CU_ASSERT_EQUAL_FATAL(gb_rundata_load(dir, &rd, err, sizeof err), 0);
+    load_run(dir, &b, &rd);
     const struct gb_summary *t = gb_rundata_find(&rd, "spawn threads n=100");
     const struct gb_summary *g = gb_rundata_find(&rd, "spawn green asm/libev n=100");
     const struct gb_summary *old = gb_rundata_find(&rd, "spawn threads cpus=2 n=100");
@@ -885,11 +883,9 @@ static void test_os_threads_peak(void)
     free(text);
 
     /* report.md: the column beside peak RSS; a dash where unknown. */
-    CU_ASSERT_EQUAL(gb_write_reports(&rd, 0), 0);
-    char *path = gb_xasprintf("%s/report.md", dir);
-    text = NULL;
-    CU_ASSERT_EQUAL_FATAL(gb_read_file(path, &text, NULL), 0);
-    const char *spawn = strstr(text, "\n### spawn\n");
+    char *md;
+    read_report_md(&rd, dir, &md);
+    const char *spawn = strstr(md, "\n### spawn\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(spawn);
     CU_ASSERT_PTR_NOT_NULL(strstr(spawn, "| peak RSS | OS threads (peak) |"));
     static const char *const rows[][2] = {
@@ -905,8 +901,7 @@ static void test_os_threads_peak(void)
         CU_ASSERT_TRUE(eol != NULL && (size_t)(eol - row) > len &&
                        strncmp(eol - len, rows[i][1], len) == 0);
     }
-    free(text);
-    free(path);
+    free(md);
     gb_rundata_free(&rd);
     remove_tree(dir);
 }

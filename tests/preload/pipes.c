@@ -53,58 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Threads: in /proc/self/status. */
-static int os_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f != NULL)
-        fclose(f);
-    return n;
-}
-
-/* ---- the ticker: counts 10 ms sleeps; under thread patching it runs only
- * if the others wait in the hub ---- */
-
-static volatile int ticking, ticks;
-static pthread_t ticker_thread;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(10000);
-        ticks++;
-    }
-    return NULL;
-}
-
-static void ticker_start(void)
-{
-    ticks = 0;
-    ticking = 1;
-    pthread_create(&ticker_thread, NULL, ticker, NULL);
-}
-
-/* Stops the ticker; fails (1) when it did not tick at least min times. */
-static int ticker_stop(const char *test, int min)
-{
-    ticking = 0;
-    pthread_join(ticker_thread, NULL);
-    printf("ticks %s: %d of 10 ms meanwhile\n", test, ticks);
-    return ticks < min;
-}
+#include "preload_prog.h"
 
 /* ---- pipe, socketpair ---- */
 

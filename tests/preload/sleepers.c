@@ -11,14 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static double seconds = 1.0;
+#include "preload_prog.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static double seconds = 1.0;
 
 static void *sleeper(void *arg)
 {
@@ -30,20 +25,6 @@ static void *sleeper(void *arg)
         nanosleep(&ts, NULL);
     }
     return (void *)(i + 1);
-}
-
-/* Threads: in /proc/self/status, read while the sleepers sleep. */
-static int os_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f != NULL)
-        fclose(f);
-    return n;
 }
 
 /* A read and a recv whose length the compiler cannot see: with

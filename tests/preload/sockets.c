@@ -27,12 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "preload_prog.h"
 
 /* A listening loopback socket; its address in *a. */
 static int listener(struct sockaddr_in *a, int do_listen)
@@ -209,30 +204,13 @@ static int sndtimeo_connect(void)
     return r == -1 && err == EINPROGRESS && dt > 0.18 && dt < 0.6 ? 0 : 1;
 }
 
-static volatile int ticking, ticks;
-
-/* Counts 10 ms sleeps while the waits above go on: under thread patching
- * it runs only if they wait in the hub, not in the kernel. */
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(10000);
-        ticks++;
-    }
-    return NULL;
-}
-
 static int test_sndtimeo(void)
 {
-    pthread_t t;
-    ticking = 1;
-    pthread_create(&t, NULL, ticker, NULL);
+    /* Meanwhile the ticker runs under thread patching only if the waits
+     * above are the hub's, not the kernel's. */
+    ticker_start();
     int rc = sndtimeo_send() | sndtimeo_connect();
-    ticking = 0;
-    pthread_join(t, NULL);
-    printf("sndtimeo: %d ticks of 10 ms meanwhile\n", ticks);
-    return rc | (ticks < 20);
+    return rc | ticker_stop("sndtimeo", 20);
 }
 
 struct closewake {
