@@ -17,7 +17,8 @@
  * Blocking semantics are libc's, as the program sees them. The sockets,
  * pipes and socket pairs the program makes (socket, accept, accept4, pipe,
  * pipe2, socketpair) are recorded in a table indexed by fd and are really
- * O_NONBLOCK; F_GETFL shows the flag the program set (O_NONBLOCK,
+ * O_NONBLOCK; F_GETFL (through fcntl or fcntl64, the name programs built
+ * with _FILE_OFFSET_BITS=64 call) shows the flag the program set (O_NONBLOCK,
  * SOCK_NONBLOCK; O_CLOEXEC is passed on). On one it left blocking: connect
  * waits and returns the real result (EINPROGRESS only after SO_SNDTIMEO,
  * as socket(7) says), send/write write everything, reads and accepts wait,
@@ -1027,6 +1028,11 @@ int fcntl(int fd, int cmd, ...)
         return GREEN_REAL(fcntl)(fd, cmd, arg);
     return fcntl_known(p, fd, cmd, arg);
 }
+
+/* The name programs built with _FILE_OFFSET_BITS=64 call (Debian's python3,
+ * wget and git do): on x86-64 the same function under glibc 2.28's second
+ * name, so the same interposer, counted as fcntl. */
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 /* The socket is non-blocking for real, so the kernel's own timeouts never
  * fire: the preload keeps them (and the kernel too, for getsockopt). */

@@ -9,6 +9,7 @@
 #              pipes.c, unpatched, patched and thread-patched: the same
 #              lines (but ticks and threads), one OS thread under thread
 #              patching
+#   dup64      pipes.c dup built with _FILE_OFFSET_BITS=64 (fcntl64), as pipe
 #   dup2wake   pipes.c dup2wake, patched with thread patching only
 #   pipes-stats  pipes.c all, thread-patched: the new calls in the stats
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
@@ -47,12 +48,13 @@ both() {
 
 # pipes.c TEST in every mode: each run passes and prints the same lines
 # but for ticks and threads; under thread patching "threads" lines say 1.
+pipes_prog=$dir/preload-pipes
 pipes() {
-    "$dir/preload-pipes" "$1" >"$tmp/plain" || { cat "$tmp/plain"; fail "unpatched: $1"; }
-    patched "$dir/preload-pipes" "$1" >"$tmp/patched" || { cat "$tmp/patched"; fail "patched: $1"; }
+    "$pipes_prog" "$1" >"$tmp/plain" || { cat "$tmp/plain"; fail "unpatched: $1"; }
+    patched "$pipes_prog" "$1" >"$tmp/patched" || { cat "$tmp/patched"; fail "patched: $1"; }
     modes="plain patched"
     if [ -z "$asan" ]; then
-        GREEN_PRELOAD=threads patched "$dir/preload-pipes" "$1" >"$tmp/threads" ||
+        GREEN_PRELOAD=threads patched "$pipes_prog" "$1" >"$tmp/threads" ||
             { cat "$tmp/threads"; fail "thread-patched: $1"; }
         modes="$modes threads"
         if grep "^threads " "$tmp/threads" | grep -qv ": 1$"; then
@@ -112,6 +114,13 @@ sync)
     ;;
 pipe|socketpair|bigwrite|dup|stdio|epoll|kill)
     pipes "$test"
+    ;;
+dup64)
+    # pipes.c built with _FILE_OFFSET_BITS=64, as Debian's python3, wget and
+    # git are: its fcntl calls are glibc's other name, fcntl64.
+    pipes_prog=$dir/preload-pipes64
+    nm -D "$pipes_prog" | grep -q " U fcntl64" || fail "$pipes_prog does not call fcntl64"
+    pipes dup
     ;;
 cancel)
     # glibc's own cancellation, which the unpatched run is, leaves stack
