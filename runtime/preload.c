@@ -81,6 +81,11 @@
  *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
  *    green thread saved that value;
  *  - fds that exist before main are not patched: they block the OS thread;
+ *  - calls this file does not list (sendfile, splice, recvmmsg, sendmmsg,
+ *    ...) go to libc and block the OS thread;
+ *  - C11 threads (thrd_create, mtx_lock, cnd_wait) reach glibc's pthread
+ *    code inside libc, past the PLT: they stay OS threads under thread
+ *    patching (their blocking calls then go straight to libc);
  *  - fork() gives the child a copy of the parent's hub, loop fd included:
  *    a child that goes on using patched calls is not supported (one that
  *    calls exec is fine; LD_PRELOAD then patches the new program too);
