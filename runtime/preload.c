@@ -21,14 +21,15 @@
  * with _FILE_OFFSET_BITS=64 call) shows the flag the program set (O_NONBLOCK,
  * SOCK_NONBLOCK; O_CLOEXEC is passed on). On one it left blocking: connect
  * waits and returns the real result (EINPROGRESS only after SO_SNDTIMEO,
- * as socket(7) says), send/write write everything, reads and accepts wait,
- * SO_RCVTIMEO / SO_SNDTIMEO give EAGAIN after the timeout; one it made
- * non-blocking answers EAGAIN as usual. dup, dup2, dup3 and F_DUPFD share
- * the entry: O_NONBLOCK belongs to the open file description, so F_SETFL
- * on one dup shows on all. A close, or a dup2/dup3 onto the fd, wakes the
- * green threads that wait on it (they see EBADF); dup2 of an fd onto
- * itself does nothing. An fd of the table dup'ed onto 0, 1 or 2, given to
- * fdopen or to posix_spawn_file_actions_adddup2 is used where the preload
+ * as socket(7) says), send/write/sendfile write everything, reads and
+ * accepts wait, SO_RCVTIMEO / SO_SNDTIMEO give EAGAIN after the timeout;
+ * one it made non-blocking answers EAGAIN as usual. dup, dup2, dup3 and
+ * F_DUPFD share the entry: O_NONBLOCK belongs to the open file
+ * description, so F_SETFL on one dup shows on all. A close, or a
+ * dup2/dup3 onto the fd, wakes the green threads that wait on it (they
+ * see EBADF); dup2 of an fd onto itself does nothing. An fd of the table
+ * dup'ed onto 0, 1 or 2, given to fdopen or to
+ * posix_spawn_file_actions_adddup2 is used where the preload
  * cannot see it (stdio, an exec'd program): it is made blocking for real
  * again and leaves the table (see fd_release). Fds the preload did not see
  * made (files, sockets from before main) pass straight through and may
@@ -64,7 +65,9 @@
  *    the program sees EAGAIN where it expects to block;
  *  - under thread patching, thread-local storage (__thread, pthread_key)
  *    is per hub, shared by all green threads; pthread_self() is the OS
- *    thread's for all of them; stdio FILE locks, pthread_once and libc's
+ *    thread's for all of them, so a runtime that tells its threads apart
+ *    by it fails (Python's threading: join raises "cannot join current
+ *    thread"); stdio FILE locks, pthread_once and libc's
  *    internal locks belong to the OS thread, so a green thread that blocks
  *    while holding one (flockfile, then a patched read) deadlocks with the
  *    next green thread that takes it; synchronisation objects shared with
@@ -81,8 +84,9 @@
  *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
  *    green thread saved that value;
  *  - fds that exist before main are not patched: they block the OS thread;
- *  - calls this file does not list (sendfile, splice, recvmmsg, sendmmsg,
- *    ...) go to libc and block the OS thread;
+ *  - calls this file does not list (splice, recvmmsg, sendmmsg, ...) go
+ *    to libc: on a socket or pipe of the table, really non-blocking, one
+ *    that would block fails with EAGAIN where the program expects a wait;
  *  - C11 threads (thrd_create, mtx_lock, cnd_wait) reach glibc's pthread
  *    code inside libc, past the PLT: they stay OS threads under thread
  *    patching (their blocking calls then go straight to libc);
@@ -111,6 +115,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -474,7 +479,17 @@ static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
 
 /* ---- blocking I/O on the table's sockets ---- */
 
-enum io_op { OP_READ, OP_RECVFROM, OP_RECVMSG, OP_READV, OP_WRITE, OP_SENDTO, OP_SENDMSG, OP_WRITEV };
+enum io_op {
+    OP_READ,
+    OP_RECVFROM,
+    OP_RECVMSG,
+    OP_READV,
+    OP_WRITE,
+    OP_SENDTO,
+    OP_SENDMSG,
+    OP_WRITEV,
+    OP_SENDFILE
+};
 
 /* One call, as the program made it; iov/msg are advanced by a partial
  * write (on copies). */
@@ -491,6 +506,8 @@ typedef struct io_call {
     struct msghdr *msg;
     struct iovec *iov;
     int iovcnt;
+    int in_fd;                  /* sendfile's source, and its offset. */
+    off_t *offset;
 } io_call;
 
 static ssize_t attempt(io_call *c)
@@ -504,6 +521,7 @@ static ssize_t attempt(io_call *c)
     case OP_SENDTO: return GREEN_REAL(sendto)(c->fd, c->buf, c->len, c->flags, c->to, c->tolen);
     case OP_SENDMSG: return GREEN_REAL(sendmsg)(c->fd, c->msg, c->flags);
     case OP_WRITEV: return GREEN_REAL(writev)(c->fd, c->iov, c->iovcnt);
+    case OP_SENDFILE: return GREEN_REAL(sendfile)(c->fd, c->in_fd, c->offset, c->len);
     }
     return -1;
 }
@@ -573,7 +591,7 @@ static ssize_t blocking_out(green__hub *h, preload_fd *p, io_call *c, size_t len
         ssize_t n = attempt(c);
         if (n >= 0) {
             done += (size_t)n;
-            if (done >= len)
+            if (done >= len || n == 0)  /* 0: sendfile's source ended */
                 return (ssize_t)done;
             io_advance(c, (size_t)n);
             continue;
@@ -879,6 +897,26 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
         GREEN_PRELOAD_COUNT(sendto);
     return sendto_common(h, fd, buf, len, flags, to, tolen);
 }
+
+/* To a socket or pipe of the table the program left blocking, everything
+ * (the source's end or SO_SNDTIMEO aside), waiting in the hub as send
+ * does; a source of the table goes straight through (its EAGAIN is not
+ * the destination's to wait out). */
+ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(sendfile);
+    preload_fd *p = blocking_fd(out_fd), *in = fd_entry(in_fd);
+    if (p == NULL || count == 0 || (in != NULL && in->known))
+        return GREEN_REAL(sendfile)(out_fd, in_fd, offset, count);
+    io_call c = { .op = OP_SENDFILE, .fd = out_fd, .in_fd = in_fd, .offset = offset, .len = count };
+    return blocking_out(h, p, &c, count);
+}
+
+/* glibc's second name, for programs built with _FILE_OFFSET_BITS=64: the
+ * same function on x86-64. */
+ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count) __attribute__((alias("sendfile")));
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {

@@ -36,7 +36,8 @@
     X(epoll_pwait2) X(pthread_kill) X(pthread_cancel) X(pthread_testcancel)       \
     X(pthread_setcancelstate) X(pthread_setcanceltype)                            \
     X(__pthread_register_cancel) X(__pthread_unregister_cancel)                   \
-    X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)
+    X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)        \
+    X(sendfile)
 /* clang-format on */
 
 enum {

@@ -7,6 +7,8 @@
  *             counts 10 ms sleeps meanwhile;
  *   bigwrite: a blocking 1 MiB write into a pipe whose reader drains it
  *             slowly arrives whole and intact;
+ *   sendfile: the same 1 MiB from a file with sendfile into a socket pair,
+ *             from the file position and from an offset;
  *   dup:      a read through dup/dup2/dup3/F_DUPFD_CLOEXEC of a pipe end
  *             and a dup of a socket waits while the ticker ticks; O_NONBLOCK
  *             set with F_SETFL on one fd shows on its dup and is obeyed
@@ -48,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -180,6 +183,44 @@ static int test_bigwrite(void)
     free(data);
     printf("bigwrite: write %zd of %d, read %zu intact\n", n, BIG, (size_t)total);
     return n == BIG && (size_t)total == BIG ? 0 : 1;
+}
+
+/* sendfile of a 1 MiB file into a socket pair the reader drains slowly,
+ * once from the file position and once from an offset: a blocking socket
+ * takes all of it (under the preload the socket is really non-blocking:
+ * the preload must wait, not hand the program EAGAIN or a short count). */
+static int test_sendfile(void)
+{
+    char path[] = "/tmp/preload-sendfile-XXXXXX";
+    int file = mkstemp(path);
+    if (file < 0)
+        return 1;
+    unlink(path);
+    unsigned char *data = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        data[i] = pattern(i);
+    int bad = write(file, data, BIG) != BIG;
+    free(data);
+    for (int from_offset = 0; from_offset <= 1; from_offset++) {
+        int s[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0)
+            return 1;
+        pthread_t t;
+        pthread_create(&t, NULL, slow_drain, &s[0]);
+        off_t off = 0;
+        lseek(file, 0, SEEK_SET);
+        ssize_t n = sendfile(s[1], file, from_offset ? &off : NULL, BIG);
+        close(s[1]);
+        void *total;
+        pthread_join(t, &total);
+        close(s[0]);
+        printf("sendfile %s: %zd of %d, read %zu intact%s\n",
+               from_offset ? "from an offset" : "from the position", n, BIG, (size_t)total,
+               from_offset && off == BIG ? ", offset at the end" : "");
+        bad |= n != BIG || (size_t)total != BIG || (from_offset && off != BIG);
+    }
+    close(file);
+    return bad;
 }
 
 /* ---- dup ---- */
@@ -681,7 +722,7 @@ int main(int argc, char **argv)
     } tests[] = {
         { "pipe", test_pipe }, { "socketpair", test_socketpair }, { "bigwrite", test_bigwrite },
         { "dup", test_dup },   { "stdio", test_stdio },           { "epoll", test_epoll },
-        { "kill", test_kill }, { "cancel", test_cancel },
+        { "kill", test_kill }, { "cancel", test_cancel },         { "sendfile", test_sendfile },
     };
     if (strcmp(t, "dup2wake") == 0)
         return test_dup2wake();
@@ -693,6 +734,8 @@ int main(int argc, char **argv)
         }
     }
     if (!found)
-        fprintf(stderr, "usage: pipes pipe|socketpair|bigwrite|dup|dup2wake|stdio|epoll|kill|cancel|all\n");
+        fprintf(
+            stderr,
+            "usage: pipes pipe|socketpair|bigwrite|sendfile|dup|dup2wake|stdio|epoll|kill|cancel|all\n");
     return found ? rc : 2;
 }

@@ -5,7 +5,7 @@
 #   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
-#   pipe, socketpair, bigwrite, dup, stdio, epoll, kill, cancel
+#   pipe, socketpair, bigwrite, sendfile, dup, stdio, epoll, kill, cancel
 #              pipes.c, unpatched, patched and thread-patched: the same
 #              lines (but ticks and threads), one OS thread under thread
 #              patching
@@ -112,7 +112,7 @@ sync)
     cat "$tmp/err"
     grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
     ;;
-pipe|socketpair|bigwrite|dup|stdio|epoll|kill)
+pipe|socketpair|bigwrite|sendfile|dup|stdio|epoll|kill)
     pipes "$test"
     ;;
 dup64)
@@ -137,7 +137,7 @@ pipes-stats)
     GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-pipes" all \
         >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "thread-patched"; }
     cat "$tmp/err"
-    for f in pipe pipe2 socketpair dup dup2 dup3 fdopen posix_spawn_file_actions_adddup2 epoll_wait epoll_pwait epoll_pwait2 pthread_kill \
+    for f in pipe pipe2 socketpair sendfile dup dup2 dup3 fdopen posix_spawn_file_actions_adddup2 epoll_wait epoll_pwait epoll_pwait2 pthread_kill \
              pthread_cancel pthread_testcancel pthread_setcancelstate; do
         grep -q " $f [1-9]" "$tmp/err" || fail "stats line lacks $f"
     done
