@@ -217,13 +217,7 @@ static void drain(int *fd, struct gb_buf *b, size_t keep, bool head)
  * read (the line is some 600 bytes in, ahead of the long ones), or 0 when
  * the file cannot be read or has no such line. Called only before the
  * reap, so pid is the child's, or its zombie's, and never a reused one.
- * The pid stays the cell's through its program: both shell wrappers of
- * workloads/peers/ (gevent_peer.sh.in, threads_preload_peer.sh.in) end in
- * exec, so the count is Python's or the preloaded cell's, not a shell's,
- * as does the Boost.Fiber example's (examples/peers/boost-fiber/cell); the
- * other peers (Go, State Threads) are programs themselves. Threads of
- * a process the child forks are not counted (an external --peer's wrapper
- * that forks rather than execs would show its own shell's one). */
+ * Threads of a process the child forks are not counted. */
 static long read_threads(int pid)
 {
     char path[64], buf[4096];

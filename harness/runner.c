@@ -173,7 +173,11 @@ void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const cha
         .err_keep = STDERR_KEEP,
         .linger_s = 0.5, /* a grandchild outside the group holds the pipes */
         /* Its OS threads at their peak, seen from outside: the figure that
-         * sets green threads apart from OS threads, for every implementation. */
+         * sets green threads apart from OS threads, for every implementation.
+         * The pid stays the cell's through its program: the peers' shell
+         * wrappers (the .sh.in files of workloads/peers/, the Boost.Fiber
+         * example's cell) end in exec; an external --peer's wrapper that
+         * forks instead would show its shell's one thread. */
         .sample_threads = true,
     };
     struct gb_proc_end e;

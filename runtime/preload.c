@@ -168,7 +168,7 @@ void *green__preload_resolve(int fn, const char *name)
 __attribute__((constructor(101))) static void resolve_all(void)
 {
     for (int i = 0; i < GREEN_PRELOAD_NFUNCS; i++)
-        if (green__preload_real[i] == NULL && strcmp(func_names[i], "epoll_pwait2") != 0)
+        if (green__preload_real[i] == NULL && i != GREEN_PRELOAD_FN_epoll_pwait2)
             green__preload_resolve(i, func_names[i]);
 }
 
@@ -977,11 +977,11 @@ int dup(int fd)
  * an fd onto itself does nothing). */
 static int dup_onto(green__hub *h, int fd, int nfd, int flags, int three)
 {
-    if (fd != nfd && (!three || (flags & ~O_CLOEXEC) == 0) && GREEN_REAL(fcntl)(fd, F_GETFD) >= 0) {
-        preload_fd *q = fd_entry(nfd);
-        if (h != NULL && q != NULL && q->waiters != NULL)
-            wake_fd_waiters(h, q);
-    }
+    preload_fd *q = fd_entry(nfd);
+    /* Only with waiters to wake is fd checked (one more system call). */
+    if (h != NULL && q != NULL && q->waiters != NULL && fd != nfd &&
+        (!three || (flags & ~O_CLOEXEC) == 0) && GREEN_REAL(fcntl)(fd, F_GETFD) >= 0)
+        wake_fd_waiters(h, q);
     int r = three ? GREEN_REAL(dup3)(fd, nfd, flags) : GREEN_REAL(dup2)(fd, nfd);
     if (r >= 0 && fd != nfd)
         fd_dup(fd, nfd);
@@ -1008,14 +1008,20 @@ int dup3(int fd, int nfd, int flags)
  * the preload does not see it: it is released, as a standard stream is
  * (fd_release). A FILE over a pipe or socket then blocks the OS thread,
  * where it would otherwise fail with EAGAIN. */
+static void release_if_known(int fd)
+{
+    preload_fd *p = fd_entry(fd);
+    if (p != NULL && p->known)
+        fd_release(fd);
+}
+
 FILE *fdopen(int fd, const char *mode)
 {
     if (green__preload_hub() != NULL)
         GREEN_PRELOAD_COUNT(fdopen);
     FILE *f = GREEN_REAL(fdopen)(fd, mode);
-    preload_fd *p = fd_entry(fd);
-    if (f != NULL && p != NULL && p->known)
-        fd_release(fd);
+    if (f != NULL)
+        release_if_known(fd);
     return f;
 }
 
@@ -1024,9 +1030,8 @@ int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int
     if (green__preload_hub() != NULL)
         GREEN_PRELOAD_COUNT(posix_spawn_file_actions_adddup2);
     int r = GREEN_REAL(posix_spawn_file_actions_adddup2)(fa, fd, nfd);
-    preload_fd *p = fd_entry(fd);
-    if (r == 0 && p != NULL && p->known)
-        fd_release(fd);
+    if (r == 0)
+        release_if_known(fd);
     return r;
 }
 

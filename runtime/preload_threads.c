@@ -285,6 +285,14 @@ static cancel_state *cancel_of(green__hub *h)
     return t != NULL ? &t->cancel : NULL;
 }
 
+/* The running green thread's hub (*hp) and cancellation state, under thread
+ * patching; NULL when the call is libc's to answer. */
+static cancel_state *own_cancel(green__hub **hp)
+{
+    *hp = patched();
+    return *hp != NULL ? cancel_of(*hp) : NULL;
+}
+
 /* ---- cleanup handlers ----
  * pthread_cleanup_push, in C built without -fexceptions, is a macro that
  * sets a jump buffer and registers it with __pthread_register_cancel.
@@ -317,8 +325,8 @@ static _Noreturn void unwind(green__hub *h, cancel_state *c)
 
 void __pthread_register_cancel(__pthread_unwind_buf_t *b)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL) {
         GREEN_REAL(__pthread_register_cancel)(b);
         return;
@@ -330,8 +338,8 @@ void __pthread_register_cancel(__pthread_unwind_buf_t *b)
 
 void __pthread_unregister_cancel(__pthread_unwind_buf_t *b)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL) {
         GREEN_REAL(__pthread_unregister_cancel)(b);
         return;
@@ -342,8 +350,8 @@ void __pthread_unregister_cancel(__pthread_unwind_buf_t *b)
 
 void __pthread_unwind_next(__pthread_unwind_buf_t *b)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL)
         GREEN_REAL(__pthread_unwind_next)(b);
     GREEN_PRELOAD_COUNT(__pthread_unwind_next);
@@ -355,8 +363,8 @@ void __pthread_unwind_next(__pthread_unwind_buf_t *b)
  * Thread-specific data destructors do not run. */
 void pthread_exit(void *retval)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL) {
         GREEN_REAL(pthread_exit)(retval);
         __builtin_unreachable();
@@ -402,18 +410,24 @@ void green__preload_cancel_end(green__hub *h, int code)
 /* The green thread a pthread_t names, for pthread_kill and pthread_cancel:
  * a green handle, or pthread_self() of the running green thread (all of
  * them share the OS thread's pthread_self(): it is taken to be the
- * caller, as pthread_detach takes it). Sets *c to its cancellation state. */
-static green_thread *green_target(green__hub *h, pthread_t thread, cancel_state **c)
+ * caller, as pthread_detach takes it), with its hub and cancellation
+ * state. *g is NULL when the call is libc's. A green handle used from an
+ * OS thread that is not the hub's cannot reach the hub's records: ENOTSUP. */
+static int green_target(pthread_t thread, green__hub **h, green_thread **g, cancel_state **c)
 {
     preload_thread *t = untag(thread);
+    *h = patched();
+    *g = NULL;
+    if (*h == NULL)
+        return t != NULL ? ENOTSUP : 0;
     if (t != NULL) {
         *c = &t->cancel;
-        return t->g;
+        *g = t->g;
+    } else if (pthread_equal(thread, GREEN_REAL(pthread_self)())) {
+        *c = cancel_of(*h);
+        *g = *c != NULL ? (*h)->current : NULL;
     }
-    if (!pthread_equal(thread, GREEN_REAL(pthread_self)()))
-        return NULL;
-    *c = cancel_of(h);
-    return *c != NULL ? h->current : NULL;
+    return 0;
 }
 
 /* A green thread cannot take a signal of its own: every green thread runs
@@ -424,14 +438,12 @@ static green_thread *green_target(green__hub *h, pthread_t thread, cancel_state 
  * is joined (a joined handle must not be used at all). */
 int pthread_kill(pthread_t thread, int sig)
 {
-    green__hub *h = patched();
-    preload_thread *t = untag(thread);
-    if (h == NULL && t == NULL)
-        return GREEN_REAL(pthread_kill)(thread, sig);
-    if (h == NULL)
-        return ENOTSUP;     /* A green handle outside the hub's thread (pthread_cancel). */
+    green__hub *h;
+    green_thread *g;
     cancel_state *c;
-    green_thread *g = green_target(h, thread, &c);
+    int err = green_target(thread, &h, &g, &c);
+    if (err != 0)
+        return err;
     if (g == NULL)
         return GREEN_REAL(pthread_kill)(thread, sig);
     GREEN_PRELOAD_COUNT(pthread_kill);
@@ -449,18 +461,15 @@ int pthread_kill(pthread_t thread, int sig)
  * anywhere else (running, or waiting for a mutex, which is no cancellation
  * point) the mark waits for its next one. Not green_kill: a kill is sticky
  * and would make its waits for mutexes fail too. Its cleanup handlers run
- * (see above). A green handle used from an OS thread that is not the
- * hub's cannot reach the hub's records: ENOTSUP, for pthread_kill too. */
+ * (see above). A green handle from another OS thread: ENOTSUP (green_target). */
 int pthread_cancel(pthread_t thread)
 {
-    green__hub *h = patched();
-    preload_thread *t = untag(thread);
-    if (h == NULL && t == NULL)
-        return GREEN_REAL(pthread_cancel)(thread);
-    if (h == NULL)
-        return ENOTSUP;
+    green__hub *h;
+    green_thread *g;
     cancel_state *c;
-    green_thread *g = green_target(h, thread, &c);
+    int err = green_target(thread, &h, &g, &c);
+    if (err != 0)
+        return err;
     if (g == NULL)
         return GREEN_REAL(pthread_cancel)(thread);
     GREEN_PRELOAD_COUNT(pthread_cancel);
@@ -474,8 +483,8 @@ int pthread_cancel(pthread_t thread)
 
 void pthread_testcancel(void)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL) {
         GREEN_REAL(pthread_testcancel)();
         return;
@@ -489,8 +498,8 @@ void pthread_testcancel(void)
  * cancellation point, as in glibc. */
 int pthread_setcancelstate(int state, int *old)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL)
         return GREEN_REAL(pthread_setcancelstate)(state, old);
     GREEN_PRELOAD_COUNT(pthread_setcancelstate);
@@ -507,8 +516,8 @@ int pthread_setcancelstate(int state, int *old)
  * stays deferred. */
 int pthread_setcanceltype(int type, int *old)
 {
-    green__hub *h = patched();
-    cancel_state *c = h != NULL ? cancel_of(h) : NULL;
+    green__hub *h;
+    cancel_state *c = own_cancel(&h);
     if (c == NULL)
         return GREEN_REAL(pthread_setcanceltype)(type, old);
     GREEN_PRELOAD_COUNT(pthread_setcanceltype);
