@@ -125,6 +125,76 @@ static long fetch(const char *url)
     return total;
 }
 
+/* What mode makes the cell do before (or instead of) its result: an exit
+ * status to end with, or -1 to go on to the result. */
+static int act_on_mode(const char *mode, const char *workload, const char *impl)
+{
+    if (strcmp(mode, "crash") == 0) {
+        fprintf(stderr, "fake cell: about to crash\n");
+        signal(SIGSEGV, SIG_DFL); /* a sanitizer's handler would turn it into exit(1) */
+        raise(SIGSEGV);
+    }
+    if (strcmp(mode, "abort") == 0)
+        abort();
+    if (strcmp(mode, "hang") == 0) {
+        if (fork() == 0) /* a grandchild holding stdout and stderr */
+            for (;;)
+                pause();
+        for (;;)
+            pause();
+    }
+    if (strcmp(mode, "nojson") == 0)
+        return 0;
+    if (strcmp(mode, "garbage") == 0) {
+        printf("{\"ok\": true, \"workload\": \"%s\"}\n", workload);
+        printf("this is not JSON {{{\n");
+        return 0;
+    }
+    if (strcmp(mode, "fail") == 0) {
+        fprintf(stderr, "fake cell: failing on purpose\n");
+        printf(
+            "{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"fake failure <&> \\\"quoted\\\"\"}\n",
+            workload, impl);
+        return 1;
+    }
+    if (strcmp(mode, "slow") == 0) {
+        const char *ms = getenv("GB_FAKE_SLOW_MS");
+        usleep((useconds_t)(ms ? atol(ms) : 300) * 1000);
+    }
+    if (strcmp(mode, "threads") == 0) {
+        const char *k = getenv("GB_FAKE_THREADS"), *ms = getenv("GB_FAKE_THREADS_MS");
+        if (hold_threads(k ? atol(k) : 8, ms ? atol(ms) : 200) != 0) {
+            printf(
+                "{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"cannot start threads\"}\n",
+                workload, impl);
+            return 1;
+        }
+    }
+    if (strcmp(mode, "stderrflood") == 0)
+        for (int i = 0; i < 4000; i++)
+            fprintf(stderr, "flood line %04d: .............................................\n", i);
+    return -1;
+}
+
+/* Made-up costs, ns per op, before noise. */
+static double made_up_ns(const char *workload, bool green, const char *own_sw, long cpus, long n, long k,
+                         long d)
+{
+    if (strcmp(workload, "switch") == 0)
+        return green ? (strcmp(own_sw, "ucontext") == 0 ? 400 : 5) : (cpus == 2 ? 8000 : 2000);
+    if (strcmp(workload, "yield") == 0)
+        return green ? 60 : 1500;
+    if (strncmp(workload, "spawn", 5) == 0)
+        return green ? 300 : 20000;
+    if (strcmp(workload, "joinall") == 0)
+        return ((d > 0 ? d : 1) * 1e6 + (double)n * (green ? 20000 : 40000)) / (double)n;
+    if (strcmp(workload, "pool") == 0)
+        return ((double)((n + k - 1) / (k > 0 ? k : 1)) * (d > 0 ? d : 1) * 1e6 +
+                (double)n * (green ? 20000 : 40000)) /
+               (double)n;
+    return 100;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -164,64 +234,12 @@ int main(int argc, char **argv)
     fprintf(stderr, "fake cell %s: %s (mode '%s')\n", base, desc, mode);
     fflush(stderr);
 
-    if (strcmp(mode, "crash") == 0) {
-        fprintf(stderr, "fake cell: about to crash\n");
-        signal(SIGSEGV, SIG_DFL); /* a sanitizer's handler would turn it into exit(1) */
-        raise(SIGSEGV);
-    }
-    if (strcmp(mode, "abort") == 0)
-        abort();
-    if (strcmp(mode, "hang") == 0) {
-        if (fork() == 0) /* a grandchild holding stdout and stderr */
-            for (;;)
-                pause();
-        for (;;)
-            pause();
-    }
-    if (strcmp(mode, "nojson") == 0)
-        return 0;
-    if (strcmp(mode, "garbage") == 0) {
-        printf("{\"ok\": true, \"workload\": \"%s\"}\n", workload);
-        printf("this is not JSON {{{\n");
-        return 0;
-    }
-    if (strcmp(mode, "fail") == 0) {
-        fprintf(stderr, "fake cell: failing on purpose\n");
-        printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"fake failure <&> \\\"quoted\\\"\"}\n",
-               workload, impl);
-        return 1;
-    }
-    if (strcmp(mode, "slow") == 0) {
-        const char *ms = getenv("GB_FAKE_SLOW_MS");
-        usleep((useconds_t)(ms ? atol(ms) : 300) * 1000);
-    }
-    if (strcmp(mode, "threads") == 0) {
-        const char *k = getenv("GB_FAKE_THREADS"), *ms = getenv("GB_FAKE_THREADS_MS");
-        if (hold_threads(k ? atol(k) : 8, ms ? atol(ms) : 200) != 0) {
-            printf(
-                "{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"cannot start threads\"}\n",
-                workload, impl);
-            return 1;
-        }
-    }
-    if (strcmp(mode, "stderrflood") == 0)
-        for (int i = 0; i < 4000; i++)
-            fprintf(stderr, "flood line %04d: .............................................\n", i);
+    int status = act_on_mode(mode, workload, impl);
+    if (status >= 0)
+        return status;
 
-    /* Made-up costs, ns per op. */
-    double ns = 100;
     bool green = strcmp(impl, "green") == 0;
-    if (strcmp(workload, "switch") == 0)
-        ns = green ? (strcmp(own_sw, "ucontext") == 0 ? 400 : 5) : (cpus == 2 ? 8000 : 2000);
-    else if (strcmp(workload, "yield") == 0)
-        ns = green ? 60 : 1500;
-    else if (strncmp(workload, "spawn", 5) == 0)
-        ns = green ? 300 : 20000;
-    else if (strcmp(workload, "joinall") == 0)
-        ns = ((d > 0 ? d : 1) * 1e6 + (double)n * (green ? 20000 : 40000)) / (double)n;
-    else if (strcmp(workload, "pool") == 0)
-        ns = ((double)((n + k - 1) / (k > 0 ? k : 1)) * (d > 0 ? d : 1) * 1e6 +
-              (double)n * (green ? 20000 : 40000)) / (double)n;
+    double ns = made_up_ns(workload, green, own_sw, cpus, n, k, d);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     srand((unsigned)(ts.tv_nsec ^ getpid()));
