@@ -265,11 +265,6 @@ const fetch_flavour green_fetch_flavour = {
     .tls_fini = http_green_tls_fini,
 };
 
-/* One read buffer for every green thread of a hub: one runs at a time, and
- * http_fetch parses each read before it can switch again. A thread variant
- * needs one per thread. */
-static _Thread_local char scratch[HTTP_READ_CHUNK];
-
 _Thread_local struct green_fetch_state green_fetch;
 
 void *green_fetch_main(void *arg)
@@ -279,16 +274,18 @@ void *green_fetch_main(void *arg)
     if (++f->in_flight > f->peak)
         f->peak = f->in_flight;
     switch (f->keep) {
-    case GREEN_FETCH_CLOSE: t->err = http_fetch(f->io, f->target, scratch, sizeof scratch, &t->res); break;
+    case GREEN_FETCH_CLOSE:
+        t->err = http_fetch(f->io, f->target, fetch_scratch, sizeof fetch_scratch, &t->res);
+        break;
     case GREEN_FETCH_KEEP_OWN:
-        t->err = http_fetch_keep(f->io, f->target, &t->conn, scratch, sizeof scratch, &t->res);
+        t->err = http_fetch_keep(f->io, f->target, &t->conn, fetch_scratch, sizeof fetch_scratch, &t->res);
         break;
     case GREEN_FETCH_KEEP_SHARED: {
         /* At most one connection per green thread alive, and no more alive
          * than the pool's size: the list never holds more. One hub, one
          * thread: no lock. */
         http_conn c = f->nfree > 0 ? f->free_conns[--f->nfree] : HTTP_CONN_NONE;
-        t->err = http_fetch_keep(f->io, f->target, &c, scratch, sizeof scratch, &t->res);
+        t->err = http_fetch_keep(f->io, f->target, &c, fetch_scratch, sizeof fetch_scratch, &t->res);
         if (c.fd >= 0)
             f->free_conns[f->nfree++] = c;
         break;

@@ -23,12 +23,11 @@ static struct {
 static void *fetch_thread(void *arg)
 {
     fetch_task *t = arg;
-    char buf[HTTP_READ_CHUNK];
     fetch_gauge_enter(&J.gauge);
     if (J.keepalive)
-        t->err = http_fetch_keep(J.io, J.target, &t->conn, buf, sizeof buf, &t->res);
+        t->err = http_fetch_keep(J.io, J.target, &t->conn, fetch_scratch, sizeof fetch_scratch, &t->res);
     else
-        t->err = http_fetch(J.io, J.target, buf, sizeof buf, &t->res);
+        t->err = http_fetch(J.io, J.target, fetch_scratch, sizeof fetch_scratch, &t->res);
     fetch_gauge_leave(&J.gauge);
     return NULL;
 }

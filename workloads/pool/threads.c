@@ -33,7 +33,6 @@ static void *worker(void *arg)
 {
     pool_worker *me = arg;
     pool_queue *q = me->q;
-    char buf[HTTP_READ_CHUNK];
     for (;;) {
         pthread_mutex_lock(&q->lock);
         long long i = q->next < q->n ? q->next++ : -1;
@@ -43,9 +42,10 @@ static void *worker(void *arg)
         fetch_task *t = &q->tasks[i];
         fetch_gauge_enter(&q->gauge);
         if (q->keepalive)
-            t->err = http_fetch_keep(q->io, q->target, &me->conn, buf, sizeof buf, &t->res);
+            t->err =
+                http_fetch_keep(q->io, q->target, &me->conn, fetch_scratch, sizeof fetch_scratch, &t->res);
         else
-            t->err = http_fetch(q->io, q->target, buf, sizeof buf, &t->res);
+            t->err = http_fetch(q->io, q->target, fetch_scratch, sizeof fetch_scratch, &t->res);
         fetch_gauge_leave(&q->gauge);
     }
 }
