@@ -35,6 +35,15 @@ bool gb_cell_same(const struct gb_cell *a, const struct gb_cell *b, unsigned axe
     return true;
 }
 
+bool gb_cell_same_work(const struct gb_cell *a, const struct gb_cell *b)
+{
+    if (strcmp(a->workload, b->workload) != 0)
+        return false;
+    const struct gb_workload *wk = gb_workload_find(a->workload);
+    unsigned n = wk != NULL && wk->per_iteration ? GB_AX_N : 0u;
+    return gb_cell_same(a, b, GB_AX_SAME_WORK & ~n);
+}
+
 void gb_cell_init(struct gb_cell *c)
 {
     memset(c, 0, sizeof *c);

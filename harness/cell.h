@@ -37,6 +37,10 @@ void gb_cell_set(struct gb_cell *c, enum gb_axis_id a, long v);
 long gb_cell_axis(const struct gb_cell *c, unsigned bit);
 /* Do a and b have the same values on every axis of the mask (GB_AX_*). */
 bool gb_cell_same(const struct gb_cell *a, const struct gb_cell *b, unsigned axes);
+/* Do a and b measure the same work, so that the report compares them: one
+ * workload, every work axis equal (GB_AX_SAME_WORK), but n for a
+ * per-iteration workload (n says how long, not what). */
+bool gb_cell_same_work(const struct gb_cell *a, const struct gb_cell *b);
 /* Set c->key from the rest: "<workload> <series><params>". */
 void gb_cell_make_key(struct gb_cell *c);
 /* Append " n=1000 k=10 d=10ms size=1024": the parameters among axes (GB_AX_*)

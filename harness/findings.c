@@ -14,13 +14,6 @@ static bool usable(const struct gb_summary *s)
     return st->n > 0 && isfinite(st->median) && s->nhead > 0;
 }
 
-/* Do a and b measure the same work: every work axis equal, but n for a
- * per-iteration workload (n says how long, not what). */
-static bool same_work(const struct gb_workload *wk, const struct gb_cell *a, const struct gb_cell *b)
-{
-    return gb_cell_same(a, b, GB_AX_SAME_WORK & ~(wk->per_iteration ? GB_AX_N : 0u));
-}
-
 /* Is a the better headline cell than b: larger n, then k (as the overview). */
 static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
 {
@@ -59,7 +52,7 @@ static const struct gb_summary *best_of(const struct gb_rundata *rd, const struc
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
         if (strcmp(s->cell.workload, wk->name) != 0 || strcmp(s->cell.impl, impl) != 0 || !usable(s) ||
-            !same_work(wk, &s->cell, head))
+            !gb_cell_same_work(&s->cell, head))
             continue;
         if (best == NULL || gb_headline(s)->median < gb_headline(best)->median)
             best = s;

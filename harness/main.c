@@ -238,8 +238,8 @@ static void list_workloads(void)
 static void list_presets(void)
 {
     char *no_loop = gb_workload_names(GB_PICK_NO_LOOP, 0, ", ", " and ");
-    printf("\nPresets (repetitions per cell after one warm-up; more while the median's interval is "
-           "wider than the target):\n");
+    printf("\nPresets (repetitions per cell after one warm-up; more while the median's interval, or "
+           "that of a cell doing the same work, is wider than the target):\n");
     for (int pr = GB_PRESET_DEFAULT; pr <= GB_PRESET_FULL; pr++) {
         struct gb_stop_rule r = gb_preset_stop_rule((enum gb_preset)pr);
         char budget[32] = "none";

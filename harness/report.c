@@ -192,7 +192,8 @@ static void html_head(struct gb_doc *d, const struct gb_rundata *rd)
 
 /* The repetition rule of the run's plan, for people: "6 to 30 counted
  * repetitions per cell after one warm-up, more while the interval of its
- * median is wider than ±5%, within a budget of 4:00". */
+ * median, or that of a cell doing the same work, is wider than ±5%, within
+ * a budget of 4:00". */
 static void rule_text(const struct gb_rundata *rd, char *out, size_t n)
 {
     const struct gb_stop_rule *r = &rd->plan.stop;
@@ -209,7 +210,7 @@ static void rule_text(const struct gb_rundata *rd, char *out, size_t n)
     }
     snprintf(out, n,
              "%d to %d counted repetitions per cell after one warm-up, more while the interval of "
-             "its median is wider than ±%s%s",
+             "its median, or that of a cell doing the same work, is wider than ±%s%s",
              r->min_reps, r->max_reps, target, budget);
 }
 

@@ -413,18 +413,39 @@ static bool in_round(const struct loop *l, size_t i, int round)
     return round <= l->rs->plan.stop.min_reps || cs->stop == GB_STOP_NONE;
 }
 
+/* Does a cell that measures the same work as cell i still repeat by its
+ * own rule (own: every cell's). */
+static bool mate_repeats(const struct gb_plan *pl, const enum gb_stop *own, size_t i)
+{
+    for (size_t j = 0; j < pl->ncells; j++)
+        if (j != i && own[j] == GB_STOP_NONE && gb_cell_same_work(&pl->cells[i], &pl->cells[j]))
+            return true;
+    return false;
+}
+
 /* After a round at or past the minimum: every cell's stop reason; how many
- * still repeat. */
+ * still repeat. A converged cell repeats on while a cell it is compared
+ * with (the same work) still does: the rounds interleave cells so that a
+ * slow spell of the machine falls on all of them alike, which holds only
+ * while they run in the same rounds: stopping alone, a cell keeps the
+ * spell it converged in while its partners go on into another
+ * (docs/results-format.md, "Repetitions"). */
 static size_t update_stops(struct loop *l)
 {
     const struct gb_plan *pl = &l->rs->plan;
+    enum gb_stop *own = gb_xcalloc(pl->ncells + 1, sizeof *own);
+    for (size_t i = 0; i < pl->ncells; i++) {
+        const struct cell_state *cs = &l->cells[i];
+        own[i] = cs->stop != GB_STOP_NONE ? cs->stop : cell_stop(cs, pl, l->run_s);
+    }
     size_t going = 0;
     for (size_t i = 0; i < pl->ncells; i++) {
         struct cell_state *cs = &l->cells[i];
-        if (cs->stop == GB_STOP_NONE)
-            cs->stop = cell_stop(cs, pl, l->run_s);
+        if (cs->stop == GB_STOP_NONE && !(own[i] == GB_STOP_CONVERGED && mate_repeats(pl, own, i)))
+            cs->stop = own[i];
         going += cs->stop == GB_STOP_NONE;
     }
+    free(own);
     return going;
 }
 
@@ -438,7 +459,7 @@ static void announce_round(const struct loop *l, int round, size_t n)
     gb_format_duration(budget, sizeof budget, pl->stop.budget_s);
     fprintf(stderr,
             "%sgreenbench: repetition %d: %zu of %zu cells still repeat (their median's "
-            "interval is wider than ±%s); %s spent%s%s\n",
+            "interval, or that of a cell doing the same work, is wider than ±%s); %s spent%s%s\n",
             l->tty ? "\r\033[K" : "", round, n, pl->ncells, target, spent,
             pl->stop.budget_s > 0 ? " of a budget of " : "", pl->stop.budget_s > 0 ? budget : "");
 }
@@ -734,7 +755,8 @@ static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_
     if (pl->stop.min_reps < pl->stop.max_reps)
         fprintf(stderr,
                 "greenbench: %zu cells x (1 warm-up + %d to %d repetitions: more while the "
-                "median's interval is wider than ±%s%s%s)%s; seed %llu; results in %s\n",
+                "median's interval, or that of a cell doing the same work, is wider than "
+                "±%s%s%s)%s; seed %llu; results in %s\n",
                 pl->ncells, pl->stop.min_reps, pl->stop.max_reps, target,
                 pl->stop.budget_s > 0 ? ", within a budget of " : "", pl->stop.budget_s > 0 ? budget : "",
                 o->resume[0] ? ", resuming" : "", (unsigned long long)pl->seed, rs->dir);

@@ -1092,6 +1092,61 @@ static void test_os_threads_sampled(void)
     free(dir);
 }
 
+/* A converged cell repeats on while a cell doing the same work still
+ * repeats: spawn's green cells (no noise) converge at the minimum, but its
+ * noisy threads cells (1 to 1000 times, at random) do not, so each n's
+ * green cell runs every round its threads cell runs and stops as
+ * converged; yield's cells, all quiet, stop at the minimum. */
+static void test_converged_waits_for_its_mates(void)
+{
+    char *dir = path_in(tmp, "mates");
+    const char *env[] = { "GB_FAKE=noisy@/spawn/threads/", "GB_FAKE_NOISE=0", NULL };
+    const char *args[] = { "run",
+                           "--workload=spawn,yield",
+                           "--impl=green,threads",
+                           "--switch=asm",
+                           "--loop=libev",
+                           "--n=100,1000",
+                           "--min-reps=4",
+                           "--max-reps=7",
+                           "--target-ci=0.1",
+                           "--no-plots",
+                           "--out",
+                           dir,
+                           NULL };
+    char *err = NULL;
+    int rc = run_gb(env, args, NULL, &err);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    if (rc != GB_EXIT_OK && err)
+        fprintf(stderr, "\n%s\n", err);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "or that of a cell doing the same work"));
+    free(err);
+    char *csv = slurp_in(dir, "summary.csv");
+    struct gb_csv c;
+    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(csv ? csv : "", &c), 9);
+    size_t col_ok = 0, col_stop = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "reps_ok", &col_ok) && csv_col(&c, "stop_reason", &col_stop));
+    size_t seen = 0;
+    for (size_t r = 1; r < c.rows; r++) {
+        const char *key = c.cells[r][0], *ok = c.cells[r][col_ok], *stop = c.cells[r][col_stop];
+        if (strncmp(key, "spawn threads ", 14) == 0) {
+            CU_ASSERT_STRING_EQUAL(ok, "7");
+            CU_ASSERT_STRING_EQUAL(stop, "max-reps");
+        } else if (strncmp(key, "spawn green ", 12) == 0) {
+            CU_ASSERT_STRING_EQUAL(ok, "7");
+            CU_ASSERT_STRING_EQUAL(stop, "converged");
+        } else {
+            CU_ASSERT_STRING_EQUAL(ok, "4");
+            CU_ASSERT_STRING_EQUAL(stop, "converged");
+        }
+        seen++;
+    }
+    CU_ASSERT_EQUAL(seen, 8);
+    gb_csv_free(&c);
+    free(csv);
+    free(dir);
+}
+
 static void test_without_gnuplot(void)
 {
     char *dir = path_in(tmp, "nognuplot");
@@ -1250,6 +1305,7 @@ static CU_TestInfo e2e_tests[] = {
     { "quick_run_files", test_quick_run_files },
     { "compare", test_compare },
     { "os_threads_sampled", test_os_threads_sampled },
+    { "converged_waits_for_its_mates", test_converged_waits_for_its_mates },
     { "without_gnuplot", test_without_gnuplot },
     { "out_dir_rules", test_out_dir_rules },
     { "cli", test_cli },
