@@ -67,7 +67,8 @@ static const char run_help_head[] =
 static const char run_help_tail[] =
     "\n"
     "Repetitions (each cell: at least MIN; then one more per round while the interval\n"
-    "of its median is wider than +-TARGET of the median, up to MAX, within the budget):\n"
+    "of its median, or that of a cell doing the same work, is wider than +-TARGET of\n"
+    "the median, up to MAX, within the budget):\n"
     "  --min-reps MIN   counted repetitions every cell has (default 6; quick 4; full 10)\n"
     "  --max-reps MAX   at most (default 30; quick 8; full 100)\n"
     "  --target-ci X    relative half-width of the median's interval to reach: 0.05 or 5%\n"
