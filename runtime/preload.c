@@ -21,8 +21,11 @@
  * with _FILE_OFFSET_BITS=64 call) shows the flag the program set (O_NONBLOCK,
  * SOCK_NONBLOCK; O_CLOEXEC is passed on). On one it left blocking: connect
  * waits and returns the real result (EINPROGRESS only after SO_SNDTIMEO,
- * as socket(7) says), send/write/sendfile write everything, reads and
- * accepts wait, SO_RCVTIMEO / SO_SNDTIMEO give EAGAIN after the timeout;
+ * as socket(7) says), send/write/sendfile write everything (sendmmsg
+ * each of its messages), reads and accepts wait (recvmmsg for all its
+ * messages, or the first with MSG_WAITFORONE), splice and tee wait for
+ * their source of the table to fill or destination to drain (not with
+ * SPLICE_F_NONBLOCK), SO_RCVTIMEO / SO_SNDTIMEO give EAGAIN after the timeout;
  * one it made non-blocking answers EAGAIN as usual. dup, dup2, dup3 and
  * F_DUPFD share the entry: O_NONBLOCK belongs to the open file
  * description, so F_SETFL on one dup shows on all. A close, or a
@@ -84,9 +87,9 @@
  *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
  *    green thread saved that value;
  *  - fds that exist before main are not patched: they block the OS thread;
- *  - calls this file does not list (splice, recvmmsg, sendmmsg, ...) go
- *    to libc: on a socket or pipe of the table, really non-blocking, one
- *    that would block fails with EAGAIN where the program expects a wait;
+ *  - calls this file does not list (vmsplice, aio, ...) go to libc: on a
+ *    socket or pipe of the table, really non-blocking, one that would
+ *    block fails with EAGAIN where the program expects a wait;
  *  - C11 threads (thrd_create, mtx_lock, cnd_wait) reach glibc's pthread
  *    code inside libc, past the PLT: they stay OS threads under thread
  *    patching (their blocking calls then go straight to libc);
@@ -488,7 +491,9 @@ enum io_op {
     OP_SENDTO,
     OP_SENDMSG,
     OP_WRITEV,
-    OP_SENDFILE
+    OP_SENDFILE,
+    OP_SPLICE,
+    OP_TEE
 };
 
 /* One call, as the program made it; iov/msg are advanced by a partial
@@ -506,8 +511,9 @@ typedef struct io_call {
     struct msghdr *msg;
     struct iovec *iov;
     int iovcnt;
-    int in_fd;                  /* sendfile's source, and its offset. */
+    int in_fd;                  /* sendfile's, splice's and tee's source, and its offset. */
     off_t *offset;
+    off_t *out_offset;          /* splice's destination's offset. */
 } io_call;
 
 static ssize_t attempt(io_call *c)
@@ -522,6 +528,9 @@ static ssize_t attempt(io_call *c)
     case OP_SENDMSG: return GREEN_REAL(sendmsg)(c->fd, c->msg, c->flags);
     case OP_WRITEV: return GREEN_REAL(writev)(c->fd, c->iov, c->iovcnt);
     case OP_SENDFILE: return GREEN_REAL(sendfile)(c->fd, c->in_fd, c->offset, c->len);
+    case OP_SPLICE:
+        return GREEN_REAL(splice)(c->in_fd, c->offset, c->fd, c->out_offset, c->len, (unsigned)c->flags);
+    case OP_TEE: return GREEN_REAL(tee)(c->in_fd, c->fd, c->len, (unsigned)c->flags);
     }
     return -1;
 }
@@ -865,6 +874,48 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     return blocking_in(h, p, &c);
 }
 
+/* The kernel's cap on one sendmmsg or recvmmsg (UIO_MAXIOV). */
+#define MMSG_MAX 1024
+
+/* Blocking: until vlen messages came, or after the first with
+ * MSG_WAITFORONE; the timeout, as the kernel's, is looked at only after a
+ * message came (and *timeout gets what is left), SO_RCVTIMEO while none
+ * does. The count received, or -1 if none. */
+int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(recvmmsg);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || (flags & MSG_DONTWAIT) || vlen == 0)
+        return GREEN_REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+    if (vlen > MMSG_MAX)
+        vlen = MMSG_MAX;
+    double end = timeout != NULL ? green_now() + (double)timeout->tv_sec + timeout->tv_nsec / 1e9 : 0;
+    green__deadline d = { .timeout = p->rcv_timeout };
+    unsigned int got = 0;
+    for (;;) {
+        int n = GREEN_REAL(recvmmsg)(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, NULL);
+        if (n > 0) {
+            got += (unsigned int)n;
+            double left = timeout != NULL ? end - green_now() : 1;
+            if (timeout != NULL) {
+                double l = left > 0 ? left : 0;
+                timeout->tv_sec = (time_t)l;
+                timeout->tv_nsec = (long)((l - (double)timeout->tv_sec) * 1e9);
+            }
+            if (got == vlen || (flags & MSG_WAITFORONE) || left <= 0)
+                return (int)got;
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return got > 0 ? (int)got : -1;
+        int err = wait_one(h, fd, GREEN_READ, &d);
+        if (err != 0)
+            return got > 0 ? (int)got : (int)green__preload_fail(err, EAGAIN);
+    }
+}
+
 /* ---- writes ---- */
 
 ssize_t write(int fd, const void *buf, size_t len)
@@ -927,6 +978,69 @@ ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
  * same function on x86-64. */
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count) __attribute__((alias("sendfile")));
 
+/* Is fd ready for events (GREEN_READ or GREEN_WRITE) now? */
+static int ready_now(int fd, int events)
+{
+    struct pollfd q = { .fd = fd, .events = (short)(events == GREEN_READ ? POLLIN : POLLOUT) };
+    return GREEN_REAL(poll)(&q, 1, 0) == 1;
+}
+
+/* splice or tee from c->in_fd to c->fd; in and out are their entries when
+ * they are sockets or pipes of the table the program left blocking (at
+ * least one is), else NULL. Returns what moved, as the blocking call does:
+ * an EAGAIN means such a source is empty or such a destination full, so
+ * wait for that one and try again. */
+static ssize_t blocking_move(green__hub *h, preload_fd *in, preload_fd *out, io_call *c)
+{
+    green__deadline rd = { .timeout = in != NULL ? in->rcv_timeout : GREEN_FOREVER };
+    green__deadline wr = { .timeout = out != NULL ? out->snd_timeout : GREEN_FOREVER };
+    for (;;) {
+        ssize_t n = attempt(c);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return n;
+        int err;
+        if (in != NULL && !ready_now(c->in_fd, GREEN_READ))
+            err = wait_one(h, c->in_fd, GREEN_READ, &rd);
+        else if (out != NULL && !ready_now(c->fd, GREEN_WRITE))
+            err = wait_one(h, c->fd, GREEN_WRITE, &wr);
+        else
+            err = GREEN_EAGAIN;     /* A side the program made non-blocking. */
+        if (err != 0)
+            return green__preload_fail(err, EAGAIN);
+    }
+}
+
+/* With SPLICE_F_NONBLOCK the program asked not to wait: straight through. */
+ssize_t splice(int in_fd, off_t *in_off, int out_fd, off_t *out_off, size_t len, unsigned int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(splice);
+    preload_fd *in = blocking_fd(in_fd), *out = blocking_fd(out_fd);
+    if ((in == NULL && out == NULL) || (flags & SPLICE_F_NONBLOCK) || len == 0)
+        return GREEN_REAL(splice)(in_fd, in_off, out_fd, out_off, len, flags);
+    io_call c = { .op = OP_SPLICE,
+                  .in_fd = in_fd,
+                  .offset = in_off,
+                  .fd = out_fd,
+                  .out_offset = out_off,
+                  .len = len,
+                  .flags = (int)flags };
+    return blocking_move(h, in, out, &c);
+}
+
+ssize_t tee(int in_fd, int out_fd, size_t len, unsigned int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(tee);
+    preload_fd *in = blocking_fd(in_fd), *out = blocking_fd(out_fd);
+    if ((in == NULL && out == NULL) || (flags & SPLICE_F_NONBLOCK) || len == 0)
+        return GREEN_REAL(tee)(in_fd, out_fd, len, flags);
+    io_call c = { .op = OP_TEE, .in_fd = in_fd, .fd = out_fd, .len = len, .flags = (int)flags };
+    return blocking_move(h, in, out, &c);
+}
+
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     green__hub *h = green__preload_hub();
@@ -939,18 +1053,47 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
     return blocking_out_iov(h, p, &c, iov, cnt);
 }
 
+/* sendmsg on fd, whose entry p says the program left it blocking. */
+static ssize_t sendmsg_blocking(green__hub *h, preload_fd *p, int fd, const struct msghdr *msg, int flags)
+{
+    if (msg->msg_iovlen == 0 || iov_total(msg->msg_iov, (int)msg->msg_iovlen) == 0)
+        return GREEN_REAL(sendmsg)(fd, msg, flags);
+    struct msghdr m = *msg;
+    io_call c = { .op = OP_SENDMSG, .fd = fd, .msg = &m, .flags = flags };
+    return blocking_out_iov(h, p, &c, msg->msg_iov, (int)msg->msg_iovlen);
+}
+
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     green__hub *h = green__preload_hub();
     if (h != NULL)
         GREEN_PRELOAD_COUNT(sendmsg);
     preload_fd *p = blocking_fd(fd);
-    if (p == NULL || (flags & MSG_DONTWAIT) || msg->msg_iovlen == 0 ||
-        iov_total(msg->msg_iov, (int)msg->msg_iovlen) == 0)
+    if (p == NULL || (flags & MSG_DONTWAIT))
         return GREEN_REAL(sendmsg)(fd, msg, flags);
-    struct msghdr m = *msg;
-    io_call c = { .op = OP_SENDMSG, .fd = fd, .msg = &m, .flags = flags };
-    return blocking_out_iov(h, p, &c, msg->msg_iov, (int)msg->msg_iovlen);
+    return sendmsg_blocking(h, p, fd, msg, flags);
+}
+
+/* Every message in turn, each as a blocking sendmsg sends it; the count
+ * sent, or -1 if the first failed (a later failure is the next call's, as
+ * the kernel has it). */
+int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+    green__hub *h = green__preload_hub();
+    if (h != NULL)
+        GREEN_PRELOAD_COUNT(sendmmsg);
+    preload_fd *p = blocking_fd(fd);
+    if (p == NULL || (flags & MSG_DONTWAIT) || vlen == 0)
+        return GREEN_REAL(sendmmsg)(fd, vec, vlen, flags);
+    if (vlen > MMSG_MAX)
+        vlen = MMSG_MAX;
+    for (unsigned int i = 0; i < vlen; i++) {
+        ssize_t n = sendmsg_blocking(h, p, fd, &vec[i].msg_hdr, flags);
+        if (n < 0)
+            return i > 0 ? (int)i : -1;
+        vec[i].msg_len = (unsigned int)n;
+    }
+    return (int)vlen;
 }
 
 /* ---- close, fcntl, setsockopt, ioctl ---- */

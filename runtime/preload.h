@@ -37,7 +37,7 @@
     X(pthread_setcancelstate) X(pthread_setcanceltype)                            \
     X(__pthread_register_cancel) X(__pthread_unregister_cancel)                   \
     X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)        \
-    X(sendfile)
+    X(sendfile) X(splice) X(tee) X(sendmmsg) X(recvmmsg)
 /* clang-format on */
 
 enum {

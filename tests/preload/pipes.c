@@ -36,6 +36,16 @@
  *             thread that disabled cancellation goes on through its read
  *             and ends at pthread_testcancel once it enables it; a thread
  *             waiting for a mutex (no cancellation point) gets it first;
+ *   splice:   blocking splice from a socket pair into a pipe and from a
+ *             pipe into a socket pair, and tee from a pipe into another,
+ *             each moving 5 messages a writer sends 100 ms apart: each call
+ *             waits for the next one, the bytes arrive as sent, and the
+ *             ticker ticks meanwhile;
+ *   mmsg:     blocking recvmmsg on a datagram socket pair gets all 5
+ *             messages a writer sends 100 ms apart (after one with
+ *             MSG_WAITFORONE); blocking sendmmsg of 2 messages of 512 KiB
+ *             into a stream socket pair a reader drains slowly sends both
+ *             whole;
  *   all:      every test above but dup2wake (for the stats line).
  * Lines starting "threads" give the OS threads seen while the threads
  * ran, "ticks" the ticker's count; the rest is the same in every mode.
@@ -221,6 +231,134 @@ static int test_sendfile(void)
     }
     close(file);
     return bad;
+}
+
+/* ---- splice, tee, sendmmsg, recvmmsg ---- */
+
+/* What pair_writer sends: "msg 0\0msg 1\0..."; its length. */
+static size_t messages_text(char *out)
+{
+    size_t len = 0;
+    for (int i = 0; i < MESSAGES; i++)
+        len += (size_t)sprintf(out + len, "msg %d", i) + 1;
+    return len;
+}
+
+static int read_exact(int fd, char *buf, size_t n)
+{
+    for (size_t have = 0; have < n;) {
+        ssize_t r = read(fd, buf + have, n - have);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+    }
+    return 0;
+}
+
+/* Move pair_writer's messages from `from` to `to` with blocking splice
+ * (tee_to >= 0: with tee into tee_to instead, then read from both), read
+ * them from `out`, and say how many bytes came as sent. */
+static int move_messages(const char *what, int from, int to, int out, int wr, int socket_calls, int tee_out)
+{
+    char want[64], got[64], copy[64];
+    size_t total = messages_text(want), have = 0;
+    struct pair w = { .wr = wr, .use_socket_calls = socket_calls };
+    pthread_t t;
+    pthread_create(&t, NULL, pair_writer, &w);
+    int same = 1;
+    while (have < total) {
+        ssize_t n =
+            tee_out >= 0 ? tee(from, to, total - have, 0) : splice(from, NULL, to, NULL, total - have, 0);
+        if (n <= 0 || read_exact(out, got + have, (size_t)n) != 0)
+            break;
+        if (tee_out >= 0)  /* tee copied: the source still holds the bytes. */
+            same &= read_exact(tee_out, copy, (size_t)n) == 0 && memcmp(copy, got + have, (size_t)n) == 0;
+        have += (size_t)n;
+    }
+    pthread_join(t, NULL);
+    same &= have == total && memcmp(got, want, total) == 0;
+    printf("%s: %zu of %zu bytes%s\n", what, have, total, same ? ", as sent" : ", not as sent");
+    return !same;
+}
+
+static int test_splice(void)
+{
+    int s[2], p[2], q[2], bad = 0;
+    ticker_start();
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0 || pipe(p) != 0)
+        return 1;
+    bad |= move_messages("splice socket to pipe", s[0], p[1], p[0], s[1], 1, -1);
+    bad |= move_messages("splice pipe to socket", p[0], s[0], s[1], p[1], 0, -1);
+    if (pipe(q) != 0)
+        return 1;
+    bad |= move_messages("tee pipe to pipe", p[0], q[1], q[0], p[1], 0, p[0]);
+    for (int i = 0; i < 2; i++) {
+        close(s[i]);
+        close(p[i]);
+        close(q[i]);
+    }
+    return ticker_stop("splice", 10) | bad;
+}
+
+#define MMSG_BIG (512 * 1024)
+
+static int test_mmsg(void)
+{
+    int d[2], bad = 0;
+    ticker_start();
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, d) != 0)
+        return 1;
+    struct pair w = { .wr = d[1], .use_socket_calls = 1 };
+    pthread_t t;
+    pthread_create(&t, NULL, pair_writer, &w);
+    char bufs[MESSAGES][16];
+    struct iovec iov[MESSAGES];
+    struct mmsghdr vec[MESSAGES];
+    memset(vec, 0, sizeof vec);
+    for (int i = 0; i < MESSAGES; i++) {
+        iov[i] = (struct iovec){ bufs[i], sizeof bufs[i] };
+        vec[i].msg_hdr.msg_iov = &iov[i];
+        vec[i].msg_hdr.msg_iovlen = 1;
+    }
+    int first = recvmmsg(d[0], vec, MESSAGES, MSG_WAITFORONE, NULL);
+    int rest = first > 0 ? recvmmsg(d[0], vec + first, MESSAGES - (unsigned)first, 0, NULL) : -1;
+    pthread_join(t, NULL);
+    int intact = 0;
+    for (int i = 0; i < MESSAGES && first > 0 && rest > 0 && i < first + rest; i++) {
+        char want[16];
+        int n = snprintf(want, sizeof want, "msg %d", i) + 1;
+        intact += vec[i].msg_len == (unsigned)n && memcmp(bufs[i], want, (size_t)n) == 0;
+    }
+    printf("recvmmsg: %d with MSG_WAITFORONE, then %d; %d of %d intact\n", first, rest, intact, MESSAGES);
+    bad |= first != 1 || rest != MESSAGES - 1 || intact != MESSAGES;
+    close(d[0]);
+    close(d[1]);
+
+    int s[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0)
+        return 1;
+    unsigned char *data = malloc(2 * MMSG_BIG);
+    for (size_t i = 0; i < 2 * MMSG_BIG; i++)
+        data[i] = pattern(i);
+    pthread_create(&t, NULL, slow_drain, &s[0]);
+    struct iovec big[2] = { { data, MMSG_BIG }, { data + MMSG_BIG, MMSG_BIG } };
+    struct mmsghdr out[2];
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < 2; i++) {
+        out[i].msg_hdr.msg_iov = &big[i];
+        out[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = sendmmsg(s[1], out, 2, 0);
+    close(s[1]);
+    void *total;
+    pthread_join(t, &total);
+    close(s[0]);
+    free(data);
+    printf("sendmmsg: %d of 2 messages, %u and %u bytes, read %zu intact\n", sent, out[0].msg_len,
+           out[1].msg_len, (size_t)total);
+    bad |= sent != 2 || out[0].msg_len != MMSG_BIG || out[1].msg_len != MMSG_BIG ||
+           (size_t)total != 2 * MMSG_BIG;
+    return ticker_stop("mmsg", 10) | bad;
 }
 
 /* ---- dup ---- */
@@ -720,9 +858,12 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(void);
     } tests[] = {
-        { "pipe", test_pipe }, { "socketpair", test_socketpair }, { "bigwrite", test_bigwrite },
-        { "dup", test_dup },   { "stdio", test_stdio },           { "epoll", test_epoll },
-        { "kill", test_kill }, { "cancel", test_cancel },         { "sendfile", test_sendfile },
+        { "pipe", test_pipe },         { "socketpair", test_socketpair },
+        { "bigwrite", test_bigwrite }, { "dup", test_dup },
+        { "stdio", test_stdio },       { "epoll", test_epoll },
+        { "kill", test_kill },         { "cancel", test_cancel },
+        { "sendfile", test_sendfile }, { "splice", test_splice },
+        { "mmsg", test_mmsg },
     };
     if (strcmp(t, "dup2wake") == 0)
         return test_dup2wake();
@@ -736,6 +877,6 @@ int main(int argc, char **argv)
     if (!found)
         fprintf(
             stderr,
-            "usage: pipes pipe|socketpair|bigwrite|sendfile|dup|dup2wake|stdio|epoll|kill|cancel|all\n");
+            "usage: pipes pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|dup2wake|stdio|epoll|kill|cancel|all\n");
     return found ? rc : 2;
 }

@@ -5,7 +5,8 @@
 #   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
-#   pipe, socketpair, bigwrite, sendfile, dup, stdio, epoll, kill, cancel
+#   pipe, socketpair, bigwrite, sendfile, splice, mmsg, dup, stdio, epoll,
+#   kill, cancel
 #              pipes.c, unpatched, patched and thread-patched: the same
 #              lines (but ticks and threads), one OS thread under thread
 #              patching
@@ -13,8 +14,8 @@
 #   dup2wake   pipes.c dup2wake, patched with thread patching only
 #   pipes-stats  pipes.c all, thread-patched: the new calls in the stats
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
-#   valgrind   small patched programs under valgrind (sleepers, pipes cancel
-#              and dup, thread-patched): no errors
+#   valgrind   small patched programs under valgrind (sleepers, pipes cancel,
+#              dup and mmsg, thread-patched): no errors
 # Exit 77 (skipped) when a Debian program the test needs is missing.
 set -u
 test=$1 so=$2 dir=$3 server=$4
@@ -112,7 +113,7 @@ sync)
     cat "$tmp/err"
     grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
     ;;
-pipe|socketpair|bigwrite|sendfile|dup|stdio|epoll|kill)
+pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|stdio|epoll|kill)
     pipes "$test"
     ;;
 dup64)
@@ -137,7 +138,7 @@ pipes-stats)
     GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-pipes" all \
         >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "thread-patched"; }
     cat "$tmp/err"
-    for f in pipe pipe2 socketpair sendfile dup dup2 dup3 fdopen posix_spawn_file_actions_adddup2 epoll_wait epoll_pwait epoll_pwait2 pthread_kill \
+    for f in pipe pipe2 socketpair sendfile splice tee sendmmsg recvmmsg dup dup2 dup3 fdopen posix_spawn_file_actions_adddup2 epoll_wait epoll_pwait epoll_pwait2 pthread_kill \
              pthread_cancel pthread_testcancel pthread_setcancelstate; do
         grep -q " $f [1-9]" "$tmp/err" || fail "stats line lacks $f"
     done
@@ -169,8 +170,9 @@ valgrind)
     [ $rc = 0 ] || fail "valgrind exit status $rc"
     grep -q "threads 1" "$tmp/out" || fail "not patched under valgrind"
     # Cancellation and cleanup handlers jump across green stacks; dups and
-    # the fd ring: the same, error-free.
-    for t in cancel dup; do
+    # the fd ring; recvmmsg and sendmmsg filling the program's arrays: the
+    # same, error-free.
+    for t in cancel dup mmsg; do
         GREEN_PRELOAD=threads LD_PRELOAD=$so valgrind -q --error-exitcode=3 \
             "$dir/preload-pipes" $t >"$tmp/out" 2>"$tmp/err"
         rc=$?
