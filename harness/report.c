@@ -945,6 +945,48 @@ static const struct gb_stats *cold_ns(const struct gb_summary *s)
     return &s->cold_ns;
 }
 
+/* A results row's measured cells, from the headline figure to the OS
+ * threads: mem says the headline is memory per task. */
+static void measured_cells(struct gb_doc *d, const struct gb_summary *s, bool mem)
+{
+    const struct gb_stats *st = gb_headline(s);
+    char t[128];
+    if (st->n) {
+        if (mem)
+            gb_fmt_bytes(t, sizeof t, st->median);
+        else
+            gb_fmt_time(t, sizeof t, st->median);
+        gb_doc_cell(d, t);
+        interval_text(s, t, sizeof t);
+        gb_doc_cell(d, t);
+        gb_fmt_pct(t, sizeof t, s->rel_hw);
+        gb_doc_cell(d, t);
+    } else {
+        gb_doc_cell(d, "n/a");
+        gb_doc_cell(d, "");
+        gb_doc_cell(d, "");
+    }
+    reps_text(s, t, sizeof t);
+    if (s->rounds > 1)
+        snprintf(t + strlen(t), sizeof t - strlen(t), " × %ld rounds", s->rounds);
+    gb_doc_cell(d, t);
+    gb_doc_cell(d, gb_stop_name(s->stop));
+    gb_fmt_pct(t, sizeof t, st->n > 1 ? st->cv : NAN);
+    gb_doc_cell(d, t);
+    gb_fmt_rate(t, sizeof t, s->ops_s.n ? s->ops_s.median : NAN, "");
+    gb_doc_cell(d, t);
+    gb_fmt_num(t, sizeof t, s->cores.n ? s->cores.median : NAN);
+    gb_doc_cell(d, t);
+    gb_fmt_bytes(t, sizeof t, s->peak_rss_kb > 0 ? s->peak_rss_kb * 1024.0 : NAN);
+    gb_doc_cell(d, t);
+    /* Unknown (a run made before the harness sampled): a dash, not n/a. */
+    if (s->os_threads_peak > 0)
+        gb_fmt_count(t, sizeof t, (double)s->os_threads_peak);
+    else
+        snprintf(t, sizeof t, "—");
+    gb_doc_cell(d, t);
+}
+
 /* One workload's table (wk NULL: the cells of workloads the catalog does
  * not know). */
 static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const struct gb_workload *wk)
@@ -999,46 +1041,12 @@ static void results_table(struct gb_doc *d, const struct gb_rundata *rd, const s
         cell_params(&s->cell, params, sizeof params);
         if (!wname)
             snprintf(params + strlen(params), sizeof params - strlen(params), " (%s)", s->cell.workload);
-        const struct gb_stats *st = gb_headline(s);
         bool spread =
             rd->plan.stop.min_reps < rd->plan.stop.max_reps && s->rel_hw > rd->plan.stop.target_ci;
         gb_doc_row(d, s->reps_failed || s->reps_total == 0 ? "fail" : spread ? "warn" : NULL);
         gb_doc_cell(d, series);
         gb_doc_cell(d, params);
-        if (st->n) {
-            if (mem)
-                gb_fmt_bytes(t, sizeof t, st->median);
-            else
-                gb_fmt_time(t, sizeof t, st->median);
-            gb_doc_cell(d, t);
-            interval_text(s, t, sizeof t);
-            gb_doc_cell(d, t);
-            gb_fmt_pct(t, sizeof t, s->rel_hw);
-            gb_doc_cell(d, t);
-        } else {
-            gb_doc_cell(d, "n/a");
-            gb_doc_cell(d, "");
-            gb_doc_cell(d, "");
-        }
-        reps_text(s, t, sizeof t);
-        if (s->rounds > 1)
-            snprintf(t + strlen(t), sizeof t - strlen(t), " × %ld rounds", s->rounds);
-        gb_doc_cell(d, t);
-        gb_doc_cell(d, gb_stop_name(s->stop));
-        gb_fmt_pct(t, sizeof t, st->n > 1 ? st->cv : NAN);
-        gb_doc_cell(d, t);
-        gb_fmt_rate(t, sizeof t, s->ops_s.n ? s->ops_s.median : NAN, "");
-        gb_doc_cell(d, t);
-        gb_fmt_num(t, sizeof t, s->cores.n ? s->cores.median : NAN);
-        gb_doc_cell(d, t);
-        gb_fmt_bytes(t, sizeof t, s->peak_rss_kb > 0 ? s->peak_rss_kb * 1024.0 : NAN);
-        gb_doc_cell(d, t);
-        /* Unknown (a run made before the harness sampled): a dash, not n/a. */
-        if (s->os_threads_peak > 0)
-            gb_fmt_count(t, sizeof t, (double)s->os_threads_peak);
-        else
-            snprintf(t, sizeof t, "—");
-        gb_doc_cell(d, t);
+        measured_cells(d, s, mem);
         if (mem) {
             gb_fmt_time(t, sizeof t, s->ns.n ? s->ns.median : NAN);
             gb_doc_cell(d, t);

@@ -147,6 +147,36 @@ static void summarize_server(struct gb_summary *s, const struct gb_record *const
     free(cpu);
 }
 
+/* Count the counted repetition r in s's tallies (statuses, rounds, peak
+ * RSS and OS threads, the first error); true when it is ok, so that its
+ * figures count too. */
+static bool count_rep(struct gb_summary *s, const struct gb_record *r)
+{
+    long rounds = (long)gb_json_num(r->json, "rounds", 1);
+    if (rounds > s->rounds)
+        s->rounds = rounds;
+    s->reps_total++;
+    if ((unsigned)r->status < 6)
+        s->by_status[r->status]++;
+    long rss_kb = (long)gb_json_num(json_object_get(r->json, "rusage"), "maxrss_kb", 0);
+    if (rss_kb > s->peak_rss_kb)
+        s->peak_rss_kb = rss_kb;
+    if (r->status != GB_ST_OK) {
+        s->reps_failed++;
+        if (!s->first_error[0])
+            snprintf(s->first_error, sizeof s->first_error, "%s: %s", gb_status_name(r->status),
+                     gb_json_str(r->json, "message", ""));
+        return false;
+    }
+    s->reps_ok++;
+    /* The largest, as peak RSS: how many OS threads the cell needs at
+     * once. Absent or null (older runs): unknown, not 0. */
+    long threads = (long)gb_json_num(r->json, "os_threads_peak", 0);
+    if (threads > s->os_threads_peak)
+        s->os_threads_peak = threads;
+    return true;
+}
+
 void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n)
 {
     double *ns = gb_xcalloc(n, sizeof *ns), *ops = gb_xcalloc(n, sizeof *ops);
@@ -168,28 +198,8 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
         s->spent_s += gb_json_num(r->json, "elapsed_ns", 0) / 1e9;
         if (r->rep <= 0)
             continue; /* the warm-up is kept in cells.jsonl, never counted */
-        long rounds = (long)gb_json_num(r->json, "rounds", 1);
-        if (rounds > s->rounds)
-            s->rounds = rounds;
-        s->reps_total++;
-        if ((unsigned)r->status < 6)
-            s->by_status[r->status]++;
-        long rss_kb = (long)gb_json_num(json_object_get(r->json, "rusage"), "maxrss_kb", 0);
-        if (rss_kb > s->peak_rss_kb)
-            s->peak_rss_kb = rss_kb;
-        if (r->status != GB_ST_OK) {
-            s->reps_failed++;
-            if (!s->first_error[0])
-                snprintf(s->first_error, sizeof s->first_error, "%s: %s",
-                         gb_status_name(r->status), gb_json_str(r->json, "message", ""));
+        if (!count_rep(s, r))
             continue;
-        }
-        s->reps_ok++;
-        /* The largest, as peak RSS: how many OS threads the cell needs at
-         * once. Absent or null (older runs): unknown, not 0. */
-        long threads = (long)gb_json_num(r->json, "os_threads_peak", 0);
-        if (threads > s->os_threads_peak)
-            s->os_threads_peak = threads;
         const json_t *res = r->result;
         double v = gb_json_num(res, "ns_per_op", NAN);
         double wall = gb_json_num(res, "wall_ns", NAN), nops_ = gb_json_num(res, "ops", NAN);

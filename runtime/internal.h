@@ -333,6 +333,12 @@ void green__pool_task_ended(green__hub *h, green_pool *p);
  * GREEN_ETIMEDOUT, GREEN_ECANCELED, GREEN_EDEADLK or a loop error. */
 int green__wait_socket(green__hub *h, int fd, int events, green__deadline *d);
 
+/* After a non-blocking connect(2) on fd gave EINPROGRESS (io.c; the
+ * preload's connect too): 1 when the connection is made already, 0 when
+ * it is still being made (wait until writable), -1 when it failed
+ * (SO_ERROR says why). */
+int green__connect_state(int fd);
+
 /* green_getaddrinfo through c-ares, in h's loop (ares.c); and the end of
  * h's channel, by green_fini once every green thread has ended. */
 typedef struct green__ares green__ares;

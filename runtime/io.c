@@ -113,6 +113,18 @@ int green_wait_fd(int fd, int events, double timeout)
     return wait_ready(h, fd, events | GREEN_LOOP_POLLABLE, &d);
 }
 
+int green__connect_state(int fd)
+{
+    /* Over loopback the connection is usually made already: one poll then
+     * costs less than parking on the loop (an epoll_ctl, a share of an
+     * epoll_wait and two switches), and writable without an error or
+     * hang-up means connected. */
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    if (poll(&p, 1, 0) == 1 && p.revents == POLLOUT)
+        return 1;
+    return p.revents == 0 ? 0 : -1;
+}
+
 int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double timeout)
 {
     green__hub *h = green__hub_get();
@@ -127,14 +139,10 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, double
         return 0;
     if (errno != EINPROGRESS && errno != EINTR)
         return -errno;
-    /* The connection proceeds in the kernel. Over loopback it is usually
-     * done already: one poll then costs less than parking on the loop
-     * (an epoll_ctl, a share of an epoll_wait and two switches), and
-     * writable without an error or hang-up means connected. */
-    struct pollfd p = { .fd = fd, .events = POLLOUT };
-    if (poll(&p, 1, 0) == 1 && p.revents == POLLOUT)
+    int state = green__connect_state(fd);
+    if (state == 1)
         return 0;
-    if (p.revents == 0) {
+    if (state == 0) {
         green__deadline d = { .timeout = timeout };
         int ready = wait_ready(h, fd, socket_wait(GREEN_WRITE), &d);
         if (ready < 0)

@@ -494,6 +494,18 @@ void pthread_testcancel(void)
         cancel_act(c);
 }
 
+/* Set one of a cancellation state's two-valued settings, *flag, to value
+ * (off or on, else EINVAL), giving the one it had in *old. */
+static int swap_setting(uint8_t *flag, int value, int off, int on, int *old)
+{
+    if (value != off && value != on)
+        return EINVAL;
+    if (old != NULL)
+        *old = *flag ? on : off;
+    *flag = value == on;
+    return 0;
+}
+
 /* Per green thread; the OS thread's own state is left alone. Not a
  * cancellation point, as in glibc. */
 int pthread_setcancelstate(int state, int *old)
@@ -503,12 +515,7 @@ int pthread_setcancelstate(int state, int *old)
     if (c == NULL)
         return GREEN_REAL(pthread_setcancelstate)(state, old);
     GREEN_PRELOAD_COUNT(pthread_setcancelstate);
-    if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
-        return EINVAL;
-    if (old != NULL)
-        *old = c->disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
-    c->disabled = state == PTHREAD_CANCEL_DISABLE;
-    return 0;
+    return swap_setting(&c->disabled, state, PTHREAD_CANCEL_ENABLE, PTHREAD_CANCEL_DISABLE, old);
 }
 
 /* Asynchronous cancellation cannot be had (nothing may interrupt a green
@@ -521,12 +528,7 @@ int pthread_setcanceltype(int type, int *old)
     if (c == NULL)
         return GREEN_REAL(pthread_setcanceltype)(type, old);
     GREEN_PRELOAD_COUNT(pthread_setcanceltype);
-    if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
-        return EINVAL;
-    if (old != NULL)
-        *old = c->async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
-    c->async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
-    return 0;
+    return swap_setting(&c->async, type, PTHREAD_CANCEL_DEFERRED, PTHREAD_CANCEL_ASYNCHRONOUS, old);
 }
 
 /* Names of green threads are not kept: the OS thread's is the one tools

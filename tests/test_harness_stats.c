@@ -717,6 +717,63 @@ static void test_floor_paired(void)
     remove_tree(dir);
 }
 
+/* test_cold_first_pass's summary.csv: the three columns after the floor's
+ * (os_threads_peak came later, last), empty for threads. */
+static void check_cold_csv(struct gb_rundata *rd, const char *dir)
+{
+    struct gb_csv c;
+    char *text = summary_csv(rd, dir, &c, 4);
+    size_t nc = c.ncols[0];
+    CU_ASSERT_FATAL(nc > 5);
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 5], "of_floor_ci_high");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 4], "cold_ns_per_op");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 3], "cold_ns_per_op_ci_low");
+    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 2], "cold_ns_per_op_ci_high");
+    int seen = 0;
+    for (size_t r = 1; r < c.rows; r++) {
+        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc);
+        char **row = c.cells[r];
+        if (strcmp(row[0], "spawn green asm/libev n=1000") == 0) {
+            CU_ASSERT_STRING_EQUAL(row[nc - 4], "55");
+            CU_ASSERT_STRING_EQUAL(row[nc - 3], "40");
+            CU_ASSERT_STRING_EQUAL(row[nc - 2], "90");
+            seen++;
+        } else {
+            for (size_t k = 2; k <= 4; k++)
+                CU_ASSERT_STRING_EQUAL(row[nc - k], "");
+            seen += 10;
+        }
+    }
+    CU_ASSERT_EQUAL(seen, 21);
+    gb_csv_free(&c);
+    free(text);
+}
+
+/* test_cold_first_pass's report.md: the column in the spawn table, for the
+ * green row alone; none in the yield table (before it), which has no cold
+ * figure. */
+static void check_cold_report(struct gb_rundata *rd, const char *dir)
+{
+    char *md;
+    read_report_md(rd, dir, &md);
+    const char *spawn = strstr(md, "\n### spawn\n"), *yield = strstr(md, "\n### yield\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spawn);
+    CU_ASSERT_TRUE_FATAL(yield != NULL && yield < spawn);
+    const char *col = strstr(md, " first N (cold) |");
+    CU_ASSERT_TRUE_FATAL(col != NULL && col > spawn);
+    CU_ASSERT_PTR_NULL(strstr(col + 1, " first N (cold) |"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(spawn, "First N (cold): "));
+    const char *row = strstr(spawn, "\n| green asm/libev | n=1000 |");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    const char *eol = strchr(row + 1, '\n');
+    CU_ASSERT_TRUE(eol != NULL && eol - row > 12 && strncmp(eol - 11, "| 55.0 ns |", 11) == 0);
+    row = strstr(spawn, "\n| threads | n=1000 |");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    eol = strchr(row + 1, '\n');
+    CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 4, "|  |", 4) == 0);
+    free(md);
+}
+
 /* The spawn workload's first pass: the median and interval of the counted
  * ok repetitions' cold_ns_per_op (one fresh process each), its three
  * columns at the end of summary.csv, and the report's "first N (cold)"
@@ -770,55 +827,8 @@ static void test_cold_first_pass(void)
     NEAR(g->ns.median, 13.5, 1e-12); /* the warm figure stays the headline */
     CU_ASSERT_EQUAL(t->cold_ns.n, 0);
 
-    /* summary.csv: the three columns after the floor's (os_threads_peak
-     * came later, last), empty for threads. */
-    struct gb_csv c;
-    char *text = summary_csv(&rd, dir, &c, 4);
-    size_t nc = c.ncols[0];
-    CU_ASSERT_FATAL(nc > 5);
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 5], "of_floor_ci_high");
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 4], "cold_ns_per_op");
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 3], "cold_ns_per_op_ci_low");
-    CU_ASSERT_STRING_EQUAL(c.cells[0][nc - 2], "cold_ns_per_op_ci_high");
-    int seen = 0;
-    for (size_t r = 1; r < c.rows; r++) {
-        CU_ASSERT_EQUAL_FATAL(c.ncols[r], nc);
-        char **row = c.cells[r];
-        if (strcmp(row[0], "spawn green asm/libev n=1000") == 0) {
-            CU_ASSERT_STRING_EQUAL(row[nc - 4], "55");
-            CU_ASSERT_STRING_EQUAL(row[nc - 3], "40");
-            CU_ASSERT_STRING_EQUAL(row[nc - 2], "90");
-            seen++;
-        } else {
-            for (size_t k = 2; k <= 4; k++)
-                CU_ASSERT_STRING_EQUAL(row[nc - k], "");
-            seen += 10;
-        }
-    }
-    CU_ASSERT_EQUAL(seen, 21);
-    gb_csv_free(&c);
-    free(text);
-
-    /* report.md: the column in the spawn table, for the green row alone;
-     * none in the yield table (before it), which has no cold figure. */
-    char *md;
-    read_report_md(&rd, dir, &md);
-    const char *spawn = strstr(md, "\n### spawn\n"), *yield = strstr(md, "\n### yield\n");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(spawn);
-    CU_ASSERT_TRUE_FATAL(yield != NULL && yield < spawn);
-    const char *col = strstr(md, " first N (cold) |");
-    CU_ASSERT_TRUE_FATAL(col != NULL && col > spawn);
-    CU_ASSERT_PTR_NULL(strstr(col + 1, " first N (cold) |"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(spawn, "First N (cold): "));
-    const char *row = strstr(spawn, "\n| green asm/libev | n=1000 |");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
-    const char *eol = strchr(row + 1, '\n');
-    CU_ASSERT_TRUE(eol != NULL && eol - row > 12 && strncmp(eol - 11, "| 55.0 ns |", 11) == 0);
-    row = strstr(spawn, "\n| threads | n=1000 |");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
-    eol = strchr(row + 1, '\n');
-    CU_ASSERT_TRUE(eol != NULL && strncmp(eol - 4, "|  |", 4) == 0);
-    free(md);
+    check_cold_csv(&rd, dir);
+    check_cold_report(&rd, dir);
     gb_rundata_free(&rd);
     remove_tree(dir);
 }

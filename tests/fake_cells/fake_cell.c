@@ -197,6 +197,41 @@ static double made_up_ns(const char *workload, bool green, const char *own_sw, l
     return 100;
 }
 
+/* The program's own switch backend, from its name (greenbench-cell-SW-LOOP),
+ * as a real green cell knows it; "" for any other. */
+static void own_switch(const char *base, const char *impl, char *sw, size_t size)
+{
+    sw[0] = '\0';
+    if (strcmp(impl, "green") != 0 || strncmp(base, "greenbench-cell-", 16) != 0)
+        return;
+    const char *rest = base + 16, *dash = strrchr(rest, '-');
+    if (dash)
+        snprintf(sw, size, "%.*s", (int)(dash - rest), rest);
+}
+
+/* The fields some workloads add to the result line, after the common ones. */
+static void print_workload_fields(const char *workload, bool green, const char *own_sw, double ns,
+                                  double noise, long hubs)
+{
+    if (strcmp(workload, "spawn-alive") == 0 || strcmp(workload, "dns") == 0)
+        printf(",\"rss_per_task_bytes\":%.0f", (green ? 8192.0 : 20480.0) * (1 + 0.01 * (rand() % 3)));
+    if (strcmp(workload, "switch") == 0 && green) {
+        /* The backend's floor, as a real green switch cell measures it beside
+         * the backend: 1.05 times faster, with noise of its own. */
+        const char *floor = strcmp(own_sw, "asm-nofpu") == 0  ? "regs"
+                            : strcmp(own_sw, "boost") == 0    ? "jump_fcontext"
+                            : strcmp(own_sw, "ucontext") == 0 ? "swapcontext"
+                                                              : "regs+fp";
+        double floor_ns = ns / 1.05 * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
+        printf(",\"floor\":\"%s\",\"floor_ns_per_op\":%.3f", floor, floor_ns);
+    }
+    if (strcmp(workload, "spawn") == 0 && green && hubs == 1) {
+        /* The first pass, page faults included, as one green hub times it. */
+        double cold_ns = ns * 3 * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
+        printf(",\"cold_ns_per_op\":%.3f", cold_ns);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -215,17 +250,10 @@ int main(int argc, char **argv)
         printf("{\"ok\":false,\"error\":\"--impl is required\"}\n");
         return 2;
     }
-    /* The program's own backends, from its name, as a real cell knows them. */
     const char *base = strrchr(argv[0], '/');
     base = base ? base + 1 : argv[0];
-    char own_sw[64] = "", own_loop[64] = "";
-    if (strcmp(impl, "green") == 0 && strncmp(base, "greenbench-cell-", 16) == 0) {
-        const char *rest = base + 16, *dash = strrchr(rest, '-');
-        if (dash) {
-            snprintf(own_sw, sizeof own_sw, "%.*s", (int)(dash - rest), rest);
-            snprintf(own_loop, sizeof own_loop, "%s", dash + 1);
-        }
-    }
+    char own_sw[64];
+    own_switch(base, impl, own_sw, sizeof own_sw);
     if (sw && own_sw[0] && strcmp(sw, own_sw) != 0) {
         printf("{\"ok\":false,\"error\":\"this program is built for switch %s, not %s\"}\n", own_sw, sw);
         return 2;
@@ -279,23 +307,7 @@ int main(int argc, char **argv)
            own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "", loop ? "\"" : "", loop ? loop : "null",
            loop ? "\"" : "", n, k, d, size, cpus > 0 ? cpus : 1, rounds, wall, n * rounds, ns, ru.ru_maxrss,
            wall * cores, n * rounds, bytes);
-    if (strcmp(workload, "spawn-alive") == 0 || strcmp(workload, "dns") == 0)
-        printf(",\"rss_per_task_bytes\":%.0f", (green ? 8192.0 : 20480.0) * (1 + 0.01 * (rand() % 3)));
-    if (strcmp(workload, "switch") == 0 && green) {
-        /* The backend's floor, as a real green switch cell measures it beside
-         * the backend: 1.05 times faster, with noise of its own. */
-        const char *floor = strcmp(own_sw, "asm-nofpu") == 0  ? "regs"
-                            : strcmp(own_sw, "boost") == 0    ? "jump_fcontext"
-                            : strcmp(own_sw, "ucontext") == 0 ? "swapcontext"
-                                                              : "regs+fp";
-        double floor_ns = ns / 1.05 * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
-        printf(",\"floor\":\"%s\",\"floor_ns_per_op\":%.3f", floor, floor_ns);
-    }
-    if (strcmp(workload, "spawn") == 0 && green && lopt(argc, argv, "--hubs", 1) == 1) {
-        /* The first pass, page faults included, as one green hub times it. */
-        double cold_ns = ns * 3 * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
-        printf(",\"cold_ns_per_op\":%.3f", cold_ns);
-    }
+    print_workload_fields(workload, green, own_sw, ns, noise, lopt(argc, argv, "--hubs", 1));
     printf("}\n");
     return strcmp(mode, "exit3") == 0 ? 3 : 0;
 }
