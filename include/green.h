@@ -482,6 +482,10 @@ const char *green_resolver_name(void);
  * OpenSSL call, so OpenSSL's per-OS-thread error queue is never shared
  * between two calls of two green threads. The socket I/O uses
  * MSG_NOSIGNAL | MSG_DONTWAIT: a closed peer never raises SIGPIPE.
+ * OpenSSL's calls run on a stack of the hub's, not the green thread's (as
+ * Go runs cgo calls on the system stack): on its own stack, a green
+ * thread's client handshake overflowed 6 KiB. Its stack holds only its own
+ * frames, so TLS works on the smallest stack_size (4 KiB).
  *
  * Errors: besides GREEN_E* (GREEN_ECONNRESET, GREEN_EPIPE, GREEN_ETIMEDOUT,
  * GREEN_ECANCELED, GREEN_ENOMEM, GREEN_EINVAL), GREEN_ETLS_* codes:

@@ -373,6 +373,8 @@ static inline int switch_away(green__hub *h, green_ctx *from, green_thread *next
 int green__park(green__hub *h)
 {
     green_thread *g = h->current;
+    /* Another thread's call would run on the stack this call still uses. */
+    GREEN_ASSERT(!h->in_call);
     g->state = GREEN__WAITING;
     green_thread *next = pick_next(h);
     if (GREEN_UNLIKELY(next == g)) {
@@ -463,6 +465,46 @@ static void hub_main(void *arg)
         if (next != NULL)
             switch_away(h, &h->hub_ctx, next);
     }
+}
+
+/* ---- the call stack (green__call_deep) ---- */
+
+static void call_main(void *arg)
+{
+    green__hub *h = arg;
+    for (;;) {
+        h->call_fn(h->call_arg);
+        green__switch_code(&h->call_ctx, h->call_back, 0);
+    }
+}
+
+static __attribute__((noinline, cold)) int call_stack_make(green__hub *h)
+{
+    if (green_stack_new(&h->hub_stacks, &h->call_stack) != 0)
+        return -1;
+    if (green_ctx_make(&h->call_ctx, h->call_stack->base, h->call_stack->size, call_main, h) != 0) {
+        green_stack_free(&h->hub_stacks, h->call_stack);
+        h->call_stack = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void green__call_deep(void (*fn)(void *arg), void *arg)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || h->current == &h->main || h->in_call ||
+        (h->call_stack == NULL && call_stack_make(h) != 0)) {
+        fn(arg);
+        return;
+    }
+    /* The thread waits in its own context, as when it parks. */
+    h->call_back = green__ctx_of(h->current);
+    h->call_fn = fn;
+    h->call_arg = arg;
+    h->in_call = 1;
+    green__switch_code(h->call_back, &h->call_ctx, 0);
+    h->in_call = 0;
 }
 
 static void on_loop_wake(green_loop *loop, void *data)
@@ -653,6 +695,8 @@ int green_fini(void)
     pthread_mutex_unlock(&h->dns_lock);
     pthread_mutex_destroy(&h->dns_lock);
     green_loop_free(h->loop);
+    if (h->call_stack != NULL)
+        green_stack_free(&h->hub_stacks, h->call_stack);
     green_stack_free(&h->hub_stacks, h->hub_stack);
     green_stack_pool_close(&h->hub_stacks);
     green_stack_pool_close(&h->stacks);

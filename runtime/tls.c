@@ -7,6 +7,10 @@
  * OpenSSL, does the green thread wait for the fd in the hub's loop (the
  * same wait as io.c's), and it retries the call when the fd is ready.
  *
+ * Each step runs on the hub's call stack (green__call_deep), not the green
+ * thread's: a handshake's verification goes several pages deep, and a
+ * thread that only waits between steps then needs a small stack.
+ *
  * The socket I/O goes through a BIO of our own that sends and receives with
  * MSG_NOSIGNAL | MSG_DONTWAIT: OpenSSL's socket BIO writes with write(2),
  * which raises SIGPIPE on a closed peer, and it needs no O_NONBLOCK. */
@@ -157,6 +161,46 @@ static int classify(green_tls *t, int ret, int ok)
     }
     default: return GREEN_ETLS_PROTOCOL;
     }
+}
+
+/* One OpenSSL call, classified (above). */
+typedef struct tls_step {
+    green_tls *t;
+    enum { STEP_HANDSHAKE, STEP_READ, STEP_WRITE, STEP_SHUTDOWN } op;
+    void *buf;          /* STEP_READ, STEP_WRITE: len bytes; done of them moved. */
+    size_t len, done;
+    int ret;            /* SSL_do_handshake's or SSL_shutdown's result. */
+    bool ok;
+    int want;           /* What classify said. */
+} tls_step;
+
+static void run_step(void *arg)
+{
+    tls_step *s = arg;
+    SSL *ssl = s->t->ssl;
+    ERR_clear_error();
+    s->t->sys_errno = 0;
+    s->done = 0;
+    switch (s->op) {
+    case STEP_HANDSHAKE:
+        s->ret = SSL_do_handshake(ssl);
+        s->ok = s->ret == 1;
+        break;
+    case STEP_READ: s->ok = SSL_read_ex(ssl, s->buf, s->len, &s->done); break;
+    case STEP_WRITE: s->ok = SSL_write_ex(ssl, s->buf, s->len, &s->done); break;
+    case STEP_SHUTDOWN:
+        s->ret = SSL_shutdown(ssl); /* 0: ours is sent, the peer's not yet read; 1: both. */
+        s->ok = s->ret >= 0;
+        break;
+    }
+    s->want = classify(s->t, s->ret, s->ok);
+}
+
+/* Make the step s; returns what classify said of it. */
+static int step(tls_step *s)
+{
+    green__call_deep(run_step, s);
+    return s->want;
 }
 
 /* Ready to wait for want (GREEN_READ / GREEN_WRITE) and retry, or an
@@ -319,12 +363,10 @@ static int handshake(green_tls **out, green_tls_config *c, int fd, const char *s
     if (err != 0)
         return err;
     green__deadline d = { .timeout = timeout };
+    tls_step s = { .t = t, .op = STEP_HANDSHAKE };
     for (;;) {
-        ERR_clear_error();
-        t->sys_errno = 0;
-        int ret = SSL_do_handshake(t->ssl);
-        int want = classify(t, ret, ret == 1);
-        if (ret == 1) {
+        int want = step(&s);
+        if (s.ok) {
             *out = t;
             return 0;
         }
@@ -368,14 +410,11 @@ ssize_t green_tls_read(green_tls *t, void *buf, size_t len, double timeout)
     if (len == 0)
         return 0;
     green__deadline d = { .timeout = timeout };
+    tls_step s = { .t = t, .op = STEP_READ, .buf = buf, .len = len };
     for (;;) {
-        size_t n = 0;
-        ERR_clear_error();
-        t->sys_errno = 0;
-        int ok = SSL_read_ex(t->ssl, buf, len, &n);
-        int want = classify(t, 0, ok);
-        if (ok)
-            return (ssize_t)n;
+        int want = step(&s);
+        if (s.ok)
+            return (ssize_t)s.done;
         if (want == 0)
             return 0; /* close_notify: a clean end of file. */
         if (want < 0)
@@ -397,13 +436,10 @@ ssize_t green_tls_write_all(green_tls *t, const void *buf, size_t len, double ti
     green__deadline d = { .timeout = timeout };
     size_t done = 0;
     while (done < len) {
-        size_t n = 0;
-        ERR_clear_error();
-        t->sys_errno = 0;
-        int ok = SSL_write_ex(t->ssl, (const char *)buf + done, len - done, &n);
-        int want = classify(t, 0, ok);
-        if (ok) {
-            done += n;
+        tls_step s = { .t = t, .op = STEP_WRITE, .buf = (char *)buf + done, .len = len - done };
+        int want = step(&s);
+        if (s.ok) {
+            done += s.done;
             continue;
         }
         if (want == 0)
@@ -425,13 +461,10 @@ int green_tls_shutdown(green_tls *t, double timeout)
     if (err != 0)
         return err;
     green__deadline d = { .timeout = timeout };
+    tls_step s = { .t = t, .op = STEP_SHUTDOWN };
     for (;;) {
-        ERR_clear_error();
-        t->sys_errno = 0;
-        int ret = SSL_shutdown(t->ssl);
-        /* 0: ours is sent, the peer's not yet read; 1: both. */
-        int want = classify(t, ret, ret >= 0);
-        if (ret >= 0)
+        int want = step(&s);
+        if (s.ok)
             return 0;
         if (want == 0)
             return 0;
