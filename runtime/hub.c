@@ -373,8 +373,6 @@ static inline int switch_away(green__hub *h, green_ctx *from, green_thread *next
 int green__park(green__hub *h)
 {
     green_thread *g = h->current;
-    /* Another thread's call would run on the stack this call still uses. */
-    GREEN_ASSERT(!h->in_call);
     g->state = GREEN__WAITING;
     green_thread *next = pick_next(h);
     if (GREEN_UNLIKELY(next == g)) {
@@ -473,8 +471,13 @@ static void call_main(void *arg)
 {
     green__hub *h = arg;
     for (;;) {
+        uint64_t switches = h->stats.switches;
         h->call_fn(h->call_arg);
-        green__switch_code(&h->call_ctx, h->call_back, 0);
+        /* A call that blocked or yielded was switched away from: its caller's
+         * saved registers (where the call returns) were overwritten. */
+        GREEN_ASSERT(h->stats.switches == switches);
+        h->call_fn = NULL;
+        green__switch_code(&h->call_ctx, green__ctx_of(h->current), 0);
     }
 }
 
@@ -493,18 +496,16 @@ static __attribute__((noinline, cold)) int call_stack_make(green__hub *h)
 void green__call_deep(void (*fn)(void *arg), void *arg)
 {
     green__hub *h = green__tls_hub;
-    if (h == NULL || h->current == &h->main || h->in_call ||
-        (h->call_stack == NULL && call_stack_make(h) != 0)) {
+    if (h == NULL || h->current == &h->main || (h->call_stack == NULL && call_stack_make(h) != 0)) {
         fn(arg);
         return;
     }
-    /* The thread waits in its own context, as when it parks. */
-    h->call_back = green__ctx_of(h->current);
+    /* A call in progress here is one that blocked: its stack is still in use. */
+    GREEN_ASSERT(h->call_fn == NULL);
     h->call_fn = fn;
     h->call_arg = arg;
-    h->in_call = 1;
-    green__switch_code(h->call_back, &h->call_ctx, 0);
-    h->in_call = 0;
+    /* The thread waits in its own context, as when it parks. */
+    green__switch_code(green__ctx_of(h->current), &h->call_ctx, 0);
 }
 
 static void on_loop_wake(green_loop *loop, void *data)

@@ -120,7 +120,6 @@ typedef struct green__hub {
                                    polled, until it resumes; NULL after. */
     unsigned budget;            /* Resumptions left before the clock is checked. */
     int poll_now;               /* Poll the loop at the next scheduling decision. */
-    int in_call;                /* Running on the call stack (green__call_deep). */
     double last_poll;           /* green_now() after the loop's last poll. */
     green_stack *zombie;        /* Stack of a thread that ended and left it;
                                    freed by the next scheduling decision. */
@@ -169,8 +168,7 @@ typedef struct green__hub {
     /* The call stack (green__call_deep), made at its first use. */
     green_stack *call_stack;
     green_ctx call_ctx;                 /* Runs call_fn(call_arg), then switches back. */
-    green_ctx *call_back;               /* The context of the green thread that asked. */
-    void (*call_fn)(void *arg);
+    void (*call_fn)(void *arg);         /* The call in progress; NULL: none. */
     void *call_arg;
 
     green_stats stats;
@@ -243,9 +241,9 @@ static inline int green__resume_value(green_thread *g)
 /* Run fn(arg) on the hub's call stack instead of the running green
  * thread's, as Go runs cgo calls on the system stack: for deep library calls
  * that never block (OpenSSL's, in tls.c), so that a green thread's stack
- * holds only its own frames and stays small. fn must not park (asserted).
- * On the main thread, inside another such call, or where the call stack
- * cannot be mapped, fn runs where it is. */
+ * holds only its own frames and stays small. fn must neither block nor
+ * yield, nor make such a call itself: all three abort. On the main thread,
+ * or where the call stack cannot be mapped, fn runs where it is. */
 void green__call_deep(void (*fn)(void *arg), void *arg);
 
 /* ---- copy stacks (copy.c) ---- */

@@ -116,6 +116,89 @@ static void test_smallest_stack_runs(void)
     CU_ASSERT_TRUE(fork_child_ok(fork_child(smallest_stack_body, 60)));
 }
 
+/* green__call_deep (runtime/internal.h): a call on the hub's call stack
+ * that blocks, and a call made while it is blocked, abort with the
+ * assertion that catches them (in copy mode the copier's may come first:
+ * the blocked thread's saved stack pointer is off its shared stack); a
+ * well-behaved call returns its work. */
+void green__call_deep(void (*fn)(void *arg), void *arg);
+
+static void count_up(void *arg)
+{
+    ++*(int *)arg;
+}
+
+static void block_briefly(void *arg)
+{
+    (void)arg;
+    green_sleep(0.01);
+}
+
+static void *deep_call(void *arg)
+{
+    green__call_deep(arg, NULL);
+    return NULL;
+}
+
+/* blockers: how many green threads make a call that blocks at once. */
+static void call_blocks(int blockers)
+{
+    CHILD_CHECK(green_init(NULL) == 0);
+    green_thread *g[2];
+    for (int i = 0; i < blockers; i++)
+        CHILD_CHECK(green_spawn(&g[i], deep_call, block_briefly) == 0);
+    green_joinall(g, (size_t)blockers, 5.0);
+}
+
+static void one_call_blocks_body(void)
+{
+    call_blocks(1);
+}
+
+static void two_calls_block_body(void)
+{
+    call_blocks(2);
+}
+
+static void *deep_count(void *arg)
+{
+    green__call_deep(count_up, arg);
+    green__call_deep(count_up, arg);
+    return NULL;
+}
+
+static void test_call_deep_must_not_block(void)
+{
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+    int n = 0;
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, deep_count, &n), 0);
+    CU_ASSERT_EQUAL(green_join(g, 5.0, NULL), 0);
+    green_release(g);
+    green__call_deep(count_up, &n); /* The main thread's runs where it is. */
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_EQUAL(green_fini(), 0);
+
+    const char *copy_mode = getenv("GREEN_STACKS");
+    bool private_mode = copy_mode == NULL || strcmp(copy_mode, "private") == 0;
+    static const struct {
+        void (*body)(void);
+        const char *assertion;
+    } cases[] = {
+        { one_call_blocks_body, "h->stats.switches == switches" },
+        { two_calls_block_body, "h->call_fn == NULL" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[2048];
+        int status = fork_child_stderr(cases[i].body, err, sizeof err);
+        CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+        const char *want = private_mode ? cases[i].assertion : "green: assertion failed";
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+        if (strstr(err, want) == NULL)
+            fprintf(stderr, "child's stderr:\n%s\n", err);
+    }
+}
+
 /* Hubs that resolve names and go away, on two OS threads
  * at once, over and over (teardowns overlapped and joined each other's
  * resolver workers twice). */
@@ -991,6 +1074,7 @@ static CU_TestInfo noinit_tests[] = {
     { "calls_before_init", test_calls_before_init },
     { "init_twice_and_options", test_init_twice_and_options },
     { "errors_and_names", test_errors_and_names },
+    { "call_deep_must_not_block", test_call_deep_must_not_block },
     { "smallest_stack_runs", test_smallest_stack_runs },
     { "hubs_come_and_go_with_dns", test_hubs_come_and_go_with_dns },
     { "fini_kills_what_the_killed_spawn", test_fini_kills_what_the_killed_spawn },
