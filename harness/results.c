@@ -177,14 +177,74 @@ static bool count_rep(struct gb_summary *s, const struct gb_record *r)
     return true;
 }
 
+/* The figures gb_summarize takes from each counted ok repetition: one
+ * list of values per statistic of the summary. */
+enum sample {
+    SAMPLE_NS,        /* ns per op */
+    SAMPLE_OPS,       /* ops per wall second */
+    SAMPLE_CPU,       /* ops per CPU second */
+    SAMPLE_CORES,     /* CPU time over wall time */
+    SAMPLE_RSS,       /* RSS per task */
+    SAMPLE_CPU_OP,    /* CPU ns per op */
+    SAMPLE_FLOOR,     /* the floor's ns per op */
+    SAMPLE_OF_FLOOR,  /* ns per op over the floor's, paired */
+    SAMPLE_COLD,      /* a fresh process's first pass, ns per op */
+    SAMPLES
+};
+
+struct samples {
+    double *v[SAMPLES];
+    size_t n[SAMPLES];
+};
+
+static void sample(struct samples *sm, enum sample k, double v)
+{
+    sm->v[k][sm->n[k]++] = v;
+}
+
+/* Add the ok repetition r's figures to sm (and the floor's name to s). */
+static void sample_rep(struct gb_summary *s, const struct gb_record *r, struct samples *sm)
+{
+    const json_t *res = r->result;
+    double v = gb_json_num(res, "ns_per_op", NAN);
+    double wall = gb_json_num(res, "wall_ns", NAN), ops = gb_json_num(res, "ops", NAN);
+    double cpu_ns = gb_json_num(res, "cpu_ns", NAN);
+    if (!(cpu_ns > 0)) { /* fall back on wait4's user + system time */
+        const json_t *ru = json_object_get(r->json, "rusage");
+        cpu_ns = gb_json_num(ru, "utime_ns", 0) + gb_json_num(ru, "stime_ns", 0);
+    }
+    if (isfinite(v))
+        sample(sm, SAMPLE_NS, v);
+    if (wall > 0 && ops > 0)
+        sample(sm, SAMPLE_OPS, ops * 1e9 / wall);
+    if (cpu_ns > 0 && ops > 0) {
+        sample(sm, SAMPLE_CPU, ops * 1e9 / cpu_ns);
+        sample(sm, SAMPLE_CPU_OP, cpu_ns / ops);
+    }
+    if (cpu_ns > 0 && wall > 0)
+        sample(sm, SAMPLE_CORES, cpu_ns / wall);
+    double rpt = gb_json_num(res, "rss_per_task_bytes", NAN);
+    if (isfinite(rpt))
+        sample(sm, SAMPLE_RSS, rpt);
+    /* The floor, timed in the same process: the ratio is paired. */
+    double fl = gb_json_num(res, "floor_ns_per_op", NAN);
+    if (fl > 0 && v > 0 && isfinite(v)) {
+        if (!s->floor_name[0])
+            snprintf(s->floor_name, sizeof s->floor_name, "%s", gb_json_str(res, "floor", "?"));
+        sample(sm, SAMPLE_FLOOR, fl);
+        sample(sm, SAMPLE_OF_FLOOR, v / fl);
+    }
+    /* The first pass of a fresh process: one per repetition. */
+    double cn = gb_json_num(res, "cold_ns_per_op", NAN);
+    if (cn > 0 && isfinite(cn))
+        sample(sm, SAMPLE_COLD, cn);
+}
+
 void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, size_t n)
 {
-    double *ns = gb_xcalloc(n, sizeof *ns), *ops = gb_xcalloc(n, sizeof *ops);
-    double *cpu = gb_xcalloc(n, sizeof *cpu), *cores = gb_xcalloc(n, sizeof *cores);
-    double *rss = gb_xcalloc(n, sizeof *rss), *cpu_op = gb_xcalloc(n, sizeof *cpu_op);
-    double *floor_ns = gb_xcalloc(n, sizeof *floor_ns), *of_floor = gb_xcalloc(n, sizeof *of_floor);
-    double *cold = gb_xcalloc(n, sizeof *cold);
-    size_t nns = 0, nops = 0, ncpu = 0, ncores = 0, nrss = 0, ncpu_op = 0, nfloor = 0, ncold = 0;
+    struct samples sm = { 0 };
+    for (int k = 0; k < SAMPLES; k++)
+        sm.v[k] = gb_xcalloc(n, sizeof *sm.v[k]);
     s->reps_ok = s->reps_failed = s->reps_total = 0;
     memset(s->by_status, 0, sizeof s->by_status);
     s->peak_rss_kb = 0;
@@ -198,69 +258,30 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
         s->spent_s += gb_json_num(r->json, "elapsed_ns", 0) / 1e9;
         if (r->rep <= 0)
             continue; /* the warm-up is kept in cells.jsonl, never counted */
-        if (!count_rep(s, r))
-            continue;
-        const json_t *res = r->result;
-        double v = gb_json_num(res, "ns_per_op", NAN);
-        double wall = gb_json_num(res, "wall_ns", NAN), nops_ = gb_json_num(res, "ops", NAN);
-        double cpu_ns = gb_json_num(res, "cpu_ns", NAN);
-        if (!(cpu_ns > 0)) { /* fall back on wait4's user + system time */
-            const json_t *ru = json_object_get(r->json, "rusage");
-            cpu_ns = gb_json_num(ru, "utime_ns", 0) + gb_json_num(ru, "stime_ns", 0);
-        }
-        if (isfinite(v))
-            ns[nns++] = v;
-        if (wall > 0 && nops_ > 0)
-            ops[nops++] = nops_ * 1e9 / wall;
-        if (cpu_ns > 0 && nops_ > 0) {
-            cpu[ncpu++] = nops_ * 1e9 / cpu_ns;
-            cpu_op[ncpu_op++] = cpu_ns / nops_;
-        }
-        if (cpu_ns > 0 && wall > 0)
-            cores[ncores++] = cpu_ns / wall;
-        double rpt = gb_json_num(res, "rss_per_task_bytes", NAN);
-        if (isfinite(rpt))
-            rss[nrss++] = rpt;
-        /* The floor, timed in the same process: the ratio is paired. */
-        double fl = gb_json_num(res, "floor_ns_per_op", NAN);
-        if (fl > 0 && v > 0 && isfinite(v)) {
-            if (!s->floor_name[0])
-                snprintf(s->floor_name, sizeof s->floor_name, "%s", gb_json_str(res, "floor", "?"));
-            floor_ns[nfloor] = fl;
-            of_floor[nfloor++] = v / fl;
-        }
-        /* The first pass of a fresh process: one per repetition. */
-        double cn = gb_json_num(res, "cold_ns_per_op", NAN);
-        if (cn > 0 && isfinite(cn))
-            cold[ncold++] = cn;
+        if (count_rep(s, r))
+            sample_rep(s, r, &sm);
     }
-    gb_stats_compute(ns, nns, 0.95, &s->ns);
-    gb_stats_compute(ops, nops, 0.95, &s->ops_s);
-    gb_stats_compute(cpu, ncpu, 0.95, &s->cpu_ops_s);
-    gb_stats_compute(cores, ncores, 0.95, &s->cores);
-    gb_stats_compute(rss, nrss, 0.95, &s->rss_task);
-    gb_stats_compute(cpu_op, ncpu_op, 0.95, &s->cpu_ns_op);
-    gb_stats_compute(floor_ns, nfloor, 0.95, &s->floor_ns);
-    gb_stats_compute(of_floor, nfloor, 0.95, &s->of_floor);
-    gb_stats_compute(cold, ncold, 0.95, &s->cold_ns);
+    struct gb_stats *const stats[SAMPLES] = {
+        [SAMPLE_NS] = &s->ns,          [SAMPLE_OPS] = &s->ops_s,         [SAMPLE_CPU] = &s->cpu_ops_s,
+        [SAMPLE_CORES] = &s->cores,    [SAMPLE_RSS] = &s->rss_task,      [SAMPLE_CPU_OP] = &s->cpu_ns_op,
+        [SAMPLE_FLOOR] = &s->floor_ns, [SAMPLE_OF_FLOOR] = &s->of_floor, [SAMPLE_COLD] = &s->cold_ns,
+    };
+    for (int k = 0; k < SAMPLES; k++)
+        gb_stats_compute(sm.v[k], sm.n[k], 0.95, stats[k]);
     summarize_server(s, recs, n);
+    /* The ns per op values stay with the summary, and the headline's. */
     free(s->values);
-    s->values = ns;
-    s->nvalues = nns;
-    bool rss_head = gb_headline(s) == &s->rss_task;
+    s->values = sm.v[SAMPLE_NS];
+    s->nvalues = sm.n[SAMPLE_NS];
+    enum sample head = gb_headline(s) == &s->rss_task ? SAMPLE_RSS : SAMPLE_NS;
     free(s->head_values);
-    s->nhead = rss_head ? nrss : nns;
+    s->nhead = sm.n[head];
     s->head_values = gb_xcalloc(s->nhead + 1, sizeof *s->head_values);
-    memcpy(s->head_values, rss_head ? rss : ns, s->nhead * sizeof *s->head_values);
+    memcpy(s->head_values, sm.v[head], s->nhead * sizeof *s->head_values);
     s->rel_hw = gb_rel_half_width(gb_headline(s));
-    free(ops);
-    free(cpu);
-    free(cores);
-    free(rss);
-    free(cpu_op);
-    free(floor_ns);
-    free(of_floor);
-    free(cold);
+    for (int k = 0; k < SAMPLES; k++)
+        if (k != SAMPLE_NS)
+            free(sm.v[k]);
 }
 
 static void add_summary(struct gb_rundata *rd, const struct gb_cell *c)

@@ -287,25 +287,10 @@ static const json_t *first_record(const struct lines *l, const char *key)
 
 /* ---- faults ---- */
 
-static void test_faults_recorded(void)
+/* test_faults_recorded's cells.jsonl: every failure under its status,
+ * with what the cell said, and the cells that ran fine as ok. */
+static void check_fault_records(const char *dir)
 {
-    char *dir = path_in(tmp, "faults");
-    const char *env[] = {
-        "GB_FAKE=crash@/spawn/threads/,hang@/yield/green/asm/libuv/,garbage@/switch/green/ucontext/,"
-        "fail@/spawn-alive/threads/,exit3@/spawn-alive/green/asm/libuv/,wrong@/yield/threads/,"
-        "nojson@/spawn/green/ucontext/,abort@/spawn-alive/green/ucontext/,stderrflood@/spawn/green/asm/libev/",
-        NULL,
-    };
-    const char *args[] = { "run",        "--workload=switch,yield,spawn,spawn-alive",
-                           "--n=100",    "--stacks=private",
-                           "--reps=2",   "--timeout=2",
-                           "--no-plots", "--seed=7",
-                           "--out",      dir,
-                           NULL };
-    char *err = NULL;
-    int rc = run_gb(env, args, NULL, &err);
-    CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED); /* some failed; the run finished */
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "crashed"));
     struct lines l = read_jsonl(dir);
     /* 4 switch (asm, ucontext, threads x2) + 4 x 3 others = 16 cells x 3 runs */
     CU_ASSERT_EQUAL(l.n, 48);
@@ -340,8 +325,11 @@ static void test_faults_recorded(void)
     CU_ASSERT_EQUAL(records_of(&l, "switch green asm n=100", "ok"), 3);
     CU_ASSERT_EQUAL(records_of(&l, "yield green asm/libev n=100", "ok"), 3);
     lines_free(&l);
+}
 
-    /* summary.csv counts them; the report lists them. */
+/* test_faults_recorded's summary.csv: the counted repetitions' statuses. */
+static void check_fault_summary(const char *dir)
+{
     char *csv = slurp_in(dir, "summary.csv");
     CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     struct gb_csv c;
@@ -364,6 +352,11 @@ static void test_faults_recorded(void)
     CU_ASSERT_TRUE(found);
     gb_csv_free(&c);
     free(csv);
+}
+
+/* test_faults_recorded's reports list the failures, escaped in HTML. */
+static void check_fault_reports(const char *dir)
+{
     char *md = slurp_in(dir, "report.md");
     CU_ASSERT_PTR_NOT_NULL_FATAL(md);
     CU_ASSERT_PTR_NOT_NULL(strstr(md, "spawn threads n=100, repetition 1: crashed"));
@@ -375,6 +368,30 @@ static void test_faults_recorded(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "fake failure &lt;&amp;&gt; &quot;quoted&quot;"));
     CU_ASSERT_PTR_NULL(strstr(html, "fake failure <&>"));
     free(html);
+}
+
+static void test_faults_recorded(void)
+{
+    char *dir = path_in(tmp, "faults");
+    const char *env[] = {
+        "GB_FAKE=crash@/spawn/threads/,hang@/yield/green/asm/libuv/,garbage@/switch/green/ucontext/,"
+        "fail@/spawn-alive/threads/,exit3@/spawn-alive/green/asm/libuv/,wrong@/yield/threads/,"
+        "nojson@/spawn/green/ucontext/,abort@/spawn-alive/green/ucontext/,stderrflood@/spawn/green/asm/libev/",
+        NULL,
+    };
+    const char *args[] = { "run",        "--workload=switch,yield,spawn,spawn-alive",
+                           "--n=100",    "--stacks=private",
+                           "--reps=2",   "--timeout=2",
+                           "--no-plots", "--seed=7",
+                           "--out",      dir,
+                           NULL };
+    char *err = NULL;
+    int rc = run_gb(env, args, NULL, &err);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_FAILED); /* some failed; the run finished */
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "crashed"));
+    check_fault_records(dir);
+    check_fault_summary(dir);
+    check_fault_reports(dir);
     free(err);
     free(dir);
 }
@@ -950,22 +967,9 @@ static void test_quick_run_files(void)
     free(dir);
 }
 
-static void test_compare(void)
+/* test_compare's CSV: the x2 cell is "slower" at 2, the others the same. */
+static void check_compare_csv(const char *csvp)
 {
-    char *a = path_in(tmp, "cmp-a"), *b = path_in(tmp, "cmp-b");
-    const char *args_a[] = { "run", "--workload=spawn", "--n=100", "--reps=6", "--no-plots", "--out", a, NULL };
-    const char *args_b[] = { "run", "--workload=spawn", "--n=100", "--reps=6", "--no-plots", "--out", b, NULL };
-    /* Noise-free fakes: "same" cells are identical, the x2 one exactly twice. */
-    const char *env_a[] = { "GB_FAKE_NOISE=0", NULL };
-    const char *env_b[] = { "GB_FAKE_NOISE=0", "GB_FAKE=x2@/spawn/green/asm/libev/", NULL };
-    CU_ASSERT_EQUAL(run_gb(env_a, args_a, NULL, NULL), GB_EXIT_OK);
-    CU_ASSERT_EQUAL(run_gb(env_b, args_b, NULL, NULL), GB_EXIT_OK);
-    char *csvp = path_in(tmp, "cmp.csv");
-    const char *args[] = { "compare", "--csv", csvp, a, b, NULL };
-    char *out = NULL;
-    CU_ASSERT_EQUAL(run_gb(NULL, args, &out, NULL), GB_EXIT_OK);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "| cell |"));
     char *csv = slurp(csvp);
     CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     struct gb_csv c;
@@ -986,7 +990,68 @@ static void test_compare(void)
     }
     gb_csv_free(&c);
     free(csv);
+}
+
+/* Three repetitions a side cannot reach p < 0.05: said so, not "same". */
+static void check_compare_too_few(const char *const *env_a, const char *const *env_b)
+{
+    char *c3 = path_in(tmp, "cmp-c"), *d3 = path_in(tmp, "cmp-d");
+    const char *args_c[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
+                             "--reps=3", "--no-plots",       "--out",          c3,
+                             NULL };
+    const char *args_d[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
+                             "--reps=3", "--no-plots",       "--out",          d3,
+                             NULL };
+    CU_ASSERT_EQUAL(run_gb(env_a, args_c, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_EQUAL(run_gb(env_b, args_d, NULL, NULL), GB_EXIT_OK);
+    const char *few[] = { "compare", c3, d3, NULL };
+    char *out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, few, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "too few repetitions to tell"));
+    CU_ASSERT_PTR_NULL(out && strstr(out, "same within noise"));
     free(out);
+    free(c3);
+    free(d3);
+}
+
+/* No cell in common with run a: an error, not an empty table. */
+static void check_compare_disjoint(const char *a, const char *const *env)
+{
+    char *e = path_in(tmp, "cmp-e");
+    const char *args_e[] = {
+        "run", "--workload=switch", "--impl=threads", "--reps=2", "--no-plots", "--out", e, NULL
+    };
+    CU_ASSERT_EQUAL(run_gb(env, args_e, NULL, NULL), GB_EXIT_OK);
+    const char *disjoint[] = { "compare", a, e, NULL };
+    char *err = NULL, *out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, disjoint, &out, &err), GB_EXIT_FAILED);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "no cell is in both runs"));
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "| cell |") == NULL);
+    free(out);
+    free(err);
+    free(e);
+}
+
+static void test_compare(void)
+{
+    char *a = path_in(tmp, "cmp-a"), *b = path_in(tmp, "cmp-b");
+    const char *args_a[] = { "run", "--workload=spawn", "--n=100", "--reps=6", "--no-plots", "--out", a,
+                             NULL };
+    const char *args_b[] = { "run", "--workload=spawn", "--n=100", "--reps=6", "--no-plots", "--out", b,
+                             NULL };
+    /* Noise-free fakes: "same" cells are identical, the x2 one exactly twice. */
+    const char *env_a[] = { "GB_FAKE_NOISE=0", NULL };
+    const char *env_b[] = { "GB_FAKE_NOISE=0", "GB_FAKE=x2@/spawn/green/asm/libev/", NULL };
+    CU_ASSERT_EQUAL(run_gb(env_a, args_a, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_EQUAL(run_gb(env_b, args_b, NULL, NULL), GB_EXIT_OK);
+    char *csvp = path_in(tmp, "cmp.csv");
+    const char *args[] = { "compare", "--csv", csvp, a, b, NULL };
+    char *out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, args, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "| cell |"));
+    free(out);
+    check_compare_csv(csvp);
     const char *bad[] = { "compare", a, NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, bad, NULL, NULL), GB_EXIT_USAGE);
 
@@ -998,40 +1063,8 @@ static void test_compare(void)
     CU_ASSERT_EQUAL(run_gb(NULL, into, NULL, NULL), GB_EXIT_OK);
     CU_ASSERT_TRUE(exists(tmp, "compare-cmp-a-vs-cmp-b.csv"));
 
-    /* Three repetitions a side cannot reach p < 0.05: said so, not "same". */
-    char *c3 = path_in(tmp, "cmp-c"), *d3 = path_in(tmp, "cmp-d");
-    const char *args_c[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
-                             "--reps=3", "--no-plots",       "--out",          c3,
-                             NULL };
-    const char *args_d[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
-                             "--reps=3", "--no-plots",       "--out",          d3,
-                             NULL };
-    CU_ASSERT_EQUAL(run_gb(env_a, args_c, NULL, NULL), GB_EXIT_OK);
-    CU_ASSERT_EQUAL(run_gb(env_b, args_d, NULL, NULL), GB_EXIT_OK);
-    const char *few[] = { "compare", c3, d3, NULL };
-    out = NULL;
-    CU_ASSERT_EQUAL(run_gb(NULL, few, &out, NULL), GB_EXIT_OK);
-    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "too few repetitions to tell"));
-    CU_ASSERT_PTR_NULL(out && strstr(out, "same within noise"));
-    free(out);
-
-    /* No cell in common: an error, not an empty table. */
-    char *e = path_in(tmp, "cmp-e");
-    const char *args_e[] = {
-        "run", "--workload=switch", "--impl=threads", "--reps=2", "--no-plots", "--out", e, NULL
-    };
-    CU_ASSERT_EQUAL(run_gb(env_a, args_e, NULL, NULL), GB_EXIT_OK);
-    const char *disjoint[] = { "compare", a, e, NULL };
-    char *err = NULL;
-    out = NULL;
-    CU_ASSERT_EQUAL(run_gb(NULL, disjoint, &out, &err), GB_EXIT_FAILED);
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "no cell is in both runs"));
-    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "| cell |") == NULL);
-    free(out);
-    free(err);
-    free(c3);
-    free(d3);
-    free(e);
+    check_compare_too_few(env_a, env_b);
+    check_compare_disjoint(a, env_a);
     free(csvp);
     free(a);
     free(b);

@@ -623,18 +623,11 @@ static void check_floor_findings(const struct gb_rundata *rd, const struct gb_su
     CU_ASSERT_EQUAL(gb_findings(rd, true, f, 8), 1); /* threads rows only */
 }
 
-/* The switch workload's floor: the median of the repetitions' own ratios
- * (paired: each from one process), not the ratio of the two medians; its
- * columns in summary.csv; and a floor row per green series in the
- * findings, at the series' largest n. */
-static void test_floor_paired(void)
+/* test_floor_paired's records, six repetitions per cell. asm at n=200000
+ * has the ratios 1.0 1.1 1.2 1.3 1.5 2.0 to its floor, median 1.25; the
+ * medians' ratio would be 12 / 10 = 1.2. */
+static void write_floor_records(struct gb_buf *b)
 {
-    char dir[] = "/tmp/gb-test-floor-XXXXXX";
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    write_text(dir, "meta.json",
-               "{\"plan\": {\"min_reps\": 6, \"max_reps\": 6, \"timeout_s\": 9, \"cells\": []}}\n");
-    /* asm at n=200000: ratios 1.0 1.1 1.2 1.3 1.5 2.0, median 1.25; the
-     * medians' ratio would be 12 / 10 = 1.2. */
     static const double asm_ns[] = { 9, 11, 12, 13, 12, 20 }, asm_floor[] = { 9, 10, 10, 10, 8, 10 };
     static const struct {
         const char *key, *params, *floor;
@@ -649,26 +642,24 @@ static void test_floor_paired(void)
           "swapcontext", 1020, 1000 },
         { "switch threads cpus=1 n=10000", "\"impl\":\"threads\",\"cpus\":1,\"n\":10000", NULL, 3000, 0 },
     };
-    struct gb_buf b;
-    gb_buf_init(&b);
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
         for (int rep = 1; rep <= 6; rep++) {
             double ns = cells[i].ns ? cells[i].ns * (1 + 0.01 * rep) : asm_ns[rep - 1];
             double fl = cells[i].ns ? cells[i].floor_ns * (1 + 0.01 * rep) : asm_floor[rep - 1];
-            gb_buf_printf(&b,
+            gb_buf_printf(b,
                           "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
                           "\"switch\",%s},\"result\":{\"ns_per_op\":%g",
                           cells[i].key, rep, cells[i].params, ns);
             if (cells[i].floor)
-                gb_buf_printf(&b, ",\"floor\":\"%s\",\"floor_ns_per_op\":%g", cells[i].floor, fl);
-            gb_buf_puts(&b, "}}\n");
+                gb_buf_printf(b, ",\"floor\":\"%s\",\"floor_ns_per_op\":%g", cells[i].floor, fl);
+            gb_buf_puts(b, "}}\n");
         }
-    struct gb_rundata rd;
-    load_run(dir, &b, &rd);
-    const struct gb_summary *a = gb_rundata_find(&rd, "switch green asm n=200000");
-    const struct gb_summary *t = gb_rundata_find(&rd, "switch threads cpus=1 n=10000");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+}
+
+/* test_floor_paired's summaries: asm's paired ratio and its text; none for
+ * threads. */
+static void check_floor_summaries(const struct gb_summary *a, const struct gb_summary *t)
+{
     CU_ASSERT_STRING_EQUAL(a->floor_name, "regs+fp");
     CU_ASSERT_EQUAL(a->of_floor.n, 6);
     NEAR(a->of_floor.median, 1.25, 1e-12);
@@ -684,12 +675,14 @@ static void test_floor_paired(void)
     CU_ASSERT_STRING_EQUAL(text, "1.25× its floor (1.00–2.00)");
     gb_floor_text(t, text, sizeof text);
     CU_ASSERT_STRING_EQUAL(text, "");
+}
 
-    check_floor_findings(&rd, a, t);
-
-    /* summary.csv: the five columns at the end, empty without a floor. */
+/* test_floor_paired's summary.csv: the five columns at the end, empty
+ * without a floor. */
+static void check_floor_csv(struct gb_rundata *rd, const char *dir)
+{
     struct gb_csv c;
-    char *text_csv = summary_csv(&rd, dir, &c, 5);
+    char *text_csv = summary_csv(rd, dir, &c, 5);
     size_t nc = c.ncols[0];
     CU_ASSERT_FATAL(nc > 9);
     nc -= 4; /* the spawn's cold figure's three, then os_threads_peak, come after them */
@@ -713,6 +706,30 @@ static void test_floor_paired(void)
     }
     gb_csv_free(&c);
     free(text_csv);
+}
+
+/* The switch workload's floor: the median of the repetitions' own ratios
+ * (paired: each from one process), not the ratio of the two medians; its
+ * columns in summary.csv; and a floor row per green series in the
+ * findings, at the series' largest n. */
+static void test_floor_paired(void)
+{
+    char dir[] = "/tmp/gb-test-floor-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"plan\": {\"min_reps\": 6, \"max_reps\": 6, \"timeout_s\": 9, \"cells\": []}}\n");
+    struct gb_buf b;
+    gb_buf_init(&b);
+    write_floor_records(&b);
+    struct gb_rundata rd;
+    load_run(dir, &b, &rd);
+    const struct gb_summary *a = gb_rundata_find(&rd, "switch green asm n=200000");
+    const struct gb_summary *t = gb_rundata_find(&rd, "switch threads cpus=1 n=10000");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    check_floor_summaries(a, t);
+    check_floor_findings(&rd, a, t);
+    check_floor_csv(&rd, dir);
     gb_rundata_free(&rd);
     remove_tree(dir);
 }
