@@ -88,8 +88,21 @@ static bool draw(const char *gnuplot, const char *dir, const char *kind, const c
     struct gb_proc_end e;
     gb_proc_wait(&p, &w, &e);
     gb_proc_end_free(&e);
-    if (e.timed_out)
+    if (e.timed_out || WIFSIGNALED(e.status)) {
+        /* gnuplot says nothing of its own end: the log says it. */
+        char *path = gb_xasprintf("%s/gnuplot.log", dir);
+        FILE *f = fopen(path, "a");
+        if (f != NULL) {
+            if (e.timed_out)
+                fprintf(f, "%s.gp (%s): gnuplot still running after 60 s, killed\n", kind, term);
+            else
+                fprintf(f, "%s.gp (%s): gnuplot killed by signal %d (%s)\n", kind, term, WTERMSIG(e.status),
+                        strsignal(WTERMSIG(e.status)));
+            fclose(f);
+        }
+        free(path);
         return false;
+    }
     char *out = gb_xasprintf("%s/%s.%s", dir, kind, term);
     struct stat st;
     bool ok = WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0 && stat(out, &st) == 0 &&

@@ -523,6 +523,31 @@ static void test_gnuplot_draws_every_chart(void)
     free(dir);
 }
 
+/* A run of one network cell, not server-bound: its efficiency chart has a
+ * single bar and no ‡ to draw (gnuplot 5.4 crashed on a labels plot whose
+ * only point was undefined, and the chart was lost). */
+static void test_gnuplot_draws_a_single_bar(void)
+{
+    if (gb_gnuplot() == NULL) {
+        fprintf(stderr, " (no gnuplot: skipped) ");
+        return;
+    }
+    static const struct spec one[] = {
+        { "joinall", "green", "asm", "libev", 200, -1, 10, 1024, 800000, FLAG_TLS },
+    };
+    struct gb_rundata rd;
+    char *dir = make_run("single", one, 1, &rd);
+    gb_write_plots(&rd, true);
+    char *log = slurp(dir, "gnuplot.log");
+    CU_ASSERT_STRING_EQUAL(log ? log : "(none)", "");
+    free(log);
+    char *svg = slurp(dir, "efficiency.svg");
+    CU_ASSERT_PTR_NOT_NULL(svg && strstr(svg, "</svg>"));
+    free(svg);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
 static CU_TestInfo plot_tests[] = {
     { "every_series_has_its_own_style", test_every_series_has_its_own_style },
     { "overview_has_each_cell_once", test_overview_has_each_cell_once },
@@ -531,6 +556,7 @@ static CU_TestInfo plot_tests[] = {
     { "efficiency_has_intervals", test_efficiency_has_intervals },
     { "switch_bars_have_floors", test_switch_bars_have_floors },
     { "gnuplot_draws_every_chart", test_gnuplot_draws_every_chart },
+    { "gnuplot_draws_a_single_bar", test_gnuplot_draws_a_single_bar },
     CU_TEST_INFO_NULL,
 };
 
