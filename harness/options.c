@@ -408,13 +408,17 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
         if (gb_axes[axis].green && gb_axes[axis].series)
             return gb_parse_stacks(name, value, values, err, errlen);
         int rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
-        for (size_t i = 0; rc == 0 && gb_axes[axis].flag && i < values->n; i++)
-            if (values->v[i] > 1) {
-                snprintf(err, errlen, "%s: %ld is not valid: 0 (off) or 1 (on), or both: %s=0,1", name,
-                         values->v[i], name);
-                rc = GB_EXIT_USAGE;
-            }
-        return rc;
+        if (!gb_axes[axis].flag)
+            return rc;
+        bool bad = rc != 0; /* Not a number: the numbers' message would suggest 10k. */
+        for (size_t i = 0; !bad && i < values->n; i++)
+            bad = values->v[i] > 1;
+        if (bad) {
+            snprintf(err, errlen, "%s: '%s' is not valid: 0 (off) or 1 (on), or both: %s=0,1", name, value,
+                     name);
+            return GB_EXIT_USAGE;
+        }
+        return 0;
     }
     if (strcmp(name, "--workload") == 0)
         return parse_workloads(name, value, o, err, errlen);

@@ -662,6 +662,9 @@ static void test_axes(void)
             snprintf(line, sizeof line, "%s=0,2", gb_axes[a].option);
             CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
             CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 (off) or 1 (on)"));
+            snprintf(line, sizeof line, "%s=yes", gb_axes[a].option);
+            CU_ASSERT_EQUAL(parse(line, &o, err, sizeof err), GB_EXIT_USAGE);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 (off) or 1 (on)"));
         }
         if (gb_axes[a].green && gb_axes[a].series)
             snprintf(line, sizeof line, "%s=copy:0", gb_axes[a].option);
