@@ -1,6 +1,6 @@
 /* harness/preflight.h: part of the meta stage: what skews results, read
  * before a run without changing anything (CPU governor, turbo, SMT, ASLR,
- * load, build type, socket, port and map limits), two quick measurements (a
+ * CPU use by other work, load, build type, socket, port and map limits), two quick measurements (a
  * system call, a first-touch page fault) that explain machine-dependent
  * ratios, the machine, and the versions of what is measured: all for
  * meta.json (docs/results-format.md, "meta.json") and the report. */
@@ -25,7 +25,8 @@ struct gb_preflight {
 };
 /* Read what skews results into *pf: max_sockets and max_tasks are the most
  * sockets and tasks a planned cell holds at once (for the socket limits and
- * the map count; 0: none). The two measurements take a fraction of a second. */
+ * the map count; 0: none). It sleeps 0.2 s to see what other work uses the
+ * CPUs; the two measurements take a fraction of a second. */
 void gb_preflight(long max_sockets, long max_tasks, struct gb_preflight *pf);
 /* meta.json's "preflight": the readings, syscall_ns, page_fault_ns. */
 json_t *gb_preflight_to_json(const struct gb_preflight *pf);

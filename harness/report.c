@@ -265,6 +265,7 @@ enum warn_kind {
 struct warning {
     enum warn_kind kind;
     double severity; /* the worst come first in their kind's line */
+    enum gb_stop stop; /* W_SPREAD: why the cell stopped repeating */
     char text[640];  /* the full entry */
     char brief[320]; /* how the kind's line names it */
 };
@@ -350,6 +351,7 @@ static void cell_warnings(const struct gb_rundata *rd, const struct gb_summary *
     bool adaptive = rule->min_reps < rule->max_reps;
     if (adaptive && s->reps_failed == 0 && st->n > 1 && s->rel_hw > rule->target_ci) {
         struct warning *x = warn_add(w, W_SPREAD, s->rel_hw);
+        x->stop = s->stop;
         snprintf(x->text, sizeof x->text,
                  "%s: median %s, interval ±%s after %zu repetitions (stopped: %s; target ±%s)", key, fig,
                  hw, st->n, gb_stop_name(s->stop), target);
@@ -368,6 +370,40 @@ static int by_severity(const void *a, const void *b)
 {
     const struct warning *x = *(const struct warning *const *)a, *y = *(const struct warning *const *)b;
     return x->severity < y->severity ? 1 : x->severity > y->severity ? -1 : 0;
+}
+
+/* Why the n cells of spread[] stopped wide, and what narrows them. */
+static void spread_why(const struct gb_rundata *rd, struct warning **spread, size_t n, struct gb_buf *out)
+{
+    size_t budget = 0, max_reps = 0;
+    for (size_t i = 0; i < n; i++) {
+        budget += spread[i]->stop == GB_STOP_BUDGET;
+        max_reps += spread[i]->stop == GB_STOP_MAX_REPS;
+    }
+    size_t other = n - budget - max_reps;
+    char time[32];
+    if (rd->plan.stop.budget_s < 60)
+        snprintf(time, sizeof time, "%g s", rd->plan.stop.budget_s);
+    else
+        gb_format_duration(time, sizeof time, rd->plan.stop.budget_s);
+    const char *sep = "";
+    if (budget > 0) {
+        gb_buf_printf(out, "the %s budget ran out", time);
+        if (budget < n)
+            gb_buf_printf(out, " for %zu", budget);
+        sep = "; ";
+    }
+    if (max_reps > 0) {
+        if (max_reps == n)
+            gb_buf_printf(out, "they reached --max-reps=%d", rd->plan.stop.max_reps);
+        else
+            gb_buf_printf(out, "%s%zu reached --max-reps=%d", sep, max_reps, rd->plan.stop.max_reps);
+        sep = "; ";
+    }
+    if (other > 0)
+        gb_buf_printf(out, "%s%zu %s interrupted", sep, other, other == 1 ? "was" : "were");
+    if (budget > 0)
+        gb_buf_puts(out, ": a longer --budget narrows them");
 }
 
 /* The line that stands for every warning of kind k (their number n, the
@@ -397,10 +433,10 @@ static void kind_line(const struct gb_rundata *rd, enum warn_kind k, struct warn
         break;
     case W_NONE_RAN: gb_buf_printf(out, "%zu cell%s ran no repetition:", n, n == 1 ? "" : "s"); break;
     case W_SPREAD:
-        gb_buf_printf(out,
-                      "%zu cell%s stopped before the interval of %s median was within ±%s "
-                      "(out of budget or repetitions); widest:",
-                      n, n == 1 ? "" : "s", n == 1 ? "its" : "their", target);
+        gb_buf_printf(out, "%zu cell%s stopped before the interval of %s median was within ±%s (", n,
+                      n == 1 ? "" : "s", n == 1 ? "its" : "their", target);
+        spread_why(rd, worst, n, out);
+        gb_buf_puts(out, "); widest:");
         break;
     case W_COVERAGE: {
         gb_buf_printf(out,
@@ -1253,6 +1289,33 @@ int gb_write_reports(const struct gb_rundata *rd, int plots_drawn)
     return rc;
 }
 
+/* The terminal's one line on the cells whose median is not pinned down:
+ * the report names them, but who reads only the terminal should know. */
+static void print_spread(const struct gb_rundata *rd, FILE *f)
+{
+    struct warnings w;
+    collect_warnings(rd, &w);
+    struct warning **spread = gb_xcalloc(w.n + 1, sizeof *spread);
+    size_t n = 0;
+    for (size_t i = 0; i < w.n; i++)
+        if (w.v[i].kind == W_SPREAD)
+            spread[n++] = &w.v[i];
+    if (n > 0) {
+        char target[32];
+        gb_fmt_pct(target, sizeof target, rd->plan.stop.target_ci);
+        struct gb_buf b;
+        gb_buf_init(&b);
+        spread_why(rd, spread, n, &b);
+        fprintf(f,
+                "%zu of %zu cells stopped with the interval of their median wider than ±%s (%s); "
+                "the report's Warnings name them\n",
+                n, rd->nsums, target, gb_buf_str(&b));
+        gb_buf_free(&b);
+    }
+    free(spread);
+    free(w.v);
+}
+
 void gb_print_headlines(const struct gb_rundata *rd, FILE *f)
 {
     struct gb_finding fs[32];
@@ -1266,6 +1329,7 @@ void gb_print_headlines(const struct gb_rundata *rd, FILE *f)
         fprintf(f, "  %-12s %s %s vs %s %s: %s\n", fs[i].wk->name, t.series, t.green_figure, t.other,
                 t.other_figure, t.verdict);
     }
+    print_spread(rd, f);
 }
 
 int gb_rebuild(const char *dir, bool plots, unsigned flags)

@@ -14,6 +14,7 @@
 
 #include "csv.h"
 #include "json.h"
+#include "preflight.h"
 #include "process.h"
 #include "util.h"
 
@@ -363,6 +364,45 @@ static void test_proc_samples_threads(void)
     gb_proc_end_free(&e);
 }
 
+static const struct gb_reading *reading(const struct gb_preflight *pf, const char *name)
+{
+    for (size_t i = 0; i < pf->n; i++)
+        if (strcmp(pf->r[i].name, name) == 0)
+            return &pf->r[i];
+    return NULL;
+}
+
+/* A child per allowed CPU spins: the preflight warns of the work beside it,
+ * and the load average, which lags a minute, is a reading and no warning. */
+static void test_preflight_sees_other_work(void)
+{
+    long ncpu = gb_allowed_cpus();
+    pid_t spin[64];
+    long n = ncpu < 64 ? ncpu : 64;
+    for (long i = 0; i < n; i++) {
+        spin[i] = fork();
+        CU_ASSERT_FATAL(spin[i] >= 0);
+        if (spin[i] == 0)
+            for (volatile unsigned long k = 0;; k++)
+                ;
+    }
+    usleep(50000);
+    struct gb_preflight pf;
+    gb_preflight(0, 0, &pf);
+    for (long i = 0; i < n; i++) {
+        kill(spin[i], SIGKILL);
+        waitpid(spin[i], NULL, 0);
+    }
+    const struct gb_reading *busy = reading(&pf, "cpu use by other work");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+    CU_ASSERT_EQUAL(busy->level, 2);
+    CU_ASSERT_TRUE(strtod(busy->value, NULL) >= 0.5 * (double)n);
+    CU_ASSERT_PTR_NOT_NULL(strstr(busy->advice, "noisy"));
+    const struct gb_reading *load = reading(&pf, "load average");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(load);
+    CU_ASSERT_EQUAL(load->level, 0);
+}
+
 static CU_TestInfo io_tests[] = {
     { "json_parse_values", test_json_parse_values },
     { "json_unicode", test_json_unicode },
@@ -377,6 +417,7 @@ static CU_TestInfo io_tests[] = {
     { "proc_setup", test_proc_setup },
     { "proc_terminate_and_capture", test_proc_terminate_and_capture },
     { "proc_samples_threads", test_proc_samples_threads },
+    { "preflight_sees_other_work", test_preflight_sees_other_work },
     CU_TEST_INFO_NULL,
 };
 

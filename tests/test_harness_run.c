@@ -1147,12 +1147,22 @@ static void test_converged_waits_for_its_mates(void)
                            "--out",
                            dir,
                            NULL };
-    char *err = NULL;
-    int rc = run_gb(env, args, NULL, &err);
+    char *out = NULL, *err = NULL;
+    int rc = run_gb(env, args, &out, &err);
     CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
     if (rc != GB_EXIT_OK && err)
         fprintf(stderr, "\n%s\n", err);
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "or that of a cell doing the same work"));
+    /* The two noisy cells, wide at the most repetitions: the terminal and
+     * the report say so, and why. */
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "2 of 8 cells stopped with the interval of their median "
+                                              "wider than ±10% (they reached --max-reps=7)"));
+    char *md = slurp_in(dir, "report.md");
+    CU_ASSERT_PTR_NOT_NULL(md &&
+                           strstr(md, "2 cells stopped before the interval of their median was "
+                                      "within ±10% (they reached --max-reps=7); widest: spawn threads"));
+    free(md);
+    free(out);
     free(err);
     char *csv = slurp_in(dir, "summary.csv");
     struct gb_csv c;
@@ -1177,6 +1187,32 @@ static void test_converged_waits_for_its_mates(void)
     CU_ASSERT_EQUAL(seen, 8);
     gb_csv_free(&c);
     free(csv);
+    free(dir);
+
+    /* Out of budget instead: the same cells stop at the fewest repetitions. */
+    dir = path_in(tmp, "mates-budget");
+    const char *budget[] = { "run",
+                             "--workload=spawn,yield",
+                             "--impl=green,threads",
+                             "--switch=asm",
+                             "--loop=libev",
+                             "--n=100,1000",
+                             "--min-reps=4",
+                             "--max-reps=7",
+                             "--target-ci=0.1",
+                             "--budget=0.05s",
+                             "--no-plots",
+                             "--out",
+                             dir,
+                             NULL };
+    rc = run_gb(env, budget, &out, NULL);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "2 of 8 cells stopped with the interval of their median "
+                                              "wider than ±10% (the 0.05 s budget ran out: a longer "
+                                              "--budget narrows them)"));
+    if (out && !strstr(out, "budget ran out"))
+        fprintf(stderr, "\n%s\n", out);
+    free(out);
     free(dir);
 }
 

@@ -37,7 +37,7 @@ eval lin_axis("y", max_raw * 1.1)
 plot "efficiency.dat" using 0:2:(lt_of(int($0))):xtic(1) with boxes lc variable dt solid, \
      "" using 0:3:(0):($4 - $3) with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.2, \
      "" using 0:($4 + max_raw * 0.035):(num($8)) with labels font ",8", \
-     "" using 0:($9 > 0 ? $4 + max_raw * 0.075 : NaN):("‡") with labels font ",12" tc rgb "#c00000"
+     "" using 0:($4 + max_raw * 0.075):($9 > 0 ? "‡" : "") with labels font ",12" tc rgb "#c00000"
 set title "client CPU time per ".op.", µs (labels: the median)"
 eval lin_axis("y", max_cpu * 1.1)
 plot "efficiency.dat" using 0:5:(lt_of(int($0))):xtic(1) with boxes lc variable dt solid, \
