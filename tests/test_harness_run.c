@@ -1188,24 +1188,30 @@ static void test_converged_waits_for_its_mates(void)
     gb_csv_free(&c);
     free(csv);
     free(dir);
+}
 
-    /* Out of budget instead: the same cells stop at the fewest repetitions. */
-    dir = path_in(tmp, "mates-budget");
-    const char *budget[] = { "run",
-                             "--workload=spawn,yield",
-                             "--impl=green,threads",
-                             "--switch=asm",
-                             "--loop=libev",
-                             "--n=100,1000",
-                             "--min-reps=4",
-                             "--max-reps=7",
-                             "--target-ci=0.1",
-                             "--budget=0.05s",
-                             "--no-plots",
-                             "--out",
-                             dir,
-                             NULL };
-    rc = run_gb(env, budget, &out, NULL);
+/* Out of budget instead: the noisy cells stop at the fewest repetitions,
+ * and the terminal says what would narrow them. */
+static void test_budget_stops_wide_cells(void)
+{
+    char *dir = path_in(tmp, "mates-budget");
+    const char *env[] = { "GB_FAKE=noisy@/spawn/threads/", "GB_FAKE_NOISE=0", NULL };
+    const char *args[] = { "run",
+                           "--workload=spawn,yield",
+                           "--impl=green,threads",
+                           "--switch=asm",
+                           "--loop=libev",
+                           "--n=100,1000",
+                           "--min-reps=4",
+                           "--max-reps=7",
+                           "--target-ci=0.1",
+                           "--budget=0.05s",
+                           "--no-plots",
+                           "--out",
+                           dir,
+                           NULL };
+    char *out = NULL;
+    int rc = run_gb(env, args, &out, NULL);
     CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "2 of 8 cells stopped with the interval of their median "
                                               "wider than ±10% (the 0.05 s budget ran out: a longer "
@@ -1375,6 +1381,7 @@ static CU_TestInfo e2e_tests[] = {
     { "compare", test_compare },
     { "os_threads_sampled", test_os_threads_sampled },
     { "converged_waits_for_its_mates", test_converged_waits_for_its_mates },
+    { "budget_stops_wide_cells", test_budget_stops_wide_cells },
     { "without_gnuplot", test_without_gnuplot },
     { "out_dir_rules", test_out_dir_rules },
     { "cli", test_cli },
