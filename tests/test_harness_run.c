@@ -1125,14 +1125,11 @@ static void test_os_threads_sampled(void)
     free(dir);
 }
 
-/* A converged cell repeats on while a cell doing the same work still
- * repeats: spawn's green cells (no noise) converge at the minimum, but its
- * noisy threads cells (1 to 1000 times, at random) do not, so each n's
- * green cell runs every round its threads cell runs and stops as
- * converged; yield's cells, all quiet, stop at the minimum. */
-static void test_converged_waits_for_its_mates(void)
+/* The mates' matrix: spawn and yield, green and threads, spawn's threads
+ * cells noisy (1 to 1000 times, at random), 4 to 7 repetitions, ±10%; budget
+ * NULL: none. Its exit status; its stdout and stderr in *out and *err. */
+static int run_mates(const char *dir, const char *budget, char **out, char **err)
 {
-    char *dir = path_in(tmp, "mates");
     const char *env[] = { "GB_FAKE=noisy@/spawn/threads/", "GB_FAKE_NOISE=0", NULL };
     const char *args[] = { "run",
                            "--workload=spawn,yield",
@@ -1146,9 +1143,21 @@ static void test_converged_waits_for_its_mates(void)
                            "--no-plots",
                            "--out",
                            dir,
+                           budget,
                            NULL };
+    return run_gb(env, args, out, err);
+}
+
+/* A converged cell repeats on while a cell doing the same work still
+ * repeats: spawn's green cells (no noise) converge at the minimum, but its
+ * noisy threads cells do not, so each n's green cell runs every round its
+ * threads cell runs and stops as converged; yield's cells, all quiet, stop
+ * at the minimum. */
+static void test_converged_waits_for_its_mates(void)
+{
+    char *dir = path_in(tmp, "mates");
     char *out = NULL, *err = NULL;
-    int rc = run_gb(env, args, &out, &err);
+    int rc = run_mates(dir, NULL, &out, &err);
     CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
     if (rc != GB_EXIT_OK && err)
         fprintf(stderr, "\n%s\n", err);
@@ -1195,23 +1204,8 @@ static void test_converged_waits_for_its_mates(void)
 static void test_budget_stops_wide_cells(void)
 {
     char *dir = path_in(tmp, "mates-budget");
-    const char *env[] = { "GB_FAKE=noisy@/spawn/threads/", "GB_FAKE_NOISE=0", NULL };
-    const char *args[] = { "run",
-                           "--workload=spawn,yield",
-                           "--impl=green,threads",
-                           "--switch=asm",
-                           "--loop=libev",
-                           "--n=100,1000",
-                           "--min-reps=4",
-                           "--max-reps=7",
-                           "--target-ci=0.1",
-                           "--budget=0.05s",
-                           "--no-plots",
-                           "--out",
-                           dir,
-                           NULL };
     char *out = NULL;
-    int rc = run_gb(env, args, &out, NULL);
+    int rc = run_mates(dir, "--budget=0.05s", &out, NULL);
     CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "2 of 8 cells stopped with the interval of their median "
                                               "wider than ±10% (the 0.05 s budget ran out: a longer "
