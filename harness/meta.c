@@ -161,10 +161,19 @@ int gb_run_dir_make(const struct gb_run_opts *o, char *dir, size_t n, char *err,
     if (o->out[0]) {
         int st = gb_dir_state(o->out);
         if (st == 2) {
-            snprintf(err, errlen,
-                     "--out: '%.400s' exists and is not empty (a run never overwrites another; "
-                     "give a new directory, or --resume %.400s to finish an interrupted run)",
-                     o->out, o->out);
+            char *meta = gb_xasprintf("%s/meta.json", o->out);
+            bool run = access(meta, F_OK) == 0;
+            free(meta);
+            if (run)
+                snprintf(err, errlen,
+                         "--out: '%.400s' holds a run (a run never overwrites another; give a new "
+                         "directory, or --resume %.400s to finish it if it was interrupted)",
+                         o->out, o->out);
+            else
+                snprintf(err, errlen,
+                         "--out: '%.400s' exists and is not empty (a run goes into a new or empty "
+                         "directory)",
+                         o->out);
             return GB_EXIT_USAGE;
         }
         if (st == 3) {
@@ -179,12 +188,15 @@ int gb_run_dir_make(const struct gb_run_opts *o, char *dir, size_t n, char *err,
         snprintf(dir, n, "%s", o->out);
     } else {
         const char *root = getenv("GREENBENCH_RESULTS_DIR");
-        if (root == NULL || *root == '\0')
+        bool from_env = root != NULL && *root != '\0';
+        if (!from_env)
             root = "results";
         int rc = gb_mkdir_p(root);
         if (rc != 0) {
-            snprintf(err, errlen, "--out: cannot create the results directory '%s': %s", root,
-                     strerror(-rc));
+            snprintf(
+                err, errlen,
+                "cannot create the results directory '%.3000s' (%s): %s; --out DIR puts the run elsewhere",
+                root, from_env ? "GREENBENCH_RESULTS_DIR" : "the default", strerror(-rc));
             return GB_EXIT_USAGE;
         }
         char stamp[32];

@@ -374,6 +374,27 @@ static int check_axes_taken(const struct gb_run_opts *o, char *err, size_t errle
     return 0;
 }
 
+/* An option that only green cells take (--switch, --loop, --stacks,
+ * --live-bytes) with an --impl list that has no green would change nothing
+ * either: 0, or GB_EXIT_USAGE saying so. */
+static int check_green_taken(const struct gb_run_opts *o, char *err, size_t errlen)
+{
+    if (o->impls.n == 0)
+        return 0;
+    for (size_t i = 0; i < o->impls.n; i++)
+        if (strcmp(o->impls.v[i], "green") == 0)
+            return 0;
+    const char *given = o->switches.n ? "--switch" : o->loops.n ? "--loop" : NULL;
+    for (int a = 0; a < GB_NAXES && given == NULL; a++)
+        if (gb_axes[a].green && gb_opts_axis(o, a)->n > 0)
+            given = gb_axes[a].option;
+    if (given == NULL)
+        return 0;
+    snprintf(err, errlen, "%s: only green cells take it, and --impl chose none (add green to --impl)",
+             given);
+    return GB_EXIT_USAGE;
+}
+
 /* --emit and --shard against the rest: 0, or GB_EXIT_USAGE with a message. */
 static int check_campaign(const struct gb_run_opts *o, bool matrix_opts, char *err, size_t errlen)
 {
@@ -549,5 +570,7 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         return GB_EXIT_USAGE;
     }
     int rc = check_axes_taken(o, err, errlen);
+    if (rc == 0)
+        rc = check_green_taken(o, err, errlen);
     return rc != 0 ? rc : check_campaign(o, matrix_opts || quick || full, err, errlen);
 }

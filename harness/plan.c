@@ -133,6 +133,22 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
+/* A bin directory with no program at all is the wrong directory, not a
+ * build without the backends asked for. */
+static int check_programs(const struct gb_programs *p, char *err, size_t errlen)
+{
+    bool any = p->npairs > 0 || p->threads || p->epoll;
+    for (size_t i = 0; i < GB_MAX_PEERS && !any; i++)
+        any = p->peer_found[i];
+    if (any)
+        return 0;
+    const char *env = getenv("GREENBENCH_BIN_DIR");
+    snprintf(err, errlen, "no cell program (greenbench-cell-*) in '%.3000s'%s", p->bin_dir,
+             env && *env ? ", GREENBENCH_BIN_DIR: unset it to use the build's, or name a build's bin/"
+                         : ": build them first (./greenbench setup)");
+    return GB_EXIT_USAGE;
+}
+
 /* Check --switch / --loop names: known-but-not-built and unknown differ. */
 static int check_backends(const char *opt, const struct gb_names *given, char built[][GB_NAME],
                           size_t nbuilt, const char *const *known, char *err, size_t errlen)
@@ -504,7 +520,9 @@ int gb_matrix_expand(const struct gb_run_opts *o, const struct gb_programs *p,
     *cells = NULL;
     *ncells = 0;
     long ncpu = gb_allowed_cpus();
-    int rc = check_impls(o, p, err, errlen);
+    int rc = check_programs(p, err, errlen);
+    if (rc == 0)
+        rc = check_impls(o, p, err, errlen);
     if (rc == 0)
         rc = check_peer_workloads(o, err, errlen);
     if (rc == 0)

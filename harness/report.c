@@ -1366,7 +1366,12 @@ int gb_rebuild(const char *dir, bool plots, unsigned flags)
         rc = rrc;
     if (flags & GB_REBUILD_HEADLINES) {
         gb_print_headlines(&rd, stdout);
-        printf("Report: %s/report.html (and report.md, summary.csv, plots/)\n", dir);
+        if (rc == 0)
+            printf("Report: %s/report.html (and report.md, summary.csv, plots/)\n", dir);
+        else
+            printf("Report: not written (above); the measurements are in %s/cells.jsonl, and "
+                   "greenbench report %s makes it again\n",
+                   dir, dir);
         fflush(stdout);
     } else if (!quiet) {
         fprintf(stderr, "greenbench: wrote %s/summary.csv, %s/report.md, %s/report.html%s\n", dir,

@@ -107,7 +107,8 @@ static const char run_help_tail[] =
     "GREENBENCH_HOST_ID (the host's id in meta.json's host; default: the host name).\n"
     "A cell whose timed part lasts under 5 ms runs its workload several times per\n"
     "repetition (--rounds, sized from its warm-up). ^C, SIGTERM or a hang-up stop the\n"
-    "run and keep everything; --resume finishes it.\n"
+    "run and keep everything; --resume finishes it. Once the repetitions have ended\n"
+    "they no longer stop it: the summary and the report are written first.\n"
     "Exit status: 0 every repetition ran ok, 1 some failed or the run was\n"
     "interrupted (the report is still written), 2 bad usage.\n";
 
@@ -501,18 +502,29 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
+/* Once the jobs have ended: stopping now would leave meta.json "running"
+ * and the report half written, and what is left takes seconds. */
+static void on_late_signal(int sig)
+{
+    (void)sig;
+    static const char msg[] = "\ngreenbench: writing the summary and the report: a moment\n";
+    ssize_t said = write(2, msg, sizeof msg - 1);
+    (void)said;
+}
+
 /* Every job not done yet until the rounds end or a signal comes: SIGINT
  * (^C), SIGTERM and SIGHUP (a closed terminal, an ssh drop) stop the loop
- * and keep everything; SIGPIPE is ignored from here on. */
+ * and keep everything; from then on they only say the report is coming.
+ * SIGPIPE is ignored from here on. */
 static void run_jobs(struct loop *l)
 {
     static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
-    struct sigaction sa, old[3];
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < 3; i++)
-        sigaction(stops[i], &sa, &old[i]);
+        sigaction(stops[i], &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     stop_requested = 0;
     stop_signal = 0;
@@ -525,8 +537,10 @@ static void run_jobs(struct loop *l)
         fprintf(stderr, "\r\033[K");
     gb_servers_stop(&l->sv);
     close(l->fd);
+    sa.sa_handler = on_late_signal;
+    sa.sa_flags = SA_RESTART;
     for (size_t i = 0; i < 3; i++)
-        sigaction(stops[i], &old[i], NULL);
+        sigaction(stops[i], &sa, NULL);
 }
 
 /* ---- the command ---- */
@@ -755,17 +769,17 @@ static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_
     gb_fmt_pct(target, sizeof target, pl->stop.target_ci);
     if (pl->stop.min_reps < pl->stop.max_reps)
         fprintf(stderr,
-                "greenbench: %zu cells x (1 warm-up + %d to %d repetitions: more while the "
+                "greenbench: %zu cell%s x (1 warm-up + %d to %d repetitions: more while the "
                 "median's interval, or that of a cell doing the same work, is wider than "
                 "±%s%s%s)%s; seed %llu; results in %s\n",
-                pl->ncells, pl->stop.min_reps, pl->stop.max_reps, target,
+                pl->ncells, pl->ncells == 1 ? "" : "s", pl->stop.min_reps, pl->stop.max_reps, target,
                 pl->stop.budget_s > 0 ? ", within a budget of " : "", pl->stop.budget_s > 0 ? budget : "",
                 o->resume[0] ? ", resuming" : "", (unsigned long long)pl->seed, rs->dir);
     else
         fprintf(stderr,
-                "greenbench: %zu cells x (1 warm-up + %d repetitions)%s; seed %llu; "
+                "greenbench: %zu cell%s x (1 warm-up + %d repetitions)%s; seed %llu; "
                 "results in %s\n",
-                pl->ncells, pl->stop.min_reps, o->resume[0] ? ", resuming" : "",
+                pl->ncells, pl->ncells == 1 ? "" : "s", pl->stop.min_reps, o->resume[0] ? ", resuming" : "",
                 (unsigned long long)pl->seed, rs->dir);
     return 0;
 }
@@ -863,10 +877,13 @@ int gb_cmd_run(int argc, char **argv)
     }
     struct loop l = { .rs = &rs, .fd = -1 };
     if (o.dry_run) {
-        printf("%zu cells x (1 warm-up + %d%s%d repetitions), timeout %.3g s, seed %llu:\n", pl->ncells,
-               pl->stop.min_reps, pl->stop.min_reps < pl->stop.max_reps ? " to " : "",
-               pl->stop.min_reps < pl->stop.max_reps ? pl->stop.max_reps : 0, pl->timeout_s,
-               (unsigned long long)pl->seed);
+        char reps[48];
+        if (pl->stop.min_reps < pl->stop.max_reps)
+            snprintf(reps, sizeof reps, "%d to %d", pl->stop.min_reps, pl->stop.max_reps);
+        else
+            snprintf(reps, sizeof reps, "%d", pl->stop.min_reps);
+        printf("%zu cell%s x (1 warm-up + %s repetitions), timeout %.3g s, seed %llu:\n", pl->ncells,
+               pl->ncells == 1 ? "" : "s", reps, pl->timeout_s, (unsigned long long)pl->seed);
         print_plan(pl, stdout);
         gb_plan_free(pl);
         return GB_EXIT_OK;

@@ -35,6 +35,8 @@ expect 0 "usage: ./greenbench setup" setup -h
 expect 0 "usage: ./greenbench fuzz" fuzz --help
 expect 2 "fuzz: unknown target 'bogus'" fuzz bogus
 expect 2 "fuzz: SECONDS must be a whole number, not 'soon'" fuzz all soon
+expect 2 "fuzz: SECONDS must be from 1 to 2147483647, not '0'" fuzz all 0
+expect 2 "fuzz: SECONDS must be from 1 to 2147483647, not '99999999999'" fuzz all 99999999999
 expect 2 "unknown command 'frobnicate'" frobnicate
 # test --help ran no test: nothing but its help was printed.
 "$gb" test --help >"$out" 2>&1

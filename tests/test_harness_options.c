@@ -102,6 +102,29 @@ static void test_run_axis_no_workload_takes(void)
                     0); /* Every workload: joinall and pool take it. */
 }
 
+/* A green cell's option with no green implementation chosen would change
+ * nothing: an error; with green among them, or --impl not given, none. */
+static void test_run_green_option_without_green(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    static const char *const lone[] = { "--live-bytes=100", "--stacks=copy:1", "--switch=ucontext",
+                                        "--loop=libuv" };
+    for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++) {
+        char args[128], want[160];
+        snprintf(args, sizeof args, "--workload=yield --impl=threads,go %s", lone[i]);
+        CU_ASSERT_EQUAL(parse(args, &o, err, sizeof err), GB_EXIT_USAGE);
+        snprintf(want, sizeof want,
+                 "%.*s: only green cells take it, and --impl chose none (add green to --impl)",
+                 (int)strcspn(lone[i], "="), lone[i]);
+        CU_ASSERT_STRING_EQUAL(err, want);
+    }
+    CU_ASSERT_EQUAL(parse("--workload=yield --impl=threads,green --live-bytes=100", &o, err, sizeof err),
+                    0);
+    CU_ASSERT_EQUAL(parse("--workload=yield --switch=asm --stacks=copy:1", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(parse("--workload=yield --impl=threads --n=10", &o, err, sizeof err), 0);
+}
+
 static void test_run_arguments(void)
 {
     struct gb_run_opts o;
@@ -217,6 +240,7 @@ static CU_TestInfo options_tests[] = {
     { "run_values", test_run_values },
     { "run_arguments", test_run_arguments },
     { "run_axis_no_workload_takes", test_run_axis_no_workload_takes },
+    { "run_green_option_without_green", test_run_green_option_without_green },
     { "run_abbreviations", test_run_abbreviations },
     { "run_argv_untouched", test_run_argv_untouched },
     { "compare_options", test_compare_options },

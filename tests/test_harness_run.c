@@ -18,6 +18,7 @@
 #include "csv.h"
 #include "journal.h"
 #include "json.h"
+#include "plot.h"
 #include "process.h"
 #include "util.h"
 
@@ -577,6 +578,59 @@ static void test_nul_bytes_hide_nothing(void)
 }
 
 /* A hang-up (a closed terminal, an ssh drop) stops the run as ^C does. */
+/* Signals once the jobs have ended (a second ^C, or timeout(1) signalling
+ * the whole group) leave the report to be written: a slow gnuplot holds the
+ * run in its last stage while two SIGINTs come. It ends as it would have,
+ * its meta.json complete and no half-written file left. */
+static void test_late_signals_wait_for_the_report(void)
+{
+    char *dir = path_in(tmp, "late-signals");
+    char *mark = path_in(tmp, "late-signals-plotting");
+    char *slow = path_in(tmp, "slow-gnuplot");
+    const char *real = gb_gnuplot();
+    FILE *f = fopen(slow, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    /* The version probe before the run is not the plotting. */
+    fprintf(f, "#!/bin/sh\n[ \"$1\" = --version ] || { touch '%s'; sleep 1; }\n%s%s \"$@\"\n", mark,
+            real ? "exec " : "exit 0 # ", real ? real : "");
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(chmod(slow, 0755), 0);
+    char gnuplot[600];
+    snprintf(gnuplot, sizeof gnuplot, "GREENBENCH_GNUPLOT=%s", slow);
+    const char *env[] = { gnuplot, NULL };
+    const char *args[] = {
+        "run", "--workload=switch", "--impl=green", "--switch=asm", "--reps=1", "--out", dir, NULL
+    };
+    char op[512], ep[512];
+    snprintf(op, sizeof op, "%s/late-stdout.txt", tmp);
+    snprintf(ep, sizeof ep, "%s/late-stderr.txt", tmp);
+    struct gb_proc gb;
+    spawn_gb(env, args, op, ep, &gb);
+    struct stat st;
+    for (int i = 0; i < 1500 && stat(mark, &st) != 0; i++)
+        usleep(20000);
+    CU_ASSERT_EQUAL_FATAL(stat(mark, &st), 0);
+    kill(gb.pid, SIGINT);
+    usleep(5000);
+    kill(gb.pid, SIGINT);
+    int rc = wait_gb(&gb, 60);
+    CU_ASSERT_EQUAL(rc, GB_EXIT_OK);
+    char *err = slurp(ep);
+    if (rc != GB_EXIT_OK)
+        fprintf(stderr, "\n  exit %d; stderr:\n%s\n", rc, err ? err : "(none)");
+    json_t *meta = read_json(dir, "meta.json");
+    CU_ASSERT_STRING_EQUAL(meta ? gb_json_str(meta, "status", "") : "", "complete");
+    json_decref(meta);
+    CU_ASSERT_TRUE(exists(dir, "report.html"));
+    CU_ASSERT_FALSE(exists(dir, "meta.json.tmp"));
+    CU_ASSERT_FALSE(exists(dir, "report.html.tmp"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "writing the summary and the report: a moment"));
+    free(err);
+    free(slow);
+    free(mark);
+    free(dir);
+}
+
 static void test_sighup_keeps_everything(void)
 {
     char *dir = path_in(tmp, "hangup");
@@ -1216,6 +1270,30 @@ static void test_budget_stops_wide_cells(void)
     free(dir);
 }
 
+/* --dry-run says the repetitions the run would make: a fixed count as
+ * given (it said 20 for --reps=2), a range as the stop rule has it. */
+static void test_dry_run_says_the_plan(void)
+{
+    const char *fixed[] = { "run",          "--workload=yield", "--impl=green", "--switch=asm",
+                            "--loop=libev", "--reps=2",         "--dry-run",    NULL };
+    char *out = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, fixed, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "1 cell x (1 warm-up + 2 repetitions), timeout"));
+    free(out);
+    const char *range[] = { "run",
+                            "--workload=yield",
+                            "--impl=green",
+                            "--switch=asm,ucontext",
+                            "--loop=libev",
+                            "--min-reps=3",
+                            "--max-reps=9",
+                            "--dry-run",
+                            NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, range, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "2 cells x (1 warm-up + 3 to 9 repetitions), timeout"));
+    free(out);
+}
+
 static void test_without_gnuplot(void)
 {
     char *dir = path_in(tmp, "nognuplot");
@@ -1238,6 +1316,33 @@ static void test_without_gnuplot(void)
     free(dir);
 }
 
+/* A refused --out or results root says which it was: a run's folder is
+ * one --resume finishes, another folder is not; the results root comes
+ * from GREENBENCH_RESULTS_DIR when --out was not given. */
+static void test_out_refusals_name_the_cause(void)
+{
+    char *dir = path_in(tmp, "a-run");
+    mkdir(dir, 0755);
+    char *meta = path_in(dir, "meta.json");
+    gb_write_file(meta, "{}", 2);
+    const char *args[] = { "run", "--workload=switch", "--out", dir, NULL };
+    char *err = NULL;
+    CU_ASSERT_EQUAL(run_gb(NULL, args, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "holds a run"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--resume"));
+    free(err);
+    char root_env[600];
+    snprintf(root_env, sizeof root_env, "GREENBENCH_RESULTS_DIR=%s", meta);
+    const char *env[] = { root_env, NULL };
+    const char *bare[] = { "run", "--workload=switch", NULL };
+    CU_ASSERT_EQUAL(run_gb(env, bare, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "(GREENBENCH_RESULTS_DIR)"));
+    CU_ASSERT_PTR_NULL(err && strstr(err, "--out:"));
+    free(err);
+    free(meta);
+    free(dir);
+}
+
 static void test_out_dir_rules(void)
 {
     /* Not empty: refused before anything runs, and left as it was. */
@@ -1250,6 +1355,7 @@ static void test_out_dir_rules(void)
     CU_ASSERT_EQUAL(run_gb(NULL, args, NULL, &err), GB_EXIT_USAGE);
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--out"));
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "not empty"));
+    CU_ASSERT_PTR_NULL(err && strstr(err, "--resume")); /* it is no run to finish */
     CU_ASSERT_EQUAL(gb_dir_state(dir), 2);
     CU_ASSERT_FALSE(exists(dir, "meta.json"));
     free(err);
@@ -1366,6 +1472,7 @@ static CU_TestInfo fault_tests[] = {
 static CU_TestInfo interrupt_tests[] = {
     { "sigint_and_resume", test_sigint_and_resume },
     { "sighup_keeps_everything", test_sighup_keeps_everything },
+    { "late_signals_wait_for_the_report", test_late_signals_wait_for_the_report },
     { "nul_bytes_hide_nothing", test_nul_bytes_hide_nothing },
     CU_TEST_INFO_NULL,
 };
@@ -1376,8 +1483,10 @@ static CU_TestInfo e2e_tests[] = {
     { "os_threads_sampled", test_os_threads_sampled },
     { "converged_waits_for_its_mates", test_converged_waits_for_its_mates },
     { "budget_stops_wide_cells", test_budget_stops_wide_cells },
+    { "dry_run_says_the_plan", test_dry_run_says_the_plan },
     { "without_gnuplot", test_without_gnuplot },
     { "out_dir_rules", test_out_dir_rules },
+    { "out_refusals_name_the_cause", test_out_refusals_name_the_cause },
     { "cli", test_cli },
     CU_TEST_INFO_NULL,
 };
