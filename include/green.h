@@ -307,7 +307,9 @@ int green_join(green_thread *g, double timeout, void **result);
  * released by another green thread until joinall returns. */
 int green_joinall(green_thread *const *gs, size_t n, double timeout);
 
-/* True once g has ended (returned, or was killed before it ran). */
+/* True once g has ended: returned, or killed before it ran, which it is
+ * after the hub's next turn (green_join waits for that; green_kill alone
+ * does not end it at once). */
 bool green_ended(const green_thread *g);
 
 /* Cancel g: the blocking call it is in, and every later one, fails with

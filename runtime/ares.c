@@ -454,6 +454,11 @@ int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service
 {
     if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST) && node != NULL && !numeric_host(node))
         return GREEN_EAI_NONAME;
+    /* c-ares 1.18 dereferences a NULL node, and sends an address literal to
+     * the DNS servers (an A and an AAAA query, waited for): the C library
+     * answers both here, as it would for the thread resolver. */
+    if (node == NULL || numeric_host(node))
+        return green__getaddrinfo_numeric(node, service, hints, res);
     if (h->ares == NULL) {
         int err = channel_new(h, &h->ares);
         if (err != 0)

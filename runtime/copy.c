@@ -25,6 +25,11 @@
 #include <string.h>
 #ifdef GREEN_CTX_ASAN
 #include <sanitizer/asan_interface.h>
+#else
+/* A program built with AddressSanitizer may use a libgreen built without:
+ * its frames' redzones are then in the images all the same, and its
+ * memcpy interceptor checks every copy. Present only in such a process. */
+extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
 #endif
 #ifdef GREEN_USE_VALGRIND
 #include <valgrind/memcheck.h>
@@ -75,15 +80,23 @@ static void lead_to_copier(green__hub *h, green__copy *c)
     c->ctx.stack_size = h->copier_ctx.stack_size;
 }
 
+/* Bytes AddressSanitizer, where the process has it, may have poisoned. */
+static inline void unpoison(const void *at, size_t n)
+{
+#ifndef GREEN_CTX_ASAN
+    if (__asan_unpoison_memory_region == NULL)
+        return;
+#endif
+    __asan_unpoison_memory_region(at, n);
+}
+
 /* The copy itself, out of AddressSanitizer's sight: a stack image holds the
  * poisoned redzones of the frames it was cut from. */
 __attribute__((no_sanitize_address)) static void copy_bytes(char *to, const char *from, size_t n)
 {
-#ifdef GREEN_CTX_ASAN
     /* memcpy is intercepted and checked whatever this function's attribute. */
-    __asan_unpoison_memory_region(to, n);
-    __asan_unpoison_memory_region((void *)from, n);
-#endif
+    unpoison(to, n);
+    unpoison(from, n);
     memcpy(to, from, n);
 }
 
@@ -134,9 +147,7 @@ static void restore(green__hub *h, green__copy *c, green_thread *g)
      * the redzones of the frames another thread left there: the bytes are
      * c's from now on, not yet written. */
     VALGRIND_MAKE_MEM_UNDEFINED(s->base, (size_t)(s->top - s->base));
-#ifdef GREEN_CTX_ASAN
-    __asan_unpoison_memory_region(s->base, (size_t)(s->top - s->base));
-#endif
+    unpoison(s->base, (size_t)(s->top - s->base));
     if (c->fresh) {
         c->fresh = 0;
         int err = green_ctx_make(&c->ctx, s->base, (size_t)(s->top - s->base), h->entry, g);

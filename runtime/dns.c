@@ -218,6 +218,23 @@ static int map_gai_error(int rc, int err_no)
     }
 }
 
+int green__getaddrinfo_numeric(const char *node, const char *service, const struct addrinfo *hints,
+                               struct addrinfo **res)
+{
+    struct addrinfo h = { .ai_flags = AI_NUMERICHOST };
+    if (hints != NULL) {
+        h.ai_flags |= hints->ai_flags;
+        h.ai_family = hints->ai_family;
+        h.ai_socktype = hints->ai_socktype;
+        h.ai_protocol = hints->ai_protocol;
+    }
+    errno = 0;
+    int rc = getaddrinfo(node, service, &h, res);
+    if (rc != 0)
+        *res = NULL;
+    return map_gai_error(rc, errno);
+}
+
 int green_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                       struct addrinfo **res)
 {

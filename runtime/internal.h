@@ -373,6 +373,10 @@ void green__hosts_free(green__hosts *h);
  * does (addrsort.c): 0 or GREEN_ENOMEM (list unchanged). */
 struct addrinfo;
 int green__addrsort(struct addrinfo **list);
+/* getaddrinfo(3) of a numeric or absent node, which the C library answers
+ * without asking anyone (AI_NUMERICHOST added): 0 or a GREEN_EAI_* code. */
+int green__getaddrinfo_numeric(const char *node, const char *service, const struct addrinfo *hints,
+                               struct addrinfo **res);
 
 /* Called on the hub's thread when worker threads have posted answers (dns.c). */
 void green__dns_deliver(green__hub *h);

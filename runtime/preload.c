@@ -1828,12 +1828,33 @@ static int options_from_env(green_options *o)
     if (kib != NULL && *kib != '\0') {
         char *end;
         unsigned long v = strtoul(kib, &end, 10);
-        if (*end != '\0' || v == 0 || v > (1ul << 30))
+        if (*end != '\0' || v < 4 || v > (1ul << 30)) {
+            fprintf(stderr,
+                    "libgreen-preload: GREEN_PRELOAD_STACK_KIB=%s: not a number of KiB from 4; "
+                    "running unpatched\n",
+                    kib);
             return GREEN_EINVAL;
+        }
         o->stack_size = (size_t)v * 1024;
     }
     o->resolver = GREEN_RESOLVER_DEFAULT;   /* GREEN_RESOLVER, as usual. */
     return 0;
+}
+
+/* Why the hub could not start, in the terms of the variables it read:
+ * green_init refuses a bad GREEN_RESOLVER or GREEN_DNS_SERVERS with
+ * GREEN_EINVAL alone. */
+static void init_failed(int err)
+{
+    if (err != GREEN_EINVAL) {
+        fprintf(stderr, "libgreen-preload: cannot start (%s); running unpatched\n", green_strerror(err));
+        return;
+    }
+    const char *resolver = getenv("GREEN_RESOLVER"), *servers = getenv("GREEN_DNS_SERVERS");
+    fprintf(stderr,
+            "libgreen-preload: cannot start: green_init refused GREEN_RESOLVER=%s (thread or ares) "
+            "or GREEN_DNS_SERVERS=%s (IP[:PORT],... with GREEN_RESOLVER=ares); running unpatched\n",
+            resolver ? resolver : "(unset)", servers ? servers : "(unset)");
 }
 
 /* main as the hub's main green thread. */
@@ -1852,14 +1873,13 @@ static int green_main(int argc, char **argv, char **envp)
      * locals to other threads all the time, which copy stacks forbid
      * (green.h), and the fd waiters here live on the waiting stack. */
     green_options o = { .stacks = GREEN_STACKS_PRIVATE };
-    int err = options_from_env(&o);
-    if (err == 0)
-        err = fd_table_init();
+    if (options_from_env(&o) != 0)
+        return real_main(argc, argv, envp);
+    int err = fd_table_init();
     if (err == 0)
         err = green_init(&o);
     if (err != 0) {
-        fprintf(stderr, "libgreen-preload: cannot start (%s%s); running unpatched\n", green_strerror(err),
-                err == GREEN_EINVAL ? ": GREEN_PRELOAD_STACK_KIB must be a number of KiB from 4" : "");
+        init_failed(err);
         return real_main(argc, argv, envp);
     }
     atexit(at_exit);

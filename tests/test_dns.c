@@ -364,6 +364,42 @@ static void test_silent_server_times_out(void)
     stop(&silent);
 }
 
+/* Address literals and an absent node are the C library's to answer, as
+ * with the thread resolver: no query reaches the servers (c-ares 1.18 sent
+ * "10.9.8.7" as an A and an AAAA query and waited for them, 75 s with a
+ * silent server by default, and crashed on a NULL node). */
+static void test_numeric_and_absent_nodes_ask_no_server(void)
+{
+    int quiet = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in at = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof at;
+    CU_ASSERT_FATAL(quiet >= 0 && bind(quiet, (struct sockaddr *)&at, sizeof at) == 0 &&
+                    getsockname(quiet, (struct sockaddr *)&at, &len) == 0);
+    char servers[32], out[128];
+    snprintf(servers, sizeof servers, "127.0.0.1:%u", (unsigned)ntohs(at.sin_port));
+    rehub(servers);
+    CU_ASSERT_EQUAL(lookup("10.9.8.7", AF_UNSPEC, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "10.9.8.7");
+    CU_ASSERT_EQUAL(lookup("::1", AF_UNSPEC, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "::1");
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    CU_ASSERT_EQUAL(green_getaddrinfo(NULL, "80", &hints, &res), 0);
+    addresses(res, out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "0.0.0.0");
+    freeaddrinfo(res);
+    hints.ai_flags = 0;
+    CU_ASSERT_EQUAL(green_getaddrinfo(NULL, "80", &hints, &res), 0);
+    addresses(res, out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
+    freeaddrinfo(res);
+    CU_ASSERT_EQUAL(green_getaddrinfo(NULL, NULL, &hints, &res), GREEN_EAI_NONAME);
+    char query[512];
+    CU_ASSERT_EQUAL(recv(quiet, query, sizeof query, MSG_DONTWAIT), -1);
+    close(quiet);
+    rehub(plain.servers);
+}
+
 typedef struct job {
     char name[32];
     int rc;
@@ -512,6 +548,7 @@ static CU_TestInfo ares_tests[] = {
     { "hosts_file_names", test_hosts_file_names },
     { "truncated_answer_goes_tcp", test_truncated_answer_goes_tcp },
     { "silent_server_times_out", test_silent_server_times_out },
+    { "numeric_and_absent_nodes_ask_no_server", test_numeric_and_absent_nodes_ask_no_server },
     { "kill_and_fini_while_waiting", test_kill_and_fini_while_waiting },
     { "thousand_at_once", test_thousand_at_once },
     { "options", test_options },

@@ -1,18 +1,24 @@
 /* tests/install/hello.c: a program outside the tree, built against an
  * installed libgreen (install_test.sh): a few green threads sleep briefly,
- * the main one joins them all. */
+ * each keeping a name on its stack, the main one joins them all. */
 #include <green.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define N 5
 
 static void *sleeper(void *arg)
 {
     int i = (int)(intptr_t)arg;
+    /* Addressable across the sleep: under AddressSanitizer it has redzones,
+     * which copy stacks (GREEN_STACKS=copy:1) copy with it. */
+    char name[16], again[16];
+    snprintf(name, sizeof name, "sleeper %d", i);
     if (green_sleep(0.001 * (N - i)) != 0)
         return NULL;
-    return (void *)(intptr_t)(i + 1);
+    snprintf(again, sizeof again, "sleeper %d", i);
+    return strcmp(name, again) == 0 ? (void *)(intptr_t)(i + 1) : NULL;
 }
 
 int main(void)

@@ -4,7 +4,7 @@
 # builds tests/install/hello.c outside the tree against that prefix, four
 # ways: pkg-config (shared, and --static with libgreen.a), and the CMake
 # package (green::green, green::green_static); runs each and checks its
-# line. Checks libgreen.so's SONAME, its symlinks, and that it exports the
+# line. In a plain build, also with -fsanitize=address on copy stacks. Checks libgreen.so's SONAME, its symlinks, and that it exports the
 # green_* API of green.h and nothing else. Exit 77 (skipped) without
 # pkg-config, or when the build has no libgreen (no backend pair built).
 # EXTRA_CFLAGS: the sanitizer flags of a sanitizer build, which its
@@ -87,6 +87,19 @@ echo "install_test: pkg-config --cflags --libs green: $pc_cflags $pc_libs"
 "$cc" $extra -o "$work/hello-pc" "$src/hello.c" $pc_cflags $pc_libs ||
     fail "cc hello.c \$(pkg-config --cflags --libs green)"
 check_run pkg-config "$work/hello-pc" shared
+
+# A program built with AddressSanitizer on a plain libgreen, its green
+# threads on one copied stack: the images carry its frames' redzones, which
+# ASan's memcpy interceptor reported until libgreen unpoisoned them through
+# the process's ASan.
+if [ -z "$extra" ]; then
+    # shellcheck disable=SC2086
+    "$cc" -fsanitize=address -o "$work/hello-asan" "$src/hello.c" $pc_cflags $pc_libs ||
+        fail "cc -fsanitize=address hello.c \$(pkg-config --cflags --libs green)"
+    export GREEN_STACKS=copy:1
+    check_run pkg-config-asan-copy-stacks "$work/hello-asan" shared
+    unset GREEN_STACKS
+fi
 
 pc_static=$(pkg-config --static --cflags --libs green) || fail "pkg-config --static --cflags --libs green"
 echo "install_test: pkg-config --static --cflags --libs green: $pc_static"

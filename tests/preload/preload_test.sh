@@ -1,6 +1,8 @@
 #!/bin/sh
 # tests/preload/preload_test.sh: the ctest entries of libgreen-preload.so.
 # Usage: preload_test.sh TEST PRELOAD_SO PROGRAM_DIR SERVER
+#   startup    a bad GREEN_RESOLVER, GREEN_DNS_SERVERS or GREEN_PRELOAD_STACK_KIB:
+#              the program runs unpatched and the message names that variable
 #   sleepers   50 threads sleeping 1 s: ~1 s, one OS thread, stats shown
 #   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
@@ -85,6 +87,20 @@ start_server() {
 }
 
 case $test in
+startup)
+    # A variable the hub cannot start with: the program runs unpatched, and
+    # the message names that variable, not another.
+    for bad in GREEN_RESOLVER=bogus "GREEN_RESOLVER=ares GREEN_DNS_SERVERS=notanip" GREEN_PRELOAD_STACK_KIB=2; do
+        out=$(env $bad LD_PRELOAD=$preload /bin/echo ran 2>"$tmp/err") || fail "$bad: exit status"
+        [ "$out" = ran ] || fail "$bad: the program did not run"
+        name=${bad##* }
+        grep -q "libgreen-preload: .*$name.*running unpatched" "$tmp/err" || { cat "$tmp/err"; fail "$bad: not named"; }
+        case $bad in
+            GREEN_PRELOAD_STACK_KIB=*) ;;
+            *) ! grep -q STACK_KIB "$tmp/err" || { cat "$tmp/err"; fail "$bad: blamed GREEN_PRELOAD_STACK_KIB"; } ;;
+        esac
+    done
+    ;;
 sleepers)
     no_threads_asan
     GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-sleepers" 50 1 \
