@@ -29,11 +29,16 @@ static const char compare_help[] =
     "p-value of the repetitions, and a verdict: faster or slower when p < alpha\n"
     "(default 0.05) and the interval excludes 1; 'too few repetitions to tell' when\n"
     "the two cells have too few repetitions for any p below alpha; else 'same within\n"
-    "noise'. Prints a Markdown table and writes the same as CSV: to PATH (a file, or\n"
-    "a directory to write compare-<A>-vs-<B>.csv into; --csv FILE is the same),\n"
-    "by default into DIR_A.\n"
-    "Exit status: 0 compared, 1 no cell in both runs or a file could not be written,\n"
-    "2 bad usage.\n";
+    "noise'; a cell without results in either run has no figures ('n/a'; empty in\n"
+    "the CSV). Prints a Markdown table and writes the same as CSV: to PATH (a file,\n"
+    "or a directory, existing or ending in '/', to write compare-<A>-vs-<B>.csv\n"
+    "into; --csv FILE is the same), by default into DIR_A. Missing directories are\n"
+    "made, as run --out makes its own; an existing file is replaced (a comparison\n"
+    "made before), but never a run's: a file in a run folder (one holding meta.json\n"
+    "or cells.jsonl), or below one, is refused.\n"
+    "Exit status: 0 compared, 1 no cell in both runs, a run could not be read or a\n"
+    "file could not be written, 2 bad usage: DIR_A or DIR_B is not a whole run (no\n"
+    "meta.json or no cells.jsonl), or PATH is a file in a run folder.\n";
 
 static void md_cell(struct gb_buf *b, const char *s)
 {
@@ -190,11 +195,16 @@ static int load_runs(const char *dirs[2], struct gb_rundata rd[2])
                 gb_rundata_free(&rd[0]);
             return GB_EXIT_USAGE;
         }
-        if (gb_rundata_load(dirs[i], &rd[i], err, sizeof err) != 0) {
+        /* As report: a run without meta.json or cells.jsonl would compare
+         * cells of an invented plan, or none. */
+        int rc = gb_run_check(dirs[i], err, sizeof err) != 0 ? GB_EXIT_USAGE : 0;
+        if (rc == 0 && gb_rundata_load(dirs[i], &rd[i], err, sizeof err) != 0)
+            rc = GB_EXIT_FAILED;
+        if (rc != 0) {
             fprintf(stderr, "greenbench compare: %s\n", err);
             if (i)
                 gb_rundata_free(&rd[0]);
-            return GB_EXIT_FAILED;
+            return rc;
         }
     }
     return 0;
@@ -298,31 +308,97 @@ static size_t compare_runs(const struct gb_rundata rd[2], const char *dirs[2], d
     return both;
 }
 
-/* The CSV into csv (a file, or a directory for the default name), or
- * compare-<A>-vs-<B>.csv in DIR_A: 0 or a negative errno, said on stderr
- * either way. */
-static int write_csv(const char *csv, const char *dirs[2], const struct gb_buf *cv)
+/* Does dir hold name (a regular file). */
+static bool holds(const char *dir, const char *name)
 {
-    char *path;
-    if (csv && !gb_is_dir(csv)) {
-        path = gb_xstrdup(csv);
-    } else {
-        char *a = gb_xstrdup(dirs[0]), *b = gb_xstrdup(dirs[1]);
-        size_t la = strlen(a), lb = strlen(b);
-        while (la > 1 && a[la - 1] == '/')
-            a[--la] = '\0';
-        while (lb > 1 && b[lb - 1] == '/')
-            b[--lb] = '\0';
-        path = gb_xasprintf("%s/compare-%s-vs-%s.csv", csv ? csv : dirs[0], basename(a), basename(b));
-        free(a);
-        free(b);
+    char *path = gb_xasprintf("%s/%s", dir, name);
+    bool is = gb_is_file(path);
+    free(path);
+    return is;
+}
+
+/* The run folder (one holding meta.json or cells.jsonl, as a merged folder
+ * does too) that file path would be in, directly or further down: its
+ * resolved path (the caller frees), or NULL. Resolved, so that neither a
+ * link, nor "..", nor a folder not made yet hides the run. */
+static char *run_around(const char *path)
+{
+    char *p = gb_xstrdup(path), *real;
+    /* The nearest of path and the folders above it that exists. */
+    while ((real = realpath(p, NULL)) == NULL) {
+        char *slash = strrchr(p, '/');
+        if (slash)
+            slash[slash == p] = '\0'; /* "a/b" to "a", "/b" to "/" */
+        else if (strcmp(p, ".") != 0)
+            strcpy(p, "."); /* p is not empty: "." fits */
+        else
+            break;
     }
-    int rc = gb_write_file(path, cv->data, cv->len);
+    free(p);
+    for (bool file = real && !gb_is_dir(real); real; file = false) {
+        if (!file && (holds(real, "meta.json") || holds(real, "cells.jsonl")))
+            return real;
+        if (strcmp(real, "/") == 0)
+            break;
+        char *slash = strrchr(real, '/');
+        slash[slash == real] = '\0';
+    }
+    free(real);
+    return NULL;
+}
+
+/* Where the CSV goes, into *path (the caller frees): compare-<A>-vs-<B>.csv
+ * in DIR_A, or in the folder csv names (one that exists, or a path ending
+ * in '/'), or the file csv. 0, or GB_EXIT_USAGE said on stderr for a file
+ * named into a run folder: it would replace one of the run's own files
+ * (cells.jsonl, meta.json) or sit among them as if the run had made it. */
+static int csv_path(const char *csv, const char *dirs[2], char **path)
+{
+    char *a = gb_xstrdup(dirs[0]), *b = gb_xstrdup(dirs[1]);
+    size_t la = strlen(a), lb = strlen(b);
+    while (la > 1 && a[la - 1] == '/')
+        a[--la] = '\0';
+    while (lb > 1 && b[lb - 1] == '/')
+        b[--lb] = '\0';
+    char *name = gb_xasprintf("compare-%s-vs-%s.csv", basename(a), basename(b));
+    free(a);
+    free(b);
+    size_t len = csv ? strlen(csv) : 0;
+    char *run = NULL;
+    int rc = 0;
+    if (csv == NULL) {
+        *path = gb_xasprintf("%s/%s", dirs[0], name);
+    } else if (gb_is_dir(csv) || csv[len - 1] == '/') {
+        while (len > 1 && csv[len - 1] == '/')
+            len--;
+        *path = gb_xasprintf("%.*s/%s", (int)len, csv, name);
+    } else if ((run = run_around(csv)) != NULL) {
+        fprintf(stderr,
+                "greenbench compare: --out %s is in the run folder %s: a comparison never "
+                "writes among a run's files; name a file elsewhere, or --out %s/ for %s/%s\n",
+                csv, run, run, run, name);
+        free(run);
+        rc = GB_EXIT_USAGE;
+    } else {
+        *path = gb_xstrdup(csv);
+    }
+    free(name);
+    return rc;
+}
+
+/* The CSV into path, its folder made first as run --out makes its own: 0
+ * or a negative errno, said on stderr either way. */
+static int write_csv(const char *path, const struct gb_buf *cv)
+{
+    char *dir = gb_xstrdup(path);
+    int rc = gb_mkdir_p(dirname(dir));
+    free(dir);
+    if (rc == 0)
+        rc = gb_write_file(path, cv->data, cv->len);
     if (rc != 0)
         fprintf(stderr, "greenbench compare: cannot write %s: %s\n", path, strerror(-rc));
     else
         fprintf(stderr, "greenbench compare: wrote %s\n", path);
-    free(path);
     return rc;
 }
 
@@ -338,10 +414,14 @@ int gb_cmd_compare(int argc, char **argv)
     for (size_t i = 0; rc == 0 && i < 2; i++)
         if (gb_is_dir(dirs[i]) && gb_merge_is(dirs[i]))
             rc = merged_host(&dirs[i], &own[i]);
+    char *path = NULL;
+    if (rc == 0)
+        rc = csv_path(csv, dirs, &path);
     struct gb_rundata rd[2];
     if (rc == 0)
         rc = load_runs(dirs, rd);
     if (rc != 0) {
+        free(path);
         free(own[0]);
         free(own[1]);
         return rc;
@@ -358,8 +438,9 @@ int gb_cmd_compare(int argc, char **argv)
         rc = -EINVAL;
     } else {
         fputs(gb_buf_str(&md), stdout);
-        rc = write_csv(csv, dirs, &cv);
+        rc = write_csv(path, &cv);
     }
+    free(path);
     gb_buf_free(&md);
     gb_buf_free(&cv);
     gb_rundata_free(&rd[0]);

@@ -1386,9 +1386,12 @@ static const char report_help[] =
     "\n"
     "Rebuilds summary.csv, plots/ (SVG and PNG, with their .gp and .dat) and report.md /\n"
     "report.html of a run directory from its stored meta.json and cells.jsonl. Nothing\n"
-    "is measured; cells.jsonl and meta.json are only read. For a merged folder\n"
-    "(greenbench merge) it rebuilds each host's run under hosts/ and the cross-host\n"
-    "files: summary.csv, ratios.csv, cross-host.csv, report.md.\n";
+    "is measured; cells.jsonl and meta.json are only read, and a folder missing either\n"
+    "is refused with nothing rewritten. For a merged folder (greenbench merge) it\n"
+    "rebuilds each host's run under hosts/ and the cross-host files: summary.csv,\n"
+    "ratios.csv, cross-host.csv, report.md.\n"
+    "Exit status: 0 rebuilt, 1 a file could not be read or written, 2 bad usage or DIR\n"
+    "is not a whole run (no meta.json or no cells.jsonl).\n";
 
 int gb_cmd_report(int argc, char **argv)
 {
@@ -1435,17 +1438,18 @@ int gb_cmd_report(int argc, char **argv)
         fprintf(stderr, "greenbench report: '%s' is not a directory\n", dir);
         return GB_EXIT_USAGE;
     }
-    if (gb_merge_is(dir)) /* a merged folder: its hosts' runs and the cross-host view */
-        return gb_merge_rebuild(dir, plots) == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;
-    char *meta = gb_xasprintf("%s/meta.json", dir), *cells = gb_xasprintf("%s/cells.jsonl", dir);
-    bool run = gb_is_file(meta) || gb_is_file(cells);
-    free(meta);
-    free(cells);
-    if (!run) {
+    if (gb_merge_is(dir)) { /* a merged folder: its hosts' runs and the cross-host view */
+        if (gb_merge_rebuild(dir, plots) != 0)
+            return GB_EXIT_FAILED;
         fprintf(stderr,
-                "greenbench report: '%s' is not a greenbench run (it has no meta.json and "
-                "no cells.jsonl)\n",
-                dir);
+                "greenbench: wrote %s/summary.csv, %s/ratios.csv, %s/cross-host.csv, %s/report.md "
+                "and each host's run in %s/hosts/\n",
+                dir, dir, dir, dir, dir);
+        return GB_EXIT_OK;
+    }
+    char err[1024];
+    if (gb_run_check(dir, err, sizeof err) != 0) {
+        fprintf(stderr, "greenbench report: %s; nothing was rewritten\n", err);
         return GB_EXIT_USAGE;
     }
     return gb_rebuild(dir, plots, 0) == 0 ? GB_EXIT_OK : GB_EXIT_FAILED;

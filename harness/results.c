@@ -22,6 +22,8 @@ int gb_verdict_of(const double *a, size_t na, const double *b, size_t nb, double
 {
     memset(v, 0, sizeof *v);
     v->kind = GB_VERDICT_FEW;
+    /* Not 0 when it fails: compare would print a p of 0, the most significant. */
+    v->u.u = v->u.p = NAN;
     int rc = gb_ratio_ci(a, na, b, nb, 1 - alpha, &v->ratio, &v->lo, &v->hi, &v->coverage);
     if (rc != 0)
         return rc;
@@ -425,6 +427,27 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
     gb_jsonl_free(&lines);
     summarize_all(rd);
     return 0;
+}
+
+int gb_run_check(const char *dir, char *err, size_t errlen)
+{
+    char *meta = gb_xasprintf("%s/meta.json", dir), *cells = gb_xasprintf("%s/cells.jsonl", dir);
+    bool has_meta = gb_is_file(meta), has_cells = gb_is_file(cells);
+    free(meta);
+    free(cells);
+    if (!has_meta && !has_cells)
+        snprintf(err, errlen, "'%s' is not a greenbench run (it has no meta.json and no cells.jsonl)", dir);
+    else if (!has_meta)
+        snprintf(err, errlen,
+                 "'%s' is not a whole greenbench run: its meta.json (the plan, the machine and the "
+                 "times of the run) is missing",
+                 dir);
+    else if (!has_cells)
+        snprintf(err, errlen,
+                 "'%s' is not a whole greenbench run: its cells.jsonl (every repetition measured) "
+                 "is missing",
+                 dir);
+    return has_meta && has_cells ? 0 : -ENOENT;
 }
 
 void gb_rundata_free(struct gb_rundata *rd)

@@ -34,7 +34,7 @@ struct gb_verdict {
 /* b against a at significance alpha: LOWER or HIGHER when the U test's p is
  * below alpha and the ratio's interval (at level 1 - alpha) excludes 1,
  * FEW when gb_mwu_min_p >= alpha. 0, or -EINVAL when either sample is
- * empty or a value is not positive. */
+ * empty or a value is not positive (v's ratio, interval, U and p NaN then). */
 int gb_verdict_of(const double *a, size_t na, const double *b, size_t nb, double alpha,
                   struct gb_verdict *v);
 /* For people: "830× faster (790–870)", "2.1× less memory (2.0–2.2)",
@@ -148,11 +148,16 @@ const struct gb_stats *gb_headline(const struct gb_summary *s);
 /* The headline value of one repetition's result (the cell's JSON line):
  * ns_per_op, or rss_per_task_bytes for such a workload; NaN when absent. */
 double gb_result_metric(const char *workload, const json_t *result);
-/* Load dir's meta.json (optional) and cells.jsonl (required), summarize
- * every cell and match its baseline. 0, or a negative errno with a message
- * in err (errlen bytes); *rd is the caller's to free with gb_rundata_free
- * after success. */
+/* Load dir's meta.json and cells.jsonl (either may be missing, not both: a
+ * test's run of records alone has no meta.json), summarize every cell and
+ * match its baseline. 0, or a negative errno with a message in err (errlen
+ * bytes); *rd is the caller's to free with gb_rundata_free after success. */
 int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t errlen);
+/* Does dir hold both files of a run, meta.json and cells.jsonl, as report
+ * and compare require: without meta.json a report would invent the plan,
+ * without cells.jsonl it would replace the results with none. 0, or
+ * -ENOENT with what is missing in err (errlen bytes). */
+int gb_run_check(const char *dir, char *err, size_t errlen);
 void gb_rundata_free(struct gb_rundata *rd);
 /* The summary of the cell with this key, or NULL. */
 const struct gb_summary *gb_rundata_find(const struct gb_rundata *rd, const char *key);

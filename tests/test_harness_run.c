@@ -1124,6 +1124,180 @@ static void test_compare(void)
     free(b);
 }
 
+/* A small run of the fake threads spawn cell into tmp/name (the caller
+ * frees the path). */
+static char *small_run(const char *name)
+{
+    char *dir = path_in(tmp, name);
+    const char *args[] = { "run",      "--workload=spawn", "--impl=threads", "--n=100",
+                           "--reps=2", "--no-plots",       "--out",          dir,
+                           NULL };
+    CU_ASSERT_EQUAL_FATAL(run_gb(NULL, args, NULL, NULL), GB_EXIT_OK);
+    return dir;
+}
+
+/* A copy of run dir as tmp/name without its file drop (NULL: whole). */
+static char *copy_run(const char *dir, const char *name, const char *drop)
+{
+    char *copy = path_in(tmp, name);
+    char *cmd = gb_xasprintf("cp -r '%s' '%s'", dir, copy);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    free(cmd);
+    if (drop) {
+        char *p = path_in(copy, drop);
+        CU_ASSERT_EQUAL(unlink(p), 0);
+        free(p);
+    }
+    return copy;
+}
+
+/* Is dir/name's text still text (NULL: the file was never there). */
+static void check_unchanged(const char *dir, const char *name, const char *text)
+{
+    char *now = slurp_in(dir, name);
+    CU_ASSERT_PTR_NOT_NULL(now);
+    CU_ASSERT_STRING_EQUAL(now ? now : "", text ? text : "(missing)");
+    free(now);
+}
+
+/* compare's --out never lands among a run's files: a file named in run b,
+ * or below it, is refused and b left as it was; b itself, a folder not made
+ * yet and an earlier comparison are fine. */
+static void test_compare_out_spares_runs(void)
+{
+    char *a = small_run("out-a"), *b = small_run("out-b");
+    char *cells = slurp_in(b, "cells.jsonl"), *meta = slurp_in(b, "meta.json");
+    static const char *const in_b[] = { "cells.jsonl", "meta.json", "summary.csv", "new/x.csv" };
+    for (size_t i = 0; i < sizeof in_b / sizeof in_b[0]; i++) {
+        char *out = path_in(b, in_b[i]), *err = NULL;
+        const char *args[] = { "compare", "--out", out, a, b, NULL };
+        CU_ASSERT_EQUAL(run_gb(NULL, args, NULL, &err), GB_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "is in the run folder"));
+        free(err);
+        free(out);
+    }
+    check_unchanged(b, "cells.jsonl", cells);
+    check_unchanged(b, "meta.json", meta);
+    char *made = path_in(b, "new");
+    CU_ASSERT_FALSE(gb_is_dir(made));
+    free(made);
+    const char *folder[] = { "compare", "--out", b, a, b, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, folder, NULL, NULL), GB_EXIT_OK);
+    CU_ASSERT_TRUE(exists(b, "compare-out-a-vs-out-b.csv"));
+    /* A folder not there yet is made, as run --out makes its own. */
+    char *fresh = gb_xasprintf("%s/cmp-new/", tmp), *err = NULL;
+    const char *into[] = { "compare", "--out", fresh, a, b, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, into, NULL, &err), GB_EXIT_OK);
+    CU_ASSERT_PTR_NULL(err && strstr(err, "cannot write"));
+    CU_ASSERT_TRUE(exists(fresh, "compare-out-a-vs-out-b.csv"));
+    free(err);
+    /* A file outside runs, a comparison made before, is replaced. */
+    char *old = path_in(tmp, "old.csv");
+    CU_ASSERT_EQUAL(gb_write_file(old, "old\n", 4), 0);
+    const char *again[] = { "compare", "--out", old, a, b, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, again, NULL, NULL), GB_EXIT_OK);
+    char *csv = slurp(old);
+    CU_ASSERT_PTR_NOT_NULL(csv && strncmp(csv, "cell,", 5) == 0 ? csv : NULL);
+    free(csv);
+    free(old);
+    free(fresh);
+    free(cells);
+    free(meta);
+    free(a);
+    free(b);
+}
+
+/* A folder without meta.json (report would invent the plan), without
+ * cells.jsonl (it would report no results over the real ones) or without
+ * either: report and compare refuse it alike, exit 2, and rewrite nothing. */
+static void test_partial_runs_refused(void)
+{
+    char *run = small_run("whole");
+    char *md = slurp_in(run, "report.md"), *csv = slurp_in(run, "summary.csv");
+    char *no_meta = copy_run(run, "no-meta", "meta.json");
+    char *no_cells = copy_run(run, "no-cells", "cells.jsonl");
+    char *empty = path_in(tmp, "no-run");
+    CU_ASSERT_EQUAL_FATAL(mkdir(empty, 0755), 0);
+    const struct {
+        const char *dir, *says;
+    } cases[] = {
+        { no_meta, "its meta.json (the plan, the machine and the times of the run) is missing" },
+        { no_cells, "its cells.jsonl (every repetition measured) is missing" },
+        { empty, "is not a greenbench run (it has no meta.json and no cells.jsonl)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *err = NULL;
+        const char *rep[] = { "report", cases[i].dir, NULL };
+        CU_ASSERT_EQUAL(run_gb(NULL, rep, NULL, &err), GB_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, cases[i].says));
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "nothing was rewritten"));
+        free(err);
+        const char *cmp[] = { "compare", run, cases[i].dir, NULL };
+        CU_ASSERT_EQUAL(run_gb(NULL, cmp, NULL, &err), GB_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, cases[i].says));
+        free(err);
+    }
+    check_unchanged(no_meta, "report.md", md);
+    check_unchanged(no_meta, "summary.csv", csv);
+    check_unchanged(no_cells, "report.md", md);
+    check_unchanged(no_cells, "summary.csv", csv);
+    CU_ASSERT_FALSE(exists(empty, "report.md"));
+    CU_ASSERT_FALSE(exists(run, "compare-whole-vs-no-meta.csv"));
+    free(md);
+    free(csv);
+    free(no_meta);
+    free(no_cells);
+    free(empty);
+    free(run);
+}
+
+/* A run interrupted before its first repetition (cells.jsonl empty): its
+ * cells are compared with no figures, a p too, not a p of 0, which reads
+ * as the most significant. */
+static void test_compare_row_without_results(void)
+{
+    char *run = small_run("ran"), *none = copy_run(run, "ran-none", NULL);
+    char *cells = path_in(none, "cells.jsonl"), *csvp = path_in(tmp, "none.csv"), *out = NULL;
+    CU_ASSERT_EQUAL(gb_write_file(cells, "", 0), 0);
+    const char *args[] = { "compare", "--out", csvp, run, none, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, args, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "| n/a | n/a | n/a | n/a | no results to compare |"));
+    free(out);
+    char *text = slurp(csvp);
+    struct gb_csv c;
+    CU_ASSERT_EQUAL_FATAL(gb_csv_parse(text ? text : "", &c), 2); /* header + the cell */
+    size_t col_p = 0, col_u = 0, col_v = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "p_value", &col_p) && csv_col(&c, "u", &col_u) &&
+                   csv_col(&c, "verdict", &col_v));
+    CU_ASSERT_STRING_EQUAL(c.cells[1][col_p], "");
+    CU_ASSERT_STRING_EQUAL(c.cells[1][col_u], "");
+    CU_ASSERT_STRING_EQUAL(c.cells[1][col_v], "no results to compare");
+    gb_csv_free(&c);
+    free(text);
+    free(csvp);
+    free(cells);
+    free(none);
+    free(run);
+}
+
+/* report on a merged folder says what it wrote, as it does for a run. */
+static void test_report_of_a_merge_says_so(void)
+{
+    char *run = small_run("merge-src"), *merged = path_in(tmp, "merged"), *err = NULL;
+    const char *merge[] = { "merge", "--no-plots", merged, run, NULL };
+    CU_ASSERT_EQUAL_FATAL(run_gb(NULL, merge, NULL, NULL), GB_EXIT_OK);
+    const char *rep[] = { "report", "--no-plots", merged, NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, rep, NULL, &err), GB_EXIT_OK);
+    char *said = gb_xasprintf("greenbench: wrote %s/summary.csv, %s/ratios.csv, %s/cross-host.csv, "
+                              "%s/report.md and each host's run in %s/hosts/\n",
+                              merged, merged, merged, merged, merged);
+    CU_ASSERT_STRING_EQUAL(err ? err : "", said);
+    free(said);
+    free(err);
+    free(merged);
+    free(run);
+}
+
 /* The harness samples every repetition's OS threads: a threads cell whose
  * fake holds 8 threads beside its main one for 150 ms peaks at 9 or more in
  * every record (the warm-up's too), a green one at 1; summary.csv's
@@ -1480,6 +1654,10 @@ static CU_TestInfo interrupt_tests[] = {
 static CU_TestInfo e2e_tests[] = {
     { "quick_run_files", test_quick_run_files },
     { "compare", test_compare },
+    { "compare_out_spares_runs", test_compare_out_spares_runs },
+    { "partial_runs_refused", test_partial_runs_refused },
+    { "compare_row_without_results", test_compare_row_without_results },
+    { "report_of_a_merge_says_so", test_report_of_a_merge_says_so },
     { "os_threads_sampled", test_os_threads_sampled },
     { "converged_waits_for_its_mates", test_converged_waits_for_its_mates },
     { "budget_stops_wide_cells", test_budget_stops_wide_cells },

@@ -421,6 +421,8 @@ static void test_verdicts(void)
     CU_ASSERT_EQUAL(v.kind, GB_VERDICT_LOWER);
     NEAR(v.coverage, 1 - 2.0 / 70, 1e-12);
     CU_ASSERT_EQUAL(gb_verdict_of(threads, 0, green, 6, 0.05, &v), -EINVAL);
+    /* No figures then: a p of 0 would read as the most significant. */
+    CU_ASSERT_TRUE(isnan(v.u.p) && isnan(v.u.u) && isnan(v.ratio));
 }
 
 static void test_server_bound(void)
