@@ -294,6 +294,14 @@ int gb_shard_load(const char *path, struct gb_plan *pl, json_t **campaign, char 
         snprintf(perr, sizeof perr, "no \"campaign\" object: not a shard of `greenbench run --emit`");
         rc = -EINVAL;
     }
+    /* plan.json has a campaign and a plan too, but its plan is every shard's
+     * cells: run as a shard, merge would pool it with the real shards' runs
+     * of the same cells. */
+    if (rc == 0 && !json_is_integer(json_object_get(c, "shard"))) {
+        snprintf(perr, sizeof perr,
+                 "the campaign's plan, not one of its shards: give CAMPAIGN/shards/NNN.json");
+        rc = -EINVAL;
+    }
     if (rc == 0 && gb_plan_from_meta(doc, pl, perr, sizeof perr) != 0)
         rc = -EINVAL;
     if (rc != 0) {

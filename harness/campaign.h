@@ -30,7 +30,8 @@ void gb_plan_hash(const struct gb_plan *pl, char out[17]);
 int gb_campaign_emit(const struct gb_plan *pl, const struct gb_run_opts *o, const struct gb_programs *p);
 /* The plan of shard file path into *pl and its "campaign" object into
  * *campaign (a new reference). 0, or -EINVAL / a negative errno with a
- * message in err. */
+ * message in err; a file whose campaign names no shard (plan.json) is
+ * refused. */
 int gb_shard_load(const char *path, struct gb_plan *pl, json_t **campaign, char *err, size_t errlen);
 
 #endif /* GREENBENCH_CAMPAIGN_H */

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "campaign.h"
 #include "journal.h"
 #include "json.h"
 #include "util.h"
@@ -29,19 +31,30 @@ static const char merge_help[] =
     "median of the per-host ratios and their range), merge.json and report.md,\n"
     "which lists the machines and any missing, failed or duplicated shard.\n"
     "\n"
+    "A run of no campaign is compared by its own plan (cells, stop rule, timeout,\n"
+    "seed). Refused, with --force too: one run given twice (the same folder, by any\n"
+    "path, or a copy of it: same host, start time, seed and preflight), and two\n"
+    "folders of one host that planned a cell in common (a shard and a plain run of\n"
+    "its cells): their repetitions would be pooled. A cell with no counted\n"
+    "repetition, and a line of cells.jsonl that is not a record, are said.\n"
+    "\n"
     "  --force     merge folders of different plans or builds (refused otherwise)\n"
     "  --no-plots  skip gnuplot for the hosts' reports\n"
     "\n"
     "Exit status: 0 merged, 1 merged but a shard or cell is missing or failed, or a\n"
-    "write failed, 2 bad usage or mixed plans or builds without --force.\n";
+    "write failed, 2 bad usage, a run given twice, two runs of one host's cell, or\n"
+    "mixed plans or builds without --force.\n";
 
 /* One run folder to merge. */
 struct source {
     char dir[4096];
+    char *real; /* dir's realpath: two spellings of one folder are one source */
     json_t *meta;
     char host[256], plan_hash[32], build_hash[32];
     long shard;     /* -1: not a shard */
     bool duplicate; /* the same shard on the same host as an earlier one */
+    json_t *absent; /* the keys of its cells with no counted repetition (write_host) */
+    json_t *bad;    /* the numbers of its cells.jsonl's lines that are not records */
 };
 
 struct merge {
@@ -53,35 +66,75 @@ struct merge {
     bool force;
 };
 
-static json_t *read_json(const char *path)
+/* The JSON object in path into *v: 0, or a negative errno (-ENOENT: no
+ * such file) with what is wrong, and where, in err. */
+static int read_json(const char *path, json_t **v, char *err, size_t errlen)
 {
-    char *text;
+    char *text, perr[256];
     size_t len;
-    json_t *v = NULL;
-    if (gb_read_file(path, &text, &len) != 0)
-        return NULL;
-    if (gb_json_parse(text, len, &v, NULL, 0) != 0)
-        v = NULL;
+    *v = NULL;
+    int rc = gb_read_file(path, &text, &len);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    rc = gb_json_parse(text, len, v, perr, sizeof perr);
     free(text);
-    return v;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s is not valid JSON: %s", path, perr);
+        return rc;
+    }
+    if (!json_is_object(*v)) {
+        snprintf(err, errlen, "%s is not a JSON object", path);
+        json_decref(*v);
+        *v = NULL;
+        return -EINVAL;
+    }
+    return 0;
 }
 
-/* dir as a source: 0, or -ENOENT when it has no readable meta.json. */
-static int add_source(struct merge *m, const char *dir)
+/* The plan hash of a run of no campaign, from its plan as gb_plan_hash
+ * makes a campaign's (cells, stop rule, timeout, seed), so that two plain
+ * runs of different plans differ, not both "none". */
+static void own_plan_hash(const json_t *meta, char *out, size_t n)
+{
+    struct gb_plan pl;
+    char err[256], hash[17];
+    if (gb_plan_from_meta(meta, &pl, err, sizeof err) != 0) {
+        snprintf(out, n, "none");
+        return;
+    }
+    gb_plan_hash(&pl, hash);
+    gb_plan_free(&pl);
+    snprintf(out, n, "%s", hash);
+}
+
+/* dir as a source: 0, or a negative errno (-ENOENT: no meta.json) with
+ * what is wrong in err. */
+static int add_source(struct merge *m, const char *dir, char *err, size_t errlen)
 {
     char *path = gb_xasprintf("%s/meta.json", dir);
-    json_t *meta = read_json(path);
+    json_t *meta;
+    int rc = read_json(path, &meta, err, errlen);
     free(path);
-    if (meta == NULL)
-        return -ENOENT;
+    if (rc != 0)
+        return rc;
     m->src = gb_xrealloc(m->src, (m->nsrc + 1) * sizeof *m->src);
     struct source *s = &m->src[m->nsrc++];
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
+    s->real = realpath(dir, NULL);
+    if (s->real == NULL)
+        s->real = gb_xasprintf("%s", dir);
     s->meta = meta;
+    s->absent = json_array();
+    s->bad = json_array();
     const json_t *host = json_object_get(meta, "host"), *c = json_object_get(meta, "campaign");
     snprintf(s->host, sizeof s->host, "%s", gb_json_str(host, "id", "unknown"));
-    snprintf(s->plan_hash, sizeof s->plan_hash, "%s", gb_json_str(c, "plan_hash", "none"));
+    if (c)
+        snprintf(s->plan_hash, sizeof s->plan_hash, "%s", gb_json_str(c, "plan_hash", "none"));
+    else
+        own_plan_hash(meta, s->plan_hash, sizeof s->plan_hash);
     snprintf(s->build_hash, sizeof s->build_hash, "%s", gb_json_str(host, "build_hash", "none"));
     s->shard = (long)gb_json_num(c, "shard", -1);
     return 0;
@@ -161,11 +214,12 @@ static void read_joblog(struct merge *m, const char *path)
 /* A campaign folder: plan.json, the runs in runs*, the joblogs. */
 static int add_campaign(struct merge *m, const char *dir)
 {
-    char *path = gb_xasprintf("%s/plan.json", dir);
-    json_t *doc = read_json(path);
+    char *path = gb_xasprintf("%s/plan.json", dir), err[1024];
+    json_t *doc;
+    int rc = read_json(path, &doc, err, sizeof err);
     free(path);
-    if (doc == NULL) {
-        fprintf(stderr, "greenbench merge: %s/plan.json cannot be read\n", dir);
+    if (rc != 0) {
+        fprintf(stderr, "greenbench merge: %s\n", err);
         return GB_EXIT_USAGE;
     }
     if (m->plan_doc == NULL)
@@ -177,9 +231,13 @@ static int add_campaign(struct merge *m, const char *dir)
     for (size_t i = 0; i < nr; i++) {
         size_t nf;
         char **folders = list_dir(runs[i], "", &nf);
-        for (size_t k = 0; k < nf; k++)
-            if (add_source(m, folders[k]) != 0)
+        for (size_t k = 0; k < nf; k++) {
+            rc = add_source(m, folders[k], err, sizeof err);
+            if (rc == -ENOENT)
                 fprintf(stderr, "greenbench merge: %s has no meta.json: skipped\n", folders[k]);
+            else if (rc != 0)
+                fprintf(stderr, "greenbench merge: %s: skipped\n", err);
+        }
         free_list(folders, nf);
     }
     for (size_t i = 0; i < nj; i++)
@@ -191,25 +249,129 @@ static int add_campaign(struct merge *m, const char *dir)
 
 static int add_arg(struct merge *m, const char *dir)
 {
-    char *plan = gb_xasprintf("%s/plan.json", dir);
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "greenbench merge: '%s'%s%s\n", dir, errno == ENOENT ? " does not exist" : ": ",
+                errno == ENOENT ? "" : strerror(errno));
+        return GB_EXIT_USAGE;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "greenbench merge: '%s' is not a folder\n", dir);
+        return GB_EXIT_USAGE;
+    }
+    char *plan = gb_xasprintf("%s/plan.json", dir), err[1024];
     bool campaign = gb_is_file(plan);
     free(plan);
     if (campaign)
         return add_campaign(m, dir);
-    if (add_source(m, dir) != 0) {
+    int rc = add_source(m, dir, err, sizeof err);
+    if (rc == -ENOENT)
         fprintf(stderr,
                 "greenbench merge: '%s' is neither a run folder (meta.json) nor a campaign "
                 "(plan.json)\n",
                 dir);
-        return GB_EXIT_USAGE;
-    }
-    return 0;
+    else if (rc != 0)
+        fprintf(stderr, "greenbench merge: %s\n", err);
+    return rc == 0 ? 0 : GB_EXIT_USAGE;
 }
 
 /* ---- checks ---- */
 
-/* Do all sources share one plan and one build? Otherwise each distinct
- * pair is said on stderr; false unless --force. */
+/* Did s plan the cell with this key? */
+static bool planned(const struct source *s, const char *key)
+{
+    const json_t *cells = json_object_get(json_object_get(s->meta, "plan"), "cells");
+    for (size_t k = 0; k < json_array_size(cells); k++) {
+        struct gb_cell c;
+        if (gb_cell_from_json(json_array_get(cells, k), &c) == 0 && strcmp(c.key, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Are a and b one run: what a run records once at its start (its host,
+ * start time, seed and preflight readings, measured afresh by every run)
+ * is the same? Then one is a copy of the other. */
+static bool same_run(const struct source *a, const struct source *b)
+{
+    const json_t *ta = json_object_get(a->meta, "start_time");
+    return json_is_string(ta) && json_equal(ta, json_object_get(b->meta, "start_time")) &&
+           strcmp(a->host, b->host) == 0 &&
+           json_equal(json_object_get(a->meta, "seed"), json_object_get(b->meta, "seed")) &&
+           json_equal(json_object_get(a->meta, "preflight"), json_object_get(b->meta, "preflight"));
+}
+
+/* One run given twice (the same folder spelled twice, or a copy of it)
+ * would have every repetition counted twice: narrower intervals from no
+ * new data. Each such pair said on stderr; false when there is one. */
+static bool check_distinct(const struct merge *m)
+{
+    bool distinct = true;
+    for (size_t i = 0; i < m->nsrc; i++)
+        for (size_t j = 0; j < i; j++) {
+            const struct source *a = &m->src[j], *b = &m->src[i];
+            if (strcmp(a->real, b->real) == 0)
+                fprintf(stderr,
+                        "greenbench merge: refused: '%s' and '%s' are the same folder (%s): its "
+                        "repetitions would be counted twice\n",
+                        a->dir, b->dir, a->real);
+            else if (same_run(a, b))
+                fprintf(stderr,
+                        "greenbench merge: refused: '%s' and '%s' hold the same run (host %s, started "
+                        "%s, seed %s): a copy merged with its original counts every repetition twice; "
+                        "give one of them\n",
+                        a->dir, b->dir, a->host, gb_json_str(a->meta, "start_time", "?"),
+                        gb_json_str(a->meta, "seed", "?"));
+            else
+                continue;
+            distinct = false;
+        }
+    return distinct;
+}
+
+/* A JSON value for a message: its compact text, or "none". */
+static void say_value(struct gb_buf *out, const json_t *v)
+{
+    if (v == NULL)
+        gb_buf_puts(out, "none");
+    else
+        gb_json_dump_new(out, json_incref((json_t *)v), JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* What makes b's plan or build another than a's, into out: each entry of
+ * the plan (stop rule, timeout, seed, ...) that differs, the cells of two
+ * plain runs (a shard's cells are its group's by design), the build. */
+static void plan_diff(const struct source *a, const struct source *b, struct gb_buf *out)
+{
+    const json_t *pa = json_object_get(a->meta, "plan"), *pb = json_object_get(b->meta, "plan");
+    json_t *keys = json_object(); /* the entries of both plans, each once */
+    const char *k;
+    const json_t *v;
+    json_object_update(keys, (json_t *)pa);
+    json_object_update(keys, (json_t *)pb);
+    json_object_foreach(keys, k, v)
+    {
+        const json_t *va = json_object_get(pa, k), *vb = json_object_get(pb, k);
+        if (strcmp(k, "cells") == 0 || strcmp(k, "filters") == 0 || (va && vb && json_equal(va, vb)))
+            continue;
+        gb_buf_printf(out, "%s%s ", out->len ? ", " : "", k);
+        say_value(out, vb);
+        gb_buf_puts(out, " (not ");
+        say_value(out, va);
+        gb_buf_puts(out, ")");
+    }
+    json_decref(keys);
+    const json_t *ca = json_object_get(pa, "cells"), *cb = json_object_get(pb, "cells");
+    if (a->shard < 0 && b->shard < 0 && !json_equal(ca, cb))
+        gb_buf_printf(out, "%s%zu cells (not %zu%s)", out->len ? ", " : "", json_array_size(cb),
+                      json_array_size(ca),
+                      json_array_size(ca) == json_array_size(cb) ? ", other ones" : "");
+    if (strcmp(a->build_hash, b->build_hash) != 0)
+        gb_buf_printf(out, "%sbuild %s (not %s)", out->len ? ", " : "", b->build_hash, a->build_hash);
+}
+
+/* Do all sources share one plan and one build? Otherwise each source and
+ * what differs from the first is said on stderr; false unless --force. */
 static bool check_same(const struct merge *m)
 {
     bool same = true;
@@ -220,9 +382,16 @@ static bool check_same(const struct merge *m)
         return true;
     fprintf(stderr, "greenbench merge: %s: the folders come from different plans or builds:\n",
             m->force ? "warning" : "refused");
-    for (size_t i = 0; i < m->nsrc; i++)
-        fprintf(stderr, "  %s: plan %s, build %s, host %s\n", m->src[i].dir, m->src[i].plan_hash,
-                m->src[i].build_hash, m->src[i].host);
+    for (size_t i = 0; i < m->nsrc; i++) {
+        const struct source *a = &m->src[0], *b = &m->src[i];
+        struct gb_buf diff;
+        gb_buf_init(&diff);
+        if (strcmp(a->plan_hash, b->plan_hash) != 0 || strcmp(a->build_hash, b->build_hash) != 0)
+            plan_diff(a, b, &diff);
+        fprintf(stderr, "  %s: plan %s, build %s, host %s%s%s\n", b->dir, b->plan_hash, b->build_hash,
+                b->host, diff.len ? "; differs from the first in " : "", gb_buf_str(&diff));
+        gb_buf_free(&diff);
+    }
     if (!m->force)
         fprintf(stderr, "Their ratios are not comparable; --force merges them anyway.\n");
     return m->force;
@@ -249,6 +418,35 @@ static void mark_duplicates(struct merge *m)
         }
 }
 
+/* Two folders of one host that both planned a cell (a plain run and a
+ * shard of its plan, two plain runs) would have their repetitions of it
+ * pooled in hosts/<id>/, as one run's: each such pair said on stderr;
+ * false when there is one, with --force too. A shard run twice is not
+ * this: mark_duplicates has skipped the later one. */
+static bool check_overlap(const struct merge *m)
+{
+    bool apart = true;
+    for (size_t i = 0; i < m->nsrc; i++)
+        for (size_t j = 0; j < i; j++) {
+            const struct source *a = &m->src[j], *b = &m->src[i];
+            if (a->duplicate || b->duplicate || strcmp(a->host, b->host) != 0)
+                continue;
+            const json_t *cells = json_object_get(json_object_get(a->meta, "plan"), "cells");
+            for (size_t k = 0; k < json_array_size(cells); k++) {
+                struct gb_cell c;
+                if (gb_cell_from_json(json_array_get(cells, k), &c) != 0 || !planned(b, c.key))
+                    continue;
+                fprintf(stderr,
+                        "greenbench merge: refused: '%s' and '%s' both ran '%s' on host %s: their "
+                        "repetitions would be pooled as one run's; give one of them\n",
+                        a->dir, b->dir, c.key, a->host);
+                apart = false;
+                break;
+            }
+        }
+    return apart;
+}
+
 /* ---- the hosts' folders ---- */
 
 /* The hosts in the order their first folder came. */
@@ -265,35 +463,76 @@ static json_t *host_ids(const struct merge *m)
     return ids;
 }
 
+/* s's cells.jsonl into *l; what a merge would otherwise lose without a
+ * word said on stderr and kept in s: the lines that are not records
+ * (s->bad, as `greenbench report` says them), the cells planned with no
+ * counted repetition (s->absent: no cells.jsonl, a run cut short). */
+static void load_records(struct source *s, struct gb_jsonl *l)
+{
+    char *path = gb_xasprintf("%s/cells.jsonl", s->dir);
+    bool there = gb_is_file(path);
+    int rc = gb_jsonl_load(path, l);
+    if (rc != 0)
+        fprintf(stderr, "greenbench merge: cannot read %s: %s\n", path, strerror(-rc));
+    if (l->nbad) {
+        struct gb_buf b;
+        gb_buf_init(&b);
+        gb_jsonl_bad_lines(l, &b);
+        fprintf(stderr, "greenbench merge: %s: line%s %s %s not a record (skipped)\n", path,
+                l->nbad == 1 ? "" : "s", gb_buf_str(&b), l->nbad == 1 ? "is" : "are");
+        gb_buf_free(&b);
+        for (size_t k = 0; k < l->nbad; k++)
+            json_array_append_new(s->bad, json_integer((json_int_t)l->bad[k]));
+    }
+    const json_t *cells = json_object_get(json_object_get(s->meta, "plan"), "cells");
+    for (size_t k = 0; k < json_array_size(cells); k++) {
+        struct gb_cell c;
+        bool counted = false;
+        if (gb_cell_from_json(json_array_get(cells, k), &c) != 0)
+            continue;
+        for (size_t r = 0; r < l->n && !counted; r++)
+            counted = strcmp(gb_json_str(l->recs[r], "cell", ""), c.key) == 0 &&
+                      gb_json_num(l->recs[r], "rep", 0) >= 1;
+        if (!counted)
+            json_array_append_new(s->absent, gb_json_text(c.key));
+    }
+    size_t n = json_array_size(s->absent);
+    if (n && !there)
+        fprintf(stderr, "greenbench merge: %s has no cells.jsonl: none of its %zu cells was measured\n",
+                s->dir, n);
+    else if (n)
+        fprintf(stderr, "greenbench merge: %s: %zu of its %zu cells have no counted repetition (%s%s)\n",
+                s->dir, n, json_array_size(cells), json_string_value(json_array_get(s->absent, 0)),
+                n > 1 ? ", ..." : "");
+    free(path);
+}
+
 /* OUT/hosts/<host>/: meta.json (its first folder's, with every cell its
  * folders planned) and cells.jsonl (their records, as they were); each
  * record also into all (OUT/cells.jsonl) with its host. 0 or a negative
  * errno. */
-static int write_host(const struct merge *m, const char *out, const char *host, struct gb_buf *all)
+static int write_host(struct merge *m, const char *out, const char *host, struct gb_buf *all)
 {
     json_t *meta = NULL, *cells = json_array();
     struct gb_buf recs;
     gb_buf_init(&recs);
     for (size_t i = 0; i < m->nsrc; i++) {
-        const struct source *s = &m->src[i];
+        struct source *s = &m->src[i];
         if (s->duplicate || strcmp(s->host, host) != 0)
             continue;
         if (meta == NULL)
             meta = json_deep_copy(s->meta);
         json_array_extend(cells, json_object_get(json_object_get(s->meta, "plan"), "cells"));
-        char *path = gb_xasprintf("%s/cells.jsonl", s->dir);
         struct gb_jsonl l;
-        if (gb_jsonl_load(path, &l) == 0) {
-            for (size_t k = 0; k < l.n; k++) {
-                gb_json_dump_new(&recs, json_incref(l.recs[k]), JSON_COMPACT | JSON_PRESERVE_ORDER);
-                gb_buf_puts(&recs, "\n");
-                json_object_set_new(l.recs[k], "host", gb_json_text(host));
-                gb_json_dump_new(all, json_incref(l.recs[k]), JSON_COMPACT | JSON_PRESERVE_ORDER);
-                gb_buf_puts(all, "\n");
-            }
-            gb_jsonl_free(&l);
+        load_records(s, &l);
+        for (size_t k = 0; k < l.n; k++) {
+            gb_json_dump_new(&recs, json_incref(l.recs[k]), JSON_COMPACT | JSON_PRESERVE_ORDER);
+            gb_buf_puts(&recs, "\n");
+            json_object_set_new(l.recs[k], "host", gb_json_text(host));
+            gb_json_dump_new(all, json_incref(l.recs[k]), JSON_COMPACT | JSON_PRESERVE_ORDER);
+            gb_buf_puts(all, "\n");
         }
-        free(path);
+        gb_jsonl_free(&l);
     }
     json_object_set_new(json_object_get(meta, "plan"), "cells", cells);
     char *dir = gb_xasprintf("%s/hosts/%s", out, host);
@@ -319,14 +558,9 @@ static int write_host(const struct merge *m, const char *out, const char *host, 
 /* Was the cell with this key planned by a folder merged (not skipped)? */
 static bool cell_merged(const struct merge *m, const char *key)
 {
-    for (size_t i = 0; i < m->nsrc; i++) {
-        const json_t *cells = json_object_get(json_object_get(m->src[i].meta, "plan"), "cells");
-        for (size_t k = 0; !m->src[i].duplicate && k < json_array_size(cells); k++) {
-            struct gb_cell c;
-            if (gb_cell_from_json(json_array_get(cells, k), &c) == 0 && strcmp(c.key, key) == 0)
-                return true;
-        }
-    }
+    for (size_t i = 0; i < m->nsrc; i++)
+        if (!m->src[i].duplicate && planned(&m->src[i], key))
+            return true;
     return false;
 }
 
@@ -369,7 +603,25 @@ static json_t *source_json(const struct source *s)
     json_object_set_new(o, "build_hash", gb_json_text(s->build_hash));
     json_object_set_new(o, "status", json_incref(json_object_get(s->meta, "status")));
     json_object_set_new(o, "skipped", json_boolean(s->duplicate));
+    json_object_set_new(o, "bad_lines", json_incref(s->bad));
     return o;
+}
+
+/* The merged folders' cells with no counted repetition: [{dir, host,
+ * cells}], from write_host's load_records. */
+static json_t *missing_cells(const struct merge *m)
+{
+    json_t *missing = json_array();
+    for (size_t i = 0; i < m->nsrc; i++) {
+        if (json_array_size(m->src[i].absent) == 0)
+            continue;
+        json_t *e = json_object();
+        json_object_set_new(e, "dir", gb_json_text(m->src[i].dir));
+        json_object_set_new(e, "host", gb_json_text(m->src[i].host));
+        json_object_set_new(e, "cells", json_incref(m->src[i].absent));
+        json_array_append_new(missing, e);
+    }
+    return missing;
 }
 
 /* merge.json: the sources, the hosts (each one's fingerprint), what is
@@ -397,6 +649,7 @@ static int write_merge_json(const struct merge *m, const char *out, json_t *ids,
     json_object_set_new(doc, "hosts", hosts);
     json_object_set_new(doc, "sources", srcs);
     json_object_set_new(doc, "missing_shards", missing);
+    json_object_set_new(doc, "missing_cells", missing_cells(m));
     json_object_set_new(doc, "failed_jobs", json_incref(m->failed));
     json_object_set_new(doc, "duplicates", json_incref(m->duplicates));
     struct gb_buf b;
@@ -414,7 +667,6 @@ static int write_merge_json(const struct merge *m, const char *out, json_t *ids,
  * The exit status. */
 static int merge_into(struct merge *m, const char *out, bool plots)
 {
-    mark_duplicates(m);
     json_t *ids = host_ids(m), *missing = missing_shards(m);
     struct gb_buf all;
     gb_buf_init(&all);
@@ -427,6 +679,8 @@ static int merge_into(struct merge *m, const char *out, bool plots)
     free(path);
     gb_buf_free(&all);
     bool incomplete = json_array_size(missing) || json_array_size(m->failed);
+    for (size_t i = 0; i < m->nsrc; i++)
+        incomplete |= json_array_size(m->src[i].absent) > 0;
     size_t nhosts = json_array_size(ids);
     if (rc == 0)
         rc = write_merge_json(m, out, ids, missing);
@@ -494,8 +748,12 @@ static int parse_merge(int argc, char **argv, struct merge *m, bool *plots, int 
 
 static void merge_free(struct merge *m)
 {
-    for (size_t i = 0; i < m->nsrc; i++)
+    for (size_t i = 0; i < m->nsrc; i++) {
         json_decref(m->src[i].meta);
+        json_decref(m->src[i].absent);
+        json_decref(m->src[i].bad);
+        free(m->src[i].real);
+    }
     free(m->src);
     json_decref(m->plan_doc);
     json_decref(m->failed);
@@ -518,7 +776,11 @@ int gb_cmd_merge(int argc, char **argv)
         fprintf(stderr, "greenbench merge: '%s' exists and is not empty: give a new folder\n", out);
         rc = GB_EXIT_USAGE;
     }
-    if (rc == 0 && !check_same(&m))
+    if (rc == 0 && (!check_distinct(&m) || !check_same(&m)))
+        rc = GB_EXIT_USAGE;
+    if (rc == 0)
+        mark_duplicates(&m);
+    if (rc == 0 && !check_overlap(&m))
         rc = GB_EXIT_USAGE;
     if (rc == 0 && gb_mkdir_p(out) != 0) {
         fprintf(stderr, "greenbench merge: cannot create '%s'\n", out);

@@ -13,7 +13,8 @@
 
 /* greenbench merge [--force] [--no-plots] OUT DIR...: exit 0, 1 (a shard
  * or cell is missing, a shard failed, or a write failed) or 2 (bad usage,
- * or folders of different plans or builds without --force). */
+ * one run given twice, two folders of one host with a cell in common, or
+ * folders of different plans or builds without --force). */
 int gb_cmd_merge(int argc, char **argv);
 /* Is dir a merged folder (it has merge.json). */
 bool gb_merge_is(const char *dir);

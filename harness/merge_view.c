@@ -11,6 +11,7 @@
 #include "campaign.h"
 #include "csv.h"
 #include "findings.h"
+#include "journal.h"
 #include "merge.h"
 #include "plot.h"
 #include "report.h"
@@ -299,14 +300,52 @@ static void md_cross(const struct view *v, struct gb_buf *b)
     gb_buf_puts(b, "\n");
 }
 
-/* Missing and failed shards, duplicates. */
+/* The folders' cells with no counted repetition, their lines that are not
+ * records; how many such entries. */
+static size_t md_records(const struct view *v, struct gb_buf *b)
+{
+    const json_t *absent = json_object_get(v->merge, "missing_cells"),
+                 *srcs = json_object_get(v->merge, "sources");
+    for (size_t i = 0; i < json_array_size(absent); i++) {
+        const json_t *e = json_array_get(absent, i), *cells = json_object_get(e, "cells");
+        gb_buf_printf(b, "- missing: %s (on %s): %zu cell%s with no counted repetition (%s%s)\n",
+                      gb_json_str(e, "dir", "?"), gb_json_str(e, "host", "?"), json_array_size(cells),
+                      json_array_size(cells) == 1 ? "" : "s", json_string_value(json_array_get(cells, 0)),
+                      json_array_size(cells) > 1 ? ", ..." : "");
+    }
+    size_t n = json_array_size(absent);
+    for (size_t i = 0; i < json_array_size(srcs); i++) {
+        const json_t *bad = json_object_get(json_array_get(srcs, i), "bad_lines");
+        if (json_array_size(bad) == 0)
+            continue;
+        struct gb_jsonl j = { .nbad = json_array_size(bad) };
+        j.bad = gb_xcalloc(j.nbad, sizeof *j.bad);
+        for (size_t k = 0; k < j.nbad; k++)
+            j.bad[k] = (size_t)json_integer_value(json_array_get(bad, k));
+        struct gb_buf lines;
+        gb_buf_init(&lines);
+        gb_jsonl_bad_lines(&j, &lines);
+        gb_buf_printf(b, "- skipped: %s/cells.jsonl: line%s %s %s not a record\n",
+                      gb_json_str(json_array_get(srcs, i), "dir", "?"), j.nbad == 1 ? "" : "s",
+                      gb_buf_str(&lines), j.nbad == 1 ? "is" : "are");
+        gb_buf_free(&lines);
+        free(j.bad);
+        n++;
+    }
+    return n;
+}
+
+/* Missing and failed shards, duplicates, missing cells and lines. */
 static void md_problems(const struct view *v, struct gb_buf *b)
 {
     const json_t *miss = json_object_get(v->merge, "missing_shards"),
                  *failed = json_object_get(v->merge, "failed_jobs"),
                  *dup = json_object_get(v->merge, "duplicates");
+    struct gb_buf records;
+    gb_buf_init(&records);
+    size_t nrecords = md_records(v, &records);
     gb_buf_puts(b, "## Shards\n\n");
-    if (!json_array_size(miss) && !json_array_size(failed) && !json_array_size(dup))
+    if (!json_array_size(miss) && !json_array_size(failed) && !json_array_size(dup) && !nrecords)
         gb_buf_puts(b, "Every shard of the plan is here, once per host; no job failed.\n");
     for (size_t i = 0; i < json_array_size(miss); i++) {
         const json_t *e = json_array_get(miss, i);
@@ -325,6 +364,8 @@ static void md_problems(const struct view *v, struct gb_buf *b)
                       gb_json_num(e, "shard", -1), gb_json_str(e, "host", "?"), gb_json_str(e, "kept", "?"),
                       gb_json_str(e, "skipped", "?"));
     }
+    gb_buf_puts(b, gb_buf_str(&records));
+    gb_buf_free(&records);
     gb_buf_puts(b, "\n");
 }
 

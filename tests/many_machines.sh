@@ -13,6 +13,10 @@
 #   merge: shards run with `run --shard`; a folder of another plan refused
 #     (and merged with --force), a duplicate shard and a missing one reported,
 #     --shard into its own folder resumes; report and compare on the merge.
+#     Refused: one run given twice (its path, another spelling, a link, a
+#     copy), plan.json as a shard, a plain run and a shard of one host with
+#     a cell in common, plain runs of other plans; a run without cells.jsonl,
+#     a torn line, a corrupt meta.json and a missing folder are said.
 set -u
 suite=$1 gb=$2 fake=$3 golden=$4
 export GREENBENCH_BIN_DIR=$fake
@@ -29,6 +33,26 @@ fail() {
 # has FILE TEXT: FILE holds TEXT.
 has() {
     grep -qF -- "$2" "$1" 2>/dev/null || fail "$1 lacks: $2"
+}
+
+# merge_refused OUT TEXT DIR...: merge into $tmp/OUT exits 2, says TEXT and
+# writes nothing.
+merge_refused() {
+    out=$1 text=$2
+    shift 2
+    "$gb" merge --no-plots "$tmp/$out" "$@" >"$tmp/$out.log" 2>&1
+    rc=$?
+    [ $rc = 2 ] || fail "merge $out $*: exit 2 expected, got $rc: $(cat "$tmp/$out.log")"
+    has "$tmp/$out.log" "$text"
+    [ ! -e "$tmp/$out" ] || fail "merge $out: a refused merge writes nothing"
+}
+
+# plain_run DIR HOST OPTIONS...: a run of no campaign, switch's cells.
+plain_run() {
+    dir=$1 host=$2
+    shift 2
+    GREENBENCH_HOST_ID=$host "$gb" run --workload switch --n 1000 --impl green,threads --switch asm \
+        --no-plots --out "$tmp/$dir" "$@" >/dev/null 2>&1 || fail "plain run $dir"
 }
 
 # A small campaign in $tmp/$1 for engine $2: switch (one group) and spawn at
@@ -108,7 +132,9 @@ suite_merge() {
     GREENBENCH_HOST_ID=alpha "$gb" run --shard "$tmp/C/shards/000.json" --out "$tmp/r0" --no-plots \
         >"$tmp/resume.log" 2>&1 || fail "run --shard into its folder"
     has "$tmp/resume.log" "resuming it"
-    cp -r "$tmp/r1" "$tmp/r1-again"
+    # A shard run twice on one host (two runs, not a copy: merge refuses a copy).
+    GREENBENCH_HOST_ID=alpha "$gb" run --shard "$tmp/C/shards/001.json" --out "$tmp/r1-again" --no-plots \
+        >/dev/null 2>&1 || fail "run --shard 001 again"
     "$gb" merge --no-plots "$tmp/M" "$tmp/C" "$tmp/r0" "$tmp/r1" "$tmp/r1-again" \
         >"$tmp/merge.log" 2>&1
     [ $? = 1 ] || fail "merge with a missing shard: exit 1 expected"
@@ -132,6 +158,61 @@ suite_merge() {
     has "$tmp/c.log" "merges 2 hosts"
     "$gb" compare "$tmp/r0" "$tmp/X/hosts/beta" >"$tmp/c.log" 2>&1
     has "$tmp/c.log" "ran on host alpha and B"
+    merge_refusals
+    merge_records
+}
+
+# What merge refuses: a run pooled with itself, or with another plan's.
+merge_refusals() {
+    # One run given twice: by its path, another spelling, a link, a copy.
+    merge_refused R1 "'$tmp/r0' and '$tmp/r0' are the same folder" "$tmp/r0" "$tmp/r0"
+    merge_refused R2 "are the same folder ($tmp/r0)" "$tmp/r0" "$tmp/./r0"
+    ln -s r0 "$tmp/r0-link"
+    merge_refused R3 "'$tmp/r0' and '$tmp/r0-link' are the same folder" "$tmp/r0" "$tmp/r0-link"
+    cp -r "$tmp/r0" "$tmp/r0-copy"
+    merge_refused R4 "'$tmp/r0' and '$tmp/r0-copy' hold the same run (host alpha" "$tmp/r0" "$tmp/r0-copy"
+    # plan.json is not a shard: run as one, it would run every shard's cells.
+    "$gb" run --shard "$tmp/C/plan.json" --out "$tmp/whole" --no-plots >"$tmp/whole.log" 2>&1
+    [ $? = 2 ] || fail "run --shard plan.json: exit 2 expected"
+    has "$tmp/whole.log" "the campaign's plan, not one of its shards"
+    [ ! -e "$tmp/whole/cells.jsonl" ] || fail "run --shard plan.json ran"
+    # A plain run with shard 0's cells, on its host: pooled, the cells would
+    # count both runs' repetitions; refused, with --force too.
+    plain_run p0 alpha --reps 3 --seed 7
+    merge_refused R5 "different plans or builds" "$tmp/r0" "$tmp/p0"
+    "$gb" merge --force --no-plots "$tmp/R6" "$tmp/r0" "$tmp/p0" >"$tmp/R6.log" 2>&1
+    [ $? = 2 ] || fail "merge --force of a shard and a plain run of its cells: exit 2 expected"
+    has "$tmp/R6.log" "'$tmp/r0' and '$tmp/p0' both ran 'switch green asm n=1000' on host alpha"
+    # Plain runs of different plans (repetitions, seed) on two hosts.
+    plain_run p1 alpha --reps 2 --seed 1
+    plain_run p2 beta --reps 3 --seed 2
+    merge_refused R7 "differs from the first in min_reps 3 (not 2), max_reps 3 (not 2), seed \"2\" (not \"1\")" \
+        "$tmp/p1" "$tmp/p2"
+    "$gb" merge --force --no-plots "$tmp/R8" "$tmp/p1" "$tmp/p2" >"$tmp/R8.log" 2>&1 || fail "merge --force p1 p2"
+    # Folders that are not runs: said as what they are.
+    mkdir "$tmp/garb" && printf '{"plan": ' >"$tmp/garb/meta.json"
+    merge_refused R9 "$tmp/garb/meta.json is not valid JSON: offset 9:" "$tmp/garb"
+    merge_refused R10 "'$tmp/nodir' does not exist" "$tmp/nodir"
+}
+
+# Records merge cannot take: said, and a missing cell makes exit 1.
+merge_records() {
+    cp -r "$tmp/p1" "$tmp/nocells"
+    rm "$tmp/nocells/cells.jsonl"
+    "$gb" merge --no-plots "$tmp/N" "$tmp/nocells" >"$tmp/N.log" 2>&1
+    [ $? = 1 ] || fail "merge of a run without cells.jsonl: exit 1 expected"
+    has "$tmp/N.log" "$tmp/nocells has no cells.jsonl: none of its 3 cells was measured"
+    has "$tmp/N/report.md" "- missing: $tmp/nocells (on alpha): 3 cells with no counted repetition"
+    ! grep -q "Every shard" "$tmp/N/report.md" || fail "a merge without records says every shard is here"
+    has "$tmp/N/merge.json" '"missing_cells"'
+    # A line cut mid-way: said as `report` says it, the rest merged.
+    cp -r "$tmp/p1" "$tmp/torn"
+    awk 'NR == 3 { print substr($0, 1, 40); next } { print }' "$tmp/p1/cells.jsonl" >"$tmp/torn/cells.jsonl"
+    "$gb" merge --no-plots "$tmp/T" "$tmp/torn" >"$tmp/T.log" 2>&1 || fail "merge of a torn line: $(cat "$tmp/T.log")"
+    has "$tmp/T.log" "$tmp/torn/cells.jsonl: line 3 is not a record (skipped)"
+    has "$tmp/T/report.md" "- skipped: $tmp/torn/cells.jsonl: line 3 is not a record"
+    [ "$(wc -l <"$tmp/T/cells.jsonl")" = "$(($(wc -l <"$tmp/p1/cells.jsonl") - 1))" ] ||
+        fail "every other record of the torn run merged"
 }
 
 case $suite in
