@@ -55,10 +55,12 @@ int gb_parse_longs(const char *opt, const char *s, long min, struct gb_longs *ou
         long v;
         int rc = parse_one_long(p, len, &v);
         if (rc != 0 || v < min) {
+            /* Counts of CPUs and hubs are small: 10k would be no example. */
+            bool small = strcmp(opt, "--cpus") == 0 || strcmp(opt, "--hubs") == 0;
             snprintf(err, errlen,
                      "%s: '%.*s' is not valid: give whole numbers >= %ld, comma-separated "
-                     "(e.g. %s=100,1000 or %s=10k)",
-                     opt, (int)len, p, min, opt, opt);
+                     "(e.g. %s=%s)",
+                     opt, (int)len, p, min, opt, small ? "1,2" : "100,1000 or 10k");
             return GB_EXIT_USAGE;
         }
         if (out->n == GB_MAX_LIST) {

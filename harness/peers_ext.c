@@ -103,7 +103,15 @@ static int resolve(const char *word, const char *base, char *out, size_t n, char
         }
         free(copy);
         if (!out[0]) {
-            snprintf(err, errlen, "command '%s' not found in PATH", word);
+            /* As a shell: a file here is no command without its ./ */
+            if (gb_is_executable(word))
+                snprintf(err, errlen, "command '%s' not found in PATH: give ./%s for the file here", word,
+                         word);
+            else if (access(word, F_OK) == 0)
+                snprintf(err, errlen, "command '%s' not found in PATH, and ./%s is not executable", word,
+                         word);
+            else
+                snprintf(err, errlen, "command '%s' not found in PATH", word);
             return -ENOENT;
         }
     }
@@ -255,10 +263,9 @@ static char *in_dir(const char *dir, const char *cmd)
 {
     struct gb_buf b;
     gb_buf_init(&b);
-    gb_buf_puts(&b, "cd '");
-    for (const char *p = dir; *p; p++)
-        gb_buf_puts(&b, *p == '\'' ? "'\\''" : (char[]){ *p, 0 });
-    gb_buf_printf(&b, "' && %s", cmd);
+    gb_buf_puts(&b, "cd ");
+    gb_buf_shell_word(&b, dir);
+    gb_buf_printf(&b, " && %s", cmd);
     char *s = gb_xstrdup(gb_buf_str(&b));
     gb_buf_free(&b);
     return s;

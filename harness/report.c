@@ -233,9 +233,12 @@ static void title_section(struct gb_doc *d, const struct gb_rundata *rd, size_t 
     if (json_is_array(argv)) {
         struct gb_buf cmd;
         gb_buf_init(&cmd);
+        /* Quoted as a shell needs it, so that it can be pasted back. */
         for (size_t i = 0; i < json_array_size(argv); i++)
-            if (json_is_string(json_array_get(argv, i)))
-                gb_buf_printf(&cmd, "%s%s", i ? " " : "", json_string_value(json_array_get(argv, i)));
+            if (json_is_string(json_array_get(argv, i))) {
+                gb_buf_puts(&cmd, i ? " " : "");
+                gb_buf_shell_word(&cmd, json_string_value(json_array_get(argv, i)));
+            }
         gb_doc_para(d, NULL);
         gb_doc_escf(d, "Command: %s", gb_buf_str(&cmd));
         gb_doc_para_end(d);

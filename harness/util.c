@@ -104,6 +104,19 @@ void gb_buf_puts(struct gb_buf *b, const char *s)
     gb_buf_add(b, s, strlen(s));
 }
 
+void gb_buf_shell_word(struct gb_buf *b, const char *s)
+{
+    if (*s != '\0' &&
+        s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+-@%")] == '\0') {
+        gb_buf_puts(b, s);
+        return;
+    }
+    gb_buf_puts(b, "'");
+    for (; *s; s++)
+        gb_buf_puts(b, *s == '\'' ? "'\\''" : (char[]){ *s, 0 });
+    gb_buf_puts(b, "'");
+}
+
 void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

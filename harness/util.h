@@ -37,6 +37,9 @@ void gb_buf_init(struct gb_buf *b);
 void gb_buf_free(struct gb_buf *b);                  /* and empty again */
 void gb_buf_add(struct gb_buf *b, const char *s, size_t n); /* n bytes, NULs included */
 void gb_buf_puts(struct gb_buf *b, const char *s);
+/* s as one word of a POSIX shell: as it is when nothing in it is special,
+ * else in single quotes (each ' as '\''). */
+void gb_buf_shell_word(struct gb_buf *b, const char *s);
 void gb_buf_printf(struct gb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap);
 const char *gb_buf_str(const struct gb_buf *b);      /* its text; "" when empty */

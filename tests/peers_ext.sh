@@ -93,6 +93,14 @@ errors)
     expect 2 "peer 'a' ($d/a.conf): command $d/no-such-cell not found" list --peers-dir "$d"
     conf "$d/a.conf" "command = no-such-program-anywhere" "workloads = spawn"
     expect 2 "command 'no-such-program-anywhere' not found in PATH" list --peers-dir "$d"
+    # A file here, named without its ./, is no command (as in a shell): said so.
+    printf 'x' >"$d/here-cell"
+    cd "$d" || exit 1
+    expect 2 "command 'here-cell' not found in PATH, and ./here-cell is not executable" check-cell here-cell
+    chmod +x here-cell
+    expect 2 "command 'here-cell' not found in PATH: give ./here-cell for the file here" check-cell here-cell
+    cd - >/dev/null || exit 1
+    rm "$d/here-cell"
     conf "$d/a.conf" "command = $d/a.conf" "workloads = spawn"
     expect 2 "is not an executable file" list --peers-dir "$d"
     conf "$d/a.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn, fly"

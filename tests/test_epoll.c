@@ -318,6 +318,8 @@ static void test_usage_errors(void)
     check_failure(&c, 2, "--concurrency=0");
     RUN(&c, "pool", "--impl=epoll", "--n=10", "--keepalive=2", url_arg);
     check_failure(&c, 2, "--keepalive=2");
+    RUN(&c, "pool", "--impl=epoll", "--n=10", "--cpus=0", url_arg);
+    check_failure(&c, 2, "--cpus=0: a cell runs on at least one CPU");
     RUN(&c, "joinall", "--impl=epoll", "--n=5", "--url=ftp://127.0.0.1/");
     check_failure(&c, 2, "http://");
     for (size_t i = 0; i < nbad_port_urls; i++) {

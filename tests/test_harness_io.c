@@ -364,6 +364,30 @@ static void test_proc_samples_threads(void)
     gb_proc_end_free(&e);
 }
 
+/* Shell words: plain ones as they are, the rest quoted so that sh reads
+ * back the same bytes (a report's command line is pasted back). */
+static void test_shell_word(void)
+{
+    static const char *const words[] = {
+        "--out=results/x", "plot's run", "", "a b", "$HOME", "it's \"x\""
+    };
+    static const char *const want[] = { "--out=results/x", "'plot'\\''s run'", "''",
+                                        "'a b'",           "'$HOME'",          "'it'\\''s \"x\"'" };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        struct gb_buf b;
+        gb_buf_init(&b);
+        gb_buf_shell_word(&b, words[i]);
+        CU_ASSERT_STRING_EQUAL(gb_buf_str(&b), want[i]);
+        char *cmd = gb_xasprintf("printf %%s %s", gb_buf_str(&b));
+        char *argv[] = { "sh", "-c", cmd, NULL }, *out = NULL;
+        CU_ASSERT_EQUAL(gb_run_capture(argv, false, 5000, &out), 0);
+        CU_ASSERT_STRING_EQUAL(out ? out : "(null)", words[i]);
+        free(out);
+        free(cmd);
+        gb_buf_free(&b);
+    }
+}
+
 static const struct gb_reading *reading(const struct gb_preflight *pf, const char *name)
 {
     for (size_t i = 0; i < pf->n; i++)
@@ -418,6 +442,7 @@ static CU_TestInfo io_tests[] = {
     { "proc_terminate_and_capture", test_proc_terminate_and_capture },
     { "proc_samples_threads", test_proc_samples_threads },
     { "preflight_sees_other_work", test_preflight_sees_other_work },
+    { "shell_word", test_shell_word },
     CU_TEST_INFO_NULL,
 };
 

@@ -83,6 +83,10 @@ static void test_run_values(void)
     CU_ASSERT_STRING_EQUAL(err, "--quick takes no value (see greenbench run --help)");
     CU_ASSERT_EQUAL(parse("--n abc", &o, err, sizeof err), GB_EXIT_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--n: 'abc' is not valid"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "(e.g. --n=100,1000 or 10k)"));
+    /* A count of CPUs gets an example of its own size. */
+    CU_ASSERT_EQUAL(parse("--cpus=abc", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "(e.g. --cpus=1,2)"));
 }
 
 /* An axis no chosen workload takes is an error naming those that do; one

@@ -429,6 +429,8 @@ static int parse_options(int argc, char **argv, cell_params *p, cell_result *r)
         return cell_fail(r, "--impl is required (green, threads, epoll or a peer's name)");
     if (p->rounds == 0)
         return cell_fail(r, "--rounds=0: a cell runs at least one round");
+    if (p->cpus == 0)
+        return cell_fail(r, "--cpus=0: a cell runs on at least one CPU");
     if (p->keepalive > 1)
         return cell_fail(r, "--keepalive=%lld: 0 (a new connection per request) or 1", p->keepalive);
     if (p->tls > 1)
