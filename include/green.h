@@ -168,7 +168,11 @@ const char *green_err_name(int err);
  * THREAD: getaddrinfo(3) in a small pool of worker threads, the C library's
  *   answers exactly (nsswitch, /etc/hosts, /etc/resolv.conf);
  * ARES: c-ares in the hub's own loop, no thread: one channel per hub, its
- *   sockets and timer watched by the loop; /etc/hosts, then DNS.
+ *   sockets and timer watched by the loop; /etc/hosts, then DNS (an
+ *   address literal or a NULL node is answered by the C library, asking no
+ *   one). c-ares waits 5 s for a server, then tries 3 times more, doubling
+ *   (75 s in all when none answers); RES_OPTIONS="retrans:MS retry:N" in
+ *   the environment, read at the hub's first lookup, changes that.
  * DEFAULT: the environment variable GREEN_RESOLVER ("thread" or "ares"),
  *   else THREAD. */
 typedef enum green_resolver {
