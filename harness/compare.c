@@ -308,15 +308,6 @@ static size_t compare_runs(const struct gb_rundata rd[2], const char *dirs[2], d
     return both;
 }
 
-/* Does dir hold name (a regular file). */
-static bool holds(const char *dir, const char *name)
-{
-    char *path = gb_xasprintf("%s/%s", dir, name);
-    bool is = gb_is_file(path);
-    free(path);
-    return is;
-}
-
 /* The run folder (one holding meta.json or cells.jsonl, as a merged folder
  * does too) that file path would be in, directly or further down: its
  * resolved path (the caller frees), or NULL. Resolved, so that neither a
@@ -336,7 +327,7 @@ static char *run_around(const char *path)
     }
     free(p);
     for (bool file = real && !gb_is_dir(real); real; file = false) {
-        if (!file && (holds(real, "meta.json") || holds(real, "cells.jsonl")))
+        if (!file && gb_holds_run_files(real))
             return real;
         if (strcmp(real, "/") == 0)
             break;

@@ -148,8 +148,10 @@ void gb_jsonl_free(struct gb_jsonl *j)
 void gb_jsonl_bad_lines(const struct gb_jsonl *j, struct gb_buf *out)
 {
     size_t shown = j->nbad < 10 ? j->nbad : 10;
+    gb_buf_puts(out, j->nbad == 1 ? "line " : "lines ");
     for (size_t i = 0; i < shown; i++)
         gb_buf_printf(out, "%s%zu", i == 0 ? "" : i + 1 == j->nbad ? " and " : ", ", j->bad[i]);
     if (j->nbad > shown)
         gb_buf_printf(out, " and %zu more", j->nbad - shown);
+    gb_buf_puts(out, j->nbad == 1 ? " is not a record" : " are not a record");
 }

@@ -52,8 +52,8 @@ struct gb_jsonl {
  * errno. Free with gb_jsonl_free. */
 int gb_jsonl_load(const char *path, struct gb_jsonl *j);
 void gb_jsonl_free(struct gb_jsonl *j);
-/* Append "3, 17 and 18" (the first ten, then "and N more") of j's bad line
- * numbers to out. */
+/* Append "line 3 is not a record" or "lines 3, 17 and 18 are not a record"
+ * (the first ten numbers, then "and N more") for j's bad lines to out. */
 void gb_jsonl_bad_lines(const struct gb_jsonl *j, struct gb_buf *out);
 
 #endif /* GREENBENCH_JOURNAL_H */

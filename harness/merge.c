@@ -50,6 +50,7 @@ struct source {
     char dir[4096];
     char *real; /* dir's realpath: two spellings of one folder are one source */
     json_t *meta;
+    json_t *keys; /* its plan's cells' keys, in plan order */
     char host[256], plan_hash[32], build_hash[32];
     long shard;     /* -1: not a shard */
     bool duplicate; /* the same shard on the same host as an earlier one */
@@ -129,6 +130,13 @@ static int add_source(struct merge *m, const char *dir, char *err, size_t errlen
     s->meta = meta;
     s->absent = json_array();
     s->bad = json_array();
+    s->keys = json_array();
+    const json_t *cells = json_object_get(json_object_get(meta, "plan"), "cells");
+    for (size_t k = 0; k < json_array_size(cells); k++) {
+        struct gb_cell cell;
+        if (gb_cell_from_json(json_array_get(cells, k), &cell) == 0)
+            json_array_append_new(s->keys, gb_json_text(cell.key));
+    }
     const json_t *host = json_object_get(meta, "host"), *c = json_object_get(meta, "campaign");
     snprintf(s->host, sizeof s->host, "%s", gb_json_str(host, "id", "unknown"));
     if (c)
@@ -280,12 +288,9 @@ static int add_arg(struct merge *m, const char *dir)
 /* Did s plan the cell with this key? */
 static bool planned(const struct source *s, const char *key)
 {
-    const json_t *cells = json_object_get(json_object_get(s->meta, "plan"), "cells");
-    for (size_t k = 0; k < json_array_size(cells); k++) {
-        struct gb_cell c;
-        if (gb_cell_from_json(json_array_get(cells, k), &c) == 0 && strcmp(c.key, key) == 0)
+    for (size_t k = 0; k < json_array_size(s->keys); k++)
+        if (strcmp(json_string_value(json_array_get(s->keys, k)), key) == 0)
             return true;
-    }
     return false;
 }
 
@@ -431,15 +436,14 @@ static bool check_overlap(const struct merge *m)
             const struct source *a = &m->src[j], *b = &m->src[i];
             if (a->duplicate || b->duplicate || strcmp(a->host, b->host) != 0)
                 continue;
-            const json_t *cells = json_object_get(json_object_get(a->meta, "plan"), "cells");
-            for (size_t k = 0; k < json_array_size(cells); k++) {
-                struct gb_cell c;
-                if (gb_cell_from_json(json_array_get(cells, k), &c) != 0 || !planned(b, c.key))
+            for (size_t k = 0; k < json_array_size(a->keys); k++) {
+                const char *key = json_string_value(json_array_get(a->keys, k));
+                if (!planned(b, key))
                     continue;
                 fprintf(stderr,
                         "greenbench merge: refused: '%s' and '%s' both ran '%s' on host %s: their "
                         "repetitions would be pooled as one run's; give one of them\n",
-                        a->dir, b->dir, c.key, a->host);
+                        a->dir, b->dir, key, a->host);
                 apart = false;
                 break;
             }
@@ -478,23 +482,19 @@ static void load_records(struct source *s, struct gb_jsonl *l)
         struct gb_buf b;
         gb_buf_init(&b);
         gb_jsonl_bad_lines(l, &b);
-        fprintf(stderr, "greenbench merge: %s: line%s %s %s not a record (skipped)\n", path,
-                l->nbad == 1 ? "" : "s", gb_buf_str(&b), l->nbad == 1 ? "is" : "are");
+        fprintf(stderr, "greenbench merge: %s: %s (skipped)\n", path, gb_buf_str(&b));
         gb_buf_free(&b);
         for (size_t k = 0; k < l->nbad; k++)
             json_array_append_new(s->bad, json_integer((json_int_t)l->bad[k]));
     }
-    const json_t *cells = json_object_get(json_object_get(s->meta, "plan"), "cells");
-    for (size_t k = 0; k < json_array_size(cells); k++) {
-        struct gb_cell c;
+    for (size_t k = 0; k < json_array_size(s->keys); k++) {
+        const json_t *key = json_array_get(s->keys, k);
         bool counted = false;
-        if (gb_cell_from_json(json_array_get(cells, k), &c) != 0)
-            continue;
         for (size_t r = 0; r < l->n && !counted; r++)
-            counted = strcmp(gb_json_str(l->recs[r], "cell", ""), c.key) == 0 &&
+            counted = strcmp(gb_json_str(l->recs[r], "cell", ""), json_string_value(key)) == 0 &&
                       gb_json_num(l->recs[r], "rep", 0) >= 1;
         if (!counted)
-            json_array_append_new(s->absent, gb_json_text(c.key));
+            json_array_append(s->absent, (json_t *)key);
     }
     size_t n = json_array_size(s->absent);
     if (n && !there)
@@ -502,7 +502,7 @@ static void load_records(struct source *s, struct gb_jsonl *l)
                 s->dir, n);
     else if (n)
         fprintf(stderr, "greenbench merge: %s: %zu of its %zu cells have no counted repetition (%s%s)\n",
-                s->dir, n, json_array_size(cells), json_string_value(json_array_get(s->absent, 0)),
+                s->dir, n, json_array_size(s->keys), json_string_value(json_array_get(s->absent, 0)),
                 n > 1 ? ", ..." : "");
     free(path);
 }
@@ -752,6 +752,7 @@ static void merge_free(struct merge *m)
         json_decref(m->src[i].meta);
         json_decref(m->src[i].absent);
         json_decref(m->src[i].bad);
+        json_decref(m->src[i].keys);
         free(m->src[i].real);
     }
     free(m->src);

@@ -325,9 +325,8 @@ static size_t md_records(const struct view *v, struct gb_buf *b)
         struct gb_buf lines;
         gb_buf_init(&lines);
         gb_jsonl_bad_lines(&j, &lines);
-        gb_buf_printf(b, "- skipped: %s/cells.jsonl: line%s %s %s not a record\n",
-                      gb_json_str(json_array_get(srcs, i), "dir", "?"), j.nbad == 1 ? "" : "s",
-                      gb_buf_str(&lines), j.nbad == 1 ? "is" : "are");
+        gb_buf_printf(b, "- skipped: %s/cells.jsonl: %s\n",
+                      gb_json_str(json_array_get(srcs, i), "dir", "?"), gb_buf_str(&lines));
         gb_buf_free(&lines);
         free(j.bad);
         n++;

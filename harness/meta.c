@@ -14,6 +14,7 @@
 #include "host.h"
 #include "peers_ext.h"
 #include "process.h"
+#include "results.h"
 #include "util.h"
 
 #ifndef GB_SOURCE_DIR
@@ -161,10 +162,7 @@ int gb_run_dir_make(const struct gb_run_opts *o, char *dir, size_t n, char *err,
     if (o->out[0]) {
         int st = gb_dir_state(o->out);
         if (st == 2) {
-            char *meta = gb_xasprintf("%s/meta.json", o->out);
-            bool run = access(meta, F_OK) == 0;
-            free(meta);
-            if (run)
+            if (gb_holds_run_files(o->out))
                 snprintf(err, errlen,
                          "--out: '%.400s' holds a run (a run never overwrites another; give a new "
                          "directory, or --resume %.400s to finish it if it was interrupted)",

@@ -314,8 +314,7 @@ static void run_warnings(const struct gb_rundata *rd, struct warnings *w)
         gb_buf_init(&b);
         gb_jsonl_bad_lines(&j, &b);
         struct warning *x = warn_add(w, W_LINES, 0);
-        snprintf(x->text, sizeof x->text, "cells.jsonl: line%s %s %s not a record (skipped)",
-                 rd->nbad_lines == 1 ? "" : "s", gb_buf_str(&b), rd->nbad_lines == 1 ? "is" : "are");
+        snprintf(x->text, sizeof x->text, "cells.jsonl: %s (skipped)", gb_buf_str(&b));
         gb_buf_free(&b);
     }
 }
@@ -1350,8 +1349,7 @@ int gb_rebuild(const char *dir, bool plots, unsigned flags)
         struct gb_buf b;
         gb_buf_init(&b);
         gb_jsonl_bad_lines(&j, &b);
-        fprintf(stderr, "greenbench: %s/cells.jsonl: line%s %s %s not a record (skipped)\n", dir,
-                rd.nbad_lines == 1 ? "" : "s", gb_buf_str(&b), rd.nbad_lines == 1 ? "is" : "are");
+        fprintf(stderr, "greenbench: %s/cells.jsonl: %s (skipped)\n", dir, gb_buf_str(&b));
         gb_buf_free(&b);
     }
     char *path = gb_xasprintf("%s/summary.csv", dir);

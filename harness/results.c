@@ -429,12 +429,22 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
     return 0;
 }
 
+static bool holds(const char *dir, const char *name)
+{
+    char *path = gb_xasprintf("%s/%s", dir, name);
+    bool is = gb_is_file(path);
+    free(path);
+    return is;
+}
+
+bool gb_holds_run_files(const char *dir)
+{
+    return holds(dir, "meta.json") || holds(dir, "cells.jsonl");
+}
+
 int gb_run_check(const char *dir, char *err, size_t errlen)
 {
-    char *meta = gb_xasprintf("%s/meta.json", dir), *cells = gb_xasprintf("%s/cells.jsonl", dir);
-    bool has_meta = gb_is_file(meta), has_cells = gb_is_file(cells);
-    free(meta);
-    free(cells);
+    bool has_meta = holds(dir, "meta.json"), has_cells = holds(dir, "cells.jsonl");
     if (!has_meta && !has_cells)
         snprintf(err, errlen, "'%s' is not a greenbench run (it has no meta.json and no cells.jsonl)", dir);
     else if (!has_meta)

@@ -158,6 +158,10 @@ int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t er
  * without cells.jsonl it would replace the results with none. 0, or
  * -ENOENT with what is missing in err (errlen bytes). */
 int gb_run_check(const char *dir, char *err, size_t errlen);
+/* Does dir hold a run's own files (meta.json or cells.jsonl, either), a
+ * merged folder's too: one that a new run or a comparison must not write
+ * into as if it were its own. */
+bool gb_holds_run_files(const char *dir);
 void gb_rundata_free(struct gb_rundata *rd);
 /* The summary of the cell with this key, or NULL. */
 const struct gb_summary *gb_rundata_find(const struct gb_rundata *rd, const char *key);

@@ -586,10 +586,8 @@ static int resume(struct gb_run_state *rs, const char *dir, struct gb_jsonl *lin
         struct gb_buf b;
         gb_buf_init(&b);
         gb_jsonl_bad_lines(lines, &b);
-        fprintf(stderr,
-                "greenbench: %s: line%s %s %s not a record (skipped; those repetitions "
-                "run again)\n",
-                path, lines->nbad == 1 ? "" : "s", gb_buf_str(&b), lines->nbad == 1 ? "is" : "are");
+        fprintf(stderr, "greenbench: %s: %s (skipped; those repetitions run again)\n", path,
+                gb_buf_str(&b));
         gb_buf_free(&b);
     }
     free(path);

@@ -218,16 +218,25 @@ static int map_gai_error(int rc, int err_no)
     }
 }
 
-int green__getaddrinfo_numeric(const char *node, const char *service, const struct addrinfo *hints,
-                               struct addrinfo **res)
+/* The fields getaddrinfo reads in hints, the rest zero as it requires
+ * (the caller's need not be). */
+static struct addrinfo hints_read(const struct addrinfo *hints)
 {
-    struct addrinfo h = { .ai_flags = AI_NUMERICHOST };
+    struct addrinfo h = { 0 };
     if (hints != NULL) {
-        h.ai_flags |= hints->ai_flags;
+        h.ai_flags = hints->ai_flags;
         h.ai_family = hints->ai_family;
         h.ai_socktype = hints->ai_socktype;
         h.ai_protocol = hints->ai_protocol;
     }
+    return h;
+}
+
+int green__getaddrinfo_numeric(const char *node, const char *service, const struct addrinfo *hints,
+                               struct addrinfo **res)
+{
+    struct addrinfo h = hints_read(hints);
+    h.ai_flags |= AI_NUMERICHOST;
     errno = 0;
     int rc = getaddrinfo(node, service, &h, res);
     if (rc != 0)
@@ -255,14 +264,8 @@ int green_getaddrinfo(const char *node, const char *service, const struct addrin
         free_req(r);
         return GREEN_ENOMEM;
     }
-    if (hints != NULL) {
-        /* Only the fields getaddrinfo reads in hints. */
-        r->hints.ai_flags = hints->ai_flags;
-        r->hints.ai_family = hints->ai_family;
-        r->hints.ai_socktype = hints->ai_socktype;
-        r->hints.ai_protocol = hints->ai_protocol;
-        r->has_hints = 1;
-    }
+    r->hints = hints_read(hints);
+    r->has_hints = hints != NULL;
     r->g = h->current;
     int err = submit(r);
     if (err != 0) {
