@@ -4,6 +4,7 @@
 #include "catalog.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -195,23 +196,24 @@ void gb_name_add(char list[][GB_NAME], size_t *n, const char *name)
 /* ---- axes ---- */
 
 const struct gb_axis gb_axes[GB_NAXES] = {
-#define GB_AXIS(ID, field, option_, key_, unit_, label_, min_, kind_, metavar_, pick_, help_) \
-    [GB_AXIS_##ID] = { .name = #field,                                                        \
-                       .option = option_,                                                     \
-                       .key = key_,                                                           \
-                       .unit = unit_,                                                         \
-                       .label = label_,                                                       \
-                       .min = min_,                                                           \
-                       .setup = (kind_) == GB_KIND_SETUP,                                     \
-                       .series = (kind_) != GB_KIND_WORK && (kind_) != GB_KIND_GREEN_WORK,    \
-                       .flag = (kind_) == GB_KIND_FLAG || (kind_) == GB_KIND_VARIANT,         \
-                       .variant = (kind_) == GB_KIND_VARIANT,                                 \
-                       .green = (kind_) == GB_KIND_GREEN || (kind_) == GB_KIND_GREEN_WORK,    \
-                       .metavar = metavar_,                                                   \
-                       .pick = pick_,                                                         \
-                       .help = help_,                                                         \
-                       .cell_off = offsetof(struct gb_cell, field),                           \
-                       .opts_off = offsetof(struct gb_run_opts, field),                       \
+#define GB_AXIS(ID, field, option_, key_, unit_, label_, min_, max_, kind_, metavar_, pick_, help_) \
+    [GB_AXIS_##ID] = { .name = #field,                                                              \
+                       .option = option_,                                                           \
+                       .key = key_,                                                                 \
+                       .unit = unit_,                                                               \
+                       .label = label_,                                                             \
+                       .min = min_,                                                                 \
+                       .max = max_,                                                                 \
+                       .setup = (kind_) == GB_KIND_SETUP,                                           \
+                       .series = (kind_) != GB_KIND_WORK && (kind_) != GB_KIND_GREEN_WORK,          \
+                       .flag = (kind_) == GB_KIND_FLAG || (kind_) == GB_KIND_VARIANT,               \
+                       .variant = (kind_) == GB_KIND_VARIANT,                                       \
+                       .green = (kind_) == GB_KIND_GREEN || (kind_) == GB_KIND_GREEN_WORK,          \
+                       .metavar = metavar_,                                                         \
+                       .pick = pick_,                                                               \
+                       .help = help_,                                                               \
+                       .cell_off = offsetof(struct gb_cell, field),                                 \
+                       .opts_off = offsetof(struct gb_run_opts, field),                             \
                        .preset_off = offsetof(struct gb_preset_values, field) },
 #include "axes.def"
 #undef GB_AXIS

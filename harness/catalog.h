@@ -57,19 +57,19 @@ enum {
 #undef GB_AXIS
     GB_AX_ALL = (1u << GB_NAXES) - 1,
     GB_AX_SETUP = 0u
-#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
+#define GB_AXIS(ID, field, option, key, unit, label, min, max, kind, ...) \
     | ((kind) == GB_KIND_SETUP ? GB_AX_##ID : 0u)
 #include "axes.def"
 #undef GB_AXIS
     ,
     GB_AX_SERIES = 0u /* the axes that belong to a cell's series */
-#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...) \
+#define GB_AXIS(ID, field, option, key, unit, label, min, max, kind, ...) \
     | ((kind) != GB_KIND_WORK && (kind) != GB_KIND_GREEN_WORK ? GB_AX_##ID : 0u)
 #include "axes.def"
 #undef GB_AXIS
     ,
     GB_AX_VARIANT = 0u /* the axes not matched between cells (GB_KIND_VARIANT, _GREEN, _GREEN_WORK) */
-#define GB_AXIS(ID, field, option, key, unit, label, min, kind, ...)                                     \
+#define GB_AXIS(ID, field, option, key, unit, label, min, max, kind, ...)                                \
     | ((kind) == GB_KIND_VARIANT || (kind) == GB_KIND_GREEN || (kind) == GB_KIND_GREEN_WORK ? GB_AX_##ID \
                                                                                             : 0u)
 #include "axes.def"
@@ -82,7 +82,7 @@ enum {
 struct gb_axis {
     const char *name;     /* its field: the JSON key and CSV column */
     const char *option, *key, *unit, *label;
-    long min;
+    long min, max; /* the values its option takes */
     bool setup;  /* every workload takes it (GB_KIND_SETUP) */
     bool series; /* it belongs to the series (GB_KIND_SETUP, GB_KIND_FLAG) */
     bool flag;   /* on or off, spelled by its key alone when on (GB_KIND_FLAG, _VARIANT) */

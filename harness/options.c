@@ -45,7 +45,7 @@ static int parse_one_long(const char *s, size_t len, long *out)
     return 0;
 }
 
-int gb_parse_longs(const char *opt, const char *s, long min, struct gb_longs *out, char *err,
+int gb_parse_longs(const char *opt, const char *s, long min, long max, struct gb_longs *out, char *err,
                    size_t errlen)
 {
     out->n = 0;
@@ -61,6 +61,10 @@ int gb_parse_longs(const char *opt, const char *s, long min, struct gb_longs *ou
                      "%s: '%.*s' is not valid: give whole numbers >= %ld, comma-separated "
                      "(e.g. %s=%s)",
                      opt, (int)len, p, min, opt, small ? "1,2" : "100,1000 or 10k");
+            return GB_EXIT_USAGE;
+        }
+        if (v > max) {
+            snprintf(err, errlen, "%s: %ld is more than any cell takes: at most %ld", opt, v, max);
             return GB_EXIT_USAGE;
         }
         if (out->n == GB_MAX_LIST) {
@@ -94,14 +98,14 @@ int gb_parse_stacks(const char *opt, const char *s, struct gb_longs *out, char *
         } else if (strncmp(word, "copy:", 5) == 0 && word[5] >= '1' && word[5] <= '9') {
             char *end;
             v = strtol(word + 5, &end, 10);
-            if (*end != '\0' || v > 65536)
+            if (*end != '\0' || v > gb_axes[GB_AXIS_STACKS].max)
                 v = -1;
         }
         if (v < 0 || len >= sizeof word) {
             snprintf(err, errlen,
-                     "%s: '%.*s' is not valid: private or copy:K (K shared stacks, 1 to 65536), "
+                     "%s: '%.*s' is not valid: private or copy:K (K shared stacks, 1 to %ld), "
                      "comma-separated (e.g. %s=private,copy:1)",
-                     opt, (int)len, p, opt);
+                     opt, (int)len, p, gb_axes[GB_AXIS_STACKS].max, opt);
             return GB_EXIT_USAGE;
         }
         bool dup = false;
@@ -430,7 +434,7 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
         struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
         if (gb_axes[axis].green && gb_axes[axis].series)
             return gb_parse_stacks(name, value, values, err, errlen);
-        int rc = gb_parse_longs(name, value, gb_axes[axis].min, values, err, errlen);
+        int rc = gb_parse_longs(name, value, gb_axes[axis].min, gb_axes[axis].max, values, err, errlen);
         if (!gb_axes[axis].flag)
             return rc;
         bool bad = rc != 0; /* Not a number: the numbers' message would suggest 10k. */

@@ -47,13 +47,13 @@ struct gb_run_opts {
 int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, size_t errlen);
 /* Axis a's values in a run's options (empty: not given). */
 const struct gb_longs *gb_opts_axis(const struct gb_run_opts *o, enum gb_axis_id a);
-/* Parse helpers (exposed for tests): comma lists of whole numbers >= min
- * (10k, 2M accepted; duplicates dropped) and of names, for option opt.
+/* Parse helpers (exposed for tests): comma lists of whole numbers from min
+ * to max (10k, 2M accepted; duplicates dropped) and of names, for option opt.
  * 0, or GB_EXIT_USAGE with a message in err. */
 /* A --stacks list: private (0), copy (1) or copy:K (K), comma-separated.
  * 0 or GB_EXIT_USAGE with a message in err. */
 int gb_parse_stacks(const char *opt, const char *s, struct gb_longs *out, char *err, size_t errlen);
-int gb_parse_longs(const char *opt, const char *s, long min, struct gb_longs *out, char *err,
+int gb_parse_longs(const char *opt, const char *s, long min, long max, struct gb_longs *out, char *err,
                    size_t errlen);
 int gb_parse_names(const char *opt, const char *s, struct gb_names *out, char *err, size_t errlen);
 

@@ -207,12 +207,16 @@ typedef enum green_resolver {
  * broken rule looks like. */
 typedef enum green_stacks { GREEN_STACKS_DEFAULT, GREEN_STACKS_PRIVATE, GREEN_STACKS_COPY } green_stacks;
 
+/* The largest green_options.stack_size. */
+#define GREEN_STACK_MAX_SIZE ((size_t)1 << 30)
+
 typedef struct green_options {
     size_t stack_size;   /* Usable bytes of each green thread's stack, for
                             its frames (its saved context and the stack's
                             header come on top); 0: 64 KiB. Rounded up to
-                            whole pages; at least 4 KiB, else green_init
-                            returns GREEN_EINVAL. */
+                            whole pages; from 4 KiB to
+                            GREEN_STACK_MAX_SIZE, else green_init returns
+                            GREEN_EINVAL. */
     size_t stack_cache;  /* Free stacks that keep their pages; past this many,
                             a freed stack's pages go back to the kernel (one
                             madvise each, ~14 us on gVisor). In copy mode,

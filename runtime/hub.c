@@ -566,11 +566,14 @@ static int resolver_from_env(green_resolver *out)
     return 0;
 }
 
+_Static_assert(sizeof(green__wait) <= 4096,
+               "a stack of GREEN_STACK_MAX_SIZE and its wait record fit a pool");
+
 /* o with its defaults filled in, from the environment where it says so,
  * and checked: 0, GREEN_EINVAL or GREEN_ENOMEM. */
 static int settle_options(green_options *o)
 {
-    if (o->stack_size != 0 && o->stack_size < GREEN_CTX_MIN_STACK)
+    if (o->stack_size != 0 && (o->stack_size < GREEN_CTX_MIN_STACK || o->stack_size > GREEN_STACK_MAX_SIZE))
         return GREEN_EINVAL;
     if (o->stack_cache == 0)
         o->stack_cache = DEFAULT_STACK_CACHE;

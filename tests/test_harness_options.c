@@ -84,6 +84,18 @@ static void test_run_values(void)
     CU_ASSERT_EQUAL(parse("--n abc", &o, err, sizeof err), GB_EXIT_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--n: 'abc' is not valid"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "(e.g. --n=100,1000 or 10k)"));
+    /* Above what every cell takes: refused here, not in every cell. */
+    CU_ASSERT_EQUAL(parse("--stack-kib=1048577", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--stack-kib: 1048577 is more than any cell takes: at most 1048576");
+    CU_ASSERT_EQUAL(parse("--stack-kib=1048576 --live-bytes=32768 --delay-ms=3600000", &o, err, sizeof err),
+                    0);
+    CU_ASSERT_EQUAL(parse("--live-bytes=0,32769", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--live-bytes: 32769 is more than any cell takes: at most 32768");
+    CU_ASSERT_EQUAL(parse("--n=3G", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_EQUAL(parse("--n=2147483648", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_STRING_EQUAL(err, "--n: 2147483648 is more than any cell takes: at most 2147483647");
+    CU_ASSERT_EQUAL(parse("--tls=2", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 (off) or 1 (on)"));
     /* A count of CPUs gets an example of its own size. */
     CU_ASSERT_EQUAL(parse("--cpus=abc", &o, err, sizeof err), GB_EXIT_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "(e.g. --cpus=1,2)"));

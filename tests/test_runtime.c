@@ -116,6 +116,30 @@ static void test_smallest_stack_runs(void)
     CU_ASSERT_TRUE(fork_child_ok(fork_child(smallest_stack_body, 60)));
 }
 
+static void largest_stack_body(void)
+{
+    green_options o = { .stack_size = GREEN_STACK_MAX_SIZE };
+    CHILD_CHECK(green_init(&o) == 0);
+    green_stats st;
+    CHILD_CHECK(green_stats_get(&st) == 0 && st.stack_size == GREEN_STACK_MAX_SIZE);
+    green_thread *g;
+    void *r = NULL;
+    CHILD_CHECK(green_spawn(&g, use_2k_of_stack, NULL) == 0);
+    CHILD_CHECK(green_join(g, GREEN_FOREVER, &r) == 0);
+    green_release(g);
+    CHILD_CHECK(r != NULL);
+    CHILD_CHECK(green_fini() == 0);
+}
+
+/* The limit green.h names is the one green_init keeps: the largest stack
+ * runs, one byte more is refused before anything is mapped. */
+static void test_largest_stack_runs(void)
+{
+    green_options above = { .stack_size = GREEN_STACK_MAX_SIZE + 1 };
+    CU_ASSERT_EQUAL(green_init(&above), GREEN_EINVAL);
+    CU_ASSERT_TRUE(fork_child_ok(fork_child(largest_stack_body, 60)));
+}
+
 /* green__call_deep (runtime/internal.h): a call on the hub's call stack
  * that blocks, and a call made while it is blocked, abort with the
  * assertion that catches them (in copy mode the copier's may come first:
@@ -1076,6 +1100,7 @@ static CU_TestInfo noinit_tests[] = {
     { "errors_and_names", test_errors_and_names },
     { "call_deep_must_not_block", test_call_deep_must_not_block },
     { "smallest_stack_runs", test_smallest_stack_runs },
+    { "largest_stack_runs", test_largest_stack_runs },
     { "hubs_come_and_go_with_dns", test_hubs_come_and_go_with_dns },
     { "fini_kills_what_the_killed_spawn", test_fini_kills_what_the_killed_spawn },
     { "release_twice_aborts", test_release_twice_aborts },

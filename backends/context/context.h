@@ -145,10 +145,11 @@ static inline green_stack *green_stack_of_ctx(green_ctx *ctx)
     return (green_stack *)(ctx + 1);
 }
 
-/* Prepare a pool of stacks of at least stack_size usable bytes each (0: the
- * default; the header and the context slot come on top, the slot is rounded
- * up to whole pages) and install the overflow handler for this process and an
- * alternate signal stack for this thread. Returns 0, -EINVAL or -ENOMEM. */
+/* Prepare a pool of stacks of at least stack_size usable bytes each
+ * (GREEN_CTX_MIN_STACK to 1 GiB + 4 KiB; 0: the default; the header and the
+ * context slot come on top, the slot is rounded up to whole pages) and
+ * install the overflow handler for this process and an alternate signal
+ * stack for this thread. Returns 0, -EINVAL or -ENOMEM. */
 int green_stack_pool_init(green_stack_pool *pool, size_t stack_size, size_t max_cached);
 
 /* Unmap all of the pool's chunks. Stacks still handed out become invalid. */

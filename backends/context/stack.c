@@ -228,7 +228,9 @@ int green_stack_pool_init(green_stack_pool *pool, size_t stack_size, size_t max_
         return err;
     if (stack_size == 0)
         stack_size = GREEN_STACK_DEFAULT_SIZE;
-    if (stack_size < GREEN_CTX_MIN_STACK || stack_size > ((size_t)1 << 30))
+    /* 1 GiB (libgreen's GREEN_STACK_MAX_SIZE) and the records its runtime
+     * keeps at a stack's top. */
+    if (stack_size < GREEN_CTX_MIN_STACK || stack_size > ((size_t)1 << 30) + 4096)
         return -EINVAL;
     memset(pool, 0, sizeof *pool);
     pool->asked = stack_size;
