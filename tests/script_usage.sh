@@ -5,7 +5,7 @@
 #   setup and test take no arguments: one line naming it, exit 2;
 #   test --help, setup -h, fuzz --help print help, exit 0, and run nothing;
 #   fuzz with a bad target or SECONDS: exit 2;
-#   an unknown command: exit 2.
+#   an unknown command, or none: exit 2.
 set -u
 gb=$1
 out=$(mktemp)
@@ -38,6 +38,8 @@ expect 2 "fuzz: SECONDS must be a whole number, not 'soon'" fuzz all soon
 expect 2 "fuzz: SECONDS must be from 1 to 2147483647, not '0'" fuzz all 0
 expect 2 "fuzz: SECONDS must be from 1 to 2147483647, not '99999999999'" fuzz all 99999999999
 expect 2 "unknown command 'frobnicate'" frobnicate
+expect 2 "give a command: ./greenbench run" 
+expect 0 "usage: ./greenbench COMMAND" help
 # test --help ran no test: nothing but its help was printed.
 "$gb" test --help >"$out" 2>&1
 if grep -q "tests:" "$out"; then
