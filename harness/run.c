@@ -138,6 +138,8 @@ static void print_run_help(void)
 struct cell_state {
     bool warmed;       /* its warm-up is recorded */
     long rounds;       /* --rounds of its counted repetitions (gb_plan_rounds) */
+    double warm_ops;   /* the ops of its warm-up's one round; 0: not known */
+    bool refused;      /* its warm-up was a usage error: not repeated */
     int *reps;         /* the counted repetitions recorded, by number */
     size_t nreps;
     int ok, failed;
@@ -156,17 +158,24 @@ static bool has_rep(const struct cell_state *cs, int rep)
     return false;
 }
 
-/* Count a repetition of cell c: rep (0: the warm-up), its status, process
- * time and result (NULL: none). */
+/* Count a repetition of cell c: rep (0: the warm-up), its status, exit
+ * status (-1: none), process time and result (NULL: none). A warm-up that
+ * ends in a usage error (exit status 2: the program refuses these
+ * parameters, or does not implement the workload) would end every
+ * repetition alike: the cell is not repeated. */
 static void cell_add(struct cell_state *cs, const struct gb_plan *pl, const struct gb_cell *c, int rep,
-                     bool ok, double elapsed_s, const json_t *result)
+                     bool ok, int exit_code, double elapsed_s, const json_t *result)
 {
     cs->spent_s += elapsed_s;
     cs->last_s = elapsed_s;
     if (rep == 0) {
         cs->warmed = true;
+        cs->refused = !ok && exit_code == GB_EXIT_USAGE;
+        if (cs->refused)
+            cs->stop = GB_STOP_FAILURES;
         /* The warm-up runs one round: its timed part sizes the others. */
         cs->rounds = ok ? gb_plan_rounds(pl, c->workload, gb_json_num(result, "wall_ns", NAN)) : 1;
+        cs->warm_ops = ok ? gb_json_num(result, "ops", 0) : 0;
         return;
     }
     cs->reps = gb_xrealloc(cs->reps, (cs->nreps + 1) * sizeof *cs->reps);
@@ -366,6 +375,7 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
     json_t *window;
     long long server_cpu_ns;
     run_cell(l, c, w, rounds, &r, &prog, &cargv, &url, &window, &server_cpu_ns);
+    gb_exec_check_figures(&r, rounds, rep > 0 && cs->warm_ops > 0 ? cs->warm_ops : NAN);
     bool interrupted = r.status == GB_ST_INTERRUPTED;
     if (!interrupted) {
         struct gb_journal_job j = {
@@ -383,7 +393,9 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
         gb_journal_append(l->fd, &j, &r);
         double elapsed_s = (double)r.elapsed_ns / 1e9;
         l->run_s += elapsed_s;
-        cell_add(cs, &rs->plan, c, rep, r.status == GB_ST_OK, elapsed_s, r.json);
+        cell_add(cs, &rs->plan, c, rep, r.status == GB_ST_OK, r.exit_code, elapsed_s, r.json);
+        if (cs->refused)
+            l->planned -= (size_t)rs->plan.stop.min_reps;
         rs->jobs_done++;
         if (rep > 0) {
             if (r.status == GB_ST_OK)
@@ -410,6 +422,8 @@ static bool in_round(const struct loop *l, size_t i, int round)
     const struct cell_state *cs = &l->cells[i];
     if (round == 0)
         return !cs->warmed;
+    if (cs->refused)
+        return false;
     if (has_rep(cs, round))
         return false;
     return round <= l->rs->plan.stop.min_reps || cs->stop == GB_STOP_NONE;
@@ -653,7 +667,7 @@ static void load_done(struct loop *l, const struct gb_jsonl *lines)
         bool ok = strcmp(gb_json_str(v, "status", ""), "ok") == 0;
         double elapsed_s = gb_json_num(v, "elapsed_ns", 0) / 1e9;
         const json_t *result = json_object_get(v, "result");
-        cell_add(&l->cells[i], pl, &pl->cells[i], rep, ok, elapsed_s,
+        cell_add(&l->cells[i], pl, &pl->cells[i], rep, ok, (int)gb_json_num(v, "exit_code", -1), elapsed_s,
                  json_is_object(result) ? result : NULL);
         l->run_s += elapsed_s;
         rs->jobs_done++;
@@ -665,7 +679,7 @@ static void load_done(struct loop *l, const struct gb_jsonl *lines)
     l->recorded = lines->n;
     for (size_t i = 0; i < pl->ncells; i++) {
         const struct cell_state *cs = &l->cells[i];
-        int missing = pl->stop.min_reps - (int)cs->nreps;
+        int missing = cs->refused ? 0 : pl->stop.min_reps - (int)cs->nreps;
         l->planned += !cs->warmed + (size_t)(missing > 0 ? missing : 0);
     }
     if (lines->n) /* rounds at or past the minimum that ended before the interruption */
@@ -789,9 +803,13 @@ static const char *signal_word(int sig)
 
 /* After the last job: meta.json's final state, the summaries, plots and
  * reports, the headline figures, and what to do next. The exit status. */
-static int finish(struct gb_run_state *rs, bool plots)
+static int finish(const struct loop *l, bool plots)
 {
+    struct gb_run_state *rs = l->rs;
     bool interrupted = stop_requested != 0;
+    size_t refused = 0;
+    for (size_t i = 0; i < rs->plan.ncells; i++)
+        refused += l->cells[i].refused;
     gb_utc_iso(rs->end_time, sizeof rs->end_time);
     rs->status = interrupted ? "interrupted" : "complete";
     rs->jobs_total = rs->jobs_done;
@@ -800,13 +818,19 @@ static int finish(struct gb_run_state *rs, bool plots)
         fprintf(stderr, "greenbench: cannot update %s/meta.json: %s\n", rs->dir, strerror(-rc));
 
     int brc = gb_rebuild(rs->dir, plots, GB_REBUILD_HEADLINES);
-    fprintf(stderr, "greenbench: %zu repetitions ok, %zu failed%s%s; results in %s\n", rs->reps_ok,
-            rs->reps_failed, interrupted ? ", interrupted by " : "",
+    char refusals[160] = "";
+    if (refused > 0)
+        snprintf(refusals, sizeof refusals,
+                 "; %zu cell%s refused %s parameters in the warm-up (a usage error, not repeated: "
+                 "the report's Failures)",
+                 refused, refused == 1 ? "" : "s", refused == 1 ? "its" : "their");
+    fprintf(stderr, "greenbench: %zu repetition%s ok, %zu failed%s%s%s; results in %s\n", rs->reps_ok,
+            rs->reps_ok == 1 ? "" : "s", rs->reps_failed, refusals, interrupted ? ", interrupted by " : "",
             interrupted ? signal_word(stop_signal) : "", rs->dir);
     if (interrupted)
         fprintf(stderr, "greenbench: interrupted: everything measured is kept; finish with\n"
                         "  greenbench run --resume %s\n", rs->dir);
-    if (interrupted || rs->reps_failed > 0 || brc != 0)
+    if (interrupted || rs->reps_failed > 0 || refused > 0 || brc != 0)
         return GB_EXIT_FAILED;
     return GB_EXIT_OK;
 }
@@ -890,7 +914,7 @@ int gb_cmd_run(int argc, char **argv)
     gb_jsonl_free(&lines);
     if (rc == 0) {
         run_jobs(&l);
-        rc = finish(&rs, !o.no_plots);
+        rc = finish(&l, !o.no_plots);
     }
     free_cells(&l);
     gb_plan_free(pl);

@@ -6,7 +6,9 @@
  * classified from its exit, its signal and its last stdout line. */
 #include "runner.h"
 
+#include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,38 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
         }
     }
     free(text);
+}
+
+/* The first figure of an ok result that cannot be, said into why. */
+static bool figures_possible(const json_t *v, long rounds, double one_round_ops, char *why, size_t n)
+{
+    double wall = gb_json_num(v, "wall_ns", NAN), ops = gb_json_num(v, "ops", NAN);
+    double nspo = gb_json_num(v, "ns_per_op", NAN);
+    const json_t *echoed = json_object_get(v, "rounds");
+    if (!(wall > 0) || !(ops > 0) || !isfinite(wall) || !isfinite(ops))
+        snprintf(why, n, "\"wall_ns\" is %g and \"ops\" %g: both must be above 0", wall, ops);
+    else if (!(fabs(nspo - wall / ops) <= 0.001 + 1e-6 * fabs(nspo)))
+        snprintf(why, n, "\"ns_per_op\" is %g, not wall_ns / ops = %.3f", nspo, wall / ops);
+    else if (json_is_number(echoed) && json_number_value(echoed) != (double)rounds)
+        snprintf(why, n, "\"rounds\" is %g, not the --rounds=%ld it was given", json_number_value(echoed),
+                 rounds);
+    else if (isfinite(one_round_ops) && ops != one_round_ops * (double)rounds)
+        snprintf(why, n,
+                 "\"ops\" is %g with --rounds=%ld, where the warm-up's one round did %g: each round "
+                 "must do the whole work",
+                 ops, rounds, one_round_ops);
+    else
+        return true;
+    return false;
+}
+
+void gb_exec_check_figures(struct gb_exec_result *r, long rounds, double one_round_ops)
+{
+    char why[400];
+    if (r->status != GB_ST_OK || figures_possible(r->json, rounds, one_round_ops, why, sizeof why))
+        return;
+    r->status = GB_ST_GARBLED;
+    snprintf(r->message, sizeof r->message, "impossible figures: %s (docs/cell-protocol.md)", why);
 }
 
 void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const char *workload,

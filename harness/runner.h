@@ -43,4 +43,12 @@ void gb_exec_result_free(struct gb_exec_result *r);
 void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const char *workload,
              int namespaces_of, struct gb_exec_result *r);
 
+/* An ok result's figures against what a repetition must hold
+ * (docs/cell-protocol.md): wall_ns and ops above 0, ns_per_op = wall_ns /
+ * ops, `rounds` what was asked, and ops = rounds x one_round_ops (the
+ * warm-up's ops; NAN: not known). A result that breaks one is garbled:
+ * r's status and message say which, so that no impossible figure enters
+ * the statistics. */
+void gb_exec_check_figures(struct gb_exec_result *r, long rounds, double one_round_ops);
+
 #endif /* GREENBENCH_RUNNER_H */

@@ -397,6 +397,53 @@ static void test_faults_recorded(void)
     free(dir);
 }
 
+/* Figures no repetition can have are garbled, not ok: they never reach the
+ * statistics. A negative time, a ns_per_op that is not wall_ns / ops, and
+ * a cell that echoes --rounds=R but runs one round. And a cell whose
+ * warm-up is a usage error is not repeated, but makes the run fail. */
+static void test_impossible_figures_garbled(void)
+{
+    char *dir = path_in(tmp, "impossible");
+    const char *env[] = {
+        "GB_FAKE=negative@/switch/green/asm/,lie@/spawn/threads/,oneround@/yield/green/,usage@/spawn/green/",
+        NULL,
+    };
+    const char *args[] = { "run",
+                           "--workload=switch,spawn,yield",
+                           "--impl=green,threads",
+                           "--switch=asm",
+                           "--loop=libev",
+                           "--n=100",
+                           "--stacks=private",
+                           "--reps=2",
+                           "--no-plots",
+                           "--seed=7",
+                           "--out",
+                           dir,
+                           NULL };
+    char *err = NULL;
+    CU_ASSERT_EQUAL(run_gb(env, args, NULL, &err), GB_EXIT_FAILED);
+    struct lines l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(records_of(&l, "switch green asm n=100", "garbled"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(first_record(&l, "switch green asm n=100"), "message", ""),
+                                  "impossible figures: \"wall_ns\" is -"));
+    CU_ASSERT_EQUAL(records_of(&l, "spawn threads n=100", "garbled"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(first_record(&l, "spawn threads n=100"), "message", ""),
+                                  "\"ns_per_op\" is 1, not wall_ns / ops"));
+    /* Its warm-up runs one round, as asked: only the repetitions lie. */
+    CU_ASSERT_EQUAL(records_of(&l, "yield green asm/libev n=100", "ok"), 1);
+    CU_ASSERT_EQUAL(records_of(&l, "yield green asm/libev n=100", "garbled"), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "each round must do the whole work"));
+    CU_ASSERT_EQUAL(records_of(&l, "switch threads cpus=1 n=100", "ok"), 3);
+    /* A usage error in the warm-up would be one in every repetition. */
+    CU_ASSERT_EQUAL(records_of(&l, "spawn green asm/libev n=100", "failed"), 1);
+    CU_ASSERT_EQUAL(records_of(&l, "spawn green asm/libev n=100", "ok"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "; 1 cell refused its parameters in the warm-up"));
+    lines_free(&l);
+    free(err);
+    free(dir);
+}
+
 static void test_server_failure(void)
 {
     char *dir = path_in(tmp, "noserver");
@@ -1639,6 +1686,7 @@ static void test_cli(void)
 
 static CU_TestInfo fault_tests[] = {
     { "faults_recorded", test_faults_recorded },
+    { "impossible_figures_garbled", test_impossible_figures_garbled },
     { "server_failure", test_server_failure },
     CU_TEST_INFO_NULL,
 };

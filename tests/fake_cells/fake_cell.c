@@ -10,6 +10,8 @@
  *   another workload), slow (sleeps GB_FAKE_SLOW_MS, default 300, then ok),
  *   x2 (ok, twice as slow), noisy (ok, 1 to 1000 times as slow, at
  *   random), stderrflood (200 KB of stderr, then ok),
+ *   usage (a usage error: ok:false, exit 2), negative (ok, a negative wall_ns), lie (ok, ns_per_op 1 whatever
+ *   wall_ns / ops), oneround (ok, echoes --rounds=R but runs one round),
  *   threads (GB_FAKE_THREADS more threads, default 8, alive together for
  *   GB_FAKE_THREADS_MS, default 200, then ok: the harness's samples of its
  *   OS threads see 1 + GB_FAKE_THREADS).
@@ -159,6 +161,12 @@ static int act_on_mode(const char *mode, const char *workload, const char *impl)
             workload, impl);
         return 1;
     }
+    if (strcmp(mode, "usage") == 0) {
+        printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"workload %s is not "
+               "implemented by peer fake\"}\n",
+               workload, impl, workload);
+        return 2;
+    }
     if (strcmp(mode, "slow") == 0) {
         const char *ms = getenv("GB_FAKE_SLOW_MS");
         usleep((useconds_t)(ms ? atol(ms) : 300) * 1000);
@@ -296,7 +304,10 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     long rounds = lopt(argc, argv, "--rounds", 1); /* each round is n more ops */
-    double wall = ns * (double)n * (double)rounds;
+    long ran = strcmp(mode, "oneround") == 0 ? 1 : rounds;
+    /* Whole nanoseconds, and ns_per_op from them, as a real cell's. */
+    double wall = round(ns * (double)n * (double)ran);
+    ns = wall / (double)(n * ran);
     double cores = green ? 0.95 : 1.6;
     printf("fake commentary on stdout before the result\n");
     printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"switch\":%s%s%s,\"loop\":%s%s%s,\"n\":%ld,"
@@ -305,8 +316,9 @@ int main(int argc, char **argv)
            "\"tasks_completed\":%ld,\"bytes_received\":%ld",
            strcmp(mode, "wrong") == 0 ? "other" : workload, impl, own_sw[0] ? "\"" : "",
            own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "", loop ? "\"" : "", loop ? loop : "null",
-           loop ? "\"" : "", n, k, d, size, cpus > 0 ? cpus : 1, rounds, wall, n * rounds, ns, ru.ru_maxrss,
-           wall * cores, n * rounds, bytes);
+           loop ? "\"" : "", n, k, d, size, cpus > 0 ? cpus : 1, rounds,
+           strcmp(mode, "negative") == 0 ? -wall : wall, n * ran, strcmp(mode, "lie") == 0 ? 1.0 : ns,
+           ru.ru_maxrss, wall * cores, n * ran, bytes);
     print_workload_fields(workload, green, own_sw, ns, noise, lopt(argc, argv, "--hubs", 1));
     printf("}\n");
     return strcmp(mode, "exit3") == 0 ? 3 : 0;
