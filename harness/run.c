@@ -62,8 +62,8 @@ static const char run_help_head[] =
     "  --workload W     %s\n"
     "  --impl I         green, threads, epoll (no runtime: the ceiling; joinall, pool) and\n"
     "                   the peers present (greenbench list)\n"
-    "  --switch S       context-switch backends (asm, asm-nofpu, ucontext, boost)\n"
-    "  --loop L         event-loop backends (libev, libuv)\n";
+    "  --switch S       context-switch backends (built: %s)\n"
+    "  --loop L         event-loop backends (built: %s)\n";
 static const char run_help_tail[] =
     "\n"
     "Repetitions (each cell: at least MIN; then one more per round while the interval\n"
@@ -113,10 +113,26 @@ static const char run_help_tail[] =
     "interrupted (the report is still written), 2 bad usage.\n";
 
 /* The help names the workloads each filter applies to, from the catalog. */
+/* names[n] as "a, b", or "none" (out: n bytes). */
+static void name_list(char *out, size_t len, const char (*names)[GB_NAME], size_t n)
+{
+    snprintf(out, len, "%s", n == 0 ? "none" : "");
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? ", " : "", names[i]);
+}
+
+/* The backends are those of the cell programs built, so that a backend
+ * added with its CMake line shows up here with nothing else changed. */
 static void print_run_help(void)
 {
+    char bin[PATH_MAX], switches[512], loops[512];
+    struct gb_programs progs;
+    gb_bin_dir(bin, sizeof bin);
+    gb_programs_scan(bin, &progs);
+    name_list(switches, sizeof switches, progs.switches, progs.nswitches);
+    name_list(loops, sizeof loops, progs.loops, progs.nloops);
     char *names = gb_workload_names(GB_PICK_ALL, 0, ", ", ", ");
-    printf(run_help_head, names);
+    printf(run_help_head, names, switches, loops);
     free(names);
     for (int a = 0; a < GB_NAXES; a++) {
         const struct gb_axis *ax = &gb_axes[a];

@@ -1623,7 +1623,14 @@ static void test_cli(void)
     const char *bogus[] = { "bogus", NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, bogus, NULL, NULL), GB_EXIT_USAGE);
 
+    /* run --help names the backends built (the fake bin's), not a list of its own. */
     char *out = NULL;
+    const char *run_help[] = { "run", "--help", NULL };
+    CU_ASSERT_EQUAL(run_gb(NULL, run_help, &out, NULL), GB_EXIT_OK);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "context-switch backends (built: asm, ucontext)"));
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "event-loop backends (built: libev, libuv)"));
+    free(out);
+    out = NULL;
     const char *list[] = { "list", NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, list, &out, NULL), GB_EXIT_OK);
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "Context-switch backends compiled in: asm, ucontext"));
