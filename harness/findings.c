@@ -104,14 +104,18 @@ static void add_floor(const struct gb_rundata *rd, const struct gb_workload *wk,
     f->v.kind = f->v.lo > 1 ? GB_VERDICT_HIGHER : f->v.hi < 1 ? GB_VERDICT_LOWER : GB_VERDICT_SAME;
 }
 
-/* Workload wk's findings in the flag modes of mode into out. */
-static void add_mode(const struct gb_rundata *rd, const struct gb_workload *wk, const struct gb_cell *mode,
-                     bool threads_only, struct gb_finding *out, size_t max, size_t *n)
+/* Workload wk's findings about implementation subject in the flag modes of
+ * mode into out. */
+static void add_mode(const struct gb_rundata *rd, const struct gb_workload *wk, const char *subject,
+                     const struct gb_cell *mode, bool threads_only, struct gb_finding *out, size_t max,
+                     size_t *n)
 {
-    const struct gb_summary *green = best_of(rd, wk, "green", NULL, mode);
+    const struct gb_summary *green = best_of(rd, wk, subject, NULL, mode);
     if (green == NULL)
         return;
     add(out, max, n, wk, green, gb_baseline(rd, green));
+    if (strcmp(subject, "green") != 0)
+        return;
     /* The best green done its other way (a variant off: the thread-pool
      * resolver beside c-ares). */
     for (int a = 0; a < GB_NAXES && !threads_only; a++)
@@ -123,26 +127,38 @@ static void add_mode(const struct gb_rundata *rd, const struct gb_workload *wk, 
         add(out, max, n, wk, green, best_of(rd, wk, gb_peers[k].name, &green->cell, NULL));
 }
 
+/* Workload wk's findings about subject: each flag mode of its cells, in
+ * the order the plan has them. false when it has no cell of wk. */
+static bool add_subject(const struct gb_rundata *rd, const struct gb_workload *wk, const char *subject,
+                        bool threads_only, struct gb_finding *out, size_t max, size_t *n)
+{
+    const struct gb_cell *modes[8];
+    size_t nmodes = 0;
+    for (size_t i = 0; i < rd->nsums && nmodes < 8; i++) {
+        const struct gb_cell *c = &rd->sums[i].cell;
+        if (strcmp(c->workload, wk->name) != 0 || strcmp(c->impl, subject) != 0)
+            continue;
+        bool seen = false;
+        for (size_t m = 0; m < nmodes && !seen; m++)
+            seen = gb_cell_same(modes[m], c, FLAG_AXES);
+        if (!seen)
+            modes[nmodes++] = c;
+    }
+    for (size_t m = 0; m < nmodes; m++)
+        add_mode(rd, wk, subject, modes[m], threads_only, out, max, n);
+    return nmodes > 0;
+}
+
 size_t gb_findings(const struct gb_rundata *rd, bool threads_only, struct gb_finding *out, size_t max)
 {
     size_t n = 0;
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const struct gb_workload *wk = &gb_workloads[w];
-        /* Each flag mode of its green cells, in the order the plan has them. */
-        const struct gb_cell *modes[8];
-        size_t nmodes = 0;
-        for (size_t i = 0; i < rd->nsums && nmodes < 8; i++) {
-            const struct gb_cell *c = &rd->sums[i].cell;
-            if (strcmp(c->workload, wk->name) != 0 || strcmp(c->impl, "green") != 0)
-                continue;
-            bool seen = false;
-            for (size_t m = 0; m < nmodes && !seen; m++)
-                seen = gb_cell_same(modes[m], c, FLAG_AXES);
-            if (!seen)
-                modes[nmodes++] = c;
-        }
-        for (size_t m = 0; m < nmodes; m++)
-            add_mode(rd, wk, modes[m], threads_only, out, max, &n);
+        /* Without green cells, each peer in green's place: a runtime
+         * author's --impl=threads,MINE still gets its headline. */
+        if (!add_subject(rd, wk, "green", threads_only, out, max, &n))
+            for (size_t k = 0; k < gb_npeers; k++)
+                add_subject(rd, wk, gb_peers[k].name, threads_only, out, max, &n);
         for (size_t i = 0; i < rd->nsums && !threads_only; i++)
             if (strcmp(rd->sums[i].cell.workload, wk->name) == 0 &&
                 strcmp(rd->sums[i].cell.impl, "green") == 0)

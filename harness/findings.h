@@ -7,7 +7,9 @@
  * same parameters), in the workload's headline figure
  * (time per op, or memory per task), as a ratio of medians with its
  * interval and a verdict; then each green series that measured a floor
- * (switch) against that floor (docs/results-format.md, "Findings"). */
+ * (switch) against that floor. A workload the run has no green cell of
+ * takes each peer's best in green's place, against OS threads
+ * (docs/results-format.md, "Findings"). */
 #ifndef GREENBENCH_FINDINGS_H
 #define GREENBENCH_FINDINGS_H
 
@@ -19,7 +21,8 @@
 
 struct gb_finding {
     const struct gb_workload *wk;
-    const struct gb_summary *green; /* the best green configuration */
+    const struct gb_summary *green; /* the best green configuration (a workload without
+                                       green cells: each peer's best, against threads only) */
     const struct gb_summary *other; /* threads, or a peer's best series; green itself for a floor row */
     struct gb_verdict v;            /* green against other */
     /* A floor row: green against the floor it measured in its own

@@ -553,19 +553,37 @@ static void test_units(void)
     CU_ASSERT_STRING_EQUAL(t, "n/a");
 }
 
-static void test_findings(void)
+/* A spawn cell of test_findings' runs: its key, params and time per op. */
+struct spawn_cell {
+    const char *key, *params;
+    double ns;
+};
+
+/* A run of spawn cells in dir (made here), six repetitions each within
+ * 2% of its ns, loaded into *rd. */
+static void load_spawn_run(char *dir, const struct spawn_cell *cells, size_t n, struct gb_rundata *rd)
 {
-    char dir[] = "/tmp/gb-test-findings-XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     write_text(dir, "meta.json",
                "{\"plan\": {\"min_reps\": 6, \"max_reps\": 6, \"timeout_s\": 9, "
                "\"cells\": [{\"workload\": \"spawn\", \"impl\": \"threads\", "
                "\"n\": 1000}]}}\n");
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t i = 0; i < n; i++)
+        for (int rep = 1; rep <= 6; rep++)
+            gb_buf_printf(&b,
+                          "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
+                          "\"spawn\",%s},\"result\":{\"ns_per_op\":%g}}\n",
+                          cells[i].key, rep, cells[i].params, cells[i].ns * (1 + 0.01 * (rep % 3)));
+    load_run(dir, &b, rd);
+}
+
+static void test_findings(void)
+{
+    char dir[] = "/tmp/gb-test-findings-XXXXXX";
     /* spawn at n=100 and 1000: two green pairs, threads, and st (a peer). */
-    static const struct {
-        const char *key, *params;
-        double ns;
-    } cells[] = {
+    static const struct spawn_cell cells[] = {
         { "spawn green asm/libev n=1000",
           "\"impl\":\"green\",\"switch\":\"asm\",\"loop\":\"libev\",\"n\":1000", 20 },
         { "spawn green boost/libev n=1000",
@@ -575,16 +593,8 @@ static void test_findings(void)
         { "spawn threads n=1000", "\"impl\":\"threads\",\"n\":1000", 10000 },
         { "spawn st n=1000", "\"impl\":\"st\",\"n\":1000", 1000 },
     };
-    struct gb_buf b;
-    gb_buf_init(&b);
-    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
-        for (int rep = 1; rep <= 6; rep++)
-            gb_buf_printf(&b,
-                          "{\"cell\":\"%s\",\"rep\":%d,\"status\":\"ok\",\"params\":{\"workload\":"
-                          "\"spawn\",%s},\"result\":{\"ns_per_op\":%g}}\n",
-                          cells[i].key, rep, cells[i].params, cells[i].ns * (1 + 0.01 * (rep % 3)));
     struct gb_rundata rd;
-    load_run(dir, &b, &rd);
+    load_spawn_run(dir, cells, sizeof cells / sizeof cells[0], &rd);
     struct gb_finding f[8];
     size_t n = gb_findings(&rd, false, f, 8);
     CU_ASSERT_EQUAL_FATAL(n, 2); /* spawn: against threads, against st */
@@ -600,6 +610,30 @@ static void test_findings(void)
     CU_ASSERT_STRING_EQUAL(fig, "10.1 ns"); /* median of 10.0, 10.1, 10.2 twice each */
     /* A fixed count: stop reason "fixed" for every cell. */
     CU_ASSERT_EQUAL(rd.sums[0].stop, GB_STOP_FIXED);
+    gb_rundata_free(&rd);
+    remove_tree(dir);
+}
+
+/* A run without green cells (--impl=threads,PEER: a runtime author's own
+ * runtime): each peer's best takes green's place against OS threads. */
+static void test_findings_without_green(void)
+{
+    char dir[] = "/tmp/gb-test-findings-XXXXXX";
+    static const struct spawn_cell cells[] = {
+        { "spawn threads n=1000", "\"impl\":\"threads\",\"n\":1000", 10000 },
+        { "spawn st n=1000", "\"impl\":\"st\",\"n\":1000", 1000 },
+        { "spawn go n=1000", "\"impl\":\"go\",\"n\":1000", 500 },
+    };
+    struct gb_rundata rd;
+    load_spawn_run(dir, cells, sizeof cells / sizeof cells[0], &rd);
+    struct gb_finding f[8];
+    size_t n = gb_findings(&rd, true, f, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 2); /* each peer against threads, in gb_peers order; not each other */
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_STRING_EQUAL(f[i].other->cell.key, "spawn threads n=1000");
+        CU_ASSERT_EQUAL(f[i].v.kind, GB_VERDICT_LOWER);
+    }
+    CU_ASSERT_NOT_EQUAL(strcmp(f[0].green->cell.impl, f[1].green->cell.impl), 0);
     gb_rundata_free(&rd);
     remove_tree(dir);
 }
@@ -942,6 +976,7 @@ static CU_TestInfo results_tests[] = {
     { "rundata_load_ratios", test_rundata_load_ratios },
     { "verdicts", test_verdicts },
     { "findings", test_findings },
+    { "findings_without_green", test_findings_without_green },
     { "units", test_units },
     { "server_bound", test_server_bound },
     { "floor_paired", test_floor_paired },
