@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "csv.h"
 #include "journal.h"
 #include "json.h"
@@ -706,8 +707,41 @@ static void test_sighup_keeps_everything(void)
 
 /* ---- e2e ---- */
 
-static const char *const plot_kinds[] = { "switch", "spawn",    "memory",     "joinall", "pool",
-                                          "dns",    "overview", "efficiency", NULL };
+/* The charts a --quick run draws, from the catalog: each row's chart
+ * (workloads/catalog.def, .plot) that has points (a bar chart always; a line
+ * chart when the quick preset gives its x axis a value above 0, as
+ * harness/plot.c's line_data asks), then the harness's own two. Returns how
+ * many; kinds holds them, NULL-terminated. */
+#define QUICK_KINDS_MAX 64
+static size_t quick_plot_kinds(const char *kinds[], size_t max)
+{
+    size_t nk = 0;
+    for (size_t w = 0; w < gb_nworkloads && nk + 3 < max; w++) {
+        const struct gb_workload *wk = &gb_workloads[w];
+        if (wk->plot.chart == GB_CHART_NONE)
+            continue;
+        bool points = wk->plot.chart == GB_CHART_BARS;
+        for (int a = 0; a < GB_NAXES && !points; a++) {
+            if (wk->plot.x != 1u << a)
+                continue;
+            const struct gb_preset_values *pv = &wk->preset[GB_PRESET_QUICK];
+            const long *v = gb_preset_axis(pv, (enum gb_axis_id)a);
+            for (size_t i = 0; i < gb_preset_count(v); i++)
+                points |= v[i] > 0;
+            for (size_t i = 0; a == GB_AXIS_N && i < gb_preset_count(pv->n_threads); i++)
+                points |= pv->n_threads[i] > 0;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < nk; k++)
+            dup |= strcmp(kinds[k], wk->plot.kind) == 0;
+        if (points && !dup)
+            kinds[nk++] = wk->plot.kind;
+    }
+    kinds[nk++] = "overview";
+    kinds[nk++] = "efficiency";
+    kinds[nk] = NULL;
+    return nk;
+}
 
 /* A quick run's meta.json: what ran, on what, with which stop rule.
  * Returns the number of cells in its plan. */
@@ -923,6 +957,8 @@ static void check_quick_plots(const char *pdir)
     if (!has_xmllint())
         CU_FAIL("xmllint is not installed (Debian: apt-get install libxml2-utils)");
     CU_ASSERT_TRUE(exists(pdir, "style.gp"));
+    const char *plot_kinds[QUICK_KINDS_MAX];
+    quick_plot_kinds(plot_kinds, sizeof plot_kinds / sizeof plot_kinds[0]);
     for (size_t i = 0; plot_kinds[i]; i++) {
         char name[64];
         const char *exts[] = { "gp", "dat", "svg", "png" };
@@ -942,9 +978,20 @@ static void check_quick_plots(const char *pdir)
         CU_ASSERT_TRUE(is_png(png));
         free(png);
     }
-    CU_ASSERT_TRUE(exists(pdir, "joinall_ideal.dat"));
-    CU_ASSERT_TRUE(exists(pdir, "pool_ideal.dat"));
-    CU_ASSERT_TRUE(exists(pdir, "dns_ideal.dat"));
+    /* A line chart with .ideal has its ideal line's data beside it. */
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        const struct gb_workload *wk = &gb_workloads[w];
+        bool drawn = false;
+        for (size_t i = 0; plot_kinds[i]; i++)
+            drawn |= wk->plot.kind && strcmp(plot_kinds[i], wk->plot.kind) == 0;
+        if (!drawn || !wk->plot.ideal)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%s_ideal.dat", wk->plot.kind);
+        CU_ASSERT_TRUE(exists(pdir, name));
+        if (!exists(pdir, name))
+            fprintf(stderr, "\n  missing plots/%s (%s's ideal line)\n", name, wk->name);
+    }
     /* The .gp scripts redraw with plain gnuplot, in place. */
     char *cmd = gb_xasprintf("cd '%s' && rm -f spawn.svg && gnuplot spawn.gp 2>/dev/null && test -s spawn.svg", pdir);
     CU_ASSERT_EQUAL(system(cmd), 0);
@@ -958,7 +1005,10 @@ static void check_quick_reports(const char *dir, const char *md)
     char *html = slurp_in(dir, "report.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     CU_ASSERT_EQUAL(strncmp(html, "<!DOCTYPE html>", 15), 0);
-    CU_ASSERT_EQUAL(count_substr(html, "data:image/svg+xml;base64,"), 8);
+    /* Every chart drawn, inline. */
+    const char *plot_kinds[QUICK_KINDS_MAX];
+    size_t nkinds = quick_plot_kinds(plot_kinds, sizeof plot_kinds / sizeof plot_kinds[0]);
+    CU_ASSERT_EQUAL(count_substr(html, "data:image/svg+xml;base64,"), nkinds);
     CU_ASSERT_PTR_NULL(strstr(html, "<script"));
     CU_ASSERT_PTR_NULL(strstr(html, "src=\"plots/")); /* nothing outside the file */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "Ratios between coroutines and threads depend on the machine"));
