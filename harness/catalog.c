@@ -167,6 +167,16 @@ int gb_peer_add(const struct gb_peer *p, char *err, size_t errlen)
     return 0;
 }
 
+void gb_workload_unit(const struct gb_workload *w, char *out, size_t n)
+{
+    if (w->metric == GB_METRIC_RSS_PER_TASK)
+        snprintf(out, n, "bytes of memory (RSS) per %s", w->op);
+    else if (w->metric == GB_METRIC_OPS_PER_S)
+        snprintf(out, n, "%s/s, and ns per %s", w->op, w->op);
+    else
+        snprintf(out, n, "ns per %s", w->op);
+}
+
 bool gb_takes_variants(const struct gb_workload *w, const char *impl)
 {
     return listed(w->variant_impls, impl);

@@ -175,6 +175,12 @@ const struct gb_workload *gb_workload_find(const char *name);
  * variant axes on (its .variant_impls). */
 bool gb_takes_variants(const struct gb_workload *w, const char *impl);
 
+/* The unit w's figure is given in, from its row's .metric and .op, for
+ * `greenbench list`: "ns per switch" (GB_METRIC_NS_PER_OP), "bytes of
+ * memory (RSS) per task" (GB_METRIC_RSS_PER_TASK), "request/s, and ns per
+ * request" (GB_METRIC_OPS_PER_S). Into out (n bytes). */
+void gb_workload_unit(const struct gb_workload *w, char *out, size_t n);
+
 /* The names of the workloads picked, in catalog order, separated by sep,
  * the last two by last ("a, b and c"); the caller frees it. */
 char *gb_workload_names(enum gb_pick pick, unsigned axis, const char *sep, const char *last);

@@ -214,11 +214,13 @@ static void list_workloads(void)
     for (size_t w = 0; w < gb_nworkloads; w++) {
         const struct gb_workload *wk = &gb_workloads[w];
         printf("  %s: %s\n", wk->name, wk->what);
-        printf("      green: %s; unit: ns per %s\n",
+        char unit[128];
+        gb_workload_unit(wk, unit, sizeof unit);
+        printf("      green: %s; unit: %s\n",
                wk->loop_only   ? "every loop backend, on one switch (asm where built; --switch for others)"
                : wk->uses_loop ? "every switch x loop backend"
                                : "every switch backend (no loop)",
-               wk->op);
+               unit);
         for (int a = 0; a < GB_NAXES; a++)
             if (gb_axes[a].variant && (wk->axes & 1u << a))
                 printf("      %s=1 (a variant, compared with %s=0): %s; the others run %s=0 only\n",

@@ -1687,6 +1687,24 @@ static void test_cli(void)
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "boost: not built"));
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "gevent   missing: greenbench-peer-gevent"));
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "spawn-alive"));
+    /* Each workload's unit follows its row's metric: spawn-alive's figure
+     * is memory per task, not time. */
+    for (size_t w = 0; out && w < gb_nworkloads; w++) {
+        char head[128], unit[128];
+        snprintf(head, sizeof head, "\n  %s: ", gb_workloads[w].name);
+        gb_workload_unit(&gb_workloads[w], unit, sizeof unit);
+        const char *at = strstr(out, head), *next = at ? strchr(at + 1, '\n') : NULL;
+        const char *line_end = next ? strchr(next + 1, '\n') : NULL;
+        const char *u = next ? strstr(next, "; unit: ") : NULL;
+        bool ok =
+            u && u < line_end && strncmp(u + 8, unit, strlen(unit)) == 0 && u[8 + strlen(unit)] == '\n';
+        CU_ASSERT_TRUE(ok);
+        if (!ok)
+            fprintf(stderr, "\n  list: %s's unit is not '%s'\n", gb_workloads[w].name, unit);
+    }
+    char unit[128];
+    gb_workload_unit(gb_workload_find("spawn-alive"), unit, sizeof unit);
+    CU_ASSERT_STRING_EQUAL(unit, "bytes of memory (RSS) per task");
     free(out);
 
     /* cell: picks the program and execs it. */
