@@ -18,6 +18,12 @@ void green_fixture_teardown(void);
  * on it. */
 unsigned green_fixture_shared_stacks(void);
 
+/* The context and loop backends this program was linked with, as
+ * green_add_context_backend / green_add_loop_backend named them
+ * (tests/pair_names.c). */
+extern const char green_test_ctx[];
+extern const char green_test_loop[];
+
 /* RUNNING_ON_VALGRIND: nonzero under valgrind, where the suites scale
  * their counts and time limits down; 0 without valgrind's headers. */
 #if defined(__has_include)
