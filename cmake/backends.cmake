@@ -38,8 +38,17 @@ function(green_add_context_backend name)
 endfunction()
 
 # green_add_loop_backend(NAME SOURCES f... [LIBS l...] [IF cond-var WHY text])
+# A loop name has no dash: gb_programs_scan reads greenbench-cell-<switch>-<loop>
+# up to the last dash, so "ev-copy" would make the program of switch "asm-ev"
+# and loop "copy" (docs/extending.md, "A loop backend").
 function(green_add_loop_backend name)
   cmake_parse_arguments(B "" "IF;WHY" "SOURCES;LIBS" ${ARGN})
+  if(name MATCHES "-")
+    message(FATAL_ERROR "green_add_loop_backend(${name}): a loop backend's name may not contain a "
+                        "dash: greenbench-cell-<switch>-<loop> is split at its last dash, so "
+                        "greenbench-cell-asm-${name} would be read as another switch and loop. "
+                        "Name it without one (docs/extending.md, \"A loop backend\").")
+  endif()
   if(GREEN_NO_BACKENDS_WHY)
     set(B_IF GREEN_NO_BACKENDS)
     set(B_WHY ${GREEN_NO_BACKENDS_WHY})
