@@ -128,8 +128,41 @@ static void server_capacity(struct gb_doc *d, const struct gb_rundata *rd)
     gb_doc_para_end(d);
 }
 
+/* The workloads of the run (its cells) that fetch from greenbench-server
+ * (GB_SERVER_HTTP), in catalog order: "joinall and pool"; NULL when none.
+ * The caller frees it. */
+static char *served_in_run(const struct gb_rundata *rd)
+{
+    size_t total = 0;
+    bool *in = gb_xcalloc(gb_nworkloads + 1, sizeof *in);
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        for (size_t i = 0; i < rd->nsums && gb_workloads[w].server == GB_SERVER_HTTP && !in[w]; i++)
+            in[w] = strcmp(rd->sums[i].cell.workload, gb_workloads[w].name) == 0;
+        total += in[w];
+    }
+    if (total == 0) {
+        free(in);
+        return NULL;
+    }
+    struct gb_buf b;
+    gb_buf_init(&b);
+    for (size_t w = 0, n = 0; w < gb_nworkloads; w++) {
+        if (!in[w])
+            continue;
+        if (n++)
+            gb_buf_puts(&b, n == total ? " and " : ", ");
+        gb_buf_puts(&b, gb_workloads[w].name);
+    }
+    free(in);
+    char *names = gb_xstrdup(gb_buf_str(&b));
+    gb_buf_free(&b);
+    return names;
+}
+
 /* The local HTTP server: where it ran, how loaded it was in each cell's
- * window (server-bound cells), its capacity, what it said. */
+ * window (server-bound cells), its capacity, what it said. Only for a run
+ * with a workload that fetches from it: the harness records where the
+ * server would run (meta.json's "server") in every run. */
 static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
     size_t cells = 0, bound = 0, late_busy = 0;
@@ -140,10 +173,10 @@ static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
         late_busy += !s->server_bound && 2 * s->server_late_reps > s->server_reps;
     }
     const json_t *where = meta_get(rd, "server", NULL);
-    if (cells == 0 && !json_is_object(where) && server_log(NULL, rd) == 0)
+    char *served = served_in_run(rd);
+    if (served == NULL)
         return;
     gb_doc_heading(d, 2, "Local HTTP server");
-    char *served = gb_workload_names(GB_PICK_SERVER, 0, ", ", " and ");
     gb_doc_para(d, NULL);
     gb_doc_escf(d,
                 "%s fetched from greenbench-server, with %ld event loop%s on CPU %s; the cells "

@@ -492,6 +492,61 @@ static void test_server_bound(void)
     remove_tree(dir);
 }
 
+/* A run dir with one threads cell of workload wl, n=100, and meta.json's
+ * "server" (the harness writes it in every run); its report.md into *md. */
+static void report_of_one_cell(const char *wl, char **md)
+{
+    char dir[] = "/tmp/gb-test-served-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char *meta = gb_xasprintf("{\"server\": {\"threads\": 1, \"cpus\": \"last\"}, \"plan\": {\"cells\": "
+                              "[{\"workload\": \"%s\", \"impl\": \"threads\", \"n\": 100}]}}\n",
+                              wl);
+    write_text(dir, "meta.json", meta);
+    free(meta);
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_buf_printf(&b,
+                  "{\"cell\":\"%s threads n=100\",\"rep\":1,\"status\":\"ok\",\"params\":{\"workload\":"
+                  "\"%s\",\"impl\":\"threads\",\"n\":100},\"result\":{\"ns_per_op\":100,\"ops\":100,"
+                  "\"wall_ns\":10000}}\n",
+                  wl, wl);
+    struct gb_rundata rd;
+    load_run(dir, &b, &rd);
+    read_report_md(&rd, dir, md);
+    gb_rundata_free(&rd);
+    remove_tree(dir);
+}
+
+/* The report's "Local HTTP server" section: in a run with a workload that
+ * fetches from greenbench-server (GB_SERVER_HTTP), naming that one alone;
+ * in a run without one, not at all, although meta.json says where the
+ * server would have run. The workloads are the catalog's first of each. */
+static void test_server_section_when_served(void)
+{
+    const struct gb_workload *served = NULL, *other = NULL;
+    for (size_t w = 0; w < gb_nworkloads; w++) {
+        if (!served && gb_workloads[w].server == GB_SERVER_HTTP)
+            served = &gb_workloads[w];
+        if (!other && gb_workloads[w].server == GB_SERVER_NONE)
+            other = &gb_workloads[w];
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(served);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    char *md = NULL;
+    report_of_one_cell(other->name, &md);
+    CU_ASSERT_PTR_NULL(strstr(md, "Local HTTP server"));
+    CU_ASSERT_PTR_NULL(strstr(md, "fetched from greenbench-server"));
+    free(md);
+    report_of_one_cell(served->name, &md);
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, "## Local HTTP server"));
+    char *said = gb_xasprintf("\n%s fetched from greenbench-server, with 1 event loop", served->name);
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, said));
+    if (!strstr(md, said))
+        fprintf(stderr, "\n  no '%s' in its report.md\n", said + 1);
+    free(said);
+    free(md);
+}
+
 static void test_units(void)
 {
     static const struct {
@@ -979,6 +1034,7 @@ static CU_TestInfo results_tests[] = {
     { "findings_without_green", test_findings_without_green },
     { "units", test_units },
     { "server_bound", test_server_bound },
+    { "server_section_when_served", test_server_section_when_served },
     { "floor_paired", test_floor_paired },
     { "cold_first_pass", test_cold_first_pass },
     { "os_threads_peak", test_os_threads_peak },
