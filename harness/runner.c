@@ -102,7 +102,10 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
         } else {
             r->status = GB_ST_GARBLED;
             snprintf(r->message, sizeof r->message, "the last stdout line is not a JSON object%s%s",
-                     prc != 0 ? ": " : "", prc != 0 ? perr : "");
+                     prc != 0 ? ": " : "",
+                     *line == '\0' ? "stdout is empty"
+                     : prc != 0    ? perr
+                                   : "");
         }
         r->stdout_tail = tail_copy(out, 500);
         json_decref(v);

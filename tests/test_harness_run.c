@@ -308,6 +308,8 @@ static void check_fault_records(const char *dir)
     r = first_record(&l, "switch green ucontext n=100");
     CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "stdout_tail", ""), "not JSON"));
     CU_ASSERT_EQUAL(records_of(&l, "spawn green ucontext/libev n=100", "garbled"), 3);
+    r = first_record(&l, "spawn green ucontext/libev n=100");
+    CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "not a JSON object: stdout is empty"));
     CU_ASSERT_EQUAL(records_of(&l, "spawn-alive threads n=100", "failed"), 3);
     r = first_record(&l, "spawn-alive threads n=100");
     CU_ASSERT_PTR_NOT_NULL(strstr(gb_json_str(r, "message", ""), "fake failure"));
