@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "host.h"
@@ -155,22 +156,37 @@ static int write_plan(const char *dir, const struct gb_plan *pl, const struct gb
 
 /* ---- the launchers ---- */
 
+/* The parallel launcher. A remote host works in its home's
+ * greenbench-campaign-<id>/ (%2$s: the plan hash and a number drawn at
+ * --emit), never in a folder another campaign left there: parallel's
+ * --cleanup is `rm -f`, which cannot remove a run folder, so a fixed path
+ * (~/runs/NNN) stayed on every host and the next campaign's shard of that
+ * number resumed it and sent the old repetitions back as new ones. Here
+ * (`-S :`) parallel runs the job in the same --workdir, relative to this
+ * folder: there it holds links to shards/ and to the runs folder, so a
+ * local job writes where a remote one's folder comes back to. Parallel
+ * joins the command's words unquoted, so the greenbench path is quoted for
+ * the remote shell (q). */
 static const char parallel_script[] =
     "#!/bin/sh\n"
-    "# run-parallel.sh: runs the %zu shards of this campaign with GNU parallel, one\n"
+    "# run-parallel.sh: runs the %1$zu shards of this campaign with GNU parallel, one\n"
     "# shard per host at a time (-j1), each as `greenbench run --shard`; written by\n"
-    "# `greenbench run --emit parallel`. Usage, from anywhere:\n"
+    "# `greenbench run --emit parallel`. Usage, from anywhere (DIR and FILE are\n"
+    "# relative to where you type them; by default runs/ and joblog here):\n"
     "#   ./run-parallel.sh [--runs DIR] [--joblog FILE] [PARALLEL'S HOST OPTIONS]\n"
     "# Hosts: ./hosts by default (--sshloginfile: one `1/user@host` a line; `:` is\n"
     "# this machine), or give parallel's own, e.g. -S host1,host2 or -S : alone.\n"
     "# Every host needs greenbench at $GREENBENCH (the same build: merge refuses\n"
-    "# mixed builds); a remote host gets the shard file and sends its run folder\n"
-    "# back (--transferfile, --return, --cleanup). Run it again to rerun the\n"
-    "# shards that failed (--resume-failed): a shard whose folder is here resumes.\n"
+    "# mixed builds). A remote host works in this campaign's own folder,\n"
+    "#   ~/%2$s/\n"
+    "# it gets the shard file there and sends its run folder back (--workdir,\n"
+    "# --transferfile, --return); once every shard has come back, that folder\n"
+    "# is removed from every host. Run it again to rerun the shards\n"
+    "# that failed (--resume-failed): a shard rerun on the host that ran it\n"
+    "# resumes its folder.\n"
     "set -eu\n"
-    "cd \"$(dirname \"$0\")\"\n"
-    "GREENBENCH=${GREENBENCH:-%s}\n"
-    "runs=runs joblog=joblog\n"
+    "GREENBENCH=${GREENBENCH:-%3$s}\n"
+    "runs='' joblog=''\n"
     "while [ $# -gt 0 ]; do\n"
     "    case $1 in\n"
     "    --runs) runs=$2; shift 2 ;;\n"
@@ -178,14 +194,28 @@ static const char parallel_script[] =
     "    *) break ;;\n"
     "    esac\n"
     "done\n"
+    "case $runs in '' | /*) ;; *) runs=$(pwd)/$runs ;; esac\n"
+    "case $joblog in '' | /*) ;; *) joblog=$(pwd)/$joblog ;; esac\n"
+    "cd \"$(dirname \"$0\")\"\n"
+    "runs=${runs:-$(pwd)/runs} joblog=${joblog:-joblog}\n"
     "[ $# -gt 0 ] || set -- --sshloginfile hosts\n"
-    "mkdir -p \"$runs\" logs\n"
+    "# q WORD: WORD as one word of the remote shell.\n"
+    "q() { printf \"'%%s'\" \"$(printf '%%s\\n' \"$1\" | sed \"s/'/'\\\\\\\\''/g\")\"; }\n"
+    "gb=$(q \"$GREENBENCH\")\n"
+    "wd=%2$s\n"
+    "mkdir -p \"$runs\" logs \"$wd\"\n"
+    "ln -sfn \"$(pwd)/shards\" \"$wd/shards\"\n"
+    "ln -sfn \"$runs\" \"$wd/runs\"\n"
+    "trap 'rm -f \"$wd/shards\" \"$wd/runs\"; rmdir \"$wd\" 2>/dev/null || :' EXIT\n"
     "# The preflight: greenbench answers on every host, and each host's\n"
     "# fingerprint is kept (a host that fails stops the campaign here).\n"
-    "parallel \"$@\" --nonall --tag \"$GREENBENCH\" host > logs/preflight-hosts.txt\n"
-    "parallel \"$@\" -j1 --joblog \"$joblog\" --resume-failed \\\n"
-    "    --transferfile {} --return \"$runs\"/{/.} --cleanup \\\n"
-    "    \"$GREENBENCH\" run --shard {} --out \"$runs\"/{/.} ::: shards/*.json\n";
+    "parallel \"$@\" --nonall --tag \"$gb\" host > logs/preflight-hosts.txt\n"
+    "parallel \"$@\" -j1 --joblog \"$joblog\" --resume-failed --workdir \"$wd\" \\\n"
+    "    --transferfile {} --return \"$wd\"/./runs/{/.} --cleanup \\\n"
+    "    \"$gb\" run --shard {} --out runs/{/.} ::: shards/*.json\n"
+    "# Every shard came back: this campaign's folder goes from every host (here,\n"
+    "# only the links go).\n"
+    "parallel \"$@\" --nonall rm -rf \"$wd\"\n";
 
 static const char slurm_script[] =
     "#!/bin/bash\n"
@@ -208,19 +238,50 @@ static const char slurm_script[] =
     "# one requeued on the same node resumes.\n"
     "exec \"$GREENBENCH\" run --shard \"shards/$shard.json\" --out \"runs/$shard@${SLURMD_NODENAME:-$(hostname)}\"\n";
 
-/* The launcher of engine into dir, executable; its name into name. */
-static int write_launcher(const char *dir, const char *engine, size_t nshards, char *name, size_t n)
+/* The greenbench this binary is, as one shell word, into b. */
+static void self_word(struct gb_buf *b)
 {
     char self[PATH_MAX];
     if (gb_self_dir(self, sizeof self) != 0)
         snprintf(self, sizeof self, ".");
-    char *gb = gb_xasprintf("%s/greenbench", self), *text;
+    char *gb = gb_xasprintf("%s/greenbench", self);
+    gb_buf_shell_word(b, gb);
+    free(gb);
+}
+
+/* The folder a remote host works in for this campaign, into out (n bytes):
+ * greenbench-campaign-<plan hash>-<8 hex digits of the folder, the time and
+ * the pid>, so that two campaigns of one plan have two. */
+static void remote_dir(const char *dir, const char *plan_hash, char *out, size_t n)
+{
+    char stamp[64];
+    gb_utc_iso(stamp, sizeof stamp);
+    uint64_t h = gb_fnv1a(dir, strlen(dir), GB_FNV_START);
+    h = gb_fnv1a(stamp, strlen(stamp), h);
+    int64_t now = gb_now_ns();
+    pid_t pid = getpid();
+    h = gb_fnv1a(&now, sizeof now, h);
+    h = gb_fnv1a(&pid, sizeof pid, h);
+    snprintf(out, n, "greenbench-campaign-%s-%08llx", plan_hash, (unsigned long long)(h & 0xffffffffu));
+}
+
+/* The launcher of engine into dir, executable; its name into name. */
+static int write_launcher(const char *dir, const char *engine, const char *plan_hash, size_t nshards,
+                          char *name, size_t n)
+{
+    struct gb_buf gb;
+    gb_buf_init(&gb);
+    self_word(&gb);
+    char *text, wd[128];
     bool slurm = strcmp(engine, "slurm") == 0;
     snprintf(name, n, "%s", slurm ? "run-slurm.sbatch" : "run-parallel.sh");
-    if (slurm)
-        text = gb_xasprintf(slurm_script, nshards, nshards - 1, nshards - 1, GB_SLURM_THROTTLE, gb);
-    else
-        text = gb_xasprintf(parallel_script, nshards, gb);
+    if (slurm) {
+        text = gb_xasprintf(slurm_script, nshards, nshards - 1, nshards - 1, GB_SLURM_THROTTLE,
+                            gb_buf_str(&gb));
+    } else {
+        remote_dir(dir, plan_hash, wd, sizeof wd);
+        text = gb_xasprintf(parallel_script, nshards, wd, gb_buf_str(&gb));
+    }
     char *path = gb_xasprintf("%s/%s", dir, name);
     int rc = gb_write_file(path, text, strlen(text));
     if (rc == 0 && chmod(path, 0755) != 0)
@@ -229,23 +290,41 @@ static int write_launcher(const char *dir, const char *engine, size_t nshards, c
         fprintf(stderr, "greenbench run: --emit: cannot write %s: %s\n", path, strerror(-rc));
     free(path);
     free(text);
-    free(gb);
+    gb_buf_free(&gb);
     return rc;
 }
 
-/* The lines that say what was written and how to launch it. */
+/* The lines that say what was written and how to launch it, each command
+ * as a shell takes it (dir quoted, this greenbench's path). */
 static void print_launch(const char *dir, const char *engine, const char *launcher, size_t ncells,
                          size_t nshards)
 {
+    struct gb_buf d, l, m, gb;
+    gb_buf_init(&d);
+    gb_buf_init(&l);
+    gb_buf_init(&m);
+    gb_buf_init(&gb);
+    char *path = gb_xasprintf("%s/%s", dir, launcher), *merged = gb_xasprintf("%s/merged", dir);
+    gb_buf_shell_word(&d, dir);
+    gb_buf_shell_word(&l, path);
+    gb_buf_shell_word(&m, merged);
+    self_word(&gb);
     printf("greenbench: campaign of %zu cells in %zu shards (one per comparison group) in %s\n", ncells,
            nshards, dir);
     if (strcmp(engine, "slurm") == 0)
-        printf("Launch it:\n  cd %s && sbatch %s\n", dir, launcher);
+        printf("Launch it:\n  cd %s && sbatch %s\n", gb_buf_str(&d), launcher);
     else
         printf("Launch it (hosts in %s/hosts, one `1/user@host` a line; -S : for this machine):\n"
-               "  %s/%s            or   %s/%s -S :\n",
-               dir, dir, launcher, dir, launcher);
-    printf("Then merge what came back:\n  greenbench merge %s/merged %s\n", dir, dir);
+               "  %s            or   %s -S :\n",
+               dir, gb_buf_str(&l), gb_buf_str(&l));
+    printf("Then merge what came back:\n  %s merge %s %s\n", gb_buf_str(&gb), gb_buf_str(&m),
+           gb_buf_str(&d));
+    free(path);
+    free(merged);
+    gb_buf_free(&d);
+    gb_buf_free(&l);
+    gb_buf_free(&m);
+    gb_buf_free(&gb);
 }
 
 int gb_campaign_emit(const struct gb_plan *pl, const struct gb_run_opts *o, const struct gb_programs *p)
@@ -268,7 +347,7 @@ int gb_campaign_emit(const struct gb_plan *pl, const struct gb_run_opts *o, cons
     if (rc == 0)
         rc = write_plan(dir, pl, o, &g, campaign_json(plan_hash, build_hash, o->emit, &g, -1));
     if (rc == 0)
-        rc = write_launcher(dir, o->emit, g.n, launcher, sizeof launcher);
+        rc = write_launcher(dir, o->emit, plan_hash, g.n, launcher, sizeof launcher);
     if (rc == 0)
         print_launch(dir, o->emit, launcher, pl->ncells, g.n);
     else

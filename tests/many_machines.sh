@@ -6,7 +6,11 @@
 #     machine as the host) twice, as hosts alpha and beta (GREENBENCH_HOST_ID),
 #     then merge: two hosts never pooled, one folder each, per-host ratios for
 #     every comparison group, the cross-host table; a failed job read from the
-#     joblog. SKIPPED (exit 77) without GNU parallel (Debian: parallel).
+#     joblog. --runs and --joblog relative to where they are typed, greenbench
+#     at a path with a space and a quote. Two campaigns of one plan on a
+#     remote host (a fake ssh, with rsync): each shard's folder comes back,
+#     none stays on the host, the second campaign resumes nothing.
+#     SKIPPED (exit 77) without GNU parallel (Debian: parallel).
 #   slurm: `run --emit slurm`: run-slurm.sbatch passes `bash -n` and equals
 #     GOLDEN_DIR/run-slurm.sbatch (the binary's path written @GREENBENCH@);
 #     its array tasks, run by hand with Slurm's variables, then merged.
@@ -72,10 +76,17 @@ suite_parallel() {
     has "$tmp/C.emit" "run-parallel.sh -S :"
     n=$(ls "$tmp/C/shards" | wc -l)
     [ "$n" = 3 ] || fail "3 shards (switch; spawn n=1000; spawn n=10000) expected, got $n"
-    GREENBENCH_HOST_ID=alpha "$tmp/C/run-parallel.sh" -S : >"$tmp/alpha.log" 2>&1 ||
+    # greenbench's path with a space and a quote, which parallel's command line
+    # takes as it is.
+    mkdir "$tmp/it's here" && ln -s "$gb" "$tmp/it's here/greenbench"
+    GREENBENCH="$tmp/it's here/greenbench" GREENBENCH_HOST_ID=alpha "$tmp/C/run-parallel.sh" -S : \
+        >"$tmp/alpha.log" 2>&1 ||
         fail "run-parallel.sh as alpha: $(tail -5 "$tmp/alpha.log")"
-    GREENBENCH_HOST_ID=beta "$tmp/C/run-parallel.sh" --runs runs-beta --joblog joblog-beta -S : \
+    # --runs and --joblog are relative to where they are typed, not to C.
+    (cd "$tmp" && GREENBENCH_HOST_ID=beta C/run-parallel.sh --runs C/runs-beta --joblog C/joblog-beta -S :) \
         >"$tmp/beta.log" 2>&1 || fail "run-parallel.sh as beta: $(tail -5 "$tmp/beta.log")"
+    [ -f "$tmp/C/runs-beta/002/meta.json" ] && [ -f "$tmp/C/joblog-beta" ] ||
+        fail "run-parallel.sh --runs C/runs-beta --joblog C/joblog-beta, typed in $tmp: not in $tmp/C"
     has "$tmp/C/joblog" "--shard shards/002.json"
     has "$tmp/C/logs/preflight-hosts.txt" '"id":"beta"'
     "$gb" merge "$tmp/M" "$tmp/C" >"$tmp/merge.log" 2>&1 || fail "merge: $(cat "$tmp/merge.log")"
@@ -101,6 +112,58 @@ suite_parallel() {
     "$gb" merge --no-plots "$tmp/M2" "$tmp/C" >"$tmp/merge2.log" 2>&1
     [ $? = 1 ] || fail "merge with a failed job: exit 1 expected"
     has "$tmp/merge2.log" "job failed (exit 1)"
+    parallel_remote
+}
+
+# A fake ssh: `ssh [OPTIONS] [USER@]HOST COMMAND...` runs COMMAND with sh in
+# $tmp/homes/HOST (that host's home) as GREENBENCH_HOST_ID=HOST, for GNU
+# parallel and its rsync: remote hosts without a network.
+fake_ssh() {
+    mkdir -p "$tmp/bin" "$tmp/homes"
+    cat >"$tmp/bin/ssh" <<'EOF'
+#!/bin/sh
+while [ $# -gt 0 ]; do
+    case $1 in
+    -[bcDEeFIiJLlmOopQRSWw]) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+    esac
+done
+host=${1#*@}
+shift
+[ "${1:-}" != -- ] || shift
+mkdir -p "$FAKE_HOMES/$host" && cd "$FAKE_HOMES/$host" || exit 255
+HOME=$FAKE_HOMES/$host GREENBENCH_HOST_ID=$host exec sh -c "$*"
+EOF
+    chmod +x "$tmp/bin/ssh"
+    export FAKE_HOMES="$tmp/homes"
+}
+
+# run-parallel.sh with a remote host (the fake ssh), the second time with
+# greenbench's path with a space and a quote: each shard's folder comes back
+# and none stays on the host, so that a second campaign of the same plan runs
+# afresh there rather than resuming the first one's folders.
+parallel_remote() {
+    if ! command -v rsync >/dev/null 2>&1; then
+        echo "many-parallel: rsync is not installed: the remote host part skipped"
+        return
+    fi
+    fake_ssh
+    for c in R1 R2; do
+        emit $c parallel
+        [ $c = R1 ] && path=$gb || path="$tmp/it's here/greenbench"
+        PATH="$tmp/bin:$PATH" GREENBENCH=$path "$tmp/$c/run-parallel.sh" -S gamma >"$tmp/$c.log" 2>&1 ||
+            fail "run-parallel.sh $c -S gamma: $(tail -5 "$tmp/$c.log")"
+        for s in 000 001 002; do
+            has "$tmp/$c/runs/$s/meta.json" '"id": "gamma"'
+            ! grep -q '"resumed"' "$tmp/$c/runs/$s/meta.json" 2>/dev/null ||
+                fail "$c/runs/$s resumed a folder an earlier campaign left on gamma"
+        done
+        left=$(cd "$tmp/homes/gamma" && find . -mindepth 1 | head -3)
+        [ -z "$left" ] || fail "campaign $c left on gamma: $left"
+        ! ls -d "$tmp/$c"/greenbench-campaign-* >/dev/null 2>&1 || fail "campaign $c left its links in $tmp/$c"
+    done
 }
 
 suite_slurm() {
