@@ -62,6 +62,7 @@ struct merge {
     struct source *src;
     size_t nsrc;
     json_t *plan_doc;   /* a campaign's plan.json, or NULL */
+    char plan_path[4096]; /* its path */
     json_t *failed;     /* array: the joblogs' failed shards */
     json_t *duplicates; /* array of folders skipped */
     bool force;
@@ -230,10 +231,23 @@ static int add_campaign(struct merge *m, const char *dir)
         fprintf(stderr, "greenbench merge: %s\n", err);
         return GB_EXIT_USAGE;
     }
-    if (m->plan_doc == NULL)
+    const char *hash = gb_json_str(json_object_get(doc, "campaign"), "plan_hash", "none");
+    if (m->plan_doc == NULL) {
         m->plan_doc = doc;
-    else
+        snprintf(m->plan_path, sizeof m->plan_path, "%s/plan.json", dir);
+    } else {
+        const char *first = gb_json_str(json_object_get(m->plan_doc, "campaign"), "plan_hash", "none");
+        if (strcmp(hash, first) != 0)
+            fprintf(stderr,
+                    "greenbench merge: %s: %s/plan.json is the plan %s, %s's is %s: its runs are "
+                    "checked against the first\n",
+                    m->force ? "warning" : "refused", dir, hash, m->plan_path, first);
+        if (strcmp(hash, first) != 0 && !m->force) {
+            json_decref(doc);
+            return GB_EXIT_USAGE;
+        }
         json_decref(doc);
+    }
     size_t nr, nj;
     char **runs = list_dir(dir, "runs", &nr), **logs = list_dir(dir, "joblog", &nj);
     for (size_t i = 0; i < nr; i++) {
@@ -400,6 +414,32 @@ static bool check_same(const struct merge *m)
     if (!m->force)
         fprintf(stderr, "Their ratios are not comparable; --force merges them anyway.\n");
     return m->force;
+}
+
+/* A campaign folder given: is every run one of its plan (plan.json's
+ * plan_hash)? A run of another plan found in its runs* folders (an old campaign's
+ * folder sent back, a copy) would be merged as one of its shards, whose
+ * cells have the same keys. Each such run said on stderr; false unless
+ * --force. */
+static bool check_campaign(const struct merge *m)
+{
+    if (m->plan_doc == NULL)
+        return true;
+    const char *want = gb_json_str(json_object_get(m->plan_doc, "campaign"), "plan_hash", "none");
+    bool same = true;
+    for (size_t i = 0; i < m->nsrc; i++) {
+        const struct source *s = &m->src[i];
+        if (strcmp(s->plan_hash, want) == 0)
+            continue;
+        fprintf(stderr,
+                "greenbench merge: %s: '%s' is a run of the plan %s, not of the campaign's plan %s "
+                "(%s)%s\n",
+                m->force ? "warning" : "refused", s->dir, s->plan_hash, want, m->plan_path,
+                m->force ? ""
+                         : ": take it out of the campaign's runs folders, or --force merges it anyway");
+        same = false;
+    }
+    return same || m->force;
 }
 
 /* A shard run twice on one host: the later folder is skipped, and said. */
@@ -644,7 +684,8 @@ static int write_merge_json(const struct merge *m, const char *out, json_t *ids,
     }
     json_object_set_new(doc, "schema_version", json_integer(GB_SCHEMA_VERSION));
     json_object_set_new(doc, "tool", json_string("greenbench"));
-    json_object_set_new(doc, "campaign", json_incref(json_object_get(m->plan_doc, "campaign")));
+    const json_t *campaign = json_object_get(m->plan_doc, "campaign");
+    json_object_set_new(doc, "campaign", campaign ? json_incref((json_t *)campaign) : json_null());
     json_object_set_new(doc, "forced", json_boolean(m->force));
     json_object_set_new(doc, "hosts", hosts);
     json_object_set_new(doc, "sources", srcs);
@@ -695,8 +736,12 @@ static int merge_into(struct merge *m, const char *out, bool plots)
                 (long long)gb_json_num(json_array_get(m->failed, i), "exit", 0),
                 gb_json_str(json_array_get(m->failed, i), "host", "?"),
                 gb_json_str(json_array_get(m->failed, i), "command", "?"));
-    fprintf(stderr, "greenbench: merged %zu folders of %zu host%s into %s (report.md)\n", m->nsrc, nhosts,
-            nhosts == 1 ? "" : "s", out);
+    size_t nskipped = json_array_size(m->duplicates);
+    fprintf(stderr, "greenbench: merged %zu folder%s of %zu host%s into %s (report.md)", m->nsrc - nskipped,
+            m->nsrc - nskipped == 1 ? "" : "s", nhosts, nhosts == 1 ? "" : "s", out);
+    if (nskipped)
+        fprintf(stderr, "; %zu duplicate%s skipped", nskipped, nskipped == 1 ? "" : "s");
+    fputs("\n", stderr);
     return rc != 0 || incomplete ? GB_EXIT_FAILED : GB_EXIT_OK;
 }
 
@@ -777,14 +822,15 @@ int gb_cmd_merge(int argc, char **argv)
         fprintf(stderr, "greenbench merge: '%s' exists and is not empty: give a new folder\n", out);
         rc = GB_EXIT_USAGE;
     }
-    if (rc == 0 && (!check_distinct(&m) || !check_same(&m)))
+    if (rc == 0 && (!check_distinct(&m) || !check_campaign(&m) || !check_same(&m)))
         rc = GB_EXIT_USAGE;
     if (rc == 0)
         mark_duplicates(&m);
     if (rc == 0 && !check_overlap(&m))
         rc = GB_EXIT_USAGE;
-    if (rc == 0 && gb_mkdir_p(out) != 0) {
-        fprintf(stderr, "greenbench merge: cannot create '%s'\n", out);
+    int made = rc == 0 ? gb_mkdir_p(out) : 0;
+    if (made != 0) {
+        fprintf(stderr, "greenbench merge: cannot create '%s': %s\n", out, strerror(-made));
         rc = GB_EXIT_USAGE;
     }
     if (rc == 0)

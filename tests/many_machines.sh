@@ -15,7 +15,8 @@
 #     GOLDEN_DIR/run-slurm.sbatch (the binary's path written @GREENBENCH@);
 #     its array tasks, run by hand with Slurm's variables, then merged.
 #   merge: shards run with `run --shard`; a folder of another plan refused
-#     (and merged with --force), a duplicate shard and a missing one reported,
+#     (and merged with --force), and one in a campaign's runs folder refused
+#     against its plan.json; a duplicate shard and a missing one reported,
 #     --shard into its own folder resumes; report and compare on the merge.
 #     Refused: one run given twice (its path, another spelling, a link, a
 #     copy), plan.json as a shard, a plain run and a shard of one host with
@@ -202,6 +203,7 @@ suite_merge() {
         >"$tmp/merge.log" 2>&1
     [ $? = 1 ] || fail "merge with a missing shard: exit 1 expected"
     has "$tmp/merge.log" "shard 1 ran twice on alpha"
+    has "$tmp/merge.log" "merged 2 folders of 1 host into $tmp/M (report.md); 1 duplicate skipped"
     has "$tmp/merge.log" "shard 2 (spawn n=10000)"
     has "$tmp/M/report.md" "- missing: shard 2 (spawn n=10000)"
     has "$tmp/M/report.md" "- duplicate: shard 1"
@@ -214,6 +216,12 @@ suite_merge() {
     has "$tmp/x.log" "refused: the folders come from different plans or builds"
     [ ! -e "$tmp/X" ] || fail "a refused merge writes nothing"
     "$gb" merge --force --no-plots "$tmp/X" "$tmp/r0" "$tmp/d2" >"$tmp/x.log" 2>&1 || fail "merge --force"
+    # A run of another plan in a campaign's runs folder (as an old campaign's
+    # folder sent back): refused as given directly, against plan.json.
+    mkdir -p "$tmp/D/runs" && cp -r "$tmp/r0" "$tmp/D/runs/000"
+    merge_refused D1 "'$tmp/D/runs/000' is a run of the plan" "$tmp/D"
+    has "$tmp/D1.log" "not of the campaign's plan $(sed -n 's/.*"plan_hash": "\([0-9a-f]*\)".*/\1/p' "$tmp/D/plan.json")"
+    rm -r "$tmp/D/runs/000"
     # report and compare on a merged folder.
     "$gb" report --no-plots "$tmp/M" >/dev/null 2>&1 || fail "report on a merged folder"
     "$gb" compare "$tmp/X" "$tmp/r0" >"$tmp/c.log" 2>&1
@@ -268,6 +276,12 @@ merge_records() {
     has "$tmp/N/report.md" "- missing: $tmp/nocells (on alpha): 3 cells with no counted repetition"
     ! grep -q "Every shard" "$tmp/N/report.md" || fail "a merge without records says every shard is here"
     has "$tmp/N/merge.json" '"missing_cells"'
+    has "$tmp/N/merge.json" '"campaign": null'
+    # An OUT that cannot be made: why.
+    : >"$tmp/afile"
+    "$gb" merge --no-plots "$tmp/afile/out" "$tmp/p1" >"$tmp/afile.log" 2>&1
+    [ $? = 2 ] || fail "merge into a file's folder: exit 2 expected"
+    has "$tmp/afile.log" "cannot create '$tmp/afile/out': Not a directory"
     # A line cut mid-way: said as `report` says it, the rest merged.
     cp -r "$tmp/p1" "$tmp/torn"
     awk 'NR == 3 { print substr($0, 1, 40); next } { print }' "$tmp/p1/cells.jsonl" >"$tmp/torn/cells.jsonl"
