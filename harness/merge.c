@@ -41,9 +41,14 @@ static const char merge_help[] =
     "  --force     merge folders of different plans or builds (refused otherwise)\n"
     "  --no-plots  skip gnuplot for the hosts' reports\n"
     "\n"
-    "Exit status: 0 merged, 1 merged but a shard or cell is missing or failed, or a\n"
-    "write failed, 2 bad usage, a run given twice, two runs of one host's cell, or\n"
-    "mixed plans or builds without --force.\n";
+    "A run that did not end (killed, a time limit) is said with the command that\n"
+    "finishes it; of a shard run twice on one host, the complete run is kept, else\n"
+    "the one with more repetitions.\n"
+    "\n"
+    "Exit status: 0 merged, 1 merged but a shard or cell is missing, cut short or\n"
+    "failed, a folder of a campaign's runs is not a run, or a write failed, 2 bad\n"
+    "usage, a run given twice, two runs of one host's cell, or mixed plans or builds\n"
+    "(a campaign's runs against its plan.json) without --force.\n";
 
 /* One run folder to merge. */
 struct source {
@@ -53,7 +58,11 @@ struct source {
     json_t *keys; /* its plan's cells' keys, in plan order */
     char host[256], plan_hash[32], build_hash[32];
     long shard;     /* -1: not a shard */
-    bool duplicate; /* the same shard on the same host as an earlier one */
+    char campaign[4096]; /* the campaign folder it was found in, or "" */
+    char runs[4096];     /* the runs folder of that campaign it was found in, or "" */
+    bool complete;       /* meta.json's status is "complete" */
+    long reps;           /* its counted repetitions (cells.jsonl's ok records) */
+    bool duplicate; /* the same shard on the same host as another, kept one */
     json_t *absent; /* the keys of its cells with no counted repetition (write_host) */
     json_t *bad;    /* the numbers of its cells.jsonl's lines that are not records */
 };
@@ -65,6 +74,8 @@ struct merge {
     char plan_path[4096]; /* its path */
     json_t *failed;     /* array: the joblogs' failed shards */
     json_t *duplicates; /* array of folders skipped */
+    json_t *unreadable; /* array: the folders of a campaign's runs that are not runs */
+    json_t *launches;   /* array: a campaign's runs folders that hold a folder */
     bool force;
 };
 
@@ -111,6 +122,24 @@ static void own_plan_hash(const json_t *meta, char *out, size_t n)
     snprintf(out, n, "%s", hash);
 }
 
+/* The counted repetitions of dir's cells.jsonl (ok, not a warm-up): what
+ * a run cut short has, which meta.json's counts do not say (a run killed
+ * hard wrote them at its start). */
+static long count_reps(const char *dir)
+{
+    char *path = gb_xasprintf("%s/cells.jsonl", dir);
+    struct gb_jsonl l;
+    long n = 0;
+    if (gb_jsonl_load(path, &l) == 0) {
+        for (size_t r = 0; r < l.n; r++)
+            n += gb_json_num(l.recs[r], "rep", 0) >= 1 &&
+                 strcmp(gb_json_str(l.recs[r], "status", ""), "ok") == 0;
+        gb_jsonl_free(&l);
+    }
+    free(path);
+    return n;
+}
+
 /* dir as a source: 0, or a negative errno (-ENOENT: no meta.json) with
  * what is wrong in err. */
 static int add_source(struct merge *m, const char *dir, char *err, size_t errlen)
@@ -146,6 +175,8 @@ static int add_source(struct merge *m, const char *dir, char *err, size_t errlen
         own_plan_hash(meta, s->plan_hash, sizeof s->plan_hash);
     snprintf(s->build_hash, sizeof s->build_hash, "%s", gb_json_str(host, "build_hash", "none"));
     s->shard = (long)gb_json_num(c, "shard", -1);
+    s->complete = strcmp(gb_json_str(meta, "status", "?"), "complete") == 0;
+    s->reps = count_reps(dir);
     return 0;
 }
 
@@ -251,15 +282,30 @@ static int add_campaign(struct merge *m, const char *dir)
     size_t nr, nj;
     char **runs = list_dir(dir, "runs", &nr), **logs = list_dir(dir, "joblog", &nj);
     for (size_t i = 0; i < nr; i++) {
-        size_t nf;
+        size_t nf, nrun = 0;
         char **folders = list_dir(runs[i], "", &nf);
         for (size_t k = 0; k < nf; k++) {
+            if (!gb_is_dir(folders[k]))
+                continue;
+            nrun++;
             rc = add_source(m, folders[k], err, sizeof err);
+            if (rc == 0) {
+                snprintf(m->src[m->nsrc - 1].campaign, sizeof m->src[0].campaign, "%s", dir);
+                snprintf(m->src[m->nsrc - 1].runs, sizeof m->src[0].runs, "%s", runs[i]);
+                continue;
+            }
+            /* Not a run: merged without it, but said where the missing shards are. */
             if (rc == -ENOENT)
-                fprintf(stderr, "greenbench merge: %s has no meta.json: skipped\n", folders[k]);
-            else if (rc != 0)
-                fprintf(stderr, "greenbench merge: %s: skipped\n", err);
+                snprintf(err, sizeof err, "%s has no meta.json: not a run, or one that never started",
+                         folders[k]);
+            fprintf(stderr, "greenbench merge: %s (not merged)\n", err);
+            json_t *e = json_object();
+            json_object_set_new(e, "dir", gb_json_text(folders[k]));
+            json_object_set_new(e, "error", gb_json_text(err));
+            json_array_append_new(m->unreadable, e);
         }
+        if (nrun)
+            json_array_append_new(m->launches, gb_json_text(runs[i]));
         free_list(folders, nf);
     }
     for (size_t i = 0; i < nj; i++)
@@ -442,25 +488,70 @@ static bool check_campaign(const struct merge *m)
     return same || m->force;
 }
 
-/* A shard run twice on one host: the later folder is skipped, and said. */
+/* Of two runs of one shard on one host, the one a merge keeps: <0 a, >0
+ * b; why into why (n bytes). A complete run before one cut short, then the
+ * one with more repetitions, then the first found. */
+static int prefer(const struct source *a, const struct source *b, char *why, size_t n)
+{
+    if (a->complete != b->complete) {
+        const struct source *cut = a->complete ? b : a;
+        snprintf(why, n, "complete; the other is %s with %ld repetitions",
+                 gb_json_str(cut->meta, "status", "?"), cut->reps);
+        return a->complete ? -1 : 1;
+    }
+    if (a->reps != b->reps) {
+        snprintf(why, n, "more repetitions: %ld, against %ld", a->reps > b->reps ? a->reps : b->reps,
+                 a->reps > b->reps ? b->reps : a->reps);
+        return a->reps > b->reps ? -1 : 1;
+    }
+    snprintf(why, n, "found first; both %s with %ld repetitions", gb_json_str(a->meta, "status", "?"),
+             a->reps);
+    return -1;
+}
+
+/* Are a and b runs of one shard on one host? */
+static bool same_shard(const struct source *a, const struct source *b)
+{
+    return a->shard >= 0 && a->shard == b->shard && strcmp(a->host, b->host) == 0 &&
+           strcmp(a->plan_hash, b->plan_hash) == 0;
+}
+
+/* A shard run more than once on one host: one is kept (prefer), the others
+ * skipped, each said with why. */
 static void mark_duplicates(struct merge *m)
 {
-    for (size_t i = 0; i < m->nsrc; i++)
-        for (size_t j = 0; j < i && !m->src[i].duplicate; j++) {
-            const struct source *a = &m->src[j], *b = &m->src[i];
-            if (a->duplicate || b->shard < 0 || a->shard != b->shard || strcmp(a->host, b->host) != 0 ||
-                strcmp(a->plan_hash, b->plan_hash) != 0)
+    bool *seen = gb_xcalloc(m->nsrc + 1, sizeof *seen);
+    for (size_t i = 0; i < m->nsrc; i++) {
+        if (seen[i] || m->src[i].shard < 0)
+            continue;
+        size_t best = i;
+        char why[256];
+        for (size_t j = i + 1; j < m->nsrc; j++)
+            if (same_shard(&m->src[i], &m->src[j]) &&
+                prefer(&m->src[best], &m->src[j], why, sizeof why) > 0)
+                best = j;
+        for (size_t j = i; j < m->nsrc; j++) {
+            if (!same_shard(&m->src[i], &m->src[j]))
                 continue;
-            m->src[i].duplicate = true;
+            seen[j] = true;
+            if (j == best)
+                continue;
+            const struct source *a = &m->src[best];
+            struct source *b = &m->src[j];
+            b->duplicate = true;
+            prefer(a, b, why, sizeof why);
             json_t *d = json_object();
             json_object_set_new(d, "shard", json_integer(b->shard));
             json_object_set_new(d, "host", gb_json_text(b->host));
             json_object_set_new(d, "kept", gb_json_text(a->dir));
             json_object_set_new(d, "skipped", gb_json_text(b->dir));
+            json_object_set_new(d, "why", gb_json_text(why));
             json_array_append_new(m->duplicates, d);
-            fprintf(stderr, "greenbench merge: shard %ld ran twice on %s: %s kept, %s skipped\n", b->shard,
-                    b->host, a->dir, b->dir);
+            fprintf(stderr, "greenbench merge: shard %ld ran twice on %s: %s kept (%s), %s skipped\n",
+                    b->shard, b->host, a->dir, why, b->dir);
         }
+    }
+    free(seen);
 }
 
 /* Two folders of one host that both planned a cell (a plain run and a
@@ -604,8 +695,56 @@ static bool cell_merged(const struct merge *m, const char *key)
     return false;
 }
 
-/* The campaign's shards none of whose cells any folder ran: [{shard,
- * group, cells}], from plan.json's groups. */
+/* Did a folder merged (not skipped) of launch runs (a runs folder) run shard k? */
+static bool launch_ran(const struct merge *m, const char *runs, long k)
+{
+    for (size_t i = 0; i < m->nsrc; i++)
+        if (!m->src[i].duplicate && m->src[i].shard == k && strcmp(m->src[i].runs, runs) == 0)
+            return true;
+    return false;
+}
+
+/* One entry of missing_shards, said on stderr: group grp's cells absent,
+ * in no folder (runs NULL) or in launch runs. */
+static json_t *missing_entry(const json_t *grp, json_t *absent, const char *runs)
+{
+    json_t *e = json_object();
+    long k = (long)gb_json_num(grp, "shard", -1);
+    json_object_set_new(e, "shard", json_incref(json_object_get(grp, "shard")));
+    json_object_set_new(e, "group", json_incref(json_object_get(grp, "group")));
+    json_object_set_new(e, "cells", absent);
+    json_object_set_new(e, "runs", runs ? gb_json_text(runs) : json_null());
+    if (runs == NULL) {
+        fprintf(stderr, "greenbench merge: shard %ld (%s): %zu of its cells ran nowhere\n", k,
+                json_string_value(json_object_get(grp, "group")), json_array_size(absent));
+        return e;
+    }
+    struct gb_buf cmd;
+    gb_buf_init(&cmd);
+    const char *slash = strrchr(runs, '/'); /* runs is CAMPAIGN/runs...: list_dir's */
+    char *shard =
+             gb_xasprintf("%.*s/shards/%03ld.json", slash ? (int)(slash - runs) : 1, slash ? runs : ".", k),
+         *out = gb_xasprintf("%s/%03ld", runs, k);
+    gb_buf_puts(&cmd, "greenbench run --shard ");
+    gb_buf_shell_word(&cmd, shard);
+    gb_buf_puts(&cmd, " --out ");
+    gb_buf_shell_word(&cmd, out);
+    json_object_set_new(e, "finish", gb_json_text(gb_buf_str(&cmd)));
+    fprintf(stderr,
+            "greenbench merge: shard %ld (%s) is missing from %s, which has the other shards of its "
+            "launch: run it on that launch's host (%s), then merge again\n",
+            k, json_string_value(json_object_get(grp, "group")), runs, gb_buf_str(&cmd));
+    free(shard);
+    free(out);
+    gb_buf_free(&cmd);
+    return e;
+}
+
+/* The campaign's shards that are missing: [{shard, group, cells, runs}],
+ * from plan.json's groups: those with cells that no folder ran (runs
+ * null), and, for a shard that ran, each of the campaign's runs folders
+ * (one launch of it: every shard once, as with --runs runs-<host>) that
+ * lacks it (cells: all the group's). */
 static json_t *missing_shards(const struct merge *m)
 {
     json_t *missing = json_array();
@@ -616,20 +755,59 @@ static json_t *missing_shards(const struct merge *m)
         for (size_t k = 0; k < json_array_size(keys); k++)
             if (!cell_merged(m, json_string_value(json_array_get(keys, k))))
                 json_array_append(absent, json_array_get(keys, k));
-        if (json_array_size(absent) == 0) {
-            json_decref(absent);
+        if (json_array_size(absent)) {
+            json_array_append_new(missing, missing_entry(grp, absent, NULL));
             continue;
         }
-        json_t *e = json_object();
-        json_object_set_new(e, "shard", json_incref(json_object_get(grp, "shard")));
-        json_object_set_new(e, "group", json_incref(json_object_get(grp, "group")));
-        json_object_set_new(e, "cells", absent);
-        json_array_append_new(missing, e);
-        fprintf(stderr, "greenbench merge: shard %lld (%s): %zu of its cells ran nowhere\n",
-                (long long)json_integer_value(json_object_get(grp, "shard")),
-                json_string_value(json_object_get(grp, "group")), json_array_size(absent));
+        json_decref(absent);
+        for (size_t l = 0; l < json_array_size(m->launches); l++) {
+            const char *runs = json_string_value(json_array_get(m->launches, l));
+            if (!launch_ran(m, runs, (long)gb_json_num(grp, "shard", -1)))
+                json_array_append_new(missing, missing_entry(grp, json_deep_copy(keys), runs));
+        }
     }
     return missing;
+}
+
+/* The merged folders whose run did not end (status running: killed, a
+ * time limit; interrupted: ^C): [{dir, host, shard, status, reps, finish}],
+ * each said on stderr with the command that finishes it. */
+static json_t *incomplete_runs(const struct merge *m)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < m->nsrc; i++) {
+        const struct source *s = &m->src[i];
+        if (s->duplicate || s->complete)
+            continue;
+        struct gb_buf cmd;
+        gb_buf_init(&cmd);
+        if (s->shard >= 0) {
+            char *shard =
+                gb_xasprintf("%s/shards/%03ld.json", s->campaign[0] ? s->campaign : "CAMPAIGN", s->shard);
+            gb_buf_puts(&cmd, "greenbench run --shard ");
+            gb_buf_shell_word(&cmd, shard);
+            gb_buf_puts(&cmd, " --out ");
+            free(shard);
+        } else {
+            gb_buf_puts(&cmd, "greenbench run --resume ");
+        }
+        gb_buf_shell_word(&cmd, s->dir);
+        const char *status = gb_json_str(s->meta, "status", "?");
+        json_t *e = json_object();
+        json_object_set_new(e, "dir", gb_json_text(s->dir));
+        json_object_set_new(e, "host", gb_json_text(s->host));
+        json_object_set_new(e, "shard", s->shard >= 0 ? json_integer(s->shard) : json_null());
+        json_object_set_new(e, "status", gb_json_text(status));
+        json_object_set_new(e, "reps", json_integer(s->reps));
+        json_object_set_new(e, "finish", gb_json_text(gb_buf_str(&cmd)));
+        json_array_append_new(list, e);
+        fprintf(stderr,
+                "greenbench merge: %s: its run is %s (cut short: killed, a time limit, ^C), %ld "
+                "repetitions recorded: finish it on %s with %s (it resumes), then merge again\n",
+                s->dir, status, s->reps, s->host, gb_buf_str(&cmd));
+        gb_buf_free(&cmd);
+    }
+    return list;
 }
 
 /* One source as merge.json lists it. */
@@ -666,7 +844,8 @@ static json_t *missing_cells(const struct merge *m)
 
 /* merge.json: the sources, the hosts (each one's fingerprint), what is
  * missing, failed or duplicated, the campaign. */
-static int write_merge_json(const struct merge *m, const char *out, json_t *ids, json_t *missing)
+static int write_merge_json(const struct merge *m, const char *out, json_t *ids, json_t *missing,
+                            json_t *incomplete)
 {
     json_t *doc = json_object(), *srcs = json_array(), *hosts = json_array();
     for (size_t i = 0; i < m->nsrc; i++)
@@ -676,8 +855,12 @@ static int write_merge_json(const struct merge *m, const char *out, json_t *ids,
         for (size_t i = 0; i < m->nsrc; i++)
             if (strcmp(m->src[i].host, id) == 0) {
                 const json_t *h = json_object_get(m->src[i].meta, "host");
-                json_t *e = h ? json_deep_copy(h) : json_object();
+                json_t *e = h ? json_deep_copy(h) : json_object(), *shards = json_array();
                 json_object_set_new(e, "id", gb_json_text(id));
+                for (size_t j = 0; j < m->nsrc; j++)
+                    if (!m->src[j].duplicate && m->src[j].shard >= 0 && strcmp(m->src[j].host, id) == 0)
+                        json_array_append_new(shards, json_integer(m->src[j].shard));
+                json_object_set_new(e, "shards", shards);
                 json_array_append_new(hosts, e);
                 break;
             }
@@ -691,6 +874,8 @@ static int write_merge_json(const struct merge *m, const char *out, json_t *ids,
     json_object_set_new(doc, "sources", srcs);
     json_object_set_new(doc, "missing_shards", missing);
     json_object_set_new(doc, "missing_cells", missing_cells(m));
+    json_object_set_new(doc, "incomplete", incomplete);
+    json_object_set_new(doc, "unreadable", json_incref(m->unreadable));
     json_object_set_new(doc, "failed_jobs", json_incref(m->failed));
     json_object_set_new(doc, "duplicates", json_incref(m->duplicates));
     struct gb_buf b;
@@ -708,7 +893,7 @@ static int write_merge_json(const struct merge *m, const char *out, json_t *ids,
  * The exit status. */
 static int merge_into(struct merge *m, const char *out, bool plots)
 {
-    json_t *ids = host_ids(m), *missing = missing_shards(m);
+    json_t *ids = host_ids(m), *missing = missing_shards(m), *incomplete = incomplete_runs(m);
     struct gb_buf all;
     gb_buf_init(&all);
     int rc = 0;
@@ -719,12 +904,15 @@ static int merge_into(struct merge *m, const char *out, bool plots)
         rc = gb_write_file_atomic(path, all.data ? all.data : "", all.len);
     free(path);
     gb_buf_free(&all);
-    bool incomplete = json_array_size(missing) || json_array_size(m->failed);
+    bool gaps = json_array_size(missing) || json_array_size(m->failed) || json_array_size(incomplete) ||
+                json_array_size(m->unreadable);
     for (size_t i = 0; i < m->nsrc; i++)
-        incomplete |= json_array_size(m->src[i].absent) > 0;
+        gaps |= json_array_size(m->src[i].absent) > 0;
     size_t nhosts = json_array_size(ids);
     if (rc == 0)
-        rc = write_merge_json(m, out, ids, missing);
+        rc = write_merge_json(m, out, ids, missing, incomplete);
+    else
+        json_decref(incomplete), json_decref(missing);
     json_decref(ids);
     if (rc != 0) {
         fprintf(stderr, "greenbench merge: cannot write into %s: %s\n", out, strerror(-rc));
@@ -742,7 +930,7 @@ static int merge_into(struct merge *m, const char *out, bool plots)
     if (nskipped)
         fprintf(stderr, "; %zu duplicate%s skipped", nskipped, nskipped == 1 ? "" : "s");
     fputs("\n", stderr);
-    return rc != 0 || incomplete ? GB_EXIT_FAILED : GB_EXIT_OK;
+    return rc != 0 || gaps ? GB_EXIT_FAILED : GB_EXIT_OK;
 }
 
 /* ---- the command ---- */
@@ -804,11 +992,16 @@ static void merge_free(struct merge *m)
     json_decref(m->plan_doc);
     json_decref(m->failed);
     json_decref(m->duplicates);
+    json_decref(m->unreadable);
+    json_decref(m->launches);
 }
 
 int gb_cmd_merge(int argc, char **argv)
 {
-    struct merge m = { .failed = json_array(), .duplicates = json_array() };
+    struct merge m = { .failed = json_array(),
+                       .duplicates = json_array(),
+                       .unreadable = json_array(),
+                       .launches = json_array() };
     bool plots = true;
     int first = 0, rc = parse_merge(argc, argv, &m, &plots, &first);
     for (int i = first + 1; rc == 0 && i < argc; i++)

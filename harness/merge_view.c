@@ -334,23 +334,79 @@ static size_t md_records(const struct view *v, struct gb_buf *b)
     return n;
 }
 
-/* Missing and failed shards, duplicates, missing cells and lines. */
+/* The line said when nothing is missing: what is true of the shards and
+ * the hosts (each host ran every shard, or the hosts shared them out). */
+static void md_all_here(const struct view *v, struct gb_buf *b)
+{
+    const json_t *campaign = json_object_get(v->merge, "campaign"),
+                 *hosts = json_object_get(v->merge, "hosts");
+    if (!json_is_object(campaign)) {
+        gb_buf_puts(b,
+                    "Every run merged is complete (no campaign folder was given: no plan.json says which "
+                    "shards there should be); no job failed.\n");
+        return;
+    }
+    size_t nshards = (size_t)gb_json_num(campaign, "shards", 0), every = 0;
+    for (size_t k = 0; k < json_array_size(hosts); k++)
+        every += json_array_size(json_object_get(json_array_get(hosts, k), "shards")) == nshards;
+    if (every == json_array_size(hosts)) {
+        gb_buf_puts(b, every == 1 ? "Every shard of the plan is here (host "
+                                  : "Every shard of the plan is here, once on each host (");
+        for (size_t k = 0; k < json_array_size(hosts); k++)
+            gb_buf_printf(b, "%s%s", k ? ", " : "", gb_json_str(json_array_get(hosts, k), "id", "?"));
+        gb_buf_puts(b, "); no job failed.\n");
+        return;
+    }
+    gb_buf_puts(b, "Every shard of the plan is here, each on one host or more (");
+    for (size_t k = 0; k < json_array_size(hosts); k++) {
+        const json_t *h = json_array_get(hosts, k);
+        gb_buf_printf(b, "%s%s: %zu of %zu shards", k ? ", " : "", gb_json_str(h, "id", "?"),
+                      json_array_size(json_object_get(h, "shards")), nshards);
+    }
+    gb_buf_puts(b, "); no job failed.\n");
+}
+
+/* Missing, incomplete and failed shards, folders that are not runs,
+ * duplicates, missing cells and lines. */
 static void md_problems(const struct view *v, struct gb_buf *b)
 {
     const json_t *miss = json_object_get(v->merge, "missing_shards"),
                  *failed = json_object_get(v->merge, "failed_jobs"),
-                 *dup = json_object_get(v->merge, "duplicates");
+                 *dup = json_object_get(v->merge, "duplicates"),
+                 *cut = json_object_get(v->merge, "incomplete"),
+                 *bad = json_object_get(v->merge, "unreadable");
     struct gb_buf records;
     gb_buf_init(&records);
     size_t nrecords = md_records(v, &records);
     gb_buf_puts(b, "## Shards\n\n");
-    if (!json_array_size(miss) && !json_array_size(failed) && !json_array_size(dup) && !nrecords)
-        gb_buf_puts(b, "Every shard of the plan is here, once per host; no job failed.\n");
+    if (!json_array_size(miss) && !json_array_size(failed) && !json_array_size(dup) && !nrecords &&
+        !json_array_size(cut) && !json_array_size(bad))
+        md_all_here(v, b);
     for (size_t i = 0; i < json_array_size(miss); i++) {
         const json_t *e = json_array_get(miss, i);
-        gb_buf_printf(b, "- missing: shard %.0f (%s): %zu cells ran on no host\n",
-                      gb_json_num(e, "shard", -1), gb_json_str(e, "group", "?"),
-                      json_array_size(json_object_get(e, "cells")));
+        if (json_is_string(json_object_get(e, "runs")))
+            gb_buf_printf(b,
+                          "- missing: shard %.0f (%s) in %s, which has the other shards of its launch: "
+                          "run it on that launch's host (`%s`) and merge again\n",
+                          gb_json_num(e, "shard", -1), gb_json_str(e, "group", "?"),
+                          gb_json_str(e, "runs", "?"), gb_json_str(e, "finish", "?"));
+        else
+            gb_buf_printf(b, "- missing: shard %.0f (%s): %zu cells ran on no host\n",
+                          gb_json_num(e, "shard", -1), gb_json_str(e, "group", "?"),
+                          json_array_size(json_object_get(e, "cells")));
+    }
+    for (size_t i = 0; i < json_array_size(cut); i++) {
+        const json_t *e = json_array_get(cut, i);
+        gb_buf_printf(b,
+                      "- incomplete: %s (on %s): its run is %s, %.0f repetitions recorded: finish it "
+                      "there (`%s`, which resumes it) and merge again\n",
+                      gb_json_str(e, "dir", "?"), gb_json_str(e, "host", "?"),
+                      gb_json_str(e, "status", "?"), gb_json_num(e, "reps", 0),
+                      gb_json_str(e, "finish", "?"));
+    }
+    for (size_t i = 0; i < json_array_size(bad); i++) {
+        const json_t *e = json_array_get(bad, i);
+        gb_buf_printf(b, "- not a run: %s (not merged)\n", gb_json_str(e, "error", "?"));
     }
     for (size_t i = 0; i < json_array_size(failed); i++) {
         const json_t *e = json_array_get(failed, i);
@@ -359,9 +415,9 @@ static void md_problems(const struct view *v, struct gb_buf *b)
     }
     for (size_t i = 0; i < json_array_size(dup); i++) {
         const json_t *e = json_array_get(dup, i);
-        gb_buf_printf(b, "- duplicate: shard %.0f ran twice on %s: %s kept, %s skipped\n",
+        gb_buf_printf(b, "- duplicate: shard %.0f ran twice on %s: %s kept (%s), %s skipped\n",
                       gb_json_num(e, "shard", -1), gb_json_str(e, "host", "?"), gb_json_str(e, "kept", "?"),
-                      gb_json_str(e, "skipped", "?"));
+                      gb_json_str(e, "why", "first found"), gb_json_str(e, "skipped", "?"));
     }
     gb_buf_puts(b, gb_buf_str(&records));
     gb_buf_free(&records);

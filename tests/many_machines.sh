@@ -21,7 +21,11 @@
 #     Refused: one run given twice (its path, another spelling, a link, a
 #     copy), plan.json as a shard, a plain run and a shard of one host with
 #     a cell in common, plain runs of other plans; a run without cells.jsonl,
-#     a torn line, a corrupt meta.json and a missing folder are said.
+#     a torn line, a corrupt meta.json and a missing folder are said. A
+#     campaign folder's gaps, each said, in report.md and exit 1: a shard cut
+#     short (with the command that finishes it), a runs folder (one launch)
+#     lacking a shard the others have, a folder that is not a run; a shard run
+#     twice keeps its complete run.
 set -u
 suite=$1 gb=$2 fake=$3 golden=$4
 export GREENBENCH_BIN_DIR=$fake
@@ -106,7 +110,7 @@ suite_parallel() {
     has "$tmp/M/ratios.csv" "beta,switch,switch green asm n=1000,switch threads cpus=1 n="
     has "$tmp/M/cross-host.csv" "spawn n=1000,spawn green asm/libev n=1000,2,"
     has "$tmp/M/report.md" "| alpha | "
-    has "$tmp/M/report.md" "Every shard of the plan is here"
+    has "$tmp/M/report.md" "Every shard of the plan is here, once on each host (alpha, beta); no job failed."
     [ "$(grep -c '"host": *"alpha"\|"host":"alpha"' "$tmp/M/cells.jsonl")" -gt 0 ] || fail "records carry their host"
     # A job that failed: read from the joblog, the merge says so and exits 1.
     printf '9\t:\t0\t0\t0\t0\t1\t0\tgreenbench run --shard shards/001.json\n' >>"$tmp/C/joblog"
@@ -231,6 +235,60 @@ suite_merge() {
     has "$tmp/c.log" "ran on host alpha and B"
     merge_refusals
     merge_records
+    merge_campaign_gaps
+}
+
+# cut_short SRC DST: a copy of run SRC as if killed half-way (meta.json
+# written at its start says running; half its records).
+cut_short() {
+    cp -r "$1" "$2"
+    sed -i 's/"status": "complete"/"status": "running"/' "$2/meta.json"
+    n=$(wc -l <"$1/cells.jsonl")
+    head -n $((n / 2)) "$1/cells.jsonl" >"$2/cells.jsonl"
+}
+
+# as_host HOST SRC DST: a copy of run SRC as if host HOST had run it.
+as_host() {
+    cp -r "$2" "$3"
+    sed -i "s/\"id\": \"[^\"]*\"/\"id\": \"$1\"/" "$3/meta.json"
+}
+
+# What a campaign folder's runs lack: a shard cut short, a launch (runs
+# folder) without one of the shards, a folder that is not a run; a shard run
+# twice, one of them cut short.
+merge_campaign_gaps() {
+    mkdir -p "$tmp/E/runs" "$tmp/E/runs-beta"
+    cp -r "$tmp/C/plan.json" "$tmp/C/shards" "$tmp/E/"
+    cp -r "$tmp/r0" "$tmp/E/runs/000"
+    cut_short "$tmp/r1" "$tmp/E/runs/001"
+    GREENBENCH_HOST_ID=alpha "$gb" run --shard "$tmp/E/shards/002.json" --out "$tmp/E/runs/002" --no-plots \
+        >/dev/null 2>&1 || fail "run --shard 002 into E"
+    as_host beta "$tmp/r0" "$tmp/E/runs-beta/000"
+    as_host beta "$tmp/E/runs/002" "$tmp/E/runs-beta/002"
+    mkdir "$tmp/E/runs-beta/001" && printf '{"plan": ' >"$tmp/E/runs-beta/001/meta.json"
+    "$gb" merge --no-plots "$tmp/EM" "$tmp/E" >"$tmp/EM.log" 2>&1
+    [ $? = 1 ] || fail "merge of a campaign with a shard cut short: exit 1 expected: $(cat "$tmp/EM.log")"
+    has "$tmp/EM.log" "$tmp/E/runs/001: its run is running (cut short"
+    has "$tmp/EM.log" "finish it on alpha with greenbench run --shard $tmp/E/shards/001.json --out $tmp/E/runs/001"
+    has "$tmp/EM/report.md" "- incomplete: $tmp/E/runs/001 (on alpha): its run is running, 3 repetitions recorded"
+    has "$tmp/EM/merge.json" '"incomplete"'
+    has "$tmp/EM.log" "shard 1 (spawn n=1000) is missing from $tmp/E/runs-beta, which has the other shards"
+    has "$tmp/EM/report.md" "- missing: shard 1 (spawn n=1000) in $tmp/E/runs-beta,"
+    has "$tmp/EM.log" "$tmp/E/runs-beta/001/meta.json is not valid JSON"
+    has "$tmp/EM/report.md" "- not a run: $tmp/E/runs-beta/001/meta.json is not valid JSON"
+    has "$tmp/EM/merge.json" "\"dir\": \"$tmp/E/runs-beta/001\""
+    ! grep -q "Every shard" "$tmp/EM/report.md" || fail "report.md of a campaign with gaps says every shard is here"
+    # Without the gaps: the hosts ran different shards, and report.md says so.
+    rm -r "$tmp/E/runs-beta" "$tmp/E/runs/001"
+    as_host beta "$tmp/r1" "$tmp/E/runs/001"
+    "$gb" merge --no-plots "$tmp/EM2" "$tmp/E" >"$tmp/EM2.log" 2>&1 || fail "merge E: $(cat "$tmp/EM2.log")"
+    has "$tmp/EM2/report.md" "each on one host or more (alpha: 2 of 3 shards, beta: 1 of 3 shards)"
+    # A shard twice on one host, the first found cut short: the complete one is kept.
+    cut_short "$tmp/r1" "$tmp/r1-cut"
+    "$gb" merge --no-plots "$tmp/K" "$tmp/r1-cut" "$tmp/r1-again" >"$tmp/K.log" 2>&1 ||
+        fail "merge of a shard twice: $(cat "$tmp/K.log")"
+    has "$tmp/K.log" "$tmp/r1-again kept (complete; the other is running with 3 repetitions), $tmp/r1-cut skipped"
+    has "$tmp/K/report.md" "- duplicate: shard 1 ran twice on alpha: $tmp/r1-again kept (complete;"
 }
 
 # What merge refuses: a run pooled with itself, or with another plan's.
