@@ -638,13 +638,32 @@ static void load_records(struct source *s, struct gb_jsonl *l)
     free(path);
 }
 
+/* The command that finishes s where it ran, into cmd: `run --shard
+ * CAMPAIGN/shards/NNN.json --out DIR` (which resumes DIR) for a shard,
+ * `run --resume DIR` for a plain run. */
+static void finish_cmd(const struct source *s, struct gb_buf *cmd)
+{
+    if (s->shard >= 0) {
+        char *shard =
+            gb_xasprintf("%s/shards/%03ld.json", s->campaign[0] ? s->campaign : "CAMPAIGN", s->shard);
+        gb_buf_puts(cmd, "greenbench run --shard ");
+        gb_buf_shell_word(cmd, shard);
+        gb_buf_puts(cmd, " --out ");
+        free(shard);
+    } else {
+        gb_buf_puts(cmd, "greenbench run --resume ");
+    }
+    gb_buf_shell_word(cmd, s->dir);
+}
+
 /* OUT/hosts/<host>/: meta.json (its first folder's, with every cell its
  * folders planned) and cells.jsonl (their records, as they were); each
  * record also into all (OUT/cells.jsonl) with its host. 0 or a negative
  * errno. */
 static int write_host(struct merge *m, const char *out, const char *host, struct gb_buf *all)
 {
-    json_t *meta = NULL, *cells = json_array();
+    json_t *meta = NULL, *cells = json_array(), *from = json_array();
+    const char *status = "complete";
     struct gb_buf recs;
     gb_buf_init(&recs);
     for (size_t i = 0; i < m->nsrc; i++) {
@@ -654,6 +673,20 @@ static int write_host(struct merge *m, const char *out, const char *host, struct
         if (meta == NULL)
             meta = json_deep_copy(s->meta);
         json_array_extend(cells, json_object_get(json_object_get(s->meta, "plan"), "cells"));
+        json_t *e = json_object();
+        json_object_set_new(e, "dir", gb_json_text(s->dir));
+        json_object_set_new(e, "shard", s->shard >= 0 ? json_integer(s->shard) : json_null());
+        json_object_set_new(e, "status", gb_json_text(gb_json_str(s->meta, "status", "?")));
+        if (!s->complete) {
+            struct gb_buf cmd;
+            gb_buf_init(&cmd);
+            finish_cmd(s, &cmd);
+            json_object_set_new(e, "finish", gb_json_text(gb_buf_str(&cmd)));
+            gb_buf_free(&cmd);
+            if (strcmp(status, "complete") == 0)
+                status = gb_json_str(s->meta, "status", "?");
+        }
+        json_array_append_new(from, e);
         struct gb_jsonl l;
         load_records(s, &l);
         for (size_t k = 0; k < l.n; k++) {
@@ -666,6 +699,12 @@ static int write_host(struct merge *m, const char *out, const char *host, struct
         gb_jsonl_free(&l);
     }
     json_object_set_new(json_object_get(meta, "plan"), "cells", cells);
+    /* A merged host's folder is no run to resume (`run --resume` refuses a
+     * folder with "merged"): its runs are these sources. */
+    json_object_set_new(meta, "status", gb_json_text(status));
+    json_t *merged = json_object();
+    json_object_set_new(merged, "sources", from);
+    json_object_set_new(meta, "merged", merged);
     char *dir = gb_xasprintf("%s/hosts/%s", out, host);
     int rc = gb_mkdir_p(dir);
     char *path = gb_xasprintf("%s/cells.jsonl", dir);
@@ -781,17 +820,7 @@ static json_t *incomplete_runs(const struct merge *m)
             continue;
         struct gb_buf cmd;
         gb_buf_init(&cmd);
-        if (s->shard >= 0) {
-            char *shard =
-                gb_xasprintf("%s/shards/%03ld.json", s->campaign[0] ? s->campaign : "CAMPAIGN", s->shard);
-            gb_buf_puts(&cmd, "greenbench run --shard ");
-            gb_buf_shell_word(&cmd, shard);
-            gb_buf_puts(&cmd, " --out ");
-            free(shard);
-        } else {
-            gb_buf_puts(&cmd, "greenbench run --resume ");
-        }
-        gb_buf_shell_word(&cmd, s->dir);
+        finish_cmd(s, &cmd);
         const char *status = gb_json_str(s->meta, "status", "?");
         json_t *e = json_object();
         json_object_set_new(e, "dir", gb_json_text(s->dir));

@@ -325,7 +325,24 @@ static struct warning *warn_add(struct warnings *w, enum warn_kind kind, double 
 static void run_warnings(const struct gb_rundata *rd, struct warnings *w)
 {
     const char *status = meta_str(rd, "status", NULL);
-    if (status && strcmp(status, "complete") != 0) {
+    const json_t *from = meta_get(rd, "merged", "sources");
+    if (status && strcmp(status, "complete") != 0 && from) {
+        /* A merged host's folder: what to finish is its sources, not it. */
+        struct warning *x = warn_add(w, W_RUN, 0);
+        struct gb_buf b;
+        gb_buf_init(&b);
+        for (size_t i = 0; i < json_array_size(from); i++) {
+            const json_t *e = json_array_get(from, i);
+            if (json_is_string(json_object_get(e, "finish")))
+                gb_buf_printf(&b, "%s%s (%s)", b.len ? "; " : "", gb_json_str(e, "finish", "?"),
+                              gb_json_str(e, "status", "?"));
+        }
+        snprintf(x->text, sizeof x->text,
+                 "The run is %.20s: it was merged from folders that did not end; finish them where they "
+                 "ran, then merge again into a new folder: %.450s",
+                 status, gb_buf_str(&b));
+        gb_buf_free(&b);
+    } else if (status && strcmp(status, "complete") != 0) {
         struct warning *x = warn_add(w, W_RUN, 0);
         snprintf(x->text, sizeof x->text, "The run is %.20s: finish it with greenbench run --resume %.500s",
                  status, rd->dir);

@@ -18,6 +18,7 @@
 #include "cell.h"
 #include "journal.h"
 #include "json.h"
+#include "merge.h"
 #include "meta.h"
 #include "options.h"
 #include "peers_ext.h"
@@ -605,6 +606,23 @@ static int resume(struct gb_run_state *rs, const char *dir, struct gb_jsonl *lin
         return GB_EXIT_USAGE;
     }
     free(text);
+    /* A merged host's folder (merge.c's write_host marks it; one of before
+     * the mark has merge.json two folders up) holds copies of its sources'
+     * records: resumed, it would leave them and the merge apart. */
+    char *top = gb_xasprintf("%s/../..", rs->dir);
+    bool merged = json_object_get(rs->old_meta, "merged") != NULL || gb_merge_is(top);
+    free(top);
+    if (merged) {
+        fprintf(stderr,
+                "greenbench run: '%s' is a host's folder of a merged run (greenbench merge), not a run "
+                "to resume: finish the folders it was merged from (its report and meta.json's "
+                "merged.sources say which, and how), then merge them again into a new folder\n",
+                rs->dir);
+        json_decref(rs->old_meta);
+        rs->old_meta = NULL;
+        gb_plan_free(&rs->plan);
+        return GB_EXIT_USAGE;
+    }
     path = gb_xasprintf("%s/cells.jsonl", rs->dir);
     rc = gb_jsonl_load(path, lines);
     if (rc != 0) {

@@ -24,8 +24,10 @@
 #     a torn line, a corrupt meta.json and a missing folder are said. A
 #     campaign folder's gaps, each said, in report.md and exit 1: a shard cut
 #     short (with the command that finishes it), a runs folder (one launch)
-#     lacking a shard the others have, a folder that is not a run; a shard run
-#     twice keeps its complete run.
+#     lacking a shard the others have, a folder that is not a run; the merged
+#     host's report names the folder to finish, and run --resume (or --shard
+#     --out) refuses the merged host's folder; a shard run twice keeps its
+#     complete run.
 set -u
 suite=$1 gb=$2 fake=$3 golden=$4
 export GREENBENCH_BIN_DIR=$fake
@@ -278,6 +280,16 @@ merge_campaign_gaps() {
     has "$tmp/EM/report.md" "- not a run: $tmp/E/runs-beta/001/meta.json is not valid JSON"
     has "$tmp/EM/merge.json" "\"dir\": \"$tmp/E/runs-beta/001\""
     ! grep -q "Every shard" "$tmp/EM/report.md" || fail "report.md of a campaign with gaps says every shard is here"
+    # The merged host's folder is no run to resume: its report names the
+    # folder to finish, and run refuses it.
+    has "$tmp/EM/hosts/alpha/report.md" "merge again into a new folder: greenbench run --shard $tmp/E/shards/001.json --out $tmp/E/runs/001 (running)"
+    ! grep -q "run --resume $tmp/EM/hosts/alpha" "$tmp/EM/hosts/alpha/report.md" ||
+        fail "the merged host's report says to resume it"
+    for how in "--resume $tmp/EM/hosts/alpha" "--shard $tmp/E/shards/000.json --out $tmp/EM/hosts/alpha"; do
+        "$gb" run $how >"$tmp/EMres.log" 2>&1
+        [ $? = 2 ] || fail "run $how: exit 2 expected: $(tail -3 "$tmp/EMres.log")"
+        has "$tmp/EMres.log" "'$tmp/EM/hosts/alpha' is a host's folder of a merged run (greenbench merge)"
+    done
     # Without the gaps: the hosts ran different shards, and report.md says so.
     rm -r "$tmp/E/runs-beta" "$tmp/E/runs/001"
     as_host beta "$tmp/r1" "$tmp/E/runs/001"
