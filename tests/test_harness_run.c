@@ -1710,8 +1710,13 @@ static void test_cli(void)
     gb_workload_unit(gb_workload_find("spawn-alive"), unit, sizeof unit);
     CU_ASSERT_STRING_EQUAL(unit, "bytes of memory (RSS) per task");
     free(out);
+}
 
-    /* cell: picks the program and execs it. */
+/* cell picks the program and execs it; run, report and cell refuse bad
+ * input before anything runs. */
+static void test_cli_cell_and_errors(void)
+{
+    char *out = NULL;
     const char *cell[] = { "cell", "spawn", "--impl=green", "--switch=ucontext", "--n=10", NULL };
     CU_ASSERT_EQUAL(run_gb(NULL, cell, &out, NULL), GB_EXIT_OK);
     char *last = out ? strrchr(out, '{') : NULL;
@@ -1793,6 +1798,7 @@ static CU_TestInfo e2e_tests[] = {
     { "out_dir_rules", test_out_dir_rules },
     { "out_refusals_name_the_cause", test_out_refusals_name_the_cause },
     { "cli", test_cli },
+    { "cli_cell_and_errors", test_cli_cell_and_errors },
     CU_TEST_INFO_NULL,
 };
 
