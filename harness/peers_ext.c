@@ -305,6 +305,8 @@ static int draft_register(struct draft *d, char *err, size_t errlen)
         .program = gb_xstrdup(prog),
         .package = "(external peer)",
         .version_cmd = d->version ? in_dir(d->dir, d->version) : "",
+        /* Said only when it is so: gb_programs_scan, list and check-cell
+         * show it for a program they do not find (meta.json too). */
         .note = gb_xasprintf("its program %s is missing or not executable", prog),
         .includes = d->includes ? gb_xstrdup(d->includes) : "(its peers file does not say)",
         .multicore = d->multicore,
@@ -500,7 +502,10 @@ json_t *gb_peers_ext_to_json(void)
         json_object_set_new(o, "includes", gb_json_text(p->includes));
         json_object_set_new(o, "multicore", json_boolean(p->multicore));
         json_object_set_new(o, "source", gb_json_text(p->source));
-        json_object_set_new(o, "note", gb_json_text(p->note));
+        /* Why it was skipped, and only when it was: p->note is what a
+         * missing program would be told, set at registration. */
+        if (setup_failed[i] || !gb_is_executable(p->program))
+            json_object_set_new(o, "note", gb_json_text(p->note));
         json_object_set_new(o, "setup_failed", json_boolean(setup_failed[i]));
         json_array_append_new(a, o);
     }
@@ -529,7 +534,10 @@ void gb_peers_ext_from_meta(const json_t *meta)
             .program = kept(o, "program"),
             .package = "(external peer)",
             .version_cmd = kept(o, "version"),
-            .note = kept(o, "note"),
+            .note = gb_json_str(o, "note", NULL)
+                        ? kept(o, "note")
+                        : gb_xasprintf("its program %s is missing or not executable",
+                                       gb_json_str(o, "program", "")),
             .includes = kept(o, "includes"),
             .multicore = json_is_true(json_object_get(o, "multicore")),
             .workloads = kept(o, "workloads"),

@@ -603,24 +603,32 @@ static void machine_section(struct gb_doc *d, const struct gb_rundata *rd)
     gb_doc_para_end(d);
 }
 
-/* Did this run register the external peer name (meta.json's
- * "external_peers"): a run that did and has no cell of it says why. */
-static bool run_registered(const struct gb_rundata *rd, const char *name)
+/* This run's meta.json entry of the external peer name ("external_peers"),
+ * or NULL: a run that registered it and has no cell of it says why. */
+static const json_t *run_registered(const struct gb_rundata *rd, const char *name)
 {
     const json_t *a = meta_get(rd, "external_peers", NULL);
     for (size_t i = 0; i < json_array_size(a); i++)
         if (strcmp(gb_json_str(json_array_get(a, i), "name", ""), name) == 0)
-            return true;
-    return false;
+            return json_array_get(a, i);
+    return NULL;
 }
 
 /* One peer's paragraph: what its figures include, and for an external
- * peer where it came from; one registered but not run, why. */
-static void peer_para(struct gb_doc *d, const struct gb_peer *p, bool present)
+ * peer where it came from; one registered but not run, why: its entry's
+ * note when it was skipped (a failed setup, a missing program), else the
+ * run asked for none of its cells (--impl, --workload). */
+static void peer_para(struct gb_doc *d, const struct gb_peer *p, const json_t *entry, bool present)
 {
     gb_doc_para(d, NULL);
-    if (gb_peer_external(p) && !present)
-        gb_doc_escf(d, "%s (external peer, %s): not run: %s.", p->name, p->source, p->note);
+    const char *note = gb_json_str(entry, "note", NULL);
+    if (gb_peer_external(p) && !present && note)
+        gb_doc_escf(d, "%s (external peer, %s): not run: %s.", p->name, p->source, note);
+    else if (gb_peer_external(p) && !present)
+        gb_doc_escf(d,
+                    "%s (external peer, %s): registered, but the run planned no cell of it (--impl left it "
+                    "out, or none of its workloads was run).",
+                    p->name, p->source);
     else if (gb_peer_external(p))
         gb_doc_escf(d, "%s (external peer, %s): its figures include %s.", p->name, p->source, p->includes);
     else
@@ -636,13 +644,14 @@ static void peers_section(struct gb_doc *d, const struct gb_rundata *rd)
         bool present = false;
         for (size_t i = 0; i < rd->nsums && !present; i++)
             present = strcmp(rd->sums[i].cell.impl, gb_peers[k].name) == 0;
-        if (!present && !(gb_peer_external(&gb_peers[k]) && run_registered(rd, gb_peers[k].name)))
+        const json_t *entry = gb_peer_external(&gb_peers[k]) ? run_registered(rd, gb_peers[k].name) : NULL;
+        if (!present && entry == NULL)
             continue;
         if (!peers_heading) {
             gb_doc_heading(d, 2, "Peers");
             peers_heading = true;
         }
-        peer_para(d, &gb_peers[k], present);
+        peer_para(d, &gb_peers[k], entry, present);
     }
 }
 

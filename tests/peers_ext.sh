@@ -64,10 +64,24 @@ run)
     grep -q 'minimal (external peer, --peer): its figures include' "$tmp/run/report.html" ||
         fail "report.html's Peers section does not name minimal"
     grep -q '"external_peers"' "$tmp/run/meta.json" || fail "meta.json has no external_peers"
+    # A peer that ran has no note: meta.json says why a peer was skipped only
+    # when it was.
+    if grep -q '"note": ' "$tmp/run/meta.json"; then
+        fail "meta.json gives minimal, which ran, a note: $(grep '"note": ' "$tmp/run/meta.json")"
+    fi
     rm "$tmp/run/report.html"
     "$gb" report "$tmp/run" >/dev/null 2>&1 || fail "greenbench report: exit $?"
     grep -q 'minimal (external peer, --peer): its figures include' "$tmp/run/report.html" ||
         fail "report.html rebuilt by greenbench report lost minimal's Peers paragraph"
+    # Registered, but --impl leaves it out: the report says so, not that its
+    # program is missing.
+    (cd "$tmp/elsewhere" && "$gb" run --quick --workload=spawn --impl=threads --peer minimal=./my-cell \
+        --n=100 --reps=1 --no-plots --out "$tmp/run2") >"$tmp/log" 2>&1 || { fail "run --impl=threads: exit $?"; cat "$tmp/log" >&2; }
+    grep -q 'minimal (external peer, --peer): registered, but the run planned no cell of it' "$tmp/run2/report.md" ||
+        fail "report.md does not say that the run planned no cell of minimal: $(grep 'minimal (external' "$tmp/run2/report.md")"
+    if grep -q '"note": ' "$tmp/run2/meta.json"; then
+        fail "meta.json gives minimal, which was not asked for, a note: $(grep '"note": ' "$tmp/run2/meta.json")"
+    fi
     ;;
 list)
     mkdir "$tmp/peers.d"
@@ -128,6 +142,8 @@ errors)
         { fail "no 'peer later skipped' line"; cat "$tmp/log" >&2; }
     grep -q "later (external peer, $d/later.conf): not run: its setup command failed" "$tmp/run/report.md" ||
         fail "report.md does not say why later did not run"
+    grep -q '"note": "its setup command failed (exit 3): building"' "$tmp/run/meta.json" ||
+        fail "meta.json does not say why later was skipped"
     ;;
 boost-fiber)
     if ! command -v g++ >/dev/null 2>&1 || [ ! -f /usr/include/boost/fiber/all.hpp ]; then
