@@ -392,12 +392,12 @@ json_t *gb_versions_to_json(const struct gb_programs *p)
     free(gpv);
     json_t *peers = json_object();
     for (size_t i = 0; i < gb_npeers; i++) {
+        /* null: not found, or an external peer with no version command (the
+         * report tells them apart by its external_peers entry) */
         char *pv = NULL;
         if (p && p->peer_found[i] && gb_peers[i].version_cmd[0]) {
             char *argv[] = { "sh", "-c", (char *)gb_peers[i].version_cmd, NULL };
             pv = gb_command_line1(argv);
-        } else if (p && p->peer_found[i]) { /* an external peer whose file gives no version */
-            pv = gb_xstrdup("(its peers file gives no version command)");
         }
         json_object_set_new(peers, gb_peers[i].name, gb_json_text(pv));
         free(pv);

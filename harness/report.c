@@ -1258,6 +1258,14 @@ static void failures_section(struct gb_doc *d, const struct gb_rundata *rd)
     }
 }
 
+/* Is versions.peers.name null because the external peer has no version
+ * command (its peers file has no version line, or it came from --peer). */
+static bool no_version_cmd(const struct gb_rundata *rd, const char *vkey, const char *name)
+{
+    const json_t *entry = strcmp(vkey, "peers") == 0 ? run_registered(rd, name) : NULL;
+    return entry && gb_json_str(entry, "version", "")[0] == '\0';
+}
+
 /* Versions of what was measured, and the git commit. */
 static void versions_section(struct gb_doc *d, const struct gb_rundata *rd)
 {
@@ -1275,7 +1283,9 @@ static void versions_section(struct gb_doc *d, const struct gb_rundata *rd)
                 const json_t *pv = json_object_iter_value(jt);
                 gb_doc_row(d, NULL);
                 gb_doc_cellf(d, "%s %s", vkey, pkey);
-                gb_doc_cell(d, json_is_string(pv) ? json_string_value(pv) : "not found");
+                gb_doc_cell(d, json_is_string(pv)               ? json_string_value(pv)
+                               : no_version_cmd(rd, vkey, pkey) ? "not known: no version command was given"
+                                                                : "not found");
                 gb_doc_row_end(d);
             }
             continue;

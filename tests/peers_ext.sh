@@ -69,6 +69,12 @@ run)
     if grep -q '"note": ' "$tmp/run/meta.json"; then
         fail "meta.json gives minimal, which ran, a note: $(grep '"note": ' "$tmp/run/meta.json")"
     fi
+    # --peer gives no version command: versions.peers says null (as
+    # results-format.md has it), the report why.
+    grep -q '^      "minimal": null' "$tmp/run/meta.json" ||
+        fail "meta.json's versions.peers.minimal is not null: $(grep '"minimal"' "$tmp/run/meta.json")"
+    grep -q 'peers minimal.*not known: no version command was given' "$tmp/run/report.md" ||
+        fail "report.md does not say that minimal has no version command: $(grep 'peers minimal' "$tmp/run/report.md")"
     rm "$tmp/run/report.html"
     "$gb" report "$tmp/run" >/dev/null 2>&1 || fail "greenbench report: exit $?"
     grep -q 'minimal (external peer, --peer): its figures include' "$tmp/run/report.html" ||
