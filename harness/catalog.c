@@ -160,7 +160,8 @@ int gb_peer_add(const struct gb_peer *p, char *err, size_t errlen)
         return -EEXIST;
     }
     if (gb_npeers == GB_MAX_PEERS) {
-        snprintf(err, errlen, "peer '%s': at most %d peers, built-in ones included", p->name, GB_MAX_PEERS);
+        snprintf(err, errlen, "peer '%s': at most %d peers, the %zu built-in ones included (GB_MAX_PEERS)",
+                 p->name, GB_MAX_PEERS, gb_nbuiltin_peers);
         return -ENOSPC;
     }
     gb_peers[gb_npeers++] = *p;

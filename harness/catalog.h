@@ -209,7 +209,7 @@ struct gb_peer {
     const char *source;     /* where it was registered: its peers file, or "--peer" */
     const char *setup;      /* sh -c command run once before a run's matrix; NULL: none */
 };
-#define GB_MAX_PEERS 16         /* size of gb_peers and gb_programs.peer_found */
+#define GB_MAX_PEERS 64         /* size of gb_peers and gb_programs.peer_found (docs/peers.md) */
 extern struct gb_peer gb_peers[GB_MAX_PEERS];
 extern size_t gb_npeers;         /* the built-in peers, then the external ones */
 extern const size_t gb_nbuiltin_peers;

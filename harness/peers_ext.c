@@ -359,15 +359,21 @@ static int load_dir(const char *dir, bool must_exist, char *err, size_t errlen)
         snprintf(err, errlen, "peers directory %s: %s", dir, strerror(errno));
         return GB_EXIT_USAGE;
     }
-    char *names[256];
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(dp)) != NULL && n < 256;) {
+    char **names = NULL; /* every one: past GB_MAX_PEERS, gb_peer_add says so */
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(dp)) != NULL;) {
         size_t len = strlen(e->d_name);
-        if (len > 5 && strcmp(e->d_name + len - 5, ".conf") == 0 && e->d_name[0] != '.')
-            names[n++] = gb_xstrdup(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".conf") != 0 || e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            names = gb_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = gb_xstrdup(e->d_name);
     }
     closedir(dp);
-    qsort(names, n, sizeof names[0], cmp_str);
+    if (n > 1) /* names is NULL when there is none: qsort must not see it */
+        qsort(names, n, sizeof names[0], cmp_str);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {
@@ -378,6 +384,7 @@ static int load_dir(const char *dir, bool must_exist, char *err, size_t errlen)
         }
         free(names[i]);
     }
+    free(names);
     return rc;
 }
 

@@ -301,9 +301,10 @@ static int check_impls(const struct gb_run_opts *o, const struct gb_programs *p,
         if (p->peer_found[i])
             gb_name_add(impls, &nimpls, gb_peers[i].name);
     for (size_t i = 0; i < o->impls.n; i++) {
-        if (gb_name_in(impls, nimpls, o->impls.v[i]))
-            continue;
         const struct gb_peer *ext = gb_peer_find(o->impls.v[i]);
+        /* A peer found is valid though impls (GB_MAX_LIST names) may not hold it. */
+        if (gb_name_in(impls, nimpls, o->impls.v[i]) || (ext && p->peer_found[ext - gb_peers]))
+            continue;
         if (ext && gb_peer_external(ext))
             continue; /* its setup failed: skipped, the report says why */
         for (size_t j = 0; j < gb_npeers; j++) {

@@ -101,6 +101,20 @@ list)
         fail "GREENBENCH_PEERS_DIR: minimal is not among the implementations"
     # check-cell knows a registered peer by its name.
     expect 0 "it obeys the cell protocol" check-cell minimal --peers-dir "$tmp/peers.d"
+    # Up to GB_MAX_PEERS (64) peers, built-in ones included (docs/peers.md):
+    # 40 files are registered, 70 are refused with the limit named.
+    mkdir "$tmp/many"
+    i=1
+    while [ $i -le 70 ]; do
+        conf "$tmp/many/p$i.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn"
+        if [ $i = 40 ]; then
+            expect 0 "  p9       external ($tmp/many/p9.conf)" list --peers-dir "$tmp/many"
+            # The last in name order, past the 32 names of an option's list.
+            expect 0 "  spawn p9 n=1000" run --dry-run --quick --workload=spawn --impl=p9 --peers-dir "$tmp/many"
+        fi
+        i=$((i + 1))
+    done
+    expect 2 "at most 64 peers, the" list --peers-dir "$tmp/many"
     ;;
 errors)
     d=$tmp/p
