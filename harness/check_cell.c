@@ -458,6 +458,11 @@ static int pick_target(struct target *t, const char *what, const char *impl)
                 gb_name_add(t->workloads.v, &t->workloads.n, gb_workloads[w].name);
         return 0;
     }
+    const char *broken = strpbrk(what, "/ ") ? NULL : gb_peers_ext_broken_why(what);
+    if (broken) { /* a peers file of the default folder, skipped */
+        fprintf(stderr, "greenbench check-cell: peer %s is not registered: %s\n", what, broken);
+        return GB_EXIT_USAGE;
+    }
     char cwd[PATH_MAX];
     t->cmd = gb_peer_command(what, getcwd(cwd, sizeof cwd) ? cwd : ".", err, sizeof err);
     if (t->cmd == NULL) {

@@ -201,6 +201,9 @@ static void list_peers(const struct gb_programs *p)
             printf("  %-8s missing: %s %s (apt-get install %s, then rebuild)\n", gb_peers[i].name,
                    gb_peers[i].program, gb_peers[i].note, gb_peers[i].package);
     }
+    const char *why;
+    for (size_t i = 0; gb_peers_ext_broken(i, &why); i++) /* the default folder's, skipped */
+        printf("  %-8s broken, not registered: %s\n", gb_peers_ext_broken(i, NULL), why);
     printf("\nImplementations (--impl): green, threads%s", p->epoll ? ", epoll (joinall and pool)" : "");
     for (size_t i = 0; i < gb_npeers; i++)
         if (p->peer_found[i])

@@ -25,6 +25,14 @@ static const char keys_text[] = "command, workloads, version, includes, multicor
 /* Which external peers' setup failed (indexes into gb_peers). */
 static bool setup_failed[GB_MAX_PEERS];
 
+/* The peers files of the default folder that could not be registered: one
+ * there stops no command (docs/peers.md, "Errors"). */
+static struct broken {
+    char name[GB_NAME];
+    char *why;
+} *broken;
+static size_t nbroken;
+
 bool gb_peer_external(const struct gb_peer *peer)
 {
     return peer->source != NULL;
@@ -348,8 +356,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every dir/NAME.conf, in name order. A missing dir is no peer when it is
- * the default one (must_exist false). */
+/* Every dir/NAME.conf, in name order. The default folder (must_exist
+ * false) may be missing, and a file of it that cannot be registered is
+ * skipped with a warning: the user may have copied a file there long ago,
+ * and no command that does not use it should stop for it. */
 static int load_dir(const char *dir, bool must_exist, char *err, size_t errlen)
 {
     DIR *dp = opendir(dir);
@@ -380,6 +390,16 @@ static int load_dir(const char *dir, bool must_exist, char *err, size_t errlen)
             char *path = gb_xasprintf("%s/%s", dir, names[i]);
             names[i][strlen(names[i]) - 5] = '\0';
             rc = load_file(path, names[i], err, errlen);
+            if (rc != 0 && !must_exist) {
+                fprintf(stderr,
+                        "greenbench: warning: %s: skipped (fix or remove it: %s is the default "
+                        "peers folder, read by every run, list and check-cell)\n",
+                        err, dir);
+                broken = gb_xrealloc(broken, (nbroken + 1) * sizeof *broken);
+                snprintf(broken[nbroken].name, GB_NAME, "%s", names[i]);
+                broken[nbroken++].why = gb_xstrdup(err);
+                rc = 0;
+            }
             free(path);
         }
         free(names[i]);
@@ -459,6 +479,23 @@ int gb_peers_ext_load(const char *dir, char *const *specs, size_t nspecs, const 
     for (size_t i = 0; i < nspecs && rc == 0; i++)
         rc = load_spec(specs[i], workloads, err, errlen);
     return rc;
+}
+
+const char *gb_peers_ext_broken(size_t i, const char **why)
+{
+    if (i >= nbroken)
+        return NULL;
+    if (why)
+        *why = broken[i].why;
+    return broken[i].name;
+}
+
+const char *gb_peers_ext_broken_why(const char *name)
+{
+    for (size_t i = 0; i < nbroken; i++)
+        if (strcmp(broken[i].name, name) == 0)
+            return broken[i].why;
+    return NULL;
 }
 
 void gb_peers_ext_setup(void)

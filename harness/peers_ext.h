@@ -16,12 +16,20 @@
 /* Register the external peers: first every DIR/NAME.conf in name order, DIR
  * being dir when not NULL or empty (--peers-dir), else GREENBENCH_PEERS_DIR,
  * else $XDG_CONFIG_HOME/greenbench/peers.d (default ~/.config/...), which
- * may be missing; then each of the nspecs specs "NAME=FILE.conf" (a peers
+ * may be missing and whose files that cannot be registered are skipped
+ * with a warning (gb_peers_ext_broken); then each of the nspecs specs "NAME=FILE.conf" (a peers
  * file) or "NAME=COMMAND" (--peer), whose workloads are the given ones
  * (run's --workload; none is an error). 0, or GB_EXIT_USAGE with err
  * (errlen bytes) naming the file and line, or the spec, and what is wrong. */
 int gb_peers_ext_load(const char *dir, char *const *specs, size_t nspecs, const struct gb_names *workloads,
                       char *err, size_t errlen);
+/* The peers files of the default folder that gb_peers_ext_load skipped
+ * (it warned on stderr): the i-th one's peer name and *why (the error a
+ * peers file named by --peers-dir would stop the command with), NULL past
+ * the last; and why the peer called name was skipped, NULL when it was
+ * not. */
+const char *gb_peers_ext_broken(size_t i, const char **why);
+const char *gb_peers_ext_broken_why(const char *name);
 /* Run each external peer's setup command once (sh -c, in its file's
  * folder), its output on stderr. One that fails is skipped, not fatal:
  * gb_peers_ext_mark then marks it missing, its note saying why. */

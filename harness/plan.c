@@ -316,6 +316,11 @@ static int check_impls(const struct gb_run_opts *o, const struct gb_programs *p,
                 return GB_EXIT_USAGE;
             }
         }
+        const char *broken = gb_peers_ext_broken_why(o->impls.v[i]);
+        if (broken) { /* a peers file of the default folder, skipped */
+            snprintf(err, errlen, "--impl: peer '%s' is not registered: %s", o->impls.v[i], broken);
+            return GB_EXIT_USAGE;
+        }
         char valid[512];
         join_names(valid, sizeof valid, impls, nimpls);
         snprintf(err, errlen, "--impl: unknown implementation '%s' (valid: %s)", o->impls.v[i],

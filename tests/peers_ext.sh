@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/peers_ext.sh GREENBENCH BIN_DIR: external peers end to end (ctest
+# tests/peers_ext.sh MODE GREENBENCH BIN_DIR SOURCE_DIR: external peers end to end (ctest
 # entries peers-ext-*), with the minimal example peer (examples/peers/minimal)
 # from BIN_DIR:
 #   run     a tiny matrix with --peer minimal=COMMAND (relative to the
@@ -11,7 +11,9 @@
 #   errors  bad peers files and --peer values: exit 2, naming file, line and
 #           fault (unknown key, no command, command not found, not
 #           executable, a built-in's name, unknown workload); a setup
-#           command that fails skips the peer and the run goes on;
+#           command that fails skips the peer and the run goes on; a broken
+#           file in the default peers folder (examples/peers/minimal's
+#           minimal.conf copied as it is) stops only what asks for it;
 #   boost-fiber  a real runtime no one here wrote, through that door: the
 #           Boost.Fiber peer (examples/peers/boost-fiber, under SOURCE_DIR),
 #           built by its own setup outside the main build, passes check-cell
@@ -149,6 +151,30 @@ errors)
     expect 2 "--peer x=$bin/greenbench-peer-minimal: which workloads does it run?" \
         run --peer x=$bin/greenbench-peer-minimal --dry-run --peers-dir "$d"
     expect 2 "peers directory $tmp/none:" list --peers-dir "$tmp/none"
+    # The default folder: minimal.conf copied there as it is (its command
+    # relative, so not found) is skipped with a warning, listed as broken,
+    # and stops only the commands that ask for it; the same file named by
+    # --peers-dir or GREENBENCH_PEERS_DIR stops every command.
+    xdg=$tmp/xdg
+    mkdir -p "$xdg/greenbench/peers.d"
+    cp "$src/examples/peers/minimal/minimal.conf" "$xdg/greenbench/peers.d/"
+    bad="peer 'minimal' ($xdg/greenbench/peers.d/minimal.conf): command $xdg/greenbench/peers.d/../../../build/bin/greenbench-peer-minimal not found"
+    (
+        unset GREENBENCH_PEERS_DIR
+        export XDG_CONFIG_HOME=$xdg
+        expect 0 "minimal  broken, not registered: $bad" list
+        expect 0 "greenbench: warning: $bad: skipped" list
+        expect 0 "  spawn threads" run --dry-run --quick --workload=spawn --impl=threads
+        expect 2 "--impl: peer 'minimal' is not registered: $bad" run --dry-run --quick --workload=spawn --impl=minimal
+        expect 2 "check-cell: peer minimal is not registered: $bad" check-cell minimal
+        expect 2 "greenbench list: $bad" list --peers-dir "$xdg/greenbench/peers.d"
+        GREENBENCH_PEERS_DIR=$xdg/greenbench/peers.d expect 2 "greenbench list: $bad" list
+        # As its comment says: with command made absolute it is registered.
+        sed "s|^command = .*|command = $bin/greenbench-peer-minimal|" "$src/examples/peers/minimal/minimal.conf" \
+            >"$xdg/greenbench/peers.d/minimal.conf"
+        expect 0 "minimal  external ($xdg/greenbench/peers.d/minimal.conf): $bin/greenbench-peer-minimal" list
+        exit "$failures"
+    ) || failures=$((failures + 1))
     expect 2 "check-cell: which program?" check-cell
     expect 2 "check-cell: unknown option '--frob'" check-cell x --frob
     # A setup command that fails: the peer is skipped, with its reason in
