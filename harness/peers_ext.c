@@ -597,6 +597,42 @@ void gb_peers_ext_from_meta(const json_t *meta)
     }
 }
 
+int gb_peers_ext_check_resume(const char *dir, char *err, size_t errlen)
+{
+    char *path = gb_xasprintf("%s/meta.json", dir), *text;
+    size_t len;
+    json_t *meta = NULL;
+    int rc = gb_read_file(path, &text, &len);
+    free(path);
+    if (rc != 0)
+        return 0; /* resuming says what is wrong with it */
+    rc = gb_json_parse(text, len, &meta, NULL, 0);
+    free(text);
+    if (rc != 0)
+        return 0;
+    const json_t *a = json_object_get(meta, "external_peers");
+    const json_t *cells = json_object_get(json_object_get(meta, "plan"), "cells");
+    for (size_t i = 0; i < json_array_size(a) && rc == 0; i++) {
+        const json_t *o = json_array_get(a, i);
+        const char *name = gb_json_str(o, "name", ""), *prog = gb_json_str(o, "program", "");
+        /* A peer skipped at the start has no cell; a built one ran, and must still. */
+        if (json_is_true(json_object_get(o, "setup_failed")) || gb_is_executable(prog))
+            continue;
+        size_t n = 0;
+        for (size_t k = 0; k < json_array_size(cells); k++)
+            n += strcmp(gb_json_str(json_array_get(cells, k), "impl", ""), name) == 0;
+        if (n == 0)
+            continue;
+        snprintf(err, errlen,
+                 "--resume %s: peer '%s' (%s): its program %s is missing or not executable, and the "
+                 "plan has %zu cell%s of it: put it back, then resume",
+                 dir, name, gb_json_str(o, "source", "?"), prog, n, n == 1 ? "" : "s");
+        rc = GB_EXIT_USAGE;
+    }
+    json_decref(meta);
+    return rc;
+}
+
 char **gb_peer_command(const char *cmd, const char *base, char *err, size_t errlen)
 {
     char **words = split_words(cmd, err, errlen);

@@ -41,6 +41,12 @@ void gb_peers_ext_mark(struct gb_programs *p);
  * registers those of its meta.json that are not registered yet. */
 json_t *gb_peers_ext_to_json(void);
 void gb_peers_ext_from_meta(const json_t *meta);
+/* Before `run --resume DIR`: an external peer of DIR/meta.json with cells in
+ * its plan whose program is no longer executable is refused (as a fresh
+ * run refuses it), not run as a failure in every repetition left. 0 (also
+ * when meta.json cannot be read: resuming says so), or GB_EXIT_USAGE with
+ * err naming the peer and its program. */
+int gb_peers_ext_check_resume(const char *dir, char *err, size_t errlen);
 /* cmd ("prog arg ...", '...' and "..." keeping blanks) as an argv whose
  * program is an absolute path: with a slash, against base when relative;
  * without, found in PATH. NULL with err (errlen bytes) when it is empty,

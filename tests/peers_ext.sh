@@ -6,6 +6,7 @@
 #           directory it is typed in): the peer is in summary.csv, in
 #           report.html's Peers section with what its figures include, in
 #           meta.json, and again after `greenbench report DIR` (a new process);
+#           --resume refuses a run whose peer's program is gone;
 #   list    a peers file in --peers-dir and in GREENBENCH_PEERS_DIR is
 #           listed beside the built-in peers, its workloads and includes;
 #   errors  bad peers files and --peer values: exit 2, naming file, line and
@@ -81,6 +82,16 @@ run)
     "$gb" report "$tmp/run" >/dev/null 2>&1 || fail "greenbench report: exit $?"
     grep -q 'minimal (external peer, --peer): its figures include' "$tmp/run/report.html" ||
         fail "report.html rebuilt by greenbench report lost minimal's Peers paragraph"
+    # --resume after the peer's program is gone refuses up front (exit 2), as
+    # a fresh run does, instead of running what is left as failures.
+    mkdir "$tmp/gone"
+    cp "$bin/greenbench-peer-minimal" "$tmp/gone/my-cell"
+    "$gb" run --quick --workload=spawn --impl=threads,minimal --peer "minimal=$tmp/gone/my-cell" --n=100 \
+        --reps=1 --no-plots --out "$tmp/run3" >"$tmp/log" 2>&1 || { fail "run --peer (to resume): exit $?"; cat "$tmp/log" >&2; }
+    grep -v '"cell":"spawn minimal' "$tmp/run3/cells.jsonl" >"$tmp/cells" && mv "$tmp/cells" "$tmp/run3/cells.jsonl"
+    rm "$tmp/gone/my-cell"
+    expect 2 "--resume $tmp/run3: peer 'minimal' (--peer): its program $tmp/gone/my-cell is missing or not executable, and the plan has 1 cell of it" \
+        run --resume "$tmp/run3"
     # Registered, but --impl leaves it out: the report says so, not that its
     # program is missing.
     (cd "$tmp/elsewhere" && "$gb" run --quick --workload=spawn --impl=threads --peer minimal=./my-cell \
