@@ -33,12 +33,16 @@ static const char check_help[] =
     "prints one line per check, \"ok\" or \"FAIL\" with the reason:\n"
     "  - the last stdout line is one JSON object with every required field, of its type;\n"
     "  - \"ok\" agrees with the exit status, and the run succeeded;\n"
-    "  - the counts agree with the parameters (ops, tasks, bytes, requests in flight);\n"
+    "  - the counts agree with the parameters (ops, tasks, bytes, requests in flight),\n"
+    "    and with --rounds=3 add up three rounds (run gives --rounds to short cells);\n"
     "  - joinall and pool fetch from the --url given (a greenbench-server started here,\n"
     "    whose own request count is compared), not from a server of their own;\n"
     "  - an unknown option, an unknown workload, another --impl and a bad --url are\n"
     "    usage errors (exit 2, with the JSON line); --n=0 fails; --help exits 0;\n"
     "  - every run ends within the timeout (default 20 s; --timeout).\n"
+    "A FAIL of a run that failed or wrote no JSON line is followed by its stderr's last\n"
+    "lines. When every workload is refused as a usage error, the --impl is the likely\n"
+    "fault: it says so, and which --impl the program's error names.\n"
     "PEER is a peer's name (built in, or from a peers file: greenbench list); COMMAND a\n"
     "program path or a command (\"python3 cell.py\"), whose --impl is --impl=NAME or its\n"
     "file name without greenbench-peer- / greenbench-cell-. Its workloads are the\n"
@@ -59,6 +63,9 @@ struct target {
     struct gb_server server; /* for joinall and pool; started on first need */
     bool server_up, server_failed;
     int checks, failed;
+    size_t refused;          /* workloads skipped: a usage error (exit 2) */
+    bool impl_guessed;       /* the impl is the program's file name: no --impl given */
+    char refusal[256];       /* the first one's error */
 };
 
 /* One line: "ok   what" or "FAIL what: why". */
@@ -107,6 +114,8 @@ static const struct field {
     { "tls", F_INT_OR_NULL, true },
     { "ares", F_INT_OR_NULL, true },
     { "hubs", F_INT_OR_NULL, true },
+    { "stacks", F_STR_OR_NULL, true },
+    { "live_bytes", F_INT_OR_NULL, true },
     { "ok", F_BOOL, true },
     { "error", F_STR, false },
     { "wall_ns", F_INT_OR_NULL, true },
@@ -209,8 +218,8 @@ static void run(const struct target *t, char **argv, struct gb_exec_result *r)
 }
 
 /* What went wrong with r when it has no JSON object to check, into why:
- * a timeout, a signal, or the last line (garbage, or nothing). false when
- * there is a JSON line. */
+ * a timeout, a signal, or the last line (garbage, or nothing) with the
+ * parser's reason. false when there is a JSON line. */
 static bool no_json(const struct gb_exec_result *r, char *why, size_t n)
 {
     if (r->status == GB_ST_TIMEOUT)
@@ -220,12 +229,50 @@ static bool no_json(const struct gb_exec_result *r, char *why, size_t n)
     else if (r->json == NULL) {
         char *copy = gb_xstrdup(r->stdout_tail ? r->stdout_tail : "");
         const char *last = gb_last_line(copy, "\n\r ");
-        snprintf(why, n, "the last stdout line is not a JSON object (exit status %d): %s%.120s%s",
-                 r->exit_code, *last ? "'" : "", *last ? last : "stdout is empty", *last ? "'" : "");
+        /* The parser's words, as run records them ("offset 300: invalid
+         * token near 'NaN'"): a clipped line start rarely shows the fault. */
+        char reason[200] = "";
+        json_t *v = NULL;
+        if (*last && gb_json_parse(last, strlen(last), &v, reason, sizeof reason) == 0)
+            snprintf(reason, sizeof reason, "it is %s", json_kind(v));
+        json_decref(v);
+        snprintf(why, n, "the last stdout line is not a JSON object (exit status %d): ", r->exit_code);
+        size_t at = strlen(why);
+        if (!*last)
+            snprintf(why + at, n - at, "stdout is empty");
+        else
+            snprintf(why + at, n - at, "'%.120s'%s%s%s%s", last, strlen(last) > 120 ? "..." : "",
+                     *reason ? " (" : "", reason, *reason ? ")" : "");
         free(copy);
     } else
         return false;
     return true;
+}
+
+/* After a FAIL line: the last lines of the program's stderr, where a peer
+ * says why it failed (a Python traceback ends there), as run's progress
+ * line shows its last one. */
+#define STDERR_LINES 6
+static void print_stderr(const struct gb_exec_result *r)
+{
+    char *copy = gb_xstrdup(r->stderr_tail ? r->stderr_tail : "");
+    gb_last_line(copy, "\n\r \t"); /* trailing blanks cut */
+    char *start = copy + strlen(copy);
+    for (int lines = 0; start > copy; start--)
+        if (start[-1] == '\n' && ++lines == STDERR_LINES)
+            break;
+    if (*start) {
+        printf("     its stderr%s:\n", start > copy ? " ends" : "");
+        for (char *l = start, *next; l; l = next) {
+            next = strchr(l, '\n');
+            if (next)
+                *next++ = '\0';
+            printf("     | %.300s\n", l);
+        }
+    } else {
+        printf("     its stderr is empty\n");
+    }
+    free(copy);
 }
 
 /* ---- the workloads: a small size each, and what its counts must be ---- */
@@ -272,9 +319,10 @@ static struct gb_server *server(struct target *t)
     return t->server_up ? &t->server : NULL;
 }
 
-/* The counts of an ok line against the parameters: the first fault into why. */
-static bool counts_ok(const json_t *o, const struct target *t, const char *wl, long n, char *why,
-                      size_t len)
+/* The counts of an ok line against the parameters, --n=n and --rounds=R
+ * (1: not given): the first fault into why. */
+static bool counts_ok(const json_t *o, const struct target *t, const char *wl, long n, long rounds,
+                      char *why, size_t len)
 {
     const struct small *s = small_for(wl);
     long long ops = (long long)gb_json_num(o, "ops", -1), wall = (long long)gb_json_num(o, "wall_ns", -1);
@@ -284,32 +332,99 @@ static bool counts_ok(const json_t *o, const struct target *t, const char *wl, l
     long long bytes = (long long)gb_json_num(o, "bytes_received", -1);
     long long conns = (long long)gb_json_num(o, "connections", -1);
     const char *got_wl = gb_json_str(o, "workload", ""), *got_impl = gb_json_str(o, "impl", "");
+    long long all = (long long)n * rounds; /* N over the rounds: docs/cell-protocol.md, "Rounds" */
     if (strcmp(got_wl, wl) != 0 || strcmp(got_impl, t->impl) != 0)
         snprintf(why, len, "the line is for workload '%s' impl '%s', not '%s' '%s'", got_wl, got_impl, wl,
                  t->impl);
-    else if ((long)gb_json_num(o, "n", -1) != n || gb_json_num(o, "rounds", -1) != 1)
-        snprintf(why, len, "\"n\" is %g and \"rounds\" %g: --n=%ld was given, and no --rounds (1)",
-                 gb_json_num(o, "n", -1), gb_json_num(o, "rounds", -1), n);
-    else if (wall <= 0 || ops != n * s->ops_per_n)
-        snprintf(why, len, "\"ops\" is %lld and \"wall_ns\" %lld: want ops = %ld (--n=%ld) and wall_ns > 0",
-                 ops, wall, n * s->ops_per_n, n);
+    else if ((long)gb_json_num(o, "n", -1) != n || gb_json_num(o, "rounds", -1) != rounds) {
+        if (rounds == 1)
+            snprintf(why, len, "\"n\" is %g and \"rounds\" %g: --n=%ld was given, and no --rounds (1)",
+                     gb_json_num(o, "n", -1), gb_json_num(o, "rounds", -1), n);
+        else
+            snprintf(why, len, "\"n\" is %g and \"rounds\" %g: --n=%ld --rounds=%ld was given",
+                     gb_json_num(o, "n", -1), gb_json_num(o, "rounds", -1), n, rounds);
+    } else if (rounds > 1 && ops == n * s->ops_per_n)
+        snprintf(why, len,
+                 "\"rounds\" is %ld but \"ops\" is %lld, one round's: it ran the workload once. "
+                 "--rounds=%ld must run it %ld times in the process and add the rounds up (ops = %lld)",
+                 rounds, ops, rounds, rounds, all * s->ops_per_n);
+    else if (wall <= 0 || ops != all * s->ops_per_n)
+        snprintf(why, len,
+                 "\"ops\" is %lld and \"wall_ns\" %lld: want ops = %lld (--n=%ld%s) and wall_ns > 0", ops,
+                 wall, all * s->ops_per_n, n, rounds > 1 ? " over the rounds" : "");
     else if (!(fabs(nspo - (double)wall / (double)ops) <= 0.001 + 1e-6 * nspo))
         snprintf(why, len, "\"ns_per_op\" is %g, not wall_ns / ops = %.3f", nspo,
                  (double)wall / (double)ops);
     else if (json_object_get(o, "errors") && gb_json_num(o, "errors", -1) != 0)
         snprintf(why, len, "\"errors\" is %g although \"ok\" is true", gb_json_num(o, "errors", -1));
-    else if (s->tasks && tasks != n)
-        snprintf(why, len, "\"tasks_completed\" is %lld, not --n=%ld", tasks, n);
-    else if (http(wl) && bytes != n * HTTP_SIZE)
-        snprintf(why, len, "\"bytes_received\" is %lld, not %ld requests x %d bytes", bytes, n, HTTP_SIZE);
+    else if (s->tasks && tasks != all)
+        snprintf(why, len, "\"tasks_completed\" is %lld, not --n=%ld%s", tasks, n,
+                 rounds > 1 ? " times the rounds" : "");
+    else if (http(wl) && bytes != all * HTTP_SIZE)
+        snprintf(why, len, "\"bytes_received\" is %lld, not %lld requests x %d bytes", bytes, all,
+                 HTTP_SIZE);
     else if (http(wl) && (inflight < 1 || inflight > (strcmp(wl, "pool") == 0 ? POOL_K : n)))
         snprintf(why, len, "\"max_in_flight\" is %lld: want 1 to %ld (%s)", inflight,
                  strcmp(wl, "pool") == 0 ? POOL_K : n, strcmp(wl, "pool") == 0 ? "K" : "N");
-    else if (http(wl) && conns != n)
-        snprintf(why, len, "\"connections\" is %lld, not one per request (%ld, --keepalive=0)", conns, n);
+    else if (http(wl) && conns != all)
+        snprintf(why, len, "\"connections\" is %lld, not one per request (%lld, --keepalive=0)", conns,
+                 all);
     else
         return true;
     return false;
+}
+
+/* One run of wl at its small size, rounds R (1: no --rounds) into *r,
+ * against the server (*sv, NULL for a workload without one) whose window
+ * it starts. false when it needs the server and there is none. */
+static bool run_small(struct target *t, const char *wl, long rounds, struct gb_server **sv,
+                      struct gb_exec_result *r)
+{
+    const struct small *s = small_for(wl);
+    char why[512], nopt[32], ropt[32], url[160] = "", size[32], k[32];
+    snprintf(nopt, sizeof nopt, "--n=%s", s->n);
+    snprintf(ropt, sizeof ropt, "--rounds=%ld", rounds);
+    *sv = http(wl) ? server(t) : NULL;
+    if (http(wl) && *sv == NULL)
+        return false;
+    if (*sv) {
+        struct gb_server_window win;
+        snprintf(url, sizeof url, "--url=%s", (*sv)->url);
+        gb_server_window(*sv, &win, why, sizeof why); /* starts this cell's window */
+    }
+    snprintf(size, sizeof size, "--size=%d", HTTP_SIZE);
+    snprintf(k, sizeof k, "--concurrency=%d", POOL_K);
+    const char *r_arg = rounds > 1 ? ropt : NULL, *k_arg = strcmp(wl, "pool") == 0 ? k : NULL;
+    char **argv = *sv ? cell_argv(t, wl, t->impl, nopt, url, size, "--delay-ms=1", k_arg ? k_arg : r_arg,
+                                  k_arg ? r_arg : NULL, NULL)
+                      : cell_argv(t, wl, t->impl, nopt, r_arg, NULL);
+    run(t, argv, r);
+    gb_argv_free(argv);
+    return true;
+}
+
+/* The first failure of r that is no protocol fault of its line: no JSON,
+ * "ok" against the exit status, a failed run; reported (what), with the
+ * program's stderr. false when there is none. */
+static bool run_failed(struct target *t, const char *what, const struct gb_exec_result *r)
+{
+    char why[512];
+    if (no_json(r, why, sizeof why)) {
+        report(t, false, what, "%s", why);
+    } else if (!fields_ok(r->json, why, sizeof why)) {
+        report(t, false, what, "%s", why);
+        return true;
+    } else if (json_is_true(json_object_get(r->json, "ok")) != (r->exit_code == 0)) {
+        report(t, false, what, "\"ok\": %s but exit status %d",
+               json_is_true(json_object_get(r->json, "ok")) ? "true" : "false", r->exit_code);
+    } else if (r->exit_code != 0) {
+        report(t, false, what, "the cell failed (exit status %d): %s", r->exit_code,
+               gb_json_str(r->json, "error", "?"));
+    } else {
+        return false;
+    }
+    print_stderr(r);
+    return true;
 }
 
 /* The run of one workload at its small size: the line, ok against the
@@ -318,45 +433,25 @@ static bool counts_ok(const json_t *o, const struct target *t, const char *wl, l
 static bool check_run(struct target *t, const char *wl)
 {
     const struct small *s = small_for(wl);
-    char what[96], why[512], nopt[32], url[160] = "", size[32], k[32];
-    snprintf(nopt, sizeof nopt, "--n=%s", s->n);
-    struct gb_server *sv = http(wl) ? server(t) : NULL;
-    if (http(wl) && sv == NULL)
-        return false;
-    struct gb_server_window win;
-    if (sv) {
-        snprintf(url, sizeof url, "--url=%s", sv->url);
-        gb_server_window(sv, &win, why, sizeof why); /* starts this cell's window */
-    }
-    snprintf(size, sizeof size, "--size=%d", HTTP_SIZE);
-    snprintf(k, sizeof k, "--concurrency=%d", POOL_K);
-    char **argv = sv ? cell_argv(t, wl, t->impl, nopt, url, size, "--delay-ms=1",
-                                 strcmp(wl, "pool") == 0 ? k : NULL, NULL)
-                     : cell_argv(t, wl, t->impl, nopt, NULL);
+    char what[96], why[512];
+    struct gb_server *sv;
     struct gb_exec_result r;
-    run(t, argv, &r);
-    gb_argv_free(argv);
-    snprintf(what, sizeof what, "%s %s", wl, nopt);
+    if (!run_small(t, wl, 1, &sv, &r))
+        return false;
+    snprintf(what, sizeof what, "%s --n=%s", wl, s->n);
     bool ran = false;
-    if (no_json(&r, why, sizeof why)) {
-        report(t, false, what, "%s", why);
-    } else if (!t->listed && r.exit_code == 2 && json_is_false(json_object_get(r.json, "ok"))) {
+    if (r.json && r.exit_code == 2 && !t->listed && json_is_false(json_object_get(r.json, "ok"))) {
         printf("skip %s: not implemented, it says (exit 2: %s)\n", wl, gb_json_str(r.json, "error", "?"));
-    } else if (!fields_ok(r.json, why, sizeof why)) {
-        report(t, false, what, "%s", why);
-    } else if (json_is_true(json_object_get(r.json, "ok")) != (r.exit_code == 0)) {
-        report(t, false, what, "\"ok\": %s but exit status %d",
-               json_is_true(json_object_get(r.json, "ok")) ? "true" : "false", r.exit_code);
-    } else if (r.exit_code != 0) {
-        report(t, false, what, "the cell failed (exit status %d): %s", r.exit_code,
-               gb_json_str(r.json, "error", "?"));
-    } else {
+        if (t->refused++ == 0)
+            snprintf(t->refusal, sizeof t->refusal, "%s", gb_json_str(r.json, "error", "?"));
+    } else if (!run_failed(t, what, &r)) {
         ran = true;
         report(t, true, what, "the JSON line has every field, of its type; ok agrees with exit status 0");
         long n = strtol(s->n, NULL, 10);
-        bool counts = counts_ok(r.json, t, wl, n, why, sizeof why);
+        bool counts = counts_ok(r.json, t, wl, n, 1, why, sizeof why);
         snprintf(what, sizeof what, "%s counts", wl);
         report(t, counts, what, "%s", counts ? "agree with the parameters" : why);
+        struct gb_server_window win;
         if (sv && gb_server_window(sv, &win, why, sizeof why) != 0) {
             report(t, false, "--url", "the server's window: %s", why);
         } else if (sv) {
@@ -367,6 +462,36 @@ static bool check_run(struct target *t, const char *wl)
     }
     gb_exec_result_free(&r);
     return ran;
+}
+
+/* --rounds=R, which run gives every cell whose timed part is short: R runs
+ * in one process, added up (docs/cell-protocol.md, "Rounds"). A program
+ * that echoes R but runs once would make every such figure R times too
+ * small. */
+#define CHECK_ROUNDS 3
+static void check_rounds(struct target *t, const char *wl)
+{
+    const struct small *s = small_for(wl);
+    char what[96], why[512];
+    struct gb_server *sv;
+    struct gb_exec_result r;
+    if (!run_small(t, wl, CHECK_ROUNDS, &sv, &r))
+        return;
+    snprintf(what, sizeof what, "%s --rounds=%d", wl, CHECK_ROUNDS);
+    if (!run_failed(t, what, &r)) {
+        long n = strtol(s->n, NULL, 10);
+        bool counts = counts_ok(r.json, t, wl, n, CHECK_ROUNDS, why, sizeof why);
+        struct gb_server_window win;
+        if (counts && sv && gb_server_window(sv, &win, why, sizeof why) == 0 &&
+            win.requests < (long long)n * CHECK_ROUNDS) {
+            snprintf(why, sizeof why,
+                     "the server at --url answered %lld requests, fewer than %d rounds of --n=%ld",
+                     win.requests, CHECK_ROUNDS, n);
+            counts = false;
+        }
+        report(t, counts, what, "%s", counts ? "rounds, ops and the counts add up over the rounds" : why);
+    }
+    gb_exec_result_free(&r);
 }
 
 /* One bad command line: the exit status it must have (want_exit, or 1 or
@@ -415,6 +540,29 @@ static void check_usage(struct target *t, const char *wl)
     report(t, r.exit_code == 0, "--help", r.exit_code == 0 ? "exit status 0" : "exit status %d, not 0%s",
            r.exit_code, r.status == GB_ST_TIMEOUT ? " (it did not exit)" : "");
     gb_exec_result_free(&r);
+}
+
+/* Every workload was refused with a usage error: most likely the --impl,
+ * which the program's error names when it follows the protocol ("this
+ * program runs --impl=NAME"): say so, and which to give. */
+static void none_ran(struct target *t)
+{
+    char name[GB_NAME] = "";
+    const char *at = strstr(t->refusal, "--impl=");
+    if (at) {
+        at += strlen("--impl=");
+        size_t len = strspn(at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+        if (len > 0 && len < sizeof name)
+            snprintf(name, sizeof name, "%.*s", (int)len, at);
+        if (strcmp(name, t->impl) == 0)
+            name[0] = '\0';
+    }
+    report(t, false, "workloads",
+           "none ran: the program refused every one with a usage error (exit 2) under --impl=%s%s, the "
+           "first with '%s': %s%s%s",
+           t->impl, t->impl_guessed ? " (its file name: no --impl was given)" : "", t->refusal,
+           name[0] ? "give --impl=" : "is --impl=NAME the one it answers to? Give it with --impl=NAME",
+           name, name[0] ? ", the name its error gives" : "");
 }
 
 /* ---- the command line ---- */
@@ -474,6 +622,7 @@ static int pick_target(struct target *t, const char *what, const char *impl)
         snprintf(t->impl, sizeof t->impl, "%s", impl);
     else
         impl_from_program(t->cmd[0], t->impl, sizeof t->impl);
+    t->impl_guessed = impl == NULL;
     return 0;
 }
 
@@ -561,6 +710,7 @@ int gb_cmd_check_cell(int argc, char **argv)
         for (size_t w = 0; w < gb_nworkloads; w++)
             gb_name_add(t.workloads.v, &t.workloads.n, gb_workloads[w].name);
     printf("check-cell: %s, --impl=%s, timeout %g s\n", t.cmd[0], t.impl, t.timeout_s);
+    size_t checked = 0;
     for (size_t i = 0; i < t.workloads.n; i++) {
         const char *wl = t.workloads.v[i];
         if (small_for(wl) == NULL) {
@@ -569,12 +719,23 @@ int gb_cmd_check_cell(int argc, char **argv)
                    wl, t.impl, wl);
             continue;
         }
-        if (check_run(&t, wl))
+        checked++;
+        if (check_run(&t, wl)) {
             gb_name_add(t.ran.v, &t.ran.n, wl);
+            check_rounds(&t, wl);
+        }
     }
-    if (t.ran.n == 0)
+    /* Every workload refused: most likely the --impl, under which every
+     * usage check would pass for the wrong reason. */
+    bool all_refused = t.ran.n == 0 && t.refused > 0 && t.refused == checked;
+    if (all_refused)
+        none_ran(&t);
+    else if (t.ran.n == 0)
         report(&t, false, "workloads", "none of them ran");
-    check_usage(&t, t.ran.n ? t.ran.v[0] : t.workloads.v[0]);
+    if (all_refused)
+        printf("skip usage: every workload was refused, so a usage error would prove nothing\n");
+    else
+        check_usage(&t, t.ran.n ? t.ran.v[0] : t.workloads.v[0]);
     if (t.server_up)
         gb_server_stop(&t.server);
     printf("check-cell: %d checks, %d failed: %s\n", t.checks, t.failed,

@@ -1,9 +1,12 @@
 #!/bin/sh
 # tests/check_cell.sh MODE GREENBENCH ARGS...: `greenbench check-cell` end to
 # end (ctest entries check-cell-*).
-#   fault GREENBENCH BROKEN FAULT TEXT  check-cell on tests/fake_cells/broken_cell.c
-#       with --fault=FAULT must exit 1 and print a FAIL line containing TEXT
-#       (the fault named), and no line that is neither ok, FAIL nor skip;
+#   fault GREENBENCH BROKEN FAULT TEXT [ALSO]  check-cell on
+#       tests/fake_cells/broken_cell.c with --fault=FAULT must exit 1 and
+#       print a FAIL line containing TEXT (the fault named), and ALSO on any
+#       line when given (the program's stderr below the FAIL line). FAULT
+#       no-impl is no --fault but no --impl: the program's file name is
+#       refused, and check-cell must say which --impl to give;
 #   pass GREENBENCH TARGET [OPTIONS...]  check-cell TARGET must exit 0 with
 #       no FAIL line;
 #   peer GREENBENCH NAME                 as pass, for a built-in peer: skipped
@@ -17,11 +20,27 @@ trap 'rm -f "$out"' EXIT
 
 case "$mode" in
 fault)
-    broken=$1 fault=$2 text=$3
-    "$gb" check-cell "$broken --fault=$fault" --impl=broken --timeout=2 >"$out" 2>&1 </dev/null
+    broken=$1 fault=$2 text=$3 also=${4:-}
+    if [ "$fault" = no-impl ]; then
+        "$gb" check-cell "$broken" --timeout=2 >"$out" 2>&1 </dev/null
+    else
+        "$gb" check-cell "$broken --fault=$fault" --impl=broken --timeout=2 >"$out" 2>&1 </dev/null
+    fi
     rc=$?
     if [ "$rc" != 1 ] || ! grep -F -- "FAIL " "$out" | grep -qF -- "$text"; then
         echo "FAILED: check-cell --fault=$fault: exit $rc (want 1), want a FAIL line with: $text" >&2
+        sed 's/^/    /' "$out" >&2
+        exit 1
+    fi
+    if [ -n "$also" ] && ! grep -qF -- "$also" "$out"; then
+        echo "FAILED: check-cell --fault=$fault: want a line with: $also" >&2
+        sed 's/^/    /' "$out" >&2
+        exit 1
+    fi
+    # A usage check that passes although every workload was refused passes
+    # for the wrong reason.
+    if [ "$fault" = no-impl ] && grep -q "^ok   usage" "$out"; then
+        echo "FAILED: check-cell without --impl: usage checks passed although every workload was refused" >&2
         sed 's/^/    /' "$out" >&2
         exit 1
     fi

@@ -578,6 +578,8 @@ static void write_result(const params *p, const result *r)
     json_count(b, "tls", p->tls);
     json_count(b, "ares", p->ares);
     json_count(b, "hubs", p->hubs);
+    b += ",\"stacks\":null"; // libgreen's stack modes and live bytes: none here
+    json_count(b, "live_bytes", -1);
     b += r->ok ? ",\"ok\":true" : ",\"ok\":false";
     if (!r->ok) {
         b += ",\"error\":";

@@ -101,6 +101,8 @@ static void write_line(const struct params *p, const struct result *r)
     put_count("tls", p->tls);
     put_count("ares", p->ares);
     put_count("hubs", -1); /* no hubs: null, as the thread baseline writes */
+    put_string("stacks", NULL); /* libgreen's stack modes and live bytes: none here */
+    put_count("live_bytes", -1);
     key("ok");
     printf(ok ? "true" : "false");
     if (!ok)
