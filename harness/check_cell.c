@@ -714,9 +714,12 @@ int gb_cmd_check_cell(int argc, char **argv)
     for (size_t i = 0; i < t.workloads.n; i++) {
         const char *wl = t.workloads.v[i];
         if (small_for(wl) == NULL) {
-            printf("skip %s: not checked here (it needs greenbench-dns's network namespace; `greenbench "
-                   "run --impl=%s --workload=%s` runs it)\n",
-                   wl, t.impl, wl);
+            const struct gb_workload *w = gb_workload_find(wl);
+            printf("skip %s: not checked here (%s; `greenbench run --impl=%s --workload=%s` runs it)\n", wl,
+                   w && w->server == GB_SERVER_DNS ? "it needs greenbench-dns's network namespace"
+                                                   : "check-cell has no small size for it (smalls[], "
+                                                     "harness/check_cell.c)",
+                   t.impl, wl);
             continue;
         }
         checked++;
