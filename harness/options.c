@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "peers_ext.h"
 #include "util.h"
 
 /* One whole number with an optional k (x1000) or M (x1000000) suffix. */
@@ -579,7 +578,5 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
     int rc = check_axes_taken(o, err, errlen);
     if (rc == 0)
         rc = check_green_taken(o, err, errlen);
-    if (rc == 0 && o->resume[0])
-        rc = gb_peers_ext_check_resume(o->resume, err, errlen);
     return rc != 0 ? rc : check_campaign(o, matrix_opts || quick || full, err, errlen);
 }

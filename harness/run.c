@@ -913,6 +913,10 @@ int gb_cmd_run(int argc, char **argv)
     struct gb_jsonl lines;
     memset(&lines, 0, sizeof lines);
     if (o.resume[0]) {
+        if (gb_peers_ext_check_resume(o.resume, err, sizeof err) != 0) {
+            fprintf(stderr, "greenbench run: %s\n", err);
+            return GB_EXIT_USAGE;
+        }
         if (resume(&rs, o.resume, &lines) != 0)
             return GB_EXIT_USAGE;
         gb_peers_ext_from_meta(rs.old_meta);
