@@ -310,9 +310,11 @@ int green_join(green_thread *g, double timeout, void **result);
 /* Wait until all n green threads in gs have ended, or the timeout (one
  * deadline for all). Returns how many of them have ended (n when all have),
  * or GREEN_ECANCELED / GREEN_EDEADLK / GREEN_EINVAL (a NULL entry, or the
- * caller itself among gs). Results stay available to green_join. The entry
- * being waited on stays valid as in green_join; the others must not be
- * released by another green thread until joinall returns. */
+ * caller itself among gs). Results stay available to green_join. An entry
+ * may come more than once (it counts each time). The entries already
+ * waited on, and the one being waited on, stay valid as in green_join
+ * until joinall returns; the others must not be released by another green
+ * thread until joinall returns. */
 int green_joinall(green_thread *const *gs, size_t n, double timeout);
 
 /* True once g has ended: returned, or killed before it ran, which it is

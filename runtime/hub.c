@@ -256,7 +256,8 @@ static inline void free_zombie(green__hub *h)
 }
 
 /* An ended record goes back to the allocator once nothing refers to it: no
- * handle out, and no joiner still linked (a joiner reads it when it runs). */
+ * handle out, and no joiner still linked (a joiner reads it when it runs).
+ * A freed record is GREEN__FREE, so a second call on it does nothing. */
 static void free_if_unreferenced(green__hub *h, green_thread *g)
 {
     if (g->state == GREEN__ENDED && !(g->flags & GREEN__HANDLE) && g->joiners.head == NULL)
@@ -837,14 +838,18 @@ int green_joinall(green_thread *const *gs, size_t n, double timeout)
      * are only looked at (a wait of 0 does not park). */
     green__deadline d = { .timeout = timeout };
     size_t ended = 0;
-    for (size_t i = 0; i < n; i++) {
-        int err = gs[i]->state == GREEN__ENDED ? 0 : join_wait(h, gs[i], green__time_left(&d));
-        free_if_unreferenced(h, gs[i]);
-        if (err == 0)
-            ended++;
-        else if (err != GREEN_ETIMEDOUT)
-            return err;
+    int err = 0;
+    for (size_t i = 0; i < n && (err == 0 || err == GREEN_ETIMEDOUT); i++) {
+        err = gs[i]->state == GREEN__ENDED ? 0 : join_wait(h, gs[i], green__time_left(&d));
+        ended += err == 0;
     }
+    /* Freed once every entry has been read: an entry may come twice, and
+     * its first join must not free what the second reads (the second call
+     * finds it GREEN__FREE; nothing runs in between to reuse it). */
+    for (size_t i = 0; i < n; i++)
+        free_if_unreferenced(h, gs[i]);
+    if (err != 0 && err != GREEN_ETIMEDOUT)
+        return err;
     return (int)(ended > INT32_MAX ? INT32_MAX : ended);
 }
 

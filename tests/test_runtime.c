@@ -1026,10 +1026,19 @@ static void test_join_outlives_release(void)
     CU_ASSERT_EQUAL(green_join(other, GREEN_FOREVER, &r), 0);
     CU_ASSERT_EQUAL((intptr_t)r, 42);
     green_release(other);
-    /* joinall waits the same way. */
+    /* joinall waits the same way, for an entry that comes twice too: its
+     * first join must not free what the second reads. */
     CU_ASSERT_EQUAL_FATAL(green_spawn(&g, sleep_then_42, NULL), 0);
     CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, release_it, g), 0);
     CU_ASSERT_EQUAL(green_joinall(&g, 1, GREEN_FOREVER), 1);
+    green_thread *twice[2];
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&twice[0], sleep_then_42, NULL), 0);
+    twice[1] = twice[0];
+    CU_ASSERT_EQUAL_FATAL(green_spawn(NULL, release_it, twice[0]), 0);
+    CU_ASSERT_EQUAL(green_joinall(twice, 2, 5.0), 2);
+    green_stats st;
+    CU_ASSERT_EQUAL(green_stats_get(&st), 0);
+    CU_ASSERT_EQUAL(st.alive, 0);
     /* Over and over, so that freed records are reused by the next spawn
      * while a join of the previous one could still be reading it. */
     green_stats after;
