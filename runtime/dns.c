@@ -89,8 +89,39 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* fork() copies the pool but none of its workers: a child whose pool still
+ * counted the parent's idle ones never started one, and its lookups waited
+ * for good. The lock is held across the fork so that the child's copy is
+ * in a known state; the child starts from no worker, and a new generation
+ * (the requests queued stay, for the workers it starts). */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&pool.lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&pool.lock);
+}
+
+static void fork_child(void)
+{
+    pool.nworkers = 0;
+    pool.idle = 0;
+    pool.generation++;
+    pthread_cond_init(&pool.work, NULL);
+    pthread_mutex_unlock(&pool.lock);
+}
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 void green__dns_hub_added(unsigned max_threads)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork_handlers);
     pthread_mutex_lock(&pool.lock);
     pool.hubs++;
     if (max_threads > MAX_WORKERS)

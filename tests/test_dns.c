@@ -448,6 +448,35 @@ static void test_kill_and_fini_while_waiting(void)
     stop(&slow);
 }
 
+/* After fork, the child's thread resolver starts workers of its own: the
+ * parent's idle worker was not copied, and a pool that still counted it
+ * started none, so that every lookup of the child waited for good. */
+static void test_thread_resolver_after_fork(void)
+{
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(&(green_options){ .resolver = GREEN_RESOLVER_THREAD }), 0);
+    struct addrinfo *res = NULL;
+    CU_ASSERT_EQUAL(green_getaddrinfo("localhost", "80", NULL, &res), 0);
+    freeaddrinfo(res);
+    CU_ASSERT_EQUAL(green_sleep(0.05), 0); /* Its worker waits for work again. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10); /* A hang is a failure, not a stuck suite. */
+        res = NULL;
+        int rc = green_getaddrinfo("localhost", "80", NULL, &res);
+        _exit(rc == 0 && res != NULL ? 0 : 1);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "\n  the child's lookup: status %#x (SIGALRM: it hung)\n", status);
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
+}
+
 static void test_thousand_at_once(void)
 {
     enum { N = 1000 };
@@ -584,6 +613,7 @@ static CU_TestInfo ares_tests[] = {
     { "silent_server_times_out", test_silent_server_times_out },
     { "numeric_and_absent_nodes_ask_no_server", test_numeric_and_absent_nodes_ask_no_server },
     { "kill_and_fini_while_waiting", test_kill_and_fini_while_waiting },
+    { "thread_resolver_after_fork", test_thread_resolver_after_fork },
     { "thousand_at_once", test_thousand_at_once },
     { "options", test_options },
     { "dnsmasq", test_dnsmasq },
