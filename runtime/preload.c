@@ -86,6 +86,15 @@
  *    of a green thread from an OS thread that is not the hub fail with
  *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
  *    green thread saved that value;
+ *  - under thread patching, pthread barriers and rwlocks are not green:
+ *    a barrier blocks the hub's OS thread (the whole process waits), and
+ *    a rwlock taken by one green thread is "owned" by the OS thread for
+ *    all of them (rdlock after another green thread's wrlock: EDEADLK,
+ *    no exclusion);
+ *  - signals do not interrupt the green waits: a handler runs (on the
+ *    hub's OS thread) but the call it would have cut short with EINTR
+ *    goes on waiting (a read that alarm() was to time out waits on), and
+ *    errno may be left EINTR after a call that succeeds;
  *  - fds that exist before main are not patched: they block the OS thread;
  *  - calls this file does not list (vmsplice, aio, ...) go to libc: on a
  *    socket or pipe of the table, really non-blocking, one that would

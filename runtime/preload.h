@@ -37,7 +37,9 @@
     X(pthread_setcancelstate) X(pthread_setcanceltype)                            \
     X(__pthread_register_cancel) X(__pthread_unregister_cancel)                   \
     X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)        \
-    X(sendfile) X(splice) X(tee) X(sendmmsg) X(recvmmsg)
+    X(sendfile) X(splice) X(tee) X(sendmmsg) X(recvmmsg) X(pthread_tryjoin_np)    \
+    X(pthread_timedjoin_np) X(pthread_clockjoin_np) X(pthread_cond_clockwait)     \
+    X(sem_clockwait)
 /* clang-format on */
 
 enum {

@@ -219,6 +219,34 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(vo
     return 0;
 }
 
+/* Join green handle t, waiting at most timeout seconds (GREEN_FOREVER: no
+ * limit): 0, ETIMEDOUT, EDEADLK or EINVAL, as glibc's joins. */
+static int join_green(green__hub *h, preload_thread *t, void **retval, double timeout)
+{
+    if (t->detached)
+        return EINVAL;
+    green__preload_cancel_begin(h);
+    int err = green_join(t->g, timeout, NULL);
+    green__preload_cancel_end(h, err);
+    if (err != 0)
+        return err == GREEN_ETIMEDOUT ? ETIMEDOUT : err == GREEN_EDEADLK ? EDEADLK : EINVAL;
+    if (retval != NULL)
+        *retval = t->result;
+    green_release(t->g);
+    free(t);
+    return 0;
+}
+
+/* A deadline on clock as seconds left, as the timed joins and waits take
+ * it: at least a nanosecond (a wait of 0 does not park). NULL: none. */
+static double left_until(clockid_t clock, const struct timespec *abs)
+{
+    if (abs == NULL)
+        return GREEN_FOREVER;
+    double left = green__preload_until(clock, abs);
+    return left > 0 ? left : 1e-9;
+}
+
 int pthread_join(pthread_t thread, void **retval)
 {
     preload_thread *t = untag(thread);
@@ -226,18 +254,39 @@ int pthread_join(pthread_t thread, void **retval)
     if (t == NULL || h == NULL)
         return GREEN_REAL(pthread_join)(thread, retval);
     GREEN_PRELOAD_COUNT(pthread_join);
-    if (t->detached)
+    return join_green(h, t, retval, GREEN_FOREVER);
+}
+
+/* The GNU joins: given a green handle, glibc would free it as a struct
+ * pthread of its own (a crash). */
+int pthread_tryjoin_np(pthread_t thread, void **retval)
+{
+    preload_thread *t = untag(thread);
+    green__hub *h = patched();
+    if (t == NULL || h == NULL)
+        return GREEN_REAL(pthread_tryjoin_np)(thread, retval);
+    GREEN_PRELOAD_COUNT(pthread_tryjoin_np);
+    return !t->detached && !green_ended(t->g) ? EBUSY : join_green(h, t, retval, 1e-9);
+}
+
+int pthread_clockjoin_np(pthread_t thread, void **retval, clockid_t clock, const struct timespec *abs)
+{
+    preload_thread *t = untag(thread);
+    green__hub *h = patched();
+    if (t == NULL || h == NULL)
+        return GREEN_REAL(pthread_clockjoin_np)(thread, retval, clock, abs);
+    GREEN_PRELOAD_COUNT(pthread_clockjoin_np);
+    if (abs != NULL && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L))
         return EINVAL;
-    green__preload_cancel_begin(h);
-    int err = green_join(t->g, GREEN_FOREVER, NULL);
-    green__preload_cancel_end(h, err);
-    if (err != 0)
-        return err == GREEN_EDEADLK ? EDEADLK : EINVAL;
-    if (retval != NULL)
-        *retval = t->result;
-    green_release(t->g);
-    free(t);
-    return 0;
+    return join_green(h, t, retval, left_until(clock, abs));
+}
+
+int pthread_timedjoin_np(pthread_t thread, void **retval, const struct timespec *abs)
+{
+    if (untag(thread) == NULL || patched() == NULL)
+        return GREEN_REAL(pthread_timedjoin_np)(thread, retval, abs);
+    GREEN_PRELOAD_COUNT(pthread_timedjoin_np);
+    return pthread_clockjoin_np(thread, retval, CLOCK_REALTIME, abs);
 }
 
 /* Of a green handle, or of pthread_self() called from a green thread that
@@ -725,6 +774,18 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
     return cond_wait(h, c, m, left > 0 ? left : 1e-9);
 }
 
+int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+                           const struct timespec *abs)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_cond_clockwait)(c, m, clock, abs);
+    GREEN_PRELOAD_COUNT(pthread_cond_clockwait);
+    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
+        return EINVAL;
+    return cond_wait(h, c, m, left_until(clock, abs));
+}
+
 int pthread_cond_signal(pthread_cond_t *c)
 {
     green__hub *h = patched();
@@ -825,6 +886,19 @@ int sem_timedwait(sem_t *s, const struct timespec *abs)
     }
     double left = green__preload_until(CLOCK_REALTIME, abs);
     return sem_wait_for(h, s, left > 0 ? left : 1e-9);
+}
+
+int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(sem_clockwait)(s, clock, abs);
+    GREEN_PRELOAD_COUNT(sem_clockwait);
+    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L) {
+        errno = EINVAL;
+        return -1;
+    }
+    return sem_wait_for(h, s, left_until(clock, abs));
 }
 
 /* The unit goes into the real semaphore; the longest green waiter is woken

@@ -128,6 +128,9 @@ sync)
         { cat "$tmp/err"; fail "thread-patched"; }
     cat "$tmp/err"
     grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
+    for f in pthread_clockjoin_np pthread_cond_clockwait sem_clockwait; do
+        grep -q "$f" "$tmp/err" || fail "no $f in the stats"
+    done
     ;;
 pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|stdio|epoll|kill)
     pipes "$test"

@@ -3,7 +3,8 @@
  * Threads hold the mutex across a sleep (a switch under the preload), a
  * producer and consumers meet on a condition variable, two threads play
  * ping-pong on semaphores, and a recursive and an error-checking mutex
- * keep their owners apart. Exit 0 on success. */
+ * keep their owners apart; the GNU joins and the clock waits. Exit 0 on
+ * success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -116,6 +117,76 @@ static int run_timed(void)
     return r == ETIMEDOUT && sr == -1 && serr == ETIMEDOUT ? 0 : 1;
 }
 
+/* ts plus ms milliseconds, on clock. */
+static struct timespec in_ms(clockid_t clock, long ms)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static int flag;
+static sem_t later;
+
+static void *slow_42(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    return (void *)42;
+}
+
+/* After 50 ms: the flag set and signalled, and a unit posted. */
+static void *signaller(void *arg)
+{
+    (void)arg;
+    usleep(50000);
+    pthread_mutex_lock(&lock);
+    flag = 1;
+    pthread_cond_signal(&ready);
+    pthread_mutex_unlock(&lock);
+    sem_post(&later);
+    return NULL;
+}
+
+/* The GNU joins (glibc would crash on a green handle) and the waits on a
+ * clock of the caller's choice (C++'s condition_variable::wait_for), which
+ * must be woken, not time out. */
+static int run_gnu_joins_and_clocks(void)
+{
+    pthread_t t;
+    void *r = NULL;
+    pthread_create(&t, NULL, slow_42, NULL);
+    int busy = pthread_tryjoin_np(t, &r);
+    struct timespec soon = in_ms(CLOCK_REALTIME, 20);
+    int timed = pthread_timedjoin_np(t, &r, &soon);
+    struct timespec later_ts = in_ms(CLOCK_MONOTONIC, 5000);
+    int joined = pthread_clockjoin_np(t, &r, CLOCK_MONOTONIC, &later_ts);
+    printf("joins: tryjoin %s, timedjoin %s, clockjoin %d (%ld)\n", busy == EBUSY ? "EBUSY" : "?",
+           timed == ETIMEDOUT ? "ETIMEDOUT" : "?", joined, (long)r);
+
+    sem_init(&later, 0, 0);
+    pthread_create(&t, NULL, signaller, NULL);
+    struct timespec abs = in_ms(CLOCK_MONOTONIC, 5000);
+    pthread_mutex_lock(&lock);
+    int cw = 0;
+    while (!flag && cw == 0)
+        cw = pthread_cond_clockwait(&ready, &lock, CLOCK_MONOTONIC, &abs);
+    pthread_mutex_unlock(&lock);
+    int sw = sem_clockwait(&later, CLOCK_MONOTONIC, &abs);
+    pthread_join(t, NULL);
+    printf("clocks: cond_clockwait %d flag %d, sem_clockwait %d\n", cw, flag, sw);
+    return busy == EBUSY && timed == ETIMEDOUT && joined == 0 && r == (void *)42 && cw == 0 && flag == 1 &&
+                   sw == 0
+               ? 0
+               : 1;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -157,5 +228,6 @@ int main(void)
     int bad = counter != WORKERS * ROUNDS || consumed != 100 || hits != ROUNDS;
     bad |= run_owners();
     bad |= run_timed();
+    bad |= run_gnu_joins_and_clocks();
     return bad;
 }
