@@ -225,7 +225,9 @@ typedef struct green_options {
     unsigned dns_threads; /* Most worker threads of the thread resolver; 0: 4. */
     green_resolver resolver; /* How green_getaddrinfo resolves names (below). */
     const char *dns_servers; /* c-ares only: the servers to ask, "IP[:PORT],..."
-                                (IPv6 in brackets); NULL: GREEN_DNS_SERVERS, or
+                                (IPv6 in brackets when a port follows; PORT 1
+                                to 65535; anything else: GREEN_EINVAL); NULL:
+                                GREEN_DNS_SERVERS (set empty: as unset), or
                                 /etc/resolv.conf's. Copied by green_init. */
     green_stacks stacks;     /* Private or copy stacks (above). */
     unsigned shared_stacks;  /* COPY: how many shared stacks, each of

@@ -279,8 +279,59 @@ static int channel_new(green__hub *h, green__ares **out)
     return 0;
 }
 
+/* Is s[0..len) one server as green.h spells it: IPv4[:PORT], IPv6 or
+ * [IPv6][:PORT], PORT 1 to 65535? c-ares's own parser takes "1.2.3.4.5" as
+ * 1.2.3.4, a port of 99999 modulo 65536, and 0 as 53. */
+static bool server_ok(const char *s, size_t len)
+{
+    const char *end = s + len, *addr = s, *addr_end = end, *port = NULL;
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (close == NULL)
+            return false;
+        addr = s + 1;
+        addr_end = close;
+        if (close + 1 < end)
+            port = close + 1;
+    } else {
+        const char *colon = memchr(s, ':', len);
+        if (colon != NULL && memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL) {
+            addr_end = colon; /* One colon: IPv4:PORT; more: a bare IPv6. */
+            port = colon;
+        }
+    }
+    char text[INET6_ADDRSTRLEN];
+    size_t alen = (size_t)(addr_end - addr);
+    unsigned char bin[16];
+    if (alen == 0 || alen >= sizeof text)
+        return false;
+    memcpy(text, addr, alen);
+    text[alen] = '\0';
+    if (inet_pton(AF_INET, text, bin) != 1 && inet_pton(AF_INET6, text, bin) != 1)
+        return false;
+    if (port == NULL)
+        return true;
+    long number = 0;
+    if (*port != ':' || end - port < 2 || end - port > 6)
+        return false;
+    for (const char *d = port + 1; d < end; d++) {
+        if (*d < '0' || *d > '9')
+            return false;
+        number = number * 10 + (*d - '0');
+    }
+    return number >= 1 && number <= 65535;
+}
+
 int green__ares_check_servers(const char *servers)
 {
+    for (const char *p = servers;;) {
+        size_t len = strcspn(p, ",");
+        if (!server_ok(p, len))
+            return GREEN_EINVAL;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
     pthread_once(&library_once, library_init);
     if (library_status != ARES_SUCCESS)
         return GREEN_ENOMEM;

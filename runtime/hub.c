@@ -584,8 +584,11 @@ static int settle_options(green_options *o)
         return GREEN_EINVAL;
     if (stack_mode(o) != 0)
         return GREEN_EINVAL;
-    if (o->dns_servers == NULL && o->resolver == GREEN_RESOLVER_ARES)
+    if (o->dns_servers == NULL && o->resolver == GREEN_RESOLVER_ARES) {
         o->dns_servers = getenv("GREEN_DNS_SERVERS");
+        if (o->dns_servers != NULL && o->dns_servers[0] == '\0')
+            o->dns_servers = NULL; /* Set empty: as if unset, as shells clear it. */
+    }
     if ((o->resolver != GREEN_RESOLVER_THREAD && o->resolver != GREEN_RESOLVER_ARES) ||
         (o->dns_servers != NULL && o->resolver != GREEN_RESOLVER_ARES))
         return GREEN_EINVAL; /* The C library asks /etc/resolv.conf's servers only. */
