@@ -5,7 +5,9 @@
  * the hub runs the others, or the event loop until one of them can go on.
  * Everything here is bound to the thread that called green_init(): handles,
  * pools, events, semaphores and queues are used from that thread's green
- * threads only.
+ * threads only. Nothing checks it: killing or joining another hub's thread,
+ * or setting an event another hub's thread waits on, runs that thread on
+ * the wrong OS thread, and the hubs abort ("hub has nothing to run").
  *
  * Conventions, for every function below:
  *  - Errors: a fallible function returns 0 (or a count, an fd, a byte count)
@@ -43,7 +45,9 @@
  *    every call that spawns, kills, joins, blocks or reads the hub returns
  *    GREEN_EINVAL (NULL or 0 where a pointer or a count is returned).
  *    Objects are plain memory and need no hub to be made, freed, set,
- *    cleared, released (a semaphore's unit) or read: the _new and _free
+ *    cleared, released (a semaphore's unit) or read, as long as no green
+ *    thread waits on them (one that does is not woken from outside its
+ *    hub's OS thread): the _new and _free
  *    functions, green_event_set / _clear / _is_set, green_sem_release /
  *    _value, green_queue_size, green_pool_running / _peak, green_ended,
  *    and green_init, green_strerror, green_err_name, green_now and the
@@ -183,7 +187,11 @@ typedef enum green_resolver {
 
 /* Where green threads run (green_options.stacks):
  * PRIVATE: each green thread has a stack of its own, from its first run to
- *   its end (stack_size bytes each, mapped, with a guard page).
+ *   its end (stack_size bytes each, mapped, with a guard page). An overflow
+ *   that touches the guard page aborts with a message; a single frame larger
+ *   than a page can step over it into the next stack unless the code is
+ *   built with -fstack-clash-protection (as libgreen is; Debian 12's gcc
+ *   does not turn it on by default).
  * COPY: green threads run on shared_stacks shared stacks (assigned in turn as
  *   they start). When one parks, the live part of its stack stays where it
  *   is until another thread needs that shared stack; only then is it copied
@@ -245,7 +253,8 @@ int green_init(const green_options *opts);
  * are killed and run until they return (so their blocking calls fail with
  * GREEN_ECANCELED; one that ignores that and never returns makes this hang);
  * green threads they spawn meanwhile are killed before they ever run;
- * DNS queries still running are waited for. Every handle is invalid
+ * the thread resolver's queries still running are waited for (c-ares's
+ * are cancelled). Every handle is invalid
  * afterwards, released or not. Returns 0, GREEN_EINVAL (no hub) or
  * GREEN_EPERM (not called from the main green thread). */
 int green_fini(void);
@@ -267,7 +276,8 @@ typedef struct green_stats {
     uint64_t polls;          /* Event-loop iterations run. */
     size_t alive;            /* Spawned and not yet ended. */
     size_t peak_alive;       /* The most alive at once. */
-    size_t stacks_live;      /* Stacks held by green threads now. */
+    size_t stacks_live;      /* Stacks held by green threads now (COPY: the
+                                shared stacks, from green_init on). */
     size_t stacks_peak;      /* The most held at once. */
     size_t stacks_cached;    /* Free stacks mapped and kept for reuse. */
     size_t stack_size;       /* Usable bytes per stack. */
