@@ -576,8 +576,16 @@ static void run_jobs(struct loop *l)
 
 /* ---- the command ---- */
 
+/* --dry-run's answer: the counts, then every cell's key. */
 static void print_plan(const struct gb_plan *pl, FILE *f)
 {
+    char reps[48];
+    if (pl->stop.min_reps < pl->stop.max_reps)
+        snprintf(reps, sizeof reps, "%d to %d", pl->stop.min_reps, pl->stop.max_reps);
+    else
+        snprintf(reps, sizeof reps, "%d", pl->stop.min_reps);
+    fprintf(f, "%zu cell%s x (1 warm-up + %s repetitions), timeout %.3g s, seed %llu:\n", pl->ncells,
+            pl->ncells == 1 ? "" : "s", reps, pl->timeout_s, (unsigned long long)pl->seed);
     for (size_t i = 0; i < pl->ncells; i++)
         fprintf(f, "  %s\n", pl->cells[i].key);
 }
@@ -937,13 +945,6 @@ int gb_cmd_run(int argc, char **argv)
     }
     struct loop l = { .rs = &rs, .fd = -1 };
     if (o.dry_run) {
-        char reps[48];
-        if (pl->stop.min_reps < pl->stop.max_reps)
-            snprintf(reps, sizeof reps, "%d to %d", pl->stop.min_reps, pl->stop.max_reps);
-        else
-            snprintf(reps, sizeof reps, "%d", pl->stop.min_reps);
-        printf("%zu cell%s x (1 warm-up + %s repetitions), timeout %.3g s, seed %llu:\n", pl->ncells,
-               pl->ncells == 1 ? "" : "s", reps, pl->timeout_s, (unsigned long long)pl->seed);
         print_plan(pl, stdout);
         gb_plan_free(pl);
         return GB_EXIT_OK;
