@@ -638,21 +638,27 @@ static void load_records(struct source *s, struct gb_jsonl *l)
     free(path);
 }
 
-/* The command that finishes s where it ran, into cmd: `run --shard
- * CAMPAIGN/shards/NNN.json --out DIR` (which resumes DIR) for a shard,
- * `run --resume DIR` for a plain run. */
+/* `greenbench run --shard CAMPAIGN/shards/NNN.json --out OUT` into cmd:
+ * runs shard k into out, or resumes it there. */
+static void shard_cmd(struct gb_buf *cmd, const char *campaign, long k, const char *out)
+{
+    char *shard = gb_xasprintf("%s/shards/%03ld.json", campaign, k);
+    gb_buf_puts(cmd, "greenbench run --shard ");
+    gb_buf_shell_word(cmd, shard);
+    gb_buf_puts(cmd, " --out ");
+    gb_buf_shell_word(cmd, out);
+    free(shard);
+}
+
+/* The command that finishes s where it ran, into cmd: shard_cmd for a
+ * shard, `run --resume DIR` for a plain run. */
 static void finish_cmd(const struct source *s, struct gb_buf *cmd)
 {
     if (s->shard >= 0) {
-        char *shard =
-            gb_xasprintf("%s/shards/%03ld.json", s->campaign[0] ? s->campaign : "CAMPAIGN", s->shard);
-        gb_buf_puts(cmd, "greenbench run --shard ");
-        gb_buf_shell_word(cmd, shard);
-        gb_buf_puts(cmd, " --out ");
-        free(shard);
-    } else {
-        gb_buf_puts(cmd, "greenbench run --resume ");
+        shard_cmd(cmd, s->campaign[0] ? s->campaign : "CAMPAIGN", s->shard, s->dir);
+        return;
     }
+    gb_buf_puts(cmd, "greenbench run --resume ");
     gb_buf_shell_word(cmd, s->dir);
 }
 
@@ -761,19 +767,15 @@ static json_t *missing_entry(const json_t *grp, json_t *absent, const char *runs
     struct gb_buf cmd;
     gb_buf_init(&cmd);
     const char *slash = strrchr(runs, '/'); /* runs is CAMPAIGN/runs...: list_dir's */
-    char *shard =
-             gb_xasprintf("%.*s/shards/%03ld.json", slash ? (int)(slash - runs) : 1, slash ? runs : ".", k),
+    char *campaign = slash ? gb_xasprintf("%.*s", (int)(slash - runs), runs) : gb_xstrdup("."),
          *out = gb_xasprintf("%s/%03ld", runs, k);
-    gb_buf_puts(&cmd, "greenbench run --shard ");
-    gb_buf_shell_word(&cmd, shard);
-    gb_buf_puts(&cmd, " --out ");
-    gb_buf_shell_word(&cmd, out);
+    shard_cmd(&cmd, campaign, k, out);
     json_object_set_new(e, "finish", gb_json_text(gb_buf_str(&cmd)));
     fprintf(stderr,
             "greenbench merge: shard %ld (%s) is missing from %s, which has the other shards of its "
             "launch: run it on that launch's host (%s), then merge again\n",
             k, json_string_value(json_object_get(grp, "group")), runs, gb_buf_str(&cmd));
-    free(shard);
+    free(campaign);
     free(out);
     gb_buf_free(&cmd);
     return e;

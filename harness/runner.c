@@ -67,6 +67,45 @@ static char *tail_copy(const struct gb_buf *b, size_t max)
     return out;
 }
 
+/* A cell's last stdout line, a JSON object v, into r: failed by its exit
+ * status or "ok", garbled without "ok", the three numbers or the right
+ * workload, else ok. */
+static void classify_object(struct gb_exec_result *r, const json_t *v, const char *workload)
+{
+    const json_t *ok = json_object_get(v, "ok");
+    const char *error = gb_json_str(v, "error", NULL);
+    if (r->exit_code != 0 || json_is_false(ok)) {
+        r->status = GB_ST_FAILED;
+        if (error)
+            snprintf(r->message, sizeof r->message, "%s%s", error,
+                     r->exit_code ? "" : " (but exit status 0)");
+        else if (json_is_true(ok))
+            snprintf(r->message, sizeof r->message, "exit status %d although the JSON says ok",
+                     r->exit_code);
+        else
+            snprintf(r->message, sizeof r->message, "exit status %d", r->exit_code);
+    } else if (!json_is_boolean(ok)) {
+        r->status = GB_ST_GARBLED;
+        snprintf(r->message, sizeof r->message, "the JSON result has no boolean \"ok\"");
+    } else {
+        r->status = GB_ST_OK;
+        static const char *const need[] = { "wall_ns", "ops", "ns_per_op" };
+        for (size_t i = 0; i < 3; i++) {
+            if (!json_is_number(json_object_get(v, need[i]))) {
+                r->status = GB_ST_GARBLED;
+                snprintf(r->message, sizeof r->message, "the JSON result has no number \"%s\"", need[i]);
+                break;
+            }
+        }
+        const char *wl = gb_json_str(v, "workload", NULL);
+        if (r->status == GB_ST_OK && workload && (wl == NULL || strcmp(wl, workload) != 0)) {
+            r->status = GB_ST_GARBLED;
+            snprintf(r->message, sizeof r->message, "the JSON result is for workload '%s', not '%s'",
+                     wl ? wl : "(none)", workload);
+        }
+    }
+}
+
 static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *workload,
                      bool timed_out, bool interrupted, double timeout_s)
 {
@@ -113,39 +152,7 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
         return;
     }
     r->json = v; /* kept: freed with the result */
-    const json_t *ok = json_object_get(v, "ok");
-    const char *error = gb_json_str(v, "error", NULL);
-    if (r->exit_code != 0 || json_is_false(ok)) {
-        r->status = GB_ST_FAILED;
-        if (error)
-            snprintf(r->message, sizeof r->message, "%s%s", error,
-                     r->exit_code ? "" : " (but exit status 0)");
-        else if (json_is_true(ok))
-            snprintf(r->message, sizeof r->message, "exit status %d although the JSON says ok",
-                     r->exit_code);
-        else
-            snprintf(r->message, sizeof r->message, "exit status %d", r->exit_code);
-    } else if (!json_is_boolean(ok)) {
-        r->status = GB_ST_GARBLED;
-        snprintf(r->message, sizeof r->message, "the JSON result has no boolean \"ok\"");
-    } else {
-        r->status = GB_ST_OK;
-        static const char *const need[] = { "wall_ns", "ops", "ns_per_op" };
-        for (size_t i = 0; i < 3; i++) {
-            if (!json_is_number(json_object_get(v, need[i]))) {
-                r->status = GB_ST_GARBLED;
-                snprintf(r->message, sizeof r->message, "the JSON result has no number \"%s\"",
-                         need[i]);
-                break;
-            }
-        }
-        const char *wl = gb_json_str(v, "workload", NULL);
-        if (r->status == GB_ST_OK && workload && (wl == NULL || strcmp(wl, workload) != 0)) {
-            r->status = GB_ST_GARBLED;
-            snprintf(r->message, sizeof r->message,
-                     "the JSON result is for workload '%s', not '%s'", wl ? wl : "(none)", workload);
-        }
-    }
+    classify_object(r, v, workload);
     free(text);
 }
 

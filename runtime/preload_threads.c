@@ -693,8 +693,7 @@ int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
     GREEN_PRELOAD_COUNT(pthread_mutex_timedlock);
     if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
         return EINVAL;
-    double left = green__preload_until(CLOCK_REALTIME, abs);
-    int err = mutex_lock(h, m, left > 0 ? left : 1e-9);
+    int err = mutex_lock(h, m, left_until(CLOCK_REALTIME, abs));
     return err == EBUSY ? ETIMEDOUT : err;
 }
 
@@ -770,8 +769,7 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
     GREEN_PRELOAD_COUNT(pthread_cond_timedwait);
     if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
         return EINVAL;
-    double left = green__preload_until(cond_clock(c), abs);
-    return cond_wait(h, c, m, left > 0 ? left : 1e-9);
+    return cond_wait(h, c, m, left_until(cond_clock(c), abs));
 }
 
 int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
@@ -884,8 +882,7 @@ int sem_timedwait(sem_t *s, const struct timespec *abs)
         errno = EINVAL;
         return -1;
     }
-    double left = green__preload_until(CLOCK_REALTIME, abs);
-    return sem_wait_for(h, s, left > 0 ? left : 1e-9);
+    return sem_wait_for(h, s, left_until(CLOCK_REALTIME, abs));
 }
 
 int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)

@@ -260,6 +260,23 @@ static void print_workload_fields(const char *workload, bool green, const char *
     }
 }
 
+/* ns as mode and the relative noise make it: x2 twice as slow, noisy 1 to
+ * 1000 times, then within ±noise. */
+static double with_noise(double ns, const char *mode, double noise)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    srand((unsigned)(ts.tv_nsec ^ getpid()));
+    if (strcmp(mode, "x2") == 0)
+        ns *= 2;
+    /* Spread over 1 to 1000 times, evenly in log: a handful of such
+     * numbers has an interval of its median within ±10% about once in
+     * 10 000 tries, where ±50% gave it one try in a few. */
+    if (strcmp(mode, "noisy") == 0)
+        ns *= exp(log(1000.0) * rand() / RAND_MAX);
+    return ns * (1 + noise * (2.0 * rand() / RAND_MAX - 1));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -298,20 +315,10 @@ int main(int argc, char **argv)
 
     bool green = strcmp(impl, "green") == 0;
     double ns = made_up_ns(workload, green, own_sw, cpus, n, k, d);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    srand((unsigned)(ts.tv_nsec ^ getpid()));
-    if (strcmp(mode, "x2") == 0)
-        ns *= 2;
     double noise = 0.02;
     if (getenv("GB_FAKE_NOISE")) /* 0: identical numbers every time */
         noise = atof(getenv("GB_FAKE_NOISE"));
-    /* Spread over 1 to 1000 times, evenly in log: a handful of such
-     * numbers has an interval of its median within ±10% about once in
-     * 10 000 tries, where ±50% gave it one try in a few. */
-    if (strcmp(mode, "noisy") == 0)
-        ns *= exp(log(1000.0) * rand() / RAND_MAX);
-    ns *= 1 + noise * (2.0 * rand() / RAND_MAX - 1);
+    ns = with_noise(ns, mode, noise);
     long bytes = -1;
     if (strcmp(workload, "joinall") == 0 || strcmp(workload, "pool") == 0) {
         bytes = url ? fetch(url) : -1;
