@@ -9,7 +9,9 @@
 #     joblog. --runs and --joblog relative to where they are typed, greenbench
 #     at a path with a space and a quote. Two campaigns of one plan on a
 #     remote host (a fake ssh, with rsync): each shard's folder comes back,
-#     none stays on the host, the second campaign resumes nothing.
+#     none stays on the host, the second campaign resumes nothing; a host
+#     whose folders cannot come back: exit 1, the folders kept there, and
+#     run again, the shards rerun, resuming them.
 #     SKIPPED (exit 77) without GNU parallel (Debian: parallel).
 #   slurm: `run --emit slurm`: run-slurm.sbatch passes `bash -n` and equals
 #     GOLDEN_DIR/run-slurm.sbatch (the binary's path written @GREENBENCH@);
@@ -124,7 +126,10 @@ suite_parallel() {
 
 # A fake ssh: `ssh [OPTIONS] [USER@]HOST COMMAND...` runs COMMAND with sh in
 # $tmp/homes/HOST (that host's home) as GREENBENCH_HOST_ID=HOST, for GNU
-# parallel and its rsync: remote hosts without a network.
+# parallel and its rsync: remote hosts without a network. SHELL is the login
+# shell, as sshd sets it (parallel's remote worker runs the job with $SHELL),
+# whatever the test's own environment has. With FAKE_SSH_NO_RETURN set, the
+# rsync that sends a folder back fails, as on a host with a full disk.
 fake_ssh() {
     mkdir -p "$tmp/bin" "$tmp/homes"
     cat >"$tmp/bin/ssh" <<'EOF'
@@ -141,6 +146,8 @@ host=${1#*@}
 shift
 [ "${1:-}" != -- ] || shift
 mkdir -p "$FAKE_HOMES/$host" && cd "$FAKE_HOMES/$host" || exit 255
+case "$*" in *"rsync --server --sender"*) [ -z "${FAKE_SSH_NO_RETURN:-}" ] || exit 12 ;; esac
+export SHELL=/bin/sh
 HOME=$FAKE_HOMES/$host GREENBENCH_HOST_ID=$host exec sh -c "$*"
 EOF
     chmod +x "$tmp/bin/ssh"
@@ -171,6 +178,24 @@ parallel_remote() {
         [ -z "$left" ] || fail "campaign $c left on gamma: $left"
         ! ls -d "$tmp/$c"/greenbench-campaign-* >/dev/null 2>&1 || fail "campaign $c left its links in $tmp/$c"
     done
+    # Folders that cannot come back: parallel says the jobs succeeded, the
+    # script says no folder came back, exits 1 and keeps them on the host;
+    # run again, it reruns those shards there, which resume their folders.
+    emit R3 parallel
+    PATH="$tmp/bin:$PATH" FAKE_SSH_NO_RETURN=1 GREENBENCH=$gb "$tmp/R3/run-parallel.sh" -S gamma >"$tmp/R3.log" 2>&1
+    rc=$?
+    [ $rc = 1 ] || fail "run-parallel.sh with no folder back: exit 1 expected, got $rc: $(tail -3 "$tmp/R3.log")"
+    has "$tmp/R3.log" "no run folder came back for shard(s) 000 001 002 (into $tmp/R3/runs)"
+    ls "$tmp/homes/gamma"/greenbench-campaign-*/runs/002/meta.json >/dev/null 2>&1 ||
+        fail "R3: the host's campaign folder was removed"
+    PATH="$tmp/bin:$PATH" GREENBENCH=$gb "$tmp/R3/run-parallel.sh" -S gamma >"$tmp/R3b.log" 2>&1 ||
+        fail "run-parallel.sh R3 again: $(tail -5 "$tmp/R3b.log")"
+    for s in 000 001 002; do
+        has "$tmp/R3/runs/$s/meta.json" '"id": "gamma"'
+        has "$tmp/R3/runs/$s/meta.json" '"resumed"'
+    done
+    [ ! -e "$tmp/homes/gamma"/greenbench-campaign-* ] || fail "R3: the campaign's folder stays on the host"
+    [ "$(grep -c 'run --shard' "$tmp/R3/joblog")" = 3 ] || fail "R3: the joblog has not one line per shard: $(cat "$tmp/R3/joblog")"
 }
 
 suite_slurm() {
