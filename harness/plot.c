@@ -59,6 +59,25 @@ const char *gb_gnuplot(void)
     return NULL;
 }
 
+/* The harness's environment with LC_ALL=C.UTF-8, for gnuplot: the scripts
+ * are UTF-8 (set encoding utf8), which gnuplot converts through iconv from
+ * its locale's character set; in the POSIX locale (no LANG: cron, a bare
+ * ssh or Slurm job) every chart's log got "iconv failed to convert". */
+static char **gnuplot_env(void)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **env = gb_xcalloc(n + 2, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LC_ALL=", 7) != 0)
+            env[k++] = environ[i];
+    env[k] = (char *)"LC_ALL=C.UTF-8";
+    return env;
+}
+
 /* gnuplot -e "term='svg'" kind.gp, in dir, for at most a minute; its
  * output appended to gnuplot.log. */
 static bool draw(const char *gnuplot, const char *dir, const char *kind, const char *term)
@@ -69,15 +88,18 @@ static bool draw(const char *gnuplot, const char *dir, const char *kind, const c
     char *script = gb_xasprintf("%s.gp", kind);
     char *expr = gb_xasprintf("term='%s'", term);
     char *argv[] = { (char *)gnuplot, "-e", expr, script, NULL };
+    char **env = gnuplot_env();
     struct gb_proc_opts o = {
         .dir = dir,
         .out = logfd >= 0 ? GB_PROC_FD : GB_PROC_NULL,
         .out_fd = logfd,
         .err = GB_PROC_STDOUT,
+        .envp = env,
     };
     struct gb_proc p;
     char err[128];
     int rc = gb_proc_start(argv, &o, &p, err, sizeof err);
+    free(env);
     free(script);
     free(expr);
     if (logfd >= 0)

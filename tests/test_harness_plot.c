@@ -21,6 +21,9 @@ static char tmp[256];
 
 static int suite_init(void)
 {
+    /* The POSIX locale, as under cron or a bare Slurm job: gnuplot's log
+     * must stay empty there too (the gnuplot_draws tests). */
+    setenv("LC_ALL", "C", 1);
     snprintf(tmp, sizeof tmp, "/tmp/greenbench-plot-XXXXXX");
     return mkdtemp(tmp) ? 0 : -1;
 }
