@@ -509,10 +509,14 @@ void green__call_deep(void (*fn)(void *arg), void *arg)
     green__switch_code(green__ctx_of(h->current), &h->call_ctx, 0);
 }
 
+void (*green__loop_wake_hook)(green__hub *h);
+
 static void on_loop_wake(green_loop *loop, void *data)
 {
     (void)loop;
     green__dns_deliver(data);
+    if (green__loop_wake_hook != NULL)
+        green__loop_wake_hook(data);
 }
 
 /* ---- init / fini ---- */

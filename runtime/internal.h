@@ -380,6 +380,9 @@ int green__getaddrinfo_numeric(const char *node, const char *service, const stru
 
 /* Called on the hub's thread when worker threads have posted answers (dns.c). */
 void green__dns_deliver(green__hub *h);
+/* Called after green__dns_deliver on each wake of a hub's loop, when set:
+ * the preload's signals (preload_signals.c); NULL in libgreen itself. */
+extern void (*green__loop_wake_hook)(green__hub *h);
 /* Register / unregister a hub with the resolver's thread pool (dns.c). */
 void green__dns_hub_added(unsigned max_threads);
 void green__dns_hub_removed(void);

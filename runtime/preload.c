@@ -91,10 +91,11 @@
  *    a rwlock taken by one green thread is "owned" by the OS thread for
  *    all of them (rdlock after another green thread's wrlock: EDEADLK,
  *    no exclusion);
- *  - signals do not interrupt the green waits: a handler runs (on the
- *    hub's OS thread) but the call it would have cut short with EINTR
- *    goes on waiting (a read that alarm() was to time out waits on), and
- *    errno may be left EINTR after a call that succeeds;
+ *  - a handled signal cuts short only the main green thread's wait (fds,
+ *    poll/select/epoll, sleeps: EINTR, or restarted after an SA_RESTART
+ *    handler as signal(7) says; preload_signals.c), and only for handlers
+ *    installed with sigaction, signal or siginterrupt after the preload
+ *    started; other green threads' waits go on;
  *  - fds that exist before main are not patched: they block the OS thread;
  *  - calls this file does not list (vmsplice, aio, ...) go to libc: on a
  *    socket or pipe of the table, really non-blocking, one that would
@@ -429,12 +430,16 @@ static void waiters_stop(green__hub *h, fd_waiter *ws, size_t n)
 }
 
 /* Park the running green thread until one of the n fds is ready, one is
- * closed (GREEN_EBADF), the timeout passes or it is killed; a cancellation
+ * closed (GREEN_EBADF), the timeout passes, a signal cuts the wait short
+ * (GREEN_EINTR; preload_signals.c: restartable says whether an SA_RESTART
+ * handler's signal lets it go on) or it is killed; a cancellation
  * point (pthread_cancel may end the thread here). The fds were
  * just found not ready, so the loop may take them as pollable. Returns 0
- * (ready) or the error. */
-static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout)
+ * (ready) or the error; errno as it was (the hub's loop leaves EINTR in it
+ * after a signal). */
+static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout, int restartable)
 {
+    int saved = errno;
     green__preload_cancel_begin(h);
     for (size_t i = 0; i < n; i++) {
         ws[i].g = h->current;
@@ -450,8 +455,11 @@ static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout)
             p->waiters = &ws[i];
         }
     }
+    green__preload_intr_begin(h, restartable);
     int code = green__block(h, timeout);
+    green__preload_intr_end();
     waiters_stop(h, ws, n);
+    errno = saved;
     green__preload_cancel_end(h, code);
     return code;
 }
@@ -480,7 +488,9 @@ static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
         if (green__killed(h))
             return GREEN_ECANCELED;
         fd_waiter w = { .fd = fd, .events = events };
-        return wait_fds(h, &w, 1, left);
+        /* signal(7): restarted after an SA_RESTART handler, unless the
+         * socket has SO_RCVTIMEO / SO_SNDTIMEO (d's timeout). */
+        return wait_fds(h, &w, 1, left, green__unlimited(d->timeout));
     }
     struct pollfd p = { .fd = fd, .events = (short)(events & GREEN_READ ? POLLIN : POLLOUT) };
     int ms = left < 0 ? -1 : (int)(left * 1000 + 0.999);
@@ -544,14 +554,25 @@ static ssize_t attempt(io_call *c)
     return -1;
 }
 
+/* A call that succeeded after tries that failed: errno as the program
+ * left it, as the one blocking system call would (EAGAIN stayed there). */
+static inline ssize_t success(int saved_errno, ssize_t n)
+{
+    errno = saved_errno;
+    return n;
+}
+
 /* A blocking read of any kind: try, wait until readable, try again, up to
  * SO_RCVTIMEO (then EAGAIN, as libc). errno is the real call's, or set last. */
 static ssize_t blocking_in(green__hub *h, preload_fd *p, io_call *c)
 {
     green__deadline d = { .timeout = p->rcv_timeout };
+    int saved = errno;
     for (;;) {
         ssize_t n = attempt(c);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        if (n >= 0)
+            return success(saved, n);
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             return n;
         int err = wait_one(h, c->fd, GREEN_READ, &d);
         if (err != 0)
@@ -605,12 +626,13 @@ static ssize_t blocking_out(green__hub *h, preload_fd *p, io_call *c, size_t len
 {
     green__deadline d = { .timeout = p->snd_timeout };
     size_t done = 0;
+    int saved = errno;
     for (;;) {
         ssize_t n = attempt(c);
         if (n >= 0) {
             done += (size_t)n;
             if (done >= len || n == 0)  /* 0: sendfile's source ended */
-                return (ssize_t)done;
+                return success(saved, (ssize_t)done);
             io_advance(c, (size_t)n);
             continue;
         }
@@ -708,11 +730,12 @@ static int accept_common(green__hub *h, int fd, struct sockaddr *addr, socklen_t
     preload_fd *lp = fd_entry(fd);
     preload_fd *p = blocking_fd(fd);
     green__deadline d = { .timeout = p != NULL ? p->rcv_timeout : GREEN_FOREVER };
+    int saved = errno;
     for (;;) {
         int c = GREEN_REAL(accept4)(fd, addr, len, flags | SOCK_NONBLOCK);
         if (c >= 0) {
             fd_record(c, flags & SOCK_NONBLOCK, lp != NULL && lp->known ? lp : NULL);
-            return c;
+            return (int)success(saved, c);
         }
         if (p == NULL || (errno != EAGAIN && errno != EWOULDBLOCK))
             return -1;
@@ -752,6 +775,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (h != NULL)
         GREEN_PRELOAD_COUNT(connect);
     preload_fd *p = blocking_fd(fd);
+    int saved = errno;
     if (GREEN_REAL(connect)(fd, addr, len) == 0)
         return 0;
     if (p == NULL || errno != EINPROGRESS)
@@ -763,7 +787,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
      * 1.4 ms without the park). */
     int state = green__connect_state(fd);
     if (state == 1)
-        return 0;
+        return (int)success(saved, 0);
     green__deadline d = { .timeout = p->snd_timeout };
     int err = state == 0 ? wait_one(h, fd, GREEN_WRITE, &d) : 0;
     if (err != 0)
@@ -776,7 +800,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
         errno = soerr;
         return -1;
     }
-    return 0;
+    return (int)success(saved, 0);
 }
 
 /* ---- reads ---- */
@@ -913,13 +937,14 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct t
     double end = timeout != NULL ? green_now() + (double)timeout->tv_sec + timeout->tv_nsec / 1e9 : 0;
     green__deadline d = { .timeout = p->rcv_timeout };
     unsigned int got = 0;
+    int saved = errno;
     for (;;) {
         int n = GREEN_REAL(recvmmsg)(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, NULL);
         if (n > 0) {
             got += (unsigned int)n;
             int out_of_time = timeout != NULL && time_left_into(timeout, end);
             if (got == vlen || (flags & MSG_WAITFORONE) || out_of_time)
-                return (int)got;
+                return (int)success(saved, got);
             continue;
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -1008,9 +1033,12 @@ static ssize_t blocking_move(green__hub *h, preload_fd *in, preload_fd *out, io_
 {
     green__deadline rd = { .timeout = in != NULL ? in->rcv_timeout : GREEN_FOREVER };
     green__deadline wr = { .timeout = out != NULL ? out->snd_timeout : GREEN_FOREVER };
+    int saved = errno;
     for (;;) {
         ssize_t n = attempt(c);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        if (n >= 0)
+            return success(saved, n);
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             return n;
         int err;
         if (in != NULL && !ready_now(c->in_fd, GREEN_READ))
@@ -1317,7 +1345,7 @@ static int green_poll(green__hub *h, struct pollfd *fds, nfds_t n, double timeou
             if (fds[i].fd >= 0 && ev != 0)
                 ws[k++] = (fd_waiter){ .fd = fds[i].fd, .events = ev };
         }
-        int code = wait_fds(h, ws, k, left);
+        int code = wait_fds(h, ws, k, left, 0);
         r = GREEN_REAL(poll)(fds, n, 0);
         if (r != 0)
             break;
@@ -1478,7 +1506,7 @@ static int green_epoll(green__hub *h, int epfd, struct epoll_event *evs, int max
         if (left == 0)
             return 0;
         fd_waiter w = { .fd = epfd, .events = GREEN_READ };
-        int code = wait_fds(h, &w, 1, left);
+        int code = wait_fds(h, &w, 1, left, 0);
         r = GREEN_REAL(epoll_wait)(epfd, evs, max, 0);
         if (r != 0)
             return r;           /* Events, or the error (EBADF once closed). */
@@ -1523,14 +1551,29 @@ int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timesp
 
 /* ---- sleeps ---- */
 
-/* green_sleep for a green caller: 0, or GREEN_ECANCELED (green_fini). */
-static int sleep_for(double seconds)
+/* green_sleep for a green caller: 0, or GREEN_EINTR (a signal) or
+ * GREEN_ECANCELED (green_fini), *left the seconds not slept. */
+static int sleep_for(double seconds, double *left)
 {
     green__hub *h = green__preload_hub();
+    int saved = errno;
+    double start = green_now();
+    seconds = seconds > 0 ? seconds : 0;
     green__preload_cancel_begin(h);
-    int err = green_sleep(seconds > 0 ? seconds : 0);
+    green__preload_intr_begin(h, 0);
+    int err = green_sleep(seconds);
+    green__preload_intr_end();
+    errno = saved;
     green__preload_cancel_end(h, err);
+    double slept = green_now() - start;
+    *left = err != 0 && slept < seconds ? seconds - slept : 0;
     return err;
+}
+
+static struct timespec timespec_of(double seconds)
+{
+    time_t whole = (time_t)seconds;
+    return (struct timespec){ .tv_sec = whole, .tv_nsec = (long)((seconds - (double)whole) * 1e9) };
 }
 
 unsigned int sleep(unsigned int s)
@@ -1538,7 +1581,9 @@ unsigned int sleep(unsigned int s)
     if (green__preload_hub() == NULL)
         return GREEN_REAL(sleep)(s);
     GREEN_PRELOAD_COUNT(sleep);
-    return sleep_for(s) == 0 ? 0 : s;
+    double left;
+    /* Whole seconds not slept, cut as glibc's sleep cuts them. */
+    return sleep_for(s, &left) == 0 ? 0 : (unsigned)left;
 }
 
 int usleep(useconds_t us)
@@ -1546,7 +1591,8 @@ int usleep(useconds_t us)
     if (green__preload_hub() == NULL)
         return GREEN_REAL(usleep)(us);
     GREEN_PRELOAD_COUNT(usleep);
-    int err = sleep_for(us * 1e-6);
+    double left;
+    int err = sleep_for(us * 1e-6, &left);
     return err == 0 ? 0 : green__preload_fail(err, 0);
 }
 
@@ -1559,11 +1605,12 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
         errno = EINVAL;
         return -1;
     }
-    int err = sleep_for(ts_timeout(req));
+    double left;
+    int err = sleep_for(ts_timeout(req), &left);
     if (err == 0)
         return 0;
     if (rem != NULL)
-        *rem = (struct timespec){ 0 };
+        *rem = timespec_of(left);
     return green__preload_fail(err, 0);
 }
 
@@ -1577,11 +1624,12 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
     if (bad_timespec(req))
         return EINVAL;
     double s = flags & TIMER_ABSTIME ? green__preload_until(clock, req) : ts_timeout(req);
-    int err = sleep_for(s);
+    double left;
+    int err = sleep_for(s, &left);
     if (err == 0)
         return 0;
     if (rem != NULL && !(flags & TIMER_ABSTIME))
-        *rem = (struct timespec){ 0 };
+        *rem = timespec_of(left);
     return err == GREEN_ECANCELED ? EINTR : -err;
 }
 
@@ -1612,7 +1660,7 @@ static int green_sigwait(green__hub *h, const sigset_t *set, siginfo_t *info, do
             break;
         }
         fd_waiter w = { .fd = sfd, .events = GREEN_READ };
-        int err = timeout == 0 ? GREEN_ETIMEDOUT : wait_fds(h, &w, 1, timeout);
+        int err = timeout == 0 ? GREEN_ETIMEDOUT : wait_fds(h, &w, 1, timeout, 0);
         if (err != 0) {
             r = green__preload_fail(err, EAGAIN);
             break;
@@ -1892,13 +1940,16 @@ static int green_main(int argc, char **argv, char **envp)
         return real_main(argc, argv, envp);
     }
     atexit(at_exit);
+    green__preload_signals_start(green__tls_hub);
     int r = real_main(argc, argv, envp);
     stats_print();
     green_stats st;
     /* Green threads still running end with the process, as pthreads do
      * when main returns; green_fini would wait for them. */
-    if (green_stats_get(&st) == 0 && st.alive == 0)
+    if (green_stats_get(&st) == 0 && st.alive == 0) {
+        green__preload_signals_stop();
         green_fini();
+    }
     return r;
 }
 

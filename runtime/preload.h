@@ -39,7 +39,7 @@
     X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)        \
     X(sendfile) X(splice) X(tee) X(sendmmsg) X(recvmmsg) X(pthread_tryjoin_np)    \
     X(pthread_timedjoin_np) X(pthread_clockjoin_np) X(pthread_cond_clockwait)     \
-    X(sem_clockwait)
+    X(sem_clockwait) X(sigaction)
 /* clang-format on */
 
 enum {
@@ -93,6 +93,18 @@ double green__preload_until(clockid_t clock, const struct timespec *abs);
  * pthread_create made. */
 void green__preload_cancel_begin(green__hub *h);
 void green__preload_cancel_end(green__hub *h, int code);
+
+/* Signals that cut a green wait short (preload_signals.c). signals_start
+ * lets handled signals wake hub h's loop, signals_stop (before
+ * green_fini) ends it. intr_begin, before a wait of the running green
+ * thread, makes it one a signal ends with GREEN_EINTR if that thread is
+ * the main one (restartable: unless its handler has SA_RESTART), up to
+ * intr_end; the hub's loop wake calls on_loop_wake (green__loop_wake_hook). */
+void green__preload_signals_start(green__hub *h);
+void green__preload_signals_stop(void);
+void green__preload_intr_begin(green__hub *h, int restartable);
+void green__preload_intr_end(void);
+void green__preload_on_loop_wake(green__hub *h);
 
 /* Set errno from a GREEN_E* code and return -1, the libc way; a timeout
  * becomes `timeout_errno`, a kill (green_fini) EINTR. errno is set last. */

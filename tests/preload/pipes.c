@@ -46,6 +46,14 @@
  *             MSG_WAITFORONE); blocking sendmmsg of 2 messages of 512 KiB
  *             into a stream socket pair a reader drains slowly sends both
  *             whole;
+ *   signals:  a handler installed with sigaction (no SA_RESTART) cuts
+ *             short a read of an empty pipe, a poll and a nanosleep with
+ *             EINTR (nanosleep's time left said), and sigaction gives the
+ *             handler back; one installed with signal() (SA_RESTART) lets
+ *             the read go on through two signals until the second's
+ *             handler writes, errno untouched, while poll still gets
+ *             EINTR; after siginterrupt(SIGALRM, 1), signal()'s handler
+ *             cuts the read short;
  *   all:      every test above but dup2wake (for the stats line).
  * Lines starting "threads" give the OS threads seen while the threads
  * ran, "ticks" the ticker's count; the rest is the same in every mode.
@@ -53,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -62,6 +71,7 @@
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -704,6 +714,92 @@ static int test_kill(void)
     return rl == 0 && (re == 0 || re == ESRCH) && rs == 0 && usr1_seen == 1 ? 0 : 1;
 }
 
+/* ---- signals ---- */
+
+static volatile sig_atomic_t alarms;
+static int alarm_pipe = -1;     /* The handler writes a byte here at its second signal. */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    if (++alarms == 2 && alarm_pipe >= 0)
+        (void)!write(alarm_pipe, "x", 1);
+}
+
+/* SIGALRM in first_ms, then every every_ms (0: once; both 0: disarmed). */
+static void alarm_in(int first_ms, int every_ms)
+{
+    struct itimerval t = {
+        .it_value = { first_ms / 1000, first_ms % 1000 * 1000 },
+        .it_interval = { every_ms / 1000, every_ms % 1000 * 1000 },
+    };
+    setitimer(ITIMER_REAL, &t, NULL);
+}
+
+static int test_signals(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+    char c;
+    struct sigaction sa = { .sa_handler = on_alarm }, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGALRM, NULL, &old);
+    int same = old.sa_handler == on_alarm && !(old.sa_flags & (SA_SIGINFO | SA_RESTART));
+    /* Without SA_RESTART every wait ends with EINTR. */
+    alarm_in(100, 0);
+    ssize_t n = read(p[0], &c, 1);
+    int e_read = errno;
+    alarm_in(100, 0);
+    int r_poll = poll(&pfd, 1, 5000);
+    int e_poll = errno;
+    alarm_in(100, 0);
+    struct timespec req = { 3, 0 }, rem = { 0, 0 };
+    int r_sleep = nanosleep(&req, &rem);
+    int e_sleep = errno;
+    printf("signals: sigaction gives back the handler: %s\n", same ? "yes" : "no");
+    printf("signals: no SA_RESTART: read %zd (%s), poll %d (%s), nanosleep %d (%s), 2 s < left < 3 s: %s\n",
+           n, strerror(e_read), r_poll, strerror(e_poll), r_sleep, strerror(e_sleep),
+           rem.tv_sec == 2 ? "yes" : "no");
+    /* signal() sets SA_RESTART: a read goes on through signals, until the
+     * second one's byte, and errno stays as it was; poll never restarts. */
+    signal(SIGALRM, on_alarm);
+    alarms = 0;
+    alarm_pipe = p[1];
+    alarm_in(100, 100);
+    errno = 0;
+    n = read(p[0], &c, 1);
+    e_read = errno;
+    alarm_in(0, 0);
+    alarm_pipe = -1;
+    int seen = alarms;
+    alarm_in(100, 0);
+    r_poll = poll(&pfd, 1, 5000);
+    e_poll = errno;
+    /* siginterrupt(sig, 1): signal()'s handler interrupts from then on
+     * (deprecated in glibc, still called by programs). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    siginterrupt(SIGALRM, 1);
+#pragma GCC diagnostic pop
+    signal(SIGALRM, on_alarm);
+    alarm_in(100, 0);
+    ssize_t n2 = read(p[0], &c, 1);
+    int e_read2 = errno;
+    signal(SIGALRM, SIG_DFL);
+    printf("signals: SA_RESTART: read %zd after %d signals (errno %s), poll %d (%s)\n", n, seen,
+           e_read == 0 ? "untouched" : strerror(e_read), r_poll, strerror(e_poll));
+    printf("signals: siginterrupt: read %zd (%s)\n", n2, strerror(e_read2));
+    close(p[0]);
+    close(p[1]);
+    return same && e_read == 0 && n == 1 && seen == 2 && r_poll == -1 && e_poll == EINTR && n2 == -1 &&
+                   e_read2 == EINTR && r_sleep == -1 && e_sleep == EINTR && rem.tv_sec == 2
+               ? 0
+               : 1;
+}
+
 /* ---- pthread_cancel ---- */
 
 static int cancel_pipe[2];
@@ -863,7 +959,7 @@ int main(int argc, char **argv)
         { "stdio", test_stdio },       { "epoll", test_epoll },
         { "kill", test_kill },         { "cancel", test_cancel },
         { "sendfile", test_sendfile }, { "splice", test_splice },
-        { "mmsg", test_mmsg },
+        { "mmsg", test_mmsg },         { "signals", test_signals },
     };
     if (strcmp(t, "dup2wake") == 0)
         return test_dup2wake();
@@ -877,6 +973,6 @@ int main(int argc, char **argv)
     if (!found)
         fprintf(
             stderr,
-            "usage: pipes pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|dup2wake|stdio|epoll|kill|cancel|all\n");
+            "usage: pipes pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|dup2wake|stdio|epoll|kill|cancel|signals|all\n");
     return found ? rc : 2;
 }

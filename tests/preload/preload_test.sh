@@ -8,13 +8,15 @@
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
 #   pipe, socketpair, bigwrite, sendfile, splice, mmsg, dup, stdio, epoll,
-#   kill, cancel
+#   kill, cancel, signals
 #              pipes.c, unpatched, patched and thread-patched: the same
 #              lines (but ticks and threads), one OS thread under thread
 #              patching
 #   dup64      pipes.c dup built with _FILE_OFFSET_BITS=64 (fcntl64), as pipe
 #   dup2wake   pipes.c dup2wake, patched with thread patching only
 #   pipes-stats  pipes.c all, thread-patched: the new calls in the stats
+#   python     python3's handlers that raise end a blocked accept, select
+#              and sleep, unpatched, patched and thread-patched alike
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
 #   valgrind   small patched programs under valgrind (sleepers, pipes cancel,
 #              dup and mmsg, thread-patched): no errors
@@ -132,7 +134,7 @@ sync)
         grep -q "$f" "$tmp/err" || fail "no $f in the stats"
     done
     ;;
-pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|stdio|epoll|kill)
+pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|stdio|epoll|kill|signals)
     pipes "$test"
     ;;
 dup64)
@@ -162,6 +164,41 @@ pipes-stats)
         grep -q " $f [1-9]" "$tmp/err" || fail "stats line lacks $f"
     done
     ;;
+python)
+    # Python's signal handlers run where the kernel would interrupt the
+    # call: a handler that raises ends a blocked accept, select and sleep
+    # (PEP 475 retries only when the handler returns), thread-patched too.
+    command -v python3 >/dev/null || skip "python3 not installed (Debian: apt-get install python3)"
+    cat >"$tmp/sig.py" <<'EOF'
+import select, signal, socket, time
+class Alarm(Exception):
+    pass
+def on_alarm(sig, frame):
+    raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+for what, call in (("accept", s.accept), ("select", lambda: select.select([s], [], [], 5)),
+                   ("sleep", lambda: time.sleep(5))):
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        call()
+        print(what, "returned")
+    except Alarm:
+        print(what, "interrupted", "in time" if time.monotonic() - start < 2 else "late")
+EOF
+    python3 "$tmp/sig.py" >"$tmp/plain" || fail "unpatched python3"
+    cat "$tmp/plain"
+    for mode in "" threads; do
+        [ -n "$mode" ] && [ -n "$asan" ] && continue
+        GREEN_PRELOAD=$mode GREEN_PRELOAD_STATS=1 patched timeout 20 python3 "$tmp/sig.py" >"$tmp/patched" 2>"$tmp/err" ||
+            { cat "$tmp/patched" "$tmp/err"; fail "patched python3 (GREEN_PRELOAD=$mode)"; }
+        diff "$tmp/plain" "$tmp/patched" || fail "patched python3 (GREEN_PRELOAD=$mode) differs"
+        grep -q "libgreen-preload: spawned" "$tmp/err" || fail "no stats: preload not loaded?"
+    done
+    ;;
 curl|wget)
     command -v "$test" >/dev/null || skip "$test not installed (Debian: apt-get install $test)"
     # Debian 12's curl hangs in setlocale with libasan preloaded, preload or not.
@@ -189,9 +226,9 @@ valgrind)
     [ $rc = 0 ] || fail "valgrind exit status $rc"
     grep -q "threads 1" "$tmp/out" || fail "not patched under valgrind"
     # Cancellation and cleanup handlers jump across green stacks; dups and
-    # the fd ring; recvmmsg and sendmmsg filling the program's arrays: the
-    # same, error-free.
-    for t in cancel dup mmsg; do
+    # the fd ring; recvmmsg and sendmmsg filling the program's arrays;
+    # handlers through the preload's trampoline: the same, error-free.
+    for t in cancel dup mmsg signals; do
         GREEN_PRELOAD=threads LD_PRELOAD=$so valgrind -q --error-exitcode=3 \
             "$dir/preload-pipes" $t >"$tmp/out" 2>"$tmp/err"
         rc=$?

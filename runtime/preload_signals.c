@@ -1,0 +1,180 @@
+/* runtime/preload_signals.c: signals cut a green wait short, as they cut
+ * a system call short (signal(7)).
+ *
+ * A handled signal interrupts a blocking system call: it fails with EINTR,
+ * or, when the handler was installed with SA_RESTART, a read, write,
+ * accept, connect, send or recv (on a socket without SO_RCVTIMEO /
+ * SO_SNDTIMEO) starts again; poll, select, epoll_wait and the sleeps are
+ * never restarted. Programs rely on it: alarm() to bound a read, Python
+ * raising KeyboardInterrupt from a blocked accept or select. Under the
+ * preload such a call is a green wait in the hub, which the kernel knows
+ * nothing of, so this file tells the hub:
+ *
+ *  - sigaction, signal and siginterrupt install this file's trampoline in
+ *    place of the program's handler (for the signals a program catches:
+ *    not the synchronous SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS);
+ *    the trampoline runs the program's handler, then counts the signal and
+ *    wakes the hub's loop (green_loop_wake: ev_async_send / uv_async_send,
+ *    both safe in a signal handler). sigaction's old action is the
+ *    program's handler, as it installed it.
+ *  - the preload's waits (preload.c: fds, poll/select/epoll, sleeps) mark
+ *    the main green thread's wait as interruptible, with whether it
+ *    restarts; woken by the trampoline, the hub ends such a wait with
+ *    GREEN_EINTR when a signal came during it and the call would not have
+ *    been restarted.
+ *
+ * Only the main green thread's waits are interrupted, as when the kernel
+ * delivers a process's signal to its main thread: the others' (under
+ * thread patching) go on. Handlers installed through bsd_signal,
+ * sysv_signal or sigset, or before the preload starts, run but interrupt
+ * nothing. */
+#include "preload.h"
+
+#include <signal.h>
+
+/* The program's action for each signal the trampoline stands in for. */
+static struct sigaction program_act[NSIG];
+
+/* Signals handled since the start, and those of them whose handler had no
+ * SA_RESTART: a wait compares them with their values when it began. */
+static unsigned handled, handled_not_restarting;
+
+/* The hub the trampoline wakes: the preload's, while it runs. */
+static green__hub *signal_hub;
+
+/* The main green thread's wait a signal may cut short; g is NULL outside
+ * one. Only the hub's thread reads or writes it. */
+static struct {
+    green_thread *g;
+    unsigned handled, handled_not_restarting;
+    int restartable;
+} wait_now;
+
+static int synchronous(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+           sig == SIGSYS;
+}
+
+static void trampoline(int sig, siginfo_t *info, void *uc)
+{
+    int saved = errno;
+    struct sigaction a = program_act[sig];
+    if (a.sa_flags & SA_SIGINFO)
+        a.sa_sigaction(sig, info, uc);
+    else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
+        a.sa_handler(sig);
+    __atomic_add_fetch(&handled, 1, __ATOMIC_SEQ_CST);
+    if (!(a.sa_flags & SA_RESTART))
+        __atomic_add_fetch(&handled_not_restarting, 1, __ATOMIC_SEQ_CST);
+    green__hub *h = __atomic_load_n(&signal_hub, __ATOMIC_ACQUIRE);
+    if (h != NULL)
+        green_loop_wake(h->loop);
+    errno = saved;
+}
+
+static int is_trampoline(const struct sigaction *a)
+{
+    return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == trampoline;
+}
+
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig <= 0 || sig >= NSIG || synchronous(sig))
+        return GREEN_REAL(sigaction)(sig, act, old);
+    struct sigaction before = program_act[sig];
+    int r;
+    if (act != NULL && !(act->sa_flags & SA_SIGINFO) &&
+        (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN)) {
+        r = GREEN_REAL(sigaction)(sig, act, old);
+    } else if (act != NULL) {
+        /* The program's first, so that a signal from now on finds it. */
+        program_act[sig] = *act;
+        struct sigaction k = *act;
+        k.sa_flags |= SA_SIGINFO;
+        k.sa_sigaction = trampoline;
+        r = GREEN_REAL(sigaction)(sig, &k, old);
+        if (r != 0)
+            program_act[sig] = before;
+    } else {
+        r = GREEN_REAL(sigaction)(sig, NULL, old);
+    }
+    if (r == 0 && old != NULL && is_trampoline(old))
+        *old = before;
+    return r;
+}
+
+/* Signals siginterrupt(sig, 1) made interrupting for later signal() calls,
+ * as glibc keeps them. */
+static sigset_t interrupting;
+
+sighandler_t signal(int sig, sighandler_t handler)
+{
+    if (sig <= 0 || sig >= NSIG) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    /* glibc's signal: BSD semantics, the signal blocked in its handler. */
+    struct sigaction act = { .sa_handler = handler }, old;
+    sigemptyset(&act.sa_mask);
+    sigaddset(&act.sa_mask, sig);
+    act.sa_flags = sigismember(&interrupting, sig) ? 0 : SA_RESTART;
+    if (sigaction(sig, &act, &old) != 0)
+        return SIG_ERR;
+    return old.sa_handler;
+}
+
+int siginterrupt(int sig, int flag)
+{
+    struct sigaction act;
+    if (sigaction(sig, NULL, &act) != 0)
+        return -1;
+    if (flag) {
+        sigaddset(&interrupting, sig);
+        act.sa_flags &= ~SA_RESTART;
+    } else {
+        sigdelset(&interrupting, sig);
+        act.sa_flags |= SA_RESTART;
+    }
+    return sigaction(sig, &act, NULL);
+}
+
+void green__preload_signals_start(green__hub *h)
+{
+    green__loop_wake_hook = green__preload_on_loop_wake;
+    __atomic_store_n(&signal_hub, h, __ATOMIC_RELEASE);
+}
+
+void green__preload_signals_stop(void)
+{
+    __atomic_store_n(&signal_hub, NULL, __ATOMIC_RELEASE);
+}
+
+void green__preload_intr_begin(green__hub *h, int restartable)
+{
+    if (h == NULL || h->current != &h->main)
+        return;
+    wait_now.g = h->current;
+    wait_now.handled = __atomic_load_n(&handled, __ATOMIC_SEQ_CST);
+    wait_now.handled_not_restarting = __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST);
+    wait_now.restartable = restartable;
+}
+
+void green__preload_intr_end(void)
+{
+    wait_now.g = NULL;
+}
+
+void green__preload_on_loop_wake(green__hub *h)
+{
+    green_thread *g = wait_now.g;
+    if (g == NULL || g->state != GREEN__WAITING)
+        return;
+    int cut =
+        __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != wait_now.handled_not_restarting ||
+        (!wait_now.restartable && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != wait_now.handled);
+    if (cut) {
+        wait_now.g = NULL;
+        green__wake(h, g, GREEN_EINTR);
+    }
+}
