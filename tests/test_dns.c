@@ -492,7 +492,7 @@ static void test_thousand_at_once(void)
         CU_ASSERT_EQUAL_FATAL(green_spawn(&g[i], resolve, &j[i]), 0);
     }
     double t0 = green_now();
-    CU_ASSERT_EQUAL(green_joinall(g, N, 20.0), N);
+    CU_ASSERT_EQUAL(green_joinall(g, N, RUNNING_ON_VALGRIND ? 40.0 : 20.0), N);
     double took = green_now() - t0;
     int ok = 0;
     for (int i = 0; i < N; i++) {
@@ -500,8 +500,11 @@ static void test_thousand_at_once(void)
         green_release(g[i]);
     }
     CU_ASSERT_EQUAL(ok, N);
-    /* At once, not one after another: 1000 x 50 ms would be 50 s. */
-    CU_ASSERT(took < 5.0);
+    /* At once, not one after another: 1000 x 50 ms would be 50 s. Under
+     * valgrind on a loaded machine (c-ares, slowed down, retries the
+     * queries it thinks lost: 1 910 for 1 000) 5 s was missed once; half
+     * of 50 s says the same there. */
+    CU_ASSERT(took < (RUNNING_ON_VALGRIND ? 25.0 : 5.0));
     stop(&slow);
 }
 
