@@ -11,7 +11,8 @@
 #     remote host (a fake ssh, with rsync): each shard's folder comes back,
 #     none stays on the host, the second campaign resumes nothing; a host
 #     whose folders cannot come back: exit 1, the folders kept there, and
-#     run again, the shards rerun, resuming them.
+#     run again, the shards rerun, resuming them; a host that runs nothing
+#     (no $SHELL there): the preflight stops the campaign.
 #     SKIPPED (exit 77) without GNU parallel (Debian: parallel).
 #   slurm: `run --emit slurm`: run-slurm.sbatch passes `bash -n` and equals
 #     GOLDEN_DIR/run-slurm.sbatch (the binary's path written @GREENBENCH@);
@@ -128,8 +129,10 @@ suite_parallel() {
 # $tmp/homes/HOST (that host's home) as GREENBENCH_HOST_ID=HOST, for GNU
 # parallel and its rsync: remote hosts without a network. SHELL is the login
 # shell, as sshd sets it (parallel's remote worker runs the job with $SHELL),
-# whatever the test's own environment has. With FAKE_SSH_NO_RETURN set, the
-# rsync that sends a folder back fails, as on a host with a full disk.
+# whatever the test's own environment has; with FAKE_SSH_NO_SHELL set there
+# is none, and parallel's worker runs nothing there (and says 0). With
+# FAKE_SSH_NO_RETURN set, the rsync that sends a folder back fails, as on a
+# host with a full disk.
 fake_ssh() {
     mkdir -p "$tmp/bin" "$tmp/homes"
     cat >"$tmp/bin/ssh" <<'EOF'
@@ -148,6 +151,7 @@ shift
 mkdir -p "$FAKE_HOMES/$host" && cd "$FAKE_HOMES/$host" || exit 255
 case "$*" in *"rsync --server --sender"*) [ -z "${FAKE_SSH_NO_RETURN:-}" ] || exit 12 ;; esac
 export SHELL=/bin/sh
+[ -z "${FAKE_SSH_NO_SHELL:-}" ] || unset SHELL
 HOME=$FAKE_HOMES/$host GREENBENCH_HOST_ID=$host exec sh -c "$*"
 EOF
     chmod +x "$tmp/bin/ssh"
@@ -178,6 +182,13 @@ parallel_remote() {
         [ -z "$left" ] || fail "campaign $c left on gamma: $left"
         ! ls -d "$tmp/$c"/greenbench-campaign-* >/dev/null 2>&1 || fail "campaign $c left its links in $tmp/$c"
     done
+    # A host that runs nothing: the preflight has no fingerprint, stops.
+    emit R4 parallel
+    PATH="$tmp/bin:$PATH" FAKE_SSH_NO_SHELL=1 GREENBENCH=$gb "$tmp/R4/run-parallel.sh" -S gamma >"$tmp/R4.log" 2>&1
+    rc=$?
+    [ $rc = 1 ] || fail "run-parallel.sh on a host without a shell: exit 1 expected, got $rc"
+    has "$tmp/R4.log" "no host answered \`greenbench host\` (logs/preflight-hosts.txt is empty)"
+    [ ! -e "$tmp/R4/joblog" ] || fail "R4: shards ran after a preflight without fingerprints"
     # Folders that cannot come back: parallel says the jobs succeeded, the
     # script says no folder came back, exits 1 and keeps them on the host;
     # run again, it reruns those shards there, which resume their folders.
