@@ -174,7 +174,7 @@ const char *green_err_name(int err);
  * ARES: c-ares in the hub's own loop, no thread: one channel per hub, its
  *   sockets and timer watched by the loop; /etc/hosts, then DNS (an
  *   address literal or a NULL node is answered by the C library, asking no
- *   one). c-ares waits 5 s for a server, then tries 3 times more, doubling
+ *   one, and so are the service and the socket types). c-ares waits 5 s for a server, then tries 3 times more, doubling
  *   (75 s in all when none answers); RES_OPTIONS="retrans:MS retry:N" in
  *   the environment, read at the hub's first lookup, changes that.
  * DEFAULT: the environment variable GREEN_RESOLVER ("thread" or "ares"),
@@ -488,9 +488,10 @@ struct addrinfo;
  * that does not resolve: GREEN_EAI_NONAME; no server answered in time:
  * GREEN_EAI_AGAIN), a negative errno (EAI_SYSTEM), GREEN_ECANCELED (the
  * query is left to finish and its answer dropped), GREEN_ENOMEM or
- * GREEN_EINVAL. c-ares's answer has an entry per address with hints'
- * socktype and protocol (the C library's has one per socket type when
- * hints asks for none); ai_canonname, with AI_CANONNAME, on the first. */
+ * GREEN_EINVAL. Either resolver's answer has the C library's entries:
+ * per address, one per socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, in
+ * that order, as the service allows) when hints name none, each with its
+ * protocol; ai_canonname, with AI_CANONNAME, on the first. */
 int green_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                       struct addrinfo **res);
 

@@ -424,6 +424,62 @@ static int to_addrinfo(const struct ares_addrinfo *in, int canonname, struct add
     return 0;
 }
 
+/* The C library's entries for service and hints: its own answer for
+ * 127.0.0.1, whose entries carry the socket types, protocols and port each
+ * address gets, in its order (one per type when hints name none), and
+ * whose error, for a service or type it refuses, is the one any name gets.
+ * c-ares 1.18 gives one entry per address with hints' type and protocol,
+ * 0 and 0 when they name none, which socket(2) refuses. 0 or a
+ * GREEN_EAI_* code. */
+static int socket_types(const char *service, const struct addrinfo *hints, struct addrinfo **types)
+{
+    struct addrinfo h = { .ai_family = AF_INET };
+    if (hints != NULL) {
+        h.ai_flags = hints->ai_flags & AI_NUMERICSERV;
+        h.ai_socktype = hints->ai_socktype;
+        h.ai_protocol = hints->ai_protocol;
+    }
+    return green__getaddrinfo_numeric("127.0.0.1", service, &h, types);
+}
+
+/* ai with t's socket type, protocol and port. */
+static void take_type(struct addrinfo *ai, const struct addrinfo *t)
+{
+    in_port_t port = ((const struct sockaddr_in *)(const void *)t->ai_addr)->sin_port;
+    if (ai->ai_family == AF_INET6)
+        ((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port = port;
+    ai->ai_socktype = t->ai_socktype;
+    ai->ai_protocol = t->ai_protocol;
+}
+
+/* Each address of list (sorted, one entry each) once per entry of types,
+ * in types' order, as the C library's answer has it. 0, or GREEN_ENOMEM
+ * with list still a chain for freeaddrinfo. */
+static int per_socket_type(struct addrinfo *list, const struct addrinfo *types)
+{
+    for (struct addrinfo *ai = list, *next; ai != NULL; ai = next) {
+        next = ai->ai_next;
+        struct addrinfo *last = ai;
+        for (const struct addrinfo *t = types->ai_next; t != NULL; t = t->ai_next) {
+            struct addrinfo *copy = malloc(sizeof *copy + ai->ai_addrlen);
+            if (copy == NULL)
+                return GREEN_ENOMEM;
+            *copy = *ai;
+            copy->ai_canonname = NULL; /* The first entry's only. */
+            copy->ai_addr = (struct sockaddr *)(copy + 1);
+            memcpy(copy->ai_addr, ai->ai_addr, ai->ai_addrlen);
+            take_type(copy, t);
+            copy->ai_next = next;
+            last->ai_next = copy;
+            last = copy;
+        }
+        take_type(ai, types);
+    }
+    return 0;
+}
+
 static void free_query(lookup *q)
 {
     if (q->result != NULL)
@@ -468,10 +524,10 @@ static int ares_flags(int flags)
 /* c-ares's file step for q, through the channel that has no other: it
  * answers before it returns. A name the file does not give is left
  * unanswered, for the DNS, as c-ares's "fb" order does. */
-static void ask_hosts_file(green__ares *a, lookup *q, const char *node, const char *service,
+static void ask_hosts_file(green__ares *a, lookup *q, const char *node,
                            const struct ares_addrinfo_hints *hints)
 {
-    ares_getaddrinfo(a->files, node, service, hints, on_answer, q);
+    ares_getaddrinfo(a->files, node, NULL, hints, on_answer, q);
     if (!q->answered)
         ares_cancel(a->files); /* It has no socket to wait on: never left pending. */
     if (q->status == ARES_SUCCESS)
@@ -500,16 +556,10 @@ static int numeric_host(const char *node)
     return inet_pton(AF_INET6, text, &v6) == 1;
 }
 
-int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service,
-                            const struct addrinfo *hints, struct addrinfo **res)
+/* The addresses of node, one entry each, sorted: 0 with *res, or a
+ * GREEN_EAI_* code, GREEN_ECANCELED or GREEN_ENOMEM. */
+static int resolve(green__hub *h, const char *node, const struct addrinfo *hints, struct addrinfo **res)
 {
-    if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST) && node != NULL && !numeric_host(node))
-        return GREEN_EAI_NONAME;
-    /* c-ares 1.18 dereferences a NULL node, and sends an address literal to
-     * the DNS servers (an A and an AAAA query, waited for): the C library
-     * answers both here, as it would for the thread resolver. */
-    if (node == NULL || numeric_host(node))
-        return green__getaddrinfo_numeric(node, service, hints, res);
     if (h->ares == NULL) {
         int err = channel_new(h, &h->ares);
         if (err != 0)
@@ -530,11 +580,11 @@ int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service
         q->canonname = (hints->ai_flags & AI_CANONNAME) != 0;
     }
     if (a->files != NULL && node != NULL && green__hosts_may_name(a->hosts, node, green_now()))
-        ask_hosts_file(a, q, node, service, &ah);
+        ask_hosts_file(a, q, node, &ah);
     if (!q->answered) {
         /* A numeric host may be answered before this returns; a query sent
          * waits for the loop. */
-        ares_getaddrinfo(a->channel, node, service, &ah, on_answer, q);
+        ares_getaddrinfo(a->channel, node, NULL, &ah, on_answer, q);
         if (!q->answered) {
             q->sent = 1;
             a->in_flight++;
@@ -564,5 +614,31 @@ int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service
         *res = NULL;
         return code;
     }
+    return rc;
+}
+
+int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service,
+                            const struct addrinfo *hints, struct addrinfo **res)
+{
+    if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST) && node != NULL && !numeric_host(node))
+        return GREEN_EAI_NONAME;
+    /* c-ares 1.18 dereferences a NULL node, and sends an address literal to
+     * the DNS servers (an A and an AAAA query, waited for): the C library
+     * answers both here, as it would for the thread resolver. */
+    if (node == NULL || numeric_host(node))
+        return green__getaddrinfo_numeric(node, service, hints, res);
+    /* The service is the C library's to read (socket_types), before any
+     * server is asked, as it does. */
+    struct addrinfo *types;
+    int rc = socket_types(service, hints, &types);
+    if (rc != 0)
+        return rc;
+    rc = resolve(h, node, hints, res);
+    if (rc == 0 && per_socket_type(*res, types) != 0) {
+        freeaddrinfo(*res);
+        *res = NULL;
+        rc = GREEN_ENOMEM;
+    }
+    freeaddrinfo(types);
     return rc;
 }

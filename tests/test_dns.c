@@ -218,6 +218,125 @@ static void test_flags_as_the_c_library(void)
     CU_ASSERT_NOT_EQUAL(rc[1], 0);
 }
 
+/* Every entry of res, in order, as "family address port socktype protocol"
+ * lines; after a code other than 0, that code. */
+static void entries(int rc, const struct addrinfo *res, char *out, size_t len)
+{
+    snprintf(out, len, "rc %d\n", rc);
+    for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        char host[INET6_ADDRSTRLEN], port[8];
+        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        snprintf(out + strlen(out), len - strlen(out), "%d %s %s %d %d\n", a->ai_family, host, port,
+                 a->ai_socktype, a->ai_protocol);
+    }
+}
+
+/* The questions asked of both resolvers below: no hints, hints without a
+ * socket type or protocol, a type alone, a protocol alone, named services
+ * (http is TCP's only in /etc/services, domain both's), a service raw
+ * sockets cannot have, one nobody has, and AI_PASSIVE. */
+static const struct ask {
+    const char *service;
+    int has_hints, socktype, protocol, flags;
+} asks[] = {
+    { NULL, 0, 0, 0, 0 },           { "80", 0, 0, 0, 0 },
+    { "80", 1, 0, 0, 0 },           { NULL, 1, 0, 0, 0 },
+    { "http", 1, 0, 0, 0 },         { "domain", 1, 0, 0, 0 },
+    { "80", 1, SOCK_STREAM, 0, 0 }, { "80", 1, SOCK_DGRAM, 0, AI_NUMERICSERV },
+    { "80", 1, 0, IPPROTO_UDP, 0 }, { NULL, 1, SOCK_RAW, 0, 0 },
+    { "80", 1, SOCK_RAW, 0, 0 },    { "no-such-service", 1, 0, 0, 0 },
+    { "80", 1, 0, 0, AI_PASSIVE },
+};
+#define NASKS (sizeof asks / sizeof asks[0])
+
+static int ask(const char *node, const struct ask *q, char *out, size_t len)
+{
+    struct addrinfo hints = { .ai_socktype = q->socktype,
+                              .ai_protocol = q->protocol,
+                              .ai_flags = q->flags };
+    struct addrinfo *res = NULL;
+    int rc = green_getaddrinfo(node, q->service, q->has_hints ? &hints : NULL, &res);
+    entries(rc, res, out, len);
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* The C library's answer to q as if one name had the addresses hosts[0..n)
+ * in that order: each address's entries in turn, or the first code other
+ * than 0. (Address literals: the C library's own answers, compared with
+ * the thread resolver's below.) */
+static void c_library_entries(char hosts[][INET6_ADDRSTRLEN], int n, const struct ask *q, char *out,
+                              size_t len)
+{
+    struct ask literal = *q;
+    literal.has_hints = 1;
+    literal.flags |= AI_NUMERICHOST;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char one[1024];
+        if (ask(hosts[i], &literal, one, sizeof one) != 0) {
+            snprintf(out, len, "%s", one);
+            return;
+        }
+        snprintf(out + strlen(out), len - strlen(out), "%s", i > 0 ? strchr(one, '\n') + 1 : one);
+    }
+}
+
+/* The C library's entries, in its order, from c-ares too: one per socket
+ * type for each address when hints name none, each with its protocol and
+ * the service's port; the same codes for services it refuses. c-ares 1.18
+ * gave one entry per address with socket type and protocol 0, which
+ * socket(2) refuses (Python's create_connection: "Socket type not
+ * supported"). Names of /etc/hosts and address literals, against the
+ * thread resolver; a name of the DNS, against the C library's answer for
+ * its addresses. */
+static void test_entries_as_the_c_library(void)
+{
+    static const char *const names[] = { "localhost", "127.0.0.1", "::1", NULL };
+    enum { NNAMES = sizeof names / sizeof names[0] };
+    static char ares[NNAMES][NASKS][1024];
+    char thread[1024];
+    for (size_t i = 0; i < NNAMES; i++)
+        for (size_t j = 0; j < NASKS; j++)
+            ask(names[i], &asks[j], ares[i][j], sizeof ares[i][j]);
+
+    /* a1.test has an A and an AAAA record at greenbench-dns: its
+     * addresses in the order c-ares gives them, one entry each. */
+    struct addrinfo stream = { .ai_socktype = SOCK_STREAM }, *a1 = NULL;
+    CU_ASSERT_EQUAL_FATAL(green_getaddrinfo("a1.test", NULL, &stream, &a1), 0);
+    char hosts[2][INET6_ADDRSTRLEN];
+    int n = 0;
+    for (const struct addrinfo *a = a1; a != NULL && n < 2; a = a->ai_next, n++)
+        getnameinfo(a->ai_addr, a->ai_addrlen, hosts[n], sizeof hosts[n], NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(a1);
+    CU_ASSERT_EQUAL(n, 2);
+    for (size_t j = 0; j < NASKS; j++) {
+        char dns[1024], expected[1024];
+        ask("a1.test", &asks[j], dns, sizeof dns);
+        c_library_entries(hosts, n, &asks[j], expected, sizeof expected);
+        if (strcmp(dns, expected) != 0)
+            fprintf(stderr, "\n  a1.test, ask %zu: ares\n%s  the C library\n%s", j, dns, expected);
+        CU_ASSERT_STRING_EQUAL(dns, expected);
+    }
+
+    CU_ASSERT_EQUAL_FATAL(green_fini(), 0);
+    CU_ASSERT_EQUAL_FATAL(green_init(&(green_options){ .resolver = GREEN_RESOLVER_THREAD }), 0);
+    CU_ASSERT_STRING_EQUAL(green_resolver_name(), "thread");
+    for (size_t i = 0; i < NNAMES; i++)
+        for (size_t j = 0; j < NASKS; j++) {
+            ask(names[i], &asks[j], thread, sizeof thread);
+            if (strcmp(ares[i][j], thread) != 0)
+                fprintf(stderr, "\n  %s, ask %zu: ares\n%s  thread\n%s", names[i] ? names[i] : "NULL", j,
+                        ares[i][j], thread);
+            CU_ASSERT_STRING_EQUAL(ares[i][j], thread);
+        }
+    /* The answers compared are the ones that matter. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(ares[0][2], " 80 1 6\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ares[0][2], " 80 2 17\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ares[0][6], " 80 1 6\n"));
+}
+
 /* The resolver's own parts (runtime/internal.h). */
 struct addrinfo;
 int green__addrsort(struct addrinfo **list);
@@ -628,6 +747,7 @@ static CU_TestInfo ares_tests[] = {
     { "nxdomain", test_nxdomain },
     { "same_answers_as_thread_resolver", test_same_answers_as_thread_resolver },
     { "flags_as_the_c_library", test_flags_as_the_c_library },
+    { "entries_as_the_c_library", test_entries_as_the_c_library },
     { "answers_sorted_by_rfc6724", test_answers_sorted_by_rfc6724 },
     { "hosts_file_names", test_hosts_file_names },
     { "truncated_answer_goes_tcp", test_truncated_answer_goes_tcp },

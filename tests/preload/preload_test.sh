@@ -20,6 +20,10 @@
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
 #   valgrind   small patched programs under valgrind (sleepers, pipes cancel,
 #              dup and mmsg, thread-patched): no errors
+#   names      names.c: getaddrinfo's entries for localhost and address
+#              literals, patched with either resolver: the same as unpatched
+#   python-ares  Python's create_connection and getaddrinfo's first entry,
+#              patched with GREEN_RESOLVER=ares, connect to a local port
 # Exit 77 (skipped) when a Debian program the test needs is missing.
 set -u
 test=$1 so=$2 dir=$3 server=$4
@@ -235,6 +239,45 @@ valgrind)
         cat "$tmp/out" "$tmp/err"
         [ $rc = 0 ] || fail "valgrind pipes $t: exit status $rc"
     done
+    ;;
+names)
+    # c-ares answers one entry per address; the C library one per socket
+    # type when the hints name none, each with its protocol.
+    nodes="localhost 127.0.0.1 ::1 -"
+    "$dir/preload-names" 80 $nodes >"$tmp/plain" || { cat "$tmp/plain"; fail "unpatched"; }
+    cat "$tmp/plain"
+    grep -q "^  2 127.0.0.1 80 2 17$" "$tmp/plain" || fail "unpatched: no UDP entry for 127.0.0.1"
+    for resolver in ares thread; do
+        GREEN_RESOLVER=$resolver patched "$dir/preload-names" 80 $nodes >"$tmp/$resolver" ||
+            { cat "$tmp/$resolver"; fail "patched, $resolver: a lookup failed"; }
+        cmp -s "$tmp/plain" "$tmp/$resolver" ||
+            { diff "$tmp/plain" "$tmp/$resolver"; fail "patched, $resolver: other entries than unpatched"; }
+    done
+    ;;
+python-ares)
+    command -v python3 >/dev/null || skip "python3 not installed (Debian: apt-get install python3)"
+    start_server 1000
+    port=${url#*127.0.0.1:}
+    port=${port%%/*}
+    # The classic client: the first entry of getaddrinfo(host, port), as it
+    # is, to socket() and connect().
+    cat >"$tmp/connect.py" <<EOF
+import socket
+s = socket.create_connection(("localhost", $port))
+print("create_connection", s.getpeername()[0])
+s.close()
+af, st, pr, _, sa = socket.getaddrinfo("localhost", $port)[0]
+s = socket.socket(af, st, pr)
+s.connect(sa)
+print("first entry", st == socket.SOCK_STREAM, pr == socket.IPPROTO_TCP, s.getpeername()[0])
+s.close()
+EOF
+    python3 "$tmp/connect.py" >"$tmp/plain" || fail "unpatched"
+    GREEN_RESOLVER=ares GREEN_PRELOAD_STATS=1 patched python3 "$tmp/connect.py" >"$tmp/patched" 2>"$tmp/err" ||
+        { cat "$tmp/patched" "$tmp/err"; fail "patched, GREEN_RESOLVER=ares"; }
+    cat "$tmp/patched" "$tmp/err"
+    grep -q " getaddrinfo [1-9]" "$tmp/err" || fail "the lookups did not go through the preload"
+    cmp -s "$tmp/plain" "$tmp/patched" || { cat "$tmp/plain"; fail "other lines than unpatched"; }
     ;;
 *)
     fail "unknown test"
