@@ -46,8 +46,9 @@
  *
  * Green threads get libgreen's stack size (64 KiB) unless
  * GREEN_PRELOAD_STACK_KIB says otherwise; programs written for pthreads'
- * 8 MiB often need more (siege: 1024), and an overflow is reported and
- * aborts, it never corrupts silently (guard page).
+ * 8 MiB often need more (siege: 1024), and an overflow is reported (the
+ * message names GREEN_PRELOAD_STACK_KIB) and aborts, it never corrupts
+ * silently (guard page).
  *
  * A blocking socket or pipe of the table used from an OS thread that is not
  * a hub still blocks (through poll(2)), a cancellation point there as the
@@ -1932,6 +1933,9 @@ static int green_main(int argc, char **argv, char **envp)
     green_options o = { .stacks = GREEN_STACKS_PRIVATE };
     if (options_from_env(&o) != 0)
         return real_main(argc, argv, envp);
+    /* The program's user cannot change green_options: the overflow
+     * message names the variable that sets the size here. */
+    green_stack_set_overflow_advice("GREEN_PRELOAD_STACK_KIB");
     int err = fd_table_init();
     if (err == 0)
         err = green_init(&o);

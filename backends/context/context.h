@@ -164,6 +164,13 @@ int green_stack_new(green_stack_pool *pool, green_stack **out);
  * all but its top page are returned to the kernel (MADV_DONTNEED). */
 void green_stack_free(green_stack_pool *pool, green_stack *stack);
 
+/* What the overflow message tells to raise, in its parentheses: by
+ * default "green_options.stack_size, greenbench --stack-kib"; a program
+ * whose users size stacks another way (the preload: an environment
+ * variable) names that. Copied, up to 127 bytes; call it before any green
+ * thread runs. */
+void green_stack_set_overflow_advice(const char *advice);
+
 /* Install the overflow handler and this thread's alternate signal stack.
  * Called by green_stack_pool_init; a thread that runs green stacks made by
  * another thread's pool calls it once itself. Returns 0 or a negative errno. */

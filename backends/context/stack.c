@@ -90,6 +90,15 @@ static int register_chunk(uintptr_t start, uintptr_t end, size_t slot_size,
 
 static struct sigaction previous_segv;
 
+/* Set before any green thread runs, read by the handler: a copy, so that
+ * the handler's message has a bound. */
+static char overflow_advice[128] = "green_options.stack_size, greenbench --stack-kib";
+
+void green_stack_set_overflow_advice(const char *advice)
+{
+    snprintf(overflow_advice, sizeof overflow_advice, "%s", advice);
+}
+
 static void write_all(const char *s, size_t n)
 {
     while (n > 0) {
@@ -138,12 +147,14 @@ static void on_segv(int sig, siginfo_t *info, void *ucontext)
     uintptr_t addr = (uintptr_t)info->si_addr;
     const chunk *c = chunk_of(addr);
     if (c != NULL && (addr - c->start) % c->slot_size < page_size) {
-        char msg[256], *p = msg;
+        char msg[384], *p = msg;
         p = put_str(p, "green: a green thread overflowed its ");
         p = put_uint(p, c->owner->asked / 1024, 10);
         p = put_str(p, " KiB stack (it touched the guard page at 0x");
         p = put_uint(p, addr, 16);
-        p = put_str(p, "); give it a larger stack (green_options.stack_size, greenbench --stack-kib)\n");
+        p = put_str(p, "); give it a larger stack (");
+        p = put_str(p, overflow_advice);
+        p = put_str(p, ")\n");
         write_all(msg, (size_t)(p - msg));
         signal(SIGSEGV, SIG_DFL);   /* Returning re-runs the access and dies of it. */
         return;

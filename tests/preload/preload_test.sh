@@ -24,6 +24,8 @@
 #              literals, patched with either resolver: the same as unpatched
 #   python-ares  Python's create_connection and getaddrinfo's first entry,
 #              patched with GREEN_RESOLVER=ares, connect to a local port
+#   overflow   overflow.c, thread-patched: a green thread's stack overflow
+#              is reported naming GREEN_PRELOAD_STACK_KIB, and its size
 # Exit 77 (skipped) when a Debian program the test needs is missing.
 set -u
 test=$1 so=$2 dir=$3 server=$4
@@ -278,6 +280,21 @@ EOF
     cat "$tmp/patched" "$tmp/err"
     grep -q " getaddrinfo [1-9]" "$tmp/err" || fail "the lookups did not go through the preload"
     cmp -s "$tmp/plain" "$tmp/patched" || { cat "$tmp/plain"; fail "other lines than unpatched"; }
+    ;;
+overflow)
+    # The user of an unmodified program sets the green stacks' size with
+    # GREEN_PRELOAD_STACK_KIB, not green_options.stack_size.
+    no_threads_asan
+    ulimit -c 0
+    for kib in "" 16; do
+        GREEN_PRELOAD_STACK_KIB=$kib GREEN_PRELOAD=threads patched "$dir/preload-overflow" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        cat "$tmp/out" "$tmp/err"
+        [ $rc -ge 128 ] || fail "GREEN_PRELOAD_STACK_KIB=$kib: exit status $rc, not a signal"
+        grep -q "^green: a green thread overflowed its ${kib:-64} KiB stack .*(GREEN_PRELOAD_STACK_KIB)$" "$tmp/err" ||
+            fail "GREEN_PRELOAD_STACK_KIB=$kib: no message naming GREEN_PRELOAD_STACK_KIB and ${kib:-64} KiB"
+        ! grep -q "green_options" "$tmp/err" || fail "GREEN_PRELOAD_STACK_KIB=$kib: the message names green_options"
+    done
     ;;
 *)
     fail "unknown test"
