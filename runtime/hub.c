@@ -523,7 +523,7 @@ static void on_loop_wake(green_loop *loop, void *data)
 
 /* GREEN_STACKS: "private", "copy" (one shared stack) or "copy:K", or unset
  * (private). 0, or -1 for any other value. */
-static int stacks_from_env(green_options *o)
+int green__stacks_from_env(green_options *o)
 {
     const char *v = getenv("GREEN_STACKS");
     if (v == NULL || v[0] == '\0' || strcmp(v, "private") == 0) {
@@ -548,7 +548,7 @@ static int stacks_from_env(green_options *o)
  * with one shared stack unless told more. 0, or -1 for a bad mode. */
 static int stack_mode(green_options *o)
 {
-    if (o->stacks == GREEN_STACKS_DEFAULT && stacks_from_env(o) != 0)
+    if (o->stacks == GREEN_STACKS_DEFAULT && green__stacks_from_env(o) != 0)
         return -1;
     if (o->stacks != GREEN_STACKS_PRIVATE && o->stacks != GREEN_STACKS_COPY)
         return -1;

@@ -248,6 +248,11 @@ void green__call_deep(void (*fn)(void *arg), void *arg);
 
 /* ---- copy stacks (copy.c) ---- */
 
+/* o->stacks (and o->shared_stacks, for "copy:K" when 0) from GREEN_STACKS,
+ * as green_init reads it (hub.c): 0, or -1 when it is not "private",
+ * "copy", "copy:K" (K from 1 to 65536), empty or unset. */
+int green__stacks_from_env(green_options *o);
+
 /* Set up k shared stacks and the copier; entry is what a new green thread
  * runs first (the hub's trampoline). 0 or GREEN_ENOMEM. */
 int green__copy_init(green__hub *h, unsigned k, void (*entry)(void *g));

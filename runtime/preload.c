@@ -48,7 +48,9 @@
  * GREEN_PRELOAD_STACK_KIB says otherwise; programs written for pthreads'
  * 8 MiB often need more (siege: 1024), and an overflow is reported (the
  * message names GREEN_PRELOAD_STACK_KIB) and aborts, it never corrupts
- * silently (guard page).
+ * silently (guard page). They are private stacks, whatever GREEN_STACKS
+ * says (green_main says why); a GREEN_STACKS that green_init would refuse
+ * is refused here too.
  *
  * A blocking socket or pipe of the table used from an OS thread that is not
  * a hub still blocks (through poll(2)), a cancellation point there as the
@@ -1894,6 +1896,16 @@ static int options_from_env(green_options *o)
             return GREEN_EINVAL;
         }
         o->stack_size = (size_t)v * 1024;
+    }
+    /* The stacks are private here whatever it says (green_main), but a
+     * misspelling is refused, as green_init refuses it elsewhere. */
+    green_options spelling = { 0 };
+    if (green__stacks_from_env(&spelling) != 0) {
+        fprintf(stderr,
+                "libgreen-preload: GREEN_STACKS=%s: not \"private\", \"copy\" or \"copy:K\" (K from 1 "
+                "to 65536), or unset; running unpatched\n",
+                getenv("GREEN_STACKS"));
+        return GREEN_EINVAL;
     }
     o->resolver = GREEN_RESOLVER_DEFAULT;   /* GREEN_RESOLVER, as usual. */
     return 0;

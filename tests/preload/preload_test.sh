@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/preload/preload_test.sh: the ctest entries of libgreen-preload.so.
 # Usage: preload_test.sh TEST PRELOAD_SO PROGRAM_DIR SERVER
-#   startup    a bad GREEN_RESOLVER, GREEN_DNS_SERVERS or GREEN_PRELOAD_STACK_KIB:
-#              the program runs unpatched and the message names that variable
+#   startup    a bad GREEN_RESOLVER, GREEN_DNS_SERVERS, GREEN_PRELOAD_STACK_KIB
+#              or GREEN_STACKS: the program runs unpatched and the message
+#              names that variable; good GREEN_STACKS spellings run patched
 #   sleepers   50 threads sleeping 1 s: ~1 s, one OS thread, stats shown
 #   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
@@ -98,7 +99,8 @@ case $test in
 startup)
     # A variable the hub cannot start with: the program runs unpatched, and
     # the message names that variable, not another.
-    for bad in GREEN_RESOLVER=bogus "GREEN_RESOLVER=ares GREEN_DNS_SERVERS=notanip" GREEN_PRELOAD_STACK_KIB=2; do
+    for bad in GREEN_RESOLVER=bogus "GREEN_RESOLVER=ares GREEN_DNS_SERVERS=notanip" GREEN_PRELOAD_STACK_KIB=2 \
+               GREEN_STACKS=bogus GREEN_STACKS=copy:0; do
         out=$(env $bad LD_PRELOAD=$preload /bin/echo ran 2>"$tmp/err") || fail "$bad: exit status"
         [ "$out" = ran ] || fail "$bad: the program did not run"
         name=${bad##* }
@@ -107,6 +109,18 @@ startup)
             GREEN_PRELOAD_STACK_KIB=*) ;;
             *) ! grep -q STACK_KIB "$tmp/err" || { cat "$tmp/err"; fail "$bad: blamed GREEN_PRELOAD_STACK_KIB"; } ;;
         esac
+        case $bad in
+            GREEN_STACKS=*) grep -q '"private", "copy" or "copy:K"' "$tmp/err" ||
+                { cat "$tmp/err"; fail "$bad: the message does not give the spellings"; } ;;
+        esac
+    done
+    # The spellings green_init takes: patched (the stacks stay private).
+    for good in GREEN_STACKS=private GREEN_STACKS=copy GREEN_STACKS=copy:2 GREEN_STACKS=; do
+        out=$(env $good GREEN_PRELOAD_STATS=1 LD_PRELOAD=$preload /bin/echo ran 2>"$tmp/err") ||
+            fail "$good: exit status"
+        [ "$out" = ran ] || fail "$good: the program did not run"
+        grep -q "^libgreen-preload: spawned" "$tmp/err" && ! grep -q "running unpatched" "$tmp/err" ||
+            { cat "$tmp/err"; fail "$good: not patched"; }
     done
     ;;
 sleepers)
