@@ -72,11 +72,15 @@
  *  - under thread patching, thread-local storage (__thread, pthread_key)
  *    is per hub, shared by all green threads; pthread_self() is the OS
  *    thread's for all of them, so a runtime that tells its threads apart
- *    by it fails (Python's threading: join raises "cannot join current
- *    thread"); stdio FILE locks, pthread_once and libc's
- *    internal locks belong to the OS thread, so a green thread that blocks
- *    while holding one (flockfile, then a patched read) deadlocks with the
- *    next green thread that takes it; synchronisation objects shared with
+ *    by it takes them for one (Python 3.11's threading runs and joins its
+ *    threads, but in all of them current_thread() is the one started
+ *    last, once it has waited: joining that one while it runs raises
+ *    "cannot join current thread", and each thread but one prints an
+ *    ignored KeyError traceback, from threading._delete, as it ends);
+ *    stdio FILE locks, pthread_once and libc's internal locks belong to
+ *    the OS thread, so a green thread that blocks while holding one
+ *    (flockfile, then a patched read) deadlocks with the next green
+ *    thread that takes it; synchronisation objects shared with
  *    OS threads that are not hubs do not wake green waiters;
  *  - under thread patching, cancellation is deferred only (asynchronous
  *    is taken as deferred) and is acted on at the preload's waits (fds,
