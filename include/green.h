@@ -174,9 +174,10 @@ const char *green_err_name(int err);
  * ARES: c-ares in the hub's own loop, no thread: one channel per hub, its
  *   sockets and timer watched by the loop; /etc/hosts, then DNS (an
  *   address literal or a NULL node is answered by the C library, asking no
- *   one, and so are the service and the socket types). c-ares waits 5 s for a server, then tries 3 times more, doubling
- *   (75 s in all when none answers); RES_OPTIONS="retrans:MS retry:N" in
- *   the environment, read at the hub's first lookup, changes that.
+ *   one, and so are the service and the socket types). c-ares waits 5 s
+ *   for a server, then tries 3 times more, doubling (75 s in all when none
+ *   answers); RES_OPTIONS="retrans:MS retry:N" in the environment, read at
+ *   the hub's first lookup, changes that.
  * DEFAULT: the environment variable GREEN_RESOLVER ("thread" or "ares"),
  *   else THREAD. */
 typedef enum green_resolver {
@@ -245,7 +246,8 @@ typedef struct green_options {
 /* Make the calling OS thread a hub, with the caller as its main green thread.
  * opts may be NULL (defaults). Returns 0, GREEN_EALREADY (this thread has a
  * hub), GREEN_EINVAL (bad option: a GREEN_RESOLVER other than "thread" or
- * "ares", a GREEN_STACKS other than "private", "copy" or "copy:K", dns_servers with the thread resolver or not a list of servers) or
+ * "ares", a GREEN_STACKS other than "private", "copy" or "copy:K",
+ * dns_servers with the thread resolver or not a list of servers) or
  * GREEN_ENOMEM. */
 int green_init(const green_options *opts);
 
