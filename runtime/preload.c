@@ -100,9 +100,10 @@
  *    no exclusion);
  *  - a handled signal cuts short only the main green thread's wait (fds,
  *    poll/select/epoll, sleeps: EINTR, or restarted after an SA_RESTART
- *    handler as signal(7) says; preload_signals.c), and only for handlers
- *    installed with sigaction, signal or siginterrupt after the preload
- *    started; other green threads' waits go on;
+ *    handler as signal(7) says; preload_signals.c), or, sent with
+ *    pthread_kill, its target's, and only for handlers installed with
+ *    sigaction, signal or siginterrupt after the preload started; other
+ *    green threads' waits go on;
  *  - fds that exist before main are not patched: they block the OS thread;
  *  - calls this file does not list (vmsplice, aio, ...) go to libc: on a
  *    socket or pipe of the table, really non-blocking, one that would
@@ -462,9 +463,10 @@ static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout, int 
             p->waiters = &ws[i];
         }
     }
-    green__preload_intr_begin(h, restartable);
+    green__preload_intr intr;
+    green__preload_intr_begin(h, &intr, restartable);
     int code = green__block(h, timeout);
-    green__preload_intr_end();
+    green__preload_intr_end(&intr);
     waiters_stop(h, ws, n);
     errno = saved;
     green__preload_cancel_end(h, code);
@@ -501,8 +503,15 @@ static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
     }
     struct pollfd p = { .fd = fd, .events = (short)(events & GREEN_READ ? POLLIN : POLLOUT) };
     int ms = left < 0 ? -1 : (int)(left * 1000 + 0.999);
-    if (GREEN_REAL(poll)(&p, 1, ms) < 0 && errno != EINTR)
-        return -errno;
+    unsigned before = green__preload_not_restarting();
+    if (GREEN_REAL(poll)(&p, 1, ms) < 0) {
+        if (errno != EINTR)
+            return -errno;
+        /* The blocking call this poll stands for would have been cut short
+         * too, unless every handler that ran had SA_RESTART and it restarts. */
+        if (green__preload_not_restarting() != before || !green__unlimited(d->timeout))
+            return GREEN_EINTR;
+    }
     return 0;
 }
 
@@ -1567,9 +1576,10 @@ static int sleep_for(double seconds, double *left)
     double start = green_now();
     seconds = seconds > 0 ? seconds : 0;
     green__preload_cancel_begin(h);
-    green__preload_intr_begin(h, 0);
+    green__preload_intr intr;
+    green__preload_intr_begin(h, &intr, 0);
     int err = green_sleep(seconds);
-    green__preload_intr_end();
+    green__preload_intr_end(&intr);
     errno = saved;
     green__preload_cancel_end(h, err);
     double slept = green_now() - start;

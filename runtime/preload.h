@@ -97,14 +97,28 @@ void green__preload_cancel_end(green__hub *h, int code);
 /* Signals that cut a green wait short (preload_signals.c). signals_start
  * lets handled signals wake hub h's loop, signals_stop (before
  * green_fini) ends it. intr_begin, before a wait of the running green
- * thread, makes it one a signal ends with GREEN_EINTR if that thread is
- * the main one (restartable: unless its handler has SA_RESTART), up to
- * intr_end; the hub's loop wake calls on_loop_wake (green__loop_wake_hook). */
+ * thread, makes it one a signal ends with GREEN_EINTR (restartable: unless
+ * the handler has SA_RESTART), up to intr_end, w on the waiter's stack: a
+ * process's signal for the main green thread, pthread_kill's (kill: it
+ * raises sig, then cuts g's wait short) for its target; the hub's loop
+ * wake calls on_loop_wake (green__loop_wake_hook). */
+typedef struct green__preload_intr {
+    green_thread *g;            /* The waiter; NULL once the wait ended. */
+    unsigned handled, handled_not_restarting;   /* The counts when it began. */
+    int restartable;
+    struct green__preload_intr *prev, *next;
+} green__preload_intr;
+
 void green__preload_signals_start(green__hub *h);
 void green__preload_signals_stop(void);
-void green__preload_intr_begin(green__hub *h, int restartable);
-void green__preload_intr_end(void);
+void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int restartable);
+void green__preload_intr_end(green__preload_intr *w);
 void green__preload_on_loop_wake(green__hub *h);
+int green__preload_kill(green__hub *h, green_thread *g, int sig);
+/* The handled signals without SA_RESTART this OS thread took so far, for
+ * its blocking calls when it is no hub: one that came while it waited cuts
+ * the call short. */
+unsigned green__preload_not_restarting(void);
 
 /* Set errno from a GREEN_E* code and return -1, the libc way; a timeout
  * becomes `timeout_errno`, a kill (green_fini) EINTR. errno is set last. */

@@ -13,9 +13,10 @@
  *  - sigaction, signal and siginterrupt install this file's trampoline in
  *    place of the program's handler (for the signals a program catches:
  *    not the synchronous SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS);
- *    the trampoline runs the program's handler, then counts the signal and
- *    wakes the hub's loop (green_loop_wake: ev_async_send / uv_async_send,
- *    both safe in a signal handler). sigaction's old action is the
+ *    the trampoline runs the program's handler, then, when the hub's own
+ *    OS thread took the signal, counts it and wakes the hub's loop
+ *    (green_loop_wake: ev_async_send / uv_async_send, both safe in a
+ *    signal handler). sigaction's old action is the
  *    program's handler, as it installed it.
  *  - the preload's waits (preload.c: fds, poll/select/epoll, sleeps) mark
  *    the main green thread's wait as interruptible, with whether it
@@ -23,11 +24,15 @@
  *    GREEN_EINTR when a signal came during it and the call would not have
  *    been restarted.
  *
- * Only the main green thread's waits are interrupted, as when the kernel
- * delivers a process's signal to its main thread: the others' (under
- * thread patching) go on. Handlers installed through bsd_signal,
- * sysv_signal or sigset, or before the preload starts, run but interrupt
- * nothing. */
+ * The kernel cuts short the call of the OS thread that takes the signal,
+ * and so does this file: a signal the hub's OS thread takes cuts short
+ * the main green thread's wait (the kernel gives a process's signals to
+ * the main thread first); the other green threads' waits (under thread
+ * patching) go on, but for a signal pthread_kill aims at one of them,
+ * which cuts that one's wait short; one another OS thread takes cuts
+ * short that thread's blocking call on the preload's sockets and pipes.
+ * Handlers installed through bsd_signal, sysv_signal or sigset, or before
+ * the preload starts, run but interrupt nothing. */
 #include "preload.h"
 
 #include <signal.h>
@@ -35,20 +40,25 @@
 /* The program's action for each signal the trampoline stands in for. */
 static struct sigaction program_act[NSIG];
 
-/* Signals handled since the start, and those of them whose handler had no
- * SA_RESTART: a wait compares them with their values when it began. */
+/* Signals the hub's OS thread handled since the start, and those of them
+ * whose handler had no SA_RESTART: a wait compares them with their values
+ * when it began. Only the OS thread that takes a signal has its call cut
+ * short, so a signal another OS thread takes counts there alone
+ * (thread_not_restarting: its own blocking calls, preload.c's wait_one). */
 static unsigned handled, handled_not_restarting;
+static __thread unsigned thread_not_restarting;
 
 /* The hub the trampoline wakes: the preload's, while it runs. */
 static green__hub *signal_hub;
 
-/* The main green thread's wait a signal may cut short; g is NULL outside
- * one. Only the hub's thread reads or writes it. */
-static struct {
-    green_thread *g;
-    unsigned handled, handled_not_restarting;
-    int restartable;
-} wait_now;
+/* The waits a signal may cut short, each on its waiter's stack, and the
+ * main green thread's among them. Only the hub's thread reads or writes
+ * them. */
+static green__preload_intr *waits, *main_wait;
+
+/* Set while pthread_kill raises a signal aimed at one green thread: the
+ * trampoline leaves it out of the counts, which are the process's. */
+static volatile sig_atomic_t directed;
 
 static int synchronous(int sig)
 {
@@ -64,12 +74,15 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
         a.sa_sigaction(sig, info, uc);
     else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
         a.sa_handler(sig);
-    __atomic_add_fetch(&handled, 1, __ATOMIC_SEQ_CST);
     if (!(a.sa_flags & SA_RESTART))
-        __atomic_add_fetch(&handled_not_restarting, 1, __ATOMIC_SEQ_CST);
+        thread_not_restarting++;
     green__hub *h = __atomic_load_n(&signal_hub, __ATOMIC_ACQUIRE);
-    if (h != NULL)
+    if (h != NULL && green__tls_hub == h && !directed) {
+        __atomic_add_fetch(&handled, 1, __ATOMIC_SEQ_CST);
+        if (!(a.sa_flags & SA_RESTART))
+            __atomic_add_fetch(&handled_not_restarting, 1, __ATOMIC_SEQ_CST);
         green_loop_wake(h->loop);
+    }
     errno = saved;
 }
 
@@ -150,31 +163,77 @@ void green__preload_signals_stop(void)
     __atomic_store_n(&signal_hub, NULL, __ATOMIC_RELEASE);
 }
 
-void green__preload_intr_begin(green__hub *h, int restartable)
+void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int restartable)
 {
-    if (h == NULL || h->current != &h->main)
+    *w = (green__preload_intr){
+        .g = h != NULL ? h->current : NULL,
+        .handled = __atomic_load_n(&handled, __ATOMIC_SEQ_CST),
+        .handled_not_restarting = __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST),
+        .restartable = restartable,
+    };
+    if (w->g == NULL)
         return;
-    wait_now.g = h->current;
-    wait_now.handled = __atomic_load_n(&handled, __ATOMIC_SEQ_CST);
-    wait_now.handled_not_restarting = __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST);
-    wait_now.restartable = restartable;
+    w->next = waits;
+    if (waits != NULL)
+        waits->prev = w;
+    waits = w;
+    if (w->g == &h->main)
+        main_wait = w;
 }
 
-void green__preload_intr_end(void)
+void green__preload_intr_end(green__preload_intr *w)
 {
-    wait_now.g = NULL;
+    if (w->g == NULL)
+        return;     /* Never listed, or cut short (unlisted then). */
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        waits = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    if (main_wait == w)
+        main_wait = NULL;
+    w->g = NULL;
+}
+
+/* End w's wait with GREEN_EINTR. */
+static void cut_short(green__hub *h, green__preload_intr *w)
+{
+    green_thread *g = w->g;
+    green__preload_intr_end(w);
+    green__wake(h, g, GREEN_EINTR);
 }
 
 void green__preload_on_loop_wake(green__hub *h)
 {
-    green_thread *g = wait_now.g;
-    if (g == NULL || g->state != GREEN__WAITING)
+    green__preload_intr *w = main_wait;
+    if (w == NULL || w->g->state != GREEN__WAITING)
         return;
-    int cut =
-        __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != wait_now.handled_not_restarting ||
-        (!wait_now.restartable && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != wait_now.handled);
-    if (cut) {
-        wait_now.g = NULL;
-        green__wake(h, g, GREEN_EINTR);
+    if (__atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != w->handled_not_restarting ||
+        (!w->restartable && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != w->handled))
+        cut_short(h, w);
+}
+
+unsigned green__preload_not_restarting(void)
+{
+    return thread_not_restarting;
+}
+
+int green__preload_kill(green__hub *h, green_thread *g, int sig)
+{
+    directed = 1;
+    int err = GREEN_REAL(pthread_kill)(GREEN_REAL(pthread_self)(), sig);
+    directed = 0;
+    struct sigaction now;
+    if (err != 0 || GREEN_REAL(sigaction)(sig, NULL, &now) != 0 || !is_trampoline(&now))
+        return err;     /* Ignored, or the default action: nothing to cut short. */
+    for (green__preload_intr *w = waits; w != NULL; w = w->next) {
+        if (w->g == g) {
+            if (g->state == GREEN__WAITING &&
+                (!w->restartable || !(program_act[sig].sa_flags & SA_RESTART)))
+                cut_short(h, w);
+            break;
+        }
     }
+    return 0;
 }

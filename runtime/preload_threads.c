@@ -482,7 +482,8 @@ static int green_target(pthread_t thread, green__hub **h, green_thread **g, canc
 /* A green thread cannot take a signal of its own: every green thread runs
  * on the hub's OS thread, so pthread_kill delivers the signal to that
  * thread (the real pthread_kill on it), whose handler then runs on whichever
- * green thread is running. Signal 0 asks whether the thread exists: 0
+ * green thread is running; a wait of the target's it would have cut short,
+ * it cuts short (preload_signals.c). Signal 0 asks whether the thread exists: 0
  * while it runs and, as glibc answers since 2.34, after it ended until it
  * is joined (a joined handle must not be used at all). */
 int pthread_kill(pthread_t thread, int sig)
@@ -500,7 +501,7 @@ int pthread_kill(pthread_t thread, int sig)
         return EINVAL;
     if (sig == 0 || green_ended(g))
         return 0;
-    return GREEN_REAL(pthread_kill)(GREEN_REAL(pthread_self)(), sig);
+    return green__preload_kill(h, g, sig);
 }
 
 /* Deferred cancellation: the thread is marked, and woken if it is parked at

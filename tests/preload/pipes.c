@@ -53,7 +53,8 @@
  *             the read go on through two signals until the second's
  *             handler writes, errno untouched, while poll still gets
  *             EINTR; after siginterrupt(SIGALRM, 1), signal()'s handler
- *             cuts the read short;
+ *             cuts the read short; pthread_kill's signal cuts its target
+ *             thread's read short, not the main thread's nanosleep;
  *   all:      every test above but dup2wake (for the stats line).
  * Lines starting "threads" give the OS threads seen while the threads
  * ran, "ticks" the ticker's count; the rest is the same in every mode.
@@ -736,6 +737,59 @@ static void alarm_in(int first_ms, int every_ms)
     setitimer(ITIMER_REAL, &t, NULL);
 }
 
+/* pthread_kill's signal is its target's: it cuts that thread's read short,
+ * not the main thread's sleep meanwhile. */
+static int aimed_pipe[2];
+static ssize_t aimed_read;
+static int aimed_errno;
+static volatile sig_atomic_t usr2_seen;
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+    usr2_seen++;
+}
+
+static void *aimed_reader(void *arg)
+{
+    (void)arg;
+    char c;
+    errno = 0;
+    aimed_read = read(aimed_pipe[0], &c, 1);
+    aimed_errno = errno;
+    return NULL;
+}
+
+static void *aimer(void *arg)
+{
+    usleep(100000);
+    pthread_kill(*(pthread_t *)arg, SIGUSR2);
+    return NULL;
+}
+
+static int aimed_signal(void)
+{
+    if (pipe(aimed_pipe) != 0)
+        return 1;
+    struct sigaction sa = { .sa_handler = on_usr2 };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t reader, sender;
+    pthread_create(&reader, NULL, aimed_reader, NULL);
+    pthread_create(&sender, NULL, aimer, &reader);
+    struct timespec nap = { 0, 300 * 1000 * 1000 };
+    int r_sleep = nanosleep(&nap, NULL);
+    pthread_join(sender, NULL);
+    pthread_join(reader, NULL);
+    signal(SIGUSR2, SIG_DFL);
+    close(aimed_pipe[0]);
+    close(aimed_pipe[1]);
+    printf(
+        "signals: pthread_kill: the target's read %zd (%s), the main thread's nanosleep %d, handler ran %d\n",
+        aimed_read, strerror(aimed_errno), r_sleep, (int)usr2_seen);
+    return aimed_read == -1 && aimed_errno == EINTR && r_sleep == 0 && usr2_seen == 1 ? 0 : 1;
+}
+
 static int test_signals(void)
 {
     int p[2];
@@ -794,8 +848,9 @@ static int test_signals(void)
     printf("signals: siginterrupt: read %zd (%s)\n", n2, strerror(e_read2));
     close(p[0]);
     close(p[1]);
+    int aimed = aimed_signal();
     return same && e_read == 0 && n == 1 && seen == 2 && r_poll == -1 && e_poll == EINTR && n2 == -1 &&
-                   e_read2 == EINTR && r_sleep == -1 && e_sleep == EINTR && rem.tv_sec == 2
+                   e_read2 == EINTR && r_sleep == -1 && e_sleep == EINTR && rem.tv_sec == 2 && aimed == 0
                ? 0
                : 1;
 }
