@@ -439,13 +439,13 @@ static void waiters_stop(green__hub *h, fd_waiter *ws, size_t n)
 
 /* Park the running green thread until one of the n fds is ready, one is
  * closed (GREEN_EBADF), the timeout passes, a signal cuts the wait short
- * (GREEN_EINTR; preload_signals.c: restartable says whether an SA_RESTART
- * handler's signal lets it go on) or it is killed; a cancellation
- * point (pthread_cancel may end the thread here). The fds were
+ * (GREEN_EINTR; preload_signals.c: how, GREEN__INTR_RESTARTS or 0, says
+ * whether an SA_RESTART handler's signal lets it go on) or it is killed; a
+ * cancellation point (pthread_cancel may end the thread here). The fds were
  * just found not ready, so the loop may take them as pollable. Returns 0
  * (ready) or the error; errno as it was (the hub's loop leaves EINTR in it
  * after a signal). */
-static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout, int restartable)
+static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout, int how)
 {
     int saved = errno;
     green__preload_cancel_begin(h);
@@ -464,7 +464,7 @@ static int wait_fds(green__hub *h, fd_waiter *ws, size_t n, double timeout, int 
         }
     }
     green__preload_intr intr;
-    green__preload_intr_begin(h, &intr, restartable);
+    green__preload_intr_begin(h, &intr, how);
     int code = green__block(h, timeout);
     green__preload_intr_end(&intr);
     waiters_stop(h, ws, n);
@@ -499,7 +499,7 @@ static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
         fd_waiter w = { .fd = fd, .events = events };
         /* signal(7): restarted after an SA_RESTART handler, unless the
          * socket has SO_RCVTIMEO / SO_SNDTIMEO (d's timeout). */
-        return wait_fds(h, &w, 1, left, green__unlimited(d->timeout));
+        return wait_fds(h, &w, 1, left, green__unlimited(d->timeout) ? GREEN__INTR_RESTARTS : 0);
     }
     struct pollfd p = { .fd = fd, .events = (short)(events & GREEN_READ ? POLLIN : POLLOUT) };
     int ms = left < 0 ? -1 : (int)(left * 1000 + 0.999);

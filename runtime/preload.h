@@ -97,21 +97,31 @@ void green__preload_cancel_end(green__hub *h, int code);
 /* Signals that cut a green wait short (preload_signals.c). signals_start
  * lets handled signals wake hub h's loop, signals_stop (before
  * green_fini) ends it. intr_begin, before a wait of the running green
- * thread, makes it one a signal ends with GREEN_EINTR (restartable: unless
- * the handler has SA_RESTART), up to intr_end, w on the waiter's stack: a
+ * thread, makes it one a signal ends with GREEN_EINTR (how: below), up to
+ * intr_end, w on the waiter's stack: a
  * process's signal for the main green thread, pthread_kill's (kill: it
  * raises sig, then cuts g's wait short) for its target; the hub's loop
  * wake calls on_loop_wake (green__loop_wake_hook). */
 typedef struct green__preload_intr {
     green_thread *g;            /* The waiter; NULL once the wait ended. */
     unsigned handled, handled_not_restarting;   /* The counts when it began. */
-    int restartable;
+    int how;                    /* GREEN__INTR_*. */
+    int held;                   /* keep is running. */
+    green_loop_timer keep;
     struct green__preload_intr *prev, *next;
 } green__preload_intr;
 
+/* intr_begin's how: RESTARTS, the call restarts after an SA_RESTART
+ * handler; NO_WATCHER, the wait has no fd or timer in the loop (a
+ * semaphore's): while the program has a handler, a timer keeps the loop
+ * waiting for a signal, where the hub would otherwise call the main green
+ * thread's wait a deadlock (GREEN_EDEADLK, which sem_wait never gives). */
+#define GREEN__INTR_RESTARTS 1
+#define GREEN__INTR_NO_WATCHER 2
+
 void green__preload_signals_start(green__hub *h);
 void green__preload_signals_stop(void);
-void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int restartable);
+void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int how);
 void green__preload_intr_end(green__preload_intr *w);
 void green__preload_on_loop_wake(green__hub *h);
 int green__preload_kill(green__hub *h, green_thread *g, int sig);

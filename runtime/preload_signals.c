@@ -51,6 +51,9 @@ static __thread unsigned thread_not_restarting;
 /* The hub the trampoline wakes: the preload's, while it runs. */
 static green__hub *signal_hub;
 
+/* Whether the program has installed a handler (the trampoline) yet. */
+static int handling;
+
 /* The waits a signal may cut short, each on its waiter's stack, and the
  * main green thread's among them. Only the hub's thread reads or writes
  * them. */
@@ -103,6 +106,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
     } else if (act != NULL) {
         /* The program's first, so that a signal from now on finds it. */
         program_act[sig] = *act;
+        handling = 1;
         struct sigaction k = *act;
         k.sa_flags |= SA_SIGINFO;
         k.sa_sigaction = trampoline;
@@ -163,14 +167,19 @@ void green__preload_signals_stop(void)
     __atomic_store_n(&signal_hub, NULL, __ATOMIC_RELEASE);
 }
 
-void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int restartable)
+static void keep_waiting(green_loop_timer *t)
 {
-    *w = (green__preload_intr){
-        .g = h != NULL ? h->current : NULL,
-        .handled = __atomic_load_n(&handled, __ATOMIC_SEQ_CST),
-        .handled_not_restarting = __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST),
-        .restartable = restartable,
-    };
+    (void)t;        /* A timer of 30 years: it only keeps the loop waiting. */
+}
+
+void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int how)
+{
+    w->g = h != NULL ? h->current : NULL;
+    w->handled = __atomic_load_n(&handled, __ATOMIC_SEQ_CST);
+    w->handled_not_restarting = __atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST);
+    w->how = how;
+    w->held = 0;
+    w->prev = NULL;
     if (w->g == NULL)
         return;
     w->next = waits;
@@ -179,10 +188,16 @@ void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int restar
     waits = w;
     if (w->g == &h->main)
         main_wait = w;
+    if ((how & GREEN__INTR_NO_WATCHER) && handling && w->g == &h->main)
+        w->held = green_loop_timer_start(h->loop, &w->keep, 1e9, keep_waiting) == 0;
 }
 
 void green__preload_intr_end(green__preload_intr *w)
 {
+    if (w->held) {
+        green_loop_timer_stop(green__tls_hub->loop, &w->keep);
+        w->held = 0;
+    }
     if (w->g == NULL)
         return;     /* Never listed, or cut short (unlisted then). */
     if (w->prev != NULL)
@@ -210,7 +225,7 @@ void green__preload_on_loop_wake(green__hub *h)
     if (w == NULL || w->g->state != GREEN__WAITING)
         return;
     if (__atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != w->handled_not_restarting ||
-        (!w->restartable && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != w->handled))
+        (!(w->how & GREEN__INTR_RESTARTS) && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != w->handled))
         cut_short(h, w);
 }
 
@@ -230,7 +245,7 @@ int green__preload_kill(green__hub *h, green_thread *g, int sig)
     for (green__preload_intr *w = waits; w != NULL; w = w->next) {
         if (w->g == g) {
             if (g->state == GREEN__WAITING &&
-                (!w->restartable || !(program_act[sig].sa_flags & SA_RESTART)))
+                (!(w->how & GREEN__INTR_RESTARTS) || !(program_act[sig].sa_flags & SA_RESTART)))
                 cut_short(h, w);
             break;
         }

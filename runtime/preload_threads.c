@@ -829,13 +829,18 @@ int pthread_cond_destroy(pthread_cond_t *c)
 /* ---- semaphores ---- */
 
 /* sem_trywait, then park until a sem_post wakes us, and try again. Returns
- * 0 or -1 with errno, as sem_wait. */
+ * 0 or -1 with errno, as sem_wait: EINTR when a signal cuts the wait short
+ * (signal(7): restarted after an SA_RESTART handler; Python's lock
+ * acquire counts on it for KeyboardInterrupt). */
 static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
 {
     green__deadline d = { .timeout = timeout };
+    int saved = errno;
     for (;;) {
-        if (GREEN_REAL(sem_trywait)(s) == 0)
+        if (GREEN_REAL(sem_trywait)(s) == 0) {
+            errno = saved;
             return 0;
+        }
         if (errno != EAGAIN)
             return -1;
         double left = green__time_left(&d);
@@ -849,7 +854,10 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             errno = ENOMEM;
             return -1;
         }
+        green__preload_intr intr;
+        green__preload_intr_begin(h, &intr, GREEN__INTR_RESTARTS | GREEN__INTR_NO_WATCHER);
         int code = green__wait_in(h, &o->q, green__waiter_get(h), left);
+        green__preload_intr_end(&intr);
         obj_drop_idle(s);
         green__preload_cancel_end(h, code);
         if (code != 0)

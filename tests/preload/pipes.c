@@ -53,7 +53,8 @@
  *             the read go on through two signals until the second's
  *             handler writes, errno untouched, while poll still gets
  *             EINTR; after siginterrupt(SIGALRM, 1), signal()'s handler
- *             cuts the read short; pthread_kill's signal cuts its target
+ *             cuts the read short, and one installed with sigaction a
+ *             sem_wait; pthread_kill's signal cuts its target
  *             thread's read short, not the main thread's nanosleep;
  *   all:      every test above but dup2wake (for the stats line).
  * Lines starting "threads" give the OS threads seen while the threads
@@ -63,6 +64,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -832,6 +834,16 @@ static int test_signals(void)
     alarm_in(100, 0);
     r_poll = poll(&pfd, 1, 5000);
     e_poll = errno;
+    /* A semaphore's wait too (under thread patching, the preload's). */
+    sem_t sem;
+    sem_init(&sem, 0, 0);
+    signal(SIGALRM, SIG_DFL);
+    sigaction(SIGALRM, &sa, NULL);
+    alarm_in(100, 0);
+    int r_sem = sem_wait(&sem);
+    int e_sem = errno;
+    sem_destroy(&sem);
+    printf("signals: no SA_RESTART: sem_wait %d (%s)\n", r_sem, strerror(e_sem));
     /* siginterrupt(sig, 1): signal()'s handler interrupts from then on
      * (deprecated in glibc, still called by programs). */
 #pragma GCC diagnostic push
@@ -849,8 +861,9 @@ static int test_signals(void)
     close(p[0]);
     close(p[1]);
     int aimed = aimed_signal();
-    return same && e_read == 0 && n == 1 && seen == 2 && r_poll == -1 && e_poll == EINTR && n2 == -1 &&
-                   e_read2 == EINTR && r_sleep == -1 && e_sleep == EINTR && rem.tv_sec == 2 && aimed == 0
+    return r_sem == -1 && e_sem == EINTR && same && e_read == 0 && n == 1 && seen == 2 && r_poll == -1 &&
+                   e_poll == EINTR && n2 == -1 && e_read2 == EINTR && r_sleep == -1 && e_sleep == EINTR &&
+                   rem.tv_sec == 2 && aimed == 0
                ? 0
                : 1;
 }

@@ -16,8 +16,9 @@
 #   dup64      pipes.c dup built with _FILE_OFFSET_BITS=64 (fcntl64), as pipe
 #   dup2wake   pipes.c dup2wake, patched with thread patching only
 #   pipes-stats  pipes.c all, thread-patched: the new calls in the stats
-#   python     python3's handlers that raise end a blocked accept, select
-#              and sleep, unpatched, patched and thread-patched alike
+#   python     python3's handlers that raise end a blocked accept, select,
+#              sleep and lock acquire, unpatched, patched and thread-patched
+#              alike
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
 #   valgrind   small patched programs under valgrind (sleepers, pipes cancel,
 #              dup and mmsg, thread-patched): no errors
@@ -186,11 +187,12 @@ pipes-stats)
     ;;
 python)
     # Python's signal handlers run where the kernel would interrupt the
-    # call: a handler that raises ends a blocked accept, select and sleep
-    # (PEP 475 retries only when the handler returns), thread-patched too.
+    # call: a handler that raises ends a blocked accept, select, sleep and
+    # lock acquire (a semaphore's wait, under thread patching the preload's;
+    # PEP 475 retries only when the handler returns), thread-patched too.
     command -v python3 >/dev/null || skip "python3 not installed (Debian: apt-get install python3)"
     cat >"$tmp/sig.py" <<'EOF'
-import select, signal, socket, time
+import select, signal, socket, threading, time
 class Alarm(Exception):
     pass
 def on_alarm(sig, frame):
@@ -199,8 +201,10 @@ signal.signal(signal.SIGALRM, on_alarm)
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen()
+lock = threading.Lock()
+lock.acquire()
 for what, call in (("accept", s.accept), ("select", lambda: select.select([s], [], [], 5)),
-                   ("sleep", lambda: time.sleep(5))):
+                   ("sleep", lambda: time.sleep(5)), ("lock", lock.acquire)):
     start = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, 0.2)
     try:
