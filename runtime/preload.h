@@ -125,6 +125,12 @@ void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int how);
 void green__preload_intr_end(green__preload_intr *w);
 void green__preload_on_loop_wake(green__hub *h);
 int green__preload_kill(green__hub *h, green_thread *g, int sig);
+/* in_handler: this OS thread runs a program's signal handler now.
+ * posted_in_handler: a sem_post made there, which must not touch the hub:
+ * the semaphores' green waiters look again at the loop's next wake. */
+int green__preload_in_handler(void);
+void green__preload_posted_in_handler(void);
+
 /* The handled signals without SA_RESTART this OS thread took so far, for
  * its blocking calls when it is no hub: one that came while it waited cuts
  * the call short. */

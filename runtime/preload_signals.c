@@ -69,14 +69,25 @@ static int synchronous(int sig)
            sig == SIGSYS;
 }
 
+/* Set while this OS thread runs a program's handler: what the handler
+ * calls must not touch the hub, which the signal may have interrupted
+ * halfway through a change (green__preload_in_handler). */
+static __thread int in_handler;
+
+/* A sem_post made in a handler: the semaphores' green waiters are to look
+ * again (green__preload_posted_in_handler). */
+static int posted_in_handler;
+
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
     int saved = errno;
     struct sigaction a = program_act[sig];
+    in_handler++;
     if (a.sa_flags & SA_SIGINFO)
         a.sa_sigaction(sig, info, uc);
     else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
         a.sa_handler(sig);
+    in_handler--;
     if (!(a.sa_flags & SA_RESTART))
         thread_not_restarting++;
     green__hub *h = __atomic_load_n(&signal_hub, __ATOMIC_ACQUIRE);
@@ -219,14 +230,44 @@ static void cut_short(green__hub *h, green__preload_intr *w)
     green__wake(h, g, GREEN_EINTR);
 }
 
+int green__preload_in_handler(void)
+{
+    return in_handler;
+}
+
+void green__preload_posted_in_handler(void)
+{
+    __atomic_store_n(&posted_in_handler, 1, __ATOMIC_SEQ_CST);
+    green__hub *h = __atomic_load_n(&signal_hub, __ATOMIC_ACQUIRE);
+    if (h != NULL)
+        green_loop_wake(h->loop);
+}
+
+/* Every semaphore wait starts again: each tries its semaphore, and those
+ * still at zero wait on. */
+static void recheck_semaphores(green__hub *h)
+{
+    for (green__preload_intr *w = waits, *next; w != NULL; w = next) {
+        next = w->next;
+        if ((w->how & GREEN__INTR_NO_WATCHER) && w->g->state == GREEN__WAITING) {
+            green_thread *g = w->g;
+            green__preload_intr_end(w);
+            green__wake(h, g, 0);
+        }
+    }
+}
+
 void green__preload_on_loop_wake(green__hub *h)
 {
     green__preload_intr *w = main_wait;
-    if (w == NULL || w->g->state != GREEN__WAITING)
-        return;
-    if (__atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != w->handled_not_restarting ||
-        (!(w->how & GREEN__INTR_RESTARTS) && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != w->handled))
+    if (w != NULL && w->g->state == GREEN__WAITING &&
+        (__atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != w->handled_not_restarting ||
+         (!(w->how & GREEN__INTR_RESTARTS) && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != w->handled)))
         cut_short(h, w);
+    /* After: the main green thread's semaphore wait, if the signal came
+     * during it, ends as glibc's does, with EINTR unless it was posted. */
+    if (__atomic_exchange_n(&posted_in_handler, 0, __ATOMIC_SEQ_CST))
+        recheck_semaphores(h);
 }
 
 unsigned green__preload_not_restarting(void)

@@ -829,9 +829,10 @@ int pthread_cond_destroy(pthread_cond_t *c)
 /* ---- semaphores ---- */
 
 /* sem_trywait, then park until a sem_post wakes us, and try again. Returns
- * 0 or -1 with errno, as sem_wait: EINTR when a signal cuts the wait short
- * (signal(7): restarted after an SA_RESTART handler; Python's lock
- * acquire counts on it for KeyboardInterrupt). */
+ * 0 or -1 with errno, as sem_wait: EINTR when a signal cuts the wait short,
+ * SA_RESTART or not, unless the semaphore was posted meanwhile, as glibc's
+ * sem_wait does (signal(7) says it restarts; it does not); Python's lock
+ * acquire counts on it for KeyboardInterrupt. */
 static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
 {
     green__deadline d = { .timeout = timeout };
@@ -855,11 +856,15 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             return -1;
         }
         green__preload_intr intr;
-        green__preload_intr_begin(h, &intr, GREEN__INTR_RESTARTS | GREEN__INTR_NO_WATCHER);
+        green__preload_intr_begin(h, &intr, GREEN__INTR_NO_WATCHER);
         int code = green__wait_in(h, &o->q, green__waiter_get(h), left);
         green__preload_intr_end(&intr);
         obj_drop_idle(s);
         green__preload_cancel_end(h, code);
+        if (code == GREEN_EINTR && GREEN_REAL(sem_trywait)(s) == 0) {
+            errno = saved;      /* Posted meanwhile (by the handler, say). */
+            return 0;
+        }
         if (code != 0)
             return green__preload_fail(code, ETIMEDOUT);
     }
@@ -910,8 +915,18 @@ int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
 /* The unit goes into the real semaphore; the longest green waiter is woken
  * to take it (a green thread that comes first may take it instead: the
  * waiter then waits again). */
+/* sem_post is async-signal-safe: in a handler (the classic wake-up of a
+ * thread that waits for a signal) only the real one, and the waiters look
+ * again at the loop's next wake; the signal may have stopped the hub in the
+ * middle of a change to the very queues a wake would touch. */
 int sem_post(sem_t *s)
 {
+    if (green__preload_threads && green__preload_in_handler()) {
+        int r = GREEN_REAL(sem_post)(s);
+        if (r == 0)
+            green__preload_posted_in_handler();
+        return r;
+    }
     green__hub *h = patched();
     int r = GREEN_REAL(sem_post)(s);
     if (h == NULL || r != 0)

@@ -54,7 +54,10 @@
  *             handler writes, errno untouched, while poll still gets
  *             EINTR; after siginterrupt(SIGALRM, 1), signal()'s handler
  *             cuts the read short, and one installed with sigaction a
- *             sem_wait; pthread_kill's signal cuts its target
+ *             sem_wait, while a sem_post in a handler (installed with
+ *             signal()) ends the main thread's and another thread's
+ *             sem_wait; pthread_kill's
+ *             signal cuts its target
  *             thread's read short, not the main thread's nanosleep;
  *   all:      every test above but dup2wake (for the stats line).
  * Lines starting "threads" give the OS threads seen while the threads
@@ -792,6 +795,45 @@ static int aimed_signal(void)
     return aimed_read == -1 && aimed_errno == EINTR && r_sleep == 0 && usr2_seen == 1 ? 0 : 1;
 }
 
+/* sem_post in a handler, the async-signal-safe wake-up: it ends the main
+ * thread's sem_wait, which the signal interrupted, and another thread's.
+ * (glibc's sem_wait, interrupted, returns 0 when it was posted meanwhile
+ * and EINTR otherwise, SA_RESTART or not.) */
+static sem_t posted;
+
+static void post_on_alarm(int sig)
+{
+    (void)sig;
+    sem_post(&posted);
+}
+
+static void *sem_waiter(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)sem_wait(&posted);
+}
+
+static int posted_in_handler(void)
+{
+    sem_init(&posted, 0, 0);
+    signal(SIGALRM, post_on_alarm);
+    alarm_in(100, 0);
+    int r_main = sem_wait(&posted);
+    pthread_t t;
+    pthread_create(&t, NULL, sem_waiter, NULL);
+    alarm_in(100, 0);
+    struct timespec nap = { 0, 300 * 1000 * 1000 };
+    nanosleep(&nap, NULL);  /* SA_RESTART: not cut short, the handler posts meanwhile. */
+    void *r_thread = (void *)-1;
+    int r_join = pthread_join(t, &r_thread);
+    signal(SIGALRM, SIG_DFL);
+    sem_destroy(&posted);
+    printf(
+        "signals: sem_post in a handler: the main thread's sem_wait %d, another thread's %d (joined: %s)\n",
+        r_main, (int)(intptr_t)r_thread, strerror(r_join));
+    return r_main == 0 && r_join == 0 && r_thread == NULL ? 0 : 1;
+}
+
 static int test_signals(void)
 {
     int p[2];
@@ -854,13 +896,17 @@ static int test_signals(void)
     alarm_in(100, 0);
     ssize_t n2 = read(p[0], &c, 1);
     int e_read2 = errno;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    siginterrupt(SIGALRM, 0);
+#pragma GCC diagnostic pop
     signal(SIGALRM, SIG_DFL);
     printf("signals: SA_RESTART: read %zd after %d signals (errno %s), poll %d (%s)\n", n, seen,
            e_read == 0 ? "untouched" : strerror(e_read), r_poll, strerror(e_poll));
     printf("signals: siginterrupt: read %zd (%s)\n", n2, strerror(e_read2));
     close(p[0]);
     close(p[1]);
-    int aimed = aimed_signal();
+    int aimed = aimed_signal() | posted_in_handler();
     return r_sem == -1 && e_sem == EINTR && same && e_read == 0 && n == 1 && seen == 2 && r_poll == -1 &&
                    e_poll == EINTR && n2 == -1 && e_read2 == EINTR && r_sleep == -1 && e_sleep == EINTR &&
                    rem.tv_sec == 2 && aimed == 0
