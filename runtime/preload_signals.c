@@ -16,13 +16,17 @@
  *    the trampoline runs the program's handler, then, when the hub's own
  *    OS thread took the signal, counts it and wakes the hub's loop
  *    (green_loop_wake: ev_async_send / uv_async_send, both safe in a
- *    signal handler). sigaction's old action is the
- *    program's handler, as it installed it.
- *  - the preload's waits (preload.c: fds, poll/select/epoll, sleeps) mark
- *    the main green thread's wait as interruptible, with whether it
- *    restarts; woken by the trampoline, the hub ends such a wait with
- *    GREEN_EINTR when a signal came during it and the call would not have
- *    been restarted.
+ *    signal handler). sigaction's old action is the program's handler, as
+ *    it installed it.
+ *  - the preload's waits (preload.c: fds, poll/select/epoll, sleeps;
+ *    preload_threads.c: semaphores) are listed as interruptible, with
+ *    whether they restart; woken by the trampoline, the hub ends the main
+ *    green thread's with GREEN_EINTR when a signal came during it and the
+ *    call would not have been restarted.
+ *  - what a handler calls must not touch the hub, which the signal may
+ *    have stopped halfway through a change: sem_post there (the
+ *    async-signal-safe wake-up) posts for real, and the semaphores' green
+ *    waiters look again at the loop's wake.
  *
  * The kernel cuts short the call of the OS thread that takes the signal,
  * and so does this file: a signal the hub's OS thread takes cuts short
