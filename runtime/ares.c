@@ -574,15 +574,13 @@ static int resolve(green__hub *h, const char *node, const struct addrinfo *hints
     struct ares_addrinfo_hints ah = { .ai_flags = ares_flags(0) };
     if (hints != NULL) {
         ah.ai_flags = ares_flags(hints->ai_flags);
-        ah.ai_family = hints->ai_family;
-        ah.ai_socktype = hints->ai_socktype;
-        ah.ai_protocol = hints->ai_protocol;
+        ah.ai_family = hints->ai_family;   /* Addresses only: types are socket_types'. */
         q->canonname = (hints->ai_flags & AI_CANONNAME) != 0;
     }
     if (a->files != NULL && node != NULL && green__hosts_may_name(a->hosts, node, green_now()))
         ask_hosts_file(a, q, node, &ah);
     if (!q->answered) {
-        /* A numeric host may be answered before this returns; a query sent
+        /* If c-ares answered already, nothing was sent; a query sent
          * waits for the loop. */
         ares_getaddrinfo(a->channel, node, NULL, &ah, on_answer, q);
         if (!q->answered) {

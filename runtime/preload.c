@@ -99,11 +99,11 @@
  *    all of them (rdlock after another green thread's wrlock: EDEADLK,
  *    no exclusion);
  *  - a handled signal cuts short only the main green thread's wait (fds,
- *    poll/select/epoll, sleeps: EINTR, or restarted after an SA_RESTART
- *    handler as signal(7) says; preload_signals.c), or, sent with
- *    pthread_kill, its target's, and only for handlers installed with
- *    sigaction, signal or siginterrupt after the preload started; other
- *    green threads' waits go on;
+ *    poll/select/epoll, sleeps, semaphores: EINTR, or restarted after an
+ *    SA_RESTART handler as signal(7) and glibc do; preload_signals.c),
+ *    or, sent with pthread_kill, its target's, and only for handlers
+ *    installed with sigaction, signal or siginterrupt after the preload
+ *    started; other green threads' waits go on;
  *  - fds that exist before main are not patched: they block the OS thread;
  *  - calls this file does not list (vmsplice, aio, ...) go to libc: on a
  *    socket or pipe of the table, really non-blocking, one that would

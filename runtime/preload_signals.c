@@ -226,12 +226,13 @@ void green__preload_intr_end(green__preload_intr *w)
     w->g = NULL;
 }
 
-/* End w's wait with GREEN_EINTR. */
-static void cut_short(green__hub *h, green__preload_intr *w)
+/* End w's wait now: its waiter resumes with code (GREEN_EINTR, or 0 to
+ * look again). */
+static void end_wait(green__hub *h, green__preload_intr *w, int code)
 {
     green_thread *g = w->g;
     green__preload_intr_end(w);
-    green__wake(h, g, GREEN_EINTR);
+    green__wake(h, g, code);
 }
 
 int green__preload_in_handler(void)
@@ -253,11 +254,8 @@ static void recheck_semaphores(green__hub *h)
 {
     for (green__preload_intr *w = waits, *next; w != NULL; w = next) {
         next = w->next;
-        if ((w->how & GREEN__INTR_NO_WATCHER) && w->g->state == GREEN__WAITING) {
-            green_thread *g = w->g;
-            green__preload_intr_end(w);
-            green__wake(h, g, 0);
-        }
+        if ((w->how & GREEN__INTR_NO_WATCHER) && w->g->state == GREEN__WAITING)
+            end_wait(h, w, 0);
     }
 }
 
@@ -267,7 +265,7 @@ void green__preload_on_loop_wake(green__hub *h)
     if (w != NULL && w->g->state == GREEN__WAITING &&
         (__atomic_load_n(&handled_not_restarting, __ATOMIC_SEQ_CST) != w->handled_not_restarting ||
          (!(w->how & GREEN__INTR_RESTARTS) && __atomic_load_n(&handled, __ATOMIC_SEQ_CST) != w->handled)))
-        cut_short(h, w);
+        end_wait(h, w, GREEN_EINTR);
     /* After: the main green thread's semaphore wait, if the signal came
      * during it, ends as glibc's does, with EINTR unless it was posted. */
     if (__atomic_exchange_n(&posted_in_handler, 0, __ATOMIC_SEQ_CST))
@@ -291,7 +289,7 @@ int green__preload_kill(green__hub *h, green_thread *g, int sig)
         if (w->g == g) {
             if (g->state == GREEN__WAITING &&
                 (!(w->how & GREEN__INTR_RESTARTS) || !(program_act[sig].sa_flags & SA_RESTART)))
-                cut_short(h, w);
+                end_wait(h, w, GREEN_EINTR);
             break;
         }
     }

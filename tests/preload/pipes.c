@@ -879,7 +879,6 @@ static int test_signals(void)
     /* A semaphore's wait too (under thread patching, the preload's). */
     sem_t sem;
     sem_init(&sem, 0, 0);
-    signal(SIGALRM, SIG_DFL);
     sigaction(SIGALRM, &sa, NULL);
     alarm_in(100, 0);
     int r_sem = sem_wait(&sem);
