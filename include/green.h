@@ -512,7 +512,9 @@ const char *green_resolver_name(void);
  * OpenSSL's calls run on a stack of the hub's, not the green thread's (as
  * Go runs cgo calls on the system stack): on its own stack, a green
  * thread's client handshake overflowed 6 KiB. Its stack holds only its own
- * frames, so TLS works on the smallest stack_size (4 KiB).
+ * frames, so TLS works on the smallest stack_size (4 KiB). A connection
+ * waiting for its peer gives its record buffers (about 17 KB each way)
+ * back to the heap, as Python's ssl module has them do.
  *
  * Errors: besides GREEN_E* (GREEN_ECONNRESET, GREEN_EPIPE, GREEN_ETIMEDOUT,
  * GREEN_ECANCELED, GREEN_ENOMEM, GREEN_EINVAL), GREEN_ETLS_* codes:

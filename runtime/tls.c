@@ -207,6 +207,11 @@ static int step(tls_step *s)
  * error: the deadline, a kill. */
 static int wait_for(green__hub *h, green_tls *t, int want, green__deadline *d)
 {
+    /* Until the peer answers the connection is idle: its record buffers go
+     * back to the heap (kept only while they hold a record or part of one),
+     * which SSL_MODE_RELEASE_BUFFERS alone does not do after a handshake
+     * message or an alert. */
+    SSL_free_buffers(t->ssl);
     int ready = green__wait_socket(h, t->fd, want, d);
     return ready < 0 ? ready : 0;
 }
@@ -243,8 +248,11 @@ int green_tls_config_new(green_tls_config **out, const green_tls_options *o)
     err = GREEN_ETLS_CONFIG;
     if (!SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION))
         goto fail_setup;
-    /* write_all writes in records and counts what went out. */
-    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+    /* write_all writes in records and counts what went out. A connection
+     * between reads and writes gives its record buffers (about 17 KB each
+     * way) back, as Python's ssl module has them do: an idle connection
+     * costs its session state only. */
+    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
     if (o->cert_file != NULL) {
         const char *key = o->key_file != NULL ? o->key_file : o->cert_file;
         if (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert_file) != 1 ||

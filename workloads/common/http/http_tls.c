@@ -42,6 +42,8 @@ int http_tls_init(const char *ca_file, char *err, size_t errlen)
         goto fail;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* As green_tls and Python's ssl module (gevent's) do: comparable clients. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     ERR_clear_error();
     client_ctx = ctx;
     return 0;
