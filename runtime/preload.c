@@ -93,11 +93,6 @@
  *    of a green thread from an OS thread that is not the hub fail with
  *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
  *    green thread saved that value;
- *  - under thread patching, pthread barriers and rwlocks are not green:
- *    a barrier blocks the hub's OS thread (the whole process waits), and
- *    a rwlock taken by one green thread is "owned" by the OS thread for
- *    all of them (rdlock after another green thread's wrlock: EDEADLK,
- *    no exclusion);
  *  - a handled signal cuts short only the main green thread's wait (fds,
  *    poll/select/epoll, sleeps, semaphores: EINTR, or restarted after an
  *    SA_RESTART handler as signal(7) and glibc do; preload_signals.c),

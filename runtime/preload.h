@@ -39,7 +39,12 @@
     X(__pthread_unwind_next) X(fdopen) X(posix_spawn_file_actions_adddup2)        \
     X(sendfile) X(splice) X(tee) X(sendmmsg) X(recvmmsg) X(pthread_tryjoin_np)    \
     X(pthread_timedjoin_np) X(pthread_clockjoin_np) X(pthread_cond_clockwait)     \
-    X(sem_clockwait) X(sigaction)
+    X(sem_clockwait) X(sigaction) X(pthread_rwlock_rdlock)                        \
+    X(pthread_rwlock_wrlock) X(pthread_rwlock_tryrdlock)                          \
+    X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock)                     \
+    X(pthread_rwlock_timedwrlock) X(pthread_rwlock_clockrdlock)                   \
+    X(pthread_rwlock_clockwrlock) X(pthread_rwlock_unlock)                        \
+    X(pthread_rwlock_destroy) X(pthread_barrier_wait) X(pthread_barrier_destroy)
 /* clang-format on */
 
 enum {

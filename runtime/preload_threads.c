@@ -2,8 +2,9 @@
  * pthread_create / join / detach / exit become green threads of the calling
  * hub (with their own cleanup handlers and deferred cancellation;
  * pthread_kill signals the hub's OS thread), and pthread mutexes, condition
- * variables and semaphores become green-aware: a fast path, then a wait in
- * the hub in a queue keyed by the object's address, never a spin. Calls
+ * variables, rwlocks, barriers and semaphores become green-aware: a fast
+ * path, then a wait in the hub in a queue keyed by the object's address,
+ * never a spin. Calls
  * from OS threads that are not hubs, and every call without
  * GREEN_PRELOAD=threads, go to libc.
  *
@@ -17,7 +18,9 @@
  * All green threads share one OS thread, so the real mutex's owner check
  * (a TID) cannot tell them apart: mutexes keep their owner and count here,
  * in a side table keyed by address, for every kind (normal, recursive,
- * error-checking). The real mutex is never locked. Semaphores keep their
+ * error-checking). The real mutex is never locked; nor are rwlocks (their
+ * writer, readers and kind's order here) and barriers (arrivals here, the
+ * count read from glibc's barrier). Semaphores keep their
  * value in the real sem_t (sem_trywait is the fast path; sem_getvalue,
  * sem_init and sem_destroy work unchanged). */
 #include "preload.h"
@@ -26,15 +29,18 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* ---- the side table: wait queues (and mutex owners) by address ---- */
 
 typedef struct sync_obj {
     const void *key;
-    green_thread *owner;        /* Mutexes: the holder, NULL when free. */
-    unsigned count;             /* Mutexes: recursive depth. */
-    green__waitq q;             /* Green threads waiting on it. */
+    green_thread *owner;        /* Mutexes: the holder; rwlocks: the writer. */
+    unsigned count;             /* Mutexes: recursive depth; rwlocks: readers
+                                   in; barriers: threads arrived. */
+    green__waitq q;             /* Green threads waiting on it (rwlocks: writers). */
+    green__waitq readers;       /* Rwlocks: readers waiting. */
     struct sync_obj *next_free;
 } sync_obj;
 
@@ -114,7 +120,7 @@ static sync_obj *obj_get(const void *key)
 static void obj_drop_idle(const void *key)
 {
     sync_obj *o = obj_find(key);
-    if (o == NULL || o->owner != NULL || o->q.head != NULL)
+    if (o == NULL || o->owner != NULL || o->count != 0 || o->q.head != NULL || o->readers.head != NULL)
         return;
     size_t i = hash_ptr(key) & slot_mask;
     while (slots[i] != o)
@@ -824,6 +830,216 @@ int pthread_cond_destroy(pthread_cond_t *c)
             return EBUSY;
     }
     return GREEN_REAL(pthread_cond_destroy)(c);
+}
+
+/* ---- rwlocks ----
+ * As mutexes: the real lock is never taken, and its record here keeps the
+ * writer (owner), the readers' count and both queues. Unlocks hand the lock
+ * straight to the waiters who get it next, so none of them is overtaken. */
+
+/* glibc's __flags: only PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP makes
+ * readers wait behind waiting writers (glibc takes PREFER_WRITER_NP as
+ * PREFER_READER_NP). */
+static bool prefers_writers(const pthread_rwlock_t *l)
+{
+    return l->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
+}
+
+/* Now that l may be free, give it to whoever waits for it: every waiting
+ * reader unless writers are preferred and one waits, else (nobody in) the
+ * longest-waiting writer. Drops the record once idle. */
+static void rwlock_grant(green__hub *h, const pthread_rwlock_t *l, sync_obj *o)
+{
+    if (o->owner == NULL && !(prefers_writers(l) && o->q.head != NULL)) {
+        green__waiter *w;
+        while ((w = green__waitq_pop_parked(&o->readers)) != NULL) {
+            o->count++;
+            green__wake(h, w->g, 0);
+        }
+    }
+    if (o->owner == NULL && o->count == 0) {
+        green__waiter *w = green__waitq_pop_parked(&o->q);
+        if (w != NULL) {
+            o->owner = w->g;
+            green__wake(h, w->g, 0);
+        }
+    }
+    obj_drop_idle(l);
+}
+
+/* Take l for reading (writing false) or writing, waiting up to timeout:
+ * 0 or an errno value, as glibc's (EBUSY for a timeout of 0). */
+static int rwlock_lock(green__hub *h, pthread_rwlock_t *l, bool writing, double timeout)
+{
+    sync_obj *o = obj_get(l);
+    if (o == NULL)
+        return ENOMEM;
+    green_thread *me = h->current;
+    if (o->owner == me)
+        return EDEADLK;
+    bool free_for_me = writing ? o->owner == NULL && o->count == 0
+                               : o->owner == NULL && (!prefers_writers(l) || o->q.head == NULL);
+    if (free_for_me) {
+        if (!writing && o->count == UINT32_MAX)
+            return EAGAIN;
+        if (writing)
+            o->owner = me;
+        else
+            o->count++;
+        return 0;
+    }
+    if (timeout == 0) {
+        obj_drop_idle(l);
+        return EBUSY;
+    }
+    int code = green__wait_in(h, writing ? &o->q : &o->readers, green__waiter_get(h), timeout);
+    if (code == 0)
+        return 0;               /* Handed over. */
+    /* A writer that gave up may have held readers back. The record is gone
+     * if l was freed, and dropped as idle, after the timer woke us. */
+    o = obj_find(l);
+    if (o != NULL)
+        rwlock_grant(h, l, o);
+    return code == GREEN_ETIMEDOUT ? ETIMEDOUT : EDEADLK;
+}
+
+/* The timed and clock variants: EINVAL checked first, as glibc does. */
+static int rwlock_lock_until(green__hub *h, pthread_rwlock_t *l, bool writing, clockid_t clock,
+                             const struct timespec *abs)
+{
+    if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || abs->tv_nsec < 0 ||
+        abs->tv_nsec >= 1000000000L)
+        return EINVAL;
+    int err = rwlock_lock(h, l, writing, left_until(clock, abs));
+    return err == EBUSY ? ETIMEDOUT : err;
+}
+
+/* The eight lock calls, each the same few lines around rwlock_lock. */
+#define RWLOCK_LOCK(name, writing)                        \
+    int name(pthread_rwlock_t *l)                         \
+    {                                                     \
+        green__hub *h = patched();                        \
+        if (h == NULL)                                    \
+            return GREEN_REAL(name)(l);                   \
+        GREEN_PRELOAD_COUNT(name);                        \
+        return rwlock_lock(h, l, writing, GREEN_FOREVER); \
+    }
+#define RWLOCK_TRY(name, writing)                \
+    int name(pthread_rwlock_t *l)                \
+    {                                            \
+        green__hub *h = patched();               \
+        if (h == NULL)                           \
+            return GREEN_REAL(name)(l);          \
+        GREEN_PRELOAD_COUNT(name);               \
+        int err = rwlock_lock(h, l, writing, 0); \
+        return err == EDEADLK ? EBUSY : err;     \
+    }
+#define RWLOCK_TIMED(name, writing)                                   \
+    int name(pthread_rwlock_t *l, const struct timespec *abs)         \
+    {                                                                 \
+        green__hub *h = patched();                                    \
+        if (h == NULL)                                                \
+            return GREEN_REAL(name)(l, abs);                          \
+        GREEN_PRELOAD_COUNT(name);                                    \
+        return rwlock_lock_until(h, l, writing, CLOCK_REALTIME, abs); \
+    }
+#define RWLOCK_CLOCK(name, writing)                                            \
+    int name(pthread_rwlock_t *l, clockid_t clock, const struct timespec *abs) \
+    {                                                                          \
+        green__hub *h = patched();                                             \
+        if (h == NULL)                                                         \
+            return GREEN_REAL(name)(l, clock, abs);                            \
+        GREEN_PRELOAD_COUNT(name);                                             \
+        return rwlock_lock_until(h, l, writing, clock, abs);                   \
+    }
+
+RWLOCK_LOCK(pthread_rwlock_rdlock, false)
+RWLOCK_LOCK(pthread_rwlock_wrlock, true)
+RWLOCK_TRY(pthread_rwlock_tryrdlock, false)
+RWLOCK_TRY(pthread_rwlock_trywrlock, true)
+RWLOCK_TIMED(pthread_rwlock_timedrdlock, false)
+RWLOCK_TIMED(pthread_rwlock_timedwrlock, true)
+RWLOCK_CLOCK(pthread_rwlock_clockrdlock, false)
+RWLOCK_CLOCK(pthread_rwlock_clockwrlock, true)
+
+/* The writer's unlock, or one reader's (which reader is not recorded, as
+ * glibc does not record it): EPERM when l is not held. */
+int pthread_rwlock_unlock(pthread_rwlock_t *l)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_rwlock_unlock)(l);
+    GREEN_PRELOAD_COUNT(pthread_rwlock_unlock);
+    sync_obj *o = obj_find(l);
+    if (o == NULL || (o->owner == NULL && o->count == 0) || (o->owner != NULL && o->owner != h->current))
+        return EPERM;
+    if (o->owner != NULL)
+        o->owner = NULL;
+    else
+        o->count--;
+    rwlock_grant(h, l, o);
+    return 0;
+}
+
+int pthread_rwlock_destroy(pthread_rwlock_t *l)
+{
+    green__hub *h = patched();
+    if (h != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_rwlock_destroy);
+        if (obj_find(l) != NULL)
+            return EBUSY;
+    }
+    return GREEN_REAL(pthread_rwlock_destroy)(l);
+}
+
+/* ---- barriers ---- */
+
+/* The count pthread_barrier_init was given: glibc's struct pthread_barrier
+ * (nptl/pthreadP.h) is { in, current_round, count, shared, out }. */
+static unsigned barrier_count(const pthread_barrier_t *b)
+{
+    unsigned words[3];
+    memcpy(words, b, sizeof words);
+    return words[2];
+}
+
+/* The last to arrive wakes the others and is the serial thread; the record
+ * (its count of arrivals) goes, so the next round starts from nothing. */
+int pthread_barrier_wait(pthread_barrier_t *b)
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_barrier_wait)(b);
+    GREEN_PRELOAD_COUNT(pthread_barrier_wait);
+    sync_obj *o = obj_get(b);
+    if (o == NULL)
+        return ENOMEM;
+    if (++o->count >= barrier_count(b)) {
+        o->count = 0;
+        green__waitq_wake_all(h, &o->q, 0);
+        obj_drop_idle(b);
+        return PTHREAD_BARRIER_SERIAL_THREAD;
+    }
+    int code = green__wait_in(h, &o->q, green__waiter_get(h), GREEN_FOREVER);
+    if (code == 0)
+        return 0;
+    /* Nothing else can run, so nobody else will arrive (glibc would wait for
+     * ever): not arrived after all. */
+    o = obj_find(b);
+    o->count--;
+    obj_drop_idle(b);
+    return EDEADLK;
+}
+
+int pthread_barrier_destroy(pthread_barrier_t *b)
+{
+    green__hub *h = patched();
+    if (h != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_barrier_destroy);
+        if (obj_find(b) != NULL)
+            return EBUSY;
+    }
+    return GREEN_REAL(pthread_barrier_destroy)(b);
 }
 
 /* ---- semaphores ---- */

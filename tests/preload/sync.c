@@ -3,12 +3,16 @@
  * Threads hold the mutex across a sleep (a switch under the preload), a
  * producer and consumers meet on a condition variable, two threads play
  * ping-pong on semaphores, and a recursive and an error-checking mutex
- * keep their owners apart; the GNU joins and the clock waits. Exit 0 on
- * success. */
+ * keep their owners apart; the GNU joins and the clock waits; rwlocks
+ * (writers exclude everyone, readers share, each kind's order, the try,
+ * timed and clock variants) and a barrier (nobody leaves a round before
+ * all arrived). Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,6 +191,222 @@ static int run_gnu_joins_and_clocks(void)
                : 1;
 }
 
+/* ---- rwlocks ---- */
+
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static long rw_value;
+static int torn;                /* A reader saw the value change under its lock. */
+
+static void *rw_writer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        pthread_rwlock_wrlock(&rw);
+        long v = rw_value;
+        usleep(10);             /* Others run: no reader or writer may get in. */
+        rw_value = v + 1;
+        pthread_rwlock_unlock(&rw);
+    }
+    return NULL;
+}
+
+static void *rw_reader(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        pthread_rwlock_rdlock(&rw);
+        long v = rw_value;
+        usleep(10);
+        if (rw_value != v)
+            __atomic_store_n(&torn, 1, __ATOMIC_RELAXED);
+        pthread_rwlock_unlock(&rw);
+    }
+    return NULL;
+}
+
+/* Two readers meet while both hold the read lock. */
+static sem_t met[2];
+
+static void *rw_meet(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    pthread_rwlock_rdlock(&rw);
+    sem_post(&met[me]);
+    struct timespec t = in_ms(CLOCK_REALTIME, 5000);
+    int r = sem_timedwait(&met[!me], &t);
+    pthread_rwlock_unlock(&rw);
+    return (void *)(intptr_t)(r == 0);
+}
+
+static pthread_rwlock_t probe_lock;
+static int probe[6];
+
+/* Another thread's view of probe_lock, written or read held by main. */
+static void *rw_probe(void *arg)
+{
+    (void)arg;
+    probe[0] = pthread_rwlock_tryrdlock(&probe_lock);
+    if (probe[0] == 0)
+        pthread_rwlock_unlock(&probe_lock);
+    probe[1] = pthread_rwlock_trywrlock(&probe_lock);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    probe[2] = pthread_rwlock_timedrdlock(&probe_lock, &t);
+    if (probe[2] == 0)
+        pthread_rwlock_unlock(&probe_lock);
+    t = in_ms(CLOCK_MONOTONIC, 20);
+    probe[3] = pthread_rwlock_clockwrlock(&probe_lock, CLOCK_MONOTONIC, &t);
+    probe[4] = pthread_rwlock_clockrdlock(&probe_lock, CLOCK_PROCESS_CPUTIME_ID, &t);
+    return NULL;
+}
+
+static const char *err_name(int e)
+{
+    return e == 0           ? "0"
+           : e == EBUSY     ? "EBUSY"
+           : e == EDEADLK   ? "EDEADLK"
+           : e == ETIMEDOUT ? "ETIMEDOUT"
+           : e == EINVAL    ? "EINVAL"
+                            : "?";
+}
+
+static int probe_held(int writing, char *out, size_t len)
+{
+    pthread_t t;
+    int own = writing ? pthread_rwlock_wrlock(&probe_lock) : pthread_rwlock_rdlock(&probe_lock);
+    int again = writing ? pthread_rwlock_wrlock(&probe_lock) : 0;
+    int rd = writing ? pthread_rwlock_rdlock(&probe_lock) : 0;
+    pthread_create(&t, NULL, rw_probe, NULL);
+    pthread_join(t, NULL);
+    int un = pthread_rwlock_unlock(&probe_lock);
+    snprintf(out, len, "%s %s %s, other: tryrd %s trywr %s timedrd %s clockwr %s badclock %s, unlock %s",
+             err_name(own), err_name(again), err_name(rd), err_name(probe[0]), err_name(probe[1]),
+             err_name(probe[2]), err_name(probe[3]), err_name(probe[4]), err_name(un));
+    return own | un;
+}
+
+/* Which comes first when main, a reader, lets go: a writer already waiting
+ * or a reader that came after it. */
+static pthread_rwlock_t order_lock;
+static int writer_went, reader_saw;
+
+static void *order_writer(void *arg)
+{
+    (void)arg;
+    pthread_rwlock_wrlock(&order_lock);
+    writer_went = 1;
+    pthread_rwlock_unlock(&order_lock);
+    return NULL;
+}
+
+static void *order_reader(void *arg)
+{
+    (void)arg;
+    pthread_rwlock_rdlock(&order_lock);
+    reader_saw = writer_went;
+    pthread_rwlock_unlock(&order_lock);
+    return NULL;
+}
+
+static const char *first_after_waiting_writer(int kind)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, kind);
+    pthread_rwlock_init(&order_lock, &a);
+    writer_went = reader_saw = 0;
+    pthread_t w, r;
+    pthread_rwlock_rdlock(&order_lock);
+    pthread_create(&w, NULL, order_writer, NULL);
+    usleep(20000);              /* The writer waits. */
+    pthread_create(&r, NULL, order_reader, NULL);
+    usleep(20000);              /* The reader is in, or waits. */
+    pthread_rwlock_unlock(&order_lock);
+    pthread_join(w, NULL);
+    pthread_join(r, NULL);
+    pthread_rwlock_destroy(&order_lock);
+    return reader_saw ? "writer" : "reader";
+}
+
+static int run_rwlocks(void)
+{
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&t[i], NULL, i < 3 ? rw_writer : rw_reader, NULL);
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    sem_init(&met[0], 0, 0);
+    sem_init(&met[1], 0, 0);
+    void *m0, *m1;
+    pthread_create(&t[0], NULL, rw_meet, (void *)0);
+    pthread_create(&t[1], NULL, rw_meet, (void *)1);
+    pthread_join(t[0], &m0);
+    pthread_join(t[1], &m1);
+    int met_both = m0 == (void *)1 && m1 == (void *)1;
+    printf("rwlock: value %ld of %d, torn %d, readers together %d\n", rw_value, 3 * ROUNDS, torn, met_both);
+
+    pthread_rwlock_init(&probe_lock, NULL);
+    char w[256], r[256];
+    int bad = probe_held(1, w, sizeof w) | probe_held(0, r, sizeof r);
+    printf("rwlock written: %s\nrwlock read: %s\n", w, r);
+    int destroyed = pthread_rwlock_destroy(&probe_lock);
+    const char *by_default = first_after_waiting_writer(PTHREAD_RWLOCK_PREFER_READER_NP);
+    const char *writers_first = first_after_waiting_writer(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    printf("rwlock order: default %s first, prefer-writer %s first; destroy %s\n", by_default,
+           writers_first, err_name(destroyed));
+    return bad || rw_value != 3 * ROUNDS || torn || !met_both ||
+           strcmp(w,
+                  "0 EDEADLK EDEADLK, other: tryrd EBUSY trywr EBUSY timedrd ETIMEDOUT clockwr ETIMEDOUT "
+                  "badclock EINVAL, unlock 0") != 0 ||
+           strcmp(
+               r,
+               "0 0 0, other: tryrd 0 trywr EBUSY timedrd 0 clockwr ETIMEDOUT badclock EINVAL, unlock 0") !=
+               0 ||
+           strcmp(by_default, "reader") != 0 || strcmp(writers_first, "writer") != 0 || destroyed != 0;
+}
+
+/* ---- barriers ---- */
+
+#define PARTIES 5
+#define BARRIER_ROUNDS 3
+static pthread_barrier_t barrier;
+static int arrived[BARRIER_ROUNDS], early, serials, failures;
+
+/* Party me (main is 0) arrives in a different order each round; nobody
+ * leaves a round before everyone arrived. */
+static void *party(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    for (int round = 0; round < BARRIER_ROUNDS; round++) {
+        usleep(2000 * ((me + 2 * round) % PARTIES));
+        __atomic_add_fetch(&arrived[round], 1, __ATOMIC_SEQ_CST);
+        int r = pthread_barrier_wait(&barrier);
+        if (__atomic_load_n(&arrived[round], __ATOMIC_SEQ_CST) != PARTIES)
+            __atomic_add_fetch(&early, 1, __ATOMIC_SEQ_CST);
+        if (r == PTHREAD_BARRIER_SERIAL_THREAD)
+            __atomic_add_fetch(&serials, 1, __ATOMIC_SEQ_CST);
+        else if (r != 0)
+            __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static int run_barrier(void)
+{
+    pthread_barrier_t none;
+    int zero = pthread_barrier_init(&none, NULL, 0);
+    pthread_barrier_init(&barrier, NULL, PARTIES);
+    pthread_t t[PARTIES];
+    for (int i = 1; i < PARTIES; i++)
+        pthread_create(&t[i], NULL, party, (void *)(intptr_t)i);
+    party((void *)0);
+    for (int i = 1; i < PARTIES; i++)
+        pthread_join(t[i], NULL);
+    int destroyed = pthread_barrier_destroy(&barrier);
+    printf("barrier: %d rounds of %d, early %d, serial %d, failed %d; count 0 %s, destroy %s\n",
+           BARRIER_ROUNDS, PARTIES, early, serials, failures, err_name(zero), err_name(destroyed));
+    return early != 0 || serials != BARRIER_ROUNDS || failures != 0 || zero != EINVAL || destroyed != 0;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -229,5 +449,7 @@ int main(void)
     bad |= run_owners();
     bad |= run_timed();
     bad |= run_gnu_joins_and_clocks();
+    bad |= run_rwlocks();
+    bad |= run_barrier();
     return bad;
 }
