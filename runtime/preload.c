@@ -49,8 +49,8 @@
  * 8 MiB often need more (siege: 1024), and an overflow is reported (the
  * message names GREEN_PRELOAD_STACK_KIB) and aborts, it never corrupts
  * silently (guard page). They are private stacks, whatever GREEN_STACKS
- * says (green_main says why); a GREEN_STACKS that green_init would refuse
- * is refused here too.
+ * says (green_main says why; a copy mode is said to be ignored); a
+ * GREEN_STACKS that green_init would refuse is refused here too.
  *
  * A blocking socket or pipe of the table used from an OS thread that is not
  * a hub still blocks (through poll(2)), a cancellation point there as the
@@ -1916,6 +1916,12 @@ static int options_from_env(green_options *o)
                 getenv("GREEN_STACKS"));
         return GREEN_EINVAL;
     }
+    if (spelling.stacks == GREEN_STACKS_COPY)
+        fprintf(stderr,
+                "libgreen-preload: GREEN_STACKS=%s ignored: stacks stay private under the preload (an "
+                "unmodified program hands pointers to its locals to other threads, which copy stacks "
+                "forbid)\n",
+                getenv("GREEN_STACKS"));
     o->resolver = GREEN_RESOLVER_DEFAULT;   /* GREEN_RESOLVER, as usual. */
     return 0;
 }

@@ -115,13 +115,19 @@ startup)
                 { cat "$tmp/err"; fail "$bad: the message does not give the spellings"; } ;;
         esac
     done
-    # The spellings green_init takes: patched (the stacks stay private).
+    # The spellings green_init takes: patched (the stacks stay private, and
+    # a copy mode asked for is said to be ignored).
     for good in GREEN_STACKS=private GREEN_STACKS=copy GREEN_STACKS=copy:2 GREEN_STACKS=; do
         out=$(env $good GREEN_PRELOAD_STATS=1 LD_PRELOAD=$preload /bin/echo ran 2>"$tmp/err") ||
             fail "$good: exit status"
         [ "$out" = ran ] || fail "$good: the program did not run"
         grep -q "^libgreen-preload: spawned" "$tmp/err" && ! grep -q "running unpatched" "$tmp/err" ||
             { cat "$tmp/err"; fail "$good: not patched"; }
+        case $good in
+            GREEN_STACKS=copy*) grep -q "^libgreen-preload: $good ignored: stacks stay private" "$tmp/err" ||
+                { cat "$tmp/err"; fail "$good: not said to be ignored"; } ;;
+            *) ! grep -q "ignored" "$tmp/err" || { cat "$tmp/err"; fail "$good: said to be ignored"; } ;;
+        esac
     done
     ;;
 sleepers)
