@@ -608,6 +608,16 @@ int pthread_getname_np(pthread_t thread, char *name, size_t len)
     return 0;
 }
 
+/* The destroy calls' green part (fn counts it): true while the object is
+ * held or waited on, which glibc's own check cannot see. */
+static bool in_use(const void *key, int fn)
+{
+    if (patched() == NULL)
+        return false;
+    green__preload_calls[fn]++;
+    return obj_find(key) != NULL;
+}
+
 /* ---- mutexes ---- */
 
 /* glibc keeps the type in __kind (PTHREAD_MUTEX_KIND_MASK_NP: low 2 bits). */
@@ -715,13 +725,7 @@ int pthread_mutex_unlock(pthread_mutex_t *m)
 
 int pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    green__hub *h = patched();
-    if (h != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_mutex_destroy);
-        if (obj_find(m) != NULL)
-            return EBUSY;
-    }
-    return GREEN_REAL(pthread_mutex_destroy)(m);
+    return in_use(m, GREEN_PRELOAD_FN_pthread_mutex_destroy) ? EBUSY : GREEN_REAL(pthread_mutex_destroy)(m);
 }
 
 /* ---- condition variables ---- */
@@ -823,13 +827,7 @@ int pthread_cond_broadcast(pthread_cond_t *c)
 
 int pthread_cond_destroy(pthread_cond_t *c)
 {
-    green__hub *h = patched();
-    if (h != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_cond_destroy);
-        if (obj_find(c) != NULL)
-            return EBUSY;
-    }
-    return GREEN_REAL(pthread_cond_destroy)(c);
+    return in_use(c, GREEN_PRELOAD_FN_pthread_cond_destroy) ? EBUSY : GREEN_REAL(pthread_cond_destroy)(c);
 }
 
 /* ---- rwlocks ----
@@ -983,13 +981,8 @@ int pthread_rwlock_unlock(pthread_rwlock_t *l)
 
 int pthread_rwlock_destroy(pthread_rwlock_t *l)
 {
-    green__hub *h = patched();
-    if (h != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_rwlock_destroy);
-        if (obj_find(l) != NULL)
-            return EBUSY;
-    }
-    return GREEN_REAL(pthread_rwlock_destroy)(l);
+    return in_use(l, GREEN_PRELOAD_FN_pthread_rwlock_destroy) ? EBUSY
+                                                              : GREEN_REAL(pthread_rwlock_destroy)(l);
 }
 
 /* ---- barriers ---- */
@@ -1033,13 +1026,8 @@ int pthread_barrier_wait(pthread_barrier_t *b)
 
 int pthread_barrier_destroy(pthread_barrier_t *b)
 {
-    green__hub *h = patched();
-    if (h != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_barrier_destroy);
-        if (obj_find(b) != NULL)
-            return EBUSY;
-    }
-    return GREEN_REAL(pthread_barrier_destroy)(b);
+    return in_use(b, GREEN_PRELOAD_FN_pthread_barrier_destroy) ? EBUSY
+                                                               : GREEN_REAL(pthread_barrier_destroy)(b);
 }
 
 /* ---- semaphores ---- */
