@@ -266,6 +266,11 @@ valgrind)
         cat "$tmp/out" "$tmp/err"
         [ $rc = 0 ] || fail "valgrind pipes $t: exit status $rc"
     done
+    # Mutexes, conditions, rwlocks, barriers and semaphores in the side table.
+    GREEN_PRELOAD=threads LD_PRELOAD=$so valgrind -q --error-exitcode=3 "$dir/preload-sync" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    cat "$tmp/out" "$tmp/err"
+    [ $rc = 0 ] || fail "valgrind sync: exit status $rc"
     ;;
 names)
     # c-ares answers one entry per address; the C library one per socket
