@@ -69,8 +69,9 @@
  *  - an fd of the table handed to an exec'd program other than as fd 0, 1
  *    or 2 (a number on its command line) stays O_NONBLOCK for real there:
  *    the program sees EAGAIN where it expects to block;
- *  - under thread patching, thread-local storage (__thread, pthread_key)
- *    is per hub, shared by all green threads; pthread_self() is the OS
+ *  - under thread patching, __thread variables are per hub, shared by all
+ *    green threads (pthread_key values are each green thread's own:
+ *    preload_threads.c); pthread_self() is the OS
  *    thread's for all of them, so a runtime that tells its threads apart
  *    by it takes them for one (Python 3.11's threading runs and joins its
  *    threads, but in all of them current_thread() is the one started

@@ -44,7 +44,9 @@
     X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock)                     \
     X(pthread_rwlock_timedwrlock) X(pthread_rwlock_clockrdlock)                   \
     X(pthread_rwlock_clockwrlock) X(pthread_rwlock_unlock)                        \
-    X(pthread_rwlock_destroy) X(pthread_barrier_wait) X(pthread_barrier_destroy)
+    X(pthread_rwlock_destroy) X(pthread_barrier_wait) X(pthread_barrier_destroy)  \
+    X(pthread_key_create) X(pthread_key_delete) X(pthread_getspecific)            \
+    X(pthread_setspecific)
 /* clang-format on */
 
 enum {

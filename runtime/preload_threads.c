@@ -1,12 +1,12 @@
 /* runtime/preload_threads.c: GREEN_PRELOAD=threads, gevent's patch_thread.
  * pthread_create / join / detach / exit become green threads of the calling
  * hub (with their own cleanup handlers and deferred cancellation;
- * pthread_kill signals the hub's OS thread), and pthread mutexes, condition
- * variables, rwlocks, barriers and semaphores become green-aware: a fast
- * path, then a wait in the hub in a queue keyed by the object's address,
- * never a spin. Calls
- * from OS threads that are not hubs, and every call without
- * GREEN_PRELOAD=threads, go to libc.
+ * pthread_kill signals the hub's OS thread), pthread keys hold a value per
+ * green thread, and pthread mutexes, condition variables, rwlocks, barriers
+ * and semaphores become green-aware: a fast path, then a wait in the hub in
+ * a queue keyed by the object's address, never a spin. Calls from OS
+ * threads that are not hubs, and every call without GREEN_PRELOAD=threads,
+ * go to libc.
  *
  * pthread_self() is not interposed: it stays the OS thread's, so
  * pthread_setaffinity_np(pthread_self(), ...), pthread_setname_np and the
@@ -25,6 +25,7 @@
  * sem_init and sem_destroy work unchanged). */
 #include "preload.h"
 
+#include <limits.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -157,6 +158,13 @@ typedef struct cancel_state {
     __pthread_unwind_buf_t *cleanup;    /* The innermost handler's buffer. */
 } cancel_state;
 
+/* A green thread's value of one pthread key, valid while gen matches the
+ * key's (a deleted key's number may come back from pthread_key_create). */
+typedef struct specific {
+    void *value;
+    unsigned gen;
+} specific;
+
 typedef struct preload_thread {
     green_thread *g;
     void *(*fn)(void *);
@@ -164,8 +172,12 @@ typedef struct preload_thread {
     void *result;
     int detached;
     cancel_state cancel;
+    specific *specific;         /* Its pthread_setspecific values, by key. */
+    unsigned nspecific;
     jmp_buf exit_to;            /* pthread_exit unwinds to the trampoline. */
 } preload_thread;
+
+static void run_key_destructors(preload_thread *t);
 
 static inline pthread_t tag(preload_thread *t)
 {
@@ -182,6 +194,7 @@ static void *trampoline(void *arg)
     preload_thread *t = arg;
     if (setjmp(t->exit_to) == 0)
         t->result = t->fn(t->arg);
+    run_key_destructors(t);
     void *r = t->result;
     if (t->detached) {          /* Nobody will join: the handle goes now. */
         green_release(t->g);
@@ -415,7 +428,7 @@ void __pthread_unwind_next(__pthread_unwind_buf_t *b)
 
 /* From main or a green thread pthread_create made: its cleanup handlers
  * run, then it ends (main: the process ends when the last thread has).
- * Thread-specific data destructors do not run. */
+ * Then its pthread key destructors run (main: glibc's, at exit). */
 void pthread_exit(void *retval)
 {
     green__hub *h;
@@ -616,6 +629,110 @@ static bool in_use(const void *key, int fn)
         return false;
     green__preload_calls[fn]++;
     return obj_find(key) != NULL;
+}
+
+/* ---- thread-specific data ----
+ * pthread keys are per green thread, as gevent's patch_thread makes
+ * threading.local per greenlet: each green thread pthread_create made keeps
+ * its values in its record, and its destructors run when it ends. The main
+ * green thread keeps glibc's, the OS thread's, so that values set before
+ * main (constructors) stay its own and glibc runs their destructors at
+ * exit. Keys come from glibc; their destructors are noted here for every
+ * pthread_key_create, patched or not. */
+
+static void (*key_destructor[PTHREAD_KEYS_MAX])(void *);
+static unsigned key_gen[PTHREAD_KEYS_MAX];  /* Bumped by each create and delete. */
+
+int pthread_key_create(pthread_key_t *key, void (*destructor)(void *))
+{
+    int err = GREEN_REAL(pthread_key_create)(key, destructor);
+    if (err != 0 || *key >= PTHREAD_KEYS_MAX)
+        return err;
+    if (patched() != NULL)
+        GREEN_PRELOAD_COUNT(pthread_key_create);
+    __atomic_store_n(&key_destructor[*key], destructor, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&key_gen[*key], 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int pthread_key_delete(pthread_key_t key)
+{
+    int err = GREEN_REAL(pthread_key_delete)(key);
+    if (err != 0 || key >= PTHREAD_KEYS_MAX)
+        return err;
+    if (patched() != NULL)
+        GREEN_PRELOAD_COUNT(pthread_key_delete);
+    __atomic_store_n(&key_destructor[key], NULL, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&key_gen[key], 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* The running green thread's record when its keys are its own: NULL for
+ * main, for OS threads and for calls without thread patching. */
+static preload_thread *keys_owner(void)
+{
+    green__hub *h = patched();
+    return h != NULL ? self_record(h) : NULL;
+}
+
+void *pthread_getspecific(pthread_key_t key)
+{
+    preload_thread *t = keys_owner();
+    if (t == NULL)
+        return GREEN_REAL(pthread_getspecific)(key);
+    GREEN_PRELOAD_COUNT(pthread_getspecific);
+    if (key >= t->nspecific || t->specific[key].gen != __atomic_load_n(&key_gen[key], __ATOMIC_ACQUIRE))
+        return NULL;
+    return t->specific[key].value;
+}
+
+int pthread_setspecific(pthread_key_t key, const void *value)
+{
+    preload_thread *t = keys_owner();
+    if (t == NULL)
+        return GREEN_REAL(pthread_setspecific)(key, value);
+    GREEN_PRELOAD_COUNT(pthread_setspecific);
+    if (key >= PTHREAD_KEYS_MAX)
+        return EINVAL;
+    if (key >= t->nspecific) {
+        unsigned n = t->nspecific != 0 ? t->nspecific : 8;
+        while (n <= key)
+            n *= 2;
+        specific *more = realloc(t->specific, n * sizeof *more);
+        if (more == NULL)
+            return ENOMEM;
+        memset(more + t->nspecific, 0, (n - t->nspecific) * sizeof *more);
+        t->specific = more;
+        t->nspecific = n;
+    }
+    t->specific[key] =
+        (specific){ .value = (void *)value, .gen = __atomic_load_n(&key_gen[key], __ATOMIC_ACQUIRE) };
+    return 0;
+}
+
+/* As glibc at a thread's end: each non-NULL value of a key that has a
+ * destructor is cleared and handed to it, in rounds while destructors set
+ * values again, at most PTHREAD_DESTRUCTOR_ITERATIONS of them. */
+static void run_key_destructors(preload_thread *t)
+{
+    for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+        bool ran = false;
+        for (unsigned k = 0; k < t->nspecific; k++) {
+            void (*destructor)(void *) = __atomic_load_n(&key_destructor[k], __ATOMIC_RELAXED);
+            void *v = t->specific[k].value;
+            if (v == NULL || destructor == NULL ||
+                t->specific[k].gen != __atomic_load_n(&key_gen[k], __ATOMIC_ACQUIRE))
+                continue;
+            t->specific[k].value = NULL;
+            destructor(v);
+            ran = true;
+        }
+        if (!ran)
+            break;
+    }
+    free(t->specific);
+    t->specific = NULL;
+    t->nspecific = 0;
 }
 
 /* ---- mutexes ---- */

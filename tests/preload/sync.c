@@ -5,8 +5,9 @@
  * ping-pong on semaphores, and a recursive and an error-checking mutex
  * keep their owners apart; the GNU joins and the clock waits; rwlocks
  * (writers exclude everyone, readers share, each kind's order, the try,
- * timed and clock variants) and a barrier (nobody leaves a round before
- * all arrived). Exit 0 on success. */
+ * timed and clock variants), a barrier (nobody leaves a round before all
+ * arrived) and pthread keys (each thread its own values and destructors).
+ * Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -407,6 +408,90 @@ static int run_barrier(void)
     return early != 0 || serials != BARRIER_ROUNDS || failures != 0 || zero != EINVAL || destroyed != 0;
 }
 
+/* ---- thread-specific data ---- */
+
+#define KEYED 5
+static pthread_key_t key, fresh_key, again_key, old_key, new_key;
+static int slot[KEYED], destroyed[KEYED], destructions, own, fresh_null, again_calls, reused_null;
+static sem_t key_set, key_swapped;
+
+static void destroy_slot(void *v)
+{
+    __atomic_add_fetch(&destructions, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&destroyed[(int *)v - slot], 1, __ATOMIC_SEQ_CST);
+}
+
+/* Sets its value again the first time: a second round calls it again. */
+static void destroy_again(void *v)
+{
+    if (__atomic_add_fetch(&again_calls, 1, __ATOMIC_SEQ_CST) == 1)
+        pthread_setspecific(again_key, v);
+}
+
+static void *keyed(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    int fresh = pthread_getspecific(fresh_key) == NULL;
+    pthread_setspecific(key, &slot[i]);
+    usleep(1000 * (KEYED - i));  /* The others set theirs meanwhile. */
+    if (pthread_getspecific(key) == &slot[i])
+        __atomic_add_fetch(&own, 1, __ATOMIC_SEQ_CST);
+    if (fresh)
+        __atomic_add_fetch(&fresh_null, 1, __ATOMIC_SEQ_CST);
+    if (i == 0)
+        pthread_setspecific(again_key, &slot[i]);
+    return NULL;
+}
+
+/* A key deleted and another made while this thread holds a value: the new
+ * key reads NULL here, whatever number it got, and the old one's
+ * destructor does not run. */
+static void *keeps_old(void *arg)
+{
+    (void)arg;
+    pthread_setspecific(old_key, &slot[0]);
+    sem_post(&key_set);
+    sem_wait(&key_swapped);
+    reused_null = pthread_getspecific(new_key) == NULL;
+    return NULL;
+}
+
+static int run_keys(void)
+{
+    static int main_value;
+    pthread_key_create(&key, destroy_slot);
+    pthread_key_create(&fresh_key, NULL);
+    pthread_key_create(&again_key, destroy_again);
+    pthread_setspecific(key, &main_value);
+    pthread_setspecific(fresh_key, &main_value);
+    pthread_t t[KEYED];
+    for (int i = 0; i < KEYED; i++)
+        pthread_create(&t[i], NULL, keyed, (void *)(intptr_t)i);
+    for (int i = 0; i < KEYED; i++)
+        pthread_join(t[i], NULL);
+    int distinct = 0;
+    for (int i = 0; i < KEYED; i++)
+        distinct += destroyed[i];
+    int main_kept = pthread_getspecific(key) == &main_value;
+
+    sem_init(&key_set, 0, 0);
+    sem_init(&key_swapped, 0, 0);
+    pthread_key_create(&old_key, destroy_slot);
+    int before = destructions;
+    pthread_create(&t[0], NULL, keeps_old, NULL);
+    sem_wait(&key_set);
+    pthread_key_delete(old_key);
+    pthread_key_create(&new_key, destroy_slot);
+    sem_post(&key_swapped);
+    pthread_join(t[0], NULL);
+    int deleted_ran = destructions - before;
+    printf("keys: own %d of %d, fresh NULL %d, destructor %d (distinct %d), main kept %d, again %d, "
+           "reused NULL %d, deleted's destructor %d\n",
+           own, KEYED, fresh_null, before, distinct, main_kept, again_calls, reused_null, deleted_ran);
+    return own != KEYED || fresh_null != KEYED || before != KEYED || distinct != KEYED || !main_kept ||
+           again_calls != 2 || !reused_null || deleted_ran != 0;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -451,5 +536,6 @@ int main(void)
     bad |= run_gnu_joins_and_clocks();
     bad |= run_rwlocks();
     bad |= run_barrier();
+    bad |= run_keys();
     return bad;
 }
