@@ -46,7 +46,7 @@
     X(pthread_rwlock_clockwrlock) X(pthread_rwlock_unlock)                        \
     X(pthread_rwlock_destroy) X(pthread_barrier_wait) X(pthread_barrier_destroy)  \
     X(pthread_key_create) X(pthread_key_delete) X(pthread_getspecific)            \
-    X(pthread_setspecific)
+    X(pthread_setspecific) X(pthread_once)
 /* clang-format on */
 
 enum {

@@ -2,11 +2,11 @@
  * pthread_create / join / detach / exit become green threads of the calling
  * hub (with their own cleanup handlers and deferred cancellation;
  * pthread_kill signals the hub's OS thread), pthread keys hold a value per
- * green thread, and pthread mutexes, condition variables, rwlocks, barriers
- * and semaphores become green-aware: a fast path, then a wait in the hub in
- * a queue keyed by the object's address, never a spin. Calls from OS
- * threads that are not hubs, and every call without GREEN_PRELOAD=threads,
- * go to libc.
+ * green thread, and pthread_once, mutexes, condition variables, rwlocks,
+ * barriers and semaphores become green-aware: a fast path, then a wait in
+ * the hub in a queue keyed by the object's address, never a spin. Calls
+ * from OS threads that are not hubs, and every call without
+ * GREEN_PRELOAD=threads, go to libc.
  *
  * pthread_self() is not interposed: it stays the OS thread's, so
  * pthread_setaffinity_np(pthread_self(), ...), pthread_setname_np and the
@@ -733,6 +733,59 @@ static void run_key_destructors(preload_thread *t)
     free(t->specific);
     t->specific = NULL;
     t->nspecific = 0;
+}
+
+/* ---- pthread_once ----
+ * An initialiser that waits (a green switch) while another green thread
+ * calls pthread_once on the same control would make glibc's pthread_once
+ * wait on the OS thread, the hub's, for good. The control's record here
+ * says who runs the initialiser (owner); the others wait in its queue. */
+
+#define ONCE_DONE 2             /* glibc's __PTHREAD_ONCE_DONE (nptl/pthreadP.h). */
+
+/* The initialiser was cancelled (pthread_cancel, pthread_exit): the next
+ * caller runs it, as glibc's clear_once_control lets one. */
+static void once_abandoned(void *control)
+{
+    green__hub *h = green__preload_hub();
+    sync_obj *o = obj_find(control);
+    if (o == NULL)
+        return;
+    o->owner = NULL;
+    green__waiter *w = green__waitq_pop_parked(&o->q);
+    if (w != NULL)
+        green__wake(h, w->g, 0);
+    obj_drop_idle(control);
+}
+
+int pthread_once(pthread_once_t *control, void (*init)(void))
+{
+    green__hub *h = patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_once)(control, init);
+    GREEN_PRELOAD_COUNT(pthread_once);
+    while (!(__atomic_load_n(control, __ATOMIC_ACQUIRE) & ONCE_DONE)) {
+        sync_obj *o = obj_get(control);
+        if (o == NULL)
+            return ENOMEM;
+        if (o->owner == NULL) {
+            o->owner = h->current;
+            pthread_cleanup_push(once_abandoned, control);
+            init();
+            pthread_cleanup_pop(0);
+            __atomic_store_n(control, ONCE_DONE, __ATOMIC_RELEASE);
+            o = obj_find(control);
+            o->owner = NULL;
+            green__waitq_wake_all(h, &o->q, 0);
+            obj_drop_idle(control);
+            return 0;
+        }
+        /* Its own initialiser calling it again waits for ever in glibc. */
+        if (o->owner == h->current ||
+            green__wait_in(h, &o->q, green__waiter_get(h), GREEN_FOREVER) == GREEN_EDEADLK)
+            return EDEADLK;
+    }
+    return 0;
 }
 
 /* ---- mutexes ---- */

@@ -158,7 +158,8 @@ sync)
     cat "$tmp/err"
     grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
     for f in pthread_clockjoin_np pthread_cond_clockwait sem_clockwait pthread_rwlock_wrlock \
-        pthread_rwlock_clockrdlock pthread_barrier_wait pthread_setspecific pthread_getspecific; do
+        pthread_rwlock_clockrdlock pthread_barrier_wait pthread_setspecific pthread_getspecific \
+        pthread_once; do
         grep -q "$f" "$tmp/err" || fail "no $f in the stats"
     done
     ;;

@@ -6,8 +6,8 @@
  * keep their owners apart; the GNU joins and the clock waits; rwlocks
  * (writers exclude everyone, readers share, each kind's order, the try,
  * timed and clock variants), a barrier (nobody leaves a round before all
- * arrived) and pthread keys (each thread its own values and destructors).
- * Exit 0 on success. */
+ * arrived), pthread keys (each thread its own values and destructors) and
+ * pthread_once (one initialiser while the others wait). Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -492,6 +492,64 @@ static int run_keys(void)
            again_calls != 2 || !reused_null || deleted_ran != 0;
 }
 
+/* ---- pthread_once ---- */
+
+static pthread_once_t once = PTHREAD_ONCE_INIT, once_left = PTHREAD_ONCE_INIT;
+static int inits, saw_done, left_inits;
+
+/* Waits (a switch under the preload) while the others call pthread_once. */
+static void slow_init(void)
+{
+    usleep(20000);
+    inits++;
+}
+
+static void *oncer(void *arg)
+{
+    (void)arg;
+    pthread_once(&once, slow_init);
+    if (__atomic_load_n(&inits, __ATOMIC_SEQ_CST) == 1)
+        __atomic_add_fetch(&saw_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* An initialiser that ends its thread: the next caller runs its own. */
+static void exiting_init(void)
+{
+    left_inits++;
+    pthread_exit(NULL);
+}
+
+static void counting_init(void)
+{
+    left_inits += 10;
+}
+
+static void *leaves_once(void *arg)
+{
+    (void)arg;
+    pthread_once(&once_left, exiting_init);
+    return (void *)1;           /* Not reached. */
+}
+
+static int run_once(void)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, oncer, NULL);
+    oncer(NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    void *r = NULL;
+    pthread_create(&t[0], NULL, leaves_once, NULL);
+    pthread_join(t[0], &r);
+    pthread_once(&once_left, counting_init);
+    pthread_once(&once_left, counting_init);
+    printf("once: %d init, %d of 5 saw it done; after an initialiser that exited: %d, thread result %p\n",
+           inits, saw_done, left_inits, r);
+    return inits != 1 || saw_done != 5 || left_inits != 11 || r != NULL;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -537,5 +595,6 @@ int main(void)
     bad |= run_rwlocks();
     bad |= run_barrier();
     bad |= run_keys();
+    bad |= run_once();
     return bad;
 }
