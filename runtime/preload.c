@@ -70,15 +70,10 @@
  *    or 2 (a number on its command line) stays O_NONBLOCK for real there:
  *    the program sees EAGAIN where it expects to block;
  *  - under thread patching, __thread variables are per hub, shared by all
- *    green threads (pthread_key values are each green thread's own:
- *    preload_threads.c); pthread_self() is the OS
- *    thread's for all of them, so a runtime that tells its threads apart
- *    by it takes them for one (Python 3.11's threading runs and joins its
- *    threads, but in all of them current_thread() is the one started
- *    last, once it has waited: joining that one while it runs raises
- *    "cannot join current thread", and each thread but one prints an
- *    ignored KeyError traceback, from threading._delete, as it ends);
- *    stdio FILE locks, pthread_once and libc's internal locks belong to
+ *    green threads (pthread_key values and pthread_self() are each green
+ *    thread's own: preload_threads.c); gettid() and the TID in
+ *    /proc/self/task are the OS thread's for all of them;
+ *    stdio FILE locks and libc's internal locks belong to
  *    the OS thread, so a green thread that blocks while holding one
  *    (flockfile, then a patched read) deadlocks with the next green
  *    thread that takes it; synchronisation objects shared with
@@ -92,8 +87,7 @@
  *    does not give); pthread_kill signals the hub's OS thread, whichever
  *    green thread then runs the handler; pthread_kill and pthread_cancel
  *    of a green thread from an OS thread that is not the hub fail with
- *    ENOTSUP; pthread_cancel(pthread_self()) cancels the caller, whatever
- *    green thread saved that value;
+ *    ENOTSUP;
  *  - a handled signal cuts short only the main green thread's wait (fds,
  *    poll/select/epoll, sleeps, semaphores: EINTR, or restarted after an
  *    SA_RESTART handler as signal(7) and glibc do; preload_signals.c),

@@ -46,7 +46,10 @@
     X(pthread_rwlock_clockwrlock) X(pthread_rwlock_unlock)                        \
     X(pthread_rwlock_destroy) X(pthread_barrier_wait) X(pthread_barrier_destroy)  \
     X(pthread_key_create) X(pthread_key_delete) X(pthread_getspecific)            \
-    X(pthread_setspecific) X(pthread_once)
+    X(pthread_setspecific) X(pthread_once) X(pthread_getattr_np)                  \
+    X(pthread_getaffinity_np) X(pthread_setaffinity_np) X(pthread_getschedparam)  \
+    X(pthread_setschedparam) X(pthread_setschedprio) X(pthread_getcpuclockid)     \
+    X(pthread_sigqueue)
 /* clang-format on */
 
 enum {

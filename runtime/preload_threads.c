@@ -8,12 +8,12 @@
  * from OS threads that are not hubs, and every call without
  * GREEN_PRELOAD=threads, go to libc.
  *
- * pthread_self() is not interposed: it stays the OS thread's, so
- * pthread_setaffinity_np(pthread_self(), ...), pthread_setname_np and the
- * like keep working on the thread that really runs. The pthread_t of a
- * green thread is the address of its record with the low bit set: glibc's
- * are addresses of its aligned thread descriptors, low bit clear, so the
- * two are told apart without a lookup.
+ * The pthread_t of a green thread is the address of its record with the
+ * low bit set: glibc's are addresses of its aligned thread descriptors, low
+ * bit clear, so the two are told apart without a lookup. pthread_self() in
+ * such a thread is that handle (main's stays the OS thread's), and glibc's
+ * calls that take a pthread_t (affinity, scheduling, CPU clock, attributes)
+ * are given the hub's OS thread for it, or answer for the green thread.
  *
  * All green threads share one OS thread, so the real mutex's owner check
  * (a TID) cannot tell them apart: mutexes keep their owner and count here,
@@ -189,6 +189,8 @@ static inline preload_thread *untag(pthread_t t)
     return (t & 1) ? (preload_thread *)(uintptr_t)(t & ~(pthread_t)1) : NULL;
 }
 
+static pthread_t hub_thread;    /* The OS thread of the hub that runs them. */
+
 static void *trampoline(void *arg)
 {
     preload_thread *t = arg;
@@ -224,6 +226,7 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(vo
     if (patched() == NULL)
         return GREEN_REAL(pthread_create)(thread, attr, fn, arg);
     GREEN_PRELOAD_COUNT(pthread_create);
+    hub_thread = GREEN_REAL(pthread_self)();
     preload_thread *t = calloc(1, sizeof *t);
     if (t == NULL)
         return EAGAIN;
@@ -308,8 +311,9 @@ int pthread_timedjoin_np(pthread_t thread, void **retval, const struct timespec 
     return pthread_clockjoin_np(thread, retval, CLOCK_REALTIME, abs);
 }
 
-/* Of a green handle, or of pthread_self() called from a green thread that
- * pthread_create made: that green thread goes when it ends. */
+/* Of a green handle (pthread_self() in a green thread pthread_create made),
+ * or of the OS thread's handle called from such a thread: that green
+ * thread goes when it ends. */
 int pthread_detach(pthread_t thread)
 {
     green__hub *h = patched();
@@ -476,9 +480,9 @@ void green__preload_cancel_end(green__hub *h, int code)
 }
 
 /* The green thread a pthread_t names, for pthread_kill and pthread_cancel:
- * a green handle, or pthread_self() of the running green thread (all of
- * them share the OS thread's pthread_self(): it is taken to be the
- * caller, as pthread_detach takes it), with its hub and cancellation
+ * a green handle, or the OS thread's handle (main's pthread_self(), which
+ * is taken to be the caller, as pthread_detach takes it), with its hub and
+ * cancellation
  * state. *g is NULL when the call is libc's. A green handle used from an
  * OS thread that is not the hub's cannot reach the hub's records: ENOTSUP. */
 static int green_target(pthread_t thread, green__hub **h, green_thread **g, cancel_state **c)
@@ -629,6 +633,79 @@ static bool in_use(const void *key, int fn)
         return false;
     green__preload_calls[fn]++;
     return obj_find(key) != NULL;
+}
+
+/* ---- identity ----
+ * A green thread pthread_create made is told apart by its own handle, as
+ * gevent's patch_thread makes threading.get_ident the greenlet's: Python's
+ * threading (get_ident is pthread_self) then knows each of its threads, and
+ * a thread's pthread_self equals the handle its creator got. Main, and any
+ * caller that is not such a green thread, gets the OS thread's. The calls
+ * of glibc that would dereference a green handle are given the hub's OS
+ * thread instead, or answer for the green thread (pthread_getattr_np). */
+
+pthread_t pthread_self(void)
+{
+    green__hub *h = patched();
+    preload_thread *t = h != NULL ? self_record(h) : NULL;
+    return t != NULL ? tag(t) : GREEN_REAL(pthread_self)();
+}
+
+/* The OS thread behind a handle: a green handle's is the hub's. */
+static pthread_t os_thread(pthread_t thread)
+{
+    return untag(thread) != NULL ? hub_thread : thread;
+}
+
+/* Its green stack and detach state (its guard page below the stack). */
+int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
+{
+    preload_thread *t = untag(thread);
+    if (t == NULL)
+        return GREEN_REAL(pthread_getattr_np)(thread, attr);
+    GREEN_PRELOAD_COUNT(pthread_getattr_np);
+    int err = pthread_attr_init(attr);
+    if (err != 0)
+        return err;
+    pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE);
+    pthread_attr_setguardsize(attr, (size_t)sysconf(_SC_PAGESIZE));
+    green_stack *stack = t->g->stack;
+    return stack != NULL ? pthread_attr_setstack(attr, stack->base, stack->size) : 0;
+}
+
+int pthread_getaffinity_np(pthread_t thread, size_t size, cpu_set_t *set)
+{
+    return GREEN_REAL(pthread_getaffinity_np)(os_thread(thread), size, set);
+}
+
+int pthread_setaffinity_np(pthread_t thread, size_t size, const cpu_set_t *set)
+{
+    return GREEN_REAL(pthread_setaffinity_np)(os_thread(thread), size, set);
+}
+
+int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param)
+{
+    return GREEN_REAL(pthread_getschedparam)(os_thread(thread), policy, param);
+}
+
+int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param)
+{
+    return GREEN_REAL(pthread_setschedparam)(os_thread(thread), policy, param);
+}
+
+int pthread_setschedprio(pthread_t thread, int prio)
+{
+    return GREEN_REAL(pthread_setschedprio)(os_thread(thread), prio);
+}
+
+int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
+{
+    return GREEN_REAL(pthread_getcpuclockid)(os_thread(thread), clock);
+}
+
+int pthread_sigqueue(pthread_t thread, int sig, const union sigval value)
+{
+    return GREEN_REAL(pthread_sigqueue)(os_thread(thread), sig, value);
 }
 
 /* ---- thread-specific data ----

@@ -230,8 +230,40 @@ EOF
         diff "$tmp/plain" "$tmp/patched" || fail "patched python3 (GREEN_PRELOAD=$mode) differs"
         grep -q "libgreen-preload: spawned" "$tmp/err" || fail "no stats: preload not loaded?"
     done
+    # Python's threading under thread patching: each thread knows itself
+    # (current_thread, get_ident: pthread_self), its threading.local, a
+    # join while the thread runs; nothing on stderr at exit.
+    cat >"$tmp/threads.py" <<'EOF'
+import threading, time
+local = threading.local()
+seen = {}
+def work(i):
+    local.v = i
+    time.sleep(0.02 * (4 - i))
+    me = threading.current_thread()
+    seen[i] = (me.name, local.v, me.ident == threading.get_ident() != threading.main_thread().ident)
+threads = [threading.Thread(target=work, args=(i,), name="t%d" % i) for i in range(4)]
+for t in threads:
+    t.start()
+threads[0].join()
+for t in threads:
+    t.join()
+print([seen[i] for i in range(4)], threading.current_thread() is threading.main_thread(),
+      threading.active_count())
+EOF
+    python3 "$tmp/threads.py" >"$tmp/plain" || fail "unpatched python3 threads"
+    cat "$tmp/plain"
+    if [ -z "$asan" ]; then
+        GREEN_PRELOAD=threads GREEN_PRELOAD_STACK_KIB=1024 GREEN_PRELOAD_STATS=1 patched timeout 20 \
+            python3 "$tmp/threads.py" >"$tmp/patched" 2>"$tmp/err" ||
+            { cat "$tmp/patched" "$tmp/err"; fail "thread-patched python3 threads"; }
+        diff "$tmp/plain" "$tmp/patched" || fail "thread-patched python3 threads differ"
+        ! grep -v "^libgreen-preload: " "$tmp/err" || fail "thread-patched python3 threads wrote to stderr"
+        grep -q "pthread_create 4" "$tmp/err" || { cat "$tmp/err"; fail "threads not green"; }
+    fi
     ;;
 curl|wget)
+
     command -v "$test" >/dev/null || skip "$test not installed (Debian: apt-get install $test)"
     # Debian 12's curl hangs in setlocale with libasan preloaded, preload or not.
     [ "$test" = curl ] && [ -n "$asan" ] && skip "curl hangs under a preloaded libasan alone"

@@ -6,11 +6,13 @@
  * keep their owners apart; the GNU joins and the clock waits; rwlocks
  * (writers exclude everyone, readers share, each kind's order, the try,
  * timed and clock variants), a barrier (nobody leaves a round before all
- * arrived), pthread keys (each thread its own values and destructors) and
- * pthread_once (one initialiser while the others wait). Exit 0 on success. */
+ * arrived), pthread keys (each thread its own values and destructors),
+ * pthread_once (one initialiser while the others wait) and each thread's
+ * identity (pthread_self is its handle; its attributes). Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -550,6 +552,64 @@ static int run_once(void)
     return inits != 1 || saw_done != 5 || left_inits != 11 || r != NULL;
 }
 
+/* ---- identity ---- */
+
+#define NAMED 3
+static pthread_t named[NAMED], main_handle;
+static sem_t named_go;
+static int self_is_handle, not_main, own_stack, affinity, cpu_clock, sched, alive;
+
+/* Each thread's pthread_self is the handle its creator got, and glibc's
+ * calls given it answer for it: its stack holds its locals. */
+static void *identity(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    sem_wait(&named_go);        /* named[i] is written. */
+    pthread_t me = pthread_self();
+    int local = 0;
+    pthread_attr_t a;
+    void *base;
+    size_t size;
+    cpu_set_t set;
+    clockid_t clock;
+    struct timespec used;
+    int policy;
+    struct sched_param param;
+    __atomic_add_fetch(&self_is_handle, pthread_equal(me, named[i]) != 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&not_main, pthread_equal(me, main_handle) == 0, __ATOMIC_SEQ_CST);
+    if (pthread_getattr_np(me, &a) == 0) {
+        __atomic_add_fetch(&own_stack,
+                           pthread_attr_getstack(&a, &base, &size) == 0 && (char *)&local >= (char *)base &&
+                               (char *)&local < (char *)base + size,
+                           __ATOMIC_SEQ_CST);
+        pthread_attr_destroy(&a);
+    }
+    __atomic_add_fetch(&affinity, pthread_getaffinity_np(me, sizeof set, &set) == 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&cpu_clock,
+                       pthread_getcpuclockid(me, &clock) == 0 && clock_gettime(clock, &used) == 0,
+                       __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&sched, pthread_getschedparam(me, &policy, &param) == 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&alive, pthread_kill(me, 0) == 0, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static int run_identity(void)
+{
+    main_handle = pthread_self();
+    sem_init(&named_go, 0, 0);
+    for (int i = 0; i < NAMED; i++)
+        pthread_create(&named[i], NULL, identity, (void *)(intptr_t)i);
+    for (int i = 0; i < NAMED; i++)
+        sem_post(&named_go);
+    for (int i = 0; i < NAMED; i++)
+        pthread_join(named[i], NULL);
+    printf("identity: pthread_self is its handle %d of %d, not main's %d, its stack %d, affinity %d, "
+           "cpu clock %d, sched %d, alive %d\n",
+           self_is_handle, NAMED, not_main, own_stack, affinity, cpu_clock, sched, alive);
+    return self_is_handle != NAMED || not_main != NAMED || own_stack != NAMED || affinity != NAMED ||
+           cpu_clock != NAMED || sched != NAMED || alive != NAMED;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -596,5 +656,6 @@ int main(void)
     bad |= run_barrier();
     bad |= run_keys();
     bad |= run_once();
+    bad |= run_identity();
     return bad;
 }
