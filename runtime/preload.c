@@ -4,7 +4,7 @@
  * replaces libc's blocking socket and pipe calls, poll/select/epoll_wait,
  * sleeps and name lookups with cooperative ones: a green thread that would
  * block parks in the hub and the others run. GREEN_PRELOAD=threads makes
- * pthreads green too (preload_threads.c).
+ * pthreads green too (preload_threads.c, preload_sync.c).
  *
  *   LD_PRELOAD=build/lib/libgreen-preload.so [GREEN_PRELOAD=threads]
  *     [GREEN_PRELOAD_STATS=1] [GREEN_PRELOAD_STACK_KIB=64] [GREEN_RESOLVER=ares]

@@ -1,6 +1,7 @@
-/* runtime/preload.h: what the two files of libgreen-preload.so share
- * (preload.c: start-up, I/O, sleeps, name lookups, stats; preload_threads.c:
- * GREEN_PRELOAD=threads). Not installed; nothing but the preload includes it.
+/* runtime/preload.h: what the files of libgreen-preload.so share (preload.c:
+ * start-up, I/O, sleeps, name lookups, stats; preload_signals.c: handlers;
+ * preload_threads.c and preload_sync.c: GREEN_PRELOAD=threads). Not
+ * installed; nothing but the preload includes it.
  *
  * Every interposed function has a slot in one table, made from one X-macro
  * list: the real function (dlsym(RTLD_NEXT, name), resolved at first use)
@@ -85,11 +86,29 @@ static inline green__hub *green__preload_hub(void)
     return h != NULL && h->current != NULL ? h : NULL;
 }
 
-/* GREEN_PRELOAD=threads: pthreads become green threads (preload_threads.c). */
+/* GREEN_PRELOAD=threads: pthreads become green threads (preload_threads.c,
+ * preload_sync.c). */
 extern int green__preload_threads;
+
+/* The hub, for a call thread patching takes: thread patching on, a green
+ * caller. */
+static inline green__hub *green__preload_patched(void)
+{
+    return green__preload_threads ? green__preload_hub() : NULL;
+}
 
 /* Seconds from now until the CLOCK_REALTIME / clock `clock` time *abs. */
 double green__preload_until(clockid_t clock, const struct timespec *abs);
+
+/* As green__preload_until, as the timed joins and waits take it: at least
+ * a nanosecond (a wait of 0 does not park). NULL: none. */
+static inline double green__preload_left_until(clockid_t clock, const struct timespec *abs)
+{
+    if (abs == NULL)
+        return GREEN_FOREVER;
+    double left = green__preload_until(clock, abs);
+    return left > 0 ? left : 1e-9;
+}
 
 /* Deferred cancellation of green threads (pthread_cancel under thread
  * patching, preload_threads.c). The preload's cancellation points are its

@@ -19,7 +19,7 @@
  *    signal handler). sigaction's old action is the program's handler, as
  *    it installed it.
  *  - the preload's waits (preload.c: fds, poll/select/epoll, sleeps;
- *    preload_threads.c: semaphores) are listed as interruptible, with
+ *    preload_sync.c: semaphores) are listed as interruptible, with
  *    whether they restart; woken by the trampoline, the hub ends the main
  *    green thread's with GREEN_EINTR when a signal came during it and the
  *    call would not have been restarted.
