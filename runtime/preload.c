@@ -103,7 +103,10 @@
  *    patching (their blocking calls then go straight to libc);
  *  - fork() gives the child a copy of the parent's hub, loop fd included:
  *    a child that goes on using patched calls is not supported (one that
- *    calls exec is fine; LD_PRELOAD then patches the new program too);
+ *    calls exec is fine; LD_PRELOAD then patches the new program too),
+ *    though a semaphore shared between the two works both ways (a green
+ *    waiter on a process-shared semaphore looks again every 100 µs to
+ *    10 ms: Python's multiprocessing locks and queues);
  *  - thread patching under AddressSanitizer: its runtime must come first in
  *    LD_PRELOAD, so its pthread_create runs before this one and starts its
  *    thread bookkeeping on a green stack of the same OS thread, which it

@@ -605,15 +605,34 @@ int pthread_barrier_destroy(pthread_barrier_t *b)
 
 /* ---- semaphores ---- */
 
+/* A semaphore other processes may post (sem_open's; sem_init's with
+ * pshared): glibc's sem_t then holds FUTEX_PRIVATE_FLAG in the int after
+ * its 64-bit value and waiter count, 0 for one of this process alone. */
+static bool shared_sem(const sem_t *s)
+{
+    int flag;
+    memcpy(&flag, (const char *)s + sizeof(uint64_t), sizeof flag);
+    return flag != 0;
+}
+
+/* How long a green waiter on a shared semaphore sleeps before it looks
+ * again: a post from another process wakes no one here. From 100 µs,
+ * doubling, to 10 ms. */
+#define SHARED_LOOK_FIRST 1e-4
+#define SHARED_LOOK_MAX 1e-2
+
 /* sem_trywait, then park until a sem_post wakes us, and try again. Returns
  * 0 or -1 with errno, as sem_wait: EINTR when a signal cuts the wait short,
  * SA_RESTART or not, unless the semaphore was posted meanwhile, as glibc's
  * sem_wait does (signal(7) says it restarts; it does not); Python's lock
- * acquire counts on it for KeyboardInterrupt. */
+ * acquire counts on it for KeyboardInterrupt. On a shared semaphore
+ * (Python's multiprocessing locks and queues) the waiter also looks again
+ * after each of its sleeps. */
 static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
 {
     green__deadline d = { .timeout = timeout };
     int saved = errno;
+    double look = shared_sem(s) ? SHARED_LOOK_FIRST : 0;
     for (;;) {
         if (GREEN_REAL(sem_trywait)(s) == 0) {
             errno = saved;
@@ -632,12 +651,18 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             errno = ENOMEM;
             return -1;
         }
+        bool looks = look > 0 && (green__unlimited(left) || look < left);
+        double slice = looks ? look : left;
         green__preload_intr intr;
         green__preload_intr_begin(h, &intr, GREEN__INTR_NO_WATCHER);
-        int code = green__wait_in(h, &o->q, green__waiter_get(h), left);
+        int code = green__wait_in(h, &o->q, green__waiter_get(h), slice);
         green__preload_intr_end(&intr);
         obj_drop_idle(s);
         green__preload_cancel_end(h, code);
+        if (code == GREEN_ETIMEDOUT && looks) {
+            look = look * 2 < SHARED_LOOK_MAX ? look * 2 : SHARED_LOOK_MAX;
+            continue;
+        }
         if (code == GREEN_EINTR && GREEN_REAL(sem_trywait)(s) == 0) {
             errno = saved;      /* Posted meanwhile (by the handler, say). */
             return 0;

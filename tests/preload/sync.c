@@ -7,8 +7,9 @@
  * (writers exclude everyone, readers share, each kind's order, the try,
  * timed and clock variants), a barrier (nobody leaves a round before all
  * arrived), pthread keys (each thread its own values and destructors),
- * pthread_once (one initialiser while the others wait) and each thread's
- * identity (pthread_self is its handle; its attributes). Exit 0 on success. */
+ * pthread_once (one initialiser while the others wait), each thread's
+ * identity (pthread_self is its handle; its attributes) and a semaphore
+ * another process posts. Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -16,6 +17,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -610,6 +614,38 @@ static int run_identity(void)
            cpu_clock != NAMED || sched != NAMED || alive != NAMED;
 }
 
+/* ---- a semaphore shared with another process ---- */
+
+/* A child process posts a semaphore in shared memory after 50 ms (a raw
+ * nanosleep: the child of a patched process makes no green wait): the
+ * parent's sem_wait, which no post of its own process wakes, sees it. */
+static int run_shared_sem(void)
+{
+    sem_t *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s == MAP_FAILED || sem_init(s, 1, 0) != 0)
+        return 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec later = { 0, 50000000 };
+        syscall(SYS_nanosleep, &later, NULL);
+        sem_post(s);
+        _exit(0);
+    }
+    int r = sem_wait(s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    struct timespec soon = in_ms(CLOCK_REALTIME, 50);
+    int timed = sem_timedwait(s, &soon) == -1 ? errno : 0;
+    printf("shared semaphore: posted by a child, wait %d %s; then timedwait %s\n", r,
+           took >= 0.04 && took < 2 ? "in time" : "late", err_name(timed));
+    munmap(s, sizeof *s);
+    return r != 0 || took < 0.04 || took >= 2 || timed != ETIMEDOUT || status != 0;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -657,5 +693,6 @@ int main(void)
     bad |= run_keys();
     bad |= run_once();
     bad |= run_identity();
+    bad |= run_shared_sem();
     return bad;
 }
