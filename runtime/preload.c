@@ -32,9 +32,10 @@
  * dup2/dup3 onto the fd, wakes the green threads that wait on it (they
  * see EBADF); dup2 of an fd onto itself does nothing. An fd of the table
  * dup'ed onto 0, 1 or 2, given to fdopen or to
- * posix_spawn_file_actions_adddup2 is used where the preload
- * cannot see it (stdio, an exec'd program): it is made blocking for real
- * again and leaves the table (see fd_release). Fds the preload did not see
+ * posix_spawn_file_actions_adddup2, or left open (not close-on-exec)
+ * across an exec or posix_spawn, is used where the preload cannot see it
+ * (stdio, an exec'd program): it is made blocking for real again and
+ * leaves the table (see fd_release). Fds the preload did not see
  * made (files, sockets from before main) pass straight through and may
  * block the OS thread. poll/select check without blocking first, then
  * wait in the hub for any of their fds or the timeout; epoll_wait,
@@ -66,9 +67,10 @@
  *    not seen: a FILE over a socket or pipe blocks the OS thread, and an
  *    fd of the table that stdio closes stays in the table (harmless until
  *    the number is reused by something that is not a socket or pipe);
- *  - an fd of the table handed to an exec'd program other than as fd 0, 1
- *    or 2 (a number on its command line) stays O_NONBLOCK for real there:
- *    the program sees EAGAIN where it expects to block;
+ *  - an fd of the table that the exec'd program inherits is blocking
+ *    again, in this process too if it still has it (its open file
+ *    description is the same): green threads that use it block the OS
+ *    thread (a listening socket shared with the exec'd program, say);
  *  - under thread patching, __thread variables are per hub, shared by all
  *    green threads (pthread_key values and pthread_self() are each green
  *    thread's own: preload_threads.c); gettid() and the TID in
@@ -270,6 +272,7 @@ typedef struct preload_fd {
 
 static preload_fd *fd_table;
 static int fd_table_size;
+static int fd_high = -1;        /* The highest fd ever in the table. */
 
 /* Sized by RLIMIT_NOFILE at start-up (calloc: pages are touched only when
  * used); higher fds are passed through. */
@@ -326,6 +329,8 @@ static void fd_record(int fd, int user_nonblock, const preload_fd *inherit)
     if (p == NULL)
         return;
     fd_forget(fd);
+    if (fd > fd_high)
+        fd_high = fd;
     p->known = 1;
     p->user_nonblock = user_nonblock != 0;
     p->dup_next = fd;
@@ -363,6 +368,8 @@ static void fd_dup(int fd, int nfd)
     fd_forget(nfd);
     if (p == NULL || !p->known)
         return;
+    if (nfd > fd_high)
+        fd_high = nfd;
     q->known = 1;
     q->user_nonblock = p->user_nonblock;
     q->rcv_timeout = p->rcv_timeout;
@@ -1226,6 +1233,122 @@ FILE *fdopen(int fd, const char *mode)
     if (f != NULL)
         release_if_known(fd);
     return f;
+}
+
+/* Every fd of the table that a new program inherits (not close-on-exec):
+ * it gets them by number (Python's pass_fds, a pipe named on a command
+ * line), and a program that does not see the preload (a static one, or the
+ * same one before the preload starts) must find them blocking. */
+static void release_inherited(void)
+{
+    for (int fd = 0; fd <= fd_high; fd++) {
+        preload_fd *p = fd_entry(fd);
+        if (p == NULL || !p->known)
+            continue;
+        int fdflags = GREEN_REAL(fcntl)(fd, F_GETFD);
+        if (fdflags >= 0 && !(fdflags & FD_CLOEXEC))
+            fd_release(fd);
+    }
+}
+
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+    release_inherited();
+    return GREEN_REAL(execve)(path, argv, envp);
+}
+
+int execv(const char *path, char *const argv[])
+{
+    release_inherited();
+    return GREEN_REAL(execv)(path, argv);
+}
+
+int execvp(const char *file, char *const argv[])
+{
+    release_inherited();
+    return GREEN_REAL(execvp)(file, argv);
+}
+
+int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    release_inherited();
+    return GREEN_REAL(execvpe)(file, argv, envp);
+}
+
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    release_inherited();
+    return GREEN_REAL(fexecve)(fd, argv, envp);
+}
+
+/* execl, execlp and execle: arg, then ap's arguments up to its NULL, as an
+ * argv on the caller's stack (as glibc builds it: no malloc between fork
+ * and exec), then the v forms. */
+static size_t count_args(va_list *ap)
+{
+    va_list c;
+    va_copy(c, *ap);
+    size_t n = 1;
+    while (va_arg(c, char *) != NULL)
+        n++;
+    va_end(c);
+    return n;
+}
+
+/* argv[0..n]: arg, then the n - 1 arguments and the NULL from ap. */
+static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
+{
+    argv[0] = (char *)arg;
+    for (size_t i = 1; i <= n; i++)
+        argv[i] = va_arg(*ap, char *);
+}
+
+int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(&ap);
+    char *argv[n + 1];
+    fill_args(argv, arg, &ap, n);
+    va_end(ap);
+    return execv(path, argv);
+}
+
+int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(&ap);
+    char *argv[n + 1];
+    fill_args(argv, arg, &ap, n);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(&ap);
+    char *argv[n + 1];
+    fill_args(argv, arg, &ap, n);
+    char **envp = va_arg(ap, char **);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    release_inherited();
+    return GREEN_REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
+}
+
+int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    release_inherited();
+    return GREEN_REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 }
 
 int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int nfd)

@@ -1059,6 +1059,48 @@ static int test_cancel(void)
     return good && relocked && past_read && got_mutex ? 0 : 1;
 }
 
+/* ---- a pipe handed to an exec'd program by number ---- */
+
+/* sh, started without the preload in its environment, reads a line from a
+ * pipe it is given by number (not close-on-exec, as Python's pass_fds
+ * gives one), which the parent writes 100 ms later: sh must find the pipe
+ * blocking. Started with fork and execle, fork and execv, and posix_spawn. */
+static int inherit_one(const char *how)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    char script[96];
+    snprintf(script, sizeof script, "read line <&%d && echo \"%s: $line\"", p[0], how);
+    char *argv[] = { "sh", "-c", script, NULL };
+    char *env[] = { "PATH=/usr/bin:/bin", NULL };
+    pid_t pid = -1;
+    if (strcmp(how, "posix_spawn") == 0) {
+        if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, env) != 0)
+            pid = -1;
+    } else if ((pid = fork()) == 0) {
+        close(p[1]);
+        if (strcmp(how, "execle") == 0)
+            execle("/bin/sh", "sh", "-c", script, (char *)NULL, env);
+        else if (unsetenv("LD_PRELOAD") == 0)
+            execv("/bin/sh", argv);
+        _exit(127);
+    }
+    close(p[0]);
+    usleep(100000);
+    ssize_t w = write(p[1], "the line\n", 9);
+    close(p[1]);
+    int status = -1;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    return w != 9 || pid <= 0 || status != 0;
+}
+
+static int test_inherit(void)
+{
+    return inherit_one("execle") | inherit_one("execv") | inherit_one("posix_spawn");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1073,6 +1115,7 @@ int main(int argc, char **argv)
         { "kill", test_kill },         { "cancel", test_cancel },
         { "sendfile", test_sendfile }, { "splice", test_splice },
         { "mmsg", test_mmsg },         { "signals", test_signals },
+        { "inherit", test_inherit },
     };
     if (strcmp(t, "dup2wake") == 0)
         return test_dup2wake();
@@ -1086,6 +1129,7 @@ int main(int argc, char **argv)
     if (!found)
         fprintf(
             stderr,
-            "usage: pipes pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|dup2wake|stdio|epoll|kill|cancel|signals|all\n");
+            "usage: pipes "
+            "pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|dup2wake|stdio|epoll|kill|cancel|signals|inherit|all\n");
     return found ? rc : 2;
 }

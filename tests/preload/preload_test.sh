@@ -9,7 +9,7 @@
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
 #   pipe, socketpair, bigwrite, sendfile, splice, mmsg, dup, stdio, epoll,
-#   kill, cancel, signals
+#   kill, cancel, signals, inherit
 #              pipes.c, unpatched, patched and thread-patched: the same
 #              lines (but ticks and threads), one OS thread under thread
 #              patching
@@ -18,7 +18,7 @@
 #   pipes-stats  pipes.c all, thread-patched: the new calls in the stats
 #   python     python3's handlers that raise end a blocked accept, select,
 #              sleep and lock acquire, unpatched, patched and thread-patched
-#              alike
+#              alike; threading thread-patched answers as unpatched
 #   curl, wget the Debian programs fetch from greenbench-server: same bytes
 #   valgrind   small patched programs under valgrind (sleepers, pipes cancel,
 #              dup and mmsg, thread-patched): no errors
@@ -163,7 +163,7 @@ sync)
         grep -q "$f" "$tmp/err" || fail "no $f in the stats"
     done
     ;;
-pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|stdio|epoll|kill|signals)
+pipe|socketpair|bigwrite|sendfile|splice|mmsg|dup|stdio|epoll|kill|signals|inherit)
     pipes "$test"
     ;;
 dup64)
@@ -261,8 +261,43 @@ EOF
         ! grep -v "^libgreen-preload: " "$tmp/err" || fail "thread-patched python3 threads wrote to stderr"
         grep -q "pthread_create 4" "$tmp/err" || { cat "$tmp/err"; fail "threads not green"; }
     fi
+    # multiprocessing with each start method: a child takes a Lock the
+    # parent releases later (a process-shared semaphore) and answers through
+    # a Queue; spawn and forkserver hand their pipes to new programs by
+    # number (pass_fds).
+    cat >"$tmp/mp.py" <<'EOF'
+import multiprocessing as mp, sys, time
+def child(q, lock):
+    with lock:
+        q.put("hello")
+if __name__ == "__main__":
+    ctx = mp.get_context(sys.argv[1])
+    q, lock = ctx.Queue(), ctx.Lock()
+    lock.acquire()
+    p = ctx.Process(target=child, args=(q, lock))
+    p.start()
+    time.sleep(0.2)
+    lock.release()
+    print(sys.argv[1], q.get(timeout=10), end=" ")
+    p.join(10)
+    print(p.exitcode)
+EOF
+    for method in fork spawn forkserver; do
+        python3 "$tmp/mp.py" $method >>"$tmp/mp.plain" || fail "unpatched multiprocessing $method"
+        for mode in "" threads; do
+            [ -n "$mode" ] && [ -n "$asan" ] && continue
+            GREEN_PRELOAD=$mode GREEN_PRELOAD_STACK_KIB=1024 patched timeout 30 python3 "$tmp/mp.py" $method \
+                >>"$tmp/mp.patched$mode" 2>"$tmp/err" ||
+                { cat "$tmp/mp.patched$mode" "$tmp/err"; fail "multiprocessing $method (GREEN_PRELOAD=$mode)"; }
+        done
+    done
+    cat "$tmp/mp.plain"
+    for f in "$tmp"/mp.patched*; do
+        diff "$tmp/mp.plain" "$f" || fail "multiprocessing: ${f##*.} differs"
+    done
     ;;
 curl|wget)
+
 
     command -v "$test" >/dev/null || skip "$test not installed (Debian: apt-get install $test)"
     # Debian 12's curl hangs in setlocale with libasan preloaded, preload or not.
