@@ -32,10 +32,10 @@
  * dup2/dup3 onto the fd, wakes the green threads that wait on it (they
  * see EBADF); dup2 of an fd onto itself does nothing. An fd of the table
  * dup'ed onto 0, 1 or 2, given to fdopen or to
- * posix_spawn_file_actions_adddup2, or left open (not close-on-exec)
- * across an exec or posix_spawn, is used where the preload cannot see it
- * (stdio, an exec'd program): it is made blocking for real again and
- * leaves the table (see fd_release). Fds the preload did not see
+ * posix_spawn_file_actions_adddup2 is used where the preload cannot see
+ * it (stdio, an exec'd program): it is made blocking for real again and
+ * leaves the table (see fd_release). A pipe left open (not close-on-exec)
+ * across an exec is opened anew, blocking (reopen_inherited_pipes). Fds the preload did not see
  * made (files, sockets from before main) pass straight through and may
  * block the OS thread. poll/select check without blocking first, then
  * wait in the hub for any of their fds or the timeout; epoll_wait,
@@ -67,10 +67,11 @@
  *    not seen: a FILE over a socket or pipe blocks the OS thread, and an
  *    fd of the table that stdio closes stays in the table (harmless until
  *    the number is reused by something that is not a socket or pipe);
- *  - an fd of the table that the exec'd program inherits is blocking
- *    again, in this process too if it still has it (its open file
- *    description is the same): green threads that use it block the OS
- *    thread (a listening socket shared with the exec'd program, say);
+ *  - a socket of the table that an exec'd program inherits (not as fd 0,
+ *    1 or 2) stays O_NONBLOCK for real there, as do pipes and sockets
+ *    a posix_spawn'ed one inherits: a program that does not see the
+ *    preload gets EAGAIN where it expects to block (pipes an exec'd
+ *    program inherits are opened anew, blocking);
  *  - under thread patching, __thread variables are per hub, shared by all
  *    green threads (pthread_key values and pthread_self() are each green
  *    thread's own: preload_threads.c); gettid() and the TID in
@@ -134,6 +135,7 @@
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -1235,49 +1237,63 @@ FILE *fdopen(int fd, const char *mode)
     return f;
 }
 
-/* Every fd of the table that a new program inherits (not close-on-exec):
- * it gets them by number (Python's pass_fds, a pipe named on a command
- * line), and a program that does not see the preload (a static one, or the
- * same one before the preload starts) must find them blocking. */
-static void release_inherited(void)
+/* A pipe of the table that a new program inherits (not close-on-exec) is
+ * used there by number (Python's pass_fds, a pipe named on a command line)
+ * by a program that does not see the preload, or not yet: it must be
+ * blocking there. O_NONBLOCK belongs to the open file description, which
+ * the process that forked this one shares, so the pipe is opened anew
+ * (/proc/self/fd: a new description of the same pipe, blocking) onto its
+ * number, and the other process's stays as it was. Sockets cannot be
+ * opened anew: they stay non-blocking there. */
+static void reopen_inherited_pipes(void)
 {
     for (int fd = 0; fd <= fd_high; fd++) {
         preload_fd *p = fd_entry(fd);
-        if (p == NULL || !p->known)
+        struct stat st;
+        if (p == NULL || !p->known || p->user_nonblock)
             continue;
         int fdflags = GREEN_REAL(fcntl)(fd, F_GETFD);
-        if (fdflags >= 0 && !(fdflags & FD_CLOEXEC))
-            fd_release(fd);
+        int fl = GREEN_REAL(fcntl)(fd, F_GETFL);
+        if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fl < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+            continue;
+        char path[32];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        int nfd = open(path, (fl & O_ACCMODE) | O_CLOEXEC);
+        if (nfd < 0)
+            continue;
+        fd_forget(fd);
+        GREEN_REAL(dup2)(nfd, fd);
+        GREEN_REAL(close)(nfd);
     }
 }
 
 int execve(const char *path, char *const argv[], char *const envp[])
 {
-    release_inherited();
+    reopen_inherited_pipes();
     return GREEN_REAL(execve)(path, argv, envp);
 }
 
 int execv(const char *path, char *const argv[])
 {
-    release_inherited();
+    reopen_inherited_pipes();
     return GREEN_REAL(execv)(path, argv);
 }
 
 int execvp(const char *file, char *const argv[])
 {
-    release_inherited();
+    reopen_inherited_pipes();
     return GREEN_REAL(execvp)(file, argv);
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    release_inherited();
+    reopen_inherited_pipes();
     return GREEN_REAL(execvpe)(file, argv, envp);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    release_inherited();
+    reopen_inherited_pipes();
     return GREEN_REAL(fexecve)(fd, argv, envp);
 }
 
@@ -1335,20 +1351,6 @@ int execle(const char *path, const char *arg, ...)
     char **envp = va_arg(ap, char **);
     va_end(ap);
     return execve(path, argv, envp);
-}
-
-int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-                const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
-{
-    release_inherited();
-    return GREEN_REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
-}
-
-int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
-{
-    release_inherited();
-    return GREEN_REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 }
 
 int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int nfd)
