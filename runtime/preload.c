@@ -1261,7 +1261,8 @@ static void reopen_inherited_pipes(void)
         int nfd = open(path, (fl & O_ACCMODE) | O_CLOEXEC);
         if (nfd < 0)
             continue;
-        fd_forget(fd);
+        /* The table stays as it is: after vfork (CPython's subprocess) it
+         * is the parent's memory, and the parent goes on using it. */
         GREEN_REAL(dup2)(nfd, fd);
         GREEN_REAL(close)(nfd);
     }
