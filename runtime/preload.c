@@ -107,9 +107,11 @@
  *  - fork() gives the child a copy of the parent's hub, loop fd included:
  *    a child that goes on using patched calls is not supported (one that
  *    calls exec is fine; LD_PRELOAD then patches the new program too),
- *    though a semaphore shared between the two works both ways (a green
- *    waiter on a process-shared semaphore looks again every 100 µs to
- *    10 ms: Python's multiprocessing locks and queues);
+ *    though semaphores, mutexes and conditions shared between the two
+ *    work both ways (preload_sync.c: a green waiter on a process-shared
+ *    one looks again every 100 µs to 10 ms; Python's multiprocessing locks
+ *    and queues); a process-shared rwlock or barrier is kept among the
+ *    green threads alone and excludes no other process;
  *  - thread patching under AddressSanitizer: its runtime must come first in
  *    LD_PRELOAD, so its pthread_create runs before this one and starts its
  *    thread bookkeeping on a green stack of the same OS thread, which it

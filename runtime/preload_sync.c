@@ -13,7 +13,9 @@
  * count read from glibc's barrier) and pthread_once controls (the green
  * thread running the initialiser here). Semaphores keep their value in the
  * real sem_t (sem_trywait is the fast path; sem_getvalue, sem_init and
- * sem_destroy work unchanged). */
+ * sem_destroy work unchanged). A mutex other processes share is also
+ * locked for real by its green owner, and a shared condition is also
+ * signalled for real; rwlocks and barriers are kept here alone. */
 #include "preload.h"
 
 #include <semaphore.h>
@@ -128,6 +130,17 @@ static void obj_drop_idle(const void *key)
     free_objs = o;
 }
 
+/* Objects other processes share (pshared, sem_open): what those processes
+ * do wakes no green waiter here, so a green waiter also sleeps, then looks
+ * again: from 100 µs, doubling, to 10 ms. */
+#define SHARED_LOOK_FIRST 1e-4
+#define SHARED_LOOK_MAX 1e-2
+
+static double next_look(double look)
+{
+    return look * 2 < SHARED_LOOK_MAX ? look * 2 : SHARED_LOOK_MAX;
+}
+
 /* The destroy calls' green part (fn counts it): true while the object is
  * held or waited on, which glibc's own check cannot see. */
 static bool in_use(const void *key, int fn)
@@ -199,10 +212,17 @@ static int mutex_kind(const pthread_mutex_t *m)
     return m->__data.__kind & 3;
 }
 
-/* Take m for the running green thread, waiting up to timeout. Returns 0
- * or an errno value. The unlocker hands the mutex straight to the longest
- * waiter (owner set before it runs), so no later locker can overtake it. */
-static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
+/* glibc's PTHREAD_MUTEX_PSHARED_BIT in __kind: other processes may lock
+ * it, through the real mutex. */
+static bool mutex_shared(const pthread_mutex_t *m)
+{
+    return (m->__data.__kind & 128) != 0;
+}
+
+/* Take m among the green threads, waiting up to timeout. Returns 0 or an
+ * errno value. The unlocker hands the mutex straight to the longest waiter
+ * (owner set before it runs), so no later locker can overtake it. */
+static int mutex_take(green__hub *h, pthread_mutex_t *m, double timeout)
 {
     sync_obj *o = obj_get(m);
     if (o == NULL)
@@ -231,6 +251,31 @@ static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
     return code == GREEN_ETIMEDOUT ? ETIMEDOUT : code == GREEN_EDEADLK ? EDEADLK : EINTR;
 }
 
+static void mutex_release(green__hub *h, sync_obj *o);
+
+/* Take m for the running green thread: among the green threads, then, for
+ * a mutex other processes share, the real one too, tried between sleeps
+ * up to the deadline (EBUSY past it; the green ownership goes again). A
+ * robust mutex whose owner died comes with EOWNERDEAD, as glibc's. */
+static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
+{
+    green__deadline d = { .timeout = timeout };
+    int err = mutex_take(h, m, green__time_left(&d));
+    if (err != 0 || !mutex_shared(m) || obj_find(m)->count != 1)
+        return err;
+    for (double look = SHARED_LOOK_FIRST;; look = next_look(look)) {
+        int r = GREEN_REAL(pthread_mutex_trylock)(m);
+        if (r == 0 || r == EOWNERDEAD)
+            return r;
+        double left = green__time_left(&d);
+        if (r != EBUSY || left == 0) {
+            mutex_release(h, obj_find(m));
+            return r;
+        }
+        green_sleep(green__unlimited(left) || look < left ? look : left);
+    }
+}
+
 /* Give m up entirely (count to 0): to the longest waiter if any. */
 static void mutex_release(green__hub *h, sync_obj *o)
 {
@@ -251,8 +296,11 @@ static int mutex_unlock(green__hub *h, pthread_mutex_t *m)
     sync_obj *o = obj_find(m);
     if (o == NULL || o->owner != h->current)
         return EPERM;
-    if (--o->count == 0)
+    if (--o->count == 0) {
+        if (mutex_shared(m))
+            GREEN_REAL(pthread_mutex_unlock)(m);
         mutex_release(h, o);
+    }
     return 0;
 }
 
@@ -309,6 +357,12 @@ static clockid_t cond_clock(const pthread_cond_t *c)
     return (c->__data.__wrefs & 2) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 }
 
+/* __wrefs bit 0: other processes may wait on it or signal it. */
+static bool cond_shared(const pthread_cond_t *c)
+{
+    return (c->__data.__wrefs & 1) != 0;
+}
+
 /* Queue on c, release m (no switch in between: the waiter is queued before
  * any signaller can run), park, then take m back at its old depth. */
 static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, double timeout)
@@ -323,8 +377,16 @@ static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, doubl
     unsigned depth = mo->count;
     green__waiter *w = green__waiter_get(h);
     green__waitq_push(&co->q, w);
+    if (mutex_shared(m))
+        GREEN_REAL(pthread_mutex_unlock)(m);
     mutex_release(h, mo);
-    int code = green__block(h, timeout);
+    /* Another process's signal wakes nobody here: a shared condition's
+     * waiter wakes within SHARED_LOOK_MAX, a spurious wake-up (POSIX lets
+     * it; the caller looks at its predicate again). */
+    bool slice = cond_shared(c) && (green__unlimited(timeout) || timeout > SHARED_LOOK_MAX);
+    int code = green__block(h, slice ? SHARED_LOOK_MAX : timeout);
+    if (slice && code == GREEN_ETIMEDOUT)
+        code = 0;
     green__waitq_remove(w);
     obj_drop_idle(c);
     while (mutex_lock(h, m, GREEN_FOREVER) == EINTR)
@@ -374,6 +436,8 @@ int pthread_cond_signal(pthread_cond_t *c)
     if (h == NULL)
         return GREEN_REAL(pthread_cond_signal)(c);
     GREEN_PRELOAD_COUNT(pthread_cond_signal);
+    if (cond_shared(c))
+        GREEN_REAL(pthread_cond_signal)(c);    /* For other processes' waiters. */
     sync_obj *o = obj_find(c);
     if (o == NULL)
         return 0;
@@ -390,6 +454,8 @@ int pthread_cond_broadcast(pthread_cond_t *c)
     if (h == NULL)
         return GREEN_REAL(pthread_cond_broadcast)(c);
     GREEN_PRELOAD_COUNT(pthread_cond_broadcast);
+    if (cond_shared(c))
+        GREEN_REAL(pthread_cond_broadcast)(c);
     sync_obj *o = obj_find(c);
     if (o == NULL)
         return 0;
@@ -615,12 +681,6 @@ static bool shared_sem(const sem_t *s)
     return flag != 0;
 }
 
-/* How long a green waiter on a shared semaphore sleeps before it looks
- * again: a post from another process wakes no one here. From 100 µs,
- * doubling, to 10 ms. */
-#define SHARED_LOOK_FIRST 1e-4
-#define SHARED_LOOK_MAX 1e-2
-
 /* sem_trywait, then park until a sem_post wakes us, and try again. Returns
  * 0 or -1 with errno, as sem_wait: EINTR when a signal cuts the wait short,
  * SA_RESTART or not, unless the semaphore was posted meanwhile, as glibc's
@@ -660,7 +720,7 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
         obj_drop_idle(s);
         green__preload_cancel_end(h, code);
         if (code == GREEN_ETIMEDOUT && looks) {
-            look = look * 2 < SHARED_LOOK_MAX ? look * 2 : SHARED_LOOK_MAX;
+            look = next_look(look);
             continue;
         }
         if (code == GREEN_EINTR && GREEN_REAL(sem_trywait)(s) == 0) {

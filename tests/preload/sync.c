@@ -8,8 +8,8 @@
  * timed and clock variants), a barrier (nobody leaves a round before all
  * arrived), pthread keys (each thread its own values and destructors),
  * pthread_once (one initialiser while the others wait), each thread's
- * identity (pthread_self is its handle; its attributes) and a semaphore
- * another process posts. Exit 0 on success. */
+ * identity (pthread_self is its handle; its attributes), and a semaphore,
+ * a mutex and a condition shared with another process. Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -646,6 +646,67 @@ static int run_shared_sem(void)
     return r != 0 || took < 0.04 || took >= 2 || timed != ETIMEDOUT || status != 0;
 }
 
+/* ---- a mutex and a condition shared with another process ---- */
+
+typedef struct shared_area {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int held_by_child, flag;
+} shared_area;
+
+static void raw_sleep_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+    syscall(SYS_nanosleep, &t, NULL);
+}
+
+/* A child process holds the pshared mutex for 100 ms: the parent's lock
+ * waits for its unlock. Then the child sets a flag and signals the pshared
+ * condition the parent waits on, under the mutex: the parent wakes. */
+static int run_shared_mutex(void)
+{
+    shared_area *a = mmap(NULL, sizeof *a, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED)
+        return 1;
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&a->m, &ma);
+    pthread_cond_init(&a->c, &ca);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_mutex_lock(&a->m);
+        a->held_by_child = 1;
+        raw_sleep_ms(100);
+        a->held_by_child = 0;
+        pthread_mutex_unlock(&a->m);
+        raw_sleep_ms(100);
+        pthread_mutex_lock(&a->m);
+        a->flag = 1;
+        pthread_cond_signal(&a->c);
+        pthread_mutex_unlock(&a->m);
+        _exit(0);
+    }
+    usleep(30000);              /* The child holds the mutex. */
+    pthread_mutex_lock(&a->m);
+    int excluded = a->held_by_child == 0;
+    int woken = 0;
+    struct timespec until = in_ms(CLOCK_REALTIME, 5000);
+    while (!a->flag && woken == 0)
+        woken = pthread_cond_timedwait(&a->c, &a->m, &until);
+    int flag = a->flag;
+    pthread_mutex_unlock(&a->m);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    printf("shared mutex: the child's hold %s; shared condition: %s\n", excluded ? "waited for" : "ignored",
+           flag && woken == 0 ? "woken" : err_name(woken));
+    munmap(a, sizeof *a);
+    return !excluded || !flag || woken != 0 || status != 0;
+}
+
 int main(void)
 {
     pthread_t t[WORKERS];
@@ -694,5 +755,6 @@ int main(void)
     bad |= run_once();
     bad |= run_identity();
     bad |= run_shared_sem();
+    bad |= run_shared_mutex();
     return bad;
 }
