@@ -50,7 +50,8 @@
     X(pthread_setspecific) X(pthread_once) X(pthread_getattr_np)                  \
     X(pthread_getaffinity_np) X(pthread_setaffinity_np) X(pthread_getschedparam)  \
     X(pthread_setschedparam) X(pthread_setschedprio) X(pthread_getcpuclockid)     \
-    X(pthread_sigqueue) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve)
+    X(pthread_sigqueue) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve)        \
+    X(pthread_spin_lock) X(pthread_spin_trylock)
 /* clang-format on */
 
 enum {

@@ -204,6 +204,22 @@ int pthread_once(pthread_once_t *control, void (*init)(void))
     return 0;
 }
 
+/* ---- spinlocks ----
+ * A spinlock a green thread holds across a wait (a green switch) would make
+ * the next green locker spin the hub's OS thread for good, the holder never
+ * running again: a green locker that finds it taken sleeps between tries. */
+
+int pthread_spin_lock(pthread_spinlock_t *l)
+{
+    green__hub *h = green__preload_patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_spin_lock)(l);
+    GREEN_PRELOAD_COUNT(pthread_spin_lock);
+    for (double look = SHARED_LOOK_FIRST; GREEN_REAL(pthread_spin_trylock)(l) != 0; look = next_look(look))
+        green_sleep(look);
+    return 0;
+}
+
 /* ---- mutexes ---- */
 
 /* glibc keeps the type in __kind (PTHREAD_MUTEX_KIND_MASK_NP: low 2 bits). */

@@ -159,7 +159,7 @@ sync)
     grep -q "pthread_cond_wait" "$tmp/err" || fail "no pthread_cond_wait in the stats"
     for f in pthread_clockjoin_np pthread_cond_clockwait sem_clockwait pthread_rwlock_wrlock \
         pthread_rwlock_clockrdlock pthread_barrier_wait pthread_setspecific pthread_getspecific \
-        pthread_once; do
+        pthread_once pthread_spin_lock; do
         grep -q "$f" "$tmp/err" || fail "no $f in the stats"
     done
     ;;

@@ -8,8 +8,9 @@
  * timed and clock variants), a barrier (nobody leaves a round before all
  * arrived), pthread keys (each thread its own values and destructors),
  * pthread_once (one initialiser while the others wait), each thread's
- * identity (pthread_self is its handle; its attributes), and a semaphore,
- * a mutex and a condition shared with another process. Exit 0 on success. */
+ * identity (pthread_self is its handle; its attributes), a spinlock held
+ * across a sleep, and a semaphore, a mutex and a condition shared with
+ * another process. Exit 0 on success. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -614,6 +615,36 @@ static int run_identity(void)
            cpu_clock != NAMED || sched != NAMED || alive != NAMED;
 }
 
+/* ---- spinlocks ---- */
+
+static pthread_spinlock_t spin;
+static int spin_value;
+
+/* Holds the spinlock across a sleep (a switch under thread patching). */
+static void *spin_holder(void *arg)
+{
+    (void)arg;
+    pthread_spin_lock(&spin);
+    int v = spin_value;
+    usleep(50000);
+    spin_value = v + 1;
+    pthread_spin_unlock(&spin);
+    return NULL;
+}
+
+static int run_spin(void)
+{
+    pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, spin_holder, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    pthread_spin_destroy(&spin);
+    printf("spinlock: %d of 3 held across a sleep\n", spin_value);
+    return spin_value != 3;
+}
+
 /* ---- a semaphore shared with another process ---- */
 
 /* A child process posts a semaphore in shared memory after 50 ms (a raw
@@ -754,6 +785,7 @@ int main(void)
     bad |= run_keys();
     bad |= run_once();
     bad |= run_identity();
+    bad |= run_spin();
     bad |= run_shared_sem();
     bad |= run_shared_mutex();
     return bad;
