@@ -1255,8 +1255,10 @@ static void reopen_inherited_pipes(void)
         if (p == NULL || !p->known || p->user_nonblock)
             continue;
         int fdflags = GREEN_REAL(fcntl)(fd, F_GETFD);
+        if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+            continue;
         int fl = GREEN_REAL(fcntl)(fd, F_GETFL);
-        if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fl < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+        if (fl < 0)
             continue;
         char path[32];
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);

@@ -141,6 +141,13 @@ static double next_look(double look)
     return look * 2 < SHARED_LOOK_MAX ? look * 2 : SHARED_LOOK_MAX;
 }
 
+/* How long to sleep before looking again: look, or what is left of the
+ * deadline (GREEN_FOREVER: none) when that is less. */
+static double sleep_slice(double look, double left)
+{
+    return green__unlimited(left) || look < left ? look : left;
+}
+
 /* The destroy calls' green part (fn counts it): true while the object is
  * held or waited on, which glibc's own check cannot see. */
 static bool in_use(const void *key, int fn)
@@ -288,7 +295,7 @@ static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
             mutex_release(h, obj_find(m));
             return r;
         }
-        green_sleep(green__unlimited(left) || look < left ? look : left);
+        green_sleep(sleep_slice(look, left));
     }
 }
 
@@ -399,9 +406,9 @@ static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, doubl
     /* Another process's signal wakes nobody here: a shared condition's
      * waiter wakes within SHARED_LOOK_MAX, a spurious wake-up (POSIX lets
      * it; the caller looks at its predicate again). */
-    bool slice = cond_shared(c) && (green__unlimited(timeout) || timeout > SHARED_LOOK_MAX);
-    int code = green__block(h, slice ? SHARED_LOOK_MAX : timeout);
-    if (slice && code == GREEN_ETIMEDOUT)
+    double slice = cond_shared(c) ? sleep_slice(SHARED_LOOK_MAX, timeout) : timeout;
+    int code = green__block(h, slice);
+    if (code == GREEN_ETIMEDOUT && slice != timeout)
         code = 0;
     green__waitq_remove(w);
     obj_drop_idle(c);
@@ -727,15 +734,14 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             errno = ENOMEM;
             return -1;
         }
-        bool looks = look > 0 && (green__unlimited(left) || look < left);
-        double slice = looks ? look : left;
+        double slice = look > 0 ? sleep_slice(look, left) : left;
         green__preload_intr intr;
         green__preload_intr_begin(h, &intr, GREEN__INTR_NO_WATCHER);
         int code = green__wait_in(h, &o->q, green__waiter_get(h), slice);
         green__preload_intr_end(&intr);
         obj_drop_idle(s);
         green__preload_cancel_end(h, code);
-        if (code == GREEN_ETIMEDOUT && looks) {
+        if (code == GREEN_ETIMEDOUT && slice != left) {
             look = next_look(look);
             continue;
         }
