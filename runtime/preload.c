@@ -79,8 +79,11 @@
  *    stdio FILE locks and libc's internal locks belong to
  *    the OS thread, so a green thread that blocks while holding one
  *    (flockfile, then a patched read) deadlocks with the next green
- *    thread that takes it; synchronisation objects shared with
- *    OS threads that are not hubs do not wake green waiters;
+ *    thread that takes it; with OS threads that are not hubs (glibc's
+ *    own, for a SIGEV_THREAD timer's callback) green threads share only
+ *    semaphores (their sem_post wakes green waiters): a mutex is locked
+ *    among the green threads alone (it excludes no such thread) and a
+ *    condition such a thread signals wakes no green waiter;
  *  - under thread patching, cancellation is deferred only (asynchronous
  *    is taken as deferred) and is acted on at the preload's waits (fds,
  *    sleeps, join, condition variables, semaphores) and
@@ -205,7 +208,8 @@ int green__preload_fail(int err, int timeout_errno)
 double green__preload_until(clockid_t clock, const struct timespec *abs)
 {
     struct timespec now;
-    clock_gettime(clock, &now);
+    if (clock_gettime(clock, &now) != 0)
+        return 0;               /* No such clock: a deadline already past. */
     double left = (double)(abs->tv_sec - now.tv_sec) + (abs->tv_nsec - now.tv_nsec) * 1e-9;
     return left > 0 ? left : 0;
 }
@@ -1247,18 +1251,25 @@ FILE *fdopen(int fd, const char *mode)
  * (/proc/self/fd: a new description of the same pipe, blocking) onto its
  * number, and the other process's stays as it was. Sockets cannot be
  * opened anew: they stay non-blocking there. */
+/* fd, if it is such a pipe of the table: its status flags in *fl. */
+static bool inherited_pipe(int fd, int *fl)
+{
+    preload_fd *p = fd_entry(fd);
+    struct stat st;
+    if (p == NULL || !p->known || p->user_nonblock)
+        return false;
+    int fdflags = GREEN_REAL(fcntl)(fd, F_GETFD);
+    if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return false;
+    *fl = GREEN_REAL(fcntl)(fd, F_GETFL);
+    return *fl >= 0;
+}
+
 static void reopen_inherited_pipes(void)
 {
     for (int fd = 0; fd <= fd_high; fd++) {
-        preload_fd *p = fd_entry(fd);
-        struct stat st;
-        if (p == NULL || !p->known || p->user_nonblock)
-            continue;
-        int fdflags = GREEN_REAL(fcntl)(fd, F_GETFD);
-        if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-            continue;
-        int fl = GREEN_REAL(fcntl)(fd, F_GETFL);
-        if (fl < 0)
+        int fl;
+        if (!inherited_pipe(fd, &fl))
             continue;
         char path[32];
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -1272,34 +1283,54 @@ static void reopen_inherited_pipes(void)
     }
 }
 
+/* The exec failed: this process goes on with the table, which says its
+ * pipes are non-blocking for real, so they must be again (a blocking read
+ * would stop the hub). The new descriptions are this process's alone. */
+static int exec_failed(void)
+{
+    int saved = errno;
+    for (int fd = 0; fd <= fd_high; fd++) {
+        int fl;
+        if (inherited_pipe(fd, &fl) && !(fl & O_NONBLOCK))
+            GREEN_REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
+    }
+    errno = saved;
+    return -1;
+}
+
 int execve(const char *path, char *const argv[], char *const envp[])
 {
     reopen_inherited_pipes();
-    return GREEN_REAL(execve)(path, argv, envp);
+    GREEN_REAL(execve)(path, argv, envp);
+    return exec_failed();
 }
 
 int execv(const char *path, char *const argv[])
 {
     reopen_inherited_pipes();
-    return GREEN_REAL(execv)(path, argv);
+    GREEN_REAL(execv)(path, argv);
+    return exec_failed();
 }
 
 int execvp(const char *file, char *const argv[])
 {
     reopen_inherited_pipes();
-    return GREEN_REAL(execvp)(file, argv);
+    GREEN_REAL(execvp)(file, argv);
+    return exec_failed();
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     reopen_inherited_pipes();
-    return GREEN_REAL(execvpe)(file, argv, envp);
+    GREEN_REAL(execvpe)(file, argv, envp);
+    return exec_failed();
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
     reopen_inherited_pipes();
-    return GREEN_REAL(fexecve)(fd, argv, envp);
+    GREEN_REAL(fexecve)(fd, argv, envp);
+    return exec_failed();
 }
 
 /* execl, execlp and execle: arg, then ap's arguments up to its NULL, as an

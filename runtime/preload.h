@@ -51,7 +51,8 @@
     X(pthread_getaffinity_np) X(pthread_setaffinity_np) X(pthread_getschedparam)  \
     X(pthread_setschedparam) X(pthread_setschedprio) X(pthread_getcpuclockid)     \
     X(pthread_sigqueue) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve)        \
-    X(pthread_spin_lock) X(pthread_spin_trylock)
+    X(pthread_spin_lock) X(pthread_spin_trylock) X(pthread_mutex_clocklock)       \
+    X(pthread_rwlock_init) X(pthread_barrier_init)
 /* clang-format on */
 
 enum {
@@ -156,10 +157,11 @@ void green__preload_intr_end(green__preload_intr *w);
 void green__preload_on_loop_wake(green__hub *h);
 int green__preload_kill(green__hub *h, green_thread *g, int sig);
 /* in_handler: this OS thread runs a program's signal handler now.
- * posted_in_handler: a sem_post made there, which must not touch the hub:
- * the semaphores' green waiters look again at the loop's next wake. */
+ * posted_elsewhere: a sem_post made there, or on an OS thread that is not
+ * the hub, which must not touch the hub's queues: the semaphores' green
+ * waiters look again at the loop's next wake. */
 int green__preload_in_handler(void);
-void green__preload_posted_in_handler(void);
+void green__preload_posted_elsewhere(void);
 
 /* The handled signals without SA_RESTART this OS thread took so far, for
  * its blocking calls when it is no hub: one that came while it waited cuts

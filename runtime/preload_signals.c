@@ -78,9 +78,9 @@ static int synchronous(int sig)
  * halfway through a change (green__preload_in_handler). */
 static __thread int in_handler;
 
-/* A sem_post made in a handler: the semaphores' green waiters are to look
- * again (green__preload_posted_in_handler). */
-static int posted_in_handler;
+/* A sem_post made in a handler or on another OS thread: the semaphores'
+ * green waiters are to look again (green__preload_posted_elsewhere). */
+static int posted_elsewhere;
 
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
@@ -240,9 +240,9 @@ int green__preload_in_handler(void)
     return in_handler;
 }
 
-void green__preload_posted_in_handler(void)
+void green__preload_posted_elsewhere(void)
 {
-    __atomic_store_n(&posted_in_handler, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&posted_elsewhere, 1, __ATOMIC_SEQ_CST);
     green__hub *h = __atomic_load_n(&signal_hub, __ATOMIC_ACQUIRE);
     if (h != NULL)
         green_loop_wake(h->loop);
@@ -268,7 +268,7 @@ void green__preload_on_loop_wake(green__hub *h)
         end_wait(h, w, GREEN_EINTR);
     /* After: the main green thread's semaphore wait, if the signal came
      * during it, ends as glibc's does, with EINTR unless it was posted. */
-    if (__atomic_exchange_n(&posted_in_handler, 0, __ATOMIC_SEQ_CST))
+    if (__atomic_exchange_n(&posted_elsewhere, 0, __ATOMIC_SEQ_CST))
         recheck_semaphores(h);
 }
 

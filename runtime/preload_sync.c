@@ -130,6 +130,31 @@ static void obj_drop_idle(const void *key)
     free_objs = o;
 }
 
+/* An init call made a new object at key: a record left by an object that
+ * was freed while held (the memory come back from malloc) must not make
+ * the new one look held. Records with waiters stay: their waiters point
+ * into them. */
+static void obj_forget(const void *key)
+{
+    sync_obj *o = obj_find(key);
+    if (o == NULL || o->q.head != NULL || o->readers.head != NULL)
+        return;
+    o->owner = NULL;
+    o->count = 0;
+    obj_drop_idle(key);
+}
+
+/* The clocks glibc's clock variants take: EINVAL for any other. */
+static bool clock_ok(clockid_t clock)
+{
+    return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
+}
+
+static bool nsec_ok(const struct timespec *abs)
+{
+    return abs->tv_nsec >= 0 && abs->tv_nsec < 1000000000L;
+}
+
 /* Objects other processes share (pshared, sem_open): what those processes
  * do wakes no green waiter here, so a green waiter also sleeps, then looks
  * again: from 100 µs, doubling, to 10 ms. */
@@ -260,9 +285,11 @@ static int mutex_take(green__hub *h, pthread_mutex_t *m, double timeout)
         int kind = mutex_kind(m);
         if (kind == PTHREAD_MUTEX_RECURSIVE)
             return o->count == UINT32_MAX ? EAGAIN : (o->count++, 0);
-        /* Error-checking: EDEADLK. A normal mutex would hang for ever;
-         * failing is kinder and no correct program sees it. */
-        return EDEADLK;
+        if (kind == PTHREAD_MUTEX_ERRORCHECK)
+            return EDEADLK;
+        /* A normal mutex its holder locks again waits, as glibc's, until
+         * another thread unlocks it (a mutex used as a binary semaphore);
+         * the main thread's wait that nothing can end is EDEADLK. */
     }
     if (timeout == 0)
         return EBUSY;
@@ -314,11 +341,21 @@ static void mutex_release(green__hub *h, sync_obj *o)
     obj_drop_idle(o->key);
 }
 
+/* glibc checks the owner of recursive and error-checking mutexes only: a
+ * normal one is unlocked whoever asks (a thread that did not lock it, as
+ * programs that use a mutex as a binary semaphore do), and unlocking a free
+ * one does nothing. */
 static int mutex_unlock(green__hub *h, pthread_mutex_t *m)
 {
     sync_obj *o = obj_find(m);
-    if (o == NULL || o->owner != h->current)
-        return EPERM;
+    if (o == NULL || o->owner != h->current) {
+        int kind = mutex_kind(m);
+        if (kind == PTHREAD_MUTEX_RECURSIVE || kind == PTHREAD_MUTEX_ERRORCHECK)
+            return EPERM;
+        if (o == NULL || o->owner == NULL)
+            return 0;
+        o->count = 1;
+    }
     if (--o->count == 0) {
         if (mutex_shared(m))
             GREEN_REAL(pthread_mutex_unlock)(m);
@@ -346,16 +383,36 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
     return err == EDEADLK ? EBUSY : err;
 }
 
+/* The timed and clock locks. As glibc's: a bad clock is EINVAL, a bad
+ * deadline only when the lock must wait (a free mutex is taken). */
+static int mutex_lock_until(green__hub *h, pthread_mutex_t *m, clockid_t clock, const struct timespec *abs)
+{
+    if (!clock_ok(clock))
+        return EINVAL;
+    if (!nsec_ok(abs)) {
+        int err = mutex_lock(h, m, 0);
+        return err == EBUSY ? EINVAL : err;
+    }
+    int err = mutex_lock(h, m, green__preload_left_until(clock, abs));
+    return err == EBUSY ? ETIMEDOUT : err;
+}
+
 int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
 {
     green__hub *h = green__preload_patched();
     if (h == NULL)
         return GREEN_REAL(pthread_mutex_timedlock)(m, abs);
     GREEN_PRELOAD_COUNT(pthread_mutex_timedlock);
-    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
-        return EINVAL;
-    int err = mutex_lock(h, m, green__preload_left_until(CLOCK_REALTIME, abs));
-    return err == EBUSY ? ETIMEDOUT : err;
+    return mutex_lock_until(h, m, CLOCK_REALTIME, abs);
+}
+
+int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abs)
+{
+    green__hub *h = green__preload_patched();
+    if (h == NULL)
+        return GREEN_REAL(pthread_mutex_clocklock)(m, clock, abs);
+    GREEN_PRELOAD_COUNT(pthread_mutex_clocklock);
+    return mutex_lock_until(h, m, clock, abs);
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *m)
@@ -365,6 +422,15 @@ int pthread_mutex_unlock(pthread_mutex_t *m)
         return GREEN_REAL(pthread_mutex_unlock)(m);
     GREEN_PRELOAD_COUNT(pthread_mutex_unlock);
     return mutex_unlock(h, m);
+}
+
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+    if (green__preload_patched() != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_mutex_init);
+        obj_forget(m);
+    }
+    return GREEN_REAL(pthread_mutex_init)(m, attr);
 }
 
 int pthread_mutex_destroy(pthread_mutex_t *m)
@@ -436,7 +502,7 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
     if (h == NULL)
         return GREEN_REAL(pthread_cond_timedwait)(c, m, abs);
     GREEN_PRELOAD_COUNT(pthread_cond_timedwait);
-    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
+    if (!nsec_ok(abs))
         return EINVAL;
     return cond_wait(h, c, m, green__preload_left_until(cond_clock(c), abs));
 }
@@ -448,7 +514,7 @@ int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t cloc
     if (h == NULL)
         return GREEN_REAL(pthread_cond_clockwait)(c, m, clock, abs);
     GREEN_PRELOAD_COUNT(pthread_cond_clockwait);
-    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)
+    if (!nsec_ok(abs) || !clock_ok(clock))
         return EINVAL;
     return cond_wait(h, c, m, green__preload_left_until(clock, abs));
 }
@@ -485,6 +551,15 @@ int pthread_cond_broadcast(pthread_cond_t *c)
     green__waitq_wake_all(h, &o->q, 0);
     obj_drop_idle(c);
     return 0;
+}
+
+int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+    if (green__preload_patched() != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_cond_init);
+        obj_forget(c);
+    }
+    return GREEN_REAL(pthread_cond_init)(c, attr);
 }
 
 int pthread_cond_destroy(pthread_cond_t *c)
@@ -567,8 +642,7 @@ static int rwlock_lock(green__hub *h, pthread_rwlock_t *l, bool writing, double 
 static int rwlock_lock_until(green__hub *h, pthread_rwlock_t *l, bool writing, clockid_t clock,
                              const struct timespec *abs)
 {
-    if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || abs->tv_nsec < 0 ||
-        abs->tv_nsec >= 1000000000L)
+    if (!clock_ok(clock) || !nsec_ok(abs))
         return EINVAL;
     int err = rwlock_lock(h, l, writing, green__preload_left_until(clock, abs));
     return err == EBUSY ? ETIMEDOUT : err;
@@ -641,6 +715,15 @@ int pthread_rwlock_unlock(pthread_rwlock_t *l)
     return 0;
 }
 
+int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *attr)
+{
+    if (green__preload_patched() != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_rwlock_init);
+        obj_forget(l);
+    }
+    return GREEN_REAL(pthread_rwlock_init)(l, attr);
+}
+
 int pthread_rwlock_destroy(pthread_rwlock_t *l)
 {
     return in_use(l, GREEN_PRELOAD_FN_pthread_rwlock_destroy) ? EBUSY
@@ -686,6 +769,15 @@ int pthread_barrier_wait(pthread_barrier_t *b)
     return EDEADLK;
 }
 
+int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr, unsigned count)
+{
+    if (green__preload_patched() != NULL) {
+        GREEN_PRELOAD_COUNT(pthread_barrier_init);
+        obj_forget(b);
+    }
+    return GREEN_REAL(pthread_barrier_init)(b, attr, count);
+}
+
 int pthread_barrier_destroy(pthread_barrier_t *b)
 {
     return in_use(b, GREEN_PRELOAD_FN_pthread_barrier_destroy) ? EBUSY
@@ -702,6 +794,32 @@ static bool shared_sem(const sem_t *s)
     int flag;
     memcpy(&flag, (const char *)s + sizeof(uint64_t), sizeof flag);
     return flag != 0;
+}
+
+/* The hub found nothing else that could ever run: no green thread can post
+ * s, only another OS thread (glibc's, for a SIGEV_THREAD timer) or a signal
+ * handler. Wait for real, the hub's OS thread blocked as it would be
+ * unpatched, up to left seconds. */
+static int sem_wait_real(sem_t *s, double left, int saved)
+{
+    int r;
+    if (green__unlimited(left)) {
+        r = GREEN_REAL(sem_wait)(s);
+    } else {
+        struct timespec abs;
+        clock_gettime(CLOCK_MONOTONIC, &abs);
+        double whole = (double)(time_t)left;
+        abs.tv_sec += (time_t)left;
+        abs.tv_nsec += (long)((left - whole) * 1e9);
+        if (abs.tv_nsec >= 1000000000L) {
+            abs.tv_sec++;
+            abs.tv_nsec -= 1000000000L;
+        }
+        r = GREEN_REAL(sem_clockwait)(s, CLOCK_MONOTONIC, &abs);
+    }
+    if (r == 0)
+        errno = saved;
+    return r;
 }
 
 /* sem_trywait, then park until a sem_post wakes us, and try again. Returns
@@ -745,6 +863,8 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
             look = next_look(look);
             continue;
         }
+        if (code == GREEN_EDEADLK)
+            return sem_wait_real(s, green__time_left(&d), saved);
         if (code == GREEN_EINTR && GREEN_REAL(sem_trywait)(s) == 0) {
             errno = saved;      /* Posted meanwhile (by the handler, say). */
             return 0;
@@ -776,7 +896,7 @@ int sem_timedwait(sem_t *s, const struct timespec *abs)
     if (h == NULL)
         return GREEN_REAL(sem_timedwait)(s, abs);
     GREEN_PRELOAD_COUNT(sem_timedwait);
-    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L) {
+    if (!nsec_ok(abs)) {
         errno = EINVAL;
         return -1;
     }
@@ -789,7 +909,7 @@ int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
     if (h == NULL)
         return GREEN_REAL(sem_clockwait)(s, clock, abs);
     GREEN_PRELOAD_COUNT(sem_clockwait);
-    if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L) {
+    if (!clock_ok(clock) || !nsec_ok(abs)) {
         errno = EINVAL;
         return -1;
     }
@@ -808,11 +928,17 @@ int sem_post(sem_t *s)
     if (green__preload_threads && green__preload_in_handler()) {
         int r = GREEN_REAL(sem_post)(s);
         if (r == 0)
-            green__preload_posted_in_handler();
+            green__preload_posted_elsewhere();
         return r;
     }
     green__hub *h = green__preload_patched();
     int r = GREEN_REAL(sem_post)(s);
+    if (h == NULL && r == 0 && green__preload_threads) {
+        /* An OS thread that is not the hub (glibc's own, for a SIGEV_THREAD
+         * timer's callback): as from a handler, the hub's waiters look again. */
+        green__preload_posted_elsewhere();
+        return 0;
+    }
     if (h == NULL || r != 0)
         return r;
     GREEN_PRELOAD_COUNT(sem_post);

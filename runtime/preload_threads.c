@@ -164,7 +164,8 @@ int pthread_clockjoin_np(pthread_t thread, void **retval, clockid_t clock, const
     if (t == NULL || h == NULL)
         return GREEN_REAL(pthread_clockjoin_np)(thread, retval, clock, abs);
     GREEN_PRELOAD_COUNT(pthread_clockjoin_np);
-    if (abs != NULL && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L))
+    if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) ||
+        (abs != NULL && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)))
         return EINVAL;
     return join_green(h, t, retval, green__preload_left_until(clock, abs));
 }
@@ -177,15 +178,12 @@ int pthread_timedjoin_np(pthread_t thread, void **retval, const struct timespec 
     return pthread_clockjoin_np(thread, retval, CLOCK_REALTIME, abs);
 }
 
-/* Of a green handle (pthread_self() in a green thread pthread_create made),
- * or of the OS thread's handle called from such a thread: that green
- * thread goes when it ends. */
+/* Of a green handle: that green thread goes when it ends. The OS thread's
+ * handle is main's (its pthread_self()), glibc's to detach. */
 int pthread_detach(pthread_t thread)
 {
     green__hub *h = green__preload_patched();
     preload_thread *t = untag(thread);
-    if (h != NULL && t == NULL && pthread_equal(thread, GREEN_REAL(pthread_self)()))
-        t = self_record(h);
     if (h == NULL || t == NULL)
         return GREEN_REAL(pthread_detach)(thread);
     GREEN_PRELOAD_COUNT(pthread_detach);
@@ -346,11 +344,10 @@ void green__preload_cancel_end(green__hub *h, int code)
 }
 
 /* The green thread a pthread_t names, for pthread_kill and pthread_cancel:
- * a green handle, or the OS thread's handle (main's pthread_self(), which
- * is taken to be the caller, as pthread_detach takes it), with its hub and
- * cancellation
- * state. *g is NULL when the call is libc's. A green handle used from an
- * OS thread that is not the hub's cannot reach the hub's records: ENOTSUP. */
+ * a green handle, or the OS thread's handle, main's pthread_self() (from
+ * whichever green thread uses it), with its hub and cancellation state.
+ * *g is NULL when the call is libc's. A green handle used from an OS thread
+ * that is not the hub's cannot reach the hub's records: ENOTSUP. */
 static int green_target(pthread_t thread, green__hub **h, green_thread **g, cancel_state **c)
 {
     preload_thread *t = untag(thread);
@@ -362,8 +359,8 @@ static int green_target(pthread_t thread, green__hub **h, green_thread **g, canc
         *c = &t->cancel;
         *g = t->g;
     } else if (pthread_equal(thread, GREEN_REAL(pthread_self)())) {
-        *c = cancel_of(*h);
-        *g = *c != NULL ? (*h)->current : NULL;
+        *c = &main_cancel;
+        *g = &(*h)->main;
     }
     return 0;
 }
@@ -627,6 +624,14 @@ int pthread_setspecific(pthread_key_t key, const void *value)
     GREEN_PRELOAD_COUNT(pthread_setspecific);
     if (key >= PTHREAD_KEYS_MAX)
         return EINVAL;
+    /* An even generation: deleted, or made where this library did not see
+     * it (glibc's own); glibc's answer for main's value, set to itself,
+     * tells which (EINVAL for a key not in use). */
+    if (__atomic_load_n(&key_gen[key], __ATOMIC_ACQUIRE) % 2 == 0) {
+        int err = GREEN_REAL(pthread_setspecific)(key, GREEN_REAL(pthread_getspecific)(key));
+        if (err != 0)
+            return err;
+    }
     if (key >= t->nspecific) {
         unsigned n = t->nspecific != 0 ? t->nspecific : 8;
         while (n <= key)

@@ -1097,9 +1097,46 @@ static int inherit_one(const char *how)
     return w != 9 || pid <= 0 || status != 0 || !same;
 }
 
+/* An exec that fails (no such program) leaves this process's pipe as it
+ * was: a read that must wait (the writer is a thread, 100 ms later) waits
+ * in the hub, not in the kernel, with the writer left to run. */
+static int write_fd = -1;
+
+static void *write_later(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    ssize_t w = write(write_fd, "ok", 2);
+    return (void *)(intptr_t)w;
+}
+
+static int inherit_failed_exec(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    int before = really_nonblocking(p[0]);
+    char *argv[] = { "no-such-program", NULL };
+    int r = execv("/nonexistent/no-such-program", argv);
+    int e = errno;
+    int same = really_nonblocking(p[0]) == before;
+    write_fd = p[1];
+    pthread_t t;
+    pthread_create(&t, NULL, write_later, NULL);
+    char buf[2];
+    ssize_t n = read(p[0], buf, sizeof buf);
+    void *w = NULL;
+    pthread_join(t, &w);
+    close(p[0]);
+    close(p[1]);
+    printf("inherit failed exec: %s, the pipe %s, read %zd\n", e == ENOENT ? "ENOENT" : strerror(e),
+           same ? "as before" : "changed", n);
+    return r != -1 || e != ENOENT || !same || n != 2 || (intptr_t)w != 2;
+}
+
 static int test_inherit(void)
 {
-    return inherit_one("execle") | inherit_one("execv");
+    return inherit_one("execle") | inherit_one("execv") | inherit_failed_exec();
 }
 
 int main(int argc, char **argv)

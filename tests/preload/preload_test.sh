@@ -8,6 +8,7 @@
 #   timeout, refused, flags, echo, sndtimeo   sockets.c, unpatched then patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
+#   edges      edges.c (glibc's answers at the API's edges): unpatched, patched, thread-patched
 #   pipe, socketpair, bigwrite, sendfile, splice, mmsg, dup, stdio, epoll,
 #   kill, cancel, signals, inherit
 #              pipes.c, unpatched, patched and thread-patched: the same
@@ -149,6 +150,16 @@ timeout|refused|flags|echo|sndtimeo)
 closewake)
     no_threads_asan
     GREEN_PRELOAD=threads patched "$dir/preload-sockets" closewake || fail "patched"
+    ;;
+edges)
+    no_threads_asan
+    "$dir/preload-edges" || fail "unpatched"
+    patched "$dir/preload-edges" || fail "patched"
+    GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-edges" 2>"$tmp/err" ||
+        { cat "$tmp/err"; fail "thread-patched"; }
+    for f in pthread_mutex_clocklock pthread_mutex_init pthread_rwlock_init pthread_barrier_init; do
+        grep -q "$f" "$tmp/err" || fail "no $f in the stats"
+    done
     ;;
 sync)
     no_threads_asan

@@ -1,0 +1,353 @@
+/* tests/preload/edges.c: glibc's answers at the edges of the pthread API,
+ * which unmodified programs count on, with and without GREEN_PRELOAD=threads:
+ * the same answers. pthread_mutex_clocklock excludes like the other locks;
+ * the clock variants refuse clocks glibc refuses (EINVAL, not a wait); an
+ * init call makes a new object where a held one was freed; a normal mutex
+ * is a binary semaphore (another thread unlocks it, its holder's second
+ * lock waits for that); a SIGEV_THREAD timer's callback, on glibc's own
+ * thread, posts a semaphore main waits on; main's handle, used by another
+ * thread, names main; a deleted key takes no value. Exit 0 on success;
+ * `edges PART` runs one part. */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct timespec in_ms(clockid_t clock, long ms)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static const char *name(int e)
+{
+    return e == 0           ? "0"
+           : e == EINVAL    ? "EINVAL"
+           : e == ETIMEDOUT ? "ETIMEDOUT"
+           : e == EBUSY     ? "EBUSY"
+                            : strerror(e);
+}
+
+/* ---- pthread_mutex_clocklock ---- */
+
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+static int inside;
+
+static void *hold_100ms(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&held);
+    inside = 1;
+    usleep(100000);
+    inside = 0;
+    pthread_mutex_unlock(&held);
+    return NULL;
+}
+
+static int run_clocklock(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, hold_100ms, NULL);
+    usleep(20000);
+    struct timespec soon = in_ms(CLOCK_MONOTONIC, 20), later = in_ms(CLOCK_MONOTONIC, 5000);
+    int timed = pthread_mutex_clocklock(&held, CLOCK_MONOTONIC, &soon);
+    int got = pthread_mutex_clocklock(&held, CLOCK_MONOTONIC, &later);
+    int was_inside = inside;
+    if (got == 0)
+        pthread_mutex_unlock(&held);
+    pthread_join(t, NULL);
+    printf("clocklock: while held %s, then %s with the holder %s\n", name(timed), name(got),
+           was_inside ? "still inside" : "gone");
+    return timed != ETIMEDOUT || got != 0 || was_inside;
+}
+
+/* ---- clocks glibc refuses ---- */
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+static int run_bad_clocks(void)
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    sem_t s;
+    sem_init(&s, 0, 0);
+    struct timespec abs = in_ms(CLOCK_MONOTONIC, 200);
+    const clockid_t bad = CLOCK_PROCESS_CPUTIME_ID;
+    double t0 = now_s();
+    pthread_mutex_lock(&m);
+    int cw = pthread_cond_clockwait(&c, &m, bad, &abs);
+    pthread_mutex_unlock(&m);
+    int sw = sem_clockwait(&s, bad, &abs) == 0 ? 0 : errno;
+    int ml = pthread_mutex_clocklock(&m, bad, &abs);
+    if (ml == 0)
+        pthread_mutex_unlock(&m);
+    pthread_t t;
+    pthread_create(&t, NULL, nothing, NULL);
+    int jw = pthread_clockjoin_np(t, NULL, bad, &abs);
+    if (jw != 0)
+        pthread_join(t, NULL);
+    double took = now_s() - t0;
+    printf(
+        "bad clock: cond_clockwait %s, sem_clockwait %s, mutex_clocklock %s, clockjoin %s, at once: %s\n",
+        name(cw), name(sw), name(ml), name(jw), took < 0.1 ? "yes" : "no");
+    return cw != EINVAL || sw != EINVAL || ml != EINVAL || jw != EINVAL || took >= 0.1;
+}
+
+/* ---- objects made anew where held ones were freed ---- */
+
+static union {
+    pthread_mutex_t m;
+    pthread_rwlock_t rw;
+    pthread_barrier_t b;
+} reused;
+
+static void *lock_and_leave(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&reused.m);      /* Ends holding it. */
+    return NULL;
+}
+
+static void *rdlock_and_leave(void *arg)
+{
+    (void)arg;
+    pthread_rwlock_rdlock(&reused.rw);
+    return NULL;
+}
+
+static void *trylock_mutex(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)pthread_mutex_trylock(&reused.m);
+}
+
+static int second_in;
+
+static void *arrive_late(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    second_in = 1;
+    pthread_barrier_wait(&reused.b);
+    return NULL;
+}
+
+static int run_reused(void)
+{
+    pthread_t t;
+    void *r = NULL;
+    pthread_mutex_init(&reused.m, NULL);
+    pthread_create(&t, NULL, lock_and_leave, NULL);
+    pthread_join(t, NULL);
+    pthread_mutex_init(&reused.m, NULL);        /* The memory's new object. */
+    pthread_create(&t, NULL, trylock_mutex, NULL);
+    pthread_join(t, &r);
+    int mutex_free = (intptr_t)r == 0;
+    if (mutex_free)
+        pthread_mutex_init(&reused.m, NULL);
+
+    pthread_rwlock_init(&reused.rw, NULL);
+    pthread_create(&t, NULL, rdlock_and_leave, NULL);
+    pthread_join(t, NULL);
+    pthread_rwlock_init(&reused.rw, NULL);
+    int rw = pthread_rwlock_trywrlock(&reused.rw);
+    if (rw == 0)
+        pthread_rwlock_unlock(&reused.rw);
+
+    pthread_mutex_init(&reused.m, NULL);
+    pthread_mutex_lock(&reused.m);              /* Held, then the memory reused. */
+    pthread_barrier_init(&reused.b, NULL, 2);
+    pthread_create(&t, NULL, arrive_late, NULL);
+    pthread_barrier_wait(&reused.b);
+    int waited = second_in;
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&reused.b);
+    printf("reused memory: new mutex %s, new rwlock %s, new barrier %s\n", mutex_free ? "free" : "held",
+           rw == 0 ? "free" : name(rw), waited ? "waits for all" : "let one through");
+    return !mutex_free || rw != 0 || !waited;
+}
+
+/* ---- a normal mutex as a binary semaphore ---- */
+
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static int opener_unlock = -1;
+
+static void *open_gate(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    opener_unlock = pthread_mutex_unlock(&gate);
+    return NULL;
+}
+
+static int run_gate(void)
+{
+    pthread_mutex_lock(&gate);
+    pthread_t t;
+    pthread_create(&t, NULL, open_gate, NULL);
+    int again = pthread_mutex_lock(&gate);      /* Waits for the opener. */
+    pthread_join(t, NULL);
+    struct timespec abs = in_ms(CLOCK_REALTIME, 50);
+    double t0 = now_s();
+    int timed = pthread_mutex_timedlock(&gate, &abs);   /* Nobody opens it now. */
+    double waited = now_s() - t0;
+    pthread_mutex_unlock(&gate);
+    printf("gate: the other thread's unlock %s, the holder's second lock %s; its timed lock %s after %s\n",
+           name(opener_unlock), name(again), name(timed), waited >= 0.04 ? "the deadline" : "less");
+    return opener_unlock != 0 || again != 0 || timed != ETIMEDOUT || waited < 0.04;
+}
+
+/* ---- a semaphore posted from glibc's own thread ---- */
+
+static sem_t fired;
+
+static void fire(union sigval v)
+{
+    (void)v;
+    sem_post(&fired);
+}
+
+static int run_sigev_thread(void)
+{
+    sem_init(&fired, 0, 0);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD;
+    ev.sigev_notify_function = fire;
+    timer_t timer;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0)
+        return 1;
+    struct itimerspec when = { .it_value = { 0, 100000000 } };
+    timer_settime(timer, 0, &when, NULL);
+    int r = sem_wait(&fired);
+    int e = errno;
+    timer_delete(timer);
+    printf("SIGEV_THREAD timer: sem_wait %s\n", r == 0 ? "0" : strerror(e));
+    return r != 0;
+}
+
+/* ---- main's handle in another thread's hands ---- */
+
+static pthread_t main_handle;
+static volatile sig_atomic_t handled;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    handled = 1;
+}
+
+static void *kill_main(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    pthread_kill(main_handle, SIGUSR1);
+    return NULL;
+}
+
+static void *detach_main(void *arg)
+{
+    (void)arg;
+    int r = pthread_detach(main_handle);
+    (void)r;                    /* glibc's answer about main; this thread stays joinable. */
+    return (void *)42;
+}
+
+static int run_main_handle(void)
+{
+    main_handle = pthread_self();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;    /* No SA_RESTART: the sleep is cut short. */
+    sigaction(SIGUSR1, &sa, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, kill_main, NULL);
+    struct timespec three = { 3, 0 };
+    double t0 = now_s();
+    int slept = nanosleep(&three, NULL);
+    int e = errno;
+    double took = now_s() - t0;
+    pthread_join(t, NULL);
+    void *r = NULL;
+    pthread_create(&t, NULL, detach_main, NULL);
+    int joined = pthread_join(t, &r);
+    printf(
+        "main's handle: pthread_kill cuts main's sleep short: %s; pthread_detach leaves the caller joinable: "
+        "%s\n",
+        slept == -1 && e == EINTR && handled && took < 2 ? "yes" : "no",
+        joined == 0 && r == (void *)42 ? "yes" : "no");
+    return !(slept == -1 && e == EINTR && handled && took < 2) || joined != 0 || r != (void *)42;
+}
+
+/* ---- a deleted key ---- */
+
+static pthread_key_t gone;
+
+static void *use_deleted_key(void *arg)
+{
+    (void)arg;
+    int set = pthread_setspecific(gone, (void *)1);
+    void *got = pthread_getspecific(gone);
+    return (void *)(intptr_t)(set == EINVAL && got == NULL);
+}
+
+static int run_deleted_key(void)
+{
+    pthread_key_create(&gone, NULL);
+    pthread_key_delete(gone);
+    pthread_t t;
+    void *ok = NULL;
+    pthread_create(&t, NULL, use_deleted_key, NULL);
+    pthread_join(t, &ok);
+    printf("deleted key: setspecific EINVAL and getspecific NULL: %s\n", ok ? "yes" : "no");
+    return ok == NULL;
+}
+
+/* Every part, or the one named (edges clocklock). */
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(void);
+    } parts[] = {
+        { "clocklock", run_clocklock }, { "clocks", run_bad_clocks },  { "reused", run_reused },
+        { "gate", run_gate },           { "sigev", run_sigev_thread }, { "main", run_main_handle },
+        { "key", run_deleted_key },
+    };
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int bad = 0, ran = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (argc > 1 && strcmp(argv[1], parts[i].name) != 0)
+            continue;
+        bad |= parts[i].run();
+        ran++;
+    }
+    if (ran == 0) {
+        fprintf(stderr, "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key)\n",
+                argv[1]);
+        return 2;
+    }
+    return bad;
+}
