@@ -62,9 +62,10 @@
  *    loader ignores LD_PRELOAD for them);
  *  - raw syscall(2), io_uring, and inline system calls: nothing to
  *    interpose, so they block the OS thread, hub and all;
- *  - calls made inside libc (getaddrinfo's own sockets, popen's pipe,
- *    fclose's close, stdio's read/write on FILEs) bypass the PLT and are
- *    not seen: a FILE over a socket or pipe blocks the OS thread, and an
+ *  - calls made inside libc (getaddrinfo's own sockets, popen's pipe and
+ *    pclose's wait for its child, fclose's close, stdio's read/write on
+ *    FILEs) bypass the PLT and are not seen: a FILE over a socket or pipe
+ *    blocks the OS thread, and an
  *    fd of the table that stdio closes stays in the table (harmless until
  *    the number is reused by something that is not a socket or pipe);
  *  - a socket of the table that an exec'd program inherits (not as fd 0,

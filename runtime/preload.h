@@ -1,6 +1,7 @@
 /* runtime/preload.h: what the files of libgreen-preload.so share (preload.c:
  * start-up, I/O, sleeps, name lookups, stats; preload_signals.c: handlers;
- * preload_threads.c and preload_sync.c: GREEN_PRELOAD=threads). Not
+ * preload_threads.c, preload_sync.c and preload_children.c:
+ * GREEN_PRELOAD=threads). Not
  * installed; nothing but the preload includes it.
  *
  * Every interposed function has a slot in one table, made from one X-macro
@@ -52,7 +53,8 @@
     X(pthread_setschedparam) X(pthread_setschedprio) X(pthread_getcpuclockid)     \
     X(pthread_sigqueue) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve)        \
     X(pthread_spin_lock) X(pthread_spin_trylock) X(pthread_mutex_clocklock)       \
-    X(pthread_rwlock_init) X(pthread_barrier_init)
+    X(pthread_rwlock_init) X(pthread_barrier_init) X(wait4) X(waitpid) X(wait)    \
+    X(system)
 /* clang-format on */
 
 enum {

@@ -6,15 +6,20 @@
  * is a binary semaphore (another thread unlocks it, its holder's second
  * lock waits for that); a SIGEV_THREAD timer's callback, on glibc's own
  * thread, posts a semaphore main waits on; main's handle, used by another
- * thread, names main; a deleted key takes no value. Exit 0 on success;
+ * thread, names main; a deleted key takes no value; waitpid and system()
+ * wait for a child another thread feeds. Exit 0 on success;
  * `edges PART` runs one part. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,6 +330,68 @@ static int run_deleted_key(void)
     return ok == NULL;
 }
 
+/* ---- waiting for a child that another thread feeds ---- */
+
+static int feed_fd = -1;
+static const char *feed_fifo;
+
+/* 100 ms later: "hello" into the pipe (feed_fd) or the FIFO (feed_fifo). */
+static void *feed_child(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    int fd = feed_fifo != NULL ? open(feed_fifo, O_WRONLY) : feed_fd;
+    ssize_t w = write(fd, "hello\n", 6);
+    close(fd);
+    return (void *)(intptr_t)w;
+}
+
+static int run_children(void)
+{
+    alarm(20);                  /* A wait that blocks every thread dies of it. */
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[0], 0);
+        close(p[0]);
+        close(p[1]);
+        execl("/bin/sh", "sh", "-c", "read line && test \"$line\" = hello", (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    feed_fd = p[1];
+    pthread_t t;
+    pthread_create(&t, NULL, feed_child, NULL);
+    int status = -1;
+    pid_t waited = waitpid(pid, &status, 0);
+    void *w = NULL;
+    pthread_join(t, &w);
+    int child_ok = waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 && (intptr_t)w == 6;
+
+    char fifo[] = "/tmp/greenbench-edges-XXXXXX";
+    int sys = -1;
+    w = NULL;
+    if (mkdtemp(fifo) != NULL) {
+        char path[64], cmd[128];
+        snprintf(path, sizeof path, "%s/fifo", fifo);
+        snprintf(cmd, sizeof cmd, "read line < %s && test \"$line\" = hello", path);
+        if (mkfifo(path, 0600) == 0) {
+            feed_fifo = path;
+            pthread_create(&t, NULL, feed_child, NULL);
+            sys = system(cmd);
+            pthread_join(t, &w);
+            unlink(path);
+        }
+        rmdir(fifo);
+    }
+    alarm(0);
+    printf("children: waitpid for a child another thread feeds %s, system() %s\n",
+           child_ok ? "ok" : "failed", sys == 0 && (intptr_t)w == 6 ? "ok" : "failed");
+    return !child_ok || sys != 0 || (intptr_t)w != 6;
+}
+
 /* Every part, or the one named (edges clocklock). */
 int main(int argc, char **argv)
 {
@@ -334,7 +401,7 @@ int main(int argc, char **argv)
     } parts[] = {
         { "clocklock", run_clocklock }, { "clocks", run_bad_clocks },  { "reused", run_reused },
         { "gate", run_gate },           { "sigev", run_sigev_thread }, { "main", run_main_handle },
-        { "key", run_deleted_key },
+        { "key", run_deleted_key },     { "children", run_children },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     int bad = 0, ran = 0;
@@ -345,7 +412,8 @@ int main(int argc, char **argv)
         ran++;
     }
     if (ran == 0) {
-        fprintf(stderr, "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key)\n",
+        fprintf(stderr,
+                "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children)\n",
                 argv[1]);
         return 2;
     }
