@@ -189,9 +189,10 @@ typedef enum green_resolver {
 /* Where green threads run (green_options.stacks):
  * PRIVATE: each green thread has a stack of its own, from its first run to
  *   its end (stack_size bytes each, mapped, with a guard page). An overflow
- *   that touches the guard page aborts with a message; a single frame larger
- *   than a page can step over it into the next stack unless the code is
- *   built with -fstack-clash-protection (as libgreen is; Debian 12's gcc
+ *   that touches the guard page aborts with a message, and so does a frame
+ *   larger than a page whose first access faults below the stack; one that
+ *   lands in another mapping (the next stack) is not caught unless the code
+ *   is built with -fstack-clash-protection (as libgreen is; Debian 12's gcc
  *   does not turn it on by default).
  * COPY: green threads run on shared_stacks shared stacks (assigned in turn as
  *   they start). When one parks, the live part of its stack stays where it

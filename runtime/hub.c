@@ -599,6 +599,22 @@ static int settle_options(green_options *o)
     return o->dns_servers != NULL ? green__ares_check_servers(o->dns_servers) : 0;
 }
 
+/* For the overflow handler (green_stack_set_running_query): the stack the
+ * running green thread's code is on, its own or the call stack; not the
+ * main thread's (the OS thread's, not one of ours). Reads only. */
+static int running_stack(uintptr_t *lo, uintptr_t *hi)
+{
+    green__hub *h = green__tls_hub;
+    if (h == NULL || h->current == NULL || (h->current->flags & GREEN__MAIN))
+        return 0;
+    const green_stack *s = h->call_fn != NULL ? h->call_stack : h->current->stack;
+    if (s == NULL)
+        return 0;
+    *lo = (uintptr_t)s->base;
+    *hi = *lo + s->size;
+    return 1;
+}
+
 int green_init(const green_options *opts)
 {
     if (green__tls_hub != NULL)
@@ -622,6 +638,7 @@ int green_init(const green_options *opts)
     err = green_stack_pool_init(&h->stacks, frames + sizeof(green__wait), o.stack_cache);
     if (err != 0)
         goto fail_stacks;
+    green_stack_set_running_query(running_stack);
     err = green_stack_pool_init(&h->hub_stacks, HUB_STACK_SIZE, 0);
     if (err != 0)
         goto fail_hub_stacks;

@@ -47,9 +47,11 @@
  *
  * Green threads get libgreen's stack size (64 KiB) unless
  * GREEN_PRELOAD_STACK_KIB says otherwise; programs written for pthreads'
- * 8 MiB often need more (siege: 1024), and an overflow is reported (the
- * message names GREEN_PRELOAD_STACK_KIB) and aborts, it never corrupts
- * silently (guard page). They are private stacks, whatever GREEN_STACKS
+ * 8 MiB often need more (siege: 1024; pthread_attr_setstacksize is not
+ * heeded), and an overflow is reported (the message names
+ * GREEN_PRELOAD_STACK_KIB) and aborts: at the guard page, or below the
+ * stack for a frame larger than a page, unless that frame lands in another
+ * mapping (green.h). They are private stacks, whatever GREEN_STACKS
  * says (green_main says why; a copy mode is said to be ignored); a
  * GREEN_STACKS that green_init would refuse is refused here too.
  *

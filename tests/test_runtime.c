@@ -223,6 +223,53 @@ static void test_call_deep_must_not_block(void)
     }
 }
 
+/* A frame larger than the guard page, as a function with a 64 GiB local
+ * array built without -fstack-clash-protection starts: the stack pointer
+ * moves past the guard page in one step, and the first store faults below
+ * the stack, touching no guard page. */
+static void *big_frame(void *arg)
+{
+    (void)arg;
+#if defined(__x86_64__)
+    __asm__ volatile("movabs $0x1000000000, %%rax\n\t"
+                     "sub %%rax, %%rsp\n\t"
+                     "movq $0, (%%rsp)\n\t"
+                     "add %%rax, %%rsp"
+                     :
+                     :
+                     : "rax", "memory");
+#endif
+    return NULL;
+}
+
+static void big_frame_body(void)
+{
+    if (green_init(NULL) != 0)
+        _exit(3);
+    green_thread *g;
+    if (green_spawn(&g, big_frame, NULL) != 0)
+        _exit(4);
+    green_join(g, GREEN_FOREVER, NULL);
+    _exit(5);
+}
+
+static void test_big_frame_overflow_caught_with_message(void)
+{
+#if defined(__x86_64__)
+    /* valgrind ends a process whose stack pointer leaps this far itself,
+     * before any handler of the program's runs. */
+    if (RUNNING_ON_VALGRIND)
+        return;
+    char err[2048];
+    int status = fork_child_stderr(big_frame_body, err, sizeof err);
+    CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "overflowed its"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "a frame larger than the guard page"));
+    if (strstr(err, "a frame larger") == NULL)
+        fprintf(stderr, "child's stderr:\n%s\n", err);
+#endif
+}
+
 /* Hubs that resolve names and go away, on two OS threads
  * at once, over and over (teardowns overlapped and joined each other's
  * resolver workers twice). */
@@ -1124,6 +1171,7 @@ static CU_TestInfo noinit_tests[] = {
     { "hubs_come_and_go_with_dns", test_hubs_come_and_go_with_dns },
     { "fini_kills_what_the_killed_spawn", test_fini_kills_what_the_killed_spawn },
     { "release_twice_aborts", test_release_twice_aborts },
+    { "big_frame_overflow_caught_with_message", test_big_frame_overflow_caught_with_message },
     CU_TEST_INFO_NULL,
 };
 

@@ -15,6 +15,7 @@
 #define GREEN_CONTEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GREEN_CTX_ASAN 1
@@ -170,6 +171,14 @@ void green_stack_free(green_stack_pool *pool, green_stack *stack);
  * variable) names that. Copied, up to 127 bytes; call it before any green
  * thread runs. */
 void green_stack_set_overflow_advice(const char *advice);
+
+/* How the overflow handler learns which stack the faulting OS thread runs
+ * on: query(&lo, &hi) gives its bounds and returns 1, or 0 when it does not
+ * know (no hub, the hub's own context). A frame larger than the guard page
+ * moves the stack pointer past it, and the first access then faults below
+ * the stack, outside every guard page: a stack pointer below lo is an
+ * overflow all the same. Set once, by the runtime; async-signal-safe. */
+void green_stack_set_running_query(int (*query)(uintptr_t *lo, uintptr_t *hi));
 
 /* Install the overflow handler and this thread's alternate signal stack.
  * Called by green_stack_pool_init; a thread that runs green stacks made by

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #ifdef GREEN_CTX_ASAN
@@ -142,21 +143,58 @@ static const chunk *chunk_of(uintptr_t addr)
     return NULL;
 }
 
+static int (*running_query)(uintptr_t *lo, uintptr_t *hi);
+
+void green_stack_set_running_query(int (*query)(uintptr_t *lo, uintptr_t *hi))
+{
+    running_query = query;
+}
+
+/* The faulting context's stack pointer; 0 where this file cannot read it. */
+static uintptr_t fault_sp(const void *ucontext)
+{
+    const ucontext_t *uc = ucontext;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+/* Say so; the handler then returns, the access runs again and the process
+ * dies of it. */
+static void report_overflow(size_t asked, const char *what, uintptr_t at)
+{
+    char msg[384], *p = msg;
+    p = put_str(p, "green: a green thread overflowed its ");
+    p = put_uint(p, asked / 1024, 10);
+    p = put_str(p, " KiB stack (");
+    p = put_str(p, what);
+    p = put_str(p, " 0x");
+    p = put_uint(p, at, 16);
+    p = put_str(p, "); give it a larger stack (");
+    p = put_str(p, overflow_advice);
+    p = put_str(p, ")\n");
+    write_all(msg, (size_t)(p - msg));
+    signal(SIGSEGV, SIG_DFL);
+}
+
 static void on_segv(int sig, siginfo_t *info, void *ucontext)
 {
     uintptr_t addr = (uintptr_t)info->si_addr;
     const chunk *c = chunk_of(addr);
     if (c != NULL && (addr - c->start) % c->slot_size < page_size) {
-        char msg[384], *p = msg;
-        p = put_str(p, "green: a green thread overflowed its ");
-        p = put_uint(p, c->owner->asked / 1024, 10);
-        p = put_str(p, " KiB stack (it touched the guard page at 0x");
-        p = put_uint(p, addr, 16);
-        p = put_str(p, "); give it a larger stack (");
-        p = put_str(p, overflow_advice);
-        p = put_str(p, ")\n");
-        write_all(msg, (size_t)(p - msg));
-        signal(SIGSEGV, SIG_DFL);   /* Returning re-runs the access and dies of it. */
+        report_overflow(c->owner->asked, "it touched the guard page at", addr);
+        return;
+    }
+    uintptr_t sp = fault_sp(ucontext), lo, hi;
+    if (sp != 0 && running_query != NULL && running_query(&lo, &hi) && sp < lo && addr < lo) {
+        const chunk *own = chunk_of(lo);
+        report_overflow(own != NULL ? own->owner->asked : hi - lo,
+                        "a frame larger than the guard page took its stack pointer to", sp);
         return;
     }
     /* Not ours: hand it to whoever was there before (a sanitizer, say). */
