@@ -54,7 +54,7 @@
     X(pthread_sigqueue) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve)        \
     X(pthread_spin_lock) X(pthread_spin_trylock) X(pthread_mutex_clocklock)       \
     X(pthread_rwlock_init) X(pthread_barrier_init) X(wait4) X(waitpid) X(wait)    \
-    X(system)
+    X(system) X(pthread_mutex_consistent)
 /* clang-format on */
 
 enum {
@@ -124,6 +124,11 @@ static inline double green__preload_left_until(clockid_t clock, const struct tim
  * undone before cancel_end: it may not return. Both do nothing without
  * thread patching, and for green threads other than main and those
  * pthread_create made. */
+/* Green thread g ended (preload_threads.c): what it held stays held, by
+ * nobody that is alive, and a robust mutex goes to its next waiter with
+ * EOWNERDEAD (preload_sync.c). */
+void green__preload_sync_thread_ended(green__hub *h, green_thread *g);
+
 void green__preload_cancel_begin(green__hub *h);
 void green__preload_cancel_end(green__hub *h, int code);
 

@@ -15,7 +15,10 @@
  * real sem_t (sem_trywait is the fast path; sem_getvalue, sem_init and
  * sem_destroy work unchanged). A mutex other processes share is also
  * locked for real by its green owner, and a shared condition is also
- * signalled for real; rwlocks and barriers are kept here alone. */
+ * signalled for real; rwlocks and barriers are kept here alone. What a
+ * green thread held when it ended stays held by nobody alive, as in glibc
+ * (its record is reused by the next thread, which must not look like the
+ * owner); a robust mutex then goes to its next locker with EOWNERDEAD. */
 #include "preload.h"
 
 #include <semaphore.h>
@@ -27,13 +30,26 @@
 
 typedef struct sync_obj {
     const void *key;
-    green_thread *owner;        /* Mutexes: the holder; rwlocks: the writer. */
+    green_thread *owner;        /* Mutexes: the holder; rwlocks: the writer;
+                                   &dead_owner once that thread ended. */
     unsigned count;             /* Mutexes: recursive depth; rwlocks: readers
                                    in; barriers: threads arrived. */
+    bool is_mutex;
+    uint8_t robust_state;       /* Robust mutexes: ROBUST_*. */
     green__waitq q;             /* Green threads waiting on it (rwlocks: writers). */
     green__waitq readers;       /* Rwlocks: readers waiting. */
     struct sync_obj *next_free;
 } sync_obj;
+
+/* The owner of what a thread held when it ended: green thread records are
+ * reused, and the next thread must not look like the owner. */
+static green_thread dead_owner;
+
+/* A robust mutex whose holder ended is taken with EOWNERDEAD, inconsistent
+ * until pthread_mutex_consistent; one unlocked so is not recoverable, until
+ * pthread_mutex_init. */
+#define ROBUST_INCONSISTENT 1
+#define ROBUST_NOT_RECOVERABLE 2
 
 /* Open addressing with linear probing over pointers to stable records:
  * waiters point at a record's queue, so records never move. */
@@ -111,7 +127,8 @@ static sync_obj *obj_get(const void *key)
 static void obj_drop_idle(const void *key)
 {
     sync_obj *o = obj_find(key);
-    if (o == NULL || o->owner != NULL || o->count != 0 || o->q.head != NULL || o->readers.head != NULL)
+    if (o == NULL || o->owner != NULL || o->count != 0 || o->q.head != NULL || o->readers.head != NULL ||
+        o->robust_state != 0)
         return;
     size_t i = hash_ptr(key) & slot_mask;
     while (slots[i] != o)
@@ -141,6 +158,7 @@ static void obj_forget(const void *key)
         return;
     o->owner = NULL;
     o->count = 0;
+    o->robust_state = 0;
     obj_drop_idle(key);
 }
 
@@ -260,6 +278,12 @@ static int mutex_kind(const pthread_mutex_t *m)
     return m->__data.__kind & 3;
 }
 
+/* glibc's PTHREAD_MUTEX_ROBUST_NORMAL_NP bit in __kind. */
+static bool mutex_robust(const pthread_mutex_t *m)
+{
+    return (m->__data.__kind & 16) != 0;
+}
+
 /* glibc's PTHREAD_MUTEX_PSHARED_BIT in __kind: other processes may lock
  * it, through the real mutex. */
 static bool mutex_shared(const pthread_mutex_t *m)
@@ -276,10 +300,19 @@ static int mutex_take(green__hub *h, pthread_mutex_t *m, double timeout)
     if (o == NULL)
         return ENOMEM;
     green_thread *me = h->current;
+    o->is_mutex = true;
+    if (o->robust_state & ROBUST_NOT_RECOVERABLE)
+        return ENOTRECOVERABLE;
     if (o->owner == NULL) {
         o->owner = me;
         o->count = 1;
         return 0;
+    }
+    if (o->owner == &dead_owner && mutex_robust(m)) {
+        o->owner = me;
+        o->count = 1;
+        o->robust_state = ROBUST_INCONSISTENT;
+        return EOWNERDEAD;
     }
     if (o->owner == me) {
         int kind = mutex_kind(m);
@@ -295,13 +328,36 @@ static int mutex_take(green__hub *h, pthread_mutex_t *m, double timeout)
         return EBUSY;
     green__waiter *w = green__waiter_get(h);
     int code = green__wait_in(h, &o->q, w, timeout);
-    if (code == 0)
-        return 0;               /* Handed over. */
+    if (code == 0) {            /* Handed over, or not recoverable. */
+        o = obj_find(m);
+        return o->robust_state & ROBUST_NOT_RECOVERABLE ? ENOTRECOVERABLE
+               : o->robust_state & ROBUST_INCONSISTENT  ? EOWNERDEAD
+                                                        : 0;
+    }
     obj_drop_idle(m);           /* o may be gone: look it up again. */
     return code == GREEN_ETIMEDOUT ? ETIMEDOUT : code == GREEN_EDEADLK ? EDEADLK : EINTR;
 }
 
 static void mutex_release(green__hub *h, sync_obj *o);
+
+void green__preload_sync_thread_ended(green__hub *h, green_thread *g)
+{
+    for (size_t i = 0; slots != NULL && i <= slot_mask; i++) {
+        sync_obj *o = slots[i];
+        if (o == NULL || o->owner != g)
+            continue;
+        o->owner = &dead_owner;
+        /* A robust mutex goes to its longest waiter, told so, as the
+         * kernel's robust list hands glibc's to one. */
+        green__waiter *w;
+        if (o->is_mutex && mutex_robust(o->key) && (w = green__waitq_pop_parked(&o->q)) != NULL) {
+            o->owner = w->g;
+            o->count = 1;
+            o->robust_state = ROBUST_INCONSISTENT;
+            green__wake(h, w->g, 0);
+        }
+    }
+}
 
 /* Take m for the running green thread: among the green threads, then, for
  * a mutex other processes share, the real one too, tried between sleeps
@@ -311,6 +367,8 @@ static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
 {
     green__deadline d = { .timeout = timeout };
     int err = mutex_take(h, m, green__time_left(&d));
+    /* A green holder that ended left the real one locked by this OS
+     * thread (glibc marks robust mutexes shared too): it is ours. */
     if (err != 0 || !mutex_shared(m) || obj_find(m)->count != 1)
         return err;
     for (double look = SHARED_LOOK_FIRST;; look = next_look(look)) {
@@ -356,11 +414,34 @@ static int mutex_unlock(green__hub *h, pthread_mutex_t *m)
             return 0;
         o->count = 1;
     }
+    if (o->robust_state & ROBUST_INCONSISTENT) {
+        /* Unlocked before pthread_mutex_consistent: for good (glibc). */
+        o->owner = NULL;
+        o->count = 0;
+        o->robust_state = ROBUST_NOT_RECOVERABLE;
+        if (mutex_shared(m))
+            GREEN_REAL(pthread_mutex_unlock)(m);
+        green__waitq_wake_all(h, &o->q, 0);
+        return 0;
+    }
     if (--o->count == 0) {
         if (mutex_shared(m))
             GREEN_REAL(pthread_mutex_unlock)(m);
         mutex_release(h, o);
     }
+    return 0;
+}
+
+int pthread_mutex_consistent(pthread_mutex_t *m)
+{
+    green__hub *h = green__preload_patched();
+    sync_obj *o = h != NULL ? obj_find(m) : NULL;
+    if (o == NULL || !(o->robust_state & ROBUST_INCONSISTENT))
+        return GREEN_REAL(pthread_mutex_consistent)(m);    /* Another process's death: the real one's. */
+    GREEN_PRELOAD_COUNT(pthread_mutex_consistent);
+    if (o->owner != h->current)
+        return EINVAL;
+    o->robust_state = 0;
     return 0;
 }
 

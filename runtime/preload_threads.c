@@ -73,6 +73,7 @@ static void *trampoline(void *arg)
     if (setjmp(t->exit_to) == 0)
         t->result = t->fn(t->arg);
     run_key_destructors(t);
+    green__preload_sync_thread_ended(green__preload_hub(), t->g);
     void *r = t->result;
     if (t->detached) {          /* Nobody will join: the handle goes now. */
         green_release(t->g);

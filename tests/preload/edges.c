@@ -7,7 +7,8 @@
  * lock waits for that); a SIGEV_THREAD timer's callback, on glibc's own
  * thread, posts a semaphore main waits on; main's handle, used by another
  * thread, names main; a deleted key takes no value; waitpid and system()
- * wait for a child another thread feeds. Exit 0 on success;
+ * wait for a child another thread feeds; a mutex whose holder ended is not
+ * the next thread's, and a robust one says EOWNERDEAD. Exit 0 on success;
  * `edges PART` runs one part. */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,11 +46,13 @@ static double now_s(void)
 
 static const char *name(int e)
 {
-    return e == 0           ? "0"
-           : e == EINVAL    ? "EINVAL"
-           : e == ETIMEDOUT ? "ETIMEDOUT"
-           : e == EBUSY     ? "EBUSY"
-                            : strerror(e);
+    return e == 0                 ? "0"
+           : e == EINVAL          ? "EINVAL"
+           : e == ETIMEDOUT       ? "ETIMEDOUT"
+           : e == EBUSY           ? "EBUSY"
+           : e == EOWNERDEAD      ? "EOWNERDEAD"
+           : e == ENOTRECOVERABLE ? "ENOTRECOVERABLE"
+                                  : strerror(e);
 }
 
 /* ---- pthread_mutex_clocklock ---- */
@@ -192,6 +195,79 @@ static int run_reused(void)
     printf("reused memory: new mutex %s, new rwlock %s, new barrier %s\n", mutex_free ? "free" : "held",
            rw == 0 ? "free" : name(rw), waited ? "waits for all" : "let one through");
     return !mutex_free || rw != 0 || !waited;
+}
+
+/* ---- mutexes whose holder ended ---- */
+
+static pthread_mutex_t checked, robust;
+
+static void *lock_checked_and_end(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&checked);
+    return NULL;
+}
+
+static void *try_checked(void *arg)
+{
+    (void)arg;
+    int busy = pthread_mutex_trylock(&checked), perm = pthread_mutex_unlock(&checked);
+    return (void *)(intptr_t)(busy == EBUSY && perm == EPERM);
+}
+
+static void *lock_robust_and_end(void *arg)
+{
+    pthread_mutex_lock(&robust);
+    if (arg != NULL)
+        usleep(100000);         /* Main is waiting when this thread ends. */
+    return NULL;
+}
+
+static int robust_after_end(int waiting)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, lock_robust_and_end, waiting ? &robust : NULL);
+    if (!waiting)
+        pthread_join(t, NULL);
+    else
+        usleep(20000);
+    struct timespec abs = in_ms(CLOCK_REALTIME, 5000);
+    int r = pthread_mutex_timedlock(&robust, &abs);
+    if (waiting)
+        pthread_join(t, NULL);
+    return r;
+}
+
+static int run_dead_owners(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&checked, &a);
+    pthread_t t;
+    void *ok = NULL;
+    pthread_create(&t, NULL, lock_checked_and_end, NULL);
+    pthread_join(t, NULL);
+    pthread_create(&t, NULL, try_checked, NULL);    /* Often the ended one's record. */
+    pthread_join(t, &ok);
+
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &a);
+    int dead = robust_after_end(0);
+    int consistent = pthread_mutex_consistent(&robust);
+    int unlocked = pthread_mutex_unlock(&robust);
+    int again = pthread_mutex_lock(&robust);
+    pthread_mutex_unlock(&robust);
+    int dead_waiting = robust_after_end(1);
+    pthread_mutex_unlock(&robust);              /* Inconsistent: for good. */
+    int gone = pthread_mutex_lock(&robust);
+    printf("dead owners: error-checking held by an ended thread: %s; robust: %s, consistent %s, %s; "
+           "while waited for: %s; unlocked inconsistent, then %s\n",
+           ok ? "EBUSY, EPERM" : "taken", name(dead), name(consistent),
+           again == 0 ? "locked again" : name(again), name(dead_waiting), name(gone));
+    return !ok || dead != EOWNERDEAD || consistent != 0 || unlocked != 0 || again != 0 ||
+           dead_waiting != EOWNERDEAD || gone != ENOTRECOVERABLE;
 }
 
 /* ---- a normal mutex as a binary semaphore ---- */
@@ -401,7 +477,7 @@ int main(int argc, char **argv)
     } parts[] = {
         { "clocklock", run_clocklock }, { "clocks", run_bad_clocks },  { "reused", run_reused },
         { "gate", run_gate },           { "sigev", run_sigev_thread }, { "main", run_main_handle },
-        { "key", run_deleted_key },     { "children", run_children },
+        { "key", run_deleted_key },     { "children", run_children },  { "dead", run_dead_owners },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     int bad = 0, ran = 0;
@@ -413,7 +489,7 @@ int main(int argc, char **argv)
     }
     if (ran == 0) {
         fprintf(stderr,
-                "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children)\n",
+                "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead)\n",
                 argv[1]);
         return 2;
     }
