@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 
 /* X(name): every libc function the preload replaces or calls through. The
@@ -162,7 +163,9 @@ void green__preload_signals_stop(void);
 void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int how);
 void green__preload_intr_end(green__preload_intr *w);
 void green__preload_on_loop_wake(green__hub *h);
-int green__preload_kill(green__hub *h, green_thread *g, int sig);
+/* kill: pthread_kill's (value NULL) or pthread_sigqueue's signal sig to
+ * green thread g: raised on the hub's OS thread, then g's wait cut short. */
+int green__preload_kill(green__hub *h, green_thread *g, int sig, const union sigval *value);
 /* in_handler: this OS thread runs a program's signal handler now.
  * posted_elsewhere: a sem_post made there, or on an OS thread that is not
  * the hub, which must not touch the hub's queues: the semaphores' green

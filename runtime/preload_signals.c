@@ -277,10 +277,12 @@ unsigned green__preload_not_restarting(void)
     return thread_not_restarting;
 }
 
-int green__preload_kill(green__hub *h, green_thread *g, int sig)
+int green__preload_kill(green__hub *h, green_thread *g, int sig, const union sigval *value)
 {
     directed = 1;
-    int err = GREEN_REAL(pthread_kill)(GREEN_REAL(pthread_self)(), sig);
+    pthread_t self = GREEN_REAL(pthread_self)();
+    int err = value != NULL ? GREEN_REAL(pthread_sigqueue)(self, sig, *value)
+                            : GREEN_REAL(pthread_kill)(self, sig);
     directed = 0;
     struct sigaction now;
     if (err != 0 || GREEN_REAL(sigaction)(sig, NULL, &now) != 0 || !is_trampoline(&now))

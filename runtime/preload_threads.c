@@ -50,6 +50,7 @@ typedef struct preload_thread {
     cancel_state cancel;
     specific *specific;         /* Its pthread_setspecific values, by key. */
     unsigned nspecific;
+    char name[16];              /* pthread_setname_np's (TASK_COMM_LEN). */
     jmp_buf exit_to;            /* pthread_exit unwinds to the trampoline. */
 } preload_thread;
 
@@ -388,7 +389,7 @@ int pthread_kill(pthread_t thread, int sig)
         return EINVAL;
     if (sig == 0 || green_ended(g))
         return 0;
-    return green__preload_kill(h, g, sig);
+    return green__preload_kill(h, g, sig, NULL);
 }
 
 /* Deferred cancellation: the thread is marked, and woken if it is parked at
@@ -470,22 +471,30 @@ int pthread_setcanceltype(int type, int *old)
 
 /* Names of green threads are not kept: the OS thread's is the one tools
  * show, and it is the hub's. */
+/* A green thread's name is kept in its record (the OS thread's is main's),
+ * with glibc's limits: 15 bytes and the NUL; ERANGE past them. */
 int pthread_setname_np(pthread_t thread, const char *name)
 {
-    if (untag(thread) == NULL)
+    preload_thread *t = untag(thread);
+    if (t == NULL)
         return GREEN_REAL(pthread_setname_np)(thread, name);
     GREEN_PRELOAD_COUNT(pthread_setname_np);
+    size_t n = strlen(name);
+    if (n >= sizeof t->name)
+        return ERANGE;
+    memcpy(t->name, name, n + 1);
     return 0;
 }
 
 int pthread_getname_np(pthread_t thread, char *name, size_t len)
 {
-    if (untag(thread) == NULL)
+    preload_thread *t = untag(thread);
+    if (t == NULL)
         return GREEN_REAL(pthread_getname_np)(thread, name, len);
     GREEN_PRELOAD_COUNT(pthread_getname_np);
-    if (len == 0)
+    if (len < sizeof t->name)
         return ERANGE;
-    name[0] = '\0';
+    memcpy(name, t->name, strlen(t->name) + 1);
     return 0;
 }
 
@@ -557,9 +566,23 @@ int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
     return GREEN_REAL(pthread_getcpuclockid)(os_thread(thread), clock);
 }
 
+/* As pthread_kill, with a value for an SA_SIGINFO handler. */
 int pthread_sigqueue(pthread_t thread, int sig, const union sigval value)
 {
-    return GREEN_REAL(pthread_sigqueue)(os_thread(thread), sig, value);
+    green__hub *h;
+    green_thread *g;
+    cancel_state *c;
+    int err = green_target(thread, &h, &g, &c);
+    if (err != 0)
+        return err;
+    if (g == NULL)
+        return GREEN_REAL(pthread_sigqueue)(os_thread(thread), sig, value);
+    GREEN_PRELOAD_COUNT(pthread_sigqueue);
+    if (sig < 0 || sig >= NSIG)
+        return EINVAL;
+    if (sig == 0 || green_ended(g))
+        return 0;
+    return green__preload_kill(h, g, sig, &value);
 }
 
 /* ---- thread-specific data ----

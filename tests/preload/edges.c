@@ -8,7 +8,8 @@
  * thread, posts a semaphore main waits on; main's handle, used by another
  * thread, names main; a deleted key takes no value; waitpid and system()
  * wait for a child another thread feeds; a mutex whose holder ended is not
- * the next thread's, and a robust one says EOWNERDEAD. Exit 0 on success;
+ * the next thread's, and a robust one says EOWNERDEAD; pthread_sigqueue cuts
+ * its target's sleep short; a thread's name is kept. Exit 0 on success;
  * `edges PART` runs one part. */
 #include <errno.h>
 #include <fcntl.h>
@@ -382,6 +383,52 @@ static int run_main_handle(void)
     return !(slept == -1 && e == EINTR && handled && took < 2) || joined != 0 || r != (void *)42;
 }
 
+/* ---- pthread_sigqueue to a thread, and thread names ---- */
+
+static volatile sig_atomic_t queued_value;
+static int sleeper_cut;
+
+static void on_usr2(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    queued_value = info->si_value.sival_int;
+}
+
+static void *sleep_3s(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "sleeper");
+    struct timespec three = { 3, 0 };
+    double t0 = now_s();
+    sleeper_cut = nanosleep(&three, NULL) == -1 && errno == EINTR && now_s() - t0 < 2;
+    return NULL;
+}
+
+static int run_sigqueue_and_names(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_usr2;
+    sa.sa_flags = SA_SIGINFO;   /* No SA_RESTART: the sleep is cut short. */
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, sleep_3s, NULL);
+    usleep(100000);
+    char got[16] = "", small[4];
+    int named = pthread_getname_np(t, got, sizeof got);
+    int too_small = pthread_getname_np(t, small, sizeof small);
+    int too_long = pthread_setname_np(t, "a-name-too-long-for-it");
+    int queued = pthread_sigqueue(t, SIGUSR2, (union sigval){ .sival_int = 42 });
+    pthread_join(t, NULL);
+    printf("sigqueue: %s, the value %d, the target's sleep cut short: %s; names: '%s', %s, %s\n",
+           name(queued), (int)queued_value, sleeper_cut ? "yes" : "no", named == 0 ? got : name(named),
+           too_small == ERANGE ? "ERANGE" : name(too_small),
+           too_long == ERANGE ? "ERANGE" : name(too_long));
+    return queued != 0 || queued_value != 42 || !sleeper_cut || named != 0 || strcmp(got, "sleeper") != 0 ||
+           too_small != ERANGE || too_long != ERANGE;
+}
+
 /* ---- a deleted key ---- */
 
 static pthread_key_t gone;
@@ -475,9 +522,11 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(void);
     } parts[] = {
-        { "clocklock", run_clocklock }, { "clocks", run_bad_clocks },  { "reused", run_reused },
-        { "gate", run_gate },           { "sigev", run_sigev_thread }, { "main", run_main_handle },
-        { "key", run_deleted_key },     { "children", run_children },  { "dead", run_dead_owners },
+        { "clocklock", run_clocklock }, { "clocks", run_bad_clocks },
+        { "reused", run_reused },       { "gate", run_gate },
+        { "sigev", run_sigev_thread },  { "main", run_main_handle },
+        { "key", run_deleted_key },     { "children", run_children },
+        { "dead", run_dead_owners },    { "sigqueue", run_sigqueue_and_names },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     int bad = 0, ran = 0;
@@ -488,9 +537,10 @@ int main(int argc, char **argv)
         ran++;
     }
     if (ran == 0) {
-        fprintf(stderr,
-                "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead)\n",
-                argv[1]);
+        fprintf(
+            stderr,
+            "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead, sigqueue)\n",
+            argv[1]);
         return 2;
     }
     return bad;

@@ -157,7 +157,7 @@ edges)
     patched "$dir/preload-edges" || fail "patched"
     GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-edges" 2>"$tmp/err" ||
         { cat "$tmp/err"; fail "thread-patched"; }
-    for f in pthread_mutex_clocklock pthread_mutex_init pthread_rwlock_init pthread_barrier_init waitpid system; do
+    for f in pthread_mutex_clocklock pthread_mutex_init pthread_rwlock_init pthread_barrier_init waitpid system pthread_mutex_consistent pthread_sigqueue; do
         grep -q "$f" "$tmp/err" || fail "no $f in the stats"
     done
     ;;
