@@ -55,6 +55,7 @@ typedef struct preload_thread {
 } preload_thread;
 
 static void run_key_destructors(preload_thread *t);
+static int join_main(green__hub *h, void **retval);
 
 static inline pthread_t tag(preload_thread *t)
 {
@@ -141,6 +142,10 @@ int pthread_join(pthread_t thread, void **retval)
 {
     preload_thread *t = untag(thread);
     green__hub *h = green__preload_patched();
+    if (h != NULL && t == NULL && pthread_equal(thread, GREEN_REAL(pthread_self)())) {
+        GREEN_PRELOAD_COUNT(pthread_join);
+        return join_main(h, retval);
+    }
     if (t == NULL || h == NULL)
         return GREEN_REAL(pthread_join)(thread, retval);
     GREEN_PRELOAD_COUNT(pthread_join);
@@ -200,14 +205,46 @@ int pthread_detach(pthread_t thread)
     return 0;
 }
 
-/* pthread_exit from main: the process lives on until the last thread ends,
- * then exits with status 0. Nothing wakes the main green thread when the
- * last one ends, so it checks every 10 ms. */
+static void run_main_key_destructors(void);
+
+/* Main's end: its pthread_exit value, for the green threads that join it
+ * (its handle is the OS thread's). */
+static struct {
+    bool ended;
+    void *result;
+    green__waitq joiners;
+} main_end;
+
+/* pthread_exit from main: its key destructors run (as glibc's), the green
+ * threads that join it get its value, and the process lives on until the
+ * last thread ends, then exits with status 0. Nothing wakes the main green
+ * thread when the last one ends, so it checks every 10 ms. */
 static _Noreturn void main_exit(green__hub *h)
 {
+    run_main_key_destructors();
+    main_end.ended = true;
+    green__waitq_wake_all(h, &main_end.joiners, 0);
     while (h->stats.alive > 0 && green_sleep(0.01) == 0)
         ;
     exit(0);
+}
+
+/* pthread_join of main's handle from a green thread: main's pthread_exit
+ * value once it ended (EDEADLK for main itself, as glibc). */
+static int join_main(green__hub *h, void **retval)
+{
+    if (h->current->flags & GREEN__MAIN)
+        return EDEADLK;
+    green__preload_cancel_begin(h);
+    int code = 0;
+    while (!main_end.ended && code == 0)
+        code = green__wait_in(h, &main_end.joiners, green__waiter_get(h), GREEN_FOREVER);
+    green__preload_cancel_end(h, code);
+    if (!main_end.ended)
+        return code == GREEN_EDEADLK ? EDEADLK : EINVAL;
+    if (retval != NULL)
+        *retval = main_end.result;
+    return 0;
 }
 
 /* The main green thread's state: main is no pthread_create's. */
@@ -298,7 +335,7 @@ void __pthread_unwind_next(__pthread_unwind_buf_t *b)
 
 /* From main or a green thread pthread_create made: its cleanup handlers
  * run, then it ends (main: the process ends when the last thread has).
- * Then its pthread key destructors run (main: glibc's, at exit). */
+ * Then its pthread key destructors run. */
 void pthread_exit(void *retval)
 {
     green__hub *h;
@@ -310,6 +347,8 @@ void pthread_exit(void *retval)
     GREEN_PRELOAD_COUNT(pthread_exit);
     if (!(h->current->flags & GREEN__MAIN))
         self_record(h)->result = retval;
+    else
+        main_end.result = retval;
     unwind(h, c);
 }
 
@@ -695,4 +734,24 @@ static void run_key_destructors(preload_thread *t)
     free(t->specific);
     t->specific = NULL;
     t->nspecific = 0;
+}
+
+/* The same for main's values, which are glibc's (the OS thread's): only for
+ * keys whose destructors this library saw made. */
+static void run_main_key_destructors(void)
+{
+    for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+        bool ran = false;
+        for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+            void (*destructor)(void *) = __atomic_load_n(&key_destructor[k], __ATOMIC_RELAXED);
+            void *v = destructor != NULL ? GREEN_REAL(pthread_getspecific)(k) : NULL;
+            if (v == NULL)
+                continue;
+            GREEN_REAL(pthread_setspecific)(k, NULL);
+            destructor(v);
+            ran = true;
+        }
+        if (!ran)
+            break;
+    }
 }

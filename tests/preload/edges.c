@@ -9,7 +9,8 @@
  * thread, names main; a deleted key takes no value; waitpid and system()
  * wait for a child another thread feeds; a mutex whose holder ended is not
  * the next thread's, and a robust one says EOWNERDEAD; pthread_sigqueue cuts
- * its target's sleep short; a thread's name is kept. Exit 0 on success;
+ * its target's sleep short; a thread's name is kept; main's pthread_exit
+ * (`edges mainexit`, alone). Exit 0 on success;
  * `edges PART` runs one part. */
 #include <errno.h>
 #include <fcntl.h>
@@ -429,6 +430,39 @@ static int run_sigqueue_and_names(void)
            too_small != ERANGE || too_long != ERANGE;
 }
 
+/* ---- main's pthread_exit, which `edges mainexit` alone runs: the process
+ * goes on with the other threads, main's key destructors run, and a thread
+ * that joins main gets its value; that thread then ends the process, with
+ * status 0 if all was so. */
+
+static pthread_key_t main_key;
+static int main_destructed;
+
+static void main_key_gone(void *v)
+{
+    main_destructed = v == (void *)&main_key;
+}
+
+static void *join_main_then_exit(void *main_thread)
+{
+    void *v = NULL;
+    int r = pthread_join(*(pthread_t *)main_thread, &v);
+    printf("main's pthread_exit: joined %s, value %ld; its key's destructor %s\n", name(r),
+           (long)(intptr_t)v, main_destructed ? "ran" : "did not run");
+    exit(r == 0 && v == (void *)7 && main_destructed ? 0 : 1);
+}
+
+static int run_main_exit(void)
+{
+    static pthread_t main_thread;
+    main_thread = pthread_self();
+    pthread_key_create(&main_key, main_key_gone);
+    pthread_setspecific(main_key, &main_key);
+    pthread_t t;
+    pthread_create(&t, NULL, join_main_then_exit, &main_thread);
+    pthread_exit((void *)7);
+}
+
 /* ---- a deleted key ---- */
 
 static pthread_key_t gone;
@@ -529,6 +563,8 @@ int main(int argc, char **argv)
         { "dead", run_dead_owners },    { "sigqueue", run_sigqueue_and_names },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "mainexit") == 0)
+        return run_main_exit();
     int bad = 0, ran = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         if (argc > 1 && strcmp(argv[1], parts[i].name) != 0)
@@ -539,7 +575,7 @@ int main(int argc, char **argv)
     if (ran == 0) {
         fprintf(
             stderr,
-            "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead, sigqueue)\n",
+            "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead, sigqueue; mainexit alone)\n",
             argv[1]);
         return 2;
     }

@@ -155,6 +155,8 @@ edges)
     no_threads_asan
     "$dir/preload-edges" || fail "unpatched"
     patched "$dir/preload-edges" || fail "patched"
+    "$dir/preload-edges" mainexit || fail "unpatched: main's pthread_exit"
+    GREEN_PRELOAD=threads patched "$dir/preload-edges" mainexit || fail "thread-patched: main's pthread_exit"
     GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-edges" 2>"$tmp/err" ||
         { cat "$tmp/err"; fail "thread-patched"; }
     for f in pthread_mutex_clocklock pthread_mutex_init pthread_rwlock_init pthread_barrier_init waitpid system pthread_mutex_consistent pthread_sigqueue; do
