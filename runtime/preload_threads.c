@@ -413,7 +413,10 @@ static int green_target(pthread_t thread, green__hub **h, green_thread **g, canc
  * it cuts short (preload_signals.c). Signal 0 asks whether the thread exists: 0
  * while it runs and, as glibc answers since 2.34, after it ended until it
  * is joined (a joined handle must not be used at all). */
-int pthread_kill(pthread_t thread, int sig)
+static pthread_t os_thread(pthread_t thread);
+
+/* pthread_kill's (value NULL) and pthread_sigqueue's: fn counts the call. */
+static int signal_thread(pthread_t thread, int sig, const union sigval *value, int fn)
 {
     green__hub *h;
     green_thread *g;
@@ -422,13 +425,19 @@ int pthread_kill(pthread_t thread, int sig)
     if (err != 0)
         return err;
     if (g == NULL)
-        return GREEN_REAL(pthread_kill)(thread, sig);
-    GREEN_PRELOAD_COUNT(pthread_kill);
+        return value != NULL ? GREEN_REAL(pthread_sigqueue)(os_thread(thread), sig, *value)
+                             : GREEN_REAL(pthread_kill)(thread, sig);
+    green__preload_calls[fn]++;
     if (sig < 0 || sig >= NSIG)
         return EINVAL;
     if (sig == 0 || green_ended(g))
         return 0;
-    return green__preload_kill(h, g, sig, NULL);
+    return green__preload_kill(h, g, sig, value);
+}
+
+int pthread_kill(pthread_t thread, int sig)
+{
+    return signal_thread(thread, sig, NULL, GREEN_PRELOAD_FN_pthread_kill);
 }
 
 /* Deferred cancellation: the thread is marked, and woken if it is parked at
@@ -608,20 +617,7 @@ int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
 /* As pthread_kill, with a value for an SA_SIGINFO handler. */
 int pthread_sigqueue(pthread_t thread, int sig, const union sigval value)
 {
-    green__hub *h;
-    green_thread *g;
-    cancel_state *c;
-    int err = green_target(thread, &h, &g, &c);
-    if (err != 0)
-        return err;
-    if (g == NULL)
-        return GREEN_REAL(pthread_sigqueue)(os_thread(thread), sig, value);
-    GREEN_PRELOAD_COUNT(pthread_sigqueue);
-    if (sig < 0 || sig >= NSIG)
-        return EINVAL;
-    if (sig == 0 || green_ended(g))
-        return 0;
-    return green__preload_kill(h, g, sig, &value);
+    return signal_thread(thread, sig, &value, GREEN_PRELOAD_FN_pthread_sigqueue);
 }
 
 /* ---- thread-specific data ----

@@ -12,6 +12,8 @@
  * its target's sleep short; a thread's name is kept; main's pthread_exit
  * (`edges mainexit`, alone). Exit 0 on success;
  * `edges PART` runs one part. */
+#include "preload_prog.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,26 +27,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static struct timespec in_ms(clockid_t clock, long ms)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static const char *name(int e)
 {
@@ -105,7 +87,7 @@ static int run_bad_clocks(void)
     sem_init(&s, 0, 0);
     struct timespec abs = in_ms(CLOCK_MONOTONIC, 200);
     const clockid_t bad = CLOCK_PROCESS_CPUTIME_ID;
-    double t0 = now_s();
+    double t0 = now();
     pthread_mutex_lock(&m);
     int cw = pthread_cond_clockwait(&c, &m, bad, &abs);
     pthread_mutex_unlock(&m);
@@ -118,7 +100,7 @@ static int run_bad_clocks(void)
     int jw = pthread_clockjoin_np(t, NULL, bad, &abs);
     if (jw != 0)
         pthread_join(t, NULL);
-    double took = now_s() - t0;
+    double took = now() - t0;
     printf(
         "bad clock: cond_clockwait %s, sem_clockwait %s, mutex_clocklock %s, clockjoin %s, at once: %s\n",
         name(cw), name(sw), name(ml), name(jw), took < 0.1 ? "yes" : "no");
@@ -293,9 +275,9 @@ static int run_gate(void)
     int again = pthread_mutex_lock(&gate);      /* Waits for the opener. */
     pthread_join(t, NULL);
     struct timespec abs = in_ms(CLOCK_REALTIME, 50);
-    double t0 = now_s();
+    double t0 = now();
     int timed = pthread_mutex_timedlock(&gate, &abs);   /* Nobody opens it now. */
-    double waited = now_s() - t0;
+    double waited = now() - t0;
     pthread_mutex_unlock(&gate);
     printf("gate: the other thread's unlock %s, the holder's second lock %s; its timed lock %s after %s\n",
            name(opener_unlock), name(again), name(timed), waited >= 0.04 ? "the deadline" : "less");
@@ -368,10 +350,10 @@ static int run_main_handle(void)
     pthread_t t;
     pthread_create(&t, NULL, kill_main, NULL);
     struct timespec three = { 3, 0 };
-    double t0 = now_s();
+    double t0 = now();
     int slept = nanosleep(&three, NULL);
     int e = errno;
-    double took = now_s() - t0;
+    double took = now() - t0;
     pthread_join(t, NULL);
     void *r = NULL;
     pthread_create(&t, NULL, detach_main, NULL);
@@ -401,8 +383,8 @@ static void *sleep_3s(void *arg)
     (void)arg;
     pthread_setname_np(pthread_self(), "sleeper");
     struct timespec three = { 3, 0 };
-    double t0 = now_s();
-    sleeper_cut = nanosleep(&three, NULL) == -1 && errno == EINTR && now_s() - t0 < 2;
+    double t0 = now();
+    sleeper_cut = nanosleep(&three, NULL) == -1 && errno == EINTR && now() - t0 < 2;
     return NULL;
 }
 

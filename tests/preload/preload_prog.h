@@ -1,6 +1,6 @@
 /* tests/preload/preload_prog.h: what the preload's test programs share (a
  * header of static functions: each program is built on its own, with no
- * library beside it): the clock, the OS thread count, and the ticker that
+ * library beside it): the clock and deadlines, the OS thread count, and the ticker that
  * shows the hub still runs while a thread waits. */
 #ifndef PRELOAD_PROG_H
 #define PRELOAD_PROG_H
@@ -15,6 +15,20 @@ static inline double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Now plus ms milliseconds on clock, as the timed calls take a deadline. */
+static inline struct timespec in_ms(clockid_t clock, long ms)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
 }
 
 /* Threads: in /proc/self/status. */

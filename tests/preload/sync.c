@@ -11,6 +11,8 @@
  * identity (pthread_self is its handle; its attributes), a spinlock held
  * across a sleep, and a semaphore, a mutex and a condition shared with
  * another process. Exit 0 on success. */
+#include "preload_prog.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -127,20 +129,6 @@ static int run_timed(void)
     printf("timed: cond %s, sem %s\n", r == ETIMEDOUT ? "ETIMEDOUT" : "?",
            sr == -1 && serr == ETIMEDOUT ? "ETIMEDOUT" : "?");
     return r == ETIMEDOUT && sr == -1 && serr == ETIMEDOUT ? 0 : 1;
-}
-
-/* ts plus ms milliseconds, on clock. */
-static struct timespec in_ms(clockid_t clock, long ms)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
 }
 
 static int flag;
