@@ -84,9 +84,10 @@
  *    (flockfile, then a patched read) deadlocks with the next green
  *    thread that takes it; with OS threads that are not hubs (glibc's
  *    own, for a SIGEV_THREAD timer's callback) green threads share only
- *    semaphores (their sem_post wakes green waiters): a mutex is locked
- *    among the green threads alone (it excludes no such thread) and a
- *    condition such a thread signals wakes no green waiter;
+ *    semaphores (their sem_post wakes green waiters; after timer_create of
+ *    such a timer a green semaphore wait is never called a deadlock): a
+ *    mutex is locked among the green threads alone (it excludes no such
+ *    thread) and a condition such a thread signals wakes no green waiter;
  *  - under thread patching, cancellation is deferred only (asynchronous
  *    is taken as deferred) and is acted on at the preload's waits (fds,
  *    sleeps, join, condition variables, semaphores) and

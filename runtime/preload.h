@@ -55,7 +55,7 @@
     X(pthread_sigqueue) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve)        \
     X(pthread_spin_lock) X(pthread_spin_trylock) X(pthread_mutex_clocklock)       \
     X(pthread_rwlock_init) X(pthread_barrier_init) X(wait4) X(waitpid) X(wait)    \
-    X(system) X(pthread_mutex_consistent)
+    X(system) X(pthread_mutex_consistent) X(timer_create)
 /* clang-format on */
 
 enum {

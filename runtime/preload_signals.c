@@ -58,6 +58,10 @@ static green__hub *signal_hub;
 /* Whether the program has installed a handler (the trampoline) yet. */
 static int handling;
 
+/* Whether an OS thread the preload did not make may post a semaphore: a
+ * SIGEV_THREAD timer's callback runs on glibc's own thread. */
+static int outside_posters;
+
 /* The waits a signal may cut short, each on its waiter's stack, and the
  * main green thread's among them. Only the hub's thread reads or writes
  * them. */
@@ -171,6 +175,19 @@ int siginterrupt(int sig, int flag)
     return sigaction(sig, &act, NULL);
 }
 
+/* From the first SIGEV_THREAD timer on, every green semaphore wait keeps
+ * the loop waiting (intr_begin's timer), where the hub would otherwise call
+ * it a deadlock: the timer's callback may post it. */
+int timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
+{
+    if (ev != NULL && ev->sigev_notify == SIGEV_THREAD && green__preload_threads) {
+        if (green__preload_hub() != NULL)
+            GREEN_PRELOAD_COUNT(timer_create);
+        __atomic_store_n(&outside_posters, 1, __ATOMIC_RELAXED);
+    }
+    return GREEN_REAL(timer_create)(clock, ev, timer);
+}
+
 void green__preload_signals_start(green__hub *h)
 {
     green__loop_wake_hook = green__preload_on_loop_wake;
@@ -203,7 +220,8 @@ void green__preload_intr_begin(green__hub *h, green__preload_intr *w, int how)
     waits = w;
     if (w->g == &h->main)
         main_wait = w;
-    if ((how & GREEN__INTR_NO_WATCHER) && handling && w->g == &h->main)
+    if ((how & GREEN__INTR_NO_WATCHER) &&
+        ((handling && w->g == &h->main) || __atomic_load_n(&outside_posters, __ATOMIC_RELAXED)))
         w->held = green_loop_timer_start(h->loop, &w->keep, 1e9, keep_waiting) == 0;
 }
 

@@ -461,7 +461,9 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
         return GREEN_REAL(pthread_mutex_trylock)(m);
     GREEN_PRELOAD_COUNT(pthread_mutex_trylock);
     int err = mutex_lock(h, m, 0);
-    return err == EDEADLK ? EBUSY : err;
+    /* An error-checking mutex its caller holds: EBUSY, as glibc's, but
+     * EDEADLK for a robust one. */
+    return err == EDEADLK && !mutex_robust(m) ? EBUSY : err;
 }
 
 /* The timed and clock locks. As glibc's: a bad clock is EINVAL, a bad

@@ -235,8 +235,15 @@ static int run_dead_owners(void)
     pthread_create(&t, NULL, try_checked, NULL);    /* Often the ended one's record. */
     pthread_join(t, &ok);
 
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
     pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_t robust_checked;     /* Its owner's trylock: EDEADLK. */
+    pthread_mutex_init(&robust_checked, &a);
+    pthread_mutex_lock(&robust_checked);
+    int own_try = pthread_mutex_trylock(&robust_checked);
+    pthread_mutex_unlock(&robust_checked);
+    pthread_mutex_destroy(&robust_checked);
+
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
     pthread_mutex_init(&robust, &a);
     int dead = robust_after_end(0);
     int consistent = pthread_mutex_consistent(&robust);
@@ -246,12 +253,13 @@ static int run_dead_owners(void)
     int dead_waiting = robust_after_end(1);
     pthread_mutex_unlock(&robust);              /* Inconsistent: for good. */
     int gone = pthread_mutex_lock(&robust);
-    printf("dead owners: error-checking held by an ended thread: %s; robust: %s, consistent %s, %s; "
+    printf("dead owners: error-checking held by an ended thread: %s; a robust one's owner's trylock %s; "
+           "robust: %s, consistent %s, %s; "
            "while waited for: %s; unlocked inconsistent, then %s\n",
-           ok ? "EBUSY, EPERM" : "taken", name(dead), name(consistent),
-           again == 0 ? "locked again" : name(again), name(dead_waiting), name(gone));
-    return !ok || dead != EOWNERDEAD || consistent != 0 || unlocked != 0 || again != 0 ||
-           dead_waiting != EOWNERDEAD || gone != ENOTRECOVERABLE;
+           ok ? "EBUSY, EPERM" : "taken", own_try == EDEADLK ? "EDEADLK" : name(own_try), name(dead),
+           name(consistent), again == 0 ? "locked again" : name(again), name(dead_waiting), name(gone));
+    return !ok || own_try != EDEADLK || dead != EOWNERDEAD || consistent != 0 || unlocked != 0 ||
+           again != 0 || dead_waiting != EOWNERDEAD || gone != ENOTRECOVERABLE;
 }
 
 /* ---- a normal mutex as a binary semaphore ---- */
@@ -288,6 +296,12 @@ static int run_gate(void)
 
 static sem_t fired;
 
+static void *wait_fired(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)(sem_wait(&fired) == 0);
+}
+
 static void fire(union sigval v)
 {
     (void)v;
@@ -308,9 +322,19 @@ static int run_sigev_thread(void)
     timer_settime(timer, 0, &when, NULL);
     int r = sem_wait(&fired);
     int e = errno;
+    /* Again, a thread waiting while main joins it: nothing else runs. */
+    timer_settime(timer, 0, &when, NULL);
+    pthread_t t;
+    void *waited = NULL;
+    pthread_create(&t, NULL, wait_fired, NULL);
+    int joined = pthread_join(t, &waited);
     timer_delete(timer);
-    printf("SIGEV_THREAD timer: sem_wait %s\n", r == 0 ? "0" : strerror(e));
-    return r != 0;
+    printf("SIGEV_THREAD timer: sem_wait %s; a thread's while main joins it %s\n",
+           r == 0 ? "0" : strerror(e),
+           joined != 0      ? name(joined)
+           : waited != NULL ? "0"
+                            : "failed");
+    return r != 0 || joined != 0 || waited == NULL;
 }
 
 /* ---- main's handle in another thread's hands ---- */

@@ -159,7 +159,7 @@ edges)
     GREEN_PRELOAD=threads patched "$dir/preload-edges" mainexit || fail "thread-patched: main's pthread_exit"
     GREEN_PRELOAD=threads GREEN_PRELOAD_STATS=1 patched "$dir/preload-edges" 2>"$tmp/err" ||
         { cat "$tmp/err"; fail "thread-patched"; }
-    for f in pthread_mutex_clocklock pthread_mutex_init pthread_rwlock_init pthread_barrier_init waitpid system pthread_mutex_consistent pthread_sigqueue; do
+    for f in pthread_mutex_clocklock pthread_mutex_init pthread_rwlock_init pthread_barrier_init waitpid system pthread_mutex_consistent pthread_sigqueue timer_create; do
         grep -q "$f" "$tmp/err" || fail "no $f in the stats"
     done
     ;;
