@@ -209,6 +209,20 @@ int green__preload_fail(int err, int timeout_errno)
     return -1;
 }
 
+struct timespec green__preload_abs_in(clockid_t clock, double seconds)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    time_t whole = (time_t)seconds;
+    t.tv_sec += whole;
+    t.tv_nsec += (long)((seconds - (double)whole) * 1e9);
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 double green__preload_until(clockid_t clock, const struct timespec *abs)
 {
     struct timespec now;

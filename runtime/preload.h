@@ -105,6 +105,32 @@ static inline green__hub *green__preload_patched(void)
 /* Seconds from now until the CLOCK_REALTIME / clock `clock` time *abs. */
 double green__preload_until(clockid_t clock, const struct timespec *abs);
 
+/* Its inverse: the `clock` time `seconds` from now. */
+struct timespec green__preload_abs_in(clockid_t clock, double seconds);
+
+/* The clocks glibc's clock variants take (EINVAL for any other), and a
+ * deadline's valid nanoseconds. */
+static inline bool green__preload_clock_ok(clockid_t clock)
+{
+    return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
+}
+
+static inline bool green__preload_nsec_ok(const struct timespec *abs)
+{
+    return abs->tv_nsec >= 0 && abs->tv_nsec < 1000000000L;
+}
+
+/* A wait that nothing in this process ends when it may end (another
+ * process's object, a child without a pidfd) looks again: from 100 µs,
+ * doubling, to 10 ms. */
+#define GREEN__PRELOAD_LOOK_FIRST 1e-4
+#define GREEN__PRELOAD_LOOK_MAX 1e-2
+
+static inline double green__preload_next_look(double look)
+{
+    return look * 2 < GREEN__PRELOAD_LOOK_MAX ? look * 2 : GREEN__PRELOAD_LOOK_MAX;
+}
+
 /* As green__preload_until, as the timed joins and waits take it: at least
  * a nanosecond (a wait of 0 does not park). NULL: none. */
 static inline double green__preload_left_until(clockid_t clock, const struct timespec *abs)

@@ -16,9 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LOOK_FIRST 1e-4
-#define LOOK_MAX 1e-2
-
 extern char **environ;
 
 /* A pidfd of pid, readable once it ended, or -1 (an old kernel; a stop or
@@ -42,7 +39,7 @@ static pid_t green_wait4(green__hub *h, pid_t pid, int *status, int options, str
     int err = 0;
     pid_t r;
     green__preload_cancel_begin(h);
-    for (double look = LOOK_FIRST;; look = look * 2 < LOOK_MAX ? look * 2 : LOOK_MAX) {
+    for (double look = GREEN__PRELOAD_LOOK_FIRST;; look = green__preload_next_look(look)) {
         r = GREEN_REAL(wait4)(pid, status, options | WNOHANG, ru);
         if (r != 0)
             break;              /* A child's news, or an error (ECHILD). */

@@ -162,33 +162,25 @@ static void obj_forget(const void *key)
     obj_drop_idle(key);
 }
 
-/* The clocks glibc's clock variants take: EINVAL for any other. */
-static bool clock_ok(clockid_t clock)
-{
-    return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
-}
-
-static bool nsec_ok(const struct timespec *abs)
-{
-    return abs->tv_nsec >= 0 && abs->tv_nsec < 1000000000L;
-}
-
 /* Objects other processes share (pshared, sem_open): what those processes
  * do wakes no green waiter here, so a green waiter also sleeps, then looks
- * again: from 100 µs, doubling, to 10 ms. */
-#define SHARED_LOOK_FIRST 1e-4
-#define SHARED_LOOK_MAX 1e-2
-
-static double next_look(double look)
-{
-    return look * 2 < SHARED_LOOK_MAX ? look * 2 : SHARED_LOOK_MAX;
-}
+ * again (green__preload_next_look). */
 
 /* How long to sleep before looking again: look, or what is left of the
  * deadline (GREEN_FOREVER: none) when that is less. */
 static double sleep_slice(double look, double left)
 {
     return green__unlimited(left) || look < left ? look : left;
+}
+
+/* The init calls' green part (fn counts it): a new object at key, where
+ * an old one may have been freed while held (obj_forget). */
+static void made_anew(const void *key, int fn)
+{
+    if (green__preload_patched() == NULL)
+        return;
+    green__preload_calls[fn]++;
+    obj_forget(key);
 }
 
 /* The destroy calls' green part (fn counts it): true while the object is
@@ -265,7 +257,8 @@ int pthread_spin_lock(pthread_spinlock_t *l)
     if (h == NULL)
         return GREEN_REAL(pthread_spin_lock)(l);
     GREEN_PRELOAD_COUNT(pthread_spin_lock);
-    for (double look = SHARED_LOOK_FIRST; GREEN_REAL(pthread_spin_trylock)(l) != 0; look = next_look(look))
+    for (double look = GREEN__PRELOAD_LOOK_FIRST; GREEN_REAL(pthread_spin_trylock)(l) != 0;
+         look = green__preload_next_look(look))
         green_sleep(look);
     return 0;
 }
@@ -371,7 +364,7 @@ static int mutex_lock(green__hub *h, pthread_mutex_t *m, double timeout)
      * thread (glibc marks robust mutexes shared too): it is ours. */
     if (err != 0 || !mutex_shared(m) || obj_find(m)->count != 1)
         return err;
-    for (double look = SHARED_LOOK_FIRST;; look = next_look(look)) {
+    for (double look = GREEN__PRELOAD_LOOK_FIRST;; look = green__preload_next_look(look)) {
         int r = GREEN_REAL(pthread_mutex_trylock)(m);
         if (r == 0 || r == EOWNERDEAD)
             return r;
@@ -470,9 +463,9 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
  * deadline only when the lock must wait (a free mutex is taken). */
 static int mutex_lock_until(green__hub *h, pthread_mutex_t *m, clockid_t clock, const struct timespec *abs)
 {
-    if (!clock_ok(clock))
+    if (!green__preload_clock_ok(clock))
         return EINVAL;
-    if (!nsec_ok(abs)) {
+    if (!green__preload_nsec_ok(abs)) {
         int err = mutex_lock(h, m, 0);
         return err == EBUSY ? EINVAL : err;
     }
@@ -509,10 +502,7 @@ int pthread_mutex_unlock(pthread_mutex_t *m)
 
 int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
-    if (green__preload_patched() != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_mutex_init);
-        obj_forget(m);
-    }
+    made_anew(m, GREEN_PRELOAD_FN_pthread_mutex_init);
     return GREEN_REAL(pthread_mutex_init)(m, attr);
 }
 
@@ -553,9 +543,9 @@ static int cond_wait(green__hub *h, pthread_cond_t *c, pthread_mutex_t *m, doubl
         GREEN_REAL(pthread_mutex_unlock)(m);
     mutex_release(h, mo);
     /* Another process's signal wakes nobody here: a shared condition's
-     * waiter wakes within SHARED_LOOK_MAX, a spurious wake-up (POSIX lets
+     * waiter wakes within GREEN__PRELOAD_LOOK_MAX, a spurious wake-up (POSIX lets
      * it; the caller looks at its predicate again). */
-    double slice = cond_shared(c) ? sleep_slice(SHARED_LOOK_MAX, timeout) : timeout;
+    double slice = cond_shared(c) ? sleep_slice(GREEN__PRELOAD_LOOK_MAX, timeout) : timeout;
     int code = green__block(h, slice);
     if (code == GREEN_ETIMEDOUT && slice != timeout)
         code = 0;
@@ -585,7 +575,7 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
     if (h == NULL)
         return GREEN_REAL(pthread_cond_timedwait)(c, m, abs);
     GREEN_PRELOAD_COUNT(pthread_cond_timedwait);
-    if (!nsec_ok(abs))
+    if (!green__preload_nsec_ok(abs))
         return EINVAL;
     return cond_wait(h, c, m, green__preload_left_until(cond_clock(c), abs));
 }
@@ -597,7 +587,7 @@ int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t cloc
     if (h == NULL)
         return GREEN_REAL(pthread_cond_clockwait)(c, m, clock, abs);
     GREEN_PRELOAD_COUNT(pthread_cond_clockwait);
-    if (!nsec_ok(abs) || !clock_ok(clock))
+    if (!green__preload_nsec_ok(abs) || !green__preload_clock_ok(clock))
         return EINVAL;
     return cond_wait(h, c, m, green__preload_left_until(clock, abs));
 }
@@ -638,10 +628,7 @@ int pthread_cond_broadcast(pthread_cond_t *c)
 
 int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
-    if (green__preload_patched() != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_cond_init);
-        obj_forget(c);
-    }
+    made_anew(c, GREEN_PRELOAD_FN_pthread_cond_init);
     return GREEN_REAL(pthread_cond_init)(c, attr);
 }
 
@@ -725,7 +712,7 @@ static int rwlock_lock(green__hub *h, pthread_rwlock_t *l, bool writing, double 
 static int rwlock_lock_until(green__hub *h, pthread_rwlock_t *l, bool writing, clockid_t clock,
                              const struct timespec *abs)
 {
-    if (!clock_ok(clock) || !nsec_ok(abs))
+    if (!green__preload_clock_ok(clock) || !green__preload_nsec_ok(abs))
         return EINVAL;
     int err = rwlock_lock(h, l, writing, green__preload_left_until(clock, abs));
     return err == EBUSY ? ETIMEDOUT : err;
@@ -800,10 +787,7 @@ int pthread_rwlock_unlock(pthread_rwlock_t *l)
 
 int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *attr)
 {
-    if (green__preload_patched() != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_rwlock_init);
-        obj_forget(l);
-    }
+    made_anew(l, GREEN_PRELOAD_FN_pthread_rwlock_init);
     return GREEN_REAL(pthread_rwlock_init)(l, attr);
 }
 
@@ -854,10 +838,7 @@ int pthread_barrier_wait(pthread_barrier_t *b)
 
 int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr, unsigned count)
 {
-    if (green__preload_patched() != NULL) {
-        GREEN_PRELOAD_COUNT(pthread_barrier_init);
-        obj_forget(b);
-    }
+    made_anew(b, GREEN_PRELOAD_FN_pthread_barrier_init);
     return GREEN_REAL(pthread_barrier_init)(b, attr, count);
 }
 
@@ -889,15 +870,7 @@ static int sem_wait_real(sem_t *s, double left, int saved)
     if (green__unlimited(left)) {
         r = GREEN_REAL(sem_wait)(s);
     } else {
-        struct timespec abs;
-        clock_gettime(CLOCK_MONOTONIC, &abs);
-        double whole = (double)(time_t)left;
-        abs.tv_sec += (time_t)left;
-        abs.tv_nsec += (long)((left - whole) * 1e9);
-        if (abs.tv_nsec >= 1000000000L) {
-            abs.tv_sec++;
-            abs.tv_nsec -= 1000000000L;
-        }
+        struct timespec abs = green__preload_abs_in(CLOCK_MONOTONIC, left);
         r = GREEN_REAL(sem_clockwait)(s, CLOCK_MONOTONIC, &abs);
     }
     if (r == 0)
@@ -916,7 +889,7 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
 {
     green__deadline d = { .timeout = timeout };
     int saved = errno;
-    double look = shared_sem(s) ? SHARED_LOOK_FIRST : 0;
+    double look = shared_sem(s) ? GREEN__PRELOAD_LOOK_FIRST : 0;
     for (;;) {
         if (GREEN_REAL(sem_trywait)(s) == 0) {
             errno = saved;
@@ -943,7 +916,7 @@ static int sem_wait_for(green__hub *h, sem_t *s, double timeout)
         obj_drop_idle(s);
         green__preload_cancel_end(h, code);
         if (code == GREEN_ETIMEDOUT && slice != left) {
-            look = next_look(look);
+            look = green__preload_next_look(look);
             continue;
         }
         if (code == GREEN_EDEADLK)
@@ -979,7 +952,7 @@ int sem_timedwait(sem_t *s, const struct timespec *abs)
     if (h == NULL)
         return GREEN_REAL(sem_timedwait)(s, abs);
     GREEN_PRELOAD_COUNT(sem_timedwait);
-    if (!nsec_ok(abs)) {
+    if (!green__preload_nsec_ok(abs)) {
         errno = EINVAL;
         return -1;
     }
@@ -992,7 +965,7 @@ int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
     if (h == NULL)
         return GREEN_REAL(sem_clockwait)(s, clock, abs);
     GREEN_PRELOAD_COUNT(sem_clockwait);
-    if (!clock_ok(clock) || !nsec_ok(abs)) {
+    if (!green__preload_clock_ok(clock) || !green__preload_nsec_ok(abs)) {
         errno = EINVAL;
         return -1;
     }

@@ -171,8 +171,7 @@ int pthread_clockjoin_np(pthread_t thread, void **retval, clockid_t clock, const
     if (t == NULL || h == NULL)
         return GREEN_REAL(pthread_clockjoin_np)(thread, retval, clock, abs);
     GREEN_PRELOAD_COUNT(pthread_clockjoin_np);
-    if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) ||
-        (abs != NULL && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000L)))
+    if (!green__preload_clock_ok(clock) || (abs != NULL && !green__preload_nsec_ok(abs)))
         return EINVAL;
     return join_green(h, t, retval, green__preload_left_until(clock, abs));
 }
@@ -517,8 +516,6 @@ int pthread_setcanceltype(int type, int *old)
     return swap_setting(&c->async, type, PTHREAD_CANCEL_DEFERRED, PTHREAD_CANCEL_ASYNCHRONOUS, old);
 }
 
-/* Names of green threads are not kept: the OS thread's is the one tools
- * show, and it is the hub's. */
 /* A green thread's name is kept in its record (the OS thread's is main's),
  * with glibc's limits: 15 bytes and the NUL; ERANGE past them. */
 int pthread_setname_np(pthread_t thread, const char *name)
