@@ -163,7 +163,6 @@ typedef struct green__hub {
     void (*entry)(void *g);             /* What a new green thread runs first. */
     green_stack *copier_stack;
     green_ctx copier_ctx;               /* Saves one image, restores another. */
-    void *copier_sp;                    /* Its saved state, the same each time. */
 
     /* The call stack (green__call_deep), made at its first use. */
     green_stack *call_stack;

@@ -62,6 +62,51 @@ static void test_ping_pong_values(void)
     green_stack_free(&pool, st);
 }
 
+/* ---- relays ---- */
+
+static green_ctx relay_ctx;
+static green_stack *relay_stack;
+static green_ctx *relay_to;         /* Where the relay goes on to. */
+static int relay_calls, relay_calls_on_its_stack;
+
+static green_ctx *relay_pick(void *arg)
+{
+    char *frame = __builtin_frame_address(0);
+    relay_calls += arg == &relay_calls;
+    relay_calls_on_its_stack +=
+        frame >= (char *)relay_stack->base && frame < (char *)relay_stack->base + relay_stack->size;
+    return relay_to;
+}
+
+static void make_relay_to(green_ctx *to)
+{
+    CU_ASSERT_FATAL(green_stack_new(&pool, &relay_stack) == 0);
+    CU_ASSERT_FATAL(green_ctx_make_relay(&relay_ctx, relay_stack->base, relay_stack->size, relay_pick,
+                                         &relay_calls) == 0);
+    relay_to = to;
+    relay_calls = relay_calls_on_its_stack = 0;
+}
+
+/* A switch to the relay, or to a copy of it, runs its function on its own
+ * stack once and resumes the context the function picked, with the value. */
+static void test_relay_passes_values(void)
+{
+    green_stack *st;
+    CU_ASSERT_FATAL(green_stack_new(&pool, &st) == 0);
+    CU_ASSERT_FATAL(green_ctx_make(&pong_ctx, st->base, st->size, pong, (void *)(uintptr_t)7) == 0);
+    make_relay_to(&pong_ctx);
+    CU_ASSERT_EQUAL((uintptr_t)green_ctx_switch(&main_ctx, &relay_ctx, (void *)99), 15);
+    green_ctx copy = relay_ctx;
+    int bad = 0;
+    for (uintptr_t i = 1; i <= 1000; i++)
+        bad += (uintptr_t)green_ctx_switch(&main_ctx, i % 2 ? &copy : &relay_ctx, (void *)i) != i * 2 + 1;
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(relay_calls, 1001);
+    CU_ASSERT_EQUAL(relay_calls_on_its_stack, 1001);
+    green_stack_free(&pool, relay_stack);
+    green_stack_free(&pool, st);
+}
+
 static void test_make_rejects_bad_arguments(void)
 {
     char small[256];
@@ -69,6 +114,9 @@ static void test_make_rejects_bad_arguments(void)
     CU_ASSERT_EQUAL(green_ctx_make(&c, small, sizeof small, pong, NULL), -EINVAL);
     CU_ASSERT_EQUAL(green_ctx_make(&c, NULL, 1 << 16, pong, NULL), -EINVAL);
     CU_ASSERT_EQUAL(green_ctx_make(NULL, small, 1 << 16, pong, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(green_ctx_make_relay(&c, small, sizeof small, relay_pick, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(green_ctx_make_relay(&c, NULL, 1 << 16, relay_pick, NULL), -EINVAL);
+    CU_ASSERT_EQUAL(green_ctx_make_relay(&c, small, 1 << 16, NULL, NULL), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(green_ctx_name());
     CU_ASSERT_PTR_NOT_NULL(green_ctx_saves());
 }
@@ -155,7 +203,9 @@ static void clobberer(void *arg)
     }
 }
 
-static void test_callee_saved_preserved(void)
+/* Switch to the clobberer through via (the clobberer itself, or a relay
+ * to it) and back, three times. */
+static void check_callee_saved(green_ctx *via)
 {
     green_stack *st;
     uint64_t seen[6];
@@ -166,7 +216,7 @@ static void test_callee_saved_preserved(void)
     for (int round = 0; round < 3; round++) {
         set_mxcsr(MXCSR_ROUND_TO_ZERO);
         set_x87cw(X87CW_ROUND_TO_ZERO);
-        switch_with_sentinels(&main_ctx, &clobber_ctx, main_sentinels, seen);
+        switch_with_sentinels(&main_ctx, via, main_sentinels, seen);
         uint32_t mxcsr_after = get_mxcsr();
         uint16_t x87cw_after = get_x87cw();
         set_mxcsr(saved_mxcsr);
@@ -188,6 +238,21 @@ static void test_callee_saved_preserved(void)
         }
     }
     green_stack_free(&pool, st);
+}
+
+static void test_callee_saved_preserved(void)
+{
+    check_callee_saved(&clobber_ctx);
+}
+
+/* The relay's function runs between the two halves of a switch: the
+ * resumed context must still get every register it saved. */
+static void test_callee_saved_preserved_through_relay(void)
+{
+    make_relay_to(&clobber_ctx);
+    check_callee_saved(&relay_ctx);
+    CU_ASSERT_EQUAL(relay_calls, 3);
+    green_stack_free(&pool, relay_stack);
 }
 
 /* ---- alignment at the entry function ---- */
@@ -434,6 +499,8 @@ static CU_TestInfo context_tests[] = {
     { "ping_pong_values", test_ping_pong_values },
     { "make_rejects_bad_arguments", test_make_rejects_bad_arguments },
     { "callee_saved_preserved", test_callee_saved_preserved },
+    { "relay_passes_values", test_relay_passes_values },
+    { "callee_saved_preserved_through_relay", test_callee_saved_preserved_through_relay },
     { "entry_stack_aligned", test_entry_stack_aligned },
     { "deep_recursion", test_deep_recursion },
     { "ten_thousand_alive", test_ten_thousand_alive },

@@ -87,4 +87,41 @@ green__ctx_asm_trampoline:
     .cfi_endproc
     .size   green__ctx_asm_trampoline, .-green__ctx_asm_trampoline
 
+/* A relay (green_ctx_make_relay): where a switch to it lands, with RAX the
+ * value passed, R12 fn, R13 arg and R14 the stack pointer fn's frames start
+ * from, all popped from the relay's frame, which never changes. Calls fn(arg)
+ * and resumes the context it returns as green__ctx_jump resumes one: the
+ * two halves of the switch, with fn between them. The resume is a jmp of its
+ * own rather than a jump into green__ctx_jump's: this one's target is
+ * predicted apart from the switch's. */
+    .globl  green__ctx_asm_relay
+    .hidden green__ctx_asm_relay
+    .type   green__ctx_asm_relay, @function
+    .p2align 6
+green__ctx_asm_relay:
+    .cfi_startproc
+    .cfi_undefined rip          /* outermost frame: unwinders stop here */
+    _CET_ENDBR
+    movq    %r14, %rsp          /* below the relay's frame, 16-byte aligned */
+    movq    %rax, %rbx          /* the value, kept across the call */
+    movq    %r13, %rdi          /* arg */
+    call    *%r12               /* fn(arg): the green_ctx to resume */
+    movq    %rbx, %rdx          /* the value again, where no pop reaches it */
+    movq    (%rax), %rsp        /* RSP = its sp: now on its stack */
+#if !GREEN_CTX_NOFPU
+    ldmxcsr -8(%rsp)            /* restore MXCSR */
+    fldcw   -4(%rsp)            /* restore x87 control word */
+#endif
+    popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %rbx
+    popq    %rbp
+    popq    %rcx                /* resume address */
+    movq    %rdx, %rax          /* the value is the resumed call's result */
+    jmpq    *%rcx
+    .cfi_endproc
+    .size   green__ctx_asm_relay, .-green__ctx_asm_relay
+
     .section .note.GNU-stack,"",%progbits

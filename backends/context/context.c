@@ -13,11 +13,12 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *arg), void *arg)
+/* Check a context's stack and trim its ends to the 16-byte alignment the
+ * ABI wants (rather than refuse it); the bounds go into ctx. */
+static int fit_stack(green_ctx *ctx, void *stack, size_t size)
 {
-    if (ctx == NULL || stack == NULL || fn == NULL || size < GREEN_CTX_MIN_STACK)
+    if (ctx == NULL || stack == NULL || size < GREEN_CTX_MIN_STACK)
         return -EINVAL;
-    /* The ABI wants 16-byte alignment; trim the ends rather than refuse. */
     uintptr_t lo = ((uintptr_t)stack + 15) & ~(uintptr_t)15;
     uintptr_t hi = ((uintptr_t)stack + size) & ~(uintptr_t)15;
     ctx->stack_base = (const void *)lo;
@@ -28,8 +29,57 @@ int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *ar
      * returned (a context abandoned mid-switch); they are not ours any more. */
     __asan_unpoison_memory_region((void *)lo, hi - lo);
 #endif
-    return green__ctx_make(ctx, (void *)lo, hi - lo, fn, arg);
+    return 0;
 }
+
+int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *arg), void *arg)
+{
+    if (fn == NULL || fit_stack(ctx, stack, size) != 0)
+        return -EINVAL;
+    return green__ctx_make(ctx, (void *)ctx->stack_base, ctx->stack_size, fn, arg);
+}
+
+#if GREEN_CTX_STUB_RELAY && !defined(GREEN_CTX_ASAN)
+int green_ctx_make_relay(green_ctx *relay, void *stack, size_t size, green_ctx *(*fn)(void *arg), void *arg)
+{
+    if (fn == NULL || fit_stack(relay, stack, size) != 0)
+        return -EINVAL;
+    return green__ctx_make_relay(relay, (void *)relay->stack_base, relay->stack_size, fn, arg);
+}
+#else
+/* The relay as a context of its own, kept in the top bytes of its stack. */
+typedef struct relay_loop_args {
+    green_ctx *self;
+    green_ctx *maker;
+    green_ctx *(*fn)(void *arg);
+    void *arg;
+} relay_loop_args;
+
+static void relay_loop(void *p)
+{
+    relay_loop_args a = *(relay_loop_args *)p;
+    /* Every switch below is made from this one frame, so the relay's saved
+     * state stays where the first one put it. */
+    void *value = green_ctx_switch(a.self, a.maker, NULL);
+    for (;;)
+        value = green_ctx_switch(a.self, a.fn(a.arg), value);
+}
+
+int green_ctx_make_relay(green_ctx *relay, void *stack, size_t size, green_ctx *(*fn)(void *arg), void *arg)
+{
+    if (fn == NULL || stack == NULL || size < GREEN_CTX_MIN_STACK + sizeof(relay_loop_args) + 16)
+        return -EINVAL;
+    green_ctx maker = { 0 };
+    relay_loop_args *a =
+        (relay_loop_args *)((uintptr_t)((char *)stack + size - sizeof *a) & ~(uintptr_t)15);
+    *a = (relay_loop_args){ relay, &maker, fn, arg };
+    int err = green_ctx_make(relay, stack, (size_t)((char *)a - (char *)stack), relay_loop, a);
+    if (err != 0)
+        return err;
+    green_ctx_switch(&maker, relay, NULL);
+    return 0;
+}
+#endif
 
 /* Every backend library is built with its own name (cmake/backends.cmake). */
 const char *green_ctx_name(void)

@@ -8,9 +8,10 @@
  * direct call into the backend's own code; in a plain build green_ctx_switch()
  * below is an inline wrapper that compiles to nothing but that call.
  *
- * Adding a backend: one file here defining green__ctx_make, green__ctx_jump and
- * green_ctx_saves, plus one green_add_context_backend() line in CMakeLists.txt
- * (which gives it its name). */
+ * Adding a backend: one file here defining green__ctx_make, green__ctx_jump,
+ * green_ctx_stack_low and green_ctx_saves, plus one green_add_context_backend()
+ * line in CMakeLists.txt (which gives it its name); optionally a relay stub,
+ * green__ctx_make_relay (docs/extending.md). */
 #ifndef GREEN_CONTEXT_H
 #define GREEN_CONTEXT_H
 
@@ -52,6 +53,20 @@ int green_ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *ar
  * to from, the value that switch passed. Never fails; from and to must differ. */
 static inline void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value);
 
+/* Prepare relay: a context that, each time something switches to it, calls
+ * fn(arg) on the stack [stack, stack + size) and goes straight on to the
+ * context fn returns, handing it the value the relay was switched to with.
+ * Its saved state never changes: relay's sp and stack bounds may be copied
+ * into other green_ctx, each of which then leads to fn (the runtime's copy
+ * stacks point an evicted thread's context at the copier this way). fn must
+ * not switch, and relay must outlive every switch to it. The asm backends
+ * run fn from a stub in the middle of that one switch; elsewhere the relay is
+ * a context that loops over fn and a switch, so switching through it costs
+ * two. May switch once, before returning, to run that loop to its switch.
+ * Returns 0 or -EINVAL. */
+int green_ctx_make_relay(green_ctx *relay, void *stack, size_t size, green_ctx *(*fn)(void *arg),
+                         void *arg);
+
 /* The lowest address that the suspended context ctx still needs of its
  * stack: its live part runs from there to the top of its stack. What a copy
  * stack saves of a parked context (the runtime's copy mode). */
@@ -74,6 +89,14 @@ int green__ctx_make(green_ctx *ctx, void *stack, size_t size, void (*fn)(void *a
  * fcontext: the caller loads it early, so the load is off the switch's
  * critical path), and return the value passed back. */
 void *green__ctx_jump(green_ctx *from, void *to_sp, void *value);
+
+#if GREEN_CTX_STUB_RELAY && !defined(GREEN_CTX_ASAN)
+/* Backend part of green_ctx_make_relay, where the backend defines
+ * GREEN_CTX_STUB_RELAY (its DEFINES in CMakeLists.txt); not under
+ * AddressSanitizer, whose fiber annotations a stub could not make. */
+int green__ctx_make_relay(green_ctx *relay, void *stack, size_t size, green_ctx *(*fn)(void *arg),
+                          void *arg);
+#endif
 
 /* ---- implemented once, in context.c ---- */
 
