@@ -384,8 +384,9 @@ int green_pool_spawn(green_pool *p, green_thread **out, green_fn *fn, void *arg)
  * started are then killed and not waited for, and every result is NULL). */
 int green_pool_map(green_pool *p, green_fn *fn, void *const *args, void **results, size_t n);
 
-/* Wait until the pool has no green thread alive. Returns 0, GREEN_ETIMEDOUT,
- * GREEN_ECANCELED or GREEN_EDEADLK. */
+/* Wait until the pool has no green thread alive. Returns 0 (it had none at
+ * some moment of the call: another thread may have spawned in it, or freed
+ * it, since), GREEN_ETIMEDOUT, GREEN_ECANCELED or GREEN_EDEADLK. */
 int green_pool_join(green_pool *p, double timeout);
 
 /* Green threads of the pool alive now, and the most alive at once so far. */

@@ -385,10 +385,22 @@ int green__park(green__hub *h)
     return switch_away(h, green__ctx_of(g), next);
 }
 
+/* A waiter woken by its timeout or a kill stops watching its fd now, not
+ * when it next runs: the program may close the fd meanwhile (green.h: "kill
+ * the waiter first") and open another with the same number, which the
+ * loop must then see as new. */
+static void stop_fd_watch(green__hub *h, green_thread *g)
+{
+    if (g->state == GREEN__WAITING)
+        green_loop_io_stop(h->loop, &green__wait_of(g)->io);
+}
+
 static void on_timeout(green_loop_timer *t)
 {
     green__wait *w = (green__wait *)((char *)t - offsetof(green__wait, timer));
-    green__wake(green__tls_hub, w->g, GREEN_ETIMEDOUT);
+    green__hub *h = green__tls_hub;
+    stop_fd_watch(h, w->g);
+    green__wake(h, w->g, GREEN_ETIMEDOUT);
 }
 
 int green__block(green__hub *h, double timeout)
@@ -824,7 +836,8 @@ static int join_wait(green__hub *h, green_thread *g, double timeout)
     if (g->state == GREEN__ENDED)
         return 0;
     int code = green__wait_in(h, &g->joiners, green__waiter_get(h), timeout);
-    if (g->state == GREEN__ENDED)
+    /* A kill that came first wins, though g may have ended since. */
+    if (code != GREEN_ECANCELED && g->state == GREEN__ENDED)
         return 0;
     return code != 0 ? code : GREEN_ETIMEDOUT;
 }
@@ -885,6 +898,7 @@ int green_kill(green_thread *g)
     if (g->state == GREEN__ENDED)
         return 0;
     g->flags |= GREEN__KILLED;
+    stop_fd_watch(h, g);
     green__wake(h, g, GREEN_ECANCELED);
     return 0;
 }

@@ -98,8 +98,10 @@ int green_pool_join(green_pool *p, double timeout)
         return GREEN_ECANCELED;
     if (p->running == 0)
         return 0;
-    int code = green__wait_in(h, &p->joiners, green__waiter_get(h), timeout);
-    return p->running == 0 ? 0 : (code != 0 ? code : GREEN_ETIMEDOUT);
+    /* Woken with 0 only when the pool emptied; the pool is not read again
+     * after the wait: it may have been freed meanwhile, refilled, or the
+     * joiner killed first. */
+    return green__wait_in(h, &p->joiners, green__waiter_get(h), timeout);
 }
 
 int green_pool_map(green_pool *p, green_fn *fn, void *const *args, void **results, size_t n)
@@ -118,11 +120,18 @@ int green_pool_map(green_pool *p, green_fn *fn, void *const *args, void **result
     size_t spawned;
     for (spawned = 0; spawned < n; spawned++) {
         err = green_pool_spawn(p, &gs[spawned], fn, args[spawned]);
-        if (err != 0)
+        if (err == GREEN_ENOMEM) {
+            gs[spawned] = NULL; /* Could not start: NULL result, the others go on. */
+            nomem = 1;
+            err = 0;
+        } else if (err != 0) {
             break;
+        }
     }
     for (size_t i = 0; i < spawned && err == 0; i++) {
         results[i] = NULL;
+        if (gs[i] == NULL)
+            continue;
         int rc = green_join(gs[i], GREEN_FOREVER, &results[i]);
         if (rc == GREEN_ENOMEM) {
             nomem = 1;          /* It never ran: NULL result, the others go on. */
@@ -131,11 +140,13 @@ int green_pool_map(green_pool *p, green_fn *fn, void *const *args, void **result
         if (rc != 0)
             err = rc;           /* The caller was killed (or deadlock). */
     }
-    if (err != 0)
-        for (size_t i = 0; i < spawned; i++)
+    for (size_t i = 0; i < spawned; i++) {
+        if (gs[i] == NULL)
+            continue;
+        if (err != 0)
             green_kill(gs[i]);
-    for (size_t i = 0; i < spawned; i++)
         green_release(gs[i]);
+    }
     if (err != 0)
         for (size_t i = 0; i < n; i++)
             results[i] = NULL;

@@ -183,6 +183,38 @@ static void test_kill_while_waiting_on_io(void)
     close(sv[1]);
 }
 
+/* As green.h says: kill the waiter, then close its fd. A socket opened
+ * before the killed waiter runs again gets the same number, and a wait on
+ * it must see its data (the libuv loop kept watching the closed file). */
+static void test_killed_waiters_fd_closed_and_reused(void)
+{
+    int sv[2];
+    make_pair(sv);
+    io_job r = { .fd = sv[0], .len = 1, .timeout = GREEN_FOREVER, .rc = 99 };
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, reader, &r), 0);
+    CU_ASSERT_EQUAL(green_sleep(0.002), 0);
+    CU_ASSERT_EQUAL(green_kill(g), 0);
+    int old_fd = sv[0];
+    close(sv[0]);
+    close(sv[1]);
+    make_pair(sv);
+    CU_ASSERT_EQUAL(sv[0], old_fd);
+    io_job w = { .fd = sv[1], .len = 1, .timeout = 1.0, .delay = 0.01, .buf = "n" };
+    green_thread *wg;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&wg, delayed_writer, &w), 0);
+    char c = 0;
+    CU_ASSERT_EQUAL(green_read(sv[0], &c, 1, 2.0), 1);
+    CU_ASSERT_EQUAL(c, 'n');
+    CU_ASSERT_EQUAL(green_join(g, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(r.rc, GREEN_ECANCELED);
+    CU_ASSERT_EQUAL(green_join(wg, 1.0, NULL), 0);
+    green_release(g);
+    green_release(wg);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_reader_and_writer_on_one_socket(void)
 {
     int sv[2];
@@ -763,6 +795,7 @@ static CU_TestInfo io_tests[] = {
     { "peer_close", test_peer_close },
     { "partial_write_of_large_buffer", test_partial_write_of_large_buffer },
     { "kill_while_waiting_on_io", test_kill_while_waiting_on_io },
+    { "killed_waiters_fd_closed_and_reused", test_killed_waiters_fd_closed_and_reused },
     { "reader_and_writer_on_one_socket", test_reader_and_writer_on_one_socket },
     { "pipes_and_wait_fd", test_pipes_and_wait_fd },
     { "wait_fd_on_fds_epoll_refuses", test_wait_fd_on_fds_epoll_refuses },

@@ -714,6 +714,30 @@ static void test_kill_while_joining(void)
     green_release(joiner);
 }
 
+static void *yield_once(void *arg)
+{
+    green_yield();
+    return arg;
+}
+
+/* A kill that reaches a joiner first wins, though the thread it joins ends
+ * before the joiner runs again. */
+static void test_kill_beats_the_end_it_waits_for(void)
+{
+    green_thread *target, *joiner;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&target, yield_once, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&joiner, join_cancel_status, target), 0);
+    CU_ASSERT_EQUAL(green_yield(), 0);     /* target yields, joiner parks */
+    CU_ASSERT_EQUAL(green_kill(joiner), 0);
+    CU_ASSERT_FALSE(green_ended(target));
+    void *r = NULL;
+    CU_ASSERT_EQUAL(green_join(joiner, 1.0, &r), 0);     /* target ends first */
+    CU_ASSERT_TRUE(green_ended(target));
+    CU_ASSERT_EQUAL((intptr_t)r, GREEN_ECANCELED);
+    green_release(target);
+    green_release(joiner);
+}
+
 static void test_kill_self(void)
 {
     /* The main green thread may be killed too: its blocking calls fail. */
@@ -1161,6 +1185,42 @@ static void test_spawn_when_stacks_run_out(void)
 #endif
 }
 
+/* green_pool_map whose later spawns fail for want of a stack: the tasks
+ * that started are waited for and their results kept. */
+static void test_pool_map_when_stacks_run_out(void)
+{
+#ifdef UNDER_ASAN
+    return;         /* An address-space limit would break the sanitizer itself. */
+#else
+    if (RUNNING_ON_VALGRIND || green_fixture_shared_stacks() != 0)
+        return;
+    CU_ASSERT_EQUAL(green_fini(), 0);
+    green_options opts = { .stack_size = 256u << 20 };     /* 256 MiB each. */
+    CU_ASSERT_EQUAL_FATAL(green_init(&opts), 0);
+    struct rlimit old;
+    CU_ASSERT_FATAL(getrlimit(RLIMIT_AS, &old) == 0);
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0;
+    CU_ASSERT_FATAL(f != NULL && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    /* Room for the test's own needs and one stack. */
+    struct rlimit lim = { .rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20) +
+                                      (260u << 20),
+                          .rlim_max = old.rlim_max };
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &lim) == 0);
+    green_pool *p;
+    CU_ASSERT_EQUAL_FATAL(green_pool_new(&p, 2), 0);
+    double secs[4] = { 0.02, 0.02, 0.02, 0.02 };
+    void *args[4] = { &secs[0], &secs[1], &secs[2], &secs[3] }, *results[4];
+    CU_ASSERT_EQUAL(green_pool_map(p, sleep_then_return, args, results, 4), GREEN_ENOMEM);
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &old) == 0);
+    CU_ASSERT_PTR_EQUAL(results[0], args[0]);
+    CU_ASSERT_PTR_NULL(results[1]);
+    CU_ASSERT_EQUAL(green_pool_running(p), 0);
+    CU_ASSERT_EQUAL(green_pool_free(p), 0);
+#endif
+}
+
 static CU_TestInfo noinit_tests[] = {
     { "calls_before_init", test_calls_before_init },
     { "init_twice_and_options", test_init_twice_and_options },
@@ -1188,6 +1248,7 @@ static CU_TestInfo runtime_tests[] = {
     { "join_killed_thread_alone", test_join_killed_thread_alone },
     { "kill_runnable_and_by_other", test_kill_runnable_and_by_other },
     { "kill_while_joining", test_kill_while_joining },
+    { "kill_beats_the_end_it_waits_for", test_kill_beats_the_end_it_waits_for },
     { "kill_self", test_kill_self },
     { "release_and_detached", test_release_and_detached },
     { "sleep_not_early", test_sleep_not_early },
@@ -1202,6 +1263,7 @@ static CU_TestInfo runtime_tests[] = {
     { "join_outlives_release", test_join_outlives_release },
     { "fini_from_green_thread", test_fini_from_green_thread },
     { "spawn_when_stacks_run_out", test_spawn_when_stacks_run_out },
+    { "pool_map_when_stacks_run_out", test_pool_map_when_stacks_run_out },
     CU_TEST_INFO_NULL,
 };
 

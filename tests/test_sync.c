@@ -436,6 +436,52 @@ static void test_pool_spawn_blocks_and_join_timeout(void)
     CU_ASSERT_EQUAL_FATAL(green_init(NULL), 0);
 }
 
+static void *yield_once(void *arg)
+{
+    green_yield();
+    return arg;
+}
+
+static void *pool_join_status(void *arg)
+{
+    return (void *)(intptr_t)green_pool_join(arg, GREEN_FOREVER);
+}
+
+/* A joiner woken because the pool emptied returns 0 though the pool was
+ * refilled, or freed, before it ran; one killed first returns
+ * GREEN_ECANCELED though the pool emptied next. (A joiner that read the
+ * freed pool is caught under ASan and valgrind.) */
+static void test_pool_join_woken_then_refilled_freed_or_killed(void)
+{
+    for (int round = 0; round < 3; round++) {
+        green_pool *p;
+        CU_ASSERT_EQUAL_FATAL(green_pool_new(&p, 1), 0);
+        CU_ASSERT_EQUAL_FATAL(green_pool_spawn(p, NULL, yield_once, NULL), 0);
+        green_thread *joiner, *again = NULL;
+        CU_ASSERT_EQUAL_FATAL(green_spawn(&joiner, pool_join_status, p), 0);
+        CU_ASSERT_EQUAL(green_yield(), 0);     /* the task yields, the joiner parks */
+        if (round == 2)
+            CU_ASSERT_EQUAL(green_kill(joiner), 0);
+        CU_ASSERT_EQUAL(green_yield(), 0);     /* the task ends: the joiner is woken */
+        CU_ASSERT_EQUAL(green_pool_running(p), 0);
+        if (round == 0)
+            CU_ASSERT_EQUAL(green_pool_spawn(p, &again, sleep_long, NULL), 0);
+        if (round == 1)
+            CU_ASSERT_EQUAL(green_pool_free(p), 0);
+        void *r = NULL;
+        CU_ASSERT_EQUAL(green_join(joiner, 1.0, &r), 0);
+        CU_ASSERT_EQUAL((intptr_t)r, round == 2 ? GREEN_ECANCELED : 0);
+        green_release(joiner);
+        if (again != NULL) {
+            CU_ASSERT_EQUAL(green_kill(again), 0);
+            CU_ASSERT_EQUAL(green_join(again, 1.0, NULL), 0);
+            green_release(again);
+        }
+        if (round != 1)
+            CU_ASSERT_EQUAL(green_pool_free(p), 0);
+    }
+}
+
 static void *pool_mapper(void *arg)
 {
     green_pool *p = arg;
@@ -592,6 +638,7 @@ static CU_TestInfo sync_tests[] = {
     { "pool_map_keeps_order", test_pool_map_keeps_order },
     { "pool_spawn_blocks_and_join_timeout", test_pool_spawn_blocks_and_join_timeout },
     { "pool_map_caller_killed", test_pool_map_caller_killed },
+    { "pool_join_woken_then_refilled_freed_or_killed", test_pool_join_woken_then_refilled_freed_or_killed },
     { "kill_is_sticky_for_every_blocking_call", test_kill_is_sticky_for_every_blocking_call },
     { "handed_over_then_killed_keeps_it", test_handed_over_then_killed_keeps_it },
     { "sem_value_does_not_wrap", test_sem_value_does_not_wrap },
