@@ -241,7 +241,9 @@ typedef struct green_options {
                                 /etc/resolv.conf's. Copied by green_init. */
     green_stacks stacks;     /* Private or copy stacks (above). */
     unsigned shared_stacks;  /* COPY: how many shared stacks, each of
-                                stack_size bytes; 0: 1 (or GREEN_STACKS's K). */
+                                stack_size bytes; 0: 1, or GREEN_STACKS's K
+                                when stacks is DEFAULT and GREEN_STACKS
+                                says "copy:K". */
 } green_options;
 
 /* Make the calling OS thread a hub, with the caller as its main green thread.
@@ -324,8 +326,8 @@ int green_join(green_thread *g, double timeout, void **result);
 
 /* Wait until all n green threads in gs have ended, or the timeout (one
  * deadline for all). Returns how many of them have ended (n when all have),
- * or GREEN_ECANCELED / GREEN_EDEADLK / GREEN_EINVAL (a NULL entry, or the
- * caller itself among gs). Results stay available to green_join. An entry
+ * or GREEN_ECANCELED, GREEN_EDEADLK (the caller itself among gs, as in
+ * green_join) or GREEN_EINVAL (a NULL entry). Results stay available to green_join. An entry
  * may come more than once (it counts each time). The entries already
  * waited on, and the one being waited on, stay valid as in green_join
  * until joinall returns; the others must not be released by another green
