@@ -548,7 +548,9 @@ typedef struct green_tls_options {
                               verifies a client certificate. */
     const char *cert_file; /* PEM certificate chain, leaf first: required for a
                               server, optional for a client. */
-    const char *key_file;  /* PEM private key of cert_file (NULL: in cert_file). */
+    const char *key_file;  /* PEM private key of cert_file (NULL: in cert_file);
+                              not encrypted: there is no passphrase to give
+                              (an encrypted one is GREEN_ETLS_CONFIG). */
     bool no_verify;        /* Client: do not verify the server (insecure).
                               Verification is on by default. */
 } green_tls_options;
@@ -586,7 +588,8 @@ ssize_t green_tls_read(green_tls *t, void *buf, size_t len, double timeout);
 ssize_t green_tls_write_all(green_tls *t, const void *buf, size_t len, double timeout);
 
 /* Send close_notify and return once it is written (0), or an error. Does not
- * wait for the peer's close_notify: read until 0 for that. */
+ * wait for the peer's close_notify: read until 0 for that. Once it has
+ * returned 0, a second call returns 0 and does nothing. */
 int green_tls_shutdown(green_tls *t, double timeout);
 
 /* Free the connection, which does not close its fd (nor send close_notify).

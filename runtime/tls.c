@@ -34,6 +34,7 @@ struct green_tls {
     int fd;
     int sys_errno; /* errno of the BIO's last failed send/recv; 0: none. */
     int failed;    /* The error that made the connection unusable; 0: none. */
+    int shut;      /* Our close_notify is written: a shutdown again does nothing. */
 };
 
 /* ---- the BIO: send/recv with MSG_NOSIGNAL | MSG_DONTWAIT -------------- */
@@ -230,6 +231,12 @@ static int fail(green_tls *t, int err, bool reading)
 
 /* ---- configuration ----------------------------------------------------- */
 
+static int no_passphrase(char *buf, int size, int rwflag, void *data)
+{
+    (void)buf, (void)size, (void)rwflag, (void)data;
+    return 0;
+}
+
 int green_tls_config_new(green_tls_config **out, const green_tls_options *o)
 {
     if (out == NULL)
@@ -246,6 +253,9 @@ int green_tls_config_new(green_tls_config **out, const green_tls_options *o)
     if (c->ctx == NULL)
         goto fail_ctx;
     err = GREEN_ETLS_CONFIG;
+    /* An encrypted key fails here: OpenSSL's own passphrase prompt would
+     * block the hub reading the terminal. */
+    SSL_CTX_set_default_passwd_cb(c->ctx, no_passphrase);
     if (!SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION))
         goto fail_setup;
     /* write_all writes in records and counts what went out. A connection
@@ -468,14 +478,17 @@ int green_tls_shutdown(green_tls *t, double timeout)
     int err = usable(h, t);
     if (err != 0)
         return err;
+    /* Once sent, SSL_shutdown would wait for the peer's close_notify. */
+    if (t->shut)
+        return 0;
     green__deadline d = { .timeout = timeout };
     tls_step s = { .t = t, .op = STEP_SHUTDOWN };
     for (;;) {
         int want = step(&s);
-        if (s.ok)
+        if (s.ok || want == 0) {
+            t->shut = 1;
             return 0;
-        if (want == 0)
-            return 0;
+        }
         if (want < 0)
             return fail(t, want, false);
         err = wait_for(h, t, want, &d);

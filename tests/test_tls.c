@@ -4,6 +4,7 @@
  * in a temporary directory. Offline: 127.0.0.1 only. Linked once per
  * (context, loop) pair (ctest: tls-<ctx>-<loop>). */
 #include "green.h"
+#include "fork_child.h"
 #include "green_fixture.h"
 
 #include <CUnit/CUnit.h>
@@ -394,6 +395,74 @@ static void test_config_errors(void)
     CU_ASSERT_STRING_EQUAL(green_err_name(GREEN_ETLS_NAME_MISMATCH), "ETLS_NAME_MISMATCH");
 }
 
+static char encrypted_key[96];
+
+static void child_config_with_encrypted_key(void)
+{
+    /* A terminal of its own, on which OpenSSL's passphrase prompt would wait. */
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    CHILD_CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0 && setsid() >= 0);
+    CHILD_CHECK(open(ptsname(m), O_RDWR) >= 0);
+    green_tls_config *c;
+    green_tls_options o = { .server = true, .cert_file = path(LEAF), .key_file = encrypted_key };
+    CHILD_CHECK(green_tls_config_new(&c, &o) == GREEN_ETLS_CONFIG);
+}
+
+/* An encrypted key is an unusable file, not a prompt that blocks the hub. */
+static void test_encrypted_key_fails_without_prompting(void)
+{
+    snprintf(encrypted_key, sizeof encrypted_key, "%s/leaf-enc.key", dir);
+    CU_ASSERT_EQUAL_FATAL(run("openssl pkey -in leaf.key -aes256 -passout pass:secret -out leaf-enc.key"), 0);
+    CU_ASSERT(fork_child_ok(fork_child(child_config_with_encrypted_key, 10.0)));
+}
+
+typedef struct idle_peer {
+    green_tls_config *cfg;
+    int fd;
+    green_event *done;
+} idle_peer;
+
+/* Accept, then say nothing (no close_notify) until told. */
+static void *accept_then_idle(void *arg)
+{
+    idle_peer *p = arg;
+    green_tls *t = NULL;
+    if (green_tls_accept(&t, p->cfg, p->fd, 5.0) == 0)
+        green_event_wait(p->done, 5.0);
+    green_tls_free(t);
+    return NULL;
+}
+
+/* A second shutdown returns at once: it does not wait for the peer's
+ * close_notify, which OpenSSL's SSL_shutdown does once ours is sent. */
+static void test_shutdown_twice_returns_at_once(void)
+{
+    int sv[2];
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    green_tls_options so = { .server = true, .cert_file = path(LEAF), .key_file = path(LEAF_KEY) };
+    idle_peer p = { .fd = sv[1] };
+    CU_ASSERT_EQUAL_FATAL(green_tls_config_new(&p.cfg, &so), 0);
+    CU_ASSERT_EQUAL_FATAL(green_event_new(&p.done), 0);
+    green_thread *peer;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&peer, accept_then_idle, &p), 0);
+    green_tls_config *cc = client_config(path(CA));
+    green_tls *t = NULL;
+    CU_ASSERT_EQUAL_FATAL(green_tls_connect(&t, cc, sv[0], "localhost", 5.0), 0);
+    CU_ASSERT_EQUAL(green_tls_shutdown(t, 2.0), 0);
+    double t0 = green_now();
+    CU_ASSERT_EQUAL(green_tls_shutdown(t, 2.0), 0);
+    CU_ASSERT(green_now() - t0 < 0.5);
+    green_event_set(p.done);
+    CU_ASSERT_EQUAL(green_join(peer, 5.0, NULL), 0);
+    green_release(peer);
+    green_tls_free(t);
+    green_event_free(p.done);
+    green_tls_config_free(cc);
+    green_tls_config_free(p.cfg);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* GET / from s_server -www, by DNS name and by IP address. */
 static void test_https_get_from_s_server(void)
 {
@@ -724,6 +793,8 @@ static void test_idle_connections_release_buffers(void)
 
 static CU_TestInfo tls_tests[] = {
     { "config_errors", test_config_errors },
+    { "encrypted_key_fails_without_prompting", test_encrypted_key_fails_without_prompting },
+    { "shutdown_twice_returns_at_once", test_shutdown_twice_returns_at_once },
     { "https_get_from_s_server", test_https_get_from_s_server },
     { "unknown_ca", test_unknown_ca },
     { "wrong_name", test_wrong_name },
