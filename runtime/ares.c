@@ -372,7 +372,8 @@ static int map_status(int status)
 {
     switch (status) {
     case ARES_SUCCESS: return 0;
-    case ARES_ENOTFOUND: return GREEN_EAI_NONAME;
+    case ARES_ENOTFOUND:
+    case ARES_EBADNAME: return GREEN_EAI_NONAME; /* The C library's word for a malformed name. */
     case ARES_ENODATA: return GREEN_EAI_NODATA;
     case ARES_ETIMEOUT:
     case ARES_ECONNREFUSED:
@@ -538,6 +539,57 @@ static void ask_hosts_file(green__ares *a, lookup *q, const char *node,
     q->answered = 0;
 }
 
+/* RFC 6761's localhost names, as c-ares 1.18 tells them (is_localhost in
+ * its ares_getaddrinfo.c). */
+static int is_localhost(const char *node)
+{
+    size_t len = strlen(node);
+    return strcmp(node, "localhost") == 0 || (len > 10 && strcmp(node + len - 10, ".localhost") == 0);
+}
+
+/* A localhost name the hosts file does not give (for family): c-ares's
+ * file step answers the loopback addresses (RFC 6761: not asked of the
+ * DNS), and in 1.18.1 leaks the name's copy each time. Answered here as it
+ * would: ::1 and 127.0.0.1, as the family allows. */
+static void answer_loopback(lookup *q, const char *node, int family)
+{
+    struct ares_addrinfo *ai = calloc(1, sizeof *ai);
+    struct ares_addrinfo_node **tail = ai != NULL ? &ai->nodes : NULL;
+    int status = ai != NULL && (ai->name = strdup(node)) != NULL ? ARES_SUCCESS : ARES_ENOMEM;
+    for (int v6 = 1; v6 >= 0 && status == ARES_SUCCESS; v6--) {
+        if (family != AF_UNSPEC && family != (v6 ? AF_INET6 : AF_INET))
+            continue;
+        struct ares_addrinfo_node *n = calloc(1, sizeof *n);
+        struct sockaddr_in6 *sa = calloc(1, sizeof *sa); /* Room for either. */
+        if (n == NULL || sa == NULL) {
+            free(n);
+            free(sa);
+            status = ARES_ENOMEM;
+            break;
+        }
+        if (v6) {
+            sa->sin6_family = AF_INET6;
+            sa->sin6_addr = in6addr_loopback;
+        } else {
+            struct sockaddr_in *sa4 = (struct sockaddr_in *)(void *)sa;
+            sa4->sin_family = AF_INET;
+            sa4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+        n->ai_family = v6 ? AF_INET6 : AF_INET;
+        n->ai_addrlen = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        n->ai_addr = (struct sockaddr *)sa;
+        *tail = n;
+        tail = &n->ai_next;
+    }
+    if (status != ARES_SUCCESS && ai != NULL) {
+        ares_freeaddrinfo(ai);
+        ai = NULL;
+    }
+    q->status = status;
+    q->result = ai;
+    q->answered = 1;
+}
+
 /* Is node an address the C library reads as one (inet_aton's IPv4 forms,
  * IPv6 with an optional %scope)? c-ares 1.18 looks a name up even when
  * told ARES_AI_NUMERICHOST. */
@@ -577,8 +629,10 @@ static int resolve(green__hub *h, const char *node, const struct addrinfo *hints
         ah.ai_family = hints->ai_family;   /* Addresses only: types are socket_types'. */
         q->canonname = (hints->ai_flags & AI_CANONNAME) != 0;
     }
-    if (a->files != NULL && node != NULL && green__hosts_may_name(a->hosts, node, green_now()))
+    if (a->files != NULL && node != NULL && green__hosts_may_name(a->hosts, node, ah.ai_family, green_now()))
         ask_hosts_file(a, q, node, &ah);
+    else if (a->files != NULL && is_localhost(node))
+        answer_loopback(q, node, ah.ai_family);
     if (!q->answered) {
         /* If c-ares answered already, nothing was sent; a query sent
          * waits for the loop. */
@@ -615,9 +669,21 @@ static int resolve(green__hub *h, const char *node, const struct addrinfo *hints
     return rc;
 }
 
+/* The flags the C library takes (glibc 2.36's getaddrinfo; the IDN ones
+ * pass unheeded, as c-ares does not encode names). */
+#define KNOWN_AI_FLAGS                                                                                    \
+    (AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_ADDRCONFIG | AI_V4MAPPED | AI_NUMERICSERV | AI_ALL | \
+     AI_IDN | AI_CANONIDN | 0x0300)
+
 int green__ares_getaddrinfo(green__hub *h, const char *node, const char *service,
                             const struct addrinfo *hints, struct addrinfo **res)
 {
+    /* What the C library refuses before any lookup, in its order. */
+    if (hints != NULL && (hints->ai_flags & ~KNOWN_AI_FLAGS))
+        return GREEN_EAI_BADFLAGS;
+    if (hints != NULL && hints->ai_family != AF_UNSPEC && hints->ai_family != AF_INET &&
+        hints->ai_family != AF_INET6)
+        return GREEN_EAI_FAMILY;
     if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST) && node != NULL && !numeric_host(node))
         return GREEN_EAI_NONAME;
     /* c-ares 1.18 dereferences a NULL node, and sends an address literal to

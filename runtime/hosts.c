@@ -51,9 +51,12 @@ static void drop_table(green__hosts *h)
     h->names = NULL;
 }
 
+/* Which families a name has lines for (an entry's data). */
+enum { HAS_V4 = 1, HAS_V6 = 2 };
+
 /* The names of the file's lines ("ADDRESS NAME [ALIAS...] [# comment]"),
- * folded, one after another, each ended by a NUL; *count of them. NULL when
- * it cannot be read. */
+ * folded, one after another, each after a byte of its line's family
+ * (HAS_*) and ended by a NUL; *count of them. NULL when it cannot be read. */
 static char *read_names(FILE *f, size_t *count)
 {
     char *out = NULL, *line = NULL;
@@ -65,10 +68,13 @@ static char *read_names(FILE *f, size_t *count)
     while (getline(&line, &line_cap, f) > 0) {
         line[strcspn(line, "#\n")] = '\0';
         char *save = NULL, key[NI_MAXHOST];
-        if (strtok_r(line, " \t\r", &save) == NULL) /* The address. */
+        const char *address = strtok_r(line, " \t\r", &save);
+        if (address == NULL)
             continue;
+        char family = strchr(address, ':') != NULL ? HAS_V6 : HAS_V4;
         for (char *name; (name = strtok_r(NULL, " \t\r", &save)) != NULL;)
             if (fold(name, key) == 0) {
+                fputc(family, acc);
                 fwrite(key, 1, strlen(key) + 1, acc);
                 (*count)++;
             }
@@ -97,11 +103,14 @@ static int load(green__hosts *h, const struct stat *now_is)
     if (h->names == NULL || hcreate_r(count * 2 + 8, &h->table) == 0)
         goto out_of_memory;
     h->has_table = 1;
-    char *name = h->names;
-    for (size_t i = 0; i < count; i++, name += strlen(name) + 1) {
-        ENTRY e = { .key = name, .data = NULL }, *found;
+    char *at = h->names;
+    for (size_t i = 0; i < count; i++) {
+        uintptr_t family = (unsigned char)*at++;
+        ENTRY e = { .key = at, .data = NULL }, *found;
         if (hsearch_r(e, ENTER, &found, &h->table) == 0)
             goto out_of_memory;
+        found->data = (void *)((uintptr_t)found->data | family); /* A name may have several lines. */
+        at += strlen(at) + 1;
     }
     return 0;
 out_of_memory:
@@ -133,7 +142,7 @@ void green__hosts_free(green__hosts *h)
     free(h);
 }
 
-int green__hosts_may_name(green__hosts *h, const char *name, double now)
+int green__hosts_may_name(green__hosts *h, const char *name, int family, double now)
 {
     if (now - h->checked >= HOSTS_RECHECK_AFTER) {
         h->checked = now;
@@ -149,5 +158,8 @@ int green__hosts_may_name(green__hosts *h, const char *name, double now)
     if (fold(name, key) != 0)
         return 1;
     ENTRY e = { .key = key, .data = NULL }, *found = NULL;
-    return hsearch_r(e, FIND, &found, &h->table) != 0;
+    if (hsearch_r(e, FIND, &found, &h->table) == 0)
+        return 0;
+    uintptr_t has = (uintptr_t)found->data;
+    return family == AF_INET ? (has & HAS_V4) != 0 : family == AF_INET6 ? (has & HAS_V6) != 0 : 1;
 }

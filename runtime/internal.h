@@ -368,10 +368,12 @@ void green__ares_hub_fini(green__hub *h);
 int green__ares_check_servers(const char *servers);
 
 /* The names a hosts file (path) may give, read again when it changes
- * (hosts.c): may_name is 0 only when name is surely not in it. */
+ * (hosts.c): may_name is 0 only when name is surely not in it for family
+ * (AF_INET, AF_INET6, or AF_UNSPEC for either): a line whose address has a
+ * colon counts as IPv6's, any other as IPv4's. */
 typedef struct green__hosts green__hosts;
 green__hosts *green__hosts_new(const char *path);
-int green__hosts_may_name(green__hosts *h, const char *name, double now);
+int green__hosts_may_name(green__hosts *h, const char *name, int family, double now);
 void green__hosts_free(green__hosts *h);
 /* Sort an answer of two addresses or more by RFC 6724, as the C library
  * does (addrsort.c): 0 or GREEN_ENOMEM (list unchanged). */
