@@ -629,7 +629,8 @@ static int resolve(green__hub *h, const char *node, const struct addrinfo *hints
         ah.ai_family = hints->ai_family;   /* Addresses only: types are socket_types'. */
         q->canonname = (hints->ai_flags & AI_CANONNAME) != 0;
     }
-    if (a->files != NULL && node != NULL && green__hosts_may_name(a->hosts, node, ah.ai_family, green_now()))
+    if (a->files != NULL && node != NULL &&
+        green__hosts_may_name(a->hosts, node, ah.ai_family, green_now()))
         ask_hosts_file(a, q, node, &ah);
     else if (a->files != NULL && is_localhost(node))
         answer_loopback(q, node, ah.ai_family);

@@ -243,7 +243,8 @@ static void test_refusals_as_the_c_library(void)
             struct addrinfo hints = { .ai_family = asks[i].family, .ai_flags = asks[i].flags }, *res = NULL;
             int rc = green_getaddrinfo(asks[i].name, "80", &hints, &res);
             if (rc != asks[i].rc)
-                fprintf(stderr, "\n  %s (%s resolver): %s\n", asks[i].name, green_resolver_name(), green_err_name(rc));
+                fprintf(stderr, "\n  %s (%s resolver): %s\n", asks[i].name, green_resolver_name(),
+                        green_err_name(rc));
             CU_ASSERT_EQUAL(rc, asks[i].rc);
             freeaddrinfo(res);
         }
@@ -533,7 +534,7 @@ static void test_silent_server_times_out(void)
     double took = green_now() - t0;
     CU_ASSERT_EQUAL(rc, GREEN_EAI_AGAIN);
     CU_ASSERT(took > 0.5 && took < 3.0); /* Two tries of 300 ms, the second 600 (RES_OPTIONS). */
-    CU_ASSERT(ticks >= 20);              /* The hub ran the others meanwhile. */
+    CU_ASSERT(ticks >= 20); /* The hub ran the others meanwhile. */
     stopping = 1;
     CU_ASSERT_EQUAL(green_join(t, 1.0, NULL), 0);
     green_release(t);

@@ -727,11 +727,11 @@ static void test_kill_beats_the_end_it_waits_for(void)
     green_thread *target, *joiner;
     CU_ASSERT_EQUAL_FATAL(green_spawn(&target, yield_once, NULL), 0);
     CU_ASSERT_EQUAL_FATAL(green_spawn(&joiner, join_cancel_status, target), 0);
-    CU_ASSERT_EQUAL(green_yield(), 0);     /* target yields, joiner parks */
+    CU_ASSERT_EQUAL(green_yield(), 0); /* target yields, joiner parks */
     CU_ASSERT_EQUAL(green_kill(joiner), 0);
     CU_ASSERT_FALSE(green_ended(target));
     void *r = NULL;
-    CU_ASSERT_EQUAL(green_join(joiner, 1.0, &r), 0);     /* target ends first */
+    CU_ASSERT_EQUAL(green_join(joiner, 1.0, &r), 0); /* target ends first */
     CU_ASSERT_TRUE(green_ended(target));
     CU_ASSERT_EQUAL((intptr_t)r, GREEN_ECANCELED);
     green_release(target);
@@ -1190,7 +1190,7 @@ static void test_spawn_when_stacks_run_out(void)
 static void test_pool_map_when_stacks_run_out(void)
 {
 #ifdef UNDER_ASAN
-    return;         /* An address-space limit would break the sanitizer itself. */
+    return; /* An address-space limit would break the sanitizer itself. */
 #else
     if (RUNNING_ON_VALGRIND || green_fixture_shared_stacks() != 0)
         return;
@@ -1204,8 +1204,8 @@ static void test_pool_map_when_stacks_run_out(void)
     CU_ASSERT_FATAL(f != NULL && fscanf(f, "%ld", &pages) == 1);
     fclose(f);
     /* Room for the test's own needs and one stack. */
-    struct rlimit lim = { .rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20) +
-                                      (260u << 20),
+    struct rlimit lim = { .rlim_cur =
+                              (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20) + (260u << 20),
                           .rlim_max = old.rlim_max };
     CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &lim) == 0);
     green_pool *p;

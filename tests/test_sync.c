@@ -459,10 +459,10 @@ static void test_pool_join_woken_then_refilled_freed_or_killed(void)
         CU_ASSERT_EQUAL_FATAL(green_pool_spawn(p, NULL, yield_once, NULL), 0);
         green_thread *joiner, *again = NULL;
         CU_ASSERT_EQUAL_FATAL(green_spawn(&joiner, pool_join_status, p), 0);
-        CU_ASSERT_EQUAL(green_yield(), 0);     /* the task yields, the joiner parks */
+        CU_ASSERT_EQUAL(green_yield(), 0); /* the task yields, the joiner parks */
         if (round == 2)
             CU_ASSERT_EQUAL(green_kill(joiner), 0);
-        CU_ASSERT_EQUAL(green_yield(), 0);     /* the task ends: the joiner is woken */
+        CU_ASSERT_EQUAL(green_yield(), 0); /* the task ends: the joiner is woken */
         CU_ASSERT_EQUAL(green_pool_running(p), 0);
         if (round == 0)
             CU_ASSERT_EQUAL(green_pool_spawn(p, &again, sleep_long, NULL), 0);

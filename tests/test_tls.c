@@ -412,7 +412,8 @@ static void child_config_with_encrypted_key(void)
 static void test_encrypted_key_fails_without_prompting(void)
 {
     snprintf(encrypted_key, sizeof encrypted_key, "%s/leaf-enc.key", dir);
-    CU_ASSERT_EQUAL_FATAL(run("openssl pkey -in leaf.key -aes256 -passout pass:secret -out leaf-enc.key"), 0);
+    CU_ASSERT_EQUAL_FATAL(run("openssl pkey -in leaf.key -aes256 -passout pass:secret -out leaf-enc.key"),
+                          0);
     CU_ASSERT(fork_child_ok(fork_child(child_config_with_encrypted_key, 10.0)));
 }
 
