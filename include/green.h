@@ -573,7 +573,9 @@ void green_tls_config_free(green_tls_config *c);
 int green_tls_connect(green_tls **out, green_tls_config *c, int fd, const char *server_name,
                       double timeout);
 
-/* Server handshake over the accepted socket fd; as green_tls_connect. */
+/* Server handshake over the accepted socket fd; as green_tls_connect. A
+ * configuration of the other side (a client's here, a server's in
+ * green_tls_connect) is GREEN_EINVAL. */
 int green_tls_accept(green_tls **out, green_tls_config *c, int fd, double timeout);
 
 /* Read at most len bytes of application data, waiting until some arrive

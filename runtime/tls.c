@@ -27,6 +27,7 @@
 
 struct green_tls_config {
     SSL_CTX *ctx;
+    bool server;
 };
 
 struct green_tls {
@@ -249,6 +250,7 @@ int green_tls_config_new(green_tls_config **out, const green_tls_options *o)
         return GREEN_ENOMEM;
     int err = GREEN_ENOMEM;
     ERR_clear_error();
+    c->server = o->server;
     c->ctx = SSL_CTX_new(o->server ? TLS_server_method() : TLS_client_method());
     if (c->ctx == NULL)
         goto fail_ctx;
@@ -370,7 +372,7 @@ static int handshake(green_tls **out, green_tls_config *c, int fd, const char *s
     if (out == NULL)
         return GREEN_EINVAL;
     *out = NULL;
-    if (h == NULL || c == NULL || fd < 0)
+    if (h == NULL || c == NULL || fd < 0 || c->server == client)
         return GREEN_EINVAL;
     if (client && server_name == NULL && SSL_CTX_get_verify_mode(c->ctx) != SSL_VERIFY_NONE)
         return GREEN_EINVAL;

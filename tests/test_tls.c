@@ -385,6 +385,16 @@ static void test_config_errors(void)
     CU_ASSERT_EQUAL(green_tls_config_new(&c, &missing), GREEN_ETLS_CONFIG);
     green_tls_options wrong_key = { .server = true, .cert_file = path(LEAF), .key_file = path(CA) };
     CU_ASSERT_EQUAL(green_tls_config_new(&c, &wrong_key), GREEN_ETLS_CONFIG);
+    /* A configuration of the other side. */
+    green_tls_options server_opts = { .server = true, .cert_file = path(LEAF), .key_file = path(LEAF_KEY) };
+    green_tls_config *server_cfg, *client_cfg = client_config(path(CA));
+    CU_ASSERT_EQUAL_FATAL(green_tls_config_new(&server_cfg, &server_opts), 0);
+    green_tls *t = (green_tls *)1;
+    CU_ASSERT_EQUAL(green_tls_accept(&t, client_cfg, 0, 1.0), GREEN_EINVAL);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_EQUAL(green_tls_connect(&t, server_cfg, 0, "localhost", 1.0), GREEN_EINVAL);
+    green_tls_config_free(server_cfg);
+    green_tls_config_free(client_cfg);
     green_tls_config_free(NULL);
     green_tls_free(NULL);
     /* The range and its messages. */
