@@ -78,14 +78,16 @@ static int child_stop(dns_child *s)
 }
 
 /* Start greenbench-dns --exit-on-stdin-eof with extra (NULL-terminated),
- * under the wrapper if one is set, and read its first line. Returns 0, or
- * -1 (said on stderr). */
-static int child_start(dns_child *s, char *const extra[])
+ * under the command under (words split on spaces; NULL: the wrapper, if
+ * one is set), and read its first line. Returns 0, or -1 (said on stderr). */
+static int child_start_under(dns_child *s, const char *under, char *const extra[])
 {
     char words[1024] = "", *argv[40], err[512];
     int argc = 0;
-    if (wrapper() != NULL) {
-        snprintf(words, sizeof words, "%s", wrapper());
+    if (under == NULL)
+        under = wrapper();
+    if (under != NULL) {
+        snprintf(words, sizeof words, "%s", under);
         for (char *save, *w = strtok_r(words, " ", &save); w != NULL && argc < 20;
              w = strtok_r(NULL, " ", &save))
             argv[argc++] = w;
@@ -107,6 +109,11 @@ static int child_start(dns_child *s, char *const extra[])
         return -1;
     }
     return 0;
+}
+
+static int child_start(dns_child *s, char *const extra[])
+{
+    return child_start_under(s, NULL, extra);
 }
 
 /* ---- queries and answers ---- */
@@ -797,6 +804,56 @@ static void test_zone_option(void)
 }
 
 /* The end of its stdin alone ends it, cleanly. */
+/* The CPU time pid has used, in clock ticks. */
+static long long cpu_ticks(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    unsigned long long utime = 0, stime = 0;
+    const char *after = strrchr(line, ')'); /* The name may hold spaces. */
+    if (after == NULL || sscanf(after + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &utime,
+                                &stime) != 2)
+        return -1;
+    return (long long)(utime + stime);
+}
+
+/* More TCP connections than descriptors: the server sheds some and goes
+ * on answering, rather than spin on its listening socket (which stays
+ * readable while accept fails) printing the failure each time. */
+static void test_out_of_descriptors_sheds(void)
+{
+    if (wrapper() != NULL)
+        return; /* valgrind needs descriptors of its own. */
+    dns_child s;
+    CU_ASSERT_FATAL(child_start_under(&s, "prlimit --nofile=32:32", (char *[]){ NULL }) == 0);
+    enum { N = 48 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = tcp_socket(s.port);
+    usleep(200 * 1000);
+    long long before = cpu_ticks(s.c.pid);
+    usleep(1000 * 1000);
+    long long used = cpu_ticks(s.c.pid) - before;
+    CU_ASSERT(before >= 0 && used >= 0);
+    if (used > sysconf(_SC_CLK_TCK) / 5)
+        fprintf(stderr, "\n  greenbench-dns used %lld ticks of CPU in 1 s\n", used);
+    CU_ASSERT(used <= sysconf(_SC_CLK_TCK) / 5);
+    uint8_t q[512];
+    answer a;
+    CU_ASSERT(ask_udp(s.port, q, make_query(q, 31, "www.test", DNS_TYPE_A), &a) && a.id == 31);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    CU_ASSERT_EQUAL(child_stop(&s), 0);
+}
+
 static void test_exit_on_stdin_eof(void)
 {
     dns_child s;
@@ -867,6 +924,7 @@ static CU_TestInfo wire_tests[] = {
 };
 
 static CU_TestInfo server_tests[] = {
+    { "out_of_descriptors_sheds", test_out_of_descriptors_sheds },
     { "a_and_aaaa", test_a_and_aaaa },
     { "nxdomain", test_nxdomain },
     { "refused_outside_zone", test_refused_outside_zone },

@@ -34,6 +34,7 @@
 #include "server/ending.h"
 #include "server/dns_wire.h"
 #include "server/private_net.h"
+#include "server/shedding.h"
 #include "server/request.h"
 #include "option_error.h"
 
@@ -101,6 +102,7 @@ static struct {
     struct ev_loop *loop;
     int udp_fd, tcp_fd;
     ev_io udp_io, tcp_io;
+    accept_pause tcp_pause; /* Out of descriptors: shed, pause accepting. */
     server_ending ending; /* SIGTERM, SIGINT, and stdin with --exit-on-stdin-eof. */
     tconn *conns;
     delays delays;
@@ -108,7 +110,7 @@ static struct {
     /* For the line at exit. dropped: queries never answered (malformed,
      * --silent, a send that failed, a connection gone before its answer). */
     long long udp_queries, tcp_queries, answered, nxdomain, truncated, dropped;
-} dns = { .udp_fd = -1, .tcp_fd = -1, .delays.timer_fd = -1 };
+} dns = { .udp_fd = -1, .tcp_fd = -1, .delays.timer_fd = -1, .tcp_pause.spare_fd = -1 };
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_conn_idle(struct ev_loop *loop, ev_timer *w, int revents);
@@ -471,7 +473,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno != EAGAIN && errno != EWOULDBLOCK &&
+                !accept_pause_if_out_of_fds(&dns.tcp_pause, loop, errno, "greenbench-dns"))
                 perror("greenbench-dns: accept4");
             return;
         }
@@ -691,6 +694,7 @@ static int loop_setup(void)
     ev_io_start(dns.loop, &dns.udp_io);
     ev_io_init(&dns.tcp_io, on_accept, dns.tcp_fd, EV_READ);
     ev_io_start(dns.loop, &dns.tcp_io);
+    accept_pause_init(&dns.tcp_pause, &dns.tcp_io);
     server_ending_start(&dns.ending, dns.loop, dns.exit_on_stdin_eof);
     return 0;
 }
@@ -711,6 +715,8 @@ static void shut_down(void)
         close(dns.udp_fd);
     if (dns.tcp_fd >= 0)
         close(dns.tcp_fd);
+    if (dns.loop != NULL)
+        accept_pause_close(&dns.tcp_pause, dns.loop);
 }
 
 /* name in text form, as dig writes it ("test."). */
@@ -740,6 +746,7 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv) != 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile_limit(); /* One descriptor per TCP connection. */
     char why[256];
     if (dns.private_net && private_net_enter(why, sizeof why) != 0) {
         fprintf(stderr, "greenbench-dns: --private-net: %s\n", why);
@@ -757,8 +764,10 @@ int main(int argc, char **argv)
     if (rc == 0)
         fprintf(stderr,
                 "greenbench-dns: stopped: %lld queries over UDP, %lld over TCP; %lld answered (%lld "
-                "NXDOMAIN, %lld truncated), %lld dropped\n",
-                dns.udp_queries, dns.tcp_queries, dns.answered, dns.nxdomain, dns.truncated, dns.dropped);
+                "NXDOMAIN, %lld truncated), %lld dropped; %lld TCP connections shed for lack of "
+                "descriptors\n",
+                dns.udp_queries, dns.tcp_queries, dns.answered, dns.nxdomain, dns.truncated, dns.dropped,
+                dns.tcp_pause.shed);
     if (dns.loop != NULL)
         ev_loop_destroy(dns.loop);
     return rc;

@@ -55,6 +55,7 @@
 #include "server/request.h"
 #include "server/delays.h"
 #include "server/ending.h"
+#include "server/shedding.h"
 #include "server/tls.h"
 #include "option_error.h"
 #include "sysinfo.h"
@@ -149,9 +150,9 @@ typedef struct srvloop {
     int index, cpu; /* cpu: pinned there, or -1. */
     pthread_t thread;
     struct ev_loop *loop;
-    int listen_fd, spare_fd;    /* spare_fd: kept open to shed connections on EMFILE. */
+    int listen_fd;
     ev_io accept_io;
-    ev_timer accept_retry;      /* Accepting paused after EMFILE / ENFILE. */
+    accept_pause pause;         /* Out of descriptors: shed, pause accepting. */
     ev_async stop; /* Loops 1..T-1: the main thread asks them to end. */
     conn *conns;                /* Open connections, to close at exit. */
     conn *free_conns;
@@ -160,7 +161,7 @@ typedef struct srvloop {
     delays delays;
     ev_io delays_io; /* On delays.timer_fd. */
     /* Since the start, for the lines at exit. */
-    long long open_conns, peak_conns, accepted, requests, bad_requests, resets, shed;
+    long long open_conns, peak_conns, accepted, requests, bad_requests, resets;
     long long tls_failed; /* Connections ended by a TLS error (a failed handshake, mostly). */
     long long delayed, late_sum_ns, late_max_ns, late_over_1ms;    /* Answers after a delay: how late. */
     pthread_mutex_t lock;
@@ -196,7 +197,6 @@ static struct {
     long long start_ns, start_cpu_ns;
 } window = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static atomic_bool said_shed;
 static char body[BODY_CHUNK];
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents);
@@ -844,13 +844,6 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- accepting ---- */
 
-static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_io_start(loop, &loop_of(loop)->accept_io);
-}
-
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
@@ -868,24 +861,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: take the connection with the spare one
-                 * and close it, so the client hears at once instead of
-                 * waiting in the queue; then pause accepting for a moment. */
-                if (l->spare_fd >= 0) {
-                    close(l->spare_fd);
-                    int shed = accept(w->fd, NULL, NULL);
-                    if (shed >= 0)
-                        close(shed);
-                    l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                }
-                l->shed++;
-                if (!atomic_exchange(&said_shed, true))
-                    fprintf(stderr, "greenbench-server: out of file descriptors (RLIMIT_NOFILE); shedding connections\n");
-                ev_io_stop(loop, w);
-                ev_timer_set(&l->accept_retry, 0.01, 0.0);
-                ev_timer_start(loop, &l->accept_retry);
-            }
+            accept_pause_if_out_of_fds(&l->pause, loop, errno, "greenbench-server");
             return;                         /* EAGAIN: the queue is empty. */
         }
         conn *c = conn_new(l, fd);
@@ -1273,7 +1249,7 @@ static int loop_setup(srvloop *l)
     ev_io_init(&l->delays_io, on_delays_due, l->delays.timer_fd, EV_READ);
     ev_set_priority(&l->delays_io, EV_MAXPRI); /* Due answers before new connections. */
     ev_io_start(l->loop, &l->delays_io);
-    ev_init(&l->accept_retry, on_accept_retry);
+    accept_pause_init(&l->pause, &l->accept_io);
     if (l->index > 0) {
         ev_async_init(&l->stop, on_stop_async);
         ev_async_start(l->loop, &l->stop);
@@ -1292,8 +1268,7 @@ static void main_watchers(struct ev_loop *loop)
 static void loop_close(srvloop *l)
 {
     close(l->listen_fd);
-    if (l->spare_fd >= 0)
-        close(l->spare_fd);
+    accept_pause_close(&l->pause, l->loop);
     while (l->conns != NULL)
         conn_close(l, l->conns);
     ev_io_stop(l->loop, &l->delays_io);
@@ -1379,7 +1354,7 @@ static void report(void)
         requests += l->requests;
         bad += l->bad_requests;
         resets += l->resets;
-        shed += l->shed;
+        shed += l->pause.shed;
         delayed += l->delayed;
         late_sum += l->late_sum_ns;
         over += l->late_over_1ms;
@@ -1438,7 +1413,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < srv.nloops; i++) {
         srv.loops[i].index = i;
-        srv.loops[i].listen_fd = srv.loops[i].spare_fd = srv.loops[i].delays.timer_fd = -1;
+        srv.loops[i].listen_fd = srv.loops[i].pause.spare_fd = srv.loops[i].delays.timer_fd = -1;
         pthread_mutex_init(&srv.loops[i].lock, NULL);
     }
     if (assign_cpus() != 0)
@@ -1449,12 +1424,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = "abcdefghijklmnopqrstuvwxyz0123456789\n"[i % 37];
 
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    getrlimit(RLIMIT_NOFILE, &rl);
+    unsigned long long nofile = raise_nofile_limit();
 
     long long somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
     int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
@@ -1467,7 +1437,6 @@ int main(int argc, char **argv)
         if (l->listen_fd < 0)
             return 1;
         port = ntohs(addr.sin_port);
-        l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (loop_setup(l) != 0)
             return 1;
     }
@@ -1490,7 +1459,7 @@ int main(int argc, char **argv)
                 "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
                 "(net.core.somaxconn %lld, net.ipv4.tcp_max_syn_backlog %lld); RLIMIT_NOFILE %llu; %s\n",
                 port, srv.delay_ms, srv.size, backlog, somaxconn,
-                sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), (unsigned long long)rl.rlim_cur,
+                sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), nofile,
                 where);
         ev_run(srv.loops[0].loop, 0);
     }
