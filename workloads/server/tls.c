@@ -179,6 +179,14 @@ done:
     return rc;
 }
 
+/* OpenSSL's pass-phrase callback: none to give; note that one was asked. */
+static int no_pass_phrase(char *buf, int size, int rwflag, void *asked)
+{
+    (void)buf, (void)size, (void)rwflag;
+    *(bool *)asked = true;
+    return 0;
+}
+
 SSL_CTX *gb_tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen)
 {
     char why[256];
@@ -198,6 +206,11 @@ SSL_CTX *gb_tls_ctx_new(const char *cert_file, const char *key_file, char *err, 
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* A key with a pass phrase fails at once: OpenSSL's own prompt would
+     * wait on the terminal, or read the parent's pipe on stdin. */
+    bool asked_pass_phrase = false;
+    SSL_CTX_set_default_passwd_cb(ctx, no_pass_phrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked_pass_phrase);
     /* Partial writes and a moving buffer: server.c gathers each record
      * anew on a retry. A client that closes without close_notify ends its
      * connection as an end of file, not an error. */
@@ -215,6 +228,9 @@ SSL_CTX *gb_tls_ctx_new(const char *cert_file, const char *key_file, char *err, 
             ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH) {
             ERR_clear_error();
             snprintf(err, errlen, "--key=%s does not match --cert=%s", key_file, cert_file);
+        } else if (asked_pass_phrase) {
+            ERR_clear_error();
+            snprintf(err, errlen, "--key=%s is encrypted: a key with a pass phrase is not supported", key_file);
         } else {
             snprintf(err, errlen, "--key=%s: not a PEM private key (%s)", key_file,
                      ssl_reason(why, sizeof why));
