@@ -818,8 +818,8 @@ static long long cpu_ticks(pid_t pid)
     fclose(f);
     unsigned long long utime = 0, stime = 0;
     const char *after = strrchr(line, ')'); /* The name may hold spaces. */
-    if (after == NULL || sscanf(after + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &utime,
-                                &stime) != 2)
+    if (after == NULL ||
+        sscanf(after + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &utime, &stime) != 2)
         return -1;
     return (long long)(utime + stime);
 }

@@ -1257,6 +1257,24 @@ static void test_threads_both_loops_serve(void)
     CU_ASSERT_TRUE(w.window_ns < 2000000000LL);
 }
 
+/* A second server with several loops on a port the first holds is
+ * refused as one loop is: SO_REUSEPORT would have let it join the first
+ * one's sockets and take part of its connections. */
+static void test_threads_port_taken(void)
+{
+    int port = 0;
+    CU_ASSERT_FATAL(sscanf(tserver.url, "http://127.0.0.1:%d", &port) == 1);
+    char port_arg[16], out[1024];
+    snprintf(port_arg, sizeof port_arg, "%d", port);
+    int rc = run_program(
+        (char *[]){ server_path, "--port", port_arg, "--threads", "2", "--exit-on-stdin-eof", NULL }, out,
+        sizeof out);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Address already in use"));
+    if (rc != 1)
+        fprintf(stderr, "\n  the second server: exit %d, '%s'\n", rc, out);
+}
+
 /* Each loop pins itself where --cpus said. */
 static void test_threads_pinned(void)
 {
@@ -1414,6 +1432,10 @@ static void test_threads_report_lines(void)
     text[n] = '\0';
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "; 3 loops on CPUs "));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: stopped: 30 connections"));
+    /* One after another: at most two open at once (a close not yet seen
+     * by its loop), not the sum of the three loops' own peaks. */
+    const char *peak = strstr(text, "connections (");
+    CU_ASSERT(peak != NULL && atoi(peak + strlen("connections (")) <= 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, ", 30 requests answered, "));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: 30 delayed answers left "));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: loop 0 (CPU "));
@@ -1674,6 +1696,7 @@ static CU_TestInfo threads_tests[] = {
     { "window_answer", test_window_answer },
     { "threads_both_loops_serve", test_threads_both_loops_serve },
     { "threads_pinned", test_threads_pinned },
+    { "threads_port_taken", test_threads_port_taken },
     { "threads_keep_alive_counted", test_threads_keep_alive_counted },
     { "threads_keep_alive_window", test_threads_keep_alive_window },
     { "threads_lateness_counted", test_threads_lateness_counted },

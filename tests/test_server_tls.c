@@ -321,10 +321,12 @@ static void test_bad_options(void)
               "does not match");
     /* A key with a pass phrase: one line at once, no prompt on the terminal or stdin. */
     char command[9000];
-    snprintf(command, sizeof command, "openssl pkey -in '%s' -aes256 -passout pass:secret -out '%s' 2>/dev/null",
+    snprintf(command, sizeof command,
+             "openssl pkey -in '%s' -aes256 -passout pass:secret -out '%s' 2>/dev/null",
              in_dir("a", "leaf.key"), in_dir("a", "leaf-encrypted.key"));
     CU_ASSERT_EQUAL_FATAL(system(command), 0);
-    check_bad((char *[]){ p, "--cert", in_dir("a", "leaf.pem"), "--key", in_dir("a", "leaf-encrypted.key"), NULL },
+    check_bad((char *[]){ p, "--cert", in_dir("a", "leaf.pem"), "--key", in_dir("a", "leaf-encrypted.key"),
+                          NULL },
               "is encrypted: a key with a pass phrase is not supported");
     check_bad((char *[]){ p, "--tls-dir", "/nonexistent/x", NULL }, "--tls-dir=/nonexistent/x");
     check_bad((char *[]){ p, "--tls-dir", dir, "--cert", "a", "--key", "b", NULL }, "not with --cert");

@@ -152,18 +152,18 @@ typedef struct srvloop {
     struct ev_loop *loop;
     int listen_fd;
     ev_io accept_io;
-    accept_pause pause;         /* Out of descriptors: shed, pause accepting. */
+    accept_pause pause; /* Out of descriptors: shed, pause accepting. */
     ev_async stop; /* Loops 1..T-1: the main thread asks them to end. */
-    conn *conns;                /* Open connections, to close at exit. */
+    conn *conns; /* Open connections, to close at exit. */
     conn *free_conns;
     /* The connections waiting out their delay, earliest due first, and the
      * timerfd that wakes the loop when the earliest is due. */
     delays delays;
     ev_io delays_io; /* On delays.timer_fd. */
     /* Since the start, for the lines at exit. */
-    long long open_conns, peak_conns, accepted, requests, bad_requests, resets;
+    long long accepted, requests, bad_requests, resets;
     long long tls_failed; /* Connections ended by a TLS error (a failed handshake, mostly). */
-    long long delayed, late_sum_ns, late_max_ns, late_over_1ms;    /* Answers after a delay: how late. */
+    long long delayed, late_sum_ns, late_max_ns, late_over_1ms; /* Answers after a delay: how late. */
     pthread_mutex_t lock;
     struct window_counts win; /* Under lock. */
 } srvloop;
@@ -198,6 +198,8 @@ static struct {
 } window = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static char body[BODY_CHUNK];
+/* Connections open now in all loops, and the most at once. */
+static atomic_llong conns_open, conns_peak;
 
 static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_linger_end(struct ev_loop *loop, ev_timer *w, int revents);
@@ -401,8 +403,12 @@ static conn *conn_new(srvloop *l, int fd)
     c->tls_done = false;
     ev_init(&c->io, on_conn_io);
     ev_init(&c->linger_timer, on_linger_end);
-    if (++l->open_conns > l->peak_conns)
-        l->peak_conns = l->open_conns;
+    /* Open across the loops, and the most at once, for the line at exit. */
+    long long open = atomic_fetch_add_explicit(&conns_open, 1, memory_order_relaxed) + 1;
+    long long peak = atomic_load_explicit(&conns_peak, memory_order_relaxed);
+    while (open > peak && !atomic_compare_exchange_weak_explicit(
+                              &conns_peak, &peak, open, memory_order_relaxed, memory_order_relaxed)) {
+    }
     return c;
 }
 
@@ -434,7 +440,7 @@ static void conn_close(srvloop *l, conn *c)
         c->next->prev = c->prev;
     c->next = l->free_conns;
     l->free_conns = c;
-    l->open_conns--;
+    atomic_fetch_sub_explicit(&conns_open, 1, memory_order_relaxed);
 }
 
 /* Wait for events on c's fd (0: stop waiting). */
@@ -1226,6 +1232,29 @@ static int listen_loopback(int port, int backlog, struct sockaddr_in *addr)
     return fd;
 }
 
+/* With SO_REUSEPORT, a second server of the same user on a fixed port
+ * would join the first one's sockets and take part of its connections;
+ * a plain socket, bound first, finds the port taken as one loop does.
+ * Returns 0, or -1 having said why. */
+static int fixed_port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("greenbench-server: socket");
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr = { .sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    if (rc != 0)
+        fprintf(stderr, "greenbench-server: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+    close(fd);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Loop l's libev loop and watchers: accepts, due delays, and for the
  * others than loop 0 the main thread's request to stop. Returns 0, or -1
  * having said why. */
@@ -1345,12 +1374,11 @@ static void describe_cpus(char *out, size_t n)
  * then one line per loop when there are several. */
 static void report(void)
 {
-    long long accepted = 0, peak = 0, requests = 0, bad = 0, resets = 0, shed = 0;
+    long long accepted = 0, peak = atomic_load(&conns_peak), requests = 0, bad = 0, resets = 0, shed = 0;
     long long delayed = 0, late_sum = 0, late_max = 0, over = 0;
     for (int i = 0; i < srv.nloops; i++) {
         srvloop *l = &srv.loops[i];
         accepted += l->accepted;
-        peak += l->peak_conns; /* Each loop's own peak: with several, a bound, not a count. */
         requests += l->requests;
         bad += l->bad_requests;
         resets += l->resets;
@@ -1430,6 +1458,8 @@ int main(int argc, char **argv)
     int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
     struct sockaddr_in addr;
     int port = srv.port;
+    if (srv.nloops > 1 && port != 0 && fixed_port_free(port) != 0)
+        return 1;
     for (int i = 0; i < srv.nloops; i++) {
         /* The first binds --port (0: the kernel picks), the others the port it got. */
         srvloop *l = &srv.loops[i];
@@ -1459,8 +1489,7 @@ int main(int argc, char **argv)
                 "greenbench-server: listening on 127.0.0.1:%d; delay %lld ms, size %lld bytes; backlog %d "
                 "(net.core.somaxconn %lld, net.ipv4.tcp_max_syn_backlog %lld); RLIMIT_NOFILE %llu; %s\n",
                 port, srv.delay_ms, srv.size, backlog, somaxconn,
-                sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), nofile,
-                where);
+                sys_read_ll("/proc/sys/net/ipv4/tcp_max_syn_backlog"), nofile, where);
         ev_run(srv.loops[0].loop, 0);
     }
     for (int i = 1; i < srv.nloops; i++) {

@@ -230,7 +230,8 @@ SSL_CTX *gb_tls_ctx_new(const char *cert_file, const char *key_file, char *err, 
             snprintf(err, errlen, "--key=%s does not match --cert=%s", key_file, cert_file);
         } else if (asked_pass_phrase) {
             ERR_clear_error();
-            snprintf(err, errlen, "--key=%s is encrypted: a key with a pass phrase is not supported", key_file);
+            snprintf(err, errlen, "--key=%s is encrypted: a key with a pass phrase is not supported",
+                     key_file);
         } else {
             snprintf(err, errlen, "--key=%s: not a PEM private key (%s)", key_file,
                      ssl_reason(why, sizeof why));
