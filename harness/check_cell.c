@@ -357,6 +357,11 @@ static bool counts_ok(const json_t *o, const struct target *t, const char *wl, l
                  (double)wall / (double)ops);
     else if (json_object_get(o, "errors") && gb_json_num(o, "errors", -1) != 0)
         snprintf(why, len, "\"errors\" is %g although \"ok\" is true", gb_json_num(o, "errors", -1));
+    else if (!(gb_json_num(o, "cpu_ns", 0) >= 0))
+        snprintf(why, len, "\"cpu_ns\" is %g: below 0", gb_json_num(o, "cpu_ns", 0));
+    else if (!(gb_json_num(o, "rss_per_task_bytes", 0) >= 0))
+        snprintf(why, len, "\"rss_per_task_bytes\" is %g: below 0",
+                 gb_json_num(o, "rss_per_task_bytes", 0));
     else if (s->tasks && tasks != all)
         snprintf(why, len, "\"tasks_completed\" is %lld, not --n=%ld%s", tasks, n,
                  rounds > 1 ? " times the rounds" : "");

@@ -210,11 +210,10 @@ static void sample_rep(struct gb_summary *s, const struct gb_record *r, struct s
     const json_t *res = r->result;
     double v = gb_json_num(res, "ns_per_op", NAN);
     double wall = gb_json_num(res, "wall_ns", NAN), ops = gb_json_num(res, "ops", NAN);
+    /* The cell's own, for the timed part; none from a cell that gives none
+     * (wait4's user + system time covers the whole process, start-up
+     * included, and would not go over wall_ns or ops). */
     double cpu_ns = gb_json_num(res, "cpu_ns", NAN);
-    if (!(cpu_ns > 0)) { /* fall back on wait4's user + system time */
-        const json_t *ru = json_object_get(r->json, "rusage");
-        cpu_ns = gb_json_num(ru, "utime_ns", 0) + gb_json_num(ru, "stime_ns", 0);
-    }
     if (isfinite(v))
         sample(sm, SAMPLE_NS, v);
     if (wall > 0 && ops > 0)

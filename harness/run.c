@@ -392,7 +392,11 @@ static bool run_job(struct loop *l, size_t i, int rep, int round, size_t left_th
     json_t *window;
     long long server_cpu_ns;
     run_cell(l, c, w, rounds, &r, &prog, &cargv, &url, &window, &server_cpu_ns);
-    gb_exec_check_figures(&r, rounds, rep > 0 && cs->warm_ops > 0 ? cs->warm_ops : NAN);
+    gb_exec_check_figures(
+        &r, &(struct gb_exec_asked){ .rounds = rounds,
+                                     .one_round_ops = rep > 0 && cs->warm_ops > 0 ? cs->warm_ops : NAN,
+                                     .n = c->n,
+                                     .impl = c->impl });
     bool interrupted = r.status == GB_ST_INTERRUPTED;
     if (!interrupted) {
         struct gb_journal_job j = {

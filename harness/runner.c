@@ -157,11 +157,17 @@ static void classify(struct gb_exec_result *r, struct gb_buf *out, const char *w
 }
 
 /* The first figure of an ok result that cannot be, said into why. */
-static bool figures_possible(const json_t *v, long rounds, double one_round_ops, char *why, size_t n)
+static bool figures_possible(const json_t *v, const struct gb_exec_asked *asked, char *why, size_t n)
 {
     double wall = gb_json_num(v, "wall_ns", NAN), ops = gb_json_num(v, "ops", NAN);
     double nspo = gb_json_num(v, "ns_per_op", NAN);
+    long rounds = asked->rounds;
+    double one_round_ops = asked->one_round_ops;
     const json_t *echoed = json_object_get(v, "rounds");
+    const json_t *echoed_n = json_object_get(v, "n");
+    const char *impl = gb_json_str(v, "impl", NULL);
+    double cpu = gb_json_num(v, "cpu_ns", 0), rss = gb_json_num(v, "rss_per_task_bytes", 0);
+    double errors = gb_json_num(v, "errors", 0);
     if (!(wall > 0) || !(ops > 0) || !isfinite(wall) || !isfinite(ops))
         snprintf(why, n, "\"wall_ns\" is %g and \"ops\" %g: both must be above 0", wall, ops);
     else if (!(fabs(nspo - wall / ops) <= 0.001 + 1e-6 * fabs(nspo)))
@@ -174,15 +180,26 @@ static bool figures_possible(const json_t *v, long rounds, double one_round_ops,
                  "\"ops\" is %g with --rounds=%ld, where the warm-up's one round did %g: each round "
                  "must do the whole work",
                  ops, rounds, one_round_ops);
+    else if (asked->n >= 0 && json_is_number(echoed_n) && json_number_value(echoed_n) != (double)asked->n)
+        snprintf(why, n, "\"n\" is %g, not the --n=%ld it was given", json_number_value(echoed_n),
+                 asked->n);
+    else if (asked->impl != NULL && impl != NULL && strcmp(impl, asked->impl) != 0)
+        snprintf(why, n, "\"impl\" is '%s', not the --impl=%s it was given", impl, asked->impl);
+    else if (!(cpu >= 0))
+        snprintf(why, n, "\"cpu_ns\" is %g: below 0", cpu);
+    else if (!(rss >= 0))
+        snprintf(why, n, "\"rss_per_task_bytes\" is %g: below 0", rss);
+    else if (errors != 0)
+        snprintf(why, n, "\"errors\" is %g although \"ok\" is true", errors);
     else
         return true;
     return false;
 }
 
-void gb_exec_check_figures(struct gb_exec_result *r, long rounds, double one_round_ops)
+void gb_exec_check_figures(struct gb_exec_result *r, const struct gb_exec_asked *asked)
 {
     char why[400];
-    if (r->status != GB_ST_OK || figures_possible(r->json, rounds, one_round_ops, why, sizeof why))
+    if (r->status != GB_ST_OK || figures_possible(r->json, asked, why, sizeof why))
         return;
     r->status = GB_ST_GARBLED;
     snprintf(r->message, sizeof r->message, "impossible figures: %s (docs/cell-protocol.md)", why);

@@ -43,12 +43,22 @@ void gb_exec_result_free(struct gb_exec_result *r);
 void gb_exec(char *const argv[], double timeout_s, volatile int *stop, const char *workload,
              int namespaces_of, struct gb_exec_result *r);
 
+/* What a repetition was asked: its --rounds, the warm-up's ops (NAN: not
+ * known), its --n (-1: none) and its --impl (NULL: not checked). */
+struct gb_exec_asked {
+    long rounds;
+    double one_round_ops;
+    long n;
+    const char *impl;
+};
+
 /* An ok result's figures against what a repetition must hold
  * (docs/cell-protocol.md): wall_ns and ops above 0, ns_per_op = wall_ns /
- * ops, `rounds` what was asked, and ops = rounds x one_round_ops (the
- * warm-up's ops; NAN: not known). A result that breaks one is garbled:
- * r's status and message say which, so that no impossible figure enters
- * the statistics. */
-void gb_exec_check_figures(struct gb_exec_result *r, long rounds, double one_round_ops);
+ * ops, `rounds` what was asked, ops = rounds x one_round_ops, `n` and
+ * `impl` (where echoed) what was asked, `cpu_ns` and `rss_per_task_bytes`
+ * not below 0, and no `errors`. A result that breaks one is garbled: r's
+ * status and message say which, so that no impossible figure enters the
+ * statistics. */
+void gb_exec_check_figures(struct gb_exec_result *r, const struct gb_exec_asked *asked);
 
 #endif /* GREENBENCH_RUNNER_H */

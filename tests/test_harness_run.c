@@ -447,6 +447,67 @@ static void test_impossible_figures_garbled(void)
     free(dir);
 }
 
+/* The same for the other figures a result echoes or measures: an n or an
+ * impl it was not given, a CPU time below 0, errors in an ok result. A
+ * cell that gives no CPU time has no CPU figures: wait4's, which covers
+ * the whole process, is not divided by the timed part's time. */
+static void test_impossible_secondary_figures_garbled(void)
+{
+    char *dir = path_in(tmp, "secondary");
+    const char *env[] = {
+        "GB_FAKE=othern@/switch/green/asm/,otherimpl@/spawn/threads/,negcpu@/yield/green/,errors@/spawn/green/,"
+        "nocpu@/switch/threads/",
+        NULL,
+    };
+    const char *args[] = { "run",
+                           "--workload=switch,spawn,yield",
+                           "--impl=green,threads",
+                           "--switch=asm",
+                           "--loop=libev",
+                           "--n=100",
+                           "--stacks=private",
+                           "--reps=2",
+                           "--no-plots",
+                           "--out",
+                           dir,
+                           NULL };
+    CU_ASSERT_EQUAL(run_gb(env, args, NULL, NULL), GB_EXIT_FAILED);
+    struct lines l = read_jsonl(dir);
+    static const char *const garbled[][2] = {
+        { "switch green asm n=100", "impossible figures: \"n\" is 1000, not the --n=100 it was given" },
+        { "spawn threads n=100", "\"impl\" is 'other', not the --impl=threads it was given" },
+        { "yield green asm/libev n=100", "\"cpu_ns\" is -" },
+        { "spawn green asm/libev n=100", "\"errors\" is 3 although \"ok\" is true" },
+    };
+    for (size_t i = 0; i < sizeof garbled / sizeof garbled[0]; i++) {
+        CU_ASSERT_EQUAL(records_of(&l, garbled[i][0], "garbled"), 3);
+        const char *message = gb_json_str(first_record(&l, garbled[i][0]), "message", "");
+        if (strstr(message, garbled[i][1]) == NULL)
+            fprintf(stderr, "\n  %s: '%s'\n", garbled[i][0], message);
+        CU_ASSERT_PTR_NOT_NULL(strstr(message, garbled[i][1]));
+    }
+    CU_ASSERT_EQUAL(records_of(&l, "switch threads cpus=1 n=100", "ok"), 3);
+    lines_free(&l);
+    char *csv = slurp_in(dir, "summary.csv");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    struct gb_csv c;
+    CU_ASSERT_FATAL(gb_csv_parse(csv, &c) > 0);
+    size_t col_cores = 0, col_cpu_op = 0;
+    CU_ASSERT_FATAL(csv_col(&c, "cores_used", &col_cores) && csv_col(&c, "cpu_ns_per_op", &col_cpu_op));
+    bool found = false;
+    for (size_t r = 1; r < c.rows; r++) {
+        if (strcmp(c.cells[r][0], "switch threads cpus=1 n=100") != 0)
+            continue;
+        found = true;
+        CU_ASSERT_STRING_EQUAL(c.cells[r][col_cores], "");
+        CU_ASSERT_STRING_EQUAL(c.cells[r][col_cpu_op], "");
+    }
+    CU_ASSERT_TRUE(found);
+    gb_csv_free(&c);
+    free(csv);
+    free(dir);
+}
+
 static void test_server_failure(void)
 {
     char *dir = path_in(tmp, "noserver");
@@ -1771,6 +1832,7 @@ static void test_cli_cell_and_errors(void)
 static CU_TestInfo fault_tests[] = {
     { "faults_recorded", test_faults_recorded },
     { "impossible_figures_garbled", test_impossible_figures_garbled },
+    { "impossible_secondary_figures_garbled", test_impossible_secondary_figures_garbled },
     { "server_failure", test_server_failure },
     CU_TEST_INFO_NULL,
 };

@@ -12,6 +12,9 @@
  *   random), stderrflood (200 KB of stderr, then ok),
  *   usage (a usage error: ok:false, exit 2), negative (ok, a negative wall_ns), lie (ok, ns_per_op 1 whatever
  *   wall_ns / ops), oneround (ok, echoes --rounds=R but runs one round),
+ *   othern (ok, echoes an n it was not given), otherimpl (ok, for another
+ *   impl), negcpu (ok, a negative cpu_ns), nocpu (ok, cpu_ns null), errors
+ *   (ok, with 3 errors),
  *   threads (GB_FAKE_THREADS more threads, default 8, alive together for
  *   GB_FAKE_THREADS_MS, default 200, then ok: the harness's samples of its
  *   OS threads see 1 + GB_FAKE_THREADS).
@@ -336,16 +339,22 @@ int main(int argc, char **argv)
     double wall = round(ns * (double)n * (double)ran);
     ns = wall / (double)(n * ran);
     double cores = green ? 0.95 : 1.6;
+    char cpu_text[32];
+    snprintf(cpu_text, sizeof cpu_text, "%.0f", wall * cores * (strcmp(mode, "negcpu") == 0 ? -1 : 1));
+    if (strcmp(mode, "nocpu") == 0)
+        snprintf(cpu_text, sizeof cpu_text, "null");
     printf("fake commentary on stdout before the result\n");
     printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"switch\":%s%s%s,\"loop\":%s%s%s,\"n\":%ld,"
            "\"concurrency\":%ld,\"delay_ms\":%ld,\"size\":%ld,\"cpus\":%ld,\"rounds\":%ld,\"ok\":true,"
-           "\"wall_ns\":%.0f,\"ops\":%ld,\"ns_per_op\":%.3f,\"max_rss_kb\":%ld,\"cpu_ns\":%.0f,"
+           "\"wall_ns\":%.0f,\"ops\":%ld,\"ns_per_op\":%.3f,\"max_rss_kb\":%ld,\"cpu_ns\":%s,"
            "\"tasks_completed\":%ld,\"bytes_received\":%ld",
-           strcmp(mode, "wrong") == 0 ? "other" : workload, impl, own_sw[0] ? "\"" : "",
-           own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "", loop ? "\"" : "", loop ? loop : "null",
-           loop ? "\"" : "", n, k, d, size, cpus > 0 ? cpus : 1, rounds,
-           strcmp(mode, "negative") == 0 ? -wall : wall, n * ran, strcmp(mode, "lie") == 0 ? 1.0 : ns,
-           ru.ru_maxrss, wall * cores, n * ran, bytes);
+           strcmp(mode, "wrong") == 0 ? "other" : workload, strcmp(mode, "otherimpl") == 0 ? "other" : impl,
+           own_sw[0] ? "\"" : "", own_sw[0] ? own_sw : "null", own_sw[0] ? "\"" : "", loop ? "\"" : "",
+           loop ? loop : "null", loop ? "\"" : "", strcmp(mode, "othern") == 0 ? n * 10 : n, k, d, size,
+           cpus > 0 ? cpus : 1, rounds, strcmp(mode, "negative") == 0 ? -wall : wall, n * ran,
+           strcmp(mode, "lie") == 0 ? 1.0 : ns, ru.ru_maxrss, cpu_text, n * ran, bytes);
+    if (strcmp(mode, "errors") == 0)
+        printf(",\"errors\":3");
     print_workload_fields(workload, green, own_sw, ns, noise, lopt(argc, argv, "--hubs", 1));
     printf("}\n");
     return strcmp(mode, "exit3") == 0 ? 3 : 0;
