@@ -187,7 +187,9 @@ static void cell_add(struct cell_state *cs, const struct gb_plan *pl, const stru
     cs->last_s = elapsed_s;
     if (rep == 0) {
         cs->warmed = true;
-        cs->refused = !ok && exit_code == GB_EXIT_USAGE;
+        /* A usage error is exit 2 with the cell's "ok": false line: an
+         * interpreter that could not start its script exits 2 too. */
+        cs->refused = !ok && exit_code == GB_EXIT_USAGE && json_is_false(json_object_get(result, "ok"));
         if (cs->refused)
             cs->stop = GB_STOP_FAILURES;
         /* The warm-up runs one round: its timed part sizes the others. */

@@ -450,13 +450,14 @@ static void test_impossible_figures_garbled(void)
 /* The same for the other figures a result echoes or measures: an n or an
  * impl it was not given, a CPU time below 0, errors in an ok result. A
  * cell that gives no CPU time has no CPU figures: wait4's, which covers
- * the whole process, is not divided by the timed part's time. */
+ * the whole process, is not divided by the timed part's time. And exit 2
+ * alone is not a usage error. */
 static void test_impossible_secondary_figures_garbled(void)
 {
     char *dir = path_in(tmp, "secondary");
     const char *env[] = {
         "GB_FAKE=othern@/switch/green/asm/,otherimpl@/spawn/threads/,negcpu@/yield/green/,errors@/spawn/green/,"
-        "nocpu@/switch/threads/",
+        "nocpu@/switch/threads/,exit2@/yield/threads/",
         NULL,
     };
     const char *args[] = { "run",
@@ -487,6 +488,9 @@ static void test_impossible_secondary_figures_garbled(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(message, garbled[i][1]));
     }
     CU_ASSERT_EQUAL(records_of(&l, "switch threads cpus=1 n=100", "ok"), 3);
+    /* Exit status 2 without the cell's "ok": false line is a failure, not
+     * a refusal of its parameters: it is repeated. */
+    CU_ASSERT_EQUAL(records_of(&l, "yield threads n=100", "failed"), 3);
     lines_free(&l);
     char *csv = slurp_in(dir, "summary.csv");
     CU_ASSERT_PTR_NOT_NULL_FATAL(csv);

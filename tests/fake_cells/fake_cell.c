@@ -14,7 +14,8 @@
  *   wall_ns / ops), oneround (ok, echoes --rounds=R but runs one round),
  *   othern (ok, echoes an n it was not given), otherimpl (ok, for another
  *   impl), negcpu (ok, a negative cpu_ns), nocpu (ok, cpu_ns null), errors
- *   (ok, with 3 errors),
+ *   (ok, with 3 errors), exit2 (no JSON line, exit 2: an interpreter that
+ *   could not start its script),
  *   threads (GB_FAKE_THREADS more threads, default 8, alive together for
  *   GB_FAKE_THREADS_MS, default 200, then ok: the harness's samples of its
  *   OS threads see 1 + GB_FAKE_THREADS).
@@ -182,6 +183,10 @@ static int act_on_mode(const char *mode, const char *workload, const char *impl)
             "{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"fake failure <&> \\\"quoted\\\"\"}\n",
             workload, impl);
         return 1;
+    }
+    if (strcmp(mode, "exit2") == 0) {
+        fprintf(stderr, "python3: can't open file 'cell.py': [Errno 2] No such file or directory\n");
+        return 2;
     }
     if (strcmp(mode, "usage") == 0) {
         printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"ok\":false,\"error\":\"workload %s is not "
