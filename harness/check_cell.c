@@ -26,7 +26,7 @@
 
 static const char check_help[] =
     "usage: greenbench check-cell PEER|COMMAND [--impl=NAME] [--workload=W,...] [--timeout=S]\n"
-    "                             [--peers-dir=DIR]\n"
+    "                             [--peers-dir=DIR] [--peer NAME=FILE.conf|NAME=COMMAND]\n"
     "\n"
     "Checks that a program obeys the cell protocol (docs/cell-protocol.md): runs each of\n"
     "its workloads at a small size and with bad input, as `greenbench run` would, and\n"
@@ -43,7 +43,8 @@ static const char check_help[] =
     "A FAIL of a run that failed or wrote no JSON line is followed by its stderr's last\n"
     "lines. When every workload is refused as a usage error, the --impl is the likely\n"
     "fault: it says so, and which --impl the program's error names.\n"
-    "PEER is a peer's name (built in, or from a peers file: greenbench list); COMMAND a\n"
+    "PEER is a peer's name (built in, from a peers file: greenbench list, or from --peer,\n"
+    "as run takes it; PEER may then be left out); COMMAND a\n"
     "program path or a command (\"python3 cell.py\"), whose --impl is --impl=NAME or its\n"
     "file name without greenbench-peer- / greenbench-cell-. Its workloads are the\n"
     "peer's, or --workload's; else every workload, those it answers with a usage\n"
@@ -553,7 +554,10 @@ static void check_usage(struct target *t, const char *wl)
 static void none_ran(struct target *t)
 {
     char name[GB_NAME] = "";
-    const char *at = strstr(t->refusal, "--impl=");
+    /* The name the protocol's words give, else the first --impl= (which
+     * may be the one asked: "--impl=x: this program runs --impl=y"). */
+    const char *at = strstr(t->refusal, "runs --impl=");
+    at = at != NULL ? at + strlen("runs ") : strstr(t->refusal, "--impl=");
     if (at) {
         at += strlen("--impl=");
         size_t len = strspn(at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
@@ -631,15 +635,16 @@ static int pick_target(struct target *t, const char *what, const char *impl)
     return 0;
 }
 
-enum { OPT_IMPL = 256, OPT_WORKLOAD, OPT_TIMEOUT, OPT_PEERS_DIR, OPT_HELP };
+enum { OPT_IMPL = 256, OPT_WORKLOAD, OPT_TIMEOUT, OPT_PEERS_DIR, OPT_PEER, OPT_HELP };
 
-/* The options into t (and *what, *impl, *dir). 0, -1 after --help, or
- * GB_EXIT_USAGE said on stderr. */
+/* The options into t (and *what, *impl, *dir, *peer). 0, -1 after --help,
+ * or GB_EXIT_USAGE said on stderr. */
 static int parse(int argc, char **argv, struct target *t, const char **what, const char **impl,
-                 const char **dir)
+                 const char **dir, const char **peer)
 {
     static const struct option lo[] = {
         { "impl", required_argument, NULL, OPT_IMPL },
+        { "peer", required_argument, NULL, OPT_PEER },
         { "workload", required_argument, NULL, OPT_WORKLOAD },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "peers-dir", required_argument, NULL, OPT_PEERS_DIR },
@@ -664,6 +669,11 @@ static int parse(int argc, char **argv, struct target *t, const char **what, con
         case OPT_HELP: fputs(check_help, stdout); return -1;
         case OPT_IMPL: *impl = optarg; break;
         case OPT_PEERS_DIR: *dir = optarg; break;
+        case OPT_PEER:
+            if (*peer)
+                snprintf(err, sizeof err, "--peer: one peer at a time");
+            *peer = optarg;
+            break;
         case OPT_WORKLOAD:
             if (gb_parse_names("--workload", optarg, &t->workloads, err, sizeof err) == 0)
                 t->listed = true;
@@ -681,7 +691,7 @@ static int parse(int argc, char **argv, struct target *t, const char **what, con
     for (size_t i = 0; !err[0] && i < t->workloads.n; i++)
         if (gb_workload_find(t->workloads.v[i]) == NULL)
             snprintf(err, sizeof err, "--workload: unknown workload '%s'", t->workloads.v[i]);
-    if (!err[0] && *what == NULL)
+    if (!err[0] && *what == NULL && *peer == NULL)
         snprintf(err, sizeof err, "which program? give a PEER or a COMMAND");
     if (err[0]) {
         fprintf(stderr, "greenbench check-cell: %s (see greenbench check-cell --help)\n", err);
@@ -693,14 +703,19 @@ static int parse(int argc, char **argv, struct target *t, const char **what, con
 int gb_cmd_check_cell(int argc, char **argv)
 {
     struct target t = { .timeout_s = 20 };
-    const char *what = NULL, *impl = NULL, *dir = NULL;
-    int rc = parse(argc, argv, &t, &what, &impl, &dir);
+    const char *what = NULL, *impl = NULL, *dir = NULL, *peer = NULL;
+    int rc = parse(argc, argv, &t, &what, &impl, &dir, &peer);
     if (rc != 0)
         return rc < 0 ? GB_EXIT_OK : rc;
-    char err[1024];
-    if (gb_peers_ext_load(dir, NULL, 0, NULL, err, sizeof err) != 0) {
+    char err[1024], peer_name[GB_NAME + 64] = "";
+    char *specs[] = { (char *)peer };
+    if (gb_peers_ext_load(dir, specs, peer ? 1 : 0, &t.workloads, err, sizeof err) != 0) {
         fprintf(stderr, "greenbench check-cell: %s\n", err);
         return GB_EXIT_USAGE;
+    }
+    if (what == NULL) { /* The --peer's NAME (loaded: NAME=... is well-formed). */
+        snprintf(peer_name, sizeof peer_name, "%.*s", (int)strcspn(peer, "="), peer);
+        what = peer_name;
     }
     gb_bin_dir(t.bin, sizeof t.bin);
     bool listed = t.listed;

@@ -141,7 +141,7 @@ static int resolve(const char *word, const char *base, char *out, size_t n, char
 struct draft {
     char name[GB_NAME];
     char *command, *workloads, *version, *includes, *setup;
-    bool multicore;
+    bool multicore, multicore_given;
     char dir[PATH_MAX]; /* relative commands are resolved, and commands run, here */
     char source[PATH_MAX + 32];
 };
@@ -204,17 +204,22 @@ static int file_line(struct draft *d, char *line, char *err, size_t errlen)
         return -EINVAL;
     }
     char **slot[] = { &d->command, &d->workloads, &d->version, &d->includes, NULL, &d->setup };
+    if (slot[k] != NULL ? *slot[k] != NULL : d->multicore_given) {
+        snprintf(err, errlen, "key '%s' given twice", key);
+        return -EINVAL;
+    }
+    if (*v == '\0') {
+        snprintf(err, errlen, "key '%s' has no value", key);
+        return -EINVAL;
+    }
     if (strcmp(key, "multicore") == 0) {
         if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
             snprintf(err, errlen, "multicore: 'yes' or 'no', not '%s'", v);
             return -EINVAL;
         }
         d->multicore = strcmp(v, "yes") == 0;
+        d->multicore_given = true;
         return 0;
-    }
-    if (*slot[k]) {
-        snprintf(err, errlen, "key '%s' given twice", key);
-        return -EINVAL;
     }
     if (strcmp(key, "workloads") == 0)
         return parse_workloads(v, slot[k], err, errlen);
@@ -436,10 +441,11 @@ static int load_spec(const char *spec, const struct gb_names *wl, char *err, siz
         gb_buf_printf(&b, "%s%s", i ? "," : "", wl->v[i]);
     int rc = 0;
     if (b.len == 0) {
+        /* wl NULL: a command (list) that takes no --workload. */
         snprintf(err, errlen,
-                 "--peer %s: which workloads does it run? Give them with --workload=W,... or "
-                 "in a peers file: --peer %s=FILE.conf with a 'workloads = ...' line",
-                 spec, name);
+                 "--peer %s: which workloads does it run? Give them %sin a peers file: --peer "
+                 "%s=FILE.conf with a 'workloads = ...' line",
+                 spec, wl != NULL ? "with --workload=W,... or " : "", name);
         rc = GB_EXIT_USAGE;
     } else {
         d.command = gb_xstrdup(value);

@@ -398,6 +398,11 @@ json_t *gb_versions_to_json(const struct gb_programs *p)
         if (p && p->peer_found[i] && gb_peers[i].version_cmd[0]) {
             char *argv[] = { "sh", "-c", (char *)gb_peers[i].version_cmd, NULL };
             pv = gb_command_line1(argv);
+            if (pv == NULL) { /* Found, but its version is not known: say why, not "not found". */
+                fprintf(stderr, "greenbench: peer %s: its version command printed nothing or failed: %s\n",
+                        gb_peers[i].name, gb_peers[i].version_cmd);
+                pv = gb_xstrdup("not known: its version command printed nothing or failed");
+            }
         }
         json_object_set_new(peers, gb_peers[i].name, gb_json_text(pv));
         free(pv);

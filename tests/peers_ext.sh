@@ -101,6 +101,16 @@ run)
     if grep -q '"note": ' "$tmp/run2/meta.json"; then
         fail "meta.json gives minimal, which was not asked for, a note: $(grep '"note": ' "$tmp/run2/meta.json")"
     fi
+    # A version command that fails: the peer ran, so its version is not
+    # known, not "not found"; the run says so on stderr.
+    mkdir "$tmp/vfail"
+    conf "$tmp/vfail/minimal.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn" "version = exit 3"
+    "$gb" run --quick --workload=spawn --impl=minimal --peers-dir "$tmp/vfail" --n=100 --reps=1 --no-plots \
+        --out "$tmp/run4" >"$tmp/log" 2>&1 || { fail "run with a failing version command: exit $?"; cat "$tmp/log" >&2; }
+    grep -q "peer minimal: its version command printed nothing or failed: .*exit 3" "$tmp/log" ||
+        fail "the run did not say that minimal's version command failed"
+    grep -q 'peers minimal.*not known: its version command printed nothing or failed' "$tmp/run4/report.md" ||
+        fail "report.md does not say that minimal's version command failed: $(grep 'peers minimal' "$tmp/run4/report.md")"
     ;;
 list)
     mkdir "$tmp/peers.d"
@@ -154,6 +164,14 @@ errors)
     expect 2 "line 2: unknown workload 'fly'" list --peers-dir "$d"
     conf "$d/a.conf" "command $bin/greenbench-peer-minimal"
     expect 2 "line 1: expected 'key = value'" list --peers-dir "$d"
+    conf "$d/a.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn" "multicore = yes" "multicore = no"
+    expect 2 "line 4: key 'multicore' given twice" list --peers-dir "$d"
+    conf "$d/a.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn" "version ="
+    expect 2 "line 3: key 'version' has no value" list --peers-dir "$d"
+    # list takes no --workload: its --peer COMMAND error does not offer it.
+    expect 2 "Give them in a peers file: --peer x=FILE.conf" list --peer x=$bin/greenbench-peer-minimal
+    # check-cell takes --peer as run does (getopt read it as --peers-dir).
+    expect 0 "it obeys the cell protocol" check-cell --peer minimal=$bin/greenbench-peer-minimal --workload=spawn
     rm "$d/a.conf"
     conf "$d/gevent.conf" "command = $bin/greenbench-peer-minimal" "workloads = spawn"
     expect 2 "peer 'gevent' clashes with the built-in implementation of that name" list --peers-dir "$d"
