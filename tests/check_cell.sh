@@ -23,6 +23,8 @@ fault)
     broken=$1 fault=$2 text=$3 also=${4:-}
     if [ "$fault" = no-impl ]; then
         "$gb" check-cell "$broken" --timeout=2 >"$out" 2>&1 </dev/null
+    elif [ "$fault" = impl-first ]; then # no --impl either: its refusal names the asked one first
+        "$gb" check-cell "$broken --fault=$fault" --timeout=2 >"$out" 2>&1 </dev/null
     else
         "$gb" check-cell "$broken --fault=$fault" --impl=broken --timeout=2 >"$out" 2>&1 </dev/null
     fi

@@ -161,6 +161,11 @@ int main(int argc, char **argv)
             return usage_error(wl, impl, "--keepalive above 1");
         }
     }
+    if ((impl == NULL || strcmp(impl, "broken") != 0) && is("impl-first")) {
+        char said[256]; /* The --impl asked, before the one it runs. */
+        snprintf(said, sizeof said, "--impl=%s: this program runs --impl=broken", impl ? impl : "");
+        return usage_error(wl, impl, said);
+    }
     if (impl == NULL || strcmp(impl, "broken") != 0)
         return usage_error(wl, impl, "this program runs --impl=broken only");
     if (wl == NULL)
