@@ -17,7 +17,9 @@
 #include "option_error.h"
 #include "http/http.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,7 +30,7 @@ typedef struct fetch_job {
     const char *url;
     long long bytes;        /* Body bytes received. */
     int failed;
-    char error[256];
+    char error[1024]; /* Room for a long host name and the reason after it. */
 } fetch_job;
 
 static double timeout = 10.0;
@@ -43,6 +45,19 @@ static int in_flight, most_in_flight, show_in_flight;
  * local server's are ~100 bytes, which the cells' HTTP_MAX_HEAD is sized for. */
 #define FETCH_MAX_HEAD (16 * 1024)
 static char scratch[HTTP_READ_CHUNK];
+
+/* GREEN_STACKS as libgreen reads it (green.h): empty, private, copy or
+ * copy:K; green_init's GREEN_EINVAL would not say which input was wrong. */
+static bool stacks_env_ok(const char *v)
+{
+    if (v[0] == '\0' || strcmp(v, "private") == 0 || strcmp(v, "copy") == 0)
+        return true;
+    if (strncmp(v, "copy:", 5) != 0 || v[5] < '0' || v[5] > '9')
+        return false;
+    char *end;
+    unsigned long k = strtoul(v + 5, &end, 10);
+    return *end == '\0' && k >= 1 && k <= 65536;
+}
 
 static void job_fail(fetch_job *job, const char *fmt, ...)
 {
@@ -60,7 +75,10 @@ static void job_fail_fetch(fetch_job *job, const http_target *t, int err, const 
     const char *why = of_response ? http_strerror(err) : green_strerror(err);
     switch (res->stage) {
     case HTTP_AT_CONNECT:
-        job_fail(job, "connect to %s port %s: %s", t->host, t->port, why);
+        if (err <= HTTP_ETLS_VERIFY && err >= HTTP_ETLS_HANDSHAKE_TIMEOUT)
+            job_fail(job, "TLS handshake with %s port %s: %s", t->host, t->port, why);
+        else
+            job_fail(job, "connect to %s port %s: %s", t->host, t->port, why);
         break;
     case HTTP_AT_SEND:
         job_fail(job, "sending the request: %s", why);
@@ -185,9 +203,10 @@ static int parse_args(int argc, char **argv, size_t *pool_k)
                 return usage_error("--timeout=%s: expected a number of seconds above 0", optarg);
             break;
         case OPT_POOL: {
+            errno = 0;
             unsigned long k = strtoul(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || k == 0)
-                return usage_error("--pool=%s: expected an integer of at least 1", optarg);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || k == 0 || errno == ERANGE)
+                return usage_error("--pool=%s: expected an integer from 1 to %lu", optarg, ULONG_MAX);
             *pool_k = k;
             break;
         }
@@ -214,6 +233,9 @@ static int parse_args(int argc, char **argv, size_t *pool_k)
     }
     if (optind == argc)
         return usage_error("no URL given");
+    const char *stacks = getenv("GREEN_STACKS");
+    if (stacks != NULL && !stacks_env_ok(stacks))
+        return usage_error("GREEN_STACKS=%s: expected private, copy or copy:K (K from 1 to 65536)", stacks);
     if (green_opts.resolver == GREEN_RESOLVER_DEFAULT && getenv("GREEN_RESOLVER") != NULL &&
         strcmp(getenv("GREEN_RESOLVER"), "thread") != 0 && strcmp(getenv("GREEN_RESOLVER"), "ares") != 0)
         return usage_error("GREEN_RESOLVER=%s: expected thread or ares", getenv("GREEN_RESOLVER"));
@@ -237,6 +259,9 @@ int main(int argc, char **argv)
     if (err == GREEN_EINVAL && green_opts.dns_servers != NULL)
         return usage_error("--dns-servers=%s: expected IP[:PORT],... ([IPv6]:PORT)",
                            green_opts.dns_servers);
+    const char *servers_env = getenv("GREEN_DNS_SERVERS");
+    if (err == GREEN_EINVAL && servers_env != NULL && servers_env[0] != '\0')
+        return usage_error("GREEN_DNS_SERVERS=%s: expected IP[:PORT],... ([IPv6]:PORT)", servers_env);
     if (err != 0) {
         fprintf(stderr, "greenbench-fetch: green_init: %s\n", green_strerror(err));
         return 1;

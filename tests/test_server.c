@@ -214,6 +214,11 @@ static void test_bad_requests(void)
     CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 405", 12), 0);
     CU_ASSERT_TRUE(exchange_to_close("garbage\r\n\r\n", out, sizeof out) > 0);
     CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400", 12), 0);
+    /* No blank line to wait for: a TLS ClientHello's first bytes are
+     * answered at once, and say why. */
+    CU_ASSERT_TRUE(exchange_to_close("\x16\x03\x01\x02\x00\x01", out, sizeof out) > 0);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400", 12), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "a TLS handshake: this server speaks plain HTTP"));
     CU_ASSERT_TRUE(exchange_to_close("GET /?delay_ms=soon HTTP/1.1\r\n\r\n", out, sizeof out) > 0);
     CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400", 12), 0);
     /* A head larger than the server takes: 431, then the connection closes. */
@@ -622,6 +627,20 @@ static void test_fetch_bad_options(void)
     check_bad_command_line((char *[]){ path, "--bogus", "http://x/", NULL }, me,
                            "unknown option '--bogus'");
     check_bad_command_line((char *[]){ path, "http://x/", "--pool", NULL }, me, "--pool needs a value");
+    check_bad_command_line((char *[]){ path, "--pool=99999999999999999999999", "http://x/", NULL }, me,
+                           "--pool=99999999999999999999999: expected an integer from 1 to");
+    /* libgreen's own variables, named when they are wrong (green_init says only EINVAL). */
+    setenv("GREEN_STACKS", "bogus", 1);
+    check_bad_command_line(
+        (char *[]){ path, "--dns-servers=127.0.0.1:53", "--resolver=ares", "http://x/", NULL }, me,
+        "GREEN_STACKS=bogus: expected private, copy or copy:K");
+    unsetenv("GREEN_STACKS");
+    setenv("GREEN_RESOLVER", "ares", 1);
+    setenv("GREEN_DNS_SERVERS", "garbage", 1);
+    check_bad_command_line((char *[]){ path, "http://x/", NULL }, me,
+                           "GREEN_DNS_SERVERS=garbage: expected IP[:PORT]");
+    unsetenv("GREEN_RESOLVER");
+    unsetenv("GREEN_DNS_SERVERS");
     check_help(path);
 }
 
@@ -717,6 +736,37 @@ static void test_fetch_port_out_of_range(void)
         fprintf(stderr, "\n  greenbench-fetch said:\n%s", out);
 }
 
+/* An https:// URL whose server takes the connection but never answers
+ * the handshake (a listener that accepts nobody; the kernel connects):
+ * the failure names the handshake, not the connect. */
+static void test_fetch_tls_handshake_timeout(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+        return;
+    }
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof addr;
+    CU_ASSERT_FATAL(lfd >= 0 && bind(lfd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+                    listen(lfd, 8) == 0 && getsockname(lfd, (struct sockaddr *)&addr, &alen) == 0);
+    char url[64], line[256];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/", ntohs(addr.sin_port));
+    static char out[16384];
+    int status = run_program((char *[]){ path, "--timeout=0.5", "--pool=1", url, NULL }, out, sizeof out);
+    close(lfd);
+    CU_ASSERT_EQUAL(status, 1);
+    snprintf(
+        line, sizeof line,
+        "%s failed: TLS handshake with 127.0.0.1 port %d: connected, but no TLS handshake by the deadline",
+        url, ntohs(addr.sin_port));
+    CU_ASSERT_EQUAL(count_of(out, line), 2);
+    if (count_of(out, line) != 2)
+        fprintf(stderr, "\n  greenbench-fetch said:\n%s", out);
+}
+
 /* ---- the client's parser, on its own ---- */
 
 static const char response[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length:  12\r\n"
@@ -755,6 +805,7 @@ static void test_parser_errors(void)
     http_parser p;
     CU_ASSERT_EQUAL(parse_all("SMTP ready\r\n\r\n", &p), HTTP_EBADRESPONSE);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 2x0 OK\r\n\r\n", &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 2000 OK\r\n\r\n", &p), HTTP_EBADRESPONSE); /* Three digits. */
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &p), HTTP_EBADRESPONSE);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", &p), HTTP_ETRUNCATED);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc", &p), HTTP_ETOOLONG);
@@ -1612,6 +1663,7 @@ static CU_TestInfo server_tests[] = {
     { "bench_bad_options", test_bench_bad_options },
     { "seed_program", test_seed_program },
     { "fetch_port_out_of_range", test_fetch_port_out_of_range },
+    { "fetch_tls_handshake_timeout", test_fetch_tls_handshake_timeout },
     CU_TEST_INFO_NULL,
 };
 

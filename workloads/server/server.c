@@ -629,6 +629,19 @@ static enum taken take_request(srvloop *l, conn *c, long long *delay_ms)
             return TAKEN_NONE;
     }
     *delay_ms = 0;
+    /* A method is upper-case letters: anything else first is no HTTP, and
+     * would wait for a blank line that never comes (a TLS ClientHello
+     * starts with 0x16). */
+    if (c->in_len > 0 && (c->in[0] < 'A' || c->in[0] > 'Z')) {
+        count_connection(l, c);
+        error_response(l, c,
+                       &(gb_request){ .status = 400,
+                                      .why = c->in[0] == 0x16
+                                                 ? "a TLS handshake: this server speaks plain HTTP"
+                                                 : "not an HTTP request line" });
+        c->in_len = 0;
+        return TAKEN_ERROR;
+    }
     size_t head_len = gb_request_head_end(c->in, c->in_len);
     if (head_len == 0) {
         if (c->in_len < c->in_cap)

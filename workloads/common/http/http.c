@@ -188,7 +188,7 @@ void http_parser_init_head(http_parser *p, char *head, size_t cap)
 static int parse_head(http_parser *p)
 {
     const char *s = p->head, *end = p->head + p->head_len;
-    if (p->head_len < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ')
+    if (p->head_len < 13 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ')
         return HTTP_EBADRESPONSE;
     int status = 0;
     for (int i = 9; i < 12; i++) {
@@ -196,6 +196,8 @@ static int parse_head(http_parser *p)
             return HTTP_EBADRESPONSE;
         status = status * 10 + (s[i] - '0');
     }
+    if (s[12] != ' ' && s[12] != '\r' && s[12] != '\n') /* Three digits, not "2000". */
+        return HTTP_EBADRESPONSE;
     p->status = status;
     p->server_closes = s[7] == '0';     /* HTTP/1.0 closes unless told otherwise. */
     bool transfer_encoding = false;
@@ -577,6 +579,8 @@ const char *http_strerror(int err)
     case HTTP_ETLS_NOT_YET_VALID: return "TLS verification: certificate not yet valid";
     case HTTP_ETLS_PROTOCOL: return "TLS protocol error (or an alert from the server)";
     case HTTP_ETLS_TRUNCATED: return "TLS: the server closed without close_notify (truncated)";
+    case HTTP_ETLS_HANDSHAKE_TIMEOUT:
+        return "connected, but no TLS handshake by the deadline (is it an https server?)";
     case -ETIMEDOUT: return "timed out";
     default: return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
     }

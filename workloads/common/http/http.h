@@ -42,7 +42,8 @@ enum {
     HTTP_ETLS_CERT_EXPIRED = -4013,
     HTTP_ETLS_NOT_YET_VALID = -4014,
     HTTP_ETLS_PROTOCOL = -4015,      /* A malformed record, no common version, an alert. */
-    HTTP_ETLS_TRUNCATED = -4016      /* The peer closed without close_notify mid-record. */
+    HTTP_ETLS_TRUNCATED = -4016,     /* The peer closed without close_notify mid-record. */
+    HTTP_ETLS_HANDSHAKE_TIMEOUT = -4017 /* Connected, but no handshake by the deadline (green). */
 };
 
 #define HTTP_MAX_HEAD 1024

@@ -120,8 +120,11 @@ static int tls_connect(const http_target *t, double deadline)
     double left;
     green_tls *s = NULL;
     int err = time_left(deadline, &left);
-    if (err == 0)
+    if (err == 0) {
         err = tls_code(green_tls_connect(&s, tls_config, fd, t->host, left));
+        if (err == GREEN_ETIMEDOUT)
+            err = HTTP_ETLS_HANDSHAKE_TIMEOUT; /* Not the TCP connect's: that one went through. */
+    }
     if (err == 0 && (err = http_fd_table_put(&tls_of_fd, fd, s)) != 0)
         green_tls_free(s);
     if (err != 0) {
