@@ -1530,6 +1530,61 @@ static void test_threads_bad_options(void)
     }
 }
 
+/* Close fd with a reset, as the cells close kept connections. */
+static void close_with_reset(int fd)
+{
+    struct linger now = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    close(fd);
+}
+
+/* The line at exit counts what was answered and who left too early:
+ * three kept requests, each read whole, then a reset of the idle
+ * connection (a client done, not gone); and a delayed request whose client
+ * resets before its answer (gone, and answered nothing). */
+static void test_exit_line_answers_and_gone(void)
+{
+    struct gb_server s;
+    char path[] = "/tmp/greenbench-test-server-XXXXXX";
+    int log = mkstemp(path);
+    CU_ASSERT_FATAL(log >= 0);
+    unlink(path);
+    CU_ASSERT_FATAL(gb_server_start(server_path,
+                                    &(struct gb_server_spec){ .delay_ms = 0, .size = 10, .threads = 1 },
+                                    log, &s) == 0);
+    int fd = connect_to(s.url);
+    for (int i = 0; i < 3; i++) {
+        const char *get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        CU_ASSERT_FATAL(send(fd, get, strlen(get), MSG_NOSIGNAL) == (ssize_t)strlen(get));
+        char in[1024];
+        size_t got = 0;
+        for (const char *end = NULL; end == NULL || got < (size_t)(end + 4 - in) + 10;) {
+            ssize_t n = recv(fd, in + got, sizeof in - 1 - got, 0);
+            CU_ASSERT_FATAL(n > 0);
+            got += (size_t)n;
+            in[got] = '\0';
+            end = strstr(in, "\r\n\r\n");
+        }
+    }
+    close_with_reset(fd);
+    fd = connect_to(s.url);
+    const char *late = "GET /?delay_ms=300 HTTP/1.1\r\nHost: x\r\n\r\n";
+    CU_ASSERT_FATAL(send(fd, late, strlen(late), MSG_NOSIGNAL) == (ssize_t)strlen(late));
+    usleep(50 * 1000);
+    close_with_reset(fd);
+    usleep(400 * 1000); /* Its answer falls due, and finds it gone. */
+    gb_server_stop(&s);
+    char text[8192];
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
+    close(log);
+    CU_ASSERT_FATAL(n > 0);
+    text[n] = '\0';
+    const char *want = ", 3 requests answered, 0 bad requests, 1 clients gone before their response";
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    if (strstr(text, want) == NULL)
+        fprintf(stderr, "\n  the server said:\n%s", text);
+}
+
 /* A CA of its own, for "verified against the wrong CA": openssl(1). */
 static void make_other_ca(const char *path)
 {
@@ -1754,6 +1809,7 @@ static CU_TestInfo threads_tests[] = {
     { "threads_lateness_counted", test_threads_lateness_counted },
     { "window_client_errors", test_window_client_errors },
     { "threads_report_lines", test_threads_report_lines },
+    { "exit_line_answers_and_gone", test_exit_line_answers_and_gone },
     { "threads_bad_options", test_threads_bad_options },
     { "harness_servers_keyed", test_harness_servers_keyed },
     { "server_bound_detected", test_server_bound_detected },

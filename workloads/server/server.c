@@ -121,6 +121,8 @@ struct conn {
     bool keep_alive;            /* After this response. */
     bool linger;                /* Drain the client's input before closing (after an error). */
     bool counted; /* In the window's connections (at its first request not a window's). */
+    bool answer_due; /* An answer to count once its first byte is out. */
+    long long answer_late_ns; /* How late it left its delay; -1: it had none. */
     char *in;                   /* inline_in, or a MAX_IN heap buffer. */
     size_t in_len, in_cap;
     long long discard;          /* Request body bytes still to skip. */
@@ -243,6 +245,14 @@ static double hist_middle_ns(size_t i)
 
 /* A response of 200 starts to leave now: late_ns after its delay ended, or
  * -1 when it had none. */
+/* An answer is counted when its first byte goes out: a client gone
+ * before that was answered nothing. */
+static void answer_due(conn *c, long long late_ns)
+{
+    c->answer_due = true;
+    c->answer_late_ns = late_ns;
+}
+
 static void count_answer(srvloop *l, long long late_ns)
 {
     l->requests++;
@@ -394,6 +404,7 @@ static conn *conn_new(srvloop *l, int fd)
     c->keep_alive = true;
     c->linger = false;
     c->counted = false;
+    c->answer_due = false;
     c->in = c->inline_in;
     c->in_len = 0;
     c->in_cap = INLINE_IN;
@@ -717,6 +728,10 @@ static bool write_some(srvloop *l, conn *c)
             conn_close(l, c);
             return false;
         }
+        if (c->answer_due && sent > 0) {
+            c->answer_due = false;
+            count_answer(l, c->answer_late_ns);
+        }
         size_t head_part = c->head_len - c->head_off;
         if ((size_t)sent <= head_part) {
             c->head_off += (size_t)sent;
@@ -782,7 +797,7 @@ static bool serve(srvloop *l, conn *c)
             return true;
         }
         if (t == TAKEN_OK)
-            count_answer(l, -1);
+            answer_due(c, -1);
         c->state = WRITING;
         if (!write_some(l, c))
             return false;
@@ -809,7 +824,7 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
     while ((e = delays_next_due(&l->delays, now = now_ns())) != NULL) {
         conn *c = conn_of_delay(e);
         /* How late this answer leaves: the wake-up, and those served first. */
-        count_answer(l, now - e->due_ns);
+        answer_due(c, now - e->due_ns);
         c->state = WRITING;
         if (write_some(l, c))
             serve(l, c);
@@ -854,8 +869,8 @@ static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        if (n < 0 && errno != EPROTO)
-            l->resets++;
+        if (n < 0 && errno != EPROTO && c->in_len > 0)
+            l->resets++; /* Gone mid-request: an idle connection's reset is a client done. */
         conn_close(l, c); /* End of file, reset or a TLS error: the client is done. */
         return;
     }
