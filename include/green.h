@@ -591,7 +591,8 @@ ssize_t green_tls_write_all(green_tls *t, const void *buf, size_t len, double ti
 
 /* Send close_notify and return once it is written (0), or an error. Does not
  * wait for the peer's close_notify: read until 0 for that. Once it has
- * returned 0, a second call returns 0 and does nothing. */
+ * returned 0, a second call returns 0 and does nothing, and a write gives
+ * GREEN_EPIPE (reads go on). */
 int green_tls_shutdown(green_tls *t, double timeout);
 
 /* Free the connection, which does not close its fd (nor send close_notify).

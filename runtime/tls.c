@@ -453,6 +453,11 @@ ssize_t green_tls_write_all(green_tls *t, const void *buf, size_t len, double ti
         return err;
     if (buf == NULL && len > 0)
         return GREEN_EINVAL;
+    /* Our close_notify is out: nothing more may follow, but the connection
+     * stays good for reading the peer's (OpenSSL would call it a protocol
+     * error and make the connection unusable). */
+    if (t->shut)
+        return GREEN_EPIPE;
     green__deadline d = { .timeout = timeout };
     size_t done = 0;
     while (done < len) {

@@ -463,6 +463,10 @@ static void test_shutdown_twice_returns_at_once(void)
     double t0 = green_now();
     CU_ASSERT_EQUAL(green_tls_shutdown(t, 2.0), 0);
     CU_ASSERT(green_now() - t0 < 0.5);
+    /* Nothing may follow our close_notify; the connection stays readable. */
+    CU_ASSERT_EQUAL(green_tls_write_all(t, "x", 1, 1.0), GREEN_EPIPE);
+    char buf[8];
+    CU_ASSERT_EQUAL(green_tls_read(t, buf, sizeof buf, 0), GREEN_ETIMEDOUT);
     green_event_set(p.done);
     CU_ASSERT_EQUAL(green_join(peer, 5.0, NULL), 0);
     green_release(peer);
