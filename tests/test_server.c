@@ -806,7 +806,9 @@ static void test_parser_errors(void)
     CU_ASSERT_EQUAL(parse_all("SMTP ready\r\n\r\n", &p), HTTP_EBADRESPONSE);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 2x0 OK\r\n\r\n", &p), HTTP_EBADRESPONSE);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 2000 OK\r\n\r\n", &p), HTTP_EBADRESPONSE); /* Three digits. */
-    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &p), HTTP_EBADRESPONSE);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &p), HTTP_EBADLENGTH);
+    CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", &p), HTTP_EBADLENGTH);
+
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", &p), HTTP_ETRUNCATED);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc", &p), HTTP_ETOOLONG);
     CU_ASSERT_EQUAL(parse_all("HTTP/1.1 200 OK\r\nContent-Len", &p), HTTP_ETRUNCATED);

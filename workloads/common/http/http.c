@@ -210,14 +210,14 @@ static int parse_head(http_parser *p)
         if (http_header_is(line, stop, "Content-Length", &v)) {
             long long len = 0;
             if (v == stop)
-                return HTTP_EBADRESPONSE;
+                return HTTP_EBADLENGTH;
             for (; v < stop && *v >= '0' && *v <= '9'; v++) {
                 if (len > (1LL << 50))
-                    return HTTP_EBADRESPONSE;
+                    return HTTP_EBADLENGTH;
                 len = len * 10 + (*v - '0');
             }
             if (v != stop && *v != ' ' && *v != '\t')
-                return HTTP_EBADRESPONSE;
+                return HTTP_EBADLENGTH;
             p->content_length = len;
         } else if (http_header_is(line, stop, "Transfer-Encoding", &v)) {
             /* The body is chunked only if chunked is its last coding; with
@@ -572,6 +572,7 @@ const char *http_strerror(int err)
     case HTTP_EHEADTOOBIG: return "response header too large";
     case HTTP_EBADCHUNK: return "bad chunked encoding";
     case HTTP_ETOOLONG: return "more body than Content-Length or the last chunk said";
+    case HTTP_EBADLENGTH: return "a Content-Length that is not a count of bytes";
     case HTTP_ETLS_VERIFY: return "TLS certificate verification failed";
     case HTTP_ETLS_UNKNOWN_CA: return "TLS verification: unknown certificate authority (see --cacert)";
     case HTTP_ETLS_NAME_MISMATCH: return "TLS verification: certificate name mismatch";

@@ -34,6 +34,7 @@ enum {
     HTTP_EHEADTOOBIG = -4004,   /* Response head over its room (HTTP_MAX_HEAD, or max_head). */
     HTTP_EBADCHUNK = -4005,     /* A chunked body that breaks its grammar. */
     HTTP_ETOOLONG = -4006,      /* More body than Content-Length said, or bytes past the last chunk. */
+    HTTP_EBADLENGTH = -4007,    /* A Content-Length that is not a count of bytes (up to 2^50). */
     /* https:// (--tls=1): the same reasons libgreen's GREEN_ETLS_* give, so
      * that green, thread and epoll cells word a failure alike. */
     HTTP_ETLS_VERIFY = -4010,        /* Verification failed, for a reason not below. */
