@@ -161,16 +161,23 @@ static void test_partial_write_of_large_buffer(void)
     free(big);
 }
 
+/* A reader of fd r->fd, killed while it waits (and not yet run since). */
+static green_thread *killed_reader(io_job *r)
+{
+    green_thread *g;
+    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, reader, r), 0);
+    CU_ASSERT_EQUAL(green_sleep(0.002), 0);
+    CU_ASSERT_EQUAL(r->rc, 99);
+    CU_ASSERT_EQUAL(green_kill(g), 0);
+    return g;
+}
+
 static void test_kill_while_waiting_on_io(void)
 {
     int sv[2];
     make_pair(sv);
     io_job r = { .fd = sv[0], .len = 1, .timeout = GREEN_FOREVER, .rc = 99 };
-    green_thread *g;
-    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, reader, &r), 0);
-    CU_ASSERT_EQUAL(green_sleep(0.002), 0);
-    CU_ASSERT_EQUAL(r.rc, 99);
-    CU_ASSERT_EQUAL(green_kill(g), 0);
+    green_thread *g = killed_reader(&r);
     CU_ASSERT_EQUAL(green_join(g, 1.0, NULL), 0);
     CU_ASSERT_EQUAL(r.rc, GREEN_ECANCELED);
     green_release(g);
@@ -191,10 +198,7 @@ static void test_killed_waiters_fd_closed_and_reused(void)
     int sv[2];
     make_pair(sv);
     io_job r = { .fd = sv[0], .len = 1, .timeout = GREEN_FOREVER, .rc = 99 };
-    green_thread *g;
-    CU_ASSERT_EQUAL_FATAL(green_spawn(&g, reader, &r), 0);
-    CU_ASSERT_EQUAL(green_sleep(0.002), 0);
-    CU_ASSERT_EQUAL(green_kill(g), 0);
+    green_thread *g = killed_reader(&r);
     int old_fd = sv[0];
     close(sv[0]);
     close(sv[1]);

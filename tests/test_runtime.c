@@ -1142,27 +1142,39 @@ static void test_fini_from_green_thread(void)
 
 /* ---- running out of stacks ---- */
 
-static void test_spawn_when_stacks_run_out(void)
+/* A hub of 256 MiB stacks under an address-space limit of what the test
+ * uses now plus extra bytes; the limit as it was into *old. false: not
+ * here (copy mode maps its few stacks at green_init, and valgrind and
+ * AddressSanitizer need address space of their own). */
+static bool big_stacks_under_limit(rlim_t extra, struct rlimit *old)
 {
 #ifdef UNDER_ASAN
-    return;         /* An address-space limit would break the sanitizer itself. */
+    (void)extra, (void)old;
+    return false;
 #else
-    /* Copy mode maps its few stacks at green_init: nothing runs out later. */
     if (RUNNING_ON_VALGRIND || green_fixture_shared_stacks() != 0)
-        return;
+        return false;
     CU_ASSERT_EQUAL(green_fini(), 0);
-    green_options opts = { .stack_size = 256u << 20 };     /* 256 MiB each. */
+    green_options opts = { .stack_size = 256u << 20 };
     CU_ASSERT_EQUAL_FATAL(green_init(&opts), 0);
-    struct rlimit old;
-    CU_ASSERT_FATAL(getrlimit(RLIMIT_AS, &old) == 0);
+    CU_ASSERT_FATAL(getrlimit(RLIMIT_AS, old) == 0);
     FILE *f = fopen("/proc/self/statm", "r");
     long pages = 0;
     CU_ASSERT_FATAL(f != NULL && fscanf(f, "%ld", &pages) == 1);
     fclose(f);
-    /* Room for the test's own needs, not for a chunk of 256 MiB stacks. */
-    struct rlimit lim = { .rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20),
-                          .rlim_max = old.rlim_max };
+    struct rlimit lim = { .rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20) + extra,
+                          .rlim_max = old->rlim_max };
     CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &lim) == 0);
+    return true;
+#endif
+}
+
+static void test_spawn_when_stacks_run_out(void)
+{
+    /* Room for the test's own needs, not for a chunk of 256 MiB stacks. */
+    struct rlimit old;
+    if (!big_stacks_under_limit(0, &old))
+        return;
     enum { N = 4 };
     green_thread *g[N];
     for (int i = 0; i < N; i++)
@@ -1182,32 +1194,15 @@ static void test_spawn_when_stacks_run_out(void)
     CU_ASSERT_EQUAL(green_spawn(&extra, nop, NULL), 0);
     CU_ASSERT_EQUAL(green_join(extra, GREEN_FOREVER, NULL), 0);
     green_release(extra);
-#endif
 }
 
 /* green_pool_map whose later spawns fail for want of a stack: the tasks
  * that started are waited for and their results kept. */
 static void test_pool_map_when_stacks_run_out(void)
 {
-#ifdef UNDER_ASAN
-    return; /* An address-space limit would break the sanitizer itself. */
-#else
-    if (RUNNING_ON_VALGRIND || green_fixture_shared_stacks() != 0)
-        return;
-    CU_ASSERT_EQUAL(green_fini(), 0);
-    green_options opts = { .stack_size = 256u << 20 };     /* 256 MiB each. */
-    CU_ASSERT_EQUAL_FATAL(green_init(&opts), 0);
     struct rlimit old;
-    CU_ASSERT_FATAL(getrlimit(RLIMIT_AS, &old) == 0);
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0;
-    CU_ASSERT_FATAL(f != NULL && fscanf(f, "%ld", &pages) == 1);
-    fclose(f);
-    /* Room for the test's own needs and one stack. */
-    struct rlimit lim = { .rlim_cur =
-                              (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20) + (260u << 20),
-                          .rlim_max = old.rlim_max };
-    CU_ASSERT_FATAL(setrlimit(RLIMIT_AS, &lim) == 0);
+    if (!big_stacks_under_limit(260u << 20, &old)) /* Room for one stack. */
+        return;
     green_pool *p;
     CU_ASSERT_EQUAL_FATAL(green_pool_new(&p, 2), 0);
     double secs[4] = { 0.02, 0.02, 0.02, 0.02 };
@@ -1218,7 +1213,6 @@ static void test_pool_map_when_stacks_run_out(void)
     CU_ASSERT_PTR_NULL(results[1]);
     CU_ASSERT_EQUAL(green_pool_running(p), 0);
     CU_ASSERT_EQUAL(green_pool_free(p), 0);
-#endif
 }
 
 static CU_TestInfo noinit_tests[] = {

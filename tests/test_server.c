@@ -596,6 +596,16 @@ static void check_help(char *path)
     CU_ASSERT_EQUAL(strncmp(out, "usage: ", 7), 0);
 }
 
+/* greenbench-fetch's path into path; false (said) when it is not built. */
+static bool fetch_built(char *path, size_t len)
+{
+    snprintf(path, len, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
+    if (access(path, X_OK) == 0)
+        return true;
+    fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+    return false;
+}
+
 static void test_bad_options(void)
 {
     const char *me = "greenbench-server";
@@ -615,11 +625,8 @@ static void test_bad_options(void)
 static void test_fetch_bad_options(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
-    if (access(path, X_OK) != 0) {
-        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+    if (!fetch_built(path, sizeof path))
         return;
-    }
     const char *me = "greenbench-fetch";
     check_bad_command_line((char *[]){ path, NULL }, me, "no URL given");
     check_bad_command_line((char *[]){ path, "--pool=0", "http://x/", NULL }, me, "--pool=0");
@@ -674,11 +681,8 @@ static void test_bench_bad_options(void)
 static void test_seed_program(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
-    if (access(path, X_OK) != 0) {
-        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+    if (!fetch_built(path, sizeof path))
         return;
-    }
     char sized[128], delayed[128], line[256];
     snprintf(sized, sizeof sized, "%s?size=5000", server.url);
     snprintf(delayed, sizeof delayed, "%s?delay_ms=100", server.url);
@@ -707,11 +711,8 @@ static void test_seed_program(void)
 static void test_fetch_port_out_of_range(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
-    if (access(path, X_OK) != 0) {
-        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+    if (!fetch_built(path, sizeof path))
         return;
-    }
     static const char *const bad[][2] = {
         { "http://127.0.0.1:99999/", "port 99999 is out of range (1-65535)" },
         { "http://127.0.0.1:0/", "port 0 is out of range (1-65535)" },
@@ -742,11 +743,8 @@ static void test_fetch_port_out_of_range(void)
 static void test_fetch_tls_handshake_timeout(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/greenbench-fetch", GREENBENCH_BIN_DIR);
-    if (access(path, X_OK) != 0) {
-        fprintf(stderr, "\n  greenbench-fetch not built: skipped\n");
+    if (!fetch_built(path, sizeof path))
         return;
-    }
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t alen = sizeof addr;
