@@ -1454,20 +1454,35 @@ static void test_window_client_errors(void)
     CU_ASSERT_EQUAL(gb_server_window(&tserver, &w, err, sizeof err), 0);
 }
 
+/* A server started the harness's way, its stderr into a file: the file. */
+static int start_logged(const struct gb_server_spec *spec, struct gb_server *s)
+{
+    char path[] = "/tmp/greenbench-test-server-XXXXXX";
+    int log = mkstemp(path);
+    CU_ASSERT_FATAL(log >= 0);
+    unlink(path);
+    CU_ASSERT_FATAL(gb_server_start(server_path, spec, log, s) == 0);
+    return log;
+}
+
+/* Stop it, and read what it said into text (len bytes). */
+static void stop_logged(struct gb_server *s, int log, char *text, size_t len)
+{
+    gb_server_stop(s);
+    ssize_t n = pread(log, text, len - 1, 0);
+    close(log);
+    CU_ASSERT_FATAL(n > 0);
+    text[n] = '\0';
+}
+
 /* Stopped, the server says what it said before, for all loops together,
  * then one line per loop. */
 static void test_threads_report_lines(void)
 {
     char err[256];
     struct gb_server s;
-    char path[] = "/tmp/greenbench-test-server-XXXXXX";
-    int log = mkstemp(path);
-    CU_ASSERT_FATAL(log >= 0);
-    unlink(path);
-    CU_ASSERT_FATAL(gb_server_start(server_path,
-                                    &(struct gb_server_spec){
-                                        .delay_ms = 5, .size = 10, .threads = 3, .cpus = tserver_cpus },
-                                    log, &s) == 0);
+    int log = start_logged(
+        &(struct gb_server_spec){ .delay_ms = 5, .size = 10, .threads = 3, .cpus = tserver_cpus }, &s);
     for (int i = 0; i < 30; i++) {
         http_target t;
         CU_ASSERT_FATAL(http_target_init(&t, s.url, 10, 5.0, err, sizeof err) == 0);
@@ -1475,12 +1490,8 @@ static void test_threads_report_lines(void)
         http_result res;
         CU_ASSERT_EQUAL(http_fetch(&http_io_blocking, &t, buf, sizeof buf, &res), 0);
     }
-    gb_server_stop(&s);
     char text[8192];
-    ssize_t n = pread(log, text, sizeof text - 1, 0);
-    close(log);
-    CU_ASSERT_FATAL(n > 0);
-    text[n] = '\0';
+    stop_logged(&s, log, text, sizeof text);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "; 3 loops on CPUs "));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "greenbench-server: stopped: 30 connections"));
     /* One after another: at most two open at once (a close not yet seen
@@ -1545,13 +1556,7 @@ static void close_with_reset(int fd)
 static void test_exit_line_answers_and_gone(void)
 {
     struct gb_server s;
-    char path[] = "/tmp/greenbench-test-server-XXXXXX";
-    int log = mkstemp(path);
-    CU_ASSERT_FATAL(log >= 0);
-    unlink(path);
-    CU_ASSERT_FATAL(gb_server_start(server_path,
-                                    &(struct gb_server_spec){ .delay_ms = 0, .size = 10, .threads = 1 },
-                                    log, &s) == 0);
+    int log = start_logged(&(struct gb_server_spec){ .delay_ms = 0, .size = 10, .threads = 1 }, &s);
     int fd = connect_to(s.url);
     for (int i = 0; i < 3; i++) {
         const char *get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1573,12 +1578,8 @@ static void test_exit_line_answers_and_gone(void)
     usleep(50 * 1000);
     close_with_reset(fd);
     usleep(400 * 1000); /* Its answer falls due, and finds it gone. */
-    gb_server_stop(&s);
     char text[8192];
-    ssize_t n = pread(log, text, sizeof text - 1, 0);
-    close(log);
-    CU_ASSERT_FATAL(n > 0);
-    text[n] = '\0';
+    stop_logged(&s, log, text, sizeof text);
     const char *want = ", 3 requests answered, 0 bad requests, 1 clients gone before their response";
     CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
     if (strstr(text, want) == NULL)
