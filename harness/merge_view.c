@@ -58,12 +58,28 @@ static int write_summary(const struct view *v)
     return rc;
 }
 
-/* One ratio row of ratios.csv: cell s of host id against its baseline. */
-static void ratio_row(struct gb_buf *b, const char *id, const struct gb_summary *s)
+/* Cell s against its thread baseline in the workload's headline figure
+ * (memory per task for spawn-alive; s->vs_baseline is always time per
+ * op) into *v. false: it has no ratio. */
+static bool headline_vs_baseline(const struct gb_summary *s, struct gb_verdict *v)
+{
+    if (!s->ratio_ok)
+        return false;
+    if (!gb_figure_is_memory(s)) {
+        *v = s->vs_baseline;
+        return true;
+    }
+    const struct gb_summary *t = s->baseline;
+    return gb_verdict_of(t->head_values, t->nhead, s->head_values, s->nhead, 0.05, v) == 0;
+}
+
+/* One ratio row of ratios.csv: cell s of host id against its baseline (vs). */
+static void ratio_row(struct gb_buf *b, const char *id, const struct gb_summary *s,
+                      const struct gb_verdict *vs)
 {
     char group[256], verdict[200];
     gb_group_key(&s->cell, group, sizeof group);
-    gb_verdict_text(&s->vs_baseline, gb_figure_is_memory(s), verdict, sizeof verdict);
+    gb_verdict_text(vs, gb_figure_is_memory(s), verdict, sizeof verdict);
     gb_csv_field(b, id);
     gb_csv_sep(b);
     gb_csv_field(b, group);
@@ -71,7 +87,7 @@ static void ratio_row(struct gb_buf *b, const char *id, const struct gb_summary 
     gb_csv_field(b, s->cell.key);
     gb_csv_sep(b);
     gb_csv_field(b, s->baseline->cell.key);
-    double nums[] = { s->ratio, s->ratio_lo, s->ratio_hi, s->ratio_cov };
+    double nums[] = { vs->ratio, vs->lo, vs->hi, vs->coverage };
     for (size_t i = 0; i < 4; i++) {
         gb_csv_sep(b);
         gb_csv_num(b, nums[i]);
@@ -91,9 +107,11 @@ static int write_ratios(const struct view *v)
                     "baseline_reps_ok,verdict");
     gb_csv_eol(&b);
     for (size_t k = 0; k < v->n; k++)
-        for (size_t i = 0; i < v->rd[k].nsums; i++)
-            if (v->rd[k].sums[i].ratio_ok)
-                ratio_row(&b, v->ids[k], &v->rd[k].sums[i]);
+        for (size_t i = 0; i < v->rd[k].nsums; i++) {
+            struct gb_verdict vs;
+            if (headline_vs_baseline(&v->rd[k].sums[i], &vs))
+                ratio_row(&b, v->ids[k], &v->rd[k].sums[i], &vs);
+        }
     char *path = gb_xasprintf("%s/ratios.csv", v->out);
     int rc = gb_write_file_atomic(path, b.data, b.len);
     free(path);
@@ -121,9 +139,10 @@ static bool across_hosts(const struct view *v, const char *key, struct across *a
     memset(a, 0, sizeof *a);
     for (size_t k = 0; k < v->n; k++) {
         const struct gb_summary *s = gb_rundata_find(&v->rd[k], key);
-        if (s && s->ratio_ok) {
+        struct gb_verdict vs;
+        if (s && headline_vs_baseline(s, &vs)) {
             a->s = a->s ? a->s : s;
-            r[a->n++] = s->ratio;
+            r[a->n++] = vs.ratio;
         }
     }
     if (a->n) {
@@ -205,7 +224,8 @@ static void plot_row(const struct across *a, void *arg)
     gb_buf_puts(b, "\"");
     for (size_t k = 0; k < v->n; k++) {
         const struct gb_summary *s = gb_rundata_find(&v->rd[k], a->s->cell.key);
-        gb_buf_printf(b, " %.6g", s && s->ratio_ok ? s->ratio : NAN);
+        struct gb_verdict vs;
+        gb_buf_printf(b, " %.6g", s && headline_vs_baseline(s, &vs) ? vs.ratio : NAN);
     }
     gb_buf_puts(b, "\n");
 }
@@ -268,13 +288,14 @@ static void md_per_host(const struct view *v, struct gb_buf *b)
         for (size_t i = 0; i < v->rd[k].nsums; i++) {
             const struct gb_summary *s = &v->rd[k].sums[i];
             char group[256], verdict[200], r[32], lo[32], hi[32];
-            if (!s->ratio_ok)
+            struct gb_verdict vs;
+            if (!headline_vs_baseline(s, &vs))
                 continue;
             gb_group_key(&s->cell, group, sizeof group);
-            gb_verdict_text(&s->vs_baseline, gb_figure_is_memory(s), verdict, sizeof verdict);
-            gb_fmt_num(r, sizeof r, s->ratio);
-            gb_fmt_num(lo, sizeof lo, s->ratio_lo);
-            gb_fmt_num(hi, sizeof hi, s->ratio_hi);
+            gb_verdict_text(&vs, gb_figure_is_memory(s), verdict, sizeof verdict);
+            gb_fmt_num(r, sizeof r, vs.ratio);
+            gb_fmt_num(lo, sizeof lo, vs.lo);
+            gb_fmt_num(hi, sizeof hi, vs.hi);
             gb_buf_printf(b, "| %s | %s | %s | %s | %s–%s | %s |\n", v->ids[k], group, s->cell.key, r, lo,
                           hi, verdict);
         }

@@ -274,6 +274,20 @@ suite_merge() {
     merge_refusals
     merge_records
     merge_campaign_gaps
+    merge_memory_ratio
+}
+
+# spawn-alive's headline figure is memory per task: ratios.csv gives the
+# memory ratio (the fake cells: 8 KiB per green task, 20 KiB per thread),
+# not the time ratio worded as memory.
+merge_memory_ratio() {
+    "$gb" run --workload=spawn-alive --impl=green,threads --switch=asm --loop=libev --stacks=private --n=100 \
+        --reps=6 --no-plots --out "$tmp/mem" >/dev/null 2>&1 || fail "run spawn-alive"
+    "$gb" merge --no-plots "$tmp/memM" "$tmp/mem" >/dev/null 2>&1 || fail "merge of the spawn-alive run"
+    ratio=$(awk -F, '$3 == "spawn-alive green asm/libev n=100" { print $5 }' "$tmp/memM/ratios.csv")
+    awk -v r="$ratio" 'BEGIN { exit !(r > 0.35 && r < 0.45) }' ||
+        fail "ratios.csv: spawn-alive green's memory ratio is '$ratio', not about 8 KiB / 20 KiB"
+    has "$tmp/memM/ratios.csv" "× less memory ("
 }
 
 # cut_short SRC DST: a copy of run SRC as if killed half-way (meta.json
