@@ -30,8 +30,9 @@ static bool headline_better(const struct gb_cell *a, const struct gb_cell *b)
 
 /* The best of rd's cells of workload wk and implementation impl that
  * measure the same work as like, or (like NULL) that are in the flag
- * modes of mode, at their headline parameters: the lowest headline
- * median. NULL when there is none. */
+ * modes of mode, at their headline parameters (the largest n, then k): the
+ * lowest headline median, at like's n where it has one. NULL when there
+ * is none. */
 static const struct gb_summary *best_of(const struct gb_rundata *rd, const struct gb_workload *wk,
                                         const char *impl, const struct gb_cell *like,
                                         const struct gb_cell *mode)
@@ -48,13 +49,17 @@ static const struct gb_summary *best_of(const struct gb_rundata *rd, const struc
         if (head == NULL)
             return NULL;
     }
+    /* At head's n where there is such a cell: a per-iteration workload
+     * (same work at any n) may have another n only in its baseline. */
     const struct gb_summary *best = NULL;
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
         if (strcmp(s->cell.workload, wk->name) != 0 || strcmp(s->cell.impl, impl) != 0 || !usable(s) ||
             !gb_cell_same_work(&s->cell, head))
             continue;
-        if (best == NULL || gb_headline(s)->median < gb_headline(best)->median)
+        bool at_n = s->cell.n == head->n, best_at_n = best != NULL && best->cell.n == head->n;
+        if (best == NULL || (at_n && !best_at_n) ||
+            (at_n == best_at_n && gb_headline(s)->median < gb_headline(best)->median))
             best = s;
     }
     return best;

@@ -594,7 +594,8 @@ static void overview_row(const struct gb_rundata *rd, const struct styles *sty,
     double(*v)[3] = &ov->vals[ov->nrows * ov->ns];
     for (size_t j = 0; j < ov->ns; j++)
         v[j][0] = v[j][1] = v[j][2] = NAN;
-    size_t filled = 0;
+    /* Each series' cell: with any n, its own headline cell (its largest n). */
+    const struct gb_summary **pick = gb_xcalloc(ov->ns + 1, sizeof *pick);
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *sm = &rd->sums[i];
         if (strcmp(sm->cell.workload, wname) != 0 ||
@@ -602,14 +603,21 @@ static void overview_row(const struct gb_rundata *rd, const struct styles *sty,
             !sm->ratio_ok || !isfinite(sm->ratio) || sm->ratio <= 0)
             continue;
         size_t j = series_index(sty, &sm->cell);
-        if (j >= ov->ns || isfinite(v[j][0]))
-            continue; /* the first cell of a series in plan order */
+        if (j < ov->ns && (pick[j] == NULL || headline_better(&sm->cell, &pick[j]->cell)))
+            pick[j] = sm;
+    }
+    size_t filled = 0;
+    for (size_t j = 0; j < ov->ns; j++) {
+        const struct gb_summary *sm = pick[j];
+        if (sm == NULL)
+            continue;
         v[j][0] = sm->ratio;
         v[j][1] = isfinite(sm->ratio_lo) && sm->ratio_lo > 0 ? sm->ratio_lo : sm->ratio;
         v[j][2] = isfinite(sm->ratio_hi) && sm->ratio_hi >= sm->ratio ? sm->ratio_hi : sm->ratio;
         coverage_add(cov, sm->ratio_cov);
         filled++;
     }
+    free(pick);
     if (filled == 0)
         return;
     struct gb_buf lb;
