@@ -140,8 +140,13 @@ void gb_fmt_ratio(char *out, size_t n, double r)
 
 void gb_fmt_pct(char *out, size_t n, double share)
 {
-    if (!isfinite(share))
+    char num[48];
+    if (!isfinite(share)) {
         snprintf(out, n, "n/a");
-    else
+    } else if (fabs(share * 100) >= 999.5) { /* %.3g would say 1.1e+03 */
+        gb_fmt_num(num, sizeof num, share * 100);
+        snprintf(out, n, "%s%%", num);
+    } else {
         snprintf(out, n, "%.3g%%", share * 100);
+    }
 }

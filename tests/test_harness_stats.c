@@ -598,6 +598,9 @@ static void test_units(void)
     CU_ASSERT_STRING_EQUAL(t, "96.9%");
     gb_fmt_pct(t, sizeof t, 0.75);
     CU_ASSERT_STRING_EQUAL(t, "75%");
+    gb_fmt_pct(t, sizeof t, 10.9961); /* No exponent: 1.1e+03% before. */
+    CU_ASSERT_STRING_EQUAL(t, "1\xe2\x80\xaf"
+                              "100%");
     /* A count stays exact: one thread more is a fact, not noise. */
     gb_fmt_count(t, sizeof t, 10002);
     CU_ASSERT_STRING_EQUAL(t, "10\xe2\x80\xaf"
