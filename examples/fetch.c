@@ -246,15 +246,11 @@ static int parse_args(int argc, char **argv, size_t *pool_k)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The hub and TLS: 0, or the exit status, said why (a bad value of the
+ * options or of libgreen's variables, which green_init's GREEN_EINVAL does
+ * not name, is a usage error). */
+static int start_hub(void)
 {
-    size_t pool_k = 2;
-    int bad = parse_args(argc, argv, &pool_k);
-    if (bad != 0)
-        return bad;
-    size_t n = (size_t)(argc - optind);
-    char **urls = argv + optind;
-
     int err = green_init(&green_opts);
     if (err == GREEN_EINVAL && green_opts.dns_servers != NULL)
         return usage_error("--dns-servers=%s: expected IP[:PORT],... ([IPv6]:PORT)",
@@ -271,6 +267,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "greenbench-fetch: %s\n", why);
         return cacert ? 2 : 1;
     }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t pool_k = 2;
+    int bad = parse_args(argc, argv, &pool_k);
+    if (bad != 0)
+        return bad;
+    size_t n = (size_t)(argc - optind);
+    char **urls = argv + optind;
+
+    int bad_start = start_hub();
+    if (bad_start != 0)
+        return bad_start;
     fetch_job *jobs = calloc(n, sizeof *jobs);
     green_thread **gs = calloc(n, sizeof *gs);
     void **args = calloc(n, sizeof *args), **results = calloc(n, sizeof *results);
@@ -285,6 +296,7 @@ int main(int argc, char **argv)
     printf("== spawn + joinall: %zu green threads (%s + %s)\n", n, green_backend_context(),
            green_backend_loop());
     double t0 = green_now();
+    int err = 0;
     size_t spawned = 0;
     for (size_t i = 0; i < n; i++) {
         err = green_spawn(&gs[i], fetch, &jobs[i]);

@@ -58,21 +58,6 @@ static int write_summary(const struct view *v)
     return rc;
 }
 
-/* Cell s against its thread baseline in the workload's headline figure
- * (memory per task for spawn-alive; s->vs_baseline is always time per
- * op) into *v. false: it has no ratio. */
-static bool headline_vs_baseline(const struct gb_summary *s, struct gb_verdict *v)
-{
-    if (!s->ratio_ok)
-        return false;
-    if (!gb_figure_is_memory(s)) {
-        *v = s->vs_baseline;
-        return true;
-    }
-    const struct gb_summary *t = s->baseline;
-    return gb_verdict_of(t->head_values, t->nhead, s->head_values, s->nhead, 0.05, v) == 0;
-}
-
 /* One ratio row of ratios.csv: cell s of host id against its baseline (vs). */
 static void ratio_row(struct gb_buf *b, const char *id, const struct gb_summary *s,
                       const struct gb_verdict *vs)
@@ -108,9 +93,9 @@ static int write_ratios(const struct view *v)
     gb_csv_eol(&b);
     for (size_t k = 0; k < v->n; k++)
         for (size_t i = 0; i < v->rd[k].nsums; i++) {
-            struct gb_verdict vs;
-            if (headline_vs_baseline(&v->rd[k].sums[i], &vs))
-                ratio_row(&b, v->ids[k], &v->rd[k].sums[i], &vs);
+            const struct gb_summary *s = &v->rd[k].sums[i];
+            if (s->head_ratio_ok)
+                ratio_row(&b, v->ids[k], s, &s->head_vs_baseline);
         }
     char *path = gb_xasprintf("%s/ratios.csv", v->out);
     int rc = gb_write_file_atomic(path, b.data, b.len);
@@ -139,10 +124,9 @@ static bool across_hosts(const struct view *v, const char *key, struct across *a
     memset(a, 0, sizeof *a);
     for (size_t k = 0; k < v->n; k++) {
         const struct gb_summary *s = gb_rundata_find(&v->rd[k], key);
-        struct gb_verdict vs;
-        if (s && headline_vs_baseline(s, &vs)) {
+        if (s && s->head_ratio_ok) {
             a->s = a->s ? a->s : s;
-            r[a->n++] = vs.ratio;
+            r[a->n++] = s->head_vs_baseline.ratio;
         }
     }
     if (a->n) {
@@ -224,8 +208,7 @@ static void plot_row(const struct across *a, void *arg)
     gb_buf_puts(b, "\"");
     for (size_t k = 0; k < v->n; k++) {
         const struct gb_summary *s = gb_rundata_find(&v->rd[k], a->s->cell.key);
-        struct gb_verdict vs;
-        gb_buf_printf(b, " %.6g", s && headline_vs_baseline(s, &vs) ? vs.ratio : NAN);
+        gb_buf_printf(b, " %.6g", s && s->head_ratio_ok ? s->head_vs_baseline.ratio : NAN);
     }
     gb_buf_puts(b, "\n");
 }
@@ -288,14 +271,14 @@ static void md_per_host(const struct view *v, struct gb_buf *b)
         for (size_t i = 0; i < v->rd[k].nsums; i++) {
             const struct gb_summary *s = &v->rd[k].sums[i];
             char group[256], verdict[200], r[32], lo[32], hi[32];
-            struct gb_verdict vs;
-            if (!headline_vs_baseline(s, &vs))
+            const struct gb_verdict *vs = &s->head_vs_baseline;
+            if (!s->head_ratio_ok)
                 continue;
             gb_group_key(&s->cell, group, sizeof group);
-            gb_verdict_text(&vs, gb_figure_is_memory(s), verdict, sizeof verdict);
-            gb_fmt_num(r, sizeof r, vs.ratio);
-            gb_fmt_num(lo, sizeof lo, vs.lo);
-            gb_fmt_num(hi, sizeof hi, vs.hi);
+            gb_verdict_text(vs, gb_figure_is_memory(s), verdict, sizeof verdict);
+            gb_fmt_num(r, sizeof r, vs->ratio);
+            gb_fmt_num(lo, sizeof lo, vs->lo);
+            gb_fmt_num(hi, sizeof hi, vs->hi);
             gb_buf_printf(b, "| %s | %s | %s | %s | %s–%s | %s |\n", v->ids[k], group, s->cell.key, r, lo,
                           hi, verdict);
         }

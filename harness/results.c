@@ -382,6 +382,11 @@ static void summarize_all(struct gb_rundata *rd)
         s->ratio_lo = s->vs_baseline.lo;
         s->ratio_hi = s->vs_baseline.hi;
         s->ratio_cov = s->vs_baseline.coverage;
+        s->head_vs_baseline = s->vs_baseline;
+        s->head_ratio_ok = s->ratio_ok;
+        if (s->ratio_ok && gb_headline(s) != &s->ns)
+            s->head_ratio_ok = gb_verdict_of(t->head_values, t->nhead, s->head_values, s->nhead, 0.05,
+                                             &s->head_vs_baseline) == 0;
         s->ceiling = gb_ceiling(rd, s);
         s->of_ceiling = s->ceiling && s->ops_s.n && s->ceiling->ops_s.n
                             ? s->ops_s.median / s->ceiling->ops_s.median

@@ -112,6 +112,10 @@ struct gb_summary {
     bool ratio_ok;
     double ratio, ratio_lo, ratio_hi, ratio_cov;
     struct gb_verdict vs_baseline; /* the same, with the U test's verdict */
+    /* The same in the headline figure (gb_headline: memory per task for
+     * spawn-alive, else time per op, as vs_baseline): what merge compares. */
+    bool head_ratio_ok;
+    struct gb_verdict head_vs_baseline;
 };
 
 /* A run directory, loaded. */

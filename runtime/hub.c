@@ -385,10 +385,11 @@ int green__park(green__hub *h)
     return switch_away(h, green__ctx_of(g), next);
 }
 
-/* A waiter woken by its timeout or a kill stops watching its fd now, not
- * when it next runs: the program may close the fd meanwhile (green.h: "kill
- * the waiter first") and open another with the same number, which the
- * loop must then see as new. */
+/* A killed waiter stops watching its fd now, not when it next runs: the
+ * program may close the fd meanwhile (green.h: "kill the waiter first")
+ * and open another with the same number, which the loop must then see as
+ * new. (Not on a timeout: closing the fd of a thread that still waits is
+ * the error green.h names, and every sleep ends in one.) */
 static void stop_fd_watch(green__hub *h, green_thread *g)
 {
     if (g->state == GREEN__WAITING)
@@ -398,9 +399,7 @@ static void stop_fd_watch(green__hub *h, green_thread *g)
 static void on_timeout(green_loop_timer *t)
 {
     green__wait *w = (green__wait *)((char *)t - offsetof(green__wait, timer));
-    green__hub *h = green__tls_hub;
-    stop_fd_watch(h, w->g);
-    green__wake(h, w->g, GREEN_ETIMEDOUT);
+    green__wake(green__tls_hub, w->g, GREEN_ETIMEDOUT);
 }
 
 int green__block(green__hub *h, double timeout)

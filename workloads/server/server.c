@@ -247,7 +247,7 @@ static double hist_middle_ns(size_t i)
  * -1 when it had none. */
 /* An answer is counted when its first byte goes out: a client gone
  * before that was answered nothing. */
-static void answer_due(conn *c, long long late_ns)
+static void count_when_sent(conn *c, long long late_ns)
 {
     c->answer_due = true;
     c->answer_late_ns = late_ns;
@@ -797,7 +797,7 @@ static bool serve(srvloop *l, conn *c)
             return true;
         }
         if (t == TAKEN_OK)
-            answer_due(c, -1);
+            count_when_sent(c, -1);
         c->state = WRITING;
         if (!write_some(l, c))
             return false;
@@ -824,7 +824,7 @@ static void on_delays_due(struct ev_loop *loop, ev_io *w, int revents)
     while ((e = delays_next_due(&l->delays, now = now_ns())) != NULL) {
         conn *c = conn_of_delay(e);
         /* How late this answer leaves: the wake-up, and those served first. */
-        answer_due(c, now - e->due_ns);
+        count_when_sent(c, now - e->due_ns);
         c->state = WRITING;
         if (write_some(l, c))
             serve(l, c);
@@ -1451,6 +1451,27 @@ static void report(void)
     }
 }
 
+/* Every loop's listening socket and watchers: the first binds --port (0:
+ * the kernel picks), the others the port it got. The port, or -1 having
+ * said why. */
+static int listen_all(int backlog)
+{
+    struct sockaddr_in addr;
+    int port = srv.port;
+    if (srv.nloops > 1 && port != 0 && fixed_port_free(port) != 0)
+        return -1;
+    for (int i = 0; i < srv.nloops; i++) {
+        srvloop *l = &srv.loops[i];
+        l->listen_fd = listen_loopback(port, backlog, &addr);
+        if (l->listen_fd < 0)
+            return -1;
+        port = ntohs(addr.sin_port);
+        if (loop_setup(l) != 0)
+            return -1;
+    }
+    return port;
+}
+
 int main(int argc, char **argv)
 {
     srv.size = 1024;
@@ -1484,20 +1505,9 @@ int main(int argc, char **argv)
 
     long long somaxconn = sys_read_ll("/proc/sys/net/core/somaxconn");
     int backlog = somaxconn > SOMAXCONN ? (int)(somaxconn < 1 << 30 ? somaxconn : 1 << 30) : SOMAXCONN;
-    struct sockaddr_in addr;
-    int port = srv.port;
-    if (srv.nloops > 1 && port != 0 && fixed_port_free(port) != 0)
+    int port = listen_all(backlog);
+    if (port < 0)
         return 1;
-    for (int i = 0; i < srv.nloops; i++) {
-        /* The first binds --port (0: the kernel picks), the others the port it got. */
-        srvloop *l = &srv.loops[i];
-        l->listen_fd = listen_loopback(port, backlog, &addr);
-        if (l->listen_fd < 0)
-            return 1;
-        port = ntohs(addr.sin_port);
-        if (loop_setup(l) != 0)
-            return 1;
-    }
     main_watchers(srv.loops[0].loop);
     window.start_ns = now_ns();
     window.start_cpu_ns = process_cpu_ns();
