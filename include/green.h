@@ -552,7 +552,8 @@ typedef struct green_tls_options {
                               not encrypted: there is no passphrase to give
                               (an encrypted one is GREEN_ETLS_CONFIG). */
     bool no_verify;        /* Client: do not verify the server (insecure).
-                              Verification is on by default. */
+                              Verification is on by default. A ca_file given
+                              with it must still be readable. */
 } green_tls_options;
 
 /* A configuration (TLS 1.2 or newer), shared by any number of connections.

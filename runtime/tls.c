@@ -278,12 +278,17 @@ int green_tls_config_new(green_tls_config **out, const green_tls_options *o)
                 goto fail_setup;
             SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         }
-    } else if (!o->no_verify) {
+    } else {
+        /* A ca_file given with no_verify is read all the same: a wrong path
+         * is an error the day verification is turned back on, so it is one
+         * now. */
         int loaded = o->ca_file != NULL ? SSL_CTX_load_verify_locations(c->ctx, o->ca_file, NULL)
+                     : o->no_verify     ? 1
                                         : SSL_CTX_set_default_verify_paths(c->ctx);
         if (loaded != 1)
             goto fail_setup;
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+        if (!o->no_verify)
+            SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
     }
     ERR_clear_error();
     *out = c;

@@ -383,6 +383,10 @@ static void test_config_errors(void)
     CU_ASSERT_EQUAL(green_tls_config_new(&c, NULL), GREEN_EINVAL);
     green_tls_options missing = { .ca_file = "/nonexistent/ca.pem" };
     CU_ASSERT_EQUAL(green_tls_config_new(&c, &missing), GREEN_ETLS_CONFIG);
+    /* Verification off does not hide a CA file that cannot be read. */
+    green_tls_options missing_unverified = { .ca_file = "/nonexistent/ca.pem", .no_verify = true };
+    CU_ASSERT_EQUAL(green_tls_config_new(&c, &missing_unverified), GREEN_ETLS_CONFIG);
+    CU_ASSERT_PTR_NULL(c);
     green_tls_options wrong_key = { .server = true, .cert_file = path(LEAF), .key_file = path(CA) };
     CU_ASSERT_EQUAL(green_tls_config_new(&c, &wrong_key), GREEN_ETLS_CONFIG);
     /* A configuration of the other side. */
