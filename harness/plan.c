@@ -2,6 +2,7 @@
  * expand into, the presets' repetitions and timeouts, the seeded order of
  * the repetitions, and the plan as meta.json stores it. */
 #include "plan.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,7 @@ const char *gb_stop_name(enum gb_stop s)
 }
 
 enum gb_stop gb_stop_check(const struct gb_stop_rule *rule, size_t ncells, int reps_ok, int reps_failed,
-                           double rel_hw, double cell_s, double run_s)
+                           double rel_hw, double ci_level, double cell_s, double run_s)
 {
     int done = reps_ok + reps_failed;
     if (done < rule->min_reps)
@@ -49,7 +50,7 @@ enum gb_stop gb_stop_check(const struct gb_stop_rule *rule, size_t ncells, int r
         return GB_STOP_FAILURES;
     if (rule->min_reps >= rule->max_reps)
         return GB_STOP_FIXED;
-    if (rel_hw <= rule->target_ci)
+    if (rel_hw <= rule->target_ci && ci_level >= GB_CI_LEVEL - 1e-9)
         return GB_STOP_CONVERGED;
     if (done >= rule->max_reps)
         return GB_STOP_MAX_REPS;

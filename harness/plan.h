@@ -43,10 +43,11 @@ enum gb_stop {
 const char *gb_stop_name(enum gb_stop s); /* "converged", "fixed", "max-reps", ... */
 /* The rule for a cell that has had reps_ok + reps_failed counted
  * repetitions, whose headline metric's interval has relative half-width
- * rel_hw (NaN: none), which used cell_s seconds, in a run that used run_s
- * of its ncells cells. */
+ * rel_hw (NaN: none) and covers ci_level, which used cell_s seconds, in a
+ * run that used run_s of its ncells cells. Only an interval that reaches
+ * GB_CI_LEVEL converges: with 1 to 5 values, [min, max] covers 0 to 94%. */
 enum gb_stop gb_stop_check(const struct gb_stop_rule *rule, size_t ncells, int reps_ok, int reps_failed,
-                           double rel_hw, double cell_s, double run_s);
+                           double rel_hw, double ci_level, double cell_s, double run_s);
 
 /* A run's plan. */
 struct gb_plan {

@@ -53,7 +53,7 @@ static void interval_text(const struct gb_summary *s, char *out, size_t n)
         gb_fmt_bytes_range(range, sizeof range, st->ci_low, st->ci_high);
     else
         gb_fmt_time_range(range, sizeof range, st->ci_low, st->ci_high);
-    if (st->ci_level < 0.95 - 1e-9) {
+    if (!gb_ci_nominal(st)) {
         char pct[32];
         gb_fmt_pct(pct, sizeof pct, st->ci_level);
         snprintf(out, n, "%s (%s)", range, pct);
@@ -409,7 +409,7 @@ static void cell_warnings(const struct gb_rundata *rd, const struct gb_summary *
                  hw, st->n, gb_stop_name(s->stop), target);
         snprintf(x->brief, sizeof x->brief, "%s ±%s", key, hw);
     }
-    if (st->n > 0 && st->ci_level < 0.95 - 1e-9) {
+    if (st->n > 0 && !gb_ci_nominal(st)) {
         gb_fmt_pct(cov, sizeof cov, st->ci_level);
         struct warning *x = warn_add(w, W_COVERAGE, 1 - st->ci_level);
         snprintf(x->text, sizeof x->text,
@@ -1018,7 +1018,7 @@ static void floor_cells(struct gb_doc *d, const struct gb_summary *s)
     char lo[48], hi[48];
     gb_fmt_num(lo, sizeof lo, s->of_floor.ci_low);
     gb_fmt_num(hi, sizeof hi, s->of_floor.ci_high);
-    if (s->of_floor.ci_level < 0.95 - 1e-9) {
+    if (!gb_ci_nominal(&s->of_floor)) {
         char pct[32];
         gb_fmt_pct(pct, sizeof pct, s->of_floor.ci_level);
         gb_doc_cellf(d, "%s× (%s–%s, %s)", t, lo, hi, pct);

@@ -369,8 +369,8 @@ static void summarize_all(struct gb_rundata *rd)
     size_t ncells = rd->plan.ncells ? rd->plan.ncells : rd->nsums;
     for (size_t i = 0; i < rd->nsums; i++) {
         struct gb_summary *s = &rd->sums[i];
-        s->stop = gb_stop_check(&rd->plan.stop, ncells, s->reps_ok, s->reps_failed, s->rel_hw, s->spent_s,
-                                rd->spent_s);
+        s->stop = gb_stop_check(&rd->plan.stop, ncells, s->reps_ok, s->reps_failed, s->rel_hw,
+                                gb_headline(s)->ci_level, s->spent_s, rd->spent_s);
     }
     /* rd->sums is complete: the baselines point into it from here on. */
     for (size_t i = 0; i < rd->nsums; i++) {

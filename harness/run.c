@@ -69,7 +69,8 @@ static const char run_help_tail[] =
     "\n"
     "Repetitions (each cell: at least MIN; then one more per round while the interval\n"
     "of its median, or that of a cell doing the same work, is wider than +-TARGET of\n"
-    "the median, up to MAX, within the budget):\n"
+    "the median or covers less than 95% (fewer than 6 repetitions), up to MAX, within\n"
+    "the budget):\n"
     "  --min-reps MIN   counted repetitions every cell has (default 6; quick 4; full 10)\n"
     "  --max-reps MAX   at most (default 30; quick 8; full 100)\n"
     "  --target-ci X    relative half-width of the median's interval to reach: 0.05 or 5%\n"
@@ -215,9 +216,9 @@ static void cell_add(struct cell_state *cs, const struct gb_plan *pl, const stru
 static enum gb_stop cell_stop(const struct cell_state *cs, const struct gb_plan *pl, double run_s)
 {
     struct gb_stats st;
-    gb_stats_compute(cs->values, cs->nvalues, 0.95, &st);
-    return gb_stop_check(&pl->stop, pl->ncells, cs->ok, cs->failed, gb_rel_half_width(&st), cs->spent_s,
-                         run_s);
+    gb_stats_compute(cs->values, cs->nvalues, GB_CI_LEVEL, &st);
+    return gb_stop_check(&pl->stop, pl->ncells, cs->ok, cs->failed, gb_rel_half_width(&st), st.ci_level,
+                         cs->spent_s, run_s);
 }
 
 /* ---- progress ---- */

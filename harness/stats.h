@@ -34,6 +34,10 @@ void gb_median_ci(const double *sorted, size_t n, double level, double *lo, doub
  * median's interval at level. Returns 0, or -EINVAL when n is 0 (st->n 0). */
 int gb_stats_compute(const double *x, size_t n, double level, struct gb_stats *st);
 
+/* The level every interval of the median asks for. */
+#define GB_CI_LEVEL 0.95
+/* Does st's interval reach GB_CI_LEVEL (6 values or more)? */
+bool gb_ci_nominal(const struct gb_stats *st);
 /* The half-width of the median's interval relative to the median:
  * (ci_high - ci_low) / 2 / |median|; 0 when the interval is a point, NaN
  * without values. */

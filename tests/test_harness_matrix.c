@@ -489,20 +489,28 @@ static void test_stop_rule(void)
 {
     struct gb_stop_rule r = { .min_reps = 6, .max_reps = 30, .target_ci = 0.05, .budget_s = 100 };
     /* Below the minimum nothing stops, however narrow. */
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 5, 0, 0.0, 0, 0), GB_STOP_NONE);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.04, 0, 0), GB_STOP_CONVERGED);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.06, 0, 0), GB_STOP_NONE);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, NAN, 0, 0), GB_STOP_NONE);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 5, 1, 0.01, 0, 0), GB_STOP_FAILURES);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 30, 0, 0.2, 0, 0), GB_STOP_MAX_REPS);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 5, 0, 0.0, 0.97, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.04, 0.97, 0, 0), GB_STOP_CONVERGED);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.06, 0.97, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, NAN, 0.97, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 5, 1, 0.01, 0.97, 0, 0), GB_STOP_FAILURES);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 30, 0, 0.2, 0.97, 0, 0), GB_STOP_MAX_REPS);
     /* Its own share: 3 x 100 s / 10 cells; the run's: 100 s. */
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 29.9, 50), GB_STOP_NONE);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 30, 50), GB_STOP_BUDGET);
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 1, 100), GB_STOP_BUDGET);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 0.97, 29.9, 50), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 0.97, 30, 50), GB_STOP_BUDGET);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 0.97, 1, 100), GB_STOP_BUDGET);
     r.budget_s = 0; /* none */
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 1e9, 1e9), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 8, 0, 0.2, 0.97, 1e9, 1e9), GB_STOP_NONE);
     r.max_reps = 6; /* --reps 6 */
-    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.2, 0, 0), GB_STOP_FIXED);
+    CU_ASSERT_EQUAL(gb_stop_check(&r, 10, 6, 0, 0.2, 0.97, 0, 0), GB_STOP_FIXED);
+    /* An interval short of 95% never converges, however narrow: one value
+     * is a point that covers 0%, five cover 93.75%. */
+    struct gb_stop_rule one = { .min_reps = 1, .max_reps = 8, .target_ci = 0.05 };
+    CU_ASSERT_EQUAL(gb_stop_check(&one, 10, 1, 0, 0.0, 0.0, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&one, 10, 5, 0, 0.01, 0.9375, 0, 0), GB_STOP_NONE);
+    CU_ASSERT_EQUAL(gb_stop_check(&one, 10, 6, 0, 0.01, 0.96875, 0, 0), GB_STOP_CONVERGED);
+    one.max_reps = 4;
+    CU_ASSERT_EQUAL(gb_stop_check(&one, 10, 4, 0, 0.0, 0.875, 0, 0), GB_STOP_MAX_REPS);
     CU_ASSERT_STRING_EQUAL(gb_stop_name(GB_STOP_CONVERGED), "converged");
     CU_ASSERT_STRING_EQUAL(gb_stop_name(GB_STOP_MAX_REPS), "max-reps");
 }
