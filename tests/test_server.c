@@ -855,6 +855,30 @@ static int parse_both_ways(const char *text, size_t len, http_parser *p)
     return whole;
 }
 
+/* Interim responses (1xx, no body) before the final one are skipped, as
+ * RFC 9110 has clients do: a CDN's 103 Early Hints was taken for the
+ * response, and the fetch failed with "HTTP status 103". */
+static void test_parser_interim_responses(void)
+{
+    http_parser p;
+    static const char hints[] = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+                                "HTTP/1.1 100 Continue\n\n"
+                                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    CU_ASSERT_EQUAL(parse_both_ways(hints, sizeof hints - 1, &p), 1);
+    CU_ASSERT_EQUAL(p.status, 200);
+    CU_ASSERT_EQUAL(p.body_bytes, 2);
+    CU_ASSERT_EQUAL(p.interim_bytes,
+                    strlen("HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+                           "HTTP/1.1 100 Continue\n\n"));
+    CU_ASSERT_EQUAL(p.head_len, strlen("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"));
+    /* An interim response alone is no response; nor is 101 one we asked for. */
+    static const char alone[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    CU_ASSERT_EQUAL(parse_both_ways(alone, sizeof alone - 1, &p), HTTP_ETRUNCATED);
+    CU_ASSERT_EQUAL(p.status, 0);
+    static const char upgrade[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n";
+    CU_ASSERT_EQUAL(parse_both_ways(upgrade, sizeof upgrade - 1, &p), HTTP_EBADRESPONSE);
+}
+
 /* The head ends at its first blank line, whichever line endings it uses,
  * however the response is cut. "\r\n\r\n" was searched for first, so an
  * LF-only head whose body held "\r\n\r\n" ran into the body (fed whole, not
@@ -1727,6 +1751,7 @@ static CU_TestInfo client_tests[] = {
     { "parser_every_split", test_parser_every_split },
     { "parser_errors", test_parser_errors },
     { "parser_first_blank_line", test_parser_first_blank_line },
+    { "parser_interim_responses", test_parser_interim_responses },
     { "parser_chunked_every_split", test_parser_chunked_every_split },
     { "parser_chunked_forms", test_parser_chunked_forms },
     { "parser_chunked_errors", test_parser_chunked_errors },

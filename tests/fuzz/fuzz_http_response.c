@@ -4,7 +4,8 @@
  * A socket may cut a response anywhere, so the input is fed three ways: in
  * one piece, byte by byte, and in pieces of 0 to 63 bytes chosen from a hash
  * of the input (so each input has its own cuts and keeps them). All three
- * must end alike, the head at the response's first blank line, and every
+ * must end alike, the head at the response's first blank line (past any
+ * interim 1xx responses), and every
  * byte past the head counted as body; a chunked body decoded as a plain
  * decoder of the whole body here decodes it. */
 #include "fuzz.h"
@@ -137,6 +138,7 @@ static void check_alike(const outcome *a, const outcome *b)
     FUZZ_CHECK(a->r == b->r);
     FUZZ_CHECK(a->p.head_done == b->p.head_done);
     FUZZ_CHECK(a->p.head_len == b->p.head_len);
+    FUZZ_CHECK(a->p.interim_bytes == b->p.interim_bytes);
     FUZZ_CHECK(a->p.status == b->p.status);
     FUZZ_CHECK(a->p.content_length == b->p.content_length);
     FUZZ_CHECK(a->p.chunked == b->p.chunked);
@@ -161,7 +163,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_alike(&whole, &bytes);
     check_alike(&whole, &pieces);
 
+    /* Interim heads (status 1xx but 101), each to its first blank line,
+     * are skipped: the head is the one after them. */
     const http_parser *p = &whole.p;
+    size_t skip = p->interim_bytes, at = 0;
+    while (at < skip) {
+        size_t interim = fuzz_first_blank_line((const char *)data + at, size - at);
+        FUZZ_CHECK(interim >= 13 && memcmp(data + at, "HTTP/1.", 7) == 0 && data[at + 9] == '1' &&
+                   memcmp(data + at + 9, "101", 3) != 0);
+        at += interim;
+    }
+    FUZZ_CHECK(at == skip && skip <= size);
+    data += skip;
+    size -= skip;
     size_t blank = fuzz_first_blank_line((const char *)data, size);
     FUZZ_CHECK(whole.r == 1 || whole.r == HTTP_EBADRESPONSE || whole.r == HTTP_EBADLENGTH ||
                whole.r == HTTP_ETRUNCATED || whole.r == HTTP_EHEADTOOBIG || whole.r == HTTP_EBADCHUNK ||

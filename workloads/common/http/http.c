@@ -174,6 +174,7 @@ void http_parser_init_head(http_parser *p, char *head, size_t cap)
     p->head = head;
     p->head_cap = cap;
     p->head_len = 0;
+    p->interim_bytes = 0;
     p->head_done = false;
     p->status = 0;
     p->content_length = -1;
@@ -352,9 +353,21 @@ static size_t head_end(const char *head, size_t from, size_t len)
     return 0;
 }
 
+/* Forget an interim response's head: the next one is read into its place. */
+static void next_head(http_parser *p)
+{
+    p->interim_bytes += p->head_len;
+    p->head_len = 0;
+    p->head_done = false;
+    p->status = 0;
+    p->content_length = -1;
+    p->server_closes = false;
+    p->chunked = false;
+}
+
 int http_parser_feed(http_parser *p, const char *data, size_t len)
 {
-    if (!p->head_done) {
+    while (!p->head_done) {
         /* Copy into head until the blank line. The '\n's of earlier feeds
          * ended no blank line: look from the first new byte (a blank line
          * it ends may start in an earlier feed). Not a search for
@@ -375,6 +388,14 @@ int http_parser_feed(http_parser *p, const char *data, size_t len)
         int err = parse_head(p);
         if (err != 0)
             return err;
+        /* An interim response (100 Continue, 103 Early Hints, which CDNs
+         * send unasked) has no body, and the final one follows it (RFC
+         * 9110, 15.2). 101 would switch protocols: no request here asks. */
+        if (p->status / 100 == 1) {
+            if (p->status == 101)
+                return HTTP_EBADRESPONSE;
+            next_head(p);
+        }
     }
     if (p->chunked)
         return chunked_feed(p, data, len);

@@ -106,6 +106,7 @@ typedef struct http_parser {
     size_t head_cap;            /* head_room, or storage the caller gave (http_parser_init_head). */
     char head_room[HTTP_MAX_HEAD];
     size_t head_len;
+    size_t interim_bytes; /* Of the interim (1xx) responses before this head, skipped. */
     bool head_done;
     int status;
     long long content_length;   /* -1: none given (or Transfer-Encoding), the body runs to end of file. */
