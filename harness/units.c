@@ -2,20 +2,20 @@
 #include "units.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* U+202F NARROW NO-BREAK SPACE: groups thousands and never breaks a figure
  * across lines, in a terminal, in Markdown and in HTML alike. */
 #define THIN "\xe2\x80\xaf"
 
-/* An integer's digits grouped by three: "1 810". */
-static void grouped(char *out, size_t n, double v)
+/* Digits (no sign) grouped by three: "1 810". */
+static void group_digits(char *out, size_t n, bool negative, const char *digits)
 {
-    char digits[40];
-    snprintf(digits, sizeof digits, "%.0f", fabs(v));
     size_t len = strlen(digits), at = 0;
-    if (v < 0 && at + 1 < n)
+    if (negative && at + 1 < n)
         out[at++] = '-';
     for (size_t i = 0; i < len && at + 1 < n; i++) {
         if (i > 0 && (len - i) % 3 == 0) {
@@ -29,23 +29,48 @@ static void grouped(char *out, size_t n, double v)
     out[at] = '\0';
 }
 
+/* An integer's digits grouped by three. */
+static void grouped(char *out, size_t n, double v)
+{
+    char digits[320]; /* DBL_MAX has 309 */
+    snprintf(digits, sizeof digits, "%.0f", fabs(v));
+    group_digits(out, n, v < 0, digits);
+}
+
+/* |v| >= 999.5 to three significant digits, the rest zeros: 1 810, 12 300.
+ * Taken from %e's digits: v rounded in binary (round(v / 1e38) * 1e38)
+ * would print as 14 999 999 ... for 1.5e40. */
+static void three_digits_grouped(char *out, size_t n, double v)
+{
+    char sig[32], digits[320];
+    snprintf(sig, sizeof sig, "%.2e", fabs(v)); /* "1.50e+40" */
+    int exponent = atoi(strchr(sig, 'e') + 1);
+    snprintf(digits, sizeof digits, "%c%c%c%0*d", sig[0], sig[2], sig[3], exponent - 2, 0);
+    if (exponent == 2)
+        digits[3] = '\0';
+    group_digits(out, n, v < 0, digits);
+}
+
 void gb_fmt_num(char *out, size_t n, double v)
 {
     double a = fabs(v);
     if (!isfinite(v)) {
         snprintf(out, n, "n/a");
     } else if (a >= 999.5) {
-        /* Three significant digits, the rest zeros: 1 810, 12 300. */
-        double unit = pow(10, floor(log10(a)) - 2);
-        grouped(out, n, round(v / unit) * unit);
+        three_digits_grouped(out, n, v);
     } else if (a >= 99.95 || a == 0) {
         snprintf(out, n, "%.0f", v);
     } else if (a >= 9.995) {
         snprintf(out, n, "%.1f", v);
     } else if (a >= 0.9995) {
         snprintf(out, n, "%.2f", v);
-    } else {
+    } else if (a >= 0.0009995) {
         snprintf(out, n, "%#.3g", v); /* 0.940, not 0.94: three digits, as above */
+    } else {
+        /* Below 0.001 %g writes an exponent (1.23e-05): the digits of a
+         * fixed point instead, three of them, down to 9 decimals. */
+        int decimals = 2 - (int)floor(log10(a));
+        snprintf(out, n, "%.*f", decimals < 9 ? decimals : 9, v);
     }
 }
 
@@ -143,7 +168,8 @@ void gb_fmt_pct(char *out, size_t n, double share)
     char num[48];
     if (!isfinite(share)) {
         snprintf(out, n, "n/a");
-    } else if (fabs(share * 100) >= 999.5) { /* %.3g would say 1.1e+03 */
+    } else if (fabs(share * 100) >= 999.5 || (share != 0 && fabs(share * 100) < 0.0009995)) {
+        /* %.3g would say 1.1e+03 or 1.2e-05 */
         gb_fmt_num(num, sizeof num, share * 100);
         snprintf(out, n, "%s%%", num);
     } else {

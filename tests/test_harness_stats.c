@@ -569,8 +569,12 @@ static void test_units(void)
         { 1234567, "1\xe2\x80\xaf"
                    "230\xe2\x80\xaf"
                    "000" },
+        /* No exponent at either end (1.23e-05 and 40 digits cut short before). */
+        { 0.0001234, "0.000123" },
+        { -0.00001234, "-0.0000123" },
+        { 4e-12, "0.000000000" },
     };
-    char t[64];
+    char t[256];
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         gb_fmt_num(t, sizeof t, nums[i].v);
         CU_ASSERT_STRING_EQUAL(t, nums[i].num);
@@ -601,6 +605,15 @@ static void test_units(void)
     gb_fmt_pct(t, sizeof t, 10.9961); /* No exponent: 1.1e+03% before. */
     CU_ASSERT_STRING_EQUAL(t, "1\xe2\x80\xaf"
                               "100%");
+    /* Every digit of a huge figure, not the first 39. */
+    gb_fmt_num(t, sizeof t, 1.5e40);
+    size_t digits = 0;
+    for (const char *c = t; *c; c++)
+        digits += *c >= '0' && *c <= '9';
+    CU_ASSERT_EQUAL(digits, 41);
+    CU_ASSERT_EQUAL(strncmp(t, "15", 2), 0);
+    gb_fmt_pct(t, sizeof t, 1.234e-7); /* 1.23e-05% before */
+    CU_ASSERT_STRING_EQUAL(t, "0.0000123%");
     /* A count stays exact: one thread more is a fact, not noise. */
     gb_fmt_count(t, sizeof t, 10002);
     CU_ASSERT_STRING_EQUAL(t, "10\xe2\x80\xaf"
