@@ -15,8 +15,6 @@
 #define DEFAULT_DELAY_MS 10
 #define DEFAULT_SIZE 1024
 
-_Thread_local char fetch_scratch[HTTP_READ_CHUNK];
-
 const fetch_flavour fetch_blocking = {
     .plain = &http_io_blocking,
     .tls = &http_io_blocking_tls,

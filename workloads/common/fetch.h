@@ -107,19 +107,17 @@ static inline void fetch_gauge_leave(fetch_gauge *g)
  * every wait of these workloads. */
 #define FETCH_TIMEOUT_S 30.0
 
-/* The buffer every response is read into, one per OS thread, as a blocking
- * program that reuses its buffers would hold it. Green threads share their
- * hub's: one runs at a time, and http_fetch parses each read before it can
- * switch again. Each thread of a thread variant has its own, in the static
- * TLS that glibc places in that thread's stack mapping, so a new thread
- * touches as many fresh pages as it would with the buffer on its stack;
- * under the preload's thread patching, where TLS is per hub, the same
- * program shares its hub's buffer as green does. */
-extern _Thread_local char fetch_scratch[HTTP_READ_CHUNK];
+/* A thread variant's read buffer: on the stack of the thread that fetches,
+ * as a blocking program keeps it. Not in static TLS: glibc zeroes a
+ * program's TLS in the stack of every thread it makes, so 16 KiB there
+ * made every thread of the thread cell, spawn's and dns's too, touch 4
+ * pages more (spawn-alive: 24 879 bytes per thread against 8 479). Green
+ * threads share their hub's (green_common.c). */
+#define FETCH_THREAD_SCRATCH(name) char name[HTTP_READ_CHUNK]
 
 /* The smallest stack a fetching thread may have (KiB, for
- * threads_attr_init): its read buffer (glibc carves static TLS out of the
- * stack size) and as much again for the calls; with --tls=1 the 64 KiB
+ * threads_attr_init): its read buffer (on its stack: fetch_thread_scratch)
+ * and as much again for the calls; with --tls=1 the 64 KiB
  * on which green threads make the same OpenSSL handshakes (libgreen's
  * default stack). */
 #define FETCH_THREAD_MIN_STACK_KIB(s) ((s)->tls ? 64 : 2 * HTTP_READ_CHUNK / 1024)

@@ -267,6 +267,10 @@ const fetch_flavour green_fetch_flavour = {
 
 _Thread_local struct green_fetch_state green_fetch;
 
+/* One read buffer for every green thread of a hub: one runs at a time, and
+ * http_fetch parses each read before it can switch again. */
+static _Thread_local char fetch_scratch[HTTP_READ_CHUNK];
+
 void *green_fetch_main(void *arg)
 {
     fetch_task *t = arg;

@@ -23,11 +23,12 @@ static struct {
 static void *fetch_thread(void *arg)
 {
     fetch_task *t = arg;
+    FETCH_THREAD_SCRATCH(scratch);
     fetch_gauge_enter(&J.gauge);
     if (J.keepalive)
-        t->err = http_fetch_keep(J.io, J.target, &t->conn, fetch_scratch, sizeof fetch_scratch, &t->res);
+        t->err = http_fetch_keep(J.io, J.target, &t->conn, scratch, sizeof scratch, &t->res);
     else
-        t->err = http_fetch(J.io, J.target, fetch_scratch, sizeof fetch_scratch, &t->res);
+        t->err = http_fetch(J.io, J.target, scratch, sizeof scratch, &t->res);
     fetch_gauge_leave(&J.gauge);
     return NULL;
 }

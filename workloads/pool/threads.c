@@ -33,6 +33,7 @@ static void *worker(void *arg)
 {
     pool_worker *me = arg;
     pool_queue *q = me->q;
+    FETCH_THREAD_SCRATCH(scratch);
     for (;;) {
         pthread_mutex_lock(&q->lock);
         long long i = q->next < q->n ? q->next++ : -1;
@@ -42,10 +43,9 @@ static void *worker(void *arg)
         fetch_task *t = &q->tasks[i];
         fetch_gauge_enter(&q->gauge);
         if (q->keepalive)
-            t->err =
-                http_fetch_keep(q->io, q->target, &me->conn, fetch_scratch, sizeof fetch_scratch, &t->res);
+            t->err = http_fetch_keep(q->io, q->target, &me->conn, scratch, sizeof scratch, &t->res);
         else
-            t->err = http_fetch(q->io, q->target, fetch_scratch, sizeof fetch_scratch, &t->res);
+            t->err = http_fetch(q->io, q->target, scratch, sizeof scratch, &t->res);
         fetch_gauge_leave(&q->gauge);
     }
 }
