@@ -604,24 +604,6 @@ static inline ssize_t success(int saved_errno, ssize_t n)
     return n;
 }
 
-/* A blocking read of any kind: try, wait until readable, try again, up to
- * SO_RCVTIMEO (then EAGAIN, as libc). errno is the real call's, or set last. */
-static ssize_t blocking_in(green__hub *h, preload_fd *p, io_call *c)
-{
-    green__deadline d = { .timeout = p->rcv_timeout };
-    int saved = errno;
-    for (;;) {
-        ssize_t n = attempt(c);
-        if (n >= 0)
-            return success(saved, n);
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return n;
-        int err = wait_one(h, c->fd, GREEN_READ, &d);
-        if (err != 0)
-            return green__preload_fail(err, EAGAIN);
-    }
-}
-
 /* Drop `done` bytes from the front of an iovec array (a copy). */
 static void iov_advance(struct iovec **iov, int *cnt, size_t done)
 {
@@ -647,7 +629,7 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 /* Move past `n` bytes just written, for the next attempt. */
 static void io_advance(io_call *c, size_t n)
 {
-    if (c->op == OP_SENDMSG) {
+    if (c->op == OP_SENDMSG || c->op == OP_RECVMSG) {
         c->msg->msg_control = NULL;     /* Ancillary data went with the first part. */
         c->msg->msg_controllen = 0;
         int cnt = (int)c->msg->msg_iovlen;
@@ -709,6 +691,74 @@ static ssize_t blocking_out_iov(green__hub *h, preload_fd *p, io_call *c, const 
         free(copy);
     errno = saved;
     return n;
+}
+
+/* MSG_WAITALL on a stream socket, a read of n bytes short of the length
+ * asked: the kernel's blocking read would go on (for a datagram the flag
+ * means nothing; with MSG_PEEK the first read is left as it is). */
+static int wants_all(const io_call *c, size_t n)
+{
+    if ((c->op != OP_RECVFROM && c->op != OP_RECVMSG) || !(c->flags & MSG_WAITALL) || (c->flags & MSG_PEEK))
+        return 0;
+    size_t len = c->op == OP_RECVMSG ? iov_total(c->msg->msg_iov, (int)c->msg->msg_iovlen) : c->len;
+    int type = 0;
+    socklen_t tl = sizeof type;
+    return n < len && getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM;
+}
+
+/* The rest of a MSG_WAITALL read whose first `done` bytes came: on into
+ * what is left of the buffers (a copy of the iovec array; the address and
+ * ancillary data came with the first part), waiting as before until all
+ * came. EOF, an error, the timeout or a signal end it with the count so
+ * far, as they end the kernel's. */
+static ssize_t read_rest(green__hub *h, io_call *c, green__deadline *d, size_t done, int saved)
+{
+    struct iovec one = { .iov_base = c->buf, .iov_len = c->len };
+    const struct iovec *iov = c->op == OP_RECVMSG ? c->msg->msg_iov : &one;
+    int cnt = c->op == OP_RECVMSG ? (int)c->msg->msg_iovlen : 1;
+    size_t len = iov_total(iov, cnt);
+    struct iovec small[IOV_STACK];
+    struct iovec *copy = cnt <= IOV_STACK ? small : malloc((size_t)cnt * sizeof *copy);
+    if (copy == NULL)
+        return success(saved, (ssize_t)done);
+    memcpy(copy, iov, (size_t)cnt * sizeof *copy);
+    struct msghdr m = { .msg_iov = copy, .msg_iovlen = (size_t)cnt };
+    io_call rest = { .op = OP_RECVMSG, .fd = c->fd, .msg = &m, .flags = c->flags };
+    io_advance(&rest, done);
+    while (done < len) {
+        ssize_t n = attempt(&rest);
+        if (n > 0) {
+            done += (size_t)n;
+            io_advance(&rest, (size_t)n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ||
+                   wait_one(h, c->fd, GREEN_READ, d) != 0) {
+            break;
+        }
+    }
+    if (copy != small)
+        free(copy);
+    return success(saved, (ssize_t)done);
+}
+
+/* A blocking read of any kind: try, wait until readable, try again, up to
+ * SO_RCVTIMEO (then EAGAIN, as libc); with MSG_WAITALL on a stream socket,
+ * on until all came (read_rest). errno is the real call's, or set last. */
+static ssize_t blocking_in(green__hub *h, preload_fd *p, io_call *c)
+{
+    green__deadline d = { .timeout = p->rcv_timeout };
+    int saved = errno;
+    for (;;) {
+        ssize_t n = attempt(c);
+        if (n > 0 && wants_all(c, (size_t)n))
+            return read_rest(h, c, &d, (size_t)n, saved);
+        if (n >= 0)
+            return success(saved, n);
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return n;
+        int err = wait_one(h, c->fd, GREEN_READ, &d);
+        if (err != 0)
+            return green__preload_fail(err, EAGAIN);
+    }
 }
 
 /* ---- sockets ---- */

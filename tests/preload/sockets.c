@@ -12,18 +12,26 @@
  *             and a blocking connect to a listener whose accept queue is
  *             full (EINPROGRESS, as socket(7) says);
  *   closewake (preload only): close of a socket another thread is blocked
- *             in recv on wakes it with EBADF.
+ *             in recv on wakes it with EBADF;
+ *   waitall:  recv and recvmsg with MSG_WAITALL (a socket pair, TCP) return
+ *             all 8 bytes a writer sends as 3, then 5 200 ms later.
  * Usage: sockets TEST. Exit 0 on success; prints what it saw. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -243,21 +251,71 @@ static int test_closewake(void)
     return w.n == -1 && w.err == EBADF ? 0 : 1;
 }
 
+/* ---- MSG_WAITALL ---- */
+
+static void *write_in_two(void *arg)
+{
+    int fd = *(int *)arg;
+    ssize_t a = write(fd, "abc", 3);
+    usleep(200000);
+    ssize_t b = write(fd, "defgh", 5);
+    return (void *)(a + b);
+}
+
+/* recv (recvmsg when msg) of 8 bytes with MSG_WAITALL from rd while a
+ * thread writes them into wr in two parts: all 8. */
+static int waitall_on(const char *what, int rd, int wr, int msg)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, write_in_two, &wr);
+    char buf[16] = "";
+    ssize_t n;
+    if (msg) {
+        struct iovec iov = { .iov_base = buf, .iov_len = 8 };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+        n = recvmsg(rd, &m, MSG_WAITALL);
+    } else {
+        n = recv(rd, buf, 8, MSG_WAITALL);
+    }
+    pthread_join(t, NULL);
+    printf("waitall: %s 8 bytes = %zd '%s'\n", what, n, buf);
+    return n == 8 && strcmp(buf, "abcdefgh") == 0 ? 0 : 1;
+}
+
+static int test_waitall(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return 1;
+    int rc = waitall_on("socket pair recv", sv[0], sv[1], 0) |
+             waitall_on("socket pair recvmsg", sv[0], sv[1], 1);
+    close(sv[0]);
+    close(sv[1]);
+    struct sockaddr_in a;
+    int l = listener(&a, 1);
+    int c = connected(&a);
+    int s = accept(l, NULL, NULL);
+    rc |= waitall_on("TCP recv", s, c, 0) | waitall_on("TCP recvmsg", s, c, 1);
+    close(c);
+    close(s);
+    close(l);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        int (*run)(void);
+    } tests[] = {
+        { "timeout", test_timeout }, { "refused", test_refused },   { "flags", test_flags },
+        { "echo", test_echo },       { "sndtimeo", test_sndtimeo }, { "closewake", test_closewake },
+        { "waitall", test_waitall },
+    };
     const char *t = argc > 1 ? argv[1] : "";
-    if (strcmp(t, "timeout") == 0)
-        return test_timeout();
-    if (strcmp(t, "refused") == 0)
-        return test_refused();
-    if (strcmp(t, "flags") == 0)
-        return test_flags();
-    if (strcmp(t, "echo") == 0)
-        return test_echo();
-    if (strcmp(t, "sndtimeo") == 0)
-        return test_sndtimeo();
-    if (strcmp(t, "closewake") == 0)
-        return test_closewake();
-    fprintf(stderr, "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake\n");
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (strcmp(t, tests[i].name) == 0)
+            return tests[i].run();
+    fprintf(stderr, "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall\n");
     return 2;
 }
