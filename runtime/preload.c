@@ -1560,9 +1560,34 @@ static int poll_events(short ev)
 
 #define POLL_STACK 16
 
+/* The entries of fds to watch, into ws: every fd asked for something, and
+ * those asked for nothing too, as poll(2) reports POLLHUP and POLLERR
+ * whatever was asked (a read watcher: epoll reports both to any). One
+ * asked for nothing that is readable already would end the wait at once,
+ * again and again: it is left out and *looking set, to look again later. */
+static size_t poll_watch(const struct pollfd *fds, nfds_t n, fd_waiter *ws, int *looking)
+{
+    size_t k = 0;
+    *looking = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        int ev = poll_events(fds[i].events);
+        if (fds[i].fd < 0)
+            continue;
+        if (ev == 0 && ready_now(fds[i].fd, GREEN_READ))
+            *looking = 1;
+        else
+            ws[k++] = (fd_waiter){ .fd = fds[i].fd, .events = ev != 0 ? ev : GREEN_READ };
+    }
+    return k;
+}
+
 /* Wait in the hub for n entries of fds, up to timeout seconds (negative:
  * no limit): a poll(2) that does not block first, then watchers on every fd
- * asked for something, then poll(2) again to report. */
+ * (poll_watch), then poll(2) again to report; a wake it does not confirm
+ * waits again. With nothing to watch the wait is for a signal (the loop
+ * kept waiting, as a semaphore's wait keeps it), and one that nothing could
+ * ever end (the hub's GREEN_EDEADLK: no handler, nothing else alive) is
+ * poll(2)'s own, as it would be without the preload. */
 static int green_poll(green__hub *h, struct pollfd *fds, nfds_t n, double timeout)
 {
     int r = GREEN_REAL(poll)(fds, n, 0);
@@ -1573,20 +1598,26 @@ static int green_poll(green__hub *h, struct pollfd *fds, nfds_t n, double timeou
     if (ws == NULL)
         return green__preload_fail(GREEN_ENOMEM, 0);
     green__deadline d = { .timeout = timeout };
+    double look = GREEN__PRELOAD_LOOK_FIRST;
     for (;;) {
         double left = green__time_left(&d);
         if (left == 0)
             break;
-        size_t k = 0;
-        for (nfds_t i = 0; i < n; i++) {
-            int ev = poll_events(fds[i].events);
-            if (fds[i].fd >= 0 && ev != 0)
-                ws[k++] = (fd_waiter){ .fd = fds[i].fd, .events = ev };
+        int looking;
+        size_t k = poll_watch(fds, n, ws, &looking);
+        double slice = looking && (left < 0 || look < left) ? look : left;
+        int code = wait_fds(h, ws, k, slice, k == 0 ? GREEN__INTR_NO_WATCHER : 0);
+        if (code == GREEN_EDEADLK) {
+            r = GREEN_REAL(poll)(fds, n, left < 0 ? -1 : (int)(left * 1000 + 0.999));
+            break;
         }
-        int code = wait_fds(h, ws, k, left, 0);
         r = GREEN_REAL(poll)(fds, n, 0);
         if (r != 0)
             break;
+        if (code == GREEN_ETIMEDOUT && slice != left) {
+            look = green__preload_next_look(look);
+            continue;
+        }
         if (code != 0 && code != GREEN_EBADF) {
             if (code != GREEN_ETIMEDOUT)
                 r = green__preload_fail(code, 0);

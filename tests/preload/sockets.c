@@ -14,7 +14,13 @@
  *   closewake (preload only): close of a socket another thread is blocked
  *             in recv on wakes it with EBADF;
  *   waitall:  recv and recvmsg with MSG_WAITALL (a socket pair, TCP) return
- *             all 8 bytes a writer sends as 3, then 5 200 ms later.
+ *             all 8 bytes a writer sends as 3, then 5 200 ms later;
+ *   pollhup:  poll of a pipe's read end asking for nothing reports POLLHUP
+ *             when the writer closes 200 ms later (no timeout, and 3 s);
+ *             asking for nothing on a readable socket it times out after
+ *             300 ms without spinning;
+ *   pollforever: poll(NULL, 0, -1) and select(0, ..., NULL) wait for a
+ *             signal (EINTR after a 200 ms timer's handler).
  * Usage: sockets TEST. Exit 0 on success; prints what it saw. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -302,6 +308,97 @@ static int test_waitall(void)
     return rc;
 }
 
+/* ---- poll's POLLHUP for an entry asking for nothing ---- */
+
+static void *close_later(void *arg)
+{
+    usleep(200000);
+    close(*(int *)arg);
+    return NULL;
+}
+
+static int pollhup_after(int ms)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    pthread_t t;
+    pthread_create(&t, NULL, close_later, &p[1]);
+    struct pollfd f = { .fd = p[0], .events = 0 };
+    double t0 = now();
+    int r = poll(&f, 1, ms);
+    int err = errno;
+    double dt = now() - t0;
+    pthread_join(t, NULL);
+    close(p[0]);
+    printf("pollhup: poll(events 0, %d ms) = %d %s revents %#x after %.3f s\n", ms, r,
+           r < 0 ? strerror(err) : "", f.revents, dt);
+    return r == 1 && f.revents == POLLHUP && dt < 2 ? 0 : 1;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static int test_pollhup(void)
+{
+    int rc = pollhup_after(-1) | pollhup_after(3000);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || write(sv[1], "x", 1) != 1)
+        return 1;
+    struct pollfd f = { .fd = sv[0], .events = 0 };
+    double t0 = now(), c0 = cpu_seconds();
+    int r = poll(&f, 1, 300);
+    double dt = now() - t0, cpu = cpu_seconds() - c0;
+    printf("pollhup: poll(events 0, 300 ms) of a readable socket = %d revents %#x after %.3f s, %s\n", r,
+           f.revents, dt, cpu < dt / 2 ? "CPU well below" : "spinning");
+    close(sv[0]);
+    close(sv[1]);
+    return rc | !(r == 0 && dt > 0.25 && dt < 2 && cpu < dt / 2);
+}
+
+/* ---- waiting with nothing to wait for ---- */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* A 200 ms timer whose handler (no SA_RESTART) cuts the wait short. */
+static void alarm_in_200ms(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = { .it_value = { 0, 200000 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static int test_pollforever(void)
+{
+    alarm_in_200ms();
+    double t0 = now();
+    int r = poll(NULL, 0, -1);
+    int err = errno;
+    double dt = now() - t0;
+    printf("pollforever: poll(NULL, 0, -1) = %d %s after %s\n", r, strerror(err),
+           dt > 0.18 ? "the signal" : "less");
+    int rc = !(r == -1 && err == EINTR && dt > 0.18 && dt < 2);
+    alarm_in_200ms();
+    t0 = now();
+    r = select(0, NULL, NULL, NULL, NULL);
+    err = errno;
+    dt = now() - t0;
+    printf("pollforever: select(0, ..., NULL) = %d %s after %s\n", r, strerror(err),
+           dt > 0.18 ? "the signal" : "less");
+    return rc | !(r == -1 && err == EINTR && dt > 0.18 && dt < 2);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -310,12 +407,13 @@ int main(int argc, char **argv)
     } tests[] = {
         { "timeout", test_timeout }, { "refused", test_refused },   { "flags", test_flags },
         { "echo", test_echo },       { "sndtimeo", test_sndtimeo }, { "closewake", test_closewake },
-        { "waitall", test_waitall },
+        { "waitall", test_waitall }, { "pollhup", test_pollhup },   { "pollforever", test_pollforever },
     };
     const char *t = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (strcmp(t, tests[i].name) == 0)
             return tests[i].run();
-    fprintf(stderr, "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall\n");
+    fprintf(stderr,
+            "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|pollhup|pollforever\n");
     return 2;
 }
