@@ -511,24 +511,29 @@ static void wake_fd_waiters(green__hub *h, preload_fd *p)
     }
 }
 
-/* Wait for one fd of the table with deadline d: in the hub for a green
- * caller, in poll(2) for any other (the socket is non-blocking for real,
- * but the program asked for a blocking one). Returns 0 or GREEN_E*. */
-static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
+/* Wait for one fd of the table with deadline d, or for no longer than
+ * `look` seconds (negative: no such cap; a wait cut short by it returns 0):
+ * in the hub for a green caller, in poll(2) for any other (the socket is
+ * non-blocking for real, but the program asked for a blocking one). With
+ * fd -1 it only sleeps: for what no fd tells, the caller looks again.
+ * Returns 0 or GREEN_E*. */
+static int wait_upto(green__hub *h, int fd, int events, green__deadline *d, double look)
 {
     double left = green__time_left(d);
     if (left == 0)
         return GREEN_ETIMEDOUT;
+    double slice = look >= 0 && (left < 0 || look < left) ? look : left;
     if (h != NULL) {
         if (green__killed(h))
             return GREEN_ECANCELED;
         fd_waiter w = { .fd = fd, .events = events };
         /* signal(7): restarted after an SA_RESTART handler, unless the
          * socket has SO_RCVTIMEO / SO_SNDTIMEO (d's timeout). */
-        return wait_fds(h, &w, 1, left, green__unlimited(d->timeout) ? GREEN__INTR_RESTARTS : 0);
+        int err = wait_fds(h, &w, fd >= 0, slice, green__unlimited(d->timeout) ? GREEN__INTR_RESTARTS : 0);
+        return err == GREEN_ETIMEDOUT && slice != left ? 0 : err;
     }
     struct pollfd p = { .fd = fd, .events = (short)(events & GREEN_READ ? POLLIN : POLLOUT) };
-    int ms = left < 0 ? -1 : (int)(left * 1000 + 0.999);
+    int ms = slice < 0 ? -1 : (int)(slice * 1000 + 0.999);
     unsigned before = green__preload_not_restarting();
     if (GREEN_REAL(poll)(&p, 1, ms) < 0) {
         if (errno != EINTR)
@@ -539,6 +544,11 @@ static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
             return GREEN_EINTR;
     }
     return 0;
+}
+
+static int wait_one(green__hub *h, int fd, int events, green__deadline *d)
+{
+    return wait_upto(h, fd, events, d, GREEN_FOREVER);
 }
 
 /* ---- blocking I/O on the table's sockets ---- */
@@ -651,6 +661,8 @@ static ssize_t blocking_out(green__hub *h, preload_fd *p, io_call *c, size_t len
     green__deadline d = { .timeout = p->snd_timeout };
     size_t done = 0;
     int saved = errno;
+    int waited = 0;
+    double look = 0;
     for (;;) {
         ssize_t n = attempt(c);
         if (n >= 0) {
@@ -658,11 +670,20 @@ static ssize_t blocking_out(green__hub *h, preload_fd *p, io_call *c, size_t len
             if (done >= len || n == 0)  /* 0: sendfile's source ended */
                 return success(saved, (ssize_t)done);
             io_advance(c, (size_t)n);
+            waited = 0;
+            look = 0;
             continue;
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return done > 0 ? (ssize_t)done : -1;
-        int err = wait_one(h, c->fd, GREEN_WRITE, &d);
+        /* An unconnected unix datagram socket is writable whatever the
+         * queue of the peer it sends to holds: EAGAIN again after a wait
+         * means the fd will not tell, so look again from 100 µs to 10 ms
+         * (a wait for writable would return at once, a spin). */
+        if (waited)
+            look = look > 0 ? green__preload_next_look(look) : GREEN__PRELOAD_LOOK_FIRST;
+        waited = 1;
+        int err = look > 0 ? wait_upto(h, -1, 0, &d, look) : wait_one(h, c->fd, GREEN_WRITE, &d);
         if (err != 0)
             return done > 0 ? (ssize_t)done : green__preload_fail(err, EAGAIN);
     }
@@ -859,6 +880,25 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     return accept_common(h, fd, addr, len, flags);
 }
 
+/* A blocking connect to a unix listener whose backlog is full waits for
+ * room, up to SO_SNDTIMEO (then EAGAIN, as the kernel's). A non-blocking
+ * one fails with EAGAIN at once, and no fd tells when room is made: look
+ * again from 100 µs to 10 ms. */
+static int connect_unix(green__hub *h, preload_fd *p, int fd, const struct sockaddr *addr, socklen_t len,
+                        int saved)
+{
+    green__deadline d = { .timeout = p->snd_timeout };
+    for (double look = GREEN__PRELOAD_LOOK_FIRST;; look = green__preload_next_look(look)) {
+        int err = wait_upto(h, -1, 0, &d, look);
+        if (err != 0)
+            return green__preload_fail(err, EAGAIN);
+        if (GREEN_REAL(connect)(fd, addr, len) == 0)
+            return (int)success(saved, 0);
+        if (errno != EAGAIN)
+            return -1;
+    }
+}
+
 /* A blocking connect waits for the result; after SO_SNDTIMEO it fails with
  * EINPROGRESS (socket(7)), the connection going on in the kernel. */
 int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -870,6 +910,8 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
     int saved = errno;
     if (GREEN_REAL(connect)(fd, addr, len) == 0)
         return 0;
+    if (p != NULL && errno == EAGAIN && addr->sa_family == AF_UNIX)
+        return connect_unix(h, p, fd, addr, len, saved);
     if (p == NULL || errno != EINPROGRESS)
         return -1;
     /* Made already, as green_connect finds it. Parking every connect

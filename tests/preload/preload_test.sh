@@ -5,7 +5,8 @@
 #              or GREEN_STACKS: the program runs unpatched and the message
 #              names that variable; good GREEN_STACKS spellings run patched
 #   sleepers   50 threads sleeping 1 s: ~1 s, one OS thread, stats shown
-#   timeout, refused, flags, echo, sndtimeo, waitall, pollhup, pollforever
+#   timeout, refused, flags, echo, sndtimeo, waitall, unixbacklog, pollhup,
+#   pollforever, dgramfull
 #              sockets.c, unpatched, patched and thread-patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
@@ -145,7 +146,7 @@ sleepers)
         grep -q " $f\b" "$tmp/err" || fail "stats line lacks '$f'"
     done
     ;;
-timeout|refused|flags|echo|sndtimeo|waitall|pollhup|pollforever)
+timeout|refused|flags|echo|sndtimeo|waitall|unixbacklog|pollhup|pollforever|dgramfull)
     both "$test"
     ;;
 closewake)

@@ -15,12 +15,18 @@
  *             in recv on wakes it with EBADF;
  *   waitall:  recv and recvmsg with MSG_WAITALL (a socket pair, TCP) return
  *             all 8 bytes a writer sends as 3, then 5 200 ms later;
+ *   unixbacklog: blocking connects to a unix listener whose backlog (1) is
+ *             full wait for its accepts, 300 ms later; with SO_SNDTIMEO
+ *             200 ms and no accept, EAGAIN after it;
  *   pollhup:  poll of a pipe's read end asking for nothing reports POLLHUP
  *             when the writer closes 200 ms later (no timeout, and 3 s);
  *             asking for nothing on a readable socket it times out after
  *             300 ms without spinning;
  *   pollforever: poll(NULL, 0, -1) and select(0, ..., NULL) wait for a
- *             signal (EINTR after a 200 ms timer's handler).
+ *             signal (EINTR after a 200 ms timer's handler);
+ *   dgramfull: blocking sendto on an unconnected unix datagram socket whose
+ *             receiver's queue is full waits (the receiver drains after
+ *             1 s) without spinning: CPU time well below the wall time.
  * Usage: sockets TEST. Exit 0 on success; prints what it saw. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -308,6 +314,71 @@ static int test_waitall(void)
     return rc;
 }
 
+/* ---- a unix listener's full backlog ---- */
+
+/* An abstract unix address of this process's own (no file to remove). */
+static socklen_t unix_address(struct sockaddr_un *a, const char *what)
+{
+    *a = (struct sockaddr_un){ .sun_family = AF_UNIX };
+    int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "greenbench-%s-%d", what, (int)getpid());
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void *accept_late(void *arg)
+{
+    int l = *(int *)arg;
+    usleep(300000);
+    for (int i = 0; i < 4; i++) {
+        int c = accept(l, NULL, NULL);
+        if (c < 0)
+            break;
+        close(c);
+    }
+    return NULL;
+}
+
+static int test_unixbacklog(void)
+{
+    struct sockaddr_un a;
+    socklen_t alen = unix_address(&a, "backlog");
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, alen) != 0 || listen(l, 1) != 0)
+        return 1;
+    struct timeval two = { 2, 0 };  /* The acceptor gives up on connects that failed. */
+    setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &two, sizeof two);
+    pthread_t t;
+    pthread_create(&t, NULL, accept_late, &l);
+    int c[4], ok = 0;
+    for (int i = 0; i < 4; i++) {
+        c[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+        int r = connect(c[i], (struct sockaddr *)&a, alen);
+        printf("unixbacklog: connect %d: %d %s\n", i, r, r < 0 ? strerror(errno) : "");
+        ok += r == 0;
+    }
+    pthread_join(t, NULL);
+    for (int i = 0; i < 4; i++)
+        close(c[i]);
+    /* Nobody accepts now: fill the backlog, then SO_SNDTIMEO ends the wait. */
+    int fill[2];
+    for (int i = 0; i < 2; i++) {
+        fill[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&a, alen);
+    }
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    set_sndtimeo(s, 200000);
+    double t0 = now();
+    int r = connect(s, (struct sockaddr *)&a, alen);
+    int err = errno;
+    double dt = now() - t0;
+    printf("unixbacklog: with SO_SNDTIMEO 200 ms and the backlog full: %d %s after %.3f s\n", r,
+           r < 0 ? strerror(err) : "", dt);
+    close(s);
+    for (int i = 0; i < 2; i++)
+        close(fill[i]);
+    close(l);
+    return ok == 4 && r == -1 && err == EAGAIN && dt > 0.18 && dt < 2 ? 0 : 1;
+}
+
 /* ---- poll's POLLHUP for an entry asking for nothing ---- */
 
 static void *close_later(void *arg)
@@ -399,21 +470,62 @@ static int test_pollforever(void)
     return rc | !(r == -1 && err == EINTR && dt > 0.18 && dt < 2);
 }
 
+/* ---- a full datagram receiver ---- */
+
+#define DGRAMS 300
+
+static void *drain_late(void *arg)
+{
+    int fd = *(int *)arg;
+    char b[16];
+    sleep(1);
+    for (int i = 0; i < DGRAMS; i++)
+        if (recv(fd, b, sizeof b, 0) < 0)
+            break;
+    return NULL;
+}
+
+static int test_dgramfull(void)
+{
+    struct sockaddr_un a;
+    socklen_t alen = unix_address(&a, "dgram");
+    int r = socket(AF_UNIX, SOCK_DGRAM, 0), s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (r < 0 || s < 0 || bind(r, (struct sockaddr *)&a, alen) != 0)
+        return 1;
+    pthread_t t;
+    pthread_create(&t, NULL, drain_late, &r);
+    double t0 = now(), c0 = cpu_seconds();
+    int i = 0;
+    while (i < DGRAMS && sendto(s, "x", 1, 0, (struct sockaddr *)&a, alen) == 1)
+        i++;
+    double dt = now() - t0, cpu = cpu_seconds() - c0;
+    pthread_join(t, NULL);
+    printf("dgramfull: sent %d of %d in %.2f s, CPU %s\n", i, DGRAMS, dt,
+           cpu < dt / 3 ? "well below" : "as much");
+    close(r);
+    close(s);
+    return i == DGRAMS && dt > 0.5 && cpu < dt / 3 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(void);
     } tests[] = {
-        { "timeout", test_timeout }, { "refused", test_refused },   { "flags", test_flags },
-        { "echo", test_echo },       { "sndtimeo", test_sndtimeo }, { "closewake", test_closewake },
-        { "waitall", test_waitall }, { "pollhup", test_pollhup },   { "pollforever", test_pollforever },
+        { "timeout", test_timeout },     { "refused", test_refused },
+        { "flags", test_flags },         { "echo", test_echo },
+        { "sndtimeo", test_sndtimeo },   { "closewake", test_closewake },
+        { "waitall", test_waitall },     { "unixbacklog", test_unixbacklog },
+        { "pollhup", test_pollhup },     { "pollforever", test_pollforever },
+        { "dgramfull", test_dgramfull },
     };
     const char *t = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (strcmp(t, tests[i].name) == 0)
             return tests[i].run();
-    fprintf(stderr,
-            "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|pollhup|pollforever\n");
+    fprintf(
+        stderr,
+        "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|unixbacklog|pollhup|pollforever|dgramfull\n");
     return 2;
 }
