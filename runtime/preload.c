@@ -1673,6 +1673,18 @@ static int green_poll(green__hub *h, struct pollfd *fds, nfds_t n, double timeou
     return r;
 }
 
+static int bad_timespec(const struct timespec *ts)
+{
+    return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L;
+}
+
+/* select's timeval as the kernel takes it: microseconds past a second
+ * carried into the seconds, then a negative time refused (EINVAL). */
+static int bad_timeval(const struct timeval *tv)
+{
+    return tv->tv_sec + tv->tv_usec / 1000000 < 0 || tv->tv_usec % 1000000 < 0;
+}
+
 static double ms_timeout(int ms)
 {
     return ms < 0 ? GREEN_FOREVER : ms / 1000.0;
@@ -1711,6 +1723,10 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_
     if (h == NULL)
         return GREEN_REAL(ppoll)(fds, n, ts, mask);
     GREEN_PRELOAD_COUNT(ppoll);
+    if (ts != NULL && bad_timespec(ts)) {
+        errno = EINVAL;
+        return -1;
+    }
     return green_poll(h, fds, n, ts_timeout(ts));
 }
 
@@ -1723,6 +1739,10 @@ int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const s
     if (h == NULL)
         return GREEN_REAL(ppoll)(fds, n, ts, mask);
     GREEN_PRELOAD_COUNT(__ppoll_chk);
+    if (ts != NULL && bad_timespec(ts)) {
+        errno = EINVAL;
+        return -1;
+    }
     return green_poll(h, fds, n, ts_timeout(ts));
 }
 
@@ -1774,6 +1794,10 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
     if (h == NULL)
         return GREEN_REAL(select)(nfds, rd, wr, ex, tv);
     GREEN_PRELOAD_COUNT(select);
+    if (tv != NULL && bad_timeval(tv)) {
+        errno = EINVAL;
+        return -1;
+    }
     double timeout = tv == NULL ? GREEN_FOREVER : (double)tv->tv_sec + tv->tv_usec * 1e-6;
     double start = green_now();
     int r = green_select(h, nfds, rd, wr, ex, timeout);
@@ -1793,12 +1817,11 @@ int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec 
     if (h == NULL)
         return GREEN_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
     GREEN_PRELOAD_COUNT(pselect);
+    if (ts != NULL && bad_timespec(ts)) {
+        errno = EINVAL;
+        return -1;
+    }
     return green_select(h, nfds, rd, wr, ex, ts_timeout(ts));
-}
-
-static int bad_timespec(const struct timespec *ts)
-{
-    return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L;
 }
 
 /* ---- epoll ----

@@ -24,6 +24,8 @@
  *             300 ms without spinning;
  *   pollforever: poll(NULL, 0, -1) and select(0, ..., NULL) wait for a
  *             signal (EINTR after a 200 ms timer's handler);
+ *   badtimeout: select, ppoll and pselect with a negative timeout or
+ *             tv_nsec past a second fail at once with EINVAL;
  *   dgramfull: blocking sendto on an unconnected unix datagram socket whose
  *             receiver's queue is full waits (the receiver drains after
  *             1 s) without spinning: CPU time well below the wall time.
@@ -470,6 +472,48 @@ static int test_pollforever(void)
     return rc | !(r == -1 && err == EINTR && dt > 0.18 && dt < 2);
 }
 
+/* ---- timeouts the kernel refuses ---- */
+
+static int test_badtimeout(void)
+{
+    alarm(10);                  /* A call that waits for ever dies of it. */
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    struct pollfd f = { .fd = p[0], .events = POLLIN };
+    fd_set rd;
+    struct timeval tv = { -1, 0 };
+    struct timespec neg = { -1, 0 }, big = { 0, 2000000000L };
+    int r[5], e[5];
+    double t0 = now();
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    r[0] = select(p[0] + 1, &rd, NULL, NULL, &tv);
+    e[0] = errno;
+    r[1] = ppoll(&f, 1, &neg, NULL);
+    e[1] = errno;
+    r[2] = ppoll(&f, 1, &big, NULL);
+    e[2] = errno;
+    FD_SET(p[0], &rd);
+    r[3] = pselect(p[0] + 1, &rd, NULL, NULL, &neg, NULL);
+    e[3] = errno;
+    FD_SET(p[0], &rd);
+    r[4] = pselect(p[0] + 1, &rd, NULL, NULL, &big, NULL);
+    e[4] = errno;
+    double dt = now() - t0;
+    alarm(0);
+    int bad = 0;
+    for (int i = 0; i < 5; i++)
+        bad |= r[i] != -1 || e[i] != EINVAL;
+    printf(
+        "badtimeout: select -1 s %s, ppoll -1 s %s, 2e9 ns %s, pselect -1 s %s, 2e9 ns %s, at once: %s\n",
+        strerror(e[0]), strerror(e[1]), strerror(e[2]), strerror(e[3]), strerror(e[4]),
+        dt < 1 ? "yes" : "no");
+    close(p[0]);
+    close(p[1]);
+    return bad || dt >= 1;
+}
+
 /* ---- a full datagram receiver ---- */
 
 #define DGRAMS 300
@@ -513,12 +557,12 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(void);
     } tests[] = {
-        { "timeout", test_timeout },     { "refused", test_refused },
-        { "flags", test_flags },         { "echo", test_echo },
-        { "sndtimeo", test_sndtimeo },   { "closewake", test_closewake },
-        { "waitall", test_waitall },     { "unixbacklog", test_unixbacklog },
-        { "pollhup", test_pollhup },     { "pollforever", test_pollforever },
-        { "dgramfull", test_dgramfull },
+        { "timeout", test_timeout },       { "refused", test_refused },
+        { "flags", test_flags },           { "echo", test_echo },
+        { "sndtimeo", test_sndtimeo },     { "closewake", test_closewake },
+        { "waitall", test_waitall },       { "unixbacklog", test_unixbacklog },
+        { "pollhup", test_pollhup },       { "pollforever", test_pollforever },
+        { "badtimeout", test_badtimeout }, { "dgramfull", test_dgramfull },
     };
     const char *t = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
@@ -526,6 +570,6 @@ int main(int argc, char **argv)
             return tests[i].run();
     fprintf(
         stderr,
-        "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|unixbacklog|pollhup|pollforever|dgramfull\n");
+        "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|unixbacklog|pollhup|pollforever|badtimeout|dgramfull\n");
     return 2;
 }
