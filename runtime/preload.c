@@ -291,7 +291,7 @@ typedef struct preload_fd {
     uint8_t known;          /* Made by the program as above: really O_NONBLOCK. */
     uint8_t user_nonblock;  /* O_NONBLOCK as the program set it. */
     int dup_next;           /* The next fd of the ring; itself when alone. */
-    double rcv_timeout;     /* SO_RCVTIMEO in seconds; GREEN_FOREVER: none. */
+    double rcv_timeout;     /* SO_RCVTIMEO in seconds; GREEN_FOREVER: none; 0: no wait. */
     double snd_timeout;     /* SO_SNDTIMEO. */
     fd_waiter *waiters;     /* Green threads parked on this fd (known or not). */
 } preload_fd;
@@ -1569,7 +1569,9 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
         return r;
     const struct timeval *tv = val;
     double t = (double)tv->tv_sec + tv->tv_usec * 1e-6;
-    if (t == 0)
+    if (tv->tv_sec < 0)
+        t = 0;      /* Linux keeps a negative one as 0 (getsockopt says so): no wait at all. */
+    else if (t == 0)
         t = GREEN_FOREVER;      /* socket(7): zero means no timeout. */
     fd_set_all(p, name == SO_RCVTIMEO ? SET_RCVTIMEO : SET_SNDTIMEO, t);
     return r;

@@ -6,7 +6,7 @@
 #              names that variable; good GREEN_STACKS spellings run patched
 #   sleepers   50 threads sleeping 1 s: ~1 s, one OS thread, stats shown
 #   timeout, refused, flags, echo, sndtimeo, waitall, unixbacklog, pollhup,
-#   pollforever, badtimeout, dgramfull
+#   pollforever, badtimeout, negtimeo, dgramfull
 #              sockets.c, unpatched, patched and thread-patched
 #   closewake  sockets.c closewake, patched with thread patching only
 #   sync       sync.c, unpatched then with GREEN_PRELOAD=threads
@@ -146,7 +146,7 @@ sleepers)
         grep -q " $f\b" "$tmp/err" || fail "stats line lacks '$f'"
     done
     ;;
-timeout|refused|flags|echo|sndtimeo|waitall|unixbacklog|pollhup|pollforever|badtimeout|dgramfull)
+timeout|refused|flags|echo|sndtimeo|waitall|unixbacklog|pollhup|pollforever|badtimeout|negtimeo|dgramfull)
     both "$test"
     ;;
 closewake)

@@ -26,6 +26,8 @@
  *             signal (EINTR after a 200 ms timer's handler);
  *   badtimeout: select, ppoll and pselect with a negative timeout or
  *             tv_nsec past a second fail at once with EINVAL;
+ *   negtimeo: a negative SO_RCVTIMEO reads back as 0, and a read fails at
+ *             once with EAGAIN, as Linux keeps it;
  *   dgramfull: blocking sendto on an unconnected unix datagram socket whose
  *             receiver's queue is full waits (the receiver drains after
  *             1 s) without spinning: CPU time well below the wall time.
@@ -514,6 +516,31 @@ static int test_badtimeout(void)
     return bad || dt >= 1;
 }
 
+/* ---- a negative SO_RCVTIMEO ---- */
+
+static int test_negtimeo(void)
+{
+    alarm(10);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return 1;
+    struct timeval tv = { -1, 0 }, got = { 9, 9 };
+    socklen_t len = sizeof got;
+    int set = setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len);
+    char buf[4];
+    double t0 = now();
+    ssize_t n = read(sv[0], buf, sizeof buf);
+    int err = errno;
+    double dt = now() - t0;
+    alarm(0);
+    printf("negtimeo: setsockopt %d, reads back %ld.%06ld; read %zd %s %s\n", set, (long)got.tv_sec,
+           (long)got.tv_usec, n, strerror(err), dt < 1 ? "at once" : "late");
+    close(sv[0]);
+    close(sv[1]);
+    return set == 0 && got.tv_sec == 0 && got.tv_usec == 0 && n == -1 && err == EAGAIN && dt < 1 ? 0 : 1;
+}
+
 /* ---- a full datagram receiver ---- */
 
 #define DGRAMS 300
@@ -562,7 +589,8 @@ int main(int argc, char **argv)
         { "sndtimeo", test_sndtimeo },     { "closewake", test_closewake },
         { "waitall", test_waitall },       { "unixbacklog", test_unixbacklog },
         { "pollhup", test_pollhup },       { "pollforever", test_pollforever },
-        { "badtimeout", test_badtimeout }, { "dgramfull", test_dgramfull },
+        { "badtimeout", test_badtimeout }, { "negtimeo", test_negtimeo },
+        { "dgramfull", test_dgramfull },
     };
     const char *t = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
@@ -570,6 +598,6 @@ int main(int argc, char **argv)
             return tests[i].run();
     fprintf(
         stderr,
-        "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|unixbacklog|pollhup|pollforever|badtimeout|dgramfull\n");
+        "usage: sockets timeout|refused|flags|echo|sndtimeo|closewake|waitall|unixbacklog|pollhup|pollforever|badtimeout|negtimeo|dgramfull\n");
     return 2;
 }
