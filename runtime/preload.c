@@ -1976,6 +1976,42 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
  * waits in the hub instead, on a signalfd of the set. The set is blocked
  * already, as sigwait requires, in the OS thread's mask: the hub's. */
 
+/* What signalfd read, as sigwaitinfo gives it: the union's fields that
+ * the signal's code fills, as the kernel picks them (siginfo_layout in
+ * kernel/signal.c), from the signalfd_siginfo fields it copied them to. */
+static void siginfo_of(const struct signalfd_siginfo *si, siginfo_t *info)
+{
+    int sig = (int)si->ssi_signo, code = si->ssi_code;
+    *info = (siginfo_t){ .si_signo = sig, .si_code = code, .si_errno = si->ssi_errno };
+    union sigval value = { .sival_ptr = (void *)(uintptr_t)si->ssi_ptr };
+    if (code == SI_TIMER) {
+        info->si_timerid = (int)si->ssi_tid;
+        info->si_overrun = (int)si->ssi_overrun;
+        info->si_value = value;
+    } else if (code == SI_SIGIO || (code > 0 && code < SI_KERNEL && sig == SIGPOLL)) {
+        info->si_band = (long)si->ssi_band;
+        info->si_fd = (int)si->ssi_fd;
+    } else if (code > 0 && code < SI_KERNEL && sig == SIGCHLD) {
+        info->si_pid = (pid_t)si->ssi_pid;
+        info->si_uid = (uid_t)si->ssi_uid;
+        info->si_status = si->ssi_status;
+        info->si_utime = (clock_t)si->ssi_utime;
+        info->si_stime = (clock_t)si->ssi_stime;
+    } else if (code > 0 && code < SI_KERNEL &&
+               (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP)) {
+        info->si_addr = (void *)(uintptr_t)si->ssi_addr;
+    } else if (code > 0 && code < SI_KERNEL && sig == SIGSYS) {
+        info->si_call_addr = (void *)(uintptr_t)si->ssi_call_addr;
+        info->si_syscall = si->ssi_syscall;
+        info->si_arch = si->ssi_arch;
+    } else {
+        info->si_pid = (pid_t)si->ssi_pid;
+        info->si_uid = (uid_t)si->ssi_uid;
+        if (code < 0)           /* sigqueue's, a message queue's, tgkill's. */
+            info->si_value = value;
+    }
+}
+
 /* Wait for a signal of set, up to timeout seconds; returns its number and
  * fills *info, or -1 with errno (EAGAIN after the timeout, EINTR after a
  * kill). */
@@ -2006,11 +2042,8 @@ static int green_sigwait(green__hub *h, const sigset_t *set, siginfo_t *info, do
     int saved = errno;
     GREEN_REAL(close)(sfd);
     errno = saved;
-    if (r > 0 && info != NULL) {
-        *info = (siginfo_t){ .si_signo = r, .si_code = si.ssi_code, .si_errno = si.ssi_errno };
-        info->si_pid = (pid_t)si.ssi_pid;
-        info->si_uid = (uid_t)si.ssi_uid;
-    }
+    if (r > 0 && info != NULL)
+        siginfo_of(&si, info);
     return r;
 }
 

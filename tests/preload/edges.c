@@ -9,7 +9,8 @@
  * thread, names main; a deleted key takes no value; waitpid and system()
  * wait for a child another thread feeds; a mutex whose holder ended is not
  * the next thread's, and a robust one says EOWNERDEAD; pthread_sigqueue cuts
- * its target's sleep short; a thread's name is kept; main's pthread_exit
+ * its target's sleep short; a thread's name is kept; sigwaitinfo gives
+ * sigqueue's value and a child's exit status; main's pthread_exit
  * (`edges mainexit`, alone). Exit 0 on success;
  * `edges PART` runs one part. */
 #include "preload_prog.h"
@@ -555,6 +556,33 @@ static int run_children(void)
     return !child_ok || sys != 0 || (intptr_t)w != 6;
 }
 
+/* ---- what sigwaitinfo says of a signal ---- */
+
+static int run_sigwaitinfo(void)
+{
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    siginfo_t si;
+    sigqueue(getpid(), SIGUSR1, (union sigval){ .sival_int = 42 });
+    int queued = sigwaitinfo(&set, &si);
+    int value = si.si_value.sival_int, code = si.si_code;
+    pid_t child = fork();
+    if (child == 0)
+        _exit(7);
+    int chld = sigwaitinfo(&set, &si);
+    int status = si.si_status, from_child = si.si_pid == child && si.si_code == CLD_EXITED;
+    waitpid(child, NULL, 0);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    printf(
+        "sigwaitinfo: sigqueue's value %d (code %s); the child's status %d (its pid and CLD_EXITED: %s)\n",
+        value, code == SI_QUEUE ? "SI_QUEUE" : "other", status, from_child ? "yes" : "no");
+    return queued != SIGUSR1 || value != 42 || code != SI_QUEUE || chld != SIGCHLD || status != 7 ||
+           !from_child;
+}
+
 /* Every part, or the one named (edges clocklock). */
 int main(int argc, char **argv)
 {
@@ -562,11 +590,12 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(void);
     } parts[] = {
-        { "clocklock", run_clocklock }, { "clocks", run_bad_clocks },
-        { "reused", run_reused },       { "gate", run_gate },
-        { "sigev", run_sigev_thread },  { "main", run_main_handle },
-        { "key", run_deleted_key },     { "children", run_children },
-        { "dead", run_dead_owners },    { "sigqueue", run_sigqueue_and_names },
+        { "clocklock", run_clocklock },     { "clocks", run_bad_clocks },
+        { "reused", run_reused },           { "gate", run_gate },
+        { "sigev", run_sigev_thread },      { "main", run_main_handle },
+        { "key", run_deleted_key },         { "children", run_children },
+        { "dead", run_dead_owners },        { "sigqueue", run_sigqueue_and_names },
+        { "sigwaitinfo", run_sigwaitinfo },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "mainexit") == 0)
@@ -581,7 +610,8 @@ int main(int argc, char **argv)
     if (ran == 0) {
         fprintf(
             stderr,
-            "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead, sigqueue; mainexit alone)\n",
+            "edges: no part '%s' (clocklock, clocks, reused, gate, sigev, main, key, children, dead, sigqueue, "
+            "sigwaitinfo; mainexit alone)\n",
             argv[1]);
         return 2;
     }
