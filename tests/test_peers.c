@@ -748,6 +748,18 @@ static void test_preload_os_threads(void)
     CU_ASSERT_EQUAL(jint(r.json, "max_in_flight"), 200); /* one hub starts all before an answer */
 }
 
+/* Its pthreads run on the preload's stacks whatever their attribute says:
+ * the JSON gives that size, and a --stack-kib is noted as ignored (it was
+ * echoed as if used). */
+static void test_preload_stack_size(void)
+{
+    run_result r;
+    RUN(&r, "spawn", impl_arg, "--n=20", "--stack-kib=8192");
+    check_counts(&r, "spawn", 20, 20);
+    CU_ASSERT_EQUAL(jint(r.json, "stack_kib"), 64);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--stack-kib=8192 does not apply under libgreen-preload.so"));
+}
+
 /* switch and yield wait in raw futexes and sched_yield, which the preload
  * cannot see: refused, as a peer refuses a workload it lacks. */
 static void test_preload_not_implemented(void)
@@ -794,6 +806,7 @@ static CU_TestInfo http_peer_tests[] = {
 
 static CU_TestInfo preload_tests[] = {
     { "spawn", test_spawn },
+    { "stack_size", test_preload_stack_size },
     { "joinall", test_joinall },
     { "pool", test_pool },
     { "joinall_wrong_size", test_joinall_wrong_size },

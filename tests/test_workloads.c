@@ -397,6 +397,17 @@ static void test_switch(void)
     CU_ASSERT_EQUAL(jint(c.json, "ops"), 1000);
     CU_ASSERT_EQUAL(jint(c.json, "tasks_completed"), 500);
     check_switch_floor(&c);
+    if (is_green())
+        return;
+    /* The two threads run on the C library's default stacks: a --stack-kib
+     * is noted and reported as null, not echoed as if it had been used. */
+    const char *const pairs[] = { "switch", "yield" };
+    for (size_t i = 0; i < 2; i++) {
+        RUN_ERR(&c, pairs[i], impl_arg(), "--n=100", "--stack-kib=64");
+        check_success(&c, pairs[i], 100);
+        CU_ASSERT_TRUE(jis(json_object_get(c.json, "stack_kib"), J_NULL));
+        CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "--stack-kib=64 does not apply"));
+    }
 }
 
 static void test_yield(void)

@@ -8,13 +8,35 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Under libgreen-preload.so, pthreads are green threads on the preload's
+ * stacks, whatever the attribute says: their size, as the preload reads
+ * GREEN_PRELOAD_STACK_KIB (libgreen's 64 KiB without it). */
+static long long preload_stack_kib(void)
+{
+    const char *v = getenv("GREEN_PRELOAD_STACK_KIB");
+    char *end;
+    long long kib = v != NULL ? strtoll(v, &end, 10) : 0;
+    return v != NULL && *v != '\0' && *end == '\0' && kib > 0 ? kib : 64;
+}
 
 int threads_attr_init(pthread_attr_t *attr, cell_params *p, cell_result *r, long long min_kib)
 {
     int err = pthread_attr_init(attr);
     if (err != 0)
         return cell_fail(r, "pthread_attr_init: %s", strerror(err));
+    if (strcmp(p->impl, "threads-preload") == 0) {
+        long long used = preload_stack_kib();
+        if (p->stack_kib >= 0 && p->stack_kib != used)
+            fprintf(stderr,
+                    "%s: note: --stack-kib=%lld does not apply under libgreen-preload.so, whose green "
+                    "stacks are %lld KiB (GREEN_PRELOAD_STACK_KIB); ignored\n",
+                    program_invocation_name, p->stack_kib, used);
+        p->stack_kib = used;
+        return 0;
+    }
     if (p->stack_kib < 0) {
         /* The default: RLIMIT_STACK, or 2 MiB on x86-64 when that is unlimited. */
         pthread_attr_t dflt;
@@ -61,6 +83,20 @@ int threads_create_failed(cell_result *r, int err, long long created)
                             "or memory for their stacks ran out)",
                          created, strerror(err), room, limit);
     return cell_fail(r, "pthread_create failed after %lld threads: %s", created, strerror(err));
+}
+
+void threads_ignore_stack_size(cell_params *p)
+{
+    static bool said;
+    if (p->stack_kib < 0)
+        return;
+    if (!said)
+        fprintf(stderr,
+                "%s: note: --stack-kib=%lld does not apply to %s --impl=%s (two threads on the C "
+                "library's default stacks); ignored\n",
+                program_invocation_name, p->stack_kib, p->workload, p->impl);
+    said = true;
+    p->stack_kib = -1;
 }
 
 void threads_ignore_hubs(cell_params *p)

@@ -25,4 +25,8 @@ int threads_create_failed(cell_result *r, int err, long long created);
  * per process) and leaves p->hubs not given (null in the JSON line). */
 void threads_ignore_hubs(cell_params *p);
 
+/* switch and yield make their two threads with the C library's default
+ * stacks: a --stack-kib is noted on stderr once and reported as null. */
+void threads_ignore_stack_size(cell_params *p);
+
 #endif /* GREEN_THREADS_COMMON_H */

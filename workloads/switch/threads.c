@@ -82,6 +82,7 @@ static int run_pair(struct handoff *h, cell_result *r, int timed)
 int switch_threads(cell_params *p, cell_result *r)
 {
     threads_ignore_hubs(p);
+    threads_ignore_stack_size(p);
     if (cell_take_n(p, r, 100000, "the switch workload needs at least one round trip") != 0)
         return -1;
     long long n = p->n;

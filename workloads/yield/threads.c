@@ -66,6 +66,7 @@ static int run_pair(yield_pair *y, cell_result *r, int timed)
 int yield_threads(cell_params *p, cell_result *r)
 {
     threads_ignore_hubs(p);
+    threads_ignore_stack_size(p);
     if (cell_take_n(p, r, DEFAULT_N, "yield needs at least one yield per thread") != 0)
         return -1;
     cell_pin_thread(0);
