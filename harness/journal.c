@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -20,6 +21,20 @@ int gb_journal_open(const char *dir, bool needs_newline)
     int fd = open(cells_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "greenbench run: cannot open %s: %s\n", cells_path, strerror(errno));
+        free(cells_path);
+        return -1;
+    }
+    /* Two processes appending to one journal record every repetition
+     * twice: a resume started while the run still goes would. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            fprintf(stderr,
+                    "greenbench run: %s is in use: another greenbench is running or resuming this run "
+                    "(it holds the lock of %s); let it end, or stop it (^C), then resume\n",
+                    dir, cells_path);
+        else
+            fprintf(stderr, "greenbench run: cannot lock %s: %s\n", cells_path, strerror(errno));
+        close(fd);
         free(cells_path);
         return -1;
     }

@@ -13,8 +13,11 @@
 #include "runner.h"
 #include "util.h"
 
-/* Open dir/cells.jsonl for appending (made if absent), and end a torn last
- * line first when needs_newline. The descriptor, or -1 said on stderr. */
+/* Open dir/cells.jsonl for appending (made if absent), take its exclusive
+ * lock (flock, held until the descriptor is closed: one run or resume of a
+ * folder at a time), and end a torn last line first when needs_newline.
+ * The descriptor, or -1 said on stderr (the lock taken: another greenbench
+ * runs in dir). */
 int gb_journal_open(const char *dir, bool needs_newline);
 /* What a record says of how its repetition was run. */
 struct gb_journal_job {

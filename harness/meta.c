@@ -104,8 +104,6 @@ static json_t *fresh_meta(const struct gb_run_state *rs)
     json_object_set_new(server, "threads", json_integer(rs->server_threads));
     json_object_set_new(server, "cpus", gb_json_text(rs->server_cpus));
     json_object_set_new(o, "server", server);
-    if (rs->server_capacity)
-        json_object_set_new(o, "server_capacity", json_incref(rs->server_capacity));
     return o;
 }
 

@@ -32,11 +32,9 @@ struct gb_run_state {
      * fresh run's first write (it costs processes: git, version probes). */
     json_t *old_meta;
     /* The local server's setup for the fetch cells (its loops and their
-     * CPUs, "last" or a list) and its capacity measured before the run
-     * (gb_server_capacity; NULL: not measured), for meta.json. */
+     * CPUs, "last" or a list), for meta.json. */
     int server_threads;
     char server_cpus[256];
-    json_t *server_capacity;
     bool resumed;
     json_t *campaign; /* a shard's "campaign" (--shard), for meta.json; NULL: none */
     const struct gb_run_opts *opts;

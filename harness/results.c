@@ -340,6 +340,17 @@ static void add_record(struct gb_rundata *rd, json_t *v)
         r->result = NULL;
 }
 
+/* Is r's counted repetition among a cell's first n records (mine): a
+ * second record of it (two processes that appended to one cells.jsonl)
+ * is not counted again, as --resume does not count it (run.c load_done). */
+static bool recorded(const struct gb_record **mine, size_t n, const struct gb_record *r)
+{
+    for (size_t i = 0; r->rep > 0 && i < n; i++)
+        if (mine[i]->rep == r->rep)
+            return true;
+    return false;
+}
+
 /* The summaries: the plan's cells in its order, then any recorded cell the
  * plan lacks; each cell's records summarized; then baselines and ratios. */
 static void summarize_all(struct gb_rundata *rd)
@@ -359,7 +370,7 @@ static void summarize_all(struct gb_rundata *rd)
     for (size_t i = 0; i < rd->nsums; i++) {
         size_t n = 0;
         for (size_t j = 0; j < rd->nrecs; j++)
-            if (strcmp(rd->recs[j].key, rd->sums[i].cell.key) == 0)
+            if (strcmp(rd->recs[j].key, rd->sums[i].cell.key) == 0 && !recorded(mine, n, &rd->recs[j]))
                 mine[n++] = &rd->recs[j];
         gb_summarize(&rd->sums[i], mine, n);
     }

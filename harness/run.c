@@ -550,23 +550,31 @@ static void on_late_signal(int sig)
     (void)said;
 }
 
-/* Every job not done yet until the rounds end or a signal comes: SIGINT
- * (^C), SIGTERM and SIGHUP (a closed terminal, an ssh drop) stop the loop
- * and keep everything; from then on they only say the report is coming.
- * SIGPIPE is ignored from here on. */
-static void run_jobs(struct loop *l)
+/* SIGINT (^C), SIGTERM and SIGHUP (a closed terminal, an ssh drop) to
+ * handler, with flags; SIGPIPE ignored. */
+static void catch_stops(void (*handler)(int), int flags)
 {
     static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = handler;
+    sa.sa_flags = flags;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < 3; i++)
         sigaction(stops[i], &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    stop_requested = 0;
-    stop_signal = 0;
+}
 
+static const char *signal_word(int sig)
+{
+    return sig == SIGHUP ? "hang-up" : sig == SIGTERM ? "SIGTERM" : "^C";
+}
+
+/* Every job not done yet until the rounds end or a stop signal comes
+ * (caught since before the run folder was made: gb_cmd_run); from then on
+ * the signals only say the report is coming. */
+static void run_jobs(struct loop *l)
+{
     gb_servers_init(&l->sv, l->rs->dir);
     l->tty = isatty(2);
     l->started = gb_now_ns();
@@ -575,10 +583,7 @@ static void run_jobs(struct loop *l)
         fprintf(stderr, "\r\033[K");
     gb_servers_stop(&l->sv);
     close(l->fd);
-    sa.sa_handler = on_late_signal;
-    sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < 3; i++)
-        sigaction(stops[i], &sa, NULL);
+    catch_stops(on_late_signal, SA_RESTART);
 }
 
 /* ---- the command ---- */
@@ -766,8 +771,9 @@ static void server_setup(struct gb_run_state *rs)
 }
 
 /* wrk against the local server before a fresh run that fetches from it
- * (not --quick: it takes about 8 s), into rs->server_capacity; a failure
- * is recorded and said, and the run goes on. */
+ * (not --quick: it takes about 8 s), into meta.json's server_capacity; a
+ * failure is recorded and said, and the run goes on. A stop signal ends
+ * it with nothing recorded. */
 static void measure_capacity(struct gb_run_state *rs)
 {
     bool served = false;
@@ -775,56 +781,38 @@ static void measure_capacity(struct gb_run_state *rs)
         const struct gb_workload *w = gb_workload_find(rs->plan.cells[i].workload);
         served = w && w->server == GB_SERVER_HTTP;
     }
-    if (!served || rs->resumed || rs->plan.preset == GB_PRESET_QUICK)
+    if (!served || rs->resumed || rs->plan.preset == GB_PRESET_QUICK || stop_requested)
         return;
     fprintf(stderr, "greenbench: measuring the local server's capacity with wrk (about 8 s)\n");
     char err[512];
-    if (gb_server_capacity(&rs->progs, rs->dir, &rs->server_capacity, err, sizeof err) != 0) {
+    json_t *cap = NULL;
+    if (gb_server_capacity(&rs->progs, rs->dir, &stop_requested, &cap, err, sizeof err) != 0) {
+        if (stop_requested)
+            return;
         fprintf(stderr, "greenbench: no capacity figure: %s\n", err);
-        rs->server_capacity = json_object();
-        json_object_set_new(rs->server_capacity, "error", gb_json_text(err));
+        cap = json_object();
+        json_object_set_new(cap, "error", gb_json_text(err));
     }
+    json_object_set_new(rs->old_meta, "server_capacity", cap);
 }
 
-/* Between the plan and the first job: the run directory of a fresh run,
- * the preflight, meta.json, cells.jsonl opened (l->fd), what is done
- * already. 0, or the exit status, said on stderr. */
-static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_jsonl *lines)
+/* meta.json with status (rs->old_meta made by the first write): 0, or
+ * GB_EXIT_USAGE said on stderr. */
+static int write_meta(struct gb_run_state *rs, const char *status)
 {
-    struct gb_run_state *rs = l->rs;
-    const struct gb_plan *pl = &rs->plan;
-    char err[1024];
-    if (!o->resume[0]) {
-        int rc = gb_run_dir_make(o, rs->dir, sizeof rs->dir, err, sizeof err);
-        if (rc != 0) {
-            fprintf(stderr, "greenbench run: %s\n", err);
-            return rc;
-        }
-    }
-    l->cells = gb_xcalloc(pl->ncells + 1, sizeof *l->cells);
-    load_done(l, lines);
-    if (pl->preset == GB_PRESET_FULL && !o->resume[0])
-        fprintf(stderr,
-                "greenbench: --full runs %zu cells x (1 warm-up + %d to %d repetitions) "
-                "with sizes up to N=100000 and no time budget: it takes as long as it "
-                "takes, possibly hours. ^C stops it and keeps everything; --resume %s "
-                "finishes it.\n",
-                pl->ncells, pl->stop.min_reps, pl->stop.max_reps, rs->dir);
-    gb_run_preflight(rs);
-    server_setup(rs);
-    measure_capacity(rs);
-    gb_utc_iso(rs->start_time, sizeof rs->start_time);
-    rs->status = "running";
-    rs->jobs_total = l->recorded + l->planned;
+    rs->status = status;
     int rc = gb_meta_write(rs);
     if (rc != 0) {
-        fprintf(stderr, "greenbench run: --out: cannot write %s/meta.json: %s\n", rs->dir,
-                strerror(-rc));
+        fprintf(stderr, "greenbench run: --out: cannot write %s/meta.json: %s\n", rs->dir, strerror(-rc));
         return GB_EXIT_USAGE;
     }
-    l->fd = gb_journal_open(rs->dir, lines->torn);
-    if (l->fd < 0)
-        return GB_EXIT_USAGE;
+    return 0;
+}
+
+/* The line that says what the run will do. */
+static void announce_run(const struct gb_run_state *rs, const struct gb_run_opts *o)
+{
+    const struct gb_plan *pl = &rs->plan;
     char budget[32], target[32];
     gb_format_duration(budget, sizeof budget, pl->stop.budget_s);
     gb_fmt_pct(target, sizeof target, pl->stop.target_ci);
@@ -842,12 +830,56 @@ static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_
                 "results in %s\n",
                 pl->ncells, pl->ncells == 1 ? "" : "s", pl->stop.min_reps, o->resume[0] ? ", resuming" : "",
                 (unsigned long long)pl->seed, rs->dir);
-    return 0;
 }
 
-static const char *signal_word(int sig)
+/* Between the plan and the first job: cells.jsonl opened and locked
+ * (l->fd; a fresh run's folder made first), the preflight, meta.json, what
+ * is done already. A stop signal before the folder is made ends the
+ * command; from then on meta.json says "interrupted" until the long steps
+ * (the capacity) are over, so that --resume finishes a run stopped, or
+ * killed, in them. 0, or the exit status, said on stderr. */
+static int prepare(struct loop *l, const struct gb_run_opts *o, const struct gb_jsonl *lines)
 {
-    return sig == SIGHUP ? "hang-up" : sig == SIGTERM ? "SIGTERM" : "^C";
+    struct gb_run_state *rs = l->rs;
+    const struct gb_plan *pl = &rs->plan;
+    char err[1024];
+    if (o->resume[0] && (l->fd = gb_journal_open(rs->dir, lines->torn)) < 0)
+        return GB_EXIT_USAGE;
+    gb_run_preflight(rs);
+    if (!o->resume[0]) {
+        if (stop_requested) {
+            fprintf(stderr, "greenbench: interrupted by %s before the run began: nothing was written\n",
+                    signal_word(stop_signal));
+            return GB_EXIT_FAILED;
+        }
+        int rc = gb_run_dir_make(o, rs->dir, sizeof rs->dir, err, sizeof err);
+        if (rc != 0) {
+            fprintf(stderr, "greenbench run: %s\n", err);
+            return rc;
+        }
+        if ((l->fd = gb_journal_open(rs->dir, false)) < 0)
+            return GB_EXIT_USAGE;
+    }
+    l->cells = gb_xcalloc(pl->ncells + 1, sizeof *l->cells);
+    load_done(l, lines);
+    if (pl->preset == GB_PRESET_FULL && !o->resume[0])
+        fprintf(stderr,
+                "greenbench: --full runs %zu cells x (1 warm-up + %d to %d repetitions) "
+                "with sizes up to N=100000 and no time budget: it takes as long as it "
+                "takes, possibly hours. ^C stops it and keeps everything; --resume %s "
+                "finishes it.\n",
+                pl->ncells, pl->stop.min_reps, pl->stop.max_reps, rs->dir);
+    server_setup(rs);
+    gb_utc_iso(rs->start_time, sizeof rs->start_time);
+    rs->jobs_total = l->recorded + l->planned;
+    int rc = write_meta(rs, "interrupted");
+    if (rc != 0)
+        return rc;
+    measure_capacity(rs);
+    if ((rc = write_meta(rs, "running")) != 0)
+        return rc;
+    announce_run(rs, o);
+    return 0;
 }
 
 /* After the last job: meta.json's final state, the summaries, plots and
@@ -956,6 +988,7 @@ int gb_cmd_run(int argc, char **argv)
         gb_plan_free(pl);
         return GB_EXIT_OK;
     }
+    catch_stops(on_stop_signal, 0);
     rc = prepare(&l, &o, &lines);
     gb_jsonl_free(&lines);
     if (rc == 0) {
@@ -965,7 +998,6 @@ int gb_cmd_run(int argc, char **argv)
     free_cells(&l);
     gb_plan_free(pl);
     json_decref(rs.old_meta);
-    json_decref(rs.server_capacity);
     json_decref(rs.campaign);
     return rc;
 }

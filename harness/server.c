@@ -728,7 +728,7 @@ static double number_after(const char *text, const char *label)
 /* One wrk run against url, pinned to cpu, close or keep-alive; its output
  * appended to log_fd. The result object, or NULL with err. */
 static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_each, int log_fd,
-                       struct gb_server *s, int *rc, char *err, size_t errlen)
+                       struct gb_server *s, volatile int *stop, int *rc, char *err, size_t errlen)
 {
     struct gb_server_window win;
     if ((*rc = gb_server_window(s, &win, err, errlen)) != 0) /* the run's window starts here */
@@ -765,7 +765,9 @@ static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_eac
         sched_setaffinity(0, sizeof mine, &mine);
     if (*rc != 0)
         return NULL;
-    struct gb_proc_wait_opts wo = { .timeout_s = WRK_SECONDS + 10, .out_keep = 65536, .linger_s = 1 };
+    struct gb_proc_wait_opts wo = {
+        .timeout_s = WRK_SECONDS + 10, .stop = stop, .out_keep = 65536, .linger_s = 1
+    };
     struct gb_proc_end e;
     gb_proc_wait(&p, &wo, &e);
     const char *text = gb_buf_str(&e.out);
@@ -778,7 +780,10 @@ static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_eac
     }
     double rps = number_after(text, "Requests/sec:");
     json_t *r = NULL;
-    if (e.timed_out) {
+    if (e.stopped) {
+        snprintf(err, errlen, "stopped by a signal");
+        *rc = -EINTR;
+    } else if (e.timed_out) {
         snprintf(err, errlen, "wrk did not end within %d s", WRK_SECONDS + 10);
         *rc = -ETIMEDOUT;
     } else if (!WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 || rps < 0) {
@@ -823,7 +828,8 @@ static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_eac
     return r;
 }
 
-int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **out, char *err, size_t errlen)
+int gb_server_capacity(const struct gb_programs *p, const char *dir, volatile int *stop, json_t **out,
+                       char *err, size_t errlen)
 {
     *out = NULL;
     char wrk[4096];
@@ -869,9 +875,9 @@ int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **ou
     rc = gb_server_window(&s, &win, err, errlen);
     json_t *keep = NULL, *close_each = NULL;
     if (rc == 0)
-        keep = wrk_run(wrk, s.url, first, false, log_fd, &s, &rc, err, errlen);
+        keep = wrk_run(wrk, s.url, first, false, log_fd, &s, stop, &rc, err, errlen);
     if (rc == 0)
-        close_each = wrk_run(wrk, s.url, first, true, log_fd, &s, &rc, err, errlen);
+        close_each = wrk_run(wrk, s.url, first, true, log_fd, &s, stop, &rc, err, errlen);
     gb_server_stop(&s);
     if (log_fd >= 0)
         close(log_fd);

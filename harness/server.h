@@ -113,10 +113,12 @@ json_t *gb_server_window_json(const struct gb_server_window *w);
  * its window: near 1, the server was the bottleneck). wrk's output and the
  * server's stderr are appended to dir/capacity.log (dir NULL: kept
  * nowhere). Every wait is bounded (the server's start 10 s, each wrk run
- * 13 s). 0; -ENOENT without wrk (err names the Debian package) or without
- * greenbench-server; another negative errno with err saying why. */
-int gb_server_capacity(const struct gb_programs *p, const char *dir, json_t **out, char *err,
-                       size_t errlen);
+ * 13 s), and wrk is killed when *stop (a signal handler's flag; stop NULL:
+ * none) turns non-zero. 0; -ENOENT without wrk (err names the Debian
+ * package) or without greenbench-server; -EINTR when stopped; another
+ * negative errno with err saying why. */
+int gb_server_capacity(const struct gb_programs *p, const char *dir, volatile int *stop, json_t **out,
+                       char *err, size_t errlen);
 
 /* The servers of a run, one per (delay, size, threads, CPUs, TLS), and
  * one greenbench-dns per delay. */

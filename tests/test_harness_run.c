@@ -635,6 +635,104 @@ static void test_sigint_and_resume(void)
     free(dir);
 }
 
+/* SIGTERM while the capacity is measured, before the first repetition (a
+ * wrk whose version probe takes seconds, on PATH): the run stops, says so
+ * and leaves meta.json "interrupted", which --resume finishes; the killed
+ * run left a folder that could be neither resumed nor reused. */
+static void test_signal_before_jobs(void)
+{
+    char *dir = path_in(tmp, "early-stop");
+    char *bin = path_in(tmp, "slow-wrk"), *wrk = path_in(bin, "wrk"), *mark = path_in(tmp, "early-wrk");
+    CU_ASSERT_EQUAL_FATAL(mkdir(bin, 0755), 0);
+    FILE *f = fopen(wrk, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "#!/bin/sh\n[ -e '%s' ] || { touch '%s'; sleep 3; }\necho 'wrk slow'\nexit 1\n", mark, mark);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(chmod(wrk, 0755), 0);
+    char *path = gb_xasprintf("PATH=%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    const char *env[] = { path, NULL };
+    const char *args[] = { "run",      "--workload=joinall", "--impl=threads", "--n=10",
+                           "--reps=1", "--no-plots",         "--out",          dir,
+                           NULL };
+    char op[512], ep[512];
+    snprintf(op, sizeof op, "%s/early-stdout.txt", tmp);
+    snprintf(ep, sizeof ep, "%s/early-stderr.txt", tmp);
+    struct gb_proc gb;
+    spawn_gb(env, args, op, ep, &gb);
+    struct stat st;
+    for (int i = 0; i < 1500 && stat(mark, &st) != 0; i++)
+        usleep(20000);
+    CU_ASSERT_EQUAL_FATAL(stat(mark, &st), 0);
+    gb_proc_signal(&gb, SIGTERM);
+    CU_ASSERT_EQUAL(wait_gb(&gb, 60), GB_EXIT_FAILED);
+    char *err = slurp(ep);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "interrupted by SIGTERM"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "--resume"));
+    free(err);
+    json_t *meta = read_json(dir, "meta.json");
+    CU_ASSERT_STRING_EQUAL(meta ? gb_json_str(meta, "status", "") : "", "interrupted");
+    json_decref(meta);
+    const char *resume[] = { "run", "--resume", dir, "--no-plots", NULL };
+    CU_ASSERT_EQUAL(run_gb(env, resume, NULL, NULL), GB_EXIT_OK);
+    struct lines l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(l.n, 2); /* the warm-up and the repetition */
+    lines_free(&l);
+    meta = read_json(dir, "meta.json");
+    CU_ASSERT_STRING_EQUAL(meta ? gb_json_str(meta, "status", "") : "", "complete");
+    json_decref(meta);
+    free(path);
+    free(mark);
+    free(wrk);
+    free(bin);
+    free(dir);
+}
+
+/* --resume DIR while DIR's run still goes is refused (exit 2): two
+ * processes appending to one cells.jsonl recorded every repetition twice.
+ * A repetition recorded twice all the same counts once in summary.csv. */
+static void test_resume_while_running(void)
+{
+    char *dir = path_in(tmp, "busy");
+    const char *env[] = { "GB_FAKE=slow@/", "GB_FAKE_SLOW_MS=150", NULL };
+    const char *args[] = { "run",      "--workload=switch", "--impl=threads", "--n=1000",
+                           "--reps=3", "--no-plots",        "--out",          dir,
+                           NULL };
+    char ep[512];
+    struct gb_proc gb;
+    start_run(env, args, dir, "busy", 1, &gb, ep, sizeof ep);
+    char *err = NULL;
+    const char *resume[] = { "run", "--resume", dir, "--no-plots", NULL };
+    CU_ASSERT_EQUAL(run_gb(env, resume, NULL, &err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "another greenbench is running or resuming this run"));
+    free(err);
+    CU_ASSERT_EQUAL(wait_gb(&gb, 120), GB_EXIT_OK);
+    struct lines l = read_jsonl(dir);
+    CU_ASSERT_EQUAL(l.n, 8); /* 2 cells (cpus=1,2) x (warm-up + 3) */
+    lines_free(&l);
+
+    /* Its last record once more: still 3 repetitions in summary.csv. */
+    char *p = path_in(dir, "cells.jsonl"), *text = slurp(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    text[strlen(text) - 1] = '\0';
+    FILE *f = fopen(p, "a");
+    fprintf(f, "%s\n", strrchr(text, '\n') + 1);
+    fclose(f);
+    const char *report[] = { "report", "--no-plots", dir, NULL };
+    run_gb(NULL, report, NULL, NULL);
+    char *csv = slurp_in(dir, "summary.csv");
+    struct gb_csv c;
+    CU_ASSERT_TRUE_FATAL(csv && gb_csv_parse(csv, &c) == 3);
+    size_t reps = 0;
+    CU_ASSERT_TRUE(csv_col(&c, "reps", &reps));
+    for (size_t i = 1; i < c.rows; i++)
+        CU_ASSERT_STRING_EQUAL(c.cells[i][reps], "3");
+    gb_csv_free(&c);
+    free(csv);
+    free(text);
+    free(p);
+    free(dir);
+}
+
 /* A power loss leaves a tail of NUL bytes where a line was being written:
  * the line is reported by its number and skipped, and never hides the
  * lines after it (resume would run them again, uncounted). */
@@ -1920,6 +2018,8 @@ static CU_TestInfo interrupt_tests[] = {
     { "sighup_keeps_everything", test_sighup_keeps_everything },
     { "late_signals_wait_for_the_report", test_late_signals_wait_for_the_report },
     { "nul_bytes_hide_nothing", test_nul_bytes_hide_nothing },
+    { "signal_before_jobs", test_signal_before_jobs },
+    { "resume_while_running", test_resume_while_running },
     CU_TEST_INFO_NULL,
 };
 

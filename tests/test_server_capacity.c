@@ -46,7 +46,7 @@ static void test_capacity_without_wrk(void)
     gb_programs_scan(GREENBENCH_BIN_DIR, &p);
     json_t *out = (json_t *)1;
     char err[256] = "";
-    CU_ASSERT_EQUAL(gb_server_capacity(&p, dir, &out, err, sizeof err), -ENOENT);
+    CU_ASSERT_EQUAL(gb_server_capacity(&p, dir, NULL, &out, err, sizeof err), -ENOENT);
     CU_ASSERT_PTR_NULL(out);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "Debian package wrk"));
     setenv("PATH", path, 1);
@@ -75,7 +75,7 @@ static void test_capacity_with_wrk(void)
     json_t *out = NULL;
     char err[512] = "";
     int64_t t0 = gb_now_ns();
-    int rc = gb_server_capacity(&p, dir, &out, err, sizeof err);
+    int rc = gb_server_capacity(&p, dir, NULL, &out, err, sizeof err);
     double took = (double)(gb_now_ns() - t0) / 1e9;
     if (rc != 0)
         fprintf(stderr, "\n  gb_server_capacity: %s\n", err);
