@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "host.h"
 #include "meta.h"
+#include "peers_ext.h"
 #include "util.h"
 
 /* How many shards a Slurm array runs at once by default (its %N): enough
@@ -105,7 +106,17 @@ static int write_json(const char *path, json_t *v)
     return rc;
 }
 
-/* shards/NNN.json: the campaign, and the plan with group k's cells only. */
+/* The external peers registered here (--peer, peers files), as meta.json
+ * has them: a shard registers those its host has not (gb_shard_load), so
+ * that a --peer given to --emit runs on every host. */
+static void add_external_peers(json_t *doc)
+{
+    if (gb_npeers > gb_nbuiltin_peers)
+        json_object_set_new(doc, "external_peers", gb_peers_ext_to_json());
+}
+
+/* shards/NNN.json: the campaign, the plan with group k's cells only and
+ * the external peers. */
 static int write_shard(const char *dir, const struct gb_plan *pl, const struct groups *g, size_t k,
                        json_t *campaign)
 {
@@ -119,6 +130,7 @@ static int write_shard(const char *dir, const struct gb_plan *pl, const struct g
     json_object_set_new(doc, "schema_version", json_integer(GB_SCHEMA_VERSION));
     json_object_set_new(doc, "campaign", campaign);
     json_object_set_new(doc, "plan", gb_plan_to_json(&sub, NULL));
+    add_external_peers(doc);
     free(sub.cells);
     char *path = gb_xasprintf("%s/shards/%03zu.json", dir, k);
     int rc = write_json(path, doc);
@@ -148,6 +160,7 @@ static int write_plan(const char *dir, const struct gb_plan *pl, const struct gb
     json_object_set_new(doc, "campaign", campaign);
     json_object_set_new(doc, "groups", groups);
     json_object_set_new(doc, "plan", gb_plan_to_json(pl, o));
+    add_external_peers(doc);
     char *path = gb_xasprintf("%s/plan.json", dir);
     int rc = write_json(path, doc);
     free(path);
@@ -404,6 +417,8 @@ int gb_shard_load(const char *path, struct gb_plan *pl, json_t **campaign, char 
                  "the campaign's plan, not one of its shards: give CAMPAIGN/shards/NNN.json");
         rc = -EINVAL;
     }
+    if (rc == 0)
+        gb_peers_ext_from_meta(doc);
     if (rc == 0 && gb_plan_from_meta(doc, pl, perr, sizeof perr) != 0)
         rc = -EINVAL;
     if (rc != 0) {

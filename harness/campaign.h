@@ -29,9 +29,10 @@ void gb_plan_hash(const struct gb_plan *pl, char out[17]);
  * launch it. GB_EXIT_OK, or GB_EXIT_USAGE said on stderr. */
 int gb_campaign_emit(const struct gb_plan *pl, const struct gb_run_opts *o, const struct gb_programs *p);
 /* The plan of shard file path into *pl and its "campaign" object into
- * *campaign (a new reference). 0, or -EINVAL / a negative errno with a
- * message in err; a file whose campaign names no shard (plan.json) is
- * refused. */
+ * *campaign (a new reference); its external peers that are not registered
+ * yet (the host's peers files come first) are registered, as --resume
+ * registers meta.json's. 0, or -EINVAL / a negative errno with a message in
+ * err; a file whose campaign names no shard (plan.json) is refused. */
 int gb_shard_load(const char *path, struct gb_plan *pl, json_t **campaign, char *err, size_t errlen);
 
 #endif /* GREENBENCH_CAMPAIGN_H */

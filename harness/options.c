@@ -429,7 +429,7 @@ static int parse_value(const char *name, int axis, const char *value, struct gb_
                        bool *matrix, char *err, size_t errlen)
 {
     *matrix = strcmp(name, "--out") != 0 && strcmp(name, "--resume") != 0 && strcmp(name, "--emit") != 0 &&
-              strcmp(name, "--shard") != 0;
+              strcmp(name, "--shard") != 0 && strcmp(name, "--peers-dir") != 0;
     if (axis >= 0) {
         struct gb_longs *values = (struct gb_longs *)gb_opts_axis(o, axis);
         if (gb_axes[axis].green && gb_axes[axis].series)
@@ -571,7 +571,7 @@ int gb_run_opts_parse(int argc, char **argv, struct gb_run_opts *o, char *err, s
         snprintf(err, errlen, "--min-reps %ld is above --max-reps %ld", o->min_reps, o->max_reps);
         return GB_EXIT_USAGE;
     }
-    if (o->resume[0] && (matrix_opts || quick || full || o->out[0])) {
+    if (o->resume[0] && (matrix_opts || quick || full || o->out[0] || o->peers_dir[0])) {
         snprintf(err, errlen, "--resume DIR takes no matrix options: the run's plan is in DIR/meta.json");
         return GB_EXIT_USAGE;
     }

@@ -42,7 +42,7 @@ static const char run_help_head[] =
     "                      [--out DIR] [--seed N] [--no-plots] [--dry-run]\n"
     "       greenbench run --resume DIR\n"
     "       greenbench run --emit parallel|slurm --out CAMPAIGN [--quick | --full] [FILTERS] ...\n"
-    "       greenbench run --shard CAMPAIGN/shards/NNN.json [--out DIR] [--timeout S] [--no-plots]\n"
+    "       greenbench run --shard CAMPAIGN/shards/NNN.json [--out DIR] [--no-plots] [--peers-dir DIR]\n"
     "\n"
     "Runs the benchmark matrix: every cell (workload x implementation x parameters)\n"
     "in its own child process, a warm-up round that is not counted, then rounds of\n"
@@ -972,6 +972,8 @@ int gb_cmd_run(int argc, char **argv)
     } else if (o.shard[0]) {
         if (shard_plan(&rs, &o, &lines) != 0)
             return GB_EXIT_USAGE;
+        gb_programs_scan(bin, &rs.progs); /* with the shard's external peers */
+        gb_peers_ext_mark(&rs.progs);
     } else if (gb_plan_make(&o, &rs.progs, &rs.plan, err, sizeof err) != 0) {
         fprintf(stderr, "greenbench run: %s\n", err);
         return GB_EXIT_USAGE;

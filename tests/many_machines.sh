@@ -275,6 +275,34 @@ suite_merge() {
     merge_records
     merge_campaign_gaps
     merge_memory_ratio
+    shard_external_peer
+}
+
+# A peer given to --emit with --peer NAME=COMMAND travels in the shards,
+# and a shard runs it (every repetition was "unknown implementation");
+# run --shard takes --peers-dir (docs/peers.md: a shard registers its
+# host's peers files).
+shard_external_peer() {
+    mkdir "$tmp/pe"
+    cat >"$tmp/pe/peer.sh" <<EOF
+#!/bin/sh
+case "\$*" in *--help*) echo usage; exit 0 ;; esac
+touch "$tmp/pe/ran"
+echo '{"ok": false, "workload": "switch", "impl": "ext", "error": "a peer that fails"}'
+exit 1
+EOF
+    chmod +x "$tmp/pe/peer.sh"
+    "$gb" run --workload=switch --n=1000 --impl=threads,ext --reps=1 --peer "ext=$tmp/pe/peer.sh" \
+        --emit parallel --out "$tmp/PE" >"$tmp/pe.log" 2>&1 || fail "run --emit --peer: $(cat "$tmp/pe.log")"
+    has "$tmp/PE/shards/000.json" '"external_peers"'
+    "$gb" run --shard "$tmp/PE/shards/000.json" --out "$tmp/pe-run" --peers-dir "$tmp/pe" --no-plots \
+        >"$tmp/pe.log" 2>&1
+    [ $? = 1 ] || fail "run --shard of a failing peer: exit 1 expected: $(cat "$tmp/pe.log")"
+    [ -e "$tmp/pe/ran" ] || fail "run --shard did not run the peer given to --emit"
+    if grep -q "unknown implementation" "$tmp/pe-run/cells.jsonl"; then
+        fail "run --shard: the peer given to --emit is an unknown implementation"
+    fi
+    has "$tmp/pe-run/meta.json" '"external_peers"'
 }
 
 # spawn-alive's headline figure is memory per task: ratios.csv gives the

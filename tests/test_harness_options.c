@@ -101,6 +101,22 @@ static void test_run_values(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "(e.g. --cpus=1,2)"));
 }
 
+/* --shard takes --peers-dir (docs/peers.md: a shard registers its host's
+ * peers files) but not the plan's options, --timeout among them; --resume
+ * takes its peers from meta.json. */
+static void test_run_shard_options(void)
+{
+    struct gb_run_opts o;
+    char err[512];
+    CU_ASSERT_EQUAL(
+        parse("--shard C/shards/000.json --peers-dir P --out R --no-plots", &o, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(o.peers_dir, "P");
+    CU_ASSERT_EQUAL(parse("--shard C/shards/000.json --timeout 5", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--shard FILE takes no matrix options"));
+    CU_ASSERT_EQUAL(parse("--resume R --peers-dir P", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--resume DIR takes no matrix options"));
+}
+
 /* An axis no chosen workload takes is an error naming those that do; one
  * that some chosen workload takes is not. */
 static void test_run_axis_no_workload_takes(void)
@@ -259,6 +275,7 @@ static CU_TestInfo options_tests[] = {
     { "run_green_option_without_green", test_run_green_option_without_green },
     { "run_abbreviations", test_run_abbreviations },
     { "run_argv_untouched", test_run_argv_untouched },
+    { "run_shard_options", test_run_shard_options },
     { "compare_options", test_compare_options },
     CU_TEST_INFO_NULL,
 };
