@@ -401,13 +401,14 @@ int gb_cmd_compare(int argc, char **argv)
     int rc = parse_args(argc, argv, dirs, &csv, &alpha);
     if (rc != 0)
         return rc < 0 ? GB_EXIT_OK : rc;
+    /* The CSV is named after the folders given, a merged one's too: named
+     * after its host, compare MA MB and compare MA MC wrote one file. */
+    char *path = NULL;
+    rc = csv_path(csv, dirs, &path);
     char *own[2] = { NULL, NULL };
     for (size_t i = 0; rc == 0 && i < 2; i++)
         if (gb_is_dir(dirs[i]) && gb_merge_is(dirs[i]))
             rc = merged_host(&dirs[i], &own[i]);
-    char *path = NULL;
-    if (rc == 0)
-        rc = csv_path(csv, dirs, &path);
     struct gb_rundata rd[2];
     if (rc == 0)
         rc = load_runs(dirs, rd);

@@ -276,6 +276,22 @@ suite_merge() {
     merge_campaign_gaps
     merge_memory_ratio
     shard_external_peer
+    compare_merged_csv
+}
+
+# compare of merged folders names its CSV after the folders given, in
+# DIR_A: named after their host (compare-vm-vs-vm.csv in MA/hosts/vm/),
+# compare MA MC replaced compare MA MB's.
+compare_merged_csv() {
+    for r in A B C; do
+        plain_run "cm$r" vm --reps=3
+        "$gb" merge --no-plots "$tmp/M$r" "$tmp/cm$r" >/dev/null 2>&1 || fail "merge of cm$r"
+    done
+    (cd "$tmp" && "$gb" compare MA MB >/dev/null 2>&1 && "$gb" compare MA MC >/dev/null 2>&1) ||
+        fail "compare of merged folders"
+    [ -s "$tmp/MA/compare-MA-vs-MB.csv" ] || fail "compare MA MB wrote no MA/compare-MA-vs-MB.csv"
+    [ -s "$tmp/MA/compare-MA-vs-MC.csv" ] || fail "compare MA MC wrote no MA/compare-MA-vs-MC.csv"
+    [ -z "$(find "$tmp/MA/hosts" -name 'compare-*')" ] || fail "compare wrote into MA/hosts/"
 }
 
 # A peer given to --emit with --peer NAME=COMMAND travels in the shards,
