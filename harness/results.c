@@ -312,6 +312,19 @@ static int load_meta(const char *dir, struct gb_rundata *rd, char *err, size_t e
             return -EINVAL;
         }
         free(text);
+        /* Not a run's (`[]`, a plan that is not one): a report of it would
+         * invent the plan and its stop reasons. */
+        const json_t *plan = json_object_get(rd->meta, "plan");
+        if (!json_is_object(rd->meta) || !json_is_object(plan) ||
+            !json_is_array(json_object_get(plan, "cells"))) {
+            snprintf(err, errlen, "%s is not a greenbench run's meta.json: %s", path,
+                     json_is_object(rd->meta) ? "its plan is not an object with a list of cells"
+                                              : "not a JSON object");
+            json_decref(rd->meta);
+            rd->meta = NULL;
+            free(path);
+            return -EINVAL;
+        }
         /* Its external peers are rows of gb_peers again, for the findings,
          * plots and the report's Peers section. */
         gb_peers_ext_from_meta(rd->meta);
@@ -460,6 +473,12 @@ bool gb_holds_run_files(const char *dir)
 int gb_run_check(const char *dir, char *err, size_t errlen)
 {
     bool has_meta = holds(dir, "meta.json"), has_cells = holds(dir, "cells.jsonl");
+    if (has_meta && has_cells) {
+        struct gb_rundata rd = { 0 };
+        int rc = load_meta(dir, &rd, err, errlen);
+        json_decref(rd.meta);
+        return rc;
+    }
     if (!has_meta && !has_cells)
         snprintf(err, errlen, "'%s' is not a greenbench run (it has no meta.json and no cells.jsonl)", dir);
     else if (!has_meta)

@@ -157,10 +157,12 @@ double gb_result_metric(const char *workload, const json_t *result);
  * match its baseline. 0, or a negative errno with a message in err (errlen
  * bytes); *rd is the caller's to free with gb_rundata_free after success. */
 int gb_rundata_load(const char *dir, struct gb_rundata *rd, char *err, size_t errlen);
-/* Does dir hold both files of a run, meta.json and cells.jsonl, as report
- * and compare require: without meta.json a report would invent the plan,
- * without cells.jsonl it would replace the results with none. 0, or
- * -ENOENT with what is missing in err (errlen bytes). */
+/* Does dir hold both files of a run, meta.json (a run's: an object whose
+ * plan has a list of cells) and cells.jsonl, as report and compare require:
+ * without meta.json a report would invent the plan, without cells.jsonl it
+ * would replace the results with none. 0, or -ENOENT with what is missing
+ * (-EINVAL, or a negative errno, with what is wrong with meta.json) in err
+ * (errlen bytes). */
 int gb_run_check(const char *dir, char *err, size_t errlen);
 /* Does dir hold a run's own files (meta.json or cells.jsonl, either), a
  * merged folder's too: one that a new run or a comparison must not write

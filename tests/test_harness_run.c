@@ -1555,12 +1555,29 @@ static void test_partial_runs_refused(void)
     char *no_cells = copy_run(run, "no-cells", "cells.jsonl");
     char *empty = path_in(tmp, "no-run");
     CU_ASSERT_EQUAL_FATAL(mkdir(empty, 0755), 0);
+    /* JSON, but not a run's meta.json: a report made up a plan for it. */
+    char *list_meta = copy_run(run, "list-meta", "meta.json"),
+         *bad_plan = copy_run(run, "bad-plan", "meta.json");
+    char *p = path_in(list_meta, "meta.json");
+    CU_ASSERT_EQUAL(gb_write_file(p, "[]\n", 3), 0);
+    free(p);
+    json_t *meta = read_json(run, "meta.json");
+    json_object_set_new(meta, "plan", json_string("x"));
+    struct gb_buf b;
+    gb_buf_init(&b);
+    gb_json_dump_new(&b, meta, GB_JSON_DOC);
+    p = path_in(bad_plan, "meta.json");
+    CU_ASSERT_EQUAL(gb_write_file(p, b.data, b.len), 0);
+    free(p);
+    gb_buf_free(&b);
     const struct {
         const char *dir, *says;
     } cases[] = {
         { no_meta, "its meta.json (the plan, the machine and the times of the run) is missing" },
         { no_cells, "its cells.jsonl (every repetition measured) is missing" },
         { empty, "is not a greenbench run (it has no meta.json and no cells.jsonl)" },
+        { list_meta, "list-meta/meta.json is not a greenbench run's meta.json" },
+        { bad_plan, "bad-plan/meta.json is not a greenbench run's meta.json" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *err = NULL;
@@ -1578,12 +1595,17 @@ static void test_partial_runs_refused(void)
     check_unchanged(no_meta, "summary.csv", csv);
     check_unchanged(no_cells, "report.md", md);
     check_unchanged(no_cells, "summary.csv", csv);
+    check_unchanged(list_meta, "summary.csv", csv);
+    check_unchanged(bad_plan, "summary.csv", csv);
+    check_unchanged(bad_plan, "report.md", md);
     CU_ASSERT_FALSE(exists(empty, "report.md"));
     CU_ASSERT_FALSE(exists(run, "compare-whole-vs-no-meta.csv"));
     free(md);
     free(csv);
     free(no_meta);
     free(no_cells);
+    free(list_meta);
+    free(bad_plan);
     free(empty);
     free(run);
 }
