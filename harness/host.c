@@ -36,6 +36,23 @@ void gb_host_id(char *out, size_t n)
     for (char *s = out; *s; s++)
         if (!(isalnum_ascii(*s) || *s == '.' || *s == '_' || *s == '-'))
             *s = '_';
+    /* "." and ".." name no folder of their own: merge's hosts/.. is OUT. */
+    if (strspn(out, ".") == strlen(out))
+        for (char *s = out; *s; s++)
+            *s = '_';
+    if (out[0] == '\0' && n > 0)
+        snprintf(out, n, "unknown");
+}
+
+bool gb_host_id_valid(const char *id)
+{
+    size_t len = strlen(id);
+    if (len == 0 || strspn(id, ".") == len)
+        return false;
+    for (const char *s = id; *s; s++)
+        if (!(isalnum_ascii(*s) || *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
 }
 
 uint64_t gb_fnv1a(const void *data, size_t n, uint64_t h)

@@ -13,8 +13,11 @@
 #include "programs.h"
 
 /* The host's id into out (n bytes): GREENBENCH_HOST_ID, else the host
- * name, every byte but [A-Za-z0-9._-] replaced by '_' (it names folders). */
+ * name, every byte but [A-Za-z0-9._-] replaced by '_', and one of dots
+ * alone ("..") by as many '_' (it names folders: merge's hosts/<id>). */
 void gb_host_id(char *out, size_t n);
+/* Is id one that gb_host_id gives: it names a folder of its own. */
+bool gb_host_id_valid(const char *id);
 /* meta.json's "host": the id, the host name, CPU model, CPUs, cores and
  * SMT, kernel, virtualisation, governor, compiler, build commit and hash,
  * backends, pf's system-call and page-fault costs, and the Slurm and GNU

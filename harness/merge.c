@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "campaign.h"
+#include "host.h"
 #include "journal.h"
 #include "json.h"
 #include "util.h"
@@ -150,6 +151,16 @@ static int add_source(struct merge *m, const char *dir, char *err, size_t errlen
     free(path);
     if (rc != 0)
         return rc;
+    const char *id = gb_json_str(json_object_get(meta, "host"), "id", "unknown");
+    if (!gb_host_id_valid(id)) {
+        /* hosts/<id> would be OUT itself (".."), or outside it. */
+        snprintf(err, errlen,
+                 "%s/meta.json: its host id '%.100s' cannot name a folder (only [A-Za-z0-9._-], not "
+                 "'.' or '..' or empty): correct host.id there",
+                 dir, id);
+        json_decref(meta);
+        return -EINVAL;
+    }
     m->src = gb_xrealloc(m->src, (m->nsrc + 1) * sizeof *m->src);
     struct source *s = &m->src[m->nsrc++];
     memset(s, 0, sizeof *s);
@@ -169,6 +180,7 @@ static int add_source(struct merge *m, const char *dir, char *err, size_t errlen
     }
     const json_t *host = json_object_get(meta, "host"), *c = json_object_get(meta, "campaign");
     snprintf(s->host, sizeof s->host, "%s", gb_json_str(host, "id", "unknown"));
+
     if (c)
         snprintf(s->plan_hash, sizeof s->plan_hash, "%s", gb_json_str(c, "plan_hash", "none"));
     else

@@ -277,6 +277,20 @@ suite_merge() {
     merge_memory_ratio
     shard_external_peer
     compare_merged_csv
+    merge_host_id_dots
+}
+
+# A host id of dots alone names no folder of its own: GREENBENCH_HOST_ID=..
+# is recorded as __, and merge refuses a meta.json whose id is '..' (its
+# hosts/.. was OUT itself, the host's files written over OUT's).
+merge_host_id_dots() {
+    plain_run hd .. --reps=2
+    has "$tmp/hd/meta.json" '"id": "__"'
+    "$gb" merge --no-plots "$tmp/HD" "$tmp/hd" >/dev/null 2>&1 || fail "merge of host __"
+    [ -d "$tmp/HD/hosts/__" ] || fail "merge: no hosts/__ for GREENBENCH_HOST_ID=.."
+    cp -r "$tmp/hd" "$tmp/hd2"
+    sed -i 's/"id": "__"/"id": ".."/' "$tmp/hd2/meta.json"
+    merge_refused HD2 "$tmp/hd2/meta.json: its host id '..' cannot name a folder" "$tmp/hd2"
 }
 
 # compare of merged folders names its CSV after the folders given, in
