@@ -29,27 +29,37 @@ struct view {
     int plot_drawn; /* write_plot's pictures */
 };
 
-/* OUT/summary.csv: each host's summary.csv, a host column first. */
+/* One row of a host's summary.csv into b, after the field first. */
+static void summary_row(struct gb_buf *b, const char *first, char *const *fields, size_t n)
+{
+    gb_csv_field(b, first);
+    for (size_t i = 0; i < n; i++) {
+        gb_csv_sep(b);
+        gb_csv_field(b, fields[i]);
+    }
+    gb_csv_eol(b);
+}
+
+/* OUT/summary.csv: each host's summary.csv, a host column first. Parsed,
+ * not split at newlines: a quoted field (first_error) may hold one. */
 static int write_summary(const struct view *v)
 {
     struct gb_buf b;
     gb_buf_init(&b);
+    bool header = false;
     for (size_t k = 0; k < v->n; k++) {
         char *path = gb_xasprintf("%s/hosts/%s/summary.csv", v->out, v->ids[k]), *text;
+        struct gb_csv c = { 0 };
         int rc = gb_read_file(path, &text, NULL);
+        if (rc == 0 && gb_csv_parse(text, &c) < 0)
+            fprintf(stderr, "greenbench: %s: a malformed quote: left out of summary.csv\n", path);
+        if (rc == 0)
+            free(text);
         free(path);
-        if (rc != 0)
-            continue;
-        char *save = NULL;
-        bool header = true;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            if (header && b.len == 0)
-                gb_buf_printf(&b, "host,%s\n", line);
-            else if (!header)
-                gb_buf_printf(&b, "%s,%s\n", v->ids[k], line); /* ids are [A-Za-z0-9._-]: no quoting */
-            header = false;
-        }
-        free(text);
+        for (size_t r = header ? 1 : 0; r < c.rows; r++)
+            summary_row(&b, r == 0 ? "host" : v->ids[k], c.cells[r], c.ncols[r]);
+        header |= c.rows > 0;
+        gb_csv_free(&c);
     }
     char *path = gb_xasprintf("%s/summary.csv", v->out);
     int rc = gb_write_file_atomic(path, b.data ? b.data : "", b.len);

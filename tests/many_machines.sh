@@ -278,6 +278,29 @@ suite_merge() {
     shard_external_peer
     compare_merged_csv
     merge_host_id_dots
+    merge_summary_newline
+}
+
+# merge's summary.csv keeps a quoted field that holds a newline (a cell's
+# error message in first_error) whole: split at newlines, "vm," was put
+# into its text.
+merge_summary_newline() {
+    mkdir "$tmp/nl"
+    cat >"$tmp/nl/peer.sh" <<'EOF'
+#!/bin/sh
+case "$*" in *--help*) echo usage; exit 0 ;; esac
+printf '{"ok": false, "workload": "switch", "impl": "nl", "error": "first line\\nsecond, with a comma"}\n'
+exit 1
+EOF
+    chmod +x "$tmp/nl/peer.sh"
+    GREENBENCH_HOST_ID=vm "$gb" run --workload=switch --n=1000 --impl=threads,nl --peer "nl=$tmp/nl/peer.sh" \
+        --reps=2 --no-plots --out "$tmp/nlR" >/dev/null 2>&1
+    "$gb" merge --no-plots "$tmp/nlM" "$tmp/nlR" >/dev/null 2>&1
+    row=$(grep -c '' "$tmp/nlR/summary.csv")
+    [ "$(grep -c '' "$tmp/nlM/summary.csv")" = "$row" ] || fail "merge's summary.csv has other lines than its host's"
+    has "$tmp/nlR/summary.csv" "second, with a comma"
+    grep -q '^second, with a comma' "$tmp/nlM/summary.csv" ||
+        fail "merge's summary.csv changed the text of a field holding a newline: $(grep 'second' "$tmp/nlM/summary.csv")"
 }
 
 # A host id of dots alone names no folder of its own: GREENBENCH_HOST_ID=..
