@@ -986,9 +986,10 @@ bool gb_merge_is(const char *dir)
     return is;
 }
 
-/* merge's options into *m, *plots; the first argument left is OUT (*first:
- * its index). 0, -1 after --help, or GB_EXIT_USAGE said on stderr. */
-static int parse_merge(int argc, char **argv, struct merge *m, bool *plots, int *first)
+/* merge's options into *m, *plots, anywhere on the line as run's and
+ * compare's; the other arguments into args (argc of room), OUT first, *n
+ * of them. 0, -1 after --help, or GB_EXIT_USAGE said on stderr. */
+static int parse_merge(int argc, char **argv, struct merge *m, bool *plots, const char **args, int *n)
 {
     enum { OPT_FORCE = 256, OPT_NO_PLOTS, OPT_HELP };
     static const struct option lo[] = {
@@ -999,26 +1000,42 @@ static int parse_merge(int argc, char **argv, struct merge *m, bool *plots, int 
     };
     opterr = 0;
     optind = 0;
-    int c;
-    /* "+": options first, then OUT and the folders. */
-    while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+    *n = 0;
+    /* "-": OUT and the folders in their order among the options. */
+    int c, at = 1;
+    while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+        const char *a = argv[at];
         switch (c) {
+        case 1: args[(*n)++] = optarg; break;
         case OPT_FORCE: m->force = true; break;
         case OPT_NO_PLOTS: *plots = false; break;
         case 'h':
+            if (strcmp(a, "-h") != 0) { /* -hx */
+                optopt = (unsigned char)a[2];
+                goto unknown;
+            }
+            /* fall through */
         case OPT_HELP: fputs(merge_help, stdout); return -1;
         default:
-            fprintf(stderr, "greenbench merge: unknown option '%s' (see greenbench merge --help)\n",
-                    argv[optind - 1]);
+        unknown:
+            /* A short one in a cluster (-fz) is named alone, not its cluster. */
+            if (optopt > 0 && optopt < 256)
+                fprintf(stderr, "greenbench merge: unknown option '-%c' (see greenbench merge --help)\n",
+                        optopt);
+            else
+                fprintf(stderr, "greenbench merge: unknown option '%.*s' (see greenbench merge --help)\n",
+                        (int)strcspn(a, "="), a);
             return GB_EXIT_USAGE;
         }
+        at = optind;
     }
-    if (argc - optind < 2) {
+    for (int i = optind; i < argc; i++) /* after "--" */
+        args[(*n)++] = argv[i];
+    if (*n < 2) {
         fprintf(stderr,
                 "greenbench merge: give OUT and at least one folder: greenbench merge OUT DIR...\n");
         return GB_EXIT_USAGE;
     }
-    *first = optind;
     return 0;
 }
 
@@ -1046,10 +1063,11 @@ int gb_cmd_merge(int argc, char **argv)
                        .unreadable = json_array(),
                        .launches = json_array() };
     bool plots = true;
-    int first = 0, rc = parse_merge(argc, argv, &m, &plots, &first);
-    for (int i = first + 1; rc == 0 && i < argc; i++)
-        rc = add_arg(&m, argv[i]);
-    const char *out = rc == 0 ? argv[first] : NULL;
+    const char **args = gb_xcalloc((size_t)argc + 1, sizeof *args);
+    int nargs = 0, rc = parse_merge(argc, argv, &m, &plots, args, &nargs);
+    for (int i = 1; rc == 0 && i < nargs; i++)
+        rc = add_arg(&m, args[i]);
+    const char *out = rc == 0 ? args[0] : NULL;
     if (rc == 0 && m.nsrc == 0) {
         fprintf(stderr, "greenbench merge: no run folder found in the folders given\n");
         rc = GB_EXIT_USAGE;
@@ -1072,5 +1090,6 @@ int gb_cmd_merge(int argc, char **argv)
     if (rc == 0)
         rc = merge_into(&m, out, plots);
     merge_free(&m);
+    free(args);
     return rc < 0 ? GB_EXIT_OK : rc;
 }

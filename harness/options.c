@@ -296,15 +296,23 @@ static int parse_target(const char *value, struct gb_run_opts *o, char *err, siz
     return 0;
 }
 
-/* --budget (opt): a duration as --timeout takes it, or 0 / none for none,
- * into *out. */
+/* --budget (opt): a duration as --timeout takes it, or none, or 0 in any
+ * unit (0s, 0m: "90s, 4m; 0 or none", says the help), for none, into *out. */
 static int parse_duration_or_none(const char *opt, const char *value, double *out, char *err, size_t errlen)
 {
-    if (strcmp(value, "none") == 0 || strcmp(value, "0") == 0) {
+    char *end;
+    double v = strtod(value, &end);
+    bool zero = end != value && v == 0 && (*end == '\0' || (strchr("sm", *end) && end[1] == '\0'));
+    if (strcmp(value, "none") == 0 || zero) {
         *out = 0;
         return 0;
     }
-    return parse_seconds(opt, value, out, err, errlen);
+    int rc = parse_seconds(opt, value, out, err, errlen);
+    if (rc != 0)
+        snprintf(err, errlen,
+                 "%s: '%s' is not valid: give seconds > 0 (e.g. %s=90s, %s=4m), or 0 or none for no budget",
+                 opt, value, opt, opt);
+    return rc;
 }
 
 /* --seed: an unsigned 64-bit integer (0x... and 0... too) into o->seed. */

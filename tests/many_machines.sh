@@ -279,6 +279,17 @@ suite_merge() {
     compare_merged_csv
     merge_host_id_dots
     merge_summary_newline
+    merge_options_anywhere
+}
+
+# merge takes its options anywhere, as run, compare and report do (after
+# OUT, --no-plots was taken for a folder), and names an unknown short
+# option itself, not the command.
+merge_options_anywhere() {
+    plain_run oa alpha --reps=2
+    "$gb" merge "$tmp/OA" "$tmp/oa" --no-plots >"$tmp/OA.log" 2>&1 || fail "merge OUT DIR --no-plots: $(cat "$tmp/OA.log")"
+    [ -f "$tmp/OA/merge.json" ] || fail "merge OUT DIR --no-plots merged nothing"
+    merge_refused OB "unknown option '-f' (see greenbench merge --help)" -fz "$tmp/oa"
 }
 
 # merge's summary.csv keeps a quoted field that holds a newline (a cell's

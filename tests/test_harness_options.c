@@ -96,6 +96,14 @@ static void test_run_values(void)
     CU_ASSERT_STRING_EQUAL(err, "--n: 2147483648 is more than any cell takes: at most 2147483647");
     CU_ASSERT_EQUAL(parse("--tls=2", &o, err, sizeof err), GB_EXIT_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 (off) or 1 (on)"));
+    /* --budget: "0 or none: no budget", 0 in any unit too. */
+    CU_ASSERT_EQUAL(parse("--budget=0s", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.budget_s, 0);
+    CU_ASSERT_EQUAL(parse("--budget=none", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(parse("--budget=4m", &o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.budget_s, 240);
+    CU_ASSERT_EQUAL(parse("--budget=-1s", &o, err, sizeof err), GB_EXIT_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "or 0 or none for no budget"));
     /* A count of CPUs gets an example of its own size. */
     CU_ASSERT_EQUAL(parse("--cpus=abc", &o, err, sizeof err), GB_EXIT_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "(e.g. --cpus=1,2)"));
