@@ -1,4 +1,4 @@
-# plots/live.gp: one switch of the yield workload against the bytes each
+# plots/live.gp: one yield of the yield workload against the bytes each
 # green thread keeps live on its stack (--live-bytes), log-log, one line per
 # series: private stacks move nothing, copy stacks (copy:1, both threads on
 # one shared stack) save and restore the live part of a stack at every
@@ -9,9 +9,9 @@
 # live_bytes  median_ns  ci_low  ci_high
 name = "live"
 load "style.gp"
-set title "yield: one switch against the bytes live on each stack\n".interval_note."\n".subtitle
+set title "yield: time per yield against the bytes live on each stack\n".interval_note."\n".subtitle
 set xlabel "bytes live on each green thread's stack (log scale)"
-set ylabel "ns per switch (log scale)"
+set ylabel "ns per yield (log scale)"
 stats "live.dat" using 3 nooutput
 ylo = STATS_min
 stats "live.dat" using 4 nooutput

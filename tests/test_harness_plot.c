@@ -522,6 +522,18 @@ static void test_gnuplot_draws_every_chart(void)
     CU_ASSERT_STRING_EQUAL(out ? out : "", "1 810|5.30|0.0123|15 400|100|0.0000123\n");
     free(out);
     free(cmd);
+    /* The dodge keeps every series within 3% of its x, however many (26
+     * series in pool drew K=300 at 400 before). */
+    cmd = gb_xasprintf("cd '%s/plots' && gnuplot -e 'name=\"dodgetest\"; x_values=\"10 30 100 300\"; "
+                       "series_lt=\"%s\"; load \"style.gp\"; set print \"-\"; "
+                       "print sprintf(\"%%.4f %%.4f\", xdodge(300, 0) / 300, xdodge(300, 25) / 300)'",
+                       dir, "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26");
+    argv[2] = cmd;
+    out = NULL;
+    CU_ASSERT_EQUAL(gb_run_capture(argv, false, 20000, &out), 0);
+    CU_ASSERT_STRING_EQUAL(out ? out : "", "0.9709 1.0300\n");
+    free(out);
+    free(cmd);
     gb_rundata_free(&rd);
     free(dir);
 }
@@ -551,6 +563,77 @@ static void test_gnuplot_draws_a_single_bar(void)
     free(dir);
 }
 
+/* A switch chart of one series, with its floor or without (the threads
+ * alone): gnuplot 5.4 died (SIGSEGV) on the labels that did not apply,
+ * every point of them undefined, and the chart was lost. */
+static void test_gnuplot_draws_a_single_switch_bar(void)
+{
+    if (gb_gnuplot() == NULL) {
+        fprintf(stderr, " (no gnuplot: skipped) ");
+        return;
+    }
+    static const struct spec with_floor[] = { { "switch", "green", "asm", NULL, 200000, -1, -1, -1, 5.8,
+                                                0 } };
+    static const struct spec alone[] = { { "switch", "threads", NULL, NULL, 10000, 1, -1, -1, 2800, 0 } };
+    const struct spec *runs[] = { with_floor, alone };
+    for (size_t i = 0; i < 2; i++) {
+        struct gb_rundata rd;
+        char *dir = make_run(i == 0 ? "one-floor" : "one-alone", runs[i], 1, &rd);
+        gb_write_plots(&rd, true);
+        char *log = slurp(dir, "gnuplot.log"), *svg = slurp(dir, "switch.svg");
+        CU_ASSERT_STRING_EQUAL(log ? log : "(none)", "");
+        CU_ASSERT_PTR_NOT_NULL(svg && strstr(svg, "</svg>"));
+        free(log);
+        free(svg);
+        gb_rundata_free(&rd);
+        free(dir);
+    }
+}
+
+/* Every server-bound point of joinall, pool and dns gets its red ring:
+ * gnuplot's open-ended `for [i=0:*]` stopped at the first series without
+ * one, so that a peer drawn after a green series never had it. */
+static void test_every_server_bound_point_is_ringed(void)
+{
+    if (gb_gnuplot() == NULL) {
+        fprintf(stderr, " (no gnuplot: skipped) ");
+        return;
+    }
+    static const struct spec two[] = {
+        { "joinall", "threads", NULL, NULL, 100, -1, 10, 1024, 300000, 0 },
+        { "joinall", "green", "asm", "libev", 100, -1, 10, 1024, 80000, 0 },
+        { "joinall", "go", NULL, NULL, 100, -1, 10, 1024, 250000, 0 },
+    };
+    struct gb_rundata rd;
+    char *dir = make_run("rings", two, 3, &rd);
+    gb_write_plots(&rd, false);
+    /* threads and go server-bound, green between them not. */
+    char *dat = gb_xasprintf("%s/plots/joinall.dat", dir);
+    FILE *f = fopen(dat, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "\"threads\" median ci_low ci_high server_bound\n100 3000 2900 3100 1\n\n\n"
+               "\"green asm/libev\" median ci_low ci_high server_bound\n100 9000 8800 9100 0\n\n\n"
+               "\"go\" median ci_low ci_high server_bound\n100 4000 3900 4100 1\n\n\n");
+    fclose(f);
+    char *cmd = gb_xasprintf("cd '%s/plots' && LC_ALL=C.UTF-8 gnuplot joinall.gp 2>&1", dir);
+    char *argv[] = { "sh", "-c", cmd, NULL }, *out = NULL;
+    CU_ASSERT_EQUAL(gb_run_capture(argv, false, 20000, &out), 0);
+    CU_ASSERT_STRING_EQUAL(out ? out : "(none)", "");
+    if (out && *out)
+        fprintf(stderr, "\n%s\n", out);
+    char *svg = slurp(dir, "joinall.svg");
+    int rings = 0;
+    for (const char *p = svg; p && (p = strstr(p, "color='rgb(192,   0,   0)'")) != NULL; p++)
+        rings++;
+    CU_ASSERT_EQUAL(rings, 2 + 1); /* and the key's */
+    free(svg);
+    free(out);
+    free(cmd);
+    free(dat);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
 static CU_TestInfo plot_tests[] = {
     { "every_series_has_its_own_style", test_every_series_has_its_own_style },
     { "overview_has_each_cell_once", test_overview_has_each_cell_once },
@@ -560,6 +643,8 @@ static CU_TestInfo plot_tests[] = {
     { "switch_bars_have_floors", test_switch_bars_have_floors },
     { "gnuplot_draws_every_chart", test_gnuplot_draws_every_chart },
     { "gnuplot_draws_a_single_bar", test_gnuplot_draws_a_single_bar },
+    { "gnuplot_draws_a_single_switch_bar", test_gnuplot_draws_a_single_switch_bar },
+    { "every_server_bound_point_is_ringed", test_every_server_bound_point_is_ringed },
     CU_TEST_INFO_NULL,
 };
 
