@@ -194,8 +194,8 @@ enum {
     N_GREEN = 24,
     GREEN_COLOURS = 12,
     LT_PEERS = 41,
-    N_PEERS = 16,
-    PEER_COLOURS = 8,
+    N_PEERS = 24,
+    PEER_COLOURS = 12,
 };
 
 /* 0 threads, 1 green threads, 2 peers: the order of every chart. */

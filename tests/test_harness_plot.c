@@ -634,6 +634,44 @@ static void test_every_server_bound_point_is_ringed(void)
     free(dir);
 }
 
+/* Nine peer series, as a default run has (keep-alive and the preload
+ * double them): each in a colour of its own. With eight colours gevent and
+ * threads-preload were drawn alike, same colour, same point. */
+static void test_nine_peers_nine_colours(void)
+{
+    static const struct spec peers[] = {
+        { "spawn", "gevent", NULL, NULL, 1000, -1, -1, -1, 30000, 0 },
+        { "spawn", "gevent", NULL, NULL, 1000, 1, -1, -1, 31000, 0 },
+        { "spawn", "go", NULL, NULL, 1000, -1, -1, -1, 600, 0 },
+        { "spawn", "go", NULL, NULL, 1000, 1, -1, -1, 610, 0 },
+        { "spawn", "go", NULL, NULL, 1000, 2, -1, -1, 620, 0 },
+        { "spawn", "st", NULL, NULL, 1000, -1, -1, -1, 13, 0 },
+        { "spawn", "st", NULL, NULL, 1000, 1, -1, -1, 14, 0 },
+        { "spawn", "threads-preload", NULL, NULL, 1000, -1, -1, -1, 1100, 0 },
+        { "spawn", "threads-preload", NULL, NULL, 1000, 1, -1, -1, 1200, 0 },
+    };
+    struct gb_rundata rd;
+    char *dir = make_run("peer-colours", peers, 9, &rd);
+    gb_write_plots(&rd, false);
+    char *gp = slurp(dir, "spawn.gp"), *style = slurp(dir, "style.gp");
+    /* style.gp's peer styles: 41 on, peer_rgb's colours, then the same again dash-dotted. */
+    const char *at = style ? strstr(style, "array peer_rgb[") : NULL;
+    int colours = at ? atoi(at + strlen("array peer_rgb[")) : 0;
+    CU_ASSERT_FATAL(colours > 0);
+    int lt[64], colour[64];
+    int n = series_lt(gp, lt, 64);
+    CU_ASSERT_EQUAL(n, 9);
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_TRUE(lt[i] >= 41 && lt[i] < 41 + 2 * colours);
+        colour[i] = (lt[i] - 41) % colours;
+    }
+    CU_ASSERT_TRUE(n > 0 && all_distinct(colour, n));
+    free(style);
+    free(gp);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
 static CU_TestInfo plot_tests[] = {
     { "every_series_has_its_own_style", test_every_series_has_its_own_style },
     { "overview_has_each_cell_once", test_overview_has_each_cell_once },
@@ -645,6 +683,7 @@ static CU_TestInfo plot_tests[] = {
     { "gnuplot_draws_a_single_bar", test_gnuplot_draws_a_single_bar },
     { "gnuplot_draws_a_single_switch_bar", test_gnuplot_draws_a_single_switch_bar },
     { "every_server_bound_point_is_ringed", test_every_server_bound_point_is_ringed },
+    { "nine_peers_nine_colours", test_nine_peers_nine_colours },
     CU_TEST_INFO_NULL,
 };
 

@@ -31,5 +31,5 @@ eval log_axis("y", ylo, yhi)
 set key outside right top
 plot for [i=0:*] "dns_ideal.dat" index i using 1:2 with lines dt 3 lw 1.5 lc rgb "#8a8a8a" title columnheader(1), \
      for [i=0:*] "dns.dat" index i using (xdodge($1, i)):2:3:4 with yerrorlines lt lt_of(i) title columnheader(1), \
-     for [i=0:*] "dns.dat" index i using (xdodge($1, i)):($5 > 0 ? $2 : NaN) with points pt 6 ps 3 lw 1.5 lc rgb "#c00000" notitle, \
+     for [i=0:nseries-1] "dns.dat" index i using (xdodge($1, i)):($5 > 0 ? $2 : NaN) with points pt 6 ps 3 lw 1.5 lc rgb "#c00000" notitle, \
      keyentry with points pt 6 ps 2 lw 1.5 lc rgb "#c00000" title bound_title

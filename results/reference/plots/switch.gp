@@ -53,7 +53,10 @@ tic(s, f) = f eq "" ? s : s." (floor: ".f.")"
 # Bars, then error bars, then labels: a lone bar's median above it (with the
 # tic label); a pair's two medians side by side above its higher error bar,
 # the backend's ending left of the middle, the floor's (grey) starting right
-# of it, and the backend's multiple of its floor above them.
+# of it, and the backend's multiple of its floor above them. A label that
+# does not apply is an empty one, not an undefined point: gnuplot 5.4 dies
+# (SIGSEGV) on a labels plot whose every point is undefined, as in a chart
+# of one series.
 plot "switch.dat" using ($0 + bar_x($5)):2:(bar_w($5)):(lt_of(int($0))) \
          with boxes lc variable dt solid, \
      "" using ($0 + half):(has_floor($5) ? $5 : 1/0):(0.36):(lt_of(int($0))) \
@@ -62,11 +65,11 @@ plot "switch.dat" using ($0 + bar_x($5)):2:(bar_w($5)):(lt_of(int($0))) \
          with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.5, \
      "" using ($0 + half):(has_floor($5) ? $6 : 1/0):(0):($7 - $6) \
          with vectors heads size screen 0.008,90 lc rgb "#1a1a1a" dt solid lw 1.5, \
-     "" using 0:(has_floor($5) ? 1/0 : $4 * 1.2):(num($2)):xtic(tic(strcol(1), strcol(9))) \
+     "" using 0:($4 * 1.2):(has_floor($5) ? "" : num($2)):xtic(tic(strcol(1), strcol(9))) \
          with labels font ",9", \
-     "" using ($0 - 0.03):(has_floor($5) ? top($4, $7) * 1.3 : 1/0):(num($2)) \
+     "" using ($0 - 0.03):(top($4, $7) * 1.3):(has_floor($5) ? num($2) : "") \
          with labels right font ",9", \
-     "" using ($0 + 0.03):(has_floor($5) ? top($4, $7) * 1.3 : 1/0):(num($5)) \
+     "" using ($0 + 0.03):(top($4, $7) * 1.3):(has_floor($5) ? num($5) : "") \
          with labels left font ",9" tc rgb "#555555", \
-     "" using 0:(has_floor($5) ? top($4, $7) * 1.9 : 1/0):(num($8)."× floor") \
+     "" using 0:(top($4, $7) * 1.9):(has_floor($5) ? num($8)."× floor" : "") \
          with labels font ",9"
