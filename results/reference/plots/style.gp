@@ -51,8 +51,10 @@ set format y "%g"
 #          loops), solid lines, filled points
 #   23-34  the same twelve colours dotted, open points: green series past
 #          the twelfth, or a series drawn twice in one chart (two delays)
-#   41-48  peers: dashed lines, large open points, drawn last so that they
-#          stay visible over the others; 49-56 the same colours dash-dotted
+#   41-52  peers: dashed lines, large open points, drawn last so that they
+#          stay visible over the others; 53-64 the same colours dash-dotted
+#          (twelve: a run's peers with keep-alive and the preload are nine,
+#          and with eight colours gevent and threads-preload looked alike)
 # Bar charts fill each bar with its series' colour (lc variable).
 set linetype 1 lc rgb "#000000" lw 1.5 pt 5 ps 0.9 * ps_scale dt 1
 set linetype 2 lc rgb "#666666" lw 1.5 pt 4 ps 1.0 * ps_scale dt (8, 4)
@@ -66,14 +68,14 @@ do for [i = 1:12] {
     set linetype (10 + i) lc rgb green_rgb[i] lw 2 pt green_pt[i] ps 0.9 * ps_scale dt 1
     set linetype (22 + i) lc rgb green_rgb[i] lw 2 pt green_opt[i] ps 1.0 * ps_scale dt (2, 3)
 }
-array peer_rgb[8] = ["#6a3d9a", "#d6217f", "#8c510a", "#9e8fd6", "#e889c0", "#c08a4a", \
-                     "#3f4f7f", "#8f8f00"]
-array peer_pt[8] = [14, 12, 10, 8, 6, 4, 12, 14]
-do for [i = 1:8] {
+array peer_rgb[12] = ["#6a3d9a", "#d6217f", "#8c510a", "#9e8fd6", "#e889c0", "#c08a4a", \
+                      "#3f4f7f", "#8f8f00", "#17becf", "#b15928", "#1b9e77", "#4d4d9f"]
+array peer_pt[12] = [14, 12, 10, 8, 6, 4, 12, 14, 10, 8, 6, 4]
+do for [i = 1:12] {
     set linetype (40 + i) lc rgb peer_rgb[i] lw 2 pt peer_pt[i] ps 1.4 * ps_scale dt (10, 5)
-    set linetype (48 + i) lc rgb peer_rgb[i] lw 2 pt peer_pt[i] ps 1.4 * ps_scale dt (10, 4, 2, 4)
+    set linetype (52 + i) lc rgb peer_rgb[i] lw 2 pt peer_pt[i] ps 1.4 * ps_scale dt (10, 4, 2, 4)
 }
-set linetype cycle 56
+set linetype cycle 64
 
 # Numbers in labels: 3 significant digits, no exponent, thousands grouped
 # with spaces: 1 810, 5.30, 0.0123, 172 000 000.
