@@ -16,6 +16,11 @@ if(GREEN_SANITIZE MATCHES "thread")
   set(GREEN_NO_BACKENDS_WHY "a ThreadSanitizer build covers the thread baselines only")
 endif()
 
+# Stacks are registered with valgrind when its client-request header exists:
+# every context backend shares stack.c, wherever its line is.
+include(CheckIncludeFile)
+check_include_file(valgrind/valgrind.h GREEN_HAVE_VALGRIND_H)
+
 # green_add_context_backend(NAME SOURCES f... [DEFINES d...] [LIBS l...] [IF cond-var])
 # Builds the static library green_ctx_<NAME> from the backend's sources and the
 # shared context.c/stack.c, or records why it was skipped.
@@ -32,7 +37,8 @@ function(green_add_context_backend name)
   add_library(green_ctx_${name} STATIC ${B_SOURCES}
     ${GREEN_CONTEXT_DIR}/context.c ${GREEN_CONTEXT_DIR}/stack.c)
   target_include_directories(green_ctx_${name} PUBLIC ${GREEN_CONTEXT_DIR})
-  target_compile_definitions(green_ctx_${name} PRIVATE GREEN_CTX_NAME="${name}" ${B_DEFINES})
+  target_compile_definitions(green_ctx_${name} PRIVATE GREEN_CTX_NAME="${name}" ${B_DEFINES}
+    $<$<BOOL:${GREEN_HAVE_VALGRIND_H}>:GREEN_USE_VALGRIND=1>)
   target_link_libraries(green_ctx_${name} PUBLIC ${B_LIBS})
   set_property(GLOBAL APPEND PROPERTY GREEN_CONTEXT_BACKENDS ${name})
 endfunction()
