@@ -446,11 +446,18 @@ static bool check_run(struct target *t, const char *wl)
         return false;
     snprintf(what, sizeof what, "%s --n=%s", wl, s->n);
     bool ran = false;
-    if (r.json && r.exit_code == 2 && !t->listed && json_is_false(json_object_get(r.json, "ok"))) {
-        printf("skip %s: not implemented, it says (exit 2: %s)\n", wl, gb_json_str(r.json, "error", "?"));
+    bool refused = r.json && r.exit_code == 2 && json_is_false(json_object_get(r.json, "ok"));
+    const char *error = refused ? gb_json_str(r.json, "error", "?") : "";
+    if (refused && !t->listed) {
+        printf("skip %s: not implemented, it says (exit 2: %s)\n", wl, error);
         if (t->refused++ == 0)
-            snprintf(t->refusal, sizeof t->refusal, "%s", gb_json_str(r.json, "error", "?"));
-    } else if (!run_failed(t, what, &r)) {
+            snprintf(t->refusal, sizeof t->refusal, "%s", error);
+    } else if (run_failed(t, what, &r)) {
+        /* A workload it must run, refused for its --impl: counted as the
+         * unlisted refusals are, so that none_ran says which to give. */
+        if (refused && strstr(error, "--impl=") != NULL && t->refused++ == 0)
+            snprintf(t->refusal, sizeof t->refusal, "%s", error);
+    } else {
         ran = true;
         report(t, true, what, "the JSON line has every field, of its type; ok agrees with exit status 0");
         long n = strtol(s->n, NULL, 10);

@@ -6,7 +6,8 @@
 #       print a FAIL line containing TEXT (the fault named), and ALSO on any
 #       line when given (the program's stderr below the FAIL line). FAULT
 #       no-impl is no --fault but no --impl: the program's file name is
-#       refused, and check-cell must say which --impl to give;
+#       refused, and check-cell must say which --impl to give; no-impl-listed
+#       the same with --workload given;
 #   pass GREENBENCH TARGET [OPTIONS...]  check-cell TARGET must exit 0 with
 #       no FAIL line;
 #   peer GREENBENCH NAME                 as pass, for a built-in peer: skipped
@@ -23,6 +24,8 @@ fault)
     broken=$1 fault=$2 text=$3 also=${4:-}
     if [ "$fault" = no-impl ]; then
         "$gb" check-cell "$broken" --timeout=2 >"$out" 2>&1 </dev/null
+    elif [ "$fault" = no-impl-listed ]; then # the same with the workloads named: they must run
+        "$gb" check-cell "$broken" --workload=switch,spawn --timeout=2 >"$out" 2>&1 </dev/null
     elif [ "$fault" = impl-first ]; then # no --impl either: its refusal names the asked one first
         "$gb" check-cell "$broken --fault=$fault" --timeout=2 >"$out" 2>&1 </dev/null
     else
@@ -41,7 +44,7 @@ fault)
     fi
     # A usage check that passes although every workload was refused passes
     # for the wrong reason.
-    if [ "$fault" = no-impl ] && grep -q "^ok   usage" "$out"; then
+    if [ "${fault#no-impl}" != "$fault" ] && grep -q "^ok   usage" "$out"; then
         echo "FAILED: check-cell without --impl: usage checks passed although every workload was refused" >&2
         sed 's/^/    /' "$out" >&2
         exit 1
