@@ -21,6 +21,26 @@ endif()
 include(CheckIncludeFile)
 check_include_file(valgrind/valgrind.h GREEN_HAVE_VALGRIND_H)
 
+# The files that a user of an installed archive links for a backend's LIBS,
+# into the global property GREEN_BACKEND_LINK_<kind>_<name>: an imported
+# target's own libraries (pkg-config's paths; the target itself is visible
+# only in the backend's directory), anything else as given. The installed
+# CMake package's pair targets carry them (runtime/CMakeLists.txt).
+function(_green_record_link kind name)
+  set(paths "")
+  foreach(lib IN LISTS ARGN)
+    if(TARGET ${lib})
+      get_target_property(l ${lib} INTERFACE_LINK_LIBRARIES)
+      if(l)
+        list(APPEND paths ${l})
+      endif()
+    else()
+      list(APPEND paths ${lib})
+    endif()
+  endforeach()
+  set_property(GLOBAL PROPERTY GREEN_BACKEND_LINK_${kind}_${name} "${paths}")
+endfunction()
+
 # green_add_context_backend(NAME SOURCES f... [DEFINES d...] [LIBS l...] [IF cond-var])
 # Builds the static library green_ctx_<NAME> from the backend's sources and the
 # shared context.c/stack.c, or records why it was skipped.
@@ -40,6 +60,7 @@ function(green_add_context_backend name)
   target_compile_definitions(green_ctx_${name} PRIVATE GREEN_CTX_NAME="${name}" ${B_DEFINES}
     $<$<BOOL:${GREEN_HAVE_VALGRIND_H}>:GREEN_USE_VALGRIND=1>)
   target_link_libraries(green_ctx_${name} PUBLIC ${B_LIBS})
+  _green_record_link(ctx ${name} ${B_LIBS})
   set_property(GLOBAL APPEND PROPERTY GREEN_CONTEXT_BACKENDS ${name})
 endfunction()
 
@@ -67,6 +88,7 @@ function(green_add_loop_backend name)
   target_include_directories(green_loop_${name} PUBLIC ${GREEN_LOOP_DIR})
   target_compile_definitions(green_loop_${name} PRIVATE GREEN_LOOP_NAME="${name}")
   target_link_libraries(green_loop_${name} PUBLIC ${B_LIBS})
+  _green_record_link(loop ${name} ${B_LIBS})
   set_property(GLOBAL APPEND PROPERTY GREEN_LOOP_BACKENDS ${name})
 endfunction()
 
