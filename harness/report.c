@@ -107,6 +107,23 @@ static size_t server_log(struct gb_doc *d, const struct gb_rundata *rd)
     return n;
 }
 
+/* One capacity figure: "18.3k request/s", or "at least 18.3k request/s
+ * (wrk's bound: the server used 57% of its CPU)" when the server had CPU
+ * to spare, so that wrk, not the server, set the rate. */
+static void capacity_figure(char *out, size_t n, const json_t *m)
+{
+    char rate[64];
+    gb_fmt_rate(rate, sizeof rate, gb_json_num(m, "req_per_s", NAN), "request/s");
+    double share = gb_json_num(m, "server_cpu_share", NAN);
+    if (share == share && share < 0.9) {
+        char pct[32];
+        gb_fmt_pct(pct, sizeof pct, share);
+        snprintf(out, n, "at least %s (wrk's bound: the server used %s of its CPU)", rate, pct);
+    } else {
+        snprintf(out, n, "%s", rate);
+    }
+}
+
 /* The server's capacity, measured with wrk before the run (meta.json's
  * "server_capacity"). */
 static void server_capacity(struct gb_doc *d, const struct gb_rundata *rd)
@@ -114,10 +131,9 @@ static void server_capacity(struct gb_doc *d, const struct gb_rundata *rd)
     const json_t *c = meta_get(rd, "server_capacity", NULL);
     if (!json_is_object(c))
         return;
-    char ka[64], close[64];
-    gb_fmt_rate(ka, sizeof ka, gb_json_num(json_object_get(c, "keepalive"), "req_per_s", NAN), "request/s");
-    gb_fmt_rate(close, sizeof close, gb_json_num(json_object_get(c, "close"), "req_per_s", NAN),
-                "request/s");
+    char ka[192], close[192];
+    capacity_figure(ka, sizeof ka, json_object_get(c, "keepalive"));
+    capacity_figure(close, sizeof close, json_object_get(c, "close"));
     gb_doc_para(d, NULL);
     gb_doc_escf(d,
                 "Its capacity, measured before the run with %s (%g s, %g connections, no delay, "
@@ -159,6 +175,34 @@ static char *served_in_run(const struct gb_rundata *rd)
     return names;
 }
 
+/* The implementations of the cells with a server window, in run order,
+ * into b ("threads, go and gevent"): those whose cells used every CPU
+ * allowed (the server's too: all is true) or fewer. Returns how many. */
+static size_t impls_on_cpus(const struct gb_rundata *rd, bool all, long allowed, struct gb_buf *b)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (size_t i = 0; i < rd->nsums; i++) {
+        const struct gb_summary *s = &rd->sums[i];
+        if (s->server_reps == 0)
+            continue;
+        double cpus = NAN;
+        for (size_t j = 0; j < rd->nrecs && cpus != cpus; j++)
+            if (rd->recs[j].result && strcmp(rd->recs[j].key, s->cell.key) == 0)
+                cpus = gb_json_num(rd->recs[j].result, "cpus", NAN);
+        if (cpus != cpus || (cpus >= (double)allowed) != all)
+            continue;
+        size_t k = 0;
+        while (k < n && strcmp(names[k], s->cell.impl) != 0)
+            k++;
+        if (k == n && n < sizeof names / sizeof names[0])
+            names[n++] = s->cell.impl;
+    }
+    for (size_t k = 0; k < n; k++)
+        gb_buf_printf(b, "%s%s", k == 0 ? "" : k + 1 == n ? " and " : ", ", names[k]);
+    return n;
+}
+
 /* The local HTTP server: where it ran, how loaded it was in each cell's
  * window (server-bound cells), its capacity, what it said. Only for a run
  * with a workload that fetches from it: the harness records where the
@@ -178,12 +222,28 @@ static void server_section(struct gb_doc *d, const struct gb_rundata *rd)
         return;
     gb_doc_heading(d, 2, "Local HTTP server");
     gb_doc_para(d, NULL);
-    gb_doc_escf(d,
-                "%s fetched from greenbench-server, with %ld event loop%s on CPU %s; the cells "
-                "ran on the CPUs before it.",
-                served, (long)gb_json_num(where, "threads", 1),
-                gb_json_num(where, "threads", 1) == 1 ? "" : "s", gb_json_str(where, "cpus", "last"));
+    gb_doc_escf(d, "%s fetched from greenbench-server, with %ld event loop%s on CPU %s.", served,
+                (long)gb_json_num(where, "threads", 1), gb_json_num(where, "threads", 1) == 1 ? "" : "s",
+                gb_json_str(where, "cpus", "last"));
     free(served);
+    /* Where the clients ran: a client on every CPU shares the server's, and
+     * its own load there can make the server late. */
+    long allowed = (long)gb_json_num(meta_get(rd, "machine", NULL), "cpus_allowed", 0);
+    struct gb_buf off, on;
+    gb_buf_init(&off);
+    gb_buf_init(&on);
+    size_t noff = allowed > 1 ? impls_on_cpus(rd, false, allowed, &off) : 0;
+    size_t non = allowed > 1 ? impls_on_cpus(rd, true, allowed, &on) : 0;
+    if (noff)
+        gb_doc_escf(d, " The %s cells ran on the CPUs before it.", gb_buf_str(&off));
+    if (non)
+        gb_doc_escf(d,
+                    " The %s cells ran on all %ld CPUs, the server's included: a server-bound mark "
+                    "on them can come from their own load on the server's CPU as much as from the "
+                    "server.",
+                    gb_buf_str(&on), allowed);
+    gb_buf_free(&off);
+    gb_buf_free(&on);
     gb_doc_para_end(d);
     gb_doc_para(d, "note");
     gb_doc_escf(d,

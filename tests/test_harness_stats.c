@@ -547,6 +547,51 @@ static void test_server_section_when_served(void)
     free(md);
 }
 
+/* Where the clients ran beside the server, from each cell's own cpus: a
+ * threads cell on both CPUs shares the server's, a green one on one does
+ * not (the report said every cell ran on the CPUs before the server's); and
+ * a capacity wrk measured with the server's CPU to spare is a lower bound. */
+static void test_server_section_says_where_clients_ran(void)
+{
+    char dir[] = "/tmp/gb-test-clients-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    write_text(dir, "meta.json",
+               "{\"machine\": {\"cpus_allowed\": 2}, \"server\": {\"threads\": 1, \"cpus\": \"last\"}, "
+               "\"server_capacity\": {\"tool\": \"wrk\", \"duration_s\": 3, \"connections\": 64, "
+               "\"keepalive\": {\"req_per_s\": 76400, \"server_cpu_share\": 0.97}, "
+               "\"close\": {\"req_per_s\": 18300, \"server_cpu_share\": 0.57}}, "
+               "\"plan\": {\"cells\": [{\"workload\": \"joinall\", \"impl\": \"threads\", \"n\": 100}, "
+               "{\"workload\": \"joinall\", \"impl\": \"green\", \"switch\": \"asm\", \"loop\": \"libev\", "
+               "\"n\": 100}]}}\n");
+    struct gb_buf b;
+    gb_buf_init(&b);
+    const char *window = "\"server\":{\"requests\":100,\"delayed\":100,\"late_p99_ms\":0.1,"
+                         "\"late_over_1ms\":0,\"connections\":100,\"cpu_ns\":1000,\"window_ns\":10000}";
+    gb_buf_printf(&b,
+                  "{\"cell\":\"joinall threads n=100\",\"rep\":1,\"status\":\"ok\",\"params\":{"
+                  "\"workload\":\"joinall\",\"impl\":\"threads\",\"n\":100},%s,\"result\":{"
+                  "\"ns_per_op\":100,\"ops\":100,\"wall_ns\":10000,\"cpus\":2}}\n"
+                  "{\"cell\":\"joinall green asm/libev n=100\",\"rep\":1,\"status\":\"ok\",\"params\":{"
+                  "\"workload\":\"joinall\",\"impl\":\"green\",\"switch\":\"asm\",\"loop\":\"libev\","
+                  "\"n\":100},%s,\"result\":{\"ns_per_op\":50,\"ops\":100,\"wall_ns\":5000,\"cpus\":1}}\n",
+                  window, window);
+    struct gb_rundata rd;
+    load_run(dir, &b, &rd);
+    char *md = NULL;
+    read_report_md(&rd, dir, &md);
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "The green cells ran on the CPUs before it."));
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "The threads cells ran on all 2 CPUs, the server's included"));
+    CU_ASSERT_PTR_NULL(md ? strstr(md, "the cells ran on the CPUs before it") : "");
+    CU_ASSERT_PTR_NOT_NULL(md && strstr(md, "76.4k request/s with keep-alive"));
+    CU_ASSERT_PTR_NOT_NULL(
+        md && strstr(md, "at least 18.3k request/s (wrk's bound: the server used 57% of its CPU)"));
+    if (md && !strstr(md, "ran on all 2 CPUs"))
+        fprintf(stderr, "\n%s\n", md);
+    free(md);
+    gb_rundata_free(&rd);
+    remove_tree(dir);
+}
+
 static void test_units(void)
 {
     static const struct {
@@ -1051,6 +1096,7 @@ static CU_TestInfo results_tests[] = {
     { "units", test_units },
     { "server_bound", test_server_bound },
     { "server_section_when_served", test_server_section_when_served },
+    { "server_section_says_where_clients_ran", test_server_section_says_where_clients_ran },
     { "floor_paired", test_floor_paired },
     { "cold_first_pass", test_cold_first_pass },
     { "os_threads_peak", test_os_threads_peak },
