@@ -624,6 +624,10 @@ static void overview_row(const struct gb_rundata *rd, const struct styles *sty,
     gb_buf_init(&lb);
     gb_buf_puts(&lb, wname);
     gb_cell_params(head, (any_n ? 0 : GB_AX_N) | GB_AX_CONCURRENCY, &lb);
+    /* The chart is of time: a workload whose headline is memory (spawn-alive)
+     * says so, as its findings beside it give memory ratios. */
+    if (wk->metric == GB_METRIC_RSS_PER_TASK)
+        gb_buf_printf(&lb, " (time per %s)", wk->op);
     snprintf(ov->labels[ov->nrows], sizeof ov->labels[0], "%s", gb_buf_str(&lb));
     gb_buf_free(&lb);
     ov->nrows++;

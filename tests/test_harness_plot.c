@@ -672,6 +672,24 @@ static void test_nine_peers_nine_colours(void)
     free(dir);
 }
 
+/* The overview draws time: spawn-alive's group, whose findings are memory
+ * ratios, says "time per task" in its label. */
+static void test_overview_says_time_for_memory_workloads(void)
+{
+    static const struct spec alive[] = {
+        { "spawn-alive", "threads", NULL, NULL, 1000, -1, -1, -1, 90000, 0 },
+        { "spawn-alive", "green", "asm", "libev", 1000, -1, -1, -1, 900, 0 },
+    };
+    struct gb_rundata rd;
+    char *dir = make_run("overview-alive", alive, 2, &rd);
+    gb_write_plots(&rd, false);
+    char *dat = slurp(dir, "overview.dat");
+    CU_ASSERT_PTR_NOT_NULL(dat && strstr(dat, "spawn-alive n=1000 (time per task)"));
+    free(dat);
+    gb_rundata_free(&rd);
+    free(dir);
+}
+
 static CU_TestInfo plot_tests[] = {
     { "every_series_has_its_own_style", test_every_series_has_its_own_style },
     { "overview_has_each_cell_once", test_overview_has_each_cell_once },
@@ -684,6 +702,7 @@ static CU_TestInfo plot_tests[] = {
     { "gnuplot_draws_a_single_switch_bar", test_gnuplot_draws_a_single_switch_bar },
     { "every_server_bound_point_is_ringed", test_every_server_bound_point_is_ringed },
     { "nine_peers_nine_colours", test_nine_peers_nine_colours },
+    { "overview_says_time_for_memory_workloads", test_overview_says_time_for_memory_workloads },
     CU_TEST_INFO_NULL,
 };
 
