@@ -28,7 +28,7 @@ stats "efficiency.dat" using 7 nooutput
 max_cpu = STATS_max
 set multiplot layout 1,2 title "Throughput and client CPU per ".op.": ".workload_label."\n".interval_note."\n".subtitle
 set xrange [-0.6 : n - 0.4]
-set xtics rotate by -30 scale 0
+set xtics rotate by 30 right scale 0
 set boxwidth 0.6
 set style fill solid 0.6 border lc rgb "#333333"
 set key off

@@ -25,7 +25,7 @@ set title "Time per operation relative to OS threads (threads = 1; bars below 1 
 set ylabel "time per op / threads' (log scale)"
 eval log_axis("y", ylo, yhi)
 set xrange [-0.8 : xmax + 0.8]
-set xtics rotate by -20 scale 0
+set xtics rotate by 20 right scale 0
 set style fill solid 0.6 border lc rgb "#333333"
 set key outside right top vertical
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb "#444444" front

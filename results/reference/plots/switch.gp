@@ -40,7 +40,7 @@ set ylabel "ns per switch (log scale)"
 # with a floor).
 eval log_axis("y", ylo, yhi * (floors ? 3 : 1.6))
 set xrange [-0.6 : n - 0.4]
-set xtics rotate by -25 scale 0
+set xtics rotate by 25 right scale 0
 set style fill solid 0.6 border lc rgb "#333333"
 set key off
 # A series with a floor splits its place: the backend left, its floor right.
