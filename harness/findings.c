@@ -184,7 +184,7 @@ void gb_floor_text(const struct gb_summary *s, char *out, size_t n)
     gb_fmt_num(e, sizeof e, st->median);
     gb_fmt_num(l, sizeof l, st->ci_low);
     gb_fmt_num(h, sizeof h, st->ci_high);
-    if (!gb_ci_nominal(st)) {
+    if (!gb_ci_nominal(st->ci_level)) {
         char pct[32];
         gb_fmt_pct(pct, sizeof pct, st->ci_level);
         snprintf(cov, sizeof cov, ", %s interval", pct);

@@ -50,7 +50,7 @@ enum gb_stop gb_stop_check(const struct gb_stop_rule *rule, size_t ncells, int r
         return GB_STOP_FAILURES;
     if (rule->min_reps >= rule->max_reps)
         return GB_STOP_FIXED;
-    if (rel_hw <= rule->target_ci && ci_level >= GB_CI_LEVEL - 1e-9)
+    if (rel_hw <= rule->target_ci && gb_ci_nominal(ci_level))
         return GB_STOP_CONVERGED;
     if (done >= rule->max_reps)
         return GB_STOP_MAX_REPS;

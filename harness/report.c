@@ -53,7 +53,7 @@ static void interval_text(const struct gb_summary *s, char *out, size_t n)
         gb_fmt_bytes_range(range, sizeof range, st->ci_low, st->ci_high);
     else
         gb_fmt_time_range(range, sizeof range, st->ci_low, st->ci_high);
-    if (!gb_ci_nominal(st)) {
+    if (!gb_ci_nominal(st->ci_level)) {
         char pct[32];
         gb_fmt_pct(pct, sizeof pct, st->ci_level);
         snprintf(out, n, "%s (%s)", range, pct);
@@ -184,13 +184,7 @@ static size_t impls_on_cpus(const struct gb_rundata *rd, bool all, long allowed,
     size_t n = 0;
     for (size_t i = 0; i < rd->nsums; i++) {
         const struct gb_summary *s = &rd->sums[i];
-        if (s->server_reps == 0)
-            continue;
-        double cpus = NAN;
-        for (size_t j = 0; j < rd->nrecs && cpus != cpus; j++)
-            if (rd->recs[j].result && strcmp(rd->recs[j].key, s->cell.key) == 0)
-                cpus = gb_json_num(rd->recs[j].result, "cpus", NAN);
-        if (cpus != cpus || (cpus >= (double)allowed) != all)
+        if (s->server_reps == 0 || s->cpus_used == 0 || (s->cpus_used >= allowed) != all)
             continue;
         size_t k = 0;
         while (k < n && strcmp(names[k], s->cell.impl) != 0)
@@ -469,7 +463,7 @@ static void cell_warnings(const struct gb_rundata *rd, const struct gb_summary *
                  hw, st->n, gb_stop_name(s->stop), target);
         snprintf(x->brief, sizeof x->brief, "%s ±%s", key, hw);
     }
-    if (st->n > 0 && !gb_ci_nominal(st)) {
+    if (st->n > 0 && !gb_ci_nominal(st->ci_level)) {
         gb_fmt_pct(cov, sizeof cov, st->ci_level);
         struct warning *x = warn_add(w, W_COVERAGE, 1 - st->ci_level);
         snprintf(x->text, sizeof x->text,
@@ -1078,7 +1072,7 @@ static void floor_cells(struct gb_doc *d, const struct gb_summary *s)
     char lo[48], hi[48];
     gb_fmt_num(lo, sizeof lo, s->of_floor.ci_low);
     gb_fmt_num(hi, sizeof hi, s->of_floor.ci_high);
-    if (!gb_ci_nominal(&s->of_floor)) {
+    if (!gb_ci_nominal(s->of_floor.ci_level)) {
         char pct[32];
         gb_fmt_pct(pct, sizeof pct, s->of_floor.ci_level);
         gb_doc_cellf(d, "%s× (%s–%s, %s)", t, lo, hi, pct);

@@ -53,7 +53,7 @@ void gb_verdict_text(const struct gb_verdict *v, bool memory, char *out, size_t 
     gb_fmt_num(e, sizeof e, est);
     gb_fmt_num(l, sizeof l, lo);
     gb_fmt_num(h, sizeof h, hi);
-    if (v->coverage < 0.95 - 1e-9) {
+    if (!gb_ci_nominal(v->coverage)) {
         char pct[32];
         gb_fmt_pct(pct, sizeof pct, v->coverage);
         snprintf(cov, sizeof cov, ", %s interval", pct);
@@ -108,7 +108,7 @@ bool gb_rep_server_bound(const json_t *window, long delay_ms, const json_t *resu
 static double median_of(double *v, size_t n)
 {
     struct gb_stats st;
-    gb_stats_compute(v, n, 0.95, &st);
+    gb_stats_compute(v, n, GB_CI_LEVEL, &st);
     return st.median;
 }
 
@@ -176,6 +176,9 @@ static bool count_rep(struct gb_summary *s, const struct gb_record *r)
     long threads = (long)gb_json_num(r->json, "os_threads_peak", 0);
     if (threads > s->os_threads_peak)
         s->os_threads_peak = threads;
+    long cpus = (long)gb_json_num(r->result, "cpus", 0);
+    if (cpus > s->cpus_used)
+        s->cpus_used = cpus;
     return true;
 }
 
@@ -250,6 +253,7 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
     memset(s->by_status, 0, sizeof s->by_status);
     s->peak_rss_kb = 0;
     s->os_threads_peak = 0;
+    s->cpus_used = 0;
     s->rounds = 1;
     s->spent_s = 0;
     s->first_error[0] = '\0';
@@ -268,7 +272,7 @@ void gb_summarize(struct gb_summary *s, const struct gb_record *const *recs, siz
         [SAMPLE_FLOOR] = &s->floor_ns, [SAMPLE_OF_FLOOR] = &s->of_floor, [SAMPLE_COLD] = &s->cold_ns,
     };
     for (int k = 0; k < SAMPLES; k++)
-        gb_stats_compute(sm.v[k], sm.n[k], 0.95, stats[k]);
+        gb_stats_compute(sm.v[k], sm.n[k], GB_CI_LEVEL, stats[k]);
     summarize_server(s, recs, n);
     /* The ns per op values stay with the summary, and the headline's. */
     free(s->values);

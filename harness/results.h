@@ -69,6 +69,7 @@ struct gb_summary {
      * one: a run made before the harness sampled, or every process too
      * short for a sample). */
     long os_threads_peak;
+    long cpus_used;            /* the most CPUs its ok results say they ran on ("cpus"); 0: unknown */
     long rounds;               /* workload runs per repetition (--rounds), the largest */
     double spent_s;            /* its repetitions' process time, warm-up included */
     double rel_hw;             /* gb_rel_half_width of its headline statistics */

@@ -112,9 +112,9 @@ int gb_stats_compute(const double *x, size_t n, double level, struct gb_stats *s
     return 0;
 }
 
-bool gb_ci_nominal(const struct gb_stats *st)
+bool gb_ci_nominal(double coverage)
 {
-    return st->n > 0 && st->ci_level >= GB_CI_LEVEL - 1e-9;
+    return coverage >= GB_CI_LEVEL - 1e-9;
 }
 
 double gb_rel_half_width(const struct gb_stats *st)

@@ -36,8 +36,9 @@ int gb_stats_compute(const double *x, size_t n, double level, struct gb_stats *s
 
 /* The level every interval of the median asks for. */
 #define GB_CI_LEVEL 0.95
-/* Does st's interval reach GB_CI_LEVEL (6 values or more)? */
-bool gb_ci_nominal(const struct gb_stats *st);
+/* Does an interval of this coverage reach GB_CI_LEVEL (an interval of the
+ * median: 6 values or more)? */
+bool gb_ci_nominal(double coverage);
 /* The half-width of the median's interval relative to the median:
  * (ci_high - ci_low) / 2 / |median|; 0 when the interval is a point, NaN
  * without values. */
