@@ -725,14 +725,11 @@ static double number_after(const char *text, const char *label)
     return at ? strtod(at + strlen(label), NULL) : -1;
 }
 
-/* One wrk run against url, pinned to cpu, close or keep-alive; its output
- * appended to log_fd. The result object, or NULL with err. */
-static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_each, int log_fd,
-                       struct gb_server *s, volatile int *stop, int *rc, char *err, size_t errlen)
+/* Start wrk against url on CPU cpu (-1: wherever), close or keep-alive,
+ * its output (stderr too) to a pipe. 0, or a negative errno with err. */
+static int wrk_start(const char *wrk, const char *url, int cpu, bool close_each, struct gb_proc *p,
+                     char *err, size_t errlen)
 {
-    struct gb_server_window win;
-    if ((*rc = gb_server_window(s, &win, err, errlen)) != 0) /* the run's window starts here */
-        return NULL;
     char dur[16], conns[16];
     snprintf(dur, sizeof dur, "%ds", WRK_SECONDS);
     snprintf(conns, sizeof conns, "%d", WRK_CONNECTIONS);
@@ -759,11 +756,50 @@ static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_eac
                               .death_signal = SIGKILL,
                               .clear_sigmask = true,
                               .say_exec_error = true };
-    struct gb_proc p;
-    *rc = gb_proc_start(argv, &o, &p, err, errlen);
+    int rc = gb_proc_start(argv, &o, p, err, errlen);
     if (moved)
         sched_setaffinity(0, sizeof mine, &mine);
-    if (*rc != 0)
+    return rc;
+}
+
+/* What wrk's report says: req_per_s (rps, read already), requests, and
+ * errors (socket errors and non-2xx answers). */
+static json_t *wrk_figures(const char *text, double rps)
+{
+    long long errors = 0, v[4] = { 0, 0, 0, 0 };
+    const char *se = strstr(text, "Socket errors:");
+    if (se && sscanf(se, "Socket errors: connect %lld, read %lld, write %lld, timeout %lld", &v[0], &v[1],
+                     &v[2], &v[3]) == 4)
+        errors += v[0] + v[1] + v[2] + v[3];
+    double non2xx = number_after(text, "Non-2xx or 3xx responses:");
+    if (non2xx > 0)
+        errors += (long long)non2xx;
+    /* "150372 requests in 2.00s": the number before " requests in ". */
+    long long requests = -1;
+    const char *in = strstr(text, " requests in ");
+    if (in) {
+        const char *b = in;
+        while (b > text && b[-1] >= '0' && b[-1] <= '9')
+            b--;
+        requests = b < in ? strtoll(b, NULL, 10) : -1;
+    }
+    json_t *r = json_object();
+    json_object_set_new(r, "req_per_s", gb_json_number(rps));
+    json_object_set_new(r, "requests", json_integer(requests));
+    json_object_set_new(r, "errors", json_integer(errors));
+    return r;
+}
+
+/* One wrk run against url, pinned to cpu, close or keep-alive; its output
+ * appended to log_fd. The result object, or NULL with err. */
+static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_each, int log_fd,
+                       struct gb_server *s, volatile int *stop, int *rc, char *err, size_t errlen)
+{
+    struct gb_server_window win;
+    if ((*rc = gb_server_window(s, &win, err, errlen)) != 0) /* the run's window starts here */
+        return NULL;
+    struct gb_proc p;
+    if ((*rc = wrk_start(wrk, url, cpu, close_each, &p, err, errlen)) != 0)
         return NULL;
     struct gb_proc_wait_opts wo = {
         .timeout_s = WRK_SECONDS + 10, .stop = stop, .out_keep = 65536, .linger_s = 1
@@ -792,37 +828,12 @@ static json_t *wrk_run(const char *wrk, const char *url, int cpu, bool close_eac
                  WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1, *last ? last : "no output");
         free(copy);
         *rc = -EPROTO;
-    } else {
-        long long errors = 0, v[4] = { 0, 0, 0, 0 };
-        const char *se = strstr(text, "Socket errors:");
-        if (se && sscanf(se, "Socket errors: connect %lld, read %lld, write %lld, timeout %lld", &v[0],
-                         &v[1], &v[2], &v[3]) == 4)
-            errors += v[0] + v[1] + v[2] + v[3];
-        double non2xx = number_after(text, "Non-2xx or 3xx responses:");
-        if (non2xx > 0)
-            errors += (long long)non2xx;
-        /* "150372 requests in 2.00s": the number before " requests in ". */
-        long long requests = -1;
-        const char *in = strstr(text, " requests in ");
-        if (in) {
-            const char *b = in;
-            while (b > text && b[-1] >= '0' && b[-1] <= '9')
-                b--;
-            requests = b < in ? strtoll(b, NULL, 10) : -1;
-        }
-        r = json_object();
-        json_object_set_new(r, "req_per_s", gb_json_number(rps));
-        json_object_set_new(r, "requests", json_integer(requests));
-        json_object_set_new(r, "errors", json_integer(errors));
-        if ((*rc = gb_server_window(s, &win, err, errlen)) != 0) {
-            json_decref(r);
-            r = NULL;
-        } else {
-            json_object_set_new(r, "server_requests", json_integer(win.requests));
-            json_object_set_new(
-                r, "server_cpu_share",
-                gb_json_number(win.window_ns > 0 ? (double)win.cpu_ns / (double)win.window_ns : 0));
-        }
+    } else if ((*rc = gb_server_window(s, &win, err, errlen)) == 0) {
+        r = wrk_figures(text, rps);
+        json_object_set_new(r, "server_requests", json_integer(win.requests));
+        json_object_set_new(
+            r, "server_cpu_share",
+            gb_json_number(win.window_ns > 0 ? (double)win.cpu_ns / (double)win.window_ns : 0));
     }
     gb_proc_end_free(&e);
     return r;
